@@ -1,0 +1,51 @@
+import type { AddressInfo } from 'node:net';
+import { paths, type ProxyConfig } from './config.js';
+import type { Logger } from './log.js';
+import { ProxyServer } from './proxy/server.js';
+import { openArchive } from './recorder/db.js';
+import { Recorder } from './recorder/recorder.js';
+import { loadOrCreateCa, writeTrustBundle, type CertificateAuthority } from './tls/ca.js';
+import { LeafCertificates } from './tls/leaf.js';
+
+export interface RunningProxy {
+  address: AddressInfo;
+  ca: CertificateAuthority;
+  server: ProxyServer;
+  recorder: Recorder;
+  /** Drain in-flight exchanges (up to the drain timeout), flush the archive, close everything. */
+  close(drainTimeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Wires one proxy: CA (created on first run), the process-wide leaf key, the
+ * archive and recorder, and the listening server. All key generation happens
+ * here, before the first connection is accepted.
+ */
+export async function startProxy(config: ProxyConfig, logger: Logger): Promise<RunningProxy> {
+  const where = paths(config.home);
+  const { ca, created, warnings } = loadOrCreateCa(where.certs);
+  for (const warning of warnings) logger.warn(warning);
+  if (created) logger.info({ cert: ca.certPath, fingerprint: ca.fingerprint256 }, 'created a new llmtap CA');
+  writeTrustBundle(ca, where.bundle);
+  const leafs = new LeafCertificates(ca);
+  const recorder = new Recorder(openArchive(where.archive), { logger });
+  const server = new ProxyServer(config, { leafs, recorder, logger });
+  let address: AddressInfo;
+  try {
+    address = await server.listen();
+  } catch (err) {
+    recorder.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    address, ca, server, recorder,
+    close(drainTimeoutMs) {
+      closing ??= (async () => {
+        await server.close(drainTimeoutMs);
+        recorder.close();
+      })();
+      return closing;
+    },
+  };
+}

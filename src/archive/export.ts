@@ -1,0 +1,218 @@
+import type { Archive, ExchangeRow, TunnelRow } from '../recorder/db.js';
+
+export interface ExportOptions {
+  /** Only rows that started at or after this epoch-millisecond time. */
+  since?: number;
+  /** At most this many rows. */
+  limit?: number;
+}
+
+/** Headers as an object: lower-case name → value, or an array of values when repeated. */
+export type ExportedHeaders = Record<string, string | string[]>;
+
+export interface ExportedToolCall {
+  id: string | null;
+  name: string;
+  arguments: string;
+}
+
+export interface ExportedExchange {
+  id: string;
+  connection_id: string;
+  started_at: string;
+  host: string;
+  port: number;
+  method: string;
+  path: string;
+  status: number | null;
+  provider: string | null;
+  api: string | null;
+  model: string | null;
+  stream: boolean | null;
+  usage: {
+    input_tokens: number | null;
+    output_tokens: number | null;
+    cached_input_tokens: number | null;
+    reasoning_tokens: number | null;
+    cache_creation_input_tokens: number | null;
+  };
+  ttfb_ms: number | null;
+  duration_ms: number | null;
+  outcome: string | null;
+  error_code: string | null;
+  client: { address: string | null; user: string | null; user_agent: string | null };
+  request: ExportedBody & { headers: ExportedHeaders };
+  response: (ExportedBody & {
+    status: number | null;
+    headers: ExportedHeaders;
+    text: string | null;
+    thinking: string | null;
+    tool_calls: ExportedToolCall[];
+    stop_reason: string | null;
+  }) | null;
+}
+
+interface ExportedBody {
+  /** UTF-8 text as sent (JSON bodies stay strings, byte-faithful), or base64 for binary. */
+  body: string | null;
+  body_encoding?: 'base64';
+  body_size: number | null;
+  body_truncated: boolean | null;
+}
+
+/**
+ * Streams exchanges as JSON Lines, oldest first. Rows are read one at a time
+ * (iterate, not all()), so an archive of any size exports in constant memory.
+ * Returns the number of lines written.
+ */
+export function exportJsonl(archive: Archive, write: (line: string) => void, options: ExportOptions = {}): number {
+  const { sql, params } = selectSql('exchanges', options);
+  let count = 0;
+  for (const row of archive.db.prepare(sql).iterate(params) as IterableIterator<ExchangeRow>) {
+    write(JSON.stringify(exchangeToJson(row)));
+    count++;
+  }
+  return count;
+}
+
+export function exportTunnelsJsonl(archive: Archive, write: (line: string) => void, options: ExportOptions = {}): number {
+  const { sql, params } = selectSql('tunnels', options);
+  let count = 0;
+  for (const row of archive.db.prepare(sql).iterate(params) as IterableIterator<TunnelRow>) {
+    write(
+      JSON.stringify({
+        id: row.id,
+        started_at: isoTime(row.started_at),
+        ended_at: row.ended_at === null ? null : isoTime(row.ended_at),
+        client: { address: row.client_address, user: row.client_user },
+        host: row.host,
+        port: row.port,
+        bytes_up: row.bytes_up,
+        bytes_down: row.bytes_down,
+        duration_ms: elapsed(row.started_at, row.ended_at),
+        outcome: row.outcome,
+      }),
+    );
+    count++;
+  }
+  return count;
+}
+
+export function exchangeToJson(row: ExchangeRow): ExportedExchange {
+  return {
+    id: row.id,
+    connection_id: row.connection_id,
+    started_at: isoTime(row.started_at),
+    host: row.host,
+    port: row.port,
+    method: row.method,
+    path: row.path,
+    status: row.status,
+    provider: row.provider,
+    api: row.api,
+    model: row.model,
+    stream: row.stream === null ? null : row.stream === 1,
+    usage: {
+      input_tokens: row.input_tokens,
+      output_tokens: row.output_tokens,
+      cached_input_tokens: row.cached_input_tokens,
+      reasoning_tokens: row.reasoning_tokens,
+      cache_creation_input_tokens: row.cache_creation_input_tokens,
+    },
+    ttfb_ms: elapsed(row.started_at, row.first_byte_at),
+    duration_ms: elapsed(row.started_at, row.ended_at),
+    outcome: row.outcome,
+    error_code: row.error_code,
+    client: { address: row.client_address, user: row.client_user, user_agent: row.user_agent },
+    request: {
+      headers: headersObject(row.request_headers),
+      ...exportBody(row.request_body, row.request_body_size, row.request_body_truncated),
+    },
+    response:
+      row.response_headers === null
+        ? null
+        : {
+            status: row.status,
+            headers: headersObject(row.response_headers),
+            ...exportBody(row.response_body, row.response_body_size, row.response_body_truncated),
+            text: row.response_text,
+            thinking: row.response_thinking,
+            tool_calls: toolCalls(row.tool_calls),
+            stop_reason: row.stop_reason,
+          },
+  };
+}
+
+function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  let sql = `SELECT * FROM ${table}`;
+  if (options.since !== undefined) {
+    sql += ' WHERE started_at >= ?';
+    params.push(options.since);
+  }
+  // id breaks ties so repeated exports of the same archive are identical.
+  sql += ' ORDER BY started_at, id';
+  if (options.limit !== undefined) {
+    sql += ' LIMIT ?';
+    params.push(Math.max(0, Math.floor(options.limit)));
+  }
+  return { sql, params };
+}
+
+function isoTime(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+/** Milliseconds from start to a later mark, to 0.01 ms; null when the mark was never reached. */
+function elapsed(start: number, mark: number | null): number | null {
+  if (mark === null) return null;
+  return Math.round((mark - start) * 100) / 100;
+}
+
+function headersObject(json: string): ExportedHeaders {
+  const out: ExportedHeaders = {};
+  let pairs: unknown;
+  try {
+    pairs = JSON.parse(json);
+  } catch {
+    return out;
+  }
+  if (!Array.isArray(pairs)) return out;
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') continue;
+    const name = pair[0].toLowerCase();
+    const value = pair[1];
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else out[name] = [seen, value];
+  }
+  return out;
+}
+
+function exportBody(bytes: Buffer | null, size: number | null, truncated: number | null): ExportedBody {
+  const meta = { body_size: size, body_truncated: truncated === null ? null : truncated === 1 };
+  if (bytes === null) return { body: null, ...meta };
+  try {
+    // Stored text bodies are valid UTF-8 (truncated ones were cut at a character boundary).
+    return { body: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), ...meta };
+  } catch {
+    return { body: bytes.toString('base64'), body_encoding: 'base64', ...meta };
+  }
+}
+
+function toolCalls(json: string | null): ExportedToolCall[] {
+  if (json === null) return [];
+  let calls: unknown;
+  try {
+    calls = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(calls)) return [];
+  return calls.map((c: { id?: unknown; name?: unknown; arguments?: unknown }) => ({
+    id: typeof c.id === 'string' ? c.id : null,
+    name: typeof c.name === 'string' ? c.name : '',
+    arguments: typeof c.arguments === 'string' ? c.arguments : '',
+  }));
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { defaultHome } from '../config.js';
+import { caCommand } from './ca.js';
+import { envCommand } from './env.js';
+import { exportCommand } from './export.js';
+import { startCommand } from './start.js';
+
+/** Bad arguments end in one line on stderr and exit code 2, like other Unix tools. */
+await yargs(hideBin(process.argv))
+  .scriptName('llmtap')
+  .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true })
+  .command(startCommand)
+  .command(envCommand)
+  .command(caCommand)
+  .command(exportCommand)
+  .demandCommand(1, 'name a command: start, env, ca or export')
+  .strict()
+  .help()
+  .version(false)
+  .fail((message, error) => {
+    process.stderr.write(`llmtap: ${message ?? error?.message ?? 'invalid arguments'}\n`);
+    process.exit(error && !message ? 1 : 2);
+  })
+  .parseAsync();

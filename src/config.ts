@@ -1,0 +1,130 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { patternError } from './host-pattern.js';
+
+/** One `--connect-to HOST:PORT:ADDR:PORT` rule (curl's semantics: empty HOST/PORT match any). */
+export interface ConnectTo {
+  host?: string;
+  port?: number;
+  toHost?: string;
+  toPort?: number;
+}
+
+export interface ProxyConfig {
+  /** Where certs/ and the archive live. */
+  home: string;
+  host: string;
+  port: number;
+  /** Extra hosts to intercept, on top of the built-in provider list. */
+  intercept: string[];
+  /** Hosts never intercepted, even when built in; wins over `intercept`. */
+  passthrough: string[];
+  /** Extra CA files trusted for upstream TLS, next to the system roots. */
+  upstreamCa: string[];
+  connectTo: ConnectTo[];
+  /** Answer 503 instead of forwarding when the archive cannot write. */
+  failClosed: boolean;
+  /** Largest request body llmtap buffers before forwarding; larger ones get 413. */
+  maxRequestBody: number;
+  /** Bytes of each body kept in the archive; the rest is forwarded but not stored. */
+  captureLimit: number;
+  /** How long in-flight exchanges may take to finish on shutdown. */
+  drainTimeoutMs: number;
+  /** Upstream: time to response headers, and longest silence inside a body (long thinking pauses happen). */
+  upstreamHeadersTimeoutMs: number;
+  upstreamIdleTimeoutMs: number;
+  logLevel: string;
+}
+
+export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LLMTAP_HOME ? resolve(env.LLMTAP_HOME) : join(homedir(), '.llmtap');
+}
+
+export const DEFAULTS: Omit<ProxyConfig, 'home'> = {
+  host: '127.0.0.1',
+  port: 8080,
+  intercept: [],
+  passthrough: [],
+  upstreamCa: [],
+  connectTo: [],
+  failClosed: false,
+  maxRequestBody: 32 * 1024 * 1024,
+  captureLimit: 16 * 1024 * 1024,
+  drainTimeoutMs: 30_000,
+  upstreamHeadersTimeoutMs: 10 * 60_000,
+  upstreamIdleTimeoutMs: 10 * 60_000,
+  logLevel: 'info',
+};
+
+export function paths(home: string): { certs: string; archive: string; bundle: string } {
+  return { certs: join(home, 'certs'), archive: join(home, 'llmtap.db'), bundle: join(home, 'certs', 'trust-bundle.pem') };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses `HOST:PORT:ADDR:PORT`; IPv6 addresses go in brackets, as in curl. */
+export function parseConnectTo(spec: string): ConnectTo {
+  const parts = splitColons(spec);
+  if (parts.length !== 4) throw new ConfigError(`--connect-to "${spec}": expected HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT`);
+  const [host, port, toHost, toPort] = parts as [string, string, string, string];
+  return {
+    host: host ? unbracket(host).toLowerCase() : undefined,
+    port: port ? parsePort(port, spec) : undefined,
+    toHost: toHost ? unbracket(toHost) : undefined,
+    toPort: toPort ? parsePort(toPort, spec) : undefined,
+  };
+}
+
+/** Where a connection for host:port really goes after --connect-to rules (first match wins). */
+export function resolveConnectTo(rules: readonly ConnectTo[], host: string, port: number): { host: string; port: number } {
+  const h = unbracket(host).toLowerCase();
+  for (const rule of rules) {
+    if ((rule.host === undefined || rule.host === h) && (rule.port === undefined || rule.port === port)) {
+      return { host: rule.toHost ?? host, port: rule.toPort ?? port };
+    }
+  }
+  return { host, port };
+}
+
+function splitColons(spec: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inBracket = false;
+  for (const ch of spec) {
+    if (ch === '[') inBracket = true;
+    if (ch === ']') inBracket = false;
+    if (ch === ':' && !inBracket) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+function parsePort(text: string, spec: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new ConfigError(`--connect-to "${spec}": "${text}" is not a port`);
+  return n;
+}
+
+/** Checks a config built from flags; throws ConfigError naming the bad option. */
+export function validateConfig(config: ProxyConfig): ProxyConfig {
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new ConfigError(`--port ${config.port}: must be 0-65535`);
+  for (const [flag, list] of [['--intercept', config.intercept], ['--passthrough', config.passthrough]] as const) {
+    for (const pattern of list) {
+      const problem = patternError(pattern);
+      if (problem) throw new ConfigError(`${flag}: ${problem}`);
+    }
+  }
+  for (const [flag, value] of [['--max-request-body', config.maxRequestBody], ['--capture-limit', config.captureLimit]] as const) {
+    if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${flag} ${value}: must be a non-negative number of bytes`);
+  }
+  return config;
+}

@@ -1,0 +1,36 @@
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+
+/**
+ * Undoes Content-Encoding for storage and parsing (never for the wire: the client
+ * always gets the bytes the provider sent). Returns undefined when the encoding is
+ * unknown or the bytes do not decode, so callers can keep the raw bytes instead.
+ */
+export function decodeBody(bytes: Buffer, contentEncoding: string | undefined): Buffer | undefined {
+  if (!contentEncoding) return bytes;
+  // Codings are listed in the order they were applied; undo them last to first.
+  const codings = contentEncoding.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean).reverse();
+  let out = bytes;
+  try {
+    for (const coding of codings) {
+      switch (coding) {
+        case 'identity': break;
+        case 'gzip': case 'x-gzip': out = gunzipSync(out, { finishFlush: 2 /* Z_SYNC_FLUSH: accept a truncated capture */ }); break;
+        case 'br': out = brotliDecompressSync(out); break;
+        case 'deflate': out = inflateDeflate(out); break;
+        default: return undefined;
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return out;
+}
+
+/** "deflate" is zlib-wrapped by the spec, but some servers send raw deflate. */
+function inflateDeflate(bytes: Buffer): Buffer {
+  try {
+    return inflateSync(bytes);
+  } catch {
+    return inflateRawSync(bytes);
+  }
+}

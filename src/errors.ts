@@ -1,0 +1,98 @@
+import type { ProviderId } from './exchange.js';
+
+/**
+ * Errors llmtap makes itself. The code is stable (clients and tests match on it);
+ * it travels in the `x-llmtap-error` header next to a provider-shaped JSON body.
+ */
+export const ERROR_CODES = {
+  bad_request: { status: 400, message: 'llmtap could not parse the request' },
+  proxy_auth_required: { status: 407, message: 'llmtap requires proxy authentication' },
+  forbidden_target: { status: 403, message: 'llmtap refuses to connect to this destination' },
+  request_too_large: { status: 413, message: 'request body exceeds the limit llmtap buffers' },
+  headers_too_large: { status: 431, message: 'request headers exceed the limit llmtap accepts' },
+  rate_limited: { status: 429, message: 'rate limited by llmtap policy' },
+  blocked: { status: 403, message: 'blocked by llmtap policy' },
+  upstream_unreachable: { status: 502, message: 'llmtap could not connect to the upstream provider' },
+  upstream_tls: { status: 502, message: 'the upstream certificate failed verification' },
+  upstream_timeout: { status: 504, message: 'the upstream provider did not answer in time' },
+  upstream_error: { status: 502, message: 'the upstream connection failed' },
+  archive_unavailable: { status: 503, message: 'llmtap cannot write its archive (fail-closed mode)' },
+  internal: { status: 500, message: 'llmtap hit an internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class LlmtapError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra response headers (e.g. Retry-After, Proxy-Authenticate). */
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, options: { cause?: unknown; headers?: Record<string, string>; detail?: string } = {}) {
+    super(options.detail ?? ERROR_CODES[code].message, { cause: options.cause });
+    this.name = 'LlmtapError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** Error codes that Node's TLS layer uses when a peer certificate does not verify. */
+const TLS_VERIFY_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE',
+  'HOSTNAME_MISMATCH', 'INVALID_CA', 'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
+
+/** Maps an error from the upstream side (node or undici) to a stable llmtap code. */
+export function classifyUpstreamError(err: unknown): ErrorCode {
+  if (err instanceof LlmtapError) return err.code;
+  const codes = errorCodes(err);
+  if (codes.some((c) => TLS_VERIFY_CODES.has(c) || c.startsWith('ERR_SSL') || c.startsWith('ERR_TLS'))) return 'upstream_tls';
+  if (codes.some((c) => c.includes('TIMEOUT') || c === 'ETIMEDOUT')) return 'upstream_timeout';
+  if (codes.some((c) => CONNECT_CODES.has(c))) return 'upstream_unreachable';
+  return 'upstream_error';
+}
+
+function errorCodes(err: unknown): string[] {
+  const out: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    const e = cur as { code?: unknown; cause?: unknown };
+    if (typeof e.code === 'string') out.push(e.code);
+    cur = e.cause;
+  }
+  return out;
+}
+
+/** A JSON error body in the shape the provider's own errors have, so SDKs surface it cleanly. */
+export function providerErrorBody(provider: ProviderId | undefined, code: ErrorCode, message: string): string {
+  const status = ERROR_CODES[code].status;
+  switch (provider) {
+    case 'anthropic':
+      return JSON.stringify({ type: 'error', error: { type: anthropicType(status), message: `${message} (${code})` } });
+    case 'gemini':
+      return JSON.stringify({ error: { code: status, message: `${message} (${code})`, status: googleStatus(status) } });
+    default:
+      return JSON.stringify({ error: { message: `${message} (${code})`, type: 'llmtap_error', param: null, code } });
+  }
+}
+
+function anthropicType(status: number): string {
+  if (status === 429) return 'rate_limit_error';
+  if (status === 403) return 'permission_error';
+  if (status === 413) return 'request_too_large';
+  if (status < 500) return 'invalid_request_error';
+  return 'api_error';
+}
+
+function googleStatus(status: number): string {
+  if (status === 429) return 'RESOURCE_EXHAUSTED';
+  if (status === 403) return 'PERMISSION_DENIED';
+  if (status === 504) return 'DEADLINE_EXCEEDED';
+  if (status < 500) return 'INVALID_ARGUMENT';
+  return 'UNAVAILABLE';
+}

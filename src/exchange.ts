@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+
+/** Raw header list as on the wire: [name, value, name, value, …], original case and order. */
+export type RawHeaders = string[];
+
+export type ProviderId = 'openai' | 'anthropic' | 'gemini' | 'mistral' | 'groq' | 'deepseek' | 'xai' | 'openrouter' | 'together' | 'cohere' | 'fireworks' | 'azure-openai' | 'other';
+
+/** Which API of a provider a request speaks; decides which parser reads it. */
+export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embeddings' | 'other';
+
+export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'blocked' | 'proxy_error';
+
+/** A body as captured: the bytes (possibly only a prefix) and what they are. */
+export interface Captured {
+  /** The bytes as they crossed the wire (still content-encoded), capped at the capture limit. */
+  bytes: Buffer;
+  /** Total bytes seen on the wire, even past the cap. */
+  size: number;
+  /** True when `bytes` holds only a prefix of what was sent. */
+  truncated: boolean;
+}
+
+export interface ToolCall {
+  id?: string;
+  name: string;
+  /** Arguments as the model produced them (a JSON text for both providers). */
+  arguments: string;
+}
+
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedInputTokens?: number;
+  cacheCreationInputTokens?: number;
+  reasoningTokens?: number;
+}
+
+/** What a provider parser made of a response body (JSON or SSE). */
+export interface Reassembled {
+  model?: string;
+  text: string;
+  thinking?: string;
+  toolCalls: ToolCall[];
+  usage?: Usage;
+  stopReason?: string;
+  /** Number of SSE events seen (0 for a JSON answer). */
+  events: number;
+}
+
+export interface Exchange {
+  id: string;
+  /** Groups keep-alive requests of one client connection. */
+  connectionId: string;
+  client: { address: string; user?: string; userAgent?: string };
+  target: { host: string; port: number; sni?: string; tls: boolean };
+  provider?: ProviderId;
+  api?: ApiKind;
+  request: {
+    method: string;
+    path: string;
+    headers: RawHeaders;
+    body: Captured;
+    model?: string;
+    stream?: boolean;
+  };
+  response?: {
+    status: number;
+    headers: RawHeaders;
+    body: Captured;
+    reassembled?: Reassembled;
+  };
+  usage?: Usage;
+  /** Epoch milliseconds (fractional, from performance.timeOrigin + now()). */
+  timings: { start: number; requestEnd?: number; upstreamHeaders?: number; firstByte?: number; end?: number };
+  outcome?: Outcome;
+  /** Stable code of the error llmtap made or saw (see errors.ts), when the outcome is not `completed`. */
+  errorCode?: string;
+}
+
+/** Epoch time in fractional milliseconds, monotonic within the process. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function emptyCapture(): Captured {
+  return { bytes: Buffer.alloc(0), size: 0, truncated: false };
+}
+
+/** Builds an Exchange with defaults; tests pass the parts they care about. */
+export function makeExchange(parts: Partial<Exchange> & { request?: Partial<Exchange['request']> } = {}): Exchange {
+  const { request, ...rest } = parts;
+  return {
+    id: randomUUID(),
+    connectionId: randomUUID(),
+    client: { address: '127.0.0.1' },
+    target: { host: 'api.openai.com', port: 443, tls: true },
+    timings: { start: now() },
+    ...rest,
+    request: { method: 'POST', path: '/', headers: [], body: emptyCapture(), ...request },
+  };
+}
+
+/** A raw CONNECT tunnel: never decrypted, recorded only as host, bytes and duration. */
+export interface TunnelRecord {
+  id: string;
+  clientAddress: string;
+  clientUser?: string;
+  host: string;
+  port: number;
+  start: number;
+  end: number;
+  bytesUp: number;
+  bytesDown: number;
+  /** 'closed' normally; an error code when the tunnel failed. */
+  outcome: string;
+}
+
+/** Case-insensitive lookup of the first value of a header in a raw list. */
+export function headerValue(headers: RawHeaders, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === lower) return headers[i + 1];
+  }
+  return undefined;
+}

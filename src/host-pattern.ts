@@ -1,0 +1,42 @@
+/**
+ * Host patterns used by the intercept list and the provider registry:
+ *   "api.openai.com"        exact host, any port
+ *   "*.openai.azure.com"    any subdomain (not the bare domain)
+ *   "localhost:11434"       exact host on one port
+ * Matching is case-insensitive; IPv6 hosts are written without brackets or in them.
+ */
+export function hostMatches(pattern: string, host: string, port?: number): boolean {
+  const { host: patternHost, port: patternPort } = splitPattern(pattern.toLowerCase());
+  if (patternPort !== undefined && patternPort !== port) return false;
+  const h = stripBrackets(host.toLowerCase()).replace(/\.$/, '');
+  if (patternHost.startsWith('*.')) {
+    const suffix = patternHost.slice(1);
+    return h.length > suffix.length && h.endsWith(suffix);
+  }
+  return h === patternHost;
+}
+
+function splitPattern(pattern: string): { host: string; port?: number } {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(pattern);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : undefined };
+  const colon = pattern.lastIndexOf(':');
+  // More than one colon without brackets is a bare IPv6 address, never host:port.
+  if (colon > 0 && pattern.indexOf(':') === colon && /^\d+$/.test(pattern.slice(colon + 1))) {
+    return { host: pattern.slice(0, colon), port: Number(pattern.slice(colon + 1)) };
+  }
+  return { host: pattern };
+}
+
+export function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/** Validates a pattern for config/CLI input; returns an error message or undefined. */
+export function patternError(pattern: string): string | undefined {
+  if (!pattern || /\s/.test(pattern)) return `invalid host pattern "${pattern}"`;
+  const { host, port } = splitPattern(pattern.toLowerCase());
+  if (port !== undefined && (port < 1 || port > 65535)) return `invalid port in host pattern "${pattern}"`;
+  const bare = host.startsWith('*.') ? host.slice(2) : host;
+  if (!bare || bare.includes('*') || bare.includes('/')) return `invalid host pattern "${pattern}"`;
+  return undefined;
+}

@@ -1,0 +1,40 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+/**
+ * Header and field paths pino must never print. llmtap does not log headers on
+ * purpose, but a child logger bound with request details must still be safe.
+ */
+export const LOG_REDACT_PATHS = [
+  'headers.authorization', 'headers["x-api-key"]', 'headers["api-key"]', 'headers["x-goog-api-key"]',
+  'headers["proxy-authorization"]', 'headers.cookie', 'headers["set-cookie"]',
+  '*.headers.authorization', '*.headers["x-api-key"]', '*.headers["api-key"]', '*.headers["x-goog-api-key"]',
+  '*.headers["proxy-authorization"]', '*.headers.cookie', '*.headers["set-cookie"]',
+];
+
+export interface LogOptions {
+  level?: string;
+  /** Human-readable output (default when stderr is a TTY). */
+  pretty?: boolean;
+  /** Where JSON lines go; stderr by default. */
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(options: LogOptions = {}): Logger {
+  const base: LoggerOptions = {
+    level: options.level ?? 'info',
+    base: undefined,
+    redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
+  };
+  const pretty = options.pretty ?? Boolean(process.stderr.isTTY);
+  if (pretty && !options.destination) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, ignore: 'pid,hostname' } } });
+  }
+  return pino(base, (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: false }));
+}
+
+/** A logger that drops everything; for tests and library use. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

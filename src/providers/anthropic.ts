@@ -1,0 +1,232 @@
+import type { Reassembled, ToolCall, Usage } from '../exchange.js';
+import { createSseReader, isEventStream } from './sse.js';
+import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
+
+/**
+ * Anthropic Messages (POST /v1/messages). A streamed answer is a sequence of named
+ * events (message_start, content_block_start/delta/stop, message_delta,
+ * message_stop, ping, error); a plain answer is one Message object. Both build the
+ * same indexed content blocks, so text and thinking come out in block order.
+ */
+export const anthropicMessages: ProviderParser = {
+  parseRequest: readRequestFacts,
+  createReducer: (contentType) => (isEventStream(contentType) ? createStreamReducer() : createJsonReducer()),
+};
+
+type JsonObject = Record<string, unknown>;
+
+function readRequestFacts(body: Buffer): RequestFacts {
+  const request = asObject(parseJson(body.toString('utf8')));
+  if (!request) return {};
+  const facts: RequestFacts = {};
+  if (typeof request.model === 'string') facts.model = request.model;
+  // The API streams only when asked to, so a missing flag means a plain answer.
+  if (typeof request.stream === 'boolean') facts.stream = request.stream;
+  else if (request.stream === undefined) facts.stream = false;
+  return facts;
+}
+
+function createStreamReducer(): ResponseReducer {
+  const acc = new MessageAccumulator();
+  let events = 0;
+  const reader = createSseReader(({ event, data }) => {
+    events++;
+    const payload = asObject(parseJson(data));
+    // The payload repeats the event name in `type`; prefer it, the line is a fallback.
+    if (payload) acc.addEvent(typeof payload.type === 'string' ? payload.type : (event ?? ''), payload);
+  });
+  return {
+    push: (chunk) => reader.push(chunk),
+    finish() {
+      reader.end();
+      return acc.result(events);
+    },
+  };
+}
+
+function createJsonReducer(): ResponseReducer {
+  const chunks: Buffer[] = [];
+  return {
+    push: (chunk) => void chunks.push(chunk),
+    finish() {
+      const acc = new MessageAccumulator();
+      // Decoding once at the end makes the result independent of how bytes were split.
+      const message = asObject(parseJson(Buffer.concat(chunks).toString('utf8')));
+      if (message) acc.addMessage(message);
+      return acc.result(0);
+    },
+  };
+}
+
+interface Block {
+  kind: 'text' | 'thinking' | 'tool_use';
+  /** Text, thinking, or the tool input's partial_json pieces joined. */
+  content: string;
+  id?: string;
+  name?: string;
+  /** content_block.input as given at the start; used when no input deltas follow. */
+  input?: unknown;
+}
+
+class MessageAccumulator {
+  private model: string | undefined;
+  private stopReason: string | undefined;
+  private usage: Usage | undefined;
+  private readonly blocks = new Map<number, Block>();
+  /** Blocks we do not report (redacted_thinking, server tools…), so their deltas are skipped too. */
+  private readonly ignored = new Set<number>();
+  /** Index of the latest block started, for events that leave the index out. */
+  private lastIndex = -1;
+
+  addMessage(message: JsonObject): void {
+    this.readMessageFields(message);
+    if (!Array.isArray(message.content)) return;
+    message.content.forEach((item, index) => {
+      const block = asObject(item);
+      if (block) this.startBlock(index, block);
+    });
+  }
+
+  addEvent(type: string, payload: JsonObject): void {
+    switch (type) {
+      case 'message_start': {
+        const message = asObject(payload.message);
+        if (message) this.readMessageFields(message);
+        break;
+      }
+      case 'content_block_start': {
+        const block = asObject(payload.content_block);
+        if (block) this.startBlock(blockIndex(payload, this.lastIndex + 1), block);
+        break;
+      }
+      case 'content_block_delta': {
+        const delta = asObject(payload.delta);
+        if (delta) this.applyDelta(blockIndex(payload, Math.max(this.lastIndex, 0)), delta);
+        break;
+      }
+      case 'message_delta': {
+        const delta = asObject(payload.delta);
+        if (typeof delta?.stop_reason === 'string') this.stopReason = delta.stop_reason;
+        this.mergeUsage(asObject(payload.usage));
+        break;
+      }
+      // content_block_stop, message_stop and ping carry nothing we keep; an error
+      // event ends the stream early and what arrived before it stays the result.
+      default:
+        break;
+    }
+  }
+
+  private readMessageFields(message: JsonObject): void {
+    if (typeof message.model === 'string' && message.model !== '') this.model = message.model;
+    if (typeof message.stop_reason === 'string') this.stopReason = message.stop_reason;
+    this.mergeUsage(asObject(message.usage));
+  }
+
+  private startBlock(index: number, block: JsonObject): void {
+    this.lastIndex = index;
+    switch (block.type) {
+      case 'text':
+        this.blocks.set(index, { kind: 'text', content: typeof block.text === 'string' ? block.text : '' });
+        return;
+      case 'thinking':
+        this.blocks.set(index, { kind: 'thinking', content: typeof block.thinking === 'string' ? block.thinking : '' });
+        return;
+      case 'tool_use': {
+        const started: Block = { kind: 'tool_use', content: '', input: block.input };
+        if (typeof block.id === 'string') started.id = block.id;
+        if (typeof block.name === 'string') started.name = block.name;
+        this.blocks.set(index, started);
+        return;
+      }
+      default:
+        this.ignored.add(index);
+    }
+  }
+
+  private applyDelta(index: number, delta: JsonObject): void {
+    if (this.ignored.has(index)) return;
+    const kind = deltaKind(delta.type);
+    if (!kind) return; // signature_delta, citations_delta…
+    let block = this.blocks.get(index);
+    if (!block) {
+      // The stream lost its content_block_start (a capture cut in front of it);
+      // the delta still says what the block is.
+      block = { kind, content: '' };
+      this.blocks.set(index, block);
+    }
+    if (block.kind !== kind) return;
+    const piece = kind === 'text' ? delta.text : kind === 'thinking' ? delta.thinking : delta.partial_json;
+    if (typeof piece === 'string') block.content += piece;
+  }
+
+  /** Fields present in a later report replace earlier ones; output_tokens is a running total. */
+  private mergeUsage(raw: JsonObject | undefined): void {
+    if (!raw) return;
+    const usage: Usage = { ...this.usage };
+    const fields = [
+      ['input_tokens', 'inputTokens'],
+      ['output_tokens', 'outputTokens'],
+      ['cache_read_input_tokens', 'cachedInputTokens'],
+      ['cache_creation_input_tokens', 'cacheCreationInputTokens'],
+    ] as const;
+    for (const [wire, ours] of fields) {
+      const value = raw[wire];
+      if (typeof value === 'number' && Number.isFinite(value)) usage[ours] = value;
+    }
+    if (Object.keys(usage).length > 0) this.usage = usage;
+  }
+
+  result(events: number): Reassembled {
+    let text = '';
+    let thinking = '';
+    const toolCalls: ToolCall[] = [];
+    const ordered = [...this.blocks.entries()].sort(([a], [b]) => a - b);
+    for (const [, block] of ordered) {
+      if (block.kind === 'text') text += block.content;
+      else if (block.kind === 'thinking') thinking += block.content;
+      else toolCalls.push(toolCall(block));
+    }
+    const result: Reassembled = { text, toolCalls, events };
+    if (this.model !== undefined) result.model = this.model;
+    if (thinking !== '') result.thinking = thinking;
+    if (this.usage) result.usage = { ...this.usage };
+    if (this.stopReason !== undefined) result.stopReason = this.stopReason;
+    return result;
+  }
+}
+
+function toolCall(block: Block): ToolCall {
+  // Streamed input arrives as partial_json pieces (the first is often ""); with none,
+  // the input given at the start is the whole input ({} for a tool without arguments).
+  const args = block.content !== '' ? block.content : asObject(block.input) ? JSON.stringify(block.input) : '{}';
+  const call: ToolCall = { name: block.name ?? '', arguments: args };
+  return block.id === undefined ? call : { id: block.id, ...call };
+}
+
+function deltaKind(type: unknown): Block['kind'] | undefined {
+  switch (type) {
+    case 'text_delta': return 'text';
+    case 'thinking_delta': return 'thinking';
+    case 'input_json_delta': return 'tool_use';
+    default: return undefined;
+  }
+}
+
+/** The block index an event names; a missing one means the next (start) or current (delta) block. */
+function blockIndex(payload: JsonObject, fallback: number): number {
+  return typeof payload.index === 'number' && Number.isInteger(payload.index) ? payload.index : fallback;
+}
+
+function asObject(value: unknown): JsonObject | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    // A BOM is not JSON whitespace, but some servers and clients send one.
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,197 @@
+import type { Reassembled, ToolCall, Usage } from '../exchange.js';
+import { createSseReader, isEventStream } from './sse.js';
+import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
+
+/**
+ * OpenAI Chat Completions (POST …/chat/completions), also spoken by most
+ * OpenAI-compatible providers (Groq, Mistral, DeepSeek, OpenRouter, Azure, Ollama…).
+ *
+ * A streamed answer is a series of `data:` events, each a chat.completion.chunk,
+ * ended by `data: [DONE]`; a plain answer is one chat.completion object. Both feed
+ * the same accumulator: a non-streamed `message` is read as if it were one delta.
+ */
+export const openaiChat: ProviderParser = {
+  parseRequest: readRequestFacts,
+  createReducer: (contentType) => (isEventStream(contentType) ? createStreamReducer() : createJsonReducer()),
+};
+
+type JsonObject = Record<string, unknown>;
+
+function readRequestFacts(body: Buffer): RequestFacts {
+  const request = asObject(parseJson(body.toString('utf8')));
+  if (!request) return {};
+  const facts: RequestFacts = {};
+  if (typeof request.model === 'string') facts.model = request.model;
+  // The API streams only when asked to, so a missing flag means a plain answer.
+  if (typeof request.stream === 'boolean') facts.stream = request.stream;
+  else if (request.stream === undefined) facts.stream = false;
+  return facts;
+}
+
+function createStreamReducer(): ResponseReducer {
+  const acc = new ChatAccumulator();
+  let events = 0;
+  let done = false;
+  const reader = createSseReader(({ data }) => {
+    events++;
+    // Anything after [DONE] is not part of this answer (nothing is sent in practice).
+    if (done) return;
+    if (data.trim() === '[DONE]') {
+      done = true;
+      return;
+    }
+    const chunk = asObject(parseJson(data));
+    if (chunk) acc.addChunk(chunk);
+  });
+  return {
+    push: (chunk) => reader.push(chunk),
+    finish() {
+      reader.end();
+      return acc.result(events);
+    },
+  };
+}
+
+function createJsonReducer(): ResponseReducer {
+  const chunks: Buffer[] = [];
+  return {
+    push: (chunk) => void chunks.push(chunk),
+    finish() {
+      const acc = new ChatAccumulator();
+      // Decoding once at the end makes the result independent of how bytes were split.
+      const completion = asObject(parseJson(Buffer.concat(chunks).toString('utf8')));
+      if (completion) acc.addChunk(completion);
+      return acc.result(0);
+    },
+  };
+}
+
+interface PendingCall {
+  id?: string;
+  name: string;
+  arguments: string;
+}
+
+/** Folds chunks (or one whole completion) into a Reassembled; tolerant of any shape. */
+class ChatAccumulator {
+  private model: string | undefined;
+  private text = '';
+  private thinking = '';
+  private stopReason: string | undefined;
+  private usage: Usage | undefined;
+  /** Keyed by tool-call index (or id/position when a provider sends no index), in arrival order. */
+  private readonly calls = new Map<string, PendingCall>();
+
+  addChunk(chunk: JsonObject): void {
+    // Azure's first chunk carries only prompt filter results and an empty model.
+    if (this.model === undefined && typeof chunk.model === 'string' && chunk.model !== '') this.model = chunk.model;
+    // Groq reports streamed usage under x_groq instead of on the final chunk.
+    const usage = readUsage(asObject(chunk.usage)) ?? readUsage(asObject(asObject(chunk.x_groq)?.usage));
+    // Last report wins: servers that repeat usage send running totals.
+    if (usage) this.usage = usage;
+    if (!Array.isArray(chunk.choices)) return;
+    for (const item of chunk.choices) {
+      const choice = asObject(item);
+      // With n > 1 the choices interleave; like the rest of llmtap we keep the first.
+      if (!choice || (typeof choice.index === 'number' && choice.index !== 0)) continue;
+      if (typeof choice.finish_reason === 'string') this.stopReason = choice.finish_reason;
+      const part = asObject(choice.delta) ?? asObject(choice.message);
+      if (part) this.addPart(part);
+    }
+  }
+
+  private addPart(part: JsonObject): void {
+    this.text += contentText(part.content);
+    // DeepSeek (and vLLM, SGLang) name it reasoning_content; OpenRouter and Groq say
+    // reasoning. Some send both with the same text, so take only one.
+    if (typeof part.reasoning_content === 'string') this.thinking += part.reasoning_content;
+    else if (typeof part.reasoning === 'string') this.thinking += part.reasoning;
+    if (Array.isArray(part.tool_calls)) {
+      part.tool_calls.forEach((item, position) => {
+        const call = asObject(item);
+        if (call) this.addToolCall(call, position);
+      });
+    }
+    // The deprecated functions API streams one unnamed-id call the same way.
+    const legacy = asObject(part.function_call);
+    if (legacy) this.mergeCall('function_call', undefined, legacy);
+  }
+
+  private addToolCall(call: JsonObject, position: number): void {
+    // OpenAI sends index on every piece. Providers that omit it send whole calls,
+    // so an id (or failing that the array position) identifies them instead.
+    const id = typeof call.id === 'string' && call.id !== '' ? call.id : undefined;
+    const key = typeof call.index === 'number' ? `index:${call.index}` : id !== undefined ? `id:${id}` : `position:${position}`;
+    this.mergeCall(key, id, asObject(call.function) ?? {});
+  }
+
+  private mergeCall(key: string, id: string | undefined, fn: JsonObject): void {
+    let pending = this.calls.get(key);
+    if (!pending) {
+      pending = { name: '', arguments: '' };
+      this.calls.set(key, pending);
+    }
+    if (id !== undefined && pending.id === undefined) pending.id = id;
+    // The name comes whole in the first piece; some servers repeat it, so never append.
+    if (typeof fn.name === 'string' && fn.name !== '' && pending.name === '') pending.name = fn.name;
+    if (typeof fn.arguments === 'string') pending.arguments += fn.arguments;
+    // A few compatible servers send parsed arguments in non-streamed answers.
+    else if (asObject(fn.arguments)) pending.arguments += JSON.stringify(fn.arguments);
+  }
+
+  result(events: number): Reassembled {
+    const toolCalls: ToolCall[] = [...this.calls.values()].map((call) =>
+      call.id === undefined ? { name: call.name, arguments: call.arguments } : { id: call.id, name: call.name, arguments: call.arguments },
+    );
+    const result: Reassembled = { text: this.text, toolCalls, events };
+    if (this.model !== undefined) result.model = this.model;
+    if (this.thinking !== '') result.thinking = this.thinking;
+    if (this.usage) result.usage = { ...this.usage };
+    if (this.stopReason !== undefined) result.stopReason = this.stopReason;
+    return result;
+  }
+}
+
+/** Message content is a string (or null); some compatible servers send a list of parts. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const item of content) {
+    const part = asObject(item);
+    if (part && part.type === 'text' && typeof part.text === 'string') text += part.text;
+  }
+  return text;
+}
+
+function readUsage(raw: JsonObject | undefined): Usage | undefined {
+  if (!raw) return undefined;
+  const usage: Usage = {};
+  const input = asCount(raw.prompt_tokens);
+  const output = asCount(raw.completion_tokens);
+  // DeepSeek reports cache hits in its own field instead of prompt_tokens_details.
+  const cached = asCount(asObject(raw.prompt_tokens_details)?.cached_tokens) ?? asCount(raw.prompt_cache_hit_tokens);
+  const reasoning = asCount(asObject(raw.completion_tokens_details)?.reasoning_tokens);
+  if (input !== undefined) usage.inputTokens = input;
+  if (output !== undefined) usage.outputTokens = output;
+  if (cached !== undefined) usage.cachedInputTokens = cached;
+  if (reasoning !== undefined) usage.reasoningTokens = reasoning;
+  return Object.keys(usage).length > 0 ? usage : undefined;
+}
+
+function asCount(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function asObject(value: unknown): JsonObject | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    // A BOM is not JSON whitespace, but some servers and clients send one.
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,24 @@
+import type { Reassembled } from '../exchange.js';
+
+/** What a provider parser reads from a request body before it is forwarded. */
+export interface RequestFacts {
+  model?: string;
+  stream?: boolean;
+}
+
+/**
+ * Incremental reader of a response body. Bytes are pushed in whatever pieces the
+ * network delivered (split anywhere, even inside a UTF-8 character or an SSE line);
+ * finish() returns the same result however the body was split.
+ */
+export interface ResponseReducer {
+  push(chunk: Buffer): void;
+  finish(): Reassembled;
+}
+
+export interface ProviderParser {
+  /** Reads model and stream flag; never throws (a body that is not JSON gives {}). */
+  parseRequest(body: Buffer): RequestFacts;
+  /** A reducer for a (content-decoded) response body of the given Content-Type. */
+  createReducer(contentType: string | undefined): ResponseReducer;
+}

@@ -1,0 +1,32 @@
+import type { Captured } from '../exchange.js';
+
+/**
+ * Keeps a copy of a body as it streams past, up to a limit. Chunks are kept as
+ * they came (no per-chunk copying or string work) and joined once at the end.
+ */
+export class BodyCapture {
+  private chunks: Buffer[] = [];
+  private stored = 0;
+  private seen = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.seen += chunk.length;
+    const room = this.limit - this.stored;
+    if (room <= 0) return;
+    const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    this.chunks.push(part);
+    this.stored += part.length;
+  }
+
+  get size(): number {
+    return this.seen;
+  }
+
+  result(): Captured {
+    const bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.stored);
+    this.chunks = [bytes];
+    return { bytes, size: this.seen, truncated: this.seen > this.stored };
+  }
+}

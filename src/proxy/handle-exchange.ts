@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { decodeBody } from '../content-encoding.js';
+import { LlmtapError, providerErrorBody } from '../errors.js';
+import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
+import type { Logger } from '../log.js';
+import { identifyApi, identifyProvider, parserFor } from '../providers/registry.js';
+import type { Recorder } from '../recorder/recorder.js';
+import { BodyCapture } from './capture.js';
+import { isSafeHeaderValue, stripHopByHop } from './headers.js';
+import type { Metrics } from './metrics.js';
+import { relay } from './relay.js';
+import type { UpstreamPools } from './upstream.js';
+
+/** Who is talking to whom on one client connection (set when the connection is accepted). */
+export interface ConnectionContext {
+  connectionId: string;
+  clientAddress: string;
+  clientUser?: string;
+  target: { host: string; port: number; tls: boolean; sni?: string };
+  /** False for plain-HTTP requests to hosts off the intercept list: forwarded, not stored. */
+  record: boolean;
+}
+
+export interface ExchangeDeps {
+  pools: UpstreamPools;
+  recorder: Recorder;
+  logger: Logger;
+  metrics: Metrics;
+  maxRequestBody: number;
+  captureLimit: number;
+  failClosed: boolean;
+}
+
+/**
+ * One request through the ordered stages: identify → read body → parse → forward
+ * (streaming) → reduce → record. Each exchange ends in exactly one outcome and is
+ * handed to the recorder once.
+ */
+export async function handleExchange(req: IncomingMessage, res: ServerResponse, path: string, conn: ConnectionContext, deps: ExchangeDeps): Promise<void> {
+  res.sendDate = false; // the provider's Date header passes through; never add our own
+  const provider = identifyProvider(conn.target.host, conn.target.port);
+  const ex: Exchange = {
+    id: randomUUID(),
+    connectionId: conn.connectionId,
+    client: { address: conn.clientAddress, user: conn.clientUser, userAgent: req.headers['user-agent'] },
+    target: { ...conn.target },
+    provider,
+    api: identifyApi(path, provider),
+    request: { method: req.method ?? 'GET', path, headers: req.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
+    timings: { start: now() },
+  };
+  deps.metrics.exchangesStarted++;
+  try {
+    const body = await readBody(req, deps.maxRequestBody);
+    ex.timings.requestEnd = now();
+    ex.request.body = { bytes: body.length <= deps.captureLimit ? body : body.subarray(0, deps.captureLimit), size: body.length, truncated: body.length > deps.captureLimit };
+    const parser = ex.api ? parserFor(ex.api) : undefined;
+    if (parser && body.length > 0) {
+      const decoded = decodeBody(body, headerValue(req.rawHeaders, 'content-encoding'));
+      if (decoded) Object.assign(ex.request, parser.parseRequest(decoded));
+    }
+    if (deps.failClosed && conn.record && !deps.recorder.healthy) throw new LlmtapError('archive_unavailable');
+
+    const capture = new BodyCapture(deps.captureLimit);
+    const pool = deps.pools.get(conn.target.tls, conn.target.host, conn.target.port);
+    const result = await relay(pool, { method: ex.request.method, path, headers: upstreamHeaders(req.rawHeaders), body: requestBody(req, body) }, res, ex, capture);
+    if (ex.response) ex.response.body = capture.result();
+    switch (result.outcome) {
+      case 'completed':
+      case 'client_aborted':
+        ex.outcome = result.outcome;
+        break;
+      case 'upstream_error':
+        ex.outcome = 'upstream_error';
+        ex.errorCode = result.code;
+        break;
+      case 'upstream_failed':
+        throw new LlmtapError(result.code, { cause: result.error });
+    }
+  } catch (error) {
+    const err = error instanceof LlmtapError ? error : new LlmtapError('internal', { cause: error });
+    ex.outcome = err.code === 'archive_unavailable' || err.code === 'request_too_large' || err.code === 'bad_request' ? 'proxy_error' : 'upstream_error';
+    if (err.code === 'internal') ex.outcome = 'proxy_error';
+    ex.errorCode = err.code;
+    deps.metrics.count(err.code);
+    deps.logger.warn({ exchange: ex.id, host: ex.target.host, path: ex.request.path, code: err.code, cause: causeText(err) }, 'exchange failed');
+    sendError(res, ex, err);
+  }
+  ex.timings.end = now();
+  finish(ex, conn, deps);
+}
+
+/** Reads the whole request body (bounded): policy and parsing need it before forwarding. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(new LlmtapError('request_too_large'));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new LlmtapError('request_too_large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.on('error', (err) => reject(new LlmtapError('bad_request', { cause: err })));
+  });
+}
+
+/**
+ * Keeps the client's framing: a body sent with Content-Length goes up as one buffer
+ * (same length header), a chunked one goes up chunked again.
+ */
+function requestBody(req: IncomingMessage, body: Buffer): Buffer | Readable | null {
+  if (req.headers['content-length'] !== undefined) return body;
+  if (req.headers['transfer-encoding'] !== undefined) return Readable.from([body]);
+  return body.length > 0 ? body : null;
+}
+
+/** Hop-by-hop headers go; so does Expect, which Node's server already answered for the client. */
+function upstreamHeaders(raw: RawHeaders): RawHeaders {
+  const stripped = stripHopByHop(raw);
+  const out: RawHeaders = [];
+  for (let i = 0; i + 1 < stripped.length; i += 2) {
+    if (stripped[i]!.toLowerCase() === 'expect') continue;
+    out.push(stripped[i]!, stripped[i + 1]!);
+  }
+  return out;
+}
+
+function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = providerErrorBody(ex.provider, err.code, err.message);
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-llmtap-error': err.code };
+  for (const [name, value] of Object.entries(err.headers)) if (isSafeHeaderValue(value)) headers[name] = value;
+  // The unread rest of an oversized body would be parsed as the next request.
+  if (err.code === 'request_too_large' || err.code === 'bad_request') headers.connection = 'close';
+  ex.response = { status: err.status, headers: Object.entries(headers).flatMap(([k, v]) => [k, String(v)]), body: { bytes: Buffer.from(body), size: body.length, truncated: false } };
+  res.writeHead(err.status, headers);
+  res.end(body);
+}
+
+/** After the client has its last byte: make sense of the response, record, log. */
+function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void {
+  deps.metrics.exchangesFinished++;
+  if (ex.response && ex.api && !ex.errorCode) {
+    const parser = parserFor(ex.api);
+    const decoded = parser && decodeBody(ex.response.body.bytes, headerValue(ex.response.headers, 'content-encoding'));
+    if (parser && decoded) {
+      const reducer = parser.createReducer(headerValue(ex.response.headers, 'content-type'));
+      reducer.push(decoded);
+      ex.response.reassembled = reducer.finish();
+      ex.usage = ex.response.reassembled.usage;
+    }
+  }
+  if (conn.record) deps.recorder.recordExchange(ex);
+  const start = ex.timings.start;
+  deps.logger.info({
+    method: ex.request.method,
+    host: ex.target.host,
+    path: ex.request.path.split('?')[0],
+    model: ex.response?.reassembled?.model ?? ex.request.model,
+    status: ex.response?.status,
+    in: ex.usage?.inputTokens,
+    out: ex.usage?.outputTokens,
+    ms: Math.round((ex.timings.end ?? start) - start),
+    outcome: ex.outcome,
+    ...(conn.record ? {} : { recorded: false }),
+  }, 'exchange');
+}
+
+function causeText(err: Error): string | undefined {
+  const cause = err.cause as { code?: string; message?: string } | undefined;
+  return cause?.code ?? cause?.message;
+}

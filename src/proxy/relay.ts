@@ -1,0 +1,101 @@
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { classifyUpstreamError, type ErrorCode } from '../errors.js';
+import { now, type Exchange, type RawHeaders } from '../exchange.js';
+import type { BodyCapture } from './capture.js';
+import { rawFromBuffers, stripHopByHop } from './headers.js';
+
+export interface RelayRequest {
+  method: string;
+  path: string;
+  /** Headers to send upstream, hop-by-hop ones already removed. */
+  headers: RawHeaders;
+  body: Buffer | Readable | null;
+}
+
+export type RelayResult =
+  | { outcome: 'completed' }
+  | { outcome: 'client_aborted' }
+  /** Failed before any response byte reached the client: the caller still owes it an answer. */
+  | { outcome: 'upstream_failed'; code: ErrorCode; error: Error }
+  /** Failed mid-body: the client connection has been cut, as the upstream's was. */
+  | { outcome: 'upstream_error'; code: ErrorCode; error: Error };
+
+/**
+ * Sends one request upstream and streams the answer to the client as it arrives.
+ * Each chunk is written first and copied into the capture second; when the client
+ * cannot keep up, the upstream read is paused until the client drains.
+ */
+export function relay(dispatcher: Dispatcher, request: RelayRequest, res: ServerResponse, ex: Exchange, capture: BodyCapture): Promise<RelayResult> {
+  return new Promise((resolve) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    let settled = false;
+    const settle = (result: RelayResult): void => {
+      if (settled) return;
+      settled = true;
+      res.off('close', onClientClose);
+      resolve(result);
+    };
+    const onClientClose = (): void => {
+      if (res.writableFinished) return;
+      controller?.abort(new Error('client aborted'));
+      settle({ outcome: 'client_aborted' });
+    };
+    res.on('close', onClientClose);
+    const onDrain = (): void => controller?.resume();
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (res.destroyed) c.abort(new Error('client aborted'));
+      },
+      onResponseStart(c, statusCode, _headers, statusMessage) {
+        // 1xx interim answers are consumed here; the client gets the final one.
+        if (statusCode < 200) return;
+        ex.timings.upstreamHeaders = now();
+        const raw = rawFromBuffers((c.rawHeaders as Buffer[] | null) ?? []);
+        ex.response = { status: statusCode, headers: raw, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
+        res.writeHead(statusCode, statusMessage || undefined, stripHopByHop(raw));
+        // Event streams must reach the client now; other bodies ride with the first chunk.
+        if (isEventStream(raw)) res.flushHeaders();
+      },
+      onResponseData(c, chunk) {
+        if (ex.timings.firstByte === undefined) ex.timings.firstByte = now();
+        if (!res.write(chunk)) {
+          c.pause();
+          res.once('drain', onDrain);
+        }
+        capture.push(chunk);
+      },
+      onResponseEnd() {
+        res.end();
+        settle({ outcome: 'completed' });
+      },
+      onResponseError(_c, error) {
+        if (settled) return;
+        const code = classifyUpstreamError(error);
+        if (!res.headersSent) {
+          settle({ outcome: 'upstream_failed', code, error });
+        } else {
+          // Mid-body failure: end the client's connection abruptly too, so it can tell.
+          res.destroy();
+          settle({ outcome: 'upstream_error', code, error });
+        }
+      },
+    };
+
+    try {
+      dispatcher.dispatch({ method: request.method as Dispatcher.HttpMethod, path: request.path, headers: request.headers, body: request.body }, handler);
+    } catch (error) {
+      settle({ outcome: 'upstream_failed', code: classifyUpstreamError(error), error: error as Error });
+    }
+  });
+}
+
+function isEventStream(raw: RawHeaders): boolean {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.length === 12 && raw[i]!.toLowerCase() === 'content-type') return raw[i + 1]!.toLowerCase().startsWith('text/event-stream');
+  }
+  return false;
+}

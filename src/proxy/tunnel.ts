@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { now, type TunnelRecord } from '../exchange.js';
+
+export interface TunnelTarget {
+  host: string;
+  port: number;
+  /** Where the socket really goes (after --connect-to). */
+  address: { host: string; port: number };
+}
+
+export interface TunnelMeta {
+  clientAddress: string;
+  clientUser?: string;
+  /** Written to the client once the upstream socket is open (the CONNECT reply), unless it was sent already. */
+  established?: string;
+}
+
+const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\nx-llmtap-error: upstream_unreachable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
+
+/**
+ * A raw byte tunnel, never decrypted. `head` holds bytes the client already sent.
+ * Resolves with the tunnel record once both sockets are closed.
+ */
+export function openTunnel(client: Socket, head: Buffer, target: TunnelTarget, meta: TunnelMeta): Promise<TunnelRecord> {
+  const record: TunnelRecord = {
+    id: randomUUID(), clientAddress: meta.clientAddress, clientUser: meta.clientUser,
+    host: target.host, port: target.port, start: now(), end: 0, bytesUp: 0, bytesDown: 0, outcome: 'closed',
+  };
+  return new Promise((resolve) => {
+    const upstream = connect({ host: target.address.host, port: target.address.port, noDelay: true });
+    let connected = false;
+    let clientBase = client.bytesWritten;
+    let open = 2;
+    const onClose = (): void => {
+      if (--open > 0) return;
+      record.bytesUp = upstream.bytesWritten;
+      record.bytesDown = Math.max(0, client.bytesWritten - clientBase);
+      record.end = now();
+      resolve(record);
+    };
+    upstream.once('connect', () => {
+      connected = true;
+      if (meta.established) client.write(meta.established);
+      clientBase = client.bytesWritten;
+      if (head.length > 0) upstream.write(head);
+      // pipe() gives backpressure both ways and passes half-closes (FIN) through.
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    upstream.on('error', () => {
+      if (record.outcome === 'closed') record.outcome = connected ? 'upstream_error' : 'upstream_unreachable';
+      if (!connected && meta.established && client.writable) client.end(BAD_GATEWAY);
+      else client.destroy();
+    });
+    client.on('error', () => {
+      if (record.outcome === 'closed') record.outcome = 'client_error';
+    });
+    // The client gone means nothing more can be relayed; an upstream close lets queued bytes drain to the client.
+    client.once('close', () => {
+      upstream.destroy();
+      onClose();
+    });
+    upstream.once('close', onClose);
+  });
+}

@@ -1,0 +1,82 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Pool, buildConnector } from 'undici';
+import { resolveConnectTo, type ConnectTo } from '../config.js';
+import { formatAuthority } from './route.js';
+
+export interface UpstreamOptions {
+  connectTo: readonly ConnectTo[];
+  /** PEM files trusted next to the system roots. */
+  extraCaFiles: readonly string[];
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Keep-alive connections per origin. */
+  connectionsPerOrigin?: number;
+}
+
+const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+/**
+ * The roots upstream certificates are checked against: Node's bundled Mozilla
+ * roots, the OS bundle where present (so a corporate root installed there works),
+ * and any --upstream-ca. Verification is never switched off.
+ */
+export function upstreamTrust(extraCaFiles: readonly string[]): string[] {
+  const roots = [...rootCertificates];
+  if (existsSync(SYSTEM_BUNDLE)) roots.push(readFileSync(SYSTEM_BUNDLE, 'utf8'));
+  for (const file of extraCaFiles) roots.push(readFileSync(file, 'utf8'));
+  return roots;
+}
+
+/**
+ * One keep-alive undici Pool per upstream origin. --connect-to changes where the
+ * socket goes, never the SNI name or Host header, so certificates are checked
+ * against the real provider name.
+ */
+export class UpstreamPools {
+  private readonly pools = new Map<string, Pool>();
+  private readonly ca: string[];
+
+  constructor(private readonly options: UpstreamOptions) {
+    this.ca = upstreamTrust(options.extraCaFiles);
+  }
+
+  get(tls: boolean, host: string, port: number): Pool {
+    const origin = `${tls ? 'https' : 'http'}://${formatAuthority(host, port)}`;
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = this.create(origin, tls, host, port);
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  private create(origin: string, tls: boolean, host: string, port: number): Pool {
+    const target = resolveConnectTo(this.options.connectTo, host, port);
+    const base = buildConnector({ ca: this.ca, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'], keepAlive: true, timeout: 10_000 });
+    return new Pool(origin, {
+      connections: this.options.connectionsPerOrigin ?? 128,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: this.options.headersTimeoutMs,
+      bodyTimeout: this.options.idleTimeoutMs,
+      connect: (opts, callback) => {
+        base({ ...opts, hostname: target.host, port: String(target.port), servername: tls ? host : undefined } as typeof opts, (err, socket) => {
+          if (socket) socket.setNoDelay(true);
+          callback(err, socket as never);
+        });
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
+  }
+
+  destroy(): void {
+    for (const p of this.pools.values()) void p.destroy();
+    this.pools.clear();
+  }
+}

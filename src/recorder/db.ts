@@ -1,0 +1,237 @@
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** One row of `exchanges`, keyed by column name so it binds straight to the INSERT. */
+export interface ExchangeRow {
+  id: string;
+  connection_id: string;
+  started_at: number;
+  request_end_at: number | null;
+  upstream_headers_at: number | null;
+  first_byte_at: number | null;
+  ended_at: number | null;
+  client_address: string;
+  client_user: string | null;
+  user_agent: string | null;
+  host: string;
+  port: number;
+  method: string;
+  path: string;
+  status: number | null;
+  provider: string | null;
+  api: string | null;
+  model: string | null;
+  stream: 0 | 1 | null;
+  request_headers: string;
+  request_body: Buffer | null;
+  request_body_size: number;
+  request_body_truncated: 0 | 1;
+  response_headers: string | null;
+  response_body: Buffer | null;
+  response_body_size: number | null;
+  response_body_truncated: 0 | 1 | null;
+  response_text: string | null;
+  response_thinking: string | null;
+  tool_calls: string | null;
+  stop_reason: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  reasoning_tokens: number | null;
+  cache_creation_input_tokens: number | null;
+  outcome: string | null;
+  error_code: string | null;
+}
+
+export interface TunnelRow {
+  id: string;
+  started_at: number;
+  ended_at: number;
+  client_address: string;
+  client_user: string | null;
+  host: string;
+  port: number;
+  bytes_up: number;
+  bytes_down: number;
+  outcome: string;
+}
+
+export interface Archive {
+  readonly db: Database.Database;
+  /** Writes all rows in one transaction: all of them land or none do. */
+  insertExchanges(rows: ExchangeRow[]): void;
+  insertTunnels(rows: TunnelRow[]): void;
+  /** Folds the WAL back into the main file and truncates it (on shutdown). */
+  checkpoint(): void;
+  close(): void;
+}
+
+/**
+ * Schema steps, in order; step i brings the database to user_version i + 1.
+ * Never edit a step that has shipped: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE exchanges (
+    id TEXT PRIMARY KEY,
+    connection_id TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    request_end_at REAL,
+    upstream_headers_at REAL,
+    first_byte_at REAL,
+    ended_at REAL,
+    client_address TEXT,
+    client_user TEXT,
+    user_agent TEXT,
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status INTEGER,
+    provider TEXT,
+    api TEXT,
+    model TEXT,
+    stream INTEGER,
+    request_headers TEXT NOT NULL,
+    request_body BLOB,
+    request_body_size INTEGER NOT NULL,
+    request_body_truncated INTEGER NOT NULL,
+    response_headers TEXT,
+    response_body BLOB,
+    response_body_size INTEGER,
+    response_body_truncated INTEGER,
+    response_text TEXT,
+    response_thinking TEXT,
+    tool_calls TEXT,
+    stop_reason TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cached_input_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    cache_creation_input_tokens INTEGER,
+    outcome TEXT,
+    error_code TEXT
+  );
+  CREATE INDEX exchanges_started_at ON exchanges (started_at);
+  CREATE INDEX exchanges_host ON exchanges (host);
+  CREATE INDEX exchanges_model ON exchanges (model);
+
+  CREATE TABLE tunnels (
+    id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    client_address TEXT,
+    client_user TEXT,
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    bytes_up INTEGER,
+    bytes_down INTEGER,
+    outcome TEXT
+  );
+  CREATE INDEX tunnels_started_at ON tunnels (started_at);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Column order for the INSERTs; a unit test checks it against the live table. */
+export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
+  'id', 'connection_id', 'started_at', 'request_end_at', 'upstream_headers_at', 'first_byte_at', 'ended_at',
+  'client_address', 'client_user', 'user_agent', 'host', 'port', 'method', 'path', 'status', 'provider', 'api',
+  'model', 'stream', 'request_headers', 'request_body', 'request_body_size', 'request_body_truncated',
+  'response_headers', 'response_body', 'response_body_size', 'response_body_truncated', 'response_text',
+  'response_thinking', 'tool_calls', 'stop_reason', 'input_tokens', 'output_tokens', 'cached_input_tokens',
+  'reasoning_tokens', 'cache_creation_input_tokens', 'outcome', 'error_code',
+];
+
+export const TUNNEL_COLUMNS: readonly (keyof TunnelRow)[] = [
+  'id', 'started_at', 'ended_at', 'client_address', 'client_user', 'host', 'port', 'bytes_up', 'bytes_down', 'outcome',
+];
+
+/**
+ * Opens (creating if needed) the archive and brings its schema up to date.
+ * Throws when the file was written by a newer llmtap, rather than guessing.
+ */
+export function openArchive(file: string): Archive {
+  const inMemory = file === ':memory:' || file === '';
+  if (!inMemory) {
+    // The archive holds people's prompts: keep a directory we create private.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Create the file owner-only before SQLite does (umask would make it world-readable);
+    // SQLite gives the -wal and -shm files the main file's permissions.
+    if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  }
+
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    migrate(db, file);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+
+  const insertExchange = db.prepare(insertSql('exchanges', EXCHANGE_COLUMNS));
+  const insertTunnel = db.prepare(insertSql('tunnels', TUNNEL_COLUMNS));
+  const insertExchanges = db.transaction((rows: ExchangeRow[]) => {
+    for (const row of rows) insertExchange.run(row);
+  });
+  const insertTunnels = db.transaction((rows: TunnelRow[]) => {
+    for (const row of rows) insertTunnel.run(row);
+  });
+
+  return {
+    db,
+    insertExchanges: (rows) => {
+      if (rows.length > 0) insertExchanges(rows);
+    },
+    insertTunnels: (rows) => {
+      if (rows.length > 0) insertTunnels(rows);
+    },
+    checkpoint: () => {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    },
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database, file: string): void {
+  const readVersion = (): number => db.pragma('user_version', { simple: true }) as number;
+  const check = (version: number): void => {
+    if (version > SCHEMA_VERSION) {
+      throw new Error(
+        `archive ${file} has schema version ${version}, but this llmtap only knows up to ${SCHEMA_VERSION}; ` +
+          'upgrade llmtap or point it at another archive file',
+      );
+    }
+  };
+  const current = readVersion();
+  check(current);
+  if (current === SCHEMA_VERSION) return; // up to date: no transaction, no write
+
+  // One step per IMMEDIATE transaction, re-reading the version under the write lock:
+  // a step and its version bump commit together, and two processes opening a fresh
+  // file at once cannot both apply the same step.
+  const step = db.transaction((): boolean => {
+    const version = readVersion();
+    check(version);
+    if (version >= SCHEMA_VERSION) return false;
+    db.exec(MIGRATIONS[version]!);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while (step.immediate()) {
+    // keep stepping until up to date
+  }
+}
+
+/** INSERT OR REPLACE: a re-recorded id overwrites instead of failing its whole batch. */
+function insertSql(table: string, columns: readonly string[]): string {
+  return `INSERT OR REPLACE INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`;
+}

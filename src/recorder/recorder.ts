@@ -1,0 +1,234 @@
+import type { Exchange, TunnelRecord } from '../exchange.js';
+import type { Logger } from '../log.js';
+import type { Archive, ExchangeRow, TunnelRow } from './db.js';
+import { exchangeToRow, tunnelToRow } from './rows.js';
+
+export interface RecorderOptions {
+  logger: Logger;
+  /** Rows per write; keeps each flush well under a millisecond of event-loop time. */
+  maxBatch?: number;
+  /** Records waiting beyond this push out the oldest, which count as lost. */
+  maxQueue?: number;
+  /**
+   * Captured body bytes per automatic batch (at least one record is always taken):
+   * a few large bodies cost as much as many small ones, so the row cap alone does not
+   * keep a batch short.
+   */
+  maxBatchBytes?: number;
+}
+
+export interface RecorderStats {
+  recorded: number;
+  lost: number;
+  pending: number;
+}
+
+type Pending = { kind: 'exchange'; exchange: Exchange } | { kind: 'tunnel'; tunnel: TunnelRecord };
+
+const DEFAULT_MAX_BATCH = 64;
+const DEFAULT_MAX_QUEUE = 10_000;
+const DEFAULT_MAX_BATCH_BYTES = 1 << 20;
+/** A broken archive fails every batch; one log line per interval is enough. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Writes exchanges and tunnels to the archive off the hot path. Recording is O(1)
+ * and never throws; the proxy must keep relaying traffic whatever the disk does.
+ * Failures are counted as lost and flip `healthy`, which fail-closed mode turns
+ * into 503s.
+ */
+export class Recorder {
+  readonly #logger: Logger;
+  readonly #maxBatch: number;
+  readonly #maxQueue: number;
+  readonly #maxBatchBytes: number;
+  #archive: Archive | undefined;
+  readonly #openArchive: (() => Archive) | undefined;
+
+  // Queue as array + head index: push and take-from-front are both O(1) amortized.
+  #queue: (Pending | undefined)[] = [];
+  #head = 0;
+  #scheduled: NodeJS.Immediate | undefined;
+
+  #recorded = 0;
+  #lost = 0;
+  #healthy = true;
+  #closed = false;
+  #lastErrorLog = -Infinity;
+  #lastDropLog = -Infinity;
+
+  constructor(archive: Archive | (() => Archive), options: RecorderOptions) {
+    if (typeof archive === 'function') this.#openArchive = archive;
+    else this.#archive = archive;
+    this.#logger = options.logger;
+    this.#maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+    this.#maxQueue = Math.max(1, options.maxQueue ?? DEFAULT_MAX_QUEUE);
+    this.#maxBatchBytes = Math.max(1, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
+  }
+
+  /** False after a failed write until the next write succeeds. */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  stats(): RecorderStats {
+    return { recorded: this.#recorded, lost: this.#lost, pending: this.#pendingCount() };
+  }
+
+  recordExchange(exchange: Exchange): void {
+    this.#enqueue({ kind: 'exchange', exchange });
+  }
+
+  recordTunnel(tunnel: TunnelRecord): void {
+    this.#enqueue({ kind: 'tunnel', tunnel });
+  }
+
+  /** Writes everything pending now, synchronously (shutdown, tests). */
+  flush(): void {
+    if (this.#scheduled) {
+      clearImmediate(this.#scheduled);
+      this.#scheduled = undefined;
+    }
+    while (this.#pendingCount() > 0) this.#writeBatch(this.#maxBatch, Infinity);
+  }
+
+  /** Flushes, checkpoints and closes the archive; later records count as lost. */
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    const archive = this.#archive;
+    this.#archive = undefined;
+    if (!archive) return; // never opened: nothing to checkpoint, and no reason to create a file now
+    try {
+      archive.checkpoint();
+    } catch (err) {
+      this.#logger.warn({ err: errorMessage(err) }, 'archive checkpoint failed');
+    }
+    try {
+      archive.close();
+    } catch (err) {
+      this.#logger.warn({ err: errorMessage(err) }, 'archive close failed');
+    }
+  }
+
+  #enqueue(item: Pending): void {
+    if (this.#closed) {
+      this.#lost++;
+      return;
+    }
+    if (this.#pendingCount() >= this.#maxQueue) {
+      // The disk is not keeping up; the newest traffic is the most useful to keep.
+      this.#queue[this.#head++] = undefined;
+      this.#lost++;
+      const t = Date.now();
+      if (t - this.#lastDropLog >= ERROR_LOG_INTERVAL_MS) {
+        this.#lastDropLog = t;
+        this.#logger.warn({ maxQueue: this.#maxQueue, lost: this.#lost }, 'archive queue full; dropping oldest records');
+      }
+    }
+    this.#queue.push(item);
+    if (!this.#scheduled) this.#scheduled = setImmediate(this.#onImmediate);
+  }
+
+  readonly #onImmediate = (): void => {
+    this.#scheduled = undefined;
+    this.#writeBatch(this.#maxBatch, this.#maxBatchBytes);
+    // Yield between batches so requests keep flowing while a backlog drains.
+    if (this.#pendingCount() > 0 && !this.#scheduled) this.#scheduled = setImmediate(this.#onImmediate);
+  };
+
+  #pendingCount(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  #take(maxRows: number, maxBytes: number): Pending[] {
+    const batch: Pending[] = [];
+    let bytes = 0;
+    while (batch.length < maxRows && this.#head < this.#queue.length) {
+      const item = this.#queue[this.#head]!;
+      const size = capturedBytes(item);
+      if (batch.length > 0 && bytes + size > maxBytes) break;
+      this.#queue[this.#head++] = undefined; // let the exchange be collected
+      batch.push(item);
+      bytes += size;
+    }
+    // Reclaim the consumed prefix once it dominates, keeping shifts amortized O(1).
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    return batch;
+  }
+
+  #writeBatch(maxRows: number, maxBytes: number): void {
+    const batch = this.#take(maxRows, maxBytes);
+    if (batch.length === 0) return;
+
+    const exchanges: ExchangeRow[] = [];
+    const tunnels: TunnelRow[] = [];
+    for (const item of batch) {
+      try {
+        if (item.kind === 'exchange') exchanges.push(exchangeToRow(item.exchange));
+        else tunnels.push(tunnelToRow(item.tunnel));
+      } catch (err) {
+        // One malformed record must not take its batch-mates down with it.
+        this.#lost++;
+        this.#logger.warn({ err: errorMessage(err) }, 'could not map a record for the archive');
+      }
+    }
+    const rows = exchanges.length + tunnels.length;
+    if (rows === 0) return;
+
+    try {
+      const archive = this.#getArchive();
+      if (exchanges.length > 0 && tunnels.length > 0) {
+        // Both kinds in one commit; the inner transactions become savepoints.
+        archive.db.transaction(() => {
+          archive.insertExchanges(exchanges);
+          archive.insertTunnels(tunnels);
+        })();
+      } else if (exchanges.length > 0) {
+        archive.insertExchanges(exchanges);
+      } else {
+        archive.insertTunnels(tunnels);
+      }
+      this.#recorded += rows;
+      if (!this.#healthy) {
+        this.#healthy = true;
+        this.#logger.info('archive writes recovered');
+      }
+    } catch (err) {
+      this.#lost += rows;
+      const wasHealthy = this.#healthy;
+      this.#healthy = false;
+      const t = Date.now();
+      if (wasHealthy || t - this.#lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
+        this.#lastErrorLog = t;
+        // The message only: row data would put prompts (and whatever they hold) in the log.
+        this.#logger.error({ err: errorMessage(err), rows, lost: this.#lost }, 'archive write failed; records lost');
+      }
+    }
+  }
+
+  #getArchive(): Archive {
+    // Opening lazily lets the proxy start even when the archive cannot be opened yet;
+    // each batch retries until it can.
+    this.#archive ??= this.#openArchive!();
+    return this.#archive;
+  }
+}
+
+function capturedBytes(item: Pending): number {
+  if (item.kind === 'tunnel') return 0;
+  // Defensive on purpose: a malformed record must fail in mapping (counted), not here (thrown).
+  const { request, response } = item.exchange as { request?: Partial<Exchange['request']>; response?: Partial<NonNullable<Exchange['response']>> };
+  return (request?.body?.bytes?.length ?? 0) + (response?.body?.bytes?.length ?? 0);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

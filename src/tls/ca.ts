@@ -1,0 +1,194 @@
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import forge from 'node-forge';
+import { generateRsaKeyPair } from './rsa-key.js';
+import { randomSerialHex, signCertificatePem, utf8Field } from './sign.js';
+
+export interface CertificateAuthority {
+  certPem: string;
+  /** PKCS#8 PEM. */
+  keyPem: string;
+  certPath: string;
+  keyPath: string;
+  /** Colon-separated uppercase hex SHA-256 of the DER, as X509Certificate#fingerprint256. */
+  fingerprint256: string;
+  subjectKeyId: Buffer;
+}
+
+export interface LoadedCa {
+  ca: CertificateAuthority;
+  created: boolean;
+  warnings: string[];
+}
+
+export const CA_CERT_FILE = 'llmtap-ca.pem';
+export const CA_KEY_FILE = 'llmtap-ca-key.pem';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const CA_VALIDITY_YEARS = 10;
+const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+/**
+ * Loads the CA from certsDir, creating it on first use. Refuses a private key
+ * readable by group/other: whoever can read it can impersonate any HTTPS site
+ * to every client that trusts this CA.
+ */
+export function loadOrCreateCa(certsDir: string): LoadedCa {
+  const warnings: string[] = [];
+  ensurePrivateDir(certsDir, warnings);
+
+  const certPath = path.join(certsDir, CA_CERT_FILE);
+  const keyPath = path.join(certsDir, CA_KEY_FILE);
+  const haveCert = fs.existsSync(certPath);
+  const haveKey = fs.existsSync(keyPath);
+
+  if (haveCert && haveKey) {
+    return { ca: loadCa(certPath, keyPath), created: false, warnings };
+  }
+  if (haveCert !== haveKey) {
+    const [present, missing] = haveCert ? [certPath, keyPath] : [keyPath, certPath];
+    throw new Error(
+      `llmtap CA is incomplete: ${present} exists but ${missing} does not. ` +
+        `Restore the missing file, or delete ${present} to generate a new CA (clients must then trust the new one).`,
+    );
+  }
+  return { ca: createCa(certPath, keyPath), created: true, warnings };
+}
+
+export function caCertDer(ca: Pick<CertificateAuthority, 'certPem'>): Buffer {
+  return new X509Certificate(ca.certPem).raw;
+}
+
+/**
+ * Writes system roots plus the llmtap CA as one PEM file. Tools that take a
+ * single bundle (SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) replace
+ * rather than extend their roots, so the public roots must come along or
+ * every non-intercepted host would fail verification.
+ */
+export function writeTrustBundle(ca: Pick<CertificateAuthority, 'certPem'>, outPath: string): void {
+  const roots = fs.existsSync(SYSTEM_BUNDLE)
+    ? fs.readFileSync(SYSTEM_BUNDLE, 'utf8')
+    : tls.rootCertificates.join('\n');
+  const subject = new X509Certificate(ca.certPem).subject.replace(/\n/g, ', ');
+  const bundle = `${roots.trimEnd()}\n\n# ${subject}\n${ca.certPem.trim()}\n`;
+  // Write-then-rename so a client starting meanwhile never reads half a bundle.
+  const tmp = `${outPath}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, bundle, { mode: 0o644 });
+  fs.renameSync(tmp, outPath);
+}
+
+/** The CA's subjectKeyIdentifier, computed the RFC 5280 way if the extension is absent. */
+export function subjectKeyIdOf(cert: forge.pki.Certificate): Buffer {
+  const ext = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
+  if (ext?.subjectKeyIdentifier) return Buffer.from(ext.subjectKeyIdentifier, 'hex');
+  const digest = forge.pki.getPublicKeyFingerprint(cert.publicKey, { type: 'RSAPublicKey', encoding: 'hex' });
+  return Buffer.from(digest, 'hex');
+}
+
+function ensurePrivateDir(dir: string, warnings: string[]): void {
+  if (fs.existsSync(dir)) {
+    const mode = fs.statSync(dir).mode & 0o777;
+    if (mode & 0o077) {
+      warnings.push(`certificate directory ${dir} has mode ${octal(mode)}; consider chmod 700 ${dir}`);
+    }
+    return;
+  }
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+function loadCa(certPath: string, keyPath: string): CertificateAuthority {
+  const keyMode = fs.statSync(keyPath).mode & 0o777;
+  if (keyMode & 0o077) {
+    throw new Error(
+      `refusing to use CA private key ${keyPath}: its mode ${octal(keyMode)} lets other users read it. ` +
+        `Run: chmod 600 ${keyPath}`,
+    );
+  }
+  const certPem = fs.readFileSync(certPath, 'utf8');
+  const keyPem = fs.readFileSync(keyPath, 'utf8');
+
+  const x509 = new X509Certificate(certPem);
+  if (!x509.ca) throw new Error(`${certPath} is not a CA certificate (basicConstraints cA is not set)`);
+  if (!x509.checkPrivateKey(createPrivateKey(keyPem))) {
+    throw new Error(`${keyPath} does not match the certificate in ${certPath}`);
+  }
+  return {
+    certPem,
+    keyPem,
+    certPath,
+    keyPath,
+    fingerprint256: x509.fingerprint256,
+    subjectKeyId: subjectKeyIdOf(forge.pki.certificateFromPem(certPem)),
+  };
+}
+
+function createCa(certPath: string, keyPath: string): CertificateAuthority {
+  const { privateKeyPem, publicKeyPem } = generateRsaKeyPair();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+  cert.serialNumber = randomSerialHex();
+
+  const now = Date.now();
+  const notAfter = new Date(now);
+  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_VALIDITY_YEARS);
+  // Backdated so clients with a slightly slow clock still accept it.
+  cert.validity.notBefore = new Date(now - DAY_MS);
+  cert.validity.notAfter = notAfter;
+
+  // A random suffix makes each install's CA distinguishable in trust stores,
+  // and stops two installs' CAs from shadowing each other by name.
+  const name: forge.pki.CertificateField[] = [
+    utf8Field('commonName', `llmtap CA ${randomBytes(4).toString('hex')}`),
+    utf8Field('organizationName', 'llmtap'),
+  ];
+  cert.setSubject(name);
+  cert.setIssuer(name);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  const certPem = signCertificatePem(cert, privateKeyPem);
+
+  // Exclusive create: if another llmtap raced us here, fail instead of
+  // overwriting a key whose certificate may already be trusted.
+  writeNewFile(keyPath, privateKeyPem, 0o600);
+  writeNewFile(certPath, certPem, 0o644);
+
+  const x509 = new X509Certificate(certPem);
+  return {
+    certPem,
+    keyPem: privateKeyPem,
+    certPath,
+    keyPath,
+    fingerprint256: x509.fingerprint256,
+    subjectKeyId: subjectKeyIdOf(cert),
+  };
+}
+
+function writeNewFile(file: string, contents: string, mode: number): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'wx', mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new Error(`${file} appeared while llmtap was creating its CA (another llmtap starting?); try again`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  try {
+    fs.writeFileSync(fd, contents);
+    // The umask may have narrowed the mode; the certificate must stay world-readable.
+    fs.fchmodSync(fd, mode);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function octal(mode: number): string {
+  return '0' + mode.toString(8).padStart(3, '0');
+}

@@ -1,0 +1,162 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import * as tls from 'node:tls';
+import forge from 'node-forge';
+import { subjectKeyIdOf, type CertificateAuthority } from './ca.js';
+import { parseLeafHost, type LeafHost } from './leaf-host.js';
+import { generateRsaKeyPair } from './rsa-key.js';
+import { randomSerialHex, signCertificatePem, utf8Field } from './sign.js';
+
+export interface LeafCertificateOptions {
+  /** Most hosts kept in the cache; least recently used are dropped first. Default 1000. */
+  maxEntries?: number;
+  /** Lifetime after issue. Default 180; the total span including the 1-day backdate must stay under 200 days. */
+  validityDays?: number;
+  /** Clock in epoch ms, injectable for tests. */
+  now?: () => number;
+}
+
+export interface LeafCacheStats {
+  mints: number;
+  hits: number;
+  size: number;
+}
+
+interface CacheEntry {
+  leafPem: string;
+  notAfterMs: number;
+  /** Built lazily: certificatePemFor callers never need one. */
+  context?: tls.SecureContext;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+// Stricter client policies (Apple, the CA/B Forum's 2026 limit) reject
+// certificates valid for 200 days or more, even from a private root.
+const MAX_TOTAL_VALIDITY_DAYS = 200;
+const CN_MAX_LENGTH = 64;
+
+/**
+ * Mints per-host server certificates signed by the llmtap CA.
+ *
+ * One RSA key is generated per process and shared by every leaf: key
+ * generation is the expensive step, and per-host keys buy nothing when the
+ * CA key, which can sign anything, lives in the same process. Minting is
+ * fully synchronous, so concurrent handshakes for one host cannot race to
+ * mint twice.
+ */
+export class LeafCertificates {
+  private readonly caPem: string;
+  private readonly caKey: KeyObject;
+  private readonly issuer: forge.pki.CertificateField[];
+  private readonly caSubjectKeyId: string;
+  private readonly leafKeyPem: string;
+  private readonly leafPublicKey: forge.pki.PublicKey;
+  private readonly leafSubjectKeyIdExt: forge.asn1.Asn1;
+  private readonly maxEntries: number;
+  private readonly validityMs: number;
+  private readonly now: () => number;
+  private readonly cache = new Map<string, CacheEntry>();
+  private mints = 0;
+  private hits = 0;
+
+  constructor(ca: Pick<CertificateAuthority, 'certPem' | 'keyPem'>, options: LeafCertificateOptions = {}) {
+    const maxEntries = options.maxEntries ?? 1000;
+    const validityDays = options.validityDays ?? 180;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+      throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
+    }
+    // At least 2 days, or the "re-mint when under a day remains" rule would re-mint on every lookup.
+    if (!(validityDays >= 2 && validityDays + 1 < MAX_TOTAL_VALIDITY_DAYS)) {
+      throw new RangeError(`validityDays must be between 2 and ${MAX_TOTAL_VALIDITY_DAYS - 2}, got ${validityDays}`);
+    }
+    this.maxEntries = maxEntries;
+    this.validityMs = validityDays * DAY_MS;
+    this.now = options.now ?? Date.now;
+
+    this.caPem = ca.certPem.trim();
+    this.caKey = createPrivateKey(ca.keyPem);
+    const caCert = forge.pki.certificateFromPem(ca.certPem);
+    this.issuer = caCert.subject.attributes;
+    this.caSubjectKeyId = subjectKeyIdOf(caCert).toString('binary');
+
+    const { privateKeyPem, publicKeyPem } = generateRsaKeyPair();
+    this.leafKeyPem = privateKeyPem;
+    this.leafPublicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+    // Every leaf shares the key, so its SKI (SHA-1 of the RSAPublicKey, RFC 5280
+    // method 1) is computed once instead of on every mint.
+    const ski = forge.pki.getPublicKeyFingerprint(this.leafPublicKey, { type: 'RSAPublicKey' }).getBytes();
+    this.leafSubjectKeyIdExt = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OCTETSTRING, false, ski);
+  }
+
+  /** A TLS context presenting the host's leaf plus the CA, suitable for SNICallback. */
+  secureContextFor(host: string): tls.SecureContext {
+    const entry = this.lookup(host);
+    entry.context ??= tls.createSecureContext({ key: this.leafKeyPem, cert: `${entry.leafPem}\n${this.caPem}\n` });
+    return entry.context;
+  }
+
+  /** The host's leaf certificate alone (no chain), as PEM. */
+  certificatePemFor(host: string): string {
+    return this.lookup(host).leafPem;
+  }
+
+  stats(): LeafCacheStats {
+    return { mints: this.mints, hits: this.hits, size: this.cache.size };
+  }
+
+  private lookup(host: string): CacheEntry {
+    const parsed = parseLeafHost(host);
+    const cached = this.cache.get(parsed.name);
+    if (cached) this.cache.delete(parsed.name);
+    // Re-mint before expiry so a long-lived process never serves a stale leaf.
+    if (cached && cached.notAfterMs - this.now() > DAY_MS) {
+      this.hits++;
+      this.cache.set(parsed.name, cached);
+      return cached;
+    }
+    const fresh = this.mint(parsed);
+    this.cache.set(parsed.name, fresh);
+    // Map iteration order is insertion order, and hits re-insert, so the first key is the least recently used.
+    while (this.cache.size > this.maxEntries) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done) break;
+      this.cache.delete(oldest.value);
+    }
+    return fresh;
+  }
+
+  private mint(host: LeafHost): CacheEntry {
+    const nowMs = this.now();
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = this.leafPublicKey;
+    cert.serialNumber = randomSerialHex();
+    // Backdated a day so clients whose clocks lag still accept a fresh leaf.
+    cert.validity.notBefore = new Date(nowMs - DAY_MS);
+    cert.validity.notAfter = new Date(nowMs + this.validityMs);
+
+    // Clients match on the SAN only. A name too long for CN (ub-common-name
+    // is 64) gets an empty subject, which RFC 5280 allows when the SAN is critical.
+    const hasCn = host.name.length <= CN_MAX_LENGTH;
+    cert.setSubject(hasCn ? [utf8Field('commonName', host.name)] : []);
+    cert.setIssuer(this.issuer);
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        critical: !hasCn,
+        altNames: [
+          host.kind === 'ip'
+            ? { type: 7, value: host.bytes.toString('binary') }
+            : { type: 2, value: host.name },
+        ],
+      },
+      { name: 'subjectKeyIdentifier', value: this.leafSubjectKeyIdExt },
+      { name: 'authorityKeyIdentifier', keyIdentifier: this.caSubjectKeyId },
+    ]);
+    const leafPem = signCertificatePem(cert, this.caKey);
+    this.mints++;
+    // UTCTime has whole seconds; the stored expiry must not be later than the real one.
+    return { leafPem, notAfterMs: Math.floor((nowMs + this.validityMs) / 1000) * 1000 };
+  }
+}

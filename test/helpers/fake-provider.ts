@@ -1,0 +1,248 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
+import { LeafCertificates } from '../../src/tls/leaf.js';
+
+/** What the fake provider saw of one request, as it arrived on its socket. */
+export interface SeenRequest {
+  method: string;
+  url: string;
+  rawHeaders: string[];
+  body: Buffer;
+}
+
+export interface FakeProvider {
+  port: number;
+  /** PEM file of the fake provider's own CA (what --upstream-ca gets). */
+  caFile: string;
+  ca: CertificateAuthority;
+  seen: SeenRequest[];
+  /** Gap between SSE events in ms. */
+  eventGapMs: number;
+  close(): Promise<void>;
+}
+
+export const OPENAI_TEXT = 'Hello from the fake provider — héllo wörld, 你好 🌍';
+export const ANTHROPIC_TEXT = 'Bonjour from fake Claude — ça marche 🚀';
+
+/**
+ * An HTTPS server that answers like api.openai.com and api.anthropic.com with their
+ * documented wire formats (JSON and SSE), plus a few endpoints for failure tests.
+ * Its certificate comes from its own CA, so the proxy must be told to trust it.
+ */
+export async function startFakeProvider(options: { hosts?: string[]; tls?: boolean } = {}): Promise<FakeProvider> {
+  const dir = mkdtempSync(join(tmpdir(), 'llmtap-fake-'));
+  const { ca } = loadOrCreateCa(dir);
+  const leafs = new LeafCertificates(ca);
+  const seen: SeenRequest[] = [];
+  const sockets = new Set<Socket>();
+  const state = { eventGapMs: 0 };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body });
+      void route(req, res, body, state.eventGapMs).catch(() => res.destroy());
+    });
+  };
+  const tls = options.tls ?? true;
+  const server: Server | ReturnType<typeof createServer> = tls
+    ? createHttpsServer({ SNICallback: (name, cb) => cb(null, leafs.secureContextFor(name)), ...defaultCert(leafs, options.hosts?.[0] ?? 'api.openai.com') }, handler)
+    : createServer(handler);
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    caFile: ca.certPath,
+    ca,
+    seen,
+    get eventGapMs() { return state.eventGapMs; },
+    set eventGapMs(v: number) { state.eventGapMs = v; },
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function defaultCert(leafs: LeafCertificates, host: string): { key: string; cert: string } {
+  // A ClientHello without SNI still gets a certificate (for the provider's main name).
+  const ctx = leafs.secureContextFor(host) as unknown as { key?: string };
+  void ctx;
+  return { key: leafs.keyPem, cert: leafs.certificatePemFor(host) };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, gapMs: number): Promise<void> {
+  const url = new URL(req.url ?? '/', 'https://fake');
+  const json = safeJson(body);
+  if (url.pathname === '/v1/chat/completions') return openaiChat(res, json, gapMs);
+  if (url.pathname === '/v1/messages') return anthropicMessages(res, json, gapMs);
+  if (url.pathname.startsWith('/status/')) return providerError(res, Number(url.pathname.slice(8)), req.headers.host ?? '');
+  if (url.pathname === '/gzip') {
+    const payload = gzipSync(JSON.stringify(chatCompletion('gpt-4o-mini', OPENAI_TEXT)));
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': payload.length });
+    return void res.end(payload);
+  }
+  if (url.pathname === '/echo') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return void res.end(JSON.stringify({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, body: body.toString('base64') }));
+  }
+  if (url.pathname === '/redirect') {
+    res.writeHead(307, { location: 'https://elsewhere.example/v1/chat/completions', 'content-length': 0 });
+    return void res.end();
+  }
+  if (url.pathname === '/stream-bytes') {
+    // A long event stream: `n` events of `size` bytes, written as fast as the socket takes them.
+    const n = Number(url.searchParams.get('n') ?? 1000);
+    const size = Number(url.searchParams.get('size') ?? 1024);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const event = Buffer.from(`data: ${'x'.repeat(Math.max(0, size - 8))}\n\n`);
+    for (let i = 0; i < n; i++) {
+      if (!res.write(event)) await new Promise((r) => res.once('drain', r));
+      if (res.destroyed) return;
+    }
+    return void res.end();
+  }
+  if (url.pathname === '/reset-mid-stream') {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(`data: ${JSON.stringify(chatChunk('gpt-4o-mini', { content: 'partial ' }))}\n\n`);
+    await sleep(50);
+    return void req.socket.destroy();
+  }
+  res.writeHead(404, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: { message: `no route ${url.pathname}`, type: 'invalid_request_error', code: 'not_found' } }));
+}
+
+function safeJson(body: Buffer): Record<string, unknown> {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+const COMMON_HEADERS = {
+  'x-request-id': 'req_fake_0001',
+  'openai-processing-ms': '12',
+  'X-Mixed-Case-Header': 'Kept As Sent',
+  'set-cookie': ['__cf_bm=abc123secretcookie; path=/; HttpOnly', 'other=1; path=/'],
+};
+
+function chatCompletion(model: string, text: string, toolCall?: boolean): unknown {
+  return {
+    id: 'chatcmpl-fake1', object: 'chat.completion', created: 1_700_000_000, model,
+    choices: [{
+      index: 0,
+      message: toolCall
+        ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_fake1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }
+        : { role: 'assistant', content: text, refusal: null },
+      logprobs: null,
+      finish_reason: toolCall ? 'tool_calls' : 'stop',
+    }],
+    usage: { prompt_tokens: 11, completion_tokens: 17, total_tokens: 28, prompt_tokens_details: { cached_tokens: 3 }, completion_tokens_details: { reasoning_tokens: 0 } },
+    system_fingerprint: 'fp_fake',
+  };
+}
+
+function chatChunk(model: string, delta: Record<string, unknown>, finish: string | null = null): unknown {
+  return { id: 'chatcmpl-fake1', object: 'chat.completion.chunk', created: 1_700_000_000, model, system_fingerprint: 'fp_fake', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+}
+
+async function openaiChat(res: ServerResponse, body: Record<string, unknown>, gapMs: number): Promise<void> {
+  const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
+  const wantsTool = Array.isArray(body.tools) && body.tools.length > 0;
+  if (model === 'does-not-exist') return providerError(res, 404, 'api.openai.com');
+  if (!body.stream) {
+    const payload = JSON.stringify(chatCompletion(model, OPENAI_TEXT, wantsTool));
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...COMMON_HEADERS });
+    return void res.end(payload);
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...COMMON_HEADERS });
+  const send = async (payload: unknown): Promise<void> => {
+    res.write(`data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`);
+    if (gapMs > 0) await sleep(gapMs);
+  };
+  await send(chatChunk(model, { role: 'assistant', content: '' }));
+  if (wantsTool) {
+    await send(chatChunk(model, { tool_calls: [{ index: 0, id: 'call_fake1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }));
+    for (const piece of ['{"ci', 'ty":"Pa', 'ris"}']) await send(chatChunk(model, { tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+    await send(chatChunk(model, {}, 'tool_calls'));
+  } else {
+    for (const piece of splitText(OPENAI_TEXT)) await send(chatChunk(model, { content: piece }));
+    await send(chatChunk(model, {}, 'stop'));
+  }
+  const options = body.stream_options as { include_usage?: boolean } | undefined;
+  if (options?.include_usage) {
+    await send({ id: 'chatcmpl-fake1', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [], usage: { prompt_tokens: 11, completion_tokens: 17, total_tokens: 28 } });
+  }
+  await send('[DONE]');
+  res.end();
+}
+
+function splitText(text: string): string[] {
+  const parts = text.split(/(?<= )/);
+  return parts.length > 0 ? parts : [text];
+}
+
+async function anthropicMessages(res: ServerResponse, body: Record<string, unknown>, gapMs: number): Promise<void> {
+  const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
+  const wantsTool = Array.isArray(body.tools) && body.tools.length > 0;
+  const headers = { 'request-id': 'req_fake_anthropic', 'anthropic-ratelimit-requests-remaining': '99' };
+  if (!body.stream) {
+    const content = wantsTool
+      ? [{ type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_fake1', name: 'get_weather', input: { city: 'Paris' } }]
+      : [{ type: 'text', text: ANTHROPIC_TEXT }];
+    const payload = JSON.stringify({
+      id: 'msg_fake1', type: 'message', role: 'assistant', model, content,
+      stop_reason: wantsTool ? 'tool_use' : 'end_turn', stop_sequence: null,
+      usage: { input_tokens: 21, output_tokens: 9, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 },
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
+    return void res.end(payload);
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+  const send = async (event: string, data: unknown): Promise<void> => {
+    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (gapMs > 0) await sleep(gapMs);
+  };
+  await send('message_start', { type: 'message_start', message: { id: 'msg_fake1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 21, output_tokens: 1, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 } } });
+  await send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
+  await send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'The user greets; answer briefly.' } });
+  await send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' } });
+  await send('content_block_stop', { type: 'content_block_stop', index: 0 });
+  await send('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } });
+  await send('ping', { type: 'ping' });
+  for (const piece of splitText(ANTHROPIC_TEXT)) await send('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: piece } });
+  await send('content_block_stop', { type: 'content_block_stop', index: 1 });
+  if (wantsTool) {
+    await send('content_block_start', { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'toolu_fake1', name: 'get_weather', input: {} } });
+    for (const piece of ['{"city"', ': "Par', 'is"}']) await send('content_block_delta', { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: piece } });
+    await send('content_block_stop', { type: 'content_block_stop', index: 2 });
+  }
+  await send('message_delta', { type: 'message_delta', delta: { stop_reason: wantsTool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } });
+  await send('message_stop', { type: 'message_stop' });
+  res.end();
+}
+
+function providerError(res: ServerResponse, status: number, host: string): void {
+  const payload = host.includes('anthropic')
+    ? JSON.stringify({ type: 'error', error: { type: status === 429 ? 'rate_limit_error' : status >= 500 ? 'api_error' : 'invalid_request_error', message: `fake error ${status}` } })
+    : JSON.stringify({ error: { message: `fake error ${status}`, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: status === 404 ? 'model_not_found' : null } });
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-request-id': `req_err_${status}` };
+  if (status === 429) headers['retry-after'] = '7';
+  res.writeHead(status, headers);
+  res.end(payload);
+}

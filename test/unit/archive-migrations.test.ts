@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EXCHANGE_COLUMNS, openArchive, SCHEMA_VERSION, TUNNEL_COLUMNS } from '../../src/recorder/db.js';
+
+describe('archive migrations', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'llmtap-db-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the parent directory and sets user_version on a fresh file', () => {
+    const file = join(dir, 'nested', 'deeper', 'archive.db');
+    const archive = openArchive(file);
+    expect(archive.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(1);
+    archive.close();
+  });
+
+  it('turns on WAL, NORMAL sync, busy timeout and foreign keys', () => {
+    const archive = openArchive(join(dir, 'a.db'));
+    expect(archive.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(archive.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(archive.db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(archive.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    archive.close();
+  });
+
+  it('reopening an up-to-date archive changes nothing', () => {
+    const file = join(dir, 'a.db');
+    const first = openArchive(file);
+    first.insertTunnels([
+      { id: 't1', started_at: 1, ended_at: 2, client_address: '::1', client_user: null, host: 'h', port: 443, bytes_up: 1, bytes_down: 2, outcome: 'closed' },
+    ]);
+    const schema = first.db.prepare('SELECT sql FROM sqlite_master ORDER BY name').all();
+    first.checkpoint();
+    first.close();
+
+
+    const second = openArchive(file);
+    // Any committed write would have appended frames to the (fresh, empty) WAL.
+    expect(second.db.pragma('wal_checkpoint(PASSIVE)')).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
+    expect(second.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(second.db.prepare('SELECT sql FROM sqlite_master ORDER BY name').all()).toEqual(schema);
+    expect(second.db.prepare('SELECT id FROM tunnels').all()).toEqual([{ id: 't1' }]);
+    second.checkpoint();
+    second.close();
+  });
+
+  it('refuses an archive written by a newer llmtap, with a clear message', () => {
+    const file = join(dir, 'a.db');
+    openArchive(file).close();
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    db.close();
+    expect(() => openArchive(file)).toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 5}.*only knows up to ${SCHEMA_VERSION}`));
+  });
+
+  it('insert column lists match the tables', () => {
+    const archive = openArchive(join(dir, 'a.db'));
+    const columns = (table: string) =>
+      (archive.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name).sort();
+    expect(columns('exchanges')).toEqual([...EXCHANGE_COLUMNS].sort());
+    expect(columns('tunnels')).toEqual([...TUNNEL_COLUMNS].sort());
+    const indexes = (archive.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'exchanges'").all() as { name: string }[])
+      .map((i) => i.name);
+    expect(indexes).toEqual(expect.arrayContaining(['exchanges_started_at', 'exchanges_host', 'exchanges_model']));
+    archive.close();
+  });
+
+  it.skipIf(process.platform === 'win32')('creates the archive file owner-only', () => {
+    const file = join(dir, 'private.db');
+    openArchive(file).close();
+    expect(statSync(file).mode & 0o077).toBe(0);
+  });
+});

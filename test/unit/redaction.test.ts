@@ -1,0 +1,210 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeExchange, type Captured } from '../../src/exchange.js';
+import { silentLogger } from '../../src/log.js';
+import { openArchive } from '../../src/recorder/db.js';
+import { Recorder } from '../../src/recorder/recorder.js';
+import { redactHeaders, redactPath, redactText, SECRET_HEADERS } from '../../src/recorder/redact.js';
+
+function capture(bytes: Buffer | string, truncated = false): Captured {
+  const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+  return { bytes: buf, size: buf.length, truncated };
+}
+
+/** Each secret carries a distinctive middle part; that is what the byte search looks for. */
+const MIDDLES = {
+  bearer: 'OPENAIPROJMIDDLExq7',
+  anthropic: 'ANTHROPICMIDDLEzz3',
+  azure: 'AZUREKEYMIDDLE0f9e',
+  google: 'GOOGLEMIDDLEk2',
+  cookie: 'COOKIESESSIONMIDDLE',
+  setCookie: 'SETCOOKIEMIDDLE',
+  proxyPassword: 'PROXYPASSMIDDLE',
+  pathKey: 'PATHKEYMIDDLE',
+  promptKey: 'PROMPTKEYMIDDLE9',
+  gzipKey: 'GZIPBODYMIDDLE4',
+  outputKey: 'MODELOUTPUTMIDDLE',
+  toolKey: 'TOOLARGMIDDLE',
+  binaryKey: 'BINARYBODYMIDDLE',
+  truncatedKey: 'TRUNCMID',
+} as const;
+
+const secrets = {
+  bearer: `sk-proj-AAAAAAAA${MIDDLES.bearer}BBBBBBBBBBBBBBBBBBBBBBBB`,
+  anthropic: `sk-ant-api03-${MIDDLES.anthropic}cccccccccccccccccccccccccccc-dddd`,
+  azure: `0123456789${MIDDLES.azure}abcdef`,
+  google: `AIza${MIDDLES.google}${'g'.repeat(35 - MIDDLES.google.length)}`,
+  cookie: `session=${MIDDLES.cookie}; theme=dark`,
+  setCookie: `sid=${MIDDLES.setCookie}; HttpOnly; Secure`,
+  pathKey: `AIza${MIDDLES.pathKey}${'p'.repeat(35 - MIDDLES.pathKey.length)}`,
+  promptKey: `sk-${MIDDLES.promptKey}eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee`,
+  gzipKey: `gsk_${MIDDLES.gzipKey}ffffffffffffffffffffffffffff`,
+  outputKey: `xai-${MIDDLES.outputKey}hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh`,
+  toolKey: `hf_${MIDDLES.toolKey}iiiiiiiiiiiiiiiiiiiiiii`,
+  binaryKey: `sk-svcacct-${MIDDLES.binaryKey}jjjjjjjjjjjjjjjjjjjj`,
+};
+const proxyAuth = `Basic ${Buffer.from(`alice:${MIDDLES.proxyPassword}`).toString('base64')}`;
+
+/** Needles: every middle, plus the base64 form of the proxy credentials. */
+const needles = [...Object.values(MIDDLES), proxyAuth.slice('Basic '.length)];
+
+function plantSecrets(recorder: Recorder): void {
+  const prompt = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: `PLAINMARKER please debug: OPENAI_API_KEY=${secrets.promptKey} fails` }] });
+  recorder.recordExchange(
+    makeExchange({
+      provider: 'openai',
+      request: {
+        path: '/v1/chat/completions',
+        headers: [
+          'Authorization', `Bearer ${secrets.bearer}`,
+          'x-api-key', secrets.anthropic,
+          'api-key', secrets.azure,
+          'X-Goog-Api-Key', secrets.google,
+          'Cookie', secrets.cookie,
+          'Proxy-Authorization', proxyAuth,
+        ],
+        body: capture(prompt),
+      },
+      response: {
+        status: 200,
+        headers: ['Set-Cookie', secrets.setCookie, 'Content-Encoding', 'gzip'],
+        body: capture(gzipSync(`{"echo":"${secrets.gzipKey}"}`)),
+        reassembled: {
+          text: `Your key ${secrets.outputKey} looks wrong`,
+          thinking: `user pasted ${secrets.outputKey}`,
+          toolCalls: [{ id: 'c1', name: 'login', arguments: JSON.stringify({ token: secrets.toolKey }) }],
+          events: 0,
+        },
+      },
+    }),
+  );
+  recorder.recordExchange(
+    makeExchange({
+      provider: 'gemini',
+      target: { host: 'generativelanguage.googleapis.com', port: 443, tls: true },
+      request: { method: 'GET', path: `/v1beta/models?alt=json&key=${secrets.pathKey}&pageSize=5`, headers: [], body: capture('') },
+    }),
+  );
+  // A multipart-ish binary upload (invalid UTF-8) with a key in a text part.
+  const binary = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from(`\r\nauth=${secrets.binaryKey}\r\n`), Buffer.from([0x80, 0x81])]);
+  recorder.recordExchange(makeExchange({ request: { path: '/upload', headers: [], body: capture(binary) } }));
+  // A capture cut off in the middle of a key: less than 20 chars of key material survive the cut.
+  recorder.recordExchange(
+    makeExchange({ request: { path: '/t', headers: [], body: { bytes: Buffer.from(`{"k":"sk-ant-${MIDDLES.truncatedKey}`), size: 5000, truncated: true } } }),
+  );
+}
+
+function archiveBytes(file: string): { name: string; bytes: Buffer }[] {
+  return [file, `${file}-wal`, `${file}-shm`].filter((f) => existsSync(f)).map((f) => ({ name: f, bytes: readFileSync(f) }));
+}
+
+function findSecrets(file: string): string[] {
+  const found: string[] = [];
+  for (const { name, bytes } of archiveBytes(file)) {
+    for (const needle of needles) if (bytes.includes(needle)) found.push(`${needle} in ${name}`);
+  }
+  return found;
+}
+
+describe('no secret reaches the archive', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'llmtap-redact-'));
+    file = join(dir, 'archive.db');
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('after close (checkpointed into the main file)', () => {
+    const recorder = new Recorder(openArchive(file), { logger: silentLogger() });
+    plantSecrets(recorder);
+    recorder.close();
+    expect(recorder.stats()).toMatchObject({ recorded: 4, lost: 0 });
+    expect(findSecrets(file)).toEqual([]);
+    // Positive control: the search does see what was stored.
+    expect(archiveBytes(file).some(({ bytes }) => bytes.includes('PLAINMARKER'))).toBe(true);
+  });
+
+  it('before close, with the rows still in the WAL', () => {
+    const archive = openArchive(file);
+    const recorder = new Recorder(archive, { logger: silentLogger() });
+    plantSecrets(recorder);
+    recorder.flush();
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    expect(readFileSync(`${file}-wal`).includes('PLAINMARKER')).toBe(true);
+    expect(findSecrets(file)).toEqual([]);
+    recorder.close();
+  });
+
+  it('keeps the redacted shape readable', () => {
+    const archive = openArchive(file);
+    const recorder = new Recorder(archive, { logger: silentLogger() });
+    plantSecrets(recorder);
+    recorder.flush();
+    const rows = archive.db.prepare('SELECT path, request_headers, request_body, response_text, tool_calls FROM exchanges ORDER BY started_at').all() as {
+      path: string; request_headers: string; request_body: Buffer; response_text: string | null; tool_calls: string | null;
+    }[];
+    expect(JSON.parse(rows[0]!.request_headers)).toEqual([
+      ['Authorization', '[REDACTED]'], ['x-api-key', '[REDACTED]'], ['api-key', '[REDACTED]'], ['X-Goog-Api-Key', '[REDACTED]'],
+      ['Cookie', '[REDACTED]'], ['Proxy-Authorization', '[REDACTED]'],
+    ]);
+    expect(rows[0]!.request_body.toString()).toContain('OPENAI_API_KEY=[REDACTED] fails');
+    expect(rows[0]!.response_text).toBe('Your key [REDACTED] looks wrong');
+    expect(JSON.parse(rows[0]!.tool_calls!)).toEqual([{ id: 'c1', name: 'login', arguments: '{"token":"[REDACTED]"}' }]);
+    expect(rows[1]!.path).toBe('/v1beta/models?alt=json&key=[REDACTED]&pageSize=5');
+    expect(rows[2]!.request_body.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xfe, 0x00])); // binary bytes kept
+    expect(rows[2]!.request_body.includes('auth=[REDACTED]\r\n')).toBe(true);
+    expect(rows[3]!.request_body.toString()).toBe('{"k":"[REDACTED]');
+    recorder.close();
+  });
+});
+
+describe('redaction helpers', () => {
+  it('lists the secret headers', () => {
+    expect([...SECRET_HEADERS].sort()).toEqual(
+      ['api-key', 'authorization', 'cookie', 'proxy-authorization', 'set-cookie', 'x-api-key', 'x-goog-api-key'],
+    );
+  });
+
+  it('redactHeaders keeps names, order and other values', () => {
+    expect(redactHeaders(['AUTHORIZATION', 'Basic abc', 'Accept', 'text/plain', 'X-Custom', `Bearer ${secrets.bearer}`, 'set-cookie', 'a=b']))
+      .toEqual(['AUTHORIZATION', '[REDACTED]', 'Accept', 'text/plain', 'X-Custom', 'Bearer [REDACTED]', 'set-cookie', '[REDACTED]']);
+  });
+
+  it('redactPath redacts only credential parameters', () => {
+    expect(redactPath('/v1/models')).toBe('/v1/models');
+    expect(redactPath('/x?key=abc&keys=1&monkey=2')).toBe('/x?key=[REDACTED]&keys=1&monkey=2');
+    expect(redactPath('/x?a=1&API_KEY=s3cr3t&api-key=z&apikey=y&access_token=t&token=u&b=%20'))
+      .toBe('/x?a=1&API_KEY=[REDACTED]&api-key=[REDACTED]&apikey=[REDACTED]&access_token=[REDACTED]&token=[REDACTED]&b=%20');
+    expect(redactPath('/x?%6Bey=abc')).toBe('/x?%6Bey=[REDACTED]');
+    expect(redactPath('/x?flag&key=')).toBe('/x?flag&key=[REDACTED]');
+  });
+
+  it('redactText catches every key family', () => {
+    for (const key of [secrets.bearer, secrets.anthropic, secrets.promptKey, secrets.gzipKey, secrets.outputKey, secrets.toolKey, secrets.binaryKey, secrets.google]) {
+      expect(redactText(`before ${key} after`)).toBe('before [REDACTED] after');
+      expect(redactText(`"${key}"`)).toBe('"[REDACTED]"');
+    }
+    expect(redactText('Authorization: Bearer abc.def-ghi_jkl~mno+pqr/stu=')).toBe('Authorization: Bearer [REDACTED]');
+  });
+
+  it('redactText leaves ordinary prose alone', () => {
+    const prose = 'Use sk-learn (scikit-learn) or hf_hub; ask-me-anything; the task-abcdefghijklmnopqrstuvwxyz0123 id; a Bearer token; AIza is a prefix.';
+    expect(redactText(prose)).toBe(prose);
+    expect(redactText('')).toBe('');
+  });
+
+  it('redactText is fast on large text', () => {
+    const big = 'The quick brown fox jumps over the lazy dog. sk-learn is fine. '.repeat(50_000) + secrets.bearer; // ~3 MB
+    const start = performance.now();
+    const out = redactText(big);
+    const ms = performance.now() - start;
+    expect(out.endsWith('[REDACTED]')).toBe(true);
+    expect(ms).toBeLessThan(500);
+  });
+});
