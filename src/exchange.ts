@@ -87,7 +87,7 @@ export function emptyCapture(): Captured {
 }
 
 /** Builds an Exchange with defaults; tests pass the parts they care about. */
-export function makeExchange(parts: Partial<Exchange> & { request?: Partial<Exchange['request']> } = {}): Exchange {
+export function makeExchange(parts: Omit<Partial<Exchange>, 'request'> & { request?: Partial<Exchange['request']> } = {}): Exchange {
   const { request, ...rest } = parts;
   return {
     id: randomUUID(),

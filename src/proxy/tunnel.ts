@@ -16,6 +16,7 @@ export interface TunnelMeta {
   established?: string;
 }
 
+const CLIENT_CLOSE_GRACE_MS = 10_000;
 const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\nx-llmtap-error: upstream_unreachable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
 
 /**
@@ -61,6 +62,13 @@ export function openTunnel(client: Socket, head: Buffer, target: TunnelTarget, m
       upstream.destroy();
       onClose();
     });
-    upstream.once('close', onClose);
+    upstream.once('close', () => {
+      // Nothing more can go up: keep reading the client (pipe stopped doing so) so its
+      // FIN is seen, and don't let a client that never closes hold the socket forever.
+      client.resume();
+      client.end();
+      setTimeout(() => client.destroy(), CLIENT_CLOSE_GRACE_MS).unref();
+      onClose();
+    });
   });
 }

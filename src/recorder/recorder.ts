@@ -15,6 +15,11 @@ export interface RecorderOptions {
    * keep a batch short.
    */
   maxBatchBytes?: number;
+  /**
+   * Event-loop time an automatic batch aims for. Row cost depends on the disk and
+   * body sizes, so the batch size adapts (never above maxBatch) from measured cost.
+   */
+  batchBudgetMs?: number;
 }
 
 export interface RecorderStats {
@@ -28,6 +33,9 @@ type Pending = { kind: 'exchange'; exchange: Exchange } | { kind: 'tunnel'; tunn
 const DEFAULT_MAX_BATCH = 64;
 const DEFAULT_MAX_QUEUE = 10_000;
 const DEFAULT_MAX_BATCH_BYTES = 1 << 20;
+const DEFAULT_BATCH_BUDGET_MS = 1;
+/** Weight of the newest batch in the per-row cost estimate. */
+const COST_SMOOTHING = 0.2;
 /** A broken archive fails every batch; one log line per interval is enough. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
@@ -42,6 +50,9 @@ export class Recorder {
   readonly #maxBatch: number;
   readonly #maxQueue: number;
   readonly #maxBatchBytes: number;
+  readonly #batchBudgetMs: number;
+  /** Smoothed milliseconds per written record, measured on automatic batches. */
+  #rowCostMs: number;
   #archive: Archive | undefined;
   readonly #openArchive: (() => Archive) | undefined;
 
@@ -64,6 +75,8 @@ export class Recorder {
     this.#maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
     this.#maxQueue = Math.max(1, options.maxQueue ?? DEFAULT_MAX_QUEUE);
     this.#maxBatchBytes = Math.max(1, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
+    this.#batchBudgetMs = options.batchBudgetMs ?? DEFAULT_BATCH_BUDGET_MS;
+    this.#rowCostMs = this.#batchBudgetMs / this.#maxBatch; // start optimistic: full batches
   }
 
   /** False after a failed write until the next write succeeds. */
@@ -133,7 +146,13 @@ export class Recorder {
 
   readonly #onImmediate = (): void => {
     this.#scheduled = undefined;
-    this.#writeBatch(this.#maxBatch, this.#maxBatchBytes);
+    const rows = Math.min(this.#maxBatch, Math.max(1, Math.floor(this.#batchBudgetMs / this.#rowCostMs)));
+    const start = performance.now();
+    const taken = this.#writeBatch(rows, this.#maxBatchBytes);
+    if (taken > 0) {
+      const cost = (performance.now() - start) / taken;
+      this.#rowCostMs += (cost - this.#rowCostMs) * COST_SMOOTHING;
+    }
     // Yield between batches so requests keep flowing while a backlog drains.
     if (this.#pendingCount() > 0 && !this.#scheduled) this.#scheduled = setImmediate(this.#onImmediate);
   };
@@ -164,9 +183,10 @@ export class Recorder {
     return batch;
   }
 
-  #writeBatch(maxRows: number, maxBytes: number): void {
+  /** Takes and writes one batch; returns how many records it took (written or lost). */
+  #writeBatch(maxRows: number, maxBytes: number): number {
     const batch = this.#take(maxRows, maxBytes);
-    if (batch.length === 0) return;
+    if (batch.length === 0) return 0;
 
     const exchanges: ExchangeRow[] = [];
     const tunnels: TunnelRow[] = [];
@@ -181,7 +201,7 @@ export class Recorder {
       }
     }
     const rows = exchanges.length + tunnels.length;
-    if (rows === 0) return;
+    if (rows === 0) return batch.length;
 
     try {
       const archive = this.#getArchive();
@@ -212,6 +232,7 @@ export class Recorder {
         this.#logger.error({ err: errorMessage(err), rows, lost: this.#lost }, 'archive write failed; records lost');
       }
     }
+    return batch.length;
   }
 
   #getArchive(): Archive {

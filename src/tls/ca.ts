@@ -75,8 +75,13 @@ export function writeTrustBundle(ca: Pick<CertificateAuthority, 'certPem'>, outP
   const bundle = `${roots.trimEnd()}\n\n# ${subject}\n${ca.certPem.trim()}\n`;
   // Write-then-rename so a client starting meanwhile never reads half a bundle.
   const tmp = `${outPath}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, bundle, { mode: 0o644 });
-  fs.renameSync(tmp, outPath);
+  try {
+    fs.writeFileSync(tmp, bundle, { mode: 0o644 });
+    fs.renameSync(tmp, outPath);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** The CA's subjectKeyIdentifier, computed the RFC 5280 way if the extension is absent. */
@@ -111,6 +116,8 @@ function loadCa(certPath: string, keyPath: string): CertificateAuthority {
 
   const x509 = new X509Certificate(certPem);
   if (!x509.ca) throw new Error(`${certPath} is not a CA certificate (basicConstraints cA is not set)`);
+  // Leaves are signed as sha256WithRSAEncryption, so a swapped-in EC CA cannot work.
+  if (x509.publicKey.asymmetricKeyType !== 'rsa') throw new Error(`${certPath} must hold an RSA key`);
   if (!x509.checkPrivateKey(createPrivateKey(keyPem))) {
     throw new Error(`${keyPath} does not match the certificate in ${certPath}`);
   }

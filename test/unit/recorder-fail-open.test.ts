@@ -39,7 +39,7 @@ describe('recorder fails open', () => {
     // A real SQLite failure inside the real archive: every insert aborts.
     archive.db.exec("CREATE TRIGGER boom BEFORE INSERT ON exchanges BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
 
-    for (let i = 0; i < 3; i++) recorder.recordExchange(makeExchange({ request: { body: { bytes: Buffer.from(secretPrompt), size: 16, truncated: false } } }));
+    for (let i = 0; i < 3; i++) recorder.recordExchange(makeExchange({ request: { method: 'POST', path: '/', headers: [], body: { bytes: Buffer.from(secretPrompt), size: 16, truncated: false } } }));
     expect(() => recorder.flush()).not.toThrow();
     expect(recorder.stats()).toEqual({ recorded: 0, lost: 3, pending: 0 });
     expect(recorder.healthy).toBe(false);

@@ -78,7 +78,7 @@ describe('recorder round trip', () => {
       target: { host: 'api.anthropic.com', port: 443, tls: true },
       timings: { start: T0 + 1000, firstByte: T0 + 1300, end: T0 + 2000 },
       outcome: 'completed',
-      request: { path: '/v1/messages', headers: ['content-type', 'application/json'], body: capture('{"model":"claude-x","stream":true}'), model: 'claude-x', stream: true },
+      request: { method: 'POST', path: '/v1/messages', headers: ['content-type', 'application/json'], body: capture('{"model":"claude-x","stream":true}'), model: 'claude-x', stream: true },
       response: {
         status: 200,
         headers: ['content-type', 'text/event-stream'],

@@ -57,6 +57,7 @@ function plantSecrets(recorder: Recorder): void {
     makeExchange({
       provider: 'openai',
       request: {
+        method: 'POST',
         path: '/v1/chat/completions',
         headers: [
           'Authorization', `Bearer ${secrets.bearer}`,
@@ -90,10 +91,10 @@ function plantSecrets(recorder: Recorder): void {
   );
   // A multipart-ish binary upload (invalid UTF-8) with a key in a text part.
   const binary = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from(`\r\nauth=${secrets.binaryKey}\r\n`), Buffer.from([0x80, 0x81])]);
-  recorder.recordExchange(makeExchange({ request: { path: '/upload', headers: [], body: capture(binary) } }));
+  recorder.recordExchange(makeExchange({ request: { method: 'POST', path: '/upload', headers: [], body: capture(binary) } }));
   // A capture cut off in the middle of a key: less than 20 chars of key material survive the cut.
   recorder.recordExchange(
-    makeExchange({ request: { path: '/t', headers: [], body: { bytes: Buffer.from(`{"k":"sk-ant-${MIDDLES.truncatedKey}`), size: 5000, truncated: true } } }),
+    makeExchange({ request: { method: 'POST', path: '/t', headers: [], body: { bytes: Buffer.from(`{"k":"sk-ant-${MIDDLES.truncatedKey}`), size: 5000, truncated: true } } }),
   );
 }
 
