@@ -94,6 +94,11 @@ export class LeafCertificates {
     return entry.context;
   }
 
+  /** The shared leaf key, for servers that must also present a default certificate (no SNI). */
+  get keyPem(): string {
+    return this.leafKeyPem;
+  }
+
   /** The host's leaf certificate alone (no chain), as PEM. */
   certificatePemFor(host: string): string {
     return this.lookup(host).leafPem;

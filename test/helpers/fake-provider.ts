@@ -75,10 +75,8 @@ export async function startFakeProvider(options: { hosts?: string[]; tls?: boole
   };
 }
 
+/** A ClientHello without SNI still gets a certificate (for the provider's main name). */
 function defaultCert(leafs: LeafCertificates, host: string): { key: string; cert: string } {
-  // A ClientHello without SNI still gets a certificate (for the provider's main name).
-  const ctx = leafs.secureContextFor(host) as unknown as { key?: string };
-  void ctx;
   return { key: leafs.keyPem, cert: leafs.certificatePemFor(host) };
 }
 
