@@ -74,6 +74,8 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
       },
       onResponseError(_c, error) {
         if (settled) return;
+        // The client went away first and our write failure surfaced here: that is an abort.
+        if (res.destroyed && !res.writableFinished) return onClientClose();
         const code = classifyUpstreamError(error);
         if (!res.headersSent) {
           settle({ outcome: 'upstream_failed', code, error });

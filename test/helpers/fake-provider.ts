@@ -24,6 +24,8 @@ export interface FakeProvider {
   seen: SeenRequest[];
   /** Gap between SSE events in ms. */
   eventGapMs: number;
+  /** Bytes the /stream-bytes endpoint has managed to hand to its socket so far. */
+  readonly streamedBytes: number;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function startFakeProvider(options: { hosts?: string[]; tls?: boole
   const leafs = new LeafCertificates(ca);
   const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
-  const state = { eventGapMs: 0 };
+  const state = { eventGapMs: 0, streamedBytes: 0 };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
@@ -49,7 +51,7 @@ export async function startFakeProvider(options: { hosts?: string[]; tls?: boole
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body });
-      void route(req, res, body, state.eventGapMs).catch(() => res.destroy());
+      void route(req, res, body, state).catch(() => res.destroy());
     });
   };
   const tls = options.tls ?? true;
@@ -68,6 +70,7 @@ export async function startFakeProvider(options: { hosts?: string[]; tls?: boole
     seen,
     get eventGapMs() { return state.eventGapMs; },
     set eventGapMs(v: number) { state.eventGapMs = v; },
+    get streamedBytes() { return state.streamedBytes; },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
@@ -82,7 +85,8 @@ function defaultCert(leafs: LeafCertificates, host: string): { key: string; cert
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, gapMs: number): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, state: { eventGapMs: number; streamedBytes: number }): Promise<void> {
+  const gapMs = state.eventGapMs;
   const url = new URL(req.url ?? '/', 'https://fake');
   const json = safeJson(body);
   if (url.pathname === '/v1/chat/completions') return openaiChat(res, json, gapMs);
@@ -108,7 +112,9 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, ga
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const event = Buffer.from(`data: ${'x'.repeat(Math.max(0, size - 8))}\n\n`);
     for (let i = 0; i < n; i++) {
-      if (!res.write(event)) await new Promise((r) => res.once('drain', r));
+      const more = res.write(event);
+      state.streamedBytes += event.length;
+      if (!more) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
       if (res.destroyed) return;
     }
     return void res.end();
