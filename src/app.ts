@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { paths, type ProxyConfig } from './config.js';
 import type { Logger } from './log.js';
 import { ProxyServer } from './proxy/server.js';
-import { openArchive } from './recorder/db.js';
+import { openArchive, type ArchiveOptions } from './recorder/db.js';
 import { Recorder } from './recorder/recorder.js';
 import { loadOrCreateCa, writeTrustBundle, type CertificateAuthority } from './tls/ca.js';
 import { LeafCertificates } from './tls/leaf.js';
@@ -21,14 +21,19 @@ export interface RunningProxy {
  * archive and recorder, and the listening server. All key generation happens
  * here, before the first connection is accepted.
  */
-export async function startProxy(config: ProxyConfig, logger: Logger): Promise<RunningProxy> {
+export async function startProxy(config: ProxyConfig, logger: Logger, options: { archive?: ArchiveOptions } = {}): Promise<RunningProxy> {
   const where = paths(config.home);
   const { ca, created, warnings } = loadOrCreateCa(where.certs);
   for (const warning of warnings) logger.warn(warning);
   if (created) logger.info({ cert: ca.certPath, fingerprint: ca.fingerprint256 }, 'created a new llmtap CA');
   writeTrustBundle(ca, where.bundle);
   const leafs = new LeafCertificates(ca);
-  const recorder = new Recorder(openArchive(where.archive), { logger });
+  // An archive that cannot be opened or written does not stop the proxy from starting:
+  // traffic is what people depend on. The error is logged, the recorder retries on
+  // every batch (losses counted), and --fail-closed answers 503 until a write works.
+  // `options.archive` is read on every (re)open (tests flip it to simulate a fix).
+  const recorder = new Recorder(() => openArchive(where.archive, options.archive), { logger });
+  recorder.open();
   const server = new ProxyServer(config, { leafs, recorder, logger });
   let address: AddressInfo;
   try {

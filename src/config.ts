@@ -1,6 +1,9 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ConfigError } from './config-error.js';
 import { patternError } from './host-pattern.js';
+import type { RateLimitSpec } from './policy/rate-limit.js';
+import type { ProxyUser } from './proxy/auth.js';
 
 /** One `--connect-to HOST:PORT:ADDR:PORT` rule (curl's semantics: empty HOST/PORT match any). */
 export interface ConnectTo {
@@ -30,9 +33,27 @@ export interface ProxyConfig {
   captureLimit: number;
   /** How long in-flight exchanges may take to finish on shutdown. */
   drainTimeoutMs: number;
-  /** Upstream: time to response headers, and longest silence inside a body (long thinking pauses happen). */
+  /** Client side: CONNECT or request head must arrive within this; TLS handshake (incl. ClientHello) too. */
+  headersTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  /** An idle keep-alive client connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Upstream: TCP+TLS connect, time to response headers, and longest silence inside a body (long thinking pauses happen). */
+  upstreamConnectTimeoutMs: number;
   upstreamHeadersTimeoutMs: number;
   upstreamIdleTimeoutMs: number;
+  /** Proxy users; required when listening on a non-loopback address (gateway mode). */
+  auth: ProxyUser[];
+  /** Host patterns exempt from the loopback / link-local / private-address refusal. */
+  allowTargets: string[];
+  /** Ports a CONNECT may reach; default: any in local mode, 443 in gateway mode. */
+  allowPorts?: number[];
+  /** Requests per client per provider host. */
+  rateLimit?: RateLimitSpec;
+  /** Extra regular expressions whose matches are redacted from stored bodies. */
+  redact: string[];
+  /** JSON config file (reloaded on SIGHUP). */
+  configFile?: string;
   logLevel: string;
 }
 
@@ -51,8 +72,15 @@ export const DEFAULTS: Omit<ProxyConfig, 'home'> = {
   maxRequestBody: 32 * 1024 * 1024,
   captureLimit: 16 * 1024 * 1024,
   drainTimeoutMs: 30_000,
+  headersTimeoutMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 60_000,
+  upstreamConnectTimeoutMs: 10_000,
   upstreamHeadersTimeoutMs: 10 * 60_000,
   upstreamIdleTimeoutMs: 10 * 60_000,
+  auth: [],
+  allowTargets: [],
+  redact: [],
   logLevel: 'info',
 };
 
@@ -60,9 +88,7 @@ export function paths(home: string): { certs: string; archive: string; bundle: s
   return { certs: join(home, 'certs'), archive: join(home, 'llmtap.db'), bundle: join(home, 'certs', 'trust-bundle.pem') };
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /** Parses `HOST:PORT:ADDR:PORT`; IPv6 addresses go in brackets, as in curl. */
 export function parseConnectTo(spec: string): ConnectTo {
@@ -123,8 +149,38 @@ export function validateConfig(config: ProxyConfig): ProxyConfig {
       if (problem) throw new ConfigError(`${flag}: ${problem}`);
     }
   }
+  for (const pattern of config.allowTargets) {
+    const problem = patternError(pattern);
+    if (problem) throw new ConfigError(`--allow-target: ${problem}`);
+  }
+  for (const port of config.allowPorts ?? []) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`--allow-port ${port}: must be 1-65535`);
+  }
+  for (const source of config.redact) {
+    try {
+      new RegExp(source, 'g');
+    } catch (err) {
+      throw new ConfigError(`--redact "${source}": not a valid regular expression (${(err as Error).message})`);
+    }
+  }
   for (const [flag, value] of [['--max-request-body', config.maxRequestBody], ['--capture-limit', config.captureLimit]] as const) {
     if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${flag} ${value}: must be a non-negative number of bytes`);
   }
+  const timeouts: Array<[string, number]> = [
+    ['--drain-timeout', config.drainTimeoutMs], ['--headers-timeout', config.headersTimeoutMs], ['--handshake-timeout', config.handshakeTimeoutMs],
+    ['--keep-alive-timeout', config.keepAliveTimeoutMs], ['--upstream-connect-timeout', config.upstreamConnectTimeoutMs],
+    ['--upstream-headers-timeout', config.upstreamHeadersTimeoutMs], ['--upstream-idle-timeout', config.upstreamIdleTimeoutMs],
+  ];
+  for (const [flag, ms] of timeouts) {
+    if (!Number.isFinite(ms) || ms <= 0) throw new ConfigError(`${flag}: must be a positive number of seconds`);
+  }
+  if (!isLoopbackListen(config.host) && config.auth.length === 0) {
+    throw new ConfigError(`--host ${config.host}: listening beyond loopback (gateway mode) requires --auth USER:PASS or --auth-file FILE`);
+  }
   return config;
+}
+
+/** Loopback listen addresses keep the proxy local; anything else is gateway mode. */
+export function isLoopbackListen(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -51,6 +51,7 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTU
 export function classifyUpstreamError(err: unknown): ErrorCode {
   if (err instanceof LlmtapError) return err.code;
   const codes = errorCodes(err);
+  if (codes.includes('ERR_LLMTAP_FORBIDDEN_TARGET')) return 'forbidden_target';
   if (codes.some((c) => TLS_VERIFY_CODES.has(c) || c.startsWith('ERR_SSL') || c.startsWith('ERR_TLS'))) return 'upstream_tls';
   if (codes.some((c) => c.includes('TIMEOUT') || c === 'ETIMEDOUT')) return 'upstream_timeout';
   if (codes.some((c) => CONNECT_CODES.has(c))) return 'upstream_unreachable';

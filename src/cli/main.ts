@@ -5,6 +5,7 @@ import { defaultHome } from '../config.js';
 import { caCommand } from './ca.js';
 import { envCommand } from './env.js';
 import { exportCommand } from './export.js';
+import { passwdCommand } from './passwd.js';
 import { startCommand } from './start.js';
 
 /** Bad arguments end in one line on stderr and exit code 2, like other Unix tools. */
@@ -15,7 +16,8 @@ await yargs(hideBin(process.argv))
   .command(envCommand)
   .command(caCommand)
   .command(exportCommand)
-  .demandCommand(1, 'name a command: start, env, ca or export')
+  .command(passwdCommand)
+  .demandCommand(1, 'name a command: start, env, ca, export or passwd')
   .strict()
   .help()
   .version(false)

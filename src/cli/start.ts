@@ -1,59 +1,48 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProxy } from '../app.js';
-import { ConfigError, DEFAULTS, parseConnectTo, paths, validateConfig, type ProxyConfig } from '../config.js';
+import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { formatAuthority } from '../proxy/route.js';
-import { listenOptions } from './options.js';
+import { buildConfig, type StartFlags } from './build-config.js';
 
-interface StartArgs {
-  home: string;
-  host: string;
-  port: number;
-  intercept: string[];
-  passthrough: string[];
-  'upstream-ca': string[];
-  'connect-to': string[];
-  'fail-closed': boolean;
-  'max-request-body': number;
-  'capture-limit': number;
-  'drain-timeout': number;
-  'log-level': string;
-  pretty?: boolean;
-}
+type StartArgs = StartFlags & { pretty?: boolean };
+
+const list = (describe: string) => ({ type: 'string', array: true, default: [] as string[], describe }) as const;
+const secondsOption = (describe: string, ms: number) => ({ type: 'number', describe, defaultDescription: String(ms / 1000) }) as const;
 
 export const startCommand: CommandModule<{ home: string }, StartArgs> = {
   command: 'start',
   describe: 'run the proxy',
   builder: (y: Argv<{ home: string }>) => y
-    .options(listenOptions)
-    .option('intercept', { type: 'string', array: true, default: [], describe: 'also intercept HOST, *.DOMAIN or HOST:PORT (repeatable)' })
-    .option('passthrough', { type: 'string', array: true, default: [], describe: 'never intercept this host pattern (repeatable; wins over --intercept)' })
-    .option('upstream-ca', { type: 'string', array: true, default: [], describe: 'PEM file of extra CAs trusted for upstream TLS (repeatable)' })
-    .option('connect-to', { type: 'string', array: true, default: [], describe: 'HOST:PORT:ADDR:PORT, send HOST:PORT traffic to ADDR:PORT keeping SNI and Host (repeatable)' })
-    .option('fail-closed', { type: 'boolean', default: false, describe: 'answer 503 instead of forwarding when the archive cannot write' })
-    .option('max-request-body', { type: 'number', default: DEFAULTS.maxRequestBody, describe: 'largest request body in bytes (larger gets 413)' })
-    .option('capture-limit', { type: 'number', default: DEFAULTS.captureLimit, describe: 'bytes of each body kept in the archive' })
-    .option('drain-timeout', { type: 'number', default: DEFAULTS.drainTimeoutMs / 1000, describe: 'seconds in-flight exchanges get to finish on shutdown' })
-    .option('log-level', { type: 'string', default: DEFAULTS.logLevel, choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] })
+    .option('config', { type: 'string', describe: 'JSON config file (reloaded on SIGHUP); flags win over it' })
+    .option('host', { type: 'string', describe: 'address to listen on; beyond loopback needs --auth', defaultDescription: DEFAULTS.host })
+    .option('port', { type: 'number', describe: 'port to listen on', defaultDescription: String(DEFAULTS.port) })
+    .option('intercept', list('also intercept HOST, *.DOMAIN or HOST:PORT (repeatable)'))
+    .option('passthrough', list('never intercept this host pattern (repeatable; wins over --intercept)'))
+    .option('upstream-ca', list('PEM file of extra CAs trusted for upstream TLS (repeatable)'))
+    .option('connect-to', list('HOST:PORT:ADDR:PORT, send HOST:PORT traffic to ADDR:PORT keeping SNI and Host (repeatable)'))
+    .option('auth', list('USER:PASSWORD a client must send as Proxy-Authorization (repeatable)'))
+    .option('auth-file', { type: 'string', describe: 'file of USER:scrypt$… lines (make them with "llmtap passwd USER")' })
+    .option('allow-target', list('let connections reach this host pattern even on loopback/private addresses (repeatable)'))
+    .option('allow-port', { type: 'number', array: true, default: [] as number[], describe: 'ports CONNECT may reach (repeatable; default any locally, 443 in gateway mode)' })
+    .option('rate-limit', { type: 'string', describe: 'N/DURATION per client and provider host, e.g. 60/1m (429 beyond it)' })
+    .option('redact', list('extra regular expression redacted from stored bodies (repeatable)'))
+    .option('fail-closed', { type: 'boolean', describe: 'answer 503 instead of forwarding when the archive cannot write' })
+    .option('max-request-body', { type: 'number', describe: 'largest request body in bytes (larger gets 413)', defaultDescription: String(DEFAULTS.maxRequestBody) })
+    .option('capture-limit', { type: 'number', describe: 'bytes of each body kept in the archive', defaultDescription: String(DEFAULTS.captureLimit) })
+    .option('drain-timeout', secondsOption('seconds in-flight exchanges get to finish on shutdown', DEFAULTS.drainTimeoutMs))
+    .option('headers-timeout', secondsOption('seconds a client has to send a CONNECT or request head', DEFAULTS.headersTimeoutMs))
+    .option('handshake-timeout', secondsOption('seconds a client has to complete TLS after CONNECT', DEFAULTS.handshakeTimeoutMs))
+    .option('keep-alive-timeout', secondsOption('seconds an idle client connection is kept', DEFAULTS.keepAliveTimeoutMs))
+    .option('upstream-connect-timeout', secondsOption('seconds to connect to a provider', DEFAULTS.upstreamConnectTimeoutMs))
+    .option('upstream-headers-timeout', secondsOption('seconds a provider has to start answering', DEFAULTS.upstreamHeadersTimeoutMs))
+    .option('upstream-idle-timeout', secondsOption('longest silence inside a streamed answer, in seconds', DEFAULTS.upstreamIdleTimeoutMs))
+    .option('log-level', { type: 'string', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], defaultDescription: DEFAULTS.logLevel })
     .option('pretty', { type: 'boolean', describe: 'human-readable logs (default: when stderr is a terminal)' }) as unknown as Argv<StartArgs>,
   handler: async (args: ArgumentsCamelCase<StartArgs>) => {
     let config: ProxyConfig;
     try {
-      config = validateConfig({
-        ...DEFAULTS,
-        home: args.home,
-        host: args.host,
-        port: args.port,
-        intercept: args.intercept,
-        passthrough: args.passthrough,
-        upstreamCa: args['upstream-ca'],
-        connectTo: args['connect-to'].map(parseConnectTo),
-        failClosed: args['fail-closed'],
-        maxRequestBody: args['max-request-body'],
-        captureLimit: args['capture-limit'],
-        drainTimeoutMs: args['drain-timeout'] * 1000,
-        logLevel: args['log-level'],
-      });
+      config = buildConfig(args);
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`llmtap: ${err.message}\n`);
@@ -67,7 +56,7 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
       process.exit(1);
     });
     const url = `http://${formatAuthority(proxy.address.address, proxy.address.port)}`;
-    const homeFlag = args.home === process.env.LLMTAP_HOME || args.home === undefined ? '' : ` --home '${args.home}'`;
+    const homeFlag = process.env.LLMTAP_HOME && args.home === process.env.LLMTAP_HOME ? '' : ` --home '${args.home}'`;
     process.stdout.write([
       `llmtap listening on ${url}`,
       `  CA certificate: ${proxy.ca.certPath}`,
@@ -79,6 +68,15 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
     ].join('\n'));
     logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
 
+    process.on('SIGHUP', () => {
+      if (!config.configFile) return void logger.warn('SIGHUP: no --config file to reload');
+      try {
+        proxy.server.reload(buildConfig(args));
+        logger.info({ file: config.configFile }, 'config reloaded');
+      } catch (err) {
+        logger.error({ file: config.configFile, err: (err as Error).message }, 'config reload refused; keeping the running config');
+      }
+    });
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (++signals > 1) {

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { decodeBody } from '../content-encoding.js';
-import { LlmtapError, providerErrorBody } from '../errors.js';
-import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
+import { LlmtapError, providerErrorBody, type ErrorCode } from '../errors.js';
+import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
 import type { Logger } from '../log.js';
 import { identifyApi, identifyProvider, parserFor } from '../providers/registry.js';
+import type { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture } from './capture.js';
 import { isSafeHeaderValue, stripHopByHop } from './headers.js';
@@ -31,6 +32,8 @@ export interface ExchangeDeps {
   maxRequestBody: number;
   captureLimit: number;
   failClosed: boolean;
+  /** Per client and provider host; replaced on config reload. */
+  rateLimiter?: RateLimiter;
 }
 
 /**
@@ -53,6 +56,13 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   };
   deps.metrics.exchangesStarted++;
   try {
+    if (deps.rateLimiter && conn.record) {
+      const decision = deps.rateLimiter.take(`${conn.clientUser ?? conn.clientAddress} ${conn.target.host}`);
+      if (!decision.ok) {
+        req.resume(); // the body is not needed; let the connection carry on
+        throw new LlmtapError('rate_limited', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
+      }
+    }
     const body = await readBody(req, deps.maxRequestBody);
     ex.timings.requestEnd = now();
     ex.request.body = { bytes: body.length <= deps.captureLimit ? body : body.subarray(0, deps.captureLimit), size: body.length, truncated: body.length > deps.captureLimit };
@@ -81,8 +91,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     }
   } catch (error) {
     const err = error instanceof LlmtapError ? error : new LlmtapError('internal', { cause: error });
-    ex.outcome = err.code === 'archive_unavailable' || err.code === 'request_too_large' || err.code === 'bad_request' ? 'proxy_error' : 'upstream_error';
-    if (err.code === 'internal') ex.outcome = 'proxy_error';
+    ex.outcome = outcomeOf(err.code);
     ex.errorCode = err.code;
     deps.metrics.count(err.code);
     deps.logger.warn({ exchange: ex.id, host: ex.target.host, path: ex.request.path, code: err.code, cause: causeText(err) }, 'exchange failed');
@@ -177,6 +186,11 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
     outcome: ex.outcome,
     ...(conn.record ? {} : { recorded: false }),
   }, 'exchange');
+}
+
+function outcomeOf(code: ErrorCode): Outcome {
+  if (code === 'rate_limited' || code === 'blocked' || code === 'forbidden_target') return 'blocked';
+  return code.startsWith('upstream_') ? 'upstream_error' : 'proxy_error';
 }
 
 function causeText(err: Error): string | undefined {

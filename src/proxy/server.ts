@@ -2,14 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { resolveConnectTo, type ProxyConfig } from '../config.js';
+import { isLoopbackListen, resolveConnectTo, type ProxyConfig } from '../config.js';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
 import type { LeafCertificates } from '../tls/leaf.js';
+import { ProxyAuth } from './auth.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { Metrics } from './metrics.js';
 import { peekHello, terminateTls } from './mitm.js';
 import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, type InterceptList } from './route.js';
+import { checkTarget, guardedLookup, type TargetPolicy } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
 import { UpstreamPools } from './upstream.js';
 
@@ -20,7 +24,6 @@ export interface ProxyDeps {
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
-const HELLO_TIMEOUT_MS = 30_000;
 
 /**
  * The listening proxy. The outer HTTP server sees CONNECTs and plain absolute-URI
@@ -33,38 +36,55 @@ export class ProxyServer {
   private readonly outer: Server;
   private readonly inner: Server;
   private readonly pools: UpstreamPools;
-  private readonly interceptList: InterceptList;
+  private interceptList: InterceptList;
+  private targetPolicy: TargetPolicy;
+  private auth: ProxyAuth;
   private readonly connections = new WeakMap<Socket, ConnectionContext>();
   private readonly sockets = new Set<Socket>();
   private readonly exchangeDeps: ExchangeDeps;
   private readonly tunnelsDone = new Set<Promise<unknown>>();
   private draining = false;
 
-  constructor(private readonly config: ProxyConfig, private readonly deps: ProxyDeps) {
+  constructor(private config: ProxyConfig, private readonly deps: ProxyDeps) {
     this.interceptList = makeInterceptList(config.intercept, config.passthrough);
+    this.targetPolicy = this.makeTargetPolicy(config);
+    this.auth = new ProxyAuth(config.auth);
     this.pools = new UpstreamPools({
       connectTo: config.connectTo,
       extraCaFiles: config.upstreamCa,
+      connectTimeoutMs: config.upstreamConnectTimeoutMs,
       headersTimeoutMs: config.upstreamHeadersTimeoutMs,
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
+      targetPolicy: () => this.targetPolicy,
     });
     this.exchangeDeps = {
       pools: this.pools, recorder: deps.recorder, logger: deps.logger, metrics: this.metrics,
       maxRequestBody: config.maxRequestBody, captureLimit: config.captureLimit, failClosed: config.failClosed,
+      rateLimiter: config.rateLimit ? new RateLimiter(config.rateLimit) : undefined,
     };
-    this.outer = createServer({ keepAliveTimeout: 30_000 });
+    const timeouts = {
+      headersTimeout: config.headersTimeoutMs,
+      // Covers receiving the whole request (head and body); the answer may take as long as it needs.
+      requestTimeout: Math.max(config.headersTimeoutMs, 5 * 60_000),
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
+    };
+    this.outer = createServer(timeouts);
     this.outer.on('connection', (socket: Socket) => this.track(socket));
-    this.outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onConnect(req, socket, head));
-    this.outer.on('request', (req: IncomingMessage, res: ServerResponse) => this.onPlainRequest(req, res));
-    this.outer.on('clientError', (_err, socket: Socket) => this.rejectMalformed(socket));
+    this.outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onConnect(req, socket, head));
+    this.outer.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onPlainRequest(req, res));
+    this.outer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
 
-    this.inner = createServer({ keepAliveTimeout: 30_000 });
+    this.inner = createServer(timeouts);
     this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const conn = this.connections.get(req.socket);
       if (!conn) return void res.destroy();
       void handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps);
     });
-    this.inner.on('clientError', (_err, socket: Socket) => this.rejectMalformed(socket));
+    this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
+    // Node starts its header/request timeout checks on 'listening'. The inner server
+    // never listens (connections are handed to it), so start them here.
+    this.inner.emit('listening');
   }
 
   listen(): Promise<AddressInfo> {
@@ -72,6 +92,7 @@ export class ProxyServer {
       this.outer.once('error', reject);
       this.outer.listen(this.config.port, this.config.host, () => {
         this.outer.off('error', reject);
+        this.targetPolicy = this.makeTargetPolicy(this.config);
         resolve(this.outer.address() as AddressInfo);
       });
     });
@@ -79,6 +100,15 @@ export class ProxyServer {
 
   address(): AddressInfo {
     return this.outer.address() as AddressInfo;
+  }
+
+  /** Applies a reloaded config's live parts (lists, limits, users); the rest needs a restart. */
+  reload(next: ProxyConfig): void {
+    this.config = { ...this.config, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth };
+    this.interceptList = makeInterceptList(next.intercept, next.passthrough);
+    this.targetPolicy = this.makeTargetPolicy(this.config);
+    this.auth = new ProxyAuth(next.auth);
+    this.exchangeDeps.rateLimiter = next.rateLimit ? new RateLimiter(next.rateLimit) : undefined;
   }
 
   /**
@@ -98,7 +128,23 @@ export class ProxyServer {
     for (const socket of this.sockets) socket.destroy();
     await Promise.all([...this.tunnelsDone]);
     await closed;
+    this.inner.close();
     await this.pools.close();
+  }
+
+  get listening(): boolean {
+    return this.outer.listening;
+  }
+
+  private makeTargetPolicy(config: ProxyConfig): TargetPolicy {
+    const gateway = !isLoopbackListen(config.host);
+    return {
+      gateway,
+      // Hosts the operator named for interception are explicitly wanted (e.g. localhost:11434).
+      allowHosts: [...config.allowTargets, ...config.intercept],
+      allowedPorts: config.allowPorts ?? (gateway ? [443] : undefined),
+      ownPort: this.outer?.listening ? (this.outer.address() as AddressInfo).port : config.port,
+    };
   }
 
   private track(socket: Socket): void {
@@ -107,45 +153,79 @@ export class ProxyServer {
     socket.once('close', () => this.sockets.delete(socket));
   }
 
-  private rejectMalformed(socket: Socket): void {
-    this.metrics.count('bad_request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nx-llmtap-error: bad_request\r\nconnection: close\r\n\r\n');
+  private rejectMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    this.metrics.count(tooLarge ? 'headers_too_large' : 'bad_request');
+    const status = tooLarge ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) {
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nx-llmtap-error: ${tooLarge ? 'headers_too_large' : 'bad_request'}\r\nconnection: close\r\n\r\n`);
+    }
     socket.destroySoon?.();
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
-  private onConnect(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  /** Answers a CONNECT or plain request that llmtap refuses, before anything is forwarded. */
+  private refuse(socket: Socket, code: ErrorCode, extra = ''): void {
+    const { status, message } = ERROR_CODES[code];
+    const body = JSON.stringify({ error: { message: `${message} (${code})`, type: 'llmtap_error', code } });
+    socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nx-llmtap-error: ${code}\r\n${extra}connection: close\r\n\r\n${body}`);
+    this.metrics.count(code);
+  }
+
+  /** Gateway auth and destination checks shared by CONNECT and plain requests; undefined = refused. */
+  private async admit(req: IncomingMessage, socket: Socket, host: string, port: number, plain = false): Promise<{ user?: string } | undefined> {
+    let user: string | undefined;
+    if (this.auth.enabled) {
+      user = await this.auth.check(req.headers['proxy-authorization']);
+      if (!user) {
+        this.refuse(socket, 'proxy_auth_required', 'proxy-authenticate: Basic realm="llmtap"\r\n');
+        return undefined;
+      }
+    }
+    const mapped = resolveConnectTo(this.config.connectTo, host, port);
+    // The port rule is about CONNECT (what a tunnel may reach); plain HTTP keeps its usual ports.
+    const policy = plain && !this.config.allowPorts ? { ...this.targetPolicy, allowedPorts: undefined } : this.targetPolicy;
+    const refusal = mapped.host !== host || mapped.port !== port ? undefined : checkTarget(policy, host, port);
+    if (refusal) {
+      this.deps.logger.warn({ target: formatAuthority(host, port), reason: refusal, client: socket.remoteAddress }, 'destination refused');
+      this.refuse(socket, 'forbidden_target');
+      return undefined;
+    }
+    return { user };
+  }
+
+  private async onConnect(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     socket.on('error', () => {}); // a client reset must never crash the proxy; close handling is elsewhere
     const authority = parseAuthority(req.url ?? '');
-    if (!authority || this.draining) {
-      const status = authority ? '503 Service Unavailable' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-      return;
-    }
+    if (!authority) return this.refuse(socket, 'bad_request');
+    if (this.draining) return void socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    const admitted = await this.admit(req, socket, authority.host, authority.port);
+    if (!admitted) return;
     const clientAddress = socket.remoteAddress ?? '';
     if (decideRoute(this.interceptList, authority.host, authority.port) === 'tunnel') {
-      this.tunnel(socket, head, authority.host, authority.port, clientAddress, ESTABLISHED);
+      this.tunnel(socket, head, authority.host, authority.port, clientAddress, admitted.user, ESTABLISHED);
       return;
     }
     socket.write(ESTABLISHED);
-    void peekHello(socket, head, HELLO_TIMEOUT_MS).then((peek) => {
-      if (peek.kind !== 'hello') {
-        if (peek.kind === 'not-tls') this.metrics.notTls++;
-        socket.destroy();
-        return;
-      }
-      const sni = peek.sni?.toLowerCase();
-      if (sni && sni !== authority.host) {
-        // The client names another host inside TLS than in CONNECT: don't guess, don't decrypt.
-        this.deps.logger.warn({ connect: authority.host, sni }, 'SNI differs from CONNECT host; tunnelling');
-        socket.resume();
-        this.tunnel(socket, Buffer.alloc(0), authority.host, authority.port, clientAddress);
-        return;
-      }
-      this.intercept(socket, authority.host, authority.port, clientAddress, sni);
-    });
+    const peek = await peekHello(socket, head, this.config.handshakeTimeoutMs);
+    if (peek.kind !== 'hello') {
+      if (peek.kind === 'not-tls') this.metrics.notTls++;
+      if (peek.kind === 'timeout') this.metrics.count('handshake_timeout');
+      socket.destroy();
+      return;
+    }
+    const sni = peek.sni?.toLowerCase();
+    if (sni && sni !== authority.host) {
+      // The client names another host inside TLS than in CONNECT: don't guess, don't decrypt.
+      this.deps.logger.warn({ connect: authority.host, sni }, 'SNI differs from CONNECT host; tunnelling');
+      socket.resume();
+      this.tunnel(socket, Buffer.alloc(0), authority.host, authority.port, clientAddress, admitted.user);
+      return;
+    }
+    this.intercept(socket, authority.host, authority.port, clientAddress, admitted.user, sni);
   }
 
-  private intercept(socket: Socket, host: string, port: number, clientAddress: string, sni: string | undefined): void {
+  private intercept(socket: Socket, host: string, port: number, clientAddress: string, user: string | undefined, sni: string | undefined): void {
     let tlsSocket: TLSSocket;
     try {
       tlsSocket = terminateTls(socket, host, this.deps.leafs);
@@ -154,20 +234,29 @@ export class ProxyServer {
       socket.destroy();
       return;
     }
+    // A handshake that starts and never finishes must not hold the socket.
+    const handshakeTimer = setTimeout(() => {
+      this.metrics.count('handshake_timeout');
+      tlsSocket.destroy();
+    }, this.config.handshakeTimeoutMs);
+    tlsSocket.once('secure', () => clearTimeout(handshakeTimer));
+    tlsSocket.once('close', () => clearTimeout(handshakeTimer));
     tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!tlsSocket.encrypted || !tlsSocket.authorized) this.metrics.tlsHandshakeFailures++;
+      if (!tlsSocket.encrypted || !(tlsSocket as { _secureEstablished?: boolean })._secureEstablished) this.metrics.tlsHandshakeFailures++;
       this.deps.logger.debug({ host, code: err.code }, 'client TLS error');
     });
     this.connections.set(tlsSocket, {
-      connectionId: randomUUID(), clientAddress, target: { host, port, tls: true, sni }, record: true,
+      connectionId: randomUUID(), clientAddress, clientUser: user, target: { host, port, tls: true, sni }, record: true,
     });
     this.inner.emit('connection', tlsSocket);
   }
 
-  private tunnel(socket: Socket, head: Buffer, host: string, port: number, clientAddress: string, established?: string): void {
+  private tunnel(socket: Socket, head: Buffer, host: string, port: number, clientAddress: string, clientUser: string | undefined, established?: string): void {
     this.metrics.tunnelsOpened++;
     const address = resolveConnectTo(this.config.connectTo, host, port);
-    const done = openTunnel(socket, head, { host, port, address }, { clientAddress, established }).then((record) => {
+    const mapped = address.host !== host || address.port !== port;
+    const lookup = mapped ? undefined : guardedLookup(() => this.targetPolicy, host, port);
+    const done = openTunnel(socket, head, { host, port, address, lookup }, { clientAddress, clientUser, established }).then((record) => {
       this.metrics.tunnelsClosed++;
       this.tunnelsDone.delete(done);
       this.deps.recorder.recordTunnel(record);
@@ -177,12 +266,12 @@ export class ProxyServer {
   }
 
   /** Plain-HTTP proxying (absolute-URI requests): forwarded always, recorded for listed hosts. */
-  private onPlainRequest(req: IncomingMessage, res: ServerResponse): void {
+  private async onPlainRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '';
     if (url.startsWith('/')) {
       // Someone asked the proxy itself, not through it.
       res.writeHead(url === '/' ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ name: 'llmtap', hint: 'use me as HTTPS_PROXY / HTTP_PROXY', inFlight: this.metrics.inFlight }));
+      res.end(JSON.stringify({ name: 'llmtap', hint: 'use me as HTTPS_PROXY / HTTP_PROXY', inFlight: this.metrics.inFlight, recorder: this.deps.recorder.stats() }));
       return;
     }
     let target: URL;
@@ -190,18 +279,27 @@ export class ProxyServer {
       target = new URL(url);
       if (target.protocol !== 'http:') throw new Error('not http');
     } catch {
-      res.writeHead(400, { 'content-type': 'application/json', 'x-llmtap-error': 'bad_request', connection: 'close' });
-      res.end(JSON.stringify({ error: { message: 'llmtap accepts absolute http:// URLs or CONNECT', code: 'bad_request' } }));
-      return;
+      return this.refuse(req.socket, 'bad_request');
+    }
+    if (this.draining) {
+      res.writeHead(503, { connection: 'close' });
+      return void res.end();
     }
     const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     const port = Number(target.port || 80);
+    const admitted = await this.admit(req, req.socket, host, port, true);
+    if (!admitted) return;
     const conn: ConnectionContext = {
       connectionId: randomUUID(),
       clientAddress: req.socket.remoteAddress ?? '',
+      clientUser: admitted.user,
       target: { host, port, tls: false },
       record: decideRoute(this.interceptList, host, port) === 'intercept',
     };
     void handleExchange(req, res, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
   }
+}
+
+function statusText(status: number): string {
+  return ({ 400: 'Bad Request', 403: 'Forbidden', 407: 'Proxy Authentication Required', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Error';
 }

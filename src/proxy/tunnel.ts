@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect, type LookupFunction, type Socket } from 'node:net';
 import { now, type TunnelRecord } from '../exchange.js';
 
 export interface TunnelTarget {
@@ -7,6 +7,8 @@ export interface TunnelTarget {
   port: number;
   /** Where the socket really goes (after --connect-to). */
   address: { host: string; port: number };
+  /** DNS lookup that refuses forbidden addresses (see target-guard). */
+  lookup?: LookupFunction;
 }
 
 export interface TunnelMeta {
@@ -17,7 +19,8 @@ export interface TunnelMeta {
 }
 
 const CLIENT_CLOSE_GRACE_MS = 10_000;
-const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\nx-llmtap-error: upstream_unreachable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
+const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\nx-llmtap-error: upstream_unreachable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
+const FORBIDDEN = 'HTTP/1.1 403 Forbidden\r\nx-llmtap-error: forbidden_target\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
 
 /**
  * A raw byte tunnel, never decrypted. `head` holds bytes the client already sent.
@@ -29,7 +32,7 @@ export function openTunnel(client: Socket, head: Buffer, target: TunnelTarget, m
     host: target.host, port: target.port, start: now(), end: 0, bytesUp: 0, bytesDown: 0, outcome: 'closed',
   };
   return new Promise((resolve) => {
-    const upstream = connect({ host: target.address.host, port: target.address.port, noDelay: true });
+    const upstream = connect({ host: target.address.host, port: target.address.port, noDelay: true, ...(target.lookup ? { lookup: target.lookup } : {}) });
     let connected = false;
     let clientBase = client.bytesWritten;
     let open = 2;
@@ -49,9 +52,10 @@ export function openTunnel(client: Socket, head: Buffer, target: TunnelTarget, m
       client.pipe(upstream);
       upstream.pipe(client);
     });
-    upstream.on('error', () => {
-      if (record.outcome === 'closed') record.outcome = connected ? 'upstream_error' : 'upstream_unreachable';
-      if (!connected && meta.established && client.writable) client.end(BAD_GATEWAY);
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      const forbidden = err.code === 'ERR_LLMTAP_FORBIDDEN_TARGET';
+      if (record.outcome === 'closed') record.outcome = connected ? 'upstream_error' : forbidden ? 'forbidden_target' : 'upstream_unreachable';
+      if (!connected && meta.established && client.writable) client.end(forbidden ? FORBIDDEN : BAD_GATEWAY);
       else client.destroy();
     });
     client.on('error', () => {

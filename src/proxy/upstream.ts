@@ -3,13 +3,17 @@ import { rootCertificates } from 'node:tls';
 import { Pool, buildConnector } from 'undici';
 import { resolveConnectTo, type ConnectTo } from '../config.js';
 import { formatAuthority } from './route.js';
+import { guardedLookup, type TargetPolicy } from './target-guard.js';
 
 export interface UpstreamOptions {
   connectTo: readonly ConnectTo[];
   /** PEM files trusted next to the system roots. */
   extraCaFiles: readonly string[];
+  connectTimeoutMs: number;
   headersTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Refuses forbidden addresses after DNS; read at connect time, so a reload applies to new connections. */
+  targetPolicy: () => TargetPolicy;
   /** Keep-alive connections per origin. */
   connectionsPerOrigin?: number;
 }
@@ -53,7 +57,10 @@ export class UpstreamPools {
 
   private create(origin: string, tls: boolean, host: string, port: number): Pool {
     const target = resolveConnectTo(this.options.connectTo, host, port);
-    const base = buildConnector({ ca: this.ca, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'], keepAlive: true, timeout: 10_000 });
+    // An operator's --connect-to rule is an explicit choice of address: not second-guessed.
+    const mapped = target.host !== host || target.port !== port;
+    const lookup = mapped ? undefined : guardedLookup(this.options.targetPolicy, host, port);
+    const base = buildConnector({ ca: this.ca, rejectUnauthorized: true, keepAlive: true, timeout: this.options.connectTimeoutMs, ...(lookup ? { lookup } : {}) } as buildConnector.BuildOptions);
     return new Pool(origin, {
       connections: this.options.connectionsPerOrigin ?? 128,
       pipelining: 1,

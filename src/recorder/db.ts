@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -65,7 +65,35 @@ export interface Archive {
   /** Folds the WAL back into the main file and truncates it (on shutdown). */
   checkpoint(): void;
   close(): void;
+  /**
+   * True when the path no longer names the file this archive opened (deleted, or
+   * replaced by another file). SQLite keeps writing to the unlinked file, so without
+   * this check everything recorded afterwards would vanish silently. One stat().
+   */
+  replaced?(): boolean;
+  /** Throws (SQLITE_READONLY, SQLITE_BUSY, …) unless a write transaction can be begun and written. */
+  assertWritable?(): void;
+  /** A new connection to the same path with the same options (creating the file if it is gone). */
+  reopen?(): Archive;
 }
+
+export interface ArchiveOptions {
+  /**
+   * How long a write waits for another connection's lock before failing with
+   * SQLITE_BUSY, in ms. The wait blocks the event loop (better-sqlite3 is synchronous).
+   */
+  busyTimeoutMs?: number;
+  /**
+   * Caps the database at this many pages (PRAGMA max_page_count, per connection),
+   * applied after migrations; writes beyond it fail with SQLITE_FULL, as on a full
+   * disk. For tests; a value below the current size means "no growth at all".
+   */
+  maxPageCount?: number;
+  /** Opens the file read-only, as SQLite itself does when the process may not write it. */
+  readonly?: boolean;
+}
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Schema steps, in order; step i brings the database to user_version i + 1.
@@ -153,9 +181,9 @@ export const TUNNEL_COLUMNS: readonly (keyof TunnelRow)[] = [
  * Opens (creating if needed) the archive and brings its schema up to date.
  * Throws when the file was written by a newer llmtap, rather than guessing.
  */
-export function openArchive(file: string): Archive {
+export function openArchive(file: string, options: ArchiveOptions = {}): Archive {
   const inMemory = file === ':memory:' || file === '';
-  if (!inMemory) {
+  if (!inMemory && !options.readonly) {
     // The archive holds people's prompts: keep a directory we create private.
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // Create the file owner-only before SQLite does (umask would make it world-readable);
@@ -163,13 +191,16 @@ export function openArchive(file: string): Archive {
     if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   }
 
-  const db = new Database(file);
+  const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  // Identity of the file we opened, for replaced(); taken right after opening.
+  const opened = inMemory ? undefined : statSync(file, { bigint: true });
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
     db.pragma('foreign_keys = ON');
     migrate(db, file);
+    if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxPageCount))}`);
   } catch (err) {
     db.close();
     throw err;
@@ -198,6 +229,30 @@ export function openArchive(file: string): Archive {
     close: () => {
       if (db.open) db.close();
     },
+    replaced: () => {
+      if (!opened) return false;
+      let now;
+      try {
+        now = statSync(file, { bigint: true, throwIfNoEntry: false });
+      } catch (err) {
+        // A directory on the path is gone or is now a file; anything else (EACCES on a
+        // directory made unreadable, say) says nothing about the file, which may still be fine.
+        return (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+      }
+      return !now || now.ino !== opened.ino || now.dev !== opened.dev;
+    },
+    assertWritable: () => {
+      // BEGIN IMMEDIATE takes the write lock (SQLITE_BUSY if held); rewriting the
+      // version proves the connection may write (SQLITE_READONLY if not). Rolled back.
+      const version = db.pragma('user_version', { simple: true }) as number;
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        db.pragma(`user_version = ${version}`);
+      } finally {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      }
+    },
+    reopen: () => openArchive(file, options),
   };
 }
 

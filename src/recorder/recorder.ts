@@ -54,6 +54,7 @@ export class Recorder {
   /** Smoothed milliseconds per written record, measured on automatic batches. */
   #rowCostMs: number;
   #archive: Archive | undefined;
+  /** Opens a fresh connection: the factory we were given, or the archive's own reopen. */
   readonly #openArchive: (() => Archive) | undefined;
 
   // Queue as array + head index: push and take-from-front are both O(1) amortized.
@@ -63,14 +64,19 @@ export class Recorder {
 
   #recorded = 0;
   #lost = 0;
+  #recreated = 0;
   #healthy = true;
   #closed = false;
   #lastErrorLog = -Infinity;
   #lastDropLog = -Infinity;
 
   constructor(archive: Archive | (() => Archive), options: RecorderOptions) {
-    if (typeof archive === 'function') this.#openArchive = archive;
-    else this.#archive = archive;
+    if (typeof archive === 'function') {
+      this.#openArchive = archive;
+    } else {
+      this.#archive = archive;
+      this.#openArchive = archive.reopen?.bind(archive);
+    }
     this.#logger = options.logger;
     this.#maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
     this.#maxQueue = Math.max(1, options.maxQueue ?? DEFAULT_MAX_QUEUE);
@@ -86,6 +92,32 @@ export class Recorder {
 
   stats(): RecorderStats {
     return { recorded: this.#recorded, lost: this.#lost, pending: this.#pendingCount() };
+  }
+
+  /** Times the archive file was found deleted or replaced and re-created at its path. */
+  get recreated(): number {
+    return this.#recreated;
+  }
+
+  /** The open archive connection, if any (diagnostics and tests). */
+  get archive(): Archive | undefined {
+    return this.#archive;
+  }
+
+  /**
+   * Opens the archive now instead of at the first write, so that an archive that
+   * cannot be opened or written shows at start: logged, and `healthy` false (which
+   * fail-closed mode turns into 503s). Never throws; later batches keep retrying.
+   */
+  open(): boolean {
+    if (this.#closed) return false;
+    try {
+      this.#getArchive();
+      return true;
+    } catch (err) {
+      this.#failed(err, 0);
+      return false;
+    }
   }
 
   recordExchange(exchange: Exchange): void {
@@ -219,28 +251,82 @@ export class Recorder {
       this.#recorded += rows;
       if (!this.#healthy) {
         this.#healthy = true;
-        this.#logger.info('archive writes recovered');
+        this.#logger.info({ lost: this.#lost }, 'archive writes recovered');
       }
     } catch (err) {
       this.#lost += rows;
-      const wasHealthy = this.#healthy;
-      this.#healthy = false;
-      const t = Date.now();
-      if (wasHealthy || t - this.#lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
-        this.#lastErrorLog = t;
-        // The message only: row data would put prompts (and whatever they hold) in the log.
-        this.#logger.error({ err: errorMessage(err), rows, lost: this.#lost }, 'archive write failed; records lost');
-      }
+      this.#failed(err, rows);
     }
     return batch.length;
   }
 
+  /** Marks the archive unhealthy, logs (rate-limited), and drops a connection that cannot recover by itself. */
+  #failed(err: unknown, rows: number): void {
+    const wasHealthy = this.#healthy;
+    this.#healthy = false;
+    const t = Date.now();
+    if (wasHealthy || t - this.#lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
+      this.#lastErrorLog = t;
+      // Message and code only: row data would put prompts (and whatever they hold) in the log.
+      const msg = rows > 0 ? 'archive write failed; records lost' : 'archive unavailable; exchanges are not recorded until it can be opened (retried on each write)';
+      this.#logger.error({ err: errorMessage(err), code: errorCode(err), rows, lost: this.#lost }, msg);
+    }
+    // A connection that went read-only, lost its file or was closed under us stays
+    // broken; reopening on the next batch picks up a fixed file. SQLITE_BUSY and
+    // SQLITE_FULL clear by themselves on the same connection.
+    const archive = this.#archive;
+    if (archive && this.#openArchive && needsReopen(err, archive)) {
+      this.#archive = undefined;
+      closeQuietly(archive);
+    }
+  }
+
   #getArchive(): Archive {
+    const current = this.#archive;
+    if (current?.replaced?.()) {
+      // Deleted (or swapped) under us: SQLite would go on writing to the unlinked file
+      // and every later record would vanish. Close it (that checkpoints into the old
+      // file and removes its -wal/-shm, so nothing stale is left for the new one),
+      // then create a new archive at the path below.
+      this.#recreated++;
+      this.#archive = undefined;
+      closeQuietly(current);
+      this.#logger.error({ recreated: this.#recreated }, 'archive file was deleted or replaced while open; creating a new one at its path');
+    }
+    if (this.#archive) return this.#archive;
     // Opening lazily lets the proxy start even when the archive cannot be opened yet;
     // each batch retries until it can.
-    this.#archive ??= this.#openArchive!();
-    return this.#archive;
+    if (!this.#openArchive) throw new Error('the archive is gone and this recorder has no way to reopen it');
+    const archive = this.#openArchive();
+    try {
+      // Catch a read-only or locked archive now, not one batch later.
+      archive.assertWritable?.();
+    } catch (err) {
+      closeQuietly(archive);
+      throw err;
+    }
+    this.#archive = archive;
+    return archive;
   }
+}
+
+const REOPEN_CODES = /^SQLITE_(READONLY|IOERR|CANTOPEN|NOTADB)/;
+
+function needsReopen(err: unknown, archive: Archive): boolean {
+  return !archive.db.open || REOPEN_CODES.test(errorCode(err) ?? '');
+}
+
+function closeQuietly(archive: Archive): void {
+  try {
+    archive.close();
+  } catch {
+    // Already broken; a new connection is what matters.
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function capturedBytes(item: Pending): number {

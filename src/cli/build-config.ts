@@ -1,0 +1,71 @@
+import { DEFAULTS, parseConnectTo, validateConfig, type ProxyConfig } from '../config.js';
+import { loadConfigFile } from '../config-file.js';
+import { parseRateLimit } from '../policy/rate-limit.js';
+import { parseAuthSpec, readAuthFile } from '../proxy/auth.js';
+
+/** The `start` flags as yargs gives them; scalars are undefined when not given. */
+export interface StartFlags {
+  home: string;
+  config?: string;
+  host?: string;
+  port?: number;
+  intercept: string[];
+  passthrough: string[];
+  'upstream-ca': string[];
+  'connect-to': string[];
+  'fail-closed'?: boolean;
+  'max-request-body'?: number;
+  'capture-limit'?: number;
+  'drain-timeout'?: number;
+  'headers-timeout'?: number;
+  'handshake-timeout'?: number;
+  'keep-alive-timeout'?: number;
+  'upstream-connect-timeout'?: number;
+  'upstream-headers-timeout'?: number;
+  'upstream-idle-timeout'?: number;
+  auth: string[];
+  'auth-file'?: string;
+  'allow-target': string[];
+  'allow-port': number[];
+  'rate-limit'?: string;
+  redact: string[];
+  'log-level'?: string;
+}
+
+const seconds = (s: number | undefined): number | undefined => (s === undefined ? undefined : s * 1000);
+
+/**
+ * Defaults, then the config file, then flags: a flag given on the command line
+ * wins over the file; list flags add to the file's lists.
+ */
+export function buildConfig(flags: StartFlags): ProxyConfig {
+  const file = flags.config ? loadConfigFile(flags.config) : {};
+  const pick = <K extends keyof ProxyConfig>(key: K, flag: ProxyConfig[K] | undefined): ProxyConfig[K] => flag ?? (file[key] as ProxyConfig[K] | undefined) ?? (DEFAULTS as ProxyConfig)[key];
+  const auth = [...(file.auth ?? []), ...flags.auth.map(parseAuthSpec), ...(flags['auth-file'] ? readAuthFile(flags['auth-file']) : [])];
+  return validateConfig({
+    home: flags.home,
+    configFile: flags.config,
+    host: pick('host', flags.host),
+    port: pick('port', flags.port),
+    intercept: [...(file.intercept ?? []), ...flags.intercept],
+    passthrough: [...(file.passthrough ?? []), ...flags.passthrough],
+    upstreamCa: [...(file.upstreamCa ?? []), ...flags['upstream-ca']],
+    connectTo: [...flags['connect-to'].map(parseConnectTo), ...(file.connectTo ?? [])],
+    failClosed: pick('failClosed', flags['fail-closed']),
+    maxRequestBody: pick('maxRequestBody', flags['max-request-body']),
+    captureLimit: pick('captureLimit', flags['capture-limit']),
+    drainTimeoutMs: pick('drainTimeoutMs', seconds(flags['drain-timeout'])),
+    headersTimeoutMs: pick('headersTimeoutMs', seconds(flags['headers-timeout'])),
+    handshakeTimeoutMs: pick('handshakeTimeoutMs', seconds(flags['handshake-timeout'])),
+    keepAliveTimeoutMs: pick('keepAliveTimeoutMs', seconds(flags['keep-alive-timeout'])),
+    upstreamConnectTimeoutMs: pick('upstreamConnectTimeoutMs', seconds(flags['upstream-connect-timeout'])),
+    upstreamHeadersTimeoutMs: pick('upstreamHeadersTimeoutMs', seconds(flags['upstream-headers-timeout'])),
+    upstreamIdleTimeoutMs: pick('upstreamIdleTimeoutMs', seconds(flags['upstream-idle-timeout'])),
+    auth,
+    allowTargets: [...(file.allowTargets ?? []), ...flags['allow-target']],
+    allowPorts: flags['allow-port'].length > 0 ? flags['allow-port'] : file.allowPorts,
+    rateLimit: flags['rate-limit'] ? parseRateLimit(flags['rate-limit']) : file.rateLimit,
+    redact: [...(file.redact ?? []), ...flags.redact],
+    logLevel: pick('logLevel', flags['log-level']),
+  });
+}

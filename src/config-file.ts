@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ConfigError } from './config-error.js';
+import { parseConnectTo, type ProxyConfig } from './config.js';
+import { parseRateLimit } from './policy/rate-limit.js';
+import { readAuthFile } from './proxy/auth.js';
+
+type Kind = 'string' | 'number' | 'boolean' | 'string[]' | 'number[]';
+
+/** Every key a config file may hold, its type, and where it goes. Times are in seconds. */
+const KEYS: Record<string, { kind: Kind; apply: (value: never, into: Partial<ProxyConfig>, base: string) => void }> = {
+  intercept: { kind: 'string[]', apply: (v: string[], c) => { c.intercept = v; } },
+  passthrough: { kind: 'string[]', apply: (v: string[], c) => { c.passthrough = v; } },
+  upstreamCa: { kind: 'string[]', apply: (v: string[], c, base) => { c.upstreamCa = v.map((f) => resolve(base, f)); } },
+  connectTo: { kind: 'string[]', apply: (v: string[], c) => { c.connectTo = v.map(parseConnectTo); } },
+  failClosed: { kind: 'boolean', apply: (v: boolean, c) => { c.failClosed = v; } },
+  maxRequestBody: { kind: 'number', apply: (v: number, c) => { c.maxRequestBody = v; } },
+  captureLimit: { kind: 'number', apply: (v: number, c) => { c.captureLimit = v; } },
+  drainTimeout: { kind: 'number', apply: (v: number, c) => { c.drainTimeoutMs = v * 1000; } },
+  headersTimeout: { kind: 'number', apply: (v: number, c) => { c.headersTimeoutMs = v * 1000; } },
+  handshakeTimeout: { kind: 'number', apply: (v: number, c) => { c.handshakeTimeoutMs = v * 1000; } },
+  keepAliveTimeout: { kind: 'number', apply: (v: number, c) => { c.keepAliveTimeoutMs = v * 1000; } },
+  upstreamConnectTimeout: { kind: 'number', apply: (v: number, c) => { c.upstreamConnectTimeoutMs = v * 1000; } },
+  upstreamHeadersTimeout: { kind: 'number', apply: (v: number, c) => { c.upstreamHeadersTimeoutMs = v * 1000; } },
+  upstreamIdleTimeout: { kind: 'number', apply: (v: number, c) => { c.upstreamIdleTimeoutMs = v * 1000; } },
+  rateLimit: { kind: 'string', apply: (v: string, c) => { c.rateLimit = parseRateLimit(v); } },
+  redact: { kind: 'string[]', apply: (v: string[], c) => { for (const source of v) new RegExp(source, 'g'); c.redact = v; } },
+  allowTarget: { kind: 'string[]', apply: (v: string[], c) => { c.allowTargets = v; } },
+  allowPort: { kind: 'number[]', apply: (v: number[], c) => { c.allowPorts = v; } },
+  authFile: { kind: 'string', apply: (v: string, c, base) => { c.auth = readAuthFile(resolve(base, v)); } },
+  logLevel: { kind: 'string', apply: (v: string, c) => { c.logLevel = v; } },
+};
+
+/** The options a running proxy can take from a reloaded file; the rest need a restart. */
+export const RELOADABLE: ReadonlyArray<keyof ProxyConfig> = ['intercept', 'passthrough', 'rateLimit', 'redact', 'allowTargets', 'allowPorts', 'auth'];
+
+/**
+ * Reads a JSON config file. Unknown keys, wrong types and bad values are refused
+ * with a message naming the file, the key and its line, so a typo never silently
+ * turns a rule off.
+ */
+export function loadConfigFile(file: string): Partial<ProxyConfig> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new ConfigError(`${file}${pos ? `:${lineOf(text, Number(pos))}` : ''}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(`${file}:1: expected a JSON object`);
+  const config: Partial<ProxyConfig> = {};
+  for (const [key, value] of Object.entries(data)) {
+    const where = `${file}:${lineOfKey(text, key)}`;
+    const spec = KEYS[key];
+    if (!spec) throw new ConfigError(`${where}: unknown key "${key}" (known: ${Object.keys(KEYS).join(', ')})`);
+    if (!hasKind(value, spec.kind)) throw new ConfigError(`${where}: "${key}" must be ${spec.kind === 'string[]' ? 'an array of strings' : spec.kind === 'number[]' ? 'an array of numbers' : `a ${spec.kind}`}`);
+    try {
+      spec.apply(value as never, config, dirname(resolve(file)));
+    } catch (err) {
+      throw new ConfigError(`${where}: "${key}": ${(err as Error).message.replace(/^--[\w-]+:?\s*/, '')}`);
+    }
+  }
+  return config;
+}
+
+function hasKind(value: unknown, kind: Kind): boolean {
+  switch (kind) {
+    case 'string[]': return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    case 'number[]': return Array.isArray(value) && value.every((v) => typeof v === 'number');
+    default: return typeof value === kind;
+  }
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** Line of a top-level key: the first `"key":` in the text (good enough for a flat config). */
+function lineOfKey(text: string, key: string): number {
+  const at = text.search(new RegExp(`"${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\s*:`));
+  return at < 0 ? 1 : lineOf(text, at);
+}

@@ -1,0 +1,47 @@
+import { ConfigError } from '../config-error.js';
+
+export interface RateLimitSpec {
+  /** Requests allowed per window (also the burst size). */
+  limit: number;
+  windowMs: number;
+}
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `N/DURATION` such as `60/1m`, `5/s`, `1000/1h`. */
+export function parseRateLimit(spec: string): RateLimitSpec {
+  const m = /^(\d+)\/(\d*)(s|m|h)$/.exec(spec.trim());
+  const limit = Number(m?.[1]);
+  const windowMs = Number(m?.[2] || 1) * (UNITS[m?.[3] ?? ''] ?? NaN);
+  if (!m || !(limit > 0) || !(windowMs > 0)) throw new ConfigError(`--rate-limit "${spec}": expected N/DURATION, e.g. 60/1m, 5/s, 1000/1h`);
+  return { limit, windowMs };
+}
+
+export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/**
+ * Token buckets, one per key (client and provider host): `limit` tokens refilled
+ * evenly over the window. The number of keys is bounded; the least recently
+ * used bucket is forgotten first (a forgotten bucket starts full again).
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly spec: RateLimitSpec, private readonly now: () => number = Date.now, private readonly maxKeys = 100_000) {}
+
+  take(key: string): RateDecision {
+    const t = this.now();
+    const perMs = this.spec.limit / this.spec.windowMs;
+    const bucket = this.buckets.get(key) ?? { tokens: this.spec.limit, at: t };
+    this.buckets.delete(key);
+    bucket.tokens = Math.min(this.spec.limit, bucket.tokens + (t - bucket.at) * perMs);
+    bucket.at = t;
+    this.buckets.set(key, bucket);
+    if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return { ok: true };
+    }
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000)) };
+  }
+}
