@@ -1,6 +1,7 @@
 import type { Reassembled, ToolCall, Usage } from '../exchange.js';
 import { createSseReader, isEventStream } from './sse.js';
-import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
+import { asObject, parseJson, readModelAndStream, wholeJsonReducer, type JsonObject } from './json.js';
+import type { ProviderParser, ResponseReducer } from './types.js';
 
 /**
  * Anthropic Messages (POST /v1/messages). A streamed answer is a sequence of named
@@ -9,22 +10,13 @@ import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
  * same indexed content blocks, so text and thinking come out in block order.
  */
 export const anthropicMessages: ProviderParser = {
-  parseRequest: readRequestFacts,
-  createReducer: (contentType) => (isEventStream(contentType) ? createStreamReducer() : createJsonReducer()),
+  parseRequest: readModelAndStream,
+  createReducer: (contentType) => (isEventStream(contentType) ? createStreamReducer() : wholeJsonReducer((body) => {
+    const acc = new MessageAccumulator();
+    if (body) acc.addMessage(body);
+    return acc.result(0);
+  })),
 };
-
-type JsonObject = Record<string, unknown>;
-
-function readRequestFacts(body: Buffer): RequestFacts {
-  const request = asObject(parseJson(body.toString('utf8')));
-  if (!request) return {};
-  const facts: RequestFacts = {};
-  if (typeof request.model === 'string') facts.model = request.model;
-  // The API streams only when asked to, so a missing flag means a plain answer.
-  if (typeof request.stream === 'boolean') facts.stream = request.stream;
-  else if (request.stream === undefined) facts.stream = false;
-  return facts;
-}
 
 function createStreamReducer(): ResponseReducer {
   const acc = new MessageAccumulator();
@@ -40,20 +32,6 @@ function createStreamReducer(): ResponseReducer {
     finish() {
       reader.end();
       return acc.result(events);
-    },
-  };
-}
-
-function createJsonReducer(): ResponseReducer {
-  const chunks: Buffer[] = [];
-  return {
-    push: (chunk) => void chunks.push(chunk),
-    finish() {
-      const acc = new MessageAccumulator();
-      // Decoding once at the end makes the result independent of how bytes were split.
-      const message = asObject(parseJson(Buffer.concat(chunks).toString('utf8')));
-      if (message) acc.addMessage(message);
-      return acc.result(0);
     },
   };
 }
@@ -216,17 +194,4 @@ function deltaKind(type: unknown): Block['kind'] | undefined {
 /** The block index an event names; a missing one means the next (start) or current (delta) block. */
 function blockIndex(payload: JsonObject, fallback: number): number {
   return typeof payload.index === 'number' && Number.isInteger(payload.index) ? payload.index : fallback;
-}
-
-function asObject(value: unknown): JsonObject | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    // A BOM is not JSON whitespace, but some servers and clients send one.
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,7 @@
 import type { Reassembled, ToolCall, Usage } from '../exchange.js';
 import { createSseReader, isEventStream } from './sse.js';
-import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
+import { asObject, parseJson, readModelAndStream, wholeJsonReducer, type JsonObject } from './json.js';
+import type { ProviderParser, ResponseReducer } from './types.js';
 
 /**
  * OpenAI Chat Completions (POST …/chat/completions), also spoken by most
@@ -11,22 +12,13 @@ import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
  * the same accumulator: a non-streamed `message` is read as if it were one delta.
  */
 export const openaiChat: ProviderParser = {
-  parseRequest: readRequestFacts,
-  createReducer: (contentType) => (isEventStream(contentType) ? createStreamReducer() : createJsonReducer()),
+  parseRequest: readModelAndStream,
+  createReducer: (contentType) => (isEventStream(contentType) ? createStreamReducer() : wholeJsonReducer((body) => {
+    const acc = new ChatAccumulator();
+    if (body) acc.addChunk(body);
+    return acc.result(0);
+  })),
 };
-
-type JsonObject = Record<string, unknown>;
-
-function readRequestFacts(body: Buffer): RequestFacts {
-  const request = asObject(parseJson(body.toString('utf8')));
-  if (!request) return {};
-  const facts: RequestFacts = {};
-  if (typeof request.model === 'string') facts.model = request.model;
-  // The API streams only when asked to, so a missing flag means a plain answer.
-  if (typeof request.stream === 'boolean') facts.stream = request.stream;
-  else if (request.stream === undefined) facts.stream = false;
-  return facts;
-}
 
 function createStreamReducer(): ResponseReducer {
   const acc = new ChatAccumulator();
@@ -48,20 +40,6 @@ function createStreamReducer(): ResponseReducer {
     finish() {
       reader.end();
       return acc.result(events);
-    },
-  };
-}
-
-function createJsonReducer(): ResponseReducer {
-  const chunks: Buffer[] = [];
-  return {
-    push: (chunk) => void chunks.push(chunk),
-    finish() {
-      const acc = new ChatAccumulator();
-      // Decoding once at the end makes the result independent of how bytes were split.
-      const completion = asObject(parseJson(Buffer.concat(chunks).toString('utf8')));
-      if (completion) acc.addChunk(completion);
-      return acc.result(0);
     },
   };
 }
@@ -181,17 +159,4 @@ function readUsage(raw: JsonObject | undefined): Usage | undefined {
 
 function asCount(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-function asObject(value: unknown): JsonObject | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    // A BOM is not JSON whitespace, but some servers and clients send one.
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch {
-    return undefined;
-  }
 }
