@@ -12,6 +12,8 @@ export interface RunningProxy {
   ca: CertificateAuthority;
   server: ProxyServer;
   recorder: Recorder;
+  /** Minted leaf certificates (cache size, mints, hits via stats()). */
+  leafs: LeafCertificates;
   /** Drain in-flight exchanges (up to the drain timeout), flush the archive, close everything. */
   close(drainTimeoutMs?: number): Promise<void>;
 }
@@ -27,12 +29,12 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   for (const warning of warnings) logger.warn(warning);
   if (created) logger.info({ cert: ca.certPath, fingerprint: ca.fingerprint256 }, 'created a new llmtap CA');
   writeTrustBundle(ca, where.bundle);
-  const leafs = new LeafCertificates(ca);
+  const leafs = new LeafCertificates(ca, { maxEntries: config.leafCacheSize ?? 1000 });
   // An archive that cannot be opened or written does not stop the proxy from starting:
   // traffic is what people depend on. The error is logged, the recorder retries on
   // every batch (losses counted), and --fail-closed answers 503 until a write works.
   // `options.archive` is read on every (re)open (tests flip it to simulate a fix).
-  const recorder = new Recorder(() => openArchive(where.archive, options.archive), { logger });
+  const recorder = new Recorder(() => openArchive(where.archive, options.archive), { logger: logger.child({ archive: where.archive }) });
   recorder.open();
   const server = new ProxyServer(config, { leafs, recorder, logger });
   let address: AddressInfo;
@@ -44,7 +46,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   }
   let closing: Promise<void> | undefined;
   return {
-    address, ca, server, recorder,
+    address, ca, server, recorder, leafs,
     close(drainTimeoutMs) {
       closing ??= (async () => {
         await server.close(drainTimeoutMs);

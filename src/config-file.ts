@@ -7,6 +7,8 @@ import { readAuthFile } from './proxy/auth.js';
 
 type Kind = 'string' | 'number' | 'boolean' | 'string[]' | 'number[]';
 
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'];
+
 /** Every key a config file may hold, its type, and where it goes. Times are in seconds. */
 const KEYS: Record<string, { kind: Kind; apply: (value: never, into: Partial<ProxyConfig>, base: string) => void }> = {
   intercept: { kind: 'string[]', apply: (v: string[], c) => { c.intercept = v; } },
@@ -28,7 +30,7 @@ const KEYS: Record<string, { kind: Kind; apply: (value: never, into: Partial<Pro
   allowTarget: { kind: 'string[]', apply: (v: string[], c) => { c.allowTargets = v; } },
   allowPort: { kind: 'number[]', apply: (v: number[], c) => { c.allowPorts = v; } },
   authFile: { kind: 'string', apply: (v: string, c, base) => { c.auth = readAuthFile(resolve(base, v)); } },
-  logLevel: { kind: 'string', apply: (v: string, c) => { c.logLevel = v; } },
+  logLevel: { kind: 'string', apply: (v: string, c) => { if (!LOG_LEVELS.includes(v)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`); c.logLevel = v; } },
 };
 
 /** The options a running proxy can take from a reloaded file; the rest need a restart. */
@@ -50,14 +52,16 @@ export function loadConfigFile(file: string): Partial<ProxyConfig> {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
-    throw new ConfigError(`${file}${pos ? `:${lineOf(text, Number(pos))}` : ''}: not valid JSON (${(err as Error).message})`);
+    // V8 names a position for some errors only, and may quote the whole text: find the place ourselves, keep one line.
+    const at = jsonErrorOffset(text);
+    const reason = (err as Error).message.split(/, "/)[0]!.replace(/ in JSON at position \d+.*$/, '').replace(/\s+/g, ' ');
+    throw new ConfigError(`${file}:${lineOf(text, at)}: not valid JSON (${reason})`);
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(`${file}:1: expected a JSON object`);
   const config: Partial<ProxyConfig> = {};
   for (const [key, value] of Object.entries(data)) {
     const where = `${file}:${lineOfKey(text, key)}`;
-    const spec = KEYS[key];
+    const spec = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined; // not "constructor", "__proto__"…
     if (!spec) throw new ConfigError(`${where}: unknown key "${key}" (known: ${Object.keys(KEYS).join(', ')})`);
     if (!hasKind(value, spec.kind)) throw new ConfigError(`${where}: "${key}" must be ${spec.kind === 'string[]' ? 'an array of strings' : spec.kind === 'number[]' ? 'an array of numbers' : `a ${spec.kind}`}`);
     try {
@@ -87,4 +91,79 @@ function lineOf(text: string, offset: number): number {
 function lineOfKey(text: string, key: string): number {
   const at = text.search(new RegExp(`"${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\s*:`));
   return at < 0 ? 1 : lineOf(text, at);
+}
+
+/**
+ * Offset of the first JSON syntax error, by a small strict scanner (RFC 8259);
+ * the text's length when it ends too early.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw new JsonStop(i);
+  };
+  const space = (): void => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const literal = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+  const string = (): void => {
+    i++;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 34) return void i++;
+      if (c < 0x20) fail();
+      if (c === 92) {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    fail();
+  };
+  const value = (depth: number): void => {
+    space();
+    if (depth > 1000) fail();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      space();
+      if (text[i] === close) return void i++;
+      for (;;) {
+        if (c === '{') {
+          space();
+          if (text[i] !== '"') fail();
+          string();
+          space();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value(depth + 1);
+        space();
+        if (text[i] === ',') i++;
+        else if (text[i] === close) return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return string();
+    literal.lastIndex = i;
+    if (!literal.test(text)) fail();
+    i = literal.lastIndex;
+  };
+  try {
+    value(0);
+    space();
+    if (i < text.length) fail();
+    return text.length;
+  } catch (err) {
+    if (err instanceof JsonStop) return Math.min(err.at, text.length);
+    throw err;
+  }
+}
+
+class JsonStop {
+  constructor(readonly at: number) {}
 }

@@ -38,6 +38,8 @@ export interface ProxyConfig {
   handshakeTimeoutMs: number;
   /** An idle keep-alive client connection is closed after this. */
   keepAliveTimeoutMs: number;
+  /** Most minted leaf certificates kept (LRU); bounds memory whatever names clients ask for. Default 1000. */
+  leafCacheSize?: number;
   /** Upstream: TCP+TLS connect, time to response headers, and longest silence inside a body (long thinking pauses happen). */
   upstreamConnectTimeoutMs: number;
   upstreamHeadersTimeoutMs: number;
@@ -75,6 +77,7 @@ export const DEFAULTS: Omit<ProxyConfig, 'home'> = {
   headersTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
   keepAliveTimeoutMs: 60_000,
+  leafCacheSize: 1000,
   upstreamConnectTimeoutMs: 10_000,
   upstreamHeadersTimeoutMs: 10 * 60_000,
   upstreamIdleTimeoutMs: 10 * 60_000,

@@ -42,6 +42,8 @@ export class RateLimiter {
       bucket.tokens -= 1;
       return { ok: true };
     }
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000)) };
+    // Multiply before dividing, and forgive float dust, so 1/1h says 3600 and not 3601.
+    const waitSeconds = ((1 - bucket.tokens) * this.spec.windowMs) / this.spec.limit / 1000;
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitSeconds - 1e-9)) };
   }
 }

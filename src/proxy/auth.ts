@@ -32,12 +32,23 @@ export async function hashPasswordLine(user: string, password: string): Promise<
 /** Reads an auth file; errors name the file and line. Blank lines and # comments are skipped. */
 export function readAuthFile(file: string): ProxyUser[] {
   const users: ProxyUser[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((raw, index) => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  text.split('\n').forEach((raw, index) => {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const m = /^([^:]+):scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(line);
     if (!m) throw new ConfigError(`${file}:${index + 1}: expected user:scrypt$N$r$p$salt$key (make one with "llmtap passwd USER")`);
-    users.push({ user: m[1]!, hash: { N: Number(m[2]), r: Number(m[3]), p: Number(m[4]), salt: Buffer.from(m[5]!, 'base64'), key: Buffer.from(m[6]!, 'base64') } });
+    const hash = { N: Number(m[2]), r: Number(m[3]), p: Number(m[4]), salt: Buffer.from(m[5]!, 'base64'), key: Buffer.from(m[6]!, 'base64') };
+    // Out-of-range parameters would make scrypt throw on every login; a short key would make any password match.
+    const sane = hash.N >= 2 && (hash.N & (hash.N - 1)) === 0 && hash.r >= 1 && hash.p >= 1 && hash.p <= 16 && 128 * hash.N * hash.r <= 32 * 1024 * 1024
+      && hash.salt.length >= 8 && hash.key.length >= 16;
+    if (!sane) throw new ConfigError(`${file}:${index + 1}: scrypt parameters, salt or key out of range (make the line with "llmtap passwd USER")`);
+    users.push({ user: m[1]!, hash });
   });
   return users;
 }
@@ -85,6 +96,11 @@ async function verify(user: ProxyUser, password: string): Promise<boolean> {
   }
   if (!user.hash) return false;
   const { N, r, p, salt, key } = user.hash;
-  const got = await scryptAsync(password, salt, key.length, { N, r, p });
-  return timingSafeEqual(got, key);
+  if (key.length === 0) return false;
+  try {
+    const got = await scryptAsync(password, salt, key.length, { N, r, p });
+    return timingSafeEqual(got, key);
+  } catch {
+    return false; // bad parameters (a hand-made entry): refuse, never crash the connection handler
+  }
 }

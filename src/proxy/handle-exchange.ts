@@ -9,7 +9,7 @@ import { identifyApi, identifyProvider, parserFor } from '../providers/registry.
 import type { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture } from './capture.js';
-import { isSafeHeaderValue, stripHopByHop } from './headers.js';
+import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop } from './headers.js';
 import type { Metrics } from './metrics.js';
 import { relay } from './relay.js';
 import type { UpstreamPools } from './upstream.js';
@@ -94,7 +94,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     ex.outcome = outcomeOf(err.code);
     ex.errorCode = err.code;
     deps.metrics.count(err.code);
-    deps.logger.warn({ exchange: ex.id, host: ex.target.host, path: ex.request.path, code: err.code, cause: causeText(err) }, 'exchange failed');
+    deps.logger.warn({ exchange: ex.id, host: ex.target.host, path: pathForLog(ex.request.path), code: err.code, cause: causeText(err) }, 'exchange failed');
     sendError(res, ex, err);
   }
   ex.timings.end = now();
@@ -151,7 +151,8 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
   }
   const body = providerErrorBody(ex.provider, err.code, err.message);
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-llmtap-error': err.code };
-  for (const [name, value] of Object.entries(err.headers)) if (isSafeHeaderValue(value)) headers[name] = value;
+  // Never let an extra header smuggle a line onto the wire (nor make writeHead throw here).
+  for (const [name, value] of Object.entries(err.headers)) if (isSafeHeaderName(name) && isSafeHeaderValue(value)) headers[name] = value;
   // The unread rest of an oversized body would be parsed as the next request.
   if (err.code === 'request_too_large' || err.code === 'bad_request') headers.connection = 'close';
   ex.response = { status: err.status, headers: Object.entries(headers).flatMap(([k, v]) => [k, String(v)]), body: { bytes: Buffer.from(body), size: body.length, truncated: false } };
@@ -177,7 +178,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
   deps.logger.info({
     method: ex.request.method,
     host: ex.target.host,
-    path: ex.request.path.split('?')[0],
+    path: pathForLog(ex.request.path),
     model: ex.response?.reassembled?.model ?? ex.request.model,
     status: ex.response?.status,
     in: ex.usage?.inputTokens,
@@ -186,6 +187,11 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
     outcome: ex.outcome,
     ...(conn.record ? {} : { recorded: false }),
   }, 'exchange');
+}
+
+/** Logs never carry the query: it is where `?key=` credentials travel. */
+function pathForLog(path: string): string {
+  return path.split('?')[0] ?? path;
 }
 
 function outcomeOf(code: ErrorCode): Outcome {

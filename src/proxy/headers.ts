@@ -1,3 +1,4 @@
+import { LlmtapError } from '../errors.js';
 import type { RawHeaders } from '../exchange.js';
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus the proxy ones clients send us. */
@@ -41,4 +42,34 @@ export function rawFromBuffers(raw: ReadonlyArray<Buffer | string>): RawHeaders 
 /** A header value llmtap itself writes must not smuggle a line break or NUL onto the wire. */
 export function isSafeHeaderValue(value: string): boolean {
   return !/[\r\n\0]/.test(value);
+}
+
+/** An RFC 9110 field name (a token): nothing that could end the line or the name early. */
+export function isSafeHeaderName(name: string): boolean {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name);
+}
+
+/**
+ * Sets one header in a raw list (what policy rewriting uses): the first entry with
+ * that name (any case) takes the value, later repeats go, and a new name is appended.
+ * Returns a new list. A name or value that could inject a line (CR, LF, NUL) or is
+ * not a valid field name is refused with `bad_request`; nothing reaches the wire.
+ */
+export function setHeader(raw: RawHeaders, name: string, value: string): RawHeaders {
+  if (!isSafeHeaderName(name) || !isSafeHeaderValue(value)) {
+    throw new LlmtapError('bad_request', { cause: new Error(`refused to write header ${JSON.stringify(name)}: CR, LF, NUL or an invalid name`) });
+  }
+  const lower = name.toLowerCase();
+  const out: RawHeaders = [];
+  let done = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== lower) {
+      out.push(raw[i]!, raw[i + 1]!);
+    } else if (!done) {
+      out.push(raw[i]!, value);
+      done = true;
+    }
+  }
+  if (!done) out.push(name, value);
+  return out;
 }

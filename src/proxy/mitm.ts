@@ -41,6 +41,15 @@ export function peekHello(socket: Socket, head: Buffer, timeoutMs: number): Prom
 /**
  * Terminates the client's TLS on the CONNECT socket itself (no per-host server, no
  * loopback hop) with the leaf for `host`; HTTP/1.1 is the only protocol offered.
+ *
+ * ALPN: an offer that includes http/1.1 (alone or next to h2 or anything else) agrees
+ * on http/1.1; no ALPN extension at all means HTTP/1.1 without negotiation. An offer
+ * without http/1.1 (only h2, only an unknown protocol) gets OpenSSL's fatal
+ * no_application_protocol alert during the handshake, as RFC 7301 3.2 requires: the
+ * client fails at once with a clear error instead of hanging or sending a protocol we
+ * would misparse. Deliberately no ALPNCallback: it could only pick one of the client's
+ * own protocols (none of which we speak) or refuse the same way, and silently
+ * tunnelling such a client would bypass recording for a host the operator listed.
  */
 export function terminateTls(socket: Socket, host: string, leafs: LeafCertificates): TLSSocket {
   const tlsSocket = new TLSSocket(socket, {

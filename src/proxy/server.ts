@@ -41,6 +41,7 @@ export class ProxyServer {
   private auth: ProxyAuth;
   private readonly connections = new WeakMap<Socket, ConnectionContext>();
   private readonly sockets = new Set<Socket>();
+  private readonly rejected = new WeakSet<Socket>();
   private readonly exchangeDeps: ExchangeDeps;
   private readonly tunnelsDone = new Set<Promise<unknown>>();
   private draining = false;
@@ -154,11 +155,29 @@ export class ProxyServer {
   }
 
   private rejectMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
+    // The parser reports again for every further chunk a client sends after the error
+    // (say the rest of a 1 MB header): answer, count and schedule the close only once.
+    if (this.rejected.has(socket)) return;
+    this.rejected.add(socket);
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
     this.metrics.count(tooLarge ? 'headers_too_large' : 'bad_request');
     const status = tooLarge ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) {
+    // llhttp refuses some framing (an unknown Transfer-Encoding such as "xchunked") only after it has
+    // handed the request head over; that request's answer is still ours to give. An answer already
+    // under way for an earlier request is never interrupted by a 400 in the middle.
+    const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+    const parsing = (socket as { parser?: { incoming?: IncomingMessage | null } }).parser?.incoming;
+    const unanswered = !pending || (!pending.headersSent && !!parsing && !parsing.complete && pending.req === parsing);
+    if (socket.writable && unanswered) {
       socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nx-llmtap-error: ${tooLarge ? 'headers_too_large' : 'bad_request'}\r\nconnection: close\r\n\r\n`);
+    } else if (socket.writable && pending && !pending.writableFinished) {
+      // A pipelined earlier request is still being answered: let that answer finish (it is
+      // bounded by the exchange's own timeouts), then close. Further bytes only meet the
+      // failed parser (answered once, above); a client FIN or reset still closes the socket.
+      const close = (): void => void socket.destroySoon?.();
+      pending.once('finish', close);
+      pending.once('close', close);
+      return;
     }
     socket.destroySoon?.();
     setTimeout(() => socket.destroy(), 1000).unref();
@@ -218,7 +237,8 @@ export class ProxyServer {
     if (sni && sni !== authority.host) {
       // The client names another host inside TLS than in CONNECT: don't guess, don't decrypt.
       this.deps.logger.warn({ connect: authority.host, sni }, 'SNI differs from CONNECT host; tunnelling');
-      socket.resume();
+      // The peeked ClientHello sits unshifted on the paused socket; the tunnel's pipe() reads it once
+      // upstream is connected. Resuming here would emit it to no listener and lose it (a hung handshake).
       this.tunnel(socket, Buffer.alloc(0), authority.host, authority.port, clientAddress, admitted.user);
       return;
     }

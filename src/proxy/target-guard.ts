@@ -27,6 +27,7 @@ ALWAYS_BLOCKED.addAddress('::1', 'ipv6');
 ALWAYS_BLOCKED.addAddress('::', 'ipv6');
 ALWAYS_BLOCKED.addSubnet('fe80::', 10, 'ipv6'); // link-local
 ALWAYS_BLOCKED.addAddress('fd00:ec2::254', 'ipv6'); // AWS metadata over IPv6
+ALWAYS_BLOCKED.addAddress('100.100.100.200', 'ipv4'); // Alibaba Cloud metadata (inside CGNAT space)
 
 const PRIVATE = new BlockList();
 PRIVATE.addSubnet('10.0.0.0', 8, 'ipv4');
@@ -40,7 +41,7 @@ export type TargetRefusal = 'loopback_or_link_local' | 'private_address' | 'port
 /** Checks the name and port a client asked for, before any DNS lookup. */
 export function checkTarget(policy: TargetPolicy, host: string, port: number): TargetRefusal | undefined {
   if (policy.allowedPorts && !policy.allowedPorts.includes(port)) return 'port_not_allowed';
-  const lower = host.toLowerCase();
+  const lower = host.toLowerCase().replace(/\.$/, ''); // "localhost." is localhost too
   const local = lower === 'localhost' || lower.endsWith('.localhost') || (isIP(lower) !== 0 && checkAddress(policy, lower, port) === 'loopback_or_link_local');
   // A loop back into the proxy is refused even for allowed hosts.
   if (local && port === policy.ownPort) return 'proxy_itself';

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -93,7 +93,12 @@ export interface ArchiveOptions {
   readonly?: boolean;
 }
 
-export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/**
+ * better-sqlite3 waits synchronously, so a lock held by another process stalls the
+ * event loop (all traffic) for up to this long per batch; keep it short and let the
+ * fail-open path count the loss instead.
+ */
+export const DEFAULT_BUSY_TIMEOUT_MS = 200;
 
 /**
  * Schema steps, in order; step i brings the database to user_version i + 1.
@@ -192,9 +197,9 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
   }
 
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
-  // Identity of the file we opened, for replaced(); taken right after opening.
-  const opened = inMemory ? undefined : statSync(file, { bigint: true });
+  let opened: BigIntStats | undefined; // identity of the file we opened, for replaced()
   try {
+    if (!inMemory) opened = statSync(file, { bigint: true });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
@@ -231,7 +236,7 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
     },
     replaced: () => {
       if (!opened) return false;
-      let now;
+      let now: BigIntStats | undefined;
       try {
         now = statSync(file, { bigint: true, throwIfNoEntry: false });
       } catch (err) {

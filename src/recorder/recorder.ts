@@ -287,7 +287,9 @@ export class Recorder {
       // Deleted (or swapped) under us: SQLite would go on writing to the unlinked file
       // and every later record would vanish. Close it (that checkpoints into the old
       // file and removes its -wal/-shm, so nothing stale is left for the new one),
-      // then create a new archive at the path below.
+      // then create a new archive at the path below. Caveat: SQLite removes those by
+      // path, so if another process already made a new archive there, its WAL goes too.
+      // Close before opening, never after: closing last would remove our own new WAL.
       this.#recreated++;
       this.#archive = undefined;
       closeQuietly(current);

@@ -5,8 +5,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import forge from 'node-forge';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../src/tls/leaf.js';
+import { generateRsaKeyPair } from '../../src/tls/rsa-key.js';
+import { randomSerialHex, signCertificatePem, utf8Field } from '../../src/tls/sign.js';
 
 /** What the fake provider saw of one request, as it arrived on its socket. */
 export interface SeenRequest {
@@ -14,6 +17,8 @@ export interface SeenRequest {
   url: string;
   rawHeaders: string[];
   body: Buffer;
+  /** The SNI name the client sent (false: none). */
+  servername?: string | false;
 }
 
 export interface FakeProvider {
@@ -26,37 +31,53 @@ export interface FakeProvider {
   eventGapMs: number;
   /** Bytes the /stream-bytes endpoint has managed to hand to its socket so far. */
   readonly streamedBytes: number;
+  /** /stream-bytes answers whose socket closed before the stream was written out. */
+  readonly streamsAborted: number;
   close(): Promise<void>;
 }
 
 export const OPENAI_TEXT = 'Hello from the fake provider — héllo wörld, 你好 🌍';
 export const ANTHROPIC_TEXT = 'Bonjour from fake Claude — ça marche 🚀';
 
+export interface FakeProviderOptions {
+  hosts?: string[];
+  tls?: boolean;
+  /** Present certificates for this name whatever the client asks for (a certificate for another host). */
+  certHost?: string;
+  /** Clock the fake's leaf certificates are minted with (e.g. 400 days ago: an expired certificate). */
+  certNow?: () => number;
+  /** Present a self-signed certificate: a leaf for the main host signed by its own key, or the fake's CA certificate itself. */
+  selfSigned?: 'leaf' | 'ca';
+  /** Sign with this CA (e.g. another fake's) instead of a new one: saves a key generation. */
+  ca?: CertificateAuthority;
+}
+
 /**
  * An HTTPS server that answers like api.openai.com and api.anthropic.com with their
  * documented wire formats (JSON and SSE), plus a few endpoints for failure tests.
  * Its certificate comes from its own CA, so the proxy must be told to trust it.
  */
-export async function startFakeProvider(options: { hosts?: string[]; tls?: boolean } = {}): Promise<FakeProvider> {
-  const dir = mkdtempSync(join(tmpdir(), 'llmtap-fake-'));
-  const { ca } = loadOrCreateCa(dir);
-  const leafs = new LeafCertificates(ca);
+export async function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
+  const ca = options.ca ?? loadOrCreateCa(mkdtempSync(join(tmpdir(), 'llmtap-fake-'))).ca;
+  const leafs = new LeafCertificates(ca, options.certNow ? { now: options.certNow } : {});
   const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
-  const state = { eventGapMs: 0, streamedBytes: 0 };
+  const state = { eventGapMs: 0, streamedBytes: 0, streamsAborted: 0 };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body });
+      seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body, servername: (req.socket as { servername?: string | false }).servername });
       void route(req, res, body, state).catch(() => res.destroy());
     });
   };
   const tls = options.tls ?? true;
   const server: Server | ReturnType<typeof createServer> = tls
-    ? createHttpsServer({ SNICallback: (name, cb) => cb(null, leafs.secureContextFor(name)), ...defaultCert(leafs, options.hosts?.[0] ?? 'api.openai.com') }, handler)
+    ? createHttpsServer(options.selfSigned
+      ? (options.selfSigned === 'ca' ? { key: ca.keyPem, cert: ca.certPem } : selfSignedCert(options.hosts?.[0] ?? 'api.openai.com'))
+      : { SNICallback: (name, cb) => cb(null, leafs.secureContextFor(options.certHost ?? name)), ...defaultCert(leafs, options.certHost ?? options.hosts?.[0] ?? 'api.openai.com') }, handler)
     : createServer(handler);
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -71,6 +92,7 @@ export async function startFakeProvider(options: { hosts?: string[]; tls?: boole
     get eventGapMs() { return state.eventGapMs; },
     set eventGapMs(v: number) { state.eventGapMs = v; },
     get streamedBytes() { return state.streamedBytes; },
+    get streamsAborted() { return state.streamsAborted; },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
@@ -83,9 +105,27 @@ function defaultCert(leafs: LeafCertificates, host: string): { key: string; cert
   return { key: leafs.keyPem, cert: leafs.certificatePemFor(host) };
 }
 
+/** A leaf for `host` that is its own issuer (what `openssl req -x509` makes). */
+function selfSignedCert(host: string): { key: string; cert: string } {
+  const { privateKeyPem, publicKeyPem } = generateRsaKeyPair();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+  cert.serialNumber = randomSerialHex();
+  cert.validity.notBefore = new Date(Date.now() - 24 * 60 * 60 * 1000);
+  cert.validity.notAfter = new Date(Date.now() + 30 * 24 * 60 * 60 * 1000);
+  cert.setSubject([utf8Field('commonName', host)]);
+  cert.setIssuer([utf8Field('commonName', host)]);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: [{ type: 2, value: host }] },
+  ]);
+  return { key: privateKeyPem, cert: signCertificatePem(cert, privateKeyPem) };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, state: { eventGapMs: number; streamedBytes: number }): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, state: { eventGapMs: number; streamedBytes: number; streamsAborted: number }): Promise<void> {
   const gapMs = state.eventGapMs;
   const url = new URL(req.url ?? '/', 'https://fake');
   const json = safeJson(body);
@@ -115,7 +155,7 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
       const more = res.write(event);
       state.streamedBytes += event.length;
       if (!more) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
-      if (res.destroyed) return;
+      if (res.destroyed) return void state.streamsAborted++;
     }
     return void res.end();
   }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ProxyAgent } from 'undici';
 import { startProxy, type RunningProxy } from '../../src/app.js';
 import { DEFAULTS, parseConnectTo, type ProxyConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import type { ArchiveOptions } from '../../src/recorder/db.js';
 import type { FakeProvider } from './fake-provider.js';
 
 export interface TestProxy {
@@ -21,8 +22,12 @@ export interface TestProxy {
 export const FAKE_HOSTS = ['api.openai.com', 'api.anthropic.com'];
 
 /** Starts llmtap on a free loopback port with a fresh home; provider hosts reach the fake provider. */
-export async function startTestProxy(fake: FakeProvider | undefined, overrides: Partial<ProxyConfig> = {}): Promise<TestProxy> {
-  const home = mkdtempSync(join(tmpdir(), 'llmtap-home-'));
+export async function startTestProxy(
+  fake: FakeProvider | undefined,
+  overrides: Partial<ProxyConfig> = {},
+  options: { logger?: Logger; archive?: ArchiveOptions } = {},
+): Promise<TestProxy> {
+  const home = overrides.home ?? mkdtempSync(join(tmpdir(), 'llmtap-home-'));
   const connectTo = fake ? FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${fake.port}`)) : [];
   const config: ProxyConfig = {
     ...DEFAULTS,
@@ -33,7 +38,7 @@ export async function startTestProxy(fake: FakeProvider | undefined, overrides: 
     drainTimeoutMs: 2000,
     ...overrides,
   };
-  const proxy = await startProxy(config, silentLogger());
+  const proxy = await startProxy(config, options.logger ?? silentLogger(), { archive: options.archive });
   const url = `http://127.0.0.1:${proxy.address.port}`;
   const caPem = readFileSync(proxy.ca.certPath, 'utf8');
   const agent = new ProxyAgent({ uri: url, requestTls: { ca: caPem } });

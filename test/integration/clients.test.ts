@@ -54,7 +54,7 @@ describe('curl through the proxy', () => {
 
 describe('official SDKs through undici ProxyAgent', () => {
   it('openai: create and stream', async () => {
-    const client = new OpenAI({ apiKey: 'sk-test-openai-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as RequestInit, maxRetries: 0 });
+    const client = new OpenAI({ apiKey: 'sk-test-openai-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
     const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     expect(completion.choices[0]?.message.content).toBe(OPENAI_TEXT);
     const stream = await client.chat.completions.create({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
@@ -66,14 +66,14 @@ describe('official SDKs through undici ProxyAgent', () => {
   });
 
   it('openai: a provider error surfaces as the SDK\'s own APIError', async () => {
-    const client = new OpenAI({ apiKey: 'sk-test', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as RequestInit, maxRetries: 0 });
+    const client = new OpenAI({ apiKey: 'sk-test', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
     const err = await client.chat.completions.create({ model: 'does-not-exist', messages: [] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
     expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
   });
 
   it('anthropic: create and stream', async () => {
-    const client = new Anthropic({ apiKey: 'sk-ant-test-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as RequestInit, maxRetries: 0 });
+    const client = new Anthropic({ apiKey: 'sk-ant-test-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
     const message = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     expect(message.content[0]?.type === 'text' && message.content[0].text).toBe(ANTHROPIC_TEXT);
     const stream = client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
