@@ -17,6 +17,7 @@ export function peekHello(socket: Socket, head: Buffer, timeoutMs: number): Prom
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
+      socket.off('end', onClose);
       socket.pause();
       if (buffered.length > 0 && !socket.destroyed) socket.unshift(buffered);
       resolve(result.kind === 'hello' ? { ...result, buffered } : { kind: result.kind === 'incomplete' ? 'not-tls' : result.kind, buffered });
@@ -30,10 +31,13 @@ export function peekHello(socket: Socket, head: Buffer, timeoutMs: number): Prom
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
       check();
     };
+    // A FIN before a whole ClientHello ends the peek too: the outer server allows
+    // half-open sockets, so 'close' alone would wait for the timeout.
     const onClose = (): void => done({ kind: 'closed' });
     const timer = setTimeout(() => done({ kind: 'timeout' }), timeoutMs);
     socket.on('data', onData);
     socket.once('close', onClose);
+    socket.once('end', onClose);
     if (buffered.length > 0) check();
   });
 }

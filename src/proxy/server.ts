@@ -174,7 +174,10 @@ export class ProxyServer {
       // A pipelined earlier request is still being answered: let that answer finish (it is
       // bounded by the exchange's own timeouts), then close. Further bytes only meet the
       // failed parser (answered once, above); a client FIN or reset still closes the socket.
-      const close = (): void => void socket.destroySoon?.();
+      const close = (): void => {
+        socket.destroySoon?.();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      };
       pending.once('finish', close);
       pending.once('close', close);
       return;

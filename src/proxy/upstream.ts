@@ -19,6 +19,9 @@ export interface UpstreamOptions {
   connectionsPerOrigin?: number;
 }
 
+/** Plain-HTTP clients can name any host; keep-alive pools for at most this many origins. */
+const MAX_ORIGINS = 256;
+
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 /**
@@ -50,9 +53,18 @@ export class UpstreamPools {
   get(tls: boolean, host: string, port: number): Pool {
     const origin = `${tls ? 'https' : 'http'}://${formatAuthority(host, port)}`;
     let pool = this.pools.get(origin);
-    if (!pool) {
+    if (pool) {
+      // Most recently used last, so eviction below takes the longest-unused origin.
+      this.pools.delete(origin);
+    } else {
       pool = this.create(origin, tls, host, port);
-      this.pools.set(origin, pool);
+    }
+    this.pools.set(origin, pool);
+    if (this.pools.size > MAX_ORIGINS) {
+      const [oldest, stale] = this.pools.entries().next().value as [string, Pool];
+      this.pools.delete(oldest);
+      // close() lets requests still running on it finish.
+      void stale.close().catch(() => stale.destroy());
     }
     return pool;
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EXCHANGE_COLUMNS, openArchive, SCHEMA_VERSION, TUNNEL_COLUMNS } from '../../src/recorder/db.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, EXCHANGE_COLUMNS, openArchive, SCHEMA_VERSION, TUNNEL_COLUMNS } from '../../src/recorder/db.js';
 
 describe('archive migrations', () => {
   let dir: string;
@@ -26,7 +26,7 @@ describe('archive migrations', () => {
     const archive = openArchive(join(dir, 'a.db'));
     expect(archive.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(archive.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
-    expect(archive.db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(archive.db.pragma('busy_timeout', { simple: true })).toBe(DEFAULT_BUSY_TIMEOUT_MS);
     expect(archive.db.pragma('foreign_keys', { simple: true })).toBe(1);
     archive.close();
   });

@@ -1,0 +1,118 @@
+/**
+ * Fault list #3, in process: in gateway mode (listening on 0.0.0.0) a client without
+ * valid Proxy-Authorization gets 407 with `Proxy-Authenticate: Basic realm="llmtap"`
+ * and nothing is forwarded; with valid credentials the exchange is recorded under
+ * the proxy user, and the credentials never travel upstream.
+ * (The CLI side — passwd, --auth-file, refusing gateway mode without auth — is in
+ * security-cli-auth.test.ts.)
+ */
+import { Socket } from 'node:net';
+import { ProxyAgent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConnectTo } from '../../src/config.js';
+import { eventually, exported } from '../helpers/archive.js';
+import { OPENAI_TEXT, startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  closed: boolean;
+}
+
+function rawExchange(port: number, bytes: string, timeoutMs = 3000): Promise<Answer> {
+  return new Promise((resolvePromise) => {
+    const socket = new Socket();
+    const chunks: Buffer[] = [];
+    const done = (closed: boolean): void => {
+      clearTimeout(timer);
+      const raw = Buffer.concat(chunks).toString('latin1');
+      const lines = raw.slice(0, Math.max(0, raw.indexOf('\r\n\r\n'))).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines.slice(1)) {
+        const i = line.indexOf(':');
+        if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+      }
+      resolvePromise({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0), headers, closed });
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      done(false);
+    }, timeoutMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => {});
+    socket.once('close', () => done(true));
+    socket.connect(port, '127.0.0.1', () => socket.write(bytes));
+  });
+}
+
+function expect407(a: Answer, what: string): void {
+  expect(a.status, what).toBe(407);
+  expect(a.headers['proxy-authenticate'], what).toBe('Basic realm="llmtap"');
+  expect(a.headers['x-llmtap-error'], what).toBe('proxy_auth_required');
+  expect(a.closed, what).toBe(true);
+}
+
+let fake: FakeProvider;
+let plain: FakeProvider;
+let gw: TestProxy;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  plain = await startFakeProvider({ tls: false });
+  gw = await startTestProxy(fake, {
+    host: '0.0.0.0',
+    auth: [{ user: 'u', password: 'p' }],
+    intercept: ['plain.test:80'],
+    connectTo: [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${fake.port}`)), parseConnectTo(`plain.test:80:127.0.0.1:${plain.port}`)],
+  });
+});
+afterAll(async () => {
+  await gw?.close();
+  await fake?.close();
+  await plain?.close();
+});
+
+describe('gateway mode, in process', () => {
+  it('FAULT 3: no, wrong or garbage Proxy-Authorization → 407 Basic realm="llmtap"; nothing forwarded', async () => {
+    const port = gw.proxy.address.port;
+    expect(gw.proxy.address.address).toBe('0.0.0.0');
+    const seen = fake.seen.length + plain.seen.length;
+    const headers = ['', `Proxy-Authorization: ${basic('u', 'wrong')}\r\n`, `Proxy-Authorization: ${basic('nobody', 'p')}\r\n`,
+      'Proxy-Authorization: Basic !!!\r\n', `Proxy-Authorization: Bearer ${Buffer.from('u:p').toString('base64')}\r\n`,
+      `Authorization: ${basic('u', 'p')}\r\n`]; // credentials for the origin are not proxy credentials
+    for (const h of headers) {
+      expect407(await rawExchange(port, `CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n${h}\r\n`), `CONNECT ${h}`);
+      expect407(await rawExchange(port, `POST http://plain.test/v1/chat/completions HTTP/1.1\r\nHost: plain.test\r\n${h}Content-Type: application/json\r\nContent-Length: ${CHAT.length}\r\n\r\n${CHAT}`), `plain ${h}`);
+    }
+    expect(fake.seen.length + plain.seen.length).toBe(seen);
+  });
+
+  it('FAULT 3: with valid credentials the exchange goes through and is recorded with the proxy user', async () => {
+    const agent = new ProxyAgent({ uri: gw.url, token: basic('u', 'p'), requestTls: { ca: gw.caPem } });
+    try {
+      const res = await request('https://api.openai.com/v1/chat/completions', {
+        dispatcher: agent, method: 'POST', body: CHAT, headers: { 'content-type': 'application/json', 'user-agent': 'gateway-https' },
+      });
+      expect(res.statusCode).toBe(200);
+      expect((await res.body.json() as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe(OPENAI_TEXT);
+    } finally {
+      await agent.close();
+    }
+    // Plain HTTP: the proxy credentials are consumed, never forwarded.
+    const a = await rawExchange(gw.proxy.address.port, `POST http://plain.test/v1/chat/completions HTTP/1.1\r\nHost: plain.test\r\nProxy-Authorization: ${basic('u', 'p')}\r\nUser-Agent: gateway-plain\r\nContent-Type: application/json\r\nContent-Length: ${CHAT.length}\r\nConnection: close\r\n\r\n${CHAT}`);
+    expect(a.status).toBe(200);
+    const last = plain.seen.at(-1)!;
+    expect(last.rawHeaders.map((h) => h.toLowerCase())).not.toContain('proxy-authorization');
+    const recs = await eventually(() => {
+      const r = exported(gw).filter((e) => String(e.client.user_agent).startsWith('gateway-'));
+      if (r.length < 2) throw new Error('not yet');
+      return r;
+    });
+    expect(recs.map((r) => [r.client.user_agent, r.client.user, r.status])).toEqual([['gateway-https', 'u', 200], ['gateway-plain', 'u', 200]]);
+    expect(JSON.stringify(recs)).not.toContain(Buffer.from('u:p').toString('base64'));
+  });
+});
