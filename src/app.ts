@@ -36,6 +36,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   // `options.archive` is read on every (re)open (tests flip it to simulate a fix).
   const recorder = new Recorder(() => openArchive(where.archive, options.archive), { logger: logger.child({ archive: where.archive }) });
   recorder.open();
+  recorder.setRedactions(config.redact.map((source) => new RegExp(source, 'g')));
   const server = new ProxyServer(config, { leafs, recorder, logger });
   let address: AddressInfo;
   try {

@@ -60,6 +60,10 @@ export function readAuthFile(file: string): ProxyUser[] {
 export class ProxyAuth {
   private readonly users = new Map<string, ProxyUser>();
   private readonly verified = new Map<string, string>();
+  /** Recently refused headers: a client retrying the same wrong password costs no more scrypt. */
+  private readonly refused = new Map<string, number>();
+  /** scrypt runs on libuv's small thread pool (shared with DNS): cap how many run at once. */
+  private hashing = 0;
 
   constructor(users: readonly ProxyUser[]) {
     for (const u of users) this.users.set(u.user, u);
@@ -77,16 +81,29 @@ export class ProxyAuth {
     const digest = createHash('sha256').update(header).digest('base64');
     const known = this.verified.get(digest);
     if (known) return known;
+    if ((this.refused.get(digest) ?? 0) > Date.now()) return undefined;
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
     const i = decoded.indexOf(':');
     if (i <= 0) return undefined;
-    const user = this.users.get(decoded.slice(0, i));
-    if (!user || !(await verify(user, decoded.slice(i + 1)))) return undefined;
+    if (this.hashing >= MAX_CONCURRENT_HASHES) return undefined;
+    // An unknown user costs the same scrypt as a known one, so timing does not tell which names exist.
+    const user = this.users.get(decoded.slice(0, i)) ?? DECOY;
+    this.hashing++;
+    const ok = await verify(user, decoded.slice(i + 1)).finally(() => this.hashing--);
+    if (!ok || user === DECOY) {
+      if (this.refused.size > 10_000) this.refused.clear();
+      this.refused.set(digest, Date.now() + REFUSAL_MEMORY_MS);
+      return undefined;
+    }
     if (this.verified.size > 10_000) this.verified.clear();
     this.verified.set(digest, user.user);
     return user.user;
   }
 }
+
+const MAX_CONCURRENT_HASHES = 4;
+const REFUSAL_MEMORY_MS = 60_000;
+const DECOY: ProxyUser = { user: '', hash: { ...SCRYPT, salt: Buffer.alloc(16), key: Buffer.alloc(32, 1) } };
 
 async function verify(user: ProxyUser, password: string): Promise<boolean> {
   if (user.password !== undefined) {

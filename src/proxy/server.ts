@@ -105,11 +105,12 @@ export class ProxyServer {
 
   /** Applies a reloaded config's live parts (lists, limits, users); the rest needs a restart. */
   reload(next: ProxyConfig): void {
-    this.config = { ...this.config, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth };
+    this.config = { ...this.config, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth, redact: next.redact };
     this.interceptList = makeInterceptList(next.intercept, next.passthrough);
     this.targetPolicy = this.makeTargetPolicy(this.config);
     this.auth = new ProxyAuth(next.auth);
     this.exchangeDeps.rateLimiter = next.rateLimit ? new RateLimiter(next.rateLimit) : undefined;
+    this.deps.recorder.setRedactions(next.redact.map((source) => new RegExp(source, 'g')));
   }
 
   /**
@@ -159,9 +160,9 @@ export class ProxyServer {
     // (say the rest of a 1 MB header): answer, count and schedule the close only once.
     if (this.rejected.has(socket)) return;
     this.rejected.add(socket);
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    this.metrics.count(tooLarge ? 'headers_too_large' : 'bad_request');
-    const status = tooLarge ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
+    this.metrics.count(code);
+    const status = `${ERROR_CODES[code].status} ${statusText(ERROR_CODES[code].status)}`;
     // llhttp refuses some framing (an unknown Transfer-Encoding such as "xchunked") only after it has
     // handed the request head over; that request's answer is still ours to give. An answer already
     // under way for an earlier request is never interrupted by a 400 in the middle.
@@ -169,7 +170,7 @@ export class ProxyServer {
     const parsing = (socket as { parser?: { incoming?: IncomingMessage | null } }).parser?.incoming;
     const unanswered = !pending || (!pending.headersSent && !!parsing && !parsing.complete && pending.req === parsing);
     if (socket.writable && unanswered) {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nx-llmtap-error: ${tooLarge ? 'headers_too_large' : 'bad_request'}\r\nconnection: close\r\n\r\n`);
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nx-llmtap-error: ${code}\r\nconnection: close\r\n\r\n`);
     } else if (socket.writable && pending && !pending.writableFinished) {
       // A pipelined earlier request is still being answered: let that answer finish (it is
       // bounded by the exchange's own timeouts), then close. Further bytes only meet the
@@ -205,8 +206,9 @@ export class ProxyServer {
       }
     }
     const mapped = resolveConnectTo(this.config.connectTo, host, port);
-    // The port rule is about CONNECT (what a tunnel may reach); plain HTTP keeps its usual ports.
-    const policy = plain && !this.config.allowPorts ? { ...this.targetPolicy, allowedPorts: undefined } : this.targetPolicy;
+    // Without --allow-port, a gateway lets CONNECT reach 443 and plain HTTP reach 80
+    // (never, say, port 25 of some host); a local proxy lets either reach any port.
+    const policy = plain && !this.config.allowPorts ? { ...this.targetPolicy, allowedPorts: this.targetPolicy.gateway ? [80] : undefined } : this.targetPolicy;
     const refusal = mapped.host !== host || mapped.port !== port ? undefined : checkTarget(policy, host, port);
     if (refusal) {
       this.deps.logger.warn({ target: formatAuthority(host, port), reason: refusal, client: socket.remoteAddress }, 'destination refused');
@@ -324,5 +326,5 @@ export class ProxyServer {
 }
 
 function statusText(status: number): string {
-  return ({ 400: 'Bad Request', 403: 'Forbidden', 407: 'Proxy Authentication Required', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Error';
+  return ({ 400: 'Bad Request', 403: 'Forbidden', 407: 'Proxy Authentication Required', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Error';
 }

@@ -1,6 +1,7 @@
 import type { Exchange, TunnelRecord } from '../exchange.js';
 import type { Logger } from '../log.js';
 import type { Archive, ExchangeRow, TunnelRow } from './db.js';
+import { makeRedactor, redactText, type TextRedactor } from './redact.js';
 import { exchangeToRow, tunnelToRow } from './rows.js';
 
 export interface RecorderOptions {
@@ -47,6 +48,7 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  */
 export class Recorder {
   readonly #logger: Logger;
+  #redact: TextRedactor = redactText;
   readonly #maxBatch: number;
   readonly #maxQueue: number;
   readonly #maxBatchBytes: number;
@@ -122,6 +124,11 @@ export class Recorder {
 
   recordExchange(exchange: Exchange): void {
     this.#enqueue({ kind: 'exchange', exchange });
+  }
+
+  /** Operator's extra patterns (--redact), applied on top of the built-in key patterns; replaced on reload. */
+  setRedactions(patterns: readonly RegExp[]): void {
+    this.#redact = makeRedactor(patterns);
   }
 
   recordTunnel(tunnel: TunnelRecord): void {
@@ -224,7 +231,7 @@ export class Recorder {
     const tunnels: TunnelRow[] = [];
     for (const item of batch) {
       try {
-        if (item.kind === 'exchange') exchanges.push(exchangeToRow(item.exchange));
+        if (item.kind === 'exchange') exchanges.push(exchangeToRow(item.exchange, this.#redact));
         else tunnels.push(tunnelToRow(item.tunnel));
       } catch (err) {
         // One malformed record must not take its batch-mates down with it.

@@ -82,6 +82,15 @@ export function redactText(text: string): string {
   return text.replace(KEY_PATTERN, (_match, bearer: string | undefined) => (bearer ? bearer + REDACTED : REDACTED));
 }
 
+/** Text redaction: the built-in key patterns, then the operator's own (--redact). */
+export type TextRedactor = (text: string) => string;
+
+export function makeRedactor(extra: readonly RegExp[] = []): TextRedactor {
+  if (extra.length === 0) return redactText;
+  const global = extra.map((re) => new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`));
+  return (text) => global.reduce((out, re) => out.replace(re, REDACTED), redactText(text));
+}
+
 /** redactText for a capture that was cut short: also removes a key prefix left at the end. */
 export function redactTruncatedText(text: string): string {
   return redactText(text).replace(KEY_TAIL_PATTERN, REDACTED);

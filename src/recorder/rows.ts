@@ -1,10 +1,10 @@
 import { decodeBody } from '../content-encoding.js';
 import { headerValue, type Captured, type Exchange, type RawHeaders, type TunnelRecord } from '../exchange.js';
 import type { ExchangeRow, TunnelRow } from './db.js';
-import { redactHeaders, redactPath, redactText, redactTruncatedText } from './redact.js';
+import { redactHeaders, redactPath, redactText, redactTruncatedText, type TextRedactor } from './redact.js';
 
 /** Maps an exchange to its archive row: bodies decoded, every secret redacted. */
-export function exchangeToRow(ex: Exchange): ExchangeRow {
+export function exchangeToRow(ex: Exchange, redact: TextRedactor = redactText): ExchangeRow {
   const { request, response, timings } = ex;
   const reassembled = response?.reassembled;
   const usage = ex.usage ?? reassembled?.usage;
@@ -31,15 +31,15 @@ export function exchangeToRow(ex: Exchange): ExchangeRow {
     model: request.model ?? reassembled?.model ?? null,
     stream: request.stream === undefined ? null : request.stream ? 1 : 0,
     request_headers: headersJson(request.headers),
-    request_body: storedBody(request.body, request.headers),
+    request_body: storedBody(request.body, request.headers, redact),
     request_body_size: request.body.size,
     request_body_truncated: request.body.truncated ? 1 : 0,
     response_headers: response ? headersJson(response.headers) : null,
-    response_body: response ? storedBody(response.body, response.headers) : null,
+    response_body: response ? storedBody(response.body, response.headers, redact) : null,
     response_body_size: response?.body.size ?? null,
     response_body_truncated: response ? (response.body.truncated ? 1 : 0) : null,
-    response_text: reassembled ? redactText(reassembled.text) : null,
-    response_thinking: reassembled?.thinking === undefined ? null : redactText(reassembled.thinking),
+    response_text: reassembled ? redact(reassembled.text) : null,
+    response_thinking: reassembled?.thinking === undefined ? null : redact(reassembled.thinking),
     // Key patterns contain nothing JSON escapes, so redacting the JSON text keeps it valid.
     tool_calls: reassembled && reassembled.toolCalls.length > 0 ? redactText(JSON.stringify(reassembled.toolCalls)) : null,
     stop_reason: reassembled?.stopReason ?? null,
@@ -81,9 +81,9 @@ function headersJson(raw: RawHeaders): string {
  * byte-wise through latin1, which maps bytes 1:1 to code units, so an ASCII key inside
  * a binary body (a multipart upload, say) is still caught while every other byte stays.
  */
-function storedBody(body: Captured, headers: RawHeaders): Buffer {
+function storedBody(body: Captured, headers: RawHeaders, redactFully: TextRedactor): Buffer {
   const decoded = decodeBody(body.bytes, headerValue(headers, 'content-encoding')) ?? body.bytes;
-  const redact = body.truncated ? redactTruncatedText : redactText;
+  const redact = body.truncated ? (text: string) => redactTruncatedText(redactFully(text)) : redactFully;
   const text = decodeUtf8(decoded, body.truncated);
   if (text !== undefined) {
     const redacted = redact(text);

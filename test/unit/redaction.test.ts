@@ -209,3 +209,19 @@ describe('redaction helpers', () => {
     expect(ms).toBeLessThan(500);
   });
 });
+
+describe('operator redaction patterns (--redact)', () => {
+  it('apply on top of the built-in key patterns, to bodies and reassembled text', async () => {
+    const { makeRedactor } = await import('../../src/recorder/redact.js');
+    const { exchangeToRow } = await import('../../src/recorder/rows.js');
+    const { makeExchange } = await import('../../src/exchange.js');
+    const redact = makeRedactor([/EMP-\d{6}/, /patient name: \w+/i]);
+    expect(redact('id EMP-123456 and sk-proj-abcdefghijklmnopqrstuvwxyz0123 Patient Name: Alice')).toBe('id [REDACTED] and [REDACTED] [REDACTED]');
+    const ex = makeExchange({ request: { body: { bytes: Buffer.from('{"content":"EMP-654321"}'), size: 24, truncated: false } } });
+    ex.response = { status: 200, headers: [], body: { bytes: Buffer.from('ok EMP-111111'), size: 13, truncated: false }, reassembled: { text: 'EMP-222222', toolCalls: [], events: 0 } };
+    const row = exchangeToRow(ex, redact);
+    expect(String(row.request_body)).toBe('{"content":"[REDACTED]"}');
+    expect(String(row.response_body)).toBe('ok [REDACTED]');
+    expect(row.response_text).toBe('[REDACTED]');
+  });
+});
