@@ -16,7 +16,7 @@ export interface UpstreamOptions {
   /** Refuses forbidden addresses after DNS; read at connect time, so a reload applies to new connections. */
   targetPolicy: () => TargetPolicy;
   /** Keep-alive connections per origin. */
-  connectionsPerOrigin?: number;
+  connectionsPerOrigin?: number | null;
 }
 
 /** Plain-HTTP clients can name any host; keep-alive pools for at most this many origins. */
@@ -79,7 +79,9 @@ export class UpstreamPools {
     const identity = (_name: string, cert: PeerCertificate): Error | undefined => checkServerIdentity(host, cert);
     const base = buildConnector({ secureContext: this.trust, rejectUnauthorized: true, keepAlive: true, timeout: this.options.connectTimeoutMs, checkServerIdentity: identity, ...(lookup ? { lookup } : {}) } as buildConnector.BuildOptions);
     return new Pool(origin, {
-      connections: this.options.connectionsPerOrigin ?? 128,
+      // Each client request holds at most one upstream connection, and a stream can hold it for
+      // minutes: a cap here would queue streams behind each other, so the clients are the bound.
+      connections: this.options.connectionsPerOrigin ?? null,
       pipelining: 1,
       keepAliveTimeout: 30_000,
       headersTimeout: this.options.headersTimeoutMs,
