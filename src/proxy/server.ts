@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { isLoopbackListen, resolveConnectTo, type ProxyConfig } from '../config.js';
-import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
@@ -12,6 +12,7 @@ import { ProxyAuth } from './auth.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { Metrics } from './metrics.js';
 import { peekHello, terminateTls } from './mitm.js';
+import { answerMalformed, refuse } from './refusals.js';
 import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, type InterceptList } from './route.js';
 import { checkTarget, guardedLookup, type TargetPolicy } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
@@ -160,38 +161,11 @@ export class ProxyServer {
     // (say the rest of a 1 MB header): answer, count and schedule the close only once.
     if (this.rejected.has(socket)) return;
     this.rejected.add(socket);
-    const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
-    this.metrics.count(code);
-    const status = `${ERROR_CODES[code].status} ${statusText(ERROR_CODES[code].status)}`;
-    // llhttp refuses some framing (an unknown Transfer-Encoding such as "xchunked") only after it has
-    // handed the request head over; that request's answer is still ours to give. An answer already
-    // under way for an earlier request is never interrupted by a 400 in the middle.
-    const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
-    const parsing = (socket as { parser?: { incoming?: IncomingMessage | null } }).parser?.incoming;
-    const unanswered = !pending || (!pending.headersSent && !!parsing && !parsing.complete && pending.req === parsing);
-    if (socket.writable && unanswered) {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nx-llmtap-error: ${code}\r\nconnection: close\r\n\r\n`);
-    } else if (socket.writable && pending && !pending.writableFinished) {
-      // A pipelined earlier request is still being answered: let that answer finish (it is
-      // bounded by the exchange's own timeouts), then close. Further bytes only meet the
-      // failed parser (answered once, above); a client FIN or reset still closes the socket.
-      const close = (): void => {
-        socket.destroySoon?.();
-        setTimeout(() => socket.destroy(), 1000).unref();
-      };
-      pending.once('finish', close);
-      pending.once('close', close);
-      return;
-    }
-    socket.destroySoon?.();
-    setTimeout(() => socket.destroy(), 1000).unref();
+    this.metrics.count(answerMalformed(err, socket));
   }
 
-  /** Answers a CONNECT or plain request that llmtap refuses, before anything is forwarded. */
-  private refuse(socket: Socket, code: ErrorCode, extra = ''): void {
-    const { status, message } = ERROR_CODES[code];
-    const body = JSON.stringify({ error: { message: `${message} (${code})`, type: 'llmtap_error', code } });
-    socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nx-llmtap-error: ${code}\r\n${extra}connection: close\r\n\r\n${body}`);
+  private refuse(socket: Socket, code: ErrorCode, extraHeaders = ''): void {
+    refuse(socket, code, extraHeaders);
     this.metrics.count(code);
   }
 
@@ -323,8 +297,4 @@ export class ProxyServer {
     };
     void handleExchange(req, res, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
   }
-}
-
-function statusText(status: number): string {
-  return ({ 400: 'Bad Request', 403: 'Forbidden', 407: 'Proxy Authentication Required', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Error';
 }
