@@ -3,14 +3,14 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 export type { Logger };
 
 /**
- * Header and field paths pino must never print. llmtap does not log headers on
- * purpose, but a child logger bound with request details must still be safe.
+ * Header paths pino must never print. llmtap does not log headers on purpose (log
+ * lines carry method, host, path without query, model, status, tokens); this is the
+ * safety net for a `headers` object logged by mistake. No wildcard paths: they make
+ * pino walk every logged object, a measurable cost on the per-exchange line.
  */
 export const LOG_REDACT_PATHS = [
   'headers.authorization', 'headers["x-api-key"]', 'headers["api-key"]', 'headers["x-goog-api-key"]',
   'headers["proxy-authorization"]', 'headers.cookie', 'headers["set-cookie"]',
-  '*.headers.authorization', '*.headers["x-api-key"]', '*.headers["api-key"]', '*.headers["x-goog-api-key"]',
-  '*.headers["proxy-authorization"]', '*.headers.cookie', '*.headers["set-cookie"]',
 ];
 
 export interface LogOptions {
