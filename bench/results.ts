@@ -1,0 +1,101 @@
+import type { BenchParams } from './config.js';
+import type { BlastResult, ClosedResult, HostsResult, SseResult, StreamsResult } from './loadgen.js';
+
+/** A figure, or why there is none. */
+export type Cell<T> = T | { na: string } | { error: string };
+
+export function ok<T extends object>(cell: Cell<T> | undefined): T | undefined {
+  return cell && !('na' in cell) && !('error' in cell) ? (cell as T) : undefined;
+}
+
+export interface LoadFigures extends ClosedResult {
+  /** CPU of the proxy process during the measured window, % of one core. */
+  proxyCpuPct?: number;
+  proxyCpuUsPerReq?: number;
+  fakeCpuPct?: number;
+  /** New TLS connections the fake provider accepted during the window (connection reuse check). */
+  upstreamConnsOpened?: number;
+}
+
+export interface StreamsFigures extends StreamsResult {
+  baselineRss: number;
+  peakRss: number;
+  afterRss: { ms: number; rss: number }[];
+}
+
+export interface HostsFigures extends HostsResult {
+  rssAfter?: number;
+}
+
+export type SystemId = 'direct' | 'llmtap' | 'policy' | 'tunnel' | 'mitmproxy' | 'hmp';
+
+export interface SystemResult {
+  id: SystemId;
+  label: string;
+  /** The whole row is n/a (with the reason). */
+  na?: string;
+  idleRss?: number;
+  c1?: Cell<LoadFigures>;
+  c16?: Cell<LoadFigures>;
+  c64?: Cell<LoadFigures>;
+  sse?: Cell<SseResult>;
+  hosts?: Cell<HostsFigures>;
+  streams?: Cell<StreamsFigures>;
+  tunnel?: Cell<BlastResult>;
+}
+
+export interface ArchiveFigures {
+  json: { n: number; rows: number; runningBytes: number; runningPerExchange: number; checkpointedPerExchange: number };
+  sse: { n: number; rows: number; runningBytes: number; runningPerExchange: number; checkpointedPerExchange: number };
+  emptyBytes: number;
+}
+
+export interface InprocReport {
+  windowMs: number;
+  eventLoopDelayMs: { p50: number; p99: number; max: number; mean: number };
+  eventLoopUtilization: number;
+  recorder: {
+    batches: number; rows: number; maxRowsPerBatch: number; p50: number; p99: number; max: number; totalMs: number;
+    over1ms: number;
+    /** Slow batches during which the main db file changed, i.e. SQLite ran a WAL checkpoint inside the batch. */
+    over1msWithCheckpoint: number;
+    checkpoints: number;
+    cpuP99: number;
+    cpuMax: number;
+    maxWithoutCheckpoint: number;
+    slowest: { ms: number; cpu: number; checkpoint: boolean; rows: number }[];
+  };
+  stats: { recorded: number; lost: number; pending: number };
+  gc: { count: number; totalMs: number; maxMs: number; over5ms: number };
+}
+
+export interface InprocFigures {
+  json: InprocReport & { rps: number };
+  sse: InprocReport & { events: number };
+}
+
+export interface Machine {
+  date: string;
+  nproc: number;
+  cpu: string;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  undici: string;
+  mitmproxy: string;
+  httpMitmProxy: string;
+  llmtap: string;
+}
+
+export interface BenchResults {
+  params: BenchParams;
+  machine: Machine;
+  systems: SystemResult[];
+  pipe?: Cell<BlastResult>;
+  archive?: Cell<ArchiveFigures>;
+  inproc?: Cell<InprocFigures>;
+  durationMs: number;
+  notes: string[];
+  /** CPU used by processes outside the bench during each phase (% of one core). */
+  noise: { system: string; what: string; otherCpuPct: number }[];
+}
