@@ -5,6 +5,9 @@ import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'n
  * always gets the bytes the provider sent). Returns undefined when the encoding is
  * unknown or the bytes do not decode, so callers can keep the raw bytes instead.
  */
+/** A few hundred compressed bytes can inflate to gigabytes: decoding stops here (then the raw bytes are kept). */
+export const MAX_DECODED_BYTES = 64 * 1024 * 1024;
+
 export function decodeBody(bytes: Buffer, contentEncoding: string | undefined): Buffer | undefined {
   if (!contentEncoding) return bytes;
   // Codings are listed in the order they were applied; undo them last to first.
@@ -14,8 +17,8 @@ export function decodeBody(bytes: Buffer, contentEncoding: string | undefined): 
     for (const coding of codings) {
       switch (coding) {
         case 'identity': break;
-        case 'gzip': case 'x-gzip': out = gunzipSync(out, { finishFlush: 2 /* Z_SYNC_FLUSH: accept a truncated capture */ }); break;
-        case 'br': out = brotliDecompressSync(out); break;
+        case 'gzip': case 'x-gzip': out = gunzipSync(out, { finishFlush: 2 /* Z_SYNC_FLUSH: accept a truncated capture */, maxOutputLength: MAX_DECODED_BYTES }); break;
+        case 'br': out = brotliDecompressSync(out, { maxOutputLength: MAX_DECODED_BYTES }); break;
         case 'deflate': out = inflateDeflate(out); break;
         default: return undefined;
       }
@@ -29,8 +32,8 @@ export function decodeBody(bytes: Buffer, contentEncoding: string | undefined): 
 /** "deflate" is zlib-wrapped by the spec, but some servers send raw deflate. */
 function inflateDeflate(bytes: Buffer): Buffer {
   try {
-    return inflateSync(bytes);
+    return inflateSync(bytes, { maxOutputLength: MAX_DECODED_BYTES });
   } catch {
-    return inflateRawSync(bytes);
+    return inflateRawSync(bytes, { maxOutputLength: MAX_DECODED_BYTES });
   }
 }

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * Host patterns used by the intercept list and the provider registry:
  *   "api.openai.com"        exact host, any port
@@ -6,7 +8,8 @@
  * Matching is case-insensitive; IPv6 hosts are written without brackets or in them.
  */
 export function hostMatches(pattern: string, host: string, port?: number): boolean {
-  const { host: patternHost, port: patternPort } = splitPattern(pattern.toLowerCase());
+  const { host: rawPatternHost, port: patternPort } = splitPattern(pattern.toLowerCase());
+  const patternHost = rawPatternHost.replace(/\.$/, ''); // "example.com." is the same name
   if (patternPort !== undefined && patternPort !== port) return false;
   const h = stripBrackets(host.toLowerCase()).replace(/\.$/, '');
   if (patternHost.startsWith('*.')) {
@@ -37,6 +40,8 @@ export function patternError(pattern: string): string | undefined {
   const { host, port } = splitPattern(pattern.toLowerCase());
   if (port !== undefined && (port < 1 || port > 65535)) return `invalid port in host pattern "${pattern}"`;
   const bare = host.startsWith('*.') ? host.slice(2) : host;
-  if (!bare || bare.includes('*') || bare.includes('/')) return `invalid host pattern "${pattern}"`;
+  // A name (letters, digits, - _ .) or an IP address: anything else could never match a target.
+  const name = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/;
+  if (!bare || !(name.test(bare) || isIP(bare) !== 0)) return `invalid host pattern "${pattern}"`;
   return undefined;
 }

@@ -34,13 +34,22 @@ export function createSseReader(onEvent: (event: SseEvent) => void): SseReader {
   const parser = createParser({
     onEvent: (message) => onEvent(message.event === undefined ? { data: message.data } : { event: message.event, data: message.data }),
   });
-  let lastChar = '';
+  let heldCR = false;
   let ended = false;
 
+  // A CR at the end of a piece may be the first half of CRLF. The parser would hold it
+  // back itself but then misreads a following CR (CR CR is two line ends), so it is held
+  // here instead and the parser never sees a piece that ends in CR.
   const feed = (text: string): void => {
-    if (text === '') return;
-    lastChar = text.charAt(text.length - 1);
-    parser.feed(text);
+    if (heldCR) {
+      text = `\r${text}`;
+      heldCR = false;
+    }
+    if (text.endsWith('\r')) {
+      heldCR = true;
+      text = text.slice(0, -1);
+    }
+    if (text !== '') parser.feed(text);
   };
 
   return {
@@ -52,10 +61,9 @@ export function createSseReader(onEvent: (event: SseEvent) => void): SseReader {
       if (ended) return;
       ended = true;
       feed(decoder.decode());
-      // A trailing CR may be the first half of CRLF, so the parser holds it back. At
-      // end of body it is a complete line terminator; an LF after it means the same
-      // thing (CRLF is one terminator) and lets the parser act on it.
-      if (lastChar === '\r') parser.feed('\n');
+      // At end of body a held CR is a complete line end; CRLF means the same and the
+      // parser acts on it at once.
+      if (heldCR) parser.feed('\r\n');
     },
   };
 }

@@ -18,6 +18,12 @@ export const SECRET_HEADERS: ReadonlySet<string> = new Set([
 const SECRET_QUERY_PARAMS: ReadonlySet<string> = new Set(['key', 'api_key', 'api-key', 'apikey', 'access_token', 'token']);
 
 /**
+ * Where a key may start: not inside a word, but right after an escape that ends in
+ * letters or digits — JSON/C (`\t`, `\n`, `\u0022`) or URL (`%22`, `%3D`).
+ */
+const KEY_START = '(?:(?<![A-Za-z0-9_-])|(?<=\\\\[bfnrt])|(?<=\\\\u[0-9A-Fa-f]{4})|(?<=%[0-9A-Fa-f]{2}))';
+
+/**
  * One combined pattern so a body is scanned once, however many key formats we know.
  * The leading lookbehind keeps us from matching inside words ("task-…", "risk-…").
  * Every alternative demands ≥ 20 characters of key material, so ordinary text such
@@ -26,7 +32,7 @@ const SECRET_QUERY_PARAMS: ReadonlySet<string> = new Set(['key', 'api_key', 'api
  * Group 1 captures "Bearer " so the scheme stays readable while the token goes.
  */
 const KEY_PATTERN = new RegExp(
-  '(?<![A-Za-z0-9_-])(?:' +
+  `${KEY_START}(?:` +
     [
       'sk-[A-Za-z0-9_-]{20,}', // OpenAI (sk-, sk-proj-, sk-svcacct-), Anthropic (sk-ant-…), OpenRouter (sk-or-…)
       'AIza[0-9A-Za-z_-]{35,}', // Google API keys
@@ -44,7 +50,7 @@ const KEY_PATTERN = new RegExp(
  * material than KEY_PATTERN requires; at the very end of truncated text any
  * key prefix goes, however short.
  */
-const KEY_TAIL_PATTERN = /(?<![A-Za-z0-9_-])(?:sk-|AIza|gsk_|xai-|hf_|[Bb][Ee][Aa][Rr][Ee][Rr][ \t]+)[A-Za-z0-9._~+/=-]*$/;
+const KEY_TAIL_PATTERN = new RegExp(`${KEY_START}(?:sk-|AIza|gsk_|xai-|hf_|[Bb][Ee][Aa][Rr][Ee][Rr][ \\t]+)[A-Za-z0-9._~+/=-]*$`);
 
 /** Same header list, same order and names; credential values replaced. */
 export function redactHeaders(raw: RawHeaders): RawHeaders {
