@@ -11,6 +11,17 @@ export function refuse(socket: Socket, code: ErrorCode, extraHeaders = ''): void
   const { status, message } = ERROR_CODES[code];
   const body = JSON.stringify({ error: { message: `${message} (${code})`, type: 'llmtap_error', code } });
   socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nx-llmtap-error: ${code}\r\n${extraHeaders}connection: close\r\n\r\n${body}`);
+  closeAfterAnswer(socket);
+}
+
+/**
+ * After a last answer on a socket the HTTP server has let go of (CONNECT): nobody
+ * reads it any more, and half-open is allowed, so the client's FIN would never be
+ * seen. Drain what it still sends, and destroy it if it lingers.
+ */
+export function closeAfterAnswer(socket: Socket): void {
+  socket.resume();
+  setTimeout(() => socket.destroy(), 5000).unref();
 }
 
 /** Answers a request Node's HTTP parser refused (clientError) and closes; returns the code used. */

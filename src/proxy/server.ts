@@ -12,7 +12,7 @@ import { ProxyAuth } from './auth.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { Metrics } from './metrics.js';
 import { peekHello, terminateTls } from './mitm.js';
-import { answerMalformed, refuse } from './refusals.js';
+import { answerMalformed, closeAfterAnswer, refuse } from './refusals.js';
 import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, type InterceptList } from './route.js';
 import { checkTarget, guardedLookup, type TargetPolicy } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
@@ -196,7 +196,10 @@ export class ProxyServer {
     socket.on('error', () => {}); // a client reset must never crash the proxy; close handling is elsewhere
     const authority = parseAuthority(req.url ?? '');
     if (!authority) return this.refuse(socket, 'bad_request');
-    if (this.draining) return void socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    if (this.draining) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return closeAfterAnswer(socket);
+    }
     const admitted = await this.admit(req, socket, authority.host, authority.port);
     if (!admitted) return;
     const clientAddress = socket.remoteAddress ?? '';

@@ -2,9 +2,9 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import * as tls from 'node:tls';
 import forge from 'node-forge';
 import { subjectKeyIdOf, type CertificateAuthority } from './ca.js';
+import { generateEcKeyPair } from './ec-key.js';
 import { parseLeafHost, type LeafHost } from './leaf-host.js';
-import { generateRsaKeyPair } from './rsa-key.js';
-import { randomSerialHex, signCertificatePem, utf8Field } from './sign.js';
+import { randomSerialHex, signCertificatePem, subjectPublicKeyInfoAsn1, utf8Field } from './sign.js';
 
 export interface LeafCertificateOptions {
   /** Most hosts kept in the cache; least recently used are dropped first. Default 1000. */
@@ -35,13 +35,25 @@ const MAX_TOTAL_VALIDITY_DAYS = 200;
 const CN_MAX_LENGTH = 64;
 
 /**
+ * node-forge only builds certificates around RSA keys. This stand-in fills
+ * cert.publicKey; signCertificatePem swaps the real (EC) key in for it.
+ */
+const PLACEHOLDER_RSA_PUBLIC_KEY = forge.pki.setRsaPublicKey(
+  new forge.jsbn.BigInteger('1', 10),
+  new forge.jsbn.BigInteger('65537', 10),
+);
+
+/**
  * Mints per-host server certificates signed by the llmtap CA.
  *
- * One RSA key is generated per process and shared by every leaf: key
- * generation is the expensive step, and per-host keys buy nothing when the
- * CA key, which can sign anything, lives in the same process. Minting is
- * fully synchronous, so concurrent handshakes for one host cannot race to
- * mint twice.
+ * One ECDSA P-256 key is generated per process and shared by every leaf:
+ * per-host keys buy nothing when the CA key, which can sign anything, lives
+ * in the same process. It is EC rather than RSA because the server signs
+ * with it in every intercepted handshake, and a P-256 signature costs a
+ * small fraction of an RSA-2048 one. The CA stays RSA and signs the leaves
+ * with sha256WithRSAEncryption; mixed chains are routine for TLS clients.
+ * Minting is fully synchronous, so concurrent handshakes for one host cannot
+ * race to mint twice.
  */
 export class LeafCertificates {
   private readonly caPem: string;
@@ -49,7 +61,7 @@ export class LeafCertificates {
   private readonly issuer: forge.pki.CertificateField[];
   private readonly caSubjectKeyId: string;
   private readonly leafKeyPem: string;
-  private readonly leafPublicKey: forge.pki.PublicKey;
+  private readonly leafPublicKeyInfo: forge.asn1.Asn1;
   private readonly leafSubjectKeyIdExt: forge.asn1.Asn1;
   private readonly maxEntries: number;
   private readonly validityMs: number;
@@ -78,13 +90,18 @@ export class LeafCertificates {
     this.issuer = caCert.subject.attributes;
     this.caSubjectKeyId = subjectKeyIdOf(caCert).toString('binary');
 
-    const { privateKeyPem, publicKeyPem } = generateRsaKeyPair();
+    const { privateKeyPem, publicKeySpkiDer } = generateEcKeyPair();
     this.leafKeyPem = privateKeyPem;
-    this.leafPublicKey = forge.pki.publicKeyFromPem(publicKeyPem);
-    // Every leaf shares the key, so its SKI (SHA-1 of the RSAPublicKey, RFC 5280
-    // method 1) is computed once instead of on every mint.
-    const ski = forge.pki.getPublicKeyFingerprint(this.leafPublicKey, { type: 'RSAPublicKey' }).getBytes();
-    this.leafSubjectKeyIdExt = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OCTETSTRING, false, ski);
+    // Every leaf shares the key, so its SubjectPublicKeyInfo and SKI are
+    // built once instead of on every mint.
+    const { asn1, keyIdentifier } = subjectPublicKeyInfoAsn1(publicKeySpkiDer);
+    this.leafPublicKeyInfo = asn1;
+    this.leafSubjectKeyIdExt = forge.asn1.create(
+      forge.asn1.Class.UNIVERSAL,
+      forge.asn1.Type.OCTETSTRING,
+      false,
+      keyIdentifier.toString('binary'),
+    );
   }
 
   /** A TLS context presenting the host's leaf plus the CA, suitable for SNICallback. */
@@ -132,7 +149,7 @@ export class LeafCertificates {
   private mint(host: LeafHost): CacheEntry {
     const nowMs = this.now();
     const cert = forge.pki.createCertificate();
-    cert.publicKey = this.leafPublicKey;
+    cert.publicKey = PLACEHOLDER_RSA_PUBLIC_KEY;
     cert.serialNumber = randomSerialHex();
     // Backdated a day so clients whose clocks lag still accept a fresh leaf.
     cert.validity.notBefore = new Date(nowMs - DAY_MS);
@@ -145,7 +162,8 @@ export class LeafCertificates {
     cert.setIssuer(this.issuer);
     cert.setExtensions([
       { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      // keyEncipherment is for RSA key transport; an ECDSA key only signs.
+      { name: 'keyUsage', digitalSignature: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
       {
         name: 'subjectAltName',
@@ -156,10 +174,11 @@ export class LeafCertificates {
             : { type: 2, value: host.name },
         ],
       },
+      // Explicit value: forge would otherwise hash the placeholder key.
       { name: 'subjectKeyIdentifier', value: this.leafSubjectKeyIdExt },
       { name: 'authorityKeyIdentifier', keyIdentifier: this.caSubjectKeyId },
     ]);
-    const leafPem = signCertificatePem(cert, this.caKey);
+    const leafPem = signCertificatePem(cert, this.caKey, this.leafPublicKeyInfo);
     this.mints++;
     // UTCTime has whole seconds; the stored expiry must not be later than the real one.
     return { leafPem, notAfterMs: Math.floor((nowMs + this.validityMs) / 1000) * 1000 };

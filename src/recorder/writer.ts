@@ -1,0 +1,230 @@
+import type { Exchange, TunnelRecord } from '../exchange.js';
+import type { Archive, ExchangeRow, TunnelRow } from './db.js';
+import { makeRedactor, redactText, type TextRedactor } from './redact.js';
+import { exchangeToRow, tunnelToRow } from './rows.js';
+
+/** One queued record, as the Recorder holds it and as it crosses to the writer thread. */
+export type Pending = { kind: 'exchange'; exchange: Exchange } | { kind: 'tunnel'; tunnel: TunnelRecord };
+
+export type LogLevel = 'error' | 'warn' | 'info';
+
+/** Where the writer's own log lines go: the Recorder's logger, or a message to the main thread. */
+export type WriterLog = (level: LogLevel, fields: Record<string, unknown>, msg: string) => void;
+
+/** What is kept of an error: message and SQLite code, never row data. */
+export interface ErrorInfo {
+  message: string;
+  code?: string;
+}
+
+export interface WriteOutcome {
+  /** Rows committed. */
+  recorded: number;
+  /** Records lost: those that could not be mapped, plus every row of a failed write. */
+  lost: number;
+  /** Rows the write attempted (records minus those that could not be mapped). */
+  rows: number;
+  /** Why the write (or opening the archive for it) failed. */
+  error?: ErrorInfo;
+}
+
+/** What the Recorder mirrors of the writer (the writer may live on another thread). */
+export interface WriterState {
+  /** Times the archive file was found deleted or replaced and re-created at its path. */
+  recreated: number;
+  /** Connections opened so far. */
+  opened: number;
+  /** Serial number (1, 2, …) of the open connection; undefined while none is open. */
+  connection: number | undefined;
+}
+
+/**
+ * The part of recording that touches SQLite: maps records to rows (decode, redact,
+ * JSON), opens the archive lazily, writes one transaction per batch, notices a
+ * deleted archive file, drops connections that cannot recover, checkpoints on close.
+ * Synchronous; the Recorder runs it in a worker thread (writer-worker.ts) or, for an
+ * Archive object handed in directly, on the calling thread.
+ */
+export class ArchiveWriter {
+  #archive: Archive | undefined;
+  /** Opens a fresh connection: the factory we were given, or the archive's own reopen. */
+  readonly #openArchive: (() => Archive) | undefined;
+  readonly #log: WriterLog;
+  #redact: TextRedactor = redactText;
+  #recreated = 0;
+  #opened = 0;
+  #connection: number | undefined;
+
+  constructor(archive: Archive | (() => Archive), log: WriterLog) {
+    if (typeof archive === 'function') {
+      this.#openArchive = archive;
+    } else {
+      this.#archive = archive;
+      this.#openArchive = archive.reopen?.bind(archive);
+      this.#connection = ++this.#opened;
+    }
+    this.#log = log;
+  }
+
+  get archive(): Archive | undefined {
+    return this.#archive;
+  }
+
+  get state(): WriterState {
+    return { recreated: this.#recreated, opened: this.#opened, connection: this.#connection };
+  }
+
+  setRedactions(patterns: readonly RegExp[]): void {
+    this.#redact = makeRedactor(patterns);
+  }
+
+  /** Opens the archive now if it is not open; the error, if it cannot be. */
+  open(): ErrorInfo | undefined {
+    try {
+      this.#getArchive();
+      return undefined;
+    } catch (err) {
+      this.#dropIfBroken(err);
+      return errorInfo(err);
+    }
+  }
+
+  /** Maps and writes one batch in one transaction. Never throws. */
+  write(batch: readonly Pending[]): WriteOutcome {
+    const exchanges: ExchangeRow[] = [];
+    const tunnels: TunnelRow[] = [];
+    let unmapped = 0;
+    for (const item of batch) {
+      try {
+        if (item.kind === 'exchange') exchanges.push(exchangeToRow(item.exchange, this.#redact));
+        else tunnels.push(tunnelToRow(item.tunnel));
+      } catch (err) {
+        // One malformed record must not take its batch-mates down with it.
+        unmapped++;
+        this.#log('warn', { err: errorMessage(err) }, 'could not map a record for the archive');
+      }
+    }
+    const rows = exchanges.length + tunnels.length;
+    if (rows === 0) return { recorded: 0, lost: unmapped, rows };
+
+    try {
+      const archive = this.#getArchive();
+      if (exchanges.length > 0 && tunnels.length > 0) {
+        // Both kinds in one commit; the inner transactions become savepoints.
+        archive.db.transaction(() => {
+          archive.insertExchanges(exchanges);
+          archive.insertTunnels(tunnels);
+        })();
+      } else if (exchanges.length > 0) {
+        archive.insertExchanges(exchanges);
+      } else {
+        archive.insertTunnels(tunnels);
+      }
+      return { recorded: rows, lost: unmapped, rows };
+    } catch (err) {
+      this.#dropIfBroken(err);
+      return { recorded: 0, lost: unmapped + rows, rows, error: errorInfo(err) };
+    }
+  }
+
+  /** Runs a PRAGMA on the open connection (diagnostics and tests); throws when none is open. */
+  pragma(source: string): unknown {
+    if (!this.#archive) throw new Error('no archive connection is open');
+    return this.#archive.db.pragma(source);
+  }
+
+  /** Checkpoints (TRUNCATE) and closes the archive, if open. Never throws. */
+  close(): void {
+    const archive = this.#archive;
+    this.#archive = undefined;
+    this.#connection = undefined;
+    if (!archive) return; // never opened: nothing to checkpoint, and no reason to create a file now
+    try {
+      archive.checkpoint();
+    } catch (err) {
+      this.#log('warn', { err: errorMessage(err) }, 'archive checkpoint failed');
+    }
+    try {
+      archive.close();
+    } catch (err) {
+      this.#log('warn', { err: errorMessage(err) }, 'archive close failed');
+    }
+  }
+
+  /**
+   * A connection that went read-only, lost its file or was closed under us stays
+   * broken; reopening on the next batch picks up a fixed file. SQLITE_BUSY and
+   * SQLITE_FULL clear by themselves on the same connection.
+   */
+  #dropIfBroken(err: unknown): void {
+    const archive = this.#archive;
+    if (archive && this.#openArchive && needsReopen(err, archive)) {
+      this.#archive = undefined;
+      this.#connection = undefined;
+      closeQuietly(archive);
+    }
+  }
+
+  #getArchive(): Archive {
+    const current = this.#archive;
+    // One stat() per batch. Off the event loop (in the writer thread) it costs
+    // microseconds; checking less often would let the batches in between go into
+    // the unlinked file, lost silently, which is what this check exists to prevent.
+    if (current?.replaced?.()) {
+      // Deleted (or swapped) under us: SQLite would go on writing to the unlinked file
+      // and every later record would vanish. Close it (that checkpoints into the old
+      // file and removes its -wal/-shm, so nothing stale is left for the new one),
+      // then create a new archive at the path below. Caveat: SQLite removes those by
+      // path, so if another process already made a new archive there, its WAL goes too.
+      // Close before opening, never after: closing last would remove our own new WAL.
+      this.#recreated++;
+      this.#archive = undefined;
+      this.#connection = undefined;
+      closeQuietly(current);
+      this.#log('error', { recreated: this.#recreated }, 'archive file was deleted or replaced while open; creating a new one at its path');
+    }
+    if (this.#archive) return this.#archive;
+    // Opening lazily lets the proxy start even when the archive cannot be opened yet;
+    // each batch retries until it can.
+    if (!this.#openArchive) throw new Error('the archive is gone and this recorder has no way to reopen it');
+    const archive = this.#openArchive();
+    try {
+      // Catch a read-only or locked archive now, not one batch later.
+      archive.assertWritable?.();
+    } catch (err) {
+      closeQuietly(archive);
+      throw err;
+    }
+    this.#archive = archive;
+    this.#connection = ++this.#opened;
+    return archive;
+  }
+}
+
+const REOPEN_CODES = /^SQLITE_(READONLY|IOERR|CANTOPEN|NOTADB)/;
+
+function needsReopen(err: unknown, archive: Archive): boolean {
+  return !archive.db.open || REOPEN_CODES.test(errorCode(err) ?? '');
+}
+
+function closeQuietly(archive: Archive): void {
+  try {
+    archive.close();
+  } catch {
+    // Already broken; a new connection is what matters.
+  }
+}
+
+export function errorInfo(err: unknown): ErrorInfo {
+  const code = errorCode(err);
+  return code === undefined ? { message: errorMessage(err) } : { message: errorMessage(err), code };
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
