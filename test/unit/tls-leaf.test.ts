@@ -1,5 +1,7 @@
-import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { execFile, execFileSync } from 'node:child_process';
+import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -40,12 +42,26 @@ function weakTestCa(): { certPem: string; keyPem: string } {
   return { certPem: signCertificatePem(cert, privateKey), keyPem: privateKey };
 }
 
+const DUMMY_RSA_KEY = forge.pki.setRsaPublicKey(new forge.jsbn.BigInteger('3', 10), new forge.jsbn.BigInteger('65537', 10));
+
+/**
+ * The leaf as a node-forge certificate, for reading its extensions. forge
+ * cannot read EC keys, so the subjectPublicKeyInfo is swapped for a dummy
+ * RSA key first; everything else is parsed as issued.
+ */
+function forgeView(pem: string): forge.pki.Certificate {
+  const asn1 = forge.asn1.fromDer(new X509Certificate(pem).raw.toString('binary'));
+  const tbs = (asn1.value as forge.asn1.Asn1[])[0]!;
+  (tbs.value as forge.asn1.Asn1[])[6] = forge.pki.publicKeyToAsn1(DUMMY_RSA_KEY);
+  return forge.pki.certificateFromAsn1(asn1);
+}
+
 function leafFor(host: string): X509Certificate {
   return new X509Certificate(leafs.certificatePemFor(host));
 }
 
 function authorityKeyId(pem: string): string {
-  const ext = forge.pki.certificateFromPem(pem).getExtension('authorityKeyIdentifier') as { value: string } | undefined;
+  const ext = forgeView(pem).getExtension('authorityKeyIdentifier') as { value: string } | undefined;
   if (!ext) throw new Error('no authorityKeyIdentifier');
   // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING, ... }
   const seq = forge.asn1.fromDer(ext.value);
@@ -79,12 +95,15 @@ describe('leaf certificate contents', () => {
     const pem = leafs.certificatePemFor('api.anthropic.com');
     expect(new X509Certificate(pem).keyUsage).toEqual([SERVER_AUTH]);
     expect(new X509Certificate(pem).ca).toBe(false);
-    const cert = forge.pki.certificateFromPem(pem);
+    const cert = forgeView(pem);
+    // An ECDSA key only signs: keyEncipherment (RSA key transport) must be absent.
     expect(cert.getExtension('keyUsage')).toMatchObject({
       critical: true,
       digitalSignature: true,
-      keyEncipherment: true,
+      keyEncipherment: false,
+      keyAgreement: false,
       keyCertSign: false,
+      cRLSign: false,
     });
     expect(cert.getExtension('basicConstraints')).toMatchObject({ cA: false });
     expect(cert.getExtension('subjectKeyIdentifier')).toBeTruthy();
@@ -111,14 +130,41 @@ describe('leaf certificate contents', () => {
     expect(leaf.verify(leaf.publicKey)).toBe(false);
   });
 
-  it('shares one public key across all leaves', () => {
+  it('shares one ECDSA P-256 public key across all leaves, matching keyPem', () => {
     const keys = new Set(
       ['a.example.com', 'b.example.com', '10.0.0.1', '::2'].map((h) =>
         leafFor(h).publicKey.export({ type: 'spki', format: 'der' }).toString('hex'),
       ),
     );
     expect(keys.size).toBe(1);
-    expect(leafFor('a.example.com').publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    const leaf = leafFor('a.example.com');
+    expect(leaf.publicKey.asymmetricKeyType).toBe('ec');
+    expect(leaf.publicKey.asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' });
+    expect(leafs.keyPem).toContain('-----BEGIN PRIVATE KEY-----');
+    expect(leaf.checkPrivateKey(createPrivateKey(leafs.keyPem))).toBe(true);
+  });
+
+  it('has a SKI computed from the EC public key (RFC 5280 method 1)', () => {
+    const leaf = leafFor('ski.example.com');
+    const jwk = leaf.publicKey.export({ format: 'jwk' });
+    // The subjectPublicKey BIT STRING holds the uncompressed point 04 || x || y.
+    const point = Buffer.concat([Buffer.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+    const ski = forgeView(leafs.certificatePemFor('ski.example.com')).getExtension(
+      'subjectKeyIdentifier',
+    ) as { subjectKeyIdentifier: string } | undefined;
+    expect(ski?.subjectKeyIdentifier).toBe(createHash('sha1').update(point).digest('hex'));
+  });
+
+  it('is signed sha256WithRSAEncryption and its DER survives an independent re-encode', () => {
+    const pem = leafs.certificatePemFor('der.example.com');
+    const x509 = new X509Certificate(pem);
+    // certificateFromPem cannot read EC keys, so re-encode with forge's generic ASN.1 only.
+    const asn1 = forge.asn1.fromDer(x509.raw.toString('binary'));
+    expect(Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary').equals(x509.raw)).toBe(true);
+    const sigAlg = (asn1.value as forge.asn1.Asn1[])[1]!;
+    const oid = forge.asn1.derToOid((sigAlg.value as forge.asn1.Asn1[])[0]!.value as string);
+    expect(oid).toBe(forge.pki.oids['sha256WithRSAEncryption']);
+    expect(pem).toMatch(/^-----BEGIN CERTIFICATE-----\r\n([A-Za-z0-9+/=]{64}\r\n)*[A-Za-z0-9+/=]{1,64}\r\n-----END CERTIFICATE-----\r\n$/);
   });
 
   it('treats names case-insensitively and ignores a trailing dot', () => {
@@ -133,7 +179,7 @@ describe('leaf certificate contents', () => {
     expect(leaf.subject ?? '').toBe('');
     expect(leaf.checkHost(host)).toBe(host);
     expect(leaf.verify(caX509.publicKey)).toBe(true);
-    expect(forge.pki.certificateFromPem(pem).getExtension('subjectAltName')).toMatchObject({ critical: true });
+    expect(forgeView(pem).getExtension('subjectAltName')).toMatchObject({ critical: true });
   });
 
   it('rejects names that cannot go in a certificate', () => {
@@ -220,6 +266,29 @@ describe('TLS handshakes with minted leaves', () => {
       const socket = await connect({ port, host: '127.0.0.1', servername: 'api.openai.com', ca: ca.certPem });
       expect(socket.authorized).toBe(true);
       expect(socket.getPeerCertificate().subject.CN).toBe('api.openai.com');
+      expect(socket.getPeerX509Certificate()?.publicKey.asymmetricKeyType).toBe('ec');
+      socket.destroy();
+    } finally {
+      server.close();
+    }
+  });
+
+  it('completes a TLS 1.2 handshake with an ECDHE-ECDSA suite', async () => {
+    const server = tls.createServer({ SNICallback: (name, cb) => cb(null, leafs.secureContextFor(name)) }, (s) =>
+      s.end(),
+    );
+    const port = await listen(server);
+    try {
+      const socket = await connect({
+        port,
+        host: '127.0.0.1',
+        servername: 'tls12.openai.com',
+        ca: ca.certPem,
+        maxVersion: 'TLSv1.2',
+      });
+      expect(socket.authorized).toBe(true);
+      expect(socket.getProtocol()).toBe('TLSv1.2');
+      expect(socket.getCipher().name).toMatch(/^ECDHE-ECDSA-/);
       socket.destroy();
     } finally {
       server.close();
@@ -255,5 +324,91 @@ describe('TLS handshakes with minted leaves', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('command-line clients against a minted leaf', () => {
+  const caFile = path.join(tmpRoot, 'ca.pem');
+  fs.writeFileSync(caFile, ca.certPem);
+  // Neither tool may fall back on a trust store chosen by the environment.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(CURL_CA_BUNDLE|SSL_CERT_FILE|SSL_CERT_DIR)$/.test(name)),
+  );
+
+  function run(
+    file: string,
+    args: string[],
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = execFile(file, args, { env, timeout: 15_000 }, (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      });
+      child.stdin?.end();
+    });
+  }
+
+  function available(file: string, versionArgs: string[]): boolean {
+    try {
+      execFileSync(file, versionArgs, { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function withHttpsServer(fn: (port: number) => Promise<void>): Promise<void> {
+    const server = https.createServer(
+      {
+        SNICallback: (name, cb) => cb(null, leafs.secureContextFor(name)),
+        // Presented to clients that send no SNI, i.e. those connecting to an IP address.
+        key: leafs.keyPem,
+        cert: leafs.certificatePemFor('127.0.0.1'),
+      },
+      (_req, res) => res.end('hello over ecdsa\n'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await fn((server.address() as net.AddressInfo).port);
+    } finally {
+      server.close();
+    }
+  }
+
+  it.skipIf(!available('curl', ['--version']))('curl --cacert trusts the leaf over TLS 1.3 and 1.2, for names and IPs', async () => {
+    await withHttpsServer(async (port) => {
+      const resolve = ['--resolve', `api.openai.com:${port}:127.0.0.1`];
+      const base = ['--silent', '--show-error', '--max-time', '10', '--cacert', caFile];
+      for (const versions of [['--tlsv1.3'], ['--tlsv1.2', '--tls-max', '1.2']]) {
+        const byName = await run('curl', [...base, ...versions, ...resolve, `https://api.openai.com:${port}/`]);
+        expect(byName, versions.join(' ')).toMatchObject({ code: 0, stdout: 'hello over ecdsa\n' });
+      }
+      const byIp = await run('curl', [...base, `https://127.0.0.1:${port}/`]);
+      expect(byIp).toMatchObject({ code: 0, stdout: 'hello over ecdsa\n' });
+
+      // Trusting only the public roots, curl refuses (60: peer certificate cannot be authenticated).
+      const publicRoots = path.join(tmpRoot, 'public-roots.pem');
+      fs.writeFileSync(publicRoots, tls.rootCertificates.join('\n'));
+      const untrusted = await run('curl', [...base.slice(0, -2), '--cacert', publicRoots, ...resolve, `https://api.openai.com:${port}/`]);
+      expect(untrusted.code).toBe(60);
+    });
+  });
+
+  it.skipIf(!available('openssl', ['version']))('sends the leaf alone, signing the handshake with ECDSA', async () => {
+    await withHttpsServer(async (port) => {
+      const { stdout } = await run('openssl', [
+        's_client',
+        '-connect',
+        `127.0.0.1:${port}`,
+        '-servername',
+        'api.anthropic.com',
+        '-CAfile',
+        caFile,
+        '-showcerts',
+      ]);
+      expect(stdout.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(1);
+      expect(stdout).toContain('Verify return code: 0 (ok)');
+      expect(stdout).toMatch(/Peer signature type: ECDSA/);
+    });
   });
 });
