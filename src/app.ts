@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { paths, type ProxyConfig } from './config.js';
 import type { Logger } from './log.js';
 import { ProxyServer } from './proxy/server.js';
-import { openArchive, type ArchiveOptions } from './recorder/db.js';
+import type { ArchiveOptions } from './recorder/db.js';
 import { Recorder } from './recorder/recorder.js';
 import { loadOrCreateCa, writeTrustBundle, type CertificateAuthority } from './tls/ca.js';
 import { LeafCertificates } from './tls/leaf.js';
@@ -33,8 +33,9 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   // An archive that cannot be opened or written does not stop the proxy from starting:
   // traffic is what people depend on. The error is logged, the recorder retries on
   // every batch (losses counted), and --fail-closed answers 503 until a write works.
-  // `options.archive` is read on every (re)open (tests flip it to simulate a fix).
-  const recorder = new Recorder(() => openArchive(where.archive, options.archive), { logger: logger.child({ archive: where.archive }) });
+  // The archive is written by a worker thread, off the event loop. `options.archive`
+  // is read on every (re)open (tests flip it to simulate a fix).
+  const recorder = new Recorder({ file: where.archive, options: options.archive }, { logger: logger.child({ archive: where.archive }) });
   recorder.open();
   recorder.setRedactions(config.redact.map((source) => new RegExp(source, 'g')));
   const server = new ProxyServer(config, { leafs, recorder, logger });

@@ -80,7 +80,8 @@ export interface Archive {
 export interface ArchiveOptions {
   /**
    * How long a write waits for another connection's lock before failing with
-   * SQLITE_BUSY, in ms. The wait blocks the event loop (better-sqlite3 is synchronous).
+   * SQLITE_BUSY, in ms. The wait blocks the thread that writes (better-sqlite3 is
+   * synchronous): the Recorder's writer thread, not the event loop.
    */
   busyTimeoutMs?: number;
   /**
@@ -95,8 +96,9 @@ export interface ArchiveOptions {
 
 /**
  * better-sqlite3 waits synchronously, so a lock held by another process stalls the
- * event loop (all traffic) for up to this long per batch; keep it short and let the
- * fail-open path count the loss instead.
+ * writer thread for up to this long per batch (and the event loop, for an archive
+ * written on the calling thread); keep it short and let the fail-open path count the
+ * loss instead of letting records pile up behind the lock.
  */
 export const DEFAULT_BUSY_TIMEOUT_MS = 200;
 

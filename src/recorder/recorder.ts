@@ -1,12 +1,28 @@
+import type { Transferable, Worker } from 'node:worker_threads';
 import type { Exchange, TunnelRecord } from '../exchange.js';
 import type { Logger } from '../log.js';
-import type { Archive, ExchangeRow, TunnelRow } from './db.js';
-import { makeRedactor, redactText, type TextRedactor } from './redact.js';
-import { exchangeToRow, tunnelToRow } from './rows.js';
+import type { Archive, ArchiveOptions } from './db.js';
+import type { FromWriter, PatternSource } from './protocol.js';
+import { ArchiveWriter, errorInfo, errorMessage, type ErrorInfo, type Pending, type WriteOutcome, type WriterState } from './writer.js';
+import { WriterThread, writerWorkerUrl } from './writer-thread.js';
+
+/**
+ * An archive file written by a worker thread: the connection, the row mapping
+ * (decoding, redaction, JSON) and every SQLite call, WAL checkpoints included, run off
+ * the event loop. `options` is read again for every batch (and so for every reopen);
+ * callers may change it while running (tests do, to simulate a fix).
+ */
+export interface ArchiveFile {
+  file: string;
+  options?: ArchiveOptions;
+}
 
 export interface RecorderOptions {
   logger: Logger;
-  /** Rows per write; keeps each flush well under a millisecond of event-loop time. */
+  /**
+   * Rows per write on the calling thread (keeps each well under a millisecond of
+   * event-loop time), or per message to the writer thread (bounds the copying).
+   */
   maxBatch?: number;
   /** Records waiting beyond this push out the oldest, which count as lost. */
   maxQueue?: number;
@@ -17,24 +33,36 @@ export interface RecorderOptions {
    */
   maxBatchBytes?: number;
   /**
-   * Event-loop time an automatic batch aims for. Row cost depends on the disk and
-   * body sizes, so the batch size adapts (never above maxBatch) from measured cost.
+   * Event-loop time an automatic batch aims for when writing on the calling thread.
+   * Row cost depends on the disk and body sizes, so the batch size adapts (never above
+   * maxBatch) from measured cost.
    */
   batchBudgetMs?: number;
+  /**
+   * Longest flush(), open() or close() blocks waiting for the writer thread. Past it
+   * the thread is given up (its records count as lost) and a new one started on the
+   * next batch, so a stuck disk cannot hang shutdown forever.
+   */
+  syncTimeoutMs?: number;
 }
 
 export interface RecorderStats {
   recorded: number;
   lost: number;
+  /** Records queued here plus those handed to the writer thread and not yet reported. */
   pending: number;
 }
-
-type Pending = { kind: 'exchange'; exchange: Exchange } | { kind: 'tunnel'; tunnel: TunnelRecord };
 
 const DEFAULT_MAX_BATCH = 64;
 const DEFAULT_MAX_QUEUE = 10_000;
 const DEFAULT_MAX_BATCH_BYTES = 1 << 20;
 const DEFAULT_BATCH_BUDGET_MS = 1;
+const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
+/**
+ * Batches handed to the writer thread and not yet reported. More records wait here,
+ * where maxQueue bounds them; the thread merges the batches it has into one commit.
+ */
+const MAX_BATCHES_IN_FLIGHT = 4;
 /** Weight of the newest batch in the per-row cost estimate. */
 const COST_SMOOTHING = 0.2;
 /** A broken archive fails every batch; one log line per interval is enough. */
@@ -45,19 +73,36 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  * and never throws; the proxy must keep relaying traffic whatever the disk does.
  * Failures are counted as lost and flip `healthy`, which fail-closed mode turns
  * into 503s.
+ *
+ * Two ways to write. Given an `ArchiveFile` (what the proxy uses), a worker thread
+ * owns the connection: batches are posted to it, it reports each result back, and
+ * `healthy`/`stats()` mirror those reports. Given an `Archive` (or a factory of them),
+ * the writes run on the calling thread in short, self-timed batches; that keeps the
+ * archive object reachable (unit tests inspect and break it directly).
  */
 export class Recorder {
   readonly #logger: Logger;
-  #redact: TextRedactor = redactText;
   readonly #maxBatch: number;
   readonly #maxQueue: number;
   readonly #maxBatchBytes: number;
   readonly #batchBudgetMs: number;
-  /** Smoothed milliseconds per written record, measured on automatic batches. */
+  readonly #syncTimeoutMs: number;
+  /** Smoothed milliseconds per written record, measured on automatic batches (calling-thread writes). */
   #rowCostMs: number;
-  #archive: Archive | undefined;
-  /** Opens a fresh connection: the factory we were given, or the archive's own reopen. */
-  readonly #openArchive: (() => Archive) | undefined;
+
+  /** Writes on the calling thread (Archive given). */
+  readonly #inline: ArchiveWriter | undefined;
+  /** Writes in a worker thread (ArchiveFile given). */
+  readonly #file: ArchiveFile | undefined;
+  #thread: WriterThread | undefined;
+  /** Batches posted to the thread and not yet reported, in order. */
+  #inFlight: { id: number; records: number }[] = [];
+  #inFlightRecords = 0;
+  #patterns: PatternSource[] = [];
+  /** The current thread's last report; what gone threads reported is summed in the *Before fields. */
+  #state: WriterState = { recreated: 0, opened: 0, connection: undefined };
+  #recreatedBefore = 0;
+  #openedBefore = 0;
 
   // Queue as array + head index: push and take-from-front are both O(1) amortized.
   #queue: (Pending | undefined)[] = [];
@@ -66,24 +111,24 @@ export class Recorder {
 
   #recorded = 0;
   #lost = 0;
-  #recreated = 0;
   #healthy = true;
   #closed = false;
   #lastErrorLog = -Infinity;
   #lastDropLog = -Infinity;
 
-  constructor(archive: Archive | (() => Archive), options: RecorderOptions) {
-    if (typeof archive === 'function') {
-      this.#openArchive = archive;
-    } else {
-      this.#archive = archive;
-      this.#openArchive = archive.reopen?.bind(archive);
-    }
+  constructor(archive: Archive | (() => Archive) | ArchiveFile, options: RecorderOptions) {
     this.#logger = options.logger;
+    if (isArchiveFile(archive)) {
+      this.#file = archive;
+      writerWorkerUrl(); // running from sources with a missing or stale dist/: say so now, loudly
+    } else {
+      this.#inline = new ArchiveWriter(archive, (level, fields, msg) => this.#logger[level](fields, msg));
+    }
     this.#maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
     this.#maxQueue = Math.max(1, options.maxQueue ?? DEFAULT_MAX_QUEUE);
     this.#maxBatchBytes = Math.max(1, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
     this.#batchBudgetMs = options.batchBudgetMs ?? DEFAULT_BATCH_BUDGET_MS;
+    this.#syncTimeoutMs = Math.max(1, options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS);
     this.#rowCostMs = this.#batchBudgetMs / this.#maxBatch; // start optimistic: full batches
   }
 
@@ -98,28 +143,52 @@ export class Recorder {
 
   /** Times the archive file was found deleted or replaced and re-created at its path. */
   get recreated(): number {
-    return this.#recreated;
+    return this.#inline ? this.#inline.state.recreated : this.#recreatedBefore + this.#state.recreated;
   }
 
-  /** The open archive connection, if any (diagnostics and tests). */
+  /**
+   * Serial number (1, 2, …) of the writer's open archive connection, undefined while
+   * none is open; a new number means the connection was dropped and reopened.
+   * Diagnostics and tests. With a writer thread, as of its last report.
+   */
+  get connection(): number | undefined {
+    if (this.#inline) return this.#inline.state.connection;
+    return this.#state.connection === undefined ? undefined : this.#openedBefore + this.#state.connection;
+  }
+
+  /** The open archive connection when writing on the calling thread (diagnostics and tests); undefined with a writer thread. */
   get archive(): Archive | undefined {
-    return this.#archive;
+    return this.#inline?.archive;
+  }
+
+  /** The writer thread, while one runs (diagnostics and tests). */
+  get writerThread(): Worker | undefined {
+    return this.#thread?.worker;
   }
 
   /**
    * Opens the archive now instead of at the first write, so that an archive that
    * cannot be opened or written shows at start: logged, and `healthy` false (which
    * fail-closed mode turns into 503s). Never throws; later batches keep retrying.
+   * Blocks until the writer thread has tried (at start, before traffic).
    */
   open(): boolean {
     if (this.#closed) return false;
-    try {
-      this.#getArchive();
-      return true;
-    } catch (err) {
-      this.#failed(err, 0);
-      return false;
+    let error: ErrorInfo | undefined;
+    if (this.#inline) {
+      error = this.#inline.open();
+    } else {
+      const thread = this.#ensureThread();
+      if (!(thread instanceof WriterThread)) {
+        error = thread;
+      } else {
+        const id = thread.post((id) => ({ t: 'open', id, options: this.#archiveOptions() }), [], true);
+        if (!this.#await(thread, id, 'opening the archive')) return false;
+        error = thread.take(id)?.error;
+      }
     }
+    if (error) this.#failed(error, 0);
+    return !error;
   }
 
   recordExchange(exchange: Exchange): void {
@@ -128,20 +197,40 @@ export class Recorder {
 
   /** Operator's extra patterns (--redact), applied on top of the built-in key patterns; replaced on reload. */
   setRedactions(patterns: readonly RegExp[]): void {
-    this.#redact = makeRedactor(patterns);
+    if (this.#inline) {
+      this.#inline.setRedactions(patterns);
+      return;
+    }
+    // RegExps do not cross threads; their source and flags do.
+    this.#patterns = patterns.map((re) => ({ source: re.source, flags: re.flags }));
+    this.#thread?.postUnanswered({ t: 'redact', patterns: this.#patterns });
   }
 
   recordTunnel(tunnel: TunnelRecord): void {
     this.#enqueue({ kind: 'tunnel', tunnel });
   }
 
-  /** Writes everything pending now, synchronously (shutdown, tests). */
+  /**
+   * Writes everything pending now, synchronously (shutdown, tests): when it returns,
+   * every record so far is committed (or counted as lost) and visible to other
+   * connections. With a writer thread this blocks until the thread has answered, at
+   * most `syncTimeoutMs`.
+   */
   flush(): void {
     if (this.#scheduled) {
       clearImmediate(this.#scheduled);
       this.#scheduled = undefined;
     }
-    while (this.#pendingCount() > 0) this.#writeBatch(this.#maxBatch, Infinity);
+    if (this.#inline) {
+      while (this.#pendingCount() > 0) this.#writeBatch(this.#maxBatch, Infinity);
+      return;
+    }
+    if (this.#pendingCount() === 0) return;
+    this.#postAll();
+    const thread = this.#thread;
+    if (!thread || this.#inFlight.length === 0) return;
+    const id = thread.post((id) => ({ t: 'flush', id }));
+    this.#await(thread, id, 'flush');
   }
 
   /** Flushes, checkpoints and closes the archive; later records count as lost. */
@@ -149,19 +238,33 @@ export class Recorder {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
-    const archive = this.#archive;
-    this.#archive = undefined;
-    if (!archive) return; // never opened: nothing to checkpoint, and no reason to create a file now
-    try {
-      archive.checkpoint();
-    } catch (err) {
-      this.#logger.warn({ err: errorMessage(err) }, 'archive checkpoint failed');
+    if (this.#inline) {
+      this.#inline.close();
+      return;
     }
-    try {
-      archive.close();
-    } catch (err) {
-      this.#logger.warn({ err: errorMessage(err) }, 'archive close failed');
-    }
+    const thread = this.#thread;
+    if (!thread) return; // never started: nothing to checkpoint, and no reason to create a file now
+    const id = thread.post((id) => ({ t: 'close', id }));
+    const result = thread.wait(id, this.#syncTimeoutMs);
+    if (result === 'timeout') this.#logger.warn({ timeoutMs: this.#syncTimeoutMs }, 'archive writer thread did not close in time; the WAL may be left uncheckpointed');
+    this.#thread = undefined;
+    thread.dispose();
+  }
+
+  /**
+   * Runs a PRAGMA on the writer's open connection and returns its rows (diagnostics and
+   * tests: a test frees "disk space" with max_page_count this way). Throws when no
+   * connection is open. Blocks until the writer thread answers.
+   */
+  pragma(source: string): unknown {
+    if (this.#inline) return this.#inline.pragma(source);
+    const thread = this.#thread;
+    if (!thread) throw new Error('no archive connection is open');
+    const id = thread.post((id) => ({ t: 'pragma', id, source }), [], true);
+    if (!this.#await(thread, id, 'pragma')) throw new Error('the archive writer thread did not answer');
+    const answer = thread.take(id);
+    if (answer?.error) throw new Error(answer.error.message);
+    return answer?.value;
   }
 
   #enqueue(item: Pending): void {
@@ -169,7 +272,7 @@ export class Recorder {
       this.#lost++;
       return;
     }
-    if (this.#pendingCount() >= this.#maxQueue) {
+    if (this.#pendingCount() >= this.#maxQueue && this.#head < this.#queue.length) {
       // The disk is not keeping up; the newest traffic is the most useful to keep.
       this.#queue[this.#head++] = undefined;
       this.#lost++;
@@ -180,11 +283,23 @@ export class Recorder {
       }
     }
     this.#queue.push(item);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (!this.#scheduled) this.#scheduled = setImmediate(this.#onImmediate);
   }
 
   readonly #onImmediate = (): void => {
     this.#scheduled = undefined;
+    if (!this.#inline) {
+      // Posting costs a structured clone of the batch (a few µs per record), nothing
+      // more. One batch per turn; the next goes in the next turn while fewer than
+      // MAX_BATCHES_IN_FLIGHT are out, else when a result comes back.
+      if (this.#inFlight.length < MAX_BATCHES_IN_FLIGHT) this.#postBatch();
+      if (this.#queueCount() > 0 && this.#inFlight.length < MAX_BATCHES_IN_FLIGHT) this.#schedule();
+      return;
+    }
     const rows = Math.min(this.#maxBatch, Math.max(1, Math.floor(this.#batchBudgetMs / this.#rowCostMs)));
     const start = performance.now();
     const taken = this.#writeBatch(rows, this.#maxBatchBytes);
@@ -193,11 +308,15 @@ export class Recorder {
       this.#rowCostMs += (cost - this.#rowCostMs) * COST_SMOOTHING;
     }
     // Yield between batches so requests keep flowing while a backlog drains.
-    if (this.#pendingCount() > 0 && !this.#scheduled) this.#scheduled = setImmediate(this.#onImmediate);
+    if (this.#pendingCount() > 0) this.#schedule();
   };
 
-  #pendingCount(): number {
+  #queueCount(): number {
     return this.#queue.length - this.#head;
+  }
+
+  #pendingCount(): number {
+    return this.#queueCount() + this.#inFlightRecords;
   }
 
   #take(maxRows: number, maxBytes: number): Pending[] {
@@ -222,120 +341,183 @@ export class Recorder {
     return batch;
   }
 
-  /** Takes and writes one batch; returns how many records it took (written or lost). */
+  /** Calling-thread mode: takes and writes one batch; returns how many records it took (written or lost). */
   #writeBatch(maxRows: number, maxBytes: number): number {
     const batch = this.#take(maxRows, maxBytes);
     if (batch.length === 0) return 0;
-
-    const exchanges: ExchangeRow[] = [];
-    const tunnels: TunnelRow[] = [];
-    for (const item of batch) {
-      try {
-        if (item.kind === 'exchange') exchanges.push(exchangeToRow(item.exchange, this.#redact));
-        else tunnels.push(tunnelToRow(item.tunnel));
-      } catch (err) {
-        // One malformed record must not take its batch-mates down with it.
-        this.#lost++;
-        this.#logger.warn({ err: errorMessage(err) }, 'could not map a record for the archive');
-      }
-    }
-    const rows = exchanges.length + tunnels.length;
-    if (rows === 0) return batch.length;
-
-    try {
-      const archive = this.#getArchive();
-      if (exchanges.length > 0 && tunnels.length > 0) {
-        // Both kinds in one commit; the inner transactions become savepoints.
-        archive.db.transaction(() => {
-          archive.insertExchanges(exchanges);
-          archive.insertTunnels(tunnels);
-        })();
-      } else if (exchanges.length > 0) {
-        archive.insertExchanges(exchanges);
-      } else {
-        archive.insertTunnels(tunnels);
-      }
-      this.#recorded += rows;
-      if (!this.#healthy) {
-        this.#healthy = true;
-        this.#logger.info({ lost: this.#lost }, 'archive writes recovered');
-      }
-    } catch (err) {
-      this.#lost += rows;
-      this.#failed(err, rows);
-    }
+    this.#applyOutcome(this.#inline!.write(batch));
     return batch.length;
   }
 
-  /** Marks the archive unhealthy, logs (rate-limited), and drops a connection that cannot recover by itself. */
-  #failed(err: unknown, rows: number): void {
+  #applyOutcome(outcome: WriteOutcome): void {
+    this.#recorded += outcome.recorded;
+    this.#lost += outcome.lost;
+    if (outcome.error) {
+      this.#failed(outcome.error, outcome.rows);
+    } else if (outcome.rows > 0 && !this.#healthy) {
+      this.#healthy = true;
+      this.#logger.info({ lost: this.#lost }, 'archive writes recovered');
+    }
+  }
+
+  /** Marks the archive unhealthy and logs (rate-limited): message and code only. */
+  #failed(error: ErrorInfo, rows: number, msg?: string, always = false): void {
     const wasHealthy = this.#healthy;
     this.#healthy = false;
     const t = Date.now();
-    if (wasHealthy || t - this.#lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
+    if (wasHealthy || always || t - this.#lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
       this.#lastErrorLog = t;
       // Message and code only: row data would put prompts (and whatever they hold) in the log.
-      const msg = rows > 0 ? 'archive write failed; records lost' : 'archive unavailable; exchanges are not recorded until it can be opened (retried on each write)';
-      this.#logger.error({ err: errorMessage(err), code: errorCode(err), rows, lost: this.#lost }, msg);
-    }
-    // A connection that went read-only, lost its file or was closed under us stays
-    // broken; reopening on the next batch picks up a fixed file. SQLITE_BUSY and
-    // SQLITE_FULL clear by themselves on the same connection.
-    const archive = this.#archive;
-    if (archive && this.#openArchive && needsReopen(err, archive)) {
-      this.#archive = undefined;
-      closeQuietly(archive);
+      msg ??= rows > 0 ? 'archive write failed; records lost' : 'archive unavailable; exchanges are not recorded until it can be opened (retried on each write)';
+      this.#logger.error({ err: error.message, code: error.code, rows, lost: this.#lost }, msg);
     }
   }
 
-  #getArchive(): Archive {
-    const current = this.#archive;
-    if (current?.replaced?.()) {
-      // Deleted (or swapped) under us: SQLite would go on writing to the unlinked file
-      // and every later record would vanish. Close it (that checkpoints into the old
-      // file and removes its -wal/-shm, so nothing stale is left for the new one),
-      // then create a new archive at the path below. Caveat: SQLite removes those by
-      // path, so if another process already made a new archive there, its WAL goes too.
-      // Close before opening, never after: closing last would remove our own new WAL.
-      this.#recreated++;
-      this.#archive = undefined;
-      closeQuietly(current);
-      this.#logger.error({ recreated: this.#recreated }, 'archive file was deleted or replaced while open; creating a new one at its path');
-    }
-    if (this.#archive) return this.#archive;
-    // Opening lazily lets the proxy start even when the archive cannot be opened yet;
-    // each batch retries until it can.
-    if (!this.#openArchive) throw new Error('the archive is gone and this recorder has no way to reopen it');
-    const archive = this.#openArchive();
+  // ---- writer thread ---------------------------------------------------------------
+
+  #archiveOptions(): ArchiveOptions {
+    return { ...this.#file?.options };
+  }
+
+  /** The running writer thread, started if there is none; or why it cannot start. */
+  #ensureThread(): WriterThread | ErrorInfo {
+    if (this.#thread) return this.#thread;
     try {
-      // Catch a read-only or locked archive now, not one batch later.
-      archive.assertWritable?.();
+      const thread: WriterThread = new WriterThread(this.#file!.file, {
+        message: (message) => this.#onMessage(thread, message),
+        gone: (error) => this.#threadGone(thread, error),
+      });
+      if (this.#patterns.length > 0) thread.postUnanswered({ t: 'redact', patterns: this.#patterns });
+      this.#thread = thread;
+      return thread;
     } catch (err) {
-      closeQuietly(archive);
-      throw err;
+      return errorInfo(err);
     }
-    this.#archive = archive;
-    return archive;
+  }
+
+  /** Hands the writer thread everything queued (flush), in batches of maxBatch rows / maxBatchBytes. */
+  #postAll(): void {
+    while (this.#queueCount() > 0) this.#postBatch();
+  }
+
+  #postBatch(): void {
+    const batch = this.#take(this.#maxBatch, this.#maxBatchBytes);
+    if (batch.length === 0) return;
+    const thread = this.#ensureThread();
+    if (!(thread instanceof WriterThread)) {
+      this.#lost += batch.length;
+      this.#failed(thread, batch.length, 'archive writer thread cannot start; records lost');
+      return;
+    }
+    const options = this.#archiveOptions();
+    try {
+      const { records, transfer } = toWire(batch);
+      this.#sent(thread, thread.post((id) => ({ t: 'batch', id, options, records }), transfer), batch.length);
+    } catch {
+      // Something in a record that structured clone cannot copy: send them one at a
+      // time, so that only that record is lost.
+      for (const item of batch) {
+        try {
+          const { records, transfer } = toWire([item]);
+          this.#sent(thread, thread.post((id) => ({ t: 'batch', id, options, records }), transfer), 1);
+        } catch (err) {
+          this.#lost++;
+          this.#logger.warn({ err: errorMessage(err) }, 'could not map a record for the archive');
+        }
+      }
+    }
+  }
+
+  #sent(thread: WriterThread, id: number, records: number): void {
+    this.#inFlight.push({ id, records });
+    this.#inFlightRecords += records;
+    thread.busy(true);
+  }
+
+  #onMessage(thread: WriterThread, message: FromWriter): void {
+    if (thread !== this.#thread) return;
+    switch (message.t) {
+      case 'log':
+        this.#logger[message.level](message.fields, message.msg);
+        break;
+      case 'written': {
+        let records = 0;
+        while (this.#inFlight.length > 0 && this.#inFlight[0]!.id <= message.upTo) records += this.#inFlight.shift()!.records;
+        this.#inFlightRecords -= records;
+        this.#state = message.state;
+        this.#applyOutcome(message.outcome);
+        if (this.#inFlight.length === 0) thread.busy(false);
+        if (this.#queueCount() > 0) this.#schedule();
+        break;
+      }
+      case 'answer':
+        this.#state = message.state;
+        break;
+      case 'fatal':
+        break; // reported through gone()
+    }
+  }
+
+  /** Blocks until request `id` is answered; gives the thread up if it does not answer in time. */
+  #await(thread: WriterThread, id: number, what: string): boolean {
+    const result = thread.wait(id, this.#syncTimeoutMs);
+    if (result === 'answered') return true;
+    if (result === 'timeout') {
+      thread.dispose();
+      this.#threadGone(thread, { message: `archive writer thread did not answer (${what}) within ${this.#syncTimeoutMs} ms` });
+    }
+    return false; // 'gone' was reported through gone()
+  }
+
+  /** The thread crashed, exited or was given up: what it had counts as lost; the next batch starts a new one. */
+  #threadGone(thread: WriterThread, error: ErrorInfo): void {
+    if (thread !== this.#thread) return;
+    this.#thread = undefined;
+    this.#recreatedBefore += this.#state.recreated;
+    this.#openedBefore += this.#state.opened;
+    this.#state = { recreated: 0, opened: 0, connection: undefined };
+    const rows = this.#inFlightRecords;
+    this.#inFlight = [];
+    this.#inFlightRecords = 0;
+    this.#lost += rows;
+    this.#failed(error, rows, 'archive writer thread failed; records in flight are lost; a new one starts with the next batch', true);
+    if (!this.#closed && this.#queueCount() > 0) this.#schedule();
   }
 }
 
-const REOPEN_CODES = /^SQLITE_(READONLY|IOERR|CANTOPEN|NOTADB)/;
-
-function needsReopen(err: unknown, archive: Archive): boolean {
-  return !archive.db.open || REOPEN_CODES.test(errorCode(err) ?? '');
+function isArchiveFile(archive: Archive | (() => Archive) | ArchiveFile): archive is ArchiveFile {
+  return typeof archive === 'object' && typeof (archive as Partial<ArchiveFile>).file === 'string' && !('db' in archive);
 }
 
-function closeQuietly(archive: Archive): void {
-  try {
-    archive.close();
-  } catch {
-    // Already broken; a new connection is what matters.
-  }
-}
-
-function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+/**
+ * Records as posted to the writer thread. A captured body is often a view into a
+ * larger buffer (the socket's read buffer, Buffer's 8 KB pool), and structured clone
+ * would copy all of that backing memory. Instead every body of the batch is copied
+ * once into one buffer that is transferred (not copied again) with the message; the
+ * bodies travel as views into it. The records themselves are left as they were.
+ */
+function toWire(batch: readonly Pending[]): { records: Pending[]; transfer: Transferable[] } {
+  let total = 0;
+  for (const item of batch) total += capturedBytes(item);
+  const arena = new Uint8Array(total);
+  let at = 0;
+  const place = (bytes: Buffer): Buffer => {
+    if (!(bytes instanceof Uint8Array) || at + bytes.byteLength > total) return bytes;
+    arena.set(bytes, at);
+    const view = arena.subarray(at, at + bytes.byteLength); // arrives as a Uint8Array; the worker wraps it back into a Buffer
+    at += bytes.byteLength;
+    return view as Buffer;
+  };
+  const records = batch.map((item): Pending => {
+    if (item.kind !== 'exchange') return item;
+    // Defensive on purpose: a malformed record must fail in mapping (counted), not here (thrown).
+    const ex = item.exchange as Partial<Exchange>;
+    const copy: Partial<Exchange> = { ...ex };
+    if (ex.request?.body) copy.request = { ...ex.request, body: { ...ex.request.body, bytes: place(ex.request.body.bytes) } };
+    if (ex.response?.body) copy.response = { ...ex.response, body: { ...ex.response.body, bytes: place(ex.response.body.bytes) } };
+    return { kind: 'exchange', exchange: copy as Exchange };
+  });
+  return { records, transfer: total > 0 ? [arena.buffer] : [] };
 }
 
 function capturedBytes(item: Pending): number {
@@ -343,8 +525,4 @@ function capturedBytes(item: Pending): number {
   // Defensive on purpose: a malformed record must fail in mapping (counted), not here (thrown).
   const { request, response } = item.exchange as { request?: Partial<Exchange['request']>; response?: Partial<NonNullable<Exchange['response']>> };
   return (request?.body?.bytes?.length ?? 0) + (response?.body?.bytes?.length ?? 0);
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -79,11 +79,12 @@ describe('read-only archive', () => {
 
   it('a connection that turns read-only under us is dropped and reopened on the next batch', async () => {
     const { tp, logs } = await start();
-    const first = tp.proxy.recorder.archive!;
-    first.db.pragma('query_only = ON'); // every write on this connection now fails with SQLITE_READONLY
+    const first = tp.proxy.recorder.connection; // the writer thread's connection
+    expect(first).toBeDefined();
+    tp.proxy.recorder.pragma('query_only = ON'); // every write on this connection now fails with SQLITE_READONLY
     expectProviderAnswer(await post(tp, 'lost'));
     await eventually(() => expect(tp.proxy.recorder.stats().lost).toBe(1));
-    expect(first.db.open).toBe(false);
+    expect(tp.proxy.recorder.connection).toBeUndefined(); // closed, not reopened until the next batch
     expectProviderAnswer(await post(tp, 'kept'));
     await eventually(() => expect(tp.proxy.recorder.stats()).toMatchObject({ recorded: 1, lost: 1 }));
     expect(recordedIds(tp)).toEqual(['kept']);
