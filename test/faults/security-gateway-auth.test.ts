@@ -6,55 +6,13 @@
  * (The CLI side — passwd, --auth-file, refusing gateway mode without auth — is in
  * security-cli-auth.test.ts.)
  */
-import { Socket } from 'node:net';
 import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { OPENAI_TEXT, startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
-
-const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  closed: boolean;
-}
-
-function rawExchange(port: number, bytes: string, timeoutMs = 3000): Promise<Answer> {
-  return new Promise((resolvePromise) => {
-    const socket = new Socket();
-    const chunks: Buffer[] = [];
-    const done = (closed: boolean): void => {
-      clearTimeout(timer);
-      const raw = Buffer.concat(chunks).toString('latin1');
-      const lines = raw.slice(0, Math.max(0, raw.indexOf('\r\n\r\n'))).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const i = line.indexOf(':');
-        if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
-      }
-      resolvePromise({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0), headers, closed });
-    };
-    const timer = setTimeout(() => {
-      socket.destroy();
-      done(false);
-    }, timeoutMs);
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', () => {});
-    socket.once('close', () => done(true));
-    socket.connect(port, '127.0.0.1', () => socket.write(bytes));
-  });
-}
-
-function expect407(a: Answer, what: string): void {
-  expect(a.status, what).toBe(407);
-  expect(a.headers['proxy-authenticate'], what).toBe('Basic realm="llmtap"');
-  expect(a.headers['x-llmtap-error'], what).toBe('proxy_auth_required');
-  expect(a.closed, what).toBe(true);
-}
+import { CHAT, basic, expect407, rawExchange } from './security-helpers.js';
 
 let fake: FakeProvider;
 let plain: FakeProvider;

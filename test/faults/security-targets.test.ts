@@ -18,41 +18,7 @@ import type { ProxyConfig } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
-
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-  closed: boolean;
-}
-
-/** Sends raw bytes from a socket the connect watcher does not see; reads until the proxy closes. */
-function rawExchange(port: number, bytes: string, timeoutMs = 3000): Promise<Answer> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const chunks: Buffer[] = [];
-    const done = (closed: boolean): void => {
-      clearTimeout(timer);
-      const raw = Buffer.concat(chunks).toString('latin1');
-      const end = raw.indexOf('\r\n\r\n');
-      const lines = raw.slice(0, end < 0 ? raw.length : end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const i = line.indexOf(':');
-        if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
-      }
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0), headers, body: end < 0 ? '' : raw.slice(end + 4), closed });
-    };
-    const timer = setTimeout(() => {
-      socket.destroy();
-      done(false);
-    }, timeoutMs);
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', () => {});
-    socket.once('close', () => done(true));
-    socket.connect(port, '127.0.0.1', () => socket.write(bytes));
-  });
-}
+import { rawExchange, type Answer } from './security-helpers.js';
 
 const connectLine = (authority: string, extra = ''): string => `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}\r\n`;
 const BASIC_UP = `Proxy-Authorization: Basic ${Buffer.from('u:p').toString('base64')}\r\n`;
