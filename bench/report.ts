@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { BenchResults, Cell, SystemResult } from './results.js';
 import { ok } from './results.js';
 
@@ -208,6 +209,7 @@ slows the fake provider and the load generator. Treat ratios between systems as 
 ${noiseSummary(r)}
 
 ${renderTables(r)}
+${readAnalysis()}
 ## Running it
 
 \`\`\`
@@ -257,6 +259,15 @@ says n/a with the reason if that fails). Every process it starts is killed when 
 
 ${r.notes.map((n) => `- ${n}`).join('\n')}
 `;
+}
+
+/**
+ * The hand-written reading of the figures (why a target is missed, with the evidence),
+ * kept in bench/analysis.md so a re-run keeps it; `npm run bench:render` re-renders.
+ */
+function readAnalysis(): string {
+  const file = new URL('./analysis.md', import.meta.url);
+  return existsSync(file) ? `${readFileSync(file, 'utf8').trim()}\n` : '';
 }
 
 function noiseSummary(r: BenchResults): string {
