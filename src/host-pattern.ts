@@ -42,6 +42,7 @@ export function patternError(pattern: string): string | undefined {
   const bare = host.startsWith('*.') ? host.slice(2) : host;
   // A name (letters, digits, - _ .) or an IP address: anything else could never match a target.
   const name = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/;
-  if (!bare || !(name.test(bare) || isIP(bare) !== 0)) return `invalid host pattern "${pattern}"`;
+  // IPv6 zone ids ("fe80::1%eth0") never appear in a CONNECT target.
+  if (!bare || bare.includes('%') || !(name.test(bare) || isIP(bare) !== 0)) return `invalid host pattern "${pattern}"`;
   return undefined;
 }
