@@ -163,7 +163,8 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
 /** After the client has its last byte: make sense of the response, record, log. */
 function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void {
   deps.metrics.exchangesFinished++;
-  if (ex.response && ex.api && !ex.errorCode) {
+  // Reading the answer (decode + parse) is only worth it for exchanges that are kept.
+  if (conn.record && ex.response && ex.api && !ex.errorCode) {
     const parser = parserFor(ex.api);
     const decoded = parser && decodeBody(ex.response.body.bytes, headerValue(ex.response.headers, 'content-encoding'));
     if (parser && decoded) {
