@@ -54,16 +54,11 @@ export interface InprocReport {
   windowMs: number;
   eventLoopDelayMs: { p50: number; p99: number; max: number; mean: number };
   eventLoopUtilization: number;
+  /** Hand-offs of records to the writer thread, as the Recorder publishes them ('llmtap:recorder:batch'). */
   recorder: {
-    batches: number; rows: number; maxRowsPerBatch: number; p50: number; p99: number; max: number; totalMs: number;
+    batches: number; rows: number; maxRowsPerBatch: number; bytes: number; p50: number; p99: number; max: number; totalMs: number;
     over1ms: number;
-    /** Slow batches during which the main db file changed, i.e. SQLite ran a WAL checkpoint inside the batch. */
-    over1msWithCheckpoint: number;
-    checkpoints: number;
-    cpuP99: number;
-    cpuMax: number;
-    maxWithoutCheckpoint: number;
-    slowest: { ms: number; cpu: number; checkpoint: boolean; rows: number }[];
+    slowest: { ms: number; records: number; bytes: number }[];
   };
   stats: { recorded: number; lost: number; pending: number };
   gc: { count: number; totalMs: number; maxMs: number; over5ms: number };

@@ -13,6 +13,15 @@ export const LOG_REDACT_PATHS = [
   'headers["proxy-authorization"]', 'headers.cookie', 'headers["set-cookie"]',
 ];
 
+/**
+ * JSON lines are written in blocks of about this many bytes, or every LOG_FLUSH_MS,
+ * whichever comes first (and synchronously on exit). One write per line cost a
+ * syscall and a thread-pool round trip per exchange: about a tenth of the proxy's
+ * CPU under load.
+ */
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 200;
+
 export interface LogOptions {
   level?: string;
   /** Human-readable output (default when stderr is a TTY). */
@@ -31,7 +40,7 @@ export function createLogger(options: LogOptions = {}): Logger {
   if (pretty && !options.destination) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, ignore: 'pid,hostname' } } });
   }
-  return pino(base, (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: false }));
+  return pino(base, (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
 }
 
 /** A logger that drops everything; for tests and library use. */

@@ -1,18 +1,17 @@
 // llmtap started in-process (dist/app.js startProxy, same config as `llmtap start`
 // with the bench's --connect-to/--upstream-ca) so its event loop can be watched:
 //  - perf_hooks.monitorEventLoopDelay (1 ms resolution) and event-loop utilisation;
-//  - every recorder batch timed from the outside, without touching src/: the
-//    Recorder schedules its batch with the global setImmediate from inside
-//    recordExchange/recordTunnel (and re-schedules from inside a batch), so while
-//    those run, setImmediate is wrapped and the scheduled callback timed.
+//  - every recorder hand-off to its writer thread, as the Recorder publishes it on the
+//    diagnostics channel 'llmtap:recorder:batch' ({ records, bytes, ms }: event-loop
+//    time of the hand-off; SQLite work and checkpoints run in the writer thread).
 //
 // argv: <home> <config JSON> [dist dir] [plain]. IPC: {cmd:'reset'} starts a window, {cmd:'report'}
 // answers {report}; {cmd:'profile-start'} / {cmd:'profile-stop', file} take a CPU
 // profile of a steady-state window only (inspector, no startup or warm-up in it);
 // {cmd:'mem'} answers process.memoryUsage() before/after a forced GC (needs --expose-gc);
 // {cmd:'stop'} closes the proxy and exits.
-import { statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { subscribe } from 'node:diagnostics_channel';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
@@ -40,59 +39,9 @@ const logger = createLogger({ level: DEFAULTS.logLevel, pretty: false });
 const proxy = await startProxy(config, logger);
 
 const recorder = proxy.recorder;
-const realSetImmediate = globalThis.setImmediate;
-let capturing = false;
-let batchMs = [];
-let batchCpuMs = [];
-let batchRows = [];
-let batchCheckpoint = [];
-const dbFile = join(home, 'llmtap.db');
-
-/** The main db file only changes in WAL mode when a checkpoint copies pages into it. */
-function dbStamp() {
-  try {
-    const st = statSync(dbFile, { bigint: true });
-    return `${st.mtimeNs}:${st.size}`;
-  } catch {
-    return '';
-  }
-}
-
-function timed(fn) {
-  return function recorderBatch(...args) {
-    const before = recorder.stats();
-    const stamp = dbStamp();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    capturing = true;
-    try {
-      return fn.apply(this, args);
-    } finally {
-      capturing = false;
-      const wall = performance.now() - t0;
-      const cpu = process.cpuUsage(cpu0);
-      const after = recorder.stats();
-      batchMs.push(wall);
-      batchCpuMs.push((cpu.user + cpu.system) / 1000);
-      batchRows.push(after.recorded + after.lost - before.recorded - before.lost);
-      batchCheckpoint.push(dbStamp() !== stamp);
-    }
-  };
-}
-if (instrument) globalThis.setImmediate = function patchedSetImmediate(fn, ...args) {
-  return realSetImmediate(capturing && typeof fn === 'function' ? timed(fn) : fn, ...args);
-};
-for (const method of instrument ? ['recordExchange', 'recordTunnel'] : []) {
-  const original = recorder[method].bind(recorder);
-  recorder[method] = (record) => {
-    capturing = true;
-    try {
-      original(record);
-    } finally {
-      capturing = false;
-    }
-  };
-}
+let batches = [];
+// 'plain': no subscriber, so the Recorder does not even time its hand-offs (CPU profiles).
+if (instrument) subscribe('llmtap:recorder:batch', (event) => batches.push(event));
 
 const eld = monitorEventLoopDelay({ resolution: 1 });
 // GC pauses in the window: the other thing besides recorder batches that stops the loop.
@@ -118,10 +67,7 @@ process.on('message', async (m) => {
     eld.disable();
     eld.reset();
     eld.enable();
-    batchMs = [];
-    batchCpuMs = [];
-    batchRows = [];
-    batchCheckpoint = [];
+    batches = [];
     gcPauses = [];
     elu0 = performance.eventLoopUtilization();
     t0 = performance.now();
@@ -129,28 +75,22 @@ process.on('message', async (m) => {
   } else if (m.cmd === 'report') {
     eld.disable();
     const elu = performance.eventLoopUtilization(elu0);
-    const sorted = [...batchMs].sort((a, b) => a - b);
-    const rows = batchRows.reduce((a, b) => a + b, 0);
-    const slow = batchMs.map((ms, i) => ({ ms, cpu: batchCpuMs[i], checkpoint: batchCheckpoint[i], rows: batchRows[i] })).filter((b) => b.ms > 1);
-    const cpuSorted = [...batchCpuMs].sort((a, b) => a - b);
+    const sorted = batches.map((b) => b.ms).sort((a, b) => a - b);
+    const slow = batches.filter((b) => b.ms > 1);
     process.send({
       report: {
         windowMs: performance.now() - t0,
         eventLoopDelayMs: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6, mean: eld.mean / 1e6 },
         eventLoopUtilization: elu.utilization,
         recorder: {
-          batches: sorted.length,
-          rows,
-          maxRowsPerBatch: Math.max(0, ...batchRows),
+          batches: batches.length,
+          rows: batches.reduce((a, b) => a + b.records, 0),
+          maxRowsPerBatch: Math.max(0, ...batches.map((b) => b.records)),
+          bytes: batches.reduce((a, b) => a + b.bytes, 0),
           p50: pct(sorted, 50),
           p99: pct(sorted, 99),
           max: sorted.length ? sorted[sorted.length - 1] : NaN,
           over1ms: slow.length,
-          over1msWithCheckpoint: slow.filter((b) => b.checkpoint).length,
-          checkpoints: batchCheckpoint.filter(Boolean).length,
-          cpuP99: pct(cpuSorted, 99),
-          cpuMax: cpuSorted.length ? cpuSorted[cpuSorted.length - 1] : NaN,
-          maxWithoutCheckpoint: Math.max(0, ...batchMs.filter((_, i) => !batchCheckpoint[i])),
           slowest: slow.sort((a, b) => b.ms - a.ms).slice(0, 5),
           totalMs: sorted.reduce((a, b) => a + b, 0),
         },

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeExchange, type Exchange } from '../../src/exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { openArchive, type ArchiveOptions } from '../../src/recorder/db.js';
-import { Recorder } from '../../src/recorder/recorder.js';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { Recorder, type BatchEvent } from '../../src/recorder/recorder.js';
 import { eventually } from '../helpers/archive.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,6 +75,31 @@ describe('recorder with a writer thread', () => {
     for (let i = 300; i < 400; i++) recorder.recordExchange(typicalExchange(i));
     await eventually(() => expect(recorder.stats()).toEqual({ recorded: 401, lost: 0, pending: 0 }));
     expect(ids(file)).toHaveLength(400);
+  });
+
+  it('hands records trickling in over a few milliseconds to the thread in one message; a full batch goes at once', async () => {
+    const batches: BatchEvent[] = [];
+    const onBatch = (message: unknown) => void batches.push(message as BatchEvent);
+    subscribe('llmtap:recorder:batch', onBatch);
+    try {
+      const recorder = new Recorder({ file }, { logger: silentLogger(), maxBatch: 16 });
+      recorders.push(recorder);
+      for (let i = 0; i < 5; i++) {
+        recorder.recordExchange(typicalExchange(i));
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(batches).toEqual([]); // still gathering
+      await eventually(() => expect(batches.map((b) => b.records)).toEqual([5]));
+      expect(batches[0]!.bytes).toBeGreaterThan(5 * 300);
+      expect(batches[0]!.ms).toBeGreaterThanOrEqual(0);
+
+      for (let i = 5; i < 21; i++) recorder.recordExchange(typicalExchange(i));
+      await new Promise((r) => setImmediate(r));
+      expect(batches.map((b) => b.records)).toEqual([5, 16]); // full: no waiting
+      await eventually(() => expect(recorder.stats()).toEqual({ recorded: 21, lost: 0, pending: 0 }));
+    } finally {
+      unsubscribe('llmtap:recorder:batch', onBatch);
+    }
   });
 
   it('stores what the calling thread would have: bodies decoded and redacted, extra patterns included', () => {
@@ -209,7 +235,7 @@ describe('recorder with a writer thread', () => {
   it('close() flushes, checkpoints the WAL away and stops the thread; later records count as lost', async () => {
     const recorder = open();
     for (let i = 0; i < 50; i++) recorder.recordExchange(typicalExchange(i));
-    await new Promise((r) => setImmediate(r));
+    await eventually(() => expect(recorder.writerThread).toBeDefined()); // started by the first hand-off
     const thread = recorder.writerThread!;
     const exited = new Promise((r) => thread.once('exit', r));
     recorder.close();
