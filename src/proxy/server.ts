@@ -207,6 +207,8 @@ export class ProxyServer {
       this.tunnel(socket, head, authority.host, authority.port, clientAddress, admitted.user, ESTABLISHED);
       return;
     }
+    // The upstream handshake runs while the client's does (and the leaf is minted).
+    this.pools.warm(authority.host, authority.port);
     socket.write(ESTABLISHED);
     const peek = await peekHello(socket, head, this.config.handshakeTimeoutMs);
     if (peek.kind !== 'hello') {

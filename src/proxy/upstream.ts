@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { checkServerIdentity, createSecureContext, rootCertificates, type PeerCertificate, type SecureContext } from 'node:tls';
 import { Pool, buildConnector } from 'undici';
 import { resolveConnectTo, type ConnectTo } from '../config.js';
@@ -17,10 +17,14 @@ export interface UpstreamOptions {
   targetPolicy: () => TargetPolicy;
   /** Keep-alive connections per origin. */
   connectionsPerOrigin?: number | null;
+  /** How long a connection dialled by warm() waits for its request (default 10 s). */
+  spareTtlMs?: number;
 }
 
 /** Plain-HTTP clients can name any host; keep-alive pools for at most this many origins. */
 const MAX_ORIGINS = 256;
+/** An eagerly dialled connection (see warm()) that no request has used by then is closed. */
+const DEFAULT_SPARE_TTL_MS = 10_000;
 
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
@@ -36,13 +40,76 @@ export function upstreamTrust(extraCaFiles: readonly string[]): string[] {
   return roots;
 }
 
+type DialCallback = (err: Error | null, socket: Socket | null) => void;
+
+interface Origin {
+  pool: Pool;
+  /** Opens one connection the way the pool does (--connect-to, guarded DNS, verified TLS). */
+  dial(callback: DialCallback): void;
+  /** A connection dialled ahead of the request that will use it. */
+  spare?: Spare;
+}
+
+/**
+ * One upstream connection dialled before any request asked for it. The next
+ * connection the origin's pool opens takes it (waiting for it if it is still being
+ * dialled); unused, it is closed after a while (spareTtlMs).
+ */
+class Spare {
+  private socket: Socket | null = null;
+  private settled = false;
+  private discarded = false;
+  private waiter: DialCallback | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(dial: (callback: DialCallback) => void, ttlMs: number, private readonly dropped: (spare: Spare) => void) {
+    this.timer = setTimeout(() => this.discard(), ttlMs).unref();
+    dial((err, socket) => {
+      this.settled = true;
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      if (waiter) return waiter(err, socket);
+      if (err || !socket || this.discarded) return this.discard(); // nobody waits: the request, if it comes, dials again
+      this.socket = socket;
+      socket.on('error', ignore); // until a pool owns it; a dead spare is noticed in take()
+    });
+  }
+
+  /** Hands the connection to `callback` (now, or when dialled); false when it is no use. */
+  take(callback: DialCallback): boolean {
+    clearTimeout(this.timer);
+    if (!this.settled) {
+      this.waiter = callback;
+      return true;
+    }
+    const socket = this.socket;
+    this.socket = null;
+    if (!socket || socket.destroyed) return false;
+    socket.off('error', ignore);
+    // Never synchronously: undici resumes its queue from inside the connect callback,
+    // and a re-entrant resume is ignored (the request would wait forever).
+    process.nextTick(callback, null, socket);
+    return true;
+  }
+
+  discard(): void {
+    this.discarded = true;
+    clearTimeout(this.timer);
+    this.socket?.destroy();
+    this.socket = null;
+    this.dropped(this);
+  }
+}
+
+function ignore(): void {}
+
 /**
  * One keep-alive undici Pool per upstream origin. --connect-to changes where the
  * socket goes, never the SNI name or Host header, so certificates are checked
  * against the real provider name.
  */
 export class UpstreamPools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly origins = new Map<string, Origin>();
   /** Built once: parsing ~300 roots per new connection costs tens of milliseconds of CPU. */
   private readonly trust: SecureContext;
 
@@ -51,25 +118,44 @@ export class UpstreamPools {
   }
 
   get(tls: boolean, host: string, port: number): Pool {
-    const origin = `${tls ? 'https' : 'http'}://${formatAuthority(host, port)}`;
-    let pool = this.pools.get(origin);
-    if (pool) {
-      // Most recently used last, so eviction below takes the longest-unused origin.
-      this.pools.delete(origin);
-    } else {
-      pool = this.create(origin, tls, host, port);
-    }
-    this.pools.set(origin, pool);
-    if (this.pools.size > MAX_ORIGINS) {
-      const [oldest, stale] = this.pools.entries().next().value as [string, Pool];
-      this.pools.delete(oldest);
-      // close() lets requests still running on it finish.
-      void stale.close().catch(() => stale.destroy());
-    }
-    return pool;
+    return this.origin(tls, host, port).pool;
   }
 
-  private create(origin: string, tls: boolean, host: string, port: number): Pool {
+  /**
+   * Starts dialling the upstream TLS connection of an intercepted CONNECT while the
+   * client's own handshake runs, so a first request does not wait for the two in a
+   * row (mitmproxy's "eager" connection strategy). Only when the origin has no idle
+   * connection and no spare already.
+   */
+  warm(host: string, port: number): void {
+    const origin = this.origin(true, host, port);
+    if (origin.spare || origin.pool.stats.free > 0) return;
+    origin.spare = new Spare(origin.dial, this.options.spareTtlMs ?? DEFAULT_SPARE_TTL_MS, (spare) => {
+      if (origin.spare === spare) origin.spare = undefined;
+    });
+  }
+
+  private origin(tls: boolean, host: string, port: number): Origin {
+    const key = `${tls ? 'https' : 'http'}://${formatAuthority(host, port)}`;
+    let origin = this.origins.get(key);
+    if (origin) {
+      // Most recently used last, so eviction below takes the longest-unused origin.
+      this.origins.delete(key);
+    } else {
+      origin = this.create(key, tls, host, port);
+    }
+    this.origins.set(key, origin);
+    if (this.origins.size > MAX_ORIGINS) {
+      const [oldest, stale] = this.origins.entries().next().value as [string, Origin];
+      this.origins.delete(oldest);
+      stale.spare?.discard();
+      // close() lets requests still running on it finish.
+      void stale.pool.close().catch(() => stale.pool.destroy());
+    }
+    return origin;
+  }
+
+  private create(key: string, tls: boolean, host: string, port: number): Origin {
     const target = resolveConnectTo(this.options.connectTo, host, port);
     // An operator's --connect-to rule is an explicit choice of address: not second-guessed.
     const mapped = target.host !== host || target.port !== port;
@@ -78,31 +164,42 @@ export class UpstreamPools {
     // address; an IP origin is checked against its IP SAN and never sent as SNI (RFC 6066 3).
     const identity = (_name: string, cert: PeerCertificate): Error | undefined => checkServerIdentity(host, cert);
     const base = buildConnector({ secureContext: this.trust, rejectUnauthorized: true, keepAlive: true, timeout: this.options.connectTimeoutMs, checkServerIdentity: identity, ...(lookup ? { lookup } : {}) } as buildConnector.BuildOptions);
-    return new Pool(origin, {
-      // Each client request holds at most one upstream connection, and a stream can hold it for
-      // minutes: a cap here would queue streams behind each other, so the clients are the bound.
-      connections: this.options.connectionsPerOrigin ?? null,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      headersTimeout: this.options.headersTimeoutMs,
-      bodyTimeout: this.options.idleTimeoutMs,
-      connect: (opts, callback) => {
-        base({ ...opts, hostname: target.host, port: String(target.port), servername: tls && !isIP(host) ? host : undefined } as typeof opts, (err, socket) => {
-          if (socket) socket.setNoDelay(true);
-          callback(err, socket as never);
-        });
-      },
-    });
+    const options = { protocol: tls ? 'https:' : 'http:', hostname: target.host, port: String(target.port), servername: tls && !isIP(host) ? host : undefined } as buildConnector.Options;
+    const origin: Origin = {
+      dial: (callback) => base(options, (err, socket) => {
+        if (socket) socket.setNoDelay(true);
+        callback(err, socket as Socket | null);
+      }),
+      pool: new Pool(key, {
+        // Each client request holds at most one upstream connection, and a stream can hold it for
+        // minutes: a cap here would queue streams behind each other, so the clients are the bound.
+        connections: this.options.connectionsPerOrigin ?? null,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        headersTimeout: this.options.headersTimeoutMs,
+        bodyTimeout: this.options.idleTimeoutMs,
+        connect: (_opts, callback) => {
+          const spare = origin.spare;
+          origin.spare = undefined;
+          if (!spare?.take(callback as DialCallback)) origin.dial(callback as DialCallback);
+        },
+      }),
+    };
+    return origin;
   }
 
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
+    const origins = [...this.origins.values()];
+    this.origins.clear();
+    for (const o of origins) o.spare?.discard();
+    await Promise.all(origins.map(({ pool }) => pool.close().catch(() => pool.destroy())));
   }
 
   destroy(): void {
-    for (const p of this.pools.values()) void p.destroy();
-    this.pools.clear();
+    for (const o of this.origins.values()) {
+      o.spare?.discard();
+      void o.pool.destroy();
+    }
+    this.origins.clear();
   }
 }

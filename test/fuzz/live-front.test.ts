@@ -201,7 +201,7 @@ describe('fuzzed plain-HTTP requests', () => {
   it('plain requests to many distinct hosts do not leave one upstream pool per host behind', async () => {
     // Every distinct origin a client names (any plain-HTTP site, any *.openai.azure.com
     // name) gets an undici Pool; they must not all stay for the life of the proxy.
-    const pools = (h.tp.proxy.server as unknown as { pools: { pools: Map<string, unknown> } }).pools.pools;
+    const pools = (h.tp.proxy.server as unknown as { pools: { origins: Map<string, unknown> } }).pools.origins;
     const distinct = 300;
     for (let i = 0; i < distinct; i++) {
       const host = `pool-${randomUUID().slice(0, 8)}.fuzz.test`;

@@ -33,6 +33,8 @@ export interface FakeProvider {
   readonly streamedBytes: number;
   /** /stream-bytes answers whose socket closed before the stream was written out. */
   readonly streamsAborted: number;
+  /** Connections accepted so far, and how many are open now. */
+  readonly connections: { accepted: number; open: number };
   close(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const leafs = new LeafCertificates(ca, options.certNow ? { now: options.certNow } : {});
   const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const state = { eventGapMs: 0, streamedBytes: 0, streamsAborted: 0 };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -80,6 +83,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       : { SNICallback: (name, cb) => cb(null, leafs.secureContextFor(options.certHost ?? name)), ...defaultCert(leafs, options.certHost ?? options.hosts?.[0] ?? 'api.openai.com') }, handler)
     : createServer(handler);
   server.on('connection', (s: Socket) => {
+    accepted++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -93,6 +97,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     set eventGapMs(v: number) { state.eventGapMs = v; },
     get streamedBytes() { return state.streamedBytes; },
     get streamsAborted() { return state.streamsAborted; },
+    get connections() { return { accepted, open: sockets.size }; },
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
