@@ -6,6 +6,10 @@ export class LoadGen {
   private nextId = 1;
   constructor(private readonly child: ChildProcess) {}
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   run<T>(job: Job, onEvent?: (event: any) => void, timeoutMs = 300_000): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {

@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import type { TargetSpec } from './clients.js';
 import type { BenchParams } from './config.js';
 import type { BlastResult, ClosedResult, HostsResult, Job, SseResult, StreamsResult } from './loadgen.js';
 import type { LoadGen } from './loadgen-client.js';
-import { cpuMsOf, memOf, nextMessage, resetPeak, sleep, startNoiseMeter } from './procs.js';
+import { cpuMsOf, memOf, nextMessage, pinProcess, resetPeak, sleep, startNoiseMeter } from './procs.js';
 import type { Progress } from './progress.js';
 import type { BenchResults, Cell, HostsFigures, LoadFigures, StreamsFigures } from './results.js';
 import { startPipe, type FakeInfo } from './systems.js';
@@ -113,8 +114,32 @@ export function makeMeasures(ctx: MeasureContext) {
   // The plain-pipe baseline stays up all run: each tunnel figure is measured alternately with it.
   let pipe: Awaited<ReturnType<typeof startPipe>> | undefined;
   const pipeProcess = async (): Promise<Awaited<ReturnType<typeof startPipe>>> => (pipe ??= await startPipe(tmp, fake));
+  /**
+   * On 2 cores, three processes (generator, relay, blaster) land wherever the scheduler
+   * puts them, and a loopback relay's speed and CPU per GB roughly halve when it shares
+   * a core with the process it writes to: runs of the same build swung between 53 % and
+   * 107 % of the pipe. So while bytes are relayed, the relay (llmtap, mitmdump or the
+   * pipe; all threads) gets core 0 and the generator and blaster core 1, for the
+   * system and the pipe alike; everything is unpinned afterwards.
+   */
+  const pinned = <T>(relays: (number | undefined)[], fn: () => Promise<T>): Promise<T> => {
+    const cpus = availableParallelism();
+    const ends = [load.pid, fakeChild.pid];
+    if (cpus < 2 || ends.some((pid) => !pid)) return fn();
+    const all = `0-${cpus - 1}`;
+    const ok = relays.every((pid) => !pid || pinProcess(pid, '0')) && ends.every((pid) => pinProcess(pid!, '1'));
+    if (!ok) progress.note('taskset unavailable: tunnel figures measured without CPU pinning');
+    return fn().finally(() => {
+      for (const pid of [...relays, ...ends]) if (pid) pinProcess(pid, all);
+    });
+  };
   const blastRun = async (port: number, connect?: string, paired = true, pid?: number): Promise<BlastResult> => {
     const p = await pipeProcess();
+    // Direct (no relay, no pid) stays unpinned: it is the reference, not a relay.
+    if (pid || !paired) return pinned([pid, p.pid], () => blastRuns(p, port, connect, paired, pid));
+    return blastRuns(p, port, connect, paired, pid);
+  };
+  const blastRuns = async (p: Awaited<ReturnType<typeof startPipe>>, port: number, connect: string | undefined, paired: boolean, pid: number | undefined): Promise<BlastResult> => {
     // CPU of the relaying process per run: a figure that other load on the machine distorts less than MB/s.
     const cpu = { system: 0, baseline: 0 };
     let mark = 0;

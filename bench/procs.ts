@@ -1,4 +1,4 @@
-import { fork, spawn, type ChildProcess, type ForkOptions, type SpawnOptions } from 'node:child_process';
+import { fork, spawn, type ChildProcess, type ForkOptions, type SpawnOptions, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -129,6 +129,15 @@ export function resetPeak(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Sets the CPU affinity of a process and all its threads (`taskset -a -p -c`); false
+ * when taskset is missing or refuses. `cpus` like "0" or "0-1".
+ */
+export function pinProcess(pid: number, cpus: string): boolean {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  return r.status === 0;
 }
 
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux

@@ -19,6 +19,8 @@ export interface TunnelMeta {
 }
 
 const CLIENT_CLOSE_GRACE_MS = 10_000;
+/** Size of the reusable buffer downstream bytes are read into (what libuv reads at most per call). */
+const READ_CHUNK = 64 * 1024;
 const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\nx-llmtap-error: upstream_unreachable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
 const FORBIDDEN = 'HTTP/1.1 403 Forbidden\r\nx-llmtap-error: forbidden_target\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
 
@@ -32,7 +34,11 @@ export function openTunnel(client: Socket, head: Buffer, target: TunnelTarget, m
     host: target.host, port: target.port, start: now(), end: 0, bytesUp: 0, bytesDown: 0, outcome: 'closed',
   };
   return new Promise((resolve) => {
-    const upstream = connect({ host: target.address.host, port: target.address.port, noDelay: true, ...(target.lookup ? { lookup: target.lookup } : {}) });
+    const downstream = new DownstreamRelay(client);
+    const upstream: Socket = connect({
+      host: target.address.host, port: target.address.port, noDelay: true, ...(target.lookup ? { lookup: target.lookup } : {}),
+      onread: { buffer: () => downstream.buffer(), callback: (n: number, buf: Uint8Array): boolean => downstream.relay(n, buf, upstream) },
+    });
     let connected = false;
     let clientBase = client.bytesWritten;
     let open = 2;
@@ -48,9 +54,9 @@ export function openTunnel(client: Socket, head: Buffer, target: TunnelTarget, m
       if (meta.established) client.write(meta.established);
       clientBase = client.bytesWritten;
       if (head.length > 0) upstream.write(head);
-      // pipe() gives backpressure both ways and passes half-closes (FIN) through.
+      // pipe() gives backpressure and passes the client's half-close (FIN) on.
       client.pipe(upstream);
-      upstream.pipe(client);
+      upstream.once('end', () => client.end());
     });
     upstream.on('error', (err: NodeJS.ErrnoException) => {
       const forbidden = err.code === 'ERR_LLMTAP_FORBIDDEN_TARGET';
@@ -75,4 +81,37 @@ export function openTunnel(client: Socket, head: Buffer, target: TunnelTarget, m
       onClose();
     });
   });
+}
+
+/**
+ * Upstream → client without a fresh buffer per read. A bulk download through a
+ * tunnel reads 64 KB at a time; allocating each chunk made V8 count every one as
+ * external memory and start major GCs every few dozen MB, which doubled the CPU per
+ * GB once the heap was large (after a burst of streams). Bytes are read into one
+ * buffer that is reused while the client's socket takes each chunk at once (the
+ * usual case); a chunk the socket has to queue keeps its buffer and the next read
+ * gets a new one. Backpressure: a full client socket pauses the upstream read until
+ * it drains.
+ */
+class DownstreamRelay {
+  private current = Buffer.allocUnsafeSlow(READ_CHUNK);
+
+  constructor(private readonly client: Socket) {}
+
+  buffer(): Buffer {
+    return this.current;
+  }
+
+  /** onread callback: false pauses reading (resumed on the client's drain). */
+  relay(nread: number, buf: Uint8Array, upstream: Socket): boolean {
+    const chunk = Buffer.from(buf.buffer, buf.byteOffset, nread);
+    const more = this.client.write(chunk);
+    // Still queued in the client socket: that memory belongs to the write now.
+    if (this.client.writableLength > 0) this.current = Buffer.allocUnsafeSlow(READ_CHUNK);
+    if (!more) {
+      this.client.once('drain', () => upstream.resume());
+      return false;
+    }
+    return true;
+  }
 }
