@@ -252,8 +252,12 @@ says n/a with the reason if that fails). Every process it starts is killed when 
 - **Archive size**: a fresh llmtap home; N exchanges; \`llmtap.db\` + \`-wal\` while running, then after shutdown
   (which checkpoints and truncates the WAL), minus the empty archive.
 - **Event loop**: \`bench/children/llmtap-inproc.mjs\` starts llmtap in-process (\`dist/app.js\` \`startProxy\`, same
-  config) with \`perf_hooks.monitorEventLoopDelay\`; recorder batches are timed from the outside by wrapping the
-  \`setImmediate\` the recorder schedules its batch with while \`recordExchange\` runs (no change to \`src/\`).
+  config) with \`perf_hooks.monitorEventLoopDelay\`; each hand-off of records to the writer thread is timed by the
+  Recorder itself and read from the diagnostics channel \`llmtap:recorder:batch\` (published only while subscribed).
+- **Tunnel throughput**: while bytes are relayed, the relaying process (llmtap, mitmdump or the pipe; all threads) is
+  pinned to core 0 and the generator and blaster to core 1 with \`taskset\`, for the system and the pipe alike:
+  unpinned, the scheduler's placement of three busy processes on 2 cores swung the same build between 53 % and
+  107 % of the pipe. Direct (no relay) is not pinned.
 - **RSS**: \`/proc/<pid>/status\` VmRSS sampled every 100 ms plus VmHWM (reset with \`clear_refs\` before the phase).
 - 10-rule policy: n/a until the policy engine exists.
 
