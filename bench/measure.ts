@@ -135,23 +135,22 @@ export function makeMeasures(ctx: MeasureContext) {
   };
   const blastRun = async (port: number, connect?: string, paired = true, pid?: number): Promise<BlastResult> => {
     const p = await pipeProcess();
+    const run = async (): Promise<BlastResult> => {
+      // CPU of the relaying process per run: a figure that other load on the machine distorts less than MB/s.
+      const cpu = { system: 0, baseline: 0 };
+      let mark = 0;
+      const r = await load.run<BlastResult>({ kind: 'blast', port, connect, bytes: P.tunnelBytes, runs: quick ? 3 : 5, baselinePort: paired ? p.port : undefined }, (ev) => {
+        if (ev.phase !== 'blast') return;
+        const who = ev.which === 'baseline' ? p.pid : (pid ?? p.pid);
+        if (ev.which === 'system' && !pid && !paired) return;
+        if (ev.edge === 'start') mark = cpuMsOf(who);
+        else cpu[ev.which as 'system' | 'baseline'] += cpuMsOf(who) - mark;
+      });
+      const gb = (P.tunnelBytes * r.runs.length) / 1e9;
+      return { ...r, cpuMsPerGB: pid ? cpu.system / gb : undefined, baselineCpuMsPerGB: paired ? cpu.baseline / gb : undefined };
+    };
     // Direct (no relay, no pid) stays unpinned: it is the reference, not a relay.
-    if (pid || !paired) return pinned([pid, p.pid], () => blastRuns(p, port, connect, paired, pid));
-    return blastRuns(p, port, connect, paired, pid);
-  };
-  const blastRuns = async (p: Awaited<ReturnType<typeof startPipe>>, port: number, connect: string | undefined, paired: boolean, pid: number | undefined): Promise<BlastResult> => {
-    // CPU of the relaying process per run: a figure that other load on the machine distorts less than MB/s.
-    const cpu = { system: 0, baseline: 0 };
-    let mark = 0;
-    const r = await load.run<BlastResult>({ kind: 'blast', port, connect, bytes: P.tunnelBytes, runs: quick ? 3 : 5, baselinePort: paired ? p.port : undefined }, (ev) => {
-      if (ev.phase !== 'blast') return;
-      const who = ev.which === 'baseline' ? p.pid : (pid ?? p.pid);
-      if (ev.which === 'system' && !pid && !paired) return;
-      if (ev.edge === 'start') mark = cpuMsOf(who);
-      else cpu[ev.which as 'system' | 'baseline'] += cpuMsOf(who) - mark;
-    });
-    const gb = (P.tunnelBytes * r.runs.length) / 1e9;
-    return { ...r, cpuMsPerGB: pid ? cpu.system / gb : undefined, baselineCpuMsPerGB: paired ? cpu.baseline / gb : undefined };
+    return pid || !paired ? pinned([pid, p.pid], run) : run();
   };
 
   return { phase, loadRun, sseRun, hostsRun, streamsRun, blastRun, fakeStats, pipeProcess };

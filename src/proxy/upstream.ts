@@ -179,9 +179,10 @@ export class UpstreamPools {
         headersTimeout: this.options.headersTimeoutMs,
         bodyTimeout: this.options.idleTimeoutMs,
         connect: (_opts, callback) => {
+          const done = callback as DialCallback;
           const spare = origin.spare;
           origin.spare = undefined;
-          if (!spare?.take(callback as DialCallback)) origin.dial(callback as DialCallback);
+          if (!spare?.take(done)) origin.dial(done);
         },
       }),
     };

@@ -309,11 +309,10 @@ export class Recorder {
     // Calling-thread writes and full batches go in the next turn; a thread hand-off of
     // a few records waits a little for company.
     if (this.#inline || this.#queueCount() >= this.#maxBatch) {
-      if (this.#delayed) clearTimeout(this.#delayed);
-      this.#delayed = undefined;
-      this.#scheduled = setImmediate(this.#onImmediate);
+      this.#unschedule();
+      this.#scheduled = setImmediate(this.#onScheduled);
     } else {
-      this.#delayed ??= setTimeout(this.#onImmediate, POST_DELAY_MS);
+      this.#delayed ??= setTimeout(this.#onScheduled, POST_DELAY_MS);
     }
   }
 
@@ -324,14 +323,11 @@ export class Recorder {
     this.#delayed = undefined;
   }
 
-  readonly #onImmediate = (): void => {
-    this.#scheduled = undefined;
-    if (this.#delayed) clearTimeout(this.#delayed);
-    this.#delayed = undefined;
+  readonly #onScheduled = (): void => {
+    this.#unschedule();
     if (!this.#inline) {
-      // Posting costs a structured clone of the batch (a few µs per record), nothing
-      // more. One batch per turn; the next goes in the next turn while fewer than
-      // MAX_BATCHES_IN_FLIGHT are out, else when a result comes back.
+      // One batch per call; the next is scheduled while fewer than MAX_BATCHES_IN_FLIGHT
+      // are out, else when a result comes back.
       if (this.#inFlight.length < MAX_BATCHES_IN_FLIGHT) this.#postBatch();
       if (this.#queueCount() > 0 && this.#inFlight.length < MAX_BATCHES_IN_FLIGHT) this.#schedule();
       return;
