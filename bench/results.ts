@@ -58,6 +58,8 @@ export interface InprocReport {
   recorder: {
     batches: number; rows: number; maxRowsPerBatch: number; bytes: number; p50: number; p99: number; max: number; totalMs: number;
     over1ms: number;
+    /** Encoding records as they are recorded (per record, before any hand-off): all of it, and the longest one. */
+    encodeTotalMs: number; encodeMaxMs: number;
     slowest: { ms: number; records: number; bytes: number }[];
   };
   stats: { recorded: number; lost: number; pending: number };

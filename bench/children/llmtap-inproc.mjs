@@ -2,8 +2,9 @@
 // with the bench's --connect-to/--upstream-ca) so its event loop can be watched:
 //  - perf_hooks.monitorEventLoopDelay (1 ms resolution) and event-loop utilisation;
 //  - every recorder hand-off to its writer thread, as the Recorder publishes it on the
-//    diagnostics channel 'llmtap:recorder:batch' ({ records, bytes, ms }: event-loop
-//    time of the hand-off; SQLite work and checkpoints run in the writer thread).
+//    diagnostics channel 'llmtap:recorder:batch' ({ records, bytes, ms, encodeMs,
+//    encodeMaxMs }: event-loop time of the hand-off, and of encoding the records it
+//    carries; mapping, SQLite work and checkpoints run in the writer thread).
 //
 // argv: <home> <config JSON> [dist dir] [plain]. IPC: {cmd:'reset'} starts a window, {cmd:'report'}
 // answers {report}; {cmd:'profile-start'} / {cmd:'profile-stop', file} take a CPU
@@ -93,6 +94,8 @@ process.on('message', async (m) => {
           over1ms: slow.length,
           slowest: slow.sort((a, b) => b.ms - a.ms).slice(0, 5),
           totalMs: sorted.reduce((a, b) => a + b, 0),
+          encodeTotalMs: batches.reduce((a, b) => a + b.encodeMs, 0),
+          encodeMaxMs: Math.max(0, ...batches.map((b) => b.encodeMaxMs)),
         },
         stats: recorder.stats(),
         gc: {

@@ -5,7 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ArchiveOptions } from './db.js';
-import type { ErrorInfo, LogLevel, Pending, WriteOutcome, WriterState } from './writer.js';
+import type { ErrorInfo, LogLevel, WriteOutcome, WriterState } from './writer.js';
 
 export interface WriterInit {
   /** The archive file. */
@@ -31,7 +31,8 @@ export interface PatternSource {
  * each request that may open the archive: they are read on every (re)open.
  */
 export type ToWriter =
-  | { t: 'batch'; id: number; options: ArchiveOptions; records: Pending[] }
+  /** `records`: encoded records (record-codec.ts) joined into one transferred buffer. */
+  | { t: 'batch'; id: number; options: ArchiveOptions; records: Uint8Array }
   | { t: 'open'; id: number; options: ArchiveOptions }
   | { t: 'redact'; patterns: PatternSource[] }
   /** A barrier: answered once everything posted before it is committed (or lost). */

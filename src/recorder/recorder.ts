@@ -1,9 +1,10 @@
 import { channel } from 'node:diagnostics_channel';
-import type { Transferable, Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Exchange, TunnelRecord } from '../exchange.js';
 import type { Logger } from '../log.js';
 import type { Archive, ArchiveOptions } from './db.js';
 import type { FromWriter, PatternSource } from './protocol.js';
+import { encodeRecord, joinFrames } from './record-codec.js';
 import { ArchiveWriter, errorInfo, errorMessage, type ErrorInfo, type Pending, type WriteOutcome, type WriterState } from './writer.js';
 import { WriterThread, writerWorkerUrl } from './writer-thread.js';
 
@@ -28,9 +29,9 @@ export interface RecorderOptions {
   /** Records waiting beyond this push out the oldest, which count as lost. */
   maxQueue?: number;
   /**
-   * Captured body bytes per automatic batch (at least one record is always taken):
-   * a few large bodies cost as much as many small ones, so the row cap alone does not
-   * keep a batch short.
+   * Encoded bytes (bodies and metadata) per automatic batch (at least one record is
+   * always taken): a few large bodies cost as much as many small ones, so the row cap
+   * alone does not keep a batch short.
    */
   maxBatchBytes?: number;
   /**
@@ -66,21 +67,25 @@ const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
 const MAX_BATCHES_IN_FLIGHT = 4;
 /**
  * How long records wait to be handed to the writer thread in one message. Every
- * message costs the event loop a fixed ~0.1 ms (clone, wake-up, the answer coming
- * back) however few records it carries: posting per record at 2,000 exchanges/s
- * spent a fifth of a core on hand-offs. A full batch goes at once.
+ * message costs a fixed amount (waking the thread, the answer coming back) however
+ * few records it carries: posting per record at 2,000 exchanges/s spent a fifth of a
+ * core on hand-offs. A full batch goes at once.
  */
 const POST_DELAY_MS = 10;
 /**
- * Published for every batch handed to the writer thread (when someone subscribes):
- * `{ records, bytes, ms }`, ms being event-loop time spent on the hand-off. The
- * benchmark reads it; nothing is computed without a subscriber.
+ * Published for every batch handed to the writer thread (when someone subscribes).
+ * The benchmark reads it; nothing is timed without a subscriber.
  */
 export const batchChannel = channel('llmtap:recorder:batch');
 export interface BatchEvent {
   records: number;
+  /** Encoded bytes handed over. */
   bytes: number;
+  /** Event-loop time of the hand-off itself: joining the frames and posting them. */
   ms: number;
+  /** Event-loop time spent encoding records since the previous hand-off, and the longest single one. */
+  encodeMs: number;
+  encodeMaxMs: number;
 }
 /** Weight of the newest batch in the per-row cost estimate. */
 const COST_SMOOTHING = 0.2;
@@ -123,8 +128,8 @@ export class Recorder {
   #recreatedBefore = 0;
   #openedBefore = 0;
 
-  // Queue as array + head index: push and take-from-front are both O(1) amortized.
-  #queue: (Pending | undefined)[] = [];
+  // Encoded records (record-codec.ts). Array + head index: push and take-from-front are both O(1) amortized.
+  #queue: (Uint8Array | undefined)[] = [];
   #head = 0;
   #scheduled: NodeJS.Immediate | undefined;
   /** A hand-off to the writer thread waiting for more records (see POST_DELAY_MS). */
@@ -136,6 +141,9 @@ export class Recorder {
   #closed = false;
   #lastErrorLog = -Infinity;
   #lastDropLog = -Infinity;
+  /** Encoding time since the last hand-off, kept only while batchChannel has subscribers. */
+  #encodeMs = 0;
+  #encodeMaxMs = 0;
 
   constructor(archive: Archive | (() => Archive) | ArchiveFile, options: RecorderOptions) {
     this.#logger = options.logger;
@@ -290,6 +298,22 @@ export class Recorder {
       this.#lost++;
       return;
     }
+    const timed = batchChannel.hasSubscribers;
+    const start = timed ? performance.now() : 0;
+    let frame: Buffer;
+    try {
+      frame = encodeRecord(item);
+    } catch (err) {
+      // Something in the record JSON cannot hold (a bug elsewhere): only it is lost.
+      this.#lost++;
+      this.#logger.warn({ err: errorMessage(err) }, 'could not map a record for the archive');
+      return;
+    }
+    if (timed) {
+      const ms = performance.now() - start;
+      this.#encodeMs += ms;
+      this.#encodeMaxMs = Math.max(this.#encodeMaxMs, ms);
+    }
     if (this.#pendingCount() >= this.#maxQueue && this.#head < this.#queue.length) {
       // The disk is not keeping up; the newest traffic is the most useful to keep.
       this.#queue[this.#head++] = undefined;
@@ -300,7 +324,7 @@ export class Recorder {
         this.#logger.warn({ maxQueue: this.#maxQueue, lost: this.#lost }, 'archive queue full; dropping oldest records');
       }
     }
-    this.#queue.push(item);
+    this.#queue.push(frame);
     this.#schedule();
   }
 
@@ -351,14 +375,14 @@ export class Recorder {
     return this.#queueCount() + this.#inFlightRecords;
   }
 
-  #take(maxRows: number, maxBytes: number): Pending[] {
-    const batch: Pending[] = [];
+  #take(maxRows: number, maxBytes: number): Uint8Array[] {
+    const batch: Uint8Array[] = [];
     let bytes = 0;
     while (batch.length < maxRows && this.#head < this.#queue.length) {
       const item = this.#queue[this.#head]!;
-      const size = capturedBytes(item);
+      const size = item.byteLength;
       if (batch.length > 0 && bytes + size > maxBytes) break;
-      this.#queue[this.#head++] = undefined; // let the exchange be collected
+      this.#queue[this.#head++] = undefined; // let the frame be collected
       batch.push(item);
       bytes += size;
     }
@@ -441,24 +465,22 @@ export class Recorder {
       this.#failed(thread, batch.length, 'archive writer thread cannot start; records lost');
       return;
     }
-    const options = this.#archiveOptions();
-    const start = batchChannel.hasSubscribers ? performance.now() : 0;
+    const timed = batchChannel.hasSubscribers;
+    const start = timed ? performance.now() : 0;
+    const records = joinFrames(batch);
+    const bytes = records.byteLength; // read now: posting detaches the buffer
     try {
-      const { records, transfer, bytes } = toWire(batch);
-      this.#sent(thread, thread.post((id) => ({ t: 'batch', id, options, records }), transfer), batch.length);
-      if (batchChannel.hasSubscribers) batchChannel.publish({ records: batch.length, bytes, ms: performance.now() - start } satisfies BatchEvent);
-    } catch {
-      // Something in a record that structured clone cannot copy: send them one at a
-      // time, so that only that record is lost.
-      for (const item of batch) {
-        try {
-          const { records, transfer } = toWire([item]);
-          this.#sent(thread, thread.post((id) => ({ t: 'batch', id, options, records }), transfer), 1);
-        } catch (err) {
-          this.#lost++;
-          this.#logger.warn({ err: errorMessage(err) }, 'could not map a record for the archive');
-        }
-      }
+      const id = thread.post((id) => ({ t: 'batch', id, options: this.#archiveOptions(), records }), [records.buffer]);
+      this.#sent(thread, id, batch.length);
+    } catch (err) {
+      this.#lost += batch.length;
+      this.#failed(errorInfo(err), batch.length, 'could not hand records to the archive writer thread; records lost');
+      return;
+    }
+    if (timed) {
+      batchChannel.publish({ records: batch.length, bytes, ms: performance.now() - start, encodeMs: this.#encodeMs, encodeMaxMs: this.#encodeMaxMs } satisfies BatchEvent);
+      this.#encodeMs = 0;
+      this.#encodeMaxMs = 0;
     }
   }
 
@@ -523,40 +545,3 @@ function isArchiveFile(archive: Archive | (() => Archive) | ArchiveFile): archiv
   return typeof archive === 'object' && typeof (archive as Partial<ArchiveFile>).file === 'string' && !('db' in archive);
 }
 
-/**
- * Records as posted to the writer thread. A captured body is often a view into a
- * larger buffer (the socket's read buffer, Buffer's 8 KB pool), and structured clone
- * would copy all of that backing memory. Instead every body of the batch is copied
- * once into one buffer that is transferred (not copied again) with the message; the
- * bodies travel as views into it. The records themselves are left as they were.
- */
-function toWire(batch: readonly Pending[]): { records: Pending[]; transfer: Transferable[]; bytes: number } {
-  let total = 0;
-  for (const item of batch) total += capturedBytes(item);
-  const arena = new Uint8Array(total);
-  let at = 0;
-  const place = (bytes: Buffer): Buffer => {
-    if (!(bytes instanceof Uint8Array) || at + bytes.byteLength > total) return bytes;
-    arena.set(bytes, at);
-    const view = arena.subarray(at, at + bytes.byteLength); // arrives as a Uint8Array; the worker wraps it back into a Buffer
-    at += bytes.byteLength;
-    return view as Buffer;
-  };
-  const records = batch.map((item): Pending => {
-    if (item.kind !== 'exchange') return item;
-    // Defensive on purpose: a malformed record must fail in mapping (counted), not here (thrown).
-    const ex = item.exchange as Partial<Exchange>;
-    const copy: Partial<Exchange> = { ...ex };
-    if (ex.request?.body) copy.request = { ...ex.request, body: { ...ex.request.body, bytes: place(ex.request.body.bytes) } };
-    if (ex.response?.body) copy.response = { ...ex.response, body: { ...ex.response.body, bytes: place(ex.response.body.bytes) } };
-    return { kind: 'exchange', exchange: copy as Exchange };
-  });
-  return { records, transfer: total > 0 ? [arena.buffer] : [], bytes: total };
-}
-
-function capturedBytes(item: Pending): number {
-  if (item.kind === 'tunnel') return 0;
-  // Defensive on purpose: a malformed record must fail in mapping (counted), not here (thrown).
-  const { request, response } = item.exchange as { request?: Partial<Exchange['request']>; response?: Partial<NonNullable<Exchange['response']>> };
-  return (request?.body?.bytes?.length ?? 0) + (response?.body?.bytes?.length ?? 0);
-}

@@ -5,10 +5,9 @@
  * loaded from dist/ (see writerWorkerUrl there).
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { Exchange } from '../exchange.js';
 import type { ArchiveOptions } from './db.js';
 import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
-import type { Pending } from './writer.js';
+import { splitFrames } from './record-codec.js';
 
 /** Batches already waiting are merged into one transaction, up to this many records. */
 const MERGE_LIMIT = 1024;
@@ -49,22 +48,6 @@ const writer = new ArchiveWriter(
   (level, fields, msg) => send({ t: 'log', level, fields, msg }),
 );
 
-/** Structured clone turns a Buffer into a plain Uint8Array; the row mappers want Buffers. */
-function asBuffer(bytes: unknown): unknown {
-  return bytes instanceof Uint8Array && !Buffer.isBuffer(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
-}
-
-function revive(item: Pending): Pending {
-  if (item.kind !== 'exchange') return item;
-  // Defensive: a malformed record must fail in mapping (counted as lost), not here.
-  const ex = item.exchange as Partial<Exchange>;
-  const reqBody = ex.request?.body as { bytes?: unknown } | undefined;
-  if (reqBody) reqBody.bytes = asBuffer(reqBody.bytes);
-  const resBody = ex.response?.body as { bytes?: unknown } | undefined;
-  if (resBody) resBody.bytes = asBuffer(resBody.bytes);
-  return item;
-}
-
 const backlog: ToWriter[] = [];
 let closed = false;
 
@@ -75,7 +58,7 @@ function next(): ToWriter | undefined {
 }
 
 function writeBatches(first: Extract<ToWriter, { t: 'batch' }>): void {
-  const records = first.records.map(revive);
+  const records = splitFrames(first.records);
   let upTo = first.id;
   let batches = 1;
   options = first.options;
@@ -87,7 +70,7 @@ function writeBatches(first: Extract<ToWriter, { t: 'batch' }>): void {
       backlog.unshift(more);
       break;
     }
-    for (const item of more.records) records.push(revive(item));
+    for (const frame of splitFrames(more.records)) records.push(frame);
     upTo = more.id;
     batches++;
     options = more.options;

@@ -1,9 +1,10 @@
 import type { Exchange, TunnelRecord } from '../exchange.js';
 import type { Archive, ExchangeRow, TunnelRow } from './db.js';
+import { decodeRecord } from './record-codec.js';
 import { makeRedactor, redactText, type TextRedactor } from './redact.js';
 import { exchangeToRow, tunnelToRow } from './rows.js';
 
-/** One queued record, as the Recorder holds it and as it crosses to the writer thread. */
+/** One record as recorded; it waits and crosses to the writer thread encoded (record-codec.ts). */
 export type Pending = { kind: 'exchange'; exchange: Exchange } | { kind: 'tunnel'; tunnel: TunnelRecord };
 
 export type LogLevel = 'error' | 'warn' | 'info';
@@ -89,13 +90,14 @@ export class ArchiveWriter {
     }
   }
 
-  /** Maps and writes one batch in one transaction. Never throws. */
-  write(batch: readonly Pending[]): WriteOutcome {
+  /** Decodes, maps and writes one batch of encoded records in one transaction. Never throws. */
+  write(batch: readonly Uint8Array[]): WriteOutcome {
     const exchanges: ExchangeRow[] = [];
     const tunnels: TunnelRow[] = [];
     let unmapped = 0;
-    for (const item of batch) {
+    for (const frame of batch) {
       try {
+        const item = decodeRecord(frame);
         if (item.kind === 'exchange') exchanges.push(exchangeToRow(item.exchange, this.#redact));
         else tunnels.push(tunnelToRow(item.tunnel));
       } catch (err) {

@@ -92,6 +92,8 @@ describe('recorder with a writer thread', () => {
       await eventually(() => expect(batches.map((b) => b.records)).toEqual([5]));
       expect(batches[0]!.bytes).toBeGreaterThan(5 * 300);
       expect(batches[0]!.ms).toBeGreaterThanOrEqual(0);
+      expect(batches[0]!.encodeMs).toBeGreaterThan(0);
+      expect(batches[0]!.encodeMaxMs).toBeLessThanOrEqual(batches[0]!.encodeMs);
 
       for (let i = 5; i < 21; i++) recorder.recordExchange(typicalExchange(i));
       await new Promise((r) => setImmediate(r));
@@ -220,16 +222,19 @@ describe('recorder with a writer thread', () => {
     expect(ids(file)).toEqual(['ex-00001', 'ex-00003']);
   });
 
-  it('loses only a record structured clone cannot copy, not its batch-mates', () => {
+  it('loses only a record that cannot be encoded, not its batch-mates; a stray function is just left out', () => {
     const recorder = open();
     const odd = typicalExchange(2);
-    (odd as unknown as { hook: () => void }).hook = () => {}; // a bug elsewhere hangs a function on it
+    (odd.usage as { inputTokens: unknown }).inputTokens = 100n; // a bug elsewhere puts a BigInt in it
+    const hooked = typicalExchange(4);
+    (hooked as unknown as { hook: () => void }).hook = () => {};
     recorder.recordExchange(typicalExchange(1));
     recorder.recordExchange(odd);
     recorder.recordExchange(typicalExchange(3));
+    recorder.recordExchange(hooked);
     recorder.flush();
-    expect(recorder.stats()).toEqual({ recorded: 2, lost: 1, pending: 0 });
-    expect(ids(file)).toEqual(['ex-00001', 'ex-00003']);
+    expect(recorder.stats()).toEqual({ recorded: 3, lost: 1, pending: 0 });
+    expect(ids(file)).toEqual(['ex-00001', 'ex-00003', 'ex-00004']);
   });
 
   it('close() flushes, checkpoints the WAL away and stops the thread; later records count as lost', async () => {
