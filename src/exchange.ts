@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 
 /** Raw header list as on the wire: [name, value, name, value, …], original case and order. */
 export type RawHeaders = string[];
@@ -90,7 +91,7 @@ export function emptyCapture(): Captured {
 export function makeExchange(parts: Omit<Partial<Exchange>, 'request'> & { request?: Partial<Exchange['request']> } = {}): Exchange {
   const { request, ...rest } = parts;
   return {
-    id: randomUUID(),
+    id: newId(),
     connectionId: randomUUID(),
     client: { address: '127.0.0.1' },
     target: { host: 'api.openai.com', port: 443, tls: true },

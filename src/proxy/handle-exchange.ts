@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { decodeBody } from '../content-encoding.js';
 import { LlmtapError, providerErrorBody, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
+import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { identifyApi, identifyProvider, parserFor } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
@@ -45,7 +45,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   res.sendDate = false; // the provider's Date header passes through; never add our own
   const provider = identifyProvider(conn.target.host, conn.target.port);
   const ex: Exchange = {
-    id: randomUUID(),
+    id: newId(),
     connectionId: conn.connectionId,
     client: { address: conn.clientAddress, user: conn.clientUser, userAgent: req.headers['user-agent'] },
     target: { ...conn.target },

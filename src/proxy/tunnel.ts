@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { connect, type LookupFunction, type Socket } from 'node:net';
 import { now, type TunnelRecord } from '../exchange.js';
+import { newId } from '../ids.js';
 
 export interface TunnelTarget {
   host: string;
@@ -30,7 +30,7 @@ const FORBIDDEN = 'HTTP/1.1 403 Forbidden\r\nx-llmtap-error: forbidden_target\r\
  */
 export function openTunnel(client: Socket, head: Buffer, target: TunnelTarget, meta: TunnelMeta): Promise<TunnelRecord> {
   const record: TunnelRecord = {
-    id: randomUUID(), clientAddress: meta.clientAddress, clientUser: meta.clientUser,
+    id: newId(), clientAddress: meta.clientAddress, clientUser: meta.clientUser,
     host: target.host, port: target.port, start: now(), end: 0, bytesUp: 0, bytesDown: 0, outcome: 'closed',
   };
   return new Promise((resolve) => {

