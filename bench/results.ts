@@ -58,10 +58,14 @@ export interface InprocReport {
   recorder: {
     batches: number; rows: number; maxRowsPerBatch: number; bytes: number; p50: number; p99: number; max: number; totalMs: number;
     over1ms: number;
+    /** Of those, hand-offs during which a GC pause ran. */
+    over1msWithGc?: number;
     /** Encoding records as they are recorded (per record, before any hand-off): all of it, and the longest one. */
     encodeTotalMs: number; encodeMaxMs: number;
     slowest: { ms: number; records: number; bytes: number }[];
   };
+  /** Fixed busy work on the same loop every 10 ms, timed like a hand-off: what preemption alone adds. */
+  control?: { workMs: number; runs: number; p50: number; p99: number; max: number; over1ms: number };
   stats: { recorded: number; lost: number; pending: number };
   gc: { count: number; totalMs: number; maxMs: number; over5ms: number };
 }

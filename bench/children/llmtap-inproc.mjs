@@ -42,14 +42,28 @@ const proxy = await startProxy(config, logger);
 const recorder = proxy.recorder;
 let batches = [];
 // 'plain': no subscriber, so the Recorder does not even time its hand-offs (CPU profiles).
-if (instrument) subscribe('llmtap:recorder:batch', (event) => batches.push(event));
+// Published synchronously at the end of each hand-off: its wall-clock window is [end - ms, end].
+if (instrument) subscribe('llmtap:recorder:batch', (event) => batches.push({ ...event, end: performance.now() }));
 
 const eld = monitorEventLoopDelay({ resolution: 1 });
 // GC pauses in the window: the other thing besides recorder batches that stops the loop.
 let gcPauses = [];
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcPauses.push({ ms: e.duration, kind: e.detail?.kind });
+  for (const e of list.getEntries()) gcPauses.push({ ms: e.duration, kind: e.detail?.kind, start: e.startTime });
 }).observe({ entryTypes: ['gc'] });
+// Control for the hand-off timings: a fixed CONTROL_WORK_MS of busy work on the same loop
+// every 10 ms, timed the same way. On 2 shared cores any stretch of event-loop work can be
+// preempted (by the fake, the generator, the writer thread it wakes); how often this
+// fixed work exceeds 1 ms of wall time is what preemption alone does to a hand-off.
+const CONTROL_WORK_MS = 0.08;
+let controlMs = [];
+if (instrument) {
+  setInterval(() => {
+    const start = performance.now();
+    while (performance.now() - start < CONTROL_WORK_MS);
+    controlMs.push(performance.now() - start);
+  }, 10).unref();
+}
 let elu0 = performance.eventLoopUtilization();
 let t0 = performance.now();
 
@@ -69,6 +83,7 @@ process.on('message', async (m) => {
     eld.reset();
     eld.enable();
     batches = [];
+    controlMs = [];
     gcPauses = [];
     elu0 = performance.eventLoopUtilization();
     t0 = performance.now();
@@ -92,11 +107,17 @@ process.on('message', async (m) => {
           p99: pct(sorted, 99),
           max: sorted.length ? sorted[sorted.length - 1] : NaN,
           over1ms: slow.length,
-          slowest: slow.sort((a, b) => b.ms - a.ms).slice(0, 5),
+          slowest: slow.sort((a, b) => b.ms - a.ms).slice(0, 5).map(({ ms, records, bytes }) => ({ ms, records, bytes })),
+          // A GC pause inside a hand-off's window: the hand-off's allocation may have triggered it, but it is the collector's time.
+          over1msWithGc: slow.filter((b) => gcPauses.some((g) => g.start < b.end && g.start + g.ms > b.end - b.ms)).length,
           totalMs: sorted.reduce((a, b) => a + b, 0),
           encodeTotalMs: batches.reduce((a, b) => a + b.encodeMs, 0),
           encodeMaxMs: Math.max(0, ...batches.map((b) => b.encodeMaxMs)),
         },
+        control: (() => {
+          const sorted = [...controlMs].sort((a, b) => a - b);
+          return { workMs: CONTROL_WORK_MS, runs: sorted.length, p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted.at(-1) ?? NaN, over1ms: sorted.filter((x) => x > 1).length };
+        })(),
         stats: recorder.stats(),
         gc: {
           count: gcPauses.length,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -39,6 +39,20 @@ function ids(file: string): string[] {
   } finally {
     db.close();
   }
+}
+
+/** Nice value of each thread of this process (Linux), by task id. */
+function threadNiceValues(): Map<number, number> {
+  const nice = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      nice.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])); // field 19
+    } catch {
+      // the thread ended while we listed them
+    }
+  }
+  return nice;
 }
 
 describe('recorder with a writer thread', () => {
@@ -220,6 +234,16 @@ describe('recorder with a writer thread', () => {
     expect(recorder.healthy).toBe(true);
     expect(recorder.stats()).toEqual({ recorded: 2, lost: 1, pending: 0 });
     expect(ids(file)).toEqual(['ex-00001', 'ex-00003']);
+  });
+
+  it.runIf(process.platform === 'linux')('runs the writer thread 10 nice levels below the event loop; the event loop keeps its priority', () => {
+    const main = threadNiceValues().get(process.pid)!;
+    const before = new Set(threadNiceValues().keys());
+    const recorder = open();
+    expect(recorder.open()).toBe(true); // blocks until the thread has answered
+    const started = [...threadNiceValues()].filter(([tid]) => !before.has(tid));
+    expect(started.map(([, nice]) => nice)).toContain(Math.min(19, main + 10));
+    expect(threadNiceValues().get(process.pid)).toBe(main);
   });
 
   it('loses only a record that cannot be encoded, not its batch-mates; a stray function is just left out', () => {
