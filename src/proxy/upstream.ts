@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
 import { checkServerIdentity, createSecureContext, rootCertificates, type PeerCertificate, type SecureContext } from 'node:tls';
-import { Pool, buildConnector } from 'undici';
+import { Client, Pool, buildConnector, type Dispatcher } from 'undici';
 import { resolveConnectTo, type ConnectTo } from '../config.js';
 import { formatAuthority } from './route.js';
 import { guardedLookup, type TargetPolicy } from './target-guard.js';
@@ -19,12 +19,31 @@ export interface UpstreamOptions {
   connectionsPerOrigin?: number | null;
   /** How long a connection dialled by warm() waits for its request (default 10 s). */
   spareTtlMs?: number;
+  /** Idle keep-alive per origin (defaults: the first 32 connections 30 s, the rest 4 s). */
+  idle?: IdleKeepAlive;
+}
+
+export interface IdleKeepAlive {
+  /** Connections per origin that get the long keep-alive: the first this many opened. */
+  warm: number;
+  warmMs: number;
+  /** Keep-alive of every connection beyond those. */
+  burstMs: number;
 }
 
 /** Plain-HTTP clients can name any host; keep-alive pools for at most this many origins. */
 const MAX_ORIGINS = 256;
 /** An eagerly dialled connection (see warm()) that no request has used by then is closed. */
 const DEFAULT_SPARE_TTL_MS = 10_000;
+/**
+ * Idle keep-alive: the first 32 connections of an origin wait 30 s for their
+ * next request (agents often pause between calls); connections beyond those exist
+ * only because of a burst and close after 4 s idle (undici's default). Without the
+ * split, 1,000 streams at once left 1,000 idle TLS connections (~70 MB) for 30 s.
+ * The pool hands requests to its oldest free connection first, so the warm ones are
+ * the ones that stay busy.
+ */
+const DEFAULT_IDLE: IdleKeepAlive = { warm: 32, warmMs: 30_000, burstMs: 4_000 };
 
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
@@ -165,6 +184,9 @@ export class UpstreamPools {
     const identity = (_name: string, cert: PeerCertificate): Error | undefined => checkServerIdentity(host, cert);
     const base = buildConnector({ secureContext: this.trust, rejectUnauthorized: true, keepAlive: true, timeout: this.options.connectTimeoutMs, checkServerIdentity: identity, ...(lookup ? { lookup } : {}) } as buildConnector.BuildOptions);
     const options = { protocol: tls ? 'https:' : 'http:', hostname: target.host, port: String(target.port), servername: tls && !isIP(host) ? host : undefined } as buildConnector.Options;
+    // The pool's clients, in creation order (the pool drops one only after a connection error).
+    const clients = new Set<Dispatcher>();
+    const idle = this.options.idle ?? DEFAULT_IDLE;
     const origin: Origin = {
       dial: (callback) => base(options, (err, socket) => {
         if (socket) socket.setNoDelay(true);
@@ -175,7 +197,6 @@ export class UpstreamPools {
         // minutes: a cap here would queue streams behind each other, so the clients are the bound.
         connections: this.options.connectionsPerOrigin ?? null,
         pipelining: 1,
-        keepAliveTimeout: 30_000,
         headersTimeout: this.options.headersTimeoutMs,
         bodyTimeout: this.options.idleTimeoutMs,
         connect: (_opts, callback) => {
@@ -184,8 +205,18 @@ export class UpstreamPools {
           origin.spare = undefined;
           if (!spare?.take(done)) origin.dial(done);
         },
+        factory: (url, opts) => {
+          const keepAliveMs = clients.size < idle.warm ? idle.warmMs : idle.burstMs;
+          // The max also caps a server's Keep-Alive: timeout=N hint, which would otherwise win.
+          const client = new Client(url, { ...(opts as Client.Options), keepAliveTimeout: keepAliveMs, keepAliveMaxTimeout: keepAliveMs });
+          clients.add(client);
+          return client;
+        },
       }),
     };
+    origin.pool.on('connectionError', (_url, targets) => {
+      for (const target of targets) clients.delete(target);
+    });
     return origin;
   }
 
