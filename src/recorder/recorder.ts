@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Archive, ArchiveOptions } from './db.js';
 import type { FromWriter, PatternSource } from './protocol.js';
 import { encodeRecord, joinFrames } from './record-codec.js';
+import { RecordQueue } from './record-queue.js';
 import { ArchiveWriter, errorInfo, errorMessage, type ErrorInfo, type Pending, type WriteOutcome, type WriterState } from './writer.js';
 import { WriterThread, writerWorkerUrl } from './writer-thread.js';
 
@@ -128,9 +129,7 @@ export class Recorder {
   #recreatedBefore = 0;
   #openedBefore = 0;
 
-  // Encoded records (record-codec.ts). Array + head index: push and take-from-front are both O(1) amortized.
-  #queue: (Uint8Array | undefined)[] = [];
-  #head = 0;
+  readonly #queue = new RecordQueue();
   #scheduled: NodeJS.Immediate | undefined;
   /** A hand-off to the writer thread waiting for more records (see POST_DELAY_MS). */
   #delayed: NodeJS.Timeout | undefined;
@@ -314,9 +313,8 @@ export class Recorder {
       this.#encodeMs += ms;
       this.#encodeMaxMs = Math.max(this.#encodeMaxMs, ms);
     }
-    if (this.#pendingCount() >= this.#maxQueue && this.#head < this.#queue.length) {
-      // The disk is not keeping up; the newest traffic is the most useful to keep.
-      this.#queue[this.#head++] = undefined;
+    // The disk is not keeping up; the newest traffic is the most useful to keep.
+    if (this.#pendingCount() >= this.#maxQueue && this.#queue.dropOldest()) {
       this.#lost++;
       const t = Date.now();
       if (t - this.#lastDropLog >= ERROR_LOG_INTERVAL_MS) {
@@ -332,7 +330,7 @@ export class Recorder {
     if (this.#scheduled) return;
     // Calling-thread writes and full batches go in the next turn; a thread hand-off of
     // a few records waits a little for company.
-    if (this.#inline || this.#queueCount() >= this.#maxBatch) {
+    if (this.#inline || this.#queue.length >= this.#maxBatch) {
       this.#unschedule();
       this.#scheduled = setImmediate(this.#onScheduled);
     } else {
@@ -353,7 +351,7 @@ export class Recorder {
       // One batch per call; the next is scheduled while fewer than MAX_BATCHES_IN_FLIGHT
       // are out, else when a result comes back.
       if (this.#inFlight.length < MAX_BATCHES_IN_FLIGHT) this.#postBatch();
-      if (this.#queueCount() > 0 && this.#inFlight.length < MAX_BATCHES_IN_FLIGHT) this.#schedule();
+      if (this.#queue.length > 0 && this.#inFlight.length < MAX_BATCHES_IN_FLIGHT) this.#schedule();
       return;
     }
     const rows = Math.min(this.#maxBatch, Math.max(1, Math.floor(this.#batchBudgetMs / this.#rowCostMs)));
@@ -367,39 +365,13 @@ export class Recorder {
     if (this.#pendingCount() > 0) this.#schedule();
   };
 
-  #queueCount(): number {
-    return this.#queue.length - this.#head;
-  }
-
   #pendingCount(): number {
-    return this.#queueCount() + this.#inFlightRecords;
-  }
-
-  #take(maxRows: number, maxBytes: number): Uint8Array[] {
-    const batch: Uint8Array[] = [];
-    let bytes = 0;
-    while (batch.length < maxRows && this.#head < this.#queue.length) {
-      const item = this.#queue[this.#head]!;
-      const size = item.byteLength;
-      if (batch.length > 0 && bytes + size > maxBytes) break;
-      this.#queue[this.#head++] = undefined; // let the frame be collected
-      batch.push(item);
-      bytes += size;
-    }
-    // Reclaim the consumed prefix once it dominates, keeping shifts amortized O(1).
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    return batch;
+    return this.#queue.length + this.#inFlightRecords;
   }
 
   /** Calling-thread mode: takes and writes one batch; returns how many records it took (written or lost). */
   #writeBatch(maxRows: number, maxBytes: number): number {
-    const batch = this.#take(maxRows, maxBytes);
+    const batch = this.#queue.take(maxRows, maxBytes);
     if (batch.length === 0) return 0;
     this.#applyOutcome(this.#inline!.write(batch));
     return batch.length;
@@ -453,11 +425,11 @@ export class Recorder {
 
   /** Hands the writer thread everything queued (flush), in batches of maxBatch rows / maxBatchBytes. */
   #postAll(): void {
-    while (this.#queueCount() > 0) this.#postBatch();
+    while (this.#queue.length > 0) this.#postBatch();
   }
 
   #postBatch(): void {
-    const batch = this.#take(this.#maxBatch, this.#maxBatchBytes);
+    const batch = this.#queue.take(this.#maxBatch, this.#maxBatchBytes);
     if (batch.length === 0) return;
     const thread = this.#ensureThread();
     if (!(thread instanceof WriterThread)) {
@@ -503,7 +475,7 @@ export class Recorder {
         this.#state = message.state;
         this.#applyOutcome(message.outcome);
         if (this.#inFlight.length === 0) thread.busy(false);
-        if (this.#queueCount() > 0) this.#schedule();
+        if (this.#queue.length > 0) this.#schedule();
         break;
       }
       case 'answer':
@@ -537,7 +509,7 @@ export class Recorder {
     this.#inFlightRecords = 0;
     this.#lost += rows;
     this.#failed(error, rows, 'archive writer thread failed; records in flight are lost; a new one starts with the next batch', true);
-    if (!this.#closed && this.#queueCount() > 0) this.#schedule();
+    if (!this.#closed && this.#queue.length > 0) this.#schedule();
   }
 }
 
