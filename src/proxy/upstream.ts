@@ -39,7 +39,8 @@ const DEFAULT_SPARE_TTL_MS = 10_000;
  * Idle keep-alive: the first 32 connections of an origin wait 30 s for their
  * next request (agents often pause between calls); connections beyond those exist
  * only because of a burst and close after 4 s idle (undici's default). Without the
- * split, 1,000 streams at once left 1,000 idle TLS connections (~70 MB) for 30 s.
+ * split, a burst of 1,000 concurrent requests left 1,000 idle TLS connections open
+ * for 30 s, or as long as the server's Keep-Alive hint allowed.
  * The pool hands requests to its oldest free connection first, so the warm ones are
  * the ones that stay busy.
  */

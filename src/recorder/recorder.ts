@@ -94,8 +94,9 @@ const COST_SMOOTHING = 0.2;
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
 /**
- * Writes exchanges and tunnels to the archive off the hot path. Recording is O(1)
- * and never throws; the proxy must keep relaying traffic whatever the disk does.
+ * Writes exchanges and tunnels to the archive off the hot path. Recording encodes
+ * the record once (record-codec.ts; microseconds), queues the bytes and never throws;
+ * the proxy must keep relaying traffic whatever the disk does.
  * Failures are counted as lost and flip `healthy`, which fail-closed mode turns
  * into 503s.
  *

@@ -40,8 +40,8 @@ export interface WriterState {
 }
 
 /**
- * The part of recording that touches SQLite: maps records to rows (decode, redact,
- * JSON), opens the archive lazily, writes one transaction per batch, notices a
+ * The part of recording that touches SQLite: decodes the queued frames and maps the
+ * records to rows (content decoding, redaction, JSON), opens the archive lazily, writes one transaction per batch, notices a
  * deleted archive file, drops connections that cannot recover, checkpoints on close.
  * Synchronous; the Recorder runs it in a worker thread (writer-worker.ts) or, for an
  * Archive object handed in directly, on the calling thread.
