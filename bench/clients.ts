@@ -1,3 +1,4 @@
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Agent, ProxyAgent, buildConnector, type Dispatcher } from 'undici';
 import { monoMs } from './stats.js';
 
@@ -17,14 +18,19 @@ export interface TargetSpec {
 /**
  * A keep-alive undici dispatcher with up to `connections` sockets per origin.
  * Through a proxy it is a ProxyAgent: one CONNECT per socket, then TLS to the origin
- * inside it, then any number of requests on that socket.
+ * inside it, then any number of requests on that socket. `onCertificate` sees each
+ * server certificate the client accepts (the usual name check still applies).
  */
-export function makeDispatcher(spec: TargetSpec, connections: number): Dispatcher {
+export function makeDispatcher(spec: TargetSpec, connections: number, onCertificate?: (cert: PeerCertificate) => void): Dispatcher {
   const common = { connections, keepAliveTimeout: 120_000, keepAliveMaxTimeout: 120_000, headersTimeout: 60_000, bodyTimeout: 120_000 };
+  const identity = onCertificate && ((host: string, cert: PeerCertificate): Error | undefined => {
+    onCertificate(cert);
+    return checkServerIdentity(host, cert);
+  });
   if (spec.via === 'proxy') {
-    return new ProxyAgent({ uri: spec.proxyUrl!, requestTls: { ca: spec.ca }, ...common });
+    return new ProxyAgent({ uri: spec.proxyUrl!, requestTls: { ca: spec.ca, ...(identity ? { checkServerIdentity: identity } : {}) }, ...common });
   }
-  const base = buildConnector({ ca: spec.ca, rejectUnauthorized: true, keepAlive: true });
+  const base = buildConnector({ ca: spec.ca, rejectUnauthorized: true, keepAlive: true, ...(identity ? { checkServerIdentity: identity } : {}) } as buildConnector.BuildOptions);
   return new Agent({
     ...common,
     connect: (opts, callback) => base({ ...opts, hostname: '127.0.0.1', port: String(spec.fakePort), servername: opts.hostname } as typeof opts, callback),

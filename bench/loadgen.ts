@@ -23,7 +23,11 @@ export type Job =
 
 export interface ClosedResult { latency: Summary; requests: number; errors: number; elapsedMs: number; warmupMs: number; rps: number; loadgenCpuPct: number }
 export interface SseResult { ttft: Summary; delay: Summary; streams: number; events: number; errors: number }
-export interface HostsResult { perHost: Summary; done: number; wanted: number; totalMs: number; capped: boolean; errors: number; firstMs: number }
+export interface HostsResult {
+  perHost: Summary; done: number; wanted: number; totalMs: number; capped: boolean; errors: number; firstMs: number;
+  /** Server certificates the client accepted (one per new host), and how many distinct public keys they carried. */
+  certificates: number; serverKeys: number;
+}
 export interface StreamsResult { count: number; maxFlowing: number; rampMs: number; errors: number; allFlowing: boolean }
 export interface BlastResult {
   runs: { ms: number; bytes: number; mbps: number }[];
@@ -118,7 +122,13 @@ async function sse(job: Extract<Job, { kind: 'sse' }>, emit: (event: unknown) =>
 }
 
 async function hosts(job: Extract<Job, { kind: 'hosts' }>, emit: (event: unknown) => void): Promise<HostsResult> {
-  const d = makeDispatcher(job.target, 1);
+  // A proxy that generates a key per host shows as many keys as hosts; one key made at start shows 1.
+  const keys = new Set<string>();
+  let certificates = 0;
+  const d = makeDispatcher(job.target, 1, (cert) => {
+    certificates++;
+    keys.add(cert.pubkey?.toString('base64') ?? cert.fingerprint256);
+  });
   try {
     for (let i = 0; i < job.warmupHosts; i++) await chatOnce(d, job.pattern.replace('{i}', `warm${i}`));
     emit({ phase: 'measuring' });
@@ -138,7 +148,7 @@ async function hosts(job: Extract<Job, { kind: 'hosts' }>, emit: (event: unknown
       }
     }
     const totalMs = performance.now() - t0;
-    return { perHost: summarize(per.values()), done: per.length, wanted: job.count, totalMs, capped, errors, firstMs: per.values()[0] ?? NaN };
+    return { perHost: summarize(per.values()), done: per.length, wanted: job.count, totalMs, capped, errors, firstMs: per.values()[0] ?? NaN, certificates, serverKeys: keys.size };
   } finally {
     await d.destroy();
   }

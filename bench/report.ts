@@ -75,6 +75,7 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
   add('TTFT unchanged within noise (added p50 ≤ 1 ms)', dsse && lsse ? `${signed(lsse.ttft.p50 - dsse.ttft.p50)} ms (p50 ${ms(lsse.ttft.p50)} vs ${ms(dsse.ttft.p50)})` : undefined, dsse && lsse ? lsse.ttft.p50 - dsse.ttft.p50 <= 1 : undefined);
   const lh = ok(l.hosts);
   add('First request to a new intercepted host ≤ 10 ms (p50 over all new hosts)', lh ? `p50 ${ms(lh.perHost.p50)} ms, p99 ${ms(lh.perHost.p99)} ms` : undefined, lh ? lh.perHost.p50 <= 10 : undefined);
+  add('No key generation after start (distinct public keys in the leaves served to new hosts)', lh?.certificates ? `${int(lh.serverKeys)} key across ${int(lh.certificates)} leaf certificates` : undefined, lh?.certificates ? lh.serverKeys === 1 : undefined);
   const tt = ok(t.tunnel);
   const base = tt?.baselineMbps ?? ok(r.pipe)?.mbps;
   const cpuNote = tt?.cpuMsPerGB && tt.baselineCpuMsPerGB ? `; CPU per GB ${int(tt.cpuMsPerGB)} vs ${int(tt.baselineCpuMsPerGB)} ms (${((tt.baselineCpuMsPerGB / tt.cpuMsPerGB) * 100).toFixed(0)} % of the pipe's efficiency)` : '';
@@ -143,7 +144,7 @@ export function renderTables(r: BenchResults): string {
 
   const pipe = ok(r.pipe);
   out.push(`### New hosts, tunnel throughput, memory`, '');
-  out.push(`New host: a fresh connection (CONNECT + TLS, the proxy mints a leaf) and one request, for each of ${int(P.hosts.count)} distinct names in a row. Tunnel: ${int(P.tunnelBytes / 2 ** 20)} MiB of raw bytes downstream, MB/s (10^6 B/s), median of runs alternating with a plain Node socket pipe. RSS: the proxy process with ${int(P.streams.count)} concurrent SSE streams open (flowing = got their first event).`, '');
+  out.push(`New host: a fresh connection (CONNECT + TLS, the proxy mints a leaf) and one request, for each of ${int(P.hosts.count)} distinct names in a row; the client also counts the distinct public keys in the certificates it was served. Tunnel: ${int(P.tunnelBytes / 2 ** 20)} MiB of raw bytes downstream, MB/s (10^6 B/s), median of runs alternating with a plain Node socket pipe. RSS: the proxy process with ${int(P.streams.count)} concurrent SSE streams open (flowing = got their first event).`, '');
   const pipeRow = pipe ? [`**plain Node socket pipe** (baseline)`, '', '', '', `${int(pipe.mbps)} (alone, at the start)`, '', '', '', ''] : undefined;
   out.push(table(
     ['system', 'new host p50 ms', 'new host p99 ms', `${int(P.hosts.count)} new hosts total`, 'tunnel MB/s', 'RSS idle', 'RSS before streams', `peak RSS, ${int(P.streams.count)} streams (flowing)`, 'RSS after close'],
@@ -151,7 +152,8 @@ export function renderTables(r: BenchResults): string {
       ...r.systems.map((s) => {
         const h = ok(s.hosts), t = ok(s.tunnel), st = ok(s.streams);
         const isD = s.id === 'direct';
-        const hostsTotal = h ? (h.capped ? `${ms(h.totalMs / 1000)} s for ${int(h.done)} (≈ ${ms((h.totalMs / h.done) * h.wanted / 1000)} s extrapolated)` : `${ms(h.totalMs / 1000)} s`) : why(s.hosts, s) || '–';
+        const keys = h?.certificates ? `; ${int(h.serverKeys)} server key${h.serverKeys === 1 ? '' : 's'} across ${int(h.certificates)} certificates` : '';
+        const hostsTotal = h ? (h.capped ? `${ms(h.totalMs / 1000)} s for ${int(h.done)} (≈ ${ms((h.totalMs / h.done) * h.wanted / 1000)} s extrapolated)${keys}` : `${ms(h.totalMs / 1000)} s${keys}`) : why(s.hosts, s) || '–';
         return [
           `**${s.label}**`,
           h ? latencyCell(h.perHost.p50, dh?.perHost.p50, isD) : why(s.hosts, s) || '–',
