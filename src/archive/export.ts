@@ -61,41 +61,91 @@ interface ExportedBody {
 }
 
 /**
- * Streams exchanges as JSON Lines, oldest first. Rows are read one at a time
- * (iterate, not all()), so an archive of any size exports in constant memory.
- * Returns the number of lines written.
+ * Exchanges as JSON Lines, oldest first. Rows are read one at a time (iterate, not
+ * all()), so an archive of any size exports in constant memory as long as the
+ * consumer keeps up (writeLines waits for it).
  */
-export function exportJsonl(archive: Archive, write: (line: string) => void, options: ExportOptions = {}): number {
+export function* exchangeLines(archive: Archive, options: ExportOptions = {}): Generator<string> {
   const { sql, params } = selectSql('exchanges', options);
-  let count = 0;
   for (const row of archive.db.prepare(sql).iterate(params) as IterableIterator<ExchangeRow>) {
-    write(JSON.stringify(exchangeToJson(row)));
+    yield JSON.stringify(exchangeToJson(row));
+  }
+}
+
+/** exchangeLines, handed to a synchronous sink; returns the number of lines. */
+export function exportJsonl(archive: Archive, write: (line: string) => void, options: ExportOptions = {}): number {
+  let count = 0;
+  for (const line of exchangeLines(archive, options)) {
+    write(line);
     count++;
   }
   return count;
 }
 
-export function exportTunnelsJsonl(archive: Archive, write: (line: string) => void, options: ExportOptions = {}): number {
+export function* tunnelLines(archive: Archive, options: ExportOptions = {}): Generator<string> {
   const { sql, params } = selectSql('tunnels', options);
-  let count = 0;
   for (const row of archive.db.prepare(sql).iterate(params) as IterableIterator<TunnelRow>) {
-    write(
-      JSON.stringify({
-        id: row.id,
-        started_at: isoTime(row.started_at),
-        ended_at: row.ended_at === null ? null : isoTime(row.ended_at),
-        client: { address: row.client_address, user: row.client_user },
-        host: row.host,
-        port: row.port,
-        bytes_up: row.bytes_up,
-        bytes_down: row.bytes_down,
-        duration_ms: elapsed(row.started_at, row.ended_at),
-        outcome: row.outcome,
-      }),
-    );
+    yield JSON.stringify({
+      id: row.id,
+      started_at: isoTime(row.started_at),
+      ended_at: row.ended_at === null ? null : isoTime(row.ended_at),
+      client: { address: row.client_address, user: row.client_user },
+      host: row.host,
+      port: row.port,
+      bytes_up: row.bytes_up,
+      bytes_down: row.bytes_down,
+      duration_ms: elapsed(row.started_at, row.ended_at),
+      outcome: row.outcome,
+    });
+  }
+}
+
+export function exportTunnelsJsonl(archive: Archive, write: (line: string) => void, options: ExportOptions = {}): number {
+  let count = 0;
+  for (const line of tunnelLines(archive, options)) {
+    write(line);
     count++;
   }
   return count;
+}
+
+/** How writeLines ended: every line written, or the reader went away (EPIPE: `llmtap export | head`). */
+export interface WriteLinesResult {
+  lines: number;
+  readerGone: boolean;
+}
+
+/**
+ * Writes each line plus a newline, waiting for `out` to drain whenever it asks to, so
+ * a slow reader (a pipe into less, a network share) holds the export back instead of
+ * the whole archive piling up in memory. A reader that closes early ends the export
+ * quietly; any other stream error is thrown.
+ */
+export async function writeLines(lines: Iterable<string>, out: NodeJS.WritableStream): Promise<WriteLinesResult> {
+  let failure: NodeJS.ErrnoException | undefined;
+  let wake: (() => void) | undefined;
+  const onError = (err: NodeJS.ErrnoException): void => {
+    failure ??= err;
+    wake?.();
+  };
+  const onDrain = (): void => wake?.();
+  out.on('error', onError);
+  out.on('drain', onDrain);
+  let count = 0;
+  try {
+    for (const line of lines) {
+      if (failure) break;
+      const more = out.write(`${line}\n`);
+      count++;
+      if (!more && !failure) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+  } finally {
+    out.off('drain', onDrain);
+  }
+  // Errors after the last write still count; leave the listener so a late one is not thrown.
+  if (failure && failure.code !== 'EPIPE') throw failure;
+  return { lines: count, readerGone: failure?.code === 'EPIPE' };
 }
 
 export function exchangeToJson(row: ExchangeRow): ExportedExchange {

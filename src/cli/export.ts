@@ -1,6 +1,6 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { exportJsonl, exportTunnelsJsonl } from '../archive/export.js';
+import { exchangeLines, tunnelLines, writeLines } from '../archive/export.js';
 import { paths } from '../config.js';
 import { openArchive } from '../recorder/db.js';
 
@@ -35,13 +35,20 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
     }
     const archive = openArchive(file);
     const out = args.out ? createWriteStream(args.out) : process.stdout;
-    const write = (line: string): void => void out.write(`${line}\n`);
     const options = { since: args.since ? Date.parse(args.since) : undefined, limit: args.limit };
-    const count = args.tunnels ? exportTunnelsJsonl(archive, write, options) : exportJsonl(archive, write, options);
-    archive.close();
-    if (args.out) {
-      await new Promise<void>((resolve) => (out as NodeJS.WritableStream).end(resolve));
-      process.stderr.write(`llmtap: wrote ${count} records to ${args.out}\n`);
+    try {
+      const lines = args.tunnels ? tunnelLines(archive, options) : exchangeLines(archive, options);
+      const { lines: count } = await writeLines(lines, out);
+      if (args.out) {
+        // end()'s callback gets the error of a file that could not be opened or written.
+        await new Promise<void>((resolve, reject) => (out as NodeJS.WritableStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+        process.stderr.write(`llmtap: wrote ${count} records to ${args.out}\n`);
+      }
+    } catch (err) {
+      process.stderr.write(`llmtap: export failed: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    } finally {
+      archive.close();
     }
   },
 };

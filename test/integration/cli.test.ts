@@ -118,6 +118,17 @@ describe('llmtap CLI end to end', () => {
     expect(lines[0]).toMatchObject({ method: 'POST', host: 'api.openai.com', path: '/v1/chat/completions', model: 'gpt-4o-mini', status: 200, in: 11, out: 17 });
   });
 
+  it('export --out FILE writes the same lines as stdout and says how many', async () => {
+    const file = join(home, 'export.jsonl');
+    const { stdout } = await llmtap('export');
+    const { stderr: said } = await llmtap('export', '--out', file);
+    expect(readFileSync(file, 'utf8')).toBe(stdout);
+    expect(said.trim()).toBe(`llmtap: wrote ${stdout.trim().split('\n').length} records to ${file}`);
+    const failed = (await llmtap('export', '--out', join(home, 'no-such-dir', 'x.jsonl')).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^llmtap: export failed: ENOENT/);
+  });
+
   it('bad arguments: one line on stderr and exit code 2', async () => {
     for (const args of [['start', '--port', 'abc'], ['start', '--bogus'], ['nosuch'], ['start', '--connect-to', 'a:b'], ['export', '--format', 'xml'], []]) {
       const err = (await llmtap(...args).catch((e: unknown) => e)) as { code: number; stderr: string };
