@@ -53,8 +53,8 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 // Control for the hand-off timings: a fixed CONTROL_WORK_MS of busy work on the same loop
 // every 10 ms, timed the same way. On 2 shared cores any stretch of event-loop work can be
-// preempted (by the fake, the generator, the writer thread it wakes); how often this
-// fixed work exceeds 1 ms of wall time is what preemption alone does to a hand-off.
+// preempted by the fake or the generator; the control wakes nobody, so how often it
+// exceeds 1 ms of wall time is what that alone does. A hand-off also wakes the writer thread.
 const CONTROL_WORK_MS = 0.08;
 let controlMs = [];
 if (instrument) {
