@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { paths, type ProxyConfig } from './config.js';
 import type { Logger } from './log.js';
 import { ProxyServer } from './proxy/server.js';
-import type { ArchiveOptions } from './recorder/db.js';
+import { assertKnownSchema, type ArchiveOptions } from './recorder/db.js';
 import { Recorder } from './recorder/recorder.js';
 import { loadOrCreateCa, writeTrustBundle, type CertificateAuthority } from './tls/ca.js';
 import { LeafCertificates } from './tls/leaf.js';
@@ -25,14 +25,16 @@ export interface RunningProxy {
  */
 export async function startProxy(config: ProxyConfig, logger: Logger, options: { archive?: ArchiveOptions } = {}): Promise<RunningProxy> {
   const where = paths(config.home);
+  assertKnownSchema(where.archive);
   const { ca, created, warnings } = loadOrCreateCa(where.certs);
   for (const warning of warnings) logger.warn(warning);
   if (created) logger.info({ cert: ca.certPath, fingerprint: ca.fingerprint256 }, 'created a new llmtap CA');
   writeTrustBundle(ca, where.bundle);
   const leafs = new LeafCertificates(ca, { maxEntries: config.leafCacheSize ?? 1000 });
-  // An archive that cannot be opened or written does not stop the proxy from starting:
-  // traffic is what people depend on. The error is logged, the recorder retries on
-  // every batch (losses counted), and --fail-closed answers 503 until a write works.
+  // An archive that cannot be opened or written (other than a newer schema, refused
+  // above) does not stop the proxy from starting: traffic is what people depend on.
+  // The error is logged, the recorder retries on every batch (losses counted), and
+  // --fail-closed answers 503 until a write works.
   // The archive is written by a worker thread, off the event loop. `options.archive`
   // is read on every (re)open (tests flip it to simulate a fix).
   const recorder = new Recorder({ file: where.archive, options: options.archive }, { logger: logger.child({ archive: where.archive }) });

@@ -264,16 +264,41 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
   };
 }
 
+/**
+ * Throws when `file` exists and was written by a newer llmtap. Checked at start: an
+ * archive that is merely unavailable (locked, read-only, unreadable) is a fault the
+ * proxy rides out, but a newer schema will never become writable by this version,
+ * and starting anyway would relay traffic with nothing recorded. Anything else that
+ * goes wrong reading the version is left to the recorder, which reports it.
+ */
+export function assertKnownSchema(file: string): void {
+  if (!existsSync(file)) return;
+  let version: number;
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      version = db.pragma('user_version', { simple: true }) as number;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return;
+  }
+  checkSchemaVersion(file, version);
+}
+
+function checkSchemaVersion(file: string, version: number): void {
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `archive ${file} has schema version ${version}, but this llmtap only knows up to ${SCHEMA_VERSION}; ` +
+        'upgrade llmtap or point it at another archive file',
+    );
+  }
+}
+
 function migrate(db: Database.Database, file: string): void {
   const readVersion = (): number => db.pragma('user_version', { simple: true }) as number;
-  const check = (version: number): void => {
-    if (version > SCHEMA_VERSION) {
-      throw new Error(
-        `archive ${file} has schema version ${version}, but this llmtap only knows up to ${SCHEMA_VERSION}; ` +
-          'upgrade llmtap or point it at another archive file',
-      );
-    }
-  };
+  const check = (version: number): void => checkSchemaVersion(file, version);
   const current = readVersion();
   check(current);
   if (current === SCHEMA_VERSION) return; // up to date: no transaction, no write

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPENAI_TEXT, startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 
@@ -127,6 +128,16 @@ describe('llmtap CLI end to end', () => {
     const failed = (await llmtap('export', '--out', join(home, 'no-such-dir', 'x.jsonl')).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/^llmtap: export failed: ENOENT/);
+  });
+
+  it('refuses to start on an archive written by a newer llmtap: one line, exit code 1', async () => {
+    const newer = mkdtempSync(join(tmpdir(), 'llmtap-cli-newer-'));
+    const db = new Database(join(newer, 'llmtap.db'));
+    db.pragma('user_version = 999');
+    db.close();
+    const err = (await run('node', [CLI, 'start', '--home', newer, '--port', '0']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr.trim()).toMatch(/^llmtap: cannot start: archive .*llmtap\.db has schema version 999, but this llmtap only knows up to \d+; upgrade llmtap or point it at another archive file$/);
   });
 
   it('bad arguments: one line on stderr and exit code 2', async () => {

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_BUSY_TIMEOUT_MS, EXCHANGE_COLUMNS, openArchive, SCHEMA_VERSION, TUNNEL_COLUMNS } from '../../src/recorder/db.js';
+import { assertKnownSchema, DEFAULT_BUSY_TIMEOUT_MS, EXCHANGE_COLUMNS, openArchive, SCHEMA_VERSION, TUNNEL_COLUMNS } from '../../src/recorder/db.js';
 
 describe('archive migrations', () => {
   let dir: string;
@@ -59,6 +59,17 @@ describe('archive migrations', () => {
     db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
     db.close();
     expect(() => openArchive(file)).toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 5}.*only knows up to ${SCHEMA_VERSION}`));
+    expect(() => assertKnownSchema(file)).toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 5}.*only knows up to ${SCHEMA_VERSION}`));
+  });
+
+  it('the start-time schema check passes a current archive, a missing file and one it cannot read (the recorder reports those)', () => {
+    const file = join(dir, 'a.db');
+    expect(() => assertKnownSchema(file)).not.toThrow();
+    openArchive(file).close();
+    expect(() => assertKnownSchema(file)).not.toThrow();
+    const garbage = join(dir, 'garbage.db');
+    writeFileSync(garbage, 'not a database at all, just text that is long enough to look like a header......');
+    expect(() => assertKnownSchema(garbage)).not.toThrow();
   });
 
   it('insert column lists match the tables', () => {
