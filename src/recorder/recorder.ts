@@ -2,23 +2,14 @@ import { channel } from 'node:diagnostics_channel';
 import type { Worker } from 'node:worker_threads';
 import type { Exchange, TunnelRecord } from '../exchange.js';
 import type { Logger } from '../log.js';
-import type { Archive, ArchiveOptions } from './db.js';
-import type { FromWriter, PatternSource } from './protocol.js';
-import { encodeRecord, joinFrames } from './record-codec.js';
+import type { Archive } from './db.js';
+import { OffThreadWriter, type ArchiveFile } from './off-thread-writer.js';
+import { encodeRecord } from './record-codec.js';
 import { RecordQueue } from './record-queue.js';
-import { ArchiveWriter, errorInfo, errorMessage, type ErrorInfo, type Pending, type WriteOutcome, type WriterState } from './writer.js';
-import { WriterThread, writerWorkerUrl } from './writer-thread.js';
+import { ArchiveWriter, errorMessage, type ErrorInfo, type LogLevel, type Pending, type WriteOutcome } from './writer.js';
+import { writerWorkerUrl } from './writer-thread.js';
 
-/**
- * An archive file written by a worker thread: the connection, the row mapping
- * (decoding, redaction, JSON) and every SQLite call, WAL checkpoints included, run off
- * the event loop. `options` is read again for every batch (and so for every reopen);
- * callers may change it while running (tests do, to simulate a fix).
- */
-export interface ArchiveFile {
-  file: string;
-  options?: ArchiveOptions;
-}
+export type { ArchiveFile } from './off-thread-writer.js';
 
 export interface RecorderOptions {
   logger: Logger;
@@ -62,11 +53,6 @@ const DEFAULT_MAX_BATCH_BYTES = 1 << 20;
 const DEFAULT_BATCH_BUDGET_MS = 1;
 const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
 /**
- * Batches handed to the writer thread and not yet reported. More records wait here,
- * where maxQueue bounds them; the thread merges the batches it has into one commit.
- */
-const MAX_BATCHES_IN_FLIGHT = 4;
-/**
  * How long records wait to be handed to the writer thread in one message. Every
  * message costs a fixed amount (waking the thread, the answer coming back) however
  * few records it carries: posting per record at 2,000 exchanges/s spent a fifth of a
@@ -101,8 +87,8 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  * into 503s.
  *
  * Two ways to write. Given an `ArchiveFile` (what the proxy uses), a worker thread
- * owns the connection: batches are posted to it, it reports each result back, and
- * `healthy`/`stats()` mirror those reports. Given an `Archive` (or a factory of them),
+ * owns the connection (off-thread-writer.ts): batches are posted to it, it reports
+ * each result back, and `healthy`/`stats()` mirror those reports. Given an `Archive` (or a factory of them),
  * the writes run on the calling thread in short, self-timed batches; that keeps the
  * archive object reachable (unit tests inspect and break it directly).
  */
@@ -112,23 +98,13 @@ export class Recorder {
   readonly #maxQueue: number;
   readonly #maxBatchBytes: number;
   readonly #batchBudgetMs: number;
-  readonly #syncTimeoutMs: number;
   /** Smoothed milliseconds per written record, measured on automatic batches (calling-thread writes). */
   #rowCostMs: number;
 
   /** Writes on the calling thread (Archive given). */
   readonly #inline: ArchiveWriter | undefined;
   /** Writes in a worker thread (ArchiveFile given). */
-  readonly #file: ArchiveFile | undefined;
-  #thread: WriterThread | undefined;
-  /** Batches posted to the thread and not yet reported, in order. */
-  #inFlight: { id: number; records: number }[] = [];
-  #inFlightRecords = 0;
-  #patterns: PatternSource[] = [];
-  /** The current thread's last report; what gone threads reported is summed in the *Before fields. */
-  #state: WriterState = { recreated: 0, opened: 0, connection: undefined };
-  #recreatedBefore = 0;
-  #openedBefore = 0;
+  readonly #offThread: OffThreadWriter | undefined;
 
   readonly #queue = new RecordQueue();
   #scheduled: NodeJS.Immediate | undefined;
@@ -147,18 +123,28 @@ export class Recorder {
 
   constructor(archive: Archive | (() => Archive) | ArchiveFile, options: RecorderOptions) {
     this.#logger = options.logger;
-    if (isArchiveFile(archive)) {
-      this.#file = archive;
-      writerWorkerUrl(); // running from sources with a missing or stale dist/: say so now, loudly
-    } else {
-      this.#inline = new ArchiveWriter(archive, (level, fields, msg) => this.#logger[level](fields, msg));
-    }
     this.#maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
     this.#maxQueue = Math.max(1, options.maxQueue ?? DEFAULT_MAX_QUEUE);
     this.#maxBatchBytes = Math.max(1, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
     this.#batchBudgetMs = options.batchBudgetMs ?? DEFAULT_BATCH_BUDGET_MS;
-    this.#syncTimeoutMs = Math.max(1, options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS);
     this.#rowCostMs = this.#batchBudgetMs / this.#maxBatch; // start optimistic: full batches
+    const log = (level: LogLevel, fields: Record<string, unknown>, msg: string): void => this.#logger[level](fields, msg);
+    if (isArchiveFile(archive)) {
+      writerWorkerUrl(); // running from sources with a missing or stale dist/: say so now, loudly
+      this.#offThread = new OffThreadWriter(archive, Math.max(1, options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS), {
+        outcome: (outcome) => this.#applyOutcome(outcome),
+        lost: (records, error, msg, always) => {
+          this.#lost += records;
+          this.#failed(error, records, msg, always);
+        },
+        log,
+        ready: () => {
+          if (!this.#closed && this.#queue.length > 0) this.#schedule();
+        },
+      });
+    } else {
+      this.#inline = new ArchiveWriter(archive, log);
+    }
   }
 
   /** False after a failed write until the next write succeeds. */
@@ -172,7 +158,7 @@ export class Recorder {
 
   /** Times the archive file was found deleted or replaced and re-created at its path. */
   get recreated(): number {
-    return this.#inline ? this.#inline.state.recreated : this.#recreatedBefore + this.#state.recreated;
+    return this.#inline ? this.#inline.state.recreated : this.#offThread!.recreated;
   }
 
   /**
@@ -181,8 +167,7 @@ export class Recorder {
    * Diagnostics and tests. With a writer thread, as of its last report.
    */
   get connection(): number | undefined {
-    if (this.#inline) return this.#inline.state.connection;
-    return this.#state.connection === undefined ? undefined : this.#openedBefore + this.#state.connection;
+    return this.#inline ? this.#inline.state.connection : this.#offThread!.connection;
   }
 
   /** The open archive connection when writing on the calling thread (diagnostics and tests); undefined with a writer thread. */
@@ -192,7 +177,7 @@ export class Recorder {
 
   /** The writer thread, while one runs (diagnostics and tests). */
   get writerThread(): Worker | undefined {
-    return this.#thread?.worker;
+    return this.#offThread?.worker;
   }
 
   /**
@@ -203,19 +188,8 @@ export class Recorder {
    */
   open(): boolean {
     if (this.#closed) return false;
-    let error: ErrorInfo | undefined;
-    if (this.#inline) {
-      error = this.#inline.open();
-    } else {
-      const thread = this.#ensureThread();
-      if (!(thread instanceof WriterThread)) {
-        error = thread;
-      } else {
-        const id = thread.post((id) => ({ t: 'open', id, options: this.#archiveOptions() }), [], true);
-        if (!this.#await(thread, id, 'opening the archive')) return false;
-        error = thread.take(id)?.error;
-      }
-    }
+    const error = this.#inline ? this.#inline.open() : this.#offThread!.open();
+    if (error === 'gone') return false; // already reported
     if (error) this.#failed(error, 0);
     return !error;
   }
@@ -226,13 +200,8 @@ export class Recorder {
 
   /** Operator's extra patterns (--redact), applied on top of the built-in key patterns; replaced on reload. */
   setRedactions(patterns: readonly RegExp[]): void {
-    if (this.#inline) {
-      this.#inline.setRedactions(patterns);
-      return;
-    }
-    // RegExps do not cross threads; their source and flags do.
-    this.#patterns = patterns.map((re) => ({ source: re.source, flags: re.flags }));
-    this.#thread?.postUnanswered({ t: 'redact', patterns: this.#patterns });
+    if (this.#inline) this.#inline.setRedactions(patterns);
+    else this.#offThread!.setRedactions(patterns);
   }
 
   recordTunnel(tunnel: TunnelRecord): void {
@@ -252,11 +221,8 @@ export class Recorder {
       return;
     }
     if (this.#pendingCount() === 0) return;
-    this.#postAll();
-    const thread = this.#thread;
-    if (!thread || this.#inFlight.length === 0) return;
-    const id = thread.post((id) => ({ t: 'flush', id }));
-    this.#await(thread, id, 'flush');
+    while (this.#queue.length > 0) this.#postBatch();
+    this.#offThread!.flush();
   }
 
   /** Flushes, checkpoints and closes the archive; later records count as lost. */
@@ -264,17 +230,8 @@ export class Recorder {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
-    if (this.#inline) {
-      this.#inline.close();
-      return;
-    }
-    const thread = this.#thread;
-    if (!thread) return; // never started: nothing to checkpoint, and no reason to create a file now
-    const id = thread.post((id) => ({ t: 'close', id }));
-    const result = thread.wait(id, this.#syncTimeoutMs);
-    if (result === 'timeout') this.#logger.warn({ timeoutMs: this.#syncTimeoutMs }, 'archive writer thread did not close in time; the WAL may be left uncheckpointed');
-    this.#thread = undefined;
-    thread.dispose();
+    if (this.#inline) this.#inline.close();
+    else this.#offThread!.close();
   }
 
   /**
@@ -283,14 +240,7 @@ export class Recorder {
    * connection is open. Blocks until the writer thread answers.
    */
   pragma(source: string): unknown {
-    if (this.#inline) return this.#inline.pragma(source);
-    const thread = this.#thread;
-    if (!thread) throw new Error('no archive connection is open');
-    const id = thread.post((id) => ({ t: 'pragma', id, source }), [], true);
-    if (!this.#await(thread, id, 'pragma')) throw new Error('the archive writer thread did not answer');
-    const answer = thread.take(id);
-    if (answer?.error) throw new Error(answer.error.message);
-    return answer?.value;
+    return this.#inline ? this.#inline.pragma(source) : this.#offThread!.pragma(source);
   }
 
   #enqueue(item: Pending): void {
@@ -348,11 +298,12 @@ export class Recorder {
 
   readonly #onScheduled = (): void => {
     this.#unschedule();
-    if (!this.#inline) {
-      // One batch per call; the next is scheduled while fewer than MAX_BATCHES_IN_FLIGHT
-      // are out, else when a result comes back.
-      if (this.#inFlight.length < MAX_BATCHES_IN_FLIGHT) this.#postBatch();
-      if (this.#queue.length > 0 && this.#inFlight.length < MAX_BATCHES_IN_FLIGHT) this.#schedule();
+    const offThread = this.#offThread;
+    if (offThread) {
+      // One batch per call; the next is scheduled while the writer can take more, else
+      // when a result comes back (ready()).
+      if (offThread.canPost) this.#postBatch();
+      if (this.#queue.length > 0 && offThread.canPost) this.#schedule();
       return;
     }
     const rows = Math.min(this.#maxBatch, Math.max(1, Math.floor(this.#batchBudgetMs / this.#rowCostMs)));
@@ -367,7 +318,7 @@ export class Recorder {
   };
 
   #pendingCount(): number {
-    return this.#queue.length + this.#inFlightRecords;
+    return this.#queue.length + (this.#offThread?.inFlightRecords ?? 0);
   }
 
   /** Calling-thread mode: takes and writes one batch; returns how many records it took (written or lost). */
@@ -402,115 +353,17 @@ export class Recorder {
     }
   }
 
-  // ---- writer thread ---------------------------------------------------------------
-
-  #archiveOptions(): ArchiveOptions {
-    return { ...this.#file?.options };
-  }
-
-  /** The running writer thread, started if there is none; or why it cannot start. */
-  #ensureThread(): WriterThread | ErrorInfo {
-    if (this.#thread) return this.#thread;
-    try {
-      const thread: WriterThread = new WriterThread(this.#file!.file, {
-        message: (message) => this.#onMessage(thread, message),
-        gone: (error) => this.#threadGone(thread, error),
-      });
-      if (this.#patterns.length > 0) thread.postUnanswered({ t: 'redact', patterns: this.#patterns });
-      this.#thread = thread;
-      return thread;
-    } catch (err) {
-      return errorInfo(err);
-    }
-  }
-
-  /** Hands the writer thread everything queued (flush), in batches of maxBatch rows / maxBatchBytes. */
-  #postAll(): void {
-    while (this.#queue.length > 0) this.#postBatch();
-  }
-
+  /** Hands one batch to the writer thread, timing the hand-off when someone listens. */
   #postBatch(): void {
     const batch = this.#queue.take(this.#maxBatch, this.#maxBatchBytes);
     if (batch.length === 0) return;
-    const thread = this.#ensureThread();
-    if (!(thread instanceof WriterThread)) {
-      this.#lost += batch.length;
-      this.#failed(thread, batch.length, 'archive writer thread cannot start; records lost');
-      return;
-    }
     const timed = batchChannel.hasSubscribers;
-    const start = timed ? performance.now() : 0;
-    const records = joinFrames(batch);
-    const bytes = records.byteLength; // read now: posting detaches the buffer
-    try {
-      const id = thread.post((id) => ({ t: 'batch', id, options: this.#archiveOptions(), records }), [records.buffer]);
-      this.#sent(thread, id, batch.length);
-    } catch (err) {
-      this.#lost += batch.length;
-      this.#failed(errorInfo(err), batch.length, 'could not hand records to the archive writer thread; records lost');
-      return;
-    }
-    if (timed) {
-      batchChannel.publish({ records: batch.length, bytes, ms: performance.now() - start, encodeMs: this.#encodeMs, encodeMaxMs: this.#encodeMaxMs } satisfies BatchEvent);
+    const handedOff = this.#offThread!.post(batch, timed);
+    if (timed && handedOff) {
+      batchChannel.publish({ records: batch.length, ...handedOff, encodeMs: this.#encodeMs, encodeMaxMs: this.#encodeMaxMs } satisfies BatchEvent);
       this.#encodeMs = 0;
       this.#encodeMaxMs = 0;
     }
-  }
-
-  #sent(thread: WriterThread, id: number, records: number): void {
-    this.#inFlight.push({ id, records });
-    this.#inFlightRecords += records;
-    thread.busy(true);
-  }
-
-  #onMessage(thread: WriterThread, message: FromWriter): void {
-    if (thread !== this.#thread) return;
-    switch (message.t) {
-      case 'log':
-        this.#logger[message.level](message.fields, message.msg);
-        break;
-      case 'written': {
-        let records = 0;
-        while (this.#inFlight.length > 0 && this.#inFlight[0]!.id <= message.upTo) records += this.#inFlight.shift()!.records;
-        this.#inFlightRecords -= records;
-        this.#state = message.state;
-        this.#applyOutcome(message.outcome);
-        if (this.#inFlight.length === 0) thread.busy(false);
-        if (this.#queue.length > 0) this.#schedule();
-        break;
-      }
-      case 'answer':
-        this.#state = message.state;
-        break;
-      case 'fatal':
-        break; // reported through gone()
-    }
-  }
-
-  /** Blocks until request `id` is answered; gives the thread up if it does not answer in time. */
-  #await(thread: WriterThread, id: number, what: string): boolean {
-    const result = thread.wait(id, this.#syncTimeoutMs);
-    if (result === 'answered') return true;
-    if (result === 'timeout') {
-      thread.dispose();
-      this.#threadGone(thread, { message: `archive writer thread did not answer (${what}) within ${this.#syncTimeoutMs} ms` });
-    }
-    return false; // 'gone' was reported through gone()
-  }
-
-  /** The thread crashed, exited or was given up: what it had counts as lost; the next batch starts a new one. */
-  #threadGone(thread: WriterThread, error: ErrorInfo): void {
-    if (thread !== this.#thread) return;
-    this.#thread = undefined;
-    this.#recreatedBefore += this.#state.recreated;
-    this.#openedBefore += this.#state.opened;
-    this.#state = { recreated: 0, opened: 0, connection: undefined };
-    const rows = this.#inFlightRecords;
-    this.#inFlight = [];
-    this.#inFlightRecords = 0;
-    this.#lost += rows;
-    this.#failed(error, rows, 'archive writer thread failed; records in flight are lost; a new one starts with the next batch', true);
-    if (!this.#closed && this.#queue.length > 0) this.#schedule();
   }
 }
 

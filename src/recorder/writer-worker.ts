@@ -18,7 +18,7 @@ const MERGE_LIMIT = 1024;
  * priority the kernel often ran it at once on the event loop's core, stopping the
  * proxy mid-hand-off for as long as the write took: 30–40 of ~750 hand-offs under
  * load took over 1 ms, while the same amount of other work on the loop never did.
- * At +10 it mostly waits for a free core instead (6–14 over 1 ms), and under CPU contention
+ * At +10 it mostly waits for a free core instead (6–15 over 1 ms), and under CPU contention
  * relaying traffic comes before archiving it. The queue absorbs bursts while it waits.
  */
 const NICE_INCREMENT = 10;
