@@ -1,13 +1,13 @@
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 
+/** A few hundred compressed bytes can inflate to gigabytes: decoding stops here (then the raw bytes are kept). */
+export const MAX_DECODED_BYTES = 64 * 1024 * 1024;
+
 /**
  * Undoes Content-Encoding for storage and parsing (never for the wire: the client
  * always gets the bytes the provider sent). Returns undefined when the encoding is
  * unknown or the bytes do not decode, so callers can keep the raw bytes instead.
  */
-/** A few hundred compressed bytes can inflate to gigabytes: decoding stops here (then the raw bytes are kept). */
-export const MAX_DECODED_BYTES = 64 * 1024 * 1024;
-
 export function decodeBody(bytes: Buffer, contentEncoding: string | undefined): Buffer | undefined {
   if (!contentEncoding) return bytes;
   // Codings are listed in the order they were applied; undo them last to first.

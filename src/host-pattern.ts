@@ -8,15 +8,45 @@ import { isIP } from 'node:net';
  * Matching is case-insensitive; IPv6 hosts are written without brackets or in them.
  */
 export function hostMatches(pattern: string, host: string, port?: number): boolean {
-  const { host: rawPatternHost, port: patternPort } = splitPattern(pattern.toLowerCase());
-  const patternHost = rawPatternHost.replace(/\.$/, ''); // "example.com." is the same name
-  if (patternPort !== undefined && patternPort !== port) return false;
-  const h = stripBrackets(host.toLowerCase()).replace(/\.$/, '');
-  if (patternHost.startsWith('*.')) {
-    const suffix = patternHost.slice(1);
-    return h.length > suffix.length && h.endsWith(suffix);
-  }
-  return h === patternHost;
+  const parsed = parsedPattern(pattern);
+  if (parsed.port !== undefined && parsed.port !== port) return false;
+  const h = normalizeHost(host);
+  return parsed.suffix !== undefined ? h.length > parsed.suffix.length && h.endsWith(parsed.suffix) : h === parsed.host;
+}
+
+interface ParsedPattern {
+  /** Exact host, lower case, no brackets or trailing dot. */
+  host: string;
+  /** For "*.domain": ".domain". */
+  suffix?: string;
+  port?: number;
+}
+
+/**
+ * Patterns come from the built-in list and the config, and are matched on every
+ * CONNECT and every request: each is parsed once. Bounded in case a caller ever
+ * matches against patterns it makes up on the fly.
+ */
+const parsedPatterns = new Map<string, ParsedPattern>();
+const MAX_PARSED_PATTERNS = 1024;
+
+function parsedPattern(pattern: string): ParsedPattern {
+  let parsed = parsedPatterns.get(pattern);
+  if (parsed) return parsed;
+  const { host: raw, port } = splitPattern(pattern.toLowerCase());
+  const host = withoutTrailingDot(raw); // "example.com." is the same name
+  parsed = host.startsWith('*.') ? { host, suffix: host.slice(1), port } : { host, port };
+  if (parsedPatterns.size >= MAX_PARSED_PATTERNS) parsedPatterns.clear();
+  parsedPatterns.set(pattern, parsed);
+  return parsed;
+}
+
+function normalizeHost(host: string): string {
+  return withoutTrailingDot(stripBrackets(host.toLowerCase()));
+}
+
+function withoutTrailingDot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
 function splitPattern(pattern: string): { host: string; port?: number } {

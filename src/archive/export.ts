@@ -72,16 +72,7 @@ export function* exchangeLines(archive: Archive, options: ExportOptions = {}): G
   }
 }
 
-/** exchangeLines, handed to a synchronous sink; returns the number of lines. */
-export function exportJsonl(archive: Archive, write: (line: string) => void, options: ExportOptions = {}): number {
-  let count = 0;
-  for (const line of exchangeLines(archive, options)) {
-    write(line);
-    count++;
-  }
-  return count;
-}
-
+/** Tunnel records as JSON Lines, oldest first, one row at a time like exchangeLines. */
 export function* tunnelLines(archive: Archive, options: ExportOptions = {}): Generator<string> {
   const { sql, params } = selectSql('tunnels', options);
   for (const row of archive.db.prepare(sql).iterate(params) as IterableIterator<TunnelRow>) {
@@ -98,15 +89,6 @@ export function* tunnelLines(archive: Archive, options: ExportOptions = {}): Gen
       outcome: row.outcome,
     });
   }
-}
-
-export function exportTunnelsJsonl(archive: Archive, write: (line: string) => void, options: ExportOptions = {}): number {
-  let count = 0;
-  for (const line of tunnelLines(archive, options)) {
-    write(line);
-    count++;
-  }
-  return count;
 }
 
 /** How writeLines ended: every line written, or the reader went away (EPIPE: `llmtap export | head`). */

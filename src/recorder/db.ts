@@ -298,9 +298,8 @@ function checkSchemaVersion(file: string, version: number): void {
 
 function migrate(db: Database.Database, file: string): void {
   const readVersion = (): number => db.pragma('user_version', { simple: true }) as number;
-  const check = (version: number): void => checkSchemaVersion(file, version);
   const current = readVersion();
-  check(current);
+  checkSchemaVersion(file, current);
   if (current === SCHEMA_VERSION) return; // up to date: no transaction, no write
 
   // One step per IMMEDIATE transaction, re-reading the version under the write lock:
@@ -308,7 +307,7 @@ function migrate(db: Database.Database, file: string): void {
   // file at once cannot both apply the same step.
   const step = db.transaction((): boolean => {
     const version = readVersion();
-    check(version);
+    checkSchemaVersion(file, version);
     if (version >= SCHEMA_VERSION) return false;
     db.exec(MIGRATIONS[version]!);
     db.pragma(`user_version = ${version + 1}`);

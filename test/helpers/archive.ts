@@ -1,4 +1,4 @@
-import { exportJsonl, exportTunnelsJsonl, type ExportedExchange } from '../../src/archive/export.js';
+import { exchangeLines, tunnelLines, type ExportedExchange } from '../../src/archive/export.js';
 import { paths } from '../../src/config.js';
 import { openArchive } from '../../src/recorder/db.js';
 import type { TestProxy } from './start-proxy.js';
@@ -7,8 +7,7 @@ import type { TestProxy } from './start-proxy.js';
 export function exported(tp: TestProxy): ExportedExchange[] {
   tp.proxy.recorder.flush();
   const archive = openArchive(paths(tp.home).archive);
-  const lines: string[] = [];
-  exportJsonl(archive, (l) => lines.push(l));
+  const lines = [...exchangeLines(archive)];
   archive.close();
   return lines.map((l) => JSON.parse(l) as ExportedExchange);
 }
@@ -16,8 +15,7 @@ export function exported(tp: TestProxy): ExportedExchange[] {
 export function exportedTunnels(tp: TestProxy): Array<Record<string, unknown>> {
   tp.proxy.recorder.flush();
   const archive = openArchive(paths(tp.home).archive);
-  const lines: string[] = [];
-  exportTunnelsJsonl(archive, (l) => lines.push(l));
+  const lines = [...tunnelLines(archive)];
   archive.close();
   return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 }

@@ -6,6 +6,7 @@ import { makeExchange } from '../../src/exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { openArchive, type Archive } from '../../src/recorder/db.js';
 import { Recorder } from '../../src/recorder/recorder.js';
+import { typicalExchange } from '../helpers/exchanges.js';
 
 async function drain(recorder: Recorder): Promise<number> {
   let turns = 0;
@@ -14,22 +15,6 @@ async function drain(recorder: Recorder): Promise<number> {
     turns++;
   }
   return turns;
-}
-
-function typicalExchange(i: number) {
-  const prompt = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `question ${i} `.repeat(40) }] });
-  return makeExchange({
-    provider: 'openai',
-    api: 'chat.completions',
-    request: { method: 'POST', path: '/v1/chat/completions', headers: ['Authorization', 'Bearer x', 'Content-Type', 'application/json'], body: { bytes: Buffer.from(prompt), size: prompt.length, truncated: false }, model: 'gpt-4o-mini' },
-    response: {
-      status: 200,
-      headers: ['Content-Type', 'application/json'],
-      body: { bytes: Buffer.from(`{"answer":"${'word '.repeat(60)}"}`), size: 320, truncated: false },
-      reassembled: { text: 'word '.repeat(60), toolCalls: [], events: 0 },
-    },
-    usage: { inputTokens: 100, outputTokens: 60 },
-  });
 }
 
 describe('recorder batching', () => {

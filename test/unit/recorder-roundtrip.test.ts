@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exportJsonl, exportTunnelsJsonl, type ExportedExchange } from '../../src/archive/export.js';
+import { exchangeLines, tunnelLines, type ExportedExchange } from '../../src/archive/export.js';
 import { makeExchange, type Captured, type TunnelRecord } from '../../src/exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { openArchive, type Archive } from '../../src/recorder/db.js';
@@ -17,9 +17,7 @@ function capture(bytes: Buffer | string, truncated = false): Captured {
 }
 
 function exportAll(archive: Archive, options?: { since?: number; limit?: number }): ExportedExchange[] {
-  const lines: string[] = [];
-  exportJsonl(archive, (l) => lines.push(l), options);
-  return lines.map((l) => JSON.parse(l) as ExportedExchange);
+  return [...exchangeLines(archive, options)].map((l) => JSON.parse(l) as ExportedExchange);
 }
 
 describe('recorder round trip', () => {
@@ -171,7 +169,7 @@ describe('recorder round trip', () => {
 
     expect(exportAll(archive, { since: T0 + 500 }).map((r) => r.id)).toEqual(['ex-2', 'ex-3']);
     expect(exportAll(archive, { limit: 1 }).map((r) => r.id)).toEqual(['ex-1']);
-    expect(exportJsonl(archive, () => {}, { since: T0 + 10_000 })).toBe(0);
+    expect([...exchangeLines(archive, { since: T0 + 10_000 })].length).toBe(0);
     recorder.close();
   });
 
@@ -198,8 +196,8 @@ describe('recorder round trip', () => {
     recorder.flush();
     expect(recorder.stats()).toEqual({ recorded: 3, lost: 0, pending: 0 });
 
-    const lines: string[] = [];
-    expect(exportTunnelsJsonl(archive, (l) => lines.push(l))).toBe(2);
+    const lines = [...tunnelLines(archive)];
+    expect(lines.length).toBe(2);
     const out = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out[0]).toMatchObject({
       id: 't-1', started_at: new Date(T0).toISOString(), host: 'github.com', port: 8443, bytes_up: 1, bytes_down: 0, duration_ms: 5, outcome: 'upstream_unreachable',

@@ -11,24 +11,13 @@ import { openArchive, type ArchiveOptions } from '../../src/recorder/db.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Recorder, type BatchEvent } from '../../src/recorder/recorder.js';
 import { eventually } from '../helpers/archive.js';
+import { typicalExchange as typical } from '../helpers/exchanges.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A typical exchange with an id that sorts by `i`, so tests can name what was stored. */
 function typicalExchange(i: number, extra = ''): Exchange {
-  const prompt = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `question ${i} ${extra} `.repeat(40) }] });
-  return makeExchange({
-    id: `ex-${String(i).padStart(5, '0')}`,
-    provider: 'openai',
-    api: 'chat.completions',
-    request: { method: 'POST', path: '/v1/chat/completions', headers: ['Authorization', 'Bearer x', 'Content-Type', 'application/json'], body: { bytes: Buffer.from(prompt), size: prompt.length, truncated: false }, model: 'gpt-4o-mini' },
-    response: {
-      status: 200,
-      headers: ['Content-Type', 'application/json'],
-      body: { bytes: Buffer.from(`{"answer":"${'word '.repeat(60)}"}`), size: 320, truncated: false },
-      reassembled: { text: 'word '.repeat(60), toolCalls: [], events: 0 },
-    },
-    usage: { inputTokens: 100, outputTokens: 60 },
-  });
+  return { ...typical(i, extra), id: `ex-${String(i).padStart(5, '0')}` };
 }
 
 /** What another connection sees, as the archive helpers read it. */
