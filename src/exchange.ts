@@ -4,10 +4,16 @@ import { newId } from './ids.js';
 /** Raw header list as on the wire: [name, value, name, value, …], original case and order. */
 export type RawHeaders = string[];
 
-export type ProviderId = 'openai' | 'anthropic' | 'gemini' | 'mistral' | 'groq' | 'deepseek' | 'xai' | 'openrouter' | 'together' | 'cohere' | 'fireworks' | 'azure-openai' | 'other';
+export type ProviderId = 'openai' | 'anthropic' | 'gemini' | 'mistral' | 'groq' | 'deepseek' | 'xai' | 'openrouter' | 'together' | 'cohere' | 'fireworks' | 'azure-openai'
+  // OpenAI family: more compatible hosts, Codex with ChatGPT sign-in, and local servers on the user's list.
+  | 'cerebras' | 'perplexity' | 'github-copilot' | 'chatgpt' | 'ollama' | 'openai-compatible'
+  | 'other';
 
 /** Which API of a provider a request speaks; decides which parser reads it. */
-export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embeddings' | 'other';
+export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embeddings'
+  // Ollama's native /api/chat and /api/generate (NDJSON streams).
+  | 'ollama.chat' | 'ollama.generate'
+  | 'other';
 
 export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'blocked' | 'proxy_error';
 

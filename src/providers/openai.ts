@@ -80,6 +80,8 @@ class ChatAccumulator {
 
   private addPart(part: JsonObject): void {
     this.text += contentText(part.content);
+    // Mistral's Magistral streams its reasoning as `thinking` parts inside content.
+    this.thinking += thinkingParts(part.content);
     // DeepSeek (and vLLM, SGLang) name it reasoning_content; OpenRouter and Groq say
     // reasoning. Some send both with the same text, so take only one.
     if (typeof part.reasoning_content === 'string') this.thinking += part.reasoning_content;
@@ -142,6 +144,19 @@ function contentText(content: unknown): string {
   return text;
 }
 
+/** Mistral: `{type: 'thinking', thinking: [{type: 'text', text}]}` parts next to the text parts. */
+function thinkingParts(content: unknown): string {
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const item of content) {
+    const part = asObject(item);
+    if (part?.type !== 'thinking') continue;
+    if (typeof part.thinking === 'string') text += part.thinking;
+    else text += contentText(part.thinking);
+  }
+  return text;
+}
+
 function readUsage(raw: JsonObject | undefined): Usage | undefined {
   if (!raw) return undefined;
   const usage: Usage = {};
@@ -149,10 +164,14 @@ function readUsage(raw: JsonObject | undefined): Usage | undefined {
   const output = asCount(raw.completion_tokens);
   // DeepSeek reports cache hits in its own field instead of prompt_tokens_details.
   const cached = asCount(asObject(raw.prompt_tokens_details)?.cached_tokens) ?? asCount(raw.prompt_cache_hit_tokens);
-  const reasoning = asCount(asObject(raw.completion_tokens_details)?.reasoning_tokens);
+  // Perplexity puts reasoning_tokens at the top of usage.
+  const reasoning = asCount(asObject(raw.completion_tokens_details)?.reasoning_tokens) ?? asCount(raw.reasoning_tokens);
+  // OpenRouter reports prompt-cache writes (Anthropic/Gemini models behind it) here.
+  const cacheWrite = asCount(asObject(raw.prompt_tokens_details)?.cache_write_tokens);
   if (input !== undefined) usage.inputTokens = input;
   if (output !== undefined) usage.outputTokens = output;
   if (cached !== undefined) usage.cachedInputTokens = cached;
+  if (cacheWrite !== undefined) usage.cacheCreationInputTokens = cacheWrite;
   if (reasoning !== undefined) usage.reasoningTokens = reasoning;
   return Object.keys(usage).length > 0 ? usage : undefined;
 }

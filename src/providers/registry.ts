@@ -1,14 +1,28 @@
 import type { ApiKind, ProviderId } from '../exchange.js';
 import { hostMatches } from '../host-pattern.js';
 import { anthropicMessages } from './anthropic.js';
+import { ollamaNative } from './ollama.js';
 import { openaiChat } from './openai.js';
+import { openaiEmbeddings } from './openai-embeddings.js';
+import { openaiResponses } from './openai-responses.js';
 import type { ProviderParser } from './types.js';
+
+export interface ProviderHost {
+  pattern: string;
+  provider: ProviderId;
+  /**
+   * For hosts that serve much more than an LLM API (chatgpt.com): only paths under
+   * these prefixes are recorded. The host is still decrypted (the path is inside TLS);
+   * other paths are relayed unrecorded and logged with `recorded: false`.
+   */
+  paths?: readonly string[];
+}
 
 /**
  * Known LLM API hosts. This is also the proxy's built-in intercept list, so adding
  * a host here means llmtap decrypts its traffic by default.
  */
-export const PROVIDER_HOSTS: ReadonlyArray<{ pattern: string; provider: ProviderId }> = [
+export const PROVIDER_HOSTS: ReadonlyArray<ProviderHost> = [
   { pattern: 'api.openai.com', provider: 'openai' },
   { pattern: 'api.anthropic.com', provider: 'anthropic' },
   { pattern: 'generativelanguage.googleapis.com', provider: 'gemini' },
@@ -21,10 +35,48 @@ export const PROVIDER_HOSTS: ReadonlyArray<{ pattern: string; provider: Provider
   { pattern: 'api.cohere.com', provider: 'cohere' },
   { pattern: 'api.fireworks.ai', provider: 'fireworks' },
   { pattern: '*.openai.azure.com', provider: 'azure-openai' },
+  // OpenAI family (chat/responses/embeddings parsers).
+  { pattern: '*.cognitiveservices.azure.com', provider: 'azure-openai' },
+  { pattern: '*.services.ai.azure.com', provider: 'azure-openai' },
+  { pattern: 'api.cerebras.ai', provider: 'cerebras' },
+  { pattern: 'api.perplexity.ai', provider: 'perplexity' },
+  { pattern: 'api.githubcopilot.com', provider: 'github-copilot' },
+  { pattern: '*.githubcopilot.com', provider: 'github-copilot' },
+  { pattern: 'chatgpt.com', provider: 'chatgpt', paths: ['/backend-api/codex/'] },
 ];
 
 export function identifyProvider(host: string, port?: number): ProviderId | undefined {
   return PROVIDER_HOSTS.find((entry) => hostMatches(entry.pattern, host, port))?.provider;
+}
+
+/** Ollama's default port: whatever it serves there (native or /v1) is Ollama. */
+const OLLAMA_PORT = 11434;
+
+/**
+ * Provider and API of one request. A host off the built-in list is on the user's
+ * --intercept list (a local model server, a company gateway): it is 'ollama' on
+ * Ollama's port or for Ollama's native paths, 'openai-compatible' when the path is an
+ * OpenAI API (vLLM, LM Studio, llama.cpp, LiteLLM…), and unnamed otherwise.
+ */
+export function identifyRequest(host: string, port: number, path: string): { provider?: ProviderId; api: ApiKind } {
+  const known = identifyProvider(host, port);
+  if (known) return { provider: known, api: identifyApi(path, known) };
+  const native = identifyApi(path, 'ollama');
+  if (port === OLLAMA_PORT || native === 'ollama.chat' || native === 'ollama.generate') return { provider: 'ollama', api: native };
+  const api = identifyApi(path);
+  return api === 'other' ? { api } : { provider: 'openai-compatible', api };
+}
+
+/** Whether a request path on a host is LLM traffic to record (false only outside a scoped host's prefixes). */
+export function pathRecorded(paths: readonly string[] | undefined, path: string): boolean {
+  if (!paths) return true;
+  const bare = pathOnly(path);
+  return paths.some((prefix) => bare.startsWith(prefix));
+}
+
+/** The built-in path scope of a host (see ProviderHost.paths); undefined = every path. */
+export function builtInPaths(host: string, port?: number): readonly string[] | undefined {
+  return PROVIDER_HOSTS.find((entry) => hostMatches(entry.pattern, host, port))?.paths;
 }
 
 /**
@@ -34,16 +86,32 @@ export function identifyProvider(host: string, port?: number): ProviderId | unde
  *
  * Anthropic's API is /v1/messages; a bare …/messages elsewhere is usually something
  * else (OpenAI's /v1/threads/<id>/messages), so it counts only when the caller
- * knows the host is Anthropic.
+ * knows the host is Anthropic. Likewise /api/chat and /api/generate are Ollama's
+ * only on an Ollama server.
  */
 export function identifyApi(path: string, provider?: ProviderId): ApiKind {
-  const end = path.search(/[?#]/);
-  const bare = (end === -1 ? path : path.slice(0, end)).replace(/\/+$/, '');
+  const bare = pathOnly(path).replace(/\/+$/, '');
   if (bare.endsWith('/chat/completions')) return 'chat.completions';
   if (bare.endsWith('/v1/messages') || (provider === 'anthropic' && bare.endsWith('/messages'))) return 'messages';
   if (bare.endsWith('/responses')) return 'responses';
   if (bare.endsWith('/embeddings')) return 'embeddings';
+  if (provider === 'ollama' && bare.endsWith('/api/chat')) return 'ollama.chat';
+  if (provider === 'ollama' && bare.endsWith('/api/generate')) return 'ollama.generate';
   return 'other';
+}
+
+/**
+ * Azure OpenAI names the deployment in the path, not the model in the body
+ * (/openai/deployments/{name}/chat/completions): that name stands in for the model.
+ */
+export function deploymentFromPath(path: string): string | undefined {
+  const match = /\/openai\/deployments\/([^/?#]+)\//.exec(pathOnly(path));
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return match[1];
+  }
 }
 
 /** The parser that reads a request and response of this API, if llmtap has one. */
@@ -51,6 +119,14 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
   switch (api) {
     case 'chat.completions': return openaiChat;
     case 'messages': return anthropicMessages;
+    case 'responses': return openaiResponses;
+    case 'embeddings': return openaiEmbeddings;
+    case 'ollama.chat': case 'ollama.generate': return ollamaNative;
     default: return undefined;
   }
+}
+
+function pathOnly(path: string): string {
+  const end = path.search(/[?#]/);
+  return end === -1 ? path : path.slice(0, end);
 }

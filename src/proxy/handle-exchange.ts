@@ -5,7 +5,7 @@ import { LlmtapError, providerErrorBody, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
-import { identifyApi, identifyProvider, parserFor } from '../providers/registry.js';
+import { deploymentFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture } from './capture.js';
@@ -22,6 +22,8 @@ export interface ConnectionContext {
   target: { host: string; port: number; tls: boolean; sni?: string };
   /** False for plain-HTTP requests to hosts off the intercept list: forwarded, not stored. */
   record: boolean;
+  /** When set, only requests whose path starts with one of these are stored (see ProviderHost.paths). */
+  recordPaths?: readonly string[];
 }
 
 export interface ExchangeDeps {
@@ -41,16 +43,18 @@ export interface ExchangeDeps {
  * (streaming) → reduce → record. Each exchange ends in exactly one outcome and is
  * handed to the recorder once.
  */
-export async function handleExchange(req: IncomingMessage, res: ServerResponse, path: string, conn: ConnectionContext, deps: ExchangeDeps): Promise<void> {
+export async function handleExchange(req: IncomingMessage, res: ServerResponse, path: string, connection: ConnectionContext, deps: ExchangeDeps): Promise<void> {
   res.sendDate = false; // the provider's Date header passes through; never add our own
-  const provider = identifyProvider(conn.target.host, conn.target.port);
+  // Recording is decided per request: on a path-scoped host only the LLM paths are kept.
+  const conn = connection.record && !pathRecorded(connection.recordPaths, path) ? { ...connection, record: false } : connection;
+  const { provider, api } = identifyRequest(conn.target.host, conn.target.port, path);
   const ex: Exchange = {
     id: newId(),
     connectionId: conn.connectionId,
     client: { address: conn.clientAddress, user: conn.clientUser, userAgent: req.headers['user-agent'] },
     target: { ...conn.target },
     provider,
-    api: identifyApi(path, provider),
+    api,
     request: { method: req.method ?? 'GET', path, headers: req.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
     timings: { start: now() },
   };
@@ -71,6 +75,8 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       const decoded = decodeBody(body, headerValue(req.rawHeaders, 'content-encoding'));
       if (decoded) Object.assign(ex.request, parser.parseRequest(decoded));
     }
+    // Azure's deployment name is what the client chose when its body names no model.
+    if (parser && ex.request.model === undefined) ex.request.model = deploymentFromPath(path);
     if (deps.failClosed && conn.record && !deps.recorder.healthy) throw new LlmtapError('archive_unavailable');
 
     const capture = new BodyCapture(deps.captureLimit);

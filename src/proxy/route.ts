@@ -1,17 +1,29 @@
 import { isIP } from 'node:net';
 import { hostMatches, stripBrackets } from '../host-pattern.js';
-import { PROVIDER_HOSTS } from '../providers/registry.js';
+import { builtInPaths, PROVIDER_HOSTS } from '../providers/registry.js';
 
 export type RouteDecision = 'intercept' | 'tunnel';
 
 export interface InterceptList {
   intercept: readonly string[];
   passthrough: readonly string[];
+  /** The user's own --intercept patterns (a subset of `intercept`). */
+  extra: readonly string[];
 }
 
 /** Built-in provider hosts plus the user's --intercept, minus --passthrough (which always wins). */
 export function makeInterceptList(extra: readonly string[] = [], passthrough: readonly string[] = []): InterceptList {
-  return { intercept: [...PROVIDER_HOSTS.map((p) => p.pattern), ...extra], passthrough: [...passthrough] };
+  return { intercept: [...PROVIDER_HOSTS.map((p) => p.pattern), ...extra], passthrough: [...passthrough], extra: [...extra] };
+}
+
+/**
+ * Which paths of an intercepted host are recorded: undefined = all. A built-in host
+ * that is only partly LLM traffic (chatgpt.com: /backend-api/codex/…) is scoped by
+ * path prefix; the user naming the host in --intercept means all of it.
+ */
+export function recordScope(list: InterceptList, host: string, port: number): readonly string[] | undefined {
+  if (list.extra.some((p) => hostMatches(p, host, port))) return undefined;
+  return builtInPaths(host, port);
 }
 
 export function decideRoute(list: InterceptList, host: string, port: number): RouteDecision {

@@ -13,7 +13,7 @@ import { handleExchange, type ConnectionContext, type ExchangeDeps } from './han
 import { Metrics } from './metrics.js';
 import { peekHello, terminateTls } from './mitm.js';
 import { answerMalformed, closeAfterAnswer, refuse } from './refusals.js';
-import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, type InterceptList } from './route.js';
+import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, recordScope, type InterceptList } from './route.js';
 import { checkTarget, guardedLookup, type TargetPolicy } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
 import { UpstreamPools } from './upstream.js';
@@ -251,6 +251,7 @@ export class ProxyServer {
     });
     this.connections.set(tlsSocket, {
       connectionId: randomUUID(), clientAddress, clientUser: user, target: { host, port, tls: true, sni }, record: true,
+      recordPaths: recordScope(this.interceptList, host, port),
     });
     this.inner.emit('connection', tlsSocket);
   }
@@ -299,6 +300,7 @@ export class ProxyServer {
       clientUser: admitted.user,
       target: { host, port, tls: false },
       record: decideRoute(this.interceptList, host, port) === 'intercept',
+      recordPaths: recordScope(this.interceptList, host, port),
     };
     void handleExchange(req, res, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
   }
