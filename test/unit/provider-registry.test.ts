@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiKind, ProviderId } from '../../src/exchange.js';
 import { anthropicMessages } from '../../src/providers/anthropic.js';
+import { ollamaNative } from '../../src/providers/ollama.js';
 import { openaiChat } from '../../src/providers/openai.js';
-import { PROVIDER_HOSTS, identifyApi, identifyProvider, parserFor } from '../../src/providers/registry.js';
+import { openaiEmbeddings } from '../../src/providers/openai-embeddings.js';
+import { openaiResponses } from '../../src/providers/openai-responses.js';
+import { PROVIDER_HOSTS, deploymentFromPath, identifyApi, identifyProvider, identifyRequest, parserFor, pathRecorded } from '../../src/providers/registry.js';
 
 describe('identifyProvider', () => {
   it.each<[string, number | undefined, ProviderId | undefined]>([
@@ -20,6 +23,13 @@ describe('identifyProvider', () => {
     ['api.cohere.com', 443, 'cohere'],
     ['api.fireworks.ai', 443, 'fireworks'],
     ['my-resource.openai.azure.com', 443, 'azure-openai'],
+    ['my-resource.cognitiveservices.azure.com', 443, 'azure-openai'],
+    ['my-project.services.ai.azure.com', 443, 'azure-openai'],
+    ['api.cerebras.ai', 443, 'cerebras'],
+    ['api.perplexity.ai', 443, 'perplexity'],
+    ['api.githubcopilot.com', 443, 'github-copilot'],
+    ['api.business.githubcopilot.com', 443, 'github-copilot'],
+    ['chatgpt.com', 443, 'chatgpt'],
     ['openai.azure.com', 443, undefined],
     ['chat.openai.com', 443, undefined],
     ['evil-api.openai.com.example', 443, undefined],
@@ -76,8 +86,48 @@ describe('parserFor', () => {
   it('maps each API to its parser', () => {
     expect(parserFor('chat.completions')).toBe(openaiChat);
     expect(parserFor('messages')).toBe(anthropicMessages);
-    expect(parserFor('responses')).toBeUndefined();
-    expect(parserFor('embeddings')).toBeUndefined();
+    expect(parserFor('responses')).toBe(openaiResponses);
+    expect(parserFor('embeddings')).toBe(openaiEmbeddings);
+    expect(parserFor('ollama.chat')).toBe(ollamaNative);
+    expect(parserFor('ollama.generate')).toBe(ollamaNative);
     expect(parserFor('other')).toBeUndefined();
+  });
+});
+
+describe('identifyRequest', () => {
+  it.each<[string, number, string, ProviderId | undefined, ApiKind]>([
+    ['api.openai.com', 443, '/v1/responses', 'openai', 'responses'],
+    ['chatgpt.com', 443, '/backend-api/codex/responses', 'chatgpt', 'responses'],
+    ['my.openai.azure.com', 443, '/openai/v1/responses?api-version=preview', 'azure-openai', 'responses'],
+    ['localhost', 11434, '/api/chat', 'ollama', 'ollama.chat'],
+    ['localhost', 11434, '/api/generate', 'ollama', 'ollama.generate'],
+    ['localhost', 11434, '/v1/chat/completions', 'ollama', 'chat.completions'],
+    ['localhost', 11434, '/api/tags', 'ollama', 'other'],
+    ['gpu-box.lan', 8080, '/api/chat', 'ollama', 'ollama.chat'],
+    ['127.0.0.1', 8000, '/v1/chat/completions', 'openai-compatible', 'chat.completions'],
+    ['localhost', 1234, '/v1/embeddings', 'openai-compatible', 'embeddings'],
+    ['localhost', 8080, '/health', undefined, 'other'],
+    ['api.openai.com', 443, '/api/chat', 'openai', 'other'],
+  ])('%s:%i %s → %s %s', (host, port, path, provider, api) => {
+    expect(identifyRequest(host, port, path)).toEqual(provider === undefined ? { api } : { provider, api });
+  });
+});
+
+describe('path scope and Azure deployments', () => {
+  it('records only paths under a scope\'s prefixes', () => {
+    const scope = ['/backend-api/codex/'];
+    expect(pathRecorded(undefined, '/anything')).toBe(true);
+    expect(pathRecorded(scope, '/backend-api/codex/responses')).toBe(true);
+    expect(pathRecorded(scope, '/backend-api/codex/responses?x=1')).toBe(true);
+    expect(pathRecorded(scope, '/backend-api/conversation')).toBe(false);
+    expect(pathRecorded(scope, '/backend-api/codexfoo')).toBe(false);
+    expect(pathRecorded(scope, '/?q=/backend-api/codex/')).toBe(false);
+  });
+
+  it('takes the deployment name from an Azure path', () => {
+    expect(deploymentFromPath('/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21')).toBe('gpt-4o-prod');
+    expect(deploymentFromPath('/openai/deployments/my%20dep/embeddings')).toBe('my dep');
+    expect(deploymentFromPath('/openai/v1/chat/completions')).toBeUndefined();
+    expect(deploymentFromPath('/v1/chat/completions')).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hostMatches, patternError } from '../../src/host-pattern.js';
-import { decideRoute, formatAuthority, makeInterceptList, parseAuthority } from '../../src/proxy/route.js';
+import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, recordScope } from '../../src/proxy/route.js';
 
 describe('host patterns', () => {
   it.each([
@@ -46,6 +46,20 @@ describe('route decision', () => {
     for (const host of ['api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com', 'api.mistral.ai', 'api.groq.com', 'api.deepseek.com', 'api.x.ai', 'openrouter.ai', 'api.together.xyz', 'api.cohere.com', 'api.fireworks.ai', 'x.openai.azure.com']) {
       expect(decideRoute(builtIn, host, 443), host).toBe('intercept');
     }
+  });
+
+  it('intercepts the OpenAI-family hosts: Cerebras, Perplexity, Copilot, Azure AI, chatgpt.com', () => {
+    const builtIn = makeInterceptList();
+    for (const host of ['api.cerebras.ai', 'api.perplexity.ai', 'api.githubcopilot.com', 'api.individual.githubcopilot.com', 'x.cognitiveservices.azure.com', 'x.services.ai.azure.com', 'chatgpt.com']) {
+      expect(decideRoute(builtIn, host, 443), host).toBe('intercept');
+    }
+    expect(decideRoute(makeInterceptList([], ['chatgpt.com']), 'chatgpt.com', 443)).toBe('tunnel');
+  });
+
+  it('scopes recording on chatgpt.com to the Codex paths, unless the user intercepts the host', () => {
+    expect(recordScope(makeInterceptList(), 'chatgpt.com', 443)).toEqual(['/backend-api/codex/']);
+    expect(recordScope(makeInterceptList(), 'api.openai.com', 443)).toBeUndefined();
+    expect(recordScope(makeInterceptList(['chatgpt.com']), 'chatgpt.com', 443)).toBeUndefined();
   });
 });
 
