@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import forge from 'node-forge';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
+import { openaiFamilyRoute } from './fake-openai-family.js';
 import { LeafCertificates } from '../../src/tls/leaf.js';
 import { generateRsaKeyPair } from '../../src/tls/rsa-key.js';
 import { randomSerialHex, signCertificatePem, utf8Field } from '../../src/tls/sign.js';
@@ -134,7 +135,9 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   const gapMs = state.eventGapMs;
   const url = new URL(req.url ?? '/', 'https://fake');
   const json = safeJson(body);
-  if (url.pathname === '/v1/chat/completions') return openaiChat(res, json, gapMs);
+  // Azure OpenAI: /openai/deployments/{name}/chat/completions and /openai/v1/chat/completions.
+  if (url.pathname === '/v1/chat/completions' || /^\/openai\/(deployments\/[^/]+|v1)\/chat\/completions$/.test(url.pathname)) return openaiChat(res, json, gapMs);
+  if (await openaiFamilyRoute(req, res, url.pathname, json)) return;
   if (url.pathname === '/v1/messages') return anthropicMessages(res, json, gapMs);
   if (url.pathname.startsWith('/status/')) return providerError(res, Number(url.pathname.slice(8)), req.headers.host ?? '');
   if (url.pathname === '/gzip') {
