@@ -2,14 +2,17 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { anthropicMessages } from '../../src/providers/anthropic.js';
+import { ollamaNative } from '../../src/providers/ollama.js';
 import { openaiChat } from '../../src/providers/openai.js';
+import { openaiEmbeddings } from '../../src/providers/openai-embeddings.js';
+import { openaiResponses } from '../../src/providers/openai-responses.js';
 import type { ProviderParser } from '../../src/providers/types.js';
 import { params, pureRuns, splitAt, timeoutFor } from './support.js';
 
 const RUNS = pureRuns(500);
 const TIMEOUT = timeoutFor(RUNS, 3);
 
-const PARSERS: Array<[string, ProviderParser]> = [['openai chat', openaiChat], ['anthropic messages', anthropicMessages]];
+const PARSERS: Array<[string, ProviderParser]> = [['openai chat', openaiChat], ['anthropic messages', anthropicMessages], ['openai responses', openaiResponses], ['openai embeddings', openaiEmbeddings], ['ollama native', ollamaNative]];
 const SSE = 'text/event-stream; charset=utf-8';
 
 function reduce(parser: ProviderParser, contentType: string, pieces: Buffer[]): unknown {
@@ -72,6 +75,22 @@ const anthropicEvent = fc.oneof(
   fc.constant({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
 );
 
+const outputIndex = fc.oneof(fc.nat(3), fc.constant(-1), fc.constant(undefined));
+const responsesItem = fc.oneof(
+  fc.record({ type: fc.constant('message'), id: fc.constant('msg_1'), content: fc.array(fc.record({ type: fc.constantFrom('output_text', 'refusal'), text }), { maxLength: 2 }) }),
+  fc.record({ type: fc.constant('reasoning'), id: fc.constant('rs_1'), summary: fc.array(fc.record({ type: fc.constant('summary_text'), text }), { maxLength: 2 }) }),
+  fc.record({ type: fc.constantFrom('function_call', 'custom_tool_call', 'mcp_call', 'local_shell_call', 'web_search_call'), call_id: fc.option(fc.constant('call_1'), { nil: undefined }), name: fc.option(text, { nil: undefined }), arguments: fc.option(text, { nil: undefined }), input: fc.option(text, { nil: undefined }), action: fc.option(fc.record({ type: fc.constant('exec'), command: fc.array(text, { maxLength: 2 }) }), { nil: undefined }) }),
+);
+const responsesUsage = fc.record({ input_tokens: count, output_tokens: count, input_tokens_details: fc.record({ cached_tokens: count }), output_tokens_details: fc.record({ reasoning_tokens: count }) }, { requiredKeys: [] });
+const responsesEvent = fc.oneof(
+  fc.record({ type: fc.constantFrom('response.created', 'response.in_progress', 'response.completed', 'response.incomplete', 'response.failed'), response: fc.record({ model: fc.constantFrom('gpt-5', ''), status: fc.constantFrom('completed', 'incomplete', 'failed'), output: fc.array(responsesItem, { maxLength: 3 }), usage: fc.option(responsesUsage, { nil: null }), incomplete_details: fc.option(fc.record({ reason: fc.constant('max_output_tokens') }), { nil: null }) }, { requiredKeys: [] }) }),
+  fc.record({ type: fc.constantFrom('response.output_item.added', 'response.output_item.done'), output_index: outputIndex, item: responsesItem }),
+  fc.record({ type: fc.constantFrom('response.output_text.delta', 'response.reasoning_text.delta', 'response.reasoning_summary_text.delta', 'response.function_call_arguments.delta', 'response.custom_tool_call_input.delta', 'response.mcp_call_arguments.delta'), output_index: outputIndex, content_index: smallInt, summary_index: smallInt, delta: text }, { requiredKeys: ['type', 'delta'] }),
+  fc.record({ type: fc.constantFrom('response.output_text.done', 'response.reasoning_text.done', 'response.reasoning_summary_text.done'), output_index: outputIndex, content_index: smallInt, summary_index: smallInt, text }, { requiredKeys: ['type'] }),
+  fc.record({ type: fc.constantFrom('response.function_call_arguments.done', 'response.custom_tool_call_input.done'), output_index: outputIndex, arguments: text, input: text, name: text }, { requiredKeys: ['type'] }),
+  fc.constant({ type: 'error', code: 'server_error', message: 'boom', param: null }),
+);
+
 const eol = fc.constantFrom('\n', '\r\n', '\r');
 
 /** One SSE event (or noise) as text, with its own line endings. */
@@ -107,6 +126,7 @@ function streamOf(payload: fc.Arbitrary<unknown>): fc.Arbitrary<Buffer> {
 const STREAMS: Array<[string, ProviderParser, fc.Arbitrary<Buffer>]> = [
   ['openai chat', openaiChat, streamOf(openaiChunk)],
   ['anthropic messages', anthropicMessages, streamOf(anthropicEvent)],
+  ['openai responses', openaiResponses, streamOf(responsesEvent)],
 ];
 
 /** Cut points, or (sometimes) one byte per push, with empty pushes mixed in. */
@@ -136,6 +156,20 @@ describe.each(STREAMS)('%s SSE reducer', (_name, parser, stream) => {
   }, TIMEOUT);
 });
 
+describe('ollama NDJSON reducer', () => {
+  const line = fc.oneof(
+    fc.record({ model: fc.constantFrom('llama3.2', ''), message: fc.record({ content: text, thinking: text, tool_calls: fc.array(fc.record({ function: fc.record({ name: text, arguments: fc.dictionary(text, text, { maxKeys: 2 }) }) }), { maxLength: 1 }) }, { requiredKeys: [] }), response: text, done: fc.boolean(), done_reason: fc.constantFrom('stop', 'length'), prompt_eval_count: count, eval_count: count }, { requiredKeys: ['done'] }).map((o) => JSON.stringify(o)),
+    fc.constantFrom('', 'not json', '{"broken":', '[1,2]'),
+  );
+  const stream = fc.record({ lines: fc.array(line, { maxLength: 12 }), nl: eol, cut: fc.nat(20) })
+    .map(({ lines, nl, cut }) => { const s = lines.join(nl === '\r' ? '\n' : nl); return Buffer.from(s.slice(0, Math.max(0, s.length - cut)), 'utf8'); });
+  it('gives the same result however the stream is split, and never throws', () => {
+    fc.assert(fc.property(fc.oneof(stream, fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b))), cutsArb, fc.boolean(), (bytes, cuts, empties) => {
+      expect(reduce(ollamaNative, 'application/x-ndjson', pieces(bytes, cuts, empties))).toEqual(reduce(ollamaNative, 'application/x-ndjson', [bytes]));
+    }), params(RUNS));
+  }, TIMEOUT);
+});
+
 describe.each(PARSERS)('%s JSON reducer and request parser', (_name, parser) => {
   it('JSON answers reduce the same however they are split; parseRequest never throws', () => {
     const body = fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ unit: 'binary', maxLength: 60 }), openaiChunk.map((c) => JSON.stringify(c)), anthropicEvent.map((e) => JSON.stringify(e)));
@@ -153,6 +187,7 @@ describe('recorded provider fixtures', () => {
   it.each([
     ['openai chat', openaiChat, 'test/fixtures/sse/openai-chat-stream.txt'],
     ['anthropic messages', anthropicMessages, 'test/fixtures/sse/anthropic-messages-stream.txt'],
+    ['openai responses', openaiResponses, 'test/fixtures/sse/openai-responses-stream.txt'],
   ] as const)('%s: a real stream split anywhere (and with CRLF line ends) reduces the same', (_name, parser, file) => {
     const lf = readFileSync(file);
     const crlf = Buffer.from(lf.toString('utf8').replace(/\r?\n/g, '\r\n'));
