@@ -7,7 +7,7 @@ export type RawHeaders = string[];
 export type ProviderId = 'openai' | 'anthropic' | 'gemini' | 'mistral' | 'groq' | 'deepseek' | 'xai' | 'openrouter' | 'together' | 'cohere' | 'fireworks' | 'azure-openai' | 'other';
 
 /** Which API of a provider a request speaks; decides which parser reads it. */
-export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embeddings' | 'other';
+export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embeddings' | 'realtime' | 'other';
 
 export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'blocked' | 'proxy_error';
 
@@ -48,6 +48,36 @@ export interface Reassembled {
   events: number;
 }
 
+/** One WebSocket message as recorded (payload inflated, capped at the capture limit). */
+export interface WsMessageRecord {
+  /** Order within the session, across both directions, from 0. */
+  seq: number;
+  direction: 'client' | 'server';
+  /** Epoch ms when its last byte passed the proxy. */
+  at: number;
+  opcode: number;
+  /** Payload bytes on the wire (the compressed size when compressed). */
+  size: number;
+  compressed: boolean;
+  truncated: boolean;
+  /** Text messages (opcode 1): the payload as UTF-8. */
+  text?: string;
+  /** Every other opcode: the payload bytes, base64. */
+  base64?: string;
+  /** Why the payload could not be read (inflate failed, unknown extension bits). */
+  error?: string;
+}
+
+/** A WebSocket session on an exchange whose upgrade was answered 101. */
+export interface WebSocketCapture {
+  /** Messages not yet handed to the recorder on their own (long sessions are recorded in batches). */
+  messages: WsMessageRecord[];
+  /** Messages in the whole session. */
+  count: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
 export interface Exchange {
   id: string;
   /** Groups keep-alive requests of one client connection. */
@@ -71,6 +101,7 @@ export interface Exchange {
     reassembled?: Reassembled;
   };
   usage?: Usage;
+  websocket?: WebSocketCapture;
   /** Epoch milliseconds (fractional, from performance.timeOrigin + now()). */
   timings: { start: number; requestEnd?: number; upstreamHeaders?: number; firstByte?: number; end?: number };
   outcome?: Outcome;
