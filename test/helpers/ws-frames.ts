@@ -17,7 +17,8 @@ const Sender = (ws as unknown as { Sender: { frame(data: Buffer, options: FrameO
 
 /** One frame as `ws` writes it (masked with `mask` when given, as a client does). */
 export function wsFrame(opcode: number, payload: Buffer, options: { fin?: boolean; rsv1?: boolean; mask?: Buffer } = {}): Buffer {
-  return Buffer.concat(Sender.frame(payload, {
+  // A copy: with readOnly false, Sender masks the payload in place.
+  return Buffer.concat(Sender.frame(Buffer.from(payload), {
     fin: options.fin ?? true, rsv1: options.rsv1 ?? false, opcode, mask: options.mask !== undefined,
     maskBuffer: options.mask, readOnly: false,
   }));
