@@ -46,7 +46,7 @@ async function openWs(fake: FakeInfo, sys: RunningSystem | undefined): Promise<W
     t.once('secureConnect', () => resolve(t));
     t.once('error', reject);
   });
-  const ws = new WebSocket(`wss://${HOST}/v1/responses`, { createConnection: () => tls, perMessageDeflate: true });
+  const ws = new WebSocket(`wss://${HOST}/v1/responses`, { createConnection: () => tls, perMessageDeflate: process.env.BENCH_WS_DEFLATE !== '0' });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
