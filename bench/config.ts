@@ -17,6 +17,8 @@ export interface BenchParams {
   /** In-process llmtap (event-loop and recorder timing). */
   inproc: { loadMs: number; sseStreams: number };
   profileMs: number;
+  /** WebSockets held open at once through llmtap for the RSS figure. */
+  wsSockets: number;
 }
 
 export function benchParams(quick: boolean): BenchParams {
@@ -34,6 +36,7 @@ export function benchParams(quick: boolean): BenchParams {
       archive: { json: 100, sse: 20 },
       inproc: { loadMs: 1500, sseStreams: 16 },
       profileMs: 3000,
+      wsSockets: 1000,
     }
     : {
       quick,
@@ -48,5 +51,6 @@ export function benchParams(quick: boolean): BenchParams {
       archive: { json: 1000, sse: 200 },
       inproc: { loadMs: 8000, sseStreams: 200 },
       profileMs: 10_000,
+      wsSockets: 1000,
     };
 }

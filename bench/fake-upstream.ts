@@ -4,7 +4,9 @@
  * of `n` events `gapMs` apart when the body asks for `"stream": true`; each event
  * carries its send time on CLOCK_MONOTONIC (`bench_sent_ns`), which every process
  * on the machine shares, so a client can measure per-event delay. A plain TCP
- * "blaster" port sends N raw bytes for the tunnel-throughput figure.
+ * "blaster" port sends N raw bytes for the tunnel-throughput figure. A WebSocket
+ * upgrade (any path) is served by `ws`: a text message `{"n":N,"gapMs":G}` is
+ * answered by N text messages G ms apart, each carrying `bench_sent_ns` likewise.
  *
  * argv: <cert.pem> <key.pem>. Reports {ready, httpsPort, blastPort} over IPC and
  * answers {stats} with connection counts.
@@ -13,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 const [certFile, keyFile] = process.argv.slice(2);
 const cert = readFileSync(certFile!, 'utf8');
@@ -113,6 +116,23 @@ const blast = createNetServer((socket) => {
     pump();
   };
   socket.on('data', onData);
+});
+
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: true });
+https.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+  wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+    ws.on('message', (data) => {
+      const { n = 1, gapMs = 0 } = JSON.parse(data.toString()) as { n?: number; gapMs?: number };
+      let i = 0;
+      const next = (): void => {
+        if (i++ >= n || ws.readyState !== ws.OPEN) return;
+        ws.send(JSON.stringify({ type: 'response.output_text.delta', delta: 'Hello! How can I help you today?', bench_sent_ns: String(process.hrtime.bigint()) }));
+        if (gapMs > 0) setTimeout(next, gapMs);
+        else setImmediate(next);
+      };
+      next();
+    });
+  });
 });
 
 process.on('message', (m: { cmd?: string }) => {

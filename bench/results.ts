@@ -1,3 +1,4 @@
+import type { WsDelay, WsOpen } from './websocket.js';
 import type { BenchParams } from './config.js';
 import type { BlastResult, ClosedResult, HostsResult, SseResult, StreamsResult } from './loadgen.js';
 
@@ -95,6 +96,8 @@ export interface BenchResults {
   pipe?: Cell<BlastResult>;
   archive?: Cell<ArchiveFigures>;
   inproc?: Cell<InprocFigures>;
+  /** Per-message delay direct vs through llmtap, and llmtap's RSS with many WebSockets open. */
+  websocket?: Cell<{ direct: WsDelay; llmtap: WsDelay; open: WsOpen }>;
   durationMs: number;
   notes: string[];
   /** CPU used by processes outside the bench during each phase (% of one core). */

@@ -23,6 +23,7 @@ import { runProfile } from './profile.js';
 import { Progress } from './progress.js';
 import { renderMarkdown, renderSvg, renderStdout } from './report.js';
 import type { ArchiveFigures, BenchResults, InprocFigures, InprocReport, SystemId, SystemResult } from './results.js';
+import { formatWs, wsDelayRun, wsOpenRun } from './websocket.js';
 import { directTarget, proxyTarget, startHttpMitmProxy, startLlmtap, startLlmtapInproc, startMitmdump, useDist, useLlmtapArgs, type FakeInfo, type RunningSystem } from './systems.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -50,7 +51,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--only') args.only = new Set(argv[++i]!.split(','));
     else if (a.startsWith('--only=')) args.only = new Set(a.slice(7).split(','));
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --quick] [--only direct,llmtap,tunnel,mitmproxy,hmp,inproc,archive] [--profile] [--keep] [--dist DIR (another llmtap build)] [--llmtap-arg ARG ...] [--skip c1,c16,c64,sse,hosts,streams,tunnel] (all but --quick/--profile/--keep write bench/out/)\n');
+      process.stdout.write('usage: npm run bench [-- --quick] [--only direct,llmtap,tunnel,mitmproxy,hmp,inproc,archive,ws] [--profile] [--keep] [--dist DIR (another llmtap build)] [--llmtap-arg ARG ...] [--skip c1,c16,c64,sse,hosts,streams,tunnel] (all but --quick/--profile/--keep write bench/out/)\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -86,8 +87,9 @@ async function main(): Promise<void> {
     want('mitmproxy') ? perProxy * 2 + est.blast : 0,
     want('hmp') ? perProxy * 1.5 : 0,
     want('inproc') ? est.start + 2 * est.load : 0,
+    want('ws') ? 2 * est.start + 30_000 : 0,
   ].reduce((a, b) => a + b, 0);
-  const phaseCount = (want('direct') ? 7 : 0) + (want('llmtap') ? 7 : 0) + (want('archive') ? 1 : 0) + (want('tunnel') ? 7 : 0) + (want('mitmproxy') ? 8 : 0) + (want('hmp') ? 7 : 0) + (want('inproc') ? 2 : 0);
+  const phaseCount = (want('direct') ? 7 : 0) + (want('llmtap') ? 7 : 0) + (want('archive') ? 1 : 0) + (want('tunnel') ? 7 : 0) + (want('mitmproxy') ? 8 : 0) + (want('hmp') ? 7 : 0) + (want('inproc') ? 2 : 0) + (want('ws') ? 1 : 0);
   const progress = args.profile ? new Progress(3 * P.profileMs + 40_000, 4) : new Progress(plan, phaseCount);
   progress.note(`${args.quick ? 'quick' : 'full'} run; temp dir ${tmp}`);
 
@@ -279,6 +281,27 @@ async function main(): Promise<void> {
           const json = await window<ClosedResult>({ kind: 'closed', target, concurrency: 16, warmup: { ms: P.loadWarmupMs }, durationMs: P.inproc.loadMs });
           const sse = await window<SseResult>({ kind: 'sse', target, streams: P.inproc.sseStreams, concurrency: P.sse.concurrency, events: P.sse.events, gapMs: P.sse.gapMs });
           return { json: { ...json.report, rps: json.r.rps }, sse: { ...sse.report, events: sse.r.events } };
+        } finally {
+          await sys.stop();
+        }
+      });
+    }
+
+    // ---- WebSocket: per-message delay direct vs llmtap, RSS with many open ----------------------
+    if (want('ws')) {
+      const sessions = args.quick ? 5 : 20;
+      const perSession = 100;
+      results.websocket = await phase('ws', `WebSocket: ${sessions} sessions × ${perSession} messages direct and through llmtap; ${P.wsSockets} open through llmtap (RSS)`, 30_000, async () => {
+        const direct = await wsDelayRun(fake, undefined, sessions, perSession, 2);
+        const sys = await startLlmtap(tmp, fake, 'llmtap-ws');
+        try {
+          const llmtap = await wsDelayRun(fake, sys, sessions, perSession, 2);
+          const open = await wsOpenRun(fake, sys, P.wsSockets);
+          for (const line of [formatWs('direct', direct), formatWs('through llmtap', llmtap, open)]) {
+            notes.push(line);
+            progress.note(line);
+          }
+          return { direct, llmtap, open };
         } finally {
           await sys.stop();
         }

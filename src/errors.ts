@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   upstream_timeout: { status: 504, message: 'the upstream provider did not answer in time' },
   upstream_error: { status: 502, message: 'the upstream connection failed' },
   archive_unavailable: { status: 503, message: 'llmtap cannot write its archive (fail-closed mode)' },
+  /** A WebSocket (or other long-lived exchange) still open at the drain deadline, closed by llmtap. */
+  shutdown: { status: 503, message: 'llmtap is shutting down' },
   internal: { status: 500, message: 'llmtap hit an internal error' },
 } as const;
 

@@ -13,6 +13,8 @@ export type ProviderId = 'openai' | 'anthropic' | 'gemini' | 'mistral' | 'groq' 
 export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embeddings'
   // Ollama's native /api/chat and /api/generate (NDJSON streams).
   | 'ollama.chat' | 'ollama.generate'
+  // OpenAI Realtime over WebSocket (/v1/realtime).
+  | 'realtime'
   | 'other';
 
 export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'blocked' | 'proxy_error';
@@ -54,6 +56,36 @@ export interface Reassembled {
   events: number;
 }
 
+/** One WebSocket message as recorded (payload inflated, capped at the capture limit). */
+export interface WsMessageRecord {
+  /** Order within the session, across both directions, from 0. */
+  seq: number;
+  direction: 'client' | 'server';
+  /** Epoch ms when its last byte passed the proxy. */
+  at: number;
+  opcode: number;
+  /** Payload bytes on the wire (the compressed size when compressed). */
+  size: number;
+  compressed: boolean;
+  truncated: boolean;
+  /** Text messages (opcode 1): the payload as UTF-8. */
+  text?: string;
+  /** Every other opcode: the payload bytes, base64. */
+  base64?: string;
+  /** Why the payload could not be read (inflate failed, unknown extension bits). */
+  error?: string;
+}
+
+/** A WebSocket session on an exchange whose upgrade was answered 101. */
+export interface WebSocketCapture {
+  /** Messages not yet handed to the recorder on their own (long sessions are recorded in batches). */
+  messages: WsMessageRecord[];
+  /** Messages in the whole session. */
+  count: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
 export interface Exchange {
   id: string;
   /** Groups keep-alive requests of one client connection. */
@@ -77,6 +109,7 @@ export interface Exchange {
     reassembled?: Reassembled;
   };
   usage?: Usage;
+  websocket?: WebSocketCapture;
   /** Epoch milliseconds (fractional, from performance.timeOrigin + now()). */
   timings: { start: number; requestEnd?: number; upstreamHeaders?: number; firstByte?: number; end?: number };
   outcome?: Outcome;

@@ -1,4 +1,4 @@
-import type { Archive, ExchangeRow, TunnelRow } from '../recorder/db.js';
+import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from '../recorder/db.js';
 
 export interface ExportOptions {
   /** Only rows that started at or after this epoch-millisecond time. */
@@ -50,6 +50,24 @@ export interface ExportedExchange {
     tool_calls: ExportedToolCall[];
     stop_reason: string | null;
   }) | null;
+  /** For a WebSocket session (upgrade answered 101): its messages, both directions, in order. */
+  websocket?: { messages: ExportedWsMessage[] };
+}
+
+/** One WebSocket message of a session, in order. */
+export interface ExportedWsMessage {
+  seq: number;
+  direction: 'client' | 'server';
+  at: string;
+  opcode: number;
+  size: number;
+  compressed: boolean;
+  truncated: boolean;
+  /** Text messages: the (inflated, redacted) text. */
+  text?: string;
+  /** Other payloads (binary, close, ping, pong), base64. */
+  data_base64?: string;
+  error?: string;
 }
 
 interface ExportedBody {
@@ -67,8 +85,10 @@ interface ExportedBody {
  */
 export function* exchangeLines(archive: Archive, options: ExportOptions = {}): Generator<string> {
   const { sql, params } = selectSql('exchanges', options);
+  const messages = archive.db.prepare('SELECT * FROM ws_messages WHERE exchange_id = ? ORDER BY seq');
   for (const row of archive.db.prepare(sql).iterate(params) as IterableIterator<ExchangeRow>) {
-    yield JSON.stringify(exchangeToJson(row));
+    const ws = row.status === 101 ? (messages.all(row.id) as WsMessageRow[]) : undefined;
+    yield JSON.stringify(exchangeToJson(row, ws));
   }
 }
 
@@ -130,8 +150,8 @@ export async function writeLines(lines: Iterable<string>, out: NodeJS.WritableSt
   return { lines: count, readerGone: failure?.code === 'EPIPE' };
 }
 
-export function exchangeToJson(row: ExchangeRow): ExportedExchange {
-  return {
+export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessageRow[]): ExportedExchange {
+  const exported: ExportedExchange = {
     id: row.id,
     connection_id: row.connection_id,
     started_at: isoTime(row.started_at),
@@ -173,6 +193,19 @@ export function exchangeToJson(row: ExchangeRow): ExportedExchange {
             stop_reason: row.stop_reason,
           },
   };
+  if (wsMessages) exported.websocket = { messages: wsMessages.map(wsMessageToJson) };
+  return exported;
+}
+
+function wsMessageToJson(m: WsMessageRow): ExportedWsMessage {
+  const out: ExportedWsMessage = {
+    seq: m.seq, direction: m.direction, at: isoTime(m.at), opcode: m.opcode, size: m.size,
+    compressed: m.compressed === 1, truncated: m.truncated === 1,
+  };
+  if (m.text !== null) out.text = m.text;
+  if (m.data !== null) out.data_base64 = m.data.toString('base64');
+  if (m.error !== null) out.error = m.error;
+  return out;
 }
 
 function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions): { sql: string; params: unknown[] } {

@@ -16,7 +16,9 @@ import { answerMalformed, closeAfterAnswer, refuse } from './refusals.js';
 import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, recordScope, type InterceptList } from './route.js';
 import { checkTarget, guardedLookup, type TargetPolicy } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
+import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
+import type { WsSession } from '../websocket/session.js';
 
 export interface ProxyDeps {
   leafs: LeafCertificates;
@@ -43,7 +45,8 @@ export class ProxyServer {
   private readonly connections = new WeakMap<Socket, ConnectionContext>();
   private readonly sockets = new Set<Socket>();
   private readonly rejected = new WeakSet<Socket>();
-  private readonly exchangeDeps: ExchangeDeps;
+  private readonly exchangeDeps: UpgradeDeps;
+  private readonly sessions = new Set<WsSession>();
   private readonly tunnelsDone = new Set<Promise<unknown>>();
   private draining = false;
 
@@ -63,6 +66,7 @@ export class ProxyServer {
       pools: this.pools, recorder: deps.recorder, logger: deps.logger, metrics: this.metrics,
       maxRequestBody: config.maxRequestBody, captureLimit: config.captureLimit, failClosed: config.failClosed,
       rateLimiter: config.rateLimit ? new RateLimiter(config.rateLimit) : undefined,
+      upstreamHeadersTimeoutMs: config.upstreamHeadersTimeoutMs, sessions: this.sessions,
     };
     const timeouts = {
       headersTimeout: config.headersTimeoutMs,
@@ -76,6 +80,7 @@ export class ProxyServer {
     this.outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onConnect(req, socket, head));
     this.outer.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onPlainRequest(req, res));
     this.outer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
+    this.outer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onPlainUpgrade(req, socket, head));
 
     this.inner = createServer(timeouts);
     this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -84,6 +89,14 @@ export class ProxyServer {
       void handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps);
     });
     this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
+    // Upgrades (WebSocket) leave the HTTP server: from here the socket is the session's,
+    // out of reach of the server's header, request and keep-alive timeouts.
+    this.inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const conn = this.connections.get(socket);
+      if (!conn) return void socket.destroy();
+      if (this.draining) return this.refuse(socket, 'shutdown');
+      void handleUpgrade(req, socket, head, req.url ?? '/', conn, this.exchangeDeps);
+    });
     // Node starts its header/request timeout checks on 'listening'. The inner server
     // never listens (connections are handed to it), so start them here.
     this.inner.emit('listening');
@@ -128,8 +141,11 @@ export class ProxyServer {
       await new Promise((r) => setTimeout(r, 20));
       this.inner.closeIdleConnections();
     }
+    // WebSockets do not end by themselves: those still open at the deadline are cut, and recorded as such.
+    const sessions = [...this.sessions];
+    for (const session of sessions) session.close();
     for (const socket of this.sockets) socket.destroy();
-    await Promise.all([...this.tunnelsDone]);
+    await Promise.all([...this.tunnelsDone, ...sessions.map((s) => s.done)]);
     await closed;
     this.inner.close();
     await this.pools.close();
@@ -268,6 +284,28 @@ export class ProxyServer {
       this.deps.logger.info({ host: formatAuthority(host, port), up: record.bytesUp, down: record.bytesDown, ms: Math.round(record.end - record.start), outcome: record.outcome }, 'tunnel');
     });
     this.tunnelsDone.add(done);
+  }
+
+  /** A plain-HTTP absolute-URI upgrade: relayed like an intercepted one, recorded for listed hosts. */
+  private async onPlainUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    socket.on('error', () => {});
+    let target: URL;
+    try {
+      target = new URL(req.url ?? '');
+      if (target.protocol !== 'http:') throw new Error('not http');
+    } catch {
+      return this.refuse(socket, 'bad_request');
+    }
+    if (this.draining) return this.refuse(socket, 'shutdown');
+    const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    const port = Number(target.port || 80);
+    const admitted = await this.admit(req, socket, host, port, true);
+    if (!admitted) return;
+    const conn: ConnectionContext = {
+      connectionId: randomUUID(), clientAddress: socket.remoteAddress ?? '', clientUser: admitted.user,
+      target: { host, port, tls: false }, record: decideRoute(this.interceptList, host, port) === 'intercept',
+    };
+    void handleUpgrade(req, socket, head, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
   }
 
   /** Plain-HTTP proxying (absolute-URI requests): forwarded always, recorded for listed hosts. */

@@ -155,6 +155,21 @@ export class UpstreamPools {
     });
   }
 
+  /**
+   * One new connection to the origin, dialled exactly as the pool dials its own
+   * (--connect-to, guarded DNS, verified TLS, connect timeout; a warm() spare if one
+   * waits) but never pooled: a WebSocket upgrade takes the socket for good.
+   */
+  dial(tls: boolean, host: string, port: number): Promise<Socket> {
+    const origin = this.origin(tls, host, port);
+    return new Promise((resolve, reject) => {
+      const done: DialCallback = (err, socket) => (err || !socket ? reject(err ?? new Error('no socket')) : resolve(socket));
+      const spare = origin.spare;
+      origin.spare = undefined;
+      if (!spare?.take(done)) origin.dial(done);
+    });
+  }
+
   private origin(tls: boolean, host: string, port: number): Origin {
     const key = `${tls ? 'https' : 'http'}://${formatAuthority(host, port)}`;
     let origin = this.origins.get(key);

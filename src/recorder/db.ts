@@ -57,11 +57,29 @@ export interface TunnelRow {
   outcome: string;
 }
 
+/** One WebSocket message of a session recorded as an exchange (status 101). */
+export interface WsMessageRow {
+  exchange_id: string;
+  seq: number;
+  direction: 'client' | 'server';
+  at: number;
+  opcode: number;
+  size: number;
+  compressed: 0 | 1;
+  truncated: 0 | 1;
+  /** Text messages, redacted. */
+  text: string | null;
+  /** Other payloads (binary, close, ping, pong), redacted byte-wise. */
+  data: Buffer | null;
+  error: string | null;
+}
+
 export interface Archive {
   readonly db: Database.Database;
   /** Writes all rows in one transaction: all of them land or none do. */
   insertExchanges(rows: ExchangeRow[]): void;
   insertTunnels(rows: TunnelRow[]): void;
+  insertWsMessages(rows: WsMessageRow[]): void;
   /** Folds the WAL back into the main file and truncates it (on shutdown). */
   checkpoint(): void;
   close(): void;
@@ -166,6 +184,24 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX tunnels_started_at ON tunnels (started_at);
   `,
+  // WebSocket messages, in order per session. No foreign key: a long session's
+  // messages are written in batches before its exchange row (written at close).
+  `
+  CREATE TABLE ws_messages (
+    exchange_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    direction TEXT NOT NULL,
+    at REAL NOT NULL,
+    opcode INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    compressed INTEGER NOT NULL,
+    truncated INTEGER NOT NULL,
+    text TEXT,
+    data BLOB,
+    error TEXT,
+    PRIMARY KEY (exchange_id, seq)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -178,6 +214,10 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'response_headers', 'response_body', 'response_body_size', 'response_body_truncated', 'response_text',
   'response_thinking', 'tool_calls', 'stop_reason', 'input_tokens', 'output_tokens', 'cached_input_tokens',
   'reasoning_tokens', 'cache_creation_input_tokens', 'outcome', 'error_code',
+];
+
+export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [
+  'exchange_id', 'seq', 'direction', 'at', 'opcode', 'size', 'compressed', 'truncated', 'text', 'data', 'error',
 ];
 
 export const TUNNEL_COLUMNS: readonly (keyof TunnelRow)[] = [
@@ -222,6 +262,10 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
   const insertTunnels = db.transaction((rows: TunnelRow[]) => {
     for (const row of rows) insertTunnel.run(TUNNEL_COLUMNS.map((c) => row[c]));
   });
+  const insertWsMessage = db.prepare(insertSql('ws_messages', WS_MESSAGE_COLUMNS));
+  const insertWsMessages = db.transaction((rows: WsMessageRow[]) => {
+    for (const row of rows) insertWsMessage.run(WS_MESSAGE_COLUMNS.map((c) => row[c]));
+  });
 
   return {
     db,
@@ -230,6 +274,9 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
     },
     insertTunnels: (rows) => {
       if (rows.length > 0) insertTunnels(rows);
+    },
+    insertWsMessages: (rows) => {
+      if (rows.length > 0) insertWsMessages(rows);
     },
     checkpoint: () => {
       db.pragma('wal_checkpoint(TRUNCATE)');

@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Worker } from 'node:worker_threads';
-import type { Exchange, TunnelRecord } from '../exchange.js';
+import type { Exchange, TunnelRecord, WsMessageRecord } from '../exchange.js';
 import type { Logger } from '../log.js';
 import type { Archive } from './db.js';
 import { OffThreadWriter, type ArchiveFile } from './off-thread-writer.js';
@@ -196,6 +196,11 @@ export class Recorder {
 
   recordExchange(exchange: Exchange): void {
     this.#enqueue({ kind: 'exchange', exchange });
+  }
+
+  /** Messages of a WebSocket session still open (long sessions are recorded in batches). */
+  recordWsMessages(exchangeId: string, messages: WsMessageRecord[]): void {
+    this.#enqueue({ kind: 'ws_messages', exchangeId, messages });
   }
 
   /** Operator's extra patterns (--redact), applied on top of the built-in key patterns; replaced on reload. */

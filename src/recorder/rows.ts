@@ -1,6 +1,6 @@
 import { decodeBody } from '../content-encoding.js';
-import { headerValue, type Captured, type Exchange, type RawHeaders, type TunnelRecord } from '../exchange.js';
-import type { ExchangeRow, TunnelRow } from './db.js';
+import { headerValue, type Captured, type Exchange, type RawHeaders, type TunnelRecord, type WsMessageRecord } from '../exchange.js';
+import type { ExchangeRow, TunnelRow, WsMessageRow } from './db.js';
 import { redactHeaders, redactPath, redactText, redactTruncatedText, type TextRedactor } from './redact.js';
 
 /** Maps an exchange to its archive row: bodies decoded, every secret redacted. */
@@ -65,6 +65,29 @@ export function tunnelToRow(t: TunnelRecord): TunnelRow {
     bytes_up: t.bytesUp,
     bytes_down: t.bytesDown,
     outcome: t.outcome,
+  };
+}
+
+/** A WebSocket message as stored: text redacted as text, other payloads byte-wise (latin1, as bodies are). */
+export function wsMessageToRow(exchangeId: string, m: WsMessageRecord, redactFully: TextRedactor = redactText): WsMessageRow {
+  const redact = m.truncated ? (text: string) => redactTruncatedText(redactFully(text)) : redactFully;
+  let data: Buffer | null = null;
+  if (m.base64 !== undefined) {
+    const latin1 = Buffer.from(m.base64, 'base64').toString('latin1');
+    data = Buffer.from(redact(latin1), 'latin1');
+  }
+  return {
+    exchange_id: exchangeId,
+    seq: m.seq,
+    direction: m.direction,
+    at: m.at,
+    opcode: m.opcode,
+    size: m.size,
+    compressed: m.compressed ? 1 : 0,
+    truncated: m.truncated ? 1 : 0,
+    text: m.text === undefined ? null : redact(m.text),
+    data,
+    error: m.error ?? null,
   };
 }
 

@@ -1,11 +1,15 @@
-import type { Exchange, TunnelRecord } from '../exchange.js';
-import type { Archive, ExchangeRow, TunnelRow } from './db.js';
+import type { Exchange, TunnelRecord, WsMessageRecord } from '../exchange.js';
+import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from './db.js';
 import { decodeRecord } from './record-codec.js';
 import { makeRedactor, redactText, type TextRedactor } from './redact.js';
-import { exchangeToRow, tunnelToRow } from './rows.js';
+import { exchangeToRow, tunnelToRow, wsMessageToRow } from './rows.js';
 
 /** One record as recorded; it waits and crosses to the writer thread encoded (record-codec.ts). */
-export type Pending = { kind: 'exchange'; exchange: Exchange } | { kind: 'tunnel'; tunnel: TunnelRecord };
+export type Pending =
+  | { kind: 'exchange'; exchange: Exchange }
+  | { kind: 'tunnel'; tunnel: TunnelRecord }
+  /** Messages of a WebSocket session, ahead of (and apart from) the session's exchange record. */
+  | { kind: 'ws_messages'; exchangeId: string; messages: WsMessageRecord[] };
 
 export type LogLevel = 'error' | 'warn' | 'info';
 
@@ -94,34 +98,40 @@ export class ArchiveWriter {
   write(batch: readonly Uint8Array[]): WriteOutcome {
     const exchanges: ExchangeRow[] = [];
     const tunnels: TunnelRow[] = [];
+    const messages: WsMessageRow[] = [];
+    /** Records of message batches (counted as one record each, like the exchange they belong to). */
+    let messageBatches = 0;
     let unmapped = 0;
     for (const frame of batch) {
       try {
         const item = decodeRecord(frame);
-        if (item.kind === 'exchange') exchanges.push(exchangeToRow(item.exchange, this.#redact));
-        else tunnels.push(tunnelToRow(item.tunnel));
+        if (item.kind === 'exchange') {
+          exchanges.push(exchangeToRow(item.exchange, this.#redact));
+          for (const m of item.exchange.websocket?.messages ?? []) messages.push(wsMessageToRow(item.exchange.id, m, this.#redact));
+        } else if (item.kind === 'ws_messages') {
+          messageBatches++;
+          for (const m of item.messages) messages.push(wsMessageToRow(item.exchangeId, m, this.#redact));
+        } else tunnels.push(tunnelToRow(item.tunnel));
       } catch (err) {
         // One malformed record must not take its batch-mates down with it.
         unmapped++;
         this.#log('warn', { err: errorMessage(err) }, 'could not map a record for the archive');
       }
     }
-    const rows = exchanges.length + tunnels.length;
-    if (rows === 0) return { recorded: 0, lost: unmapped, rows };
+    const rows = exchanges.length + tunnels.length + messageBatches;
+    if (rows === 0 && messages.length === 0) return { recorded: 0, lost: unmapped, rows };
 
     try {
       const archive = this.#getArchive();
-      if (exchanges.length > 0 && tunnels.length > 0) {
-        // Both kinds in one commit; the inner transactions become savepoints.
-        archive.db.transaction(() => {
-          archive.insertExchanges(exchanges);
-          archive.insertTunnels(tunnels);
-        })();
-      } else if (exchanges.length > 0) {
+      const kinds = (exchanges.length > 0 ? 1 : 0) + (tunnels.length > 0 ? 1 : 0) + (messages.length > 0 ? 1 : 0);
+      const insert = (): void => {
         archive.insertExchanges(exchanges);
-      } else {
         archive.insertTunnels(tunnels);
-      }
+        archive.insertWsMessages(messages);
+      };
+      // Several kinds in one commit; the inner transactions become savepoints.
+      if (kinds > 1) archive.db.transaction(insert)();
+      else insert();
       return { recorded: rows, lost: unmapped, rows };
     } catch (err) {
       this.#dropIfBroken(err);

@@ -65,6 +65,7 @@ describe('recorder fails open', () => {
       get db() { return current.db; },
       insertExchanges: (rows) => current.insertExchanges(rows),
       insertTunnels: (rows) => current.insertTunnels(rows),
+      insertWsMessages: (rows) => current.insertWsMessages(rows),
       checkpoint: () => current.checkpoint(),
       close: () => current.close(),
     };

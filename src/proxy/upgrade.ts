@@ -1,0 +1,201 @@
+/**
+ * An HTTP/1.1 Upgrade request (WebSocket) on an intercepted host, or a plain-HTTP
+ * absolute-URI one. The request goes upstream with its headers as sent (Connection
+ * and Upgrade included: they are the point), over a connection dialled like any
+ * other upstream one (UpstreamPools.dial). A 101 is written back to the client with
+ * its headers as received and the two sockets are handed to a WsSession; any other
+ * answer is passed through as is and recorded as a normal exchange.
+ *
+ * Why Node's http.request on the dialled socket rather than undici's upgrade():
+ * undici writes its own `connection`/`upgrade` headers (and refuses the client's),
+ * hands back parsed 101 headers, and turns a non-101 answer into a "bad upgrade"
+ * error, where llmtap must pass the client's headers and the server's answer through.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { classifyUpstreamError, LlmtapError, providerErrorBody, type ErrorCode } from '../errors.js';
+import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
+import { newId } from '../ids.js';
+import { identifyApi, identifyProvider } from '../providers/registry.js';
+import { parseDeflateParams } from '../websocket/deflate.js';
+import { WsSession } from '../websocket/session.js';
+import { BodyCapture } from './capture.js';
+import type { ConnectionContext, ExchangeDeps } from './handle-exchange.js';
+
+export interface UpgradeDeps extends ExchangeDeps {
+  upstreamHeadersTimeoutMs: number;
+  /** Open sessions, so the proxy's drain can close them at its deadline. */
+  sessions: Set<WsSession>;
+}
+
+/** Hop-by-hop headers that never go upstream; Connection and Upgrade do, for an upgrade. */
+const DROPPED = new Set(['keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding']);
+
+export function upgradeRequestHeaders(raw: RawHeaders): RawHeaders {
+  const out: RawHeaders = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!DROPPED.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** Which API a WebSocket path speaks: Realtime by its path, the rest as their HTTP form. */
+export function identifyWsApi(path: string, provider: Exchange['provider']): Exchange['api'] {
+  const bare = path.split(/[?#]/)[0]!.replace(/\/+$/, '');
+  if (bare.endsWith('/realtime')) return 'realtime';
+  return identifyApi(path, provider);
+}
+
+/** The head of an answer as the upstream sent it (status text and header case and order kept). */
+export function responseHead(version: string, status: number, statusText: string, raw: RawHeaders): string {
+  let head = `HTTP/${version} ${status} ${statusText}\r\n`;
+  for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return `${head}\r\n`;
+}
+
+export async function handleUpgrade(req: IncomingMessage, client: Socket, head: Buffer, path: string, conn: ConnectionContext, deps: UpgradeDeps): Promise<void> {
+  client.on('error', () => {}); // resets are seen through 'close'
+  const provider = identifyProvider(conn.target.host, conn.target.port);
+  const ex: Exchange = {
+    id: newId(),
+    connectionId: conn.connectionId,
+    client: { address: conn.clientAddress, user: conn.clientUser, userAgent: req.headers['user-agent'] },
+    target: { ...conn.target },
+    provider,
+    api: identifyWsApi(path, provider),
+    request: { method: req.method ?? 'GET', path, headers: req.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
+    timings: { start: now(), requestEnd: now() },
+  };
+  deps.metrics.exchangesStarted++;
+  const record = (): void => {
+    deps.metrics.exchangesFinished++;
+    if (conn.record) deps.recorder.recordExchange(ex);
+    deps.logger.info({ method: ex.request.method, host: ex.target.host, path: ex.request.path.split('?')[0], status: ex.response?.status, messages: ex.websocket?.count, ms: Math.round((ex.timings.end ?? ex.timings.start) - ex.timings.start), outcome: ex.outcome, ...(conn.record ? {} : { recorded: false }) }, 'websocket');
+  };
+  const fail = (code: ErrorCode, cause?: unknown): void => {
+    ex.outcome = code.startsWith('upstream_') ? 'upstream_error' : code === 'forbidden_target' ? 'blocked' : 'proxy_error';
+    ex.errorCode = code;
+    deps.metrics.count(code);
+    deps.logger.warn({ exchange: ex.id, host: ex.target.host, code, cause: (cause as { code?: string } | undefined)?.code }, 'upgrade failed');
+    answerError(client, ex, code);
+    ex.timings.end = now();
+    record();
+  };
+
+  if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
+  let upstream: Socket;
+  try {
+    upstream = await deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port);
+  } catch (err) {
+    return fail(classifyUpstreamError(err), err);
+  }
+  if (client.destroyed) {
+    upstream.destroy();
+    ex.outcome = 'client_aborted';
+    ex.timings.end = now();
+    return record();
+  }
+
+  const upReq = httpRequest({ method: ex.request.method, path, headers: upgradeRequestHeaders(req.rawHeaders), setHost: false, createConnection: () => upstream });
+  const timer = setTimeout(() => upReq.destroy(new LlmtapError('upstream_timeout')), deps.upstreamHeadersTimeoutMs);
+  const onClientGone = (): void => {
+    upReq.destroy();
+    upstream.destroy();
+  };
+  client.once('close', onClientGone);
+  let answered = false;
+  upReq.on('error', (err) => {
+    clearTimeout(timer);
+    client.off('close', onClientGone);
+    if (answered) return;
+    answered = true;
+    if (client.destroyed) {
+      ex.outcome = 'client_aborted';
+      ex.timings.end = now();
+      return record();
+    }
+    fail(classifyUpstreamError(err), err);
+  });
+
+  upReq.on('upgrade', (res: IncomingMessage, socket: Socket, upHead: Buffer) => {
+    clearTimeout(timer);
+    client.off('close', onClientGone);
+    answered = true;
+    ex.timings.upstreamHeaders = now();
+    ex.response = { status: res.statusCode ?? 101, headers: res.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
+    client.write(responseHead(res.httpVersion, res.statusCode ?? 101, res.statusMessage ?? '', res.rawHeaders));
+    const session = new WsSession(ex, client, socket, parseDeflateParams(headerValue(res.rawHeaders, 'sec-websocket-extensions')), {
+      captureLimit: deps.captureLimit,
+      recordMessages: (id, messages) => {
+        if (conn.record) deps.recorder.recordWsMessages(id, messages);
+      },
+      finished: () => {
+        deps.sessions.delete(session);
+        record();
+      },
+    });
+    deps.sessions.add(session);
+    session.start(head, upHead);
+  });
+
+  upReq.on('response', (res: IncomingMessage) => {
+    clearTimeout(timer);
+    client.off('close', onClientGone);
+    answered = true;
+    passThrough(res, client, upstream, ex, deps.captureLimit).then(record, record);
+  });
+  upReq.end();
+}
+
+/**
+ * A non-101 answer to an upgrade: head and body go to the client as they came (a
+ * chunked body is chunked again, since Node hands it over de-chunked), then both
+ * connections close: Node's server has let go of the client socket.
+ */
+function passThrough(res: IncomingMessage, client: Socket, upstream: Socket, ex: Exchange, captureLimit: number): Promise<void> {
+  ex.timings.upstreamHeaders = now();
+  const capture = new BodyCapture(captureLimit);
+  ex.response = { status: res.statusCode ?? 0, headers: res.rawHeaders, body: capture.result() };
+  const chunked = /chunked/i.test(headerValue(res.rawHeaders, 'transfer-encoding') ?? '');
+  client.write(responseHead(res.httpVersion, res.statusCode ?? 0, res.statusMessage ?? '', res.rawHeaders));
+  return new Promise((resolve) => {
+    const done = (outcome: Exchange['outcome']): void => {
+      if (ex.outcome) return;
+      ex.outcome = outcome;
+      ex.response!.body = capture.result();
+      ex.timings.end = now();
+      upstream.destroy();
+      resolve();
+    };
+    res.on('data', (chunk: Buffer) => {
+      ex.timings.firstByte ??= now();
+      const more = client.write(chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, CRLF]) : chunk);
+      capture.push(chunk);
+      if (!more) {
+        res.pause();
+        client.once('drain', () => res.resume());
+      }
+    });
+    res.on('end', () => {
+      if (chunked) client.end(LAST_CHUNK);
+      else client.end();
+      done('completed');
+    });
+    res.on('error', () => {
+      client.destroy();
+      done('upstream_error');
+    });
+    client.once('close', () => done('client_aborted'));
+  });
+}
+
+const CRLF = Buffer.from('\r\n');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+function answerError(client: Socket, ex: Exchange, code: ErrorCode): void {
+  const err = new LlmtapError(code);
+  const body = providerErrorBody(ex.provider, code, err.message);
+  const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-llmtap-error', code, 'connection', 'close'];
+  ex.response = { status: err.status, headers, body: { bytes: Buffer.from(body), size: Buffer.byteLength(body), truncated: false } };
+  if (!client.destroyed) client.end(responseHead('1.1', err.status, 'Error', headers) + body);
+}

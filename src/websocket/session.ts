@@ -1,0 +1,175 @@
+/**
+ * One WebSocket session after its 101: the two sockets are piped into each other
+ * (byte-exact, with backpressure; llmtap never re-frames or re-compresses), and a
+ * copy of each direction is read into messages that are recorded in order. Memory
+ * per session is bounded: at most one message per direction is being assembled
+ * (capped at the capture limit), and finished messages go to the recorder in batches.
+ */
+import type { Socket } from 'node:net';
+import { now, type Exchange, type WsMessageRecord } from '../exchange.js';
+import type { DeflateParams } from './deflate.js';
+import { ZlibInflater } from './deflate.js';
+import { FrameReader } from './frames.js';
+import { MessageAssembler, OPCODES, type Direction, type WsMessage } from './messages.js';
+import { createWsReducer, type WsReducer } from './reduce.js';
+
+export interface SessionDeps {
+  captureLimit: number;
+  /** Hands finished messages to the archive ahead of the session's own record. */
+  recordMessages(exchangeId: string, messages: WsMessageRecord[]): void;
+  /** Called once when both sockets are gone; the exchange then carries outcome, timings and the last messages. */
+  finished(ex: Exchange): void;
+}
+
+/** A batch goes to the recorder when this many finished messages or bytes wait. */
+const BATCH_MESSAGES = 256;
+const BATCH_BYTES = 1 << 20;
+/** After one side closes cleanly, the other gets this long to close before it is cut. */
+const LINGER_MS = 5_000;
+
+export class WsSession {
+  private readonly pending: WsMessage[] = [];
+  private batch: WsMessageRecord[] = [];
+  private batchBytes = 0;
+  private seq = 0;
+  private readonly reducer: WsReducer;
+  private readonly client: MessageAssembler;
+  private readonly server: MessageAssembler;
+  private firstGone: Direction | undefined;
+  private closedByProxy = false;
+  private open = 2;
+  private bytesUp = 0;
+  private bytesDown = 0;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(
+    private readonly ex: Exchange,
+    private readonly clientSocket: Socket,
+    private readonly upstream: Socket,
+    deflate: DeflateParams | undefined,
+    private readonly deps: SessionDeps,
+  ) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.reducer = createWsReducer(ex.api);
+    const common = { cap: deps.captureLimit, now, onMessage: (m: WsMessage) => this.onMessage(m), onReady: () => this.drain() };
+    this.client = new MessageAssembler('client', { ...common, inflater: deflate && new ZlibInflater(deflate.client) });
+    this.server = new MessageAssembler('server', { ...common, inflater: deflate && new ZlibInflater(deflate.server) });
+  }
+
+  /** Starts relaying; `clientHead`/`upstreamHead` are bytes each side sent right after the upgrade heads. */
+  start(clientHead: Buffer, upstreamHead: Buffer): void {
+    const clientFrames = new FrameReader(this.client);
+    const serverFrames = new FrameReader(this.server);
+    const c = this.clientSocket;
+    const u = this.upstream;
+    c.setTimeout(0); // an idle WebSocket is not an idle HTTP connection
+    u.setTimeout(0);
+    c.setNoDelay(true);
+    u.setNoDelay(true);
+    if (upstreamHead.length > 0) {
+      c.write(upstreamHead);
+      this.bytesDown += upstreamHead.length;
+      serverFrames.push(upstreamHead);
+    }
+    if (clientHead.length > 0) {
+      u.write(clientHead);
+      this.bytesUp += clientHead.length;
+      clientFrames.push(clientHead);
+    }
+    // pipe() first: its 'data' listener writes each chunk on before ours reads the copy.
+    c.pipe(u);
+    u.pipe(c);
+    c.on('data', (chunk: Buffer) => {
+      this.bytesUp += chunk.length;
+      clientFrames.push(chunk);
+    });
+    u.on('data', (chunk: Buffer) => {
+      this.bytesDown += chunk.length;
+      serverFrames.push(chunk);
+    });
+    this.watch(c, u, 'client');
+    this.watch(u, c, 'server');
+  }
+
+  /** Cuts both sockets (the proxy's drain deadline). */
+  close(): void {
+    this.closedByProxy = true;
+    this.clientSocket.destroy();
+    this.upstream.destroy();
+  }
+
+  private watch(socket: Socket, other: Socket, side: Direction): void {
+    let failed = false;
+    socket.on('error', () => {
+      failed = true;
+      this.firstGone ??= side;
+    });
+    socket.once('end', () => (this.firstGone ??= side));
+    socket.once('close', () => {
+      this.firstGone ??= side;
+      if (failed) other.destroy();
+      else {
+        other.end();
+        setTimeout(() => other.destroy(), LINGER_MS).unref();
+      }
+      if (--this.open === 0) void this.finish();
+    });
+  }
+
+  private onMessage(m: WsMessage): void {
+    this.pending.push(m);
+    this.drain();
+  }
+
+  /** Moves the finished (and inflated) prefix of messages into the batch, in order. */
+  private drain(): void {
+    let n = 0;
+    while (n < this.pending.length && this.pending[n]!.ready) n++;
+    if (n === 0) return;
+    for (const m of this.pending.splice(0, n)) {
+      const record = toRecord(m, this.seq++);
+      if (record.text !== undefined && !record.error) this.reducer.push({ direction: m.direction, text: record.text });
+      this.batch.push(record);
+      this.batchBytes += m.data.length;
+    }
+    if (this.batch.length >= BATCH_MESSAGES || this.batchBytes >= BATCH_BYTES) {
+      this.deps.recordMessages(this.ex.id, this.batch);
+      this.batch = [];
+      this.batchBytes = 0;
+    }
+  }
+
+  private async finish(): Promise<void> {
+    const ex = this.ex;
+    ex.timings.end = now();
+    // Compressed messages still inflating belong to the record.
+    await Promise.all([this.client.settled(), this.server.settled()]);
+    this.drain();
+    if (this.closedByProxy) {
+      ex.outcome = 'proxy_error';
+      ex.errorCode = 'shutdown';
+    } else if (this.client.closeSeen && this.server.closeSeen) {
+      ex.outcome = 'completed';
+    } else {
+      ex.outcome = this.firstGone === 'server' ? 'upstream_error' : 'client_aborted';
+      if (ex.outcome === 'upstream_error') ex.errorCode = 'upstream_error';
+    }
+    ex.websocket = { messages: this.batch, count: this.seq, bytesUp: this.bytesUp, bytesDown: this.bytesDown };
+    const reassembled = this.reducer.finish();
+    if (reassembled && ex.response) {
+      ex.response.reassembled = reassembled;
+      ex.usage = reassembled.usage;
+    }
+    this.deps.finished(ex);
+    this.resolveDone();
+  }
+}
+
+function toRecord(m: WsMessage, seq: number): WsMessageRecord {
+  const record: WsMessageRecord = { seq, direction: m.direction, at: m.at, opcode: m.opcode, size: m.size, compressed: m.compressed, truncated: m.truncated };
+  if (m.error) record.error = m.error;
+  if (m.opcode === OPCODES.text && !m.error) record.text = m.data.toString('utf8');
+  else if (m.data.length > 0) record.base64 = m.data.toString('base64');
+  return record;
+}

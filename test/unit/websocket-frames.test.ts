@@ -1,0 +1,103 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FrameReader } from '../../src/websocket/frames.js';
+import { MessageAssembler, type WsMessage } from '../../src/websocket/messages.js';
+import { parseDeflateParams } from '../../src/websocket/deflate.js';
+import { reduceWebSocketMessages } from '../../src/websocket/reduce.js';
+import { wsFrame } from '../helpers/ws-frames.js';
+
+const MASK = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+
+/** Reads a byte stream given in pieces; returns the messages as (opcode, payload) pairs. */
+function read(pieces: Buffer[], cap = 1 << 20): { messages: WsMessage[]; error?: string } {
+  const messages: WsMessage[] = [];
+  const assembler = new MessageAssembler('client', { cap, now: () => 0, onMessage: (m) => messages.push(m), onReady: () => {} });
+  const reader = new FrameReader(assembler);
+  for (const piece of pieces) reader.push(piece);
+  return { messages, error: reader.error };
+}
+
+const summary = (ms: WsMessage[]) => ms.map((m) => ({ opcode: m.opcode, data: m.data.toString('hex'), size: m.size, truncated: m.truncated }));
+
+/** A client stream as `ws` frames it: text, a binary message in three fragments with a ping between, 126-byte and empty payloads, close. */
+function clientStream(): { bytes: Buffer; expected: ReturnType<typeof summary> } {
+  const text = Buffer.from('{"type":"response.create","input":"héllo 🌍"}');
+  const parts = [Buffer.from([0, 1, 2]), Buffer.alloc(130, 7), Buffer.from([255])];
+  const ping = Buffer.from('p');
+  const mid = Buffer.alloc(126, 0x41);
+  const close = Buffer.from([0x03, 0xe8, 0x62, 0x79, 0x65]);
+  const bytes = Buffer.concat([
+    wsFrame(1, text, { mask: MASK }),
+    wsFrame(2, parts[0]!, { fin: false, mask: MASK }),
+    wsFrame(0, parts[1]!, { fin: false, mask: MASK }),
+    wsFrame(9, ping, { mask: MASK }),
+    wsFrame(0, parts[2]!, { mask: MASK }),
+    wsFrame(1, mid, { mask: MASK }),
+    wsFrame(2, Buffer.alloc(0), { mask: MASK }),
+    wsFrame(8, close, { mask: MASK }),
+  ]);
+  const binary = Buffer.concat(parts);
+  const m = (opcode: number, data: Buffer) => ({ opcode, data: data.toString('hex'), size: data.length, truncated: false });
+  // The ping completes before the fragmented binary message it interrupts.
+  return { bytes, expected: [m(1, text), m(9, ping), m(2, binary), m(1, mid), m(2, Buffer.alloc(0)), m(8, close)] };
+}
+
+describe('WebSocket frame reader', () => {
+  it('reads frames made by ws, split at every byte boundary, into the same messages', () => {
+    const { bytes, expected } = clientStream();
+    for (let i = 0; i <= bytes.length; i++) {
+      const { messages, error } = read([bytes.subarray(0, i), bytes.subarray(i)]);
+      expect(error).toBeUndefined();
+      expect(summary(messages)).toEqual(expected);
+    }
+  });
+
+  it('reads any chunking of the stream the same, byte by byte included, and never alters the bytes it is given', () => {
+    const { bytes, expected } = clientStream();
+    const original = Buffer.from(bytes);
+    expect(summary(read([...bytes].map((b) => Buffer.from([b]))).messages)).toEqual(expected);
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: bytes.length }), { maxLength: 20 }), (cuts) => {
+      const points = [0, ...[...new Set(cuts)].sort((a, b) => a - b), bytes.length];
+      const pieces = points.slice(1).map((end, i) => bytes.subarray(points[i]!, end));
+      expect(summary(read(pieces).messages)).toEqual(expected);
+    }));
+    expect(bytes.equals(original)).toBe(true);
+  });
+
+  it('reads 16- and 64-bit payload lengths, unmasked (server) frames, and keeps only the cap', () => {
+    const big = Buffer.alloc(70_000);
+    for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
+    const bytes = Buffer.concat([wsFrame(2, big.subarray(0, 65_535)), wsFrame(2, big, { mask: MASK })]);
+    const { messages } = read([bytes.subarray(0, 3), bytes.subarray(3, 65_540), bytes.subarray(65_540)], 1000);
+    expect(messages.map((m) => [m.size, m.data.length, m.truncated])).toEqual([[65_535, 1000, true], [70_000, 1000, true]]);
+    expect(messages[1]!.data.equals(big.subarray(0, 1000))).toBe(true);
+  });
+
+  it('stops reading (and says why) at a frame no peer may send', () => {
+    expect(read([Buffer.from([0x83, 0x00])]).error).toBe('reserved opcode 3');
+    expect(read([Buffer.from([0x09, 0x00])]).error).toMatch(/control frame/);
+  });
+});
+
+describe('permessage-deflate parameters', () => {
+  it('reads what the server accepted, per direction', () => {
+    expect(parseDeflateParams('permessage-deflate; server_no_context_takeover; client_max_window_bits=10')).toEqual({
+      client: { noContextTakeover: false, maxWindowBits: 10 }, server: { noContextTakeover: true, maxWindowBits: 15 },
+    });
+    expect(parseDeflateParams('x-other, permessage-deflate; server_max_window_bits="9"; client_no_context_takeover')?.server.maxWindowBits).toBe(9);
+    expect(parseDeflateParams('x-webkit-deflate-frame')).toBeUndefined();
+    expect(parseDeflateParams(undefined)).toBeUndefined();
+  });
+});
+
+describe('the WebSocket reducer seam', () => {
+  it('gets the ordered text messages of a session and returns a Reassembled result', () => {
+    const events = [
+      { direction: 'client' as const, text: JSON.stringify({ type: 'response.create' }) },
+      { direction: 'server' as const, text: JSON.stringify({ type: 'response.created' }) },
+      { direction: 'server' as const, text: JSON.stringify({ type: 'response.completed' }) },
+    ];
+    expect(reduceWebSocketMessages('responses', events)).toEqual({ text: '', toolCalls: [], events: 2 });
+    expect(reduceWebSocketMessages('responses', [])).toBeUndefined();
+  });
+});
