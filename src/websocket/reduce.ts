@@ -3,9 +3,14 @@
  * calls, usage). Responses-over-WebSocket and Realtime carry the same `response.*`
  * events their SSE forms do, so their reducers plug in here, keyed by API.
  *
- * For now every API gets the trivial reducer: it only counts the server's JSON events.
+ * A session carries one response per `response.create`; each is folded by its own
+ * Responses reducer (output indexes restart at 0 per response) and the session's
+ * result joins them: text and thinking in order, every tool call, usage summed.
+ * Other APIs get the trivial reducer, which only counts the server's JSON events.
  */
-import type { ApiKind, Reassembled } from '../exchange.js';
+import type { ApiKind, Reassembled, Usage } from '../exchange.js';
+import { asObject } from '../providers/json.js';
+import { createResponsesEventReducer, type ResponsesEventReducer } from '../providers/responses-events.js';
 import type { Direction } from './messages.js';
 
 /** One text message of a session, in wire order across both directions. */
@@ -22,7 +27,9 @@ export interface WsReducer {
 
 export function createWsReducer(api: ApiKind | undefined): WsReducer {
   switch (api) {
-    // 'responses' and 'realtime' get the Responses event reducer here once it exists.
+    case 'responses':
+    case 'realtime':
+      return responsesReducer();
     default:
       return countingReducer();
   }
@@ -43,4 +50,90 @@ function countingReducer(): WsReducer {
     },
     finish: () => (events > 0 ? { text: '', toolCalls: [], events } : undefined),
   };
+}
+
+/**
+ * Realtime names some events differently from Responses (beta and GA spellings);
+ * everything else (response.created, output items, function-call arguments) is shared.
+ */
+const REALTIME_TYPES: Readonly<Record<string, string>> = {
+  'response.text.delta': 'response.output_text.delta',
+  'response.text.done': 'response.output_text.done',
+  'response.audio_transcript.delta': 'response.output_text.delta',
+  'response.audio_transcript.done': 'response.output_text.done',
+  'response.output_audio_transcript.delta': 'response.output_text.delta',
+  'response.output_audio_transcript.done': 'response.output_text.done',
+  'response.done': 'response.completed',
+};
+
+function responsesReducer(): WsReducer {
+  const finished: Reassembled[] = [];
+  let current: ResponsesEventReducer | undefined;
+  let requestedModel: string | undefined;
+  let events = 0;
+  const close = (): void => {
+    if (current) finished.push(current.result());
+    current = undefined;
+  };
+  return {
+    push(message) {
+      if (!message.text.startsWith('{')) return;
+      let event: Record<string, unknown> | undefined;
+      try {
+        event = asObject(JSON.parse(message.text));
+      } catch {
+        return;
+      }
+      if (!event || typeof event.type !== 'string') return;
+      if (message.direction === 'client') {
+        // Responses-over-WebSocket names the model in response.create itself.
+        const model = event.type === 'response.create' ? (event.model ?? asObject(event.response)?.model) : undefined;
+        if (typeof model === 'string' && model !== '') requestedModel = model;
+        return;
+      }
+      events++;
+      if (event.type === 'response.created') close();
+      const type = REALTIME_TYPES[event.type];
+      if (type) event = { ...event, type, response: realtimeResponse(event.response) };
+      current ??= createResponsesEventReducer();
+      current.add(event);
+    },
+    finish() {
+      close();
+      if (finished.length === 0) return events > 0 ? { text: '', toolCalls: [], events, ...(requestedModel ? { model: requestedModel } : {}) } : undefined;
+      return joinResponses(finished, requestedModel, events);
+    },
+  };
+}
+
+/** Realtime's usage says input_token_details; Responses says input_tokens_details. */
+function realtimeResponse(raw: unknown): unknown {
+  const response = asObject(raw);
+  const usage = asObject(response?.usage);
+  if (!response || !usage || usage.input_tokens_details !== undefined || usage.input_token_details === undefined) return raw;
+  return { ...response, usage: { ...usage, input_tokens_details: usage.input_token_details } };
+}
+
+function joinResponses(parts: readonly Reassembled[], requestedModel: string | undefined, events: number): Reassembled {
+  const texts = parts.map((p) => p.text).filter((t) => t !== '');
+  const thinking = parts.map((p) => p.thinking).filter((t): t is string => t !== undefined && t !== '');
+  const out: Reassembled = { text: texts.join('\n\n'), toolCalls: parts.flatMap((p) => p.toolCalls), events };
+  const model = [...parts].reverse().find((p) => p.model)?.model ?? requestedModel;
+  if (model !== undefined) out.model = model;
+  if (thinking.length > 0) out.thinking = thinking.join('\n\n');
+  const usage = sumUsage(parts.map((p) => p.usage));
+  if (usage) out.usage = usage;
+  const stop = [...parts].reverse().find((p) => p.stopReason)?.stopReason;
+  if (stop !== undefined) out.stopReason = stop;
+  return out;
+}
+
+function sumUsage(all: readonly (Usage | undefined)[]): Usage | undefined {
+  let total: Usage | undefined;
+  for (const usage of all) {
+    if (!usage) continue;
+    total ??= {};
+    for (const key of Object.keys(usage) as (keyof Usage)[]) total[key] = (total[key] ?? 0) + (usage[key] ?? 0);
+  }
+  return total;
 }

@@ -90,14 +90,49 @@ describe('permessage-deflate parameters', () => {
   });
 });
 
-describe('the WebSocket reducer seam', () => {
-  it('gets the ordered text messages of a session and returns a Reassembled result', () => {
-    const events = [
-      { direction: 'client' as const, text: JSON.stringify({ type: 'response.create' }) },
-      { direction: 'server' as const, text: JSON.stringify({ type: 'response.created' }) },
-      { direction: 'server' as const, text: JSON.stringify({ type: 'response.completed' }) },
+describe('the WebSocket session reducer', () => {
+  const client = (event: object) => ({ direction: 'client' as const, text: JSON.stringify(event) });
+  const server = (event: object) => ({ direction: 'server' as const, text: JSON.stringify(event) });
+
+  it('folds each response.create of a Responses-over-WebSocket session on its own and joins them', () => {
+    const messages = [
+      client({ type: 'response.create', model: 'gpt-5-codex', input: [] }),
+      server({ type: 'response.created', response: { model: 'gpt-5-codex', status: 'in_progress' } }),
+      server({ type: 'response.output_item.added', output_index: 0, item: { type: 'function_call', call_id: 'call_1', name: 'shell', arguments: '' } }),
+      server({ type: 'response.function_call_arguments.delta', output_index: 0, delta: '{"cmd":' }),
+      server({ type: 'response.function_call_arguments.delta', output_index: 0, delta: '"ls"}' }),
+      server({ type: 'response.completed', response: { model: 'gpt-5-codex', status: 'completed', output: [], usage: { input_tokens: 100, output_tokens: 10, input_tokens_details: { cached_tokens: 80 } } } }),
+      client({ type: 'response.create', model: 'gpt-5-codex', input: [] }),
+      server({ type: 'response.created', response: { model: 'gpt-5-codex', status: 'in_progress' } }),
+      server({ type: 'response.output_text.delta', output_index: 0, content_index: 0, delta: 'Two ' }),
+      server({ type: 'response.output_text.delta', output_index: 0, content_index: 0, delta: 'files.' }),
+      server({ type: 'response.completed', response: { model: 'gpt-5-codex', status: 'completed', output: [], usage: { input_tokens: 130, output_tokens: 4, input_tokens_details: { cached_tokens: 100 } } } }),
     ];
-    expect(reduceWebSocketMessages('responses', events)).toEqual({ text: '', toolCalls: [], events: 2 });
+    expect(reduceWebSocketMessages('responses', messages)).toEqual({
+      model: 'gpt-5-codex',
+      text: 'Two files.',
+      toolCalls: [{ id: 'call_1', name: 'shell', arguments: '{"cmd":"ls"}' }],
+      usage: { inputTokens: 230, outputTokens: 14, cachedInputTokens: 180 },
+      stopReason: 'completed',
+      events: 9,
+    });
+  });
+
+  it('reads Realtime sessions (transcript deltas, response.done with input_token_details)', () => {
+    const messages = [
+      server({ type: 'session.created', session: { model: 'gpt-realtime' } }),
+      server({ type: 'response.created', response: { status: 'in_progress' } }),
+      server({ type: 'response.output_audio_transcript.delta', output_index: 0, content_index: 0, delta: 'Hello' }),
+      server({ type: 'response.done', response: { status: 'completed', output: [], usage: { input_tokens: 50, output_tokens: 20, input_token_details: { cached_tokens: 10 } } } }),
+    ];
+    const out = reduceWebSocketMessages('realtime', messages);
+    expect(out?.text).toBe('Hello');
+    expect(out?.usage).toEqual({ inputTokens: 50, outputTokens: 20, cachedInputTokens: 10 });
+    expect(out?.stopReason).toBe('completed');
+  });
+
+  it('gives nothing for a session without server events, and ignores non-JSON text', () => {
     expect(reduceWebSocketMessages('responses', [])).toBeUndefined();
+    expect(reduceWebSocketMessages('responses', [{ direction: 'server', text: 'ping' }])).toBeUndefined();
   });
 });
