@@ -134,6 +134,13 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   const gapMs = state.eventGapMs;
   const url = new URL(req.url ?? '/', 'https://fake');
   const json = safeJson(body);
+  if (req.headers['x-fake-mirror'] !== undefined) {
+    // Answers with the request's own body, content type and coding: lets a test choose any answer bytes.
+    const headers: Record<string, string | number> = { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'content-length': body.length };
+    if (req.headers['content-encoding']) headers['content-encoding'] = req.headers['content-encoding'];
+    res.writeHead(200, headers);
+    return void res.end(body);
+  }
   if (url.pathname === '/v1/chat/completions') return openaiChat(res, json, gapMs);
   if (url.pathname === '/v1/messages') return anthropicMessages(res, json, gapMs);
   if (url.pathname.startsWith('/status/')) return providerError(res, Number(url.pathname.slice(8)), req.headers.host ?? '');
