@@ -52,7 +52,7 @@ export interface ProxyConfig {
   allowPorts?: number[];
   /** Requests per client per provider host. */
   rateLimit?: RateLimitSpec;
-  /** Extra regular expressions whose matches are redacted from stored bodies. */
+  /** Extra regular expressions whose matches are redacted from every stored and logged field. */
   redact: string[];
   /** JSON config file (reloaded on SIGHUP). */
   configFile?: string;

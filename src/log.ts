@@ -1,17 +1,30 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { builtInRedactor, CREDENTIAL_HEADER_NAMES, REDACTED } from './redact/redactor.js';
 
 export type { Logger };
 
 /**
- * Header paths pino must never print. llmtap does not log headers on purpose (log
- * lines carry method, host, path without query, model, status, tokens); this is the
- * safety net for a `headers` object logged by mistake. No wildcard paths: they make
- * pino walk every logged object, a measurable cost on the per-exchange line.
+ * Header paths pino must never print: every credential header name the redaction
+ * module knows. llmtap does not log headers on purpose (log lines carry method, host,
+ * path without query, model, status, tokens); this is the safety net for a `headers`
+ * object logged by mistake. No wildcard paths: they make pino walk every logged
+ * object, a measurable cost on the per-exchange line.
  */
-export const LOG_REDACT_PATHS = [
-  'headers.authorization', 'headers["x-api-key"]', 'headers["api-key"]', 'headers["x-goog-api-key"]',
-  'headers["proxy-authorization"]', 'headers.cookie', 'headers["set-cookie"]',
-];
+export const LOG_REDACT_PATHS = CREDENTIAL_HEADER_NAMES.map((name) => (/^[a-z]+$/.test(name) ? `headers.${name}` : `headers["${name}"]`));
+
+/**
+ * The second safety net: every top-level string of every log line passes the
+ * built-in key patterns (a CONNECT host, an SNI name or an error message can carry
+ * a key). Call sites that log request fields (handle-exchange) redact them first
+ * with the operator's patterns too; this catches the lines that do not.
+ */
+function redactLogLine(line: Record<string, unknown>): Record<string, unknown> {
+  for (const key in line) {
+    const value = line[key];
+    if (typeof value === 'string') line[key] = builtInRedactor.text(value);
+  }
+  return line;
+}
 
 /**
  * JSON lines are written in blocks of about this many bytes, or every LOG_FLUSH_MS,
@@ -34,7 +47,8 @@ export function createLogger(options: LogOptions = {}): Logger {
   const base: LoggerOptions = {
     level: options.level ?? 'info',
     base: undefined,
-    redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
+    redact: { paths: LOG_REDACT_PATHS, censor: REDACTED },
+    formatters: { log: redactLogLine },
   };
   const pretty = options.pretty ?? Boolean(process.stderr.isTTY);
   if (pretty && !options.destination) {

@@ -76,6 +76,10 @@ interface ExportedBody {
   body_encoding?: 'base64';
   body_size: number | null;
   body_truncated: boolean | null;
+  /** What `body` holds: as_sent, decoded, decoded_prefix (truncated), digest (body null); null for rows from before it was recorded. */
+  body_stored: string | null;
+  /** SHA-256 (hex) of the captured bytes, for decoded_prefix and digest. */
+  body_sha256?: string;
 }
 
 /**
@@ -178,7 +182,7 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     client: { address: row.client_address, user: row.client_user, user_agent: row.user_agent },
     request: {
       headers: headersObject(row.request_headers),
-      ...exportBody(row.request_body, row.request_body_size, row.request_body_truncated),
+      ...exportBody(row.request_body, row.request_body_size, row.request_body_truncated, row.request_body_stored, row.request_body_sha256),
     },
     response:
       row.response_headers === null
@@ -186,7 +190,7 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
         : {
             status: row.status,
             headers: headersObject(row.response_headers),
-            ...exportBody(row.response_body, row.response_body_size, row.response_body_truncated),
+            ...exportBody(row.response_body, row.response_body_size, row.response_body_truncated, row.response_body_stored, row.response_body_sha256),
             text: row.response_text,
             thinking: row.response_thinking,
             tool_calls: toolCalls(row.tool_calls),
@@ -255,8 +259,8 @@ function headersObject(json: string): ExportedHeaders {
   return out;
 }
 
-function exportBody(bytes: Buffer | null, size: number | null, truncated: number | null): ExportedBody {
-  const meta = { body_size: size, body_truncated: truncated === null ? null : truncated === 1 };
+function exportBody(bytes: Buffer | null, size: number | null, truncated: number | null, stored: string | null | undefined, sha256: string | null | undefined): ExportedBody {
+  const meta = { body_size: size, body_truncated: truncated === null ? null : truncated === 1, body_stored: stored ?? null, ...(sha256 ? { body_sha256: sha256 } : {}) };
   if (bytes === null) return { body: null, ...meta };
   try {
     // Stored text bodies are valid UTF-8 (truncated ones were cut at a character boundary).

@@ -26,7 +26,7 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
     .option('allow-target', list('let connections reach this host pattern even on loopback/private addresses (repeatable)'))
     .option('allow-port', { type: 'number', array: true, default: [] as number[], describe: 'ports CONNECT may reach (repeatable; default any locally, 443 in gateway mode)' })
     .option('rate-limit', { type: 'string', describe: 'N/DURATION per client and provider host, e.g. 60/1m (429 beyond it)' })
-    .option('redact', list('extra regular expression redacted from stored bodies (repeatable)'))
+    .option('redact', list('extra regular expression redacted from every stored and logged field (repeatable)'))
     .option('fail-closed', { type: 'boolean', describe: 'answer 503 instead of forwarding when the archive cannot write' })
     .option('max-request-body', { type: 'number', describe: 'largest request body in bytes (larger gets 413)', defaultDescription: String(DEFAULTS.maxRequestBody) })
     .option('capture-limit', { type: 'number', describe: 'bytes of each body kept in the archive', defaultDescription: String(DEFAULTS.captureLimit) })

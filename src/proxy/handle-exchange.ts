@@ -7,6 +7,7 @@ import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { deploymentFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
+import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture } from './capture.js';
 import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop } from './headers.js';
@@ -36,6 +37,8 @@ export interface ExchangeDeps {
   failClosed: boolean;
   /** Per client and provider host; replaced on config reload. */
   rateLimiter?: RateLimiter;
+  /** Built-in rules plus --redact patterns, for everything logged; replaced on config reload. */
+  redactor: Redactor;
 }
 
 /**
@@ -100,7 +103,8 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     ex.outcome = outcomeOf(err.code);
     ex.errorCode = err.code;
     deps.metrics.count(err.code);
-    deps.logger.warn({ exchange: ex.id, host: ex.target.host, path: pathForLog(ex.request.path), code: err.code, cause: causeText(err) }, 'exchange failed');
+    const cause = causeText(err);
+    deps.logger.warn({ exchange: ex.id, host: deps.redactor.text(ex.target.host), path: deps.redactor.logPath(ex.request.path), code: err.code, cause: cause === undefined ? undefined : deps.redactor.text(cause) }, 'exchange failed');
     sendError(res, ex, err);
   }
   ex.timings.end = now();
@@ -182,11 +186,13 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
   }
   if (conn.record) deps.recorder.recordExchange(ex);
   const start = ex.timings.start;
+  const model = ex.response?.reassembled?.model ?? ex.request.model;
+  const { redactor } = deps;
   deps.logger.info({
     method: ex.request.method,
-    host: ex.target.host,
-    path: pathForLog(ex.request.path),
-    model: ex.response?.reassembled?.model ?? ex.request.model,
+    host: redactor.text(ex.target.host),
+    path: redactor.logPath(ex.request.path),
+    model: model === undefined ? undefined : redactor.text(model),
     status: ex.response?.status,
     in: ex.usage?.inputTokens,
     out: ex.usage?.outputTokens,
@@ -194,11 +200,6 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
     outcome: ex.outcome,
     ...(conn.record ? {} : { recorded: false }),
   }, 'exchange');
-}
-
-/** Logs never carry the query: it is where `?key=` credentials travel. */
-function pathForLog(path: string): string {
-  return path.split('?')[0] ?? path;
 }
 
 function outcomeOf(code: ErrorCode): Outcome {

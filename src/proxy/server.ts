@@ -7,6 +7,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
+import { createRedactor } from '../redact/redactor.js';
 import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
@@ -67,6 +68,7 @@ export class ProxyServer {
       maxRequestBody: config.maxRequestBody, captureLimit: config.captureLimit, failClosed: config.failClosed,
       rateLimiter: config.rateLimit ? new RateLimiter(config.rateLimit) : undefined,
       upstreamHeadersTimeoutMs: config.upstreamHeadersTimeoutMs, sessions: this.sessions,
+      redactor: createRedactor(config.redact.map((source) => new RegExp(source, 'g'))),
     };
     const timeouts = {
       headersTimeout: config.headersTimeoutMs,
@@ -124,7 +126,9 @@ export class ProxyServer {
     this.targetPolicy = this.makeTargetPolicy(this.config);
     this.auth = new ProxyAuth(next.auth);
     this.exchangeDeps.rateLimiter = next.rateLimit ? new RateLimiter(next.rateLimit) : undefined;
-    this.deps.recorder.setRedactions(next.redact.map((source) => new RegExp(source, 'g')));
+    const patterns = next.redact.map((source) => new RegExp(source, 'g'));
+    this.exchangeDeps.redactor = createRedactor(patterns);
+    this.deps.recorder.setRedactions(patterns);
   }
 
   /**

@@ -27,10 +27,16 @@ export interface ExchangeRow {
   request_body: Buffer | null;
   request_body_size: number;
   request_body_truncated: 0 | 1;
+  /** What the body column holds: as_sent, decoded, decoded_prefix or digest (stored-body.ts); null in rows from before schema 2. */
+  request_body_stored: string | null;
+  /** SHA-256 (hex) of the captured bytes when the body could not be stored whole (decoded_prefix, digest). */
+  request_body_sha256: string | null;
   response_headers: string | null;
   response_body: Buffer | null;
   response_body_size: number | null;
   response_body_truncated: 0 | 1 | null;
+  response_body_stored: string | null;
+  response_body_sha256: string | null;
   response_text: string | null;
   response_thinking: string | null;
   tool_calls: string | null;
@@ -202,6 +208,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (exchange_id, seq)
   ) WITHOUT ROWID;
   `,
+  // 3: what each body column holds (never encoded bytes redaction did not see), and
+  // the digest of bodies that could not be stored whole.
+  `
+  ALTER TABLE exchanges ADD COLUMN request_body_stored TEXT;
+  ALTER TABLE exchanges ADD COLUMN request_body_sha256 TEXT;
+  ALTER TABLE exchanges ADD COLUMN response_body_stored TEXT;
+  ALTER TABLE exchanges ADD COLUMN response_body_sha256 TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -214,6 +228,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'response_headers', 'response_body', 'response_body_size', 'response_body_truncated', 'response_text',
   'response_thinking', 'tool_calls', 'stop_reason', 'input_tokens', 'output_tokens', 'cached_input_tokens',
   'reasoning_tokens', 'cache_creation_input_tokens', 'outcome', 'error_code',
+  'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [

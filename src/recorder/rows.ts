@@ -1,12 +1,16 @@
-import { decodeBody } from '../content-encoding.js';
-import { headerValue, type Captured, type Exchange, type RawHeaders, type TunnelRecord, type WsMessageRecord } from '../exchange.js';
+import { headerValue, type Exchange, type RawHeaders, type TunnelRecord, type WsMessageRecord } from '../exchange.js';
+import { builtInRedactor, type Redactor } from '../redact/redactor.js';
 import type { ExchangeRow, TunnelRow, WsMessageRow } from './db.js';
-import { redactHeaders, redactPath, redactText, redactTruncatedText, type TextRedactor } from './redact.js';
+import { storedBody } from './stored-body.js';
 
-/** Maps an exchange to its archive row: bodies decoded, every secret redacted. */
-export function exchangeToRow(ex: Exchange, redact: TextRedactor = redactText): ExchangeRow {
+/** Maps an exchange to its archive row: bodies decoded, every text field through the redactor. */
+export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor): ExchangeRow {
   const { request, response, timings } = ex;
+  const redact = redactor.text;
+  const requestBody = storedBody(request.body, request.headers, redactor);
+  const responseBody = response ? storedBody(response.body, response.headers, redactor) : undefined;
   const reassembled = response?.reassembled;
+  const model = request.model ?? reassembled?.model;
   const usage = ex.usage ?? reassembled?.usage;
   const userAgent = headerValue(request.headers, 'user-agent') ?? ex.client.userAgent;
   return {
@@ -18,31 +22,38 @@ export function exchangeToRow(ex: Exchange, redact: TextRedactor = redactText): 
     first_byte_at: timings.firstByte ?? null,
     ended_at: timings.end ?? null,
     client_address: ex.client.address,
-    client_user: ex.client.user ?? null,
-    user_agent: userAgent === undefined ? null : redactText(userAgent),
-    host: ex.target.host,
+    client_user: ex.client.user === undefined ? null : redact(ex.client.user),
+    user_agent: userAgent === undefined ? null : redact(userAgent),
+    host: redact(ex.target.host),
     port: ex.target.port,
     method: request.method,
-    path: redactPath(request.path),
+    path: redactor.path(request.path),
     status: response?.status ?? null,
     provider: ex.provider ?? null,
     api: ex.api ?? null,
     // What the client asked for is what people search by; the served name is the fallback.
-    model: request.model ?? reassembled?.model ?? null,
+    model: model === undefined ? null : redact(model),
     stream: request.stream === undefined ? null : request.stream ? 1 : 0,
-    request_headers: headersJson(request.headers),
-    request_body: storedBody(request.body, request.headers, redact),
+    request_headers: headersJson(request.headers, redactor),
+    request_body: requestBody.bytes,
     request_body_size: request.body.size,
-    request_body_truncated: request.body.truncated ? 1 : 0,
-    response_headers: response ? headersJson(response.headers) : null,
-    response_body: response ? storedBody(response.body, response.headers, redact) : null,
+    request_body_truncated: requestBody.truncated ? 1 : 0,
+    request_body_stored: requestBody.stored,
+    request_body_sha256: requestBody.sha256,
+    response_headers: response ? headersJson(response.headers, redactor) : null,
+    response_body: responseBody?.bytes ?? null,
     response_body_size: response?.body.size ?? null,
-    response_body_truncated: response ? (response.body.truncated ? 1 : 0) : null,
-    response_text: reassembled ? redact(reassembled.text) : null,
-    response_thinking: reassembled?.thinking === undefined ? null : redact(reassembled.thinking),
-    // Key patterns contain nothing JSON escapes, so redacting the JSON text keeps it valid.
-    tool_calls: reassembled && reassembled.toolCalls.length > 0 ? redactText(JSON.stringify(reassembled.toolCalls)) : null,
-    stop_reason: reassembled?.stopReason ?? null,
+    response_body_truncated: responseBody ? (responseBody.truncated ? 1 : 0) : null,
+    response_body_stored: responseBody?.stored ?? null,
+    response_body_sha256: responseBody?.sha256 ?? null,
+    // Redacted like the body they come from (a JSON credential key in an answer goes in both).
+    response_text: reassembled ? redactor.body(reassembled.text) : null,
+    response_thinking: reassembled?.thinking === undefined ? null : redactor.body(reassembled.thinking),
+    // Each call's fields redacted before they are serialised, so the column is always valid JSON.
+    tool_calls: reassembled && reassembled.toolCalls.length > 0 ? JSON.stringify(reassembled.toolCalls.map((c) => ({
+      ...(c.id === undefined ? {} : { id: redact(c.id) }), name: redact(c.name), arguments: redactor.json(c.arguments),
+    }))) : null,
+    stop_reason: reassembled?.stopReason === undefined ? null : redact(reassembled.stopReason),
     input_tokens: usage?.inputTokens ?? null,
     output_tokens: usage?.outputTokens ?? null,
     cached_input_tokens: usage?.cachedInputTokens ?? null,
@@ -68,13 +79,16 @@ export function tunnelToRow(t: TunnelRecord): TunnelRow {
   };
 }
 
-/** A WebSocket message as stored: text redacted as text, other payloads byte-wise (latin1, as bodies are). */
-export function wsMessageToRow(exchangeId: string, m: WsMessageRecord, redactFully: TextRedactor = redactText): WsMessageRow {
-  const redact = m.truncated ? (text: string) => redactTruncatedText(redactFully(text)) : redactFully;
+/**
+ * A WebSocket message as stored: text redacted as a body (JSON credential keys, key
+ * shapes, operator patterns), other payloads byte-wise through latin1, as bodies are.
+ */
+export function wsMessageToRow(exchangeId: string, m: WsMessageRecord, redactor: Redactor = builtInRedactor): WsMessageRow {
+  const hints = { truncated: m.truncated };
   let data: Buffer | null = null;
   if (m.base64 !== undefined) {
     const latin1 = Buffer.from(m.base64, 'base64').toString('latin1');
-    data = Buffer.from(redact(latin1), 'latin1');
+    data = Buffer.from(redactor.body(latin1, hints), 'latin1');
   }
   return {
     exchange_id: exchangeId,
@@ -85,47 +99,15 @@ export function wsMessageToRow(exchangeId: string, m: WsMessageRecord, redactFul
     size: m.size,
     compressed: m.compressed ? 1 : 0,
     truncated: m.truncated ? 1 : 0,
-    text: m.text === undefined ? null : redact(m.text),
+    text: m.text === undefined ? null : redactor.body(m.text, hints),
     data,
-    error: m.error ?? null,
+    error: m.error === undefined ? null : redactor.text(m.error),
   };
 }
 
-function headersJson(raw: RawHeaders): string {
-  const redacted = redactHeaders(raw);
+function headersJson(raw: RawHeaders, redactor: Redactor): string {
+  const redacted = redactor.headers(raw);
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < redacted.length; i += 2) pairs.push([redacted[i]!, redacted[i + 1]!]);
   return JSON.stringify(pairs);
-}
-
-/**
- * The body as stored: content-decoded when the coding is known and the bytes decode
- * (the raw bytes otherwise), then redacted. Text is redacted as UTF-8; anything else
- * byte-wise through latin1, which maps bytes 1:1 to code units, so an ASCII key inside
- * a binary body (a multipart upload, say) is still caught while every other byte stays.
- */
-function storedBody(body: Captured, headers: RawHeaders, redactFully: TextRedactor): Buffer {
-  const decoded = decodeBody(body.bytes, headerValue(headers, 'content-encoding')) ?? body.bytes;
-  const redact = body.truncated ? (text: string) => redactTruncatedText(redactFully(text)) : redactFully;
-  const text = decodeUtf8(decoded, body.truncated);
-  if (text !== undefined) {
-    const redacted = redact(text);
-    // Re-encode only when something changed (or a cut-off character was dropped).
-    return redacted === text && !body.truncated ? decoded : Buffer.from(redacted, 'utf8');
-  }
-  const latin1 = decoded.toString('latin1');
-  const redacted = redact(latin1);
-  return redacted === latin1 ? decoded : Buffer.from(redacted, 'latin1');
-}
-
-/**
- * Strict UTF-8 decoding. A truncated capture may end inside a character, so there
- * a trailing incomplete sequence is tolerated (stream mode holds it back and we drop it).
- */
-function decodeUtf8(bytes: Buffer, truncated: boolean): string | undefined {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes, { stream: truncated });
-  } catch {
-    return undefined;
-  }
 }

@@ -1,7 +1,7 @@
 import type { Exchange, TunnelRecord, WsMessageRecord } from '../exchange.js';
 import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from './db.js';
 import { decodeRecord } from './record-codec.js';
-import { makeRedactor, redactText, type TextRedactor } from './redact.js';
+import { builtInRedactor, createRedactor, type Redactor } from '../redact/redactor.js';
 import { exchangeToRow, tunnelToRow, wsMessageToRow } from './rows.js';
 
 /** One record as recorded; it waits and crosses to the writer thread encoded (record-codec.ts). */
@@ -55,7 +55,7 @@ export class ArchiveWriter {
   /** Opens a fresh connection: the factory we were given, or the archive's own reopen. */
   readonly #openArchive: (() => Archive) | undefined;
   readonly #log: WriterLog;
-  #redact: TextRedactor = redactText;
+  #redact: Redactor = builtInRedactor;
   #recreated = 0;
   #opened = 0;
   #connection: number | undefined;
@@ -80,7 +80,7 @@ export class ArchiveWriter {
   }
 
   setRedactions(patterns: readonly RegExp[]): void {
-    this.#redact = makeRedactor(patterns);
+    this.#redact = createRedactor(patterns);
   }
 
   /** Opens the archive now if it is not open; the error, if it cannot be. */

@@ -2,7 +2,11 @@ import { brotliCompressSync, constants, deflateRawSync, deflateSync, gzipSync } 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBody } from '../../src/content-encoding.js';
-import { REDACTED, redactPath, redactText, redactTruncatedText } from '../../src/recorder/redact.js';
+import { builtInRedactor, REDACTED } from '../../src/redact/redactor.js';
+
+const redactText = builtInRedactor.text;
+const redactPath = builtInRedactor.path;
+const redactTruncatedText = (text: string): string => builtInRedactor.body(text, { truncated: true });
 import { params, pureRuns, timeoutFor } from './support.js';
 
 const RUNS = pureRuns(500);
@@ -80,7 +84,7 @@ describe('decodeBody', () => {
   }, TIMEOUT);
 
   it('an unknown coding anywhere in the list gives undefined (the raw bytes are kept instead)', () => {
-    fc.assert(fc.property(payloadArb, fc.constantFrom('compress', 'zstd', 'x-foo', 'aes128gcm'), fc.boolean(), (payload, unknown, first) => {
+    fc.assert(fc.property(payloadArb, fc.constantFrom('compress', 'x-foo', 'aes128gcm'), fc.boolean(), (payload, unknown, first) => {
       const body = gzipSync(Buffer.from(payload));
       expect(decodeBody(body, first ? `${unknown}, gzip` : `gzip, ${unknown}`)).toBeUndefined();
     }), params(Math.min(RUNS, 200)));

@@ -135,6 +135,13 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   const gapMs = state.eventGapMs;
   const url = new URL(req.url ?? '/', 'https://fake');
   const json = safeJson(body);
+  if (req.headers['x-fake-mirror'] !== undefined) {
+    // Answers with the request's own body, content type and coding: lets a test choose any answer bytes.
+    const headers: Record<string, string | number> = { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'content-length': body.length };
+    if (req.headers['content-encoding']) headers['content-encoding'] = req.headers['content-encoding'];
+    res.writeHead(200, headers);
+    return void res.end(body);
+  }
   // Azure OpenAI: /openai/deployments/{name}/chat/completions and /openai/v1/chat/completions.
   if (url.pathname === '/v1/chat/completions' || /^\/openai\/(deployments\/[^/]+|v1)\/chat\/completions$/.test(url.pathname)) return openaiChat(res, json, gapMs);
   if (await openaiFamilyRoute(req, res, url.pathname, json)) return;

@@ -7,7 +7,9 @@ import { makeExchange, type Captured } from '../../src/exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { openArchive } from '../../src/recorder/db.js';
 import { Recorder } from '../../src/recorder/recorder.js';
-import { redactHeaders, redactPath, redactText, SECRET_HEADERS } from '../../src/recorder/redact.js';
+import { builtInRedactor, createRedactor } from '../../src/redact/redactor.js';
+
+const { headers: redactHeaders, path: redactPath, text: redactText } = builtInRedactor;
 
 function capture(bytes: Buffer | string, truncated = false): Captured {
   const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
@@ -166,10 +168,17 @@ describe('no secret reaches the archive', () => {
 });
 
 describe('redaction helpers', () => {
-  it('lists the secret headers', () => {
-    expect([...SECRET_HEADERS].sort()).toEqual(
-      ['api-key', 'authorization', 'cookie', 'proxy-authorization', 'set-cookie', 'x-api-key', 'x-goog-api-key'],
-    );
+  it('redacts credential-named headers, query parameters, form fields and JSON keys', () => {
+    expect(redactHeaders(['X-Amz-Security-Token', 'FQoGZXIvYXdzEPLAIN', 'Token', 'abc', 'x-auth-token', 'def', 'Accept', 'text/plain']))
+      .toEqual(['X-Amz-Security-Token', '[REDACTED]', 'Token', '[REDACTED]', 'x-auth-token', '[REDACTED]', 'Accept', 'text/plain']);
+    expect(redactPath('/b/o?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=ab12&sig=zz&client_secret=c&max_tokens=5'))
+      .toBe('/b/o?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&sig=[REDACTED]&client_secret=[REDACTED]&max_tokens=5');
+    expect(builtInRedactor.body('grant_type=refresh_token&refresh_token=r1&client_secret=s%20x&scope=a', { form: true }))
+      .toBe('grant_type=refresh_token&refresh_token=[REDACTED]&client_secret=[REDACTED]&scope=a');
+    const json = JSON.stringify({ api_key: 'plain1', apiKey: 'plain2', nested: { password: 'p"w\\d', Secret: 42, token: true }, max_tokens: 100, args: JSON.stringify({ client_secret: 'in"ner', n: 1 }) });
+    const out = builtInRedactor.body(json);
+    expect(JSON.parse(out)).toEqual({ api_key: '[REDACTED]', apiKey: '[REDACTED]', nested: { password: '[REDACTED]', Secret: '[REDACTED]', token: '[REDACTED]' }, max_tokens: 100, args: JSON.stringify({ client_secret: '[REDACTED]', n: 1 }) });
+    expect(builtInRedactor.body('{"password": "hunter2-cut', { truncated: true })).toBe('{"password": "[REDACTED]');
   });
 
   it('redactHeaders keeps names, order and other values', () => {
@@ -212,14 +221,13 @@ describe('redaction helpers', () => {
 
 describe('operator redaction patterns (--redact)', () => {
   it('apply on top of the built-in key patterns, to bodies and reassembled text', async () => {
-    const { makeRedactor } = await import('../../src/recorder/redact.js');
     const { exchangeToRow } = await import('../../src/recorder/rows.js');
-    const { makeExchange } = await import('../../src/exchange.js');
-    const redact = makeRedactor([/EMP-\d{6}/, /patient name: \w+/i]);
+    const redactor = createRedactor([/EMP-\d{6}/, /patient name: \w+/i]);
+    const redact = redactor.text;
     expect(redact('id EMP-123456 and sk-proj-abcdefghijklmnopqrstuvwxyz0123 Patient Name: Alice')).toBe('id [REDACTED] and [REDACTED] [REDACTED]');
     const ex = makeExchange({ request: { body: { bytes: Buffer.from('{"content":"EMP-654321"}'), size: 24, truncated: false } } });
     ex.response = { status: 200, headers: [], body: { bytes: Buffer.from('ok EMP-111111'), size: 13, truncated: false }, reassembled: { text: 'EMP-222222', toolCalls: [], events: 0 } };
-    const row = exchangeToRow(ex, redact);
+    const row = exchangeToRow(ex, redactor);
     expect(String(row.request_body)).toBe('{"content":"[REDACTED]"}');
     expect(String(row.response_body)).toBe('ok [REDACTED]');
     expect(row.response_text).toBe('[REDACTED]');
