@@ -82,6 +82,10 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     record();
   };
 
+  // Only WebSocket upgrades are relayed: a GET without a body. Anything else that asks
+  // to upgrade (a body, another protocol) has left Node's HTTP parser with its body and any
+  // pipelined requests unparsed in `head`, so it cannot be forwarded faithfully: refuse it.
+  if (!isWebSocketUpgrade(req)) return fail('bad_request');
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
   let upstream: Socket;
   try {
@@ -103,10 +107,13 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     upstream.destroy();
   };
   client.once('close', onClientGone);
+  // A client that half-closes before the answer will never speak WebSocket on this connection.
+  client.once('end', onClientGone);
   let answered = false;
   upReq.on('error', (err) => {
     clearTimeout(timer);
     client.off('close', onClientGone);
+    client.off('end', onClientGone);
     if (answered) return;
     answered = true;
     if (client.destroyed) {
@@ -120,6 +127,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   upReq.on('upgrade', (res: IncomingMessage, socket: Socket, upHead: Buffer) => {
     clearTimeout(timer);
     client.off('close', onClientGone);
+    client.off('end', onClientGone);
     answered = true;
     ex.timings.upstreamHeaders = now();
     ex.response = { status: res.statusCode ?? 101, headers: res.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
@@ -141,10 +149,19 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   upReq.on('response', (res: IncomingMessage) => {
     clearTimeout(timer);
     client.off('close', onClientGone);
+    client.off('end', onClientGone);
     answered = true;
     passThrough(res, client, upstream, ex, deps.captureLimit).then(record, record);
   });
   upReq.end();
+}
+
+/** GET, `Upgrade: websocket`, and no request body (RFC 6455 §4.1). */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  if (req.method !== 'GET' || !/^websocket$/i.test((req.headers.upgrade ?? '').trim())) return false;
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  const length = req.headers['content-length'];
+  return length === undefined || /^0+$/.test(length.trim());
 }
 
 /**

@@ -52,7 +52,7 @@ describe.each([
     expect(ex.api).toBe('responses');
     expect(ex.outcome).toBe('completed');
     // Each response.create of the session is reduced like its SSE form; the session joins them.
-    expect(ex.response.text).toBe(`${WS_TEXT}\n\n${WS_TEXT}`);
+    expect(ex.response?.text).toBe(`${WS_TEXT}\n\n${WS_TEXT}`);
     expect(ex.usage).toMatchObject({ input_tokens: 24, output_tokens: 18 });
     const messages = ex.websocket!.messages;
     expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i));
