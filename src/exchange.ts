@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { newId } from './ids.js';
+import type { AgentMetadata } from './providers/agent-metadata.js';
+import type { Quota } from './providers/quota-headers.js';
+import type { ToolIdentity } from './providers/tool-identity.js';
 
 /** Raw header list as on the wire: [name, value, name, value, …], original case and order. */
 export type RawHeaders = string[];
@@ -115,6 +118,12 @@ export interface Exchange {
   outcome?: Outcome;
   /** Stable code of the error llmtap made or saw (see errors.ts), when the outcome is not `completed`. */
   errorCode?: string;
+  /** The program that sent the request (User-Agent and known headers). */
+  tool?: ToolIdentity;
+  /** Session, thread and chaining ids the agent put on the wire. */
+  agent?: AgentMetadata;
+  /** Rate-limit and subscription-quota headers of the answer. */
+  quota?: Quota;
 }
 
 /** Epoch time in fractional milliseconds, monotonic within the process. */

@@ -41,6 +41,12 @@ export interface ExportedExchange {
   outcome: string | null;
   error_code: string | null;
   client: { address: string | null; user: string | null; user_agent: string | null };
+  /** The program that sent the request; null in rows from before schema 4. */
+  tool: { name: string; version: string | null } | null;
+  /** Session, thread and chaining ids the agent sent (camelCase keys as recorded). */
+  agent: Record<string, string> | null;
+  /** Rate-limit and quota headers of the answer, by family (anthropic, openai, codex). */
+  quota: Record<string, Record<string, number | string>> | null;
   request: ExportedBody & { headers: ExportedHeaders };
   response: (ExportedBody & {
     status: number | null;
@@ -180,6 +186,9 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     outcome: row.outcome,
     error_code: row.error_code,
     client: { address: row.client_address, user: row.client_user, user_agent: row.user_agent },
+    tool: row.tool_name === null ? null : { name: row.tool_name, version: row.tool_version },
+    agent: jsonColumn(row.agent),
+    quota: jsonColumn(row.quota),
     request: {
       headers: headersObject(row.request_headers),
       ...exportBody(row.request_body, row.request_body_size, row.request_body_truncated, row.request_body_stored, row.request_body_sha256),
@@ -199,6 +208,15 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
   };
   if (wsMessages) exported.websocket = { messages: wsMessages.map(wsMessageToJson) };
   return exported;
+}
+
+function jsonColumn<T>(text: string | null): T | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
 }
 
 function wsMessageToJson(m: WsMessageRow): ExportedWsMessage {

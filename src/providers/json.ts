@@ -17,9 +17,24 @@ export function parseJson(text: string): unknown {
   }
 }
 
+/**
+ * A request body parsed as JSON, remembered for the same Buffer: the provider parser
+ * and the agent-metadata reader both read the request, and a Claude Code request can
+ * be hundreds of KB, so it is parsed once.
+ */
+let lastBody: Buffer | undefined;
+let lastJson: unknown;
+export function parseJsonBody(body: Buffer): unknown {
+  if (body !== lastBody) {
+    lastJson = parseJson(body.toString('utf8'));
+    lastBody = body;
+  }
+  return lastJson;
+}
+
 /** `model` and `stream` as both Chat Completions and Messages put them; never throws. */
 export function readModelAndStream(body: Buffer): RequestFacts {
-  const request = asObject(parseJson(body.toString('utf8')));
+  const request = asObject(parseJsonBody(body));
   if (!request) return {};
   const facts: RequestFacts = {};
   if (typeof request.model === 'string') facts.model = request.model;

@@ -1,5 +1,5 @@
 import type { Reassembled, ToolCall, Usage } from '../exchange.js';
-import { asObject, parseJson, wholeJsonReducer, type JsonObject } from './json.js';
+import { asObject, parseJson, parseJsonBody, wholeJsonReducer, type JsonObject } from './json.js';
 import { createNdjsonReader, isNdjson } from './ndjson.js';
 import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
 
@@ -13,7 +13,7 @@ import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
 export const ollamaNative: ProviderParser = { parseRequest: readOllamaRequest, createReducer: (contentType) => createReducer(contentType) };
 
 function readOllamaRequest(body: Buffer): RequestFacts {
-  const request = asObject(parseJson(body.toString('utf8')));
+  const request = asObject(parseJsonBody(body));
   if (!request) return {};
   const facts: RequestFacts = {};
   if (typeof request.model === 'string') facts.model = request.model;

@@ -1,5 +1,5 @@
 import type { Reassembled, Usage } from '../exchange.js';
-import { asObject, parseJson, wholeJsonReducer } from './json.js';
+import { asObject, parseJson, parseJsonBody, wholeJsonReducer } from './json.js';
 import type { ProviderParser, RequestFacts } from './types.js';
 
 /**
@@ -9,7 +9,7 @@ import type { ProviderParser, RequestFacts } from './types.js';
  */
 export const openaiEmbeddings: ProviderParser = {
   parseRequest(body): RequestFacts {
-    const request = asObject(parseJson(body.toString('utf8')));
+    const request = asObject(parseJsonBody(body));
     // Embeddings never stream; the flag is left unset rather than guessed.
     return request && typeof request.model === 'string' ? { model: request.model } : {};
   },

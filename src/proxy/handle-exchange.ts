@@ -5,6 +5,10 @@ import { LlmtapError, providerErrorBody, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
+import { readAgentMetadata } from '../providers/agent-metadata.js';
+import { asObject, parseJsonBody } from '../providers/json.js';
+import { readQuota } from '../providers/quota-headers.js';
+import { identifyTool } from '../providers/tool-identity.js';
 import { deploymentFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import type { Redactor } from '../redact/redactor.js';
@@ -76,7 +80,10 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     const parser = ex.api ? parserFor(ex.api) : undefined;
     if (parser && body.length > 0) {
       const decoded = decodeBody(body, headerValue(req.rawHeaders, 'content-encoding'));
-      if (decoded) Object.assign(ex.request, parser.parseRequest(decoded));
+      if (decoded) {
+        Object.assign(ex.request, parser.parseRequest(decoded));
+        ex.agent = readAgentMetadata(req.rawHeaders, asObject(parseJsonBody(decoded)));
+      }
     }
     // Azure's deployment name is what the client chose when its body names no model.
     if (parser && ex.request.model === undefined) ex.request.model = deploymentFromPath(path);
@@ -184,7 +191,11 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
       ex.usage = ex.response.reassembled.usage;
     }
   }
-  if (conn.record) deps.recorder.recordExchange(ex);
+  if (conn.record) {
+    describeClient(ex);
+    if (ex.response) ex.quota = readQuota(ex.response.headers);
+    deps.recorder.recordExchange(ex);
+  }
   const start = ex.timings.start;
   const model = ex.response?.reassembled?.model ?? ex.request.model;
   const { redactor } = deps;
@@ -193,6 +204,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
     host: redactor.text(ex.target.host),
     path: redactor.logPath(ex.request.path),
     model: model === undefined ? undefined : redactor.text(model),
+    tool: ex.tool?.name === undefined ? undefined : redactor.text(ex.tool.name),
     status: ex.response?.status,
     in: ex.usage?.inputTokens,
     out: ex.usage?.outputTokens,
@@ -200,6 +212,12 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
     outcome: ex.outcome,
     ...(conn.record ? {} : { recorded: false }),
   }, 'exchange');
+}
+
+/** Who sent the request: the tool, and (when no parser read the body) the agent ids its headers carry. */
+export function describeClient(ex: Exchange): void {
+  ex.tool = identifyTool(ex.request.headers);
+  ex.agent ??= readAgentMetadata(ex.request.headers, undefined);
 }
 
 function outcomeOf(code: ErrorCode): Outcome {

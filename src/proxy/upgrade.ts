@@ -20,7 +20,8 @@ import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
 import { BodyCapture } from './capture.js';
-import type { ConnectionContext, ExchangeDeps } from './handle-exchange.js';
+import { describeClient, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
+import { readQuota } from '../providers/quota-headers.js';
 
 export interface UpgradeDeps extends ExchangeDeps {
   upstreamHeadersTimeoutMs: number;
@@ -69,7 +70,11 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   deps.metrics.exchangesStarted++;
   const record = (): void => {
     deps.metrics.exchangesFinished++;
-    if (conn.record) deps.recorder.recordExchange(ex);
+    if (conn.record) {
+      describeClient(ex);
+      if (ex.response) ex.quota = readQuota(ex.response.headers);
+      deps.recorder.recordExchange(ex);
+    }
     deps.logger.info({ method: ex.request.method, host: ex.target.host, path: ex.request.path.split('?')[0], status: ex.response?.status, messages: ex.websocket?.count, ms: Math.round((ex.timings.end ?? ex.timings.start) - ex.timings.start), outcome: ex.outcome, ...(conn.record ? {} : { recorded: false }) }, 'websocket');
   };
   const fail = (code: ErrorCode, cause?: unknown): void => {

@@ -27,7 +27,7 @@ export interface ExchangeRow {
   request_body: Buffer | null;
   request_body_size: number;
   request_body_truncated: 0 | 1;
-  /** What the body column holds: as_sent, decoded, decoded_prefix or digest (stored-body.ts); null in rows from before schema 2. */
+  /** What the body column holds: as_sent, decoded, decoded_prefix or digest (stored-body.ts); null in rows from before schema 3. */
   request_body_stored: string | null;
   /** SHA-256 (hex) of the captured bytes when the body could not be stored whole (decoded_prefix, digest). */
   request_body_sha256: string | null;
@@ -48,6 +48,12 @@ export interface ExchangeRow {
   cache_creation_input_tokens: number | null;
   outcome: string | null;
   error_code: string | null;
+  tool_name: string | null;
+  tool_version: string | null;
+  /** AgentMetadata as JSON, redacted. */
+  agent: string | null;
+  /** Quota as JSON. */
+  quota: string | null;
 }
 
 export interface TunnelRow {
@@ -216,6 +222,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE exchanges ADD COLUMN response_body_stored TEXT;
   ALTER TABLE exchanges ADD COLUMN response_body_sha256 TEXT;
   `,
+  // 4: who sent each request (tool), the agent's own ids (JSON), the answer's quota headers (JSON).
+  `
+  ALTER TABLE exchanges ADD COLUMN tool_name TEXT;
+  ALTER TABLE exchanges ADD COLUMN tool_version TEXT;
+  ALTER TABLE exchanges ADD COLUMN agent TEXT;
+  ALTER TABLE exchanges ADD COLUMN quota TEXT;
+  CREATE INDEX exchanges_tool ON exchanges (tool_name);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -229,6 +243,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'response_thinking', 'tool_calls', 'stop_reason', 'input_tokens', 'output_tokens', 'cached_input_tokens',
   'reasoning_tokens', 'cache_creation_input_tokens', 'outcome', 'error_code',
   'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
+  'tool_name', 'tool_version', 'agent', 'quota',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [

@@ -61,6 +61,11 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     cache_creation_input_tokens: usage?.cacheCreationInputTokens ?? null,
     outcome: ex.outcome ?? null,
     error_code: ex.errorCode ?? null,
+    tool_name: ex.tool ? redact(ex.tool.name) : null,
+    tool_version: ex.tool?.version === undefined ? null : redact(ex.tool.version),
+    // Agent ids are the client's own strings: a key pasted into one is still a key.
+    agent: ex.agent ? redactor.json(JSON.stringify(ex.agent)) : null,
+    quota: ex.quota ? redactor.json(JSON.stringify(ex.quota)) : null,
   };
 }
 

@@ -139,6 +139,8 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
     // Answers with the request's own body, content type and coding: lets a test choose any answer bytes.
     const headers: Record<string, string | number> = { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'content-length': body.length };
     if (req.headers['content-encoding']) headers['content-encoding'] = req.headers['content-encoding'];
+    // X-Fake-Answer-Headers: a JSON object of extra answer headers (quota headers, say).
+    Object.assign(headers, safeJson(Buffer.from(String(req.headers['x-fake-answer-headers'] ?? '{}'))));
     res.writeHead(200, headers);
     return void res.end(body);
   }

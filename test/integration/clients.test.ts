@@ -44,6 +44,8 @@ describe('curl through the proxy', () => {
     const recs = await recorded(/^curl-e2e$/, 2);
     expect(recs.map((r) => [r.provider, r.stream, r.outcome])).toEqual([['openai', false, 'completed'], ['anthropic', true, 'completed']]);
     expect(recs[1]?.response?.text).toBe(ANTHROPIC_TEXT);
+    // An unknown User-Agent names the tool by its product token.
+    expect(recs.map((r) => r.tool)).toEqual([{ name: 'curl-e2e', version: null }, { name: 'curl-e2e', version: null }]);
   });
 
   it('curl refuses the proxy when it does not trust the llmtap CA', async () => {
@@ -63,6 +65,7 @@ describe('official SDKs through undici ProxyAgent', () => {
     expect(text).toBe(OPENAI_TEXT);
     const recs = await recorded(/^OpenAI\/JS/, 2);
     expect(recs.map((r) => [r.model, r.stream, r.usage.output_tokens, r.response?.text])).toEqual([['gpt-4o-mini', false, 17, OPENAI_TEXT], ['gpt-4o', true, 17, OPENAI_TEXT]]);
+    expect(recs.map((r) => r.tool?.name)).toEqual(['openai-sdk-node', 'openai-sdk-node']);
   });
 
   it('openai: a provider error surfaces as the SDK\'s own APIError', async () => {
@@ -81,5 +84,6 @@ describe('official SDKs through undici ProxyAgent', () => {
     expect(final.content.find((b) => b.type === 'text')?.type === 'text' && (final.content.find((b) => b.type === 'text') as { text: string }).text).toBe(ANTHROPIC_TEXT);
     const recs = await recorded(/^Anthropic\/JS/, 2);
     expect(recs.map((r) => [r.stream, r.usage.input_tokens, r.usage.output_tokens, r.response?.text])).toEqual([[false, 21, 9, ANTHROPIC_TEXT], [true, 21, 9, ANTHROPIC_TEXT]]);
+    expect(recs.map((r) => r.tool?.name)).toEqual(['anthropic-sdk-node', 'anthropic-sdk-node']);
   });
 });

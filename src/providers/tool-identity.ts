@@ -1,0 +1,108 @@
+import { headerValue, type RawHeaders } from '../exchange.js';
+
+/** Which program made a request: `claude-code`, `codex`, `openai-sdk-node`, `curl`, … and its version. */
+export interface ToolIdentity {
+  name: string;
+  version?: string;
+}
+
+interface Rule {
+  name: string;
+  /** Matched against the User-Agent; group 1 is the version. */
+  ua?: RegExp;
+  /** Or decided from other headers (Codex's `originator`, Copilot's integration id, …). */
+  headers?: (headers: RawHeaders, ua: string) => ToolIdentity | undefined;
+}
+
+const V = '([0-9][0-9A-Za-z.+-]*)';
+
+/**
+ * First match wins, so agents come before the SDKs they are built on (Claude Code sends
+ * the Anthropic SDK's x-stainless-* headers; Codex and Copilot have their own) and SDKs
+ * before the HTTP libraries. User-Agent shapes as these tools send them, e.g.
+ * `claude-cli/1.0.83 (external, cli)`, `codex_cli_rs/0.46.0 (Mac OS 15.6.1; arm64) iTerm.app/3.6.1`,
+ * `codex_exec/0.46.0 (Ubuntu 24.4.0; x86_64) xterm-256color`, `GeminiCLI/0.1.5 (darwin; arm64)`,
+ * `GitHubCopilotChat/0.22.4`, `OpenAI/JS 6.3.0`, `Anthropic/Python 0.40.0`,
+ * `google-genai-sdk/1.12.0 gl-node/v20.19.0`, `python-httpx/0.28.1`.
+ */
+const RULES: readonly Rule[] = [
+  { name: 'claude-code', ua: new RegExp(`^claude-cli/${V}`) },
+  {
+    name: 'codex',
+    // Codex CLI (codex_cli_rs), `codex exec` (codex_exec), the IDE extension (codex_vscode…):
+    // the originator header names the front end; the User-Agent starts with it and its version.
+    headers: (h, ua) => {
+      const originator = headerValue(h, 'originator');
+      const m = new RegExp(`^(codex_[a-z_]+)/${V}`).exec(ua);
+      if (!m && !originator?.startsWith('codex')) return undefined;
+      return withVersion('codex', m?.[2]);
+    },
+  },
+  { name: 'gemini-cli', ua: new RegExp(`^GeminiCLI/${V}`) },
+  { name: 'cursor', ua: new RegExp(`\\bCursor/${V}`) },
+  {
+    name: 'copilot',
+    headers: (h, ua) => {
+      const m = new RegExp(`GitHubCopilotChat/${V}`).exec(ua) ?? new RegExp(`copilot-chat/${V}`).exec(headerValue(h, 'editor-plugin-version') ?? '');
+      if (m) return withVersion('copilot', m[1]);
+      return headerValue(h, 'copilot-integration-id') !== undefined ? { name: 'copilot' } : undefined;
+    },
+  },
+  {
+    name: 'aider',
+    // aider calls through litellm and the openai SDK; it names itself to OpenRouter-style attribution headers.
+    headers: (h, ua) => (/\baider\b/i.test(`${headerValue(h, 'x-title') ?? ''} ${headerValue(h, 'http-referer') ?? ''} ${ua}`) ? { name: 'aider' } : undefined),
+  },
+  { name: 'opencode', ua: new RegExp(`\\bopencode/${V}`) },
+  { name: 'langchain', ua: new RegExp(`\\blangchain[\\w-]*/${V}`, 'i') },
+  { name: 'openai-sdk', headers: (h, ua) => sdk('openai-sdk', /^OpenAI\/(JS|Python) ([^\s]+)/.exec(ua), h) },
+  { name: 'anthropic-sdk', headers: (h, ua) => sdk('anthropic-sdk', /^Anthropic\/(JS|Python) ([^\s]+)/.exec(ua), h) },
+  {
+    name: 'google-genai-sdk',
+    headers: (h, ua) => {
+      const client = `${headerValue(h, 'x-goog-api-client') ?? ''} ${ua}`;
+      const m = new RegExp(`google-genai-sdk/${V}`).exec(client);
+      if (!m) return undefined;
+      const lang = /gl-(node|python|go|java)\//.exec(client)?.[1];
+      return withVersion(lang ? `google-genai-sdk-${lang}` : 'google-genai-sdk', m[1]);
+    },
+  },
+  { name: 'ollama-js', ua: new RegExp(`^ollama-js/${V}`) },
+  { name: 'aws-sdk', ua: new RegExp(`^aws-sdk-(?:js|python|java|go)[\\w-]*/${V}`) },
+  { name: 'curl', ua: new RegExp(`^curl/${V}`) },
+  { name: 'python-requests', ua: new RegExp(`^python-requests/${V}`) },
+  { name: 'httpx', ua: new RegExp(`^python-httpx/${V}`) },
+  { name: 'edge', ua: new RegExp(`^Mozilla/5\\.0 .*\\bEdg/${V}`) },
+  { name: 'chrome', ua: new RegExp(`^Mozilla/5\\.0 .*\\b(?:Chrome|HeadlessChrome|Chromium)/${V}`) },
+  { name: 'firefox', ua: new RegExp(`^Mozilla/5\\.0 .*\\bFirefox/${V}`) },
+  { name: 'safari', ua: new RegExp(`^Mozilla/5\\.0 .*\\bVersion/${V}.* Safari/`) },
+];
+
+/** The tool behind a request, from its User-Agent and known headers; unknown → the User-Agent's first product token. */
+export function identifyTool(headers: RawHeaders): ToolIdentity | undefined {
+  const ua = headerValue(headers, 'user-agent') ?? '';
+  for (const rule of RULES) {
+    if (rule.ua) {
+      const m = rule.ua.exec(ua);
+      if (m) return withVersion(rule.name, m[1]);
+    } else {
+      const found = rule.headers?.(headers, ua);
+      if (found) return found;
+    }
+  }
+  // Stainless-generated SDKs say who they are even when a wrapper replaced the User-Agent.
+  const lang = headerValue(headers, 'x-stainless-lang');
+  if (lang) return withVersion(`stainless-sdk-${lang}`, headerValue(headers, 'x-stainless-package-version'));
+  const product = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?:\/([^\s]+))?/.exec(ua.trim());
+  return product ? withVersion(product[1]!, product[2]) : undefined;
+}
+
+/** An official SDK, named by language: `openai-sdk-node`, `anthropic-sdk-python`. */
+function sdk(name: string, m: RegExpExecArray | null, headers: RawHeaders): ToolIdentity | undefined {
+  if (!m) return undefined;
+  return withVersion(`${name}-${m[1] === 'JS' ? 'node' : 'python'}`, m[2] ?? headerValue(headers, 'x-stainless-package-version'));
+}
+
+function withVersion(name: string, version: string | undefined): ToolIdentity {
+  return version ? { name, version } : { name };
+}
