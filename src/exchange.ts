@@ -10,12 +10,16 @@ export type RawHeaders = string[];
 export type ProviderId = 'openai' | 'anthropic' | 'gemini' | 'mistral' | 'groq' | 'deepseek' | 'xai' | 'openrouter' | 'together' | 'cohere' | 'fireworks' | 'azure-openai'
   // OpenAI family: more compatible hosts, Codex with ChatGPT sign-in, and local servers on the user's list.
   | 'cerebras' | 'perplexity' | 'github-copilot' | 'chatgpt' | 'ollama' | 'openai-compatible'
+  // Google's other front doors, and Amazon Bedrock.
+  | 'gemini-code-assist' | 'vertex-ai' | 'bedrock'
   | 'other';
 
 /** Which API of a provider a request speaks; decides which parser reads it. */
 export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embeddings'
   // Ollama's native /api/chat and /api/generate (NDJSON streams).
   | 'ollama.chat' | 'ollama.generate'
+  // Gemini generateContent/streamGenerateContent (Gemini API, Vertex AI, Code Assist) and countTokens.
+  | 'gemini.generateContent' | 'gemini.countTokens'
   // OpenAI Realtime over WebSocket (/v1/realtime).
   | 'realtime'
   | 'other';

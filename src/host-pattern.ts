@@ -4,6 +4,9 @@ import { isIP } from 'node:net';
  * Host patterns used by the intercept list and the provider registry:
  *   "api.openai.com"        exact host, any port
  *   "*.openai.azure.com"    any subdomain (not the bare domain)
+ *   "*-aiplatform.googleapis.com", "bedrock-runtime.*.amazonaws.com"
+ *                           a `*` elsewhere stands for one label's worth of characters (no dots):
+ *                           regional endpoints such as us-east5-aiplatform… or bedrock-runtime.us-west-2…
  *   "localhost:11434"       exact host on one port
  * Matching is case-insensitive; IPv6 hosts are written without brackets or in them.
  */
@@ -11,7 +14,8 @@ export function hostMatches(pattern: string, host: string, port?: number): boole
   const parsed = parsedPattern(pattern);
   if (parsed.port !== undefined && parsed.port !== port) return false;
   const h = normalizeHost(host);
-  return parsed.suffix !== undefined ? h.length > parsed.suffix.length && h.endsWith(parsed.suffix) : h === parsed.host;
+  if (parsed.suffix !== undefined) return h.length > parsed.suffix.length && h.endsWith(parsed.suffix);
+  return parsed.glob ? parsed.glob.test(h) : h === parsed.host;
 }
 
 interface ParsedPattern {
@@ -19,6 +23,8 @@ interface ParsedPattern {
   host: string;
   /** For "*.domain": ".domain". */
   suffix?: string;
+  /** For a `*` inside a label ("*-aiplatform.googleapis.com"): one or more non-dot characters. */
+  glob?: RegExp;
   port?: number;
 }
 
@@ -35,7 +41,9 @@ function parsedPattern(pattern: string): ParsedPattern {
   if (parsed) return parsed;
   const { host: raw, port } = splitPattern(pattern.toLowerCase());
   const host = withoutTrailingDot(raw); // "example.com." is the same name
-  parsed = host.startsWith('*.') ? { host, suffix: host.slice(1), port } : { host, port };
+  if (host.startsWith('*.')) parsed = { host, suffix: host.slice(1), port };
+  else if (host.includes('*')) parsed = { host, glob: new RegExp(`^${host.split('*').map((part) => part.replace(/[.\\-]/g, '\\$&')).join('[^.]+')}$`), port };
+  else parsed = { host, port };
   if (parsedPatterns.size >= MAX_PARSED_PATTERNS) parsedPatterns.clear();
   parsedPatterns.set(pattern, parsed);
   return parsed;
@@ -73,6 +81,8 @@ export function patternError(pattern: string): string | undefined {
   // A name (letters, digits, - _ .) or an IP address: anything else could never match a target.
   const name = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/;
   // IPv6 zone ids ("fe80::1%eth0") never appear in a CONNECT target.
-  if (!bare || bare.includes('%') || !(name.test(bare) || isIP(bare) !== 0)) return `invalid host pattern "${pattern}"`;
+  // A `*` inside a label stands for characters of that label (see hostMatches).
+  const named = bare.replace(/\*/g, 'x');
+  if (!bare || bare.includes('%') || /^[*.]*$/.test(bare) || !(name.test(named) || isIP(bare) !== 0)) return `invalid host pattern "${pattern}"`;
   return undefined;
 }

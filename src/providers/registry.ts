@@ -1,6 +1,7 @@
 import type { ApiKind, ProviderId } from '../exchange.js';
 import { hostMatches } from '../host-pattern.js';
 import { anthropicMessages } from './anthropic.js';
+import { gemini, geminiCountTokens } from './gemini.js';
 import { ollamaNative } from './ollama.js';
 import { openaiChat } from './openai.js';
 import { openaiEmbeddings } from './openai-embeddings.js';
@@ -43,6 +44,10 @@ export const PROVIDER_HOSTS: ReadonlyArray<ProviderHost> = [
   { pattern: 'api.githubcopilot.com', provider: 'github-copilot' },
   { pattern: '*.githubcopilot.com', provider: 'github-copilot' },
   { pattern: 'chatgpt.com', provider: 'chatgpt', paths: ['/backend-api/codex/'] },
+  // Google: Gemini CLI's Code Assist endpoint, and Vertex AI (global and regional endpoints).
+  { pattern: 'cloudcode-pa.googleapis.com', provider: 'gemini-code-assist' },
+  { pattern: 'aiplatform.googleapis.com', provider: 'vertex-ai' },
+  { pattern: '*-aiplatform.googleapis.com', provider: 'vertex-ai' },
 ];
 
 export function identifyProvider(host: string, port?: number): ProviderId | undefined {
@@ -95,22 +100,37 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   if (bare.endsWith('/v1/messages') || (provider === 'anthropic' && bare.endsWith('/messages'))) return 'messages';
   if (bare.endsWith('/responses')) return 'responses';
   if (bare.endsWith('/embeddings')) return 'embeddings';
+  // Google's custom methods: …/models/{m}:generateContent, Code Assist's /v1internal:generateContent.
+  if (bare.endsWith(':generateContent') || bare.endsWith(':streamGenerateContent')) return 'gemini.generateContent';
+  if (bare.endsWith(':countTokens')) return 'gemini.countTokens';
+  // Claude on Vertex AI: Messages bodies behind publishers/anthropic/models/{m}:rawPredict.
+  if (/\/publishers\/anthropic\/models\/[^/]+:(stream)?rawPredict$/i.test(bare)) return 'messages';
   if (provider === 'ollama' && bare.endsWith('/api/chat')) return 'ollama.chat';
   if (provider === 'ollama' && bare.endsWith('/api/generate')) return 'ollama.generate';
   return 'other';
 }
 
 /**
- * Azure OpenAI names the deployment in the path, not the model in the body
- * (/openai/deployments/{name}/chat/completions): that name stands in for the model.
+ * Model and stream flag where the path carries them and the body does not: Azure
+ * OpenAI's deployment (/openai/deployments/{name}/…), Gemini and Vertex AI
+ * (…/models/{model}:generateContent, :streamGenerateContent, :rawPredict).
  */
-export function deploymentFromPath(path: string): string | undefined {
-  const match = /\/openai\/deployments\/([^/?#]+)\//.exec(pathOnly(path));
-  if (!match) return undefined;
+export function factsFromPath(path: string): { model?: string; stream?: boolean } {
+  const bare = pathOnly(path);
+  const facts: { model?: string; stream?: boolean } = {};
+  const model = /\/openai\/deployments\/([^/]+)\//.exec(bare)?.[1] ?? /\/models\/([^/:]+):[A-Za-z]+$/.exec(bare)?.[1];
+  if (model !== undefined) facts.model = decodeSegment(model);
+  const method = /:([A-Za-z]+)$/.exec(bare)?.[1];
+  if (method === 'generateContent' || method === 'rawPredict') facts.stream = false;
+  if (method === 'streamGenerateContent' || method === 'streamRawPredict') facts.stream = true;
+  return facts;
+}
+
+function decodeSegment(segment: string): string {
   try {
-    return decodeURIComponent(match[1]!);
+    return decodeURIComponent(segment);
   } catch {
-    return match[1];
+    return segment;
   }
 }
 
@@ -122,6 +142,8 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'responses': return openaiResponses;
     case 'embeddings': return openaiEmbeddings;
     case 'ollama.chat': case 'ollama.generate': return ollamaNative;
+    case 'gemini.generateContent': return gemini;
+    case 'gemini.countTokens': return geminiCountTokens;
     default: return undefined;
   }
 }

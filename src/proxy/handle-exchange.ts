@@ -9,7 +9,7 @@ import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { asObject, parseJsonBody } from '../providers/json.js';
 import { readQuota } from '../providers/quota-headers.js';
 import { identifyTool } from '../providers/tool-identity.js';
-import { deploymentFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
+import { factsFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
@@ -85,8 +85,12 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         ex.agent = readAgentMetadata(req.rawHeaders, asObject(parseJsonBody(decoded)));
       }
     }
-    // Azure's deployment name is what the client chose when its body names no model.
-    if (parser && ex.request.model === undefined) ex.request.model = deploymentFromPath(path);
+    // Azure's deployment, Gemini's and Vertex's model: in the path when the body names none.
+    if (parser) {
+      const fromPath = factsFromPath(path);
+      ex.request.model ??= fromPath.model;
+      ex.request.stream ??= fromPath.stream;
+    }
     if (deps.failClosed && conn.record && !deps.recorder.healthy) throw new LlmtapError('archive_unavailable');
 
     const capture = new BodyCapture(deps.captureLimit);

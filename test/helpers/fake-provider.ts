@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import forge from 'node-forge';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
+import { googleRoute } from './fake-google.js';
 import { openaiFamilyRoute } from './fake-openai-family.js';
 import { LeafCertificates } from '../../src/tls/leaf.js';
 import { generateRsaKeyPair } from '../../src/tls/rsa-key.js';
@@ -147,7 +148,11 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   // Azure OpenAI: /openai/deployments/{name}/chat/completions and /openai/v1/chat/completions.
   if (url.pathname === '/v1/chat/completions' || /^\/openai\/(deployments\/[^/]+|v1)\/chat\/completions$/.test(url.pathname)) return openaiChat(res, json, gapMs);
   if (await openaiFamilyRoute(req, res, url.pathname, json)) return;
+  if (await googleRoute(req, res, url, json)) return;
   if (url.pathname === '/v1/messages') return anthropicMessages(res, json, gapMs);
+  // Claude on Vertex AI: the model is in the path, the stream flag in the body.
+  const vertexClaude = /\/publishers\/anthropic\/models\/([^/:]+):(?:stream)?rawPredict$/i.exec(url.pathname);
+  if (vertexClaude) return anthropicMessages(res, { ...json, model: vertexClaude[1] }, gapMs);
   if (url.pathname.startsWith('/status/')) return providerError(res, Number(url.pathname.slice(8)), req.headers.host ?? '');
   if (url.pathname === '/gzip') {
     const payload = gzipSync(JSON.stringify(chatCompletion('gpt-4o-mini', OPENAI_TEXT)));

@@ -5,7 +5,7 @@ import { ollamaNative } from '../../src/providers/ollama.js';
 import { openaiChat } from '../../src/providers/openai.js';
 import { openaiEmbeddings } from '../../src/providers/openai-embeddings.js';
 import { openaiResponses } from '../../src/providers/openai-responses.js';
-import { PROVIDER_HOSTS, deploymentFromPath, identifyApi, identifyProvider, identifyRequest, parserFor, pathRecorded } from '../../src/providers/registry.js';
+import { PROVIDER_HOSTS, factsFromPath, identifyApi, identifyProvider, identifyRequest, parserFor, pathRecorded } from '../../src/providers/registry.js';
 
 describe('identifyProvider', () => {
   it.each<[string, number | undefined, ProviderId | undefined]>([
@@ -68,7 +68,7 @@ describe('identifyApi', () => {
     ['/openai/deployments/ada/embeddings?api-version=2024-10-21', 'embeddings'],
     ['/v1/models', 'other'],
     ['/v1/completions', 'other'],
-    ['/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse', 'other'],
+    ['/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse', 'gemini.generateContent'],
     ['/', 'other'],
     ['', 'other'],
   ])('%s → %s', (path, expected) => {
@@ -125,9 +125,28 @@ describe('path scope and Azure deployments', () => {
   });
 
   it('takes the deployment name from an Azure path', () => {
-    expect(deploymentFromPath('/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21')).toBe('gpt-4o-prod');
-    expect(deploymentFromPath('/openai/deployments/my%20dep/embeddings')).toBe('my dep');
-    expect(deploymentFromPath('/openai/v1/chat/completions')).toBeUndefined();
-    expect(deploymentFromPath('/v1/chat/completions')).toBeUndefined();
+    expect(factsFromPath('/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21')).toEqual({ model: 'gpt-4o-prod' });
+    expect(factsFromPath('/openai/deployments/my%20dep/embeddings').model).toBe('my dep');
+    expect(factsFromPath('/openai/v1/chat/completions')).toEqual({});
+    expect(factsFromPath('/v1/chat/completions')).toEqual({});
+  });
+
+  it('takes model and stream flag from Gemini and Vertex AI paths', () => {
+    expect(factsFromPath('/v1beta/models/gemini-2.5-flash:generateContent')).toEqual({ model: 'gemini-2.5-flash', stream: false });
+    expect(factsFromPath('/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse')).toEqual({ model: 'gemini-2.5-pro', stream: true });
+    expect(factsFromPath('/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict')).toEqual({ model: 'claude-sonnet-4-5@20250929', stream: true });
+    expect(factsFromPath('/v1internal:streamGenerateContent?alt=sse')).toEqual({ stream: true });
+    expect(factsFromPath('/v1beta/models/gemini-2.5-flash:countTokens')).toEqual({ model: 'gemini-2.5-flash' });
+  });
+
+  it('knows Google\'s API paths and hosts, regional Vertex endpoints included', () => {
+    expect(identifyApi('/v1beta/models/gemini-2.5-flash:generateContent')).toBe('gemini.generateContent');
+    expect(identifyApi('/v1internal:streamGenerateContent?alt=sse')).toBe('gemini.generateContent');
+    expect(identifyApi('/v1beta/models/gemini-2.5-flash:countTokens')).toBe('gemini.countTokens');
+    expect(identifyApi('/v1/projects/p/locations/global/publishers/anthropic/models/claude-opus-4-1:rawPredict')).toBe('messages');
+    expect(identifyProvider('cloudcode-pa.googleapis.com', 443)).toBe('gemini-code-assist');
+    expect(identifyProvider('us-east5-aiplatform.googleapis.com', 443)).toBe('vertex-ai');
+    expect(identifyProvider('aiplatform.googleapis.com', 443)).toBe('vertex-ai');
+    expect(identifyProvider('storage.googleapis.com', 443)).toBeUndefined();
   });
 });

@@ -20,8 +20,8 @@ describe('host patterns', () => {
   });
 
   it('rejects malformed patterns with a message', () => {
-    for (const bad of ['', 'a b', '*', '*.', 'a*.b', 'host:99999', 'http://x']) expect(patternError(bad), bad).toBeDefined();
-    for (const good of ['api.x.ai', '*.example.com', 'localhost:11434', '[::1]:443']) expect(patternError(good), good).toBeUndefined();
+    for (const bad of ['', 'a b', '*', '*.', '*.*', 'host:99999', 'http://x']) expect(patternError(bad), bad).toBeDefined();
+    for (const good of ['api.x.ai', '*.example.com', 'localhost:11434', '[::1]:443', '*-aiplatform.googleapis.com', 'bedrock-runtime.*.amazonaws.com']) expect(patternError(good), good).toBeUndefined();
   });
 });
 

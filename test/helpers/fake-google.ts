@@ -1,0 +1,57 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * The fake provider's Google endpoints in their documented wire formats:
+ * generateContent (one JSON object), streamGenerateContent (SSE with `alt=sse`, a
+ * streamed JSON array without), countTokens — under the Gemini API's
+ * /v1beta/models/{m}:…, Vertex AI's …/publishers/google/models/{m}:… and Gemini CLI's
+ * Code Assist /v1internal:… (answers wrapped as `{response: …}`).
+ */
+export const GEMINI_TEXT = 'Gemini from the fake — grüß dich 🌤️';
+
+const METHOD = /(?:\/models\/([^/:]+)|\/v1internal):(generateContent|streamGenerateContent|countTokens)$/;
+
+/** Handles the request when it is one of these endpoints; false otherwise. */
+export async function googleRoute(req: IncomingMessage, res: ServerResponse, url: URL, body: Record<string, unknown>): Promise<boolean> {
+  const m = METHOD.exec(url.pathname);
+  if (!m) return false;
+  const codeAssist = m[1] === undefined;
+  const model = m[1] ?? (typeof body.model === 'string' ? body.model : 'gemini-2.5-pro');
+  const wrap = (chunk: object): object => (codeAssist ? { response: chunk, traceId: 'trace-fake' } : chunk);
+  if (m[2] === 'countTokens') return json(res, { totalTokens: 7 });
+  const chunks = geminiChunks(model);
+  if (m[2] === 'generateContent') {
+    const whole = { ...chunks[chunks.length - 1]!, candidates: [{ content: { role: 'model', parts: [{ text: GEMINI_TEXT }] }, finishReason: 'STOP', index: 0 }] };
+    return json(res, wrap(whole));
+  }
+  if (url.searchParams.get('alt') === 'sse') {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'x-goog-request-id': 'fake' });
+    for (const chunk of chunks) {
+      res.write(`data: ${JSON.stringify(wrap(chunk))}\r\n\r\n`);
+      await new Promise((r) => setImmediate(r));
+    }
+    res.end();
+    return true;
+  }
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+  res.write('[');
+  chunks.forEach((chunk, i) => res.write(`${i === 0 ? '' : ',\r\n'}${JSON.stringify(wrap(chunk), null, 2)}`));
+  res.end(']');
+  return true;
+}
+
+function geminiChunks(model: string): object[] {
+  const half = GEMINI_TEXT.indexOf('—');
+  const part = (text: string) => ({ candidates: [{ content: { role: 'model', parts: [{ text }] }, index: 0 }], modelVersion: model, responseId: 'resp-fake' });
+  return [
+    { ...part(GEMINI_TEXT.slice(0, half)), usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 } },
+    { ...part(GEMINI_TEXT.slice(half)), candidates: [{ content: { role: 'model', parts: [{ text: GEMINI_TEXT.slice(half) }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 12, totalTokenCount: 21 } },
+  ];
+}
+
+function json(res: ServerResponse, value: unknown): true {
+  const payload = JSON.stringify(value);
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+  return true;
+}
