@@ -20,6 +20,8 @@ export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embedding
   | 'ollama.chat' | 'ollama.generate'
   // Gemini generateContent/streamGenerateContent (Gemini API, Vertex AI, Code Assist) and countTokens.
   | 'gemini.generateContent' | 'gemini.countTokens'
+  // Amazon Bedrock runtime: Converse (JSON, eventstream) and InvokeModel (model-native bodies).
+  | 'bedrock.converse' | 'bedrock.invoke'
   // OpenAI Realtime over WebSocket (/v1/realtime).
   | 'realtime'
   | 'other';

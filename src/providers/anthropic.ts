@@ -46,7 +46,8 @@ interface Block {
   input?: unknown;
 }
 
-class MessageAccumulator {
+/** Folds Messages answers and events; Bedrock reuses it for Claude on invoke-model. */
+export class MessageAccumulator {
   private model: string | undefined;
   private stopReason: string | undefined;
   private usage: Usage | undefined;

@@ -1,6 +1,7 @@
 import type { ApiKind, ProviderId } from '../exchange.js';
 import { hostMatches } from '../host-pattern.js';
 import { anthropicMessages } from './anthropic.js';
+import { bedrockConverse, bedrockInvoke } from './bedrock.js';
 import { gemini, geminiCountTokens } from './gemini.js';
 import { ollamaNative } from './ollama.js';
 import { openaiChat } from './openai.js';
@@ -48,6 +49,9 @@ export const PROVIDER_HOSTS: ReadonlyArray<ProviderHost> = [
   { pattern: 'cloudcode-pa.googleapis.com', provider: 'gemini-code-assist' },
   { pattern: 'aiplatform.googleapis.com', provider: 'vertex-ai' },
   { pattern: '*-aiplatform.googleapis.com', provider: 'vertex-ai' },
+  // Amazon Bedrock runtime, every region (and its FIPS endpoints).
+  { pattern: 'bedrock-runtime.*.amazonaws.com', provider: 'bedrock' },
+  { pattern: 'bedrock-runtime-fips.*.amazonaws.com', provider: 'bedrock' },
 ];
 
 export function identifyProvider(host: string, port?: number): ProviderId | undefined {
@@ -103,6 +107,9 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   // Google's custom methods: …/models/{m}:generateContent, Code Assist's /v1internal:generateContent.
   if (bare.endsWith(':generateContent') || bare.endsWith(':streamGenerateContent')) return 'gemini.generateContent';
   if (bare.endsWith(':countTokens')) return 'gemini.countTokens';
+  // Bedrock: /model/{modelId}/converse[-stream], /model/{modelId}/invoke[-with-response-stream].
+  if (/\/model\/[^/]+\/converse(-stream)?$/.test(bare)) return 'bedrock.converse';
+  if (/\/model\/[^/]+\/invoke(-with-response-stream)?$/.test(bare)) return 'bedrock.invoke';
   // Claude on Vertex AI: Messages bodies behind publishers/anthropic/models/{m}:rawPredict.
   if (/\/publishers\/anthropic\/models\/[^/]+:(stream)?rawPredict$/i.test(bare)) return 'messages';
   if (provider === 'ollama' && bare.endsWith('/api/chat')) return 'ollama.chat';
@@ -113,13 +120,16 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
 /**
  * Model and stream flag where the path carries them and the body does not: Azure
  * OpenAI's deployment (/openai/deployments/{name}/…), Gemini and Vertex AI
- * (…/models/{model}:generateContent, :streamGenerateContent, :rawPredict).
+ * (…/models/{model}:generateContent, :streamGenerateContent, :rawPredict), Bedrock
+ * (/model/{modelId}/converse-stream…; the id URL-encoded, possibly an ARN).
  */
 export function factsFromPath(path: string): { model?: string; stream?: boolean } {
   const bare = pathOnly(path);
   const facts: { model?: string; stream?: boolean } = {};
-  const model = /\/openai\/deployments\/([^/]+)\//.exec(bare)?.[1] ?? /\/models\/([^/:]+):[A-Za-z]+$/.exec(bare)?.[1];
+  const bedrock = /\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(bare);
+  const model = /\/openai\/deployments\/([^/]+)\//.exec(bare)?.[1] ?? /\/models\/([^/:]+):[A-Za-z]+$/.exec(bare)?.[1] ?? bedrock?.[1];
   if (model !== undefined) facts.model = decodeSegment(model);
+  if (bedrock) facts.stream = bedrock[2]!.endsWith('stream');
   const method = /:([A-Za-z]+)$/.exec(bare)?.[1];
   if (method === 'generateContent' || method === 'rawPredict') facts.stream = false;
   if (method === 'streamGenerateContent' || method === 'streamRawPredict') facts.stream = true;
@@ -144,6 +154,8 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'ollama.chat': case 'ollama.generate': return ollamaNative;
     case 'gemini.generateContent': return gemini;
     case 'gemini.countTokens': return geminiCountTokens;
+    case 'bedrock.converse': return bedrockConverse;
+    case 'bedrock.invoke': return bedrockInvoke;
     default: return undefined;
   }
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import forge from 'node-forge';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
+import { bedrockRoute } from './fake-bedrock.js';
 import { googleRoute } from './fake-google.js';
 import { openaiFamilyRoute } from './fake-openai-family.js';
 import { LeafCertificates } from '../../src/tls/leaf.js';
@@ -149,6 +150,7 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   if (url.pathname === '/v1/chat/completions' || /^\/openai\/(deployments\/[^/]+|v1)\/chat\/completions$/.test(url.pathname)) return openaiChat(res, json, gapMs);
   if (await openaiFamilyRoute(req, res, url.pathname, json)) return;
   if (await googleRoute(req, res, url, json)) return;
+  if (await bedrockRoute(req, res, url.pathname)) return;
   if (url.pathname === '/v1/messages') return anthropicMessages(res, json, gapMs);
   // Claude on Vertex AI: the model is in the path, the stream flag in the body.
   const vertexClaude = /\/publishers\/anthropic\/models\/([^/:]+):(?:stream)?rawPredict$/i.exec(url.pathname);

@@ -1,0 +1,77 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+
+/**
+ * The fake provider's Amazon Bedrock runtime endpoints in their documented wire
+ * formats: Converse (JSON), ConverseStream and InvokeModelWithResponseStream (binary
+ * application/vnd.amazon.eventstream frames made by AWS's own encoder), InvokeModel
+ * with Claude's Messages format. Used with the real @aws-sdk/client-bedrock-runtime.
+ */
+export const BEDROCK_TEXT = 'Bedrock from the fake — hallå 🌊';
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+
+/** One eventstream frame as Bedrock sends it. */
+export function eventFrame(type: string, payload: object): Uint8Array {
+  return codec.encode({
+    headers: { ':event-type': { type: 'string', value: type }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'event' } },
+    body: fromUtf8(JSON.stringify(payload)),
+  });
+}
+
+/** ConverseStream's events for BEDROCK_TEXT and one tool call. */
+export function converseStreamFrames(): Uint8Array[] {
+  const half = BEDROCK_TEXT.indexOf('—');
+  return [
+    eventFrame('messageStart', { role: 'assistant', p: 'abc' }),
+    eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: BEDROCK_TEXT.slice(0, half) }, p: 'ab' }),
+    eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: BEDROCK_TEXT.slice(half) }, p: 'abcd' }),
+    eventFrame('contentBlockStop', { contentBlockIndex: 0 }),
+    eventFrame('contentBlockStart', { contentBlockIndex: 1, start: { toolUse: { toolUseId: 'tooluse_1', name: 'get_weather' } } }),
+    eventFrame('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"city":' } } }),
+    eventFrame('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '"Oslo"}' } } }),
+    eventFrame('contentBlockStop', { contentBlockIndex: 1 }),
+    eventFrame('messageStop', { stopReason: 'tool_use' }),
+    eventFrame('metadata', { usage: { inputTokens: 14, outputTokens: 11, totalTokens: 25, cacheReadInputTokens: 4 }, metrics: { latencyMs: 120 } }),
+  ];
+}
+
+/** InvokeModelWithResponseStream for Claude: each chunk carries one Messages event, base64. */
+export function claudeInvokeFrames(model: string): Uint8Array[] {
+  const events = [
+    { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model, content: [], usage: { input_tokens: 14, output_tokens: 1 } } },
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+    { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: BEDROCK_TEXT } },
+    { type: 'content_block_stop', index: 0 },
+    { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 11 } },
+    { type: 'message_stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: 14, outputTokenCount: 11, invocationLatency: 300, firstByteLatency: 90 } },
+  ];
+  return events.map((e) => eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(e)).toString('base64') }));
+}
+
+const PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
+
+/** Handles the request when it is a Bedrock runtime endpoint; false otherwise. */
+export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
+  const m = PATH.exec(pathname);
+  if (!m) return false;
+  const model = decodeURIComponent(m[1]!);
+  const frames = m[2] === 'converse-stream' ? converseStreamFrames() : m[2] === 'invoke-with-response-stream' ? claudeInvokeFrames(model) : undefined;
+  if (frames) {
+    res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'fake-request' });
+    for (const frame of frames) {
+      res.write(frame);
+      await new Promise((r) => setImmediate(r));
+    }
+    res.end();
+    return true;
+  }
+  const body = m[2] === 'converse'
+    ? { output: { message: { role: 'assistant', content: [{ text: BEDROCK_TEXT }] } }, stopReason: 'end_turn', usage: { inputTokens: 14, outputTokens: 11, totalTokens: 25 }, metrics: { latencyMs: 100 } }
+    : { id: 'msg_2', type: 'message', role: 'assistant', model, content: [{ type: 'text', text: BEDROCK_TEXT }], stop_reason: 'end_turn', usage: { input_tokens: 14, output_tokens: 11 } };
+  const payload = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-amzn-requestid': 'fake-request' });
+  res.end(payload);
+  return true;
+}
