@@ -2,6 +2,7 @@ import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ConfigError } from '../config-error.js';
+import { HashQueue } from './hash-queue.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }) => Promise<Buffer>;
 
@@ -56,61 +57,89 @@ export function readAuthFile(file: string): ProxyUser[] {
 /**
  * Checks `Proxy-Authorization: Basic …`. scrypt is deliberately slow, so a
  * verified header is remembered (by its SHA-256, never in clear) for later requests.
+ *
+ * Every first check of a credential costs exactly one scrypt, whoever the user:
+ * plain `--auth` passwords are hashed at start like `--auth-file` entries, and an
+ * unknown user is checked against a decoy hash, so timing tells nothing about which
+ * names exist. Checks wait their turn in a fair, bounded queue (HashQueue), so a
+ * flood of bad logins cannot lock out a valid user.
  */
 export class ProxyAuth {
-  private readonly users = new Map<string, ProxyUser>();
+  private readonly users = new Map<string, Promise<ProxyUser>>();
   private readonly verified = new Map<string, string>();
   /** Recently refused headers: a client retrying the same wrong password costs no more scrypt. */
   private readonly refused = new Map<string, number>();
-  /** scrypt runs on libuv's small thread pool (shared with DNS): cap how many run at once. */
-  private hashing = 0;
+  private readonly queue = new HashQueue(HASH_QUEUE);
 
   constructor(users: readonly ProxyUser[]) {
-    for (const u of users) this.users.set(u.user, u);
+    for (const u of users) this.users.set(u.user, u.hash ? Promise.resolve(u) : hashedUser(u));
   }
 
   get enabled(): boolean {
     return this.users.size > 0;
   }
 
-  /** The user name when the header carries valid credentials, else undefined. */
-  async check(header: string | undefined): Promise<string | undefined> {
-    if (!header) return undefined;
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (!m) return undefined;
-    const digest = createHash('sha256').update(header).digest('base64');
+  /** The user name when the header carries valid credentials, else undefined. `client` keys the queue's fairness. */
+  async check(header: string | undefined, client = ''): Promise<string | undefined> {
+    const credentials = parseBasic(header);
+    if (!credentials) return undefined;
+    const digest = createHash('sha256').update(header!).digest('base64');
     const known = this.verified.get(digest);
     if (known) return known;
     if ((this.refused.get(digest) ?? 0) > Date.now()) return undefined;
-    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-    const i = decoded.indexOf(':');
-    if (i <= 0) return undefined;
-    if (this.hashing >= MAX_CONCURRENT_HASHES) return undefined;
-    // An unknown user costs the same scrypt as a known one, so timing does not tell which names exist.
-    const user = this.users.get(decoded.slice(0, i)) ?? DECOY;
-    this.hashing++;
-    const ok = await verify(user, decoded.slice(i + 1)).finally(() => this.hashing--);
-    if (!ok || user === DECOY) {
+    const entry = this.users.get(credentials.user);
+    const ok = await this.queue.run(client, async () => verify(entry ? await entry : DECOY, credentials.password));
+    if (ok === undefined) return undefined; // not checked (queue full or too long a wait): refuse, remember nothing
+    if (!ok || !entry) {
       if (this.refused.size > 10_000) this.refused.clear();
       this.refused.set(digest, Date.now() + REFUSAL_MEMORY_MS);
       return undefined;
     }
     if (this.verified.size > 10_000) this.verified.clear();
-    this.verified.set(digest, user.user);
-    return user.user;
+    this.verified.set(digest, credentials.user);
+    return credentials.user;
   }
 }
 
-const MAX_CONCURRENT_HASHES = 4;
+/**
+ * Four scrypt checks at once (libuv's pool has four threads, shared with DNS); up to
+ * 4 more wait per client and 256 overall, each for at most 5 s. Under a flood from one
+ * client a valid user waits about one check (~60 ms) per busy slot.
+ */
+const HASH_QUEUE = { concurrency: 4, perClient: 4, total: 256, deadlineMs: 5000 };
 const REFUSAL_MEMORY_MS = 60_000;
 const DECOY: ProxyUser = { user: '', hash: { ...SCRYPT, salt: Buffer.alloc(16), key: Buffer.alloc(32, 1) } };
 
-async function verify(user: ProxyUser, password: string): Promise<boolean> {
-  if (user.password !== undefined) {
-    const a = createHash('sha256').update(user.password).digest();
-    const b = createHash('sha256').update(password).digest();
-    return timingSafeEqual(a, b);
+/**
+ * Strict `Basic <base64>`: canonical base64 (re-encoding gives the same text, so
+ * `<valid>=<junk>` and bad padding are refused), valid UTF-8, a non-empty user, no
+ * control characters.
+ */
+export function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
+  const m = header === undefined ? null : /^Basic +([A-Za-z0-9+/]+={0,2})$/i.exec(header);
+  if (!m) return undefined;
+  const bytes = Buffer.from(m[1]!, 'base64');
+  if (bytes.toString('base64') !== m[1]) return undefined;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
   }
+  if (/[\x00-\x1f\x7f]/.test(decoded)) return undefined;
+  const i = decoded.indexOf(':');
+  if (i <= 0) return undefined;
+  return { user: decoded.slice(0, i), password: decoded.slice(i + 1) };
+}
+
+/** A plain --auth password becomes an scrypt hash at start, so checking it costs what any other check costs. */
+async function hashedUser(user: ProxyUser): Promise<ProxyUser> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(user.password ?? '', salt, 32, SCRYPT);
+  return { user: user.user, hash: { ...SCRYPT, salt, key } };
+}
+
+async function verify(user: ProxyUser, password: string): Promise<boolean> {
   if (!user.hash) return false;
   const { N, r, p, salt, key } = user.hash;
   if (key.length === 0) return false;

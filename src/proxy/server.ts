@@ -193,7 +193,7 @@ export class ProxyServer {
   private async admit(req: IncomingMessage, socket: Socket, host: string, port: number, plain = false): Promise<{ user?: string } | undefined> {
     let user: string | undefined;
     if (this.auth.enabled) {
-      user = await this.auth.check(req.headers['proxy-authorization']);
+      user = await this.auth.check(req.headers['proxy-authorization'], socket.remoteAddress ?? '');
       if (!user) {
         this.refuse(socket, 'proxy_auth_required', 'proxy-authenticate: Basic realm="llmtap"\r\n');
         return undefined;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config-error.js';
-import { hashPasswordLine, parseAuthSpec, ProxyAuth, readAuthFile } from '../../src/proxy/auth.js';
+import { hashPasswordLine, parseAuthSpec, parseBasic, ProxyAuth, readAuthFile } from '../../src/proxy/auth.js';
+import { HashQueue } from '../../src/proxy/hash-queue.js';
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const dir = mkdtempSync(join(tmpdir(), 'llmtap-auth-'));
@@ -141,5 +142,86 @@ describe('ProxyAuth.check', () => {
     expect(await auth2.check(basic('x', 'anything'))).toBeUndefined();
     const empty = new ProxyAuth([{ user: 'y', hash: { N: 16384, r: 8, p: 1, salt: crypto.randomBytes(16), key: Buffer.alloc(0) } }]);
     expect(await empty.check(basic('y', 'anything'))).toBeUndefined();
+  });
+});
+
+describe('strict Basic parsing', () => {
+  it.each([
+    ['valid base64 followed by junk after the padding', `${basic('u', 'p')}=junk`],
+    ['a second padding block', `${basic('u', 'p')}==`],
+    ['non-canonical base64 (stray bits in the last character)', 'Basic dTpx'.replace('q', 'r') + 'Z'],
+    ['whitespace inside the token', 'Basic dTp wYXNz'],
+    ['a CR in the decoded credentials', `Basic ${Buffer.from('u:p\r\nx').toString('base64')}`],
+    ['a NUL in the decoded credentials', `Basic ${Buffer.from('u\0:p').toString('base64')}`],
+    ['no colon', `Basic ${Buffer.from('up').toString('base64')}`],
+    ['an empty user', `Basic ${Buffer.from(':p').toString('base64')}`],
+    ['invalid UTF-8', `Basic ${Buffer.from([0x75, 0x3a, 0xff, 0xfe]).toString('base64')}`],
+    ['another scheme', 'Bearer dTpw'],
+  ])('%s → refused', (_what, header) => {
+    expect(parseBasic(header)).toBeUndefined();
+  });
+
+  it('canonical credentials parse (password with colons, any case of the scheme)', () => {
+    expect(parseBasic(basic('alice', 'a:b:c'))).toEqual({ user: 'alice', password: 'a:b:c' });
+    expect(parseBasic(`basic  ${Buffer.from('bob:pw').toString('base64')}`)).toEqual({ user: 'bob', password: 'pw' });
+  });
+
+  it('a --auth user with a malformed header for a right password is refused', async () => {
+    const auth = new ProxyAuth([parseAuthSpec('u:p')]);
+    expect(await auth.check(`${basic('u', 'p')}=junk`)).toBeUndefined();
+    expect(await auth.check(basic('u', 'p'))).toBe('u');
+  });
+});
+
+describe('HashQueue (fair, bounded admission for scrypt checks)', () => {
+  const never = () => new Promise<never>(() => {});
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('a client flooding the queue does not keep another client out: slots go round-robin', async () => {
+    const queue = new HashQueue({ concurrency: 1, perClient: 3, total: 100, deadlineMs: 5000 });
+    const order: string[] = [];
+    const job = (name: string) => async () => {
+      order.push(name);
+      await sleep(5);
+      return name;
+    };
+    const flood = [1, 2, 3, 4, 5].map((i) => queue.run('attacker', job(`a${i}`)));
+    const user = queue.run('user', job('user'));
+    expect(await Promise.all(flood)).toEqual(['a1', 'a2', 'a3', 'a4', undefined]); // a1 runs, 3 wait, the 5th is over the per-client bound
+    expect(await user).toBe('user');
+    // a1 was running; the attacker, first in line, gets one turn (a2), then the user: not a3 or a4.
+    expect(order.indexOf('user')).toBe(2);
+  });
+
+  it('refuses at once when the queue is full, and after the deadline', async () => {
+    const queue = new HashQueue({ concurrency: 1, perClient: 10, total: 1, deadlineMs: 50 });
+    void queue.run('a', never);
+    const waiting = queue.run('b', async () => 'b');
+    expect(await queue.run('c', async () => 'c')).toBeUndefined(); // total bound
+    expect(await waiting).toBeUndefined(); // deadline: the slot never freed
+    expect(queue.stats).toEqual({ running: 1, waiting: 0 });
+  });
+});
+
+describe('equal cost for known and unknown users', () => {
+  it('--auth: a wrong password for a known user and any password for an unknown one both cost one scrypt', async () => {
+    const auth = new ProxyAuth([parseAuthSpec('alice:right')]);
+    await auth.check(basic('alice', 'right'), 'warm-up'); // the start-up hash is done
+    const time = async (header: string) => {
+      const t = performance.now();
+      await auth.check(header, 'timing');
+      return performance.now() - t;
+    };
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      known.push(await time(basic('alice', `wrong-${i}`)));
+      unknown.push(await time(basic(`nobody-${i}`, `wrong-${i}`)));
+    }
+    // Before: 1.8 ms vs 64 ms (a 35x gap). Now both are one scrypt: within a factor of 2 either way.
+    expect(median(known) / median(unknown)).toBeGreaterThan(0.5);
+    expect(median(known) / median(unknown)).toBeLessThan(2);
+    expect(median(known)).toBeGreaterThan(5); // a real scrypt ran for the known user too
   });
 });
