@@ -8,7 +8,7 @@ export const ERROR_CODES = {
   bad_request: { status: 400, message: 'llmtap could not parse the request' },
   proxy_auth_required: { status: 407, message: 'llmtap requires proxy authentication' },
   forbidden_target: { status: 403, message: 'llmtap refuses to connect to this destination' },
-  request_timeout: { status: 408, message: 'the request head did not arrive in time' },
+  request_timeout: { status: 408, message: 'the request (head or body) did not arrive in time' },
   request_too_large: { status: 413, message: 'request body exceeds the limit llmtap buffers' },
   headers_too_large: { status: 431, message: 'request headers exceed the limit llmtap accepts' },
   rate_limited: { status: 429, message: 'rate limited by llmtap policy' },

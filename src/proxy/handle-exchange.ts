@@ -14,6 +14,7 @@ import type { RateLimiter } from '../policy/rate-limit.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture } from './capture.js';
+import { headRefusal } from './request-limits.js';
 import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop } from './headers.js';
 import type { Metrics } from './metrics.js';
 import { relay } from './relay.js';
@@ -43,6 +44,8 @@ export interface ExchangeDeps {
   rateLimiter?: RateLimiter;
   /** Built-in rules plus --redact patterns, for everything logged; replaced on config reload. */
   redactor: Redactor;
+  /** A request body that sends nothing for this long is cut with 408 (the --headers-timeout). */
+  bodyProgressTimeoutMs: number;
 }
 
 /**
@@ -74,7 +77,9 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         throw new LlmtapError('rate_limited', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
       }
     }
-    const body = await readBody(req, deps.maxRequestBody);
+    const refusal = headRefusal(req);
+    if (refusal) throw new LlmtapError(refusal);
+    const body = await readBody(req, deps.maxRequestBody, deps.bodyProgressTimeoutMs);
     ex.timings.requestEnd = now();
     ex.request.body = { bytes: body.length <= deps.captureLimit ? body : body.subarray(0, deps.captureLimit), size: body.length, truncated: body.length > deps.captureLimit };
     const parser = ex.api ? parserFor(ex.api) : undefined;
@@ -122,25 +127,42 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   finish(ex, conn, deps);
 }
 
-/** Reads the whole request body (bounded): policy and parsing need it before forwarding. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the whole request body (bounded): policy and parsing need it before forwarding.
+ * A body that stalls (no byte for `stallMs`) is cut with 408, so a client trickling
+ * bytes cannot hold a connection for the whole request timeout. Trailer fields are
+ * refused (400): the upstream client cannot send them, and dropping them would
+ * forward another request than the one made.
+ */
+function readBody(req: IncomingMessage, limit: number, stallMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(new LlmtapError('request_too_large'));
+  if (req.complete) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (err: LlmtapError): void => {
+      clearTimeout(stall);
+      req.removeAllListeners('data');
+      req.resume();
+      reject(err);
+    };
+    const stall = setTimeout(() => stop(new LlmtapError('request_timeout')), stallMs);
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new LlmtapError('request_too_large'));
-        return;
-      }
+      if (size > limit) return stop(new LlmtapError('request_too_large'));
+      stall.refresh();
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', (err) => reject(new LlmtapError('bad_request', { cause: err })));
+    req.on('end', () => {
+      clearTimeout(stall);
+      if (req.rawTrailers.length > 0) return reject(new LlmtapError('bad_request'));
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      clearTimeout(stall);
+      reject(new LlmtapError('bad_request', { cause: err }));
+    });
   });
 }
 
@@ -175,7 +197,7 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
   // Never let an extra header smuggle a line onto the wire (nor make writeHead throw here).
   for (const [name, value] of Object.entries(err.headers)) if (isSafeHeaderName(name) && isSafeHeaderValue(value)) headers[name] = value;
   // The unread rest of an oversized body would be parsed as the next request.
-  if (err.code === 'request_too_large' || err.code === 'bad_request') headers.connection = 'close';
+  if (err.code === 'request_too_large' || err.code === 'bad_request' || err.code === 'request_timeout' || err.code === 'headers_too_large') headers.connection = 'close';
   ex.response = { status: err.status, headers: Object.entries(headers).flatMap(([k, v]) => [k, String(v)]), body: { bytes: Buffer.from(body), size: body.length, truncated: false } };
   res.writeHead(err.status, headers);
   res.end(body);

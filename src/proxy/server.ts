@@ -17,6 +17,7 @@ import { answerMalformed, closeAfterAnswer, refuse } from './refusals.js';
 import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, recordScope, type InterceptList } from './route.js';
 import { checkTarget, guardedLookup, type TargetPolicy } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
+import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
 import type { WsSession } from '../websocket/session.js';
@@ -69,6 +70,7 @@ export class ProxyServer {
       rateLimiter: config.rateLimit ? new RateLimiter(config.rateLimit) : undefined,
       upstreamHeadersTimeoutMs: config.upstreamHeadersTimeoutMs, sessions: this.sessions,
       redactor: createRedactor(config.redact.map((source) => new RegExp(source, 'g'))),
+      bodyProgressTimeoutMs: config.headersTimeoutMs,
     };
     const timeouts = {
       headersTimeout: config.headersTimeoutMs,
@@ -78,6 +80,9 @@ export class ProxyServer {
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
     };
     this.outer = createServer(timeouts);
+    // Keep every header: llmtap measures heads itself and refuses what is over its limits
+    // (request-limits.ts) rather than letting the parser drop headers silently.
+    this.outer.maxHeadersCount = 0;
     this.outer.on('connection', (socket: Socket) => this.track(socket));
     this.outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onConnect(req, socket, head));
     this.outer.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onPlainRequest(req, res));
@@ -85,6 +90,7 @@ export class ProxyServer {
     this.outer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onPlainUpgrade(req, socket, head));
 
     this.inner = createServer(timeouts);
+    this.inner.maxHeadersCount = 0;
     this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const conn = this.connections.get(req.socket);
       if (!conn) return void res.destroy();
@@ -216,6 +222,8 @@ export class ProxyServer {
     socket.on('error', () => {}); // a client reset must never crash the proxy; close handling is elsewhere
     const authority = parseAuthority(req.url ?? '');
     if (!authority) return this.refuse(socket, 'bad_request');
+    const refusal = headRefusal(req);
+    if (refusal) return this.refuse(socket, refusal);
     if (this.draining) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return closeAfterAnswer(socket);

@@ -20,6 +20,7 @@ import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
 import { BodyCapture } from './capture.js';
+import { headRefusal } from './request-limits.js';
 import { describeClient, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { readQuota } from '../providers/quota-headers.js';
 
@@ -90,7 +91,8 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   // Only WebSocket upgrades are relayed: a GET without a body. Anything else that asks
   // to upgrade (a body, another protocol) has left Node's HTTP parser with its body and any
   // pipelined requests unparsed in `head`, so it cannot be forwarded faithfully: refuse it.
-  if (!isWebSocketUpgrade(req)) return fail('bad_request');
+  const refusal = headRefusal(req) ?? (isWebSocketUpgrade(req) ? undefined : 'bad_request');
+  if (refusal) return fail(refusal);
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
   let upstream: Socket;
   try {

@@ -1,0 +1,29 @@
+import type { IncomingMessage } from 'node:http';
+import type { ErrorCode } from '../errors.js';
+
+/**
+ * Limits on a request head that llmtap checks itself, because Node's parser does not
+ * refuse past them: past its header count it silently drops headers (in batches, at
+ * ~1,023 by default), and its size limit is only checked per parser batch, so a
+ * 24 KB head of small headers passes. The servers run with no count limit
+ * (maxHeadersCount 0) so that nothing is dropped, and every head is measured here:
+ * over a limit is 431, never a shortened request forwarded.
+ */
+export const MAX_HEADER_COUNT = 500;
+export const MAX_HEAD_BYTES = 16 * 1024;
+
+/** Why this request must be refused before anything is forwarded, or undefined. */
+export function headRefusal(req: IncomingMessage): ErrorCode | undefined {
+  const raw = req.rawHeaders;
+  if (raw.length / 2 > MAX_HEADER_COUNT) return 'headers_too_large';
+  // Request line plus "name: value\r\n" per header, as sent.
+  let bytes = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
+  for (let i = 0; i < raw.length; i++) bytes += raw[i]!.length + 2;
+  if (bytes > MAX_HEAD_BYTES) return 'headers_too_large';
+  // Only chunked is a transfer coding llmtap undoes; a list such as "gzip, chunked" (which the
+  // parser accepts: chunked comes last) would lose its gzip when the hop-by-hop
+  // Transfer-Encoding is rewritten upstream. A single unknown coding the parser refuses itself.
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && te.split(',').filter((c) => c.trim() !== '').length > 1) return 'bad_request';
+  return undefined;
+}
