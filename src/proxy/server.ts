@@ -15,8 +15,9 @@ import { Metrics } from './metrics.js';
 import { peekHello, terminateTls } from './mitm.js';
 import { answerMalformed, closeAfterAnswer, refuse } from './refusals.js';
 import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, recordScope, type InterceptList } from './route.js';
-import { checkTarget, guardedLookup, type TargetPolicy } from './target-guard.js';
+import { checkTarget, guardedLookup, type TargetPolicy, type TargetRefusal } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
+import { isOwnAddress } from './own-addresses.js';
 import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
@@ -173,6 +174,7 @@ export class ProxyServer {
       allowHosts: [...config.allowTargets, ...config.intercept],
       allowedPorts: config.allowPorts ?? (gateway ? [443] : undefined),
       ownPort: this.outer?.listening ? (this.outer.address() as AddressInfo).port : config.port,
+      isOwnAddress,
     };
   }
 
@@ -209,7 +211,9 @@ export class ProxyServer {
     // Without --allow-port, a gateway lets CONNECT reach 443 and plain HTTP reach 80
     // (never, say, port 25 of some host); a local proxy lets either reach any port.
     const policy = plain && !this.config.allowPorts ? { ...this.targetPolicy, allowedPorts: this.targetPolicy.gateway ? [80] : undefined } : this.targetPolicy;
-    const refusal = mapped.host !== host || mapped.port !== port ? undefined : checkTarget(policy, host, port);
+    // --connect-to targets are the operator's choice, except a loop into the proxy itself.
+    const remapped = mapped.host !== host || mapped.port !== port;
+    const refusal = remapped ? loopOnly(checkTarget({ ...policy, allowHosts: [], allowedPorts: undefined }, mapped.host, mapped.port)) : checkTarget(policy, host, port);
     if (refusal) {
       this.deps.logger.warn({ target: formatAuthority(host, port), reason: refusal, client: socket.remoteAddress }, 'destination refused');
       this.refuse(socket, 'forbidden_target');
@@ -354,4 +358,8 @@ export class ProxyServer {
     };
     void handleExchange(req, res, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
   }
+}
+
+function loopOnly(refusal: TargetRefusal | undefined): TargetRefusal | undefined {
+  return refusal === 'proxy_itself' ? refusal : undefined;
 }

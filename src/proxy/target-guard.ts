@@ -15,8 +15,10 @@ export interface TargetPolicy {
   allowHosts: readonly string[];
   /** Ports a CONNECT may reach; undefined = any. */
   allowedPorts?: readonly number[];
-  /** The proxy's own listening port: never a target on any local address. */
+  /** The proxy's own listening port: never a target on any address of this host. */
   ownPort: number;
+  /** Whether an address belongs to this host (own-addresses.ts); with ownPort, a loop into the proxy. */
+  isOwnAddress?: (address: string) => boolean;
 }
 
 const ALWAYS_BLOCKED = new BlockList();
@@ -43,8 +45,8 @@ export function checkTarget(policy: TargetPolicy, host: string, port: number): T
   if (policy.allowedPorts && !policy.allowedPorts.includes(port)) return 'port_not_allowed';
   const lower = host.toLowerCase().replace(/\.$/, ''); // "localhost." is localhost too
   const local = lower === 'localhost' || lower.endsWith('.localhost') || (isIP(lower) !== 0 && checkAddress(policy, lower, port) === 'loopback_or_link_local');
-  // A loop back into the proxy is refused even for allowed hosts.
-  if (local && port === policy.ownPort) return 'proxy_itself';
+  // A loop back into the proxy is refused even for allowed hosts, on any of this host's addresses.
+  if (port === policy.ownPort && (local || (isIP(lower) !== 0 && policy.isOwnAddress?.(lower)))) return 'proxy_itself';
   if (policy.allowHosts.some((p) => hostMatches(p, host, port))) return undefined;
   if (local) return 'loopback_or_link_local';
   return isIP(lower) ? checkAddress(policy, lower, port) : undefined;
@@ -80,6 +82,10 @@ export function guardedLookup(currentPolicy: () => TargetPolicy, host: string, p
       if (err) return callback(err, '');
       const list = addresses as LookupAddress[];
       const policy = currentPolicy();
+      // A name that resolves to this host, on the proxy's port, is a loop whatever the allow lists say.
+      if (port === policy.ownPort && list.some((a) => policy.isOwnAddress?.(a.address) || checkAddress(policy, a.address, port) === 'loopback_or_link_local')) {
+        return callback(new ForbiddenTargetError('proxy_itself'), '');
+      }
       if (!policy.allowHosts.some((p) => hostMatches(p, host, port))) {
         for (const a of list) {
           const refusal = checkAddress(policy, a.address, port);

@@ -1,4 +1,5 @@
 import type { LookupAddress } from 'node:dns';
+import { isOwnAddress } from '../../src/proxy/own-addresses.js';
 import { describe, expect, it } from 'vitest';
 import { checkAddress, checkTarget, ForbiddenTargetError, guardedLookup, type TargetPolicy } from '../../src/proxy/target-guard.js';
 
@@ -144,5 +145,22 @@ describe('guardedLookup', () => {
     expect(all.address).toEqual([{ address: '8.8.8.8', family: 4 }]);
     expect((await lookup(gateway, '10.1.2.3', 443)).err).toBeInstanceOf(ForbiddenTargetError);
     expect((await lookup(local, '10.1.2.3', 443)).err).toBeNull();
+  });
+});
+
+describe('own addresses on the listening port', () => {
+  const own = new Set(['192.0.2.9', '2001:db8::9']);
+  const policy = { gateway: true, allowHosts: ['192.0.2.9'], allowedPorts: undefined, ownPort: 8443, isOwnAddress: (a: string) => own.has(a) };
+  it('an own address on the proxy port is a loop, even when allowed; on another port it is not', () => {
+    expect(checkTarget(policy, '192.0.2.9', 8443)).toBe('proxy_itself');
+    expect(checkTarget(policy, '2001:db8::9', 8443)).toBe('proxy_itself');
+    expect(checkTarget(policy, '192.0.2.9', 443)).toBeUndefined();
+    expect(checkTarget(policy, '192.0.2.10', 8443)).toBeUndefined();
+  });
+  it('isOwnAddress knows loopback, the unspecified addresses and IPv4-mapped forms', () => {
+    expect(isOwnAddress('127.0.0.1')).toBe(true);
+    expect(isOwnAddress('0.0.0.0')).toBe(true);
+    expect(isOwnAddress('::ffff:127.0.0.1')).toBe(true);
+    expect(isOwnAddress('198.51.100.1')).toBe(false);
   });
 });
