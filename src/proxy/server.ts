@@ -18,6 +18,7 @@ import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, record
 import { checkTarget, guardedLookup, type TargetPolicy, type TargetRefusal } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
 import { isOwnAddress } from './own-addresses.js';
+import { renderStatus, STATUS_CSP } from './status-page.js';
 import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
@@ -324,15 +325,41 @@ export class ProxyServer {
     void handleUpgrade(req, socket, head, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
   }
 
+  /**
+   * Someone asked the proxy itself, not through it: the status page. On a gateway it
+   * is behind the same users as the proxy (browsers send Authorization to the server
+   * they talk to; Proxy-Authorization is accepted too).
+   */
+  private async answerDirect(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+    res.sendDate = false;
+    if (this.auth.enabled) {
+      const header = req.headers.authorization ?? req.headers['proxy-authorization'];
+      if (!(await this.auth.check(header, req.socket.remoteAddress ?? ''))) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="llmtap"', 'content-type': 'application/json', 'x-llmtap-error': 'unauthorized' });
+        return void res.end(JSON.stringify({ error: { message: 'log in with a proxy user', type: 'llmtap_error', code: 'unauthorized' } }));
+      }
+    }
+    if (url !== '/' && !url.startsWith('/?')) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ error: { message: 'not found', type: 'llmtap_error', code: 'not_found' } }));
+    }
+    const m = this.metrics;
+    const recorder = this.deps.recorder.stats();
+    const page = renderStatus({
+      exchanges: { started: m.exchangesStarted, finished: m.exchangesFinished, inFlight: m.inFlight },
+      tunnels: { opened: m.tunnelsOpened, closed: m.tunnelsClosed },
+      refusals: { ...m.errors },
+      recorder: { ...recorder, healthy: this.deps.recorder.healthy },
+      uptimeSeconds: Math.round(process.uptime()),
+    }, req.headers.accept);
+    res.writeHead(200, { 'content-type': page.contentType, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+    res.end(page.body);
+  }
+
   /** Plain-HTTP proxying (absolute-URI requests): forwarded always, recorded for listed hosts. */
   private async onPlainRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '';
-    if (url.startsWith('/')) {
-      // Someone asked the proxy itself, not through it.
-      res.writeHead(url === '/' ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ name: 'llmtap', hint: 'use me as HTTPS_PROXY / HTTP_PROXY', inFlight: this.metrics.inFlight, recorder: this.deps.recorder.stats() }));
-      return;
-    }
+    if (url.startsWith('/')) return this.answerDirect(req, res, url);
     let target: URL;
     try {
       target = new URL(url);

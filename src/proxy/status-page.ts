@@ -1,0 +1,41 @@
+import { createRequire } from 'node:module';
+
+/**
+ * The page a direct (non-proxy) `GET /` to the proxy's port gets: live counters as
+ * JSON for machines (`Accept: application/json`), or a small self-contained HTML
+ * page for people — no scripts, no external resources, a Content-Security-Policy
+ * that allows neither, every value escaped. The web UI grows from here.
+ */
+export interface StatusCounters {
+  exchanges: { started: number; finished: number; inFlight: number };
+  tunnels: { opened: number; closed: number };
+  refusals: Record<string, number>;
+  recorder: { recorded: number; lost: number; pending: number; healthy: boolean };
+  uptimeSeconds: number;
+}
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** Nothing may load or run: the page is static text and an inline style. */
+export const STATUS_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+export function renderStatus(counters: StatusCounters, accept: string | undefined): { contentType: string; body: string } {
+  const data = { name: 'llmtap', version: VERSION, hint: 'use me as HTTPS_PROXY / HTTP_PROXY', ...counters };
+  if (!accept || /application\/json/i.test(accept) || !/text\/html/i.test(accept)) {
+    return { contentType: 'application/json', body: JSON.stringify(data) };
+  }
+  const rows = (entries: Array<[string, unknown]>) => entries.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(String(v))}</td></tr>`).join('');
+  const refusals = Object.entries(counters.refusals);
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>llmtap</title>
+<style>body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin-bottom:1.5rem}th,td{padding:.25rem .75rem;border-bottom:1px solid #ddd;text-align:left}th{font-weight:500;color:#555}</style></head>
+<body><h1>llmtap ${escapeHtml(VERSION)}</h1><p>Use this address as <code>HTTPS_PROXY</code> / <code>HTTP_PROXY</code>. Up ${escapeHtml(String(counters.uptimeSeconds))} s.</p>
+<h2>Exchanges</h2><table>${rows([['started', counters.exchanges.started], ['finished', counters.exchanges.finished], ['in flight', counters.exchanges.inFlight]])}</table>
+<h2>Tunnels</h2><table>${rows([['opened', counters.tunnels.opened], ['closed', counters.tunnels.closed]])}</table>
+<h2>Archive</h2><table>${rows([['recorded', counters.recorder.recorded], ['lost', counters.recorder.lost], ['pending', counters.recorder.pending], ['healthy', counters.recorder.healthy ? 'yes' : 'no']])}</table>
+<h2>Refusals and errors</h2><table>${refusals.length > 0 ? rows(refusals) : '<tr><td>none</td></tr>'}</table></body></html>`;
+  return { contentType: 'text/html; charset=utf-8', body };
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
