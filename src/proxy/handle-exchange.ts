@@ -69,6 +69,14 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     timings: { start: now() },
   };
   deps.metrics.exchangesStarted++;
+  if (req.socket.destroyed) {
+    // A pipelined request whose client left before its turn: a real request the tool
+    // made, recorded as such, never sent upstream.
+    req.resume();
+    ex.outcome = 'client_aborted';
+    ex.timings.end = now();
+    return finish(ex, conn, deps);
+  }
   try {
     if (deps.rateLimiter && conn.record) {
       const decision = deps.rateLimiter.take(`${conn.clientUser ?? conn.clientAddress} ${conn.target.host}`);

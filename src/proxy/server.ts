@@ -18,6 +18,7 @@ import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, record
 import { checkTarget, guardedLookup, type TargetPolicy, type TargetRefusal } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
 import { isOwnAddress } from './own-addresses.js';
+import { PerConnectionQueue } from './pipeline.js';
 import { renderStatus, STATUS_CSP } from './status-page.js';
 import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
@@ -53,6 +54,8 @@ export class ProxyServer {
   private readonly sessions = new Set<WsSession>();
   private readonly tunnelsDone = new Set<Promise<unknown>>();
   private draining = false;
+  /** Pipelined requests of one client connection go upstream one at a time, in order. */
+  private readonly pipelined = new PerConnectionQueue();
 
   constructor(private config: ProxyConfig, private readonly deps: ProxyDeps) {
     this.interceptList = makeInterceptList(config.intercept, config.passthrough);
@@ -96,7 +99,7 @@ export class ProxyServer {
     this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const conn = this.connections.get(req.socket);
       if (!conn) return void res.destroy();
-      void handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps);
+      this.pipelined.run(req.socket, () => handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps));
     });
     this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
     // Upgrades (WebSocket) leave the HTTP server: from here the socket is the session's,
@@ -383,7 +386,7 @@ export class ProxyServer {
       record: decideRoute(this.interceptList, host, port) === 'intercept',
       recordPaths: recordScope(this.interceptList, host, port),
     };
-    void handleExchange(req, res, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
+    this.pipelined.run(req.socket, () => handleExchange(req, res, `${target.pathname}${target.search}`, conn, this.exchangeDeps));
   }
 }
 

@@ -22,6 +22,8 @@ export interface SeenRequest {
   body: Buffer;
   /** The SNI name the client sent (false: none). */
   servername?: string | false;
+  /** When the whole request had arrived (performance.now()). */
+  at: number;
 }
 
 export interface FakeProvider {
@@ -75,7 +77,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body, servername: (req.socket as { servername?: string | false }).servername });
+      seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body, servername: (req.socket as { servername?: string | false }).servername, at: performance.now() });
       void route(req, res, body, state).catch(() => res.destroy());
     });
   };
@@ -162,6 +164,8 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
     return void res.end(payload);
   }
   if (url.pathname === '/echo') {
+    // ?delay=MS holds the answer back, for tests that need answers of different durations.
+    await sleep(Number(url.searchParams.get('delay') ?? 0));
     res.writeHead(200, { 'content-type': 'application/json' });
     return void res.end(JSON.stringify({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, body: body.toString('base64') }));
   }
