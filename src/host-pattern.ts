@@ -42,7 +42,7 @@ function parsedPattern(pattern: string): ParsedPattern {
   const { host: raw, port } = splitPattern(pattern.toLowerCase());
   const host = withoutTrailingDot(raw); // "example.com." is the same name
   if (host.startsWith('*.')) parsed = { host, suffix: host.slice(1), port };
-  else if (host.includes('*')) parsed = { host, glob: new RegExp(`^${host.split('*').map((part) => part.replace(/[.\\-]/g, '\\$&')).join('[^.]+')}$`), port };
+  else if (host.includes('*')) parsed = { host, glob: new RegExp(`^${host.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('[^.]+')}$`), port };
   else parsed = { host, port };
   if (parsedPatterns.size >= MAX_PARSED_PATTERNS) parsedPatterns.clear();
   parsedPatterns.set(pattern, parsed);
@@ -83,6 +83,8 @@ export function patternError(pattern: string): string | undefined {
   // IPv6 zone ids ("fe80::1%eth0") never appear in a CONNECT target.
   // A `*` inside a label stands for characters of that label (see hostMatches).
   const named = bare.replace(/\*/g, 'x');
+  // A glob whose last label is a number would stand for IPv4-looking names, which are never host names.
+  if (bare.includes('*') && /(^|\.)\**\d[\d*]*\.?$/.test(bare)) return `invalid host pattern "${pattern}": a * cannot stand in an IP address`;
   if (!bare || bare.includes('%') || /^[*.]*$/.test(bare) || !(name.test(named) || isIP(bare) !== 0)) return `invalid host pattern "${pattern}"`;
   return undefined;
 }

@@ -159,7 +159,8 @@ function witness(pattern: string): { host: string; port: number } {
     }
   }
   if (host.startsWith('*.')) host = `x${host.slice(1)}`;
-  return { host, port };
+  // A `*` inside a label stands for one or more characters of that label.
+  return { host: host.replace(/\*/g, 'x'), port };
 }
 
 describe('parseConnectTo (--connect-to HOST:PORT:ADDR:PORT)', () => {
