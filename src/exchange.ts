@@ -56,6 +56,8 @@ export interface Usage {
 /** What a provider parser made of a response body (JSON or SSE). */
 export interface Reassembled {
   model?: string;
+  /** The answer's own id where later requests chain to it (OpenAI Responses `previous_response_id`). */
+  responseId?: string;
   text: string;
   thinking?: string;
   toolCalls: ToolCall[];
@@ -130,6 +132,8 @@ export interface Exchange {
   agent?: AgentMetadata;
   /** Rate-limit and subscription-quota headers of the answer. */
   quota?: Quota;
+  /** Sent with a subscription sign-in (OAuth) rather than an API key: priced as API-equivalent. */
+  subscription?: boolean;
 }
 
 /** Epoch time in fractional milliseconds, monotonic within the process. */

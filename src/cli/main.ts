@@ -6,6 +6,10 @@ import { caCommand } from './ca.js';
 import { envCommand } from './env.js';
 import { exportCommand } from './export.js';
 import { passwdCommand } from './passwd.js';
+import { purgeCommand } from './purge.js';
+import { sessionsCommand } from './sessions.js';
+import { statsCommand } from './stats.js';
+import { tailCommand } from './tail.js';
 import { startCommand } from './start.js';
 
 /** Bad arguments end in one line on stderr and exit code 2, like other Unix tools. */
@@ -16,8 +20,12 @@ await yargs(hideBin(process.argv))
   .command(envCommand)
   .command(caCommand)
   .command(exportCommand)
+  .command(sessionsCommand)
+  .command(statsCommand)
+  .command(tailCommand)
+  .command(purgeCommand)
   .command(passwdCommand)
-  .demandCommand(1, 'name a command: start, env, ca, export or passwd')
+  .demandCommand(1, 'name a command: start, env, ca, sessions, stats, tail, export, purge or passwd')
   .strict()
   .help()
   .version(false)

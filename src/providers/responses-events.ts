@@ -39,6 +39,7 @@ export function createResponsesEventReducer(): ResponsesEventReducer {
   const items = new Map<number, Item>();
   let events = 0;
   let model: string | undefined;
+  let responseId: string | undefined;
   let usage: Usage | undefined;
   let stopReason: string | undefined;
 
@@ -55,6 +56,7 @@ export function createResponsesEventReducer(): ResponsesEventReducer {
   const readResponse = (response: JsonObject | undefined, terminal: boolean): void => {
     if (!response) return;
     if (typeof response.model === 'string' && response.model !== '') model = response.model;
+    if (typeof response.id === 'string' && response.id !== '') responseId = response.id.slice(0, 256);
     const read = readResponsesUsage(asObject(response.usage));
     if (read) usage = read;
     if (!terminal) return;
@@ -151,6 +153,7 @@ export function createResponsesEventReducer(): ResponsesEventReducer {
       }
       const result: Reassembled = { text, toolCalls, events };
       if (model !== undefined) result.model = model;
+      if (responseId !== undefined) result.responseId = responseId;
       if (thinking.length > 0) result.thinking = thinking.join('\n\n');
       if (usage) result.usage = { ...usage };
       if (stopReason !== undefined) result.stopReason = stopReason;

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.js';
 
 /** One row of `exchanges`, keyed by column name so it binds straight to the INSERT. */
 export interface ExchangeRow {
@@ -54,6 +55,14 @@ export interface ExchangeRow {
   agent: string | null;
   /** Quota as JSON. */
   quota: string | null;
+  /** Grouping (schema 5): null in older rows and for records no grouping reached. */
+  session_id: string | null;
+  thread_id: string | null;
+  turn: number | null;
+  /** USD; null when the model or usage is unknown (never guessed). */
+  cost_usd: number | null;
+  /** api, api_equivalent (subscription traffic priced at API rates) or override (--prices). */
+  cost_source: string | null;
 }
 
 export interface TunnelRow {
@@ -132,105 +141,7 @@ export interface ArchiveOptions {
  */
 export const DEFAULT_BUSY_TIMEOUT_MS = 200;
 
-/**
- * Schema steps, in order; step i brings the database to user_version i + 1.
- * Never edit a step that has shipped: append a new one.
- */
-export const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE exchanges (
-    id TEXT PRIMARY KEY,
-    connection_id TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    request_end_at REAL,
-    upstream_headers_at REAL,
-    first_byte_at REAL,
-    ended_at REAL,
-    client_address TEXT,
-    client_user TEXT,
-    user_agent TEXT,
-    host TEXT NOT NULL,
-    port INTEGER NOT NULL,
-    method TEXT NOT NULL,
-    path TEXT NOT NULL,
-    status INTEGER,
-    provider TEXT,
-    api TEXT,
-    model TEXT,
-    stream INTEGER,
-    request_headers TEXT NOT NULL,
-    request_body BLOB,
-    request_body_size INTEGER NOT NULL,
-    request_body_truncated INTEGER NOT NULL,
-    response_headers TEXT,
-    response_body BLOB,
-    response_body_size INTEGER,
-    response_body_truncated INTEGER,
-    response_text TEXT,
-    response_thinking TEXT,
-    tool_calls TEXT,
-    stop_reason TEXT,
-    input_tokens INTEGER,
-    output_tokens INTEGER,
-    cached_input_tokens INTEGER,
-    reasoning_tokens INTEGER,
-    cache_creation_input_tokens INTEGER,
-    outcome TEXT,
-    error_code TEXT
-  );
-  CREATE INDEX exchanges_started_at ON exchanges (started_at);
-  CREATE INDEX exchanges_host ON exchanges (host);
-  CREATE INDEX exchanges_model ON exchanges (model);
-
-  CREATE TABLE tunnels (
-    id TEXT PRIMARY KEY,
-    started_at REAL NOT NULL,
-    ended_at REAL,
-    client_address TEXT,
-    client_user TEXT,
-    host TEXT NOT NULL,
-    port INTEGER NOT NULL,
-    bytes_up INTEGER,
-    bytes_down INTEGER,
-    outcome TEXT
-  );
-  CREATE INDEX tunnels_started_at ON tunnels (started_at);
-  `,
-  // WebSocket messages, in order per session. No foreign key: a long session's
-  // messages are written in batches before its exchange row (written at close).
-  `
-  CREATE TABLE ws_messages (
-    exchange_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    direction TEXT NOT NULL,
-    at REAL NOT NULL,
-    opcode INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    compressed INTEGER NOT NULL,
-    truncated INTEGER NOT NULL,
-    text TEXT,
-    data BLOB,
-    error TEXT,
-    PRIMARY KEY (exchange_id, seq)
-  ) WITHOUT ROWID;
-  `,
-  // 3: what each body column holds (never encoded bytes redaction did not see), and
-  // the digest of bodies that could not be stored whole.
-  `
-  ALTER TABLE exchanges ADD COLUMN request_body_stored TEXT;
-  ALTER TABLE exchanges ADD COLUMN request_body_sha256 TEXT;
-  ALTER TABLE exchanges ADD COLUMN response_body_stored TEXT;
-  ALTER TABLE exchanges ADD COLUMN response_body_sha256 TEXT;
-  `,
-  // 4: who sent each request (tool), the agent's own ids (JSON), the answer's quota headers (JSON).
-  `
-  ALTER TABLE exchanges ADD COLUMN tool_name TEXT;
-  ALTER TABLE exchanges ADD COLUMN tool_version TEXT;
-  ALTER TABLE exchanges ADD COLUMN agent TEXT;
-  ALTER TABLE exchanges ADD COLUMN quota TEXT;
-  CREATE INDEX exchanges_tool ON exchanges (tool_name);
-  `,
-];
+export { MIGRATIONS };
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -244,6 +155,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'reasoning_tokens', 'cache_creation_input_tokens', 'outcome', 'error_code',
   'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
   'tool_name', 'tool_version', 'agent', 'quota',
+  'session_id', 'thread_id', 'turn', 'cost_usd', 'cost_source',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [

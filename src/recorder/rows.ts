@@ -66,6 +66,12 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     // Agent ids are the client's own strings: a key pasted into one is still a key.
     agent: ex.agent ? redactor.json(JSON.stringify(ex.agent)) : null,
     quota: ex.quota ? redactor.json(JSON.stringify(ex.quota)) : null,
+    // Decided by the archive as the row is written (sessions, cost).
+    session_id: null,
+    thread_id: null,
+    turn: null,
+    cost_usd: null,
+    cost_source: null,
   };
 }
 

@@ -1,0 +1,44 @@
+import type Database from 'better-sqlite3';
+import type { PurgeCounts } from './store.js';
+
+/**
+ * Rows per transaction. A running proxy writes to the same file and waits at most
+ * its busy timeout (200 ms) for the lock, so the purge deletes in short transactions
+ * instead of one long one that would make the recorder drop records.
+ */
+const CHUNK = 2000;
+
+/**
+ * Deletes exchanges, their WebSocket messages and tunnels that started before `before`
+ * (epoch ms), sessions and threads that ended before it. A session still running across the cut keeps its totals.
+ */
+export function purgeArchive(db: Database.Database, before: number): PurgeCounts {
+  const counts: PurgeCounts = { exchanges: 0, tunnels: 0, wsMessages: 0, sessions: 0, bodyParts: 0 };
+  const pick = db.prepare('SELECT id FROM exchanges WHERE started_at < ? LIMIT ?');
+  const deleteMessages = db.prepare('DELETE FROM ws_messages WHERE exchange_id = ?');
+  const deleteExchange = db.prepare('DELETE FROM exchanges WHERE id = ?');
+  const chunk = db.transaction((ids: string[]) => {
+    for (const id of ids) {
+      counts.wsMessages += deleteMessages.run(id).changes;
+      counts.exchanges += deleteExchange.run(id).changes;
+    }
+  });
+  for (;;) {
+    const ids = (pick.all(before, CHUNK) as { id: string }[]).map((r) => r.id);
+    if (ids.length === 0) break;
+    chunk(ids);
+  }
+  const inChunks = (sql: string): number => {
+    const statement = db.prepare(sql);
+    let total = 0;
+    for (;;) {
+      const { changes } = statement.run(before, CHUNK);
+      total += changes;
+      if (changes < CHUNK) return total;
+    }
+  };
+  counts.tunnels = inChunks('DELETE FROM tunnels WHERE rowid IN (SELECT rowid FROM tunnels WHERE started_at < ? LIMIT ?)');
+  inChunks('DELETE FROM threads WHERE rowid IN (SELECT rowid FROM threads WHERE ended_at < ? LIMIT ?)');
+  counts.sessions = inChunks('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE ended_at < ? LIMIT ?)');
+  return counts;
+}

@@ -1,0 +1,182 @@
+import Database from 'better-sqlite3';
+import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
+import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
+import type { QuotaBurn } from '../sessions/quota-burn.js';
+import { purgeArchive } from './purge.js';
+import type {
+  ArchiveReader, ExchangeDetail, ExchangeListRow, PurgeCounts, SessionDetail, SessionQuery, SessionSummary, StatsDimension, StatsQuery, StatsRow, ThreadSummary,
+} from './store.js';
+import { decodeStoredBodies } from './stored-bodies.js';
+
+/** Columns `tail` needs: everything but bodies and headers (which can be megabytes). */
+const LIST_COLUMNS = `rowid AS cursor, id, connection_id, started_at, request_end_at, upstream_headers_at, first_byte_at, ended_at, client_address, client_user,
+  user_agent, host, port, method, path, status, provider, api, model, stream, request_body_size, request_body_truncated, request_body_stored,
+  request_body_sha256, response_body_size, response_body_truncated, response_body_stored, response_body_sha256, response_text, response_thinking,
+  tool_calls, stop_reason, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cache_creation_input_tokens, outcome, error_code,
+  tool_name, tool_version, agent, quota, session_id, thread_id, turn, cost_usd, cost_source`;
+
+const GROUP_KEYS: Record<StatsDimension, string> = {
+  model: 'model',
+  tool: 'tool_name',
+  host: 'host',
+  day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')",
+  session: 'session_id',
+  user: 'client_user',
+};
+
+const IS_ERROR = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
+
+/** The archive's read side over SQLite (see store.ts). Opens its own connection. */
+export class SqliteArchiveReader implements ArchiveReader {
+  readonly db: Database.Database;
+
+  constructor(file: string, options: { readonly?: boolean } = {}) {
+    this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: true });
+    // The proxy may be writing: wait for its short transactions rather than failing.
+    this.db.pragma('busy_timeout = 2000');
+  }
+
+  sessions(query: SessionQuery): SessionSummary[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.since !== undefined) {
+      where.push('ended_at >= ?');
+      params.push(query.since);
+    }
+    if (query.tool !== undefined) {
+      where.push('tool_name = ?');
+      params.push(query.tool);
+    }
+    const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, query.limit) as SessionTableRow[]).map(sessionSummary);
+  }
+
+  session(id: string): SessionDetail | undefined {
+    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionTableRow | undefined;
+    if (!row) return undefined;
+    const threads = (this.db.prepare('SELECT * FROM threads WHERE session_id = ? ORDER BY started_at, id').all(id) as ThreadTableRow[]).map(threadSummary);
+    const exchanges = (this.db.prepare('SELECT * FROM exchanges WHERE session_id = ? ORDER BY started_at, id').all(id) as ExchangeRow[]).map((r) => decodeStoredBodies(r, this.db));
+    return { session: sessionSummary(row), threads, exchanges };
+  }
+
+  exchange(id: string): ExchangeDetail | undefined {
+    const row = this.db.prepare('SELECT * FROM exchanges WHERE id = ?').get(id) as ExchangeRow | undefined;
+    if (!row) return undefined;
+    const wsMessages = row.status === 101 ? (this.db.prepare('SELECT * FROM ws_messages WHERE exchange_id = ? ORDER BY seq').all(id) as WsMessageRow[]) : [];
+    return { row: decodeStoredBodies(row, this.db), wsMessages };
+  }
+
+  resolve(idOrPrefix: string): ReturnType<ArchiveReader['resolve']> {
+    for (const kind of ['session', 'exchange'] as const) {
+      const table = kind === 'session' ? 'sessions' : 'exchanges';
+      if (this.db.prepare(`SELECT 1 FROM ${table} WHERE id = ?`).get(idOrPrefix)) return { kind, id: idOrPrefix };
+    }
+    // A prefix: ids are case-sensitive text; the range scan uses the primary key.
+    const matches: { kind: 'session' | 'exchange'; id: string }[] = [];
+    for (const kind of ['session', 'exchange'] as const) {
+      const table = kind === 'session' ? 'sessions' : 'exchanges';
+      const rows = this.db.prepare(`SELECT id FROM ${table} WHERE id >= ? AND id < ? ORDER BY id LIMIT 6`).all(idOrPrefix, `${idOrPrefix}\uffff`) as { id: string }[];
+      for (const r of rows) matches.push({ kind, id: r.id });
+    }
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) return { kind: 'ambiguous', matches: matches.map((m) => `${m.kind} ${m.id}`) };
+    return undefined;
+  }
+
+  stats(query: StatsQuery): StatsRow[] {
+    const key = GROUP_KEYS[query.by];
+    const where = query.since !== undefined ? 'WHERE started_at >= ?' : '';
+    const params = query.since !== undefined ? [query.since] : [];
+    const totals = this.db.prepare(`SELECT ${key} AS key, COUNT(*) AS requests, SUM(${IS_ERROR}) AS errors, SUM(${PROMPT_TOKENS_SQL}) AS input,
+      SUM(COALESCE(output_tokens, 0)) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced
+      FROM exchanges ${where} GROUP BY key`).all(...params) as { key: string | null; requests: number; errors: number; input: number; output: number; cached: number; cost: number | null; unpriced: number }[];
+    // Percentiles need the values themselves: one pass, grouped in memory (two numbers per exchange).
+    const timings = new Map<string | null, { latency: number[]; ttft: number[] }>();
+    const timingSql = `SELECT ${key} AS key, ended_at - started_at AS latency, first_byte_at - started_at AS ttft FROM exchanges ${where}`;
+    for (const t of this.db.prepare(timingSql).iterate(...params) as IterableIterator<{ key: string | null; latency: number | null; ttft: number | null }>) {
+      let entry = timings.get(t.key);
+      if (!entry) timings.set(t.key, (entry = { latency: [], ttft: [] }));
+      if (t.latency !== null) entry.latency.push(t.latency);
+      if (t.ttft !== null) entry.ttft.push(t.ttft);
+    }
+    return totals
+      .map((r) => {
+        const t = timings.get(r.key) ?? { latency: [], ttft: [] };
+        return {
+          key: r.key, requests: r.requests, errors: r.errors, inputTokens: r.input, outputTokens: r.output, cachedInputTokens: r.cached,
+          costUsd: r.cost, unpriced: r.unpriced,
+          latencyP50Ms: percentile(t.latency, 0.5), latencyP95Ms: percentile(t.latency, 0.95),
+          ttftP50Ms: percentile(t.ttft, 0.5), ttftP95Ms: percentile(t.ttft, 0.95),
+          cacheHitRatio: r.input > 0 ? Math.min(1, r.cached / r.input) : null,
+        };
+      })
+      .sort((a, b) => (query.by === 'day' ? String(a.key).localeCompare(String(b.key)) : (b.costUsd ?? 0) - (a.costUsd ?? 0) || b.requests - a.requests));
+  }
+
+  exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number } {
+    const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM exchanges WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(cursor, limit) as (ExchangeListRow & { cursor: number })[];
+    const next = rows.length > 0 ? rows[rows.length - 1]!.cursor : cursor;
+    return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
+  }
+
+  endCursor(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS n FROM exchanges').get() as { n: number }).n;
+  }
+
+  purge(before: number): PurgeCounts {
+    return purgeArchive(this.db, before);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Nearest-rank percentile; null for no values. */
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!);
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+interface SessionTableRow {
+  id: string; started_at: number; ended_at: number; tool_name: string | null; client_address: string | null; client_user: string | null;
+  models: string; threads: number; exchanges: number; errors: number; input_tokens: number; output_tokens: number; cached_input_tokens: number;
+  cost_usd: number | null; unpriced: number; api_equivalent: number; quota: string | null;
+}
+
+interface ThreadTableRow {
+  id: string; session_id: string; parent_thread_id: string | null; spawned_by_tool_call_id: string | null; agent_id: string | null;
+  started_at: number; ended_at: number; models: string; exchanges: number; input_tokens: number; output_tokens: number;
+  cached_input_tokens: number; cost_usd: number | null; quota: string | null;
+}
+
+function sessionSummary(r: SessionTableRow): SessionSummary {
+  return {
+    id: r.id, startedAt: r.started_at, endedAt: r.ended_at, tool: r.tool_name, clientAddress: r.client_address, clientUser: r.client_user,
+    models: jsonOr<string[]>(r.models, []), threads: r.threads, exchanges: r.exchanges, errors: r.errors, inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens, cachedInputTokens: r.cached_input_tokens, costUsd: r.cost_usd, unpriced: r.unpriced,
+    apiEquivalent: r.api_equivalent === 1, quota: jsonOr<QuotaBurn | null>(r.quota, null),
+  };
+}
+
+function threadSummary(r: ThreadTableRow): ThreadSummary {
+  return {
+    id: r.id, sessionId: r.session_id, parentThreadId: r.parent_thread_id, spawnedByToolCallId: r.spawned_by_tool_call_id, agentId: r.agent_id,
+    startedAt: r.started_at, endedAt: r.ended_at, models: jsonOr<string[]>(r.models, []), exchanges: r.exchanges, inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens, cachedInputTokens: r.cached_input_tokens, costUsd: r.cost_usd, quota: jsonOr<QuotaBurn | null>(r.quota, null),
+  };
+}
+
+function jsonOr<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}

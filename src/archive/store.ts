@@ -1,0 +1,119 @@
+import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
+import type { QuotaBurn } from '../sessions/quota-burn.js';
+
+/**
+ * The archive's read side, as the CLI (and later the web UI) use it. Together with
+ * the write side (`Archive` in recorder/db.ts: insertExchanges, insertTunnels,
+ * insertWsMessages, checkpoint, close) this is the store seam: SQLite implements both
+ * today (sqlite-reader.ts, db.ts); a PostgreSQL store for teams is a second
+ * implementation of the same two interfaces, not a rewrite of the commands.
+ */
+export interface ArchiveReader {
+  sessions(query: SessionQuery): SessionSummary[];
+  session(id: string): SessionDetail | undefined;
+  /** One exchange with its bodies as stored (decoded from compact storage) and its WebSocket messages. */
+  exchange(id: string): ExchangeDetail | undefined;
+  /** Resolves a unique id prefix (as `show` accepts) to a session or an exchange. */
+  resolve(idOrPrefix: string): { kind: 'session' | 'exchange'; id: string } | { kind: 'ambiguous'; matches: string[] } | undefined;
+  stats(query: StatsQuery): StatsRow[];
+  /** Exchanges written after `cursor` (an opaque increasing position), oldest first, without bodies. */
+  exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number };
+  /** The position after the newest exchange (where `tail` starts). */
+  endCursor(): number;
+  /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */
+  purge(before: number): PurgeCounts;
+  close(): void;
+}
+
+export interface SessionQuery {
+  since?: number;
+  tool?: string;
+  limit: number;
+}
+
+export interface SessionSummary {
+  id: string;
+  startedAt: number;
+  endedAt: number;
+  tool: string | null;
+  clientAddress: string | null;
+  clientUser: string | null;
+  models: string[];
+  threads: number;
+  exchanges: number;
+  errors: number;
+  /** Every prompt token, cached or not. */
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costUsd: number | null;
+  /** Exchanges whose cost is unknown (not counted in costUsd). */
+  unpriced: number;
+  /** Subscription traffic priced at API rates. */
+  apiEquivalent: boolean;
+  quota: QuotaBurn | null;
+}
+
+export interface ThreadSummary {
+  id: string;
+  sessionId: string;
+  parentThreadId: string | null;
+  spawnedByToolCallId: string | null;
+  agentId: string | null;
+  startedAt: number;
+  endedAt: number;
+  models: string[];
+  exchanges: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costUsd: number | null;
+  quota: QuotaBurn | null;
+}
+
+export interface SessionDetail {
+  session: SessionSummary;
+  threads: ThreadSummary[];
+  /** Every exchange of the session, oldest first, bodies decoded. */
+  exchanges: ExchangeRow[];
+}
+
+export interface ExchangeDetail {
+  row: ExchangeRow;
+  wsMessages: WsMessageRow[];
+}
+
+/** What `tail` prints: an exchange's metadata, no bodies. */
+export type ExchangeListRow = Omit<ExchangeRow, 'request_body' | 'response_body' | 'request_headers' | 'response_headers'>;
+
+export type StatsDimension = 'model' | 'tool' | 'host' | 'day' | 'session' | 'user';
+
+export interface StatsQuery {
+  by: StatsDimension;
+  since?: number;
+}
+
+export interface StatsRow {
+  key: string | null;
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costUsd: number | null;
+  unpriced: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  ttftP50Ms: number | null;
+  ttftP95Ms: number | null;
+  /** Cached prompt tokens over all prompt tokens; null without prompt tokens. */
+  cacheHitRatio: number | null;
+}
+
+export interface PurgeCounts {
+  exchanges: number;
+  tunnels: number;
+  wsMessages: number;
+  sessions: number;
+  bodyParts: number;
+}

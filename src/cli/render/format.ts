@@ -1,0 +1,55 @@
+/** Number and time formats shared by the read-side commands. */
+
+/** 950 → "950", 12_345 → "12.3k", 4_200_000 → "4.2M". */
+export function tokens(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '-';
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${trim(n / 1000)}k`;
+  return `${trim(n / 1_000_000)}M`;
+}
+
+function trim(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n.toFixed(1).replace(/\.0$/, '');
+}
+
+/** USD with enough digits to tell small amounts apart; "-" when unknown, "~" marks API-equivalent, "+" a partial sum. */
+export function usd(n: number | null | undefined, options: { apiEquivalent?: boolean; partial?: boolean } = {}): string {
+  if (n === null || n === undefined) return '-';
+  const digits = n >= 100 ? 0 : n >= 1 ? 2 : n >= 0.01 ? 3 : 4;
+  return `${options.apiEquivalent ? '~' : ''}$${n.toFixed(digits)}${options.partial ? '+' : ''}`;
+}
+
+/** 850 → "850ms", 12_300 → "12.3s", 754_000 → "12m34s", 7_500_000 → "2h05m". */
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Local time "2026-12-05 14:03:07" (the terminal's zone; --json carries ISO UTC). */
+export function localTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export function percent(ratio: number | null | undefined): string {
+  return ratio === null || ratio === undefined ? '-' : `${Math.round(ratio * 100)}%`;
+}
+
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/**
+ * `--since` and `--before` values: a duration back from now ("30m", "24h", "7d", "2w")
+ * or a date/time ("2026-12-01", "2026-12-01T09:00"). Throws one line naming the flag.
+ */
+export function parseTimeArg(flag: string, value: string, now = Date.now()): number {
+  const rel = /^(\d+(?:\.\d+)?)\s*([mhdw])$/.exec(value.trim());
+  if (rel) return now - Number(rel[1]) * UNITS[rel[2]!]!;
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new Error(`--${flag} "${value}": expected a duration such as 24h or 7d, or a date such as 2026-12-01`);
+  return at;
+}

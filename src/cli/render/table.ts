@@ -1,0 +1,86 @@
+/**
+ * Plain-text tables for the read-side commands: columns sized to their content, the
+ * flexible columns cut with "…" so a row fits the terminal, numbers right-aligned,
+ * header bold and dim separators when colour is on (a TTY without NO_COLOR).
+ */
+export interface Column {
+  header: string;
+  align?: 'left' | 'right';
+  /** May be shortened to fit the width (ids, models, paths); others keep their size. */
+  flexible?: boolean;
+}
+
+export interface TableOptions {
+  /** Terminal width; undefined → no limit (output to a pipe or file). */
+  width?: number;
+  color?: boolean;
+}
+
+const GAP = '  ';
+
+export function renderTable(columns: Column[], rows: string[][], options: TableOptions = {}): string {
+  const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+  if (options.width !== undefined) shrink(columns, widths, options.width);
+  const line = (cells: string[]): string => columns.map((c, i) => pad(cut(cells[i] ?? '', widths[i]!), widths[i]!, c.align ?? 'left')).join(GAP).trimEnd();
+  const header = line(columns.map((c) => c.header));
+  const out = [options.color ? bold(header) : header];
+  for (const row of rows) out.push(line(row));
+  return `${out.join('\n')}\n`;
+}
+
+/** Takes width from the flexible columns, widest first, until the row fits (each keeps at least 8). */
+function shrink(columns: Column[], widths: number[], width: number): void {
+  const total = (): number => widths.reduce((a, b) => a + b, 0) + GAP.length * (widths.length - 1);
+  while (total() > width) {
+    let widest = -1;
+    columns.forEach((c, i) => {
+      if (c.flexible && widths[i]! > 8 && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+    });
+    if (widest < 0) return;
+    widths[widest] = Math.max(8, widths[widest]! - (total() - width));
+  }
+}
+
+function cut(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  return `${[...text].slice(0, Math.max(0, width - 1)).join('')}…`;
+}
+
+function pad(text: string, width: number, align: 'left' | 'right'): string {
+  const fill = ' '.repeat(Math.max(0, width - displayWidth(text)));
+  return align === 'right' ? fill + text : text + fill;
+}
+
+/** Code points, not UTF-16 units; good enough for the text these tables hold. */
+export function displayWidth(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+export function bold(text: string): string {
+  return `\x1b[1m${text}\x1b[22m`;
+}
+
+export function dim(text: string): string {
+  return `\x1b[2m${text}\x1b[22m`;
+}
+
+export function red(text: string): string {
+  return `\x1b[31m${text}\x1b[39m`;
+}
+
+export function cyan(text: string): string {
+  return `\x1b[36m${text}\x1b[39m`;
+}
+
+/** Colour on a terminal unless NO_COLOR is set (no-color.org); FORCE_COLOR=1 forces it on. */
+export function useColor(stream: NodeJS.WriteStream): boolean {
+  if (process.env.FORCE_COLOR === '1') return true;
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  return stream.isTTY === true;
+}
+
+export function terminalWidth(stream: NodeJS.WriteStream): number | undefined {
+  return stream.isTTY ? stream.columns : undefined;
+}

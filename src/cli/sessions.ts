@@ -1,0 +1,68 @@
+import type { Argv, CommandModule } from 'yargs';
+import type { SessionSummary } from '../archive/store.js';
+import { openReader, printJson } from './open-reader.js';
+import { duration, localTime, parseTimeArg, tokens, usd } from './render/format.js';
+import { dim, renderTable, terminalWidth, useColor } from './render/table.js';
+import { quotaText } from './render/quota.js';
+
+interface SessionsArgs {
+  home: string;
+  since?: string;
+  tool?: string;
+  limit: number;
+  json: boolean;
+}
+
+export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
+  command: 'sessions',
+  describe: 'list recorded sessions, newest first',
+  builder: (y: Argv<{ home: string }>) => y
+    .option('since', { type: 'string', describe: 'only sessions active since a duration ago (24h, 7d) or a date' })
+    .option('tool', { type: 'string', describe: 'only sessions of this tool (claude-code, codex, openai-sdk, …)' })
+    .option('limit', { type: 'number', default: 20, describe: 'at most this many sessions' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
+    .check((a) => {
+      if (a.since !== undefined) parseTimeArg('since', a.since);
+      if (!Number.isInteger(a.limit) || a.limit < 1) throw new Error('--limit must be a positive integer');
+      return true;
+    }) as unknown as Argv<SessionsArgs>,
+  handler: (args) => {
+    const reader = openReader(args.home);
+    try {
+      const sessions = reader.sessions({ since: args.since ? parseTimeArg('since', args.since) : undefined, tool: args.tool, limit: args.limit });
+      if (args.json) return printJson(sessions.map(sessionJson));
+      if (sessions.length === 0) {
+        process.stdout.write('no sessions recorded yet\n');
+        return;
+      }
+      const color = useColor(process.stdout);
+      process.stdout.write(renderTable(
+        [
+          { header: 'SESSION', flexible: true }, { header: 'STARTED' }, { header: 'DURATION', align: 'right' }, { header: 'TOOL' },
+          { header: 'MODELS', flexible: true }, { header: 'THREADS', align: 'right' }, { header: 'TURNS', align: 'right' },
+          { header: 'IN', align: 'right' }, { header: 'OUT', align: 'right' }, { header: 'CACHED', align: 'right' },
+          { header: 'COST', align: 'right' }, { header: 'QUOTA', flexible: true },
+        ],
+        sessions.map((s) => [
+          s.id, localTime(s.startedAt), duration(s.endedAt - s.startedAt), s.tool ?? '-', s.models.join(',') || '-', String(s.threads),
+          String(s.exchanges), tokens(s.inputTokens), tokens(s.outputTokens), tokens(s.cachedInputTokens),
+          usd(s.costUsd, { apiEquivalent: s.apiEquivalent, partial: s.unpriced > 0 && s.costUsd !== null }), quotaText(s.quota),
+        ]),
+        { width: terminalWidth(process.stdout), color },
+      ));
+      const legend = '~ API-equivalent price of subscription traffic; + some exchanges have no known price; QUOTA: share of a usage window used';
+      process.stdout.write(`${color ? dim(legend) : legend}\n`);
+    } finally {
+      reader.close();
+    }
+  },
+};
+
+export function sessionJson(s: SessionSummary): Record<string, unknown> {
+  return {
+    id: s.id, started_at: new Date(s.startedAt).toISOString(), ended_at: new Date(s.endedAt).toISOString(), duration_ms: Math.round(s.endedAt - s.startedAt),
+    tool: s.tool, client: { address: s.clientAddress, user: s.clientUser }, models: s.models, threads: s.threads, turns: s.exchanges, errors: s.errors,
+    tokens: { input: s.inputTokens, output: s.outputTokens, cached_input: s.cachedInputTokens },
+    cost_usd: s.costUsd, unpriced_exchanges: s.unpriced, api_equivalent: s.apiEquivalent, quota_burn_percent: s.quota,
+  };
+}

@@ -1,0 +1,77 @@
+import type { Argv, CommandModule } from 'yargs';
+import type { StatsDimension, StatsRow } from '../archive/store.js';
+import { openReader, printJson } from './open-reader.js';
+import { duration, parseTimeArg, percent, tokens, usd } from './render/format.js';
+import { renderTable, terminalWidth, useColor } from './render/table.js';
+
+interface StatsArgs {
+  home: string;
+  by: StatsDimension;
+  since?: string;
+  json: boolean;
+}
+
+const DIMENSIONS: StatsDimension[] = ['model', 'tool', 'host', 'day', 'session', 'user'];
+
+export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
+  command: 'stats',
+  describe: 'requests, errors, tokens, cost, latency and cache hits, grouped',
+  builder: (y: Argv<{ home: string }>) => y
+    .option('by', { type: 'string', choices: DIMENSIONS, default: 'model', describe: 'group by' })
+    .option('since', { type: 'string', describe: 'only exchanges since a duration ago (24h, 7d) or a date' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
+    .check((a) => {
+      if (a.since !== undefined) parseTimeArg('since', a.since);
+      return true;
+    }) as unknown as Argv<StatsArgs>,
+  handler: (args) => {
+    const reader = openReader(args.home);
+    try {
+      const rows = reader.stats({ by: args.by, since: args.since ? parseTimeArg('since', args.since) : undefined });
+      if (args.json) return printJson(rows.map((r) => statsJson(args.by, r)));
+      if (rows.length === 0) {
+        process.stdout.write('no exchanges in this range\n');
+        return;
+      }
+      const total = totals(rows);
+      const line = (label: string, r: StatsRow): string[] => [
+        label, String(r.requests), String(r.errors), tokens(r.inputTokens), tokens(r.outputTokens), percent(r.cacheHitRatio),
+        usd(r.costUsd, { partial: r.unpriced > 0 && r.costUsd !== null }), duration(r.latencyP50Ms), duration(r.latencyP95Ms), duration(r.ttftP50Ms), duration(r.ttftP95Ms),
+      ];
+      process.stdout.write(renderTable(
+        [
+          { header: args.by.toUpperCase(), flexible: true }, { header: 'REQS', align: 'right' }, { header: 'ERRS', align: 'right' },
+          { header: 'IN', align: 'right' }, { header: 'OUT', align: 'right' }, { header: 'CACHE', align: 'right' }, { header: 'COST', align: 'right' },
+          { header: 'P50', align: 'right' }, { header: 'P95', align: 'right' }, { header: 'TTFT50', align: 'right' }, { header: 'TTFT95', align: 'right' },
+        ],
+        [...rows.map((r) => line(r.key ?? '(none)', r)), line('total', total)],
+        { width: terminalWidth(process.stdout), color: useColor(process.stdout) },
+      ));
+    } finally {
+      reader.close();
+    }
+  },
+};
+
+/** The total row: sums, and no percentiles (they do not add up). */
+function totals(rows: StatsRow[]): StatsRow {
+  const sum = (pick: (r: StatsRow) => number): number => rows.reduce((a, r) => a + pick(r), 0);
+  const priced = rows.filter((r) => r.costUsd !== null);
+  const input = sum((r) => r.inputTokens);
+  return {
+    key: 'total', requests: sum((r) => r.requests), errors: sum((r) => r.errors), inputTokens: input, outputTokens: sum((r) => r.outputTokens),
+    cachedInputTokens: sum((r) => r.cachedInputTokens), costUsd: priced.length > 0 ? priced.reduce((a, r) => a + (r.costUsd ?? 0), 0) : null,
+    unpriced: sum((r) => r.unpriced), latencyP50Ms: null, latencyP95Ms: null, ttftP50Ms: null, ttftP95Ms: null,
+    cacheHitRatio: input > 0 ? sum((r) => r.cachedInputTokens) / input : null,
+  };
+}
+
+function statsJson(by: StatsDimension, r: StatsRow): Record<string, unknown> {
+  return {
+    [by]: r.key, requests: r.requests, errors: r.errors,
+    tokens: { input: r.inputTokens, output: r.outputTokens, cached_input: r.cachedInputTokens },
+    cost_usd: r.costUsd, unpriced_exchanges: r.unpriced,
+    latency_ms: { p50: r.latencyP50Ms, p95: r.latencyP95Ms }, ttft_ms: { p50: r.ttftP50Ms, p95: r.ttftP95Ms },
+    cache_hit_ratio: r.cacheHitRatio,
+  };
+}

@@ -1,0 +1,74 @@
+import type { Argv, CommandModule } from 'yargs';
+import type { ExchangeListRow } from '../archive/store.js';
+import { promptTokens } from '../providers/usage-totals.js';
+import { openReader } from './open-reader.js';
+import { duration, tokens, usd } from './render/format.js';
+import { dim, red, useColor } from './render/table.js';
+
+interface TailArgs {
+  home: string;
+  json: boolean;
+  interval: number;
+  all: boolean;
+}
+
+export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
+  command: 'tail',
+  describe: 'print one line per exchange as the running proxy records it',
+  builder: (y: Argv<{ home: string }>) => y
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line' })
+    .option('all', { type: 'boolean', default: false, describe: 'start from the oldest exchange instead of now' })
+    .option('interval', { type: 'number', default: 250, describe: 'ms between looks at the archive' })
+    .check((a) => {
+      if (!(a.interval >= 20)) throw new Error('--interval must be at least 20 (ms)');
+      return true;
+    }) as unknown as Argv<TailArgs>,
+  handler: async (args) => {
+    const reader = openReader(args.home);
+    const color = useColor(process.stdout);
+    // The proxy writes the archive from its own process; a reader sees each committed
+    // batch (every ~10 ms) on its next look. Reading by rowid keeps each look one index range.
+    let cursor = args.all ? 0 : reader.endCursor();
+    let stop = false;
+    const onSignal = (): void => {
+      stop = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    process.stdout.on('error', () => (stop = true)); // reader gone (| head)
+    try {
+      while (!stop) {
+        const page = reader.exchangesAfter(cursor, 500);
+        cursor = page.cursor;
+        for (const row of page.rows) process.stdout.write(`${args.json ? JSON.stringify(tailJson(row)) : tailLine(row, color)}\n`);
+        if (page.rows.length < 500) await new Promise((r) => setTimeout(r, args.interval));
+      }
+    } finally {
+      reader.close();
+    }
+  },
+};
+
+/** "14:03:07 claude-code  claude-sonnet-4-5  200  1.2s  in 12.3k out 345  $0.0123  POST api.anthropic.com/v1/messages". */
+export function tailLine(row: ExchangeListRow, color: boolean): string {
+  const time = new Date(row.started_at).toTimeString().slice(0, 8);
+  const status = row.status === null ? (row.outcome ?? '-') : String(row.status);
+  const failed = (row.status !== null && row.status >= 400) || (row.outcome !== null && row.outcome !== 'completed');
+  const parts = [
+    time, (row.tool_name ?? '-').padEnd(12), (row.model ?? '-').padEnd(24), color && failed ? red(status) : status,
+    duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
+    `in ${tokens(promptTokens(row))} out ${tokens(row.output_tokens)}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
+    `${row.method} ${row.host}${row.path}`,
+  ];
+  const line = parts.join('  ');
+  return color ? `${line}${row.session_id ? dim(`  ${row.session_id}`) : ''}` : line;
+}
+
+function tailJson(row: ExchangeListRow): Record<string, unknown> {
+  return {
+    id: row.id, started_at: new Date(row.started_at).toISOString(), tool: row.tool_name, model: row.model, status: row.status, outcome: row.outcome,
+    duration_ms: row.ended_at === null ? null : Math.round(row.ended_at - row.started_at), host: row.host, method: row.method, path: row.path,
+    tokens: { input: promptTokens(row), output: row.output_tokens, cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
+    session_id: row.session_id, thread_id: row.thread_id,
+  };
+}

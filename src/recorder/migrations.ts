@@ -1,0 +1,151 @@
+/**
+ * Schema steps, in order; step i brings the database to user_version i + 1.
+ * Never edit a step that has shipped: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE exchanges (
+    id TEXT PRIMARY KEY,
+    connection_id TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    request_end_at REAL,
+    upstream_headers_at REAL,
+    first_byte_at REAL,
+    ended_at REAL,
+    client_address TEXT,
+    client_user TEXT,
+    user_agent TEXT,
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status INTEGER,
+    provider TEXT,
+    api TEXT,
+    model TEXT,
+    stream INTEGER,
+    request_headers TEXT NOT NULL,
+    request_body BLOB,
+    request_body_size INTEGER NOT NULL,
+    request_body_truncated INTEGER NOT NULL,
+    response_headers TEXT,
+    response_body BLOB,
+    response_body_size INTEGER,
+    response_body_truncated INTEGER,
+    response_text TEXT,
+    response_thinking TEXT,
+    tool_calls TEXT,
+    stop_reason TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cached_input_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    cache_creation_input_tokens INTEGER,
+    outcome TEXT,
+    error_code TEXT
+  );
+  CREATE INDEX exchanges_started_at ON exchanges (started_at);
+  CREATE INDEX exchanges_host ON exchanges (host);
+  CREATE INDEX exchanges_model ON exchanges (model);
+
+  CREATE TABLE tunnels (
+    id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    client_address TEXT,
+    client_user TEXT,
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    bytes_up INTEGER,
+    bytes_down INTEGER,
+    outcome TEXT
+  );
+  CREATE INDEX tunnels_started_at ON tunnels (started_at);
+  `,
+  // WebSocket messages, in order per session. No foreign key: a long session's
+  // messages are written in batches before its exchange row (written at close).
+  `
+  CREATE TABLE ws_messages (
+    exchange_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    direction TEXT NOT NULL,
+    at REAL NOT NULL,
+    opcode INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    compressed INTEGER NOT NULL,
+    truncated INTEGER NOT NULL,
+    text TEXT,
+    data BLOB,
+    error TEXT,
+    PRIMARY KEY (exchange_id, seq)
+  ) WITHOUT ROWID;
+  `,
+  // 3: what each body column holds (never encoded bytes redaction did not see), and
+  // the digest of bodies that could not be stored whole.
+  `
+  ALTER TABLE exchanges ADD COLUMN request_body_stored TEXT;
+  ALTER TABLE exchanges ADD COLUMN request_body_sha256 TEXT;
+  ALTER TABLE exchanges ADD COLUMN response_body_stored TEXT;
+  ALTER TABLE exchanges ADD COLUMN response_body_sha256 TEXT;
+  `,
+  // 4: who sent each request (tool), the agent's own ids (JSON), the answer's quota headers (JSON).
+  `
+  ALTER TABLE exchanges ADD COLUMN tool_name TEXT;
+  ALTER TABLE exchanges ADD COLUMN tool_version TEXT;
+  ALTER TABLE exchanges ADD COLUMN agent TEXT;
+  ALTER TABLE exchanges ADD COLUMN quota TEXT;
+  CREATE INDEX exchanges_tool ON exchanges (tool_name);
+  `,
+  // 5: sessions and threads (grouped as each exchange is written, totals kept up to
+  // date in the same transaction so listing sessions never scans exchanges), and the
+  // cost of each exchange in USD with where the price came from.
+  `
+  ALTER TABLE exchanges ADD COLUMN session_id TEXT;
+  ALTER TABLE exchanges ADD COLUMN thread_id TEXT;
+  ALTER TABLE exchanges ADD COLUMN turn INTEGER;
+  ALTER TABLE exchanges ADD COLUMN cost_usd REAL;
+  ALTER TABLE exchanges ADD COLUMN cost_source TEXT;
+  CREATE INDEX exchanges_session ON exchanges (session_id, started_at);
+
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    ended_at REAL NOT NULL,
+    tool_name TEXT,
+    client_address TEXT,
+    client_user TEXT,
+    models TEXT NOT NULL,
+    threads INTEGER NOT NULL,
+    exchanges INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_creation_input_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    unpriced INTEGER NOT NULL,
+    api_equivalent INTEGER NOT NULL,
+    quota TEXT
+  );
+  CREATE INDEX sessions_started_at ON sessions (started_at);
+
+  CREATE TABLE threads (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    parent_thread_id TEXT,
+    spawned_by_tool_call_id TEXT,
+    agent_id TEXT,
+    started_at REAL NOT NULL,
+    ended_at REAL NOT NULL,
+    models TEXT NOT NULL,
+    exchanges INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    quota TEXT
+  );
+  CREATE INDEX threads_session ON threads (session_id, started_at);
+  `,
+];
