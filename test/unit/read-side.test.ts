@@ -1,0 +1,152 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { percentile, SqliteArchiveReader } from '../../src/archive/sqlite-reader.js';
+import { makeExchange } from '../../src/exchange.js';
+import { openArchive, SCHEMA_VERSION, type Archive, type ExchangeRow } from '../../src/recorder/db.js';
+import { exchangeToRow } from '../../src/recorder/rows.js';
+import { SessionRollup } from '../../src/recorder/session-rollup.js';
+import { addQuota, quotaWindows } from '../../src/sessions/quota-burn.js';
+
+const T0 = Date.parse('2026-12-01T10:00:00Z');
+
+function row(i: number, over: Partial<ExchangeRow>): ExchangeRow {
+  const ex = makeExchange({ id: `ex-${String(i).padStart(3, '0')}`, timings: { start: T0 + i * 1000, firstByte: T0 + i * 1000 + 100 * (i + 1), end: T0 + i * 1000 + 1000 * (i + 1) } });
+  return { ...exchangeToRow(ex), status: 200, outcome: 'completed', ...over };
+}
+
+describe('quota burn', () => {
+  it('reads the utilization windows in percent', () => {
+    expect(quotaWindows({ anthropic: { 'unified-5h-utilization': 0.42, 'unified-7d-utilization': 0.3 }, codex: { 'primary-used-percent': 12 } }))
+      .toEqual({ 'anthropic.5h': 42, 'anthropic.7d': 30, 'codex.primary': 12 });
+    expect(quotaWindows({ anthropic: { 'unified-5h-utilization': 'soon' } })).toEqual({});
+  });
+
+  it('adds rises, restarts after a reset, and takes the first value as the baseline', () => {
+    let burn = addQuota(undefined, { 'anthropic.5h': 10 });
+    expect(burn).toEqual({ 'anthropic.5h': { last: 10, burn: 0 } });
+    burn = addQuota(burn, { 'anthropic.5h': 14 });
+    burn = addQuota(burn, { 'anthropic.5h': 2 }); // the window reset in between
+    burn = addQuota(burn, {});
+    expect(burn).toEqual({ 'anthropic.5h': { last: 2, burn: 6 } });
+  });
+});
+
+describe('percentile', () => {
+  it('is nearest-rank', () => {
+    expect(percentile([], 0.5)).toBeNull();
+    expect(percentile([5, 1, 3, 2, 4], 0.5)).toBe(3);
+    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 0.95)).toBe(95);
+  });
+});
+
+describe('session rollup and the SQLite reader', () => {
+  let dir: string;
+  let archive: Archive;
+  let reader: SqliteArchiveReader;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'llmtap-read-'));
+    archive = openArchive(join(dir, 'a.db'));
+    reader = new SqliteArchiveReader(join(dir, 'a.db'));
+  });
+  afterEach(() => {
+    reader.close();
+    archive.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function write(rows: Array<[ExchangeRow, { sessionId: string; threadId: string; turn: number; parentThreadId?: string; agentId?: string }]>): void {
+    const rollup = new SessionRollup(archive.db);
+    archive.db.transaction(() => {
+      for (const [r, g] of rows) {
+        const grouped = { ...r, session_id: g.sessionId, thread_id: g.threadId, turn: g.turn };
+        archive.insertExchanges([grouped]);
+        rollup.add(grouped, g);
+      }
+    })();
+  }
+
+  it('keeps per-session and per-thread totals, counting prompt tokens the same way for every provider', () => {
+    write([
+      // Anthropic: input excludes cache reads and writes.
+      [row(0, { api: 'messages', model: 'claude-sonnet-4-5', tool_name: 'claude-code', input_tokens: 10, cached_input_tokens: 1000, cache_creation_input_tokens: 50, output_tokens: 20, cost_usd: 0.01, cost_source: 'api_equivalent', quota: JSON.stringify({ anthropic: { 'unified-5h-utilization': 0.1 } }) }), { sessionId: 's1', threadId: 't1', turn: 1 }],
+      [row(1, { api: 'messages', model: 'claude-haiku-4-5', tool_name: 'claude-code', input_tokens: 5, output_tokens: 5, cost_usd: null, quota: JSON.stringify({ anthropic: { 'unified-5h-utilization': 0.13 } }) }), { sessionId: 's1', threadId: 't2', turn: 1, parentThreadId: 't1', agentId: 'agent-1' }],
+      // OpenAI: input includes the cached part.
+      [row(2, { api: 'chat.completions', model: 'gpt-4o', tool_name: 'openai-sdk', input_tokens: 100, cached_input_tokens: 40, output_tokens: 7, cost_usd: 0.002, cost_source: 'api', status: 500 }), { sessionId: 's2', threadId: 't3', turn: 1 }],
+    ]);
+    const sessions = reader.sessions({ limit: 10 });
+    expect(sessions.map((s) => s.id)).toEqual(['s2', 's1']); // newest first
+    const s1 = sessions.find((s) => s.id === 's1')!;
+    expect(s1).toMatchObject({ threads: 2, exchanges: 2, inputTokens: 1060 + 5, outputTokens: 25, cachedInputTokens: 1000, unpriced: 1, apiEquivalent: true, tool: 'claude-code', models: ['claude-sonnet-4-5', 'claude-haiku-4-5'] });
+    expect(s1.costUsd).toBeCloseTo(0.01, 10);
+    expect(s1.quota).toEqual({ 'anthropic.5h': { last: 13, burn: 3 } });
+    const s2 = sessions.find((s) => s.id === 's2')!;
+    expect(s2).toMatchObject({ inputTokens: 100, cachedInputTokens: 40, errors: 1, apiEquivalent: false });
+    expect(reader.sessions({ limit: 10, tool: 'openai-sdk' }).map((s) => s.id)).toEqual(['s2']);
+    expect(reader.sessions({ limit: 1 })).toHaveLength(1);
+
+    const detail = reader.session('s1')!;
+    expect(detail.exchanges.map((e) => e.id)).toEqual(['ex-000', 'ex-001']);
+    expect(detail.threads.map((t) => [t.id, t.parentThreadId, t.agentId])).toEqual([['t1', null, null], ['t2', 't1', 'agent-1']]);
+  });
+
+  it('stats group, sum and take percentiles; cache hit ratio is cached over all prompt tokens', () => {
+    write([
+      [row(0, { api: 'chat.completions', model: 'gpt-4o', input_tokens: 100, cached_input_tokens: 50, cost_usd: 0.5 }), { sessionId: 's', threadId: 't', turn: 1 }],
+      [row(1, { api: 'chat.completions', model: 'gpt-4o', input_tokens: 100, cached_input_tokens: 0, cost_usd: 0.25 }), { sessionId: 's', threadId: 't', turn: 2 }],
+      [row(2, { api: 'chat.completions', model: 'mystery', input_tokens: 1, cost_usd: null }), { sessionId: 's', threadId: 't', turn: 3 }],
+    ]);
+    const stats = reader.stats({ by: 'model' });
+    expect(stats.map((s) => s.key)).toEqual(['gpt-4o', 'mystery']); // by cost
+    expect(stats[0]).toMatchObject({ requests: 2, inputTokens: 200, cachedInputTokens: 50, cacheHitRatio: 0.25, latencyP50Ms: 1000, latencyP95Ms: 2000, ttftP50Ms: 100 });
+    expect(stats[0]!.costUsd).toBeCloseTo(0.75, 10);
+    expect(stats[1]).toMatchObject({ costUsd: null, unpriced: 1 });
+    expect(reader.stats({ by: 'day' }).map((s) => s.key)).toEqual(['2026-12-01']);
+    expect(reader.stats({ by: 'model', since: T0 + 1500 }).map((s) => s.key)).toEqual(['mystery']);
+  });
+
+  it('resolves ids and unique prefixes, and says when a prefix is ambiguous', () => {
+    write([[row(0, {}), { sessionId: 'sess-abc', threadId: 't', turn: 1 }], [row(1, {}), { sessionId: 'sess-abd', threadId: 'u', turn: 1 }]]);
+    expect(reader.resolve('sess-abc')).toEqual({ kind: 'session', id: 'sess-abc' });
+    expect(reader.resolve('ex-001')).toEqual({ kind: 'exchange', id: 'ex-001' });
+    expect(reader.resolve('sess-abd'.slice(0, 7))).toMatchObject({ kind: 'ambiguous' });
+    expect(reader.resolve('nothing')).toBeUndefined();
+  });
+
+  it('tails by position and purges by date', () => {
+    expect(reader.endCursor()).toBe(0);
+    write([[row(0, {}), { sessionId: 'a', threadId: 'a1', turn: 1 }], [row(1, {}), { sessionId: 'a', threadId: 'a1', turn: 2 }]]);
+    const first = reader.exchangesAfter(0, 1);
+    expect(first.rows.map((r) => r.id)).toEqual(['ex-000']);
+    expect(reader.exchangesAfter(first.cursor, 10).rows.map((r) => r.id)).toEqual(['ex-001']);
+    expect(reader.exchangesAfter(reader.endCursor(), 10).rows).toEqual([]);
+
+    write([[row(5000, {}), { sessionId: 'b', threadId: 'b1', turn: 1 }]]);
+    const counts = reader.purge(T0 + 100_000);
+    expect(counts).toMatchObject({ exchanges: 2, sessions: 1 });
+    expect(reader.sessions({ limit: 10 }).map((s) => s.id)).toEqual(['b']);
+  });
+});
+
+describe('an archive from schema 4', () => {
+  it('migrates and stays readable: old rows keep their data, with no session or cost', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmtap-v4-'));
+    try {
+      const file = join(dir, 'llmtap.db');
+      copyFileSync(join(__dirname, '../fixtures/archive/schema-4.db'), file);
+      const archive = openArchive(file);
+      expect(archive.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      archive.close();
+      const reader = new SqliteArchiveReader(file);
+      const ex = reader.exchange('fixture-2')!;
+      expect(ex.row).toMatchObject({ model: 'claude-sonnet-4-5', tool_name: 'claude-code', session_id: null, cost_usd: null });
+      expect(JSON.parse(ex.row.request_body!.toString()).messages).toHaveLength(5);
+      expect(reader.sessions({ limit: 10 })).toEqual([]);
+      expect(reader.stats({ by: 'tool' })[0]).toMatchObject({ key: 'claude-code', requests: 3 });
+      reader.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
