@@ -101,7 +101,7 @@ function describe(error: ErrorObject, doc: Document, lines: LineCounter, file: s
 function message(error: ErrorObject): string {
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
-    case 'type': return `must be ${params.type === 'array' || params.type === 'object' ? 'an' : 'a'} ${params.type === 'object' ? 'mapping' : String(params.type)}`;
+    case 'type': return params.type === 'object' ? 'must be a mapping' : params.type === 'array' ? 'must be a list' : `must be a ${String(params.type)}`;
     case 'minimum': return 'must be a number >= 0';
     case 'minLength': return 'must not be empty';
     case 'pattern': return 'must be a day YYYY-MM-DD';
