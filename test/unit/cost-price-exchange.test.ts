@@ -153,3 +153,26 @@ describe('priceExchange: subscriptions', () => {
     expect(copilot.usd).toBeCloseTo(usd([1_000, 3], [1_000, 15]), 12);
   });
 });
+
+describe('priceExchange: memoized lookups', () => {
+  it('price every model of the main providers exactly as a fresh package lookup does, on the first call and from the memo', async () => {
+    const { calcPrice, findProvider } = await import('@pydantic/genai-prices');
+    const providers: Array<[llmtap: string, pkg: string]> = [['openai', 'openai'], ['anthropic', 'anthropic'], ['gemini', 'google'], ['bedrock', 'aws'], ['mistral', 'mistral'], ['deepseek', 'deepseek'], ['xai', 'x-ai']];
+    const at = Date.parse('2026-03-01T03:00:00Z');
+    let compared = 0;
+    for (const [llmtap, pkg] of providers) {
+      for (const model of findProvider({ providerId: pkg })!.models) {
+        // Chat Completions counts: prompt_tokens include the cached part.
+        const usage = { inputTokens: 3_000, cachedInputTokens: 1_000, outputTokens: 700 };
+        const expected = calcPrice({ input_tokens: 3_000, cache_read_tokens: 1_000, output_tokens: 700 }, model.id, { providerId: pkg, timestamp: new Date(at) });
+        for (let round = 0; round < 2; round++) {
+          const r = priceExchange({ provider: llmtap, host: 'h', api: 'chat.completions', model: model.id, usage, at, subscription: false });
+          expect(r.usd, `${pkg}/${model.id}`).toBe(expected?.total_price ?? null);
+          if (expected) expect(r.matchedModel).toBe(expected.model.id);
+        }
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(200);
+  });
+});
