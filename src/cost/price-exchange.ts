@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { calcPrice, type PriceCalculation, type Provider } from '@pydantic/genai-prices';
+import type { Usage } from '../exchange.js';
+import { findOverride, overrideCost, type PriceOverrides } from './override-match.js';
+import { resolvePriceProvider } from './provider-map.js';
+import { toPriceUsage, type PriceUsage } from './price-usage.js';
+
+export interface PriceInput {
+  /** llmtap ProviderId (src/exchange.ts). */
+  provider?: string;
+  /** Target host, for servers off the provider list. */
+  host: string;
+  /** llmtap ApiKind: decides how the usage counts cached tokens (price-usage.ts). */
+  api?: string;
+  /** Model as the request named it (body, or the path for Gemini, Vertex, Bedrock, Azure deployments). */
+  model?: string;
+  /** Model as the answer named it, tried first: Azure answers with the real model behind a deployment name. */
+  responseModel?: string;
+  usage?: Usage;
+  /** When the exchange happened (epoch ms): prices change over time. */
+  at: number;
+  /** Paid by a subscription (isSubscriptionTraffic): priced as what the API would have cost. */
+  subscription: boolean;
+}
+
+export type PriceSource = 'api' | 'api_equivalent' | 'override';
+
+export interface PriceResult {
+  /** USD; null when no price is known (see reason). Never guessed. */
+  usd: number | null;
+  /** 'api_equivalent' for subscription traffic (even at an override's rate), 'override' for a --prices rate. */
+  source: PriceSource;
+  /** The package's provider id, or the override's provider. */
+  matchedProvider?: string;
+  /** The package's model id, or the override's model glob. */
+  matchedModel?: string;
+  /** Price data used: `genai-prices@0.1.8`, plus `+prices:<file hash>` when overrides are loaded. */
+  pricesVersion: string;
+  /** Why usd is null (or 0). */
+  reason?: string;
+}
+
+/** The bundled price data's version is the package's: it exports no data version of its own. */
+export const GENAI_PRICES_VERSION = `genai-prices@${packageVersion()}`;
+
+/**
+ * Cost of one recorded exchange, synchronous (it runs in the archive's writer thread).
+ * Overrides win over the package; then the package's price at `at` for the provider
+ * llmtap's provider id and host map to (provider-map.ts).
+ */
+export function priceExchange(input: PriceInput, overrides?: PriceOverrides): PriceResult {
+  const pricesVersion = overrides ? `${GENAI_PRICES_VERSION}+prices:${overrides.version}` : GENAI_PRICES_VERSION;
+  const source: PriceSource = input.subscription ? 'api_equivalent' : 'api';
+  const miss = (reason: string, usd: number | null = null): PriceResult => ({ usd, source, pricesVersion, reason });
+  if (input.api === 'gemini.countTokens') return miss('countTokens is not billed', 0);
+  const models = candidateModels(input);
+  if (models.length === 0) return miss('no model recorded');
+  const usage = toPriceUsage(input.usage, input.api, input.provider);
+  if (!usage) return miss('no usage recorded');
+
+  for (const model of models) {
+    const rule = findOverride(overrides, input.provider, model, input.at);
+    if (!rule) continue;
+    const result: PriceResult = { usd: overrideCost(rule.rule, usage), source: input.subscription ? 'api_equivalent' : 'override', matchedModel: rule.rule.model, pricesVersion };
+    const provider = rule.rule.provider ?? input.provider;
+    if (provider !== undefined) result.matchedProvider = provider;
+    return result;
+  }
+
+  const resolution = resolvePriceProvider(input.provider, input.host);
+  if (resolution.kind === 'local') return miss(`local model (${input.provider ?? input.host}): not billed per token`);
+  if (resolution.kind === 'unpriced') return miss(`no public price for provider ${input.provider ?? '(none)'}; add it with --prices`);
+  const when = new Date(input.at);
+  for (const model of models) {
+    let calc: PriceCalculation | null;
+    try {
+      calc = lookup(resolution.providerId, resolution.providerApiUrl, model, usage, when);
+    } catch (err) {
+      return miss(`price calculation failed: ${(err as Error).message}`);
+    }
+    if (calc) return { usd: calc.total_price, source, matchedProvider: calc.provider.id, matchedModel: calc.model.id, pricesVersion };
+  }
+  const where = resolution.providerId ?? resolution.providerApiUrl ?? 'any provider';
+  return miss(`unknown model ${models.map((m) => JSON.stringify(m)).join(' / ')} for ${where}`);
+}
+
+function candidateModels(input: PriceInput): string[] {
+  const out: string[] = [];
+  for (const model of [input.responseModel, input.model]) {
+    const trimmed = model?.trim();
+    if (trimmed && !out.includes(trimmed)) out.push(trimmed);
+  }
+  return out;
+}
+
+/**
+ * Model lookups memoized: the package scans a provider's models (and its fallbacks) on
+ * every call, 15-80 µs. A hit prices against a one-model copy of the provider, which the
+ * package matches at once; same id, so its provider-specific rules still apply.
+ */
+const MEMO_LIMIT = 2048;
+const memo = new Map<string, Provider | null>();
+
+function lookup(providerId: string | undefined, providerApiUrl: string | undefined, model: string, usage: PriceUsage, timestamp: Date): PriceCalculation | null {
+  const key = `${providerId ?? ''}\n${providerApiUrl ?? ''}\n${model}`;
+  const known = memo.get(key);
+  if (known === null) return null;
+  if (known) return calcPrice({ ...usage }, model, { provider: known, timestamp });
+  const options: { providerId?: string; providerApiUrl?: string; timestamp: Date } = { timestamp };
+  if (providerId !== undefined) options.providerId = providerId;
+  if (providerApiUrl !== undefined) options.providerApiUrl = providerApiUrl;
+  // Without a provider id or a URL the package guesses the provider from the model name.
+  const calc = calcPrice({ ...usage }, model, options);
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, calc ? { ...calc.provider, models: [calc.model], fallback_model_providers: [] } : null);
+  return calc;
+}
+
+function packageVersion(): string {
+  try {
+    const main = createRequire(import.meta.url).resolve('@pydantic/genai-prices');
+    const pkg = JSON.parse(readFileSync(join(dirname(main), '..', 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,49 @@
+import type { ApiKind, Usage } from '../exchange.js';
+import { inputCounting, outputAddsReasoning } from './provider-map.js';
+
+/** Usage in @pydantic/genai-prices' terms (its `Usage` keys). */
+export interface PriceUsage {
+  /** Every prompt token: uncached + cache reads + cache writes (the package's rule). */
+  input_tokens: number;
+  cache_read_tokens?: number;
+  cache_write_tokens?: number;
+  output_tokens: number;
+}
+
+/**
+ * llmtap's Usage → the package's. The rule, per wire API (see provider-map.ts):
+ * - the package wants input_tokens to be the WHOLE prompt, with cache_read_tokens and
+ *   cache_write_tokens as parts of it priced at their own rates;
+ * - OpenAI-shaped APIs (chat.completions, responses, realtime, embeddings) and Gemini
+ *   already count that way: prompt_tokens / input_tokens / promptTokenCount include the
+ *   cached tokens, so inputTokens passes through and the cached part is not charged twice;
+ * - Anthropic Messages (also Claude on Vertex and Bedrock InvokeModel) and Bedrock Converse
+ *   count only the uncached part: input = inputTokens + cache reads + cache writes;
+ * - output: outputTokens, plus reasoningTokens for Gemini, whose candidatesTokenCount leaves
+ *   the thinking out (OpenAI's completion_tokens and Anthropic's output_tokens hold it).
+ * Cache writes are priced at the package's default (5-minute) write rate: the recorded
+ * usage does not say which TTL was asked for.
+ * Returns undefined when the usage carries no token count at all.
+ */
+export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | undefined, provider: string | undefined): PriceUsage | undefined {
+  if (!usage) return undefined;
+  const { inputTokens, outputTokens, cachedInputTokens, cacheCreationInputTokens, reasoningTokens } = usage;
+  if (inputTokens === undefined && outputTokens === undefined && cachedInputTokens === undefined && cacheCreationInputTokens === undefined) return undefined;
+  const read = count(cachedInputTokens);
+  const write = count(cacheCreationInputTokens);
+  let input = count(inputTokens);
+  if (inputCounting(api, provider) === 'exclusive') input += read + write;
+  // A server whose parts exceed its own total is inconsistent; trust the parts rather than
+  // throw (the package refuses parts larger than the whole).
+  else input = Math.max(input, read + write);
+  let output = count(outputTokens);
+  if (outputAddsReasoning(api, provider)) output += count(reasoningTokens);
+  const out: PriceUsage = { input_tokens: input, output_tokens: output };
+  if (read > 0) out.cache_read_tokens = read;
+  if (write > 0) out.cache_write_tokens = write;
+  return out;
+}
+
+function count(value: number | undefined): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
+}
