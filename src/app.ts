@@ -6,6 +6,7 @@ import { assertKnownSchema, type ArchiveOptions } from './recorder/db.js';
 import { Recorder } from './recorder/recorder.js';
 import { loadOrCreateCa, writeTrustBundle, type CertificateAuthority } from './tls/ca.js';
 import { LeafCertificates } from './tls/leaf.js';
+import { loadPriceOverrides } from './cost/price-overrides.js';
 
 export interface RunningProxy {
   address: AddressInfo;
@@ -40,6 +41,8 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   const recorder = new Recorder({ file: where.archive, options: options.archive }, { logger: logger.child({ archive: where.archive }) });
   recorder.open();
   recorder.setRedactions(config.redact.map((source) => new RegExp(source, 'g')));
+  if (config.prices) recorder.setPrices(loadPriceOverrides(config.prices));
+  const retention = startRetention(recorder, config.retainDays);
   const server = new ProxyServer(config, { leafs, recorder, logger });
   let address: AddressInfo;
   try {
@@ -53,10 +56,24 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
     address, ca, server, recorder, leafs,
     close(drainTimeoutMs) {
       closing ??= (async () => {
+        if (retention) clearInterval(retention);
         await server.close(drainTimeoutMs);
         recorder.close();
       })();
       return closing;
     },
   };
+}
+
+/** How often --retain-days purges (and once at start). */
+const RETENTION_EVERY_MS = 3_600_000;
+
+/** --retain-days N: what started more than N days ago is deleted at start and then hourly, by the writer thread. */
+function startRetention(recorder: Recorder, days: number | undefined): NodeJS.Timeout | undefined {
+  if (days === undefined) return undefined;
+  const purge = (): void => recorder.purge(Date.now() - days * 86_400_000);
+  purge();
+  const timer = setInterval(purge, RETENTION_EVERY_MS);
+  timer.unref();
+  return timer;
 }

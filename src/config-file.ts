@@ -29,6 +29,8 @@ const KEYS: Record<string, { kind: Kind; apply: (value: never, into: Partial<Pro
   redact: { kind: 'string[]', apply: (v: string[], c) => { for (const source of v) new RegExp(source, 'g'); c.redact = v; } },
   allowTarget: { kind: 'string[]', apply: (v: string[], c) => { c.allowTargets = v; } },
   allowPort: { kind: 'number[]', apply: (v: number[], c) => { c.allowPorts = v; } },
+  retainDays: { kind: 'number', apply: (v: number, c) => { c.retainDays = v; } },
+  prices: { kind: 'string', apply: (v: string, c, base) => { c.prices = resolve(base, v); } },
   authFile: { kind: 'string', apply: (v: string, c, base) => { c.auth = readAuthFile(resolve(base, v)); } },
   logLevel: { kind: 'string', apply: (v: string, c) => { if (!LOG_LEVELS.includes(v)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`); c.logLevel = v; } },
 };

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
 import { patternError } from './host-pattern.js';
+import { loadPriceOverrides } from './cost/price-overrides.js';
 import type { RateLimitSpec } from './policy/rate-limit.js';
 import type { ProxyUser } from './proxy/auth.js';
 
@@ -54,6 +55,10 @@ export interface ProxyConfig {
   rateLimit?: RateLimitSpec;
   /** Extra regular expressions whose matches are redacted from every stored and logged field. */
   redact: string[];
+  /** Negotiated or extra prices (--prices FILE, JSON or YAML), over the built-in price data. */
+  prices?: string;
+  /** Delete what started more than this many days ago (at start, then hourly). */
+  retainDays?: number;
   /** JSON config file (reloaded on SIGHUP). */
   configFile?: string;
   logLevel: string;
@@ -177,6 +182,10 @@ export function validateConfig(config: ProxyConfig): ProxyConfig {
   for (const [flag, ms] of timeouts) {
     if (!Number.isFinite(ms) || ms <= 0) throw new ConfigError(`${flag}: must be a positive number of seconds`);
   }
+  if (config.retainDays !== undefined && !(Number.isFinite(config.retainDays) && config.retainDays > 0)) {
+    throw new ConfigError(`--retain-days ${config.retainDays}: must be a positive number of days`);
+  }
+  if (config.prices !== undefined) loadPriceOverrides(config.prices); // a bad file stops the start, naming file, line and key
   if (!isLoopbackListen(config.host) && config.auth.length === 0) {
     throw new ConfigError(`--host ${config.host}: listening beyond loopback (gateway mode) requires --auth USER:PASS or --auth-file FILE`);
   }

@@ -29,6 +29,8 @@ export interface StartFlags {
   'allow-port': number[];
   'rate-limit'?: string;
   redact: string[];
+  prices?: string;
+  'retain-days'?: number;
   'log-level'?: string;
 }
 
@@ -66,6 +68,8 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
     allowPorts: flags['allow-port'].length > 0 ? flags['allow-port'] : file.allowPorts,
     rateLimit: flags['rate-limit'] ? parseRateLimit(flags['rate-limit']) : file.rateLimit,
     redact: [...(file.redact ?? []), ...flags.redact],
+    prices: flags.prices ?? file.prices,
+    retainDays: flags['retain-days'] ?? file.retainDays,
     logLevel: pick('logLevel', flags['log-level']),
   });
 }

@@ -27,6 +27,8 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
     .option('allow-port', { type: 'number', array: true, default: [] as number[], describe: 'ports CONNECT may reach (repeatable; default any locally, 443 in gateway mode)' })
     .option('rate-limit', { type: 'string', describe: 'N/DURATION per client and provider host, e.g. 60/1m (429 beyond it)' })
     .option('redact', list('extra regular expression redacted from every stored and logged field (repeatable)'))
+    .option('prices', { type: 'string', describe: 'JSON or YAML file of negotiated prices (USD per million tokens), over the built-in price data' })
+    .option('retain-days', { type: 'number', describe: 'delete exchanges, sessions and stored parts older than N days (at start, then hourly)' })
     .option('fail-closed', { type: 'boolean', describe: 'answer 503 instead of forwarding when the archive cannot write' })
     .option('max-request-body', { type: 'number', describe: 'largest request body in bytes (larger gets 413)', defaultDescription: String(DEFAULTS.maxRequestBody) })
     .option('capture-limit', { type: 'number', describe: 'bytes of each body kept in the archive', defaultDescription: String(DEFAULTS.captureLimit) })
@@ -63,7 +65,7 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
       `  CA SHA-256:     ${proxy.ca.fingerprint256}`,
       `  archive:        ${paths(config.home).archive}`,
       'Point tools at it (in the shell that runs them):',
-      `  eval "$(npx llmtap env${homeFlag} --port ${proxy.address.port})"`,
+      `  eval "$(llmtap env${homeFlag} --port ${proxy.address.port})"`,
       '',
     ].join('\n'));
     logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');

@@ -9,6 +9,7 @@ import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { asObject, parseJsonBody } from '../providers/json.js';
 import { readQuota } from '../providers/quota-headers.js';
 import { identifyTool } from '../providers/tool-identity.js';
+import { isSubscriptionTraffic } from '../cost/subscription.js';
 import { factsFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import type { Redactor } from '../redact/redactor.js';
@@ -252,6 +253,8 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
 export function describeClient(ex: Exchange): void {
   ex.tool = identifyTool(ex.request.headers);
   ex.agent ??= readAgentMetadata(ex.request.headers, undefined);
+  // Read from the raw headers here: the archive only ever sees them redacted.
+  if (isSubscriptionTraffic(ex.request.headers, ex.provider)) ex.subscription = true;
 }
 
 function outcomeOf(code: ErrorCode): Outcome {

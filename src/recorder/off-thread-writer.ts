@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { ArchiveOptions } from './db.js';
-import type { FromWriter, PatternSource } from './protocol.js';
+import type { FromWriter, PatternSource, PriceOverridesData } from './protocol.js';
 import { joinFrames } from './record-codec.js';
 import { errorInfo, type ErrorInfo, type LogLevel, type WriteOutcome, type WriterState } from './writer.js';
 import { WriterThread } from './writer-thread.js';
@@ -50,6 +50,7 @@ export class OffThreadWriter {
   #inFlight: { id: number; records: number }[] = [];
   #inFlightRecords = 0;
   #patterns: PatternSource[] = [];
+  #prices: PriceOverridesData | null = null;
   /** The current thread's last report; what gone threads reported is summed in the *Before fields. */
   #state: WriterState = { recreated: 0, opened: 0, connection: undefined };
   #recreatedBefore = 0;
@@ -94,6 +95,17 @@ export class OffThreadWriter {
     const id = thread.post((id) => ({ t: 'open', id, options: this.#options() }), [], true);
     if (!this.#await(thread, id, 'opening the archive')) return 'gone';
     return thread.take(id)?.error;
+  }
+
+  setPrices(overrides: PriceOverridesData | null): void {
+    this.#prices = overrides;
+    this.#thread?.postUnanswered({ t: 'prices', overrides });
+  }
+
+  /** Retention purge, run by the writer thread between batches; its outcome is logged there. */
+  purge(before: number): void {
+    const thread = this.#ensureThread();
+    if (thread instanceof WriterThread) thread.postUnanswered({ t: 'purge', before });
   }
 
   setRedactions(patterns: readonly RegExp[]): void {
@@ -171,6 +183,7 @@ export class OffThreadWriter {
         gone: (error) => this.#gone(thread, error),
       });
       if (this.#patterns.length > 0) thread.postUnanswered({ t: 'redact', patterns: this.#patterns });
+      if (this.#prices) thread.postUnanswered({ t: 'prices', overrides: this.#prices });
       this.#thread = thread;
       return thread;
     } catch (err) {

@@ -6,6 +6,14 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ArchiveOptions } from './db.js';
 import type { ErrorInfo, LogLevel, WriteOutcome, WriterState } from './writer.js';
+import type { PriceOverride } from '../cost/override-match.js';
+
+/** PriceOverrides without their compiled patterns, as they can cross threads. */
+export interface PriceOverridesData {
+  file: string;
+  version: string;
+  rules: PriceOverride[];
+}
 
 export interface WriterInit {
   /** The archive file. */
@@ -35,6 +43,10 @@ export type ToWriter =
   | { t: 'batch'; id: number; options: ArchiveOptions; records: Uint8Array }
   | { t: 'open'; id: number; options: ArchiveOptions }
   | { t: 'redact'; patterns: PatternSource[] }
+  /** Price overrides (--prices) as plain rules; the worker compiles them. */
+  | { t: 'prices'; overrides: PriceOverridesData | null }
+  /** Retention: delete what started before `before` (epoch ms). Unanswered; the outcome is logged. */
+  | { t: 'purge'; before: number }
   /** A barrier: answered once everything posted before it is committed (or lost). */
   | { t: 'flush'; id: number }
   | { t: 'pragma'; id: number; source: string }

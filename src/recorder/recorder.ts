@@ -8,6 +8,8 @@ import { encodeRecord } from './record-codec.js';
 import { RecordQueue } from './record-queue.js';
 import { ArchiveWriter, errorMessage, type ErrorInfo, type LogLevel, type Pending, type WriteOutcome } from './writer.js';
 import { writerWorkerUrl } from './writer-thread.js';
+import type { PriceOverrides } from '../cost/override-match.js';
+import { overridesData } from './row-cost.js';
 
 export type { ArchiveFile } from './off-thread-writer.js';
 
@@ -207,6 +209,18 @@ export class Recorder {
   setRedactions(patterns: readonly RegExp[]): void {
     if (this.#inline) this.#inline.setRedactions(patterns);
     else this.#offThread!.setRedactions(patterns);
+  }
+
+  /** Negotiated prices (--prices) over the built-in price data. */
+  setPrices(overrides: PriceOverrides | undefined): void {
+    if (this.#inline) this.#inline.setPrices(overrides);
+    else this.#offThread!.setPrices(overridesData(overrides));
+  }
+
+  /** Deletes what started before `before` (retention); on the writer thread, in short transactions. */
+  purge(before: number): void {
+    if (this.#inline) this.#inline.purge(before);
+    else this.#offThread!.purge(before);
   }
 
   recordTunnel(tunnel: TunnelRecord): void {

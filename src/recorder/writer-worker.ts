@@ -10,6 +10,7 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { ArchiveOptions } from './db.js';
 import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
 import { splitFrames } from './record-codec.js';
+import { compileOverrides } from './row-cost.js';
 
 /** Batches already waiting are merged into one transaction, up to this many records. */
 const MERGE_LIMIT = 1024;
@@ -111,6 +112,15 @@ function handle(message: ToWriter): void {
       options = message.options;
       const error = writer.open();
       send(error ? { t: 'answer', id: message.id, error, state: writer.state } : { t: 'answer', id: message.id, state: writer.state });
+      break;
+    }
+    case 'prices':
+      writer.setPrices(compileOverrides(message.overrides));
+      break;
+    case 'purge': {
+      const result = writer.purge(message.before);
+      if ('message' in result) send({ t: 'log', level: 'warn', fields: { err: result.message }, msg: 'retention purge failed' });
+      else send({ t: 'log', level: 'info', fields: { before: new Date(message.before).toISOString(), ...result }, msg: 'retention purge' });
       break;
     }
     case 'redact':

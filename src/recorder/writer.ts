@@ -3,6 +3,10 @@ import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from './db.js';
 import { decodeRecord } from './record-codec.js';
 import { builtInRedactor, createRedactor, type Redactor } from '../redact/redactor.js';
 import { exchangeToRow, tunnelToRow, wsMessageToRow } from './rows.js';
+import type { PriceOverrides } from '../cost/override-match.js';
+import { purgeArchive } from '../archive/purge.js';
+import type { PurgeCounts } from '../archive/store.js';
+import { applyCost } from './row-cost.js';
 
 /** One record as recorded; it waits and crosses to the writer thread encoded (record-codec.ts). */
 export type Pending =
@@ -56,6 +60,7 @@ export class ArchiveWriter {
   readonly #openArchive: (() => Archive) | undefined;
   readonly #log: WriterLog;
   #redact: Redactor = builtInRedactor;
+  #prices: PriceOverrides | undefined;
   #recreated = 0;
   #opened = 0;
   #connection: number | undefined;
@@ -83,6 +88,20 @@ export class ArchiveWriter {
     this.#redact = createRedactor(patterns);
   }
 
+  setPrices(overrides: PriceOverrides | undefined): void {
+    this.#prices = overrides;
+  }
+
+  /** Retention: deletes what started before `before`, in short transactions (purge.ts). */
+  purge(before: number): PurgeCounts | ErrorInfo {
+    try {
+      return purgeArchive(this.#getArchive().db, before);
+    } catch (err) {
+      this.#dropIfBroken(err);
+      return errorInfo(err);
+    }
+  }
+
   /** Opens the archive now if it is not open; the error, if it cannot be. */
   open(): ErrorInfo | undefined {
     try {
@@ -106,7 +125,9 @@ export class ArchiveWriter {
       try {
         const item = decodeRecord(frame);
         if (item.kind === 'exchange') {
-          exchanges.push(exchangeToRow(item.exchange, this.#redact));
+          const row = exchangeToRow(item.exchange, this.#redact);
+          applyCost(row, item.exchange, this.#prices);
+          exchanges.push(row);
           for (const m of item.exchange.websocket?.messages ?? []) messages.push(wsMessageToRow(item.exchange.id, m, this.#redact));
         } else if (item.kind === 'ws_messages') {
           messageBatches++;
