@@ -126,8 +126,16 @@ export class BodyPartStore {
   private readonly insert: Statement<[Buffer, number, Buffer]>;
   private readonly get: Statement<[Buffer], { size: number; data: Buffer }>;
   private readonly storeParts: (parts: readonly Buffer[]) => Buffer[];
+  /**
+   * Parts read lately, by hash. Exchanges of one session share nearly all their
+   * parts, so reading them in order (export, show) decompresses each part once.
+   * Never stale: a hash names its bytes. No cache on the write side: a part
+   * inserted by a transaction that then rolls back would be wrongly "known".
+   */
+  private readonly recent = new Map<string, Buffer>();
+  private recentBytes = 0;
 
-  constructor(private readonly db: Database) {
+  constructor(private readonly db: Database, private readonly cacheBytes = 16 * 1024 * 1024) {
     this.has = db.prepare<[Buffer], number>('SELECT 1 FROM body_parts WHERE hash = ?').pluck();
     this.insert = db.prepare<[Buffer, number, Buffer]>('INSERT OR IGNORE INTO body_parts (hash, size, data) VALUES (?, ?, ?)');
     this.get = db.prepare<[Buffer], { size: number; data: Buffer }>('SELECT size, data FROM body_parts WHERE hash = ?');
@@ -204,9 +212,24 @@ export class BodyPartStore {
   }
 
   private fetch(hash: Buffer): Buffer {
+    const key = hash.toString('latin1');
+    const cached = this.recent.get(key);
+    if (cached !== undefined) {
+      this.recent.delete(key); // re-insert: Map order is the LRU order
+      this.recent.set(key, cached);
+      return cached;
+    }
     const row = this.get.get(hash);
     if (row === undefined) throw new BodyPartsError('body_part_missing', `body part ${hash.toString('hex')} is missing`);
-    return this.unpack(row);
+    const bytes = this.unpack(row);
+    this.recent.set(key, bytes);
+    this.recentBytes += bytes.length;
+    for (const [oldest, old] of this.recent) {
+      if (this.recentBytes <= this.cacheBytes) break;
+      this.recent.delete(oldest);
+      this.recentBytes -= old.length;
+    }
+    return bytes;
   }
 
   private unpack(row: { size: number; data: Buffer }): Buffer {

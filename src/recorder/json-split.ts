@@ -1,5 +1,5 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import { parseTree, type Node, type ParseError } from 'jsonc-parser';
+import { visit } from 'jsonc-parser';
 
 /**
  * Cuts a JSON request body into the pieces agents resend every turn, so the
@@ -40,12 +40,8 @@ export function splitJsonBody(bytes: Buffer): SplitBody | undefined {
   // Invalid UTF-8 decodes to U+FFFD, and offsets in the text would not be offsets in the bytes.
   if (!ascii && !isUtf8(bytes)) return undefined;
   const text = bytes.toString('utf8');
-  const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  if (errors.length > 0 || root === undefined || root.type !== 'object') return undefined;
-  // Trailing text, trailing commas, bad escapes and raw control characters all come back as errors.
-  const ranges = partRanges(root, text);
-  if (ranges.length === 0) return undefined;
+  const ranges = partRanges(text);
+  if (ranges === undefined || ranges.length === 0) return undefined;
   const byteRanges = ascii ? ranges : toByteOffsets(text, ranges);
   const parts: Buffer[] = [];
   const pieces: Buffer[] = [];
@@ -79,59 +75,96 @@ export function joinJsonBody(skeleton: Buffer, parts: readonly Buffer[]): Buffer
 
 type Range = [start: number, end: number];
 
-/** String-offset ranges of the parts, in document order, never overlapping. */
-function partRanges(root: Node, text: string): Range[] {
-  const ranges: Range[] = [];
-  for (const property of root.children ?? []) {
-    const [key, value] = property.children ?? [];
-    if (key === undefined || value === undefined || !SPLIT_KEYS.has(key.value as string)) continue;
-    if (value.type === 'array') {
-      for (const element of value.children ?? []) elementRanges(element, text, ranges);
-    } else if ((value.type === 'string' || value.type === 'object') && value.length >= LONG_VALUE_BYTES) {
-      ranges.push([value.offset, value.offset + value.length]);
-    }
-  }
-  return ranges;
+/** An open object or array while visiting. */
+interface Frame {
+  start: number;
+  /** Properties seen so far (objects). */
+  properties: number;
+  /** Where the last complete value inside ended: a marker's cut starts there, so its comma goes with it. */
+  lastValueEnd: number;
+  /** The last property name (the root frame: which top-level key a value belongs to). */
+  key: string | undefined;
+  /** A top-level array whose elements become parts. */
+  split: boolean;
+  /** Where the cut of a `cache_control` member whose value is being read starts. */
+  markerCut: number | undefined;
 }
 
 /**
- * An array element minus its cache markers and its closing brackets. Anthropic
- * clients put `cache_control` on the latest message only, so a message is sent
- * once with the marker and then every later turn without it; cutting the marker
- * member (with its comma) and the closers out into the skeleton makes both
- * versions the same part. Bedrock's `cachePoint` blocks are not cut (yet).
+ * String-offset ranges of the parts, in document order, never overlapping;
+ * undefined when the text is not one JSON object (JSONC comments and trailing
+ * commas, trailing text, bad escapes, raw control characters are all errors).
+ * A streaming visit, not parseTree: a 200 KB body visits in about a third of the time.
+ *
+ * Each array element becomes a part minus its cache markers and closing
+ * brackets. Anthropic clients put `cache_control` on the latest message only, so
+ * a message is sent once with the marker and then every later turn without it;
+ * leaving the marker member (with its comma) and the closers in the skeleton makes
+ * both versions the same part. Bedrock's `cachePoint` blocks are not cut (yet).
  */
-function elementRanges(element: Node, text: string, ranges: Range[]): void {
-  const end = element.offset + element.length;
-  let trimmedEnd = end;
-  while (trimmedEnd > element.offset && CLOSERS.has(text.charCodeAt(trimmedEnd - 1))) trimmedEnd--;
-  let cursor = element.offset;
+function partRanges(text: string): Range[] | undefined {
+  const ranges: Range[] = [];
+  const stack: Frame[] = [];
+  let failed = false;
+  let rootIsObject = false;
+  let element: { cursor: number } | undefined;
   const push = (from: number, to: number): void => {
     if (to - from >= MIN_PART_BYTES) ranges.push([from, to]);
   };
-  for (const marker of cacheMarkers(element)) {
-    const siblings = marker.parent?.children ?? [];
-    const previous = siblings[siblings.indexOf(marker) - 1];
-    const cutStart = previous === undefined ? marker.offset : previous.offset + previous.length;
-    if (cutStart < cursor) continue;
-    push(cursor, cutStart);
-    cursor = marker.offset + marker.length;
-  }
-  push(cursor, Math.max(cursor, trimmedEnd));
+  const valueStart = (offset: number, isObject: boolean): void => {
+    if (stack.length === 0) rootIsObject = isObject;
+    else if (stack.length === 2 && stack[1]?.split === true) element = { cursor: offset };
+  };
+  const valueEnd = (start: number, end: number, long: boolean): void => {
+    const parent = stack[stack.length - 1];
+    if (parent === undefined) return;
+    parent.lastValueEnd = end;
+    if (parent.markerCut !== undefined) {
+      if (element !== undefined && parent.markerCut >= element.cursor) {
+        push(element.cursor, parent.markerCut);
+        element.cursor = end;
+      }
+      parent.markerCut = undefined;
+    }
+    if (stack.length === 1 && long && end - start >= LONG_VALUE_BYTES && SPLIT_KEYS.has(parent.key ?? '')) ranges.push([start, end]);
+    if (stack.length === 2 && element !== undefined) {
+      let trimmed = end;
+      while (trimmed > element.cursor && CLOSERS.has(text.charCodeAt(trimmed - 1))) trimmed--;
+      push(element.cursor, trimmed);
+      element = undefined;
+    }
+  };
+  const open = (offset: number, isObject: boolean): void => {
+    valueStart(offset, isObject);
+    const split = !isObject && stack.length === 1 && SPLIT_KEYS.has(stack[0]?.key ?? '');
+    stack.push({ start: offset, properties: 0, lastValueEnd: offset, key: undefined, split, markerCut: undefined });
+  };
+  const close = (offset: number, length: number, isObject: boolean): void => {
+    const frame = stack.pop();
+    if (frame !== undefined) valueEnd(frame.start, offset + length, isObject);
+  };
+  visit(text, {
+    onObjectBegin: (offset) => open(offset, true),
+    onObjectEnd: (offset, length) => close(offset, length, true),
+    onArrayBegin: (offset) => open(offset, false),
+    onArrayEnd: (offset, length) => close(offset, length, false),
+    onObjectProperty: (name, offset) => {
+      const frame = stack[stack.length - 1];
+      if (frame === undefined) return;
+      if (name === 'cache_control' && element !== undefined) frame.markerCut = frame.properties > 0 ? frame.lastValueEnd : offset;
+      frame.properties++;
+      frame.key = name;
+    },
+    onLiteralValue: (value: unknown, offset, length) => {
+      valueStart(offset, false);
+      valueEnd(offset, offset + length, typeof value === 'string');
+    },
+    onError: () => { failed = true; },
+  }, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  return failed || !rootIsObject ? undefined : ranges;
 }
 
 const CLOSERS = new Set([0x7d, 0x5d, 0x20, 0x09, 0x0a, 0x0d]); // } ] and JSON whitespace
-
-/** `cache_control` members anywhere inside a node, in document order. */
-function cacheMarkers(node: Node): Node[] {
-  const found: Node[] = [];
-  const walk = (at: Node): void => {
-    if (at.type === 'property' && at.children?.[0]?.value === 'cache_control') found.push(at);
-    for (const child of at.children ?? []) walk(child);
-  };
-  walk(node);
-  return found;
-}
 
 /** JS string offsets (UTF-16 code units) to UTF-8 byte offsets, one pass over the sorted ranges. */
 function toByteOffsets(text: string, ranges: readonly Range[]): Range[] {
