@@ -86,6 +86,11 @@ describe('BodyPartStore', () => {
       // Each distinct piece once: the moving cache marker does not store messages twice.
       // (Without the marker cut the raw parts come to ~1.7× the final request; runs of hashes add ~0.2×.)
       expect(partBytes.raw).toBeLessThan(1.3 * final);
+      // The read side decodes from its own read-only connection.
+      const reader = new Database(db.name, { readonly: true });
+      const last = reader.prepare("SELECT request_body, request_body_layout FROM exchanges WHERE id = 's-099'").get() as Row;
+      expect(new BodyPartStore(reader).decode(last.request_body, last.request_body_layout).equals(requests.at(-1)!)).toBe(true);
+      reader.close();
       db.close();
     });
   }
