@@ -48,7 +48,7 @@ export function splitJsonBody(bytes: Buffer): SplitBody | undefined {
   let at = 0;
   for (const [start, end] of byteRanges) {
     pieces.push(bytes.subarray(at, start), Buffer.of(HOLE));
-    parts.push(Buffer.from(bytes.subarray(start, end)));
+    parts.push(bytes.subarray(start, end)); // views: the caller hashes and stores them before the body goes
     at = end;
   }
   pieces.push(bytes.subarray(at));

@@ -86,6 +86,11 @@ describe('BodyPartStore', () => {
       // Each distinct piece once: the moving cache marker does not store messages twice.
       // (Without the marker cut the raw parts come to ~1.7× the final request; runs of hashes add ~0.2×.)
       expect(partBytes.raw).toBeLessThan(1.3 * final);
+      // Rows carry runs of hashes, not one hash per part: all 100 envelopes together stay
+      // well under the final request (one 16-byte hash per part per row would be ~1×).
+      const envelopes = db.prepare('SELECT sum(length(request_body)) FROM exchanges').pluck().get() as number;
+      console.log(`${name}: envelopes ${envelopes} B in all`);
+      expect(envelopes).toBeLessThan(0.4 * final);
       // The read side decodes from its own read-only connection.
       const reader = new Database(db.name, { readonly: true });
       const last = reader.prepare("SELECT request_body, request_body_layout FROM exchanges WHERE id = 's-099'").get() as Row;
