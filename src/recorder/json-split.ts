@@ -108,8 +108,12 @@ function partRanges(text: string): Range[] | undefined {
   let failed = false;
   let rootIsObject = false;
   let element: { cursor: number } | undefined;
+  // Every cut inside an element ends before trailing closers and whitespace: the text
+  // up to the last scalar is what a marked and an unmarked message have in common.
   const push = (from: number, to: number): void => {
-    if (to - from >= MIN_PART_BYTES) ranges.push([from, to]);
+    let end = to;
+    while (end > from && CLOSERS.has(text.charCodeAt(end - 1))) end--;
+    if (end - from >= MIN_PART_BYTES) ranges.push([from, end]);
   };
   const valueStart = (offset: number, isObject: boolean): void => {
     if (stack.length === 0) rootIsObject = isObject;
@@ -128,9 +132,7 @@ function partRanges(text: string): Range[] | undefined {
     }
     if (stack.length === 1 && long && end - start >= LONG_VALUE_BYTES && SPLIT_KEYS.has(parent.key ?? '')) ranges.push([start, end]);
     if (stack.length === 2 && element !== undefined) {
-      let trimmed = end;
-      while (trimmed > element.cursor && CLOSERS.has(text.charCodeAt(trimmed - 1))) trimmed--;
-      push(element.cursor, trimmed);
+      push(element.cursor, end);
       element = undefined;
     }
   };

@@ -22,8 +22,11 @@ function printer(spaces: readonly string[], escapes: readonly boolean[]): (value
   const print = (value: Json): string => {
     if (typeof value === 'string') return str(value);
     if (value === null || typeof value !== 'object') return JSON.stringify(value);
-    if (Array.isArray(value)) return `[${ws()}${value.map((item) => `${print(item)}${ws()}`).join(`,${ws()}`)}]`;
-    return `{${ws()}${Object.entries(value).map(([key, item]) => `${str(key)}${ws()}:${ws()}${print(item)}${ws()}`).join(`,${ws()}`)}}`;
+    // Whitespace is drawn in text order, so two values with a common prefix print it the same.
+    const list = (open: string, items: (() => string)[], close: string): string =>
+      `${open}${ws()}${items.map((item, i) => `${i > 0 ? `,${ws()}` : ''}${item()}${ws()}`).join('')}${close}`;
+    if (Array.isArray(value)) return list('[', value.map((item) => () => print(item)), ']');
+    return list('{', Object.entries(value).map(([key, item]) => () => `${str(key)}${ws()}:${ws()}${print(item)}`), '}');
   };
   return (value) => `${ws()}${print(value)}${ws()}`;
 }
@@ -91,6 +94,26 @@ describe('splitJsonBody / joinJsonBody', () => {
     const plain = splitJsonBody(Buffer.from(`{"messages":[${block(false)}]}`))!;
     expect(marked.parts).toEqual(plain.parts);
     expect(marked.skeleton.toString()).toBe('{"messages":[\u0000,"cache_control":{"type":"ephemeral"}}]}]}');
+  });
+
+  it('gives the same parts with and without a marker on the last block, whatever the block ends with', () => {
+    const inner = fc.array(fc.oneof(fc.record({ type: fc.constant('text'), text: fc.string({ unit: 'binary' }) }), jsonValue), { minLength: 1, maxLength: 3 });
+    const block = fc.record({
+      type: fc.constantFrom('text', 'tool_result', 'tool_use'), text: longText,
+      content: inner, input: fc.dictionary(fc.string(), jsonValue, { maxKeys: 3 }), tail: jsonValue,
+    }, { requiredKeys: ['type', 'text'] }) as fc.Arbitrary<{ [key: string]: Json }>;
+    const messages = fc.array(fc.record({ role: fc.constantFrom('user', 'assistant'), content: fc.array(block, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 3 });
+    const spaces = fc.array(fc.constantFrom('', ' ', '\n  ', '\t'), { maxLength: 5 });
+    fc.assert(fc.property(messages, spaces, (list, ws) => {
+      const marked = list.map((message, m) => m < list.length - 1 ? message : {
+        ...message, content: message.content.map((b, i) => i < message.content.length - 1 ? b : { ...b, cache_control: { type: 'ephemeral' } }),
+      });
+      const render = (value: Json): Buffer => Buffer.from(printer(ws, [])({ model: 'm', messages: value }));
+      const withMarker = splitJsonBody(render(marked as Json))!;
+      const without = splitJsonBody(render(list as Json))!;
+      expect(withMarker.parts).toEqual(without.parts);
+      expect(joinJsonBody(withMarker.skeleton, withMarker.parts).equals(render(marked as Json))).toBe(true);
+    }), { numRuns: 150 });
   });
 
   it('refuses what is not a JSON object: arrays, scalars, JSONC, NUL, BOM, invalid UTF-8', () => {
