@@ -20,12 +20,14 @@ export interface SplitBody {
 /**
  * Top-level keys whose value is resent turn after turn: Anthropic (`system`,
  * `messages`, `tools`), OpenAI Chat (`messages`, `tools`), Responses (`input`,
- * `instructions`, `tools`), Gemini (`contents`, `tools`, `systemInstruction`).
+ * `instructions`, `tools`), Gemini (`contents`, `tools`, `systemInstruction`;
+ * Code Assist wraps them in `request`, looked into as well), Bedrock Converse
+ * (`messages`, `system`, `toolConfig`).
  * An array value gives one part per element; a string or object value one part
  * when long. Gemini's `functionDeclarations` are not split further: the whole
  * `tools` element is resent unchanged, so one part already dedupes it.
  */
-const SPLIT_KEYS = new Set(['messages', 'input', 'contents', 'tools', 'system', 'instructions', 'systemInstruction']);
+const SPLIT_KEYS = new Set(['messages', 'input', 'contents', 'tools', 'system', 'instructions', 'systemInstruction', 'toolConfig']);
 
 /** A whole string/object value becomes a part from this size (bytes of JSON text). */
 export const LONG_VALUE_BYTES = 1024;
@@ -82,9 +84,11 @@ interface Frame {
   properties: number;
   /** Where the last complete value inside ended: a marker's cut starts there, so its comma goes with it. */
   lastValueEnd: number;
-  /** The last property name (the root frame: which top-level key a value belongs to). */
+  /** The last property name (in a holder: which key a value belongs to). */
   key: string | undefined;
-  /** A top-level array whose elements become parts. */
+  /** The root object, or Code Assist's `request` object in it: where the keys below are looked for. */
+  holder: boolean;
+  /** An array under a split key in a holder: its elements become parts. */
   split: boolean;
   /** Where the cut of a `cache_control` member whose value is being read starts. */
   markerCut: number | undefined;
@@ -117,7 +121,7 @@ function partRanges(text: string): Range[] | undefined {
   };
   const valueStart = (offset: number, isObject: boolean): void => {
     if (stack.length === 0) rootIsObject = isObject;
-    else if (stack.length === 2 && stack[1]?.split === true) element = { cursor: offset };
+    else if (stack[stack.length - 1]?.split === true) element = { cursor: offset };
   };
   const valueEnd = (start: number, end: number, long: boolean): void => {
     const parent = stack[stack.length - 1];
@@ -130,16 +134,18 @@ function partRanges(text: string): Range[] | undefined {
       }
       parent.markerCut = undefined;
     }
-    if (stack.length === 1 && long && end - start >= LONG_VALUE_BYTES && SPLIT_KEYS.has(parent.key ?? '')) ranges.push([start, end]);
-    if (stack.length === 2 && element !== undefined) {
+    if (parent.holder && long && end - start >= LONG_VALUE_BYTES && SPLIT_KEYS.has(parent.key ?? '')) ranges.push([start, end]);
+    if (parent.split && element !== undefined) {
       push(element.cursor, end);
       element = undefined;
     }
   };
   const open = (offset: number, isObject: boolean): void => {
     valueStart(offset, isObject);
-    const split = !isObject && stack.length === 1 && SPLIT_KEYS.has(stack[0]?.key ?? '');
-    stack.push({ start: offset, properties: 0, lastValueEnd: offset, key: undefined, split, markerCut: undefined });
+    const parent = stack[stack.length - 1];
+    const holder = isObject && (parent === undefined || (stack.length === 1 && parent.key === 'request'));
+    const split = !isObject && parent?.holder === true && SPLIT_KEYS.has(parent.key ?? '');
+    stack.push({ start: offset, properties: 0, lastValueEnd: offset, key: undefined, holder, split, markerCut: undefined });
   };
   const close = (offset: number, length: number, isObject: boolean): void => {
     const frame = stack.pop();

@@ -51,6 +51,7 @@ const body = fc.record({
   contents: fc.array(message, { maxLength: 3 }),
   tools: fc.array(fc.oneof(message, jsonValue), { maxLength: 4 }),
   instructions: fc.string({ unit: 'binary', minLength: 0, maxLength: 1500 }),
+  request: fc.record({ contents: fc.array(message, { maxLength: 3 }), systemInstruction: fc.oneof(message, jsonValue) }, { requiredKeys: [] }),
   other: jsonValue,
 }, { requiredKeys: ['messages'] }) as fc.Arbitrary<Json>;
 const printed = fc.tuple(body, fc.array(fc.constantFrom('', ' ', '\n', '\t', '\r\n', '   '), { maxLength: 9 }), fc.array(fc.boolean(), { maxLength: 7 }))
@@ -86,6 +87,13 @@ describe('splitJsonBody / joinJsonBody', () => {
       '{"role":"assistant","content":"🚀🚀🚀 another message long enough to be cut"',
     ]);
     expect(joinJsonBody(split!.skeleton, split!.parts).equals(bytes)).toBe(true);
+  });
+
+  it("looks into Code Assist's request object, and only there", () => {
+    const turn = (n: number): string => `{"role":"user","parts":[{"text":"turn ${n}, long enough to be stored once"}]}`;
+    const split = splitJsonBody(Buffer.from(`{"model":"gemini-2.5-pro","project":"p","request":{"contents":[${turn(1)},${turn(2)}]},"other":{"contents":[${turn(3)}]}}`))!;
+    expect(split.parts.map(String)).toEqual([turn(1), turn(2)].map((t) => t.slice(0, -3)));
+    expect(split.skeleton.toString()).toBe(`{"model":"gemini-2.5-pro","project":"p","request":{"contents":[\u0000}]},\u0000}]}]},"other":{"contents":[${turn(3)}]}}`);
   });
 
   it('gives the same part for a message with and without its cache_control marker', () => {
