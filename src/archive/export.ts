@@ -1,4 +1,5 @@
 import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from '../recorder/db.js';
+import { decodeStoredBodies } from './stored-bodies.js';
 
 export interface ExportOptions {
   /** Only rows that started at or after this epoch-millisecond time. */
@@ -96,7 +97,8 @@ interface ExportedBody {
 export function* exchangeLines(archive: Archive, options: ExportOptions = {}): Generator<string> {
   const { sql, params } = selectSql('exchanges', options);
   const messages = archive.db.prepare('SELECT * FROM ws_messages WHERE exchange_id = ? ORDER BY seq');
-  for (const row of archive.db.prepare(sql).iterate(params) as IterableIterator<ExchangeRow>) {
+  for (const stored of archive.db.prepare(sql).iterate(params) as IterableIterator<ExchangeRow>) {
+    const row = decodeStoredBodies(stored, archive.db);
     const ws = row.status === 101 ? (messages.all(row.id) as WsMessageRow[]) : undefined;
     yield JSON.stringify(exchangeToJson(row, ws));
   }

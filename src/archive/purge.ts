@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { BodyPartStore } from '../recorder/body-parts.js';
 import type { PurgeCounts } from './store.js';
 
 /**
@@ -40,5 +41,7 @@ export function purgeArchive(db: Database.Database, before: number): PurgeCounts
   counts.tunnels = inChunks('DELETE FROM tunnels WHERE rowid IN (SELECT rowid FROM tunnels WHERE started_at < ? LIMIT ?)');
   inChunks('DELETE FROM threads WHERE rowid IN (SELECT rowid FROM threads WHERE ended_at < ? LIMIT ?)');
   counts.sessions = inChunks('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE ended_at < ? LIMIT ?)');
+  // Request bodies share parts across exchanges: those no remaining exchange refers to go now.
+  counts.bodyParts = new BodyPartStore(db).purgeUnreferenced();
   return counts;
 }

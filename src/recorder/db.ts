@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { BodyPartStore } from './body-parts.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** One row of `exchanges`, keyed by column name so it binds straight to the INSERT. */
@@ -59,6 +60,9 @@ export interface ExchangeRow {
   session_id: string | null;
   thread_id: string | null;
   turn: number | null;
+  /** How the body columns are stored (schema 6): null = the plain bytes; br1, parts1 (body-parts.ts). */
+  request_body_layout: string | null;
+  response_body_layout: string | null;
   /** USD; null when the model or usage is unknown (never guessed). */
   cost_usd: number | null;
   /** api, api_equivalent (subscription traffic priced at API rates) or override (--prices). */
@@ -155,7 +159,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'reasoning_tokens', 'cache_creation_input_tokens', 'outcome', 'error_code',
   'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
   'tool_name', 'tool_version', 'agent', 'quota',
-  'session_id', 'thread_id', 'turn', 'cost_usd', 'cost_source',
+  'session_id', 'thread_id', 'turn', 'cost_usd', 'cost_source', 'request_body_layout', 'response_body_layout',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [
@@ -198,8 +202,13 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
   const insertExchange = db.prepare(insertSql('exchanges', EXCHANGE_COLUMNS));
   const insertTunnel = db.prepare(insertSql('tunnels', TUNNEL_COLUMNS));
   // Positional parameters: binding 38 of them by name costs ~8 µs more per row.
+  // Opened after the migrations: its statements need the body_parts table.
+  const bodies = new BodyPartStore(db);
   const insertExchanges = db.transaction((rows: ExchangeRow[]) => {
-    for (const row of rows) insertExchange.run(EXCHANGE_COLUMNS.map((c) => row[c]));
+    for (const row of rows) {
+      const stored = compactBodies(row, bodies);
+      insertExchange.run(EXCHANGE_COLUMNS.map((c) => stored[c]));
+    }
   });
   const insertTunnels = db.transaction((rows: TunnelRow[]) => {
     for (const row of rows) insertTunnel.run(TUNNEL_COLUMNS.map((c) => row[c]));
@@ -212,7 +221,9 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
   return {
     db,
     insertExchanges: (rows) => {
-      if (rows.length > 0) insertExchanges(rows);
+      // IMMEDIATE: storing bodies reads body_parts before it writes, and a read transaction
+      // that must then become a writer gets SQLITE_BUSY at once instead of waiting the busy timeout.
+      if (rows.length > 0) insertExchanges.immediate(rows);
     },
     insertTunnels: (rows) => {
       if (rows.length > 0) insertTunnels(rows);
@@ -310,4 +321,18 @@ function migrate(db: Database.Database, file: string): void {
 /** INSERT OR REPLACE: a re-recorded id overwrites instead of failing its whole batch. */
 function insertSql(table: string, columns: readonly string[]): string {
   return `INSERT OR REPLACE INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+}
+
+/** The row with its body columns as the archive keeps them: parts and compression (body-parts.ts). */
+function compactBodies(row: ExchangeRow, bodies: BodyPartStore): ExchangeRow {
+  if (row.request_body_layout !== null || row.response_body_layout !== null) return row; // already stored form
+  const request = row.request_body === null ? undefined : bodies.encode(row.request_body, 'request');
+  const response = row.response_body === null ? undefined : bodies.encode(row.response_body, 'response');
+  return {
+    ...row,
+    request_body: request?.column ?? null,
+    request_body_layout: request?.layout ?? null,
+    response_body: response?.column ?? null,
+    response_body_layout: response?.layout ?? null,
+  };
 }

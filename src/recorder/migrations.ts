@@ -1,3 +1,5 @@
+import { BODY_STORAGE_MIGRATION } from './body-parts.js';
+
 /**
  * Schema steps, in order; step i brings the database to user_version i + 1.
  * Never edit a step that has shipped: append a new one.
@@ -148,4 +150,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX threads_session ON threads (session_id, started_at);
   `,
+  // 6: compact bodies: request bodies split into content-addressed, compressed parts
+  // (agents resend the whole conversation every turn), other bodies compressed; a
+  // null layout is the plain bytes every older row holds (body-parts.ts).
+  BODY_STORAGE_MIGRATION,
 ];

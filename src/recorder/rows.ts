@@ -72,6 +72,9 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     turn: null,
     cost_usd: null,
     cost_source: null,
+    // Rows carry plain bodies; the archive compacts them as it writes (body-parts.ts).
+    request_body_layout: null,
+    response_body_layout: null,
   };
 }
 

@@ -151,7 +151,7 @@ export class ArchiveWriter {
         archive.insertWsMessages(messages);
       };
       // Several kinds in one commit; the inner transactions become savepoints.
-      if (kinds > 1) archive.db.transaction(insert)();
+      if (kinds > 1) archive.db.transaction(insert).immediate();
       else insert();
       return { recorded: rows, lost: unmapped, rows };
     } catch (err) {

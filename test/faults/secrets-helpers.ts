@@ -1,3 +1,5 @@
+import { decodeStoredBodies } from '../../src/archive/stored-bodies.js';
+import type { ExchangeRow } from '../../src/recorder/db.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -50,8 +52,10 @@ export function haystacks(tp: TestProxy, log: string): Array<{ name: string; byt
   const out: Array<{ name: string; bytes: Buffer }> = [];
   for (const f of [file, `${file}-wal`]) if (existsSync(f)) out.push({ name: f, bytes: readFileSync(f) });
   const archive = openArchive(file, { readonly: true });
-  for (const row of archive.db.prepare('SELECT id, request_body, response_body FROM exchanges').iterate() as IterableIterator<{ id: string; request_body: Buffer | null; response_body: Buffer | null }>) {
-    for (const body of [row.request_body, row.response_body]) if (body) for (const r of readings(body)) out.push({ name: `body of ${row.id}`, bytes: r });
+  // Both the columns as stored (compressed parts) and the bodies they decode to.
+  for (const stored of archive.db.prepare('SELECT * FROM exchanges').all() as ExchangeRow[]) {
+    const row = decodeStoredBodies(stored, archive.db);
+    for (const body of [stored.request_body, stored.response_body, row.request_body, row.response_body]) if (body) for (const r of readings(body)) out.push({ name: `body of ${row.id}`, bytes: r });
   }
   for (const line of exchangeLines(archive)) {
     out.push({ name: 'export', bytes: Buffer.from(line) });

@@ -27,6 +27,8 @@ const TEXT = 'Je regarde la météo à Zürich — 天气 🌦️';
 const THINKING = "**Checking the weather** — need Zürich's forecast\n\nThen call the tool.";
 const STREAM_EXPECTED: Reassembled = {
   model: 'gpt-5-codex-2025-09-15',
+  // The answer's id, which a later request's previous_response_id chains to.
+  responseId: 'resp_68af0c2f9e1c8190a1b2c3d4e5f60718',
   text: TEXT,
   thinking: THINKING,
   toolCalls: [{ id: 'call_Zq8mN3vB7xK2pL9w', name: 'get_weather', arguments: '{"location":"Zürich, CH","unit":"celsius"}' }],
@@ -116,6 +118,7 @@ describe('openaiResponses JSON answers', () => {
     const body = fixture('openai-responses.json');
     const expected: Reassembled = {
       model: 'o4-mini-2025-04-16',
+      responseId: 'resp_68af0c2f9e1c8190a1b2c3d4e5f60718',
       text: TEXT,
       thinking: THINKING,
       toolCalls: [],

@@ -1,3 +1,5 @@
+import type { ExchangeRow } from '../../src/recorder/db.js';
+import { decodeStoredBodies } from '../../src/archive/stored-bodies.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,8 +107,8 @@ describe('recorder round trip', () => {
     expect(recorder.healthy).toBe(true);
 
     // The gzip body is stored decoded.
-    const stored = archive.db.prepare('SELECT response_body FROM exchanges WHERE id = ?').get('ex-1') as { response_body: Buffer };
-    expect(stored.response_body.toString('utf8')).toBe(responseJson);
+    const stored = decodeStoredBodies(archive.db.prepare('SELECT * FROM exchanges WHERE id = ?').get('ex-1') as ExchangeRow, archive.db);
+    expect(stored.response_body!.toString('utf8')).toBe(responseJson);
 
     const rows = exportAll(archive);
     expect(rows.map((r) => r.id)).toEqual(['ex-1', 'ex-2', 'ex-3']); // started_at order, not record order

@@ -1,3 +1,5 @@
+import { decodeStoredBodies } from '../../src/archive/stored-bodies.js';
+import type { ExchangeRow } from '../../src/recorder/db.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,7 +118,7 @@ describe('recorder with a writer thread', () => {
     recorder.recordExchange(makeExchange({ id: 'r', request: { method: 'POST', path: '/p?key=AIzaSecret', headers: ['x-api-key', 'secret'], body: { bytes: big.subarray(4, 4 + Buffer.byteLength(body)), size: body.length, truncated: false } } }));
     recorder.flush();
     const db = new Database(file, { readonly: true });
-    const row = db.prepare('SELECT path, request_headers, request_body FROM exchanges').get() as { path: string; request_headers: string; request_body: Buffer };
+    const row = decodeStoredBodies(db.prepare('SELECT * FROM exchanges').get() as ExchangeRow, db) as ExchangeRow & { request_body: Buffer };
     db.close();
     expect(row.request_body.toString('utf8')).toBe('key [REDACTED] and [REDACTED] and héllo');
     expect(row.path).toBe('/p?key=[REDACTED]');

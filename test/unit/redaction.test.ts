@@ -1,3 +1,5 @@
+import { decodeStoredBodies } from '../../src/archive/stored-bodies.js';
+import type { ExchangeRow } from '../../src/recorder/db.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,9 +151,7 @@ describe('no secret reaches the archive', () => {
     const recorder = new Recorder(archive, { logger: silentLogger() });
     plantSecrets(recorder);
     recorder.flush();
-    const rows = archive.db.prepare('SELECT path, request_headers, request_body, response_text, tool_calls FROM exchanges ORDER BY started_at').all() as {
-      path: string; request_headers: string; request_body: Buffer; response_text: string | null; tool_calls: string | null;
-    }[];
+    const rows = (archive.db.prepare('SELECT * FROM exchanges ORDER BY started_at').all() as ExchangeRow[]).map((r) => decodeStoredBodies(r, archive.db)) as (ExchangeRow & { request_body: Buffer })[];
     expect(JSON.parse(rows[0]!.request_headers)).toEqual([
       ['Authorization', '[REDACTED]'], ['x-api-key', '[REDACTED]'], ['api-key', '[REDACTED]'], ['X-Goog-Api-Key', '[REDACTED]'],
       ['Cookie', '[REDACTED]'], ['Proxy-Authorization', '[REDACTED]'],
