@@ -55,8 +55,8 @@ const HOUR = 3_600_000;
  *    call's prompt → a subagent thread named after that call; a request offering no tools from Claude Code (or
  *    in a session whose main thread offers tools) → the session's side thread (title
  *    generation, quota probes, summaries); else the main thread (id = session id).
- * 3. No ids: the longest earlier request from the same client address + tool + user,
- *    within chainWindowMs, whose chain is a strict prefix of this one → its thread; an
+ * 3. No ids: the longest earlier request from the same client address + tool + user
+ *    offering the same tools, within chainWindowMs, whose chain is a strict prefix of this one → its thread; an
  *    identical request within retryWindowMs → its thread and turn (a retry).
  * 4. Else a new thread: a subagent thread when its first user message is the prompt of
  *    a spawning tool call seen in the same session or client scope, otherwise a new
@@ -149,16 +149,25 @@ function spawnOf(index: GroupIndex, s: ExchangeSummary, scope: string, windowMs:
 function matchChain(index: GroupIndex, scope: string, s: ExchangeSummary, windowMs: number, retryMs: number): Decision | undefined {
   const chain = s.chain;
   if (chain.length === 0) return undefined;
-  const same = index.get(`c:${scope}:${chain[chain.length - 1]!}`);
+  const same = index.get(chainKey(scope, s, chain.length - 1));
   if (same && s.startedAt - same.at <= retryMs) {
     const thread = index.get(`t:${same.threadId}`);
     return { grouping: withLinks({ sessionId: same.sessionId, threadId: same.threadId, turn: same.turn }, thread), retry: true };
   }
   for (let k = chain.length - 2; k >= 0; k--) {
-    const found = index.get(`c:${scope}:${chain[k]!}`);
+    const found = index.get(chainKey(scope, s, k));
     if (found && s.startedAt - found.at <= windowMs) return next(index, found.sessionId, found.threadId);
   }
   return undefined;
+}
+
+/**
+ * Chain keys include the offered tools: a request with the same messages but another tool
+ * set is another job (Claude Code's title and summary requests resend the user's
+ * words without tools) and must neither continue nor overwrite the conversation's keys.
+ */
+function chainKey(scope: string, s: ExchangeSummary, k: number): string {
+  return `c:${scope}:${s.toolsHash ?? '-'}:${s.chain[k]!}`;
 }
 
 function withLinks(grouping: Grouping, thread: GroupRecord | undefined): Grouping {
@@ -171,7 +180,7 @@ function remember(s: ExchangeSummary, index: GroupIndex, scope: string, decision
   const { grouping } = decision;
   const at = s.startedAt;
   const base: GroupRecord = { sessionId: grouping.sessionId, threadId: grouping.threadId, turn: grouping.turn, at };
-  if (s.chain.length > 0) index.put(`c:${scope}:${s.chain[s.chain.length - 1]!}`, base);
+  if (s.chain.length > 0) index.put(chainKey(scope, s, s.chain.length - 1), base);
   if (!decision.retry) {
     const thread: GroupRecord = { ...base, tools: s.toolsHash !== undefined };
     if (grouping.parentThreadId !== undefined) thread.parentThreadId = grouping.parentThreadId;
