@@ -38,7 +38,7 @@ export function answer(text: string, toolCalls: Reassembled['toolCalls'] = []): 
   return { text, toolCalls, events: 3 };
 }
 
-type AnthropicMessage = { role: 'user' | 'assistant'; content: string | Record<string, unknown>[] };
+export type AnthropicMessage = { role: 'user' | 'assistant'; content: string | Record<string, unknown>[] };
 
 /**
  * Claude Code: it marks the newest two messages with cache_control every turn (turning
