@@ -154,6 +154,9 @@ function matchChain(index: GroupIndex, scope: string, s: ExchangeSummary, window
     const thread = index.get(`t:${same.threadId}`);
     return { grouping: withLinks({ sessionId: same.sessionId, threadId: same.threadId, turn: same.turn }, thread), retry: true };
   }
+  // Every earlier request this one could extend began with the same message: when no
+  // request in the scope did, the scan is skipped (a new conversation costs one lookup, not n).
+  if (chain.length < 2 || !index.get(openingKey(scope, s))) return undefined;
   for (let k = chain.length - 2; k >= 0; k--) {
     const found = index.get(chainKey(scope, s, k));
     if (found && s.startedAt - found.at <= windowMs) return next(index, found.sessionId, found.threadId);
@@ -170,6 +173,10 @@ function chainKey(scope: string, s: ExchangeSummary, k: number): string {
   return `c:${scope}:${s.toolsHash ?? '-'}:${s.chain[k]!}`;
 }
 
+function openingKey(scope: string, s: ExchangeSummary): string {
+  return `o:${scope}:${s.toolsHash ?? '-'}:${s.chain[0]!}`;
+}
+
 function withLinks(grouping: Grouping, thread: GroupRecord | undefined): Grouping {
   if (thread?.parentThreadId !== undefined) grouping.parentThreadId = thread.parentThreadId;
   if (thread?.spawnedByToolCallId !== undefined) grouping.spawnedByToolCallId = thread.spawnedByToolCallId;
@@ -180,7 +187,10 @@ function remember(s: ExchangeSummary, index: GroupIndex, scope: string, decision
   const { grouping } = decision;
   const at = s.startedAt;
   const base: GroupRecord = { sessionId: grouping.sessionId, threadId: grouping.threadId, turn: grouping.turn, at };
-  if (s.chain.length > 0) index.put(chainKey(scope, s, s.chain.length - 1), base);
+  if (s.chain.length > 0) {
+    index.put(chainKey(scope, s, s.chain.length - 1), base);
+    index.put(openingKey(scope, s), base);
+  }
   if (!decision.retry) {
     const thread: GroupRecord = { ...base, tools: s.toolsHash !== undefined };
     if (grouping.parentThreadId !== undefined) thread.parentThreadId = grouping.parentThreadId;

@@ -45,7 +45,8 @@ export function canonicalBlocks(blocks: Block[]): string | undefined {
   }
   text = text.trim();
   if (text === '' && calls.length === 0 && results.length === 0 && others.length === 0) return undefined;
-  return JSON.stringify([text, calls, results, others]);
+  // Length-prefixed parts: unambiguous, and cheaper than JSON-escaping kilobytes of text.
+  return [text, ...calls, '|', ...results, '|', ...others].map((part) => `${part.length}:${part}`).join('');
 }
 
 /** The hash of one message (undefined when it has no canonical content). */
@@ -64,7 +65,7 @@ export function chainHashes(messages: ConversationMessage[]): string[] {
   for (const message of messages) {
     const canon = canonicalMessage(message);
     if (canon === undefined) continue;
-    previous = hashText(`${previous}\u0002${canon}`);
+    previous = createHash('sha256').update(previous).update('\u0002').update(canon).digest('base64url').slice(0, 22);
     chain.push(previous);
   }
   return chain;
