@@ -194,19 +194,21 @@ describe('assignGroup: clients that send no ids (prompt-prefix chaining)', () =>
 
 describe('assignGroup: a session is grouped the same whatever is interleaved with it', () => {
   it('holds for random interleavings of unrelated clients, conversations and sessions (fast-check)', () => {
-    const target = [...claudeCodeSession(true)];
-    const alone = new Map(target.map((w, i) => [w.id, run(target)[i]!]));
-    const sdkTarget = sdkConversation('target', 5, '10.0.0.5', ['t1', 't2', 't3', 't4', 't5'], T0);
-    const sdkAlone = new Map(sdkTarget.map((w, i) => [w.id, run(sdkTarget)[i]!]));
-    const noise: Wire[] = [
-      ...sdkConversation('noise-a', 4, '10.0.0.5', ['na1', 'na2', 'na3', 'na4'], T0),
-      ...sdkConversation('noise-b', 3, '127.0.0.1', ['nb1', 'nb2', 'nb3'], T0),
-      ...codexTurns('0199aaaa-0000-7000-8000-000000000000', '127.0.0.1', 'nc', T0),
-      ...claudeCodeSession(true).map((w, i) => ({ ...w, id: `nd${i}`, headers: claudeCodeHeaders('other-session', w.headers.includes('agent-7f3e') ? 'agent-9' : undefined), body: { ...w.body, metadata: {} } })),
+    const streams: Wire[][] = [
+      claudeCodeSession(true),
+      sdkConversation('target', 5, '10.0.0.5', ['t1', 't2', 't3', 't4', 't5'], T0),
+      sdkConversation('noise-a', 4, '10.0.0.5', ['na1', 'na2', 'na3', 'na4'], T0),
+      sdkConversation('noise-b', 3, '127.0.0.1', ['nb1', 'nb2', 'nb3'], T0),
+      // The same words from another client are another conversation.
+      sdkConversation('target', 4, '10.0.0.99', ['ne1', 'ne2', 'ne3', 'ne4'], T0),
+      codexTurns('0199aaaa-0000-7000-8000-000000000000', '127.0.0.1', 'nc', T0),
+      claudeCodeSession(true).map((w, i) => ({ ...w, id: `nd${i}`, headers: claudeCodeHeaders('other-session', w.headers.includes('agent-7f3e') ? 'agent-9' : undefined), body: { ...w.body, metadata: {} } })),
     ];
-    const streams = [target, sdkTarget, noise];
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 40, maxLength: 40 }), (picks) => {
-      const cursors = [0, 0, 0];
+    // Each stream grouped on its own, in a fresh index: what it must get whatever surrounds it.
+    const alone = new Map<string, Grouping>();
+    for (const stream of streams) run(stream).forEach((g, i) => alone.set(stream[i]!.id, g));
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: streams.length - 1 }), { minLength: 60, maxLength: 60 }), (picks) => {
+      const cursors = streams.map(() => 0);
       const merged: Wire[] = [];
       const take = (s: number): void => {
         merged.push({ ...streams[s]![cursors[s]!]!, startedAt: T0 + merged.length * 1000 });
@@ -215,10 +217,7 @@ describe('assignGroup: a session is grouped the same whatever is interleaved wit
       for (const s of picks) if (cursors[s]! < streams[s]!.length) take(s);
       for (let s = 0; s < streams.length; s++) while (cursors[s]! < streams[s]!.length) take(s);
       const groups = run(merged);
-      merged.forEach((w, i) => {
-        const expected = alone.get(w.id) ?? sdkAlone.get(w.id);
-        if (expected) expect(groups[i]).toEqual(expected);
-      });
+      merged.forEach((w, i) => expect(groups[i], w.id).toEqual(alone.get(w.id)));
     }), { numRuns: 200 });
   });
 });
