@@ -13,17 +13,17 @@ export interface Divergence {
 /**
  * Where the current request stops being the previous request + its answer: the first
  * thing a prompt cache (which matches tools, system, then messages, as a prefix)
- * could not reuse. Compared in the same canonical form as the chain hashes, so cache
- * markers, ids and reasoning payloads do not count as changes. Undefined when the
- * current request extends the previous one.
+ * could not reuse. Compared in the canonical form of the chain hashes but keeping
+ * whitespace (the cache sees every byte of text): cache markers, ids and reasoning
+ * payloads do not count as changes. Undefined when the current request extends the previous one.
  */
 export function firstDivergence(prev: Conversation, prevAnswer: Block[] | undefined, cur: Conversation): Divergence | undefined {
   const tools = toolsChange(prev.tools, cur.tools);
   if (tools) return { what: 'tools', detail: tools };
-  const before = (prev.system ?? '').trim();
-  const after = (cur.system ?? '').trim();
+  const before = prev.system ?? '';
+  const after = cur.system ?? '';
   if (before !== after) return { what: 'system', detail: `system prompt differs from character ${firstDifference(before, after)} (${before.length} → ${after.length} characters)` };
-  const expected = prevAnswer && canonicalBlocks(prevAnswer) !== undefined ? [...prev.messages, { role: 'assistant' as const, blocks: prevAnswer }] : prev.messages;
+  const expected = prevAnswer && canonicalBlocks(prevAnswer, true) !== undefined ? [...prev.messages, { role: 'assistant' as const, blocks: prevAnswer }] : prev.messages;
   const want = significant(expected);
   const have = significant(cur.messages);
   for (let i = 0; i < want.length; i++) {
@@ -48,7 +48,7 @@ interface Significant {
 function significant(messages: ConversationMessage[]): Significant[] {
   const out: Significant[] = [];
   messages.forEach((message, index) => {
-    const canon = canonicalBlocks(message.blocks);
+    const canon = canonicalBlocks(message.blocks, true);
     if (canon !== undefined) out.push({ index, message, canon });
   });
   return out;
@@ -69,8 +69,8 @@ function messageChange(want: ConversationMessage, have: ConversationMessage): { 
   if (want.role !== have.role) return { detail: `role ${want.role} → ${have.role}` };
   const w = want.blocks.filter((b) => b.type !== 'thinking');
   const h = have.blocks.filter((b) => b.type !== 'thinking');
-  const wText = w.filter((b) => b.type === 'text').map((b) => (b.type === 'text' ? b.text : '')).join('').trim();
-  const hText = h.filter((b) => b.type === 'text').map((b) => (b.type === 'text' ? b.text : '')).join('').trim();
+  const wText = w.filter((b) => b.type === 'text').map((b) => (b.type === 'text' ? b.text : '')).join('');
+  const hText = h.filter((b) => b.type === 'text').map((b) => (b.type === 'text' ? b.text : '')).join('');
   if (wText !== hText) {
     const at = firstDifference(wText, hText);
     return withBlock(have, (b) => b.type === 'text', `${have.role} text differs from character ${at}: ${JSON.stringify(hText.slice(Math.max(0, at - 20), at + 40))}`);
@@ -91,7 +91,7 @@ function messageChange(want: ConversationMessage, have: ConversationMessage): { 
     const a = wResults[i];
     const b = hResults[i];
     if (!a || !b) return { detail: `${have.role} has ${hResults.length} tool results where ${wResults.length} were expected` };
-    if (a.text.trim() !== b.text.trim() || a.isError !== b.isError) return withBlock(have, (x) => x === b, `tool result ${i + 1} differs`);
+    if (a.text !== b.text || a.isError !== b.isError) return withBlock(have, (x) => x === b, `tool result ${i + 1} differs`);
   }
   return { detail: `${have.role} content differs (${h.length} blocks, ${w.length} expected)` };
 }

@@ -8,7 +8,10 @@ import type { Block, Conversation, ConversationMessage } from './conversation.js
  * - cache markers: Anthropic `cache_control` (Claude Code moves it to the newest
  *   messages every turn), Bedrock `cachePoint` — never read by the readers;
  * - content spelling: a string vs one text block (Claude Code re-serialises messages
- *   on `--resume`), text split across several blocks, surrounding whitespace;
+ *   on `--resume`), text split across several blocks, and whitespace (Claude Code has
+ *   resent history with and without the newline after `</system-reminder>`,
+ *   anthropics/claude-code#48734), so each text block is trimmed before joining
+ *   (whitespace inside a block is kept: stripping it all costs ~5 µs per KB);
  * - ids: Responses items' `id` (present with store=true, stripped with store=false),
  *   tool call ids (Gemini CLI invents its own; OpenAI-compatible servers renumber);
  * - reasoning: thinking text and signatures, Responses `encrypted_content`, Gemini
@@ -24,27 +27,32 @@ export function hashText(text: string): string {
 
 /** The canonical text of a message, or undefined when nothing but volatile content is in it. */
 export function canonicalMessage(message: ConversationMessage): string | undefined {
-  const body = canonicalBlocks(message.blocks);
+  const body = canonicalBlocks(message.blocks, false);
   return body === undefined ? undefined : `${message.role}\u0000${body}`;
 }
 
-/** Blocks in canonical form: all text joined, then tool calls, tool results and other parts in order. */
-export function canonicalBlocks(blocks: Block[]): string | undefined {
+/**
+ * Blocks in canonical form: all text joined, then tool calls, tool results and other
+ * parts in order. `exact` keeps whitespace: a prompt cache sees every byte of text, so
+ * firstDivergence compares exactly, while grouping hashes trim each block.
+ */
+export function canonicalBlocks(blocks: Block[], exact: boolean): string | undefined {
+  const squash = (text: string): string => (exact ? text : text.trim());
   let text = '';
   const calls: string[] = [];
   const results: string[] = [];
   const others: string[] = [];
   for (const block of blocks) {
     switch (block.type) {
-      case 'text': text += block.text; break;
+      case 'text': text += squash(block.text); break;
       case 'thinking': break;
       case 'tool_call': calls.push(`${block.name}\u0001${canonicalJson(block.arguments)}`); break;
-      case 'tool_result': results.push(`${block.isError === true ? 'E' : 'R'}${block.text.trim()}`); break;
+      case 'tool_result': results.push(`${block.isError === true ? 'E' : 'R'}${squash(block.text)}`); break;
       case 'other': others.push(block.kind); break;
     }
   }
-  text = text.trim();
-  if (text === '' && calls.length === 0 && results.length === 0 && others.length === 0) return undefined;
+  text = squash(text);
+  if (text.trim() === '' && calls.length === 0 && results.length === 0 && others.length === 0) return undefined;
   // Length-prefixed parts: unambiguous, and cheaper than JSON-escaping kilobytes of text.
   return [text, ...calls, '|', ...results, '|', ...others].map((part) => `${part.length}:${part}`).join('');
 }

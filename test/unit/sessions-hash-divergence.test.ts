@@ -19,6 +19,15 @@ describe('message hashes', () => {
     expect(b).toContain(a[a.length - 1]);
   });
 
+  it('ignore whitespace drift in resent history (the newline after </system-reminder>), which firstDivergence still reports', () => {
+    const withNewline = [{ role: 'user' as const, content: [{ type: 'text', text: '<system-reminder>ctx</system-reminder>\n' }, { type: 'text', text: 'fix it' }] }, { role: 'assistant' as const, content: 'ok' }];
+    const without = [{ role: 'user' as const, content: [{ type: 'text', text: '<system-reminder>ctx</system-reminder>' }, { type: 'text', text: 'fix it' }] }, { role: 'assistant' as const, content: 'ok' }];
+    const a = conv('messages', claudeCodeBody(SID, withNewline));
+    const b = conv('messages', claudeCodeBody(SID, [...without, { role: 'user', content: 'more' }]));
+    expect(chainHashes(b.messages)).toContain(chainHashes(a.messages)[1]);
+    expect(firstDivergence({ ...a, messages: a.messages.slice(0, 1) }, a.messages[1]!.blocks, b)).toMatchObject({ what: 'message', index: 0, blockIndex: 0 });
+  });
+
   it('ignore Responses item ids, status and encrypted reasoning; not the words', () => {
     const stored = conv('responses', { input: [
       { role: 'user', content: [{ type: 'input_text', text: 'go' }] },
