@@ -50,14 +50,17 @@ const HOUR = 3_600_000;
  * 2. An explicit session id (Claude Code session, Codex session, conversation id;
  *    Codex's prompt_cache_key, which is its conversation id) → that session. Within it:
  *    `agentId` → the subagent's thread; a Codex thread id other than the session's →
- *    that thread; a request whose messages extend (or repeat) an earlier request of the
- *    session → that request's thread; a first user message equal to a spawning tool
- *    call's prompt → a subagent thread named after that call; a request offering no tools from Claude Code (or
- *    in a session whose main thread offers tools) → the session's side thread (title
- *    generation, quota probes, summaries); else the main thread (id = session id).
- * 3. No ids: the longest earlier request from the same client address + tool + user
- *    offering the same tools, within chainWindowMs, whose chain is a strict prefix of this one → its thread; an
- *    identical request within retryWindowMs → its thread and turn (a retry).
+ *    that thread (an identical resend in either is a retry: same turn); a request whose
+ *    messages extend (or repeat) an earlier request of the session with the same tools
+ *    → that request's thread; a first user message equal to a spawning tool call's
+ *    prompt → a subagent thread named after that call; a request offering no tools,
+ *    from Claude Code or in a session whose main thread offers tools → the session's
+ *    side thread (title generation, quota probes, summaries); else the main thread
+ *    (thread id = session id).
+ * 3. No ids: the longest earlier request from the same client address + tool + user,
+ *    offering the same tools, within chainWindowMs, whose chain is a strict prefix of
+ *    this one → its thread; an identical request within retryWindowMs → its thread
+ *    and turn (a retry).
  * 4. Else a new thread: a subagent thread when its first user message is the prompt of
  *    a spawning tool call seen in the same session or client scope, otherwise a new
  *    session. New ids are the exchange's id.
@@ -122,7 +125,13 @@ function next(index: GroupIndex, sessionId: string, threadId: string): Decision 
 
 /** A named thread: its next turn when known, else its first turn, linked to the spawning tool call when the wire shows one. */
 function openOrNext(index: GroupIndex, s: ExchangeSummary, scope: string, sessionId: string, threadId: string, defaultParent: string | undefined): Decision {
-  if (index.get(`t:${threadId}`)) return next(index, sessionId, threadId);
+  const known = index.get(`t:${threadId}`);
+  if (known) {
+    // The same request again in the same thread (a retry after an overload or a dropped stream).
+    const same = s.chain.length > 0 ? index.get(chainKey(scope, s, s.chain.length - 1)) : undefined;
+    if (same && same.threadId === threadId) return { grouping: withLinks({ sessionId, threadId, turn: same.turn }, known), retry: true };
+    return next(index, sessionId, threadId);
+  }
   const grouping: Grouping = { sessionId, threadId, turn: 1 };
   const spawn = spawnOf(index, s, scope, Infinity);
   if (spawn && spawn.threadId !== threadId) {

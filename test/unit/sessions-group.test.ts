@@ -85,8 +85,9 @@ describe('assignGroup: Claude Code', () => {
 
   it('counts a resent identical request (retry after an overload) as the same turn', () => {
     const wires = claudeCodeSession(true);
-    const groups = run([wires[0]!, { ...wires[0]!, id: 'x01b', startedAt: T0 + 100 }, wires[4]!]);
-    expect(groups.map((g) => [g.threadId, g.turn])).toEqual([[SID, 1], [SID, 1], [SID, 2]]);
+    const groups = run([wires[0]!, { ...wires[0]!, id: 'x01b', startedAt: T0 + 100 }, wires[2]!, { ...wires[2]!, id: 'x03b' }, wires[3]!, wires[4]!]);
+    const agent = `${SID}/agent/agent-7f3e`;
+    expect(groups.map((g) => [g.threadId, g.turn])).toEqual([[SID, 1], [SID, 1], [agent, 1], [agent, 1], [agent, 2], [SID, 2]]);
   });
 });
 
