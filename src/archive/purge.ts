@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { BodyPartStore } from '../recorder/body-parts.js';
+import { SqliteGroupIndex } from '../sessions/group-index.js';
 import type { PurgeCounts } from './store.js';
 
 /**
@@ -43,5 +44,7 @@ export function purgeArchive(db: Database.Database, before: number): PurgeCounts
   counts.sessions = inChunks('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE ended_at < ? LIMIT ?)');
   // Request bodies share parts across exchanges: those no remaining exchange refers to go now.
   counts.bodyParts = new BodyPartStore(db).purgeUnreferenced();
+  // Grouping keys of conversations idle since then: a request continuing one now starts a new thread.
+  new SqliteGroupIndex(db).prune(before);
   return counts;
 }

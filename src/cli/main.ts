@@ -8,6 +8,7 @@ import { exportCommand } from './export.js';
 import { passwdCommand } from './passwd.js';
 import { purgeCommand } from './purge.js';
 import { sessionsCommand } from './sessions.js';
+import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { tailCommand } from './tail.js';
 import { startCommand } from './start.js';
@@ -21,11 +22,12 @@ await yargs(hideBin(process.argv))
   .command(caCommand)
   .command(exportCommand)
   .command(sessionsCommand)
+  .command(showCommand)
   .command(statsCommand)
   .command(tailCommand)
   .command(purgeCommand)
   .command(passwdCommand)
-  .demandCommand(1, 'name a command: start, env, ca, sessions, stats, tail, export, purge or passwd')
+  .demandCommand(1, 'name a command: start, env, ca, sessions, show, stats, tail, export, purge or passwd')
   .strict()
   .help()
   .version(false)

@@ -3,6 +3,9 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BodyPartStore } from './body-parts.js';
 import { MIGRATIONS } from './migrations.js';
+import { assignGroup, type ExchangeSummary } from '../sessions/group.js';
+import { SqliteGroupIndex } from '../sessions/group-index.js';
+import { SessionRollup } from './session-rollup.js';
 
 /** One row of `exchanges`, keyed by column name so it binds straight to the INSERT. */
 export interface ExchangeRow {
@@ -101,8 +104,12 @@ export interface WsMessageRow {
 
 export interface Archive {
   readonly db: Database.Database;
-  /** Writes all rows in one transaction: all of them land or none do. */
-  insertExchanges(rows: ExchangeRow[]): void;
+  /**
+   * Writes all rows in one transaction: all of them land or none do. With a summary
+   * per row, each is first placed in its session and thread (session_id, thread_id,
+   * turn set on the row) and the session totals are updated in the same transaction.
+   */
+  insertExchanges(rows: ExchangeRow[], summaries?: readonly (ExchangeSummary | undefined)[]): void;
   insertTunnels(rows: TunnelRow[]): void;
   insertWsMessages(rows: WsMessageRow[]): void;
   /** Folds the WAL back into the main file and truncates it (on shutdown). */
@@ -204,11 +211,15 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
   // Positional parameters: binding 38 of them by name costs ~8 µs more per row.
   // Opened after the migrations: its statements need the body_parts table.
   const bodies = new BodyPartStore(db);
-  const insertExchanges = db.transaction((rows: ExchangeRow[]) => {
-    for (const row of rows) {
+  const groups = new SqliteGroupIndex(db);
+  const rollup = new SessionRollup(db);
+  const insertExchanges = db.transaction((rows: ExchangeRow[], summaries: readonly (ExchangeSummary | undefined)[] | undefined) => {
+    rows.forEach((row, i) => {
+      const summary = summaries?.[i];
+      if (summary) groupRow(row, summary, groups, rollup);
       const stored = compactBodies(row, bodies);
       insertExchange.run(EXCHANGE_COLUMNS.map((c) => stored[c]));
-    }
+    });
   });
   const insertTunnels = db.transaction((rows: TunnelRow[]) => {
     for (const row of rows) insertTunnel.run(TUNNEL_COLUMNS.map((c) => row[c]));
@@ -220,10 +231,10 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
 
   return {
     db,
-    insertExchanges: (rows) => {
+    insertExchanges: (rows, summaries) => {
       // IMMEDIATE: storing bodies reads body_parts before it writes, and a read transaction
       // that must then become a writer gets SQLITE_BUSY at once instead of waiting the busy timeout.
-      if (rows.length > 0) insertExchanges.immediate(rows);
+      if (rows.length > 0) insertExchanges.immediate(rows, summaries);
     },
     insertTunnels: (rows) => {
       if (rows.length > 0) insertTunnels(rows);
@@ -335,4 +346,25 @@ function compactBodies(row: ExchangeRow, bodies: BodyPartStore): ExchangeRow {
     response_body: response?.column ?? null,
     response_body_layout: response?.layout ?? null,
   };
+}
+
+/**
+ * Places the row in its session and thread and updates the totals. Grouping is a
+ * reading aid: if it fails for one row (a bug, a damaged key), the row is still
+ * stored, ungrouped, rather than losing its batch. The savepoint undoes a half-done update.
+ */
+function groupRow(row: ExchangeRow, summary: ExchangeSummary, groups: SqliteGroupIndex, rollup: SessionRollup): void {
+  try {
+    rollup.inSavepoint(() => {
+      const g = assignGroup(summary, groups);
+      row.session_id = g.sessionId;
+      row.thread_id = g.threadId;
+      row.turn = g.turn;
+      rollup.add(row, { ...g, ...(summary.agent?.agentId === undefined ? {} : { agentId: summary.agent.agentId }) });
+    });
+  } catch {
+    row.session_id = null;
+    row.thread_id = null;
+    row.turn = null;
+  }
 }

@@ -1,3 +1,4 @@
+import { GROUP_KEYS_DDL } from '../sessions/group-index.js';
 import { BODY_STORAGE_MIGRATION } from './body-parts.js';
 
 /**
@@ -98,9 +99,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE exchanges ADD COLUMN quota TEXT;
   CREATE INDEX exchanges_tool ON exchanges (tool_name);
   `,
-  // 5: sessions and threads (grouped as each exchange is written, totals kept up to
-  // date in the same transaction so listing sessions never scans exchanges), and the
-  // cost of each exchange in USD with where the price came from.
+  // 5: sessions and threads (grouped as each exchange is written, through the
+  // group_keys lookup table; totals kept up to date in the same transaction so
+  // listing sessions never scans exchanges), and the cost of each exchange in USD
+  // with where the price came from.
   `
   ALTER TABLE exchanges ADD COLUMN session_id TEXT;
   ALTER TABLE exchanges ADD COLUMN thread_id TEXT;
@@ -149,6 +151,7 @@ export const MIGRATIONS: readonly string[] = [
     quota TEXT
   );
   CREATE INDEX threads_session ON threads (session_id, started_at);
+  ${GROUP_KEYS_DDL}
   `,
   // 6: compact bodies: request bodies split into content-addressed, compressed parts
   // (agents resend the whole conversation every turn), other bodies compressed; a

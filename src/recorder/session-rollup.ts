@@ -43,7 +43,10 @@ export class SessionRollup {
   readonly #insertThread: Database.Statement;
   readonly #updateThread: Database.Statement;
 
+  readonly #savepoint: (work: () => void) => void;
+
   constructor(db: Database.Database) {
+    this.#savepoint = db.transaction((work: () => void) => work());
     this.#selectSession = db.prepare('SELECT * FROM sessions WHERE id = ?');
     this.#insertSession = db.prepare(`INSERT INTO sessions (id, started_at, ended_at, tool_name, client_address, client_user, models, threads, exchanges, errors,
       input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost_usd, unpriced, api_equivalent, quota)
@@ -57,6 +60,11 @@ export class SessionRollup {
       exchanges, input_tokens, output_tokens, cached_input_tokens, cost_usd, quota) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`);
     this.#updateThread = db.prepare(`UPDATE threads SET started_at = ?, ended_at = ?, models = ?, exchanges = exchanges + 1, input_tokens = input_tokens + ?,
       output_tokens = output_tokens + ?, cached_input_tokens = cached_input_tokens + ?, cost_usd = ?, quota = ? WHERE id = ?`);
+  }
+
+  /** Runs `work` in a savepoint (inside the caller's transaction): all of it lands or none. */
+  inSavepoint(work: () => void): void {
+    this.#savepoint(work);
   }
 
   add(row: ExchangeRow, g: RowGrouping): void {

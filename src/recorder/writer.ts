@@ -7,6 +7,8 @@ import type { PriceOverrides } from '../cost/override-match.js';
 import { purgeArchive } from '../archive/purge.js';
 import type { PurgeCounts } from '../archive/store.js';
 import { applyCost } from './row-cost.js';
+import { groupingSummary } from './row-grouping.js';
+import type { ExchangeSummary } from '../sessions/group.js';
 
 /** One record as recorded; it waits and crosses to the writer thread encoded (record-codec.ts). */
 export type Pending =
@@ -116,6 +118,7 @@ export class ArchiveWriter {
   /** Decodes, maps and writes one batch of encoded records in one transaction. Never throws. */
   write(batch: readonly Uint8Array[]): WriteOutcome {
     const exchanges: ExchangeRow[] = [];
+    const summaries: (ExchangeSummary | undefined)[] = [];
     const tunnels: TunnelRow[] = [];
     const messages: WsMessageRow[] = [];
     /** Records of message batches (counted as one record each, like the exchange they belong to). */
@@ -128,6 +131,7 @@ export class ArchiveWriter {
           const row = exchangeToRow(item.exchange, this.#redact);
           applyCost(row, item.exchange, this.#prices);
           exchanges.push(row);
+          summaries.push(summaryOrNothing(row, item.exchange));
           for (const m of item.exchange.websocket?.messages ?? []) messages.push(wsMessageToRow(item.exchange.id, m, this.#redact));
         } else if (item.kind === 'ws_messages') {
           messageBatches++;
@@ -146,7 +150,7 @@ export class ArchiveWriter {
       const archive = this.#getArchive();
       const kinds = (exchanges.length > 0 ? 1 : 0) + (tunnels.length > 0 ? 1 : 0) + (messages.length > 0 ? 1 : 0);
       const insert = (): void => {
-        archive.insertExchanges(exchanges);
+        archive.insertExchanges(exchanges, summaries);
         archive.insertTunnels(tunnels);
         archive.insertWsMessages(messages);
       };
@@ -260,4 +264,13 @@ function errorCode(err: unknown): string | undefined {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Grouping never costs a record: a summary that cannot be built leaves the row ungrouped. */
+function summaryOrNothing(row: ExchangeRow, exchange: Exchange): ExchangeSummary | undefined {
+  try {
+    return groupingSummary(row, exchange);
+  } catch {
+    return undefined;
+  }
 }

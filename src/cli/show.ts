@@ -1,0 +1,102 @@
+import type { Argv, CommandModule } from 'yargs';
+import { exchangeToJson } from '../archive/export.js';
+import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
+import type { ExchangeRow } from '../recorder/db.js';
+import { sessionThreads, threadTurns } from '../sessions/turns.js';
+import { openReader, printJson } from './open-reader.js';
+import { renderSession } from './render/session-text.js';
+import { useColor } from './render/table.js';
+import { sessionJson } from './sessions.js';
+
+interface ShowArgs {
+  home: string;
+  id: string;
+  raw: boolean;
+  json: boolean;
+  format: 'text' | 'md';
+  thinking: boolean;
+  'max-text': number;
+}
+
+export const showCommand: CommandModule<{ home: string }, ShowArgs> = {
+  command: 'show <id>',
+  describe: 'a session turn by turn, or one exchange (ids from `sessions`/`tail`; a unique prefix is enough)',
+  builder: (y: Argv<{ home: string }>) => y
+    .positional('id', { type: 'string', demandOption: true, describe: 'session or exchange id, or a unique prefix' })
+    .option('raw', { type: 'boolean', default: false, describe: 'print the exact stored request and response' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+    .option('format', { type: 'string', choices: ['text', 'md'], default: 'text', describe: 'md: Markdown, for pasting into an issue' })
+    .option('thinking', { type: 'boolean', default: false, describe: 'show thinking in full (collapsed to one line by default)' })
+    .option('max-text', { type: 'number', default: 2000, describe: 'cut each text block after this many characters (0: never)' })
+    .check((a) => {
+      if (!Number.isInteger(a['max-text']) || a['max-text'] < 0) throw new Error('--max-text must be a non-negative integer');
+      if (a.raw && a.json) throw new Error('--raw and --json cannot be combined');
+      return true;
+    }) as unknown as Argv<ShowArgs>,
+  handler: (args) => {
+    const reader = openReader(args.home);
+    try {
+      const found = reader.resolve(args.id);
+      if (!found) return fail(`no session or exchange "${args.id}"`);
+      if (found.kind === 'ambiguous') return fail(`"${args.id}" matches several: ${found.matches.join(', ')}`);
+      if (found.kind === 'session') showSession(reader, found.id, args);
+      else showExchange(reader, found.id, args);
+    } finally {
+      reader.close();
+    }
+  },
+};
+
+function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs): void {
+  const detail = reader.session(id)!;
+  if (args.raw) {
+    for (const row of detail.exchanges) writeRaw(row);
+    return;
+  }
+  const threads = sessionThreads(detail);
+  if (args.json) return printJson({ session: sessionJson(detail.session), threads });
+  const color = args.format === 'text' && useColor(process.stdout);
+  process.stdout.write(renderSession(detail.session, threads, { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] }));
+}
+
+function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs): void {
+  const { row, wsMessages } = reader.exchange(id)!;
+  if (args.raw) return writeRaw(row);
+  if (args.json) return printJson({ ...exchangeToJson(row, row.status === 101 ? wsMessages : undefined), turn: threadTurns([row])[0] });
+  // One exchange reads like a one-turn session.
+  const summary = {
+    id: row.session_id ?? row.id, startedAt: row.started_at, endedAt: row.ended_at ?? row.started_at, tool: row.tool_name, clientAddress: row.client_address,
+    clientUser: row.client_user, models: row.model ? [row.model] : [], threads: 1, exchanges: 1, errors: 0, inputTokens: 0, outputTokens: row.output_tokens ?? 0,
+    cachedInputTokens: row.cached_input_tokens ?? 0, costUsd: row.cost_usd, unpriced: row.cost_usd === null ? 1 : 0, apiEquivalent: row.cost_source === 'api_equivalent', quota: null,
+  };
+  const turns = threadTurns([row]);
+  summary.inputTokens = turns[0]?.promptTokens ?? 0;
+  const thread = { id: row.thread_id ?? '-', sessionId: summary.id, parentThreadId: null, spawnedByToolCallId: null, agentId: null, startedAt: row.started_at, endedAt: summary.endedAt, models: summary.models, exchanges: 1, inputTokens: summary.inputTokens, outputTokens: summary.outputTokens, cachedInputTokens: summary.cachedInputTokens, costUsd: row.cost_usd, quota: null };
+  const color = args.format === 'text' && useColor(process.stdout);
+  const text = renderSession(summary, [{ thread, turns, children: [] }], { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] });
+  process.stdout.write(text.replace(/^.*\n/, `exchange ${row.id}${row.session_id ? ` (session ${row.session_id})` : ''}\n`));
+}
+
+/** The request and response as stored: head lines, headers, then the body bytes untouched. */
+function writeRaw(row: ExchangeRow): void {
+  const head = (headersJson: string | null): string => {
+    try {
+      return (JSON.parse(headersJson ?? '[]') as [string, string][]).map(([n, v]) => `${n}: ${v}\r\n`).join('');
+    } catch {
+      return '';
+    }
+  };
+  process.stdout.write(`${row.method} ${row.path} HTTP/1.1\r\nHost: ${row.host}${row.port === 443 || row.port === 80 ? '' : `:${row.port}`}\r\n${head(row.request_headers)}\r\n`);
+  if (row.request_body) process.stdout.write(row.request_body);
+  process.stdout.write('\r\n\r\n');
+  if (row.status !== null) {
+    process.stdout.write(`HTTP/1.1 ${row.status}\r\n${head(row.response_headers)}\r\n`);
+    if (row.response_body) process.stdout.write(row.response_body);
+    process.stdout.write('\r\n');
+  }
+}
+
+function fail(message: string): void {
+  process.stderr.write(`llmtap: ${message}\n`);
+  process.exitCode = 1;
+}

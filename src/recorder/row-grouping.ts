@@ -1,0 +1,39 @@
+import type { Exchange } from '../exchange.js';
+import type { AgentMetadata } from '../providers/agent-metadata.js';
+import { summarizeForGrouping } from '../sessions/summary.js';
+import type { ExchangeSummary } from '../sessions/group.js';
+import type { ExchangeRow } from './db.js';
+
+/**
+ * The grouper's view of an exchange, built in the writer thread from what is about to
+ * be stored: the redacted, decoded request body (so nothing unredacted reaches the
+ * key table) and the redacted agent ids (so keys match the stored ids).
+ */
+export function groupingSummary(row: ExchangeRow, ex: Exchange): ExchangeSummary {
+  return summarizeForGrouping({
+    id: row.id,
+    startedAt: row.started_at,
+    client: { address: row.client_address, ...(row.client_user === null ? {} : { user: row.client_user }) },
+    toolName: row.tool_name ?? undefined,
+    api: row.api ?? undefined,
+    model: row.model ?? undefined,
+    agent: parseAgent(row.agent),
+    request: row.request_body_truncated === 1 || row.request_body === null ? undefined : parseJson(row.request_body),
+    answer: ex.response?.reassembled,
+    responseId: ex.response?.reassembled?.responseId,
+  });
+}
+
+function parseAgent(json: string | null): AgentMetadata | undefined {
+  if (json === null) return undefined;
+  const value = parseJson(Buffer.from(json));
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as AgentMetadata) : undefined;
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

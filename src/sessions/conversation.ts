@@ -1,0 +1,76 @@
+import { asObject, type JsonObject } from '../providers/json.js';
+import { readAnthropicMessages, readBedrockConverse } from './conversation-anthropic.js';
+import { readGeminiContents } from './conversation-gemini.js';
+import { readChatCompletions, readOllamaChat, readResponses } from './conversation-openai.js';
+
+/**
+ * One request body seen the same way whatever API spoke it: the system prompt, the
+ * names of the tools offered, and the messages as role + blocks. Grouping hashes it,
+ * `llmtap show` renders it and cache analysis diffs it, so it keeps what the model
+ * reads (text, tool calls and results) and drops what only steers delivery
+ * (cache markers, ids of stored items, encrypted reasoning payloads).
+ */
+export interface Conversation {
+  system?: string;
+  /** Tool names in the order offered (server tools by their type, e.g. `web_search`). */
+  tools: string[];
+  messages: ConversationMessage[];
+}
+
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface ConversationMessage {
+  role: Role;
+  blocks: Block[];
+}
+
+export type Block =
+  | { type: 'text'; text: string }
+  | { type: 'thinking'; text: string }
+  | { type: 'tool_call'; id?: string; name: string; arguments: string }
+  | { type: 'tool_result'; id?: string; text: string; isError?: boolean }
+  | { type: 'other'; kind: string };
+
+/**
+ * Reads a parsed request body as a Conversation for the API that carried it
+ * (ApiKind in src/exchange.ts). Undefined for APIs without a conversation
+ * (embeddings, countTokens, realtime) and for bodies of the wrong shape; never throws.
+ */
+export function readConversation(api: string | undefined, body: unknown): Conversation | undefined {
+  const request = asObject(body);
+  if (!request) return undefined;
+  switch (api) {
+    case 'chat.completions': return readChatCompletions(request);
+    case 'ollama.chat': return readOllamaChat(request);
+    case 'responses': return readResponses(request);
+    // Claude on Vertex (rawPredict) is routed as `messages` already.
+    case 'messages': return readAnthropicMessages(request);
+    case 'gemini.generateContent': return readGeminiContents(codeAssistInner(request));
+    case 'bedrock.converse': return readBedrockConverse(request);
+    case 'bedrock.invoke': return readBedrockInvoke(request);
+    default: return undefined;
+  }
+}
+
+/** Gemini CLI's Code Assist endpoint wraps the public request as `{model, project, request: {...}}`. */
+function codeAssistInner(request: JsonObject): JsonObject {
+  const inner = asObject(request.request);
+  return inner && (Array.isArray(inner.contents) || inner.systemInstruction !== undefined) ? inner : request;
+}
+
+/**
+ * InvokeModel bodies are the model family's own format: Claude's Messages
+ * (`anthropic_version`, typed blocks or string content), Amazon Nova's Converse-like
+ * messages (untyped `{text}` blocks), or a bare `prompt` (Llama, Mistral, Titan's `inputText`).
+ */
+function readBedrockInvoke(request: JsonObject): Conversation | undefined {
+  if (Array.isArray(request.messages)) {
+    const typed = request.anthropic_version !== undefined || request.messages.some((m) => {
+      const content = asObject(m)?.content;
+      return typeof content === 'string' || (Array.isArray(content) && content.some((b) => typeof asObject(b)?.type === 'string'));
+    });
+    return typed ? readAnthropicMessages(request) : readBedrockConverse(request);
+  }
+  const prompt = typeof request.prompt === 'string' ? request.prompt : typeof request.inputText === 'string' ? request.inputText : undefined;
+  return prompt === undefined ? undefined : { tools: [], messages: [{ role: 'user', blocks: [{ type: 'text', text: prompt }] }] };
+}
