@@ -76,7 +76,8 @@ export class SqliteArchiveReader implements ArchiveReader {
     for (const kind of ['session', 'exchange'] as const) {
       const table = kind === 'session' ? 'sessions' : 'exchanges';
       const rows = this.db.prepare(`SELECT id FROM ${table} WHERE id >= ? AND id < ? ORDER BY id LIMIT 6`).all(idOrPrefix, `${idOrPrefix}\uffff`) as { id: string }[];
-      for (const r of rows) matches.push({ kind, id: r.id });
+      // A session without ids on the wire is named after its first exchange: the session wins.
+      for (const r of rows) if (!matches.some((m) => m.id === r.id)) matches.push({ kind, id: r.id });
     }
     if (matches.length === 1) return matches[0];
     if (matches.length > 1) return { kind: 'ambiguous', matches: matches.map((m) => `${m.kind} ${m.id}`) };

@@ -86,7 +86,10 @@ function writeRaw(row: ExchangeRow): void {
       return '';
     }
   };
-  process.stdout.write(`${row.method} ${row.path} HTTP/1.1\r\nHost: ${row.host}${row.port === 443 || row.port === 80 ? '' : `:${row.port}`}\r\n${head(row.request_headers)}\r\n`);
+  const headers = head(row.request_headers);
+  // The stored headers hold the client's own Host line; name the target only when they do not.
+  const host = /^host:/im.test(headers) ? '' : `Host: ${row.host}${row.port === 443 || row.port === 80 ? '' : `:${row.port}`}\r\n`;
+  process.stdout.write(`${row.method} ${row.path} HTTP/1.1\r\n${host}${headers}\r\n`);
   if (row.request_body) process.stdout.write(row.request_body);
   process.stdout.write('\r\n\r\n');
   if (row.status !== null) {

@@ -271,7 +271,8 @@ function splitText(text: string): string[] {
 
 async function anthropicMessages(res: ServerResponse, body: Record<string, unknown>, gapMs: number): Promise<void> {
   const model = typeof body.model === 'string' ? body.model : 'claude-sonnet-4-5';
-  const wantsTool = Array.isArray(body.tools) && body.tools.length > 0;
+  // Like a model in an agent loop: it calls a tool when offered one, and answers once the tool's result is back.
+  const wantsTool = Array.isArray(body.tools) && body.tools.length > 0 && !lastMessageHasToolResult(body.messages);
   const headers = { 'request-id': 'req_fake_anthropic', 'anthropic-ratelimit-requests-remaining': '99' };
   if (!body.stream) {
     const content = wantsTool
@@ -317,4 +318,10 @@ function providerError(res: ServerResponse, status: number, host: string): void 
   if (status === 429) headers['retry-after'] = '7';
   res.writeHead(status, headers);
   res.end(payload);
+}
+
+function lastMessageHasToolResult(messages: unknown): boolean {
+  if (!Array.isArray(messages) || messages.length === 0) return false;
+  const last = messages[messages.length - 1] as { content?: unknown };
+  return Array.isArray(last.content) && last.content.some((b) => (b as { type?: unknown }).type === 'tool_result');
 }

@@ -1,0 +1,148 @@
+import { execFile, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+
+const run = promisify(execFile);
+const CLI = resolve('dist/cli/main.js');
+
+/** Claude Sonnet 4.5's published API prices, USD per million tokens. */
+const SONNET = { input: 3, output: 15, cacheRead: 0.3 };
+/** The fake provider's Anthropic usage per answer. */
+const FAKE_USAGE = { input: 21, output: 9, cacheRead: 4 };
+
+let fake: FakeProvider;
+let tp: TestProxy;
+/** Request bodies exactly as the SDKs sent them, in order. */
+const sent: string[] = [];
+
+const captureFetch = ((url: string, init: { body?: unknown }) => {
+  if (typeof init?.body === 'string') sent.push(init.body);
+  return undiciFetch(url, init as never);
+}) as unknown as typeof fetch;
+
+function llmtap(...args: string[]) {
+  return run('node', [CLI, '--home', tp.home, ...args], { maxBuffer: 16 * 1024 * 1024 });
+}
+
+const weatherTool = { name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  tp = await startTestProxy(fake);
+  const anthropic = new Anthropic({ apiKey: 'sk-ant-api03-readside-0123456789abcdef', fetch: captureFetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+
+  // An agent loop with a tool: the model asks for the weather, gets it, answers.
+  const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'What is the weather in Paris? <script>alert(1)</script>' }];
+  const first = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, tools: [weatherTool], messages });
+  const call = first.content.find((b) => b.type === 'tool_use')!;
+  messages.push({ role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '18°C and sunny' }] });
+  const second = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, tools: [weatherTool], messages, stream: false });
+  expect(second.stop_reason).toBe('end_turn');
+
+  // A separate conversation from another SDK, two turns, no ids on the wire.
+  const openai = new OpenAI({ apiKey: 'sk-proj-readside-0123456789abcdef', fetch: captureFetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+  const chat: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Say hi' }];
+  const a = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: chat });
+  chat.push(a.choices[0]!.message, { role: 'user', content: 'Again, in French' });
+  await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: chat });
+  tp.proxy.recorder.flush();
+}, 60_000);
+
+afterAll(async () => {
+  await tp?.close();
+  await fake?.close();
+});
+
+interface SessionJson { id: string; tool: string; turns: number; threads: number; models: string[]; cost_usd: number | null; tokens: { input: number; output: number; cached_input: number } }
+
+describe('the read side on an archive recorded through the proxy by the real SDKs', () => {
+  it('sessions: one session per conversation, with its turns, tokens and cost', async () => {
+    const sessions = JSON.parse((await llmtap('sessions', '--json')).stdout) as SessionJson[];
+    expect(sessions).toHaveLength(2);
+    const claude = sessions.find((s) => s.tool === 'anthropic-sdk-node')!;
+    expect(claude).toMatchObject({ turns: 2, threads: 1, models: ['claude-sonnet-4-5'] });
+    // Every prompt token, cache reads included (Anthropic reports them apart from input_tokens).
+    expect(claude.tokens).toEqual({ input: 2 * (FAKE_USAGE.input + FAKE_USAGE.cacheRead), output: 2 * FAKE_USAGE.output, cached_input: 2 * FAKE_USAGE.cacheRead });
+    const perTurn = (FAKE_USAGE.input * SONNET.input + FAKE_USAGE.output * SONNET.output + FAKE_USAGE.cacheRead * SONNET.cacheRead) / 1e6;
+    expect(claude.cost_usd).toBeCloseTo(2 * perTurn, 10);
+    const openai = sessions.find((s) => s.tool === 'openai-sdk-node')!;
+    expect(openai).toMatchObject({ turns: 2, threads: 1 });
+    expect(openai.cost_usd).toBeGreaterThan(0);
+
+    const table = (await llmtap('sessions')).stdout;
+    expect(table).toMatch(/^SESSION\s+STARTED\s+DURATION\s+TOOL/);
+    expect(table).toContain('anthropic-sdk-node');
+    expect(table).not.toContain('\x1b['); // no colour into a pipe
+    expect(JSON.parse((await llmtap('sessions', '--json', '--tool', 'openai-sdk-node')).stdout)).toHaveLength(1);
+  });
+
+  it('show: the conversation turn by turn, the tool call and its result, captured text as text', async () => {
+    const sessions = JSON.parse((await llmtap('sessions', '--json', '--tool', 'anthropic-sdk-node')).stdout) as SessionJson[];
+    const id = sessions[0]!.id;
+    const text = (await llmtap('show', id.slice(0, 12))).stdout;
+    expect(text).toContain(`session ${id}`);
+    expect(text).toMatch(/turn 1 .*claude-sonnet-4-5/);
+    expect(text).toContain('What is the weather in Paris? <script>alert(1)</script>');
+    expect(text).toMatch(/\[tool call get_weather toolu_fake1\]\n\s+\{"city":"Paris"\}/);
+    expect(text).toMatch(/turn 2 [^\n]*\n(.*\n)*.*\[tool result toolu_fake1\]\n\s+18°C and sunny/);
+    expect(text).toContain('Bonjour from fake Claude');
+
+    const md = (await llmtap('show', id, '--format', 'md')).stdout;
+    expect(md).toMatch(/^# Session /);
+    expect(md).toContain('**assistant** [tool call get_weather toolu_fake1]');
+
+    const json = JSON.parse((await llmtap('show', id, '--json')).stdout) as { threads: { turns: { added: unknown[]; answer: { toolCalls: unknown[] } }[] }[] };
+    expect(json.threads[0]!.turns).toHaveLength(2);
+    expect(json.threads[0]!.turns[0]!.answer.toolCalls).toEqual([{ id: 'toolu_fake1', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+  });
+
+  it('show --raw gives back the exact request body the SDK sent', async () => {
+    const exchanges = (await llmtap('export')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; path: string; request: { body: string } });
+    const second = exchanges.filter((e) => e.path === '/v1/messages')[1]!;
+    const raw = (await llmtap('show', second.id, '--raw')).stdout;
+    const body = raw.slice(raw.indexOf('\r\n\r\n') + 4, raw.indexOf('\r\n\r\nHTTP/1.1 '));
+    expect(body).toBe(sent[1]);
+    expect(raw).toMatch(/^POST \/v1\/messages HTTP\/1\.1\r\nhost: api\.anthropic\.com\r\n/i);
+    expect(raw).toMatch(/\r\n(x-api-key|authorization): \[REDACTED\]\r\n/i);
+    expect(raw).not.toContain('readside-0123456789');
+  });
+
+  it('stats: requests, tokens, cost and latency per model; --json for machines', async () => {
+    const rows = JSON.parse((await llmtap('stats', '--by', 'model', '--json')).stdout) as { model: string; requests: number; cost_usd: number; latency_ms: { p50: number } }[];
+    expect(rows.map((r) => [r.model, r.requests])).toEqual(expect.arrayContaining([['claude-sonnet-4-5', 2], ['gpt-4o-mini', 2]]));
+    for (const r of rows) expect(r.latency_ms.p50).toBeGreaterThan(0);
+    const table = (await llmtap('stats', '--by', 'tool')).stdout;
+    expect(table).toMatch(/^TOOL\s+REQS\s+ERRS/);
+    expect(table).toMatch(/\ntotal\s+4\s+0/);
+  });
+
+  it('tail: one line per exchange as it is recorded', async () => {
+    const child = spawn('node', [CLI, '--home', tp.home, 'tail', '--json', '--interval', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => setTimeout(r, 800)); // tail starts at the end: nothing old is printed
+    const openai = new OpenAI({ apiKey: 'sk-proj-tail-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'tail me' }] });
+    tp.proxy.recorder.flush();
+    const deadline = Date.now() + 5000;
+    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { model: string; status: number; path: string });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ model: 'gpt-4o-mini', status: 200, path: '/v1/chat/completions' });
+  });
+
+  it('bad input gets one line naming the flag', async () => {
+    const err = await llmtap('sessions', '--since', 'yesterdayish').catch((e: { stderr: string; code: number }) => e);
+    expect(err).toMatchObject({ code: 2 });
+    expect((err as { stderr: string }).stderr).toBe('llmtap: --since "yesterdayish": expected a duration such as 24h or 7d, or a date such as 2026-12-01\n');
+    const missing = await llmtap('show', 'no-such-id').catch((e: { stderr: string; code: number }) => e);
+    expect(missing).toMatchObject({ code: 1, stderr: 'llmtap: no session or exchange "no-such-id"\n' });
+  });
+});
