@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { harLines, type HarOptions } from '../../src/archive/har.js';
+import { exchangeUrl, harLines, type HarOptions } from '../../src/archive/har.js';
 import { makeExchange, type Exchange, type WsMessageRecord } from '../../src/exchange.js';
 import { openArchive } from '../../src/recorder/db.js';
 import { exchangeToRow, wsMessageToRow } from '../../src/recorder/rows.js';
@@ -185,6 +185,15 @@ describe('HAR export', () => {
     expect(none._llmtap).toMatchObject({ outcome: 'upstream_error', error_code: 'upstream_unreachable' });
     expect(skewed.timings).toMatchObject({ send: 10, wait: 0, receive: 15 });
     expect(skewed.response.statusText).toBe('Bad Gateway');
+  });
+
+  it('URLs: https only on 443, default ports left out, IPv6 hosts bracketed', () => {
+    expect([
+      exchangeUrl({ host: 'api.openai.com', port: 443, path: '/v1/models' }),
+      exchangeUrl({ host: 'example.test', port: 80, path: '/x?key=[REDACTED]' }),
+      exchangeUrl({ host: '::1', port: 8080, path: '/api/chat' }),
+      exchangeUrl({ host: '10.0.0.1', port: 443, path: '/' }),
+    ]).toEqual(['https://api.openai.com/v1/models', 'http://example.test/x?key=[REDACTED]', 'http://[::1]:8080/api/chat', 'https://10.0.0.1/']);
   });
 
   it('extra(row) is merged into _llmtap (session, thread, cost slots)', () => {
