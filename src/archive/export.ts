@@ -6,6 +6,8 @@ export interface ExportOptions {
   since?: number;
   /** At most this many rows. */
   limit?: number;
+  /** Only the exchanges of this session. */
+  session?: string;
 }
 
 /** Headers as an object: lower-case name → value, or an array of values when repeated. */
@@ -48,6 +50,13 @@ export interface ExportedExchange {
   agent: Record<string, string> | null;
   /** Rate-limit and quota headers of the answer, by family (anthropic, openai, codex). */
   quota: Record<string, Record<string, number | string>> | null;
+  /** Where the archive grouped it (null in rows from before schema 5). */
+  session_id: string | null;
+  thread_id: string | null;
+  turn: number | null;
+  /** USD at the exchange's time; null when unknown. `api_equivalent`: subscription traffic at API prices. */
+  cost_usd: number | null;
+  cost_source: string | null;
   request: ExportedBody & { headers: ExportedHeaders };
   response: (ExportedBody & {
     status: number | null;
@@ -95,12 +104,16 @@ interface ExportedBody {
  * consumer keeps up (writeLines waits for it).
  */
 export function* exchangeLines(archive: Archive, options: ExportOptions = {}): Generator<string> {
+  for (const { row, ws } of exchangeRows(archive, options)) yield JSON.stringify(exchangeToJson(row, ws));
+}
+
+/** Exchange rows oldest first, one at a time, each WebSocket session (101) with its messages. */
+export function* exchangeRows(archive: Archive, options: ExportOptions = {}): Generator<{ row: ExchangeRow; ws?: WsMessageRow[] }> {
   const { sql, params } = selectSql('exchanges', options);
   const messages = archive.db.prepare('SELECT * FROM ws_messages WHERE exchange_id = ? ORDER BY seq');
   for (const stored of archive.db.prepare(sql).iterate(params) as IterableIterator<ExchangeRow>) {
     const row = decodeStoredBodies(stored, archive.db);
-    const ws = row.status === 101 ? (messages.all(row.id) as WsMessageRow[]) : undefined;
-    yield JSON.stringify(exchangeToJson(row, ws));
+    yield { row, ws: row.status === 101 ? (messages.all(row.id) as WsMessageRow[]) : undefined };
   }
 }
 
@@ -191,6 +204,11 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     tool: row.tool_name === null ? null : { name: row.tool_name, version: row.tool_version },
     agent: jsonColumn(row.agent),
     quota: jsonColumn(row.quota),
+    session_id: row.session_id ?? null,
+    thread_id: row.thread_id ?? null,
+    turn: row.turn ?? null,
+    cost_usd: row.cost_usd ?? null,
+    cost_source: row.cost_source ?? null,
     request: {
       headers: headersObject(row.request_headers),
       ...exportBody(row.request_body, row.request_body_size, row.request_body_truncated, row.request_body_stored, row.request_body_sha256),
@@ -212,7 +230,7 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
   return exported;
 }
 
-function jsonColumn<T>(text: string | null): T | null {
+export function jsonColumn<T>(text: string | null): T | null {
   if (text === null) return null;
   try {
     return JSON.parse(text) as T;
@@ -235,10 +253,16 @@ function wsMessageToJson(m: WsMessageRow): ExportedWsMessage {
 function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   let sql = `SELECT * FROM ${table}`;
+  const where: string[] = [];
   if (options.since !== undefined) {
-    sql += ' WHERE started_at >= ?';
+    where.push('started_at >= ?');
     params.push(options.since);
   }
+  if (options.session !== undefined && table === 'exchanges') {
+    where.push('session_id = ?');
+    params.push(options.session);
+  }
+  if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
   // id breaks ties so repeated exports of the same archive are identical.
   sql += ' ORDER BY started_at, id';
   if (options.limit !== undefined) {
@@ -248,27 +272,31 @@ function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions): { sq
   return { sql, params };
 }
 
-function isoTime(epochMs: number): string {
+export function isoTime(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
 
 /** Milliseconds from start to a later mark, to 0.01 ms; null when the mark was never reached. */
-function elapsed(start: number, mark: number | null): number | null {
+export function elapsed(start: number, mark: number | null): number | null {
   if (mark === null) return null;
   return Math.round((mark - start) * 100) / 100;
 }
 
-function headersObject(json: string): ExportedHeaders {
-  const out: ExportedHeaders = {};
+/** A headers column (JSON [name, value] pairs, as received) as pairs; malformed entries skipped. */
+export function headerPairs(json: string): [string, string][] {
   let pairs: unknown;
   try {
     pairs = JSON.parse(json);
   } catch {
-    return out;
+    return [];
   }
-  if (!Array.isArray(pairs)) return out;
-  for (const pair of pairs) {
-    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') continue;
+  if (!Array.isArray(pairs)) return [];
+  return pairs.filter((p): p is [string, string] => Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'string');
+}
+
+function headersObject(json: string): ExportedHeaders {
+  const out: ExportedHeaders = {};
+  for (const pair of headerPairs(json)) {
     const name = pair[0].toLowerCase();
     const value = pair[1];
     const seen = out[name];
@@ -282,11 +310,17 @@ function headersObject(json: string): ExportedHeaders {
 function exportBody(bytes: Buffer | null, size: number | null, truncated: number | null, stored: string | null | undefined, sha256: string | null | undefined): ExportedBody {
   const meta = { body_size: size, body_truncated: truncated === null ? null : truncated === 1, body_stored: stored ?? null, ...(sha256 ? { body_sha256: sha256 } : {}) };
   if (bytes === null) return { body: null, ...meta };
+  const { text, base64 } = bodyText(bytes);
+  return base64 ? { body: text, body_encoding: 'base64', ...meta } : { body: text, ...meta };
+}
+
+/** A stored body as text: UTF-8 when it is valid UTF-8, else base64 (flagged). */
+export function bodyText(bytes: Buffer): { text: string; base64: boolean } {
   try {
     // Stored text bodies are valid UTF-8 (truncated ones were cut at a character boundary).
-    return { body: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), ...meta };
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), base64: false };
   } catch {
-    return { body: bytes.toString('base64'), body_encoding: 'base64', ...meta };
+    return { text: bytes.toString('base64'), base64: true };
   }
 }
 

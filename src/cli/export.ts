@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { exchangeLines, tunnelLines, writeLines } from '../archive/export.js';
+import { harLines } from '../archive/har.js';
 import { paths } from '../config.js';
 import { openArchive } from '../recorder/db.js';
 
@@ -10,21 +11,24 @@ interface ExportArgs {
   tunnels: boolean;
   since?: string;
   limit?: number;
+  session?: string;
   out?: string;
 }
 
 export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
   command: 'export',
-  describe: 'write the archive as JSON lines (one object per exchange)',
+  describe: 'write the archive as JSON lines (one object per exchange) or as HAR 1.2',
   builder: (y: Argv<{ home: string }>) => y
-    .option('format', { type: 'string', choices: ['jsonl'], default: 'jsonl' })
+    .option('format', { type: 'string', choices: ['jsonl', 'har'], default: 'jsonl', describe: 'jsonl: one object per line; har: one HAR 1.2 document' })
     .option('tunnels', { type: 'boolean', default: false, describe: 'export the tunnel records instead of exchanges' })
     .option('since', { type: 'string', describe: 'only exchanges started at or after this ISO date/time' })
     .option('limit', { type: 'number', describe: 'at most this many records' })
+    .option('session', { type: 'string', describe: 'only the exchanges of this session (ids from `llmtap sessions`)' })
     .option('out', { type: 'string', describe: 'write to FILE instead of stdout' })
     .check((a) => {
       if (a.since !== undefined && Number.isNaN(Date.parse(a.since))) throw new Error(`--since "${a.since}" is not a date`);
       if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 0)) throw new Error('--limit must be a non-negative integer');
+      if (a.format === 'har' && a.tunnels) throw new Error('--tunnels has no HAR form (tunnels carry no requests); use --format jsonl');
       return true;
     }) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
@@ -35,10 +39,13 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
     }
     const archive = openArchive(file);
     const out = args.out ? createWriteStream(args.out) : process.stdout;
-    const options = { since: args.since ? Date.parse(args.since) : undefined, limit: args.limit };
+    const options = { since: args.since ? Date.parse(args.since) : undefined, limit: args.limit, session: args.session };
+    const har = args.format === 'har';
     try {
-      const lines = args.tunnels ? tunnelLines(archive, options) : exchangeLines(archive, options);
-      const { lines: count } = await writeLines(lines, out);
+      const lines = args.tunnels ? tunnelLines(archive, options) : har ? harLines(archive, options) : exchangeLines(archive, options);
+      const { lines: written } = await writeLines(lines, out);
+      // A HAR document is its head line, one line per entry, and its tail line.
+      const count = har ? Math.max(0, written - 2) : written;
       if (args.out) {
         // end()'s callback gets the error of a file that could not be opened or written.
         await new Promise<void>((resolve, reject) => (out as NodeJS.WritableStream).end((err?: Error | null) => (err ? reject(err) : resolve())));

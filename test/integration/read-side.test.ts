@@ -6,6 +6,7 @@ import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { assertValidHar } from '../helpers/har-validator.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 const run = promisify(execFile);
@@ -111,6 +112,18 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(raw).toMatch(/^POST \/v1\/messages HTTP\/1\.1\r\nhost: api\.anthropic\.com\r\n/i);
     expect(raw).toMatch(/\r\n(x-api-key|authorization): \[REDACTED\]\r\n/i);
     expect(raw).not.toContain('readside-0123456789');
+  });
+
+  it('export --session: one session as HAR (validated) and as JSON lines, with session and cost fields', async () => {
+    const [claude] = JSON.parse((await llmtap('sessions', '--json', '--tool', 'anthropic-sdk-node')).stdout) as SessionJson[];
+    const har = JSON.parse((await llmtap('export', '--format', 'har', '--session', claude!.id)).stdout) as { log: { entries: { request: { url: string }; _llmtap: { session_id: string; turn: number; cost_usd: number } }[] } };
+    assertValidHar(har);
+    expect(har.log.entries.map((e) => [e.request.url, e._llmtap.session_id, e._llmtap.turn])).toEqual([
+      ['https://api.anthropic.com/v1/messages', claude!.id, 1], ['https://api.anthropic.com/v1/messages', claude!.id, 2]]);
+    const lines = (await llmtap('export', '--session', claude!.id)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { cost_usd: number; cost_source: string; thread_id: string });
+    expect(lines).toHaveLength(2);
+    expect(lines.reduce((a, l) => a + l.cost_usd, 0)).toBeCloseTo(claude!.cost_usd!, 12);
+    expect(lines.map((l) => l.cost_source)).toEqual(['api', 'api']);
   });
 
   it('stats: requests, tokens, cost and latency per model; --json for machines', async () => {
