@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
 import { patternError } from './host-pattern.js';
+import type { CompiledPolicy } from './policy/compile.js';
 import type { RateLimitSpec } from './policy/rate-limit.js';
 import type { ProxyUser } from './proxy/auth.js';
 
@@ -54,6 +55,10 @@ export interface ProxyConfig {
   rateLimit?: RateLimitSpec;
   /** Extra regular expressions whose matches are redacted from every stored and logged field. */
   redact: string[];
+  /** Policy file (YAML or JSON; --policy or the config file's `policy` key), reloaded on SIGHUP and on change. */
+  policyFile?: string;
+  /** The policy compiled from it; undefined: no policy, no policy stage. */
+  policy?: CompiledPolicy;
   /** JSON config file (reloaded on SIGHUP). */
   configFile?: string;
   logLevel: string;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { newId } from './ids.js';
+import type { PolicyRecord } from './policy/types.js';
 import type { AgentMetadata } from './providers/agent-metadata.js';
 import type { Quota } from './providers/quota-headers.js';
 import type { ToolIdentity } from './providers/tool-identity.js';
@@ -130,6 +131,8 @@ export interface Exchange {
   agent?: AgentMetadata;
   /** Rate-limit and subscription-quota headers of the answer. */
   quota?: Quota;
+  /** What the policy decided (rule, action, enforced or monitor, what changed); absent when no rule matched. */
+  policy?: PolicyRecord;
 }
 
 /** Epoch time in fractional milliseconds, monotonic within the process. */

@@ -47,6 +47,8 @@ export interface ExportedExchange {
   agent: Record<string, string> | null;
   /** Rate-limit and quota headers of the answer, by family (anthropic, openai, codex). */
   quota: Record<string, Record<string, number | string>> | null;
+  /** Policy decisions: { decisions: [{ rule, kind, action, enforced, … }], blocked?, bodyChanged? } (see policy/types.ts). */
+  policy: Record<string, unknown> | null;
   request: ExportedBody & { headers: ExportedHeaders };
   response: (ExportedBody & {
     status: number | null;
@@ -189,6 +191,8 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     tool: row.tool_name === null ? null : { name: row.tool_name, version: row.tool_version },
     agent: jsonColumn(row.agent),
     quota: jsonColumn(row.quota),
+    // Archives from before the policy column have no such field in their rows.
+    policy: jsonColumn(row.policy ?? null),
     request: {
       headers: headersObject(row.request_headers),
       ...exportBody(row.request_body, row.request_body_size, row.request_body_truncated, row.request_body_stored, row.request_body_sha256),

@@ -54,6 +54,8 @@ export interface ExchangeRow {
   agent: string | null;
   /** Quota as JSON. */
   quota: string | null;
+  /** Policy decisions (PolicyRecord) as JSON; never a redacted value, only detector names and places. */
+  policy: string | null;
 }
 
 export interface TunnelRow {
@@ -136,6 +138,9 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 200;
  * Schema steps, in order; step i brings the database to user_version i + 1.
  * Never edit a step that has shipped: append a new one.
  */
+/** The policy engine's column: what each rule decided about an exchange (JSON). */
+export const POLICY_DDL = 'ALTER TABLE exchanges ADD COLUMN policy TEXT';
+
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE exchanges (
@@ -230,6 +235,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE exchanges ADD COLUMN quota TEXT;
   CREATE INDEX exchanges_tool ON exchanges (tool_name);
   `,
+  // 5: policy decisions per exchange (JSON). Added on the policy branch; the lead may renumber.
+  `${POLICY_DDL};`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -243,7 +250,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'response_thinking', 'tool_calls', 'stop_reason', 'input_tokens', 'output_tokens', 'cached_input_tokens',
   'reasoning_tokens', 'cache_creation_input_tokens', 'outcome', 'error_code',
   'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
-  'tool_name', 'tool_version', 'agent', 'quota',
+  'tool_name', 'tool_version', 'agent', 'quota', 'policy',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [

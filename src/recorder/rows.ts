@@ -66,6 +66,8 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     // Agent ids are the client's own strings: a key pasted into one is still a key.
     agent: ex.agent ? redactor.json(JSON.stringify(ex.agent)) : null,
     quota: ex.quota ? redactor.json(JSON.stringify(ex.quota)) : null,
+    // Rule ids and detector names are the operator's; places are JSON paths. No matched value is ever in it.
+    policy: ex.policy ? redactor.json(JSON.stringify(ex.policy)) : null,
   };
 }
 
