@@ -49,9 +49,16 @@ export function ibanValid(text: string): boolean {
  * Provider and service key shapes: the archive's own key patterns (key-patterns.ts:
  * OpenAI/Anthropic `sk-`, Google `AIza`, Groq, xAI, Hugging Face, Bearer tokens),
  * plus formats only worth catching on the way out: AWS access key ids, GitHub
- * tokens, Slack tokens.
+ * tokens, Slack tokens. As in key-patterns.ts, every alternative starts with a
+ * literal and checks what precedes it by a lookbehind placed after it, so the
+ * regex engine can skip ahead to candidates instead of trying every position.
  */
-const EXTRA_KEYS = '(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])|(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}|(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}';
+const EXTRA_KEYS = [
+  'AKIA(?<![A-Za-z0-9]AKIA)[0-9A-Z]{16}(?![A-Za-z0-9])',
+  'ASIA(?<![A-Za-z0-9]ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])',
+  'gh[pousr]_(?<![A-Za-z0-9_]gh[pousr]_)[A-Za-z0-9]{36,}',
+  'xox[abposr]-(?<![A-Za-z0-9]xox[abposr]-)[A-Za-z0-9-]{10,}',
+].join('|');
 
 export const BUILT_IN_DETECTORS: Record<DetectorName, Detector> = {
   api_key: { name: 'api_key', pattern: new RegExp(`${keyPatternSource()}|${EXTRA_KEYS}`, 'g'), hint: /sk-|AIza|gsk_|xai-|hf_|[Bb]earer|AKIA|ASIA|gh[pousr]_|xox/ },
@@ -60,7 +67,7 @@ export const BUILT_IN_DETECTORS: Record<DetectorName, Detector> = {
     pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/g,
     hint: /PRIVATE KEY-----/,
   },
-  jwt: { name: 'jwt', pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, hint: /eyJ/ },
+  jwt: { name: 'jwt', pattern: /eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, hint: /eyJ/ },
   email: { name: 'email', pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g, hint: /@/ },
   card: { name: 'card', pattern: /(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])/g, hint: /[0-9]{4}/, confirm: luhn },
   iban: { name: 'iban', pattern: /(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g, hint: /[A-Z]{2}[0-9]{2}/, confirm: ibanValid },
