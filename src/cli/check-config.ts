@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config-error.js';
 import { loadConfigFile } from '../config-file.js';
 import { summarize } from '../policy/compile.js';
@@ -21,13 +22,13 @@ export function checkConfig(file: string): string {
   return `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(loadPolicyFile(config.policyFile))}`;
 }
 
-/** A JSON file whose top level has `rules` is a policy; anything else is read as a config file. */
+/** A JSON file whose top level has `rules` or `teams` is a policy; anything else is read as a config file. */
 function looksLikePolicy(file: string): boolean {
   try {
-    loadConfigFile(file);
-    return false;
-  } catch (err) {
-    return err instanceof ConfigError && /unknown key "rules"/.test(err.message);
+    const data = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof data === 'object' && data !== null && ('rules' in data || 'teams' in data);
+  } catch {
+    return false; // unreadable or not JSON: the config loader says why, with the line
   }
 }
 

@@ -63,7 +63,7 @@ describe('check-config and reload', () => {
     writeFileSync(config, JSON.stringify({ policy: 'policy.yaml', logLevel: 'warn' }));
     expect(checkConfig(config)).toMatch(/ok, config with 2 settings; .*policy\.yaml: policy with 1 rules/);
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, '{"rules": [{"action": "deny", "x": 1}]}');
+    writeFileSync(bad, '{"version": 1, "rules": [{"action": "deny", "x": 1}]}');
     expect(() => checkConfig(bad)).toThrow(`${bad}:1: rules[0].x: unknown key`);
   });
 
