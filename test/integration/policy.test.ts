@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
@@ -121,5 +122,22 @@ describe('policy through the proxy with the official SDKs', () => {
     const res = await undiciFetch('https://api.openai.com/v1/chat/completions', { method: 'POST', dispatcher: tp.agent, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' }, body: raw });
     await res.arrayBuffer();
     expect(fake.seen[before]!.body.toString()).toBe(raw);
+    // No redact rule for embeddings: even text a detector would catch goes up as sent.
+    const emb = `{"model":"text-embedding-3-small",  "input":"${EMAIL}"}`;
+    const r2 = await undiciFetch('https://api.openai.com/v1/embeddings', { method: 'POST', dispatcher: tp.agent, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' }, body: emb });
+    await r2.arrayBuffer();
+    expect(fake.seen[before + 1]!.body.toString()).toBe(emb);
+  });
+
+  it('a gzip-encoded body with something to redact goes up decoded, redacted, with its own length', async () => {
+    const before = fake.seen.length;
+    const body = gzipSync(JSON.stringify({ model: 'gpt-4o-gz', messages: [{ role: 'user', content: `ping ${EMAIL}` }] }));
+    const res = await undiciFetch('https://api.openai.com/v1/chat/completions', { method: 'POST', dispatcher: tp.agent, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: 'Bearer sk-test' }, body });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const seen = fake.seen[before]!;
+    const header = (name: string) => seen.rawHeaders[seen.rawHeaders.findIndex((h) => h.toLowerCase() === name) + 1];
+    expect(seen.body.toString()).toBe('{"model":"gpt-4o-gz","messages":[{"role":"user","content":"ping [REDACTED:email:1]"}]}');
+    expect([seen.rawHeaders.some((h) => h.toLowerCase() === 'content-encoding'), Number(header('content-length'))]).toEqual([false, seen.body.length]);
   });
 });

@@ -110,3 +110,15 @@ describe('redact rules', () => {
     expect([(err as LlmtapError).code, (err as LlmtapError).status, ex3.policy?.blocked]).toEqual(['model_not_allowed', 403, 'model_not_allowed']);
   });
 });
+
+describe('block answers in each provider\'s shape', () => {
+  it('model_not_allowed, content_blocked and rate_limited for OpenAI, Anthropic, Gemini/Vertex and Bedrock', async () => {
+    const { providerErrorBody, providerErrorHeaders } = await import('../../src/errors.js');
+    expect(JSON.parse(providerErrorBody('openai', 'model_not_allowed', 'no'))).toEqual({ error: { message: 'no (model_not_allowed)', type: 'llmtap_error', param: null, code: 'model_not_allowed' } });
+    expect(JSON.parse(providerErrorBody('anthropic', 'content_blocked', 'no'))).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: 'no (content_blocked)' } });
+    expect(JSON.parse(providerErrorBody('vertex-ai', 'model_not_allowed', 'no'))).toEqual({ error: { code: 403, message: 'no (model_not_allowed)', status: 'PERMISSION_DENIED' } });
+    expect(JSON.parse(providerErrorBody('bedrock', 'rate_limited', 'no'))).toEqual({ message: 'no (rate_limited)' });
+    expect(providerErrorHeaders('bedrock', 'rate_limited')['x-amzn-errortype']).toMatch(/^ThrottlingException:/);
+    expect(providerErrorHeaders('openai', 'rate_limited')).toEqual({});
+  });
+});
