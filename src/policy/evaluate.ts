@@ -56,8 +56,14 @@ export class PolicyBuckets {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** After a reload: forgets the buckets of rules that are gone or changed. */
+  retain(policy: CompiledPolicy): void {
+    const live = new Set(policy.rateLimit.map(signature));
+    for (const sig of this.byRule.keys()) if (!live.has(sig)) this.byRule.delete(sig);
+  }
+
   for(rule: RateLimitRule): { requests?: RateLimiter; tokens?: RateLimiter } {
-    const sig = `${rule.id}\u0000${rule.requestsPerMinute ?? ''}\u0000${rule.tokensPerMinute ?? ''}\u0000${rule.per}`;
+    const sig = signature(rule);
     let entry = this.byRule.get(sig);
     if (!entry) {
       entry = {
@@ -68,6 +74,10 @@ export class PolicyBuckets {
     }
     return entry;
   }
+}
+
+function signature(rule: RateLimitRule): string {
+  return `${rule.id}\u0000${rule.requestsPerMinute ?? ''}\u0000${rule.tokensPerMinute ?? ''}\u0000${rule.per}`;
 }
 
 function bucketKey(per: RateKey, f: MatchFacts): string {

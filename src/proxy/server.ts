@@ -151,6 +151,7 @@ export class ProxyServer {
   /** Swaps the policy (reload); undefined removes the policy stage. Buckets of unchanged rules carry over. */
   setPolicy(policy: CompiledPolicy | undefined): void {
     this.config = { ...this.config, policy };
+    if (policy) this.policyBuckets.retain(policy);
     this.exchangeDeps.policy = policy ? { policy, buckets: this.policyBuckets } : undefined;
   }
 

@@ -95,3 +95,17 @@ describe('rate limits', () => {
     expect(second.record.decisions).toEqual([{ rule: 'rpm', kind: 'rateLimit', action: 'limit', enforced: false, key: 'model:gpt-4o-mini', retryAfterSeconds: 60, limit: 'requests' }]);
   });
 });
+
+describe('rate-limit state across reloads', () => {
+  it('an unchanged rule keeps its bucket; a changed or removed one starts afresh', () => {
+    const buckets = new PolicyBuckets(() => 0);
+    const v1 = policy('rules:\n  - {id: rpm, rateLimit: {requestsPerMinute: 1}}\n');
+    evaluatePolicy(v1, facts(), undefined, buckets);
+    const same = policy('rules:\n  - {id: rpm, rateLimit: {requestsPerMinute: 1}}\n');
+    buckets.retain(same);
+    expect(evaluatePolicy(same, facts(), undefined, buckets).block?.code).toBe('rate_limited');
+    const changed = policy('rules:\n  - {id: rpm, rateLimit: {requestsPerMinute: 2}}\n');
+    buckets.retain(changed);
+    expect(evaluatePolicy(changed, facts(), undefined, buckets).block).toBeUndefined();
+  });
+});
