@@ -106,6 +106,7 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     outcome.block = { code, retryAfterSeconds };
     outcome.record.blocked = code;
     outcome.charges = [];
+    // changedBody stays: the caller records the redacted body even for a refused request.
     return outcome;
   };
 

@@ -13,6 +13,8 @@ export interface PolicyRuntime {
 }
 
 export interface PolicyStageResult {
+  /** An enforced block: answer with this, make no upstream call. */
+  error?: LlmtapError;
   /** The body to forward when it changed (identity-encoded, Content-Length fixed in `headers`). */
   body?: Buffer;
   headers?: RawHeaders;
@@ -21,9 +23,10 @@ export interface PolicyStageResult {
 
 /**
  * The policy stage of one exchange, after the body is read and parsed, before
- * forwarding. Records every decision on `ex.policy`; throws the LlmtapError an
- * enforced block answers with (no upstream call). `decoded` is the body with its
- * content coding undone (undefined when it could not be).
+ * forwarding. Records every decision on `ex.policy`; returns the LlmtapError an
+ * enforced block answers with (no upstream call) and the body to send or record
+ * when redaction changed it. `decoded` is the body with its content coding undone
+ * (undefined when it could not be).
  */
 export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined): PolicyStageResult {
   const { policy } = runtime;
@@ -35,13 +38,13 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const body = needsBody && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
   const outcome = evaluatePolicy(policy, factsOf(ex, policy.teams), body, runtime.buckets);
   if (outcome.record.decisions.length > 0 || outcome.record.blocked) ex.policy = outcome.record;
-  if (outcome.block) {
-    const retry = outcome.block.retryAfterSeconds;
-    throw new LlmtapError(outcome.block.code, retry === undefined ? {} : { headers: { 'retry-after': String(retry) } });
-  }
-  if (outcome.changedBody === undefined) return { charges: outcome.charges };
+  const retry = outcome.block?.retryAfterSeconds;
+  const error = outcome.block && new LlmtapError(outcome.block.code, retry === undefined ? {} : { headers: { 'retry-after': String(retry) } });
+  // A request blocked after redaction (by a rate limit) still hands back the redacted
+  // body, so the archive never keeps what a rule said must not leave.
+  if (outcome.changedBody === undefined) return { error, charges: outcome.charges };
   const next = Buffer.from(JSON.stringify(outcome.changedBody), 'utf8');
-  return { body: next, headers: withBodyHeaders(upstreamHeaders, next.length), charges: outcome.charges };
+  return { error, body: next, headers: withBodyHeaders(upstreamHeaders, next.length), charges: outcome.charges };
 }
 
 /** The re-serialised body goes up uncompressed with its own length (never a stale Content-Length). */

@@ -123,6 +123,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         const b = applied.body;
         ex.request.body = { bytes: b.length <= deps.captureLimit ? b : b.subarray(0, deps.captureLimit), size: b.length, truncated: b.length > deps.captureLimit };
       }
+      if (applied.error) throw applied.error;
     }
     if (deps.failClosed && conn.record && !deps.recorder.healthy) throw new LlmtapError('archive_unavailable');
 

@@ -105,9 +105,15 @@ describe('redact rules', () => {
     expect(ex2.policy?.bodyChanged).toBe(true);
     const denied = loadPolicyText('rules:\n  - {id: d, action: deny}\n', 'p.yaml');
     const ex3 = makeExchange({ api: 'chat.completions', provider: 'openai' });
-    const err = (() => { try { applyPolicy({ policy: denied, buckets: new PolicyBuckets() }, ex3, [], undefined); } catch (e) { return e; } })();
+    const err = applyPolicy({ policy: denied, buckets: new PolicyBuckets() }, ex3, [], undefined).error;
     expect(err).toBeInstanceOf(LlmtapError);
-    expect([(err as LlmtapError).code, (err as LlmtapError).status, ex3.policy?.blocked]).toEqual(['model_not_allowed', 403, 'model_not_allowed']);
+    expect([err?.code, err?.status, ex3.policy?.blocked]).toEqual(['model_not_allowed', 403, 'model_not_allowed']);
+    // Redacted, then refused by a rate limit: the redacted body still comes back, for the record.
+    const both = loadPolicyText('rules:\n  - {id: r, redact: {detectors: [email]}}\n  - {id: l, rateLimit: {requestsPerMinute: 1}}\n', 'p.yaml');
+    const rt = { policy: both, buckets: new PolicyBuckets(() => 0) };
+    applyPolicy(rt, makeExchange({ api: 'chat.completions' }), [], Buffer.from('{"messages":[]}'));
+    const limited = applyPolicy(rt, makeExchange({ api: 'chat.completions' }), [], Buffer.from('{"messages":[{"role":"user","content":"b@x.io"}]}'));
+    expect([limited.error?.code, limited.body?.toString()]).toEqual(['rate_limited', '{"messages":[{"role":"user","content":"[REDACTED:email:1]"}]}']);
   });
 });
 
