@@ -1,6 +1,6 @@
 import type { Exchange } from '../exchange.js';
 import type { CompiledPolicy, RateLimitRule } from './compile.js';
-import { Placeholders, redactRequest } from './redact-body.js';
+import { hasMessageText, Placeholders, redactRequest } from './redact-body.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Decision, MatchFacts, PolicyRecord, RateKey } from './types.js';
 
@@ -99,7 +99,7 @@ function bucketKey(per: RateKey, f: MatchFacts): string {
  * recorded (what they would have done) and passed over, so adding a rule in
  * monitor mode never changes what is enforced.
  */
-export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: unknown, buckets: PolicyBuckets): PolicyOutcome {
+export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: unknown, buckets: PolicyBuckets, bodyUnreadable = false): PolicyOutcome {
   const decisions: Decision[] = [];
   const outcome: PolicyOutcome = { record: { decisions }, charges: [] };
   const block = (code: BlockCode, retryAfterSeconds?: number): PolicyOutcome => {
@@ -124,6 +124,14 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     if (!rule.match(facts)) continue;
     const enforced = rule.mode === 'enforce';
     const apply = enforced && rule.action === 'replace';
+    if (bodyUnreadable && hasMessageText(facts.api)) {
+      // A body that could not be decoded or parsed cannot be scanned: a block rule
+      // refuses it (fail closed); a replace rule records that it could not look.
+      decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits: [{ detector: 'unreadable', at: 'body', count: 1 }] });
+      if (!enforced) continue;
+      if (rule.action === 'block') return block('content_blocked');
+      break;
+    }
     const hits = redactRequest(facts.api, body, rule.detectors, placeholders, apply);
     if (hits.length === 0 && enforced) break; // matched, nothing found: this rule decided
     if (hits.length > 0) decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits });

@@ -21,6 +21,11 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   'ollama.generate': ['prompt', 'system'],
 };
 
+/** True for APIs whose request bodies carry message text redaction reads. */
+export function hasMessageText(api: ApiKind | undefined): boolean {
+  return api !== undefined && ROOTS[api] !== undefined;
+}
+
 /** Keys whose string value (or array of strings) is text a person or a tool wrote. */
 const TEXT_KEYS = new Set(['content', 'text', 'input', 'output', 'prompt', 'system', 'instructions', 'arguments', 'inputText']);
 

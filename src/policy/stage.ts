@@ -36,7 +36,9 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   // The parse is shared with the provider parser (same Buffer, parsed once); redaction
   // changes that object in place, so nothing later reads the secret from it either.
   const body = needsBody && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
-  const outcome = evaluatePolicy(policy, factsOf(ex, policy.teams), body, runtime.buckets);
+  // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
+  const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (body === undefined || body === null || typeof body !== 'object');
+  const outcome = evaluatePolicy(policy, factsOf(ex, policy.teams), body, runtime.buckets, unreadable);
   if (outcome.record.decisions.length > 0 || outcome.record.blocked) ex.policy = outcome.record;
   const retry = outcome.block?.retryAfterSeconds;
   const error = outcome.block && new LlmtapError(outcome.block.code, retry === undefined ? {} : { headers: { 'retry-after': String(retry) } });

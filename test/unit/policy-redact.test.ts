@@ -128,3 +128,22 @@ describe('block answers in each provider\'s shape', () => {
     expect(providerErrorHeaders('openai', 'rate_limited')).toEqual({});
   });
 });
+
+describe('bodies redaction cannot read', () => {
+  it('a block rule refuses them (fail closed); a replace rule forwards them and records that it could not look', () => {
+    const sent = Buffer.from('not json, or bytes in a coding llmtap cannot undo: sk-proj-abcdefghijklmnopqrstuvwxyz');
+    const ex = () => makeExchange({ api: 'chat.completions', provider: 'openai', request: { body: { bytes: sent, size: sent.length, truncated: false } } });
+    const block = { policy: loadPolicyText('rules:\n  - {id: dlp, redact: {action: block}}\n', 'p.yaml'), buckets: new PolicyBuckets() };
+    const e1 = ex();
+    expect(applyPolicy(block, e1, [], undefined).error?.code).toBe('content_blocked');
+    expect(e1.policy?.decisions).toEqual([{ rule: 'dlp', kind: 'redact', action: 'block', enforced: true, hits: [{ detector: 'unreadable', at: 'body', count: 1 }] }]);
+    const replace = { policy: loadPolicyText('rules:\n  - {id: pii, redact: {}}\n', 'p.yaml'), buckets: new PolicyBuckets() };
+    const e2 = ex();
+    const r = applyPolicy(replace, e2, [], sent);
+    expect([r.error, r.body]).toEqual([undefined, undefined]);
+    expect(e2.policy?.decisions[0]).toMatchObject({ rule: 'pii', hits: [{ detector: 'unreadable' }] });
+    // An API without message text (say a model list) is not "unreadable".
+    const e3 = makeExchange({ api: 'other', request: { body: { bytes: sent, size: sent.length, truncated: false } } });
+    expect(applyPolicy(block, e3, [], undefined).error).toBeUndefined();
+  });
+});
