@@ -268,9 +268,9 @@ says n/a with the reason if that fails). Every process it starts is killed when 
   unpinned, the scheduler's placement of three busy processes on 2 cores swung the same build between 53 % and
   107 % of the pipe. Direct (no relay) is not pinned.
 - **RSS**: \`/proc/<pid>/status\` VmRSS sampled every 100 ms plus VmHWM (reset with \`clear_refs\` before the phase).
-- **10-rule policy**: llmtap started with `--policy` and the ten rules of `bench/policy-file.ts` (five access rules, two
+- **10-rule policy**: llmtap started with \`--policy\` and the ten rules of \`bench/policy-file.ts\` (five access rules, two
   redact rules, one of them scanning every message with all built-in detectors, three rate limits, one checking a token
-  bucket); the same latency, throughput and SSE phases as the llmtap row. `bench/policy-eval.ts` times the stage alone.
+  bucket); the same latency, throughput and SSE phases as the llmtap row. \`bench/policy-eval.ts\` times the stage alone.
 
 ${r.notes.map((n) => `- ${n}`).join('\n')}
 `;
