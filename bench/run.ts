@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { archiveBytes, countRows } from './archive-size.js';
+import { BENCH_POLICY } from './policy-file.js';
 import { makeFakeCerts } from './certs.js';
 import { benchParams, type BenchParams } from './config.js';
 import type { ClosedResult, Job, SseResult } from './loadgen.js';
@@ -27,6 +28,7 @@ import { formatWs, wsDelayRun, wsOpenRun } from './websocket.js';
 import { directTarget, proxyTarget, startHttpMitmProxy, startLlmtap, startLlmtapInproc, startMitmdump, useDist, useLlmtapArgs, type FakeInfo, type RunningSystem } from './systems.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
 
 interface Args {
   quick: boolean;
@@ -51,7 +53,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--only') args.only = new Set(argv[++i]!.split(','));
     else if (a.startsWith('--only=')) args.only = new Set(a.slice(7).split(','));
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --quick] [--only direct,llmtap,tunnel,mitmproxy,hmp,inproc,archive,ws] [--profile] [--keep] [--dist DIR (another llmtap build)] [--llmtap-arg ARG ...] [--skip c1,c16,c64,sse,hosts,streams,tunnel] (all but --quick/--profile/--keep write bench/out/)\n');
+      process.stdout.write('usage: npm run bench [-- --quick] [--only direct,llmtap,policy,tunnel,mitmproxy,hmp,inproc,archive,ws] [--profile] [--keep] [--dist DIR (another llmtap build)] [--llmtap-arg ARG ...] [--skip c1,c16,c64,sse,hosts,streams,tunnel] (all but --quick/--profile/--keep write bench/out/)\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
   const plan = [
     want('direct') ? est.c1 + 2 * est.load + est.sse + est.hosts + 2 * est.blast : 0,
     want('llmtap') ? perProxy + est.start : 0,
+    want('policy') ? est.start + est.c1 + 2 * est.load + est.sse : 0,
     want('archive') ? 4 * est.start + 5000 : 0,
     want('tunnel') ? perProxy + est.blast : 0,
     want('mitmproxy') ? perProxy * 2 + est.blast : 0,
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
     want('inproc') ? est.start + 2 * est.load : 0,
     want('ws') ? 2 * est.start + 30_000 : 0,
   ].reduce((a, b) => a + b, 0);
-  const phaseCount = (want('direct') ? 7 : 0) + (want('llmtap') ? 7 : 0) + (want('archive') ? 1 : 0) + (want('tunnel') ? 7 : 0) + (want('mitmproxy') ? 8 : 0) + (want('hmp') ? 7 : 0) + (want('inproc') ? 2 : 0) + (want('ws') ? 1 : 0);
+  const phaseCount = (want('direct') ? 7 : 0) + (want('llmtap') ? 7 : 0) + (want('policy') ? 5 : 0) + (want('archive') ? 1 : 0) + (want('tunnel') ? 7 : 0) + (want('mitmproxy') ? 8 : 0) + (want('hmp') ? 7 : 0) + (want('inproc') ? 2 : 0) + (want('ws') ? 1 : 0);
   const progress = args.profile ? new Progress(3 * P.profileMs + 40_000, 4) : new Progress(plan, phaseCount);
   progress.note(`${args.quick ? 'quick' : 'full'} run; temp dir ${tmp}`);
 
@@ -175,7 +178,24 @@ async function main(): Promise<void> {
       });
     } else llmtap.na = 'not selected';
 
-    row('policy', 'llmtap + 10-rule policy', 'n/a (no policy engine yet)');
+    // ---- llmtap with a 10-rule policy: every request evaluated, scanned, counted -----------
+    const policy = row('policy', 'llmtap + 10-rule policy');
+    if (want('policy')) {
+      const file = join(tmp, 'bench-policy.yaml');
+      writeFileSync(file, BENCH_POLICY);
+      const started = await phase('policy', 'start (--policy, 10 rules)', est.start, () => startLlmtap(tmp, fake, 'llmtap-policy', { args: ['--policy', file] }));
+      const sys = 'error' in started ? undefined : (started as RunningSystem);
+      if (sys) {
+        try {
+          await proxySuite(policy, sys, 'api.openai.com', false, 'policy');
+        } finally {
+          await sys.stop();
+        }
+        policy.hosts = { na: 'n/a (same as llmtap)' };
+        policy.streams = { na: 'n/a (same as llmtap)' };
+        policy.tunnel = { na: 'n/a (intercepted)' };
+      } else policy.na = `did not start: ${(started as { error: string }).error}`;
+    } else policy.na = 'not selected';
 
     // ---- archive bytes per exchange ---------------------------------------------------
     if (want('archive')) {

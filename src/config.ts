@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
 import { patternError } from './host-pattern.js';
 import { loadPriceOverrides } from './cost/price-overrides.js';
+import type { CompiledPolicy } from './policy/compile.js';
 import type { RateLimitSpec } from './policy/rate-limit.js';
 import type { ProxyUser } from './proxy/auth.js';
 
@@ -59,6 +60,10 @@ export interface ProxyConfig {
   prices?: string;
   /** Delete what started more than this many days ago (at start, then hourly). */
   retainDays?: number;
+  /** Policy file (YAML or JSON; --policy or the config file's `policy` key), reloaded on SIGHUP and on change. */
+  policyFile?: string;
+  /** The policy compiled from it; undefined: no policy, no policy stage. */
+  policy?: CompiledPolicy;
   /** JSON config file (reloaded on SIGHUP). */
   configFile?: string;
   logLevel: string;

@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   headers_too_large: { status: 431, message: 'request headers exceed the limit llmtap accepts' },
   rate_limited: { status: 429, message: 'rate limited by llmtap policy' },
   blocked: { status: 403, message: 'blocked by llmtap policy' },
+  model_not_allowed: { status: 403, message: 'this model is not allowed by llmtap policy' },
+  content_blocked: { status: 400, message: 'the request holds content llmtap policy does not let leave this machine' },
   upstream_unreachable: { status: 502, message: 'llmtap could not connect to the upstream provider' },
   upstream_tls: { status: 502, message: 'the upstream certificate failed verification' },
   upstream_timeout: { status: 504, message: 'the upstream provider did not answer in time' },
@@ -82,10 +84,23 @@ export function providerErrorBody(provider: ProviderId | undefined, code: ErrorC
     case 'anthropic':
       return JSON.stringify({ type: 'error', error: { type: anthropicType(status), message: `${message} (${code})` } });
     case 'gemini':
+    case 'vertex-ai':
+    case 'gemini-code-assist':
       return JSON.stringify({ error: { code: status, message: `${message} (${code})`, status: googleStatus(status) } });
+    case 'bedrock':
+      // AWS JSON protocol: the SDK takes the exception name from x-amzn-errortype (providerErrorHeaders).
+      return JSON.stringify({ message: `${message} (${code})` });
     default:
       return JSON.stringify({ error: { message: `${message} (${code})`, type: 'llmtap_error', param: null, code } });
   }
+}
+
+/** Headers a provider's clients read the error kind from (Bedrock: x-amzn-errortype). */
+export function providerErrorHeaders(provider: ProviderId | undefined, code: ErrorCode): Record<string, string> {
+  if (provider !== 'bedrock') return {};
+  const status = ERROR_CODES[code].status;
+  const type = status === 429 ? 'ThrottlingException' : status === 403 ? 'AccessDeniedException' : status < 500 ? 'ValidationException' : 'InternalServerException';
+  return { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` };
 }
 
 function anthropicType(status: number): string {

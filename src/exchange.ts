@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { newId } from './ids.js';
+import type { PolicyRecord } from './policy/types.js';
 import type { AgentMetadata } from './providers/agent-metadata.js';
 import type { Quota } from './providers/quota-headers.js';
 import type { ToolIdentity } from './providers/tool-identity.js';
@@ -134,6 +135,8 @@ export interface Exchange {
   quota?: Quota;
   /** Sent with a subscription sign-in (OAuth) rather than an API key: priced as API-equivalent. */
   subscription?: boolean;
+  /** What the policy decided (rule, action, enforced or monitor, what changed); absent when no rule matched. */
+  policy?: PolicyRecord;
 }
 
 /** Epoch time in fractional milliseconds, monotonic within the process. */

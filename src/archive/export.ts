@@ -57,6 +57,8 @@ export interface ExportedExchange {
   /** USD at the exchange's time; null when unknown. `api_equivalent`: subscription traffic at API prices. */
   cost_usd: number | null;
   cost_source: string | null;
+  /** Policy decisions: { decisions: [{ rule, kind, action, enforced, … }], blocked?, bodyChanged? } (see policy/types.ts). */
+  policy: Record<string, unknown> | null;
   request: ExportedBody & { headers: ExportedHeaders };
   response: (ExportedBody & {
     status: number | null;
@@ -209,6 +211,8 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     turn: row.turn ?? null,
     cost_usd: row.cost_usd ?? null,
     cost_source: row.cost_source ?? null,
+    // Archives from before the policy column have no such field in their rows.
+    policy: jsonColumn(row.policy ?? null),
     request: {
       headers: headersObject(row.request_headers),
       ...exportBody(row.request_body, row.request_body_size, row.request_body_truncated, row.request_body_stored, row.request_body_sha256),

@@ -1,5 +1,6 @@
 import { DEFAULTS, parseConnectTo, validateConfig, type ProxyConfig } from '../config.js';
 import { loadConfigFile } from '../config-file.js';
+import { loadPolicyFile } from '../policy/load.js';
 import { parseRateLimit } from '../policy/rate-limit.js';
 import { parseAuthSpec, readAuthFile } from '../proxy/auth.js';
 
@@ -32,6 +33,7 @@ export interface StartFlags {
   prices?: string;
   'retain-days'?: number;
   'log-level'?: string;
+  policy?: string;
 }
 
 const seconds = (s: number | undefined): number | undefined => (s === undefined ? undefined : s * 1000);
@@ -43,6 +45,7 @@ const seconds = (s: number | undefined): number | undefined => (s === undefined 
 export function buildConfig(flags: StartFlags): ProxyConfig {
   const file = flags.config ? loadConfigFile(flags.config) : {};
   const pick = <K extends keyof ProxyConfig>(key: K, flag: ProxyConfig[K] | undefined): ProxyConfig[K] => flag ?? (file[key] as ProxyConfig[K] | undefined) ?? (DEFAULTS as ProxyConfig)[key];
+  const policyFile = flags.policy ?? file.policyFile;
   const auth = [...(file.auth ?? []), ...flags.auth.map(parseAuthSpec), ...(flags['auth-file'] ? readAuthFile(flags['auth-file']) : [])];
   return validateConfig({
     home: flags.home,
@@ -71,5 +74,7 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
     prices: flags.prices ?? file.prices,
     retainDays: flags['retain-days'] ?? file.retainDays,
     logLevel: pick('logLevel', flags['log-level']),
+    policyFile,
+    policy: policyFile ? loadPolicyFile(policyFile) : undefined,
   });
 }

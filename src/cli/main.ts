@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defaultHome } from '../config.js';
 import { caCommand } from './ca.js';
+import { checkConfigCommand } from './check-config.js';
 import { envCommand } from './env.js';
 import { exportCommand } from './export.js';
 import { passwdCommand } from './passwd.js';
@@ -27,7 +28,8 @@ await yargs(hideBin(process.argv))
   .command(tailCommand)
   .command(purgeCommand)
   .command(passwdCommand)
-  .demandCommand(1, 'name a command: start, env, ca, sessions, show, stats, tail, export, purge or passwd')
+  .command(checkConfigCommand)
+  .demandCommand(1, 'name a command: start, env, ca, sessions, show, stats, tail, export, purge, passwd or check-config')
   .strict()
   .help()
   .version(false)

@@ -2,7 +2,10 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProxy } from '../app.js';
 import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { summarize } from '../policy/compile.js';
+import { PolicyWatcher } from '../policy/watch.js';
 import { formatAuthority } from '../proxy/route.js';
+import { builtInRedactor } from '../redact/redactor.js';
 import { buildConfig, type StartFlags } from './build-config.js';
 
 type StartArgs = StartFlags & { pretty?: boolean };
@@ -15,6 +18,7 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
   describe: 'run the proxy',
   builder: (y: Argv<{ home: string }>) => y
     .option('config', { type: 'string', describe: 'JSON config file (reloaded on SIGHUP); flags win over it' })
+    .option('policy', { type: 'string', describe: 'policy file (YAML or JSON: allow/deny models, redaction, rate limits); reloaded on SIGHUP and on change' })
     .option('host', { type: 'string', describe: 'address to listen on; beyond loopback needs --auth', defaultDescription: DEFAULTS.host })
     .option('port', { type: 'number', describe: 'port to listen on', defaultDescription: String(DEFAULTS.port) })
     .option('intercept', list('also intercept HOST, *.DOMAIN or HOST:PORT (repeatable)'))
@@ -69,14 +73,26 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
       '',
     ].join('\n'));
     logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
+    if (config.policy) logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
+    // A policy reload that fails keeps the running policy; the message names file, line and key, never a value.
+    const policyWatcher = config.policyFile ? new PolicyWatcher(config.policyFile, {
+      loaded: (policy) => {
+        proxy.server.setPolicy(policy);
+        logger.info({ file: config.policyFile, policy: summarize(policy) }, 'policy reloaded');
+      },
+      refused: (message) => logger.error({ file: config.policyFile, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy'),
+    }).start() : undefined;
 
     process.on('SIGHUP', () => {
-      if (!config.configFile) return void logger.warn('SIGHUP: no --config file to reload');
+      if (!config.configFile) {
+        if (policyWatcher) return void policyWatcher.reload();
+        return void logger.warn('SIGHUP: no --config or --policy file to reload');
+      }
       try {
         proxy.server.reload(buildConfig(args));
         logger.info({ file: config.configFile }, 'config reloaded');
       } catch (err) {
-        logger.error({ file: config.configFile, err: (err as Error).message }, 'config reload refused; keeping the running config');
+        logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
       }
     });
     let signals = 0;
@@ -85,6 +101,7 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
         logger.warn({ signal }, 'second signal: exiting now');
         process.exit(1);
       }
+      policyWatcher?.close();
       logger.info({ signal, inFlight: proxy.server.metrics.inFlight }, 'draining: no new connections, waiting for in-flight exchanges');
       void proxy.close().then(() => {
         const { recorded, lost } = proxy.recorder.stats();

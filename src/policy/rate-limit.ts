@@ -29,7 +29,33 @@ export class RateLimiter {
 
   constructor(private readonly spec: RateLimitSpec, private readonly now: () => number = Date.now, private readonly maxKeys = 100_000) {}
 
-  take(key: string): RateDecision {
+  take(key: string, cost = 1): RateDecision {
+    const bucket = this.refill(key);
+    if (bucket.tokens >= cost) {
+      bucket.tokens -= cost;
+      return { ok: true };
+    }
+    return { ok: false, retryAfterSeconds: this.waitSeconds(cost - bucket.tokens) };
+  }
+
+  /**
+   * Checks that `cost` tokens are there without taking them (a token budget is
+   * pre-checked from the request's `max_tokens`, then charged what was really used).
+   * A cost above the bucket's size only needs a full bucket.
+   */
+  check(key: string, cost: number): RateDecision {
+    const bucket = this.refill(key);
+    const need = Math.min(cost, this.spec.limit);
+    if (bucket.tokens > 0 && bucket.tokens >= need) return { ok: true };
+    return { ok: false, retryAfterSeconds: this.waitSeconds(need - bucket.tokens) };
+  }
+
+  /** Takes what an exchange really cost, after the fact; the bucket may go below zero (later requests wait). */
+  charge(key: string, amount: number): void {
+    if (amount > 0) this.refill(key).tokens -= amount;
+  }
+
+  private refill(key: string): { tokens: number; at: number } {
     const t = this.now();
     const perMs = this.spec.limit / this.spec.windowMs;
     const bucket = this.buckets.get(key) ?? { tokens: this.spec.limit, at: t };
@@ -38,12 +64,12 @@ export class RateLimiter {
     bucket.at = t;
     this.buckets.set(key, bucket);
     if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { ok: true };
-    }
+    return bucket;
+  }
+
+  private waitSeconds(deficit: number): number {
     // Multiply before dividing, and forgive float dust, so 1/1h says 3600 and not 3601.
-    const waitSeconds = ((1 - bucket.tokens) * this.spec.windowMs) / this.spec.limit / 1000;
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitSeconds - 1e-9)) };
+    const waitSeconds = (deficit * this.spec.windowMs) / this.spec.limit / 1000;
+    return Math.max(1, Math.ceil(waitSeconds - 1e-9));
   }
 }

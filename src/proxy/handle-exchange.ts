@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { decodeBody } from '../content-encoding.js';
-import { LlmtapError, providerErrorBody, type ErrorCode } from '../errors.js';
+import { LlmtapError, providerErrorBody, providerErrorHeaders, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
@@ -12,6 +12,7 @@ import { identifyTool } from '../providers/tool-identity.js';
 import { isSubscriptionTraffic } from '../cost/subscription.js';
 import { factsFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
+import { applyPolicy, type PolicyRuntime, type PolicyStageResult } from '../policy/stage.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture } from './capture.js';
@@ -43,6 +44,8 @@ export interface ExchangeDeps {
   failClosed: boolean;
   /** Per client and provider host; replaced on config reload. */
   rateLimiter?: RateLimiter;
+  /** The policy file's rules (--policy); undefined when none is configured, and then the stage costs nothing. Replaced on reload. */
+  policy?: PolicyRuntime;
   /** Built-in rules plus --redact patterns, for everything logged; replaced on config reload. */
   redactor: Redactor;
   /** A request body that sends nothing for this long is cut with 408 (the --headers-timeout). */
@@ -78,6 +81,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     ex.timings.end = now();
     return finish(ex, conn, deps);
   }
+  let charges: PolicyStageResult['charges'] = [];
   try {
     if (deps.rateLimiter && conn.record) {
       const decision = deps.rateLimiter.take(`${conn.clientUser ?? conn.clientAddress} ${conn.target.host}`);
@@ -92,8 +96,9 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     ex.timings.requestEnd = now();
     ex.request.body = { bytes: body.length <= deps.captureLimit ? body : body.subarray(0, deps.captureLimit), size: body.length, truncated: body.length > deps.captureLimit };
     const parser = ex.api ? parserFor(ex.api) : undefined;
+    let decoded: Buffer | undefined;
     if (parser && body.length > 0) {
-      const decoded = decodeBody(body, headerValue(req.rawHeaders, 'content-encoding'));
+      decoded = decodeBody(body, headerValue(req.rawHeaders, 'content-encoding'));
       if (decoded) {
         Object.assign(ex.request, parser.parseRequest(decoded));
         ex.agent = readAgentMetadata(req.rawHeaders, asObject(parseJsonBody(decoded)));
@@ -105,11 +110,27 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       ex.request.model ??= fromPath.model;
       ex.request.stream ??= fromPath.stream;
     }
+    let forwardHeaders = upstreamHeaders(req.rawHeaders);
+    let forwardBody = requestBody(req, body);
+    if (deps.policy) {
+      // Policy: after the body is read and parsed (model, tool, session known), before anything goes upstream.
+      const applied = applyPolicy(deps.policy, ex, forwardHeaders, decoded);
+      charges = applied.charges;
+      if (applied.body) {
+        // What went upstream is what is recorded: placeholders, never the secret.
+        forwardBody = applied.body;
+        forwardHeaders = applied.headers!;
+        ex.request.headers = applied.headers!;
+        const b = applied.body;
+        ex.request.body = { bytes: b.length <= deps.captureLimit ? b : b.subarray(0, deps.captureLimit), size: b.length, truncated: b.length > deps.captureLimit };
+      }
+      if (applied.error) throw applied.error;
+    }
     if (deps.failClosed && conn.record && !deps.recorder.healthy) throw new LlmtapError('archive_unavailable');
 
     const capture = new BodyCapture(deps.captureLimit);
     const pool = deps.pools.get(conn.target.tls, conn.target.host, conn.target.port);
-    const result = await relay(pool, { method: ex.request.method, path, headers: upstreamHeaders(req.rawHeaders), body: requestBody(req, body) }, res, ex, capture);
+    const result = await relay(pool, { method: ex.request.method, path, headers: forwardHeaders, body: forwardBody }, res, ex, capture);
     if (ex.response) ex.response.body = capture.result();
     switch (result.outcome) {
       case 'completed':
@@ -134,6 +155,11 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   }
   ex.timings.end = now();
   finish(ex, conn, deps);
+  // Token buckets are charged what the exchange really used (pre-checked from max_tokens before).
+  if (charges.length > 0 && ex.usage) {
+    const used = (ex.usage.inputTokens ?? 0) + (ex.usage.outputTokens ?? 0);
+    for (const c of charges) c.limiter.charge(c.key, used);
+  }
 }
 
 /**
@@ -204,7 +230,7 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
   const body = providerErrorBody(ex.provider, err.code, err.message);
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-llmtap-error': err.code };
   // Never let an extra header smuggle a line onto the wire (nor make writeHead throw here).
-  for (const [name, value] of Object.entries(err.headers)) if (isSafeHeaderName(name) && isSafeHeaderValue(value)) headers[name] = value;
+  for (const [name, value] of Object.entries({ ...providerErrorHeaders(ex.provider, err.code), ...err.headers })) if (isSafeHeaderName(name) && isSafeHeaderValue(value)) headers[name] = value;
   // The unread rest of an oversized body would be parsed as the next request.
   if (err.code === 'request_too_large' || err.code === 'bad_request' || err.code === 'request_timeout' || err.code === 'headers_too_large') headers.connection = 'close';
   ex.response = { status: err.status, headers: Object.entries(headers).flatMap(([k, v]) => [k, String(v)]), body: { bytes: Buffer.from(body), size: body.length, truncated: false } };
@@ -258,7 +284,7 @@ export function describeClient(ex: Exchange): void {
 }
 
 function outcomeOf(code: ErrorCode): Outcome {
-  if (code === 'rate_limited' || code === 'blocked' || code === 'forbidden_target') return 'blocked';
+  if (code === 'rate_limited' || code === 'blocked' || code === 'forbidden_target' || code === 'model_not_allowed' || code === 'content_blocked') return 'blocked';
   return code.startsWith('upstream_') ? 'upstream_error' : 'proxy_error';
 }
 

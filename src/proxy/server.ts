@@ -8,6 +8,8 @@ import type { Logger } from '../log.js';
 import { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { createRedactor } from '../redact/redactor.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { PolicyBuckets } from '../policy/evaluate.js';
 import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
@@ -56,6 +58,8 @@ export class ProxyServer {
   private draining = false;
   /** Pipelined requests of one client connection go upstream one at a time, in order. */
   private readonly pipelined = new PerConnectionQueue();
+  /** Rate-limit state of the policy, kept across reloads. */
+  private readonly policyBuckets = new PolicyBuckets();
 
   constructor(private config: ProxyConfig, private readonly deps: ProxyDeps) {
     this.interceptList = makeInterceptList(config.intercept, config.passthrough);
@@ -73,6 +77,7 @@ export class ProxyServer {
       pools: this.pools, recorder: deps.recorder, logger: deps.logger, metrics: this.metrics,
       maxRequestBody: config.maxRequestBody, captureLimit: config.captureLimit, failClosed: config.failClosed,
       rateLimiter: config.rateLimit ? new RateLimiter(config.rateLimit) : undefined,
+      policy: config.policy ? { policy: config.policy, buckets: this.policyBuckets } : undefined,
       upstreamHeadersTimeoutMs: config.upstreamHeadersTimeoutMs, sessions: this.sessions,
       redactor: createRedactor(config.redact.map((source) => new RegExp(source, 'g'))),
       bodyProgressTimeoutMs: config.headersTimeoutMs,
@@ -140,6 +145,14 @@ export class ProxyServer {
     const patterns = next.redact.map((source) => new RegExp(source, 'g'));
     this.exchangeDeps.redactor = createRedactor(patterns);
     this.deps.recorder.setRedactions(patterns);
+    this.setPolicy(next.policy);
+  }
+
+  /** Swaps the policy (reload); undefined removes the policy stage. Buckets of unchanged rules carry over. */
+  setPolicy(policy: CompiledPolicy | undefined): void {
+    this.config = { ...this.config, policy };
+    if (policy) this.policyBuckets.retain(policy);
+    this.exchangeDeps.policy = policy ? { policy, buckets: this.policyBuckets } : undefined;
   }
 
   /**

@@ -16,11 +16,13 @@ import type { Socket } from 'node:net';
 import { classifyUpstreamError, LlmtapError, providerErrorBody, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
+import { applyPolicy } from '../policy/stage.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
 import { BodyCapture } from './capture.js';
 import { headRefusal } from './request-limits.js';
+import { isSafeHeaderName, isSafeHeaderValue } from './headers.js';
 import { describeClient, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { readQuota } from '../providers/quota-headers.js';
 
@@ -78,12 +80,12 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     }
     deps.logger.info({ method: ex.request.method, host: ex.target.host, path: ex.request.path.split('?')[0], status: ex.response?.status, messages: ex.websocket?.count, ms: Math.round((ex.timings.end ?? ex.timings.start) - ex.timings.start), outcome: ex.outcome, ...(conn.record ? {} : { recorded: false }) }, 'websocket');
   };
-  const fail = (code: ErrorCode, cause?: unknown): void => {
-    ex.outcome = code.startsWith('upstream_') ? 'upstream_error' : code === 'forbidden_target' ? 'blocked' : 'proxy_error';
+  const fail = (code: ErrorCode, cause?: unknown, headers: Record<string, string> = {}): void => {
+    ex.outcome = code.startsWith('upstream_') ? 'upstream_error' : BLOCK_CODES.has(code) ? 'blocked' : 'proxy_error';
     ex.errorCode = code;
     deps.metrics.count(code);
     deps.logger.warn({ exchange: ex.id, host: ex.target.host, code, cause: (cause as { code?: string } | undefined)?.code }, 'upgrade failed');
-    answerError(client, ex, code);
+    answerError(client, ex, code, headers);
     ex.timings.end = now();
     record();
   };
@@ -93,6 +95,13 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   // pipelined requests unparsed in `head`, so it cannot be forwarded faithfully: refuse it.
   const refusal = headRefusal(req) ?? (isWebSocketUpgrade(req) ? undefined : 'bad_request');
   if (refusal) return fail(refusal);
+  if (deps.policy) {
+    // The upgrade is decided like a request (access, rate limits; the model from
+    // `?model=` for Realtime). Messages inside the session are not redacted.
+    ex.request.model ??= new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
+    const blocked = applyPolicy(deps.policy, ex, [], undefined).error;
+    if (blocked) return fail(blocked.code, undefined, blocked.headers);
+  }
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
   let upstream: Socket;
   try {
@@ -216,10 +225,14 @@ function passThrough(res: IncomingMessage, client: Socket, upstream: Socket, ex:
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
-function answerError(client: Socket, ex: Exchange, code: ErrorCode): void {
+const BLOCK_CODES = new Set<ErrorCode>(['forbidden_target', 'model_not_allowed', 'rate_limited', 'content_blocked']);
+
+function answerError(client: Socket, ex: Exchange, code: ErrorCode, extra: Record<string, string> = {}): void {
   const err = new LlmtapError(code);
   const body = providerErrorBody(ex.provider, code, err.message);
   const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-llmtap-error', code, 'connection', 'close'];
+  // Only headers llmtap made itself (Retry-After): checked anyway, never a line onto the wire.
+  for (const [name, value] of Object.entries(extra)) if (isSafeHeaderName(name) && isSafeHeaderValue(value)) headers.push(name, value);
   ex.response = { status: err.status, headers, body: { bytes: Buffer.from(body), size: Buffer.byteLength(body), truncated: false } };
   if (!client.destroyed) client.end(responseHead('1.1', err.status, 'Error', headers) + body);
 }

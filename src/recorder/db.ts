@@ -70,6 +70,8 @@ export interface ExchangeRow {
   cost_usd: number | null;
   /** api, api_equivalent (subscription traffic priced at API rates) or override (--prices). */
   cost_source: string | null;
+  /** Policy decisions (PolicyRecord) as JSON; never a redacted value, only detector names and places. */
+  policy: string | null;
 }
 
 export interface TunnelRow {
@@ -167,6 +169,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
   'tool_name', 'tool_version', 'agent', 'quota',
   'session_id', 'thread_id', 'turn', 'cost_usd', 'cost_source', 'request_body_layout', 'response_body_layout',
+  'policy',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [

@@ -157,4 +157,7 @@ export const MIGRATIONS: readonly string[] = [
   // (agents resend the whole conversation every turn), other bodies compressed; a
   // null layout is the plain bytes every older row holds (body-parts.ts).
   BODY_STORAGE_MIGRATION,
+  // 7: what the policy decided about each exchange (JSON: rule ids, actions, detector
+  // names and places; never a matched value).
+  'ALTER TABLE exchanges ADD COLUMN policy TEXT',
 ];

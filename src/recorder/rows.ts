@@ -75,6 +75,8 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     // Rows carry plain bodies; the archive compacts them as it writes (body-parts.ts).
     request_body_layout: null,
     response_body_layout: null,
+    // Rule ids and detector names are the operator's; places are JSON paths. No matched value is ever in it.
+    policy: ex.policy ? redactor.json(JSON.stringify(ex.policy)) : null,
   };
 }
 

@@ -61,6 +61,14 @@ const KEY_HINT = new RegExp(KEY_PREFIXES);
  */
 const KEY_TAIL_PATTERN = new RegExp(`(?:${KEY_FORMATS.map((f) => f.prefix + startsHere(f.prefix)).join('|')}|${BEARER_PREFIX}${startsHere(BEARER_PREFIX)})[A-Za-z0-9._~+/=-]*$`);
 
+/**
+ * The key-shape pattern's source (with the Bearer scheme's group made non-capturing),
+ * for detectors that look for the same shapes elsewhere (policy redaction before forwarding).
+ */
+export function keyPatternSource(): string {
+  return KEY_PATTERN.source.replace(`(${BEARER_PREFIX})`, `(?:${BEARER_PREFIX})`);
+}
+
 /** Replaces key-shaped strings anywhere in a text. */
 export function redactKeys(text: string): string {
   if (!KEY_HINT.test(text)) return text;

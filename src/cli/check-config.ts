@@ -1,0 +1,48 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config-error.js';
+import { loadConfigFile } from '../config-file.js';
+import { summarize } from '../policy/compile.js';
+import { loadPolicyFile } from '../policy/load.js';
+
+interface CheckArgs {
+  file: string;
+}
+
+/**
+ * Validates a policy file (YAML or JSON with `rules`) or a config file (JSON, and the
+ * policy file it names) without starting anything: exit 0 with a one-line summary,
+ * exit 1 with the message naming file, line, key and problem.
+ */
+export function checkConfig(file: string): string {
+  if (/\.(ya?ml)$/i.test(file) || looksLikePolicy(file)) return `${file}: ok, policy with ${summarize(loadPolicyFile(file))}`;
+  const config = loadConfigFile(file);
+  const keys = Object.keys(config).length;
+  if (!config.policyFile) return `${file}: ok, config with ${keys} settings`;
+  return `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(loadPolicyFile(config.policyFile))}`;
+}
+
+/** A JSON file whose top level has `rules` or `teams` is a policy; anything else is read as a config file. */
+function looksLikePolicy(file: string): boolean {
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof data === 'object' && data !== null && ('rules' in data || 'teams' in data);
+  } catch {
+    return false; // unreadable or not JSON: the config loader says why, with the line
+  }
+}
+
+export const checkConfigCommand: CommandModule<{ home: string }, CheckArgs> = {
+  command: 'check-config <file>',
+  describe: 'validate a policy or config file without starting (exit 0 ok, 1 with the problem)',
+  builder: (y: Argv<{ home: string }>) => y.positional('file', { type: 'string', demandOption: true, describe: 'policy (YAML/JSON) or config (JSON) file' }) as unknown as Argv<CheckArgs>,
+  handler: (args: ArgumentsCamelCase<CheckArgs>) => {
+    try {
+      process.stdout.write(`${checkConfig(args.file)}\n`);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(`llmtap: ${err.message}\n`);
+      process.exit(1);
+    }
+  },
+};

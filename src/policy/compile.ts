@@ -1,0 +1,108 @@
+import { BUILT_IN_DETECTORS, DETECTOR_ORDER, type Detector } from './detectors.js';
+import { compileMatch, RuleError, type Matcher } from './match.js';
+import type { Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
+
+export { RuleError } from './match.js';
+
+interface RuleBase {
+  id: string;
+  mode: Mode;
+  match: Matcher;
+}
+
+export interface AccessRule extends RuleBase {
+  kind: 'access';
+  action: 'allow' | 'deny';
+}
+
+export interface RedactRule extends RuleBase {
+  kind: 'redact';
+  action: 'replace' | 'block';
+  detectors: Detector[];
+}
+
+export interface RateLimitRule extends RuleBase {
+  kind: 'rateLimit';
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+  per: RateKey;
+}
+
+export type CompiledRule = AccessRule | RedactRule | RateLimitRule;
+
+/** A policy ready to evaluate: rules split by kind (file order kept), matchers and regexes built once. */
+export interface CompiledPolicy {
+  access: AccessRule[];
+  redact: RedactRule[];
+  rateLimit: RateLimitRule[];
+  /** Proxy user → team. */
+  teams: Map<string, string>;
+  ruleCount: number;
+}
+
+const ACTION_KEYS = ['action', 'redact', 'rateLimit'] as const;
+
+export function compilePolicy(spec: PolicySpec): CompiledPolicy {
+  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], teams: new Map(), ruleCount: spec.rules.length };
+  for (const [team, users] of Object.entries(spec.teams ?? {})) {
+    for (const [i, user] of users.entries()) {
+      const other = policy.teams.get(user);
+      if (other !== undefined && other !== team) throw new RuleError(['teams', team, i], `user "${user}" is already in team "${other}"`);
+      policy.teams.set(user, team);
+    }
+  }
+  const ids = new Set<string>();
+  spec.rules.forEach((rule, i) => {
+    const compiled = compileRule(rule, i);
+    if (ids.has(compiled.id)) throw new RuleError(['rules', i, 'id'], `duplicate rule id "${compiled.id}"`);
+    ids.add(compiled.id);
+    (policy[compiled.kind] as CompiledRule[]).push(compiled);
+  });
+  return policy;
+}
+
+function compileRule(rule: RuleSpec, i: number): CompiledRule {
+  const path = ['rules', i];
+  const keys = ACTION_KEYS.filter((k) => rule[k] !== undefined);
+  if (keys.length !== 1) {
+    throw new RuleError(path, keys.length === 0 ? `needs one action: ${ACTION_KEYS.join(', ')}` : `has ${keys.join(' and ')}: one action per rule`);
+  }
+  const base = { id: rule.id ?? `rules[${i}]`, mode: rule.mode ?? 'enforce', match: compileMatch(rule.match, [...path, 'match']) };
+  const kind: RuleKind = keys[0] === 'action' ? 'access' : keys[0]!;
+  switch (kind) {
+    case 'access':
+      return { ...base, kind, action: rule.action! };
+    case 'redact': {
+      const spec = rule.redact!;
+      const detectors: Detector[] = (spec.detectors ?? (spec.patterns ? [] : DETECTOR_ORDER))
+        .slice()
+        .sort((a, b) => DETECTOR_ORDER.indexOf(a) - DETECTOR_ORDER.indexOf(b))
+        .map((name) => BUILT_IN_DETECTORS[name]);
+      for (const [j, p] of (spec.patterns ?? []).entries()) {
+        let re: RegExp;
+        try {
+          re = new RegExp(p.regex, `${p.flags ?? ''}g`);
+        } catch (err) {
+          throw new RuleError([...path, 'redact', 'patterns', j, 'regex'], `not a valid regular expression (${(err as Error).message})`);
+        }
+        if (re.test('')) throw new RuleError([...path, 'redact', 'patterns', j, 'regex'], 'matches the empty string');
+        detectors.push({ name: p.name, pattern: re });
+      }
+      if (detectors.length === 0) throw new RuleError([...path, 'redact'], 'no detectors and no patterns');
+      return { ...base, kind, action: spec.action ?? 'replace', detectors };
+    }
+    case 'rateLimit': {
+      const spec = rule.rateLimit!;
+      if (spec.requestsPerMinute === undefined && spec.tokensPerMinute === undefined) {
+        throw new RuleError([...path, 'rateLimit'], 'needs requestsPerMinute or tokensPerMinute');
+      }
+      return { ...base, kind, requestsPerMinute: spec.requestsPerMinute, tokensPerMinute: spec.tokensPerMinute, per: spec.per ?? 'user' };
+    }
+  }
+}
+
+/** One line for `check-config` and the reload log. */
+export function summarize(policy: CompiledPolicy): string {
+  const monitor = [...policy.access, ...policy.redact, ...policy.rateLimit].filter((r) => r.mode === 'monitor').length;
+  return `${policy.ruleCount} rules (${policy.access.length} access, ${policy.redact.length} redact, ${policy.rateLimit.length} rate limit; ${monitor} in monitor mode), ${new Set(policy.teams.values()).size} teams`;
+}

@@ -1,0 +1,167 @@
+import type { Exchange } from '../exchange.js';
+import type { CompiledPolicy, RateLimitRule } from './compile.js';
+import { hasMessageText, Placeholders, redactRequest } from './redact-body.js';
+import { RateLimiter } from './rate-limit.js';
+import type { Decision, MatchFacts, PolicyRecord, RateKey } from './types.js';
+
+/** The codes an enforced decision answers with (x-llmtap-error). */
+export type BlockCode = 'model_not_allowed' | 'content_blocked' | 'rate_limited';
+
+export interface PolicyOutcome {
+  record: PolicyRecord;
+  block?: { code: BlockCode; retryAfterSeconds?: number };
+  /** The body to send when redaction changed it (parsed and changed in place). */
+  changedBody?: unknown;
+  /** Token buckets to charge with the exchange's recorded usage once it ends. */
+  charges: { limiter: RateLimiter; key: string }[];
+}
+
+/** Reads the facts rules match on from an Exchange (tool and agent metadata filled in by the caller). */
+export function factsOf(ex: Exchange, teams: ReadonlyMap<string, string>): MatchFacts {
+  const user = ex.client.user;
+  return {
+    provider: ex.provider,
+    host: ex.target.host,
+    path: ex.request.path,
+    api: ex.api,
+    model: ex.request.model,
+    tool: ex.tool?.name,
+    client: ex.client.address,
+    user,
+    team: user === undefined ? undefined : teams.get(user),
+    session: ex.agent?.sessionId,
+  };
+}
+
+/** The most output a request may produce, as it says itself (the token pre-check). */
+export function declaredMaxTokens(body: unknown): number {
+  if (!body || typeof body !== 'object') return 0;
+  const b = body as Record<string, Record<string, unknown> | unknown>;
+  const candidates = [
+    b.max_tokens, b.max_completion_tokens, b.max_output_tokens,
+    (b.generationConfig as Record<string, unknown> | undefined)?.maxOutputTokens,
+    (b.inferenceConfig as Record<string, unknown> | undefined)?.maxTokens,
+    (b.options as Record<string, unknown> | undefined)?.num_predict,
+  ];
+  for (const c of candidates) if (typeof c === 'number' && c > 0) return c;
+  return 0;
+}
+
+/**
+ * Rate-limit buckets per rule, kept across reloads for rules whose id and limits
+ * did not change (a reload must not hand everyone a fresh burst).
+ */
+export class PolicyBuckets {
+  private readonly byRule = new Map<string, { requests?: RateLimiter; tokens?: RateLimiter }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** After a reload: forgets the buckets of rules that are gone or changed. */
+  retain(policy: CompiledPolicy): void {
+    const live = new Set(policy.rateLimit.map(signature));
+    for (const sig of this.byRule.keys()) if (!live.has(sig)) this.byRule.delete(sig);
+  }
+
+  for(rule: RateLimitRule): { requests?: RateLimiter; tokens?: RateLimiter } {
+    const sig = signature(rule);
+    let entry = this.byRule.get(sig);
+    if (!entry) {
+      entry = {
+        requests: rule.requestsPerMinute ? new RateLimiter({ limit: rule.requestsPerMinute, windowMs: 60_000 }, this.now) : undefined,
+        tokens: rule.tokensPerMinute ? new RateLimiter({ limit: rule.tokensPerMinute, windowMs: 60_000 }, this.now) : undefined,
+      };
+      this.byRule.set(sig, entry);
+    }
+    return entry;
+  }
+}
+
+function signature(rule: RateLimitRule): string {
+  return `${rule.id}\u0000${rule.requestsPerMinute ?? ''}\u0000${rule.tokensPerMinute ?? ''}\u0000${rule.per}`;
+}
+
+function bucketKey(per: RateKey, f: MatchFacts): string {
+  const who = f.user ?? f.client;
+  switch (per) {
+    case 'user': return `user:${who}`;
+    case 'client': return `client:${f.client}`;
+    case 'team': return f.team === undefined ? `user:${who}` : `team:${f.team}`;
+    case 'tool': return `tool:${f.tool ?? ''}`;
+    case 'model': return `model:${f.model ?? ''}`;
+    case 'provider': return `provider:${f.provider ?? f.host}`;
+  }
+}
+
+/**
+ * Decides what the policy does with one request: pure over the facts and the
+ * parsed body, apart from the token buckets it is handed. Within each kind the
+ * first ENFORCED rule that matches wins; monitor rules that match before it are
+ * recorded (what they would have done) and passed over, so adding a rule in
+ * monitor mode never changes what is enforced.
+ */
+export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: unknown, buckets: PolicyBuckets, bodyUnreadable = false): PolicyOutcome {
+  const decisions: Decision[] = [];
+  const outcome: PolicyOutcome = { record: { decisions }, charges: [] };
+  const block = (code: BlockCode, retryAfterSeconds?: number): PolicyOutcome => {
+    outcome.block = { code, retryAfterSeconds };
+    outcome.record.blocked = code;
+    outcome.charges = [];
+    // changedBody stays: the caller records the redacted body even for a refused request.
+    return outcome;
+  };
+
+  for (const rule of policy.access) {
+    if (!rule.match(facts)) continue;
+    const enforced = rule.mode === 'enforce';
+    decisions.push({ rule: rule.id, kind: 'access', action: rule.action, enforced });
+    if (!enforced) continue;
+    if (rule.action === 'deny') return block('model_not_allowed');
+    break;
+  }
+
+  const placeholders = new Placeholders();
+  for (const rule of policy.redact) {
+    if (!rule.match(facts)) continue;
+    const enforced = rule.mode === 'enforce';
+    const apply = enforced && rule.action === 'replace';
+    if (bodyUnreadable && hasMessageText(facts.api)) {
+      // A body that could not be decoded or parsed cannot be scanned: a block rule
+      // refuses it (fail closed); a replace rule records that it could not look.
+      decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits: [{ detector: 'unreadable', at: 'body', count: 1 }] });
+      if (!enforced) continue;
+      if (rule.action === 'block') return block('content_blocked');
+      break;
+    }
+    const hits = redactRequest(facts.api, body, rule.detectors, placeholders, apply);
+    if (hits.length === 0 && enforced) break; // matched, nothing found: this rule decided
+    if (hits.length > 0) decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits });
+    if (!enforced) continue;
+    if (rule.action === 'block') return block('content_blocked');
+    outcome.changedBody = body;
+    outcome.record.bodyChanged = true;
+    break;
+  }
+
+  for (const rule of policy.rateLimit) {
+    if (!rule.match(facts)) continue;
+    const enforced = rule.mode === 'enforce';
+    const key = bucketKey(rule.per, facts);
+    const { requests, tokens } = buckets.for(rule);
+    const declared = declaredMaxTokens(body);
+    const tokenCheck = tokens?.check(key, Math.max(1, declared));
+    if (tokenCheck && !tokenCheck.ok) {
+      decisions.push({ rule: rule.id, kind: 'rateLimit', action: 'limit', enforced, key, retryAfterSeconds: tokenCheck.retryAfterSeconds, limit: 'tokens' });
+      if (enforced) return block('rate_limited', tokenCheck.retryAfterSeconds);
+      continue;
+    }
+    const requestTake = requests?.take(key);
+    if (requestTake && !requestTake.ok) {
+      decisions.push({ rule: rule.id, kind: 'rateLimit', action: 'limit', enforced, key, retryAfterSeconds: requestTake.retryAfterSeconds, limit: 'requests' });
+      if (enforced) return block('rate_limited', requestTake.retryAfterSeconds);
+      continue;
+    }
+    if (tokens) outcome.charges.push({ limiter: tokens, key });
+    if (enforced) break;
+  }
+  return outcome;
+}

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument, isMap, isScalar, type Document, type Node } from 'yaml';
+import { ConfigError } from '../config-error.js';
+import { compilePolicy, RuleError, type CompiledPolicy } from './compile.js';
+import { POLICY_SCHEMA } from './schema.js';
+import type { PolicySpec } from './types.js';
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validate = ajv.compile<PolicySpec>(POLICY_SCHEMA);
+
+/** Reads, validates and compiles a policy file (YAML or JSON); ConfigError with `file:line: key: problem` otherwise. */
+export function loadPolicyFile(file: string): CompiledPolicy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return loadPolicyText(text, file);
+}
+
+/**
+ * Parses a policy from text. YAML is a superset of JSON, so one parser reads both
+ * and keeps the source position of every node for the messages.
+ */
+export function loadPolicyText(text: string, file = 'policy'): CompiledPolicy {
+  const name = file;
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const line = lines.linePos(syntax.pos[0]).line;
+    throw new ConfigError(`${name}:${line}: ${syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (!validate(data)) {
+    const err = validate.errors![0]!;
+    const { path, line, problem } = describe(err, doc, lines);
+    throw new ConfigError(`${name}:${line}: ${path ? `${path}: ` : ''}${problem}`);
+  }
+  try {
+    return compilePolicy(data);
+  } catch (err) {
+    if (!(err instanceof RuleError)) throw err;
+    throw new ConfigError(`${name}:${lineOf(doc, lines, err.path)}: ${dotted(err.path)}: ${err.message}`);
+  }
+}
+
+function describe(err: ErrorObject, doc: Document, lines: LineCounter): { path: string; line: number; problem: string } {
+  const segments = pointer(err.instancePath);
+  if (err.keyword === 'additionalProperties') {
+    const key = String((err.params as { additionalProperty: string }).additionalProperty);
+    const path = [...segments, key];
+    return { path: dotted(path), line: lineOf(doc, lines, path, true), problem: 'unknown key' };
+  }
+  let problem = err.message ?? 'invalid';
+  if (err.keyword === 'type') problem = `must be ${String((err.params as { type: string | string[] }).type).split(',').join(' or ')}`;
+  if (err.keyword === 'enum') problem = `must be one of ${((err.params as { allowedValues: unknown[] }).allowedValues).join(', ')}`;
+  if (err.keyword === 'required') {
+    const missing = (err.params as { missingProperty: string }).missingProperty;
+    return { path: dotted(segments), line: lineOf(doc, lines, segments), problem: `missing key "${missing}"` };
+  }
+  return { path: dotted(segments), line: lineOf(doc, lines, segments), problem };
+}
+
+/** `/rules/2/match/model` → ['rules', 2, 'match', 'model'] (JSON pointer escapes undone). */
+function pointer(instancePath: string): (string | number)[] {
+  if (!instancePath) return [];
+  return instancePath.slice(1).split('/').map((s) => {
+    const part = s.replace(/~1/g, '/').replace(/~0/g, '~');
+    return /^\d+$/.test(part) ? Number(part) : part;
+  });
+}
+
+export function dotted(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+/** 1-based line of the node at `path` (of its key when `key`), falling back to the nearest ancestor. */
+function lineOf(doc: Document, lines: LineCounter, path: readonly (string | number)[], key = false): number {
+  for (let n = path.length; n >= 0; n--) {
+    const parentPath = path.slice(0, n === path.length && key ? n - 1 : n);
+    if (key && n === path.length) {
+      const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(path[n - 1]));
+        const range = (pair?.key as Node | undefined)?.range;
+        if (range) return lines.linePos(range[0]).line;
+      }
+      continue;
+    }
+    const node = (n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)) as Node | null | undefined;
+    if (node?.range) return lines.linePos(node.range[0]).line;
+  }
+  return 1;
+}

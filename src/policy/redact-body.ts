@@ -1,0 +1,92 @@
+import type { ApiKind } from '../exchange.js';
+import type { Detector } from './detectors.js';
+import type { RedactionHit } from './types.js';
+
+/**
+ * Where message text lives in each API's request body: the top-level keys to walk.
+ * Inside them only strings that are message text change (see TEXT_KEYS); ids,
+ * roles, model names, tool schemas and binary parts (base64 images) never do, so
+ * the body keeps its structure and stays valid for the provider.
+ */
+const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
+  'chat.completions': ['messages', 'prompt'],
+  responses: ['input', 'instructions'],
+  messages: ['system', 'messages'],
+  embeddings: ['input'],
+  'gemini.generateContent': ['contents', 'systemInstruction', 'request'],
+  'gemini.countTokens': ['contents', 'generateContentRequest', 'request'],
+  'bedrock.converse': ['messages', 'system'],
+  'bedrock.invoke': ['messages', 'system', 'prompt', 'inputText'],
+  'ollama.chat': ['messages'],
+  'ollama.generate': ['prompt', 'system'],
+};
+
+/** True for APIs whose request bodies carry message text redaction reads. */
+export function hasMessageText(api: ApiKind | undefined): boolean {
+  return api !== undefined && ROOTS[api] !== undefined;
+}
+
+/** Keys whose string value (or array of strings) is text a person or a tool wrote. */
+const TEXT_KEYS = new Set(['content', 'text', 'input', 'output', 'prompt', 'system', 'instructions', 'arguments', 'inputText']);
+
+/** Same value → same placeholder within one request; numbered per detector. */
+export class Placeholders {
+  private readonly byValue = new Map<string, string>();
+  private readonly counts = new Map<string, number>();
+
+  for(detector: string, value: string): string {
+    const key = `${detector}\u0000${value}`;
+    let placeholder = this.byValue.get(key);
+    if (placeholder === undefined) {
+      const n = (this.counts.get(detector) ?? 0) + 1;
+      this.counts.set(detector, n);
+      placeholder = `[REDACTED:${detector}:${n}]`;
+      this.byValue.set(key, placeholder);
+    }
+    return placeholder;
+  }
+}
+
+/** Runs the detectors over one text; returns the new text and what fired (counts only). */
+export function redactText(text: string, detectors: readonly Detector[], placeholders: Placeholders): { text: string; fired: Map<string, number> } {
+  const fired = new Map<string, number>();
+  let out = text;
+  for (const d of detectors) {
+    if (d.hint && !d.hint.test(out)) continue;
+    d.pattern.lastIndex = 0;
+    out = out.replace(d.pattern, (match: string) => {
+      if (d.confirm && !d.confirm(match)) return match;
+      fired.set(d.name, (fired.get(d.name) ?? 0) + 1);
+      return placeholders.for(d.name, match);
+    });
+  }
+  return { text: out, fired };
+}
+
+/**
+ * Walks the message text of a parsed request body. With `apply`, changed strings
+ * are written back in place (the caller re-serialises); without it (monitor mode,
+ * block mode) the body is left alone and only the hits are reported.
+ */
+export function redactRequest(api: ApiKind | undefined, body: unknown, detectors: readonly Detector[], placeholders: Placeholders, apply: boolean): RedactionHit[] {
+  const hits: RedactionHit[] = [];
+  const roots = api ? ROOTS[api] : undefined;
+  if (!roots || !body || typeof body !== 'object' || Array.isArray(body)) return hits;
+  const visit = (holder: Record<string, unknown> | unknown[], key: string | number, at: string, isText: boolean): void => {
+    const value = (holder as Record<string | number, unknown>)[key];
+    if (typeof value === 'string') {
+      if (!isText) return;
+      const { text, fired } = redactText(value, detectors, placeholders);
+      for (const [detector, count] of fired) hits.push({ detector, at, count });
+      if (apply && text !== value) (holder as Record<string | number, unknown>)[key] = text;
+    } else if (Array.isArray(value)) {
+      value.forEach((_, i) => visit(value, i, `${at}[${i}]`, isText));
+    } else if (value && typeof value === 'object') {
+      const obj = value as Record<string, unknown>;
+      for (const k of Object.keys(obj)) visit(obj, k, `${at}.${k}`, TEXT_KEYS.has(k));
+    }
+  };
+  const top = body as Record<string, unknown>;
+  for (const root of roots) if (Object.hasOwn(top, root)) visit(top, root, root, true);
+  return hits;
+}

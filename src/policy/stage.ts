@@ -1,0 +1,69 @@
+import { LlmtapError } from '../errors.js';
+import type { Exchange, RawHeaders } from '../exchange.js';
+import { readAgentMetadata } from '../providers/agent-metadata.js';
+import { parseJsonBody } from '../providers/json.js';
+import { identifyTool } from '../providers/tool-identity.js';
+import type { CompiledPolicy } from './compile.js';
+import { evaluatePolicy, factsOf, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
+
+/** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
+export interface PolicyRuntime {
+  policy: CompiledPolicy;
+  buckets: PolicyBuckets;
+}
+
+export interface PolicyStageResult {
+  /** An enforced block: answer with this, make no upstream call. */
+  error?: LlmtapError;
+  /** The body to forward when it changed (identity-encoded, Content-Length fixed in `headers`). */
+  body?: Buffer;
+  headers?: RawHeaders;
+  charges: PolicyOutcome['charges'];
+}
+
+/**
+ * The policy stage of one exchange, after the body is read and parsed, before
+ * forwarding. Records every decision on `ex.policy`; returns the LlmtapError an
+ * enforced block answers with (no upstream call) and the body to send or record
+ * when redaction changed it. `decoded` is the body with its content coding undone
+ * (undefined when it could not be).
+ */
+export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined): PolicyStageResult {
+  const { policy } = runtime;
+  ex.tool ??= identifyTool(ex.request.headers);
+  ex.agent ??= readAgentMetadata(ex.request.headers, undefined);
+  const needsBody = policy.redact.length > 0 || policy.rateLimit.some((r) => r.tokensPerMinute !== undefined);
+  // The parse is shared with the provider parser (same Buffer, parsed once); redaction
+  // changes that object in place, so nothing later reads the secret from it either.
+  const body = needsBody && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
+  // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
+  const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (body === undefined || body === null || typeof body !== 'object');
+  const outcome = evaluatePolicy(policy, factsOf(ex, policy.teams), body, runtime.buckets, unreadable);
+  if (outcome.record.decisions.length > 0 || outcome.record.blocked) ex.policy = outcome.record;
+  const retry = outcome.block?.retryAfterSeconds;
+  const error = outcome.block && new LlmtapError(outcome.block.code, retry === undefined ? {} : { headers: { 'retry-after': String(retry) } });
+  // A request blocked after redaction (by a rate limit) still hands back the redacted
+  // body, so the archive never keeps what a rule said must not leave.
+  if (outcome.changedBody === undefined) return { error, charges: outcome.charges };
+  const next = Buffer.from(JSON.stringify(outcome.changedBody), 'utf8');
+  return { error, body: next, headers: withBodyHeaders(upstreamHeaders, next.length), charges: outcome.charges };
+}
+
+/** The re-serialised body goes up uncompressed with its own length (never a stale Content-Length). */
+function withBodyHeaders(raw: RawHeaders, length: number): RawHeaders {
+  const out: RawHeaders = [];
+  let hadLength = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'content-encoding' || name === 'transfer-encoding') continue;
+    if (name === 'content-length') {
+      if (hadLength) continue;
+      hadLength = true;
+      out.push(raw[i]!, String(length));
+      continue;
+    }
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  if (!hadLength) out.push('content-length', String(length));
+  return out;
+}

@@ -1,0 +1,102 @@
+import type { ApiKind, ProviderId } from '../exchange.js';
+
+/**
+ * The policy file's rule kinds. A rule has one `match` and exactly one action key;
+ * the key names its kind, and "first match wins" holds within each kind. Kinds
+ * still to come (budget, route, fallback, cache, credentials, limits) are new
+ * action keys here, new arms of `Decision`, and new stages beside evaluate.ts.
+ */
+export type RuleKind = 'access' | 'redact' | 'rateLimit';
+
+export type Mode = 'enforce' | 'monitor';
+
+/** What a rule applies to: every field given must match (AND); a list matches any of its entries (OR). */
+export interface MatchSpec {
+  provider?: string | string[];
+  host?: string | string[];
+  path?: string | string[];
+  api?: string | string[];
+  model?: string | string[];
+  tool?: string | string[];
+  client?: string | string[];
+  user?: string | string[];
+  team?: string | string[];
+  session?: string | string[];
+}
+
+export type DetectorName = 'api_key' | 'private_key' | 'jwt' | 'email' | 'card' | 'iban' | 'ipv4';
+
+export interface RedactSpec {
+  /** Built-in detectors to run; default all. */
+  detectors?: DetectorName[];
+  /** Operator patterns: name (used in placeholders and the record) and a regular expression. */
+  patterns?: { name: string; regex: string; flags?: string }[];
+  /** replace (default): placeholders go upstream. block: the request is refused. */
+  action?: 'replace' | 'block';
+}
+
+export type RateKey = 'user' | 'team' | 'tool' | 'model' | 'provider' | 'client';
+
+export interface RateLimitRuleSpec {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+  /** What a bucket is kept per; default user (the proxy user, else the client address). */
+  per?: RateKey;
+}
+
+/** One rule as written in the file (after schema validation). */
+export interface RuleSpec {
+  id?: string;
+  match?: MatchSpec;
+  mode?: Mode;
+  /** access: allow or deny what the match selects (deny answers model_not_allowed). */
+  action?: 'allow' | 'deny';
+  redact?: RedactSpec;
+  rateLimit?: RateLimitRuleSpec;
+}
+
+export interface PolicySpec {
+  version?: 1;
+  /** Team name → its proxy users; a rule's `match.team` and `per: team` read it. */
+  teams?: Record<string, string[]>;
+  rules: RuleSpec[];
+}
+
+/** What a rule is matched against: plain facts read from the Exchange before forwarding. */
+export interface MatchFacts {
+  provider?: ProviderId;
+  host: string;
+  path: string;
+  api?: ApiKind;
+  model?: string;
+  tool?: string;
+  client: string;
+  user?: string;
+  team?: string;
+  session?: string;
+}
+
+/** Where a detector fired: the JSON path of the string changed, the detector and how often; never the value. */
+export interface RedactionHit {
+  detector: string;
+  at: string;
+  count: number;
+}
+
+/**
+ * One decision of one rule, as stored on the Exchange (`policy.decisions`) and in
+ * the archive's `policy` column. `enforced: false` is monitor mode: what would
+ * have happened, with nothing changed.
+ */
+export type Decision =
+  | { rule: string; kind: 'access'; action: 'allow' | 'deny'; enforced: boolean }
+  | { rule: string; kind: 'redact'; action: 'replace' | 'block'; enforced: boolean; hits: RedactionHit[] }
+  | { rule: string; kind: 'rateLimit'; action: 'limit'; enforced: boolean; key: string; retryAfterSeconds: number; limit: 'requests' | 'tokens' };
+
+export interface PolicyRecord {
+  decisions: Decision[];
+  /** Set when an enforced decision refused the request (the x-llmtap-error code). */
+  blocked?: string;
+  /** True when the body sent upstream differs from the one the client sent. */
+  bodyChanged?: boolean;
+}

@@ -1,0 +1,127 @@
+/**
+ * Fault list #25 for the policy file: a bad file stops the start with one line
+ * naming file, line and key; `check-config` says the same without starting; a
+ * running proxy keeps its policy when a reload (file change or SIGHUP) finds a bad
+ * file, and applies a good one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ProxyAgent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { FAKE_HOSTS } from '../helpers/start-proxy.js';
+
+const CLI = resolve('dist/cli/main.js');
+let fake: FakeProvider;
+const children: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'llmtap-policy-'));
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await fake?.close();
+});
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn('node', [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.once('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+const BAD = 'rules:\n  - id: a\n    action: deny\n  - id: b\n    match:\n      model: 3\n    action: deny\n';
+
+describe('policy file errors', () => {
+  it('FAULT 25: check-config exits 0 with a summary for a good file and 1 with file:line: key: problem for a bad one', async () => {
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'rules:\n  - {id: a, action: deny, match: {model: "gpt-5*"}}\n');
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, BAD);
+    const [ok, no] = await Promise.all([run(['check-config', good]), run(['check-config', bad])]);
+    expect([ok.code, ok.stdout.trim().split('\n').length, ok.stderr]).toEqual([0, 1, '']);
+    expect(ok.stdout).toMatch(/ok, policy with 1 rules/);
+    expect([no.code, no.stderr]).toEqual([1, `llmtap: ${bad}:6: rules[1].match.model: must be string or array\n`]);
+  });
+
+  it('FAULT 25: start --policy with a bad file stops with one line', async () => {
+    const bad = join(dir, 'bad-start.yaml');
+    writeFileSync(bad, 'rules:\n  - id: a\n    action: deny\n    matchh: {}\n');
+    const r = await run(['--home', dir, 'start', '--port', '0', '--policy', bad]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `llmtap: ${bad}:4: rules[0].matchh: unknown key\n`]);
+  });
+});
+
+describe('policy reload', () => {
+  let child: ChildProcess;
+  let port = 0;
+  let stderr = '';
+  let ca: string;
+  const file = join(dir, 'live.yaml');
+
+  beforeAll(async () => {
+    const home = mkdtempSync(join(tmpdir(), 'llmtap-policy-home-'));
+    writeFileSync(file, 'rules:\n  - {id: no-gpt5, action: deny, match: {model: gpt-5}}\n');
+    child = spawn('node', [CLI, 'start', '--home', home, '--port', '0', '--policy', file, '--upstream-ca', fake.caFile,
+      ...FAKE_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${fake.port}`])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    port = await new Promise<number>((done, fail) => {
+      let stdout = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+        if (m) done(Number(m[1]));
+      });
+      child.once('exit', (code) => fail(new Error(`exited ${code}: ${stderr}`)));
+    });
+    ca = readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8');
+  });
+  afterAll(async () => {
+    if (child?.exitCode === null) await new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
+  });
+
+  const logs = (): Array<Record<string, unknown>> => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  async function waitLog(after: number, msg: string): Promise<Record<string, unknown>> {
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+      const line = logs().slice(after).find((l) => l.msg === msg);
+      if (line) return line;
+    }
+    throw new Error(`no "${msg}" log line: ${stderr}`);
+  }
+  async function status(model: string): Promise<number> {
+    const agent = new ProxyAgent({ uri: `http://127.0.0.1:${port}`, requestTls: { ca } });
+    try {
+      const res = await request('https://api.openai.com/v1/chat/completions', { dispatcher: agent, method: 'POST', body: JSON.stringify({ model, messages: [] }), headers: { 'content-type': 'application/json' } });
+      await res.body.text();
+      return res.statusCode;
+    } finally {
+      await agent.close();
+    }
+  }
+
+  it('FAULT 25: a bad file (on change, then on SIGHUP) keeps the running policy; a good one replaces it', async () => {
+    expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([403, 200]);
+    let before = logs().length;
+    writeFileSync(file, BAD);
+    const refused = await waitLog(before, 'policy reload refused; keeping the running policy');
+    expect([refused.level, refused.err]).toEqual([50, `${file}:6: rules[1].match.model: must be string or array`]);
+    before = logs().length;
+    child.kill('SIGHUP');
+    await waitLog(before, 'policy reload refused; keeping the running policy');
+    expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([403, 200]);
+    before = logs().length;
+    writeFileSync(file, 'rules:\n  - {id: no-gpt4o, action: deny, match: {model: "gpt-4o*"}}\n');
+    await waitLog(before, 'policy reloaded');
+    expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([200, 403]);
+    expect(child.exitCode).toBeNull();
+  });
+});
