@@ -55,7 +55,7 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
   const status = row.status === null ? (row.outcome ?? '-') : String(row.status);
   const failed = (row.status !== null && row.status >= 400) || (row.outcome !== null && row.outcome !== 'completed');
   const parts = [
-    time, (row.tool_name ?? '-').padEnd(12), (row.model ?? '-').padEnd(24), color && failed ? red(status) : status,
+    time, (row.tool_name ?? '-').padEnd(18), (row.model ?? '-').padEnd(20), color && failed ? red(status) : status,
     duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
     `in ${tokens(promptTokens(row))} out ${tokens(row.output_tokens)}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,

@@ -16,7 +16,9 @@ function trim(n: number): string {
 export function usd(n: number | null | undefined, options: { apiEquivalent?: boolean; partial?: boolean } = {}): string {
   if (n === null || n === undefined) return '-';
   const digits = n >= 100 ? 0 : n >= 1 ? 2 : n >= 0.01 ? 3 : 4;
-  return `${options.apiEquivalent ? '~' : ''}$${n.toFixed(digits)}${options.partial ? '+' : ''}`;
+  // Fractions of a hundredth of a cent still show what they are, not $0.0000.
+  const amount = n > 0 && n < 0.0001 ? n.toPrecision(2) : n.toFixed(digits);
+  return `${options.apiEquivalent ? '~' : ''}$${amount}${options.partial ? '+' : ''}`;
 }
 
 /** 850 → "850ms", 12_300 → "12.3s", 754_000 → "12m34s", 7_500_000 → "2h05m". */
