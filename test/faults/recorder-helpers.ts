@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * Shared by the recorder fault tests (fault list #17): in-process proxies in front of
  * the fake provider, a log captured in memory, requests that carry planted secrets.
@@ -81,7 +82,7 @@ export async function post(tp: TestProxy, id: string, pad = 0): Promise<Answer> 
     method: 'POST',
     dispatcher: tp.agent,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRETS.bearer}`, 'x-api-key': SECRETS.xApiKey, 'x-test-id': id },
-    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `key ${SECRETS.inPrompt} ${'p'.repeat(pad)}` }] }),
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `key ${SECRETS.inPrompt} ${padding(pad)}` }] }),
   });
   const text = await res.body.text();
   return { status: res.statusCode, error: res.headers['x-llmtap-error'], text };
@@ -127,4 +128,12 @@ export async function untilForwarded(tp: TestProxy, id: string): Promise<Answer>
     if (res.status !== 503 || Date.now() > deadline) return res;
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * Padding that does not compress: the archive stores bodies compressed, and a
+ * padded body must still take its size on disk (the disk-full cases need it to).
+ */
+function padding(bytes: number): string {
+  return randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64').slice(0, bytes);
 }
