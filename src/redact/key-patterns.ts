@@ -8,8 +8,8 @@
 export const REDACTED = '[REDACTED]';
 
 /**
- * Key formats: a literal prefix that every key of the format starts with, then the
- * key material. The prefixes also make the quick pre-check below, so the two cannot
+ * Key formats: a prefix that every key of the format starts with (a literal, at most
+ * with a character class), then the key material. The prefixes also make the quick pre-check below, so the two cannot
  * drift apart.
  */
 const KEY_FORMATS: readonly { prefix: string; rest: string }[] = [
@@ -18,6 +18,11 @@ const KEY_FORMATS: readonly { prefix: string; rest: string }[] = [
   { prefix: 'gsk_', rest: '[A-Za-z0-9]{20,}' }, // Groq
   { prefix: 'xai-', rest: '[A-Za-z0-9]{20,}' }, // xAI
   { prefix: 'hf_', rest: '[A-Za-z0-9]{20,}' }, // Hugging Face
+  // Not LLM keys, but pasted into prompts and tool results all the time.
+  { prefix: 'AKIA', rest: '[0-9A-Z]{16}(?![A-Za-z0-9])' }, // AWS access key id
+  { prefix: 'ASIA', rest: '[0-9A-Z]{16}(?![A-Za-z0-9])' }, // AWS temporary access key id
+  { prefix: 'gh[pousr]_', rest: '[A-Za-z0-9]{36,}' }, // GitHub tokens
+  { prefix: 'xox[abposr]-', rest: '[A-Za-z0-9-]{10,}' }, // Slack tokens
 ];
 const BEARER_PREFIX = '[Bb][Ee][Aa][Rr][Ee][Rr][ \\t]+';
 const BEARER_TOKEN = '[A-Za-z0-9._~+/=-]{20,}';

@@ -168,6 +168,15 @@ describe('no secret reaches the archive', () => {
 });
 
 describe('redaction helpers', () => {
+  it('redacts AWS access key ids, GitHub and Slack tokens pasted into a prompt, and leaves look-alikes', () => {
+    const aws = 'AKIAIOSFODNN7EXAMPLE';
+    const github = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
+    const slack = 'xoxb-1234567890-abcdefABCDEF';
+    expect(builtInRedactor.body(`keys: ${aws}, ASIAIOSFODNN7EXAMPLE; ${github} and ${slack}.`)).toBe('keys: [REDACTED], [REDACTED]; [REDACTED] and [REDACTED].');
+    // Inside a longer word, or too short, they are not keys.
+    expect(builtInRedactor.body('XAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX ghp_short xoxb-1')).toBe('XAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX ghp_short xoxb-1');
+  });
+
   it('redacts credential-named headers, query parameters, form fields and JSON keys', () => {
     expect(redactHeaders(['X-Amz-Security-Token', 'FQoGZXIvYXdzEPLAIN', 'Token', 'abc', 'x-auth-token', 'def', 'Accept', 'text/plain']))
       .toEqual(['X-Amz-Security-Token', '[REDACTED]', 'Token', '[REDACTED]', 'x-auth-token', '[REDACTED]', 'Accept', 'text/plain']);
