@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { SessionSummary } from '../archive/store.js';
+import { GENAI_PRICES_VERSION } from '../cost/price-exchange.js';
 import { openReader, printJson } from './open-reader.js';
 import { duration, localTime, parseTimeArg, tokens, usd } from './render/format.js';
 import { dim, renderTable, terminalWidth, useColor } from './render/table.js';
@@ -50,7 +51,7 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
         ]),
         { width: terminalWidth(process.stdout), color },
       ));
-      const legend = '~ API-equivalent price of subscription traffic; + some exchanges have no known price; QUOTA: share of a usage window used';
+      const legend = `~ API-equivalent price of subscription traffic; + some exchanges have no known price; QUOTA: share of a usage window used; prices: ${GENAI_PRICES_VERSION}`;
       process.stdout.write(`${color ? dim(legend) : legend}\n`);
     } finally {
       reader.close();

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { StatsDimension, StatsRow } from '../archive/store.js';
+import { GENAI_PRICES_VERSION } from '../cost/price-exchange.js';
 import { openReader, printJson } from './open-reader.js';
 import { duration, parseTimeArg, percent, tokens, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
@@ -47,6 +48,7 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
         [...rows.map((r) => line(r.key ?? '(none)', r)), line('total', total)],
         { width: terminalWidth(process.stdout), color: useColor(process.stdout) },
       ));
+      process.stdout.write(`costs priced when recorded, with ${GENAI_PRICES_VERSION} (and --prices overrides, if any)\n`);
     } finally {
       reader.close();
     }
