@@ -89,7 +89,8 @@ export async function expectHealthy(h: LiveHarness): Promise<void> {
   const sockets = proxySockets(h.tp.proxy.server);
   const metrics = h.tp.proxy.server.metrics;
   const drained = await until(() => sockets.size <= h.baseline.proxySockets && metrics.inFlight === 0, 5_000);
-  expect(drained, `proxy still holds ${sockets.size} client sockets (baseline ${h.baseline.proxySockets}), ${metrics.inFlight} exchanges in flight`).toBe(true);
+  const held = ([...sockets] as import('node:net').Socket[]).map((s) => `${s.remotePort ?? '?'} readable=${s.readable} writable=${s.writable} read=${s.bytesRead} written=${s.bytesWritten}`).join('; ');
+  expect(drained, `proxy still holds ${sockets.size} client sockets (baseline ${h.baseline.proxySockets}), ${metrics.inFlight} exchanges in flight: ${held}; ${describeSockets(h)}`).toBe(true);
   // Upstream keep-alive sockets close when the fakes' 5 s keep-alive timeout passes.
   const released = await until(() => socketResources() <= h.baseline.socketResources + 2, 15_000, 100);
   expect(released, `socket handles: ${socketResources()} (baseline ${h.baseline.socketResources}): ${describeSockets(h)}`).toBe(true);

@@ -322,6 +322,6 @@ function providerError(res: ServerResponse, status: number, host: string): void 
 
 function lastMessageHasToolResult(messages: unknown): boolean {
   if (!Array.isArray(messages) || messages.length === 0) return false;
-  const last = messages[messages.length - 1] as { content?: unknown };
-  return Array.isArray(last.content) && last.content.some((b) => (b as { type?: unknown }).type === 'tool_result');
+  const last = messages[messages.length - 1] as { content?: unknown } | null;
+  return Array.isArray(last?.content) && last.content.some((b) => (b as { type?: unknown } | null)?.type === 'tool_result');
 }
