@@ -21,6 +21,7 @@ import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
 import { BodyCapture } from './capture.js';
+import { closeAfterAnswer } from './refusals.js';
 import { headRefusal } from './request-limits.js';
 import { isSafeHeaderName, isSafeHeaderValue } from './headers.js';
 import { describeClient, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
@@ -212,6 +213,9 @@ function passThrough(res: IncomingMessage, client: Socket, upstream: Socket, ex:
     res.on('end', () => {
       if (chunked) client.end(LAST_CHUNK);
       else client.end();
+      // Node's server let go of this socket: without this, bytes the client pipelined
+      // after the upgrade request stay unread and its FIN is never seen.
+      closeAfterAnswer(client);
       done('completed');
     });
     res.on('error', () => {
@@ -234,5 +238,7 @@ function answerError(client: Socket, ex: Exchange, code: ErrorCode, extra: Recor
   // Only headers llmtap made itself (Retry-After): checked anyway, never a line onto the wire.
   for (const [name, value] of Object.entries(extra)) if (isSafeHeaderName(name) && isSafeHeaderValue(value)) headers.push(name, value);
   ex.response = { status: err.status, headers, body: { bytes: Buffer.from(body), size: Buffer.byteLength(body), truncated: false } };
-  if (!client.destroyed) client.end(responseHead('1.1', err.status, 'Error', headers) + body);
+  if (client.destroyed) return;
+  client.end(responseHead('1.1', err.status, 'Error', headers) + body);
+  closeAfterAnswer(client);
 }

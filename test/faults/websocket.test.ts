@@ -165,3 +165,40 @@ describe('WebSocket at shutdown, and over plain HTTP', () => {
     }
   });
 });
+
+describe('a refused upgrade with more bytes behind it', () => {
+  it('FAULT 34: the proxy lets go of the client once it closes, even after it pipelined more bytes behind the upgrade', async () => {
+    // Found by the live fuzz: after a non-101 answer Node's server has handed the socket
+    // over and nobody reads it; the pipelined request stays unread, the client's FIN is
+    // never seen, and the proxy holds the socket for good.
+    const server: Server = createServer((req, res) => res.end('no upgrade here'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const tp = await startTestProxy(undefined, { intercept: [`localhost:${port}`], allowTargets: ['localhost'] });
+    try {
+      const { connect } = await import('node:net');
+      const { proxySockets } = await import('../fuzz/support.js');
+      const sockets = proxySockets(tp.proxy.server);
+      const socket = connect({ port: tp.proxy.address.port, host: '127.0.0.1' });
+      await new Promise((r) => socket.once('connect', r));
+      const answer = new Promise<string>((r) => socket.once('data', (d: Buffer) => r(d.toString('latin1'))));
+      const closed = new Promise((r) => socket.once('close', r));
+      socket.write(`GET http://localhost:${port}/v1/realtime HTTP/1.1\r\nHost: localhost:${port}\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n`);
+      await sleep(50); // the rest arrives after the server handed the socket over
+      socket.write(`GET http://localhost:${port}/again HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
+      expect(await answer).toMatch(/^HTTP\/1\.1 200 /);
+      socket.end();
+      await closed;
+      const released = await eventually(() => {
+        expect(sockets.size).toBe(0);
+        return true;
+      }, 3_000).catch(() => false);
+      const held = sockets.size;
+      for (const s of sockets) (s as Socket).destroy();
+      expect(released, `proxy still holds ${held} client socket(s)`).toBe(true);
+    } finally {
+      await tp.close();
+      server.close();
+    }
+  });
+});
