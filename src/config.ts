@@ -66,6 +66,12 @@ export interface ProxyConfig {
   policy?: CompiledPolicy;
   /** JSON config file (reloaded on SIGHUP). */
   configFile?: string;
+  /** Serve Prometheus metrics at GET /metrics on the proxy's own port (--metrics). */
+  metrics?: boolean;
+  /** OTLP/HTTP traces endpoint (--otlp-endpoint): every recorded exchange is exported as a GenAI span. */
+  otlpEndpoint?: string;
+  /** Put prompt and answer text (redacted) on the spans (--otlp-content); off by default. */
+  otlpContent?: boolean;
   logLevel: string;
 }
 
@@ -190,6 +196,8 @@ export function validateConfig(config: ProxyConfig): ProxyConfig {
   if (config.retainDays !== undefined && !(Number.isFinite(config.retainDays) && config.retainDays > 0)) {
     throw new ConfigError(`--retain-days ${config.retainDays}: must be a positive number of days`);
   }
+  if (config.otlpEndpoint !== undefined) validateOtlpEndpoint(config.otlpEndpoint);
+  if (config.otlpContent && config.otlpEndpoint === undefined) throw new ConfigError('--otlp-content: needs --otlp-endpoint URL');
   if (config.prices !== undefined) loadPriceOverrides(config.prices); // a bad file stops the start, naming file, line and key
   if (!isLoopbackListen(config.host) && config.auth.length === 0) {
     throw new ConfigError(`--host ${config.host}: listening beyond loopback (gateway mode) requires --auth USER:PASS or --auth-file FILE`);
@@ -200,4 +208,16 @@ export function validateConfig(config: ProxyConfig): ProxyConfig {
 /** Loopback listen addresses keep the proxy local; anything else is gateway mode. */
 export function isLoopbackListen(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** --otlp-endpoint: an http(s) URL without credentials (they would end up in logs; use a collector on loopback). */
+function validateOtlpEndpoint(value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--otlp-endpoint ${value}: not a URL (e.g. http://127.0.0.1:4318/v1/traces)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--otlp-endpoint ${value}: must be an http:// or https:// URL`);
+  if (url.username || url.password) throw new ConfigError('--otlp-endpoint: must not hold a user or password');
 }

@@ -34,6 +34,9 @@ export interface StartFlags {
   'retain-days'?: number;
   'log-level'?: string;
   policy?: string;
+  metrics?: boolean;
+  'otlp-endpoint'?: string;
+  'otlp-content'?: boolean;
 }
 
 const seconds = (s: number | undefined): number | undefined => (s === undefined ? undefined : s * 1000);
@@ -73,6 +76,9 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
     redact: [...(file.redact ?? []), ...flags.redact],
     prices: flags.prices ?? file.prices,
     retainDays: flags['retain-days'] ?? file.retainDays,
+    metrics: flags.metrics ?? file.metrics,
+    otlpEndpoint: flags['otlp-endpoint'] ?? file.otlpEndpoint,
+    otlpContent: flags['otlp-content'] ?? file.otlpContent,
     logLevel: pick('logLevel', flags['log-level']),
     policyFile,
     policy: policyFile ? loadPolicyFile(policyFile) : undefined,

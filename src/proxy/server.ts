@@ -14,6 +14,8 @@ import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { Metrics } from './metrics.js';
+import { PrometheusMetrics } from '../metrics/prometheus.js';
+import { startOtlpExport, type OtlpExport } from '../otel/otlp-export.js';
 import { peekHello, terminateTls } from './mitm.js';
 import { answerMalformed, closeAfterAnswer, refuse } from './refusals.js';
 import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, recordScope, type InterceptList } from './route.js';
@@ -43,6 +45,10 @@ const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
  */
 export class ProxyServer {
   readonly metrics = new Metrics();
+  /** GET /metrics (--metrics); undefined when off, and then nothing is counted beyond `metrics`. */
+  readonly prometheus: PrometheusMetrics | undefined;
+  /** Spans to an OTLP collector (--otlp-endpoint); undefined when off. */
+  private readonly otlp: OtlpExport | undefined;
   private readonly outer: Server;
   private readonly inner: Server;
   private readonly pools: UpstreamPools;
@@ -89,6 +95,12 @@ export class ProxyServer {
       keepAliveTimeout: config.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
     };
+    this.prometheus = config.metrics ? this.startPrometheus() : undefined;
+    if (config.otlpEndpoint) {
+      const otlp = startOtlpExport({ endpoint: config.otlpEndpoint, content: config.otlpContent === true, redactor: () => this.exchangeDeps.redactor, logger: deps.logger });
+      deps.recorder.onExchange((ex) => otlp.export(ex));
+      this.otlp = otlp;
+    }
     this.outer = createServer(timeouts);
     // Keep every header: llmtap measures heads itself and refuses what is over its limits
     // (request-limits.ts) rather than letting the parser drop headers silently.
@@ -177,10 +189,27 @@ export class ProxyServer {
     await closed;
     this.inner.close();
     await this.pools.close();
+    // The last spans go out before the process ends (bounded by the exporter's timeout).
+    await this.otlp?.shutdown().catch(() => {});
   }
 
   get listening(): boolean {
     return this.outer.listening;
+  }
+
+  private startPrometheus(): PrometheusMetrics {
+    const recorder = this.deps.recorder;
+    const prometheus = new PrometheusMetrics({
+      errors: () => this.metrics.errors,
+      inFlight: () => this.metrics.inFlight,
+      openConnections: () => this.sockets.size,
+      openWebSockets: () => this.sessions.size,
+      tunnels: () => ({ opened: this.metrics.tunnelsOpened, closed: this.metrics.tunnelsClosed }),
+      archive: () => ({ ...recorder.stats(), healthy: recorder.healthy }),
+      prices: () => recorder.prices,
+    });
+    recorder.onExchange((ex) => prometheus.observe(ex));
+    return prometheus;
   }
 
   private makeTargetPolicy(config: ProxyConfig): TargetPolicy {
@@ -354,6 +383,11 @@ export class ProxyServer {
         res.writeHead(401, { 'www-authenticate': 'Basic realm="llmtap"', 'content-type': 'application/json', 'x-llmtap-error': 'unauthorized' });
         return void res.end(JSON.stringify({ error: { message: 'log in with a proxy user', type: 'llmtap_error', code: 'unauthorized' } }));
       }
+    }
+    if (this.prometheus && (url === '/metrics' || url.startsWith('/metrics?'))) {
+      const text = await this.prometheus.render();
+      res.writeHead(200, { 'content-type': this.prometheus.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      return void res.end(text);
     }
     if (url !== '/' && !url.startsWith('/?')) {
       res.writeHead(404, { 'content-type': 'application/json' });

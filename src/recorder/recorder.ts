@@ -113,6 +113,8 @@ export class Recorder {
   /** A hand-off to the writer thread waiting for more records (see POST_DELAY_MS). */
   #delayed: NodeJS.Timeout | undefined;
 
+  readonly #observers = new Set<(exchange: Exchange) => void>();
+  #prices: PriceOverrides | undefined;
   #recorded = 0;
   #lost = 0;
   #healthy = true;
@@ -197,7 +199,27 @@ export class Recorder {
   }
 
   recordExchange(exchange: Exchange): void {
+    // Observers (Prometheus, OpenTelemetry) see the exchange as it is handed over; one
+    // that throws must never cost the archive its record.
+    for (const observer of this.#observers) {
+      try {
+        observer(exchange);
+      } catch (err) {
+        this.#logger.warn({ err: errorMessage(err) }, 'an exchange observer failed');
+      }
+    }
     this.#enqueue({ kind: 'exchange', exchange });
+  }
+
+  /** Calls `observer` with every finished exchange handed to the archive, synchronously; returns the unsubscribe. */
+  onExchange(observer: (exchange: Exchange) => void): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
+  /** The --prices overrides last set (the Prometheus cost counter prices with the same). */
+  get prices(): PriceOverrides | undefined {
+    return this.#prices;
   }
 
   /** Messages of a WebSocket session still open (long sessions are recorded in batches). */
@@ -213,6 +235,7 @@ export class Recorder {
 
   /** Negotiated prices (--prices) over the built-in price data. */
   setPrices(overrides: PriceOverrides | undefined): void {
+    this.#prices = overrides;
     if (this.#inline) this.#inline.setPrices(overrides);
     else this.#offThread!.setPrices(overridesData(overrides));
   }

@@ -1,5 +1,5 @@
 import { compileOverride, type PriceOverrides } from '../cost/override-match.js';
-import { priceExchange } from '../cost/price-exchange.js';
+import { priceExchange, type PriceResult } from '../cost/price-exchange.js';
 import type { Exchange } from '../exchange.js';
 import type { ExchangeRow } from './db.js';
 import type { PriceOverridesData } from './protocol.js';
@@ -10,20 +10,24 @@ import type { PriceOverridesData } from './protocol.js';
  * guess; subscription traffic → its API-equivalent price, flagged.
  */
 export function applyCost(row: ExchangeRow, ex: Exchange, overrides: PriceOverrides | undefined): void {
+  const price = priceOf(ex, overrides);
+  row.cost_usd = price ? price.usd : null;
+  row.cost_source = price && price.usd !== null ? price.source : null;
+}
+
+/**
+ * The price of an exchange as the archive records it; undefined when there is nothing
+ * to price (no usage; a WebSocket session is priced per response by the read side
+ * later). Shared with the Prometheus cost counter so the two never disagree.
+ */
+export function priceOf(ex: Exchange, overrides: PriceOverrides | undefined): PriceResult | undefined {
   const reassembled = ex.response?.reassembled;
   const usage = ex.usage ?? reassembled?.usage;
-  if (!usage || ex.websocket) {
-    // No usage, nothing to price; a WebSocket session is priced per response by the read side later.
-    row.cost_usd = null;
-    row.cost_source = null;
-    return;
-  }
-  const price = priceExchange({
+  if (!usage || ex.websocket) return undefined;
+  return priceExchange({
     provider: ex.provider, host: ex.target.host, api: ex.api, model: ex.request.model, responseModel: reassembled?.model, usage,
     at: ex.timings.start, subscription: ex.subscription === true,
   }, overrides);
-  row.cost_usd = price.usd;
-  row.cost_source = price.usd === null ? null : price.source;
 }
 
 export function compileOverrides(data: PriceOverridesData | null): PriceOverrides | undefined {

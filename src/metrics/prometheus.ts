@@ -1,0 +1,135 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PriceOverrides } from '../cost/override-match.js';
+import type { Exchange } from '../exchange.js';
+import { priceOf } from '../recorder/row-cost.js';
+import { BoundedLabel, normaliseLabel, statusClass } from './labels.js';
+
+/** What the proxy exposes for the gauges and counters read at scrape time. */
+export interface MetricsSources {
+  /** Errors and refusals llmtap answered with, by stable code (proxy/metrics.ts). */
+  errors(): Readonly<Record<string, number>>;
+  inFlight(): number;
+  openConnections(): number;
+  openWebSockets(): number;
+  tunnels(): { opened: number; closed: number };
+  archive(): { recorded: number; lost: number; pending: number; healthy: boolean };
+  /** The --prices overrides the archive prices with, so the cost counter matches the archive. */
+  prices(): PriceOverrides | undefined;
+}
+
+/** Caps on distinct label values (labels.ts); the rest read "other". */
+export const LABEL_CAPS = { model: 100, tool: 50, api: 30, provider: 30 } as const;
+
+const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_write', 'reasoning'] as const;
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+
+type Inc = { inc(value?: number): void };
+type Obs = { observe(value: number): void };
+/** The children of one label combination, bound once: an exchange then costs a map lookup and plain adds. */
+interface Bound {
+  requests: Inc;
+  tokens: Inc[];
+  cost: Inc;
+  latency: Obs;
+  ttft: Obs;
+}
+
+/**
+ * The `/metrics` registry (prom-client, its own Registry rather than the process-wide
+ * default, so two proxies in one process never mix). Exchange counters move when a
+ * finished exchange is handed to the archive (observe()); everything that is state
+ * (queue depth, open sockets, error counts the proxy already keeps) is read at scrape time.
+ */
+export class PrometheusMetrics {
+  readonly registry = new Registry();
+  readonly #sources: MetricsSources;
+  readonly #labels = {
+    provider: new BoundedLabel(LABEL_CAPS.provider), api: new BoundedLabel(LABEL_CAPS.api),
+    model: new BoundedLabel(LABEL_CAPS.model), tool: new BoundedLabel(LABEL_CAPS.tool),
+  };
+  readonly #bound = new Map<string, Bound>();
+  readonly #requests: Counter<string>;
+  readonly #tokens: Counter<string>;
+  readonly #cost: Counter<string>;
+  readonly #latency: Histogram<string>;
+  readonly #ttft: Histogram<string>;
+
+  constructor(sources: MetricsSources) {
+    this.#sources = sources;
+    const registers = [this.registry];
+    const by = ['provider', 'model', 'tool'];
+    this.#requests = new Counter({ name: 'llmtap_requests_total', help: 'Recorded LLM exchanges by provider, API, model, tool and HTTP status class (none: no answer).', labelNames: ['provider', 'api', 'model', 'tool', 'status_class'], registers });
+    this.#tokens = new Counter({ name: 'llmtap_tokens_total', help: 'Tokens as the provider reported them, by type (input, output, cache_read, cache_write, reasoning).', labelNames: [...by, 'type'], registers });
+    this.#cost = new Counter({ name: 'llmtap_cost_usd_total', help: 'Cost in USD as the archive prices it (API-equivalent for subscription traffic); unpriced exchanges add nothing.', labelNames: by, registers });
+    this.#latency = new Histogram({ name: 'llmtap_request_duration_seconds', help: 'From the request reaching llmtap to the last byte of the answer.', labelNames: ['provider', 'model'], buckets: LATENCY_BUCKETS, registers });
+    this.#ttft = new Histogram({ name: 'llmtap_time_to_first_token_seconds', help: 'Streamed requests: from the request reaching llmtap to the first byte of the answer body.', labelNames: ['provider', 'model'], buckets: TTFT_BUCKETS, registers });
+    new Counter({
+      name: 'llmtap_errors_total', help: 'Errors and refusals llmtap answered with, by llmtap error code.', labelNames: ['code'], registers,
+      collect() {
+        this.reset();
+        for (const [code, n] of Object.entries(sources.errors())) this.inc({ code: normaliseLabel(code) }, n);
+      },
+    });
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({ name, help, registers, collect() { this.set(read()); } });
+    };
+    const counter = (name: string, help: string, read: () => number): void => {
+      new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
+    };
+    gauge('llmtap_exchanges_in_flight', 'Exchanges started and not finished.', () => sources.inFlight());
+    gauge('llmtap_open_connections', 'Client connections open to the proxy port.', () => sources.openConnections());
+    gauge('llmtap_open_websockets', 'WebSocket sessions being relayed.', () => sources.openWebSockets());
+    gauge('llmtap_open_tunnels', 'CONNECT tunnels relayed without decryption, open now.', () => { const t = sources.tunnels(); return t.opened - t.closed; });
+    counter('llmtap_tunnels_total', 'CONNECT tunnels opened (not decrypted).', () => sources.tunnels().opened);
+    gauge('llmtap_archive_queue_depth', 'Records waiting to be written to the archive.', () => sources.archive().pending);
+    counter('llmtap_archive_records_written_total', 'Records written to the archive.', () => sources.archive().recorded);
+    counter('llmtap_archive_records_lost_total', 'Records the archive could not keep (write failed, queue full).', () => sources.archive().lost);
+    gauge('llmtap_archive_healthy', '1 while archive writes succeed, 0 after a failed write.', () => (sources.archive().healthy ? 1 : 0));
+  }
+
+  /** One finished, recorded exchange. Runs on the event loop after the client has its answer. */
+  observe(ex: Exchange): void {
+    const reassembled = ex.response?.reassembled;
+    const provider = this.#labels.provider.value(ex.provider);
+    const api = this.#labels.api.value(ex.api);
+    const model = this.#labels.model.value(reassembled?.model ?? ex.request.model);
+    const tool = this.#labels.tool.value(ex.tool?.name);
+    const status = statusClass(ex.response?.status);
+    const key = `${provider}\n${api}\n${model}\n${tool}\n${status}`;
+    let bound = this.#bound.get(key);
+    if (!bound) {
+      bound = {
+        requests: this.#requests.labels({ provider, api, model, tool, status_class: status }),
+        tokens: TOKEN_TYPES.map((type) => this.#tokens.labels({ provider, model, tool, type })),
+        cost: this.#cost.labels({ provider, model, tool }),
+        latency: this.#latency.labels({ provider, model }),
+        ttft: this.#ttft.labels({ provider, model }),
+      };
+      this.#bound.set(key, bound);
+    }
+    bound.requests.inc();
+    const usage = ex.usage ?? reassembled?.usage;
+    if (usage) {
+      const counts = [usage.inputTokens, usage.outputTokens, usage.cachedInputTokens, usage.cacheCreationInputTokens, usage.reasoningTokens];
+      for (let i = 0; i < counts.length; i++) {
+        const n = counts[i];
+        if (n !== undefined && n > 0 && Number.isFinite(n)) bound.tokens[i]!.inc(n);
+      }
+      const usd = priceOf(ex, this.#sources.prices())?.usd;
+      if (usd !== undefined && usd !== null && usd > 0 && Number.isFinite(usd)) bound.cost.inc(usd);
+    }
+    const { start, firstByte, end } = ex.timings;
+    if (end !== undefined && !ex.websocket) bound.latency.observe(Math.max(0, end - start) / 1000);
+    if (ex.request.stream && firstByte !== undefined) bound.ttft.observe(Math.max(0, firstByte - start) / 1000);
+  }
+
+  /** The exposition text (Prometheus text format 0.0.4). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

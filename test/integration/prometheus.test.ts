@@ -1,0 +1,123 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { spawnSync } from 'node:child_process';
+import OpenAI from 'openai';
+import { fetch as undiciFetch, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basic } from '../faults/security-helpers.js';
+import { eventually, exported } from '../helpers/archive.js';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+
+/** `GET /metrics` (--metrics): Prometheus text after real SDK traffic, checked by Debian's promtool. */
+describe('prometheus /metrics', () => {
+  let fake: FakeProvider;
+  let tp: TestProxy;
+  let off: TestProxy;
+  let gw: TestProxy;
+
+  beforeAll(async () => {
+    fake = await startFakeProvider();
+    tp = await startTestProxy(fake, { metrics: true });
+    off = await startTestProxy(fake);
+    gw = await startTestProxy(fake, { host: '0.0.0.0', auth: [{ user: 'ops', password: 'secret pass' }], metrics: true });
+  });
+  afterAll(async () => {
+    await tp.close();
+    await off.close();
+    await gw.close();
+    await fake.close();
+  });
+
+  const scrape = async (p: TestProxy, headers: Record<string, string> = {}) => request(`http://127.0.0.1:${p.proxy.address.port}/metrics`, { headers });
+
+  it('counts requests, tokens, cost, latency and TTFT by provider, model and tool, matching the archive', async () => {
+    const openai = new OpenAI({ apiKey: 'sk-test-openai-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+    for await (const chunk of stream) void chunk;
+    await openai.chat.completions.create({ model: 'does-not-exist', messages: [] }).catch(() => undefined);
+    const anthropic = new Anthropic({ apiKey: 'sk-ant-test-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    const rows = await eventually(() => {
+      const r = exported(tp);
+      expect(r).toHaveLength(4);
+      return r;
+    });
+
+    const res = await scrape(tp);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.body.text();
+    const openaiLabels = { provider: 'openai', api: 'chat.completions', model: 'gpt-4o-mini', tool: 'openai-sdk-node' };
+    expect(sample(text, 'llmtap_requests_total', { ...openaiLabels, status_class: '2xx' })).toBe(2);
+    expect(sample(text, 'llmtap_requests_total', { ...openaiLabels, model: 'does-not-exist', status_class: '4xx' })).toBe(1);
+    expect(sample(text, 'llmtap_requests_total', { provider: 'anthropic', api: 'messages', model: 'claude-sonnet-4-5', tool: 'anthropic-sdk-node', status_class: '2xx' })).toBe(1);
+    const by = { provider: 'openai', model: 'gpt-4o-mini', tool: 'openai-sdk-node' };
+    expect(sample(text, 'llmtap_tokens_total', { ...by, type: 'input' })).toBe(22);
+    expect(sample(text, 'llmtap_tokens_total', { ...by, type: 'output' })).toBe(34);
+    expect(sample(text, 'llmtap_tokens_total', { ...by, type: 'cache_read' })).toBe(3); // only the JSON answer reports cached tokens
+    expect(sample(text, 'llmtap_tokens_total', { provider: 'anthropic', model: 'claude-sonnet-4-5', tool: 'anthropic-sdk-node', type: 'cache_read' })).toBe(4);
+    // The same price the archive stored, per provider/model/tool.
+    const archived = (model: string) => rows.filter((r) => r.model === model).reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
+    expect(archived('gpt-4o-mini')).toBeGreaterThan(0);
+    expect(sample(text, 'llmtap_cost_usd_total', by)).toBeCloseTo(archived('gpt-4o-mini'), 12);
+    expect(sample(text, 'llmtap_cost_usd_total', { provider: 'anthropic', model: 'claude-sonnet-4-5', tool: 'anthropic-sdk-node' })).toBeCloseTo(archived('claude-sonnet-4-5'), 12);
+    expect(sample(text, 'llmtap_request_duration_seconds_count', { provider: 'openai', model: 'gpt-4o-mini' })).toBe(2);
+    expect(sample(text, 'llmtap_time_to_first_token_seconds_count', { provider: 'openai', model: 'gpt-4o-mini' })).toBe(1);
+    expect(sample(text, 'llmtap_archive_records_written_total', {})).toBeGreaterThanOrEqual(4);
+    expect(sample(text, 'llmtap_archive_records_lost_total', {})).toBe(0);
+    expect(sample(text, 'llmtap_archive_healthy', {})).toBe(1);
+    expect(sample(text, 'llmtap_open_connections', {})).toBeGreaterThanOrEqual(1); // this scrape's own
+    expect(sample(text, 'llmtap_open_websockets', {})).toBe(0);
+    // No key and no prompt ever reaches a label.
+    expect(text).not.toMatch(/sk-test|sk-ant|\bhi\b/);
+    promtoolCheck(text);
+  });
+
+  it('counts llmtap errors by code and tunnels', async () => {
+    // A CONNECT to a host the proxy refuses (its own port): forbidden_target.
+    const refused = await request('https://127.0.0.1:1/', { dispatcher: tp.agent }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Error);
+    const text = await (await scrape(tp)).body.text();
+    expect(sample(text, 'llmtap_errors_total', { code: 'forbidden_target' })).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^llmtap_tunnels_total \d+$/m);
+    expect(text).toMatch(/^llmtap_open_tunnels \d+$/m);
+    promtoolCheck(text);
+  });
+
+  it('is off unless asked for, and behind the proxy users on a gateway', async () => {
+    expect((await scrape(off)).statusCode).toBe(404);
+    const anonymous = await scrape(gw);
+    expect(anonymous.statusCode).toBe(401);
+    expect(await anonymous.body.text()).not.toContain('llmtap_requests');
+    const ok = await scrape(gw, { authorization: basic('ops', 'secret pass') });
+    expect(ok.statusCode).toBe(200);
+    expect(await ok.body.text()).toContain('# TYPE llmtap_requests_total counter');
+  });
+});
+
+/** The value of one sample whose labels are exactly `labels`; NaN when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = (m[2] ?? '').split(/,(?=[a-zA-Z_]\w*=")/).filter(Boolean).sort().join(',');
+    if (got === want) return Number(m[3]);
+  }
+  return Number.NaN;
+}
+
+const PROMTOOL = spawnSync('promtool', ['--version']).status === 0;
+
+/** `promtool check metrics` (Debian's prometheus package); skipped with a message when absent. */
+function promtoolCheck(text: string): void {
+  if (!PROMTOOL) {
+    console.warn('promtool not installed (apt-get install prometheus): exposition format not validated');
+    return;
+  }
+  const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  // promtool exits 1 for lint problems too (naming); print them so a failure says what.
+  expect(`${run.stdout}${run.stderr}`.trim()).toBe('');
+  expect(run.status).toBe(0);
+}
