@@ -8,6 +8,7 @@ import { envCommand } from './env.js';
 import { exportCommand } from './export.js';
 import { passwdCommand } from './passwd.js';
 import { purgeCommand } from './purge.js';
+import { replayCommand } from './replay.js';
 import { sessionsCommand } from './sessions.js';
 import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
@@ -26,10 +27,11 @@ await yargs(hideBin(process.argv))
   .command(showCommand)
   .command(statsCommand)
   .command(tailCommand)
+  .command(replayCommand)
   .command(purgeCommand)
   .command(passwdCommand)
   .command(checkConfigCommand)
-  .demandCommand(1, 'name a command: start, env, ca, sessions, show, stats, tail, export, purge, passwd or check-config')
+  .demandCommand(1, 'name a command: start, env, ca, sessions, show, replay, stats, tail, export, purge, passwd or check-config')
   .strict()
   .help()
   .version(false)

@@ -1,3 +1,4 @@
+import { paths } from '../config.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { ExchangeListRow } from '../archive/store.js';
 import { promptTokens } from '../providers/usage-totals.js';
@@ -36,6 +37,8 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     process.stdout.on('error', () => (stop = true)); // reader gone (| head)
+    // On stderr, so the data on stdout stays clean; it also tells a script when tail is watching.
+    process.stderr.write(`llmtap: following ${paths(args.home).archive} ${args.all ? 'from the oldest exchange' : 'from now'}; Ctrl-C stops\n`);
     try {
       while (!stop) {
         const page = reader.exchangesAfter(cursor, 500);

@@ -139,7 +139,8 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     const child = spawn('node', [CLI, '--home', tp.home, 'tail', '--json', '--interval', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 800)); // tail starts at the end: nothing old is printed
+    // tail starts at the end (nothing old is printed) and says so once it is watching.
+    await new Promise((r) => child.stderr.once('data', r));
     const openai = new OpenAI({ apiKey: 'sk-proj-tail-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'tail me' }] });
     tp.proxy.recorder.flush();
@@ -149,6 +150,24 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { model: string; status: number; path: string });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ model: 'gpt-4o-mini', status: 200, path: '/v1/chat/completions' });
+  });
+
+  it('replay: the session plays back turn by turn in its recorded order, with the recorded gaps scaled by --speed', async () => {
+    const sessions = JSON.parse((await llmtap('sessions', '--json', '--tool', 'anthropic-sdk-node')).stdout) as SessionJson[];
+    const id = sessions[0]!.id;
+    const text = (await llmtap('replay', id.slice(0, 12), '--no-wait')).stdout;
+    expect(text).toContain(`replaying session ${id}: 2 turns in 1 thread(s)`);
+    expect(text.indexOf('turn 1')).toBeLessThan(text.indexOf('turn 2'));
+    expect(text).toContain('[tool call get_weather toolu_fake1]');
+    const lines = (await llmtap('replay', id, '--json', '--speed', '1000')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { step: number; gapMs: number; waitedMs: number; turn: { turn: number; exchangeId: string } });
+    expect(lines.map((l) => l.turn.turn)).toEqual([1, 2]);
+    expect(lines[0]!.gapMs).toBe(0);
+    expect(lines[1]!.waitedMs).toBe(Math.round(lines[1]!.gapMs / 1000));
+    const wrong = await llmtap('replay', lines[1]!.turn.exchangeId).catch((e: { stderr: string; code: number }) => e);
+    expect(wrong).toMatchObject({ code: 1 });
+    expect((wrong as { stderr: string }).stderr).toMatch(/is an exchange, not a session/);
+    const badSpeed = await llmtap('replay', id, '--speed', '0').catch((e: { stderr: string; code: number }) => e);
+    expect(badSpeed).toMatchObject({ code: 2, stderr: 'llmtap: --speed must be a positive number (got 0)\n' });
   });
 
   it('bad input gets one line naming the flag', async () => {

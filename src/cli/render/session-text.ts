@@ -49,6 +49,13 @@ function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: st
   });
 }
 
+/** One turn as text lines (for `replay`, which shows turns one at a time). */
+export function renderTurnLines(turn: TurnView, depth: number, o: RenderOptions): string[] {
+  const out: string[] = [];
+  renderTurn(turn, o.markdown ? '' : '  '.repeat(depth), o, out);
+  return out;
+}
+
 function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: string[]): void {
   const failed = (turn.status !== null && turn.status >= 400) || (turn.outcome !== null && turn.outcome !== 'completed');
   const status = turn.status === null ? (turn.outcome ?? '-') : String(turn.status);
