@@ -10,6 +10,12 @@ import type { PriceOverridesData } from './protocol.js';
  * guess; subscription traffic → its API-equivalent price, flagged.
  */
 export function applyCost(row: ExchangeRow, ex: Exchange, overrides: PriceOverrides | undefined): void {
+  // Answered from the response cache: nothing was paid for (the saving is the original's cost).
+  if (ex.policy?.decisions.some((d) => d.kind === 'cache' && d.action === 'hit' && d.enforced)) {
+    row.cost_usd = 0;
+    row.cost_source = 'cache';
+    return;
+  }
   const reassembled = ex.response?.reassembled;
   const usage = ex.usage ?? reassembled?.usage;
   if (!usage || ex.websocket) {
