@@ -1,4 +1,6 @@
-import { mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -115,5 +117,30 @@ describe('response cache through the proxy with the official SDKs', () => {
       expect(e.body.includes(OPENAI_KEY)).toBe(false);
       expect(e.key.includes(OPENAI_KEY.slice(3, 20))).toBe(false);
     }
+  });
+
+  it('policy test and cache-report replay the archive recorded above', async () => {
+    tp.proxy.recorder.flush();
+    const run = promisify(execFile);
+    const cli = (...args: string[]) => run(process.execPath, ['dist/cli/main.js', '--home', tp.home, ...args]);
+    // A policy that denies gpt-4o-mini and caches Claude answers: the first would have
+    // refused the 6 OpenAI requests; the second would have served 2 Claude repeats.
+    const file = join(tp.home, 'what-if.yaml');
+    writeFileSync(file, `rules:\n  - {id: no-mini, action: deny, match: {model: gpt-4o-mini}}\n  - {id: claude, match: {provider: anthropic}, cache: {ttl: 1h}}\n`);
+    const json = JSON.parse((await cli('policy', 'test', file, '--since', '1h', '--json')).stdout) as { exchanges: number; totals: Record<string, number>; rules: { rule: string; action: string; requests: number; saved_tokens: number }[] };
+    expect(json.exchanges).toBe(10);
+    expect(json.totals).toMatchObject({ blocked: 6, cached: 2 });
+    expect(json.rules.find((r) => r.rule === 'no-mini')).toMatchObject({ action: 'deny', requests: 6 });
+    expect(json.rules.find((r) => r.rule === 'claude')).toMatchObject({ action: 'hit', requests: 2, saved_tokens: 60 });
+    const table = (await cli('policy', 'test', file)).stdout;
+    expect(table).toMatch(/10 exchanges replayed: 6 blocked .* 2 answered from the cache/);
+    expect(table).toMatch(/no-mini\s+access\s+enforce\s+deny\s+6/);
+
+    const report = JSON.parse((await cli('cache-report', '--json')).stdout) as { totals: { repeats: number }; shapes: { model: string; requests: number; repeats: number }[] };
+    // Repeats as the archive saw them: hits are recorded exchanges too (scoped per client here: no proxy user).
+    expect(report.shapes.map((s) => [s.model, s.requests]).sort()).toEqual([['claude-sonnet-4-5', 2], ['claude-sonnet-4-5', 2], ['gpt-4o-mini', 3], ['gpt-4o-mini', 2]].sort());
+    expect((await cli('cache-report')).stdout).toMatch(/request shapes seen more than once; a cache would have answered 5 requests/);
+    const bad = await cli('policy', 'test', join(tp.home, 'missing.yaml')).catch((e: { stderr: string; code: number }) => e);
+    expect(bad).toMatchObject({ code: 1 });
   });
 });
