@@ -4,6 +4,7 @@ import type { Logger } from './log.js';
 import { ProxyServer } from './proxy/server.js';
 import { assertKnownSchema, type ArchiveOptions } from './recorder/db.js';
 import { Recorder } from './recorder/recorder.js';
+import { loadCachedAnswers } from './cache/load-cache.js';
 import { loadOrCreateCa, writeTrustBundle, type CertificateAuthority } from './tls/ca.js';
 import { LeafCertificates } from './tls/leaf.js';
 import { loadPriceOverrides } from './cost/price-overrides.js';
@@ -44,6 +45,8 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   if (config.prices) recorder.setPrices(loadPriceOverrides(config.prices));
   const retention = startRetention(recorder, config.retainDays);
   const server = new ProxyServer(config, { leafs, recorder, logger });
+  const cached = loadCachedAnswers(where.archive, server.responseCaches, config.policy);
+  if (cached > 0) logger.info({ entries: cached }, 'response cache loaded from the archive');
   let address: AddressInfo;
   try {
     address = await server.listen();

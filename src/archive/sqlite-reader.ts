@@ -120,6 +120,19 @@ export class SqliteArchiveReader implements ArchiveReader {
     return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
   }
 
+  *exchangesWithBodies(since?: number): Iterable<ExchangeRow> {
+    // Pages by rowid: an open iterator would keep the connection busy, and decoding bodies needs it.
+    const page = this.db.prepare('SELECT rowid AS cursor, * FROM exchanges WHERE rowid > ? AND started_at >= ? ORDER BY rowid LIMIT 200');
+    for (let cursor = 0; ;) {
+      const rows = page.all(cursor, since ?? -Infinity) as (ExchangeRow & { cursor: number })[];
+      if (rows.length === 0) return;
+      for (const { cursor: c, ...row } of rows) {
+        cursor = c;
+        yield decodeStoredBodies(row as ExchangeRow, this.db);
+      }
+    }
+  }
+
   endCursor(): number {
     return (this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS n FROM exchanges').get() as { n: number }).n;
   }

@@ -18,6 +18,12 @@ export interface ArchiveReader {
   stats(query: StatsQuery): StatsRow[];
   /** Exchanges written after `cursor` (an opaque increasing position), oldest first, without bodies. */
   exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number };
+  /**
+   * Every exchange started at or after `since`, oldest first, bodies decoded (read in
+   * pages, so an archive of any size streams through): what `policy test` and
+   * `cache-report` replay.
+   */
+  exchangesWithBodies(since?: number): Iterable<ExchangeRow>;
   /** The position after the newest exchange (where `tail` starts). */
   endCursor(): number;
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */

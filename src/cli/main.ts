@@ -14,6 +14,8 @@ import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { tailCommand } from './tail.js';
 import { startCommand } from './start.js';
+import { policyCommand } from './policy-test.js';
+import { cacheReportCommand } from './cache-report.js';
 
 /** Bad arguments end in one line on stderr and exit code 2, like other Unix tools. */
 await yargs(hideBin(process.argv))
@@ -31,7 +33,9 @@ await yargs(hideBin(process.argv))
   .command(purgeCommand)
   .command(passwdCommand)
   .command(checkConfigCommand)
-  .demandCommand(1, 'name a command: start, env, ca, sessions, show, replay, stats, tail, export, purge, passwd or check-config')
+  .command(policyCommand)
+  .command(cacheReportCommand)
+  .demandCommand(1, 'name a command: start, env, ca, sessions, show, replay, stats, tail, export, purge, passwd, check-config, policy or cache-report')
   .strict()
   .help()
   .version(false)

@@ -1,6 +1,7 @@
 import { BUILT_IN_DETECTORS, DETECTOR_ORDER, type Detector } from './detectors.js';
 import { compileMatch, RuleError, type Matcher } from './match.js';
 import type { Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
+import { compileCacheRule, type CacheRule } from '../cache/cache-rule.js';
 
 export { RuleError } from './match.js';
 
@@ -28,22 +29,25 @@ export interface RateLimitRule extends RuleBase {
   per: RateKey;
 }
 
-export type CompiledRule = AccessRule | RedactRule | RateLimitRule;
+export type { CacheRule } from '../cache/cache-rule.js';
+
+export type CompiledRule = AccessRule | RedactRule | RateLimitRule | CacheRule;
 
 /** A policy ready to evaluate: rules split by kind (file order kept), matchers and regexes built once. */
 export interface CompiledPolicy {
   access: AccessRule[];
   redact: RedactRule[];
   rateLimit: RateLimitRule[];
+  cache: CacheRule[];
   /** Proxy user → team. */
   teams: Map<string, string>;
   ruleCount: number;
 }
 
-const ACTION_KEYS = ['action', 'redact', 'rateLimit'] as const;
+const ACTION_KEYS = ['action', 'redact', 'rateLimit', 'cache'] as const;
 
 export function compilePolicy(spec: PolicySpec): CompiledPolicy {
-  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], teams: new Map(), ruleCount: spec.rules.length };
+  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], cache: [], teams: new Map(), ruleCount: spec.rules.length };
   for (const [team, users] of Object.entries(spec.teams ?? {})) {
     for (const [i, user] of users.entries()) {
       const other = policy.teams.get(user);
@@ -98,6 +102,8 @@ function compileRule(rule: RuleSpec, i: number): CompiledRule {
       }
       return { ...base, kind, requestsPerMinute: spec.requestsPerMinute, tokensPerMinute: spec.tokensPerMinute, per: spec.per ?? 'user' };
     }
+    case 'cache':
+      return compileCacheRule(base, rule.cache!, [...path, 'cache']);
   }
 }
 

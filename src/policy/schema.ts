@@ -66,6 +66,21 @@ export const POLICY_SCHEMA = {
               per: { enum: ['user', 'team', 'tool', 'model', 'provider', 'client'] },
             },
           },
+          cache: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['ttl'],
+            properties: {
+              ttl: { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?(ms|s|m|h|d)\\s*$' },
+              maxEntries: { type: 'integer', minimum: 1 },
+              maxBytes: { type: 'integer', minimum: 1 },
+              when: {
+                type: 'object',
+                additionalProperties: false,
+                properties: { temperature: { type: ['number', 'array'], items: { type: 'number' }, minItems: 1 } },
+              },
+            },
+          },
         },
       },
     },

@@ -5,11 +5,15 @@ import { parseJsonBody } from '../providers/json.js';
 import { identifyTool } from '../providers/tool-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, factsOf, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
+import type { CachePersistence, ResponseCaches } from '../cache/response-caches.js';
 
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
 export interface PolicyRuntime {
   policy: CompiledPolicy;
   buckets: PolicyBuckets;
+  /** Answers of the cache rules (kept across reloads), and where their durable copy is written. */
+  caches?: ResponseCaches;
+  cachePersistence?: CachePersistence;
 }
 
 export interface PolicyStageResult {

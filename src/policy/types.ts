@@ -6,7 +6,7 @@ import type { ApiKind, ProviderId } from '../exchange.js';
  * still to come (budget, route, fallback, cache, credentials, limits) are new
  * action keys here, new arms of `Decision`, and new stages beside evaluate.ts.
  */
-export type RuleKind = 'access' | 'redact' | 'rateLimit';
+export type RuleKind = 'access' | 'redact' | 'rateLimit' | 'cache';
 
 export type Mode = 'enforce' | 'monitor';
 
@@ -44,6 +44,17 @@ export interface RateLimitRuleSpec {
   per?: RateKey;
 }
 
+/** cache: matched requests are cache-safe; identical ones (src/cache/canonical-key.ts) are answered from the cache. */
+export interface CacheRuleSpec {
+  /** How long an answer is served: `90s`, `10m`, `2h`, `1d`. */
+  ttl: string;
+  maxEntries?: number;
+  /** Body bytes kept for this rule (in memory and in the archive's response_cache table). */
+  maxBytes?: number;
+  /** Conditions on the request body beyond `match`: `temperature: 0` caches deterministic requests only. */
+  when?: { temperature?: number | number[] };
+}
+
 /** One rule as written in the file (after schema validation). */
 export interface RuleSpec {
   id?: string;
@@ -53,6 +64,7 @@ export interface RuleSpec {
   action?: 'allow' | 'deny';
   redact?: RedactSpec;
   rateLimit?: RateLimitRuleSpec;
+  cache?: CacheRuleSpec;
 }
 
 export interface PolicySpec {
@@ -91,7 +103,9 @@ export interface RedactionHit {
 export type Decision =
   | { rule: string; kind: 'access'; action: 'allow' | 'deny'; enforced: boolean }
   | { rule: string; kind: 'redact'; action: 'replace' | 'block'; enforced: boolean; hits: RedactionHit[] }
-  | { rule: string; kind: 'rateLimit'; action: 'limit'; enforced: boolean; key: string; retryAfterSeconds: number; limit: 'requests' | 'tokens' };
+  | { rule: string; kind: 'rateLimit'; action: 'limit'; enforced: boolean; key: string; retryAfterSeconds: number; limit: 'requests' | 'tokens' }
+  /** cache: hit (answered from the cache, no upstream call; `ageSeconds` old) or miss (forwarded; stored if 2xx and complete). `key`: the first 16 hex digits of the entry key. */
+  | { rule: string; kind: 'cache'; action: 'hit' | 'miss'; enforced: boolean; key: string; ageSeconds?: number };
 
 export interface PolicyRecord {
   decisions: Decision[];

@@ -13,6 +13,7 @@ import { isSubscriptionTraffic } from '../cost/subscription.js';
 import { factsFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import { applyPolicy, type PolicyRuntime, type PolicyStageResult } from '../policy/stage.js';
+import { CACHE_HEADER, lookupCache, serveHit, storeAnswer, type CacheTicket } from '../cache/cache-stage.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture } from './capture.js';
@@ -82,6 +83,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     return finish(ex, conn, deps);
   }
   let charges: PolicyStageResult['charges'] = [];
+  let cacheTicket: CacheTicket | undefined;
   try {
     if (deps.rateLimiter && conn.record) {
       const decision = deps.rateLimiter.take(`${conn.clientUser ?? conn.clientAddress} ${conn.target.host}`);
@@ -125,8 +127,17 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         ex.request.body = { bytes: b.length <= deps.captureLimit ? b : b.subarray(0, deps.captureLimit), size: b.length, truncated: b.length > deps.captureLimit };
       }
       if (applied.error) throw applied.error;
+      // Cache: after every rule that may refuse or change the request; keyed on what would go upstream.
+      if (deps.policy.caches) cacheTicket = lookupCache(deps.policy.policy, deps.policy.caches, ex, applied.body ?? decoded);
     }
     if (deps.failClosed && conn.record && !deps.recorder.healthy) throw new LlmtapError('archive_unavailable');
+    if (cacheTicket?.hit) {
+      serveHit(res, ex, cacheTicket.hit, deps.captureLimit);
+      ex.timings.end = now();
+      finish(ex, conn, deps);
+      return;
+    }
+    if (cacheTicket) res.setHeader(CACHE_HEADER, 'miss');
 
     const capture = new BodyCapture(deps.captureLimit);
     const pool = deps.pools.get(conn.target.tls, conn.target.host, conn.target.port);
@@ -155,6 +166,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   }
   ex.timings.end = now();
   finish(ex, conn, deps);
+  if (cacheTicket && deps.policy?.caches) storeAnswer(cacheTicket, ex, deps.policy.caches, deps.policy.cachePersistence);
   // Token buckets are charged what the exchange really used (pre-checked from max_tokens before).
   if (charges.length > 0 && ex.usage) {
     const used = (ex.usage.inputTokens ?? 0) + (ex.usage.outputTokens ?? 0);

@@ -10,6 +10,8 @@ import type { Recorder } from '../recorder/recorder.js';
 import { createRedactor } from '../redact/redactor.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { PolicyBuckets } from '../policy/evaluate.js';
+import { ResponseCaches } from '../cache/response-caches.js';
+import type { PolicyRuntime } from '../policy/stage.js';
 import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
@@ -66,6 +68,8 @@ export class ProxyServer {
   private readonly pipelined = new PerConnectionQueue();
   /** Rate-limit state of the policy, kept across reloads. */
   private readonly policyBuckets = new PolicyBuckets();
+  /** Answers of the policy's cache rules, kept across reloads (src/cache). */
+  readonly responseCaches = new ResponseCaches();
 
   constructor(private config: ProxyConfig, private readonly deps: ProxyDeps) {
     this.interceptList = makeInterceptList(config.intercept, config.passthrough);
@@ -83,7 +87,7 @@ export class ProxyServer {
       pools: this.pools, recorder: deps.recorder, logger: deps.logger, metrics: this.metrics,
       maxRequestBody: config.maxRequestBody, captureLimit: config.captureLimit, failClosed: config.failClosed,
       rateLimiter: config.rateLimit ? new RateLimiter(config.rateLimit) : undefined,
-      policy: config.policy ? { policy: config.policy, buckets: this.policyBuckets } : undefined,
+      policy: config.policy ? this.policyRuntime(config.policy) : undefined,
       upstreamHeadersTimeoutMs: config.upstreamHeadersTimeoutMs, sessions: this.sessions,
       redactor: createRedactor(config.redact.map((source) => new RegExp(source, 'g'))),
       bodyProgressTimeoutMs: config.headersTimeoutMs,
@@ -164,7 +168,16 @@ export class ProxyServer {
   setPolicy(policy: CompiledPolicy | undefined): void {
     this.config = { ...this.config, policy };
     if (policy) this.policyBuckets.retain(policy);
-    this.exchangeDeps.policy = policy ? { policy, buckets: this.policyBuckets } : undefined;
+    this.deps.recorder.recordCacheEviction(this.responseCaches.retain(policy?.cache ?? []));
+    this.exchangeDeps.policy = policy ? this.policyRuntime(policy) : undefined;
+  }
+
+  private policyRuntime(policy: CompiledPolicy): PolicyRuntime {
+    const { recorder } = this.deps;
+    return {
+      policy, buckets: this.policyBuckets,
+      ...(policy.cache.length > 0 ? { caches: this.responseCaches, cachePersistence: { put: (e) => recorder.recordCacheEntry(e), delete: (k) => recorder.recordCacheEviction(k) } } : {}),
+    };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { GROUP_KEYS_DDL } from '../sessions/group-index.js';
+import { RESPONSE_CACHE_DDL } from '../cache/cache-table.js';
 import { BODY_STORAGE_MIGRATION } from './body-parts.js';
 
 /**
@@ -160,4 +161,6 @@ export const MIGRATIONS: readonly string[] = [
   // 7: what the policy decided about each exchange (JSON: rule ids, actions, detector
   // names and places; never a matched value).
   'ALTER TABLE exchanges ADD COLUMN policy TEXT',
+  // 8: the response cache's durable copy (keys are digests; no credential is stored).
+  RESPONSE_CACHE_DDL,
 ];

@@ -32,6 +32,9 @@ export function encodeRecord(item: Pending): Buffer {
     // Shallow copies without the bytes: they travel raw after the metadata.
     const exchange = { ...ex, request: withoutBytes(ex.request), response: withoutBytes(ex.response) };
     meta = JSON.stringify({ kind: 'exchange', exchange });
+  } else if (item.kind === 'cache_put') {
+    response = item.entry.body;
+    meta = JSON.stringify({ kind: 'cache_put', entry: { ...item.entry, body: undefined } });
   } else {
     meta = JSON.stringify(item);
   }
@@ -60,6 +63,8 @@ export function decodeRecord(frame: Uint8Array): Pending {
     const ex = item.exchange as { request?: { body?: Partial<Captured> }; response?: { body?: Partial<Captured> } } | null;
     if (ex?.request?.body) ex.request.body.bytes = request;
     if (ex?.response?.body) ex.response.body.bytes = response;
+  } else if (item.kind === 'cache_put') {
+    item.entry.body = Buffer.from(response);
   }
   return item;
 }

@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Exchange, TunnelRecord, WsMessageRecord } from '../exchange.js';
 import type { Logger } from '../log.js';
 import type { Archive } from './db.js';
+import type { CacheEntry } from '../cache/response-cache.js';
 import { OffThreadWriter, type ArchiveFile } from './off-thread-writer.js';
 import { encodeRecord } from './record-codec.js';
 import { RecordQueue } from './record-queue.js';
@@ -220,6 +221,15 @@ export class Recorder {
   /** The --prices overrides last set (the Prometheus cost counter prices with the same). */
   get prices(): PriceOverrides | undefined {
     return this.#prices;
+  }
+
+  /** The response cache's durable copy (src/cache/cache-table.ts), written with the archive's other rows. */
+  recordCacheEntry(entry: CacheEntry): void {
+    this.#enqueue({ kind: 'cache_put', entry });
+  }
+
+  recordCacheEviction(keys: string[]): void {
+    if (keys.length > 0) this.#enqueue({ kind: 'cache_delete', keys });
   }
 
   /** Messages of a WebSocket session still open (long sessions are recorded in batches). */

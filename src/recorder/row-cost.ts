@@ -10,6 +10,12 @@ import type { PriceOverridesData } from './protocol.js';
  * guess; subscription traffic → its API-equivalent price, flagged.
  */
 export function applyCost(row: ExchangeRow, ex: Exchange, overrides: PriceOverrides | undefined): void {
+  // Answered from the response cache: nothing was paid for (the saving is the original's cost).
+  if (answeredFromCache(ex)) {
+    row.cost_usd = 0;
+    row.cost_source = 'cache';
+    return;
+  }
   const price = priceOf(ex, overrides);
   row.cost_usd = price ? price.usd : null;
   row.cost_source = price && price.usd !== null ? price.source : null;
@@ -21,6 +27,7 @@ export function applyCost(row: ExchangeRow, ex: Exchange, overrides: PriceOverri
  * later). Shared with the Prometheus cost counter so the two never disagree.
  */
 export function priceOf(ex: Exchange, overrides: PriceOverrides | undefined): PriceResult | undefined {
+  if (answeredFromCache(ex)) return undefined;
   const reassembled = ex.response?.reassembled;
   const usage = ex.usage ?? reassembled?.usage;
   if (!usage || ex.websocket) return undefined;
@@ -37,4 +44,8 @@ export function compileOverrides(data: PriceOverridesData | null): PriceOverride
 
 export function overridesData(overrides: PriceOverrides | undefined): PriceOverridesData | null {
   return overrides ? { file: overrides.file, version: overrides.version, rules: overrides.entries.map((e) => e.rule) } : null;
+}
+
+function answeredFromCache(ex: Exchange): boolean {
+  return ex.policy?.decisions.some((d) => d.kind === 'cache' && d.action === 'hit' && d.enforced) === true;
 }

@@ -9,13 +9,18 @@ import type { PurgeCounts } from '../archive/store.js';
 import { applyCost } from './row-cost.js';
 import { groupingSummary } from './row-grouping.js';
 import type { ExchangeSummary } from '../sessions/group.js';
+import type { CacheEntry } from '../cache/response-cache.js';
+import { writeCacheOps } from '../cache/cache-table.js';
 
 /** One record as recorded; it waits and crosses to the writer thread encoded (record-codec.ts). */
 export type Pending =
   | { kind: 'exchange'; exchange: Exchange }
   | { kind: 'tunnel'; tunnel: TunnelRecord }
   /** Messages of a WebSocket session, ahead of (and apart from) the session's exchange record. */
-  | { kind: 'ws_messages'; exchangeId: string; messages: WsMessageRecord[] };
+  | { kind: 'ws_messages'; exchangeId: string; messages: WsMessageRecord[] }
+  /** Response cache (src/cache): an answer to keep (its body rides in the frame's response slot), and keys to forget. */
+  | { kind: 'cache_put'; entry: CacheEntry }
+  | { kind: 'cache_delete'; keys: string[] };
 
 export type LogLevel = 'error' | 'warn' | 'info';
 
@@ -124,6 +129,8 @@ export class ArchiveWriter {
     /** Records of message batches (counted as one record each, like the exchange they belong to). */
     let messageBatches = 0;
     let unmapped = 0;
+    const cachePuts: CacheEntry[] = [];
+    const cacheDeletes: string[] = [];
     for (const frame of batch) {
       try {
         const item = decodeRecord(frame);
@@ -136,6 +143,13 @@ export class ArchiveWriter {
         } else if (item.kind === 'ws_messages') {
           messageBatches++;
           for (const m of item.messages) messages.push(wsMessageToRow(item.exchangeId, m, this.#redact));
+        } else if (item.kind === 'cache_put') {
+          // Never store a secret: an answer the redactor would change is not kept on disk.
+          const text = Buffer.from(item.entry.body).toString('utf8');
+          if (this.#redact.body(text) === text) cachePuts.push(item.entry);
+          else unmapped++;
+        } else if (item.kind === 'cache_delete') {
+          cacheDeletes.push(...item.keys);
         } else tunnels.push(tunnelToRow(item.tunnel));
       } catch (err) {
         // One malformed record must not take its batch-mates down with it.
@@ -143,8 +157,11 @@ export class ArchiveWriter {
         this.#log('warn', { err: errorMessage(err) }, 'could not map a record for the archive');
       }
     }
+    let cacheOutcome: WriteOutcome | undefined;
+    if (cachePuts.length + cacheDeletes.length > 0) cacheOutcome = this.#writeCache(cachePuts, cacheDeletes);
     const rows = exchanges.length + tunnels.length + messageBatches;
-    if (rows === 0 && messages.length === 0) return { recorded: 0, lost: unmapped, rows };
+    if (rows === 0 && messages.length === 0) return { recorded: cacheOutcome?.recorded ?? 0, lost: unmapped + (cacheOutcome?.lost ?? 0), rows: cacheOutcome?.rows ?? 0, error: cacheOutcome?.error };
+    if (cacheOutcome) unmapped += cacheOutcome.lost; // (rare) a cache write failed beside exchanges that may still land
 
     try {
       const archive = this.#getArchive();
@@ -161,6 +178,18 @@ export class ArchiveWriter {
     } catch (err) {
       this.#dropIfBroken(err);
       return { recorded: 0, lost: unmapped + rows, rows, error: errorInfo(err) };
+    }
+  }
+
+  /** Cache rows in their own transaction: a cache failure (no table yet, say) never costs an exchange row. */
+  #writeCache(puts: CacheEntry[], deletes: string[]): WriteOutcome {
+    const rows = puts.length + (deletes.length > 0 ? 1 : 0);
+    try {
+      writeCacheOps(this.#getArchive().db, puts, deletes);
+      return { recorded: rows, lost: 0, rows };
+    } catch (err) {
+      this.#log('warn', { err: errorMessage(err) }, 'could not write the response cache');
+      return { recorded: 0, lost: rows, rows, error: errorInfo(err) };
     }
   }
 

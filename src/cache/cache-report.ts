@@ -1,0 +1,58 @@
+import type { ExchangeRow } from '../recorder/db.js';
+import { archivedRequest } from '../policy/archived-request.js';
+
+/** One request shape (canonical key) seen more than once. */
+export interface RepeatedShape {
+  /** First 16 hex digits of the cache key. */
+  key: string;
+  host: string;
+  path: string;
+  model: string | null;
+  /** Proxy user (else client address): the scope a cache entry is kept per. */
+  who: string;
+  requests: number;
+  /** Requests after the first: what an exact cache (without expiry) would have answered. */
+  repeats: number;
+  savedTokens: number;
+  savedUsd: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+export interface CacheReport {
+  exchanges: number;
+  since: number | null;
+  shapes: RepeatedShape[];
+  totals: { repeats: number; savedTokens: number; savedUsd: number };
+}
+
+/**
+ * Groups the archive's 2xx complete exchanges by cache key (the canonical request,
+ * volatile fields left out, scoped per proxy user or client address) and lists the
+ * shapes seen more than once with what the repeats cost: what a cache would have
+ * saved. Sorted by USD saved, then repeats.
+ */
+export function cacheReport(rows: Iterable<ExchangeRow>, since?: number): CacheReport {
+  const byKey = new Map<string, RepeatedShape>();
+  let exchanges = 0;
+  for (const row of rows) {
+    if (row.status === 101 || !row.api) continue;
+    exchanges++;
+    const r = archivedRequest(row, new Map());
+    if (!r.cacheable) continue;
+    const shape = byKey.get(r.key);
+    if (!shape) {
+      byKey.set(r.key, { key: r.key.slice(0, 16), host: row.host, path: row.path.split('?')[0]!, model: row.model, who: row.client_user ?? row.client_address ?? '', requests: 1, repeats: 0, savedTokens: 0, savedUsd: 0, firstAt: r.at, lastAt: r.at });
+      continue;
+    }
+    shape.requests++;
+    shape.repeats++;
+    shape.savedTokens += r.tokens;
+    shape.savedUsd += r.costUsd ?? 0;
+    shape.firstAt = Math.min(shape.firstAt, r.at);
+    shape.lastAt = Math.max(shape.lastAt, r.at);
+  }
+  const shapes = [...byKey.values()].filter((s) => s.repeats > 0).sort((a, b) => b.savedUsd - a.savedUsd || b.repeats - a.repeats || a.firstAt - b.firstAt);
+  const sum = (pick: (s: RepeatedShape) => number): number => shapes.reduce((a, s) => a + pick(s), 0);
+  return { exchanges, since: since ?? null, shapes, totals: { repeats: sum((s) => s.repeats), savedTokens: sum((s) => s.savedTokens), savedUsd: sum((s) => s.savedUsd) } };
+}

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import type { RawHeaders } from '../exchange.js';
+import { isCredentialName, isCredentialParam } from '../redact/credential-names.js';
+
+/**
+ * Request fields that change from call to call without changing the answer, per
+ * provider (dotted paths into the JSON body). They are left out of the cache key, so
+ * two requests differing only in them share an entry. This is the one list: add a
+ * field here, nowhere else. Request-id headers never enter the key (headers do not).
+ *
+ * - `user`, `safety_identifier`, `metadata` (OpenAI): who asks, abuse tracking, tags.
+ * - `stream_options`: only whether a usage chunk is appended to the stream.
+ * - `prompt_cache_key`, `store`: provider-side caching and retention, not the answer.
+ * - `metadata.user_id` (Anthropic; Claude Code puts its session id there).
+ */
+export const VOLATILE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  openai: ['user', 'safety_identifier', 'metadata', 'stream_options', 'prompt_cache_key', 'store', 'request_id'],
+  azure: ['user', 'safety_identifier', 'metadata', 'stream_options', 'prompt_cache_key', 'store', 'request_id'],
+  anthropic: ['metadata.user_id', 'request_id'],
+  '*': ['request_id', 'requestId'],
+};
+
+export interface CanonicalInput {
+  provider?: string;
+  method: string;
+  host: string;
+  /** Request target with its query (credential parameters are dropped here). */
+  path: string;
+  /** The body as parsed JSON, or undefined when it is not JSON. */
+  json?: unknown;
+  /** The raw (decoded) body, hashed when it is not JSON. */
+  raw?: Buffer;
+}
+
+/**
+ * A request's canonical text: method, host, path with sorted non-credential query
+ * parameters, and the body as JSON with keys sorted and volatile fields removed.
+ * Two requests with the same canonical text ask the same question.
+ */
+export function canonicalRequest(input: CanonicalInput): string {
+  const [pathname = '', query] = input.path.split('?', 2);
+  const params = query === undefined ? [] : query.split('&').filter((p) => p !== '' && !isCredentialParam(decodeName(p.split('=')[0]!))).sort();
+  const target = params.length > 0 ? `${pathname}?${params.join('&')}` : pathname;
+  let body: string;
+  if (input.json !== undefined && input.json !== null && typeof input.json === 'object') {
+    body = stableJson(withoutVolatile(input.json, volatileFor(input.provider)));
+  } else if (input.raw && input.raw.length > 0) {
+    body = `sha256:${createHash('sha256').update(input.raw).digest('hex')}`;
+  } else body = '';
+  return `${input.method.toUpperCase()} ${input.host.toLowerCase()}${target}\n${body}`;
+}
+
+export function volatileFor(provider: string | undefined): readonly string[] {
+  return [...(VOLATILE_FIELDS[provider ?? ''] ?? []), ...VOLATILE_FIELDS['*']!];
+}
+
+/** A copy of `value` without the given dotted paths (the input is never changed). */
+export function withoutVolatile(value: unknown, paths: readonly string[]): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  const nested = new Map<string, string[]>();
+  for (const p of paths) {
+    const dot = p.indexOf('.');
+    if (dot < 0) delete out[p];
+    else nested.set(p.slice(0, dot), [...(nested.get(p.slice(0, dot)) ?? []), p.slice(dot + 1)]);
+  }
+  for (const [head, rest] of nested) if (head in out) out[head] = withoutVolatile(out[head], rest);
+  return out;
+}
+
+/** JSON with object keys sorted at every depth (arrays keep their order: it means something). */
+export function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`).join(',')}}`;
+}
+
+/**
+ * Whose answers an entry is: the proxy user and a digest of the credential the request
+ * carried (Authorization, x-api-key, x-goog-api-key, `?key=` …). Two callers share an
+ * entry only when both are the same; a caller without either shares with other
+ * anonymous callers of the same request only. The credential itself is never kept:
+ * only the final key digest (which mixes this in) is stored.
+ */
+export function credentialScope(headers: RawHeaders, path: string, user: string | undefined): string {
+  const hash = createHash('sha256');
+  hash.update(`user:${user ?? ''}\n`);
+  const found: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    if (name === 'proxy-authorization' || name === 'cookie') continue;
+    if (isCredentialName(name)) found.push(`${name}=${headers[i + 1]!}`);
+  }
+  const query = path.split('?', 2)[1];
+  if (query) for (const p of query.split('&')) if (isCredentialParam(decodeName(p.split('=')[0]!))) found.push(`?${p}`);
+  for (const f of found.sort()) hash.update(`${f}\n`);
+  return hash.digest('hex');
+}
+
+/** The cache key: a digest of the scope and the canonical request (hex, 64 characters). */
+export function cacheKey(scope: string, canonical: string): string {
+  return createHash('sha256').update(scope).update('\n').update(canonical).digest('hex');
+}
+
+function decodeName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
+}

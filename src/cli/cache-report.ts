@@ -1,0 +1,59 @@
+import type { Argv, CommandModule } from 'yargs';
+import { cacheReport, type CacheReport } from '../cache/cache-report.js';
+import { openReader, printJson } from './open-reader.js';
+import { localTime, parseTimeArg, tokens, usd } from './render/format.js';
+import { renderTable, terminalWidth, useColor } from './render/table.js';
+
+interface CacheReportArgs {
+  home: string;
+  since?: string;
+  limit: number;
+  json: boolean;
+}
+
+export const cacheReportCommand: CommandModule<{ home: string }, CacheReportArgs> = {
+  command: 'cache-report',
+  describe: 'repeated identical requests in the archive and what a response cache would have saved',
+  builder: (y: Argv<{ home: string }>) => y
+    .option('since', { type: 'string', describe: 'only exchanges since a duration ago (24h, 7d) or a date' })
+    .option('limit', { type: 'number', default: 20, describe: 'request shapes to list' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
+    .check((a) => {
+      if (a.since !== undefined) parseTimeArg('since', a.since);
+      if (!Number.isInteger(a.limit) || a.limit < 1) throw new Error('--limit must be a positive integer');
+      return true;
+    }) as unknown as Argv<CacheReportArgs>,
+  handler: (args) => {
+    const reader = openReader(args.home);
+    try {
+      const since = args.since ? parseTimeArg('since', args.since) : undefined;
+      const report = cacheReport(reader.exchangesWithBodies(since), since);
+      if (args.json) return printJson(cacheReportJson(report, args.limit));
+      process.stdout.write(renderCacheReport(report, args.limit, process.stdout));
+    } finally {
+      reader.close();
+    }
+  },
+};
+
+export function renderCacheReport(report: CacheReport, limit: number, out?: NodeJS.WriteStream): string {
+  const t = report.totals;
+  const head = `${report.exchanges} exchanges, ${report.shapes.length} request shapes seen more than once; a cache would have answered ${t.repeats} requests, saving ${tokens(t.savedTokens)} tokens, ${usd(t.savedUsd)}\n`;
+  if (report.shapes.length === 0) return head;
+  return head + renderTable(
+    [{ header: 'KEY' }, { header: 'MODEL' }, { header: 'PATH', flexible: true }, { header: 'WHO' }, { header: 'REQS', align: 'right' }, { header: 'REPEATS', align: 'right' }, { header: 'TOKENS', align: 'right' }, { header: 'USD', align: 'right' }, { header: 'LAST' }],
+    report.shapes.slice(0, limit).map((s) => [s.key, s.model ?? '-', s.path, s.who, String(s.requests), String(s.repeats), tokens(s.savedTokens), usd(s.savedUsd), localTime(s.lastAt)]),
+    { width: out ? terminalWidth(out) : undefined, color: out ? useColor(out) : false },
+  );
+}
+
+function cacheReportJson(r: CacheReport, limit: number): Record<string, unknown> {
+  return {
+    exchanges: r.exchanges, since: r.since === null ? null : new Date(r.since).toISOString(),
+    totals: { repeats: r.totals.repeats, saved_tokens: r.totals.savedTokens, saved_usd: r.totals.savedUsd },
+    shapes: r.shapes.slice(0, limit).map((s) => ({
+      key: s.key, host: s.host, path: s.path, model: s.model, who: s.who, requests: s.requests, repeats: s.repeats,
+      saved_tokens: s.savedTokens, saved_usd: s.savedUsd, first_at: new Date(s.firstAt).toISOString(), last_at: new Date(s.lastAt).toISOString(),
+    })),
+  };
+}
