@@ -1,5 +1,6 @@
 import { GROUP_KEYS_DDL } from '../sessions/group-index.js';
 import { BODY_STORAGE_MIGRATION } from './body-parts.js';
+import { CLIENT_LABEL_MIGRATION } from './label-migration.js';
 
 /**
  * Schema steps, in order; step i brings the database to user_version i + 1.
@@ -160,4 +161,6 @@ export const MIGRATIONS: readonly string[] = [
   // 7: what the policy decided about each exchange (JSON: rule ids, actions, detector
   // names and places; never a matched value).
   'ALTER TABLE exchanges ADD COLUMN policy TEXT',
+  // 8: the `llmtap run --label` of each exchange (placed here by the run branch; the lead orders steps when merging).
+  CLIENT_LABEL_MIGRATION,
 ];
