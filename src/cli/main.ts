@@ -6,8 +6,10 @@ import { caCommand } from './ca.js';
 import { checkConfigCommand } from './check-config.js';
 import { envCommand } from './env.js';
 import { exportCommand } from './export.js';
+import { pacCommand } from './pac.js';
 import { passwdCommand } from './passwd.js';
 import { purgeCommand } from './purge.js';
+import { runCommand } from './run.js';
 import { sessionsCommand } from './sessions.js';
 import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
@@ -20,6 +22,8 @@ await yargs(hideBin(process.argv))
   .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true })
   .command(startCommand)
   .command(envCommand)
+  .command(runCommand)
+  .command(pacCommand)
   .command(caCommand)
   .command(exportCommand)
   .command(sessionsCommand)
@@ -29,7 +33,7 @@ await yargs(hideBin(process.argv))
   .command(purgeCommand)
   .command(passwdCommand)
   .command(checkConfigCommand)
-  .demandCommand(1, 'name a command: start, env, ca, sessions, show, stats, tail, export, purge, passwd or check-config')
+  .demandCommand(1, 'name a command: start, env, run, pac, ca, sessions, show, stats, tail, export, purge, passwd or check-config')
   .strict()
   .help()
   .version(false)
