@@ -155,6 +155,20 @@ describe('llmtap run', () => {
   });
 });
 
+describe('llmtap env', () => {
+  it('spares intercepted loopback hosts in NO_PROXY, exports NODE_USE_ENV_PROXY, and warns only when no proxy answers', async () => {
+    const up = await execFileAsync('node', [CLI, '--home', home, 'env', '--port', String(port), '--intercept', 'localhost:11434', '--node']);
+    expect(up.stdout).toContain("export NO_PROXY='127.0.0.1,::1'\n");
+    expect(up.stdout).toContain("export NODE_USE_ENV_PROXY='1'\n");
+    expect(up.stdout).toMatch(/export NODE_OPTIONS='.*--import=file:\/\/.*\/dist\/preload\/fetch-proxy\.js'\n/);
+    expect(up.stderr).toBe('');
+    const unused = await freePort();
+    const down = await execFileAsync('node', [CLI, '--home', home, 'env', '--port', String(unused)]);
+    expect(down.stdout).toContain("export NO_PROXY='localhost,127.0.0.1,::1'\n");
+    expect(down.stderr).toBe(`llmtap: warning: no proxy is listening on 127.0.0.1:${unused}; start one with "llmtap start --port ${unused}" (or use "llmtap run -- CMD")\n`);
+  }, 30_000);
+});
+
 describe('Chromium through the PAC file', () => {
   let page: Server;
 
