@@ -148,6 +148,23 @@ describe('llmtap run', () => {
     expect(code).toBe(5);
   }, 30_000);
 
+  it('refuses to run against a port something else holds, rather than starting a second proxy', async () => {
+    const other = createServer((_req, res) => res.writeHead(404).end('not llmtap'));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const otherPort = (other.address() as AddressInfo).port;
+    try {
+      const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        const child = spawn('node', [CLI, '--home', home, 'run', '--port', String(otherPort), '--', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+        child.once('exit', (code) => done({ code, stderr }));
+      });
+      expect(result).toEqual({ code: 1, stderr: `llmtap: 127.0.0.1:${otherPort} is taken by something that is not llmtap; pick another --port\n` });
+    } finally {
+      other.close();
+    }
+  }, 30_000);
+
   it('refuses a label that could not travel as a proxy user, naming the flag', async () => {
     const result = await llmtapRun(['--label', 'a:b', '--', 'true']);
     expect(result.code).toBe(2);
