@@ -102,7 +102,8 @@ export interface Exchange {
   id: string;
   /** Groups keep-alive requests of one client connection. */
   connectionId: string;
-  client: { address: string; user?: string; userAgent?: string };
+  /** `label`: the run label a client sent as its proxy credential (`llmtap run --label`, run-label.ts). */
+  client: { address: string; user?: string; label?: string; userAgent?: string };
   target: { host: string; port: number; sni?: string; tls: boolean };
   provider?: ProviderId;
   api?: ApiKind;

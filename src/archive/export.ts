@@ -43,7 +43,8 @@ export interface ExportedExchange {
   duration_ms: number | null;
   outcome: string | null;
   error_code: string | null;
-  client: { address: string | null; user: string | null; user_agent: string | null };
+  /** label: `llmtap run --label` (null without one, and in rows from before the column). */
+  client: { address: string | null; user: string | null; label: string | null; user_agent: string | null };
   /** The program that sent the request; null in rows from before schema 4. */
   tool: { name: string; version: string | null } | null;
   /** Session, thread and chaining ids the agent sent (camelCase keys as recorded). */
@@ -202,7 +203,7 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     duration_ms: elapsed(row.started_at, row.ended_at),
     outcome: row.outcome,
     error_code: row.error_code,
-    client: { address: row.client_address, user: row.client_user, user_agent: row.user_agent },
+    client: { address: row.client_address, user: row.client_user, label: row.client_label ?? null, user_agent: row.user_agent },
     tool: row.tool_name === null ? null : { name: row.tool_name, version: row.tool_version },
     agent: jsonColumn(row.agent),
     quota: jsonColumn(row.quota),

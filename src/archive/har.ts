@@ -163,7 +163,7 @@ function llmtapFields(row: ExchangeRow, extra: HarExtra | undefined): Record<str
     },
     outcome: row.outcome,
     error_code: row.error_code,
-    client: { address: row.client_address, user: row.client_user, user_agent: row.user_agent },
+    client: { address: row.client_address, user: row.client_user, label: row.client_label ?? null, user_agent: row.user_agent },
     request_body: bodyMeta(row.request_body_stored, row.request_body_sha256, row.request_body_truncated),
     response_body: bodyMeta(row.response_body_stored, row.response_body_sha256, row.response_body_truncated),
     agent: jsonColumn(row.agent),

@@ -9,7 +9,7 @@ import type {
 import { decodeStoredBodies } from './stored-bodies.js';
 
 /** Columns `tail` needs: everything but bodies and headers (which can be megabytes). */
-const LIST_COLUMNS = `rowid AS cursor, id, connection_id, started_at, request_end_at, upstream_headers_at, first_byte_at, ended_at, client_address, client_user,
+const LIST_COLUMNS = `rowid AS cursor, id, connection_id, started_at, request_end_at, upstream_headers_at, first_byte_at, ended_at, client_address, client_user, client_label,
   user_agent, host, port, method, path, status, provider, api, model, stream, request_body_size, request_body_truncated, request_body_stored,
   request_body_sha256, response_body_size, response_body_truncated, response_body_stored, response_body_sha256, response_text, response_thinking,
   tool_calls, stop_reason, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cache_creation_input_tokens, outcome, error_code,
@@ -22,7 +22,11 @@ const GROUP_KEYS: Record<StatsDimension, string> = {
   day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')",
   session: 'session_id',
   user: 'client_user',
+  label: 'client_label',
 };
+
+/** A session's run label: its exchanges carry it (one index probe per listed session). */
+const LABEL_OF_SESSION = '(SELECT client_label FROM exchanges e WHERE e.session_id = sessions.id AND e.client_label IS NOT NULL LIMIT 1) AS client_label';
 
 const IS_ERROR = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
 
@@ -47,12 +51,12 @@ export class SqliteArchiveReader implements ArchiveReader {
       where.push('tool_name = ?');
       params.push(query.tool);
     }
-    const sql = `SELECT * FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`;
+    const sql = `SELECT *, ${LABEL_OF_SESSION} FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, query.limit) as SessionTableRow[]).map(sessionSummary);
   }
 
   session(id: string): SessionDetail | undefined {
-    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionTableRow | undefined;
+    const row = this.db.prepare(`SELECT *, ${LABEL_OF_SESSION} FROM sessions WHERE id = ?`).get(id) as SessionTableRow | undefined;
     if (!row) return undefined;
     const threads = (this.db.prepare('SELECT * FROM threads WHERE session_id = ? ORDER BY started_at, id').all(id) as ThreadTableRow[]).map(threadSummary);
     const exchanges = (this.db.prepare('SELECT * FROM exchanges WHERE session_id = ? ORDER BY started_at, id').all(id) as ExchangeRow[]).map((r) => decodeStoredBodies(r, this.db));
@@ -158,7 +162,7 @@ function round(n: number): number {
 }
 
 interface SessionTableRow {
-  id: string; started_at: number; ended_at: number; tool_name: string | null; client_address: string | null; client_user: string | null;
+  id: string; started_at: number; ended_at: number; tool_name: string | null; client_address: string | null; client_user: string | null; client_label: string | null;
   models: string; threads: number; exchanges: number; errors: number; input_tokens: number; output_tokens: number; cached_input_tokens: number;
   cost_usd: number | null; unpriced: number; api_equivalent: number; quota: string | null;
 }
@@ -171,7 +175,7 @@ interface ThreadTableRow {
 
 function sessionSummary(r: SessionTableRow): SessionSummary {
   return {
-    id: r.id, startedAt: r.started_at, endedAt: r.ended_at, tool: r.tool_name, clientAddress: r.client_address, clientUser: r.client_user,
+    id: r.id, startedAt: r.started_at, endedAt: r.ended_at, tool: r.tool_name, clientAddress: r.client_address, clientUser: r.client_user, clientLabel: r.client_label,
     models: jsonOr<string[]>(r.models, []), threads: r.threads, exchanges: r.exchanges, errors: r.errors, inputTokens: r.input_tokens,
     outputTokens: r.output_tokens, cachedInputTokens: r.cached_input_tokens, costUsd: r.cost_usd, unpriced: r.unpriced,
     apiEquivalent: r.api_equivalent === 1, quota: jsonOr<QuotaBurn | null>(r.quota, null),

@@ -44,6 +44,8 @@ export interface SessionSummary {
   tool: string | null;
   clientAddress: string | null;
   clientUser: string | null;
+  /** `llmtap run --label` of the run the session came from. */
+  clientLabel: string | null;
   models: string[];
   threads: number;
   exchanges: number;
@@ -92,7 +94,7 @@ export interface ExchangeDetail {
 /** What `tail` prints: an exchange's metadata, no bodies. */
 export type ExchangeListRow = Omit<ExchangeRow, 'request_body' | 'response_body' | 'request_headers' | 'response_headers'>;
 
-export type StatsDimension = 'model' | 'tool' | 'host' | 'day' | 'session' | 'user';
+export type StatsDimension = 'model' | 'tool' | 'host' | 'day' | 'session' | 'user' | 'label';
 
 export interface StatsQuery {
   by: StatsDimension;

@@ -1,13 +1,17 @@
 import type { Argv, CommandModule } from 'yargs';
 import { paths } from '../config.js';
-import { formatAuthority } from '../proxy/route.js';
+import { formatAuthority, makeInterceptList } from '../proxy/route.js';
 import { loadOrCreateCa, writeTrustBundle } from '../tls/ca.js';
+import { clientEnv } from './client-env.js';
 import { listenOptions } from './options.js';
+import { probeProxy } from './probe.js';
 
 interface EnvArgs {
   home: string;
   host: string;
   port: number;
+  intercept: string[];
+  node: boolean;
 }
 
 /** Single-quotes a value for POSIX shells. */
@@ -15,31 +19,43 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * The environment that sends a shell's tools through llmtap and makes them trust
- * its CA: Node reads NODE_EXTRA_CA_CERTS (added to its roots); OpenSSL-based tools
- * (curl, Python requests/httpx) replace their roots with a bundle, so they get
- * system roots plus the llmtap CA.
- */
-export function envLines(proxyUrl: string, caPath: string, bundlePath: string): string[] {
-  const vars: Array<[string, string]> = [
-    ['HTTPS_PROXY', proxyUrl], ['HTTP_PROXY', proxyUrl], ['https_proxy', proxyUrl], ['http_proxy', proxyUrl],
-    ['NO_PROXY', 'localhost,127.0.0.1,::1'], ['no_proxy', 'localhost,127.0.0.1,::1'],
-    ['NODE_EXTRA_CA_CERTS', caPath],
-    ['SSL_CERT_FILE', bundlePath], ['REQUESTS_CA_BUNDLE', bundlePath], ['CURL_CA_BUNDLE', bundlePath],
-  ];
+/** `export NAME='value'` lines for a POSIX shell. */
+export function exportLines(vars: ReadonlyArray<[string, string]>): string[] {
   return vars.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
 }
+
+/** Where clients reach a proxy listening on `host` (any-address listeners are reached on loopback). */
+export function clientHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
+/** Shared by `env` and `run`: the intercept patterns the proxy was started with, so NO_PROXY spares them. */
+export const interceptOption = {
+  type: 'string', array: true, default: [] as string[],
+  describe: 'the --intercept patterns the proxy runs with (NO_PROXY then leaves those hosts on the proxy)',
+} as const;
 
 export const envCommand: CommandModule<{ home: string }, EnvArgs> = {
   command: 'env',
   describe: 'print export lines that point tools at the proxy: eval "$(llmtap env)"',
-  builder: (y: Argv<{ home: string }>) => y.options(listenOptions) as unknown as Argv<EnvArgs>,
-  handler: (args) => {
+  builder: (y: Argv<{ home: string }>) => y
+    .options(listenOptions)
+    .option('intercept', interceptOption)
+    .option('node', { type: 'boolean', default: false, describe: 'also preload a proxy dispatcher into Node programs (NODE_OPTIONS): Node 20 fetch ignores HTTPS_PROXY' }) as unknown as Argv<EnvArgs>,
+  handler: async (args) => {
     const where = paths(args.home);
     const { ca } = loadOrCreateCa(where.certs);
     writeTrustBundle(ca, where.bundle);
-    const host = args.host === '0.0.0.0' || args.host === '::' ? '127.0.0.1' : args.host;
-    process.stdout.write(`${envLines(`http://${formatAuthority(host, args.port)}`, ca.certPath, where.bundle).join('\n')}\n`);
+    const host = clientHost(args.host);
+    const vars = clientEnv({
+      proxyUrl: `http://${formatAuthority(host, args.port)}`, caPath: ca.certPath, bundlePath: where.bundle,
+      intercept: makeInterceptList(args.intercept).intercept, nodePreload: args.node, existingNodeOptions: process.env.NODE_OPTIONS,
+    });
+    process.stdout.write(`${exportLines(vars).join('\n')}\n`);
+    // The lines are right either way; the warning is for a shell about to send traffic nowhere.
+    const probe = await probeProxy(host, args.port);
+    if (probe !== 'llmtap') {
+      process.stderr.write(`llmtap: warning: ${probe === 'none' ? 'no proxy is listening' : 'something other than llmtap is listening'} on ${formatAuthority(host, args.port)}; start one with "llmtap start --port ${args.port}" (or use "llmtap run -- CMD")\n`);
+    }
   },
 };

@@ -6,9 +6,11 @@ import { caCommand } from './ca.js';
 import { checkConfigCommand } from './check-config.js';
 import { envCommand } from './env.js';
 import { exportCommand } from './export.js';
+import { pacCommand } from './pac.js';
 import { passwdCommand } from './passwd.js';
 import { purgeCommand } from './purge.js';
 import { replayCommand } from './replay.js';
+import { runCommand } from './run.js';
 import { sessionsCommand } from './sessions.js';
 import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
@@ -23,6 +25,8 @@ await yargs(hideBin(process.argv))
   .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true })
   .command(startCommand)
   .command(envCommand)
+  .command(runCommand)
+  .command(pacCommand)
   .command(caCommand)
   .command(exportCommand)
   .command(sessionsCommand)
@@ -35,7 +39,7 @@ await yargs(hideBin(process.argv))
   .command(checkConfigCommand)
   .command(policyCommand)
   .command(cacheReportCommand)
-  .demandCommand(1, 'name a command: start, env, ca, sessions, show, replay, stats, tail, export, purge, passwd, check-config, policy or cache-report')
+  .demandCommand(1, 'name a command: start, env, run, pac, ca, sessions, show, replay, stats, tail, export, purge, passwd, check-config, policy or cache-report')
   .strict()
   .help()
   .version(false)

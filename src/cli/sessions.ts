@@ -37,15 +37,18 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
         return;
       }
       const color = useColor(process.stdout);
+      // A LABEL column only when some listed session came from `llmtap run --label`.
+      const labelled = sessions.some((s) => s.clientLabel !== null);
       process.stdout.write(renderTable(
         [
           { header: 'SESSION', flexible: true }, { header: 'STARTED' }, { header: 'DURATION', align: 'right' }, { header: 'TOOL' },
+          ...(labelled ? [{ header: 'LABEL' }] : []),
           { header: 'MODELS', flexible: true }, { header: 'THREADS', align: 'right' }, { header: 'TURNS', align: 'right' },
           { header: 'IN', align: 'right' }, { header: 'OUT', align: 'right' }, { header: 'CACHED', align: 'right' },
           { header: 'COST', align: 'right' }, { header: 'QUOTA', flexible: true },
         ],
         sessions.map((s) => [
-          s.id, localTime(s.startedAt), duration(s.endedAt - s.startedAt), s.tool ?? '-', s.models.join(',') || '-', String(s.threads),
+          s.id, localTime(s.startedAt), duration(s.endedAt - s.startedAt), s.tool ?? '-', ...(labelled ? [s.clientLabel ?? '-'] : []), s.models.join(',') || '-', String(s.threads),
           String(s.exchanges), tokens(s.inputTokens), tokens(s.outputTokens), tokens(s.cachedInputTokens),
           usd(s.costUsd, { apiEquivalent: s.apiEquivalent, partial: s.unpriced > 0 && s.costUsd !== null }), quotaText(s.quota),
         ]),
@@ -62,7 +65,7 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
 export function sessionJson(s: SessionSummary): Record<string, unknown> {
   return {
     id: s.id, started_at: new Date(s.startedAt).toISOString(), ended_at: new Date(s.endedAt).toISOString(), duration_ms: Math.round(s.endedAt - s.startedAt),
-    tool: s.tool, client: { address: s.clientAddress, user: s.clientUser }, models: s.models, threads: s.threads, turns: s.exchanges, errors: s.errors,
+    tool: s.tool, client: { address: s.clientAddress, user: s.clientUser }, label: s.clientLabel, models: s.models, threads: s.threads, turns: s.exchanges, errors: s.errors,
     tokens: { input: s.inputTokens, output: s.outputTokens, cached_input: s.cachedInputTokens },
     cost_usd: s.costUsd, unpriced_exchanges: s.unpriced, api_equivalent: s.apiEquivalent, quota_burn_percent: s.quota,
   };

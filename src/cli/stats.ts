@@ -12,7 +12,7 @@ interface StatsArgs {
   json: boolean;
 }
 
-const DIMENSIONS: StatsDimension[] = ['model', 'tool', 'host', 'day', 'session', 'user'];
+const DIMENSIONS: StatsDimension[] = ['model', 'tool', 'host', 'day', 'session', 'user', 'label'];
 
 export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
   command: 'stats',

@@ -28,6 +28,8 @@ export interface ConnectionContext {
   connectionId: string;
   clientAddress: string;
   clientUser?: string;
+  /** The `llmtap run --label` of the client's run, from its proxy credential. */
+  clientLabel?: string;
   target: { host: string; port: number; tls: boolean; sni?: string };
   /** False for plain-HTTP requests to hosts off the intercept list: forwarded, not stored. */
   record: boolean;
@@ -66,7 +68,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   const ex: Exchange = {
     id: newId(),
     connectionId: conn.connectionId,
-    client: { address: conn.clientAddress, user: conn.clientUser, userAgent: req.headers['user-agent'] },
+    client: { address: conn.clientAddress, user: conn.clientUser, label: conn.clientLabel, userAgent: req.headers['user-agent'] },
     target: { ...conn.target },
     provider,
     api,

@@ -26,6 +26,8 @@ import { openTunnel } from './tunnel.js';
 import { isOwnAddress } from './own-addresses.js';
 import { PerConnectionQueue } from './pipeline.js';
 import { renderStatus, STATUS_CSP } from './status-page.js';
+import { pacAnswer } from './pac.js';
+import { labelFromProxyAuthorization } from './run-label.js';
 import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
@@ -257,7 +259,7 @@ export class ProxyServer {
   }
 
   /** Gateway auth and destination checks shared by CONNECT and plain requests; undefined = refused. */
-  private async admit(req: IncomingMessage, socket: Socket, host: string, port: number, plain = false): Promise<{ user?: string } | undefined> {
+  private async admit(req: IncomingMessage, socket: Socket, host: string, port: number, plain = false): Promise<{ user?: string; label?: string } | undefined> {
     let user: string | undefined;
     if (this.auth.enabled) {
       user = await this.auth.check(req.headers['proxy-authorization'], socket.remoteAddress ?? '');
@@ -278,7 +280,8 @@ export class ProxyServer {
       this.refuse(socket, 'forbidden_target');
       return undefined;
     }
-    return { user };
+    // Without gateway auth, an `llmtap run --label` credential names the run (run-label.ts).
+    return { user, label: this.auth.enabled ? undefined : labelFromProxyAuthorization(req.headers['proxy-authorization']) };
   }
 
   private async onConnect(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -317,10 +320,10 @@ export class ProxyServer {
       this.tunnel(socket, Buffer.alloc(0), authority.host, authority.port, clientAddress, admitted.user);
       return;
     }
-    this.intercept(socket, authority.host, authority.port, clientAddress, admitted.user, sni);
+    this.intercept(socket, authority.host, authority.port, clientAddress, admitted, sni);
   }
 
-  private intercept(socket: Socket, host: string, port: number, clientAddress: string, user: string | undefined, sni: string | undefined): void {
+  private intercept(socket: Socket, host: string, port: number, clientAddress: string, client: { user?: string; label?: string }, sni: string | undefined): void {
     let tlsSocket: TLSSocket;
     try {
       tlsSocket = terminateTls(socket, host, this.deps.leafs);
@@ -341,7 +344,7 @@ export class ProxyServer {
       this.deps.logger.debug({ host, code: err.code }, 'client TLS error');
     });
     this.connections.set(tlsSocket, {
-      connectionId: randomUUID(), clientAddress, clientUser: user, target: { host, port, tls: true, sni }, record: true,
+      connectionId: randomUUID(), clientAddress, clientUser: client.user, clientLabel: client.label, target: { host, port, tls: true, sni }, record: true,
       recordPaths: recordScope(this.interceptList, host, port),
     });
     this.inner.emit('connection', tlsSocket);
@@ -377,7 +380,7 @@ export class ProxyServer {
     const admitted = await this.admit(req, socket, host, port, true);
     if (!admitted) return;
     const conn: ConnectionContext = {
-      connectionId: randomUUID(), clientAddress: socket.remoteAddress ?? '', clientUser: admitted.user,
+      connectionId: randomUUID(), clientAddress: socket.remoteAddress ?? '', clientUser: admitted.user, clientLabel: admitted.label,
       target: { host, port, tls: false }, record: decideRoute(this.interceptList, host, port) === 'intercept',
     };
     void handleUpgrade(req, socket, head, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
@@ -402,6 +405,7 @@ export class ProxyServer {
       res.writeHead(200, { 'content-type': this.prometheus.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
       return void res.end(text);
     }
+    if (url === '/proxy.pac' || url.startsWith('/proxy.pac?')) return void pacAnswer(res, this.interceptList, req.socket);
     if (url !== '/' && !url.startsWith('/?')) {
       res.writeHead(404, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ error: { message: 'not found', type: 'llmtap_error', code: 'not_found' } }));
@@ -442,6 +446,7 @@ export class ProxyServer {
       connectionId: randomUUID(),
       clientAddress: req.socket.remoteAddress ?? '',
       clientUser: admitted.user,
+      clientLabel: admitted.label,
       target: { host, port, tls: false },
       record: decideRoute(this.interceptList, host, port) === 'intercept',
       recordPaths: recordScope(this.interceptList, host, port),

@@ -72,6 +72,8 @@ export interface ExchangeRow {
   cost_source: string | null;
   /** Policy decisions (PolicyRecord) as JSON; never a redacted value, only detector names and places. */
   policy: string | null;
+  /** `llmtap run --label` of the run that sent it (schema: CLIENT_LABEL_MIGRATION). */
+  client_label: string | null;
 }
 
 export interface TunnelRow {
@@ -169,7 +171,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
   'tool_name', 'tool_version', 'agent', 'quota',
   'session_id', 'thread_id', 'turn', 'cost_usd', 'cost_source', 'request_body_layout', 'response_body_layout',
-  'policy',
+  'policy', 'client_label',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [

@@ -1,6 +1,7 @@
 import { GROUP_KEYS_DDL } from '../sessions/group-index.js';
 import { RESPONSE_CACHE_DDL } from '../cache/cache-table.js';
 import { BODY_STORAGE_MIGRATION } from './body-parts.js';
+import { CLIENT_LABEL_MIGRATION } from './label-migration.js';
 
 /**
  * Schema steps, in order; step i brings the database to user_version i + 1.
@@ -163,4 +164,6 @@ export const MIGRATIONS: readonly string[] = [
   'ALTER TABLE exchanges ADD COLUMN policy TEXT',
   // 8: the response cache's durable copy (keys are digests; no credential is stored).
   RESPONSE_CACHE_DDL,
+  // 9: the `llmtap run --label` of each exchange.
+  CLIENT_LABEL_MIGRATION,
 ];

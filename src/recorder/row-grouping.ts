@@ -13,7 +13,7 @@ export function groupingSummary(row: ExchangeRow, ex: Exchange): ExchangeSummary
   return summarizeForGrouping({
     id: row.id,
     startedAt: row.started_at,
-    client: { address: row.client_address, ...(row.client_user === null ? {} : { user: row.client_user }) },
+    client: { address: row.client_address, ...(row.client_user === null ? {} : { user: row.client_user }), ...(row.client_label === null ? {} : { label: row.client_label }) },
     toolName: row.tool_name ?? undefined,
     api: row.api ?? undefined,
     model: row.model ?? undefined,

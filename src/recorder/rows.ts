@@ -23,6 +23,7 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     ended_at: timings.end ?? null,
     client_address: ex.client.address,
     client_user: ex.client.user === undefined ? null : redact(ex.client.user),
+    client_label: ex.client.label === undefined ? null : redact(ex.client.label),
     user_agent: userAgent === undefined ? null : redact(userAgent),
     host: redact(ex.target.host),
     port: ex.target.port,

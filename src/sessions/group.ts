@@ -8,6 +8,8 @@ export interface ExchangeSummary {
   startedAt: number;
   clientAddress: string;
   clientUser?: string;
+  /** Two `llmtap run --label` runs never share a session. */
+  clientLabel?: string;
   toolName?: string;
   api?: string;
   model?: string;
@@ -113,8 +115,9 @@ function explicitSessionId(s: ExchangeSummary): string | undefined {
   return agent.sessionId ?? agent.conversationId ?? (s.toolName === 'codex' ? agent.promptCacheKey : undefined);
 }
 
+/** Unlabelled traffic keeps the key it had before labels existed (group keys are stored). */
 function clientScope(s: ExchangeSummary): string {
-  return `a:${s.clientAddress}|${s.toolName ?? ''}|${s.clientUser ?? ''}`;
+  return `a:${s.clientAddress}|${s.toolName ?? ''}|${s.clientUser ?? ''}${s.clientLabel === undefined ? '' : `|label:${s.clientLabel}`}`;
 }
 
 /** The next turn of a known thread, keeping its parent link. */

@@ -10,7 +10,7 @@ export interface GroupingInput {
   id: string;
   /** Epoch ms. */
   startedAt: number;
-  client: { address: string; user?: string };
+  client: { address: string; user?: string; label?: string };
   toolName?: string;
   api?: string;
   model?: string;
@@ -37,6 +37,7 @@ export function summarizeForGrouping(input: GroupingInput, conversation: Convers
     chain: conversation ? chainHashes(conversation.messages) : [],
   };
   if (input.client.user !== undefined) summary.clientUser = input.client.user;
+  if (input.client.label !== undefined) summary.clientLabel = input.client.label;
   if (input.toolName !== undefined) summary.toolName = input.toolName;
   if (input.api !== undefined) summary.api = input.api;
   if (input.model !== undefined) summary.model = input.model;

@@ -139,6 +139,14 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   const gapMs = state.eventGapMs;
   const url = new URL(req.url ?? '/', 'https://fake');
   const json = safeJson(body);
+  if (req.headers.origin !== undefined) {
+    // A page in a browser calls the API (the Chromium client test): answer CORS as the real APIs do.
+    res.setHeader('access-control-allow-origin', '*');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '*', 'access-control-max-age': '600' });
+      return void res.end();
+    }
+  }
   if (req.headers['x-fake-mirror'] !== undefined) {
     // Answers with the request's own body, content type and coding: lets a test choose any answer bytes.
     const headers: Record<string, string | number> = { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'content-length': body.length };

@@ -1,0 +1,25 @@
+import type { Argv, CommandModule } from 'yargs';
+import { renderPac } from '../proxy/pac.js';
+import { makeInterceptList } from '../proxy/route.js';
+import { clientHost, interceptOption } from './env.js';
+import { listenOptions } from './options.js';
+
+interface PacArgs {
+  home: string;
+  host: string;
+  port: number;
+  intercept: string[];
+  passthrough: string[];
+}
+
+export const pacCommand: CommandModule<{ home: string }, PacArgs> = {
+  command: 'pac',
+  describe: 'print a proxy auto-config file: intercepted hosts through llmtap, the rest DIRECT (also served at /proxy.pac)',
+  builder: (y: Argv<{ home: string }>) => y
+    .options(listenOptions)
+    .option('intercept', interceptOption)
+    .option('passthrough', { type: 'string', array: true, default: [] as string[], describe: 'the --passthrough patterns the proxy runs with (sent DIRECT)' }) as unknown as Argv<PacArgs>,
+  handler: (args) => {
+    process.stdout.write(renderPac(makeInterceptList(args.intercept, args.passthrough), clientHost(args.host), args.port));
+  },
+};
