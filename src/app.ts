@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { SqliteArchiveReader } from './archive/sqlite-reader.js';
+import type { SpendRow } from './policy/budget.js';
 import { paths, type ProxyConfig } from './config.js';
 import type { Logger } from './log.js';
 import { ProxyServer } from './proxy/server.js';
@@ -41,9 +44,10 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   const recorder = new Recorder({ file: where.archive, options: options.archive }, { logger: logger.child({ archive: where.archive }) });
   recorder.open();
   recorder.setRedactions(config.redact.map((source) => new RegExp(source, 'g')));
-  if (config.prices) recorder.setPrices(loadPriceOverrides(config.prices));
+  const prices = config.prices ? loadPriceOverrides(config.prices) : undefined;
+  if (prices) recorder.setPrices(prices);
   const retention = startRetention(recorder, config.retainDays);
-  const server = new ProxyServer(config, { leafs, recorder, logger });
+  const server = new ProxyServer(config, { leafs, recorder, logger, prices, spend: (since) => archivedSpend(where.archive, since) });
   let address: AddressInfo;
   try {
     address = await server.listen();
@@ -63,6 +67,17 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
       return closing;
     },
   };
+}
+
+/** Budget rules start from the spend already archived for their period (read through the store seam, once per start or reload). */
+function archivedSpend(file: string, since: number): SpendRow[] {
+  if (!existsSync(file)) return [];
+  const reader = new SqliteArchiveReader(file, { readonly: true });
+  try {
+    return reader.spendSince(since);
+  } finally {
+    reader.close();
+  }
 }
 
 /** How often --retain-days purges (and once at start). */

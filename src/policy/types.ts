@@ -6,7 +6,7 @@ import type { ApiKind, ProviderId } from '../exchange.js';
  * still to come (budget, route, fallback, cache, credentials, limits) are new
  * action keys here, new arms of `Decision`, and new stages beside evaluate.ts.
  */
-export type RuleKind = 'access' | 'redact' | 'rateLimit';
+export type RuleKind = 'access' | 'redact' | 'rateLimit' | BudgetLimitKind;
 
 export type Mode = 'enforce' | 'monitor';
 
@@ -53,6 +53,9 @@ export interface RuleSpec {
   action?: 'allow' | 'deny';
   redact?: RedactSpec;
   rateLimit?: RateLimitRuleSpec;
+  // budgets and limits (budget.ts, limits.ts)
+  budget?: BudgetRuleSpec;
+  limits?: LimitsRuleSpec;
 }
 
 export interface PolicySpec {
@@ -91,7 +94,9 @@ export interface RedactionHit {
 export type Decision =
   | { rule: string; kind: 'access'; action: 'allow' | 'deny'; enforced: boolean }
   | { rule: string; kind: 'redact'; action: 'replace' | 'block'; enforced: boolean; hits: RedactionHit[] }
-  | { rule: string; kind: 'rateLimit'; action: 'limit'; enforced: boolean; key: string; retryAfterSeconds: number; limit: 'requests' | 'tokens' };
+  | { rule: string; kind: 'rateLimit'; action: 'limit'; enforced: boolean; key: string; retryAfterSeconds: number; limit: 'requests' | 'tokens' }
+  | BudgetDecision
+  | LimitsDecision;
 
 export interface PolicyRecord {
   decisions: Decision[];
@@ -99,4 +104,56 @@ export interface PolicyRecord {
   blocked?: string;
   /** True when the body sent upstream differs from the one the client sent. */
   bodyChanged?: boolean;
+}
+
+// --- budgets and limits (budget.ts, limits.ts) ---
+
+export type BudgetLimitKind = 'budget' | 'limits';
+export type BudgetPeriod = 'day' | 'week' | 'month';
+export type BudgetPer = 'user' | 'team' | 'tool' | 'model';
+
+export interface BudgetRuleSpec {
+  /** USD allowed per period per key. */
+  usd: number;
+  /** Calendar periods in UTC: a day, an ISO week (from Monday), a month. */
+  period: BudgetPeriod;
+  per: BudgetPer;
+  /** Fraction of `usd` at which a warning is logged once per key and period (default 0.8). */
+  warnAt?: number;
+}
+
+export interface LimitsRuleSpec {
+  /** Largest request body (bytes as sent, before any content coding is undone). */
+  maxRequestBytes?: number;
+  /** Largest output token cap a request may ask for (max_tokens and its per-API names). */
+  maxTokens?: number;
+  /** clamp (default): the cap goes upstream in place of the larger value. block: the request is refused. */
+  onMaxTokens?: 'clamp' | 'block';
+}
+
+/** A budget rule whose key has spent past its warning threshold (warn) or all of it (block). */
+export interface BudgetDecision {
+  rule: string;
+  kind: 'budget';
+  action: 'warn' | 'block';
+  enforced: boolean;
+  key: string;
+  period: BudgetPeriod;
+  /** Start of the current period (ISO, UTC). */
+  periodStart: string;
+  spentUsd: number;
+  limitUsd: number;
+}
+
+/** A limit that fired: the body size or a max-tokens field, what the request said and what the rule allows. */
+export interface LimitsDecision {
+  rule: string;
+  kind: 'limits';
+  action: 'clamp' | 'block';
+  enforced: boolean;
+  limit: 'requestBytes' | 'maxTokens';
+  /** The JSON field (dotted) a maxTokens decision is about. */
+  field?: string;
+  from: number;
+  to: number;
 }

@@ -9,7 +9,10 @@ import { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { createRedactor } from '../redact/redactor.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import type { PolicyRuntime } from '../policy/stage.js';
 import { PolicyBuckets } from '../policy/evaluate.js';
+import { BudgetCharger, type SpendSource } from '../policy/budget-charge.js';
+import type { PriceOverrides } from '../cost/override-match.js';
 import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
@@ -31,6 +34,9 @@ export interface ProxyDeps {
   leafs: LeafCertificates;
   recorder: Recorder;
   logger: Logger;
+  /** Archived spend for budget rules (read at start and reload), and the --prices overrides they are priced with. */
+  spend?: SpendSource;
+  prices?: PriceOverrides;
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -60,11 +66,15 @@ export class ProxyServer {
   private readonly pipelined = new PerConnectionQueue();
   /** Rate-limit state of the policy, kept across reloads. */
   private readonly policyBuckets = new PolicyBuckets();
+  /** Budget spend, kept across reloads for unchanged rules. */
+  private readonly budgetCharger: BudgetCharger;
 
   constructor(private config: ProxyConfig, private readonly deps: ProxyDeps) {
     this.interceptList = makeInterceptList(config.intercept, config.passthrough);
     this.targetPolicy = this.makeTargetPolicy(config);
     this.auth = new ProxyAuth(config.auth);
+    this.budgetCharger = new BudgetCharger(deps.logger, deps.spend, deps.prices);
+    this.budgetCharger.sync(config.policy);
     this.pools = new UpstreamPools({
       connectTo: config.connectTo,
       extraCaFiles: config.upstreamCa,
@@ -77,7 +87,7 @@ export class ProxyServer {
       pools: this.pools, recorder: deps.recorder, logger: deps.logger, metrics: this.metrics,
       maxRequestBody: config.maxRequestBody, captureLimit: config.captureLimit, failClosed: config.failClosed,
       rateLimiter: config.rateLimit ? new RateLimiter(config.rateLimit) : undefined,
-      policy: config.policy ? { policy: config.policy, buckets: this.policyBuckets } : undefined,
+      policy: config.policy ? this.policyRuntime(config.policy) : undefined,
       upstreamHeadersTimeoutMs: config.upstreamHeadersTimeoutMs, sessions: this.sessions,
       redactor: createRedactor(config.redact.map((source) => new RegExp(source, 'g'))),
       bodyProgressTimeoutMs: config.headersTimeoutMs,
@@ -152,7 +162,12 @@ export class ProxyServer {
   setPolicy(policy: CompiledPolicy | undefined): void {
     this.config = { ...this.config, policy };
     if (policy) this.policyBuckets.retain(policy);
-    this.exchangeDeps.policy = policy ? { policy, buckets: this.policyBuckets } : undefined;
+    this.budgetCharger.sync(policy);
+    this.exchangeDeps.policy = policy ? this.policyRuntime(policy) : undefined;
+  }
+
+  private policyRuntime(policy: CompiledPolicy): PolicyRuntime {
+    return { policy, buckets: this.policyBuckets, budgets: this.budgetCharger.ledger, charger: this.budgetCharger };
   }
 
   /**

@@ -1,5 +1,6 @@
 import { compileOverride, type PriceOverrides } from '../cost/override-match.js';
 import { priceExchange } from '../cost/price-exchange.js';
+import { priceInputOf } from '../cost/exchange-price-input.js';
 import type { Exchange } from '../exchange.js';
 import type { ExchangeRow } from './db.js';
 import type { PriceOverridesData } from './protocol.js';
@@ -10,18 +11,14 @@ import type { PriceOverridesData } from './protocol.js';
  * guess; subscription traffic → its API-equivalent price, flagged.
  */
 export function applyCost(row: ExchangeRow, ex: Exchange, overrides: PriceOverrides | undefined): void {
-  const reassembled = ex.response?.reassembled;
-  const usage = ex.usage ?? reassembled?.usage;
-  if (!usage || ex.websocket) {
+  const input = priceInputOf(ex);
+  if (!input) {
     // No usage, nothing to price; a WebSocket session is priced per response by the read side later.
     row.cost_usd = null;
     row.cost_source = null;
     return;
   }
-  const price = priceExchange({
-    provider: ex.provider, host: ex.target.host, api: ex.api, model: ex.request.model, responseModel: reassembled?.model, usage,
-    at: ex.timings.start, subscription: ex.subscription === true,
-  }, overrides);
+  const price = priceExchange(input, overrides);
   row.cost_usd = price.usd;
   row.cost_source = price.usd === null ? null : price.source;
 }
