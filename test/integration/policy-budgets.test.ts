@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
@@ -126,5 +130,51 @@ describe('limits through the proxy', () => {
     expect(fake.seen.length).toBe(before);
     const recs = await recorded('gpt-4.1-nano', 2);
     expect(recs.map((r) => [r.outcome, r.error_code])).toEqual([['blocked', 'request_too_large'], ['blocked', 'max_tokens_exceeded']]);
+  });
+});
+
+describe('decisions in show and stats (the CLI on this archive)', () => {
+  const CLI = resolve('dist/cli/main.js');
+  const llmtap = async (...args: string[]): Promise<string> => (await promisify(execFile)('node', [CLI, '--home', tp.home, ...args])).stdout;
+
+  it('show prints each exchange\'s decisions in text, Markdown and JSON', async () => {
+    const recs = exported(tp);
+    const blocked = recs.find((r) => r.model === 'gpt-4o' && r.outcome === 'blocked')!;
+    const text = await llmtap('show', blocked.id);
+    expect(text).toMatch(/policy: gpt4o-daily · budget block · model:gpt-4o spent \$0\.000\d+ of \$0\.0001 this day \(from \d{4}-\d\d-\d\d\)/);
+    expect(text).toContain('policy: refused: budget_exceeded');
+    const clamped = recs.find((r) => r.model === 'gpt-4.1')!;
+    expect(await llmtap('show', clamped.id, '--format', 'md')).toContain('> policy: cap · limits clamp · max_tokens 4000 → 64');
+    const json = JSON.parse(await llmtap('show', clamped.id, '--json')) as { policy: unknown; turn: { policy: unknown } };
+    expect(json.policy).toEqual(clamped.policy);
+    expect(json.turn.policy).toEqual(clamped.policy);
+    const watched = recs.filter((r) => r.model === 'gpt-4o-mini')[1]!;
+    expect(await llmtap('show', watched.id)).toMatch(/policy: monitor: mini-watch · budget block/);
+  });
+
+  it('stats --by rule counts blocked, changed, warned and monitor decisions per rule', async () => {
+    const rows = JSON.parse(await llmtap('stats', '--by', 'rule', '--json')) as { rule: string; kind: string; exchanges: number; blocked: number; changed: number; monitor: number }[];
+    const byRule = Object.fromEntries(rows.map((r) => [r.rule, r]));
+    expect(byRule['gpt4o-daily']).toMatchObject({ kind: 'budget', exchanges: 1, blocked: 1, changed: 0 });
+    expect(byRule.cap).toMatchObject({ kind: 'limits', exchanges: 2, blocked: 0, changed: 2 });
+    expect(byRule['no-huge']).toMatchObject({ kind: 'limits', exchanges: 2, blocked: 2 });
+    expect(byRule['mini-watch']).toMatchObject({ kind: 'budget', blocked: 0, monitor: 1 });
+    const table = await llmtap('stats', '--by', 'rule');
+    expect(table).toMatch(/^RULE\s+KIND\s+EXCHANGES\s+BLOCKED\s+CHANGED\s+WARNED\s+MONITOR/);
+    expect(table).toMatch(/\ncap\s+limits\s+2\s+0\s+2\s+0\s+0/);
+  });
+
+  it('stats --budgets FILE shows spend against each budget rule for its current period', async () => {
+    const file = join(tp.home, 'policy.yaml');
+    writeFileSync(file, POLICY);
+    const report = JSON.parse(await llmtap('stats', '--budgets', file, '--json')) as { rule: string; period: string; budget_usd: number; keys: { key: string; spent_usd: number; state: string }[] }[];
+    const gpt = report.find((r) => r.rule === 'gpt4o-daily')!;
+    expect(gpt).toMatchObject({ period: 'day', budget_usd: 0.0001 });
+    expect(gpt.keys).toEqual([{ key: 'model:gpt-4o', spent_usd: exported(tp).find((r) => r.model === 'gpt-4o' && r.outcome === 'completed')!.cost_usd, used: expect.any(Number), state: 'spent' }]);
+    expect(report.find((r) => r.rule === 'mini-watch')!.keys[0]).toMatchObject({ key: 'user:127.0.0.1', state: 'spent' });
+    const table = await llmtap('stats', '--budgets', file);
+    expect(table).toMatch(/^RULE\s+PERIOD\s+BUDGET\s+KEY\s+SPENT\s+USED\s+STATE/);
+    expect(table).toMatch(/gpt4o-daily\s+day from \d{4}-\d\d-\d\d\s+\$0\.0001\s+model:gpt-4o\s+\$0\.000\d+\s+\d+%\s+spent/);
+    await expect(llmtap('stats', '--budgets', join(tp.home, 'missing.yaml'))).rejects.toMatchObject({ stderr: expect.stringMatching(/^llmtap: .*missing\.yaml: cannot read \(ENOENT\)\n$/) });
   });
 });
