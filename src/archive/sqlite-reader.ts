@@ -146,7 +146,7 @@ export class SqliteArchiveReader implements ArchiveReader {
  * Budgets start from the archive: one row per UTC day and the facts a rule matches on,
  * summed in SQL, so a month of traffic is read as a few hundred rows at start or reload.
  */
-const SPEND_SQL = `SELECT (started_at / 86400000) * 86400000 AS day, provider, host, path, api, model, tool_name AS tool, client_address AS client,
+const SPEND_SQL = `SELECT CAST(started_at / 86400000 AS INTEGER) * 86400000 AS day, provider, host, path, api, model, tool_name AS tool, client_address AS client,
   client_user AS user, json_extract(agent, '$.sessionId') AS session, SUM(cost_usd) AS usd
   FROM exchanges WHERE started_at >= ? AND cost_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`;
 
