@@ -136,17 +136,6 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     break;
   }
 
-  // limits: before redaction and the token pre-check, which then see the clamped body.
-  if (policy.limits.length > 0) {
-    const limited = evaluateLimits(policy.limits, facts, body, extras.bodySize ?? 0);
-    decisions.push(...limited.decisions);
-    if (limited.block) return block(limited.block);
-    if (limited.clamps.length > 0) {
-      outcome.clamps = limited.clamps;
-      outcome.record.bodyChanged = true;
-    }
-  }
-
   const placeholders = new Placeholders();
   for (const rule of policy.redact) {
     if (!rule.match(facts)) continue;
@@ -168,6 +157,17 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     outcome.changedBody = body;
     outcome.record.bodyChanged = true;
     break;
+  }
+
+  // limits: after redaction (a refused body is still recorded redacted), before the token pre-check, which sees the clamped value.
+  if (policy.limits.length > 0) {
+    const limited = evaluateLimits(policy.limits, facts, body, extras.bodySize ?? 0);
+    decisions.push(...limited.decisions);
+    if (limited.block) return block(limited.block);
+    if (limited.clamps.length > 0) {
+      outcome.clamps = limited.clamps;
+      outcome.record.bodyChanged = true;
+    }
   }
 
   // budgets: after redaction (a refused request is still recorded redacted), before the rate buckets are taken.

@@ -21,6 +21,17 @@ describe('limits: request size', () => {
   });
 });
 
+describe('limits after redaction', () => {
+  it('a request refused by a limit still hands back the redacted body (what the archive keeps)', () => {
+    const p = policy('rules:\n  - {id: pii, redact: {detectors: [email]}}\n  - {id: small, limits: {maxRequestBytes: 10}}\n');
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'mail jane.roe@example.org' }] };
+    const out = evaluatePolicy(p, facts(), body, new PolicyBuckets(), false, { bodySize: 200 });
+    expect(out.block?.code).toBe('request_too_large');
+    expect(JSON.stringify(out.changedBody)).toContain('[REDACTED:email:1]');
+    expect(out.record.decisions.map((d) => d.rule)).toEqual(['pii', 'small']);
+  });
+});
+
 describe('limits: max tokens', () => {
   const clamp = policy('rules:\n  - {id: cap, limits: {maxTokens: 256}}\n');
 
