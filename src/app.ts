@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { SqliteArchiveReader } from './archive/sqlite-reader.js';
+import type { SpendRow } from './policy/budget.js';
 import { paths, type ProxyConfig } from './config.js';
 import type { Logger } from './log.js';
 import { ProxyServer } from './proxy/server.js';
@@ -42,9 +45,10 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   const recorder = new Recorder({ file: where.archive, options: options.archive }, { logger: logger.child({ archive: where.archive }) });
   recorder.open();
   recorder.setRedactions(config.redact.map((source) => new RegExp(source, 'g')));
-  if (config.prices) recorder.setPrices(loadPriceOverrides(config.prices));
+  const prices = config.prices ? loadPriceOverrides(config.prices) : undefined;
+  if (prices) recorder.setPrices(prices);
   const retention = startRetention(recorder, config.retainDays);
-  const server = new ProxyServer(config, { leafs, recorder, logger });
+  const server = new ProxyServer(config, { leafs, recorder, logger, prices, spend: (since) => archivedSpend(where.archive, since) });
   const cached = loadCachedAnswers(where.archive, server.responseCaches, config.policy);
   if (cached > 0) logger.info({ entries: cached }, 'response cache loaded from the archive');
   let address: AddressInfo;
@@ -66,6 +70,17 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
       return closing;
     },
   };
+}
+
+/** Budget rules start from the spend already archived for their period (read through the store seam, once per start or reload). */
+function archivedSpend(file: string, since: number): SpendRow[] {
+  if (!existsSync(file)) return [];
+  const reader = new SqliteArchiveReader(file, { readonly: true });
+  try {
+    return reader.spendSince(since);
+  } finally {
+    reader.close();
+  }
 }
 
 /** How often --retain-days purges (and once at start). */

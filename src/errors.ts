@@ -15,6 +15,15 @@ export const ERROR_CODES = {
   blocked: { status: 403, message: 'blocked by llmtap policy' },
   model_not_allowed: { status: 403, message: 'this model is not allowed by llmtap policy' },
   content_blocked: { status: 400, message: 'the request holds content llmtap policy does not let leave this machine' },
+  /**
+   * 429, not 402: both SDKs turn 429 into their typed RateLimitError (402 is a bare APIError
+   * in openai and @anthropic-ai/sdk, and Google/Bedrock clients have no 402 at all), and
+   * 429 is how providers themselves say a quota is spent (OpenAI insufficient_quota, Gemini
+   * RESOURCE_EXHAUSTED). The answer carries `x-should-retry: false`, which both SDKs obey,
+   * so they do not retry a budget that only the next period resets.
+   */
+  budget_exceeded: { status: 429, message: 'the llmtap policy budget for this period is spent' },
+  max_tokens_exceeded: { status: 400, message: 'the requested max tokens are above the cap llmtap policy allows' },
   upstream_unreachable: { status: 502, message: 'llmtap could not connect to the upstream provider' },
   upstream_tls: { status: 502, message: 'the upstream certificate failed verification' },
   upstream_timeout: { status: 504, message: 'the upstream provider did not answer in time' },

@@ -4,7 +4,7 @@ import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
 import { purgeArchive } from './purge.js';
 import type {
-  ArchiveReader, ExchangeDetail, ExchangeListRow, PurgeCounts, SessionDetail, SessionQuery, SessionSummary, StatsDimension, StatsQuery, StatsRow, ThreadSummary,
+  ArchiveReader, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsDimension, StatsQuery, StatsRow, ThreadSummary,
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 
@@ -141,6 +141,15 @@ export class SqliteArchiveReader implements ArchiveReader {
     return (this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS n FROM exchanges').get() as { n: number }).n;
   }
 
+  spendSince(since: number): SpendRow[] {
+    return this.db.prepare(SPEND_SQL).all(since) as SpendRow[];
+  }
+
+  ruleStats(query: { since?: number }): RuleStatsRow[] {
+    const where = query.since !== undefined ? 'AND e.started_at >= ?' : '';
+    return this.db.prepare(RULE_STATS_SQL.replace('/*where*/', where)).all(...(query.since !== undefined ? [query.since] : [])) as RuleStatsRow[];
+  }
+
   purge(before: number): PurgeCounts {
     return purgeArchive(this.db, before);
   }
@@ -149,6 +158,23 @@ export class SqliteArchiveReader implements ArchiveReader {
     if (this.db.open) this.db.close();
   }
 }
+
+/**
+ * Budgets start from the archive: one row per UTC day and the facts a rule matches on,
+ * summed in SQL, so a month of traffic is read as a few hundred rows at start or reload.
+ */
+const SPEND_SQL = `SELECT CAST(started_at / 86400000 AS INTEGER) * 86400000 AS day, provider, host, path, api, model, tool_name AS tool, client_address AS client,
+  client_user AS user, json_extract(agent, '$.sessionId') AS session, SUM(cost_usd) AS usd
+  FROM exchanges WHERE started_at >= ? AND cost_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`;
+
+/** A decision blocks when enforced with deny/block/limit, changes the body when enforced with replace/clamp. */
+const RULE_STATS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_extract(d.value, '$.kind') AS kind, COUNT(DISTINCT e.id) AS exchanges,
+  COUNT(DISTINCT CASE WHEN json_extract(d.value, '$.enforced') = 0 THEN e.id END) AS monitor,
+  COUNT(DISTINCT CASE WHEN json_extract(d.value, '$.enforced') = 1 AND json_extract(d.value, '$.action') IN ('deny', 'block', 'limit') THEN e.id END) AS blocked,
+  COUNT(DISTINCT CASE WHEN json_extract(d.value, '$.enforced') = 1 AND json_extract(d.value, '$.action') IN ('replace', 'clamp') THEN e.id END) AS changed,
+  COUNT(DISTINCT CASE WHEN json_extract(d.value, '$.action') = 'warn' THEN e.id END) AS warned
+  FROM exchanges e, json_each(e.policy, '$.decisions') d WHERE e.policy IS NOT NULL /*where*/
+  GROUP BY 1, 2 ORDER BY exchanges DESC, rule`;
 
 /** Nearest-rank percentile; null for no values. */
 export function percentile(values: number[], p: number): number | null {

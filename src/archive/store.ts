@@ -1,5 +1,8 @@
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
+import type { SpendRow } from '../policy/budget.js';
+
+export type { SpendRow } from '../policy/budget.js';
 
 /**
  * The archive's read side, as the CLI (and later the web UI) use it. Together with
@@ -26,6 +29,10 @@ export interface ArchiveReader {
   exchangesWithBodies(since?: number): Iterable<ExchangeRow>;
   /** The position after the newest exchange (where `tail` starts). */
   endCursor(): number;
+  /** Cost of exchanges since `since` (epoch ms), summed per UTC day and the facts policy rules match on (budgets). */
+  spendSince(since: number): SpendRow[];
+  /** Policy decisions since `since`, counted per rule (`stats --by rule`). */
+  ruleStats(query: { since?: number }): RuleStatsRow[];
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */
   purge(before: number): PurgeCounts;
   close(): void;
@@ -124,4 +131,20 @@ export interface PurgeCounts {
   wsMessages: number;
   sessions: number;
   bodyParts: number;
+}
+
+/** One policy rule's decisions over a range of exchanges. */
+export interface RuleStatsRow {
+  rule: string;
+  kind: string;
+  /** Exchanges the rule decided something on. */
+  exchanges: number;
+  /** Of those, recorded in monitor mode (nothing changed). */
+  monitor: number;
+  /** Refused by this rule (enforced). */
+  blocked: number;
+  /** Body changed by this rule: redacted or clamped (enforced). */
+  changed: number;
+  /** Budget decisions past the warning threshold. */
+  warned: number;
 }

@@ -18,7 +18,7 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
   describe: 'run the proxy',
   builder: (y: Argv<{ home: string }>) => y
     .option('config', { type: 'string', describe: 'JSON config file (reloaded on SIGHUP); flags win over it' })
-    .option('policy', { type: 'string', describe: 'policy file (YAML or JSON: allow/deny models, redaction, rate limits); reloaded on SIGHUP and on change' })
+    .option('policy', { type: 'string', describe: 'policy file (YAML or JSON: allow/deny models, redaction, rate limits, budgets, limits); reloaded on SIGHUP and on change' })
     .option('host', { type: 'string', describe: 'address to listen on; beyond loopback needs --auth', defaultDescription: DEFAULTS.host })
     .option('port', { type: 'number', describe: 'port to listen on', defaultDescription: String(DEFAULTS.port) })
     .option('intercept', list('also intercept HOST, *.DOMAIN or HOST:PORT (repeatable)'))

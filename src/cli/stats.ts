@@ -2,17 +2,19 @@ import type { Argv, CommandModule } from 'yargs';
 import type { StatsDimension, StatsRow } from '../archive/store.js';
 import { GENAI_PRICES_VERSION } from '../cost/price-exchange.js';
 import { openReader, printJson } from './open-reader.js';
+import { printBudgets, printRuleStats } from './stats-policy.js';
 import { duration, parseTimeArg, percent, tokens, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
 
 interface StatsArgs {
   home: string;
-  by: StatsDimension;
+  by: StatsDimension | 'rule';
+  budgets?: string;
   since?: string;
   json: boolean;
 }
 
-const DIMENSIONS: StatsDimension[] = ['model', 'tool', 'host', 'day', 'session', 'user', 'label'];
+const DIMENSIONS: (StatsDimension | 'rule')[] = ['model', 'tool', 'host', 'day', 'session', 'user', 'label', 'rule'];
 
 export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
   command: 'stats',
@@ -21,15 +23,20 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
     .option('by', { type: 'string', choices: DIMENSIONS, default: 'model', describe: 'group by' })
     .option('since', { type: 'string', describe: 'only exchanges since a duration ago (24h, 7d) or a date' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
+    .option('budgets', { type: 'string', describe: 'policy file: spend against each of its budget rules for the current period' })
     .check((a) => {
+      if (a.budgets !== undefined && (a.since !== undefined || a.by !== 'model')) throw new Error('--budgets reports the current period of each rule: it takes no --by or --since');
       if (a.since !== undefined) parseTimeArg('since', a.since);
       return true;
     }) as unknown as Argv<StatsArgs>,
   handler: (args) => {
     const reader = openReader(args.home);
     try {
-      const rows = reader.stats({ by: args.by, since: args.since ? parseTimeArg('since', args.since) : undefined });
-      if (args.json) return printJson(rows.map((r) => statsJson(args.by, r)));
+      if (args.budgets !== undefined) return printBudgets(reader, args.budgets, args.json);
+      if (args.by === 'rule') return printRuleStats(reader, args.since ? parseTimeArg('since', args.since) : undefined, args.json);
+      const by = args.by;
+      const rows = reader.stats({ by, since: args.since ? parseTimeArg('since', args.since) : undefined });
+      if (args.json) return printJson(rows.map((r) => statsJson(by, r)));
       if (rows.length === 0) {
         process.stdout.write('no exchanges in this range\n');
         return;
@@ -41,7 +48,7 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
       ];
       process.stdout.write(renderTable(
         [
-          { header: args.by.toUpperCase(), flexible: true }, { header: 'REQS', align: 'right' }, { header: 'ERRS', align: 'right' },
+          { header: by.toUpperCase(), flexible: true }, { header: 'REQS', align: 'right' }, { header: 'ERRS', align: 'right' },
           { header: 'IN', align: 'right' }, { header: 'OUT', align: 'right' }, { header: 'CACHE', align: 'right' }, { header: 'COST', align: 'right' },
           { header: 'P50', align: 'right' }, { header: 'P95', align: 'right' }, { header: 'TTFT50', align: 'right' }, { header: 'TTFT95', align: 'right' },
         ],

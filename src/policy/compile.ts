@@ -1,6 +1,6 @@
 import { BUILT_IN_DETECTORS, DETECTOR_ORDER, type Detector } from './detectors.js';
 import { compileMatch, RuleError, type Matcher } from './match.js';
-import type { Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
+import type { BudgetPer, BudgetPeriod, Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
 import { compileCacheRule, type CacheRule } from '../cache/cache-rule.js';
 
 export { RuleError } from './match.js';
@@ -29,9 +29,27 @@ export interface RateLimitRule extends RuleBase {
   per: RateKey;
 }
 
+// budgets and limits (budget.ts, limits.ts)
+export interface BudgetRule extends RuleBase {
+  kind: 'budget';
+  usd: number;
+  period: BudgetPeriod;
+  per: BudgetPer;
+  warnAt: number;
+  /** The rule's match as written: spend carries over a reload only while id, match, period and key stay. */
+  matchSource: string;
+}
+
+export interface LimitsRule extends RuleBase {
+  kind: 'limits';
+  maxRequestBytes?: number;
+  maxTokens?: number;
+  onMaxTokens: 'clamp' | 'block';
+}
+
 export type { CacheRule } from '../cache/cache-rule.js';
 
-export type CompiledRule = AccessRule | RedactRule | RateLimitRule | CacheRule;
+export type CompiledRule = AccessRule | RedactRule | RateLimitRule | CacheRule | BudgetRule | LimitsRule;
 
 /** A policy ready to evaluate: rules split by kind (file order kept), matchers and regexes built once. */
 export interface CompiledPolicy {
@@ -39,15 +57,17 @@ export interface CompiledPolicy {
   redact: RedactRule[];
   rateLimit: RateLimitRule[];
   cache: CacheRule[];
+  budget: BudgetRule[];
+  limits: LimitsRule[];
   /** Proxy user → team. */
   teams: Map<string, string>;
   ruleCount: number;
 }
 
-const ACTION_KEYS = ['action', 'redact', 'rateLimit', 'cache'] as const;
+const ACTION_KEYS = ['action', 'redact', 'rateLimit', 'cache', 'budget', 'limits'] as const;
 
 export function compilePolicy(spec: PolicySpec): CompiledPolicy {
-  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], cache: [], teams: new Map(), ruleCount: spec.rules.length };
+  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], cache: [], budget: [], limits: [], teams: new Map(), ruleCount: spec.rules.length };
   for (const [team, users] of Object.entries(spec.teams ?? {})) {
     for (const [i, user] of users.entries()) {
       const other = policy.teams.get(user);
@@ -104,11 +124,25 @@ function compileRule(rule: RuleSpec, i: number): CompiledRule {
     }
     case 'cache':
       return compileCacheRule(base, rule.cache!, [...path, 'cache']);
+    case 'budget': {
+      const spec = rule.budget!;
+      return { ...base, kind, usd: spec.usd, period: spec.period, per: spec.per, warnAt: spec.warnAt ?? 0.8, matchSource: JSON.stringify(rule.match ?? {}) };
+    }
+    case 'limits': {
+      const spec = rule.limits!;
+      if (spec.maxRequestBytes === undefined && spec.maxTokens === undefined) throw new RuleError([...path, 'limits'], 'needs maxRequestBytes or maxTokens');
+      if (spec.onMaxTokens !== undefined && spec.maxTokens === undefined) throw new RuleError([...path, 'limits', 'onMaxTokens'], 'needs maxTokens');
+      return { ...base, kind, maxRequestBytes: spec.maxRequestBytes, maxTokens: spec.maxTokens, onMaxTokens: spec.onMaxTokens ?? 'clamp' };
+    }
   }
 }
 
 /** One line for `check-config` and the reload log. */
 export function summarize(policy: CompiledPolicy): string {
-  const monitor = [...policy.access, ...policy.redact, ...policy.rateLimit].filter((r) => r.mode === 'monitor').length;
-  return `${policy.ruleCount} rules (${policy.access.length} access, ${policy.redact.length} redact, ${policy.rateLimit.length} rate limit; ${monitor} in monitor mode), ${new Set(policy.teams.values()).size} teams`;
+  const monitor = [...policy.access, ...policy.redact, ...policy.rateLimit, ...policy.budget, ...policy.limits].filter((r) => r.mode === 'monitor').length;
+  return `${policy.ruleCount} rules (${policy.access.length} access, ${policy.redact.length} redact, ${policy.rateLimit.length} rate limit${budgetLimitsCounts(policy)}; ${monitor} in monitor mode), ${new Set(policy.teams.values()).size} teams`;
+}
+
+function budgetLimitsCounts(policy: CompiledPolicy): string {
+  return `${policy.budget.length ? `, ${policy.budget.length} budget` : ''}${policy.limits.length ? `, ${policy.limits.length} limits` : ''}`;
 }

@@ -3,9 +3,11 @@ import type { CompiledPolicy, RateLimitRule } from './compile.js';
 import { hasMessageText, Placeholders, redactRequest } from './redact-body.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Decision, MatchFacts, PolicyRecord, RateKey } from './types.js';
+import { evaluateBudgets, type BudgetCharge, type BudgetLedger } from './budget.js';
+import { evaluateLimits, type Clamp } from './limits.js';
 
 /** The codes an enforced decision answers with (x-llmtap-error). */
-export type BlockCode = 'model_not_allowed' | 'content_blocked' | 'rate_limited';
+export type BlockCode = 'model_not_allowed' | 'content_blocked' | 'rate_limited' | 'budget_exceeded' | 'request_too_large' | 'max_tokens_exceeded';
 
 export interface PolicyOutcome {
   record: PolicyRecord;
@@ -14,6 +16,20 @@ export interface PolicyOutcome {
   changedBody?: unknown;
   /** Token buckets to charge with the exchange's recorded usage once it ends. */
   charges: { limiter: RateLimiter; key: string }[];
+  // budgets and limits (budget.ts, limits.ts)
+  /** Budgets to charge with the exchange's cost once it ends. */
+  budgetCharges?: BudgetCharge[];
+  /** Max-tokens fields an enforced limit lowered (the body is changed in place). */
+  clamps?: Clamp[];
+}
+
+/** State the budget and limits rules read beside the body (none needed by the other kinds). */
+export interface EvaluateExtras {
+  budgets?: BudgetLedger;
+  /** The request body's size as sent (maxRequestBytes). */
+  bodySize?: number;
+  /** Epoch ms: which budget period the request falls in. */
+  now?: number;
 }
 
 /** Reads the facts rules match on from an Exchange (tool and agent metadata filled in by the caller). */
@@ -99,13 +115,14 @@ function bucketKey(per: RateKey, f: MatchFacts): string {
  * recorded (what they would have done) and passed over, so adding a rule in
  * monitor mode never changes what is enforced.
  */
-export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: unknown, buckets: PolicyBuckets, bodyUnreadable = false): PolicyOutcome {
+export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: unknown, buckets: PolicyBuckets, bodyUnreadable = false, extras: EvaluateExtras = {}): PolicyOutcome {
   const decisions: Decision[] = [];
   const outcome: PolicyOutcome = { record: { decisions }, charges: [] };
   const block = (code: BlockCode, retryAfterSeconds?: number): PolicyOutcome => {
     outcome.block = { code, retryAfterSeconds };
     outcome.record.blocked = code;
     outcome.charges = [];
+    outcome.budgetCharges = undefined;
     // changedBody stays: the caller records the redacted body even for a refused request.
     return outcome;
   };
@@ -140,6 +157,25 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     outcome.changedBody = body;
     outcome.record.bodyChanged = true;
     break;
+  }
+
+  // limits: after redaction (a refused body is still recorded redacted), before the token pre-check, which sees the clamped value.
+  if (policy.limits.length > 0) {
+    const limited = evaluateLimits(policy.limits, facts, body, extras.bodySize ?? 0);
+    decisions.push(...limited.decisions);
+    if (limited.block) return block(limited.block);
+    if (limited.clamps.length > 0) {
+      outcome.clamps = limited.clamps;
+      outcome.record.bodyChanged = true;
+    }
+  }
+
+  // budgets: after redaction (a refused request is still recorded redacted), before the rate buckets are taken.
+  if (policy.budget.length > 0 && extras.budgets) {
+    const budgeted = evaluateBudgets(policy.budget, facts, extras.budgets, extras.now ?? Date.now());
+    decisions.push(...budgeted.decisions);
+    if (budgeted.block) return block('budget_exceeded', budgeted.block.retryAfterSeconds);
+    if (budgeted.charges.length > 0) outcome.budgetCharges = budgeted.charges;
   }
 
   for (const rule of policy.rateLimit) {

@@ -81,6 +81,27 @@ export const POLICY_SCHEMA = {
               },
             },
           },
+          // budgets and limits (budget.ts, limits.ts)
+          budget: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['usd', 'period', 'per'],
+            properties: {
+              usd: { type: 'number', exclusiveMinimum: 0 },
+              period: { enum: ['day', 'week', 'month'] },
+              per: { enum: ['user', 'team', 'tool', 'model'] },
+              warnAt: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            },
+          },
+          limits: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              maxRequestBytes: { type: 'integer', minimum: 1 },
+              maxTokens: { type: 'integer', minimum: 1 },
+              onMaxTokens: { enum: ['clamp', 'block'] },
+            },
+          },
         },
       },
     },

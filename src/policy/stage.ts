@@ -6,6 +6,9 @@ import { identifyTool } from '../providers/tool-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, factsOf, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
 import type { CachePersistence, ResponseCaches } from '../cache/response-caches.js';
+import type { BudgetLedger } from './budget.js';
+import type { BudgetCharger } from './budget-charge.js';
+import { clampedBody } from './clamp-body.js';
 
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
 export interface PolicyRuntime {
@@ -14,6 +17,10 @@ export interface PolicyRuntime {
   /** Answers of the cache rules (kept across reloads), and where their durable copy is written. */
   caches?: ResponseCaches;
   cachePersistence?: CachePersistence;
+  /** Spend per budget rule and key (budget.ts); seeded from the archive at start and reload. */
+  budgets?: BudgetLedger;
+  /** Charges finished exchanges' cost to that ledger. */
+  charger?: BudgetCharger;
 }
 
 export interface PolicyStageResult {
@@ -23,6 +30,8 @@ export interface PolicyStageResult {
   body?: Buffer;
   headers?: RawHeaders;
   charges: PolicyOutcome['charges'];
+  /** Budgets to charge with the exchange's cost when it ends (budget-charge.ts). */
+  budgetCharges?: PolicyOutcome['budgetCharges'];
 }
 
 /**
@@ -36,21 +45,35 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const { policy } = runtime;
   ex.tool ??= identifyTool(ex.request.headers);
   ex.agent ??= readAgentMetadata(ex.request.headers, undefined);
-  const needsBody = policy.redact.length > 0 || policy.rateLimit.some((r) => r.tokensPerMinute !== undefined);
+  const needsBody = policy.redact.length > 0 || policy.rateLimit.some((r) => r.tokensPerMinute !== undefined) || policy.limits.some((r) => r.maxTokens !== undefined);
   // The parse is shared with the provider parser (same Buffer, parsed once); redaction
   // changes that object in place, so nothing later reads the secret from it either.
   const body = needsBody && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
   // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
   const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (body === undefined || body === null || typeof body !== 'object');
-  const outcome = evaluatePolicy(policy, factsOf(ex, policy.teams), body, runtime.buckets, unreadable);
+  const outcome = evaluatePolicy(policy, factsOf(ex, policy.teams), body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now() });
   if (outcome.record.decisions.length > 0 || outcome.record.blocked) ex.policy = outcome.record;
   const retry = outcome.block?.retryAfterSeconds;
-  const error = outcome.block && new LlmtapError(outcome.block.code, retry === undefined ? {} : { headers: { 'retry-after': String(retry) } });
+  const error = outcome.block && new LlmtapError(outcome.block.code, blockOptions(outcome.block.code, retry));
+  const charged = { charges: outcome.charges, budgetCharges: outcome.budgetCharges };
   // A request blocked after redaction (by a rate limit) still hands back the redacted
   // body, so the archive never keeps what a rule said must not leave.
-  if (outcome.changedBody === undefined) return { error, charges: outcome.charges };
+  if (outcome.changedBody === undefined) {
+    // Only a limit clamped: the body keeps its bytes apart from the numbers changed.
+    const clamped = outcome.clamps && decoded && clampedBody(decoded, body, outcome.clamps);
+    if (!clamped) return { error, ...charged };
+    return { error, body: clamped, headers: withBodyHeaders(upstreamHeaders, clamped.length), ...charged };
+  }
   const next = Buffer.from(JSON.stringify(outcome.changedBody), 'utf8');
-  return { error, body: next, headers: withBodyHeaders(upstreamHeaders, next.length), charges: outcome.charges };
+  return { error, body: next, headers: withBodyHeaders(upstreamHeaders, next.length), ...charged };
+}
+
+/** Headers and message of a block: a spent budget is not worth an SDK's automatic retry. */
+function blockOptions(code: NonNullable<PolicyOutcome['block']>['code'], retry: number | undefined): ConstructorParameters<typeof LlmtapError>[1] {
+  const headers: Record<string, string> = retry === undefined ? {} : { 'retry-after': String(retry) };
+  if (code === 'budget_exceeded') headers['x-should-retry'] = 'false';
+  const detail = code === 'request_too_large' ? 'the request body is larger than llmtap policy allows' : undefined;
+  return { headers, detail };
 }
 
 /** The re-serialised body goes up uncompressed with its own length (never a stale Content-Length). */

@@ -6,7 +6,7 @@ import type { ApiKind, ProviderId } from '../exchange.js';
  * still to come (budget, route, fallback, cache, credentials, limits) are new
  * action keys here, new arms of `Decision`, and new stages beside evaluate.ts.
  */
-export type RuleKind = 'access' | 'redact' | 'rateLimit' | 'cache';
+export type RuleKind = 'access' | 'redact' | 'rateLimit' | 'cache' | BudgetLimitKind;
 
 export type Mode = 'enforce' | 'monitor';
 
@@ -65,6 +65,9 @@ export interface RuleSpec {
   redact?: RedactSpec;
   rateLimit?: RateLimitRuleSpec;
   cache?: CacheRuleSpec;
+  // budgets and limits (budget.ts, limits.ts)
+  budget?: BudgetRuleSpec;
+  limits?: LimitsRuleSpec;
 }
 
 export interface PolicySpec {
@@ -105,7 +108,9 @@ export type Decision =
   | { rule: string; kind: 'redact'; action: 'replace' | 'block'; enforced: boolean; hits: RedactionHit[] }
   | { rule: string; kind: 'rateLimit'; action: 'limit'; enforced: boolean; key: string; retryAfterSeconds: number; limit: 'requests' | 'tokens' }
   /** cache: hit (answered from the cache, no upstream call; `ageSeconds` old) or miss (forwarded; stored if 2xx and complete). `key`: the first 16 hex digits of the entry key. */
-  | { rule: string; kind: 'cache'; action: 'hit' | 'miss'; enforced: boolean; key: string; ageSeconds?: number };
+  | { rule: string; kind: 'cache'; action: 'hit' | 'miss'; enforced: boolean; key: string; ageSeconds?: number }
+  | BudgetDecision
+  | LimitsDecision;
 
 export interface PolicyRecord {
   decisions: Decision[];
@@ -113,4 +118,56 @@ export interface PolicyRecord {
   blocked?: string;
   /** True when the body sent upstream differs from the one the client sent. */
   bodyChanged?: boolean;
+}
+
+// --- budgets and limits (budget.ts, limits.ts) ---
+
+export type BudgetLimitKind = 'budget' | 'limits';
+export type BudgetPeriod = 'day' | 'week' | 'month';
+export type BudgetPer = 'user' | 'team' | 'tool' | 'model';
+
+export interface BudgetRuleSpec {
+  /** USD allowed per period per key. */
+  usd: number;
+  /** Calendar periods in UTC: a day, an ISO week (from Monday), a month. */
+  period: BudgetPeriod;
+  per: BudgetPer;
+  /** Fraction of `usd` at which a warning is logged once per key and period (default 0.8). */
+  warnAt?: number;
+}
+
+export interface LimitsRuleSpec {
+  /** Largest request body (bytes as sent, before any content coding is undone). */
+  maxRequestBytes?: number;
+  /** Largest output token cap a request may ask for (max_tokens and its per-API names). */
+  maxTokens?: number;
+  /** clamp (default): the cap goes upstream in place of the larger value. block: the request is refused. */
+  onMaxTokens?: 'clamp' | 'block';
+}
+
+/** A budget rule whose key has spent past its warning threshold (warn) or all of it (block). */
+export interface BudgetDecision {
+  rule: string;
+  kind: 'budget';
+  action: 'warn' | 'block';
+  enforced: boolean;
+  key: string;
+  period: BudgetPeriod;
+  /** Start of the current period (ISO, UTC). */
+  periodStart: string;
+  spentUsd: number;
+  limitUsd: number;
+}
+
+/** A limit that fired: the body size or a max-tokens field, what the request said and what the rule allows. */
+export interface LimitsDecision {
+  rule: string;
+  kind: 'limits';
+  action: 'clamp' | 'block';
+  enforced: boolean;
+  limit: 'requestBytes' | 'maxTokens';
+  /** The JSON field (dotted) a maxTokens decision is about. */
+  field?: string;
+  from: number;
+  to: number;
 }

@@ -86,6 +86,8 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   }
   let charges: PolicyStageResult['charges'] = [];
   let cacheTicket: CacheTicket | undefined;
+  let budgetCharges: PolicyStageResult['budgetCharges'];
+  const policyRuntime = deps.policy;
   try {
     if (deps.rateLimiter && conn.record) {
       const decision = deps.rateLimiter.take(`${conn.clientUser ?? conn.clientAddress} ${conn.target.host}`);
@@ -116,10 +118,11 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     }
     let forwardHeaders = upstreamHeaders(req.rawHeaders);
     let forwardBody = requestBody(req, body);
-    if (deps.policy) {
+    if (policyRuntime) {
       // Policy: after the body is read and parsed (model, tool, session known), before anything goes upstream.
-      const applied = applyPolicy(deps.policy, ex, forwardHeaders, decoded);
+      const applied = applyPolicy(policyRuntime, ex, forwardHeaders, decoded);
       charges = applied.charges;
+      budgetCharges = applied.budgetCharges;
       if (applied.body) {
         // What went upstream is what is recorded: placeholders, never the secret.
         forwardBody = applied.body;
@@ -130,7 +133,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       }
       if (applied.error) throw applied.error;
       // Cache: after every rule that may refuse or change the request; keyed on what would go upstream.
-      if (deps.policy.caches) cacheTicket = lookupCache(deps.policy.policy, deps.policy.caches, ex, applied.body ?? decoded);
+      if (policyRuntime.caches) cacheTicket = lookupCache(policyRuntime.policy, policyRuntime.caches, ex, applied.body ?? decoded);
     }
     if (deps.failClosed && conn.record && !deps.recorder.healthy) throw new LlmtapError('archive_unavailable');
     if (cacheTicket?.hit) {
@@ -159,7 +162,8 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     }
   } catch (error) {
     const err = error instanceof LlmtapError ? error : new LlmtapError('internal', { cause: error });
-    ex.outcome = outcomeOf(err.code);
+    // A policy block is `blocked` whatever its code (request_too_large is also the buffering limit's).
+    ex.outcome = ex.policy?.blocked === err.code ? 'blocked' : outcomeOf(err.code);
     ex.errorCode = err.code;
     deps.metrics.count(err.code);
     const cause = causeText(err);
@@ -174,6 +178,8 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     const used = (ex.usage.inputTokens ?? 0) + (ex.usage.outputTokens ?? 0);
     for (const c of charges) c.limiter.charge(c.key, used);
   }
+  // Budgets are charged the exchange's cost (priced like the archived row).
+  if (budgetCharges && ex.usage) void policyRuntime?.charger?.charge(ex, budgetCharges);
 }
 
 /**

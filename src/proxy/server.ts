@@ -9,9 +9,11 @@ import { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { createRedactor } from '../redact/redactor.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import type { PolicyRuntime } from '../policy/stage.js';
 import { PolicyBuckets } from '../policy/evaluate.js';
 import { ResponseCaches } from '../cache/response-caches.js';
-import type { PolicyRuntime } from '../policy/stage.js';
+import { BudgetCharger, type SpendSource } from '../policy/budget-charge.js';
+import type { PriceOverrides } from '../cost/override-match.js';
 import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
@@ -37,6 +39,9 @@ export interface ProxyDeps {
   leafs: LeafCertificates;
   recorder: Recorder;
   logger: Logger;
+  /** Archived spend for budget rules (read at start and reload), and the --prices overrides they are priced with. */
+  spend?: SpendSource;
+  prices?: PriceOverrides;
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -72,11 +77,15 @@ export class ProxyServer {
   private readonly policyBuckets = new PolicyBuckets();
   /** Answers of the policy's cache rules, kept across reloads (src/cache). */
   readonly responseCaches = new ResponseCaches();
+  /** Budget spend, kept across reloads for unchanged rules. */
+  private readonly budgetCharger: BudgetCharger;
 
   constructor(private config: ProxyConfig, private readonly deps: ProxyDeps) {
     this.interceptList = makeInterceptList(config.intercept, config.passthrough);
     this.targetPolicy = this.makeTargetPolicy(config);
     this.auth = new ProxyAuth(config.auth);
+    this.budgetCharger = new BudgetCharger(deps.logger, deps.spend, deps.prices);
+    this.budgetCharger.sync(config.policy);
     this.pools = new UpstreamPools({
       connectTo: config.connectTo,
       extraCaFiles: config.upstreamCa,
@@ -171,6 +180,7 @@ export class ProxyServer {
     this.config = { ...this.config, policy };
     if (policy) this.policyBuckets.retain(policy);
     this.deps.recorder.recordCacheEviction(this.responseCaches.retain(policy?.cache ?? []));
+    this.budgetCharger.sync(policy);
     this.exchangeDeps.policy = policy ? this.policyRuntime(policy) : undefined;
   }
 
@@ -180,6 +190,7 @@ export class ProxyServer {
       policy, buckets: this.policyBuckets,
       ...(policy.cache.length > 0 ? { caches: this.responseCaches, cachePersistence: { put: (e) => recorder.recordCacheEntry(e), delete: (k) => recorder.recordCacheEviction(k) } } : {}),
     };
+    return { policy, buckets: this.policyBuckets, budgets: this.budgetCharger.ledger, charger: this.budgetCharger };
   }
 
   /**

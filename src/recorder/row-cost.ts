@@ -1,5 +1,6 @@
 import { compileOverride, type PriceOverrides } from '../cost/override-match.js';
 import { priceExchange, type PriceResult } from '../cost/price-exchange.js';
+import { priceInputOf } from '../cost/exchange-price-input.js';
 import type { Exchange } from '../exchange.js';
 import type { ExchangeRow } from './db.js';
 import type { PriceOverridesData } from './protocol.js';
@@ -24,17 +25,12 @@ export function applyCost(row: ExchangeRow, ex: Exchange, overrides: PriceOverri
 /**
  * The price of an exchange as the archive records it; undefined when there is nothing
  * to price (no usage; a WebSocket session is priced per response by the read side
- * later). Shared with the Prometheus cost counter so the two never disagree.
+ * later). Shared with the Prometheus cost counter and budgets so they never disagree.
  */
 export function priceOf(ex: Exchange, overrides: PriceOverrides | undefined): PriceResult | undefined {
   if (answeredFromCache(ex)) return undefined;
-  const reassembled = ex.response?.reassembled;
-  const usage = ex.usage ?? reassembled?.usage;
-  if (!usage || ex.websocket) return undefined;
-  return priceExchange({
-    provider: ex.provider, host: ex.target.host, api: ex.api, model: ex.request.model, responseModel: reassembled?.model, usage,
-    at: ex.timings.start, subscription: ex.subscription === true,
-  }, overrides);
+  const input = priceInputOf(ex);
+  return input ? priceExchange(input, overrides) : undefined;
 }
 
 export function compileOverrides(data: PriceOverridesData | null): PriceOverrides | undefined {

@@ -3,6 +3,8 @@ import type { SessionDetail, ThreadSummary } from '../archive/store.js';
 import { promptTokens } from '../providers/usage-totals.js';
 import { readConversation, type Block, type Conversation, type ConversationMessage } from './conversation.js';
 import { firstDivergence } from './divergence.js';
+import { parsePolicy } from '../policy/parse-record.js';
+import type { PolicyRecord } from '../policy/types.js';
 
 /**
  * A session as people read it: per thread, turn by turn, each turn showing only what
@@ -31,6 +33,8 @@ export interface TurnView {
   answer: { text: string; thinking: string | null; toolCalls: { id: string | null; name: string; arguments: string }[]; stopReason: string | null };
   /** Why fewer prompt tokens came from the cache than on the previous turn, when that happened. */
   cacheNote?: string;
+  /** What the policy decided on this exchange (the archive's policy column), when any rule did. */
+  policy?: PolicyRecord;
 }
 
 export interface ThreadView {
@@ -90,6 +94,8 @@ export function threadTurns(rows: ExchangeRow[]): TurnView[] {
       added: addedMessages(previous?.conversation, conversation),
       answer,
     };
+    const policy = parsePolicy(row.policy);
+    if (policy) view.policy = policy;
     if (conversation && (!previous || previous.context !== contextKey)) view.context = { system: conversation.system, tools: conversation.tools };
     if (previous && previous.cached > 0 && cached < previous.cached * CACHE_DROP) {
       view.cacheNote = cacheNote(previous.cached, cached, previous.conversation, previous.answer, conversation);

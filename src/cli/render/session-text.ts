@@ -3,6 +3,7 @@ import type { Block, ConversationMessage } from '../../sessions/conversation.js'
 import type { ThreadView, TurnView } from '../../sessions/turns.js';
 import { duration, localTime, tokens, usd } from './format.js';
 import { quotaText } from './quota.js';
+import { decisionLines } from './policy-text.js';
 import { bold, cyan, dim, red } from './table.js';
 
 export interface RenderOptions {
@@ -66,6 +67,7 @@ function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: strin
     usd(turn.costUsd, { apiEquivalent: turn.apiEquivalent }), turn.exchangeId,
   ].join(' · ');
   out.push(o.markdown ? `**${facts}**` : `${indent}${o.color ? cyan(`── ${facts}`) : `── ${facts}`}`);
+  if (turn.policy) for (const line of decisionLines(turn.policy)) out.push(o.markdown ? `> policy: ${line}` : `${indent}   policy: ${o.color ? dim(line) : line}`);
   if (turn.cacheNote) out.push(o.markdown ? `> ⚠ ${turn.cacheNote}` : `${indent}   ! ${turn.cacheNote}`);
   if (turn.context) {
     const system = turn.context.system ? `system prompt ${turn.context.system.length} chars` : 'no system prompt';

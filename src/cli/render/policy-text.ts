@@ -1,0 +1,31 @@
+import type { Decision, PolicyRecord } from '../../policy/types.js';
+import { usd } from './format.js';
+
+/**
+ * One line per decision, as `show` prints them: rule id, kind, action, what changed,
+ * and `monitor` when nothing was enforced. Kinds this build does not know (a newer
+ * archive) print their rule, kind and action.
+ */
+export function decisionLines(record: PolicyRecord): string[] {
+  const lines = record.decisions.map((d) => `${d.enforced ? '' : 'monitor: '}${d.rule} · ${d.kind} ${d.action}${detail(d)}`);
+  if (record.blocked) lines.push(`refused: ${record.blocked}`);
+  else if (record.bodyChanged) lines.push('the body sent upstream differs from the one the client sent');
+  return lines;
+}
+
+function detail(d: Decision): string {
+  switch (d.kind) {
+    case 'access':
+      return '';
+    case 'redact':
+      return ` · ${d.hits.map((h) => `${h.detector}×${h.count} at ${h.at}`).join(', ')}`;
+    case 'rateLimit':
+      return ` · ${d.limit} for ${d.key}, retry after ${d.retryAfterSeconds}s`;
+    case 'budget':
+      return ` · ${d.key} spent ${usd(d.spentUsd)} of ${usd(d.limitUsd)} this ${d.period} (from ${d.periodStart.slice(0, 10)})`;
+    case 'limits':
+      return d.limit === 'requestBytes' ? ` · body ${d.from} bytes, limit ${d.to}` : ` · ${d.field} ${d.from} → ${d.to}`;
+    default:
+      return '';
+  }
+}

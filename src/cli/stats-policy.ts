@@ -1,0 +1,66 @@
+import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
+import { budgetReport, type BudgetReportRow } from '../policy/budget-report.js';
+import { loadPolicyFile } from '../policy/load.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { ConfigError } from '../config-error.js';
+import { printJson } from './open-reader.js';
+import { percent, usd } from './render/format.js';
+import { renderTable, terminalWidth, useColor } from './render/table.js';
+
+/** `stats --by rule`: per policy rule, the exchanges it decided on and how many it blocked, changed, warned about or only watched. */
+export function printRuleStats(reader: SqliteArchiveReader, since: number | undefined, json: boolean): void {
+  const rows = reader.ruleStats({ since });
+  if (json) return printJson(rows.map((r) => ({ rule: r.rule, kind: r.kind, exchanges: r.exchanges, blocked: r.blocked, changed: r.changed, warned: r.warned, monitor: r.monitor })));
+  if (rows.length === 0) {
+    process.stdout.write('no policy decisions in this range\n');
+    return;
+  }
+  process.stdout.write(renderTable(
+    [
+      { header: 'RULE', flexible: true }, { header: 'KIND' }, { header: 'EXCHANGES', align: 'right' }, { header: 'BLOCKED', align: 'right' },
+      { header: 'CHANGED', align: 'right' }, { header: 'WARNED', align: 'right' }, { header: 'MONITOR', align: 'right' },
+    ],
+    rows.map((r) => [r.rule, r.kind, String(r.exchanges), String(r.blocked), String(r.changed), String(r.warned), String(r.monitor)]),
+    { width: terminalWidth(process.stdout), color: useColor(process.stdout) },
+  ));
+  process.stdout.write('BLOCKED: refused by the rule; CHANGED: body redacted or max tokens clamped; WARNED: budget past warnAt; MONITOR: decided in monitor mode, nothing enforced\n');
+}
+
+/** `stats --budgets FILE`: each budget rule of the policy file against what the archive spent in its current period. */
+export function printBudgets(reader: SqliteArchiveReader, policyFile: string, json: boolean, now = Date.now()): void {
+  let policy: CompiledPolicy;
+  try {
+    policy = loadPolicyFile(policyFile);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`llmtap: --budgets ${err.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const report = budgetReport(policy, (since) => reader.spendSince(since), now);
+  if (json) return printJson(report.map(budgetJson));
+  if (report.length === 0) {
+    process.stdout.write(`${policyFile}: no budget rules\n`);
+    return;
+  }
+  const rows: string[][] = [];
+  for (const r of report) {
+    const head = [r.rule + (r.mode === 'monitor' ? ' (monitor)' : ''), `${r.period} from ${new Date(r.periodStart).toISOString().slice(0, 10)}`, usd(r.budgetUsd)];
+    if (r.keys.length === 0) rows.push([...head, `${r.per}: -`, usd(0), percent(0), 'ok']);
+    for (const k of r.keys) rows.push([...head, k.key, usd(k.spentUsd), percent(k.used), k.state]);
+  }
+  process.stdout.write(renderTable(
+    [{ header: 'RULE', flexible: true }, { header: 'PERIOD' }, { header: 'BUDGET', align: 'right' }, { header: 'KEY', flexible: true }, { header: 'SPENT', align: 'right' }, { header: 'USED', align: 'right' }, { header: 'STATE' }],
+    rows,
+    { width: terminalWidth(process.stdout), color: useColor(process.stdout) },
+  ));
+  process.stdout.write('periods in UTC; spend is the recorded cost of exchanges (unpriced exchanges count nothing)\n');
+}
+
+function budgetJson(r: BudgetReportRow): Record<string, unknown> {
+  return {
+    rule: r.rule, per: r.per, period: r.period, period_start: new Date(r.periodStart).toISOString(), period_end: new Date(r.periodEnd).toISOString(),
+    budget_usd: r.budgetUsd, warn_at: r.warnAt, mode: r.mode,
+    keys: r.keys.map((k) => ({ key: k.key, spent_usd: k.spentUsd, used: k.used, state: k.state })),
+  };
+}

@@ -1,0 +1,68 @@
+import type { PriceOverrides } from '../cost/override-match.js';
+import type { priceExchange } from '../cost/price-exchange.js';
+import { priceInputOf } from '../cost/exchange-price-input.js';
+import type { Exchange } from '../exchange.js';
+import type { Logger } from '../log.js';
+import { builtInRedactor } from '../redact/redactor.js';
+import { BudgetLedger, seedBudgets, spendSince, type BudgetCharge, type BudgetCrossing, type SpendRow } from './budget.js';
+import type { CompiledPolicy } from './compile.js';
+
+/** Archived spend since an instant (epoch ms), through the archive reader seam; [] when there is no archive yet. */
+export type SpendSource = (since: number) => Iterable<SpendRow>;
+
+/**
+ * Prices finished exchanges for the budget rules that matched them and keeps the
+ * ledger in step with the policy. The cost module (and its ~200 ms of price data) is
+ * only loaded in the proxy's main thread once a policy has budget rules; the writer
+ * thread prices the archived row from the same input (exchange-price-input.ts).
+ */
+export class BudgetCharger {
+  readonly ledger = new BudgetLedger();
+  private loading?: Promise<typeof priceExchange>;
+  private price?: typeof priceExchange;
+
+  constructor(private readonly logger: Logger, private readonly spend?: SpendSource, private readonly overrides?: PriceOverrides) {}
+
+  /** At start and on every reload: seeds new budget rules with the current period's archived spend. */
+  sync(policy: CompiledPolicy | undefined, now = Date.now()): void {
+    const fresh = this.ledger.retain(policy?.budget ?? []);
+    if (!policy || policy.budget.length === 0) return;
+    this.loading ??= import('../cost/price-exchange.js').then((m) => (this.price = m.priceExchange));
+    if (fresh.length === 0) return;
+    let rows: Iterable<SpendRow> = [];
+    try {
+      rows = this.spend?.(spendSince(fresh, now)) ?? [];
+      seedBudgets(this.ledger, policy, fresh, rows, now);
+    } catch (err) {
+      // A budget starts from zero rather than stopping the proxy; the log says why.
+      for (const rule of fresh) this.ledger.open(rule);
+      this.logger.warn({ err: builtInRedactor.text((err as Error).message) }, 'budget spend could not be read from the archive; budgets start at zero');
+    }
+  }
+
+  /** After the exchange ended: its cost goes to each budget that matched it (synchronous once the cost module is loaded). */
+  charge(ex: Exchange, charges: readonly BudgetCharge[]): void | Promise<void> {
+    if (charges.length === 0) return;
+    if (this.price) return this.apply(ex, charges, this.price);
+    return this.loading?.then((price) => this.apply(ex, charges, price));
+  }
+
+  private apply(ex: Exchange, charges: readonly BudgetCharge[], price: typeof priceExchange): void {
+    const input = priceInputOf(ex);
+    const usd = input ? price(input, this.overrides).usd : null;
+    if (usd === null || usd <= 0) return;
+    for (const c of charges) {
+      const crossed = this.ledger.add(c.rule, c.key, usd, input!.at);
+      if (crossed) this.log(crossed);
+    }
+  }
+
+  private log(c: BudgetCrossing): void {
+    const fields = {
+      rule: builtInRedactor.text(c.rule.id), key: builtInRedactor.text(c.key), period: c.rule.period,
+      spentUsd: Math.round(c.spentUsd * 1e6) / 1e6, budgetUsd: c.rule.usd, enforced: c.rule.mode === 'enforce',
+    };
+    if (c.crossed === 'warn') this.logger.warn({ ...fields, warnAt: c.rule.warnAt }, 'budget warning: past its threshold for this period');
+    else this.logger.warn(fields, 'budget spent for this period');
+  }
+}

@@ -1,0 +1,35 @@
+import { BudgetLedger, periodEnd, periodStart, seedBudgets, spendSince, type SpendRow } from './budget.js';
+import type { CompiledPolicy } from './compile.js';
+
+export interface BudgetReportRow {
+  rule: string;
+  per: string;
+  period: string;
+  periodStart: number;
+  periodEnd: number;
+  budgetUsd: number;
+  warnAt: number;
+  mode: string;
+  /** Keys with spend this period, most spent first. */
+  keys: { key: string; spentUsd: number; used: number; state: 'ok' | 'warn' | 'spent' }[];
+}
+
+/**
+ * Spend against each budget rule for its current period, from archived spend: the same
+ * accounting the proxy seeds itself with at start (first enforced match wins per row).
+ */
+export function budgetReport(policy: CompiledPolicy, spend: (since: number) => Iterable<SpendRow>, now: number): BudgetReportRow[] {
+  if (policy.budget.length === 0) return [];
+  const ledger = new BudgetLedger();
+  seedBudgets(ledger, policy, ledger.retain(policy.budget), spend(spendSince(policy.budget, now)), now);
+  return policy.budget.map((rule) => ({
+    rule: rule.id, per: rule.per, period: rule.period, periodStart: periodStart(rule.period, now), periodEnd: periodEnd(rule.period, now),
+    budgetUsd: rule.usd, warnAt: rule.warnAt, mode: rule.mode,
+    keys: ledger.keys(rule, now)
+      .map(({ key, spentUsd }) => {
+        const used = spentUsd / rule.usd;
+        return { key, spentUsd, used, state: used >= 1 ? 'spent' as const : used >= rule.warnAt ? 'warn' as const : 'ok' as const };
+      })
+      .sort((a, b) => b.spentUsd - a.spentUsd || a.key.localeCompare(b.key)),
+  }));
+}
