@@ -187,10 +187,9 @@ export class ProxyServer {
   private policyRuntime(policy: CompiledPolicy): PolicyRuntime {
     const { recorder } = this.deps;
     return {
-      policy, buckets: this.policyBuckets,
+      policy, buckets: this.policyBuckets, budgets: this.budgetCharger.ledger, charger: this.budgetCharger,
       ...(policy.cache.length > 0 ? { caches: this.responseCaches, cachePersistence: { put: (e) => recorder.recordCacheEntry(e), delete: (k) => recorder.recordCacheEviction(k) } } : {}),
     };
-    return { policy, buckets: this.policyBuckets, budgets: this.budgetCharger.ledger, charger: this.budgetCharger };
   }
 
   /**
