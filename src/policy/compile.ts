@@ -1,5 +1,6 @@
 import { BUILT_IN_DETECTORS, DETECTOR_ORDER, type Detector } from './detectors.js';
 import { compileMatch, RuleError, type Matcher } from './match.js';
+import { compileCredentials, compileFallback, compileTarget, type CredentialSources, type CredentialsRule, type FallbackRule, type RouteRule } from './routing-compile.js';
 import type { Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
 
 export { RuleError } from './match.js';
@@ -28,22 +29,27 @@ export interface RateLimitRule extends RuleBase {
   per: RateKey;
 }
 
-export type CompiledRule = AccessRule | RedactRule | RateLimitRule;
+export type CompiledRule = AccessRule | RedactRule | RateLimitRule | RouteRule | FallbackRule | CredentialsRule;
 
 /** A policy ready to evaluate: rules split by kind (file order kept), matchers and regexes built once. */
 export interface CompiledPolicy {
   access: AccessRule[];
   redact: RedactRule[];
   rateLimit: RateLimitRule[];
+  // --- routing (routing-compile.ts) ---
+  route: RouteRule[];
+  fallback: FallbackRule[];
+  credentials: CredentialsRule[];
   /** Proxy user → team. */
   teams: Map<string, string>;
   ruleCount: number;
 }
 
-const ACTION_KEYS = ['action', 'redact', 'rateLimit'] as const;
+const ACTION_KEYS = ['action', 'redact', 'rateLimit', 'route', 'fallback', 'credentials'] as const;
 
-export function compilePolicy(spec: PolicySpec): CompiledPolicy {
-  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], teams: new Map(), ruleCount: spec.rules.length };
+/** `sources`: where credentials rules read their values (default: process.env and the file system). */
+export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {}): CompiledPolicy {
+  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], route: [], fallback: [], credentials: [], teams: new Map(), ruleCount: spec.rules.length };
   for (const [team, users] of Object.entries(spec.teams ?? {})) {
     for (const [i, user] of users.entries()) {
       const other = policy.teams.get(user);
@@ -53,7 +59,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
   }
   const ids = new Set<string>();
   spec.rules.forEach((rule, i) => {
-    const compiled = compileRule(rule, i);
+    const compiled = compileRule(rule, i, sources);
     if (ids.has(compiled.id)) throw new RuleError(['rules', i, 'id'], `duplicate rule id "${compiled.id}"`);
     ids.add(compiled.id);
     (policy[compiled.kind] as CompiledRule[]).push(compiled);
@@ -61,7 +67,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
   return policy;
 }
 
-function compileRule(rule: RuleSpec, i: number): CompiledRule {
+function compileRule(rule: RuleSpec, i: number, sources: CredentialSources): CompiledRule {
   const path = ['rules', i];
   const keys = ACTION_KEYS.filter((k) => rule[k] !== undefined);
   if (keys.length !== 1) {
@@ -98,11 +104,20 @@ function compileRule(rule: RuleSpec, i: number): CompiledRule {
       }
       return { ...base, kind, requestsPerMinute: spec.requestsPerMinute, tokensPerMinute: spec.tokensPerMinute, per: spec.per ?? 'user' };
     }
+    case 'route':
+      return { ...base, kind, target: compileTarget(rule.route!, [...path, 'route']) };
+    case 'fallback':
+      return { ...base, kind, ...compileFallback(rule.fallback!, [...path, 'fallback']) };
+    case 'credentials':
+      return { ...base, kind, ...compileCredentials(rule.credentials!, base.id, [...path, 'credentials'], sources) };
   }
 }
 
 /** One line for `check-config` and the reload log. */
 export function summarize(policy: CompiledPolicy): string {
-  const monitor = [...policy.access, ...policy.redact, ...policy.rateLimit].filter((r) => r.mode === 'monitor').length;
-  return `${policy.ruleCount} rules (${policy.access.length} access, ${policy.redact.length} redact, ${policy.rateLimit.length} rate limit; ${monitor} in monitor mode), ${new Set(policy.teams.values()).size} teams`;
+  const all: CompiledRule[] = [...policy.access, ...policy.redact, ...policy.rateLimit, ...policy.route, ...policy.fallback, ...policy.credentials];
+  const monitor = all.filter((r) => r.mode === 'monitor').length;
+  const routing = policy.route.length + policy.fallback.length + policy.credentials.length === 0 ? ''
+    : `, ${policy.route.length} route, ${policy.fallback.length} fallback, ${policy.credentials.length} credentials`;
+  return `${policy.ruleCount} rules (${policy.access.length} access, ${policy.redact.length} redact, ${policy.rateLimit.length} rate limit${routing}; ${monitor} in monitor mode), ${new Set(policy.teams.values()).size} teams`;
 }

@@ -5,6 +5,8 @@ import { parseJsonBody } from '../providers/json.js';
 import { identifyTool } from '../providers/tool-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, factsOf, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
+import { evaluateRouting, type RoutingPlan } from './routing.js';
+import type { MatchFacts } from './types.js';
 
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
 export interface PolicyRuntime {
@@ -19,6 +21,8 @@ export interface PolicyStageResult {
   body?: Buffer;
   headers?: RawHeaders;
   charges: PolicyOutcome['charges'];
+  /** Route, fallback and credentials to apply when forwarding (src/proxy/fallback.ts); absent: forward as sent. */
+  routing?: { plan: RoutingPlan; facts: MatchFacts };
 }
 
 /**
@@ -38,15 +42,23 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const body = needsBody && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
   // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
   const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (body === undefined || body === null || typeof body !== 'object');
-  const outcome = evaluatePolicy(policy, factsOf(ex, policy.teams), body, runtime.buckets, unreadable);
+  const facts = factsOf(ex, policy.teams);
+  const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable);
+  // Routing (route, fallback, credentials): only for a request that is going out.
+  const routing = outcome.block ? undefined : evaluateRouting(policy, facts, ex.target);
+  if (routing) {
+    outcome.record.decisions.push(...routing.decisions);
+    if (routing.route) outcome.record.route = routing.route;
+  }
+  const routed = routing?.plan ? { routing: { plan: routing.plan, facts } } : {};
   if (outcome.record.decisions.length > 0 || outcome.record.blocked) ex.policy = outcome.record;
   const retry = outcome.block?.retryAfterSeconds;
   const error = outcome.block && new LlmtapError(outcome.block.code, retry === undefined ? {} : { headers: { 'retry-after': String(retry) } });
   // A request blocked after redaction (by a rate limit) still hands back the redacted
   // body, so the archive never keeps what a rule said must not leave.
-  if (outcome.changedBody === undefined) return { error, charges: outcome.charges };
+  if (outcome.changedBody === undefined) return { error, charges: outcome.charges, ...routed };
   const next = Buffer.from(JSON.stringify(outcome.changedBody), 'utf8');
-  return { error, body: next, headers: withBodyHeaders(upstreamHeaders, next.length), charges: outcome.charges };
+  return { error, body: next, headers: withBodyHeaders(upstreamHeaders, next.length), charges: outcome.charges, ...routed };
 }
 
 /** The re-serialised body goes up uncompressed with its own length (never a stale Content-Length). */
