@@ -1,5 +1,6 @@
 import type { ExchangeRow } from '../recorder/db.js';
 import type { SessionDetail, ThreadSummary } from '../archive/store.js';
+import { routingLines } from '../policy/routing-lines.js';
 import { promptTokens } from '../providers/usage-totals.js';
 import { readConversation, type Block, type Conversation, type ConversationMessage } from './conversation.js';
 import { firstDivergence } from './divergence.js';
@@ -31,6 +32,8 @@ export interface TurnView {
   answer: { text: string; thinking: string | null; toolCalls: { id: string | null; name: string; arguments: string }[]; stopReason: string | null };
   /** Why fewer prompt tokens came from the cache than on the previous turn, when that happened. */
   cacheNote?: string;
+  /** Where a policy route or fallback sent the request (`routed: …`, `attempts: …`), when one did. */
+  routing?: string[];
 }
 
 export interface ThreadView {
@@ -90,6 +93,8 @@ export function threadTurns(rows: ExchangeRow[]): TurnView[] {
       added: addedMessages(previous?.conversation, conversation),
       answer,
     };
+    const routing = routingLines(row.policy);
+    if (routing.length > 0) view.routing = routing;
     if (conversation && (!previous || previous.context !== contextKey)) view.context = { system: conversation.system, tools: conversation.tools };
     if (previous && previous.cached > 0 && cached < previous.cached * CACHE_DROP) {
       view.cacheNote = cacheNote(previous.cached, cached, previous.conversation, previous.answer, conversation);

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
@@ -133,6 +136,17 @@ describe('route, fallback and credentials through the proxy with the official SD
     expect(res.status).toBe(200);
     await res.arrayBuffer();
     expect(primary.seen[p0]!.body.toString()).toBe(raw.replace('gpt-4o-big', 'gpt-4o-mini'));
+  });
+
+  it('`show` prints where the exchange went and every upstream tried (dist/ build)', async () => {
+    const rec = await byModel('dead-model');
+    const { stdout } = await promisify(execFile)('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', rec.id]);
+    // Under the turn's heading line, for the exchange that fell back.
+    const turn = stdout.split('\n').findIndex((l) => l.startsWith('── turn') && l.includes('dead-model'));
+    expect(stdout.split('\n').slice(turn + 1, turn + 3)).toEqual([
+      '   routed: https://api.openai.com dead-model → https://127.0.0.1:1 dead-model',
+      '   attempts: https://127.0.0.1:1 upstream_unreachable retried → https://backup.example 200 answered',
+    ]);
   });
 
   it('the injected credentials are in no archive file (database and WAL)', async () => {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { summarize } from '../../src/policy/compile.js';
 import { loadPolicyFile, loadPolicyText } from '../../src/policy/load.js';
 import { rewriteModel } from '../../src/policy/model-rewrite.js';
+import { routingLines } from '../../src/policy/routing-lines.js';
 import { credentialFor, evaluateRouting, type Hop, type RoutingPlan } from '../../src/policy/routing.js';
 import type { MatchFacts } from '../../src/policy/types.js';
 import { nextStep } from '../../src/proxy/fallback.js';
@@ -179,5 +180,18 @@ describe('fallback decision table', () => {
   ];
   it.each(cases)('%s', (_name, result, p, index, expected) => {
     expect(nextStep(result, p, index)).toBe(expected);
+  });
+});
+
+describe('routing lines for `show`', () => {
+  it('reads the stored policy column', () => {
+    const stored = JSON.stringify({ decisions: [], route: { from: { upstream: 'https://api.openai.com', model: 'gpt-4o' }, to: { upstream: 'http://127.0.0.1:8080', model: 'llama3' } }, attempts: [{ upstream: 'http://127.0.0.1:8080', model: 'llama3', status: 503, result: 'retried' }, { upstream: 'https://backup.example', error: 'upstream_unreachable', result: 'failed' }] });
+    expect(routingLines(stored)).toEqual([
+      'routed: https://api.openai.com gpt-4o → http://127.0.0.1:8080 llama3',
+      'attempts: http://127.0.0.1:8080 llama3 503 retried → https://backup.example upstream_unreachable failed',
+    ]);
+  });
+  it('nothing for no policy, no routing, or an unreadable column', () => {
+    for (const v of [null, undefined, '', '{"decisions":[]}', 'not json']) expect(routingLines(v)).toEqual([]);
   });
 });
