@@ -32,7 +32,7 @@ export interface PolicyStageResult {
  * when redaction changed it. `decoded` is the body with its content coding undone
  * (undefined when it could not be).
  */
-export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined): PolicyStageResult {
+export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined, options: { routing?: boolean } = {}): PolicyStageResult {
   const { policy } = runtime;
   ex.tool ??= identifyTool(ex.request.headers);
   ex.agent ??= readAgentMetadata(ex.request.headers, undefined);
@@ -45,7 +45,8 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const facts = factsOf(ex, policy.teams);
   const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable);
   // Routing (route, fallback, credentials): only for a request that is going out.
-  const routing = outcome.block ? undefined : evaluateRouting(policy, facts, ex.target);
+  // A caller that cannot apply them (a WebSocket upgrade) asks for none, so none is recorded as done.
+  const routing = outcome.block || options.routing === false ? undefined : evaluateRouting(policy, facts, ex.target);
   if (routing) {
     outcome.record.decisions.push(...routing.decisions);
     if (routing.route) outcome.record.route = routing.route;
