@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { makeExchange } from '../../src/exchange.js';
 import { summarize } from '../../src/policy/compile.js';
+import { PolicyBuckets } from '../../src/policy/evaluate.js';
+import { applyPolicy } from '../../src/policy/stage.js';
 import { loadPolicyFile, loadPolicyText } from '../../src/policy/load.js';
 import { rewriteModel } from '../../src/policy/model-rewrite.js';
 import { routingLines } from '../../src/policy/routing-lines.js';
@@ -193,5 +196,20 @@ describe('routing lines for `show`', () => {
   });
   it('nothing for no policy, no routing, or an unreadable column', () => {
     for (const v of [null, undefined, '', '{"decisions":[]}', 'not json']) expect(routingLines(v)).toEqual([]);
+  });
+});
+
+describe('the policy stage', () => {
+  const runtime = () => ({ policy: loadPolicyText('rules:\n  - {id: r, route: {model: gpt-4o-mini}}\n', 'p.yaml'), buckets: new PolicyBuckets() });
+  it('records the route and hands the plan to the forwarder', () => {
+    const ex = makeExchange({ provider: 'openai', api: 'chat.completions', request: { model: 'gpt-4o', path: '/v1/chat/completions' } });
+    const out = applyPolicy(runtime(), ex, [], undefined);
+    expect(out.routing?.plan.hops.map((h) => h.model)).toEqual(['gpt-4o-mini']);
+    expect(ex.policy?.route).toEqual({ from: { upstream: 'https://api.openai.com', model: 'gpt-4o' }, to: { upstream: 'https://api.openai.com', model: 'gpt-4o-mini' } });
+  });
+  it('a caller that cannot route (a WebSocket upgrade) gets no plan and no routing record', () => {
+    const ex = makeExchange({ provider: 'openai', api: 'realtime', request: { model: 'gpt-4o', path: '/v1/realtime' } });
+    const out = applyPolicy(runtime(), ex, [], undefined, { routing: false });
+    expect([out.routing, ex.policy]).toEqual([undefined, undefined]);
   });
 });
