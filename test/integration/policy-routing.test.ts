@@ -20,6 +20,7 @@ const CLIENT_LOGIN = 'client-sends-only-its-proxy-login';
 let primary: FakeProvider;
 let backup: FakeProvider;
 let local: FakeProvider;
+let untrusted: FakeProvider;
 let tp: TestProxy;
 let openai: OpenAI;
 let anthropic: Anthropic;
@@ -28,10 +29,12 @@ beforeAll(async () => {
   primary = await startFakeProvider();
   backup = await startFakeProvider({ ca: primary.ca, hosts: ['backup.example'] });
   local = await startFakeProvider({ tls: false });
+  untrusted = await startFakeProvider({ hosts: ['untrusted.example'] }); // its own CA, which the proxy is not told about
   process.env.LLMTAP_ROUTE_TEST_BACKUP_KEY = BACKUP_KEY;
   process.env.LLMTAP_ROUTE_TEST_OPENAI_KEY = OPENAI_KEY;
   const policy = loadPolicyText(`rules:
   - {id: to-local, match: {model: "local-*"}, route: {upstream: "http://127.0.0.1:${local.port}", model: llama3.1, pathPrefix: /openai}}
+  - {id: untrusted, match: {model: "untrusted-*"}, route: {upstream: "https://untrusted.example"}}
   - {id: dead-primary, match: {model: "dead-*"}, route: {upstream: "https://127.0.0.1:1"}}
   - {id: smaller, match: {model: gpt-4o-big}, route: {model: gpt-4o-mini}}
   - {id: openai-backup, match: {provider: openai}, fallback: {upstreams: ["https://backup.example"]}}
@@ -39,7 +42,7 @@ beforeAll(async () => {
   - {id: backup-key, match: {host: backup.example}, credentials: {fromEnv: LLMTAP_ROUTE_TEST_BACKUP_KEY, header: x-api-key}}
   - {id: openai-key, match: {host: api.openai.com}, credentials: {fromEnv: LLMTAP_ROUTE_TEST_OPENAI_KEY}}
 `, 'policy.yaml');
-  const connectTo = [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${primary.port}`)), parseConnectTo(`backup.example:443:127.0.0.1:${backup.port}`)];
+  const connectTo = [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${primary.port}`)), parseConnectTo(`backup.example:443:127.0.0.1:${backup.port}`), parseConnectTo(`untrusted.example:443:127.0.0.1:${untrusted.port}`)];
   tp = await startTestProxy(primary, { policy, connectTo });
   const common = { fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 };
   openai = new OpenAI({ apiKey: CLIENT_LOGIN, ...common });
@@ -50,7 +53,7 @@ afterEach(() => {
 });
 afterAll(async () => {
   await tp?.close();
-  await Promise.all([primary?.close(), backup?.close(), local?.close()]);
+  await Promise.all([primary?.close(), backup?.close(), local?.close(), untrusted?.close()]);
 });
 
 const header = (seen: SeenRequest, name: string): string[] => seen.rawHeaders.filter((_, i, all) => i % 2 === 1 && all[i - 1]!.toLowerCase() === name);
@@ -110,6 +113,17 @@ describe('route, fallback and credentials through the proxy with the official SD
       route: { from: { upstream: 'https://api.openai.com', model: 'dead-model' }, to: { upstream: 'https://127.0.0.1:1', model: 'dead-model' } },
       attempts: [{ upstream: 'https://127.0.0.1:1', error: 'upstream_unreachable', result: 'retried' }, { upstream: 'https://backup.example', status: 200, result: 'answered' }],
     });
+  });
+
+  it('a routed upstream is verified like any other: an unknown CA is a 502 upstream_tls, never a fallback', async () => {
+    const [b0, u0] = [backup.seen.length, untrusted.seen.length];
+    const err = await openai.chat.completions.create({ model: 'untrusted-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const e = err as InstanceType<typeof OpenAI.APIError>;
+    expect([e.status, e.headers?.get('x-llmtap-error')]).toEqual([502, 'upstream_tls']);
+    expect([backup.seen.length, untrusted.seen.length]).toEqual([b0, u0]);
+    const rec = await byModel('untrusted-model');
+    expect(rec.policy).toMatchObject({ attempts: [{ upstream: 'https://untrusted.example', error: 'upstream_tls', result: 'failed' }] });
   });
 
   it('route to a local OpenAI-compatible server over plain HTTP, with another model and a path prefix', async () => {
