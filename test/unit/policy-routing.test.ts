@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { checkConfig } from '../../src/cli/check-config.js';
 import { makeExchange } from '../../src/exchange.js';
 import { summarize } from '../../src/policy/compile.js';
 import { PolicyBuckets } from '../../src/policy/evaluate.js';
@@ -64,6 +65,15 @@ describe('routing rules: loading', () => {
     expect(fails('rules:\n  - route: {model: "a\\nb"}\n')).toMatch(/^policy\.yaml:2: rules\[0\]\.route\.model: must match pattern/);
     expect(fails('rules:\n  - route: {model: x}\n    action: deny\n')).toBe('policy.yaml:2: rules[0]: has action and route: one action per rule');
     expect(fails('rules:\n  - route: {}\n')).toMatch(/rules\[0\]\.route: must NOT have fewer than 1 properties/);
+  });
+
+  it('check-config refuses a policy whose credential is missing, naming file, line, key and rule', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmtap-cred-'));
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(file, 'rules:\n  - id: anthropic-key\n    match: {provider: anthropic}\n    credentials: {fromEnv: LLMTAP_SURELY_UNSET_KEY}\n');
+    expect(() => checkConfig(file)).toThrow(`${file}:4: rules[0].credentials.fromEnv: environment variable LLMTAP_SURELY_UNSET_KEY is not set (rule "anthropic-key")`);
+    vi.stubEnv('LLMTAP_SURELY_UNSET_KEY', 'now-set');
+    expect(checkConfig(file)).toBe(`${file}: ok, policy with 1 rules (0 access, 0 redact, 0 rate limit, 0 route, 0 fallback, 1 credentials; 0 in monitor mode), 0 teams`);
   });
 
   it('reads a credentials file beside the policy file, trimmed, on every load', () => {
