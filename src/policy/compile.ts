@@ -2,6 +2,7 @@ import { BUILT_IN_DETECTORS, DETECTOR_ORDER, type Detector } from './detectors.j
 import { compileMatch, RuleError, type Matcher } from './match.js';
 import type { BudgetPer, BudgetPeriod, Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
 import { compileCacheRule, type CacheRule } from '../cache/cache-rule.js';
+import { compileCredentials, compileFallback, compileTarget, type CredentialSources, type CredentialsRule, type FallbackRule, type RouteRule } from './routing-compile.js';
 
 export { RuleError } from './match.js';
 
@@ -49,7 +50,7 @@ export interface LimitsRule extends RuleBase {
 
 export type { CacheRule } from '../cache/cache-rule.js';
 
-export type CompiledRule = AccessRule | RedactRule | RateLimitRule | CacheRule | BudgetRule | LimitsRule;
+export type CompiledRule = AccessRule | RedactRule | RateLimitRule | CacheRule | BudgetRule | LimitsRule | RouteRule | FallbackRule | CredentialsRule;
 
 /** A policy ready to evaluate: rules split by kind (file order kept), matchers and regexes built once. */
 export interface CompiledPolicy {
@@ -59,15 +60,20 @@ export interface CompiledPolicy {
   cache: CacheRule[];
   budget: BudgetRule[];
   limits: LimitsRule[];
+  // --- routing (routing-compile.ts) ---
+  route: RouteRule[];
+  fallback: FallbackRule[];
+  credentials: CredentialsRule[];
   /** Proxy user → team. */
   teams: Map<string, string>;
   ruleCount: number;
 }
 
-const ACTION_KEYS = ['action', 'redact', 'rateLimit', 'cache', 'budget', 'limits'] as const;
+const ACTION_KEYS = ['action', 'redact', 'rateLimit', 'cache', 'budget', 'limits', 'route', 'fallback', 'credentials'] as const;
 
-export function compilePolicy(spec: PolicySpec): CompiledPolicy {
-  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], cache: [], budget: [], limits: [], teams: new Map(), ruleCount: spec.rules.length };
+/** `sources`: where credentials rules read their values (default: process.env and the file system). */
+export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {}): CompiledPolicy {
+  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], cache: [], budget: [], limits: [], route: [], fallback: [], credentials: [], teams: new Map(), ruleCount: spec.rules.length };
   for (const [team, users] of Object.entries(spec.teams ?? {})) {
     for (const [i, user] of users.entries()) {
       const other = policy.teams.get(user);
@@ -77,7 +83,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
   }
   const ids = new Set<string>();
   spec.rules.forEach((rule, i) => {
-    const compiled = compileRule(rule, i);
+    const compiled = compileRule(rule, i, sources);
     if (ids.has(compiled.id)) throw new RuleError(['rules', i, 'id'], `duplicate rule id "${compiled.id}"`);
     ids.add(compiled.id);
     (policy[compiled.kind] as CompiledRule[]).push(compiled);
@@ -85,7 +91,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
   return policy;
 }
 
-function compileRule(rule: RuleSpec, i: number): CompiledRule {
+function compileRule(rule: RuleSpec, i: number, sources: CredentialSources): CompiledRule {
   const path = ['rules', i];
   const keys = ACTION_KEYS.filter((k) => rule[k] !== undefined);
   if (keys.length !== 1) {
@@ -134,15 +140,20 @@ function compileRule(rule: RuleSpec, i: number): CompiledRule {
       if (spec.onMaxTokens !== undefined && spec.maxTokens === undefined) throw new RuleError([...path, 'limits', 'onMaxTokens'], 'needs maxTokens');
       return { ...base, kind, maxRequestBytes: spec.maxRequestBytes, maxTokens: spec.maxTokens, onMaxTokens: spec.onMaxTokens ?? 'clamp' };
     }
+    case 'route':
+      return { ...base, kind, target: compileTarget(rule.route!, [...path, 'route']) };
+    case 'fallback':
+      return { ...base, kind, ...compileFallback(rule.fallback!, [...path, 'fallback']) };
+    case 'credentials':
+      return { ...base, kind, ...compileCredentials(rule.credentials!, base.id, [...path, 'credentials'], sources) };
   }
 }
 
 /** One line for `check-config` and the reload log. */
 export function summarize(policy: CompiledPolicy): string {
-  const monitor = [...policy.access, ...policy.redact, ...policy.rateLimit, ...policy.budget, ...policy.limits].filter((r) => r.mode === 'monitor').length;
-  return `${policy.ruleCount} rules (${policy.access.length} access, ${policy.redact.length} redact, ${policy.rateLimit.length} rate limit${budgetLimitsCounts(policy)}; ${monitor} in monitor mode), ${new Set(policy.teams.values()).size} teams`;
-}
-
-function budgetLimitsCounts(policy: CompiledPolicy): string {
-  return `${policy.budget.length ? `, ${policy.budget.length} budget` : ''}${policy.limits.length ? `, ${policy.limits.length} limits` : ''}`;
+  const all: CompiledRule[] = [...policy.access, ...policy.redact, ...policy.rateLimit, ...policy.cache, ...policy.budget, ...policy.limits, ...policy.route, ...policy.fallback, ...policy.credentials];
+  const monitor = all.filter((r) => r.mode === 'monitor').length;
+  const counts = ([['cache', policy.cache], ['budget', policy.budget], ['limits', policy.limits], ['route', policy.route], ['fallback', policy.fallback], ['credentials', policy.credentials]] as const)
+    .filter(([, rules]) => rules.length > 0).map(([name, rules]) => `, ${rules.length} ${name}`).join('');
+  return `${policy.ruleCount} rules (${policy.access.length} access, ${policy.redact.length} redact, ${policy.rateLimit.length} rate limit${counts}; ${monitor} in monitor mode), ${new Set(policy.teams.values()).size} teams`;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isScalar, type Document, type Node } from 'yaml';
 import { ConfigError } from '../config-error.js';
@@ -40,7 +41,8 @@ export function loadPolicyText(text: string, file = 'policy'): CompiledPolicy {
     throw new ConfigError(`${name}:${line}: ${path ? `${path}: ` : ''}${problem}`);
   }
   try {
-    return compilePolicy(data);
+    // A credentials file named relative to the policy file is read from beside it.
+    return compilePolicy(data, { baseDir: dirname(file) });
   } catch (err) {
     if (!(err instanceof RuleError)) throw err;
     throw new ConfigError(`${name}:${lineOf(doc, lines, err.path)}: ${dotted(err.path)}: ${err.message}`);

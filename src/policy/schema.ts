@@ -5,6 +5,8 @@
  * per rule, valid regexes, globs, CIDRs) are made in compile.ts with the same
  * file:line messages.
  */
+import { ROUTING_RULE_PROPERTIES } from './routing-schema.js';
+
 const stringOrList = { type: ['string', 'array'], items: { type: 'string', minLength: 1 }, minLength: 1 } as const;
 
 const DETECTORS = ['api_key', 'private_key', 'jwt', 'email', 'card', 'iban', 'ipv4'];
@@ -102,6 +104,7 @@ export const POLICY_SCHEMA = {
               onMaxTokens: { enum: ['clamp', 'block'] },
             },
           },
+          ...ROUTING_RULE_PROPERTIES,
         },
       },
     },

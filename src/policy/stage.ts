@@ -9,6 +9,8 @@ import type { CachePersistence, ResponseCaches } from '../cache/response-caches.
 import type { BudgetLedger } from './budget.js';
 import type { BudgetCharger } from './budget-charge.js';
 import { clampedBody } from './clamp-body.js';
+import { evaluateRouting, type RoutingPlan } from './routing.js';
+import type { MatchFacts } from './types.js';
 
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
 export interface PolicyRuntime {
@@ -32,6 +34,8 @@ export interface PolicyStageResult {
   charges: PolicyOutcome['charges'];
   /** Budgets to charge with the exchange's cost when it ends (budget-charge.ts). */
   budgetCharges?: PolicyOutcome['budgetCharges'];
+  /** Route, fallback and credentials to apply when forwarding (src/proxy/fallback.ts); absent: forward as sent. */
+  routing?: { plan: RoutingPlan; facts: MatchFacts };
 }
 
 /**
@@ -41,7 +45,7 @@ export interface PolicyStageResult {
  * when redaction changed it. `decoded` is the body with its content coding undone
  * (undefined when it could not be).
  */
-export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined): PolicyStageResult {
+export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined, options: { routing?: boolean } = {}): PolicyStageResult {
   const { policy } = runtime;
   ex.tool ??= identifyTool(ex.request.headers);
   ex.agent ??= readAgentMetadata(ex.request.headers, undefined);
@@ -51,7 +55,16 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const body = needsBody && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
   // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
   const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (body === undefined || body === null || typeof body !== 'object');
-  const outcome = evaluatePolicy(policy, factsOf(ex, policy.teams), body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now() });
+  const facts = factsOf(ex, policy.teams);
+  const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now() });
+  // Routing (route, fallback, credentials): only for a request that is going out.
+  // A caller that cannot apply them (a WebSocket upgrade) asks for none, so none is recorded as done.
+  const routing = outcome.block || options.routing === false ? undefined : evaluateRouting(policy, facts, ex.target);
+  if (routing) {
+    outcome.record.decisions.push(...routing.decisions);
+    if (routing.route) outcome.record.route = routing.route;
+  }
+  const routed = routing?.plan ? { routing: { plan: routing.plan, facts } } : {};
   if (outcome.record.decisions.length > 0 || outcome.record.blocked) ex.policy = outcome.record;
   const retry = outcome.block?.retryAfterSeconds;
   const error = outcome.block && new LlmtapError(outcome.block.code, blockOptions(outcome.block.code, retry));
@@ -61,11 +74,11 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   if (outcome.changedBody === undefined) {
     // Only a limit clamped: the body keeps its bytes apart from the numbers changed.
     const clamped = outcome.clamps && decoded && clampedBody(decoded, body, outcome.clamps);
-    if (!clamped) return { error, ...charged };
-    return { error, body: clamped, headers: withBodyHeaders(upstreamHeaders, clamped.length), ...charged };
+    if (!clamped) return { error, ...charged, ...routed };
+    return { error, body: clamped, headers: withBodyHeaders(upstreamHeaders, clamped.length), ...charged, ...routed };
   }
   const next = Buffer.from(JSON.stringify(outcome.changedBody), 'utf8');
-  return { error, body: next, headers: withBodyHeaders(upstreamHeaders, next.length), ...charged };
+  return { error, body: next, headers: withBodyHeaders(upstreamHeaders, next.length), ...charged, ...routed };
 }
 
 /** Headers and message of a block: a spent budget is not worth an SDK's automatic retry. */

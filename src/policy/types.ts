@@ -6,7 +6,7 @@ import type { ApiKind, ProviderId } from '../exchange.js';
  * still to come (budget, route, fallback, cache, credentials, limits) are new
  * action keys here, new arms of `Decision`, and new stages beside evaluate.ts.
  */
-export type RuleKind = 'access' | 'redact' | 'rateLimit' | 'cache' | BudgetLimitKind;
+export type RuleKind = 'access' | 'redact' | 'rateLimit' | 'cache' | BudgetLimitKind | RoutingKind;
 
 export type Mode = 'enforce' | 'monitor';
 
@@ -68,6 +68,10 @@ export interface RuleSpec {
   // budgets and limits (budget.ts, limits.ts)
   budget?: BudgetRuleSpec;
   limits?: LimitsRuleSpec;
+  // --- routing (route / fallback / credentials) ---
+  route?: RouteSpec;
+  fallback?: FallbackSpec;
+  credentials?: CredentialsSpec;
 }
 
 export interface PolicySpec {
@@ -110,7 +114,8 @@ export type Decision =
   /** cache: hit (answered from the cache, no upstream call; `ageSeconds` old) or miss (forwarded; stored if 2xx and complete). `key`: the first 16 hex digits of the entry key. */
   | { rule: string; kind: 'cache'; action: 'hit' | 'miss'; enforced: boolean; key: string; ageSeconds?: number }
   | BudgetDecision
-  | LimitsDecision;
+  | LimitsDecision
+  | RoutingDecision;
 
 export interface PolicyRecord {
   decisions: Decision[];
@@ -118,6 +123,11 @@ export interface PolicyRecord {
   blocked?: string;
   /** True when the body sent upstream differs from the one the client sent. */
   bodyChanged?: boolean;
+  // --- routing ---
+  /** Where the request was meant to go and where it went (set when a route rule was enforced). */
+  route?: { from: RouteEnd; to: RouteEnd };
+  /** Every upstream tried, in order, when a fallback rule applied; the last one answered the client. */
+  attempts?: Attempt[];
 }
 
 // --- budgets and limits (budget.ts, limits.ts) ---
@@ -171,3 +181,54 @@ export interface LimitsDecision {
   from: number;
   to: number;
 }
+
+// ---------------------------------------------------------------------------
+// Routing: route, fallback, credentials (src/policy/routing.ts, src/proxy/fallback.ts)
+
+export type RoutingKind = 'route' | 'fallback' | 'credentials';
+
+/** An upstream as a rule names it: a URL (`https://host[:port]` or `http://host:port`) plus what changes with it. */
+export interface RouteTargetSpec {
+  upstream?: string;
+  /** Replaces the top-level `model` of the JSON body. */
+  model?: string;
+  /** Put in front of the request path (a local server mounted under /openai, say). */
+  pathPrefix?: string;
+}
+
+export type RouteSpec = RouteTargetSpec;
+
+/** What makes the next upstream get the same request: `connect_error`, `429`, `5xx`, or one status (e.g. 529). */
+export type FallbackTrigger = 'connect_error' | '429' | '5xx' | number;
+
+export interface FallbackSpec {
+  upstreams: (string | RouteTargetSpec)[];
+  on?: (string | number)[];
+}
+
+export type CredentialHeader = 'authorization' | 'x-api-key' | 'api-key' | 'x-goog-api-key';
+
+export type CredentialsSpec = ({ fromEnv: string; fromFile?: never } | { fromFile: string; fromEnv?: never }) & { header?: CredentialHeader };
+
+/** One end of a route as recorded: host (with port when not the default) and model. */
+export interface RouteEnd {
+  upstream: string;
+  model?: string;
+}
+
+export interface Attempt {
+  upstream: string;
+  model?: string;
+  /** The status the upstream answered (absent when no answer came). */
+  status?: number;
+  /** The llmtap error code when the try failed without an answer (upstream_unreachable, …). */
+  error?: string;
+  /** How this attempt ended: `retried` (the next upstream got the request) or `answered` / `failed`. */
+  result: 'retried' | 'answered' | 'failed';
+}
+
+export type RoutingDecision =
+  | { rule: string; kind: 'route'; action: 'route'; enforced: boolean; upstream?: string; model?: string; pathPrefix?: string }
+  | { rule: string; kind: 'fallback'; action: 'fallback'; enforced: boolean; upstreams: string[]; on: string[]; skipped?: string }
+  /** Which header carried an injected credential, from which source (the variable or file name, never the value). */
+  | { rule: string; kind: 'credentials'; action: 'inject'; enforced: boolean; upstream: string; header: CredentialHeader; source: string };

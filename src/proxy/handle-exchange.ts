@@ -20,6 +20,7 @@ import { BodyCapture } from './capture.js';
 import { headRefusal } from './request-limits.js';
 import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop } from './headers.js';
 import type { Metrics } from './metrics.js';
+import { forwardPlanned } from './fallback.js';
 import { relay } from './relay.js';
 import type { UpstreamPools } from './upstream.js';
 
@@ -88,6 +89,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   let cacheTicket: CacheTicket | undefined;
   let budgetCharges: PolicyStageResult['budgetCharges'];
   const policyRuntime = deps.policy;
+  let routing: PolicyStageResult['routing'];
   try {
     if (deps.rateLimiter && conn.record) {
       const decision = deps.rateLimiter.take(`${conn.clientUser ?? conn.clientAddress} ${conn.target.host}`);
@@ -123,6 +125,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       const applied = applyPolicy(policyRuntime, ex, forwardHeaders, decoded);
       charges = applied.charges;
       budgetCharges = applied.budgetCharges;
+      routing = applied.routing;
       if (applied.body) {
         // What went upstream is what is recorded: placeholders, never the secret.
         forwardBody = applied.body;
@@ -145,8 +148,13 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     if (cacheTicket) res.setHeader(CACHE_HEADER, 'miss');
 
     const capture = new BodyCapture(deps.captureLimit);
-    const pool = deps.pools.get(conn.target.tls, conn.target.host, conn.target.port);
-    const result = await relay(pool, { method: ex.request.method, path, headers: forwardHeaders, body: forwardBody }, res, ex, capture);
+    const result = routing && deps.policy
+      // Route, fallback, credentials: the same body bytes can go to each upstream in turn (the whole body is held).
+      ? await forwardPlanned({
+        pools: deps.pools, policy: deps.policy.policy, facts: routing.facts, plan: routing.plan,
+        base: { method: ex.request.method, path, headers: forwardHeaders, body: Buffer.isBuffer(forwardBody) ? forwardBody : body.length > 0 ? body : null, chunked: forwardBody instanceof Readable, identity: Buffer.isBuffer(forwardBody) && forwardBody !== body ? forwardBody : decoded },
+      }, res, ex, capture)
+      : await relay(deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path, headers: forwardHeaders, body: forwardBody }, res, ex, capture);
     if (ex.response) ex.response.body = capture.result();
     switch (result.outcome) {
       case 'completed':
@@ -159,6 +167,9 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         break;
       case 'upstream_failed':
         throw new LlmtapError(result.code, { cause: result.error });
+      case 'retry':
+        // Only returned when another upstream remains; forwardPlanned never ends on it.
+        throw new LlmtapError('internal');
     }
   } catch (error) {
     const err = error instanceof LlmtapError ? error : new LlmtapError('internal', { cause: error });

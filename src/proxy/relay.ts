@@ -20,14 +20,21 @@ export type RelayResult =
   /** Failed before any response byte reached the client: the caller still owes it an answer. */
   | { outcome: 'upstream_failed'; code: ErrorCode; error: Error }
   /** Failed mid-body: the client connection has been cut, as the upstream's was. */
-  | { outcome: 'upstream_error'; code: ErrorCode; error: Error };
+  | { outcome: 'upstream_error'; code: ErrorCode; error: Error }
+  /** The upstream answered a status `retryOn` accepts: nothing was sent to the client, the answer was read and dropped. */
+  | { outcome: 'retry'; status: number };
+
+export interface RelayOptions {
+  /** A status for which the answer is held back (read and dropped) so another upstream can be tried. */
+  retryOn?: (status: number) => boolean;
+}
 
 /**
  * Sends one request upstream and streams the answer to the client as it arrives.
  * Each chunk is written first and copied into the capture second; when the client
  * cannot keep up, the upstream read is paused until the client drains.
  */
-export function relay(dispatcher: Dispatcher, request: RelayRequest, res: ServerResponse, ex: Exchange, capture: BodyCapture): Promise<RelayResult> {
+export function relay(dispatcher: Dispatcher, request: RelayRequest, res: ServerResponse, ex: Exchange, capture: BodyCapture, options: RelayOptions = {}): Promise<RelayResult> {
   return new Promise((resolve) => {
     let controller: Dispatcher.DispatchController | undefined;
     let settled = false;
@@ -44,6 +51,8 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
     };
     res.on('close', onClientClose);
     const onDrain = (): void => controller?.resume();
+    /** Set when the answer is one to retry elsewhere: its body is read to the end (keeping the connection) and dropped. */
+    let retryStatus: number | undefined;
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -53,6 +62,10 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
       onResponseStart(c, statusCode, _headers, statusMessage) {
         // 1xx interim answers are consumed here; the client gets the final one.
         if (statusCode < 200) return;
+        if (options.retryOn?.(statusCode)) {
+          retryStatus = statusCode;
+          return;
+        }
         ex.timings.upstreamHeaders = now();
         const raw = rawFromBuffers((c.rawHeaders as Buffer[] | null) ?? []);
         ex.response = { status: statusCode, headers: raw, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
@@ -61,6 +74,7 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
         if (isEventStream(raw)) res.flushHeaders();
       },
       onResponseData(c, chunk) {
+        if (retryStatus !== undefined) return;
         if (ex.timings.firstByte === undefined) ex.timings.firstByte = now();
         if (!res.write(chunk)) {
           c.pause();
@@ -69,11 +83,13 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
         capture.push(chunk);
       },
       onResponseEnd() {
+        if (retryStatus !== undefined) return settle({ outcome: 'retry', status: retryStatus });
         res.end();
         settle({ outcome: 'completed' });
       },
       onResponseError(_c, error) {
         if (settled) return;
+        if (retryStatus !== undefined && !res.destroyed) return settle({ outcome: 'retry', status: retryStatus });
         // The client went away first and our write failure surfaced here: that is an abort.
         if (res.destroyed && !res.writableFinished) return onClientClose();
         const code = classifyUpstreamError(error);

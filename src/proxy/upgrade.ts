@@ -100,7 +100,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     // The upgrade is decided like a request (access, rate limits; the model from
     // `?model=` for Realtime). Messages inside the session are not redacted.
     ex.request.model ??= new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
-    const blocked = applyPolicy(deps.policy, ex, [], undefined).error;
+    const blocked = applyPolicy(deps.policy, ex, [], undefined, { routing: false }).error; // route/fallback/credentials: HTTP requests only
     if (blocked) return fail(blocked.code, undefined, blocked.headers);
   }
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');

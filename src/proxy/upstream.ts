@@ -137,8 +137,14 @@ export class UpstreamPools {
     this.trust = createSecureContext({ ca: upstreamTrust(options.extraCaFiles) });
   }
 
-  get(tls: boolean, host: string, port: number): Pool {
-    return this.origin(tls, host, port).pool;
+  /**
+   * `explicit`: an upstream the operator's policy names (route, fallback). Like a
+   * --connect-to rule it is an explicit choice of address (a local server on
+   * localhost), so the address guard is not applied; it gets its own pool, so a
+   * client's request for the same name never shares the unguarded one.
+   */
+  get(tls: boolean, host: string, port: number, explicit = false): Pool {
+    return this.origin(tls, host, port, explicit).pool;
   }
 
   /**
@@ -170,14 +176,14 @@ export class UpstreamPools {
     });
   }
 
-  private origin(tls: boolean, host: string, port: number): Origin {
-    const key = `${tls ? 'https' : 'http'}://${formatAuthority(host, port)}`;
+  private origin(tls: boolean, host: string, port: number, explicit = false): Origin {
+    const key = `${explicit ? 'policy+' : ''}${tls ? 'https' : 'http'}://${formatAuthority(host, port)}`;
     let origin = this.origins.get(key);
     if (origin) {
       // Most recently used last, so eviction below takes the longest-unused origin.
       this.origins.delete(key);
     } else {
-      origin = this.create(key, tls, host, port);
+      origin = this.create(key, tls, host, port, explicit);
     }
     this.origins.set(key, origin);
     if (this.origins.size > MAX_ORIGINS) {
@@ -190,10 +196,10 @@ export class UpstreamPools {
     return origin;
   }
 
-  private create(key: string, tls: boolean, host: string, port: number): Origin {
+  private create(key: string, tls: boolean, host: string, port: number, explicit: boolean): Origin {
     const target = resolveConnectTo(this.options.connectTo, host, port);
     // An operator's --connect-to rule is an explicit choice of address: not second-guessed.
-    const mapped = target.host !== host || target.port !== port;
+    const mapped = explicit || target.host !== host || target.port !== port;
     const lookup = mapped ? undefined : guardedLookup(this.options.targetPolicy, host, port);
     // The certificate is always checked against the origin's name, never the --connect-to
     // address; an IP origin is checked against its IP SAN and never sent as SNI (RFC 6066 3).
@@ -208,7 +214,8 @@ export class UpstreamPools {
         if (socket) socket.setNoDelay(true);
         callback(err, socket as Socket | null);
       }),
-      pool: new Pool(key, {
+      // The map key of a policy-named origin is marked; the pool's own URL is the plain origin.
+      pool: new Pool(key.replace(/^policy\+/, ''), {
         // Each client request holds at most one upstream connection, and a stream can hold it for
         // minutes: a cap here would queue streams behind each other, so the clients are the bound.
         connections: this.options.connectionsPerOrigin ?? null,

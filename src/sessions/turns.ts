@@ -1,5 +1,6 @@
 import type { ExchangeRow } from '../recorder/db.js';
 import type { SessionDetail, ThreadSummary } from '../archive/store.js';
+import { routingLines } from '../policy/routing-lines.js';
 import { promptTokens } from '../providers/usage-totals.js';
 import { readConversation, type Block, type Conversation, type ConversationMessage } from './conversation.js';
 import { firstDivergence } from './divergence.js';
@@ -35,6 +36,8 @@ export interface TurnView {
   cacheNote?: string;
   /** What the policy decided on this exchange (the archive's policy column), when any rule did. */
   policy?: PolicyRecord;
+  /** Where a policy route or fallback sent the request (`routed: …`, `attempts: …`), when one did. */
+  routing?: string[];
 }
 
 export interface ThreadView {
@@ -96,6 +99,8 @@ export function threadTurns(rows: ExchangeRow[]): TurnView[] {
     };
     const policy = parsePolicy(row.policy);
     if (policy) view.policy = policy;
+    const routing = routingLines(row.policy);
+    if (routing.length > 0) view.routing = routing;
     if (conversation && (!previous || previous.context !== contextKey)) view.context = { system: conversation.system, tools: conversation.tools };
     if (previous && previous.cached > 0 && cached < previous.cached * CACHE_DROP) {
       view.cacheNote = cacheNote(previous.cached, cached, previous.conversation, previous.answer, conversation);

@@ -40,6 +40,8 @@ export interface FakeProvider {
   readonly streamsAborted: number;
   /** Connections accepted so far, and how many are open now. */
   readonly connections: { accepted: number; open: number };
+  /** When set, every request is answered with this status in the provider's error shape (a 503, Anthropic's 529 overload). */
+  failStatus: number | undefined;
   close(): Promise<void>;
 }
 
@@ -70,7 +72,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
   let accepted = 0;
-  const state = { eventGapMs: 0, streamedBytes: 0, streamsAborted: 0 };
+  const state = { eventGapMs: 0, streamedBytes: 0, streamsAborted: 0, failStatus: undefined as number | undefined };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
@@ -78,6 +80,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body, servername: (req.socket as { servername?: string | false }).servername, at: performance.now() });
+      if (state.failStatus !== undefined) return providerError(res, state.failStatus, req.headers.host ?? '');
       void route(req, res, body, state).catch(() => res.destroy());
     });
   };
@@ -100,6 +103,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     seen,
     get eventGapMs() { return state.eventGapMs; },
     set eventGapMs(v: number) { state.eventGapMs = v; },
+    get failStatus() { return state.failStatus; },
+    set failStatus(v: number | undefined) { state.failStatus = v; },
     get streamedBytes() { return state.streamedBytes; },
     get streamsAborted() { return state.streamsAborted; },
     get connections() { return { accepted, open: sockets.size }; },
@@ -320,7 +325,7 @@ async function anthropicMessages(res: ServerResponse, body: Record<string, unkno
 
 function providerError(res: ServerResponse, status: number, host: string): void {
   const payload = host.includes('anthropic')
-    ? JSON.stringify({ type: 'error', error: { type: status === 429 ? 'rate_limit_error' : status >= 500 ? 'api_error' : 'invalid_request_error', message: `fake error ${status}` } })
+    ? JSON.stringify({ type: 'error', error: { type: status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status >= 500 ? 'api_error' : 'invalid_request_error', message: `fake error ${status}` } })
     : JSON.stringify({ error: { message: `fake error ${status}`, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: status === 404 ? 'model_not_found' : null } });
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-request-id': `req_err_${status}` };
   if (status === 429) headers['retry-after'] = '7';

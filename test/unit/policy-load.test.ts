@@ -33,7 +33,7 @@ describe('policy file loader', () => {
   });
 
   it('checks what the schema cannot: one action per rule, regexes, CIDRs, duplicate ids', () => {
-    expect(fails('rules:\n  - id: a\n    match: {model: x}\n')).toMatch(/^policy.yaml:2: rules\[0\]: needs one action: action, redact, rateLimit, .*budget, .*limits/);
+    expect(fails('rules:\n  - id: a\n    match: {model: x}\n')).toMatch(/^policy\.yaml:2: rules\[0\]: needs one action: action, redact, rateLimit, cache, budget, limits, route, fallback, credentials/);
     expect(fails('rules:\n  - action: deny\n    rateLimit: {requestsPerMinute: 1}\n')).toMatch(/^policy.yaml:2: rules\[0\]: has action and rateLimit/);
     expect(fails('rules:\n  - redact:\n      patterns:\n        - name: x\n          regex: "(("\n')).toMatch(/^policy.yaml:5: rules\[0\]\.redact\.patterns\[0\]\.regex: not a valid regular expression/);
     expect(fails('rules:\n  - match: { client: 10.0.0.0/33 }\n    action: deny\n')).toBe('policy.yaml:2: rules[0].match.client: "10.0.0.0/33" is not an IP address or CIDR');

@@ -1,0 +1,28 @@
+import type { Attempt, PolicyRecord, RouteEnd } from './types.js';
+
+/**
+ * The routing part of an exchange's stored policy decision, as lines for `show`:
+ * where the request was meant to go and where it went, and every upstream tried.
+ * Reads the archive's `policy` column (JSON text, null when no rule matched).
+ */
+export function routingLines(policyColumn: string | null | undefined): string[] {
+  if (!policyColumn) return [];
+  let record: PolicyRecord;
+  try {
+    record = JSON.parse(policyColumn) as PolicyRecord;
+  } catch {
+    return [];
+  }
+  const lines: string[] = [];
+  if (record.route) lines.push(`routed: ${end(record.route.from)} → ${end(record.route.to)}`);
+  if (record.attempts && record.attempts.length > 0) lines.push(`attempts: ${record.attempts.map(attempt).join(' → ')}`);
+  return lines;
+}
+
+function end(e: RouteEnd): string {
+  return e.model === undefined ? e.upstream : `${e.upstream} ${e.model}`;
+}
+
+function attempt(a: Attempt): string {
+  return [a.upstream, a.model, a.status, a.error, a.result].filter((p) => p !== undefined).join(' ');
+}

@@ -1,0 +1,88 @@
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ErrorCode } from '../errors.js';
+import type { Exchange } from '../exchange.js';
+import { identifyProvider } from '../providers/registry.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { credentialFor, type Hop, type RoutingPlan } from '../policy/routing.js';
+import type { Attempt, MatchFacts } from '../policy/types.js';
+import type { BodyCapture } from './capture.js';
+import { requestForHop, type BaseRequest } from './hop-request.js';
+import { relay, type RelayResult } from './relay.js';
+import type { UpstreamPools } from './upstream.js';
+
+/** Errors that mean the request never reached the upstream: trying the next one is always safe. */
+const CONNECT_ERRORS: ReadonlySet<ErrorCode> = new Set(['upstream_unreachable']);
+
+export type NextStep = 'retry' | 'stop';
+
+/**
+ * The fallback decision table (pure): after a try, whether the next upstream gets
+ * the request. Only while nothing has reached the client (the relay holds back a
+ * retryable answer's status and headers, and fails `upstream_failed` only before
+ * any byte went out), only when there is a next upstream, only for the triggers
+ * the rule names.
+ */
+export function nextStep(result: RelayResult, plan: RoutingPlan, index: number): NextStep {
+  if (index + 1 >= plan.hops.length || !plan.triggers) return 'stop';
+  if (result.outcome === 'retry') return 'retry';
+  if (result.outcome === 'upstream_failed' && plan.triggers.connectError && CONNECT_ERRORS.has(result.code)) return 'retry';
+  return 'stop';
+}
+
+export interface PlannedForward {
+  pools: UpstreamPools;
+  policy: CompiledPolicy;
+  facts: MatchFacts;
+  plan: RoutingPlan;
+  base: BaseRequest;
+}
+
+/**
+ * Sends a request along a routing plan: the primary hop, then (on a trigger) each
+ * fallback hop with the same body bytes. Every try is recorded on `ex.policy.attempts`
+ * when there was a fallback rule; the credentials decided per hop go in its decisions.
+ * Injected credentials exist only in the headers handed to undici.
+ */
+export async function forwardPlanned(fwd: PlannedForward, res: ServerResponse, ex: Exchange, capture: BodyCapture): Promise<RelayResult> {
+  const { plan } = fwd;
+  const attempts: Attempt[] = [];
+  const record = ex.policy ?? { decisions: [] };
+  let result: RelayResult = { outcome: 'completed' };
+  for (let i = 0; i < plan.hops.length; i++) {
+    const hop = plan.hops[i]!;
+    const provider = identifyProvider(hop.origin.host, hop.origin.port);
+    const choices = credentialFor(fwd.policy, fwd.facts, hop, provider);
+    for (const c of choices) if (!record.decisions.some((d) => sameDecision(d, c.decision))) record.decisions.push(c.decision);
+    const inject = choices.find((c) => c.inject)?.inject;
+    const req = requestForHop(fwd.base, hop, inject);
+    const body = req.chunked && req.body ? Readable.from([req.body]) : req.body;
+    const last = i + 1 >= plan.hops.length || !plan.triggers;
+    const retryOn = last ? undefined : plan.triggers!.status;
+    const pool = fwd.pools.get(hop.origin.tls, hop.origin.host, hop.origin.port, hop.explicit);
+    result = await relay(pool, { method: fwd.base.method, path: req.path, headers: req.headers, body }, res, ex, capture, { retryOn });
+    const step = nextStep(result, plan, i);
+    attempts.push(attemptOf(hop, req.modelNotRewritten, result, step, ex.response?.status));
+    // A body without a top-level model (Gemini, Bedrock: the model is in the path) kept its own.
+    if (i === 0 && req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
+    if (step === 'stop') break;
+  }
+  if (plan.triggers) record.attempts = attempts;
+  if (record.decisions.length > 0 || record.attempts) ex.policy = record;
+  return result;
+}
+
+function attemptOf(hop: Hop, modelNotRewritten: boolean | undefined, result: RelayResult, step: NextStep, answered: number | undefined): Attempt {
+  const model = hop.model !== undefined && !modelNotRewritten ? hop.model : undefined;
+  const base: Attempt = { upstream: hop.origin.label, ...(model ? { model } : {}), result: step === 'retry' ? 'retried' : 'answered' };
+  switch (result.outcome) {
+    case 'retry': return { ...base, status: result.status };
+    case 'upstream_failed': return { ...base, error: result.code, result: step === 'retry' ? 'retried' : 'failed' };
+    case 'upstream_error': return { ...base, status: answered, error: result.code, result: 'failed' };
+    default: return answered === undefined ? base : { ...base, status: answered };
+  }
+}
+
+function sameDecision(a: object, b: object): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

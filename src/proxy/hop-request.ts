@@ -1,0 +1,83 @@
+import type { RawHeaders } from '../exchange.js';
+import { rewriteModel } from '../policy/model-rewrite.js';
+import type { Hop } from '../policy/routing.js';
+import type { CredentialHeader } from '../policy/types.js';
+import { setHeader } from './headers.js';
+
+/** The request as the client sent it (after redaction), ready to be sent to any hop. */
+export interface BaseRequest {
+  method: string;
+  path: string;
+  /** Hop-by-hop headers already removed. */
+  headers: RawHeaders;
+  /** The whole body, as it would go up unchanged (the proxy always holds it: see readBody). */
+  body: Buffer | null;
+  /** The client sent it chunked: an unchanged body goes up chunked again. */
+  chunked: boolean;
+  /** The body with its content coding undone, for a model rewrite; undefined when it could not be. */
+  identity?: Buffer;
+}
+
+export interface HopRequest {
+  path: string;
+  headers: RawHeaders;
+  body: Buffer | null;
+  chunked: boolean;
+  /** The model was asked to change but the body names none at the top level. */
+  modelNotRewritten?: boolean;
+}
+
+/** Every header a provider reads an API key from: the client's go when the policy sets its own. */
+export const CREDENTIAL_HEADERS: readonly CredentialHeader[] = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'];
+
+/**
+ * Builds what one hop is sent (pure): the path with the hop's prefix, a Host
+ * header naming the hop's origin when it is not the one the client asked for, the
+ * model rewritten in the body (identity-encoded, Content-Length fixed), and the
+ * injected credential in place of any the client sent.
+ */
+export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: CredentialHeader; value: string }): HopRequest {
+  let headers = base.headers;
+  let body = base.body;
+  let chunked = base.chunked;
+  let modelNotRewritten: boolean | undefined;
+  if (hop.explicit) headers = setHeader(headers, 'host', authority(hop.origin.host, hop.origin.port, hop.origin.tls));
+  if (hop.model !== undefined) {
+    const next = base.identity && rewriteModel(base.identity, hop.model);
+    if (next) {
+      body = next;
+      chunked = false;
+      headers = withLength(headers, next.length);
+    } else {
+      modelNotRewritten = true;
+    }
+  }
+  if (inject) {
+    headers = headers.filter((_, i, all) => !CREDENTIAL_HEADERS.includes(all[i - (i % 2)]!.toLowerCase() as CredentialHeader));
+    headers = setHeader(headers, inject.header, inject.value);
+  }
+  return { path: (hop.pathPrefix ?? '') + base.path, headers, body, chunked, ...(modelNotRewritten ? { modelNotRewritten } : {}) };
+}
+
+function authority(host: string, port: number, tls: boolean): string {
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return port === (tls ? 443 : 80) ? shown : `${shown}:${port}`;
+}
+
+/** A rewritten body goes up identity-encoded with its own length (never a stale Content-Length). */
+export function withLength(raw: RawHeaders, length: number): RawHeaders {
+  const out: RawHeaders = [];
+  let placed = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'content-encoding' || name === 'transfer-encoding') continue;
+    if (name === 'content-length') {
+      if (!placed) out.push(raw[i]!, String(length));
+      placed = true;
+      continue;
+    }
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  if (!placed) out.push('content-length', String(length));
+  return out;
+}
