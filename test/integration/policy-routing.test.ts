@@ -157,7 +157,13 @@ describe('route, fallback and credentials through the proxy with the official SD
     const { stdout } = await promisify(execFile)('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', rec.id]);
     // Under the turn's heading line, for the exchange that fell back.
     const turn = stdout.split('\n').findIndex((l) => l.startsWith('── turn') && l.includes('dead-model'));
-    expect(stdout.split('\n').slice(turn + 1, turn + 3)).toEqual([
+    const below = stdout.split('\n').slice(turn + 1);
+    expect(below.slice(0, 3)).toEqual([
+      '   policy: dead-primary · route · to https://127.0.0.1:1',
+      '   policy: openai-backup · fallback · https://backup.example on connect_error, 429, 5xx',
+      '   policy: backup-key · credentials inject · x-api-key from env:LLMTAP_ROUTE_TEST_BACKUP_KEY for https://backup.example',
+    ]);
+    expect(below.slice(3, 5)).toEqual([
       '   routed: https://api.openai.com dead-model → https://127.0.0.1:1 dead-model',
       '   attempts: https://127.0.0.1:1 upstream_unreachable retried → https://backup.example 200 answered',
     ]);

@@ -7,7 +7,7 @@ import { usd } from './format.js';
  * archive) print their rule, kind and action.
  */
 export function decisionLines(record: PolicyRecord): string[] {
-  const lines = record.decisions.map((d) => `${d.enforced ? '' : 'monitor: '}${d.rule} · ${d.kind} ${d.action}${detail(d)}`);
+  const lines = record.decisions.map((d) => `${d.enforced ? '' : 'monitor: '}${d.rule} · ${d.kind}${d.action === d.kind ? '' : ` ${d.action}`}${detail(d)}`);
   if (record.blocked) lines.push(`refused: ${record.blocked}`);
   else if (record.bodyChanged) lines.push('the body sent upstream differs from the one the client sent');
   return lines;
@@ -25,6 +25,14 @@ function detail(d: Decision): string {
       return ` · ${d.key} spent ${usd(d.spentUsd)} of ${usd(d.limitUsd)} this ${d.period} (from ${d.periodStart.slice(0, 10)})`;
     case 'limits':
       return d.limit === 'requestBytes' ? ` · body ${d.from} bytes, limit ${d.to}` : ` · ${d.field} ${d.from} → ${d.to}`;
+    case 'cache':
+      return ` · key ${d.key}${d.ageSeconds === undefined ? '' : `, ${d.ageSeconds}s old`}`;
+    case 'route':
+      return ` · ${[d.upstream && `to ${d.upstream}`, d.model && `model ${d.model}`, d.pathPrefix && `path prefix ${d.pathPrefix}`].filter(Boolean).join(', ')}`;
+    case 'fallback':
+      return ` · ${d.upstreams.join(', ')} on ${d.on.join(', ')}${d.skipped ? ` (skipped: ${d.skipped})` : ''}`;
+    case 'credentials':
+      return ` · ${d.header} from ${d.source} for ${d.upstream}`;
     default:
       return '';
   }
