@@ -3,7 +3,7 @@
  * exchange (bench/clients.ts body, bench/fake-upstream.ts answer) and hands it to the
  * ArchiveWriter of a build in batches of 16, as the worker would, on a file archive.
  *
- *   node --import tsx bench/writer-cpu.ts [dist dir (default dist/)] [exchanges (default 20000)]
+ *   node --import tsx bench/writer-cpu.ts [dist dir (default dist/)] [exchanges (default 20000)] [batch size (default 16)]
  *
  * Takes a dist directory so two builds can be compared on the same machine minutes apart.
  */
@@ -44,7 +44,7 @@ function frame(): Uint8Array {
 
 const dir = mkdtempSync(join(tmpdir(), 'llmtap-writer-cpu-'));
 const writer = new ArchiveWriter(() => openArchive(join(dir, 'archive.db')), () => {});
-const BATCH = 16;
+const BATCH = Number(process.argv[4] ?? 16);
 const frames = Array.from({ length: total }, frame);
 const run = (from: number, to: number): void => {
   for (let i = from; i < to; i += BATCH) {

@@ -67,6 +67,15 @@ interface Open<Row> {
   row: Row;
   models: string[];
   burn: QuotaBurn | undefined;
+  /** started_at as stored (undefined: not stored yet), to leave the index on it alone when it did not move. */
+  storedStart: number | undefined;
+}
+
+/** How a touched row is written: inserted, updated with its indexed start, or updated without touching any index. */
+type WriteKind = 'insert' | 'update' | 'totals';
+
+function writeKind(open: Open<{ started_at: number }>): WriteKind {
+  return open.storedStart === undefined ? 'insert' : open.storedStart === open.row.started_at ? 'totals' : 'update';
 }
 
 /**
@@ -80,14 +89,14 @@ interface Open<Row> {
 export class SessionRollup {
   readonly #selectSession: Database.Statement;
   readonly #selectThread: Database.Statement;
-  readonly #upsertSession: Database.Statement;
-  readonly #upsertThread: Database.Statement;
+  readonly #writeSession: Record<WriteKind, Database.Statement>;
+  readonly #writeThread: Record<WriteKind, Database.Statement>;
 
   constructor(db: Database.Database) {
     this.#selectSession = db.prepare('SELECT * FROM sessions WHERE id = ?');
     this.#selectThread = db.prepare('SELECT * FROM threads WHERE id = ?');
-    this.#upsertSession = db.prepare(upsertSql('sessions', SESSION_COLUMNS));
-    this.#upsertThread = db.prepare(upsertSql('threads', THREAD_COLUMNS));
+    this.#writeSession = writeStatements(db, 'sessions', SESSION_COLUMNS, ['started_at']);
+    this.#writeThread = writeStatements(db, 'threads', THREAD_COLUMNS, ['session_id', 'started_at']);
   }
 
   /** Adds one exchange and writes its totals at once (tests, and callers with one row at a time). */
@@ -102,8 +111,8 @@ export class SessionRollup {
     return new RollupBatch(
       (id) => this.#selectSession.get(id) as SessionRow | undefined,
       (id) => this.#selectThread.get(id) as ThreadRow | undefined,
-      (row) => this.#upsertSession.run(SESSION_COLUMNS.map((c) => row[c])),
-      (row) => this.#upsertThread.run(THREAD_COLUMNS.map((c) => row[c])),
+      (kind, row) => this.#writeSession[kind].run(row),
+      (kind, row) => this.#writeThread[kind].run(row),
     );
   }
 }
@@ -115,8 +124,8 @@ export class RollupBatch {
   constructor(
     private readonly readSession: (id: string) => SessionRow | undefined,
     private readonly readThread: (id: string) => ThreadRow | undefined,
-    private readonly writeSession: (row: SessionRow) => void,
-    private readonly writeThread: (row: ThreadRow) => void,
+    private readonly writeSession: (kind: WriteKind, row: SessionRow) => void,
+    private readonly writeThread: (kind: WriteKind, row: ThreadRow) => void,
   ) {}
 
   /**
@@ -142,7 +151,7 @@ export class RollupBatch {
         row: { id: g.threadId, session_id: g.sessionId, parent_thread_id: g.parentThreadId ?? null, spawned_by_tool_call_id: g.spawnedByToolCallId ?? null,
           agent_id: g.agentId ?? null, started_at: start, ended_at: end, models: '[]', exchanges: 0, input_tokens: 0, output_tokens: 0,
           cached_input_tokens: 0, cost_usd: null, quota: null },
-        models: [], burn: undefined,
+        models: [], burn: undefined, storedStart: undefined,
       };
     }
     const t = thread.row;
@@ -163,7 +172,7 @@ export class RollupBatch {
         row: { id: g.sessionId, started_at: start, ended_at: end, tool_name: row.tool_name, client_address: row.client_address, client_user: row.client_user,
           models: '[]', threads: 0, exchanges: 0, errors: 0, input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, cache_creation_input_tokens: 0,
           reasoning_tokens: 0, cost_usd: null, unpriced: 0, api_equivalent: 0, quota: null },
-        models: [], burn: undefined,
+        models: [], burn: undefined, storedStart: undefined,
       };
     }
     const s = session.row;
@@ -188,13 +197,13 @@ export class RollupBatch {
 
   /** One UPSERT per thread and per session the batch touched. */
   write(): void {
-    for (const thread of this.#threads.values()) this.writeThread(closed(thread));
-    for (const session of this.#sessions.values()) this.writeSession(closed(session));
+    for (const thread of this.#threads.values()) this.writeThread(writeKind(thread), closed(thread));
+    for (const session of this.#sessions.values()) this.writeSession(writeKind(session), closed(session));
   }
 }
 
-function open<Row extends { models: string; quota: string | null }>(row: Row | undefined): Open<Row> | undefined {
-  return row === undefined ? undefined : { row, models: parseArray(row.models), burn: parseQuota(row.quota) as QuotaBurn | undefined };
+function open<Row extends { models: string; quota: string | null; started_at: number }>(row: Row | undefined): Open<Row> | undefined {
+  return row === undefined ? undefined : { row, models: parseArray(row.models), burn: parseQuota(row.quota) as QuotaBurn | undefined, storedStart: row.started_at };
 }
 
 /** The row with its models and burn back in their JSON columns. */
@@ -215,9 +224,19 @@ function addCost(total: number | null, cost: number | null): number | null {
   return (total ?? 0) + cost;
 }
 
-function upsertSql(table: string, columns: readonly string[]): string {
-  const set = columns.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ');
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT(id) DO UPDATE SET ${set}`;
+/**
+ * Named parameters (the row object binds as is). An UPDATE that sets an indexed column
+ * rewrites its index entry even when the value is the same, one more page in the commit:
+ * `totals` sets only what the batch changed apart from the indexed columns, which stay
+ * as stored unless a row's start moved earlier (`update`).
+ */
+function writeStatements(db: Database.Database, table: string, columns: readonly string[], indexed: readonly string[]): Record<WriteKind, Database.Statement> {
+  const set = (cols: readonly string[]): string => cols.filter((c) => c !== 'id').map((c) => `${c} = @${c}`).join(', ');
+  return {
+    insert: db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`),
+    update: db.prepare(`UPDATE ${table} SET ${set(columns)} WHERE id = @id`),
+    totals: db.prepare(`UPDATE ${table} SET ${set(columns.filter((c) => !indexed.includes(c)))} WHERE id = @id`),
+  };
 }
 
 function parseArray(json: string): string[] {
