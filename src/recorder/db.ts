@@ -6,6 +6,7 @@ import { MIGRATIONS } from './migrations.js';
 import { assignGroup, type ExchangeSummary } from '../sessions/group.js';
 import { SqliteGroupIndex } from '../sessions/group-index.js';
 import { SessionRollup } from './session-rollup.js';
+import { StagedGroupIndex } from '../sessions/staged-group-index.js';
 
 /** One row of `exchanges`, keyed by column name so it binds straight to the INSERT. */
 export interface ExchangeRow {
@@ -218,13 +219,13 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
   const bodies = new BodyPartStore(db);
   const groups = new SqliteGroupIndex(db);
   const rollup = new SessionRollup(db);
+  const saved = db.transaction((work: () => void) => work());
   const insertExchanges = db.transaction((rows: ExchangeRow[], summaries: readonly (ExchangeSummary | undefined)[] | undefined) => {
-    rows.forEach((row, i) => {
-      const summary = summaries?.[i];
-      if (summary) groupRow(row, summary, groups, rollup);
+    if (summaries) groupRows(rows, summaries, groups, rollup, saved);
+    for (const row of rows) {
       const stored = compactBodies(row, bodies);
       insertExchange.run(EXCHANGE_COLUMNS.map((c) => stored[c]));
-    });
+    }
   });
   const insertTunnels = db.transaction((rows: TunnelRow[]) => {
     for (const row of rows) insertTunnel.run(TUNNEL_COLUMNS.map((c) => row[c]));
@@ -354,22 +355,46 @@ function compactBodies(row: ExchangeRow, bodies: BodyPartStore): ExchangeRow {
 }
 
 /**
- * Places the row in its session and thread and updates the totals. Grouping is a
- * reading aid: if it fails for one row (a bug, a damaged key), the row is still
- * stored, ungrouped, rather than losing its batch. The savepoint undoes a half-done update.
+ * Places each row in its session and thread, then writes the batch's grouping keys and
+ * totals, each key and each session and thread once. Grouping is a reading aid: a row
+ * whose grouping fails (a bug, a damaged key) is stored ungrouped and leaves no keys or
+ * totals behind; if writing them fails, the savepoint undoes them and the whole batch
+ * is stored ungrouped rather than lost.
  */
-function groupRow(row: ExchangeRow, summary: ExchangeSummary, groups: SqliteGroupIndex, rollup: SessionRollup): void {
-  try {
-    rollup.inSavepoint(() => {
-      const g = assignGroup(summary, groups);
+function groupRows(rows: ExchangeRow[], summaries: readonly (ExchangeSummary | undefined)[], groups: SqliteGroupIndex, rollup: SessionRollup,
+  saved: (work: () => void) => void): void {
+  const index = new StagedGroupIndex(groups);
+  const totals = rollup.begin();
+  const grouped: ExchangeRow[] = [];
+  rows.forEach((row, i) => {
+    const summary = summaries[i];
+    if (!summary) return;
+    try {
+      const g = assignGroup(summary, index);
+      totals.add(row, { ...g, ...(summary.agent?.agentId === undefined ? {} : { agentId: summary.agent.agentId }) });
+      index.keep();
       row.session_id = g.sessionId;
       row.thread_id = g.threadId;
       row.turn = g.turn;
-      rollup.add(row, { ...g, ...(summary.agent?.agentId === undefined ? {} : { agentId: summary.agent.agentId }) });
+      grouped.push(row);
+    } catch {
+      index.drop();
+      ungroup(row);
+    }
+  });
+  if (grouped.length === 0) return;
+  try {
+    saved(() => {
+      index.write();
+      totals.write();
     });
   } catch {
-    row.session_id = null;
-    row.thread_id = null;
-    row.turn = null;
+    grouped.forEach(ungroup);
   }
+}
+
+function ungroup(row: ExchangeRow): void {
+  row.session_id = null;
+  row.thread_id = null;
+  row.turn = null;
 }

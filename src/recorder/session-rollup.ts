@@ -17,7 +17,40 @@ export interface RowGrouping {
 /** A session's models list stays short: the distinct names, first seen first. */
 const MAX_MODELS = 16;
 
-interface TotalsRow {
+const SESSION_COLUMNS = ['id', 'started_at', 'ended_at', 'tool_name', 'client_address', 'client_user', 'models', 'threads', 'exchanges', 'errors',
+  'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens', 'cost_usd', 'unpriced', 'api_equivalent', 'quota'] as const;
+const THREAD_COLUMNS = ['id', 'session_id', 'parent_thread_id', 'spawned_by_tool_call_id', 'agent_id', 'started_at', 'ended_at', 'models',
+  'exchanges', 'input_tokens', 'output_tokens', 'cached_input_tokens', 'cost_usd', 'quota'] as const;
+
+/** A `sessions` row as stored; `threads` rows share the columns they have in common. */
+interface SessionRow {
+  id: string;
+  started_at: number;
+  ended_at: number;
+  tool_name: string | null;
+  client_address: string | null;
+  client_user: string | null;
+  models: string;
+  threads: number;
+  exchanges: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cache_creation_input_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number | null;
+  unpriced: number;
+  api_equivalent: number;
+  quota: string | null;
+}
+
+interface ThreadRow {
+  id: string;
+  session_id: string;
+  parent_thread_id: string | null;
+  spawned_by_tool_call_id: string | null;
+  agent_id: string | null;
   started_at: number;
   ended_at: number;
   models: string;
@@ -29,45 +62,80 @@ interface TotalsRow {
   quota: string | null;
 }
 
+/** A row being totalled in memory: the models list and the quota burn kept parsed until written. */
+interface Open<Row> {
+  row: Row;
+  models: string[];
+  burn: QuotaBurn | undefined;
+  /** started_at as stored (undefined: not stored yet), to leave the index on it alone when it did not move. */
+  storedStart: number | undefined;
+}
+
+/** How a touched row is written: inserted, updated with its indexed start, or updated without touching any index. */
+type WriteKind = 'insert' | 'update' | 'totals';
+
+function writeKind(open: Open<{ started_at: number }>): WriteKind {
+  return open.storedStart === undefined ? 'insert' : open.storedStart === open.row.started_at ? 'totals' : 'update';
+}
+
 /**
- * Keeps the `sessions` and `threads` tables' totals up to date as each exchange row is
+ * Keeps the `sessions` and `threads` tables' totals up to date as exchange rows are
  * written, in the same transaction, so `llmtap sessions` reads one small table instead
- * of aggregating every exchange per query. A row re-recorded under the same id (the
+ * of aggregating every exchange per query. Totals are added up in memory over a batch
+ * (begin → add per row → write): each session and thread touched is read once and
+ * written once per batch, not per exchange. A row re-recorded under the same id (the
  * archive's INSERT OR REPLACE) would be counted twice; the recorder writes each id once.
  */
 export class SessionRollup {
   readonly #selectSession: Database.Statement;
-  readonly #insertSession: Database.Statement;
-  readonly #updateSession: Database.Statement;
   readonly #selectThread: Database.Statement;
-  readonly #insertThread: Database.Statement;
-  readonly #updateThread: Database.Statement;
-
-  readonly #savepoint: (work: () => void) => void;
+  readonly #writeSession: Record<WriteKind, Database.Statement>;
+  readonly #writeThread: Record<WriteKind, Database.Statement>;
 
   constructor(db: Database.Database) {
-    this.#savepoint = db.transaction((work: () => void) => work());
     this.#selectSession = db.prepare('SELECT * FROM sessions WHERE id = ?');
-    this.#insertSession = db.prepare(`INSERT INTO sessions (id, started_at, ended_at, tool_name, client_address, client_user, models, threads, exchanges, errors,
-      input_tokens, output_tokens, cached_input_tokens, cache_creation_input_tokens, reasoning_tokens, cost_usd, unpriced, api_equivalent, quota)
-      VALUES (?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.#updateSession = db.prepare(`UPDATE sessions SET started_at = ?, ended_at = ?, models = ?, threads = threads + ?, exchanges = exchanges + 1,
-      errors = errors + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cached_input_tokens = cached_input_tokens + ?,
-      cache_creation_input_tokens = cache_creation_input_tokens + ?, reasoning_tokens = reasoning_tokens + ?, cost_usd = ?,
-      unpriced = unpriced + ?, api_equivalent = MAX(api_equivalent, ?), quota = ?, tool_name = COALESCE(tool_name, ?) WHERE id = ?`);
     this.#selectThread = db.prepare('SELECT * FROM threads WHERE id = ?');
-    this.#insertThread = db.prepare(`INSERT INTO threads (id, session_id, parent_thread_id, spawned_by_tool_call_id, agent_id, started_at, ended_at, models,
-      exchanges, input_tokens, output_tokens, cached_input_tokens, cost_usd, quota) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`);
-    this.#updateThread = db.prepare(`UPDATE threads SET started_at = ?, ended_at = ?, models = ?, exchanges = exchanges + 1, input_tokens = input_tokens + ?,
-      output_tokens = output_tokens + ?, cached_input_tokens = cached_input_tokens + ?, cost_usd = ?, quota = ? WHERE id = ?`);
+    this.#writeSession = writeStatements(db, 'sessions', SESSION_COLUMNS, ['started_at']);
+    this.#writeThread = writeStatements(db, 'threads', THREAD_COLUMNS, ['session_id', 'started_at']);
   }
 
-  /** Runs `work` in a savepoint (inside the caller's transaction): all of it lands or none. */
-  inSavepoint(work: () => void): void {
-    this.#savepoint(work);
-  }
-
+  /** Adds one exchange and writes its totals at once (tests, and callers with one row at a time). */
   add(row: ExchangeRow, g: RowGrouping): void {
+    const batch = this.begin();
+    batch.add(row, g);
+    batch.write();
+  }
+
+  /** Totals for one batch; nothing reaches the tables until its write(). */
+  begin(): RollupBatch {
+    return new RollupBatch(
+      (id) => this.#selectSession.get(id) as SessionRow | undefined,
+      (id) => this.#selectThread.get(id) as ThreadRow | undefined,
+      (kind, row) => this.#writeSession[kind].run(row),
+      (kind, row) => this.#writeThread[kind].run(row),
+    );
+  }
+}
+
+export class RollupBatch {
+  readonly #sessions = new Map<string, Open<SessionRow>>();
+  readonly #threads = new Map<string, Open<ThreadRow>>();
+
+  constructor(
+    private readonly readSession: (id: string) => SessionRow | undefined,
+    private readonly readThread: (id: string) => ThreadRow | undefined,
+    private readonly writeSession: (kind: WriteKind, row: SessionRow) => void,
+    private readonly writeThread: (kind: WriteKind, row: ThreadRow) => void,
+  ) {}
+
+  /**
+   * Adds one exchange to its thread's and session's totals. Reads first, then changes
+   * memory only: if a read throws, nothing of this exchange was counted.
+   */
+  add(row: ExchangeRow, g: RowGrouping): void {
+    const knownThread = this.#threads.get(g.threadId) ?? open(this.readThread(g.threadId));
+    const knownSession = this.#sessions.get(g.sessionId) ?? open(this.readSession(g.sessionId));
+
     const start = row.started_at;
     const end = row.ended_at ?? row.started_at;
     const windows = quotaWindows(parseQuota(row.quota));
@@ -76,28 +144,78 @@ export class SessionRollup {
     const input = promptTokens(row);
     const output = row.output_tokens ?? 0;
     const cached = row.cached_input_tokens ?? 0;
-    const apiEquivalent = row.cost_source === 'api_equivalent' ? 1 : 0;
 
-    const thread = this.#selectThread.get(g.threadId) as TotalsRow | undefined;
+    let thread = knownThread;
     if (!thread) {
-      this.#insertThread.run(g.threadId, g.sessionId, g.parentThreadId ?? null, g.spawnedByToolCallId ?? null, g.agentId ?? null, start, end,
-        models('[]', row.model), input, output, cached, row.cost_usd, burnJson(addQuota(undefined, windows)));
-    } else {
-      this.#updateThread.run(Math.min(thread.started_at, start), Math.max(thread.ended_at, end), models(thread.models, row.model), input, output, cached,
-        addCost(thread.cost_usd, row.cost_usd), burnJson(addQuota(parseBurn(thread.quota), windows)), g.threadId);
+      thread = {
+        row: { id: g.threadId, session_id: g.sessionId, parent_thread_id: g.parentThreadId ?? null, spawned_by_tool_call_id: g.spawnedByToolCallId ?? null,
+          agent_id: g.agentId ?? null, started_at: start, ended_at: end, models: '[]', exchanges: 0, input_tokens: 0, output_tokens: 0,
+          cached_input_tokens: 0, cost_usd: null, quota: null },
+        models: [], burn: undefined, storedStart: undefined,
+      };
     }
+    const t = thread.row;
+    t.started_at = Math.min(t.started_at, start);
+    t.ended_at = Math.max(t.ended_at, end);
+    addModel(thread, row.model);
+    t.exchanges += 1;
+    t.input_tokens += input;
+    t.output_tokens += output;
+    t.cached_input_tokens += cached;
+    t.cost_usd = addCost(t.cost_usd, row.cost_usd);
+    thread.burn = addQuota(thread.burn, windows);
+    this.#threads.set(g.threadId, thread);
 
-    const session = this.#selectSession.get(g.sessionId) as TotalsRow | undefined;
+    let session = knownSession;
     if (!session) {
-      this.#insertSession.run(g.sessionId, start, end, row.tool_name, row.client_address, row.client_user, models('[]', row.model), error,
-        input, output, cached, row.cache_creation_input_tokens ?? 0, row.reasoning_tokens ?? 0, row.cost_usd, row.cost_usd === null ? 1 : 0,
-        apiEquivalent, burnJson(addQuota(undefined, windows)));
-    } else {
-      this.#updateSession.run(Math.min(session.started_at, start), Math.max(session.ended_at, end), models(session.models, row.model), thread ? 0 : 1,
-        error, input, output, cached, row.cache_creation_input_tokens ?? 0, row.reasoning_tokens ?? 0, addCost(session.cost_usd, row.cost_usd),
-        row.cost_usd === null ? 1 : 0, apiEquivalent, burnJson(addQuota(parseBurn(session.quota), windows)), row.tool_name, g.sessionId);
+      session = {
+        row: { id: g.sessionId, started_at: start, ended_at: end, tool_name: row.tool_name, client_address: row.client_address, client_user: row.client_user,
+          models: '[]', threads: 0, exchanges: 0, errors: 0, input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, cache_creation_input_tokens: 0,
+          reasoning_tokens: 0, cost_usd: null, unpriced: 0, api_equivalent: 0, quota: null },
+        models: [], burn: undefined, storedStart: undefined,
+      };
     }
+    const s = session.row;
+    s.started_at = Math.min(s.started_at, start);
+    s.ended_at = Math.max(s.ended_at, end);
+    addModel(session, row.model);
+    if (!knownThread) s.threads += 1;
+    s.exchanges += 1;
+    s.errors += error;
+    s.input_tokens += input;
+    s.output_tokens += output;
+    s.cached_input_tokens += cached;
+    s.cache_creation_input_tokens += row.cache_creation_input_tokens ?? 0;
+    s.reasoning_tokens += row.reasoning_tokens ?? 0;
+    s.cost_usd = addCost(s.cost_usd, row.cost_usd);
+    if (row.cost_usd === null) s.unpriced += 1;
+    if (row.cost_source === 'api_equivalent') s.api_equivalent = 1;
+    s.tool_name ??= row.tool_name;
+    session.burn = addQuota(session.burn, windows);
+    this.#sessions.set(g.sessionId, session);
   }
+
+  /** One UPSERT per thread and per session the batch touched. */
+  write(): void {
+    for (const thread of this.#threads.values()) this.writeThread(writeKind(thread), closed(thread));
+    for (const session of this.#sessions.values()) this.writeSession(writeKind(session), closed(session));
+  }
+}
+
+function open<Row extends { models: string; quota: string | null; started_at: number }>(row: Row | undefined): Open<Row> | undefined {
+  return row === undefined ? undefined : { row, models: parseArray(row.models), burn: parseQuota(row.quota) as QuotaBurn | undefined, storedStart: row.started_at };
+}
+
+/** The row with its models and burn back in their JSON columns. */
+function closed<Row extends { models: string; quota: string | null }>(open: Open<Row>): Row {
+  open.row.quota = open.burn === undefined ? null : JSON.stringify(open.burn);
+  return open.row;
+}
+
+function addModel(open: Open<{ models: string }>, model: string | null): void {
+  if (model === null || open.models.includes(model) || open.models.length >= MAX_MODELS) return;
+  open.models.push(model);
+  open.row.models = JSON.stringify(open.models);
 }
 
 /** Known costs add up; an exchange without a known cost is counted in `unpriced`, never as 0. */
@@ -106,10 +224,19 @@ function addCost(total: number | null, cost: number | null): number | null {
   return (total ?? 0) + cost;
 }
 
-function models(json: string, model: string | null): string {
-  const list = parseArray(json);
-  if (model === null || list.includes(model) || list.length >= MAX_MODELS) return json;
-  return JSON.stringify([...list, model]);
+/**
+ * Named parameters (the row object binds as is). An UPDATE that sets an indexed column
+ * rewrites its index entry even when the value is the same, one more page in the commit:
+ * `totals` sets only what the batch changed apart from the indexed columns, which stay
+ * as stored unless a row's start moved earlier (`update`).
+ */
+function writeStatements(db: Database.Database, table: string, columns: readonly string[], indexed: readonly string[]): Record<WriteKind, Database.Statement> {
+  const set = (cols: readonly string[]): string => cols.filter((c) => c !== 'id').map((c) => `${c} = @${c}`).join(', ');
+  return {
+    insert: db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`),
+    update: db.prepare(`UPDATE ${table} SET ${set(columns)} WHERE id = @id`),
+    totals: db.prepare(`UPDATE ${table} SET ${set(columns.filter((c) => !indexed.includes(c)))} WHERE id = @id`),
+  };
 }
 
 function parseArray(json: string): string[] {
@@ -128,12 +255,4 @@ function parseQuota(json: string | null): Quota | undefined {
   } catch {
     return undefined;
   }
-}
-
-function parseBurn(json: string | null): QuotaBurn | undefined {
-  return parseQuota(json) as QuotaBurn | undefined;
-}
-
-function burnJson(burn: QuotaBurn | undefined): string | null {
-  return burn === undefined ? null : JSON.stringify(burn);
 }
