@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
+import { listExchanges, type ExchangeListEntry, type ExchangeListQuery } from './exchange-list.js';
 import { purgeArchive } from './purge.js';
 import type {
   ArchiveReader, ExchangeDetail, ExchangeListRow, PurgeCounts, SessionDetail, SessionQuery, SessionSummary, StatsDimension, StatsQuery, StatsRow, ThreadSummary,
@@ -118,6 +119,10 @@ export class SqliteArchiveReader implements ArchiveReader {
     const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM exchanges WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(cursor, limit) as (ExchangeListRow & { cursor: number })[];
     const next = rows.length > 0 ? rows[rows.length - 1]!.cursor : cursor;
     return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
+  }
+
+  listExchanges(query: ExchangeListQuery): ExchangeListEntry[] {
+    return listExchanges(this.db, query);
   }
 
   endCursor(): number {

@@ -1,5 +1,6 @@
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
+import type { ExchangeListEntry, ExchangeListQuery } from './exchange-list.js';
 
 /**
  * The archive's read side, as the CLI (and later the web UI) use it. Together with
@@ -18,6 +19,8 @@ export interface ArchiveReader {
   stats(query: StatsQuery): StatsRow[];
   /** Exchanges written after `cursor` (an opaque increasing position), oldest first, without bodies. */
   exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number };
+  /** Exchanges newest first, filtered (the web UI's list); a text search reads a bounded number of rows. */
+  listExchanges(query: ExchangeListQuery): ExchangeListEntry[];
   /** The position after the newest exchange (where `tail` starts). */
   endCursor(): number;
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */
