@@ -18,7 +18,7 @@ export function tokens(n: number | null | undefined): string {
 
 export function usd(n: number | null | undefined, apiEquivalent = false): string {
   if (n === null || n === undefined) return '–';
-  const text = n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`;
+  const text = n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(Math.min(8, 1 - Math.floor(Math.log10(n))))}` : `$${n.toFixed(2)}`;
   return apiEquivalent ? `~${text}` : text;
 }
 
@@ -27,8 +27,10 @@ export function ms(n: number | null | undefined): string {
   return n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
 }
 
+/** Ids are time-ordered (ULID/UUIDv7): ids of one minute share their head, so the tail tells them apart. */
 export function shortId(id: string | null | undefined): string {
-  return id ? id.slice(0, 10) : '–';
+  if (!id) return '–';
+  return id.length > 14 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id;
 }
 
 function pad(n: number): string {

@@ -96,7 +96,7 @@ export function ListView() {
               <td class="num">{ms(r.latencyMs)}</td>
               <td class="num">{ms(r.ttftMs)}</td>
               <td class={r.policy?.startsWith('blocked') ? 'policy blocked' : 'policy'}>{r.policy ?? ''}</td>
-              <td class="mono">{r.sessionId ? <a href={`#/session/${encodeURIComponent(r.sessionId)}`}>{shortId(r.sessionId)}</a> : '…'}</td>
+              <td class="mono">{r.sessionId ? <a href={`#/session/${encodeURIComponent(r.sessionId)}`} title={r.sessionId}>{shortId(r.sessionId)}</a> : '…'}</td>
             </tr>
           ))}
         </tbody>

@@ -92,7 +92,7 @@ function Diff({ diff }: { diff: RequestDiff }) {
   ].filter(Boolean);
   return (
     <details class="diff">
-      <summary>diff vs previous request: {parts.length ? parts.join(' · ') : 'no change'} <span class="dim">({diff.kept} messages kept)</span></summary>
+      <summary>diff vs previous request: {parts.length ? parts.join(' · ') : 'no change'} <span class="dim">({diff.kept} message{diff.kept === 1 ? '' : 's'} kept)</span></summary>
       {diff.system && (
         <div class="sys-diff">
           <div class="removed"><div class="role">− system</div><pre>{diff.system.before ?? '(none)'}</pre></div>
