@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { getJson, type UiListItem } from './api.js';
+import { tokens, usd } from './format.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04'];
 
@@ -25,8 +26,8 @@ export function ChartsView() {
   const ttfts = rows.map((r) => r.ttftMs).filter((v): v is number => v !== null);
   return (
     <section class="charts">
-      <Chart title="Cost over time by model (USD, cumulative)" xs={xs} series={cumulative((r) => r.costUsd ?? 0)} names={models} />
-      <Chart title="Tokens over time by model (prompt + output, cumulative)" xs={xs} series={cumulative((r) => r.promptTokens + (r.outputTokens ?? 0))} names={models} />
+      <Chart title="Cost over time by model (USD, cumulative)" xs={xs} series={cumulative((r) => r.costUsd ?? 0)} names={models} format={(v) => usd(v)} />
+      <Chart title="Tokens over time by model (prompt + output, cumulative)" xs={xs} series={cumulative((r) => r.promptTokens + (r.outputTokens ?? 0))} names={models} format={(v) => tokens(v)} />
       <table class="kv percentiles">
         <tr><th /><th>p50</th><th>p95</th></tr>
         <tr><th>latency</th><td>{pct(latencies, 0.5)} ms</td><td>{pct(latencies, 0.95)} ms</td></tr>
@@ -36,14 +37,14 @@ export function ChartsView() {
   );
 }
 
-function Chart({ title, xs, series, names }: { title: string; xs: number[]; series: number[][]; names: string[] }) {
+function Chart({ title, xs, series, names, format }: { title: string; xs: number[]; series: number[][]; names: string[]; format: (v: number) => string }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!box.current) return;
     const plot = new uPlot({
       width: Math.min(960, box.current.clientWidth || 800), height: 260,
       series: [{}, ...names.map((n, i) => ({ label: n, stroke: COLORS[i], width: 2 }))],
-      axes: [{}, { size: 70 }],
+      axes: [{}, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
     }, [xs, ...series], box.current);
     return () => plot.destroy();
   }, [xs, series, names]);
