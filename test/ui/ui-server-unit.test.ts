@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config-file.js';
 import { listWhere } from '../../src/archive/exchange-list.js';
 import { canSee, viewerFor } from '../../src/ui/server/access.js';
 import { curlCommand } from '../../src/ui/server/curl.js';
@@ -33,6 +37,16 @@ describe('access', () => {
     expect(canSee(viewerFor('bob', true, ['alice']), 'bob')).toBe(true);
     expect(canSee(viewerFor('bob', true, ['alice']), 'alice')).toBe(false);
     expect(canSee(viewerFor('bob', true, ['alice']), null)).toBe(false);
+  });
+});
+
+describe('the uiAdmins config key', () => {
+  it('takes a list of proxy users and refuses anything else, naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmtap-ui-config-'));
+    writeFileSync(join(dir, 'ok.json'), '{ "uiAdmins": ["alice"] }');
+    expect(loadConfigFile(join(dir, 'ok.json')).uiAdmins).toEqual(['alice']);
+    writeFileSync(join(dir, 'bad.json'), '{ "uiAdmins": "alice" }');
+    expect(() => loadConfigFile(join(dir, 'bad.json'))).toThrow(/"uiAdmins" must be an array of strings/);
   });
 });
 

@@ -112,6 +112,23 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(dialogs).toEqual([]);
   });
 
+  it('opens a streamed exchange pushed live with Enter, and lists its SSE events', async () => {
+    await page.goto(`${tp.url}/ui/#/`);
+    await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
+    await page.locator('table.list tbody tr').nth(2).waitFor();
+    const before = await rowCount(page);
+    const anthropic = new Anthropic({ apiKey: 'sk-ant-api03-webui-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    const stream = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Stream please' }] });
+    for await (const _event of stream) { /* drain */ }
+    await expect.poll(() => rowCount(page), { timeout: 10_000 }).toBe(before + 1);
+    await page.keyboard.press('Enter');
+    await page.locator('table.sse').waitFor({ timeout: 10_000 });
+    const names = await page.locator('table.sse th').allTextContents();
+    expect(names[0]).toBe('message_start');
+    expect(names).toContain('content_block_delta');
+    expect(names.at(-1)).toBe('message_stop');
+  });
+
   it('draws the charts', async () => {
     await page.goto(`${tp.url}/ui/#/charts`);
     await page.locator('.uplot').first().waitFor();
