@@ -3,6 +3,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicyText } from '../../src/policy/load.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 import { ARTIFACTS, launchChromium } from './browser-helpers.js';
@@ -19,7 +20,7 @@ const dialogs: string[] = [];
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  tp = await startTestProxy(fake);
+  tp = await startTestProxy(fake, { policy: loadPolicyText('rules:\n  - {id: no-gpt5, action: deny, match: {model: "gpt-5*"}}\n', 'policy.yaml') });
   chromium = await launchChromium();
   page = await chromium.browser.newPage();
   page.on('dialog', (d) => {
@@ -127,6 +128,19 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(names[0]).toBe('message_start');
     expect(names).toContain('content_block_delta');
     expect(names.at(-1)).toBe('message_stop');
+  });
+
+  it('shows a policy block in the live list', async () => {
+    await page.goto(`${tp.url}/ui/#/`);
+    await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
+    await page.locator('table.list tbody tr').nth(3).waitFor();
+    const before = await rowCount(page);
+    const openai = new OpenAI({ apiKey: 'sk-proj-webui-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    await expect(openai.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] })).rejects.toThrow();
+    await expect.poll(() => rowCount(page), { timeout: 10_000 }).toBe(before + 1);
+    const top = page.locator('table.list tbody tr').first();
+    expect(await top.locator('td.policy.blocked').textContent()).toBe('blocked: no-gpt5');
+    expect(await top.locator('.status.bad').textContent()).toContain('403');
   });
 
   it('draws the charts', async () => {

@@ -37,20 +37,31 @@ export function ListView() {
     return () => source.close();
   }, []);
 
+  // One listener for the view's life, reading the current rows and selection through refs:
+  // a key pressed right after new rows arrive must see them, not the previous render's.
+  const view = useRef({ rows, selected });
+  view.current = { rows, selected };
   useEffect(() => {
+    const open = (hash: string) => (location.hash = hash);
     const onKey = (e: KeyboardEvent) => {
       if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.metaKey || e.ctrlKey || e.altKey) return;
-      if (e.key === 'j' || e.key === 'ArrowDown') setSelected((s) => Math.min(rows.length - 1, s + 1));
-      else if (e.key === 'k' || e.key === 'ArrowUp') setSelected((s) => Math.max(0, s - 1));
-      else if (e.key === 'Enter' && rows[selected]) location.hash = `#/exchange/${encodeURIComponent(rows[selected]!.id)}`;
-      else if (e.key === 's' && rows[selected]?.sessionId) location.hash = `#/session/${encodeURIComponent(rows[selected]!.sessionId!)}`;
-      else if (e.key === '/') { e.preventDefault(); document.getElementById('filter-q')?.focus(); }
+      const { rows: current, selected: at } = view.current;
+      const row = current[at];
+      const move = (to: number) => {
+        view.current.selected = to; // before the re-render, for a key pressed right after
+        setSelected(to);
+      };
+      if (e.key === 'j' || e.key === 'ArrowDown') move(Math.max(0, Math.min(current.length - 1, at + 1)));
+      else if (e.key === 'k' || e.key === 'ArrowUp') move(Math.max(0, at - 1));
+      else if (e.key === 'Enter' && row) open(`#/exchange/${encodeURIComponent(row.id)}`);
+      else if (e.key === 's' && row?.sessionId) open(`#/session/${encodeURIComponent(row.sessionId)}`);
+      else if (e.key === '/') document.getElementById('filter-q')?.focus();
       else return;
       e.preventDefault();
     };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
-  }, [rows, selected]);
+  }, []);
 
   useEffect(() => {
     document.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' });
