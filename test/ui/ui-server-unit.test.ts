@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config-file.js';
 import { listWhere } from '../../src/archive/exchange-list.js';
-import { canSee, viewerFor } from '../../src/ui/server/access.js';
+import { canSee, isLoopbackHostHeader, viewerFor } from '../../src/ui/server/access.js';
 import { curlCommand } from '../../src/ui/server/curl.js';
 import { policySummary } from '../../src/ui/server/list-item.js';
 import { parseListQuery } from '../../src/ui/server/list-query.js';
@@ -37,6 +37,13 @@ describe('access', () => {
     expect(canSee(viewerFor('bob', true, ['alice']), 'bob')).toBe(true);
     expect(canSee(viewerFor('bob', true, ['alice']), 'alice')).toBe(false);
     expect(canSee(viewerFor('bob', true, ['alice']), null)).toBe(false);
+  });
+});
+
+describe('isLoopbackHostHeader (the DNS-rebinding guard of a local proxy)', () => {
+  it('accepts loopback names and addresses only', () => {
+    for (const ok of ['127.0.0.1:8080', 'localhost:8080', 'LOCALHOST', 'app.localhost:1', '[::1]:8080', '127.1.2.3']) expect(isLoopbackHostHeader(ok), ok).toBe(true);
+    for (const bad of [undefined, '', 'evil.example:8080', '127.0.0.1.evil.example', '10.0.0.1:8080', 'localhost.evil.example']) expect(isLoopbackHostHeader(bad), String(bad)).toBe(false);
   });
 });
 

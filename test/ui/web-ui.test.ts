@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
@@ -141,6 +142,12 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     const top = page.locator('table.list tbody tr').first();
     expect(await top.locator('td.policy.blocked').textContent()).toBe('blocked: no-gpt5');
     expect(await top.locator('.status.bad').textContent()).toContain('403');
+  });
+
+  it('refuses a request whose Host is not a loopback name (DNS rebinding) on a local proxy', async () => {
+    const res = await request(`${tp.url}/ui/api/exchanges`, { headers: { host: `rebound.example:${new URL(tp.url).port}` } });
+    expect(res.statusCode).toBe(403);
+    await res.body.dump();
   });
 
   it('draws the charts', async () => {

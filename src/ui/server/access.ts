@@ -18,3 +18,14 @@ export function viewerFor(user: string | undefined, authEnabled: boolean, admins
 export function canSee(viewer: Viewer, owner: string | null | undefined): boolean {
   return viewer.admin || (viewer.user !== undefined && owner === viewer.user);
 }
+
+/**
+ * Without proxy users the UI trusts whoever reaches the loopback port, so it must
+ * be reached by a loopback name: a web page whose DNS name was re-bound to 127.0.0.1
+ * would otherwise read the archive with the browser's help (DNS rebinding).
+ */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.toLowerCase().replace(/:\d+$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}

@@ -3,7 +3,7 @@ import { exchangeToJson } from '../../archive/export.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
 import { sessionThreads, threadTurns } from '../../sessions/turns.js';
-import { canSee, viewerFor, type Viewer } from './access.js';
+import { canSee, isLoopbackHostHeader, viewerFor, type Viewer } from './access.js';
 import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
 import { curlCommand } from './curl.js';
 import { listItem } from './list-item.js';
@@ -33,6 +33,9 @@ export function isUiPath(url: string): boolean {
 export async function answerUi(req: IncomingMessage, res: ServerResponse, url: string, user: string | undefined, deps: UiDeps): Promise<void> {
   const { pathname, searchParams } = new URL(url, 'http://ui.invalid');
   const viewer = viewerFor(user, deps.authEnabled(), deps.admins());
+  if (!deps.authEnabled() && !isLoopbackHostHeader(req.headers.host)) {
+    return sendJson(res, 403, errorBody('forbidden_host', 'open the web UI at http://127.0.0.1:PORT/ui/ or http://localhost:PORT/ui/'));
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, errorBody('method_not_allowed', 'the web UI is read-only'));
   if (pathname === '/ui') {
     res.writeHead(308, { ...SECURITY_HEADERS, location: '/ui/' });
