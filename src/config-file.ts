@@ -34,13 +34,14 @@ const KEYS: Record<string, { kind: Kind; apply: (value: never, into: Partial<Pro
   otlpEndpoint: { kind: 'string', apply: (v: string, c) => { c.otlpEndpoint = v; } },
   otlpContent: { kind: 'boolean', apply: (v: boolean, c) => { c.otlpContent = v; } },
   prices: { kind: 'string', apply: (v: string, c, base) => { c.prices = resolve(base, v); } },
+  uiAdmins: { kind: 'string[]', apply: (v: string[], c) => { c.uiAdmins = v; } },
   authFile: { kind: 'string', apply: (v: string, c, base) => { c.auth = readAuthFile(resolve(base, v)); } },
   policy: { kind: 'string', apply: (v: string, c, base) => { c.policyFile = resolve(base, v); } },
   logLevel: { kind: 'string', apply: (v: string, c) => { if (!LOG_LEVELS.includes(v)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`); c.logLevel = v; } },
 };
 
 /** The options a running proxy can take from a reloaded file; the rest need a restart. */
-export const RELOADABLE: ReadonlyArray<keyof ProxyConfig> = ['intercept', 'passthrough', 'rateLimit', 'redact', 'allowTargets', 'allowPorts', 'auth', 'policy'];
+export const RELOADABLE: ReadonlyArray<keyof ProxyConfig> = ['intercept', 'passthrough', 'rateLimit', 'redact', 'allowTargets', 'allowPorts', 'auth', 'policy', 'uiAdmins'];
 
 /**
  * Reads a JSON config file. Unknown keys, wrong types and bad values are refused

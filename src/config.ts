@@ -72,6 +72,8 @@ export interface ProxyConfig {
   otlpEndpoint?: string;
   /** Put prompt and answer text (redacted) on the spans (--otlp-content); off by default. */
   otlpContent?: boolean;
+  /** Proxy users who see every exchange and session in the web UI (gateway mode); others see only their own. */
+  uiAdmins?: string[];
   logLevel: string;
 }
 

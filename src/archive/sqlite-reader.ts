@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
+import { listExchanges, type ExchangeListEntry, type ExchangeListQuery } from './exchange-list.js';
 import { purgeArchive } from './purge.js';
 import type {
   ArchiveReader, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsDimension, StatsQuery, StatsRow, ThreadSummary,
@@ -135,6 +136,10 @@ export class SqliteArchiveReader implements ArchiveReader {
         yield decodeStoredBodies(row as ExchangeRow, this.db);
       }
     }
+  }
+
+  listExchanges(query: ExchangeListQuery): ExchangeListEntry[] {
+    return listExchanges(this.db, query);
   }
 
   endCursor(): number {

@@ -3,6 +3,7 @@ import type { QuotaBurn } from '../sessions/quota-burn.js';
 import type { SpendRow } from '../policy/budget.js';
 
 export type { SpendRow } from '../policy/budget.js';
+import type { ExchangeListEntry, ExchangeListQuery } from './exchange-list.js';
 
 /**
  * The archive's read side, as the CLI (and later the web UI) use it. Together with
@@ -27,6 +28,8 @@ export interface ArchiveReader {
    * `cache-report` replay.
    */
   exchangesWithBodies(since?: number): Iterable<ExchangeRow>;
+  /** Exchanges newest first, filtered (the web UI's list); a text search reads a bounded number of rows. */
+  listExchanges(query: ExchangeListQuery): ExchangeListEntry[];
   /** The position after the newest exchange (where `tail` starts). */
   endCursor(): number;
   /** Cost of exchanges since `since` (epoch ms), summed per UTC day and the facts policy rules match on (budgets). */

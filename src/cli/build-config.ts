@@ -79,6 +79,7 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
     metrics: flags.metrics ?? file.metrics,
     otlpEndpoint: flags['otlp-endpoint'] ?? file.otlpEndpoint,
     otlpContent: flags['otlp-content'] ?? file.otlpContent,
+    uiAdmins: file.uiAdmins,
     logLevel: pick('logLevel', flags['log-level']),
     policyFile,
     policy: policyFile ? loadPolicyFile(policyFile) : undefined,

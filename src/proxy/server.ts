@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { isLoopbackListen, resolveConnectTo, type ProxyConfig } from '../config.js';
+import { isLoopbackListen, paths, resolveConnectTo, type ProxyConfig } from '../config.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../policy/rate-limit.js';
@@ -34,6 +34,8 @@ import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
 import type { WsSession } from '../websocket/session.js';
+import { isUiPath } from '../ui/server/routes.js';
+import { UiServer } from '../ui/server/ui-server.js';
 
 export interface ProxyDeps {
   leafs: LeafCertificates;
@@ -58,6 +60,8 @@ export class ProxyServer {
   readonly prometheus: PrometheusMetrics | undefined;
   /** Spans to an OTLP collector (--otlp-endpoint); undefined when off. */
   private readonly otlp: OtlpExport | undefined;
+  /** The web UI under /ui/ (src/ui/server). */
+  private readonly ui: UiServer;
   private readonly outer: Server;
   private readonly inner: Server;
   private readonly pools: UpstreamPools;
@@ -116,6 +120,10 @@ export class ProxyServer {
       deps.recorder.onExchange((ex) => otlp.export(ex));
       this.otlp = otlp;
     }
+    this.ui = new UiServer({
+      archiveFile: paths(config.home).archive, recorder: deps.recorder, redactor: () => this.exchangeDeps.redactor, prices: () => deps.recorder.prices,
+      authEnabled: () => this.auth.enabled, admins: () => this.config.uiAdmins ?? [],
+    });
     this.outer = createServer(timeouts);
     // Keep every header: llmtap measures heads itself and refuses what is over its limits
     // (request-limits.ts) rather than letting the parser drop headers silently.
@@ -164,7 +172,7 @@ export class ProxyServer {
 
   /** Applies a reloaded config's live parts (lists, limits, users); the rest needs a restart. */
   reload(next: ProxyConfig): void {
-    this.config = { ...this.config, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth, redact: next.redact };
+    this.config = { ...this.config, uiAdmins: next.uiAdmins, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth, redact: next.redact };
     this.interceptList = makeInterceptList(next.intercept, next.passthrough);
     this.targetPolicy = this.makeTargetPolicy(this.config);
     this.auth = new ProxyAuth(next.auth);
@@ -198,6 +206,7 @@ export class ProxyServer {
    */
   async close(drainTimeoutMs = this.config.drainTimeoutMs): Promise<void> {
     this.draining = true;
+    this.ui.close();
     const closed = new Promise<void>((resolve) => this.outer.close(() => resolve()));
     this.outer.closeIdleConnections();
     this.inner.closeIdleConnections();
@@ -403,9 +412,11 @@ export class ProxyServer {
    */
   private async answerDirect(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
     res.sendDate = false;
+    let user: string | undefined;
     if (this.auth.enabled) {
       const header = req.headers.authorization ?? req.headers['proxy-authorization'];
-      if (!(await this.auth.check(header, req.socket.remoteAddress ?? ''))) {
+      user = await this.auth.check(header, req.socket.remoteAddress ?? '');
+      if (!user) {
         res.writeHead(401, { 'www-authenticate': 'Basic realm="llmtap"', 'content-type': 'application/json', 'x-llmtap-error': 'unauthorized' });
         return void res.end(JSON.stringify({ error: { message: 'log in with a proxy user', type: 'llmtap_error', code: 'unauthorized' } }));
       }
@@ -416,6 +427,7 @@ export class ProxyServer {
       return void res.end(text);
     }
     if (url === '/proxy.pac' || url.startsWith('/proxy.pac?')) return void pacAnswer(res, this.interceptList, req.socket);
+    if (isUiPath(url)) return this.ui.answer(req, res, url, user);
     if (url !== '/' && !url.startsWith('/?')) {
       res.writeHead(404, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ error: { message: 'not found', type: 'llmtap_error', code: 'not_found' } }));

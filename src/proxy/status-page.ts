@@ -28,7 +28,7 @@ export function renderStatus(counters: StatusCounters, accept: string | undefine
   const refusals = Object.entries(counters.refusals);
   const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>llmtap</title>
 <style>body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin-bottom:1.5rem}th,td{padding:.25rem .75rem;border-bottom:1px solid #ddd;text-align:left}th{font-weight:500;color:#555}</style></head>
-<body><h1>llmtap ${escapeHtml(VERSION)}</h1><p>Use this address as <code>HTTPS_PROXY</code> / <code>HTTP_PROXY</code>. Up ${escapeHtml(String(counters.uptimeSeconds))} s.</p>
+<body><h1>llmtap ${escapeHtml(VERSION)}</h1><p>Use this address as <code>HTTPS_PROXY</code> / <code>HTTP_PROXY</code>. Up ${escapeHtml(String(counters.uptimeSeconds))} s. <a href="/ui/">Open the web UI</a> (live exchanges, sessions).</p>
 <h2>Exchanges</h2><table>${rows([['started', counters.exchanges.started], ['finished', counters.exchanges.finished], ['in flight', counters.exchanges.inFlight]])}</table>
 <h2>Tunnels</h2><table>${rows([['opened', counters.tunnels.opened], ['closed', counters.tunnels.closed]])}</table>
 <h2>Archive</h2><table>${rows([['recorded', counters.recorder.recorded], ['lost', counters.recorder.lost], ['pending', counters.recorder.pending], ['healthy', counters.recorder.healthy ? 'yes' : 'no']])}</table>

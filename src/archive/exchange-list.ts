@@ -1,0 +1,84 @@
+import type Database from 'better-sqlite3';
+import type { ExchangeRow } from '../recorder/db.js';
+import { decodeStoredBodies } from './stored-bodies.js';
+
+/** Filters of the web UI's exchange list; every one optional. */
+export interface ExchangeListQuery {
+  tool?: string;
+  model?: string;
+  host?: string;
+  /** An exact status, or a class: "2xx", "4xx", "5xx"; "error" for any failed exchange. */
+  status?: string;
+  session?: string;
+  /** Only this proxy user's exchanges (gateway users who are not admins). */
+  user?: string;
+  /** Case-insensitive text searched in request bodies (the prompts) and answers. */
+  text?: string;
+  /** Exchanges that started before this (epoch ms): the next page. */
+  before?: number;
+  limit: number;
+}
+
+/** Columns of a list row: no bodies or headers (megabytes); the policy column is small. */
+const COLUMNS = `id, started_at, first_byte_at, ended_at, client_user, host, method, path, status, provider, api, model, input_tokens, output_tokens,
+  cached_input_tokens, cache_creation_input_tokens, outcome, error_code, tool_name, session_id, thread_id, turn, cost_usd, cost_source, policy`;
+
+export type ExchangeListEntry = Pick<ExchangeRow, 'id' | 'started_at' | 'first_byte_at' | 'ended_at' | 'client_user' | 'host' | 'method' | 'path' | 'status'
+  | 'provider' | 'api' | 'model' | 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_creation_input_tokens' | 'outcome' | 'error_code'
+  | 'tool_name' | 'session_id' | 'thread_id' | 'turn' | 'cost_usd' | 'cost_source' | 'policy'>;
+
+/** Rows a text search decodes and reads at most: a search over a huge archive answers from its newest part. */
+export const TEXT_SCAN_LIMIT = 2000;
+
+/** The WHERE clause and its parameters for the structured filters (pure; unit-tested). */
+export function listWhere(query: ExchangeListQuery): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const eq = (column: string, value: string | undefined) => {
+    if (value === undefined || value === '') return;
+    where.push(`${column} = ?`);
+    params.push(value);
+  };
+  eq('tool_name', query.tool);
+  eq('model', query.model);
+  eq('host', query.host);
+  eq('session_id', query.session);
+  eq('client_user', query.user);
+  const status = query.status?.toLowerCase();
+  if (status === 'error') where.push("((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)");
+  else if (status && /^[1-5]xx$/.test(status)) {
+    where.push('status >= ? AND status < ?');
+    params.push(Number(status[0]) * 100, Number(status[0]) * 100 + 100);
+  } else if (status && /^\d{3}$/.test(status)) {
+    where.push('status = ?');
+    params.push(Number(status));
+  }
+  if (query.before !== undefined) {
+    where.push('started_at < ?');
+    params.push(query.before);
+  }
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+/** Newest first. A text search decodes bodies (they may be stored compressed), so it reads at most TEXT_SCAN_LIMIT rows. */
+export function listExchanges(db: Database.Database, query: ExchangeListQuery): ExchangeListEntry[] {
+  const { sql, params } = listWhere(query);
+  const order = 'ORDER BY started_at DESC, id DESC';
+  const needle = query.text?.trim().toLowerCase();
+  if (!needle) return db.prepare(`SELECT ${COLUMNS} FROM exchanges ${sql} ${order} LIMIT ?`).all(...params, query.limit) as ExchangeListEntry[];
+  const found: ExchangeListEntry[] = [];
+  const scan = db.prepare(`SELECT * FROM exchanges ${sql} ${order} LIMIT ?`).iterate(...params, TEXT_SCAN_LIMIT) as IterableIterator<ExchangeRow>;
+  for (const raw of scan) {
+    if (!matchesText(raw, needle, db)) continue;
+    const { request_body: _q, response_body: _a, request_headers: _qh, response_headers: _ah, ...entry } = raw;
+    found.push(entry as ExchangeListEntry);
+    if (found.length >= query.limit) break;
+  }
+  return found;
+}
+
+function matchesText(raw: ExchangeRow, needle: string, db: Database.Database): boolean {
+  if (raw.response_text?.toLowerCase().includes(needle)) return true;
+  const row = decodeStoredBodies(raw, db);
+  return row.request_body !== null && row.request_body.toString('utf8').toLowerCase().includes(needle);
+}

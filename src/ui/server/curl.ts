@@ -1,0 +1,37 @@
+import type { ExportedExchange } from '../../archive/export.js';
+
+/** Headers that carry credentials or that curl sets itself: never copied into the command. */
+const LEFT_OUT = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'host', 'content-length',
+  'connection', 'accept-encoding', 'transfer-encoding']);
+
+/**
+ * The request as a curl command line to re-send by hand. Credentials are left out
+ * (the stored headers hold only redaction markers anyway): the command names the
+ * environment variable to set instead. Bodies that are not text are left out too.
+ */
+export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port' | 'path' | 'provider' | 'request'>): string {
+  const scheme = ex.port === 80 ? 'http' : 'https';
+  const port = ex.port === 443 || ex.port === 80 ? '' : `:${ex.port}`;
+  const parts = [`curl -X ${ex.method} ${quote(`${scheme}://${ex.host}${port}${ex.path}`)}`];
+  for (const [name, value] of Object.entries(ex.request.headers)) {
+    if (LEFT_OUT.has(name.toLowerCase())) continue;
+    for (const v of Array.isArray(value) ? value : [value]) parts.push(`-H ${quote(`${name}: ${v}`)}`);
+  }
+  const auth = credentialHeader(ex.provider, ex.host);
+  if (auth) parts.push(`-H ${auth}`);
+  const body = ex.request.body;
+  if (typeof body === 'string' && body.length > 0 && ex.request.body_encoding !== 'base64') parts.push(`--data-raw ${quote(body)}`);
+  return parts.join(' \\\n  ');
+}
+
+function credentialHeader(provider: string | null, host: string): string | undefined {
+  if (provider === 'anthropic' || host.endsWith('anthropic.com')) return '"x-api-key: $ANTHROPIC_API_KEY"';
+  if (provider === 'gemini' || host.endsWith('googleapis.com')) return '"x-goog-api-key: $GEMINI_API_KEY"';
+  if (provider === 'openai' || host.endsWith('openai.com')) return '"authorization: Bearer $OPENAI_API_KEY"';
+  return undefined;
+}
+
+/** POSIX single quotes: nothing inside is expanded. */
+function quote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

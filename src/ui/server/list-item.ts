@@ -1,0 +1,63 @@
+import type { ExchangeListEntry } from '../../archive/exchange-list.js';
+import { promptTokens } from '../../providers/usage-totals.js';
+
+/** One row of the web UI's list, as the list API and the live stream both send it. */
+export interface UiListItem {
+  id: string;
+  startedAt: number;
+  tool: string | null;
+  provider: string | null;
+  model: string | null;
+  host: string;
+  method: string;
+  path: string;
+  status: number | null;
+  outcome: string | null;
+  errorCode: string | null;
+  user: string | null;
+  /** Every prompt token, cached or not. */
+  promptTokens: number;
+  cachedTokens: number;
+  outputTokens: number | null;
+  costUsd: number | null;
+  apiEquivalent: boolean;
+  latencyMs: number | null;
+  ttftMs: number | null;
+  /** The policy's decision in a few words ("blocked: pii", "redact (monitor)"); null when no rule matched. */
+  policy: string | null;
+  sessionId: string | null;
+  threadId: string | null;
+  turn: number | null;
+}
+
+export function listItem(e: ExchangeListEntry): UiListItem {
+  return {
+    id: e.id, startedAt: e.started_at, tool: e.tool_name, provider: e.provider, model: e.model, host: e.host, method: e.method, path: e.path,
+    status: e.status, outcome: e.outcome, errorCode: e.error_code, user: e.client_user,
+    promptTokens: promptTokens(e), cachedTokens: e.cached_input_tokens ?? 0, outputTokens: e.output_tokens,
+    costUsd: e.cost_usd, apiEquivalent: e.cost_source === 'api_equivalent',
+    latencyMs: e.ended_at === null ? null : Math.round(e.ended_at - e.started_at),
+    ttftMs: e.first_byte_at === null ? null : Math.round(e.first_byte_at - e.started_at),
+    policy: policySummary(e.policy), sessionId: e.session_id, threadId: e.thread_id, turn: e.turn,
+  };
+}
+
+interface StoredDecision { rule?: string; kind?: string; action?: string; enforced?: boolean }
+
+/** The stored policy record (JSON) in a few words: what was enforced first, monitor-only decisions marked. */
+export function policySummary(json: string | null): string | null {
+  if (!json) return null;
+  let record: { decisions?: StoredDecision[]; blocked?: string; bodyChanged?: boolean };
+  try {
+    record = JSON.parse(json) as typeof record;
+  } catch {
+    return null;
+  }
+  const decisions = record.decisions ?? [];
+  if (record.blocked) {
+    const rule = decisions.find((d) => d.enforced && (d.action === 'deny' || d.action === 'block' || d.action === 'limit'))?.rule;
+    return `blocked${rule ? `: ${rule}` : ''}`;
+  }
+  if (decisions.length === 0) return null;
+  return decisions.map((d) => `${d.action ?? d.kind ?? '?'}${d.rule ? ` ${d.rule}` : ''}${d.enforced === false ? ' (monitor)' : ''}`).join(', ');
+}

@@ -1,0 +1,80 @@
+import type { ServerResponse } from 'node:http';
+import type { PriceOverrides } from '../../cost/override-match.js';
+import type { Exchange } from '../../exchange.js';
+import { exchangeToRow } from '../../recorder/rows.js';
+import { priceOf } from '../../recorder/row-cost.js';
+import type { Redactor } from '../../redact/redactor.js';
+import { canSee, type Viewer } from './access.js';
+import { listItem, type UiListItem } from './list-item.js';
+
+/** A comment line this often keeps idle streams open through proxies and load balancers. */
+const HEARTBEAT_MS = 25_000;
+
+interface Subscriber {
+  res: ServerResponse;
+  viewer: Viewer;
+}
+
+/**
+ * Server push of finished exchanges to the web UI (Server-Sent Events on
+ * /ui/api/live). Fed by the recorder's observer as each exchange is handed to the
+ * archive: no polling. Nothing is built while nobody is watching.
+ */
+export class LiveHub {
+  private readonly subscribers = new Set<Subscriber>();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(private readonly sources: { prices: () => PriceOverrides | undefined; redactor: () => Redactor }) {}
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  subscribe(res: ServerResponse, viewer: Viewer, headers: Record<string, string>): void {
+    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    // Tells the browser's EventSource how soon to reconnect, and flushes the head.
+    res.write('retry: 2000\n\n');
+    const sub = { res, viewer };
+    this.subscribers.add(sub);
+    res.once('close', () => {
+      this.subscribers.delete(sub);
+      if (this.subscribers.size === 0) this.stopHeartbeat();
+    });
+    this.heartbeat ??= setInterval(() => this.broadcast(': keep-alive\n\n', () => true), HEARTBEAT_MS).unref();
+  }
+
+  /** The recorder's observer: one `exchange` event per finished exchange, to the viewers allowed to see it. */
+  readonly onExchange = (ex: Exchange): void => {
+    if (this.subscribers.size === 0 || ex.websocket) return;
+    const item = liveItem(ex, this.sources.prices(), this.sources.redactor());
+    const frame = `event: exchange\nid: ${item.id}\ndata: ${JSON.stringify(item)}\n\n`;
+    this.broadcast(frame, (viewer) => canSee(viewer, item.user));
+  };
+
+  /** Ends every stream (shutdown), so connections do not wait for the drain deadline. */
+  close(): void {
+    this.stopHeartbeat();
+    for (const sub of this.subscribers) sub.res.end();
+    this.subscribers.clear();
+  }
+
+  private broadcast(frame: string, allowed: (viewer: Viewer) => boolean): void {
+    for (const sub of this.subscribers) if (allowed(sub.viewer) && !sub.res.destroyed) sub.res.write(frame);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}
+
+/**
+ * The list row of an exchange not yet in the archive: the same redacting mapping the
+ * archive uses, priced as the archive prices it. Session and thread are assigned as
+ * the row is written, so they are null here (the UI fetches them on opening).
+ */
+export function liveItem(ex: Exchange, prices: PriceOverrides | undefined, redactor?: Redactor): UiListItem {
+  const row = exchangeToRow(ex, redactor);
+  const price = priceOf(ex, prices);
+  return listItem({ ...row, cost_usd: price?.usd ?? null, cost_source: price?.source ?? null });
+}

@@ -1,0 +1,94 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { exchangeToJson } from '../../archive/export.js';
+import type { ArchiveReader } from '../../archive/store.js';
+import { sessionJson } from '../../cli/sessions.js';
+import { sessionThreads, threadTurns } from '../../sessions/turns.js';
+import { canSee, isLoopbackHostHeader, viewerFor, type Viewer } from './access.js';
+import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
+import { curlCommand } from './curl.js';
+import { listItem } from './list-item.js';
+import { parseListQuery } from './list-query.js';
+import { threadRequestDiffs } from './request-diff.js';
+import type { LiveHub } from './live.js';
+
+export interface UiDeps {
+  /** The archive's read side; undefined while there is no archive yet. */
+  reader: () => ArchiveReader | undefined;
+  live: LiveHub;
+  authEnabled: () => boolean;
+  /** Proxy users who see everything in gateway mode (config file key `uiAdmins`). */
+  admins: () => readonly string[];
+}
+
+/** Whether a direct request's path belongs to the web UI. */
+export function isUiPath(url: string): boolean {
+  return url === '/ui' || url.startsWith('/ui/') || url.startsWith('/ui?');
+}
+
+/**
+ * The web UI on the proxy's own port: the page, its prebuilt bundle, a JSON API over
+ * the archive's read side and the live stream. The caller has already checked the
+ * proxy login (gateway mode) and passes the user it names.
+ */
+export async function answerUi(req: IncomingMessage, res: ServerResponse, url: string, user: string | undefined, deps: UiDeps): Promise<void> {
+  const { pathname, searchParams } = new URL(url, 'http://ui.invalid');
+  const viewer = viewerFor(user, deps.authEnabled(), deps.admins());
+  if (!deps.authEnabled() && !isLoopbackHostHeader(req.headers.host)) {
+    return sendJson(res, 403, errorBody('forbidden_host', 'open the web UI at http://127.0.0.1:PORT/ui/ or http://localhost:PORT/ui/'));
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, errorBody('method_not_allowed', 'the web UI is read-only'));
+  if (pathname === '/ui') {
+    res.writeHead(308, { ...SECURITY_HEADERS, location: '/ui/' });
+    return void res.end();
+  }
+  if (pathname === '/ui/') {
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8' });
+    return void res.end(INDEX_HTML);
+  }
+  if (pathname === '/ui/api/live') return deps.live.subscribe(res, viewer, SECURITY_HEADERS);
+  if (pathname.startsWith('/ui/api/')) return answerApi(res, pathname.slice('/ui/api/'.length), searchParams, viewer, deps);
+  const file = asset(pathname.slice('/ui/'.length));
+  if (!file) return sendJson(res, 404, errorBody('not_found', 'not found'));
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': file.type, 'cache-control': 'no-cache' });
+  res.end(file.body);
+}
+
+function answerApi(res: ServerResponse, route: string, params: URLSearchParams, viewer: Viewer, deps: UiDeps): void {
+  if (route === 'me') return sendJson(res, 200, { user: viewer.user ?? null, admin: viewer.admin });
+  const reader = deps.reader();
+  if (!reader) return sendJson(res, 503, errorBody('archive_unavailable', 'no archive yet: nothing has been recorded'));
+  if (route === 'exchanges') {
+    const rows = reader.listExchanges(parseListQuery(params, viewer));
+    return sendJson(res, 200, { exchanges: rows.map(listItem) });
+  }
+  if (route === 'sessions') {
+    const sessions = reader.sessions({ limit: 200, tool: params.get('tool') || undefined }).filter((s) => canSee(viewer, s.clientUser));
+    return sendJson(res, 200, { sessions: sessions.map(sessionJson) });
+  }
+  const [kind, rawId] = route.split('/', 2);
+  const id = decodeURIComponent(rawId ?? '');
+  if (kind === 'exchanges' && id) {
+    const detail = reader.exchange(id);
+    if (!detail || !canSee(viewer, detail.row.client_user)) return sendJson(res, 404, errorBody('not_found', `no exchange "${id}"`));
+    const exported = exchangeToJson(detail.row, detail.row.status === 101 ? detail.wsMessages : undefined);
+    return sendJson(res, 200, { ...exported, turn: threadTurns([detail.row])[0] ?? null, curl: curlCommand(exported) });
+  }
+  if (kind === 'sessions' && id) {
+    const found = reader.session(id);
+    // A user who is not an admin sees only their own exchanges of a session, and no session without any.
+    const detail = found && (viewer.admin ? found : { ...found, exchanges: found.exchanges.filter((e) => canSee(viewer, e.client_user)) });
+    if (!detail || detail.exchanges.length === 0 && !viewer.admin) return sendJson(res, 404, errorBody('not_found', `no session "${id}"`));
+    // What `show --json` prints for a session.
+    return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail), diffs: threadRequestDiffs(detail.exchanges) });
+  }
+  sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+function errorBody(code: string, message: string): unknown {
+  return { error: { message, type: 'llmtap_error', code } };
+}

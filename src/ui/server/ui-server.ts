@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SqliteArchiveReader } from '../../archive/sqlite-reader.js';
+import type { ArchiveReader } from '../../archive/store.js';
+import type { PriceOverrides } from '../../cost/override-match.js';
+import type { Recorder } from '../../recorder/recorder.js';
+import type { Redactor } from '../../redact/redactor.js';
+import { LiveHub } from './live.js';
+import { answerUi } from './routes.js';
+
+export interface UiServerOptions {
+  archiveFile: string;
+  recorder: Recorder;
+  redactor: () => Redactor;
+  prices: () => PriceOverrides | undefined;
+  authEnabled: () => boolean;
+  admins: () => readonly string[];
+}
+
+/** The web UI's state in the proxy: the live hub on the recorder, and a read connection opened once the archive exists. */
+export class UiServer {
+  private readonly live: LiveHub;
+  private reader: ArchiveReader | undefined;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly options: UiServerOptions) {
+    this.live = new LiveHub({ prices: options.prices, redactor: options.redactor });
+    this.unsubscribe = options.recorder.onExchange(this.live.onExchange);
+  }
+
+  answer(req: IncomingMessage, res: ServerResponse, url: string, user: string | undefined): Promise<void> {
+    return answerUi(req, res, url, user, { reader: () => this.openReader(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins });
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.live.close();
+    this.reader?.close();
+    this.reader = undefined;
+  }
+
+  private openReader(): ArchiveReader | undefined {
+    if (!this.reader && existsSync(this.options.archiveFile)) this.reader = new SqliteArchiveReader(this.options.archiveFile);
+    return this.reader;
+  }
+}

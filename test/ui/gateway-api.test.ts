@@ -1,0 +1,88 @@
+import OpenAI from 'openai';
+import { ProxyAgent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+
+/** Gateway mode: every proxy user may open the UI; `uiAdmins` see everything, the others only their own traffic. */
+let fake: FakeProvider;
+let tp: TestProxy;
+const agents: ProxyAgent[] = [];
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const ALICE = basic('alice', 'alice-pass');
+const BOB = basic('bob', 'bob-pass');
+
+function client(auth: string): OpenAI {
+  const agent = new ProxyAgent({ uri: tp.url, token: auth, requestTls: { ca: tp.caPem } });
+  agents.push(agent);
+  return new OpenAI({ apiKey: 'sk-proj-gateway-0123456789abcdef', fetchOptions: { dispatcher: agent } as never, maxRetries: 0 });
+}
+
+async function api<T>(path: string, auth?: string): Promise<{ status: number; body: T; headers: Record<string, unknown> }> {
+  const res = await request(`${tp.url}${path}`, { headers: auth ? { authorization: auth } : {} });
+  return { status: res.statusCode, body: (await res.body.json()) as T, headers: res.headers };
+}
+
+type List = { exchanges: { id: string; user: string | null; model: string }[] };
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  tp = await startTestProxy(fake, { auth: [{ user: 'alice', password: 'alice-pass' }, { user: 'bob', password: 'bob-pass' }], uiAdmins: ['alice'] });
+}, 60_000);
+
+afterAll(async () => {
+  for (const a of agents) await a.close();
+  await tp?.close();
+  await fake?.close();
+});
+
+describe('the web UI API in gateway mode', () => {
+  it('pushes live only what each viewer may see, and lists, searches and opens by role', async () => {
+    // Bob watches the live stream while Alice, then Bob, send a request.
+    const live = await request(`${tp.url}/ui/api/live`, { headers: { authorization: BOB } });
+    expect(live.statusCode).toBe(200);
+    expect(live.headers['content-type']).toContain('text/event-stream');
+    const events: string[] = [];
+    const gotBob = new Promise<void>((resolve) => {
+      live.body.on('data', (chunk: Buffer) => {
+        events.push(...chunk.toString('utf8').split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)));
+        if (events.length > 0) resolve();
+      });
+    });
+    await client(ALICE).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'alice asks about zebras' }] });
+    await client(BOB).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'bob asks about otters' }] });
+    await gotBob;
+    live.body.destroy();
+    const first = JSON.parse(events[0]!) as { user: string; model: string; costUsd: number | null };
+    expect(first).toMatchObject({ user: 'bob', model: 'gpt-4o' });
+    expect(first.costUsd).toBeGreaterThan(0);
+    tp.proxy.recorder.flush();
+
+    expect((await api('/ui/api/exchanges')).status).toBe(401);
+    expect((await api('/ui/api/exchanges', basic('bob', 'wrong'))).status).toBe(401);
+    const all = await api<List>('/ui/api/exchanges', ALICE);
+    expect(all.body.exchanges.map((e) => e.user).sort()).toEqual(['alice', 'bob']);
+    const own = await api<List>('/ui/api/exchanges', BOB);
+    expect(own.body.exchanges.map((e) => e.user)).toEqual(['bob']);
+    // Asking for another user's exchanges changes nothing for a non-admin.
+    expect((await api<List>('/ui/api/exchanges?user=alice', BOB)).body.exchanges.map((e) => e.user)).toEqual(['bob']);
+    const alicesId = all.body.exchanges.find((e) => e.user === 'alice')!.id;
+    expect((await api(`/ui/api/exchanges/${alicesId}`, BOB)).status).toBe(404);
+    const opened = await api<{ id: string; request: { headers: Record<string, string> }; curl: string }>(`/ui/api/exchanges/${alicesId}`, ALICE);
+    expect(opened.status).toBe(200);
+    expect(JSON.stringify(opened.body)).not.toContain('sk-proj-gateway');
+    expect(opened.body.curl).toContain('$OPENAI_API_KEY');
+
+    // Text search over prompts; filters by model and status.
+    expect((await api<List>('/ui/api/exchanges?q=ZEBRAS', ALICE)).body.exchanges.map((e) => e.id)).toEqual([alicesId]);
+    expect((await api<List>('/ui/api/exchanges?q=zebras', BOB)).body.exchanges).toEqual([]);
+    expect((await api<List>('/ui/api/exchanges?model=gpt-4o', ALICE)).body.exchanges.map((e) => e.user)).toEqual(['bob']);
+    expect((await api<List>('/ui/api/exchanges?status=4xx', ALICE)).body.exchanges).toEqual([]);
+
+    const sessions = await api<{ sessions: { client: { user: string } }[] }>('/ui/api/sessions', BOB);
+    expect(sessions.body.sessions.map((s) => s.client.user)).toEqual(['bob']);
+    const me = await api<{ user: string; admin: boolean }>('/ui/api/me', ALICE);
+    expect(me.body).toEqual({ user: 'alice', admin: true });
+    expect(all.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  });
+});

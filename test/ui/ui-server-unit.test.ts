@@ -1,0 +1,90 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config-file.js';
+import { listWhere } from '../../src/archive/exchange-list.js';
+import { canSee, isLoopbackHostHeader, viewerFor } from '../../src/ui/server/access.js';
+import { curlCommand } from '../../src/ui/server/curl.js';
+import { policySummary } from '../../src/ui/server/list-item.js';
+import { parseListQuery } from '../../src/ui/server/list-query.js';
+import { requestDiff } from '../../src/ui/server/request-diff.js';
+
+describe('list filters', () => {
+  it('become one parameterised WHERE clause; status takes codes, classes and "error"', () => {
+    expect(listWhere({ limit: 10 })).toEqual({ sql: '', params: [] });
+    expect(listWhere({ tool: 'codex', model: "x' OR 1=1", status: '4xx', limit: 10 })).toEqual({
+      sql: 'WHERE tool_name = ? AND model = ? AND status >= ? AND status < ?', params: ['codex', "x' OR 1=1", 400, 500],
+    });
+    expect(listWhere({ status: '429', limit: 1 }).params).toEqual([429]);
+    expect(listWhere({ status: 'error', limit: 1 }).sql).toContain("outcome != 'completed'");
+    expect(listWhere({ status: 'nonsense', limit: 1 }).sql).toBe('');
+  });
+
+  it('pin a non-admin viewer to their own exchanges whatever the query says, and bound the limit', () => {
+    const bob = viewerFor('bob', true, ['alice']);
+    expect(bob.admin).toBe(false);
+    expect(parseListQuery(new URLSearchParams('user=alice&limit=99999'), bob)).toMatchObject({ user: 'bob', limit: 1000 });
+    expect(parseListQuery(new URLSearchParams('user=bob&q=%20hi%20'), viewerFor('alice', true, ['alice']))).toMatchObject({ user: 'bob', text: 'hi', limit: 200 });
+    expect(parseListQuery(new URLSearchParams(''), viewerFor(undefined, false, []))).toMatchObject({ user: undefined });
+  });
+});
+
+describe('access', () => {
+  it('lets everyone see everything on a local proxy, admins everything on a gateway, others their own', () => {
+    expect(canSee(viewerFor(undefined, false, []), 'anyone')).toBe(true);
+    expect(canSee(viewerFor('alice', true, ['alice']), 'bob')).toBe(true);
+    expect(canSee(viewerFor('bob', true, ['alice']), 'bob')).toBe(true);
+    expect(canSee(viewerFor('bob', true, ['alice']), 'alice')).toBe(false);
+    expect(canSee(viewerFor('bob', true, ['alice']), null)).toBe(false);
+  });
+});
+
+describe('isLoopbackHostHeader (the DNS-rebinding guard of a local proxy)', () => {
+  it('accepts loopback names and addresses only', () => {
+    for (const ok of ['127.0.0.1:8080', 'localhost:8080', 'LOCALHOST', 'app.localhost:1', '[::1]:8080', '127.1.2.3']) expect(isLoopbackHostHeader(ok), ok).toBe(true);
+    for (const bad of [undefined, '', 'evil.example:8080', '127.0.0.1.evil.example', '10.0.0.1:8080', 'localhost.evil.example']) expect(isLoopbackHostHeader(bad), String(bad)).toBe(false);
+  });
+});
+
+describe('the uiAdmins config key', () => {
+  it('takes a list of proxy users and refuses anything else, naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmtap-ui-config-'));
+    writeFileSync(join(dir, 'ok.json'), '{ "uiAdmins": ["alice"] }');
+    expect(loadConfigFile(join(dir, 'ok.json')).uiAdmins).toEqual(['alice']);
+    writeFileSync(join(dir, 'bad.json'), '{ "uiAdmins": "alice" }');
+    expect(() => loadConfigFile(join(dir, 'bad.json'))).toThrow(/"uiAdmins" must be an array of strings/);
+  });
+});
+
+describe('policySummary', () => {
+  it('names a block and its rule, and marks monitor-only decisions', () => {
+    expect(policySummary(null)).toBeNull();
+    expect(policySummary('{"decisions":[{"rule":"no-pii","kind":"redact","action":"block","enforced":true}],"blocked":"policy_blocked"}')).toBe('blocked: no-pii');
+    expect(policySummary('{"decisions":[{"rule":"pii","kind":"redact","action":"replace","enforced":false}]}')).toBe('replace pii (monitor)');
+  });
+});
+
+describe('curlCommand', () => {
+  it('leaves credentials out, names the environment variable instead, and quotes for the shell', () => {
+    const curl = curlCommand({
+      method: 'POST', host: 'api.anthropic.com', port: 443, path: '/v1/messages', provider: 'anthropic',
+      request: { headers: { 'x-api-key': '[REDACTED]', authorization: 'Bearer [REDACTED]', cookie: 'a=b', 'anthropic-version': '2023-06-01' }, body: `{"q":"it's"}`, body_size: 12, body_truncated: false, body_stored: 'as_sent' },
+    });
+    expect(curl).toBe(`curl -X POST 'https://api.anthropic.com/v1/messages' \\\n  -H 'anthropic-version: 2023-06-01' \\\n  -H "x-api-key: $ANTHROPIC_API_KEY" \\\n  --data-raw '{"q":"it'\\''s"}'`);
+    expect(curl).not.toMatch(/REDACTED|cookie/);
+  });
+});
+
+describe('requestDiff', () => {
+  const user = (text: string) => ({ role: 'user' as const, blocks: [{ type: 'text' as const, text }] });
+  it('reports messages past the common prefix, a changed system prompt and tools', () => {
+    const d = requestDiff('prev', { system: 'a', tools: ['x', 'y'], messages: [user('1'), user('2')] }, { system: 'b', tools: ['y', 'z'], messages: [user('1'), user('2'), user('3')] });
+    expect(d).toEqual({ previousExchangeId: 'prev', kept: 2, added: [user('3')], removed: [], system: { before: 'a', after: 'b' }, toolsAdded: ['z'], toolsRemoved: ['x'] });
+  });
+  it('shows a rewritten history (compaction) as removed and added messages', () => {
+    const d = requestDiff('prev', { tools: [], messages: [user('1'), user('2')] }, { tools: [], messages: [user('1'), user('summary')] });
+    expect(d).toMatchObject({ kept: 1, removed: [user('2')], added: [user('summary')] });
+    expect(d.system).toBeUndefined();
+  });
+});

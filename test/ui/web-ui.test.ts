@@ -1,0 +1,167 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import type { Page } from 'playwright-core';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicyText } from '../../src/policy/load.js';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { ARTIFACTS, launchChromium } from './browser-helpers.js';
+
+/** A prompt that would run script if the UI ever put captured text into the page as markup. */
+const HOSTILE = 'What is the weather in Paris? <script>alert("xss")</script><img src=x onerror="alert(\'img\')"> **bold**';
+const weatherTool = { name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+
+let fake: FakeProvider;
+let tp: TestProxy;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+let page: Page;
+const dialogs: string[] = [];
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  tp = await startTestProxy(fake, { policy: loadPolicyText('rules:\n  - {id: no-gpt5, action: deny, match: {model: "gpt-5*"}}\n', 'policy.yaml') });
+  chromium = await launchChromium();
+  page = await chromium.browser.newPage();
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await chromium?.close();
+  await tp?.close();
+  await fake?.close();
+});
+
+async function rowCount(p: Page): Promise<number> {
+  return p.locator('table.list tbody tr').count();
+}
+
+describe('the web UI in headless Chromium, against traffic from the real SDKs', () => {
+  it('serves the page with a strict CSP, and the list updates live as requests complete', async () => {
+    const response = await page.goto(`${tp.url}/ui/`);
+    const headers = response!.headers();
+    expect(headers['content-security-policy']).toContain("default-src 'self'");
+    expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(headers['content-security-policy']).not.toContain('unsafe-inline');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
+    expect(await rowCount(page)).toBe(0);
+
+    // An agent loop with a tool, from the real Anthropic SDK, while the page is open.
+    const anthropic = new Anthropic({ apiKey: 'sk-ant-api03-webui-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: HOSTILE }];
+    const first = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, tools: [weatherTool], messages });
+    // The row arrives by server push: no reload, no polling.
+    await page.locator('table.list tbody tr').first().waitFor({ timeout: 10_000 });
+    expect(await rowCount(page)).toBe(1);
+    const call = first.content.find((b) => b.type === 'tool_use')!;
+    messages.push({ role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '18°C and sunny' }] });
+    await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, tools: [weatherTool], messages });
+    await expect.poll(() => rowCount(page), { timeout: 10_000 }).toBe(2);
+
+    const openai = new OpenAI({ apiKey: 'sk-proj-webui-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hi' }] });
+    await expect.poll(() => rowCount(page), { timeout: 10_000 }).toBe(3);
+    const top = page.locator('table.list tbody tr').first();
+    expect(await top.textContent()).toContain('gpt-4o-mini');
+    expect(await top.textContent()).toContain('openai-sdk-node');
+
+    // Keyboard: j moves down, Enter opens the exchange.
+    await page.keyboard.press('j');
+    expect(await page.locator('tr.selected').textContent()).toContain('claude-sonnet-4-5');
+    tp.proxy.recorder.flush();
+    await page.reload();
+    await page.locator('table.list tbody tr').nth(2).waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}/live-list.png` });
+    await page.keyboard.press('j');
+    await page.keyboard.press('Enter');
+    await page.locator('section.exchange').waitFor();
+    expect(page.url()).toContain('#/exchange/');
+    const curl = await page.locator('pre.curl').textContent();
+    expect(curl).toContain('$ANTHROPIC_API_KEY');
+    expect(curl).not.toContain('sk-ant-api03');
+    await page.screenshot({ path: `${ARTIFACTS}/exchange-view.png`, fullPage: true });
+  });
+
+  it('opens a session with its turns, shows the diff between requests, and renders hostile text as text', async () => {
+    tp.proxy.recorder.flush();
+    const { sessions } = (await (await fetch(`${tp.url}/ui/api/sessions`)).json()) as { sessions: { id: string; tool: string }[] };
+    const session = sessions.find((s) => s.tool === 'anthropic-sdk-node')!;
+    await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(session.id)}`);
+    await page.locator('article.turn').nth(1).waitFor();
+    expect(await page.locator('article.turn').count()).toBe(2);
+    const firstTurn = page.locator('article.turn').first();
+    // The markup in the prompt is shown as characters, never parsed into elements.
+    expect(await firstTurn.textContent()).toContain('<script>alert("xss")</script>');
+    expect(await firstTurn.textContent()).toContain('<img src=x onerror=');
+    expect(await page.locator('main script, main img, .md [onerror]').count()).toBe(0);
+    // Markdown still renders (captured answers are mostly Markdown).
+    expect(await firstTurn.locator('.md strong').first().textContent()).toBe('bold');
+    expect(await firstTurn.textContent()).toContain('get_weather');
+
+    // The second request added the assistant's tool call and the tool result.
+    const diff = page.locator('article.turn').nth(1).locator('details.diff');
+    expect(await diff.locator(':scope > summary').textContent()).toContain('+2 messages');
+    await diff.locator(':scope > summary').click();
+    const added = diff.locator('.msg.added');
+    expect(await added.count()).toBe(2);
+    expect(await added.nth(1).textContent()).toContain('18°C and sunny');
+    await page.screenshot({ path: `${ARTIFACTS}/session-view.png`, fullPage: true });
+    expect(dialogs).toEqual([]);
+  });
+
+  it('opens a streamed exchange pushed live with Enter, and lists its SSE events', async () => {
+    await page.goto(`${tp.url}/ui/#/`);
+    await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
+    await page.locator('table.list tbody tr').nth(2).waitFor();
+    const before = await rowCount(page);
+    const anthropic = new Anthropic({ apiKey: 'sk-ant-api03-webui-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    const stream = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Stream please' }] });
+    for await (const _event of stream) { /* drain */ }
+    await expect.poll(() => rowCount(page), { timeout: 10_000 }).toBe(before + 1);
+    await page.keyboard.press('Enter');
+    await page.locator('table.sse').waitFor({ timeout: 10_000 });
+    const names = await page.locator('table.sse th').allTextContents();
+    expect(names[0]).toBe('message_start');
+    expect(names).toContain('content_block_delta');
+    expect(names.at(-1)).toBe('message_stop');
+  });
+
+  it('shows a policy block in the live list', async () => {
+    await page.goto(`${tp.url}/ui/#/`);
+    await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
+    await page.locator('table.list tbody tr').nth(3).waitFor();
+    const before = await rowCount(page);
+    const openai = new OpenAI({ apiKey: 'sk-proj-webui-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    await expect(openai.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] })).rejects.toThrow();
+    await expect.poll(() => rowCount(page), { timeout: 10_000 }).toBe(before + 1);
+    const top = page.locator('table.list tbody tr').first();
+    expect(await top.locator('td.policy.blocked').textContent()).toBe('blocked: no-gpt5');
+    expect(await top.locator('.status.bad').textContent()).toContain('403');
+  });
+
+  it('refuses a request whose Host is not a loopback name (DNS rebinding) on a local proxy', async () => {
+    const res = await request(`${tp.url}/ui/api/exchanges`, { headers: { host: `rebound.example:${new URL(tp.url).port}` } });
+    expect(res.statusCode).toBe(403);
+    await res.body.dump();
+  });
+
+  it('draws the charts', async () => {
+    await page.goto(`${tp.url}/ui/#/charts`);
+    await page.locator('.uplot').first().waitFor();
+    expect(await page.locator('.uplot').count()).toBe(2);
+    await page.screenshot({ path: `${ARTIFACTS}/charts.png`, fullPage: true });
+  });
+});
+
+/** Refreshes the committed README screenshots from this run (LLMTAP_UPDATE_SCREENSHOTS=1). */
+afterAll(() => {
+  if (!process.env.LLMTAP_UPDATE_SCREENSHOTS) return;
+  mkdirSync('docs', { recursive: true });
+  copyFileSync(`${ARTIFACTS}/live-list.png`, 'docs/ui-live-list.png');
+  copyFileSync(`${ARTIFACTS}/session-view.png`, 'docs/ui-session.png');
+});

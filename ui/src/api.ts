@@ -1,0 +1,52 @@
+import type { UiListItem } from '../../src/ui/server/list-item.js';
+import type { RequestDiff } from '../../src/ui/server/request-diff.js';
+import type { ThreadView, TurnView } from '../../src/sessions/turns.js';
+import type { ExportedExchange } from '../../src/archive/export.js';
+
+export type { UiListItem, RequestDiff, ThreadView, TurnView };
+
+export interface SessionJson {
+  id: string; started_at: string; ended_at: string; duration_ms: number; tool: string | null; client: { address: string | null; user: string | null };
+  models: string[]; threads: number; turns: number; errors: number; tokens: { input: number; output: number; cached_input: number };
+  cost_usd: number | null; unpriced_exchanges: number; api_equivalent: boolean;
+}
+
+export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff> }
+export type ExchangePage = ExportedExchange & { turn: TurnView | null; curl: string };
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+  const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+  if (!res.ok) throw new ApiError(res.status, body.error?.message ?? `HTTP ${res.status}`);
+  return body as T;
+}
+
+export interface ListFilters { tool: string; model: string; host: string; status: string; session: string; q: string }
+
+export const NO_FILTERS: ListFilters = { tool: '', model: '', host: '', status: '', session: '', q: '' };
+
+export function listUrl(filters: ListFilters): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(filters)) if (v.trim()) params.set(k, v.trim());
+  return `/ui/api/exchanges?${params.toString()}`;
+}
+
+/** Whether a live row passes the filters the server would apply (text search is left to the server: a live row has no bodies). */
+export function matchesFilters(item: UiListItem, f: ListFilters): boolean {
+  if (f.q.trim()) return false;
+  if (f.tool && item.tool !== f.tool) return false;
+  if (f.model && item.model !== f.model) return false;
+  if (f.host && item.host !== f.host) return false;
+  if (f.session && item.sessionId !== f.session) return false;
+  const s = f.status.trim().toLowerCase();
+  if (s === 'error') return (item.outcome !== null && item.outcome !== 'completed') || (item.status ?? 0) >= 400;
+  if (/^[1-5]xx$/.test(s)) return Math.floor((item.status ?? 0) / 100) === Number(s[0]);
+  if (/^\d{3}$/.test(s)) return item.status === Number(s);
+  return true;
+}

@@ -1,0 +1,62 @@
+import type { Block, ConversationMessage } from '../../src/sessions/conversation.js';
+import { renderMarkdown } from './markdown.js';
+
+/** Text as sanitized Markdown (see markdown.ts). */
+export function Markdown({ text }: { text: string }) {
+  return <div class="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(text) }} />;
+}
+
+export function Message({ message, mark }: { message: ConversationMessage; mark?: '+' | '−' }) {
+  return (
+    <div class={`msg role-${message.role}${mark === '+' ? ' added' : mark === '−' ? ' removed' : ''}`}>
+      <div class="role">{mark ? `${mark} ` : ''}{message.role}</div>
+      <div class="blocks">{message.blocks.map((b, i) => <BlockView key={i} block={b} />)}</div>
+    </div>
+  );
+}
+
+export function BlockView({ block }: { block: Block }) {
+  switch (block.type) {
+    case 'text':
+      return <Markdown text={block.text} />;
+    case 'thinking':
+      return <Thinking text={block.text} />;
+    case 'tool_call':
+      return <ToolCall name={block.name} args={block.arguments} id={block.id ?? null} />;
+    case 'tool_result':
+      return (
+        <details class={block.isError ? 'tool-result error' : 'tool-result'} open={block.text.length < 400}>
+          <summary>tool result{block.isError ? ' (error)' : ''}{block.id ? <span class="dim"> {block.id}</span> : null}</summary>
+          <pre>{block.text}</pre>
+        </details>
+      );
+    default:
+      return <div class="dim">[{block.kind}]</div>;
+  }
+}
+
+export function Thinking({ text }: { text: string }) {
+  return (
+    <details class="thinking">
+      <summary>thinking <span class="dim">({text.length} chars)</span></summary>
+      <pre>{text}</pre>
+    </details>
+  );
+}
+
+export function ToolCall({ name, args, id }: { name: string; args: string; id: string | null }) {
+  return (
+    <div class="tool-call">
+      <div><span class="tag">tool call</span> <b>{name}</b>{id ? <span class="dim"> {id}</span> : null}</div>
+      <pre>{pretty(args)}</pre>
+    </div>
+  );
+}
+
+export function pretty(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,110 @@
+import { useEffect, useState } from 'preact/hooks';
+import { getJson, type ExchangePage } from './api.js';
+import { Markdown, pretty, Thinking, ToolCall } from './blocks.js';
+import { dateTime, ms, tokens, usd } from './format.js';
+import { Status } from './list-view.js';
+
+export function ExchangeView({ id }: { id: string }) {
+  const [page, setPage] = useState<ExchangePage | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    setPage(null);
+    // A row pushed live may reach the archive a moment after it reached the list: try once more.
+    const load = (retry: boolean) => getJson<ExchangePage>(`/ui/api/exchanges/${encodeURIComponent(id)}`).then(setPage, (err: Error & { status?: number }) => {
+      if (retry && err.status === 404) setTimeout(() => load(false), 500);
+      else setError(err.message);
+    });
+    load(true);
+  }, [id]);
+  if (error) return <p class="error">{error}</p>;
+  if (!page) return <p class="dim">loading…</p>;
+  const r = page.response;
+  const copy = () => void navigator.clipboard?.writeText(page.curl).then(() => setCopied(true));
+  return (
+    <section class="exchange">
+      <h1><span class="mono">{page.method}</span> {page.host}{page.path}</h1>
+      <div class="facts">
+        <span>{dateTime(page.started_at)}</span>
+        <Status item={{ status: page.status, outcome: page.outcome, errorCode: page.error_code }} />
+        <span>{page.tool?.name ?? 'unknown tool'}</span><span>{page.model ?? '–'}</span>
+        <span>in {tokens(page.usage.input_tokens)} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(page.usage.output_tokens)}</span>
+        <span class="cost">{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
+        <span>{ms(page.duration_ms)} (first byte {ms(page.ttfb_ms)})</span>
+        {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {page.session_id.slice(0, 10)} · turn {page.turn?.turn}</a>}
+      </div>
+      {page.policy && (
+        <div class="policy-box"><b>policy</b><pre>{JSON.stringify(page.policy, null, 2)}</pre></div>
+      )}
+      {r && (r.text || r.thinking || r.tool_calls.length > 0) && (
+        <div class="msg role-assistant answer">
+          <div class="role">answer{r.stop_reason ? <span class="dim"> ({r.stop_reason})</span> : null}</div>
+          <div class="blocks">
+            {r.thinking && <Thinking text={r.thinking} />}
+            {r.text && <Markdown text={r.text} />}
+            {r.tool_calls.map((c, i) => <ToolCall key={i} name={c.name} args={c.arguments} id={c.id} />)}
+          </div>
+        </div>
+      )}
+      <h2>Request</h2>
+      <Headers headers={page.request.headers} />
+      <Body body={page.request.body} encoding={page.request.body_encoding} />
+      <h2>Response</h2>
+      {r ? <><Headers headers={r.headers} /><Body body={r.body} encoding={r.body_encoding} /></> : <p class="dim">no response</p>}
+      {page.websocket && (
+        <>
+          <h2>WebSocket messages</h2>
+          <table class="kv">{page.websocket.messages.map((m) => <tr key={m.seq}><th>{m.direction === 'client' ? '→' : '←'} {m.at.slice(11, 23)}</th><td><pre>{m.text ?? m.data_base64 ?? ''}</pre></td></tr>)}</table>
+        </>
+      )}
+      <h2>Copy as curl <button type="button" onClick={copy}>{copied ? 'copied' : 'copy'}</button></h2>
+      <p class="dim">Credentials are never shown: the command reads them from the environment.</p>
+      <pre class="curl">{page.curl}</pre>
+    </section>
+  );
+}
+
+function Headers({ headers }: { headers: Record<string, string | string[]> }) {
+  return (
+    <details class="headers">
+      <summary>headers ({Object.keys(headers).length})</summary>
+      <table class="kv">
+        {Object.entries(headers).map(([k, v]) => <tr key={k}><th>{k}</th><td class="mono">{Array.isArray(v) ? v.join('\n') : v}</td></tr>)}
+      </table>
+    </details>
+  );
+}
+
+/** A body pretty-printed (JSON) or as SSE events, with the raw bytes one click away. */
+function Body({ body, encoding }: { body: string | null; encoding?: 'base64' }) {
+  const [raw, setRaw] = useState(false);
+  if (body === null) return <p class="dim">no body stored</p>;
+  if (encoding === 'base64') return <pre class="body">{body}</pre>;
+  const events = raw ? [] : sseEvents(body);
+  return (
+    <div class="body-box">
+      <label class="dim"><input type="checkbox" checked={raw} onChange={() => setRaw(!raw)} /> raw</label>
+      {events.length > 0 ? (
+        <table class="kv sse">{events.map((e, i) => <tr key={i}><th>{e.event}</th><td><pre>{pretty(e.data)}</pre></td></tr>)}</table>
+      ) : (
+        <pre class="body">{raw ? body : pretty(body)}</pre>
+      )}
+    </div>
+  );
+}
+
+/** Server-Sent Events in a body, in order; empty when the body is not an event stream. */
+export function sseEvents(body: string): { event: string; data: string }[] {
+  if (!/^(event|data):/m.test(body.slice(0, 200))) return [];
+  const events: { event: string; data: string }[] = [];
+  for (const chunk of body.split(/\r?\n\r?\n/)) {
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of chunk.split(/\r?\n/)) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+    if (data.length) events.push({ event, data: data.join('\n') });
+  }
+  return events;
+}

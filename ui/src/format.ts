@@ -1,0 +1,38 @@
+export function time(ms: number): string {
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function dateTime(iso: string | number): string {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time(d.getTime())}`;
+}
+
+export function tokens(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '–';
+  if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(1)}M`;
+  if (n >= 10_000) return `${Math.round(n / 1000)}k`;
+  if (n >= 1000) return `${(n / 1000).toFixed(1)}k`;
+  return String(n);
+}
+
+export function usd(n: number | null | undefined, apiEquivalent = false): string {
+  if (n === null || n === undefined) return '–';
+  const text = n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(Math.min(8, 1 - Math.floor(Math.log10(n))))}` : `$${n.toFixed(2)}`;
+  return apiEquivalent ? `~${text}` : text;
+}
+
+export function ms(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '–';
+  return n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
+}
+
+/** Ids are time-ordered (ULID/UUIDv7): ids of one minute share their head, so the tail tells them apart. */
+export function shortId(id: string | null | undefined): string {
+  if (!id) return '–';
+  return id.length > 14 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}

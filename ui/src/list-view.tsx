@@ -1,0 +1,124 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { getJson, listUrl, matchesFilters, NO_FILTERS, type ListFilters, type UiListItem } from './api.js';
+import { ms, shortId, time, tokens, usd } from './format.js';
+
+const MAX_ROWS = 1000;
+
+export function ListView() {
+  const [filters, setFilters] = useState<ListFilters>(NO_FILTERS);
+  const [rows, setRows] = useState<UiListItem[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [selected, setSelected] = useState(0);
+  const [live, setLive] = useState<'connecting' | 'live' | 'offline'>('connecting');
+  const filtersRef = useRef(filters);
+  filtersRef.current = filters;
+
+  useEffect(() => {
+    let stale = false;
+    const t = setTimeout(() => {
+      getJson<{ exchanges: UiListItem[] }>(listUrl(filters)).then((r) => {
+        if (!stale) { setRows(r.exchanges); setError(null); }
+      }, (err: Error) => !stale && setError(err.message));
+    }, 150);
+    return () => { stale = true; clearTimeout(t); };
+  }, [filters]);
+
+  // New rows are pushed by the proxy as exchanges complete (Server-Sent Events).
+  useEffect(() => {
+    const source = new EventSource('/ui/api/live');
+    source.onopen = () => setLive('live');
+    source.onerror = () => setLive(source.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
+    source.addEventListener('exchange', (event) => {
+      const item = JSON.parse((event as MessageEvent<string>).data) as UiListItem;
+      if (!matchesFilters(item, filtersRef.current)) return;
+      setRows((current) => (current.some((r) => r.id === item.id) ? current : [item, ...current].slice(0, MAX_ROWS)));
+      setSelected((s) => (s > 0 ? s + 1 : s));
+    });
+    return () => source.close();
+  }, []);
+
+  // One listener for the view's life, reading the current rows and selection through refs:
+  // a key pressed right after new rows arrive must see them, not the previous render's.
+  const view = useRef({ rows, selected });
+  view.current = { rows, selected };
+  useEffect(() => {
+    const open = (hash: string) => (location.hash = hash);
+    const onKey = (e: KeyboardEvent) => {
+      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.metaKey || e.ctrlKey || e.altKey) return;
+      const { rows: current, selected: at } = view.current;
+      const row = current[at];
+      const move = (to: number) => {
+        view.current.selected = to; // before the re-render, for a key pressed right after
+        setSelected(to);
+      };
+      if (e.key === 'j' || e.key === 'ArrowDown') move(Math.max(0, Math.min(current.length - 1, at + 1)));
+      else if (e.key === 'k' || e.key === 'ArrowUp') move(Math.max(0, at - 1));
+      else if (e.key === 'Enter' && row) open(`#/exchange/${encodeURIComponent(row.id)}`);
+      else if (e.key === 's' && row?.sessionId) open(`#/session/${encodeURIComponent(row.sessionId)}`);
+      else if (e.key === '/') document.getElementById('filter-q')?.focus();
+      else return;
+      e.preventDefault();
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+
+  useEffect(() => {
+    document.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' });
+  }, [selected]);
+
+  const field = (name: keyof ListFilters, placeholder: string, width = 8) => (
+    <input id={`filter-${name}`} class="filter" style={{ width: `${width}em` }} placeholder={placeholder} value={filters[name]}
+      onInput={(e) => setFilters({ ...filters, [name]: (e.target as HTMLInputElement).value })} />
+  );
+
+  return (
+    <section>
+      <div class="toolbar">
+        {field('q', 'search prompts and answers  (/)', 18)}
+        {field('tool', 'tool')}
+        {field('model', 'model', 10)}
+        {field('host', 'host', 10)}
+        {field('status', '200, 4xx, error', 7)}
+        {field('session', 'session', 9)}
+        <span class={`live-dot ${live}`} title="server push">{live === 'live' ? '● live' : live === 'connecting' ? '○ connecting' : '○ offline'}</span>
+        <span class="hint">j/k move · Enter open · s session</span>
+      </div>
+      {error && <p class="error">{error}</p>}
+      <table class="list">
+        <thead>
+          <tr>
+            <th>time</th><th>tool</th><th>model</th><th>status</th><th class="num">in</th><th class="num">out</th><th class="num">cached</th>
+            <th class="num">cost</th><th class="num">latency</th><th class="num">TTFT</th><th>policy</th><th>session</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r, i) => (
+            <tr key={r.id} class={i === selected ? 'selected' : ''} data-id={r.id} onClick={() => setSelected(i)}
+              onDblClick={() => (location.hash = `#/exchange/${encodeURIComponent(r.id)}`)}>
+              <td class="mono">{time(r.startedAt)}</td>
+              <td>{r.tool ?? '–'}</td>
+              <td><a href={`#/exchange/${encodeURIComponent(r.id)}`}>{r.model ?? `${r.method} ${r.path}`}</a></td>
+              <td><Status item={r} /></td>
+              <td class="num">{tokens(r.promptTokens)}</td>
+              <td class="num">{tokens(r.outputTokens)}</td>
+              <td class="num">{tokens(r.cachedTokens)}</td>
+              <td class="num">{usd(r.costUsd, r.apiEquivalent)}</td>
+              <td class="num">{ms(r.latencyMs)}</td>
+              <td class="num">{ms(r.ttftMs)}</td>
+              <td class={r.policy?.startsWith('blocked') ? 'policy blocked' : 'policy'}>{r.policy ?? ''}</td>
+              <td class="mono">{r.sessionId ? <a href={`#/session/${encodeURIComponent(r.sessionId)}`} title={r.sessionId}>{shortId(r.sessionId)}</a> : '…'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.length === 0 && !error && <p class="empty">No exchanges yet. Point a tool at this proxy (HTTPS_PROXY) and they appear here as they complete.</p>}
+    </section>
+  );
+}
+
+export function Status({ item }: { item: Pick<UiListItem, 'status' | 'outcome' | 'errorCode'> }) {
+  const failed = (item.outcome !== null && item.outcome !== 'completed') || (item.status ?? 0) >= 400;
+  const label = item.status === null ? (item.outcome ?? '–') : String(item.status);
+  return <span class={failed ? 'status bad' : 'status ok'} title={item.errorCode ?? item.outcome ?? ''}>{label}{item.outcome && item.outcome !== 'completed' && item.status !== null ? ` ${item.outcome}` : ''}</span>;
+}

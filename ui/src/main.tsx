@@ -1,0 +1,50 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ChartsView } from './charts-view.js';
+import { ExchangeView } from './exchange-view.js';
+import { ListView } from './list-view.js';
+import { SessionView } from './session-view.js';
+import { SessionsView } from './sessions-view.js';
+import './styles.css';
+
+/** Views are addressed by the URL fragment, so the browser's back button and links work without a server route per view. */
+type Route = { view: 'list' } | { view: 'sessions' } | { view: 'charts' } | { view: 'session'; id: string } | { view: 'exchange'; id: string };
+
+export function parseRoute(hash: string): Route {
+  const [, view, id] = hash.replace(/^#/, '').split('/');
+  if (view === 'session' && id) return { view: 'session', id: decodeURIComponent(id) };
+  if (view === 'exchange' && id) return { view: 'exchange', id: decodeURIComponent(id) };
+  if (view === 'sessions') return { view: 'sessions' };
+  if (view === 'charts') return { view: 'charts' };
+  return { view: 'list' };
+}
+
+function App() {
+  const [route, setRoute] = useState<Route>(() => parseRoute(location.hash));
+  useEffect(() => {
+    const onHash = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  const tab = (href: string, label: string, active: boolean) => <a href={href} class={active ? 'tab active' : 'tab'}>{label}</a>;
+  return (
+    <div class="shell">
+      <header class="top">
+        <span class="brand">llmtap</span>
+        {tab('#/', 'Live', route.view === 'list')}
+        {tab('#/sessions', 'Sessions', route.view === 'sessions' || route.view === 'session')}
+        {tab('#/charts', 'Charts', route.view === 'charts')}
+        <a class="tab right" href="/" title="counters of the running proxy">Status</a>
+      </header>
+      <main>
+        {route.view === 'list' && <ListView />}
+        {route.view === 'sessions' && <SessionsView />}
+        {route.view === 'charts' && <ChartsView />}
+        {route.view === 'session' && <SessionView id={route.id} />}
+        {route.view === 'exchange' && <ExchangeView id={route.id} />}
+      </main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
