@@ -6,6 +6,7 @@ import { loadPriceOverrides } from './cost/price-overrides.js';
 import type { CompiledPolicy } from './policy/compile.js';
 import type { RateLimitSpec } from './policy/rate-limit.js';
 import type { ProxyUser } from './proxy/auth.js';
+import { resolveParents } from './proxy/parent-proxy.js';
 
 /** One `--connect-to HOST:PORT:ADDR:PORT` rule (curl's semantics: empty HOST/PORT match any). */
 export interface ConnectTo {
@@ -27,6 +28,10 @@ export interface ProxyConfig {
   /** Extra CA files trusted for upstream TLS, next to the system roots. */
   upstreamCa: string[];
   connectTo: ConnectTo[];
+  /** Parent HTTP(S) proxy (http[s]://[user:pass@]host:port) for tunnels, intercepted upstream connections and plain HTTP. */
+  upstreamProxy?: string;
+  /** Use the proxy process's own HTTPS_PROXY/HTTP_PROXY/NO_PROXY as the parent (opt-in). */
+  upstreamProxyEnv?: boolean;
   /** Answer 503 instead of forwarding when the archive cannot write. */
   failClosed: boolean;
   /** Largest request body llmtap buffers before forwarding; larger ones get 413. */
@@ -190,6 +195,7 @@ export function validateConfig(config: ProxyConfig): ProxyConfig {
   if (config.retainDays !== undefined && !(Number.isFinite(config.retainDays) && config.retainDays > 0)) {
     throw new ConfigError(`--retain-days ${config.retainDays}: must be a positive number of days`);
   }
+  resolveParents(config); // a malformed URL or a parent that is llmtap itself stops the start, naming the flag
   if (config.prices !== undefined) loadPriceOverrides(config.prices); // a bad file stops the start, naming file, line and key
   if (!isLoopbackListen(config.host) && config.auth.length === 0) {
     throw new ConfigError(`--host ${config.host}: listening beyond loopback (gateway mode) requires --auth USER:PASS or --auth-file FILE`);
