@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
@@ -194,6 +195,11 @@ export function validateConfig(config: ProxyConfig): ProxyConfig {
   }
   if (config.retainDays !== undefined && !(Number.isFinite(config.retainDays) && config.retainDays > 0)) {
     throw new ConfigError(`--retain-days ${config.retainDays}: must be a positive number of days`);
+  }
+  for (const file of config.upstreamCa) {
+    // A raw ENOENT at start names neither the flag nor what to fix.
+    if (!existsSync(file)) throw new ConfigError(`--upstream-ca ${file}: no such file`);
+    if (!statSync(file).isFile()) throw new ConfigError(`--upstream-ca ${file}: not a file (expected a PEM file of CA certificates)`);
   }
   resolveParents(config); // a malformed URL or a parent that is llmtap itself stops the start, naming the flag
   if (config.prices !== undefined) loadPriceOverrides(config.prices); // a bad file stops the start, naming file, line and key

@@ -272,6 +272,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
     out: ex.usage?.outputTokens,
     ms: Math.round((ex.timings.end ?? start) - start),
     outcome: ex.outcome,
+    code: ex.errorCode,
     ...(conn.record ? {} : { recorded: false }),
   }, 'exchange');
 }
