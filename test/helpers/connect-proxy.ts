@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 
 /**
@@ -16,15 +17,17 @@ export interface ConnectProxy {
   close(): Promise<void>;
 }
 
-export async function startConnectProxy(credentials?: { user: string; pass: string }): Promise<ConnectProxy> {
+/** With `tls`, the parent itself speaks HTTPS (an https:// upstream proxy). */
+export async function startConnectProxy(credentials?: { user: string; pass: string }, tls?: { key: string; cert: string }): Promise<ConnectProxy> {
   const expected = credentials ? `Basic ${Buffer.from(`${credentials.user}:${credentials.pass}`).toString('base64')}` : undefined;
   const sockets = new Set<Socket>();
   const state = { connects: [] as string[], refused: 0 };
-  const server: Server = createServer((_req, res) => {
+  const notAProxyRequest = (_req: IncomingMessage, res: import('node:http').ServerResponse): void => {
     res.writeHead(405, { connection: 'close' });
     res.end();
-  });
-  server.on('connection', (s: Socket) => {
+  };
+  const server: Server = tls ? createHttpsServer(tls, notAProxyRequest) : createServer(notAProxyRequest);
+  server.on(tls ? 'secureConnection' : 'connection', (s: Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
@@ -54,7 +57,7 @@ export async function startConnectProxy(credentials?: { user: string; pass: stri
   const port = (server.address() as AddressInfo).port;
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     get connects() {
       return state.connects;
     },

@@ -11,6 +11,7 @@ import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { LeafCertificates } from '../../src/tls/leaf.js';
 import { eventually, exported, exportedTunnels } from '../helpers/archive.js';
 import { startConnectProxy, type ConnectProxy } from '../helpers/connect-proxy.js';
 import { OPENAI_TEXT, startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
@@ -114,6 +115,46 @@ describe('--upstream-proxy', () => {
     }
     expect(logs.join('')).not.toContain(PASSWORD);
     expect(logs.join('')).not.toContain(Buffer.from(`corp:${PASSWORD}`).toString('base64'));
+  });
+
+  it('an https:// parent: llmtap verifies the parent (--upstream-ca) and the provider inside it', async () => {
+    const leafs = new LeafCertificates(fake.ca);
+    const tlsParent = await startConnectProxy({ user: 'corp', pass: PASSWORD }, { key: leafs.keyPem, cert: leafs.certificatePemFor('localhost') });
+    const tp = await proxyWith(`https://corp:${PASSWORD}@localhost:${tlsParent.port}`);
+    try {
+      const res = await chat(tp);
+      expect(res.status).toBe(200);
+      await res.text();
+      expect(tlsParent.connects).toEqual([`127.0.0.1:${fake.port}`]);
+    } finally {
+      await tp.close();
+      await tlsParent.close();
+    }
+  });
+
+  it('--upstream-proxy-env: HTTPS_PROXY carries what NO_PROXY does not list', async () => {
+    const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+    process.env.HTTPS_PROXY = `http://corp:${PASSWORD}@127.0.0.1:${parent.port}`;
+    process.env.NO_PROXY = 'tunnel.example';
+    const before = parent.connects.length;
+    let tp: TestProxy | undefined;
+    try {
+      tp = await startTestProxy(fake, { upstreamProxyEnv: true, connectTo: rules() });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+    try {
+      const res = await chat(tp);
+      expect(res.status).toBe(200);
+      await res.text();
+      const tunnel = await connectThrough(tp.proxy.address.port, 'tunnel.example:443');
+      tunnel.write('direct');
+      await new Promise((r) => tunnel.once('data', r));
+      tunnel.end();
+      expect(parent.connects.slice(before)).toEqual([`127.0.0.1:${fake.port}`]); // the NO_PROXY host went direct
+    } finally {
+      await tp.close();
+    }
   });
 
   it('a 407 from the parent is upstream_proxy_auth naming the parent, never the password', async () => {
