@@ -43,8 +43,11 @@ export async function startConnectProxy(credentials?: { user: string; pass: stri
     const upstream = connect({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) });
     sockets.add(upstream);
     upstream.once('close', () => sockets.delete(upstream));
-    upstream.on('error', () => client.destroy());
+    // What squid and most corporate proxies answer when the destination cannot be reached.
+    upstream.on('error', () => (client.writable && !established ? client.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n') : client.destroy()));
+    let established = false;
     upstream.once('connect', () => {
+      established = true;
       state.connects.push(req.url!);
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) upstream.write(head);

@@ -176,6 +176,17 @@ describe('--upstream-proxy', () => {
     expect(logs.join('')).not.toContain(PASSWORD);
   });
 
+  it('a parent that answers CONNECT with 502 (it cannot reach the provider) is upstream_proxy_refused with its status', async () => {
+    const tp = await startTestProxy(fake, { upstreamProxy: `http://corp:${PASSWORD}@127.0.0.1:${parent.port}`, connectTo: [parseConnectTo('api.openai.com:443:127.0.0.1:1')] });
+    try {
+      const res = await chat(tp);
+      expect([res.status, res.headers.get('x-llmtap-error')]).toEqual([502, 'upstream_proxy_refused']);
+      expect(await res.text()).toContain(`the upstream proxy http://127.0.0.1:${parent.port} answered 502 to CONNECT 127.0.0.1:1`);
+    } finally {
+      await tp.close();
+    }
+  });
+
   it('a parent that is down is upstream_proxy_unreachable, for calls and tunnels', async () => {
     const down = createServer();
     await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
