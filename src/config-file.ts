@@ -14,6 +14,8 @@ const KEYS: Record<string, { kind: Kind; apply: (value: never, into: Partial<Pro
   intercept: { kind: 'string[]', apply: (v: string[], c) => { c.intercept = v; } },
   passthrough: { kind: 'string[]', apply: (v: string[], c) => { c.passthrough = v; } },
   upstreamCa: { kind: 'string[]', apply: (v: string[], c, base) => { c.upstreamCa = v.map((f) => resolve(base, f)); } },
+  upstreamProxy: { kind: 'string', apply: (v: string, c) => { c.upstreamProxy = v; } },
+  upstreamProxyEnv: { kind: 'boolean', apply: (v: boolean, c) => { c.upstreamProxyEnv = v; } },
   connectTo: { kind: 'string[]', apply: (v: string[], c) => { c.connectTo = v.map(parseConnectTo); } },
   failClosed: { kind: 'boolean', apply: (v: boolean, c) => { c.failClosed = v; } },
   maxRequestBody: { kind: 'number', apply: (v: number, c) => { c.maxRequestBody = v; } },

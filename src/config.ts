@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
@@ -6,6 +7,7 @@ import { loadPriceOverrides } from './cost/price-overrides.js';
 import type { CompiledPolicy } from './policy/compile.js';
 import type { RateLimitSpec } from './policy/rate-limit.js';
 import type { ProxyUser } from './proxy/auth.js';
+import { resolveParents } from './proxy/parent-proxy.js';
 
 /** One `--connect-to HOST:PORT:ADDR:PORT` rule (curl's semantics: empty HOST/PORT match any). */
 export interface ConnectTo {
@@ -27,6 +29,10 @@ export interface ProxyConfig {
   /** Extra CA files trusted for upstream TLS, next to the system roots. */
   upstreamCa: string[];
   connectTo: ConnectTo[];
+  /** Parent HTTP(S) proxy (http[s]://[user:pass@]host:port) for tunnels, intercepted upstream connections and plain HTTP. */
+  upstreamProxy?: string;
+  /** Use the proxy process's own HTTPS_PROXY/HTTP_PROXY/NO_PROXY as the parent (opt-in). */
+  upstreamProxyEnv?: boolean;
   /** Answer 503 instead of forwarding when the archive cannot write. */
   failClosed: boolean;
   /** Largest request body llmtap buffers before forwarding; larger ones get 413. */
@@ -200,6 +206,12 @@ export function validateConfig(config: ProxyConfig): ProxyConfig {
   }
   if (config.otlpEndpoint !== undefined) validateOtlpEndpoint(config.otlpEndpoint);
   if (config.otlpContent && config.otlpEndpoint === undefined) throw new ConfigError('--otlp-content: needs --otlp-endpoint URL');
+  for (const file of config.upstreamCa) {
+    // A raw ENOENT at start names neither the flag nor what to fix.
+    if (!existsSync(file)) throw new ConfigError(`--upstream-ca ${file}: no such file`);
+    if (!statSync(file).isFile()) throw new ConfigError(`--upstream-ca ${file}: not a file (expected a PEM file of CA certificates)`);
+  }
+  resolveParents(config); // a malformed URL or a parent that is llmtap itself stops the start, naming the flag
   if (config.prices !== undefined) loadPriceOverrides(config.prices); // a bad file stops the start, naming file, line and key
   if (!isLoopbackListen(config.host) && config.auth.length === 0) {
     throw new ConfigError(`--host ${config.host}: listening beyond loopback (gateway mode) requires --auth USER:PASS or --auth-file FILE`);

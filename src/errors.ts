@@ -28,6 +28,10 @@ export const ERROR_CODES = {
   upstream_tls: { status: 502, message: 'the upstream certificate failed verification' },
   upstream_timeout: { status: 504, message: 'the upstream provider did not answer in time' },
   upstream_error: { status: 502, message: 'the upstream connection failed' },
+  /** --upstream-proxy: the parent proxy could not be reached, refused the credentials (407), or refused the CONNECT. */
+  upstream_proxy_unreachable: { status: 502, message: 'llmtap could not reach its upstream proxy' },
+  upstream_proxy_auth: { status: 502, message: 'the upstream proxy refused llmtap\'s credentials' },
+  upstream_proxy_refused: { status: 502, message: 'the upstream proxy refused the connection' },
   archive_unavailable: { status: 503, message: 'llmtap cannot write its archive (fail-closed mode)' },
   /** A WebSocket (or other long-lived exchange) still open at the drain deadline, closed by llmtap. */
   shutdown: { status: 503, message: 'llmtap is shutting down' },
@@ -73,6 +77,23 @@ export function classifyUpstreamError(err: unknown): ErrorCode {
   if (codes.some((c) => c.includes('TIMEOUT') || c === 'ETIMEDOUT')) return 'upstream_timeout';
   if (codes.some((c) => CONNECT_CODES.has(c))) return 'upstream_unreachable';
   return 'upstream_error';
+}
+
+/**
+ * The message of an llmtap error about the upstream side, naming the host it was
+ * about (`authority`) so a user reading the 502 knows which connection failed. Errors
+ * that already say what failed (the --upstream-proxy ones) keep their own text.
+ */
+export function upstreamFailureDetail(code: ErrorCode, err: unknown, authority: string): string {
+  if (err instanceof LlmtapError && err.message !== ERROR_CODES[err.code].message) return err.message;
+  // The cause (ECONNREFUSED, the --connect-to address) stays in the log: the client gets no internals.
+  switch (code) {
+    case 'upstream_unreachable': return `llmtap could not connect to the upstream provider ${authority}`;
+    case 'upstream_tls': return `the certificate of ${authority} failed verification`;
+    case 'upstream_timeout': return `${authority} did not answer in time`;
+    case 'upstream_error': return `the upstream connection to ${authority} failed`;
+    default: return ERROR_CODES[code].message;
+  }
 }
 
 function errorCodes(err: unknown): string[] {

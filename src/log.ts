@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { prettyDestination } from './log-pretty.js';
 import { builtInRedactor, CREDENTIAL_HEADER_NAMES, REDACTED } from './redact/redactor.js';
 
 export type { Logger };
@@ -52,7 +53,9 @@ export function createLogger(options: LogOptions = {}): Logger {
   };
   const pretty = options.pretty ?? Boolean(process.stderr.isTTY);
   if (pretty && !options.destination) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, ignore: 'pid,hostname' } } });
+    // Colour on a terminal, or when FORCE_COLOR asks for it; never with NO_COLOR (no-color.org).
+    const color = !process.env.NO_COLOR && (Boolean(process.stderr.isTTY) || Boolean(process.env.FORCE_COLOR));
+    return pino(base, prettyDestination(process.stderr, color) as pino.DestinationStream);
   }
   return pino(base, (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 2, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
 }

@@ -4,7 +4,9 @@ import { decodeStoredBodies } from './stored-bodies.js';
 export interface ExportOptions {
   /** Only rows that started at or after this epoch-millisecond time. */
   since?: number;
-  /** At most this many rows. */
+  /** Only rows that started before this epoch-millisecond time. */
+  until?: number;
+  /** At most this many rows: the newest ones (still written oldest first). */
   limit?: number;
   /** Only the exchanges of this session. */
   session?: string;
@@ -263,18 +265,20 @@ function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions): { sq
     where.push('started_at >= ?');
     params.push(options.since);
   }
+  if (options.until !== undefined) {
+    where.push('started_at < ?');
+    params.push(options.until);
+  }
   if (options.session !== undefined && table === 'exchanges') {
     where.push('session_id = ?');
     params.push(options.session);
   }
   if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
   // id breaks ties so repeated exports of the same archive are identical.
-  sql += ' ORDER BY started_at, id';
-  if (options.limit !== undefined) {
-    sql += ' LIMIT ?';
-    params.push(Math.max(0, Math.floor(options.limit)));
-  }
-  return { sql, params };
+  if (options.limit === undefined) return { sql: `${sql} ORDER BY started_at, id`, params };
+  // A limit keeps the newest rows (what "the last 10 exchanges" means), written in time order.
+  params.push(Math.max(0, Math.floor(options.limit)));
+  return { sql: `SELECT * FROM (${sql} ORDER BY started_at DESC, id DESC LIMIT ?) ORDER BY started_at, id`, params };
 }
 
 export function isoTime(epochMs: number): string {

@@ -14,6 +14,8 @@ export interface StartFlags {
   passthrough: string[];
   'upstream-ca': string[];
   'connect-to': string[];
+  'upstream-proxy'?: string;
+  'upstream-proxy-env'?: boolean;
   'fail-closed'?: boolean;
   'max-request-body'?: number;
   'capture-limit'?: number;
@@ -59,6 +61,8 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
     passthrough: [...(file.passthrough ?? []), ...flags.passthrough],
     upstreamCa: [...(file.upstreamCa ?? []), ...flags['upstream-ca']],
     connectTo: [...flags['connect-to'].map(parseConnectTo), ...(file.connectTo ?? [])],
+    upstreamProxy: flags['upstream-proxy'] ?? file.upstreamProxy,
+    upstreamProxyEnv: flags['upstream-proxy-env'] ?? file.upstreamProxyEnv,
     failClosed: pick('failClosed', flags['fail-closed']),
     maxRequestBody: pick('maxRequestBody', flags['max-request-body']),
     captureLimit: pick('captureLimit', flags['capture-limit']),

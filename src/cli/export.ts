@@ -4,12 +4,14 @@ import { exchangeLines, tunnelLines, writeLines } from '../archive/export.js';
 import { harLines } from '../archive/har.js';
 import { paths } from '../config.js';
 import { openArchive } from '../recorder/db.js';
+import { parseTimeArg } from './render/format.js';
 
 interface ExportArgs {
   home: string;
   format: string;
   tunnels: boolean;
   since?: string;
+  until?: string;
   limit?: number;
   session?: string;
   out?: string;
@@ -21,12 +23,15 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
   builder: (y: Argv<{ home: string }>) => y
     .option('format', { type: 'string', choices: ['jsonl', 'har'], default: 'jsonl', describe: 'jsonl: one object per line; har: one HAR 1.2 document' })
     .option('tunnels', { type: 'boolean', default: false, describe: 'export the tunnel records instead of exchanges' })
-    .option('since', { type: 'string', describe: 'only exchanges started at or after this ISO date/time' })
-    .option('limit', { type: 'number', describe: 'at most this many records' })
+    .option('since', { type: 'string', describe: 'only records started since a duration ago (10m, 2h, 7d) or a date' })
+    .option('until', { type: 'string', describe: 'only records started before a duration ago (1h) or a date' })
+    .option('limit', { type: 'number', describe: 'the newest N records (written oldest first)' })
+    .alias('limit', 'last')
     .option('session', { type: 'string', describe: 'only the exchanges of this session (ids from `llmtap sessions`)' })
     .option('out', { type: 'string', describe: 'write to FILE instead of stdout' })
     .check((a) => {
-      if (a.since !== undefined && Number.isNaN(Date.parse(a.since))) throw new Error(`--since "${a.since}" is not a date`);
+      if (a.since !== undefined) parseTimeArg('since', a.since);
+      if (a.until !== undefined) parseTimeArg('until', a.until);
       if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 0)) throw new Error('--limit must be a non-negative integer');
       if (a.format === 'har' && a.tunnels) throw new Error('--tunnels has no HAR form (tunnels carry no requests); use --format jsonl');
       return true;
@@ -39,7 +44,8 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
     }
     const archive = openArchive(file);
     const out = args.out ? createWriteStream(args.out) : process.stdout;
-    const options = { since: args.since ? Date.parse(args.since) : undefined, limit: args.limit, session: args.session };
+    const now = Date.now();
+    const options = { since: args.since ? parseTimeArg('since', args.since, now) : undefined, until: args.until ? parseTimeArg('until', args.until, now) : undefined, limit: args.limit, session: args.session };
     const har = args.format === 'har';
     try {
       const lines = args.tunnels ? tunnelLines(archive, options) : har ? harLines(archive, options) : exchangeLines(archive, options);

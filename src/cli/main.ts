@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defaultHome } from '../config.js';
@@ -18,9 +19,14 @@ import { tailCommand } from './tail.js';
 import { startCommand } from './start.js';
 import { policyCommand } from './policy-test.js';
 import { cacheReportCommand } from './cache-report.js';
+import { closestCommand, joinDashValues, notANumber } from './argv.js';
+
+const args = joinDashValues(hideBin(process.argv), ['--der']);
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Bad arguments end in one line on stderr and exit code 2, like other Unix tools. */
-await yargs(hideBin(process.argv))
+const cli = yargs(args);
+await cli
   .scriptName('llmtap')
   .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true })
   .command(startCommand)
@@ -41,10 +47,25 @@ await yargs(hideBin(process.argv))
   .command(cacheReportCommand)
   .demandCommand(1, 'name a command: start, env, run, pac, ca, sessions, show, replay, stats, tail, export, purge, passwd, check-config, policy or cache-report')
   .strict()
+  .check((argv) => {
+    const problem = notANumber(argv, args);
+    if (problem) throw new Error(problem);
+    return true;
+  }, true)
   .help()
-  .version(false)
+  .version(version)
   .fail((message, error) => {
-    process.stderr.write(`llmtap: ${message ?? error?.message ?? 'invalid arguments'}\n`);
+    process.stderr.write(`llmtap: ${unknownCommand(message) ?? message ?? error?.message ?? 'invalid arguments'}\n`);
     process.exit(error && !message ? 1 : 2);
   })
   .parseAsync();
+
+/** `llmtap sesions` → `unknown command "sesions"; did you mean sessions?` (yargs only says "Unknown argument"). */
+function unknownCommand(message: string | null | undefined): string | undefined {
+  const typed = /^Unknown arguments?: ([^,\s]+)/.exec(message ?? '')?.[1];
+  if (!typed || !args.includes(typed)) return undefined;
+  const commands = (cli as unknown as { getInternalMethods(): { getCommandInstance(): { getCommands(): string[] } } }).getInternalMethods().getCommandInstance().getCommands();
+  if (commands.includes(typed)) return undefined;
+  const guess = closestCommand(typed, commands);
+  return `unknown command "${typed}"${guess ? `; did you mean ${guess}?` : ''} (llmtap --help lists them)`;
+}

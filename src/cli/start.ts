@@ -25,6 +25,8 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
     .option('passthrough', list('never intercept this host pattern (repeatable; wins over --intercept)'))
     .option('upstream-ca', list('PEM file of extra CAs trusted for upstream TLS (repeatable)'))
     .option('connect-to', list('HOST:PORT:ADDR:PORT, send HOST:PORT traffic to ADDR:PORT keeping SNI and Host (repeatable)'))
+    .option('upstream-proxy', { type: 'string', describe: 'send upstream connections through this HTTP(S) proxy: http[s]://[user:pass@]host:port' })
+    .option('upstream-proxy-env', { type: 'boolean', describe: "use llmtap's own HTTPS_PROXY/HTTP_PROXY/NO_PROXY as the upstream proxy" })
     .option('auth', list('USER:PASSWORD a client must send as Proxy-Authorization (repeatable)'))
     .option('auth-file', { type: 'string', describe: 'file of USER:scrypt$… lines (make them with "llmtap passwd USER")' })
     .option('allow-target', list('let connections reach this host pattern even on loopback/private addresses (repeatable)'))

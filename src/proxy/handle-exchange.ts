@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { decodeBody } from '../content-encoding.js';
-import { LlmtapError, providerErrorBody, providerErrorHeaders, type ErrorCode } from '../errors.js';
+import { LlmtapError, upstreamFailureDetail, providerErrorBody, providerErrorHeaders, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
@@ -22,6 +22,7 @@ import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop } from './headers.js
 import type { Metrics } from './metrics.js';
 import { forwardPlanned } from './fallback.js';
 import { relay } from './relay.js';
+import { formatAuthority } from './route.js';
 import type { UpstreamPools } from './upstream.js';
 
 /** Who is talking to whom on one client connection (set when the connection is accepted). */
@@ -166,7 +167,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         ex.errorCode = result.code;
         break;
       case 'upstream_failed':
-        throw new LlmtapError(result.code, { cause: result.error });
+        throw new LlmtapError(result.code, { cause: result.error, detail: upstreamFailureDetail(result.code, result.error, formatAuthority(conn.target.host, conn.target.port)) });
       case 'retry':
         // Only returned when another upstream remains; forwardPlanned never ends on it.
         throw new LlmtapError('internal');
@@ -302,6 +303,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
     out: ex.usage?.outputTokens,
     ms: Math.round((ex.timings.end ?? start) - start),
     outcome: ex.outcome,
+    code: ex.errorCode,
     ...(conn.record ? {} : { recorded: false }),
   }, 'exchange');
 }

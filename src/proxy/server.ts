@@ -33,6 +33,7 @@ import { labelFromProxyAuthorization } from './run-label.js';
 import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
+import { parentSelector, resolveParents } from './parent-proxy.js';
 import type { WsSession } from '../websocket/session.js';
 import { isUiPath } from '../ui/server/routes.js';
 import { UiServer } from '../ui/server/ui-server.js';
@@ -97,6 +98,7 @@ export class ProxyServer {
       headersTimeoutMs: config.upstreamHeadersTimeoutMs,
       idleTimeoutMs: config.upstreamIdleTimeoutMs,
       targetPolicy: () => this.targetPolicy,
+      parent: parentSelector(resolveParents(config)),
     });
     this.exchangeDeps = {
       pools: this.pools, recorder: deps.recorder, logger: deps.logger, metrics: this.metrics,
@@ -374,7 +376,8 @@ export class ProxyServer {
     const address = resolveConnectTo(this.config.connectTo, host, port);
     const mapped = address.host !== host || address.port !== port;
     const lookup = mapped ? undefined : guardedLookup(() => this.targetPolicy, host, port);
-    const done = openTunnel(socket, head, { host, port, address, lookup }, { clientAddress, clientUser, established }).then((record) => {
+    const dial = this.pools.tunnelDial(host, port, address);
+    const done = openTunnel(socket, head, { host, port, address, lookup, dial }, { clientAddress, clientUser, established }).then((record) => {
       this.metrics.tunnelsClosed++;
       this.tunnelsDone.delete(done);
       this.deps.recorder.recordTunnel(record);

@@ -13,7 +13,8 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { classifyUpstreamError, LlmtapError, providerErrorBody, type ErrorCode } from '../errors.js';
+import { formatAuthority } from './route.js';
+import { classifyUpstreamError, LlmtapError, providerErrorBody, upstreamFailureDetail, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
 import { applyPolicy } from '../policy/stage.js';
@@ -86,7 +87,8 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     ex.errorCode = code;
     deps.metrics.count(code);
     deps.logger.warn({ exchange: ex.id, host: ex.target.host, code, cause: (cause as { code?: string } | undefined)?.code }, 'upgrade failed');
-    answerError(client, ex, code, headers);
+    const detail = code.startsWith('upstream_') ? upstreamFailureDetail(code, cause, formatAuthority(conn.target.host, conn.target.port)) : undefined;
+    answerError(client, ex, code, headers, detail);
     ex.timings.end = now();
     record();
   };
@@ -231,8 +233,8 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 const BLOCK_CODES = new Set<ErrorCode>(['forbidden_target', 'model_not_allowed', 'rate_limited', 'content_blocked']);
 
-function answerError(client: Socket, ex: Exchange, code: ErrorCode, extra: Record<string, string> = {}): void {
-  const err = new LlmtapError(code);
+function answerError(client: Socket, ex: Exchange, code: ErrorCode, extra: Record<string, string> = {}, detail?: string): void {
+  const err = new LlmtapError(code, { detail });
   const body = providerErrorBody(ex.provider, code, err.message);
   const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-llmtap-error', code, 'connection', 'close'];
   // Only headers llmtap made itself (Retry-After): checked anyway, never a line onto the wire.

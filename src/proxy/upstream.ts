@@ -3,6 +3,8 @@ import { isIP, type Socket } from 'node:net';
 import { checkServerIdentity, createSecureContext, rootCertificates, type PeerCertificate, type SecureContext } from 'node:tls';
 import { Client, Pool, buildConnector, type Dispatcher } from 'undici';
 import { resolveConnectTo, type ConnectTo } from '../config.js';
+import { connectViaParent } from './parent-connect.js';
+import type { ParentProxy } from './parent-proxy.js';
 import { formatAuthority } from './route.js';
 import { guardedLookup, type TargetPolicy } from './target-guard.js';
 
@@ -21,6 +23,8 @@ export interface UpstreamOptions {
   spareTtlMs?: number;
   /** Idle keep-alive per origin (defaults: the first 32 connections 30 s, the rest 4 s). */
   idle?: IdleKeepAlive;
+  /** The parent proxy (--upstream-proxy) a connection to host:port goes through; undefined: direct. */
+  parent?: (host: string, port: number, tls: boolean) => ParentProxy | undefined;
 }
 
 export interface IdleKeepAlive {
@@ -209,11 +213,13 @@ export class UpstreamPools {
     // The pool's clients, in creation order (the pool drops one only after a connection error).
     const clients = new Set<Dispatcher>();
     const idle = this.options.idle ?? DEFAULT_IDLE;
+    const direct = (callback: DialCallback): void => base(options, (err, socket) => {
+      if (socket) socket.setNoDelay(true);
+      callback(err, socket as Socket | null);
+    });
+    const parent = this.options.parent?.(host, port, tls);
     const origin: Origin = {
-      dial: (callback) => base(options, (err, socket) => {
-        if (socket) socket.setNoDelay(true);
-        callback(err, socket as Socket | null);
-      }),
+      dial: parent ? this.viaParent(parent, target, tls, options, base) : direct,
       // The map key of a policy-named origin is marked; the pool's own URL is the plain origin.
       pool: new Pool(key.replace(/^policy\+/, ''), {
         // Each client request holds at most one upstream connection, and a stream can hold it for
@@ -241,6 +247,33 @@ export class UpstreamPools {
       for (const target of targets) clients.delete(target);
     });
     return origin;
+  }
+
+  /**
+   * Dials through the parent proxy's CONNECT (to the --connect-to address, if any),
+   * then runs the same verified TLS handshake over that socket: the certificate is
+   * still checked against the real host name, end to end, so the parent sees only
+   * ciphertext. The parent's DNS resolves the name, so the guarded lookup does not apply.
+   */
+  private viaParent(parent: ParentProxy, target: { host: string; port: number }, tls: boolean, options: buildConnector.Options, base: buildConnector.connector): (callback: DialCallback) => void {
+    const opts = { timeoutMs: this.options.connectTimeoutMs, trust: this.trust };
+    return (callback) => {
+      connectViaParent(parent, target.host, target.port, opts).then((socket) => {
+        if (!tls) return callback(null, socket);
+        base({ ...options, httpSocket: socket }, (err, secured) => callback(err, secured as Socket | null));
+      }, (err: Error) => callback(err, null));
+    };
+  }
+
+  /**
+   * How a raw tunnel to host:port opens when a parent proxy carries it: a CONNECT
+   * through the parent to `address` (the --connect-to target, else host:port).
+   * Undefined: the tunnel dials directly.
+   */
+  tunnelDial(host: string, port: number, address: { host: string; port: number }): (() => Promise<Socket>) | undefined {
+    const parent = this.options.parent?.(host, port, true);
+    if (!parent) return undefined;
+    return () => connectViaParent(parent, address.host, address.port, { timeoutMs: this.options.connectTimeoutMs, trust: this.trust });
   }
 
   async close(): Promise<void> {

@@ -195,6 +195,7 @@ describe('upstream TLS is verified', () => {
       expect(res.status).toMatch(/^HTTP\/1.1 502/);
       expect(res.headers.find(([n]) => n === 'x-llmtap-error')?.[1]).toBe('upstream_unreachable');
       expect(JSON.parse(res.body.toString()).error.code).toBe('upstream_unreachable');
+      expect(JSON.parse(res.body.toString()).error.message).toContain('api.openai.com:443'); // names the host it could not reach
       expect(res.body.toString()).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/); // no internal error text
     } finally {
       await dead.close();

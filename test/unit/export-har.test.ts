@@ -207,7 +207,10 @@ describe('HAR export', () => {
     assertValidHar(empty);
     expect(empty.log.entries).toEqual([]);
     const { text, har } = exportHar([jsonExchange(), sseExchange(), binaryExchange()], {}, { since: T0 + 500, limit: 1 });
-    expect(har.log.entries.map((e) => e.request.url)).toEqual(['https://api.anthropic.com/v1/messages']);
+    // A limit keeps the newest (the transcription, started last), not the oldest after --since.
+    expect(har.log.entries.map((e) => e.request.url)).toEqual(['https://api.openai.com/v1/audio/transcriptions']);
+    const { har: early } = exportHar([jsonExchange(), sseExchange(), binaryExchange()], {}, { until: T0 + 500 });
+    expect(early.log.entries.map((e) => e.request.url)).toEqual(['https://api.openai.com/v1/chat/completions?api-version=2024&x=a%20b']);
     expect(text.split('\n')).toHaveLength(3);
   });
 

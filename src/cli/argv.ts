@@ -1,0 +1,66 @@
+/**
+ * Argument fixes applied before yargs sees the command line, and the checks yargs
+ * does not make itself. Pure, so they are unit-tested without a process.
+ */
+
+/**
+ * `--der -` (stdout) reads to yargs as an unknown positional "-": join a flag and a
+ * lone "-" that follows it into `--der=-`, which yargs passes through as the value.
+ */
+export function joinDashValues(args: readonly string[], flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (flags.includes(arg) && args[i + 1] === '-') {
+      out.push(`${arg}=-`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * yargs turns `--port abc` into NaN and lets it through. Finds the first number
+ * option that did not parse and names it with what the user typed.
+ */
+export function notANumber(parsed: Record<string, unknown>, args: readonly string[]): string | undefined {
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key.length < 2 || /[A-Z]/.test(key)) continue; // the kebab-case flag, not its camelCase twin or alias
+    const values = Array.isArray(value) ? value : [value];
+    if (!values.some((v) => typeof v === 'number' && Number.isNaN(v))) continue;
+    return `--${key} ${JSON.stringify(typedValue(args, key) ?? '')}: not a number`;
+  }
+  return undefined;
+}
+
+function typedValue(args: readonly string[], key: string): string | undefined {
+  const flag = `--${key}`;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+    if (arg === flag && args[i + 1] !== undefined && Number.isNaN(Number(args[i + 1]))) return args[i + 1];
+  }
+  return undefined;
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The known command closest to what was typed, if it is close enough to be a typo (or a prefix). */
+export function closestCommand(typed: string, commands: readonly string[]): string | undefined {
+  const word = typed.toLowerCase();
+  let best: { name: string; d: number } | undefined;
+  for (const name of commands) {
+    const d = name.startsWith(word) && word.length >= 2 ? 0 : distance(word, name);
+    if (!best || d < best.d) best = { name, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
+}

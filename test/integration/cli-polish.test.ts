@@ -1,0 +1,109 @@
+/**
+ * The built CLI as a new user meets it: bad values name their flag, `ca --der -`,
+ * `passwd` usage, "did you mean", --version, one pretty line per exchange coloured
+ * by status, and `export --last N` / relative --since/--until. Needs `npm run build`.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { fetch, ProxyAgent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+
+const run = promisify(execFile);
+const CLI = resolve('dist/cli/main.js');
+let home: string;
+
+async function fails(...args: string[]): Promise<{ code: number; stderr: string }> {
+  const err = (await run('node', [CLI, '--home', home, ...args]).then(() => ({ code: 0, stderr: '' }), (e: unknown) => e)) as { code: number; stderr: string };
+  return { code: err.code, stderr: err.stderr };
+}
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'llmtap-polish-'));
+});
+
+describe('CLI errors a new user meets', () => {
+  it('one line naming the flag: --port abc, --upstream-ca /missing.pem, a bad --upstream-proxy (password never echoed)', async () => {
+    expect(await fails('start', '--port', 'abc')).toEqual({ code: 2, stderr: 'llmtap: --port "abc": not a number\n' });
+    expect(await fails('start', '--port', '0', '--upstream-ca', '/missing.pem')).toEqual({ code: 2, stderr: 'llmtap: --upstream-ca /missing.pem: no such file\n' });
+    const proxy = await fails('start', '--port', '0', '--upstream-proxy', 'socks5://me:hunter2@proxy:1080');
+    expect(proxy).toEqual({ code: 2, stderr: 'llmtap: --upstream-proxy: socks5:// proxies are not supported (use http:// or https://)\n' });
+  });
+
+  it('passwd without a user prints a usage line; a mistyped command suggests the closest; --version prints the version', async () => {
+    expect(await fails('passwd')).toEqual({ code: 2, stderr: 'llmtap: usage: llmtap passwd USER < password-file (prints a line for --auth-file; the password is read from stdin)\n' });
+    expect(await fails('sesions')).toEqual({ code: 2, stderr: 'llmtap: unknown command "sesions"; did you mean sessions? (llmtap --help lists them)\n' });
+    const { stdout } = await run('node', [CLI, '--version']);
+    expect(stdout.trim()).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
+  });
+
+  it('ca --der - writes the DER certificate to stdout', async () => {
+    const file = join(home, 'ca.der');
+    await run('node', [CLI, '--home', home, 'ca', '--der', file]);
+    const { stdout } = await run('node', [CLI, '--home', home, 'ca', '--der', '-'], { encoding: 'buffer' });
+    expect(stdout.equals(readFileSync(file))).toBe(true);
+    expect(stdout[0]).toBe(0x30);
+  });
+});
+
+describe('pretty logs and export windows', () => {
+  let fake: FakeProvider;
+  let proxy: ChildProcess;
+  let stderr = '';
+  let port = 0;
+
+  beforeAll(async () => {
+    fake = await startFakeProvider();
+    proxy = spawn('node', [CLI, 'start', '--home', home, '--port', '0', '--pretty', '--upstream-ca', fake.caFile,
+      '--connect-to', `api.openai.com:443:127.0.0.1:${fake.port}`, '--connect-to', 'api.anthropic.com:443:127.0.0.1:1'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '1', NO_COLOR: '' } });
+    proxy.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    let stdout = '';
+    port = await new Promise<number>((ok, fail) => {
+      proxy.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+        if (m) ok(Number(m[1]));
+      });
+      proxy.once('exit', (code) => fail(new Error(`proxy exited ${code}: ${stderr}`)));
+    });
+  });
+  afterAll(async () => {
+    if (proxy.exitCode === null) proxy.kill('SIGKILL');
+    await fake?.close();
+  });
+
+  it('one line per exchange, coloured by status; then export --last/--since/--until select by time', async () => {
+    const agent = new ProxyAgent({ uri: `http://127.0.0.1:${port}`, requestTls: { ca: readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8') } });
+    for (const model of ['gpt-4o-mini', 'gpt-4.1']) {
+      const res = await fetch('https://api.openai.com/v1/chat/completions', { dispatcher: agent, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    const down = await fetch('https://api.anthropic.com/v1/messages', { dispatcher: agent, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [] }) });
+    expect(down.status).toBe(502);
+    expect(await down.text()).toContain('api.anthropic.com:443');
+    await agent.close();
+    await new Promise<void>((ok) => {
+      proxy.once('exit', () => ok());
+      proxy.kill('SIGTERM');
+    });
+    const lines = stderr.split('\n').filter((l) => l.includes(' api.openai.com/v1/chat/completions') || l.includes(' api.anthropic.com/v1/messages'));
+    expect(lines.filter((l) => l.includes('\u001b[32m200\u001b[39m POST api.openai.com/v1/chat/completions'))).toHaveLength(2);
+    expect(lines.filter((l) => l.includes('\u001b[35m502 upstream_unreachable\u001b[39m POST api.anthropic.com/v1/messages'))).toHaveLength(1);
+    expect(stderr).not.toMatch(/^\s+(method|host|status):/m); // not pino-pretty's one field per line
+
+    const exported = async (...args: string[]): Promise<Array<{ model: string | null; host: string }>> => {
+      const { stdout } = await run('node', [CLI, '--home', home, 'export', ...args]);
+      return stdout.trim() === '' ? [] : stdout.trim().split('\n').map((l) => JSON.parse(l) as { model: string | null; host: string });
+    };
+    expect((await exported('--last', '2')).map((e) => e.model)).toEqual(['gpt-4.1', 'claude-sonnet-4-5']);
+    expect((await exported('--limit', '1')).map((e) => e.host)).toEqual(['api.anthropic.com']);
+    expect(await exported('--since', '10m')).toHaveLength(3);
+    expect(await exported('--until', '10m')).toHaveLength(0);
+    expect((await fails('export', '--since', 'yesterday')).stderr).toMatch(/^llmtap: --since "yesterday": expected a duration such as 24h or 7d/);
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { closestCommand, joinDashValues, notANumber } from '../../src/cli/argv.js';
+import { prettyLine } from '../../src/log-pretty.js';
+
+const COMMANDS = ['start', 'env', 'ca', 'export', 'sessions', 'show', 'stats', 'tail', 'purge', 'passwd', 'check-config'];
+
+describe('command-line fixes', () => {
+  it('joins a lone "-" to the flag before it, so --der - means stdout', () => {
+    expect(joinDashValues(['ca', '--der', '-'], ['--der'])).toEqual(['ca', '--der=-']);
+    expect(joinDashValues(['ca', '--der', 'x.der', '-'], ['--der'])).toEqual(['ca', '--der', 'x.der', '-']);
+  });
+
+  it('names a number flag that did not parse, with what was typed', () => {
+    expect(notANumber({ port: Number.NaN, _: [] }, ['start', '--port', 'abc'])).toBe('--port "abc": not a number');
+    expect(notANumber({ 'allow-port': [443, Number.NaN], allowPort: [443, Number.NaN] }, ['--allow-port', '443', '--allow-port=x'])).toBe('--allow-port "x": not a number');
+    expect(notANumber({ port: 8080 }, ['--port', '8080'])).toBeUndefined();
+  });
+
+  it('suggests the closest command for a typo or a prefix, nothing for something unrelated', () => {
+    expect(closestCommand('sesions', COMMANDS)).toBe('sessions');
+    expect(closestCommand('stat', COMMANDS)).toBe('stats');
+    expect(closestCommand('exprot', COMMANDS)).toBe('export');
+    expect(closestCommand('check', COMMANDS)).toBe('check-config');
+    expect(closestCommand('frobnicate', COMMANDS)).toBeUndefined();
+  });
+});
+
+describe('pretty logs', () => {
+  const exchange = { level: 30, time: Date.UTC(2026, 0, 1, 12, 0, 0), msg: 'exchange', method: 'POST', host: 'api.openai.com', path: '/v1/chat/completions', model: 'gpt-4o-mini', tool: 'openai-sdk', status: 200, in: 12, out: 34, ms: 1234, outcome: 'completed' };
+
+  it('an exchange is one line, coloured by status: 2xx green, 4xx yellow, 5xx red, llmtap errors magenta', () => {
+    const line = prettyLine(exchange, false);
+    expect(line.split('\n')).toHaveLength(1);
+    expect(line).toMatch(/^\d\d:\d\d:\d\d 200 POST api\.openai\.com\/v1\/chat\/completions gpt-4o-mini in 12 out 34 1\.2s openai-sdk$/);
+    expect(prettyLine(exchange, true)).toContain('\u001b[32m200\u001b[39m');
+    expect(prettyLine({ ...exchange, status: 429 }, true)).toContain('\u001b[33m429\u001b[39m');
+    expect(prettyLine({ ...exchange, status: 500 }, true)).toContain('\u001b[31m500\u001b[39m');
+    expect(prettyLine({ ...exchange, status: 502, code: 'upstream_unreachable', outcome: 'proxy_error' }, true)).toContain('\u001b[35m502 upstream_unreachable\u001b[39m');
+  });
+
+  it('other records are one line with their fields as key=value', () => {
+    expect(prettyLine({ level: 40, time: 0, msg: 'destination refused', target: 'x:25', reason: 'port' }, false)).toMatch(/^\d\d:\d\d:\d\d WARN  destination refused target=x:25 reason=port$/);
+  });
+});
