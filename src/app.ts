@@ -43,7 +43,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   recorder.setRedactions(config.redact.map((source) => new RegExp(source, 'g')));
   if (config.prices) recorder.setPrices(loadPriceOverrides(config.prices));
   const retention = startRetention(recorder, config.retainDays);
-  const server = new ProxyServer(config, { leafs, recorder, logger });
+  const server = new ProxyServer(config, { leafs, recorder, logger, caPem: ca.certPem });
   let address: AddressInfo;
   try {
     address = await server.listen();

@@ -21,7 +21,9 @@ import { checkTarget, guardedLookup, type TargetPolicy, type TargetRefusal } fro
 import { openTunnel } from './tunnel.js';
 import { isOwnAddress } from './own-addresses.js';
 import { PerConnectionQueue } from './pipeline.js';
-import { renderStatus, STATUS_CSP } from './status-page.js';
+import { caDownload, renderStatus, STATUS_CSP } from './status-page.js';
+import { TrustReporter, watchClientTrust } from './trust-watch.js';
+import { answerDoctorEcho, isDoctorHost } from './doctor-echo.js';
 import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
@@ -31,6 +33,8 @@ export interface ProxyDeps {
   leafs: LeafCertificates;
   recorder: Recorder;
   logger: Logger;
+  /** The CA certificate, offered for download on the status page. */
+  caPem?: string;
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -43,6 +47,10 @@ const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
  */
 export class ProxyServer {
   readonly metrics = new Metrics();
+  /** Clients that rejected (or likely rejected) the CA: counted, warned about once per client and host. */
+  readonly trust: TrustReporter;
+  /** Intercepted sockets that carried at least one request: a silent close after the handshake means distrust otherwise. */
+  private readonly spoke = new WeakSet<Socket>();
   private readonly outer: Server;
   private readonly inner: Server;
   private readonly pools: UpstreamPools;
@@ -65,6 +73,7 @@ export class ProxyServer {
     this.interceptList = makeInterceptList(config.intercept, config.passthrough);
     this.targetPolicy = this.makeTargetPolicy(config);
     this.auth = new ProxyAuth(config.auth);
+    this.trust = new TrustReporter(deps.logger);
     this.pools = new UpstreamPools({
       connectTo: config.connectTo,
       extraCaFiles: config.upstreamCa,
@@ -104,6 +113,8 @@ export class ProxyServer {
     this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const conn = this.connections.get(req.socket);
       if (!conn) return void res.destroy();
+      this.spoke.add(req.socket);
+      if (isDoctorHost(conn.target.host)) return answerDoctorEcho(req, res, this.trust);
       this.pipelined.run(req.socket, () => handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps));
     });
     this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
@@ -112,6 +123,7 @@ export class ProxyServer {
     this.inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       const conn = this.connections.get(socket);
       if (!conn) return void socket.destroy();
+      this.spoke.add(socket);
       if (this.draining) return this.refuse(socket, 'shutdown');
       void handleUpgrade(req, socket, head, req.url ?? '/', conn, this.exchangeDeps);
     });
@@ -252,12 +264,13 @@ export class ProxyServer {
     const admitted = await this.admit(req, socket, authority.host, authority.port);
     if (!admitted) return;
     const clientAddress = socket.remoteAddress ?? '';
-    if (decideRoute(this.interceptList, authority.host, authority.port) === 'tunnel') {
+    const doctor = isDoctorHost(authority.host); // answered by the proxy itself, see doctor-echo.ts
+    if (!doctor && decideRoute(this.interceptList, authority.host, authority.port) === 'tunnel') {
       this.tunnel(socket, head, authority.host, authority.port, clientAddress, admitted.user, ESTABLISHED);
       return;
     }
     // The upstream handshake runs while the client's does (and the leaf is minted).
-    this.pools.warm(authority.host, authority.port);
+    if (!doctor) this.pools.warm(authority.host, authority.port);
     socket.write(ESTABLISHED);
     const peek = await peekHello(socket, head, this.config.handshakeTimeoutMs);
     if (peek.kind !== 'hello') {
@@ -294,6 +307,7 @@ export class ProxyServer {
     }, this.config.handshakeTimeoutMs);
     tlsSocket.once('secure', () => clearTimeout(handshakeTimer));
     tlsSocket.once('close', () => clearTimeout(handshakeTimer));
+    watchClientTrust(tlsSocket, host, clientAddress, this.trust, (s) => this.spoke.has(s));
     tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
       if (!tlsSocket.encrypted || !(tlsSocket as { _secureEstablished?: boolean })._secureEstablished) this.metrics.tlsHandshakeFailures++;
       this.deps.logger.debug({ host, code: err.code }, 'client TLS error');
@@ -355,6 +369,11 @@ export class ProxyServer {
         return void res.end(JSON.stringify({ error: { message: 'log in with a proxy user', type: 'llmtap_error', code: 'unauthorized' } }));
       }
     }
+    const download = this.deps.caPem ? caDownload(url, this.deps.caPem) : undefined;
+    if (download) {
+      res.writeHead(200, { ...download.headers, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+      return void res.end(download.body);
+    }
     if (url !== '/' && !url.startsWith('/?')) {
       res.writeHead(404, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ error: { message: 'not found', type: 'llmtap_error', code: 'not_found' } }));
@@ -367,6 +386,7 @@ export class ProxyServer {
       refusals: { ...m.errors },
       recorder: { ...recorder, healthy: this.deps.recorder.healthy },
       uptimeSeconds: Math.round(process.uptime()),
+      untrustedCa: { rejected: this.trust.rejected, likelyRejected: this.trust.likelyRejected },
     }, req.headers.accept);
     res.writeHead(200, { 'content-type': page.contentType, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
     res.end(page.body);
