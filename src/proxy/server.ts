@@ -300,14 +300,15 @@ export class ProxyServer {
       socket.destroy();
       return;
     }
+    const dismissTrustWatch = watchClientTrust(tlsSocket, host, clientAddress, this.trust, (s) => this.spoke.has(s) || this.draining);
     // A handshake that starts and never finishes must not hold the socket.
     const handshakeTimer = setTimeout(() => {
       this.metrics.count('handshake_timeout');
+      dismissTrustWatch();
       tlsSocket.destroy();
     }, this.config.handshakeTimeoutMs);
     tlsSocket.once('secure', () => clearTimeout(handshakeTimer));
     tlsSocket.once('close', () => clearTimeout(handshakeTimer));
-    watchClientTrust(tlsSocket, host, clientAddress, this.trust, (s) => this.spoke.has(s));
     tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
       if (!tlsSocket.encrypted || !(tlsSocket as { _secureEstablished?: boolean })._secureEstablished) this.metrics.tlsHandshakeFailures++;
       this.deps.logger.debug({ host, code: err.code }, 'client TLS error');

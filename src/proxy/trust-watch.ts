@@ -82,19 +82,21 @@ export class TrustReporter {
 
 /**
  * Watches one intercepted TLS socket. `spoke` tells whether the inner HTTP server
- * ever saw a request (or upgrade) on it.
+ * ever saw a request (or upgrade) on it. Returns `dismiss`, for when llmtap itself
+ * ends the socket (handshake timeout, shutdown): that close says nothing of trust.
  */
-export function watchClientTrust(tlsSocket: TLSSocket, host: string, clientAddress: string, reporter: TrustReporter, spoke: (s: TLSSocket) => boolean): void {
+export function watchClientTrust(tlsSocket: TLSSocket, host: string, clientAddress: string, reporter: TrustReporter, spoke: (s: TLSSocket) => boolean): () => void {
   let secure = false;
-  let reported = false;
+  let settled = false;
   const report = (verdict: TrustVerdict | undefined): void => {
-    if (!verdict || reported) return;
-    reported = true;
-    reporter.report(verdict, host, clientAddress);
+    if (settled) return;
+    settled = true;
+    if (verdict) reporter.report(verdict, host, clientAddress);
   };
   tlsSocket.once('secure', () => { secure = true; });
   tlsSocket.on('error', (err: NodeJS.ErrnoException) => report(classifyClientTlsError(err.code, secure)));
-  tlsSocket.once('close', () => {
-    if (secure && !spoke(tlsSocket)) report('likely-rejected');
-  });
+  // A close with no error and no request: over TLS 1.3 a Node client that rejected the
+  // leaf closes before its Finished (no 'secure' here), over TLS 1.2 right after it.
+  tlsSocket.once('close', () => report(spoke(tlsSocket) ? undefined : 'likely-rejected'));
+  return () => { settled = true; };
 }

@@ -54,7 +54,7 @@ describe('clients that do not trust the CA', () => {
     expect((await status()).untrustedCa.likelyRejected).toBe(2);
     const warned = warnings().filter((w) => w.host === 'api.openai.com');
     expect(warned).toHaveLength(1);
-    expect(warned[0].msg).toMatch(/llmtap run -- CMD.*llmtap doctor/);
+    expect(warned[0]?.msg).toMatch(/llmtap run -- CMD.*llmtap doctor/);
   });
 
   it('curl without the CA sends unknown_ca: counted as rejected, warned once per host', async () => {
