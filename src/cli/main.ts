@@ -12,6 +12,7 @@ import { sessionsCommand } from './sessions.js';
 import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { tailCommand } from './tail.js';
+import { trustCommand } from './trust.js';
 import { startCommand } from './start.js';
 
 /** Bad arguments end in one line on stderr and exit code 2, like other Unix tools. */
@@ -29,7 +30,8 @@ await yargs(hideBin(process.argv))
   .command(purgeCommand)
   .command(passwdCommand)
   .command(checkConfigCommand)
-  .demandCommand(1, 'name a command: start, env, ca, sessions, show, stats, tail, export, purge, passwd or check-config')
+  .command(trustCommand)
+  .demandCommand(1, 'name a command: start, env, ca, sessions, show, stats, tail, export, purge, passwd, check-config, trust or doctor')
   .strict()
   .help()
   .version(false)
