@@ -13,6 +13,7 @@ import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { tailCommand } from './tail.js';
 import { trustCommand } from './trust.js';
+import { doctorCommand } from './doctor.js';
 import { startCommand } from './start.js';
 
 /** Bad arguments end in one line on stderr and exit code 2, like other Unix tools. */
@@ -31,6 +32,7 @@ await yargs(hideBin(process.argv))
   .command(passwdCommand)
   .command(checkConfigCommand)
   .command(trustCommand)
+  .command(doctorCommand)
   .demandCommand(1, 'name a command: start, env, ca, sessions, show, stats, tail, export, purge, passwd, check-config, trust or doctor')
   .strict()
   .help()
