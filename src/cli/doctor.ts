@@ -77,7 +77,7 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
       const systemBundle = SYSTEM_BUNDLES.find((f) => existsSync(f));
       results.push(systemStoreCheck(systemBundle ? readOrUndefined(systemBundle) : undefined, certPem));
       const envFix = 'eval "$(llmtap env)", or start the tool with llmtap run -- CMD';
-      const nodeSource: CaSource = env.NODE_EXTRA_CA_CERTS ? fromFile(`NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS}`, env.NODE_EXTRA_CA_CERTS) : {};
+      const nodeSource: CaSource = env.NODE_EXTRA_CA_CERTS ? fromFile(`NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS}`, env.NODE_EXTRA_CA_CERTS) : { missing: 'NODE_EXTRA_CA_CERTS is not set (Node ignores the system store)' };
       results.push(toolTrustCheck('Node', nodeSource, certPem, envFix));
       results.push(toolTrustCheck('Python', pythonSource(env), certPem, envFix));
       results.push(toolTrustCheck('curl', curlSource(env, systemBundle), certPem, `${envFix}, or sudo llmtap trust`));

@@ -62,12 +62,14 @@ export interface CaSource {
   /** Where it comes from, e.g. "NODE_EXTRA_CA_CERTS=/x" or "certifi /usr/lib/…/cacert.pem". */
   label?: string;
   contents?: string;
+  /** Why there is no source, e.g. "NODE_EXTRA_CA_CERTS is not set". */
+  missing?: string;
 }
 
 export function toolTrustCheck(tool: string, source: CaSource | undefined, certPem: string, fix: string): CheckResult {
   const name = `${tool} trust`;
   if (!source) return { name, status: 'skip', detail: `${tool} not installed` };
-  if (!source.label) return fail(name, `${tool} has no CA source that holds the llmtap CA`, fix);
+  if (!source.label) return fail(name, source.missing ?? `${tool} has no CA source that holds the llmtap CA`, fix);
   if (source.contents === undefined) return fail(name, `${source.label}: file not readable`, fix);
   if (!bundleHolds(source.contents, certPem)) return fail(name, `${source.label} does not hold the llmtap CA`, fix);
   return ok(name, `${source.label}`);

@@ -42,7 +42,7 @@ describe('llmtap doctor', () => {
     const { NODE_EXTRA_CA_CERTS: _, ...env } = goodEnv;
     const { code, checks } = await doctor(env);
     expect(code).toBe(1);
-    expect(checks['Node trust']).toMatchObject({ status: 'fail', fix: expect.stringContaining('llmtap env') });
+    expect(checks['Node trust']).toMatchObject({ status: 'fail', detail: expect.stringContaining('NODE_EXTRA_CA_CERTS is not set'), fix: expect.stringContaining('llmtap env') });
     expect(checks['round trip']?.status).toBe('ok');
   });
 
