@@ -6,6 +6,7 @@ import { assertKnownSchema, type ArchiveOptions } from './recorder/db.js';
 import { Recorder } from './recorder/recorder.js';
 import { loadOrCreateCa, writeTrustBundle, type CertificateAuthority } from './tls/ca.js';
 import { LeafCertificates } from './tls/leaf.js';
+import { recentExchangesReader } from './proxy/recent-exchanges.js';
 import { loadPriceOverrides } from './cost/price-overrides.js';
 
 export interface RunningProxy {
@@ -43,7 +44,8 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   recorder.setRedactions(config.redact.map((source) => new RegExp(source, 'g')));
   if (config.prices) recorder.setPrices(loadPriceOverrides(config.prices));
   const retention = startRetention(recorder, config.retainDays);
-  const server = new ProxyServer(config, { leafs, recorder, logger, caPem: ca.certPem });
+  const recent = recentExchangesReader(where.archive);
+  const server = new ProxyServer(config, { leafs, recorder, logger, caPem: ca.certPem, recentExchanges: recent.read });
   let address: AddressInfo;
   try {
     address = await server.listen();
@@ -59,6 +61,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
         if (retention) clearInterval(retention);
         await server.close(drainTimeoutMs);
         recorder.close();
+        recent.close();
       })();
       return closing;
     },

@@ -23,6 +23,7 @@ import { isOwnAddress } from './own-addresses.js';
 import { PerConnectionQueue } from './pipeline.js';
 import { caDownload, renderStatus, STATUS_CSP } from './status-page.js';
 import { TrustReporter, watchClientTrust } from './trust-watch.js';
+import type { RecentExchange } from './recent-exchanges.js';
 import { answerDoctorEcho, isDoctorHost } from './doctor-echo.js';
 import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
@@ -35,6 +36,8 @@ export interface ProxyDeps {
   logger: Logger;
   /** The CA certificate, offered for download on the status page. */
   caPem?: string;
+  /** The newest recorded exchanges, newest first, for the status page. */
+  recentExchanges?: (limit: number) => RecentExchange[];
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -388,6 +391,7 @@ export class ProxyServer {
       recorder: { ...recorder, healthy: this.deps.recorder.healthy },
       uptimeSeconds: Math.round(process.uptime()),
       untrustedCa: { rejected: this.trust.rejected, likelyRejected: this.trust.likelyRejected },
+      recent: this.deps.recentExchanges?.(10),
     }, req.headers.accept);
     res.writeHead(200, { 'content-type': page.contentType, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
     res.end(page.body);

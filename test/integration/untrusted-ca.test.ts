@@ -74,6 +74,18 @@ describe('clients that do not trust the CA', () => {
     expect(after.untrustedCa).toEqual(before.untrustedCa);
   });
 
+  it('the status page lists the last exchanges, newest first, paths without their query', async () => {
+    const res = await request('https://api.openai.com/v1/chat/completions?key=sk-should-not-show', { method: 'POST', dispatcher: tp.agent, headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o","messages":[]}' });
+    await res.body.text();
+    tp.proxy.recorder.flush();
+    const json = (await (await request(`${tp.url}/`, { headers: { accept: 'application/json' } })).body.json()) as { recent: Array<{ host: string; path: string; model: string }> };
+    expect(json.recent[0]).toMatchObject({ host: 'api.openai.com', path: '/v1/chat/completions', model: 'gpt-4o' });
+    expect(json.recent[1]).toMatchObject({ model: 'gpt-4o-mini' });
+    const html = await (await request(`${tp.url}/`, { headers: { accept: 'text/html' } })).body.text();
+    expect(html).toContain('api.openai.com/v1/chat/completions');
+    expect(html).not.toContain('sk-should-not-show');
+  });
+
   it('the status page offers the CA as PEM and DER, and install instructions', async () => {
     const pem = await request(`${tp.url}/ca.pem`);
     expect(pem.statusCode).toBe(200);
