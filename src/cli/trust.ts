@@ -55,7 +55,7 @@ export const trustCommand: CommandModule<{ home: string }, TrustArgs> = {
       return;
     }
     if (process.platform !== 'win32' && !isRoot() && steps.some((s) => s.privileged)) {
-      fail(`writing the system trust store needs root: run  sudo ${shellLine([process.argv[1] ?? 'llmtap', 'trust', '--home', args.home, ...(args.remove ? ['--remove'] : [])])}  (or --dry-run to see the commands)`);
+      fail(`writing the system trust store needs root; run: sudo ${shellLine(['llmtap', 'trust', '--home', args.home, ...(args.remove ? ['--remove'] : [])])} (or --dry-run to see the commands)`);
     }
     for (const step of steps) run(step);
     const verb = args.remove ? 'removed' : 'trusted';
