@@ -221,6 +221,7 @@ export class ProxyServer {
     // (say the rest of a 1 MB header): answer, count and schedule the close only once.
     if (this.rejected.has(socket)) return;
     this.rejected.add(socket);
+    this.spoke.add(socket); // it sent bytes: whatever its trouble, it trusted the CA
     this.metrics.count(answerMalformed(err, socket));
   }
 
