@@ -10,6 +10,7 @@ import { Recorder } from './recorder/recorder.js';
 import { loadCachedAnswers } from './cache/load-cache.js';
 import { loadOrCreateCa, writeTrustBundle, type CertificateAuthority } from './tls/ca.js';
 import { LeafCertificates } from './tls/leaf.js';
+import { recentExchangesReader } from './proxy/recent-exchanges.js';
 import { loadPriceOverrides } from './cost/price-overrides.js';
 
 export interface RunningProxy {
@@ -48,7 +49,8 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   const prices = config.prices ? loadPriceOverrides(config.prices) : undefined;
   if (prices) recorder.setPrices(prices);
   const retention = startRetention(recorder, config.retainDays);
-  const server = new ProxyServer(config, { leafs, recorder, logger, prices, spend: (since) => archivedSpend(where.archive, since) });
+  const recent = recentExchangesReader(where.archive);
+  const server = new ProxyServer(config, { leafs, recorder, logger, prices, spend: (since) => archivedSpend(where.archive, since), caPem: ca.certPem, recentExchanges: recent.read });
   const cached = loadCachedAnswers(where.archive, server.responseCaches, config.policy);
   if (cached > 0) logger.info({ entries: cached }, 'response cache loaded from the archive');
   let address: AddressInfo;
@@ -66,6 +68,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
         if (retention) clearInterval(retention);
         await server.close(drainTimeoutMs);
         recorder.close();
+        recent.close();
       })();
       return closing;
     },

@@ -57,7 +57,7 @@ function withoutTrailingDot(name: string): string {
   return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
-function splitPattern(pattern: string): { host: string; port?: number } {
+export function splitPattern(pattern: string): { host: string; port?: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(pattern);
   if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : undefined };
   const colon = pattern.lastIndexOf(':');

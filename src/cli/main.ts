@@ -16,6 +16,8 @@ import { sessionsCommand } from './sessions.js';
 import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { tailCommand } from './tail.js';
+import { trustCommand } from './trust.js';
+import { doctorCommand } from './doctor.js';
 import { startCommand } from './start.js';
 import { policyCommand } from './policy-test.js';
 import { cacheReportCommand } from './cache-report.js';
@@ -45,7 +47,9 @@ await cli
   .command(checkConfigCommand)
   .command(policyCommand)
   .command(cacheReportCommand)
-  .demandCommand(1, 'name a command: start, env, run, pac, ca, sessions, show, replay, stats, tail, export, purge, passwd, check-config, policy or cache-report')
+  .command(trustCommand)
+  .command(doctorCommand)
+  .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, replay, stats, tail, export, purge, passwd, check-config, policy or cache-report')
   .strict()
   .check((argv) => {
     const problem = notANumber(argv, args);

@@ -27,9 +27,12 @@ import { checkTarget, guardedLookup, type TargetPolicy, type TargetRefusal } fro
 import { openTunnel } from './tunnel.js';
 import { isOwnAddress } from './own-addresses.js';
 import { PerConnectionQueue } from './pipeline.js';
-import { renderStatus, STATUS_CSP } from './status-page.js';
+import { caDownload, renderStatus, STATUS_CSP } from './status-page.js';
 import { pacAnswer } from './pac.js';
 import { labelFromProxyAuthorization } from './run-label.js';
+import { TrustReporter, watchClientTrust } from './trust-watch.js';
+import type { RecentExchange } from './recent-exchanges.js';
+import { answerDoctorEcho, isDoctorHost } from './doctor-echo.js';
 import { headRefusal } from './request-limits.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
@@ -45,6 +48,10 @@ export interface ProxyDeps {
   /** Archived spend for budget rules (read at start and reload), and the --prices overrides they are priced with. */
   spend?: SpendSource;
   prices?: PriceOverrides;
+  /** The CA certificate, offered for download on the status page. */
+  caPem?: string;
+  /** The newest recorded exchanges, newest first, for the status page. */
+  recentExchanges?: (limit: number) => RecentExchange[];
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -63,6 +70,10 @@ export class ProxyServer {
   private readonly otlp: OtlpExport | undefined;
   /** The web UI under /ui/ (src/ui/server). */
   private readonly ui: UiServer;
+  /** Clients that rejected (or likely rejected) the CA: counted, warned about once per client and host. */
+  readonly trust: TrustReporter;
+  /** Intercepted sockets that carried at least one request: a silent close after the handshake means distrust otherwise. */
+  private readonly spoke = new WeakSet<Socket>();
   private readonly outer: Server;
   private readonly inner: Server;
   private readonly pools: UpstreamPools;
@@ -91,6 +102,7 @@ export class ProxyServer {
     this.auth = new ProxyAuth(config.auth);
     this.budgetCharger = new BudgetCharger(deps.logger, deps.spend, deps.prices);
     this.budgetCharger.sync(config.policy);
+    this.trust = new TrustReporter(deps.logger);
     this.pools = new UpstreamPools({
       connectTo: config.connectTo,
       extraCaFiles: config.upstreamCa,
@@ -141,6 +153,8 @@ export class ProxyServer {
     this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const conn = this.connections.get(req.socket);
       if (!conn) return void res.destroy();
+      this.spoke.add(req.socket);
+      if (isDoctorHost(conn.target.host)) return answerDoctorEcho(req, res, this.trust);
       this.pipelined.run(req.socket, () => handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps));
     });
     this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
@@ -149,6 +163,7 @@ export class ProxyServer {
     this.inner.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       const conn = this.connections.get(socket);
       if (!conn) return void socket.destroy();
+      this.spoke.add(socket);
       if (this.draining) return this.refuse(socket, 'shutdown');
       void handleUpgrade(req, socket, head, req.url ?? '/', conn, this.exchangeDeps);
     });
@@ -271,6 +286,7 @@ export class ProxyServer {
     // (say the rest of a 1 MB header): answer, count and schedule the close only once.
     if (this.rejected.has(socket)) return;
     this.rejected.add(socket);
+    this.spoke.add(socket); // it sent bytes: whatever its trouble, it trusted the CA
     this.metrics.count(answerMalformed(err, socket));
   }
 
@@ -318,12 +334,13 @@ export class ProxyServer {
     const admitted = await this.admit(req, socket, authority.host, authority.port);
     if (!admitted) return;
     const clientAddress = socket.remoteAddress ?? '';
-    if (decideRoute(this.interceptList, authority.host, authority.port) === 'tunnel') {
+    const doctor = isDoctorHost(authority.host); // answered by the proxy itself, see doctor-echo.ts
+    if (!doctor && decideRoute(this.interceptList, authority.host, authority.port) === 'tunnel') {
       this.tunnel(socket, head, authority.host, authority.port, clientAddress, admitted.user, ESTABLISHED);
       return;
     }
     // The upstream handshake runs while the client's does (and the leaf is minted).
-    this.pools.warm(authority.host, authority.port);
+    if (!doctor) this.pools.warm(authority.host, authority.port);
     socket.write(ESTABLISHED);
     const peek = await peekHello(socket, head, this.config.handshakeTimeoutMs);
     if (peek.kind !== 'hello') {
@@ -353,9 +370,11 @@ export class ProxyServer {
       socket.destroy();
       return;
     }
+    const dismissTrustWatch = watchClientTrust(tlsSocket, host, clientAddress, this.trust, (s) => this.spoke.has(s) || this.draining);
     // A handshake that starts and never finishes must not hold the socket.
     const handshakeTimer = setTimeout(() => {
       this.metrics.count('handshake_timeout');
+      dismissTrustWatch();
       tlsSocket.destroy();
     }, this.config.handshakeTimeoutMs);
     tlsSocket.once('secure', () => clearTimeout(handshakeTimer));
@@ -431,6 +450,11 @@ export class ProxyServer {
     }
     if (url === '/proxy.pac' || url.startsWith('/proxy.pac?')) return void pacAnswer(res, this.interceptList, req.socket);
     if (isUiPath(url)) return this.ui.answer(req, res, url, user);
+    const download = this.deps.caPem ? caDownload(url, this.deps.caPem) : undefined;
+    if (download) {
+      res.writeHead(200, { ...download.headers, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+      return void res.end(download.body);
+    }
     if (url !== '/' && !url.startsWith('/?')) {
       res.writeHead(404, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ error: { message: 'not found', type: 'llmtap_error', code: 'not_found' } }));
@@ -443,6 +467,8 @@ export class ProxyServer {
       refusals: { ...m.errors },
       recorder: { ...recorder, healthy: this.deps.recorder.healthy },
       uptimeSeconds: Math.round(process.uptime()),
+      untrustedCa: { rejected: this.trust.rejected, likelyRejected: this.trust.likelyRejected },
+      recent: this.deps.recentExchanges?.(10),
     }, req.headers.accept);
     res.writeHead(200, { 'content-type': page.contentType, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
     res.end(page.body);

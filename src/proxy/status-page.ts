@@ -1,4 +1,7 @@
+import { X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { INSTALL_GUIDE_HTML } from './install-guide.js';
+import type { RecentExchange } from './recent-exchanges.js';
 
 /**
  * The page a direct (non-proxy) `GET /` to the proxy's port gets: live counters as
@@ -12,6 +15,23 @@ export interface StatusCounters {
   refusals: Record<string, number>;
   recorder: { recorded: number; lost: number; pending: number; healthy: boolean };
   uptimeSeconds: number;
+  /** Clients that rejected the CA (TLS alert) or likely did (closed silently after the handshake). */
+  untrustedCa?: { rejected: number; likelyRejected: number };
+  /** The newest recorded exchanges, newest first. */
+  recent?: RecentExchange[];
+}
+
+/**
+ * `/ca.pem` and `/ca.der` (also `/ca.crt`, the name phones and Windows open with a
+ * certificate installer). Only the certificate: the key never leaves certs/.
+ */
+export function caDownload(url: string, caPem: string): { headers: Record<string, string>; body: string | Buffer } | undefined {
+  const path = url.split('?')[0];
+  if (path === '/ca.pem') return { headers: { 'content-type': 'application/x-pem-file', 'content-disposition': 'attachment; filename="llmtap-ca.pem"' }, body: caPem };
+  if (path === '/ca.der' || path === '/ca.crt') {
+    return { headers: { 'content-type': 'application/x-x509-ca-cert', 'content-disposition': `attachment; filename="llmtap-ca.${path.slice(4)}"` }, body: new X509Certificate(caPem).raw };
+  }
+  return undefined;
 }
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -32,8 +52,16 @@ export function renderStatus(counters: StatusCounters, accept: string | undefine
 <h2>Exchanges</h2><table>${rows([['started', counters.exchanges.started], ['finished', counters.exchanges.finished], ['in flight', counters.exchanges.inFlight]])}</table>
 <h2>Tunnels</h2><table>${rows([['opened', counters.tunnels.opened], ['closed', counters.tunnels.closed]])}</table>
 <h2>Archive</h2><table>${rows([['recorded', counters.recorder.recorded], ['lost', counters.recorder.lost], ['pending', counters.recorder.pending], ['healthy', counters.recorder.healthy ? 'yes' : 'no']])}</table>
-<h2>Refusals and errors</h2><table>${refusals.length > 0 ? rows(refusals) : '<tr><td>none</td></tr>'}</table></body></html>`;
+<h2>Refusals and errors</h2><table>${refusals.length > 0 ? rows(refusals) : '<tr><td>none</td></tr>'}</table>
+<h2>Clients that did not trust the CA</h2><table>${rows([['rejected (TLS alert)', counters.untrustedCa?.rejected ?? 0], ['closed silently after the handshake', counters.untrustedCa?.likelyRejected ?? 0]])}</table>
+<h2>Last exchanges</h2><table>${recentRows(counters.recent ?? [])}</table>
+${INSTALL_GUIDE_HTML}</body></html>`;
   return { contentType: 'text/html; charset=utf-8', body };
+}
+
+function recentRows(recent: RecentExchange[]): string {
+  if (recent.length === 0) return '<tr><td>none recorded yet</td></tr>';
+  return recent.map((r) => `<tr>${[new Date(r.startedAt).toISOString().slice(0, 19).replace('T', ' '), r.method, `${r.host}${r.path}`, r.status ?? '-', r.model ?? ''].map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('');
 }
 
 function escapeHtml(text: string): string {

@@ -131,7 +131,21 @@ function loadCa(certPath: string, keyPath: string): CertificateAuthority {
   };
 }
 
-function createCa(certPath: string, keyPath: string): CertificateAuthority {
+/**
+ * Replaces the CA with a new one (new key, new name): every client must trust the
+ * new certificate, and leaves of the old one stop working. `extensions` adds to the
+ * CA's own (say a NameConstraints extension).
+ */
+export function regenerateCa(certsDir: string, extensions: object[] = []): CertificateAuthority {
+  ensurePrivateDir(certsDir, []);
+  const certPath = path.join(certsDir, CA_CERT_FILE);
+  const keyPath = path.join(certsDir, CA_KEY_FILE);
+  fs.rmSync(certPath, { force: true });
+  fs.rmSync(keyPath, { force: true });
+  return createCa(certPath, keyPath, extensions);
+}
+
+function createCa(certPath: string, keyPath: string, extensions: object[] = []): CertificateAuthority {
   const { privateKeyPem, publicKeyPem } = generateRsaKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
@@ -156,6 +170,7 @@ function createCa(certPath: string, keyPath: string): CertificateAuthority {
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
+    ...extensions,
   ]);
   const certPem = signCertificatePem(cert, privateKeyPem);
 

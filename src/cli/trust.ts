@@ -1,0 +1,87 @@
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import type { Argv, CommandModule } from 'yargs';
+import { paths } from '../config.js';
+import { loadOrCreateCa } from '../tls/ca.js';
+import { detectTrustStore, nssDatabases, nssSteps, shellLine, systemSteps, type TrustStep } from '../trust/plan.js';
+
+interface TrustArgs {
+  home: string;
+  'dry-run': boolean;
+  remove: boolean;
+  nss: boolean;
+  system: boolean;
+}
+
+const listDir = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+/** The subject CN, which macOS and Windows need to find the certificate again. */
+export function commonNameOf(certPem: string): string {
+  return /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(certPem).subject)?.[1] ?? 'llmtap CA';
+}
+
+export const trustCommand: CommandModule<{ home: string }, TrustArgs> = {
+  command: 'trust',
+  describe: 'install the llmtap CA in the system trust store (and NSS databases with --nss); --remove undoes it',
+  builder: (y: Argv<{ home: string }>) => y
+    .option('dry-run', { type: 'boolean', default: false, describe: 'print the commands instead of running them' })
+    .option('remove', { type: 'boolean', default: false, describe: 'remove the llmtap CA from the stores instead' })
+    .option('nss', { type: 'boolean', default: false, describe: "also the NSS databases of Chromium (~/.pki/nssdb) and Firefox profiles (needs certutil, libnss3-tools)" })
+    .option('system', { type: 'boolean', default: true, describe: 'the system store (--no-system: NSS databases only)' }) as unknown as Argv<TrustArgs>,
+  handler: (args) => {
+    const { ca } = loadOrCreateCa(paths(args.home).certs);
+    const input = { caPemPath: ca.certPath, caCommonName: commonNameOf(ca.certPem), remove: args.remove };
+    const steps: TrustStep[] = [];
+    if (args.system) {
+      const store = detectTrustStore({ os: process.platform, exists: existsSync });
+      if (!store) fail('no known system trust store here (looked for update-ca-certificates and update-ca-trust); use --no-system --nss, or `llmtap env` / `llmtap run` per tool');
+      steps.push(...systemSteps(store, input));
+    }
+    if (args.nss) {
+      const dbs = nssDatabases(homedir(), listDir, existsSync);
+      if (dbs.length === 0) process.stderr.write(`llmtap: --nss: no NSS database under ${homedir()} (~/.pki/nssdb, Firefox profiles); start the browser once to create one\n`);
+      steps.push(...nssSteps(dbs, input));
+    }
+    if (args['dry-run']) {
+      for (const step of steps) process.stdout.write(`${step.privileged && !isRoot() ? 'sudo ' : ''}${shellLine(step.argv)}\n`);
+      return;
+    }
+    if (process.platform !== 'win32' && !isRoot() && steps.some((s) => s.privileged)) {
+      fail(`writing the system trust store needs root; run: sudo ${shellLine(['llmtap', 'trust', '--home', args.home, ...(args.remove ? ['--remove'] : [])])} (or --dry-run to see the commands)`);
+    }
+    for (const step of steps) run(step);
+    const verb = args.remove ? 'removed' : 'trusted';
+    process.stdout.write(`${verb} ${input.caCommonName} (SHA-256 ${ca.fingerprint256}); check with: llmtap doctor\n`);
+  },
+};
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+function run(step: TrustStep): void {
+  const result = spawnSync(step.argv[0] ?? '', step.argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    const hint = step.argv[0] === 'certutil' ? ' (install libnss3-tools / nss-tools)' : '';
+    fail(`${step.argv[0]} not found${hint}; the command was: ${shellLine(step.argv)}`);
+  }
+  // Removing what is not there is success: --remove must be safe to run twice.
+  const absent = step.argv[0] === 'certutil' && step.argv[1] === '-D' && /could not find|not found/i.test(result.stderr);
+  if (result.status !== 0 && !absent) {
+    const why = (result.stderr || result.stdout || '').trim().split('\n').pop() ?? '';
+    fail(`${shellLine(step.argv)} failed (exit ${result.status ?? result.signal}): ${why}`);
+  }
+}
+
+function fail(message: string): never {
+  process.stderr.write(`llmtap: ${message}\n`);
+  process.exit(1);
+}

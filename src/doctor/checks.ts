@@ -1,0 +1,132 @@
+import { X509Certificate } from 'node:crypto';
+import { hostMatches } from '../host-pattern.js';
+import { hostPermitted } from '../tls/name-constraints.js';
+
+/**
+ * `llmtap doctor`'s verdicts. Pure: each takes facts gathered elsewhere (files,
+ * environment, probes) and returns a line with the fix, so every broken setup is
+ * unit-testable without breaking a machine.
+ */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
+
+const ok = (name: string, detail: string): CheckResult => ({ name, status: 'ok', detail });
+const fail = (name: string, detail: string, fix: string): CheckResult => ({ name, status: 'fail', detail, fix });
+const warn = (name: string, detail: string, fix: string): CheckResult => ({ name, status: 'warn', detail, fix });
+
+const DAY_MS = 86_400_000;
+const EXPIRY_WARN_DAYS = 30;
+
+/** Whether a PEM bundle holds the certificate: compares base64 bodies, whitespace ignored. */
+export function bundleHolds(bundle: string, certPem: string): boolean {
+  const body = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  return bundle.replace(/\s+/g, '').includes(body(certPem));
+}
+
+export function caFilesCheck(facts: { certPem?: string; keyMode?: number; certPath: string; keyPath: string; now: number }): CheckResult {
+  const name = 'CA files';
+  if (!facts.certPem || facts.keyMode === undefined) return fail(name, `missing ${facts.certPem ? facts.keyPath : facts.certPath}`, 'llmtap ca (creates a new CA; clients must then trust it)');
+  if (facts.keyMode & 0o077) return fail(name, `key ${facts.keyPath} has mode 0${facts.keyMode.toString(8)}`, `chmod 600 ${facts.keyPath}`);
+  const notAfter = Date.parse(new X509Certificate(facts.certPem).validTo);
+  const days = Math.floor((notAfter - facts.now) / DAY_MS);
+  if (days < 0) return fail(name, `CA expired on ${new Date(notAfter).toISOString().slice(0, 10)}`, 'llmtap ca --regenerate, then llmtap trust');
+  if (days < EXPIRY_WARN_DAYS) return warn(name, `CA expires in ${days} days`, 'llmtap ca --regenerate, then llmtap trust');
+  return ok(name, `${facts.certPath}, key 0600, valid ${days} more days`);
+}
+
+/** Which kind of CA is installed, and intercepted hosts it cannot sign for. */
+export function caKindCheck(constraints: { dns: string[]; ips: string[] } | undefined, interceptHosts: readonly string[]): CheckResult {
+  const name = 'CA kind';
+  if (!constraints) return ok(name, 'unconstrained (can sign for any host; keep the key private, or: llmtap ca --regenerate --name-constrained)');
+  const outside = interceptHosts.filter((h) => !h.includes('*') && !hostPermitted(h.replace(/:\d+$/, ''), constraints));
+  if (outside.length > 0) return warn(name, `name-constrained, but ${outside.join(', ')} fall outside its domains (clients will refuse them)`, `llmtap ca --regenerate --name-constrained ${outside.map((h) => `--intercept ${h}`).join(' ')}`);
+  return ok(name, `name-constrained to ${[...constraints.dns, ...constraints.ips].length} domains`);
+}
+
+export function systemStoreCheck(systemBundle: string | undefined, certPem: string): CheckResult {
+  const name = 'system store';
+  if (systemBundle === undefined) return { name, status: 'skip', detail: 'no system bundle found' };
+  if (bundleHolds(systemBundle, certPem)) return ok(name, 'trusts the llmtap CA');
+  // Not fatal: tools can trust it through the environment instead (llmtap env / run).
+  return warn(name, 'does not hold the llmtap CA (tools that ignore SSL_CERT_FILE, e.g. browsers, will refuse)', 'sudo llmtap trust');
+}
+
+/** A CA source a tool reads (a file named by an env variable, or its default bundle). */
+export interface CaSource {
+  /** Where it comes from, e.g. "NODE_EXTRA_CA_CERTS=/x" or "certifi /usr/lib/…/cacert.pem". */
+  label?: string;
+  contents?: string;
+  /** Why there is no source, e.g. "NODE_EXTRA_CA_CERTS is not set". */
+  missing?: string;
+}
+
+export function toolTrustCheck(tool: string, source: CaSource | undefined, certPem: string, fix: string): CheckResult {
+  const name = `${tool} trust`;
+  if (!source) return { name, status: 'skip', detail: `${tool} not installed` };
+  if (!source.label) return fail(name, source.missing ?? `${tool} has no CA source that holds the llmtap CA`, fix);
+  if (source.contents === undefined) return fail(name, `${source.label}: file not readable`, fix);
+  if (!bundleHolds(source.contents, certPem)) return fail(name, `${source.label} does not hold the llmtap CA`, fix);
+  return ok(name, `${source.label}`);
+}
+
+/** This shell's proxy variables: HTTPS_PROXY at the proxy, NO_PROXY not excluding intercepted hosts. */
+export function proxyVarsCheck(env: Record<string, string | undefined>, port: number, interceptHosts: readonly string[]): CheckResult[] {
+  const results: CheckResult[] = [];
+  const value = env.HTTPS_PROXY ?? env.https_proxy;
+  const fix = 'eval "$(llmtap env)", or start the tool with llmtap run -- CMD';
+  if (!value) results.push(fail('HTTPS_PROXY', 'not set in this shell', fix));
+  else {
+    let url: URL | undefined;
+    try { url = new URL(value.includes('://') ? value : `http://${value}`); } catch { /* reported below */ }
+    const loopback = url && ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
+    if (!url || Number(url.port || 80) !== port || !loopback) results.push(fail('HTTPS_PROXY', `${value} is not this proxy (127.0.0.1:${port})`, fix));
+    else results.push(ok('HTTPS_PROXY', value));
+  }
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const excluded = interceptHosts.filter((h) => !h.includes('*')).filter((h) => noProxy.some((entry) => noProxyMatches(entry, h)));
+  if (excluded.length > 0) results.push(fail('NO_PROXY', `excludes intercepted ${excluded.join(', ')}`, `remove them from NO_PROXY, or eval "$(llmtap env)"`));
+  else results.push(ok('NO_PROXY', noProxy.length > 0 ? noProxy.join(',') : 'unset'));
+  return results;
+}
+
+/** curl's NO_PROXY semantics (also Python's and Go's): `*`, an exact host, or a domain suffix with or without a leading dot. */
+export function noProxyMatches(entry: string, hostPattern: string): boolean {
+  const host = hostPattern.replace(/:\d+$/, '').toLowerCase();
+  const e = entry.replace(/:\d+$/, '');
+  if (e === '*') return true;
+  const bare = e.replace(/^\*?\./, '');
+  return host === bare || host.endsWith(`.${bare}`) || hostMatches(e, host);
+}
+
+export function skewCheck(proxyNow: number | undefined, localNow: number): CheckResult {
+  if (proxyNow === undefined) return { name: 'clock', status: 'skip', detail: 'no answer from the proxy to compare with' };
+  const skew = Math.round((localNow - proxyNow) / 1000);
+  // Leaves are backdated a day; more skew than that makes fresh leaves "not yet valid".
+  if (Math.abs(skew) > 3600) return fail('clock', `this machine and the proxy differ by ${skew} s`, 'sync the clocks (timedatectl set-ntp true)');
+  return ok('clock', `skew ${skew} s`);
+}
+
+export function untrustedClientsCheck(counts: { rejected: number; likelyRejected: number } | undefined): CheckResult {
+  const name = 'clients rejecting the CA';
+  if (!counts) return { name, status: 'skip', detail: 'proxy not reachable' };
+  const total = counts.rejected + counts.likelyRejected;
+  if (total === 0) return ok(name, 'none since the proxy started');
+  return warn(name, `${counts.rejected} rejected the CA (TLS alert), ${counts.likelyRejected} closed silently after the handshake; the proxy log names the hosts`, 'llmtap trust, or start those tools with llmtap run -- CMD');
+}
+
+export function exitCodeOf(results: CheckResult[]): number {
+  return results.some((r) => r.status === 'fail') ? 1 : 0;
+}
+
+const MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
+
+export function renderChecks(results: CheckResult[]): string {
+  const width = Math.max(...results.map((r) => r.name.length));
+  return results.map((r) => `${MARK[r.status]} ${r.name.padEnd(width)}  ${r.detail}${r.fix ? `\n  ${' '.repeat(width)}  fix: ${r.fix}` : ''}`).join('\n') + '\n';
+}

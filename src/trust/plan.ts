@@ -1,0 +1,97 @@
+import { posix, win32 } from 'node:path';
+
+/**
+ * Where a platform keeps the roots its TLS stacks trust, and the commands that add
+ * or remove the llmtap CA there. Pure: facts in, commands out, so every platform is
+ * unit-tested on any machine and `llmtap trust --dry-run` prints exactly what runs.
+ */
+export type TrustStore = 'debian' | 'fedora' | 'macos' | 'windows';
+
+export interface PlatformFacts {
+  os: NodeJS.Platform;
+  /** Whether a path exists on this machine. */
+  exists: (path: string) => boolean;
+}
+
+export const DEBIAN_ANCHOR = '/usr/local/share/ca-certificates/llmtap.crt';
+export const FEDORA_ANCHOR = '/etc/pki/ca-trust/source/anchors/llmtap.pem';
+export const MACOS_KEYCHAIN = '/Library/Keychains/System.keychain';
+
+/** The system store of this machine, or undefined for a Linux without a known one. */
+export function detectTrustStore(facts: PlatformFacts): TrustStore | undefined {
+  if (facts.os === 'darwin') return 'macos';
+  if (facts.os === 'win32') return 'windows';
+  if (facts.os !== 'linux' && facts.os !== 'freebsd') return undefined;
+  // Tools, not distribution names: derivatives (Mint, Rocky, Alma…) carry the same ones.
+  if (facts.exists('/usr/sbin/update-ca-certificates') || facts.exists('/usr/local/share/ca-certificates')) return 'debian';
+  if (facts.exists('/usr/bin/update-ca-trust') || facts.exists('/etc/pki/ca-trust/source/anchors')) return 'fedora';
+  return undefined;
+}
+
+export interface TrustStep {
+  argv: string[];
+  /** Writes a store only root/Administrator may write. */
+  privileged: boolean;
+}
+
+export interface TrustInputs {
+  caPemPath: string;
+  /** The CA's subject common name, how macOS and Windows find it again to remove it. */
+  caCommonName: string;
+  remove: boolean;
+}
+
+export function systemSteps(store: TrustStore, input: TrustInputs): TrustStep[] {
+  const root = (argv: string[]): TrustStep => ({ argv, privileged: true });
+  switch (store) {
+    case 'debian':
+      return input.remove
+        ? [root(['rm', '-f', DEBIAN_ANCHOR]), root(['update-ca-certificates'])]
+        : [root(['install', '-m', '0644', input.caPemPath, DEBIAN_ANCHOR]), root(['update-ca-certificates'])];
+    case 'fedora':
+      return input.remove
+        ? [root(['rm', '-f', FEDORA_ANCHOR]), root(['update-ca-trust', 'extract'])]
+        : [root(['install', '-m', '0644', input.caPemPath, FEDORA_ANCHOR]), root(['update-ca-trust', 'extract'])];
+    case 'macos':
+      return input.remove
+        ? [root(['security', 'delete-certificate', '-c', input.caCommonName, MACOS_KEYCHAIN])]
+        : [root(['security', 'add-trusted-cert', '-d', '-r', 'trustRoot', '-k', MACOS_KEYCHAIN, input.caPemPath])];
+    case 'windows':
+      return input.remove
+        ? [root(['certutil', '-delstore', 'root', input.caCommonName])]
+        : [root(['certutil', '-addstore', 'root', win32.normalize(input.caPemPath)])];
+  }
+}
+
+/** The nickname the CA gets in NSS databases. */
+export const NSS_NICKNAME = 'llmtap';
+
+/** certutil (libnss3-tools) on each NSS database: Chromium's ~/.pki/nssdb, each Firefox profile. */
+export function nssSteps(dbDirs: string[], input: TrustInputs): TrustStep[] {
+  return dbDirs.map((dir) => ({
+    argv: input.remove
+      ? ['certutil', '-D', '-n', NSS_NICKNAME, '-d', `sql:${dir}`]
+      : ['certutil', '-A', '-n', NSS_NICKNAME, '-t', 'C,,', '-i', input.caPemPath, '-d', `sql:${dir}`],
+    privileged: false,
+  }));
+}
+
+/** NSS databases under a home directory: Chromium's, and Firefox profiles (plain and snap). */
+export function nssDatabases(home: string, list: (dir: string) => string[], exists: (path: string) => boolean): string[] {
+  const found: string[] = [];
+  const chromium = posix.join(home, '.pki/nssdb');
+  if (exists(posix.join(chromium, 'cert9.db'))) found.push(chromium);
+  for (const base of ['.mozilla/firefox', 'snap/firefox/common/.mozilla/firefox']) {
+    const dir = posix.join(home, base);
+    for (const profile of list(dir).sort()) {
+      const full = posix.join(dir, profile);
+      if (exists(posix.join(full, 'cert9.db'))) found.push(full);
+    }
+  }
+  return found;
+}
+
+/** One line a shell can run again: what --dry-run prints, and what the root message quotes. */
+export function shellLine(argv: string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

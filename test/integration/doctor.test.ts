@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CheckResult } from '../../src/doctor/checks.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+
+const run = promisify(execFile);
+const CLI = resolve('dist/cli/main.js');
+
+/** `llmtap doctor` against a real proxy, in a good shell and in deliberately broken ones. */
+describe('llmtap doctor', () => {
+  let tp: TestProxy;
+  let goodEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    tp = await startTestProxy(undefined);
+    const { stdout } = await run('node', [CLI, 'env', '--home', tp.home, '--port', String(tp.proxy.address.port)]);
+    goodEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/' };
+    for (const m of stdout.matchAll(/^export (\w+)='([^']*)'$/gm)) goodEnv[m[1]!] = m[2]!;
+  });
+  afterAll(() => tp.close());
+
+  async function doctor(env: Record<string, string>, port = tp.proxy.address.port): Promise<{ code: number; checks: Record<string, CheckResult> }> {
+    const result = await run('node', [CLI, 'doctor', '--json', '--home', tp.home, '--port', String(port)], { env }).then((r) => ({ ...r, code: 0 }), (err: { stdout: string; code: number }) => err);
+    const parsed = JSON.parse(result.stdout) as { checks: CheckResult[] };
+    return { code: result.code, checks: Object.fromEntries(parsed.checks.map((c) => [c.name, c])) };
+  }
+
+  it('a good setup: every check passes (the system store may only warn), exit 0', async () => {
+    const { code, checks } = await doctor(goodEnv);
+    expect(code).toBe(0);
+    expect(checks['proxy']?.status).toBe('ok');
+    expect(checks['round trip']?.status).toBe('ok');
+    expect(checks['Node trust']?.status).toBe('ok');
+    expect(checks['HTTPS_PROXY']?.status).toBe('ok');
+    expect(checks['clock']?.status).toBe('ok');
+    expect(Object.values(checks).filter((c) => c.status === 'fail')).toEqual([]);
+  });
+
+  it('missing trust: NODE_EXTRA_CA_CERTS unset fails the Node check with the fix, exit 1', async () => {
+    const { NODE_EXTRA_CA_CERTS: _, ...env } = goodEnv;
+    const { code, checks } = await doctor(env);
+    expect(code).toBe(1);
+    expect(checks['Node trust']).toMatchObject({ status: 'fail', detail: expect.stringContaining('NODE_EXTRA_CA_CERTS is not set'), fix: expect.stringContaining('llmtap env') });
+    expect(checks['round trip']?.status).toBe('ok');
+  });
+
+  it('wrong HTTPS_PROXY and a NO_PROXY that excludes an intercepted host both fail', async () => {
+    const { code, checks } = await doctor({ ...goodEnv, HTTPS_PROXY: 'http://127.0.0.1:1', https_proxy: 'http://127.0.0.1:1', NO_PROXY: 'localhost,.openai.com', no_proxy: '' });
+    expect(code).toBe(1);
+    expect(checks['HTTPS_PROXY']).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not this proxy') });
+    expect(checks['NO_PROXY']).toMatchObject({ status: 'fail', detail: expect.stringContaining('api.openai.com') });
+  });
+
+  it('proxy down: the proxy and round-trip checks say so and name the start command', async () => {
+    const { code, checks } = await doctor(goodEnv, 1);
+    expect(code).toBe(1);
+    expect(checks['proxy']).toMatchObject({ status: 'fail', detail: expect.stringContaining('refused'), fix: 'llmtap start --port 1' });
+    expect(checks['round trip']?.status).toBe('skip');
+  });
+
+  it('a client that rejected the CA shows in the count', async () => {
+    tp.proxy.server.trust.report('rejected', 'api.openai.com', '127.0.0.1');
+    const { checks } = await doctor(goodEnv);
+    expect(checks['clients rejecting the CA']).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^1 rejected/) });
+  });
+});
