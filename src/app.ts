@@ -51,7 +51,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   const retention = startRetention(recorder, config.retainDays);
   const recent = recentExchangesReader(where.archive);
   const server = new ProxyServer(config, { leafs, recorder, logger, prices, spend: (since) => archivedSpend(where.archive, since), caPem: ca.certPem, recentExchanges: recent.read });
-  const cached = loadCachedAnswers(where.archive, server.responseCaches, config.policy);
+  const cached = loadCachedAnswers(where.archive, server.policyState.responseCaches, config.policy);
   if (cached > 0) logger.info({ entries: cached }, 'response cache loaded from the archive');
   let address: AddressInfo;
   try {

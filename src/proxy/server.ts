@@ -9,17 +9,14 @@ import { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { createRedactor } from '../redact/redactor.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import type { PolicyRuntime } from '../policy/stage.js';
-import { PolicyBuckets } from '../policy/evaluate.js';
-import { ResponseCaches } from '../cache/response-caches.js';
-import { BudgetCharger, type SpendSource } from '../policy/budget-charge.js';
+import type { SpendSource } from '../policy/budget-charge.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
-import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
+import { handleExchange, type ConnectionContext } from './handle-exchange.js';
 import { Metrics } from './metrics.js';
-import { PrometheusMetrics } from '../metrics/prometheus.js';
-import { startOtlpExport, type OtlpExport } from '../otel/otlp-export.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
+import type { OtlpExport } from '../otel/otlp-export.js';
 import { peekHello, terminateTls } from './mitm.js';
 import { answerMalformed, closeAfterAnswer, refuse } from './refusals.js';
 import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, recordScope, type InterceptList } from './route.js';
@@ -27,8 +24,10 @@ import { checkTarget, guardedLookup, type TargetPolicy, type TargetRefusal } fro
 import { openTunnel } from './tunnel.js';
 import { isOwnAddress } from './own-addresses.js';
 import { PerConnectionQueue } from './pipeline.js';
-import { caDownload, renderStatus, STATUS_CSP } from './status-page.js';
-import { pacAnswer } from './pac.js';
+import type { StatusCounters } from './status-page.js';
+import { answerDirect, type DirectContext } from './direct-requests.js';
+import { startObservers } from './observers.js';
+import { PolicyState } from './policy-state.js';
 import { labelFromProxyAuthorization } from './run-label.js';
 import { TrustReporter, watchClientTrust } from './trust-watch.js';
 import type { RecentExchange } from './recent-exchanges.js';
@@ -38,7 +37,6 @@ import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
 import { parentSelector, resolveParents } from './parent-proxy.js';
 import type { WsSession } from '../websocket/session.js';
-import { isUiPath } from '../ui/server/routes.js';
 import { UiServer } from '../ui/server/ui-server.js';
 
 export interface ProxyDeps {
@@ -70,6 +68,7 @@ export class ProxyServer {
   private readonly otlp: OtlpExport | undefined;
   /** The web UI under /ui/ (src/ui/server). */
   private readonly ui: UiServer;
+  private readonly direct: DirectContext;
   /** Clients that rejected (or likely rejected) the CA: counted, warned about once per client and host. */
   readonly trust: TrustReporter;
   /** Intercepted sockets that carried at least one request: a silent close after the handshake means distrust otherwise. */
@@ -89,19 +88,14 @@ export class ProxyServer {
   private draining = false;
   /** Pipelined requests of one client connection go upstream one at a time, in order. */
   private readonly pipelined = new PerConnectionQueue();
-  /** Rate-limit state of the policy, kept across reloads. */
-  private readonly policyBuckets = new PolicyBuckets();
-  /** Answers of the policy's cache rules, kept across reloads (src/cache). */
-  readonly responseCaches = new ResponseCaches();
-  /** Budget spend, kept across reloads for unchanged rules. */
-  private readonly budgetCharger: BudgetCharger;
+  /** Rate-limit buckets, response caches and budget spend, kept across reloads. */
+  readonly policyState: PolicyState;
 
   constructor(private config: ProxyConfig, private readonly deps: ProxyDeps) {
     this.interceptList = makeInterceptList(config.intercept, config.passthrough);
     this.targetPolicy = this.makeTargetPolicy(config);
     this.auth = new ProxyAuth(config.auth);
-    this.budgetCharger = new BudgetCharger(deps.logger, deps.spend, deps.prices);
-    this.budgetCharger.sync(config.policy);
+    this.policyState = new PolicyState(deps.recorder, deps.logger, deps.spend, deps.prices);
     this.trust = new TrustReporter(deps.logger);
     this.pools = new UpstreamPools({
       connectTo: config.connectTo,
@@ -116,7 +110,7 @@ export class ProxyServer {
       pools: this.pools, recorder: deps.recorder, logger: deps.logger, metrics: this.metrics,
       maxRequestBody: config.maxRequestBody, captureLimit: config.captureLimit, failClosed: config.failClosed,
       rateLimiter: config.rateLimit ? new RateLimiter(config.rateLimit) : undefined,
-      policy: config.policy ? this.policyRuntime(config.policy) : undefined,
+      policy: this.policyState.apply(config.policy),
       upstreamHeadersTimeoutMs: config.upstreamHeadersTimeoutMs, sessions: this.sessions,
       redactor: createRedactor(config.redact.map((source) => new RegExp(source, 'g'))),
       bodyProgressTimeoutMs: config.headersTimeoutMs,
@@ -128,16 +122,23 @@ export class ProxyServer {
       keepAliveTimeout: config.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
     };
-    this.prometheus = config.metrics ? this.startPrometheus() : undefined;
-    if (config.otlpEndpoint) {
-      const otlp = startOtlpExport({ endpoint: config.otlpEndpoint, content: config.otlpContent === true, redactor: () => this.exchangeDeps.redactor, logger: deps.logger });
-      deps.recorder.onExchange((ex) => otlp.export(ex));
-      this.otlp = otlp;
-    }
+    ({ prometheus: this.prometheus, otlp: this.otlp } = startObservers(config, deps.recorder, deps.logger, () => this.exchangeDeps.redactor, {
+      errors: () => this.metrics.errors,
+      inFlight: () => this.metrics.inFlight,
+      openConnections: () => this.sockets.size,
+      openWebSockets: () => this.sessions.size,
+      tunnels: () => ({ opened: this.metrics.tunnelsOpened, closed: this.metrics.tunnelsClosed }),
+      archive: () => ({ ...deps.recorder.stats(), healthy: deps.recorder.healthy }),
+      prices: () => deps.recorder.prices,
+    }));
     this.ui = new UiServer({
       archiveFile: paths(config.home).archive, recorder: deps.recorder, redactor: () => this.exchangeDeps.redactor, prices: () => deps.recorder.prices,
       authEnabled: () => this.auth.enabled, admins: () => this.config.uiAdmins ?? [],
     });
+    this.direct = {
+      auth: () => this.auth, interceptList: () => this.interceptList, prometheus: this.prometheus, ui: this.ui,
+      caPem: deps.caPem, status: () => this.statusCounters(),
+    };
     this.outer = createServer(timeouts);
     // Keep every header: llmtap measures heads itself and refuses what is over its limits
     // (request-limits.ts) rather than letting the parser drop headers silently.
@@ -200,21 +201,10 @@ export class ProxyServer {
     this.setPolicy(next.policy);
   }
 
-  /** Swaps the policy (reload); undefined removes the policy stage. Buckets of unchanged rules carry over. */
+  /** Swaps the policy (reload); undefined removes the policy stage. State of unchanged rules carries over. */
   setPolicy(policy: CompiledPolicy | undefined): void {
     this.config = { ...this.config, policy };
-    if (policy) this.policyBuckets.retain(policy);
-    this.deps.recorder.recordCacheEviction(this.responseCaches.retain(policy?.cache ?? []));
-    this.budgetCharger.sync(policy);
-    this.exchangeDeps.policy = policy ? this.policyRuntime(policy) : undefined;
-  }
-
-  private policyRuntime(policy: CompiledPolicy): PolicyRuntime {
-    const { recorder } = this.deps;
-    return {
-      policy, buckets: this.policyBuckets, budgets: this.budgetCharger.ledger, charger: this.budgetCharger,
-      ...(policy.cache.length > 0 ? { caches: this.responseCaches, cachePersistence: { put: (e) => recorder.recordCacheEntry(e), delete: (k) => recorder.recordCacheEviction(k) } } : {}),
-    };
+    this.exchangeDeps.policy = this.policyState.apply(policy);
   }
 
   /**
@@ -246,21 +236,6 @@ export class ProxyServer {
 
   get listening(): boolean {
     return this.outer.listening;
-  }
-
-  private startPrometheus(): PrometheusMetrics {
-    const recorder = this.deps.recorder;
-    const prometheus = new PrometheusMetrics({
-      errors: () => this.metrics.errors,
-      inFlight: () => this.metrics.inFlight,
-      openConnections: () => this.sockets.size,
-      openWebSockets: () => this.sessions.size,
-      tunnels: () => ({ opened: this.metrics.tunnelsOpened, closed: this.metrics.tunnelsClosed }),
-      archive: () => ({ ...recorder.stats(), healthy: recorder.healthy }),
-      prices: () => recorder.prices,
-    });
-    recorder.onExchange((ex) => prometheus.observe(ex));
-    return prometheus;
   }
 
   private makeTargetPolicy(config: ProxyConfig): TargetPolicy {
@@ -427,51 +402,22 @@ export class ProxyServer {
     void handleUpgrade(req, socket, head, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
   }
 
-  /**
-   * Someone asked the proxy itself, not through it: the status page. On a gateway it
-   * is behind the same users as the proxy (browsers send Authorization to the server
-   * they talk to; Proxy-Authorization is accepted too).
-   */
-  private async answerDirect(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
-    res.sendDate = false;
-    let user: string | undefined;
-    if (this.auth.enabled) {
-      const header = req.headers.authorization ?? req.headers['proxy-authorization'];
-      user = await this.auth.check(header, req.socket.remoteAddress ?? '');
-      if (!user) {
-        res.writeHead(401, { 'www-authenticate': 'Basic realm="llmtap"', 'content-type': 'application/json', 'x-llmtap-error': 'unauthorized' });
-        return void res.end(JSON.stringify({ error: { message: 'log in with a proxy user', type: 'llmtap_error', code: 'unauthorized' } }));
-      }
-    }
-    if (this.prometheus && (url === '/metrics' || url.startsWith('/metrics?'))) {
-      const text = await this.prometheus.render();
-      res.writeHead(200, { 'content-type': this.prometheus.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-      return void res.end(text);
-    }
-    if (url === '/proxy.pac' || url.startsWith('/proxy.pac?')) return void pacAnswer(res, this.interceptList, req.socket);
-    if (isUiPath(url)) return this.ui.answer(req, res, url, user);
-    const download = this.deps.caPem ? caDownload(url, this.deps.caPem) : undefined;
-    if (download) {
-      res.writeHead(200, { ...download.headers, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
-      return void res.end(download.body);
-    }
-    if (url !== '/' && !url.startsWith('/?')) {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ error: { message: 'not found', type: 'llmtap_error', code: 'not_found' } }));
-    }
+  /** The proxy's own pages (status, CA files, PAC, /metrics, web UI): direct-requests.ts. */
+  private answerDirect(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+    return answerDirect(req, res, url, this.direct);
+  }
+
+  private statusCounters(): StatusCounters {
     const m = this.metrics;
-    const recorder = this.deps.recorder.stats();
-    const page = renderStatus({
+    return {
       exchanges: { started: m.exchangesStarted, finished: m.exchangesFinished, inFlight: m.inFlight },
       tunnels: { opened: m.tunnelsOpened, closed: m.tunnelsClosed },
       refusals: { ...m.errors },
-      recorder: { ...recorder, healthy: this.deps.recorder.healthy },
+      recorder: { ...this.deps.recorder.stats(), healthy: this.deps.recorder.healthy },
       uptimeSeconds: Math.round(process.uptime()),
       untrustedCa: { rejected: this.trust.rejected, likelyRejected: this.trust.likelyRejected },
       recent: this.deps.recentExchanges?.(10),
-    }, req.headers.accept);
-    res.writeHead(200, { 'content-type': page.contentType, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
-    res.end(page.body);
+    };
   }
 
   /** Plain-HTTP proxying (absolute-URI requests): forwarded always, recorded for listed hosts. */

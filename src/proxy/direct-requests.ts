@@ -1,0 +1,57 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
+import { isUiPath } from '../ui/server/routes.js';
+import type { UiServer } from '../ui/server/ui-server.js';
+import type { ProxyAuth } from './auth.js';
+import { pacAnswer } from './pac.js';
+import type { InterceptList } from './route.js';
+import { caDownload, renderStatus, STATUS_CSP, type StatusCounters } from './status-page.js';
+
+/** What the proxy's own pages read; getters, since a reload swaps the auth and intercept list. */
+export interface DirectContext {
+  auth(): ProxyAuth;
+  interceptList(): InterceptList;
+  prometheus: PrometheusMetrics | undefined;
+  ui: UiServer;
+  caPem: string | undefined;
+  status(): StatusCounters;
+}
+
+/**
+ * Someone asked the proxy itself, not through it: the status page, the CA files,
+ * the PAC file, /metrics and the web UI. On a gateway all of them are behind the
+ * same users as the proxy (browsers send Authorization to the server they talk to;
+ * Proxy-Authorization is accepted too).
+ */
+export async function answerDirect(req: IncomingMessage, res: ServerResponse, url: string, ctx: DirectContext): Promise<void> {
+  res.sendDate = false;
+  let user: string | undefined;
+  const auth = ctx.auth();
+  if (auth.enabled) {
+    const header = req.headers.authorization ?? req.headers['proxy-authorization'];
+    user = await auth.check(header, req.socket.remoteAddress ?? '');
+    if (!user) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="llmtap"', 'content-type': 'application/json', 'x-llmtap-error': 'unauthorized' });
+      return void res.end(JSON.stringify({ error: { message: 'log in with a proxy user', type: 'llmtap_error', code: 'unauthorized' } }));
+    }
+  }
+  if (ctx.prometheus && (url === '/metrics' || url.startsWith('/metrics?'))) {
+    const text = await ctx.prometheus.render();
+    res.writeHead(200, { 'content-type': ctx.prometheus.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    return void res.end(text);
+  }
+  if (url === '/proxy.pac' || url.startsWith('/proxy.pac?')) return void pacAnswer(res, ctx.interceptList(), req.socket);
+  if (isUiPath(url)) return ctx.ui.answer(req, res, url, user);
+  const download = ctx.caPem ? caDownload(url, ctx.caPem) : undefined;
+  if (download) {
+    res.writeHead(200, { ...download.headers, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+    return void res.end(download.body);
+  }
+  if (url !== '/' && !url.startsWith('/?')) {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    return void res.end(JSON.stringify({ error: { message: 'not found', type: 'llmtap_error', code: 'not_found' } }));
+  }
+  const page = renderStatus(ctx.status(), req.headers.accept);
+  res.writeHead(200, { 'content-type': page.contentType, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+  res.end(page.body);
+}
