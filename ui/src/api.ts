@@ -23,6 +23,8 @@ export interface SessionJson {
   id: string; started_at: string; ended_at: string; duration_ms: number; tool: string | null; client: { address: string | null; user: string | null };
   models: string[]; threads: number; turns: number; errors: number; tokens: { input: number; output: number; cached_input: number };
   cost_usd: number | null; unpriced_exchanges: number; api_equivalent: boolean;
+  /** Per usage window: the last utilization seen and how much this session used, in percent. */
+  quota_burn_percent: Record<string, { last: number; burn: number } | undefined> | null;
 }
 
 export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff> }
