@@ -6,6 +6,7 @@ import type { Archive } from './db.js';
 import type { CacheEntry } from '../cache/response-cache.js';
 import { OffThreadWriter, type ArchiveFile } from './off-thread-writer.js';
 import { encodeRecord } from './record-codec.js';
+import { Observers } from './observers.js';
 import { RecordQueue } from './record-queue.js';
 import { ArchiveWriter, errorMessage, type ErrorInfo, type LogLevel, type Pending, type WriteOutcome, type WrittenExchange } from './writer.js';
 import { writerWorkerUrl } from './writer-thread.js';
@@ -115,8 +116,8 @@ export class Recorder {
   /** A hand-off to the writer thread waiting for more records (see POST_DELAY_MS). */
   #delayed: NodeJS.Timeout | undefined;
 
-  readonly #observers = new Set<(exchange: Exchange) => void>();
-  readonly #writtenObservers = new Set<(written: readonly WrittenExchange[]) => void>();
+  readonly #observers = new Observers<Exchange>((err) => this.#observerFailed(err));
+  readonly #writtenObservers = new Observers<readonly WrittenExchange[]>((err) => this.#observerFailed(err));
   #prices: PriceOverrides | undefined;
   #recorded = 0;
   #lost = 0;
@@ -204,14 +205,13 @@ export class Recorder {
   recordExchange(exchange: Exchange): void {
     // Observers (Prometheus, OpenTelemetry) see the exchange as it is handed over; one
     // that throws must never cost the archive its record.
-    for (const observer of this.#observers) this.#safely(() => observer(exchange));
+    this.#observers.emit(exchange);
     this.#enqueue({ kind: 'exchange', exchange });
   }
 
   /** Calls `observer` with every finished exchange handed to the archive, synchronously; returns the unsubscribe. */
   onExchange(observer: (exchange: Exchange) => void): () => void {
-    this.#observers.add(observer);
-    return () => this.#observers.delete(observer);
+    return this.#observers.add(observer);
   }
 
   /**
@@ -220,8 +220,7 @@ export class Recorder {
    * subscribes, so nobody watching costs nothing. Returns the unsubscribe.
    */
   onWritten(observer: (written: readonly WrittenExchange[]) => void): () => void {
-    this.#writtenObservers.add(observer);
-    return () => this.#writtenObservers.delete(observer);
+    return this.#writtenObservers.add(observer);
   }
 
   /** The --prices overrides last set (the Prometheus cost counter prices with the same). */
@@ -390,7 +389,7 @@ export class Recorder {
   #applyOutcome(outcome: WriteOutcome): void {
     this.#recorded += outcome.recorded;
     this.#lost += outcome.lost;
-    if (outcome.written) for (const observer of this.#writtenObservers) this.#safely(() => observer(outcome.written!));
+    if (outcome.written) this.#writtenObservers.emit(outcome.written);
     if (outcome.error) {
       this.#failed(outcome.error, outcome.rows);
     } else if (outcome.rows > 0 && !this.#healthy) {
@@ -399,12 +398,8 @@ export class Recorder {
     }
   }
 
-  #safely(call: () => void): void {
-    try {
-      call();
-    } catch (err) {
-      this.#logger.warn({ err: errorMessage(err) }, 'an exchange observer failed');
-    }
+  #observerFailed(err: unknown): void {
+    this.#logger.warn({ err: errorMessage(err) }, 'an exchange observer failed');
   }
 
   /** Marks the archive unhealthy and logs (rate-limited): message and code only. */
