@@ -117,10 +117,10 @@ export class OffThreadWriter {
   /**
    * Posts encoded records as one batch. Returns the bytes handed over and the
    * event-loop time of the hand-off (joining and posting; starting a thread is not
-   * part of it; 0 unless `timed`), or undefined when the records could not be handed
+   * part of it; 0 unless `timed`; `report`: see ArchiveWriter.write), or undefined when the records could not be handed
    * over (reported through lost()).
    */
-  post(frames: Uint8Array[], timed = false): { bytes: number; ms: number } | undefined {
+  post(frames: Uint8Array[], timed = false, report = false): { bytes: number; ms: number } | undefined {
     const thread = this.#ensureThread();
     if (!(thread instanceof WriterThread)) {
       this.#events.lost(frames.length, thread, 'archive writer thread cannot start; records lost', false);
@@ -130,7 +130,7 @@ export class OffThreadWriter {
     const records = joinFrames(frames);
     const bytes = records.byteLength; // read now: posting detaches the buffer
     try {
-      const id = thread.post((id) => ({ t: 'batch', id, options: this.#options(), records }), [records.buffer]);
+      const id = thread.post((id) => ({ t: 'batch', id, options: this.#options(), records, report }), [records.buffer]);
       this.#inFlight.push({ id, records: frames.length });
       this.#inFlightRecords += frames.length;
       thread.busy(true);

@@ -40,7 +40,8 @@ export interface PatternSource {
  */
 export type ToWriter =
   /** `records`: encoded records (record-codec.ts) joined into one transferred buffer. */
-  | { t: 'batch'; id: number; options: ArchiveOptions; records: Uint8Array }
+  /** `report`: list what each written exchange was assigned (someone is watching, see Recorder.onWritten). */
+  | { t: 'batch'; id: number; options: ArchiveOptions; records: Uint8Array; report: boolean }
   | { t: 'open'; id: number; options: ArchiveOptions }
   | { t: 'redact'; patterns: PatternSource[] }
   /** Price overrides (--prices) as plain rules; the worker compiles them. */

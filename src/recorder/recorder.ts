@@ -6,13 +6,15 @@ import type { Archive } from './db.js';
 import type { CacheEntry } from '../cache/response-cache.js';
 import { OffThreadWriter, type ArchiveFile } from './off-thread-writer.js';
 import { encodeRecord } from './record-codec.js';
+import { Observers } from './observers.js';
 import { RecordQueue } from './record-queue.js';
-import { ArchiveWriter, errorMessage, type ErrorInfo, type LogLevel, type Pending, type WriteOutcome } from './writer.js';
+import { ArchiveWriter, errorMessage, type ErrorInfo, type LogLevel, type Pending, type WriteOutcome, type WrittenExchange } from './writer.js';
 import { writerWorkerUrl } from './writer-thread.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import { overridesData } from './row-cost.js';
 
 export type { ArchiveFile } from './off-thread-writer.js';
+export type { WrittenExchange } from './writer.js';
 
 export interface RecorderOptions {
   logger: Logger;
@@ -114,7 +116,8 @@ export class Recorder {
   /** A hand-off to the writer thread waiting for more records (see POST_DELAY_MS). */
   #delayed: NodeJS.Timeout | undefined;
 
-  readonly #observers = new Set<(exchange: Exchange) => void>();
+  readonly #observers = new Observers<Exchange>((err) => this.#observerFailed(err));
+  readonly #writtenObservers = new Observers<readonly WrittenExchange[]>((err) => this.#observerFailed(err));
   #prices: PriceOverrides | undefined;
   #recorded = 0;
   #lost = 0;
@@ -202,20 +205,22 @@ export class Recorder {
   recordExchange(exchange: Exchange): void {
     // Observers (Prometheus, OpenTelemetry) see the exchange as it is handed over; one
     // that throws must never cost the archive its record.
-    for (const observer of this.#observers) {
-      try {
-        observer(exchange);
-      } catch (err) {
-        this.#logger.warn({ err: errorMessage(err) }, 'an exchange observer failed');
-      }
-    }
+    this.#observers.emit(exchange);
     this.#enqueue({ kind: 'exchange', exchange });
   }
 
   /** Calls `observer` with every finished exchange handed to the archive, synchronously; returns the unsubscribe. */
   onExchange(observer: (exchange: Exchange) => void): () => void {
-    this.#observers.add(observer);
-    return () => this.#observers.delete(observer);
+    return this.#observers.add(observer);
+  }
+
+  /**
+   * Calls `observer` after each committed batch with what the archive assigned to its
+   * exchanges (session, thread, turn, cost). The writer reports them only while someone
+   * subscribes, so nobody watching costs nothing. Returns the unsubscribe.
+   */
+  onWritten(observer: (written: readonly WrittenExchange[]) => void): () => void {
+    return this.#writtenObservers.add(observer);
   }
 
   /** The --prices overrides last set (the Prometheus cost counter prices with the same). */
@@ -377,19 +382,24 @@ export class Recorder {
   #writeBatch(maxRows: number, maxBytes: number): number {
     const batch = this.#queue.take(maxRows, maxBytes);
     if (batch.length === 0) return 0;
-    this.#applyOutcome(this.#inline!.write(batch));
+    this.#applyOutcome(this.#inline!.write(batch, this.#writtenObservers.size > 0));
     return batch.length;
   }
 
   #applyOutcome(outcome: WriteOutcome): void {
     this.#recorded += outcome.recorded;
     this.#lost += outcome.lost;
+    if (outcome.written) this.#writtenObservers.emit(outcome.written);
     if (outcome.error) {
       this.#failed(outcome.error, outcome.rows);
     } else if (outcome.rows > 0 && !this.#healthy) {
       this.#healthy = true;
       this.#logger.info({ lost: this.#lost }, 'archive writes recovered');
     }
+  }
+
+  #observerFailed(err: unknown): void {
+    this.#logger.warn({ err: errorMessage(err) }, 'an exchange observer failed');
   }
 
   /** Marks the archive unhealthy and logs (rate-limited): message and code only. */
@@ -410,7 +420,7 @@ export class Recorder {
     const batch = this.#queue.take(this.#maxBatch, this.#maxBatchBytes);
     if (batch.length === 0) return;
     const timed = batchChannel.hasSubscribers;
-    const handedOff = this.#offThread!.post(batch, timed);
+    const handedOff = this.#offThread!.post(batch, timed, this.#writtenObservers.size > 0);
     if (timed && handedOff) {
       batchChannel.publish({ records: batch.length, ...handedOff, encodeMs: this.#encodeMs, encodeMaxMs: this.#encodeMaxMs } satisfies BatchEvent);
       this.#encodeMs = 0;

@@ -85,6 +85,7 @@ function writeBatches(first: Extract<ToWriter, { t: 'batch' }>): void {
   const records = splitFrames(first.records);
   let upTo = first.id;
   let batches = 1;
+  let report = first.report;
   options = first.options;
   // More batches queued behind this one: one commit for all of them.
   while (records.length < MERGE_LIMIT) {
@@ -97,9 +98,10 @@ function writeBatches(first: Extract<ToWriter, { t: 'batch' }>): void {
     for (const frame of splitFrames(more.records)) records.push(frame);
     upTo = more.id;
     batches++;
+    report ||= more.report;
     options = more.options;
   }
-  const outcome = writer.write(records);
+  const outcome = writer.write(records, report);
   send({ t: 'written', upTo, batches, outcome, state: writer.state });
 }
 

@@ -42,6 +42,24 @@ export interface WriteOutcome {
   rows: number;
   /** Why the write (or opening the archive for it) failed. */
   error?: ErrorInfo;
+  /** What the archive assigned to each exchange it committed; only when asked for (write's `report`). */
+  written?: WrittenExchange[];
+}
+
+/**
+ * Where an exchange landed: its session, thread and turn are decided as it is written
+ * (in the writer thread), so whoever showed it before then (the web UI's live list)
+ * learns them from this report.
+ */
+export interface WrittenExchange {
+  id: string;
+  sessionId: string | null;
+  threadId: string | null;
+  turn: number | null;
+  costUsd: number | null;
+  costSource: string | null;
+  /** The proxy user it was recorded under, so a report goes only to those who may see it. */
+  user: string | null;
 }
 
 /** What the Recorder mirrors of the writer (the writer may live on another thread). */
@@ -120,8 +138,11 @@ export class ArchiveWriter {
     }
   }
 
-  /** Decodes, maps and writes one batch of encoded records in one transaction. Never throws. */
-  write(batch: readonly Uint8Array[]): WriteOutcome {
+  /**
+   * Decodes, maps and writes one batch of encoded records in one transaction. Never
+   * throws. With `report`, the outcome lists what each committed exchange was assigned.
+   */
+  write(batch: readonly Uint8Array[], report = false): WriteOutcome {
     const exchanges: ExchangeRow[] = [];
     const summaries: (ExchangeSummary | undefined)[] = [];
     const tunnels: TunnelRow[] = [];
@@ -174,7 +195,8 @@ export class ArchiveWriter {
       // Several kinds in one commit; the inner transactions become savepoints.
       if (kinds > 1) archive.db.transaction(insert).immediate();
       else insert();
-      return { recorded: rows, lost: unmapped, rows };
+      if (!report || exchanges.length === 0) return { recorded: rows, lost: unmapped, rows };
+      return { recorded: rows, lost: unmapped, rows, written: exchanges.map(writtenExchange) };
     } catch (err) {
       this.#dropIfBroken(err);
       return { recorded: 0, lost: unmapped + rows, rows, error: errorInfo(err) };
@@ -302,4 +324,8 @@ function summaryOrNothing(row: ExchangeRow, exchange: Exchange): ExchangeSummary
   } catch {
     return undefined;
   }
+}
+
+function writtenExchange(row: ExchangeRow): WrittenExchange {
+  return { id: row.id, sessionId: row.session_id, threadId: row.thread_id, turn: row.turn, costUsd: row.cost_usd, costSource: row.cost_source, user: row.client_user };
 }

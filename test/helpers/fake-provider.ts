@@ -161,6 +161,10 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
     res.writeHead(200, headers);
     return void res.end(body);
   }
+  // X-Fake-Answer-Headers on an ordinary answer too (quota headers on a real SDK call, say): merged into its head.
+  if (req.headers['x-fake-answer-headers'] !== undefined) {
+    for (const [name, value] of Object.entries(safeJson(Buffer.from(String(req.headers['x-fake-answer-headers']))))) res.setHeader(name, String(value));
+  }
   // Azure OpenAI: /openai/deployments/{name}/chat/completions and /openai/v1/chat/completions.
   if (url.pathname === '/v1/chat/completions' || /^\/openai\/(deployments\/[^/]+|v1)\/chat\/completions$/.test(url.pathname)) return openaiChat(res, json, gapMs);
   if (await openaiFamilyRoute(req, res, url.pathname, json)) return;

@@ -54,13 +54,21 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     // An agent loop with a tool, from the real Anthropic SDK, while the page is open.
     const anthropic = new Anthropic({ apiKey: 'sk-ant-api03-webui-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
     const messages: Anthropic.MessageParam[] = [{ role: 'user', content: HOSTILE }];
-    const first = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, tools: [weatherTool], messages });
+    // The fake provider answers with these subscription quota headers (the session view shows the burn).
+    const quota = (used: number) => ({ headers: { 'X-Fake-Answer-Headers': JSON.stringify({ 'anthropic-ratelimit-unified-5h-utilization': String(used) }) } });
+    const first = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, tools: [weatherTool], messages }, quota(0.1));
     // The row arrives by server push: no reload, no polling.
     await page.locator('table.list tbody tr').first().waitFor({ timeout: 10_000 });
     expect(await rowCount(page)).toBe(1);
+    // Its session is assigned as the archive writes it; the writer's report completes the row, still without a reload.
+    const sessionLink = page.locator('table.list tbody tr').first().locator('td a[href^="#/session/"]');
+    await sessionLink.waitFor({ timeout: 10_000 });
+    tp.proxy.recorder.flush();
+    const [stored] = ((await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: { id: string; sessionId: string }[] }).exchanges;
+    expect(await sessionLink.getAttribute('href')).toBe(`#/session/${encodeURIComponent(stored!.sessionId)}`);
     const call = first.content.find((b) => b.type === 'tool_use')!;
     messages.push({ role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '18°C and sunny' }] });
-    await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, tools: [weatherTool], messages });
+    await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, tools: [weatherTool], messages }, quota(0.13));
     await expect.poll(() => rowCount(page), { timeout: 10_000 }).toBe(2);
 
     const openai = new OpenAI({ apiKey: 'sk-proj-webui-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
@@ -114,6 +122,40 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(dialogs).toEqual([]);
   });
 
+  it('shows the quota burn, and replays the session turn by turn (n steps, space plays, speed selector)', async () => {
+    const { sessions } = (await (await fetch(`${tp.url}/ui/api/sessions`)).json()) as { sessions: { id: string; tool: string }[] };
+    const session = sessions.find((s) => s.tool === 'anthropic-sdk-node')!;
+    await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(session.id)}`);
+    await page.locator('article.turn').nth(1).waitFor();
+    // The 5h window went from 10% to 13% over the session.
+    expect(await page.locator('.facts .quota').textContent()).toBe('quota burn 5h +3.0%');
+    expect(await page.locator('.replay-pos').textContent()).toBe('2 turns');
+
+    await page.keyboard.press('n');
+    await expect.poll(() => page.locator('article.turn').count()).toBe(1);
+    expect(await page.locator('article.turn').first().getAttribute('data-turn')).toBe('1');
+    expect(await page.locator('article.turn').first().textContent()).toContain('What is the weather in Paris?');
+    expect(await page.locator('.replay-pos').textContent()).toBe('turn 1 / 2');
+    await page.screenshot({ path: `${ARTIFACTS}/session-replay.png` });
+    await page.keyboard.press('n');
+    await expect.poll(() => page.locator('article.turn').count()).toBe(2);
+    expect(await page.locator('article.turn.replay-current').getAttribute('data-turn')).toBe('2');
+    expect(await page.locator('article.turn.replay-current').textContent()).toContain('18°C and sunny');
+    expect(await page.locator('.replay-next').isDisabled()).toBe(true);
+
+    // Back to the start, then play at 20×: the turns come back by themselves and playback stops at the end.
+    await page.getByRole('button', { name: '« restart' }).click();
+    expect(await page.locator('article.turn').count()).toBe(0);
+    await page.selectOption('.replay-speed', '20');
+    await page.locator('h1').click(); // keys typed into the speed selector are its own
+    await page.keyboard.press(' ');
+    await expect.poll(() => page.locator('.replay-pos').textContent(), { timeout: 10_000 }).toBe('turn 2 / 2');
+    expect(await page.locator('article.turn').count()).toBe(2);
+    await expect.poll(() => page.locator('.replay-play').textContent()).toBe('▶ play');
+    await page.getByRole('button', { name: 'show all' }).click();
+    expect(await page.locator('.replay-pos').textContent()).toBe('2 turns');
+  });
+
   it('opens a streamed exchange pushed live with Enter, and lists its SSE events', async () => {
     await page.goto(`${tp.url}/ui/#/`);
     await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
@@ -150,10 +192,25 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     await res.body.dump();
   });
 
-  it('draws the charts', async () => {
+  it('draws the charts: cost and tokens by model, tool or user, cache hit ratio, errors', async () => {
+    tp.proxy.recorder.flush();
+    const { exchanges } = (await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: { promptTokens: number; cachedTokens: number; status: number | null }[] };
+    const failures = exchanges.filter((e) => (e.status ?? 0) >= 400).length;
+    expect(failures).toBeGreaterThan(0);
+    const hit = (100 * exchanges.reduce((n, e) => n + e.cachedTokens, 0)) / exchanges.reduce((n, e) => n + e.promptTokens, 0);
+    expect(hit).toBeGreaterThan(0);
+
     await page.goto(`${tp.url}/ui/#/charts`);
     await page.locator('.uplot').first().waitFor();
-    expect(await page.locator('.uplot').count()).toBe(2);
+    expect(await page.locator('.uplot').count()).toBe(4);
+    const labels = (chart: string) => page.locator(`#chart-${chart} .u-legend .u-series .u-label`).allTextContents();
+    expect(await labels('cost')).toEqual(expect.arrayContaining(['claude-sonnet-4-5', 'gpt-4o-mini']));
+    await page.selectOption('#chart-by', 'tool');
+    await expect.poll(() => labels('cost')).toEqual(expect.arrayContaining(['anthropic-sdk-node', 'openai-sdk-node']));
+    expect(await labels('tokens')).toEqual(expect.arrayContaining(['anthropic-sdk-node', 'openai-sdk-node']));
+    expect(await page.locator('#chart-errors .chart-note').textContent()).toContain(`${failures} of ${exchanges.length} failed`);
+    expect(await page.locator('#chart-cache .chart-note').textContent()).toContain(`overall ${hit.toFixed(1)}%`);
+    expect(await labels('cache')).toContain('cache hit %');
     await page.screenshot({ path: `${ARTIFACTS}/charts.png`, fullPage: true });
   });
 });
@@ -164,4 +221,5 @@ afterAll(() => {
   mkdirSync('docs', { recursive: true });
   copyFileSync(`${ARTIFACTS}/live-list.png`, 'docs/ui-live-list.png');
   copyFileSync(`${ARTIFACTS}/session-view.png`, 'docs/ui-session.png');
+  copyFileSync(`${ARTIFACTS}/charts.png`, 'docs/ui-charts.png');
 });

@@ -1,14 +1,30 @@
 import type { UiListItem } from '../../src/ui/server/list-item.js';
+import type { UiWrittenItem } from '../../src/ui/server/live.js';
 import type { RequestDiff } from '../../src/ui/server/request-diff.js';
 import type { ThreadView, TurnView } from '../../src/sessions/turns.js';
 import type { ExportedExchange } from '../../src/archive/export.js';
 
-export type { UiListItem, RequestDiff, ThreadView, TurnView };
+export type { UiListItem, UiWrittenItem, RequestDiff, ThreadView, TurnView };
+
+/** A list row; `pending` while a row pushed live waits for the archive to assign its session. */
+export type ListRow = UiListItem & { pending?: boolean };
+
+/** Rows with what the archive assigned to the written ones (the live stream's `written` event). */
+export function applyWritten(rows: ListRow[], written: readonly UiWrittenItem[]): ListRow[] {
+  const byId = new Map(written.map((w) => [w.id, w]));
+  if (!rows.some((r) => byId.has(r.id))) return rows;
+  return rows.map((r) => {
+    const w = byId.get(r.id);
+    return w ? { ...r, sessionId: w.sessionId, threadId: w.threadId, turn: w.turn, costUsd: w.costUsd, apiEquivalent: w.apiEquivalent, pending: false } : r;
+  });
+}
 
 export interface SessionJson {
   id: string; started_at: string; ended_at: string; duration_ms: number; tool: string | null; client: { address: string | null; user: string | null };
   models: string[]; threads: number; turns: number; errors: number; tokens: { input: number; output: number; cached_input: number };
   cost_usd: number | null; unpriced_exchanges: number; api_equivalent: boolean;
+  /** Per usage window: the last utilization seen and how much this session used, in percent. */
+  quota_burn_percent: Record<string, { last: number; burn: number } | undefined> | null;
 }
 
 export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff> }

@@ -33,6 +33,14 @@ export function shortId(id: string | null | undefined): string {
   return id.length > 14 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id;
 }
 
+const QUOTA_LABELS: Record<string, string> = { 'anthropic.5h': '5h', 'anthropic.7d': '7d', 'codex.primary': 'primary', 'codex.secondary': 'weekly' };
+
+/** "5h +3.2% · 7d +0.4%": how much of each subscription usage window was used (as `sessions` prints it). */
+export function quota(burn: Record<string, { burn: number } | undefined> | null | undefined): string {
+  const parts = Object.entries(burn ?? {}).map(([w, v]) => `${QUOTA_LABELS[w] ?? w} +${(v?.burn ?? 0).toFixed(1)}%`);
+  return parts.length > 0 ? parts.join(' · ') : '–';
+}
+
 function pad(n: number): string {
   return String(n).padStart(2, '0');
 }

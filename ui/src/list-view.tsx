@@ -1,12 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { getJson, listUrl, matchesFilters, NO_FILTERS, type ListFilters, type UiListItem } from './api.js';
+import { applyWritten, getJson, listUrl, matchesFilters, NO_FILTERS, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
 import { ms, shortId, time, tokens, usd } from './format.js';
 
 const MAX_ROWS = 1000;
 
 export function ListView() {
   const [filters, setFilters] = useState<ListFilters>(NO_FILTERS);
-  const [rows, setRows] = useState<UiListItem[]>([]);
+  const [rows, setRows] = useState<ListRow[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState(0);
   const [live, setLive] = useState<'connecting' | 'live' | 'offline'>('connecting');
@@ -29,10 +29,15 @@ export function ListView() {
     source.onopen = () => setLive('live');
     source.onerror = () => setLive(source.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
     source.addEventListener('exchange', (event) => {
-      const item = JSON.parse((event as MessageEvent<string>).data) as UiListItem;
+      const item: ListRow = { ...(JSON.parse((event as MessageEvent<string>).data) as UiListItem), pending: true };
       if (!matchesFilters(item, filtersRef.current)) return;
       setRows((current) => (current.some((r) => r.id === item.id) ? current : [item, ...current].slice(0, MAX_ROWS)));
       setSelected((s) => (s > 0 ? s + 1 : s));
+    });
+    // Once the archive has written them, live rows learn their session, thread and turn.
+    source.addEventListener('written', (event) => {
+      const written = JSON.parse((event as MessageEvent<string>).data) as UiWrittenItem[];
+      setRows((current) => applyWritten(current, written));
     });
     return () => source.close();
   }, []);
@@ -107,7 +112,7 @@ export function ListView() {
               <td class="num">{ms(r.latencyMs)}</td>
               <td class="num">{ms(r.ttftMs)}</td>
               <td class={r.policy?.startsWith('blocked') ? 'policy blocked' : 'policy'}>{r.policy ?? ''}</td>
-              <td class="mono">{r.sessionId ? <a href={`#/session/${encodeURIComponent(r.sessionId)}`} title={r.sessionId}>{shortId(r.sessionId)}</a> : '…'}</td>
+              <td class="mono">{r.sessionId ? <a href={`#/session/${encodeURIComponent(r.sessionId)}`} title={r.sessionId}>{shortId(r.sessionId)}</a> : r.pending ? <span class="dim" title="being written to the archive">…</span> : '–'}</td>
             </tr>
           ))}
         </tbody>

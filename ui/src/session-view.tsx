@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, type RequestDiff, type SessionPage, type ThreadView, type TurnView } from './api.js';
 import { Markdown, Message, Thinking, ToolCall } from './blocks.js';
-import { dateTime, ms, shortId, time, tokens, usd } from './format.js';
+import { dateTime, ms, quota, shortId, time, tokens, usd } from './format.js';
+import { ReplayBar, useReplay } from './replay-control.js';
 
 export function SessionView({ id }: { id: string }) {
   const [page, setPage] = useState<SessionPage | null>(null);
@@ -12,7 +13,17 @@ export function SessionView({ id }: { id: string }) {
   }, [id]);
   if (error) return <p class="error">{error}</p>;
   if (!page) return <p class="dim">loading…</p>;
+  return <SessionPageView page={page} />;
+}
+
+function SessionPageView({ page }: { page: SessionPage }) {
   const s = page.session;
+  const replay = useReplay(page.threads);
+  // Keep the turn just revealed in sight.
+  useEffect(() => {
+    if (replay.current) document.querySelector(`article.turn[data-exchange="${CSS.escape(replay.current)}"]`)?.scrollIntoView({ block: 'nearest' });
+  }, [replay.current]);
+  const shown: Shown = { visible: replay.visible, current: replay.current };
   return (
     <section class="session">
       <h1>Session <span class="mono">{s.id}</span></h1>
@@ -21,36 +32,47 @@ export function SessionView({ id }: { id: string }) {
         <span>{s.threads} thread{s.threads === 1 ? '' : 's'}, {s.turns} turn{s.turns === 1 ? '' : 's'}</span>
         <span>in {tokens(s.tokens.input)} · cached {tokens(s.tokens.cached_input)} · out {tokens(s.tokens.output)}</span>
         <span class="cost">{usd(s.cost_usd, s.api_equivalent)}</span>
+        {s.quota_burn_percent && <span class="quota" title="share of the subscription's usage windows this session used (account-wide windows: an upper bound when sessions overlap)">quota burn {quota(s.quota_burn_percent)}</span>}
         {s.client.user && <span>user {s.client.user}</span>}
       </div>
-      {page.threads.map((t) => <Thread key={t.thread.id} view={t} diffs={page.diffs} depth={0} />)}
+      <ReplayBar replay={replay} />
+      {page.threads.map((t) => <Thread key={t.thread.id} view={t} diffs={page.diffs} depth={0} shown={shown} />)}
     </section>
   );
 }
 
-function Thread({ view, diffs, depth }: { view: ThreadView; diffs: Record<string, RequestDiff>; depth: number }) {
+/** Which turns a replay has revealed so far (null: all), and the one revealed last. */
+interface Shown { visible: Set<string> | null; current: string | null }
+
+function Thread({ view, diffs, depth, shown }: { view: ThreadView; diffs: Record<string, RequestDiff>; depth: number; shown: Shown }) {
   const t = view.thread;
+  const { visible } = shown;
+  if (visible && !hasVisibleTurn(view, visible)) return null;
   return (
     <div class={depth > 0 ? 'thread sub' : 'thread'} data-thread={t.id}>
       <div class="thread-head">
         {depth > 0 ? 'subagent thread' : 'thread'} <span class="mono">{shortId(t.id)}</span>
         {t.agentId && <span class="tag">{t.agentId}</span>}
-        <span class="dim"> {t.exchanges} turns · out {tokens(t.outputTokens)} · {usd(t.costUsd)}</span>
+        <span class="dim"> {t.exchanges} turns · out {tokens(t.outputTokens)} · {usd(t.costUsd)}{t.quota ? ` · quota ${quota(t.quota)}` : ''}</span>
       </div>
       {view.turns.map((turn, i) => (
         <div key={turn.exchangeId}>
-          <Turn turn={turn} diff={diffs[turn.exchangeId]} />
-          {view.children.filter((c) => c.afterTurn === i).map((c) => <Thread key={c.view.thread.id} view={c.view} diffs={diffs} depth={depth + 1} />)}
+          {(!visible || visible.has(turn.exchangeId)) && <Turn turn={turn} diff={diffs[turn.exchangeId]} current={shown.current === turn.exchangeId} />}
+          {view.children.filter((c) => c.afterTurn === i).map((c) => <Thread key={c.view.thread.id} view={c.view} diffs={diffs} depth={depth + 1} shown={shown} />)}
         </div>
       ))}
     </div>
   );
 }
 
-function Turn({ turn, diff }: { turn: TurnView; diff: RequestDiff | undefined }) {
+function hasVisibleTurn(view: ThreadView, visible: Set<string>): boolean {
+  return view.turns.some((t) => visible.has(t.exchangeId)) || view.children.some((c) => hasVisibleTurn(c.view, visible));
+}
+
+function Turn({ turn, diff, current }: { turn: TurnView; diff: RequestDiff | undefined; current: boolean }) {
   const failed = (turn.outcome !== null && turn.outcome !== 'completed') || (turn.status ?? 0) >= 400;
   return (
-    <article class="turn" data-turn={turn.turn}>
+    <article class={current ? 'turn replay-current' : 'turn'} data-turn={turn.turn} data-exchange={turn.exchangeId}>
       <header class="turn-head">
         <b>turn {turn.turn}</b>
         <span class="mono">{time(turn.startedAt)}</span>

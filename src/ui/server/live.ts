@@ -3,6 +3,7 @@ import type { PriceOverrides } from '../../cost/override-match.js';
 import type { Exchange } from '../../exchange.js';
 import { exchangeToRow } from '../../recorder/rows.js';
 import { priceOf } from '../../recorder/row-cost.js';
+import type { WrittenExchange } from '../../recorder/writer.js';
 import type { Redactor } from '../../redact/redactor.js';
 import { canSee, type Viewer } from './access.js';
 import { listItem, type UiListItem } from './list-item.js';
@@ -15,16 +16,37 @@ interface Subscriber {
   viewer: Viewer;
 }
 
+/** What a live row learns once its exchange is written: the `written` event's data is a list of these. */
+export interface UiWrittenItem {
+  id: string;
+  sessionId: string | null;
+  threadId: string | null;
+  turn: number | null;
+  costUsd: number | null;
+  apiEquivalent: boolean;
+}
+
+export interface LiveSources {
+  prices: () => PriceOverrides | undefined;
+  redactor: () => Redactor;
+  /** Subscribes to the recorder's per-batch reports of what was written (Recorder.onWritten); returns the unsubscribe. */
+  watchWritten: (observer: (written: readonly WrittenExchange[]) => void) => () => void;
+}
+
 /**
  * Server push of finished exchanges to the web UI (Server-Sent Events on
  * /ui/api/live). Fed by the recorder's observer as each exchange is handed to the
- * archive: no polling. Nothing is built while nobody is watching.
+ * archive: no polling. Nothing is built while nobody is watching. Sessions are
+ * assigned later, in the archive's writer thread: while someone watches, the hub
+ * listens to the writer's reports and sends a `written` event that completes the rows.
  */
 export class LiveHub {
   private readonly subscribers = new Set<Subscriber>();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Set while anyone watches: the writer then reports what it assigned (it does not otherwise). */
+  private unwatchWritten: (() => void) | undefined;
 
-  constructor(private readonly sources: { prices: () => PriceOverrides | undefined; redactor: () => Redactor }) {}
+  constructor(private readonly sources: LiveSources) {}
 
   get size(): number {
     return this.subscribers.size;
@@ -40,6 +62,7 @@ export class LiveHub {
       this.subscribers.delete(sub);
       if (this.subscribers.size === 0) this.stopHeartbeat();
     });
+    this.unwatchWritten ??= this.sources.watchWritten(this.onWritten);
     this.heartbeat ??= setInterval(() => this.broadcast(': keep-alive\n\n', () => true), HEARTBEAT_MS).unref();
   }
 
@@ -49,6 +72,16 @@ export class LiveHub {
     const item = liveItem(ex, this.sources.prices(), this.sources.redactor());
     const frame = `event: exchange\nid: ${item.id}\ndata: ${JSON.stringify(item)}\n\n`;
     this.broadcast(frame, (viewer) => canSee(viewer, item.user));
+  };
+
+  /** The writer's report for one committed batch: one `written` event per viewer, with the rows they may see. */
+  readonly onWritten = (written: readonly WrittenExchange[]): void => {
+    const items = written.map((w) => ({ user: w.user, item: writtenItem(w) }));
+    for (const sub of this.subscribers) {
+      if (sub.res.destroyed) continue;
+      const visible = items.filter((i) => canSee(sub.viewer, i.user)).map((i) => i.item);
+      if (visible.length > 0) sub.res.write(`event: written\ndata: ${JSON.stringify(visible)}\n\n`);
+    }
   };
 
   /** Ends every stream (shutdown), so connections do not wait for the drain deadline. */
@@ -65,16 +98,22 @@ export class LiveHub {
   private stopHeartbeat(): void {
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    this.unwatchWritten?.();
+    this.unwatchWritten = undefined;
   }
 }
 
 /**
  * The list row of an exchange not yet in the archive: the same redacting mapping the
  * archive uses, priced as the archive prices it. Session and thread are assigned as
- * the row is written, so they are null here (the UI fetches them on opening).
+ * the row is written, so they are null here (a `written` event brings them).
  */
 export function liveItem(ex: Exchange, prices: PriceOverrides | undefined, redactor?: Redactor): UiListItem {
   const row = exchangeToRow(ex, redactor);
   const price = priceOf(ex, prices);
   return listItem({ ...row, cost_usd: price?.usd ?? null, cost_source: price?.source ?? null });
+}
+
+export function writtenItem(w: WrittenExchange): UiWrittenItem {
+  return { id: w.id, sessionId: w.sessionId, threadId: w.threadId, turn: w.turn, costUsd: w.costUsd, apiEquivalent: w.costSource === 'api_equivalent' };
 }

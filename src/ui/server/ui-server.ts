@@ -24,7 +24,7 @@ export class UiServer {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: UiServerOptions) {
-    this.live = new LiveHub({ prices: options.prices, redactor: options.redactor });
+    this.live = new LiveHub({ prices: options.prices, redactor: options.redactor, watchWritten: (observer) => options.recorder.onWritten(observer) });
     this.unsubscribe = options.recorder.onExchange(this.live.onExchange);
   }
 

@@ -1,0 +1,100 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import type { WrittenExchange } from '../../src/recorder/writer.js';
+import { builtInRedactor } from '../../src/redact/redactor.js';
+import { viewerFor } from '../../src/ui/server/access.js';
+import type { UiListItem } from '../../src/ui/server/list-item.js';
+import { LiveHub } from '../../src/ui/server/live.js';
+import { applyWritten } from '../../ui/src/api.js';
+import { bucketStep, cumulativeBy, OTHER, timeBuckets } from '../../ui/src/chart-data.js';
+
+/** Just enough of a ServerResponse for the hub: what was written, and 'close'. */
+class FakeResponse extends EventEmitter {
+  destroyed = false;
+  frames: string[] = [];
+  writeHead(): this {
+    return this;
+  }
+  write(chunk: string): boolean {
+    this.frames.push(chunk);
+    return true;
+  }
+  end(): void {
+    this.destroyed = true;
+  }
+}
+
+function written(id: string, user: string | null): WrittenExchange {
+  return { id, sessionId: `s-${id}`, threadId: `t-${id}`, turn: 1, costUsd: 0.5, costSource: 'api_equivalent', user };
+}
+
+describe('the live hub and what the archive wrote', () => {
+  it('listens to the writer only while someone watches, and sends each viewer the rows they may see', () => {
+    let observer: ((w: readonly WrittenExchange[]) => void) | undefined;
+    let watching = 0;
+    const hub = new LiveHub({
+      prices: () => undefined, redactor: () => builtInRedactor,
+      watchWritten: (o) => {
+        observer = o;
+        watching++;
+        return () => watching--;
+      },
+    });
+    expect(watching).toBe(0);
+    const admin = new FakeResponse();
+    const bob = new FakeResponse();
+    hub.subscribe(admin as unknown as ServerResponse, viewerFor('alice', true, ['alice']), {});
+    hub.subscribe(bob as unknown as ServerResponse, viewerFor('bob', true, ['alice']), {});
+    expect(watching).toBe(1);
+
+    observer!([written('a', 'alice'), written('b', 'bob')]);
+    const events = (res: FakeResponse) => res.frames.filter((f) => f.startsWith('event: written')).map((f) => JSON.parse(f.split('data: ')[1]!) as { id: string }[]);
+    expect(events(admin)).toEqual([[expect.objectContaining({ id: 'a' }), expect.objectContaining({ id: 'b' })]]);
+    expect(events(bob)).toEqual([[{ id: 'b', sessionId: 's-b', threadId: 't-b', turn: 1, costUsd: 0.5, apiEquivalent: true }]]);
+    observer!([written('c', 'alice')]);
+    expect(events(bob)).toHaveLength(1); // nothing of alice's reaches bob
+
+    admin.emit('close');
+    expect(watching).toBe(1);
+    bob.emit('close');
+    expect(watching).toBe(0);
+    hub.close();
+  });
+
+  it('completes live rows with what was written; other rows are left as they are', () => {
+    const row = (id: string) => ({ id, sessionId: null, threadId: null, turn: null, costUsd: null, apiEquivalent: false, pending: true }) as unknown as UiListItem & { pending?: boolean };
+    const rows = [row('a'), row('b')];
+    expect(applyWritten(rows, [{ id: 'x', sessionId: 's', threadId: 't', turn: 1, costUsd: 1, apiEquivalent: false }])).toBe(rows);
+    const next = applyWritten(rows, [{ id: 'b', sessionId: 's', threadId: 't', turn: 3, costUsd: 1, apiEquivalent: true }]);
+    expect(next[0]).toBe(rows[0]);
+    expect(next[1]).toMatchObject({ id: 'b', sessionId: 's', turn: 3, apiEquivalent: true, pending: false });
+  });
+});
+
+describe('chart data', () => {
+  const item = (startedAt: number, extra: Partial<UiListItem>): UiListItem => ({
+    id: String(startedAt), startedAt, tool: 'codex', provider: 'openai', model: 'gpt-5', host: 'h', method: 'POST', path: '/', status: 200, outcome: 'completed',
+    errorCode: null, user: null, promptTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: null, apiEquivalent: false, latencyMs: null, ttftMs: null,
+    policy: null, sessionId: null, threadId: null, turn: null, ...extra,
+  });
+
+  it('gives each of the biggest groups a cumulative line and sums the rest into (other)', () => {
+    const rows = [item(1, { user: 'ann', costUsd: 1 }), item(2, { user: 'bob', costUsd: 5 }), item(3, { user: 'cy', costUsd: 2 }), item(4, { user: null, costUsd: 0.5 })];
+    expect(cumulativeBy(rows, 'user', (r) => r.costUsd ?? 0, 5)).toEqual({
+      names: ['bob', 'cy', 'ann', '(none)'], series: [[0, 5, 5, 5], [0, 0, 2, 2], [1, 1, 1, 1], [0, 0, 0, 0.5]],
+    });
+    expect(cumulativeBy(rows, 'user', (r) => r.costUsd ?? 0, 2)).toEqual({ names: ['bob', OTHER], series: [[0, 5, 5, 5], [1, 1, 3, 3.5]] });
+  });
+
+  it('buckets requests, errors and the cache hit ratio over time, empty buckets included', () => {
+    const rows = [
+      item(10_000, { promptTokens: 100, cachedTokens: 25 }), item(10_500, { promptTokens: 100, cachedTokens: 75, status: 429 }),
+      item(12_100, { status: null, outcome: 'upstream_error' }),
+    ];
+    expect(timeBuckets(rows, 1000)).toEqual({ xs: [10, 11, 12], requests: [2, 0, 1], errors: [1, 0, 1], cacheHit: [50, null, null] });
+    expect(timeBuckets([], 1000).xs).toEqual([]);
+    expect(bucketStep(5_000)).toBe(1000);
+    expect(bucketStep(3600_000)).toBe(300_000);
+  });
+});
