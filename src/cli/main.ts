@@ -17,6 +17,7 @@ import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { tailCommand } from './tail.js';
 import { startCommand } from './start.js';
+import { mockCommand } from './mock.js';
 import { policyCommand } from './policy-test.js';
 import { cacheReportCommand } from './cache-report.js';
 import { closestCommand, joinDashValues, notANumber } from './argv.js';
@@ -40,12 +41,13 @@ await cli
   .command(statsCommand)
   .command(tailCommand)
   .command(replayCommand)
+  .command(mockCommand)
   .command(purgeCommand)
   .command(passwdCommand)
   .command(checkConfigCommand)
   .command(policyCommand)
   .command(cacheReportCommand)
-  .demandCommand(1, 'name a command: start, env, run, pac, ca, sessions, show, replay, stats, tail, export, purge, passwd, check-config, policy or cache-report')
+  .demandCommand(1, 'name a command: start, env, run, pac, ca, sessions, show, replay, mock, stats, tail, export, purge, passwd, check-config, policy or cache-report')
   .strict()
   .check((argv) => {
     const problem = notANumber(argv, args);

@@ -16,6 +16,7 @@ import { BudgetCharger, type SpendSource } from '../policy/budget-charge.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
+import type { MockUpstream } from '../mock/mock-upstream.js';
 import { handleExchange, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { Metrics } from './metrics.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
@@ -45,6 +46,8 @@ export interface ProxyDeps {
   /** Archived spend for budget rules (read at start and reload), and the --prices overrides they are priced with. */
   spend?: SpendSource;
   prices?: PriceOverrides;
+  /** `llmtap mock`: answer intercepted requests from recordings instead of forwarding them. */
+  mock?: MockUpstream;
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -108,6 +111,7 @@ export class ProxyServer {
       upstreamHeadersTimeoutMs: config.upstreamHeadersTimeoutMs, sessions: this.sessions,
       redactor: createRedactor(config.redact.map((source) => new RegExp(source, 'g'))),
       bodyProgressTimeoutMs: config.headersTimeoutMs,
+      mock: deps.mock,
     };
     const timeouts = {
       headersTimeout: config.headersTimeoutMs,
