@@ -4,6 +4,7 @@ import { SqliteArchiveReader } from './archive/sqlite-reader.js';
 import type { SpendRow } from './policy/budget.js';
 import { paths, type ProxyConfig } from './config.js';
 import type { Logger } from './log.js';
+import type { MockUpstream } from './mock/mock-upstream.js';
 import { ProxyServer } from './proxy/server.js';
 import { assertKnownSchema, type ArchiveOptions } from './recorder/db.js';
 import { Recorder } from './recorder/recorder.js';
@@ -24,18 +25,30 @@ export interface RunningProxy {
   close(drainTimeoutMs?: number): Promise<void>;
 }
 
+export interface StartOptions {
+  archive?: ArchiveOptions;
+  /**
+   * The home whose CA the proxy presents, when not `config.home`: `llmtap mock` records
+   * into its own home but must present the CA clients already trust.
+   */
+  caHome?: string;
+  /** `llmtap mock`: answer intercepted requests from recordings, never forward them. */
+  mock?: MockUpstream;
+}
+
 /**
  * Wires one proxy: CA (created on first run), the process-wide leaf key, the
  * archive and recorder, and the listening server. All key generation happens
  * here, before the first connection is accepted.
  */
-export async function startProxy(config: ProxyConfig, logger: Logger, options: { archive?: ArchiveOptions } = {}): Promise<RunningProxy> {
+export async function startProxy(config: ProxyConfig, logger: Logger, options: StartOptions = {}): Promise<RunningProxy> {
   const where = paths(config.home);
   assertKnownSchema(where.archive);
-  const { ca, created, warnings } = loadOrCreateCa(where.certs);
+  const caPaths = paths(options.caHome ?? config.home);
+  const { ca, created, warnings } = loadOrCreateCa(caPaths.certs);
   for (const warning of warnings) logger.warn(warning);
   if (created) logger.info({ cert: ca.certPath, fingerprint: ca.fingerprint256 }, 'created a new llmtap CA');
-  writeTrustBundle(ca, where.bundle);
+  writeTrustBundle(ca, caPaths.bundle);
   const leafs = new LeafCertificates(ca, { maxEntries: config.leafCacheSize ?? 1000 });
   // An archive that cannot be opened or written (other than a newer schema, refused
   // above) does not stop the proxy from starting: traffic is what people depend on.
@@ -50,7 +63,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: {
   if (prices) recorder.setPrices(prices);
   const retention = startRetention(recorder, config.retainDays);
   const recent = recentExchangesReader(where.archive);
-  const server = new ProxyServer(config, { leafs, recorder, logger, prices, spend: (since) => archivedSpend(where.archive, since), caPem: ca.certPem, recentExchanges: recent.read });
+  const server = new ProxyServer(config, { leafs, recorder, logger, prices, spend: (since) => archivedSpend(where.archive, since), caPem: ca.certPem, recentExchanges: recent.read, mock: options.mock });
   const cached = loadCachedAnswers(where.archive, server.policyState.responseCaches, config.policy);
   if (cached > 0) logger.info({ entries: cached }, 'response cache loaded from the archive');
   let address: AddressInfo;

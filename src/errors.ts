@@ -35,6 +35,12 @@ export const ERROR_CODES = {
   archive_unavailable: { status: 503, message: 'llmtap cannot write its archive (fail-closed mode)' },
   /** A WebSocket (or other long-lived exchange) still open at the drain deadline, closed by llmtap. */
   shutdown: { status: 503, message: 'llmtap is shutting down' },
+  /**
+   * `llmtap mock`: no recorded exchange answers this request. 404, not 501: both SDKs
+   * raise their typed NotFoundError at once (5xx would be retried with backoff first),
+   * and nothing was sent anywhere.
+   */
+  no_recording: { status: 404, message: 'llmtap mock has no recorded answer for this request' },
   internal: { status: 500, message: 'llmtap hit an internal error' },
 } as const;
 
@@ -137,6 +143,7 @@ function anthropicType(status: number): string {
   if (status === 429) return 'rate_limit_error';
   if (status === 403) return 'permission_error';
   if (status === 413) return 'request_too_large';
+  if (status === 404) return 'not_found_error';
   if (status < 500) return 'invalid_request_error';
   return 'api_error';
 }
@@ -145,6 +152,7 @@ function googleStatus(status: number): string {
   if (status === 429) return 'RESOURCE_EXHAUSTED';
   if (status === 403) return 'PERMISSION_DENIED';
   if (status === 504) return 'DEADLINE_EXCEEDED';
+  if (status === 404) return 'NOT_FOUND';
   if (status < 500) return 'INVALID_ARGUMENT';
   return 'UNAVAILABLE';
 }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { decodeBody } from '../content-encoding.js';
-import { headerValue, now, type Exchange } from '../exchange.js';
+import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
 import { parseJsonBody } from '../providers/json.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { factsOf } from '../policy/evaluate.js';
@@ -67,16 +67,61 @@ export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: 
 export function serveHit(res: ServerResponse, ex: Exchange, entry: CacheEntry, captureLimit: number): void {
   const sse = entry.contentType.toLowerCase().startsWith('text/event-stream');
   const headers = ['content-type', entry.contentType, CACHE_HEADER, 'hit', 'age', String(Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)))];
-  if (!sse) headers.push('content-length', String(entry.body.length));
-  else headers.push('cache-control', 'no-cache');
-  const t = now();
-  ex.timings.upstreamHeaders = t;
-  ex.timings.firstByte = t;
-  res.writeHead(entry.status, headers);
-  res.end(entry.body);
-  const body = entry.body;
-  ex.response = { status: entry.status, headers, body: { bytes: body.length <= captureLimit ? body : body.subarray(0, captureLimit), size: body.length, truncated: body.length > captureLimit } };
+  if (sse) headers.push('cache-control', 'no-cache');
+  void serveStored(res, ex, { status: entry.status, headers, body: entry.body }, captureLimit);
+}
+
+/** A stored answer to send again (a cache entry, a mock's recording). */
+export interface StoredAnswer {
+  status: number;
+  /** Headers to send; `content-length` is added here for anything but an event stream. */
+  headers: RawHeaders;
+  /** The whole body, decoded (no content coding). */
+  body: Buffer;
+}
+
+/**
+ * Writes a stored answer: an event stream chunked as the provider framed it (the
+ * bytes unchanged, so an SDK's reader yields the same events), anything else with its
+ * length. With `pacing` (the mock's --timing) the recorded waits come first: before the
+ * headers, then before the first body byte. Without it everything is written at once,
+ * synchronously. A client that leaves during a wait ends the exchange `client_aborted`.
+ */
+export async function serveStored(res: ServerResponse, ex: Exchange, answer: StoredAnswer, captureLimit: number, pacing?: { headersMs: number; firstByteMs: number }): Promise<void> {
+  const sse = (headerValue(answer.headers, 'content-type') ?? '').toLowerCase().startsWith('text/event-stream');
+  const headers = sse ? answer.headers : [...answer.headers, 'content-length', String(answer.body.length)];
+  const body = answer.body;
+  if (pacing && !(await pause(res, pacing.headersMs))) return void (ex.outcome = 'client_aborted');
+  ex.timings.upstreamHeaders = now();
+  res.writeHead(answer.status, headers);
+  ex.response = { status: answer.status, headers, body: { bytes: body.length <= captureLimit ? body : body.subarray(0, captureLimit), size: body.length, truncated: body.length > captureLimit } };
+  if (pacing && pacing.firstByteMs > 0) {
+    res.flushHeaders();
+    if (!(await pause(res, pacing.firstByteMs))) {
+      ex.response.body = { bytes: Buffer.alloc(0), size: 0, truncated: false };
+      return void (ex.outcome = 'client_aborted');
+    }
+  }
+  ex.timings.firstByte = now();
+  res.end(body);
   ex.outcome = 'completed';
+}
+
+/** Waits `ms` unless the client leaves first (then false). */
+function pause(res: ServerResponse, ms: number): Promise<boolean> {
+  if (res.destroyed || res.socket?.destroyed) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onClose = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(true);
+    }, ms);
+    res.once('close', onClose);
+  });
 }
 
 /**

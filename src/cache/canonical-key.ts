@@ -20,6 +20,15 @@ export const VOLATILE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   '*': ['request_id', 'requestId'],
 };
 
+/**
+ * Keys the mock (`llmtap mock`, src/mock) also ignores, at any depth. They steer the
+ * provider's prompt cache (Anthropic `cache_control` on system, tool and message blocks,
+ * moved by agents to the newest message each turn; its `ttl` comes from the tool's config),
+ * never the answer. The response cache keeps them in its key on purpose: its keys are
+ * persisted in archives, and changing the key form would orphan every stored entry.
+ */
+export const REPLAY_VOLATILE_ANYWHERE: readonly string[] = ['cache_control'];
+
 export interface CanonicalInput {
   provider?: string;
   method: string;
@@ -30,6 +39,8 @@ export interface CanonicalInput {
   json?: unknown;
   /** The raw (decoded) body, hashed when it is not JSON. */
   raw?: Buffer;
+  /** Object keys left out wherever they occur (the mock passes REPLAY_VOLATILE_ANYWHERE). */
+  ignoreAnywhere?: readonly string[];
 }
 
 /**
@@ -43,7 +54,8 @@ export function canonicalRequest(input: CanonicalInput): string {
   const target = params.length > 0 ? `${pathname}?${params.join('&')}` : pathname;
   let body: string;
   if (input.json !== undefined && input.json !== null && typeof input.json === 'object') {
-    body = stableJson(withoutVolatile(input.json, volatileFor(input.provider)));
+    const json = withoutVolatile(input.json, volatileFor(input.provider));
+    body = stableJson(input.ignoreAnywhere ? withoutKeys(json, new Set(input.ignoreAnywhere)) : json);
   } else if (input.raw && input.raw.length > 0) {
     body = `sha256:${createHash('sha256').update(input.raw).digest('hex')}`;
   } else body = '';
@@ -65,6 +77,15 @@ export function withoutVolatile(value: unknown, paths: readonly string[]): unkno
     else nested.set(p.slice(0, dot), [...(nested.get(p.slice(0, dot)) ?? []), p.slice(dot + 1)]);
   }
   for (const [head, rest] of nested) if (head in out) out[head] = withoutVolatile(out[head], rest);
+  return out;
+}
+
+/** A copy of `value` without the given object keys at any depth. */
+export function withoutKeys(value: unknown, keys: ReadonlySet<string>): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => withoutKeys(v, keys));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (!keys.has(k)) out[k] = withoutKeys(v, keys);
   return out;
 }
 

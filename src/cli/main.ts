@@ -19,6 +19,7 @@ import { tailCommand } from './tail.js';
 import { trustCommand } from './trust.js';
 import { doctorCommand } from './doctor.js';
 import { startCommand } from './start.js';
+import { mockCommand } from './mock.js';
 import { policyCommand } from './policy-test.js';
 import { cacheReportCommand } from './cache-report.js';
 import { closestCommand, joinDashValues, notANumber } from './argv.js';
@@ -42,6 +43,7 @@ await cli
   .command(statsCommand)
   .command(tailCommand)
   .command(replayCommand)
+  .command(mockCommand)
   .command(purgeCommand)
   .command(passwdCommand)
   .command(checkConfigCommand)
@@ -49,7 +51,7 @@ await cli
   .command(cacheReportCommand)
   .command(trustCommand)
   .command(doctorCommand)
-  .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, replay, stats, tail, export, purge, passwd, check-config, policy or cache-report')
+  .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, replay, mock, stats, tail, export, purge, passwd, check-config, policy or cache-report')
   .strict()
   .check((argv) => {
     const problem = notANumber(argv, args);

@@ -1,22 +1,34 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProxy } from '../app.js';
 import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { summarize } from '../policy/compile.js';
 import { PolicyWatcher } from '../policy/watch.js';
 import { formatAuthority } from '../proxy/route.js';
 import { builtInRedactor } from '../redact/redactor.js';
+import type { MockUpstream } from '../mock/mock-upstream.js';
 import { buildConfig, type StartFlags } from './build-config.js';
 
-type StartArgs = StartFlags & { pretty?: boolean };
+export type StartArgs = StartFlags & { pretty?: boolean };
+
+/** What `llmtap mock` adds to a start: its own record home, the CA home, the mock upstream and a summary at exit. */
+export interface MockRun {
+  /** The home recorded into (config.home); the CA comes from args.home. */
+  recordHome: string;
+  /** Made with the proxy's logger. */
+  mock(logger: Logger): MockUpstream;
+  /** Lines printed after the banner (what is replayed). */
+  banner: string[];
+  /** Printed to stderr when the proxy stops. */
+  summary(): string;
+}
 
 const list = (describe: string) => ({ type: 'string', array: true, default: [] as string[], describe }) as const;
 const secondsOption = (describe: string, ms: number) => ({ type: 'number', describe, defaultDescription: String(ms / 1000) }) as const;
 
-export const startCommand: CommandModule<{ home: string }, StartArgs> = {
-  command: 'start',
-  describe: 'run the proxy',
-  builder: (y: Argv<{ home: string }>) => y
+/** Every `start` flag; `mock` takes them too (one code path: a mock is a proxy with another upstream). */
+export function startOptions<T extends { home: string }>(y: Argv<T>) {
+  return y
     .option('config', { type: 'string', describe: 'JSON config file (reloaded on SIGHUP); flags win over it' })
     .option('policy', { type: 'string', describe: 'policy file (YAML or JSON: allow/deny models, redaction, rate limits, budgets, limits); reloaded on SIGHUP and on change' })
     .option('host', { type: 'string', describe: 'address to listen on; beyond loopback needs --auth', defaultDescription: DEFAULTS.host })
@@ -49,73 +61,84 @@ export const startCommand: CommandModule<{ home: string }, StartArgs> = {
     .option('upstream-headers-timeout', secondsOption('seconds a provider has to start answering', DEFAULTS.upstreamHeadersTimeoutMs))
     .option('upstream-idle-timeout', secondsOption('longest silence inside a streamed answer, in seconds', DEFAULTS.upstreamIdleTimeoutMs))
     .option('log-level', { type: 'string', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], defaultDescription: DEFAULTS.logLevel })
-    .option('pretty', { type: 'boolean', describe: 'human-readable logs (default: when stderr is a terminal)' }) as unknown as Argv<StartArgs>,
-  handler: async (args: ArgumentsCamelCase<StartArgs>) => {
-    let config: ProxyConfig;
-    try {
-      config = buildConfig(args);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`llmtap: ${err.message}\n`);
-        process.exit(2);
-      }
-      throw err;
-    }
-    const logger = createLogger({ level: config.logLevel, pretty: args.pretty });
-    const proxy = await startProxy(config, logger).catch((err: NodeJS.ErrnoException) => {
-      process.stderr.write(`llmtap: cannot start: ${err.code === 'EADDRINUSE' ? `${formatAuthority(config.host, config.port)} is already in use` : err.message}\n`);
-      process.exit(1);
-    });
-    const url = `http://${formatAuthority(proxy.address.address, proxy.address.port)}`;
-    const homeFlag = process.env.LLMTAP_HOME && args.home === process.env.LLMTAP_HOME ? '' : ` --home '${args.home}'`;
-    process.stdout.write([
-      `llmtap listening on ${url}`,
-      `  CA certificate: ${proxy.ca.certPath}`,
-      `  CA SHA-256:     ${proxy.ca.fingerprint256}`,
-      `  archive:        ${paths(config.home).archive}`,
-      'Point tools at it (in the shell that runs them):',
-      `  eval "$(llmtap env${homeFlag} --port ${proxy.address.port})"`,
-      '',
-    ].join('\n'));
-    logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
-    if (config.policy) logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
-    // A policy reload that fails keeps the running policy; the message names file, line and key, never a value.
-    const policyWatcher = config.policyFile ? new PolicyWatcher(config.policyFile, {
-      loaded: (policy) => {
-        proxy.server.setPolicy(policy);
-        logger.info({ file: config.policyFile, policy: summarize(policy) }, 'policy reloaded');
-      },
-      refused: (message) => logger.error({ file: config.policyFile, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy'),
-    }).start() : undefined;
+    .option('pretty', { type: 'boolean', describe: 'human-readable logs (default: when stderr is a terminal)' });
+}
 
-    process.on('SIGHUP', () => {
-      if (!config.configFile) {
-        if (policyWatcher) return void policyWatcher.reload();
-        return void logger.warn('SIGHUP: no --config or --policy file to reload');
-      }
-      try {
-        proxy.server.reload(buildConfig(args));
-        logger.info({ file: config.configFile }, 'config reloaded');
-      } catch (err) {
-        logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
-      }
-    });
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (++signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      policyWatcher?.close();
-      logger.info({ signal, inFlight: proxy.server.metrics.inFlight }, 'draining: no new connections, waiting for in-flight exchanges');
-      void proxy.close().then(() => {
-        const { recorded, lost } = proxy.recorder.stats();
-        logger.info({ recorded, lost }, 'stopped');
-        logger.flush?.();
-        setTimeout(() => process.exit(0), 50);
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  },
+export const startCommand: CommandModule<{ home: string }, StartArgs> = {
+  command: 'start',
+  describe: 'run the proxy',
+  builder: (y: Argv<{ home: string }>) => startOptions(y) as unknown as Argv<StartArgs>,
+  handler: (args: ArgumentsCamelCase<StartArgs>) => runProxy(args),
 };
+
+/** Starts the proxy in the foreground until SIGINT/SIGTERM (reloads on SIGHUP). */
+export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void> {
+  let config: ProxyConfig;
+  try {
+    config = buildConfig(mockRun ? { ...args, home: mockRun.recordHome } : args);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`llmtap: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel, pretty: args.pretty });
+  const proxy = await startProxy(config, logger, mockRun ? { caHome: args.home, mock: mockRun.mock(logger) } : {}).catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(`llmtap: cannot start: ${err.code === 'EADDRINUSE' ? `${formatAuthority(config.host, config.port)} is already in use` : err.message}\n`);
+    process.exit(1);
+  });
+  const url = `http://${formatAuthority(proxy.address.address, proxy.address.port)}`;
+  const homeFlag = process.env.LLMTAP_HOME && args.home === process.env.LLMTAP_HOME ? '' : ` --home '${args.home}'`;
+  process.stdout.write([
+    `llmtap listening on ${url}`,
+    `  CA certificate: ${proxy.ca.certPath}`,
+    `  CA SHA-256:     ${proxy.ca.fingerprint256}`,
+    `  archive:        ${paths(config.home).archive}`,
+    ...(mockRun?.banner ?? []),
+    'Point tools at it (in the shell that runs them):',
+    `  eval "$(llmtap env${homeFlag} --port ${proxy.address.port})"`,
+    '',
+  ].join('\n'));
+  logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
+  if (config.policy) logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
+  // A policy reload that fails keeps the running policy; the message names file, line and key, never a value.
+  const policyWatcher = config.policyFile ? new PolicyWatcher(config.policyFile, {
+    loaded: (policy) => {
+      proxy.server.setPolicy(policy);
+      logger.info({ file: config.policyFile, policy: summarize(policy) }, 'policy reloaded');
+    },
+    refused: (message) => logger.error({ file: config.policyFile, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy'),
+  }).start() : undefined;
+
+  process.on('SIGHUP', () => {
+    if (!config.configFile) {
+      if (policyWatcher) return void policyWatcher.reload();
+      return void logger.warn('SIGHUP: no --config or --policy file to reload');
+    }
+    try {
+      proxy.server.reload(buildConfig(args));
+      logger.info({ file: config.configFile }, 'config reloaded');
+    } catch (err) {
+      logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
+    }
+  });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    policyWatcher?.close();
+    logger.info({ signal, inFlight: proxy.server.metrics.inFlight }, 'draining: no new connections, waiting for in-flight exchanges');
+    void proxy.close().then(() => {
+      const { recorded, lost } = proxy.recorder.stats();
+      logger.info({ recorded, lost }, 'stopped');
+      if (mockRun) process.stderr.write(mockRun.summary());
+      logger.flush?.();
+      setTimeout(() => process.exit(0), 50);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

@@ -24,6 +24,7 @@ import { forwardPlanned } from './fallback.js';
 import { relay } from './relay.js';
 import { formatAuthority } from './route.js';
 import type { UpstreamPools } from './upstream.js';
+import type { MockUpstream } from '../mock/mock-upstream.js';
 
 /** Who is talking to whom on one client connection (set when the connection is accepted). */
 export interface ConnectionContext {
@@ -55,6 +56,8 @@ export interface ExchangeDeps {
   redactor: Redactor;
   /** A request body that sends nothing for this long is cut with 408 (the --headers-timeout). */
   bodyProgressTimeoutMs: number;
+  /** `llmtap mock`: intercepted requests are answered from recordings and never forwarded. */
+  mock?: MockUpstream;
 }
 
 /**
@@ -142,6 +145,13 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     if (deps.failClosed && conn.record && !deps.recorder.healthy) throw new LlmtapError('archive_unavailable');
     if (cacheTicket?.hit) {
       serveHit(res, ex, cacheTicket.hit, deps.captureLimit);
+      ex.timings.end = now();
+      finish(ex, conn, deps);
+      return;
+    }
+    if (deps.mock && connection.record) {
+      // Every request on an intercepted host (recorded path or not) stays here: no_recording, never upstream.
+      await deps.mock.serve(res, ex, deps.captureLimit, deps.redactor);
       ex.timings.end = now();
       finish(ex, conn, deps);
       return;

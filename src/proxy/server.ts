@@ -13,6 +13,7 @@ import type { SpendSource } from '../policy/budget-charge.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
+import type { MockUpstream } from '../mock/mock-upstream.js';
 import { handleExchange, type ConnectionContext } from './handle-exchange.js';
 import { Metrics } from './metrics.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
@@ -50,6 +51,8 @@ export interface ProxyDeps {
   caPem?: string;
   /** The newest recorded exchanges, newest first, for the status page. */
   recentExchanges?: (limit: number) => RecentExchange[];
+  /** `llmtap mock`: answer intercepted requests from recordings instead of forwarding them. */
+  mock?: MockUpstream;
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -114,6 +117,7 @@ export class ProxyServer {
       upstreamHeadersTimeoutMs: config.upstreamHeadersTimeoutMs, sessions: this.sessions,
       redactor: createRedactor(config.redact.map((source) => new RegExp(source, 'g'))),
       bodyProgressTimeoutMs: config.headersTimeoutMs,
+      mock: deps.mock,
     };
     const timeouts = {
       headersTimeout: config.headersTimeoutMs,

@@ -106,6 +106,8 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     if (blocked) return fail(blocked.code, undefined, blocked.headers);
   }
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
+  // `llmtap mock` does not replay WebSocket sessions yet; an intercepted upgrade never goes upstream.
+  if (deps.mock && conn.record) return fail('no_recording');
   let upstream: Socket;
   try {
     upstream = await deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port);
