@@ -24,8 +24,8 @@ describe('policy decisions as show prints them', () => {
   });
 
   it('a kind this build does not know (a newer archive) still prints its rule and action; a bad column is no record', () => {
-    const record = { decisions: [{ rule: 'r', kind: 'route', action: 'rewrite', enforced: true }], bodyChanged: true } as unknown as PolicyRecord;
-    expect(decisionLines(record)).toEqual(['r · route rewrite', 'the body sent upstream differs from the one the client sent']);
+    const record = { decisions: [{ rule: 'r', kind: 'teleport', action: 'beam', enforced: true }], bodyChanged: true } as unknown as PolicyRecord;
+    expect(decisionLines(record)).toEqual(['r · teleport beam', 'the body sent upstream differs from the one the client sent']);
     expect(parsePolicy('{"nope":1}')).toBeUndefined();
     expect(parsePolicy('not json')).toBeUndefined();
     expect(parsePolicy(null)).toBeUndefined();
