@@ -60,15 +60,17 @@ describe('every decision kind in show, export and stats --by rule', () => {
     expect(await cli('show', ids.hit!)).toMatch(/det · cache hit · key [0-9a-f]{16}, \d+s old/);
     const route = await cli('show', ids.route!);
     expect(route).toContain('swap · route · model gpt-4o-mini');
-    expect(route).toContain('routed: https://api.openai.com (gpt-4.1-mini) → https://api.openai.com (gpt-4o-mini)');
+    expect(route).toContain('routed: https://api.openai.com gpt-4.1-mini → https://api.openai.com gpt-4o-mini');
     expect(route).toMatch(/monitor: tiny · budget block · user:127\.0\.0\.1 spent \$/);
     const fallback = await cli('show', ids.fallback!);
     expect(fallback).toContain('backup · fallback · https://api.anthropic.com on 503');
     expect(fallback).toContain('attempts: https://api.openai.com 503 retried → https://api.anthropic.com 503 answered');
     expect(await cli('show', ids.fallback!, '--format', 'md')).toContain('backup · fallback · https://api.anthropic.com on 503');
-    const json = JSON.parse(await cli('show', ids.fallback!, '--json')) as { policy: { decisions: { kind: string }[]; attempts: unknown[] } };
-    expect(json.policy.decisions.map((d) => d.kind)).toContain('fallback');
-    expect(json.policy.attempts).toHaveLength(2);
+    // A one-exchange session has the exchange's id: show prints it as a session, turn by turn.
+    const json = JSON.parse(await cli('show', ids.fallback!, '--json')) as { threads: { turns: { policy: { decisions: { kind: string }[]; attempts: unknown[] } }[] }[] };
+    const policy = json.threads[0]!.turns[0]!.policy;
+    expect(policy.decisions.map((d) => d.kind)).toContain('fallback');
+    expect(policy.attempts).toHaveLength(2);
   });
 
   it('export JSONL and HAR (_llmtap.policy) carry every kind; stats --by rule counts each rule with its actions', async () => {
