@@ -24,7 +24,7 @@ rules:
 
 let fake: FakeProvider;
 let tp: TestProxy;
-const ids: Record<string, string> = {};
+const ids: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
   process.env.LLMTAP_DECISIONS_TEST_KEY = 'sk-gateway-decisions-0123456789';
