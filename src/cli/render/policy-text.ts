@@ -27,8 +27,11 @@ function detail(d: Decision): string {
       return d.limit === 'requestBytes' ? ` · body ${d.from} bytes, limit ${d.to}` : ` · ${d.field} ${d.from} → ${d.to}`;
     case 'cache':
       return ` · key ${d.key}${d.ageSeconds === undefined ? '' : `, ${d.ageSeconds}s old`}`;
-    case 'route':
-      return ` · ${[d.upstream && `to ${d.upstream}`, d.model && `model ${d.model}`, d.pathPrefix && `path prefix ${d.pathPrefix}`].filter(Boolean).join(', ')}`;
+    case 'route': {
+      // A record from another build may name none of these: no empty separator then.
+      const what = [d.upstream && `to ${d.upstream}`, d.model && `model ${d.model}`, d.pathPrefix && `path prefix ${d.pathPrefix}`].filter(Boolean).join(', ');
+      return what ? ` · ${what}` : '';
+    }
     case 'fallback':
       return ` · ${d.upstreams.join(', ')} on ${d.on.join(', ')}${d.skipped ? ` (skipped: ${d.skipped})` : ''}`;
     case 'credentials':
