@@ -11,7 +11,9 @@ import { makeExchange } from '../src/exchange.js';
 import { evaluatePolicy, factsOf, PolicyBuckets } from '../src/policy/evaluate.js';
 import { loadPolicyText } from '../src/policy/load.js';
 import { applyPolicy } from '../src/policy/stage.js';
-import { BENCH_POLICY } from './policy-file.js';
+import { BENCH_KEY_ENV, BENCH_POLICY } from './policy-file.js';
+
+process.env[BENCH_KEY_ENV] ??= 'sk-bench-gateway-key';
 
 const iterations = Number(process.argv[2] ?? 20_000);
 const runtime = { policy: loadPolicyText(BENCH_POLICY, 'bench-policy.yaml'), buckets: new PolicyBuckets() };

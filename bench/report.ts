@@ -41,7 +41,7 @@ function table(head: string[], rows: string[][], align?: string[]): string {
   return [`| ${head.join(' | ')} |`, `| ${sep.join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-const PHASE_SYSTEM: Record<string, string> = { direct: 'direct', llmtap: 'llmtap', tunnel: 'tunnel', mitmproxy: 'mitmproxy', hmp: 'http-mitm-proxy', policy: 'policy' };
+const PHASE_SYSTEM: Record<string, string> = { direct: 'direct', llmtap: 'llmtap', tunnel: 'tunnel', mitmproxy: 'mitmproxy', hmp: 'http-mitm-proxy', policy: 'policy', cachehit: 'cachehit' };
 
 /** Mean CPU other processes used during this system's phases (% of one core). */
 function otherLoad(r: BenchResults, s: SystemResult): string {
@@ -268,9 +268,13 @@ says n/a with the reason if that fails). Every process it starts is killed when 
   unpinned, the scheduler's placement of three busy processes on 2 cores swung the same build between 53 % and
   107 % of the pipe. Direct (no relay) is not pinned.
 - **RSS**: \`/proc/<pid>/status\` VmRSS sampled every 100 ms plus VmHWM (reset with \`clear_refs\` before the phase).
-- **10-rule policy**: llmtap started with \`--policy\` and the ten rules of \`bench/policy-file.ts\` (five access rules, two
-  redact rules, one of them scanning every message with all built-in detectors, three rate limits, one checking a token
-  bucket); the same latency, throughput and SSE phases as the llmtap row. \`bench/policy-eval.ts\` times the stage alone.
+- **10-rule policy**: llmtap started with \`--policy\` and the ten rules of \`bench/policy-file.ts\` (two access rules, one
+  redact rule scanning every message with all built-in detectors, two rate limits, one checking a token bucket, a cache
+  rule that looks every request up and misses, a budget charged with each request's cost, a limits rule, a route rule
+  that does not match and a credentials rule that replaces the upstream key); the same latency, throughput and SSE
+  phases as the llmtap row. \`bench/policy-eval.ts\` times the stage alone.
+- **Cache hit**: llmtap with one cache rule every bench request matches: the first request goes to the fake provider,
+  every later one is answered from the cache (latency c=1 and c=16 only).
 
 ${r.notes.map((n) => `- ${n}`).join('\n')}
 `;

@@ -28,7 +28,7 @@ export interface HostsFigures extends HostsResult {
   rssAfter?: number;
 }
 
-export type SystemId = 'direct' | 'llmtap' | 'policy' | 'tunnel' | 'mitmproxy' | 'hmp';
+export type SystemId = 'direct' | 'llmtap' | 'policy' | 'cachehit' | 'tunnel' | 'mitmproxy' | 'hmp';
 
 export interface SystemResult {
   id: SystemId;

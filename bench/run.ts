@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { archiveBytes, countRows } from './archive-size.js';
-import { BENCH_POLICY } from './policy-file.js';
+import { BENCH_CACHE_POLICY, BENCH_KEY_ENV, BENCH_POLICY } from './policy-file.js';
 import { makeFakeCerts } from './certs.js';
 import { benchParams, type BenchParams } from './config.js';
 import type { ClosedResult, Job, SseResult } from './loadgen.js';
@@ -53,7 +53,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--only') args.only = new Set(argv[++i]!.split(','));
     else if (a.startsWith('--only=')) args.only = new Set(a.slice(7).split(','));
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --quick] [--only direct,llmtap,policy,tunnel,mitmproxy,hmp,inproc,archive,ws] [--profile] [--keep] [--dist DIR (another llmtap build)] [--llmtap-arg ARG ...] [--skip c1,c16,c64,sse,hosts,streams,tunnel] (all but --quick/--profile/--keep write bench/out/)\n');
+      process.stdout.write('usage: npm run bench [-- --quick] [--only direct,llmtap,policy,cachehit,tunnel,mitmproxy,hmp,inproc,archive,ws] [--profile] [--keep] [--dist DIR (another llmtap build)] [--llmtap-arg ARG ...] [--skip c1,c16,c64,sse,hosts,streams,tunnel] (all but --quick/--profile/--keep write bench/out/)\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     want('direct') ? est.c1 + 2 * est.load + est.sse + est.hosts + 2 * est.blast : 0,
     want('llmtap') ? perProxy + est.start : 0,
     want('policy') ? est.start + est.c1 + 2 * est.load + est.sse : 0,
+    want('cachehit') ? est.start + est.c1 + est.load : 0,
     want('archive') ? 4 * est.start + 5000 : 0,
     want('tunnel') ? perProxy + est.blast : 0,
     want('mitmproxy') ? perProxy * 2 + est.blast : 0,
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
     want('inproc') ? est.start + 2 * est.load : 0,
     want('ws') ? 2 * est.start + 30_000 : 0,
   ].reduce((a, b) => a + b, 0);
-  const phaseCount = (want('direct') ? 7 : 0) + (want('llmtap') ? 7 : 0) + (want('policy') ? 5 : 0) + (want('archive') ? 1 : 0) + (want('tunnel') ? 7 : 0) + (want('mitmproxy') ? 8 : 0) + (want('hmp') ? 7 : 0) + (want('inproc') ? 2 : 0) + (want('ws') ? 1 : 0);
+  const phaseCount = (want('direct') ? 7 : 0) + (want('llmtap') ? 7 : 0) + (want('policy') ? 5 : 0) + (want('cachehit') ? 3 : 0) + (want('archive') ? 1 : 0) + (want('tunnel') ? 7 : 0) + (want('mitmproxy') ? 8 : 0) + (want('hmp') ? 7 : 0) + (want('inproc') ? 2 : 0) + (want('ws') ? 1 : 0);
   const progress = args.profile ? new Progress(3 * P.profileMs + 40_000, 4) : new Progress(plan, phaseCount);
   progress.note(`${args.quick ? 'quick' : 'full'} run; temp dir ${tmp}`);
 
@@ -183,6 +184,7 @@ async function main(): Promise<void> {
     if (want('policy')) {
       const file = join(tmp, 'bench-policy.yaml');
       writeFileSync(file, BENCH_POLICY);
+      process.env[BENCH_KEY_ENV] ??= 'sk-bench-gateway-key';
       const started = await phase('policy', 'start (--policy, 10 rules)', est.start, () => startLlmtap(tmp, fake, 'llmtap-policy', { args: ['--policy', file] }));
       const sys = 'error' in started ? undefined : (started as RunningSystem);
       if (sys) {
@@ -196,6 +198,30 @@ async function main(): Promise<void> {
         policy.tunnel = { na: 'n/a (intercepted)' };
       } else policy.na = `did not start: ${(started as { error: string }).error}`;
     } else policy.na = 'not selected';
+
+    // ---- llmtap answering from its response cache (every request after the first is a hit) --
+    const cached = row('cachehit', 'llmtap + cache hit');
+    if (want('cachehit')) {
+      const file = join(tmp, 'bench-cache-policy.yaml');
+      writeFileSync(file, BENCH_CACHE_POLICY);
+      const started = await phase('cachehit', 'start (--policy, one cache rule)', est.start, () => startLlmtap(tmp, fake, 'llmtap-cache', { args: ['--policy', file] }));
+      const sys = 'error' in started ? undefined : (started as RunningSystem);
+      if (sys) {
+        try {
+          cached.idleRss = memOf(sys.pid)?.rss;
+          const target = proxyTarget(sys, fake, 'api.openai.com', false);
+          cached.c1 = skip.has('c1') ? SKIPPED : await phase('cachehit', `latency c=1 (${P.c1Count} requests)`, est.c1, () => loadRun(target, 1, sys.pid, P.c1Count));
+          cached.c16 = skip.has('c16') ? SKIPPED : await phase('cachehit', `closed loop c=16 (${P.loadMs / 1000} s)`, est.load, () => loadRun(target, 16, sys.pid));
+        } finally {
+          await sys.stop();
+        }
+        cached.c64 = { na: 'n/a (see c=16)' };
+        cached.sse = { na: 'n/a (a hit replays the stored events at once)' };
+        cached.hosts = { na: 'n/a (same as llmtap)' };
+        cached.streams = { na: 'n/a (same as llmtap)' };
+        cached.tunnel = { na: 'n/a (intercepted)' };
+      } else cached.na = `did not start: ${(started as { error: string }).error}`;
+    } else cached.na = 'not selected';
 
     // ---- archive bytes per exchange ---------------------------------------------------
     if (want('archive')) {

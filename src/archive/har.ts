@@ -168,6 +168,8 @@ function llmtapFields(row: ExchangeRow, extra: HarExtra | undefined): Record<str
     response_body: bodyMeta(row.response_body_stored, row.response_body_sha256, row.response_body_truncated),
     agent: jsonColumn(row.agent),
     quota: jsonColumn(row.quota),
+    /** Policy decisions (policy/types.ts PolicyRecord), as in the JSONL export. */
+    policy: jsonColumn(row.policy ?? null),
     ...extra,
   };
 }

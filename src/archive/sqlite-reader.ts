@@ -152,7 +152,14 @@ export class SqliteArchiveReader implements ArchiveReader {
 
   ruleStats(query: { since?: number }): RuleStatsRow[] {
     const where = query.since !== undefined ? 'AND e.started_at >= ?' : '';
-    return this.db.prepare(RULE_STATS_SQL.replace('/*where*/', where)).all(...(query.since !== undefined ? [query.since] : [])) as RuleStatsRow[];
+    const args = query.since !== undefined ? [query.since] : [];
+    const rows = this.db.prepare(RULE_STATS_SQL.replace('/*where*/', where)).all(...args) as Omit<RuleStatsRow, 'actions'>[];
+    // Every kind's own actions (cache hit/miss, route, fallback, inject, clamp, warn, …), enforced ones only.
+    const actions = this.db.prepare(RULE_ACTIONS_SQL.replace('/*where*/', where)).all(...args) as { rule: string; kind: string; action: string; n: number }[];
+    return rows.map((r) => ({
+      ...r,
+      actions: Object.fromEntries(actions.filter((a) => a.rule === r.rule && a.kind === r.kind).map((a) => [a.action, a.n])),
+    }));
   }
 
   purge(before: number): PurgeCounts {
@@ -180,6 +187,11 @@ const RULE_STATS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_ext
   COUNT(DISTINCT CASE WHEN json_extract(d.value, '$.action') = 'warn' THEN e.id END) AS warned
   FROM exchanges e, json_each(e.policy, '$.decisions') d WHERE e.policy IS NOT NULL /*where*/
   GROUP BY 1, 2 ORDER BY exchanges DESC, rule`;
+
+/** Exchanges per rule, kind and action, enforced decisions only (monitor ones are counted apart). */
+const RULE_ACTIONS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_extract(d.value, '$.kind') AS kind, json_extract(d.value, '$.action') AS action, COUNT(DISTINCT e.id) AS n
+  FROM exchanges e, json_each(e.policy, '$.decisions') d WHERE e.policy IS NOT NULL AND json_extract(d.value, '$.enforced') = 1 /*where*/
+  GROUP BY 1, 2, 3 ORDER BY n DESC, action`;
 
 /** Nearest-rank percentile; null for no values. */
 export function percentile(values: number[], p: number): number | null {

@@ -150,4 +150,6 @@ export interface RuleStatsRow {
   changed: number;
   /** Budget decisions past the warning threshold. */
   warned: number;
+  /** Enforced decisions per action (hit, miss, route, fallback, inject, clamp, deny, …): exchanges each. */
+  actions: Record<string, number>;
 }

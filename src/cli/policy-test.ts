@@ -1,10 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../config-error.js';
 import { loadPolicyFile } from '../policy/load.js';
-import { simulatePolicy, type PolicyTestReport } from '../policy/simulate.js';
+import type { CredentialSources } from '../policy/routing-compile.js';
+import { replayFrom, simulatePolicy, type PolicyTestReport } from '../policy/simulate.js';
 import { openReader, printJson } from './open-reader.js';
-import { parseTimeArg, tokens, usd } from './render/format.js';
-import { renderTable, terminalWidth, useColor } from './render/table.js';
+import { parseTimeArg } from './render/format.js';
+import { policyTestJson, renderPolicyTest } from './render/policy-test-text.js';
 
 interface PolicyTestArgs {
   home: string;
@@ -13,35 +14,47 @@ interface PolicyTestArgs {
   json: boolean;
 }
 
+/**
+ * A policy test sends nothing, so it reads no credential: a credentials rule's
+ * variable or file need not exist on the machine the archive is examined on.
+ */
+const NO_SECRETS: CredentialSources = {
+  env: new Proxy({}, { get: (_t, name) => (typeof name === 'string' ? 'policy-test-placeholder' : undefined) }),
+  readFile: () => 'policy-test-placeholder',
+};
+
 const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
   command: 'test <file>',
-  describe: 'replay the archive through a policy file: what it would have blocked, redacted, limited, cached and saved (nothing is sent)',
+  describe: 'replay the archive through a policy file: what it would have blocked, redacted, clamped, rerouted, cached and saved (nothing is sent)',
   builder: (y: Argv<{ home: string }>) => y
     .positional('file', { type: 'string', demandOption: true, describe: 'policy file (YAML or JSON)' })
-    .option('since', { type: 'string', describe: 'only exchanges since a duration ago (24h, 7d) or a date' })
+    .option('since', { type: 'string', describe: 'only exchanges since a duration ago (24h, 7d) or a date; budgets start with the spend of their period before it' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
     .check((a) => {
       if (a.since !== undefined) parseTimeArg('since', a.since);
       return true;
     }) as unknown as Argv<PolicyTestArgs>,
-  handler: (args) => {
+  handler: async (args) => {
     let policy;
     try {
-      policy = loadPolicyFile(args.file);
+      policy = loadPolicyFile(args.file, NO_SECRETS);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       process.stderr.write(`llmtap: ${err.message}\n`);
       process.exit(1);
     }
+    // The price data (~200 ms to load) is needed only to price routed requests.
+    const price = policy.route.length > 0 ? (await import('../cost/price-exchange.js')).priceExchange : undefined;
     const reader = openReader(args.home);
+    let report: PolicyTestReport;
     try {
       const since = args.since ? parseTimeArg('since', args.since) : undefined;
-      const report = simulatePolicy(policy, reader.exchangesWithBodies(since), since);
-      if (args.json) return printJson(policyTestJson(report));
-      process.stdout.write(renderPolicyTest(report, process.stdout));
+      report = simulatePolicy(policy, reader.exchangesWithBodies(replayFrom(policy, since)), { since, price: price && ((input) => price(input)) });
     } finally {
       reader.close();
     }
+    if (args.json) return printJson(policyTestJson(report));
+    process.stdout.write(renderPolicyTest(report, process.stdout));
   },
 };
 
@@ -51,23 +64,3 @@ export const policyCommand: CommandModule<{ home: string }, { home: string }> = 
   builder: (y: Argv<{ home: string }>) => y.command(testCommand).demandCommand(1, 'name a policy command: test') as unknown as Argv<{ home: string }>,
   handler: () => {},
 };
-
-export function renderPolicyTest(report: PolicyTestReport, out?: NodeJS.WriteStream): string {
-  if (report.exchanges === 0) return 'no exchanges in this range\n';
-  const t = report.totals;
-  const head = `${report.exchanges} exchanges replayed: ${t.blocked} blocked (${t.rateLimited} rate-limited), ${t.redacted} redacted, ${t.cached} answered from the cache; saved ${tokens(t.savedTokens)} tokens, ${usd(t.savedUsd)}\n`;
-  if (report.rules.length === 0) return `${head}no rule would have acted\n`;
-  return head + renderTable(
-    [{ header: 'RULE', flexible: true }, { header: 'KIND' }, { header: 'MODE' }, { header: 'ACTION' }, { header: 'REQS', align: 'right' }, { header: 'TOKENS SAVED', align: 'right' }, { header: 'USD SAVED', align: 'right' }],
-    report.rules.map((r) => [r.rule, r.kind, r.mode, r.action, String(r.requests), tokens(r.savedTokens), usd(r.savedUsd)]),
-    { width: out ? terminalWidth(out) : undefined, color: out ? useColor(out) : false },
-  ) + 'monitor rules show what they would have done; totals count enforced rules only; USD is the cost stored with each exchange\n';
-}
-
-function policyTestJson(r: PolicyTestReport): Record<string, unknown> {
-  return {
-    exchanges: r.exchanges, since: r.since === null ? null : new Date(r.since).toISOString(),
-    totals: { blocked: r.totals.blocked, rate_limited: r.totals.rateLimited, redacted: r.totals.redacted, cached: r.totals.cached, saved_tokens: r.totals.savedTokens, saved_usd: r.totals.savedUsd },
-    rules: r.rules.map((e) => ({ rule: e.rule, kind: e.kind, mode: e.mode, action: e.action, requests: e.requests, saved_tokens: e.savedTokens, saved_usd: e.savedUsd })),
-  };
-}

@@ -10,7 +10,7 @@ import { renderTable, terminalWidth, useColor } from './render/table.js';
 /** `stats --by rule`: per policy rule, the exchanges it decided on and how many it blocked, changed, warned about or only watched. */
 export function printRuleStats(reader: SqliteArchiveReader, since: number | undefined, json: boolean): void {
   const rows = reader.ruleStats({ since });
-  if (json) return printJson(rows.map((r) => ({ rule: r.rule, kind: r.kind, exchanges: r.exchanges, blocked: r.blocked, changed: r.changed, warned: r.warned, monitor: r.monitor })));
+  if (json) return printJson(rows.map((r) => ({ rule: r.rule, kind: r.kind, exchanges: r.exchanges, blocked: r.blocked, changed: r.changed, warned: r.warned, monitor: r.monitor, actions: r.actions })));
   if (rows.length === 0) {
     process.stdout.write('no policy decisions in this range\n');
     return;
@@ -18,12 +18,16 @@ export function printRuleStats(reader: SqliteArchiveReader, since: number | unde
   process.stdout.write(renderTable(
     [
       { header: 'RULE', flexible: true }, { header: 'KIND' }, { header: 'EXCHANGES', align: 'right' }, { header: 'BLOCKED', align: 'right' },
-      { header: 'CHANGED', align: 'right' }, { header: 'WARNED', align: 'right' }, { header: 'MONITOR', align: 'right' },
+      { header: 'CHANGED', align: 'right' }, { header: 'WARNED', align: 'right' }, { header: 'MONITOR', align: 'right' }, { header: 'ACTIONS', flexible: true },
     ],
-    rows.map((r) => [r.rule, r.kind, String(r.exchanges), String(r.blocked), String(r.changed), String(r.warned), String(r.monitor)]),
+    rows.map((r) => [r.rule, r.kind, String(r.exchanges), String(r.blocked), String(r.changed), String(r.warned), String(r.monitor), actionsText(r.actions)]),
     { width: terminalWidth(process.stdout), color: useColor(process.stdout) },
   ));
-  process.stdout.write('BLOCKED: refused by the rule; CHANGED: body redacted or max tokens clamped; WARNED: budget past warnAt; MONITOR: decided in monitor mode, nothing enforced\n');
+  process.stdout.write('BLOCKED: refused by the rule; CHANGED: body redacted or max tokens clamped; WARNED: budget past warnAt; MONITOR: decided in monitor mode, nothing enforced; ACTIONS: enforced decisions per action\n');
+}
+
+function actionsText(actions: Record<string, number>): string {
+  return Object.entries(actions).map(([action, n]) => `${action} ${n}`).join(', ') || '-';
 }
 
 /** `stats --budgets FILE`: each budget rule of the policy file against what the archive spent in its current period. */

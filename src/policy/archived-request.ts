@@ -1,4 +1,4 @@
-import type { ApiKind, ProviderId } from '../exchange.js';
+import type { ApiKind, ProviderId, Usage } from '../exchange.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { parseJson } from '../providers/json.js';
 import { cacheKey, canonicalRequest, credentialScope } from '../cache/canonical-key.js';
@@ -17,6 +17,14 @@ export interface ArchivedRequest {
   /** Cache key; the archive keeps no credential, so the scope is the proxy user (else the client address). */
   key: string;
   responseBytes: number;
+  /** The request body's size as sent (limits' maxRequestBytes). */
+  bodySize: number;
+  /** What the archive recorded the answer as: the status (null when none came) and llmtap's error code. */
+  status: number | null;
+  errorCode: string | null;
+  /** The origin the client asked for (the archive keeps the port; 80 is taken as plain HTTP). */
+  target: { tls: boolean; host: string; port: number };
+  usage: Usage;
   tokens: number;
   costUsd: number | null;
 }
@@ -50,6 +58,14 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
       canonicalRequest({ provider: row.provider ?? undefined, method: row.method, host: row.host, path: row.path, json: body ?? undefined, raw: row.request_body ? Buffer.from(row.request_body) : undefined }),
     ),
     responseBytes: row.response_body_size ?? 0,
+    bodySize: row.request_body_size,
+    status: row.status,
+    errorCode: row.error_code,
+    target: { tls: row.port !== 80, host: row.host, port: row.port },
+    usage: {
+      inputTokens: row.input_tokens ?? undefined, outputTokens: row.output_tokens ?? undefined, cachedInputTokens: row.cached_input_tokens ?? undefined,
+      cacheCreationInputTokens: row.cache_creation_input_tokens ?? undefined, reasoningTokens: row.reasoning_tokens ?? undefined,
+    },
     tokens: (row.input_tokens ?? 0) + (row.output_tokens ?? 0),
     costUsd: row.cost_usd,
   };

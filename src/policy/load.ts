@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isScalar, type Document, type Node } from 'yaml';
 import { ConfigError } from '../config-error.js';
 import { compilePolicy, RuleError, type CompiledPolicy } from './compile.js';
+import type { CredentialSources } from './routing-compile.js';
 import { POLICY_SCHEMA } from './schema.js';
 import type { PolicySpec } from './types.js';
 
@@ -11,21 +12,21 @@ const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const validate = ajv.compile<PolicySpec>(POLICY_SCHEMA);
 
 /** Reads, validates and compiles a policy file (YAML or JSON); ConfigError with `file:line: key: problem` otherwise. */
-export function loadPolicyFile(file: string): CompiledPolicy {
+export function loadPolicyFile(file: string, sources: CredentialSources = {}): CompiledPolicy {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  return loadPolicyText(text, file);
+  return loadPolicyText(text, file, sources);
 }
 
 /**
  * Parses a policy from text. YAML is a superset of JSON, so one parser reads both
  * and keeps the source position of every node for the messages.
  */
-export function loadPolicyText(text: string, file = 'policy'): CompiledPolicy {
+export function loadPolicyText(text: string, file = 'policy', sources: CredentialSources = {}): CompiledPolicy {
   const name = file;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
@@ -42,7 +43,7 @@ export function loadPolicyText(text: string, file = 'policy'): CompiledPolicy {
   }
   try {
     // A credentials file named relative to the policy file is read from beside it.
-    return compilePolicy(data, { baseDir: dirname(file) });
+    return compilePolicy(data, { baseDir: dirname(file), ...sources });
   } catch (err) {
     if (!(err instanceof RuleError)) throw err;
     throw new ConfigError(`${name}:${lineOf(doc, lines, err.path)}: ${dotted(err.path)}: ${err.message}`);

@@ -1,103 +1,203 @@
 import type { ExchangeRow } from '../recorder/db.js';
+import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
+import { identifyProvider } from '../providers/registry.js';
 import { bodyMatches } from '../cache/cache-rule.js';
 import { ResponseCaches } from '../cache/response-caches.js';
 import { archivedRequest, type ArchivedRequest } from './archived-request.js';
+import { BudgetLedger, periodStart, seedBudgets, type SpendRow } from './budget.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, PolicyBuckets } from './evaluate.js';
+import { credentialFor, evaluateRouting } from './routing.js';
+import { addCounts, EffectTally, type PolicyTestReport } from './simulate-report.js';
 
-/** What one rule would have done over the archive. */
-export interface RuleEffect {
-  rule: string;
-  kind: string;
-  mode: 'enforce' | 'monitor';
-  /** Requests the rule acted on: refused, redacted, limited or answered from the cache. */
-  requests: number;
-  action: string;
-  /** Tokens and USD (the stored cost) of requests that would not have gone upstream. */
-  savedTokens: number;
-  savedUsd: number;
+export type { PolicyTestReport, RuleEffect } from './simulate-report.js';
+
+const DAY_MS = 86_400_000;
+
+export interface SimulateOptions {
+  /** Only exchanges from here (epoch ms) are reported; earlier ones in the budgets' periods only seed spend. */
+  since?: number;
+  /** Prices a routed request (cost/price-exchange.ts); without it route rules report no cost difference. */
+  price?: (input: PriceInput) => PriceResult;
 }
 
-export interface PolicyTestReport {
-  exchanges: number;
-  since: number | null;
-  rules: RuleEffect[];
-  totals: { blocked: number; redacted: number; rateLimited: number; cached: number; savedTokens: number; savedUsd: number };
+/**
+ * Where the replay must start reading: at `since`, or earlier at the start of the
+ * current period (at `since`) of any budget rule, so budgets begin with the spend
+ * the archive recorded in their period before `since`, as a proxy started then would.
+ */
+export function replayFrom(policy: CompiledPolicy, since: number | undefined): number | undefined {
+  if (since === undefined) return undefined;
+  return Math.min(since, ...policy.budget.map((r) => periodStart(r.period, since)));
 }
 
 /**
  * Replays the archive through a policy, oldest first, with its clock at each
- * exchange's start: rate limits fill as they would have, the cache stores 2xx
- * answers and serves repeats. Nothing is sent anywhere. Monitor rules are counted
- * as what they would have done, and (as live) change nothing.
+ * exchange's start: rate limits fill as they would have, budgets are charged each
+ * let-through exchange's archived cost (a cache hit costs nothing; a routed one its
+ * price at the routed model when known), the cache stores 2xx answers and serves
+ * repeats, route rules send requests elsewhere, fallback rules retry what the archive
+ * recorded as failed, credentials rules say what they would have injected. Nothing is
+ * sent anywhere. Monitor rules are counted as what they would have done and change nothing.
+ * Rows before `since` (from replayFrom) seed the budgets with their archived cost only.
  */
-export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRow>, since?: number): PolicyTestReport {
+export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRow>, options: SimulateOptions = {}): PolicyTestReport {
+  const { since, price } = options;
   let clock = 0;
   const buckets = new PolicyBuckets(() => clock);
   const caches = new ResponseCaches(() => clock);
-  const effects = new Map<string, RuleEffect>();
-  const effect = (rule: string, kind: string, mode: 'enforce' | 'monitor', action: string): RuleEffect => {
-    const k = `${rule}\u0000${action}`;
-    let e = effects.get(k);
-    if (!e) effects.set(k, (e = { rule, kind, mode, action, requests: 0, savedTokens: 0, savedUsd: 0 }));
-    return e;
-  };
-  const totals = { blocked: 0, redacted: 0, rateLimited: 0, cached: 0, savedTokens: 0, savedUsd: 0 };
-  const save = (e: RuleEffect, r: ArchivedRequest, enforced: boolean): void => {
-    e.savedTokens += r.tokens;
-    e.savedUsd += r.costUsd ?? 0;
-    if (!enforced) return;
-    totals.savedTokens += r.tokens;
-    totals.savedUsd += r.costUsd ?? 0;
-  };
+  const budgets = new BudgetLedger();
+  const tally = new EffectTally();
+  const seeds: SpendRow[] = [];
+  let seeded = since === undefined;
   let exchanges = 0;
   for (const row of rows) {
     if (row.status === 101) continue; // WebSocket sessions: messages, not one request
-    exchanges++;
     const r = archivedRequest(row, policy.teams);
-    clock = r.at;
-    // The body is parsed afresh per exchange, so redaction may change it in place.
-    const outcome = evaluatePolicy(policy, r.facts, r.body, buckets, r.unreadable);
-    for (const d of outcome.record.decisions) {
-      const mode = d.enforced ? 'enforce' : 'monitor';
-      if (d.kind === 'access' && d.action === 'deny') {
-        const e = effect(d.rule, d.kind, mode, 'deny');
-        e.requests++;
-        save(e, r, d.enforced);
-      } else if (d.kind === 'redact') {
-        const e = effect(d.rule, d.kind, mode, d.action);
-        e.requests++;
-        if (d.action === 'block') save(e, r, d.enforced);
-        else if (d.enforced) totals.redacted++;
-      } else if (d.kind === 'rateLimit') {
-        const e = effect(d.rule, d.kind, mode, `limit (${d.limit})`);
-        e.requests++;
-        save(e, r, d.enforced);
-        if (d.enforced) totals.rateLimited++;
-      }
-    }
-    if (outcome.block) {
-      totals.blocked++;
+    if (!seeded && r.at < since!) {
+      if ((r.costUsd ?? 0) > 0) seeds.push({ day: Math.floor(r.at / DAY_MS) * DAY_MS, ...spendFacts(r), usd: r.costUsd! });
       continue;
     }
-    for (const c of outcome.charges) c.limiter.charge(c.key, r.tokens);
-    for (const rule of policy.cache) {
-      if (!rule.match(r.facts) || !bodyMatches(rule, r.body)) continue;
-      const enforced = rule.mode === 'enforce';
-      const cache = caches.for(rule);
-      if (cache.get(r.key)) {
-        const e = effect(rule.id, 'cache', rule.mode, 'hit');
-        e.requests++;
-        save(e, r, enforced);
-        if (enforced) {
-          totals.cached++;
-          break;
-        }
-      } else if (r.cacheable) {
-        cache.set({ key: r.key, rule: rule.id, status: 200, contentType: '', body: Buffer.allocUnsafe(r.responseBytes), storedAt: clock, expiresAt: clock + rule.bounds.ttlMs, exchangeId: r.id });
+    if (!seeded) {
+      seedBudgets(budgets, policy, policy.budget, seeds, since!);
+      seeded = true;
+    }
+    exchanges++;
+    clock = r.at;
+    replayOne(policy, r, { buckets, caches, budgets, tally, price });
+  }
+  return { exchanges, since: since ?? null, budgetsFrom: since !== undefined && policy.budget.length > 0 ? replayFrom(policy, since)! : null, rules: tally.rules(), totals: tally.totals };
+}
+
+interface ReplayState {
+  buckets: PolicyBuckets;
+  caches: ResponseCaches;
+  budgets: BudgetLedger;
+  tally: EffectTally;
+  price?: SimulateOptions['price'];
+}
+
+function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): void {
+  const { tally } = s;
+  const totals = tally.totals;
+  const clock = r.at;
+  // The body is parsed afresh per exchange, so redaction and clamps may change it in place.
+  const outcome = evaluatePolicy(policy, r.facts, r.body, s.buckets, r.unreadable, { budgets: s.budgets, bodySize: r.bodySize, now: clock });
+  let redacted = false;
+  let clamped = false;
+  for (const d of outcome.record.decisions) {
+    const e = (action: string, to?: string) => tally.act(d.rule, d.kind, d.enforced, action, to);
+    if (d.kind === 'access' && d.action === 'deny') tally.save(e('deny'), r, d.enforced);
+    else if (d.kind === 'redact') {
+      const effect = e(d.action);
+      addCounts((effect.detectors ??= {}), d.hits);
+      if (d.action === 'block') tally.save(effect, r, d.enforced);
+      else if (d.enforced) {
+        redacted = true;
+        addCounts(totals.detectors, d.hits);
       }
-      if (enforced) break;
+    } else if (d.kind === 'rateLimit') tally.save(e(`limit (${d.limit})`), r, d.enforced);
+    else if (d.kind === 'budget') {
+      const effect = e(d.action, d.key);
+      if (d.action === 'block') tally.save(effect, r, d.enforced);
+    } else if (d.kind === 'limits') {
+      const effect = e(d.action, d.limit === 'requestBytes' ? `body ≤ ${d.to} bytes` : `${d.field} ≤ ${d.to}`);
+      if (d.action === 'block') tally.save(effect, r, d.enforced);
+      else if (d.enforced) clamped = true;
     }
   }
-  return { exchanges, since: since ?? null, rules: [...effects.values()], totals };
+  if (redacted) totals.redacted++;
+  if (clamped) totals.clamped++;
+  if (outcome.block) {
+    tally.block(outcome.block.code);
+    return;
+  }
+  for (const c of outcome.charges) c.limiter.charge(c.key, r.tokens);
+
+  let hit = false;
+  for (const rule of policy.cache) {
+    if (!rule.match(r.facts) || !bodyMatches(rule, r.body)) continue;
+    const enforced = rule.mode === 'enforce';
+    const cache = s.caches.for(rule);
+    if (cache.get(r.key)) {
+      tally.save(tally.act(rule.id, 'cache', enforced, 'hit'), r, enforced);
+      if (enforced) {
+        totals.cached++;
+        hit = true;
+        break;
+      }
+    } else if (r.cacheable) {
+      cache.set({ key: r.key, rule: rule.id, status: 200, contentType: '', body: Buffer.allocUnsafe(r.responseBytes), storedAt: clock, expiresAt: clock + rule.bounds.ttlMs, exchangeId: r.id });
+    }
+    if (enforced) break;
+  }
+
+  // Not answered from the cache: the request goes upstream, through route, fallback and credentials.
+  let costUsd = hit ? 0 : r.costUsd ?? 0;
+  if (!hit) costUsd = replayRouting(policy, r, s) ?? costUsd;
+  for (const c of outcome.budgetCharges ?? []) if (costUsd > 0) s.budgets.add(c.rule, c.key, costUsd, clock);
+}
+
+/** Route, fallback and credentials for a request that went upstream; returns its cost at the routed model when priced. */
+function replayRouting(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): number | undefined {
+  const { tally } = s;
+  const totals = tally.totals;
+  const routing = evaluateRouting(policy, r.facts, r.target);
+  let routedCost: number | undefined;
+  for (const d of routing.decisions) {
+    if (d.kind === 'route') {
+      const to = [d.upstream, d.model && `model ${d.model}`, d.pathPrefix && `path ${d.pathPrefix}`].filter(Boolean).join(', ');
+      const effect = tally.act(d.rule, 'route', d.enforced, 'route', to);
+      const priced = priceRouted(r, d.upstream, d.model, s.price);
+      if (priced === undefined || r.costUsd === null) effect.unpriced = (effect.unpriced ?? 0) + 1;
+      else {
+        const delta = priced - r.costUsd;
+        effect.costDeltaUsd = (effect.costDeltaUsd ?? 0) + delta;
+        if (d.enforced) totals.routeCostDeltaUsd += delta;
+      }
+      if (d.enforced) {
+        totals.rerouted++;
+        routedCost = priced;
+      }
+    } else if (d.kind === 'fallback') {
+      // The archive says how the primary answered: a try the rule's triggers name would have gone on to the next upstream.
+      const rule = policy.fallback.find((f) => f.id === d.rule)!;
+      const failed = r.status === null ? rule.on.connectError && r.errorCode === 'upstream_unreachable' : rule.on.status(r.status);
+      if (!failed) continue;
+      tally.act(d.rule, 'fallback', d.enforced, 'retry', d.upstreams[0]);
+      if (d.enforced) totals.fellBack++;
+    }
+  }
+  const primary = routing.plan?.hops[0];
+  if (primary) {
+    for (const choice of credentialFor(policy, r.facts, primary, primary.explicit ? identifyProvider(primary.origin.host, primary.origin.port) : r.facts.provider)) {
+      const d = choice.decision;
+      if (d.kind !== 'credentials') continue;
+      tally.act(d.rule, 'credentials', d.enforced, 'inject', `${d.header} for ${d.upstream}`);
+      if (d.enforced) totals.credentials++;
+    }
+  }
+  return routedCost;
+}
+
+/** The archived usage priced at the routed model (and the routed upstream's provider); undefined when unknown. */
+function priceRouted(r: ArchivedRequest, upstream: string | undefined, model: string | undefined, price: SimulateOptions['price']): number | undefined {
+  if (!price || (r.usage.inputTokens === undefined && r.usage.outputTokens === undefined)) return undefined;
+  let host = r.facts.host;
+  let provider: string | undefined = r.facts.provider;
+  if (upstream) {
+    const u = new URL(upstream);
+    host = u.hostname.replace(/^\[|\]$/g, '');
+    provider = identifyProvider(host, u.port ? Number(u.port) : undefined);
+  }
+  const result = price({ provider, host, api: r.facts.api, model: model ?? r.facts.model, usage: r.usage, at: r.at, subscription: false });
+  return result.usd ?? undefined;
+}
+
+function spendFacts(r: ArchivedRequest): Omit<SpendRow, 'day' | 'usd'> {
+  const f = r.facts;
+  return {
+    provider: f.provider ?? null, host: f.host, path: f.path, api: f.api ?? null, model: f.model ?? null, tool: f.tool ?? null,
+    client: f.client, user: f.user ?? null, session: f.session ?? null,
+  };
 }

@@ -127,8 +127,8 @@ describe('response cache through the proxy with the official SDKs', () => {
     expect(json.rules.find((r) => r.rule === 'no-mini')).toMatchObject({ action: 'deny', requests: 6 });
     expect(json.rules.find((r) => r.rule === 'claude')).toMatchObject({ action: 'hit', requests: 2, saved_tokens: 60 });
     const table = (await cli('policy', 'test', file)).stdout;
-    expect(table).toMatch(/10 exchanges replayed: 6 blocked .* 2 answered from the cache/);
-    expect(table).toMatch(/no-mini\s+access\s+enforce\s+deny\s+6/);
+    expect(table).toMatch(/10 exchanges replayed\nblocked 6 \(6 model_not_allowed\)[^]*answered from the cache 2/);
+    expect(table).toMatch(/no-mini\s+access\s+enforce\s+deny\s+-\s+6/);
 
     const report = JSON.parse((await cli('cache-report', '--json')).stdout) as { totals: { repeats: number }; shapes: { model: string; requests: number; repeats: number }[] };
     // Repeats as the archive saw them: hits are recorded exchanges too (scoped per client here: no proxy user).

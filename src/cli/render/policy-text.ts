@@ -28,8 +28,9 @@ function detail(d: Decision): string {
     case 'cache':
       return ` · key ${d.key}${d.ageSeconds === undefined ? '' : `, ${d.ageSeconds}s old`}`;
     case 'route': {
-      const what = [d.upstream && `to ${d.upstream}`, d.model && `model ${d.model}`, d.pathPrefix && `path prefix ${d.pathPrefix}`].filter(Boolean);
-      return what.length > 0 ? ` · ${what.join(', ')}` : '';
+      // A record from another build may name none of these: no empty separator then.
+      const what = [d.upstream && `to ${d.upstream}`, d.model && `model ${d.model}`, d.pathPrefix && `path prefix ${d.pathPrefix}`].filter(Boolean).join(', ');
+      return what ? ` · ${what}` : '';
     }
     case 'fallback':
       return ` · ${d.upstreams.join(', ')} on ${d.on.join(', ')}${d.skipped ? ` (skipped: ${d.skipped})` : ''}`;

@@ -1,0 +1,56 @@
+import type { PolicyTestReport } from '../../policy/simulate.js';
+import { tokens, usd } from './format.js';
+import { renderTable, terminalWidth, useColor } from './table.js';
+
+/** `llmtap policy test` as text: a summary of what the enforced rules would have done, then one row per rule, action and target. */
+export function renderPolicyTest(report: PolicyTestReport, out?: NodeJS.WriteStream): string {
+  if (report.exchanges === 0) return 'no exchanges in this range\n';
+  const t = report.totals;
+  const by = Object.entries(t.blockedBy).map(([code, n]) => `${n} ${code}`).join(', ');
+  const detectors = Object.entries(t.detectors).map(([name, n]) => `${name}×${n}`).join(', ');
+  const lines = [
+    `${report.exchanges} exchanges replayed${report.since === null ? '' : ` since ${new Date(report.since).toISOString()}`}`,
+    `blocked ${t.blocked}${by ? ` (${by})` : ''}`,
+    `redacted ${t.redacted}${detectors ? ` (${detectors})` : ''}; max tokens clamped ${t.clamped}`,
+    `rerouted ${t.rerouted}${t.rerouted > 0 ? ` (cost ${signedUsd(t.routeCostDeltaUsd)} where priced)` : ''}; fallback retries ${t.fellBack}; credentials injected ${t.credentials}`,
+    `answered from the cache ${t.cached}; saved ${tokens(t.savedTokens)} tokens, ${usd(t.savedUsd)}`,
+  ];
+  if (report.budgetsFrom !== null) lines.push(`budgets start with the archived spend since ${new Date(report.budgetsFrom).toISOString()} (their periods' start)`);
+  const head = lines.join('\n') + '\n';
+  if (report.rules.length === 0) return `${head}no rule would have acted\n`;
+  return head + renderTable(
+    [{ header: 'RULE', flexible: true }, { header: 'KIND' }, { header: 'MODE' }, { header: 'ACTION' }, { header: 'TO / DETAIL', flexible: true }, { header: 'REQS', align: 'right' }, { header: 'TOKENS SAVED', align: 'right' }, { header: 'USD SAVED', align: 'right' }],
+    report.rules.map((r) => [r.rule, r.kind, r.mode, r.action, detail(r), String(r.requests), tokens(r.savedTokens), usd(r.savedUsd)]),
+    { width: out ? terminalWidth(out) : undefined, color: out ? useColor(out) : false },
+  ) + 'monitor rules show what they would have done; totals count enforced rules only; USD is the cost stored with each exchange\n';
+}
+
+function detail(r: PolicyTestReport['rules'][number]): string {
+  const parts: string[] = [];
+  if (r.to) parts.push(r.to);
+  if (r.detectors) parts.push(Object.entries(r.detectors).map(([name, n]) => `${name}×${n}`).join(', '));
+  if (r.costDeltaUsd !== undefined) parts.push(`cost ${signedUsd(r.costDeltaUsd)}`);
+  if (r.unpriced) parts.push(`${r.unpriced} unpriced`);
+  return parts.join('; ') || '-';
+}
+
+function signedUsd(v: number): string {
+  return v < 0 ? `-${usd(-v)}` : `+${usd(v)}`;
+}
+
+export function policyTestJson(r: PolicyTestReport): Record<string, unknown> {
+  const t = r.totals;
+  return {
+    exchanges: r.exchanges, since: r.since === null ? null : new Date(r.since).toISOString(),
+    budgets_from: r.budgetsFrom === null ? null : new Date(r.budgetsFrom).toISOString(),
+    totals: {
+      blocked: t.blocked, blocked_by: t.blockedBy, rate_limited: t.rateLimited, redacted: t.redacted, detectors: t.detectors, clamped: t.clamped,
+      rerouted: t.rerouted, route_cost_delta_usd: t.routeCostDeltaUsd, fell_back: t.fellBack, credentials: t.credentials,
+      cached: t.cached, saved_tokens: t.savedTokens, saved_usd: t.savedUsd,
+    },
+    rules: r.rules.map((e) => ({
+      rule: e.rule, kind: e.kind, mode: e.mode, action: e.action, to: e.to ?? null, requests: e.requests, saved_tokens: e.savedTokens, saved_usd: e.savedUsd,
+      ...(e.detectors ? { detectors: e.detectors } : {}), ...(e.costDeltaUsd !== undefined ? { cost_delta_usd: e.costDeltaUsd } : {}), ...(e.unpriced ? { unpriced: e.unpriced } : {}),
+    })),
+  };
+}
