@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { calcPrice, type PriceCalculation, type Provider } from '@pydantic/genai-prices';
+import { calcPrice, type ModelInfo, type PriceCalculation, type Provider } from '@pydantic/genai-prices';
+import { learnPrice, priceAt, replayPrice } from './fast-price.js';
 import type { Usage } from '../exchange.js';
 import { findOverride, overrideCost, type PriceOverrides } from './override-match.js';
 import { resolvePriceProvider } from './provider-map.js';
@@ -74,13 +75,13 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
   if (resolution.kind === 'unpriced') return miss(`no public price for provider ${input.provider ?? '(none)'}; add it with --prices`);
   const when = new Date(input.at);
   for (const model of models) {
-    let calc: PriceCalculation | null;
+    let calc: Priced | null;
     try {
       calc = lookup(resolution.providerId, resolution.providerApiUrl, model, usage, when);
     } catch (err) {
       return miss(`price calculation failed: ${(err as Error).message}`);
     }
-    if (calc) return { usd: calc.total_price, source, matchedProvider: calc.provider.id, matchedModel: calc.model.id, pricesVersion };
+    if (calc) return { usd: calc.usd, source, matchedProvider: calc.providerId, matchedModel: calc.modelId, pricesVersion };
   }
   const where = resolution.providerId ?? resolution.providerApiUrl ?? 'any provider';
   return miss(`unknown model ${models.map((m) => JSON.stringify(m)).join(' / ')} for ${where}`);
@@ -98,24 +99,43 @@ function candidateModels(input: PriceInput): string[] {
 /**
  * Model lookups memoized: the package scans a provider's models (and its fallbacks) on
  * every call, 15-80 µs. A hit prices against a one-model copy of the provider, which the
- * package matches at once; same id, so its provider-specific rules still apply.
+ * package matches at once; same id, so its provider-specific rules still apply. And a hit
+ * whose price at that time calcPrice has already accepted is replayed without it
+ * (fast-price.ts: the same arithmetic, bit for bit, without 20-50 µs of per-call checks).
  */
 const MEMO_LIMIT = 2048;
-const memo = new Map<string, Provider | null>();
+const memo = new Map<string, { provider: Provider; model: ModelInfo } | null>();
 
-function lookup(providerId: string | undefined, providerApiUrl: string | undefined, model: string, usage: PriceUsage, timestamp: Date): PriceCalculation | null {
+interface Priced {
+  usd: number;
+  providerId: string;
+  modelId: string;
+}
+
+function lookup(providerId: string | undefined, providerApiUrl: string | undefined, model: string, usage: PriceUsage, timestamp: Date): Priced | null {
   const key = `${providerId ?? ''}\n${providerApiUrl ?? ''}\n${model}`;
   const known = memo.get(key);
   if (known === null) return null;
-  if (known) return calcPrice({ ...usage }, model, { provider: known, timestamp });
+  if (known) {
+    const price = priceAt(known.model, timestamp.getTime());
+    const usd = price === undefined ? undefined : replayPrice(price, usage);
+    if (usd !== undefined) return { usd, providerId: known.provider.id, modelId: known.model.id };
+    return learned(calcPrice({ ...usage }, model, { provider: known.provider, timestamp }));
+  }
   const options: { providerId?: string; providerApiUrl?: string; timestamp: Date } = { timestamp };
   if (providerId !== undefined) options.providerId = providerId;
   if (providerApiUrl !== undefined) options.providerApiUrl = providerApiUrl;
   // Without a provider id or a URL the package guesses the provider from the model name.
   const calc = calcPrice({ ...usage }, model, options);
   if (memo.size >= MEMO_LIMIT) memo.clear();
-  memo.set(key, calc ? { ...calc.provider, models: [calc.model], fallback_model_providers: [] } : null);
-  return calc;
+  memo.set(key, calc ? { provider: { ...calc.provider, models: [calc.model], fallback_model_providers: [] }, model: calc.model } : null);
+  return learned(calc);
+}
+
+function learned(calc: PriceCalculation | null): Priced | null {
+  if (!calc) return null;
+  learnPrice(calc.model_price);
+  return { usd: calc.total_price, providerId: calc.provider.id, modelId: calc.model.id };
 }
 
 function packageVersion(): string {

@@ -6,7 +6,7 @@ import type { ExchangeRow } from './db.js';
 import type { PriceOverridesData } from './protocol.js';
 
 /**
- * Prices an exchange as its row is written (in the writer thread: ~10 µs per row, off
+ * Prices an exchange as its row is written (in the writer thread: 1-4 µs per row, off
  * the event loop), at the exchange's own time. Unknown model or usage → null, never a
  * guess; subscription traffic → its API-equivalent price, flagged.
  */

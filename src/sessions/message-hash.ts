@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Block, Conversation, ConversationMessage } from './conversation.js';
 
 /**
@@ -20,9 +20,13 @@ import type { Block, Conversation, ConversationMessage } from './conversation.js
  * A message that has nothing left (a reasoning-only item) gets no hash and no place in the chain.
  */
 
-/** 128 bits of SHA-256, base64url: short keys, no realistic collisions. */
+/**
+ * 128 bits of SHA-256, base64url: short keys, no realistic collisions. One-shot
+ * crypto.hash (Node 20.12+): a third of createHash's cost for these short texts, and
+ * the writer thread hashes every message of every request.
+ */
 export function hashText(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
+  return hash('sha256', text, 'base64url').slice(0, 22);
 }
 
 /** The canonical text of a message, or undefined when nothing but volatile content is in it. */
@@ -73,7 +77,9 @@ export function chainHashes(messages: ConversationMessage[]): string[] {
   for (const message of messages) {
     const canon = canonicalMessage(message);
     if (canon === undefined) continue;
-    previous = createHash('sha256').update(previous).update('\u0002').update(canon).digest('base64url').slice(0, 22);
+    // One string, the same bytes as updating with each part: `previous` is base64url, so no
+    // surrogate pair can straddle a boundary.
+    previous = hashText(`${previous}\u0002${canon}`);
     chain.push(previous);
   }
   return chain;

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readConversation, type Conversation, type ConversationMessage } from '../../src/sessions/conversation.js';
 import { firstDivergence } from '../../src/sessions/divergence.js';
-import { chainHashes, messageHash, systemHash, toolsHash } from '../../src/sessions/message-hash.js';
+import { canonicalMessage, chainHashes, hashText, messageHash, systemHash, toolsHash } from '../../src/sessions/message-hash.js';
 import { answerBlocks, responseIdFromBody, summarizeForGrouping } from '../../src/sessions/summary.js';
 import { answer, claudeCodeBody } from './sessions-fixtures.js';
 
@@ -68,6 +69,33 @@ describe('message hashes', () => {
       const changed = messages.map((m, i) => (i === k - 1 ? { ...m, blocks: [{ type: 'text' as const, text: `${m.blocks[0]!.text}!` }] } : m));
       expect(chainHashes(changed)).not.toContain(prefix[k - 1]);
     }));
+  });
+});
+
+describe('message hash encoding', () => {
+  // Archives keep these hashes as grouping keys: a turn recorded by any version must find
+  // the keys an earlier version wrote, so the bytes hashed and the digest form never change.
+  const reference = (...parts: string[]): string => {
+    const h = createHash('sha256');
+    for (const part of parts) h.update(part);
+    return h.digest('base64url').slice(0, 22);
+  };
+  const text = fc.string({ unit: fc.constantFrom('a', 'é', '\u0000', '\u0002', '\ud83d', '\ude00', '😀', ' ', '\n'), maxLength: 40 });
+
+  it('hashText and chainHashes digest the same bytes as the original incremental SHA-256 (fast-check, lone surrogates too)', () => {
+    fc.assert(fc.property(text, fc.array(fc.record({ role: fc.constantFrom('user', 'assistant'), text }), { maxLength: 6 }), (single, items) => {
+      expect(hashText(single)).toBe(reference(single));
+      const messages: ConversationMessage[] = items.map((m) => ({ role: m.role as ConversationMessage['role'], blocks: [{ type: 'text', text: m.text }] }));
+      const expected: string[] = [];
+      let previous = '';
+      for (const message of messages) {
+        const canon = canonicalMessage(message);
+        if (canon === undefined) continue;
+        previous = reference(previous, '\u0002', canon);
+        expected.push(previous);
+      }
+      expect(chainHashes(messages)).toEqual(expected);
+    }), { numRuns: 300, seed: 5 });
   });
 });
 
