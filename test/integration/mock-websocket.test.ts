@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,5 +96,11 @@ describe('llmtap mock: a recorded WebSocket session replayed with no provider ru
     mock.kill('SIGTERM');
     await new Promise((r) => mock.once('exit', r));
     expect(mockStderr).toMatch(/llmtap mock: 2 WebSocket sessions replayed, 4 messages answered, 1 with no recording/);
+    // Its own archive holds the replayed sessions with their messages, the error event among them.
+    const lines = (await promisify(execFile)('node', [CLI, '--home', join(home, 'mock'), 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: number; outcome: string; websocket?: { messages: { direction: string; text?: string }[] } });
+    const sessions = lines.filter((l) => l.status === 101);
+    expect(sessions.map((l) => l.outcome)).toEqual(['completed', 'completed']);
+    expect(sessions[0]!.websocket!.messages.filter((m) => m.direction === 'server' && m.text).map((m) => m.text)).toEqual(recorded.got.filter((g) => !g.binary).map((g) => g.data));
+    expect(JSON.stringify(sessions[1])).toContain('no_recording');
   });
 });
