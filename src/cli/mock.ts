@@ -14,7 +14,7 @@ export const mockCommand: CommandModule<{ home: string }, MockArgs> = {
   builder: (y: Argv<{ home: string }>) => startOptions(y)
     .option('session', { type: 'string', describe: 'replay this session (id or unique prefix)' })
     .option('since', { type: 'string', describe: 'replay every exchange since a duration ago (2h, 7d) or a date' })
-    .option('timing', { type: 'boolean', default: false, describe: 'wait the recorded time to headers and to first byte before answering' })
+    .option('timing', { type: 'boolean', default: false, describe: 'wait the recorded time to headers and to first byte before answering, and between WebSocket messages' })
     .option('record-home', { type: 'string', describe: "home the mock's own exchanges are recorded in (default: <home>/mock); never the replayed one" })
     .check((a) => {
       if ((a.session === undefined) === (a.since === undefined)) throw new Error('mock needs exactly one of --session ID or --since DURATION');
@@ -38,8 +38,8 @@ export const mockCommand: CommandModule<{ home: string }, MockArgs> = {
     const what = loaded.sessionId ? `session ${loaded.sessionId}` : `exchanges since ${new Date(parseTimeArg('since', args.since!)).toISOString()}`;
     await runProxy(args, {
       recordHome: args['record-home'] ?? join(args.home, 'mock'),
-      mock: (logger) => (mock = new MockUpstream(loaded.index, { timing: args.timing, logger })),
-      banner: [`  mock of:        ${what} in ${args.home}: ${loaded.index.size} recorded answers${skipped ? ` (left out: ${skipped})` : ''}${args.timing ? ', recorded timing' : ''}`],
+      mock: (logger) => (mock = new MockUpstream(loaded.index, { timing: args.timing, logger }, loaded.ws)),
+      banner: [`  mock of:        ${what} in ${args.home}: ${loaded.index.size} recorded answers, ${loaded.ws.size} WebSocket sessions${skipped ? ` (left out: ${skipped})` : ''}${args.timing ? ', recorded timing' : ''}`],
       summary: () => (mock ? mockSummary(mock) : ''),
     });
   },
@@ -48,6 +48,8 @@ export const mockCommand: CommandModule<{ home: string }, MockArgs> = {
 /** What the mock did, printed when it stops: answers served, requests it had nothing for, recordings never asked for. */
 export function mockSummary(mock: MockUpstream): string {
   const lines = [`llmtap mock: ${mock.served} answered from recordings, ${mock.misses.length} with no recording, ${mock.index.unused().length} recordings never asked for`];
-  for (const m of mock.misses.slice(0, 20)) lines.push(`  no_recording ${m.method} ${m.host}${m.path} key ${m.key.slice(0, 16)}${m.nearest ? `, nearest ${m.nearest.exchangeId}: ${m.nearest.difference}` : ''}`);
+  const ws = mock.ws;
+  if (mock.wsIndex.size > 0 || ws.sessions > 0) lines.push(`llmtap mock: ${ws.sessions} WebSocket sessions replayed, ${ws.answered} messages answered, ${ws.misses.length} with no recording, ${mock.wsIndex.unusedTurns()} recorded messages never sent`);
+  for (const m of [...mock.misses, ...ws.misses].slice(0, 20)) lines.push(`  no_recording ${m.method} ${m.host}${m.path} key ${m.key.slice(0, 16)}${m.nearest ? `, nearest ${m.nearest.exchangeId}: ${m.nearest.difference}` : ''}`);
   return `${lines.join('\n')}\n`;
 }

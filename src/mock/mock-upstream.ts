@@ -1,12 +1,16 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { serveStored } from '../cache/cache-stage.js';
 import { LlmtapError } from '../errors.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange, WsMessageRecord } from '../exchange.js';
 import type { Logger } from '../log.js';
 import { storedBody } from '../recorder/stored-body.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { MockIndex } from './mock-index.js';
-import { mockCanonical } from './recording.js';
+import { keyOf, mockCanonical } from './recording.js';
+import { WsMockIndex } from './ws-index.js';
+import { WsReplay } from './ws-replay.js';
+import { wsUpgradeCanonical } from './ws-recording.js';
 
 /** A request the mock had no answer for (the end-of-run summary lists them). */
 export interface MockMiss {
@@ -25,8 +29,40 @@ export interface MockMiss {
 export class MockUpstream {
   served = 0;
   readonly misses: MockMiss[] = [];
+  /** WebSocket sessions opened from recordings, and their client messages answered or not. */
+  readonly ws = { sessions: 0, answered: 0, misses: [] as MockMiss[] };
 
-  constructor(readonly index: MockIndex, private readonly options: { timing: boolean; logger: Logger }) {}
+  constructor(readonly index: MockIndex, private readonly options: { timing: boolean; logger: Logger }, readonly wsIndex: WsMockIndex = new WsMockIndex([])) {}
+
+  /**
+   * An intercepted WebSocket upgrade: a replay of the next recorded session on the same
+   * upgrade (method, host, canonical path), or undefined when none was recorded.
+   * The caller answers undefined with `no_recording`, adds the replay to its open
+   * sessions and starts it.
+   */
+  upgrade(ex: Exchange, client: Socket, redactor: Redactor, deps: { captureLimit: number; recordMessages(id: string, m: WsMessageRecord[]): void; finished(ex: Exchange): void }): WsReplay | undefined {
+    const host = redactor.text(ex.target.host);
+    const path = redactor.path(ex.request.path);
+    const conversation = this.wsIndex.open(ex.provider, host, path);
+    if (!conversation) {
+      const key = keyOf(wsUpgradeCanonical(ex.provider, host, path));
+      this.misses.push({ exchangeId: ex.id, method: ex.request.method, host: ex.target.host, path: redactor.logPath(ex.request.path), key });
+      this.options.logger.warn({ exchange: ex.id, path: redactor.logPath(ex.request.path) }, 'mock: no recorded WebSocket session on this path');
+      return undefined;
+    }
+    this.ws.sessions++;
+    return new WsReplay(ex, client, conversation, {
+      ...deps,
+      timing: this.options.timing,
+      redactor,
+      logger: this.options.logger,
+      answered: (live, answer) => {
+        if ('hit' in answer) return void this.ws.answered++;
+        const { key, nearest } = answer.miss;
+        this.ws.misses.push({ exchangeId: live.id, method: 'WS', host: live.target.host, path: redactor.logPath(live.request.path), key, nearest });
+      },
+    });
+  }
 
   /**
    * The request is keyed as the archive stored it (decoded, then redacted with the

@@ -34,10 +34,9 @@ import { TrustReporter, watchClientTrust } from './trust-watch.js';
 import type { RecentExchange } from './recent-exchanges.js';
 import { answerDoctorEcho, isDoctorHost } from './doctor-echo.js';
 import { headRefusal } from './request-limits.js';
-import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
+import { handleUpgrade, type OpenSession, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
 import { parentSelector, resolveParents } from './parent-proxy.js';
-import type { WsSession } from '../websocket/session.js';
 import { UiServer } from '../ui/server/ui-server.js';
 
 export interface ProxyDeps {
@@ -86,7 +85,7 @@ export class ProxyServer {
   private readonly sockets = new Set<Socket>();
   private readonly rejected = new WeakSet<Socket>();
   private readonly exchangeDeps: UpgradeDeps;
-  private readonly sessions = new Set<WsSession>();
+  private readonly sessions = new Set<OpenSession>();
   private readonly tunnelsDone = new Set<Promise<unknown>>();
   private draining = false;
   /** Pipelined requests of one client connection go upstream one at a time, in order. */

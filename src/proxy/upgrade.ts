@@ -21,6 +21,7 @@ import { applyPolicy } from '../policy/stage.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
+import { isValidWebSocketKey } from '../websocket/frame-writer.js';
 import { BodyCapture } from './capture.js';
 import { closeAfterAnswer } from './refusals.js';
 import { headRefusal } from './request-limits.js';
@@ -28,10 +29,16 @@ import { isSafeHeaderName, isSafeHeaderValue } from './headers.js';
 import { describeClient, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { readQuota } from '../providers/quota-headers.js';
 
+/** A WebSocket session the proxy holds open: relayed (WsSession) or replayed by `llmtap mock` (WsReplay). */
+export interface OpenSession {
+  close(): void;
+  done: Promise<void>;
+}
+
 export interface UpgradeDeps extends ExchangeDeps {
   upstreamHeadersTimeoutMs: number;
-  /** Open sessions, so the proxy's drain can close them at its deadline. */
-  sessions: Set<WsSession>;
+  /** Open sessions (relayed, or replayed by `llmtap mock`), so the proxy's drain can close them at its deadline. */
+  sessions: Set<OpenSession>;
 }
 
 /** Hop-by-hop headers that never go upstream; Connection and Upgrade do, for an upgrade. */
@@ -106,8 +113,21 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     if (blocked) return fail(blocked.code, undefined, blocked.headers);
   }
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
-  // `llmtap mock` does not replay WebSocket sessions yet; an intercepted upgrade never goes upstream.
-  if (deps.mock && conn.record) return fail('no_recording');
+  // `llmtap mock`: an intercepted upgrade is answered from a recorded session, never sent upstream.
+  if (deps.mock && conn.record) {
+    if (!isValidWebSocketKey(req.headers['sec-websocket-key'])) return fail('bad_request');
+    const replay = deps.mock.upgrade(ex, client, deps.redactor, {
+      captureLimit: deps.captureLimit,
+      recordMessages: (id, messages) => deps.recorder.recordWsMessages(id, messages),
+      finished: () => {
+        deps.sessions.delete(replay!);
+        record();
+      },
+    });
+    if (!replay) return fail('no_recording');
+    deps.sessions.add(replay);
+    return replay.start(head);
+  }
   let upstream: Socket;
   try {
     upstream = await deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port);
