@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../config.js';
 
-/** Where the proxy listens; shared by `start` (to listen) and `env` (to point tools at it). */
+/** Where the proxy listens; shared by the commands that point tools at it or probe it (env, run, pac, doctor). */
 export const listenOptions = {
-  host: { type: 'string', default: DEFAULTS.host, describe: 'address to listen on' },
-  port: { type: 'number', default: DEFAULTS.port, describe: 'port to listen on' },
+  host: { type: 'string', default: DEFAULTS.host, describe: 'address the proxy listens on' },
+  port: { type: 'number', default: DEFAULTS.port, describe: 'port the proxy listens on' },
 } as const;

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { isLoopbackListen, paths, resolveConnectTo, type ProxyConfig } from '../config.js';
+import { paths, resolveConnectTo, type ProxyConfig } from '../config.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../policy/rate-limit.js';
@@ -15,22 +13,23 @@ import type { LeafCertificates } from '../tls/leaf.js';
 import { ProxyAuth } from './auth.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { handleExchange, type ConnectionContext } from './handle-exchange.js';
+import { admit, targetPolicyFor, type AdmissionContext } from './admission.js';
+import { intercept, type InterceptContext } from './intercept.js';
+import { onPlainRequest, onPlainUpgrade, type PlainContext } from './plain-requests.js';
 import { Metrics } from './metrics.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { OtlpExport } from '../otel/otlp-export.js';
-import { peekHello, terminateTls } from './mitm.js';
+import { peekHello } from './mitm.js';
 import { answerMalformed, closeAfterAnswer, refuse } from './refusals.js';
-import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, recordScope, type InterceptList } from './route.js';
-import { checkTarget, guardedLookup, type TargetPolicy, type TargetRefusal } from './target-guard.js';
+import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, type InterceptList } from './route.js';
+import { guardedLookup, type TargetPolicy } from './target-guard.js';
 import { openTunnel } from './tunnel.js';
-import { isOwnAddress } from './own-addresses.js';
 import { PerConnectionQueue } from './pipeline.js';
 import type { StatusCounters } from './status-page.js';
 import { answerDirect, type DirectContext } from './direct-requests.js';
 import { startObservers } from './observers.js';
 import { PolicyState } from './policy-state.js';
-import { labelFromProxyAuthorization } from './run-label.js';
-import { TrustReporter, watchClientTrust } from './trust-watch.js';
+import { TrustReporter } from './trust-watch.js';
 import type { RecentExchange } from './recent-exchanges.js';
 import { answerDoctorEcho, isDoctorHost } from './doctor-echo.js';
 import { headRefusal } from './request-limits.js';
@@ -71,6 +70,9 @@ export class ProxyServer {
   /** The web UI under /ui/ (src/ui/server). */
   private readonly ui: UiServer;
   private readonly direct: DirectContext;
+  private readonly admission: AdmissionContext;
+  private readonly interception: InterceptContext;
+  private readonly plain: PlainContext;
   /** Clients that rejected (or likely rejected) the CA: counted, warned about once per client and host. */
   readonly trust: TrustReporter;
   /** Intercepted sockets that carried at least one request: a silent close after the handshake means distrust otherwise. */
@@ -142,15 +144,36 @@ export class ProxyServer {
       auth: () => this.auth, interceptList: () => this.interceptList, prometheus: this.prometheus, ui: this.ui,
       caPem: deps.caPem, status: () => this.statusCounters(),
     };
+    this.admission = {
+      auth: () => this.auth, targetPolicy: () => this.targetPolicy, config: () => this.config, logger: deps.logger,
+      refuse: (socket, code, extraHeaders) => this.refuse(socket, code, extraHeaders),
+    };
+    this.interception = {
+      leafs: deps.leafs, logger: deps.logger, metrics: this.metrics, trust: this.trust, handshakeTimeoutMs: config.handshakeTimeoutMs,
+      interceptList: () => this.interceptList,
+      closeExplained: (s) => this.spoke.has(s) || this.draining,
+      serve: (tlsSocket, conn) => {
+        this.connections.set(tlsSocket, conn);
+        this.inner.emit('connection', tlsSocket);
+      },
+    };
+    this.plain = {
+      draining: () => this.draining,
+      admit: (req, socket, host, port) => admit(this.admission, req, socket, host, port, true),
+      refuse: (socket, code) => this.refuse(socket, code),
+      interceptList: () => this.interceptList,
+      exchangeDeps: this.exchangeDeps, pipelined: this.pipelined,
+      answerDirect: (req, res, url) => answerDirect(req, res, url, this.direct),
+    };
     this.outer = createServer(timeouts);
     // Keep every header: llmtap measures heads itself and refuses what is over its limits
     // (request-limits.ts) rather than letting the parser drop headers silently.
     this.outer.maxHeadersCount = 0;
     this.outer.on('connection', (socket: Socket) => this.track(socket));
     this.outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onConnect(req, socket, head));
-    this.outer.on('request', (req: IncomingMessage, res: ServerResponse) => void this.onPlainRequest(req, res));
+    this.outer.on('request', (req: IncomingMessage, res: ServerResponse) => void onPlainRequest(req, res, this.plain));
     this.outer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
-    this.outer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onPlainUpgrade(req, socket, head));
+    this.outer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void onPlainUpgrade(req, socket, head, this.plain));
 
     this.inner = createServer(timeouts);
     this.inner.maxHeadersCount = 0;
@@ -242,15 +265,7 @@ export class ProxyServer {
   }
 
   private makeTargetPolicy(config: ProxyConfig): TargetPolicy {
-    const gateway = !isLoopbackListen(config.host);
-    return {
-      gateway,
-      // Hosts the operator named for interception are explicitly wanted (e.g. localhost:11434).
-      allowHosts: [...config.allowTargets, ...config.intercept],
-      allowedPorts: config.allowPorts ?? (gateway ? [443] : undefined),
-      ownPort: this.outer?.listening ? (this.outer.address() as AddressInfo).port : config.port,
-      isOwnAddress,
-    };
+    return targetPolicyFor(config, this.outer?.listening ? (this.outer.address() as AddressInfo).port : config.port);
   }
 
   private track(socket: Socket): void {
@@ -273,32 +288,6 @@ export class ProxyServer {
     this.metrics.count(code);
   }
 
-  /** Gateway auth and destination checks shared by CONNECT and plain requests; undefined = refused. */
-  private async admit(req: IncomingMessage, socket: Socket, host: string, port: number, plain = false): Promise<{ user?: string; label?: string } | undefined> {
-    let user: string | undefined;
-    if (this.auth.enabled) {
-      user = await this.auth.check(req.headers['proxy-authorization'], socket.remoteAddress ?? '');
-      if (!user) {
-        this.refuse(socket, 'proxy_auth_required', 'proxy-authenticate: Basic realm="llmtap"\r\n');
-        return undefined;
-      }
-    }
-    const mapped = resolveConnectTo(this.config.connectTo, host, port);
-    // Without --allow-port, a gateway lets CONNECT reach 443 and plain HTTP reach 80
-    // (never, say, port 25 of some host); a local proxy lets either reach any port.
-    const policy = plain && !this.config.allowPorts ? { ...this.targetPolicy, allowedPorts: this.targetPolicy.gateway ? [80] : undefined } : this.targetPolicy;
-    // --connect-to targets are the operator's choice, except a loop into the proxy itself.
-    const remapped = mapped.host !== host || mapped.port !== port;
-    const refusal = remapped ? loopOnly(checkTarget({ ...policy, allowHosts: [], allowedPorts: undefined }, mapped.host, mapped.port)) : checkTarget(policy, host, port);
-    if (refusal) {
-      this.deps.logger.warn({ target: formatAuthority(host, port), reason: refusal, client: socket.remoteAddress }, 'destination refused');
-      this.refuse(socket, 'forbidden_target');
-      return undefined;
-    }
-    // Without gateway auth, an `llmtap run --label` credential names the run (run-label.ts).
-    return { user, label: this.auth.enabled ? undefined : labelFromProxyAuthorization(req.headers['proxy-authorization']) };
-  }
-
   private async onConnect(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     socket.on('error', () => {}); // a client reset must never crash the proxy; close handling is elsewhere
     const authority = parseAuthority(req.url ?? '');
@@ -309,7 +298,7 @@ export class ProxyServer {
       socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return closeAfterAnswer(socket);
     }
-    const admitted = await this.admit(req, socket, authority.host, authority.port);
+    const admitted = await admit(this.admission, req, socket, authority.host, authority.port);
     if (!admitted) return;
     const clientAddress = socket.remoteAddress ?? '';
     const doctor = isDoctorHost(authority.host); // answered by the proxy itself, see doctor-echo.ts
@@ -336,36 +325,7 @@ export class ProxyServer {
       this.tunnel(socket, Buffer.alloc(0), authority.host, authority.port, clientAddress, admitted.user);
       return;
     }
-    this.intercept(socket, authority.host, authority.port, clientAddress, admitted, sni);
-  }
-
-  private intercept(socket: Socket, host: string, port: number, clientAddress: string, client: { user?: string; label?: string }, sni: string | undefined): void {
-    let tlsSocket: TLSSocket;
-    try {
-      tlsSocket = terminateTls(socket, host, this.deps.leafs);
-    } catch (err) {
-      this.deps.logger.error({ host, err: (err as Error).message }, 'could not prepare TLS for host');
-      socket.destroy();
-      return;
-    }
-    const dismissTrustWatch = watchClientTrust(tlsSocket, host, clientAddress, this.trust, (s) => this.spoke.has(s) || this.draining);
-    // A handshake that starts and never finishes must not hold the socket.
-    const handshakeTimer = setTimeout(() => {
-      this.metrics.count('handshake_timeout');
-      dismissTrustWatch();
-      tlsSocket.destroy();
-    }, this.config.handshakeTimeoutMs);
-    tlsSocket.once('secure', () => clearTimeout(handshakeTimer));
-    tlsSocket.once('close', () => clearTimeout(handshakeTimer));
-    tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!tlsSocket.encrypted || !(tlsSocket as { _secureEstablished?: boolean })._secureEstablished) this.metrics.tlsHandshakeFailures++;
-      this.deps.logger.debug({ host, code: err.code }, 'client TLS error');
-    });
-    this.connections.set(tlsSocket, {
-      connectionId: randomUUID(), clientAddress, clientUser: client.user, clientLabel: client.label, target: { host, port, tls: true, sni }, record: true,
-      recordPaths: recordScope(this.interceptList, host, port),
-    });
-    this.inner.emit('connection', tlsSocket);
+    intercept(socket, { host: authority.host, port: authority.port, sni }, clientAddress, admitted, this.interception);
   }
 
   private tunnel(socket: Socket, head: Buffer, host: string, port: number, clientAddress: string, clientUser: string | undefined, established?: string): void {
@@ -383,33 +343,6 @@ export class ProxyServer {
     this.tunnelsDone.add(done);
   }
 
-  /** A plain-HTTP absolute-URI upgrade: relayed like an intercepted one, recorded for listed hosts. */
-  private async onPlainUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    socket.on('error', () => {});
-    let target: URL;
-    try {
-      target = new URL(req.url ?? '');
-      if (target.protocol !== 'http:') throw new Error('not http');
-    } catch {
-      return this.refuse(socket, 'bad_request');
-    }
-    if (this.draining) return this.refuse(socket, 'shutdown');
-    const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    const port = Number(target.port || 80);
-    const admitted = await this.admit(req, socket, host, port, true);
-    if (!admitted) return;
-    const conn: ConnectionContext = {
-      connectionId: randomUUID(), clientAddress: socket.remoteAddress ?? '', clientUser: admitted.user, clientLabel: admitted.label,
-      target: { host, port, tls: false }, record: decideRoute(this.interceptList, host, port) === 'intercept',
-    };
-    void handleUpgrade(req, socket, head, `${target.pathname}${target.search}`, conn, this.exchangeDeps);
-  }
-
-  /** The proxy's own pages (status, CA files, PAC, /metrics, web UI): direct-requests.ts. */
-  private answerDirect(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
-    return answerDirect(req, res, url, this.direct);
-  }
-
   private statusCounters(): StatusCounters {
     const m = this.metrics;
     return {
@@ -422,39 +355,4 @@ export class ProxyServer {
       recent: this.deps.recentExchanges?.(10),
     };
   }
-
-  /** Plain-HTTP proxying (absolute-URI requests): forwarded always, recorded for listed hosts. */
-  private async onPlainRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = req.url ?? '';
-    if (url.startsWith('/')) return this.answerDirect(req, res, url);
-    let target: URL;
-    try {
-      target = new URL(url);
-      if (target.protocol !== 'http:') throw new Error('not http');
-    } catch {
-      return this.refuse(req.socket, 'bad_request');
-    }
-    if (this.draining) {
-      res.writeHead(503, { connection: 'close' });
-      return void res.end();
-    }
-    const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    const port = Number(target.port || 80);
-    const admitted = await this.admit(req, req.socket, host, port, true);
-    if (!admitted) return;
-    const conn: ConnectionContext = {
-      connectionId: randomUUID(),
-      clientAddress: req.socket.remoteAddress ?? '',
-      clientUser: admitted.user,
-      clientLabel: admitted.label,
-      target: { host, port, tls: false },
-      record: decideRoute(this.interceptList, host, port) === 'intercept',
-      recordPaths: recordScope(this.interceptList, host, port),
-    };
-    this.pipelined.run(req.socket, () => handleExchange(req, res, `${target.pathname}${target.search}`, conn, this.exchangeDeps));
-  }
-}
-
-function loopOnly(refusal: TargetRefusal | undefined): TargetRefusal | undefined {
-  return refusal === 'proxy_itself' ? refusal : undefined;
 }

@@ -1,49 +1,25 @@
-import { channel } from 'node:diagnostics_channel';
 import type { Worker } from 'node:worker_threads';
 import type { Exchange, TunnelRecord, WsMessageRecord } from '../exchange.js';
 import type { Logger } from '../log.js';
+import { resolveRecorderOptions, type RecorderOptions } from './recorder-options.js';
 import type { Archive } from './db.js';
 import type { CacheEntry } from '../cache/response-cache.js';
 import { OffThreadWriter, type ArchiveFile } from './off-thread-writer.js';
 import { encodeRecord } from './record-codec.js';
 import { Observers } from './observers.js';
+import { ArchiveHealth } from './archive-health.js';
+import { HandOffTiming } from './batch-channel.js';
+import { BatchSizer } from './batch-sizer.js';
 import { RecordQueue } from './record-queue.js';
-import { ArchiveWriter, errorMessage, type ErrorInfo, type LogLevel, type Pending, type WriteOutcome, type WrittenExchange } from './writer.js';
+import { ArchiveWriter, errorMessage, type LogLevel, type Pending, type WriteOutcome, type WrittenExchange } from './writer.js';
 import { writerWorkerUrl } from './writer-thread.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import { overridesData } from './row-cost.js';
 
 export type { ArchiveFile } from './off-thread-writer.js';
 export type { WrittenExchange } from './writer.js';
-
-export interface RecorderOptions {
-  logger: Logger;
-  /**
-   * Rows per write on the calling thread (keeps each well under a millisecond of
-   * event-loop time), or per message to the writer thread (bounds the copying).
-   */
-  maxBatch?: number;
-  /** Records waiting beyond this push out the oldest, which count as lost. */
-  maxQueue?: number;
-  /**
-   * Encoded bytes (bodies and metadata) per automatic batch (at least one record is
-   * always taken): a few large bodies cost as much as many small ones, so the row cap
-   * alone does not keep a batch short.
-   */
-  maxBatchBytes?: number;
-  /**
-   * Event-loop time an automatic batch aims for when writing on the calling thread.
-   * Row cost depends on the disk and body sizes, so the batch size adapts (never above
-   * maxBatch) from measured cost.
-   */
-  batchBudgetMs?: number;
-  /**
-   * Longest flush(), open() or close() blocks waiting for the writer thread. Past it
-   * the thread is given up (its records count as lost) and a new one started on the
-   * next batch, so a stuck disk cannot hang shutdown forever.
-   */
-  syncTimeoutMs?: number;
-}
+export { batchChannel, type BatchEvent } from './batch-channel.js';
+export type { RecorderOptions } from './recorder-options.js';
 
 export interface RecorderStats {
   recorded: number;
@@ -52,11 +28,6 @@ export interface RecorderStats {
   pending: number;
 }
 
-const DEFAULT_MAX_BATCH = 64;
-const DEFAULT_MAX_QUEUE = 10_000;
-const DEFAULT_MAX_BATCH_BYTES = 1 << 20;
-const DEFAULT_BATCH_BUDGET_MS = 1;
-const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
 /**
  * How long records wait to be handed to the writer thread in one message. Every
  * message costs a fixed amount (waking the thread, the answer coming back) however
@@ -64,25 +35,6 @@ const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
  * core on hand-offs. A full batch goes at once.
  */
 const POST_DELAY_MS = 10;
-/**
- * Published for every batch handed to the writer thread (when someone subscribes).
- * The benchmark reads it; nothing is timed without a subscriber.
- */
-export const batchChannel = channel('llmtap:recorder:batch');
-export interface BatchEvent {
-  records: number;
-  /** Encoded bytes handed over. */
-  bytes: number;
-  /** Event-loop time of the hand-off itself: joining the frames and posting them. */
-  ms: number;
-  /** Event-loop time spent encoding records since the previous hand-off, and the longest single one. */
-  encodeMs: number;
-  encodeMaxMs: number;
-}
-/** Weight of the newest batch in the per-row cost estimate. */
-const COST_SMOOTHING = 0.2;
-/** A broken archive fails every batch; one log line per interval is enough. */
-const ERROR_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Writes exchanges and tunnels to the archive off the hot path. Recording encodes
@@ -102,9 +54,8 @@ export class Recorder {
   readonly #maxBatch: number;
   readonly #maxQueue: number;
   readonly #maxBatchBytes: number;
-  readonly #batchBudgetMs: number;
-  /** Smoothed milliseconds per written record, measured on automatic batches (calling-thread writes). */
-  #rowCostMs: number;
+  /** Rows per automatic batch on the calling thread, from measured cost. */
+  readonly #sizer: BatchSizer;
 
   /** Writes on the calling thread (Archive given). */
   readonly #inline: ArchiveWriter | undefined;
@@ -119,31 +70,26 @@ export class Recorder {
   readonly #observers = new Observers<Exchange>((err) => this.#observerFailed(err));
   readonly #writtenObservers = new Observers<readonly WrittenExchange[]>((err) => this.#observerFailed(err));
   #prices: PriceOverrides | undefined;
-  #recorded = 0;
-  #lost = 0;
-  #healthy = true;
+  readonly #health: ArchiveHealth;
+  readonly #timing = new HandOffTiming();
   #closed = false;
-  #lastErrorLog = -Infinity;
-  #lastDropLog = -Infinity;
-  /** Encoding time since the last hand-off, kept only while batchChannel has subscribers. */
-  #encodeMs = 0;
-  #encodeMaxMs = 0;
 
   constructor(archive: Archive | (() => Archive) | ArchiveFile, options: RecorderOptions) {
     this.#logger = options.logger;
-    this.#maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
-    this.#maxQueue = Math.max(1, options.maxQueue ?? DEFAULT_MAX_QUEUE);
-    this.#maxBatchBytes = Math.max(1, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
-    this.#batchBudgetMs = options.batchBudgetMs ?? DEFAULT_BATCH_BUDGET_MS;
-    this.#rowCostMs = this.#batchBudgetMs / this.#maxBatch; // start optimistic: full batches
+    this.#health = new ArchiveHealth(options.logger);
+    const limits = resolveRecorderOptions(options);
+    this.#maxBatch = limits.maxBatch;
+    this.#maxQueue = limits.maxQueue;
+    this.#maxBatchBytes = limits.maxBatchBytes;
+    this.#sizer = new BatchSizer(limits.maxBatch, limits.batchBudgetMs);
     const log = (level: LogLevel, fields: Record<string, unknown>, msg: string): void => this.#logger[level](fields, msg);
     if (isArchiveFile(archive)) {
       writerWorkerUrl(); // running from sources with a missing or stale dist/: say so now, loudly
-      this.#offThread = new OffThreadWriter(archive, Math.max(1, options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS), {
+      this.#offThread = new OffThreadWriter(archive, limits.syncTimeoutMs, {
         outcome: (outcome) => this.#applyOutcome(outcome),
         lost: (records, error, msg, always) => {
-          this.#lost += records;
-          this.#failed(error, records, msg, always);
+          this.#health.lost += records;
+          this.#health.failed(error, records, msg, always);
         },
         log,
         ready: () => {
@@ -157,11 +103,11 @@ export class Recorder {
 
   /** False after a failed write until the next write succeeds. */
   get healthy(): boolean {
-    return this.#healthy;
+    return this.#health.healthy;
   }
 
   stats(): RecorderStats {
-    return { recorded: this.#recorded, lost: this.#lost, pending: this.#pendingCount() };
+    return { recorded: this.#health.recorded, lost: this.#health.lost, pending: this.#pendingCount() };
   }
 
   /** Times the archive file was found deleted or replaced and re-created at its path. */
@@ -198,7 +144,7 @@ export class Recorder {
     if (this.#closed) return false;
     const error = this.#inline ? this.#inline.open() : this.#offThread!.open();
     if (error === 'gone') return false; // already reported
-    if (error) this.#failed(error, 0);
+    if (error) this.#health.failed(error, 0);
     return !error;
   }
 
@@ -302,34 +248,20 @@ export class Recorder {
 
   #enqueue(item: Pending): void {
     if (this.#closed) {
-      this.#lost++;
+      this.#health.lost++;
       return;
     }
-    const timed = batchChannel.hasSubscribers;
-    const start = timed ? performance.now() : 0;
     let frame: Buffer;
     try {
-      frame = encodeRecord(item);
+      frame = this.#timing.encode(() => encodeRecord(item));
     } catch (err) {
       // Something in the record JSON cannot hold (a bug elsewhere): only it is lost.
-      this.#lost++;
+      this.#health.lost++;
       this.#logger.warn({ err: errorMessage(err) }, 'could not map a record for the archive');
       return;
     }
-    if (timed) {
-      const ms = performance.now() - start;
-      this.#encodeMs += ms;
-      this.#encodeMaxMs = Math.max(this.#encodeMaxMs, ms);
-    }
     // The disk is not keeping up; the newest traffic is the most useful to keep.
-    if (this.#pendingCount() >= this.#maxQueue && this.#queue.dropOldest()) {
-      this.#lost++;
-      const t = Date.now();
-      if (t - this.#lastDropLog >= ERROR_LOG_INTERVAL_MS) {
-        this.#lastDropLog = t;
-        this.#logger.warn({ maxQueue: this.#maxQueue, lost: this.#lost }, 'archive queue full; dropping oldest records');
-      }
-    }
+    if (this.#pendingCount() >= this.#maxQueue && this.#queue.dropOldest()) this.#health.dropped(this.#maxQueue);
     this.#queue.push(frame);
     this.#schedule();
   }
@@ -363,13 +295,9 @@ export class Recorder {
       if (this.#queue.length > 0 && offThread.canPost) this.#schedule();
       return;
     }
-    const rows = Math.min(this.#maxBatch, Math.max(1, Math.floor(this.#batchBudgetMs / this.#rowCostMs)));
     const start = performance.now();
-    const taken = this.#writeBatch(rows, this.#maxBatchBytes);
-    if (taken > 0) {
-      const cost = (performance.now() - start) / taken;
-      this.#rowCostMs += (cost - this.#rowCostMs) * COST_SMOOTHING;
-    }
+    const taken = this.#writeBatch(this.#sizer.rows(), this.#maxBatchBytes);
+    this.#sizer.measured(performance.now() - start, taken);
     // Yield between batches so requests keep flowing while a backlog drains.
     if (this.#pendingCount() > 0) this.#schedule();
   };
@@ -387,45 +315,21 @@ export class Recorder {
   }
 
   #applyOutcome(outcome: WriteOutcome): void {
-    this.#recorded += outcome.recorded;
-    this.#lost += outcome.lost;
+    this.#health.applyOutcome(outcome);
     if (outcome.written) this.#writtenObservers.emit(outcome.written);
-    if (outcome.error) {
-      this.#failed(outcome.error, outcome.rows);
-    } else if (outcome.rows > 0 && !this.#healthy) {
-      this.#healthy = true;
-      this.#logger.info({ lost: this.#lost }, 'archive writes recovered');
-    }
   }
 
   #observerFailed(err: unknown): void {
     this.#logger.warn({ err: errorMessage(err) }, 'an exchange observer failed');
   }
 
-  /** Marks the archive unhealthy and logs (rate-limited): message and code only. */
-  #failed(error: ErrorInfo, rows: number, msg?: string, always = false): void {
-    const wasHealthy = this.#healthy;
-    this.#healthy = false;
-    const t = Date.now();
-    if (wasHealthy || always || t - this.#lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
-      this.#lastErrorLog = t;
-      // Message and code only: row data would put prompts (and whatever they hold) in the log.
-      msg ??= rows > 0 ? 'archive write failed; records lost' : 'archive unavailable; exchanges are not recorded until it can be opened (retried on each write)';
-      this.#logger.error({ err: error.message, code: error.code, rows, lost: this.#lost }, msg);
-    }
-  }
-
   /** Hands one batch to the writer thread, timing the hand-off when someone listens. */
   #postBatch(): void {
     const batch = this.#queue.take(this.#maxBatch, this.#maxBatchBytes);
     if (batch.length === 0) return;
-    const timed = batchChannel.hasSubscribers;
+    const timed = this.#timing.wanted;
     const handedOff = this.#offThread!.post(batch, timed, this.#writtenObservers.size > 0);
-    if (timed && handedOff) {
-      batchChannel.publish({ records: batch.length, ...handedOff, encodeMs: this.#encodeMs, encodeMaxMs: this.#encodeMaxMs } satisfies BatchEvent);
-      this.#encodeMs = 0;
-      this.#encodeMaxMs = 0;
-    }
+    if (timed && handedOff) this.#timing.publish(batch.length, handedOff);
   }
 }
 

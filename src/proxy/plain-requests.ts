@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ErrorCode } from '../errors.js';
+import type { Admitted } from './admission.js';
+import { handleExchange, type ConnectionContext } from './handle-exchange.js';
+import type { PerConnectionQueue } from './pipeline.js';
+import { decideRoute, recordScope, type InterceptList } from './route.js';
+import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
+
+/** What plain-HTTP proxying reads from the running proxy. */
+export interface PlainContext {
+  draining(): boolean;
+  /** Gateway auth and the destination checks for plain HTTP (admission.ts). */
+  admit(req: IncomingMessage, socket: Socket, host: string, port: number): Promise<Admitted | undefined>;
+  refuse(socket: Socket, code: ErrorCode): void;
+  interceptList(): InterceptList;
+  exchangeDeps: UpgradeDeps;
+  pipelined: PerConnectionQueue;
+  /** The proxy's own pages (a request whose target is a path, not an absolute URI). */
+  answerDirect(req: IncomingMessage, res: ServerResponse, url: string): Promise<void>;
+}
+
+/** An absolute-URI request target: `http://host[:port]/path?query`. */
+export interface PlainTarget {
+  /** Lower case, without IPv6 brackets. */
+  host: string;
+  port: number;
+  /** Path and query, as sent upstream. */
+  path: string;
+}
+
+/** Reads an absolute `http:` URI; undefined for anything else (https, garbage). */
+export function plainTarget(url: string): PlainTarget | undefined {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (target.protocol !== 'http:') return undefined;
+  return { host: target.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port: Number(target.port || 80), path: `${target.pathname}${target.search}` };
+}
+
+/** Plain-HTTP proxying (absolute-URI requests): forwarded always, recorded for listed hosts. */
+export async function onPlainRequest(req: IncomingMessage, res: ServerResponse, ctx: PlainContext): Promise<void> {
+  const url = req.url ?? '';
+  if (url.startsWith('/')) return ctx.answerDirect(req, res, url);
+  const target = plainTarget(url);
+  if (!target) return ctx.refuse(req.socket, 'bad_request');
+  if (ctx.draining()) {
+    res.writeHead(503, { connection: 'close' });
+    return void res.end();
+  }
+  const { host, port } = target;
+  const admitted = await ctx.admit(req, req.socket, host, port);
+  if (!admitted) return;
+  const list = ctx.interceptList();
+  const conn: ConnectionContext = {
+    connectionId: randomUUID(),
+    clientAddress: req.socket.remoteAddress ?? '',
+    clientUser: admitted.user,
+    clientLabel: admitted.label,
+    target: { host, port, tls: false },
+    record: decideRoute(list, host, port) === 'intercept',
+    recordPaths: recordScope(list, host, port),
+  };
+  ctx.pipelined.run(req.socket, () => handleExchange(req, res, target.path, conn, ctx.exchangeDeps));
+}
+
+/** A plain-HTTP absolute-URI upgrade: relayed like an intercepted one, recorded for listed hosts. */
+export async function onPlainUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, ctx: PlainContext): Promise<void> {
+  socket.on('error', () => {});
+  const target = plainTarget(req.url ?? '');
+  if (!target) return ctx.refuse(socket, 'bad_request');
+  if (ctx.draining()) return ctx.refuse(socket, 'shutdown');
+  const { host, port } = target;
+  const admitted = await ctx.admit(req, socket, host, port);
+  if (!admitted) return;
+  const conn: ConnectionContext = {
+    connectionId: randomUUID(), clientAddress: socket.remoteAddress ?? '', clientUser: admitted.user, clientLabel: admitted.label,
+    target: { host, port, tls: false }, record: decideRoute(ctx.interceptList(), host, port) === 'intercept',
+  };
+  void handleUpgrade(req, socket, head, target.path, conn, ctx.exchangeDeps);
+}
