@@ -14,7 +14,7 @@ function exchange(model: string, policy?: PolicyRecord, responseModel?: string):
     id: 'x', connectionId: 'c', client: { address: '127.0.0.1' },
     target: { host: 'api.openai.com', port: 443, tls: true }, provider: 'openai', api: 'chat.completions',
     request: { method: 'POST', path: '/v1/chat/completions', headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false }, model },
-    ...(responseModel ? { response: { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false }, reassembled: { model: responseModel } } as Exchange['response'] } : {}),
+    ...(responseModel ? { response: { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false }, reassembled: { model: responseModel, text: '', toolCalls: [], events: 0 } } } : {}),
     usage: MILLION, timings: { start: AT }, ...(policy ? { policy } : {}),
   };
 }
