@@ -16,6 +16,8 @@ import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-pro
 const BACKUP_KEY = 'injected-backup-credential-4f1d2c';
 const OPENAI_KEY = 'injected-openai-credential-9a8b7c';
 const CLIENT_LOGIN = 'client-sends-only-its-proxy-login';
+const GEMINI_KEY = 'injected-gemini-credential-5e6f7a';
+const CLIENT_GEMINI_KEY = 'AIzaSyClientOwnKey0123456789abcdefghijk';
 
 let primary: FakeProvider;
 let backup: FakeProvider;
@@ -32,6 +34,7 @@ beforeAll(async () => {
   untrusted = await startFakeProvider({ hosts: ['untrusted.example'] }); // its own CA, which the proxy is not told about
   process.env.LLMTAP_ROUTE_TEST_BACKUP_KEY = BACKUP_KEY;
   process.env.LLMTAP_ROUTE_TEST_OPENAI_KEY = OPENAI_KEY;
+  process.env.LLMTAP_ROUTE_TEST_GEMINI_KEY = GEMINI_KEY;
   const policy = loadPolicyText(`rules:
   - {id: to-local, match: {model: "local-*"}, route: {upstream: "http://127.0.0.1:${local.port}", model: llama3.1, pathPrefix: /openai}}
   - {id: untrusted, match: {model: "untrusted-*"}, route: {upstream: "https://untrusted.example"}}
@@ -41,8 +44,9 @@ beforeAll(async () => {
   - {id: claude-backup, match: {provider: anthropic}, fallback: {upstreams: ["https://backup.example"], on: [529]}}
   - {id: backup-key, match: {host: backup.example}, credentials: {fromEnv: LLMTAP_ROUTE_TEST_BACKUP_KEY, header: x-api-key}}
   - {id: openai-key, match: {host: api.openai.com}, credentials: {fromEnv: LLMTAP_ROUTE_TEST_OPENAI_KEY}}
+  - {id: gemini-key, match: {provider: gemini}, credentials: {fromEnv: LLMTAP_ROUTE_TEST_GEMINI_KEY}}
 `, 'policy.yaml');
-  const connectTo = [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${primary.port}`)), parseConnectTo(`backup.example:443:127.0.0.1:${backup.port}`), parseConnectTo(`untrusted.example:443:127.0.0.1:${untrusted.port}`)];
+  const connectTo = [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${primary.port}`)), parseConnectTo(`backup.example:443:127.0.0.1:${backup.port}`), parseConnectTo(`untrusted.example:443:127.0.0.1:${untrusted.port}`), parseConnectTo(`generativelanguage.googleapis.com:443:127.0.0.1:${primary.port}`)];
   tp = await startTestProxy(primary, { policy, connectTo });
   const common = { fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 };
   openai = new OpenAI({ apiKey: CLIENT_LOGIN, ...common });
@@ -169,6 +173,19 @@ describe('route, fallback and credentials through the proxy with the official SD
     ]);
   });
 
+  it('Gemini: the injected key replaces the client\'s ?key= (only one key goes up, the team\'s)', async () => {
+    const p0 = primary.seen.length;
+    const res = await undiciFetch(`https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?key=${CLIENT_GEMINI_KEY}&alt=sse`, {
+      method: 'POST', dispatcher: tp.agent, headers: { 'content-type': 'application/json' }, body: '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}',
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const seen = primary.seen[p0]!;
+    expect([seen.url, header(seen, 'x-goog-api-key')]).toEqual(['/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', [GEMINI_KEY]]);
+    const rec = await byModel('gemini-2.5-flash');
+    expect(rec.path).not.toContain(CLIENT_GEMINI_KEY);
+  });
+
   it('the injected credentials are in no archive file (database and WAL)', async () => {
     await byModel('gpt-4o');
     tp.proxy.recorder.flush();
@@ -178,6 +195,8 @@ describe('route, fallback and credentials through the proxy with the official SD
       const bytes = readFileSync(`${tp.home}/${f}`);
       expect(bytes.includes(BACKUP_KEY), f).toBe(false);
       expect(bytes.includes(OPENAI_KEY), f).toBe(false);
+      expect(bytes.includes(GEMINI_KEY), f).toBe(false);
+      expect(bytes.includes(CLIENT_GEMINI_KEY), f).toBe(false);
     }
   });
 });
