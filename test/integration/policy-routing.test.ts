@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { ANTHROPIC_TEXT, OPENAI_TEXT, startFakeProvider, type FakeProvider, type SeenRequest } from '../helpers/fake-provider.js';
@@ -26,6 +28,7 @@ let untrusted: FakeProvider;
 let tp: TestProxy;
 let openai: OpenAI;
 let anthropic: Anthropic;
+const logs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   primary = await startFakeProvider();
@@ -47,7 +50,8 @@ beforeAll(async () => {
   - {id: gemini-key, match: {provider: gemini}, credentials: {fromEnv: LLMTAP_ROUTE_TEST_GEMINI_KEY}}
 `, 'policy.yaml');
   const connectTo = [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${primary.port}`)), parseConnectTo(`backup.example:443:127.0.0.1:${backup.port}`), parseConnectTo(`untrusted.example:443:127.0.0.1:${untrusted.port}`), parseConnectTo(`generativelanguage.googleapis.com:443:127.0.0.1:${primary.port}`)];
-  tp = await startTestProxy(primary, { policy, connectTo });
+  const destination = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
+  tp = await startTestProxy(primary, { policy, connectTo }, { logger: createLogger({ level: 'info', destination }) });
   const common = { fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 };
   openai = new OpenAI({ apiKey: CLIENT_LOGIN, ...common });
   anthropic = new Anthropic({ apiKey: CLIENT_LOGIN, ...common });
@@ -81,6 +85,10 @@ describe('route, fallback and credentials through the proxy with the official SD
     expect([header(second, 'x-api-key'), header(second, 'authorization')]).toEqual([[BACKUP_KEY], []]);
     const rec = await byModel('gpt-4o');
     expect([rec.status, rec.outcome]).toEqual([200, 'completed']);
+    // One warn line says which rule moved the request, from where, why, and to where.
+    expect(logs.filter((l) => l.exchange === rec.id && String(l.msg).startsWith('fallback'))).toEqual([expect.objectContaining({
+      level: 40, rule: 'openai-backup', from: 'https://api.openai.com', status: 503, to: 'https://backup.example', path: '/v1/chat/completions',
+    })]);
     expect(rec.policy).toMatchObject({ attempts: [
       { upstream: 'https://api.openai.com', status: 503, result: 'retried' },
       { upstream: 'https://backup.example', status: 200, result: 'answered' },
@@ -117,6 +125,7 @@ describe('route, fallback and credentials through the proxy with the official SD
       route: { from: { upstream: 'https://api.openai.com', model: 'dead-model' }, to: { upstream: 'https://127.0.0.1:1', model: 'dead-model' } },
       attempts: [{ upstream: 'https://127.0.0.1:1', error: 'upstream_unreachable', result: 'retried' }, { upstream: 'https://backup.example', status: 200, result: 'answered' }],
     });
+    expect(logs.find((l) => l.exchange === rec.id && String(l.msg).startsWith('fallback'))).toMatchObject({ rule: 'openai-backup', from: 'https://127.0.0.1:1', error: 'upstream_unreachable', to: 'https://backup.example' });
   });
 
   it('a routed upstream is verified like any other: an unknown CA is a 502 upstream_tls, never a fallback', async () => {
@@ -198,5 +207,8 @@ describe('route, fallback and credentials through the proxy with the official SD
       expect(bytes.includes(GEMINI_KEY), f).toBe(false);
       expect(bytes.includes(CLIENT_GEMINI_KEY), f).toBe(false);
     }
+    // Nor in any log line.
+    const logged = JSON.stringify(logs);
+    for (const secret of [BACKUP_KEY, OPENAI_KEY, GEMINI_KEY, CLIENT_GEMINI_KEY]) expect(logged.includes(secret)).toBe(false);
   });
 });
