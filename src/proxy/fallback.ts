@@ -79,7 +79,7 @@ export async function forwardPlanned(fwd: PlannedForward, res: ServerResponse, e
 }
 
 /** One warn line per fallback: the rule, the upstream left, why (status or error code), the next one. */
-function logFallback(fwd: PlannedForward, ex: Exchange, left: Attempt, next: Hop): void {
+export function logFallback(fwd: Pick<PlannedForward, 'logger' | 'redactor' | 'plan'>, ex: Exchange, left: Attempt, next: Hop): void {
   const r = fwd.redactor;
   fwd.logger.warn({
     exchange: ex.id, rule: r.text(fwd.plan.fallbackRule ?? ''), from: r.text(left.upstream),
@@ -99,6 +99,6 @@ function attemptOf(hop: Hop, modelNotRewritten: boolean | undefined, result: Rel
   }
 }
 
-function sameDecision(a: object, b: object): boolean {
+export function sameDecision(a: object, b: object): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
