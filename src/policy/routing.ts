@@ -16,6 +16,8 @@ export interface Hop {
 export interface RoutingPlan {
   hops: Hop[];
   triggers?: FallbackTriggers;
+  /** The fallback rule that supplied the hops after the first (named in the log line of a fallback). */
+  fallbackRule?: string;
 }
 
 export interface RoutingOutcome {
@@ -59,6 +61,7 @@ export function evaluateRouting(policy: CompiledPolicy, facts: MatchFacts, targe
   }
   const hops = [primary];
   let triggers: FallbackTriggers | undefined;
+  let fallbackRule: string | undefined;
   for (const rule of policy.fallback) {
     if (!rule.match(facts)) continue;
     const enforced = rule.mode === 'enforce';
@@ -66,10 +69,11 @@ export function evaluateRouting(policy: CompiledPolicy, facts: MatchFacts, targe
     if (!enforced) continue;
     hops.push(...rule.upstreams.map((u) => hopOf(u, original)));
     triggers = rule.on;
+    fallbackRule = rule.id;
     break;
   }
   const needed = route !== undefined || triggers !== undefined || policy.credentials.length > 0;
-  return { plan: needed ? { hops, triggers } : undefined, decisions, route };
+  return { plan: needed ? { hops, triggers, ...(fallbackRule ? { fallbackRule } : {}) } : undefined, decisions, route };
 }
 
 function end(upstream: string, model: string | undefined): RouteEnd {

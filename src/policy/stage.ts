@@ -58,7 +58,7 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const facts = factsOf(ex, policy.teams);
   const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now() });
   // Routing (route, fallback, credentials): only for a request that is going out.
-  // A caller that cannot apply them (a WebSocket upgrade) asks for none, so none is recorded as done.
+  // A caller that cannot apply them asks for none, so none is recorded as done.
   const routing = outcome.block || options.routing === false ? undefined : evaluateRouting(policy, facts, ex.target);
   if (routing) {
     outcome.record.decisions.push(...routing.decisions);

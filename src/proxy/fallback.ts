@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Redactor } from '../redact/redactor.js';
 import type { Exchange } from '../exchange.js';
 import { identifyProvider } from '../providers/registry.js';
 import type { CompiledPolicy } from '../policy/compile.js';
@@ -36,6 +38,9 @@ export interface PlannedForward {
   facts: MatchFacts;
   plan: RoutingPlan;
   base: BaseRequest;
+  /** A fallback is logged (warn): an operator sees a failing upstream without reading the archive. */
+  logger: Logger;
+  redactor: Redactor;
 }
 
 /**
@@ -66,10 +71,21 @@ export async function forwardPlanned(fwd: PlannedForward, res: ServerResponse, e
     // A body without a top-level model (Gemini, Bedrock: the model is in the path) kept its own.
     if (i === 0 && req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
     if (step === 'stop') break;
+    logFallback(fwd, ex, attempts[attempts.length - 1]!, plan.hops[i + 1]!);
   }
   if (plan.triggers) record.attempts = attempts;
   if (record.decisions.length > 0 || record.attempts) ex.policy = record;
   return result;
+}
+
+/** One warn line per fallback: the rule, the upstream left, why (status or error code), the next one. */
+export function logFallback(fwd: Pick<PlannedForward, 'logger' | 'redactor' | 'plan'>, ex: Exchange, left: Attempt, next: Hop): void {
+  const r = fwd.redactor;
+  fwd.logger.warn({
+    exchange: ex.id, rule: r.text(fwd.plan.fallbackRule ?? ''), from: r.text(left.upstream),
+    ...(left.status !== undefined ? { status: left.status } : {}), ...(left.error !== undefined ? { error: left.error } : {}),
+    to: r.text(next.origin.label), path: r.logPath(ex.request.path),
+  }, 'fallback: upstream failed, trying the next');
 }
 
 function attemptOf(hop: Hop, modelNotRewritten: boolean | undefined, result: RelayResult, step: NextStep, answered: number | undefined): Attempt {
@@ -83,6 +99,6 @@ function attemptOf(hop: Hop, modelNotRewritten: boolean | undefined, result: Rel
   }
 }
 
-function sameDecision(a: object, b: object): boolean {
+export function sameDecision(a: object, b: object): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -162,7 +162,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     const result = routing && deps.policy
       // Route, fallback, credentials: the same body bytes can go to each upstream in turn (the whole body is held).
       ? await forwardPlanned({
-        pools: deps.pools, policy: deps.policy.policy, facts: routing.facts, plan: routing.plan,
+        pools: deps.pools, policy: deps.policy.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor,
         base: { method: ex.request.method, path, headers: forwardHeaders, body: Buffer.isBuffer(forwardBody) ? forwardBody : body.length > 0 ? body : null, chunked: forwardBody instanceof Readable, identity: Buffer.isBuffer(forwardBody) && forwardBody !== body ? forwardBody : decoded },
       }, res, ex, capture)
       : await relay(deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path, headers: forwardHeaders, body: forwardBody }, res, ex, capture);

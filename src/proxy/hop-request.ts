@@ -52,11 +52,35 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
       modelNotRewritten = true;
     }
   }
+  let path = base.path;
   if (inject) {
     headers = headers.filter((_, i, all) => !CREDENTIAL_HEADERS.includes(all[i - (i % 2)]!.toLowerCase() as CredentialHeader));
     headers = setHeader(headers, inject.header, inject.value);
+    path = withoutKeyParam(path);
   }
-  return { path: (hop.pathPrefix ?? '') + base.path, headers, body, chunked, ...(modelNotRewritten ? { modelNotRewritten } : {}) };
+  return { path: (hop.pathPrefix ?? '') + path, headers, body, chunked, ...(modelNotRewritten ? { modelNotRewritten } : {}) };
+}
+
+/**
+ * The path without the client's `key` query parameters (Gemini's `?key=`, a credential
+ * like the headers above): when the policy injects its own, the client's must not go
+ * up beside it (Google refuses two, and it is not the key the team chose). Every other
+ * byte of the query stays as sent; a query left empty loses its `?`.
+ */
+export function withoutKeyParam(path: string): string {
+  const q = path.indexOf('?');
+  if (q < 0) return path;
+  const kept = path.slice(q + 1).split('&').filter((part) => paramName(part) !== 'key');
+  return kept.length === 0 ? path.slice(0, q) : `${path.slice(0, q)}?${kept.join('&')}`;
+}
+
+function paramName(part: string): string {
+  const raw = part.split('=', 1)[0]!.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function authority(host: string, port: number, tls: boolean): string {

@@ -17,13 +17,14 @@ import { formatAuthority } from './route.js';
 import { classifyUpstreamError, LlmtapError, providerErrorBody, upstreamFailureDetail, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
-import { applyPolicy } from '../policy/stage.js';
+import { applyPolicy, type PolicyStageResult } from '../policy/stage.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
 import { isValidWebSocketKey } from '../websocket/frame-writer.js';
 import { BodyCapture } from './capture.js';
 import { closeAfterAnswer } from './refusals.js';
+import { dialPlanned, noteUpgradeStatus } from './upgrade-routing.js';
 import { headRefusal } from './request-limits.js';
 import { isSafeHeaderName, isSafeHeaderValue } from './headers.js';
 import { describeClient, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
@@ -89,12 +90,12 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     }
     deps.logger.info({ method: ex.request.method, host: ex.target.host, path: ex.request.path.split('?')[0], status: ex.response?.status, messages: ex.websocket?.count, ms: Math.round((ex.timings.end ?? ex.timings.start) - ex.timings.start), outcome: ex.outcome, ...(conn.record ? {} : { recorded: false }) }, 'websocket');
   };
-  const fail = (code: ErrorCode, cause?: unknown, headers: Record<string, string> = {}): void => {
+  const fail = (code: ErrorCode, cause?: unknown, headers: Record<string, string> = {}, authority = formatAuthority(conn.target.host, conn.target.port)): void => {
     ex.outcome = code.startsWith('upstream_') ? 'upstream_error' : BLOCK_CODES.has(code) ? 'blocked' : 'proxy_error';
     ex.errorCode = code;
     deps.metrics.count(code);
     deps.logger.warn({ exchange: ex.id, host: ex.target.host, code, cause: (cause as { code?: string } | undefined)?.code }, 'upgrade failed');
-    const detail = code.startsWith('upstream_') ? upstreamFailureDetail(code, cause, formatAuthority(conn.target.host, conn.target.port)) : undefined;
+    const detail = code.startsWith('upstream_') ? upstreamFailureDetail(code, cause, authority) : undefined;
     answerError(client, ex, code, headers, detail);
     ex.timings.end = now();
     record();
@@ -105,12 +106,15 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   // pipelined requests unparsed in `head`, so it cannot be forwarded faithfully: refuse it.
   const refusal = headRefusal(req) ?? (isWebSocketUpgrade(req) ? undefined : 'bad_request');
   if (refusal) return fail(refusal);
+  let routing: PolicyStageResult['routing'];
   if (deps.policy) {
     // The upgrade is decided like a request (access, rate limits; the model from
-    // `?model=` for Realtime). Messages inside the session are not redacted.
+    // `?model=` for Realtime; route, fallback on connect errors, credentials: see
+    // upgrade-routing.ts). Messages inside the session are not redacted.
     ex.request.model ??= new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
-    const blocked = applyPolicy(deps.policy, ex, [], undefined, { routing: false }).error; // route/fallback/credentials: HTTP requests only
-    if (blocked) return fail(blocked.code, undefined, blocked.headers);
+    const applied = applyPolicy(deps.policy, ex, [], undefined);
+    if (applied.error) return fail(applied.error.code, undefined, applied.error.headers);
+    routing = applied.routing;
   }
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
   // `llmtap mock`: an intercepted upgrade is answered from a recorded session, never sent upstream.
@@ -129,10 +133,18 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     return replay.start(head);
   }
   let upstream: Socket;
-  try {
-    upstream = await deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port);
-  } catch (err) {
-    return fail(classifyUpstreamError(err), err);
+  let upPath = path;
+  let upHeaders = upgradeRequestHeaders(req.rawHeaders);
+  if (routing && deps.policy) {
+    const dialed = await dialPlanned({ pools: deps.pools, policy: deps.policy.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor }, ex, path, upHeaders);
+    if (!dialed.ok) return fail(dialed.code, dialed.error, {}, formatAuthority(dialed.hop.origin.host, dialed.hop.origin.port));
+    ({ socket: upstream, path: upPath, headers: upHeaders } = dialed);
+  } else {
+    try {
+      upstream = await deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port);
+    } catch (err) {
+      return fail(classifyUpstreamError(err), err);
+    }
   }
   if (client.destroyed) {
     upstream.destroy();
@@ -141,7 +153,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     return record();
   }
 
-  const upReq = httpRequest({ method: ex.request.method, path, headers: upgradeRequestHeaders(req.rawHeaders), setHost: false, createConnection: () => upstream });
+  const upReq = httpRequest({ method: ex.request.method, path: upPath, headers: upHeaders, setHost: false, createConnection: () => upstream });
   const timer = setTimeout(() => upReq.destroy(new LlmtapError('upstream_timeout')), deps.upstreamHeadersTimeoutMs);
   const onClientGone = (): void => {
     upReq.destroy();
@@ -170,6 +182,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     client.off('close', onClientGone);
     client.off('end', onClientGone);
     answered = true;
+    noteUpgradeStatus(ex, res.statusCode ?? 101);
     ex.timings.upstreamHeaders = now();
     ex.response = { status: res.statusCode ?? 101, headers: res.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
     client.write(responseHead(res.httpVersion, res.statusCode ?? 101, res.statusMessage ?? '', res.rawHeaders));
@@ -192,6 +205,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     client.off('close', onClientGone);
     client.off('end', onClientGone);
     answered = true;
+    noteUpgradeStatus(ex, res.statusCode ?? 0);
     passThrough(res, client, upstream, ex, deps.captureLimit).then(record, record);
   });
   upReq.end();

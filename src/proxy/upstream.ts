@@ -169,9 +169,10 @@ export class UpstreamPools {
    * One new connection to the origin, dialled exactly as the pool dials its own
    * (--connect-to, guarded DNS, verified TLS, connect timeout; a warm() spare if one
    * waits) but never pooled: a WebSocket upgrade takes the socket for good.
+   * `explicit`: an upstream a route or fallback rule names (see get()).
    */
-  dial(tls: boolean, host: string, port: number): Promise<Socket> {
-    const origin = this.origin(tls, host, port);
+  dial(tls: boolean, host: string, port: number, explicit = false): Promise<Socket> {
+    const origin = this.origin(tls, host, port, explicit);
     return new Promise((resolve, reject) => {
       const done: DialCallback = (err, socket) => (err || !socket ? reject(err ?? new Error('no socket')) : resolve(socket));
       const spare = origin.spare;

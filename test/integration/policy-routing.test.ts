@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { ANTHROPIC_TEXT, OPENAI_TEXT, startFakeProvider, type FakeProvider, type SeenRequest } from '../helpers/fake-provider.js';
@@ -16,6 +18,8 @@ import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-pro
 const BACKUP_KEY = 'injected-backup-credential-4f1d2c';
 const OPENAI_KEY = 'injected-openai-credential-9a8b7c';
 const CLIENT_LOGIN = 'client-sends-only-its-proxy-login';
+const GEMINI_KEY = 'injected-gemini-credential-5e6f7a';
+const CLIENT_GEMINI_KEY = 'AIzaSyClientOwnKey0123456789abcdefghijk';
 
 let primary: FakeProvider;
 let backup: FakeProvider;
@@ -24,6 +28,7 @@ let untrusted: FakeProvider;
 let tp: TestProxy;
 let openai: OpenAI;
 let anthropic: Anthropic;
+const logs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   primary = await startFakeProvider();
@@ -32,6 +37,7 @@ beforeAll(async () => {
   untrusted = await startFakeProvider({ hosts: ['untrusted.example'] }); // its own CA, which the proxy is not told about
   process.env.LLMTAP_ROUTE_TEST_BACKUP_KEY = BACKUP_KEY;
   process.env.LLMTAP_ROUTE_TEST_OPENAI_KEY = OPENAI_KEY;
+  process.env.LLMTAP_ROUTE_TEST_GEMINI_KEY = GEMINI_KEY;
   const policy = loadPolicyText(`rules:
   - {id: to-local, match: {model: "local-*"}, route: {upstream: "http://127.0.0.1:${local.port}", model: llama3.1, pathPrefix: /openai}}
   - {id: untrusted, match: {model: "untrusted-*"}, route: {upstream: "https://untrusted.example"}}
@@ -41,9 +47,11 @@ beforeAll(async () => {
   - {id: claude-backup, match: {provider: anthropic}, fallback: {upstreams: ["https://backup.example"], on: [529]}}
   - {id: backup-key, match: {host: backup.example}, credentials: {fromEnv: LLMTAP_ROUTE_TEST_BACKUP_KEY, header: x-api-key}}
   - {id: openai-key, match: {host: api.openai.com}, credentials: {fromEnv: LLMTAP_ROUTE_TEST_OPENAI_KEY}}
+  - {id: gemini-key, match: {provider: gemini}, credentials: {fromEnv: LLMTAP_ROUTE_TEST_GEMINI_KEY}}
 `, 'policy.yaml');
-  const connectTo = [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${primary.port}`)), parseConnectTo(`backup.example:443:127.0.0.1:${backup.port}`), parseConnectTo(`untrusted.example:443:127.0.0.1:${untrusted.port}`)];
-  tp = await startTestProxy(primary, { policy, connectTo });
+  const connectTo = [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${primary.port}`)), parseConnectTo(`backup.example:443:127.0.0.1:${backup.port}`), parseConnectTo(`untrusted.example:443:127.0.0.1:${untrusted.port}`), parseConnectTo(`generativelanguage.googleapis.com:443:127.0.0.1:${primary.port}`)];
+  const destination = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
+  tp = await startTestProxy(primary, { policy, connectTo }, { logger: createLogger({ level: 'info', destination }) });
   const common = { fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 };
   openai = new OpenAI({ apiKey: CLIENT_LOGIN, ...common });
   anthropic = new Anthropic({ apiKey: CLIENT_LOGIN, ...common });
@@ -77,6 +85,10 @@ describe('route, fallback and credentials through the proxy with the official SD
     expect([header(second, 'x-api-key'), header(second, 'authorization')]).toEqual([[BACKUP_KEY], []]);
     const rec = await byModel('gpt-4o');
     expect([rec.status, rec.outcome]).toEqual([200, 'completed']);
+    // One warn line says which rule moved the request, from where, why, and to where.
+    expect(logs.filter((l) => l.exchange === rec.id && String(l.msg).startsWith('fallback'))).toEqual([expect.objectContaining({
+      level: 40, rule: 'openai-backup', from: 'https://api.openai.com', status: 503, to: 'https://backup.example', path: '/v1/chat/completions',
+    })]);
     expect(rec.policy).toMatchObject({ attempts: [
       { upstream: 'https://api.openai.com', status: 503, result: 'retried' },
       { upstream: 'https://backup.example', status: 200, result: 'answered' },
@@ -113,6 +125,7 @@ describe('route, fallback and credentials through the proxy with the official SD
       route: { from: { upstream: 'https://api.openai.com', model: 'dead-model' }, to: { upstream: 'https://127.0.0.1:1', model: 'dead-model' } },
       attempts: [{ upstream: 'https://127.0.0.1:1', error: 'upstream_unreachable', result: 'retried' }, { upstream: 'https://backup.example', status: 200, result: 'answered' }],
     });
+    expect(logs.find((l) => l.exchange === rec.id && String(l.msg).startsWith('fallback'))).toMatchObject({ rule: 'openai-backup', from: 'https://127.0.0.1:1', error: 'upstream_unreachable', to: 'https://backup.example' });
   });
 
   it('a routed upstream is verified like any other: an unknown CA is a 502 upstream_tls, never a fallback', async () => {
@@ -169,6 +182,19 @@ describe('route, fallback and credentials through the proxy with the official SD
     ]);
   });
 
+  it('Gemini: the injected key replaces the client\'s ?key= (only one key goes up, the team\'s)', async () => {
+    const p0 = primary.seen.length;
+    const res = await undiciFetch(`https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?key=${CLIENT_GEMINI_KEY}&alt=sse`, {
+      method: 'POST', dispatcher: tp.agent, headers: { 'content-type': 'application/json' }, body: '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}',
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const seen = primary.seen[p0]!;
+    expect([seen.url, header(seen, 'x-goog-api-key')]).toEqual(['/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', [GEMINI_KEY]]);
+    const rec = await byModel('gemini-2.5-flash');
+    expect(rec.path).not.toContain(CLIENT_GEMINI_KEY);
+  });
+
   it('the injected credentials are in no archive file (database and WAL)', async () => {
     await byModel('gpt-4o');
     tp.proxy.recorder.flush();
@@ -178,6 +204,11 @@ describe('route, fallback and credentials through the proxy with the official SD
       const bytes = readFileSync(`${tp.home}/${f}`);
       expect(bytes.includes(BACKUP_KEY), f).toBe(false);
       expect(bytes.includes(OPENAI_KEY), f).toBe(false);
+      expect(bytes.includes(GEMINI_KEY), f).toBe(false);
+      expect(bytes.includes(CLIENT_GEMINI_KEY), f).toBe(false);
     }
+    // Nor in any log line.
+    const logged = JSON.stringify(logs);
+    for (const secret of [BACKUP_KEY, OPENAI_KEY, GEMINI_KEY, CLIENT_GEMINI_KEY]) expect(logged.includes(secret)).toBe(false);
   });
 });

@@ -14,7 +14,7 @@ import { routingLines } from '../../src/policy/routing-lines.js';
 import { credentialFor, evaluateRouting, type Hop, type RoutingPlan } from '../../src/policy/routing.js';
 import type { MatchFacts } from '../../src/policy/types.js';
 import { nextStep } from '../../src/proxy/fallback.js';
-import { requestForHop, type BaseRequest } from '../../src/proxy/hop-request.js';
+import { requestForHop, withoutKeyParam, type BaseRequest } from '../../src/proxy/hop-request.js';
 import type { RelayResult } from '../../src/proxy/relay.js';
 
 const fails = (text: string): string => {
@@ -167,6 +167,26 @@ describe('the request each hop gets', () => {
     expect(r.headers.at(-1)).toBe('Bearer sk-real');
   });
 
+  it('an injected credential also drops the client\'s ?key= (Gemini), keeping the rest of the query as sent', () => {
+    const gemini = { ...base, path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent?key=AIzaClientKey&alt=sse' };
+    const r = requestForHop(gemini, { ...local, model: undefined }, { header: 'x-goog-api-key', value: 'team-key' });
+    expect(r.path).toBe('/openai/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    // Without an injected credential the client's key goes up as it sent it.
+    expect(requestForHop(gemini, { ...local, model: undefined }).path).toBe(`/openai${gemini.path}`);
+  });
+
+  it('withoutKeyParam: every `key` (however encoded), nothing else', () => {
+    const cases: [string, string][] = [
+      ['/m:generateContent?key=a', '/m:generateContent'],
+      ['/m?alt=sse&key=a&key=b&x=%20y', '/m?alt=sse&x=%20y'],
+      ['/m?k%65y=a&keys=1&apikey=2&key', '/m?keys=1&apikey=2'],
+      ['/m?%zz=1&key=a', '/m?%zz=1'],
+      ['/m', '/m'],
+      ['/m?', '/m?'],
+    ];
+    for (const [path, expected] of cases) expect(withoutKeyParam(path)).toBe(expected);
+  });
+
   it('a body without a top-level model is sent as it is, and says so', () => {
     const gem = Buffer.from('{"contents":[]}');
     const r = requestForHop({ ...base, body: gem, identity: gem }, local);
@@ -217,7 +237,7 @@ describe('the policy stage', () => {
     expect(out.routing?.plan.hops.map((h) => h.model)).toEqual(['gpt-4o-mini']);
     expect(ex.policy?.route).toEqual({ from: { upstream: 'https://api.openai.com', model: 'gpt-4o' }, to: { upstream: 'https://api.openai.com', model: 'gpt-4o-mini' } });
   });
-  it('a caller that cannot route (a WebSocket upgrade) gets no plan and no routing record', () => {
+  it('a caller that cannot route gets no plan and no routing record', () => {
     const ex = makeExchange({ provider: 'openai', api: 'realtime', request: { model: 'gpt-4o', path: '/v1/realtime' } });
     const out = applyPolicy(runtime(), ex, [], undefined, { routing: false });
     expect([out.routing, ex.policy]).toEqual([undefined, undefined]);
