@@ -186,3 +186,24 @@ export function headerValue(headers: RawHeaders, name: string): string | undefin
   }
   return undefined;
 }
+
+/**
+ * Headers for a body llmtap rewrote (redaction, a clamp, a model rewrite): it goes up
+ * identity-encoded with its own length, never a stale Content-Length or coding.
+ */
+export function withBodyLength(raw: RawHeaders, length: number): RawHeaders {
+  const out: RawHeaders = [];
+  let placed = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'content-encoding' || name === 'transfer-encoding') continue;
+    if (name === 'content-length') {
+      if (!placed) out.push(raw[i]!, String(length));
+      placed = true;
+      continue;
+    }
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  if (!placed) out.push('content-length', String(length));
+  return out;
+}

@@ -1,5 +1,5 @@
 import { LlmtapError } from '../errors.js';
-import type { Exchange, RawHeaders } from '../exchange.js';
+import { withBodyLength, type Exchange, type RawHeaders } from '../exchange.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { parseJsonBody } from '../providers/json.js';
 import { identifyTool } from '../providers/tool-identity.js';
@@ -75,10 +75,10 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
     // Only a limit clamped: the body keeps its bytes apart from the numbers changed.
     const clamped = outcome.clamps && decoded && clampedBody(decoded, body, outcome.clamps);
     if (!clamped) return { error, ...charged, ...routed };
-    return { error, body: clamped, headers: withBodyHeaders(upstreamHeaders, clamped.length), ...charged, ...routed };
+    return { error, body: clamped, headers: withBodyLength(upstreamHeaders, clamped.length), ...charged, ...routed };
   }
   const next = Buffer.from(JSON.stringify(outcome.changedBody), 'utf8');
-  return { error, body: next, headers: withBodyHeaders(upstreamHeaders, next.length), ...charged, ...routed };
+  return { error, body: next, headers: withBodyLength(upstreamHeaders, next.length), ...charged, ...routed };
 }
 
 /** Headers and message of a block: a spent budget is not worth an SDK's automatic retry. */
@@ -87,23 +87,4 @@ function blockOptions(code: NonNullable<PolicyOutcome['block']>['code'], retry: 
   if (code === 'budget_exceeded') headers['x-should-retry'] = 'false';
   const detail = code === 'request_too_large' ? 'the request body is larger than llmtap policy allows' : undefined;
   return { headers, detail };
-}
-
-/** The re-serialised body goes up uncompressed with its own length (never a stale Content-Length). */
-function withBodyHeaders(raw: RawHeaders, length: number): RawHeaders {
-  const out: RawHeaders = [];
-  let hadLength = false;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === 'content-encoding' || name === 'transfer-encoding') continue;
-    if (name === 'content-length') {
-      if (hadLength) continue;
-      hadLength = true;
-      out.push(raw[i]!, String(length));
-      continue;
-    }
-    out.push(raw[i]!, raw[i + 1]!);
-  }
-  if (!hadLength) out.push('content-length', String(length));
-  return out;
 }

@@ -1,4 +1,4 @@
-import type { RawHeaders } from '../exchange.js';
+import { withBodyLength, type RawHeaders } from '../exchange.js';
 import { rewriteModel } from '../policy/model-rewrite.js';
 import type { Hop } from '../policy/routing.js';
 import type { CredentialHeader } from '../policy/types.js';
@@ -47,7 +47,7 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
     if (next) {
       body = next;
       chunked = false;
-      headers = withLength(headers, next.length);
+      headers = withBodyLength(headers, next.length);
     } else {
       modelNotRewritten = true;
     }
@@ -86,22 +86,4 @@ function paramName(part: string): string {
 function authority(host: string, port: number, tls: boolean): string {
   const shown = host.includes(':') ? `[${host}]` : host;
   return port === (tls ? 443 : 80) ? shown : `${shown}:${port}`;
-}
-
-/** A rewritten body goes up identity-encoded with its own length (never a stale Content-Length). */
-export function withLength(raw: RawHeaders, length: number): RawHeaders {
-  const out: RawHeaders = [];
-  let placed = false;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === 'content-encoding' || name === 'transfer-encoding') continue;
-    if (name === 'content-length') {
-      if (!placed) out.push(raw[i]!, String(length));
-      placed = true;
-      continue;
-    }
-    out.push(raw[i]!, raw[i + 1]!);
-  }
-  if (!placed) out.push('content-length', String(length));
-  return out;
 }
