@@ -3,7 +3,8 @@
  * `node --cpu-prof`, plain and with the bench's 10-rule policy, each driven by the
  * bench's closed-loop load (c=16), then prints where the two profiles differ most
  * (inclusive llmtap time and self time) and the proxy CPU per request of each.
- * Profiles are kept in bench/out/policy-*.cpuprofile.
+ * Profiles are kept in bench/out/policy-*.cpuprofile. NO_PROF=1: the same runs without the
+ * profiler (its overhead inflates both rows), for the per-thread CPU split alone.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   for (const [name, args] of [['plain', []], ['policy', ['--policy', policyFile]]] as const) {
     const dir = join(tmp, `prof-${name}`);
     mkdirSync(dir, { recursive: true });
-    const sys = await startLlmtap(tmp, fake, `llmtap-${name}`, { args: [...args], nodeArgs: process.env.NO_PROF ? [] : process.env.HEAP_PROF ? ['--heap-prof', '--heap-prof-dir', dir, '--heap-prof-interval', '32768'] : ['--cpu-prof', '--cpu-prof-dir', dir] });
+    const sys = await startLlmtap(tmp, fake, `llmtap-${name}`, { args: [...args], nodeArgs: process.env.NO_PROF ? [] : ['--cpu-prof', '--cpu-prof-dir', dir] });
     let r: ClosedResult;
     let cpu = 0;
     let threadLine = '';
@@ -72,8 +73,6 @@ async function main(): Promise<void> {
     const perReq = (cpu * 1000) / (r.requests + 0);
     report += `${name}: ${Math.round(r.rps)} req/s, ${r.requests} requests, ${r.errors} errors, proxy CPU ${perReq.toFixed(0)} µs/request\nthreads: ${threadLine}\n\n`;
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-    const heap = readdirSync(dir).find((f) => f.endsWith('.heapprofile'));
-    if (heap) copyFileSync(join(dir, heap), join(out, `policy-${name}.heapprofile`));
     if (file) {
       copyFileSync(join(dir, file), join(out, `policy-${name}.cpuprofile`));
       report += formatProfile(name, summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), 40)) + '\n';
