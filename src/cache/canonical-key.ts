@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as digest } from 'node:crypto';
 import type { RawHeaders } from '../exchange.js';
 import { isCredentialName, isCredentialParam } from '../redact/credential-names.js';
 
@@ -106,8 +106,6 @@ export function stableJson(value: unknown): string {
  * only the final key digest (which mixes this in) is stored.
  */
 export function credentialScope(headers: RawHeaders, path: string, user: string | undefined): string {
-  const hash = createHash('sha256');
-  hash.update(`user:${user ?? ''}\n`);
   const found: string[] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const name = headers[i]!.toLowerCase();
@@ -116,13 +114,16 @@ export function credentialScope(headers: RawHeaders, path: string, user: string 
   }
   const query = path.split('?', 2)[1];
   if (query) for (const p of query.split('&')) if (isCredentialParam(decodeName(p.split('=')[0]!))) found.push(`?${p}`);
-  for (const f of found.sort()) hash.update(`${f}\n`);
-  return hash.digest('hex');
+  // One-shot digest of the same bytes the streaming form hashed (stored keys stay valid):
+  // a Hash object per request cost more than the hashing itself.
+  let text = `user:${user ?? ''}\n`;
+  for (const f of found.sort()) text += `${f}\n`;
+  return digest('sha256', text, 'hex');
 }
 
 /** The cache key: a digest of the scope and the canonical request (hex, 64 characters). */
 export function cacheKey(scope: string, canonical: string): string {
-  return createHash('sha256').update(scope).update('\n').update(canonical).digest('hex');
+  return digest('sha256', `${scope}\n${canonical}`, 'hex');
 }
 
 function decodeName(name: string): string {

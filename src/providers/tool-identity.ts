@@ -80,6 +80,17 @@ const RULES: readonly Rule[] = [
 
 /** The tool behind a request, from its User-Agent and known headers; unknown → the User-Agent's first product token. */
 export function identifyTool(headers: RawHeaders): ToolIdentity | undefined {
+  // The policy stage and the recorder both ask for the same (never mutated) header array.
+  if (headers === lastHeaders) return lastTool;
+  lastTool = identify(headers);
+  lastHeaders = headers;
+  return lastTool;
+}
+
+let lastHeaders: RawHeaders | undefined;
+let lastTool: ToolIdentity | undefined;
+
+function identify(headers: RawHeaders): ToolIdentity | undefined {
   const ua = headerValue(headers, 'user-agent') ?? '';
   for (const rule of RULES) {
     if (rule.ua) {

@@ -58,7 +58,8 @@ export async function forwardPlanned(fwd: PlannedForward, res: ServerResponse, e
     const hop = plan.hops[i]!;
     const provider = identifyProvider(hop.origin.host, hop.origin.port);
     const choices = credentialFor(fwd.policy, fwd.facts, hop, provider);
-    for (const c of choices) if (!record.decisions.some((d) => sameDecision(d, c.decision))) record.decisions.push(c.decision);
+    // Only a later hop can repeat a credentials decision (the first adds the first ones).
+    for (const c of choices) if (i === 0 || !record.decisions.some((d) => sameDecision(d, c.decision))) record.decisions.push(c.decision);
     const inject = choices.find((c) => c.inject)?.inject;
     const req = requestForHop(fwd.base, hop, inject);
     const body = req.chunked && req.body ? Readable.from([req.body]) : req.body;

@@ -1,0 +1,91 @@
+/**
+ * `node --import tsx bench/profile-policy.ts [seconds]`: llmtap (dist/cli/main.js) under
+ * `node --cpu-prof`, plain and with the bench's 10-rule policy, each driven by the
+ * bench's closed-loop load (c=16), then prints where the two profiles differ most
+ * (inclusive llmtap time and self time) and the proxy CPU per request of each.
+ * Profiles are kept in bench/out/policy-*.cpuprofile. NO_PROF=1: the same runs without the
+ * profiler (its overhead inflates both rows), for the per-thread CPU split alone.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeFakeCerts } from './certs.js';
+import type { ClosedResult } from './loadgen.js';
+import { LoadGen } from './loadgen-client.js';
+import { BENCH_KEY_ENV, BENCH_POLICY } from './policy-file.js';
+import { cpuMsOf, forkTracked, installCleanup, nextMessage, stopAll } from './procs.js';
+import { formatProfile, summarizeProfile } from './profile.js';
+import { proxyTarget, startLlmtap, type FakeInfo } from './systems.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const seconds = Number(process.argv[2] ?? 8);
+
+/** CPU ms per thread name (main, writer, libuv pool, GC helpers) of a process so far. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}${tid === String(pid) ? '(main)' : `#${tid}`}`;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  installCleanup();
+  const tmp = mkdtempSync(join(tmpdir(), 'llmtap-profile-policy-'));
+  const out = join(ROOT, 'bench', 'out');
+  mkdirSync(out, { recursive: true });
+  const certs = makeFakeCerts(tmp);
+  const fakeChild = forkTracked(join(ROOT, 'bench', 'fake-upstream.ts'), [join(tmp, 'fake-leaf.pem'), join(tmp, 'fake-leaf-key.pem')]);
+  const ready = await nextMessage<{ httpsPort: number; blastPort: number }>(fakeChild, (m) => m.ready, 30_000, 'fake provider');
+  const fake: FakeInfo = { httpsPort: ready.httpsPort, blastPort: ready.blastPort, caFile: certs.caFile, caPem: certs.caPem };
+  const load = new LoadGen(forkTracked(join(ROOT, 'bench', 'loadgen.ts'), []));
+  process.env[BENCH_KEY_ENV] ??= 'sk-bench-gateway-key';
+  const policyFile = join(tmp, 'policy.yaml');
+  writeFileSync(policyFile, BENCH_POLICY);
+  let report = '';
+  for (const [name, args] of [['plain', []], ['policy', ['--policy', policyFile]]] as const) {
+    const dir = join(tmp, `prof-${name}`);
+    mkdirSync(dir, { recursive: true });
+    const sys = await startLlmtap(tmp, fake, `llmtap-${name}`, { args: [...args], nodeArgs: process.env.NO_PROF ? [] : ['--cpu-prof', '--cpu-prof-dir', dir] });
+    let r: ClosedResult;
+    let cpu = 0;
+    let threadLine = '';
+    try {
+      const target = proxyTarget(sys, fake);
+      await load.run({ kind: 'closed', target, concurrency: 16, warmup: { ms: 500 }, durationMs: 1000 });
+      const before = cpuMsOf(sys.pid);
+      const threads0 = threadCpu(sys.pid);
+      r = await load.run<ClosedResult>({ kind: 'closed', target, concurrency: 16, warmup: { ms: 0 }, durationMs: seconds * 1000 });
+      cpu = cpuMsOf(sys.pid) - before;
+      const threads1 = threadCpu(sys.pid);
+      threadLine = [...threads1].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ');
+    } finally {
+      await sys.stop();
+    }
+    const perReq = (cpu * 1000) / (r.requests + 0);
+    report += `${name}: ${Math.round(r.rps)} req/s, ${r.requests} requests, ${r.errors} errors, proxy CPU ${perReq.toFixed(0)} µs/request\nthreads: ${threadLine}\n\n`;
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) {
+      copyFileSync(join(dir, file), join(out, `policy-${name}.cpuprofile`));
+      report += formatProfile(name, summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), 40)) + '\n';
+    }
+  }
+  writeFileSync(join(out, 'profile-policy.md'), report);
+  process.stdout.write(report);
+  await stopAll();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+void main().catch(async (err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  await stopAll();
+  process.exit(1);
+});
