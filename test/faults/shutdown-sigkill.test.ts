@@ -55,11 +55,12 @@ describe('SIGKILL during writes', () => {
     const count = (): number => (reader.prepare('SELECT count(*) AS n FROM exchanges').get() as { n: number }).n;
     await waitFor(() => count() >= 100, '100 committed exchanges');
     const committed = (reader.prepare('SELECT id FROM exchanges').all() as { id: string }[]).map((r) => r.id);
-    reader.close();
 
-    // Keep the load going, then kill mid-write.
+    // Keep the load going until more has been committed since the snapshot (the writer
+    // commits in batches, and its first ones are slow while it warms up), then kill mid-write.
     const before = sent;
-    await waitFor(() => sent >= before + 50, 'more load after the snapshot');
+    await waitFor(() => sent >= before + 50 && count() >= committed.length + 20, 'more load and commits after the snapshot');
+    reader.close();
     cli.child.kill('SIGKILL');
     expect(await cli.exited).toBe('SIGKILL');
     stop = true;
