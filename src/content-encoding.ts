@@ -18,7 +18,12 @@ export interface DecodedContent {
 }
 
 type Coding = 'gzip' | 'br' | 'deflate' | 'zstd';
-const CODINGS: Record<string, Coding | 'identity'> = { identity: 'identity', gzip: 'gzip', 'x-gzip': 'gzip', br: 'br', deflate: 'deflate', zstd: 'zstd' };
+/**
+ * A Map, not an object literal: the names come from the client's Content-Encoding, and
+ * `__proto__` or `constructor` would find Object.prototype's members (the body was then
+ * "decoded" to undefined and its archive row had no body value at all).
+ */
+const CODINGS: ReadonlyMap<string, Coding | 'identity'> = new Map<string, Coding | 'identity'>([['identity', 'identity'], ['gzip', 'gzip'], ['x-gzip', 'gzip'], ['br', 'br'], ['deflate', 'deflate'], ['zstd', 'zstd']]);
 
 /**
  * Undoes Content-Encoding for storage and parsing (never for the wire: the client
@@ -52,7 +57,7 @@ function decodeContent(bytes: Buffer, contentEncoding: string | undefined, optio
   let complete = true;
   let overCap = false;
   for (const name of codings) {
-    const coding = CODINGS[name];
+    const coding = CODINGS.get(name);
     if (coding === undefined) return undefined;
     if (coding === 'identity') continue;
     const layer = decodeLayer(out, coding, options.prefixOnFailure);

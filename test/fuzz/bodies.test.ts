@@ -1,16 +1,23 @@
+/**
+ * Properties of body decoding (every content coding llmtap undoes, zstd included,
+ * whole, stacked, damaged and cut short) and of the redactor's entry points. Every
+ * property awaits `step()`: the event loop must turn now and then (see caseHook).
+ */
 import { brotliCompressSync, constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { decodeBody } from '../../src/content-encoding.js';
-import { builtInRedactor, REDACTED } from '../../src/redact/redactor.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeBody, decodeForStorage } from '../../src/content-encoding.js';
+import { builtInRedactor, createRedactor, REDACTED } from '../../src/redact/redactor.js';
+import { caseHook, params, pureRuns, timeoutFor } from './support.js';
+import { zstdMany, zstdPoolSize } from './zstd-cli.js';
 
 const redactText = builtInRedactor.text;
 const redactPath = builtInRedactor.path;
 const redactTruncatedText = (text: string): string => builtInRedactor.body(text, { truncated: true });
-import { params, pureRuns, timeoutFor } from './support.js';
 
 const RUNS = pureRuns(500);
-const TIMEOUT = timeoutFor(RUNS, 2);
+// A few hundred µs a case; the slack is for a shared machine (a long run must not die of its timeout).
+const TIMEOUT = timeoutFor(RUNS, 20);
 
 // ---------------------------------------------------------------------------
 // decodeBody
@@ -48,46 +55,87 @@ const BROTLI_BOMB = Buffer.from([
   'Aeje//H//w8ACYA4LADd+7/8//8DIAEQhwWge/8H',
 ].join(''), 'base64');
 
-describe('decodeBody', () => {
-  it('never throws on arbitrary bytes and Content-Encoding values; returns a Buffer or undefined', () => {
+/** Payloads and their zstd encodings (the CLI, one run for the pool: see zstd-cli.ts). */
+const zstdPool: Array<{ payload: Buffer; wire: Buffer }> = [];
+const pooled = (): fc.Arbitrary<{ payload: Buffer; wire: Buffer }> => fc.constantFrom(...zstdPool);
+
+describe('decodeBody and decodeForStorage', () => {
+  beforeAll(() => {
+    const payloads = fc.sample(payloadArb, { numRuns: zstdPoolSize(RUNS), seed: Number(process.env.FUZZ_SEED ?? 42) }).map((p) => Buffer.from(p));
+    zstdMany(payloads).forEach((wire, i) => zstdPool.push({ payload: payloads[i]!, wire }));
+  });
+
+  it('never throw on arbitrary bytes and Content-Encoding values (damaged zstd included); a Buffer or undefined', async () => {
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 600 }),
       // Valid streams with damage, so the decoders get past their headers.
-      fc.tuple(payloadArb, codingArb, fc.nat(), fc.uint8Array({ maxLength: 4 })).map(([p, c, at, junk]) => {
-        const enc = ENCODE[c](Buffer.from(p));
+      fc.tuple(fc.oneof(
+        fc.tuple(payloadArb, codingArb).map(([p, c]) => ENCODE[c](Buffer.from(p))),
+        pooled().map((z) => z.wire),
+      ), fc.nat(), fc.uint8Array({ maxLength: 4 })).map(([enc, at, junk]) => {
         const cut = enc.length === 0 ? 0 : at % enc.length;
         return Buffer.concat([enc.subarray(0, cut), Buffer.from(junk), enc.subarray(cut + junk.length)]);
       }),
     );
-    fc.assert(fc.property(bytes, encodingHeader, (b, header) => {
-      const out = decodeBody(Buffer.from(b), header);
+    const header = fc.oneof(encodingHeader, fc.constantFrom('zstd', 'gzip', 'br', 'deflate'));
+    const step = caseHook('decode never throws', RUNS);
+    await fc.assert(fc.asyncProperty(bytes, header, async (b, h) => {
+      await step();
+      const out = decodeBody(Buffer.from(b), h);
       expect(out === undefined || Buffer.isBuffer(out)).toBe(true);
+      const stored = decodeForStorage(Buffer.from(b), h);
+      expect(stored === undefined || (Buffer.isBuffer(stored.bytes) && typeof stored.complete === 'boolean')).toBe(true);
     }), params(RUNS));
   }, TIMEOUT);
 
-  it('undoes any stack of gzip/br/deflate/identity, in the order the header lists them, whatever the case and spacing', () => {
-    fc.assert(fc.property(payloadArb, fc.array(codingArb, { minLength: 1, maxLength: 3 }), fc.array(separator, { minLength: 3, maxLength: 3 }), fc.boolean(), (payload, codings, seps, upper) => {
-      let body: Buffer = Buffer.from(payload);
+  it('undo any stack of zstd/gzip/br/deflate/identity, in the order the header lists them, whatever the case and spacing', async () => {
+    const base = fc.oneof(
+      { arbitrary: payloadArb.map((p) => ({ payload: Buffer.from(p), wire: Buffer.from(p), zstd: false })), weight: 3 },
+      { arbitrary: pooled().map((z) => ({ ...z, zstd: true })), weight: 1 },
+    );
+    const step = caseHook('stacked codings', RUNS);
+    await fc.assert(fc.asyncProperty(base, fc.array(codingArb, { minLength: 0, maxLength: 3 }), fc.array(separator, { minLength: 3, maxLength: 3 }), fc.boolean(), async (b, codings, seps, upper) => {
+      await step();
+      // zstd (when drawn) is the first coding applied: the CLI encodes only the pool.
+      let body = b.wire;
       for (const c of codings) body = ENCODE[c](body);
-      let header = codings.map((c, i) => headerName(c) + (i + 1 < codings.length ? seps[i] : '')).join('');
+      const names = [...(b.zstd ? ['zstd'] : []), ...codings.map(headerName)];
+      if (names.length === 0) return;
+      let header = names.map((c, i) => c + (i + 1 < names.length ? seps[i] : '')).join('');
       if (upper) header = header.toUpperCase();
-      expect(decodeBody(body, header)?.equals(Buffer.from(payload))).toBe(true);
+      expect(decodeBody(body, header)?.equals(b.payload)).toBe(true);
+      const stored = decodeForStorage(body, header);
+      expect(stored?.complete && stored.bytes.equals(b.payload), header).toBe(true);
     }), params(RUNS));
   }, TIMEOUT);
 
-  it('a truncated gzip capture decodes to a prefix of the original, or to nothing', () => {
-    fc.assert(fc.property(payloadArb, fc.nat(), (payload, at) => {
-      const enc = gzipSync(Buffer.from(payload));
-      const out = decodeBody(enc.subarray(0, at % (enc.length + 1)), 'gzip');
-      if (out) expect(Buffer.from(payload).subarray(0, out.length).equals(out)).toBe(true);
+  it('a capture cut short, in any coding, decodes to a prefix of the original (marked incomplete) or to nothing', async () => {
+    const encoded = fc.oneof(
+      fc.tuple(payloadArb, codingArb.filter((c) => c !== 'identity')).map(([p, c]) => ({ payload: Buffer.from(p), header: headerName(c), wire: ENCODE[c](Buffer.from(p)) })),
+      pooled().map((z) => ({ ...z, header: 'zstd' })),
+    );
+    const step = caseHook('cut-short captures', RUNS);
+    await fc.assert(fc.asyncProperty(encoded, fc.nat(), async ({ payload, header, wire }, at) => {
+      await step();
+      const cut = wire.subarray(0, wire.length === 0 ? 0 : 1 + (at % wire.length));
+      const out = decodeBody(cut, header);
+      const stored = decodeForStorage(cut, header);
+      for (const bytes of [out, stored?.bytes]) {
+        if (bytes) expect(payload.subarray(0, bytes.length).equals(bytes), `${header} cut at ${cut.length}/${wire.length}`).toBe(true);
+      }
+      // Only the whole stream may claim to be complete.
+      if (stored?.complete && cut.length < wire.length) expect(stored.bytes.equals(payload), `${header} cut at ${cut.length}/${wire.length} claims complete`).toBe(true);
     }), params(RUNS));
   }, TIMEOUT);
 
-  it('an unknown coding anywhere in the list gives undefined (the raw bytes are kept instead)', () => {
-    fc.assert(fc.property(payloadArb, fc.constantFrom('compress', 'x-foo', 'aes128gcm'), fc.boolean(), (payload, unknown, first) => {
+  it('an unknown coding anywhere in the list gives undefined (the raw bytes are kept instead)', async () => {
+    const runs = Math.min(RUNS, 200);
+    const step = caseHook('unknown codings', runs);
+    await fc.assert(fc.asyncProperty(payloadArb, fc.constantFrom('compress', 'x-foo', 'aes128gcm'), fc.boolean(), async (payload, unknown, first) => {
+      await step();
       const body = gzipSync(Buffer.from(payload));
       expect(decodeBody(body, first ? `${unknown}, gzip` : `gzip, ${unknown}`)).toBeUndefined();
-    }), params(Math.min(RUNS, 200)));
+    }), params(runs));
   });
 
   it('bounds what a small compressed body can expand to (a 400-byte brotli body must not become 256 MiB)', () => {
@@ -119,8 +167,10 @@ const after = fc.constantFrom('', ' ', '\n', '"', "'", ',', '.', ';', ')', ']', 
 const textArb = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), fc.json({ maxDepth: 2 }));
 
 describe('redactText', () => {
-  it('never throws and is idempotent on arbitrary text', () => {
-    fc.assert(fc.property(fc.oneof(textArb, fc.tuple(textArb, keyArb, textArb).map((p) => p.join(''))), (text) => {
+  it('never throws and is idempotent on arbitrary text', async () => {
+    const step = caseHook('redactText idempotent', RUNS);
+    await fc.assert(fc.asyncProperty(fc.oneof(textArb, fc.tuple(textArb, keyArb, textArb).map((p) => p.join(''))), async (text) => {
+      await step();
       const once = redactText(text);
       expect(redactText(once)).toBe(once);
       redactTruncatedText(text);
@@ -128,8 +178,10 @@ describe('redactText', () => {
     }), params(RUNS));
   }, TIMEOUT);
 
-  it('never leaves a planted sk-/sk-ant-/AIza key in surrounding text, raw or JSON- or URL-escaped', () => {
-    fc.assert(fc.property(textArb, before, keyArb, after, textArb, (prefix, pre, key, post, suffix) => {
+  it('never leaves a planted sk-/sk-ant-/AIza key in surrounding text, raw or JSON- or URL-escaped', async () => {
+    const step = caseHook('planted keys', RUNS);
+    await fc.assert(fc.asyncProperty(textArb, before, keyArb, after, textArb, async (prefix, pre, key, post, suffix) => {
+      await step();
       const text = `${prefix}${pre}${key}${post}${suffix}`;
       const out = redactText(text);
       expect(out, `key survived in ${JSON.stringify(text)}`).not.toContain(key);
@@ -138,18 +190,82 @@ describe('redactText', () => {
     }), params(RUNS));
   }, TIMEOUT);
 
-  it('redacts a key inside a JSON-encoded request body, whatever text surrounds it in the string', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.constantFrom(' ', '\n', '\t', '"', ':'), keyArb, fc.string({ unit: 'grapheme', maxLength: 40 }), (left, sep, key, right) => {
+  it('redacts a key inside a JSON-encoded request body, whatever text surrounds it in the string', async () => {
+    const step = caseHook('keys in JSON bodies', RUNS);
+    await fc.assert(fc.asyncProperty(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.constantFrom(' ', '\n', '\t', '"', ':'), keyArb, fc.string({ unit: 'grapheme', maxLength: 40 }), async (left, sep, key, right) => {
+      await step();
       const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${left}${sep}${key} ${right}` }] });
       expect(redactText(body)).not.toContain(key);
     }), params(RUNS));
   }, TIMEOUT);
 
-  it('a truncated capture loses any key prefix left at its end', () => {
-    fc.assert(fc.property(textArb, fc.constantFrom(' ', '\n', '"', ':', '='), keyArb, fc.integer({ min: 4, max: 200 }), (prefix, pre, key, keep) => {
+  it('a truncated capture loses any key prefix left at its end', async () => {
+    const step = caseHook('truncated key tails', RUNS);
+    await fc.assert(fc.asyncProperty(textArb, fc.constantFrom(' ', '\n', '"', ':', '='), keyArb, fc.integer({ min: 4, max: 200 }), async (prefix, pre, key, keep) => {
+      await step();
       const cut = key.slice(0, Math.min(keep, key.length));
       const out = redactTruncatedText(`${prefix}${pre}${cut}`);
       expect(out.endsWith(cut)).toBe(false);
     }), params(RUNS));
+  }, TIMEOUT);
+});
+
+// ---------------------------------------------------------------------------
+// Every Redactor entry point (with an operator pattern, as --redact gives one)
+
+const withOperator = createRedactor([/EMPSECRET-\d{6}/]);
+/** A credential name as some client might spell it. */
+const credentialName = fc.constantFrom('api_key', 'apiKey', 'API-KEY', 'x-api-key', 'x-amz-security-token', 'X-Amz-Signature', 'x_amz_credential', 'access_token',
+  'refreshToken', 'client_secret', 'password', 'Secret', 'token', 'sig', 'x-auth-token', 'githubToken', 'DB_PASSWORD', 'openai_api_key', 'Authorization');
+const anyText = fc.oneof(textArb, fc.tuple(textArb, keyArb, textArb).map((p) => p.join(' ')), fc.constant('EMPSECRET-123456'));
+const markArb = fc.stringMatching(/^[A-Z]{4}[0-9]{8}$/).map((m) => `MK${m}`);
+/** Text inside a JSON string around a credential's value: quotes, escapes, unicode, line separators. */
+const around = fc.string({ unit: fc.constantFrom('a', ' ', '"', '\\', '\n', 'é', '\u2028', '/', ':', '{', '}', ','), maxLength: 6 });
+
+describe('Redactor entry points', () => {
+  it('body, json, headers, path and logPath never throw and are idempotent; json keeps valid JSON valid', async () => {
+    const headersArb = fc.array(fc.tuple(fc.oneof(credentialName, fc.string({ maxLength: 12 })), anyText), { maxLength: 4 }).map((pairs) => pairs.flat());
+    const step = caseHook('redactor entry points', RUNS);
+    await fc.assert(fc.asyncProperty(anyText, fc.json({ maxDepth: 3 }), headersArb, fc.boolean(), fc.boolean(), async (text, json, headers, truncated, form) => {
+      await step();
+      for (const r of [builtInRedactor, withOperator]) {
+        const body = r.body(text, { form });
+        expect(r.body(body, { form })).toBe(body);
+        r.body(text, { truncated, form });
+        const fromJson = r.json(json);
+        expect(() => JSON.parse(fromJson), fromJson).not.toThrow();
+        expect(r.json(fromJson)).toBe(fromJson);
+        const h = r.headers(headers);
+        expect(h.length).toBe(headers.length);
+        expect(r.headers(h)).toEqual(h);
+        const path = r.path(`/v1/${text}?${text}`);
+        expect(r.path(path)).toBe(path);
+        const logged = r.logPath(`/v1/${text}`);
+        expect(r.logPath(logged)).toBe(logged);
+      }
+    }), params(RUNS));
+  }, TIMEOUT);
+
+  it('a credential-named key at any depth of any JSON (or JSON inside a JSON string) loses its value, in body() and json()', async () => {
+    const wrappers = fc.array(fc.tuple(fc.boolean(), fc.string({ maxLength: 6 })), { maxLength: 3 });
+    const value = fc.oneof(
+      fc.tuple(around, around).map(([l, r]) => (mark: string): unknown => `${l}${mark}${r}`),
+      fc.constant((mark: string): unknown => Number(`9${mark.replace(/\D/g, '')}`)),
+    );
+    const step = caseHook('credential keys in JSON', RUNS);
+    await fc.assert(fc.asyncProperty(fc.jsonValue({ maxDepth: 2 }), credentialName, value, markArb, wrappers, fc.constantFrom(0, 2, '\t'), fc.boolean(),
+      async (filler, name, makeValue, mark, wrap, indent, nested) => {
+        await step();
+        const planted = makeValue(mark);
+        const needle = typeof planted === 'number' ? String(planted) : mark;
+        let doc: unknown = { before: filler, [name]: planted, after: filler };
+        for (const [asArray, key] of wrap) doc = asArray ? [filler, doc] : { [key]: doc, n: 1 };
+        const inner = JSON.stringify(doc, null, indent);
+        const text = nested ? JSON.stringify({ role: 'tool', content: inner }) : inner;
+        for (const out of [builtInRedactor.body(text), builtInRedactor.json(text), withOperator.body(text, { truncated: true })]) {
+          expect(out.includes(needle), `${name} in ${text.slice(0, 300)}`).toBe(false);
+        }
+        expect(() => JSON.parse(builtInRedactor.json(text))).not.toThrow();
+      }), params(RUNS));
   }, TIMEOUT);
 });

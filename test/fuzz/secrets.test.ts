@@ -3,8 +3,9 @@
  * field carries it and whatever coding its body arrived in. Secrets are key-shaped
  * strings, values of credential-named headers / query parameters / form fields / JSON
  * keys (any spelling: case, - or _), and matches of an operator --redact pattern.
- * "Output" is every column of the archive row (bodies read as is and through every
- * decoder an attacker would try) and the fields the exchange log line carries.
+ * "Output" is every column of the archive row and of its WebSocket message rows
+ * (bodies read as is and through every decoder an attacker would try) and the
+ * fields the exchange log line carries.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,15 +15,16 @@ import { brotliCompressSync, brotliDecompressSync, constants, deflateSync, gunzi
 import fc from 'fast-check';
 import { decompress as zstdDecompress } from 'fzstd';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeExchange, type Exchange } from '../../src/exchange.js';
-import { exchangeToRow } from '../../src/recorder/rows.js';
+import { makeExchange, type Exchange, type WebSocketCapture } from '../../src/exchange.js';
+import { exchangeToRow, wsMessageToRow } from '../../src/recorder/rows.js';
 import { createRedactor } from '../../src/redact/redactor.js';
-import { params, pureRuns, timeoutFor } from './support.js';
+import { caseHook, params, pureRuns, timeoutFor } from './support.js';
 
 const RUNS = pureRuns(300);
 /** Each bomb decodes 64 MiB (~1 s): 8 by default, up to 40 with FUZZ_RUNS. */
 const BOMB_RUNS = Math.min(pureRuns(8), 40);
-const TIMEOUT = timeoutFor(RUNS, 3);
+// About 1.6 ms a case here; the slack is for a machine shared with other work (a long run must not die of its timeout)
+const TIMEOUT = timeoutFor(RUNS, 10);
 const redactor = createRedactor([/EMPSECRET-\d{6}/]);
 
 /** Distinctive markers: each case plants one, and the search looks for it. */
@@ -94,18 +96,23 @@ function readings(bytes: Buffer): string[] {
 
 /** Everything stored or logged for the exchange. */
 function outputs(ex: Exchange): string[] {
-  const row = exchangeToRow(ex, redactor);
+  const rows: object[] = [exchangeToRow(ex, redactor), ...(ex.websocket?.messages ?? []).map((m) => wsMessageToRow(ex.id, m, redactor))];
   const out: string[] = [];
-  for (const value of Object.values(row)) {
-    if (Buffer.isBuffer(value)) out.push(...readings(value));
-    else if (typeof value === 'string') out.push(value);
+  for (const row of rows) {
+    for (const value of Object.values(row)) {
+      if (Buffer.isBuffer(value)) out.push(...readings(value));
+      else if (typeof value === 'string') out.push(value);
+    }
   }
+  // The exchange log line (handle-exchange.ts): host, path, model, tool.
   const model = ex.response?.reassembled?.model ?? ex.request.model;
   out.push(redactor.logPath(ex.request.path), redactor.text(ex.target.host), model === undefined ? '' : redactor.text(model));
+  if (ex.tool) out.push(redactor.text(ex.tool.name));
   return out;
 }
 
-const where = fc.constantFrom('model', 'path-segment', 'stop-reason', 'tool-name', 'tool-args', 'thinking', 'text', 'header', 'user-agent', 'body');
+const where = fc.constantFrom('model', 'path-segment', 'stop-reason', 'tool-name', 'tool-args', 'thinking', 'text', 'header', 'user-agent', 'body',
+  'client-user', 'client-label', 'tool-identity', 'agent', 'quota', 'ws-message');
 const how = fc.constantFrom('key-shaped', 'operator', 'json-key', 'json-key-escaped', 'json-key-number', 'header-name', 'query', 'form');
 
 const caseArb = fc.record({
@@ -153,6 +160,11 @@ function exchangeFor(c: Case, p: Planted): Exchange {
   if (c.kind === 'query') ex.request.path = `/v1/x?a=1&${encodeURIComponent(c.name)}=${secret}&b=2`;
   else if (at('path-segment')) ex.request.path = `/v1/p/${secret}/q`;
   if (at('model')) ex.request.model = secret;
+  if (at('client-user')) ex.client.user = `u:${secret}`;
+  if (at('client-label')) ex.client.label = `run ${secret}`;
+  if (at('tool-identity')) ex.tool = { name: `cli/${secret}`, version: `1.0 (${secret})` };
+  if (at('agent')) ex.agent = { sessionId: secret, threadId: `t.${secret}`, clientRequestId: `${c.left} ${secret}${c.right}` };
+  if (at('quota')) ex.quota = { openai: { 'limit-requests': 10, 'reset-requests': `${c.left} ${secret}` } };
   let wire = encode(c.coding, p.body);
   if (c.coding !== 'identity') headers.push('Content-Encoding', c.coding);
   if (c.cutAt !== undefined) wire = wire.subarray(0, Math.floor(wire.length * c.cutAt));
@@ -172,7 +184,22 @@ function exchangeFor(c: Case, p: Planted): Exchange {
       events: 0,
     },
   };
+  // WebSocket messages carry JSON (credential keys) or free text, as text and as binary frames, maybe cut short.
+  if (c.field === 'ws-message' && (free || named)) ex.websocket = wsCapture(c, named ? p.body : Buffer.from(JSON.stringify({ type: 'input', text: `${c.left} ${secret}${c.right}` })));
   return ex;
+}
+
+function wsCapture(c: Case, payload: Buffer): WebSocketCapture {
+  const truncated = c.cutAt !== undefined;
+  const bytes = truncated ? payload.subarray(0, Math.floor(payload.length * c.cutAt!)) : payload;
+  const base = { direction: 'client' as const, at: 0, size: payload.length, compressed: false, truncated };
+  return {
+    messages: [
+      { ...base, seq: 0, opcode: 1, text: new TextDecoder().decode(bytes, { stream: truncated }) },
+      { ...base, seq: 1, opcode: 2, base64: bytes.toString('base64') },
+    ],
+    count: 2, bytesUp: 2 * payload.length, bytesDown: 0,
+  };
 }
 
 describe('no planted secret survives', () => {
@@ -184,12 +211,14 @@ describe('no planted secret survives', () => {
     makeZstdPool(pooled.map((c) => plant(c).body));
   });
 
-  it('in any field, credential name spelling or body coding (cut short or not)', () => {
+  it('in any field, credential name spelling or body coding (cut short or not)', async () => {
     const cases = fc.oneof(
       { arbitrary: caseArb.filter((c) => c.coding !== 'zstd'), weight: 5 },
       { arbitrary: fc.tuple(fc.constantFrom(...pooled), caseArb).map(([z, other]) => ({ ...z, cutAt: other.cutAt, captureCut: other.captureCut })), weight: 1 },
     );
-    fc.assert(fc.property(cases, (c) => {
+    const step = caseHook('secrets', RUNS);
+    await fc.assert(fc.asyncProperty(cases, async (c) => {
+      await step();
       const planted = plant(c);
       for (const text of outputs(exchangeFor(c, planted))) {
         expect(text.includes(planted.needle), `${c.kind}/${c.field}/${c.coding}${c.cutAt === undefined ? '' : ` cut ${c.cutAt}`}: ${JSON.stringify(text.slice(0, 300))}`).toBe(false);
