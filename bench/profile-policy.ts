@@ -37,6 +37,12 @@ function threadCpu(pid: number): Map<string, number> {
   return out;
 }
 
+/** NODE_ARGS='--heap-prof …': other V8 flags instead of the cpu profiler (`{dir}` names the run's folder). */
+function nodeArgsFor(dir: string): string[] {
+  if (process.env.NODE_ARGS) return process.env.NODE_ARGS.split(' ').filter(Boolean).map((a) => a.replace('{dir}', dir));
+  return process.env.NO_PROF ? [] : ['--cpu-prof', '--cpu-prof-dir', dir];
+}
+
 async function main(): Promise<void> {
   installCleanup();
   const tmp = mkdtempSync(join(tmpdir(), 'llmtap-profile-policy-'));
@@ -54,7 +60,7 @@ async function main(): Promise<void> {
   for (const [name, args] of [['plain', []], ['policy', ['--policy', policyFile]]] as const) {
     const dir = join(tmp, `prof-${name}`);
     mkdirSync(dir, { recursive: true });
-    const sys = await startLlmtap(tmp, fake, `llmtap-${name}`, { args: [...args], nodeArgs: process.env.NO_PROF ? [] : ['--cpu-prof', '--cpu-prof-dir', dir] });
+    const sys = await startLlmtap(tmp, fake, `llmtap-${name}`, { args: [...args], nodeArgs: nodeArgsFor(dir) });
     let r: ClosedResult;
     let cpu = 0;
     let threadLine = '';
@@ -72,6 +78,7 @@ async function main(): Promise<void> {
     }
     const perReq = (cpu * 1000) / (r.requests + 0);
     report += `${name}: ${Math.round(r.rps)} req/s, ${r.requests} requests, ${r.errors} errors, proxy CPU ${perReq.toFixed(0)} µs/request\nthreads: ${threadLine}\n\n`;
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.heapprofile'))) copyFileSync(join(dir, f), join(out, `policy-${name}.heapprofile`));
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (file) {
       copyFileSync(join(dir, file), join(out, `policy-${name}.cpuprofile`));

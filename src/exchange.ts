@@ -181,8 +181,11 @@ export interface TunnelRecord {
 /** Case-insensitive lookup of the first value of a header in a raw list. */
 export function headerValue(headers: RawHeaders, name: string): string | undefined {
   const lower = name.toLowerCase();
+  // Lower-casing only names of the right length: this runs a dozen times per exchange
+  // (agent metadata, tool identity), and a lowered copy of every name each time was garbage.
   for (let i = 0; i + 1 < headers.length; i += 2) {
-    if (headers[i]!.toLowerCase() === lower) return headers[i + 1];
+    const h = headers[i]!;
+    if (h.length === lower.length && (h === lower || h.toLowerCase() === lower)) return headers[i + 1];
   }
   return undefined;
 }

@@ -48,7 +48,8 @@ export interface PolicyStageResult {
 export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined, options: { routing?: boolean } = {}): PolicyStageResult {
   const { policy } = runtime;
   ex.tool ??= identifyTool(ex.request.headers);
-  ex.agent ??= readAgentMetadata(ex.request.headers, undefined);
+  // Read once: the body parser's read (headers and body) already set it, even to undefined.
+  if (!Object.hasOwn(ex, 'agent')) ex.agent = readAgentMetadata(ex.request.headers, undefined);
   const needsBody = policy.redact.length > 0 || policy.rateLimit.some((r) => r.tokensPerMinute !== undefined) || policy.limits.some((r) => r.maxTokens !== undefined);
   // The parse is shared with the provider parser (same Buffer, parsed once); redaction
   // changes that object in place, so nothing later reads the secret from it either.

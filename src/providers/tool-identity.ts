@@ -15,6 +15,11 @@ interface Rule {
 }
 
 const V = '([0-9][0-9A-Za-z.+-]*)';
+// Built once (no `g` flag, so exec keeps no state): a RegExp per request was garbage.
+const CODEX_UA = new RegExp(`^(codex_[a-z_]+)/${V}`);
+const COPILOT_UA = new RegExp(`GitHubCopilotChat/${V}`);
+const COPILOT_PLUGIN = new RegExp(`copilot-chat/${V}`);
+const GENAI_CLIENT = new RegExp(`google-genai-sdk/${V}`);
 
 /**
  * First match wins, so agents come before the SDKs they are built on (Claude Code sends
@@ -33,7 +38,7 @@ const RULES: readonly Rule[] = [
     // the originator header names the front end; the User-Agent starts with it and its version.
     headers: (h, ua) => {
       const originator = headerValue(h, 'originator');
-      const m = new RegExp(`^(codex_[a-z_]+)/${V}`).exec(ua);
+      const m = CODEX_UA.exec(ua);
       if (!m && !originator?.startsWith('codex')) return undefined;
       return withVersion('codex', m?.[2]);
     },
@@ -43,7 +48,7 @@ const RULES: readonly Rule[] = [
   {
     name: 'copilot',
     headers: (h, ua) => {
-      const m = new RegExp(`GitHubCopilotChat/${V}`).exec(ua) ?? new RegExp(`copilot-chat/${V}`).exec(headerValue(h, 'editor-plugin-version') ?? '');
+      const m = COPILOT_UA.exec(ua) ?? COPILOT_PLUGIN.exec(headerValue(h, 'editor-plugin-version') ?? '');
       if (m) return withVersion('copilot', m[1]);
       return headerValue(h, 'copilot-integration-id') !== undefined ? { name: 'copilot' } : undefined;
     },
@@ -61,7 +66,7 @@ const RULES: readonly Rule[] = [
     name: 'google-genai-sdk',
     headers: (h, ua) => {
       const client = `${headerValue(h, 'x-goog-api-client') ?? ''} ${ua}`;
-      const m = new RegExp(`google-genai-sdk/${V}`).exec(client);
+      const m = GENAI_CLIENT.exec(client);
       if (!m) return undefined;
       const lang = /gl-(node|python|go|java)\//.exec(client)?.[1];
       return withVersion(lang ? `google-genai-sdk-${lang}` : 'google-genai-sdk', m[1]);

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Redactor } from '../redact/redactor.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange, RawHeaders } from '../exchange.js';
 import { identifyProvider } from '../providers/registry.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { credentialFor, type Hop, type RoutingPlan } from '../policy/routing.js';
@@ -41,6 +41,8 @@ export interface PlannedForward {
   /** A fallback is logged (warn): an operator sees a failing upstream without reading the archive. */
   logger: Logger;
   redactor: Redactor;
+  /** Headers llmtap adds to the client's answer (relay.ts). */
+  extraHeaders?: RawHeaders;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function forwardPlanned(fwd: PlannedForward, res: ServerResponse, e
     const last = i + 1 >= plan.hops.length || !plan.triggers;
     const retryOn = last ? undefined : plan.triggers!.status;
     const pool = fwd.pools.get(hop.origin.tls, hop.origin.host, hop.origin.port, hop.explicit);
-    result = await relay(pool, { method: fwd.base.method, path: req.path, headers: req.headers, body }, res, ex, capture, { retryOn });
+    result = await relay(pool, { method: fwd.base.method, path: req.path, headers: req.headers, body }, res, ex, capture, { retryOn, extraHeaders: fwd.extraHeaders });
     const step = nextStep(result, plan, i);
     attempts.push(attemptOf(hop, req.modelNotRewritten, result, step, ex.response?.status));
     // A body without a top-level model (Gemini, Bedrock: the model is in the path) kept its own.

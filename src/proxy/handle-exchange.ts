@@ -94,6 +94,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   let budgetCharges: PolicyStageResult['budgetCharges'];
   const policyRuntime = deps.policy;
   let routing: PolicyStageResult['routing'];
+  let missHeader = false;
   try {
     if (deps.rateLimiter && conn.record) {
       const decision = deps.rateLimiter.take(`${conn.clientUser ?? conn.clientAddress} ${conn.target.host}`);
@@ -156,16 +157,18 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       finish(ex, conn, deps);
       return;
     }
-    if (cacheTicket) res.setHeader(CACHE_HEADER, 'miss');
+    // Added to the upstream's raw headers by the relay (no res.setHeader: see RelayOptions).
+    const extraHeaders = cacheTicket ? [CACHE_HEADER, 'miss'] : undefined;
+    missHeader = extraHeaders !== undefined;
 
     const capture = new BodyCapture(deps.captureLimit);
     const result = routing && deps.policy
       // Route, fallback, credentials: the same body bytes can go to each upstream in turn (the whole body is held).
       ? await forwardPlanned({
-        pools: deps.pools, policy: deps.policy.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor,
+        pools: deps.pools, policy: deps.policy.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor, extraHeaders,
         base: { method: ex.request.method, path, headers: forwardHeaders, body: Buffer.isBuffer(forwardBody) ? forwardBody : body.length > 0 ? body : null, chunked: forwardBody instanceof Readable, identity: Buffer.isBuffer(forwardBody) && forwardBody !== body ? forwardBody : decoded },
       }, res, ex, capture)
-      : await relay(deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path, headers: forwardHeaders, body: forwardBody }, res, ex, capture);
+      : await relay(deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
     if (ex.response) ex.response.body = capture.result();
     switch (result.outcome) {
       case 'completed':
@@ -189,6 +192,8 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     ex.errorCode = err.code;
     deps.metrics.count(err.code);
     const cause = causeText(err);
+    // A miss that ends in llmtap's own error answer still says so.
+    if (missHeader && !res.headersSent) res.setHeader(CACHE_HEADER, 'miss');
     deps.logger.warn({ exchange: ex.id, host: deps.redactor.text(ex.target.host), path: deps.redactor.logPath(ex.request.path), code: err.code, cause: cause === undefined ? undefined : deps.redactor.text(cause) }, 'exchange failed');
     sendError(res, ex, err);
   }
@@ -321,7 +326,8 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
 /** Who sent the request: the tool, and (when no parser read the body) the agent ids its headers carry. */
 export function describeClient(ex: Exchange): void {
   ex.tool = identifyTool(ex.request.headers);
-  ex.agent ??= readAgentMetadata(ex.request.headers, undefined);
+  // Read once: set (even to undefined) by the body parser's or the policy stage's read.
+  if (!Object.hasOwn(ex, 'agent')) ex.agent = readAgentMetadata(ex.request.headers, undefined);
   // Read from the raw headers here: the archive only ever sees them redacted.
   if (isSubscriptionTraffic(ex.request.headers, ex.provider)) ex.subscription = true;
 }

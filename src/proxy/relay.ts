@@ -27,6 +27,12 @@ export type RelayResult =
 export interface RelayOptions {
   /** A status for which the answer is held back (read and dropped) so another upstream can be tried. */
   retryOn?: (status: number) => boolean;
+  /**
+   * Headers llmtap adds to the client's answer (the cache's miss header). Appended to the
+   * raw array handed to writeHead: a header set with res.setHeader first sends Node down its
+   * slower merging path, which cost every cached request ~2 KB of garbage.
+   */
+  extraHeaders?: RawHeaders;
 }
 
 /**
@@ -69,7 +75,9 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
         ex.timings.upstreamHeaders = now();
         const raw = rawFromBuffers((c.rawHeaders as Buffer[] | null) ?? []);
         ex.response = { status: statusCode, headers: raw, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
-        res.writeHead(statusCode, statusMessage || undefined, stripHopByHop(raw));
+        const out = stripHopByHop(raw);
+        if (options.extraHeaders) out.push(...options.extraHeaders);
+        res.writeHead(statusCode, statusMessage || undefined, out);
         // Event streams must reach the client now; other bodies ride with the first chunk.
         if (isEventStream(raw)) res.flushHeaders();
       },
