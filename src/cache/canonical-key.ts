@@ -62,8 +62,16 @@ export function canonicalRequest(input: CanonicalInput): string {
   return `${input.method.toUpperCase()} ${input.host.toLowerCase()}${target}\n${body}`;
 }
 
+const volatileByProvider = new Map<string, readonly string[]>();
 export function volatileFor(provider: string | undefined): readonly string[] {
-  return [...(VOLATILE_FIELDS[provider ?? ''] ?? []), ...VOLATILE_FIELDS['*']!];
+  const key = provider ?? '';
+  let list = volatileByProvider.get(key);
+  if (list === undefined) {
+    list = [...(VOLATILE_FIELDS[key] ?? []), ...VOLATILE_FIELDS['*']!];
+    // Only the providers VOLATILE_FIELDS names are kept: `provider` comes from the registry, but stay bounded.
+    if (Object.hasOwn(VOLATILE_FIELDS, key)) volatileByProvider.set(key, list);
+  }
+  return list;
 }
 
 /** A copy of `value` without the given dotted paths (the input is never changed). */
@@ -89,13 +97,27 @@ export function withoutKeys(value: unknown, keys: ReadonlySet<string>): unknown 
   return out;
 }
 
-/** JSON with object keys sorted at every depth (arrays keep their order: it means something). */
+/**
+ * JSON with object keys sorted at every depth (arrays keep their order: it means something).
+ * Built by appending (no per-node arrays from map/filter/join): this runs over every
+ * cached request's whole body, and those arrays were most of the cache key's garbage.
+ */
 export function stableJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + stableJson(value[i]);
+    return `${out}]`;
+  }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(obj[k])}`).join(',')}}`;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + stableJson(v);
+  }
+  return `${out}}`;
 }
 
 /**
@@ -108,9 +130,8 @@ export function stableJson(value: unknown): string {
 export function credentialScope(headers: RawHeaders, path: string, user: string | undefined): string {
   const found: string[] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) {
-    const name = headers[i]!.toLowerCase();
-    if (name === 'proxy-authorization' || name === 'cookie') continue;
-    if (isCredentialName(name)) found.push(`${name}=${headers[i + 1]!}`);
+    const name = scopeName(headers[i]!);
+    if (name !== null) found.push(`${name}=${headers[i + 1]!}`);
   }
   const query = path.split('?', 2)[1];
   if (query) for (const p of query.split('&')) if (isCredentialParam(decodeName(p.split('=')[0]!))) found.push(`?${p}`);
@@ -119,6 +140,24 @@ export function credentialScope(headers: RawHeaders, path: string, user: string 
   let text = `user:${user ?? ''}\n`;
   for (const f of found.sort()) text += `${f}\n`;
   return digest('sha256', text, 'hex');
+}
+
+/**
+ * A header name's lower-case form when its value is a credential the scope includes,
+ * else null; remembered per name as sent (a few dozen names in practice; the memo is
+ * emptied past 512 so odd clients cannot grow it), since lower-casing and normalising
+ * every header of every cached request was garbage.
+ */
+const scopeNames = new Map<string, string | null>();
+function scopeName(raw: string): string | null {
+  let name = scopeNames.get(raw);
+  if (name === undefined) {
+    const lower = raw.toLowerCase();
+    name = lower === 'proxy-authorization' || lower === 'cookie' || !isCredentialName(lower) ? null : lower;
+    if (scopeNames.size >= 512) scopeNames.clear();
+    scopeNames.set(raw, name);
+  }
+  return name;
 }
 
 /** The cache key: a digest of the scope and the canonical request (hex, 64 characters). */

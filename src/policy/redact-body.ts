@@ -50,43 +50,68 @@ export class Placeholders {
 /** Runs the detectors over one text; returns the new text and what fired (counts only). */
 export function redactText(text: string, detectors: readonly Detector[], placeholders: Placeholders): { text: string; fired: Map<string, number> } {
   const fired = new Map<string, number>();
+  return { text: redactInto(text, detectors, placeholders, fired), fired };
+}
+
+/** redactText's work; `fired` is only touched (so only needed) when a detector fires. */
+function redactInto(text: string, detectors: readonly Detector[], placeholders: Placeholders, fired: Map<string, number> | (() => Map<string, number>)): string {
   let out = text;
   for (const d of detectors) {
     if (d.hint && !d.hint.test(out)) continue;
     d.pattern.lastIndex = 0;
     out = out.replace(d.pattern, (match: string) => {
       if (d.confirm && !d.confirm(match)) return match;
-      fired.set(d.name, (fired.get(d.name) ?? 0) + 1);
+      const counts = typeof fired === 'function' ? fired() : fired;
+      counts.set(d.name, (counts.get(d.name) ?? 0) + 1);
       return placeholders.for(d.name, match);
     });
   }
-  return { text: out, fired };
+  return out;
 }
 
 /**
  * Walks the message text of a parsed request body. With `apply`, changed strings
  * are written back in place (the caller re-serialises); without it (monitor mode,
- * block mode) the body is left alone and only the hits are reported.
+ * block mode) the body is left alone and only the hits are reported. The path of a
+ * string (`messages[0].content`) is spelled out only when a detector fires there:
+ * building it for every node was most of this walk's garbage.
  */
 export function redactRequest(api: ApiKind | undefined, body: unknown, detectors: readonly Detector[], placeholders: Placeholders, apply: boolean): RedactionHit[] {
   const hits: RedactionHit[] = [];
   const roots = api ? ROOTS[api] : undefined;
   if (!roots || !body || typeof body !== 'object' || Array.isArray(body)) return hits;
-  const visit = (holder: Record<string, unknown> | unknown[], key: string | number, at: string, isText: boolean): void => {
+  const path: (string | number)[] = [];
+  let fired: Map<string, number> | undefined;
+  const firedHere = (): Map<string, number> => (fired ??= new Map());
+  const visit = (holder: Record<string, unknown> | unknown[], key: string | number, isText: boolean): void => {
     const value = (holder as Record<string | number, unknown>)[key];
+    path.push(key);
     if (typeof value === 'string') {
-      if (!isText) return;
-      const { text, fired } = redactText(value, detectors, placeholders);
-      for (const [detector, count] of fired) hits.push({ detector, at, count });
-      if (apply && text !== value) (holder as Record<string | number, unknown>)[key] = text;
+      if (isText) {
+        const text = redactInto(value, detectors, placeholders, firedHere);
+        if (fired) {
+          const at = pathText(path);
+          for (const [detector, count] of fired) hits.push({ detector, at, count });
+          fired = undefined;
+        }
+        if (apply && text !== value) (holder as Record<string | number, unknown>)[key] = text;
+      }
     } else if (Array.isArray(value)) {
-      value.forEach((_, i) => visit(value, i, `${at}[${i}]`, isText));
+      for (let i = 0; i < value.length; i++) visit(value, i, isText);
     } else if (value && typeof value === 'object') {
       const obj = value as Record<string, unknown>;
-      for (const k of Object.keys(obj)) visit(obj, k, `${at}.${k}`, TEXT_KEYS.has(k));
+      for (const k of Object.keys(obj)) visit(obj, k, TEXT_KEYS.has(k));
     }
+    path.pop();
   };
   const top = body as Record<string, unknown>;
-  for (const root of roots) if (Object.hasOwn(top, root)) visit(top, root, root, true);
+  for (const root of roots) if (Object.hasOwn(top, root)) visit(top, root, true);
   return hits;
+}
+
+/** `messages[0].content` from ['messages', 0, 'content']. */
+function pathText(path: readonly (string | number)[]): string {
+  let at = String(path[0]);
+  for (let i = 1; i < path.length; i++) at += typeof path[i] === 'number' ? `[${path[i]}]` : `.${path[i] as string}`;
+  return at;
 }
