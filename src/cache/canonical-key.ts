@@ -110,7 +110,7 @@ export function stableJson(value: unknown): string {
     return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
+  const keys = sortedKeys(obj);
   let out = '{';
   for (const k of keys) {
     const v = obj[k];
@@ -118,6 +118,26 @@ export function stableJson(value: unknown): string {
     out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + stableJson(v);
   }
   return `${out}}`;
+}
+
+/**
+ * An object's keys in the order Array.prototype.sort gives (UTF-16 code units): sorted
+ * in place by insertion for the few keys a request object has, since sort() allocates
+ * a work copy per call; larger objects use sort().
+ */
+function sortedKeys(obj: Record<string, unknown>): string[] {
+  const keys = Object.keys(obj);
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
 }
 
 /**
