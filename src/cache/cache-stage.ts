@@ -4,7 +4,7 @@ import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js
 import { parseJsonBody } from '../providers/json.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { factsOf } from '../policy/evaluate.js';
-import type { Decision } from '../policy/types.js';
+import type { Decision, MatchFacts } from '../policy/types.js';
 import { bodyMatches, type CacheRule } from './cache-rule.js';
 import { cacheKey, canonicalRequest, credentialScope } from './canonical-key.js';
 import type { CacheEntry } from './response-cache.js';
@@ -27,9 +27,10 @@ export interface CacheTicket {
  * whether they would have hit (never serving) and still collect answers. `body` is
  * what goes upstream (after redaction), decoded.
  */
-export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: Exchange, body: Buffer | undefined): CacheTicket | undefined {
+export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: Exchange, body: Buffer | undefined, known?: MatchFacts): CacheTicket | undefined {
   if (policy.cache.length === 0) return undefined;
-  const facts = factsOf(ex, policy.teams);
+  // The policy stage's facts when it hands them over (nothing it does changes them).
+  const facts = known ?? factsOf(ex, policy.teams);
   let json: unknown;
   let key: string | undefined;
   const ticket: CacheTicket = { store: [] };
@@ -55,7 +56,9 @@ export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: 
     if (enforced) break;
   }
   if (decisions.length === 0) return undefined;
-  ex.policy = { ...(ex.policy ?? {}), decisions: [...(ex.policy?.decisions ?? []), ...decisions] };
+  // The record is this exchange's own (the policy stage made it): appended to, not copied.
+  if (ex.policy) ex.policy.decisions.push(...decisions);
+  else ex.policy = { decisions };
   return ticket;
 }
 

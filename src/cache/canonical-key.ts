@@ -159,8 +159,18 @@ export function credentialScope(headers: RawHeaders, path: string, user: string 
   // a Hash object per request cost more than the hashing itself.
   let text = `user:${user ?? ''}\n`;
   for (const f of found.sort()) text += `${f}\n`;
-  return digest('sha256', text, 'hex');
+  // One entry remembered: a client sends the same credential request after request,
+  // and this digest plus the key's were the cache stage's largest cost. Only the last
+  // one is held, in memory, as long as the request's own headers are.
+  if (text !== lastScopeText) {
+    lastScopeDigest = digest('sha256', text, 'hex');
+    lastScopeText = text;
+  }
+  return lastScopeDigest;
 }
+
+let lastScopeText: string | undefined;
+let lastScopeDigest = '';
 
 /**
  * A header name's lower-case form when its value is a credential the scope includes,

@@ -36,6 +36,8 @@ export interface PolicyStageResult {
   budgetCharges?: PolicyOutcome['budgetCharges'];
   /** Route, fallback and credentials to apply when forwarding (src/proxy/fallback.ts); absent: forward as sent. */
   routing?: { plan: RoutingPlan; facts: MatchFacts };
+  /** What the rules matched on, for the cache stage (computed once per exchange). */
+  facts?: MatchFacts;
 }
 
 /**
@@ -69,7 +71,7 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   if (outcome.record.decisions.length > 0 || outcome.record.blocked) ex.policy = outcome.record;
   const retry = outcome.block?.retryAfterSeconds;
   const error = outcome.block && new LlmtapError(outcome.block.code, blockOptions(outcome.block.code, retry));
-  const charged = { charges: outcome.charges, budgetCharges: outcome.budgetCharges };
+  const charged = { charges: outcome.charges, budgetCharges: outcome.budgetCharges, facts };
   // A request blocked after redaction (by a rate limit) still hands back the redacted
   // body, so the archive never keeps what a rule said must not leave.
   if (outcome.changedBody === undefined) {

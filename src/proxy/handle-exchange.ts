@@ -141,7 +141,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       }
       if (applied.error) throw applied.error;
       // Cache: after every rule that may refuse or change the request; keyed on what would go upstream.
-      if (policyRuntime.caches) cacheTicket = lookupCache(policyRuntime.policy, policyRuntime.caches, ex, applied.body ?? decoded);
+      if (policyRuntime.caches) cacheTicket = lookupCache(policyRuntime.policy, policyRuntime.caches, ex, applied.body ?? decoded, applied.facts);
     }
     if (deps.failClosed && conn.record && !deps.recorder.healthy) throw new LlmtapError('archive_unavailable');
     if (cacheTicket?.hit) {
