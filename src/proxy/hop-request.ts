@@ -54,8 +54,13 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
   }
   let path = base.path;
   if (inject) {
-    headers = headers.filter((_, i, all) => !CREDENTIAL_HEADERS.includes(all[i - (i % 2)]!.toLowerCase() as CredentialHeader));
-    headers = setHeader(headers, inject.header, inject.value);
+    // Every credential header goes (inject.header is one of them), so the injected one
+    // is appended; one pass, each name lower-cased once (this runs on every routed request).
+    const kept: RawHeaders = [];
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (!CREDENTIAL_HEADERS.includes(headers[i]!.toLowerCase() as CredentialHeader)) kept.push(headers[i]!, headers[i + 1]!);
+    }
+    headers = setHeader(kept, inject.header, inject.value);
     path = withoutKeyParam(path);
   }
   return { path: (hop.pathPrefix ?? '') + path, headers, body, chunked, ...(modelNotRewritten ? { modelNotRewritten } : {}) };
