@@ -8,9 +8,6 @@
  * fields the exchange log line carries.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { decompress as zstdDecompress } from 'fzstd';
@@ -19,6 +16,7 @@ import { makeExchange, type Exchange, type WebSocketCapture } from '../../src/ex
 import { exchangeToRow, wsMessageToRow } from '../../src/recorder/rows.js';
 import { createRedactor } from '../../src/redact/redactor.js';
 import { caseHook, params, pureRuns, timeoutFor } from './support.js';
+import { zstdMany } from './zstd-cli.js';
 
 const RUNS = pureRuns(300);
 /** Each bomb decodes 64 MiB (~1 s): 8 by default, up to 40 with FUZZ_RUNS. */
@@ -48,25 +46,10 @@ const around = fc.string({ unit: fc.constantFrom('a', ' ', '"', '\\', '\n', 'é'
 type Coding = 'identity' | 'gzip' | 'br' | 'deflate' | 'zstd' | 'x-unknown';
 const codingArb = fc.constantFrom<Coding>('identity', 'gzip', 'br', 'deflate', 'zstd', 'x-unknown');
 
-/**
- * zstd comes from Debian's CLI, a process per call: too slow per case, so the zstd
- * cases are a pool of bodies made once (one CLI run over a directory of files) and
- * then cut and mapped like any other case.
- */
+/** zstd bodies come from a pool compressed in one run of Debian's CLI (zstd-cli.ts), keyed by their bytes. */
 const zstdPool = new Map<string, Buffer>();
 function makeZstdPool(bodies: Buffer[]): void {
-  const dir = mkdtempSync(join(tmpdir(), 'llmtap-zstd-fuzz-'));
-  try {
-    const files = bodies.map((b, i) => {
-      const f = join(dir, `b${i}`);
-      writeFileSync(f, b);
-      return f;
-    });
-    execFileSync('zstd', ['-q', '-1', ...files]);
-    bodies.forEach((b, i) => zstdPool.set(b.toString('latin1'), readFileSync(`${files[i]!}.zst`)));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  zstdMany(bodies).forEach((wire, i) => zstdPool.set(bodies[i]!.toString('latin1'), wire));
 }
 
 function encode(coding: Coding, body: Buffer): Buffer {
