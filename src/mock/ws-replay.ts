@@ -15,7 +15,7 @@ import type { Redactor } from '../redact/redactor.js';
 import { closeReplyPayload, encodeFrame, websocketAccept } from '../websocket/frame-writer.js';
 import { FrameReader } from '../websocket/frames.js';
 import { MessageAssembler, OPCODES, type WsMessage } from '../websocket/messages.js';
-import { createWsReducer, type WsReducer } from '../websocket/reduce.js';
+import { createWsReducer, settleWebSocket, type WsReducer } from '../websocket/reduce.js';
 import type { WsAnswer, WsConversation } from './ws-index.js';
 import { clientEventId, wsErrorEvent, wsMessageCanonical, type ServerMessage } from './ws-recording.js';
 
@@ -179,12 +179,7 @@ export class WsReplay {
       ex.outcome = 'proxy_error';
       ex.errorCode = 'shutdown';
     } else ex.outcome = this.clientClosed && this.serverClosed ? 'completed' : 'client_aborted';
-    ex.websocket = { messages: this.batch, count: this.seq, bytesUp: this.bytesUp, bytesDown: this.bytesDown };
-    const reassembled = this.reducer.finish();
-    if (reassembled && ex.response) {
-      ex.response.reassembled = reassembled;
-      ex.usage = reassembled.usage;
-    }
+    settleWebSocket(ex, { messages: this.batch, count: this.seq, bytesUp: this.bytesUp, bytesDown: this.bytesDown }, this.reducer);
     this.deps.finished(ex);
     this.resolveDone();
   }

@@ -1,5 +1,10 @@
 import type { Captured } from '../exchange.js';
 
+/** A body already held whole, kept up to the capture limit. */
+export function captureWhole(bytes: Buffer, limit: number): Captured {
+  return { bytes: bytes.length <= limit ? bytes : bytes.subarray(0, limit), size: bytes.length, truncated: bytes.length > limit };
+}
+
 /**
  * Keeps a copy of a body as it streams past, up to a limit. Chunks are kept as
  * they came (no per-chunk copying or string work) and joined once at the end.

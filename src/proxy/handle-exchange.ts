@@ -16,7 +16,7 @@ import { applyPolicy, type PolicyRuntime, type PolicyStageResult } from '../poli
 import { CACHE_HEADER, lookupCache, serveHit, storeAnswer, type CacheTicket } from '../cache/cache-stage.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
-import { BodyCapture } from './capture.js';
+import { BodyCapture, captureWhole } from './capture.js';
 import { headRefusal } from './request-limits.js';
 import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop } from './headers.js';
 import type { Metrics } from './metrics.js';
@@ -107,7 +107,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     if (refusal) throw new LlmtapError(refusal);
     const body = await readBody(req, deps.maxRequestBody, deps.bodyProgressTimeoutMs);
     ex.timings.requestEnd = now();
-    ex.request.body = { bytes: body.length <= deps.captureLimit ? body : body.subarray(0, deps.captureLimit), size: body.length, truncated: body.length > deps.captureLimit };
+    ex.request.body = captureWhole(body, deps.captureLimit);
     const parser = ex.api ? parserFor(ex.api) : undefined;
     let decoded: Buffer | undefined;
     if (parser && body.length > 0) {
@@ -136,8 +136,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         forwardBody = applied.body;
         forwardHeaders = applied.headers!;
         ex.request.headers = applied.headers!;
-        const b = applied.body;
-        ex.request.body = { bytes: b.length <= deps.captureLimit ? b : b.subarray(0, deps.captureLimit), size: b.length, truncated: b.length > deps.captureLimit };
+        ex.request.body = captureWhole(applied.body, deps.captureLimit);
       }
       if (applied.error) throw applied.error;
       // Cache: after every rule that may refuse or change the request; keyed on what would go upstream.
@@ -162,10 +161,10 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     missHeader = extraHeaders !== undefined;
 
     const capture = new BodyCapture(deps.captureLimit);
-    const result = routing && deps.policy
+    const result = routing && policyRuntime
       // Route, fallback, credentials: the same body bytes can go to each upstream in turn (the whole body is held).
       ? await forwardPlanned({
-        pools: deps.pools, policy: deps.policy.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor, extraHeaders,
+        pools: deps.pools, policy: policyRuntime.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor, extraHeaders,
         base: { method: ex.request.method, path, headers: forwardHeaders, body: Buffer.isBuffer(forwardBody) ? forwardBody : body.length > 0 ? body : null, chunked: forwardBody instanceof Readable, identity: Buffer.isBuffer(forwardBody) && forwardBody !== body ? forwardBody : decoded },
       }, res, ex, capture)
       : await relay(deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
@@ -199,7 +198,8 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   }
   ex.timings.end = now();
   finish(ex, conn, deps);
-  if (cacheTicket && deps.policy?.caches) storeAnswer(cacheTicket, ex, deps.policy.caches, deps.policy.cachePersistence);
+  // The runtime the request started with: a reload meanwhile keeps the caches of unchanged rules.
+  if (cacheTicket && policyRuntime?.caches) storeAnswer(cacheTicket, ex, policyRuntime.caches, policyRuntime.cachePersistence);
   // Token buckets are charged what the exchange really used (pre-checked from max_tokens before).
   if (charges.length > 0 && ex.usage) {
     const used = (ex.usage.inputTokens ?? 0) + (ex.usage.outputTokens ?? 0);

@@ -8,7 +8,7 @@
  * result joins them: text and thinking in order, every tool call, usage summed.
  * Other APIs get the trivial reducer, which only counts the server's JSON events.
  */
-import type { ApiKind, Reassembled, Usage } from '../exchange.js';
+import type { ApiKind, Exchange, Reassembled, Usage } from '../exchange.js';
 import { asObject } from '../providers/json.js';
 import { createResponsesEventReducer, type ResponsesEventReducer } from '../providers/responses-events.js';
 import type { Direction } from './messages.js';
@@ -32,6 +32,16 @@ export function createWsReducer(api: ApiKind | undefined): WsReducer {
       return responsesReducer();
     default:
       return countingReducer();
+  }
+}
+
+/** A session that ended: its capture and what its messages meant go on the Exchange (relayed or replayed alike). */
+export function settleWebSocket(ex: Exchange, capture: NonNullable<Exchange['websocket']>, reducer: WsReducer): void {
+  ex.websocket = capture;
+  const reassembled = reducer.finish();
+  if (reassembled && ex.response) {
+    ex.response.reassembled = reassembled;
+    ex.usage = reassembled.usage;
   }
 }
 

@@ -11,7 +11,7 @@ import type { DeflateParams } from './deflate.js';
 import { ZlibInflater } from './deflate.js';
 import { FrameReader } from './frames.js';
 import { MessageAssembler, OPCODES, type Direction, type WsMessage } from './messages.js';
-import { createWsReducer, type WsReducer } from './reduce.js';
+import { createWsReducer, settleWebSocket, type WsReducer } from './reduce.js';
 
 export interface SessionDeps {
   captureLimit: number;
@@ -155,12 +155,7 @@ export class WsSession {
       ex.outcome = this.firstGone === 'server' ? 'upstream_error' : 'client_aborted';
       if (ex.outcome === 'upstream_error') ex.errorCode = 'upstream_error';
     }
-    ex.websocket = { messages: this.batch, count: this.seq, bytesUp: this.bytesUp, bytesDown: this.bytesDown };
-    const reassembled = this.reducer.finish();
-    if (reassembled && ex.response) {
-      ex.response.reassembled = reassembled;
-      ex.usage = reassembled.usage;
-    }
+    settleWebSocket(ex, { messages: this.batch, count: this.seq, bytesUp: this.bytesUp, bytesDown: this.bytesDown }, this.reducer);
     this.deps.finished(ex);
     this.resolveDone();
   }
