@@ -47,7 +47,7 @@ export interface PolicyStageResult {
  * when redaction changed it. `decoded` is the body with its content coding undone
  * (undefined when it could not be).
  */
-export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined, options: { routing?: boolean } = {}): PolicyStageResult {
+export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined): PolicyStageResult {
   const { policy } = runtime;
   ex.tool ??= identifyTool(ex.request.headers);
   // Read once: the body parser's read (headers and body) already set it, even to undefined.
@@ -61,8 +61,7 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const facts = factsOf(ex, policy.teams);
   const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now() });
   // Routing (route, fallback, credentials): only for a request that is going out.
-  // A caller that cannot apply them asks for none, so none is recorded as done.
-  const routing = outcome.block || options.routing === false ? undefined : evaluateRouting(policy, facts, ex.target);
+  const routing = outcome.block ? undefined : evaluateRouting(policy, facts, ex.target);
   if (routing) {
     outcome.record.decisions.push(...routing.decisions);
     if (routing.route) outcome.record.route = routing.route;

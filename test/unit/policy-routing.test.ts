@@ -237,9 +237,4 @@ describe('the policy stage', () => {
     expect(out.routing?.plan.hops.map((h) => h.model)).toEqual(['gpt-4o-mini']);
     expect(ex.policy?.route).toEqual({ from: { upstream: 'https://api.openai.com', model: 'gpt-4o' }, to: { upstream: 'https://api.openai.com', model: 'gpt-4o-mini' } });
   });
-  it('a caller that cannot route gets no plan and no routing record', () => {
-    const ex = makeExchange({ provider: 'openai', api: 'realtime', request: { model: 'gpt-4o', path: '/v1/realtime' } });
-    const out = applyPolicy(runtime(), ex, [], undefined, { routing: false });
-    expect([out.routing, ex.policy]).toEqual([undefined, undefined]);
-  });
 });
