@@ -15,7 +15,7 @@ import { chatOnce, makeDispatcher, streamOnce, type TargetSpec } from './clients
 import { Samples, monoMs, summarize, type Summary } from './stats.js';
 
 export type Job =
-  | { kind: 'closed'; target: TargetSpec; concurrency: number; warmup: { count?: number; ms?: number }; count?: number; durationMs?: number }
+  | { kind: 'closed'; target: TargetSpec; concurrency: number; warmup: { count?: number; ms?: number }; count?: number; durationMs?: number; ratePerSec?: number }
   | { kind: 'sse'; target: TargetSpec; streams: number; concurrency: number; events: number; gapMs: number }
   | { kind: 'hosts'; target: TargetSpec; count: number; capMs: number; pattern: string; warmupHosts: number }
   | { kind: 'streams'; target: TargetSpec; count: number; rampCapMs: number; holdMs: number; gapMs: number }
@@ -42,16 +42,27 @@ export interface BlastResult {
 
 const MAX_ERRORS = 50;
 
-/** Stops at `count` requests started, or at the deadline; with both, at whichever comes last. */
-async function workers(d: Dispatcher, host: string, concurrency: number, stopAt: { count?: number; deadline?: number }, samples?: Samples): Promise<{ done: number; errors: number }> {
+/**
+ * Stops at `count` requests started, or at the deadline; with both, at whichever comes last.
+ * With `ratePerSec`, requests start on a fixed schedule (a worker waits for its slot) unless
+ * the system falls behind it: two proxies compared at the same request rate do the same
+ * number of event-loop turns and system calls per second, so their CPU per request differs
+ * only by the work they do (in a closed loop a slower proxy also batches less per turn).
+ */
+async function workers(d: Dispatcher, host: string, concurrency: number, stopAt: { count?: number; deadline?: number }, samples?: Samples, ratePerSec?: number): Promise<{ done: number; errors: number }> {
   let started = 0;
+  const t0 = performance.now();
   let done = 0;
   let errors = 0;
   let lastError: unknown;
   const more = (): boolean => (stopAt.count !== undefined && started < stopAt.count) || (stopAt.deadline !== undefined && performance.now() < stopAt.deadline);
   const worker = async (): Promise<void> => {
     while (more()) {
-      started++;
+      if (ratePerSec) {
+        const wait = t0 + (started * 1000) / ratePerSec - performance.now();
+        started++;
+        if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+      } else started++;
       try {
         const ms = await chatOnce(d, host);
         samples?.push(ms);
@@ -75,13 +86,13 @@ async function closed(job: Extract<Job, { kind: 'closed' }>, emit: (event: unkno
     // A timed warm-up also sends at least 5 requests per connection, so that a proxy whose
     // upstream pool grows lazily has grown before the measured window (the time it took is reported).
     const w0 = performance.now();
-    await workers(d, job.target.host, job.concurrency, w.count !== undefined ? { count: w.count } : { deadline: w0 + (w.ms ?? 500), count: 5 * job.concurrency });
+    await workers(d, job.target.host, job.concurrency, w.count !== undefined ? { count: w.count } : { deadline: w0 + (w.ms ?? 500), count: 5 * job.concurrency }, undefined, job.ratePerSec);
     const warmupMs = performance.now() - w0;
     emit({ phase: 'measuring' });
     const samples = new Samples();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const { done, errors } = await workers(d, job.target.host, job.concurrency, job.count !== undefined ? { count: job.count } : { deadline: t0 + job.durationMs! }, samples);
+    const { done, errors } = await workers(d, job.target.host, job.concurrency, job.count !== undefined ? { count: job.count } : { deadline: t0 + job.durationMs! }, samples, job.ratePerSec);
     const elapsedMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     return { latency: summarize(samples.values()), requests: done, errors, elapsedMs, warmupMs, rps: (done / elapsedMs) * 1000, loadgenCpuPct: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100 };

@@ -4,10 +4,13 @@
  * bench's closed-loop load (c=16), then prints where the two profiles differ most
  * (inclusive llmtap time and self time) and the proxy CPU per request of each.
  * Profiles are kept in bench/out/policy-*.cpuprofile. NO_PROF=1: the same runs without the
- * profiler (its overhead inflates both rows), for the per-thread CPU split alone.
+ * profiler (its overhead inflates both rows), for the per-thread CPU split alone; STRACE=1 (with
+ * NO_PROF=1) adds the system calls of the measured window (`strace -f -c`).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeFakeCerts } from './certs.js';
@@ -20,6 +23,9 @@ import { proxyTarget, startLlmtap, type FakeInfo } from './systems.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const seconds = Number(process.argv[2] ?? 8);
+const concurrency = Number(process.env.CONCURRENCY ?? 16);
+/** RATE=1500: requests on a fixed schedule (loadgen.ts), so both runs serve the same number per second. */
+const ratePerSec = process.env.RATE ? Number(process.env.RATE) : undefined;
 
 /** CPU ms per thread name (main, writer, libuv pool, GC helpers) of a process so far. */
 function threadCpu(pid: number): Map<string, number> {
@@ -35,6 +41,13 @@ function threadCpu(pid: number): Map<string, number> {
     }
   }
   return out;
+}
+
+/** All a stream says until it ends. */
+async function collect(stream: Readable): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text;
 }
 
 /** NODE_ARGS='--heap-prof …': other V8 flags instead of the cpu profiler (`{dir}` names the run's folder). */
@@ -54,10 +67,12 @@ async function main(): Promise<void> {
   const fake: FakeInfo = { httpsPort: ready.httpsPort, blastPort: ready.blastPort, caFile: certs.caFile, caPem: certs.caPem };
   const load = new LoadGen(forkTracked(join(ROOT, 'bench', 'loadgen.ts'), []));
   process.env[BENCH_KEY_ENV] ??= 'sk-bench-gateway-key';
-  const policyFile = join(tmp, 'policy.yaml');
-  writeFileSync(policyFile, BENCH_POLICY);
+  mkdirSync(join(tmp, 'policy'));
+  const policyFile = join(tmp, process.env.SAMEDIR ? 'policy.yaml' : 'policy/policy.yaml');
+  // POLICY='rules: []': another policy than the bench's ten rules.
+  writeFileSync(policyFile, process.env.POLICY ?? BENCH_POLICY);
   let report = '';
-  for (const [name, args] of [['plain', []], ['policy', ['--policy', policyFile]]] as const) {
+  for (const [name, args] of [['plain', []], ['policy', process.env.SAME ? [] : ['--policy', policyFile]]] as const) {
     const dir = join(tmp, `prof-${name}`);
     mkdirSync(dir, { recursive: true });
     const sys = await startLlmtap(tmp, fake, `llmtap-${name}`, { args: [...args], nodeArgs: nodeArgsFor(dir) });
@@ -66,13 +81,22 @@ async function main(): Promise<void> {
     let threadLine = '';
     try {
       const target = proxyTarget(sys, fake);
-      await load.run({ kind: 'closed', target, concurrency: 16, warmup: { ms: 500 }, durationMs: 1000 });
+      await load.run({ kind: 'closed', target, concurrency, warmup: { ms: 500 }, durationMs: 1000, ratePerSec });
+      const strace = process.env.STRACE ? spawn('strace', ['-f', '-c', '-p', String(sys.pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
+      const straceOut = strace ? collect(strace.stderr!) : undefined;
+      if (strace) await new Promise((r) => setTimeout(r, 300));
+      if (process.env.WRITES) process.kill(sys.pid, 'SIGUSR2');
       const before = cpuMsOf(sys.pid);
       const threads0 = threadCpu(sys.pid);
-      r = await load.run<ClosedResult>({ kind: 'closed', target, concurrency: 16, warmup: { ms: 0 }, durationMs: seconds * 1000 });
+      r = await load.run<ClosedResult>({ kind: 'closed', target, concurrency, warmup: { ms: 0 }, durationMs: seconds * 1000, ratePerSec });
       cpu = cpuMsOf(sys.pid) - before;
+      if (process.env.WRITES) { process.kill(sys.pid, 'SIGUSR2'); await new Promise((r) => setTimeout(r, 200)); threadLine += readFileSync(`/tmp/writes-${sys.pid}.json`, 'utf8') + '\n'; }
       const threads1 = threadCpu(sys.pid);
-      threadLine = [...threads1].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ');
+      if (strace) {
+        strace.kill('SIGINT');
+        threadLine += `strace (${r.requests} requests):\n${await straceOut}\n`;
+      }
+      threadLine += [...threads1].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ');
     } finally {
       await sys.stop();
     }

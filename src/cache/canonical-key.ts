@@ -54,8 +54,10 @@ export function canonicalRequest(input: CanonicalInput): string {
   const target = params.length > 0 ? `${pathname}?${params.join('&')}` : pathname;
   let body: string;
   if (input.json !== undefined && input.json !== null && typeof input.json === 'object') {
-    const json = withoutVolatile(input.json, volatileFor(input.provider));
-    body = stableJson(input.ignoreAnywhere ? withoutKeys(json, new Set(input.ignoreAnywhere)) : json);
+    // Without keys to drop at any depth, the volatile fields are skipped while writing (no copy of the body).
+    body = input.ignoreAnywhere
+      ? stableJson(withoutKeys(withoutVolatile(input.json, volatileFor(input.provider)), new Set(input.ignoreAnywhere)))
+      : stableJson(input.json, volatileTreeFor(input.provider));
   } else if (input.raw && input.raw.length > 0) {
     body = `sha256:${createHash('sha256').update(input.raw).digest('hex')}`;
   } else body = '';
@@ -72,6 +74,36 @@ export function volatileFor(provider: string | undefined): readonly string[] {
     if (Object.hasOwn(VOLATILE_FIELDS, key)) volatileByProvider.set(key, list);
   }
   return list;
+}
+
+/**
+ * The volatile paths as a tree for stableJson: a key mapped to null is left out, a key
+ * mapped to a subtree has its object value written without that subtree's paths. Same
+ * result as stableJson(withoutVolatile(value, paths)), remembered per provider.
+ */
+export type VolatileTree = ReadonlyMap<string, VolatileTree | null>;
+const volatileTrees = new Map<string, VolatileTree>();
+function volatileTreeFor(provider: string | undefined): VolatileTree {
+  const key = provider ?? '';
+  let tree = volatileTrees.get(key);
+  if (tree === undefined) {
+    tree = treeOf(volatileFor(provider));
+    if (Object.hasOwn(VOLATILE_FIELDS, key)) volatileTrees.set(key, tree);
+  }
+  return tree;
+}
+
+function treeOf(paths: readonly string[]): VolatileTree {
+  const tree = new Map<string, VolatileTree | null>();
+  const nested = new Map<string, string[]>();
+  for (const p of paths) {
+    const dot = p.indexOf('.');
+    if (dot < 0) tree.set(p, null);
+    else nested.set(p.slice(0, dot), [...(nested.get(p.slice(0, dot)) ?? []), p.slice(dot + 1)]);
+  }
+  // A key dropped whole stays dropped (withoutVolatile deletes before it descends).
+  for (const [head, rest] of nested) if (!tree.has(head)) tree.set(head, treeOf(rest));
+  return tree;
 }
 
 /** A copy of `value` without the given dotted paths (the input is never changed). */
@@ -102,7 +134,7 @@ export function withoutKeys(value: unknown, keys: ReadonlySet<string>): unknown 
  * Built by appending (no per-node arrays from map/filter/join): this runs over every
  * cached request's whole body, and those arrays were most of the cache key's garbage.
  */
-export function stableJson(value: unknown): string {
+export function stableJson(value: unknown, skip?: VolatileTree): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     let out = '[';
@@ -115,7 +147,9 @@ export function stableJson(value: unknown): string {
   for (const k of keys) {
     const v = obj[k];
     if (v === undefined) continue;
-    out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + stableJson(v);
+    const sub = skip?.get(k);
+    if (sub === null) continue;
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(k) + ':' + stableJson(v, sub);
   }
   return `${out}}`;
 }

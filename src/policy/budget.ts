@@ -3,8 +3,19 @@ import type { BudgetDecision, BudgetPer, BudgetPeriod, MatchFacts } from './type
 
 const DAY_MS = 86_400_000;
 
+/** The day last asked about: every budgeted request asks, nearly always about the same day. */
+let lastDay = { from: 0, to: 0, day: 0, week: 0, month: 0 };
+
 /** Start of the period holding `t` (epoch ms), in UTC: midnight, Monday midnight, the 1st. */
 export function periodStart(period: BudgetPeriod, t: number): number {
+  if (!(t >= lastDay.from && t < lastDay.to)) {
+    const from = computePeriodStart('day', t);
+    lastDay = { from, to: from + DAY_MS, day: from, week: computePeriodStart('week', t), month: computePeriodStart('month', t) };
+  }
+  return lastDay[period];
+}
+
+function computePeriodStart(period: BudgetPeriod, t: number): number {
   const d = new Date(t);
   const midnight = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
   switch (period) {
@@ -124,9 +135,15 @@ export class BudgetLedger {
   }
 }
 
-/** Spend kept across a reload only while what it was counted for is the same. The amount may change. */
+/**
+ * Spend kept across a reload only while what it was counted for is the same. The amount may change.
+ * Remembered per compiled rule: the ledger is read twice per budgeted request.
+ */
+const signatures = new WeakMap<BudgetRule, string>();
 function signature(rule: BudgetRule): string {
-  return `${rule.id}\u0000${rule.period}\u0000${rule.per}\u0000${rule.matchSource}`;
+  let sig = signatures.get(rule);
+  if (sig === undefined) signatures.set(rule, (sig = `${rule.id}\u0000${rule.period}\u0000${rule.per}\u0000${rule.matchSource}`));
+  return sig;
 }
 
 /** Which budget rule a charge goes to, and under which key. */

@@ -92,8 +92,12 @@ export class PolicyBuckets {
   }
 }
 
+/** Remembered per compiled rule: every request matching a rate rule looks its buckets up. */
+const signatures = new WeakMap<RateLimitRule, string>();
 function signature(rule: RateLimitRule): string {
-  return `${rule.id}\u0000${rule.requestsPerMinute ?? ''}\u0000${rule.tokensPerMinute ?? ''}\u0000${rule.per}`;
+  let sig = signatures.get(rule);
+  if (sig === undefined) signatures.set(rule, (sig = `${rule.id}\u0000${rule.requestsPerMinute ?? ''}\u0000${rule.tokensPerMinute ?? ''}\u0000${rule.per}`));
+  return sig;
 }
 
 function bucketKey(per: RateKey, f: MatchFacts): string {

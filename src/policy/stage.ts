@@ -52,7 +52,7 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   ex.tool ??= identifyTool(ex.request.headers);
   // Read once: the body parser's read (headers and body) already set it, even to undefined.
   if (!Object.hasOwn(ex, 'agent')) ex.agent = readAgentMetadata(ex.request.headers, undefined);
-  const needsBody = policy.redact.length > 0 || policy.rateLimit.some((r) => r.tokensPerMinute !== undefined) || policy.limits.some((r) => r.maxTokens !== undefined);
+  const needsBody = readsBody(policy);
   // The parse is shared with the provider parser (same Buffer, parsed once); redaction
   // changes that object in place, so nothing later reads the secret from it either.
   const body = needsBody && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
@@ -81,6 +81,17 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   }
   const next = Buffer.from(JSON.stringify(outcome.changedBody), 'utf8');
   return { error, body: next, headers: withBodyLength(upstreamHeaders, next.length), ...charged, ...routed };
+}
+
+/** Whether any rule reads the parsed body (redaction, token rates, max-tokens limits); remembered per compiled policy. */
+const bodyReaders = new WeakMap<CompiledPolicy, boolean>();
+function readsBody(policy: CompiledPolicy): boolean {
+  let reads = bodyReaders.get(policy);
+  if (reads === undefined) {
+    reads = policy.redact.length > 0 || policy.rateLimit.some((r) => r.tokensPerMinute !== undefined) || policy.limits.some((r) => r.maxTokens !== undefined);
+    bodyReaders.set(policy, reads);
+  }
+  return reads;
 }
 
 /** Headers and message of a block: a spent budget is not worth an SDK's automatic retry. */

@@ -70,9 +70,11 @@ export async function forwardPlanned(fwd: PlannedForward, res: ServerResponse, e
     const pool = fwd.pools.get(hop.origin.tls, hop.origin.host, hop.origin.port, hop.explicit);
     result = await relay(pool, { method: fwd.base.method, path: req.path, headers: req.headers, body }, res, ex, capture, { retryOn, extraHeaders: fwd.extraHeaders });
     const step = nextStep(result, plan, i);
-    attempts.push(attemptOf(hop, req.modelNotRewritten, result, step, ex.response?.status));
     // A body without a top-level model (Gemini, Bedrock: the model is in the path) kept its own.
     if (i === 0 && req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
+    // Tries are only recorded under a fallback rule (and only then can there be another).
+    if (!plan.triggers) break;
+    attempts.push(attemptOf(hop, req.modelNotRewritten, result, step, ex.response?.status));
     if (step === 'stop') break;
     logFallback(fwd, ex, attempts[attempts.length - 1]!, plan.hops[i + 1]!);
   }

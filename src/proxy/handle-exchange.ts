@@ -325,7 +325,8 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
 
 /** Who sent the request: the tool, and (when no parser read the body) the agent ids its headers carry. */
 export function describeClient(ex: Exchange): void {
-  ex.tool = identifyTool(ex.request.headers);
+  // Read once: the policy stage may have read it already (from the same headers).
+  if (!Object.hasOwn(ex, 'tool')) ex.tool = identifyTool(ex.request.headers);
   // Read once: set (even to undefined) by the body parser's or the policy stage's read.
   if (!Object.hasOwn(ex, 'agent')) ex.agent = readAgentMetadata(ex.request.headers, undefined);
   // Read from the raw headers here: the archive only ever sees them redacted.

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cacheKey, canonicalRequest, credentialScope, stableJson, withoutVolatile } from '../../src/cache/canonical-key.js';
+import { cacheKey, canonicalRequest, credentialScope, stableJson, VOLATILE_FIELDS, volatileFor, withoutVolatile } from '../../src/cache/canonical-key.js';
 import { bodyMatches, compileCacheRule } from '../../src/cache/cache-rule.js';
 import { parseTtl, ResponseCache, type CacheEntry } from '../../src/cache/response-cache.js';
 
@@ -11,6 +12,23 @@ describe('canonical request key', () => {
     expect(req({ model: 'm', messages: [{ role: 'user', content: 'a' }], temperature: 0 })).toBe(req({ temperature: 0, messages: [{ content: 'a', role: 'user' }], model: 'm' }));
     expect(req({ messages: [{ content: 'a' }, { content: 'b' }] })).not.toBe(req({ messages: [{ content: 'b' }, { content: 'a' }] }));
     expect(stableJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it('writes exactly the text it wrote when the volatile fields were copied out first (stored keys stay valid)', () => {
+    // The old form, kept here as the reference: stableJson over a copy without the volatile paths.
+    const reference = (provider: string, json: unknown): string =>
+      `POST api.example.com/v1/x\n${stableJson(withoutVolatile(json, volatileFor(provider)))}`;
+    const volatileKey = fc.constantFrom('user', 'metadata', 'user_id', 'stream_options', 'request_id', 'requestId', 'store', 'model', 'other');
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.array(tie('value'), { maxLength: 3 }), tie('object')),
+      object: fc.dictionary(volatileKey, tie('value'), { maxKeys: 5 }),
+    })).object;
+    fc.assert(fc.property(fc.constantFrom(...Object.keys(VOLATILE_FIELDS), 'gemini', undefined), json, (provider, body) => {
+      const actual = canonicalRequest({ provider, method: 'POST', host: 'api.example.com', path: '/v1/x', json: body });
+      expect(actual).toBe(reference(provider ?? '', body));
+    }), { numRuns: 2000 });
+    expect(canonicalRequest({ provider: 'anthropic', method: 'POST', host: 'api.example.com', path: '/v1/x', json: { metadata: { user_id: 'a', keep: 1 }, user: 'u' } }))
+      .toBe('POST api.example.com/v1/x\n{"metadata":{"keep":1},"user":"u"}');
   });
 
   it('drops the volatile fields of each provider, and only those', () => {

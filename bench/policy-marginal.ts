@@ -1,0 +1,111 @@
+/**
+ * `node --import tsx bench/policy-marginal.ts [rounds] [seconds]`: the proxy CPU per request
+ * of llmtap without a policy, with each of the bench policy's rules alone, and with all ten,
+ * under the bench's closed-loop load (c=16) after a warm-up long enough for the JIT and the
+ * archive writer to settle. Variants alternate round by round (so drift in the machine's
+ * other load spreads over all of them) and the medians are printed: where the 10-rule row's
+ * extra cost comes from, rule by rule.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeFakeCerts } from './certs.js';
+import type { ClosedResult } from './loadgen.js';
+import { LoadGen } from './loadgen-client.js';
+import { BENCH_KEY_ENV, BENCH_POLICY } from './policy-file.js';
+import { cpuMsOf, forkTracked, installCleanup, nextMessage, stopAll } from './procs.js';
+import { proxyTarget, startLlmtap, type FakeInfo } from './systems.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const rounds = Number(process.argv[2] ?? 3);
+const seconds = Number(process.argv[3] ?? 5);
+const concurrency = Number(process.env.CONCURRENCY ?? 16);
+/** RATE=1500: requests start on a fixed schedule (loadgen.ts) instead of a closed loop. */
+const ratePerSec = process.env.RATE ? Number(process.env.RATE) : undefined;
+
+/** The bench policy split into one file per rule (the `teams:` header kept in each). */
+function variants(): Array<{ name: string; yaml: string | undefined; besideLog?: boolean }> {
+  const lines = BENCH_POLICY.split('\n');
+  const header = lines.filter((l) => l.trim() && !l.startsWith('  - ') && l.trim() !== 'rules:');
+  const rules = lines.filter((l) => l.startsWith('  - '));
+  const only = process.env.ONLY?.split(',');
+  const all = [
+    { name: 'plain', yaml: undefined },
+    { name: 'no rules', yaml: 'rules: []' },
+    { name: 'no rules beside log', yaml: 'rules: []', besideLog: true },
+    ...rules.map((r) => ({ name: /id: ([\w.-]+)/.exec(r)?.[1] ?? r, yaml: [...header, 'rules:', r].join('\n') })),
+    { name: 'all ten', yaml: BENCH_POLICY },
+    // The ten without one of them: what each costs among the others (LEAVE_OUT=1).
+    ...(process.env.LEAVE_OUT ? rules.map((r) => ({ name: `-${/id: ([\w.-]+)/.exec(r)?.[1] ?? r}`, yaml: [...header, 'rules:', ...rules.filter((x) => x !== r)].join('\n') })) : []),
+  ];
+  return only ? all.filter((v) => only.includes(v.name)) : all;
+}
+
+/** CPU ms of the process's main thread (its event loop) so far. */
+function mainThreadCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  installCleanup();
+  const tmp = mkdtempSync(join(tmpdir(), 'llmtap-policy-marginal-'));
+  const certs = makeFakeCerts(tmp);
+  const fakeChild = forkTracked(join(ROOT, 'bench', 'fake-upstream.ts'), [join(tmp, 'fake-leaf.pem'), join(tmp, 'fake-leaf-key.pem')]);
+  const ready = await nextMessage<{ httpsPort: number; blastPort: number }>(fakeChild, (m) => m.ready, 30_000, 'fake provider');
+  const fake: FakeInfo = { httpsPort: ready.httpsPort, blastPort: ready.blastPort, caFile: certs.caFile, caPem: certs.caPem };
+  const load = new LoadGen(forkTracked(join(ROOT, 'bench', 'loadgen.ts'), []));
+  process.env[BENCH_KEY_ENV] ??= 'sk-bench-gateway-key';
+  const list = variants();
+  // The policy files in their own folder: llmtap watches the policy file's folder, and the
+  // bench writes the proxies' logs into tmp (the 'log dir' variant shows what that costs).
+  const policyDir = join(tmp, 'policies');
+  mkdirSync(policyDir);
+  const perReq = new Map<string, number[]>(list.map((v) => [v.name, []]));
+  const mainPerReq = new Map<string, number[]>(list.map((v) => [v.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const v of list) {
+      const args: string[] = [];
+      if (v.yaml) {
+        const file = join(v.besideLog ? tmp : policyDir, `${v.name.replace(/\W/g, '_')}.yaml`);
+        writeFileSync(file, v.yaml);
+        args.push('--policy', file);
+      }
+      const sys = await startLlmtap(tmp, fake, `llmtap-${round}`, { args });
+      try {
+        const target = proxyTarget(sys, fake);
+        await load.run({ kind: 'closed', target, concurrency, warmup: { ms: 500 }, durationMs: 2500, ratePerSec });
+        const before = cpuMsOf(sys.pid);
+        const main0 = mainThreadCpuMs(sys.pid);
+        const r = await load.run<ClosedResult>({ kind: 'closed', target, concurrency, warmup: { ms: 0 }, durationMs: seconds * 1000, ratePerSec });
+        const us = ((cpuMsOf(sys.pid) - before) * 1000) / r.requests;
+        const mainUs = ((mainThreadCpuMs(sys.pid) - main0) * 1000) / r.requests;
+        perReq.get(v.name)!.push(us);
+        mainPerReq.get(v.name)!.push(mainUs);
+        process.stderr.write(`round ${round + 1}/${rounds} ${v.name}: ${us.toFixed(0)} µs/request, ${Math.round(r.rps)} req/s${r.errors ? `, ${r.errors} errors` : ''}\n`);
+      } finally {
+        await sys.stop();
+      }
+    }
+  }
+  for (const [label, table] of [['whole process', perReq], ['main thread', mainPerReq]] as const) {
+    process.stdout.write(`${label}, CPU µs per request (median; every run):\n`);
+    const base = median(table.get('plain') ?? [NaN]);
+    for (const [name, xs] of table) {
+      const m = median(xs);
+      process.stdout.write(`  ${name.padEnd(18)} ${m.toFixed(0).padStart(5)}  ${name === 'plain' ? 'baseline' : `${m - base >= 0 ? '+' : ''}${(m - base).toFixed(0)}`.padStart(8)}  runs: ${xs.map((x) => x.toFixed(0)).join(' ')}\n`);
+    }
+  }
+  await stopAll();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+void main().catch(async (err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  await stopAll();
+  process.exit(1);
+});
