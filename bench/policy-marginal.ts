@@ -1,10 +1,14 @@
 /**
  * `node --import tsx bench/policy-marginal.ts [rounds] [seconds]`: the proxy CPU per request
- * of llmtap without a policy, with each of the bench policy's rules alone, and with all ten,
- * under the bench's closed-loop load (c=16) after a warm-up long enough for the JIT and the
- * archive writer to settle. Variants alternate round by round (so drift in the machine's
- * other load spreads over all of them) and the medians are printed: where the 10-rule row's
- * extra cost comes from, rule by rule.
+ * (whole process and main thread) of llmtap without a policy, with an empty one, with each
+ * of the bench policy's rules alone, and with all ten, after a warm-up long enough for the
+ * JIT and the archive writer to settle. Variants alternate round by round (drift in the
+ * machine's other load spreads over all of them); medians are printed.
+ *
+ * RATE=1500 sends on a fixed schedule (the steady comparison: every variant serves the same
+ * requests per second, so none batches more per event-loop turn for being faster); without
+ * it, the bench's closed loop (CONCURRENCY, default 16). ONLY=plain,all ten picks variants;
+ * LEAVE_OUT=1 adds the ten without each one (what a rule costs among the others).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -5,7 +5,9 @@
  * (inclusive llmtap time and self time) and the proxy CPU per request of each.
  * Profiles are kept in bench/out/policy-*.cpuprofile. NO_PROF=1: the same runs without the
  * profiler (its overhead inflates both rows), for the per-thread CPU split alone; STRACE=1 (with
- * NO_PROF=1) adds the system calls of the measured window (`strace -f -c`).
+ * NO_PROF=1) adds the system calls of the measured window (`strace -f -c`). CONCURRENCY=N
+ * changes c; RATE=1500 sends on a fixed schedule instead (the steadier comparison: both runs
+ * serve the same requests per second); POLICY='…' profiles another policy than the ten rules.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -68,11 +70,12 @@ async function main(): Promise<void> {
   const load = new LoadGen(forkTracked(join(ROOT, 'bench', 'loadgen.ts'), []));
   process.env[BENCH_KEY_ENV] ??= 'sk-bench-gateway-key';
   mkdirSync(join(tmp, 'policy'));
-  const policyFile = join(tmp, process.env.SAMEDIR ? 'policy.yaml' : 'policy/policy.yaml');
+  // Its own folder: llmtap watches the policy file's folder, and the logs are written to tmp.
+  const policyFile = join(tmp, 'policy', 'policy.yaml');
   // POLICY='rules: []': another policy than the bench's ten rules.
   writeFileSync(policyFile, process.env.POLICY ?? BENCH_POLICY);
   let report = '';
-  for (const [name, args] of [['plain', []], ['policy', process.env.SAME ? [] : ['--policy', policyFile]]] as const) {
+  for (const [name, args] of [['plain', []], ['policy', ['--policy', policyFile]]] as const) {
     const dir = join(tmp, `prof-${name}`);
     mkdirSync(dir, { recursive: true });
     const sys = await startLlmtap(tmp, fake, `llmtap-${name}`, { args: [...args], nodeArgs: nodeArgsFor(dir) });
@@ -85,12 +88,10 @@ async function main(): Promise<void> {
       const strace = process.env.STRACE ? spawn('strace', ['-f', '-c', '-p', String(sys.pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
       const straceOut = strace ? collect(strace.stderr!) : undefined;
       if (strace) await new Promise((r) => setTimeout(r, 300));
-      if (process.env.WRITES) process.kill(sys.pid, 'SIGUSR2');
       const before = cpuMsOf(sys.pid);
       const threads0 = threadCpu(sys.pid);
       r = await load.run<ClosedResult>({ kind: 'closed', target, concurrency, warmup: { ms: 0 }, durationMs: seconds * 1000, ratePerSec });
       cpu = cpuMsOf(sys.pid) - before;
-      if (process.env.WRITES) { process.kill(sys.pid, 'SIGUSR2'); await new Promise((r) => setTimeout(r, 200)); threadLine += readFileSync(`/tmp/writes-${sys.pid}.json`, 'utf8') + '\n'; }
       const threads1 = threadCpu(sys.pid);
       if (strace) {
         strace.kill('SIGINT');
