@@ -88,13 +88,13 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
       if (ex.response) ex.quota = readQuota(ex.response.headers);
       deps.recorder.recordExchange(ex);
     }
-    deps.logger.info({ method: ex.request.method, host: ex.target.host, path: ex.request.path.split('?')[0], status: ex.response?.status, messages: ex.websocket?.count, ms: Math.round((ex.timings.end ?? ex.timings.start) - ex.timings.start), outcome: ex.outcome, ...(conn.record ? {} : { recorded: false }) }, 'websocket');
+    deps.logger.info({ method: ex.request.method, host: deps.redactor.text(ex.target.host), path: deps.redactor.logPath(ex.request.path), status: ex.response?.status, messages: ex.websocket?.count, ms: Math.round((ex.timings.end ?? ex.timings.start) - ex.timings.start), outcome: ex.outcome, ...(conn.record ? {} : { recorded: false }) }, 'websocket');
   };
   const fail = (code: ErrorCode, cause?: unknown, headers: Record<string, string> = {}, authority = formatAuthority(conn.target.host, conn.target.port)): void => {
     ex.outcome = code.startsWith('upstream_') ? 'upstream_error' : BLOCK_CODES.has(code) ? 'blocked' : 'proxy_error';
     ex.errorCode = code;
     deps.metrics.count(code);
-    deps.logger.warn({ exchange: ex.id, host: ex.target.host, code, cause: (cause as { code?: string } | undefined)?.code }, 'upgrade failed');
+    deps.logger.warn({ exchange: ex.id, host: deps.redactor.text(ex.target.host), code, cause: (cause as { code?: string } | undefined)?.code }, 'upgrade failed');
     const detail = code.startsWith('upstream_') ? upstreamFailureDetail(code, cause, authority) : undefined;
     answerError(client, ex, code, headers, detail);
     ex.timings.end = now();
