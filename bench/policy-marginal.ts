@@ -10,18 +10,13 @@
  * it, the bench's closed loop (CONCURRENCY, default 16). ONLY=plain,all ten picks variants;
  * LEAVE_OUT=1 adds the ten without each one (what a rule costs among the others).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { makeFakeCerts } from './certs.js';
 import type { ClosedResult } from './loadgen.js';
-import { LoadGen } from './loadgen-client.js';
-import { BENCH_KEY_ENV, BENCH_POLICY } from './policy-file.js';
-import { cpuMsOf, forkTracked, installCleanup, nextMessage, stopAll } from './procs.js';
-import { proxyTarget, startLlmtap, type FakeInfo } from './systems.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { BENCH_POLICY } from './policy-file.js';
+import { mainThreadCpuMs, runWithHarness } from './policy-harness.js';
+import { cpuMsOf } from './procs.js';
+import { proxyTarget, startLlmtap } from './systems.js';
 const rounds = Number(process.argv[2] ?? 3);
 const seconds = Number(process.argv[3] ?? 5);
 const concurrency = Number(process.env.CONCURRENCY ?? 16);
@@ -46,24 +41,9 @@ function variants(): Array<{ name: string; yaml: string | undefined; besideLog?:
   return only ? all.filter((v) => only.includes(v.name)) : all;
 }
 
-/** CPU ms of the process's main thread (its event loop) so far. */
-function mainThreadCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function main(): Promise<void> {
-  installCleanup();
-  const tmp = mkdtempSync(join(tmpdir(), 'llmtap-policy-marginal-'));
-  const certs = makeFakeCerts(tmp);
-  const fakeChild = forkTracked(join(ROOT, 'bench', 'fake-upstream.ts'), [join(tmp, 'fake-leaf.pem'), join(tmp, 'fake-leaf-key.pem')]);
-  const ready = await nextMessage<{ httpsPort: number; blastPort: number }>(fakeChild, (m) => m.ready, 30_000, 'fake provider');
-  const fake: FakeInfo = { httpsPort: ready.httpsPort, blastPort: ready.blastPort, caFile: certs.caFile, caPem: certs.caPem };
-  const load = new LoadGen(forkTracked(join(ROOT, 'bench', 'loadgen.ts'), []));
-  process.env[BENCH_KEY_ENV] ??= 'sk-bench-gateway-key';
+runWithHarness('policy-marginal', async ({ tmp, fake, load }) => {
   const list = variants();
   // The policy files in their own folder: llmtap watches the policy file's folder, and the
   // bench writes the proxies' logs into tmp (the 'log dir' variant shows what that costs).
@@ -84,10 +64,10 @@ async function main(): Promise<void> {
         const target = proxyTarget(sys, fake);
         await load.run({ kind: 'closed', target, concurrency, warmup: { ms: 500 }, durationMs: 2500, ratePerSec });
         const before = cpuMsOf(sys.pid);
-        const main0 = mainThreadCpuMs(sys.pid);
+        const main0 = mainThreadCpuMs(sys.pid, (f) => readFileSync(f, 'utf8'));
         const r = await load.run<ClosedResult>({ kind: 'closed', target, concurrency, warmup: { ms: 0 }, durationMs: seconds * 1000, ratePerSec });
         const us = ((cpuMsOf(sys.pid) - before) * 1000) / r.requests;
-        const mainUs = ((mainThreadCpuMs(sys.pid) - main0) * 1000) / r.requests;
+        const mainUs = ((mainThreadCpuMs(sys.pid, (f) => readFileSync(f, 'utf8')) - main0) * 1000) / r.requests;
         perReq.get(v.name)!.push(us);
         mainPerReq.get(v.name)!.push(mainUs);
         process.stderr.write(`round ${round + 1}/${rounds} ${v.name}: ${us.toFixed(0)} µs/request, ${Math.round(r.rps)} req/s${r.errors ? `, ${r.errors} errors` : ''}\n`);
@@ -104,12 +84,4 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${name.padEnd(18)} ${m.toFixed(0).padStart(5)}  ${name === 'plain' ? 'baseline' : `${m - base >= 0 ? '+' : ''}${(m - base).toFixed(0)}`.padStart(8)}  runs: ${xs.map((x) => x.toFixed(0)).join(' ')}\n`);
     }
   }
-  await stopAll();
-  rmSync(tmp, { recursive: true, force: true });
-}
-
-void main().catch(async (err) => {
-  process.stderr.write(`${(err as Error).stack}\n`);
-  await stopAll();
-  process.exit(1);
 });

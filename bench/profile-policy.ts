@@ -9,21 +9,16 @@
  * changes c; RATE=1500 sends on a fixed schedule instead (the steadier comparison: both runs
  * serve the same requests per second); POLICY='…' profiles another policy than the ten rules.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { makeFakeCerts } from './certs.js';
 import type { ClosedResult } from './loadgen.js';
-import { LoadGen } from './loadgen-client.js';
-import { BENCH_KEY_ENV, BENCH_POLICY } from './policy-file.js';
-import { cpuMsOf, forkTracked, installCleanup, nextMessage, stopAll } from './procs.js';
+import { BENCH_POLICY } from './policy-file.js';
+import { ROOT, runWithHarness } from './policy-harness.js';
+import { cpuMsOf } from './procs.js';
 import { formatProfile, summarizeProfile } from './profile.js';
-import { proxyTarget, startLlmtap, type FakeInfo } from './systems.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { proxyTarget, startLlmtap } from './systems.js';
 const seconds = Number(process.argv[2] ?? 8);
 const concurrency = Number(process.env.CONCURRENCY ?? 16);
 /** RATE=1500: requests on a fixed schedule (loadgen.ts), so both runs serve the same number per second. */
@@ -58,17 +53,9 @@ function nodeArgsFor(dir: string): string[] {
   return process.env.NO_PROF ? [] : ['--cpu-prof', '--cpu-prof-dir', dir];
 }
 
-async function main(): Promise<void> {
-  installCleanup();
-  const tmp = mkdtempSync(join(tmpdir(), 'llmtap-profile-policy-'));
+runWithHarness('profile-policy', async ({ tmp, fake, load }) => {
   const out = join(ROOT, 'bench', 'out');
   mkdirSync(out, { recursive: true });
-  const certs = makeFakeCerts(tmp);
-  const fakeChild = forkTracked(join(ROOT, 'bench', 'fake-upstream.ts'), [join(tmp, 'fake-leaf.pem'), join(tmp, 'fake-leaf-key.pem')]);
-  const ready = await nextMessage<{ httpsPort: number; blastPort: number }>(fakeChild, (m) => m.ready, 30_000, 'fake provider');
-  const fake: FakeInfo = { httpsPort: ready.httpsPort, blastPort: ready.blastPort, caFile: certs.caFile, caPem: certs.caPem };
-  const load = new LoadGen(forkTracked(join(ROOT, 'bench', 'loadgen.ts'), []));
-  process.env[BENCH_KEY_ENV] ??= 'sk-bench-gateway-key';
   mkdirSync(join(tmp, 'policy'));
   // Its own folder: llmtap watches the policy file's folder, and the logs are written to tmp.
   const policyFile = join(tmp, 'policy', 'policy.yaml');
@@ -112,12 +99,4 @@ async function main(): Promise<void> {
   }
   writeFileSync(join(out, 'profile-policy.md'), report);
   process.stdout.write(report);
-  await stopAll();
-  rmSync(tmp, { recursive: true, force: true });
-}
-
-void main().catch(async (err) => {
-  process.stderr.write(`${(err as Error).stack}\n`);
-  await stopAll();
-  process.exit(1);
 });
