@@ -199,7 +199,7 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
     for (let i = 0; i < n; i++) {
       const more = res.write(event);
       state.streamedBytes += event.length;
-      if (!more) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+      if (!more) await drainOrClose(res);
       if (res.destroyed) return void state.streamsAborted++;
     }
     return void res.end();
@@ -341,4 +341,17 @@ function lastMessageHasToolResult(messages: unknown): boolean {
   if (!Array.isArray(messages) || messages.length === 0) return false;
   const last = messages[messages.length - 1] as { content?: unknown } | null;
   return Array.isArray(last?.content) && last.content.some((b) => (b as { type?: unknown } | null)?.type === 'tool_result');
+}
+
+/** Waits for room to write (or the end); the listener that did not fire goes too, so a long stream under backpressure adds none. */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }

@@ -6,7 +6,7 @@ import { builtInRedactor } from '../../src/redact/redactor.js';
 import { viewerFor } from '../../src/ui/server/access.js';
 import type { UiListItem } from '../../src/ui/server/list-item.js';
 import { LiveHub } from '../../src/ui/server/live.js';
-import { applyWritten } from '../../ui/src/api.js';
+import { applyWritten, mergeFetched, NO_FILTERS, type ListRow } from '../../ui/src/api.js';
 import { bucketStep, cumulativeBy, OTHER, timeBuckets } from '../../ui/src/chart-data.js';
 
 /** Just enough of a ServerResponse for the hub: what was written, and 'close'. */
@@ -96,5 +96,18 @@ describe('chart data', () => {
     expect(timeBuckets([], 1000).xs).toEqual([]);
     expect(bucketStep(5_000)).toBe(1000);
     expect(bucketStep(3600_000)).toBe(300_000);
+  });
+});
+
+describe('the list fetch and the rows pushed meanwhile', () => {
+  const row = (id: string): ListRow => ({ id, tool: 'curl', model: 'm' }) as unknown as ListRow;
+  it('keeps a row pushed while the fetch was on its way, on top, and nothing else the fetch does not hold', () => {
+    const fetched = [row('b'), row('a')];
+    const current = [row('c'), row('old-not-refetched'), row('b')];
+    expect(mergeFetched(fetched, current, new Set(['c', 'b']), NO_FILTERS).map((r) => r.id)).toEqual(['c', 'b', 'a']);
+    // Pushed before the fetch was sent (the fetch holds it or filtered it out): not kept.
+    expect(mergeFetched(fetched, current, new Set(), NO_FILTERS).map((r) => r.id)).toEqual(['b', 'a']);
+    // A pushed row the new filters exclude goes too.
+    expect(mergeFetched(fetched, current, new Set(['c']), { ...NO_FILTERS, tool: 'codex' }).map((r) => r.id)).toEqual(['b', 'a']);
   });
 });

@@ -19,6 +19,18 @@ export function applyWritten(rows: ListRow[], written: readonly UiWrittenItem[])
   });
 }
 
+/**
+ * The list as fetched, plus the rows pushed live since that fetch was sent that it does
+ * not hold yet (the archive had not written them when it was read), newest first. Without
+ * them, a row pushed while the page's first fetch was on its way vanished when the fetch
+ * answered with the older list.
+ */
+export function mergeFetched(fetched: readonly ListRow[], current: readonly ListRow[], pushedSinceFetch: ReadonlySet<string>, filters: ListFilters): ListRow[] {
+  const have = new Set(fetched.map((r) => r.id));
+  const kept = current.filter((r) => pushedSinceFetch.has(r.id) && !have.has(r.id) && matchesFilters(r, filters));
+  return kept.length === 0 ? [...fetched] : [...kept, ...fetched];
+}
+
 export interface SessionJson {
   id: string; started_at: string; ended_at: string; duration_ms: number; tool: string | null; client: { address: string | null; user: string | null };
   models: string[]; threads: number; turns: number; errors: number; tokens: { input: number; output: number; cached_input: number };

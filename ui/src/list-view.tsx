@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { applyWritten, getJson, listUrl, matchesFilters, NO_FILTERS, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
+import { applyWritten, getJson, mergeFetched, listUrl, matchesFilters, NO_FILTERS, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
 import { ms, shortId, time, tokens, usd } from './format.js';
 
 const MAX_ROWS = 1000;
@@ -13,11 +13,15 @@ export function ListView() {
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
 
+  // Ids pushed live since the last list fetch was sent: kept when its (older) answer arrives.
+  const pushedSinceFetch = useRef(new Set<string>());
+
   useEffect(() => {
     let stale = false;
     const t = setTimeout(() => {
+      pushedSinceFetch.current = new Set();
       getJson<{ exchanges: UiListItem[] }>(listUrl(filters)).then((r) => {
-        if (!stale) { setRows(r.exchanges); setError(null); }
+        if (!stale) { setRows((current) => mergeFetched(r.exchanges, current, pushedSinceFetch.current, filters)); setError(null); }
       }, (err: Error) => !stale && setError(err.message));
     }, 150);
     return () => { stale = true; clearTimeout(t); };
@@ -31,6 +35,9 @@ export function ListView() {
     source.addEventListener('exchange', (event) => {
       const item: ListRow = { ...(JSON.parse((event as MessageEvent<string>).data) as UiListItem), pending: true };
       if (!matchesFilters(item, filtersRef.current)) return;
+      const pushed = pushedSinceFetch.current;
+      if (pushed.size >= MAX_ROWS) pushed.delete(pushed.values().next().value!); // bounded like the list
+      pushed.add(item.id);
       setRows((current) => (current.some((r) => r.id === item.id) ? current : [item, ...current].slice(0, MAX_ROWS)));
       setSelected((s) => (s > 0 ? s + 1 : s));
     });
