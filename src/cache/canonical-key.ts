@@ -1,4 +1,4 @@
-import { createHash, hash as digest } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import type { RawHeaders } from '../exchange.js';
 import { isCredentialName, isCredentialParam } from '../redact/credential-names.js';
 
@@ -56,12 +56,22 @@ export function canonicalRequest(input: CanonicalInput): string {
   if (input.json !== undefined && input.json !== null && typeof input.json === 'object') {
     // Without keys to drop at any depth, the volatile fields are skipped while writing (no copy of the body).
     body = input.ignoreAnywhere
-      ? stableJson(withoutKeys(withoutVolatile(input.json, volatileFor(input.provider)), new Set(input.ignoreAnywhere)))
+      ? canonicalJson(input.json, volatileFor(input.provider), input.ignoreAnywhere)
       : stableJson(input.json, volatileTreeFor(input.provider));
   } else if (input.raw && input.raw.length > 0) {
-    body = `sha256:${createHash('sha256').update(input.raw).digest('hex')}`;
+    body = opaqueDigest(input.raw);
   } else body = '';
   return `${input.method.toUpperCase()} ${input.host.toLowerCase()}${target}\n${body}`;
+}
+
+/** JSON as canonical text: keys sorted, without the dotted `volatile` paths and without `ignoreAnywhere` keys at any depth. */
+export function canonicalJson(json: unknown, volatile: readonly string[], ignoreAnywhere: readonly string[]): string {
+  return stableJson(withoutKeys(withoutVolatile(json, volatile), new Set(ignoreAnywhere)));
+}
+
+/** What stands for bytes that are not JSON in a canonical text: their sha256. */
+export function opaqueDigest(bytes: Buffer | string): string {
+  return `sha256:${digest('sha256', bytes, 'hex')}`;
 }
 
 const volatileByProvider = new Map<string, readonly string[]>();

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { REPLAY_VOLATILE_ANYWHERE, stableJson, volatileFor, withoutKeys, withoutVolatile } from '../cache/canonical-key.js';
+import { canonicalJson, opaqueDigest, REPLAY_VOLATILE_ANYWHERE, volatileFor } from '../cache/canonical-key.js';
 import type { RawHeaders } from '../exchange.js';
 import { parseJson } from '../providers/json.js';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
@@ -49,12 +48,11 @@ const WS_VOLATILE = ['event_id'];
  * (decoded and redacted), so a live message meets its recording.
  */
 export function wsMessageCanonical(provider: string | undefined, opcode: number, payload: string | Buffer): string {
-  if (opcode !== 1) return `binary\nsha256:${digest(typeof payload === 'string' ? Buffer.from(payload) : payload)}`;
+  if (opcode !== 1) return `binary\n${opaqueDigest(payload)}`;
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
   const json = parseJson(text);
-  if (json === null || json === undefined || typeof json !== 'object') return `text\nsha256:${digest(Buffer.from(text))}`;
-  const cleaned = withoutKeys(withoutVolatile(json, [...volatileFor(provider), ...WS_VOLATILE]), new Set(REPLAY_VOLATILE_ANYWHERE));
-  return `text\n${stableJson(cleaned)}`;
+  if (json === null || json === undefined || typeof json !== 'object') return `text\n${opaqueDigest(text)}`;
+  return `text\n${canonicalJson(json, [...volatileFor(provider), ...WS_VOLATILE], REPLAY_VOLATILE_ANYWHERE)}`;
 }
 
 /** The canonical upgrade: what a live upgrade is matched on (`?model=` etc. sorted, credential parameters left out). */
@@ -121,8 +119,4 @@ export function wsErrorEvent(api: string | undefined, message: string, clientEve
 export function clientEventId(text: string): string | undefined {
   const json = parseJson(text) as { event_id?: unknown } | null | undefined;
   return json && typeof json === 'object' && typeof json.event_id === 'string' ? json.event_id : undefined;
-}
-
-function digest(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
 }
