@@ -6,8 +6,8 @@ import type { Redactor } from '../redact/redactor.js';
 import type { Exchange, RawHeaders } from '../exchange.js';
 import { identifyProvider } from '../providers/registry.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { credentialFor, type Hop, type RoutingPlan } from '../policy/routing.js';
-import type { Attempt, MatchFacts } from '../policy/types.js';
+import { credentialFor, type CredentialChoice, type Hop, type RoutingPlan } from '../policy/routing.js';
+import type { Attempt, MatchFacts, PolicyRecord } from '../policy/types.js';
 import type { BodyCapture } from './capture.js';
 import { requestForHop, type BaseRequest } from './hop-request.js';
 import { relay, type RelayResult } from './relay.js';
@@ -58,12 +58,7 @@ export async function forwardPlanned(fwd: PlannedForward, res: ServerResponse, e
   let result: RelayResult = { outcome: 'completed' };
   for (let i = 0; i < plan.hops.length; i++) {
     const hop = plan.hops[i]!;
-    const provider = identifyProvider(hop.origin.host, hop.origin.port);
-    const choices = credentialFor(fwd.policy, fwd.facts, hop, provider);
-    // Only a later hop can repeat a credentials decision (the first adds the first ones).
-    for (const c of choices) if (i === 0 || !record.decisions.some((d) => sameDecision(d, c.decision))) record.decisions.push(c.decision);
-    const inject = choices.find((c) => c.inject)?.inject;
-    const req = requestForHop(fwd.base, hop, inject);
+    const req = requestForHop(fwd.base, hop, credentialsForHop(fwd, hop, record, i > 0));
     const body = req.chunked && req.body ? Readable.from([req.body]) : req.body;
     const last = i + 1 >= plan.hops.length || !plan.triggers;
     const retryOn = last ? undefined : plan.triggers!.status;
@@ -104,6 +99,17 @@ function attemptOf(hop: Hop, modelNotRewritten: boolean | undefined, result: Rel
   }
 }
 
-export function sameDecision(a: object, b: object): boolean {
+/**
+ * The credential to inject on one try (undefined: the client's own goes up), its
+ * decisions added to `record`. Only a later hop can repeat a credentials decision (the
+ * policy stage records none), so the first skips the comparison.
+ */
+export function credentialsForHop(at: Pick<PlannedForward, 'policy' | 'facts'>, hop: Hop, record: PolicyRecord, later: boolean): CredentialChoice['inject'] {
+  const choices = credentialFor(at.policy, at.facts, hop, identifyProvider(hop.origin.host, hop.origin.port));
+  for (const c of choices) if (!later || !record.decisions.some((d) => sameDecision(d, c.decision))) record.decisions.push(c.decision);
+  return choices.find((c) => c.inject)?.inject;
+}
+
+function sameDecision(a: object, b: object): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }

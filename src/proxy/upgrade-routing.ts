@@ -3,11 +3,10 @@ import { classifyUpstreamError, type ErrorCode } from '../errors.js';
 import type { Exchange, RawHeaders } from '../exchange.js';
 import type { Logger } from '../log.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { credentialFor, type Hop, type RoutingPlan } from '../policy/routing.js';
+import type { Hop, RoutingPlan } from '../policy/routing.js';
 import type { Attempt, MatchFacts } from '../policy/types.js';
-import { identifyProvider } from '../providers/registry.js';
 import type { Redactor } from '../redact/redactor.js';
-import { logFallback, sameDecision } from './fallback.js';
+import { credentialsForHop, logFallback } from './fallback.js';
 import { requestForHop } from './hop-request.js';
 import type { UpstreamPools } from './upstream.js';
 
@@ -39,9 +38,7 @@ export async function dialPlanned(up: PlannedUpgrade, ex: Exchange, path: string
   let outcome: DialedUpgrade | undefined;
   for (let i = 0; i < plan.hops.length && !outcome; i++) {
     const hop: Hop = { ...plan.hops[i]!, model: undefined };
-    const choices = credentialFor(up.policy, up.facts, hop, identifyProvider(hop.origin.host, hop.origin.port));
-    for (const c of choices) if (!record.decisions.some((d) => sameDecision(d, c.decision))) record.decisions.push(c.decision);
-    const req = requestForHop({ method: 'GET', path, headers, body: null, chunked: false }, hop, choices.find((c) => c.inject)?.inject);
+    const req = requestForHop({ method: 'GET', path, headers, body: null, chunked: false }, hop, credentialsForHop(up, hop, record, i > 0));
     try {
       const socket = await up.pools.dial(hop.origin.tls, hop.origin.host, hop.origin.port, hop.explicit);
       attempts.push({ upstream: hop.origin.label, result: 'answered' });
