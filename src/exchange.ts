@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { newId } from './ids.js';
+import type { PriceResult } from './cost/price-exchange.js';
 import type { PolicyRecord } from './policy/types.js';
 import type { AgentMetadata } from './providers/agent-metadata.js';
 import type { Quota } from './providers/quota-headers.js';
@@ -138,6 +139,12 @@ export interface Exchange {
   subscription?: boolean;
   /** What the policy decided (rule, action, enforced or monitor, what changed); absent when no rule matched. */
   policy?: PolicyRecord;
+  /**
+   * Its price, once something in the proxy needed it before the record was handed over
+   * (a budget, the Prometheus cost counter, the live UI): the archive writes this one
+   * instead of pricing the exchange again (row-cost.ts priceOf).
+   */
+  price?: PriceResult;
 }
 
 /** Epoch time in fractional milliseconds, monotonic within the process. */

@@ -1,6 +1,5 @@
 import type { PriceOverrides } from '../cost/override-match.js';
-import type { priceExchange } from '../cost/price-exchange.js';
-import { priceInputOf } from '../cost/exchange-price-input.js';
+import type { priceOf } from '../recorder/row-cost.js';
 import type { Exchange } from '../exchange.js';
 import type { Logger } from '../log.js';
 import { builtInRedactor } from '../redact/redactor.js';
@@ -13,13 +12,14 @@ export type SpendSource = (since: number) => Iterable<SpendRow>;
 /**
  * Prices finished exchanges for the budget rules that matched them and keeps the
  * ledger in step with the policy. The cost module (and its ~200 ms of price data) is
- * only loaded in the proxy's main thread once a policy has budget rules; the writer
- * thread prices the archived row from the same input (exchange-price-input.ts).
+ * only loaded in the proxy's main thread once a policy has budget rules. A charge made
+ * before the record is handed over puts its price on the exchange, which the archive
+ * then records as is (priceOf in row-cost.ts).
  */
 export class BudgetCharger {
   readonly ledger = new BudgetLedger();
-  private loading?: Promise<typeof priceExchange>;
-  private price?: typeof priceExchange;
+  private loading?: Promise<typeof priceOf>;
+  private price?: typeof priceOf;
 
   constructor(private readonly logger: Logger, private readonly spend?: SpendSource, private readonly overrides?: PriceOverrides) {}
 
@@ -27,7 +27,7 @@ export class BudgetCharger {
   sync(policy: CompiledPolicy | undefined, now = Date.now()): void {
     const fresh = this.ledger.retain(policy?.budget ?? []);
     if (!policy || policy.budget.length === 0) return;
-    this.loading ??= import('../cost/price-exchange.js').then((m) => (this.price = m.priceExchange));
+    this.loading ??= import('../recorder/row-cost.js').then((m) => (this.price = m.priceOf));
     if (fresh.length === 0) return;
     let rows: Iterable<SpendRow> = [];
     try {
@@ -47,12 +47,12 @@ export class BudgetCharger {
     return this.loading?.then((price) => this.apply(ex, charges, price));
   }
 
-  private apply(ex: Exchange, charges: readonly BudgetCharge[], price: typeof priceExchange): void {
-    const input = priceInputOf(ex);
-    const usd = input ? price(input, this.overrides).usd : null;
+  private apply(ex: Exchange, charges: readonly BudgetCharge[], price: typeof priceOf): void {
+    // The archive's own price (priceOf keeps it on the exchange, and the writer records that one).
+    const usd = price(ex, this.overrides)?.usd ?? null;
     if (usd === null || usd <= 0) return;
     for (const c of charges) {
-      const crossed = this.ledger.add(c.rule, c.key, usd, input!.at);
+      const crossed = this.ledger.add(c.rule, c.key, usd, ex.timings.start);
       if (crossed) this.log(crossed);
     }
   }

@@ -197,16 +197,22 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     sendError(res, ex, err);
   }
   ex.timings.end = now();
-  finish(ex, conn, deps);
+  // Charged once the answer is read (its usage known) and before the record is handed over (a budget's price goes with it).
+  finish(ex, conn, deps, charges.length > 0 || budgetCharges ? () => chargeUsage(ex, charges, budgetCharges, policyRuntime) : undefined);
   // The runtime the request started with: a reload meanwhile keeps the caches of unchanged rules.
   if (cacheTicket && policyRuntime?.caches) storeAnswer(cacheTicket, ex, policyRuntime.caches, policyRuntime.cachePersistence);
-  // Token buckets are charged what the exchange really used (pre-checked from max_tokens before).
-  if (charges.length > 0 && ex.usage) {
+}
+
+/** What an exchange used, charged to the rules that asked for it (after the fact: pre-checked before it went out). */
+function chargeUsage(ex: Exchange, charges: PolicyStageResult['charges'], budgetCharges: PolicyStageResult['budgetCharges'], runtime: PolicyRuntime | undefined): void {
+  if (!ex.usage) return;
+  // Token buckets: the tokens really used (pre-checked from max_tokens before).
+  if (charges.length > 0) {
     const used = (ex.usage.inputTokens ?? 0) + (ex.usage.outputTokens ?? 0);
     for (const c of charges) c.limiter.charge(c.key, used);
   }
-  // Budgets are charged the exchange's cost (priced like the archived row).
-  if (budgetCharges && ex.usage) void policyRuntime?.charger?.charge(ex, budgetCharges);
+  // Budgets: the exchange's cost, as the archive prices it.
+  if (budgetCharges) void runtime?.charger?.charge(ex, budgetCharges);
 }
 
 /**
@@ -285,8 +291,8 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
   res.end(body);
 }
 
-/** After the client has its last byte: make sense of the response, record, log. */
-function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void {
+/** After the client has its last byte: make sense of the response, charge the policy its usage, record, log. */
+function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, chargeUsage?: () => void): void {
   deps.metrics.exchangesFinished++;
   // Reading the answer (decode + parse) is only worth it for exchanges that are kept.
   if (conn.record && ex.response && ex.api && !ex.errorCode) {
@@ -299,6 +305,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps): void
       ex.usage = ex.response.reassembled.usage;
     }
   }
+  chargeUsage?.();
   if (conn.record) {
     describeClient(ex);
     if (ex.response) ex.quota = readQuota(ex.response.headers);

@@ -25,12 +25,15 @@ export function applyCost(row: ExchangeRow, ex: Exchange, overrides: PriceOverri
 /**
  * The price of an exchange as the archive records it; undefined when there is nothing
  * to price (no usage; a WebSocket session is priced per response by the read side
- * later). Shared with the Prometheus cost counter and budgets so they never disagree.
+ * later). Shared with budgets, the Prometheus cost counter and the live UI: computed
+ * once per exchange (kept on `ex.price`, which travels to the writer with the record),
+ * so they never disagree and the writer does not price it again.
  */
 export function priceOf(ex: Exchange, overrides: PriceOverrides | undefined): PriceResult | undefined {
   if (answeredFromCache(ex)) return undefined;
+  if (ex.price) return ex.price;
   const input = priceInputOf(ex);
-  return input ? priceExchange(input, overrides) : undefined;
+  return input ? (ex.price = priceExchange(input, overrides)) : undefined;
 }
 
 export function compileOverrides(data: PriceOverridesData | null): PriceOverrides | undefined {
