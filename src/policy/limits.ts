@@ -56,7 +56,8 @@ export function evaluateLimits(rules: readonly LimitsRule[], facts: MatchFacts, 
       continue;
     }
     const cap = rule.maxTokens;
-    const over = cap === undefined ? [] : tokenFields(body).filter((f) => f.value > cap);
+    const fields = cap === undefined ? NONE : tokenFields(body);
+    const over = fields.length === 0 ? NONE : fields.filter((f) => f.value > cap!);
     if (cap !== undefined && over.length > 0) {
       for (const f of over) {
         out.decisions.push({ rule: rule.id, kind: 'limits', action: rule.onMaxTokens, enforced, limit: 'maxTokens', field: f.path.join('.'), from: f.value, to: cap });
@@ -72,6 +73,8 @@ export function evaluateLimits(rules: readonly LimitsRule[], facts: MatchFacts, 
   }
   return out;
 }
+
+const NONE: readonly { path: string[]; value: number }[] = [];
 
 function setPath(body: unknown, path: string[], value: number): void {
   let node = body as Record<string, unknown>;

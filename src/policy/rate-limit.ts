@@ -19,6 +19,9 @@ export function parseRateLimit(spec: string): RateLimitSpec {
 
 export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
 
+/** The answer of every check that passes (one object: this runs on every limited request). */
+const OK: RateDecision = Object.freeze({ ok: true });
+
 /**
  * Token buckets, one per key (client and provider host): `limit` tokens refilled
  * evenly over the window. The number of keys is bounded; the least recently
@@ -26,6 +29,8 @@ export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** The key used last: already at the end of the LRU order, so it is not moved again. */
+  private newest: string | undefined;
 
   constructor(private readonly spec: RateLimitSpec, private readonly now: () => number = Date.now, private readonly maxKeys = 100_000) {}
 
@@ -33,7 +38,7 @@ export class RateLimiter {
     const bucket = this.refill(key);
     if (bucket.tokens >= cost) {
       bucket.tokens -= cost;
-      return { ok: true };
+      return OK;
     }
     return { ok: false, retryAfterSeconds: this.waitSeconds(cost - bucket.tokens) };
   }
@@ -46,7 +51,7 @@ export class RateLimiter {
   check(key: string, cost: number): RateDecision {
     const bucket = this.refill(key);
     const need = Math.min(cost, this.spec.limit);
-    if (bucket.tokens > 0 && bucket.tokens >= need) return { ok: true };
+    if (bucket.tokens > 0 && bucket.tokens >= need) return OK;
     return { ok: false, retryAfterSeconds: this.waitSeconds(need - bucket.tokens) };
   }
 
@@ -57,13 +62,19 @@ export class RateLimiter {
 
   private refill(key: string): { tokens: number; at: number } {
     const t = this.now();
-    const perMs = this.spec.limit / this.spec.windowMs;
-    const bucket = this.buckets.get(key) ?? { tokens: this.spec.limit, at: t };
-    this.buckets.delete(key);
-    bucket.tokens = Math.min(this.spec.limit, bucket.tokens + (t - bucket.at) * perMs);
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = { tokens: this.spec.limit, at: t };
+      this.buckets.set(key, bucket);
+      if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+    } else if (key !== this.newest) {
+      // Least recently used first: a bucket used again moves to the end (a Map keeps insertion order).
+      this.buckets.delete(key);
+      this.buckets.set(key, bucket);
+    }
+    this.newest = key;
+    bucket.tokens = Math.min(this.spec.limit, bucket.tokens + (t - bucket.at) * (this.spec.limit / this.spec.windowMs));
     bucket.at = t;
-    this.buckets.set(key, bucket);
-    if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
     return bucket;
   }
 

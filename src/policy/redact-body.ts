@@ -31,17 +31,20 @@ const TEXT_KEYS = new Set(['content', 'text', 'input', 'output', 'prompt', 'syst
 
 /** Same value → same placeholder within one request; numbered per detector. */
 export class Placeholders {
-  private readonly byValue = new Map<string, string>();
-  private readonly counts = new Map<string, number>();
+  // Made on the first hit: most requests have none, and this is built for every one.
+  private byValue?: Map<string, string>;
+  private counts?: Map<string, number>;
 
   for(detector: string, value: string): string {
     const key = `${detector}\u0000${value}`;
-    let placeholder = this.byValue.get(key);
+    const byValue = (this.byValue ??= new Map());
+    const counts = (this.counts ??= new Map());
+    let placeholder = byValue.get(key);
     if (placeholder === undefined) {
-      const n = (this.counts.get(detector) ?? 0) + 1;
-      this.counts.set(detector, n);
+      const n = (counts.get(detector) ?? 0) + 1;
+      counts.set(detector, n);
       placeholder = `[REDACTED:${detector}:${n}]`;
-      this.byValue.set(key, placeholder);
+      byValue.set(key, placeholder);
     }
     return placeholder;
   }
@@ -55,6 +58,9 @@ export function redactText(text: string, detectors: readonly Detector[], placeho
 
 /** redactText's work; `fired` is only touched (so only needed) when a detector fires. */
 function redactInto(text: string, detectors: readonly Detector[], placeholders: Placeholders, fired: Map<string, number> | (() => Map<string, number>)): string {
+  // Most text has nothing any detector looks for: one scan says so instead of one per detector.
+  const anyHint = anyHintOf(detectors);
+  if (anyHint && !anyHint.test(text)) return text;
   let out = text;
   for (const d of detectors) {
     if (d.hint && !d.hint.test(out)) continue;
@@ -67,6 +73,22 @@ function redactInto(text: string, detectors: readonly Detector[], placeholders: 
     });
   }
   return out;
+}
+
+/**
+ * One regex matching wherever any of the detectors' hints would (their alternation),
+ * remembered per detector list (one per compiled rule); null when a detector has no
+ * hint (a custom pattern: it always runs) or a hint has flags the others lack.
+ */
+const anyHints = new WeakMap<readonly Detector[], RegExp | null>();
+function anyHintOf(detectors: readonly Detector[]): RegExp | null {
+  let re = anyHints.get(detectors);
+  if (re === undefined) {
+    const hints = detectors.map((d) => d.hint);
+    re = hints.length > 0 && hints.every((h) => h !== undefined && h.flags === '') ? new RegExp(hints.map((h) => `(?:${h!.source})`).join('|')) : null;
+    anyHints.set(detectors, re);
+  }
+  return re;
 }
 
 /**

@@ -102,7 +102,9 @@ export interface CredentialChoice {
  */
 export function credentialFor(policy: CompiledPolicy, facts: MatchFacts, hop: Hop, provider: ProviderId | undefined): CredentialChoice[] {
   const out: CredentialChoice[] = [];
-  const at: MatchFacts = { ...facts, host: hop.origin.host, provider, model: hop.model ?? facts.model };
+  // The request's own facts when the try changes none of them (no other host, provider or model).
+  const same = hop.origin.host === facts.host && provider === facts.provider && (hop.model === undefined || hop.model === facts.model);
+  const at: MatchFacts = same ? facts : { ...facts, host: hop.origin.host, provider, model: hop.model ?? facts.model };
   for (const rule of policy.credentials) {
     if (!rule.match(at)) continue;
     const enforced = rule.mode === 'enforce';

@@ -105,7 +105,9 @@ function attemptOf(hop: Hop, modelNotRewritten: boolean | undefined, result: Rel
  * policy stage records none), so the first skips the comparison.
  */
 export function credentialsForHop(at: Pick<PlannedForward, 'policy' | 'facts'>, hop: Hop, record: PolicyRecord, later: boolean): CredentialChoice['inject'] {
-  const choices = credentialFor(at.policy, at.facts, hop, identifyProvider(hop.origin.host, hop.origin.port));
+  // The host the client asked for is the request's own provider (as `policy test` decides it too).
+  const provider = hop.explicit ? identifyProvider(hop.origin.host, hop.origin.port) : at.facts.provider;
+  const choices = credentialFor(at.policy, at.facts, hop, provider);
   for (const c of choices) if (!later || !record.decisions.some((d) => sameDecision(d, c.decision))) record.decisions.push(c.decision);
   return choices.find((c) => c.inject)?.inject;
 }

@@ -82,4 +82,16 @@ describe('RateLimiter', () => {
     expect(rl.take('a').ok).toBe(false); // still remembered
     expect(rl.take('b').ok).toBe(true); // forgotten: starts full again (and evicts c)
   });
+
+  it('a key used twice in a row keeps its place; used after another it moves to the end again', () => {
+    const { rl } = limiter(1, 60_000, 2);
+    rl.take('a');
+    rl.take('b');
+    rl.take('b'); // already the newest
+    rl.take('a'); // a is the newest again: b is the oldest
+    rl.take('a');
+    rl.take('c'); // evicts b
+    expect(rl.take('a').ok).toBe(false);
+    expect(rl.take('b').ok).toBe(true);
+  });
 });
