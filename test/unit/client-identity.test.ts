@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readAgentMetadata } from '../../src/providers/agent-metadata.js';
 import { readQuota } from '../../src/providers/quota-headers.js';
-import { identifyTool } from '../../src/providers/tool-identity.js';
+import { IDENTITY_HEADERS, identifyTool } from '../../src/providers/tool-identity.js';
 
 describe('identifyTool', () => {
   it.each([
@@ -38,6 +40,24 @@ describe('identifyTool', () => {
 
   it('gives nothing for a request without any identifying header', () => {
     expect(identifyTool(['content-type', 'application/json'])).toBeUndefined();
+  });
+
+  it('remembers an identity by the headers that decide it, and only by them', () => {
+    const first = identifyTool(['User-Agent', 'MyAgent/3.2', 'x-request-id', 'a']);
+    // Another request (another array) with the same identifying headers: the same answer, frozen (it is shared).
+    expect(identifyTool(['User-Agent', 'MyAgent/3.2', 'x-request-id', 'b'])).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    // Same User-Agent, one identifying header more: identified again, not taken from the memo.
+    expect(identifyTool(['User-Agent', 'MyAgent/3.2', 'X-Stainless-Lang', 'python'])).toEqual({ name: 'stainless-sdk-python' });
+    expect(identifyTool(['User-Agent', 'node-fetch', 'copilot-integration-id', 'vscode-chat'])).toEqual({ name: 'copilot' });
+    expect(identifyTool(['User-Agent', 'node-fetch'])).toEqual({ name: 'node-fetch' });
+  });
+
+  it('the memo key names every header the rules read (a rule reading a new one must add it)', () => {
+    const source = readFileSync(fileURLToPath(new URL('../../src/providers/tool-identity.ts', import.meta.url)), 'utf8');
+    const read = new Set([...source.matchAll(/headerValue\(\w+, '([^']+)'\)/g)].map((m) => m[1]!));
+    expect(read.size).toBeGreaterThan(5);
+    for (const name of read) expect([...IDENTITY_HEADERS, 'user-agent']).toContain(name);
   });
 });
 
