@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
+import { drainOrClose } from '../helpers/backpressure.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 import { captureClientHello, closedWithin, headerIn, openSocket, readAll, readResponse, tlsOver, tunnelTo } from './network-helpers.js';
@@ -164,7 +165,7 @@ async function streamUntilAnswered(socket: Socket, total: number, chunked: boole
     let ok = socket.write(chunk);
     if (chunked) ok = socket.write('\r\n');
     sent += chunk.length;
-    if (!ok) await new Promise((r) => { socket.once('drain', r); socket.once('close', r); setTimeout(r, 2000); });
+    if (!ok) await drainOrClose(socket, 2000);
   }
   await closedWithin(socket, 5000);
   return { sent, answer };

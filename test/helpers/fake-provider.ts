@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import forge from 'node-forge';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
+import { drainOrClose } from './backpressure.js';
 import { bedrockRoute } from './fake-bedrock.js';
 import { googleRoute } from './fake-google.js';
 import { openaiFamilyRoute } from './fake-openai-family.js';
@@ -343,15 +344,3 @@ function lastMessageHasToolResult(messages: unknown): boolean {
   return Array.isArray(last?.content) && last.content.some((b) => (b as { type?: unknown } | null)?.type === 'tool_result');
 }
 
-/** Waits for room to write (or the end); the listener that did not fire goes too, so a long stream under backpressure adds none. */
-function drainOrClose(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
-}
