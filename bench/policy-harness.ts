@@ -45,9 +45,9 @@ export function runWithHarness(name: string, body: (h: PolicyHarness) => Promise
   });
 }
 
-/** CPU ms of a process's main thread (its event loop) so far. */
-export function mainThreadCpuMs(pid: number, read: (file: string) => string): number {
+/** CPU ms of a process's main thread (its event loop) so far, split: user (JavaScript, OpenSSL, Node's C++) and system (the kernel: sockets, files). */
+export function mainThreadCpu(pid: number, read: (file: string) => string): { userMs: number; systemMs: number } {
   const stat = read(`/proc/${pid}/task/${pid}/stat`);
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
+  return { userMs: Number(f[11]) * 10, systemMs: Number(f[12]) * 10 };
 }

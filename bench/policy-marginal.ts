@@ -1,8 +1,8 @@
 /**
  * `node --import tsx bench/policy-marginal.ts [rounds] [seconds]`: the proxy CPU per request
- * (whole process and main thread) of llmtap without a policy, with an empty one, with each
- * of the bench policy's rules alone, and with all ten, after a warm-up long enough for the
- * JIT and the archive writer to settle. Variants alternate round by round (drift in the
+ * (whole process, main thread, and the main thread's time in the kernel) of llmtap without
+ * a policy, with an empty one, with each of the bench policy's rules alone, and with all
+ * ten, after a warm-up long enough for the JIT and the archive writer to settle. Variants alternate round by round (drift in the
  * machine's other load spreads over all of them); medians are printed.
  *
  * RATE=1500 sends on a fixed schedule (the steady comparison: every variant serves the same
@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClosedResult } from './loadgen.js';
 import { BENCH_POLICY } from './policy-file.js';
-import { mainThreadCpuMs, runWithHarness } from './policy-harness.js';
+import { mainThreadCpu, runWithHarness } from './policy-harness.js';
 import { cpuMsOf } from './procs.js';
 import { proxyTarget, startLlmtap } from './systems.js';
 const rounds = Number(process.argv[2] ?? 3);
@@ -51,6 +51,7 @@ runWithHarness('policy-marginal', async ({ tmp, fake, load }) => {
   mkdirSync(policyDir);
   const perReq = new Map<string, number[]>(list.map((v) => [v.name, []]));
   const mainPerReq = new Map<string, number[]>(list.map((v) => [v.name, []]));
+  const kernelPerReq = new Map<string, number[]>(list.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (const v of list) {
       const args: string[] = [];
@@ -64,10 +65,12 @@ runWithHarness('policy-marginal', async ({ tmp, fake, load }) => {
         const target = proxyTarget(sys, fake);
         await load.run({ kind: 'closed', target, concurrency, warmup: { ms: 500 }, durationMs: 2500, ratePerSec });
         const before = cpuMsOf(sys.pid);
-        const main0 = mainThreadCpuMs(sys.pid, (f) => readFileSync(f, 'utf8'));
+        const main0 = mainThreadCpu(sys.pid, (f) => readFileSync(f, 'utf8'));
         const r = await load.run<ClosedResult>({ kind: 'closed', target, concurrency, warmup: { ms: 0 }, durationMs: seconds * 1000, ratePerSec });
         const us = ((cpuMsOf(sys.pid) - before) * 1000) / r.requests;
-        const mainUs = ((mainThreadCpuMs(sys.pid, (f) => readFileSync(f, 'utf8')) - main0) * 1000) / r.requests;
+        const main1 = mainThreadCpu(sys.pid, (f) => readFileSync(f, 'utf8'));
+        const mainUs = ((main1.userMs + main1.systemMs - main0.userMs - main0.systemMs) * 1000) / r.requests;
+        kernelPerReq.get(v.name)!.push(((main1.systemMs - main0.systemMs) * 1000) / r.requests);
         perReq.get(v.name)!.push(us);
         mainPerReq.get(v.name)!.push(mainUs);
         process.stderr.write(`round ${round + 1}/${rounds} ${v.name}: ${us.toFixed(0)} µs/request, ${Math.round(r.rps)} req/s${r.errors ? `, ${r.errors} errors` : ''}\n`);
@@ -76,7 +79,7 @@ runWithHarness('policy-marginal', async ({ tmp, fake, load }) => {
       }
     }
   }
-  for (const [label, table] of [['whole process', perReq], ['main thread', mainPerReq]] as const) {
+  for (const [label, table] of [['whole process', perReq], ['main thread', mainPerReq], ['main thread in the kernel (system time)', kernelPerReq]] as const) {
     process.stdout.write(`${label}, CPU µs per request (median; every run):\n`);
     const base = median(table.get('plain') ?? [NaN]);
     for (const [name, xs] of table) {

@@ -5,7 +5,8 @@
  * (inclusive llmtap time and self time) and the proxy CPU per request of each.
  * Profiles are kept in bench/out/policy-*.cpuprofile. NO_PROF=1: the same runs without the
  * profiler (its overhead inflates both rows), for the per-thread CPU split alone; STRACE=1 (with
- * NO_PROF=1) adds the system calls of the measured window (`strace -f -c`). CONCURRENCY=N
+ * NO_PROF=1) adds the system calls of the measured window (`strace -f -c`; STRACE=writes lists
+ * every write with its size in bench/out/strace-*.txt). CONCURRENCY=N
  * changes c; RATE=1500 sends on a fixed schedule instead (the steadier comparison: both runs
  * serve the same requests per second); POLICY='…' profiles another policy than the ten rules.
  */
@@ -72,7 +73,9 @@ runWithHarness('profile-policy', async ({ tmp, fake, load }) => {
     try {
       const target = proxyTarget(sys, fake);
       await load.run({ kind: 'closed', target, concurrency, warmup: { ms: 500 }, durationMs: 1000, ratePerSec });
-      const strace = process.env.STRACE ? spawn('strace', ['-f', '-c', '-p', String(sys.pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
+      // STRACE=writes: every write of the window, with its size, in bench/out/strace-<name>.txt.
+      const straceArgs = process.env.STRACE === 'writes' ? ['-f', '-e', 'trace=write,writev,sendmsg', '-e', 'abbrev=all', '-s', '0', '-o', join(out, `strace-${name}.txt`)] : ['-f', '-c'];
+      const strace = process.env.STRACE ? spawn('strace', [...straceArgs, '-p', String(sys.pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
       const straceOut = strace ? collect(strace.stderr!) : undefined;
       if (strace) await new Promise((r) => setTimeout(r, 300));
       const before = cpuMsOf(sys.pid);
