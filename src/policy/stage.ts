@@ -66,21 +66,23 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
     outcome.record.decisions.push(...routing.decisions);
     if (routing.route) outcome.record.route = routing.route;
   }
-  const routed = routing?.plan ? { routing: { plan: routing.plan, facts } } : {};
   if (outcome.record.decisions.length > 0 || outcome.record.blocked) ex.policy = outcome.record;
   const retry = outcome.block?.retryAfterSeconds;
-  const error = outcome.block && new LlmtapError(outcome.block.code, blockOptions(outcome.block.code, retry));
-  const charged = { charges: outcome.charges, budgetCharges: outcome.budgetCharges, facts };
+  // One object, filled in below (this runs on every request).
+  const result: PolicyStageResult = { charges: outcome.charges, budgetCharges: outcome.budgetCharges, facts };
+  if (outcome.block) result.error = new LlmtapError(outcome.block.code, blockOptions(outcome.block.code, retry));
+  if (routing?.plan) result.routing = { plan: routing.plan, facts };
   // A request blocked after redaction (by a rate limit) still hands back the redacted
   // body, so the archive never keeps what a rule said must not leave.
-  if (outcome.changedBody === undefined) {
-    // Only a limit clamped: the body keeps its bytes apart from the numbers changed.
-    const clamped = outcome.clamps && decoded && clampedBody(decoded, body, outcome.clamps);
-    if (!clamped) return { error, ...charged, ...routed };
-    return { error, body: clamped, headers: withBodyLength(upstreamHeaders, clamped.length), ...charged, ...routed };
+  // Only a limit clamped: the body keeps its bytes apart from the numbers changed.
+  const next = outcome.changedBody !== undefined
+    ? Buffer.from(JSON.stringify(outcome.changedBody), 'utf8')
+    : outcome.clamps && decoded && clampedBody(decoded, body, outcome.clamps);
+  if (next) {
+    result.body = next;
+    result.headers = withBodyLength(upstreamHeaders, next.length);
   }
-  const next = Buffer.from(JSON.stringify(outcome.changedBody), 'utf8');
-  return { error, body: next, headers: withBodyLength(upstreamHeaders, next.length), ...charged, ...routed };
+  return result;
 }
 
 /** Whether any rule reads the parsed body (redaction, token rates, max-tokens limits); remembered per compiled policy. */

@@ -49,13 +49,6 @@ export function isSafeHeaderName(name: string): boolean {
   return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name);
 }
 
-/** Refuses (`bad_request`) a header llmtap would write whose name or value could inject a line (CR, LF, NUL) or is not a valid field name. */
-export function assertSafeHeader(name: string, value: string): void {
-  if (!isSafeHeaderName(name) || !isSafeHeaderValue(value)) {
-    throw new LlmtapError('bad_request', { cause: new Error(`refused to write header ${JSON.stringify(name)}: CR, LF, NUL or an invalid name`) });
-  }
-}
-
 /**
  * Sets one header in a raw list (what policy rewriting uses): the first entry with
  * that name (any case) takes the value, later repeats go, and a new name is appended.
@@ -63,7 +56,9 @@ export function assertSafeHeader(name: string, value: string): void {
  * not a valid field name is refused with `bad_request`; nothing reaches the wire.
  */
 export function setHeader(raw: RawHeaders, name: string, value: string): RawHeaders {
-  assertSafeHeader(name, value);
+  if (!isSafeHeaderName(name) || !isSafeHeaderValue(value)) {
+    throw new LlmtapError('bad_request', { cause: new Error(`refused to write header ${JSON.stringify(name)}: CR, LF, NUL or an invalid name`) });
+  }
   const lower = name.toLowerCase();
   const out: RawHeaders = [];
   let done = false;

@@ -2,7 +2,7 @@ import { withBodyLength, type RawHeaders } from '../exchange.js';
 import { rewriteModel } from '../policy/model-rewrite.js';
 import type { Hop } from '../policy/routing.js';
 import type { CredentialHeader } from '../policy/types.js';
-import { assertSafeHeader, setHeader } from './headers.js';
+import { setHeader } from './headers.js';
 
 /** The request as the client sent it (after redaction), ready to be sent to any hop. */
 export interface BaseRequest {
@@ -56,7 +56,8 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
   if (inject) {
     // Every credential header goes (inject.header is one of them), so the injected one
     // is appended; one pass, each name lower-cased once (this runs on every routed request).
-    assertSafeHeader(inject.header, inject.value);
+    // The value needs no check here: a credential holding a line break or NUL stops the
+    // policy from loading (routing-compile.ts), and the name is one of CREDENTIAL_HEADERS.
     const kept: RawHeaders = [];
     for (let i = 0; i + 1 < headers.length; i += 2) {
       if (!CREDENTIAL_HEADERS.includes(headers[i]!.toLowerCase() as CredentialHeader)) kept.push(headers[i]!, headers[i + 1]!);

@@ -57,6 +57,13 @@ describe('routing rules: loading', () => {
     expect(fails('rules:\n  - credentials: {fromEnv: A, fromFile: b}\n')).toBe('policy.yaml:2: rules[0].credentials: needs exactly one of fromEnv, fromFile');
   });
 
+  it('a credential that would break the header line is a load error (the forwarding path does not check it again)', () => {
+    vi.stubEnv('LLMTAP_TEST_KEY', 'k-123\r\nx-injected: 1');
+    expect(fails('rules:\n  - id: key\n    credentials: {fromEnv: LLMTAP_TEST_KEY}\n')).toBe('policy.yaml:3: rules[0].credentials: the credential holds a line break or NUL (rule "key")');
+    // A NUL cannot be in an environment variable; a file can hold one.
+    expect(() => loadPolicyText('rules:\n  - id: key\n    credentials: {fromFile: key.txt}\n', 'policy.yaml', { readFile: () => 'k-123\u0000x' })).toThrow('policy.yaml:3: rules[0].credentials: the credential holds a line break or NUL (rule "key")');
+  });
+
   it('refuses bad upstream URLs, triggers, model names and two actions in one rule', () => {
     expect(fails('rules:\n  - route: {upstream: "ftp://x"}\n')).toBe('policy.yaml:2: rules[0].route.upstream: "ftp://x": only https:// and http:// upstreams');
     expect(fails('rules:\n  - route: {upstream: "https://x/v1"}\n')).toBe('policy.yaml:2: rules[0].route.upstream: "https://x/v1": an origin only; put a path in pathPrefix');
