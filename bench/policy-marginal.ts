@@ -8,7 +8,8 @@
  * RATE=1500 sends on a fixed schedule (the steady comparison: every variant serves the same
  * requests per second, so none batches more per event-loop turn for being faster); without
  * it, the bench's closed loop (CONCURRENCY, default 16). ONLY=plain,all ten picks variants;
- * LEAVE_OUT=1 adds the ten without each one (what a rule costs among the others).
+ * LEAVE_OUT=1 adds the ten without each one (what a rule costs among the others);
+ * BASE_DIST=DIR runs each variant again from another build (`… (base)`), alternated with this one.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ const concurrency = Number(process.env.CONCURRENCY ?? 16);
 const ratePerSec = process.env.RATE ? Number(process.env.RATE) : undefined;
 
 /** The bench policy split into one file per rule (the `teams:` header kept in each). */
-function variants(): Array<{ name: string; yaml: string | undefined; besideLog?: boolean }> {
+function variants(): Array<{ name: string; yaml: string | undefined; besideLog?: boolean; dist?: string }> {
   const lines = BENCH_POLICY.split('\n');
   const header = lines.filter((l) => l.trim() && !l.startsWith('  - ') && l.trim() !== 'rules:');
   const rules = lines.filter((l) => l.startsWith('  - '));
@@ -38,7 +39,9 @@ function variants(): Array<{ name: string; yaml: string | undefined; besideLog?:
     // The ten without one of them: what each costs among the others (LEAVE_OUT=1).
     ...(process.env.LEAVE_OUT ? rules.map((r) => ({ name: `-${/id: ([\w.-]+)/.exec(r)?.[1] ?? r}`, yaml: [...header, 'rules:', ...rules.filter((x) => x !== r)].join('\n') })) : []),
   ];
-  return only ? all.filter((v) => only.includes(v.name)) : all;
+  const picked = only ? all.filter((v) => only.includes(v.name)) : all;
+  const base = process.env.BASE_DIST;
+  return base ? picked.flatMap((v) => [v, { ...v, name: `${v.name} (base)`, dist: base }]) : picked;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -60,7 +63,7 @@ runWithHarness('policy-marginal', async ({ tmp, fake, load }) => {
         writeFileSync(file, v.yaml);
         args.push('--policy', file);
       }
-      const sys = await startLlmtap(tmp, fake, `llmtap-${round}`, { args });
+      const sys = await startLlmtap(tmp, fake, `llmtap-${round}`, { args, dist: v.dist });
       try {
         const target = proxyTarget(sys, fake);
         await load.run({ kind: 'closed', target, concurrency, warmup: { ms: 500 }, durationMs: 2500, ratePerSec });

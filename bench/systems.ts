@@ -62,13 +62,13 @@ function logFd(dir: string, name: string): { fd: number; file: string } {
  * `node dist/cli/main.js start` as a user runs it (default config: info logging to
  * stderr, here a file; recording on), plus what it needs to reach the fake provider.
  */
-export async function startLlmtap(tmp: string, fake: FakeInfo, name: string, opts: { args?: string[]; nodeArgs?: string[]; home?: string } = {}): Promise<RunningSystem> {
+export async function startLlmtap(tmp: string, fake: FakeInfo, name: string, opts: { args?: string[]; nodeArgs?: string[]; home?: string; dist?: string } = {}): Promise<RunningSystem> {
   const home = opts.home ?? mkdtempSync(join(tmp, `${name}-home-`));
   const extraArgs = opts.args ?? [];
   const nodeArgs = opts.nodeArgs ?? [];
   const { fd, file } = logFd(tmp, name);
   const args = [
-    ...nodeArgs, join(DIST, 'cli', 'main.js'), 'start',
+    ...nodeArgs, join(opts.dist ?? DIST, 'cli', 'main.js'), 'start',
     '--home', home, '--host', '127.0.0.1', '--port', '0',
     '--upstream-ca', fake.caFile,
     ...connectToArgs(fake).flatMap((c) => ['--connect-to', c]),
