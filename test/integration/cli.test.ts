@@ -63,6 +63,13 @@ describe('llmtap CLI end to end', () => {
     const der = join(home, 'ca.der');
     await llmtap('ca', '--der', der);
     expect(readFileSync(der)[0]).toBe(0x30); // a DER SEQUENCE
+    const json = JSON.parse((await llmtap('ca', '--json')).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ cert: join(home, 'certs', 'llmtap-ca.pem'), sha256: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.exec(stdout.split('SHA-256 ')[1]!.trim())![0], created: false });
+    expect(json.subject).toMatch(/llmtap/);
+    expect(Date.parse(json.notAfter as string)).toBeGreaterThan(Date.now());
+    expect(Date.parse(json.notBefore as string)).toBeLessThanOrEqual(Date.now());
+    const both = await llmtap('ca', '--json', '--der', '-').catch((e: { stderr: string; code: number }) => e);
+    expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('--json and --der - both write to stdout') });
   });
 
   it('eval "$(llmtap env)" is enough for curl; secrets stay out of the archive and logs', async () => {
