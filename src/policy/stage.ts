@@ -72,9 +72,9 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const result: PolicyStageResult = { charges: outcome.charges, budgetCharges: outcome.budgetCharges, facts };
   if (outcome.block) result.error = new LlmtapError(outcome.block.code, blockOptions(outcome.block.code, retry));
   if (routing?.plan) result.routing = { plan: routing.plan, facts };
-  // A request blocked after redaction (by a rate limit) still hands back the redacted
-  // body, so the archive never keeps what a rule said must not leave.
-  // Only a limit clamped: the body keeps its bytes apart from the numbers changed.
+  // The body when a rule changed it: re-serialised after redaction (handed back even when a
+  // later rule blocks the request, so the archive never keeps what a rule said must not
+  // leave), or, when only a limit clamped, the bytes as sent with just the numbers changed.
   const next = outcome.changedBody !== undefined
     ? Buffer.from(JSON.stringify(outcome.changedBody), 'utf8')
     : outcome.clamps && decoded && clampedBody(decoded, body, outcome.clamps);

@@ -292,7 +292,7 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
 }
 
 /** After the client has its last byte: make sense of the response, charge the policy its usage, record, log. */
-function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, chargeUsage?: () => void): void {
+function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, beforeRecord?: () => void): void {
   deps.metrics.exchangesFinished++;
   // Reading the answer (decode + parse) is only worth it for exchanges that are kept.
   if (conn.record && ex.response && ex.api && !ex.errorCode) {
@@ -305,7 +305,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, charg
       ex.usage = ex.response.reassembled.usage;
     }
   }
-  chargeUsage?.();
+  beforeRecord?.();
   if (conn.record) {
     describeClient(ex);
     if (ex.response) ex.quota = readQuota(ex.response.headers);
