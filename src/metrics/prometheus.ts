@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { Exchange } from '../exchange.js';
+import { effectiveUpstream } from '../cost/effective-upstream.js';
 import { priceOf } from '../recorder/row-cost.js';
 import { BoundedLabel, normaliseLabel, statusClass } from './labels.js';
 
@@ -91,9 +92,11 @@ export class PrometheusMetrics {
   /** One finished, recorded exchange. Runs on the event loop after the client has its answer. */
   observe(ex: Exchange): void {
     const reassembled = ex.response?.reassembled;
-    const provider = this.#labels.provider.value(ex.provider);
+    // A routed exchange counts where it went (the upstream that answered, the model it was sent), as it is priced.
+    const routed = effectiveUpstream(ex);
+    const provider = this.#labels.provider.value(routed ? routed.provider : ex.provider);
     const api = this.#labels.api.value(ex.api);
-    const model = this.#labels.model.value(reassembled?.model ?? ex.request.model);
+    const model = this.#labels.model.value(reassembled?.model ?? routed?.model ?? ex.request.model);
     const tool = this.#labels.tool.value(ex.tool?.name);
     const status = statusClass(ex.response?.status);
     const key = `${provider}\n${api}\n${model}\n${tool}\n${status}`;

@@ -2,6 +2,7 @@ import {
   ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
 import { decodeBody } from '../content-encoding.js';
+import { effectiveUpstream } from '../cost/effective-upstream.js';
 import { headerValue, type Exchange } from '../exchange.js';
 import type { Redactor } from '../redact/redactor.js';
 
@@ -68,15 +69,18 @@ export function exchangeSpan(ex: Exchange, options: SpanOptions): SpanData {
   const { redactor } = options;
   const reassembled = ex.response?.reassembled;
   const operation = OPERATIONS[ex.api ?? ''] ?? ex.api ?? 'other';
-  const provider = PROVIDER_NAMES[ex.provider ?? ''] ?? ex.provider ?? 'other';
+  // A routed exchange is described where it went (the upstream that answered, the model sent), as it is priced.
+  const routed = effectiveUpstream(ex);
+  const providerId = routed ? routed.provider : ex.provider;
+  const provider = PROVIDER_NAMES[providerId ?? ''] ?? providerId ?? 'other';
   const a: Record<string, AttributeValue> = {
     [GEN_AI.operationName]: operation,
     [GEN_AI.providerName]: provider,
     // The older name, which many backends still key their GenAI views on.
     [GEN_AI.system]: provider,
     [ATTR_HTTP_REQUEST_METHOD]: ex.request.method,
-    [ATTR_SERVER_ADDRESS]: redactor.text(ex.target.host),
-    [ATTR_SERVER_PORT]: ex.target.port,
+    [ATTR_SERVER_ADDRESS]: redactor.text(routed?.host ?? ex.target.host),
+    [ATTR_SERVER_PORT]: routed?.port ?? ex.target.port,
     // Never the query: Gemini's ?key= travels there.
     [ATTR_URL_PATH]: redactor.logPath(ex.request.path),
     'llmtap.exchange.id': ex.id,
@@ -85,7 +89,12 @@ export function exchangeSpan(ex: Exchange, options: SpanOptions): SpanData {
     if (value !== undefined && value !== '') a[key] = value;
   };
   const text = (value: string | undefined): string | undefined => (value === undefined ? undefined : redactor.text(value));
-  set(GEN_AI.requestModel, text(ex.request.model));
+  set(GEN_AI.requestModel, text(routed?.model ?? ex.request.model));
+  if (routed) {
+    // What the client asked for, when a rule sent it elsewhere.
+    set('llmtap.route.requested_host', redactor.text(ex.target.host));
+    if (routed.model !== undefined) set('llmtap.route.requested_model', text(ex.request.model));
+  }
   set(GEN_AI.responseModel, text(reassembled?.model));
   set(GEN_AI.responseId, text(reassembled?.responseId));
   if (ex.request.stream !== undefined) set(GEN_AI.requestStream, ex.request.stream);
@@ -112,7 +121,7 @@ export function exchangeSpan(ex: Exchange, options: SpanOptions): SpanData {
   if (error !== undefined) a[ATTR_ERROR_TYPE] = error;
   if (options.content) Object.assign(a, contentAttributes(ex, redactor));
 
-  const model = reassembled?.model ?? ex.request.model;
+  const model = reassembled?.model ?? routed?.model ?? ex.request.model;
   const span: SpanData = {
     name: model ? `${operation} ${redactor.text(model)}` : operation,
     startTime: start,

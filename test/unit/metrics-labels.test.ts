@@ -23,11 +23,28 @@ describe('metric labels', () => {
     expect([statusClass(200), statusClass(429), statusClass(503), statusClass(0), statusClass(undefined)]).toEqual(['2xx', '4xx', '5xx', 'none', 'none']);
   });
 
+  const sources: MetricsSources = {
+    errors: () => ({}), inFlight: () => 0, openConnections: () => 0, openWebSockets: () => 0,
+    tunnels: () => ({ opened: 0, closed: 0 }), archive: () => ({ recorded: 0, lost: 0, pending: 0, healthy: true }), prices: () => undefined,
+  };
+
+  it('a routed exchange is counted (and its cost) under the provider and model it went to, not the ones asked for', async () => {
+    const metrics = new PrometheusMetrics(sources);
+    const answered = { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
+    metrics.observe(makeExchange({
+      provider: 'openai', api: 'chat.completions', request: { model: 'cheap-alias' }, response: answered, usage: { inputTokens: 1_000_000, outputTokens: 1_000_000 },
+      policy: { decisions: [], route: { from: { upstream: 'https://api.openai.com', model: 'cheap-alias' }, to: { upstream: 'https://api.deepseek.com', model: 'deepseek-chat' } } },
+    }));
+    metrics.observe(makeExchange({ provider: 'openai', api: 'chat.completions', request: { model: 'gpt-4o' }, response: answered }));
+    const text = await metrics.render();
+    // deepseek-chat: $0.27/M in + $1.10/M out.
+    expect(text).toContain('llmtap_cost_usd_total{provider="deepseek",model="deepseek-chat",tool="none"} 1.37');
+    expect(text).toContain('llmtap_requests_total{provider="deepseek",api="chat.completions",model="deepseek-chat",tool="none",status_class="2xx"} 1');
+    expect(text).toContain('llmtap_requests_total{provider="openai",api="chat.completions",model="gpt-4o",tool="none",status_class="2xx"} 1');
+    expect(text).not.toContain('cheap-alias');
+  });
+
   it('a flood of made-up model names stays within the cap', async () => {
-    const sources: MetricsSources = {
-      errors: () => ({}), inFlight: () => 0, openConnections: () => 0, openWebSockets: () => 0,
-      tunnels: () => ({ opened: 0, closed: 0 }), archive: () => ({ recorded: 0, lost: 0, pending: 0, healthy: true }), prices: () => undefined,
-    };
     const metrics = new PrometheusMetrics(sources);
     for (let i = 0; i < 1000; i++) {
       metrics.observe(makeExchange({ provider: 'openai', api: 'chat.completions', request: { model: `model-${i}` }, response: { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } } }));

@@ -22,6 +22,23 @@ describe('exchange → GenAI span', () => {
     expect([span.startTime, span.endTime, span.error]).toEqual([1000, 1250, undefined]);
   });
 
+  it('a routed exchange is described where it went; what the client asked for is kept beside it', () => {
+    const ex = makeExchange({
+      provider: 'openai', api: 'chat.completions', request: { model: 'cheap-alias' }, outcome: 'completed',
+      policy: { decisions: [], route: { from: { upstream: 'https://api.openai.com', model: 'cheap-alias' }, to: { upstream: 'https://api.deepseek.com', model: 'deepseek-chat' } } },
+    });
+    const span = exchangeSpan(ex, { content: false, redactor });
+    expect(span.name).toBe('chat deepseek-chat');
+    expect(span.attributes).toMatchObject({
+      'gen_ai.provider.name': 'deepseek', 'gen_ai.request.model': 'deepseek-chat', 'server.address': 'api.deepseek.com', 'server.port': 443,
+      'llmtap.route.requested_host': 'api.openai.com', 'llmtap.route.requested_model': 'cheap-alias',
+    });
+    // Not routed: nothing about a route.
+    const plain = exchangeSpan(makeExchange({ provider: 'openai', api: 'chat.completions', request: { model: 'gpt-4o' } }), { content: false, redactor });
+    expect(plain.attributes).toMatchObject({ 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o', 'server.address': 'api.openai.com' });
+    expect(Object.keys(plain.attributes).filter((k) => k.startsWith('llmtap.route'))).toEqual([]);
+  });
+
   it('an error sets error.type from the llmtap code, or the HTTP status', () => {
     const blocked = makeExchange({ provider: 'anthropic', api: 'messages', outcome: 'blocked', errorCode: 'policy_denied', response: { status: 403, headers: [], body: body('{}') } });
     expect(exchangeSpan(blocked, { content: false, redactor }).error).toBe('policy_denied');
