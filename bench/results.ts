@@ -1,6 +1,7 @@
 import type { WsDelay, WsOpen } from './websocket.js';
 import type { BenchParams } from './config.js';
 import type { BlastResult, ClosedResult, HostsResult, SseResult, StreamsResult } from './loadgen.js';
+import type { PolicyOverhead } from './policy-overhead.js';
 
 /** A figure, or why there is none. */
 export type Cell<T> = T | { na: string } | { error: string };
@@ -98,6 +99,8 @@ export interface BenchResults {
   inproc?: Cell<InprocFigures>;
   /** Per-message delay direct vs through llmtap, and llmtap's RSS with many WebSockets open. */
   websocket?: Cell<{ direct: WsDelay; llmtap: WsDelay; open: WsOpen }>;
+  /** The 10-rule policy and plain recording taking turns (policy-overhead.ts): whether the policy is within noise. */
+  policyOverhead?: Cell<PolicyOverhead>;
   durationMs: number;
   notes: string[];
   /** CPU used by processes outside the bench during each phase (% of one core). */

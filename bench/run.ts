@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { archiveBytes, countRows } from './archive-size.js';
 import { BENCH_CACHE_POLICY, BENCH_KEY_ENV, BENCH_POLICY } from './policy-file.js';
+import { measurePolicyOverhead } from './policy-overhead.js';
 import { makeFakeCerts } from './certs.js';
 import { benchParams, type BenchParams } from './config.js';
 import type { ClosedResult, Job, SseResult } from './loadgen.js';
@@ -53,7 +54,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--only') args.only = new Set(argv[++i]!.split(','));
     else if (a.startsWith('--only=')) args.only = new Set(a.slice(7).split(','));
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --quick] [--only direct,llmtap,policy,cachehit,tunnel,mitmproxy,hmp,inproc,archive,ws] [--profile] [--keep] [--dist DIR (another llmtap build)] [--llmtap-arg ARG ...] [--skip c1,c16,c64,sse,hosts,streams,tunnel] (all but --quick/--profile/--keep write bench/out/)\n');
+      process.stdout.write('usage: npm run bench [-- --quick] [--only direct,llmtap,policy,cachehit,tunnel,mitmproxy,hmp,inproc,archive,ws] [--profile] [--keep] [--dist DIR (another llmtap build)] [--llmtap-arg ARG ...] [--skip c1,c16,c64,sse,hosts,streams,tunnel,overhead] (all but --quick/--profile/--keep write bench/out/)\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -79,12 +80,13 @@ async function main(): Promise<void> {
     sse: Math.ceil(P.sse.streams / P.sse.concurrency) * P.sse.events * (P.sse.gapMs + 1) + 1000,
     hosts: Math.min(P.hosts.capMs, P.hosts.count * 6) + 1500, streams: 8000 + P.streams.holdMs + P.streams.afterMs.at(-1)!,
     blast: (P.tunnelBytes / 4e8) * 1000 * 3 + 1500, start: 1500,
+    overhead: P.overhead.rounds * 2 * (P.overhead.windowMs + 1500),
   };
   const perProxy = est.start + est.c1 + 2 * est.load + est.sse + est.hosts + est.streams;
   const plan = [
     want('direct') ? est.c1 + 2 * est.load + est.sse + est.hosts + 2 * est.blast : 0,
     want('llmtap') ? perProxy + est.start : 0,
-    want('policy') ? est.start + est.c1 + 2 * est.load + est.sse : 0,
+    want('policy') ? 2 * est.start + est.c1 + 2 * est.load + est.sse + est.overhead : 0,
     want('cachehit') ? est.start + est.c1 + est.load : 0,
     want('archive') ? 4 * est.start + 5000 : 0,
     want('tunnel') ? perProxy + est.blast : 0,
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
     want('inproc') ? est.start + 2 * est.load : 0,
     want('ws') ? 2 * est.start + 30_000 : 0,
   ].reduce((a, b) => a + b, 0);
-  const phaseCount = (want('direct') ? 7 : 0) + (want('llmtap') ? 7 : 0) + (want('policy') ? 5 : 0) + (want('cachehit') ? 3 : 0) + (want('archive') ? 1 : 0) + (want('tunnel') ? 7 : 0) + (want('mitmproxy') ? 8 : 0) + (want('hmp') ? 7 : 0) + (want('inproc') ? 2 : 0) + (want('ws') ? 1 : 0);
+  const phaseCount = (want('direct') ? 7 : 0) + (want('llmtap') ? 7 : 0) + (want('policy') ? 7 : 0) + (want('cachehit') ? 3 : 0) + (want('archive') ? 1 : 0) + (want('tunnel') ? 7 : 0) + (want('mitmproxy') ? 8 : 0) + (want('hmp') ? 7 : 0) + (want('inproc') ? 2 : 0) + (want('ws') ? 1 : 0);
   const progress = args.profile ? new Progress(3 * P.profileMs + 40_000, 4) : new Progress(plan, phaseCount);
   progress.note(`${args.quick ? 'quick' : 'full'} run; temp dir ${tmp}`);
 
@@ -131,6 +133,20 @@ async function main(): Promise<void> {
   };
 
   
+  /** Plain recording (a second proxy) and the policy proxy taking turns: the policy row's "within noise", measured. */
+  const overheadPhase = async (policySys: RunningSystem): Promise<BenchResults['policyOverhead']> => {
+    const started = await phase('policy', 'start a plain llmtap beside it', est.start, () => startLlmtap(tmp, fake, 'llmtap-plain-beside'));
+    if ('error' in started) return started as { error: string };
+    const plain = started as RunningSystem;
+    try {
+      return await phase('policy', `taking turns with plain recording: ${P.overhead.rounds} × ${P.overhead.windowMs / 1000} s windows each, c=16`, est.overhead, () => measurePolicyOverhead(
+        load, { target: proxyTarget(plain, fake), pid: plain.pid }, { target: proxyTarget(policySys, fake), pid: policySys.pid }, { rounds: P.overhead.rounds, windowMs: P.overhead.windowMs, warmupMs: P.loadWarmupMs },
+      ));
+    } finally {
+      await plain.stop();
+    }
+  };
+
   const row = (id: SystemId, label: string, na?: string): SystemResult => {
     const r: SystemResult = { id, label, na };
     results.systems.push(r);
@@ -190,6 +206,7 @@ async function main(): Promise<void> {
       if (sys) {
         try {
           await proxySuite(policy, sys, 'api.openai.com', false, 'policy');
+          if (!skip.has('overhead')) results.policyOverhead = await overheadPhase(sys);
         } finally {
           await sys.stop();
         }

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { verdictOf } from '../../bench/policy-overhead.js';
+
+describe('bench: is the policy within noise of plain recording', () => {
+  it('within: the policy median is inside plain recording\'s own spread', () => {
+    expect(verdictOf([240, 250, 262, 245], [255, 248, 260, 251])).toEqual({
+      plainUs: [240, 250, 262, 245], policyUs: [255, 248, 260, 251], medianGapUs: 5.5, plainSpreadUs: 22, withinNoise: true, tooNoisy: false,
+    });
+  });
+
+  it('no verdict when plain recording alone varied by more than 10 % (a noisy machine makes anything look within noise)', () => {
+    const v = verdictOf([710, 509, 579, 561], [656, 657, 679, 654]);
+    expect([v.withinNoise, v.tooNoisy]).toEqual([true, true]);
+  });
+
+  it('not within: a policy median above plain\'s highest window, however noisy the policy itself', () => {
+    const v = verdictOf([240, 244, 239, 242], [290, 250, 300, 281]);
+    expect([v.medianGapUs, v.plainSpreadUs, v.withinNoise, v.tooNoisy]).toEqual([44.5, 5, false, false]);
+  });
+});
