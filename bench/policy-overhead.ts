@@ -39,7 +39,10 @@ const median = (xs: readonly number[]): number => {
  * window is no higher than plain's highest, and there is no verdict when plain recording
  * alone varied by more than 10 %. Pure over the figures (verdictOf) apart from the load.
  */
-export async function measurePolicyOverhead(load: LoadGen, plain: OverheadSide, policy: OverheadSide, opts: { rounds: number; windowMs: number; warmupMs: number }): Promise<PolicyOverhead> {
+export async function measurePolicyOverhead(load: LoadGen, plain: OverheadSide, policy: OverheadSide, opts: { rounds: number; windowMs: number; warmupMs: number; plainWarmupMs: number }): Promise<PolicyOverhead> {
+  // The plain proxy starts fresh while the policy one has run its whole row: it gets as long a
+  // closed loop first, or its first windows would still pay for the JIT (and flatter the policy).
+  await load.run<ClosedResult>({ kind: 'closed', target: plain.target, concurrency: 16, warmup: { ms: 0 }, durationMs: opts.plainWarmupMs });
   const plainUs: number[] = [];
   const policyUs: number[] = [];
   for (let round = 0; round < opts.rounds; round++) {

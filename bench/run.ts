@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     sse: Math.ceil(P.sse.streams / P.sse.concurrency) * P.sse.events * (P.sse.gapMs + 1) + 1000,
     hosts: Math.min(P.hosts.capMs, P.hosts.count * 6) + 1500, streams: 8000 + P.streams.holdMs + P.streams.afterMs.at(-1)!,
     blast: (P.tunnelBytes / 4e8) * 1000 * 3 + 1500, start: 1500,
-    overhead: P.overhead.rounds * 2 * (P.overhead.windowMs + 1500),
+    overhead: P.loadMs + P.overhead.rounds * 2 * (P.overhead.windowMs + 1500),
   };
   const perProxy = est.start + est.c1 + 2 * est.load + est.sse + est.hosts + est.streams;
   const plan = [
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     const plain = started as RunningSystem;
     try {
       return await phase('policy', `taking turns with plain recording: ${P.overhead.rounds} × ${P.overhead.windowMs / 1000} s windows each, c=16`, est.overhead, () => measurePolicyOverhead(
-        load, { target: proxyTarget(plain, fake), pid: plain.pid }, { target: proxyTarget(policySys, fake), pid: policySys.pid }, { rounds: P.overhead.rounds, windowMs: P.overhead.windowMs, warmupMs: P.loadWarmupMs },
+        load, { target: proxyTarget(plain, fake), pid: plain.pid }, { target: proxyTarget(policySys, fake), pid: policySys.pid }, { rounds: P.overhead.rounds, windowMs: P.overhead.windowMs, warmupMs: P.loadWarmupMs, plainWarmupMs: P.loadMs },
       ));
     } finally {
       await plain.stop();
