@@ -32,17 +32,17 @@ const median = (xs: readonly number[]): number => {
 };
 
 /**
- * "Within noise", measured rather than eyeballed: a plain and a policy proxy run side
- * by side (the idle one costs nothing) and take turns, `rounds` closed-loop windows of
+ * "Within noise", measured rather than eyeballed: a fresh plain and a fresh policy proxy
+ * run side by side (the idle one costs nothing), warm up, and take turns, `rounds` closed-loop windows of
  * `windowMs` each at c=16, so drift in the machine's speed falls on both. The noise is
  * plain recording's own spread over its windows; the policy is within it when its median
  * window is no higher than plain's highest, and there is no verdict when plain recording
  * alone varied by more than 10 %. Pure over the figures (verdictOf) apart from the load.
  */
-export async function measurePolicyOverhead(load: LoadGen, plain: OverheadSide, policy: OverheadSide, opts: { rounds: number; windowMs: number; warmupMs: number; plainWarmupMs: number }): Promise<PolicyOverhead> {
-  // The plain proxy starts fresh while the policy one has run its whole row: it gets as long a
-  // closed loop first, or its first windows would still pay for the JIT (and flatter the policy).
-  await load.run<ClosedResult>({ kind: 'closed', target: plain.target, concurrency: 16, warmup: { ms: 0 }, durationMs: opts.plainWarmupMs });
+export async function measurePolicyOverhead(load: LoadGen, plain: OverheadSide, policy: OverheadSide, opts: { rounds: number; windowMs: number; warmupMs: number; firstWarmupMs: number }): Promise<PolicyOverhead> {
+  // Both start fresh (same age, same archive size) and get a long closed loop first, so no
+  // window pays for the JIT or the archive writer's start.
+  for (const side of [plain, policy]) await load.run<ClosedResult>({ kind: 'closed', target: side.target, concurrency: 16, warmup: { ms: 0 }, durationMs: opts.firstWarmupMs });
   const plainUs: number[] = [];
   const policyUs: number[] = [];
   for (let round = 0; round < opts.rounds; round++) {

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     sse: Math.ceil(P.sse.streams / P.sse.concurrency) * P.sse.events * (P.sse.gapMs + 1) + 1000,
     hosts: Math.min(P.hosts.capMs, P.hosts.count * 6) + 1500, streams: 8000 + P.streams.holdMs + P.streams.afterMs.at(-1)!,
     blast: (P.tunnelBytes / 4e8) * 1000 * 3 + 1500, start: 1500,
-    overhead: P.loadMs + P.overhead.rounds * 2 * (P.overhead.windowMs + 1500),
+    overhead: 2 * P.loadMs + P.overhead.rounds * 2 * (P.overhead.windowMs + 1500),
   };
   const perProxy = est.start + est.c1 + 2 * est.load + est.sse + est.hosts + est.streams;
   const plan = [
@@ -133,17 +133,19 @@ async function main(): Promise<void> {
   };
 
   
-  /** Plain recording (a second proxy) and the policy proxy taking turns: the policy row's "within noise", measured. */
-  const overheadPhase = async (policySys: RunningSystem): Promise<BenchResults['policyOverhead']> => {
-    const started = await phase('policy', 'start a plain llmtap beside it', est.start, () => startLlmtap(tmp, fake, 'llmtap-plain-beside'));
+  /** A fresh plain and a fresh policy proxy (same age, same archive size) taking turns: the policy row's "within noise", measured. */
+  const overheadPhase = async (policyFile: string): Promise<BenchResults['policyOverhead']> => {
+    const started = await phase('policy', 'start a plain and a policy llmtap side by side', 2 * est.start, async () => ({
+      plain: await startLlmtap(tmp, fake, 'llmtap-plain-beside'), policy: await startLlmtap(tmp, fake, 'llmtap-policy-beside', { args: ['--policy', policyFile] }),
+    }));
     if ('error' in started) return started as { error: string };
-    const plain = started as RunningSystem;
+    const { plain, policy } = started as { plain: RunningSystem; policy: RunningSystem };
     try {
       return await phase('policy', `taking turns with plain recording: ${P.overhead.rounds} × ${P.overhead.windowMs / 1000} s windows each, c=16`, est.overhead, () => measurePolicyOverhead(
-        load, { target: proxyTarget(plain, fake), pid: plain.pid }, { target: proxyTarget(policySys, fake), pid: policySys.pid }, { rounds: P.overhead.rounds, windowMs: P.overhead.windowMs, warmupMs: P.loadWarmupMs, plainWarmupMs: P.loadMs },
+        load, { target: proxyTarget(plain, fake), pid: plain.pid }, { target: proxyTarget(policy, fake), pid: policy.pid }, { rounds: P.overhead.rounds, windowMs: P.overhead.windowMs, warmupMs: P.loadWarmupMs, firstWarmupMs: P.loadMs },
       ));
     } finally {
-      await plain.stop();
+      await Promise.all([plain.stop(), policy.stop()]);
     }
   };
 
@@ -206,10 +208,10 @@ async function main(): Promise<void> {
       if (sys) {
         try {
           await proxySuite(policy, sys, 'api.openai.com', false, 'policy');
-          if (!skip.has('overhead')) results.policyOverhead = await overheadPhase(sys);
         } finally {
           await sys.stop();
         }
+        if (!skip.has('overhead')) results.policyOverhead = await overheadPhase(file);
         policy.hosts = { na: 'n/a (same as llmtap)' };
         policy.streams = { na: 'n/a (same as llmtap)' };
         policy.tunnel = { na: 'n/a (intercepted)' };
