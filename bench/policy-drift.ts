@@ -6,10 +6,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClosedResult } from './loadgen.js';
 import { BENCH_POLICY } from './policy-file.js';
+import { closedWindow } from './policy-overhead.js';
 import { runWithHarness } from './policy-harness.js';
-import { cpuMsOf, memOf } from './procs.js';
+import { memOf } from './procs.js';
 import { proxyTarget, startLlmtap } from './systems.js';
 
 const windows = Number(process.argv[2] ?? 8);
@@ -28,10 +28,8 @@ runWithHarness('policy-drift', async ({ tmp, fake, load }) => {
   try {
     const target = proxyTarget(sys, fake);
     for (let w = 0; w < windows; w++) {
-      let cpu0 = NaN;
-      const r = await load.run<ClosedResult>({ kind: 'closed', target, concurrency: 16, warmup: { ms: 200 }, durationMs: seconds * 1000 }, (ev: { phase?: string }) => void (ev.phase === 'measuring' && (cpu0 = cpuMsOf(sys.pid))));
-      const us = ((cpuMsOf(sys.pid) - cpu0) * 1000) / r.requests;
-      process.stdout.write(`window ${w + 1}: ${us.toFixed(0)} µs/request, ${Math.round(r.rps)} req/s, RSS ${((memOf(sys.pid)?.rss ?? NaN) / 1e6).toFixed(0)} MB\n`);
+      const r = await closedWindow(load, { target, pid: sys.pid }, 200, seconds * 1000);
+      process.stdout.write(`window ${w + 1}: ${r.cpuUsPerRequest.toFixed(0)} µs/request, ${Math.round(r.rps)} req/s, RSS ${((memOf(sys.pid)?.rss ?? NaN) / 1e6).toFixed(0)} MB\n`);
     }
   } finally {
     await sys.stop();

@@ -47,15 +47,20 @@ export async function measurePolicyOverhead(load: LoadGen, plain: OverheadSide, 
   const policyUs: number[] = [];
   for (let round = 0; round < opts.rounds; round++) {
     for (const [side, into] of [[plain, plainUs], [policy, policyUs]] as const) {
-      let cpu0 = NaN;
-      const r = await load.run<ClosedResult>(
-        { kind: 'closed', target: side.target, concurrency: 16, warmup: { ms: opts.warmupMs }, durationMs: opts.windowMs },
-        (ev: { phase?: string }) => void (ev.phase === 'measuring' && (cpu0 = cpuMsOf(side.pid))),
-      );
-      into.push(((cpuMsOf(side.pid) - cpu0) * 1000) / r.requests);
+      into.push((await closedWindow(load, side, opts.warmupMs, opts.windowMs)).cpuUsPerRequest);
     }
   }
   return verdictOf(plainUs, policyUs);
+}
+
+/** One c=16 closed-loop window: the proxy's CPU per request over the measured part only (after the warm-up). */
+export async function closedWindow(load: LoadGen, side: OverheadSide, warmupMs: number, durationMs: number): Promise<ClosedResult & { cpuUsPerRequest: number }> {
+  let cpu0 = NaN;
+  const r = await load.run<ClosedResult>(
+    { kind: 'closed', target: side.target, concurrency: 16, warmup: { ms: warmupMs }, durationMs },
+    (ev: { phase?: string }) => void (ev.phase === 'measuring' && (cpu0 = cpuMsOf(side.pid))),
+  );
+  return { ...r, cpuUsPerRequest: ((cpuMsOf(side.pid) - cpu0) * 1000) / r.requests };
 }
 
 export function verdictOf(plainUs: number[], policyUs: number[]): PolicyOverhead {
