@@ -67,6 +67,14 @@ export interface Reassembled {
   stopReason?: string;
   /** Number of SSE events seen (0 for a JSON answer). */
   events: number;
+  /** A WebSocket session's responses (one per `response.create`): each is priced at its own model. */
+  responses?: ResponsePart[];
+}
+
+/** One response of a WebSocket session: the model that answered it and what it used. */
+export interface ResponsePart {
+  model?: string;
+  usage?: Usage;
 }
 
 /** One WebSocket message as recorded (payload inflated, capped at the capture limit). */

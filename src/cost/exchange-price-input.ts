@@ -6,7 +6,7 @@ import type { PriceInput } from './price-exchange.js';
  * What an exchange is priced from: the same input in the writer thread (the row's cost)
  * and in the proxy's main thread (budgets), so a budget counts what the archive shows.
  * Undefined when there is nothing to price (no usage; a WebSocket session is priced per
- * response by the read side). A routed exchange is priced where it went (the upstream
+ * response: session-price.ts). A routed exchange is priced where it went (the upstream
  * that answered, the model it was sent), not where the client sent it.
  */
 export function priceInputOf(ex: Exchange): PriceInput | undefined {

@@ -85,6 +85,21 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   return result;
 }
 
+/**
+ * What an exchange used, charged to the rules that asked for it, once it ended (pre-checked
+ * before it went out): token buckets the tokens really used, budgets the exchange's cost as
+ * the archive prices it. For an HTTP exchange and a WebSocket session (its summed usage,
+ * its responses' summed cost) alike.
+ */
+export function chargeUsage(ex: Exchange, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
+  if (!ex.usage) return;
+  if (applied.charges.length > 0) {
+    const used = (ex.usage.inputTokens ?? 0) + (ex.usage.outputTokens ?? 0);
+    for (const c of applied.charges) c.limiter.charge(c.key, used);
+  }
+  if (applied.budgetCharges) void runtime?.charger?.charge(ex, applied.budgetCharges);
+}
+
 /** Whether any rule reads the parsed body (redaction, token rates, max-tokens limits); remembered per compiled policy. */
 const bodyReaders = new WeakMap<CompiledPolicy, boolean>();
 function readsBody(policy: CompiledPolicy): boolean {

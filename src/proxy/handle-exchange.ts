@@ -12,7 +12,7 @@ import { identifyTool } from '../providers/tool-identity.js';
 import { isSubscriptionTraffic } from '../cost/subscription.js';
 import { factsFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
-import { applyPolicy, type PolicyRuntime, type PolicyStageResult } from '../policy/stage.js';
+import { applyPolicy, chargeUsage, type PolicyRuntime, type PolicyStageResult } from '../policy/stage.js';
 import { CACHE_HEADER, lookupCache, serveHit, storeAnswer, type CacheTicket } from '../cache/cache-stage.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
@@ -198,21 +198,9 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   }
   ex.timings.end = now();
   // Charged once the answer is read (its usage known) and before the record is handed over (a budget's price goes with it).
-  finish(ex, conn, deps, charges.length > 0 || budgetCharges ? () => chargeUsage(ex, charges, budgetCharges, policyRuntime) : undefined);
+  finish(ex, conn, deps, charges.length > 0 || budgetCharges ? () => chargeUsage(ex, { charges, budgetCharges }, policyRuntime) : undefined);
   // The runtime the request started with: a reload meanwhile keeps the caches of unchanged rules.
   if (cacheTicket && policyRuntime?.caches) storeAnswer(cacheTicket, ex, policyRuntime.caches, policyRuntime.cachePersistence);
-}
-
-/** What an exchange used, charged to the rules that asked for it (after the fact: pre-checked before it went out). */
-function chargeUsage(ex: Exchange, charges: PolicyStageResult['charges'], budgetCharges: PolicyStageResult['budgetCharges'], runtime: PolicyRuntime | undefined): void {
-  if (!ex.usage) return;
-  // Token buckets: the tokens really used (pre-checked from max_tokens before).
-  if (charges.length > 0) {
-    const used = (ex.usage.inputTokens ?? 0) + (ex.usage.outputTokens ?? 0);
-    for (const c of charges) c.limiter.charge(c.key, used);
-  }
-  // Budgets: the exchange's cost, as the archive prices it.
-  if (budgetCharges) void runtime?.charger?.charge(ex, budgetCharges);
 }
 
 /**
@@ -305,9 +293,10 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
       ex.usage = ex.response.reassembled.usage;
     }
   }
+  // Who sent it first: a charge prices the exchange, and subscription traffic is priced as such.
+  if (conn.record || beforeRecord) describeClient(ex);
   beforeRecord?.();
   if (conn.record) {
-    describeClient(ex);
     if (ex.response) ex.quota = readQuota(ex.response.headers);
     deps.recorder.recordExchange(ex);
   }

@@ -17,7 +17,7 @@ import { formatAuthority } from './route.js';
 import { classifyUpstreamError, LlmtapError, providerErrorBody, upstreamFailureDetail, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
-import { applyPolicy, type PolicyStageResult } from '../policy/stage.js';
+import { applyPolicy, chargeUsage, type PolicyStageResult } from '../policy/stage.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
@@ -81,17 +81,21 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     timings: { start: now(), requestEnd: now() },
   };
   deps.metrics.exchangesStarted++;
+  /** What the policy stage charges once the session ends (its tokens, its cost). */
+  let charges: Pick<PolicyStageResult, 'charges' | 'budgetCharges'> | undefined;
   const record = (): void => {
     deps.metrics.exchangesFinished++;
+    // Who sent it first: a charge prices the session, and subscription traffic is priced as such.
+    if (conn.record || charges) describeClient(ex);
+    if (charges) chargeUsage(ex, charges, deps.policy);
     if (conn.record) {
-      describeClient(ex);
       if (ex.response) ex.quota = readQuota(ex.response.headers);
       deps.recorder.recordExchange(ex);
     }
     deps.logger.info({ method: ex.request.method, host: deps.redactor.text(ex.target.host), path: deps.redactor.logPath(ex.request.path), status: ex.response?.status, messages: ex.websocket?.count, ms: Math.round((ex.timings.end ?? ex.timings.start) - ex.timings.start), outcome: ex.outcome, ...(conn.record ? {} : { recorded: false }) }, 'websocket');
   };
   const fail = (code: ErrorCode, cause?: unknown, headers: Record<string, string> = {}, authority = formatAuthority(conn.target.host, conn.target.port)): void => {
-    ex.outcome = code.startsWith('upstream_') ? 'upstream_error' : BLOCK_CODES.has(code) ? 'blocked' : 'proxy_error';
+    ex.outcome = code.startsWith('upstream_') ? 'upstream_error' : BLOCK_CODES.has(code) || ex.policy?.blocked === code ? 'blocked' : 'proxy_error';
     ex.errorCode = code;
     deps.metrics.count(code);
     deps.logger.warn({ exchange: ex.id, host: deps.redactor.text(ex.target.host), code, cause: (cause as { code?: string } | undefined)?.code }, 'upgrade failed');
@@ -108,13 +112,15 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   if (refusal) return fail(refusal);
   let routing: PolicyStageResult['routing'];
   if (deps.policy) {
-    // The upgrade is decided like a request (access, rate limits; the model from
+    // The upgrade is decided like a request (access, rate limits, budgets; the model from
     // `?model=` for Realtime; route, fallback on connect errors, credentials: see
-    // upgrade-routing.ts). Messages inside the session are not redacted.
+    // upgrade-routing.ts). Messages inside the session are not redacted; its tokens and
+    // cost are charged when it ends.
     ex.request.model ??= new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
     const applied = applyPolicy(deps.policy, ex, [], undefined);
     if (applied.error) return fail(applied.error.code, undefined, applied.error.headers);
     routing = applied.routing;
+    if (applied.charges.length > 0 || applied.budgetCharges) charges = applied;
   }
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
   // `llmtap mock`: an intercepted upgrade is answered from a recorded session, never sent upstream.

@@ -1,6 +1,7 @@
 import { compileOverride, type PriceOverrides } from '../cost/override-match.js';
 import { priceExchange, type PriceResult } from '../cost/price-exchange.js';
 import { priceInputOf } from '../cost/exchange-price-input.js';
+import { priceSession } from '../cost/session-price.js';
 import type { Exchange } from '../exchange.js';
 import type { ExchangeRow } from './db.js';
 import type { PriceOverridesData } from './protocol.js';
@@ -24,14 +25,14 @@ export function applyCost(row: ExchangeRow, ex: Exchange, overrides: PriceOverri
 
 /**
  * The price of an exchange as the archive records it; undefined when there is nothing
- * to price (no usage; a WebSocket session is priced per response by the read side
- * later). Shared with budgets, the Prometheus cost counter and the live UI: computed
+ * to price (no usage). A WebSocket session is the sum of its responses (session-price.ts). Shared with budgets, the Prometheus cost counter and the live UI: computed
  * once per exchange (kept on `ex.price`, which travels to the writer with the record),
  * so they never disagree and the writer does not price it again.
  */
 export function priceOf(ex: Exchange, overrides: PriceOverrides | undefined): PriceResult | undefined {
   if (answeredFromCache(ex)) return undefined;
   if (ex.price) return ex.price;
+  if (ex.websocket) return (ex.price = priceSession(ex, overrides));
   const input = priceInputOf(ex);
   return input ? (ex.price = priceExchange(input, overrides)) : undefined;
 }

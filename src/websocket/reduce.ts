@@ -133,6 +133,8 @@ function joinResponses(parts: readonly Reassembled[], requestedModel: string | u
   if (thinking.length > 0) out.thinking = thinking.join('\n\n');
   const usage = sumUsage(parts.map((p) => p.usage));
   if (usage) out.usage = usage;
+  // Kept per response for the price: a session may switch models between responses.
+  out.responses = parts.map((p) => ({ model: p.model ?? requestedModel, usage: p.usage }));
   const stop = [...parts].reverse().find((p) => p.stopReason)?.stopReason;
   if (stop !== undefined) out.stopReason = stop;
   return out;

@@ -92,6 +92,13 @@ describe('budgets through the proxy with the official SDKs', () => {
     expect(recs[1]!.policy).not.toHaveProperty('blocked');
   });
 
+  it('a charged exchange keeps its subscription pricing: the archive says api_equivalent, as without a budget', async () => {
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'subscription' }] }, { headers: { 'chatgpt-account-id': 'acct-budget-test' } });
+    const recs = await recorded('gpt-4o-mini', 3);
+    expect(recs[2]!.policy).toMatchObject({ decisions: [{ rule: 'mini-watch', kind: 'budget' }] });
+    expect([recs[2]!.cost_source, recs[2]!.cost_usd]).toEqual(['api_equivalent', recs[0]!.cost_usd]);
+  });
+
   it('a budget rule added by a reload starts from the spend already in the archive', async () => {
     const reloaded = `${POLICY}  - {id: opus-team, match: {model: claude-opus-4-5}, budget: {usd: 0.0003, period: week, per: team}}\n`;
     // The old opus rule goes: only the new one, seeded from the archive, can refuse.
@@ -158,7 +165,7 @@ describe('decisions in show and stats (the CLI on this archive)', () => {
     expect(byRule['gpt4o-daily']).toMatchObject({ kind: 'budget', exchanges: 1, blocked: 1, changed: 0 });
     expect(byRule.cap).toMatchObject({ kind: 'limits', exchanges: 2, blocked: 0, changed: 2 });
     expect(byRule['no-huge']).toMatchObject({ kind: 'limits', exchanges: 2, blocked: 2 });
-    expect(byRule['mini-watch']).toMatchObject({ kind: 'budget', blocked: 0, monitor: 1 });
+    expect(byRule['mini-watch']).toMatchObject({ kind: 'budget', blocked: 0, monitor: 2 }); // the second call and the subscription one
     const table = await llmtap('stats', '--by', 'rule');
     expect(table).toMatch(/^RULE\s+KIND\s+EXCHANGES\s+BLOCKED\s+CHANGED\s+WARNED\s+MONITOR/);
     expect(table).toMatch(/\ncap\s+limits\s+2\s+0\s+2\s+0\s+0/);

@@ -115,6 +115,11 @@ describe('the WebSocket session reducer', () => {
       usage: { inputTokens: 230, outputTokens: 14, cachedInputTokens: 180 },
       stopReason: 'completed',
       events: 9,
+      // Each response kept for its price (the session's usage is their sum).
+      responses: [
+        { model: 'gpt-5-codex', usage: { inputTokens: 100, outputTokens: 10, cachedInputTokens: 80 } },
+        { model: 'gpt-5-codex', usage: { inputTokens: 130, outputTokens: 4, cachedInputTokens: 100 } },
+      ],
     });
   });
 

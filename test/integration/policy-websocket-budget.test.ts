@@ -1,0 +1,94 @@
+import { WebSocket } from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConnectTo } from '../../src/config.js';
+import { priceExchange } from '../../src/cost/price-exchange.js';
+import { loadPolicyText } from '../../src/policy/load.js';
+import { eventually, exported } from '../helpers/archive.js';
+import { openTls, startFakeWs, type FakeWs } from '../helpers/fake-websocket.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { converse } from '../helpers/ws-conversation.js';
+
+// The fake answers every response.create with 12 input and 9 output tokens; converse() makes two.
+let fake: FakeWs;
+let tp: TestProxy;
+
+beforeAll(async () => {
+  fake = await startFakeWs();
+  const policy = loadPolicyText(`rules:
+  - {id: codex-daily, match: {api: responses}, budget: {usd: 0.0001, period: day, per: user}}
+  - {id: realtime-tokens, match: {api: realtime}, rateLimit: {tokensPerMinute: 40, per: user}}
+`, 'p.yaml');
+  tp = await startTestProxy(undefined, { connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${fake.port}`)], upstreamCa: [fake.caFile], policy });
+});
+afterAll(async () => {
+  await tp.close();
+  await fake.close();
+});
+
+/** Opens a WebSocket through the proxy; the open socket, or the refused upgrade's status and headers. */
+async function open(path: string): Promise<{ ws?: WebSocket; status?: number; headers?: Record<string, string | string[] | undefined> }> {
+  const tls = await openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem });
+  const ws = new WebSocket(`wss://api.openai.com${path}`, { createConnection: () => tls });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws }));
+    ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode, headers: res.headers }));
+    ws.once('error', reject);
+  });
+}
+
+/** Two response.create turns in one session, then a clean close. */
+async function twoTurns(ws: WebSocket): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    await new Promise<void>((resolve) => {
+      const onMessage = (data: Buffer): void => {
+        if (!data.toString().includes('response.done') && !data.toString().includes('response.completed')) return;
+        ws.off('message', onMessage);
+        resolve();
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-realtime' }));
+    });
+  }
+  await new Promise<void>((resolve) => {
+    ws.once('close', () => resolve());
+    ws.close(1000);
+  });
+}
+
+const sessions = (api: string, n: number) => eventually(() => {
+  const found = exported(tp).filter((e) => e.api === api);
+  if (found.length < n) throw new Error(`${api}: ${found.length} of ${n} recorded`);
+  return found;
+});
+
+describe('budgets and token limits count WebSocket sessions', () => {
+  it('a Codex session is priced as its responses, charged to the budget when it ends; the next upgrade is refused budget_exceeded', async () => {
+    const conv = await converse(await openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem }));
+    expect(conv.closeCode).toBe(1000);
+    const [session] = await sessions('responses', 1);
+    const one = priceExchange({ provider: 'openai', host: 'api.openai.com', api: 'responses', responseModel: 'gpt-5-codex', usage: { inputTokens: 12, outputTokens: 9 }, at: Date.now(), subscription: false }).usd!;
+    expect(session!.cost_usd).toBeCloseTo(2 * one, 12);
+    expect(session!.cost_source).toBe('api');
+    expect(2 * one).toBeGreaterThan(0.0001); // the session alone spends the day's budget
+
+    const dialled = fake.connections.length;
+    const refused = await open('/v1/responses');
+    expect([refused.status, refused.headers?.['x-llmtap-error'], refused.headers?.['x-should-retry']]).toEqual([429, 'budget_exceeded', 'false']);
+    expect(fake.connections.length).toBe(dialled);
+    const recs = await sessions('responses', 2);
+    const blocked = recs.find((r) => r.error_code === 'budget_exceeded')!;
+    expect(blocked.outcome).toBe('blocked');
+    expect(blocked.policy).toMatchObject({ decisions: [{ rule: 'codex-daily', kind: 'budget', action: 'block', enforced: true, key: 'user:127.0.0.1' }], blocked: 'budget_exceeded' });
+  });
+
+  it('a Realtime session\'s tokens go to its token bucket when it ends: over the minute\'s tokens, the next upgrade waits', async () => {
+    const first = await open('/v1/realtime?model=gpt-realtime');
+    await twoTurns(first.ws!);
+    const [rec] = await sessions('realtime', 1);
+    expect(rec!.usage).toMatchObject({ input_tokens: 24, output_tokens: 18 });
+    expect(rec!.cost_usd).toBeNull(); // audio tokens are not recorded: no guess
+    const next = await open('/v1/realtime?model=gpt-realtime');
+    expect([next.status, next.headers?.['x-llmtap-error']]).toEqual([429, 'rate_limited']);
+    expect(Number(next.headers?.['retry-after'])).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { priceExchange } from '../../src/cost/price-exchange.js';
+import { loadPriceOverrides } from '../../src/cost/price-overrides.js';
+import { makeExchange, type ApiKind, type Exchange } from '../../src/exchange.js';
+import { applyCost, priceOf } from '../../src/recorder/row-cost.js';
+import { exchangeToRow } from '../../src/recorder/rows.js';
+import { reduceWebSocketMessages, settleWebSocket, createWsReducer, type WsTextMessage } from '../../src/websocket/reduce.js';
+
+const AT = Date.parse('2026-12-01T12:00:00Z');
+const client = (event: object): WsTextMessage => ({ direction: 'client', text: JSON.stringify(event) });
+const server = (event: object): WsTextMessage => ({ direction: 'server', text: JSON.stringify(event) });
+
+/** One Responses-over-WebSocket turn as the server streams it: created, a delta, completed with usage. */
+function turn(id: string, model: string, usage?: { input_tokens: number; output_tokens: number }): WsTextMessage[] {
+  return [
+    client({ type: 'response.create', model }),
+    server({ type: 'response.created', response: { id, status: 'in_progress', model } }),
+    server({ type: 'response.output_text.delta', output_index: 0, content_index: 0, delta: 'ok' }),
+    server({ type: 'response.completed', response: { id, status: 'completed', model, ...(usage ? { usage } : {}) } }),
+  ];
+}
+
+/** A session exchange settled from these messages, as the relay and the mock settle theirs. */
+function session(messages: WsTextMessage[], api: ApiKind = 'responses', headers: string[] = []): Exchange {
+  const ex = makeExchange({ provider: 'openai', api, target: { host: 'api.openai.com', port: 443, tls: true }, request: { method: 'GET', path: '/v1/responses', headers }, timings: { start: AT } });
+  ex.response = { status: 101, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
+  const reducer = createWsReducer(api);
+  for (const m of messages) reducer.push(m);
+  settleWebSocket(ex, { count: messages.length, messages: [] } as unknown as NonNullable<Exchange['websocket']>, reducer);
+  return ex;
+}
+
+const alone = (model: string, input: number, output: number): number =>
+  priceExchange({ provider: 'openai', host: 'api.openai.com', api: 'responses', responseModel: model, usage: { inputTokens: input, outputTokens: output }, at: AT, subscription: false }).usd!;
+
+describe('a WebSocket session is priced as the sum of its responses', () => {
+  it('the reducer keeps each response\'s model and usage beside the summed usage', () => {
+    const out = reduceWebSocketMessages('responses', [...turn('r1', 'gpt-5', { input_tokens: 1000, output_tokens: 100 }), ...turn('r2', 'gpt-4o-mini', { input_tokens: 2000, output_tokens: 300 })]);
+    expect(out?.usage).toEqual({ inputTokens: 3000, outputTokens: 400 });
+    expect(out?.responses).toEqual([
+      { model: 'gpt-5', usage: { inputTokens: 1000, outputTokens: 100 } },
+      { model: 'gpt-4o-mini', usage: { inputTokens: 2000, outputTokens: 300 } },
+    ]);
+  });
+
+  it('each response at its own model\'s rates (a session that switches models), and the archive row says so', () => {
+    const ex = session([...turn('r1', 'gpt-5', { input_tokens: 1000, output_tokens: 100 }), ...turn('r2', 'gpt-4o-mini', { input_tokens: 2000, output_tokens: 300 })]);
+    const expected = alone('gpt-5', 1000, 100) + alone('gpt-4o-mini', 2000, 300);
+    // Priced at the summed usage and the last model instead, the figure would be another one.
+    expect(expected).not.toBeCloseTo(alone('gpt-4o-mini', 3000, 400), 9);
+    const price = priceOf(ex, undefined)!;
+    expect(price.usd).toBeCloseTo(expected, 12);
+    expect(price.source).toBe('api');
+    expect(price.matchedModel).toBeUndefined(); // two price entries: none named
+    const row = exchangeToRow(ex);
+    applyCost(row, ex, undefined);
+    expect([row.cost_usd, row.cost_source]).toEqual([price.usd, 'api']);
+  });
+
+  it('a single-model session names its price entry; subscription traffic is an API-equivalent figure', () => {
+    const ex = session([...turn('r1', 'gpt-5', { input_tokens: 10, output_tokens: 5 }), ...turn('r2', 'gpt-5', { input_tokens: 20, output_tokens: 5 })], 'responses', ['chatgpt-account-id', 'acct-1']);
+    ex.subscription = true;
+    expect(priceOf(ex, undefined)).toMatchObject({ usd: alone('gpt-5', 10, 5) + alone('gpt-5', 20, 5), source: 'api_equivalent', matchedModel: 'gpt-5' });
+  });
+
+  it('an override on a response is the session\'s source; one unknown model leaves the whole session unpriced, with its reason', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmtap-session-price-'));
+    writeFileSync(join(dir, 'p.yaml'), 'prices:\n  - {provider: openai, model: "gpt-5*", input_mtok: 1, output_mtok: 10}\n');
+    const overrides = loadPriceOverrides(join(dir, 'p.yaml'));
+    const overridden = session([...turn('r1', 'gpt-5', { input_tokens: 1_000_000, output_tokens: 0 }), ...turn('r2', 'gpt-4o-mini', { input_tokens: 1000, output_tokens: 0 })]);
+    const p = priceOf(overridden, overrides)!;
+    expect(p.source).toBe('override');
+    expect(p.usd).toBeCloseTo(1 + alone('gpt-4o-mini', 1000, 0), 12);
+    const unknown = session([...turn('r1', 'gpt-5', { input_tokens: 10, output_tokens: 5 }), ...turn('r2', 'no-such-model-zz', { input_tokens: 10, output_tokens: 5 })]);
+    expect(priceOf(unknown, undefined)).toMatchObject({ usd: null, reason: expect.stringMatching(/^response 2 of the session: unknown model "no-such-model-zz"/) });
+  });
+
+  it('no usage, nothing to price; a Realtime session is not priced (its audio tokens are not recorded)', () => {
+    expect(priceOf(session(turn('r1', 'gpt-5')), undefined)).toBeUndefined();
+    const realtime = session(turn('r1', 'gpt-realtime', { input_tokens: 50, output_tokens: 20 }), 'realtime');
+    expect(priceOf(realtime, undefined)).toMatchObject({ usd: null, reason: expect.stringContaining('Realtime') });
+  });
+});
