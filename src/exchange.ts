@@ -150,7 +150,8 @@ export interface Exchange {
   /**
    * Its price, once something in the proxy needed it before the record was handed over
    * (a budget, the Prometheus cost counter, the live UI): the archive writes this one
-   * instead of pricing the exchange again (row-cost.ts priceOf).
+   * instead of pricing the exchange again (row-cost.ts priceOf). Only `usd` and `source`
+   * travel to the writer thread (record-codec.ts).
    */
   price?: PriceResult;
 }

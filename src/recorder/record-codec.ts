@@ -29,8 +29,9 @@ export function encodeRecord(item: Pending): Buffer {
     const ex = item.exchange;
     request = bytesOf(ex.request?.body);
     response = bytesOf(ex.response?.body);
-    // Shallow copies without the bytes: they travel raw after the metadata.
-    const exchange = { ...ex, request: withoutBytes(ex.request), response: withoutBytes(ex.response) };
+    // Shallow copies without the bytes: they travel raw after the metadata. Of a carried
+    // price the writer reads the figure and its source only (row-cost.ts applyCost).
+    const exchange = { ...ex, request: withoutBytes(ex.request), response: withoutBytes(ex.response), price: ex.price && { usd: ex.price.usd, source: ex.price.source } };
     meta = JSON.stringify({ kind: 'exchange', exchange });
   } else if (item.kind === 'cache_put') {
     response = item.entry.body;

@@ -37,7 +37,8 @@ describe('an exchange is priced once', () => {
     priceOf(ex, undefined);
     const decoded = decodeRecord(encodeRecord({ kind: 'exchange', exchange: ex }));
     if (decoded.kind !== 'exchange') throw new Error('not an exchange record');
-    expect(decoded.exchange.price).toEqual(ex.price);
+    // The figure and its source travel (all the writer reads), not the lookup's details.
+    expect(decoded.exchange.price).toEqual({ usd: ex.price!.usd, source: ex.price!.source });
     const row = exchangeToRow(decoded.exchange);
     applyCost(row, decoded.exchange, undefined);
     expect(row.cost_usd).toBe(12.5);
