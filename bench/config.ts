@@ -19,8 +19,8 @@ export interface BenchParams {
   profileMs: number;
   /** WebSockets held open at once through llmtap for the RSS figure. */
   wsSockets: number;
-  /** Plain recording and the 10-rule policy taking turns: windows each, c=16 (policy-overhead.ts). */
-  overhead: { rounds: number; windowMs: number };
+  /** Plain recording and the 10-rule policy taking turns (policy-overhead.ts): c=1 windows of `latencyRequests`, c=16 windows of `windowMs`. */
+  overhead: { rounds: number; windowMs: number; latencyRequests: number };
 }
 
 export function benchParams(quick: boolean): BenchParams {
@@ -39,7 +39,7 @@ export function benchParams(quick: boolean): BenchParams {
       inproc: { loadMs: 1500, sseStreams: 16 },
       profileMs: 3000,
       wsSockets: 1000,
-      overhead: { rounds: 2, windowMs: 1000 },
+      overhead: { rounds: 2, windowMs: 1000, latencyRequests: 200 },
     }
     : {
       quick,
@@ -55,6 +55,6 @@ export function benchParams(quick: boolean): BenchParams {
       inproc: { loadMs: 8000, sseStreams: 200 },
       profileMs: 10_000,
       wsSockets: 1000,
-      overhead: { rounds: 4, windowMs: 3000 },
+      overhead: { rounds: 5, windowMs: 3000, latencyRequests: 1000 },
     };
 }

@@ -10,6 +10,7 @@
  * it, the bench's closed loop (CONCURRENCY, default 16). ONLY=plain,all ten picks variants;
  * LEAVE_OUT=1 adds the ten without each one (what a rule costs among the others);
  * BASE_DIST=DIR runs each variant again from another build (`… (base)`), alternated with this one.
+ * LATENCY=N adds a c=1 window of N requests per variant and round (p50 latency: what a rule adds to the wait).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +56,8 @@ runWithHarness('policy-marginal', async ({ tmp, fake, load }) => {
   const perReq = new Map<string, number[]>(list.map((v) => [v.name, []]));
   const mainPerReq = new Map<string, number[]>(list.map((v) => [v.name, []]));
   const kernelPerReq = new Map<string, number[]>(list.map((v) => [v.name, []]));
+  const latencyRequests = Number(process.env.LATENCY ?? 0);
+  const p50 = new Map<string, number[]>(list.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (const v of list) {
       const args: string[] = [];
@@ -76,14 +79,20 @@ runWithHarness('policy-marginal', async ({ tmp, fake, load }) => {
         kernelPerReq.get(v.name)!.push(((main1.systemMs - main0.systemMs) * 1000) / r.requests);
         perReq.get(v.name)!.push(us);
         mainPerReq.get(v.name)!.push(mainUs);
-        process.stderr.write(`round ${round + 1}/${rounds} ${v.name}: ${us.toFixed(0)} µs/request, ${Math.round(r.rps)} req/s${r.errors ? `, ${r.errors} errors` : ''}\n`);
+        if (latencyRequests > 0) {
+          const c1 = await load.run<ClosedResult>({ kind: 'closed', target, concurrency: 1, warmup: { count: 50 }, count: latencyRequests });
+          p50.get(v.name)!.push(c1.latency.p50 * 1000);
+        }
+        process.stderr.write(`round ${round + 1}/${rounds} ${v.name}: ${us.toFixed(0)} µs/request, ${Math.round(r.rps)} req/s${r.errors ? `, ${r.errors} errors` : ''}${latencyRequests > 0 ? `, c=1 p50 ${p50.get(v.name)!.at(-1)!.toFixed(0)} µs` : ''}\n`);
       } finally {
         await sys.stop();
       }
     }
   }
-  for (const [label, table] of [['whole process', perReq], ['main thread', mainPerReq], ['main thread in the kernel (system time)', kernelPerReq]] as const) {
-    process.stdout.write(`${label}, CPU µs per request (median; every run):\n`);
+  const tables: [string, Map<string, number[]>][] = [['whole process, CPU', perReq], ['main thread, CPU', mainPerReq], ['main thread in the kernel (system time), CPU', kernelPerReq]];
+  if (latencyRequests > 0) tables.push(['c=1 latency p50,', p50]);
+  for (const [label, table] of tables) {
+    process.stdout.write(`${label} µs per request (median; every run):\n`);
     const base = median(table.get('plain') ?? [NaN]);
     for (const [name, xs] of table) {
       const m = median(xs);

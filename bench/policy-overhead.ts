@@ -3,15 +3,15 @@ import type { ClosedResult } from './loadgen.js';
 import type { LoadGen } from './loadgen-client.js';
 import { cpuMsOf } from './procs.js';
 
-/** The 10-rule policy against plain recording, window by window (results.ts PolicyOverhead). */
-export interface PolicyOverhead {
-  /** Proxy CPU µs per request in each window, in the order run. */
-  plainUs: number[];
-  policyUs: number[];
+/** One figure of plain recording and of the policy, window by window, and whether they differ beyond noise. */
+export interface WindowVerdict {
+  /** The figure in each window, in the order run. */
+  plain: number[];
+  policy: number[];
   /** Median of the policy's windows minus the median of plain recording's. */
-  medianGapUs: number;
+  medianGap: number;
   /** Plain recording's own spread over its windows (largest minus smallest): the noise. */
-  plainSpreadUs: number;
+  plainSpread: number;
   /** The policy's median window is no higher than plain recording's highest. */
   withinNoise: boolean;
   /**
@@ -19,6 +19,18 @@ export interface PolicyOverhead {
    * too noisy for a verdict either way (any policy would look "within noise").
    */
   tooNoisy: boolean;
+}
+
+/** The 10-rule policy against plain recording, window by window (results.ts policyOverhead). */
+export interface PolicyOverhead {
+  /** What a user waits: latency at c=1, p50 per window (ms). */
+  latencyP50Ms: WindowVerdict;
+  /** The same windows' p99 (ms), shown beside: over ~1,000 requests it is too noisy to judge on. */
+  latencyP99Ms: { plain: number[]; policy: number[] };
+  /** What the proxy spends: its CPU per request in each c=16 closed-loop window (µs). */
+  cpuUs: WindowVerdict;
+  /** The same windows' throughput (req/s), shown beside. */
+  rps: { plain: number[]; policy: number[] };
 }
 
 export interface OverheadSide {
@@ -33,24 +45,36 @@ const median = (xs: readonly number[]): number => {
 
 /**
  * "Within noise", measured rather than eyeballed: a fresh plain and a fresh policy proxy
- * run side by side (the idle one costs nothing), warm up, and take turns, `rounds` closed-loop windows of
- * `windowMs` each at c=16, so drift in the machine's speed falls on both. The noise is
- * plain recording's own spread over its windows; the policy is within it when its median
- * window is no higher than plain's highest, and there is no verdict when plain recording
- * alone varied by more than 10 %. Pure over the figures (verdictOf) apart from the load.
+ * run side by side (the idle one costs nothing), warm up, and take turns, so drift in the
+ * machine's speed falls on both: `rounds` c=1 windows of `latencyRequests` each (the
+ * latency a user waits), then `rounds` c=16 closed-loop windows of `windowMs` (the CPU the
+ * proxy spends per request). Each figure is judged alone (verdictOf). Pure over the
+ * figures apart from the load.
  */
-export async function measurePolicyOverhead(load: LoadGen, plain: OverheadSide, policy: OverheadSide, opts: { rounds: number; windowMs: number; warmupMs: number; firstWarmupMs: number }): Promise<PolicyOverhead> {
+export async function measurePolicyOverhead(load: LoadGen, plain: OverheadSide, policy: OverheadSide, opts: { rounds: number; windowMs: number; warmupMs: number; firstWarmupMs: number; latencyRequests: number }): Promise<PolicyOverhead> {
   // Both start fresh (same age, same archive size) and get a long closed loop first, so no
   // window pays for the JIT or the archive writer's start.
   for (const side of [plain, policy]) await load.run<ClosedResult>({ kind: 'closed', target: side.target, concurrency: 16, warmup: { ms: 0 }, durationMs: opts.firstWarmupMs });
-  const plainUs: number[] = [];
-  const policyUs: number[] = [];
+  const p50 = { plain: [] as number[], policy: [] as number[] };
+  const p99 = { plain: [] as number[], policy: [] as number[] };
+  const cpu = { plain: [] as number[], policy: [] as number[] };
+  const rps = { plain: [] as number[], policy: [] as number[] };
+  const sides = [['plain', plain], ['policy', policy]] as const;
   for (let round = 0; round < opts.rounds; round++) {
-    for (const [side, into] of [[plain, plainUs], [policy, policyUs]] as const) {
-      into.push((await closedWindow(load, side, opts.warmupMs, opts.windowMs)).cpuUsPerRequest);
+    for (const [name, side] of sides) {
+      const r = await load.run<ClosedResult>({ kind: 'closed', target: side.target, concurrency: 1, warmup: { count: 50 }, count: opts.latencyRequests });
+      p50[name].push(r.latency.p50);
+      p99[name].push(r.latency.p99);
     }
   }
-  return verdictOf(plainUs, policyUs);
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const [name, side] of sides) {
+      const w = await closedWindow(load, side, opts.warmupMs, opts.windowMs);
+      cpu[name].push(w.cpuUsPerRequest);
+      rps[name].push(w.rps);
+    }
+  }
+  return { latencyP50Ms: verdictOf(p50.plain, p50.policy), latencyP99Ms: p99, cpuUs: verdictOf(cpu.plain, cpu.policy), rps };
 }
 
 /** One c=16 closed-loop window: the proxy's CPU per request over the measured part only (after the warm-up). */
@@ -63,8 +87,8 @@ export async function closedWindow(load: LoadGen, side: OverheadSide, warmupMs: 
   return { ...r, cpuUsPerRequest: ((cpuMsOf(side.pid) - cpu0) * 1000) / r.requests };
 }
 
-export function verdictOf(plainUs: number[], policyUs: number[]): PolicyOverhead {
-  const medianGapUs = median(policyUs) - median(plainUs);
-  const plainSpreadUs = Math.max(...plainUs) - Math.min(...plainUs);
-  return { plainUs, policyUs, medianGapUs, plainSpreadUs, withinNoise: median(policyUs) <= Math.max(...plainUs), tooNoisy: plainSpreadUs > 0.1 * median(plainUs) };
+/** A figure where higher is worse: the policy is within noise when its median window is no higher than plain's highest. */
+export function verdictOf(plain: number[], policy: number[]): WindowVerdict {
+  const plainSpread = Math.max(...plain) - Math.min(...plain);
+  return { plain, policy, medianGap: median(policy) - median(plain), plainSpread, withinNoise: median(policy) <= Math.max(...plain), tooNoisy: plainSpread > 0.1 * median(plain) };
 }

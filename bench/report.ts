@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { BenchResults, Cell, SystemResult } from './results.js';
 import { ok } from './results.js';
+import type { WindowVerdict } from './policy-overhead.js';
 
 // ---------- formatting ----------
 
@@ -91,8 +92,12 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
   const control = ip?.json.control && ip.sse.control ? `; control (${ms(ip.json.control.workMs * 1000)} µs of fixed work, timed alike): ${ip.json.control.over1ms + ip.sse.control.over1ms} of ${int(ip.json.control.runs + ip.sse.control.runs)} > 1 ms, max ${ms(Math.max(ip.json.control.max, ip.sse.control.max))} ms` : '';
   add('Recorder never blocks the event loop > 1 ms per batch', ip ? `max hand-off ${ms(ip.json.recorder.max)} ms (JSON load), ${ms(ip.sse.recorder.max)} ms (SSE); ${ip.json.recorder.over1ms + ip.sse.recorder.over1ms} of ${ip.json.recorder.batches + ip.sse.recorder.batches} hand-offs > 1 ms; encoding one record: max ${ms(encodeMax)} ms${control}` : undefined, ip ? Math.max(ip.json.recorder.max, ip.sse.recorder.max, encodeMax) <= 1 : undefined);
   const po = ok(r.policyOverhead);
-  const us = (xs: number[]): string => xs.map((x) => int(x)).join(' / ');
-  add('10-rule policy within noise of plain recording (c=16 CPU per request; windows in turns; policy median ≤ plain\'s highest)', po ? `${po.medianGapUs >= 0 ? '+' : ''}${int(po.medianGapUs)} µs median, plain's own spread ${int(po.plainSpreadUs)} µs (plain ${us(po.plainUs)}; policy ${us(po.policyUs)})${po.tooNoisy ? '; too noisy to judge (plain alone varied by over 10 %)' : ''}` : undefined, po && !po.tooNoisy ? po.withinNoise : undefined);
+  const list = (xs: number[], f: (x: number) => string): string => xs.map(f).join(' / ');
+  const judged = (v: WindowVerdict | undefined, unit: string, f: (x: number) => string): string | undefined => v && `${v.medianGap >= 0 ? '+' : ''}${f(v.medianGap)} ${unit} median, plain's own spread ${f(v.plainSpread)} ${unit} (plain ${list(v.plain, f)}; policy ${list(v.policy, f)})${v.tooNoisy ? '; too noisy to judge (plain alone varied by over 10 %)' : ''}`;
+  const verdict = (v: WindowVerdict | undefined): boolean | undefined => (v && !v.tooNoisy ? v.withinNoise : undefined);
+  const lat = po?.latencyP50Ms;
+  add('10-rule policy adds no measurable latency (c=1 p50; windows in turns; policy median ≤ plain\'s highest)', lat && `${judged(lat, 'ms', ms)}; p99 plain ${list(po!.latencyP99Ms.plain, ms)}, policy ${list(po!.latencyP99Ms.policy, ms)} ms`, verdict(lat));
+  add('10-rule policy within noise of plain recording (c=16 CPU per request; windows in turns; policy median ≤ plain\'s highest)', po && `${judged(po.cpuUs, 'µs', int)}; req/s plain ${list(po.rps.plain, int)}, policy ${list(po.rps.policy, int)}`, verdict(po?.cpuUs));
   return rows;
 }
 

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     sse: Math.ceil(P.sse.streams / P.sse.concurrency) * P.sse.events * (P.sse.gapMs + 1) + 1000,
     hosts: Math.min(P.hosts.capMs, P.hosts.count * 6) + 1500, streams: 8000 + P.streams.holdMs + P.streams.afterMs.at(-1)!,
     blast: (P.tunnelBytes / 4e8) * 1000 * 3 + 1500, start: 1500,
-    overhead: 2 * P.loadMs + P.overhead.rounds * 2 * (P.overhead.windowMs + 1500),
+    overhead: 2 * P.loadMs + P.overhead.rounds * 2 * (P.overhead.windowMs + 1500 + P.overhead.latencyRequests * 1.2),
   };
   const perProxy = est.start + est.c1 + 2 * est.load + est.sse + est.hosts + est.streams;
   const plan = [
@@ -141,8 +141,8 @@ async function main(): Promise<void> {
     if ('error' in started) return started as { error: string };
     const { plain, policy } = started as { plain: RunningSystem; policy: RunningSystem };
     try {
-      return await phase('policy', `taking turns with plain recording: ${P.overhead.rounds} × ${P.overhead.windowMs / 1000} s windows each, c=16`, est.overhead, () => measurePolicyOverhead(
-        load, { target: proxyTarget(plain, fake), pid: plain.pid }, { target: proxyTarget(policy, fake), pid: policy.pid }, { rounds: P.overhead.rounds, windowMs: P.overhead.windowMs, warmupMs: P.loadWarmupMs, firstWarmupMs: P.loadMs },
+      return await phase('policy', `taking turns with plain recording: ${P.overhead.rounds} × ${P.overhead.latencyRequests} requests at c=1 and ${P.overhead.rounds} × ${P.overhead.windowMs / 1000} s at c=16, each`, est.overhead, () => measurePolicyOverhead(
+        load, { target: proxyTarget(plain, fake), pid: plain.pid }, { target: proxyTarget(policy, fake), pid: policy.pid }, { rounds: P.overhead.rounds, windowMs: P.overhead.windowMs, warmupMs: P.loadWarmupMs, firstWarmupMs: P.loadMs, latencyRequests: P.overhead.latencyRequests },
       ));
     } finally {
       await Promise.all([plain.stop(), policy.stop()]);
@@ -200,7 +200,8 @@ async function main(): Promise<void> {
     // ---- llmtap with a 10-rule policy: every request evaluated, scanned, counted -----------
     const policy = row('policy', 'llmtap + 10-rule policy');
     if (want('policy')) {
-      const file = join(tmp, 'bench-policy.yaml');
+      // In a folder of its own: llmtap watches the policy file's folder, and every proxy's log is written to tmp.
+      const file = join(mkdtempSync(join(tmp, 'policy-')), 'bench-policy.yaml');
       writeFileSync(file, BENCH_POLICY);
       process.env[BENCH_KEY_ENV] ??= 'sk-bench-gateway-key';
       const started = await phase('policy', 'start (--policy, 10 rules)', est.start, () => startLlmtap(tmp, fake, 'llmtap-policy', { args: ['--policy', file] }));
@@ -221,7 +222,7 @@ async function main(): Promise<void> {
     // ---- llmtap answering from its response cache (every request after the first is a hit) --
     const cached = row('cachehit', 'llmtap + cache hit');
     if (want('cachehit')) {
-      const file = join(tmp, 'bench-cache-policy.yaml');
+      const file = join(mkdtempSync(join(tmp, 'policy-')), 'bench-cache-policy.yaml');
       writeFileSync(file, BENCH_CACHE_POLICY);
       const started = await phase('cachehit', 'start (--policy, one cache rule)', est.start, () => startLlmtap(tmp, fake, 'llmtap-cache', { args: ['--policy', file] }));
       const sys = 'error' in started ? undefined : (started as RunningSystem);

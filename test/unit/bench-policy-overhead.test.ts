@@ -4,7 +4,7 @@ import { verdictOf } from '../../bench/policy-overhead.js';
 describe('bench: is the policy within noise of plain recording', () => {
   it('within: the policy median is inside plain recording\'s own spread', () => {
     expect(verdictOf([240, 250, 262, 245], [255, 248, 260, 251])).toEqual({
-      plainUs: [240, 250, 262, 245], policyUs: [255, 248, 260, 251], medianGapUs: 5.5, plainSpreadUs: 22, withinNoise: true, tooNoisy: false,
+      plain: [240, 250, 262, 245], policy: [255, 248, 260, 251], medianGap: 5.5, plainSpread: 22, withinNoise: true, tooNoisy: false,
     });
   });
 
@@ -15,6 +15,12 @@ describe('bench: is the policy within noise of plain recording', () => {
 
   it('not within: a policy median above plain\'s highest window, however noisy the policy itself', () => {
     const v = verdictOf([240, 244, 239, 242], [290, 250, 300, 281]);
-    expect([v.medianGapUs, v.plainSpreadUs, v.withinNoise, v.tooNoisy]).toEqual([44.5, 5, false, false]);
+    expect([v.medianGap, v.plainSpread, v.withinNoise, v.tooNoisy]).toEqual([44.5, 5, false, false]);
+  });
+
+  it('latency in ms is judged the same way: a policy p50 below plain\'s highest window adds nothing measurable', () => {
+    const v = verdictOf([1.42, 1.38, 1.45, 1.40, 1.39], [1.41, 1.44, 1.39, 1.43, 1.40]);
+    expect([v.withinNoise, v.tooNoisy]).toEqual([true, false]);
+    expect(v.medianGap).toBeCloseTo(0.01, 9);
   });
 });
