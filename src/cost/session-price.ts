@@ -1,4 +1,4 @@
-import type { Exchange } from '../exchange.js';
+import type { Exchange, ResponsePart } from '../exchange.js';
 import { priceInputOf } from './exchange-price-input.js';
 import type { PriceOverrides } from './override-match.js';
 import { GENAI_PRICES_VERSION, priceExchange, type PriceResult } from './price-exchange.js';
@@ -13,28 +13,38 @@ import { GENAI_PRICES_VERSION, priceExchange, type PriceResult } from './price-e
 export function priceSession(ex: Exchange, overrides: PriceOverrides | undefined): PriceResult | undefined {
   const parts = (ex.response?.reassembled?.responses ?? []).filter((p) => p.usage !== undefined);
   if (parts.length === 0) return undefined;
-  const source = ex.subscription === true ? 'api_equivalent' : 'api';
-  const pricesVersion = overrides ? `${GENAI_PRICES_VERSION}+prices:${overrides.version}` : GENAI_PRICES_VERSION;
-  if (ex.api === 'realtime') return { usd: null, source, pricesVersion, reason: 'Realtime sessions are not priced: their audio tokens are not recorded' };
-  // Host, provider, route and subscription as any exchange's; model and usage per response.
-  const base = priceInputOf({ ...ex, websocket: undefined });
-  if (!base) return undefined;
   let usd = 0;
   let priced: PriceResult | undefined;
-  const models = new Set<string | undefined>();
+  const models = new Set<string>();
   for (const [i, part] of parts.entries()) {
-    const one = priceExchange({ ...base, responseModel: part.model, usage: part.usage }, overrides);
+    const one = priceResponse(ex, part, overrides);
+    if (!one) return undefined;
     if (one.usd === null) return { ...one, reason: `response ${i + 1} of the session: ${one.reason ?? 'not priced'}` };
     usd += one.usd;
     models.add(`${one.matchedProvider}\n${one.matchedModel}`);
     // An override on any response makes the session's figure an override's.
     if (!priced || one.source === 'override') priced = one;
   }
-  const result: PriceResult = { usd, source: priced!.source, pricesVersion };
+  const result: PriceResult = { usd, source: priced!.source, pricesVersion: priced!.pricesVersion };
   // Named only when every response matched the same price entry.
   if (models.size === 1) {
     if (priced!.matchedProvider !== undefined) result.matchedProvider = priced!.matchedProvider;
     if (priced!.matchedModel !== undefined) result.matchedModel = priced!.matchedModel;
   }
   return result;
+}
+
+/**
+ * One response of a session, priced as the same turn over HTTP would be: the session's
+ * host, provider, route and subscription, the response's own model and usage. Undefined
+ * without usage. Budgets charge each response with it as it ends (budget-charge.ts).
+ */
+export function priceResponse(ex: Exchange, part: ResponsePart, overrides: PriceOverrides | undefined): PriceResult | undefined {
+  if (!part.usage) return undefined;
+  if (ex.api === 'realtime') {
+    const pricesVersion = overrides ? `${GENAI_PRICES_VERSION}+prices:${overrides.version}` : GENAI_PRICES_VERSION;
+    return { usd: null, source: ex.subscription === true ? 'api_equivalent' : 'api', pricesVersion, reason: 'Realtime sessions are not priced: their audio tokens are not recorded' };
+  }
+  const base = priceInputOf({ ...ex, websocket: undefined, usage: part.usage });
+  return base && priceExchange({ ...base, responseModel: part.model }, overrides);
 }

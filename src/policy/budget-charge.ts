@@ -1,10 +1,17 @@
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { priceOf } from '../recorder/row-cost.js';
-import type { Exchange } from '../exchange.js';
+import type { priceResponse } from '../cost/session-price.js';
+import type { Exchange, ResponsePart } from '../exchange.js';
 import type { Logger } from '../log.js';
 import { builtInRedactor } from '../redact/redactor.js';
 import { BudgetLedger, seedBudgets, spendSince, type BudgetCharge, type BudgetCrossing, type SpendRow } from './budget.js';
 import type { CompiledPolicy } from './compile.js';
+
+/** The cost module's two prices, loaded once a policy has budget rules. */
+interface Pricing {
+  exchange: typeof priceOf;
+  response: typeof priceResponse;
+}
 
 /** Archived spend since an instant (epoch ms), through the archive reader seam; [] when there is no archive yet. */
 export type SpendSource = (since: number) => Iterable<SpendRow>;
@@ -18,8 +25,8 @@ export type SpendSource = (since: number) => Iterable<SpendRow>;
  */
 export class BudgetCharger {
   readonly ledger = new BudgetLedger();
-  private loading?: Promise<typeof priceOf>;
-  private price?: typeof priceOf;
+  private loading?: Promise<Pricing>;
+  private pricing?: Pricing;
 
   constructor(private readonly logger: Logger, private readonly spend?: SpendSource, private readonly overrides?: PriceOverrides) {}
 
@@ -27,7 +34,8 @@ export class BudgetCharger {
   sync(policy: CompiledPolicy | undefined, now = Date.now()): void {
     const fresh = this.ledger.retain(policy?.budget ?? []);
     if (!policy || policy.budget.length === 0) return;
-    this.loading ??= import('../recorder/row-cost.js').then((m) => (this.price = m.priceOf));
+    this.loading ??= Promise.all([import('../recorder/row-cost.js'), import('../cost/session-price.js')])
+      .then(([rows, sessions]) => (this.pricing = { exchange: rows.priceOf, response: sessions.priceResponse }));
     if (fresh.length === 0) return;
     let rows: Iterable<SpendRow> = [];
     try {
@@ -42,14 +50,26 @@ export class BudgetCharger {
 
   /** After the exchange ended: its cost goes to each budget that matched it (synchronous once the cost module is loaded). */
   charge(ex: Exchange, charges: readonly BudgetCharge[]): void | Promise<void> {
-    if (charges.length === 0) return;
-    if (this.price) return this.apply(ex, charges, this.price);
-    return this.loading?.then((price) => this.apply(ex, charges, price));
+    // The archive's own price (priceOf keeps it on the exchange, and the writer records that one).
+    return this.withPricing(charges, (p) => this.apply(ex, charges, p.exchange(ex, this.overrides)?.usd ?? null));
   }
 
-  private apply(ex: Exchange, charges: readonly BudgetCharge[], price: typeof priceOf): void {
-    // The archive's own price (priceOf keeps it on the exchange, and the writer records that one).
-    const usd = price(ex, this.overrides)?.usd ?? null;
+  /**
+   * One response of a WebSocket session, as it ends: the session goes on, and its budget
+   * must not wait for it to close. The responses' charges add up to the session's archived
+   * price (priceSession sums the same priceResponse).
+   */
+  chargeResponse(ex: Exchange, part: ResponsePart, charges: readonly BudgetCharge[]): void | Promise<void> {
+    return this.withPricing(charges, (p) => this.apply(ex, charges, p.response(ex, part, this.overrides)?.usd ?? null));
+  }
+
+  private withPricing(charges: readonly BudgetCharge[], then: (pricing: Pricing) => void): void | Promise<void> {
+    if (charges.length === 0) return;
+    if (this.pricing) return then(this.pricing);
+    return this.loading?.then(then);
+  }
+
+  private apply(ex: Exchange, charges: readonly BudgetCharge[], usd: number | null): void {
     if (usd === null || usd <= 0) return;
     for (const c of charges) {
       const crossed = this.ledger.add(c.rule, c.key, usd, ex.timings.start);

@@ -1,5 +1,5 @@
 import { LlmtapError } from '../errors.js';
-import { withBodyLength, type Exchange, type RawHeaders } from '../exchange.js';
+import { withBodyLength, type Exchange, type RawHeaders, type ResponsePart } from '../exchange.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { parseJsonBody } from '../providers/json.js';
 import { identifyTool } from '../providers/tool-identity.js';
@@ -88,8 +88,7 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
 /**
  * What an exchange used, charged to the rules that asked for it, once it ended (pre-checked
  * before it went out): token buckets the tokens really used, budgets the exchange's cost as
- * the archive prices it. For an HTTP exchange and a WebSocket session (its summed usage,
- * its responses' summed cost) alike.
+ * the archive prices it. (A WebSocket session is charged response by response: chargeResponse.)
  */
 export function chargeUsage(ex: Exchange, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
   if (!ex.usage) return;
@@ -98,6 +97,16 @@ export function chargeUsage(ex: Exchange, applied: Pick<PolicyStageResult, 'char
     for (const c of applied.charges) c.limiter.charge(c.key, used);
   }
   if (applied.budgetCharges) void runtime?.charger?.charge(ex, applied.budgetCharges);
+}
+
+/** One response of a WebSocket session, as it ends: its tokens and its cost charged like an exchange's (chargeUsage). */
+export function chargeResponse(ex: Exchange, part: ResponsePart, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
+  if (!part.usage) return;
+  if (applied.charges.length > 0) {
+    const used = (part.usage.inputTokens ?? 0) + (part.usage.outputTokens ?? 0);
+    for (const c of applied.charges) c.limiter.charge(c.key, used);
+  }
+  if (applied.budgetCharges) void runtime?.charger?.chargeResponse(ex, part, applied.budgetCharges);
 }
 
 /** Whether any rule reads the parsed body (redaction, token rates, max-tokens limits); remembered per compiled policy. */

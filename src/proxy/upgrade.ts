@@ -15,9 +15,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { formatAuthority } from './route.js';
 import { classifyUpstreamError, LlmtapError, providerErrorBody, upstreamFailureDetail, type ErrorCode } from '../errors.js';
-import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
+import { headerValue, now, type Exchange, type RawHeaders, type ResponsePart } from '../exchange.js';
 import { newId } from '../ids.js';
-import { applyPolicy, chargeUsage, type PolicyStageResult } from '../policy/stage.js';
+import { applyPolicy, chargeResponse, type PolicyStageResult } from '../policy/stage.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
@@ -81,14 +81,12 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     timings: { start: now(), requestEnd: now() },
   };
   deps.metrics.exchangesStarted++;
-  /** What the policy stage charges once the session ends (its tokens, its cost). */
+  /** What the policy stage charges each response of the session with as it ends (its tokens, its cost). */
   let charges: Pick<PolicyStageResult, 'charges' | 'budgetCharges'> | undefined;
   const record = (): void => {
     deps.metrics.exchangesFinished++;
-    // Who sent it first: a charge prices the session, and subscription traffic is priced as such.
-    if (conn.record || charges) describeClient(ex);
-    if (charges) chargeUsage(ex, charges, deps.policy);
     if (conn.record) {
+      describeClient(ex);
       if (ex.response) ex.quota = readQuota(ex.response.headers);
       deps.recorder.recordExchange(ex);
     }
@@ -114,13 +112,17 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   if (deps.policy) {
     // The upgrade is decided like a request (access, rate limits, budgets; the model from
     // `?model=` for Realtime; route, fallback on connect errors, credentials: see
-    // upgrade-routing.ts). Messages inside the session are not redacted; its tokens and
-    // cost are charged when it ends.
+    // upgrade-routing.ts). Messages inside the session are not redacted; each response's
+    // tokens and cost are charged as it ends.
     ex.request.model ??= new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
     const applied = applyPolicy(deps.policy, ex, [], undefined);
     if (applied.error) return fail(applied.error.code, undefined, applied.error.headers);
     routing = applied.routing;
-    if (applied.charges.length > 0 || applied.budgetCharges) charges = applied;
+    if (applied.charges.length > 0 || applied.budgetCharges) {
+      charges = applied;
+      // Who sent it, before any response is priced: subscription traffic is priced as such.
+      describeClient(ex);
+    }
   }
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
   // `llmtap mock`: an intercepted upgrade is answered from a recorded session, never sent upstream.
@@ -201,6 +203,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
         deps.sessions.delete(session);
         record();
       },
+      ...(charges ? { onResponse: (part: ResponsePart) => chargeResponse(ex, part, charges!, deps.policy) } : {}),
     });
     deps.sessions.add(session);
     session.start(head, upHead);

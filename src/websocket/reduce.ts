@@ -8,7 +8,7 @@
  * result joins them: text and thinking in order, every tool call, usage summed.
  * Other APIs get the trivial reducer, which only counts the server's JSON events.
  */
-import type { ApiKind, Exchange, Reassembled, Usage } from '../exchange.js';
+import type { ApiKind, Exchange, Reassembled, ResponsePart, Usage } from '../exchange.js';
 import { asObject } from '../providers/json.js';
 import { createResponsesEventReducer, type ResponsesEventReducer } from '../providers/responses-events.js';
 import type { Direction } from './messages.js';
@@ -25,11 +25,12 @@ export interface WsReducer {
   finish(): Reassembled | undefined;
 }
 
-export function createWsReducer(api: ApiKind | undefined): WsReducer {
+/** `onResponse`: each response as it ends (its model and usage), while the session goes on (budgets charge it then). */
+export function createWsReducer(api: ApiKind | undefined, onResponse?: (part: ResponsePart) => void): WsReducer {
   switch (api) {
     case 'responses':
     case 'realtime':
-      return responsesReducer();
+      return responsesReducer(onResponse);
     default:
       return countingReducer();
   }
@@ -76,7 +77,10 @@ const REALTIME_TYPES: Readonly<Record<string, string>> = {
   'response.done': 'response.completed',
 };
 
-function responsesReducer(): WsReducer {
+/** The events that end a response (Realtime's response.done is read as response.completed). */
+const RESPONSE_ENDS: ReadonlySet<string> = new Set(['response.completed', 'response.failed', 'response.incomplete']);
+
+function responsesReducer(onResponse?: (part: ResponsePart) => void): WsReducer {
   const finished: Reassembled[] = [];
   let current: ResponsesEventReducer | undefined;
   let requestedModel: string | undefined;
@@ -107,6 +111,10 @@ function responsesReducer(): WsReducer {
       if (type) event = { ...event, type, response: realtimeResponse(event.response) };
       current ??= createResponsesEventReducer();
       current.add(event);
+      if (onResponse && RESPONSE_ENDS.has(event.type as string)) {
+        const done = current.result();
+        onResponse({ model: done.model ?? requestedModel, usage: done.usage });
+      }
     },
     finish() {
       close();

@@ -6,7 +6,7 @@
  * (capped at the capture limit), and finished messages go to the recorder in batches.
  */
 import type { Socket } from 'node:net';
-import { now, type Exchange, type WsMessageRecord } from '../exchange.js';
+import { now, type Exchange, type ResponsePart, type WsMessageRecord } from '../exchange.js';
 import type { DeflateParams } from './deflate.js';
 import { ZlibInflater } from './deflate.js';
 import { FrameReader } from './frames.js';
@@ -19,6 +19,8 @@ export interface SessionDeps {
   recordMessages(exchangeId: string, messages: WsMessageRecord[]): void;
   /** Called once when both sockets are gone; the exchange then carries outcome, timings and the last messages. */
   finished(ex: Exchange): void;
+  /** Each response of the session as it ends (model and usage): the policy charges it then. */
+  onResponse?(part: ResponsePart): void;
 }
 
 /** A batch goes to the recorder when this many finished messages or bytes wait. */
@@ -51,7 +53,7 @@ export class WsSession {
     private readonly deps: SessionDeps,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    this.reducer = createWsReducer(ex.api);
+    this.reducer = createWsReducer(ex.api, deps.onResponse && ((part) => deps.onResponse!(part)));
     const common = { cap: deps.captureLimit, now, onMessage: (m: WsMessage) => this.onMessage(m), onReady: () => this.drain() };
     this.client = new MessageAssembler('client', { ...common, inflater: deflate && new ZlibInflater(deflate.client) });
     this.server = new MessageAssembler('server', { ...common, inflater: deflate && new ZlibInflater(deflate.server) });

@@ -6,19 +6,18 @@ import { loadPolicyText } from '../../src/policy/load.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { openTls, startFakeWs, type FakeWs } from '../helpers/fake-websocket.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
-import { converse } from '../helpers/ws-conversation.js';
 
 // The fake answers every response.create with 12 input and 9 output tokens; converse() makes two.
 let fake: FakeWs;
 let tp: TestProxy;
-
-beforeAll(async () => {
-  fake = await startFakeWs();
-  const policy = loadPolicyText(`rules:
+const POLICY = loadPolicyText(`rules:
   - {id: codex-daily, match: {api: responses}, budget: {usd: 0.0001, period: day, per: user}}
   - {id: realtime-tokens, match: {api: realtime}, rateLimit: {tokensPerMinute: 40, per: user}}
 `, 'p.yaml');
-  tp = await startTestProxy(undefined, { connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${fake.port}`)], upstreamCa: [fake.caFile], policy });
+
+beforeAll(async () => {
+  fake = await startFakeWs();
+  tp = await startTestProxy(undefined, { connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${fake.port}`)], upstreamCa: [fake.caFile], policy: POLICY });
 });
 afterAll(async () => {
   await tp.close();
@@ -36,23 +35,38 @@ async function open(path: string): Promise<{ ws?: WebSocket; status?: number; he
   });
 }
 
-/** Two response.create turns in one session, then a clean close. */
+/** One response.create, resolved when the server says the response is complete. */
+function turn(ws: WebSocket, model: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onMessage = (data: Buffer): void => {
+      if (!data.toString().includes('response.completed')) return;
+      ws.off('message', onMessage);
+      resolve();
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify({ type: 'response.create', model }));
+  });
+}
+
+/** Two turns in one session, then a clean close. */
 async function twoTurns(ws: WebSocket): Promise<void> {
-  for (let i = 0; i < 2; i++) {
-    await new Promise<void>((resolve) => {
-      const onMessage = (data: Buffer): void => {
-        if (!data.toString().includes('response.done') && !data.toString().includes('response.completed')) return;
-        ws.off('message', onMessage);
-        resolve();
-      };
-      ws.on('message', onMessage);
-      ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-realtime' }));
-    });
-  }
+  await turn(ws, 'gpt-realtime');
+  await turn(ws, 'gpt-realtime');
   await new Promise<void>((resolve) => {
     ws.once('close', () => resolve());
     ws.close(1000);
   });
+}
+
+/** An upgrade the proxy refuses, tried until it is (a response's charge lands as the proxy reads it, a moment after the client). */
+async function refusedSoon(path: string): Promise<Awaited<ReturnType<typeof open>>> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const r = await open(path);
+    if (r.status !== undefined || Date.now() > deadline) return r;
+    r.ws!.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 const sessions = (api: string, n: number) => eventually(() => {
@@ -62,32 +76,37 @@ const sessions = (api: string, n: number) => eventually(() => {
 });
 
 describe('budgets and token limits count WebSocket sessions', () => {
-  it('a Codex session is priced as its responses, charged to the budget when it ends; the next upgrade is refused budget_exceeded', async () => {
-    const conv = await converse(await openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem }));
-    expect(conv.closeCode).toBe(1000);
-    const [session] = await sessions('responses', 1);
-    const one = priceExchange({ provider: 'openai', host: 'api.openai.com', api: 'responses', responseModel: 'gpt-5-codex', usage: { inputTokens: 12, outputTokens: 9 }, at: Date.now(), subscription: false }).usd!;
-    expect(session!.cost_usd).toBeCloseTo(2 * one, 12);
-    expect(session!.cost_source).toBe('api');
-    expect(2 * one).toBeGreaterThan(0.0001); // the session alone spends the day's budget
-
+  it('a Codex session is charged response by response: while it is still open, the next upgrade is refused budget_exceeded; its row costs the sum', async () => {
+    const { ws } = await open('/v1/responses');
+    await turn(ws!, 'gpt-5-codex');
+    // One response (12 in, 9 out at gpt-5's rates) spent the day's $0.0001 while the session goes on.
     const dialled = fake.connections.length;
-    const refused = await open('/v1/responses');
+    const refused = await refusedSoon('/v1/responses');
     expect([refused.status, refused.headers?.['x-llmtap-error'], refused.headers?.['x-should-retry']]).toEqual([429, 'budget_exceeded', 'false']);
     expect(fake.connections.length).toBe(dialled);
+    await turn(ws!, 'gpt-5-codex');
+    await new Promise<void>((resolve) => {
+      ws!.once('close', () => resolve());
+      ws!.close(1000);
+    });
     const recs = await sessions('responses', 2);
+    const one = priceExchange({ provider: 'openai', host: 'api.openai.com', api: 'responses', responseModel: 'gpt-5-codex', usage: { inputTokens: 12, outputTokens: 9 }, at: Date.now(), subscription: false }).usd!;
+    expect(one).toBeGreaterThan(0.0001);
+    const session = recs.find((r) => r.status === 101)!;
+    expect([session.outcome, session.cost_source]).toEqual(['completed', 'api']);
+    expect(session.cost_usd).toBeCloseTo(2 * one, 12);
     const blocked = recs.find((r) => r.error_code === 'budget_exceeded')!;
     expect(blocked.outcome).toBe('blocked');
     expect(blocked.policy).toMatchObject({ decisions: [{ rule: 'codex-daily', kind: 'budget', action: 'block', enforced: true, key: 'user:127.0.0.1' }], blocked: 'budget_exceeded' });
   });
 
-  it('a Realtime session\'s tokens go to its token bucket when it ends: over the minute\'s tokens, the next upgrade waits', async () => {
+  it('a Realtime session\'s tokens go to its token bucket response by response: over the minute\'s tokens, the next upgrade waits', async () => {
     const first = await open('/v1/realtime?model=gpt-realtime');
     await twoTurns(first.ws!);
     const [rec] = await sessions('realtime', 1);
     expect(rec!.usage).toMatchObject({ input_tokens: 24, output_tokens: 18 });
     expect(rec!.cost_usd).toBeNull(); // audio tokens are not recorded: no guess
-    const next = await open('/v1/realtime?model=gpt-realtime');
+    const next = await refusedSoon('/v1/realtime?model=gpt-realtime');
     expect([next.status, next.headers?.['x-llmtap-error']]).toEqual([429, 'rate_limited']);
     expect(Number(next.headers?.['retry-after'])).toBeGreaterThan(0);
   });

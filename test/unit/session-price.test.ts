@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { priceExchange } from '../../src/cost/price-exchange.js';
 import { loadPriceOverrides } from '../../src/cost/price-overrides.js';
-import { makeExchange, type ApiKind, type Exchange } from '../../src/exchange.js';
+import { makeExchange, type ApiKind, type Exchange, type ResponsePart } from '../../src/exchange.js';
+import { createLogger } from '../../src/log.js';
+import { BudgetCharger } from '../../src/policy/budget-charge.js';
+import { loadPolicyText } from '../../src/policy/load.js';
 import { applyCost, priceOf } from '../../src/recorder/row-cost.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { reduceWebSocketMessages, settleWebSocket, createWsReducer, type WsTextMessage } from '../../src/websocket/reduce.js';
@@ -82,5 +85,22 @@ describe('a WebSocket session is priced as the sum of its responses', () => {
     expect(priceOf(session(turn('r1', 'gpt-5')), undefined)).toBeUndefined();
     const realtime = session(turn('r1', 'gpt-realtime', { input_tokens: 50, output_tokens: 20 }), 'realtime');
     expect(priceOf(realtime, undefined)).toMatchObject({ usd: null, reason: expect.stringContaining('Realtime') });
+  });
+
+  it('each response is handed over as it ends (budgets charge it while the session goes on); the charges add up to the session\'s price', async () => {
+    const seen: ResponsePart[] = [];
+    const messages = [...turn('r1', 'gpt-5', { input_tokens: 1000, output_tokens: 100 }), ...turn('r2', 'gpt-4o-mini', { input_tokens: 2000, output_tokens: 300 })];
+    const reducer = createWsReducer('responses', (part) => seen.push(part));
+    for (const m of messages.slice(0, 4)) reducer.push(m);
+    expect(seen).toEqual([{ model: 'gpt-5', usage: { inputTokens: 1000, outputTokens: 100 } }]); // the second has not ended yet
+    for (const m of messages.slice(4)) reducer.push(m);
+    expect(seen.map((p) => p.model)).toEqual(['gpt-5', 'gpt-4o-mini']);
+
+    const policy = loadPolicyText('rules:\n  - {id: spend, budget: {usd: 100, period: day, per: model}}\n');
+    const charger = new BudgetCharger(createLogger({ level: 'silent' }));
+    charger.sync(policy, AT);
+    const ex = session(messages);
+    for (const part of seen) await charger.chargeResponse(ex, part, [{ rule: policy.budget[0]!, key: 'model:any' }]);
+    expect(charger.ledger.spent(policy.budget[0]!, 'model:any', AT)).toBeCloseTo(priceOf(ex, undefined)!.usd!, 12);
   });
 });
