@@ -27,14 +27,20 @@ export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 /**
  * The answers of one cache rule, in memory: a Map in least-recently-used order
  * (a hit moves its entry to the end). A lookup is one Map read, so a miss costs
- * nothing measurable on the hot path; TTL is checked on lookup and expired
- * entries at the head are dropped on every insert. Entries over the bounds are
- * evicted oldest-used first. The archive table (cache-table.ts) is the durable
+ * nothing measurable on the hot path; TTL is checked on lookup (an expired entry is
+ * never served), and expired entries are swept out on an insert at most once per
+ * SWEEP_EVERY_MS, or whenever the bounds are reached (so an expired entry never
+ * costs a live one its place): an insert into a cache within its bounds is O(1)
+ * instead of a walk over every entry. Entries over the bounds are evicted oldest-used first. The archive table (cache-table.ts) is the durable
  * copy, written by the archive's writer thread and read back at start.
  */
+/** How often an insert sweeps expired entries out when the cache is within its bounds. */
+const SWEEP_EVERY_MS = 1000;
+
 export class ResponseCache {
   readonly #entries = new Map<string, CacheEntry>();
   #bytes = 0;
+  #nextSweep = 0;
 
   constructor(public bounds: CacheBounds, private readonly now: () => number = Date.now) {}
 
@@ -75,7 +81,8 @@ export class ResponseCache {
     if (old) this.#delete(entry.key, old);
     this.#entries.set(entry.key, entry);
     this.#bytes += entry.body.length;
-    evicted.push(...this.enforce());
+    const over = this.#entries.size > this.bounds.maxEntries || this.#bytes > this.bounds.maxBytes;
+    if (over || this.now() >= this.#nextSweep) evicted.push(...this.enforce());
     return { stored: true, evicted };
   }
 
@@ -83,6 +90,7 @@ export class ResponseCache {
   enforce(): string[] {
     const evicted: string[] = [];
     const t = this.now();
+    this.#nextSweep = t + SWEEP_EVERY_MS;
     for (const [key, e] of this.#entries) {
       if (e.expiresAt <= t) {
         this.#delete(key, e);

@@ -91,6 +91,26 @@ describe('ResponseCache bounds', () => {
     expect([c.size, c.bytes]).toEqual([0, 0]);
   });
 
+  it('sweeps expired entries out on an insert at most once a second within the bounds, and always when the bounds are reached', () => {
+    t = 1000;
+    const c = new ResponseCache({ ttlMs: 60_000, maxEntries: 3, maxBytes: 1000 }, () => t);
+    c.set(entry('old', 10, 100));
+    t += 500;
+    expect(c.set(entry('b', 10)).evicted).toEqual([]);
+    t += 100; // 'old' has expired: never served, swept on the next due insert
+    expect(c.get('old')).toBeUndefined();
+    c.set(entry('old2', 10, 100));
+    t += 200;
+    expect(c.set(entry('c', 10)).evicted).toEqual([]); // within bounds, swept less than a second ago
+    t += 300;
+    expect(c.set(entry('d', 10)).evicted).toEqual(['old2']); // a second since the last sweep
+    t += 200;
+    expect(c.set(entry('e', 10, 50)).evicted).toEqual(['b']); // four entries: the least recently used goes
+    t += 100; // 'e' expired; c, d, e, f is over maxEntries: the sweep runs first, so no live entry goes
+    expect(c.set(entry('f', 10)).evicted).toEqual(['e']);
+    expect([c.size, c.has('c'), c.has('d'), c.has('f')]).toEqual([3, true, true, true]);
+  });
+
   it('evicts least recently used past maxEntries and maxBytes, and refuses an entry bigger than maxBytes', () => {
     t = 1000;
     const c = new ResponseCache({ ttlMs: 60_000, maxEntries: 3, maxBytes: 100 }, () => t);
