@@ -24,19 +24,20 @@ export interface CacheBounds {
 export const DEFAULT_MAX_ENTRIES = 1000;
 export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 
-/**
- * The answers of one cache rule, in memory: a Map in least-recently-used order
- * (a hit moves its entry to the end). A lookup is one Map read, so a miss costs
- * nothing measurable on the hot path; TTL is checked on lookup (an expired entry is
- * never served), and expired entries are swept out on an insert at most once per
- * SWEEP_EVERY_MS, or whenever the bounds are reached (so an expired entry never
- * costs a live one its place): an insert into a cache within its bounds is O(1)
- * instead of a walk over every entry. Entries over the bounds are evicted oldest-used first. The archive table (cache-table.ts) is the durable
- * copy, written by the archive's writer thread and read back at start.
- */
 /** How often an insert sweeps expired entries out when the cache is within its bounds. */
 const SWEEP_EVERY_MS = 1000;
 
+/**
+ * The answers of one cache rule, in memory: a Map in least-recently-used order
+ * (a hit moves its entry to the end). A lookup is one Map read, so a miss costs
+ * nothing measurable on the hot path. TTL is checked on lookup (an expired entry is
+ * never served); expired entries are swept out on an insert at most once per
+ * SWEEP_EVERY_MS, and always before the bounds evict (an expired entry never costs a
+ * live one its place), so an insert into a cache within its bounds does not walk
+ * every entry. Entries over the bounds are evicted oldest-used first. The archive
+ * table (cache-table.ts) is the durable copy, written by the archive's writer thread
+ * and read back at start.
+ */
 export class ResponseCache {
   readonly #entries = new Map<string, CacheEntry>();
   #bytes = 0;
