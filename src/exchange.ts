@@ -53,6 +53,12 @@ export interface Usage {
   cachedInputTokens?: number;
   cacheCreationInputTokens?: number;
   reasoningTokens?: number;
+  /** Realtime: the audio part of inputTokens (cached audio included), priced at audio rates. */
+  inputAudioTokens?: number;
+  /** Realtime: the audio part of cachedInputTokens. */
+  cachedAudioTokens?: number;
+  /** Realtime: the audio part of outputTokens. */
+  outputAudioTokens?: number;
 }
 
 /** What a provider parser made of a response body (JSON or SSE). */

@@ -8,6 +8,10 @@ export interface PriceUsage {
   cache_read_tokens?: number;
   cache_write_tokens?: number;
   output_tokens: number;
+  /** Realtime audio: parts of input_tokens, cache_read_tokens and output_tokens priced at audio rates. */
+  input_audio_tokens?: number;
+  cache_audio_read_tokens?: number;
+  output_audio_tokens?: number;
 }
 
 /**
@@ -41,6 +45,13 @@ export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | u
   const out: PriceUsage = { input_tokens: input, output_tokens: output };
   if (read > 0) out.cache_read_tokens = read;
   if (write > 0) out.cache_write_tokens = write;
+  // Audio (Realtime) as the package counts it: parts of the totals above, never more than them.
+  const audioIn = Math.min(count(usage.inputAudioTokens), out.input_tokens);
+  const audioCached = Math.min(count(usage.cachedAudioTokens), read, audioIn);
+  const audioOut = Math.min(count(usage.outputAudioTokens), out.output_tokens);
+  if (audioIn > 0) out.input_audio_tokens = audioIn;
+  if (audioCached > 0) out.cache_audio_read_tokens = audioCached;
+  if (audioOut > 0) out.output_audio_tokens = audioOut;
   return out;
 }
 

@@ -173,6 +173,11 @@ function readUsage(raw: JsonObject | undefined): Usage | undefined {
   if (cached !== undefined) usage.cachedInputTokens = cached;
   if (cacheWrite !== undefined) usage.cacheCreationInputTokens = cacheWrite;
   if (reasoning !== undefined) usage.reasoningTokens = reasoning;
+  // Audio models (gpt-4o-audio-preview…): the audio parts, priced at audio rates.
+  const audioIn = asCount(asObject(raw.prompt_tokens_details)?.audio_tokens);
+  const audioOut = asCount(asObject(raw.completion_tokens_details)?.audio_tokens);
+  if (audioIn) usage.inputAudioTokens = audioIn;
+  if (audioOut) usage.outputAudioTokens = audioOut;
   return Object.keys(usage).length > 0 ? usage : undefined;
 }
 

@@ -242,6 +242,11 @@ export function readResponsesUsage(raw: JsonObject | undefined): Usage | undefin
   set('outputTokens', raw.output_tokens);
   set('cachedInputTokens', inputDetails?.cached_tokens);
   set('cacheCreationInputTokens', inputDetails?.cache_write_tokens);
-  set('reasoningTokens', asObject(raw.output_tokens_details)?.reasoning_tokens);
+  const outputDetails = asObject(raw.output_tokens_details);
+  set('reasoningTokens', outputDetails?.reasoning_tokens);
+  // Realtime's audio parts (its details renamed to these by the WebSocket reducer).
+  set('inputAudioTokens', inputDetails?.audio_tokens);
+  set('cachedAudioTokens', asObject(inputDetails?.cached_tokens_details)?.audio_tokens);
+  set('outputAudioTokens', outputDetails?.audio_tokens);
   return Object.keys(usage).length > 0 ? usage : undefined;
 }

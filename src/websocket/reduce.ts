@@ -124,12 +124,15 @@ function responsesReducer(onResponse?: (part: ResponsePart) => void): WsReducer 
   };
 }
 
-/** Realtime's usage says input_token_details; Responses says input_tokens_details. */
+/** Realtime's usage says input_token_details and output_token_details; Responses says input_tokens_details, output_tokens_details. */
 function realtimeResponse(raw: unknown): unknown {
   const response = asObject(raw);
   const usage = asObject(response?.usage);
-  if (!response || !usage || usage.input_tokens_details !== undefined || usage.input_token_details === undefined) return raw;
-  return { ...response, usage: { ...usage, input_tokens_details: usage.input_token_details } };
+  if (!response || !usage) return raw;
+  const renamed = { ...usage };
+  if (usage.input_tokens_details === undefined && usage.input_token_details !== undefined) renamed.input_tokens_details = usage.input_token_details;
+  if (usage.output_tokens_details === undefined && usage.output_token_details !== undefined) renamed.output_tokens_details = usage.output_token_details;
+  return { ...response, usage: renamed };
 }
 
 function joinResponses(parts: readonly Reassembled[], requestedModel: string | undefined, events: number): Reassembled {

@@ -124,6 +124,19 @@ describe('openaiChat streamed answers', () => {
     expect(result.usage).toEqual({ inputTokens: 5, outputTokens: 1 });
   });
 
+  it('reads the audio parts of an audio model\'s usage (priced at audio rates), and leaves the zeros every answer carries', () => {
+    const audio = reduce(SSE, [sse(
+      { model: 'gpt-4o-audio-preview', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 50, completion_tokens: 30, prompt_tokens_details: { audio_tokens: 40, cached_tokens: 0 }, completion_tokens_details: { audio_tokens: 25, reasoning_tokens: 0 } } },
+      '[DONE]',
+    )]);
+    expect(audio.usage).toEqual({ inputTokens: 50, outputTokens: 30, cachedInputTokens: 0, reasoningTokens: 0, inputAudioTokens: 40, outputAudioTokens: 25 });
+    const text = reduce(SSE, [sse(
+      { model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1, prompt_tokens_details: { audio_tokens: 0 }, completion_tokens_details: { audio_tokens: 0 } } },
+      '[DONE]',
+    )]);
+    expect(text.usage).toEqual({ inputTokens: 5, outputTokens: 1 });
+  });
+
   it('keys whole tool calls by id when a provider sends no index', () => {
     const call = (id: string, name: string, args: string) => ({ choices: [{ index: 0, delta: { tool_calls: [{ id, type: 'function', function: { name, arguments: args } }] } }] });
     const result = reduce(SSE, [sse(call('a', 'one', '{}'), call('b', 'two', '{"x":1}'), '[DONE]')]);

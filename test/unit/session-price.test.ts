@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { calcPrice } from '@pydantic/genai-prices';
 import { priceExchange } from '../../src/cost/price-exchange.js';
 import { loadPriceOverrides } from '../../src/cost/price-overrides.js';
 import { makeExchange, type ApiKind, type Exchange, type ResponsePart } from '../../src/exchange.js';
@@ -81,10 +82,32 @@ describe('a WebSocket session is priced as the sum of its responses', () => {
     expect(priceOf(unknown, undefined)).toMatchObject({ usd: null, reason: expect.stringMatching(/^response 2 of the session: unknown model "no-such-model-zz"/) });
   });
 
-  it('no usage, nothing to price; a Realtime session is not priced (its audio tokens are not recorded)', () => {
+  it('no usage, nothing to price; Realtime usage without its audio breakdown is not priced (no guess)', () => {
     expect(priceOf(session(turn('r1', 'gpt-5')), undefined)).toBeUndefined();
     const realtime = session(turn('r1', 'gpt-realtime', { input_tokens: 50, output_tokens: 20 }), 'realtime');
-    expect(priceOf(realtime, undefined)).toMatchObject({ usd: null, reason: expect.stringContaining('Realtime') });
+    expect(priceOf(realtime, undefined)).toMatchObject({ usd: null, reason: expect.stringContaining('audio breakdown') });
+  });
+
+  it('a Realtime session is priced with its audio at audio rates (the details as Realtime spells them, response.done)', () => {
+    const usage = {
+      input_tokens: 1000, output_tokens: 100,
+      input_token_details: { text_tokens: 200, audio_tokens: 800, cached_tokens: 300, cached_tokens_details: { text_tokens: 100, audio_tokens: 200 } },
+      output_token_details: { text_tokens: 20, audio_tokens: 80 },
+    };
+    const messages: WsTextMessage[] = [
+      server({ type: 'session.created', session: { model: 'gpt-realtime' } }),
+      server({ type: 'response.created', response: { status: 'in_progress' } }),
+      server({ type: 'response.done', response: { status: 'completed', output: [], usage } }),
+    ];
+    const ex = session(messages, 'realtime');
+    ex.request.model = 'gpt-realtime';
+    expect(ex.usage).toEqual({ inputTokens: 1000, outputTokens: 100, cachedInputTokens: 300, inputAudioTokens: 800, cachedAudioTokens: 200, outputAudioTokens: 80 });
+    // The package's own figure for the same counts in its terms (audio as parts of the totals).
+    const expected = calcPrice({ input_tokens: 1000, cache_read_tokens: 300, input_audio_tokens: 800, cache_audio_read_tokens: 200, output_tokens: 100, output_audio_tokens: 80 }, 'gpt-realtime', { providerId: 'openai', timestamp: new Date(AT) })!.total_price;
+    const textOnly = calcPrice({ input_tokens: 1000, cache_read_tokens: 300, output_tokens: 100 }, 'gpt-realtime', { providerId: 'openai', timestamp: new Date(AT) })!.total_price;
+    expect(expected).toBeGreaterThan(2 * textOnly); // audio rates are several times text's
+    expect(priceOf(ex, undefined)).toMatchObject({ source: 'api', matchedModel: 'gpt-realtime' });
+    expect(priceOf(ex, undefined)!.usd).toBeCloseTo(expected, 12);
   });
 
   it('each response is handed over as it ends (budgets charge it while the session goes on); the charges add up to the session\'s price', async () => {
