@@ -53,7 +53,13 @@ export class WsSession {
     private readonly deps: SessionDeps,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    this.reducer = createWsReducer(ex.api, deps.onResponse && ((part) => deps.onResponse!(part)));
+    this.reducer = createWsReducer(ex.api, deps.onResponse && ((part) => {
+      try {
+        deps.onResponse!(part);
+      } catch {
+        // Charging a response must never stop the relay (fail-open, as recording is).
+      }
+    }));
     const common = { cap: deps.captureLimit, now, onMessage: (m: WsMessage) => this.onMessage(m), onReady: () => this.drain() };
     this.client = new MessageAssembler('client', { ...common, inflater: deflate && new ZlibInflater(deflate.client) });
     this.server = new MessageAssembler('server', { ...common, inflater: deflate && new ZlibInflater(deflate.server) });
