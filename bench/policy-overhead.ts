@@ -14,11 +14,15 @@ export interface WindowVerdict {
   plainSpread: number;
   /** The policy's median window is no higher than plain recording's highest. */
   withinNoise: boolean;
-  /**
-   * Plain recording's windows varied by more than 10 % of their median: the machine was
-   * too noisy for a verdict either way (any policy would look "within noise").
-   */
+  /** Plain recording's windows varied by more than 10 % of their median. */
   tooNoisy: boolean;
+  /**
+   * `met` when within noise on a steady machine; `too noisy` when within noise but plain
+   * recording alone varied by over 10 % (a noisy machine makes anything look within noise);
+   * `not met` when the policy's median is above plain's highest window, noisy or not (noise
+   * only widens plain's range).
+   */
+  verdict: 'met' | 'not met' | 'too noisy';
 }
 
 /** The 10-rule policy against plain recording, window by window (results.ts policyOverhead). */
@@ -90,5 +94,7 @@ export async function closedWindow(load: LoadGen, side: OverheadSide, warmupMs: 
 /** A figure where higher is worse: the policy is within noise when its median window is no higher than plain's highest. */
 export function verdictOf(plain: number[], policy: number[]): WindowVerdict {
   const plainSpread = Math.max(...plain) - Math.min(...plain);
-  return { plain, policy, medianGap: median(policy) - median(plain), plainSpread, withinNoise: median(policy) <= Math.max(...plain), tooNoisy: plainSpread > 0.1 * median(plain) };
+  const withinNoise = median(policy) <= Math.max(...plain);
+  const tooNoisy = plainSpread > 0.1 * median(plain);
+  return { plain, policy, medianGap: median(policy) - median(plain), plainSpread, withinNoise, tooNoisy, verdict: !withinNoise ? 'not met' : tooNoisy ? 'too noisy' : 'met' };
 }
