@@ -17,10 +17,15 @@ export interface WindowVerdict {
   /** Plain recording's windows varied by more than 10 % of their median. */
   tooNoisy: boolean;
   /**
-   * `met` when within noise on a steady machine; `too noisy` when within noise but plain
-   * recording alone varied by over 10 % (a noisy machine makes anything look within noise);
-   * `not met` when the policy's median is above plain's highest window, noisy or not (noise
-   * only widens plain's range).
+   * One-sided Mann-Whitney p that the policy's windows are no higher than plain's (exact,
+   * from the ranks: with five windows each, all five above all five gives 1/252).
+   */
+  higherP: number;
+  /**
+   * `not met` when the policy's windows are higher than plain's beyond chance (higherP < 0.05),
+   * however noisy the machine; `met` when the policy's median is no higher than plain's
+   * highest window on a steady machine; else `too noisy` (a noisy machine makes anything
+   * look within noise, and hides a small difference).
    */
   verdict: 'met' | 'not met' | 'too noisy';
 }
@@ -63,16 +68,18 @@ export async function measurePolicyOverhead(load: LoadGen, plain: OverheadSide, 
   const p99 = { plain: [] as number[], policy: [] as number[] };
   const cpu = { plain: [] as number[], policy: [] as number[] };
   const rps = { plain: [] as number[], policy: [] as number[] };
-  const sides = [['plain', plain], ['policy', policy]] as const;
+  // Which side goes first alternates round by round, so a machine that drifts within a round
+  // does not always fall on the same side.
+  const sides = (round: number) => (round % 2 === 0 ? [['plain', plain], ['policy', policy]] as const : [['policy', policy], ['plain', plain]] as const);
   for (let round = 0; round < opts.rounds; round++) {
-    for (const [name, side] of sides) {
+    for (const [name, side] of sides(round)) {
       const r = await load.run<ClosedResult>({ kind: 'closed', target: side.target, concurrency: 1, warmup: { count: 50 }, count: opts.latencyRequests });
       p50[name].push(r.latency.p50);
       p99[name].push(r.latency.p99);
     }
   }
   for (let round = 0; round < opts.rounds; round++) {
-    for (const [name, side] of sides) {
+    for (const [name, side] of sides(round)) {
       const w = await closedWindow(load, side, opts.warmupMs, opts.windowMs);
       cpu[name].push(w.cpuUsPerRequest);
       rps[name].push(w.rps);
@@ -96,5 +103,39 @@ export function verdictOf(plain: number[], policy: number[]): WindowVerdict {
   const plainSpread = Math.max(...plain) - Math.min(...plain);
   const withinNoise = median(policy) <= Math.max(...plain);
   const tooNoisy = plainSpread > 0.1 * median(plain);
-  return { plain, policy, medianGap: median(policy) - median(plain), plainSpread, withinNoise, tooNoisy, verdict: !withinNoise ? 'not met' : tooNoisy ? 'too noisy' : 'met' };
+  const higherP = mannWhitneyHigherP(plain, policy);
+  const verdict = higherP < 0.05 ? 'not met' : withinNoise && !tooNoisy ? 'met' : 'too noisy';
+  return { plain, policy, medianGap: median(policy) - median(plain), plainSpread, withinNoise, tooNoisy, higherP, verdict };
+}
+
+/**
+ * P(U ≥ u) under "no difference", where u counts the (plain, policy) pairs in which the
+ * policy's window is the higher (ties count half): exact, by counting the orderings of the
+ * two samples' ranks (small samples: a handful of windows each).
+ */
+export function mannWhitneyHigherP(plain: readonly number[], policy: readonly number[]): number {
+  let u = 0;
+  for (const b of policy) for (const a of plain) u += b > a ? 1 : b === a ? 0.5 : 0;
+  // ways[n][m][k]: orderings of n plain and m policy windows with k (policy above plain) pairs.
+  const n = plain.length;
+  const m = policy.length;
+  const ways: number[][][] = [];
+  for (let i = 0; i <= n; i++) {
+    ways.push([]);
+    for (let j = 0; j <= m; j++) {
+      const row = new Array<number>(i * j + 1).fill(0);
+      if (i === 0 || j === 0) row[0] = 1;
+      else {
+        // The highest window is a policy one (above all i plain) or a plain one (above none).
+        ways[i]![j - 1]!.forEach((w, k) => (row[k + i] = (row[k + i] ?? 0) + w));
+        ways[i - 1]![j]!.forEach((w, k) => (row[k] = (row[k] ?? 0) + w));
+      }
+      ways[i]!.push(row);
+    }
+  }
+  const dist = ways[n]![m]!;
+  const total = dist.reduce((a, b) => a + b, 0);
+  let atLeast = 0;
+  dist.forEach((w, k) => (k >= u - 1e-9 ? (atLeast += w) : undefined));
+  return atLeast / total;
 }

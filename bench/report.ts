@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { BenchResults, Cell, SystemResult } from './results.js';
 import { ok } from './results.js';
-import type { WindowVerdict } from './policy-overhead.js';
+import { verdictOf, type WindowVerdict } from './policy-overhead.js';
 
 // ---------- formatting ----------
 
@@ -93,11 +93,18 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
   add('Recorder never blocks the event loop > 1 ms per batch', ip ? `max hand-off ${ms(ip.json.recorder.max)} ms (JSON load), ${ms(ip.sse.recorder.max)} ms (SSE); ${ip.json.recorder.over1ms + ip.sse.recorder.over1ms} of ${ip.json.recorder.batches + ip.sse.recorder.batches} hand-offs > 1 ms; encoding one record: max ${ms(encodeMax)} ms${control}` : undefined, ip ? Math.max(ip.json.recorder.max, ip.sse.recorder.max, encodeMax) <= 1 : undefined);
   const po = ok(r.policyOverhead);
   const list = (xs: number[], f: (x: number) => string): string => xs.map(f).join(' / ');
-  const judged = (v: WindowVerdict | undefined, unit: string, f: (x: number) => string): string | undefined => v && `${v.medianGap >= 0 ? '+' : ''}${f(v.medianGap)} ${unit} median, plain's own spread ${f(v.plainSpread)} ${unit} (plain ${list(v.plain, f)}; policy ${list(v.policy, f)})${v.verdict === 'too noisy' ? '; too noisy to judge (plain alone varied by over 10 %)' : ''}`;
-  const verdict = (v: WindowVerdict | undefined): boolean | undefined => (v && v.verdict !== 'too noisy' ? v.verdict === 'met' : undefined);
+  // Judged again from the windows (pure), so a re-render of older results applies today's rule.
+  const judged = (w: { plain: number[]; policy: number[] } | undefined, unit: string, f: (x: number) => string): string | undefined => {
+    const v = w && verdictOf(w.plain, w.policy);
+    return v && `${v.medianGap >= 0 ? '+' : ''}${f(v.medianGap)} ${unit} median, plain's own spread ${f(v.plainSpread)} ${unit} (plain ${list(v.plain, f)}; policy ${list(v.policy, f)}; p ${v.higherP.toFixed(3)} that the policy is no higher)${v.verdict === 'too noisy' ? `; too noisy to judge (${v.tooNoisy ? 'plain alone varied by over 10 %' : 'above plain\'s highest window, not beyond chance'})` : ''}`;
+  };
+  const verdict = (w: { plain: number[]; policy: number[] } | undefined): boolean | undefined => {
+    const v: WindowVerdict | undefined = w && verdictOf(w.plain, w.policy);
+    return v && v.verdict !== 'too noisy' ? v.verdict === 'met' : undefined;
+  };
   const lat = po?.latencyP50Ms;
-  add('10-rule policy adds no measurable latency (c=1 p50; windows in turns; policy median ≤ plain\'s highest)', lat && `${judged(lat, 'ms', ms)}; p99 plain ${list(po!.latencyP99Ms.plain, ms)}, policy ${list(po!.latencyP99Ms.policy, ms)} ms`, verdict(lat));
-  add('10-rule policy within noise of plain recording (c=16 CPU per request; windows in turns; policy median ≤ plain\'s highest)', po && `${judged(po.cpuUs, 'µs', int)}; req/s plain ${list(po.rps.plain, int)}, policy ${list(po.rps.policy, int)}`, verdict(po?.cpuUs));
+  add('10-rule policy adds no measurable latency (c=1 p50; windows in turns; met: policy median ≤ plain\'s highest; not met: higher beyond chance)', lat && `${judged(lat, 'ms', ms)}; p99 plain ${list(po!.latencyP99Ms.plain, ms)}, policy ${list(po!.latencyP99Ms.policy, ms)} ms`, verdict(lat));
+  add('10-rule policy within noise of plain recording (c=16 CPU per request; windows in turns; met: policy median ≤ plain\'s highest; not met: higher beyond chance)', po && `${judged(po.cpuUs, 'µs', int)}; req/s plain ${list(po.rps.plain, int)}, policy ${list(po.rps.policy, int)}`, verdict(po?.cpuUs));
   return rows;
 }
 

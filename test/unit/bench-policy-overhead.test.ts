@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { verdictOf } from '../../bench/policy-overhead.js';
+import { mannWhitneyHigherP, verdictOf } from '../../bench/policy-overhead.js';
 
 describe('bench: is the policy within noise of plain recording', () => {
   it('within: the policy median is inside plain recording\'s own spread', () => {
     expect(verdictOf([240, 250, 262, 245], [255, 248, 260, 251])).toEqual({
-      plain: [240, 250, 262, 245], policy: [255, 248, 260, 251], medianGap: 5.5, plainSpread: 22, withinNoise: true, tooNoisy: false, verdict: 'met',
+      plain: [240, 250, 262, 245], policy: [255, 248, 260, 251], medianGap: 5.5, plainSpread: 22, withinNoise: true, tooNoisy: false, higherP: expect.any(Number), verdict: 'met',
     });
   });
 
@@ -18,9 +18,23 @@ describe('bench: is the policy within noise of plain recording', () => {
     expect([v.medianGap, v.plainSpread, v.withinNoise, v.tooNoisy, v.verdict]).toEqual([44.5, 5, false, false, 'not met']);
   });
 
-  it('not met on a noisy machine too, when the policy is above plain\'s highest window: noise only widens plain\'s range', () => {
+  it('not met on a noisy machine too, when every policy window is above every plain one (beyond chance: p = 1/252)', () => {
     const v = verdictOf([290, 285, 328, 307, 313], [344, 339, 360, 350, 357]);
     expect([v.tooNoisy, v.verdict]).toEqual([true, 'not met']);
+    expect(v.higherP).toBeCloseTo(1 / 252, 12);
+  });
+
+  it('no verdict for a policy median above plain\'s highest when it is not beyond chance (noisy windows, a drift)', () => {
+    const v = verdictOf([0.97, 0.91, 0.82, 1.04, 1.07], [0.94, 0.98, 1.11, 1.20, 1.10]);
+    expect([v.withinNoise, v.verdict]).toEqual([false, 'too noisy']);
+    expect(v.higherP).toBeGreaterThan(0.05);
+  });
+
+  it('the exact one-sided Mann-Whitney p: counts orderings of the ranks, ties count half', () => {
+    expect(mannWhitneyHigherP([6, 7, 8, 9, 10], [1, 2, 3, 4, 5])).toBe(1);
+    // n = m = 3: 20 orderings, 7 of them with U ≥ 6.
+    expect(mannWhitneyHigherP([1, 2, 3], [1.5, 2.5, 3.5])).toBeCloseTo(7 / 20, 12);
+    expect(mannWhitneyHigherP([1, 2], [1, 2])).toBeGreaterThan(0.5);
   });
 
   it('latency in ms is judged the same way: a policy p50 below plain\'s highest window adds nothing measurable', () => {
