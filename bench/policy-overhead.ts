@@ -17,8 +17,8 @@ export interface WindowVerdict {
   /** Plain recording's windows varied by more than 10 % of their median. */
   tooNoisy: boolean;
   /**
-   * One-sided Mann-Whitney p that the policy's windows are no higher than plain's (exact,
-   * from the ranks: with five windows each, all five above all five gives 1/252).
+   * One-sided Mann-Whitney p: the chance, if the policy made no difference, that its windows
+   * would rank this high against plain's (exact; five windows each, all five above all five: 1/252).
    */
   higherP: number;
   /**
@@ -98,7 +98,7 @@ export async function closedWindow(load: LoadGen, side: OverheadSide, warmupMs: 
   return { ...r, cpuUsPerRequest: ((cpuMsOf(side.pid) - cpu0) * 1000) / r.requests };
 }
 
-/** A figure where higher is worse: the policy is within noise when its median window is no higher than plain's highest. */
+/** Judges a figure where higher is worse (latency, CPU per request): see WindowVerdict.verdict. */
 export function verdictOf(plain: number[], policy: number[]): WindowVerdict {
   const plainSpread = Math.max(...plain) - Math.min(...plain);
   const withinNoise = median(policy) <= Math.max(...plain);

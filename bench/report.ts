@@ -96,7 +96,7 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
   // Judged again from the windows (pure), so a re-render of older results applies today's rule.
   const judged = (w: { plain: number[]; policy: number[] } | undefined, unit: string, f: (x: number) => string): string | undefined => {
     const v = w && verdictOf(w.plain, w.policy);
-    return v && `${v.medianGap >= 0 ? '+' : ''}${f(v.medianGap)} ${unit} median, plain's own spread ${f(v.plainSpread)} ${unit} (plain ${list(v.plain, f)}; policy ${list(v.policy, f)}; p ${v.higherP.toFixed(3)} that the policy is no higher)${v.verdict === 'too noisy' ? `; too noisy to judge (${v.tooNoisy ? 'plain alone varied by over 10 %' : 'above plain\'s highest window, not beyond chance'})` : ''}`;
+    return v && `${v.medianGap >= 0 ? '+' : ''}${f(v.medianGap)} ${unit} median, plain's own spread ${f(v.plainSpread)} ${unit} (plain ${list(v.plain, f)}; policy ${list(v.policy, f)}; one-sided Mann-Whitney p ${v.higherP.toFixed(3)})${v.verdict === 'too noisy' ? `; too noisy to judge (${v.tooNoisy ? 'plain alone varied by over 10 %' : 'above plain\'s highest window, not beyond chance'})` : ''}`;
   };
   const verdict = (w: { plain: number[]; policy: number[] } | undefined): boolean | undefined => {
     const v: WindowVerdict | undefined = w && verdictOf(w.plain, w.policy);
