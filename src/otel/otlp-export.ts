@@ -1,19 +1,6 @@
-import { createRequire } from 'node:module';
-import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Exchange } from '../exchange.js';
 import type { Logger } from '../log.js';
 import type { Redactor } from '../redact/redactor.js';
-import { exchangeSpan } from './span-attributes.js';
-
-const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-/** Longest attribute value sent (content can be megabytes; collectors refuse large spans). */
-const ATTRIBUTE_VALUE_LIMIT = 64 * 1024;
-/** A collector that is down fails every batch; one log line per interval is enough. */
-const ERROR_LOG_INTERVAL_MS = 60_000;
 
 export interface OtlpOptions {
   /** OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces. */
@@ -33,53 +20,37 @@ export interface OtlpExport {
   shutdown(): Promise<void>;
 }
 
+/** Exchanges held while the SDK loads (its first ~100 ms); more are dropped, as a full batch queue drops. */
+const HELD_WHILE_LOADING = 2048;
+
 /**
- * Exports every recorded exchange as an OpenTelemetry span over OTLP/HTTP (JSON),
- * with the official SDK: a BatchSpanProcessor queues finished spans (bounded, drops
- * when full) and an OTLPTraceExporter posts them in batches on a timer, so a slow or
- * absent collector never holds a request. The provider is private to llmtap (not
- * registered globally): the proxy traces what it relays, not itself.
+ * OTLP span export (otlp-sdk.ts), with the OpenTelemetry SDK loaded only once it is asked
+ * for: the SDK and its OTLP transformer add ~17 MB of memory and ~70 ms to every start,
+ * which a proxy without --otlp-endpoint must not pay. Exchanges that end while it loads
+ * are held (bounded) and exported when it is ready.
  */
 export function startOtlpExport(options: OtlpOptions): OtlpExport {
-  const exporter = new LoggingExporter(new OTLPTraceExporter({ url: options.endpoint }), options.logger, new URL(options.endpoint).origin);
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'llmtap', [ATTR_SERVICE_VERSION]: VERSION }),
-    spanLimits: { attributeValueLengthLimit: ATTRIBUTE_VALUE_LIMIT },
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: options.scheduledDelayMillis ?? 5000 })],
-  });
-  const tracer: Tracer = provider.getTracer('llmtap', VERSION);
+  let ready: OtlpExport | undefined;
+  let held: Exchange[] | undefined = [];
+  const loading = import('./otlp-sdk.js').then(
+    (sdk) => {
+      ready = sdk.startSdkExport(options);
+      for (const ex of held ?? []) ready.export(ex);
+      held = undefined;
+    },
+    (err: unknown) => {
+      held = undefined;
+      options.logger.warn({ err: (err as Error).message }, 'OTLP export could not start; spans dropped');
+    },
+  );
   return {
     export(ex) {
-      const data = exchangeSpan(ex, { content: options.content, redactor: options.redactor() });
-      const span = tracer.startSpan(data.name, { kind: SpanKind.CLIENT, startTime: data.startTime, attributes: data.attributes });
-      if (data.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: data.error });
-      span.end(data.endTime);
+      if (ready) ready.export(ex);
+      else if (held && held.length < HELD_WHILE_LOADING) held.push(ex);
     },
-    shutdown: () => provider.shutdown(),
+    async shutdown() {
+      await loading;
+      await ready?.shutdown();
+    },
   };
-}
-
-/** Says (rate-limited) when the collector refuses or cannot be reached; the SDK itself stays silent. */
-class LoggingExporter implements SpanExporter {
-  #lastLog = -Infinity;
-
-  constructor(private readonly inner: SpanExporter, private readonly logger: Logger, private readonly endpoint: string) {}
-
-  export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]): void {
-    this.inner.export(spans, (result) => {
-      if (result.code !== 0 && Date.now() - this.#lastLog >= ERROR_LOG_INTERVAL_MS) {
-        this.#lastLog = Date.now();
-        this.logger.warn({ endpoint: this.endpoint, spans: spans.length, err: result.error?.message }, 'OTLP export failed; spans dropped');
-      }
-      done(result);
-    });
-  }
-
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
-
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve();
-  }
 }
