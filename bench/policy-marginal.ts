@@ -18,6 +18,7 @@ import type { ClosedResult } from './loadgen.js';
 import { BENCH_POLICY } from './policy-file.js';
 import { mainThreadCpu, runWithHarness } from './policy-harness.js';
 import { cpuMsOf } from './procs.js';
+import { median } from './stats.js';
 import { proxyTarget, startLlmtap } from './systems.js';
 const rounds = Number(process.argv[2] ?? 3);
 const seconds = Number(process.argv[3] ?? 5);
@@ -45,7 +46,6 @@ function variants(): Array<{ name: string; yaml: string | undefined; besideLog?:
   return base ? picked.flatMap((v) => [v, { ...v, name: `${v.name} (base)`, dist: base }]) : picked;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 runWithHarness('policy-marginal', async ({ tmp, fake, load }) => {
   const list = variants();

@@ -2,6 +2,7 @@ import type { TargetSpec } from './clients.js';
 import type { ClosedResult } from './loadgen.js';
 import type { LoadGen } from './loadgen-client.js';
 import { cpuMsOf } from './procs.js';
+import { median } from './stats.js';
 
 /** One figure of plain recording and of the policy, window by window, and whether they differ beyond noise. */
 export interface WindowVerdict {
@@ -47,10 +48,6 @@ export interface OverheadSide {
   pid: number;
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * "Within noise", measured rather than eyeballed: a fresh plain and a fresh policy proxy

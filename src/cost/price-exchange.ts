@@ -56,6 +56,10 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
   const source: PriceSource = input.subscription ? 'api_equivalent' : 'api';
   const miss = (reason: string, usd: number | null = null): PriceResult => ({ usd, source, pricesVersion, reason });
   if (input.api === 'gemini.countTokens') return miss('countTokens is not billed', 0);
+  // Realtime bills audio apart from text: without the usage's audio breakdown any figure would be a guess.
+  if (input.api === 'realtime' && input.usage && input.usage.inputAudioTokens === undefined && input.usage.outputAudioTokens === undefined) {
+    return miss('Realtime usage without its audio breakdown (input_token_details.audio_tokens): not priced');
+  }
   const models = candidateModels(input);
   if (models.length === 0) return miss('no model recorded');
   const usage = toPriceUsage(input.usage, input.api, input.provider);

@@ -1,14 +1,15 @@
 import type { Exchange, ResponsePart } from '../exchange.js';
 import { priceInputOf } from './exchange-price-input.js';
 import type { PriceOverrides } from './override-match.js';
-import { GENAI_PRICES_VERSION, priceExchange, type PriceResult } from './price-exchange.js';
+import { priceExchange, type PriceResult } from './price-exchange.js';
 
 /**
  * The price of a WebSocket session: the sum of its responses (one per `response.create`),
  * each priced at the model that answered it, as the same responses streamed over HTTP would
  * be. Undefined when no response carries usage. Never a guess: when one response cannot be
  * priced the session is not either (usd null, with that response's reason). Realtime
- * responses are priced with their audio tokens at audio rates (price-usage.ts).
+ * responses are priced with their audio tokens at audio rates (price-usage.ts,
+ * price-exchange.ts).
  */
 export function priceSession(ex: Exchange, overrides: PriceOverrides | undefined): PriceResult | undefined {
   const parts = (ex.response?.reassembled?.responses ?? []).filter((p) => p.usage !== undefined);
@@ -41,11 +42,6 @@ export function priceSession(ex: Exchange, overrides: PriceOverrides | undefined
  */
 export function priceResponse(ex: Exchange, part: ResponsePart, overrides: PriceOverrides | undefined): PriceResult | undefined {
   if (!part.usage) return undefined;
-  if (ex.api === 'realtime' && part.usage.inputAudioTokens === undefined && part.usage.outputAudioTokens === undefined) {
-    // Realtime bills audio apart from text: without the usage's audio breakdown, any figure would be a guess.
-    const pricesVersion = overrides ? `${GENAI_PRICES_VERSION}+prices:${overrides.version}` : GENAI_PRICES_VERSION;
-    return { usd: null, source: ex.subscription === true ? 'api_equivalent' : 'api', pricesVersion, reason: 'Realtime usage without its audio breakdown (input_token_details.audio_tokens): not priced' };
-  }
   const base = priceInputOf({ ...ex, websocket: undefined, usage: part.usage });
   return base && priceExchange({ ...base, responseModel: part.model }, overrides);
 }

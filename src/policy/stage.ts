@@ -1,5 +1,5 @@
 import { LlmtapError } from '../errors.js';
-import { withBodyLength, type Exchange, type RawHeaders, type ResponsePart } from '../exchange.js';
+import { withBodyLength, type Exchange, type RawHeaders, type ResponsePart, type Usage } from '../exchange.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { parseJsonBody } from '../providers/json.js';
 import { identifyTool } from '../providers/tool-identity.js';
@@ -92,21 +92,22 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
  */
 export function chargeUsage(ex: Exchange, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
   if (!ex.usage) return;
-  if (applied.charges.length > 0) {
-    const used = (ex.usage.inputTokens ?? 0) + (ex.usage.outputTokens ?? 0);
-    for (const c of applied.charges) c.limiter.charge(c.key, used);
-  }
+  chargeTokens(ex.usage, applied.charges);
   if (applied.budgetCharges) void runtime?.charger?.charge(ex, applied.budgetCharges);
 }
 
 /** One response of a WebSocket session, as it ends: its tokens and its cost charged like an exchange's (chargeUsage). */
 export function chargeResponse(ex: Exchange, part: ResponsePart, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
   if (!part.usage) return;
-  if (applied.charges.length > 0) {
-    const used = (part.usage.inputTokens ?? 0) + (part.usage.outputTokens ?? 0);
-    for (const c of applied.charges) c.limiter.charge(c.key, used);
-  }
+  chargeTokens(part.usage, applied.charges);
   if (applied.budgetCharges) void runtime?.charger?.chargeResponse(ex, part, applied.budgetCharges);
+}
+
+/** The tokens really used, to every token bucket the request was pre-checked against. */
+function chargeTokens(usage: Usage, charges: PolicyStageResult['charges']): void {
+  if (charges.length === 0) return;
+  const used = (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+  for (const c of charges) c.limiter.charge(c.key, used);
 }
 
 /** Whether any rule reads the parsed body (redaction, token rates, max-tokens limits); remembered per compiled policy. */
