@@ -6,6 +6,8 @@
  *   node --import tsx bench/writer-cpu.ts [dist dir (default dist/)] [exchanges (default 20000)] [batch size (default 16)]
  *
  * Takes a dist directory so two builds can be compared on the same machine minutes apart.
+ * POLICY=1 gives each exchange what the bench's 10-rule policy leaves on it (its decisions and
+ * the price its budget charge computed), for the writer's share of the policy's cost.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +41,15 @@ function frame(): Uint8Array {
     usage, timings: { start: t, requestEnd: t + 0.1, upstreamHeaders: t + 1, firstByte: t + 1, end: t + 1.2 }, outcome: 'completed',
     tool: { name: 'openai-sdk' },
   });
+  // POLICY=1: what the bench's 10-rule policy leaves on such an exchange (a credentials decision,
+  // a cache miss, the price the budget charge computed).
+  if (process.env.POLICY) {
+    ex.policy = { decisions: [
+      { rule: 'cache-miss', kind: 'cache', action: 'miss', enforced: true, key: '9ddfae638de24792' },
+      { rule: 'gateway-key', kind: 'credentials', action: 'inject', enforced: true, upstream: 'https://api.openai.com', header: 'authorization', source: 'env:LLMTAP_BENCH_UPSTREAM_KEY' },
+    ] };
+    ex.price = { usd: 0.0000071, source: 'api' };
+  }
   return encodeRecord({ kind: 'exchange', exchange: ex });
 }
 

@@ -6,11 +6,11 @@ import { identifyTool } from '../providers/tool-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, factsOf, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
 import type { CachePersistence, ResponseCaches } from '../cache/response-caches.js';
-import type { BudgetLedger } from './budget.js';
+import { evaluateBudgets, type BudgetLedger } from './budget.js';
 import type { BudgetCharger } from './budget-charge.js';
 import { clampedBody } from './clamp-body.js';
 import { evaluateRouting, type RoutingPlan } from './routing.js';
-import type { MatchFacts } from './types.js';
+import type { BudgetDecision, MatchFacts } from './types.js';
 
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
 export interface PolicyRuntime {
@@ -101,6 +101,18 @@ export function chargeResponse(ex: Exchange, part: ResponsePart, applied: Pick<P
   if (!part.usage) return;
   chargeTokens(part.usage, applied.charges);
   if (applied.budgetCharges) void runtime?.charger?.chargeResponse(ex, part, applied.budgetCharges);
+}
+
+/**
+ * After a WebSocket session's response was charged: the budget decisions that would refuse
+ * the session's next request now (evaluateBudgets over the live policy, the facts of its
+ * upgrade), else undefined. A Codex session can run for hours: its budget has to end it,
+ * not only refuse the next upgrade.
+ */
+export function spentBudget(runtime: PolicyRuntime | undefined, facts: MatchFacts | undefined, now = Date.now()): BudgetDecision[] | undefined {
+  if (!runtime?.budgets || !facts || runtime.policy.budget.length === 0) return undefined;
+  const budgeted = evaluateBudgets(runtime.policy.budget, facts, runtime.budgets, now);
+  return budgeted.block ? budgeted.decisions : undefined;
 }
 
 /** The tokens really used, to every token bucket the request was pre-checked against. */

@@ -17,7 +17,8 @@ import { formatAuthority } from './route.js';
 import { classifyUpstreamError, LlmtapError, providerErrorBody, upstreamFailureDetail, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type RawHeaders, type ResponsePart } from '../exchange.js';
 import { newId } from '../ids.js';
-import { applyPolicy, chargeResponse, type PolicyStageResult } from '../policy/stage.js';
+import { applyPolicy, chargeResponse, spentBudget, type PolicyStageResult } from '../policy/stage.js';
+import type { MatchFacts } from '../policy/types.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
@@ -83,6 +84,8 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   deps.metrics.exchangesStarted++;
   /** What the policy stage charges each response of the session with as it ends (its tokens, its cost). */
   let charges: Pick<PolicyStageResult, 'charges' | 'budgetCharges'> | undefined;
+  /** What the policy's rules matched the upgrade on: a spent budget is looked up with them after each response. */
+  let facts: MatchFacts | undefined;
   const record = (): void => {
     deps.metrics.exchangesFinished++;
     if (conn.record) {
@@ -120,6 +123,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     routing = applied.routing;
     if (applied.charges.length > 0 || applied.budgetCharges) {
       charges = applied;
+      facts = applied.facts;
       // Who sent it, before any response is priced: subscription traffic is priced as such.
       describeClient(ex);
     }
@@ -203,7 +207,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
         deps.sessions.delete(session);
         record();
       },
-      ...(charges ? { onResponse: (part: ResponsePart) => chargeResponse(ex, part, charges!, deps.policy) } : {}),
+      ...(charges ? { onResponse: (part: ResponsePart) => chargeAndCheck(ex, part, charges!, facts, deps, () => session) } : {}),
     });
     deps.sessions.add(session);
     session.start(head, upHead);
@@ -218,6 +222,30 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     passThrough(res, client, upstream, ex, deps.captureLimit).then(record, record);
   });
   upReq.end();
+}
+
+/**
+ * Charges one response of a session (its tokens, its cost) and, when that leaves a budget
+ * of the session's spent, ends the session after that response (WsSession.cut): its next
+ * `response.create` would be spent past the budget. Recorded `blocked`, `budget_exceeded`,
+ * with the budget's decision; the client's next upgrade or request is refused as usual.
+ */
+function chargeAndCheck(ex: Exchange, part: ResponsePart, charges: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, facts: MatchFacts | undefined, deps: UpgradeDeps, session: () => WsSession): void {
+  const charged = chargeResponse(ex, part, charges, deps.policy);
+  if (!charges.budgetCharges) return;
+  // After the charge (asynchronous only while the price data loads, in the first seconds).
+  void Promise.resolve(charged).then(() => {
+    const decisions = spentBudget(deps.policy, facts);
+    // Responses already relayed may still be read after the cut: the first one ends it.
+    if (!decisions || !session().cut('budget_exceeded')) return;
+    const record = (ex.policy ??= { decisions: [] });
+    record.decisions.push(...decisions);
+    record.blocked = 'budget_exceeded';
+    deps.metrics.count('budget_exceeded');
+    deps.logger.warn({ exchange: ex.id, rule: deps.redactor.text(decisions[decisions.length - 1]!.rule) }, 'websocket session ended: its budget is spent');
+  }).catch(() => {
+    // Fail-open, as charging is: the session goes on.
+  });
 }
 
 /** GET, `Upgrade: websocket`, and no request body (RFC 6455 §4.1). */

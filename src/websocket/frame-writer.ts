@@ -1,7 +1,8 @@
 /**
  * What a WebSocket server writes itself (RFC 6455), for `llmtap mock`, which answers
- * upgrades with no server behind it: the Sec-WebSocket-Accept of a key (§4.2.2) and
- * unmasked, unfragmented, uncompressed frames (§5.2). Pure.
+ * upgrades with no server behind it, and for the close llmtap sends when a policy ends a
+ * session: the Sec-WebSocket-Accept of a key (§4.2.2) and unmasked, unfragmented,
+ * uncompressed frames (§5.2). Pure.
  */
 import { createHash } from 'node:crypto';
 
@@ -31,6 +32,13 @@ export function encodeFrame(opcode: number, payload: Buffer): Buffer {
     head.writeUInt32BE(n >>> 0, 6);
   }
   return Buffer.concat([head, payload]);
+}
+
+/** A close frame's payload: the status code (RFC 6455 §7.4), then an ASCII reason (a control frame holds at most 125 bytes). */
+export function closePayload(code: number, reason: string): Buffer {
+  const head = Buffer.alloc(2);
+  head.writeUInt16BE(code, 0);
+  return Buffer.concat([head, Buffer.from(reason.slice(0, 123), 'latin1')]);
 }
 
 /** The payload of the close answering a client's close: its status code echoed (§5.5.1), or none. */

@@ -42,6 +42,11 @@ export class FrameReader {
 
   constructor(private readonly sink: FrameSink) {}
 
+  /** True between frames: every byte read so far belonged to a whole frame (a frame of our own may follow them). */
+  get atBoundary(): boolean {
+    return this.state.kind === 'head' && this.pending.length === 0 && !this.error;
+  }
+
   push(chunk: Buffer): void {
     let at = 0;
     while (at < chunk.length && !this.error) {

@@ -6,9 +6,11 @@
  * (capped at the capture limit), and finished messages go to the recorder in batches.
  */
 import type { Socket } from 'node:net';
+import type { ErrorCode } from '../errors.js';
 import { now, type Exchange, type ResponsePart, type WsMessageRecord } from '../exchange.js';
 import type { DeflateParams } from './deflate.js';
 import { ZlibInflater } from './deflate.js';
+import { closePayload, encodeFrame } from './frame-writer.js';
 import { FrameReader } from './frames.js';
 import { MessageAssembler, OPCODES, type Direction, type WsMessage } from './messages.js';
 import { createWsReducer, settleWebSocket, type WsReducer } from './reduce.js';
@@ -28,6 +30,8 @@ const BATCH_MESSAGES = 256;
 const BATCH_BYTES = 1 << 20;
 /** After one side closes cleanly, the other gets this long to close before it is cut. */
 const LINGER_MS = 5_000;
+/** The close status for a session the policy ended (RFC 6455 §7.4.1: policy violation). */
+const POLICY_VIOLATION = 1008;
 
 export class WsSession {
   private readonly pending: WsMessage[] = [];
@@ -39,6 +43,10 @@ export class WsSession {
   private readonly server: MessageAssembler;
   private firstGone: Direction | undefined;
   private closedByProxy = false;
+  /** Why the policy ended the session (cut()), recorded as its error code. */
+  private cutFor: ErrorCode | undefined;
+  /** Reads the server's frames as they are relayed: says whether the client's stream is between frames. */
+  private serverFrames: FrameReader | undefined;
   private open = 2;
   private bytesUp = 0;
   private bytesDown = 0;
@@ -68,7 +76,7 @@ export class WsSession {
   /** Starts relaying; `clientHead`/`upstreamHead` are bytes each side sent right after the upgrade heads. */
   start(clientHead: Buffer, upstreamHead: Buffer): void {
     const clientFrames = new FrameReader(this.client);
-    const serverFrames = new FrameReader(this.server);
+    const serverFrames = (this.serverFrames = new FrameReader(this.server));
     const c = this.clientSocket;
     const u = this.upstream;
     c.setTimeout(0); // an idle WebSocket is not an idle HTTP connection
@@ -105,6 +113,29 @@ export class WsSession {
     this.closedByProxy = true;
     this.clientSocket.destroy();
     this.upstream.destroy();
+  }
+
+  /**
+   * Ends the session for the policy (a budget its last response spent): nothing more is
+   * relayed either way; the client gets a close frame (1008, the code as its reason) when
+   * what it was sent so far ends on a frame boundary, as it does right after a response's
+   * last event (else only the connection closes), and the upstream connection is dropped.
+   * False when the session was already ending.
+   */
+  cut(code: ErrorCode): boolean {
+    if (this.cutFor !== undefined || this.open === 0) return false;
+    this.cutFor = code;
+    const c = this.clientSocket;
+    const u = this.upstream;
+    u.unpipe(c);
+    c.unpipe(u);
+    // unpipe() pauses a source left without destinations: the client's close and end are still read.
+    c.resume();
+    if (this.serverFrames?.atBoundary && !this.server.closeSeen && c.writable) c.write(encodeFrame(OPCODES.close, closePayload(POLICY_VIOLATION, code)));
+    c.end();
+    setTimeout(() => c.destroy(), LINGER_MS).unref();
+    u.destroy();
+    return true;
   }
 
   private watch(socket: Socket, other: Socket, side: Direction): void {
@@ -154,7 +185,10 @@ export class WsSession {
     // Compressed messages still inflating belong to the record.
     await Promise.all([this.client.settled(), this.server.settled()]);
     this.drain();
-    if (this.closedByProxy) {
+    if (this.cutFor !== undefined) {
+      ex.outcome = 'blocked';
+      ex.errorCode = this.cutFor;
+    } else if (this.closedByProxy) {
       ex.outcome = 'proxy_error';
       ex.errorCode = 'shutdown';
     } else if (this.client.closeSeen && this.server.closeSeen) {

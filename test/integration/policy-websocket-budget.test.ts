@@ -76,28 +76,27 @@ const sessions = (api: string, n: number) => eventually(() => {
 });
 
 describe('budgets and token limits count WebSocket sessions', () => {
-  it('a Codex session is charged response by response: while it is still open, the next upgrade is refused budget_exceeded; its row costs the sum', async () => {
+  it('a Codex session is charged response by response: the response that spends the budget ends the session (close 1008), the next upgrade is refused budget_exceeded', async () => {
     const { ws } = await open('/v1/responses');
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws!.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     await turn(ws!, 'gpt-5-codex');
-    // One response (12 in, 9 out at gpt-5's rates) spent the day's $0.0001 while the session goes on.
+    // One response (12 in, 9 out at gpt-5's rates) spent the day's $0.0001: the session ends after it.
+    expect(await closed).toEqual({ code: 1008, reason: 'budget_exceeded' });
     const dialled = fake.connections.length;
     const refused = await refusedSoon('/v1/responses');
     expect([refused.status, refused.headers?.['x-llmtap-error'], refused.headers?.['x-should-retry']]).toEqual([429, 'budget_exceeded', 'false']);
     expect(fake.connections.length).toBe(dialled);
-    await turn(ws!, 'gpt-5-codex');
-    await new Promise<void>((resolve) => {
-      ws!.once('close', () => resolve());
-      ws!.close(1000);
-    });
     const recs = await sessions('responses', 2);
     const one = priceExchange({ provider: 'openai', host: 'api.openai.com', api: 'responses', responseModel: 'gpt-5-codex', usage: { inputTokens: 12, outputTokens: 9 }, at: Date.now(), subscription: false }).usd!;
     expect(one).toBeGreaterThan(0.0001);
     const session = recs.find((r) => r.status === 101)!;
-    expect([session.outcome, session.cost_source]).toEqual(['completed', 'api']);
-    expect(session.cost_usd).toBeCloseTo(2 * one, 12);
-    const blocked = recs.find((r) => r.error_code === 'budget_exceeded')!;
-    expect(blocked.outcome).toBe('blocked');
-    expect(blocked.policy).toMatchObject({ decisions: [{ rule: 'codex-daily', kind: 'budget', action: 'block', enforced: true, key: 'user:127.0.0.1' }], blocked: 'budget_exceeded' });
+    expect([session.outcome, session.error_code, session.cost_source]).toEqual(['blocked', 'budget_exceeded', 'api']);
+    expect(session.cost_usd).toBeCloseTo(one, 12);
+    const budgetBlock = { rule: 'codex-daily', kind: 'budget', action: 'block', enforced: true, key: 'user:127.0.0.1' };
+    expect(session.policy).toMatchObject({ decisions: [budgetBlock], blocked: 'budget_exceeded' });
+    const blocked = recs.find((r) => r.status === 429)!;
+    expect([blocked.outcome, blocked.error_code]).toEqual(['blocked', 'budget_exceeded']);
+    expect(blocked.policy).toMatchObject({ decisions: [budgetBlock], blocked: 'budget_exceeded' });
   });
 
   it('a Realtime session\'s tokens go to its token bucket response by response: over the minute\'s tokens, the next upgrade waits', async () => {

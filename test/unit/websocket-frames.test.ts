@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameReader } from '../../src/websocket/frames.js';
-import { MessageAssembler, type WsMessage } from '../../src/websocket/messages.js';
+import { closePayload, encodeFrame } from '../../src/websocket/frame-writer.js';
+import { MessageAssembler, OPCODES, type WsMessage } from '../../src/websocket/messages.js';
 import { parseDeflateParams } from '../../src/websocket/deflate.js';
 import { reduceWebSocketMessages } from '../../src/websocket/reduce.js';
 import { wsFrame } from '../helpers/ws-frames.js';
@@ -76,6 +77,31 @@ describe('WebSocket frame reader', () => {
   it('stops reading (and says why) at a frame no peer may send', () => {
     expect(read([Buffer.from([0x83, 0x00])]).error).toBe('reserved opcode 3');
     expect(read([Buffer.from([0x09, 0x00])]).error).toMatch(/control frame/);
+  });
+});
+
+describe('frame boundaries (where llmtap may put a close of its own)', () => {
+  it('is at a boundary only when every byte read belonged to a whole frame', () => {
+    const { bytes } = clientStream();
+    const assembler = new MessageAssembler('client', { cap: 1 << 20, now: () => 0, onMessage: () => {}, onReady: () => {} });
+    const reader = new FrameReader(assembler);
+    expect(reader.atBoundary).toBe(true);
+    const first = wsFrame(1, Buffer.from('{"a":1}'), { mask: MASK });
+    reader.push(first.subarray(0, 1)); // half a head
+    expect(reader.atBoundary).toBe(false);
+    reader.push(first.subarray(1, first.length - 1)); // head read, payload short by one byte
+    expect(reader.atBoundary).toBe(false);
+    reader.push(first.subarray(first.length - 1));
+    expect(reader.atBoundary).toBe(true);
+    reader.push(bytes);
+    expect(reader.atBoundary).toBe(true);
+    reader.push(Buffer.from([0x8b, 0x00])); // a reserved opcode: the stream no longer makes sense
+    expect(reader.atBoundary).toBe(false);
+  });
+
+  it('writes a close as a server sends it: 1008 and the reason, read back as a close message', () => {
+    const { messages } = read([encodeFrame(OPCODES.close, closePayload(1008, 'budget_exceeded'))]);
+    expect(summary(messages)).toEqual([{ opcode: OPCODES.close, data: Buffer.concat([Buffer.from([0x03, 0xf0]), Buffer.from('budget_exceeded')]).toString('hex'), size: 17, truncated: false }]);
   });
 });
 
