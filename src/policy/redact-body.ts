@@ -61,6 +61,9 @@ function redactInto(text: string, detectors: readonly Detector[], placeholders: 
   // Most text has nothing any detector looks for: one scan says so instead of one per detector.
   const anyHint = anyHintOf(detectors);
   if (anyHint && !anyHint.test(text)) return text;
+  const clean = text.length >= CleanTexts.MIN_CHARS ? cleanTextsOf(detectors) : undefined;
+  if (clean?.has(text)) return text;
+  let firedHere = false;
   let out = text;
   for (const d of detectors) {
     if (d.hint && !d.hint.test(out)) continue;
@@ -69,10 +72,60 @@ function redactInto(text: string, detectors: readonly Detector[], placeholders: 
       if (d.confirm && !d.confirm(match)) return match;
       const counts = typeof fired === 'function' ? fired() : fired;
       counts.set(d.name, (counts.get(d.name) ?? 0) + 1);
+      firedHere = true;
       return placeholders.for(d.name, match);
     });
   }
+  if (clean && !firedHere) clean.add(text);
   return out;
+}
+
+/**
+ * Long texts in which no detector of a list found anything, remembered (bounded). An
+ * agent resends its whole conversation with every turn; with this each message is
+ * scanned the first time it is sent, not on every turn after (a coding agent's text
+ * passes most hints: digits, dots, `@`). Only clean texts are kept: one with a hit is
+ * scanned and replaced again every time (its placeholders are numbered per request).
+ * Keyed by the text itself: looking a string up reads it once, the detectors read it
+ * once each. Two generations instead of a least-recently-used list (no deletes, no
+ * walks): new texts go into the young one; when it is full it becomes the old one and
+ * the previous old one is dropped; a text found in the old one moves back to the young.
+ * Held in memory only, never written anywhere.
+ */
+export class CleanTexts {
+  /** Shorter texts are scanned every time (cheaper than remembering them). */
+  static readonly MIN_CHARS = 256;
+  /** Characters per generation: at most about 4 MB of text in all (one byte per character for most). */
+  static readonly GENERATION_CHARS = 2 * 1024 * 1024;
+  private young = new Set<string>();
+  private old = new Set<string>();
+  private youngChars = 0;
+
+  has(text: string): boolean {
+    if (this.young.has(text)) return true;
+    if (!this.old.has(text)) return false;
+    this.add(text);
+    return true;
+  }
+
+  add(text: string): void {
+    if (text.length > CleanTexts.GENERATION_CHARS / 4) return;
+    if (this.youngChars + text.length > CleanTexts.GENERATION_CHARS) {
+      this.old = this.young;
+      this.young = new Set();
+      this.youngChars = 0;
+    }
+    this.young.add(text);
+    this.youngChars += text.length;
+  }
+}
+
+/** One memory per detector list (one per compiled rule): another list may find what this one did not. */
+const cleanTexts = new WeakMap<readonly Detector[], CleanTexts>();
+function cleanTextsOf(detectors: readonly Detector[]): CleanTexts {
+  let clean = cleanTexts.get(detectors);
+  if (!clean) cleanTexts.set(detectors, (clean = new CleanTexts()));
+  return clean;
 }
 
 /**

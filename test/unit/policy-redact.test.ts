@@ -1,10 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeExchange } from '../../src/exchange.js';
 import { LlmtapError } from '../../src/errors.js';
 import { BUILT_IN_DETECTORS, ibanValid, luhn } from '../../src/policy/detectors.js';
 import { evaluatePolicy, PolicyBuckets } from '../../src/policy/evaluate.js';
 import { loadPolicyText } from '../../src/policy/load.js';
-import { Placeholders, redactRequest, redactText } from '../../src/policy/redact-body.js';
+import { CleanTexts, Placeholders, redactRequest, redactText } from '../../src/policy/redact-body.js';
 import { applyPolicy } from '../../src/policy/stage.js';
 import type { MatchFacts } from '../../src/policy/types.js';
 
@@ -72,6 +73,50 @@ describe('request walking: message text only', () => {
     const body = { messages: [{ role: 'user', content: 'a@x.io' }] };
     expect(redactRequest('chat.completions', body, all, new Placeholders(), false)).toHaveLength(1);
     expect(body.messages[0]!.content).toBe('a@x.io');
+  });
+});
+
+describe('texts already found clean (an agent resends its conversation every turn)', () => {
+  const detectors = Object.values(BUILT_IN_DETECTORS);
+  const padding = 'build log: step 1.2 of 9, port 8080, 2024 entries @ noon; '.repeat(6); // passes hints, holds nothing
+
+  it('answers exactly as a first scan would, however often the same text comes back', () => {
+    const secretish = fc.constantFrom('', 'jane@example.org', 'sk-proj-abcdefghijklmnopqrstuvwxyz0123', '4111 1111 1111 1111', 'GB82 WEST 1234 5698 7654 32', '10.1.2.3', 'just text');
+    fc.assert(fc.property(fc.array(fc.tuple(secretish, fc.string({ maxLength: 40 })), { minLength: 1, maxLength: 6 }), (parts) => {
+      const texts = parts.map(([s, t]) => `${padding}${t} ${s}`);
+      const fresh = Object.values(BUILT_IN_DETECTORS).map((d) => ({ ...d })); // another list: nothing remembered for it
+      for (const text of [...texts, ...texts, ...texts]) {
+        const remembered = redactText(text, detectors, new Placeholders());
+        const firstScan = redactText(text, fresh.map((d) => ({ ...d })), new Placeholders());
+        expect(remembered.text).toBe(firstScan.text);
+        expect([...remembered.fired]).toEqual([...firstScan.fired]);
+      }
+    }), { numRuns: 200 });
+  });
+
+  it('never remembers a text with a hit: it is replaced on every request', () => {
+    const text = `${padding} mail jane@example.org`;
+    for (let i = 0; i < 3; i++) {
+      const body = { messages: [{ role: 'user', content: text }] };
+      expect(redactRequest('chat.completions', body, detectors, new Placeholders(), true)).toEqual([{ detector: 'email', at: 'messages[0].content', count: 1 }]);
+      expect(body.messages[0]!.content).toBe(`${padding} mail [REDACTED:email:1]`);
+    }
+  });
+
+  it('keeps two generations: a text seen in the older one comes back to the young one, the generation before is dropped', () => {
+    const clean = new CleanTexts();
+    const text = (i: number): string => `${i}`.padEnd(CleanTexts.GENERATION_CHARS / 4, 'x');
+    for (let i = 0; i < 4; i++) clean.add(text(i)); // fills the young generation
+    expect(clean.has(text(0))).toBe(true);
+    clean.add(text(4)); // young → old
+    expect(clean.has(text(1))).toBe(true); // found in the old one: moved back to the young one
+    for (let i = 5; i < 8; i++) clean.add(text(i)); // young full again → old; the older generation is dropped
+    clean.add(text(8));
+    expect(clean.has(text(2))).toBe(false);
+    expect(clean.has(text(1))).toBe(true);
+    expect(clean.has('x'.repeat(CleanTexts.GENERATION_CHARS / 4 + 1))).toBe(false);
+    clean.add('x'.repeat(CleanTexts.GENERATION_CHARS / 4 + 1)); // too long to keep
+    expect(clean.has('x'.repeat(CleanTexts.GENERATION_CHARS / 4 + 1))).toBe(false);
   });
 });
 
