@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { SessionSummary } from '../archive/store.js';
-import { GENAI_PRICES_VERSION } from '../cost/price-exchange.js';
+import { GENAI_PRICES_VERSION } from '../cost/prices-version.js';
 import { openReader, printJson } from './open-reader.js';
 import { duration, localTime, parseTimeArg, tokens, usd } from './render/format.js';
 import { dim, renderTable, terminalWidth, useColor } from './render/table.js';

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { StatsDimension, StatsRow } from '../archive/store.js';
-import { GENAI_PRICES_VERSION } from '../cost/price-exchange.js';
+import { GENAI_PRICES_VERSION } from '../cost/prices-version.js';
 import { openReader, printJson } from './open-reader.js';
 import { printBudgets, printRuleStats } from './stats-policy.js';
 import { duration, parseTimeArg, percent, tokens, usd } from './render/format.js';

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { calcPrice, type ModelInfo, type PriceCalculation, type Provider } from '@pydantic/genai-prices';
+import type { ModelInfo, PriceCalculation, Provider } from '@pydantic/genai-prices';
 import { learnPrice, priceAt, replayPrice } from './fast-price.js';
 import type { Usage } from '../exchange.js';
 import { findOverride, overrideCost, type PriceOverrides } from './override-match.js';
+import { GENAI_PRICES_VERSION } from './prices-version.js';
 import { resolvePriceProvider } from './provider-map.js';
 import { toPriceUsage, type PriceUsage } from './price-usage.js';
 
@@ -43,8 +42,19 @@ export interface PriceResult {
   reason?: string;
 }
 
-/** The bundled price data's version is the package's: it exports no data version of its own. */
-export const GENAI_PRICES_VERSION = `genai-prices@${packageVersion()}`;
+export { GENAI_PRICES_VERSION } from './prices-version.js';
+
+/**
+ * The price package (~10 MB of price data per thread) is loaded on the first price asked
+ * for, not by every module that can price: its CommonJS build, synchronously (this module
+ * is its only importer, so there is one copy). Threads that price from the start load it
+ * up front (loadPriceData), so no request waits on it.
+ */
+let genaiPrices: typeof import('@pydantic/genai-prices') | undefined;
+export function loadPriceData(): typeof import('@pydantic/genai-prices') {
+  return (genaiPrices ??= createRequire(import.meta.url)('@pydantic/genai-prices') as typeof import('@pydantic/genai-prices'));
+}
+const calcPrice: typeof import('@pydantic/genai-prices').calcPrice = (...args) => loadPriceData().calcPrice(...args);
 
 /**
  * Cost of one recorded exchange, synchronous (it runs in the archive's writer thread).
@@ -140,14 +150,4 @@ function learned(calc: PriceCalculation | null): Priced | null {
   if (!calc) return null;
   learnPrice(calc.model_price);
   return { usd: calc.total_price, providerId: calc.provider.id, modelId: calc.model.id };
-}
-
-function packageVersion(): string {
-  try {
-    const main = createRequire(import.meta.url).resolve('@pydantic/genai-prices');
-    const pkg = JSON.parse(readFileSync(join(dirname(main), '..', 'package.json'), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

@@ -1,9 +1,13 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { Exchange } from '../exchange.js';
 import { effectiveUpstream } from '../cost/effective-upstream.js';
-import { priceOf } from '../recorder/row-cost.js';
+import type { priceOf } from '../recorder/row-cost.js';
 import { BoundedLabel, normaliseLabel, statusClass } from './labels.js';
+
+/** prom-client is loaded when a registry is made (--metrics), not by every proxy that imports this module. */
+const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
 
 /** What the proxy exposes for the gauges and counters read at scrape time. */
 export interface MetricsSources {
@@ -41,10 +45,14 @@ interface Bound {
  * default, so two proxies in one process never mix). Exchange counters move when a
  * finished exchange is handed to the archive (observe()); everything that is state
  * (queue depth, open sockets, error counts the proxy already keeps) is read at scrape time.
+ * The cost counter prices as the archive does (row-cost.ts) with the price data, both
+ * loaded here: `ready` resolves once they are (the proxy listens only then).
  */
 export class PrometheusMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
+  readonly ready: Promise<void>;
   readonly #sources: MetricsSources;
+  #priceOf: typeof priceOf | undefined;
   readonly #labels = {
     provider: new BoundedLabel(LABEL_CAPS.provider), api: new BoundedLabel(LABEL_CAPS.api),
     model: new BoundedLabel(LABEL_CAPS.model), tool: new BoundedLabel(LABEL_CAPS.tool),
@@ -58,6 +66,12 @@ export class PrometheusMetrics {
 
   constructor(sources: MetricsSources) {
     this.#sources = sources;
+    const { Counter, Gauge, Histogram, Registry } = promClient();
+    this.registry = new Registry();
+    this.ready = Promise.all([import('../recorder/row-cost.js'), import('../cost/price-exchange.js')]).then(([rows, prices]) => {
+      prices.loadPriceData();
+      this.#priceOf = rows.priceOf;
+    });
     const registers = [this.registry];
     const by = ['provider', 'model', 'tool'];
     this.#requests = new Counter({ name: 'llmtap_requests_total', help: 'Recorded LLM exchanges by provider, API, model, tool and HTTP status class (none: no answer).', labelNames: ['provider', 'api', 'model', 'tool', 'status_class'], registers });
@@ -119,7 +133,7 @@ export class PrometheusMetrics {
         const n = counts[i];
         if (n !== undefined && n > 0 && Number.isFinite(n)) bound.tokens[i]!.inc(n);
       }
-      const usd = priceOf(ex, this.#sources.prices())?.usd;
+      const usd = this.#priceOf?.(ex, this.#sources.prices())?.usd;
       if (usd !== undefined && usd !== null && usd > 0 && Number.isFinite(usd)) bound.cost.inc(usd);
     }
     const { start, firstByte, end } = ex.timings;

@@ -34,8 +34,11 @@ export class BudgetCharger {
   sync(policy: CompiledPolicy | undefined, now = Date.now()): void {
     const fresh = this.ledger.retain(policy?.budget ?? []);
     if (!policy || policy.budget.length === 0) return;
-    this.loading ??= Promise.all([import('../recorder/row-cost.js'), import('../cost/session-price.js')])
-      .then(([rows, sessions]) => (this.pricing = { exchange: rows.priceOf, response: sessions.priceResponse }));
+    this.loading ??= Promise.all([import('../recorder/row-cost.js'), import('../cost/session-price.js'), import('../cost/price-exchange.js')])
+      .then(([rows, sessions, prices]) => {
+        prices.loadPriceData(); // now, not on the first charge, while a request waits
+        return (this.pricing = { exchange: rows.priceOf, response: sessions.priceResponse });
+      });
     if (fresh.length === 0) return;
     let rows: Iterable<SpendRow> = [];
     try {

@@ -199,7 +199,9 @@ export class ProxyServer {
     this.inner.emit('listening');
   }
 
-  listen(): Promise<AddressInfo> {
+  async listen(): Promise<AddressInfo> {
+    // With --metrics, the cost counter's pricing loads first: no exchange goes unpriced.
+    await this.prometheus?.ready;
     return new Promise((resolve, reject) => {
       this.outer.once('error', reject);
       this.outer.listen(this.config.port, this.config.host, () => {

@@ -14,7 +14,7 @@ import { RecordQueue } from './record-queue.js';
 import { ArchiveWriter, errorMessage, type LogLevel, type Pending, type WriteOutcome, type WrittenExchange } from './writer.js';
 import { writerWorkerUrl } from './writer-thread.js';
 import type { PriceOverrides } from '../cost/override-match.js';
-import { overridesData } from './row-cost.js';
+import { overridesData } from './overrides-transfer.js';
 
 export type { ArchiveFile } from './off-thread-writer.js';
 export type { WrittenExchange } from './writer.js';

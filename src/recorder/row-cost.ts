@@ -1,10 +1,9 @@
-import { compileOverride, type PriceOverrides } from '../cost/override-match.js';
+import type { PriceOverrides } from '../cost/override-match.js';
 import { priceExchange, type PriceResult } from '../cost/price-exchange.js';
 import { priceInputOf } from '../cost/exchange-price-input.js';
 import { priceSession } from '../cost/session-price.js';
 import type { Exchange } from '../exchange.js';
 import type { ExchangeRow } from './db.js';
-import type { PriceOverridesData } from './protocol.js';
 
 /**
  * Prices an exchange as its row is written (in the writer thread: 1-4 µs per row, off
@@ -35,15 +34,6 @@ export function priceOf(ex: Exchange, overrides: PriceOverrides | undefined): Pr
   if (ex.websocket) return (ex.price = priceSession(ex, overrides));
   const input = priceInputOf(ex);
   return input ? (ex.price = priceExchange(input, overrides)) : undefined;
-}
-
-export function compileOverrides(data: PriceOverridesData | null): PriceOverrides | undefined {
-  if (!data) return undefined;
-  return { file: data.file, version: data.version, entries: data.rules.map(compileOverride) };
-}
-
-export function overridesData(overrides: PriceOverrides | undefined): PriceOverridesData | null {
-  return overrides ? { file: overrides.file, version: overrides.version, rules: overrides.entries.map((e) => e.rule) } : null;
 }
 
 function answeredFromCache(ex: Exchange): boolean {

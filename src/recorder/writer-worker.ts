@@ -10,7 +10,7 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { ArchiveOptions } from './db.js';
 import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
 import { splitFrames } from './record-codec.js';
-import { compileOverrides } from './row-cost.js';
+import { compileOverrides } from './overrides-transfer.js';
 
 /** Batches already waiting are merged into one transaction, up to this many records. */
 const MERGE_LIMIT = 1024;

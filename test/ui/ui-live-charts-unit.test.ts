@@ -30,7 +30,7 @@ function written(id: string, user: string | null): WrittenExchange {
 }
 
 describe('the live hub and what the archive wrote', () => {
-  it('listens to the writer only while someone watches, and sends each viewer the rows they may see', () => {
+  it('listens to the writer only while someone watches, and sends each viewer the rows they may see', async () => {
     let observer: ((w: readonly WrittenExchange[]) => void) | undefined;
     let watching = 0;
     const hub = new LiveHub({
@@ -44,8 +44,8 @@ describe('the live hub and what the archive wrote', () => {
     expect(watching).toBe(0);
     const admin = new FakeResponse();
     const bob = new FakeResponse();
-    hub.subscribe(admin as unknown as ServerResponse, viewerFor('alice', true, ['alice']), {});
-    hub.subscribe(bob as unknown as ServerResponse, viewerFor('bob', true, ['alice']), {});
+    await hub.subscribe(admin as unknown as ServerResponse, viewerFor('alice', true, ['alice']), {});
+    await hub.subscribe(bob as unknown as ServerResponse, viewerFor('bob', true, ['alice']), {});
     expect(watching).toBe(1);
 
     observer!([written('a', 'alice'), written('b', 'bob')]);

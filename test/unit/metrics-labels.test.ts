@@ -30,6 +30,7 @@ describe('metric labels', () => {
 
   it('a routed exchange is counted (and its cost) under the provider and model it went to, not the ones asked for', async () => {
     const metrics = new PrometheusMetrics(sources);
+    await metrics.ready; // the pricing module (the proxy listens only once it is loaded)
     const answered = { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
     metrics.observe(makeExchange({
       provider: 'openai', api: 'chat.completions', request: { model: 'cheap-alias' }, response: answered, usage: { inputTokens: 1_000_000, outputTokens: 1_000_000 },

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { PriceOverrides } from '../../cost/override-match.js';
 import type { Exchange } from '../../exchange.js';
 import { exchangeToRow } from '../../recorder/rows.js';
-import { priceOf } from '../../recorder/row-cost.js';
+import type { priceOf } from '../../recorder/row-cost.js';
 import type { WrittenExchange } from '../../recorder/writer.js';
 import type { Redactor } from '../../redact/redactor.js';
 import { canSee, type Viewer } from './access.js';
@@ -45,6 +45,12 @@ export class LiveHub {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Set while anyone watches: the writer then reports what it assigned (it does not otherwise). */
   private unwatchWritten: (() => void) | undefined;
+  /**
+   * The archive's pricing (row-cost.ts, with the price data), loaded when someone first
+   * watches: a proxy nobody watches live does not hold the price data on its event loop.
+   */
+  private pricing: Promise<void> | undefined;
+  private priceOf: typeof priceOf | undefined;
 
   constructor(private readonly sources: LiveSources) {}
 
@@ -52,7 +58,14 @@ export class LiveHub {
     return this.subscribers.size;
   }
 
-  subscribe(res: ServerResponse, viewer: Viewer, headers: Record<string, string>): void {
+  async subscribe(res: ServerResponse, viewer: Viewer, headers: Record<string, string>): Promise<void> {
+    // Rows are priced from the first one this viewer gets.
+    // (Should it fail to load, rows go out unpriced and the `written` event brings the archive's cost.)
+    await (this.pricing ??= Promise.all([import('../../recorder/row-cost.js'), import('../../cost/price-exchange.js')]).then(([rows, prices]) => {
+      prices.loadPriceData();
+      this.priceOf = rows.priceOf;
+    }, () => undefined));
+    if (res.destroyed) return;
     res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     // Tells the browser's EventSource how soon to reconnect, and flushes the head.
     res.write('retry: 2000\n\n');
@@ -69,7 +82,7 @@ export class LiveHub {
   /** The recorder's observer: one `exchange` event per finished exchange, to the viewers allowed to see it. */
   readonly onExchange = (ex: Exchange): void => {
     if (this.subscribers.size === 0 || ex.websocket) return;
-    const item = liveItem(ex, this.sources.prices(), this.sources.redactor());
+    const item = liveItem(ex, this.sources.prices(), this.sources.redactor(), this.priceOf);
     const frame = `event: exchange\nid: ${item.id}\ndata: ${JSON.stringify(item)}\n\n`;
     this.broadcast(frame, (viewer) => canSee(viewer, item.user));
   };
@@ -105,13 +118,15 @@ export class LiveHub {
 
 /**
  * The list row of an exchange not yet in the archive: the same redacting mapping the
- * archive uses, priced as the archive prices it. Session and thread are assigned as
- * the row is written, so they are null here (a `written` event brings them).
+ * archive uses, priced as the archive prices it (`price`: row-cost.ts priceOf; without
+ * it, the price a budget charge already put on the exchange, if any). Session and
+ * thread are assigned as the row is written, so they are null here (a `written` event
+ * brings them, and the archive's cost).
  */
-export function liveItem(ex: Exchange, prices: PriceOverrides | undefined, redactor?: Redactor): UiListItem {
+export function liveItem(ex: Exchange, prices: PriceOverrides | undefined, redactor?: Redactor, price?: typeof priceOf): UiListItem {
   const row = exchangeToRow(ex, redactor);
-  const price = priceOf(ex, prices);
-  return listItem({ ...row, cost_usd: price?.usd ?? null, cost_source: price?.source ?? null });
+  const priced = price ? price(ex, prices) : ex.price;
+  return listItem({ ...row, cost_usd: priced?.usd ?? null, cost_source: priced?.source ?? null });
 }
 
 export function writtenItem(w: WrittenExchange): UiWrittenItem {

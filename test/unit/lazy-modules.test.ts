@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Run in a child process against the build (dist/), where Node's own module cache says
+ * what was loaded. A proxy that nobody asks for metrics, Bedrock streams or prices on its
+ * event loop must not hold prom-client, the AWS event-stream codec or the price data
+ * (~27 MB of idle memory, ~100 ms of start together); each loads when it is first needed.
+ */
+const CHILD = `
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const loaded = () => ['prom-client', '@smithy/eventstream-codec', '@pydantic/genai-prices'].filter((name) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + name + '/')));
+// What \`llmtap start\` imports: the proxy, the start command and every other command module.
+await import('./dist/proxy/server.js');
+for (const c of ['start', 'ca', 'check-config', 'env', 'export', 'pac', 'passwd', 'purge', 'replay', 'run', 'sessions', 'show', 'stats', 'tail', 'trust', 'doctor', 'mock', 'policy-test', 'cache-report']) await import('./dist/cli/' + c + '.js');
+const atStart = loaded();
+const { bedrockConverse } = await import('./dist/providers/bedrock.js');
+bedrockConverse.createReducer('application/vnd.amazon.eventstream');
+const afterBedrock = loaded();
+const { PrometheusMetrics } = await import('./dist/metrics/prometheus.js');
+const metrics = new PrometheusMetrics({ errors: () => ({}), inFlight: () => 0, openConnections: () => 0, openWebSockets: () => 0, tunnels: () => ({ opened: 0, closed: 0 }), archive: () => ({ recorded: 0, lost: 0, pending: 0, healthy: true }), prices: () => undefined });
+const afterMetrics = loaded();
+await metrics.ready;
+const { priceExchange } = await import('./dist/cost/price-exchange.js');
+const usd = priceExchange({ provider: 'openai', host: 'api.openai.com', api: 'chat.completions', model: 'gpt-4o', usage: { inputTokens: 1000000, outputTokens: 0 }, at: Date.now(), subscription: false }).usd;
+console.log(JSON.stringify({ atStart, afterBedrock, afterMetrics, afterReady: loaded(), usd }));
+`;
+
+describe('modules a proxy may never need are loaded when first needed', () => {
+  it('not by the proxy and its commands at start; the event-stream codec with a Bedrock stream, prom-client with --metrics, the price data when the metrics (or budgets, or the live view) price', () => {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', CHILD], { cwd: resolve('.'), encoding: 'utf8' });
+    const seen = JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(seen).toMatchObject({
+      atStart: [],
+      afterBedrock: ['@smithy/eventstream-codec'],
+      afterMetrics: ['prom-client', '@smithy/eventstream-codec'],
+      afterReady: ['prom-client', '@smithy/eventstream-codec', '@pydantic/genai-prices'],
+    });
+    expect(seen.usd).toBeGreaterThan(0); // gpt-4o input, from the package's data
+  });
+});
