@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import type { ModelInfo, PriceCalculation, Provider } from '@pydantic/genai-prices';
 import { learnPrice, priceAt, replayPrice } from './fast-price.js';
 import type { Usage } from '../exchange.js';
+import { lazyRequire } from '../lazy-require.js';
 import { findOverride, overrideCost, type PriceOverrides } from './override-match.js';
 import { GENAI_PRICES_VERSION } from './prices-version.js';
 import { resolvePriceProvider } from './provider-map.js';
@@ -50,10 +50,7 @@ export { GENAI_PRICES_VERSION } from './prices-version.js';
  * is its only importer, so there is one copy). Threads that price from the start load it
  * up front (loadPriceData), so no request waits on it.
  */
-let genaiPrices: typeof import('@pydantic/genai-prices') | undefined;
-export function loadPriceData(): typeof import('@pydantic/genai-prices') {
-  return (genaiPrices ??= createRequire(import.meta.url)('@pydantic/genai-prices') as typeof import('@pydantic/genai-prices'));
-}
+export const loadPriceData = lazyRequire<typeof import('@pydantic/genai-prices')>('@pydantic/genai-prices');
 const calcPrice: typeof import('@pydantic/genai-prices').calcPrice = (...args) => loadPriceData().calcPrice(...args);
 
 /**

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { Document, LineCounter } from 'yaml';
+import { ajv, yaml } from '../config-parsers.js';
 import { ConfigError } from '../config-error.js';
 import type { ProviderId } from '../exchange.js';
 import { compileOverride, type PriceOverride, type PriceOverrides } from './override-match.js';
@@ -42,7 +43,9 @@ const SCHEMA = {
   },
 } as const;
 
-const validate = new Ajv({ allErrors: false, strict: true }).compile<{ prices: PriceOverride[] }>(SCHEMA);
+/** Compiled with the first --prices file read, not at every start. */
+let validator: ValidateFunction<{ prices: PriceOverride[] }> | undefined;
+const validate = (data: unknown): data is { prices: PriceOverride[] } => (validator ??= new (ajv().Ajv)({ allErrors: false, strict: true }).compile<{ prices: PriceOverride[] }>(SCHEMA))(data);
 
 /**
  * Reads a --prices file (YAML, or JSON, which YAML reads too, with the same positions):
@@ -62,8 +65,8 @@ export function loadPriceOverrides(file: string): PriceOverrides {
 
 /** The parsing half of loadPriceOverrides, for text already in hand. */
 export function parsePriceOverrides(text: string, file: string): PriceOverrides {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) {
     const line = syntax.linePos?.[0].line ?? lines.linePos(syntax.pos[0]).line;
@@ -71,7 +74,7 @@ export function parsePriceOverrides(text: string, file: string): PriceOverrides 
   }
   const data: unknown = doc.toJS();
   if (!validate(data)) {
-    const error = validate.errors?.[0];
+    const error = validator!.errors?.[0];
     throw new ConfigError(error ? describe(error, doc, lines, file) : `${file}:1: invalid`);
   }
   data.prices.forEach((rule, i) => {
@@ -122,7 +125,7 @@ function show(path: Array<string | number>): string {
 function lineOf(doc: Document, lines: LineCounter, path: Array<string | number>): number {
   for (let n = path.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+    if (yaml().isNode(node) && node.range) return lines.linePos(node.range[0]).line;
   }
   return 1;
 }
@@ -130,9 +133,9 @@ function lineOf(doc: Document, lines: LineCounter, path: Array<string | number>)
 /** Line of the key `key` in the mapping at `path` (an unknown key is reported where it is written). */
 function keyLine(doc: Document, lines: LineCounter, path: Array<string | number>, key: string): number {
   const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
-  if (isMap(map)) {
+  if (yaml().isMap(map)) {
     for (const pair of map.items) {
-      if (isNode(pair.key) && pair.key.range && String((pair.key as { value?: unknown }).value) === key) return lines.linePos(pair.key.range[0]).line;
+      if (yaml().isNode(pair.key) && pair.key.range && String((pair.key as { value?: unknown }).value) === key) return lines.linePos(pair.key.range[0]).line;
     }
   }
   return lineOf(doc, lines, path);

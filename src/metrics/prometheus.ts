@@ -1,13 +1,13 @@
-import { createRequire } from 'node:module';
 import type { Counter, Histogram, Registry } from 'prom-client';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { Exchange } from '../exchange.js';
 import { effectiveUpstream } from '../cost/effective-upstream.js';
+import { lazyRequire } from '../lazy-require.js';
 import type { priceOf } from '../recorder/row-cost.js';
 import { BoundedLabel, normaliseLabel, statusClass } from './labels.js';
 
 /** prom-client is loaded when a registry is made (--metrics), not by every proxy that imports this module. */
-const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
 
 /** What the proxy exposes for the gauges and counters read at scrape time. */
 export interface MetricsSources {

@@ -1,15 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, isMap, isScalar, type Document, type Node } from 'yaml';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { Document, LineCounter, Node } from 'yaml';
 import { ConfigError } from '../config-error.js';
+import { ajv, yaml } from '../config-parsers.js';
 import { compilePolicy, RuleError, type CompiledPolicy } from './compile.js';
 import type { CredentialSources } from './routing-compile.js';
 import { POLICY_SCHEMA } from './schema.js';
 import type { PolicySpec } from './types.js';
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validate = ajv.compile<PolicySpec>(POLICY_SCHEMA);
+/** Compiled with the first policy read (~60 ms), not at every start. */
+let validator: ValidateFunction<PolicySpec> | undefined;
+const validate = (data: unknown): data is PolicySpec => (validator ??= new (ajv().Ajv)({ allErrors: false, strict: true, allowUnionTypes: true }).compile<PolicySpec>(POLICY_SCHEMA))(data);
 
 /** Reads, validates and compiles a policy file (YAML or JSON); ConfigError with `file:line: key: problem` otherwise. */
 export function loadPolicyFile(file: string, sources: CredentialSources = {}): CompiledPolicy {
@@ -28,8 +30,8 @@ export function loadPolicyFile(file: string, sources: CredentialSources = {}): C
  */
 export function loadPolicyText(text: string, file = 'policy', sources: CredentialSources = {}): CompiledPolicy {
   const name = file;
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const syntax = doc.errors[0];
   if (syntax) {
     const line = lines.linePos(syntax.pos[0]).line;
@@ -37,7 +39,7 @@ export function loadPolicyText(text: string, file = 'policy', sources: Credentia
   }
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
   if (!validate(data)) {
-    const err = validate.errors![0]!;
+    const err = validator!.errors![0]!;
     const { path, line, problem } = describe(err, doc, lines);
     throw new ConfigError(`${name}:${line}: ${path ? `${path}: ` : ''}${problem}`);
   }
@@ -88,8 +90,8 @@ function lineOf(doc: Document, lines: LineCounter, path: readonly (string | numb
     const parentPath = path.slice(0, n === path.length && key ? n - 1 : n);
     if (key && n === path.length) {
       const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
-      if (isMap(parent)) {
-        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(path[n - 1]));
+      if (yaml().isMap(parent)) {
+        const pair = parent.items.find((p) => yaml().isScalar(p.key) && String(p.key.value) === String(path[n - 1]));
         const range = (pair?.key as Node | undefined)?.range;
         if (range) return lines.linePos(range[0]).line;
       }

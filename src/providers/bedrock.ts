@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type { EventStreamCodec } from '@smithy/eventstream-codec';
+import { lazyRequire } from '../lazy-require.js';
 import type { Reassembled, ToolCall, Usage } from '../exchange.js';
 import { MessageAccumulator } from './anthropic.js';
 import { asObject, parseJson, parseJsonBody, type JsonObject } from './json.js';
@@ -49,25 +48,14 @@ interface EventSink {
   result(events: number): Reassembled;
 }
 
-/**
- * The AWS event-stream codec and its UTF-8 helpers, loaded (synchronously: both are
- * CommonJS) on the first Bedrock stream, not by every proxy at start.
- */
-let smithy: { codec: () => EventStreamCodec; toUtf8: (bytes: Uint8Array) => string } | undefined;
-function eventStreamCodec(): NonNullable<typeof smithy> {
-  if (!smithy) {
-    const require = createRequire(import.meta.url);
-    const { EventStreamCodec: Codec } = require('@smithy/eventstream-codec') as typeof import('@smithy/eventstream-codec');
-    const utf8 = require('@smithy/util-utf8') as typeof import('@smithy/util-utf8');
-    smithy = { codec: () => new Codec(utf8.toUtf8, utf8.fromUtf8), toUtf8: utf8.toUtf8 };
-  }
-  return smithy;
-}
+/** The AWS event-stream codec and its UTF-8 helpers: loaded on the first Bedrock stream, not by every proxy at start. */
+const smithyCodec = lazyRequire<typeof import('@smithy/eventstream-codec')>('@smithy/eventstream-codec');
+const smithyUtf8 = lazyRequire<typeof import('@smithy/util-utf8')>('@smithy/util-utf8');
 
 /** Frames split anywhere: each frame's first four bytes give its total length. */
 function eventStreamReducer(sink: EventSink): ResponseReducer {
-  const { codec: makeCodec, toUtf8 } = eventStreamCodec();
-  const codec = makeCodec();
+  const { toUtf8, fromUtf8 } = smithyUtf8();
+  const codec = new (smithyCodec().EventStreamCodec)(toUtf8, fromUtf8);
   let pending: Buffer = Buffer.alloc(0);
   let events = 0;
   let broken = false;

@@ -5,13 +5,14 @@ import { describe, expect, it } from 'vitest';
 /**
  * Run in a child process against the build (dist/), where Node's own module cache says
  * what was loaded. A proxy that nobody asks for metrics, Bedrock streams or prices on its
- * event loop must not hold prom-client, the AWS event-stream codec or the price data
- * (~27 MB of idle memory, ~100 ms of start together); each loads when it is first needed.
+ * event loop, and has no policy or --prices file, must not hold prom-client, the AWS
+ * event-stream codec, the price data, the YAML parser or the schema validator (~33 MB of
+ * idle memory, ~250 ms of start together); each loads when it is first needed.
  */
 const CHILD = `
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
-const loaded = () => ['prom-client', '@smithy/eventstream-codec', '@pydantic/genai-prices'].filter((name) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + name + '/')));
+const loaded = () => ['prom-client', '@smithy/eventstream-codec', '@pydantic/genai-prices', 'yaml', 'ajv'].filter((name) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + name + '/')));
 // What \`llmtap start\` imports: the proxy, the start command and every other command module.
 await import('./dist/proxy/server.js');
 for (const c of ['start', 'ca', 'check-config', 'env', 'export', 'pac', 'passwd', 'purge', 'replay', 'run', 'sessions', 'show', 'stats', 'tail', 'trust', 'doctor', 'mock', 'policy-test', 'cache-report']) await import('./dist/cli/' + c + '.js');
@@ -25,11 +26,14 @@ const afterMetrics = loaded();
 await metrics.ready;
 const { priceExchange } = await import('./dist/cost/price-exchange.js');
 const usd = priceExchange({ provider: 'openai', host: 'api.openai.com', api: 'chat.completions', model: 'gpt-4o', usage: { inputTokens: 1000000, outputTokens: 0 }, at: Date.now(), subscription: false }).usd;
-console.log(JSON.stringify({ atStart, afterBedrock, afterMetrics, afterReady: loaded(), usd }));
+const afterReady = loaded();
+const { loadPolicyText } = await import('./dist/policy/load.js');
+loadPolicyText('rules: [{id: a, action: deny, match: {model: "x*"}}]');
+console.log(JSON.stringify({ atStart, afterBedrock, afterMetrics, afterReady, afterPolicy: loaded(), usd }));
 `;
 
 describe('modules a proxy may never need are loaded when first needed', () => {
-  it('not by the proxy and its commands at start; the event-stream codec with a Bedrock stream, prom-client with --metrics, the price data when the metrics (or budgets, or the live view) price', () => {
+  it('not by the proxy and its commands at start; the event-stream codec with a Bedrock stream, prom-client with --metrics, the price data when the metrics (or budgets, or the live view) price, YAML and the validator with a policy', () => {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', CHILD], { cwd: resolve('.'), encoding: 'utf8' });
     const seen = JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
     expect(seen).toMatchObject({
@@ -37,6 +41,7 @@ describe('modules a proxy may never need are loaded when first needed', () => {
       afterBedrock: ['@smithy/eventstream-codec'],
       afterMetrics: ['prom-client', '@smithy/eventstream-codec'],
       afterReady: ['prom-client', '@smithy/eventstream-codec', '@pydantic/genai-prices'],
+      afterPolicy: ['prom-client', '@smithy/eventstream-codec', '@pydantic/genai-prices', 'yaml', 'ajv'],
     });
     expect(seen.usd).toBeGreaterThan(0); // gpt-4o input, from the package's data
   });
