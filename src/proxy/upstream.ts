@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
 import { checkServerIdentity, createSecureContext, rootCertificates, type PeerCertificate, type SecureContext } from 'node:tls';
-import { Client, Pool, buildConnector, type Dispatcher } from 'undici';
+import type { Client, Pool, buildConnector, Dispatcher } from 'undici';
+import { lazyRequire } from '../lazy-require.js';
 import { resolveConnectTo, type ConnectTo } from '../config.js';
 import { connectViaParent } from './parent-connect.js';
 import type { ParentProxy } from './parent-proxy.js';
@@ -35,6 +36,8 @@ export interface IdleKeepAlive {
   burstMs: number;
 }
 
+/** The HTTP client, loaded when the proxy's pools are made: the CLI's other commands never need it (~80 ms of each one's start). */
+const undici = lazyRequire<typeof import('undici')>('undici');
 /** Plain-HTTP clients can name any host; keep-alive pools for at most this many origins. */
 const MAX_ORIGINS = 256;
 /** An eagerly dialled connection (see warm()) that no request has used by then is closed. */
@@ -139,6 +142,7 @@ export class UpstreamPools {
 
   constructor(private readonly options: UpstreamOptions) {
     this.trust = createSecureContext({ ca: upstreamTrust(options.extraCaFiles) });
+    undici(); // loaded with the pools (the proxy's start), so no first request waits for it
   }
 
   /**
@@ -209,7 +213,7 @@ export class UpstreamPools {
     // The certificate is always checked against the origin's name, never the --connect-to
     // address; an IP origin is checked against its IP SAN and never sent as SNI (RFC 6066 3).
     const identity = (_name: string, cert: PeerCertificate): Error | undefined => checkServerIdentity(host, cert);
-    const base = buildConnector({ secureContext: this.trust, rejectUnauthorized: true, keepAlive: true, timeout: this.options.connectTimeoutMs, checkServerIdentity: identity, ...(lookup ? { lookup } : {}) } as buildConnector.BuildOptions);
+    const base = undici().buildConnector({ secureContext: this.trust, rejectUnauthorized: true, keepAlive: true, timeout: this.options.connectTimeoutMs, checkServerIdentity: identity, ...(lookup ? { lookup } : {}) } as buildConnector.BuildOptions);
     const options = { protocol: tls ? 'https:' : 'http:', hostname: target.host, port: String(target.port), servername: tls && !isIP(host) ? host : undefined } as buildConnector.Options;
     // The pool's clients, in creation order (the pool drops one only after a connection error).
     const clients = new Set<Dispatcher>();
@@ -222,7 +226,7 @@ export class UpstreamPools {
     const origin: Origin = {
       dial: parent ? this.viaParent(parent, target, tls, options, base) : direct,
       // The map key of a policy-named origin is marked; the pool's own URL is the plain origin.
-      pool: new Pool(key.replace(/^policy\+/, ''), {
+      pool: new (undici().Pool)(key.replace(/^policy\+/, ''), {
         // Each client request holds at most one upstream connection, and a stream can hold it for
         // minutes: a cap here would queue streams behind each other, so the clients are the bound.
         connections: this.options.connectionsPerOrigin ?? null,
@@ -238,7 +242,7 @@ export class UpstreamPools {
         factory: (url, opts) => {
           const keepAliveMs = clients.size < idle.warm ? idle.warmMs : idle.burstMs;
           // The max also caps a server's Keep-Alive: timeout=N hint, which would otherwise win.
-          const client = new Client(url, { ...(opts as Client.Options), keepAliveTimeout: keepAliveMs, keepAliveMaxTimeout: keepAliveMs });
+          const client = new (undici().Client)(url, { ...(opts as Client.Options), keepAliveTimeout: keepAliveMs, keepAliveMaxTimeout: keepAliveMs });
           clients.add(client);
           return client;
         },

@@ -2,7 +2,8 @@ import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { nodeForge } from './forge.js';
 import { generateRsaKeyPair } from './rsa-key.js';
 import { randomSerialHex, signCertificatePem, utf8Field } from './sign.js';
 
@@ -88,7 +89,7 @@ export function writeTrustBundle(ca: Pick<CertificateAuthority, 'certPem'>, outP
 export function subjectKeyIdOf(cert: forge.pki.Certificate): Buffer {
   const ext = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
   if (ext?.subjectKeyIdentifier) return Buffer.from(ext.subjectKeyIdentifier, 'hex');
-  const digest = forge.pki.getPublicKeyFingerprint(cert.publicKey, { type: 'RSAPublicKey', encoding: 'hex' });
+  const digest = nodeForge().pki.getPublicKeyFingerprint(cert.publicKey, { type: 'RSAPublicKey', encoding: 'hex' });
   return Buffer.from(digest, 'hex');
 }
 
@@ -127,7 +128,7 @@ function loadCa(certPath: string, keyPath: string): CertificateAuthority {
     certPath,
     keyPath,
     fingerprint256: x509.fingerprint256,
-    subjectKeyId: subjectKeyIdOf(forge.pki.certificateFromPem(certPem)),
+    subjectKeyId: subjectKeyIdOf(nodeForge().pki.certificateFromPem(certPem)),
   };
 }
 
@@ -147,8 +148,8 @@ export function regenerateCa(certsDir: string, extensions: object[] = []): Certi
 
 function createCa(certPath: string, keyPath: string, extensions: object[] = []): CertificateAuthority {
   const { privateKeyPem, publicKeyPem } = generateRsaKeyPair();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+  const cert = nodeForge().pki.createCertificate();
+  cert.publicKey = nodeForge().pki.publicKeyFromPem(publicKeyPem);
   cert.serialNumber = randomSerialHex();
 
   const now = Date.now();

@@ -1,6 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import * as tls from 'node:tls';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { nodeForge } from './forge.js';
 import { subjectKeyIdOf, type CertificateAuthority } from './ca.js';
 import { generateEcKeyPair } from './ec-key.js';
 import { parseLeafHost, type LeafHost } from './leaf-host.js';
@@ -38,10 +39,11 @@ const CN_MAX_LENGTH = 64;
  * node-forge only builds certificates around RSA keys. This stand-in fills
  * cert.publicKey; signCertificatePem swaps the real (EC) key in for it.
  */
-const PLACEHOLDER_RSA_PUBLIC_KEY = forge.pki.setRsaPublicKey(
-  new forge.jsbn.BigInteger('1', 10),
-  new forge.jsbn.BigInteger('65537', 10),
-);
+let placeholderRsaPublicKey: forge.pki.rsa.PublicKey | undefined;
+function placeholderPublicKey(): forge.pki.rsa.PublicKey {
+  const { pki, jsbn } = nodeForge();
+  return (placeholderRsaPublicKey ??= pki.setRsaPublicKey(new jsbn.BigInteger('1', 10), new jsbn.BigInteger('65537', 10)));
+}
 
 /**
  * Mints per-host server certificates signed by the llmtap CA.
@@ -84,7 +86,7 @@ export class LeafCertificates {
     this.now = options.now ?? Date.now;
 
     this.caKey = createPrivateKey(ca.keyPem);
-    const caCert = forge.pki.certificateFromPem(ca.certPem);
+    const caCert = nodeForge().pki.certificateFromPem(ca.certPem);
     this.issuer = caCert.subject.attributes;
     this.caSubjectKeyId = subjectKeyIdOf(caCert).toString('binary');
 
@@ -94,9 +96,9 @@ export class LeafCertificates {
     // built once instead of on every mint.
     const { asn1, keyIdentifier } = subjectPublicKeyInfoAsn1(publicKeySpkiDer);
     this.leafPublicKeyInfo = asn1;
-    this.leafSubjectKeyIdExt = forge.asn1.create(
-      forge.asn1.Class.UNIVERSAL,
-      forge.asn1.Type.OCTETSTRING,
+    this.leafSubjectKeyIdExt = nodeForge().asn1.create(
+      nodeForge().asn1.Class.UNIVERSAL,
+      nodeForge().asn1.Type.OCTETSTRING,
       false,
       keyIdentifier.toString('binary'),
     );
@@ -153,8 +155,8 @@ export class LeafCertificates {
 
   private mint(host: LeafHost): CacheEntry {
     const nowMs = this.now();
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = PLACEHOLDER_RSA_PUBLIC_KEY;
+    const cert = nodeForge().pki.createCertificate();
+    cert.publicKey = placeholderPublicKey();
     cert.serialNumber = randomSerialHex();
     // Backdated a day so clients whose clocks lag still accept a fresh leaf.
     cert.validity.notBefore = new Date(nowMs - DAY_MS);

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { nodeForge } from './forge.js';
 import { splitPattern } from '../host-pattern.js';
 
 /**
@@ -46,7 +47,7 @@ export function hostPermitted(host: string, bases: { dns: readonly string[]; ips
 
 /** The extension for forge's setExtensions. */
 export function nameConstraintsExtension(bases: { dns: readonly string[]; ips: readonly string[] }): { id: string; critical: true; value: forge.asn1.Asn1 } {
-  const { asn1 } = forge;
+  const { asn1 } = nodeForge();
   const subtree = (name: forge.asn1.Asn1) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [name]);
   const dnsName = (name: string) => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, name);
   const ipName = (addressAndMask: Buffer) => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, addressAndMask.toString('binary'));
@@ -76,10 +77,10 @@ function ipBytes(ip: string): Buffer {
 
 /** The permitted dNSName bases of a certificate's NameConstraints, or undefined for an unconstrained CA. */
 export function readConstraintBases(certPem: string): { dns: string[]; ips: string[] } | undefined {
-  const cert = forge.pki.certificateFromPem(certPem);
+  const cert = nodeForge().pki.certificateFromPem(certPem);
   const ext = cert.extensions.find((e: { id?: string }) => e.id === NAME_CONSTRAINTS_OID) as { value?: string } | undefined;
   if (!ext?.value) return undefined;
-  const { asn1 } = forge;
+  const { asn1 } = nodeForge();
   const root = asn1.fromDer(ext.value);
   const dns: string[] = [];
   const ips: string[] = [];
