@@ -96,9 +96,10 @@ export class LeafCertificates {
     // built once instead of on every mint.
     const { asn1, keyIdentifier } = subjectPublicKeyInfoAsn1(publicKeySpkiDer);
     this.leafPublicKeyInfo = asn1;
-    this.leafSubjectKeyIdExt = nodeForge().asn1.create(
-      nodeForge().asn1.Class.UNIVERSAL,
-      nodeForge().asn1.Type.OCTETSTRING,
+    const { asn1: forgeAsn1 } = nodeForge();
+    this.leafSubjectKeyIdExt = forgeAsn1.create(
+      forgeAsn1.Class.UNIVERSAL,
+      forgeAsn1.Type.OCTETSTRING,
       false,
       keyIdentifier.toString('binary'),
     );

@@ -41,16 +41,17 @@ export function signCertificatePem(
   privateKey: KeyObject | string,
   subjectPublicKeyInfo?: forge.asn1.Asn1,
 ): string {
-  const sha256WithRsa = nodeForge().pki.oids['sha256WithRSAEncryption']!;
+  const { pki, asn1 } = nodeForge();
+  const sha256WithRsa = pki.oids['sha256WithRSAEncryption']!;
   cert.siginfo.algorithmOid = sha256WithRsa;
   cert.signatureOid = sha256WithRsa;
-  const tbs = (nodeForge().pki as PkiWithTbs).getTBSCertificate(cert);
+  const tbs = (pki as PkiWithTbs).getTBSCertificate(cert);
   if (subjectPublicKeyInfo) {
     const fields = tbs.value as forge.asn1.Asn1[];
     if (fields.length <= TBS_SPKI_INDEX) throw new Error('unexpected TBSCertificate layout');
     fields[TBS_SPKI_INDEX] = subjectPublicKeyInfo;
   }
-  const tbsDer = Buffer.from(nodeForge().asn1.toDer(tbs).getBytes(), 'binary');
+  const tbsDer = Buffer.from(asn1.toDer(tbs).getBytes(), 'binary');
   const signature = sign('sha256', tbsDer, privateKey);
   // Keep the forge object consistent with what was issued, so anything that
   // later serialises it (certificateToAsn1 prefers a cached tbsCertificate)
@@ -100,16 +101,17 @@ function derToPem(label: string, der: Buffer): string {
 export function subjectPublicKeyInfoAsn1(spkiDer: Buffer): { asn1: forge.asn1.Asn1; keyIdentifier: Buffer } {
   // Without decodeBitStrings: false, forge tries to parse the key bits as
   // nested ASN.1 and, for some keys, would succeed and mangle them.
-  const fromDer = nodeForge().asn1.fromDer as unknown as (
+  const forgeAsn1 = nodeForge().asn1;
+  const fromDer = forgeAsn1.fromDer as unknown as (
     bytes: string,
     options: { strict: boolean; parseAllBytes: boolean; decodeBitStrings: boolean },
   ) => forge.asn1.Asn1;
   const asn1 = fromDer(spkiDer.toString('binary'), { strict: true, parseAllBytes: true, decodeBitStrings: false });
-  if (Buffer.from(nodeForge().asn1.toDer(asn1).getBytes(), 'binary').compare(spkiDer) !== 0) {
+  if (Buffer.from(forgeAsn1.toDer(asn1).getBytes(), 'binary').compare(spkiDer) !== 0) {
     throw new Error('SubjectPublicKeyInfo does not re-encode to the same DER');
   }
   const bits = (asn1.value as forge.asn1.Asn1[])[1];
-  if (!bits || bits.type !== nodeForge().asn1.Type.BITSTRING || typeof bits.value !== 'string' || bits.value[0] !== '\0') {
+  if (!bits || bits.type !== forgeAsn1.Type.BITSTRING || typeof bits.value !== 'string' || bits.value[0] !== '\0') {
     throw new Error('SubjectPublicKeyInfo has no whole-byte subjectPublicKey BIT STRING');
   }
   const keyIdentifier = createHash('sha1').update(Buffer.from(bits.value.slice(1), 'binary')).digest();
