@@ -1,56 +1,63 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defaultHome } from '../config.js';
-import { caCommand } from './ca.js';
-import { checkConfigCommand } from './check-config.js';
-import { envCommand } from './env.js';
-import { exportCommand } from './export.js';
-import { pacCommand } from './pac.js';
-import { passwdCommand } from './passwd.js';
-import { purgeCommand } from './purge.js';
-import { replayCommand } from './replay.js';
-import { runCommand } from './run.js';
-import { sessionsCommand } from './sessions.js';
-import { showCommand } from './show.js';
-import { statsCommand } from './stats.js';
-import { tailCommand } from './tail.js';
-import { trustCommand } from './trust.js';
-import { doctorCommand } from './doctor.js';
-import { startCommand } from './start.js';
-import { mockCommand } from './mock.js';
-import { policyCommand } from './policy-test.js';
-import { cacheReportCommand } from './cache-report.js';
 import { closestCommand, joinDashValues, notANumber } from './argv.js';
 
 const args = joinDashValues(hideBin(process.argv), ['--der']);
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/**
+ * Each command's module, loaded only when that command runs (or all of them for the
+ * top-level help and for a command name llmtap does not know): one invocation loads one
+ * command's code, not nineteen. In the order `--help` lists them.
+ */
+/** Each command has its own argument type; yargs checks the arguments, so any of them will do here. */
+type AnyCommand = CommandModule<{ home: string }, any>;
+const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
+  start: async () => (await import('./start.js')).startCommand,
+  env: async () => (await import('./env.js')).envCommand,
+  run: async () => (await import('./run.js')).runCommand,
+  pac: async () => (await import('./pac.js')).pacCommand,
+  ca: async () => (await import('./ca.js')).caCommand,
+  export: async () => (await import('./export.js')).exportCommand,
+  sessions: async () => (await import('./sessions.js')).sessionsCommand,
+  show: async () => (await import('./show.js')).showCommand,
+  stats: async () => (await import('./stats.js')).statsCommand,
+  tail: async () => (await import('./tail.js')).tailCommand,
+  replay: async () => (await import('./replay.js')).replayCommand,
+  mock: async () => (await import('./mock.js')).mockCommand,
+  purge: async () => (await import('./purge.js')).purgeCommand,
+  passwd: async () => (await import('./passwd.js')).passwdCommand,
+  'check-config': async () => (await import('./check-config.js')).checkConfigCommand,
+  policy: async () => (await import('./policy-test.js')).policyCommand,
+  'cache-report': async () => (await import('./cache-report.js')).cacheReportCommand,
+  trust: async () => (await import('./trust.js')).trustCommand,
+  doctor: async () => (await import('./doctor.js')).doctorCommand,
+};
+
+/** The command named: the first argument that is not an option (nor --home's value). */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return undefined;
+    if (arg === '--home') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+const word = commandWord(args);
+const needed = word !== undefined && Object.hasOwn(COMMANDS, word) ? [word] : word === undefined && args.includes('--version') ? [] : Object.keys(COMMANDS);
+const commands = await Promise.all(needed.map((name) => COMMANDS[name]!()));
+
 /** Bad arguments end in one line on stderr and exit code 2, like other Unix tools. */
-const cli = yargs(args);
-await cli
+const cli = yargs(args)
   .scriptName('llmtap')
-  .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true })
-  .command(startCommand)
-  .command(envCommand)
-  .command(runCommand)
-  .command(pacCommand)
-  .command(caCommand)
-  .command(exportCommand)
-  .command(sessionsCommand)
-  .command(showCommand)
-  .command(statsCommand)
-  .command(tailCommand)
-  .command(replayCommand)
-  .command(mockCommand)
-  .command(purgeCommand)
-  .command(passwdCommand)
-  .command(checkConfigCommand)
-  .command(policyCommand)
-  .command(cacheReportCommand)
-  .command(trustCommand)
-  .command(doctorCommand)
+  .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true });
+for (const command of commands) cli.command(command);
+await cli
   .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, replay, mock, stats, tail, export, purge, passwd, check-config, policy or cache-report')
   .strict()
   .check((argv) => {

@@ -14,7 +14,7 @@ const CHILD = `
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const loaded = () => ['prom-client', '@smithy/eventstream-codec', '@pydantic/genai-prices', 'yaml', 'ajv', 'undici', 'node-forge'].filter((name) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + name + '/')));
-// What \`llmtap start\` imports: the proxy, the start command and every other command module.
+// The proxy and every command module (llmtap itself loads only the command it runs).
 await import('./dist/proxy/server.js');
 for (const c of ['start', 'ca', 'check-config', 'env', 'export', 'pac', 'passwd', 'purge', 'replay', 'run', 'sessions', 'show', 'stats', 'tail', 'trust', 'doctor', 'mock', 'policy-test', 'cache-report']) await import('./dist/cli/' + c + '.js');
 const atStart = loaded();
