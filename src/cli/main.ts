@@ -8,13 +8,14 @@ import { closestCommand, joinDashValues, notANumber } from './argv.js';
 const args = joinDashValues(hideBin(process.argv), ['--der']);
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** Each command has its own argument type; yargs checks the arguments, so any of them will do here. */
+type AnyCommand = CommandModule<{ home: string }, any>;
+
 /**
  * Each command's module, loaded only when that command runs (or all of them for the
  * top-level help and for a command name llmtap does not know): one invocation loads one
  * command's code, not nineteen. In the order `--help` lists them.
  */
-/** Each command has its own argument type; yargs checks the arguments, so any of them will do here. */
-type AnyCommand = CommandModule<{ home: string }, any>;
 const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   start: async () => (await import('./start.js')).startCommand,
   env: async () => (await import('./env.js')).envCommand,

@@ -68,10 +68,7 @@ export class PrometheusMetrics {
     this.#sources = sources;
     const { Counter, Gauge, Histogram, Registry } = promClient();
     this.registry = new Registry();
-    this.ready = Promise.all([import('../recorder/row-cost.js'), import('../cost/price-exchange.js')]).then(([rows, prices]) => {
-      prices.loadPriceData();
-      this.#priceOf = rows.priceOf;
-    });
+    this.ready = import('../cost/load-pricing.js').then((m) => m.loadPricing()).then((p) => void (this.#priceOf = p.priceOf));
     const registers = [this.registry];
     const by = ['provider', 'model', 'tool'];
     this.#requests = new Counter({ name: 'llmtap_requests_total', help: 'Recorded LLM exchanges by provider, API, model, tool and HTTP status class (none: no answer).', labelNames: ['provider', 'api', 'model', 'tool', 'status_class'], registers });

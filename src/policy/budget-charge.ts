@@ -1,17 +1,13 @@
 import type { PriceOverrides } from '../cost/override-match.js';
-import type { priceOf } from '../recorder/row-cost.js';
-import type { priceResponse } from '../cost/session-price.js';
+import type { loadPricing } from '../cost/load-pricing.js';
 import type { Exchange, ResponsePart } from '../exchange.js';
 import type { Logger } from '../log.js';
 import { builtInRedactor } from '../redact/redactor.js';
 import { BudgetLedger, seedBudgets, spendSince, type BudgetCharge, type BudgetCrossing, type SpendRow } from './budget.js';
 import type { CompiledPolicy } from './compile.js';
 
-/** The cost module's two prices, loaded once a policy has budget rules. */
-interface Pricing {
-  exchange: typeof priceOf;
-  response: typeof priceResponse;
-}
+/** The cost module's two prices (an exchange's, a WebSocket response's), loaded once a policy has budget rules. */
+type Pricing = Awaited<ReturnType<typeof loadPricing>>;
 
 /** Archived spend since an instant (epoch ms), through the archive reader seam; [] when there is no archive yet. */
 export type SpendSource = (since: number) => Iterable<SpendRow>;
@@ -34,11 +30,9 @@ export class BudgetCharger {
   sync(policy: CompiledPolicy | undefined, now = Date.now()): void {
     const fresh = this.ledger.retain(policy?.budget ?? []);
     if (!policy || policy.budget.length === 0) return;
-    this.loading ??= Promise.all([import('../recorder/row-cost.js'), import('../cost/session-price.js'), import('../cost/price-exchange.js')])
-      .then(([rows, sessions, prices]) => {
-        prices.loadPriceData(); // now, not on the first charge, while a request waits
-        return (this.pricing = { exchange: rows.priceOf, response: sessions.priceResponse });
-      });
+    this.loading ??= import('../cost/load-pricing.js')
+      .then((m) => m.loadPricing())
+      .then((p) => (this.pricing = p));
     if (fresh.length === 0) return;
     let rows: Iterable<SpendRow> = [];
     try {
@@ -54,7 +48,7 @@ export class BudgetCharger {
   /** After the exchange ended: its cost goes to each budget that matched it (synchronous once the cost module is loaded). */
   charge(ex: Exchange, charges: readonly BudgetCharge[]): void | Promise<void> {
     // The archive's own price (priceOf keeps it on the exchange, and the writer records that one).
-    return this.withPricing(charges, (p) => this.apply(ex, charges, p.exchange(ex, this.overrides)?.usd ?? null));
+    return this.withPricing(charges, (p) => this.apply(ex, charges, p.priceOf(ex, this.overrides)?.usd ?? null));
   }
 
   /**
@@ -63,7 +57,7 @@ export class BudgetCharger {
    * price (priceSession sums the same priceResponse).
    */
   chargeResponse(ex: Exchange, part: ResponsePart, charges: readonly BudgetCharge[]): void | Promise<void> {
-    return this.withPricing(charges, (p) => this.apply(ex, charges, p.response(ex, part, this.overrides)?.usd ?? null));
+    return this.withPricing(charges, (p) => this.apply(ex, charges, p.priceResponse(ex, part, this.overrides)?.usd ?? null));
   }
 
   private withPricing(charges: readonly BudgetCharge[], then: (pricing: Pricing) => void): void | Promise<void> {

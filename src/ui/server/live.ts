@@ -61,10 +61,7 @@ export class LiveHub {
   async subscribe(res: ServerResponse, viewer: Viewer, headers: Record<string, string>): Promise<void> {
     // Rows are priced from the first one this viewer gets.
     // (Should it fail to load, rows go out unpriced and the `written` event brings the archive's cost.)
-    await (this.pricing ??= Promise.all([import('../../recorder/row-cost.js'), import('../../cost/price-exchange.js')]).then(([rows, prices]) => {
-      prices.loadPriceData();
-      this.priceOf = rows.priceOf;
-    }, () => undefined));
+    await (this.pricing ??= import('../../cost/load-pricing.js').then((m) => m.loadPricing()).then((p) => void (this.priceOf = p.priceOf), () => undefined));
     if (res.destroyed) return;
     res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     // Tells the browser's EventSource how soon to reconnect, and flushes the head.
