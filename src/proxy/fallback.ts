@@ -51,7 +51,29 @@ export interface PlannedForward {
  * when there was a fallback rule; the credentials decided per hop go in its decisions.
  * Injected credentials exist only in the headers handed to undici.
  */
-export async function forwardPlanned(fwd: PlannedForward, res: ServerResponse, ex: Exchange, capture: BodyCapture): Promise<RelayResult> {
+export function forwardPlanned(fwd: PlannedForward, res: ServerResponse, ex: Exchange, capture: BodyCapture): Promise<RelayResult> {
+  return fwd.plan.hops.length === 1 && !fwd.plan.triggers ? forwardOneHop(fwd, res, ex, capture) : forwardAlongHops(fwd, res, ex, capture);
+}
+
+/**
+ * A plan of one hop and no fallback (a route or a credential alone, the common case):
+ * everything recorded before the request goes, then the relay's own promise handed
+ * back, with no async frame around it (this runs on every routed request).
+ */
+function forwardOneHop(fwd: PlannedForward, res: ServerResponse, ex: Exchange, capture: BodyCapture): Promise<RelayResult> {
+  const hop = fwd.plan.hops[0]!;
+  const record = ex.policy ?? { decisions: [] };
+  const req = requestForHop(fwd.base, hop, credentialsForHop(fwd, hop, record, false));
+  // A body without a top-level model (Gemini, Bedrock: the model is in the path) kept its own.
+  if (req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
+  if (record.decisions.length > 0) ex.policy = record;
+  const body = req.chunked && req.body ? Readable.from([req.body]) : req.body;
+  const pool = fwd.pools.get(hop.origin.tls, hop.origin.host, hop.origin.port, hop.explicit);
+  return relay(pool, { method: fwd.base.method, path: req.path, headers: req.headers, body }, res, ex, capture, fwd.extraHeaders ? { extraHeaders: fwd.extraHeaders } : undefined);
+}
+
+/** A plan with fallback hops: each try in turn while nextStep says so, every try recorded on `ex.policy.attempts`. */
+async function forwardAlongHops(fwd: PlannedForward, res: ServerResponse, ex: Exchange, capture: BodyCapture): Promise<RelayResult> {
   const { plan } = fwd;
   const attempts: Attempt[] = [];
   const record = ex.policy ?? { decisions: [] };
