@@ -1,5 +1,6 @@
 import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from '../recorder/db.js';
 import { decodeStoredBodies } from './stored-bodies.js';
+import { rowUsesTls } from './row-scheme.js';
 
 export interface ExportOptions {
   /** Only rows that started at or after this epoch-millisecond time. */
@@ -27,6 +28,8 @@ export interface ExportedExchange {
   started_at: string;
   host: string;
   port: number;
+  /** How the request went: over TLS (https, wss) or plain HTTP (row-scheme.ts). */
+  scheme: 'https' | 'http';
   method: string;
   path: string;
   status: number | null;
@@ -187,6 +190,7 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     started_at: isoTime(row.started_at),
     host: row.host,
     port: row.port,
+    scheme: rowUsesTls(row) ? 'https' : 'http',
     method: row.method,
     path: row.path,
     status: row.status,

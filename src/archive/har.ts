@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Archive, ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import { bodyText, elapsed, exchangeRows, headerPairs, isoTime, jsonColumn, type ExportOptions } from './export.js';
+import { exchangeUrl } from './row-scheme.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -54,19 +55,6 @@ export function harEntry(row: ExchangeRow, wsMessages?: readonly WsMessageRow[],
   };
   if (wsMessages) entry._webSocketMessages = wsMessages.map(chromeWsMessage);
   return entry;
-}
-
-/**
- * The row keeps no scheme: intercepted TLS traffic arrives by CONNECT (to 443
- * unless a listed host names another port), plain-HTTP proxying goes to 80 or a
- * local server (Ollama on 11434). So 443 means https and any other port http.
- */
-export function exchangeUrl(row: Pick<ExchangeRow, 'host' | 'port' | 'path'>): string {
-  const scheme = row.port === 443 ? 'https' : 'http';
-  const host = row.host.includes(':') ? `[${row.host}]` : row.host;
-  const port = (scheme === 'https' && row.port === 443) || (scheme === 'http' && row.port === 80) ? '' : `:${row.port}`;
-  const path = row.path.startsWith('/') ? row.path : `/${row.path}`;
-  return `${scheme}://${host}${port}${path}`;
 }
 
 function harRequest(row: ExchangeRow): Record<string, unknown> {

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { exchangeToJson } from '../archive/export.js';
+import { rowUsesTls } from '../archive/row-scheme.js';
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { sessionThreads, threadTurns } from '../sessions/turns.js';
@@ -88,7 +89,7 @@ function writeRaw(row: ExchangeRow): void {
   };
   const headers = head(row.request_headers);
   // The stored headers hold the client's own Host line; name the target only when they do not.
-  const host = /^host:/im.test(headers) ? '' : `Host: ${row.host}${row.port === 443 || row.port === 80 ? '' : `:${row.port}`}\r\n`;
+  const host = /^host:/im.test(headers) ? '' : `Host: ${row.host}${row.port === (rowUsesTls(row) ? 443 : 80) ? '' : `:${row.port}`}\r\n`;
   process.stdout.write(`${row.method} ${row.path} HTTP/1.1\r\n${host}${headers}\r\n`);
   if (row.request_body) process.stdout.write(row.request_body);
   process.stdout.write('\r\n\r\n');

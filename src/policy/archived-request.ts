@@ -3,6 +3,7 @@ import type { ExchangeRow } from '../recorder/db.js';
 import { parseJson } from '../providers/json.js';
 import { cacheKey, canonicalRequest, credentialScope } from '../cache/canonical-key.js';
 import type { MatchFacts } from './types.js';
+import { rowUsesTls } from '../archive/row-scheme.js';
 
 /** An archived exchange as a policy sees it: its facts, its body, what it cost. */
 export interface ArchivedRequest {
@@ -61,7 +62,7 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
     bodySize: row.request_body_size,
     status: row.status,
     errorCode: row.error_code,
-    target: { tls: row.port !== 80, host: row.host, port: row.port },
+    target: { tls: rowUsesTls(row), host: row.host, port: row.port },
     usage: {
       inputTokens: row.input_tokens ?? undefined, outputTokens: row.output_tokens ?? undefined, cachedInputTokens: row.cached_input_tokens ?? undefined,
       cacheCreationInputTokens: row.cache_creation_input_tokens ?? undefined, reasoningTokens: row.reasoning_tokens ?? undefined,

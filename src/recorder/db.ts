@@ -22,6 +22,8 @@ export interface ExchangeRow {
   user_agent: string | null;
   host: string;
   port: number;
+  /** 1 over TLS (https, wss), 0 plain HTTP; null in rows archived before schema 10 (row-scheme.ts guesses those). */
+  tls: 0 | 1 | null;
   method: string;
   path: string;
   status: number | null;
@@ -164,7 +166,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** Column order for the INSERTs; a unit test checks it against the live table. */
 export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'id', 'connection_id', 'started_at', 'request_end_at', 'upstream_headers_at', 'first_byte_at', 'ended_at',
-  'client_address', 'client_user', 'user_agent', 'host', 'port', 'method', 'path', 'status', 'provider', 'api',
+  'client_address', 'client_user', 'user_agent', 'host', 'port', 'tls', 'method', 'path', 'status', 'provider', 'api',
   'model', 'stream', 'request_headers', 'request_body', 'request_body_size', 'request_body_truncated',
   'response_headers', 'response_body', 'response_body_size', 'response_body_truncated', 'response_text',
   'response_thinking', 'tool_calls', 'stop_reason', 'input_tokens', 'output_tokens', 'cached_input_tokens',

@@ -166,4 +166,7 @@ export const MIGRATIONS: readonly string[] = [
   RESPONSE_CACHE_DDL,
   // 9: the `llmtap run --label` of each exchange.
   CLIENT_LABEL_MIGRATION,
+  // 10: whether the exchange went over TLS (1: https/wss) or plain HTTP (0), so HAR and
+  // curl URLs and `policy test` no longer guess the scheme from the port; null in older rows.
+  'ALTER TABLE exchanges ADD COLUMN tls INTEGER',
 ];

@@ -27,6 +27,7 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     user_agent: userAgent === undefined ? null : redact(userAgent),
     host: redact(ex.target.host),
     port: ex.target.port,
+    tls: ex.target.tls ? 1 : 0,
     method: request.method,
     path: redactor.path(request.path),
     status: response?.status ?? null,

@@ -31,8 +31,8 @@ beforeAll(async () => {
   plainFake = await startFakeProvider({ tls: false, ca: fake.ca });
   wsFake = await startFakeWs({ ca: fake.ca });
   tp = await startTestProxy(fake, {
-    connectTo: [parseConnectTo(`api.anthropic.com:443:127.0.0.1:${fake.port}`), parseConnectTo(`api.openai.com:443:127.0.0.1:${wsFake.port}`)],
-    intercept: [`127.0.0.1:${plainFake.port}`],
+    connectTo: [parseConnectTo(`api.anthropic.com:443:127.0.0.1:${fake.port}`), parseConnectTo(`llm.bench.test:8443:127.0.0.1:${fake.port}`), parseConnectTo(`api.openai.com:443:127.0.0.1:${wsFake.port}`)],
+    intercept: [`127.0.0.1:${plainFake.port}`, 'llm.bench.test:8443'],
   });
   caFile = join(tp.home, 'client-ca.pem');
   writeFileSync(caFile, tp.caPem);
@@ -53,7 +53,10 @@ describe('llmtap export --format har', () => {
     expect(JSON.parse(plain.stdout).choices[0].message.content).toBe(OPENAI_TEXT);
     const conv = await converse(await openTls({ proxyPort: tp.proxy.address.port, fakePort: wsFake.port, ca: tp.caPem }));
     expect(conv.closeCode).toBe(1000);
-    await eventually(() => expect(exported(tp)).toHaveLength(3));
+    // TLS to a port other than 443 (a local server behind TLS): its URL keeps https.
+    const tlsElsewhere = await run('curl', [...curl, '--cacert', caFile, 'https://llm.bench.test:8443/v1/chat/completions', '-d', '{"model":"gpt-4o-mini","messages":[]}']);
+    expect(JSON.parse(tlsElsewhere.stdout).choices[0].message.content).toBe(OPENAI_TEXT);
+    await eventually(() => expect(exported(tp)).toHaveLength(4));
 
     const { stdout } = await run('node', [CLI, '--home', tp.home, 'export', '--format', 'har']);
     const har = JSON.parse(stdout) as { log: { version: string; creator: { name: string }; entries: Entry[] } };
@@ -64,7 +67,10 @@ describe('llmtap export --format har', () => {
       ['POST', 'https://api.anthropic.com/v1/messages?beta=true', 200],
       ['POST', `http://127.0.0.1:${plainFake.port}/v1/chat/completions`, 200],
       ['GET', 'https://api.openai.com/v1/responses', 101],
+      ['POST', 'https://llm.bench.test:8443/v1/chat/completions', 200],
     ]);
+    const lines = (await run('node', [CLI, '--home', tp.home, 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { port: number; scheme: string });
+    expect(lines.map((l) => [l.port, l.scheme])).toEqual([[443, 'https'], [plainFake.port, 'http'], [443, 'https'], [8443, 'https']]);
     const [stream, local, ws] = entries as [Entry, Entry, Entry];
     expect(stream.request.queryString).toEqual([{ name: 'beta', value: 'true' }]);
     expect(JSON.parse(stream.request.postData.text as string).model).toBe('claude-sonnet-4-5');
@@ -94,7 +100,7 @@ describe('llmtap export --format har', () => {
     expect((JSON.parse(none) as { log: { entries: Entry[] } }).log.entries).toEqual([]);
     const file = join(tp.home, 'out.har');
     const { stderr } = await run('node', [CLI, '--home', tp.home, 'export', '--format', 'har', '--out', file]);
-    expect(stderr.trim()).toBe(`llmtap: wrote 3 records to ${file}`);
+    expect(stderr.trim()).toBe(`llmtap: wrote 4 records to ${file}`);
     assertValidHar(JSON.parse(readFileSync(file, 'utf8')));
     const err = (await run('node', [CLI, '--home', tp.home, 'export', '--format', 'har', '--tunnels']).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(err.code).toBe(2);

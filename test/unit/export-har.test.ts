@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { exchangeUrl, harLines, type HarOptions } from '../../src/archive/har.js';
+import { harLines, type HarOptions } from '../../src/archive/har.js';
+import { exchangeUrl, rowUsesTls } from '../../src/archive/row-scheme.js';
 import { makeExchange, type Exchange, type WsMessageRecord } from '../../src/exchange.js';
 import { openArchive } from '../../src/recorder/db.js';
 import { exchangeToRow, wsMessageToRow } from '../../src/recorder/rows.js';
@@ -187,7 +188,18 @@ describe('HAR export', () => {
     expect(skewed.response.statusText).toBe('Bad Gateway');
   });
 
-  it('URLs: https only on 443, default ports left out, IPv6 hosts bracketed', () => {
+  it('URLs: the scheme the exchange used, default ports left out, IPv6 hosts bracketed', () => {
+    expect([
+      exchangeUrl({ host: '127.0.0.1', port: 8443, path: '/v1/chat/completions', tls: 1 }),
+      exchangeUrl({ host: 'localhost', port: 443, path: '/', tls: 0 }),
+      exchangeUrl({ host: 'api.openai.com', port: 443, path: '/v1/models', tls: 1 }),
+      exchangeUrl({ host: 'example.test', port: 80, path: '/x', tls: 0 }),
+      exchangeUrl({ host: 'example.test', port: 80, path: '/x', tls: 1 }),
+    ]).toEqual(['https://127.0.0.1:8443/v1/chat/completions', 'http://localhost:443/', 'https://api.openai.com/v1/models', 'http://example.test/x', 'https://example.test:80/x']);
+  });
+
+  it('rows archived before the tls column (null): https only on 443', () => {
+    expect([rowUsesTls({ port: 443, tls: null }), rowUsesTls({ port: 8443, tls: null }), rowUsesTls({ port: 80 })]).toEqual([true, false, false]);
     expect([
       exchangeUrl({ host: 'api.openai.com', port: 443, path: '/v1/models' }),
       exchangeUrl({ host: 'example.test', port: 80, path: '/x?key=[REDACTED]' }),

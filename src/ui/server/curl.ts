@@ -1,4 +1,5 @@
 import type { ExportedExchange } from '../../archive/export.js';
+import { exchangeUrl } from '../../archive/row-scheme.js';
 
 /** Headers that carry credentials or that curl sets itself: never copied into the command. */
 const LEFT_OUT = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'host', 'content-length',
@@ -9,10 +10,8 @@ const LEFT_OUT = new Set(['authorization', 'proxy-authorization', 'x-api-key', '
  * (the stored headers hold only redaction markers anyway): the command names the
  * environment variable to set instead. Bodies that are not text are left out too.
  */
-export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port' | 'path' | 'provider' | 'request'>): string {
-  const scheme = ex.port === 80 ? 'http' : 'https';
-  const port = ex.port === 443 || ex.port === 80 ? '' : `:${ex.port}`;
-  const parts = [`curl -X ${ex.method} ${quote(`${scheme}://${ex.host}${port}${ex.path}`)}`];
+export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port' | 'scheme' | 'path' | 'provider' | 'request'>): string {
+  const parts = [`curl -X ${ex.method} ${quote(exchangeUrl({ host: ex.host, port: ex.port, path: ex.path, tls: ex.scheme === 'https' ? 1 : 0 }))}`];
   for (const [name, value] of Object.entries(ex.request.headers)) {
     if (LEFT_OUT.has(name.toLowerCase())) continue;
     for (const v of Array.isArray(value) ? value : [value]) parts.push(`-H ${quote(`${name}: ${v}`)}`);
