@@ -64,3 +64,46 @@ export function closestCommand(typed: string, commands: readonly string[]): stri
   }
   return best && best.d <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
 }
+
+/**
+ * yargs' argument errors as one line that names what is wrong (its own take several
+ * lines for a bad choice, and say "non-option arguments" for a missing one): a bad
+ * choice names the flag, what was given and the choices; an unknown option is named with
+ * its dashes; a missing positional is named from the command's usage (`show <id>` →
+ * `show needs <id>`). `argv` is what was typed, `usage` the top-level command's (`'show <id>'`).
+ */
+export function argumentProblem(message: string, argv: readonly string[], usage: string | undefined): string {
+  const path = commandPath(argv);
+  // The command and, for one that has subcommands (`policy <command>`), the subcommand: the rest are its arguments.
+  const command = path.slice(0, usage?.includes('<command>') ? 2 : 1).join(' ');
+  if (message.startsWith('Invalid values:')) {
+    const bad = [...message.matchAll(/Argument: ([^,]+), Given: (.+?), Choices: (.+)$/gm)];
+    if (bad.length > 0) return bad.map((m) => `--${m[1]} ${m[2]}: expected one of ${m[3]!.replace(/"/g, '')}`).join('; ');
+  }
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (unknown) {
+    const names = unknown[1]!.split(', ').map((name) => argv.find((a) => a.replace(/^-+/, '').split('=')[0] === name && a.startsWith('-'))?.split('=')[0] ?? `"${name}"`);
+    return `${command}: unknown ${names.every((n) => n.startsWith('-')) ? 'option' : 'argument'}${names.length > 1 ? 's' : ''} ${names.join(', ')} (llmtap ${command} --help lists what it takes)`;
+  }
+  if (message.startsWith('Not enough non-option arguments')) {
+    const missing = [...(usage ?? '').matchAll(/<[^>]+>/g)].map((m) => m[0]).slice(Math.max(0, path.length - 1));
+    return missing.length > 0 && path.length <= 1
+      ? `${command} needs ${missing.join(' ')} (usage: llmtap ${usage})`
+      : `${command}: a required argument is missing (llmtap ${command} --help shows the usage)`;
+  }
+  return message.split('\n').map((line) => line.trim()).filter((line) => line !== '').join(' ');
+}
+
+/** The command words typed: the command and any subcommand, up to the first option (--home and its value skipped). */
+export function commandPath(argv: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (arg === '--home') i++;
+    else if (arg.startsWith('-')) {
+      if (words.length > 0) break;
+    } else words.push(arg);
+  }
+  return words;
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defaultHome } from '../config.js';
-import { closestCommand, joinDashValues, notANumber } from './argv.js';
+import { argumentProblem, closestCommand, commandPath, joinDashValues, notANumber } from './argv.js';
 
 const args = joinDashValues(hideBin(process.argv), ['--der']);
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -38,18 +38,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   doctor: async () => (await import('./doctor.js')).doctorCommand,
 };
 
-/** The command named: the first argument that is not an option (nor --home's value). */
-function commandWord(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') return undefined;
-    if (arg === '--home') i++;
-    else if (!arg.startsWith('-')) return arg;
-  }
-  return undefined;
-}
-
-const word = commandWord(args);
+const word = commandPath(args)[0];
 const needed = word !== undefined && Object.hasOwn(COMMANDS, word) ? [word] : word === undefined && args.includes('--version') ? [] : Object.keys(COMMANDS);
 const commands = await Promise.all(needed.map((name) => COMMANDS[name]!()));
 
@@ -69,15 +58,19 @@ await cli
   .help()
   .version(version)
   .fail((message, error) => {
-    process.stderr.write(`llmtap: ${unknownCommand(message) ?? message ?? error?.message ?? 'invalid arguments'}\n`);
+    const usage = commands.find((c) => String(c.command).split(' ')[0] === word)?.command;
+    const problem = unknownCommand(message) ?? (message ? argumentProblem(message, args, usage === undefined ? undefined : String(usage)) : undefined);
+    process.stderr.write(`llmtap: ${problem ?? error?.message ?? 'invalid arguments'}\n`);
     process.exit(error && !message ? 1 : 2);
   })
   .parseAsync();
 
 /** `llmtap sesions` → `unknown command "sesions"; did you mean sessions?` (yargs only says "Unknown argument"). */
 function unknownCommand(message: string | null | undefined): string | undefined {
-  const typed = /^Unknown arguments?: ([^,\s]+)/.exec(message ?? '')?.[1];
-  if (!typed || !args.includes(typed)) return undefined;
+  const listed = /^Unknown arguments?: (.+)$/.exec(message ?? '')?.[1]?.split(', ') ?? [];
+  // Only the command word itself: an extra argument after a known command is that command's problem.
+  const typed = word !== undefined && listed.includes(word) ? word : undefined;
+  if (!typed) return undefined;
   const commands = (cli as unknown as { getInternalMethods(): { getCommandInstance(): { getCommands(): string[] } } }).getInternalMethods().getCommandInstance().getCommands();
   if (commands.includes(typed)) return undefined;
   const guess = closestCommand(typed, commands);

@@ -148,10 +148,18 @@ describe('llmtap CLI end to end', () => {
   });
 
   it('bad arguments: one line on stderr and exit code 2', async () => {
-    for (const args of [['start', '--port', 'abc'], ['start', '--bogus'], ['nosuch'], ['start', '--connect-to', 'a:b'], ['export', '--format', 'xml'], []]) {
+    const said = new Map<string, string>();
+    for (const args of [['start', '--port', 'abc'], ['start', '--bogus'], ['nosuch'], ['start', '--connect-to', 'a:b'], ['export', '--format', 'xml'], [], ['show'], ['show', 'a', 'b'], ['stats', '--by', 'policy'], ['sesions', '--json']]) {
       const err = (await llmtap(...args).catch((e: unknown) => e)) as { code: number; stderr: string };
       expect(err.code, args.join(' ')).toBe(2);
-      expect(err.stderr.trim().split('\n').filter((l) => l.startsWith('llmtap:')), args.join(' ')).toHaveLength(1);
+      expect(err.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(err.stderr, args.join(' ')).toMatch(/^llmtap: /);
+      said.set(args.join(' '), err.stderr.trim());
     }
+    expect(said.get('export --format xml')).toBe('llmtap: --format "xml": expected one of jsonl, har');
+    expect(said.get('show')).toBe('llmtap: show needs <id> (usage: llmtap show <id>)');
+    expect(said.get('show a b')).toMatch(/^llmtap: show: unknown argument "b"/);
+    expect(said.get('start --bogus')).toMatch(/^llmtap: start: unknown option --bogus/);
+    expect(said.get('sesions --json')).toMatch(/^llmtap: unknown command "sesions"; did you mean sessions\?/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closestCommand, joinDashValues, notANumber } from '../../src/cli/argv.js';
+import { argumentProblem, closestCommand, commandPath, joinDashValues, notANumber } from '../../src/cli/argv.js';
 import { prettyLine } from '../../src/log-pretty.js';
 
 const COMMANDS = ['start', 'env', 'ca', 'export', 'sessions', 'show', 'stats', 'tail', 'purge', 'passwd', 'check-config'];
@@ -22,6 +22,25 @@ describe('command-line fixes', () => {
     expect(closestCommand('exprot', COMMANDS)).toBe('export');
     expect(closestCommand('check', COMMANDS)).toBe('check-config');
     expect(closestCommand('frobnicate', COMMANDS)).toBeUndefined();
+  });
+
+  it("turns yargs' argument errors into one line naming the flag or the argument", () => {
+    expect(argumentProblem('Invalid values:\n  Argument: by, Given: "policy", Choices: "model", "tool", "rule"', ['stats', '--by', 'policy'], 'stats'))
+      .toBe('--by "policy": expected one of model, tool, rule');
+    expect(argumentProblem('Invalid values:\n  Argument: by, Given: "x", Choices: "model"\n  Argument: format, Given: "y", Choices: "jsonl", "har"', ['export'], 'export'))
+      .toBe('--by "x": expected one of model; --format "y": expected one of jsonl, har');
+    expect(argumentProblem('Not enough non-option arguments: got 0, need at least 1', ['--home', '/h', 'show', '--json'], 'show <id>')).toBe('show needs <id> (usage: llmtap show <id>)');
+    expect(argumentProblem('Not enough non-option arguments: got 0, need at least 1', ['policy', 'test'], 'policy <command>'))
+      .toBe('policy test: a required argument is missing (llmtap policy test --help shows the usage)');
+    expect(argumentProblem('Unknown arguments: format, z', ['stats', '--format=x', '-z'], 'stats')).toBe('stats: unknown options --format, -z (llmtap stats --help lists what it takes)');
+    expect(argumentProblem('Unknown argument: b', ['show', 'a', 'b'], 'show <id>')).toBe('show: unknown argument "b" (llmtap show --help lists what it takes)');
+    expect(argumentProblem('Something\n  went wrong', ['stats'], 'stats')).toBe('Something went wrong');
+  });
+
+  it('reads the command words typed: the command, a subcommand, positionals, up to the first option', () => {
+    expect(commandPath(['--home', '/h', 'policy', 'test', 'p.yaml', '--since', '7d'])).toEqual(['policy', 'test', 'p.yaml']);
+    expect(commandPath(['--json', 'sessions'])).toEqual(['sessions']);
+    expect(commandPath(['--version'])).toEqual([]);
   });
 });
 
