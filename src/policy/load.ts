@@ -11,7 +11,7 @@ import type { PolicySpec } from './types.js';
 
 /** Compiled with the first policy read (~60 ms), not at every start. */
 let validator: ValidateFunction<PolicySpec> | undefined;
-const validate = (data: unknown): data is PolicySpec => (validator ??= new (ajv().Ajv)({ allErrors: false, strict: true, allowUnionTypes: true }).compile<PolicySpec>(POLICY_SCHEMA))(data);
+const validate = (data: unknown): data is PolicySpec => (validator ??= new (ajv().Ajv)({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true }).compile<PolicySpec>(POLICY_SCHEMA))(data);
 
 /** Reads, validates and compiles a policy file (YAML or JSON); ConfigError with `file:line: key: problem` otherwise. */
 export function loadPolicyFile(file: string, sources: CredentialSources = {}): CompiledPolicy {
@@ -62,6 +62,9 @@ function describe(err: ErrorObject, doc: Document, lines: LineCounter): { path: 
   let problem = err.message ?? 'invalid';
   if (err.keyword === 'type') problem = `must be ${String((err.params as { type: string | string[] }).type).split(',').join(' or ')}`;
   if (err.keyword === 'enum') problem = `must be one of ${((err.params as { allowedValues: unknown[] }).allowedValues).join(', ')}`;
+  // A pattern is no message: the schema's description of it says what was expected (ajv's verbose errors carry both).
+  const meaning = (err.parentSchema as { description?: string } | undefined)?.description;
+  if (err.keyword === 'pattern' && meaning) problem = `${JSON.stringify(err.data)}: expected ${meaning}`;
   if (err.keyword === 'required') {
     const missing = (err.params as { missingProperty: string }).missingProperty;
     return { path: dotted(segments), line: lineOf(doc, lines, segments), problem: `missing key "${missing}"` };

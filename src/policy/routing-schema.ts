@@ -9,8 +9,8 @@ const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]+$';
 
 const target = {
   upstream: { type: 'string', minLength: 1, maxLength: 300 },
-  model: { type: 'string', minLength: 1, maxLength: 200, pattern: PRINTABLE },
-  pathPrefix: { type: 'string', pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$", maxLength: 200 },
+  model: { type: 'string', minLength: 1, maxLength: 200, pattern: PRINTABLE, description: 'a model name without control characters' },
+  pathPrefix: { type: 'string', pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$", maxLength: 200, description: 'a path starting with / (URL path characters only)' },
 } as const;
 
 export const ROUTING_RULE_PROPERTIES = {
@@ -40,7 +40,7 @@ export const ROUTING_RULE_PROPERTIES = {
     additionalProperties: false,
     minProperties: 1,
     properties: {
-      fromEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      fromEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable name (letters, digits and _)' },
       fromFile: { type: 'string', minLength: 1 },
       header: { enum: ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'] },
     },

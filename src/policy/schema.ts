@@ -50,9 +50,9 @@ export const POLICY_SCHEMA = {
                   additionalProperties: false,
                   required: ['name', 'regex'],
                   properties: {
-                    name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,40}$' },
+                    name: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,40}$', description: 'a name of letters, digits, _ and -, at most 40' },
                     regex: { type: 'string', minLength: 1 },
-                    flags: { type: 'string', pattern: '^[imsu]*$' },
+                    flags: { type: 'string', pattern: '^[imsu]*$', description: 'regular-expression flags among i, m, s and u' },
                   },
                 },
               },
@@ -73,7 +73,7 @@ export const POLICY_SCHEMA = {
             additionalProperties: false,
             required: ['ttl'],
             properties: {
-              ttl: { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?(ms|s|m|h|d)\\s*$' },
+              ttl: { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?(ms|s|m|h|d)\\s*$', description: 'a duration such as 30s, 10m, 1h or 7d' },
               maxEntries: { type: 'integer', minimum: 1 },
               maxBytes: { type: 'integer', minimum: 1 },
               when: {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { checkConfig } from '../../src/cli/check-config.js';
 import { loadPolicyFile, loadPolicyText } from '../../src/policy/load.js';
 import { PolicyWatcher } from '../../src/policy/watch.js';
+import { POLICY_SCHEMA } from '../../src/policy/schema.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 
 const fails = (text: string): string => {
@@ -20,6 +21,21 @@ describe('policy file loader', () => {
   it('names file, line, key path and problem for a wrong type', () => {
     const text = ['rules:', '  - id: a', '    action: deny', '  - id: b', '    action: allow', '  - id: c', '    match:', '      provider: openai', '      model: 3', '    action: deny'].join('\n');
     expect(fails(text)).toBe('policy.yaml:9: rules[2].match.model: must be string or array');
+  });
+
+  it('a value of the wrong form says what was given and what is expected (never a regular expression)', () => {
+    expect(fails('rules:\n  - id: a\n    cache: {ttl: 10x}\n')).toBe('policy.yaml:3: rules[0].cache.ttl: "10x": expected a duration such as 30s, 10m, 1h or 7d');
+    expect(fails('rules:\n  - id: a\n    credentials: {fromEnv: "1BAD"}\n')).toBe('policy.yaml:3: rules[0].credentials.fromEnv: "1BAD": expected an environment variable name (letters, digits and _)');
+    // Every pattern in the schema comes with the description these messages are made of.
+    const undescribed: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (!node || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (typeof o.pattern === 'string' && typeof o.description !== 'string') undescribed.push(at);
+      for (const [k, v] of Object.entries(o)) walk(v, `${at}/${k}`);
+    };
+    walk(POLICY_SCHEMA, '');
+    expect(undescribed).toEqual([]);
   });
 
   it('refuses unknown keys at any depth, on the key\'s own line', () => {
