@@ -23,6 +23,13 @@ describe('policy decisions as show prints them', () => {
     ]);
   });
 
+  it('a changed body answered from the cache is said to be recorded, not sent upstream', () => {
+    const hit = { decisions: [{ rule: 'pii', kind: 'redact', action: 'replace', enforced: true, hits: [{ detector: 'email', at: 'messages[0].content', count: 1 }] }, { rule: 'c', kind: 'cache', action: 'hit', enforced: true, key: 'abcd', ageSeconds: 3 }], bodyChanged: true } as PolicyRecord;
+    expect(decisionLines(hit).at(-1)).toBe('the body recorded (answered from the cache) differs from the one the client sent');
+    const miss = { ...hit, decisions: [hit.decisions[0]!, { rule: 'c', kind: 'cache', action: 'miss', enforced: true, key: 'abcd' }] } as PolicyRecord;
+    expect(decisionLines(miss).at(-1)).toBe('the body sent upstream differs from the one the client sent');
+  });
+
   it('a kind this build does not know (a newer archive) still prints its rule and action; a bad column is no record', () => {
     const record = { decisions: [{ rule: 'r', kind: 'teleport', action: 'beam', enforced: true }], bodyChanged: true } as unknown as PolicyRecord;
     expect(decisionLines(record)).toEqual(['r · teleport beam', 'the body sent upstream differs from the one the client sent']);

@@ -9,7 +9,11 @@ import { usd } from './format.js';
 export function decisionLines(record: PolicyRecord): string[] {
   const lines = record.decisions.map((d) => `${d.enforced ? '' : 'monitor: '}${d.rule} · ${d.kind}${d.action === d.kind ? '' : ` ${d.action}`}${detail(d)}`);
   if (record.blocked) lines.push(`refused: ${record.blocked}`);
-  else if (record.bodyChanged) lines.push('the body sent upstream differs from the one the client sent');
+  else if (record.bodyChanged) {
+    // Answered from the cache, nothing went upstream: the change is in what was kept (and keyed).
+    const served = record.decisions.some((d) => d.kind === 'cache' && d.action === 'hit' && d.enforced);
+    lines.push(served ? 'the body recorded (answered from the cache) differs from the one the client sent' : 'the body sent upstream differs from the one the client sent');
+  }
   return lines;
 }
 
