@@ -184,6 +184,16 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     const top = page.locator('table.list tbody tr').first();
     expect(await top.locator('td.policy.blocked').textContent()).toBe('blocked: no-gpt5');
     expect(await top.locator('.status.bad').textContent()).toContain('403');
+    // Opened, the block reads as `show` words it; the record itself is one click away.
+    tp.proxy.recorder.flush();
+    const { exchanges } = (await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: { id: string; model: string | null }[] };
+    await page.goto(`${tp.url}/ui/#/exchange/${exchanges.find((e) => e.model === 'gpt-5')!.id}`);
+    await page.locator('.policy-box li').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('.policy-box li').allTextContents()).toEqual(['no-gpt5 · access deny', 'refused: model_not_allowed']);
+    expect(await page.locator('.policy-box li.refused').textContent()).toBe('refused: model_not_allowed');
+    expect(await page.locator('.policy-box details pre').isVisible()).toBe(false);
+    await page.locator('.policy-box summary').click();
+    expect(JSON.parse((await page.locator('.policy-box details pre').textContent())!)).toMatchObject({ blocked: 'model_not_allowed', decisions: [{ rule: 'no-gpt5', kind: 'access', action: 'deny', enforced: true }] });
   });
 
   it('refuses a request whose Host is not a loopback name (DNS rebinding) on a local proxy', async () => {

@@ -34,7 +34,11 @@ export function ExchangeView({ id }: { id: string }) {
         {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {page.session_id.slice(0, 10)} · turn {page.turn?.turn}</a>}
       </div>
       {page.policy && (
-        <div class="policy-box"><b>policy</b><pre>{JSON.stringify(page.policy, null, 2)}</pre></div>
+        <div class="policy-box">
+          <b>policy</b>
+          <ul class="decisions">{(page.policy_lines ?? []).map((line, i) => <li key={i} class={line.startsWith('refused:') ? 'refused' : line.startsWith('monitor:') ? 'dim' : undefined}>{line}</li>)}</ul>
+          <details><summary>decision record (JSON)</summary><pre>{JSON.stringify(page.policy, null, 2)}</pre></details>
+        </div>
       )}
       {r && (r.text || r.thinking || r.tool_calls.length > 0) && (
         <div class="msg role-assistant answer">

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exchangeToJson } from '../../archive/export.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
+import { decisionLines } from '../../cli/render/policy-text.js';
+import type { PolicyRecord } from '../../policy/types.js';
 import { sessionThreads, threadTurns } from '../../sessions/turns.js';
 import { canSee, isLoopbackHostHeader, viewerFor, type Viewer } from './access.js';
 import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
@@ -71,7 +73,9 @@ function answerApi(res: ServerResponse, route: string, params: URLSearchParams, 
     const detail = reader.exchange(id);
     if (!detail || !canSee(viewer, detail.row.client_user)) return sendJson(res, 404, errorBody('not_found', `no exchange "${id}"`));
     const exported = exchangeToJson(detail.row, detail.row.status === 101 ? detail.wsMessages : undefined);
-    return sendJson(res, 200, { ...exported, turn: threadTurns([detail.row])[0] ?? null, curl: curlCommand(exported) });
+    // The decisions as `show` words them (one renderer for the terminal and the page); the record itself stays beside them.
+    const policyLines = exported.policy ? decisionLines(exported.policy as unknown as PolicyRecord) : null;
+    return sendJson(res, 200, { ...exported, turn: threadTurns([detail.row])[0] ?? null, curl: curlCommand(exported), policy_lines: policyLines });
   }
   if (kind === 'sessions' && id) {
     const found = reader.session(id);
