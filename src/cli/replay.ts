@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { replayTimeline, type ReplayStep } from '../sessions/replay-timeline.js';
 import { sessionThreads } from '../sessions/turns.js';
 import { openReader } from './open-reader.js';
-import { duration } from './render/format.js';
+import { counted, duration } from './render/format.js';
 import { renderTurnLines } from './render/session-text.js';
 import { dim, useColor } from './render/table.js';
 
@@ -50,7 +50,7 @@ export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
       const detail = reader.session(found.id)!;
       steps = replayTimeline(sessionThreads(detail), { speed: args.wait && !args.step ? args.speed : Infinity, maxGapMs: args['max-gap'] * 1000 });
       const s = detail.session;
-      header = `replaying session ${s.id}: ${steps.length} turns in ${s.threads} thread(s), recorded over ${duration(s.endedAt - s.startedAt)}${args.speed !== 1 && args.wait && !args.step ? ` at ${args.speed}× speed` : ''}`;
+      header = `replaying session ${s.id}: ${counted(steps.length, 'turn')} in ${counted(s.threads, 'thread')}, recorded over ${duration(s.endedAt - s.startedAt)}${args.speed !== 1 && args.wait && !args.step ? ` at ${args.speed}× speed` : ''}`;
     } finally {
       reader.close();
     }

@@ -156,7 +156,7 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     const sessions = JSON.parse((await llmtap('sessions', '--json', '--tool', 'anthropic-sdk-node')).stdout) as SessionJson[];
     const id = sessions[0]!.id;
     const text = (await llmtap('replay', id.slice(0, 12), '--no-wait')).stdout;
-    expect(text).toContain(`replaying session ${id}: 2 turns in 1 thread(s)`);
+    expect(text).toContain(`replaying session ${id}: 2 turns in 1 thread`);
     expect(text.indexOf('turn 1')).toBeLessThan(text.indexOf('turn 2'));
     expect(text).toContain('[tool call get_weather toolu_fake1]');
     const lines = (await llmtap('replay', id, '--json', '--speed', '1000')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { step: number; gapMs: number; waitedMs: number; turn: { turn: number; exchangeId: string } });

@@ -1,7 +1,7 @@
 import type { SessionSummary } from '../../archive/store.js';
 import type { Block, ConversationMessage } from '../../sessions/conversation.js';
 import type { ThreadView, TurnView } from '../../sessions/turns.js';
-import { duration, localTime, tokens, usd } from './format.js';
+import { counted, duration, localTime, tokens, usd } from './format.js';
 import { quotaText } from './quota.js';
 import { decisionLines } from './policy-text.js';
 import { bold, cyan, dim, red } from './table.js';
@@ -24,12 +24,12 @@ export function renderSession(session: SessionSummary, threads: ThreadView[], o:
     out.push(`# Session ${session.id}`, '');
     out.push(`- **tool**: ${session.tool ?? '-'} · **models**: ${session.models.join(', ') || '-'}`);
     out.push(`- **started**: ${new Date(session.startedAt).toISOString()} · **duration**: ${duration(session.endedAt - session.startedAt)}`);
-    out.push(`- **turns**: ${session.exchanges} in ${session.threads} thread(s) · **tokens**: in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · **cost**: ${cost}${session.apiEquivalent ? ' (API-equivalent)' : ''} · **quota**: ${quotaText(session.quota)}`, '');
+    out.push(`- **turns**: ${session.exchanges} in ${counted(session.threads, 'thread')} · **tokens**: in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · **cost**: ${cost}${session.apiEquivalent ? ' (API-equivalent)' : ''} · **quota**: ${quotaText(session.quota)}`, '');
   } else {
     const title = `session ${session.id}`;
     out.push(o.color ? bold(title) : title);
     out.push(`  ${session.tool ?? '-'} · ${session.models.join(', ') || '-'} · ${localTime(session.startedAt)} · ${duration(session.endedAt - session.startedAt)}`);
-    out.push(`  ${session.exchanges} turns, ${session.threads} thread(s) · in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · ${cost}${session.apiEquivalent ? ' API-equivalent' : ''} · quota ${quotaText(session.quota)}`, '');
+    out.push(`  ${counted(session.exchanges, 'turn')}, ${counted(session.threads, 'thread')} · in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · ${cost}${session.apiEquivalent ? ' API-equivalent' : ''} · quota ${quotaText(session.quota)}`, '');
   }
   for (const thread of threads) renderThread(thread, 0, o, out);
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
