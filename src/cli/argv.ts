@@ -33,6 +33,22 @@ export function notANumber(parsed: Record<string, unknown>, args: readonly strin
   return undefined;
 }
 
+/**
+ * yargs turns a string option given without its value (`--budgets` last, or followed by
+ * another flag) into '' and lets it through, to fail later as "cannot read ''". Names the
+ * first such option typed before any `--` (positionals, such as `run`'s command and its
+ * arguments, may well be empty); no llmtap option means anything by an empty value.
+ */
+export function missingValue(parsed: Record<string, unknown>, args: readonly string[]): string | undefined {
+  const end = args.indexOf('--');
+  const typed = new Set((end < 0 ? args : args.slice(0, end)).filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!));
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!typed.has(key)) continue;
+    if ((Array.isArray(value) ? value : [value]).some((v) => v === '')) return `--${key} needs a value`;
+  }
+  return undefined;
+}
+
 function typedValue(args: readonly string[], key: string): string | undefined {
   const flag = `--${key}`;
   for (let i = 0; i < args.length; i++) {

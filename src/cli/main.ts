@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defaultHome } from '../config.js';
-import { argumentProblem, closestCommand, commandPath, joinDashValues, notANumber } from './argv.js';
+import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber } from './argv.js';
 
 const args = joinDashValues(hideBin(process.argv), ['--der']);
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -51,7 +51,7 @@ await cli
   .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, replay, mock, stats, tail, export, purge, passwd, check-config, policy or cache-report')
   .strict()
   .check((argv) => {
-    const problem = notANumber(argv, args);
+    const problem = notANumber(argv, args) ?? missingValue(argv, args);
     if (problem) throw new Error(problem);
     return true;
   }, true)

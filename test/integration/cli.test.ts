@@ -149,7 +149,7 @@ describe('llmtap CLI end to end', () => {
 
   it('bad arguments: one line on stderr and exit code 2', async () => {
     const said = new Map<string, string>();
-    for (const args of [['start', '--port', 'abc'], ['start', '--bogus'], ['nosuch'], ['start', '--connect-to', 'a:b'], ['export', '--format', 'xml'], [], ['show'], ['show', 'a', 'b'], ['stats', '--by', 'policy'], ['sesions', '--json']]) {
+    for (const args of [['start', '--port', 'abc'], ['start', '--bogus'], ['nosuch'], ['start', '--connect-to', 'a:b'], ['export', '--format', 'xml'], [], ['show'], ['show', 'a', 'b'], ['stats', '--by', 'policy'], ['sesions', '--json'], ['stats', '--budgets']]) {
       const err = (await llmtap(...args).catch((e: unknown) => e)) as { code: number; stderr: string };
       expect(err.code, args.join(' ')).toBe(2);
       expect(err.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
@@ -158,6 +158,7 @@ describe('llmtap CLI end to end', () => {
     }
     expect(said.get('export --format xml')).toBe('llmtap: --format "xml": expected one of jsonl, har');
     expect(said.get('show')).toBe('llmtap: show needs <id> (usage: llmtap show <id>)');
+    expect(said.get('stats --budgets')).toBe('llmtap: --budgets needs a value');
     expect(said.get('show a b')).toMatch(/^llmtap: show: unknown argument "b"/);
     expect(said.get('start --bogus')).toMatch(/^llmtap: start: unknown option --bogus/);
     expect(said.get('sesions --json')).toMatch(/^llmtap: unknown command "sesions"; did you mean sessions\?/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argumentProblem, closestCommand, commandPath, joinDashValues, notANumber } from '../../src/cli/argv.js';
+import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber } from '../../src/cli/argv.js';
 import { prettyLine } from '../../src/log-pretty.js';
 
 const COMMANDS = ['start', 'env', 'ca', 'export', 'sessions', 'show', 'stats', 'tail', 'purge', 'passwd', 'check-config'];
@@ -35,6 +35,14 @@ describe('command-line fixes', () => {
     expect(argumentProblem('Unknown arguments: format, z', ['stats', '--format=x', '-z'], 'stats')).toBe('stats: unknown options --format, -z (llmtap stats --help lists what it takes)');
     expect(argumentProblem('Unknown argument: b', ['show', 'a', 'b'], 'show <id>')).toBe('show: unknown argument "b" (llmtap show --help lists what it takes)');
     expect(argumentProblem('Something\n  went wrong', ['stats'], 'stats')).toBe('Something went wrong');
+  });
+
+  it('names a string option given without its value, never a positional that is empty on purpose', () => {
+    expect(missingValue({ budgets: '', by: 'model' }, ['stats', '--budgets'])).toBe('--budgets needs a value');
+    expect(missingValue({ out: '' }, ['export', '--out='])).toBe('--out needs a value');
+    expect(missingValue({ 'allow-target': ['a', ''] }, ['start', '--allow-target', 'a', '--allow-target'])).toBe('--allow-target needs a value');
+    expect(missingValue({ label: 'x', command: ['printf', ''] }, ['run', '--label', 'x', '--', 'printf', ''])).toBeUndefined();
+    expect(missingValue({ out: 'a.har' }, ['export', '--out', 'a.har'])).toBeUndefined();
   });
 
   it('reads the command words typed: the command, a subcommand, positionals, up to the first option', () => {
