@@ -42,7 +42,16 @@ function walk(a: unknown, b: unknown, path: string): string | undefined {
     }
     return undefined;
   }
-  return JSON.stringify(a) === JSON.stringify(b) ? undefined : `${path || 'body'}: recorded ${show(a)}, got ${show(b)}`;
+  if (JSON.stringify(a) === JSON.stringify(b)) return undefined;
+  return `${path || 'body'}: recorded ${show(a)}, got ${show(b)}${redactedWhenRecorded(a, b) ? ' (redacted by a policy when recorded: run the mock with the same --policy)' : ''}`;
+}
+
+/** A policy's redaction placeholder (redact-body.ts): `[REDACTED:email:1]`. */
+const PLACEHOLDER = /\[REDACTED:[\w-]+:\d+\]/;
+
+/** The recorded text holds a redaction placeholder the live one does not: the policy changed it before it was archived. */
+function redactedWhenRecorded(recorded: unknown, got: unknown): boolean {
+  return typeof recorded === 'string' && typeof got === 'string' && PLACEHOLDER.test(recorded) && !PLACEHOLDER.test(got);
 }
 
 function splitCanonical(text: string): [string, string] {

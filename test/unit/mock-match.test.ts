@@ -104,4 +104,10 @@ describe('firstDifference', () => {
     expect(firstDifference('POST a/p\n{"m":[1]}', 'POST a/p\n{"m":[1,2]}')).toBe('m: recorded 1 items, got 2');
     expect(firstDifference('POST a/p\n{"m":[{"c":"x"}]}', 'POST a/p\n{"m":[{"c":"y"}]}')).toBe('m[0].c: recorded "x", got "y"');
   });
+
+  it('says so when the recording holds a redaction placeholder the request does not (a policy redacted it)', () => {
+    expect(firstDifference('POST a/p\n{"c":"mail [REDACTED:email:1]"}', 'POST a/p\n{"c":"mail bob@example.com"}'))
+      .toBe('c: recorded "mail [REDACTED:email:1]", got "mail bob@example.com" (redacted by a policy when recorded: run the mock with the same --policy)');
+    expect(firstDifference('POST a/p\n{"c":"[REDACTED:email:1] a"}', 'POST a/p\n{"c":"[REDACTED:email:1] b"}')).toBe('c: recorded "[REDACTED:email:1] a", got "[REDACTED:email:1] b"');
+  });
 });
