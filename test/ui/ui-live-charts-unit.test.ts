@@ -7,7 +7,7 @@ import { viewerFor } from '../../src/ui/server/access.js';
 import type { UiListItem } from '../../src/ui/server/list-item.js';
 import { LiveHub } from '../../src/ui/server/live.js';
 import { applyWritten, mergeFetched, NO_FILTERS, type ListRow } from '../../ui/src/api.js';
-import { bucketStep, cumulativeBy, OTHER, timeBuckets } from '../../ui/src/chart-data.js';
+import { bucketStep, colorsFor, cumulativeBy, OTHER, timeBuckets } from '../../ui/src/chart-data.js';
 
 /** Just enough of a ServerResponse for the hub: what was written, and 'close'. */
 class FakeResponse extends EventEmitter {
@@ -96,6 +96,15 @@ describe('chart data', () => {
     expect(timeBuckets([], 1000).xs).toEqual([]);
     expect(bucketStep(5_000)).toBe(1000);
     expect(bucketStep(3600_000)).toBe(300_000);
+  });
+});
+
+describe('chart colours', () => {
+  it('a group keeps its colour from the cost chart in the token chart, whatever the order; new groups take unused colours', () => {
+    const palette = ['blue', 'red', 'green', 'purple'];
+    expect(colorsFor(['gpt-4o-mini', 'claude', 'gpt-5'], ['claude', 'gpt-4o-mini', 'gpt-5'], palette)).toEqual(['red', 'blue', 'green']);
+    expect(colorsFor(['o3', 'claude'], ['claude', 'gpt-4o-mini'], palette)).toEqual(['green', 'blue']);
+    expect(colorsFor(['a', 'b'], [], palette)).toEqual(['blue', 'red']);
   });
 });
 

@@ -33,6 +33,19 @@ export function cumulativeBy(rows: readonly UiListItem[], by: GroupBy, pick: (r:
   return { names, series };
 }
 
+/**
+ * A colour per line that stays with its group from chart to chart: the cost chart ranks
+ * its groups by cost and the token chart by tokens, so by position alone a model would
+ * change colour between them. Groups named in `reference` keep its colours (its order
+ * is the palette's); others take the palette's next unused colours. Pure.
+ */
+export function colorsFor(names: readonly string[], reference: readonly string[], palette: readonly string[]): string[] {
+  const fixed = new Map(reference.map((n, i) => [n, palette[i % palette.length]!]));
+  const unused = palette.filter((c) => ![...fixed.values()].includes(c));
+  let next = 0;
+  return names.map((n) => fixed.get(n) ?? unused[next++ % Math.max(1, unused.length)] ?? palette[0]!);
+}
+
 /** A bucket width giving about `target` buckets over `spanMs`, rounded up to a step people read easily. */
 export function bucketStep(spanMs: number, target = 40): number {
   const steps = [1, 5, 10, 30, 60, 300, 900, 1800, 3600, 6 * 3600, 86_400, 7 * 86_400].map((s) => s * 1000);

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { getJson, type UiListItem } from './api.js';
-import { bucketStep, cumulativeBy, failed, GROUP_BYS, timeBuckets, type GroupBy } from './chart-data.js';
+import { bucketStep, colorsFor, cumulativeBy, failed, GROUP_BYS, timeBuckets, type GroupBy } from './chart-data.js';
 import { tokens, usd } from './format.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04'];
@@ -47,8 +47,9 @@ export function ChartsView() {
         </label>
         <span class="dim">{rows.length} newest exchanges · buckets of {span(data.step)}</span>
       </div>
-      <Chart id="cost" title={`Cost over time by ${by} (USD, cumulative)`} xs={data.xs} series={data.cost.series} names={data.cost.names} format={(v) => usd(v)} />
-      <Chart id="tokens" title={`Tokens over time by ${by} (prompt + output, cumulative)`} xs={data.xs} series={data.tokens.series} names={data.tokens.names} format={(v) => tokens(v)} />
+      <Chart id="cost" title={`Cost over time by ${by} (USD, cumulative)`} xs={data.xs} series={data.cost.series} names={data.cost.names} format={(v) => usd(v)} stepped />
+      <Chart id="tokens" title={`Tokens over time by ${by} (prompt + output, cumulative)`} xs={data.xs} series={data.tokens.series} names={data.tokens.names} format={(v) => tokens(v)} stepped
+        colors={colorsFor(data.tokens.names, data.cost.names, COLORS)} />
       <Chart id="cache" title="Cache hit ratio (cached share of prompt tokens, %)" note={`overall ${data.prompt > 0 ? ((data.cached / data.prompt) * 100).toFixed(1) : '–'}%`}
         xs={b.xs} series={[b.cacheHit]} names={['cache hit %']} format={(v) => `${v}%`} points />
       <Chart id="errors" title="Errors over time (per bucket)" note={`${data.errors} of ${rows.length} failed`} xs={b.xs} series={[b.requests, b.errors]} names={['requests', 'errors']}
@@ -75,24 +76,26 @@ interface ChartProps {
   bars?: boolean;
   /** Sparse values (gaps where a bucket had none) drawn with points so single ones show. */
   points?: boolean;
+  /** Running totals: each value holds until the next exchange (a slope would show spend between them). */
+  stepped?: boolean;
 }
 
-function Chart({ id, title, note, xs, series, names, colors = COLORS, format, bars, points }: ChartProps) {
+function Chart({ id, title, note, xs, series, names, colors = COLORS, format, bars, points, stepped }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!box.current) return;
-    const barPaths = bars ? uPlot.paths.bars!({ size: [0.8, 40], gap: 1 }) : undefined;
+    const barPaths = bars ? uPlot.paths.bars!({ size: [0.8, 40], gap: 1 }) : stepped ? uPlot.paths.stepped!({ align: 1 }) : undefined;
     const plot = new uPlot({
       width: Math.min(960, box.current.clientWidth || 800), height: 220,
       series: [{}, ...names.map((n, i) => ({
         label: n, stroke: colors[i % colors.length], width: bars ? 1 : 2, spanGaps: false,
-        ...(barPaths ? { paths: barPaths, fill: `${colors[i % colors.length]}99` } : {}),
+        ...(barPaths ? { paths: barPaths, ...(bars ? { fill: `${colors[i % colors.length]}99` } : {}) } : {}),
         ...(points ? { points: { show: true, size: 5 } } : {}),
       }))],
       axes: [{}, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
     }, [xs, ...series] as uPlot.AlignedData, box.current);
     return () => plot.destroy();
-  }, [xs, series, names]);
+  }, [xs, series, names, colors.join()]);
   return <div class="chart" id={`chart-${id}`}><h2>{title}{note && <span class="dim chart-note"> · {note}</span>}</h2><div ref={box} /></div>;
 }
 
