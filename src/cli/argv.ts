@@ -35,16 +35,24 @@ export function notANumber(parsed: Record<string, unknown>, args: readonly strin
 
 /**
  * yargs turns a string option given without its value (`--budgets` last, or followed by
- * another flag) into '' and lets it through, to fail later as "cannot read ''". Names the
- * first such option typed before any `--` (positionals, such as `run`'s command and its
- * arguments, may well be empty); no llmtap option means anything by an empty value.
+ * another flag) into '' and lets it through, to fail later as "cannot read ''", or into
+ * the option's default (`export --format` exports JSON lines). Names the first such
+ * option typed before any `--` (positionals, such as `run`'s command and its arguments,
+ * may well be empty); no llmtap option means anything by an empty value.
  */
 export function missingValue(parsed: Record<string, unknown>, args: readonly string[]): string | undefined {
   const end = args.indexOf('--');
-  const typed = new Set((end < 0 ? args : args.slice(0, end)).filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!));
-  for (const [key, value] of Object.entries(parsed)) {
-    if (!typed.has(key)) continue;
-    if ((Array.isArray(value) ? value : [value]).some((v) => v === '')) return `--${key} needs a value`;
+  const typed = end < 0 ? args : args.slice(0, end);
+  for (let i = 0; i < typed.length; i++) {
+    const arg = typed[i]!;
+    if (!arg.startsWith('--')) continue;
+    const [key, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = parsed[key];
+    const values = Array.isArray(value) ? value : [value];
+    // Only options that take text (a boolean flag stands alone; numbers are notANumber's).
+    if (!values.some((v) => typeof v === 'string')) continue;
+    const given = inline ?? (typed[i + 1] !== undefined && !typed[i + 1]!.startsWith('-') ? typed[i + 1] : undefined);
+    if (given === undefined || given === '' || values.includes('')) return `--${key} needs a value`;
   }
   return undefined;
 }
@@ -96,9 +104,13 @@ export function argumentProblem(message: string, argv: readonly string[], usage:
     const bad = [...message.matchAll(/Argument: ([^,]+), Given: (.+?), Choices: (.+)$/gm)];
     if (bad.length > 0) return bad.map((m) => `--${m[1]} ${m[2]}: expected one of ${m[3]!.replace(/"/g, '')}`).join('; ');
   }
+  const missing = /^Missing required arguments?: (.+)$/.exec(message);
+  if (missing) return `${command}: ${missing[1]!.split(', ').map((name) => `--${name}`).join(', ')} ${missing[1]!.includes(',') ? 'are' : 'is'} required (llmtap ${command} --help)`;
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown) {
-    const names = unknown[1]!.split(', ').map((name) => argv.find((a) => a.replace(/^-+/, '').split('=')[0] === name && a.startsWith('-'))?.split('=')[0] ?? `"${name}"`);
+    // yargs lists a dashed name and its camelCase twin (dry-run, dryRun): the twin goes.
+    const listed = unknown[1]!.split(', ');
+    const names = listed.filter((name) => !/[A-Z]/.test(name) || !listed.includes(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))).map((name) => argv.find((a) => a.replace(/^-+/, '').split('=')[0] === name && a.startsWith('-'))?.split('=')[0] ?? `"${name}"`);
     return `${command}: unknown ${names.every((n) => n.startsWith('-')) ? 'option' : 'argument'}${names.length > 1 ? 's' : ''} ${names.join(', ')} (llmtap ${command} --help lists what it takes)`;
   }
   if (message.startsWith('Not enough non-option arguments')) {

@@ -34,6 +34,8 @@ describe('command-line fixes', () => {
       .toBe('policy test: a required argument is missing (llmtap policy test --help shows the usage)');
     expect(argumentProblem('Unknown arguments: format, z', ['stats', '--format=x', '-z'], 'stats')).toBe('stats: unknown options --format, -z (llmtap stats --help lists what it takes)');
     expect(argumentProblem('Unknown argument: b', ['show', 'a', 'b'], 'show <id>')).toBe('show: unknown argument "b" (llmtap show --help lists what it takes)');
+    expect(argumentProblem('Unknown arguments: dry-run, dryRun', ['purge', '--before', '1d', '--dry-run'], 'purge')).toBe('purge: unknown option --dry-run (llmtap purge --help lists what it takes)');
+    expect(argumentProblem('Missing required argument: before', ['purge'], 'purge')).toBe('purge: --before is required (llmtap purge --help)');
     expect(argumentProblem('Something\n  went wrong', ['stats'], 'stats')).toBe('Something went wrong');
   });
 
@@ -43,6 +45,11 @@ describe('command-line fixes', () => {
     expect(missingValue({ 'allow-target': ['a', ''] }, ['start', '--allow-target', 'a', '--allow-target'])).toBe('--allow-target needs a value');
     expect(missingValue({ label: 'x', command: ['printf', ''] }, ['run', '--label', 'x', '--', 'printf', ''])).toBeUndefined();
     expect(missingValue({ out: 'a.har' }, ['export', '--out', 'a.har'])).toBeUndefined();
+    // yargs hands a defaulted option its default when the value is missing.
+    expect(missingValue({ format: 'jsonl' }, ['export', '--format'])).toBe('--format needs a value');
+    expect(missingValue({ format: 'jsonl', last: 3 }, ['export', '--format', '--last', '3'])).toBe('--format needs a value');
+    expect(missingValue({ json: true, since: '7d' }, ['sessions', '--json', '--since', '7d'])).toBeUndefined();
+    expect(missingValue({ redact: ['a=b'] }, ['start', '--redact=a=b'])).toBeUndefined();
   });
 
   it('reads the command words typed: the command, a subcommand, positionals, up to the first option', () => {
