@@ -48,3 +48,14 @@ export function purgeArchive(db: Database.Database, before: number): PurgeCounts
   new SqliteGroupIndex(db).prune(before);
   return counts;
 }
+
+/** The rows purgeArchive(db, before) would delete, counted in one read each (`purge --dry-run`). */
+export function purgePreview(db: Database.Database, before: number): Omit<PurgeCounts, 'bodyParts'> {
+  const count = (sql: string): number => (db.prepare(sql).get(before) as { n: number }).n;
+  return {
+    exchanges: count('SELECT COUNT(*) AS n FROM exchanges WHERE started_at < ?'),
+    wsMessages: count('SELECT COUNT(*) AS n FROM ws_messages WHERE exchange_id IN (SELECT id FROM exchanges WHERE started_at < ?)'),
+    tunnels: count('SELECT COUNT(*) AS n FROM tunnels WHERE started_at < ?'),
+    sessions: count('SELECT COUNT(*) AS n FROM sessions WHERE ended_at < ?'),
+  };
+}

@@ -3,7 +3,7 @@ import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
 import { listExchanges, type ExchangeListEntry, type ExchangeListQuery } from './exchange-list.js';
-import { purgeArchive } from './purge.js';
+import { purgeArchive, purgePreview } from './purge.js';
 import type {
   ArchiveReader, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsDimension, StatsQuery, StatsRow, ThreadSummary,
 } from './store.js';
@@ -160,6 +160,10 @@ export class SqliteArchiveReader implements ArchiveReader {
       ...r,
       actions: Object.fromEntries(actions.filter((a) => a.rule === r.rule && a.kind === r.kind).map((a) => [a.action, a.n])),
     }));
+  }
+
+  purgePreview(before: number): Omit<PurgeCounts, 'bodyParts'> {
+    return purgePreview(this.db, before);
   }
 
   purge(before: number): PurgeCounts {

@@ -38,6 +38,8 @@ export interface ArchiveReader {
   ruleStats(query: { since?: number }): RuleStatsRow[];
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */
   purge(before: number): PurgeCounts;
+  /** What purge(before) would delete, deleting nothing (body parts are only known by sweeping them). */
+  purgePreview(before: number): Omit<PurgeCounts, 'bodyParts'>;
   close(): void;
 }
 

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import type { PurgeCounts } from '../archive/store.js';
 import { openReader, printJson } from './open-reader.js';
 import { parseTimeArg } from './render/format.js';
 
@@ -6,6 +7,7 @@ interface PurgeArgs {
   home: string;
   before: string;
   json: boolean;
+  'dry-run': boolean;
 }
 
 export const purgeCommand: CommandModule<{ home: string }, PurgeArgs> = {
@@ -13,6 +15,7 @@ export const purgeCommand: CommandModule<{ home: string }, PurgeArgs> = {
   describe: 'delete everything recorded before a date (and stored parts nothing uses any more)',
   builder: (y: Argv<{ home: string }>) => y
     .option('before', { type: 'string', demandOption: true, describe: 'a date (2026-11-01) or a duration ago (30d)' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'count what would be deleted, delete nothing' })
     .option('json', { type: 'boolean', default: false, describe: 'print the counts as JSON' })
     .check((a) => {
       parseTimeArg('before', a.before);
@@ -22,12 +25,22 @@ export const purgeCommand: CommandModule<{ home: string }, PurgeArgs> = {
     const before = parseTimeArg('before', args.before);
     const reader = openReader(args.home);
     try {
+      const at = new Date(before).toISOString();
+      if (args['dry-run']) {
+        const counts = reader.purgePreview(before);
+        if (args.json) return printJson({ before: at, dry_run: true, ...counts });
+        process.stdout.write(`would purge before ${at}: ${countsText(counts)} (stored body parts no other exchange uses go too; nothing was deleted)\n`);
+        return;
+      }
       const counts = reader.purge(before);
-      if (args.json) return printJson({ before: new Date(before).toISOString(), ...counts });
-      process.stdout.write(`purged before ${new Date(before).toISOString()}: ${counts.exchanges} exchanges, ${counts.wsMessages} WebSocket messages, ` +
-        `${counts.tunnels} tunnels, ${counts.sessions} sessions, ${counts.bodyParts} stored body parts\n`);
+      if (args.json) return printJson({ before: at, ...counts });
+      process.stdout.write(`purged before ${at}: ${countsText(counts)}, ${counts.bodyParts} stored body parts\n`);
     } finally {
       reader.close();
     }
   },
 };
+
+function countsText(c: Omit<PurgeCounts, 'bodyParts'>): string {
+  return `${c.exchanges} exchanges, ${c.wsMessages} WebSocket messages, ${c.tunnels} tunnels, ${c.sessions} sessions`;
+}

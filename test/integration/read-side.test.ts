@@ -126,6 +126,16 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(lines.map((l) => l.cost_source)).toEqual(['api', 'api']);
   });
 
+  it('purge --dry-run counts everything recorded so far and deletes nothing', async () => {
+    const before = JSON.parse((await llmtap('stats', '--json')).stdout) as { requests: number }[];
+    const recorded = before.reduce((n, r) => n + r.requests, 0);
+    const preview = JSON.parse((await llmtap('purge', '--before', '0m', '--dry-run', '--json')).stdout) as { dry_run: boolean; exchanges: number };
+    expect(preview).toMatchObject({ dry_run: true, exchanges: recorded });
+    expect(recorded).toBeGreaterThan(0);
+    expect((await llmtap('purge', '--before', '0m', '--dry-run')).stdout).toMatch(new RegExp(`^would purge before .*: ${recorded} exchanges, .*nothing was deleted\\)\\n$`));
+    expect(JSON.parse((await llmtap('stats', '--json')).stdout)).toEqual(before);
+  });
+
   it('stats: requests, tokens, cost and latency per model; --json for machines', async () => {
     const rows = JSON.parse((await llmtap('stats', '--by', 'model', '--json')).stdout) as { model: string; requests: number; cost_usd: number; latency_ms: { p50: number } }[];
     expect(rows.map((r) => [r.model, r.requests])).toEqual(expect.arrayContaining([['claude-sonnet-4-5', 2], ['gpt-4o-mini', 2]]));

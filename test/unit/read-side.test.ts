@@ -123,8 +123,13 @@ describe('session rollup and the SQLite reader', () => {
     expect(reader.exchangesAfter(reader.endCursor(), 10).rows).toEqual([]);
 
     write([[row(5000, {}), { sessionId: 'b', threadId: 'b1', turn: 1 }]]);
+    // The dry run counts what the purge then deletes, and deletes nothing itself.
+    const preview = reader.purgePreview(T0 + 100_000);
+    expect(preview).toEqual({ exchanges: 2, wsMessages: 0, tunnels: 0, sessions: 1 });
+    expect(reader.purgePreview(T0 + 100_000)).toEqual(preview);
     const counts = reader.purge(T0 + 100_000);
-    expect(counts).toMatchObject({ exchanges: 2, sessions: 1 });
+    expect(counts).toMatchObject(preview);
+    expect(reader.purgePreview(T0 + 100_000)).toEqual({ exchanges: 0, wsMessages: 0, tunnels: 0, sessions: 0 });
     expect(reader.sessions({ limit: 10 }).map((s) => s.id)).toEqual(['b']);
   });
 });
