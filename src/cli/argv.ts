@@ -110,7 +110,10 @@ export function argumentProblem(message: string, argv: readonly string[], usage:
   if (unknown) {
     // yargs lists a dashed name and its camelCase twin (dry-run, dryRun): the twin goes.
     const listed = unknown[1]!.split(', ');
-    const names = listed.filter((name) => !/[A-Z]/.test(name) || !listed.includes(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))).map((name) => argv.find((a) => a.replace(/^-+/, '').split('=')[0] === name && a.startsWith('-'))?.split('=')[0] ?? `"${name}"`);
+    const twin = (name: string): boolean => /[A-Z]/.test(name) && listed.includes(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
+    // An option as typed (`--format`, `-z`); a stray word in quotes.
+    const asTyped = (name: string): string => argv.find((a) => a.startsWith('-') && a.replace(/^-+/, '').split('=')[0] === name)?.split('=')[0] ?? `"${name}"`;
+    const names = listed.filter((name) => !twin(name)).map(asTyped);
     return `${command}: unknown ${names.every((n) => n.startsWith('-')) ? 'option' : 'argument'}${names.length > 1 ? 's' : ''} ${names.join(', ')} (llmtap ${command} --help lists what it takes)`;
   }
   if (message.startsWith('Not enough non-option arguments')) {

@@ -7,6 +7,7 @@ import { listWhere } from '../../src/archive/exchange-list.js';
 import { canSee, isLoopbackHostHeader, viewerFor } from '../../src/ui/server/access.js';
 import { curlCommand } from '../../src/ui/server/curl.js';
 import { policySummary } from '../../src/ui/server/list-item.js';
+import { policyLines } from '../../src/ui/server/routes.js';
 import { parseListQuery } from '../../src/ui/server/list-query.js';
 import { requestDiff } from '../../src/ui/server/request-diff.js';
 
@@ -62,6 +63,15 @@ describe('policySummary', () => {
     expect(policySummary(null)).toBeNull();
     expect(policySummary('{"decisions":[{"rule":"no-pii","kind":"redact","action":"block","enforced":true}],"blocked":"policy_blocked"}')).toBe('blocked: no-pii');
     expect(policySummary('{"decisions":[{"rule":"pii","kind":"redact","action":"replace","enforced":false}]}')).toBe('replace pii (monitor)');
+  });
+});
+
+describe('policyLines', () => {
+  it('words the decisions as show does; a record it cannot read has none (the page shows its JSON)', () => {
+    expect(policyLines({ decisions: [{ rule: 'no-gpt5', kind: 'access', action: 'deny', enforced: true }], blocked: 'model_not_allowed' })).toEqual(['no-gpt5 · access deny', 'refused: model_not_allowed']);
+    expect(policyLines(null)).toBeNull();
+    expect(policyLines({ something: 'else' })).toBeNull();
+    expect(policyLines({ decisions: [{ rule: 'r', kind: 'redact', action: 'replace', enforced: true }] })).toBeNull();
   });
 });
 

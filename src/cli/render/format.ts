@@ -1,11 +1,11 @@
 /** Number and time formats shared by the read-side commands. */
 
-/** 950 → "950", 12_345 → "12.3k", 4_200_000 → "4.2M". */
 /** `1 turn`, `3 turns`: a count with its noun (plural with -s). */
 export function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/** 950 → "950", 12_345 → "12.3k", 4_200_000 → "4.2M". */
 export function tokens(n: number | null | undefined): string {
   if (n === null || n === undefined) return '-';
   if (n < 1000) return String(n);
