@@ -90,6 +90,10 @@ export class SqliteArchiveReader implements ArchiveReader {
   }
 
   stats(query: StatsQuery): StatsRow[] {
+    return this.statsTable(query).rows;
+  }
+
+  statsTable(query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined } {
     const key = GROUP_KEYS[query.by];
     const where = query.since !== undefined ? 'WHERE started_at >= ?' : '';
     const params = query.since !== undefined ? [query.since] : [];
@@ -105,18 +109,26 @@ export class SqliteArchiveReader implements ArchiveReader {
       if (t.latency !== null) entry.latency.push(t.latency);
       if (t.ttft !== null) entry.ttft.push(t.ttft);
     }
-    return totals
-      .map((r) => {
-        const t = timings.get(r.key) ?? { latency: [], ttft: [] };
-        return {
-          key: r.key, requests: r.requests, errors: r.errors, inputTokens: r.input, outputTokens: r.output, cachedInputTokens: r.cached,
-          costUsd: r.cost, unpriced: r.unpriced,
-          latencyP50Ms: percentile(t.latency, 0.5), latencyP95Ms: percentile(t.latency, 0.95),
-          ttftP50Ms: percentile(t.ttft, 0.5), ttftP95Ms: percentile(t.ttft, 0.95),
-          cacheHitRatio: r.input > 0 ? Math.min(1, r.cached / r.input) : null,
-        };
-      })
+    const row = (r: (typeof totals)[number], t: { latency: number[]; ttft: number[] }): StatsRow => ({
+      key: r.key, requests: r.requests, errors: r.errors, inputTokens: r.input, outputTokens: r.output, cachedInputTokens: r.cached,
+      costUsd: r.cost, unpriced: r.unpriced,
+      latencyP50Ms: percentile(t.latency, 0.5), latencyP95Ms: percentile(t.latency, 0.95),
+      ttftP50Ms: percentile(t.ttft, 0.5), ttftP95Ms: percentile(t.ttft, 0.95),
+      cacheHitRatio: r.input > 0 ? Math.min(1, r.cached / r.input) : null,
+    });
+    const rows = totals
+      .map((r) => row(r, timings.get(r.key) ?? { latency: [], ttft: [] }))
       .sort((a, b) => (query.by === 'day' ? String(a.key).localeCompare(String(b.key)) : (b.costUsd ?? 0) - (a.costUsd ?? 0) || b.requests - a.requests));
+    if (totals.length === 0) return { rows, total: undefined };
+    // The whole range: sums of the groups, and percentiles over every group's values at once (they do not add up).
+    const sum = (pick: (r: (typeof totals)[number]) => number): number => totals.reduce((a, r) => a + pick(r), 0);
+    const priced = totals.filter((r) => r.cost !== null);
+    const all = { latency: [...timings.values()].flatMap((t) => t.latency), ttft: [...timings.values()].flatMap((t) => t.ttft) };
+    const total = row({
+      key: 'total', requests: sum((r) => r.requests), errors: sum((r) => r.errors), input: sum((r) => r.input), output: sum((r) => r.output),
+      cached: sum((r) => r.cached), cost: priced.length > 0 ? priced.reduce((a, r) => a + r.cost!, 0) : null, unpriced: sum((r) => r.unpriced),
+    }, all);
+    return { rows, total };
   }
 
   exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number } {

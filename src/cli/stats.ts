@@ -35,13 +35,12 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
       if (args.budgets !== undefined) return printBudgets(reader, args.budgets, args.json);
       if (args.by === 'rule') return printRuleStats(reader, args.since ? parseTimeArg('since', args.since) : undefined, args.json);
       const by = args.by;
-      const rows = reader.stats({ by, since: args.since ? parseTimeArg('since', args.since) : undefined });
+      const { rows, total } = reader.statsTable({ by, since: args.since ? parseTimeArg('since', args.since) : undefined });
       if (args.json) return printJson(rows.map((r) => statsJson(by, r)));
-      if (rows.length === 0) {
+      if (!total) {
         process.stdout.write('no exchanges in this range\n');
         return;
       }
-      const total = totals(rows);
       const line = (label: string, r: StatsRow): string[] => [
         label, String(r.requests), String(r.errors), tokens(r.inputTokens), tokens(r.outputTokens), percent(r.cacheHitRatio),
         usd(r.costUsd, { partial: r.unpriced > 0 && r.costUsd !== null }), duration(r.latencyP50Ms), duration(r.latencyP95Ms), duration(r.ttftP50Ms), duration(r.ttftP95Ms),
@@ -61,19 +60,6 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
     }
   },
 };
-
-/** The total row: sums, and no percentiles (they do not add up). */
-function totals(rows: StatsRow[]): StatsRow {
-  const sum = (pick: (r: StatsRow) => number): number => rows.reduce((a, r) => a + pick(r), 0);
-  const priced = rows.filter((r) => r.costUsd !== null);
-  const input = sum((r) => r.inputTokens);
-  return {
-    key: 'total', requests: sum((r) => r.requests), errors: sum((r) => r.errors), inputTokens: input, outputTokens: sum((r) => r.outputTokens),
-    cachedInputTokens: sum((r) => r.cachedInputTokens), costUsd: priced.length > 0 ? priced.reduce((a, r) => a + (r.costUsd ?? 0), 0) : null,
-    unpriced: sum((r) => r.unpriced), latencyP50Ms: null, latencyP95Ms: null, ttftP50Ms: null, ttftP95Ms: null,
-    cacheHitRatio: input > 0 ? sum((r) => r.cachedInputTokens) / input : null,
-  };
-}
 
 function statsJson(by: StatsDimension, r: StatsRow): Record<string, unknown> {
   return {

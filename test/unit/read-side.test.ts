@@ -104,6 +104,12 @@ describe('session rollup and the SQLite reader', () => {
     expect(stats[1]).toMatchObject({ costUsd: null, unpriced: 1 });
     expect(reader.stats({ by: 'day' }).map((s) => s.key)).toEqual(['2026-12-01']);
     expect(reader.stats({ by: 'model', since: T0 + 1500 }).map((s) => s.key)).toEqual(['mystery']);
+    // The total row: sums of the groups, percentiles over every exchange in the range at once.
+    const { rows, total } = reader.statsTable({ by: 'model' });
+    expect(rows).toEqual(stats);
+    expect(total).toMatchObject({ key: 'total', requests: 3, inputTokens: 201, cachedInputTokens: 50, unpriced: 1, latencyP50Ms: 2000, latencyP95Ms: 3000, ttftP50Ms: 200, ttftP95Ms: 300 });
+    expect(total!.costUsd).toBeCloseTo(0.75, 10);
+    expect(reader.statsTable({ by: 'model', since: T0 + 10_000 })).toEqual({ rows: [], total: undefined });
   });
 
   it('resolves ids and unique prefixes, and says when a prefix is ambiguous', () => {
