@@ -94,12 +94,16 @@ export function closestCommand(typed: string, commands: readonly string[]): stri
  * lines for a bad choice, and say "non-option arguments" for a missing one): a bad
  * choice names the flag, what was given and the choices; an unknown option is named with
  * its dashes; a missing positional is named from the command's usage (`show <id>` →
- * `show needs <id>`). `argv` is what was typed, `usage` the top-level command's (`'show <id>'`).
+ * `show needs <id>`). `argv` is what was typed, `usage` the usage of the command run,
+ * subcommand included (`'show <id>'`, `'policy test <file>'`).
  */
 export function argumentProblem(message: string, argv: readonly string[], usage: string | undefined): string {
   const path = commandPath(argv);
-  // The command and, for one that has subcommands (`policy <command>`), the subcommand: the rest are its arguments.
-  const command = path.slice(0, usage?.includes('<command>') ? 2 : 1).join(' ');
+  // The usage's leading plain words name the command (and subcommand); the rest are its arguments.
+  const words = (usage ?? '').split(' ').filter((w) => w !== '');
+  const firstArgument = words.findIndex((w) => w.startsWith('<') || w.startsWith('['));
+  const depth = Math.max(1, firstArgument < 0 ? words.length : firstArgument);
+  const command = path.slice(0, depth).join(' ');
   if (message.startsWith('Invalid values:')) {
     const bad = [...message.matchAll(/Argument: ([^,]+), Given: (.+?), Choices: (.+)$/gm)];
     if (bad.length > 0) return bad.map((m) => `--${m[1]} ${m[2]}: expected one of ${m[3]!.replace(/"/g, '')}`).join('; ');
@@ -117,8 +121,8 @@ export function argumentProblem(message: string, argv: readonly string[], usage:
     return `${command}: unknown ${names.every((n) => n.startsWith('-')) ? 'option' : 'argument'}${names.length > 1 ? 's' : ''} ${names.join(', ')} (llmtap ${command} --help lists what it takes)`;
   }
   if (message.startsWith('Not enough non-option arguments')) {
-    const missing = [...(usage ?? '').matchAll(/<[^>]+>/g)].map((m) => m[0]).slice(Math.max(0, path.length - 1));
-    return missing.length > 0 && path.length <= 1
+    const missing = [...(usage ?? '').matchAll(/<[^>]+>/g)].map((m) => m[0]).slice(Math.max(0, path.length - depth));
+    return missing.length > 0 && path.length <= depth
       ? `${command} needs ${missing.join(' ')} (usage: llmtap ${usage})`
       : `${command}: a required argument is missing (llmtap ${command} --help shows the usage)`;
   }

@@ -58,8 +58,7 @@ await cli
   .help()
   .version(version)
   .fail((message, error) => {
-    const usage = commands.find((c) => String(c.command).split(' ')[0] === word)?.command;
-    const problem = unknownCommand(message) ?? (message ? argumentProblem(message, args, usage === undefined ? undefined : String(usage)) : undefined);
+    const problem = unknownCommand(message) ?? (message ? argumentProblem(message, args, usageOf(commands, commandPath(args))) : undefined);
     process.stderr.write(`llmtap: ${problem ?? error?.message ?? 'invalid arguments'}\n`);
     process.exit(error && !message ? 1 : 2);
   })
@@ -75,4 +74,12 @@ function unknownCommand(message: string | null | undefined): string | undefined 
   if (commands.includes(typed)) return undefined;
   const guess = closestCommand(typed, commands);
   return `unknown command "${typed}"${guess ? `; did you mean ${guess}?` : ''} (llmtap --help lists them)`;
+}
+
+/** The usage of the command typed, its subcommand's when it names one (`policy test <file>`), for argumentProblem. */
+function usageOf(list: readonly AnyCommand[], path: readonly string[]): string | undefined {
+  const top = list.find((c) => String(c.command).split(' ')[0] === path[0]);
+  if (!top) return undefined;
+  const sub = (top as { subcommands?: readonly AnyCommand[] }).subcommands?.find((c) => String(c.command).split(' ')[0] === path[1]);
+  return sub ? `${path[0]} ${String(sub.command)}` : String(top.command);
 }

@@ -58,7 +58,9 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
   },
 };
 
-export const policyCommand: CommandModule<{ home: string }, { home: string }> = {
+/** `subcommands`: read by main.ts to name a missing argument from the subcommand's own usage. */
+export const policyCommand: CommandModule<{ home: string }, { home: string }> & { subcommands: readonly CommandModule<{ home: string }, any>[] } = {
+  subcommands: [testCommand],
   command: 'policy <command>',
   describe: 'policy tools: test',
   builder: (y: Argv<{ home: string }>) => y.command(testCommand).demandCommand(1, 'name a policy command: test') as unknown as Argv<{ home: string }>,

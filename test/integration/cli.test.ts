@@ -149,7 +149,7 @@ describe('llmtap CLI end to end', () => {
 
   it('bad arguments: one line on stderr and exit code 2', async () => {
     const said = new Map<string, string>();
-    for (const args of [['start', '--port', 'abc'], ['start', '--bogus'], ['nosuch'], ['start', '--connect-to', 'a:b'], ['export', '--format', 'xml'], [], ['show'], ['show', 'a', 'b'], ['stats', '--by', 'policy'], ['sesions', '--json'], ['stats', '--budgets'], ['export', '--format'], ['purge'], ['purge', '--before', '1h', '--dry-runn']]) {
+    for (const args of [['start', '--port', 'abc'], ['start', '--bogus'], ['nosuch'], ['start', '--connect-to', 'a:b'], ['export', '--format', 'xml'], [], ['show'], ['show', 'a', 'b'], ['stats', '--by', 'policy'], ['sesions', '--json'], ['stats', '--budgets'], ['export', '--format'], ['purge'], ['purge', '--before', '1h', '--dry-runn'], ['policy', 'test']]) {
       const err = (await llmtap(...args).catch((e: unknown) => e)) as { code: number; stderr: string };
       expect(err.code, args.join(' ')).toBe(2);
       expect(err.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
@@ -160,6 +160,7 @@ describe('llmtap CLI end to end', () => {
     expect(said.get('show')).toBe('llmtap: show needs <id> (usage: llmtap show <id>)');
     expect(said.get('stats --budgets')).toBe('llmtap: --budgets needs a value');
     expect(said.get('export --format')).toBe('llmtap: --format needs a value');
+    expect(said.get('policy test')).toBe('llmtap: policy test needs <file> (usage: llmtap policy test <file>)');
     expect(said.get('purge')).toBe('llmtap: purge: --before is required (llmtap purge --help)');
     expect(said.get('purge --before 1h --dry-runn')).toMatch(/^llmtap: purge: unknown option --dry-runn \(/);
     expect(said.get('show a b')).toMatch(/^llmtap: show: unknown argument "b"/);

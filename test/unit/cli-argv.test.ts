@@ -30,8 +30,10 @@ describe('command-line fixes', () => {
     expect(argumentProblem('Invalid values:\n  Argument: by, Given: "x", Choices: "model"\n  Argument: format, Given: "y", Choices: "jsonl", "har"', ['export'], 'export'))
       .toBe('--by "x": expected one of model; --format "y": expected one of jsonl, har');
     expect(argumentProblem('Not enough non-option arguments: got 0, need at least 1', ['--home', '/h', 'show', '--json'], 'show <id>')).toBe('show needs <id> (usage: llmtap show <id>)');
-    expect(argumentProblem('Not enough non-option arguments: got 0, need at least 1', ['policy', 'test'], 'policy <command>'))
-      .toBe('policy test: a required argument is missing (llmtap policy test --help shows the usage)');
+    expect(argumentProblem('Not enough non-option arguments: got 0, need at least 1', ['policy', 'test'], 'policy test <file>')).toBe('policy test needs <file> (usage: llmtap policy test <file>)');
+    expect(argumentProblem('Not enough non-option arguments: got 0, need at least 1', ['policy'], 'policy <command>')).toBe('policy needs <command> (usage: llmtap policy <command>)');
+    expect(argumentProblem('Not enough non-option arguments: got 0, need at least 1', ['policy', 'tset'], 'policy <command>'))
+      .toBe('policy: a required argument is missing (llmtap policy --help shows the usage)');
     expect(argumentProblem('Unknown arguments: format, z', ['stats', '--format=x', '-z'], 'stats')).toBe('stats: unknown options --format, -z (llmtap stats --help lists what it takes)');
     expect(argumentProblem('Unknown argument: b', ['show', 'a', 'b'], 'show <id>')).toBe('show: unknown argument "b" (llmtap show --help lists what it takes)');
     expect(argumentProblem('Unknown arguments: dry-run, dryRun', ['purge', '--before', '1d', '--dry-run'], 'purge')).toBe('purge: unknown option --dry-run (llmtap purge --help lists what it takes)');
