@@ -92,7 +92,7 @@ function Chart({ id, title, note, xs, series, names, colors = COLORS, format, ba
         ...(barPaths ? { paths: barPaths, ...(bars ? { fill: `${colors[i % colors.length]}99` } : {}) } : {}),
         ...(points ? { points: { show: true, size: 5 } } : {}),
       }))],
-      axes: [{}, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
+      axes: [{ space: 70 }, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
     }, [xs, ...series] as uPlot.AlignedData, box.current);
     return () => plot.destroy();
   }, [xs, series, names, colors.join()]);
