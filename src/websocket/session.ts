@@ -119,7 +119,8 @@ export class WsSession {
    * Ends the session for the policy (a budget its last response spent): nothing more is
    * relayed either way; the client gets a close frame (1008, the code as its reason) when
    * what it was sent so far ends on a frame boundary, as it does right after a response's
-   * last event (else only the connection closes), and the upstream connection is dropped.
+   * last event (else only the connection closes), recorded in the message log after the
+   * last message it received, and the upstream connection is dropped.
    * False when the session was already ending.
    */
   cut(code: ErrorCode): boolean {
@@ -131,7 +132,12 @@ export class WsSession {
     c.unpipe(u);
     // unpipe() pauses a source left without destinations: the client's close and end are still read.
     c.resume();
-    if (this.serverFrames?.atBoundary && !this.server.closeSeen && c.writable) c.write(encodeFrame(OPCODES.close, closePayload(POLICY_VIOLATION, code)));
+    if (this.serverFrames?.atBoundary && !this.server.closeSeen && c.writable) {
+      const close = encodeFrame(OPCODES.close, closePayload(POLICY_VIOLATION, code));
+      c.write(close);
+      // Logged as what the client received next on the server's side (the session's row says llmtap ended it).
+      this.serverFrames.push(close);
+    }
     c.end();
     setTimeout(() => c.destroy(), LINGER_MS).unref();
     u.destroy();

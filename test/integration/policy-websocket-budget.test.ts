@@ -94,6 +94,12 @@ describe('budgets and token limits count WebSocket sessions', () => {
     expect(session.cost_usd).toBeCloseTo(one, 12);
     const budgetBlock = { rule: 'codex-daily', kind: 'budget', action: 'block', enforced: true, key: 'user:127.0.0.1' };
     expect(session.policy).toMatchObject({ decisions: [budgetBlock], blocked: 'budget_exceeded' });
+    // The close the client got is in the log on the server's side (1008, budget_exceeded), answered by the client's own close.
+    const closes = session.websocket!.messages.filter((m) => m.opcode === 8);
+    expect(closes.map((m) => m.direction)).toEqual(['server', 'client']);
+    expect(session.websocket!.messages.at(-1)).toBe(closes[1]);
+    const payload = Buffer.from(closes[0]!.data_base64!, 'base64');
+    expect([payload.readUInt16BE(0), payload.subarray(2).toString()]).toEqual([1008, 'budget_exceeded']);
     const blocked = recs.find((r) => r.status === 429)!;
     expect([blocked.outcome, blocked.error_code]).toEqual(['blocked', 'budget_exceeded']);
     expect(blocked.policy).toMatchObject({ decisions: [budgetBlock], blocked: 'budget_exceeded' });
