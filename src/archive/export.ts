@@ -43,6 +43,10 @@ export interface ExportedExchange {
     cached_input_tokens: number | null;
     reasoning_tokens: number | null;
     cache_creation_input_tokens: number | null;
+    /** The audio parts of the counts above (Realtime, audio chat completions); null when none were reported. */
+    input_audio_tokens: number | null;
+    cached_audio_input_tokens: number | null;
+    output_audio_tokens: number | null;
   };
   ttfb_ms: number | null;
   duration_ms: number | null;
@@ -198,13 +202,7 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     api: row.api,
     model: row.model,
     stream: row.stream === null ? null : row.stream === 1,
-    usage: {
-      input_tokens: row.input_tokens,
-      output_tokens: row.output_tokens,
-      cached_input_tokens: row.cached_input_tokens,
-      reasoning_tokens: row.reasoning_tokens,
-      cache_creation_input_tokens: row.cache_creation_input_tokens,
-    },
+    usage: usageJson(row),
     ttfb_ms: elapsed(row.started_at, row.first_byte_at),
     duration_ms: elapsed(row.started_at, row.ended_at),
     outcome: row.outcome,
@@ -351,4 +349,18 @@ function toolCalls(json: string | null): ExportedToolCall[] {
     name: typeof c.name === 'string' ? c.name : '',
     arguments: typeof c.arguments === 'string' ? c.arguments : '',
   }));
+}
+
+/** An exchange's token counts as export and HAR write them (rows from before a column existed give null). */
+export function usageJson(row: ExchangeRow): ExportedExchange['usage'] {
+  return {
+    input_tokens: row.input_tokens,
+    output_tokens: row.output_tokens,
+    cached_input_tokens: row.cached_input_tokens,
+    reasoning_tokens: row.reasoning_tokens,
+    cache_creation_input_tokens: row.cache_creation_input_tokens,
+    input_audio_tokens: row.input_audio_tokens ?? null,
+    cached_audio_input_tokens: row.cached_audio_input_tokens ?? null,
+    output_audio_tokens: row.output_audio_tokens ?? null,
+  };
 }

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Archive, ExchangeRow, WsMessageRow } from '../recorder/db.js';
-import { bodyText, elapsed, exchangeRows, headerPairs, isoTime, jsonColumn, type ExportOptions } from './export.js';
+import { bodyText, elapsed, exchangeRows, headerPairs, isoTime, jsonColumn, usageJson, type ExportOptions } from './export.js';
 import { exchangeUrl } from './row-scheme.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -142,13 +142,7 @@ function llmtapFields(row: ExchangeRow, extra: HarExtra | undefined): Record<str
     api: row.api,
     model: row.model,
     stream: row.stream === null ? null : row.stream === 1,
-    usage: {
-      input_tokens: row.input_tokens,
-      output_tokens: row.output_tokens,
-      cached_input_tokens: row.cached_input_tokens,
-      reasoning_tokens: row.reasoning_tokens,
-      cache_creation_input_tokens: row.cache_creation_input_tokens,
-    },
+    usage: usageJson(row),
     outcome: row.outcome,
     error_code: row.error_code,
     client: { address: row.client_address, user: row.client_user, label: row.client_label ?? null, user_agent: row.user_agent },

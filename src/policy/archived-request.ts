@@ -66,6 +66,8 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
     usage: {
       inputTokens: row.input_tokens ?? undefined, outputTokens: row.output_tokens ?? undefined, cachedInputTokens: row.cached_input_tokens ?? undefined,
       cacheCreationInputTokens: row.cache_creation_input_tokens ?? undefined, reasoningTokens: row.reasoning_tokens ?? undefined,
+      // Rows from before schema 11 have no such columns (undefined): priced as text, as they were.
+      inputAudioTokens: row.input_audio_tokens ?? undefined, cachedAudioTokens: row.cached_audio_input_tokens ?? undefined, outputAudioTokens: row.output_audio_tokens ?? undefined,
     },
     tokens: (row.input_tokens ?? 0) + (row.output_tokens ?? 0),
     costUsd: row.cost_usd,

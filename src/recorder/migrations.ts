@@ -169,4 +169,9 @@ export const MIGRATIONS: readonly string[] = [
   // 10: whether the exchange went over TLS (1: https/wss) or plain HTTP (0), so HAR and
   // curl URLs and `policy test` no longer guess the scheme from the port; null in older rows.
   'ALTER TABLE exchanges ADD COLUMN tls INTEGER',
+  // 11: the audio parts of the token counts (Realtime, audio chat completions), priced at
+  // audio rates as the row is written; kept so `policy test` reprices them the same way.
+  `ALTER TABLE exchanges ADD COLUMN input_audio_tokens INTEGER;
+  ALTER TABLE exchanges ADD COLUMN cached_audio_input_tokens INTEGER;
+  ALTER TABLE exchanges ADD COLUMN output_audio_tokens INTEGER;`,
 ];

@@ -50,6 +50,10 @@ export interface ExchangeRow {
   cached_input_tokens: number | null;
   reasoning_tokens: number | null;
   cache_creation_input_tokens: number | null;
+  /** Audio parts of input_tokens, cached_input_tokens and output_tokens (schema 11); null when none were reported. */
+  input_audio_tokens: number | null;
+  cached_audio_input_tokens: number | null;
+  output_audio_tokens: number | null;
   outcome: string | null;
   error_code: string | null;
   tool_name: string | null;
@@ -116,7 +120,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
   'tool_name', 'tool_version', 'agent', 'quota',
   'session_id', 'thread_id', 'turn', 'cost_usd', 'cost_source', 'request_body_layout', 'response_body_layout',
-  'policy', 'client_label',
+  'policy', 'client_label', 'input_audio_tokens', 'cached_audio_input_tokens', 'output_audio_tokens',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [
