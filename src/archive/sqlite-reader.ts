@@ -52,6 +52,10 @@ export class SqliteArchiveReader implements ArchiveReader {
       where.push('tool_name = ?');
       params.push(query.tool);
     }
+    if (query.user !== undefined) {
+      where.push('client_user = ?');
+      params.push(query.user);
+    }
     const sql = `SELECT *, ${LABEL_OF_SESSION} FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, query.limit) as SessionTableRow[]).map(sessionSummary);
   }

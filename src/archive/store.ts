@@ -48,6 +48,8 @@ export interface ArchiveReader {
 export interface SessionQuery {
   since?: number;
   tool?: string;
+  /** The proxy user (--auth) whose sessions to list. */
+  user?: string;
   limit: number;
 }
 

@@ -6,6 +6,14 @@ import { defaultHome } from '../config.js';
 import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber } from './argv.js';
 
 const args = joinDashValues(hideBin(process.argv), ['--der']);
+
+// A reader that stops early (`llmtap sessions | head`, `llmtap tail | grep -m1 …`) ends the
+// command quietly, as it ends other Unix tools, instead of an EPIPE stack trace; a command
+// that watches its own output for this (export's writeLines) is left to do so.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  if (process.stdout.listenerCount('error') === 1) process.exit(0);
+});
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Each command has its own argument type; yargs checks the arguments, so any of them will do here. */

@@ -10,6 +10,7 @@ interface SessionsArgs {
   home: string;
   since?: string;
   tool?: string;
+  user?: string;
   limit: number;
   json: boolean;
 }
@@ -20,6 +21,7 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
   builder: (y: Argv<{ home: string }>) => y
     .option('since', { type: 'string', describe: 'only sessions active since a duration ago (24h, 7d) or a date' })
     .option('tool', { type: 'string', describe: 'only sessions of this tool (claude-code, codex, openai-sdk, …)' })
+    .option('user', { type: 'string', describe: 'only sessions of this proxy user (--auth)' })
     .option('limit', { type: 'number', default: 20, describe: 'at most this many sessions' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
     .check((a) => {
@@ -30,10 +32,11 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
   handler: (args) => {
     const reader = openReader(args.home);
     try {
-      const sessions = reader.sessions({ since: args.since ? parseTimeArg('since', args.since) : undefined, tool: args.tool, limit: args.limit });
+      const sessions = reader.sessions({ since: args.since ? parseTimeArg('since', args.since) : undefined, tool: args.tool, user: args.user, limit: args.limit });
       if (args.json) return printJson(sessions.map(sessionJson));
       if (sessions.length === 0) {
-        process.stdout.write('no sessions recorded yet\n');
+        const filtered = args.since !== undefined || args.tool !== undefined || args.user !== undefined;
+        process.stdout.write(filtered ? 'no sessions match --since/--tool/--user\n' : 'no sessions recorded yet\n');
         return;
       }
       const color = useColor(process.stdout);

@@ -126,6 +126,17 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(lines.map((l) => l.cost_source)).toEqual(['api', 'api']);
   });
 
+  it('a reader that goes away early ends a command quietly (llmtap sessions | head): exit 0, no EPIPE trace', async () => {
+    for (const command of ['sessions', 'stats', 'export']) {
+      const child = spawn(process.execPath, [CLI, '--home', tp.home, command], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // closed before the command writes its first line
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect([command, code, stderr]).toEqual([command, 0, '']);
+    }
+  });
+
   it('purge --dry-run counts everything recorded so far and deletes nothing', async () => {
     const before = JSON.parse((await llmtap('stats', '--json')).stdout) as { requests: number }[];
     const recorded = before.reduce((n, r) => n + r.requests, 0);
