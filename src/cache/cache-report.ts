@@ -1,5 +1,5 @@
 import type { ExchangeRow } from '../recorder/db.js';
-import { archivedRequest } from '../policy/archived-request.js';
+import { archivedRequest, UpstreamCosts } from '../policy/archived-request.js';
 
 /** One request shape (canonical key) seen more than once. */
 export interface RepeatedShape {
@@ -13,6 +13,8 @@ export interface RepeatedShape {
   requests: number;
   /** Requests after the first: what an exact cache (without expiry) would have answered. */
   repeats: number;
+  /** Of those, how many llmtap's response cache did answer (their savings count too: at the cost of the answer they replayed). */
+  served: number;
   savedTokens: number;
   savedUsd: number;
   firstAt: number;
@@ -23,7 +25,7 @@ export interface CacheReport {
   exchanges: number;
   since: number | null;
   shapes: RepeatedShape[];
-  totals: { repeats: number; savedTokens: number; savedUsd: number };
+  totals: { repeats: number; served: number; savedTokens: number; savedUsd: number };
 }
 
 /**
@@ -34,25 +36,28 @@ export interface CacheReport {
  */
 export function cacheReport(rows: Iterable<ExchangeRow>, since?: number): CacheReport {
   const byKey = new Map<string, RepeatedShape>();
+  const upstream = new UpstreamCosts();
   let exchanges = 0;
   for (const row of rows) {
     if (row.status === 101 || !row.api) continue;
     exchanges++;
     const r = archivedRequest(row, new Map());
     if (!r.cacheable) continue;
+    const costUsd = upstream.of(r);
     const shape = byKey.get(r.key);
     if (!shape) {
-      byKey.set(r.key, { key: r.key.slice(0, 16), host: row.host, path: row.path.split('?')[0]!, model: row.model, who: row.client_user ?? row.client_address ?? '', requests: 1, repeats: 0, savedTokens: 0, savedUsd: 0, firstAt: r.at, lastAt: r.at });
+      byKey.set(r.key, { key: r.key.slice(0, 16), host: row.host, path: row.path.split('?')[0]!, model: row.model, who: row.client_user ?? row.client_address ?? '', requests: 1, repeats: 0, served: 0, savedTokens: 0, savedUsd: 0, firstAt: r.at, lastAt: r.at });
       continue;
     }
     shape.requests++;
     shape.repeats++;
+    if (r.answeredFromCache) shape.served++;
     shape.savedTokens += r.tokens;
-    shape.savedUsd += r.costUsd ?? 0;
+    shape.savedUsd += costUsd ?? 0;
     shape.firstAt = Math.min(shape.firstAt, r.at);
     shape.lastAt = Math.max(shape.lastAt, r.at);
   }
   const shapes = [...byKey.values()].filter((s) => s.repeats > 0).sort((a, b) => b.savedUsd - a.savedUsd || b.repeats - a.repeats || a.firstAt - b.firstAt);
   const sum = (pick: (s: RepeatedShape) => number): number => shapes.reduce((a, s) => a + pick(s), 0);
-  return { exchanges, since: since ?? null, shapes, totals: { repeats: sum((s) => s.repeats), savedTokens: sum((s) => s.savedTokens), savedUsd: sum((s) => s.savedUsd) } };
+  return { exchanges, since: since ?? null, shapes, totals: { repeats: sum((s) => s.repeats), served: sum((s) => s.served), savedTokens: sum((s) => s.savedTokens), savedUsd: sum((s) => s.savedUsd) } };
 }

@@ -23,11 +23,14 @@ export interface ArchivedRequest {
   /** What the archive recorded the answer as: the status (null when none came) and llmtap's error code. */
   status: number | null;
   errorCode: string | null;
-  /** The origin the client asked for (the archive keeps the port; 80 is taken as plain HTTP). */
+  /** The origin the client asked for (TLS from the row's tls column; older rows: 443 is TLS). */
   target: { tls: boolean; host: string; port: number };
   usage: Usage;
   tokens: number;
+  /** What the exchange cost as recorded: nothing when llmtap's response cache answered it (see UpstreamCosts). */
   costUsd: number | null;
+  /** Answered from llmtap's response cache (cost_source 'cache'): no upstream call was made. */
+  answeredFromCache: boolean;
 }
 
 /** Reads an archive row back into what rules match on (the same facts the proxy reads live). */
@@ -71,7 +74,34 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
     },
     tokens: (row.input_tokens ?? 0) + (row.output_tokens ?? 0),
     costUsd: row.cost_usd,
+    answeredFromCache: row.cost_source === 'cache',
   };
+}
+
+/**
+ * What each archived request would cost sent upstream, read in archive order. A request
+ * llmtap's response cache answered cost nothing, but its answer cost what the exchange
+ * that stored it did: the latest paid 2xx complete exchange with the same cache key before it (null when
+ * that one is not in the range read). Without this, `policy test` and `cache-report` count a
+ * cache that already served an answer as saving nothing. Keys are remembered in two
+ * generations of GENERATION entries (bounded on any archive; an older original is unknown).
+ */
+export class UpstreamCosts {
+  static readonly GENERATION = 100_000;
+  private young = new Map<string, number | null>();
+  private old = new Map<string, number | null>();
+
+  of(r: Pick<ArchivedRequest, 'key' | 'costUsd' | 'answeredFromCache' | 'cacheable'>): number | null {
+    if (r.answeredFromCache) return this.young.has(r.key) ? this.young.get(r.key)! : this.old.get(r.key) ?? null;
+    // Only an answer a cache keeps can be the one a later hit replays.
+    if (!r.cacheable) return r.costUsd;
+    if (this.young.size >= UpstreamCosts.GENERATION) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(r.key, r.costUsd);
+    return r.costUsd;
+  }
 }
 
 function jsonOr<T>(text: string | null, fallback: T): T {

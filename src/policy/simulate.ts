@@ -3,7 +3,7 @@ import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { identifyProvider } from '../providers/registry.js';
 import { bodyMatches } from '../cache/cache-rule.js';
 import { ResponseCaches } from '../cache/response-caches.js';
-import { archivedRequest, type ArchivedRequest } from './archived-request.js';
+import { archivedRequest, UpstreamCosts, type ArchivedRequest } from './archived-request.js';
 import { BudgetLedger, periodStart, seedBudgets, type SpendRow } from './budget.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, PolicyBuckets } from './evaluate.js';
@@ -51,9 +51,12 @@ export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRo
   const seeds: SpendRow[] = [];
   let seeded = since === undefined;
   let exchanges = 0;
+  const upstream = new UpstreamCosts();
   for (const row of rows) {
     if (row.status === 101) continue; // WebSocket sessions: messages, not one request
     const r = archivedRequest(row, policy.teams);
+    // Replayed, a request goes upstream unless the policy's own cache answers it: it costs what its answer cost.
+    const costUpstream = upstream.of(r);
     if (!seeded && r.at < since!) {
       if ((r.costUsd ?? 0) > 0) seeds.push({ day: Math.floor(r.at / DAY_MS) * DAY_MS, ...spendFacts(r), usd: r.costUsd! });
       continue;
@@ -64,7 +67,7 @@ export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRo
     }
     exchanges++;
     clock = r.at;
-    replayOne(policy, r, { buckets, caches, budgets, tally, price });
+    replayOne(policy, { ...r, costUsd: costUpstream }, { buckets, caches, budgets, tally, price });
   }
   return { exchanges, since: since ?? null, budgetsFrom: since !== undefined && policy.budget.length > 0 ? replayFrom(policy, since)! : null, rules: tally.rules(), totals: tally.totals };
 }
