@@ -7,7 +7,7 @@ import { listWhere } from '../../src/archive/exchange-list.js';
 import { canSee, isLoopbackHostHeader, viewerFor } from '../../src/ui/server/access.js';
 import { curlCommand } from '../../src/ui/server/curl.js';
 import { policySummary } from '../../src/ui/server/list-item.js';
-import { policyLines } from '../../src/ui/server/routes.js';
+import { policyLines } from '../../ui/src/policy-lines.js';
 import { parseListQuery } from '../../src/ui/server/list-query.js';
 import { requestDiff } from '../../src/ui/server/request-diff.js';
 

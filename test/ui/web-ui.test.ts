@@ -186,14 +186,19 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(await top.locator('.status.bad').textContent()).toContain('403');
     // Opened, the block reads as `show` words it; the record itself is one click away.
     tp.proxy.recorder.flush();
-    const { exchanges } = (await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: { id: string; model: string | null }[] };
-    await page.goto(`${tp.url}/ui/#/exchange/${exchanges.find((e) => e.model === 'gpt-5')!.id}`);
+    const { exchanges } = (await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: { id: string; model: string | null; sessionId: string | null }[] };
+    const blocked = exchanges.find((e) => e.model === 'gpt-5')!;
+    await page.goto(`${tp.url}/ui/#/exchange/${blocked.id}`);
     await page.locator('.policy-box li').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('.policy-box li').allTextContents()).toEqual(['no-gpt5 · access deny', 'refused: model_not_allowed']);
     expect(await page.locator('.policy-box li.refused').textContent()).toBe('refused: model_not_allowed');
     expect(await page.locator('.policy-box details pre').isVisible()).toBe(false);
     await page.locator('.policy-box summary').click();
     expect(JSON.parse((await page.locator('.policy-box details pre').textContent())!)).toMatchObject({ blocked: 'model_not_allowed', decisions: [{ rule: 'no-gpt5', kind: 'access', action: 'deny', enforced: true }] });
+    // Its session shows the same lines on the turn.
+    await page.goto(`${tp.url}/ui/#/session/${blocked.sessionId}`);
+    await page.locator('.turn-policy li').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('.turn-policy li').allTextContents()).toEqual(['no-gpt5 · access deny', 'refused: model_not_allowed']);
   });
 
   it('refuses a request whose Host is not a loopback name (DNS rebinding) on a local proxy', async () => {

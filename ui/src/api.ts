@@ -40,7 +40,7 @@ export interface SessionJson {
 }
 
 export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff> }
-export type ExchangePage = ExportedExchange & { turn: TurnView | null; curl: string; policy_lines: string[] | null };
+export type ExchangePage = ExportedExchange & { turn: TurnView | null; curl: string };
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {

@@ -1,5 +1,6 @@
 import type { Block, ConversationMessage } from '../../src/sessions/conversation.js';
 import { renderMarkdown } from './markdown.js';
+import { policyLines } from './policy-lines.js';
 
 /** Text as sanitized Markdown (see markdown.ts). */
 export function Markdown({ text }: { text: string }) {
@@ -59,4 +60,11 @@ export function pretty(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** A policy record's decisions one per line as `llmtap show` words them: a refusal in red, monitor-only decisions dimmed. */
+export function Decisions({ record }: { record: unknown }) {
+  const lines = policyLines(record);
+  if (!lines) return null;
+  return <ul class="decisions">{lines.map((line, i) => <li key={i} class={line.startsWith('refused:') ? 'refused' : line.startsWith('monitor:') ? 'dim' : undefined}>{line}</li>)}</ul>;
 }

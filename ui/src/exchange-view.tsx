@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, type ExchangePage } from './api.js';
-import { Markdown, pretty, Thinking, ToolCall } from './blocks.js';
+import { Decisions, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
 import { dateTime, ms, tokens, usd } from './format.js';
 import { Status } from './list-view.js';
 
@@ -36,7 +36,7 @@ export function ExchangeView({ id }: { id: string }) {
       {page.policy && (
         <div class="policy-box">
           <b>policy</b>
-          <ul class="decisions">{(page.policy_lines ?? []).map((line, i) => <li key={i} class={line.startsWith('refused:') ? 'refused' : line.startsWith('monitor:') ? 'dim' : undefined}>{line}</li>)}</ul>
+          <Decisions record={page.policy} />
           <details><summary>decision record (JSON)</summary><pre>{JSON.stringify(page.policy, null, 2)}</pre></details>
         </div>
       )}

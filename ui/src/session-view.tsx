@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, type RequestDiff, type SessionPage, type ThreadView, type TurnView } from './api.js';
-import { Markdown, Message, Thinking, ToolCall } from './blocks.js';
+import { Decisions, Markdown, Message, Thinking, ToolCall } from './blocks.js';
 import { dateTime, ms, quota, shortId, time, tokens, usd } from './format.js';
 import { ReplayBar, useReplay } from './replay-control.js';
 
@@ -83,6 +83,7 @@ function Turn({ turn, diff, current }: { turn: TurnView; diff: RequestDiff | und
         <span class="dim">{ms(turn.latencyMs)} (TTFT {ms(turn.ttftMs)})</span>
         <a href={`#/exchange/${encodeURIComponent(turn.exchangeId)}`}>exchange</a>
       </header>
+      {turn.policy && <div class="policy-box turn-policy"><b>policy</b><Decisions record={turn.policy} /></div>}
       {turn.cacheNote && <p class="cache-note">cache: {turn.cacheNote}</p>}
       {turn.context && (
         <details class="context">

@@ -2,8 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exchangeToJson } from '../../archive/export.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
-import { decisionLines } from '../../cli/render/policy-text.js';
-import type { PolicyRecord } from '../../policy/types.js';
 import { sessionThreads, threadTurns } from '../../sessions/turns.js';
 import { canSee, isLoopbackHostHeader, viewerFor, type Viewer } from './access.js';
 import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
@@ -73,7 +71,7 @@ function answerApi(res: ServerResponse, route: string, params: URLSearchParams, 
     const detail = reader.exchange(id);
     if (!detail || !canSee(viewer, detail.row.client_user)) return sendJson(res, 404, errorBody('not_found', `no exchange "${id}"`));
     const exported = exchangeToJson(detail.row, detail.row.status === 101 ? detail.wsMessages : undefined);
-    return sendJson(res, 200, { ...exported, turn: threadTurns([detail.row])[0] ?? null, curl: curlCommand(exported), policy_lines: policyLines(exported.policy) });
+    return sendJson(res, 200, { ...exported, turn: threadTurns([detail.row])[0] ?? null, curl: curlCommand(exported) });
   }
   if (kind === 'sessions' && id) {
     const found = reader.session(id);
@@ -93,18 +91,4 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function errorBody(code: string, message: string): unknown {
   return { error: { message, type: 'llmtap_error', code } };
-}
-
-/**
- * The decisions as `show` words them (one renderer for the terminal and the page); the
- * record itself is sent beside them. A record this build cannot read (another build's, a
- * damaged column) has no lines: the page still shows it as JSON.
- */
-export function policyLines(record: Record<string, unknown> | null): string[] | null {
-  if (!record || !Array.isArray(record.decisions)) return null;
-  try {
-    return decisionLines(record as unknown as PolicyRecord);
-  } catch {
-    return null;
-  }
 }
