@@ -1,4 +1,5 @@
 import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from '../recorder/db.js';
+import { USAGE_COLUMNS, type UsageColumns } from '../recorder/row-types.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { rowUsesTls } from './row-scheme.js';
 
@@ -22,32 +23,16 @@ export interface ExportedToolCall {
   arguments: string;
 }
 
-export interface ExportedExchange {
-  id: string;
-  connection_id: string;
+/** Columns exported as they are stored. */
+type AsStored = Pick<ExchangeRow, 'id' | 'connection_id' | 'host' | 'port' | 'method' | 'path' | 'status' | 'provider' | 'api' | 'model'>;
+
+export interface ExportedExchange extends AsStored {
   started_at: string;
-  host: string;
-  port: number;
   /** How the request went: over TLS (https, wss) or plain HTTP (row-scheme.ts). */
   scheme: 'https' | 'http';
-  method: string;
-  path: string;
-  status: number | null;
-  provider: string | null;
-  api: string | null;
-  model: string | null;
   stream: boolean | null;
-  usage: {
-    input_tokens: number | null;
-    output_tokens: number | null;
-    cached_input_tokens: number | null;
-    reasoning_tokens: number | null;
-    cache_creation_input_tokens: number | null;
-    /** The audio parts of the counts above (Realtime, audio chat completions); null when none were reported. */
-    input_audio_tokens: number | null;
-    cached_audio_input_tokens: number | null;
-    output_audio_tokens: number | null;
-  };
+  /** The row's token-count columns (the audio ones are parts of the others: Realtime, audio chat completions). */
+  usage: UsageColumns;
   ttfb_ms: number | null;
   duration_ms: number | null;
   outcome: string | null;
@@ -352,15 +337,6 @@ function toolCalls(json: string | null): ExportedToolCall[] {
 }
 
 /** An exchange's token counts as export and HAR write them (rows from before a column existed give null). */
-export function usageJson(row: ExchangeRow): ExportedExchange['usage'] {
-  return {
-    input_tokens: row.input_tokens,
-    output_tokens: row.output_tokens,
-    cached_input_tokens: row.cached_input_tokens,
-    reasoning_tokens: row.reasoning_tokens,
-    cache_creation_input_tokens: row.cache_creation_input_tokens,
-    input_audio_tokens: row.input_audio_tokens ?? null,
-    cached_audio_input_tokens: row.cached_audio_input_tokens ?? null,
-    output_audio_tokens: row.output_audio_tokens ?? null,
-  };
+export function usageJson(row: ExchangeRow): UsageColumns {
+  return Object.fromEntries(USAGE_COLUMNS.map((column) => [column, row[column] ?? null])) as unknown as UsageColumns;
 }

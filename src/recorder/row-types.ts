@@ -130,3 +130,12 @@ export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [
 export const TUNNEL_COLUMNS: readonly (keyof TunnelRow)[] = [
   'id', 'started_at', 'ended_at', 'client_address', 'client_user', 'host', 'port', 'bytes_up', 'bytes_down', 'outcome',
 ];
+
+/** The token-count columns, in the order export and HAR write them as `usage`. */
+export const USAGE_COLUMNS = [
+  'input_tokens', 'output_tokens', 'cached_input_tokens', 'reasoning_tokens', 'cache_creation_input_tokens',
+  'input_audio_tokens', 'cached_audio_input_tokens', 'output_audio_tokens',
+] as const satisfies readonly (keyof ExchangeRow)[];
+
+/** An exchange's token counts as exported (null: not reported, or a row from before the column). */
+export type UsageColumns = Pick<ExchangeRow, (typeof USAGE_COLUMNS)[number]>;
