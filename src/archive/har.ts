@@ -53,7 +53,11 @@ export function harEntry(row: ExchangeRow, wsMessages?: readonly WsMessageRow[],
     connection: row.connection_id,
     _llmtap: llmtapFields(row, extra),
   };
-  if (wsMessages) entry._webSocketMessages = wsMessages.map(chromeWsMessage);
+  if (wsMessages) {
+    // As Chrome DevTools exports a WebSocket: its resource type and messages beside the upgrade.
+    entry._resourceType = 'websocket';
+    entry._webSocketMessages = wsMessages.map(chromeWsMessage);
+  }
   return entry;
 }
 
@@ -61,7 +65,7 @@ function harRequest(row: ExchangeRow): Record<string, unknown> {
   const headers = harHeaders(row.request_headers);
   const request: Record<string, unknown> = {
     method: row.method,
-    url: exchangeUrl(row),
+    url: exchangeUrl(row, row.status === 101),
     httpVersion: 'HTTP/1.1',
     cookies: [],
     headers,

@@ -10,11 +10,14 @@ export function rowUsesTls(row: Pick<ExchangeRow, 'port'> & { tls?: ExchangeRow[
   return row.tls === null || row.tls === undefined ? row.port === 443 : row.tls === 1;
 }
 
-/** `https://host[:port]/path` or `http://…`, the port left out when it is the scheme's default; an IPv6 host in brackets. */
-export function exchangeUrl(row: Pick<ExchangeRow, 'host' | 'port' | 'path'> & { tls?: ExchangeRow['tls'] | undefined }): string {
+/**
+ * `https://host[:port]/path` or `http://…` (`wss://`, `ws://` for a WebSocket session, as
+ * browsers name them), the port left out when it is the scheme's default; an IPv6 host in brackets.
+ */
+export function exchangeUrl(row: Pick<ExchangeRow, 'host' | 'port' | 'path'> & { tls?: ExchangeRow['tls'] | undefined }, websocket = false): string {
   const tls = rowUsesTls(row);
   const host = row.host.includes(':') ? `[${row.host}]` : row.host;
   const port = row.port === (tls ? 443 : 80) ? '' : `:${row.port}`;
   const path = row.path.startsWith('/') ? row.path : `/${row.path}`;
-  return `${tls ? 'https' : 'http'}://${host}${port}${path}`;
+  return `${websocket ? (tls ? 'wss' : 'ws') : tls ? 'https' : 'http'}://${host}${port}${path}`;
 }

@@ -66,7 +66,7 @@ describe('llmtap export --format har', () => {
     expect(entries.map((e) => [e.request.method, e.request.url, e.response.status])).toEqual([
       ['POST', 'https://api.anthropic.com/v1/messages?beta=true', 200],
       ['POST', `http://127.0.0.1:${plainFake.port}/v1/chat/completions`, 200],
-      ['GET', 'https://api.openai.com/v1/responses', 101],
+      ['GET', 'wss://api.openai.com/v1/responses', 101],
       ['POST', 'https://llm.bench.test:8443/v1/chat/completions', 200],
     ]);
     const lines = (await run('node', [CLI, '--home', tp.home, 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { port: number; scheme: string });
@@ -84,6 +84,7 @@ describe('llmtap export --format har', () => {
       expect(e.time).toBeGreaterThanOrEqual(e.timings.send + e.timings.wait + e.timings.receive - 0.05);
     }
     expect(local.response.content.text).toBe(plain.stdout);
+    expect([ws._resourceType, stream._resourceType]).toEqual(['websocket', undefined]);
     const messages = ws._webSocketMessages as Entry[];
     expect(messages.length).toBeGreaterThanOrEqual(4);
     expect(new Set(messages.map((m) => m.type))).toEqual(new Set(['send', 'receive']));

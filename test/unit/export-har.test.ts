@@ -112,7 +112,7 @@ describe('HAR export', () => {
       'https://api.openai.com/v1/audio/transcriptions',
       'https://api.openai.com/v1/x',
       'https://api.openai.com/v1/models',
-      'https://api.openai.com/v1/responses',
+      'wss://api.openai.com/v1/responses',
       'http://localhost:11434/api/chat',
     ]);
   });
@@ -161,10 +161,12 @@ describe('HAR export', () => {
     expect(gz.request.postData).toBeUndefined();
   });
 
-  it('a WebSocket session carries _webSocketMessages as Chrome writes them', () => {
+  it('a WebSocket session carries _webSocketMessages as Chrome writes them, with a wss:// URL and its resource type', () => {
     const { ex, messages } = wsExchange();
     const { har } = exportHar([ex], { [ex.id]: messages });
     const e = har.log.entries[0]!;
+    expect(e.request.url).toMatch(/^wss:\/\//);
+    expect(e._resourceType).toBe('websocket');
     expect(e.response.status).toBe(101);
     expect(e.response.statusText).toBe('Switching Protocols');
     expect(e._webSocketMessages).toEqual([
