@@ -8,7 +8,7 @@ import { fetchStatus, roundTrip } from '../doctor/probe.js';
 import { makeInterceptList } from '../proxy/route.js';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../tls/ca.js';
 import { readConstraintBases } from '../tls/name-constraints.js';
-import { listenOptions } from './options.js';
+import { listenOptions, sameProxyFlags } from './options.js';
 
 interface DoctorArgs {
   home: string;
@@ -64,9 +64,11 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
     const keyMode = existsSync(keyPath) ? statSync(keyPath).mode & 0o777 : undefined;
     const interceptHosts = makeInterceptList(args.intercept).intercept;
     const results: CheckResult[] = [];
+    // Fixes name this proxy and home when they are not the defaults (a bare `llmtap env` would point elsewhere).
+    const flags = sameProxyFlags({ home: args.home, host: args.host, port: args.port });
 
     const { status, error } = await fetchStatus(host, args.port);
-    results.push(status ? { name: 'proxy', status: 'ok', detail: `llmtap ${status.version ?? ''} on ${host}:${args.port}` } : { name: 'proxy', status: 'fail', detail: `${host}:${args.port}: ${error}`, fix: `llmtap start --port ${args.port}` });
+    results.push(status ? { name: 'proxy', status: 'ok', detail: `llmtap ${status.version ?? ''} on ${host}:${args.port}` } : { name: 'proxy', status: 'fail', detail: `${host}:${args.port}: ${error}`, fix: `llmtap start${flags}` });
     const trip = status && certPem ? await roundTrip(host, args.port, certPem) : undefined;
     if (trip) results.push(trip.error ? { name: 'round trip', status: 'fail', detail: `CONNECT + TLS to the built-in echo host: ${trip.error}`, fix: 'is the proxy using this --home? (its CA must be the one checked here)' } : { name: 'round trip', status: 'ok', detail: 'CONNECT, TLS with the llmtap CA, request and answer via the built-in echo host' });
     else results.push({ name: 'round trip', status: 'skip', detail: status ? 'no CA to trust' : 'proxy not reachable' });
@@ -76,13 +78,13 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
       results.push(caKindCheck(readConstraintBases(certPem), interceptHosts));
       const systemBundle = SYSTEM_BUNDLES.find((f) => existsSync(f));
       results.push(systemStoreCheck(systemBundle ? readOrUndefined(systemBundle) : undefined, certPem));
-      const envFix = 'eval "$(llmtap env)", or start the tool with llmtap run -- CMD';
+      const envFix = envFixFor(flags);
       const nodeSource: CaSource = env.NODE_EXTRA_CA_CERTS ? fromFile(`NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS}`, env.NODE_EXTRA_CA_CERTS) : { missing: 'NODE_EXTRA_CA_CERTS is not set (Node ignores the system store)' };
       results.push(toolTrustCheck('Node', nodeSource, certPem, envFix));
       results.push(toolTrustCheck('Python', pythonSource(env), certPem, envFix));
       results.push(toolTrustCheck('curl', curlSource(env, systemBundle), certPem, `${envFix}, or sudo llmtap trust`));
     }
-    results.push(...proxyVarsCheck(env, args.port, interceptHosts));
+    results.push(...proxyVarsCheck(env, args.port, interceptHosts, envFixFor(flags)));
     results.push(skewCheck(trip?.proxyNow, Date.now()));
     results.push(untrustedClientsCheck(status?.untrustedCa));
 
@@ -90,3 +92,8 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
     process.exitCode = exitCodeOf(results);
   },
 };
+
+/** The fix for a shell that does not point at this proxy: its variables, or a command started with them. */
+function envFixFor(flags: string): string {
+  return `eval "$(llmtap env${flags})", or start the tool with llmtap run${flags} -- CMD`;
+}

@@ -1,7 +1,20 @@
-import { DEFAULTS } from '../config.js';
+import { DEFAULTS, defaultHome } from '../config.js';
 
 /** Where the proxy listens; shared by the commands that point tools at it or probe it (env, run, pac, doctor). */
 export const listenOptions = {
   host: { type: 'string', default: DEFAULTS.host, describe: 'address the proxy listens on' },
   port: { type: 'number', default: DEFAULTS.port, describe: 'port the proxy listens on' },
 } as const;
+
+/**
+ * The flags that point another llmtap command at this same proxy and home, for the fixes
+ * and hints commands print (`eval "$(llmtap env --home '/x' --port 9000)"`): only those
+ * that differ from what the command would assume anyway; values quoted for a POSIX shell.
+ */
+export function sameProxyFlags(at: { home: string; host?: string; port: number }): string {
+  const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+  let flags = at.home === defaultHome() ? '' : ` --home ${quote(at.home)}`;
+  if (at.host !== undefined && at.host !== DEFAULTS.host) flags += ` --host ${quote(at.host)}`;
+  if (at.port !== DEFAULTS.port) flags += ` --port ${at.port}`;
+  return flags;
+}

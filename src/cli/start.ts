@@ -8,6 +8,7 @@ import { formatAuthority } from '../proxy/route.js';
 import { builtInRedactor } from '../redact/redactor.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { buildConfig, type StartFlags } from './build-config.js';
+import { sameProxyFlags } from './options.js';
 
 export type StartArgs = StartFlags & { pretty?: boolean };
 
@@ -89,7 +90,6 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
     process.exit(1);
   });
   const url = `http://${formatAuthority(proxy.address.address, proxy.address.port)}`;
-  const homeFlag = process.env.LLMTAP_HOME && args.home === process.env.LLMTAP_HOME ? '' : ` --home '${args.home}'`;
   process.stdout.write([
     `llmtap listening on ${url}`,
     `  CA certificate: ${proxy.ca.certPath}`,
@@ -97,7 +97,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
     `  archive:        ${paths(config.home).archive}`,
     ...(mockRun?.banner ?? []),
     'Point tools at it (in the shell that runs them):',
-    `  eval "$(llmtap env${homeFlag} --port ${proxy.address.port})"`,
+    `  eval "$(llmtap env${sameProxyFlags({ home: args.home, port: proxy.address.port })})"`,
     '',
   ].join('\n'));
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');

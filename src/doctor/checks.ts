@@ -76,10 +76,9 @@ export function toolTrustCheck(tool: string, source: CaSource | undefined, certP
 }
 
 /** This shell's proxy variables: HTTPS_PROXY at the proxy, NO_PROXY not excluding intercepted hosts. */
-export function proxyVarsCheck(env: Record<string, string | undefined>, port: number, interceptHosts: readonly string[]): CheckResult[] {
+export function proxyVarsCheck(env: Record<string, string | undefined>, port: number, interceptHosts: readonly string[], fix = 'eval "$(llmtap env)", or start the tool with llmtap run -- CMD'): CheckResult[] {
   const results: CheckResult[] = [];
   const value = env.HTTPS_PROXY ?? env.https_proxy;
-  const fix = 'eval "$(llmtap env)", or start the tool with llmtap run -- CMD';
   if (!value) results.push(fail('HTTPS_PROXY', 'not set in this shell', fix));
   else {
     let url: URL | undefined;
@@ -90,7 +89,7 @@ export function proxyVarsCheck(env: Record<string, string | undefined>, port: nu
   }
   const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   const excluded = interceptHosts.filter((h) => !h.includes('*')).filter((h) => noProxy.some((entry) => noProxyMatches(entry, h)));
-  if (excluded.length > 0) results.push(fail('NO_PROXY', `excludes intercepted ${excluded.join(', ')}`, `remove them from NO_PROXY, or eval "$(llmtap env)"`));
+  if (excluded.length > 0) results.push(fail('NO_PROXY', `excludes intercepted ${excluded.join(', ')}`, `remove them from NO_PROXY, or ${fix.split(', or ')[0]}`));
   else results.push(ok('NO_PROXY', noProxy.length > 0 ? noProxy.join(',') : 'unset'));
   return results;
 }

@@ -42,21 +42,23 @@ describe('llmtap doctor', () => {
     const { NODE_EXTRA_CA_CERTS: _, ...env } = goodEnv;
     const { code, checks } = await doctor(env);
     expect(code).toBe(1);
-    expect(checks['Node trust']).toMatchObject({ status: 'fail', detail: expect.stringContaining('NODE_EXTRA_CA_CERTS is not set'), fix: expect.stringContaining('llmtap env') });
+    // The fix names this home and port: a bare `llmtap env` would point the shell at another proxy.
+    const here = `--home '${tp.home}' --port ${tp.proxy.address.port}`;
+    expect(checks['Node trust']).toMatchObject({ status: 'fail', detail: expect.stringContaining('NODE_EXTRA_CA_CERTS is not set'), fix: `eval "$(llmtap env ${here})", or start the tool with llmtap run ${here} -- CMD` });
     expect(checks['round trip']?.status).toBe('ok');
   });
 
   it('wrong HTTPS_PROXY and a NO_PROXY that excludes an intercepted host both fail', async () => {
     const { code, checks } = await doctor({ ...goodEnv, HTTPS_PROXY: 'http://127.0.0.1:1', https_proxy: 'http://127.0.0.1:1', NO_PROXY: 'localhost,.openai.com', no_proxy: '' });
     expect(code).toBe(1);
-    expect(checks['HTTPS_PROXY']).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not this proxy') });
+    expect(checks['HTTPS_PROXY']).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not this proxy'), fix: expect.stringContaining(`llmtap env --home '${tp.home}' --port ${tp.proxy.address.port}`) });
     expect(checks['NO_PROXY']).toMatchObject({ status: 'fail', detail: expect.stringContaining('api.openai.com') });
   });
 
   it('proxy down: the proxy and round-trip checks say so and name the start command', async () => {
     const { code, checks } = await doctor(goodEnv, 1);
     expect(code).toBe(1);
-    expect(checks['proxy']).toMatchObject({ status: 'fail', detail: expect.stringContaining('refused'), fix: 'llmtap start --port 1' });
+    expect(checks['proxy']).toMatchObject({ status: 'fail', detail: expect.stringContaining('refused'), fix: `llmtap start --home '${tp.home}' --port 1` });
     expect(checks['round trip']?.status).toBe('skip');
   });
 

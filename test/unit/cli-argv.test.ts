@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber } from '../../src/cli/argv.js';
+import { sameProxyFlags } from '../../src/cli/options.js';
+import { defaultHome } from '../../src/config.js';
 import { prettyLine } from '../../src/log-pretty.js';
 
 const COMMANDS = ['start', 'env', 'ca', 'export', 'sessions', 'show', 'stats', 'tail', 'purge', 'passwd', 'check-config'];
@@ -52,6 +54,12 @@ describe('command-line fixes', () => {
     expect(missingValue({ format: 'jsonl', last: 3 }, ['export', '--format', '--last', '3'])).toBe('--format needs a value');
     expect(missingValue({ json: true, since: '7d' }, ['sessions', '--json', '--since', '7d'])).toBeUndefined();
     expect(missingValue({ redact: ['a=b'] }, ['start', '--redact=a=b'])).toBeUndefined();
+  });
+
+  it('names the proxy and home a printed fix must point at, only where they are not the defaults, quoted for the shell', () => {
+    expect(sameProxyFlags({ home: defaultHome(), port: 8080 })).toBe('');
+    expect(sameProxyFlags({ home: defaultHome(), host: '127.0.0.1', port: 9000 })).toBe(' --port 9000');
+    expect(sameProxyFlags({ home: "/tmp/it's here", host: '0.0.0.0', port: 8080 })).toBe(" --home '/tmp/it'\\''s here' --host '0.0.0.0'");
   });
 
   it('reads the command words typed: the command, a subcommand, positionals, up to the first option', () => {
