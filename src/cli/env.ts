@@ -3,7 +3,7 @@ import { paths } from '../config.js';
 import { formatAuthority, makeInterceptList } from '../proxy/route.js';
 import { loadOrCreateCa, writeTrustBundle } from '../tls/ca.js';
 import { clientEnv } from './client-env.js';
-import { listenOptions } from './options.js';
+import { listenOptions, shellQuote } from './options.js';
 import { probeProxy } from './probe.js';
 
 interface EnvArgs {
@@ -14,10 +14,6 @@ interface EnvArgs {
   node: boolean;
 }
 
-/** Single-quotes a value for POSIX shells. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /** `export NAME='value'` lines for a POSIX shell. */
 export function exportLines(vars: ReadonlyArray<[string, string]>): string[] {

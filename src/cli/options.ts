@@ -12,9 +12,13 @@ export const listenOptions = {
  * that differ from what the command would assume anyway; values quoted for a POSIX shell.
  */
 export function sameProxyFlags(at: { home: string; host?: string; port: number }): string {
-  const quote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
-  let flags = at.home === defaultHome() ? '' : ` --home ${quote(at.home)}`;
-  if (at.host !== undefined && at.host !== DEFAULTS.host) flags += ` --host ${quote(at.host)}`;
+  let flags = at.home === defaultHome() ? '' : ` --home ${shellQuote(at.home)}`;
+  if (at.host !== undefined && at.host !== DEFAULTS.host) flags += ` --host ${shellQuote(at.host)}`;
   if (at.port !== DEFAULTS.port) flags += ` --port ${at.port}`;
   return flags;
+}
+
+/** Single-quotes a value for POSIX shells. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
