@@ -32,8 +32,9 @@ describe('a client that stops reading', () => {
     await sleep(1500);
     const pushedWhilePaused = fake.streamedBytes;
     await sleep(500);
-    // Only socket buffers' worth got out of the provider, and it stopped growing.
-    expect(pushedWhilePaused).toBeLessThan(12 * 1024 * 1024);
+    // Only socket buffers' worth got out of the provider beyond what the client read before it
+    // paused (on a busy machine that can be megabytes: the stream runs until the pause), and it stopped growing.
+    expect(pushedWhilePaused - received).toBeLessThan(12 * 1024 * 1024);
     expect(fake.streamedBytes - pushedWhilePaused).toBeLessThan(512 * 1024);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
 
