@@ -3,7 +3,7 @@ import { paths } from '../config.js';
 import { formatAuthority, makeInterceptList } from '../proxy/route.js';
 import { loadOrCreateCa, writeTrustBundle } from '../tls/ca.js';
 import { clientEnv } from './client-env.js';
-import { listenOptions, shellQuote } from './options.js';
+import { listenOptions, sameProxyFlags, shellQuote } from './options.js';
 import { probeProxy } from './probe.js';
 
 interface EnvArgs {
@@ -51,7 +51,8 @@ export const envCommand: CommandModule<{ home: string }, EnvArgs> = {
     // The lines are right either way; the warning is for a shell about to send traffic nowhere.
     const probe = await probeProxy(host, args.port);
     if (probe !== 'llmtap') {
-      process.stderr.write(`llmtap: warning: ${probe === 'none' ? 'no proxy is listening' : 'something other than llmtap is listening'} on ${formatAuthority(host, args.port)}; start one with "llmtap start --port ${args.port}" (or use "llmtap run -- CMD")\n`);
+      const flags = sameProxyFlags({ home: args.home, host: args.host, port: args.port });
+      process.stderr.write(`llmtap: warning: ${probe === 'none' ? 'no proxy is listening' : 'something other than llmtap is listening'} on ${formatAuthority(host, args.port)}; start one with "llmtap start${flags}" (or use "llmtap run${flags} -- CMD")\n`);
     }
   },
 };

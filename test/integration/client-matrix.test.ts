@@ -182,7 +182,7 @@ describe('llmtap env', () => {
     const unused = await freePort();
     const down = await execFileAsync('node', [CLI, '--home', home, 'env', '--port', String(unused)]);
     expect(down.stdout).toContain("export NO_PROXY='localhost,127.0.0.1,::1'\n");
-    expect(down.stderr).toBe(`llmtap: warning: no proxy is listening on 127.0.0.1:${unused}; start one with "llmtap start --port ${unused}" (or use "llmtap run -- CMD")\n`);
+    expect(down.stderr).toBe(`llmtap: warning: no proxy is listening on 127.0.0.1:${unused}; start one with "llmtap start --home '${home}' --port ${unused}" (or use "llmtap run --home '${home}' --port ${unused} -- CMD")\n`);
   }, 30_000);
 });
 
