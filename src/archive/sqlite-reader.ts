@@ -93,10 +93,6 @@ export class SqliteArchiveReader implements ArchiveReader {
     return undefined;
   }
 
-  stats(query: StatsQuery): StatsRow[] {
-    return this.statsTable(query).rows;
-  }
-
   statsTable(query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined } {
     const key = GROUP_KEYS[query.by];
     const where = query.since !== undefined ? 'WHERE started_at >= ?' : '';

@@ -19,8 +19,7 @@ export interface ArchiveReader {
   exchange(id: string): ExchangeDetail | undefined;
   /** Resolves a unique id prefix (as `show` accepts) to a session or an exchange. */
   resolve(idOrPrefix: string): { kind: 'session' | 'exchange'; id: string } | { kind: 'ambiguous'; matches: string[] } | undefined;
-  stats(query: StatsQuery): StatsRow[];
-  /** The same rows, and one for the whole range (percentiles over all of it); no total when nothing matched. */
+  /** One row per group, and one for the whole range (percentiles over all of it); no total when nothing matched. */
   statsTable(query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined };
   /** Exchanges written after `cursor` (an opaque increasing position), oldest first, without bodies. */
   exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number };

@@ -46,7 +46,9 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   doctor: async () => (await import('./doctor.js')).doctorCommand,
 };
 
-const word = commandPath(args)[0];
+// The command words typed (`policy test`): which modules to load, and which usage an argument error names.
+const typedPath = commandPath(args);
+const word = typedPath[0];
 const needed = word !== undefined && Object.hasOwn(COMMANDS, word) ? [word] : word === undefined && args.includes('--version') ? [] : Object.keys(COMMANDS);
 const commands = await Promise.all(needed.map((name) => COMMANDS[name]!()));
 
@@ -66,7 +68,7 @@ await cli
   .help()
   .version(version)
   .fail((message, error) => {
-    const problem = unknownCommand(message) ?? (message ? argumentProblem(message, args, usageOf(commands, commandPath(args))) : undefined);
+    const problem = unknownCommand(message) ?? (message ? argumentProblem(message, args, usageOf(commands, typedPath)) : undefined);
     process.stderr.write(`llmtap: ${problem ?? error?.message ?? 'invalid arguments'}\n`);
     process.exit(error && !message ? 1 : 2);
   })
@@ -76,12 +78,11 @@ await cli
 function unknownCommand(message: string | null | undefined): string | undefined {
   const listed = /^Unknown arguments?: (.+)$/.exec(message ?? '')?.[1]?.split(', ') ?? [];
   // Only the command word itself: an extra argument after a known command is that command's problem.
-  const typed = word !== undefined && listed.includes(word) ? word : undefined;
-  if (!typed) return undefined;
+  if (word === undefined || !listed.includes(word)) return undefined;
   const commands = (cli as unknown as { getInternalMethods(): { getCommandInstance(): { getCommands(): string[] } } }).getInternalMethods().getCommandInstance().getCommands();
-  if (commands.includes(typed)) return undefined;
-  const guess = closestCommand(typed, commands);
-  return `unknown command "${typed}"${guess ? `; did you mean ${guess}?` : ''} (llmtap --help lists them)`;
+  if (commands.includes(word)) return undefined;
+  const guess = closestCommand(word, commands);
+  return `unknown command "${word}"${guess ? `; did you mean ${guess}?` : ''} (llmtap --help lists them)`;
 }
 
 /** The usage of the command typed, its subcommand's when it names one (`policy test <file>`), for argumentProblem. */

@@ -99,13 +99,13 @@ describe('session rollup and the SQLite reader', () => {
       [row(1, { api: 'chat.completions', model: 'gpt-4o', input_tokens: 100, cached_input_tokens: 0, cost_usd: 0.25 }), { sessionId: 's', threadId: 't', turn: 2 }],
       [row(2, { api: 'chat.completions', model: 'mystery', input_tokens: 1, cost_usd: null }), { sessionId: 's', threadId: 't', turn: 3 }],
     ]);
-    const stats = reader.stats({ by: 'model' });
+    const stats = reader.statsTable({ by: 'model' }).rows;
     expect(stats.map((s) => s.key)).toEqual(['gpt-4o', 'mystery']); // by cost
     expect(stats[0]).toMatchObject({ requests: 2, inputTokens: 200, cachedInputTokens: 50, cacheHitRatio: 0.25, latencyP50Ms: 1000, latencyP95Ms: 2000, ttftP50Ms: 100 });
     expect(stats[0]!.costUsd).toBeCloseTo(0.75, 10);
     expect(stats[1]).toMatchObject({ costUsd: null, unpriced: 1 });
-    expect(reader.stats({ by: 'day' }).map((s) => s.key)).toEqual(['2026-12-01']);
-    expect(reader.stats({ by: 'model', since: T0 + 1500 }).map((s) => s.key)).toEqual(['mystery']);
+    expect(reader.statsTable({ by: 'day' }).rows.map((s) => s.key)).toEqual(['2026-12-01']);
+    expect(reader.statsTable({ by: 'model', since: T0 + 1500 }).rows.map((s) => s.key)).toEqual(['mystery']);
     // The total row: sums of the groups, percentiles over every exchange in the range at once.
     const { rows, total } = reader.statsTable({ by: 'model' });
     expect(rows).toEqual(stats);
@@ -156,7 +156,7 @@ describe('an archive from schema 4', () => {
       expect(ex.row).toMatchObject({ model: 'claude-sonnet-4-5', tool_name: 'claude-code', session_id: null, cost_usd: null });
       expect(JSON.parse(ex.row.request_body!.toString()).messages).toHaveLength(5);
       expect(reader.sessions({ limit: 10 })).toEqual([]);
-      expect(reader.stats({ by: 'tool' })[0]).toMatchObject({ key: 'claude-code', requests: 3 });
+      expect(reader.statsTable({ by: 'tool' }).rows[0]).toMatchObject({ key: 'claude-code', requests: 3 });
       reader.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
