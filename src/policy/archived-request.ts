@@ -31,13 +31,22 @@ export interface ArchivedRequest {
   costUsd: number | null;
   /** Answered from llmtap's response cache (cost_source 'cache'): no upstream call was made. */
   answeredFromCache: boolean;
+  /**
+   * A WebSocket upgrade (a session when answered 101). The proxy decides one before
+   * anything is sent, from its path and headers alone: no body, and the model only
+   * from `?model=` (Realtime); `facts` say what it saw then.
+   */
+  upgrade: boolean;
+  /** The model the archive recorded (a WebSocket session's: its responses'), which its cost is priced at. */
+  recordedModel?: string;
 }
 
 /** Reads an archive row back into what rules match on (the same facts the proxy reads live). */
 export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, string>): ArchivedRequest {
   const user = row.client_user ?? undefined;
   const agent = jsonOr<{ sessionId?: string }>(row.agent, {});
-  const text = row.request_body && row.request_body.length > 0 ? Buffer.from(row.request_body).toString('utf8') : '';
+  const upgrade = isUpgradeRow(row);
+  const text = !upgrade && row.request_body && row.request_body.length > 0 ? Buffer.from(row.request_body).toString('utf8') : '';
   const body = text ? parseJson(text) : undefined;
   return {
     id: row.id,
@@ -47,7 +56,7 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
       host: row.host,
       path: row.path,
       api: (row.api ?? undefined) as ApiKind | undefined,
-      model: row.model ?? undefined,
+      model: upgrade ? queryModel(row.path) : row.model ?? undefined,
       tool: row.tool_name ?? undefined,
       client: row.client_address ?? '',
       user,
@@ -56,7 +65,8 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
     },
     body,
     unreadable: text !== '' && (body === undefined || body === null || typeof body !== 'object'),
-    cacheable: row.outcome === 'completed' && row.status !== null && row.status >= 200 && row.status < 300 && !row.response_body_truncated,
+    // The response cache never sees an upgrade (it answers requests, not sessions).
+    cacheable: !upgrade && row.outcome === 'completed' && row.status !== null && row.status >= 200 && row.status < 300 && !row.response_body_truncated,
     key: cacheKey(
       credentialScope([], '', user ?? row.client_address ?? ''),
       canonicalRequest({ provider: row.provider ?? undefined, method: row.method, host: row.host, path: row.path, json: body ?? undefined, raw: row.request_body ? Buffer.from(row.request_body) : undefined }),
@@ -75,7 +85,23 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
     tokens: (row.input_tokens ?? 0) + (row.output_tokens ?? 0),
     costUsd: row.cost_usd,
     answeredFromCache: row.cost_source === 'cache',
+    upgrade,
+    recordedModel: row.model ?? undefined,
   };
+}
+
+/**
+ * A WebSocket upgrade: answered 101 (a session), or refused but asked for with
+ * `Upgrade: websocket` (the archive keeps the request's headers as [name, value] pairs, names as sent).
+ */
+function isUpgradeRow(row: ExchangeRow): boolean {
+  return row.status === 101 || (row.method === 'GET' && /\["upgrade","\s*websocket/i.test(row.request_headers));
+}
+
+/** The `?model=` of a stored path (Realtime names its model there; the proxy decides the upgrade with it). */
+function queryModel(path: string): string | undefined {
+  const q = path.indexOf('?');
+  return q < 0 ? undefined : new URLSearchParams(path.slice(q + 1)).get('model') ?? undefined;
 }
 
 /**

@@ -49,6 +49,8 @@ export interface PolicyTestTotals {
 
 export interface PolicyTestReport {
   exchanges: number;
+  /** Of those, WebSocket sessions (answered 101): each decided at its upgrade, as the proxy decides it. */
+  webSocketSessions: number;
   since: number | null;
   /** Where budget spend starts: the earliest current period start of any budget rule at `since` (null: no budgets or no --since). */
   budgetsFrom: number | null;

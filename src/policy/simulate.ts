@@ -39,6 +39,9 @@ export function replayFrom(policy: CompiledPolicy, since: number | undefined): n
  * repeats, route rules send requests elsewhere, fallback rules retry what the archive
  * recorded as failed, credentials rules say what they would have injected. Nothing is
  * sent anywhere. Monitor rules are counted as what they would have done and change nothing.
+ * A WebSocket session is decided at its upgrade, as the proxy decides it (no body; the
+ * model only from `?model=`), and charged its whole archived cost and tokens then (the
+ * proxy charges them response by response as the session runs).
  * Rows before `since` (from replayFrom) seed the budgets with their archived cost only.
  */
 export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRow>, options: SimulateOptions = {}): PolicyTestReport {
@@ -51,9 +54,9 @@ export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRo
   const seeds: SpendRow[] = [];
   let seeded = since === undefined;
   let exchanges = 0;
+  let webSocketSessions = 0;
   const upstream = new UpstreamCosts();
   for (const row of rows) {
-    if (row.status === 101) continue; // WebSocket sessions: messages, not one request
     const r = archivedRequest(row, policy.teams);
     // Replayed, a request goes upstream unless the policy's own cache answers it: it costs what its answer cost.
     const costUpstream = upstream.of(r);
@@ -66,10 +69,11 @@ export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRo
       seeded = true;
     }
     exchanges++;
+    if (row.status === 101) webSocketSessions++;
     clock = r.at;
     replayOne(policy, { ...r, costUsd: costUpstream }, { buckets, caches, budgets, tally, price });
   }
-  return { exchanges, since: since ?? null, budgetsFrom: since !== undefined && policy.budget.length > 0 ? replayFrom(policy, since)! : null, rules: tally.rules(), totals: tally.totals };
+  return { exchanges, webSocketSessions, since: since ?? null, budgetsFrom: since !== undefined && policy.budget.length > 0 ? replayFrom(policy, since)! : null, rules: tally.rules(), totals: tally.totals };
 }
 
 interface ReplayState {
@@ -118,7 +122,8 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
   for (const c of outcome.charges) c.limiter.charge(c.key, r.tokens);
 
   let hit = false;
-  for (const rule of policy.cache) {
+  // The response cache answers requests, never a WebSocket upgrade.
+  for (const rule of r.upgrade ? [] : policy.cache) {
     if (!rule.match(r.facts) || !bodyMatches(rule, r.body)) continue;
     const enforced = rule.mode === 'enforce';
     const cache = s.caches.for(rule);
@@ -149,9 +154,11 @@ function replayRouting(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayStat
   let routedCost: number | undefined;
   for (const d of routing.decisions) {
     if (d.kind === 'route') {
-      const to = [d.upstream, d.model && `model ${d.model}`, d.pathPrefix && `path ${d.pathPrefix}`].filter(Boolean).join(', ');
+      // A WebSocket session keeps its model (it travels in the query or the messages): only the upstream changes.
+      const model = r.upgrade ? undefined : d.model;
+      const to = [d.upstream, model && `model ${model}`, d.model && !model && 'model kept (WebSocket)', d.pathPrefix && `path ${d.pathPrefix}`].filter(Boolean).join(', ');
       const effect = tally.act(d.rule, 'route', d.enforced, 'route', to);
-      const priced = priceRouted(r, d.upstream, d.model, s.price);
+      const priced = priceRouted(r, d.upstream, model, s.price);
       if (priced === undefined || r.costUsd === null) effect.unpriced = (effect.unpriced ?? 0) + 1;
       else {
         const delta = priced - r.costUsd;
@@ -164,8 +171,9 @@ function replayRouting(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayStat
       }
     } else if (d.kind === 'fallback') {
       // The archive says how the primary answered: a try the rule's triggers name would have gone on to the next upstream.
+      // An upgrade falls back on connect errors only: whatever an upstream answers it (101 or not) is the client's.
       const rule = policy.fallback.find((f) => f.id === d.rule)!;
-      const failed = r.status === null ? rule.on.connectError && r.errorCode === 'upstream_unreachable' : rule.on.status(r.status);
+      const failed = r.status === null ? rule.on.connectError && r.errorCode === 'upstream_unreachable' : !r.upgrade && rule.on.status(r.status);
       if (!failed) continue;
       tally.act(d.rule, 'fallback', d.enforced, 'retry', d.upstreams[0]);
       if (d.enforced) totals.fellBack++;
@@ -193,14 +201,15 @@ function priceRouted(r: ArchivedRequest, upstream: string | undefined, model: st
     host = u.hostname.replace(/^\[|\]$/g, '');
     provider = identifyProvider(host, u.port ? Number(u.port) : undefined);
   }
-  const result = price({ provider, host, api: r.facts.api, model: model ?? r.facts.model, usage: r.usage, at: r.at, subscription: false });
+  const result = price({ provider, host, api: r.facts.api, model: model ?? r.recordedModel, usage: r.usage, at: r.at, subscription: false });
   return result.usd ?? undefined;
 }
 
 function spendFacts(r: ArchivedRequest): Omit<SpendRow, 'day' | 'usd'> {
   const f = r.facts;
   return {
-    provider: f.provider ?? null, host: f.host, path: f.path, api: f.api ?? null, model: f.model ?? null, tool: f.tool ?? null,
+    // The recorded model, as the proxy's own seeding reads the archive (a WebSocket session's is its responses').
+    provider: f.provider ?? null, host: f.host, path: f.path, api: f.api ?? null, model: r.recordedModel ?? null, tool: f.tool ?? null,
     client: f.client, user: f.user ?? null, session: f.session ?? null,
   };
 }

@@ -9,7 +9,7 @@ export function renderPolicyTest(report: PolicyTestReport, out?: NodeJS.WriteStr
   const by = Object.entries(t.blockedBy).map(([code, n]) => `${n} ${code}`).join(', ');
   const detectors = Object.entries(t.detectors).map(([name, n]) => `${name}×${n}`).join(', ');
   const lines = [
-    `${report.exchanges} exchanges replayed${report.since === null ? '' : ` since ${new Date(report.since).toISOString()}`}`,
+    `${report.exchanges} exchanges replayed${report.since === null ? '' : ` since ${new Date(report.since).toISOString()}`}${sessions(report.webSocketSessions)}`,
     `blocked ${t.blocked}${by ? ` (${by})` : ''}`,
     `redacted ${t.redacted}${detectors ? ` (${detectors})` : ''}; max tokens clamped ${t.clamped}`,
     `rerouted ${t.rerouted}${t.rerouted > 0 ? ` (cost ${signedUsd(t.routeCostDeltaUsd)} where priced)` : ''}; fallback retries ${t.fellBack}; credentials injected ${t.credentials}`,
@@ -34,6 +34,11 @@ function detail(r: PolicyTestReport['rules'][number]): string {
   return parts.join('; ') || '-';
 }
 
+/** WebSocket sessions are decided at their upgrade: a model named only in their messages (Codex) is not one the rules saw. */
+function sessions(n: number): string {
+  return n === 0 ? '' : ` (${n === 1 ? '1 WebSocket session' : `${n} WebSocket sessions`}, each decided at its upgrade: a model named only in its messages is not matched)`;
+}
+
 function signedUsd(v: number): string {
   return v < 0 ? `-${usd(-v)}` : `+${usd(v)}`;
 }
@@ -41,7 +46,7 @@ function signedUsd(v: number): string {
 export function policyTestJson(r: PolicyTestReport): Record<string, unknown> {
   const t = r.totals;
   return {
-    exchanges: r.exchanges, since: r.since === null ? null : new Date(r.since).toISOString(),
+    exchanges: r.exchanges, websocket_sessions: r.webSocketSessions, since: r.since === null ? null : new Date(r.since).toISOString(),
     budgets_from: r.budgetsFrom === null ? null : new Date(r.budgetsFrom).toISOString(),
     totals: {
       blocked: t.blocked, blocked_by: t.blockedBy, rate_limited: t.rateLimited, redacted: t.redacted, detectors: t.detectors, clamped: t.clamped,

@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openTls, startFakeWs } from '../helpers/fake-websocket.js';
+import { startTestProxy } from '../helpers/start-proxy.js';
+import { converse } from '../helpers/ws-conversation.js';
+import { eventually, exported } from '../helpers/archive.js';
+import { parseConnectTo } from '../../src/config.js';
+
+const CLI = resolve('dist/cli/main.js');
+const run = promisify(execFile);
+let home: string;
+
+beforeAll(async () => {
+  // Two Codex sessions (Responses over WebSocket) recorded through a proxy with no policy.
+  const fake = await startFakeWs();
+  const tp = await startTestProxy(undefined, { connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${fake.port}`)], upstreamCa: [fake.caFile] });
+  home = tp.home;
+  try {
+    for (let i = 0; i < 2; i++) await converse(await openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem }));
+    // A session is recorded once both of its sockets are gone, a moment after the client's close.
+    await eventually(() => {
+      const rows = exported(tp);
+      expect(rows.map((r) => [r.status, r.model])).toEqual([[101, 'gpt-5-codex'], [101, 'gpt-5-codex']]);
+      expect(rows.every((r) => (r.cost_usd as number) > 0)).toBe(true);
+    });
+  } finally {
+    await tp.close();
+    await fake.close();
+  }
+}, 60_000);
+
+describe('llmtap policy test over recorded WebSocket sessions', () => {
+  it('decides each session at its upgrade and charges its recorded cost: the first spends the budget, the second is refused', async () => {
+    const file = join(home, 'what-if.yaml');
+    writeFileSync(file, 'rules:\n  - {id: no-gpt5, action: deny, match: {model: "gpt-5*"}}\n  - {id: tiny, budget: {usd: 0.000001, period: day, per: user}}\n');
+    const json = JSON.parse((await run(process.execPath, [CLI, '--home', home, 'policy', 'test', file, '--json'])).stdout) as { exchanges: number; websocket_sessions: number; totals: { blocked_by: Record<string, number> }; rules: { rule: string }[] };
+    expect(json.exchanges).toBe(2);
+    expect(json.websocket_sessions).toBe(2);
+    // Codex names its model in each message, not at the upgrade: the access rule cannot see it (as in the proxy).
+    expect(json.totals.blocked_by).toEqual({ budget_exceeded: 1 });
+    expect(json.rules.map((r) => r.rule)).toEqual(['tiny']);
+    const text = (await run(process.execPath, [CLI, '--home', home, 'policy', 'test', file])).stdout;
+    expect(text).toContain('2 exchanges replayed (2 WebSocket sessions, each decided at its upgrade: a model named only in its messages is not matched)');
+    expect(text).toContain('blocked 1 (1 budget_exceeded)');
+  });
+});
