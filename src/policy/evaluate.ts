@@ -30,6 +30,8 @@ export interface EvaluateExtras {
   bodySize?: number;
   /** Epoch ms: which budget period the request falls in. */
   now?: number;
+  /** The access rules are left to each request the session sends (a Responses WebSocket upgrade: proxy/ws-screen.ts). */
+  accessLater?: boolean;
 }
 
 /** Reads the facts rules match on from an Exchange (tool and agent metadata filled in by the caller). */
@@ -113,6 +115,21 @@ function bucketKey(per: RateKey, f: MatchFacts): string {
 }
 
 /**
+ * Access rules (allow/deny) over one request's facts: each matching rule's decision is
+ * added to `decisions` up to the first enforced one, which decides; true when that one
+ * denies. Also screens the model each request inside a WebSocket session names (ws-screen.ts).
+ */
+export function evaluateAccess(rules: CompiledPolicy['access'], facts: MatchFacts, decisions: Decision[]): boolean {
+  for (const rule of rules) {
+    if (!rule.match(facts)) continue;
+    const enforced = rule.mode === 'enforce';
+    decisions.push({ rule: rule.id, kind: 'access', action: rule.action, enforced });
+    if (enforced) return rule.action === 'deny';
+  }
+  return false;
+}
+
+/**
  * Decides what the policy does with one request: pure over the facts and the
  * parsed body, apart from the token buckets it is handed. Within each kind the
  * first ENFORCED rule that matches wins; monitor rules that match before it are
@@ -131,14 +148,7 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     return outcome;
   };
 
-  for (const rule of policy.access) {
-    if (!rule.match(facts)) continue;
-    const enforced = rule.mode === 'enforce';
-    decisions.push({ rule: rule.id, kind: 'access', action: rule.action, enforced });
-    if (!enforced) continue;
-    if (rule.action === 'deny') return block('model_not_allowed');
-    break;
-  }
+  if (!extras.accessLater && evaluateAccess(policy.access, facts, decisions)) return block('model_not_allowed');
 
   const placeholders = new Placeholders();
   for (const rule of policy.redact) {

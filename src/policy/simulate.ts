@@ -6,7 +6,8 @@ import { ResponseCaches } from '../cache/response-caches.js';
 import { archivedRequest, UpstreamCosts, type ArchivedRequest } from './archived-request.js';
 import { BudgetLedger, periodStart, seedBudgets, type SpendRow } from './budget.js';
 import type { CompiledPolicy } from './compile.js';
-import { evaluatePolicy, PolicyBuckets } from './evaluate.js';
+import { evaluateAccess, evaluatePolicy, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
+import type { Decision } from './types.js';
 import { credentialFor, evaluateRouting } from './routing.js';
 import { addCounts, EffectTally, type PolicyTestReport } from './simulate-report.js';
 
@@ -40,8 +41,9 @@ export function replayFrom(policy: CompiledPolicy, since: number | undefined): n
  * recorded as failed, credentials rules say what they would have injected. Nothing is
  * sent anywhere. Monitor rules are counted as what they would have done and change nothing.
  * A WebSocket session is decided at its upgrade, as the proxy decides it (no body; the
- * model only from `?model=`), and charged its whole archived cost and tokens then (the
- * proxy charges them response by response as the session runs).
+ * model from `?model=`, or for Codex's the model it recorded, which the proxy's access
+ * rules judge request by request), and charged its whole archived cost and tokens then
+ * (the proxy charges them response by response as the session runs).
  * Rows before `since` (from replayFrom) seed the budgets with their archived cost only.
  */
 export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRow>, options: SimulateOptions = {}): PolicyTestReport {
@@ -89,7 +91,9 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
   const totals = tally.totals;
   const clock = r.at;
   // The body is parsed afresh per exchange, so redaction and clamps may change it in place.
-  const outcome = evaluatePolicy(policy, r.facts, r.body, s.buckets, r.unreadable, { budgets: s.budgets, bodySize: r.bodySize, now: clock });
+  const outcome = r.upgrade && r.facts.api === 'responses' && r.facts.model === undefined
+    ? codexSession(policy, r, s)
+    : evaluatePolicy(policy, r.facts, r.body, s.buckets, r.unreadable, { budgets: s.budgets, bodySize: r.bodySize, now: clock });
   let redacted = false;
   let clamped = false;
   for (const d of outcome.record.decisions) {
@@ -144,6 +148,22 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
   let costUsd = hit ? 0 : r.costUsd ?? 0;
   if (!hit) costUsd = replayRouting(policy, r, s) ?? costUsd;
   for (const c of outcome.budgetCharges ?? []) if (costUsd > 0) s.budgets.add(c.rule, c.key, costUsd, clock);
+}
+
+/**
+ * A Responses WebSocket session (Codex) as the proxy decides one: its upgrade without the
+ * access rules, which judge each `response.create` by the model it names (ws-screen.ts);
+ * replayed, by the model the session recorded. Refused, none of its requests would have
+ * gone upstream.
+ */
+function codexSession(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): PolicyOutcome {
+  const decisions: Decision[] = [];
+  if (evaluateAccess(policy.access, { ...r.facts, model: r.recordedModel }, decisions)) {
+    return { record: { decisions, blocked: 'model_not_allowed' }, charges: [], block: { code: 'model_not_allowed' } };
+  }
+  const outcome = evaluatePolicy(policy, r.facts, undefined, s.buckets, false, { budgets: s.budgets, bodySize: 0, now: r.at, accessLater: true });
+  outcome.record.decisions.unshift(...decisions);
+  return outcome;
 }
 
 /** Route, fallback and credentials for a request that went upstream; returns its cost at the routed model when priced. */

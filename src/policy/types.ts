@@ -108,7 +108,8 @@ export interface RedactionHit {
  * have happened, with nothing changed.
  */
 export type Decision =
-  | { rule: string; kind: 'access'; action: 'allow' | 'deny'; enforced: boolean }
+  /** access: `model` when decided on a request inside a WebSocket session (the model its message named; see proxy/ws-screen.ts). */
+  | { rule: string; kind: 'access'; action: 'allow' | 'deny'; enforced: boolean; model?: string }
   | { rule: string; kind: 'redact'; action: 'replace' | 'block'; enforced: boolean; hits: RedactionHit[] }
   | { rule: string; kind: 'rateLimit'; action: 'limit'; enforced: boolean; key: string; retryAfterSeconds: number; limit: 'requests' | 'tokens' }
   /** cache: hit (answered from the cache, no upstream call; `ageSeconds` old) or miss (forwarded; stored if 2xx and complete). `key`: the first 16 hex digits of the entry key. */

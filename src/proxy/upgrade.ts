@@ -21,7 +21,8 @@ import { applyPolicy, chargeResponse, spentBudget, type PolicyStageResult } from
 import type { MatchFacts } from '../policy/types.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
-import { WsSession } from '../websocket/session.js';
+import { WsSession, type SessionDeps } from '../websocket/session.js';
+import { screenMessage, screensMessages } from './ws-screen.js';
 import { isValidWebSocketKey } from '../websocket/frame-writer.js';
 import { BodyCapture } from './capture.js';
 import { closeAfterAnswer } from './refusals.js';
@@ -112,15 +113,20 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   const refusal = headRefusal(req) ?? (isWebSocketUpgrade(req) ? undefined : 'bad_request');
   if (refusal) return fail(refusal);
   let routing: PolicyStageResult['routing'];
+  /** What the upgrade's rules matched on, when the session's requests are screened too (ws-screen.ts). */
+  let screenFacts: MatchFacts | undefined;
   if (deps.policy) {
     // The upgrade is decided like a request (access, rate limits, budgets; the model from
     // `?model=` for Realtime; route, fallback on connect errors, credentials: see
     // upgrade-routing.ts). Messages inside the session are not redacted; each response's
     // tokens and cost are charged as it ends.
     ex.request.model ??= new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
-    const applied = applyPolicy(deps.policy, ex, [], undefined);
+    // Codex names its model in each response.create, not here: the access rules judge those (ws-screen.ts).
+    const screened = screensMessages(deps.policy.policy, ex.api);
+    const applied = applyPolicy(deps.policy, ex, [], undefined, screened && ex.request.model === undefined);
     if (applied.error) return fail(applied.error.code, undefined, applied.error.headers);
     routing = applied.routing;
+    if (screened) screenFacts = applied.facts;
     if (applied.charges.length > 0 || applied.budgetCharges) {
       charges = applied;
       facts = applied.facts;
@@ -208,6 +214,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
         record();
       },
       ...(charges ? { onResponse: (part: ResponsePart) => chargeAndCheck(ex, part, charges!, facts, deps, () => session) } : {}),
+      ...(screenFacts ? { screen: screenFor(ex, screenFacts, deps) } : {}),
     });
     deps.sessions.add(session);
     session.start(head, upHead);
@@ -246,6 +253,23 @@ function chargeAndCheck(ex: Exchange, part: ResponsePart, charges: Pick<PolicySt
   }).catch(() => {
     // Fail-open, as charging is: the session goes on.
   });
+}
+
+/**
+ * The access rules on each request a session's client sends (the live policy: a reload
+ * applies to open sessions), held until decided for at most the request body limit.
+ * A refusal is counted and logged; one that ended the session marks it blocked.
+ */
+function screenFor(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): NonNullable<SessionDeps['screen']> {
+  return {
+    holdLimit: deps.maxRequestBody,
+    check: (message) => (deps.policy ? screenMessage(message, deps.policy.policy, facts, ex) : undefined),
+    refused: (refusal, ended) => {
+      deps.metrics.count(refusal.code);
+      if (ended) (ex.policy ??= { decisions: [] }).blocked = refusal.code;
+      deps.logger.warn({ exchange: ex.id, code: refusal.code }, ended ? 'websocket session ended: a request named a model the policy refuses' : 'websocket request refused: a model the policy refuses');
+    },
+  };
 }
 
 /** GET, `Upgrade: websocket`, and no request body (RFC 6455 §4.1). */

@@ -63,6 +63,13 @@ function countingReducer(): WsReducer {
   };
 }
 
+/** The model a client's `response.create` names: Responses over WebSocket puts it on the event itself (or in its `response`). */
+export function requestedModelOf(event: Record<string, unknown>): string | undefined {
+  if (event.type !== 'response.create') return undefined;
+  const model = event.model ?? asObject(event.response)?.model;
+  return typeof model === 'string' && model !== '' ? model : undefined;
+}
+
 /**
  * Realtime names some events differently from Responses (beta and GA spellings);
  * everything else (response.created, output items, function-call arguments) is shared.
@@ -100,9 +107,7 @@ function responsesReducer(onResponse?: (part: ResponsePart) => void): WsReducer 
       }
       if (!event || typeof event.type !== 'string') return;
       if (message.direction === 'client') {
-        // Responses-over-WebSocket names the model in response.create itself.
-        const model = event.type === 'response.create' ? (event.model ?? asObject(event.response)?.model) : undefined;
-        if (typeof model === 'string' && model !== '') requestedModel = model;
+        requestedModel = requestedModelOf(event) ?? requestedModel;
         return;
       }
       events++;

@@ -7,6 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
+import { ClientGate } from './client-gate.js';
 import { now, type Exchange, type ResponsePart, type WsMessageRecord } from '../exchange.js';
 import type { DeflateParams } from './deflate.js';
 import { ZlibInflater } from './deflate.js';
@@ -23,6 +24,18 @@ export interface SessionDeps {
   finished(ex: Exchange): void;
   /** Each response of the session as it ends (model and usage): the policy charges it then. */
   onResponse?(part: ResponsePart): void;
+  /**
+   * Screens each client data message before it goes upstream (proxy/ws-screen.ts): the
+   * client's bytes are then held from each message's first frame until its verdict
+   * (client-gate.ts), never held past `holdLimit` bytes. Undefined: allowed.
+   */
+  screen?: { check(message: WsMessageRecord): WsRefusal | undefined; holdLimit: number; refused(refusal: WsRefusal, ended: boolean): void };
+}
+
+/** A client message the policy refused: its error code, and the error event the client is sent in its place. */
+export interface WsRefusal {
+  code: ErrorCode;
+  event: string;
 }
 
 /** A batch goes to the recorder when this many finished messages or bytes wait. */
@@ -47,9 +60,12 @@ export class WsSession {
   private cutFor: ErrorCode | undefined;
   /** Reads the server's frames as they are relayed: says whether the client's stream is between frames. */
   private serverFrames: FrameReader | undefined;
+  /** Holds the client's messages until screened (only with deps.screen). */
+  private gate: ClientGate | undefined;
   private open = 2;
   private bytesUp = 0;
   private bytesDown = 0;
+  private upstreamFull = false;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
@@ -57,7 +73,7 @@ export class WsSession {
     private readonly ex: Exchange,
     private readonly clientSocket: Socket,
     private readonly upstream: Socket,
-    deflate: DeflateParams | undefined,
+    private readonly deflate: DeflateParams | undefined,
     private readonly deps: SessionDeps,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -88,16 +104,22 @@ export class WsSession {
       this.bytesDown += upstreamHead.length;
       serverFrames.push(upstreamHead);
     }
+    // Screened: the client's bytes go through the gate (before the copy is read, so a
+    // message's verdict finds its bytes held); otherwise piped as they come.
+    const gate = (this.gate = this.deps.screen && new ClientGate((bytes) => this.toUpstream(bytes), this.deps.screen.holdLimit));
+    const up = gate ? (chunk: Buffer) => gate.push(chunk) : (chunk: Buffer) => void u.write(chunk);
     if (clientHead.length > 0) {
-      u.write(clientHead);
+      up(clientHead);
       this.bytesUp += clientHead.length;
       clientFrames.push(clientHead);
     }
     // pipe() first: its 'data' listener writes each chunk on before ours reads the copy.
-    c.pipe(u);
+    if (gate) c.once('end', () => gate.whenIdle(() => u.end()));
+    else c.pipe(u);
     u.pipe(c);
     c.on('data', (chunk: Buffer) => {
       this.bytesUp += chunk.length;
+      if (gate) gate.push(chunk);
       clientFrames.push(chunk);
     });
     u.on('data', (chunk: Buffer) => {
@@ -130,6 +152,7 @@ export class WsSession {
     const u = this.upstream;
     u.unpipe(c);
     c.unpipe(u);
+    this.gate?.close();
     // unpipe() pauses a source left without destinations: the client's close and end are still read.
     c.resume();
     if (this.serverFrames?.atBoundary && !this.server.closeSeen && c.writable) {
@@ -174,6 +197,7 @@ export class WsSession {
     if (n === 0) return;
     for (const m of this.pending.splice(0, n)) {
       const record = toRecord(m, this.seq++);
+      if (this.gate && m.direction === 'client' && (m.opcode === OPCODES.text || m.opcode === OPCODES.binary)) this.screen(record, m);
       if (record.text !== undefined && !record.error) this.reducer.push({ direction: m.direction, text: record.text });
       this.batch.push(record);
       this.batchBytes += m.data.length;
@@ -183,6 +207,43 @@ export class WsSession {
       this.batch = [];
       this.batchBytes = 0;
     }
+  }
+
+  /** The client's bytes as the gate lets them go, with backpressure: the client waits while the upstream cannot take more. */
+  private toUpstream(bytes: Buffer): void {
+    if (this.upstream.write(bytes) || this.upstreamFull) return;
+    this.upstreamFull = true;
+    this.clientSocket.pause();
+    this.upstream.once('drain', () => {
+      this.upstreamFull = false;
+      if (this.cutFor === undefined) this.clientSocket.resume();
+    });
+  }
+
+  /**
+   * A client message's verdict. Refused while still held, it is dropped and the client
+   * gets the refusal's error event in its place (the session goes on), unless the server
+   * is mid-frame towards the client or the message was compressed with a window the
+   * server's inflater keeps (dropping it would corrupt every later message): then, as
+   * when the message had already gone upstream, the session ends (cut).
+   */
+  private screen(record: WsMessageRecord, m: WsMessage): void {
+    const refusal = this.deps.screen!.check(record);
+    const result = this.gate!.decide(refusal === undefined);
+    if (!refusal) return;
+    const droppable = result === 'dropped' && (!m.compressed || this.deflate?.client.noContextTakeover === true);
+    if (droppable && this.tellClient(refusal.event)) return this.deps.screen!.refused(refusal, false);
+    if (this.cut(refusal.code)) this.deps.screen!.refused(refusal, true);
+  }
+
+  /** Sends the client one text frame of llmtap's own between the server's frames (logged on the server's side); false when it cannot. */
+  private tellClient(text: string): boolean {
+    const c = this.clientSocket;
+    if (!this.serverFrames?.atBoundary || this.server.closeSeen || !c.writable) return false;
+    const frame = encodeFrame(OPCODES.text, Buffer.from(text, 'utf8'));
+    c.write(frame);
+    this.serverFrames.push(frame);
+    return true;
   }
 
   private async finish(): Promise<void> {

@@ -19,8 +19,8 @@ export interface FakeWs {
   port: number;
   caFile: string;
   ca: CertificateAuthority;
-  /** Per accepted WebSocket: the request headers and every byte received after the upgrade head. */
-  connections: Array<{ url: string; rawHeaders: string[]; received: Buffer[] }>;
+  /** Per accepted WebSocket: the request headers, every byte received after the upgrade head, and the text messages it read (inflated). */
+  connections: Array<{ url: string; rawHeaders: string[]; received: Buffer[]; texts: string[] }>;
   close(): Promise<void>;
 }
 
@@ -48,11 +48,14 @@ export async function startFakeWs(options: { perMessageDeflate?: boolean | PerMe
       socket.end(`HTTP/1.1 ${status} Refused\r\nContent-Type: application/json\r\nX-Request-Id: req_ws_refused\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
-    const conn = { url: req.url ?? '', rawHeaders: req.rawHeaders, received: [] as Buffer[] };
+    const conn = { url: req.url ?? '', rawHeaders: req.rawHeaders, received: [] as Buffer[], texts: [] as string[] };
     if (head.length > 0) conn.received.push(Buffer.from(head));
     socket.on('data', (chunk: Buffer) => conn.received.push(Buffer.from(chunk)));
     connections.push(conn);
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data, isBinary) => void (isBinary || conn.texts.push(data.toString())));
+      serve(ws);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -33,17 +33,17 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('llmtap policy test over recorded WebSocket sessions', () => {
-  it('decides each session at its upgrade and charges its recorded cost: the first spends the budget, the second is refused', async () => {
+  it('replays each session as one request and charges its recorded cost: the first spends the budget, the second is refused', async () => {
     const file = join(home, 'what-if.yaml');
-    writeFileSync(file, 'rules:\n  - {id: no-gpt5, action: deny, match: {model: "gpt-5*"}}\n  - {id: tiny, budget: {usd: 0.000001, period: day, per: user}}\n');
-    const json = JSON.parse((await run(process.execPath, [CLI, '--home', home, 'policy', 'test', file, '--json'])).stdout) as { exchanges: number; websocket_sessions: number; totals: { blocked_by: Record<string, number> }; rules: { rule: string }[] };
+    writeFileSync(file, 'rules:\n  - {id: no-gpt5, mode: monitor, action: deny, match: {model: "gpt-5*"}}\n  - {id: tiny, budget: {usd: 0.000001, period: day, per: user}}\n');
+    const json = JSON.parse((await run(process.execPath, [CLI, '--home', home, 'policy', 'test', file, '--json'])).stdout) as { exchanges: number; websocket_sessions: number; totals: { blocked_by: Record<string, number> }; rules: { rule: string; requests: number }[] };
     expect(json.exchanges).toBe(2);
     expect(json.websocket_sessions).toBe(2);
-    // Codex names its model in each message, not at the upgrade: the access rule cannot see it (as in the proxy).
+    // The monitored access rule judged each session by the model it recorded (the proxy judges each request's).
     expect(json.totals.blocked_by).toEqual({ budget_exceeded: 1 });
-    expect(json.rules.map((r) => r.rule)).toEqual(['tiny']);
+    expect(json.rules.map((r) => [r.rule, r.requests])).toEqual([['no-gpt5', 2], ['tiny', 1]]);
     const text = (await run(process.execPath, [CLI, '--home', home, 'policy', 'test', file])).stdout;
-    expect(text).toContain('2 exchanges replayed (2 WebSocket sessions, each decided at its upgrade: a model named only in its messages is not matched)');
+    expect(text).toContain('2 exchanges replayed (2 WebSocket sessions, each replayed as one request)');
     expect(text).toContain('blocked 1 (1 budget_exceeded)');
   });
 });

@@ -4,18 +4,25 @@ import { openTls, startFakeWs, WS_TEXT, type FakeWs } from '../helpers/fake-webs
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 import { converse, framesOf } from '../helpers/ws-conversation.js';
 import { parseConnectTo } from '../../src/config.js';
+import { loadPolicyText } from '../../src/policy/load.js';
 
 describe.each([
   { name: 'without compression', deflate: false },
   { name: 'with permessage-deflate (context takeover)', deflate: true },
   { name: 'with permessage-deflate, no context takeover, 10-bit windows', deflate: { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 10, threshold: 0 } },
-])('WebSocket through llmtap, $name', ({ deflate }) => {
+  // Access rules judge each request of the session: its messages are held until allowed, and must still arrive byte for byte.
+  { name: 'screened by access rules, without compression', deflate: false, screened: true },
+  { name: 'screened by access rules, with permessage-deflate (context takeover)', deflate: { threshold: 0 }, screened: true },
+])('WebSocket through llmtap, $name', ({ deflate, screened }) => {
   let fake: FakeWs;
   let tp: TestProxy;
 
   beforeAll(async () => {
     fake = await startFakeWs({ perMessageDeflate: deflate });
-    tp = await startTestProxy(undefined, { connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${fake.port}`)], upstreamCa: [fake.caFile] });
+    tp = await startTestProxy(undefined, {
+      connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${fake.port}`)], upstreamCa: [fake.caFile],
+      ...(screened ? { policy: loadPolicyText('rules:\n  - {match: {model: gpt-5-codex}, action: allow}\n  - {action: deny}\n', 'p.yaml') } : {}),
+    });
   });
   afterAll(async () => {
     await tp.close();

@@ -48,15 +48,19 @@ describe('policy test replays WebSocket sessions', () => {
     expect(archivedRequest(request(0), new Map())).toMatchObject({ upgrade: false, facts: { model: 'gpt-5-codex' } });
   });
 
-  it('access rules see what the upgrade showed: Realtime\'s model is refused, Codex\'s (named only in its messages) is not', () => {
+  it('access rules judge Realtime by its ?model= and Codex by the model it recorded (the proxy screens each of its requests)', () => {
     const policy = loadPolicyText('rules:\n  - {id: no-realtime, action: deny, match: {model: "gpt-realtime*"}}\n  - {id: no-gpt5, action: deny, match: {model: "gpt-5*"}}\n', 'p.yaml');
     const report = simulatePolicy(policy, [codex(0), realtime(1), request(2)]);
     expect(report.exchanges).toBe(3);
     expect(report.webSocketSessions).toBe(2);
-    expect(report.totals.blockedBy).toEqual({ model_not_allowed: 2 });
-    expect(report.rules.map((r) => [r.rule, r.requests, r.savedTokens])).toEqual([['no-realtime', 1, 1200], ['no-gpt5', 1, 15]]);
-    expect(report.totals.savedUsd).toBeCloseTo(0.051, 12);
-    expect(renderPolicyTest(report)).toContain('3 exchanges replayed (2 WebSocket sessions, each decided at its upgrade: a model named only in its messages is not matched)');
+    expect(report.totals.blockedBy).toEqual({ model_not_allowed: 3 });
+    expect(report.rules.map((r) => [r.rule, r.requests, r.savedTokens])).toEqual([['no-gpt5', 2, 1215], ['no-realtime', 1, 1200]]);
+    expect(report.totals.savedUsd).toBeCloseTo(0.101, 12);
+    expect(renderPolicyTest(report)).toContain('3 exchanges replayed (2 WebSocket sessions, each replayed as one request)');
+    // A Codex session allowed by its model is still decided by the other rules at its upgrade.
+    const allow = loadPolicyText('rules:\n  - {id: codex, action: allow, match: {model: "gpt-5-codex"}}\n  - {id: rest, action: deny}\n  - {id: day, budget: {usd: 0.04, period: day, per: user}}\n', 'p.yaml');
+    const allowed = simulatePolicy(allow, [codex(0), codex(1)]);
+    expect(allowed.totals.blockedBy).toEqual({ budget_exceeded: 1 });
   });
 
   it('a session spends its budget and token bucket: the next request is refused', () => {

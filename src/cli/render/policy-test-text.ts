@@ -34,9 +34,9 @@ function detail(r: PolicyTestReport['rules'][number]): string {
   return parts.join('; ') || '-';
 }
 
-/** WebSocket sessions are decided at their upgrade: a model named only in their messages (Codex) is not one the rules saw. */
+/** WebSocket sessions are replayed whole: decided once, charged their recorded cost. */
 function sessions(n: number): string {
-  return n === 0 ? '' : ` (${n === 1 ? '1 WebSocket session' : `${n} WebSocket sessions`}, each decided at its upgrade: a model named only in its messages is not matched)`;
+  return n === 0 ? '' : ` (${n === 1 ? '1 WebSocket session' : `${n} WebSocket sessions`}, each replayed as one request)`;
 }
 
 function signedUsd(v: number): string {

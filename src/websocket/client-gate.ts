@@ -1,0 +1,200 @@
+/**
+ * Holds what a WebSocket client sends, from the first byte of each data message,
+ * until that message has been screened (the policy's access rules on the model a
+ * `response.create` names: see proxy/ws-screen.ts), so a refused request never
+ * reaches the upstream. Allowed bytes go on exactly as they came, only later (the
+ * upstream cannot act on a message before its last frame anyway); a refused
+ * message's bytes are dropped, with any control frame sent between its fragments.
+ * Pure: fed the client's bytes in wire order, it writes through `forward`; it reads
+ * frame heads only (the session's own reader assembles the messages it decides on).
+ *
+ * Decisions come in message order, one per data message (`decide`). A message
+ * larger than `limit`, or bytes that are not WebSocket frames, end the holding for
+ * the rest of the session: everything held and everything after goes on unscreened,
+ * and `decide` answers 'late' (the caller then ends the session instead).
+ */
+import { parseHead } from './frames.js';
+
+/** What became of a screened message: dropped or forwarded by the gate, or already gone upstream. */
+export type GateResult = 'dropped' | 'forwarded' | 'late';
+
+interface HeldMessage {
+  seq: number;
+  /** Stream offsets (bytes since the session began) of its first head byte and past its last frame. */
+  start: number;
+  end?: number;
+  allowed?: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+const TEXT = 1;
+const BINARY = 2;
+const FIRST_CONTROL = 8;
+
+export class ClientGate {
+  /** Bytes not forwarded or dropped yet, from stream offset `base` to `pos`: chunks[first…]. */
+  private chunks: Buffer[] = [];
+  /** Index of the first chunk still held (an index, not shift(): a client trickling bytes must not cost quadratic time). */
+  private first = 0;
+  private base = 0;
+  private pos = 0;
+  private readonly queue: HeldMessage[] = [];
+  private started = 0;
+  private decided = 0;
+  /** A frame head split across chunks (at most 14 bytes). */
+  private head: Buffer = Buffer.alloc(0);
+  /** Payload bytes of the current frame still to come. */
+  private remaining = 0;
+  /** The current frame is the last of a data message (FIN on a data or continuation frame). */
+  private endsMessage = false;
+  private passThrough = false;
+  private closed = false;
+  private onIdle: (() => void) | undefined;
+
+  constructor(private readonly forward: (bytes: Buffer) => void, private readonly limit: number) {}
+
+  /** Bytes held back right now. */
+  get held(): number {
+    return this.pos - this.base;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.closed) return;
+    if (this.passThrough) {
+      this.pos += chunk.length;
+      this.base = this.pos;
+      this.forward(chunk);
+      return;
+    }
+    const sane = this.scan(chunk);
+    this.chunks.push(chunk);
+    this.pos += chunk.length;
+    if (!sane || (this.queue.length > 0 && this.held > this.limit)) return this.giveUp();
+    this.release();
+  }
+
+  /**
+   * The verdict on the next data message in wire order: forwarded or dropped when the
+   * gate still holds it, 'late' when it already went upstream (holding had ended).
+   */
+  decide(allowed: boolean): GateResult {
+    const seq = this.decided++;
+    const first = this.queue[0];
+    if (this.closed || !first) return 'late';
+    if (first.seq !== seq) {
+      // Verdicts out of step with the messages held: holding anything longer could stall the session.
+      this.giveUp();
+      return 'late';
+    }
+    first.allowed = allowed;
+    this.release();
+    return allowed ? 'forwarded' : 'dropped';
+  }
+
+  /** Calls `then` once nothing is held (at once when nothing is): the client's end goes upstream after its last allowed byte. */
+  whenIdle(then: () => void): void {
+    if (this.held === 0 && this.queue.length === 0) then();
+    else this.onIdle = then;
+  }
+
+  /** Forwards nothing more (the session was cut): what is held is dropped. */
+  close(): void {
+    this.closed = true;
+    this.chunks = [];
+    this.first = 0;
+    this.queue.length = 0;
+    this.onIdle = undefined;
+  }
+
+  /** Finds the frame heads in `chunk` (which starts at stream offset `pos`); false when they make no sense. */
+  private scan(chunk: Buffer): boolean {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, chunk.length - i);
+        this.remaining -= take;
+        i += take;
+        if (this.remaining === 0) this.frameEnd(this.pos + i);
+        continue;
+      }
+      const headStart = this.pos + i - this.head.length;
+      const bytes = this.head.length > 0 ? Buffer.concat([this.head, chunk.subarray(i, i + 14)]) : chunk.subarray(i, i + 14);
+      const parsed = parseHead(bytes);
+      if (parsed === 'short') {
+        // A head is at most 14 bytes: a short one means the chunk ended inside it.
+        this.head = Buffer.from(bytes);
+        return true;
+      }
+      if (typeof parsed === 'string') return false;
+      i += parsed.headBytes - this.head.length;
+      this.head = Buffer.alloc(0);
+      const { opcode, fin, length } = parsed.header;
+      if (opcode === TEXT || opcode === BINARY) {
+        // A message begun before the last one ended breaks RFC 6455 §5.4: stop making sense of the stream.
+        const last = this.queue[this.queue.length - 1];
+        if (last && last.end === undefined) return false;
+        this.queue.push({ seq: this.started++, start: headStart });
+      }
+      this.endsMessage = fin && opcode < FIRST_CONTROL;
+      this.remaining = length;
+      if (length === 0) this.frameEnd(this.pos + i);
+    }
+    return true;
+  }
+
+  private frameEnd(at: number): void {
+    if (!this.endsMessage) return;
+    // Data messages never overlap (RFC 6455 §5.4): the newest one is the one ending.
+    const last = this.queue[this.queue.length - 1];
+    if (last && last.end === undefined) last.end = at;
+  }
+
+  /** Forwards what lies before the first undecided message, and every decided message in turn. */
+  private release(): void {
+    for (;;) {
+      const first = this.queue[0];
+      if (!first) {
+        this.advance(this.pos, true);
+        break;
+      }
+      this.advance(first.start, true);
+      if (first.allowed === undefined || first.end === undefined) return;
+      this.advance(first.end, first.allowed);
+      this.queue.shift();
+    }
+    const idle = this.onIdle;
+    if (idle && this.held === 0) {
+      this.onIdle = undefined;
+      idle();
+    }
+  }
+
+  /** Holding ends for good: what is held goes on, and everything after it. */
+  private giveUp(): void {
+    this.passThrough = true;
+    this.queue.length = 0;
+    this.advance(this.pos, true);
+    this.onIdle?.();
+    this.onIdle = undefined;
+  }
+
+  /** Moves `base` to stream offset `to`, forwarding the bytes passed over or dropping them. */
+  private advance(to: number, send: boolean): void {
+    while (this.base < to) {
+      const chunk = this.chunks[this.first]!;
+      const n = Math.min(chunk.length, to - this.base);
+      const part = n === chunk.length ? chunk : chunk.subarray(0, n);
+      if (n === chunk.length) this.chunks[this.first++] = EMPTY;
+      else this.chunks[this.first] = chunk.subarray(n);
+      this.base += n;
+      if (send) this.forward(part);
+    }
+    if (this.first === this.chunks.length) {
+      this.chunks = [];
+      this.first = 0;
+    } else if (this.first > 1024 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { makeExchange, type WsMessageRecord } from '../../src/exchange.js';
+import { loadPolicyText } from '../../src/policy/load.js';
+import { messageModel, refusalEvent, screenMessage, screensMessages } from '../../src/proxy/ws-screen.js';
+
+const msg = (text: string | undefined, truncated = false): WsMessageRecord => ({ seq: 0, direction: 'client', at: 0, opcode: text === undefined ? 2 : 1, size: 0, compressed: false, truncated, ...(text === undefined ? {} : { text }) });
+const POLICY = loadPolicyText('rules:\n  - {id: ok, match: {model: "gpt-5-codex*"}, action: allow}\n  - {id: watch, mode: monitor, match: {model: o3}, action: deny}\n  - {id: rest, action: deny}\n', 'p.yaml');
+const facts = { host: 'api.openai.com', path: '/v1/responses', api: 'responses' as const, client: '127.0.0.1' };
+
+describe('the access rules on the requests of a Codex WebSocket session', () => {
+  it('reads the model a response.create names, on the event or in its response; nothing else asks for one', () => {
+    expect(messageModel(msg('{"type":"response.create","model":"gpt-5-codex"}'))).toBe('gpt-5-codex');
+    expect(messageModel(msg('{"type":"response.create","response":{"model":"o3"}}'))).toBe('o3');
+    expect(messageModel(msg('{"type":"response.cancel","model":"o3"}'))).toBeUndefined();
+    expect(messageModel(msg('{"type":"response.create"}'))).toBeUndefined();
+    expect(messageModel(msg(undefined))).toBeUndefined();
+    expect(messageModel(msg('not json'))).toBeUndefined();
+    // Cut at the capture limit: the prefix is searched (clients write type and model first).
+    expect(messageModel(msg('{"type":"response.create","model":"gpt-\\u0034o","input":[{"role":"user","content":"aaaa', true))).toBe('gpt-4o');
+    expect(messageModel(msg('{"type":"conversation.item.create","item":{"model":"x","content":"aaaa', true))).toBeUndefined();
+  });
+
+  it('screens only Responses sessions, under a policy with access rules', () => {
+    expect(screensMessages(POLICY, 'responses')).toBe(true);
+    expect(screensMessages(POLICY, 'realtime')).toBe(false);
+    expect(screensMessages(loadPolicyText('rules:\n  - {budget: {usd: 1, period: day, per: user}}\n', 'p.yaml'), 'responses')).toBe(false);
+    expect(screensMessages(undefined, 'responses')).toBe(false);
+  });
+
+  it('refuses a model the rules deny with the Responses error event, and records each decision once per rule and model', () => {
+    const ex = makeExchange({ api: 'responses' });
+    const ask = (model: string) => screenMessage(msg(JSON.stringify({ type: 'response.create', model })), POLICY, facts, ex);
+    expect(ask('gpt-5-codex')).toBeUndefined();
+    expect(ask('gpt-5-codex')).toBeUndefined();
+    const refused = ask('o3');
+    expect(refused).toEqual({ code: 'model_not_allowed', event: refusalEvent('model_not_allowed') });
+    expect(JSON.parse(refused!.event)).toEqual({ type: 'error', status: 403, error: { message: 'this model is not allowed by llmtap policy (model_not_allowed)', type: 'llmtap_error', param: null, code: 'model_not_allowed' } });
+    expect(ask('o3')).toBeDefined();
+    expect(ex.policy?.decisions).toEqual([
+      { rule: 'ok', kind: 'access', action: 'allow', enforced: true, model: 'gpt-5-codex' },
+      { rule: 'watch', kind: 'access', action: 'deny', enforced: false, model: 'o3' },
+      { rule: 'rest', kind: 'access', action: 'deny', enforced: true, model: 'o3' },
+    ]);
+    // A message that names no model is not judged.
+    expect(screenMessage(msg('{"type":"response.cancel"}'), POLICY, facts, ex)).toBeUndefined();
+  });
+});
