@@ -190,6 +190,21 @@ export function evaluateBudgets(rules: readonly BudgetRule[], facts: MatchFacts,
   return out;
 }
 
+/**
+ * The budgets a cost goes to, whatever they have spent: each matching rule up to the first
+ * enforced one, as evaluateBudgets charges them. For a Codex WebSocket session, whose
+ * requests name their models one by one (each response is charged with its own model's).
+ */
+export function budgetChargesFor(rules: readonly BudgetRule[], facts: MatchFacts): BudgetCharge[] {
+  const out: BudgetCharge[] = [];
+  for (const rule of rules) {
+    if (!rule.match(facts)) continue;
+    out.push({ rule, key: budgetKey(rule.per, facts) });
+    if (rule.mode === 'enforce') break;
+  }
+  return out;
+}
+
 /** Archived spend, summed per UTC day and the facts rules match on (ArchiveReader.spendSince). */
 export interface SpendRow {
   /** Start of the UTC day (epoch ms). */

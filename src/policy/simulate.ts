@@ -6,8 +6,7 @@ import { ResponseCaches } from '../cache/response-caches.js';
 import { archivedRequest, UpstreamCosts, type ArchivedRequest } from './archived-request.js';
 import { BudgetLedger, periodStart, seedBudgets, type SpendRow } from './budget.js';
 import type { CompiledPolicy } from './compile.js';
-import { evaluateAccess, evaluatePolicy, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
-import type { Decision } from './types.js';
+import { evaluatePolicy, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
 import { credentialFor, evaluateRouting } from './routing.js';
 import { addCounts, EffectTally, type PolicyTestReport } from './simulate-report.js';
 
@@ -41,8 +40,8 @@ export function replayFrom(policy: CompiledPolicy, since: number | undefined): n
  * recorded as failed, credentials rules say what they would have injected. Nothing is
  * sent anywhere. Monitor rules are counted as what they would have done and change nothing.
  * A WebSocket session is decided at its upgrade, as the proxy decides it (no body; the
- * model from `?model=`, or for Codex's the model it recorded, which the proxy's access
- * rules judge request by request), and charged its whole archived cost and tokens then
+ * model from `?model=`, or for Codex's the model it recorded: the proxy judges its
+ * requests by the models they name), and charged its whole archived cost and tokens then
  * (the proxy charges them response by response as the session runs).
  * Rows before `since` (from replayFrom) seed the budgets with their archived cost only.
  */
@@ -151,19 +150,13 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
 }
 
 /**
- * A Responses WebSocket session (Codex) as the proxy decides one: its upgrade without the
- * access rules, which judge each `response.create` by the model it names (ws-screen.ts);
- * replayed, by the model the session recorded. Refused, none of its requests would have
- * gone upstream.
+ * A Responses WebSocket session (Codex) as the proxy decides one: its access rules and
+ * budgets judge each `response.create` by the model it names and each response is
+ * charged at its own model (proxy/ws-screen.ts); replayed as one request, by the model
+ * the session recorded. Refused, none of its requests would have gone upstream.
  */
 function codexSession(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): PolicyOutcome {
-  const decisions: Decision[] = [];
-  if (evaluateAccess(policy.access, { ...r.facts, model: r.recordedModel }, decisions)) {
-    return { record: { decisions, blocked: 'model_not_allowed' }, charges: [], block: { code: 'model_not_allowed' } };
-  }
-  const outcome = evaluatePolicy(policy, r.facts, undefined, s.buckets, false, { budgets: s.budgets, bodySize: 0, now: r.at, accessLater: true });
-  outcome.record.decisions.unshift(...decisions);
-  return outcome;
+  return evaluatePolicy(policy, { ...r.facts, model: r.recordedModel }, undefined, s.buckets, false, { budgets: s.budgets, bodySize: 0, now: r.at });
 }
 
 /** Route, fallback and credentials for a request that went upstream; returns its cost at the routed model when priced. */

@@ -18,6 +18,7 @@ import { classifyUpstreamError, LlmtapError, providerErrorBody, upstreamFailureD
 import { headerValue, now, type Exchange, type RawHeaders, type ResponsePart } from '../exchange.js';
 import { newId } from '../ids.js';
 import { applyPolicy, chargeResponse, spentBudget, type PolicyStageResult } from '../policy/stage.js';
+import { budgetChargesFor } from '../policy/budget.js';
 import type { MatchFacts } from '../policy/types.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
@@ -127,7 +128,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     if (applied.error) return fail(applied.error.code, undefined, applied.error.headers);
     routing = applied.routing;
     if (screened) screenFacts = applied.facts;
-    if (applied.charges.length > 0 || applied.budgetCharges) {
+    if (applied.charges.length > 0 || applied.budgetCharges || screenFacts) {
       charges = applied;
       facts = applied.facts;
       // Who sent it, before any response is priced: subscription traffic is priced as such.
@@ -213,7 +214,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
         deps.sessions.delete(session);
         record();
       },
-      ...(charges ? { onResponse: (part: ResponsePart) => chargeAndCheck(ex, part, charges!, facts, deps, () => session) } : {}),
+      ...(charges ? { onResponse: (part: ResponsePart) => (screenFacts ? chargeScreened(ex, part, charges!, screenFacts, deps) : chargeAndCheck(ex, part, charges!, facts, deps, () => session)) } : {}),
       ...(screenFacts ? { screen: screenFor(ex, screenFacts, deps) } : {}),
     });
     deps.sessions.add(session);
@@ -256,18 +257,31 @@ function chargeAndCheck(ex: Exchange, part: ResponsePart, charges: Pick<PolicySt
 }
 
 /**
- * The access rules on each request a session's client sends (the live policy: a reload
- * applies to open sessions), held until decided for at most the request body limit.
- * A refusal is counted and logged; one that ended the session marks it blocked.
+ * A response of a screened (Codex) session: its tokens go to the upgrade's token buckets,
+ * its cost to the budgets of the model it answered with (each request names its own). A
+ * spent budget refuses the next request (ws-screen.ts); the session itself goes on.
+ */
+function chargeScreened(ex: Exchange, part: ResponsePart, charges: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, facts: MatchFacts, deps: UpgradeDeps): void {
+  const budget = deps.policy?.policy.budget ?? [];
+  const model = part.model ?? facts.model;
+  void Promise.resolve(chargeResponse(ex, part, { charges: charges.charges, budgetCharges: budget.length > 0 ? budgetChargesFor(budget, { ...facts, model }) : undefined }, deps.policy)).catch(() => {
+    // Fail-open, as charging is: the session goes on.
+  });
+}
+
+/**
+ * The access rules and budgets on each request a session's client sends (the live policy:
+ * a reload applies to open sessions), held until decided for at most the request body
+ * limit. A refusal is counted and logged; one that ended the session marks it blocked.
  */
 function screenFor(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): NonNullable<SessionDeps['screen']> {
   return {
     holdLimit: deps.maxRequestBody,
-    check: (message) => (deps.policy ? screenMessage(message, deps.policy.policy, facts, ex) : undefined),
+    check: (message) => (deps.policy ? screenMessage(message, deps.policy.policy, facts, ex, deps.policy.budgets) : undefined),
     refused: (refusal, ended) => {
       deps.metrics.count(refusal.code);
       if (ended) (ex.policy ??= { decisions: [] }).blocked = refusal.code;
-      deps.logger.warn({ exchange: ex.id, code: refusal.code }, ended ? 'websocket session ended: a request named a model the policy refuses' : 'websocket request refused: a model the policy refuses');
+      deps.logger.warn({ exchange: ex.id, code: refusal.code }, ended ? 'websocket session ended: the policy refused a request' : 'websocket request refused by the policy');
     },
   };
 }

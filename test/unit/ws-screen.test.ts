@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeExchange, type WsMessageRecord } from '../../src/exchange.js';
+import { BudgetLedger } from '../../src/policy/budget.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { messageModel, refusalEvent, screenMessage, screensMessages } from '../../src/proxy/ws-screen.js';
 
@@ -20,11 +21,28 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
     expect(messageModel(msg('{"type":"conversation.item.create","item":{"model":"x","content":"aaaa', true))).toBeUndefined();
   });
 
-  it('screens only Responses sessions, under a policy with access rules', () => {
+  it('screens only Responses sessions, under a policy with access or budget rules', () => {
     expect(screensMessages(POLICY, 'responses')).toBe(true);
     expect(screensMessages(POLICY, 'realtime')).toBe(false);
-    expect(screensMessages(loadPolicyText('rules:\n  - {budget: {usd: 1, period: day, per: user}}\n', 'p.yaml'), 'responses')).toBe(false);
+    expect(screensMessages(loadPolicyText('rules:\n  - {budget: {usd: 1, period: day, per: user}}\n', 'p.yaml'), 'responses')).toBe(true);
+    expect(screensMessages(loadPolicyText('rules:\n  - {rateLimit: {requestsPerMinute: 1, per: user}}\n', 'p.yaml'), 'responses')).toBe(false);
     expect(screensMessages(undefined, 'responses')).toBe(false);
+  });
+
+  it('refuses a request whose model\'s budget is spent (budget_exceeded, 429), keyed by the model the request names', () => {
+    const policy = loadPolicyText('rules:\n  - {id: gpt5, match: {model: "gpt-5*"}, budget: {usd: 1, period: day, per: model}}\n', 'p.yaml');
+    const ledger = new BudgetLedger();
+    const now = Date.UTC(2026, 11, 6, 12);
+    ledger.add(policy.budget[0]!, 'model:gpt-5-codex', 1.5, now);
+    const ex = makeExchange({ api: 'responses' });
+    const ask = (model: string) => screenMessage(msg(JSON.stringify({ type: 'response.create', model })), policy, facts, ex, ledger, now);
+    expect(ask('gpt-5-mini')).toBeUndefined(); // its own key, nothing spent
+    expect(ask('o3')).toBeUndefined(); // no budget matches
+    const refused = ask('gpt-5-codex');
+    expect(refused?.code).toBe('budget_exceeded');
+    expect(JSON.parse(refused!.event)).toMatchObject({ type: 'error', status: 429, error: { code: 'budget_exceeded' } });
+    ask('gpt-5-codex');
+    expect(ex.policy?.decisions).toEqual([expect.objectContaining({ rule: 'gpt5', kind: 'budget', action: 'block', enforced: true, key: 'model:gpt-5-codex' })]);
   });
 
   it('refuses a model the rules deny with the Responses error event, and records each decision once per rule and model', () => {
