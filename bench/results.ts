@@ -1,4 +1,4 @@
-import type { WsDelay, WsOpen } from './websocket.js';
+import type { WsDelay, WsOpen, WsRoundTrips } from './websocket.js';
 import type { BenchParams } from './config.js';
 import type { BlastResult, ClosedResult, HostsResult, SseResult, StreamsResult } from './loadgen.js';
 import type { PolicyOverhead } from './policy-overhead.js';
@@ -98,7 +98,7 @@ export interface BenchResults {
   archive?: Cell<ArchiveFigures>;
   inproc?: Cell<InprocFigures>;
   /** Per-message delay direct vs through llmtap, and llmtap's RSS with many WebSockets open. */
-  websocket?: Cell<{ direct: WsDelay; llmtap: WsDelay; open: WsOpen }>;
+  websocket?: Cell<{ direct: WsDelay; llmtap: WsDelay; open: WsOpen; roundTrip: WsRoundTrips }>;
   /** The 10-rule policy and plain recording taking turns (policy-overhead.ts): whether the policy is within noise. */
   policyOverhead?: Cell<PolicyOverhead>;
   durationMs: number;

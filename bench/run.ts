@@ -25,7 +25,7 @@ import { runProfile } from './profile.js';
 import { Progress } from './progress.js';
 import { renderMarkdown, renderSvg, renderStdout } from './report.js';
 import type { ArchiveFigures, BenchResults, InprocFigures, InprocReport, SystemId, SystemResult } from './results.js';
-import { formatWs, wsDelayRun, wsOpenRun } from './websocket.js';
+import { formatRoundTrips, formatWs, wsDelayRun, wsOpenRun, wsRoundTrips } from './websocket.js';
 import { directTarget, proxyTarget, startHttpMitmProxy, startLlmtap, startLlmtapInproc, startMitmdump, useDist, useLlmtapArgs, type FakeInfo, type RunningSystem } from './systems.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -360,17 +360,20 @@ async function main(): Promise<void> {
       results.websocket = await phase('ws', `WebSocket: ${sessions} sessions × ${perSession} messages direct and through llmtap; ${P.wsSockets} open through llmtap (RSS)`, 30_000, async () => {
         const direct = await wsDelayRun(fake, undefined, sessions, perSession, 2);
         const sys = await startLlmtap(tmp, fake, 'llmtap-ws');
+        let llmtap: Awaited<ReturnType<typeof wsDelayRun>>;
+        let open: Awaited<ReturnType<typeof wsOpenRun>>;
         try {
-          const llmtap = await wsDelayRun(fake, sys, sessions, perSession, 2);
-          const open = await wsOpenRun(fake, sys, P.wsSockets);
-          for (const line of [formatWs('direct', direct), formatWs('through llmtap', llmtap, open)]) {
-            notes.push(line);
-            progress.note(line);
-          }
-          return { direct, llmtap, open };
+          llmtap = await wsDelayRun(fake, sys, sessions, perSession, 2);
+          open = await wsOpenRun(fake, sys, P.wsSockets);
         } finally {
           await sys.stop();
         }
+        const roundTrip = await wsRoundTrips(fake, tmp, args.quick ? 200 : 1000);
+        for (const line of [formatWs('direct', direct), formatWs('through llmtap', llmtap, open), formatRoundTrips(roundTrip)]) {
+          notes.push(line);
+          progress.note(line);
+        }
+        return { direct, llmtap, open, roundTrip };
       });
     }
   } finally {

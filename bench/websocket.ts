@@ -9,9 +9,11 @@ import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { WebSocket } from 'ws';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { memOf, sleep } from './procs.js';
 import { summarize, type Summary } from './stats.js';
-import type { FakeInfo, RunningSystem } from './systems.js';
+import { startLlmtap, type FakeInfo, type RunningSystem } from './systems.js';
 
 export interface WsDelay {
   messages: number;
@@ -108,6 +110,58 @@ export async function wsOpenRun(fake: FakeInfo, sys: RunningSystem, count: numbe
     sockets: count, opened: open.length, idleRssBytes: idle, openRssBytes: rss, openMs,
     perSocketBytes: idle !== undefined && rss !== undefined && open.length > 0 ? (rss - idle) / open.length : undefined,
   };
+}
+
+/** Request → first answer, one request at a time in one session (what a Codex turn waits before its first event). */
+export interface WsRoundTrips {
+  requests: number;
+  direct: Summary;
+  llmtap: Summary;
+  /** Through llmtap under access rules: each response.create is held until the rules have judged the model it names. */
+  screened: Summary;
+}
+
+/** `requests` response.create messages one after another in one session; the time from each send to its first answer (after `warm` uncounted). */
+export async function wsRoundTripRun(fake: FakeInfo, sys: RunningSystem | undefined, requests: number, warm = 20): Promise<Summary> {
+  const ws = await openWs(fake, sys);
+  const samples: number[] = [];
+  for (let i = 0; i < warm + requests; i++) {
+    const started = process.hrtime.bigint();
+    await new Promise<void>((resolve) => {
+      ws.once('message', () => resolve());
+      ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-codex', input: [{ role: 'user', content: 'Say hello.' }], n: 1 }));
+    });
+    if (i >= warm) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  ws.close(1000);
+  await new Promise((r) => ws.once('close', r));
+  return summarize(samples);
+}
+
+/** The access rules of the screened round trips: the bench's model allowed, anything else refused. */
+const SCREENING_POLICY = 'rules:\n  - {id: codex, match: {model: "gpt-5*"}, action: allow}\n  - {id: nothing-else, action: deny}\n';
+
+/** Round trips direct, through llmtap, and through llmtap judging each request by its model (a fresh proxy each). */
+export async function wsRoundTrips(fake: FakeInfo, tmp: string, requests: number): Promise<WsRoundTrips> {
+  const direct = await wsRoundTripRun(fake, undefined, requests);
+  const run = async (name: string, args: string[]): Promise<Summary> => {
+    const sys = await startLlmtap(tmp, fake, name, { args });
+    try {
+      return await wsRoundTripRun(fake, sys, requests);
+    } finally {
+      await sys.stop();
+    }
+  };
+  const llmtap = await run('llmtap-ws-rtt', []);
+  const policyFile = join(tmp, 'ws-screening.yaml');
+  writeFileSync(policyFile, SCREENING_POLICY);
+  const screened = await run('llmtap-ws-screened', ['--policy', policyFile]);
+  return { requests, direct, llmtap, screened };
+}
+
+export function formatRoundTrips(r: WsRoundTrips): string {
+  const f = (s: Summary): string => `${s.p50.toFixed(3)} / ${s.p99.toFixed(3)} ms`;
+  return `WebSocket request → first answer (${r.requests} requests one at a time in one session, p50 / p99): direct ${f(r.direct)}, through llmtap ${f(r.llmtap)}, through llmtap with access rules judging each request's model ${f(r.screened)}`;
 }
 
 export function formatWs(label: string, delay: WsDelay, open?: WsOpen): string {
