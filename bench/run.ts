@@ -25,7 +25,7 @@ import { runProfile } from './profile.js';
 import { Progress } from './progress.js';
 import { renderMarkdown, renderSvg, renderStdout } from './report.js';
 import type { ArchiveFigures, BenchResults, InprocFigures, InprocReport, SystemId, SystemResult } from './results.js';
-import { formatRoundTrips, formatWs, wsDelayRun, wsOpenRun, wsRoundTrips } from './websocket.js';
+import { wsPhase } from './websocket.js';
 import { directTarget, proxyTarget, startHttpMitmProxy, startLlmtap, startLlmtapInproc, startMitmdump, useDist, useLlmtapArgs, type FakeInfo, type RunningSystem } from './systems.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -357,23 +357,13 @@ async function main(): Promise<void> {
     if (want('ws')) {
       const sessions = args.quick ? 5 : 20;
       const perSession = 100;
-      results.websocket = await phase('ws', `WebSocket: ${sessions} sessions × ${perSession} messages direct and through llmtap; ${P.wsSockets} open through llmtap (RSS)`, 30_000, async () => {
-        const direct = await wsDelayRun(fake, undefined, sessions, perSession, 2);
-        const sys = await startLlmtap(tmp, fake, 'llmtap-ws');
-        let llmtap: Awaited<ReturnType<typeof wsDelayRun>>;
-        let open: Awaited<ReturnType<typeof wsOpenRun>>;
-        try {
-          llmtap = await wsDelayRun(fake, sys, sessions, perSession, 2);
-          open = await wsOpenRun(fake, sys, P.wsSockets);
-        } finally {
-          await sys.stop();
-        }
-        const roundTrip = await wsRoundTrips(fake, tmp, args.quick ? 200 : 1000);
-        for (const line of [formatWs('direct', direct), formatWs('through llmtap', llmtap, open), formatRoundTrips(roundTrip)]) {
+      results.websocket = await phase('ws', `WebSocket: ${sessions} sessions × ${perSession} messages direct and through llmtap; ${P.wsSockets} open through llmtap (RSS); request round trips`, 30_000, async () => {
+        const ws = await wsPhase(fake, tmp, { sessions, perSession, sockets: P.wsSockets, roundTrips: args.quick ? 200 : 1000 });
+        for (const line of ws.lines) {
           notes.push(line);
           progress.note(line);
         }
-        return { direct, llmtap, open, roundTrip };
+        return ws.result;
       });
     }
   } finally {

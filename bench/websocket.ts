@@ -164,6 +164,22 @@ export function formatRoundTrips(r: WsRoundTrips): string {
   return `WebSocket request → first answer (${r.requests} requests one at a time in one session, p50 / p99): direct ${f(r.direct)}, through llmtap ${f(r.llmtap)}, through llmtap with access rules judging each request's model ${f(r.screened)}`;
 }
 
+/** The bench's WebSocket phase: per-message delay direct and through llmtap, RSS with many open, then request round trips. */
+export async function wsPhase(fake: FakeInfo, tmp: string, n: { sessions: number; perSession: number; sockets: number; roundTrips: number }): Promise<{ result: { direct: WsDelay; llmtap: WsDelay; open: WsOpen; roundTrip: WsRoundTrips }; lines: string[] }> {
+  const direct = await wsDelayRun(fake, undefined, n.sessions, n.perSession, 2);
+  const sys = await startLlmtap(tmp, fake, 'llmtap-ws');
+  let llmtap: WsDelay;
+  let open: WsOpen;
+  try {
+    llmtap = await wsDelayRun(fake, sys, n.sessions, n.perSession, 2);
+    open = await wsOpenRun(fake, sys, n.sockets);
+  } finally {
+    await sys.stop();
+  }
+  const roundTrip = await wsRoundTrips(fake, tmp, n.roundTrips);
+  return { result: { direct, llmtap, open, roundTrip }, lines: [formatWs('direct', direct), formatWs('through llmtap', llmtap, open), formatRoundTrips(roundTrip)] };
+}
+
 export function formatWs(label: string, delay: WsDelay, open?: WsOpen): string {
   const d = delay.delayMs;
   const mem = open ? ` | ${open.opened}/${open.sockets} open: RSS ${(open.idleRssBytes! / 2 ** 20).toFixed(0)} → ${(open.openRssBytes! / 2 ** 20).toFixed(0)} MiB (${(open.perSocketBytes! / 1024).toFixed(1)} KiB per WebSocket), opened in ${(open.openMs / 1000).toFixed(1)} s` : '';
