@@ -38,3 +38,14 @@ describe('policy decisions as show prints them', () => {
     expect(parsePolicy(null)).toBeUndefined();
   });
 });
+
+describe('decisions on the requests of a WebSocket session', () => {
+  it('an access decision names the model the request asked for', () => {
+    const record: PolicyRecord = { decisions: [
+      { rule: 'codex', kind: 'access', action: 'allow', enforced: true, model: 'gpt-5-codex' },
+      { rule: 'rest', kind: 'access', action: 'deny', enforced: true, model: 'o3' },
+      { rule: 'plain', kind: 'access', action: 'deny', enforced: false },
+    ] };
+    expect(decisionLines(record)).toEqual(['codex · access allow · request for gpt-5-codex', 'rest · access deny · request for o3', 'monitor: plain · access deny']);
+  });
+});

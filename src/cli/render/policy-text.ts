@@ -20,7 +20,8 @@ export function decisionLines(record: PolicyRecord): string[] {
 function detail(d: Decision): string {
   switch (d.kind) {
     case 'access':
-      return '';
+      // Decided on a request inside a WebSocket session: the model that request named.
+      return d.model === undefined ? '' : ` · request for ${d.model}`;
     case 'redact':
       return ` · ${d.hits.map((h) => `${h.detector}×${h.count} at ${h.at}`).join(', ')}`;
     case 'rateLimit':
