@@ -228,7 +228,14 @@ export class WsSession {
    * when the message had already gone upstream, the session ends (cut).
    */
   private screen(record: WsMessageRecord, m: WsMessage): void {
-    const refusal = this.deps.screen!.check(record);
+    let refusal: WsRefusal | undefined;
+    try {
+      refusal = this.deps.screen!.check(record);
+    } catch {
+      // A fault in judging a request ends the session (what is held never goes up), as an HTTP request gets llmtap's 500.
+      this.cut('internal');
+      return;
+    }
     const result = this.gate!.decide(refusal === undefined);
     if (!refusal) return;
     const droppable = result === 'dropped' && (!m.compressed || this.deflate?.client.noContextTakeover === true);
