@@ -30,8 +30,8 @@ export interface EvaluateExtras {
   bodySize?: number;
   /** Epoch ms: which budget period the request falls in. */
   now?: number;
-  /** The access rules are left to each request the session sends (a Responses WebSocket upgrade: proxy/ws-screen.ts). */
-  accessLater?: boolean;
+  /** Access and rate-limit rules are left to each request the session sends (a Codex WebSocket upgrade: proxy/ws-screen.ts). */
+  perRequest?: boolean;
 }
 
 /** Reads the facts rules match on from an Exchange (tool and agent metadata filled in by the caller). */
@@ -130,6 +130,38 @@ export function evaluateAccess(rules: CompiledPolicy['access'], facts: MatchFact
 }
 
 /**
+ * Rate-limit rules over one request: its token pre-check (from the max tokens it declares)
+ * and its request taken from each matching rule's buckets, up to the first enforced one.
+ * Limits hit are added to `decisions`; `retryAfterSeconds` when an enforced one refuses;
+ * else the token buckets to charge with what the request really used.
+ */
+export function evaluateRateLimits(rules: readonly RateLimitRule[], facts: MatchFacts, body: unknown, buckets: PolicyBuckets, decisions: Decision[]): { retryAfterSeconds?: number; charges: PolicyOutcome['charges'] } {
+  const charges: PolicyOutcome['charges'] = [];
+  for (const rule of rules) {
+    if (!rule.match(facts)) continue;
+    const enforced = rule.mode === 'enforce';
+    const key = bucketKey(rule.per, facts);
+    const { requests, tokens } = buckets.for(rule);
+    const declared = declaredMaxTokens(body);
+    const tokenCheck = tokens?.check(key, Math.max(1, declared));
+    if (tokenCheck && !tokenCheck.ok) {
+      decisions.push({ rule: rule.id, kind: 'rateLimit', action: 'limit', enforced, key, retryAfterSeconds: tokenCheck.retryAfterSeconds, limit: 'tokens' });
+      if (enforced) return { retryAfterSeconds: tokenCheck.retryAfterSeconds, charges: [] };
+      continue;
+    }
+    const requestTake = requests?.take(key);
+    if (requestTake && !requestTake.ok) {
+      decisions.push({ rule: rule.id, kind: 'rateLimit', action: 'limit', enforced, key, retryAfterSeconds: requestTake.retryAfterSeconds, limit: 'requests' });
+      if (enforced) return { retryAfterSeconds: requestTake.retryAfterSeconds, charges: [] };
+      continue;
+    }
+    if (tokens) charges.push({ limiter: tokens, key });
+    if (enforced) break;
+  }
+  return { charges };
+}
+
+/**
  * Decides what the policy does with one request: pure over the facts and the
  * parsed body, apart from the token buckets it is handed. Within each kind the
  * first ENFORCED rule that matches wins; monitor rules that match before it are
@@ -148,7 +180,7 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     return outcome;
   };
 
-  if (!extras.accessLater && evaluateAccess(policy.access, facts, decisions)) return block('model_not_allowed');
+  if (!extras.perRequest && evaluateAccess(policy.access, facts, decisions)) return block('model_not_allowed');
 
   const placeholders = new Placeholders();
   for (const rule of policy.redact) {
@@ -192,26 +224,10 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     if (budgeted.charges.length > 0) outcome.budgetCharges = budgeted.charges;
   }
 
-  for (const rule of policy.rateLimit) {
-    if (!rule.match(facts)) continue;
-    const enforced = rule.mode === 'enforce';
-    const key = bucketKey(rule.per, facts);
-    const { requests, tokens } = buckets.for(rule);
-    const declared = declaredMaxTokens(body);
-    const tokenCheck = tokens?.check(key, Math.max(1, declared));
-    if (tokenCheck && !tokenCheck.ok) {
-      decisions.push({ rule: rule.id, kind: 'rateLimit', action: 'limit', enforced, key, retryAfterSeconds: tokenCheck.retryAfterSeconds, limit: 'tokens' });
-      if (enforced) return block('rate_limited', tokenCheck.retryAfterSeconds);
-      continue;
-    }
-    const requestTake = requests?.take(key);
-    if (requestTake && !requestTake.ok) {
-      decisions.push({ rule: rule.id, kind: 'rateLimit', action: 'limit', enforced, key, retryAfterSeconds: requestTake.retryAfterSeconds, limit: 'requests' });
-      if (enforced) return block('rate_limited', requestTake.retryAfterSeconds);
-      continue;
-    }
-    if (tokens) outcome.charges.push({ limiter: tokens, key });
-    if (enforced) break;
+  if (!extras.perRequest) {
+    const rated = evaluateRateLimits(policy.rateLimit, facts, body, buckets, decisions);
+    if (rated.retryAfterSeconds !== undefined) return block('rate_limited', rated.retryAfterSeconds);
+    outcome.charges = rated.charges;
   }
   return outcome;
 }

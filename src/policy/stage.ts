@@ -45,10 +45,10 @@ export interface PolicyStageResult {
  * forwarding. Records every decision on `ex.policy`; returns the LlmtapError an
  * enforced block answers with (no upstream call) and the body to send or record
  * when redaction changed it. `decoded` is the body with its content coding undone
- * (undefined when it could not be). `accessLater`: the access rules are applied to each
- * request inside the session instead (a Codex WebSocket upgrade names no model).
+ * (undefined when it could not be). `perRequest`: the access and rate-limit rules are
+ * applied to each request inside the session instead (a Codex WebSocket upgrade names no model).
  */
-export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined, accessLater = false): PolicyStageResult {
+export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeaders: RawHeaders, decoded: Buffer | undefined, perRequest = false): PolicyStageResult {
   const { policy } = runtime;
   ex.tool ??= identifyTool(ex.request.headers);
   // Read once: the body parser's read (headers and body) already set it, even to undefined.
@@ -60,7 +60,7 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
   const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (body === undefined || body === null || typeof body !== 'object');
   const facts = factsOf(ex, policy.teams);
-  const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now(), accessLater });
+  const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now(), perRequest });
   // Routing (route, fallback, credentials): only for a request that is going out.
   const routing = outcome.block ? undefined : evaluateRouting(policy, facts, ex.target);
   if (routing) {

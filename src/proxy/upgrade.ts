@@ -23,7 +23,7 @@ import type { MatchFacts } from '../policy/types.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession, type SessionDeps } from '../websocket/session.js';
-import { screenMessage, screensMessages } from './ws-screen.js';
+import { screenMessage, screensMessages, type ScreenResult } from './ws-screen.js';
 import { isValidWebSocketKey } from '../websocket/frame-writer.js';
 import { BodyCapture } from './capture.js';
 import { closeAfterAnswer } from './refusals.js';
@@ -122,9 +122,10 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     // upgrade-routing.ts). Messages inside the session are not redacted; each response's
     // tokens and cost are charged as it ends.
     ex.request.model ??= new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
-    // Codex names its model in each response.create, not here: the access rules judge those (ws-screen.ts).
+    // Codex names its model in each response.create, not here: the access and rate-limit
+    // rules judge each of those as a request (ws-screen.ts); the budgets are checked here too.
     const screened = screensMessages(deps.policy.policy, ex.api);
-    const applied = applyPolicy(deps.policy, ex, [], undefined, screened && ex.request.model === undefined);
+    const applied = applyPolicy(deps.policy, ex, [], undefined, screened);
     if (applied.error) return fail(applied.error.code, undefined, applied.error.headers);
     routing = applied.routing;
     if (screened) screenFacts = applied.facts;
@@ -214,8 +215,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
         deps.sessions.delete(session);
         record();
       },
-      ...(charges ? { onResponse: (part: ResponsePart) => (screenFacts ? chargeScreened(ex, part, charges!, screenFacts, deps) : chargeAndCheck(ex, part, charges!, facts, deps, () => session)) } : {}),
-      ...(screenFacts ? { screen: screenFor(ex, screenFacts, deps) } : {}),
+      ...(screenFacts ? screenedSession(ex, screenFacts, deps) : charges ? { onResponse: (part: ResponsePart) => chargeAndCheck(ex, part, charges!, facts, deps, () => session) } : {}),
     });
     deps.sessions.add(session);
     session.start(head, upHead);
@@ -257,31 +257,37 @@ function chargeAndCheck(ex: Exchange, part: ResponsePart, charges: Pick<PolicySt
 }
 
 /**
- * A response of a screened (Codex) session: its tokens go to the upgrade's token buckets,
- * its cost to the budgets of the model it answered with (each request names its own). A
- * spent budget refuses the next request (ws-screen.ts); the session itself goes on.
+ * A screened (Codex) session's policy: each request judged as it arrives, as an HTTP
+ * request of its model would be (ws-screen.ts; the live policy, so a reload applies to
+ * open sessions), held meanwhile for at most the request body limit; each response
+ * charged as it ends, its tokens to the buckets its request was taken from, its cost to
+ * the budgets of the model that answered. A refusal is counted and logged; one that
+ * ended the session marks it blocked.
  */
-function chargeScreened(ex: Exchange, part: ResponsePart, charges: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, facts: MatchFacts, deps: UpgradeDeps): void {
-  const budget = deps.policy?.policy.budget ?? [];
-  const model = part.model ?? facts.model;
-  void Promise.resolve(chargeResponse(ex, part, { charges: charges.charges, budgetCharges: budget.length > 0 ? budgetChargesFor(budget, { ...facts, model }) : undefined }, deps.policy)).catch(() => {
-    // Fail-open, as charging is: the session goes on.
-  });
-}
-
-/**
- * The access rules and budgets on each request a session's client sends (the live policy:
- * a reload applies to open sessions), held until decided for at most the request body
- * limit. A refusal is counted and logged; one that ended the session marks it blocked.
- */
-function screenFor(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): NonNullable<SessionDeps['screen']> {
+function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): Pick<SessionDeps, 'screen' | 'onResponse'> {
+  /** The token buckets of the request being answered (Codex asks one at a time). */
+  let tokenCharges: ScreenResult['tokenCharges'] = [];
   return {
-    holdLimit: deps.maxRequestBody,
-    check: (message) => (deps.policy ? screenMessage(message, deps.policy.policy, facts, ex, deps.policy.budgets) : undefined),
-    refused: (refusal, ended) => {
-      deps.metrics.count(refusal.code);
-      if (ended) (ex.policy ??= { decisions: [] }).blocked = refusal.code;
-      deps.logger.warn({ exchange: ex.id, code: refusal.code }, ended ? 'websocket session ended: the policy refused a request' : 'websocket request refused by the policy');
+    screen: {
+      holdLimit: deps.maxRequestBody,
+      check: (message) => {
+        if (!deps.policy) return undefined;
+        const judged = screenMessage(message, deps.policy, facts, ex);
+        if (!judged.refusal) tokenCharges = judged.tokenCharges;
+        return judged.refusal;
+      },
+      refused: (refusal, ended) => {
+        deps.metrics.count(refusal.code);
+        if (ended) (ex.policy ??= { decisions: [] }).blocked = refusal.code;
+        deps.logger.warn({ exchange: ex.id, code: refusal.code }, ended ? 'websocket session ended: the policy refused a request' : 'websocket request refused by the policy');
+      },
+    },
+    onResponse: (part) => {
+      const budget = deps.policy?.policy.budget ?? [];
+      const budgetCharges = budget.length > 0 ? budgetChargesFor(budget, { ...facts, model: part.model ?? facts.model }) : undefined;
+      void Promise.resolve(chargeResponse(ex, part, { charges: tokenCharges, budgetCharges }, deps.policy)).catch(() => {
+        // Fail-open, as charging is: the session goes on.
+      });
     },
   };
 }

@@ -1,8 +1,8 @@
 /**
  * The policy inside a WebSocket session: Codex's Responses over WebSocket names its
  * model in each `response.create`, not at the upgrade, so the access rules (allowed
- * models) and the budgets are applied to every such message as it arrives, with its
- * model, before it goes upstream (websocket/client-gate.ts holds it meanwhile). A
+ * models), the budgets and the rate limits are applied to every such message as it
+ * arrives, with its model, before it goes upstream (websocket/client-gate.ts holds it meanwhile). A
  * refused request is answered with an `error` event in the provider's shape and never
  * sent; the session goes on. Pure apart from the record it adds decisions to.
  */
@@ -11,37 +11,57 @@ import type { Exchange, WsMessageRecord } from '../exchange.js';
 import { asObject, parseJson } from '../providers/json.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { evaluateBudgets, type BudgetLedger } from '../policy/budget.js';
-import { evaluateAccess } from '../policy/evaluate.js';
+import { evaluateAccess, evaluateRateLimits } from '../policy/evaluate.js';
+import type { RateLimiter } from '../policy/rate-limit.js';
+import type { PolicyRuntime } from '../policy/stage.js';
 import type { Decision, MatchFacts } from '../policy/types.js';
 import { requestedModelOf } from '../websocket/reduce.js';
 import type { WsRefusal } from '../websocket/session.js';
 
-/** Whether a session's client messages are screened: a Responses session, under a policy with access or budget rules. */
+/** Whether a session's client messages are screened: a Responses session, under a policy with access, budget or rate-limit rules. */
 export function screensMessages(policy: CompiledPolicy | undefined, api: Exchange['api']): boolean {
-  return api === 'responses' && policy !== undefined && (policy.access.length > 0 || policy.budget.length > 0);
+  return api === 'responses' && policy !== undefined && (policy.access.length > 0 || policy.budget.length > 0 || policy.rateLimit.length > 0);
 }
 
 /** The codes a screened request can be refused with. */
-export type ScreenCode = 'model_not_allowed' | 'budget_exceeded';
+export type ScreenCode = 'model_not_allowed' | 'budget_exceeded' | 'rate_limited';
+
+/** What a screened request comes to: its refusal, or the token buckets its response is charged to. */
+export interface ScreenResult {
+  refusal?: WsRefusal;
+  tokenCharges: { limiter: RateLimiter; key: string }[];
+}
 
 /**
- * The verdict on one client message: undefined to send it on, or the refusal. `policy()`
- * is the live policy (a reload applies to open sessions); `facts` those of the upgrade.
- * Each decision is added to the session's record once per rule, action and model.
+ * The verdict on one client message, as an HTTP request of the same model would get:
+ * the access rules, the budgets, then the rate limits (this request taken from their
+ * buckets). `runtime` is the live policy and its state (a reload applies to open
+ * sessions); `facts` those of the upgrade. Decisions that refuse or limit, and every
+ * access decision, are added to the session's record once per rule and model or key.
  */
-export function screenMessage(message: WsMessageRecord, policy: CompiledPolicy, facts: MatchFacts, ex: Exchange, budgets?: BudgetLedger, now = Date.now()): WsRefusal | undefined {
-  const model = messageModel(message);
-  if (model === undefined) return undefined;
+export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRuntime, 'policy' | 'buckets' | 'budgets'>, facts: MatchFacts, ex: Exchange, now = Date.now()): ScreenResult {
+  const request = readRequest(message);
+  if (!request) return { tokenCharges: [] };
+  // A request that names no model is judged as its upgrade was (by a `?model=`, or by none).
+  const model = request.model ?? facts.model;
+  const { policy } = runtime;
   const asked = { ...facts, model };
   const access: Decision[] = [];
   const denied = evaluateAccess(policy.access, asked, access);
-  for (const d of access) if (d.kind === 'access') note(ex, { ...d, model });
-  if (denied) return refusal('model_not_allowed');
-  if (!budgets || policy.budget.length === 0) return undefined;
-  const budgeted = evaluateBudgets(policy.budget, asked, budgets, now);
-  // A session's warnings would repeat request after request: its refusals are what it keeps.
-  for (const d of budgeted.decisions) if (d.action === 'block') note(ex, d);
-  return budgeted.block ? refusal('budget_exceeded') : undefined;
+  for (const d of access) if (d.kind === 'access') note(ex, model === undefined ? d : { ...d, model });
+  if (denied) return { refusal: refusal('model_not_allowed'), tokenCharges: [] };
+  if (runtime.budgets && policy.budget.length > 0) {
+    const budgeted = evaluateBudgets(policy.budget, asked, runtime.budgets, now);
+    // A session's warnings would repeat request after request: its refusals are what it keeps.
+    for (const d of budgeted.decisions) if (d.action === 'block') note(ex, d);
+    if (budgeted.block) return { refusal: refusal('budget_exceeded'), tokenCharges: [] };
+  }
+  const limits: Decision[] = [];
+  // The token pre-check reads the request's own max_output_tokens (on the event, or in its `response`).
+  const rated = evaluateRateLimits(policy.rateLimit, asked, request.event.response ?? request.event, runtime.buckets, limits);
+  for (const d of limits) note(ex, d);
+  if (rated.retryAfterSeconds !== undefined) return { refusal: refusal('rate_limited'), tokenCharges: [] };
+  return { tokenCharges: rated.charges };
 }
 
 /** Adds a decision to the session's record unless the same rule already decided the same way (for the same model or key). */
@@ -57,20 +77,21 @@ function refusal(code: ScreenCode): WsRefusal {
 }
 
 /**
- * The model a client message asks for: its `response.create`'s. A message cut at the
- * capture limit cannot be parsed whole: its prefix is searched instead, where clients
- * write `type` and `model` first.
+ * A client's `response.create` and the model it names (on the event, or in its
+ * `response`); undefined for any other message. A message cut at the capture limit
+ * cannot be parsed whole: its prefix is searched for the type and model instead (clients
+ * write them first), and its fields are not read.
  */
-export function messageModel(message: WsMessageRecord): string | undefined {
+export function readRequest(message: WsMessageRecord): { model?: string; event: Record<string, unknown> } | undefined {
   const text = message.text;
   if (text === undefined || !text.startsWith('{')) return undefined;
   if (!message.truncated) {
     const event = asObject(parseJson(text));
-    return event ? requestedModelOf(event) : undefined;
+    return event && event.type === 'response.create' ? { model: requestedModelOf(event), event } : undefined;
   }
   if (!/"type"\s*:\s*"response\.create"/.test(text)) return undefined;
   const found = /"model"\s*:\s*"((?:[^"\\]|\\.)+)"/.exec(text);
-  return found ? (parseJson(`"${found[1]}"`) as string | undefined) : undefined;
+  return { model: found ? (parseJson(`"${found[1]}"`) as string | undefined) : undefined, event: {} };
 }
 
 /** What a refused request is answered with: the Responses API's WebSocket `error` event, its `error` as llmtap's HTTP answer has it. */

@@ -12,6 +12,7 @@ import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
  * models only, through a real `ws` client and a real `ws` server.
  */
 const POLICY = loadPolicyText(`rules:
+  - {id: codex-rpm, match: {model: gpt-5-codex}, rateLimit: {requestsPerMinute: 2, per: model}}
   - {id: codex-ok, match: {model: "gpt-5-codex*"}, action: allow}
   - {id: watch-mini, mode: monitor, match: {model: gpt-5-mini}, action: deny}
   - {id: nothing-else, match: {api: responses}, action: deny}
@@ -106,5 +107,15 @@ describe('access rules on each request of a Codex WebSocket session', () => {
     });
     expect(row.error_code).toBe('model_not_allowed');
     expect((row.policy as { blocked?: string }).blocked).toBe('model_not_allowed');
+  });
+
+  it('rate limits count each request of a session, not its upgrade: the third gpt-5-codex request this minute is refused (429) and the session goes on', async () => {
+    // The two tests above asked gpt-5-codex once each.
+    const { ws, got, closed } = await open(false);
+    const upstream = fake.connections[fake.connections.length - 1]!;
+    expect(JSON.parse(await ask(ws, got, 'gpt-5-codex'))).toMatchObject({ type: 'error', status: 429, error: { code: 'rate_limited' } });
+    expect(upstream.texts).toEqual([]);
+    ws.close(1000);
+    expect((await closed).code).toBe(1000);
   });
 });

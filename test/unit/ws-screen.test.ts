@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { makeExchange, type WsMessageRecord } from '../../src/exchange.js';
 import { BudgetLedger } from '../../src/policy/budget.js';
+import { PolicyBuckets } from '../../src/policy/evaluate.js';
 import { loadPolicyText } from '../../src/policy/load.js';
-import { messageModel, refusalEvent, screenMessage, screensMessages } from '../../src/proxy/ws-screen.js';
+import { readRequest, refusalEvent, screenMessage, screensMessages } from '../../src/proxy/ws-screen.js';
+
+const messageModel = (m: WsMessageRecord) => readRequest(m)?.model;
 
 const msg = (text: string | undefined, truncated = false): WsMessageRecord => ({ seq: 0, direction: 'client', at: 0, opcode: text === undefined ? 2 : 1, size: 0, compressed: false, truncated, ...(text === undefined ? {} : { text }) });
 const POLICY = loadPolicyText('rules:\n  - {id: ok, match: {model: "gpt-5-codex*"}, action: allow}\n  - {id: watch, mode: monitor, match: {model: o3}, action: deny}\n  - {id: rest, action: deny}\n', 'p.yaml');
@@ -21,11 +24,12 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
     expect(messageModel(msg('{"type":"conversation.item.create","item":{"model":"x","content":"aaaa', true))).toBeUndefined();
   });
 
-  it('screens only Responses sessions, under a policy with access or budget rules', () => {
+  it('screens only Responses sessions, under a policy with access, budget or rate-limit rules', () => {
     expect(screensMessages(POLICY, 'responses')).toBe(true);
     expect(screensMessages(POLICY, 'realtime')).toBe(false);
     expect(screensMessages(loadPolicyText('rules:\n  - {budget: {usd: 1, period: day, per: user}}\n', 'p.yaml'), 'responses')).toBe(true);
-    expect(screensMessages(loadPolicyText('rules:\n  - {rateLimit: {requestsPerMinute: 1, per: user}}\n', 'p.yaml'), 'responses')).toBe(false);
+    expect(screensMessages(loadPolicyText('rules:\n  - {rateLimit: {requestsPerMinute: 1, per: user}}\n', 'p.yaml'), 'responses')).toBe(true);
+    expect(screensMessages(loadPolicyText('rules:\n  - {cache: {ttl: 1h}}\n', 'p.yaml'), 'responses')).toBe(false);
     expect(screensMessages(undefined, 'responses')).toBe(false);
   });
 
@@ -35,7 +39,7 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
     const now = Date.UTC(2026, 11, 6, 12);
     ledger.add(policy.budget[0]!, 'model:gpt-5-codex', 1.5, now);
     const ex = makeExchange({ api: 'responses' });
-    const ask = (model: string) => screenMessage(msg(JSON.stringify({ type: 'response.create', model })), policy, facts, ex, ledger, now);
+    const ask = (model: string) => screenMessage(msg(JSON.stringify({ type: 'response.create', model })), { policy, buckets: new PolicyBuckets(), budgets: ledger }, facts, ex, now).refusal;
     expect(ask('gpt-5-mini')).toBeUndefined(); // its own key, nothing spent
     expect(ask('o3')).toBeUndefined(); // no budget matches
     const refused = ask('gpt-5-codex');
@@ -47,7 +51,8 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
 
   it('refuses a model the rules deny with the Responses error event, and records each decision once per rule and model', () => {
     const ex = makeExchange({ api: 'responses' });
-    const ask = (model: string) => screenMessage(msg(JSON.stringify({ type: 'response.create', model })), POLICY, facts, ex);
+    const runtime = { policy: POLICY, buckets: new PolicyBuckets() };
+    const ask = (model: string) => screenMessage(msg(JSON.stringify({ type: 'response.create', model })), runtime, facts, ex).refusal;
     expect(ask('gpt-5-codex')).toBeUndefined();
     expect(ask('gpt-5-codex')).toBeUndefined();
     const refused = ask('o3');
@@ -59,7 +64,34 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
       { rule: 'watch', kind: 'access', action: 'deny', enforced: false, model: 'o3' },
       { rule: 'rest', kind: 'access', action: 'deny', enforced: true, model: 'o3' },
     ]);
-    // A message that names no model is not judged.
-    expect(screenMessage(msg('{"type":"response.cancel"}'), POLICY, facts, ex)).toBeUndefined();
+    // A message that is not a request is not judged; a request that names no model is judged as its upgrade was.
+    expect(screenMessage(msg('{"type":"response.cancel"}'), runtime, facts, ex)).toEqual({ tokenCharges: [] });
+    expect(screenMessage(msg('{"type":"response.create"}'), runtime, facts, ex).refusal?.code).toBe('model_not_allowed');
+  });
+});
+
+describe('rate limits on the requests of a Codex WebSocket session', () => {
+  it('takes each request from its buckets (keyed by the model it names), pre-checks its max_output_tokens, and hands back the buckets its tokens go to', () => {
+    const policy = loadPolicyText('rules:\n  - {id: rpm, rateLimit: {requestsPerMinute: 2, per: model}}\n  - {id: tpm, rateLimit: {tokensPerMinute: 1000, per: user}}\n', 'p.yaml');
+    let clock = Date.UTC(2026, 11, 6, 12);
+    const runtime = { policy, buckets: new PolicyBuckets(() => clock) };
+    const ex = makeExchange({ api: 'responses' });
+    const ask = (model: string, extra: Record<string, unknown> = {}) => screenMessage(msg(JSON.stringify({ type: 'response.create', model, ...extra })), runtime, facts, ex, clock);
+    const first = ask('gpt-5-codex');
+    expect(first.refusal).toBeUndefined();
+    expect(first.tokenCharges.map((c) => c.key)).toEqual([]); // the first enforced rule (rpm) decided
+    expect(ask('gpt-5-codex').refusal).toBeUndefined();
+    const third = ask('gpt-5-codex');
+    expect(third.refusal?.code).toBe('rate_limited');
+    expect(JSON.parse(third.refusal!.event)).toMatchObject({ status: 429, error: { code: 'rate_limited' } });
+    expect(ask('o3').refusal).toBeUndefined(); // its own bucket
+    expect(ex.policy?.decisions).toEqual([expect.objectContaining({ rule: 'rpm', kind: 'rateLimit', limit: 'requests', key: 'model:gpt-5-codex' })]);
+    clock += 60_000;
+    const tokens = loadPolicyText('rules:\n  - {id: tpm, rateLimit: {tokensPerMinute: 1000, per: user}}\n', 'p.yaml');
+    const tight = { policy: tokens, buckets: new PolicyBuckets(() => clock) };
+    const judged = screenMessage(msg(JSON.stringify({ type: 'response.create', model: 'o3' })), tight, facts, ex, clock);
+    expect(judged.tokenCharges.map((c) => c.key)).toEqual(['user:127.0.0.1']);
+    judged.tokenCharges[0]!.limiter.charge('user:127.0.0.1', 1500);
+    expect(screenMessage(msg(JSON.stringify({ type: 'response.create', model: 'o3', max_output_tokens: 10 })), tight, facts, ex, clock).refusal?.code).toBe('rate_limited');
   });
 });
