@@ -57,18 +57,26 @@ async function open(path: string, headers: Record<string, string> = {}): Promise
 }
 
 describe('policy on WebSocket upgrades', () => {
-  it('a denied Realtime model and a rate-limited session are refused at the upgrade, never dialled upstream', async () => {
+  it('a denied Realtime model is refused at the upgrade, never dialled upstream; a Codex session\'s requests are rate-limited one by one', async () => {
     const before = fake.connections.length;
     const denied = await open('/v1/realtime?model=gpt-realtime-mini');
     expect([denied.status, denied.headers?.['x-llmtap-error']]).toEqual([403, 'model_not_allowed']);
     const allowed = await open('/v1/realtime?model=gpt-realtime');
     expect(allowed.ws).toBeDefined();
     allowed.ws!.close();
+    expect(fake.connections.length).toBe(before + 1);
+    // Codex: the upgrade does not count, each response.create does (one a minute here).
     const first = await open('/v1/responses');
-    first.ws!.close();
     const second = await open('/v1/responses');
-    expect([second.status, second.headers?.['x-llmtap-error'], second.headers?.['retry-after']]).toEqual([429, 'rate_limited', '60']);
-    expect(fake.connections.length).toBe(before + 2);
+    const answer = (ws: WebSocket): Promise<string> => new Promise((resolve) => {
+      ws.once('message', (d) => resolve(d.toString()));
+      ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-codex' }));
+    });
+    expect(await answer(first.ws!)).toContain('response.created');
+    expect(JSON.parse(await answer(second.ws!))).toMatchObject({ type: 'error', status: 429, error: { code: 'rate_limited' } });
+    first.ws!.close();
+    second.ws!.close();
+    expect(fake.connections.length).toBe(before + 3);
     const rec = await eventually(() => {
       const r = exported(tp).find((e) => e.model === 'gpt-realtime-mini');
       if (!r) throw new Error('not recorded');
