@@ -49,7 +49,7 @@ export interface PolicyTestTotals {
 
 export interface PolicyTestReport {
   exchanges: number;
-  /** Of those, WebSocket sessions (answered 101): each decided at its upgrade, as the proxy decides it. */
+  /** Of those, WebSocket sessions (answered 101): each replayed as one request (simulate.ts). */
   webSocketSessions: number;
   since: number | null;
   /** Where budget spend starts: the earliest current period start of any budget rule at `since` (null: no budgets or no --since). */

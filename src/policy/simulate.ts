@@ -39,10 +39,10 @@ export function replayFrom(policy: CompiledPolicy, since: number | undefined): n
  * repeats, route rules send requests elsewhere, fallback rules retry what the archive
  * recorded as failed, credentials rules say what they would have injected. Nothing is
  * sent anywhere. Monitor rules are counted as what they would have done and change nothing.
- * A WebSocket session is decided at its upgrade, as the proxy decides it (no body; the
- * model from `?model=`, or for Codex's the model it recorded: the proxy judges its
- * requests by the models they name), and charged its whole archived cost and tokens then
- * (the proxy charges them response by response as the session runs).
+ * A WebSocket session is replayed as one request, decided as the proxy decides its
+ * upgrade (no body; the model from `?model=`, or for Codex's the model it recorded: the
+ * proxy judges each of its requests by the model it names), and charged its whole
+ * archived cost and tokens then (the proxy charges them response by response).
  * Rows before `since` (from replayFrom) seed the budgets with their archived cost only.
  */
 export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRow>, options: SimulateOptions = {}): PolicyTestReport {

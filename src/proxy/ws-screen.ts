@@ -2,15 +2,16 @@
  * The policy inside a WebSocket session: Codex's Responses over WebSocket names its
  * model in each `response.create`, not at the upgrade, so the access rules (allowed
  * models), the budgets and the rate limits are applied to every such message as it
- * arrives, with its model, before it goes upstream (websocket/client-gate.ts holds it meanwhile). A
- * refused request is answered with an `error` event in the provider's shape and never
- * sent; the session goes on. Pure apart from the record it adds decisions to.
+ * arrives, with its model, before it goes upstream (websocket/client-gate.ts holds it
+ * meanwhile). A refused request is answered with an `error` event in the provider's
+ * shape and never sent; the session goes on. Pure apart from the session's record it
+ * adds decisions to and the rate-limit buckets it takes from.
  */
 import { ERROR_CODES } from '../errors.js';
 import type { Exchange, WsMessageRecord } from '../exchange.js';
 import { asObject, parseJson } from '../providers/json.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { evaluateBudgets, type BudgetLedger } from '../policy/budget.js';
+import { evaluateBudgets } from '../policy/budget.js';
 import { evaluateAccess, evaluateRateLimits } from '../policy/evaluate.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import type { PolicyRuntime } from '../policy/stage.js';

@@ -1,7 +1,7 @@
 /**
  * Holds what a WebSocket client sends, from the first byte of each data message,
- * until that message has been screened (the policy's access rules on the model a
- * `response.create` names: see proxy/ws-screen.ts), so a refused request never
+ * until that message has been screened (the policy's rules on the request a
+ * `response.create` makes: see proxy/ws-screen.ts), so a refused request never
  * reaches the upstream. Allowed bytes go on exactly as they came, only later (the
  * upstream cannot act on a message before its last frame anyway); a refused
  * message's bytes are dropped, with any control frame sent between its fragments.

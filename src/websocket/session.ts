@@ -113,7 +113,8 @@ export class WsSession {
       this.bytesUp += clientHead.length;
       clientFrames.push(clientHead);
     }
-    // pipe() first: its 'data' listener writes each chunk on before ours reads the copy.
+    // pipe() first: its 'data' listener writes each chunk on before ours reads the copy
+    // (a gate is fed first by ours). The client's end follows its last byte let through.
     if (gate) c.once('end', () => gate.whenIdle(() => u.end()));
     else c.pipe(u);
     u.pipe(c);
