@@ -53,6 +53,13 @@ function ask(ws: WebSocket, got: string[], model: string): Promise<string> {
   });
 }
 
+/** The session archived with this outcome (recorded a moment after both sides closed). */
+const recordedSession = (outcome: string) => eventually(() => {
+  const r = exported(tp).find((e) => e.status === 101 && e.outcome === outcome);
+  if (!r) throw new Error('session not recorded yet');
+  return r;
+});
+
 describe('access rules on each request of a Codex WebSocket session', () => {
   it('refuses a request for a model the policy does not allow with an error event, sends it nowhere, and the session goes on', async () => {
     const { ws, got, closed } = await open(false);
@@ -71,12 +78,7 @@ describe('access rules on each request of a Codex WebSocket session', () => {
     expect(sent).not.toContain('asking gpt-5-mini');
     expect(upstream.texts.map((t) => (JSON.parse(t) as { model: string }).model)).toEqual(['gpt-5-codex']);
 
-    const row = await eventually(() => {
-      const r = exported(tp).find((e) => e.status === 101 && e.outcome === 'completed');
-      if (!r) throw new Error('session not recorded yet');
-      return r;
-    });
-    expect(row.outcome).toBe('completed');
+    const row = await recordedSession('completed');
     const policy = row.policy as { decisions: Array<Record<string, unknown>>; blocked?: string };
     expect(policy.blocked).toBeUndefined();
     expect(policy.decisions).toEqual([
@@ -100,11 +102,7 @@ describe('access rules on each request of a Codex WebSocket session', () => {
     expect(await closed).toEqual({ code: 1008, reason: 'model_not_allowed' });
     // What the server read, inflated: the allowed request only.
     expect(upstream.texts.map((t) => (JSON.parse(t) as { model: string }).model)).toEqual(['gpt-5-codex']);
-    const row = await eventually(() => {
-      const r = exported(tp).find((e) => e.status === 101 && e.outcome === 'blocked');
-      if (!r) throw new Error('session not recorded yet');
-      return r;
-    });
+    const row = await recordedSession('blocked');
     expect(row.error_code).toBe('model_not_allowed');
     expect((row.policy as { blocked?: string }).blocked).toBe('model_not_allowed');
   });
