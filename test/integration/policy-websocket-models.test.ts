@@ -116,4 +116,18 @@ describe('access rules on each request of a Codex WebSocket session', () => {
     ws.close(1000);
     expect((await closed).code).toBe(1000);
   });
+
+  it('a reload applies to the requests of sessions already open', async () => {
+    const { ws, got, closed } = await open(false);
+    expect(JSON.parse(await ask(ws, got, 'o4-mini'))).toMatchObject({ type: 'error', error: { code: 'model_not_allowed' } });
+    tp.proxy.server.setPolicy(loadPolicyText('rules:\n  - {id: anything, action: allow}\n', 'p.yaml'));
+    try {
+      expect(await ask(ws, got, 'o4-mini')).toContain('"response.completed"');
+    } finally {
+      tp.proxy.server.setPolicy(POLICY);
+    }
+    expect(JSON.parse(await ask(ws, got, 'o4-mini'))).toMatchObject({ type: 'error', error: { code: 'model_not_allowed' } });
+    ws.close(1000);
+    expect((await closed).code).toBe(1000);
+  });
 });
