@@ -3,6 +3,7 @@ import { ConfigError } from '../config-error.js';
 import { loadPolicyFile } from '../policy/load.js';
 import type { CredentialSources } from '../policy/routing-compile.js';
 import { replayFrom, simulatePolicy, type PolicyTestReport } from '../policy/simulate.js';
+import { recordedRequests } from '../websocket/reduce.js';
 import { openReader, printJson } from './open-reader.js';
 import { parseTimeArg } from './render/format.js';
 import { policyTestJson, renderPolicyTest } from './render/policy-test-text.js';
@@ -49,7 +50,11 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
     let report: PolicyTestReport;
     try {
       const since = args.since ? parseTimeArg('since', args.since) : undefined;
-      report = simulatePolicy(policy, reader.exchangesWithBodies(replayFrom(policy, since)), { since, price: price && ((input) => price(input)) });
+      report = simulatePolicy(policy, reader.exchangesWithBodies(replayFrom(policy, since)), {
+        since, price: price && ((input) => price(input)),
+        // A Codex session is replayed request by request, from its message log.
+        requestsOf: (row) => recordedRequests(reader.exchange(row.id)?.wsMessages ?? []),
+      });
     } finally {
       reader.close();
     }

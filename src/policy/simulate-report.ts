@@ -49,8 +49,10 @@ export interface PolicyTestTotals {
 
 export interface PolicyTestReport {
   exchanges: number;
-  /** Of those, WebSocket sessions (answered 101): each replayed as one request (simulate.ts). */
+  /** Of those, WebSocket sessions (answered 101). */
   webSocketSessions: number;
+  /** The requests of the Codex sessions among them, replayed one by one (a session without them is replayed as one request). */
+  sessionRequests: number;
   since: number | null;
   /** Where budget spend starts: the earliest current period start of any budget rule at `since` (null: no budgets or no --since). */
   budgetsFrom: number | null;

@@ -4,10 +4,13 @@ import { identifyProvider } from '../providers/registry.js';
 import { bodyMatches } from '../cache/cache-rule.js';
 import { ResponseCaches } from '../cache/response-caches.js';
 import { archivedRequest, UpstreamCosts, type ArchivedRequest } from './archived-request.js';
-import { BudgetLedger, periodStart, seedBudgets, type SpendRow } from './budget.js';
+import { BudgetLedger, budgetChargesFor, periodStart, seedBudgets, type SpendRow } from './budget.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
 import { credentialFor, evaluateRouting } from './routing.js';
+import { judgeSessionRequest } from './session-request.js';
+import type { Decision } from './types.js';
+import type { RecordedRequest } from '../websocket/reduce.js';
 import { addCounts, EffectTally, type PolicyTestReport } from './simulate-report.js';
 
 export type { PolicyTestReport, RuleEffect } from './simulate-report.js';
@@ -19,6 +22,8 @@ export interface SimulateOptions {
   since?: number;
   /** Prices a routed request (cost/price-exchange.ts); without it route rules report no cost difference. */
   price?: (input: PriceInput) => PriceResult;
+  /** A recorded Codex session's requests (its messages, websocket/reduce.ts): replayed one by one; without them, the session as one request. */
+  requestsOf?: (row: ExchangeRow) => RecordedRequest[];
 }
 
 /**
@@ -56,6 +61,7 @@ export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRo
   let seeded = since === undefined;
   let exchanges = 0;
   let webSocketSessions = 0;
+  let sessionRequests = 0;
   const upstream = new UpstreamCosts();
   for (const row of rows) {
     const r = archivedRequest(row, policy.teams);
@@ -70,11 +76,22 @@ export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRo
       seeded = true;
     }
     exchanges++;
-    if (row.status === 101) webSocketSessions++;
-    clock = r.at;
-    replayOne(policy, { ...r, costUsd: costUpstream }, { buckets, caches, budgets, tally, price });
+    // Never backwards: a session's requests may have moved it past the next row's start (buckets refill by elapsed time).
+    clock = Math.max(clock, r.at);
+    const state = { buckets, caches, budgets, tally, price };
+    if (row.status !== 101) {
+      replayOne(policy, { ...r, costUsd: costUpstream }, state);
+      continue;
+    }
+    webSocketSessions++;
+    const requests = r.facts.api === 'responses' ? options.requestsOf?.(row) ?? [] : [];
+    if (requests.length === 0) replayOne(policy, { ...r, costUsd: costUpstream }, state);
+    else {
+      sessionRequests += requests.length;
+      replayCodexRequests(policy, r, requests, state, (at) => (clock = Math.max(clock, at)));
+    }
   }
-  return { exchanges, webSocketSessions, since: since ?? null, budgetsFrom: since !== undefined && policy.budget.length > 0 ? replayFrom(policy, since)! : null, rules: tally.rules(), totals: tally.totals };
+  return { exchanges, webSocketSessions, sessionRequests, since: since ?? null, budgetsFrom: since !== undefined && policy.budget.length > 0 ? replayFrom(policy, since)! : null, rules: tally.rules(), totals: tally.totals };
 }
 
 interface ReplayState {
@@ -93,29 +110,7 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
   const outcome = r.upgrade && r.facts.api === 'responses' && r.facts.model === undefined
     ? codexSession(policy, r, s)
     : evaluatePolicy(policy, r.facts, r.body, s.buckets, r.unreadable, { budgets: s.budgets, bodySize: r.bodySize, now: clock });
-  let redacted = false;
-  let clamped = false;
-  for (const d of outcome.record.decisions) {
-    const e = (action: string, to?: string) => tally.act(d.rule, d.kind, d.enforced, action, to);
-    if (d.kind === 'access' && d.action === 'deny') tally.save(e('deny'), r, d.enforced);
-    else if (d.kind === 'redact') {
-      const effect = e(d.action);
-      addCounts((effect.detectors ??= {}), d.hits);
-      if (d.action === 'block') tally.save(effect, r, d.enforced);
-      else if (d.enforced) {
-        redacted = true;
-        addCounts(totals.detectors, d.hits);
-      }
-    } else if (d.kind === 'rateLimit') tally.save(e(`limit (${d.limit})`), r, d.enforced);
-    else if (d.kind === 'budget') {
-      const effect = e(d.action, d.key);
-      if (d.action === 'block') tally.save(effect, r, d.enforced);
-    } else if (d.kind === 'limits') {
-      const effect = e(d.action, d.limit === 'requestBytes' ? `body ≤ ${d.to} bytes` : `${d.field} ≤ ${d.to}`);
-      if (d.action === 'block') tally.save(effect, r, d.enforced);
-      else if (d.enforced) clamped = true;
-    }
-  }
+  const { redacted, clamped } = tallyDecisions(outcome.record.decisions, r, tally);
   if (redacted) totals.redacted++;
   if (clamped) totals.clamped++;
   if (outcome.block) {
@@ -149,6 +144,35 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
   for (const c of outcome.budgetCharges ?? []) if (costUsd > 0) s.budgets.add(c.rule, c.key, costUsd, clock);
 }
 
+/** Counts what each decision did (per rule, action and target), with what a refusal saved; says whether the request was redacted or clamped. */
+function tallyDecisions(decisions: readonly Decision[], r: ArchivedRequest, tally: EffectTally): { redacted: boolean; clamped: boolean } {
+  const totals = tally.totals;
+  let redacted = false;
+  let clamped = false;
+  for (const d of decisions) {
+    const e = (action: string, to?: string) => tally.act(d.rule, d.kind, d.enforced, action, to);
+    if (d.kind === 'access' && d.action === 'deny') tally.save(e('deny'), r, d.enforced);
+    else if (d.kind === 'redact') {
+      const effect = e(d.action);
+      addCounts((effect.detectors ??= {}), d.hits);
+      if (d.action === 'block') tally.save(effect, r, d.enforced);
+      else if (d.enforced) {
+        redacted = true;
+        addCounts(totals.detectors, d.hits);
+      }
+    } else if (d.kind === 'rateLimit') tally.save(e(`limit (${d.limit})`), r, d.enforced);
+    else if (d.kind === 'budget') {
+      const effect = e(d.action, d.key);
+      if (d.action === 'block') tally.save(effect, r, d.enforced);
+    } else if (d.kind === 'limits') {
+      const effect = e(d.action, d.limit === 'requestBytes' ? `body ≤ ${d.to} bytes` : `${d.field} ≤ ${d.to}`);
+      if (d.action === 'block') tally.save(effect, r, d.enforced);
+      else if (d.enforced) clamped = true;
+    }
+  }
+  return { redacted, clamped };
+}
+
 /**
  * A Responses WebSocket session (Codex) as the proxy decides one: its access rules and
  * budgets judge each `response.create` by the model it names and each response is
@@ -157,6 +181,38 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
  */
 function codexSession(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): PolicyOutcome {
   return evaluatePolicy(policy, { ...r.facts, model: r.recordedModel }, undefined, s.buckets, false, { budgets: s.budgets, bodySize: 0, now: r.at });
+}
+
+/**
+ * A recorded Codex session request by request, as the proxy judges one: its upgrade first
+ * (a spent budget refuses the whole session), then each `response.create` by the model it
+ * names (judgeSessionRequest), with the clock at the request. A refused request saves what
+ * its response used: its tokens, and its share (by tokens) of the session's recorded cost.
+ * An allowed one charges its buckets and the budgets of the model that answered. Route,
+ * fallback and credentials apply to the session once, at its upgrade.
+ */
+function replayCodexRequests(policy: CompiledPolicy, r: ArchivedRequest, requests: readonly RecordedRequest[], s: ReplayState, setClock: (at: number) => void): void {
+  const upgrade = evaluatePolicy(policy, r.facts, undefined, s.buckets, false, { budgets: s.budgets, bodySize: 0, now: r.at, perRequest: true });
+  tallyDecisions(upgrade.record.decisions, r, s.tally);
+  if (upgrade.block) return s.tally.block(upgrade.block.code);
+  const used = (q: RecordedRequest): number => (q.answer?.usage?.inputTokens ?? 0) + (q.answer?.usage?.outputTokens ?? 0);
+  const all = requests.reduce((sum, q) => sum + used(q), 0);
+  for (const q of requests) {
+    const tokens = used(q);
+    const at = q.at ?? r.at;
+    setClock(at);
+    const share = all > 0 ? tokens / all : 1 / requests.length;
+    const one: ArchivedRequest = { ...r, at, tokens, costUsd: r.costUsd === null ? null : r.costUsd * share, facts: { ...r.facts, model: q.model ?? r.facts.model } };
+    const verdict = judgeSessionRequest(policy, one.facts, q.event, { buckets: s.buckets, budgets: s.budgets, now: at });
+    tallyDecisions(verdict.decisions, one, s.tally);
+    if (verdict.block) {
+      s.tally.block(verdict.block);
+      continue;
+    }
+    for (const c of verdict.tokenCharges) c.limiter.charge(c.key, tokens);
+    if (one.costUsd) for (const c of budgetChargesFor(policy.budget, { ...one.facts, model: q.answer?.model ?? one.facts.model })) s.budgets.add(c.rule, c.key, one.costUsd, at);
+  }
+  replayRouting(policy, r, s);
 }
 
 /** Route, fallback and credentials for a request that went upstream; returns its cost at the routed model when priced. */

@@ -8,8 +8,8 @@
  * result joins them: text and thinking in order, every tool call, usage summed.
  * Other APIs get the trivial reducer, which only counts the server's JSON events.
  */
-import type { ApiKind, Exchange, Reassembled, ResponsePart, Usage } from '../exchange.js';
-import { asObject } from '../providers/json.js';
+import type { ApiKind, Exchange, Reassembled, ResponsePart, Usage, WsMessageRecord } from '../exchange.js';
+import { asObject, parseJson } from '../providers/json.js';
 import { createResponsesEventReducer, type ResponsesEventReducer } from '../providers/responses-events.js';
 import type { Direction } from './messages.js';
 
@@ -68,6 +68,57 @@ export function requestedModelOf(event: Record<string, unknown>): string | undef
   if (event.type !== 'response.create') return undefined;
   const model = event.model ?? asObject(event.response)?.model;
   return typeof model === 'string' && model !== '' ? model : undefined;
+}
+
+/**
+ * A client's `response.create` and the model it names (on the event, or in its
+ * `response`); undefined for any other message. A message cut at the capture limit
+ * cannot be parsed whole: its prefix is searched for the type and model instead (clients
+ * write them first), and its fields are not read.
+ */
+export function readRequest(message: Pick<WsMessageRecord, 'text' | 'truncated'>): { model?: string; event: Record<string, unknown> } | undefined {
+  const text = message.text;
+  if (text === undefined || !text.startsWith('{')) return undefined;
+  if (!message.truncated) {
+    const event = asObject(parseJson(text));
+    return event && event.type === 'response.create' ? { model: requestedModelOf(event), event } : undefined;
+  }
+  if (!/"type"\s*:\s*"response\.create"/.test(text)) return undefined;
+  const found = /"model"\s*:\s*"((?:[^"\\]|\\.)+)"/.exec(text);
+  return { model: found ? (parseJson(`"${found[1]}"`) as string | undefined) : undefined, event: {} };
+}
+
+/** One request of a recorded Responses session: its `response.create`, and the response that answered it. */
+export interface RecordedRequest {
+  model?: string;
+  event: Record<string, unknown>;
+  /** When it was sent (epoch ms), when the message log says. */
+  at?: number;
+  /** The answering response's model and usage; absent when none answered it. */
+  answer?: ResponsePart;
+}
+
+/**
+ * A recorded Responses session's requests in wire order, each with the response that
+ * answered it: the latest request sent before a response ended (Codex asks one at a time;
+ * a request refused with an error event keeps no answer). `policy test` replays a Codex
+ * session request by request with these.
+ */
+export function recordedRequests(messages: Iterable<{ direction: Direction; text: string | null; truncated: boolean | number; at?: number }>): RecordedRequest[] {
+  const requests: RecordedRequest[] = [];
+  const reducer = responsesReducer((part) => {
+    const latest = requests[requests.length - 1];
+    if (latest && !latest.answer) latest.answer = part;
+  });
+  for (const m of messages) {
+    if (m.text === null) continue;
+    if (m.direction === 'client') {
+      const request = readRequest({ text: m.text, truncated: Boolean(m.truncated) });
+      if (request) requests.push(m.at === undefined ? request : { ...request, at: m.at });
+    }
+    reducer.push({ direction: m.direction, text: m.text });
+  }
+  return requests;
 }
 
 /**

@@ -33,17 +33,19 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('llmtap policy test over recorded WebSocket sessions', () => {
-  it('replays each session as one request and charges its recorded cost: the first spends the budget, the second is refused', async () => {
+  it('replays each Codex session request by request from its message log: the first request spends the budget, the second is refused, the next session at its upgrade', async () => {
     const file = join(home, 'what-if.yaml');
     writeFileSync(file, 'rules:\n  - {id: no-gpt5, mode: monitor, action: deny, match: {model: "gpt-5*"}}\n  - {id: tiny, budget: {usd: 0.000001, period: day, per: user}}\n');
-    const json = JSON.parse((await run(process.execPath, [CLI, '--home', home, 'policy', 'test', file, '--json'])).stdout) as { exchanges: number; websocket_sessions: number; totals: { blocked_by: Record<string, number> }; rules: { rule: string; requests: number }[] };
-    expect(json.exchanges).toBe(2);
-    expect(json.websocket_sessions).toBe(2);
-    // The monitored access rule judged each session by the model it recorded (the proxy judges each request's).
-    expect(json.totals.blocked_by).toEqual({ budget_exceeded: 1 });
-    expect(json.rules.map((r) => [r.rule, r.requests])).toEqual([['no-gpt5', 2], ['tiny', 1]]);
+    const json = JSON.parse((await run(process.execPath, [CLI, '--home', home, 'policy', 'test', file, '--json'])).stdout) as { exchanges: number; websocket_sessions: number; session_requests: number; totals: { blocked_by: Record<string, number>; saved_tokens: number }; rules: { rule: string; action: string; requests: number; saved_tokens: number }[] };
+    expect([json.exchanges, json.websocket_sessions, json.session_requests]).toEqual([2, 2, 4]);
+    // Session 1: its first request spent the day's budget, its second is refused; session 2 is refused at its upgrade.
+    expect(json.totals.blocked_by).toEqual({ budget_exceeded: 2 });
+    // The monitored access rule judged each request of session 1 by the model it named (gpt-5-codex).
+    expect(json.rules.map((r) => [r.rule, r.action, r.requests])).toEqual([['no-gpt5', 'deny', 2], ['tiny', 'block', 2]]);
+    // Saved: the second request's response (12 + 9 tokens) and the whole second session (2 × 21).
+    expect(json.totals.saved_tokens).toBe(21 + 42);
     const text = (await run(process.execPath, [CLI, '--home', home, 'policy', 'test', file])).stdout;
-    expect(text).toContain('2 exchanges replayed (2 WebSocket sessions, each replayed as one request)');
-    expect(text).toContain('blocked 1 (1 budget_exceeded)');
+    expect(text).toContain('2 exchanges replayed (2 WebSocket sessions, 4 requests in them replayed one by one)');
+    expect(text).toContain('blocked 2 (2 budget_exceeded)');
   });
 });

@@ -3,6 +3,7 @@ import { makeExchange } from '../../src/exchange.js';
 import { archivedRequest } from '../../src/policy/archived-request.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { simulatePolicy } from '../../src/policy/simulate.js';
+import { recordedRequests } from '../../src/websocket/reduce.js';
 import { renderPolicyTest } from '../../src/cli/render/policy-test-text.js';
 import type { ExchangeRow } from '../../src/recorder/db.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
@@ -56,7 +57,8 @@ describe('policy test replays WebSocket sessions', () => {
     expect(report.totals.blockedBy).toEqual({ model_not_allowed: 3 });
     expect(report.rules.map((r) => [r.rule, r.requests, r.savedTokens])).toEqual([['no-gpt5', 2, 1215], ['no-realtime', 1, 1200]]);
     expect(report.totals.savedUsd).toBeCloseTo(0.101, 12);
-    expect(renderPolicyTest(report)).toContain('3 exchanges replayed (2 WebSocket sessions, each replayed as one request)');
+    // Without a message log a session is replayed as one request.
+    expect(renderPolicyTest(report)).toContain('3 exchanges replayed (2 WebSocket sessions)');
     // A Codex session allowed by its model is still decided by the other rules at its upgrade.
     const allow = loadPolicyText('rules:\n  - {id: codex, action: allow, match: {model: "gpt-5-codex"}}\n  - {id: rest, action: deny}\n  - {id: day, budget: {usd: 0.04, period: day, per: user}}\n', 'p.yaml');
     const allowed = simulatePolicy(allow, [codex(0), codex(1)]);
@@ -98,4 +100,34 @@ describe('policy test replays WebSocket sessions', () => {
     expect(routes).toContainEqual(['model kept (WebSocket)', 4, 0]);
     expect(routes.find((r) => r[0] === 'model gpt-5-mini')?.[1]).toBe(1);
   });
+
+  it('replays a Codex session request by request from its message log, each judged by the model it names, at its own time', () => {
+    const log = [
+      client(0, 'gpt-5-codex'), ...answer(1, 'gpt-5-codex', 100, 50),
+      client(2, 'o3'), ...answer(3, 'o3', 300, 150),
+      client(4, 'gpt-5-codex'), { direction: 'server' as const, text: '{"type":"error","status":429,"error":{"code":"rate_limit_exceeded"}}', truncated: 0, at: T0 + 5 },
+      client(70_000, 'gpt-5-codex'), ...answer(70_001, 'gpt-5-codex', 40, 10),
+    ];
+    const requests = recordedRequests(log);
+    expect(requests.map((q) => [q.model, q.answer?.usage?.inputTokens, q.at! - T0])).toEqual([['gpt-5-codex', 100, 0], ['o3', 300, 2], ['gpt-5-codex', undefined, 4], ['gpt-5-codex', 40, 70_000]]);
+    const policy = loadPolicyText('rules:\n  - {id: no-o3, action: deny, match: {model: o3}}\n  - {id: rpm, rateLimit: {requestsPerMinute: 1, per: model}}\n', 'p.yaml');
+    const row = codex(0, { input_tokens: 440, output_tokens: 210, cost_usd: 0.065 });
+    const report = simulatePolicy(policy, [row], { requestsOf: () => requests });
+    expect([report.exchanges, report.webSocketSessions, report.sessionRequests]).toEqual([1, 1, 4]);
+    // o3 refused (its 450 tokens and their share of the cost saved); gpt-5-codex's second request in the
+    // first minute (unanswered in the log) is over 1 a minute; 70 s after the first, the bucket has refilled.
+    expect(report.totals.blockedBy).toEqual({ model_not_allowed: 1, rate_limited: 1 });
+    const denied = report.rules.find((r) => r.rule === 'no-o3')!;
+    expect(denied.savedTokens).toBe(450);
+    expect(denied.savedUsd).toBeCloseTo((0.065 * 450) / 650, 12);
+  });
 });
+
+const client = (ms: number, model: string) => ({ direction: 'client' as const, text: JSON.stringify({ type: 'response.create', model, input: 'hi' }), truncated: 0, at: T0 + ms });
+function answer(ms: number, model: string, input: number, output: number) {
+  const response = { id: `resp_${ms}`, model, status: 'completed', usage: { input_tokens: input, output_tokens: output } };
+  return [
+    { direction: 'server' as const, text: JSON.stringify({ type: 'response.created', response: { ...response, status: 'in_progress', usage: undefined } }), truncated: 0, at: T0 + ms },
+    { direction: 'server' as const, text: JSON.stringify({ type: 'response.completed', response }), truncated: 0, at: T0 + ms },
+  ];
+}

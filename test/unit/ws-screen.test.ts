@@ -3,7 +3,8 @@ import { makeExchange, type WsMessageRecord } from '../../src/exchange.js';
 import { BudgetLedger } from '../../src/policy/budget.js';
 import { PolicyBuckets } from '../../src/policy/evaluate.js';
 import { loadPolicyText } from '../../src/policy/load.js';
-import { readRequest, refusalEvent, screenMessage, screensMessages } from '../../src/proxy/ws-screen.js';
+import { refusalEvent, screenMessage, screensMessages } from '../../src/proxy/ws-screen.js';
+import { readRequest } from '../../src/websocket/reduce.js';
 
 const messageModel = (m: WsMessageRecord) => readRequest(m)?.model;
 

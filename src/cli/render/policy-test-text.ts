@@ -9,7 +9,7 @@ export function renderPolicyTest(report: PolicyTestReport, out?: NodeJS.WriteStr
   const by = Object.entries(t.blockedBy).map(([code, n]) => `${n} ${code}`).join(', ');
   const detectors = Object.entries(t.detectors).map(([name, n]) => `${name}×${n}`).join(', ');
   const lines = [
-    `${report.exchanges} exchanges replayed${report.since === null ? '' : ` since ${new Date(report.since).toISOString()}`}${sessions(report.webSocketSessions)}`,
+    `${report.exchanges} exchanges replayed${report.since === null ? '' : ` since ${new Date(report.since).toISOString()}`}${sessions(report)}`,
     `blocked ${t.blocked}${by ? ` (${by})` : ''}`,
     `redacted ${t.redacted}${detectors ? ` (${detectors})` : ''}; max tokens clamped ${t.clamped}`,
     `rerouted ${t.rerouted}${t.rerouted > 0 ? ` (cost ${signedUsd(t.routeCostDeltaUsd)} where priced)` : ''}; fallback retries ${t.fellBack}; credentials injected ${t.credentials}`,
@@ -34,9 +34,12 @@ function detail(r: PolicyTestReport['rules'][number]): string {
   return parts.join('; ') || '-';
 }
 
-/** WebSocket sessions are replayed whole: decided once, charged their recorded cost. */
-function sessions(n: number): string {
-  return n === 0 ? '' : ` (${n === 1 ? '1 WebSocket session' : `${n} WebSocket sessions`}, each replayed as one request)`;
+/** WebSocket sessions: Codex's replayed request by request from their message log, others as one request each. */
+function sessions(report: PolicyTestReport): string {
+  const n = report.webSocketSessions;
+  if (n === 0) return '';
+  const k = report.sessionRequests;
+  return ` (${n === 1 ? '1 WebSocket session' : `${n} WebSocket sessions`}${k > 0 ? `, ${k === 1 ? '1 request' : `${k} requests`} in them replayed one by one` : ''})`;
 }
 
 function signedUsd(v: number): string {
@@ -46,7 +49,7 @@ function signedUsd(v: number): string {
 export function policyTestJson(r: PolicyTestReport): Record<string, unknown> {
   const t = r.totals;
   return {
-    exchanges: r.exchanges, websocket_sessions: r.webSocketSessions, since: r.since === null ? null : new Date(r.since).toISOString(),
+    exchanges: r.exchanges, websocket_sessions: r.webSocketSessions, session_requests: r.sessionRequests, since: r.since === null ? null : new Date(r.since).toISOString(),
     budgets_from: r.budgetsFrom === null ? null : new Date(r.budgetsFrom).toISOString(),
     totals: {
       blocked: t.blocked, blocked_by: t.blockedBy, rate_limited: t.rateLimited, redacted: t.redacted, detectors: t.detectors, clamped: t.clamped,

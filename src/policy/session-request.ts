@@ -1,0 +1,45 @@
+import { evaluateBudgets, type BudgetLedger } from './budget.js';
+import type { CompiledPolicy } from './compile.js';
+import { evaluateAccess, evaluateRateLimits, type PolicyBuckets, type PolicyOutcome } from './evaluate.js';
+import type { Decision, MatchFacts } from './types.js';
+
+/** The codes a request inside a WebSocket session can be refused with. */
+export type SessionRequestCode = 'model_not_allowed' | 'budget_exceeded' | 'rate_limited';
+
+export interface SessionRequestVerdict {
+  /** Access decisions, budget refusals and rate limits hit, in that order. */
+  decisions: Decision[];
+  block?: SessionRequestCode;
+  /** The token buckets the request's response is charged to (when not refused). */
+  tokenCharges: PolicyOutcome['charges'];
+}
+
+/**
+ * One request inside a Codex WebSocket session (a `response.create`), judged as an HTTP
+ * request of its model would be: the access rules, then the budgets, then the rate limits
+ * (this request taken from their buckets). No redaction or limits: messages inside a session
+ * are relayed as sent. Pure apart from the buckets it takes from; used live
+ * (proxy/ws-screen.ts) and when `policy test` replays a recorded session (simulate.ts).
+ */
+export function judgeSessionRequest(
+  policy: CompiledPolicy, facts: MatchFacts, event: Record<string, unknown>,
+  state: { buckets: PolicyBuckets; budgets?: BudgetLedger; now: number },
+): SessionRequestVerdict {
+  const decisions: Decision[] = [];
+  const access: Decision[] = [];
+  const denied = evaluateAccess(policy.access, facts, access);
+  // An access decision names the model it judged (a session's requests may differ).
+  for (const d of access) decisions.push(d.kind === 'access' && facts.model !== undefined ? { ...d, model: facts.model } : d);
+  if (denied) return { decisions, block: 'model_not_allowed', tokenCharges: [] };
+  if (state.budgets && policy.budget.length > 0) {
+    const budgeted = evaluateBudgets(policy.budget, facts, state.budgets, state.now);
+    // A session's warnings would repeat request after request: its refusals are what it keeps.
+    for (const d of budgeted.decisions) if (d.action === 'block') decisions.push(d);
+    if (budgeted.block) return { decisions, block: 'budget_exceeded', tokenCharges: [] };
+  }
+  // The token pre-check reads the request's own max_output_tokens (on the event, or in its `response`).
+  const body = (event.response as Record<string, unknown> | undefined) ?? event;
+  const rated = evaluateRateLimits(policy.rateLimit, facts, body, state.buckets, decisions);
+  if (rated.retryAfterSeconds !== undefined) return { decisions, block: 'rate_limited', tokenCharges: [] };
+  return { decisions, tokenCharges: rated.charges };
+}
