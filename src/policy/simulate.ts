@@ -44,10 +44,10 @@ export function replayFrom(policy: CompiledPolicy, since: number | undefined): n
  * repeats, route rules send requests elsewhere, fallback rules retry what the archive
  * recorded as failed, credentials rules say what they would have injected. Nothing is
  * sent anywhere. Monitor rules are counted as what they would have done and change nothing.
- * A WebSocket session is replayed as one request, decided as the proxy decides its
- * upgrade (no body; the model from `?model=`, or for Codex's the model it recorded: the
- * proxy judges each of its requests by the model it names), and charged its whole
- * archived cost and tokens then (the proxy charges them response by response).
+ * A Codex WebSocket session is replayed request by request from its message log
+ * (`requestsOf`; replayCodexRequests); any other session, or one without a log, as one
+ * request decided as the proxy decides its upgrade (no body; the model from `?model=`,
+ * or a Codex session's recorded one) and charged its whole archived cost and tokens.
  * Rows before `since` (from replayFrom) seed the budgets with their archived cost only.
  */
 export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRow>, options: SimulateOptions = {}): PolicyTestReport {
