@@ -137,13 +137,14 @@ export function evaluateAccess(rules: CompiledPolicy['access'], facts: MatchFact
  */
 export function evaluateRateLimits(rules: readonly RateLimitRule[], facts: MatchFacts, body: unknown, buckets: PolicyBuckets, decisions: Decision[]): { retryAfterSeconds?: number; charges: PolicyOutcome['charges'] } {
   const charges: PolicyOutcome['charges'] = [];
+  let declared: number | undefined;
   for (const rule of rules) {
     if (!rule.match(facts)) continue;
     const enforced = rule.mode === 'enforce';
     const key = bucketKey(rule.per, facts);
     const { requests, tokens } = buckets.for(rule);
-    const declared = declaredMaxTokens(body);
-    const tokenCheck = tokens?.check(key, Math.max(1, declared));
+    // Read from the body once, and only when a token bucket asks.
+    const tokenCheck = tokens?.check(key, Math.max(1, (declared ??= declaredMaxTokens(body))));
     if (tokenCheck && !tokenCheck.ok) {
       decisions.push({ rule: rule.id, kind: 'rateLimit', action: 'limit', enforced, key, retryAfterSeconds: tokenCheck.retryAfterSeconds, limit: 'tokens' });
       if (enforced) return { retryAfterSeconds: tokenCheck.retryAfterSeconds, charges: [] };

@@ -129,12 +129,12 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     if (applied.error) return fail(applied.error.code, undefined, applied.error.headers);
     routing = applied.routing;
     if (screened) screenFacts = applied.facts;
-    if (applied.charges.length > 0 || applied.budgetCharges || screenFacts) {
+    else if (applied.charges.length > 0 || applied.budgetCharges) {
       charges = applied;
       facts = applied.facts;
-      // Who sent it, before any response is priced: subscription traffic is priced as such.
-      describeClient(ex);
     }
+    // Who sent it, before any response is priced: subscription traffic is priced as such.
+    if (screenFacts || charges) describeClient(ex);
   }
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
   // `llmtap mock`: an intercepted upgrade is answered from a recorded session, never sent upstream.

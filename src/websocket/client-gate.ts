@@ -42,7 +42,7 @@ export class ClientGate {
   private started = 0;
   private decided = 0;
   /** A frame head split across chunks (at most 14 bytes). */
-  private head: Buffer = Buffer.alloc(0);
+  private head: Buffer = EMPTY;
   /** Payload bytes of the current frame still to come. */
   private remaining = 0;
   /** The current frame is the last of a data message (FIN on a data or continuation frame). */
@@ -127,7 +127,7 @@ export class ClientGate {
       }
       if (typeof parsed === 'string') return false;
       i += parsed.headBytes - this.head.length;
-      this.head = Buffer.alloc(0);
+      this.head = EMPTY;
       const { opcode, fin, length } = parsed.header;
       if (opcode === TEXT || opcode === BINARY) {
         // A message begun before the last one ended breaks RFC 6455 §5.4: stop making sense of the stream.
