@@ -44,14 +44,14 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
       process.stderr.write(`llmtap: ${err.message}\n`);
       process.exit(1);
     }
-    // The price data (~200 ms to load) is needed only to price routed requests.
-    const price = policy.route.length > 0 ? (await import('../cost/price-exchange.js')).priceExchange : undefined;
+    // Prices routed requests and Codex sessions' responses; the price data (~200 ms) loads at the first price asked for.
+    const { priceExchange: price } = await import('../cost/price-exchange.js');
     const reader = openReader(args.home);
     let report: PolicyTestReport;
     try {
       const since = args.since ? parseTimeArg('since', args.since) : undefined;
       report = simulatePolicy(policy, reader.exchangesWithBodies(replayFrom(policy, since)), {
-        since, price: price && ((input) => price(input)),
+        since, price: (input) => price(input),
         // A Codex session is replayed request by request, from its message log.
         requestsOf: (row) => recordedRequests(reader.exchange(row.id)?.wsMessages ?? []),
       });

@@ -121,6 +121,23 @@ describe('policy test replays WebSocket sessions', () => {
     expect(denied.savedTokens).toBe(450);
     expect(denied.savedUsd).toBeCloseTo((0.065 * 450) / 650, 12);
   });
+
+  it('a refused request saves its share of the session\'s cost at its own model\'s price, by tokens when a response has none', () => {
+    const log = [client(0, 'gpt-5-codex'), ...answer(1, 'gpt-5-codex', 300, 100), client(2, 'o3'), ...answer(3, 'o3', 100, 50)];
+    const requests = recordedRequests(log);
+    const policy = loadPolicyText('rules:\n  - {id: no-o3, action: deny, match: {model: o3}}\n', 'p.yaml');
+    const row = codex(0, { input_tokens: 400, output_tokens: 150, cost_usd: 0.03 });
+    // o3 at 10× the price per token: its 150 tokens are 0.02 of the session's 0.03, not 150/550 of it.
+    const perToken = (model: string | undefined): number => (model === 'o3' ? 0.0002 : 0.00002);
+    const price = ({ responseModel, usage }: { responseModel?: string; usage?: { inputTokens?: number; outputTokens?: number } }) =>
+      ({ usd: perToken(responseModel) * ((usage?.inputTokens ?? 0) + (usage?.outputTokens ?? 0)) }) as never;
+    const priced = simulatePolicy(policy, [row], { requestsOf: () => requests, price });
+    expect(priced.rules.find((r) => r.rule === 'no-o3')!.savedUsd).toBeCloseTo(0.03 * 0.03 / (0.008 + 0.03), 12);
+    // A response the price data does not know: every share falls back to tokens (never a guess).
+    const unknown = simulatePolicy(policy, [row], { requestsOf: () => requests, price: (input) => (input.responseModel === 'o3' ? { usd: null } : price(input as never)) as never });
+    expect(unknown.rules.find((r) => r.rule === 'no-o3')!.savedUsd).toBeCloseTo(0.03 * 150 / 550, 12);
+    expect(priced.rules.find((r) => r.rule === 'no-o3')!.savedTokens).toBe(150);
+  });
 });
 
 const client = (ms: number, model: string) => ({ direction: 'client' as const, text: JSON.stringify({ type: 'response.create', model, input: 'hi' }), truncated: 0, at: T0 + ms });
