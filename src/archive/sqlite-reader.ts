@@ -1,13 +1,13 @@
 import Database from 'better-sqlite3';
-import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
 import { listExchanges, type ExchangeListEntry, type ExchangeListQuery } from './exchange-list.js';
 import { purgeArchive, purgePreview } from './purge.js';
 import type {
-  ArchiveReader, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsDimension, StatsQuery, StatsRow, ThreadSummary,
+  ArchiveReader, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsQuery, StatsRow, ThreadSummary,
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
+import { statsTable } from './stats-table.js';
 
 /** Columns `tail` needs: everything but bodies and headers (which can be megabytes). */
 const LIST_COLUMNS = `rowid AS cursor, id, connection_id, started_at, request_end_at, upstream_headers_at, first_byte_at, ended_at, client_address, client_user, client_label,
@@ -16,20 +16,8 @@ const LIST_COLUMNS = `rowid AS cursor, id, connection_id, started_at, request_en
   tool_calls, stop_reason, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cache_creation_input_tokens, outcome, error_code,
   tool_name, tool_version, agent, quota, session_id, thread_id, turn, cost_usd, cost_source`;
 
-const GROUP_KEYS: Record<StatsDimension, string> = {
-  model: 'model',
-  tool: 'tool_name',
-  host: 'host',
-  day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')",
-  session: 'session_id',
-  user: 'client_user',
-  label: 'client_label',
-};
-
 /** A session's run label: its exchanges carry it (one index probe per listed session). */
 const LABEL_OF_SESSION = '(SELECT client_label FROM exchanges e WHERE e.session_id = sessions.id AND e.client_label IS NOT NULL LIMIT 1) AS client_label';
-
-const IS_ERROR = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
 
 /** The archive's read side over SQLite (see store.ts). Opens its own connection. */
 export class SqliteArchiveReader implements ArchiveReader {
@@ -94,41 +82,7 @@ export class SqliteArchiveReader implements ArchiveReader {
   }
 
   statsTable(query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined } {
-    const key = GROUP_KEYS[query.by];
-    const where = query.since !== undefined ? 'WHERE started_at >= ?' : '';
-    const params = query.since !== undefined ? [query.since] : [];
-    const totals = this.db.prepare(`SELECT ${key} AS key, COUNT(*) AS requests, SUM(${IS_ERROR}) AS errors, SUM(${PROMPT_TOKENS_SQL}) AS input,
-      SUM(COALESCE(output_tokens, 0)) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced
-      FROM exchanges ${where} GROUP BY key`).all(...params) as { key: string | null; requests: number; errors: number; input: number; output: number; cached: number; cost: number | null; unpriced: number }[];
-    // Percentiles need the values themselves: one pass, grouped in memory (two numbers per exchange).
-    const timings = new Map<string | null, { latency: number[]; ttft: number[] }>();
-    const timingSql = `SELECT ${key} AS key, ended_at - started_at AS latency, first_byte_at - started_at AS ttft FROM exchanges ${where}`;
-    for (const t of this.db.prepare(timingSql).iterate(...params) as IterableIterator<{ key: string | null; latency: number | null; ttft: number | null }>) {
-      let entry = timings.get(t.key);
-      if (!entry) timings.set(t.key, (entry = { latency: [], ttft: [] }));
-      if (t.latency !== null) entry.latency.push(t.latency);
-      if (t.ttft !== null) entry.ttft.push(t.ttft);
-    }
-    const row = (r: (typeof totals)[number], t: { latency: number[]; ttft: number[] }): StatsRow => ({
-      key: r.key, requests: r.requests, errors: r.errors, inputTokens: r.input, outputTokens: r.output, cachedInputTokens: r.cached,
-      costUsd: r.cost, unpriced: r.unpriced,
-      latencyP50Ms: percentile(t.latency, 0.5), latencyP95Ms: percentile(t.latency, 0.95),
-      ttftP50Ms: percentile(t.ttft, 0.5), ttftP95Ms: percentile(t.ttft, 0.95),
-      cacheHitRatio: r.input > 0 ? Math.min(1, r.cached / r.input) : null,
-    });
-    const rows = totals
-      .map((r) => row(r, timings.get(r.key) ?? { latency: [], ttft: [] }))
-      .sort((a, b) => (query.by === 'day' ? String(a.key).localeCompare(String(b.key)) : (b.costUsd ?? 0) - (a.costUsd ?? 0) || b.requests - a.requests));
-    if (totals.length === 0) return { rows, total: undefined };
-    // The whole range: sums of the groups, and percentiles over every group's values at once (they do not add up).
-    const sum = (pick: (r: (typeof totals)[number]) => number): number => totals.reduce((a, r) => a + pick(r), 0);
-    const priced = totals.filter((r) => r.cost !== null);
-    const all = { latency: [...timings.values()].flatMap((t) => t.latency), ttft: [...timings.values()].flatMap((t) => t.ttft) };
-    const total = row({
-      key: 'total', requests: sum((r) => r.requests), errors: sum((r) => r.errors), input: sum((r) => r.input), output: sum((r) => r.output),
-      cached: sum((r) => r.cached), cost: priced.length > 0 ? priced.reduce((a, r) => a + r.cost!, 0) : null, unpriced: sum((r) => r.unpriced),
-    }, all);
-    return { rows, total };
+    return statsTable(this.db, query);
   }
 
   exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number } {
@@ -162,9 +116,9 @@ export class SqliteArchiveReader implements ArchiveReader {
     return this.db.prepare(SPEND_SQL).all(since) as SpendRow[];
   }
 
-  ruleStats(query: { since?: number }): RuleStatsRow[] {
-    const where = query.since !== undefined ? 'AND e.started_at >= ?' : '';
-    const args = query.since !== undefined ? [query.since] : [];
+  ruleStats(query: { since?: number; until?: number }): RuleStatsRow[] {
+    const where = `${query.since !== undefined ? 'AND e.started_at >= ?' : ''} ${query.until !== undefined ? 'AND e.started_at < ?' : ''}`;
+    const args = [query.since, query.until].filter((t) => t !== undefined);
     const rows = this.db.prepare(RULE_STATS_SQL.replace('/*where*/', where)).all(...args) as Omit<RuleStatsRow, 'actions'>[];
     // Every kind's own actions (cache hit/miss, route, fallback, inject, clamp, warn, …), enforced ones only.
     const actions = this.db.prepare(RULE_ACTIONS_SQL.replace('/*where*/', where)).all(...args) as { rule: string; kind: string; action: string; n: number }[];
@@ -209,16 +163,6 @@ const RULE_ACTIONS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_e
   FROM exchanges e, json_each(e.policy, '$.decisions') d WHERE e.policy IS NOT NULL AND json_extract(d.value, '$.enforced') = 1 /*where*/
   GROUP BY 1, 2, 3 ORDER BY n DESC, action`;
 
-/** Nearest-rank percentile; null for no values. */
-export function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!);
-}
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
-}
 
 interface SessionTableRow {
   id: string; started_at: number; ended_at: number; tool_name: string | null; client_address: string | null; client_user: string | null; client_label: string | null;

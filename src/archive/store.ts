@@ -36,7 +36,7 @@ export interface ArchiveReader {
   /** Cost of exchanges since `since` (epoch ms), summed per UTC day and the facts policy rules match on (budgets). */
   spendSince(since: number): SpendRow[];
   /** Policy decisions since `since`, counted per rule (`stats --by rule`). */
-  ruleStats(query: { since?: number }): RuleStatsRow[];
+  ruleStats(query: { since?: number; until?: number }): RuleStatsRow[];
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */
   purge(before: number): PurgeCounts;
   /** What purge(before) would delete, deleting nothing (body parts are only known by sweeping them). */
@@ -109,11 +109,16 @@ export interface ExchangeDetail {
 /** What `tail` prints: an exchange's metadata, no bodies. */
 export type ExchangeListRow = Omit<ExchangeRow, 'request_body' | 'response_body' | 'request_headers' | 'response_headers'>;
 
-export type StatsDimension = 'model' | 'tool' | 'host' | 'day' | 'session' | 'user' | 'label';
+export type StatsDimension = 'model' | 'tool' | 'host' | 'day' | 'session' | 'user' | 'label' | 'team';
 
 export interface StatsQuery {
   by: StatsDimension;
+  /** Epoch ms: exchanges started at or after it. */
   since?: number;
+  /** Epoch ms: exchanges started before it. */
+  until?: number;
+  /** Proxy user → team (a policy file's `teams:`), for `by: 'team'`. */
+  teams?: ReadonlyMap<string, string>;
 }
 
 export interface StatsRow {

@@ -1,7 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../config-error.js';
-import { loadPolicyFile } from '../policy/load.js';
-import type { CredentialSources } from '../policy/routing-compile.js';
+import { loadPolicyFile, NO_SECRETS } from '../policy/load.js';
 import { replayFrom, simulatePolicy, type PolicyTestReport } from '../policy/simulate.js';
 import { recordedRequests } from '../websocket/reduce.js';
 import { openReader, printJson } from './open-reader.js';
@@ -14,15 +13,6 @@ interface PolicyTestArgs {
   since?: string;
   json: boolean;
 }
-
-/**
- * A policy test sends nothing, so it reads no credential: a credentials rule's
- * variable or file need not exist on the machine the archive is examined on.
- */
-const NO_SECRETS: CredentialSources = {
-  env: new Proxy({}, { get: (_t, name) => (typeof name === 'string' ? 'policy-test-placeholder' : undefined) }),
-  readFile: () => 'policy-test-placeholder',
-};
 
 const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
   command: 'test <file>',

@@ -1,6 +1,6 @@
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import { budgetReport, type BudgetReportRow } from '../policy/budget-report.js';
-import { loadPolicyFile } from '../policy/load.js';
+import { loadPolicyFile, NO_SECRETS } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { ConfigError } from '../config-error.js';
 import { printJson } from './open-reader.js';
@@ -8,8 +8,8 @@ import { percent, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
 
 /** `stats --by rule`: per policy rule, the exchanges it decided on and how many it blocked, changed, warned about or only watched. */
-export function printRuleStats(reader: SqliteArchiveReader, since: number | undefined, json: boolean): void {
-  const rows = reader.ruleStats({ since });
+export function printRuleStats(reader: SqliteArchiveReader, range: { since?: number; until?: number }, json: boolean): void {
+  const rows = reader.ruleStats(range);
   if (json) return printJson(rows.map((r) => ({ rule: r.rule, kind: r.kind, exchanges: r.exchanges, blocked: r.blocked, changed: r.changed, warned: r.warned, monitor: r.monitor, actions: r.actions })));
   if (rows.length === 0) {
     process.stdout.write('no policy decisions in this range\n');
@@ -34,7 +34,8 @@ function actionsText(actions: Record<string, number>): string {
 export function printBudgets(reader: SqliteArchiveReader, policyFile: string, json: boolean, now = Date.now()): void {
   let policy: CompiledPolicy;
   try {
-    policy = loadPolicyFile(policyFile);
+    // Spend needs no credential: a credentials rule's variable need not be set where the archive is read.
+    policy = loadPolicyFile(policyFile, NO_SECRETS);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`llmtap: --budgets ${err.message}\n`);

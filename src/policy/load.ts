@@ -13,6 +13,16 @@ import type { PolicySpec } from './types.js';
 let validator: ValidateFunction<PolicySpec> | undefined;
 const validate = (data: unknown): data is PolicySpec => (validator ??= new (ajv().Ajv)({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true }).compile<PolicySpec>(POLICY_SCHEMA))(data);
 
+/**
+ * For reading a policy without sending anything (`policy test`, `stats --budgets`, `stats --by
+ * team`): no credential is read, so a credentials rule's variable or file need not exist on the
+ * machine the archive is examined on.
+ */
+export const NO_SECRETS: CredentialSources = {
+  env: new Proxy({}, { get: (_t, name) => (typeof name === 'string' ? 'placeholder-not-read' : undefined) }),
+  readFile: () => 'placeholder-not-read',
+};
+
 /** Reads, validates and compiles a policy file (YAML or JSON); ConfigError with `file:line: key: problem` otherwise. */
 export function loadPolicyFile(file: string, sources: CredentialSources = {}): CompiledPolicy {
   let text: string;

@@ -184,4 +184,20 @@ describe('decisions in show and stats (the CLI on this archive)', () => {
     expect(table).toMatch(/gpt4o-daily\s+day from \d{4}-\d\d-\d\d\s+\$0\.0001\s+model:gpt-4o\s+\$0\.000\d+\s+\d+%\s+spent/);
     await expect(llmtap('stats', '--budgets', join(tp.home, 'missing.yaml'))).rejects.toMatchObject({ stderr: expect.stringMatching(/^llmtap: .*missing\.yaml: cannot read \(ENOENT\)\n$/) });
   });
+
+  it('stats --by team --policy FILE: spend per team as a per-team budget keys it (no credential read); --until ends the range', async () => {
+    // The archive's exchanges came without proxy users: each is its client address's. A credentials
+    // rule whose variable is not set here does not stop a report (nothing is sent).
+    const file = join(tp.home, 'teams.yaml');
+    writeFileSync(file, 'teams: {platform: [alice]}\nrules:\n  - {id: key, credentials: {fromEnv: LLMTAP_TEST_NEVER_SET}}\n');
+    const rows = JSON.parse(await llmtap('stats', '--by', 'team', '--policy', file, '--json')) as { team: string; requests: number; cost_usd: number }[];
+    expect(rows).toEqual([expect.objectContaining({ team: 'user:127.0.0.1', requests: exported(tp).length })]);
+    expect(await llmtap('stats', '--by', 'team', '--policy', file)).toMatch(/^TEAM\s+REQS[\s\S]*\nuser:127\.0\.0\.1\s+\d+/);
+    expect(JSON.parse(await llmtap('stats', '--by', 'team', '--policy', file, '--until', '2000-01-01', '--json'))).toEqual([]);
+    const fails = async (...args: string[]): Promise<string> => (await llmtap(...args).then(() => ({ stderr: 'exit 0' }), (e: { stderr: string }) => e)).stderr;
+    expect(await fails('stats', '--by', 'team')).toContain('--by team needs --policy FILE');
+    expect(await fails('stats', '--policy', file)).toContain('--policy is read by --by team only');
+    expect(await fails('stats', '--since', '2026-12-02', '--until', '2026-12-01')).toContain('--until 2026-12-01 is not after --since 2026-12-02');
+    expect(await fails('stats', '--by', 'team', '--policy', join(tp.home, 'missing.yaml'))).toMatch(/^llmtap: --policy .*missing\.yaml: cannot read \(ENOENT\)\n$/);
+  });
 });

@@ -2,7 +2,8 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { percentile, SqliteArchiveReader } from '../../src/archive/sqlite-reader.js';
+import { SqliteArchiveReader } from '../../src/archive/sqlite-reader.js';
+import { percentile } from '../../src/archive/stats-table.js';
 import { makeExchange } from '../../src/exchange.js';
 import { openArchive, SCHEMA_VERSION, type Archive, type ExchangeRow } from '../../src/recorder/db.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
@@ -112,6 +113,26 @@ describe('session rollup and the SQLite reader', () => {
     expect(total).toMatchObject({ key: 'total', requests: 3, inputTokens: 201, cachedInputTokens: 50, unpriced: 1, latencyP50Ms: 2000, latencyP95Ms: 3000, ttftP50Ms: 200, ttftP95Ms: 300 });
     expect(total!.costUsd).toBeCloseTo(0.75, 10);
     expect(reader.statsTable({ by: 'model', since: T0 + 10_000 })).toEqual({ rows: [], total: undefined });
+  });
+
+  it('stats by team: members under their team, everyone else as a per-team budget keys them; --until ends the range', () => {
+    write([
+      [row(0, { client_user: 'alice', input_tokens: 10, cost_usd: 0.5 }), { sessionId: 's', threadId: 't', turn: 1 }],
+      [row(1, { client_user: 'bob', input_tokens: 20, cost_usd: 0.25, status: 500 }), { sessionId: 's', threadId: 't', turn: 2 }],
+      [row(2, { client_user: 'carol', input_tokens: 30, cost_usd: null }), { sessionId: 's', threadId: 't', turn: 3 }],
+      [row(3, { client_user: null, client_address: '10.0.0.7', input_tokens: 40, cost_usd: 0.125 }), { sessionId: 's', threadId: 't', turn: 4 }],
+    ]);
+    const teams = new Map([['alice', 'platform'], ['bob', 'platform']]);
+    const { rows, total } = reader.statsTable({ by: 'team', teams });
+    expect(rows.map((r) => [r.key, r.requests, r.errors, r.inputTokens, r.costUsd, r.unpriced])).toEqual([
+      ['team:platform', 2, 1, 30, 0.75, 0], ['user:10.0.0.7', 1, 0, 40, 0.125, 0], ['user:carol', 1, 0, 30, null, 1],
+    ]);
+    // Percentiles over the team's own exchanges: latencies 1 s and 2 s.
+    expect(rows[0]).toMatchObject({ latencyP50Ms: 1000, latencyP95Ms: 2000, ttftP50Ms: 100, ttftP95Ms: 200 });
+    expect(total).toMatchObject({ requests: 4, inputTokens: 100, unpriced: 1, latencyP95Ms: 4000 });
+    // A range [since, until): only bob's and carol's exchanges.
+    expect(reader.statsTable({ by: 'team', teams, since: T0 + 1000, until: T0 + 3000 }).rows.map((r) => r.key)).toEqual(['team:platform', 'user:carol']);
+    expect(reader.statsTable({ by: 'user', until: T0 + 1000 }).rows.map((r) => r.key)).toEqual(['alice']);
   });
 
   it('resolves ids and unique prefixes, and says when a prefix is ambiguous', () => {

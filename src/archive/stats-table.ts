@@ -1,0 +1,126 @@
+import type Database from 'better-sqlite3';
+import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
+import type { StatsDimension, StatsQuery, StatsRow } from './store.js';
+
+/**
+ * The group key of each dimension, in SQL. `team` groups by who sent the exchange (the
+ * proxy user, else the client address) and is mapped to teams after the query (teamKey):
+ * the teams live in a policy file, not in the archive.
+ */
+const GROUP_KEYS: Record<StatsDimension, string> = {
+  model: 'model',
+  tool: 'tool_name',
+  host: 'host',
+  day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')",
+  session: 'session_id',
+  user: 'client_user',
+  label: 'client_label',
+  team: "COALESCE(client_user, char(0) || COALESCE(client_address, ''))",
+};
+
+export const IS_ERROR = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
+
+/** One group's sums from SQL, and its exchanges' timings (percentiles need the values). */
+interface Group {
+  key: string | null;
+  requests: number;
+  errors: number;
+  input: number;
+  output: number;
+  cached: number;
+  cost: number | null;
+  unpriced: number;
+  latency: number[];
+  ttft: number[];
+}
+
+/**
+ * Who an exchange counts for in `stats --by team`, keyed as a `per: team` budget keys
+ * it: `team:NAME` for a member of a team, else `user:` and the proxy user, else the
+ * client address. `sender` is the SQL key above (a NUL marks an address).
+ */
+export function teamKey(sender: string | null, teams: ReadonlyMap<string, string>): string {
+  const who = sender ?? '';
+  if (who.startsWith('\u0000')) return `user:${who.slice(1)}`;
+  const team = teams.get(who);
+  return team === undefined ? `user:${who}` : `team:${team}`;
+}
+
+/**
+ * `stats`: requests, errors, tokens, cost, latency and cache hits per group over a
+ * range (`since` inclusive, `until` exclusive), and the whole range's row: sums of the
+ * groups, percentiles over every exchange in it at once (they do not add up).
+ */
+export function statsTable(db: Database.Database, query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined } {
+  const key = GROUP_KEYS[query.by];
+  const conditions: string[] = [];
+  const params: number[] = [];
+  if (query.since !== undefined) {
+    conditions.push('started_at >= ?');
+    params.push(query.since);
+  }
+  if (query.until !== undefined) {
+    conditions.push('started_at < ?');
+    params.push(query.until);
+  }
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+  const sums = db.prepare(`SELECT ${key} AS key, COUNT(*) AS requests, SUM(${IS_ERROR}) AS errors, SUM(${PROMPT_TOKENS_SQL}) AS input,
+    SUM(COALESCE(output_tokens, 0)) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced
+    FROM exchanges ${where} GROUP BY key`).all(...params) as Omit<Group, 'latency' | 'ttft'>[];
+  const regroup = query.by === 'team' ? (k: string | null) => teamKey(k, query.teams ?? new Map()) : (k: string | null) => k;
+  const groups = new Map<string | null, Group>();
+  for (const s of sums) {
+    const k = regroup(s.key);
+    const g = groups.get(k);
+    if (!g) groups.set(k, { ...s, key: k, latency: [], ttft: [] });
+    else {
+      g.requests += s.requests;
+      g.errors += s.errors;
+      g.input += s.input;
+      g.output += s.output;
+      g.cached += s.cached;
+      g.unpriced += s.unpriced;
+      if (s.cost !== null) g.cost = (g.cost ?? 0) + s.cost;
+    }
+  }
+  // One pass over the range for the timings (two numbers per exchange), grouped in memory.
+  const timingSql = `SELECT ${key} AS key, ended_at - started_at AS latency, first_byte_at - started_at AS ttft FROM exchanges ${where}`;
+  for (const t of db.prepare(timingSql).iterate(...params) as IterableIterator<{ key: string | null; latency: number | null; ttft: number | null }>) {
+    const g = groups.get(regroup(t.key));
+    if (!g) continue;
+    if (t.latency !== null) g.latency.push(t.latency);
+    if (t.ttft !== null) g.ttft.push(t.ttft);
+  }
+  const all = [...groups.values()];
+  const rows = all.map(statsRow).sort((a, b) => (query.by === 'day' ? String(a.key).localeCompare(String(b.key)) : (b.costUsd ?? 0) - (a.costUsd ?? 0) || b.requests - a.requests));
+  if (all.length === 0) return { rows, total: undefined };
+  const sum = (pick: (g: Group) => number): number => all.reduce((a, g) => a + pick(g), 0);
+  const priced = all.filter((g) => g.cost !== null);
+  const total = statsRow({
+    key: 'total', requests: sum((g) => g.requests), errors: sum((g) => g.errors), input: sum((g) => g.input), output: sum((g) => g.output),
+    cached: sum((g) => g.cached), cost: priced.length > 0 ? priced.reduce((a, g) => a + g.cost!, 0) : null, unpriced: sum((g) => g.unpriced),
+    latency: all.flatMap((g) => g.latency), ttft: all.flatMap((g) => g.ttft),
+  });
+  return { rows, total };
+}
+
+function statsRow(g: Group): StatsRow {
+  return {
+    key: g.key, requests: g.requests, errors: g.errors, inputTokens: g.input, outputTokens: g.output, cachedInputTokens: g.cached,
+    costUsd: g.cost, unpriced: g.unpriced,
+    latencyP50Ms: percentile(g.latency, 0.5), latencyP95Ms: percentile(g.latency, 0.95),
+    ttftP50Ms: percentile(g.ttft, 0.5), ttftP95Ms: percentile(g.ttft, 0.95),
+    cacheHitRatio: g.input > 0 ? Math.min(1, g.cached / g.input) : null,
+  };
+}
+
+/** Nearest-rank percentile; null for no values. */
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!);
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
