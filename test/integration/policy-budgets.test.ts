@@ -194,6 +194,7 @@ describe('decisions in show and stats (the CLI on this archive)', () => {
     expect(rows).toEqual([expect.objectContaining({ team: 'user:127.0.0.1', requests: exported(tp).length })]);
     expect(await llmtap('stats', '--by', 'team', '--policy', file)).toMatch(/^TEAM\s+REQS[\s\S]*\nuser:127\.0\.0\.1\s+\d+/);
     expect(JSON.parse(await llmtap('stats', '--by', 'team', '--policy', file, '--until', '2000-01-01', '--json'))).toEqual([]);
+    expect(await llmtap('stats', '--budgets', file)).toBe(`${file}: no budget rules\n`);
     const fails = async (...args: string[]): Promise<string> => (await llmtap(...args).then(() => ({ stderr: 'exit 0' }), (e: { stderr: string }) => e)).stderr;
     expect(await fails('stats', '--by', 'team')).toContain('--by team needs --policy FILE');
     expect(await fails('stats', '--policy', file)).toContain('--policy is read by --by team only');
