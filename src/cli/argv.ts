@@ -3,16 +3,21 @@
  * does not make itself. Pure, so they are unit-tested without a process.
  */
 
+/** Flags taking a time whose value may be written `-1d` (a day ago, as journalctl reads it). */
+export const TIME_FLAGS: readonly string[] = ['--since', '--until', '--before'];
+
 /**
- * `--der -` (stdout) reads to yargs as an unknown positional "-": join a flag and a
- * lone "-" that follows it into `--der=-`, which yargs passes through as the value.
+ * `--der -` (stdout) reads to yargs as an unknown positional "-", and `--since -1d` as
+ * the flags -1 and -d: join such a flag (`flags`, `timeFlags`) and the value that follows
+ * it into `--der=-`, `--since=-1d`, which yargs passes through as the value.
  */
-export function joinDashValues(args: readonly string[], flags: readonly string[]): string[] {
+export function joinDashValues(args: readonly string[], flags: readonly string[], timeFlags: readonly string[] = TIME_FLAGS): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (flags.includes(arg) && args[i + 1] === '-') {
-      out.push(`${arg}=-`);
+    const next = args[i + 1];
+    if ((flags.includes(arg) && next === '-') || (timeFlags.includes(arg) && next !== undefined && /^-\d/.test(next))) {
+      out.push(`${arg}=${next}`);
       i++;
     } else out.push(arg);
   }

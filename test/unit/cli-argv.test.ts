@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber } from '../../src/cli/argv.js';
 import { sameProxyFlags } from '../../src/cli/options.js';
+import { parseTimeArg } from '../../src/cli/render/format.js';
 import { defaultHome } from '../../src/config.js';
 import { prettyLine } from '../../src/log-pretty.js';
 
@@ -10,6 +11,17 @@ describe('command-line fixes', () => {
   it('joins a lone "-" to the flag before it, so --der - means stdout', () => {
     expect(joinDashValues(['ca', '--der', '-'], ['--der'])).toEqual(['ca', '--der=-']);
     expect(joinDashValues(['ca', '--der', 'x.der', '-'], ['--der'])).toEqual(['ca', '--der', 'x.der', '-']);
+  });
+
+  it('joins a time written -1d to its flag (yargs would read the flags -1 and -d), and reads it as 1d ago', () => {
+    expect(joinDashValues(['stats', '--since', '-1d', '--until', '-2.5h', '--json'], [])).toEqual(['stats', '--since=-1d', '--until=-2.5h', '--json']);
+    expect(joinDashValues(['purge', '--before', '-30d'], [])).toEqual(['purge', '--before=-30d']);
+    // Only a sign before a digit: another flag after --since is still a flag.
+    expect(joinDashValues(['stats', '--since', '--json'], [])).toEqual(['stats', '--since', '--json']);
+    const now = Date.parse('2026-12-06T12:00:00Z');
+    expect(parseTimeArg('since', '-1d', now)).toBe(parseTimeArg('since', '1d', now));
+    expect(parseTimeArg('since', '-1d', now)).toBe(Date.parse('2026-12-05T12:00:00Z'));
+    expect(() => parseTimeArg('since', '+1d', now)).toThrow('--since "+1d": expected a duration such as 24h or 7d');
   });
 
   it('names a number flag that did not parse, with what was typed', () => {

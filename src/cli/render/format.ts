@@ -54,7 +54,8 @@ const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, 
  * or a date/time ("2026-12-01", "2026-12-01T09:00"). Throws one line naming the flag.
  */
 export function parseTimeArg(flag: string, value: string, now = Date.now()): number {
-  const rel = /^(\d+(?:\.\d+)?)\s*([mhdw])$/.exec(value.trim());
+  // `7d` and `-7d` both mean seven days ago.
+  const rel = /^-?(\d+(?:\.\d+)?)\s*([mhdw])$/.exec(value.trim());
   if (rel) return now - Number(rel[1]) * UNITS[rel[2]!]!;
   const at = Date.parse(value);
   if (Number.isNaN(at)) throw new Error(`--${flag} "${value}": expected a duration such as 24h or 7d, or a date such as 2026-12-01`);
