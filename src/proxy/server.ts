@@ -138,7 +138,7 @@ export class ProxyServer {
     }));
     this.ui = new UiServer({
       archiveFile: paths(config.home).archive, recorder: deps.recorder, redactor: () => this.exchangeDeps.redactor, prices: () => deps.recorder.prices,
-      authEnabled: () => this.auth.enabled, admins: () => this.config.uiAdmins ?? [],
+      authEnabled: () => this.auth.enabled, admins: () => this.config.uiAdmins ?? [], teams: () => this.config.policy?.teams,
     });
     this.direct = {
       auth: () => this.auth, interceptList: () => this.interceptList, prometheus: this.prometheus, ui: this.ui,

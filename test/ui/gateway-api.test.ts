@@ -1,8 +1,10 @@
 import OpenAI from 'openai';
 import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicyText } from '../../src/policy/load.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { ARTIFACTS, launchChromium } from './browser-helpers.js';
 
 /** Gateway mode: every proxy user may open the UI; `uiAdmins` see everything, the others only their own traffic. */
 let fake: FakeProvider;
@@ -27,7 +29,9 @@ type List = { exchanges: { id: string; user: string | null; model: string }[] };
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  tp = await startTestProxy(fake, { auth: [{ user: 'alice', password: 'alice-pass' }, { user: 'bob', password: 'bob-pass' }], uiAdmins: ['alice'] });
+  // Bob is in a team (the policy's teams:), Alice in none.
+  const policy = loadPolicyText('teams: {platform: [bob]}\nrules: []\n', 'policy.yaml');
+  tp = await startTestProxy(fake, { auth: [{ user: 'alice', password: 'alice-pass' }, { user: 'bob', password: 'bob-pass' }], uiAdmins: ['alice'], policy });
 }, 60_000);
 
 afterAll(async () => {
@@ -81,8 +85,30 @@ describe('the web UI API in gateway mode', () => {
 
     const sessions = await api<{ sessions: { client: { user: string } }[] }>('/ui/api/sessions', BOB);
     expect(sessions.body.sessions.map((s) => s.client.user)).toEqual(['bob']);
+    // The running policy's teams: every user's for an admin, a user's own for anyone else.
     const me = await api<{ user: string; admin: boolean }>('/ui/api/me', ALICE);
-    expect(me.body).toEqual({ user: 'alice', admin: true });
+    expect(me.body).toEqual({ user: 'alice', admin: true, teams: { bob: 'platform' } });
+    expect((await api('/ui/api/me', BOB)).body).toEqual({ user: 'bob', admin: false, teams: { bob: 'platform' } });
     expect(all.headers['content-security-policy']).toContain("frame-ancestors 'none'");
   });
+
+  it('the charts split cost and tokens by team when the policy names teams (headless Chromium, as the admin)', async () => {
+    const chromium = await launchChromium();
+    try {
+      await chromium.browser.setExtraHTTPHeaders({ authorization: ALICE });
+      const page = await chromium.browser.newPage();
+      await page.goto(`${tp.url}/ui/#/charts`);
+      await page.locator('.uplot').first().waitFor({ timeout: 10_000 });
+      expect(await page.locator('#chart-by option').allTextContents()).toEqual(['model', 'tool', 'user', 'team']);
+      await page.selectOption('#chart-by', 'team');
+      const labels = (chart: string) => page.locator(`#chart-${chart} .u-legend .u-series .u-label`).allTextContents();
+      // Keyed as stats --by team keys them: a member under its team, anyone else as a user.
+      await expect.poll(() => labels('cost')).toEqual(expect.arrayContaining(['team:platform', 'user:alice']));
+      expect(await labels('tokens')).toEqual(expect.arrayContaining(['team:platform', 'user:alice']));
+      expect(await page.locator('#chart-cost h2').textContent()).toContain('Cost over time by team');
+      await page.screenshot({ path: `${ARTIFACTS}/charts-by-team.png`, fullPage: true });
+    } finally {
+      await chromium.close();
+    }
+  }, 60_000);
 });

@@ -7,7 +7,7 @@ import { viewerFor } from '../../src/ui/server/access.js';
 import type { UiListItem } from '../../src/ui/server/list-item.js';
 import { LiveHub } from '../../src/ui/server/live.js';
 import { applyWritten, mergeFetched, NO_FILTERS, type ListRow } from '../../ui/src/api.js';
-import { bucketStep, colorsFor, cumulativeBy, OTHER, timeBuckets } from '../../ui/src/chart-data.js';
+import { bucketStep, colorsFor, cumulativeBy, NONE, OTHER, timeBuckets, timeRange } from '../../ui/src/chart-data.js';
 
 /** Just enough of a ServerResponse for the hub: what was written, and 'close'. */
 class FakeResponse extends EventEmitter {
@@ -85,6 +85,18 @@ describe('chart data', () => {
       names: ['bob', 'cy', 'ann', '(none)'], series: [[0, 5, 5, 5], [0, 0, 2, 2], [1, 1, 1, 1], [0, 0, 0, 0.5]],
     });
     expect(cumulativeBy(rows, 'user', (r) => r.costUsd ?? 0, 2)).toEqual({ names: ['bob', OTHER], series: [[0, 5, 5, 5], [1, 1, 3, 3.5]] });
+    // By team: members under their team, other users as users, rows without a user as (none).
+    expect(cumulativeBy(rows, 'team', (r) => r.costUsd ?? 0, 5, { bob: 'platform', cy: 'platform' })).toEqual({
+      names: ['team:platform', 'user:ann', NONE], series: [[0, 5, 7, 7], [1, 1, 1, 1], [0, 0, 0, 0.5]],
+    });
+  });
+
+  it('a time chart of one x spans its pad either side, not the ~1,000 days uPlot would give it', () => {
+    const x = 1_765_029_690;
+    expect(timeRange([x], x, x + 86_400_000, 5)).toEqual([x - 5, x + 5]);
+    expect(timeRange([x, x], x, x + 86_400_000, 1)).toEqual([x - 1, x + 1]);
+    expect(timeRange([x, x + 30], x, x + 30, 5)).toEqual([x, x + 30]);
+    expect(timeRange([], 0, 1, 5)).toEqual([0, 1]);
   });
 
   it('buckets requests, errors and the cache hit ratio over time, empty buckets included', () => {

@@ -220,6 +220,8 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(await page.locator('.uplot').count()).toBe(4);
     const labels = (chart: string) => page.locator(`#chart-${chart} .u-legend .u-series .u-label`).allTextContents();
     expect(await labels('cost')).toEqual(expect.arrayContaining(['claude-sonnet-4-5', 'gpt-4o-mini']));
+    // This proxy's policy names no teams: nothing to split by team.
+    expect(await page.locator('#chart-by option').allTextContents()).toEqual(['model', 'tool', 'user']);
     await page.selectOption('#chart-by', 'tool');
     await expect.poll(() => labels('cost')).toEqual(expect.arrayContaining(['anthropic-sdk-node', 'openai-sdk-node']));
     expect(await labels('tokens')).toEqual(expect.arrayContaining(['anthropic-sdk-node', 'openai-sdk-node']));

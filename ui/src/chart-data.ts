@@ -1,13 +1,22 @@
 import type { UiListItem } from './api.js';
 
 /** What the cost and token charts split their lines by. */
-export type GroupBy = 'model' | 'tool' | 'user';
-export const GROUP_BYS: readonly GroupBy[] = ['model', 'tool', 'user'];
+export type GroupBy = 'model' | 'tool' | 'user' | 'team';
+/** `team` only when the running policy names teams (`/ui/api/me`). */
+export const GROUP_BYS: readonly GroupBy[] = ['model', 'tool', 'user', 'team'];
+
+/** Proxy user → team, as `/ui/api/me` gives them. */
+export type Teams = Readonly<Record<string, string>>;
 
 export const NONE = '(none)';
 export const OTHER = '(other)';
 
-export function groupOf(row: UiListItem, by: GroupBy): string {
+/**
+ * The group a row counts for. By team as `stats --by team` and a `per: team` budget key
+ * it: `team:NAME` for a member, else `user:` and the proxy user.
+ */
+export function groupOf(row: UiListItem, by: GroupBy, teams: Teams = {}): string {
+  if (by === 'team') return row.user === null ? NONE : Object.hasOwn(teams, row.user) ? `team:${teams[row.user]}` : `user:${row.user}`;
   return (by === 'model' ? row.model : by === 'tool' ? row.tool : row.user) ?? NONE;
 }
 
@@ -16,9 +25,9 @@ export function groupOf(row: UiListItem, by: GroupBy): string {
  * largest totals get their own line, the rest are summed into "(other)", so a chart
  * stays readable with many models or users. Pure.
  */
-export function cumulativeBy(rows: readonly UiListItem[], by: GroupBy, pick: (r: UiListItem) => number, maxLines: number): { names: string[]; series: number[][] } {
+export function cumulativeBy(rows: readonly UiListItem[], by: GroupBy, pick: (r: UiListItem) => number, maxLines: number, teams: Teams = {}): { names: string[]; series: number[][] } {
   const totals = new Map<string, number>();
-  for (const r of rows) totals.set(groupOf(r, by), (totals.get(groupOf(r, by)) ?? 0) + pick(r));
+  for (const r of rows) totals.set(groupOf(r, by, teams), (totals.get(groupOf(r, by, teams)) ?? 0) + pick(r));
   const ranked = [...totals.keys()].sort((a, b) => totals.get(b)! - totals.get(a)! || a.localeCompare(b));
   const own = ranked.length <= maxLines ? ranked : ranked.slice(0, maxLines - 1);
   const names = ranked.length <= maxLines ? own : [...own, OTHER];
@@ -26,7 +35,7 @@ export function cumulativeBy(rows: readonly UiListItem[], by: GroupBy, pick: (r:
   const sums = names.map(() => 0);
   const series = names.map(() => [] as number[]);
   for (const r of rows) {
-    const i = index.get(groupOf(r, by)) ?? names.length - 1;
+    const i = index.get(groupOf(r, by, teams)) ?? names.length - 1;
     sums[i]! += pick(r);
     sums.forEach((sum, j) => series[j]!.push(sum));
   }
@@ -50,6 +59,15 @@ export function colorsFor(names: readonly string[], reference: readonly string[]
 export function bucketStep(spanMs: number, target = 40): number {
   const steps = [1, 5, 10, 30, 60, 300, 900, 1800, 3600, 6 * 3600, 86_400, 7 * 86_400].map((s) => s * 1000);
   return steps.find((s) => s * target >= spanMs) ?? steps.at(-1)!;
+}
+
+/**
+ * The x range of a time chart: uPlot's own, except when every x is the same one, which
+ * uPlot widens by ~1,000 days before asking (a chart of one time bucket read "Mar 2027 …
+ * Sep 2029"): then `pad` seconds either side. Pure.
+ */
+export function timeRange(xs: ArrayLike<number>, min: number, max: number, pad: number): [number, number] {
+  return xs.length > 0 && xs[0] === xs[xs.length - 1] ? [xs[0]! - pad, xs[0]! + pad] : [min, max];
 }
 
 export interface Buckets {

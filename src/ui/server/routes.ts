@@ -18,6 +18,8 @@ export interface UiDeps {
   authEnabled: () => boolean;
   /** Proxy users who see everything in gateway mode (config file key `uiAdmins`). */
   admins: () => readonly string[];
+  /** Proxy user → team, from the running policy's `teams:`. */
+  teams: () => ReadonlyMap<string, string> | undefined;
 }
 
 /** Whether a direct request's path belongs to the web UI. */
@@ -54,7 +56,7 @@ export async function answerUi(req: IncomingMessage, res: ServerResponse, url: s
 }
 
 function answerApi(res: ServerResponse, route: string, params: URLSearchParams, viewer: Viewer, deps: UiDeps): void {
-  if (route === 'me') return sendJson(res, 200, { user: viewer.user ?? null, admin: viewer.admin });
+  if (route === 'me') return sendJson(res, 200, { user: viewer.user ?? null, admin: viewer.admin, teams: teamsFor(viewer, deps.teams()) });
   const reader = deps.reader();
   if (!reader) return sendJson(res, 503, errorBody('archive_unavailable', 'no archive yet: nothing has been recorded'));
   if (route === 'exchanges') {
@@ -82,6 +84,14 @@ function answerApi(res: ServerResponse, route: string, params: URLSearchParams, 
     return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail), diffs: threadRequestDiffs(detail.exchanges) });
   }
   sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
+}
+
+/** The teams a viewer may see: every user's for an admin, else only the viewer's own (a user sees only their own exchanges). */
+function teamsFor(viewer: Viewer, teams: ReadonlyMap<string, string> | undefined): Record<string, string> {
+  if (!teams) return {};
+  if (viewer.admin) return Object.fromEntries(teams);
+  const own = viewer.user === undefined ? undefined : teams.get(viewer.user);
+  return own === undefined ? {} : { [viewer.user!]: own };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -15,6 +15,8 @@ export interface UiServerOptions {
   prices: () => PriceOverrides | undefined;
   authEnabled: () => boolean;
   admins: () => readonly string[];
+  /** Proxy user → team, from the running policy's `teams:` (the charts can split by team). */
+  teams: () => ReadonlyMap<string, string> | undefined;
 }
 
 /** The web UI's state in the proxy: the live hub on the recorder, and a read connection opened once the archive exists. */
@@ -29,7 +31,7 @@ export class UiServer {
   }
 
   answer(req: IncomingMessage, res: ServerResponse, url: string, user: string | undefined): Promise<void> {
-    return answerUi(req, res, url, user, { reader: () => this.openReader(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins });
+    return answerUi(req, res, url, user, { reader: () => this.openReader(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams });
   }
 
   close(): void {
