@@ -268,6 +268,12 @@ function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions): { sq
   return { sql: `SELECT * FROM (${sql} ORDER BY started_at DESC, id DESC LIMIT ?) ORDER BY started_at, id`, params };
 }
 
+/** How many records an export with these options writes (a progress line's total). */
+export function countRecords(archive: Archive, table: 'exchanges' | 'tunnels', options: ExportOptions = {}): number {
+  const { sql, params } = selectSql(table, options);
+  return (archive.db.prepare(`SELECT COUNT(*) AS n FROM (${sql})`).get(params) as { n: number }).n;
+}
+
 export function isoTime(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }

@@ -91,6 +91,10 @@ export class SqliteArchiveReader implements ArchiveReader {
     return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
   }
 
+  countExchanges(since?: number): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM exchanges WHERE started_at >= ?').get(since ?? -Infinity) as { n: number }).n;
+  }
+
   *exchangesWithBodies(since?: number): Iterable<ExchangeRow> {
     // Pages by rowid: an open iterator would keep the connection busy, and decoding bodies needs it.
     const page = this.db.prepare('SELECT rowid AS cursor, * FROM exchanges WHERE rowid > ? AND started_at >= ? ORDER BY rowid LIMIT 200');

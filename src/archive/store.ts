@@ -29,6 +29,8 @@ export interface ArchiveReader {
    * `cache-report` replay.
    */
   exchangesWithBodies(since?: number): Iterable<ExchangeRow>;
+  /** How many exchanges exchangesWithBodies(since) reads (a progress line's total). */
+  countExchanges(since?: number): number;
   /** Exchanges newest first, filtered (the web UI's list); a text search reads a bounded number of rows. */
   listExchanges(query: ExchangeListQuery): ExchangeListEntry[];
   /** The position after the newest exchange (where `tail` starts). */

@@ -1,9 +1,10 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { exchangeLines, tunnelLines, writeLines } from '../archive/export.js';
+import { countRecords, exchangeLines, tunnelLines, writeLines } from '../archive/export.js';
 import { harLines } from '../archive/har.js';
 import { paths } from '../config.js';
 import { openArchive } from '../recorder/db.js';
+import { counted } from './progress.js';
 import { parseTimeArg } from './render/format.js';
 
 interface ExportArgs {
@@ -49,7 +50,10 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
     const har = args.format === 'har';
     try {
       const lines = args.tunnels ? tunnelLines(archive, options) : har ? harLines(archive, options) : exchangeLines(archive, options);
-      const { lines: written } = await writeLines(lines, out);
+      // Progress only into a file: on stdout the records may be going to a pager on the same terminal.
+      const table = args.tunnels ? 'tunnels' : 'exchanges';
+      const shown = args.out ? counted(lines, `exporting ${table}`, () => countRecords(archive, table, options) + (har ? 2 : 0)) : lines;
+      const { lines: written } = await writeLines(shown, out);
       // A HAR document is its head line, one line per entry, and its tail line.
       const count = har ? Math.max(0, written - 2) : written;
       if (args.out) {

@@ -4,6 +4,7 @@ import { loadPolicyFile, NO_SECRETS } from '../policy/load.js';
 import { replayFrom, simulatePolicy, type PolicyTestReport } from '../policy/simulate.js';
 import { recordedRequests } from '../websocket/reduce.js';
 import { openReader, printJson } from './open-reader.js';
+import { counted } from './progress.js';
 import { parseTimeArg } from './render/format.js';
 import { policyTestJson, renderPolicyTest } from './render/policy-test-text.js';
 
@@ -40,7 +41,8 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
     let report: PolicyTestReport;
     try {
       const since = args.since ? parseTimeArg('since', args.since) : undefined;
-      report = simulatePolicy(policy, reader.exchangesWithBodies(replayFrom(policy, since)), {
+      const from = replayFrom(policy, since);
+      report = simulatePolicy(policy, counted(reader.exchangesWithBodies(from), 'replaying exchanges', () => reader.countExchanges(from)), {
         since, price: (input) => price(input),
         // A Codex session is replayed request by request, from its message log.
         requestsOf: (row) => recordedRequests(reader.exchange(row.id)?.wsMessages ?? []),

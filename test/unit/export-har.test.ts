@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { countRecords } from '../../src/archive/export.js';
 import { harLines, type HarOptions } from '../../src/archive/har.js';
 import { exchangeUrl, rowUsesTls } from '../../src/archive/row-scheme.js';
 import { makeExchange, type Exchange, type WsMessageRecord } from '../../src/exchange.js';
@@ -226,6 +227,11 @@ describe('HAR export', () => {
     const { har: early } = exportHar([jsonExchange(), sseExchange(), binaryExchange()], {}, { until: T0 + 500 });
     expect(early.log.entries.map((e) => e.request.url)).toEqual(['https://api.openai.com/v1/chat/completions?api-version=2024&x=a%20b']);
     expect(text.split('\n')).toHaveLength(3);
+    // What a progress line counts to: the rows the same options select.
+    const archive = openArchive(':memory:');
+    archive.insertExchanges([jsonExchange(), sseExchange(), binaryExchange()].map((ex) => exchangeToRow(ex)));
+    expect([countRecords(archive, 'exchanges'), countRecords(archive, 'exchanges', { since: T0 + 500 }), countRecords(archive, 'exchanges', { since: T0 + 500, limit: 1 }), countRecords(archive, 'tunnels')]).toEqual([3, 2, 1, 0]);
+    archive.close();
   });
 
   it('the validator rejects entries that are not HAR 1.2', () => {

@@ -133,6 +133,7 @@ describe('session rollup and the SQLite reader', () => {
     // A range [since, until): only bob's and carol's exchanges.
     expect(reader.statsTable({ by: 'team', teams, since: T0 + 1000, until: T0 + 3000 }).rows.map((r) => r.key)).toEqual(['team:platform', 'user:carol']);
     expect(reader.statsTable({ by: 'user', until: T0 + 1000 }).rows.map((r) => r.key)).toEqual(['alice']);
+    expect([reader.countExchanges(), reader.countExchanges(T0 + 2000)]).toEqual([4, 2]);
   });
 
   it('resolves ids and unique prefixes, and says when a prefix is ambiguous', () => {
