@@ -27,7 +27,7 @@ function time(label: string, n: number, run: (i: number) => void): void {
 
 const sources = {
   errors: () => ({}), inFlight: () => 0, openConnections: () => 0, openWebSockets: () => 0,
-  tunnels: () => ({ opened: 0, closed: 0 }), archive: () => ({ recorded: 0, lost: 0, pending: 0, healthy: true }), prices: () => undefined,
+  tunnels: () => ({ opened: 0, closed: 0 }), archive: () => ({ recorded: 0, lost: 0, pending: 0, healthy: true }), prices: () => undefined, budgets: () => [],
 };
 const metrics = new PrometheusMetrics(sources);
 const priced = chat('gpt-4o-2024-08-06', 0);

@@ -4,7 +4,8 @@ import type { Exchange } from '../exchange.js';
 import { effectiveUpstream } from '../cost/effective-upstream.js';
 import { lazyRequire } from '../lazy-require.js';
 import type { priceOf } from '../recorder/row-cost.js';
-import { BoundedLabel, normaliseLabel, statusClass } from './labels.js';
+import type { BudgetReportRow } from '../policy/budget-report.js';
+import { BoundedLabel, normaliseLabel, OTHER, statusClass } from './labels.js';
 
 /** prom-client is loaded when a registry is made (--metrics), not by every proxy that imports this module. */
 const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
@@ -20,10 +21,12 @@ export interface MetricsSources {
   archive(): { recorded: number; lost: number; pending: number; healthy: boolean };
   /** The --prices overrides the archive prices with, so the cost counter matches the archive. */
   prices(): PriceOverrides | undefined;
+  /** The running policy's budget rules and their spend this period (none without a policy). */
+  budgets(): readonly BudgetReportRow[];
 }
 
-/** Caps on distinct label values (labels.ts); the rest read "other". */
-export const LABEL_CAPS = { model: 100, tool: 50, api: 30, provider: 30 } as const;
+/** Caps on distinct label values (labels.ts); the rest read "other". Budget keys: per scrape, over all rules. */
+export const LABEL_CAPS = { model: 100, tool: 50, api: 30, provider: 30, budgetKey: 500 } as const;
 
 const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_write', 'reasoning'] as const;
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -89,6 +92,20 @@ export class PrometheusMetrics {
     const counter = (name: string, help: string, read: () => number): void => {
       new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
     };
+    new Gauge({
+      name: 'llmtap_budget_limit_usd', help: 'Each budget rule of the running policy: the USD it allows per key and period.', labelNames: ['rule', 'period', 'per', 'mode'], registers,
+      collect() {
+        this.reset();
+        for (const b of sources.budgets()) this.set({ rule: normaliseLabel(b.rule), period: b.period, per: b.per, mode: b.mode }, b.budgetUsd);
+      },
+    });
+    new Gauge({
+      name: 'llmtap_budget_spent_usd', help: 'Spend in the current period per budget rule and key (user:, team:, tool:, model:), as the running proxy charges it; 0 again when a period starts.', labelNames: ['rule', 'key'], registers,
+      collect() {
+        this.reset();
+        for (const [labels, usd] of budgetSeries(sources.budgets())) this.set(labels, usd);
+      },
+    });
     gauge('llmtap_exchanges_in_flight', 'Exchanges started and not finished.', () => sources.inFlight());
     gauge('llmtap_open_connections', 'Client connections open to the proxy port.', () => sources.openConnections());
     gauge('llmtap_open_websockets', 'WebSocket sessions being relayed.', () => sources.openWebSockets());
@@ -146,4 +163,26 @@ export class PrometheusMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/**
+ * The spend gauge's series: one per rule and key, the keys of one scrape capped at
+ * LABEL_CAPS.budgetKey over all rules (a budget `per: user` on an open gateway has a key
+ * per client address); past the cap a rule's keys are summed as "other". Pure.
+ */
+export function budgetSeries(budgets: readonly BudgetReportRow[]): Map<{ rule: string; key: string }, number> {
+  const sums = new Map<string, number>();
+  let keys = 0;
+  for (const b of budgets) {
+    for (const k of b.keys) {
+      const key = keys < LABEL_CAPS.budgetKey ? normaliseLabel(k.key) : OTHER;
+      keys++;
+      const id = `${normaliseLabel(b.rule)}\n${key}`;
+      sums.set(id, (sums.get(id) ?? 0) + k.spentUsd);
+    }
+  }
+  return new Map([...sums].map(([id, usd]) => {
+    const [rule, key] = id.split('\n') as [string, string];
+    return [{ rule, key }, usd];
+  }));
 }

@@ -22,6 +22,11 @@ export function budgetReport(policy: CompiledPolicy, spend: (since: number) => I
   if (policy.budget.length === 0) return [];
   const ledger = new BudgetLedger();
   seedBudgets(ledger, policy, ledger.retain(policy.budget), spend(spendSince(policy.budget, now)), now);
+  return ledgerReport(policy, ledger, now);
+}
+
+/** Spend against each budget rule for its current period, as a ledger holds it (the running proxy's: the /metrics gauges). */
+export function ledgerReport(policy: CompiledPolicy, ledger: BudgetLedger, now: number): BudgetReportRow[] {
   return policy.budget.map((rule) => ({
     rule: rule.id, per: rule.per, period: rule.period, periodStart: periodStart(rule.period, now), periodEnd: periodEnd(rule.period, now),
     budgetUsd: rule.usd, warnAt: rule.warnAt, mode: rule.mode,

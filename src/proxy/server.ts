@@ -37,6 +37,7 @@ import { handleUpgrade, type OpenSession, type UpgradeDeps } from './upgrade.js'
 import { UpstreamPools } from './upstream.js';
 import { parentSelector, resolveParents } from './parent-proxy.js';
 import { UiServer } from '../ui/server/ui-server.js';
+import { ledgerReport } from '../policy/budget-report.js';
 
 export interface ProxyDeps {
   leafs: LeafCertificates;
@@ -135,6 +136,10 @@ export class ProxyServer {
       tunnels: () => ({ opened: this.metrics.tunnelsOpened, closed: this.metrics.tunnelsClosed }),
       archive: () => ({ ...deps.recorder.stats(), healthy: deps.recorder.healthy }),
       prices: () => deps.recorder.prices,
+      budgets: () => {
+        const runtime = this.exchangeDeps.policy;
+        return runtime?.budgets ? ledgerReport(runtime.policy, runtime.budgets, Date.now()) : [];
+      },
     }));
     this.ui = new UiServer({
       archiveFile: paths(config.home).archive, recorder: deps.recorder, redactor: () => this.exchangeDeps.redactor, prices: () => deps.recorder.prices,

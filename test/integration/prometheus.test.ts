@@ -1,8 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { fetch as undiciFetch, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicyText } from '../../src/policy/load.js';
 import { basic } from '../faults/security-helpers.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
@@ -85,6 +89,47 @@ describe('prometheus /metrics', () => {
     promtoolCheck(text);
   });
 
+  it('budgets: each rule\'s limit and its spend this period per key, as the proxy charges it (for an alert at 80 %)', async () => {
+    const policy = loadPolicyText([
+      'rules:',
+      '  - {id: daily, budget: {usd: 10, period: day, per: model}}',
+      '  - {id: Watch-Users, mode: monitor, budget: {usd: 100, period: month, per: user}}',
+    ].join('\n'), 'policy.yaml');
+    const pol = await startTestProxy(fake, { metrics: true, policy });
+    try {
+      const before = await (await scrape(pol)).body.text();
+      expect(sample(before, 'llmtap_budget_limit_usd', { rule: 'daily', period: 'day', per: 'model', mode: 'enforce' })).toBe(10);
+      expect(sample(before, 'llmtap_budget_limit_usd', { rule: 'watch-users', period: 'month', per: 'user', mode: 'monitor' })).toBe(100);
+      expect(before).not.toContain('llmtap_budget_spent_usd{');
+      const openai = new OpenAI({ apiKey: 'sk-test-openai-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: pol.agent } as never, maxRetries: 0 });
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+      await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+      const rows = await eventually(() => {
+        const r = exported(pol);
+        expect(r).toHaveLength(2);
+        return r;
+      });
+      const cost = (model: string) => rows.find((r) => r.model === model)!.cost_usd!;
+      const text = await eventually(async () => {
+        const t = await (await scrape(pol)).body.text();
+        expect(sample(t, 'llmtap_budget_spent_usd', { rule: 'daily', key: 'model:gpt-4o' })).toBeGreaterThan(0);
+        return t;
+      });
+      expect(sample(text, 'llmtap_budget_spent_usd', { rule: 'daily', key: 'model:gpt-4o-mini' })).toBeCloseTo(cost('gpt-4o-mini'), 12);
+      expect(sample(text, 'llmtap_budget_spent_usd', { rule: 'daily', key: 'model:gpt-4o' })).toBeCloseTo(cost('gpt-4o'), 12);
+      // The first enforced budget rule decides; a monitor rule before it would be charged too, one after it is not.
+      expect(text).not.toContain('llmtap_budget_spent_usd{rule="watch-users"');
+      promtoolCheck(text);
+      // The README's alert, over these series as scraped (their own label sets), 9 and 1 of the 10 USD spent.
+      const series = (name: string, key?: string) => text.split('\n').find((l) => l.startsWith(`${name}{rule="daily"`) && (!key || l.includes(`key="${key}"`)))!.replace(/ \S+$/, '');
+      promtoolAlert('llmtap_budget_spent_usd / on(rule) group_left llmtap_budget_limit_usd > 0.8', [
+        [series('llmtap_budget_limit_usd'), 10], [series('llmtap_budget_spent_usd', 'model:gpt-4o'), 9], [series('llmtap_budget_spent_usd', 'model:gpt-4o-mini'), 1],
+      ], [{ rule: 'daily', key: 'model:gpt-4o' }]);
+    } finally {
+      await pol.close();
+    }
+  });
+
   it('is off unless asked for, and behind the proxy users on a gateway', async () => {
     expect((await scrape(off)).statusCode).toBe(404);
     const anonymous = await scrape(gw);
@@ -120,4 +165,24 @@ function promtoolCheck(text: string): void {
   // promtool exits 1 for lint problems too (naming); print them so a failure says what.
   expect(`${run.stdout}${run.stderr}`.trim()).toBe('');
   expect(run.status).toBe(0);
+}
+
+/** `promtool test rules`: an alert over input series (constant values) fires for exactly `firing` (their labels). */
+function promtoolAlert(expr: string, input: [series: string, value: number][], firing: Record<string, string>[]): void {
+  if (!PROMTOOL) return void console.warn('promtool not installed (apt-get install prometheus): alert expression not checked');
+  const dir = mkdtempSync(join(tmpdir(), 'llmtap-promtool-'));
+  try {
+    writeFileSync(join(dir, 'rules.yml'), JSON.stringify({ groups: [{ name: 'llmtap', rules: [{ alert: 'Checked', expr }] }] }));
+    writeFileSync(join(dir, 'test.yml'), JSON.stringify({
+      rule_files: ['rules.yml'], evaluation_interval: '1m',
+      tests: [{
+        interval: '1m', input_series: input.map(([series, value]) => ({ series, values: `${value} ${value}` })),
+        alert_rule_test: [{ eval_time: '1m', alertname: 'Checked', exp_alerts: firing.map((labels) => ({ exp_labels: labels })) }],
+      }],
+    }));
+    const run = spawnSync('promtool', ['test', 'rules', 'test.yml'], { cwd: dir, encoding: 'utf8' });
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedLabel, normaliseLabel, statusClass } from '../../src/metrics/labels.js';
-import { PrometheusMetrics, type MetricsSources } from '../../src/metrics/prometheus.js';
+import { budgetSeries, PrometheusMetrics, type MetricsSources } from '../../src/metrics/prometheus.js';
 import { makeExchange } from '../../src/exchange.js';
 
 describe('metric labels', () => {
@@ -25,7 +25,7 @@ describe('metric labels', () => {
 
   const sources: MetricsSources = {
     errors: () => ({}), inFlight: () => 0, openConnections: () => 0, openWebSockets: () => 0,
-    tunnels: () => ({ opened: 0, closed: 0 }), archive: () => ({ recorded: 0, lost: 0, pending: 0, healthy: true }), prices: () => undefined,
+    tunnels: () => ({ opened: 0, closed: 0 }), archive: () => ({ recorded: 0, lost: 0, pending: 0, healthy: true }), prices: () => undefined, budgets: () => [],
   };
 
   it('a routed exchange is counted (and its cost) under the provider and model it went to, not the ones asked for', async () => {
@@ -43,6 +43,19 @@ describe('metric labels', () => {
     expect(text).toContain('llmtap_requests_total{provider="deepseek",api="chat.completions",model="deepseek-chat",tool="none",status_class="2xx"} 1');
     expect(text).toContain('llmtap_requests_total{provider="openai",api="chat.completions",model="gpt-4o",tool="none",status_class="2xx"} 1');
     expect(text).not.toContain('cheap-alias');
+  });
+
+  it('budget spend series: one per rule and key, normalised, and past 500 keys a rule\'s keys summed as other', () => {
+    const row = (rule: string, keys: number, usd: number) => ({
+      rule, per: 'user', period: 'day', periodStart: 0, periodEnd: 0, budgetUsd: 1, warnAt: 0.8, mode: 'enforce',
+      keys: Array.from({ length: keys }, (_, i) => ({ key: `user:U${i}`, spentUsd: usd, used: usd, state: 'ok' as const })),
+    });
+    const small = [...budgetSeries([row('Daily', 2, 0.5)])];
+    expect(small).toEqual([[{ rule: 'daily', key: 'user:u0' }, 0.5], [{ rule: 'daily', key: 'user:u1' }, 0.5]]);
+    const flood = [...budgetSeries([row('a', 400, 1), row('b', 300, 2)])];
+    expect(flood).toHaveLength(501);
+    expect(flood.find(([l]) => l.rule === 'b' && l.key === 'other')![1]).toBe(200 * 2);
+    expect(flood.filter(([l]) => l.rule === 'a')).toHaveLength(400);
   });
 
   it('a flood of made-up model names stays within the cap', async () => {
