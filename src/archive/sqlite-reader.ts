@@ -59,7 +59,7 @@ export class SqliteArchiveReader implements ArchiveReader {
   exchange(id: string): ExchangeDetail | undefined {
     const row = this.db.prepare('SELECT * FROM exchanges WHERE id = ?').get(id) as ExchangeRow | undefined;
     if (!row) return undefined;
-    const wsMessages = row.status === 101 ? (this.db.prepare('SELECT * FROM ws_messages WHERE exchange_id = ? ORDER BY seq').all(id) as WsMessageRow[]) : [];
+    const wsMessages = row.status === 101 ? this.wsMessages(id) : [];
     return { row: decodeStoredBodies(row, this.db), wsMessages };
   }
 
@@ -89,6 +89,10 @@ export class SqliteArchiveReader implements ArchiveReader {
     const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM exchanges WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(cursor, limit) as (ExchangeListRow & { cursor: number })[];
     const next = rows.length > 0 ? rows[rows.length - 1]!.cursor : cursor;
     return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
+  }
+
+  wsMessages(exchangeId: string): WsMessageRow[] {
+    return this.db.prepare('SELECT * FROM ws_messages WHERE exchange_id = ? ORDER BY seq').all(exchangeId) as WsMessageRow[];
   }
 
   countExchanges(since?: number): number {

@@ -17,6 +17,8 @@ export interface ArchiveReader {
   session(id: string): SessionDetail | undefined;
   /** One exchange with its bodies as stored (decoded from compact storage) and its WebSocket messages. */
   exchange(id: string): ExchangeDetail | undefined;
+  /** A WebSocket session's message log in wire order ([] for anything else). */
+  wsMessages(exchangeId: string): WsMessageRow[];
   /** Resolves a unique id prefix (as `show` accepts) to a session or an exchange. */
   resolve(idOrPrefix: string): { kind: 'session' | 'exchange'; id: string } | { kind: 'ambiguous'; matches: string[] } | undefined;
   /** One row per group, and one for the whole range (percentiles over all of it); no total when nothing matched. */

@@ -48,7 +48,7 @@ export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
       if (found.kind === 'ambiguous') return fail(`"${args.session}" matches several: ${found.matches.join(', ')}`);
       if (found.kind !== 'session') return fail(`"${args.session}" is an exchange, not a session (llmtap show ${args.session} prints it)`);
       const detail = reader.session(found.id)!;
-      steps = replayTimeline(sessionThreads(detail), { speed: args.wait && !args.step ? args.speed : Infinity, maxGapMs: args['max-gap'] * 1000 });
+      steps = replayTimeline(sessionThreads(detail, (id) => reader.wsMessages(id)), { speed: args.wait && !args.step ? args.speed : Infinity, maxGapMs: args['max-gap'] * 1000 });
       const s = detail.session;
       header = `replaying session ${s.id}: ${counted(steps.length, 'turn')} in ${counted(s.threads, 'thread')}, recorded over ${duration(s.endedAt - s.startedAt)}${args.speed !== 1 && args.wait && !args.step ? ` at ${args.speed}× speed` : ''}`;
     } finally {

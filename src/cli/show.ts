@@ -54,7 +54,7 @@ function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs): v
     for (const row of detail.exchanges) writeRaw(row);
     return;
   }
-  const threads = sessionThreads(detail);
+  const threads = sessionThreads(detail, (id) => reader.wsMessages(id));
   if (args.json) return printJson({ session: sessionJson(detail.session), threads });
   const color = args.format === 'text' && useColor(process.stdout);
   process.stdout.write(renderSession(detail.session, threads, { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] }));
@@ -63,15 +63,16 @@ function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs): v
 function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs): void {
   const { row, wsMessages } = reader.exchange(id)!;
   if (args.raw) return writeRaw(row);
-  if (args.json) return printJson({ ...exchangeToJson(row, row.status === 101 ? wsMessages : undefined), turn: threadTurns([row])[0] });
+  // A Codex session's requests are its turns; `turn` stays the first of them (what it was before there were several).
+  const turns = threadTurns([row], () => wsMessages);
+  if (args.json) return printJson({ ...exchangeToJson(row, row.status === 101 ? wsMessages : undefined), turn: turns[0], ...(turns.length > 1 ? { turns } : {}) });
   // One exchange reads like a one-turn session.
   const summary = {
     id: row.session_id ?? row.id, startedAt: row.started_at, endedAt: row.ended_at ?? row.started_at, tool: row.tool_name, clientAddress: row.client_address,
     clientUser: row.client_user, clientLabel: row.client_label ?? null, models: row.model ? [row.model] : [], threads: 1, exchanges: 1, errors: 0, inputTokens: 0, outputTokens: row.output_tokens ?? 0,
     cachedInputTokens: row.cached_input_tokens ?? 0, costUsd: row.cost_usd, unpriced: row.cost_usd === null ? 1 : 0, apiEquivalent: row.cost_source === 'api_equivalent', quota: null,
   };
-  const turns = threadTurns([row]);
-  summary.inputTokens = turns[0]?.promptTokens ?? 0;
+  summary.inputTokens = turns.reduce((n, t) => n + t.promptTokens, 0);
   const thread = { id: row.thread_id ?? '-', sessionId: summary.id, parentThreadId: null, spawnedByToolCallId: null, agentId: null, startedAt: row.started_at, endedAt: summary.endedAt, models: summary.models, exchanges: 1, inputTokens: summary.inputTokens, outputTokens: summary.outputTokens, cachedInputTokens: summary.cachedInputTokens, costUsd: row.cost_usd, quota: null };
   const color = args.format === 'text' && useColor(process.stdout);
   const text = renderSession(summary, [{ thread, turns, children: [] }], { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] });

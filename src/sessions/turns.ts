@@ -1,9 +1,10 @@
-import type { ExchangeRow } from '../recorder/db.js';
+import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { SessionDetail, ThreadSummary } from '../archive/store.js';
 import { routingLines } from '../policy/routing-lines.js';
 import { promptTokens } from '../providers/usage-totals.js';
 import { readConversation, type Block, type Conversation, type ConversationMessage } from './conversation.js';
 import { firstDivergence } from './divergence.js';
+import { recordPerTurn, sessionRequestTurns } from './ws-turns.js';
 import { parsePolicy } from '../policy/parse-record.js';
 import type { PolicyRecord } from '../policy/types.js';
 
@@ -50,7 +51,8 @@ export interface ThreadView {
 /** A cache read this much below the previous turn's counts as a drop worth explaining. */
 const CACHE_DROP = 0.9;
 
-export function sessionThreads(detail: SessionDetail): ThreadView[] {
+/** `messagesOf`: a WebSocket session's message log, so a Codex session reads request by request (threadTurns). */
+export function sessionThreads(detail: SessionDetail, messagesOf?: (exchangeId: string) => readonly WsMessageRow[]): ThreadView[] {
   const byThread = new Map<string, ExchangeRow[]>();
   for (const row of detail.exchanges) {
     const key = row.thread_id ?? '';
@@ -59,7 +61,7 @@ export function sessionThreads(detail: SessionDetail): ThreadView[] {
     list.push(row);
   }
   const views = new Map<string, ThreadView>();
-  for (const thread of detail.threads) views.set(thread.id, { thread, turns: threadTurns(byThread.get(thread.id) ?? []), children: [] });
+  for (const thread of detail.threads) views.set(thread.id, { thread, turns: threadTurns(byThread.get(thread.id) ?? [], messagesOf), children: [] });
 
   const roots: ThreadView[] = [];
   for (const view of views.values()) {
@@ -77,38 +79,80 @@ export function sessionThreads(detail: SessionDetail): ThreadView[] {
   return roots;
 }
 
-export function threadTurns(rows: ExchangeRow[]): TurnView[] {
+/**
+ * The turns of one thread's exchanges, in order. `messagesOf` gives a WebSocket session's
+ * message log: a Codex session (Responses over WebSocket) is then one turn per request
+ * in it (ws-turns.ts), numbered on from the exchange's own turn, instead of one turn.
+ */
+export function threadTurns(rows: ExchangeRow[], messagesOf?: (exchangeId: string) => readonly WsMessageRow[]): TurnView[] {
   const turns: TurnView[] = [];
   let previous: { conversation?: Conversation; answer: Block[]; cached: number; context: string } | undefined;
-  for (const row of rows) {
-    const conversation = readConversation(row.api ?? undefined, parseBody(row.request_body));
-    const answer = answerOf(row);
-    const answerBlocks: Block[] = [
-      ...(answer.text ? [{ type: 'text' as const, text: answer.text }] : []),
-      ...answer.toolCalls.map((c) => ({ type: 'tool_call' as const, id: c.id ?? undefined, name: c.name, arguments: c.arguments })),
-    ];
-    const cached = row.cached_input_tokens ?? 0;
+  // Turns a session's requests added beyond its one exchange: later turns are numbered after them.
+  let extra = 0;
+  const push = (view: TurnView, conversation: Conversation | undefined): void => {
     const contextKey = JSON.stringify([conversation?.system ?? null, conversation?.tools ?? []]);
-    const view: TurnView = {
-      exchangeId: row.id, threadId: row.thread_id ?? '', turn: row.turn ?? turns.length + 1, startedAt: row.started_at, model: row.model,
-      status: row.status, outcome: row.outcome, latencyMs: row.ended_at === null ? null : row.ended_at - row.started_at,
-      ttftMs: row.first_byte_at === null ? null : row.first_byte_at - row.started_at, promptTokens: promptTokens(row), cachedTokens: cached,
-      outputTokens: row.output_tokens, costUsd: row.cost_usd, apiEquivalent: row.cost_source === 'api_equivalent',
-      added: addedMessages(previous?.conversation, conversation),
-      answer,
-    };
-    const policy = parsePolicy(row.policy);
-    if (policy) view.policy = policy;
-    const routing = routingLines(row.policy);
-    if (routing.length > 0) view.routing = routing;
+    view.added = addedMessages(previous?.conversation, conversation);
     if (conversation && (!previous || previous.context !== contextKey)) view.context = { system: conversation.system, tools: conversation.tools };
-    if (previous && previous.cached > 0 && cached < previous.cached * CACHE_DROP) {
-      view.cacheNote = cacheNote(previous.cached, cached, previous.conversation, previous.answer, conversation);
+    // A turn that read no prompt at all (refused, failed) says nothing about the cache: compared neither way.
+    const read = view.promptTokens > 0;
+    if (read && previous && previous.cached > 0 && view.cachedTokens < previous.cached * CACHE_DROP) {
+      view.cacheNote = cacheNote(previous.cached, view.cachedTokens, previous.conversation, previous.answer, conversation);
     }
     turns.push(view);
-    previous = { conversation, answer: answerBlocks, cached, context: contextKey };
+    previous = { conversation, answer: answerBlocks(view.answer), cached: read ? view.cachedTokens : previous?.cached ?? 0, context: contextKey };
+  };
+  for (const row of rows) {
+    const first = (row.turn ?? turns.length + 1) + extra;
+    const requests = messagesOf && row.status === 101 ? sessionRequestTurns(row, messagesOf(row.id)) : undefined;
+    if (requests) {
+      const record = parsePolicy(row.policy);
+      const records = record ? recordPerTurn(record, requests) : [];
+      requests.forEach((r, i) => {
+        // A session's cost is the sum of its responses' prices, each at its own model: one request's alone is not stored.
+        const view = viewOf(row, {
+          turn: first + i, startedAt: r.startedAt, model: r.model, latencyMs: r.latencyMs, ttftMs: null, promptTokens: r.promptTokens,
+          cachedTokens: r.cachedTokens, outputTokens: r.outputTokens, costUsd: requests.length === 1 ? row.cost_usd : null, answer: r.answer,
+        }, i === 0);
+        if (records[i]) view.policy = records[i];
+        else delete view.policy;
+        push(view, r.conversation);
+      });
+      extra += requests.length - 1;
+      continue;
+    }
+    push(viewOf(row, {
+      turn: first, startedAt: row.started_at, model: row.model,
+      latencyMs: row.ended_at === null ? null : row.ended_at - row.started_at,
+      ttftMs: row.first_byte_at === null ? null : row.first_byte_at - row.started_at, promptTokens: promptTokens(row), cachedTokens: row.cached_input_tokens ?? 0,
+      outputTokens: row.output_tokens, costUsd: row.cost_usd, answer: answerOf(row),
+    }, true), readConversation(row.api ?? undefined, parseBody(row.request_body)));
   }
   return turns;
+}
+
+type TurnFigures = Pick<TurnView, 'turn' | 'startedAt' | 'model' | 'latencyMs' | 'ttftMs' | 'promptTokens' | 'cachedTokens' | 'outputTokens' | 'costUsd' | 'answer'>;
+
+/** A turn of `row` with these figures; the exchange's policy decisions and routing go on its first turn. */
+function viewOf(row: ExchangeRow, f: TurnFigures, withRecord: boolean): TurnView {
+  const view: TurnView = {
+    exchangeId: row.id, threadId: row.thread_id ?? '', turn: f.turn, startedAt: f.startedAt, model: f.model, status: row.status, outcome: row.outcome,
+    latencyMs: f.latencyMs, ttftMs: f.ttftMs, promptTokens: f.promptTokens, cachedTokens: f.cachedTokens, outputTokens: f.outputTokens,
+    costUsd: f.costUsd, apiEquivalent: row.cost_source === 'api_equivalent', added: [], answer: f.answer,
+  };
+  if (!withRecord) return view;
+  const policy = parsePolicy(row.policy);
+  if (policy) view.policy = policy;
+  const routing = routingLines(row.policy);
+  if (routing.length > 0) view.routing = routing;
+  return view;
+}
+
+/** An answer as blocks, for finding where the next request first differs from it. */
+function answerBlocks(answer: TurnView['answer']): Block[] {
+  return [
+    ...(answer.text ? [{ type: 'text' as const, text: answer.text }] : []),
+    ...answer.toolCalls.map((c) => ({ type: 'tool_call' as const, id: c.id ?? undefined, name: c.name, arguments: c.arguments })),
+  ];
 }
 
 /** The request's messages past what the previous turn sent plus its answer (one assistant message). */

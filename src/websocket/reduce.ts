@@ -25,8 +25,11 @@ export interface WsReducer {
   finish(): Reassembled | undefined;
 }
 
-/** `onResponse`: each response as it ends (its model and usage), while the session goes on (budgets charge it then). */
-export function createWsReducer(api: ApiKind | undefined, onResponse?: (part: ResponsePart) => void): WsReducer {
+/**
+ * `onResponse`: each response as it ends (its model and usage, and all of it read so far),
+ * while the session goes on (budgets charge it then).
+ */
+export function createWsReducer(api: ApiKind | undefined, onResponse?: (part: ResponsePart, whole: Reassembled) => void): WsReducer {
   switch (api) {
     case 'responses':
     case 'realtime':
@@ -94,8 +97,10 @@ export interface RecordedRequest {
   event: Record<string, unknown>;
   /** When it was sent (epoch ms), when the message log says. */
   at?: number;
-  /** The answering response's model and usage; absent when none answered it. */
-  answer?: ResponsePart;
+  /** The response that answered it (its model: the response's, else the one asked for); absent when none did. */
+  answer?: Reassembled;
+  /** When that response ended (epoch ms), when the message log says. */
+  answeredAt?: number;
 }
 
 /**
@@ -106,12 +111,16 @@ export interface RecordedRequest {
  */
 export function recordedRequests(messages: Iterable<{ direction: Direction; text: string | null; truncated: boolean | number; at?: number }>): RecordedRequest[] {
   const requests: RecordedRequest[] = [];
-  const reducer = responsesReducer((part) => {
+  let at: number | undefined;
+  const reducer = responsesReducer((part, whole) => {
     const latest = requests[requests.length - 1];
-    if (latest && !latest.answer) latest.answer = part;
+    if (!latest || latest.answer) return;
+    latest.answer = { ...whole, ...(part.model !== undefined ? { model: part.model } : {}) };
+    if (at !== undefined) latest.answeredAt = at;
   });
   for (const m of messages) {
     if (m.text === null) continue;
+    at = m.at;
     if (m.direction === 'client') {
       const request = readRequest({ text: m.text, truncated: Boolean(m.truncated) });
       if (request) requests.push(m.at === undefined ? request : { ...request, at: m.at });
@@ -138,7 +147,7 @@ const REALTIME_TYPES: Readonly<Record<string, string>> = {
 /** The events that end a response (Realtime's response.done is read as response.completed). */
 const RESPONSE_ENDS: ReadonlySet<string> = new Set(['response.completed', 'response.failed', 'response.incomplete']);
 
-function responsesReducer(onResponse?: (part: ResponsePart) => void): WsReducer {
+function responsesReducer(onResponse?: (part: ResponsePart, whole: Reassembled) => void): WsReducer {
   const finished: Reassembled[] = [];
   let current: ResponsesEventReducer | undefined;
   let requestedModel: string | undefined;
@@ -169,7 +178,7 @@ function responsesReducer(onResponse?: (part: ResponsePart) => void): WsReducer 
       current.add(event);
       if (onResponse && RESPONSE_ENDS.has(event.type as string)) {
         const done = current.result();
-        onResponse({ model: done.model ?? requestedModel, usage: done.usage });
+        onResponse({ model: done.model ?? requestedModel, usage: done.usage }, done);
       }
     },
     finish() {

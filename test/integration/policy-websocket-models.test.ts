@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { WebSocket } from 'ws';
+import type { TurnView } from '../../src/sessions/turns.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { eventually, exported } from '../helpers/archive.js';
-import { openTls, startFakeWs, type FakeWs } from '../helpers/fake-websocket.js';
+import { openTls, startFakeWs, WS_TEXT, type FakeWs } from '../helpers/fake-websocket.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 /**
@@ -92,6 +96,21 @@ describe('access rules on each request of a Codex WebSocket session', () => {
     expect(messages[0]!.text).toContain('asking gpt-4o');
     expect(messages[1]).toMatchObject({ direction: 'server' });
     expect(messages[1]!.text).toContain('model_not_allowed');
+
+    // `show` reads the session request by request: each its own turn, a refused one with why.
+    const shown = JSON.parse((await promisify(execFile)('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', row.session_id as string, '--json'])).stdout) as { threads: { turns: TurnView[] }[] };
+    const turns = shown.threads.flatMap((t) => t.turns).filter((t) => t.exchangeId === row.id);
+    expect(turns.map((t) => [t.turn, t.model, t.added.map((m) => JSON.stringify(m.blocks)).join(), t.answer.text, t.answer.stopReason])).toEqual([
+      [1, 'gpt-4o', expect.stringContaining('asking gpt-4o'), '', 'error: model_not_allowed'],
+      [2, 'gpt-5-codex', expect.stringContaining('asking gpt-5-codex'), WS_TEXT, 'completed'],
+      [3, 'gpt-5-mini', expect.stringContaining('asking gpt-5-mini'), '', 'error: model_not_allowed'],
+    ]);
+    expect(turns[1]).toMatchObject({ promptTokens: 12, outputTokens: 9 });
+    // Each decision on the turn that asked for its model.
+    expect(turns.map((t) => t.policy?.decisions.map((d) => `${d.rule} ${d.enforced ? '' : '(monitor)'}`.trim()))).toEqual([['nothing-else'], ['codex-ok'], ['watch-mini (monitor)', 'nothing-else']]);
+    const text = (await promisify(execFile)('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', row.session_id as string])).stdout;
+    expect(text).toMatch(/3 turns, 1 thread/);
+    expect(text).toMatch(/turn 3 .*gpt-5-mini/);
   });
 
   it('a refused request compressed with the window the server keeps ends the session (1008) before it goes upstream', async () => {

@@ -6,6 +6,11 @@ import type { ExportedExchange } from '../../src/archive/export.js';
 
 export type { UiListItem, UiWrittenItem, RequestDiff, ThreadView, TurnView };
 
+/** A turn's own key: a Codex WebSocket session is one exchange with a turn per request in it. */
+export function turnKey(turn: Pick<TurnView, 'exchangeId' | 'turn'>): string {
+  return `${turn.exchangeId}#${turn.turn}`;
+}
+
 /** A list row; `pending` while a row pushed live waits for the archive to assign its session. */
 export type ListRow = UiListItem & { pending?: boolean };
 

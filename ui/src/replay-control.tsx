@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { replayTimeline, type ReplayStep } from '../../src/sessions/replay-timeline.js';
-import type { ThreadView } from './api.js';
+import { turnKey, type ThreadView } from './api.js';
 import { ms } from './format.js';
 
 export const SPEEDS = [1, 5, 20] as const;
@@ -79,8 +79,8 @@ export function useReplay(threads: ThreadView[]): Replay {
     return () => removeEventListener('keydown', onKey);
   }, []);
 
-  const visible = shown === null ? null : new Set(steps.slice(0, shown).map((s) => s.turn.exchangeId));
-  const current = shown ? steps[shown - 1]!.turn.exchangeId : null;
+  const visible = shown === null ? null : new Set(steps.slice(0, shown).map((s) => turnKey(s.turn)));
+  const current = shown ? turnKey(steps[shown - 1]!.turn) : null;
   return { steps, shown, playing, speed, visible, current, toggle, next, reset, stop, setSpeed };
 }
 

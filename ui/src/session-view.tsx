@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getJson, type RequestDiff, type SessionPage, type ThreadView, type TurnView } from './api.js';
+import { getJson, turnKey, type RequestDiff, type SessionPage, type ThreadView, type TurnView } from './api.js';
 import { Decisions, Markdown, Message, Thinking, ToolCall } from './blocks.js';
 import { dateTime, ms, quota, shortId, time, tokens, usd } from './format.js';
 import { ReplayBar, useReplay } from './replay-control.js';
@@ -21,7 +21,7 @@ function SessionPageView({ page }: { page: SessionPage }) {
   const replay = useReplay(page.threads);
   // Keep the turn just revealed in sight.
   useEffect(() => {
-    if (replay.current) document.querySelector(`article.turn[data-exchange="${CSS.escape(replay.current)}"]`)?.scrollIntoView({ block: 'nearest' });
+    if (replay.current) document.querySelector(`article.turn[data-key="${CSS.escape(replay.current)}"]`)?.scrollIntoView({ block: 'nearest' });
   }, [replay.current]);
   const shown: Shown = { visible: replay.visible, current: replay.current };
   return (
@@ -29,7 +29,7 @@ function SessionPageView({ page }: { page: SessionPage }) {
       <h1>Session <span class="mono">{s.id}</span></h1>
       <div class="facts">
         <span>{dateTime(s.started_at)}</span><span>{ms(s.duration_ms)}</span><span>{s.tool ?? 'unknown tool'}</span><span>{s.models.join(', ')}</span>
-        <span>{s.threads} thread{s.threads === 1 ? '' : 's'}, {s.turns} turn{s.turns === 1 ? '' : 's'}</span>
+        <span>{s.threads} thread{s.threads === 1 ? '' : 's'}, {replay.steps.length} turn{replay.steps.length === 1 ? '' : 's'}</span>
         <span>in {tokens(s.tokens.input)} · cached {tokens(s.tokens.cached_input)} · out {tokens(s.tokens.output)}</span>
         <span class="cost">{usd(s.cost_usd, s.api_equivalent)}</span>
         {s.quota_burn_percent && <span class="quota" title="share of the subscription's usage windows this session used (account-wide windows: an upper bound when sessions overlap)">quota burn {quota(s.quota_burn_percent)}</span>}
@@ -53,11 +53,11 @@ function Thread({ view, diffs, depth, shown }: { view: ThreadView; diffs: Record
       <div class="thread-head">
         {depth > 0 ? 'subagent thread' : 'thread'} <span class="mono">{shortId(t.id)}</span>
         {t.agentId && <span class="tag">{t.agentId}</span>}
-        <span class="dim"> {t.exchanges} turns · out {tokens(t.outputTokens)} · {usd(t.costUsd)}{t.quota ? ` · quota ${quota(t.quota)}` : ''}</span>
+        <span class="dim"> {view.turns.length} turns · out {tokens(t.outputTokens)} · {usd(t.costUsd)}{t.quota ? ` · quota ${quota(t.quota)}` : ''}</span>
       </div>
       {view.turns.map((turn, i) => (
-        <div key={turn.exchangeId}>
-          {(!visible || visible.has(turn.exchangeId)) && <Turn turn={turn} diff={diffs[turn.exchangeId]} current={shown.current === turn.exchangeId} />}
+        <div key={turnKey(turn)}>
+          {(!visible || visible.has(turnKey(turn))) && <Turn turn={turn} diff={diffs[turn.exchangeId]} current={shown.current === turnKey(turn)} />}
           {view.children.filter((c) => c.afterTurn === i).map((c) => <Thread key={c.view.thread.id} view={c.view} diffs={diffs} depth={depth + 1} shown={shown} />)}
         </div>
       ))}
@@ -66,13 +66,13 @@ function Thread({ view, diffs, depth, shown }: { view: ThreadView; diffs: Record
 }
 
 function hasVisibleTurn(view: ThreadView, visible: Set<string>): boolean {
-  return view.turns.some((t) => visible.has(t.exchangeId)) || view.children.some((c) => hasVisibleTurn(c.view, visible));
+  return view.turns.some((t) => visible.has(turnKey(t))) || view.children.some((c) => hasVisibleTurn(c.view, visible));
 }
 
 function Turn({ turn, diff, current }: { turn: TurnView; diff: RequestDiff | undefined; current: boolean }) {
   const failed = (turn.outcome !== null && turn.outcome !== 'completed') || (turn.status ?? 0) >= 400;
   return (
-    <article class={current ? 'turn replay-current' : 'turn'} data-turn={turn.turn} data-exchange={turn.exchangeId}>
+    <article class={current ? 'turn replay-current' : 'turn'} data-turn={turn.turn} data-exchange={turn.exchangeId} data-key={turnKey(turn)}>
       <header class="turn-head">
         <b>turn {turn.turn}</b>
         <span class="mono">{time(turn.startedAt)}</span>

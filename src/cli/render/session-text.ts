@@ -19,20 +19,26 @@ export interface RenderOptions {
 /** A session as text: its header, then each thread turn by turn, subagents indented where they were spawned. */
 export function renderSession(session: SessionSummary, threads: ThreadView[], o: RenderOptions): string {
   const out: string[] = [];
+  // Turns as shown: a Codex WebSocket session is one exchange with a turn per request.
+  const turns = countTurns(threads);
   const cost = usd(session.costUsd, { apiEquivalent: session.apiEquivalent, partial: session.unpriced > 0 && session.costUsd !== null });
   if (o.markdown) {
     out.push(`# Session ${session.id}`, '');
     out.push(`- **tool**: ${session.tool ?? '-'} · **models**: ${session.models.join(', ') || '-'}`);
     out.push(`- **started**: ${new Date(session.startedAt).toISOString()} · **duration**: ${duration(session.endedAt - session.startedAt)}`);
-    out.push(`- **turns**: ${session.exchanges} in ${counted(session.threads, 'thread')} · **tokens**: in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · **cost**: ${cost}${session.apiEquivalent ? ' (API-equivalent)' : ''} · **quota**: ${quotaText(session.quota)}`, '');
+    out.push(`- **turns**: ${turns} in ${counted(session.threads, 'thread')} · **tokens**: in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · **cost**: ${cost}${session.apiEquivalent ? ' (API-equivalent)' : ''} · **quota**: ${quotaText(session.quota)}`, '');
   } else {
     const title = `session ${session.id}`;
     out.push(o.color ? bold(title) : title);
     out.push(`  ${session.tool ?? '-'} · ${session.models.join(', ') || '-'} · ${localTime(session.startedAt)} · ${duration(session.endedAt - session.startedAt)}`);
-    out.push(`  ${counted(session.exchanges, 'turn')}, ${counted(session.threads, 'thread')} · in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · ${cost}${session.apiEquivalent ? ' API-equivalent' : ''} · quota ${quotaText(session.quota)}`, '');
+    out.push(`  ${counted(turns, 'turn')}, ${counted(session.threads, 'thread')} · in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · ${cost}${session.apiEquivalent ? ' API-equivalent' : ''} · quota ${quotaText(session.quota)}`, '');
   }
   for (const thread of threads) renderThread(thread, 0, o, out);
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
+}
+
+function countTurns(threads: readonly ThreadView[]): number {
+  return threads.reduce((n, t) => n + t.turns.length + countTurns(t.children.map((c) => c.view)), 0);
 }
 
 function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: string[]): void {

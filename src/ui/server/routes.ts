@@ -81,7 +81,7 @@ function answerApi(res: ServerResponse, route: string, params: URLSearchParams, 
     const detail = found && (viewer.admin ? found : { ...found, exchanges: found.exchanges.filter((e) => canSee(viewer, e.client_user)) });
     if (!detail || detail.exchanges.length === 0 && !viewer.admin) return sendJson(res, 404, errorBody('not_found', `no session "${id}"`));
     // What `show --json` prints for a session.
-    return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail), diffs: threadRequestDiffs(detail.exchanges) });
+    return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail, (ex) => reader.wsMessages(ex)), diffs: threadRequestDiffs(detail.exchanges) });
   }
   sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
 }

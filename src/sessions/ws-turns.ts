@@ -1,0 +1,111 @@
+import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
+import { promptTokens } from '../providers/usage-totals.js';
+import { asObject, parseJson } from '../providers/json.js';
+import { readRequest, recordedRequests, type RecordedRequest } from '../websocket/reduce.js';
+import type { PolicyRecord } from '../policy/types.js';
+import { readConversation, type Conversation } from './conversation.js';
+
+/**
+ * One request of a Responses-over-WebSocket session (Codex) as a turn: a session is one
+ * exchange in the archive, but each `response.create` in it is a turn of the conversation
+ * (its input items, the response that answered it, that response's tokens and timing).
+ * Pure: built from the exchange row and its message log.
+ */
+export interface SessionRequestTurn {
+  startedAt: number;
+  latencyMs: number | null;
+  /** The model that answered, else the one the request named. */
+  model: string | null;
+  /** The model the request named (what the policy judged it by). */
+  requestedModel?: string;
+  promptTokens: number;
+  cachedTokens: number;
+  outputTokens: number | null;
+  /** The request as a Responses body (instructions, input, tools), for the conversation view. */
+  conversation?: Conversation;
+  answer: { text: string; thinking: string | null; toolCalls: { id: string | null; name: string; arguments: string }[]; stopReason: string | null };
+}
+
+/**
+ * The turns of a recorded Responses WebSocket session, one per `response.create` in its
+ * message log; undefined when the row is not such a session or its log holds none (it is
+ * then shown as one turn, as before). A request no response answered says why when the
+ * server's `error` event did (a policy refusal: `error: model_not_allowed`).
+ */
+export function sessionRequestTurns(row: Pick<ExchangeRow, 'api' | 'status' | 'started_at' | 'model'>, messages: readonly WsMessageRow[]): SessionRequestTurn[] | undefined {
+  if (row.status !== 101 || row.api !== 'responses' || messages.length === 0) return undefined;
+  const log = messages.map((m) => ({ direction: m.direction, text: m.text, truncated: m.truncated, at: m.at }));
+  const requests = recordedRequests(log);
+  if (requests.length === 0) return undefined;
+  const refusals = errorsAfterRequests(log);
+  return requests.map((q, i) => turnOf(q, row, refusals[i]));
+}
+
+function turnOf(q: RecordedRequest, row: Pick<ExchangeRow, 'started_at' | 'model'>, refusal: string | undefined): SessionRequestTurn {
+  const startedAt = q.at ?? row.started_at;
+  const usage = q.answer?.usage;
+  // The event carries a Responses body: on itself (Codex) or in its `response` (the older form).
+  const body = asObject(q.event.response) ?? q.event;
+  const turn: SessionRequestTurn = {
+    ...(q.model !== undefined ? { requestedModel: q.model } : {}),
+    startedAt,
+    latencyMs: q.answeredAt === undefined ? null : Math.max(0, q.answeredAt - startedAt),
+    model: q.answer?.model ?? q.model ?? row.model,
+    promptTokens: promptTokens({ api: 'responses', input_tokens: usage?.inputTokens ?? null, cached_input_tokens: usage?.cachedInputTokens ?? null, cache_creation_input_tokens: null }),
+    cachedTokens: usage?.cachedInputTokens ?? 0,
+    outputTokens: usage?.outputTokens ?? null,
+    answer: {
+      text: q.answer?.text ?? '',
+      thinking: q.answer?.thinking ?? null,
+      toolCalls: (q.answer?.toolCalls ?? []).map((c) => ({ id: c.id ?? null, name: c.name, arguments: c.arguments })),
+      stopReason: q.answer ? q.answer.stopReason ?? null : refusal ? `error: ${refusal}` : 'no response',
+    },
+  };
+  const conversation = readConversation('responses', body);
+  if (conversation) turn.conversation = conversation;
+  return turn;
+}
+
+/**
+ * A session's policy record spread over its turns: an access decision on a request's model
+ * goes on the first turn that asked for that model (the session keeps one per rule and
+ * model), everything else (budgets, the upgrade's own decisions, routing) on the first turn.
+ */
+export function recordPerTurn(record: PolicyRecord, turns: readonly Pick<SessionRequestTurn, 'requestedModel'>[]): (PolicyRecord | undefined)[] {
+  const out: PolicyRecord[] = turns.map(() => ({ decisions: [] }));
+  const { decisions, ...rest } = record;
+  Object.assign(out[0]!, rest);
+  for (const d of decisions) {
+    const asked = d.kind === 'access' && d.model !== undefined ? turns.findIndex((t) => t.requestedModel === d.model) : -1;
+    out[Math.max(0, asked)]!.decisions.push(d);
+  }
+  return out.map((r, i) => (r.decisions.length > 0 || (i === 0 && Object.keys(rest).length > 0) ? r : undefined));
+}
+
+/**
+ * Per request (in order, the requests recordedRequests finds: readRequest), the code of a
+ * server `error` event that came after it and before any response to it.
+ */
+function errorsAfterRequests(log: readonly { direction: string; text: string | null; truncated: number }[]): (string | undefined)[] {
+  const out: (string | undefined)[] = [];
+  let answered = false;
+  for (const m of log) {
+    if (m.text === null) continue;
+    if (m.direction === 'client') {
+      if (!readRequest({ text: m.text, truncated: Boolean(m.truncated) })) continue;
+      out.push(undefined);
+      answered = false;
+      continue;
+    }
+    const event = m.text.startsWith('{') ? asObject(parseJson(m.text)) : undefined;
+    if (!event) continue;
+    if (event.type === 'response.created') {
+      answered = true;
+    } else if (event.type === 'error' && !answered && out.length > 0 && out[out.length - 1] === undefined) {
+      const error = asObject(event.error);
+      const code = error?.code ?? event.code ?? error?.type;
+      out[out.length - 1] = typeof code === 'string' && code !== '' ? code : 'error';
+    }
+  }
+  return out;
+}
