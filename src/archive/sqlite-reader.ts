@@ -171,7 +171,6 @@ const RULE_ACTIONS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_e
   FROM exchanges e, json_each(e.policy, '$.decisions') d WHERE e.policy IS NOT NULL AND json_extract(d.value, '$.enforced') = 1 /*where*/
   GROUP BY 1, 2, 3 ORDER BY n DESC, action`;
 
-
 interface SessionTableRow {
   id: string; started_at: number; ended_at: number; tool_name: string | null; client_address: string | null; client_user: string | null; client_label: string | null;
   models: string; threads: number; exchanges: number; errors: number; input_tokens: number; output_tokens: number; cached_input_tokens: number;

@@ -18,7 +18,7 @@ const GROUP_KEYS: Record<StatsDimension, string> = {
   team: "COALESCE(client_user, char(0) || COALESCE(client_address, ''))",
 };
 
-export const IS_ERROR = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
+const IS_ERROR = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
 
 /** One group's sums from SQL, and its exchanges' timings (percentiles need the values). */
 interface Group {

@@ -45,7 +45,7 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
       report = simulatePolicy(policy, counted(reader.exchangesWithBodies(from), 'replaying exchanges', () => reader.countExchanges(from)), {
         since, price: (input) => price(input),
         // A Codex session is replayed request by request, from its message log.
-        requestsOf: (row) => recordedRequests(reader.exchange(row.id)?.wsMessages ?? []),
+        requestsOf: (row) => recordedRequests(reader.wsMessages(row.id)),
       });
     } finally {
       reader.close();
