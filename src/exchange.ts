@@ -75,6 +75,8 @@ export interface Reassembled {
   events: number;
   /** A WebSocket session's responses (one per `response.create`): each is priced at its own model. */
   responses?: ResponsePart[];
+  /** A Responses WebSocket session's `response.create` requests, answered or not: its turns when read back. */
+  requests?: number;
 }
 
 /** One response of a WebSocket session: the model that answered it and what it used. */

@@ -67,6 +67,7 @@ export interface SessionSummary {
   clientLabel: string | null;
   models: string[];
   threads: number;
+  /** Turns: one per exchange, a Codex WebSocket session one per request in it (archives written by older builds counted it once). */
   exchanges: number;
   errors: number;
   /** Every prompt token, cached or not. */

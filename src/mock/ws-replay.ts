@@ -162,7 +162,7 @@ export class WsReplay {
     if (error) record.error = error;
     if (opcode === OPCODES.text && !error) {
       record.text = data.toString('utf8');
-      this.reducer.push({ direction, text: record.text });
+      this.reducer.push({ direction, text: record.text, truncated });
     } else if (data.length > 0) record.base64 = data.toString('base64');
     this.batch.push(record);
     if (this.batch.length >= BATCH_MESSAGES) {

@@ -10,7 +10,7 @@ import type { ExchangeRow } from './db.js';
  * key table) and the redacted agent ids (so keys match the stored ids).
  */
 export function groupingSummary(row: ExchangeRow, ex: Exchange): ExchangeSummary {
-  return summarizeForGrouping({
+  const summary = summarizeForGrouping({
     id: row.id,
     startedAt: row.started_at,
     client: { address: row.client_address, ...(row.client_user === null ? {} : { user: row.client_user }), ...(row.client_label === null ? {} : { label: row.client_label }) },
@@ -22,6 +22,10 @@ export function groupingSummary(row: ExchangeRow, ex: Exchange): ExchangeSummary
     answer: ex.response?.reassembled,
     responseId: ex.response?.reassembled?.responseId,
   });
+  // A Codex session (Responses over WebSocket) reads back as a turn per request (sessions/ws-turns.ts).
+  const requests = ex.websocket && row.api === 'responses' ? ex.response?.reassembled?.requests ?? 0 : 0;
+  if (requests > 1) summary.turns = requests;
+  return summary;
 }
 
 function parseAgent(json: string | null): AgentMetadata | undefined {

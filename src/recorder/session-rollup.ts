@@ -100,9 +100,9 @@ export class SessionRollup {
   }
 
   /** Adds one exchange and writes its totals at once (tests, and callers with one row at a time). */
-  add(row: ExchangeRow, g: RowGrouping): void {
+  add(row: ExchangeRow, g: RowGrouping, turns?: number): void {
     const batch = this.begin();
-    batch.add(row, g);
+    batch.add(row, g, turns);
     batch.write();
   }
 
@@ -132,7 +132,8 @@ export class RollupBatch {
    * Adds one exchange to its thread's and session's totals. Reads first, then changes
    * memory only: if a read throws, nothing of this exchange was counted.
    */
-  add(row: ExchangeRow, g: RowGrouping): void {
+  /** `turns`: what the row counts for in the totals' turns (`exchanges` columns): a Codex WebSocket session, one per request. */
+  add(row: ExchangeRow, g: RowGrouping, turns = 1): void {
     const knownThread = this.#threads.get(g.threadId) ?? open(this.readThread(g.threadId));
     const knownSession = this.#sessions.get(g.sessionId) ?? open(this.readSession(g.sessionId));
 
@@ -158,7 +159,7 @@ export class RollupBatch {
     t.started_at = Math.min(t.started_at, start);
     t.ended_at = Math.max(t.ended_at, end);
     addModel(thread, row.model);
-    t.exchanges += 1;
+    t.exchanges += turns;
     t.input_tokens += input;
     t.output_tokens += output;
     t.cached_input_tokens += cached;
@@ -180,7 +181,7 @@ export class RollupBatch {
     s.ended_at = Math.max(s.ended_at, end);
     addModel(session, row.model);
     if (!knownThread) s.threads += 1;
-    s.exchanges += 1;
+    s.exchanges += turns;
     s.errors += error;
     s.input_tokens += input;
     s.output_tokens += output;

@@ -4,6 +4,8 @@ import type { GroupIndex, GroupRecord } from './group-index.js';
 /** What the grouper needs to know about one exchange (built by summarizeForGrouping). */
 export interface ExchangeSummary {
   id: string;
+  /** The turns this exchange stands for when more than one (a Codex WebSocket session: one per request); the session totals count them. */
+  turns?: number;
   /** Epoch ms. */
   startedAt: number;
   clientAddress: string;

@@ -17,6 +17,8 @@ import type { Direction } from './messages.js';
 export interface WsTextMessage {
   direction: Direction;
   text: string;
+  /** Cut at the capture limit (a request is then known by its prefix: readRequest). */
+  truncated?: boolean;
 }
 
 /** Fed a session's text messages in order as they complete; finish() once the session ends. */
@@ -125,7 +127,7 @@ export function recordedRequests(messages: Iterable<{ direction: Direction; text
       const request = readRequest({ text: m.text, truncated: Boolean(m.truncated) });
       if (request) requests.push(m.at === undefined ? request : { ...request, at: m.at });
     }
-    reducer.push({ direction: m.direction, text: m.text });
+    reducer.push({ direction: m.direction, text: m.text, truncated: Boolean(m.truncated) });
   }
   return requests;
 }
@@ -152,6 +154,7 @@ function responsesReducer(onResponse?: (part: ResponsePart, whole: Reassembled) 
   let current: ResponsesEventReducer | undefined;
   let requestedModel: string | undefined;
   let events = 0;
+  let requests = 0;
   const close = (): void => {
     if (current) finished.push(current.result());
     current = undefined;
@@ -159,6 +162,14 @@ function responsesReducer(onResponse?: (part: ResponsePart, whole: Reassembled) 
   return {
     push(message) {
       if (!message.text.startsWith('{')) return;
+      if (message.direction === 'client') {
+        // Read as the policy screen and `show` read it: a request cut at the capture limit still counts.
+        const request = readRequest({ text: message.text, truncated: message.truncated ?? false });
+        if (!request) return;
+        requests++;
+        requestedModel = request.model ?? requestedModel;
+        return;
+      }
       let event: Record<string, unknown> | undefined;
       try {
         event = asObject(JSON.parse(message.text));
@@ -166,10 +177,6 @@ function responsesReducer(onResponse?: (part: ResponsePart, whole: Reassembled) 
         return;
       }
       if (!event || typeof event.type !== 'string') return;
-      if (message.direction === 'client') {
-        requestedModel = requestedModelOf(event) ?? requestedModel;
-        return;
-      }
       events++;
       if (event.type === 'response.created') close();
       const type = REALTIME_TYPES[event.type];
@@ -183,8 +190,9 @@ function responsesReducer(onResponse?: (part: ResponsePart, whole: Reassembled) 
     },
     finish() {
       close();
-      if (finished.length === 0) return events > 0 ? { text: '', toolCalls: [], events, ...(requestedModel ? { model: requestedModel } : {}) } : undefined;
-      return joinResponses(finished, requestedModel, events);
+      const asked = requests > 0 ? { requests } : {};
+      if (finished.length === 0) return events > 0 || requests > 0 ? { text: '', toolCalls: [], events, ...(requestedModel ? { model: requestedModel } : {}), ...asked } : undefined;
+      return { ...joinResponses(finished, requestedModel, events), ...asked };
     },
   };
 }

@@ -199,7 +199,7 @@ export class WsSession {
     for (const m of this.pending.splice(0, n)) {
       const record = toRecord(m, this.seq++);
       if (this.gate && m.direction === 'client' && (m.opcode === OPCODES.text || m.opcode === OPCODES.binary)) this.screen(record, m);
-      if (record.text !== undefined && !record.error) this.reducer.push({ direction: m.direction, text: record.text });
+      if (record.text !== undefined && !record.error) this.reducer.push({ direction: m.direction, text: record.text, truncated: record.truncated });
       this.batch.push(record);
       this.batchBytes += m.data.length;
     }

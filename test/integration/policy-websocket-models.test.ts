@@ -110,6 +110,9 @@ describe('access rules on each request of a Codex WebSocket session', () => {
     expect(turns.map((t) => t.policy?.decisions.map((d) => `${d.rule} ${d.enforced ? '' : '(monitor)'}`.trim()))).toEqual([['nothing-else'], ['codex-ok'], ['watch-mini (monitor)', 'nothing-else']]);
     const text = (await promisify(execFile)('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', row.session_id as string])).stdout;
     expect(text).toMatch(/3 turns, 1 thread/);
+    // The session list counts them alike.
+    const listed = JSON.parse((await promisify(execFile)('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'sessions', '--json'])).stdout) as { id: string; turns: number }[];
+    expect(listed.find((s) => s.id === row.session_id)?.turns).toBe(3);
     expect(text).toMatch(/turn 3 .*gpt-5-mini/);
   });
 

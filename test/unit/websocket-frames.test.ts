@@ -146,7 +146,13 @@ describe('the WebSocket session reducer', () => {
         { model: 'gpt-5-codex', usage: { inputTokens: 100, outputTokens: 10, cachedInputTokens: 80 } },
         { model: 'gpt-5-codex', usage: { inputTokens: 130, outputTokens: 4, cachedInputTokens: 100 } },
       ],
+      // The requests, answered or not: the session's turns when read back.
+      requests: 2,
     });
+    // A request cut at the capture limit still counts (its prefix names its type); other client messages do not.
+    const cut = { direction: 'client' as const, text: '{"type":"response.create","model":"o3","input":[{"role":"user","content":"lo', truncated: true };
+    const more = reduceWebSocketMessages('responses', [...messages, cut, client({ type: 'session.update' })]);
+    expect(more).toMatchObject({ requests: 3, model: 'gpt-5-codex' });
   });
 
   it('reads Realtime sessions (transcript deltas, response.done with input_token_details)', () => {
