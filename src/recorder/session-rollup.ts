@@ -130,9 +130,9 @@ export class RollupBatch {
 
   /**
    * Adds one exchange to its thread's and session's totals. Reads first, then changes
-   * memory only: if a read throws, nothing of this exchange was counted.
+   * memory only: if a read throws, nothing of this exchange was counted. `turns`: what
+   * it counts for in the turns (the `exchanges` columns): a Codex WebSocket session, one per request.
    */
-  /** `turns`: what the row counts for in the totals' turns (`exchanges` columns): a Codex WebSocket session, one per request. */
   add(row: ExchangeRow, g: RowGrouping, turns = 1): void {
     const knownThread = this.#threads.get(g.threadId) ?? open(this.readThread(g.threadId));
     const knownSession = this.#sessions.get(g.sessionId) ?? open(this.readSession(g.sessionId));
