@@ -170,7 +170,7 @@ export class PrometheusMetrics {
  * LABEL_CAPS.budgetKey over all rules (a budget `per: user` on an open gateway has a key
  * per client address); past the cap a rule's keys are summed as "other". Pure.
  */
-export function budgetSeries(budgets: readonly BudgetReportRow[]): Map<{ rule: string; key: string }, number> {
+export function budgetSeries(budgets: readonly BudgetReportRow[]): [labels: { rule: string; key: string }, usd: number][] {
   const sums = new Map<string, number>();
   let keys = 0;
   for (const b of budgets) {
@@ -181,8 +181,8 @@ export function budgetSeries(budgets: readonly BudgetReportRow[]): Map<{ rule: s
       sums.set(id, (sums.get(id) ?? 0) + k.spentUsd);
     }
   }
-  return new Map([...sums].map(([id, usd]) => {
+  return [...sums].map(([id, usd]) => {
     const [rule, key] = id.split('\n') as [string, string];
     return [{ rule, key }, usd];
-  }));
+  });
 }

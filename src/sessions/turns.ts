@@ -104,19 +104,15 @@ export function threadTurns(rows: ExchangeRow[], messagesOf?: (exchangeId: strin
   for (const row of rows) {
     const first = (row.turn ?? turns.length + 1) + extra;
     const requests = messagesOf && row.status === 101 ? sessionRequestTurns(row, messagesOf(row.id)) : undefined;
+    const record = parsePolicy(row.policy);
+    const routing = routingLines(row.policy);
     if (requests) {
-      const record = parsePolicy(row.policy);
       const records = record ? recordPerTurn(record, requests) : [];
-      requests.forEach((r, i) => {
+      requests.forEach((r, i) => push(viewOf(row, {
         // A session's cost is the sum of its responses' prices, each at its own model: one request's alone is not stored.
-        const view = viewOf(row, {
-          turn: first + i, startedAt: r.startedAt, model: r.model, latencyMs: r.latencyMs, ttftMs: null, promptTokens: r.promptTokens,
-          cachedTokens: r.cachedTokens, outputTokens: r.outputTokens, costUsd: requests.length === 1 ? row.cost_usd : null, answer: r.answer,
-        }, i === 0);
-        if (records[i]) view.policy = records[i];
-        else delete view.policy;
-        push(view, r.conversation);
-      });
+        turn: first + i, startedAt: r.startedAt, model: r.model, latencyMs: r.latencyMs, ttftMs: null, promptTokens: r.promptTokens,
+        cachedTokens: r.cachedTokens, outputTokens: r.outputTokens, costUsd: requests.length === 1 ? row.cost_usd : null, answer: r.answer,
+      }, records[i], i === 0 ? routing : []), r.conversation));
       extra += requests.length - 1;
       continue;
     }
@@ -125,24 +121,21 @@ export function threadTurns(rows: ExchangeRow[], messagesOf?: (exchangeId: strin
       latencyMs: row.ended_at === null ? null : row.ended_at - row.started_at,
       ttftMs: row.first_byte_at === null ? null : row.first_byte_at - row.started_at, promptTokens: promptTokens(row), cachedTokens: row.cached_input_tokens ?? 0,
       outputTokens: row.output_tokens, costUsd: row.cost_usd, answer: answerOf(row),
-    }, true), readConversation(row.api ?? undefined, parseBody(row.request_body)));
+    }, record, routing), readConversation(row.api ?? undefined, parseBody(row.request_body)));
   }
   return turns;
 }
 
 type TurnFigures = Pick<TurnView, 'turn' | 'startedAt' | 'model' | 'latencyMs' | 'ttftMs' | 'promptTokens' | 'cachedTokens' | 'outputTokens' | 'costUsd' | 'answer'>;
 
-/** A turn of `row` with these figures; the exchange's policy decisions and routing go on its first turn. */
-function viewOf(row: ExchangeRow, f: TurnFigures, withRecord: boolean): TurnView {
+/** A turn of `row` with these figures, and the policy decisions and routing lines shown on it. */
+function viewOf(row: ExchangeRow, f: TurnFigures, policy: PolicyRecord | undefined, routing: string[]): TurnView {
   const view: TurnView = {
     exchangeId: row.id, threadId: row.thread_id ?? '', turn: f.turn, startedAt: f.startedAt, model: f.model, status: row.status, outcome: row.outcome,
     latencyMs: f.latencyMs, ttftMs: f.ttftMs, promptTokens: f.promptTokens, cachedTokens: f.cachedTokens, outputTokens: f.outputTokens,
     costUsd: f.costUsd, apiEquivalent: row.cost_source === 'api_equivalent', added: [], answer: f.answer,
   };
-  if (!withRecord) return view;
-  const policy = parsePolicy(row.policy);
   if (policy) view.policy = policy;
-  const routing = routingLines(row.policy);
   if (routing.length > 0) view.routing = routing;
   return view;
 }

@@ -1,7 +1,7 @@
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import { promptTokens } from '../providers/usage-totals.js';
-import { asObject, parseJson } from '../providers/json.js';
-import { readRequest, recordedRequests, type RecordedRequest } from '../websocket/reduce.js';
+import { asObject } from '../providers/json.js';
+import { recordedRequests, type RecordedRequest } from '../websocket/reduce.js';
 import type { PolicyRecord } from '../policy/types.js';
 import { readConversation, type Conversation } from './conversation.js';
 
@@ -34,14 +34,12 @@ export interface SessionRequestTurn {
  */
 export function sessionRequestTurns(row: Pick<ExchangeRow, 'api' | 'status' | 'started_at' | 'model'>, messages: readonly WsMessageRow[]): SessionRequestTurn[] | undefined {
   if (row.status !== 101 || row.api !== 'responses' || messages.length === 0) return undefined;
-  const log = messages.map((m) => ({ direction: m.direction, text: m.text, truncated: m.truncated, at: m.at }));
-  const requests = recordedRequests(log);
+  const requests = recordedRequests(messages);
   if (requests.length === 0) return undefined;
-  const refusals = errorsAfterRequests(log);
-  return requests.map((q, i) => turnOf(q, row, refusals[i]));
+  return requests.map((q) => turnOf(q, row));
 }
 
-function turnOf(q: RecordedRequest, row: Pick<ExchangeRow, 'started_at' | 'model'>, refusal: string | undefined): SessionRequestTurn {
+function turnOf(q: RecordedRequest, row: Pick<ExchangeRow, 'started_at' | 'model'>): SessionRequestTurn {
   const startedAt = q.at ?? row.started_at;
   const usage = q.answer?.usage;
   // The event carries a Responses body: on itself (Codex) or in its `response` (the older form).
@@ -58,7 +56,7 @@ function turnOf(q: RecordedRequest, row: Pick<ExchangeRow, 'started_at' | 'model
       text: q.answer?.text ?? '',
       thinking: q.answer?.thinking ?? null,
       toolCalls: (q.answer?.toolCalls ?? []).map((c) => ({ id: c.id ?? null, name: c.name, arguments: c.arguments })),
-      stopReason: q.answer ? q.answer.stopReason ?? null : refusal ? `error: ${refusal}` : 'no response',
+      stopReason: q.answer ? q.answer.stopReason ?? null : q.refusedWith !== undefined ? `error: ${q.refusedWith}` : 'no response',
     },
   };
   const conversation = readConversation('responses', body);
@@ -80,32 +78,4 @@ export function recordPerTurn(record: PolicyRecord, turns: readonly Pick<Session
     out[Math.max(0, asked)]!.decisions.push(d);
   }
   return out.map((r, i) => (r.decisions.length > 0 || (i === 0 && Object.keys(rest).length > 0) ? r : undefined));
-}
-
-/**
- * Per request (in order, the requests recordedRequests finds: readRequest), the code of a
- * server `error` event that came after it and before any response to it.
- */
-function errorsAfterRequests(log: readonly { direction: string; text: string | null; truncated: number }[]): (string | undefined)[] {
-  const out: (string | undefined)[] = [];
-  let answered = false;
-  for (const m of log) {
-    if (m.text === null) continue;
-    if (m.direction === 'client') {
-      if (!readRequest({ text: m.text, truncated: Boolean(m.truncated) })) continue;
-      out.push(undefined);
-      answered = false;
-      continue;
-    }
-    const event = m.text.startsWith('{') ? asObject(parseJson(m.text)) : undefined;
-    if (!event) continue;
-    if (event.type === 'response.created') {
-      answered = true;
-    } else if (event.type === 'error' && !answered && out.length > 0 && out[out.length - 1] === undefined) {
-      const error = asObject(event.error);
-      const code = error?.code ?? event.code ?? error?.type;
-      out[out.length - 1] = typeof code === 'string' && code !== '' ? code : 'error';
-    }
-  }
-  return out;
 }

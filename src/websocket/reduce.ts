@@ -35,7 +35,7 @@ export function createWsReducer(api: ApiKind | undefined, onResponse?: (part: Re
   switch (api) {
     case 'responses':
     case 'realtime':
-      return responsesReducer(onResponse);
+      return responsesReducer({ onResponse });
     default:
       return countingReducer();
   }
@@ -103,6 +103,8 @@ export interface RecordedRequest {
   answer?: Reassembled;
   /** When that response ended (epoch ms), when the message log says. */
   answeredAt?: number;
+  /** The code of a server `error` event that came while it had no answer (a policy refusal: `model_not_allowed`). */
+  refusedWith?: string;
 }
 
 /**
@@ -114,19 +116,27 @@ export interface RecordedRequest {
 export function recordedRequests(messages: Iterable<{ direction: Direction; text: string | null; truncated: boolean | number; at?: number }>): RecordedRequest[] {
   const requests: RecordedRequest[] = [];
   let at: number | undefined;
-  const reducer = responsesReducer((part, whole) => {
+  const unanswered = (): RecordedRequest | undefined => {
     const latest = requests[requests.length - 1];
-    if (!latest || latest.answer) return;
-    latest.answer = { ...whole, ...(part.model !== undefined ? { model: part.model } : {}) };
-    if (at !== undefined) latest.answeredAt = at;
+    return latest && !latest.answer ? latest : undefined;
+  };
+  // The session's own reducer reads each message once; its hooks pair requests with what came back.
+  const reducer = responsesReducer({
+    onRequest: (request) => requests.push(at === undefined ? request : { ...request, at }),
+    onResponse: (part, whole) => {
+      const latest = unanswered();
+      if (!latest) return;
+      latest.answer = { ...whole, ...(part.model !== undefined ? { model: part.model } : {}) };
+      if (at !== undefined) latest.answeredAt = at;
+    },
+    onError: (code) => {
+      const latest = unanswered();
+      if (latest) latest.refusedWith ??= code;
+    },
   });
   for (const m of messages) {
     if (m.text === null) continue;
     at = m.at;
-    if (m.direction === 'client') {
-      const request = readRequest({ text: m.text, truncated: Boolean(m.truncated) });
-      if (request) requests.push(m.at === undefined ? request : { ...request, at: m.at });
-    }
     reducer.push({ direction: m.direction, text: m.text, truncated: Boolean(m.truncated) });
   }
   return requests;
@@ -149,7 +159,14 @@ const REALTIME_TYPES: Readonly<Record<string, string>> = {
 /** The events that end a response (Realtime's response.done is read as response.completed). */
 const RESPONSE_ENDS: ReadonlySet<string> = new Set(['response.completed', 'response.failed', 'response.incomplete']);
 
-function responsesReducer(onResponse?: (part: ResponsePart, whole: Reassembled) => void): WsReducer {
+/** What a Responses session's reducer tells as it reads: each request, each response as it ends, each `error` event. */
+interface ResponsesHooks {
+  onRequest?: (request: { model?: string; event: Record<string, unknown> }) => void;
+  onResponse?: (part: ResponsePart, whole: Reassembled) => void;
+  onError?: (code: string) => void;
+}
+
+function responsesReducer({ onRequest, onResponse, onError }: ResponsesHooks = {}): WsReducer {
   const finished: Reassembled[] = [];
   let current: ResponsesEventReducer | undefined;
   let requestedModel: string | undefined;
@@ -168,6 +185,7 @@ function responsesReducer(onResponse?: (part: ResponsePart, whole: Reassembled) 
         if (!request) return;
         requests++;
         requestedModel = request.model ?? requestedModel;
+        onRequest?.(request);
         return;
       }
       let event: Record<string, unknown> | undefined;
@@ -178,6 +196,11 @@ function responsesReducer(onResponse?: (part: ResponsePart, whole: Reassembled) 
       }
       if (!event || typeof event.type !== 'string') return;
       events++;
+      if (event.type === 'error' && onError) {
+        const error = asObject(event.error);
+        const code = error?.code ?? event.code ?? error?.type;
+        onError(typeof code === 'string' && code !== '' ? code : 'error');
+      }
       if (event.type === 'response.created') close();
       const type = REALTIME_TYPES[event.type];
       if (type) event = { ...event, type, response: realtimeResponse(event.response) };
