@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import { replayTimeline, type ReplayStep } from '../sessions/replay-timeline.js';
 import { sessionThreads } from '../sessions/turns.js';
-import { openReader } from './open-reader.js';
+import { openReader, sessionReading } from './open-reader.js';
 import { counted, duration } from './render/format.js';
 import { renderTurnLines } from './render/session-text.js';
 import { dim, useColor } from './render/table.js';
@@ -48,7 +48,7 @@ export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
       if (found.kind === 'ambiguous') return fail(`"${args.session}" matches several: ${found.matches.join(', ')}`);
       if (found.kind !== 'session') return fail(`"${args.session}" is an exchange, not a session (llmtap show ${args.session} prints it)`);
       const detail = reader.session(found.id)!;
-      steps = replayTimeline(sessionThreads(detail, (id) => reader.wsMessages(id)), { speed: args.wait && !args.step ? args.speed : Infinity, maxGapMs: args['max-gap'] * 1000 });
+      steps = replayTimeline(sessionThreads(detail, sessionReading(reader)), { speed: args.wait && !args.step ? args.speed : Infinity, maxGapMs: args['max-gap'] * 1000 });
       const s = detail.session;
       header = `replaying session ${s.id}: ${counted(steps.length, 'turn')} in ${counted(s.threads, 'thread')}, recorded over ${duration(s.endedAt - s.startedAt)}${args.speed !== 1 && args.wait && !args.step ? ` at ${args.speed}× speed` : ''}`;
     } finally {

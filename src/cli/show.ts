@@ -4,7 +4,7 @@ import { rowUsesTls } from '../archive/row-scheme.js';
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { sessionThreads, threadTurns } from '../sessions/turns.js';
-import { openReader, printJson } from './open-reader.js';
+import { openReader, printJson, sessionReading } from './open-reader.js';
 import { renderSession } from './render/session-text.js';
 import { useColor } from './render/table.js';
 import { sessionJson } from './sessions.js';
@@ -54,7 +54,7 @@ function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs): v
     for (const row of detail.exchanges) writeRaw(row);
     return;
   }
-  const threads = sessionThreads(detail, (id) => reader.wsMessages(id));
+  const threads = sessionThreads(detail, sessionReading(reader));
   if (args.json) return printJson({ session: sessionJson(detail.session), threads });
   const color = args.format === 'text' && useColor(process.stdout);
   process.stdout.write(renderSession(detail.session, threads, { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] }));
@@ -64,7 +64,7 @@ function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs): 
   const { row, wsMessages } = reader.exchange(id)!;
   if (args.raw) return writeRaw(row);
   // A Codex session's requests are its turns; `turn` stays the first of them (what it was before there were several).
-  const turns = threadTurns([row], () => wsMessages);
+  const turns = threadTurns([row], { ...sessionReading(reader), messagesOf: () => wsMessages });
   if (args.json) return printJson({ ...exchangeToJson(row, row.status === 101 ? wsMessages : undefined), turn: turns[0], ...(turns.length > 1 ? { turns } : {}) });
   // One exchange reads like a one-turn session.
   const summary = {

@@ -11,6 +11,7 @@ import { credentialFor, evaluateRouting } from './routing.js';
 import { judgeSessionRequest } from './session-request.js';
 import type { Decision } from './types.js';
 import type { RecordedRequest } from '../websocket/reduce.js';
+import { responseShares, usedTokens } from '../cost/response-shares.js';
 import { addCounts, EffectTally, type PolicyTestReport } from './simulate-report.js';
 
 export type { PolicyTestReport, RuleEffect } from './simulate-report.js';
@@ -190,7 +191,7 @@ function codexSession(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState
  * A recorded Codex session request by request, as the proxy judges one: its upgrade first
  * (a spent budget refuses the whole session), then each `response.create` by the model it
  * names (judgeSessionRequest), with the clock at the request. A refused request saves what
- * its response used: its tokens, and its share of the session's recorded cost (sessionShares).
+ * its response used: its tokens, and its share of the session's recorded cost (responseShares).
  * An allowed one charges its buckets and the budgets of the model that answered. Route,
  * fallback and credentials apply to the session once, at its upgrade.
  */
@@ -198,7 +199,7 @@ function replayCodexRequests(policy: CompiledPolicy, r: ArchivedRequest, request
   const upgrade = evaluatePolicy(policy, r.facts, undefined, s.buckets, false, { budgets: s.budgets, bodySize: 0, now: r.at, perRequest: true });
   tallyDecisions(upgrade.record.decisions, r, s.tally);
   if (upgrade.block) return s.tally.block(upgrade.block.code);
-  const shares = sessionShares(r, requests, s.price);
+  const shares = responseShares(requests, { provider: r.facts.provider, host: r.facts.host, api: r.facts.api, model: r.recordedModel, at: r.at, subscription: false }, s.price);
   for (const [i, q] of requests.entries()) {
     const tokens = usedTokens(q);
     const at = q.at ?? r.at;
@@ -214,25 +215,6 @@ function replayCodexRequests(policy: CompiledPolicy, r: ArchivedRequest, request
     if (one.costUsd) for (const c of budgetChargesFor(policy.budget, { ...one.facts, model: q.answer?.model ?? one.facts.model })) s.budgets.add(c.rule, c.key, one.costUsd, at);
   }
   replayRouting(policy, r, s);
-}
-
-const usedTokens = (q: RecordedRequest): number => (q.answer?.usage?.inputTokens ?? 0) + (q.answer?.usage?.outputTokens ?? 0);
-
-/**
- * Each request's share of a session's recorded cost: in proportion to its response's own
- * price at the model that answered it (models in one session can differ in price by 10×
- * and more), so the shares add up to what the archive recorded (overrides and all). When
- * no price function is given or a response cannot be priced, by tokens instead; a session
- * whose responses used none, evenly.
- */
-export function sessionShares(r: ArchivedRequest, requests: readonly RecordedRequest[], price: SimulateOptions['price']): number[] {
-  const byPrice = price && requests.map((q) => (q.answer?.usage ? price({
-    provider: r.facts.provider, host: r.facts.host, api: r.facts.api, model: q.model ?? r.recordedModel,
-    responseModel: q.answer.model, usage: q.answer.usage, at: q.at ?? r.at, subscription: false,
-  }).usd : 0));
-  const weights = byPrice && byPrice.every((usd) => usd !== null) ? byPrice as number[] : requests.map(usedTokens);
-  const all = weights.reduce((sum, w) => sum + w, 0);
-  return weights.map((w) => (all > 0 ? w / all : 1 / requests.length));
 }
 
 /** Route, fallback and credentials for a request that went upstream; returns its cost at the routed model when priced. */

@@ -7,6 +7,7 @@ import { firstDivergence } from './divergence.js';
 import { recordPerTurn, sessionRequestTurns } from './ws-turns.js';
 import { parsePolicy } from '../policy/parse-record.js';
 import type { PolicyRecord } from '../policy/types.js';
+import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 
 /**
  * A session as people read it: per thread, turn by turn, each turn showing only what
@@ -51,8 +52,17 @@ export interface ThreadView {
 /** A cache read this much below the previous turn's counts as a drop worth explaining. */
 const CACHE_DROP = 0.9;
 
-/** `messagesOf`: a WebSocket session's message log, so a Codex session reads request by request (threadTurns). */
-export function sessionThreads(detail: SessionDetail, messagesOf?: (exchangeId: string) => readonly WsMessageRow[]): ThreadView[] {
+/**
+ * What a Codex session (Responses over WebSocket) is read request by request from: its
+ * message log, and a price function to share its recorded cost among its requests by
+ * their own prices (without one, a session of several requests shows no cost per request).
+ */
+export interface SessionReading {
+  messagesOf?: (exchangeId: string) => readonly WsMessageRow[];
+  price?: (input: PriceInput) => PriceResult;
+}
+
+export function sessionThreads(detail: SessionDetail, reading: SessionReading = {}): ThreadView[] {
   const byThread = new Map<string, ExchangeRow[]>();
   for (const row of detail.exchanges) {
     const key = row.thread_id ?? '';
@@ -61,7 +71,7 @@ export function sessionThreads(detail: SessionDetail, messagesOf?: (exchangeId: 
     list.push(row);
   }
   const views = new Map<string, ThreadView>();
-  for (const thread of detail.threads) views.set(thread.id, { thread, turns: threadTurns(byThread.get(thread.id) ?? [], messagesOf), children: [] });
+  for (const thread of detail.threads) views.set(thread.id, { thread, turns: threadTurns(byThread.get(thread.id) ?? [], reading), children: [] });
 
   const roots: ThreadView[] = [];
   for (const view of views.values()) {
@@ -80,11 +90,12 @@ export function sessionThreads(detail: SessionDetail, messagesOf?: (exchangeId: 
 }
 
 /**
- * The turns of one thread's exchanges, in order. `messagesOf` gives a WebSocket session's
- * message log: a Codex session (Responses over WebSocket) is then one turn per request
- * in it (ws-turns.ts), numbered on from the exchange's own turn, instead of one turn.
+ * The turns of one thread's exchanges, in order. Given a WebSocket session's message log
+ * (`reading.messagesOf`), a Codex session is one turn per request in it (ws-turns.ts),
+ * numbered on from the exchange's own turn, instead of one turn.
  */
-export function threadTurns(rows: ExchangeRow[], messagesOf?: (exchangeId: string) => readonly WsMessageRow[]): TurnView[] {
+export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): TurnView[] {
+  const { messagesOf, price } = reading;
   const turns: TurnView[] = [];
   let previous: { conversation?: Conversation; answer: Block[]; cached: number; context: string } | undefined;
   // Turns a session's requests added beyond its one exchange: later turns are numbered after them.
@@ -103,15 +114,14 @@ export function threadTurns(rows: ExchangeRow[], messagesOf?: (exchangeId: strin
   };
   for (const row of rows) {
     const first = (row.turn ?? turns.length + 1) + extra;
-    const requests = messagesOf && row.status === 101 ? sessionRequestTurns(row, messagesOf(row.id)) : undefined;
+    const requests = messagesOf && row.status === 101 ? sessionRequestTurns(row, messagesOf(row.id), price) : undefined;
     const record = parsePolicy(row.policy);
     const routing = routingLines(row.policy);
     if (requests) {
       const records = record ? recordPerTurn(record, requests) : [];
       requests.forEach((r, i) => push(viewOf(row, {
-        // A session's cost is the sum of its responses' prices, each at its own model: one request's alone is not stored.
         turn: first + i, startedAt: r.startedAt, model: r.model, latencyMs: r.latencyMs, ttftMs: null, promptTokens: r.promptTokens,
-        cachedTokens: r.cachedTokens, outputTokens: r.outputTokens, costUsd: requests.length === 1 ? row.cost_usd : null, answer: r.answer,
+        cachedTokens: r.cachedTokens, outputTokens: r.outputTokens, costUsd: r.costUsd, answer: r.answer,
       }, records[i], i === 0 ? routing : []), r.conversation));
       extra += requests.length - 1;
       continue;

@@ -3,6 +3,8 @@ import { promptTokens } from '../providers/usage-totals.js';
 import { asObject } from '../providers/json.js';
 import { recordedRequests, type RecordedRequest } from '../websocket/reduce.js';
 import type { PolicyRecord } from '../policy/types.js';
+import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
+import { responseShares } from '../cost/response-shares.js';
 import { readConversation, type Conversation } from './conversation.js';
 
 /**
@@ -21,6 +23,12 @@ export interface SessionRequestTurn {
   promptTokens: number;
   cachedTokens: number;
   outputTokens: number | null;
+  /**
+   * Its share of the session's recorded cost, weighed by its response's own price (the
+   * shares add up to the session's cost); null when the session is unpriced, or it had
+   * several requests and no price function was given.
+   */
+  costUsd: number | null;
   /** The request as a Responses body (instructions, input, tools), for the conversation view. */
   conversation?: Conversation;
   answer: { text: string; thinking: string | null; toolCalls: { id: string | null; name: string; arguments: string }[]; stopReason: string | null };
@@ -32,14 +40,31 @@ export interface SessionRequestTurn {
  * then shown as one turn, as before). A request no response answered says why when the
  * server's `error` event did (a policy refusal: `error: model_not_allowed`).
  */
-export function sessionRequestTurns(row: Pick<ExchangeRow, 'api' | 'status' | 'started_at' | 'model'>, messages: readonly WsMessageRow[]): SessionRequestTurn[] | undefined {
-  if (row.status !== 101 || row.api !== 'responses' || messages.length === 0) return undefined;
+export function sessionRequestTurns(row: SessionRow, messages: readonly WsMessageRow[], price?: (input: PriceInput) => PriceResult): SessionRequestTurn[] | undefined {
+  if (!isResponsesSession(row) || messages.length === 0) return undefined;
   const requests = recordedRequests(messages);
   if (requests.length === 0) return undefined;
-  return requests.map((q) => turnOf(q, row));
+  const costs = requestCosts(row, requests, price);
+  return requests.map((q, i) => turnOf(q, row, costs[i]!));
 }
 
-function turnOf(q: RecordedRequest, row: Pick<ExchangeRow, 'started_at' | 'model'>): SessionRequestTurn {
+/** Whether a row is a Responses session over WebSocket (a Codex session), whose requests can be read one by one. */
+export function isResponsesSession(row: Pick<ExchangeRow, 'api' | 'status'>): boolean {
+  return row.status === 101 && row.api === 'responses';
+}
+
+type SessionRow = Pick<ExchangeRow, 'api' | 'status' | 'started_at' | 'model' | 'provider' | 'host' | 'cost_usd' | 'cost_source'>;
+
+/** Each request's part of the session's recorded cost (responseShares), as long as there is one to share. */
+function requestCosts(row: SessionRow, requests: readonly RecordedRequest[], price: ((input: PriceInput) => PriceResult) | undefined): (number | null)[] {
+  const total = row.cost_usd;
+  if (total === null || requests.length === 1) return requests.map(() => total);
+  if (!price) return requests.map(() => null);
+  const base = { host: row.host, api: 'responses', at: row.started_at, subscription: row.cost_source === 'api_equivalent', ...(row.provider ? { provider: row.provider } : {}), ...(row.model ? { model: row.model } : {}) };
+  return responseShares(requests, base, price).map((share) => total * share);
+}
+
+function turnOf(q: RecordedRequest, row: Pick<ExchangeRow, 'started_at' | 'model'>, costUsd: number | null): SessionRequestTurn {
   const startedAt = q.at ?? row.started_at;
   const usage = q.answer?.usage;
   // The event carries a Responses body: on itself (Codex) or in its `response` (the older form).
@@ -52,6 +77,7 @@ function turnOf(q: RecordedRequest, row: Pick<ExchangeRow, 'started_at' | 'model
     promptTokens: promptTokens({ api: 'responses', input_tokens: usage?.inputTokens ?? null, cached_input_tokens: usage?.cachedInputTokens ?? null, cache_creation_input_tokens: null }),
     cachedTokens: usage?.cachedInputTokens ?? 0,
     outputTokens: usage?.outputTokens ?? null,
+    costUsd,
     answer: {
       text: q.answer?.text ?? '',
       thinking: q.answer?.thinking ?? null,

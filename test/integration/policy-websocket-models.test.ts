@@ -106,6 +106,9 @@ describe('access rules on each request of a Codex WebSocket session', () => {
       [3, 'gpt-5-mini', expect.stringContaining('asking gpt-5-mini'), '', 'error: model_not_allowed'],
     ]);
     expect(turns[1]).toMatchObject({ promptTokens: 12, outputTokens: 9 });
+    // The session's cost is its one answered request's; the refused ones cost nothing.
+    expect(row.cost_usd).toBeGreaterThan(0);
+    expect(turns.map((t) => t.costUsd)).toEqual([0, row.cost_usd, 0]);
     // Each decision on the turn that asked for its model.
     expect(turns.map((t) => t.policy?.decisions.map((d) => `${d.rule} ${d.enforced ? '' : '(monitor)'}`.trim()))).toEqual([['nothing-else'], ['codex-ok'], ['watch-mini (monitor)', 'nothing-else']]);
     const text = (await promisify(execFile)('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', row.session_id as string])).stdout;

@@ -8,6 +8,7 @@ import { canSee, isLoopbackHostHeader, viewerFor } from '../../src/ui/server/acc
 import { curlCommand } from '../../src/ui/server/curl.js';
 import { policySummary } from '../../src/ui/server/list-item.js';
 import { policyLines } from '../../ui/src/policy-lines.js';
+import { wsPayload } from '../../ui/src/format.js';
 import { parseListQuery } from '../../src/ui/server/list-query.js';
 import { requestDiff } from '../../src/ui/server/request-diff.js';
 
@@ -102,5 +103,19 @@ describe('requestDiff', () => {
     const d = requestDiff('prev', { tools: [], messages: [user('1'), user('2')] }, { tools: [], messages: [user('1'), user('summary')] });
     expect(d).toMatchObject({ kept: 1, removed: [user('2')], added: [user('summary')] });
     expect(d.system).toBeUndefined();
+  });
+});
+
+describe('a recorded WebSocket message as the exchange page shows it', () => {
+  const b64 = (bytes: number[]) => Buffer.from(bytes).toString('base64');
+  it('text as is; close with its code and reason; ping, pong and binary by size', () => {
+    expect(wsPayload({ opcode: 1, size: 2, text: 'hi' })).toBe('hi');
+    expect(wsPayload({ opcode: 8, size: 2, data_base64: b64([0x03, 0xe8]) })).toBe('close 1000');
+    expect(wsPayload({ opcode: 8, size: 17, data_base64: b64([0x03, 0xf0, ...Buffer.from('model_not_allowed')]) })).toBe('close 1008 model_not_allowed');
+    expect(wsPayload({ opcode: 8, size: 0, data_base64: '' })).toBe('close (no code)');
+    expect(wsPayload({ opcode: 8, size: 0 })).toBe('close (no code)');
+    expect(wsPayload({ opcode: 9, size: 4, data_base64: b64([1, 2, 3, 4]) })).toBe('ping, 4 bytes');
+    expect(wsPayload({ opcode: 10, size: 1, data_base64: b64([1]) })).toBe('pong, 1 byte');
+    expect(wsPayload({ opcode: 2, size: 3, data_base64: b64([1, 2, 3]) })).toBe('binary, 3 bytes');
   });
 });

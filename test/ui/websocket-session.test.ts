@@ -70,6 +70,27 @@ describe('a Codex WebSocket session in the web UI', () => {
     await page.keyboard.press('n');
     await expect.poll(() => turns.count()).toBe(2);
     expect(await page.locator('article.turn.replay-current').getAttribute('data-turn')).toBe('2');
+
+    // The exchange's own page reads it request by request too, each with its share of the session's cost.
+    await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(row.id as string)}`);
+    await page.locator('h2', { hasText: 'Requests (3)' }).waitFor({ timeout: 10_000 });
+    const requests = page.locator('article.turn');
+    expect(await requests.count()).toBe(3);
+    expect(await requests.nth(1).textContent()).toContain('error: model_not_allowed');
+    expect(await page.locator('.facts').textContent()).toContain('turns 1–3');
+    const costs = await requests.locator('.cost').allTextContents();
+    expect(costs[1]).toBe('$0');
+    // Two answers of the same size at the same model: half the session's cost each.
+    expect(costs[0]).toBe(costs[2]);
+    expect(costs[0]).not.toBe('–');
+    // No link from a request to the page it is on.
+    expect(await requests.locator('a', { hasText: 'exchange' }).count()).toBe(0);
+    // The frames stay one click away, a close frame read as its code.
+    const log = page.locator('details.ws-log');
+    expect(await log.getAttribute('open')).toBeNull();
+    await log.locator('summary').click();
+    expect(await log.locator('tr').last().textContent()).toContain('close 1000');
+    await page.screenshot({ path: `${ARTIFACTS}/websocket-exchange.png`, fullPage: true });
     await page.close();
   }, 60_000);
 });

@@ -3,6 +3,7 @@ import { makeExchange } from '../../src/exchange.js';
 import type { ExchangeRow, WsMessageRow } from '../../src/recorder/db.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { threadTurns } from '../../src/sessions/turns.js';
+import { priceExchange, type PriceInput, type PriceResult } from '../../src/cost/price-exchange.js';
 import { recordPerTurn, sessionRequestTurns } from '../../src/sessions/ws-turns.js';
 
 /**
@@ -51,15 +52,50 @@ describe('a Codex WebSocket session read request by request', () => {
 
   it('numbers the requests as turns and the thread\'s later exchanges after them; a decision on a model goes on the turn that asked for it', () => {
     const later = { ...exchangeToRow(makeExchange({ id: 'http-2', provider: 'openai', api: 'responses', timings: { start: T0 + 70_000, end: T0 + 71_000 } })), status: 200, outcome: 'completed', thread_id: 't', turn: 2 } as ExchangeRow;
-    const turns = threadTurns([session(), later], (id) => (id === 'ws-1' ? LOG : []));
+    const turns = threadTurns([session(), later], { messagesOf: (id) => (id === 'ws-1' ? LOG : []) });
     expect(turns.map((t) => [t.exchangeId, t.turn])).toEqual([['ws-1', 1], ['ws-1', 2], ['ws-1', 3], ['http-2', 4]]);
     expect(turns.map((t) => t.added.map((m) => m.blocks.map((b) => ('text' in b ? b.text : '')).join()))).toEqual([['fix the failing test'], ['think harder'], ['go on'], []]);
     expect(turns.map((t) => t.policy?.decisions.map((d) => d.rule))).toEqual([undefined, ['no-o3'], undefined, undefined]);
-    // Each request's own price is not stored: only the session's, on the session.
+    // Each request's own price is not stored, only the session's: without prices to share it by, none is shown.
     expect(turns.slice(0, 3).map((t) => t.costUsd)).toEqual([null, null, null]);
     // The cache note compares request with request: 96 of 140 cached after 0 of 100 is no drop, and the
     // refused request between them read no prompt at all; the later exchange, with no usage, neither.
     expect(turns.some((t) => t.cacheNote)).toBe(false);
+  });
+
+  it('shares the session\'s recorded cost among its requests by each response\'s own price; the refused one cost nothing', () => {
+    // Two models 10x apart per token: by tokens the shares would be 120 : 145.
+    const log = [...LOG.slice(0, 6), ask(3_000, 'gpt-5-pro', [{ role: 'user', content: 'go on' }]), ...answer(3_010, 'gpt-5-pro', 'Done.', { input_tokens: 140, output_tokens: 5 })];
+    const asked: PriceInput[] = [];
+    const price = (input: PriceInput): PriceResult => {
+      asked.push(input);
+      const tokens = (input.usage?.inputTokens ?? 0) + (input.usage?.outputTokens ?? 0);
+      return { usd: tokens * (input.responseModel === 'gpt-5-pro' ? 10 : 1) * 1e-6, source: 'api', pricesVersion: 'test' };
+    };
+    const turns = threadTurns([session()], { messagesOf: () => log, price });
+    const costs = turns.map((t) => t.costUsd!);
+    expect(costs[0]).toBeCloseTo(0.02 * 120 / 1570, 12);
+    expect(costs[1]).toBe(0);
+    expect(costs[2]).toBeCloseTo(0.02 * 1450 / 1570, 12);
+    expect(costs.reduce((a, b) => a + b, 0)).toBeCloseTo(0.02, 12);
+    // Priced as the same turn over HTTP: the session's host and provider, the response's model and usage, at the request's time.
+    expect(asked.map((i) => [i.provider, i.host, i.api, i.model, i.responseModel, i.at - T0, i.subscription])).toEqual([
+      ['openai', 'api.openai.com', 'responses', 'gpt-5-codex', 'gpt-5-codex', 0, false], ['openai', 'api.openai.com', 'responses', 'gpt-5-pro', 'gpt-5-pro', 3_000, false],
+    ]);
+  });
+
+  it('by tokens when a response cannot be priced; with the real price data, the shares add up to the session\'s cost', () => {
+    const unpriced = (): PriceResult => ({ usd: null, source: 'api', pricesVersion: 'test', reason: 'unknown model' });
+    const byTokens = sessionRequestTurns(session(), LOG, unpriced)!.map((t) => t.costUsd!);
+    expect(byTokens[0]).toBeCloseTo(0.02 * 120 / 265, 12);
+    expect(byTokens[2]).toBeCloseTo(0.02 * 145 / 265, 12);
+    const real = sessionRequestTurns(session(), LOG, (input) => priceExchange(input))!.map((t) => t.costUsd!);
+    expect(real.reduce((a, b) => a + b, 0)).toBeCloseTo(0.02, 12);
+    // The second answer read 96 of its 140 prompt tokens from the cache, at a tenth of the price: it costs less than its tokens say.
+    expect(real[2]! / real[0]!).toBeLessThan(byTokens[2]! / byTokens[0]!);
+    // An unpriced session stays unpriced per request; a session of one request keeps its own cost.
+    expect(sessionRequestTurns(session({ cost_usd: null }), LOG, (input) => priceExchange(input))!.map((t) => t.costUsd)).toEqual([null, null, null]);
+    expect(sessionRequestTurns(session(), LOG.slice(0, 4))!.map((t) => t.costUsd)).toEqual([0.02]);
   });
 
   it('the session\'s other decisions and its blocked code stay on its first turn', () => {
@@ -76,7 +112,7 @@ describe('a Codex WebSocket session read request by request', () => {
     expect(sessionRequestTurns(session(), [])).toBeUndefined();
     expect(sessionRequestTurns(session({ api: 'realtime' }), LOG)).toBeUndefined();
     expect(sessionRequestTurns(session({ status: 200 }), LOG)).toBeUndefined();
-    const one = threadTurns([session()], () => []);
+    const one = threadTurns([session()], { messagesOf: () => [] });
     expect(one.map((t) => [t.turn, t.costUsd])).toEqual([[1, 0.02]]);
     expect(threadTurns([session()])).toHaveLength(1);
   });

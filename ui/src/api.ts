@@ -45,7 +45,8 @@ export interface SessionJson {
 }
 
 export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff> }
-export type ExchangePage = ExportedExchange & { turn: TurnView | null; curl: string };
+/** `turns`: a Codex session's requests, one turn each, when it had more than one. */
+export type ExchangePage = ExportedExchange & { turn: TurnView | null; turns?: TurnView[]; curl: string };
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {

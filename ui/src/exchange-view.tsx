@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, type ExchangePage } from './api.js';
 import { Decisions, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
-import { dateTime, ms, tokens, usd } from './format.js';
+import { dateTime, ms, tokens, usd, wsPayload } from './format.js';
 import { Status } from './list-view.js';
+import { Turn } from './turn-card.js';
 
 export function ExchangeView({ id }: { id: string }) {
   const [page, setPage] = useState<ExchangePage | null>(null);
@@ -31,7 +32,7 @@ export function ExchangeView({ id }: { id: string }) {
         <span>in {tokens(page.usage.input_tokens)} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(page.usage.output_tokens)}</span>
         <span class="cost">{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
         <span>{ms(page.duration_ms)} (first byte {ms(page.ttfb_ms)})</span>
-        {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {page.session_id.slice(0, 10)} · turn {page.turn?.turn}</a>}
+        {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {page.session_id.slice(0, 10)} · {turnSpan(page)}</a>}
       </div>
       {page.policy && (
         <div class="policy-box">
@@ -40,7 +41,13 @@ export function ExchangeView({ id }: { id: string }) {
           <details><summary>decision record (JSON)</summary><pre>{JSON.stringify(page.policy, null, 2)}</pre></details>
         </div>
       )}
-      {r && (r.text || r.thinking || r.tool_calls.length > 0) && (
+      {page.turns && (
+        <>
+          <h2>Requests ({page.turns.length})</h2>
+          {page.turns.map((t) => <Turn key={t.turn} turn={t} linkExchange={false} />)}
+        </>
+      )}
+      {!page.turns && r && (r.text || r.thinking || r.tool_calls.length > 0) && (
         <div class="msg role-assistant answer">
           <div class="role">answer{r.stop_reason ? <span class="dim"> ({r.stop_reason})</span> : null}</div>
           <div class="blocks">
@@ -56,16 +63,23 @@ export function ExchangeView({ id }: { id: string }) {
       <h2>Response</h2>
       {r ? <><Headers headers={r.headers} /><Body body={r.body} encoding={r.body_encoding} /></> : <p class="dim">no response</p>}
       {page.websocket && (
-        <>
-          <h2>WebSocket messages</h2>
-          <table class="kv">{page.websocket.messages.map((m) => <tr key={m.seq}><th>{m.direction === 'client' ? '→' : '←'} {m.at.slice(11, 23)}</th><td><pre>{m.text ?? m.data_base64 ?? ''}</pre></td></tr>)}</table>
-        </>
+        // Read as requests above when it holds several: the frames stay one click away.
+        <details class="ws-log" open={!page.turns}>
+          <summary><h2>WebSocket messages ({page.websocket.messages.length})</h2></summary>
+          <table class="kv">{page.websocket.messages.map((m) => <tr key={m.seq}><th>{m.direction === 'client' ? '→' : '←'} {m.at.slice(11, 23)}</th><td><pre>{wsPayload(m)}</pre></td></tr>)}</table>
+        </details>
       )}
       <h2>Copy as curl <button type="button" onClick={copy}>{copied ? 'copied' : 'copy'}</button></h2>
       <p class="dim">Credentials are never shown: the command reads them from the environment.</p>
       <pre class="curl">{page.curl}</pre>
     </section>
   );
+}
+
+/** The turns this exchange is in its session: one, or a Codex session's requests. */
+function turnSpan(page: ExchangePage): string {
+  const turns = page.turns;
+  return turns ? `turns ${turns[0]!.turn}–${turns[turns.length - 1]!.turn}` : `turn ${page.turn?.turn ?? '–'}`;
 }
 
 function Headers({ headers }: { headers: Record<string, string | string[]> }) {
@@ -83,6 +97,7 @@ function Headers({ headers }: { headers: Record<string, string | string[]> }) {
 function Body({ body, encoding }: { body: string | null; encoding?: 'base64' }) {
   const [raw, setRaw] = useState(false);
   if (body === null) return <p class="dim">no body stored</p>;
+  if (body === '') return <p class="dim">no body</p>;
   if (encoding === 'base64') return <pre class="body">{body}</pre>;
   const events = raw ? [] : sseEvents(body);
   return (

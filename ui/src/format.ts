@@ -44,3 +44,16 @@ export function quota(burn: Record<string, { burn: number } | undefined> | null 
 function pad(n: number): string {
   return String(n).padStart(2, '0');
 }
+
+/** A recorded WebSocket message as a line to read: text as is; close with its code and reason; ping, pong and binary by size. */
+export function wsPayload(m: { opcode: number; size: number; text?: string; data_base64?: string }): string {
+  if (m.text !== undefined) return m.text;
+  const bytes = m.data_base64 === undefined ? new Uint8Array() : Uint8Array.from(atob(m.data_base64), (c) => c.charCodeAt(0));
+  if (m.opcode === 8) {
+    if (bytes.length < 2) return 'close (no code)';
+    const reason = new TextDecoder().decode(bytes.subarray(2));
+    return `close ${(bytes[0]! << 8) | bytes[1]!}${reason ? ` ${reason}` : ''}`;
+  }
+  const kind = m.opcode === 9 ? 'ping' : m.opcode === 10 ? 'pong' : 'binary';
+  return `${kind}, ${m.size} byte${m.size === 1 ? '' : 's'}`;
+}

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getJson, turnKey, type RequestDiff, type SessionPage, type ThreadView, type TurnView } from './api.js';
-import { Decisions, Markdown, Message, Thinking, ToolCall } from './blocks.js';
-import { dateTime, ms, quota, shortId, time, tokens, usd } from './format.js';
+import { getJson, turnKey, type RequestDiff, type SessionPage, type ThreadView } from './api.js';
+import { dateTime, ms, quota, shortId, tokens, usd } from './format.js';
 import { ReplayBar, useReplay } from './replay-control.js';
+import { Turn } from './turn-card.js';
 
 export function SessionView({ id }: { id: string }) {
   const [page, setPage] = useState<SessionPage | null>(null);
@@ -67,63 +67,4 @@ function Thread({ view, diffs, depth, shown }: { view: ThreadView; diffs: Record
 
 function hasVisibleTurn(view: ThreadView, visible: Set<string>): boolean {
   return view.turns.some((t) => visible.has(turnKey(t))) || view.children.some((c) => hasVisibleTurn(c.view, visible));
-}
-
-function Turn({ turn, diff, current }: { turn: TurnView; diff: RequestDiff | undefined; current: boolean }) {
-  const failed = (turn.outcome !== null && turn.outcome !== 'completed') || (turn.status ?? 0) >= 400;
-  return (
-    <article class={current ? 'turn replay-current' : 'turn'} data-turn={turn.turn} data-exchange={turn.exchangeId} data-key={turnKey(turn)}>
-      <header class="turn-head">
-        <b>turn {turn.turn}</b>
-        <span class="mono">{time(turn.startedAt)}</span>
-        <span>{turn.model ?? '–'}</span>
-        <span class={failed ? 'status bad' : 'status ok'}>{turn.status ?? turn.outcome ?? '–'}</span>
-        <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}</span>
-        <span class="cost">{usd(turn.costUsd, turn.apiEquivalent)}</span>
-        <span class="dim">{ms(turn.latencyMs)} (TTFT {ms(turn.ttftMs)})</span>
-        <a href={`#/exchange/${encodeURIComponent(turn.exchangeId)}`}>exchange</a>
-      </header>
-      {turn.policy && <div class="policy-box turn-policy"><b>policy</b><Decisions record={turn.policy} /></div>}
-      {turn.cacheNote && <p class="cache-note">cache: {turn.cacheNote}</p>}
-      {turn.context && (
-        <details class="context">
-          <summary>context: {turn.context.system ? `system prompt (${turn.context.system.length} chars)` : 'no system prompt'}{turn.context.tools.length ? `, tools: ${turn.context.tools.join(', ')}` : ''}</summary>
-          {turn.context.system && <pre>{turn.context.system}</pre>}
-        </details>
-      )}
-      {turn.added.map((m, i) => <Message key={i} message={m} />)}
-      <div class="msg role-assistant answer">
-        <div class="role">answer{turn.answer.stopReason ? <span class="dim"> ({turn.answer.stopReason})</span> : null}</div>
-        <div class="blocks">
-          {turn.answer.thinking && <Thinking text={turn.answer.thinking} />}
-          {turn.answer.text && <Markdown text={turn.answer.text} />}
-          {turn.answer.toolCalls.map((c, i) => <ToolCall key={i} name={c.name} args={c.arguments} id={c.id} />)}
-        </div>
-      </div>
-      {diff && <Diff diff={diff} />}
-    </article>
-  );
-}
-
-function Diff({ diff }: { diff: RequestDiff }) {
-  const parts = [
-    diff.added.length ? `+${diff.added.length} message${diff.added.length === 1 ? '' : 's'}` : '',
-    diff.removed.length ? `−${diff.removed.length} changed/removed` : '',
-    diff.system ? 'system prompt changed' : '',
-    diff.toolsAdded.length ? `+tools ${diff.toolsAdded.join(', ')}` : '',
-    diff.toolsRemoved.length ? `−tools ${diff.toolsRemoved.join(', ')}` : '',
-  ].filter(Boolean);
-  return (
-    <details class="diff">
-      <summary>diff vs previous request: {parts.length ? parts.join(' · ') : 'no change'} <span class="dim">({diff.kept} message{diff.kept === 1 ? '' : 's'} kept)</span></summary>
-      {diff.system && (
-        <div class="sys-diff">
-          <div class="removed"><div class="role">− system</div><pre>{diff.system.before ?? '(none)'}</pre></div>
-          <div class="added"><div class="role">+ system</div><pre>{diff.system.after ?? '(none)'}</pre></div>
-        </div>
-      )}
-      {diff.removed.map((m, i) => <Message key={`r${i}`} message={m} mark="−" />)}
-      {diff.added.map((m, i) => <Message key={`a${i}`} message={m} mark="+" />)}
-    </details>
-  );
 }

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exchangeToJson } from '../../archive/export.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
-import { sessionThreads, threadTurns } from '../../sessions/turns.js';
+import type { ExchangeRow } from '../../recorder/db.js';
+import { sessionThreads, threadTurns, type SessionReading } from '../../sessions/turns.js';
+import { isResponsesSession } from '../../sessions/ws-turns.js';
 import { canSee, isLoopbackHostHeader, viewerFor, type Viewer } from './access.js';
 import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
 import { curlCommand } from './curl.js';
@@ -55,7 +57,7 @@ export async function answerUi(req: IncomingMessage, res: ServerResponse, url: s
   res.end(file.body);
 }
 
-function answerApi(res: ServerResponse, route: string, params: URLSearchParams, viewer: Viewer, deps: UiDeps): void {
+async function answerApi(res: ServerResponse, route: string, params: URLSearchParams, viewer: Viewer, deps: UiDeps): Promise<void> {
   if (route === 'me') return sendJson(res, 200, { user: viewer.user ?? null, admin: viewer.admin, teams: teamsFor(viewer, deps.teams()) });
   const reader = deps.reader();
   if (!reader) return sendJson(res, 503, errorBody('archive_unavailable', 'no archive yet: nothing has been recorded'));
@@ -73,7 +75,9 @@ function answerApi(res: ServerResponse, route: string, params: URLSearchParams, 
     const detail = reader.exchange(id);
     if (!detail || !canSee(viewer, detail.row.client_user)) return sendJson(res, 404, errorBody('not_found', `no exchange "${id}"`));
     const exported = exchangeToJson(detail.row, detail.row.status === 101 ? detail.wsMessages : undefined);
-    return sendJson(res, 200, { ...exported, turn: threadTurns([detail.row])[0] ?? null, curl: curlCommand(exported) });
+    // A Codex session's requests are its turns (as `show EXCHANGE --json` gives them); `turn` is the first.
+    const turns = threadTurns([detail.row], { messagesOf: () => detail.wsMessages, price: await pricesFor([detail.row]) });
+    return sendJson(res, 200, { ...exported, turn: turns[0] ?? null, ...(turns.length > 1 ? { turns } : {}), curl: curlCommand(exported) });
   }
   if (kind === 'sessions' && id) {
     const found = reader.session(id);
@@ -81,9 +85,21 @@ function answerApi(res: ServerResponse, route: string, params: URLSearchParams, 
     const detail = found && (viewer.admin ? found : { ...found, exchanges: found.exchanges.filter((e) => canSee(viewer, e.client_user)) });
     if (!detail || detail.exchanges.length === 0 && !viewer.admin) return sendJson(res, 404, errorBody('not_found', `no session "${id}"`));
     // What `show --json` prints for a session.
-    return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail, (ex) => reader.wsMessages(ex)), diffs: threadRequestDiffs(detail.exchanges) });
+    const reading = { messagesOf: (ex: string) => reader.wsMessages(ex), price: await pricesFor(detail.exchanges) };
+    return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail, reading), diffs: threadRequestDiffs(detail.exchanges) });
   }
   sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
+}
+
+/**
+ * The price function a Codex session's requests share its cost by, when the rows hold
+ * such a session: imported then, and its price data loaded at the first price (once per
+ * process, as for the live view), so a proxy whose UI shows none never holds it.
+ */
+let pricing: Promise<SessionReading['price']> | undefined;
+async function pricesFor(rows: readonly ExchangeRow[]): Promise<SessionReading['price']> {
+  if (!rows.some(isResponsesSession)) return undefined;
+  return (pricing ??= import('../../cost/price-exchange.js').then((m) => (input) => m.priceExchange(input), () => undefined));
 }
 
 /** The teams a viewer may see: every user's for an admin, else only the viewer's own (a user sees only their own exchanges). */
