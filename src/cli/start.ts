@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProxy } from '../app.js';
 import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
-import { summarize } from '../policy/compile.js';
+import { summarize, type CompiledPolicy } from '../policy/compile.js';
 import { PolicyWatcher } from '../policy/watch.js';
 import { formatAuthority } from '../proxy/route.js';
 import { builtInRedactor } from '../redact/redactor.js';
@@ -102,22 +102,17 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   ].join('\n'));
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
   if (config.policy) logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
-  // A policy reload that fails keeps the running policy; the message names file, line and key, never a value.
-  const policyWatcher = config.policyFile ? new PolicyWatcher(config.policyFile, {
-    loaded: (policy) => {
-      proxy.server.setPolicy(policy);
-      logger.info({ file: config.policyFile, policy: summarize(policy) }, 'policy reloaded');
-    },
-    refused: (message) => logger.error({ file: config.policyFile, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy'),
-  }).start() : undefined;
-
+  const policyWatch = new PolicyFollower(proxy.server, logger).follow(config.policyFile);
   process.on('SIGHUP', () => {
     if (!config.configFile) {
-      if (policyWatcher) return void policyWatcher.reload();
+      if (policyWatch.reload()) return;
       return void logger.warn('SIGHUP: no --config or --policy file to reload');
     }
     try {
-      proxy.server.reload(buildConfig(args));
+      const next = buildConfig(args);
+      proxy.server.reload(next);
+      // The config may name another policy file, or none, or one where there was none.
+      policyWatch.follow(next.policyFile);
       logger.info({ file: config.configFile }, 'config reloaded');
     } catch (err) {
       logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
@@ -129,7 +124,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    policyWatcher?.close();
+    policyWatch.follow(undefined);
     logger.info({ signal, inFlight: proxy.server.metrics.inFlight }, 'draining: no new connections, waiting for in-flight exchanges');
     void proxy.close().then(() => {
       const { recorded, lost } = proxy.recorder.stats();
@@ -141,4 +136,36 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/**
+ * Watches the policy file the running configuration names (reloaded when it changes on
+ * disk), and follows the config file when a reload names another, or none: a file the
+ * proxy no longer uses is never read again. A reload that fails keeps the running policy;
+ * the message names file, line and key, never a value.
+ */
+class PolicyFollower {
+  private watched?: { file: string; watcher: PolicyWatcher };
+
+  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined): void }, private readonly logger: Logger) {}
+
+  follow(file: string | undefined): this {
+    if (this.watched?.file === file) return this;
+    this.watched?.watcher.close();
+    this.watched = file === undefined ? undefined : { file, watcher: new PolicyWatcher(file, {
+      loaded: (policy) => {
+        this.server.setPolicy(policy);
+        this.logger.info({ file, policy: summarize(policy) }, 'policy reloaded');
+      },
+      refused: (message) => this.logger.error({ file, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy'),
+    }).start() };
+    return this;
+  }
+
+  /** SIGHUP without a config file: the policy file read again; false when there is none. */
+  reload(): boolean {
+    if (!this.watched) return false;
+    this.watched.watcher.reload();
+    return true;
+  }
 }

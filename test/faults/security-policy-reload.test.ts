@@ -60,55 +60,62 @@ describe('policy file errors', () => {
   });
 });
 
-describe('policy reload', () => {
-  let child: ChildProcess;
-  let port = 0;
+/** A proxy run by the CLI, as an operator runs it: its port, its CA, its log lines, and a request's status through it. */
+async function startCli(args: string[]) {
+  const home = mkdtempSync(join(tmpdir(), 'llmtap-policy-home-'));
+  const child = spawn('node', [CLI, 'start', '--home', home, '--port', '0', '--upstream-ca', fake.caFile,
+    ...FAKE_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${fake.port}`]), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let stderr = '';
-  let ca: string;
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const port = await new Promise<number>((done, fail) => {
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+      if (m) done(Number(m[1]));
+    });
+    child.once('exit', (code) => fail(new Error(`exited ${code}: ${stderr}`)));
+  });
+  const ca = readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8');
+  const logs = (): Array<Record<string, unknown>> => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    child, logs,
+    async waitLog(after: number, msg: string): Promise<Record<string, unknown>> {
+      for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+        const line = logs().slice(after).find((l) => l.msg === msg);
+        if (line) return line;
+      }
+      throw new Error(`no "${msg}" log line: ${stderr}`);
+    },
+    async status(model: string): Promise<number> {
+      const agent = new ProxyAgent({ uri: `http://127.0.0.1:${port}`, requestTls: { ca } });
+      try {
+        const res = await request('https://api.openai.com/v1/chat/completions', { dispatcher: agent, method: 'POST', body: JSON.stringify({ model, messages: [] }), headers: { 'content-type': 'application/json' } });
+        await res.body.text();
+        return res.statusCode;
+      } finally {
+        await agent.close();
+      }
+    },
+    async stop(): Promise<void> {
+      if (child.exitCode === null) await new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
+    },
+  };
+}
+
+describe('policy reload', () => {
+  let cli: Awaited<ReturnType<typeof startCli>>;
   const file = join(dir, 'live.yaml');
 
   beforeAll(async () => {
-    const home = mkdtempSync(join(tmpdir(), 'llmtap-policy-home-'));
     writeFileSync(file, 'rules:\n  - {id: no-gpt5, action: deny, match: {model: gpt-5}}\n');
-    child = spawn('node', [CLI, 'start', '--home', home, '--port', '0', '--policy', file, '--upstream-ca', fake.caFile,
-      ...FAKE_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${fake.port}`])], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    port = await new Promise<number>((done, fail) => {
-      let stdout = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
-        if (m) done(Number(m[1]));
-      });
-      child.once('exit', (code) => fail(new Error(`exited ${code}: ${stderr}`)));
-    });
-    ca = readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8');
+    cli = await startCli(['--policy', file]);
   });
-  afterAll(async () => {
-    if (child?.exitCode === null) await new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
-  });
-
-  const logs = (): Array<Record<string, unknown>> => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  async function waitLog(after: number, msg: string): Promise<Record<string, unknown>> {
-    for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
-      const line = logs().slice(after).find((l) => l.msg === msg);
-      if (line) return line;
-    }
-    throw new Error(`no "${msg}" log line: ${stderr}`);
-  }
-  async function status(model: string): Promise<number> {
-    const agent = new ProxyAgent({ uri: `http://127.0.0.1:${port}`, requestTls: { ca } });
-    try {
-      const res = await request('https://api.openai.com/v1/chat/completions', { dispatcher: agent, method: 'POST', body: JSON.stringify({ model, messages: [] }), headers: { 'content-type': 'application/json' } });
-      await res.body.text();
-      return res.statusCode;
-    } finally {
-      await agent.close();
-    }
-  }
+  afterAll(() => cli?.stop());
 
   it('FAULT 25: a bad file (on change, then on SIGHUP) keeps the running policy; a good one replaces it', async () => {
+    const { logs, waitLog, status, child } = cli;
     expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([403, 200]);
     let before = logs().length;
     writeFileSync(file, BAD);
@@ -123,5 +130,54 @@ describe('policy reload', () => {
     await waitLog(before, 'policy reloaded');
     expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([200, 403]);
     expect(child.exitCode).toBeNull();
+  });
+});
+
+describe('the policy a config file names, across reloads', () => {
+  it('a policy added to the config applies on SIGHUP and is watched from then on; another file replaces it and the old one is no longer read; removing it ends the policy stage', async () => {
+    const config = join(dir, 'follow.json');
+    const first = join(dir, 'first.yaml');
+    const second = join(dir, 'second.yaml');
+    writeFileSync(first, 'rules:\n  - {id: no-gpt5, action: deny, match: {model: gpt-5}}\n');
+    writeFileSync(second, 'rules:\n  - {id: no-gpt4o, action: deny, match: {model: "gpt-4o*"}}\n');
+    writeFileSync(config, JSON.stringify({ logLevel: 'info' }));
+    const { logs, waitLog, status, child, stop } = await startCli(['--config', config]);
+    try {
+      expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([200, 200]);
+      // Added by a reload, where the proxy started with none.
+      let before = logs().length;
+      writeFileSync(config, JSON.stringify({ logLevel: 'info', policy: 'first.yaml' }));
+      child.kill('SIGHUP');
+      await waitLog(before, 'config reloaded');
+      expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([403, 200]);
+      // ... and watched: an edit applies without a signal.
+      before = logs().length;
+      writeFileSync(first, 'rules:\n  - {id: no-o3, action: deny, match: {model: "o3*"}}\n');
+      expect((await waitLog(before, 'policy reloaded')).file).toBe(first);
+      expect([await status('gpt-5'), await status('o3')]).toEqual([200, 403]);
+      // Another file: the old one is no longer watched, the new one is.
+      before = logs().length;
+      writeFileSync(config, JSON.stringify({ logLevel: 'info', policy: 'second.yaml' }));
+      child.kill('SIGHUP');
+      await waitLog(before, 'config reloaded');
+      expect([await status('o3'), await status('gpt-4o')]).toEqual([200, 403]);
+      before = logs().length;
+      writeFileSync(first, 'rules:\n  - {id: no-everything, action: deny, match: {model: "*"}}\n');
+      writeFileSync(second, 'rules:\n  - {id: no-o3-again, action: deny, match: {model: "o3*"}}\n');
+      expect((await waitLog(before, 'policy reloaded')).file).toBe(second);
+      expect([await status('gpt-4o'), await status('o3')]).toEqual([200, 403]);
+      // Give a late event on the old file its chance: nothing reads it.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(logs().slice(before).filter((l) => l.msg === 'policy reloaded').map((l) => l.file)).toEqual([second]);
+      // No policy key: no policy stage.
+      before = logs().length;
+      writeFileSync(config, JSON.stringify({ logLevel: 'info' }));
+      child.kill('SIGHUP');
+      await waitLog(before, 'config reloaded');
+      expect([await status('o3'), await status('gpt-5')]).toEqual([200, 200]);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      await stop();
+    }
   });
 });
