@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ExchangeRow } from '../recorder/db.js';
 import { decodeStoredBodies } from './stored-bodies.js';
+import { exchangeWhere } from './exchange-filter.js';
 
 /** Filters of the web UI's exchange list; every one optional. */
 export interface ExchangeListQuery {
@@ -30,34 +31,11 @@ export type ExchangeListEntry = Pick<ExchangeRow, 'id' | 'started_at' | 'first_b
 /** Rows a text search decodes and reads at most: a search over a huge archive answers from its newest part. */
 export const TEXT_SCAN_LIMIT = 2000;
 
-/** The WHERE clause and its parameters for the structured filters (pure; unit-tested). */
+/** The WHERE clause and its parameters for the structured filters (pure; unit-tested): `before` is the page's end. */
 export function listWhere(query: ExchangeListQuery): { sql: string; params: unknown[] } {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  const eq = (column: string, value: string | undefined) => {
-    if (value === undefined || value === '') return;
-    where.push(`${column} = ?`);
-    params.push(value);
-  };
-  eq('tool_name', query.tool);
-  eq('model', query.model);
-  eq('host', query.host);
-  eq('session_id', query.session);
-  eq('client_user', query.user);
-  const status = query.status?.toLowerCase();
-  if (status === 'error') where.push("((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)");
-  else if (status && /^[1-5]xx$/.test(status)) {
-    where.push('status >= ? AND status < ?');
-    params.push(Number(status[0]) * 100, Number(status[0]) * 100 + 100);
-  } else if (status && /^\d{3}$/.test(status)) {
-    where.push('status = ?');
-    params.push(Number(status));
-  }
-  if (query.before !== undefined) {
-    where.push('started_at < ?');
-    params.push(query.before);
-  }
-  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+  const { before, ...filter } = query;
+  const { where, params } = exchangeWhere({ ...filter, until: before });
+  return { sql: where, params };
 }
 
 /** Newest first. A text search decodes bodies (they may be stored compressed), so it reads at most TEXT_SCAN_LIMIT rows. */

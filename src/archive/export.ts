@@ -2,16 +2,12 @@ import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from '../recorder/
 import { USAGE_COLUMNS, type UsageColumns } from '../recorder/row-types.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { rowUsesTls } from './row-scheme.js';
+import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 
-export interface ExportOptions {
-  /** Only rows that started at or after this epoch-millisecond time. */
-  since?: number;
-  /** Only rows that started before this epoch-millisecond time. */
-  until?: number;
+/** Which rows to write: the exchanges a filter covers (tunnels: only its time range). */
+export interface ExportOptions extends ExchangeFilter {
   /** At most this many rows: the newest ones (still written oldest first). */
   limit?: number;
-  /** Only the exchanges of this session. */
-  session?: string;
 }
 
 /** Headers as an object: lower-case name → value, or an array of values when repeated. */
@@ -245,22 +241,9 @@ function wsMessageToJson(m: WsMessageRow): ExportedWsMessage {
 }
 
 function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions): { sql: string; params: unknown[] } {
-  const params: unknown[] = [];
-  let sql = `SELECT * FROM ${table}`;
-  const where: string[] = [];
-  if (options.since !== undefined) {
-    where.push('started_at >= ?');
-    params.push(options.since);
-  }
-  if (options.until !== undefined) {
-    where.push('started_at < ?');
-    params.push(options.until);
-  }
-  if (options.session !== undefined && table === 'exchanges') {
-    where.push('session_id = ?');
-    params.push(options.session);
-  }
-  if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
+  // A tunnel is a host and a byte count: only time narrows it.
+  const { where, params } = exchangeWhere(table === 'exchanges' ? options : { since: options.since, until: options.until });
+  const sql = `SELECT * FROM ${table} ${where}`.trimEnd();
   // id breaks ties so repeated exports of the same archive are identical.
   if (options.limit === undefined) return { sql: `${sql} ORDER BY started_at, id`, params };
   // A limit keeps the newest rows (what "the last 10 exchanges" means), written in time order.

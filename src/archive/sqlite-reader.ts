@@ -8,6 +8,7 @@ import type {
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
+import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 
 /** Columns `tail` needs: everything but bodies and headers (which can be megabytes). */
 const LIST_COLUMNS = `rowid AS cursor, id, connection_id, started_at, request_end_at, upstream_headers_at, first_byte_at, ended_at, client_address, client_user, client_label,
@@ -124,9 +125,8 @@ export class SqliteArchiveReader implements ArchiveReader {
     return this.db.prepare(SPEND_SQL).all(since) as SpendRow[];
   }
 
-  ruleStats(query: { since?: number; until?: number }): RuleStatsRow[] {
-    const where = `${query.since !== undefined ? 'AND e.started_at >= ?' : ''} ${query.until !== undefined ? 'AND e.started_at < ?' : ''}`;
-    const args = [query.since, query.until].filter((t) => t !== undefined);
+  ruleStats(query: ExchangeFilter): RuleStatsRow[] {
+    const { and: where, params: args } = exchangeWhere(query, 'e.');
     const rows = this.db.prepare(RULE_STATS_SQL.replace('/*where*/', where)).all(...args) as Omit<RuleStatsRow, 'actions'>[];
     // Every kind's own actions (cache hit/miss, route, fallback, inject, clamp, warn, …), enforced ones only.
     const actions = this.db.prepare(RULE_ACTIONS_SQL.replace('/*where*/', where)).all(...args) as { rule: string; kind: string; action: string; n: number }[];

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import type { StatsDimension, StatsQuery, StatsRow } from './store.js';
+import { exchangeWhere, IS_ERROR_SQL } from './exchange-filter.js';
 
 /**
  * The group key of each dimension, in SQL. `team` groups by who sent the exchange (the
@@ -17,8 +18,6 @@ const GROUP_KEYS: Record<StatsDimension, string> = {
   label: 'client_label',
   team: "COALESCE(client_user, char(0) || COALESCE(client_address, ''))",
 };
-
-const IS_ERROR = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
 
 /** One group's sums from SQL, and its exchanges' timings (percentiles need the values). */
 interface Group {
@@ -47,24 +46,14 @@ export function teamKey(sender: string | null, teams: ReadonlyMap<string, string
 }
 
 /**
- * `stats`: requests, errors, tokens, cost, latency and cache hits per group over a
- * range (`since` inclusive, `until` exclusive), and the whole range's row: sums of the
+ * `stats`: requests, errors, tokens, cost, latency and cache hits per group of the
+ * exchanges the filter covers, and the whole range's row: sums of the
  * groups, percentiles over every exchange in it at once (they do not add up).
  */
 export function statsTable(db: Database.Database, query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined } {
   const key = GROUP_KEYS[query.by];
-  const conditions: string[] = [];
-  const params: number[] = [];
-  if (query.since !== undefined) {
-    conditions.push('started_at >= ?');
-    params.push(query.since);
-  }
-  if (query.until !== undefined) {
-    conditions.push('started_at < ?');
-    params.push(query.until);
-  }
-  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-  const sums = db.prepare(`SELECT ${key} AS key, COUNT(*) AS requests, SUM(${IS_ERROR}) AS errors, SUM(${PROMPT_TOKENS_SQL}) AS input,
+  const { where, params } = exchangeWhere(query);
+  const sums = db.prepare(`SELECT ${key} AS key, COUNT(*) AS requests, SUM(${IS_ERROR_SQL}) AS errors, SUM(${PROMPT_TOKENS_SQL}) AS input,
     SUM(COALESCE(output_tokens, 0)) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced
     FROM exchanges ${where} GROUP BY key`).all(...params) as Omit<Group, 'latency' | 'ttft'>[];
   const regroup = query.by === 'team' ? (k: string | null) => teamKey(k, query.teams ?? new Map()) : (k: string | null) => k;

@@ -4,6 +4,7 @@ import type { SpendRow } from '../policy/budget.js';
 
 export type { SpendRow } from '../policy/budget.js';
 import type { ExchangeListEntry, ExchangeListQuery } from './exchange-list.js';
+import type { ExchangeFilter } from './exchange-filter.js';
 
 /**
  * The archive's read side, as the CLI (and later the web UI) use it. Together with
@@ -40,7 +41,7 @@ export interface ArchiveReader {
   /** Cost of exchanges since `since` (epoch ms), summed per UTC day and the facts policy rules match on (budgets). */
   spendSince(since: number): SpendRow[];
   /** Policy decisions since `since`, counted per rule (`stats --by rule`). */
-  ruleStats(query: { since?: number; until?: number }): RuleStatsRow[];
+  ruleStats(query: ExchangeFilter): RuleStatsRow[];
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */
   purge(before: number): PurgeCounts;
   /** What purge(before) would delete, deleting nothing (body parts are only known by sweeping them). */
@@ -116,12 +117,8 @@ export type ExchangeListRow = Omit<ExchangeRow, 'request_body' | 'response_body'
 
 export type StatsDimension = 'model' | 'tool' | 'host' | 'day' | 'session' | 'user' | 'label' | 'team';
 
-export interface StatsQuery {
+export interface StatsQuery extends ExchangeFilter {
   by: StatsDimension;
-  /** Epoch ms: exchanges started at or after it. */
-  since?: number;
-  /** Epoch ms: exchanges started before it. */
-  until?: number;
   /** Proxy user → team (a policy file's `teams:`), for `by: 'team'`. */
   teams?: ReadonlyMap<string, string>;
 }

@@ -5,34 +5,33 @@ import { harLines } from '../archive/har.js';
 import { paths } from '../config.js';
 import { openArchive } from '../recorder/db.js';
 import { counted } from './progress.js';
-import { parseTimeArg } from './render/format.js';
+import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
 
-interface ExportArgs {
+type ExportArgs = FilterArgs & {
   home: string;
   format: string;
   tunnels: boolean;
-  since?: string;
-  until?: string;
   limit?: number;
   session?: string;
   out?: string;
-}
+};
 
 export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
   command: 'export',
   describe: 'write the archive as JSON lines (one object per exchange) or as HAR 1.2',
-  builder: (y: Argv<{ home: string }>) => y
+  builder: (y: Argv<{ home: string }>) => filterFlags(y
     .option('format', { type: 'string', choices: ['jsonl', 'har'], default: 'jsonl', describe: 'jsonl: one object per line; har: one HAR 1.2 document' })
-    .option('tunnels', { type: 'boolean', default: false, describe: 'export the tunnel records instead of exchanges' })
-    .option('since', { type: 'string', describe: 'only records started since a duration ago (10m, 2h, 7d) or a date' })
-    .option('until', { type: 'string', describe: 'only records started before a duration ago (1h) or a date' })
+    .option('tunnels', { type: 'boolean', default: false, describe: 'export the tunnel records instead of exchanges' }), 'records')
     .option('limit', { type: 'number', describe: 'the newest N records (written oldest first)' })
     .alias('limit', 'last')
     .option('session', { type: 'string', describe: 'only the exchanges of this session (ids from `llmtap sessions`)' })
     .option('out', { type: 'string', describe: 'write to FILE instead of stdout' })
     .check((a) => {
-      if (a.since !== undefined) parseTimeArg('since', a.since);
-      if (a.until !== undefined) parseTimeArg('until', a.until);
+      const problem = filterProblem(a);
+      if (problem) throw new Error(problem);
+      if (a.policy !== undefined && a.team === undefined) throw new Error('--policy is read by --team only');
+      const narrowing = [...NARROWING_FLAGS, 'session' as const].filter((f) => a[f] !== undefined);
+      if (a.tunnels && narrowing.length > 0) throw new Error(`--tunnels takes only --since, --until and --limit (tunnels carry no ${narrowing.map((f) => `--${f}`).join(', ')})`);
       if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 0)) throw new Error('--limit must be a non-negative integer');
       if (a.format === 'har' && a.tunnels) throw new Error('--tunnels has no HAR form (tunnels carry no requests); use --format jsonl');
       return true;
@@ -43,10 +42,11 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
       process.stderr.write(`llmtap: no archive at ${file} (start the proxy first, or pass --home)\n`);
       process.exit(1);
     }
+    const read = filterOf(args);
+    if (!read) return;
     const archive = openArchive(file);
     const out = args.out ? createWriteStream(args.out) : process.stdout;
-    const now = Date.now();
-    const options = { since: args.since ? parseTimeArg('since', args.since, now) : undefined, until: args.until ? parseTimeArg('until', args.until, now) : undefined, limit: args.limit, session: args.session };
+    const options = { ...read.filter, limit: args.limit, session: args.session };
     const har = args.format === 'har';
     try {
       const lines = args.tunnels ? tunnelLines(archive, options) : har ? harLines(archive, options) : exchangeLines(archive, options);

@@ -4,13 +4,17 @@ import { loadPolicyFile, NO_SECRETS } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { ConfigError } from '../config-error.js';
 import { printJson } from './open-reader.js';
+import { printCsv } from './render/csv.js';
+import type { ExchangeFilter } from '../archive/exchange-filter.js';
 import { percent, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
 
 /** `stats --by rule`: per policy rule, the exchanges it decided on and how many it blocked, changed, warned about or only watched. */
-export function printRuleStats(reader: SqliteArchiveReader, range: { since?: number; until?: number }, json: boolean): void {
-  const rows = reader.ruleStats(range);
-  if (json) return printJson(rows.map((r) => ({ rule: r.rule, kind: r.kind, exchanges: r.exchanges, blocked: r.blocked, changed: r.changed, warned: r.warned, monitor: r.monitor, actions: r.actions })));
+export function printRuleStats(reader: SqliteArchiveReader, filter: ExchangeFilter, format: 'table' | 'json' | 'csv'): void {
+  const rows = reader.ruleStats(filter);
+  const records = rows.map((r) => ({ rule: r.rule, kind: r.kind, exchanges: r.exchanges, blocked: r.blocked, changed: r.changed, warned: r.warned, monitor: r.monitor, actions: r.actions }));
+  if (format === 'json') return printJson(records);
+  if (format === 'csv') return printCsv(records, { rule: '', kind: '', exchanges: 0, blocked: 0, changed: 0, warned: 0, monitor: 0 });
   if (rows.length === 0) {
     process.stdout.write('no policy decisions in this range\n');
     return;

@@ -1,58 +1,55 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { StatsDimension, StatsRow } from '../archive/store.js';
-import { ConfigError } from '../config-error.js';
 import { GENAI_PRICES_VERSION } from '../cost/prices-version.js';
-import { loadPolicyFile, NO_SECRETS } from '../policy/load.js';
+import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
 import { openReader, printJson } from './open-reader.js';
+import { printCsv } from './render/csv.js';
 import { printBudgets, printRuleStats } from './stats-policy.js';
-import { duration, parseTimeArg, percent, tokens, usd } from './render/format.js';
+import { duration, percent, tokens, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
 
-interface StatsArgs {
+type StatsArgs = FilterArgs & {
   home: string;
   by: StatsDimension | 'rule';
   budgets?: string;
-  policy?: string;
-  since?: string;
-  until?: string;
   json: boolean;
-}
+  csv: boolean;
+};
 
 const DIMENSIONS: (StatsDimension | 'rule')[] = ['model', 'tool', 'host', 'day', 'session', 'user', 'team', 'label', 'rule'];
 
 export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
   command: 'stats',
   describe: 'requests, errors, tokens, cost, latency and cache hits, grouped',
-  builder: (y: Argv<{ home: string }>) => y
-    .option('by', { type: 'string', choices: DIMENSIONS, default: 'model', describe: 'group by' })
-    .option('since', { type: 'string', describe: 'only exchanges since a duration ago (24h, 7d) or a date' })
-    .option('until', { type: 'string', describe: 'only exchanges started before a duration ago (1d) or a date (2026-12-01: before that day)' })
-    .option('policy', { type: 'string', describe: 'policy file whose teams: (proxy users by team) --by team reads' })
+  builder: (y: Argv<{ home: string }>) => filterFlags(y
+    .option('by', { type: 'string', choices: DIMENSIONS, default: 'model', describe: 'group by' }), 'exchanges')
     .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
+    .option('csv', { type: 'boolean', default: false, describe: 'print CSV (a header line, one line per group; no total line)' })
     .option('budgets', { type: 'string', describe: 'policy file: spend against each of its budget rules for the current period' })
     .check((a) => {
-      if (a.budgets !== undefined && (a.since !== undefined || a.until !== undefined || a.by !== 'model' || a.policy !== undefined)) {
-        throw new Error('--budgets reports the current period of each rule: it takes no --by, --since, --until or --policy');
+      if (a.budgets !== undefined) {
+        const other = ['since', 'until', 'policy', ...NARROWING_FLAGS].filter((f) => a[f] !== undefined);
+        if (a.by !== 'model' || a.csv || other.length > 0) throw new Error(`--budgets reports the current period of each rule: it takes no --by, --csv${other.map((f) => `, --${f}`).join('')}`);
       }
+      if (a.json && a.csv) throw new Error('--json and --csv cannot be combined');
       if (a.by === 'team' && a.policy === undefined) throw new Error('--by team needs --policy FILE: its teams: say which proxy users are in which team');
-      if (a.by !== 'team' && a.policy !== undefined) throw new Error('--policy is read by --by team only (for spend against budgets: --budgets FILE)');
-      const since = a.since === undefined ? undefined : parseTimeArg('since', a.since);
-      const until = a.until === undefined ? undefined : parseTimeArg('until', a.until);
-      if (since !== undefined && until !== undefined && until <= since) throw new Error(`--until ${a.until} is not after --since ${a.since}`);
+      if (a.policy !== undefined && a.by !== 'team' && a.team === undefined) throw new Error('--policy is read by --by team and --team only (for spend against budgets: --budgets FILE)');
+      const problem = filterProblem(a);
+      if (problem) throw new Error(problem);
       return true;
     }) as unknown as Argv<StatsArgs>,
   handler: (args) => {
-    const now = Date.now();
-    const range = { since: args.since ? parseTimeArg('since', args.since, now) : undefined, until: args.until ? parseTimeArg('until', args.until, now) : undefined };
-    const teams = args.policy === undefined ? undefined : teamsOf(args.policy);
-    if (args.policy !== undefined && !teams) return;
+    const read = args.budgets === undefined ? filterOf(args) : { filter: {} };
+    if (!read) return;
+    const { filter, teams } = read;
     const reader = openReader(args.home);
     try {
       if (args.budgets !== undefined) return printBudgets(reader, args.budgets, args.json);
-      if (args.by === 'rule') return printRuleStats(reader, range, args.json);
+      if (args.by === 'rule') return printRuleStats(reader, filter, args.json ? 'json' : args.csv ? 'csv' : 'table');
       const by = args.by;
-      const { rows, total } = reader.statsTable({ by, ...range, teams });
+      const { rows, total } = reader.statsTable({ ...filter, by, teams });
       if (args.json) return printJson(rows.map((r) => statsJson(by, r)));
+      if (args.csv) return printCsv(rows.map((r) => statsJson(by, r)), statsJson(by, NO_ROW));
       if (!total) {
         process.stdout.write('no exchanges in this range\n');
         return;
@@ -77,17 +74,11 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
   },
 };
 
-/** The proxy users' teams from a policy file; undefined (exit code 1, the message on stderr) when it does not load. */
-function teamsOf(file: string): ReadonlyMap<string, string> | undefined {
-  try {
-    return loadPolicyFile(file, NO_SECRETS).teams;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`llmtap: --policy ${err.message}\n`);
-    process.exitCode = 1;
-    return undefined;
-  }
-}
+/** A group with nothing in it: the columns of an empty CSV. */
+const NO_ROW: StatsRow = {
+  key: null, requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null, unpriced: 0,
+  latencyP50Ms: null, latencyP95Ms: null, ttftP50Ms: null, ttftP95Ms: null, cacheHitRatio: null,
+};
 
 function statsJson(by: StatsDimension, r: StatsRow): Record<string, unknown> {
   return {

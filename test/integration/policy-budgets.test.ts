@@ -197,7 +197,7 @@ describe('decisions in show and stats (the CLI on this archive)', () => {
     expect(await llmtap('stats', '--budgets', file)).toBe(`${file}: no budget rules\n`);
     const fails = async (...args: string[]): Promise<string> => (await llmtap(...args).then(() => ({ stderr: 'exit 0' }), (e: { stderr: string }) => e)).stderr;
     expect(await fails('stats', '--by', 'team')).toContain('--by team needs --policy FILE');
-    expect(await fails('stats', '--policy', file)).toContain('--policy is read by --by team only');
+    expect(await fails('stats', '--policy', file)).toContain('--policy is read by --by team and --team only');
     expect(await fails('stats', '--since', '2026-12-02', '--until', '2026-12-01')).toContain('--until 2026-12-01 is not after --since 2026-12-02');
     expect(await fails('stats', '--by', 'team', '--policy', join(tp.home, 'missing.yaml'))).toMatch(/^llmtap: --policy .*missing\.yaml: cannot read \(ENOENT\)\n$/);
   });

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -154,6 +155,37 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     const table = (await llmtap('stats', '--by', 'tool')).stdout;
     expect(table).toMatch(/^TOOL\s+REQS\s+ERRS/);
     expect(table).toMatch(/\ntotal\s+4\s+0/);
+  });
+
+  it('stats and export narrowed by tool, model and status; stats --csv for a spreadsheet; a bad filter is one line', async () => {
+    const tools = JSON.parse((await llmtap('stats', '--by', 'tool', '--json')).stdout) as { tool: string; requests: number }[];
+    const openaiTool = tools.find((t) => t.tool.startsWith('openai'))!.tool;
+    const byModel = JSON.parse((await llmtap('stats', '--by', 'model', '--tool', openaiTool, '--json')).stdout) as { model: string; requests: number }[];
+    expect(byModel.map((r) => [r.model, r.requests])).toEqual([['gpt-4o-mini', 2]]);
+    expect(JSON.parse((await llmtap('stats', '--model', 'claude-sonnet-4-5', '--status', '2xx', '--json')).stdout)).toMatchObject([{ model: 'claude-sonnet-4-5', requests: 2 }]);
+    expect((await llmtap('stats', '--status', 'error')).stdout).toBe('no exchanges in this range\n');
+
+    const csv = (await llmtap('stats', '--by', 'model', '--csv')).stdout.trimEnd().split('\n');
+    expect(csv[0]).toBe('model,requests,errors,tokens_input,tokens_output,tokens_cached_input,cost_usd,unpriced_exchanges,latency_ms_p50,latency_ms_p95,ttft_ms_p50,ttft_ms_p95,cache_hit_ratio');
+    const claude = csv.find((l) => l.startsWith('claude-sonnet-4-5,'))!.split(',');
+    const json = (JSON.parse((await llmtap('stats', '--by', 'model', '--json')).stdout) as { model: string; cost_usd: number; tokens: { input: number } }[]).find((r) => r.model === 'claude-sonnet-4-5')!;
+    expect([claude[1], Number(claude[3]), Number(claude[6])]).toEqual(['2', json.tokens.input, json.cost_usd]);
+    expect((await llmtap('stats', '--status', 'error', '--csv')).stdout).toBe(`${csv[0]}\n`);
+
+    const exported = (await llmtap('export', '--model', 'gpt-4o-mini')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { model: string });
+    expect(exported.map((e) => e.model)).toEqual(['gpt-4o-mini', 'gpt-4o-mini']);
+
+    const fails = async (...args: string[]): Promise<string> => (await llmtap(...args).then(() => ({ stderr: 'exit 0' }), (e: { stderr: string }) => e)).stderr;
+    expect(await fails('stats', '--status', 'teapot')).toBe('llmtap: --status "teapot": expected a status such as 429, a class such as 4xx, or error\n');
+    expect(await fails('stats', '--team', 'platform')).toBe('llmtap: --team needs --policy FILE: its teams: say which proxy users are in which team\n');
+    expect(await fails('stats', '--json', '--csv')).toBe('llmtap: --json and --csv cannot be combined\n');
+    expect(await fails('stats', '--budgets', 'p.yaml', '--tool', 'codex')).toBe('llmtap: --budgets reports the current period of each rule: it takes no --by, --csv, --tool\n');
+    expect(await fails('export', '--tunnels', '--model', 'x')).toBe('llmtap: --tunnels takes only --since, --until and --limit (tunnels carry no --model)\n');
+    const teams = join(tp.home, 'teams.yaml');
+    writeFileSync(teams, 'teams: {platform: [alice]}\nrules: []\n');
+    expect(await fails('stats', '--team', 'ops', '--policy', teams)).toBe(`llmtap: --team ops: no such team in ${teams} (teams: platform)\n`);
+    // The archive's exchanges came without a proxy user: nobody in the team sent any.
+    expect(JSON.parse((await llmtap('stats', '--team', 'platform', '--policy', teams, '--json')).stdout)).toEqual([]);
   });
 
   it('tail: one line per exchange as it is recorded', async () => {

@@ -136,6 +136,30 @@ describe('session rollup and the SQLite reader', () => {
     expect([reader.countExchanges(), reader.countExchanges(T0 + 2000)]).toEqual([4, 2]);
   });
 
+  it('stats and rule stats narrowed by tool, model, host, user, label, status and a team\'s members, all at once', () => {
+    const denied = JSON.stringify({ decisions: [{ rule: 'no-o3', kind: 'access', action: 'deny', enforced: true }] });
+    write([
+      [row(0, { client_user: 'alice', tool_name: 'codex', model: 'gpt-5', client_label: 'ci', cost_usd: 0.5 }), { sessionId: 's', threadId: 't', turn: 1 }],
+      [row(1, { client_user: 'bob', tool_name: 'codex', model: 'o3', status: 403, policy: denied }), { sessionId: 's', threadId: 't', turn: 2 }],
+      [row(2, { client_user: 'carol', tool_name: 'claude-code', model: 'gpt-5', host: 'api.anthropic.com', cost_usd: 0.25 }), { sessionId: 's', threadId: 't', turn: 3 }],
+      [row(3, { client_user: 'bob', tool_name: 'codex', model: 'gpt-5', status: 429, policy: denied }), { sessionId: 's', threadId: 't', turn: 4 }],
+    ]);
+    const keys = (q: Parameters<typeof reader.statsTable>[0]) => reader.statsTable(q).rows.map((r) => [r.key, r.requests]);
+    expect(keys({ by: 'model', tool: 'codex' })).toEqual([['gpt-5', 2], ['o3', 1]]);
+    expect(keys({ by: 'tool', model: 'gpt-5', host: 'api.anthropic.com' })).toEqual([['claude-code', 1]]);
+    expect(keys({ by: 'model', user: 'bob', status: '4xx' })).toEqual([['gpt-5', 1], ['o3', 1]]);
+    expect(keys({ by: 'model', status: '429' })).toEqual([['gpt-5', 1]]);
+    expect(keys({ by: 'user', status: 'error' }).sort()).toEqual([['bob', 2]]);
+    expect(keys({ by: 'user', label: 'ci' })).toEqual([['alice', 1]]);
+    // A team is its members; a team with none matches nothing.
+    expect(keys({ by: 'user', users: ['alice', 'carol'] })).toEqual([['alice', 1], ['carol', 1]]);
+    expect(keys({ by: 'user', users: [] })).toEqual([]);
+    expect(keys({ by: 'model', tool: 'codex', since: T0 + 1000, until: T0 + 3000 })).toEqual([['o3', 1]]);
+    expect(reader.ruleStats({}).map((r) => [r.rule, r.exchanges])).toEqual([['no-o3', 2]]);
+    expect(reader.ruleStats({ model: 'o3' }).map((r) => [r.rule, r.exchanges])).toEqual([['no-o3', 1]]);
+    expect(reader.ruleStats({ users: ['alice'] })).toEqual([]);
+  });
+
   it('resolves ids and unique prefixes, and says when a prefix is ambiguous', () => {
     write([[row(0, {}), { sessionId: 'sess-abc', threadId: 't', turn: 1 }], [row(1, {}), { sessionId: 'sess-abd', threadId: 'u', turn: 1 }]]);
     expect(reader.resolve('sess-abc')).toEqual({ kind: 'session', id: 'sess-abc' });

@@ -1,0 +1,67 @@
+/**
+ * Which exchanges a read covers: one set of filters for `stats`, `export` and the web
+ * UI's list, each optional, all of them holding at once. Values are always parameters,
+ * never SQL.
+ */
+export interface ExchangeFilter {
+  /** Epoch ms: exchanges started at or after it. */
+  since?: number;
+  /** Epoch ms: exchanges started before it. */
+  until?: number;
+  tool?: string;
+  model?: string;
+  host?: string;
+  session?: string;
+  /** The proxy user (`--auth`). */
+  user?: string;
+  /** Any of these proxy users (a team's members); none matches an empty list. */
+  users?: readonly string[];
+  /** The run label (`llmtap run --label`). */
+  label?: string;
+  /** An exact status, or a class: "2xx", "4xx", "5xx"; "error" for any failed exchange; anything else filters nothing. */
+  status?: string;
+}
+
+/** A failed exchange: not completed, or answered with a status of 400 or more. */
+export const IS_ERROR_SQL = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
+
+const COLUMNS = { tool: 'tool_name', model: 'model', host: 'host', session: 'session_id', user: 'client_user', label: 'client_label' } as const;
+
+/**
+ * The filter as SQL conditions over the exchanges table (pure): `where` is a whole clause
+ * (or ''), `and` the same conditions to append to a query that has its own WHERE. `alias`
+ * names the table when the query joins others (`e.`).
+ */
+export function exchangeWhere(filter: ExchangeFilter, alias = ''): { where: string; and: string; params: unknown[] } {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  if (filter.since !== undefined) {
+    conditions.push(`${alias}started_at >= ?`);
+    params.push(filter.since);
+  }
+  if (filter.until !== undefined) {
+    conditions.push(`${alias}started_at < ?`);
+    params.push(filter.until);
+  }
+  for (const [key, column] of Object.entries(COLUMNS) as [keyof typeof COLUMNS, string][]) {
+    const value = filter[key];
+    if (value === undefined || value === '') continue;
+    conditions.push(`${alias}${column} = ?`);
+    params.push(value);
+  }
+  if (filter.users) {
+    conditions.push(filter.users.length === 0 ? '0' : `${alias}client_user IN (${filter.users.map(() => '?').join(', ')})`);
+    params.push(...filter.users);
+  }
+  const status = filter.status?.toLowerCase();
+  if (status === 'error') conditions.push(alias ? IS_ERROR_SQL.replace(/\b(outcome|status)\b/g, `${alias}$1`) : IS_ERROR_SQL);
+  else if (status && /^[1-5]xx$/.test(status)) {
+    conditions.push(`${alias}status >= ? AND ${alias}status < ?`);
+    params.push(Number(status[0]) * 100, Number(status[0]) * 100 + 100);
+  } else if (status && /^\d{3}$/.test(status)) {
+    conditions.push(`${alias}status = ?`);
+    params.push(Number(status));
+  }
+  const joined = conditions.join(' AND ');
+  return { where: joined ? `WHERE ${joined}` : '', and: joined ? `AND ${joined}` : '', params };
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { exchangeWhere } from '../../src/archive/exchange-filter.js';
+import { csvText } from '../../src/cli/render/csv.js';
+
+describe('the exchange filter as SQL', () => {
+  it('one parameterised clause; values never become SQL', () => {
+    expect(exchangeWhere({})).toEqual({ where: '', and: '', params: [] });
+    expect(exchangeWhere({ since: 1, until: 2, tool: 'codex', model: "x' OR 1=1", user: 'bob', label: 'ci', status: '5xx' })).toEqual({
+      where: 'WHERE started_at >= ? AND started_at < ? AND tool_name = ? AND model = ? AND client_user = ? AND client_label = ? AND status >= ? AND status < ?',
+      and: 'AND started_at >= ? AND started_at < ? AND tool_name = ? AND model = ? AND client_user = ? AND client_label = ? AND status >= ? AND status < ?',
+      params: [1, 2, 'codex', "x' OR 1=1", 'bob', 'ci', 500, 600],
+    });
+    expect(exchangeWhere({ users: ['a', 'b'], host: 'h' }, 'e.')).toEqual({ where: 'WHERE e.host = ? AND e.client_user IN (?, ?)', and: 'AND e.host = ? AND e.client_user IN (?, ?)', params: ['h', 'a', 'b'] });
+    expect(exchangeWhere({ users: [] }).where).toBe('WHERE 0');
+    expect(exchangeWhere({ status: 'error' }, 'e.').where).toBe("WHERE ((e.outcome IS NOT NULL AND e.outcome != 'completed') OR e.status >= 400)");
+    expect(exchangeWhere({ status: '429' }).params).toEqual([429]);
+    expect(exchangeWhere({ status: 'nonsense', tool: '' })).toEqual({ where: '', and: '', params: [] });
+  });
+});
+
+describe('--csv', () => {
+  it('flattens nested figures into columns, quotes what needs quoting and keeps a formula from running', () => {
+    const text = csvText([
+      { model: 'gpt-4o', requests: 2, tokens: { input: 10, output: 3 }, cost_usd: 0.5 },
+      { model: '=HYPERLINK("http://x","y")', requests: 1, tokens: { input: 1, output: null }, cost_usd: null },
+      { model: 'a,"b"', requests: 1, tokens: { input: 0, output: 0 }, cost_usd: 0, extra: true },
+    ], {});
+    expect(text).toBe([
+      'model,requests,tokens_input,tokens_output,cost_usd,extra',
+      'gpt-4o,2,10,3,0.5,',
+      `"'=HYPERLINK(""http://x"",""y"")",1,1,,,`,
+      '"a,""b""",1,0,0,0,true',
+      '',
+    ].join('\n'));
+  });
+
+  it('gives the header alone when nothing matched', () => {
+    expect(csvText([], { rule: '', kind: '', counts: { blocked: 0 } })).toBe('rule,kind,counts_blocked\n');
+  });
+});
