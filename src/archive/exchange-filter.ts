@@ -8,6 +8,8 @@ export interface ExchangeFilter {
   since?: number;
   /** Epoch ms: exchanges started before it. */
   until?: number;
+  /** One exchange. */
+  id?: string;
   tool?: string;
   model?: string;
   host?: string;
@@ -25,7 +27,7 @@ export interface ExchangeFilter {
 /** A failed exchange: not completed, or answered with a status of 400 or more. */
 export const IS_ERROR_SQL = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
 
-const COLUMNS = { tool: 'tool_name', model: 'model', host: 'host', session: 'session_id', user: 'client_user', label: 'client_label' } as const;
+const COLUMNS = { id: 'id', tool: 'tool_name', model: 'model', host: 'host', session: 'session_id', user: 'client_user', label: 'client_label' } as const;
 
 /**
  * The filter as SQL conditions over the exchanges table (pure): `where` is a whole clause

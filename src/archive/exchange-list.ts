@@ -1,18 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { ExchangeRow } from '../recorder/db.js';
 import { decodeStoredBodies } from './stored-bodies.js';
-import { exchangeWhere } from './exchange-filter.js';
+import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 
 /** Filters of the web UI's exchange list; every one optional. */
-export interface ExchangeListQuery {
-  tool?: string;
-  model?: string;
-  host?: string;
-  /** An exact status, or a class: "2xx", "4xx", "5xx"; "error" for any failed exchange. */
-  status?: string;
-  session?: string;
-  /** Only this proxy user's exchanges (gateway users who are not admins). */
-  user?: string;
+export interface ExchangeListQuery extends ExchangeFilter {
   /** Case-insensitive text searched in request bodies (the prompts) and answers. */
   text?: string;
   /** Exchanges that started before this (epoch ms): the next page. */
@@ -33,8 +25,8 @@ export const TEXT_SCAN_LIMIT = 2000;
 
 /** The WHERE clause and its parameters for the structured filters (pure; unit-tested): `before` is the page's end. */
 export function listWhere(query: ExchangeListQuery): { sql: string; params: unknown[] } {
-  const { before, ...filter } = query;
-  const { where, params } = exchangeWhere({ ...filter, until: before });
+  const { before, text: _text, limit: _limit, ...filter } = query;
+  const { where, params } = exchangeWhere(before === undefined ? filter : { ...filter, until: before });
   return { sql: where, params };
 }
 

@@ -4,6 +4,9 @@ import { decodeStoredBodies } from './stored-bodies.js';
 import { rowUsesTls } from './row-scheme.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 
+/** What an export reads from: the archive's database (the writer's handle, or a reader's). */
+export type ArchiveDb = Pick<Archive, 'db'>;
+
 /** Which rows to write: the exchanges a filter covers (tunnels: only its time range). */
 export interface ExportOptions extends ExchangeFilter {
   /** At most this many rows: the newest ones (still written oldest first). */
@@ -96,12 +99,12 @@ interface ExportedBody {
  * all()), so an archive of any size exports in constant memory as long as the
  * consumer keeps up (writeLines waits for it).
  */
-export function* exchangeLines(archive: Archive, options: ExportOptions = {}): Generator<string> {
+export function* exchangeLines(archive: ArchiveDb, options: ExportOptions = {}): Generator<string> {
   for (const { row, ws } of exchangeRows(archive, options)) yield JSON.stringify(exchangeToJson(row, ws));
 }
 
 /** Exchange rows oldest first, one at a time, each WebSocket session (101) with its messages. */
-export function* exchangeRows(archive: Archive, options: ExportOptions = {}): Generator<{ row: ExchangeRow; ws?: WsMessageRow[] }> {
+export function* exchangeRows(archive: ArchiveDb, options: ExportOptions = {}): Generator<{ row: ExchangeRow; ws?: WsMessageRow[] }> {
   const { sql, params } = selectSql('exchanges', options);
   const messages = archive.db.prepare('SELECT * FROM ws_messages WHERE exchange_id = ? ORDER BY seq');
   for (const stored of archive.db.prepare(sql).iterate(params) as IterableIterator<ExchangeRow>) {
@@ -111,7 +114,7 @@ export function* exchangeRows(archive: Archive, options: ExportOptions = {}): Ge
 }
 
 /** Tunnel records as JSON Lines, oldest first, one row at a time like exchangeLines. */
-export function* tunnelLines(archive: Archive, options: ExportOptions = {}): Generator<string> {
+export function* tunnelLines(archive: ArchiveDb, options: ExportOptions = {}): Generator<string> {
   const { sql, params } = selectSql('tunnels', options);
   for (const row of archive.db.prepare(sql).iterate(params) as IterableIterator<TunnelRow>) {
     yield JSON.stringify({
@@ -149,8 +152,11 @@ export async function writeLines(lines: Iterable<string>, out: NodeJS.WritableSt
     wake?.();
   };
   const onDrain = (): void => wake?.();
+  // A reader that went away without an error (an HTTP download cancelled) never drains: it ends the export like EPIPE.
+  const onClose = (): void => onError(Object.assign(new Error('reader closed'), { code: 'EPIPE' }));
   out.on('error', onError);
   out.on('drain', onDrain);
+  out.on('close', onClose);
   let count = 0;
   try {
     for (const line of lines) {
@@ -162,6 +168,7 @@ export async function writeLines(lines: Iterable<string>, out: NodeJS.WritableSt
     }
   } finally {
     out.off('drain', onDrain);
+    out.off('close', onClose);
   }
   // Errors after the last write still count; leave the listener so a late one is not thrown.
   if (failure && failure.code !== 'EPIPE') throw failure;
@@ -252,7 +259,7 @@ function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions): { sq
 }
 
 /** How many records an export with these options writes (a progress line's total). */
-export function countRecords(archive: Archive, table: 'exchanges' | 'tunnels', options: ExportOptions = {}): number {
+export function countRecords(archive: ArchiveDb, table: 'exchanges' | 'tunnels', options: ExportOptions = {}): number {
   const { sql, params } = selectSql(table, options);
   return (archive.db.prepare(`SELECT COUNT(*) AS n FROM (${sql})`).get(params) as { n: number }).n;
 }

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
-import type { Archive, ExchangeRow, WsMessageRow } from '../recorder/db.js';
-import { bodyText, elapsed, exchangeRows, headerPairs, isoTime, jsonColumn, usageJson, type ExportOptions } from './export.js';
+import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
+import { bodyText, elapsed, exchangeRows, headerPairs, isoTime, jsonColumn, usageJson, type ArchiveDb, type ExportOptions } from './export.js';
 import { exchangeUrl } from './row-scheme.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -27,7 +27,7 @@ export interface HarTimings { blocked: number; dns: number; connect: number; ssl
  * large the archive), then the envelope's tail. Joined in order they are one JSON
  * document; written one per line (writeLines) it is still the same document.
  */
-export function* harLines(archive: Archive, options: HarOptions = {}): Generator<string> {
+export function* harLines(archive: ArchiveDb, options: HarOptions = {}): Generator<string> {
   yield `{"log":{"version":"1.2","creator":${JSON.stringify({ name: 'llmtap', version: VERSION })},"entries":[`;
   let first = true;
   for (const { row, ws } of exchangeRows(archive, options)) {

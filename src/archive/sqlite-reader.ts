@@ -9,6 +9,8 @@ import type {
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
+import { exchangeLines } from './export.js';
+import { harLines } from './har.js';
 
 /** Columns `tail` needs: everything but bodies and headers (which can be megabytes). */
 const LIST_COLUMNS = `rowid AS cursor, id, connection_id, started_at, request_end_at, upstream_headers_at, first_byte_at, ended_at, client_address, client_user, client_label,
@@ -123,6 +125,10 @@ export class SqliteArchiveReader implements ArchiveReader {
 
   spendSince(since: number): SpendRow[] {
     return this.db.prepare(SPEND_SQL).all(since) as SpendRow[];
+  }
+
+  exportLines(format: 'jsonl' | 'har', filter: ExchangeFilter): Iterable<string> {
+    return format === 'har' ? harLines(this, filter) : exchangeLines(this, filter);
   }
 
   ruleStats(query: ExchangeFilter): RuleStatsRow[] {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { assertValidHar } from '../helpers/har-validator.js';
 import { ARTIFACTS, launchChromium } from './browser-helpers.js';
 
 /** Gateway mode: every proxy user may open the UI; `uiAdmins` see everything, the others only their own traffic. */
@@ -90,6 +91,38 @@ describe('the web UI API in gateway mode', () => {
     expect(me.body).toEqual({ user: 'alice', admin: true, teams: { bob: 'platform' } });
     expect((await api('/ui/api/me', BOB)).body).toEqual({ user: 'bob', admin: false, teams: { bob: 'platform' } });
     expect(all.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  });
+
+  it('downloads a session or an exchange as HAR or JSON lines, only what the viewer may see', async () => {
+    tp.proxy.recorder.flush();
+    const all = await api<List>('/ui/api/exchanges', ALICE);
+    const bobs = all.body.exchanges.find((e) => e.user === 'bob')!;
+    const alices = all.body.exchanges.find((e) => e.user === 'alice')!;
+    const sessionOf = async (id: string) => (await api<{ session_id: string }>(`/ui/api/exchanges/${id}`, ALICE)).body.session_id;
+    const download = async (path: string, auth: string) => {
+      const res = await request(`${tp.url}${path}`, { headers: { authorization: auth } });
+      return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+    };
+    // Bob's session, by Bob: a valid HAR of his exchanges, named for a download.
+    const bobSession = await sessionOf(bobs.id);
+    const har = await download(`/ui/api/sessions/${bobSession}/export`, BOB);
+    expect(har.status).toBe(200);
+    expect(har.headers['content-disposition']).toBe(`attachment; filename="llmtap-session-${bobSession}.har"`);
+    const doc = JSON.parse(har.text) as { log: { entries: { request: { postData?: { text: string } }; _llmtap: { id: string } }[] } };
+    assertValidHar(doc);
+    expect(doc.log.entries.map((e) => e._llmtap.id)).toEqual([bobs.id]);
+    expect(har.text).toContain('bob asks about otters');
+    expect(har.text).not.toContain('sk-proj-gateway');
+    // One exchange as JSON lines, by the admin.
+    const lines = await download(`/ui/api/exchanges/${bobs.id}/export?format=jsonl`, ALICE);
+    expect([lines.status, lines.headers['content-type']]).toEqual([200, 'application/x-ndjson; charset=utf-8']);
+    expect(lines.text.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([bobs.id]);
+    // Not Bob's to see: Alice's exchange and session are not found for him.
+    expect((await download(`/ui/api/exchanges/${alices.id}/export`, BOB)).status).toBe(404);
+    expect((await download(`/ui/api/sessions/${await sessionOf(alices.id)}/export`, BOB)).status).toBe(404);
+    expect((await download(`/ui/api/sessions/${bobSession}/export?format=csv`, BOB))).toMatchObject({ status: 400, text: expect.stringContaining('format \\"csv\\": expected har or jsonl') });
+    expect((await download(`/ui/api/sessions/${bobSession}/export/more`, BOB)).status).toBe(404);
+    expect((await download(`/ui/api/sessions/${bobSession}/export`, basic('bob', 'wrong'))).status).toBe(401);
   });
 
   it('the charts split cost and tokens by team when the policy names teams (headless Chromium, as the admin)', async () => {

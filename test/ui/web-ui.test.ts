@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
@@ -120,6 +120,12 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(await added.nth(1).textContent()).toContain('18°C and sunny');
     await page.screenshot({ path: `${ARTIFACTS}/session-view.png`, fullPage: true });
     expect(dialogs).toEqual([]);
+
+    // The session downloads as a HAR document of its two exchanges.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.downloads a', { hasText: 'HAR' }).click()]);
+    expect(download.suggestedFilename()).toBe(`llmtap-session-${session.id}.har`);
+    const har = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { log: { entries: { _llmtap: { session_id: string } }[] } };
+    expect(har.log.entries.map((e) => e._llmtap.session_id)).toEqual([session.id, session.id]);
   });
 
   it('shows the quota burn, and replays the session turn by turn (n steps, space plays, speed selector)', async () => {

@@ -59,3 +59,21 @@ describe('writeLines', () => {
     await expect(writeLines(lines(), reader.out)).rejects.toMatchObject({ code: 'ENOSPC' });
   });
 });
+
+describe('writeLines to a reader that closes without an error', () => {
+  it('(a download cancelled) stops waiting for a drain that never comes, and stops reading rows', async () => {
+    // Never calls back: the buffer fills, then the stream is destroyed as a cancelled response is.
+    const out = new Writable({ highWaterMark: 64, write() {} });
+    let pulled = 0;
+    function* lines(): Generator<string> {
+      for (let i = 0; i < 10_000; i++) {
+        pulled++;
+        yield `row ${i} ${'w'.repeat(30)}`;
+      }
+    }
+    setTimeout(() => out.destroy(), 20);
+    const result = await writeLines(lines(), out);
+    expect(result.readerGone).toBe(true);
+    expect(pulled).toBeLessThan(50);
+  });
+});

@@ -3,7 +3,7 @@ import { getJson, type ExchangePage } from './api.js';
 import { Decisions, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
 import { dateTime, ms, tokens, usd, wsPayload } from './format.js';
 import { Status } from './list-view.js';
-import { Turn } from './turn-card.js';
+import { Downloads, Turn } from './turn-card.js';
 
 export function ExchangeView({ id }: { id: string }) {
   const [page, setPage] = useState<ExchangePage | null>(null);
@@ -33,6 +33,7 @@ export function ExchangeView({ id }: { id: string }) {
         <span class="cost">{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
         <span>{ms(page.duration_ms)} (first byte {ms(page.ttfb_ms)})</span>
         {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {page.session_id.slice(0, 10)} · {turnSpan(page)}</a>}
+        <Downloads path={`exchanges/${encodeURIComponent(page.id)}`} />
       </div>
       {page.policy && (
         <div class="policy-box">

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { getJson, turnKey, type RequestDiff, type SessionPage, type ThreadView } from './api.js';
 import { dateTime, ms, quota, shortId, tokens, usd } from './format.js';
 import { ReplayBar, useReplay } from './replay-control.js';
-import { Turn } from './turn-card.js';
+import { Downloads, Turn } from './turn-card.js';
 
 export function SessionView({ id }: { id: string }) {
   const [page, setPage] = useState<SessionPage | null>(null);
@@ -34,6 +34,7 @@ function SessionPageView({ page }: { page: SessionPage }) {
         <span class="cost">{usd(s.cost_usd, s.api_equivalent)}</span>
         {s.quota_burn_percent && <span class="quota" title="share of the subscription's usage windows this session used (account-wide windows: an upper bound when sessions overlap)">quota burn {quota(s.quota_burn_percent)}</span>}
         {s.client.user && <span>user {s.client.user}</span>}
+        <Downloads path={`sessions/${encodeURIComponent(s.id)}`} />
       </div>
       <ReplayBar replay={replay} />
       {page.threads.map((t) => <Thread key={t.thread.id} view={t} diffs={page.diffs} depth={0} shown={shown} />)}

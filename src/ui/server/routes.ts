@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { exchangeToJson } from '../../archive/export.js';
+import { exchangeToJson, writeLines } from '../../archive/export.js';
+import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
 import type { ExchangeRow } from '../../recorder/db.js';
@@ -69,8 +70,10 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     const sessions = reader.sessions({ limit: 200, tool: params.get('tool') || undefined }).filter((s) => canSee(viewer, s.clientUser));
     return sendJson(res, 200, { sessions: sessions.map(sessionJson) });
   }
-  const [kind, rawId] = route.split('/', 2);
+  const [kind, rawId, action, ...rest] = route.split('/');
   const id = decodeURIComponent(rawId ?? '');
+  if (action === 'export' && rest.length === 0 && id && (kind === 'exchanges' || kind === 'sessions')) return sendExport(res, reader, kind, id, params.get('format'), viewer);
+  if (action !== undefined) return sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
   if (kind === 'exchanges' && id) {
     const detail = reader.exchange(id);
     if (!detail || !canSee(viewer, detail.row.client_user)) return sendJson(res, 404, errorBody('not_found', `no exchange "${id}"`));
@@ -89,6 +92,31 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail, reading), diffs: threadRequestDiffs(detail.exchanges) });
   }
   sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
+}
+
+/**
+ * A session or one exchange as `llmtap export` writes it (`format=har`, the default, or
+ * `jsonl`), as a download: what the viewer may see of it (a user who is not an admin,
+ * their own exchanges only), streamed a row at a time as the client reads.
+ */
+async function sendExport(res: ServerResponse, reader: ArchiveReader, kind: 'exchanges' | 'sessions', id: string, format: string | null, viewer: Viewer): Promise<void> {
+  if (format !== null && format !== 'har' && format !== 'jsonl') return sendJson(res, 400, errorBody('bad_format', `format "${format}": expected har or jsonl`));
+  const filter: ExchangeFilter = kind === 'sessions' ? { session: id } : { id };
+  if (!viewer.admin && viewer.user !== undefined) filter.user = viewer.user;
+  const lines = reader.listExchanges({ ...filter, limit: 1 });
+  if (lines.length === 0) return sendJson(res, 404, errorBody('not_found', `no ${kind === 'sessions' ? 'session' : 'exchange'} "${id}"`));
+  const har = format !== 'jsonl';
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': har ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    'content-disposition': `attachment; filename="llmtap-${kind === 'sessions' ? 'session' : 'exchange'}-${id.replace(/[^\w.-]/g, '_')}.${har ? 'har' : 'jsonl'}"`,
+    'cache-control': 'no-store',
+  });
+  try {
+    await writeLines(reader.exportLines(har ? 'har' : 'jsonl', filter), res);
+  } finally {
+    res.end();
+  }
 }
 
 /**
