@@ -8,6 +8,7 @@ import type {
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
+import { statsOffThread } from './stats-off-thread.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 import { exchangeLines } from './export.js';
 import { harLines } from './har.js';
@@ -26,7 +27,7 @@ const LABEL_OF_SESSION = '(SELECT client_label FROM exchanges e WHERE e.session_
 export class SqliteArchiveReader implements ArchiveReader {
   readonly db: Database.Database;
 
-  constructor(file: string, options: { readonly?: boolean } = {}) {
+  constructor(private readonly file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: true });
     // The proxy may be writing: wait for its short transactions rather than failing.
     this.db.pragma('busy_timeout = 2000');
@@ -125,6 +126,10 @@ export class SqliteArchiveReader implements ArchiveReader {
 
   spendSince(since: number): SpendRow[] {
     return this.db.prepare(SPEND_SQL).all(since) as SpendRow[];
+  }
+
+  statsInBackground(query: StatsQuery): Promise<{ rows: StatsRow[]; total: StatsRow | undefined }> {
+    return statsOffThread(this.file, query);
   }
 
   exportLines(format: 'jsonl' | 'har', filter: ExchangeFilter): Iterable<string> {

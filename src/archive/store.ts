@@ -24,6 +24,8 @@ export interface ArchiveReader {
   resolve(idOrPrefix: string): { kind: 'session' | 'exchange'; id: string } | { kind: 'ambiguous'; matches: string[] } | undefined;
   /** One row per group, and one for the whole range (percentiles over all of it); no total when nothing matched. */
   statsTable(query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined };
+  /** The same, read off the calling thread: what the proxy's web UI asks for, whose event loop a month of exchanges must not hold. */
+  statsInBackground(query: StatsQuery): Promise<{ rows: StatsRow[]; total: StatsRow | undefined }>;
   /** Exchanges written after `cursor` (an opaque increasing position), oldest first, without bodies. */
   exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number };
   /**

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { StatsDimension, StatsRow } from '../archive/store.js';
 import { GENAI_PRICES_VERSION } from '../cost/prices-version.js';
+import { NO_ROW, statsJson } from '../archive/stats-json.js';
 import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
 import { openReader, printJson } from './open-reader.js';
 import { printCsv } from './render/csv.js';
@@ -73,19 +74,3 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
     }
   },
 };
-
-/** A group with nothing in it: the columns of an empty CSV. */
-const NO_ROW: StatsRow = {
-  key: null, requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null, unpriced: 0,
-  latencyP50Ms: null, latencyP95Ms: null, ttftP50Ms: null, ttftP95Ms: null, cacheHitRatio: null,
-};
-
-function statsJson(by: StatsDimension, r: StatsRow): Record<string, unknown> {
-  return {
-    [by]: r.key, requests: r.requests, errors: r.errors,
-    tokens: { input: r.inputTokens, output: r.outputTokens, cached_input: r.cachedInputTokens },
-    cost_usd: r.costUsd, unpriced_exchanges: r.unpriced,
-    latency_ms: { p50: r.latencyP50Ms, p95: r.latencyP95Ms }, ttft_ms: { p50: r.ttftP50Ms, p95: r.ttftP95Ms },
-    cache_hit_ratio: r.cacheHitRatio,
-  };
-}

@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ERROR_CODES } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
+import { builtInRedactor } from '../redact/redactor.js';
 import { isUiPath } from '../ui/server/routes.js';
 import type { UiServer } from '../ui/server/ui-server.js';
 import type { ProxyAuth } from './auth.js';
@@ -15,6 +18,7 @@ export interface DirectContext {
   ui: UiServer;
   caPem: string | undefined;
   status(): StatusCounters;
+  logger: Logger;
 }
 
 /**
@@ -24,6 +28,19 @@ export interface DirectContext {
  * Proxy-Authorization is accepted too).
  */
 export async function answerDirect(req: IncomingMessage, res: ServerResponse, url: string, ctx: DirectContext): Promise<void> {
+  try {
+    await answerOwnPage(req, res, url, ctx);
+  } catch (err) {
+    // A page that fails (an archive that cannot be read, a worker that died) answers 500;
+    // it must never take the proxy down with it (the caller does not wait on this promise).
+    ctx.logger.error({ err: builtInRedactor.text((err as Error).message), path: builtInRedactor.logPath(url) }, 'answering a request to the proxy itself failed');
+    if (res.headersSent) return void res.destroy();
+    res.writeHead(500, { 'content-type': 'application/json', 'x-llmtap-error': 'internal', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ error: { message: `${ERROR_CODES.internal.message}; the proxy's log says what`, type: 'llmtap_error', code: 'internal' } }));
+  }
+}
+
+async function answerOwnPage(req: IncomingMessage, res: ServerResponse, url: string, ctx: DirectContext): Promise<void> {
   res.sendDate = false;
   let user: string | undefined;
   const auth = ctx.auth();

@@ -1,9 +1,7 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
 import { errorInfo, type ErrorInfo } from './writer.js';
+import { compiledWorkerEntry } from '../worker-entry.js';
 
 export interface WriterThreadEvents {
   /** Every message from the worker, in order (read asynchronously or while waiting). */
@@ -157,31 +155,7 @@ export class WriterThread {
 
 let workerUrl: URL | undefined;
 
-/**
- * Where the writer thread's entry is. From dist/ (`node dist/cli/main.js`, the package)
- * it is the compiled writer-worker.js next to this file. From the TypeScript sources
- * (vitest runs src/ through vite) there is no .js next to us, and a worker cannot load
- * .ts without a loader (registering tsx in the worker works but costs ~0.4 s per
- * thread, and production must not need tsx), so we use the compiled copy in dist/:
- * `npm test` builds first. A dist/ older than the sources would silently test old
- * writer code, so that is an error naming the fix.
- */
+/** The writer thread's entry: the compiled writer-worker.js (compiledWorkerEntry says where, and refuses a stale one). */
 export function writerWorkerUrl(): URL {
-  if (workerUrl) return workerUrl;
-  const beside = new URL('./writer-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return (workerUrl = beside);
-
-  const here = dirname(fileURLToPath(import.meta.url)); // src/recorder
-  const built = join(here, '..', '..', 'dist', 'recorder', 'writer-worker.js');
-  if (!existsSync(built)) throw new Error(`the archive writer thread needs the compiled ${built}; run \`npm run build\``);
-  const builtAt = statSync(built).mtimeMs;
-  const sources = [
-    ...readdirSync(here).filter((f) => f.endsWith('.ts')).map((f) => join(here, f)),
-    join(here, '..', 'content-encoding.ts'),
-    join(here, '..', 'exchange.ts'),
-    join(here, '..', 'ids.ts'),
-  ];
-  const newer = sources.find((f) => existsSync(f) && statSync(f).mtimeMs > builtAt);
-  if (newer) throw new Error(`${built} is older than ${newer}; run \`npm run build\``);
-  return (workerUrl = pathToFileURL(built));
+  return (workerUrl ??= compiledWorkerEntry(import.meta.url, 'writer-worker.js', ['content-encoding.ts', 'exchange.ts', 'ids.ts']));
 }

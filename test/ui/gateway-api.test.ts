@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +126,73 @@ describe('the web UI API in gateway mode', () => {
     expect((await download(`/ui/api/sessions/${bobSession}/export?format=csv`, BOB))).toMatchObject({ status: 400, text: expect.stringContaining('format \\"csv\\": expected har or jsonl') });
     expect((await download(`/ui/api/sessions/${bobSession}/export/more`, BOB)).status).toBe(404);
     expect((await download(`/ui/api/sessions/${bobSession}/export`, basic('bob', 'wrong'))).status).toBe(401);
+  });
+
+  it('usage: stats per group over a period, read off the event loop; only the viewer\'s own for a non-admin; CSV to download', async () => {
+    tp.proxy.recorder.flush();
+    type Usage = { rows: Record<string, unknown>[]; total: { requests: number; cost_usd: number } | null };
+    const byUser = await api<Usage>('/ui/api/usage?by=user', ALICE);
+    expect(byUser.status).toBe(200);
+    expect(byUser.body.rows.map((r) => [r.user, r.requests])).toEqual(expect.arrayContaining([['alice', 1], ['bob', 1]]));
+    const total = byUser.body.total!;
+    // The same figures as `llmtap stats` on the same archive.
+    const cli = JSON.parse((await promisify(execFile)('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'stats', '--by', 'user', '--json'])).stdout) as Record<string, unknown>[];
+    expect(byUser.body.rows).toEqual(cli);
+    expect(total.requests).toBe(cli.reduce((n, r) => n + (r.requests as number), 0));
+    // Bob's own only, whatever he asks for; by team as the running policy's teams key it.
+    expect((await api<Usage>('/ui/api/usage?by=user&user=alice', BOB)).body.rows.map((r) => r.user)).toEqual(['bob']);
+    expect((await api<Usage>('/ui/api/usage?by=team', ALICE)).body.rows.map((r) => r.team)).toEqual(expect.arrayContaining(['team:platform', 'user:alice']));
+    // A period: nothing before the first exchange.
+    expect((await api<Usage>(`/ui/api/usage?by=model&until=${Date.now() - 3_600_000}`, ALICE)).body).toEqual({ rows: [], total: null });
+    const csv = await request(`${tp.url}/ui/api/usage?by=model&format=csv`, { headers: { authorization: ALICE } });
+    expect([csv.statusCode, csv.headers['content-type'], csv.headers['content-disposition']]).toEqual([200, 'text/csv; charset=utf-8', 'attachment; filename="llmtap-usage-by-model.csv"']);
+    const lines = (await csv.body.text()).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^model,requests,errors,tokens_input,/);
+    expect(lines.slice(1).map((l) => l.split(',')[0]).sort()).toEqual(['gpt-4o', 'gpt-4o-mini']);
+    expect((await api<{ error: { message: string } }>('/ui/api/usage?by=session', ALICE))).toMatchObject({ status: 400, body: { error: { message: 'by "session": expected one of model, tool, host, day, user, team, label' } } });
+    expect((await api('/ui/api/usage?since=yesterday', ALICE)).status).toBe(400);
+  });
+
+  it('the usage page shows the table with its total and switches grouping (headless Chromium, as the admin)', async () => {
+    const chromium = await launchChromium();
+    try {
+      await chromium.browser.setExtraHTTPHeaders({ authorization: ALICE });
+      const page = await chromium.browser.newPage();
+      await page.goto(`${tp.url}/ui/#/usage`);
+      const firstCells = () => page.locator('table.usage-table tbody tr td:first-child').allTextContents();
+      await expect.poll(firstCells).toEqual(expect.arrayContaining(['gpt-4o', 'gpt-4o-mini', 'total']));
+      expect(await page.locator('table.usage-table tr.total td').nth(1).textContent()).toBe('2');
+      await page.selectOption('#usage-by', 'team');
+      await expect.poll(firstCells).toEqual(expect.arrayContaining(['team:platform', 'user:alice', 'total']));
+      expect(await page.locator('a.download').getAttribute('href')).toMatch(/^\/ui\/api\/usage\?by=team&since=\d+&format=csv$/);
+      await page.selectOption('#usage-period', 'last-month');
+      await page.locator('p.empty').waitFor({ timeout: 10_000 });
+      await page.selectOption('#usage-period', '30d');
+      await expect.poll(firstCells).toContain('total');
+      await page.screenshot({ path: `${ARTIFACTS}/usage.png`, fullPage: true });
+    } finally {
+      await chromium.close();
+    }
+  }, 60_000);
+
+  it('a request to the web UI that fails answers 500 with a stable code and takes nothing down', async () => {
+    // The archive's reader failing as SQLite does on a damaged file (the UI server's own reader, swapped for the test).
+    expect((await api('/ui/api/sessions', ALICE)).status).toBe(200);
+    const ui = (tp.proxy.server as unknown as { ui: { reader: unknown } }).ui;
+    const reader = ui.reader;
+    const malformed = new Error('database disk image is malformed');
+    ui.reader = { statsInBackground: () => Promise.reject(malformed), sessions: () => { throw malformed; } };
+    const restore = () => void (ui.reader = reader);
+    try {
+      const failed = await api<{ error: { code: string } }>('/ui/api/usage', ALICE);
+      expect([failed.status, failed.headers['x-llmtap-error'], failed.body.error.code]).toEqual([500, 'internal', 'internal']);
+      expect((await api('/ui/api/sessions', ALICE)).status).toBe(500);
+    } finally {
+      restore();
+    }
+    // The proxy goes on proxying and answering.
+    await client(BOB).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'still there?' }] });
+    expect((await api('/ui/api/sessions', ALICE)).status).toBe(200);
   });
 
   it('the charts split cost and tokens by team when the policy names teams (headless Chromium, as the admin)', async () => {

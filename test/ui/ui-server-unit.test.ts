@@ -9,6 +9,8 @@ import { curlCommand } from '../../src/ui/server/curl.js';
 import { policySummary } from '../../src/ui/server/list-item.js';
 import { policyLines } from '../../ui/src/policy-lines.js';
 import { wsPayload } from '../../ui/src/format.js';
+import { periodRange, usageUrl } from '../../ui/src/usage-data.js';
+import { parseUsageQuery } from '../../src/ui/server/usage.js';
 import { parseListQuery } from '../../src/ui/server/list-query.js';
 import { requestDiff } from '../../src/ui/server/request-diff.js';
 
@@ -117,5 +119,28 @@ describe('a recorded WebSocket message as the exchange page shows it', () => {
     expect(wsPayload({ opcode: 9, size: 4, data_base64: b64([1, 2, 3, 4]) })).toBe('ping, 4 bytes');
     expect(wsPayload({ opcode: 10, size: 1, data_base64: b64([1]) })).toBe('pong, 1 byte');
     expect(wsPayload({ opcode: 2, size: 3, data_base64: b64([1, 2, 3]) })).toBe('binary, 3 bytes');
+  });
+});
+
+describe('the usage page', () => {
+  const now = Date.parse('2026-12-06T15:00:00Z');
+  it('periods in UTC: rolling windows, this month, last month (across a year), everything', () => {
+    expect(periodRange('24h', now)).toEqual({ since: now - 86_400_000 });
+    expect(periodRange('7d', now)).toEqual({ since: now - 7 * 86_400_000 });
+    expect(periodRange('month', now)).toEqual({ since: Date.parse('2026-12-01T00:00:00Z') });
+    expect(periodRange('last-month', now)).toEqual({ since: Date.parse('2026-11-01T00:00:00Z'), until: Date.parse('2026-12-01T00:00:00Z') });
+    expect(periodRange('last-month', Date.parse('2027-01-15T00:00:00Z'))).toEqual({ since: Date.parse('2026-12-01T00:00:00Z'), until: Date.parse('2027-01-01T00:00:00Z') });
+    expect(periodRange('all', now)).toEqual({});
+    expect(usageUrl('team', 'last-month', now, true)).toBe(`/ui/api/usage?by=team&since=${Date.parse('2026-11-01T00:00:00Z')}&until=${Date.parse('2026-12-01T00:00:00Z')}&format=csv`);
+  });
+
+  it('reads its query as a stats query: a non-admin counts only their own, whatever they ask; bad input is one line', () => {
+    const teams = new Map([['bob', 'platform']]);
+    const q = (s: string, viewer = viewerFor('alice', true, ['alice'])) => parseUsageQuery(new URLSearchParams(s), viewer, teams);
+    expect(q('by=team&since=5&until=9&tool=codex&user=bob')).toEqual({ by: 'team', since: 5, until: 9, teams, tool: 'codex', model: undefined, host: undefined, label: undefined, status: undefined, user: 'bob' });
+    expect(q('user=alice', viewerFor('bob', true, ['alice']))).toMatchObject({ by: 'model', user: 'bob' });
+    expect(q('by=session')).toEqual({ problem: 'by "session": expected one of model, tool, host, day, user, team, label' });
+    expect(q('since=yesterday')).toEqual({ problem: 'since "yesterday": expected a time in epoch milliseconds' });
+    expect(parseUsageQuery(new URLSearchParams('by=team'), viewerFor(undefined, false, []), undefined)).toEqual({ problem: 'by "team": the running policy names no teams' });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exchangeWhere } from '../../src/archive/exchange-filter.js';
-import { csvText } from '../../src/cli/render/csv.js';
+import { csvText } from '../../src/archive/csv.js';
 
 describe('the exchange filter as SQL', () => {
   it('one parameterised clause; values never become SQL', () => {

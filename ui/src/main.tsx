@@ -5,10 +5,11 @@ import { ExchangeView } from './exchange-view.js';
 import { ListView } from './list-view.js';
 import { SessionView } from './session-view.js';
 import { SessionsView } from './sessions-view.js';
+import { UsageView } from './usage-view.js';
 import './styles.css';
 
 /** Views are addressed by the URL fragment, so the browser's back button and links work without a server route per view. */
-type Route = { view: 'list' } | { view: 'sessions' } | { view: 'charts' } | { view: 'session'; id: string } | { view: 'exchange'; id: string };
+type Route = { view: 'list' } | { view: 'sessions' } | { view: 'charts' } | { view: 'usage' } | { view: 'session'; id: string } | { view: 'exchange'; id: string };
 
 export function parseRoute(hash: string): Route {
   const [, view, id] = hash.replace(/^#/, '').split('/');
@@ -16,6 +17,7 @@ export function parseRoute(hash: string): Route {
   if (view === 'exchange' && id) return { view: 'exchange', id: decodeURIComponent(id) };
   if (view === 'sessions') return { view: 'sessions' };
   if (view === 'charts') return { view: 'charts' };
+  if (view === 'usage') return { view: 'usage' };
   return { view: 'list' };
 }
 
@@ -34,12 +36,14 @@ function App() {
         {tab('#/', 'Live', route.view === 'list')}
         {tab('#/sessions', 'Sessions', route.view === 'sessions' || route.view === 'session')}
         {tab('#/charts', 'Charts', route.view === 'charts')}
+        {tab('#/usage', 'Usage', route.view === 'usage')}
         <a class="tab right" href="/" title="counters of the running proxy">Status</a>
       </header>
       <main>
         {route.view === 'list' && <ListView />}
         {route.view === 'sessions' && <SessionsView />}
         {route.view === 'charts' && <ChartsView />}
+        {route.view === 'usage' && <UsageView />}
         {route.view === 'session' && <SessionView id={route.id} />}
         {route.view === 'exchange' && <ExchangeView id={route.id} />}
       </main>

@@ -13,6 +13,7 @@ import { listItem } from './list-item.js';
 import { parseListQuery } from './list-query.js';
 import { threadRequestDiffs } from './request-diff.js';
 import type { LiveHub } from './live.js';
+import { parseUsageQuery, usageBody, usageCsv } from './usage.js';
 
 export interface UiDeps {
   /** The archive's read side; undefined while there is no archive yet. */
@@ -65,6 +66,14 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
   if (route === 'exchanges') {
     const rows = reader.listExchanges(parseListQuery(params, viewer));
     return sendJson(res, 200, { exchanges: rows.map(listItem) });
+  }
+  if (route === 'usage') {
+    const query = parseUsageQuery(params, viewer, deps.teams());
+    if ('problem' in query) return sendJson(res, 400, errorBody('bad_query', query.problem));
+    if (params.get('format') !== 'csv') return sendJson(res, 200, await usageBody(reader, query));
+    const csv = await usageCsv(reader, query);
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="llmtap-usage-by-${query.by}.csv"`, 'cache-control': 'no-store' });
+    return void res.end(csv);
   }
   if (route === 'sessions') {
     const sessions = reader.sessions({ limit: 200, tool: params.get('tool') || undefined }).filter((s) => canSee(viewer, s.clientUser));

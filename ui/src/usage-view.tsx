@@ -1,0 +1,91 @@
+import { useEffect, useState } from 'preact/hooks';
+import { getJson } from './api.js';
+import { ms, tokens, usd } from './format.js';
+import { PERIODS, USAGE_GROUPS, usageUrl, type Period, type UsageGroup } from './usage-data.js';
+
+/** One group as the usage API gives it (`stats --json`'s shape). */
+interface UsageRow {
+  [group: string]: unknown;
+  requests: number;
+  errors: number;
+  tokens: { input: number; output: number; cached_input: number };
+  cost_usd: number | null;
+  unpriced_exchanges: number;
+  latency_ms: { p50: number | null; p95: number | null };
+  ttft_ms: { p50: number | null; p95: number | null };
+  cache_hit_ratio: number | null;
+}
+
+/**
+ * `llmtap stats` in the browser: requests, errors, tokens, cache hits, cost and latency
+ * per model, tool, host, day, user, team or label over a period, the whole archive's
+ * range read by the proxy off its event loop; the same table as CSV one click away.
+ */
+export function UsageView() {
+  const [by, setBy] = useState<UsageGroup>('model');
+  const [period, setPeriod] = useState<Period>('30d');
+  const [hasTeams, setHasTeams] = useState(false);
+  const [table, setTable] = useState<{ rows: UsageRow[]; total: UsageRow | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    getJson<{ teams?: Record<string, string> }>('/ui/api/me').then((me) => setHasTeams(Object.keys(me.teams ?? {}).length > 0), () => setHasTeams(false));
+  }, []);
+  useEffect(() => {
+    const at = Date.now();
+    setNow(at);
+    setTable(null);
+    setError(null);
+    getJson<{ rows: UsageRow[]; total: UsageRow | null }>(usageUrl(by, period, at)).then(setTable, (err: Error) => setError(err.message));
+  }, [by, period]);
+  const choices = USAGE_GROUPS.filter((g) => g !== 'team' || hasTeams);
+  return (
+    <section class="usage">
+      <div class="toolbar">
+        <label>Group by{' '}
+          <select id="usage-by" value={by} onChange={(e) => setBy((e.target as HTMLSelectElement).value as UsageGroup)}>
+            {choices.map((g) => <option key={g} value={g}>{g}</option>)}
+          </select>
+        </label>
+        <label>Period{' '}
+          <select id="usage-period" value={period} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value as Period)}>
+            {PERIODS.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+          </select>
+        </label>
+        <a class="download" href={usageUrl(by, period, now, true)} download>download CSV</a>
+      </div>
+      {error && <p class="error">{error}</p>}
+      {!error && !table && <p class="dim">reading the archive…</p>}
+      {table && table.rows.length === 0 && <p class="empty">No exchanges in this period.</p>}
+      {table && table.rows.length > 0 && (
+        <table class="list usage-table">
+          <thead>
+            <tr>
+              <th>{by}</th><th class="num">requests</th><th class="num">errors</th><th class="num">in</th><th class="num">out</th><th class="num">cache</th>
+              <th class="num">cost</th><th class="num">p50</th><th class="num">p95</th><th class="num">TTFT p50</th><th class="num">TTFT p95</th>
+            </tr>
+          </thead>
+          <tbody>
+            {table.rows.map((r, i) => <Row key={i} label={String(r[by] ?? '(none)')} row={r} />)}
+            {table.total && <Row label="total" row={table.total} total />}
+          </tbody>
+        </table>
+      )}
+      <p class="dim">Costs as priced when each exchange was recorded; <code>+</code>: some exchanges in the group have no known price. Percentiles of the total are over every exchange at once.</p>
+    </section>
+  );
+}
+
+function Row({ label, row, total = false }: { label: string; row: UsageRow; total?: boolean }) {
+  const cost = usd(row.cost_usd);
+  return (
+    <tr class={total ? 'total' : undefined}>
+      <td>{label}</td><td class="num">{row.requests}</td><td class="num">{row.errors}</td>
+      <td class="num">{tokens(row.tokens.input)}</td><td class="num">{tokens(row.tokens.output)}</td>
+      <td class="num">{row.cache_hit_ratio === null ? '–' : `${Math.round(row.cache_hit_ratio * 100)}%`}</td>
+      <td class="num">{row.unpriced_exchanges > 0 && row.cost_usd !== null ? `${cost}+` : cost}</td>
+      <td class="num">{ms(row.latency_ms.p50)}</td><td class="num">{ms(row.latency_ms.p95)}</td>
+      <td class="num">{ms(row.ttft_ms.p50)}</td><td class="num">{ms(row.ttft_ms.p95)}</td>
+    </tr>
+  );
+}
