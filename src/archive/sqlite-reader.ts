@@ -8,7 +8,7 @@ import type {
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
-import { statsOffThread } from './stats-off-thread.js';
+import { ruleStatsOffThread, statsOffThread } from './stats-off-thread.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 import { exchangeLines } from './export.js';
 import { harLines } from './har.js';
@@ -130,6 +130,10 @@ export class SqliteArchiveReader implements ArchiveReader {
 
   statsInBackground(query: StatsQuery): Promise<{ rows: StatsRow[]; total: StatsRow | undefined }> {
     return statsOffThread(this.file, query);
+  }
+
+  ruleStatsInBackground(query: ExchangeFilter): Promise<RuleStatsRow[]> {
+    return ruleStatsOffThread(this.file, query);
   }
 
   exportLines(format: 'jsonl' | 'har', filter: ExchangeFilter): Iterable<string> {

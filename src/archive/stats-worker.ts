@@ -1,15 +1,17 @@
 /**
- * A worker thread that reads one stats table from the archive and posts it back
- * (stats-off-thread.ts starts it). Loaded from dist/ like the writer's thread.
+ * A worker thread that reads one report from the archive (a stats table, or the
+ * decisions per policy rule) and posts it back; stats-off-thread.ts starts it. Loaded
+ * from dist/ like the writer's thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ExchangeFilter } from './exchange-filter.js';
 import { SqliteArchiveReader } from './sqlite-reader.js';
 import type { StatsQuery } from './store.js';
 
-const { file, query } = workerData as { file: string; query: StatsQuery };
-const reader = new SqliteArchiveReader(file, { readonly: true });
+const data = workerData as { file: string } & ({ read: 'statsTable'; query: StatsQuery } | { read: 'ruleStats'; query: ExchangeFilter });
+const reader = new SqliteArchiveReader(data.file, { readonly: true });
 try {
-  parentPort!.postMessage(reader.statsTable(query));
+  parentPort!.postMessage(data.read === 'statsTable' ? reader.statsTable(data.query) : reader.ruleStats(data.query));
 } finally {
   reader.close();
 }

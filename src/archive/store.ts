@@ -46,6 +46,8 @@ export interface ArchiveReader {
   exportLines(format: 'jsonl' | 'har', filter: ExchangeFilter): Iterable<string>;
   /** Policy decisions since `since`, counted per rule (`stats --by rule`). */
   ruleStats(query: ExchangeFilter): RuleStatsRow[];
+  /** The same, read off the calling thread (the web UI's policy page). */
+  ruleStatsInBackground(query: ExchangeFilter): Promise<RuleStatsRow[]>;
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */
   purge(before: number): PurgeCounts;
   /** What purge(before) would delete, deleting nothing (body parts are only known by sweeping them). */

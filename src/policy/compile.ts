@@ -67,13 +67,15 @@ export interface CompiledPolicy {
   /** Proxy user → team. */
   teams: Map<string, string>;
   ruleCount: number;
+  /** Every rule as the file wrote it, in file order, with the id and kind it was compiled to (the web UI's policy page). */
+  sources: { id: string; kind: RuleKind; mode: Mode; spec: RuleSpec }[];
 }
 
 const ACTION_KEYS = ['action', 'redact', 'rateLimit', 'cache', 'budget', 'limits', 'route', 'fallback', 'credentials'] as const;
 
 /** `sources`: where credentials rules read their values (default: process.env and the file system). */
 export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {}): CompiledPolicy {
-  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], cache: [], budget: [], limits: [], route: [], fallback: [], credentials: [], teams: new Map(), ruleCount: spec.rules.length };
+  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], cache: [], budget: [], limits: [], route: [], fallback: [], credentials: [], teams: new Map(), ruleCount: spec.rules.length, sources: [] };
   for (const [team, users] of Object.entries(spec.teams ?? {})) {
     for (const [i, user] of users.entries()) {
       const other = policy.teams.get(user);
@@ -87,6 +89,7 @@ export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {})
     if (ids.has(compiled.id)) throw new RuleError(['rules', i, 'id'], `duplicate rule id "${compiled.id}"`);
     ids.add(compiled.id);
     (policy[compiled.kind] as CompiledRule[]).push(compiled);
+    policy.sources.push({ id: compiled.id, kind: compiled.kind, mode: compiled.mode, spec: rule });
   });
   return policy;
 }

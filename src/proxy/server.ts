@@ -144,6 +144,10 @@ export class ProxyServer {
     this.ui = new UiServer({
       archiveFile: paths(config.home).archive, recorder: deps.recorder, redactor: () => this.exchangeDeps.redactor, prices: () => deps.recorder.prices,
       authEnabled: () => this.auth.enabled, admins: () => this.config.uiAdmins ?? [], teams: () => this.config.policy?.teams,
+      policy: () => {
+        const runtime = this.exchangeDeps.policy;
+        return runtime && { policy: runtime.policy, file: this.config.policyFile, budgets: runtime.budgets ? ledgerReport(runtime.policy, runtime.budgets, Date.now()) : [] };
+      },
     });
     this.direct = {
       auth: () => this.auth, interceptList: () => this.interceptList, prometheus: this.prometheus, ui: this.ui,

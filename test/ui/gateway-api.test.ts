@@ -94,6 +94,9 @@ describe('the web UI API in gateway mode', () => {
     expect(me.body).toEqual({ user: 'alice', admin: true, teams: { bob: 'platform' } });
     expect((await api('/ui/api/me', BOB)).body).toEqual({ user: 'bob', admin: false, teams: { bob: 'platform' } });
     expect(all.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    // The policy page names every user's budget keys: admins only.
+    expect((await api<{ policy: { teams: Record<string, string[]> } }>('/ui/api/policy', ALICE)).body.policy.teams).toEqual({ platform: ['bob'] });
+    expect((await api<{ error: { code: string } }>('/ui/api/policy', BOB))).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
   });
 
   it('downloads a session or an exchange as HAR or JSON lines, only what the viewer may see', async () => {

@@ -10,6 +10,7 @@ import { policySummary } from '../../src/ui/server/list-item.js';
 import { policyLines } from '../../ui/src/policy-lines.js';
 import { wsPayload } from '../../ui/src/format.js';
 import { periodRange, usageUrl } from '../../ui/src/usage-data.js';
+import { compact, usedWidth } from '../../ui/src/policy-data.js';
 import { parseUsageQuery } from '../../src/ui/server/usage.js';
 import { parseListQuery } from '../../src/ui/server/list-query.js';
 import { requestDiff } from '../../src/ui/server/request-diff.js';
@@ -142,5 +143,15 @@ describe('the usage page', () => {
     expect(q('by=session')).toEqual({ problem: 'by "session": expected one of model, tool, host, day, user, team, label' });
     expect(q('since=yesterday')).toEqual({ problem: 'since "yesterday": expected a time in epoch milliseconds' });
     expect(parseUsageQuery(new URLSearchParams('by=team'), viewerFor(undefined, false, []), undefined)).toEqual({ problem: 'by "team": the running policy names no teams' });
+  });
+});
+
+describe('the policy page', () => {
+  it('shows a rule\'s match and settings as one short line, and a budget key\'s use as a capped bar', () => {
+    expect(compact({ model: 'gpt-5*', user: ['alice', 'bob'] })).toBe('model: gpt-5*, user: alice | bob');
+    expect(compact({ budget: { usd: 5, period: 'day' } })).toBe('budget: {usd: 5, period: day}');
+    expect(compact('deny')).toBe('deny');
+    expect([compact({}), compact(null)]).toEqual(['', '']);
+    expect([usedWidth(0.5), usedWidth(1.94), usedWidth(-1)]).toEqual(['50.0%', '100.0%', '0.0%']);
   });
 });

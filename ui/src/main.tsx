@@ -6,10 +6,12 @@ import { ListView } from './list-view.js';
 import { SessionView } from './session-view.js';
 import { SessionsView } from './sessions-view.js';
 import { UsageView } from './usage-view.js';
+import { PolicyView } from './policy-view.js';
+import { getJson } from './api.js';
 import './styles.css';
 
 /** Views are addressed by the URL fragment, so the browser's back button and links work without a server route per view. */
-type Route = { view: 'list' } | { view: 'sessions' } | { view: 'charts' } | { view: 'usage' } | { view: 'session'; id: string } | { view: 'exchange'; id: string };
+type Route = { view: 'list' } | { view: 'sessions' } | { view: 'charts' } | { view: 'usage' } | { view: 'policy' } | { view: 'session'; id: string } | { view: 'exchange'; id: string };
 
 export function parseRoute(hash: string): Route {
   const [, view, id] = hash.replace(/^#/, '').split('/');
@@ -18,6 +20,7 @@ export function parseRoute(hash: string): Route {
   if (view === 'sessions') return { view: 'sessions' };
   if (view === 'charts') return { view: 'charts' };
   if (view === 'usage') return { view: 'usage' };
+  if (view === 'policy') return { view: 'policy' };
   return { view: 'list' };
 }
 
@@ -28,6 +31,9 @@ function App() {
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
+  // The policy page is for the UI's admins (everyone on a proxy without users).
+  const [admin, setAdmin] = useState(false);
+  useEffect(() => void getJson<{ admin: boolean }>('/ui/api/me').then((me) => setAdmin(me.admin), () => setAdmin(false)), []);
   const tab = (href: string, label: string, active: boolean) => <a href={href} class={active ? 'tab active' : 'tab'}>{label}</a>;
   return (
     <div class="shell">
@@ -37,6 +43,7 @@ function App() {
         {tab('#/sessions', 'Sessions', route.view === 'sessions' || route.view === 'session')}
         {tab('#/charts', 'Charts', route.view === 'charts')}
         {tab('#/usage', 'Usage', route.view === 'usage')}
+        {admin && tab('#/policy', 'Policy', route.view === 'policy')}
         <a class="tab right" href="/" title="counters of the running proxy">Status</a>
       </header>
       <main>
@@ -44,6 +51,7 @@ function App() {
         {route.view === 'sessions' && <SessionsView />}
         {route.view === 'charts' && <ChartsView />}
         {route.view === 'usage' && <UsageView />}
+        {route.view === 'policy' && <PolicyView />}
         {route.view === 'session' && <SessionView id={route.id} />}
         {route.view === 'exchange' && <ExchangeView id={route.id} />}
       </main>

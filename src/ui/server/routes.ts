@@ -14,6 +14,7 @@ import { parseListQuery } from './list-query.js';
 import { threadRequestDiffs } from './request-diff.js';
 import type { LiveHub } from './live.js';
 import { parseUsageQuery, usageBody, usageCsv } from './usage.js';
+import { DECISIONS_DAYS, policyPage, type RunningPolicy } from './policy-page.js';
 
 export interface UiDeps {
   /** The archive's read side; undefined while there is no archive yet. */
@@ -24,6 +25,8 @@ export interface UiDeps {
   admins: () => readonly string[];
   /** Proxy user → team, from the running policy's `teams:`. */
   teams: () => ReadonlyMap<string, string> | undefined;
+  /** The running policy (the policy page); undefined without one. */
+  policy: () => RunningPolicy | undefined;
 }
 
 /** Whether a direct request's path belongs to the web UI. */
@@ -61,6 +64,7 @@ export async function answerUi(req: IncomingMessage, res: ServerResponse, url: s
 
 async function answerApi(res: ServerResponse, route: string, params: URLSearchParams, viewer: Viewer, deps: UiDeps): Promise<void> {
   if (route === 'me') return sendJson(res, 200, { user: viewer.user ?? null, admin: viewer.admin, teams: teamsFor(viewer, deps.teams()) });
+  if (route === 'policy') return sendPolicy(res, viewer, deps);
   const reader = deps.reader();
   if (!reader) return sendJson(res, 503, errorBody('archive_unavailable', 'no archive yet: nothing has been recorded'));
   if (route === 'exchanges') {
@@ -101,6 +105,16 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail, reading), diffs: threadRequestDiffs(detail.exchanges) });
   }
   sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
+}
+
+/** The policy page: for the UI's admins only (it names every user's budget keys and the rules' settings). */
+async function sendPolicy(res: ServerResponse, viewer: Viewer, deps: UiDeps): Promise<void> {
+  if (!viewer.admin) return sendJson(res, 403, errorBody('forbidden', 'the policy page is for the web UI\'s admins (config key uiAdmins)'));
+  const running = deps.policy();
+  if (!running) return sendJson(res, 200, { policy: null });
+  const now = Date.now();
+  const decisions = (await deps.reader()?.ruleStatsInBackground({ since: now - DECISIONS_DAYS * 86_400_000 })) ?? [];
+  sendJson(res, 200, { policy: policyPage(running, decisions, now) });
 }
 
 /**

@@ -1,0 +1,58 @@
+import type { RuleStatsRow } from '../../archive/store.js';
+import type { BudgetReportRow } from '../../policy/budget-report.js';
+import { summarize, type CompiledPolicy } from '../../policy/compile.js';
+import type { RuleSpec } from '../../policy/types.js';
+import { builtInRedactor } from '../../redact/redactor.js';
+
+/** The running policy as the proxy holds it: rules, the file they came from, its budgets' ledger. */
+export interface RunningPolicy {
+  policy: CompiledPolicy;
+  file: string | undefined;
+  budgets: BudgetReportRow[];
+}
+
+/** How far back the policy page counts each rule's decisions. */
+export const DECISIONS_DAYS = 7;
+
+const ACTION_KEYS = ['redact', 'rateLimit', 'cache', 'budget', 'limits', 'route', 'fallback', 'credentials'] as const;
+
+/**
+ * The web UI's policy page (pure): every rule as written, in file order (its match and
+ * what it does; a credentials rule names where its value comes from, never the value),
+ * how many exchanges it decided on lately, the teams, and each budget rule's keys against
+ * their limit in the current period, from the running proxy's own ledger.
+ */
+export function policyPage(running: RunningPolicy, decisions: readonly RuleStatsRow[], now: number): Record<string, unknown> {
+  const { policy } = running;
+  const teams: Record<string, string[]> = {};
+  for (const [user, team] of policy.teams) (teams[team] ??= []).push(user);
+  return {
+    file: running.file ?? null,
+    summary: summarize(policy),
+    teams,
+    decisions_since: now - DECISIONS_DAYS * 86_400_000,
+    rules: policy.sources.map((r) => {
+      const d = decisions.find((x) => x.rule === r.id && x.kind === r.kind);
+      return {
+        id: r.id, kind: r.kind, mode: r.mode, match: shown(r.spec.match ?? {}), does: shown(doesOf(r.spec)),
+        decisions: d ? { exchanges: d.exchanges, blocked: d.blocked, changed: d.changed, warned: d.warned, monitor: d.monitor, actions: d.actions } : null,
+      };
+    }),
+    budgets: running.budgets.map((b) => ({
+      rule: b.rule, per: b.per, period: b.period, period_start: b.periodStart, period_end: b.periodEnd, budget_usd: b.budgetUsd, warn_at: b.warnAt, mode: b.mode,
+      keys: b.keys.map((k) => ({ key: k.key, spent_usd: k.spentUsd, used: k.used, state: k.state })),
+    })),
+  };
+}
+
+/** What a rule does: `deny` / `allow` for an access rule, else its action's own settings. */
+function doesOf(spec: RuleSpec): unknown {
+  if (spec.action !== undefined) return spec.action;
+  const key = ACTION_KEYS.find((k) => spec[k] !== undefined);
+  return key ? { [key]: spec[key] } : null;
+}
+
+/** A rule's part as JSON to show, through the redactor (a key pasted into a rule by mistake is not shown). */
+function shown(value: unknown): unknown {
+  return JSON.parse(builtInRedactor.json(JSON.stringify(value))) as unknown;
+}

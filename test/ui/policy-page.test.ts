@@ -1,0 +1,82 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicyText } from '../../src/policy/load.js';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { ARTIFACTS, launchChromium } from './browser-helpers.js';
+
+/**
+ * The web UI's policy page on a local proxy (everyone an admin): every rule as written
+ * with what it decided, the teams, and each budget's keys against their limit, from the
+ * running proxy's own ledger — after real requests through the proxy with the openai SDK.
+ */
+const POLICY = `
+teams: {platform: [alice, bob]}
+rules:
+  - {id: no-gpt5, action: deny, match: {model: "gpt-5*"}}
+  - {id: watch-o3, mode: monitor, action: deny, match: {model: "o3*"}}
+  - {id: pii, redact: {detectors: [email]}}
+  - {id: gpt4o-daily, match: {model: gpt-4o}, budget: {usd: 0.0001, period: day, per: model}}
+  - {id: gateway-key, credentials: {fromEnv: LLMTAP_TEST_POLICY_PAGE_KEY}}
+`;
+
+let fake: FakeProvider;
+let tp: TestProxy;
+let openai: OpenAI;
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  const policy = loadPolicyText(POLICY, 'policy.yaml', { env: { LLMTAP_TEST_POLICY_PAGE_KEY: 'sk-proj-policy-page-secret-0123456789' } });
+  tp = await startTestProxy(fake, { policy });
+  openai = new OpenAI({ apiKey: 'sk-proj-client-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+}, 60_000);
+afterAll(async () => {
+  await tp?.close();
+  await fake?.close();
+});
+
+type Page = { policy: { rules: { id: string; kind: string; mode: string; match: unknown; does: unknown; decisions: { exchanges: number; blocked: number; changed: number; monitor: number } | null }[]; teams: Record<string, string[]>; budgets: { rule: string; budget_usd: number; keys: { key: string; state: string; spent_usd: number }[] }[] } | null };
+
+describe('the policy page', () => {
+  it('lists every rule as written with its decisions, the teams, and the budget spent this period', async () => {
+    await expect(openai.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 403 });
+    await openai.chat.completions.create({ model: 'o3-mini', messages: [{ role: 'user', content: 'mail me at someone@example.com' }] });
+    await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'spend it' }] });
+    await expect(openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'and more' }] })).rejects.toMatchObject({ status: 429 });
+    tp.proxy.recorder.flush();
+
+    const res = await fetch(`${tp.url}/ui/api/policy`);
+    const text = await res.text();
+    // Where a credential comes from, never the credential.
+    expect(text).toContain('LLMTAP_TEST_POLICY_PAGE_KEY');
+    expect(text).not.toContain('policy-page-secret');
+    const page = (JSON.parse(text) as Page).policy!;
+    expect(page.rules.map((r) => [r.id, r.kind, r.mode])).toEqual([
+      ['no-gpt5', 'access', 'enforce'], ['watch-o3', 'access', 'monitor'], ['pii', 'redact', 'enforce'], ['gpt4o-daily', 'budget', 'enforce'], ['gateway-key', 'credentials', 'enforce'],
+    ]);
+    expect(page.rules[0]).toMatchObject({ match: { model: 'gpt-5*' }, does: 'deny', decisions: { exchanges: 1, blocked: 1 } });
+    expect(page.rules[1]!.decisions).toMatchObject({ exchanges: 1, monitor: 1, blocked: 0 });
+    expect(page.rules[2]).toMatchObject({ match: {}, does: { redact: { detectors: ['email'] } }, decisions: { changed: 1 } });
+    expect(page.rules[3]!.decisions).toMatchObject({ blocked: 1 });
+    expect(page.teams).toEqual({ platform: ['alice', 'bob'] });
+    const budget = page.budgets.find((b) => b.rule === 'gpt4o-daily')!;
+    expect(budget.budget_usd).toBe(0.0001);
+    expect(budget.keys).toEqual([expect.objectContaining({ key: 'model:gpt-4o', state: 'spent' })]);
+    expect(budget.keys[0]!.spent_usd).toBeGreaterThan(0.0001);
+
+    const chromium = await launchChromium();
+    try {
+      const browser = await chromium.browser.newPage();
+      await browser.goto(`${tp.url}/ui/#/policy`);
+      await browser.locator('table.rules tbody tr').nth(4).waitFor({ timeout: 10_000 });
+      expect(await browser.locator('a.tab', { hasText: 'Policy' }).count()).toBe(1);
+      const row = (id: string) => browser.locator(`tr[data-rule="${id}"]`);
+      expect(await row('no-gpt5').textContent()).toContain('model: gpt-5*');
+      expect(await row('watch-o3').locator('.tag').textContent()).toBe('monitor');
+      expect(await row('gateway-key').textContent()).toContain('credentials: {fromEnv: LLMTAP_TEST_POLICY_PAGE_KEY}');
+      expect(await browser.locator('tr[data-key="model:gpt-4o"] .state').textContent()).toBe('spent');
+      await browser.screenshot({ path: `${ARTIFACTS}/policy.png`, fullPage: true });
+    } finally {
+      await chromium.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,86 @@
+import { useEffect, useState } from 'preact/hooks';
+import { getJson } from './api.js';
+import { dateTime, usd } from './format.js';
+import { compact, usedWidth } from './policy-data.js';
+
+interface PolicyPage {
+  file: string | null;
+  summary: string;
+  teams: Record<string, string[]>;
+  decisions_since: number;
+  rules: {
+    id: string; kind: string; mode: 'enforce' | 'monitor'; match: unknown; does: unknown;
+    decisions: { exchanges: number; blocked: number; changed: number; warned: number; monitor: number; actions: Record<string, number> } | null;
+  }[];
+  budgets: {
+    rule: string; per: string; period: string; period_start: number; period_end: number; budget_usd: number; warn_at: number; mode: string;
+    keys: { key: string; spent_usd: number; used: number; state: 'ok' | 'warn' | 'spent' }[];
+  }[];
+}
+
+/**
+ * The running policy for the UI's admins: every rule as written with what it decided
+ * lately, the teams, and each budget's keys against their limit this period (the proxy's
+ * own ledger, as /metrics exports it).
+ */
+export function PolicyView() {
+  const [page, setPage] = useState<{ policy: PolicyPage | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    getJson<{ policy: PolicyPage | null }>('/ui/api/policy').then(setPage, (err: Error) => setError(err.message));
+  }, []);
+  if (error) return <p class="error">{error}</p>;
+  if (!page) return <p class="dim">loading…</p>;
+  const p = page.policy;
+  if (!p) return <p class="empty">No policy is running: start the proxy with <code>--policy FILE</code> (or a config file's <code>policy</code> key).</p>;
+  const teams = Object.entries(p.teams);
+  return (
+    <section class="policy-page">
+      <p class="facts"><b>{p.file ?? 'policy'}</b> <span class="dim">{p.summary}</span></p>
+      <h2>Rules <span class="dim">(first match wins within each kind; decisions since {dateTime(p.decisions_since)})</span></h2>
+      <table class="list rules">
+        <thead>
+          <tr><th>rule</th><th>kind</th><th>match</th><th>does</th><th class="num">decided</th><th class="num">blocked</th><th class="num">changed</th><th class="num">warned</th><th class="num">monitor</th></tr>
+        </thead>
+        <tbody>
+          {p.rules.map((r) => (
+            <tr key={r.id} data-rule={r.id}>
+              <td class="mono">{r.id}{r.mode === 'monitor' && <span class="tag">monitor</span>}</td>
+              <td>{r.kind}</td>
+              <td class="wrap">{compact(r.match) || <span class="dim">everything</span>}</td>
+              <td class="wrap">{compact(r.does)}</td>
+              <td class="num">{r.decisions?.exchanges ?? 0}</td><td class="num">{r.decisions?.blocked ?? 0}</td><td class="num">{r.decisions?.changed ?? 0}</td>
+              <td class="num">{r.decisions?.warned ?? 0}</td><td class="num">{r.decisions?.monitor ?? 0}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {teams.length > 0 && (
+        <>
+          <h2>Teams</h2>
+          <ul class="teams">{teams.map(([team, users]) => <li key={team}><b>{team}</b>: {users.join(', ')}</li>)}</ul>
+        </>
+      )}
+      {p.budgets.length > 0 && <h2>Budgets <span class="dim">(this period, as the proxy counts them)</span></h2>}
+      {p.budgets.map((b) => (
+        <div class="budget" key={b.rule} data-budget={b.rule}>
+          <p><b class="mono">{b.rule}</b> {usd(b.budget_usd)} per {b.per} and {b.period}{b.mode === 'monitor' ? ' (monitor)' : ''} <span class="dim">· {dateTime(b.period_start)} to {dateTime(b.period_end)} · warns at {Math.round(b.warn_at * 100)}%</span></p>
+          {b.keys.length === 0 ? <p class="dim">nothing spent yet this period</p> : (
+            <table class="list">
+              <thead><tr><th>key</th><th class="num">spent</th><th>of the budget</th><th>state</th></tr></thead>
+              <tbody>
+                {b.keys.map((k) => (
+                  <tr key={k.key} data-key={k.key}>
+                    <td class="mono">{k.key}</td><td class="num">{usd(k.spent_usd)}</td>
+                    <td><span class="bar"><span class={`fill ${k.state}`} style={{ width: usedWidth(k.used) }} /></span> {Math.round(k.used * 100)}%</td>
+                    <td class={`state ${k.state}`}>{k.state}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      ))}
+    </section>
+  );
+}
