@@ -13,7 +13,7 @@ import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { connectThrough, startTls } from '../helpers/raw-client.js';
-import { FAKE_HOSTS } from '../helpers/start-proxy.js';
+import { startCliProxy, type CliProxy } from '../helpers/cli-proxy.js';
 
 const CLI = resolve('dist/cli/main.js');
 let fake: FakeProvider;
@@ -70,38 +70,21 @@ describe('config file errors at start', () => {
 describe('reload on SIGHUP', () => {
   let home: string;
   let configFile: string;
+  let cli: CliProxy;
   let child: ChildProcess;
   let port = 0;
-  let stderr = '';
   let llmtapCa: string;
+  const stderr = (): string => cli.stderr();
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'llmtap-reload-'));
     configFile = join(home, 'llmtap.json');
     writeFileSync(configFile, JSON.stringify({ passthrough: ['api.anthropic.com'] }, null, 2));
-    child = spawn('node', [CLI, 'start', '--home', home, '--port', '0', '--config', configFile, '--upstream-ca', fake.caFile,
-      ...FAKE_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${fake.port}`])], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    port = await new Promise<number>((done, fail) => {
-      let stdout = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
-        if (m) done(Number(m[1]));
-      });
-      child.once('exit', (code) => fail(new Error(`exited ${code}: ${stderr}`)));
-    });
-    llmtapCa = readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8');
+    cli = await startCliProxy(fake, ['--config', configFile], home);
+    children.push(cli.child);
+    ({ child, port, ca: llmtapCa } = cli);
   });
-  afterAll(async () => {
-    if (child?.exitCode === null) {
-      await new Promise((r) => {
-        child.once('exit', r);
-        child.kill('SIGTERM');
-      });
-    }
-  });
+  afterAll(() => cli?.stop());
 
   /** Who answers TLS for a host through the proxy: llmtap (intercepted) or the origin (tunnelled). */
   async function whoAnswers(host: string): Promise<'llmtap' | 'origin'> {
@@ -124,13 +107,13 @@ describe('reload on SIGHUP', () => {
         expect(line.msg).toContain(expected);
         return line;
       }
-      if (Date.now() > deadline) throw new Error(`no reload log line; stderr: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`no reload log line; stderr: ${stderr()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
   function logLines(): Array<Record<string, unknown>> {
-    return stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return cli.logs();
   }
 
   async function chat(host: string): Promise<number> {

@@ -5,13 +5,13 @@
  * file, and applies a good one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
-import { FAKE_HOSTS } from '../helpers/start-proxy.js';
+import { startCliProxy, type CliProxy } from '../helpers/cli-proxy.js';
 
 const CLI = resolve('dist/cli/main.js');
 let fake: FakeProvider;
@@ -60,48 +60,23 @@ describe('policy file errors', () => {
   });
 });
 
-/** A proxy run by the CLI, as an operator runs it: its port, its CA, its log lines, and a request's status through it. */
+/** A request's status through a proxy run by the CLI. */
+async function statusThrough(cli: CliProxy, model: string): Promise<number> {
+  const agent = new ProxyAgent({ uri: `http://127.0.0.1:${cli.port}`, requestTls: { ca: cli.ca } });
+  try {
+    const res = await request('https://api.openai.com/v1/chat/completions', { dispatcher: agent, method: 'POST', body: JSON.stringify({ model, messages: [] }), headers: { 'content-type': 'application/json' } });
+    await res.body.text();
+    return res.statusCode;
+  } finally {
+    await agent.close();
+  }
+}
+
+/** The CLI proxy with `status(model)`, stopped when the file's tests end. */
 async function startCli(args: string[]) {
-  const home = mkdtempSync(join(tmpdir(), 'llmtap-policy-home-'));
-  const child = spawn('node', [CLI, 'start', '--home', home, '--port', '0', '--upstream-ca', fake.caFile,
-    ...FAKE_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${fake.port}`]), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const port = await new Promise<number>((done, fail) => {
-    let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
-      if (m) done(Number(m[1]));
-    });
-    child.once('exit', (code) => fail(new Error(`exited ${code}: ${stderr}`)));
-  });
-  const ca = readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8');
-  const logs = (): Array<Record<string, unknown>> => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  return {
-    child, logs,
-    async waitLog(after: number, msg: string): Promise<Record<string, unknown>> {
-      for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
-        const line = logs().slice(after).find((l) => l.msg === msg);
-        if (line) return line;
-      }
-      throw new Error(`no "${msg}" log line: ${stderr}`);
-    },
-    async status(model: string): Promise<number> {
-      const agent = new ProxyAgent({ uri: `http://127.0.0.1:${port}`, requestTls: { ca } });
-      try {
-        const res = await request('https://api.openai.com/v1/chat/completions', { dispatcher: agent, method: 'POST', body: JSON.stringify({ model, messages: [] }), headers: { 'content-type': 'application/json' } });
-        await res.body.text();
-        return res.statusCode;
-      } finally {
-        await agent.close();
-      }
-    },
-    async stop(): Promise<void> {
-      if (child.exitCode === null) await new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
-    },
-  };
+  const cli = await startCliProxy(fake, args);
+  children.push(cli.child);
+  return { ...cli, status: (model: string) => statusThrough(cli, model) };
 }
 
 describe('policy reload', () => {

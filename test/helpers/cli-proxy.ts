@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FakeProvider } from './fake-provider.js';
+import { FAKE_HOSTS } from './start-proxy.js';
+
+const CLI = resolve('dist/cli/main.js');
+
+/** `llmtap start` run by the CLI as an operator runs it, provider hosts sent to the fake: its port, CA, JSON log lines. */
+export interface CliProxy {
+  child: ChildProcess;
+  home: string;
+  port: number;
+  ca: string;
+  stderr(): string;
+  logs(): Array<Record<string, unknown>>;
+  /** The first log line with this message after the first `after` lines (5 s at most). */
+  waitLog(after: number, msg: string): Promise<Record<string, unknown>>;
+  /** SIGTERM, and its exit waited for. */
+  stop(): Promise<void>;
+}
+
+export async function startCliProxy(fake: FakeProvider, args: readonly string[], home = mkdtempSync(join(tmpdir(), 'llmtap-cli-home-'))): Promise<CliProxy> {
+  const child = spawn('node', [CLI, 'start', '--home', home, '--port', '0', '--upstream-ca', fake.caFile,
+    ...FAKE_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${fake.port}`]), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const port = await new Promise<number>((done, fail) => {
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+      if (m) done(Number(m[1]));
+    });
+    child.once('exit', (code) => fail(new Error(`exited ${code}: ${stderr}`)));
+  });
+  const logs = (): Array<Record<string, unknown>> => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    child, home, port, logs,
+    ca: readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8'),
+    stderr: () => stderr,
+    async waitLog(after, msg) {
+      for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+        const line = logs().slice(after).find((l) => l.msg === msg);
+        if (line) return line;
+      }
+      throw new Error(`no "${msg}" log line: ${stderr}`);
+    },
+    async stop() {
+      if (child.exitCode === null) await new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
+    },
+  };
+}
