@@ -1,8 +1,8 @@
 import { stringify } from 'csv-stringify/sync';
 
 /**
- * Records as CSV (`stats --csv`, the web UI's usage download) for a spreadsheet, one header line then one line per record.
- * Nested objects become columns joined by `_` (`tokens: {input}` → `tokens_input`), the
+ * Records as CSV for a spreadsheet (`stats --csv`, the web UI's usage download): one
+ * header line, then one line per record. Nested objects become columns joined by `_` (`tokens: {input}` → `tokens_input`), the
  * columns the union of every record's in order of first appearance; `shape` gives the
  * header when there are no records. A cell that starts like a formula (`=`, `+`, `-`,
  * `@`: model names and users come from clients) is prefixed with `'` so a spreadsheet
@@ -10,11 +10,7 @@ import { stringify } from 'csv-stringify/sync';
  */
 export function csvText(records: readonly Record<string, unknown>[], shape: Record<string, unknown>): string {
   const flat = records.map((r) => flatten(r));
-  const columns: string[] = [];
-  const seen = new Set<string>();
-  for (const record of flat.length > 0 ? flat : [flatten(shape)]) {
-    for (const key of Object.keys(record)) if (!seen.has(key)) seen.add(key) && columns.push(key);
-  }
+  const columns = [...new Set((flat.length > 0 ? flat : [flatten(shape)]).flatMap((record) => Object.keys(record)))];
   return stringify(flat.map((r) => columns.map((c) => r[c] ?? null)), { header: true, columns, escape_formulas: true, cast: { boolean: (b) => String(b) } });
 }
 

@@ -68,14 +68,14 @@ export interface CompiledPolicy {
   teams: Map<string, string>;
   ruleCount: number;
   /** Every rule as the file wrote it, in file order, with the id and kind it was compiled to (the web UI's policy page). */
-  sources: { id: string; kind: RuleKind; mode: Mode; spec: RuleSpec }[];
+  asWritten: { id: string; kind: RuleKind; mode: Mode; spec: RuleSpec }[];
 }
 
 const ACTION_KEYS = ['action', 'redact', 'rateLimit', 'cache', 'budget', 'limits', 'route', 'fallback', 'credentials'] as const;
 
 /** `sources`: where credentials rules read their values (default: process.env and the file system). */
 export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {}): CompiledPolicy {
-  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], cache: [], budget: [], limits: [], route: [], fallback: [], credentials: [], teams: new Map(), ruleCount: spec.rules.length, sources: [] };
+  const policy: CompiledPolicy = { access: [], redact: [], rateLimit: [], cache: [], budget: [], limits: [], route: [], fallback: [], credentials: [], teams: new Map(), ruleCount: spec.rules.length, asWritten: [] };
   for (const [team, users] of Object.entries(spec.teams ?? {})) {
     for (const [i, user] of users.entries()) {
       const other = policy.teams.get(user);
@@ -89,7 +89,7 @@ export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {})
     if (ids.has(compiled.id)) throw new RuleError(['rules', i, 'id'], `duplicate rule id "${compiled.id}"`);
     ids.add(compiled.id);
     (policy[compiled.kind] as CompiledRule[]).push(compiled);
-    policy.sources.push({ id: compiled.id, kind: compiled.kind, mode: compiled.mode, spec: rule });
+    policy.asWritten.push({ id: compiled.id, kind: compiled.kind, mode: compiled.mode, spec: rule });
   });
   return policy;
 }

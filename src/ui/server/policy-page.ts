@@ -31,7 +31,7 @@ export function policyPage(running: RunningPolicy, decisions: readonly RuleStats
     summary: summarize(policy),
     teams,
     decisions_since: now - DECISIONS_DAYS * 86_400_000,
-    rules: policy.sources.map((r) => {
+    rules: policy.asWritten.map((r) => {
       const d = decisions.find((x) => x.rule === r.id && x.kind === r.kind);
       return {
         id: r.id, kind: r.kind, mode: r.mode, match: shown(r.spec.match ?? {}), does: shown(doesOf(r.spec)),
