@@ -4,11 +4,12 @@ import type { QuotaBurn } from '../sessions/quota-burn.js';
 import { listExchanges, type ExchangeListEntry, type ExchangeListQuery } from './exchange-list.js';
 import { purgeArchive, purgePreview } from './purge.js';
 import type {
-  ArchiveReader, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsQuery, StatsRow, ThreadSummary,
+  ArchiveReader, BackgroundReads, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsQuery, StatsRow, ThreadSummary,
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
-import { ruleStatsOffThread, statsOffThread } from './stats-off-thread.js';
+import { reportOffThread } from './report-off-thread.js';
+import { timeSeries, type SeriesQuery, type TimeSeries } from './time-series.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 import { exchangeLines } from './export.js';
 import { harLines } from './har.js';
@@ -128,12 +129,12 @@ export class SqliteArchiveReader implements ArchiveReader {
     return this.db.prepare(SPEND_SQL).all(since) as SpendRow[];
   }
 
-  statsInBackground(query: StatsQuery): Promise<{ rows: StatsRow[]; total: StatsRow | undefined }> {
-    return statsOffThread(this.file, query);
+  timeSeries(query: SeriesQuery): TimeSeries {
+    return timeSeries(this.db, query);
   }
 
-  ruleStatsInBackground(query: ExchangeFilter): Promise<RuleStatsRow[]> {
-    return ruleStatsOffThread(this.file, query);
+  inBackground<K extends keyof BackgroundReads>(read: K, query: BackgroundReads[K]['query']): Promise<BackgroundReads[K]['result']> {
+    return reportOffThread(this.file, read, query);
   }
 
   exportLines(format: 'jsonl' | 'har', filter: ExchangeFilter): Iterable<string> {

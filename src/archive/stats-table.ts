@@ -8,7 +8,7 @@ import { exchangeWhere, IS_ERROR_SQL } from './exchange-filter.js';
  * proxy user, else the client address) and is mapped to teams after the query (teamKey):
  * the teams live in a policy file, not in the archive.
  */
-const GROUP_KEYS: Record<StatsDimension, string> = {
+export const GROUP_KEYS: Record<StatsDimension, string> = {
   model: 'model',
   tool: 'tool_name',
   host: 'host',

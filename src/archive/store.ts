@@ -5,6 +5,7 @@ import type { SpendRow } from '../policy/budget.js';
 export type { SpendRow } from '../policy/budget.js';
 import type { ExchangeListEntry, ExchangeListQuery } from './exchange-list.js';
 import type { ExchangeFilter } from './exchange-filter.js';
+import type { SeriesQuery, TimeSeries } from './time-series.js';
 
 /**
  * The archive's read side, as the CLI (and later the web UI) use it. Together with
@@ -24,8 +25,13 @@ export interface ArchiveReader {
   resolve(idOrPrefix: string): { kind: 'session' | 'exchange'; id: string } | { kind: 'ambiguous'; matches: string[] } | undefined;
   /** One row per group, and one for the whole range (percentiles over all of it); no total when nothing matched. */
   statsTable(query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined };
-  /** The same, read off the calling thread: what the proxy's web UI asks for, whose event loop a month of exchanges must not hold. */
-  statsInBackground(query: StatsQuery): Promise<{ rows: StatsRow[]; total: StatsRow | undefined }>;
+  /** Requests, errors, tokens and cost per time bucket and group (the web UI's charts). */
+  timeSeries(query: SeriesQuery): TimeSeries;
+  /**
+   * A report read off the calling thread: what the proxy's web UI asks for, whose event
+   * loop a month of exchanges must not hold.
+   */
+  inBackground<K extends keyof BackgroundReads>(read: K, query: BackgroundReads[K]['query']): Promise<BackgroundReads[K]['result']>;
   /** Exchanges written after `cursor` (an opaque increasing position), oldest first, without bodies. */
   exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number };
   /**
@@ -46,13 +52,18 @@ export interface ArchiveReader {
   exportLines(format: 'jsonl' | 'har', filter: ExchangeFilter): Iterable<string>;
   /** Policy decisions since `since`, counted per rule (`stats --by rule`). */
   ruleStats(query: ExchangeFilter): RuleStatsRow[];
-  /** The same, read off the calling thread (the web UI's policy page). */
-  ruleStatsInBackground(query: ExchangeFilter): Promise<RuleStatsRow[]>;
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */
   purge(before: number): PurgeCounts;
   /** What purge(before) would delete, deleting nothing (body parts are only known by sweeping them). */
   purgePreview(before: number): Omit<PurgeCounts, 'bodyParts'>;
   close(): void;
+}
+
+/** The reports `inBackground` reads: each a method of the reader, run in a worker thread. */
+export interface BackgroundReads {
+  statsTable: { query: StatsQuery; result: { rows: StatsRow[]; total: StatsRow | undefined } };
+  ruleStats: { query: ExchangeFilter; result: RuleStatsRow[] };
+  timeSeries: { query: SeriesQuery; result: TimeSeries };
 }
 
 export interface SessionQuery {

@@ -7,7 +7,7 @@ import { viewerFor } from '../../src/ui/server/access.js';
 import type { UiListItem } from '../../src/ui/server/list-item.js';
 import { LiveHub } from '../../src/ui/server/live.js';
 import { applyWritten, mergeFetched, NO_FILTERS, type ListRow } from '../../ui/src/api.js';
-import { bucketStep, colorsFor, cumulativeBy, NONE, OTHER, timeBuckets, timeRange } from '../../ui/src/chart-data.js';
+import { bucketStarts, bucketTotals, colorsFor, cumulativeLines, NONE, OTHER, timeRange, type SeriesPoint } from '../../ui/src/chart-data.js';
 
 /** Just enough of a ServerResponse for the hub: what was written, and 'close'. */
 class FakeResponse extends EventEmitter {
@@ -73,22 +73,17 @@ describe('the live hub and what the archive wrote', () => {
 });
 
 describe('chart data', () => {
-  const item = (startedAt: number, extra: Partial<UiListItem>): UiListItem => ({
-    id: String(startedAt), startedAt, tool: 'codex', provider: 'openai', model: 'gpt-5', host: 'h', method: 'POST', path: '/', status: 200, outcome: 'completed',
-    errorCode: null, user: null, promptTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: null, apiEquivalent: false, latencyMs: null, ttftMs: null,
-    policy: null, sessionId: null, threadId: null, turn: null, ...extra,
+  const point = (at: number, key: string | null, extra: Partial<SeriesPoint> = {}): SeriesPoint => ({
+    at, key, requests: 1, errors: 0, promptTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0, ...extra,
   });
 
-  it('gives each of the biggest groups a cumulative line and sums the rest into (other)', () => {
-    const rows = [item(1, { user: 'ann', costUsd: 1 }), item(2, { user: 'bob', costUsd: 5 }), item(3, { user: 'cy', costUsd: 2 }), item(4, { user: null, costUsd: 0.5 })];
-    expect(cumulativeBy(rows, 'user', (r) => r.costUsd ?? 0, 5)).toEqual({
-      names: ['bob', 'cy', 'ann', '(none)'], series: [[0, 5, 5, 5], [0, 0, 2, 2], [1, 1, 1, 1], [0, 0, 0, 0.5]],
+  it('gives each of the biggest groups a cumulative line over the buckets and sums the rest into (other)', () => {
+    const series = { step: 1000, points: [point(1000, 'ann', { costUsd: 1 }), point(2000, 'bob', { costUsd: 5 }), point(4000, 'cy', { costUsd: 2 }), point(4000, null, { costUsd: 0.5 })] };
+    expect(cumulativeLines(series, (p) => p.costUsd, 5)).toEqual({
+      names: ['bob', 'cy', 'ann', NONE], series: [[0, 5, 5, 5], [0, 0, 0, 2], [1, 1, 1, 1], [0, 0, 0, 0.5]],
     });
-    expect(cumulativeBy(rows, 'user', (r) => r.costUsd ?? 0, 2)).toEqual({ names: ['bob', OTHER], series: [[0, 5, 5, 5], [1, 1, 3, 3.5]] });
-    // By team: members under their team, other users as users, rows without a user as (none).
-    expect(cumulativeBy(rows, 'team', (r) => r.costUsd ?? 0, 5, { bob: 'platform', cy: 'platform' })).toEqual({
-      names: ['team:platform', 'user:ann', NONE], series: [[0, 5, 7, 7], [1, 1, 1, 1], [0, 0, 0, 0.5]],
-    });
+    expect(cumulativeLines(series, (p) => p.costUsd, 2)).toEqual({ names: ['bob', OTHER], series: [[0, 5, 5, 5], [1, 1, 1, 3.5]] });
+    expect(cumulativeLines({ step: 0, points: [] }, (p) => p.costUsd, 5)).toEqual({ names: [], series: [] });
   });
 
   it('a time chart of one x spans its pad either side, not the ~1,000 days uPlot would give it', () => {
@@ -99,15 +94,14 @@ describe('chart data', () => {
     expect(timeRange([], 0, 1, 5)).toEqual([0, 1]);
   });
 
-  it('buckets requests, errors and the cache hit ratio over time, empty buckets included', () => {
-    const rows = [
-      item(10_000, { promptTokens: 100, cachedTokens: 25 }), item(10_500, { promptTokens: 100, cachedTokens: 75, status: 429 }),
-      item(12_100, { status: null, outcome: 'upstream_error' }),
-    ];
-    expect(timeBuckets(rows, 1000)).toEqual({ xs: [10, 11, 12], requests: [2, 0, 1], errors: [1, 0, 1], cacheHit: [50, null, null] });
-    expect(timeBuckets([], 1000).xs).toEqual([]);
-    expect(bucketStep(5_000)).toBe(1000);
-    expect(bucketStep(3600_000)).toBe(300_000);
+  it('sums requests, errors and the cache hit ratio per bucket, empty buckets included', () => {
+    const series = { step: 1000, points: [
+      point(10_000, 'a', { promptTokens: 100, cachedTokens: 25 }), point(10_000, 'b', { promptTokens: 100, cachedTokens: 75, errors: 1 }),
+      point(12_000, 'a', { errors: 1 }),
+    ] };
+    expect(bucketStarts(series)).toEqual([10_000, 11_000, 12_000]);
+    expect(bucketTotals(series)).toEqual({ xs: [10, 11, 12], requests: [2, 0, 1], errors: [1, 0, 1], cacheHit: [50, null, null] });
+    expect(bucketTotals({ step: 0, points: [] }).xs).toEqual([]);
   });
 });
 

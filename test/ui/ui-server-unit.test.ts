@@ -11,7 +11,7 @@ import { policyLines } from '../../ui/src/policy-lines.js';
 import { wsPayload } from '../../ui/src/format.js';
 import { periodRange, usageUrl } from '../../ui/src/usage-data.js';
 import { compact, usedWidth } from '../../ui/src/policy-data.js';
-import { parseUsageQuery } from '../../src/ui/server/usage.js';
+import { parseReportQuery, USAGE_GROUPS } from '../../src/ui/server/usage.js';
 import { parseListQuery } from '../../src/ui/server/list-query.js';
 import { requestDiff } from '../../src/ui/server/request-diff.js';
 
@@ -137,12 +137,12 @@ describe('the usage page', () => {
 
   it('reads its query as a stats query: a non-admin counts only their own, whatever they ask; bad input is one line', () => {
     const teams = new Map([['bob', 'platform']]);
-    const q = (s: string, viewer = viewerFor('alice', true, ['alice'])) => parseUsageQuery(new URLSearchParams(s), viewer, teams);
+    const q = (s: string, viewer = viewerFor('alice', true, ['alice'])) => parseReportQuery(new URLSearchParams(s), viewer, teams, USAGE_GROUPS);
     expect(q('by=team&since=5&until=9&tool=codex&user=bob')).toEqual({ by: 'team', since: 5, until: 9, teams, tool: 'codex', model: undefined, host: undefined, label: undefined, status: undefined, user: 'bob' });
     expect(q('user=alice', viewerFor('bob', true, ['alice']))).toMatchObject({ by: 'model', user: 'bob' });
     expect(q('by=session')).toEqual({ problem: 'by "session": expected one of model, tool, host, day, user, team, label' });
     expect(q('since=yesterday')).toEqual({ problem: 'since "yesterday": expected a time in epoch milliseconds' });
-    expect(parseUsageQuery(new URLSearchParams('by=team'), viewerFor(undefined, false, []), undefined)).toEqual({ problem: 'by "team": the running policy names no teams' });
+    expect(parseReportQuery(new URLSearchParams('by=team'), viewerFor(undefined, false, []), undefined, USAGE_GROUPS)).toEqual({ problem: 'by "team": the running policy names no teams' });
   });
 });
 

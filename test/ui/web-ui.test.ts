@@ -234,7 +234,14 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(await page.locator('#chart-errors .chart-note').textContent()).toContain(`${failures} of ${exchanges.length} failed`);
     expect(await page.locator('#chart-cache .chart-note').textContent()).toContain(`overall ${hit.toFixed(1)}%`);
     expect(await labels('cache')).toContain('cache hit %');
+    // Summed by the proxy per time bucket over the period (the whole archive here), latency from the same period's total.
+    expect(await page.locator('.charts .toolbar').textContent()).toContain(`${exchanges.length} exchanges · buckets of`);
+    expect(await page.locator('table.percentiles').textContent()).toMatch(/latency\d+ ms\d+ ms/);
     await page.screenshot({ path: `${ARTIFACTS}/charts.png`, fullPage: true });
+    await page.selectOption('#chart-period', 'last-month');
+    await page.locator('.charts p.empty').waitFor();
+    await page.selectOption('#chart-period', '7d');
+    await page.locator('.uplot').first().waitFor();
   });
 });
 

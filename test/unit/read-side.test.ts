@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteArchiveReader } from '../../src/archive/sqlite-reader.js';
 import { percentile } from '../../src/archive/stats-table.js';
+import { bucketStep } from '../../src/archive/time-series.js';
 import { makeExchange } from '../../src/exchange.js';
 import { openArchive, SCHEMA_VERSION, type Archive, type ExchangeRow } from '../../src/recorder/db.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
@@ -158,6 +159,25 @@ describe('session rollup and the SQLite reader', () => {
     expect(reader.ruleStats({}).map((r) => [r.rule, r.exchanges])).toEqual([['no-o3', 2]]);
     expect(reader.ruleStats({ model: 'o3' }).map((r) => [r.rule, r.exchanges])).toEqual([['no-o3', 1]]);
     expect(reader.ruleStats({ users: ['alice'] })).toEqual([]);
+  });
+
+  it('sums requests, errors, tokens and cost per time bucket and group, the step following the span; teams merged', () => {
+    write([
+      [row(0, { client_user: 'alice', model: 'gpt-5', input_tokens: 10, output_tokens: 1, cost_usd: 0.5 }), { sessionId: 's', threadId: 't', turn: 1 }],
+      [row(1, { client_user: 'bob', model: 'gpt-5', input_tokens: 20, output_tokens: 2, cost_usd: null, status: 500 }), { sessionId: 's', threadId: 't', turn: 2 }],
+      [row(120, { client_user: 'carol', model: 'o3', input_tokens: 30, cached_input_tokens: 15, output_tokens: 3, cost_usd: 0.25 }), { sessionId: 's', threadId: 't', turn: 3 }],
+    ]);
+    // 120 s of exchanges: 5 s buckets (about 40 of them).
+    const byModel = reader.timeSeries({ by: 'model' });
+    expect(byModel.step).toBe(5000);
+    expect(byModel.points.map((p) => [p.at - T0, p.key, p.requests, p.errors, p.promptTokens, p.cachedTokens, p.outputTokens, p.costUsd])).toEqual([
+      [0, 'gpt-5', 2, 1, 30, 0, 3, 0.5], [120_000, 'o3', 1, 0, 30, 15, 3, 0.25],
+    ]);
+    const byTeam = reader.timeSeries({ by: 'team', teams: new Map([['alice', 'platform'], ['bob', 'platform']]) });
+    expect(byTeam.points.map((p) => [p.at - T0, p.key, p.requests])).toEqual([[0, 'team:platform', 2], [120_000, 'user:carol', 1]]);
+    expect(reader.timeSeries({ by: 'user', user: 'carol' }).points.map((p) => p.key)).toEqual(['carol']);
+    expect(reader.timeSeries({ by: 'model', since: T0 + 1_000_000 })).toEqual({ step: 0, points: [] });
+    expect([bucketStep(5_000), bucketStep(3_600_000), bucketStep(30 * 86_400_000)]).toEqual([1000, 300_000, 86_400_000]);
   });
 
   it('resolves ids and unique prefixes, and says when a prefix is ambiguous', () => {

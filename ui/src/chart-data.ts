@@ -1,45 +1,47 @@
-import type { UiListItem } from './api.js';
+import type { SeriesPoint, TimeSeries } from '../../src/archive/time-series.js';
+
+export type { SeriesPoint, TimeSeries };
 
 /** What the cost and token charts split their lines by. */
 export type GroupBy = 'model' | 'tool' | 'user' | 'team';
 /** `team` only when the running policy names teams (`/ui/api/me`). */
 export const GROUP_BYS: readonly GroupBy[] = ['model', 'tool', 'user', 'team'];
 
-/** Proxy user → team, as `/ui/api/me` gives them. */
-export type Teams = Readonly<Record<string, string>>;
-
 export const NONE = '(none)';
 export const OTHER = '(other)';
 
-/**
- * The group a row counts for. By team as `stats --by team` and a `per: team` budget key
- * it: `team:NAME` for a member, else `user:` and the proxy user.
- */
-export function groupOf(row: UiListItem, by: GroupBy, teams: Teams = {}): string {
-  if (by === 'team') return row.user === null ? NONE : Object.hasOwn(teams, row.user) ? `team:${teams[row.user]}` : `user:${row.user}`;
-  return (by === 'model' ? row.model : by === 'tool' ? row.tool : row.user) ?? NONE;
+/** Every bucket start from the first point's to the last's, `step` apart, empty ones included (epoch ms). Pure. */
+export function bucketStarts(series: TimeSeries): number[] {
+  const { step, points } = series;
+  if (points.length === 0 || step <= 0) return [];
+  const first = points[0]!.at;
+  const last = points[points.length - 1]!.at;
+  return Array.from({ length: Math.round((last - first) / step) + 1 }, (_, i) => first + i * step);
 }
 
 /**
- * One cumulative line per group over `rows` (oldest first): the groups with the
- * largest totals get their own line, the rest are summed into "(other)", so a chart
- * stays readable with many models or users. Pure.
+ * One cumulative line per group over the buckets (the server's time series, oldest
+ * first): the groups with the largest totals get their own line, the rest are summed
+ * into "(other)", so a chart stays readable with many models or users. Pure.
  */
-export function cumulativeBy(rows: readonly UiListItem[], by: GroupBy, pick: (r: UiListItem) => number, maxLines: number, teams: Teams = {}): { names: string[]; series: number[][] } {
+export function cumulativeLines(series: TimeSeries, pick: (p: SeriesPoint) => number, maxLines: number): { names: string[]; series: number[][] } {
+  const starts = bucketStarts(series);
+  const keyOf = (p: SeriesPoint): string => p.key ?? NONE;
   const totals = new Map<string, number>();
-  for (const r of rows) totals.set(groupOf(r, by, teams), (totals.get(groupOf(r, by, teams)) ?? 0) + pick(r));
+  for (const p of series.points) totals.set(keyOf(p), (totals.get(keyOf(p)) ?? 0) + pick(p));
   const ranked = [...totals.keys()].sort((a, b) => totals.get(b)! - totals.get(a)! || a.localeCompare(b));
   const own = ranked.length <= maxLines ? ranked : ranked.slice(0, maxLines - 1);
   const names = ranked.length <= maxLines ? own : [...own, OTHER];
   const index = new Map(own.map((n, i) => [n, i]));
-  const sums = names.map(() => 0);
-  const series = names.map(() => [] as number[]);
-  for (const r of rows) {
-    const i = index.get(groupOf(r, by, teams)) ?? names.length - 1;
-    sums[i]! += pick(r);
-    sums.forEach((sum, j) => series[j]!.push(sum));
+  const perBucket = names.map(() => new Array<number>(starts.length).fill(0));
+  for (const p of series.points) {
+    const bucket = Math.round((p.at - (starts[0] ?? 0)) / series.step);
+    perBucket[index.get(keyOf(p)) ?? names.length - 1]![bucket]! += pick(p);
   }
-  return { names, series };
+  return { names, series: perBucket.map((values) => {
+    let sum = 0;
+    return values.map((v) => (sum += v));
+  }) };
 }
 
 /**
@@ -79,36 +81,22 @@ export interface Buckets {
   cacheHit: (number | null)[];
 }
 
-export function failed(r: Pick<UiListItem, 'status' | 'outcome'>): boolean {
-  return (r.outcome !== null && r.outcome !== 'completed') || (r.status ?? 0) >= 400;
-}
-
-/** Requests, errors and the cache hit ratio per time bucket of `stepMs`, empty buckets included. Pure. */
-export function timeBuckets(rows: readonly UiListItem[], stepMs: number): Buckets {
-  const out: Buckets = { xs: [], requests: [], errors: [], cacheHit: [] };
-  if (rows.length === 0) return out;
-  let min = Infinity;
-  let max = -Infinity;
-  for (const r of rows) {
-    min = Math.min(min, r.startedAt);
-    max = Math.max(max, r.startedAt);
+/** Requests, errors and the cache hit ratio per time bucket, empty buckets included. Pure. */
+export function bucketTotals(series: TimeSeries): Buckets {
+  const starts = bucketStarts(series);
+  const requests = new Array<number>(starts.length).fill(0);
+  const errors = new Array<number>(starts.length).fill(0);
+  const prompt = new Array<number>(starts.length).fill(0);
+  const cached = new Array<number>(starts.length).fill(0);
+  for (const p of series.points) {
+    const i = Math.round((p.at - starts[0]!) / series.step);
+    requests[i]! += p.requests;
+    errors[i]! += p.errors;
+    prompt[i]! += p.promptTokens;
+    cached[i]! += p.cachedTokens;
   }
-  const first = Math.floor(min / stepMs) * stepMs;
-  const count = Math.floor((max - first) / stepMs) + 1;
-  const prompt = new Array<number>(count).fill(0);
-  const cached = new Array<number>(count).fill(0);
-  out.requests = new Array<number>(count).fill(0);
-  out.errors = new Array<number>(count).fill(0);
-  for (const r of rows) {
-    const i = Math.floor((r.startedAt - first) / stepMs);
-    out.requests[i]!++;
-    if (failed(r)) out.errors[i]!++;
-    prompt[i]! += r.promptTokens;
-    cached[i]! += r.cachedTokens;
-  }
-  for (let i = 0; i < count; i++) {
-    out.xs.push((first + i * stepMs) / 1000);
-    out.cacheHit.push(prompt[i]! > 0 ? Math.round((cached[i]! / prompt[i]!) * 1000) / 10 : null);
-  }
-  return out;
+  return {
+    xs: starts.map((at) => at / 1000), requests, errors,
+    cacheHit: prompt.map((n, i) => (n > 0 ? Math.round((cached[i]! / n) * 1000) / 10 : null)),
+  };
 }

@@ -1,67 +1,88 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { getJson, type UiListItem } from './api.js';
-import { bucketStep, colorsFor, cumulativeBy, failed, GROUP_BYS, timeBuckets, timeRange, type GroupBy, type Teams } from './chart-data.js';
-import { tokens, usd } from './format.js';
+import { getJson } from './api.js';
+import { bucketTotals, colorsFor, cumulativeLines, GROUP_BYS, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
+import { ms, tokens, usd } from './format.js';
+import { PERIODS, periodRange, type Period } from './usage-data.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04'];
 
+type Total = { requests: number; errors: number; tokens: { input: number; cached_input: number }; latency_ms: { p50: number | null; p95: number | null }; ttft_ms: { p50: number | null; p95: number | null } };
+
 /**
  * Cost and tokens over time by model, tool, user or team; the cache hit ratio and errors
- * per time bucket; latency percentiles. From the newest exchanges (up to 1000).
+ * per time bucket; latency percentiles — over a period of the whole archive, summed by
+ * the proxy per time bucket (off its event loop) rather than from the newest rows.
  */
 export function ChartsView() {
-  const [rows, setRows] = useState<UiListItem[] | null>(null);
+  const [series, setSeries] = useState<TimeSeries | null>(null);
+  const [total, setTotal] = useState<Total | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [by, setBy] = useState<GroupBy>('model');
-  const [teams, setTeams] = useState<Teams>({});
+  const [period, setPeriod] = useState<Period>('7d');
+  const [hasTeams, setHasTeams] = useState(false);
   useEffect(() => {
-    getJson<{ exchanges: UiListItem[] }>('/ui/api/exchanges?limit=1000').then((r) => setRows(r.exchanges.slice().reverse()), (err: Error) => setError(err.message));
     // The running policy's teams: without any, there is no team to split by.
-    getJson<{ teams?: Teams }>('/ui/api/me').then((me) => setTeams(me.teams ?? {}), () => setTeams({}));
+    getJson<{ teams?: Record<string, string> }>('/ui/api/me').then((me) => setHasTeams(Object.keys(me.teams ?? {}).length > 0), () => setHasTeams(false));
   }, []);
-  const choices = GROUP_BYS.filter((g) => g !== 'team' || Object.keys(teams).length > 0);
+  useEffect(() => {
+    const params = new URLSearchParams({ by });
+    const { since, until } = periodRange(period, Date.now());
+    if (since !== undefined) params.set('since', String(since));
+    if (until !== undefined) params.set('until', String(until));
+    setSeries(null);
+    setError(null);
+    getJson<TimeSeries>(`/ui/api/series?${params.toString()}`).then(setSeries, (err: Error) => setError(err.message));
+    params.set('by', 'model');
+    getJson<{ total: Total | null }>(`/ui/api/usage?${params.toString()}`).then((u) => setTotal(u.total), () => setTotal(null));
+  }, [by, period]);
+  const choices = GROUP_BYS.filter((g) => g !== 'team' || hasTeams);
   const data = useMemo(() => {
-    if (!rows || rows.length === 0) return null;
-    const span = rows.at(-1)!.startedAt - rows[0]!.startedAt;
-    const step = bucketStep(span);
+    if (!series || series.points.length === 0) return null;
+    const buckets = bucketTotals(series);
     return {
-      xs: rows.map((r) => r.startedAt / 1000),
-      cost: cumulativeBy(rows, by, (r) => r.costUsd ?? 0, COLORS.length, teams),
-      tokens: cumulativeBy(rows, by, (r) => r.promptTokens + (r.outputTokens ?? 0), COLORS.length, teams),
-      step, buckets: timeBuckets(rows, step),
-      errors: rows.filter(failed).length,
-      cached: rows.reduce((n, r) => n + r.cachedTokens, 0), prompt: rows.reduce((n, r) => n + r.promptTokens, 0),
+      buckets,
+      cost: cumulativeLines(series, (p) => p.costUsd, COLORS.length),
+      tokens: cumulativeLines(series, (p) => p.promptTokens + p.outputTokens, COLORS.length),
+      requests: buckets.requests.reduce((a, b) => a + b, 0), errors: buckets.errors.reduce((a, b) => a + b, 0),
+      cached: series.points.reduce((n, p) => n + p.cachedTokens, 0), prompt: series.points.reduce((n, p) => n + p.promptTokens, 0),
     };
-  }, [rows, by, teams]);
-  if (error) return <p class="error">{error}</p>;
-  if (!rows) return <p class="dim">loading…</p>;
-  if (!data) return <p class="empty">Nothing to chart yet.</p>;
-  const latencies = rows.map((r) => r.latencyMs).filter((v): v is number => v !== null);
-  const ttfts = rows.map((r) => r.ttftMs).filter((v): v is number => v !== null);
+  }, [series]);
+  const toolbar = (
+    <div class="toolbar">
+      <label>Split cost and tokens by{' '}
+        <select id="chart-by" value={by} onChange={(e) => setBy((e.target as HTMLSelectElement).value as GroupBy)}>
+          {choices.map((g) => <option key={g} value={g}>{g}</option>)}
+        </select>
+      </label>
+      <label>Period{' '}
+        <select id="chart-period" value={period} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value as Period)}>
+          {PERIODS.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+        </select>
+      </label>
+      {data && series && <span class="dim">{data.requests} exchanges · buckets of {span(series.step)}</span>}
+    </div>
+  );
+  if (error) return <section class="charts">{toolbar}<p class="error">{error}</p></section>;
+  if (!series) return <section class="charts">{toolbar}<p class="dim">reading the archive…</p></section>;
+  if (!data) return <section class="charts">{toolbar}<p class="empty">Nothing to chart in this period.</p></section>;
   const b = data.buckets;
+  const pad = series.step / 1000;
   return (
     <section class="charts">
-      <div class="toolbar">
-        <label>Split cost and tokens by{' '}
-          <select id="chart-by" value={by} onChange={(e) => setBy((e.target as HTMLSelectElement).value as GroupBy)}>
-            {choices.map((g) => <option key={g} value={g}>{g}</option>)}
-          </select>
-        </label>
-        <span class="dim">{rows.length} newest exchanges · buckets of {span(data.step)}</span>
-      </div>
-      <Chart id="cost" title={`Cost over time by ${by} (USD, cumulative)`} xs={data.xs} series={data.cost.series} names={data.cost.names} format={(v) => usd(v)} stepped />
-      <Chart id="tokens" title={`Tokens over time by ${by} (prompt + output, cumulative)`} xs={data.xs} series={data.tokens.series} names={data.tokens.names} format={(v) => tokens(v)} stepped
+      {toolbar}
+      <Chart id="cost" title={`Cost over time by ${by} (USD, cumulative)`} xs={b.xs} series={data.cost.series} names={data.cost.names} format={(v) => usd(v)} stepped pad={pad} />
+      <Chart id="tokens" title={`Tokens over time by ${by} (prompt + output, cumulative)`} xs={b.xs} series={data.tokens.series} names={data.tokens.names} format={(v) => tokens(v)} stepped pad={pad}
         colors={colorsFor(data.tokens.names, data.cost.names, COLORS)} />
       <Chart id="cache" title="Cache hit ratio (cached share of prompt tokens, %)" note={`overall ${data.prompt > 0 ? ((data.cached / data.prompt) * 100).toFixed(1) : '–'}%`}
-        xs={b.xs} series={[b.cacheHit]} names={['cache hit %']} format={(v) => `${v}%`} points pad={data.step / 1000} />
-      <Chart id="errors" title="Errors over time (per bucket)" note={`${data.errors} of ${rows.length} failed`} xs={b.xs} series={[b.requests, b.errors]} names={['requests', 'errors']}
-        colors={['#94a3b8', '#dc2626']} format={(v) => String(v)} bars pad={data.step / 1000} />
+        xs={b.xs} series={[b.cacheHit]} names={['cache hit %']} format={(v) => `${v}%`} points pad={pad} />
+      <Chart id="errors" title="Errors over time (per bucket)" note={`${data.errors} of ${data.requests} failed`} xs={b.xs} series={[b.requests, b.errors]} names={['requests', 'errors']}
+        colors={['#94a3b8', '#dc2626']} format={(v) => String(v)} bars pad={pad} />
       <table class="kv percentiles">
         <tr><th /><th>p50</th><th>p95</th></tr>
-        <tr><th>latency</th><td>{pct(latencies, 0.5)} ms</td><td>{pct(latencies, 0.95)} ms</td></tr>
-        <tr><th>TTFT</th><td>{pct(ttfts, 0.5)} ms</td><td>{pct(ttfts, 0.95)} ms</td></tr>
+        <tr><th>latency</th><td>{ms(total?.latency_ms.p50)}</td><td>{ms(total?.latency_ms.p95)}</td></tr>
+        <tr><th>TTFT</th><td>{ms(total?.ttft_ms.p50)}</td><td>{ms(total?.ttft_ms.p95)}</td></tr>
       </table>
     </section>
   );
@@ -109,10 +130,4 @@ function Chart({ id, title, note, xs, series, names, colors = COLORS, format, ba
 function span(stepMs: number): string {
   const s = stepMs / 1000;
   return s < 60 ? `${s} s` : s < 3600 ? `${s / 60} min` : s < 86_400 ? `${s / 3600} h` : `${s / 86_400} d`;
-}
-
-function pct(values: number[], p: number): string {
-  if (values.length === 0) return '–';
-  const sorted = [...values].sort((a, b) => a - b);
-  return String(Math.round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!));
 }

@@ -13,7 +13,7 @@ import { listItem } from './list-item.js';
 import { parseListQuery } from './list-query.js';
 import { threadRequestDiffs } from './request-diff.js';
 import type { LiveHub } from './live.js';
-import { parseUsageQuery, usageBody, usageCsv } from './usage.js';
+import { parseReportQuery, SERIES_GROUPS, USAGE_GROUPS, usageBody, usageCsv } from './usage.js';
 import { DECISIONS_DAYS, policyPage, type RunningPolicy } from './policy-page.js';
 
 export interface UiDeps {
@@ -71,8 +71,13 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     const rows = reader.listExchanges(parseListQuery(params, viewer));
     return sendJson(res, 200, { exchanges: rows.map(listItem) });
   }
+  if (route === 'series') {
+    const query = parseReportQuery(params, viewer, deps.teams(), SERIES_GROUPS);
+    if ('problem' in query) return sendJson(res, 400, errorBody('bad_query', query.problem));
+    return sendJson(res, 200, await reader.inBackground('timeSeries', query));
+  }
   if (route === 'usage') {
-    const query = parseUsageQuery(params, viewer, deps.teams());
+    const query = parseReportQuery(params, viewer, deps.teams(), USAGE_GROUPS);
     if ('problem' in query) return sendJson(res, 400, errorBody('bad_query', query.problem));
     if (params.get('format') !== 'csv') return sendJson(res, 200, await usageBody(reader, query));
     const csv = await usageCsv(reader, query);
@@ -113,7 +118,7 @@ async function sendPolicy(res: ServerResponse, viewer: Viewer, deps: UiDeps): Pr
   const running = deps.policy();
   if (!running) return sendJson(res, 200, { policy: null });
   const now = Date.now();
-  const decisions = (await deps.reader()?.ruleStatsInBackground({ since: now - DECISIONS_DAYS * 86_400_000 })) ?? [];
+  const decisions = (await deps.reader()?.inBackground('ruleStats', { since: now - DECISIONS_DAYS * 86_400_000 })) ?? [];
   sendJson(res, 200, { policy: policyPage(running, decisions, now) });
 }
 

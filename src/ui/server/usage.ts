@@ -1,21 +1,25 @@
 import { csvText } from '../../archive/csv.js';
 import { NO_ROW, statsJson } from '../../archive/stats-json.js';
+import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader, StatsDimension, StatsQuery } from '../../archive/store.js';
+import type { SeriesDimension } from '../../archive/time-series.js';
 import type { Viewer } from './access.js';
 
 /** What the usage page groups by: `stats`' groupings but sessions (too many to read as a table). */
 export const USAGE_GROUPS: readonly StatsDimension[] = ['model', 'tool', 'host', 'day', 'user', 'team', 'label'];
+/** What the charts split their lines by. */
+export const SERIES_GROUPS: readonly SeriesDimension[] = ['model', 'tool', 'user', 'team'];
 
 const MAX_TEXT = 200;
 
 /**
- * The usage API's query (`by`, `since` and `until` in epoch ms, and `stats`' filters) as a
- * stats query, or the one-line problem. A viewer who is not an admin counts only their own
+ * A report's query (`by` one of `groups`, `since` and `until` in epoch ms, and `stats`'
+ * filters), or the one-line problem. A viewer who is not an admin counts only their own
  * exchanges, whatever `user` says; teams come from the running policy.
  */
-export function parseUsageQuery(params: URLSearchParams, viewer: Viewer, teams: ReadonlyMap<string, string> | undefined): StatsQuery | { problem: string } {
-  const by = (params.get('by') ?? 'model') as StatsDimension;
-  if (!USAGE_GROUPS.includes(by)) return { problem: `by "${params.get('by')}": expected one of ${USAGE_GROUPS.join(', ')}` };
+export function parseReportQuery<D extends string>(params: URLSearchParams, viewer: Viewer, teams: ReadonlyMap<string, string> | undefined, groups: readonly D[]): (ExchangeFilter & { by: D; teams?: ReadonlyMap<string, string> }) | { problem: string } {
+  const by = (params.get('by') ?? 'model') as D;
+  if (!groups.includes(by)) return { problem: `by "${params.get('by')}": expected one of ${groups.join(', ')}` };
   if (by === 'team' && !teams) return { problem: 'by "team": the running policy names no teams' };
   const time = (name: string): number | undefined | { problem: string } => {
     const raw = params.get(name);
@@ -36,16 +40,16 @@ export function parseUsageQuery(params: URLSearchParams, viewer: Viewer, teams: 
 
 /**
  * The usage page's table: one row per group (as `stats --json` gives them) and the total;
- * read in a thread of its own (statsInBackground), so a month of exchanges does not hold
+ * read in a thread of its own (inBackground), so a month of exchanges does not hold
  * the proxy's event loop.
  */
 export async function usageBody(reader: ArchiveReader, query: StatsQuery): Promise<{ rows: Record<string, unknown>[]; total: Record<string, unknown> | null }> {
-  const { rows, total } = await reader.statsInBackground(query);
+  const { rows, total } = await reader.inBackground('statsTable', query);
   return { rows: rows.map((r) => statsJson(query.by, r)), total: total ? statsJson(query.by, total) : null };
 }
 
 /** The same groups as CSV (`stats --csv`). */
 export async function usageCsv(reader: ArchiveReader, query: StatsQuery): Promise<string> {
-  const { rows } = await reader.statsInBackground(query);
+  const { rows } = await reader.inBackground('statsTable', query);
   return csvText(rows.map((r) => statsJson(query.by, r)), statsJson(query.by, NO_ROW));
 }
