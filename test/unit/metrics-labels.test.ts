@@ -34,11 +34,13 @@ describe('metric labels', () => {
     const answered = { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
     metrics.observe(makeExchange({
       provider: 'openai', api: 'chat.completions', request: { model: 'cheap-alias' }, response: answered, usage: { inputTokens: 1_000_000, outputTokens: 1_000_000 },
+      // At noon UTC: DeepSeek halves its prices from 16:30 to 00:30 UTC, and the price data knows it.
+      timings: { start: Date.UTC(2026, 5, 1, 12), end: Date.UTC(2026, 5, 1, 12, 0, 1) },
       policy: { decisions: [], route: { from: { upstream: 'https://api.openai.com', model: 'cheap-alias' }, to: { upstream: 'https://api.deepseek.com', model: 'deepseek-chat' } } },
     }));
     metrics.observe(makeExchange({ provider: 'openai', api: 'chat.completions', request: { model: 'gpt-4o' }, response: answered }));
     const text = await metrics.render();
-    // deepseek-chat: $0.27/M in + $1.10/M out.
+    // deepseek-chat: $0.27/M in + $1.10/M out (standard hours).
     expect(text).toContain('llmtap_cost_usd_total{provider="deepseek",model="deepseek-chat",tool="none"} 1.37');
     expect(text).toContain('llmtap_requests_total{provider="deepseek",api="chat.completions",model="deepseek-chat",tool="none",status_class="2xx"} 1');
     expect(text).toContain('llmtap_requests_total{provider="openai",api="chat.completions",model="gpt-4o",tool="none",status_class="2xx"} 1');
