@@ -84,3 +84,11 @@ export function matchesFilters(item: UiListItem, f: ListFilters): boolean {
   if (/^\d{3}$/.test(s)) return item.status === Number(s);
   return true;
 }
+
+/** Who is looking (`/ui/api/me`): asked once per page load, shared by the views that need it. */
+export interface Me { user: string | null; admin: boolean; teams: Record<string, string> }
+
+let me: Promise<Me> | undefined;
+export function whoAmI(): Promise<Me> {
+  return (me ??= getJson<Me>('/ui/api/me').catch(() => ({ user: null, admin: false, teams: {} })));
+}

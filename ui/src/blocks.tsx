@@ -68,3 +68,12 @@ export function Decisions({ record }: { record: unknown }) {
   if (!lines) return null;
   return <ul class="decisions">{lines.map((line, i) => <li key={i} class={line.startsWith('refused:') ? 'refused' : line.startsWith('monitor:') ? 'dim' : undefined}>{line}</li>)}</ul>;
 }
+
+/** A session or exchange as `llmtap export` writes it, downloaded: HAR for DevTools and HAR viewers, JSON lines for scripts. */
+export function Downloads({ path }: { path: string }) {
+  return (
+    <span class="downloads">
+      download <a href={`/ui/api/${path}/export?format=har`} download>HAR</a> · <a href={`/ui/api/${path}/export?format=jsonl`} download>JSONL</a>
+    </span>
+  );
+}

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { getJson } from './api.js';
+import { getJson, whoAmI } from './api.js';
 import { bucketTotals, colorsFor, cumulativeLines, GROUP_BYS, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
 import { ms, tokens, usd } from './format.js';
 import { PERIODS, periodRange, type Period } from './usage-data.js';
@@ -24,7 +24,7 @@ export function ChartsView() {
   const [hasTeams, setHasTeams] = useState(false);
   useEffect(() => {
     // The running policy's teams: without any, there is no team to split by.
-    getJson<{ teams?: Record<string, string> }>('/ui/api/me').then((me) => setHasTeams(Object.keys(me.teams ?? {}).length > 0), () => setHasTeams(false));
+    void whoAmI().then((me) => setHasTeams(Object.keys(me.teams).length > 0));
   }, []);
   useEffect(() => {
     const params = new URLSearchParams({ by });

@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, type ExchangePage } from './api.js';
-import { Decisions, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
+import { Decisions, Downloads, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
 import { dateTime, ms, tokens, usd, wsPayload } from './format.js';
 import { Status } from './list-view.js';
-import { Downloads, Turn } from './turn-card.js';
+import { Turn } from './turn-card.js';
 
 export function ExchangeView({ id }: { id: string }) {
   const [page, setPage] = useState<ExchangePage | null>(null);

@@ -7,7 +7,7 @@ import { SessionView } from './session-view.js';
 import { SessionsView } from './sessions-view.js';
 import { UsageView } from './usage-view.js';
 import { PolicyView } from './policy-view.js';
-import { getJson } from './api.js';
+import { whoAmI } from './api.js';
 import './styles.css';
 
 /** Views are addressed by the URL fragment, so the browser's back button and links work without a server route per view. */
@@ -33,7 +33,7 @@ function App() {
   }, []);
   // The policy page is for the UI's admins (everyone on a proxy without users).
   const [admin, setAdmin] = useState(false);
-  useEffect(() => void getJson<{ admin: boolean }>('/ui/api/me').then((me) => setAdmin(me.admin), () => setAdmin(false)), []);
+  useEffect(() => void whoAmI().then((me) => setAdmin(me.admin)), []);
   const tab = (href: string, label: string, active: boolean) => <a href={href} class={active ? 'tab active' : 'tab'}>{label}</a>;
   return (
     <div class="shell">

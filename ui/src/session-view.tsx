@@ -2,7 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { getJson, turnKey, type RequestDiff, type SessionPage, type ThreadView } from './api.js';
 import { dateTime, ms, quota, shortId, tokens, usd } from './format.js';
 import { ReplayBar, useReplay } from './replay-control.js';
-import { Downloads, Turn } from './turn-card.js';
+import { Downloads } from './blocks.js';
+import { Turn } from './turn-card.js';
 
 export function SessionView({ id }: { id: string }) {
   const [page, setPage] = useState<SessionPage | null>(null);

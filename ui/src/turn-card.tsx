@@ -61,12 +61,3 @@ function Diff({ diff }: { diff: RequestDiff }) {
     </details>
   );
 }
-
-/** A session or exchange as `llmtap export` writes it, downloaded: HAR for DevTools and HAR viewers, JSON lines for scripts. */
-export function Downloads({ path }: { path: string }) {
-  return (
-    <span class="downloads">
-      download <a href={`/ui/api/${path}/export?format=har`} download>HAR</a> · <a href={`/ui/api/${path}/export?format=jsonl`} download>JSONL</a>
-    </span>
-  );
-}

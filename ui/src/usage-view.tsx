@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getJson } from './api.js';
+import { getJson, whoAmI } from './api.js';
 import { ms, tokens, usd } from './format.js';
 import { PERIODS, USAGE_GROUPS, usageUrl, type Period, type UsageGroup } from './usage-data.js';
 
@@ -29,7 +29,7 @@ export function UsageView() {
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
-    getJson<{ teams?: Record<string, string> }>('/ui/api/me').then((me) => setHasTeams(Object.keys(me.teams ?? {}).length > 0), () => setHasTeams(false));
+    void whoAmI().then((me) => setHasTeams(Object.keys(me.teams).length > 0));
   }, []);
   useEffect(() => {
     const at = Date.now();
