@@ -5,6 +5,7 @@ import { parseJsonBody } from '../providers/json.js';
 import { identifyTool } from '../providers/tool-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, factsOf, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
+import { refusalMessage } from './refusal-message.js';
 import type { CachePersistence, ResponseCaches } from '../cache/response-caches.js';
 import { evaluateBudgets, type BudgetLedger } from './budget.js';
 import type { BudgetCharger } from './budget-charge.js';
@@ -71,7 +72,7 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const retry = outcome.block?.retryAfterSeconds;
   // One object, filled in below (this runs on every request).
   const result: PolicyStageResult = { charges: outcome.charges, budgetCharges: outcome.budgetCharges, facts };
-  if (outcome.block) result.error = new LlmtapError(outcome.block.code, blockOptions(outcome.block.code, retry));
+  if (outcome.block) result.error = new LlmtapError(outcome.block.code, blockOptions(outcome.block.code, retry, refusalMessage(outcome.block.code, outcome.record.decisions, facts.model, Date.now())));
   if (routing?.plan) result.routing = { plan: routing.plan, facts };
   // The body when a rule changed it: re-serialised after redaction (handed back even when a
   // later rule blocks the request, so the archive never keeps what a rule said must not
@@ -134,10 +135,10 @@ function readsBody(policy: CompiledPolicy): boolean {
   return reads;
 }
 
-/** Headers and message of a block: a spent budget is not worth an SDK's automatic retry. */
-function blockOptions(code: NonNullable<PolicyOutcome['block']>['code'], retry: number | undefined): ConstructorParameters<typeof LlmtapError>[1] {
+/** Headers and message of a block (the rule and why, when the decisions say): a spent budget is not worth an SDK's automatic retry. */
+function blockOptions(code: NonNullable<PolicyOutcome['block']>['code'], retry: number | undefined, message: string | undefined): ConstructorParameters<typeof LlmtapError>[1] {
   const headers: Record<string, string> = retry === undefined ? {} : { 'retry-after': String(retry) };
   if (code === 'budget_exceeded') headers['x-should-retry'] = 'false';
-  const detail = code === 'request_too_large' ? 'the request body is larger than llmtap policy allows' : undefined;
+  const detail = message ?? (code === 'request_too_large' ? 'the request body is larger than llmtap policy allows' : undefined);
   return { headers, detail };
 }

@@ -8,6 +8,7 @@
  * adds decisions to and the rate-limit buckets it takes from.
  */
 import { ERROR_CODES } from '../errors.js';
+import { refusalMessage } from '../policy/refusal-message.js';
 import type { Exchange, WsMessageRecord } from '../exchange.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { judgeSessionRequest, type SessionRequestCode, type SessionRequestVerdict } from '../policy/session-request.js';
@@ -44,7 +45,8 @@ export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRunt
   const asked = { ...facts, model: request.model ?? facts.model };
   const verdict = judgeSessionRequest(runtime.policy, asked, request.event, { buckets: runtime.buckets, budgets: runtime.budgets, now });
   for (const d of verdict.decisions) note(ex, d);
-  return verdict.block ? { refusal: refusal(verdict.block), tokenCharges: [] } : { tokenCharges: verdict.tokenCharges };
+  if (!verdict.block) return { tokenCharges: verdict.tokenCharges };
+  return { refusal: { code: verdict.block, event: refusalEvent(verdict.block, refusalMessage(verdict.block, verdict.decisions, asked.model, now)) }, tokenCharges: [] };
 }
 
 /** Adds a decision to the session's record unless the same rule already decided the same way (for the same model or key). */
@@ -55,12 +57,11 @@ function note(ex: Exchange, d: Decision): void {
   if (!record.decisions.some(same)) record.decisions.push(d);
 }
 
-function refusal(code: SessionRequestCode): WsRefusal {
-  return { code, event: refusalEvent(code) };
-}
-
-/** What a refused request is answered with: the Responses API's WebSocket `error` event, its `error` as llmtap's HTTP answer has it. */
-export function refusalEvent(code: SessionRequestCode): string {
+/**
+ * What a refused request is answered with: the Responses API's WebSocket `error` event, its
+ * `error` as llmtap's HTTP answer has it (the rule and why, when known: refusal-message.ts).
+ */
+export function refusalEvent(code: SessionRequestCode, why?: string): string {
   const { status, message } = ERROR_CODES[code];
-  return JSON.stringify({ type: 'error', status, error: { message: `${message} (${code})`, type: 'llmtap_error', param: null, code } });
+  return JSON.stringify({ type: 'error', status, error: { message: `${why ?? message} (${code})`, type: 'llmtap_error', param: null, code } });
 }

@@ -62,6 +62,9 @@ describe('budgets through the proxy with the official SDKs', () => {
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     const re = err as InstanceType<typeof OpenAI.RateLimitError>;
     expect([re.status, re.code, re.headers?.get('x-llmtap-error'), re.headers?.get('x-should-retry')]).toEqual([429, 'budget_exceeded', 'budget_exceeded', 'false']);
+    // Which budget, for whom, and when it starts again (tomorrow, 00:00 UTC).
+    const tomorrow = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1)).toISOString();
+    expect(re.message).toMatch(new RegExp(`the budget of llmtap policy rule "gpt4o-daily" is spent for model:gpt-4o: \\$[\\d.]+ of \\$0\\.00010 this day; it starts again at ${tomorrow.replace(/[.]/g, '\\.')}`));
     expect(Number(re.headers?.get('retry-after'))).toBeGreaterThan(0);
     expect(fake.seen.length).toBe(before);
     const recs = await recorded('gpt-4o', 2);

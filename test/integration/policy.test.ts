@@ -51,6 +51,8 @@ describe('policy through the proxy with the official SDKs', () => {
     expect(a).toBeInstanceOf(OpenAI.PermissionDeniedError);
     const oe = a as InstanceType<typeof OpenAI.PermissionDeniedError>;
     expect([oe.status, oe.code, oe.headers?.get('x-llmtap-error')]).toEqual([403, 'model_not_allowed', 'model_not_allowed']);
+    // What the developer reads: which rule, and the model it refused.
+    expect(oe.message).toContain('the model "gpt-5" is not allowed by llmtap policy rule "no-gpt5"');
     const b = await anthropic.messages.create({ model: 'claude-opus-4-1', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(b).toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect((b as InstanceType<typeof Anthropic.PermissionDeniedError>).error).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
@@ -76,6 +78,7 @@ describe('policy through the proxy with the official SDKs', () => {
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     const re = err as InstanceType<typeof OpenAI.RateLimitError>;
     expect([re.headers?.get('retry-after'), re.headers?.get('x-llmtap-error')]).toEqual(['60', 'rate_limited']);
+    expect(re.message).toMatch(/rate limited by llmtap policy rule "[^"]+": requests per minute for \S+; retry in 60s/);
     const aerr = await anthropic.messages.create({ model: 'claude-haiku-limited', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).then(() => anthropic.messages.create({ model: 'claude-haiku-limited', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })).catch((e: unknown) => e);
     expect(aerr).toBeInstanceOf(Anthropic.RateLimitError);
     expect(fake.seen.length).toBe(before + 1); // only the first Anthropic call went out
@@ -110,6 +113,9 @@ describe('policy through the proxy with the official SDKs', () => {
     const err = await openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'deploy with sk-proj-abcdefghijklmnopqrstuvwxyz012345' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).headers?.get('x-llmtap-error')).toBe('content_blocked');
+    // The detector and where it fired; never the key itself.
+    expect((err as Error).message).toContain('the request holds api_key (at messages[0].content) that llmtap policy rule "no-keys-out" does not let leave this machine');
+    expect((err as Error).message).not.toContain('sk-proj-abcdef');
     expect(fake.seen.length).toBe(before);
     const rec = await byModel('gpt-4.1');
     expect(rec.policy).toMatchObject({ blocked: 'content_blocked', decisions: [{ rule: 'no-keys-out', action: 'block', hits: [{ detector: 'api_key', at: 'messages[0].content', count: 1 }] }] });

@@ -55,8 +55,9 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
     expect(ask('gpt-5-codex')).toBeUndefined();
     expect(ask('gpt-5-codex')).toBeUndefined();
     const refused = ask('o3');
-    expect(refused).toEqual({ code: 'model_not_allowed', event: refusalEvent('model_not_allowed') });
-    expect(JSON.parse(refused!.event)).toEqual({ type: 'error', status: 403, error: { message: 'this model is not allowed by llmtap policy (model_not_allowed)', type: 'llmtap_error', param: null, code: 'model_not_allowed' } });
+    expect(refused).toEqual({ code: 'model_not_allowed', event: refusalEvent('model_not_allowed', 'the model "o3" is not allowed by llmtap policy rule "rest"') });
+    // The enforced rule's, not the monitor rule's that decided first.
+    expect(JSON.parse(refused!.event)).toEqual({ type: 'error', status: 403, error: { message: 'the model "o3" is not allowed by llmtap policy rule "rest" (model_not_allowed)', type: 'llmtap_error', param: null, code: 'model_not_allowed' } });
     expect(ask('o3')).toBeDefined();
     expect(ex.policy?.decisions).toEqual([
       { rule: 'ok', kind: 'access', action: 'allow', enforced: true, model: 'gpt-5-codex' },
