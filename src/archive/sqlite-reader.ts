@@ -49,6 +49,14 @@ export class SqliteArchiveReader implements ArchiveReader {
       where.push('client_user = ?');
       params.push(query.user);
     }
+    if (query.model !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM json_each(sessions.models) WHERE value = ?)');
+      params.push(query.model);
+    }
+    if (query.label !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM exchanges e WHERE e.session_id = sessions.id AND e.client_label = ?)');
+      params.push(query.label);
+    }
     const sql = `SELECT *, ${LABEL_OF_SESSION} FROM sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id LIMIT ?`;
     return (this.db.prepare(sql).all(...params, query.limit) as SessionTableRow[]).map(sessionSummary);
   }

@@ -71,6 +71,10 @@ export interface SessionQuery {
   tool?: string;
   /** The proxy user (--auth) whose sessions to list. */
   user?: string;
+  /** Sessions that used this model (one of their exchanges). */
+  model?: string;
+  /** Sessions of this run label (`llmtap run --label`). */
+  label?: string;
   limit: number;
 }
 

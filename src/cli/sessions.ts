@@ -11,6 +11,8 @@ interface SessionsArgs {
   since?: string;
   tool?: string;
   user?: string;
+  model?: string;
+  label?: string;
   limit: number;
   json: boolean;
 }
@@ -22,6 +24,8 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
     .option('since', { type: 'string', describe: 'only sessions active since a duration ago (24h, 7d) or a date' })
     .option('tool', { type: 'string', describe: 'only sessions of this tool (claude-code, codex, openai-sdk, …)' })
     .option('user', { type: 'string', describe: 'only sessions of this proxy user (--auth)' })
+    .option('model', { type: 'string', describe: 'only sessions that used this model' })
+    .option('label', { type: 'string', describe: 'only sessions of this run label (llmtap run --label)' })
     .option('limit', { type: 'number', default: 20, describe: 'at most this many sessions' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
     .check((a) => {
@@ -32,11 +36,11 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
   handler: (args) => {
     const reader = openReader(args.home);
     try {
-      const sessions = reader.sessions({ since: args.since ? parseTimeArg('since', args.since) : undefined, tool: args.tool, user: args.user, limit: args.limit });
+      const sessions = reader.sessions({ since: args.since ? parseTimeArg('since', args.since) : undefined, tool: args.tool, user: args.user, model: args.model, label: args.label, limit: args.limit });
       if (args.json) return printJson(sessions.map(sessionJson));
       if (sessions.length === 0) {
-        const filtered = args.since !== undefined || args.tool !== undefined || args.user !== undefined;
-        process.stdout.write(filtered ? 'no sessions match --since/--tool/--user\n' : 'no sessions recorded yet\n');
+        const given = (['since', 'tool', 'user', 'model', 'label'] as const).filter((f) => args[f] !== undefined);
+        process.stdout.write(given.length > 0 ? `no sessions match ${given.map((f) => `--${f}`).join(' ')}\n` : 'no sessions recorded yet\n');
         return;
       }
       const color = useColor(process.stdout);

@@ -75,7 +75,7 @@ describe('session rollup and the SQLite reader', () => {
       [row(0, { api: 'messages', model: 'claude-sonnet-4-5', tool_name: 'claude-code', input_tokens: 10, cached_input_tokens: 1000, cache_creation_input_tokens: 50, output_tokens: 20, cost_usd: 0.01, cost_source: 'api_equivalent', quota: JSON.stringify({ anthropic: { 'unified-5h-utilization': 0.1 } }) }), { sessionId: 's1', threadId: 't1', turn: 1 }],
       [row(1, { api: 'messages', model: 'claude-haiku-4-5', tool_name: 'claude-code', input_tokens: 5, output_tokens: 5, cost_usd: null, quota: JSON.stringify({ anthropic: { 'unified-5h-utilization': 0.13 } }) }), { sessionId: 's1', threadId: 't2', turn: 1, parentThreadId: 't1', agentId: 'agent-1' }],
       // OpenAI: input includes the cached part.
-      [row(2, { api: 'chat.completions', model: 'gpt-4o', tool_name: 'openai-sdk', client_user: 'alice', input_tokens: 100, cached_input_tokens: 40, output_tokens: 7, cost_usd: 0.002, cost_source: 'api', status: 500 }), { sessionId: 's2', threadId: 't3', turn: 1 }],
+      [row(2, { api: 'chat.completions', model: 'gpt-4o', tool_name: 'openai-sdk', client_user: 'alice', client_label: 'ci', input_tokens: 100, cached_input_tokens: 40, output_tokens: 7, cost_usd: 0.002, cost_source: 'api', status: 500 }), { sessionId: 's2', threadId: 't3', turn: 1 }],
     ]);
     const sessions = reader.sessions({ limit: 10 });
     expect(sessions.map((s) => s.id)).toEqual(['s2', 's1']); // newest first
@@ -88,6 +88,9 @@ describe('session rollup and the SQLite reader', () => {
     expect(reader.sessions({ limit: 10, tool: 'openai-sdk' }).map((s) => s.id)).toEqual(['s2']);
     expect(reader.sessions({ limit: 10, user: 'alice' }).map((s) => s.id)).toEqual(['s2']);
     expect(reader.sessions({ limit: 10, user: 'bob' })).toEqual([]);
+    expect(reader.sessions({ limit: 10, model: 'claude-haiku-4-5' }).map((s) => s.id)).toEqual(['s1']);
+    expect(reader.sessions({ limit: 10, model: 'gpt-4o', label: 'ci' }).map((s) => s.id)).toEqual(['s2']);
+    expect(reader.sessions({ limit: 10, label: 'nightly' })).toEqual([]);
     expect(reader.sessions({ limit: 1 })).toHaveLength(1);
 
     const detail = reader.session('s1')!;
