@@ -77,3 +77,14 @@ export function Downloads({ path }: { path: string }) {
     </span>
   );
 }
+
+/** A labelled choice of plain values (a grouping, a period): `options` as [value, label] pairs. */
+export function Choice<T extends string>({ id, label, value, options, onChange }: { id: string; label: string; value: T; options: readonly (readonly [T, string])[]; onChange: (value: T) => void }) {
+  return (
+    <label>{label}{' '}
+      <select id={id} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value as T)}>
+        {options.map(([v, text]) => <option key={v} value={v}>{text}</option>)}
+      </select>
+    </label>
+  );
+}

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { getJson, whoAmI } from './api.js';
+import { Choice } from './blocks.js';
 import { bucketTotals, colorsFor, cumulativeLines, GROUP_BYS, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
 import { ms, tokens, usd } from './format.js';
 import { PERIODS, periodRange, type Period } from './usage-data.js';
@@ -51,16 +52,8 @@ export function ChartsView() {
   }, [series]);
   const toolbar = (
     <div class="toolbar">
-      <label>Split cost and tokens by{' '}
-        <select id="chart-by" value={by} onChange={(e) => setBy((e.target as HTMLSelectElement).value as GroupBy)}>
-          {choices.map((g) => <option key={g} value={g}>{g}</option>)}
-        </select>
-      </label>
-      <label>Period{' '}
-        <select id="chart-period" value={period} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value as Period)}>
-          {PERIODS.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
-        </select>
-      </label>
+      <Choice id="chart-by" label="Split cost and tokens by" value={by} options={choices.map((g) => [g, g] as const)} onChange={setBy} />
+      <Choice id="chart-period" label="Period" value={period} options={PERIODS} onChange={setPeriod} />
       {data && series && <span class="dim">{data.requests} exchanges · buckets of {span(series.step)}</span>}
     </div>
   );

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, whoAmI } from './api.js';
+import { Choice } from './blocks.js';
 import { ms, tokens, usd } from './format.js';
 import { PERIODS, USAGE_GROUPS, usageUrl, type Period, type UsageGroup } from './usage-data.js';
 
@@ -42,16 +43,8 @@ export function UsageView() {
   return (
     <section class="usage">
       <div class="toolbar">
-        <label>Group by{' '}
-          <select id="usage-by" value={by} onChange={(e) => setBy((e.target as HTMLSelectElement).value as UsageGroup)}>
-            {choices.map((g) => <option key={g} value={g}>{g}</option>)}
-          </select>
-        </label>
-        <label>Period{' '}
-          <select id="usage-period" value={period} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value as Period)}>
-            {PERIODS.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
-          </select>
-        </label>
+        <Choice id="usage-by" label="Group by" value={by} options={choices.map((g) => [g, g] as const)} onChange={setBy} />
+        <Choice id="usage-period" label="Period" value={period} options={PERIODS} onChange={setPeriod} />
         <a class="download" href={usageUrl(by, period, now, true)} download>download CSV</a>
       </div>
       {error && <p class="error">{error}</p>}
