@@ -165,6 +165,13 @@ describe('the web UI API in gateway mode', () => {
       const firstCells = () => page.locator('table.usage-table tbody tr td:first-child').allTextContents();
       await expect.poll(firstCells).toEqual(expect.arrayContaining(['gpt-4o', 'gpt-4o-mini', 'total']));
       expect(await page.locator('table.usage-table tr.total td').nth(1).textContent()).toBe('2');
+      // A group's name opens the live list filtered to its exchanges.
+      await page.locator('table.usage-table a', { hasText: /^gpt-4o$/ }).click();
+      await page.locator('table.list tbody tr').first().waitFor({ timeout: 10_000 });
+      expect(await page.locator('#filter-model').inputValue()).toBe('gpt-4o');
+      await expect.poll(() => page.locator('table.list tbody tr td:nth-child(3)').allTextContents()).toEqual(['gpt-4o']);
+      await page.goto(`${tp.url}/ui/#/usage`);
+      await expect.poll(firstCells).toEqual(expect.arrayContaining(['gpt-4o', 'gpt-4o-mini', 'total']));
       await page.selectOption('#usage-by', 'team');
       await expect.poll(firstCells).toEqual(expect.arrayContaining(['team:platform', 'user:alice', 'total']));
       expect(await page.locator('a.download').getAttribute('href')).toMatch(/^\/ui\/api\/usage\?by=team&since=\d+&format=csv$/);

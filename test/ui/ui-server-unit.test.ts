@@ -9,6 +9,7 @@ import { curlCommand } from '../../src/ui/server/curl.js';
 import { policySummary } from '../../src/ui/server/list-item.js';
 import { policyLines } from '../../ui/src/policy-lines.js';
 import { wsPayload } from '../../ui/src/format.js';
+import { filtersFromQuery, matchesFilters, NO_FILTERS } from '../../ui/src/api.js';
 import { periodRange, usageUrl } from '../../ui/src/usage-data.js';
 import { compact, usedWidth } from '../../ui/src/policy-data.js';
 import { parseReportQuery, USAGE_GROUPS } from '../../src/ui/server/usage.js';
@@ -153,5 +154,15 @@ describe('the policy page', () => {
     expect(compact('deny')).toBe('deny');
     expect([compact({}), compact(null)]).toEqual(['', '']);
     expect([usedWidth(0.5), usedWidth(1.94), usedWidth(-1)]).toEqual(['50.0%', '100.0%', '0.0%']);
+  });
+});
+
+describe('the list filtered from a link', () => {
+  it('reads its filters from the query (the usage page links there) and filters live rows by user too', () => {
+    expect(filtersFromQuery('model=gpt-4o&user=bob&nonsense=1')).toEqual({ ...NO_FILTERS, model: 'gpt-4o', user: 'bob' });
+    expect(filtersFromQuery('')).toEqual(NO_FILTERS);
+    const item = { user: 'bob', model: 'gpt-4o', status: 200, outcome: 'completed' } as never;
+    expect(matchesFilters(item, { ...NO_FILTERS, user: 'bob' })).toBe(true);
+    expect(matchesFilters(item, { ...NO_FILTERS, user: 'alice' })).toBe(false);
   });
 });

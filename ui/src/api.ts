@@ -61,9 +61,17 @@ export async function getJson<T>(path: string): Promise<T> {
   return body as T;
 }
 
-export interface ListFilters { tool: string; model: string; host: string; status: string; session: string; q: string }
+export interface ListFilters { tool: string; model: string; host: string; user: string; status: string; session: string; q: string }
 
-export const NO_FILTERS: ListFilters = { tool: '', model: '', host: '', status: '', session: '', q: '' };
+export const NO_FILTERS: ListFilters = { tool: '', model: '', host: '', user: '', status: '', session: '', q: '' };
+
+/** The list's filters from a link's query (`#/?model=gpt-4o`: the usage page's rows link there); unknown keys are ignored. */
+export function filtersFromQuery(query: string): ListFilters {
+  const params = new URLSearchParams(query);
+  const filters = { ...NO_FILTERS };
+  for (const key of Object.keys(NO_FILTERS) as (keyof ListFilters)[]) filters[key] = params.get(key) ?? '';
+  return filters;
+}
 
 export function listUrl(filters: ListFilters): string {
   const params = new URLSearchParams();
@@ -77,6 +85,7 @@ export function matchesFilters(item: UiListItem, f: ListFilters): boolean {
   if (f.tool && item.tool !== f.tool) return false;
   if (f.model && item.model !== f.model) return false;
   if (f.host && item.host !== f.host) return false;
+  if (f.user && item.user !== f.user) return false;
   if (f.session && item.sessionId !== f.session) return false;
   const s = f.status.trim().toLowerCase();
   if (s === 'error') return (item.outcome !== null && item.outcome !== 'completed') || (item.status ?? 0) >= 400;

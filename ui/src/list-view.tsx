@@ -4,8 +4,8 @@ import { ms, shortId, time, tokens, usd } from './format.js';
 
 const MAX_ROWS = 1000;
 
-export function ListView() {
-  const [filters, setFilters] = useState<ListFilters>(NO_FILTERS);
+export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
+  const [filters, setFilters] = useState<ListFilters>(initial);
   const [rows, setRows] = useState<ListRow[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState(0);
@@ -91,6 +91,7 @@ export function ListView() {
         {field('tool', 'tool')}
         {field('model', 'model', 10)}
         {field('host', 'host', 10)}
+        {field('user', 'user', 7)}
         {field('status', '200, 4xx, error', 7)}
         {field('session', 'session', 9)}
         <span class={`live-dot ${live}`} title="server push">{live === 'live' ? '● live' : live === 'connecting' ? '○ connecting' : '○ offline'}</span>

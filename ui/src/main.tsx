@@ -7,14 +7,16 @@ import { SessionView } from './session-view.js';
 import { SessionsView } from './sessions-view.js';
 import { UsageView } from './usage-view.js';
 import { PolicyView } from './policy-view.js';
-import { whoAmI } from './api.js';
+import { filtersFromQuery, whoAmI, type ListFilters } from './api.js';
 import './styles.css';
 
 /** Views are addressed by the URL fragment, so the browser's back button and links work without a server route per view. */
-type Route = { view: 'list' } | { view: 'sessions' } | { view: 'charts' } | { view: 'usage' } | { view: 'policy' } | { view: 'session'; id: string } | { view: 'exchange'; id: string };
+type Route = { view: 'list'; filters?: ListFilters } | { view: 'sessions' } | { view: 'charts' } | { view: 'usage' } | { view: 'policy' } | { view: 'session'; id: string } | { view: 'exchange'; id: string };
 
 export function parseRoute(hash: string): Route {
   const [, view, id] = hash.replace(/^#/, '').split('/');
+  // `#/?model=gpt-4o`: the list, filtered (the usage page's rows link there).
+  if (view?.startsWith('?')) return { view: 'list', filters: filtersFromQuery(view.slice(1)) };
   if (view === 'session' && id) return { view: 'session', id: decodeURIComponent(id) };
   if (view === 'exchange' && id) return { view: 'exchange', id: decodeURIComponent(id) };
   if (view === 'sessions') return { view: 'sessions' };
@@ -47,7 +49,7 @@ function App() {
         <a class="tab right" href="/" title="counters of the running proxy">Status</a>
       </header>
       <main>
-        {route.view === 'list' && <ListView />}
+        {route.view === 'list' && <ListView key={location.hash} initial={route.filters} />}
         {route.view === 'sessions' && <SessionsView />}
         {route.view === 'charts' && <ChartsView />}
         {route.view === 'usage' && <UsageView />}

@@ -59,7 +59,7 @@ export function UsageView() {
             </tr>
           </thead>
           <tbody>
-            {table.rows.map((r, i) => <Row key={i} label={String(r[by] ?? '(none)')} row={r} />)}
+            {table.rows.map((r, i) => <Row key={i} label={String(r[by] ?? '(none)')} row={r} link={listLink(by, r[by])} />)}
             {table.total && <Row label="total" row={table.total} total />}
           </tbody>
         </table>
@@ -69,11 +69,17 @@ export function UsageView() {
   );
 }
 
-function Row({ label, row, total = false }: { label: string; row: UsageRow; total?: boolean }) {
+/** The live list filtered to a group's exchanges, for the groupings it filters by. */
+function listLink(by: UsageGroup, key: unknown): string | undefined {
+  if (typeof key !== 'string' || !(by === 'model' || by === 'tool' || by === 'host' || by === 'user')) return undefined;
+  return `#/?${new URLSearchParams({ [by]: key }).toString()}`;
+}
+
+function Row({ label, row, total = false, link }: { label: string; row: UsageRow; total?: boolean; link?: string | undefined }) {
   const cost = usd(row.cost_usd);
   return (
     <tr class={total ? 'total' : undefined}>
-      <td>{label}</td><td class="num">{row.requests}</td><td class="num">{row.errors}</td>
+      <td>{link ? <a href={link} title="its exchanges, newest first">{label}</a> : label}</td><td class="num">{row.requests}</td><td class="num">{row.errors}</td>
       <td class="num">{tokens(row.tokens.input)}</td><td class="num">{tokens(row.tokens.output)}</td>
       <td class="num">{row.cache_hit_ratio === null ? '–' : `${Math.round(row.cache_hit_ratio * 100)}%`}</td>
       <td class="num">{row.unpriced_exchanges > 0 && row.cost_usd !== null ? `${cost}+` : cost}</td>
