@@ -116,6 +116,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       logger.info({ file: config.configFile }, 'config reloaded');
     } catch (err) {
       logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
+      proxy.server.noteRefusedReload(config.configFile, (err as Error).message);
     }
   });
   let signals = 0;
@@ -147,7 +148,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
 class PolicyFollower {
   private watched?: { file: string; watcher: PolicyWatcher };
 
-  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined): void }, private readonly logger: Logger) {}
+  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined): void; noteRefusedReload(file: string, message: string): void }, private readonly logger: Logger) {}
 
   follow(file: string | undefined): this {
     if (this.watched?.file === file) return this;
@@ -157,7 +158,10 @@ class PolicyFollower {
         this.server.setPolicy(policy);
         this.logger.info({ file, policy: summarize(policy) }, 'policy reloaded');
       },
-      refused: (message) => this.logger.error({ file, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy'),
+      refused: (message) => {
+        this.logger.error({ file, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy');
+        this.server.noteRefusedReload(file, message);
+      },
     }).start() };
     return this;
   }

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
-import { createRedactor } from '../redact/redactor.js';
+import { builtInRedactor, createRedactor } from '../redact/redactor.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { SpendSource } from '../policy/budget-charge.js';
 import type { PriceOverrides } from '../cost/override-match.js';
@@ -37,6 +37,7 @@ import { handleUpgrade, type OpenSession, type UpgradeDeps } from './upgrade.js'
 import { UpstreamPools } from './upstream.js';
 import { parentSelector, resolveParents } from './parent-proxy.js';
 import { UiServer } from '../ui/server/ui-server.js';
+import type { RefusedReload } from '../ui/server/policy-page.js';
 import { ledgerReport } from '../policy/budget-report.js';
 
 export interface ProxyDeps {
@@ -70,6 +71,9 @@ export class ProxyServer {
   private readonly otlp: OtlpExport | undefined;
   /** The web UI under /ui/ (src/ui/server). */
   private readonly ui: UiServer;
+  /** When the running policy was loaded, and the last reload refused since (the policy page shows both). */
+  private policyLoadedAt = Date.now();
+  private refusedReload: RefusedReload | undefined;
   private readonly direct: DirectContext;
   private readonly admission: AdmissionContext;
   private readonly interception: InterceptContext;
@@ -146,8 +150,9 @@ export class ProxyServer {
       authEnabled: () => this.auth.enabled, admins: () => this.config.uiAdmins ?? [], teams: () => this.config.policy?.teams,
       policy: () => {
         const runtime = this.exchangeDeps.policy;
-        return runtime && { policy: runtime.policy, file: this.config.policyFile, budgets: runtime.budgets ? ledgerReport(runtime.policy, runtime.budgets, Date.now()) : [] };
+        return runtime && { policy: runtime.policy, file: this.config.policyFile, loadedAt: this.policyLoadedAt, budgets: runtime.budgets ? ledgerReport(runtime.policy, runtime.budgets, Date.now()) : [] };
       },
+      refusedReload: () => this.refusedReload,
     });
     this.direct = {
       auth: () => this.auth, interceptList: () => this.interceptList, prometheus: this.prometheus, ui: this.ui,
@@ -227,7 +232,7 @@ export class ProxyServer {
 
   /** Applies a reloaded config's live parts (lists, limits, users); the rest needs a restart. */
   reload(next: ProxyConfig): void {
-    this.config = { ...this.config, uiAdmins: next.uiAdmins, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth, redact: next.redact };
+    this.config = { ...this.config, policyFile: next.policyFile, uiAdmins: next.uiAdmins, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth, redact: next.redact };
     this.interceptList = makeInterceptList(next.intercept, next.passthrough);
     this.targetPolicy = this.makeTargetPolicy(this.config);
     this.auth = new ProxyAuth(next.auth);
@@ -242,6 +247,13 @@ export class ProxyServer {
   setPolicy(policy: CompiledPolicy | undefined): void {
     this.config = { ...this.config, policy };
     this.exchangeDeps.policy = this.policyState.apply(policy);
+    this.policyLoadedAt = Date.now();
+    this.refusedReload = undefined;
+  }
+
+  /** A reload (the policy file's, or the config's) that did not validate: the running policy stays; the web UI's policy page says why. */
+  noteRefusedReload(file: string, message: string): void {
+    this.refusedReload = { at: Date.now(), file, message: builtInRedactor.text(message) };
   }
 
   /**

@@ -100,10 +100,15 @@ describe('policy reload', () => {
     child.kill('SIGHUP');
     await waitLog(before, 'policy reload refused; keeping the running policy');
     expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([403, 200]);
+    // The web UI's policy page says so too: the reload refused and why, the running policy still the old one.
+    type PolicyApi = { policy: { rules: { id: string }[] } | null; refused_reload: { file: string; message: string } | null };
+    const page = async (): Promise<PolicyApi> => (await (await fetch(`http://127.0.0.1:${cli.port}/ui/api/policy`)).json()) as PolicyApi;
+    expect(await page()).toMatchObject({ policy: { rules: [{ id: 'no-gpt5' }] }, refused_reload: { file, message: `${file}:6: rules[1].match.model: must be string or array` } });
     before = logs().length;
     writeFileSync(file, 'rules:\n  - {id: no-gpt4o, action: deny, match: {model: "gpt-4o*"}}\n');
     await waitLog(before, 'policy reloaded');
     expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([200, 403]);
+    expect(await page()).toMatchObject({ policy: { rules: [{ id: 'no-gpt4o' }] }, refused_reload: null });
     expect(child.exitCode).toBeNull();
   });
 });
@@ -116,7 +121,8 @@ describe('the policy a config file names, across reloads', () => {
     writeFileSync(first, 'rules:\n  - {id: no-gpt5, action: deny, match: {model: gpt-5}}\n');
     writeFileSync(second, 'rules:\n  - {id: no-gpt4o, action: deny, match: {model: "gpt-4o*"}}\n');
     writeFileSync(config, JSON.stringify({ logLevel: 'info' }));
-    const { logs, waitLog, status, child, stop } = await startCli(['--config', config]);
+    const { logs, waitLog, status, child, stop, port } = await startCli(['--config', config]);
+    const pageFile = async (): Promise<string | null | undefined> => ((await (await fetch(`http://127.0.0.1:${port}/ui/api/policy`)).json()) as { policy: { file: string } | null }).policy?.file;
     try {
       expect([await status('gpt-5'), await status('gpt-4o')]).toEqual([200, 200]);
       // Added by a reload, where the proxy started with none.
@@ -136,6 +142,8 @@ describe('the policy a config file names, across reloads', () => {
       child.kill('SIGHUP');
       await waitLog(before, 'config reloaded');
       expect([await status('o3'), await status('gpt-4o')]).toEqual([200, 403]);
+      // The policy page names the file now running.
+      expect(await pageFile()).toBe(second);
       before = logs().length;
       writeFileSync(first, 'rules:\n  - {id: no-everything, action: deny, match: {model: "*"}}\n');
       writeFileSync(second, 'rules:\n  - {id: no-o3-again, action: deny, match: {model: "o3*"}}\n');

@@ -75,6 +75,16 @@ describe('the policy page', () => {
       expect(await row('gateway-key').textContent()).toContain('credentials: {fromEnv: LLMTAP_TEST_POLICY_PAGE_KEY}');
       expect(await browser.locator('tr[data-key="model:gpt-4o"] .state').textContent()).toBe('spent');
       await browser.screenshot({ path: `${ARTIFACTS}/policy.png`, fullPage: true });
+
+      // A reload that did not validate: the page says so above the policy still running.
+      tp.proxy.server.noteRefusedReload('/etc/llmtap/policy.yaml', '/etc/llmtap/policy.yaml:3: rules[0].match.model: must be string or array');
+      await browser.reload();
+      const refused = browser.locator('.refused-reload');
+      await refused.waitFor({ timeout: 10_000 });
+      expect(await refused.textContent()).toContain('policy.yaml:3: rules[0].match.model: must be string or array');
+      expect(await refused.textContent()).toContain('still the one running');
+      expect(await browser.locator('table.rules tbody tr').count()).toBe(5);
+      await browser.screenshot({ path: `${ARTIFACTS}/policy-refused.png` });
     } finally {
       await chromium.close();
     }

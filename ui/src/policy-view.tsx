@@ -5,6 +5,7 @@ import { compact, usedWidth } from './policy-data.js';
 
 interface PolicyPage {
   file: string | null;
+  loaded_at: number;
   summary: string;
   teams: Record<string, string[]>;
   decisions_since: number;
@@ -18,25 +19,34 @@ interface PolicyPage {
   }[];
 }
 
+interface RefusedReload { at: number; file: string; message: string }
+
 /**
  * The running policy for the UI's admins: every rule as written with what it decided
  * lately, the teams, and each budget's keys against their limit this period (the proxy's
  * own ledger, as /metrics exports it).
  */
 export function PolicyView() {
-  const [page, setPage] = useState<{ policy: PolicyPage | null } | null>(null);
+  const [page, setPage] = useState<{ policy: PolicyPage | null; refused_reload: RefusedReload | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    getJson<{ policy: PolicyPage | null }>('/ui/api/policy').then(setPage, (err: Error) => setError(err.message));
+    getJson<{ policy: PolicyPage | null; refused_reload: RefusedReload | null }>('/ui/api/policy').then(setPage, (err: Error) => setError(err.message));
   }, []);
   if (error) return <p class="error">{error}</p>;
   if (!page) return <p class="dim">loading…</p>;
   const p = page.policy;
-  if (!p) return <p class="empty">No policy is running: start the proxy with <code>--policy FILE</code> (or a config file's <code>policy</code> key).</p>;
+  const refused = page.refused_reload && (
+    <div class="refused-reload">
+      <b>Reload refused</b> at {dateTime(page.refused_reload.at)} ({page.refused_reload.file}): <code>{page.refused_reload.message}</code>
+      <div class="dim">{p ? 'The policy below, loaded before it, is still the one running.' : 'No policy is running.'}</div>
+    </div>
+  );
+  if (!p) return <section class="policy-page">{refused}<p class="empty">No policy is running: start the proxy with <code>--policy FILE</code> (or a config file's <code>policy</code> key).</p></section>;
   const teams = Object.entries(p.teams);
   return (
     <section class="policy-page">
-      <p class="facts"><b>{p.file ?? 'policy'}</b> <span class="dim">{p.summary}</span></p>
+      {refused}
+      <p class="facts"><b>{p.file ?? 'policy'}</b> <span class="dim">{p.summary} · loaded {dateTime(p.loaded_at)}</span></p>
       <h2>Rules <span class="dim">(first match wins within each kind; decisions since {dateTime(p.decisions_since)})</span></h2>
       <table class="list rules">
         <thead>

@@ -8,7 +8,16 @@ import { builtInRedactor } from '../../redact/redactor.js';
 export interface RunningPolicy {
   policy: CompiledPolicy;
   file: string | undefined;
+  /** When it was loaded (at start or by a reload), epoch ms. */
+  loadedAt: number;
   budgets: BudgetReportRow[];
+}
+
+/** A reload that did not validate (the running policy stayed): when, which file, the one-line reason (redacted, as logged). */
+export interface RefusedReload {
+  at: number;
+  file: string;
+  message: string;
 }
 
 /** How far back the policy page counts each rule's decisions. */
@@ -28,6 +37,7 @@ export function policyPage(running: RunningPolicy, decisions: readonly RuleStats
   for (const [user, team] of policy.teams) (teams[team] ??= []).push(user);
   return {
     file: running.file ?? null,
+    loaded_at: running.loadedAt,
     summary: summarize(policy),
     teams,
     decisions_since: now - DECISIONS_DAYS * 86_400_000,

@@ -14,7 +14,7 @@ import { parseListQuery } from './list-query.js';
 import { threadRequestDiffs } from './request-diff.js';
 import type { LiveHub } from './live.js';
 import { parseReportQuery, SERIES_GROUPS, USAGE_GROUPS, usageBody, usageCsv } from './usage.js';
-import { DECISIONS_DAYS, policyPage, type RunningPolicy } from './policy-page.js';
+import { DECISIONS_DAYS, policyPage, type RefusedReload, type RunningPolicy } from './policy-page.js';
 
 export interface UiDeps {
   /** The archive's read side; undefined while there is no archive yet. */
@@ -27,6 +27,8 @@ export interface UiDeps {
   teams: () => ReadonlyMap<string, string> | undefined;
   /** The running policy (the policy page); undefined without one. */
   policy: () => RunningPolicy | undefined;
+  /** The last policy or config reload refused since the running policy loaded. */
+  refusedReload: () => RefusedReload | undefined;
 }
 
 /** Whether a direct request's path belongs to the web UI. */
@@ -116,10 +118,11 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
 async function sendPolicy(res: ServerResponse, viewer: Viewer, deps: UiDeps): Promise<void> {
   if (!viewer.admin) return sendJson(res, 403, errorBody('forbidden', 'the policy page is for the web UI\'s admins (config key uiAdmins)'));
   const running = deps.policy();
-  if (!running) return sendJson(res, 200, { policy: null });
+  const refused = deps.refusedReload() ?? null;
+  if (!running) return sendJson(res, 200, { policy: null, refused_reload: refused });
   const now = Date.now();
   const decisions = (await deps.reader()?.inBackground('ruleStats', { since: now - DECISIONS_DAYS * 86_400_000 })) ?? [];
-  sendJson(res, 200, { policy: policyPage(running, decisions, now) });
+  sendJson(res, 200, { policy: policyPage(running, decisions, now), refused_reload: refused });
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Recorder } from '../../recorder/recorder.js';
 import type { Redactor } from '../../redact/redactor.js';
 import { LiveHub } from './live.js';
 import { answerUi } from './routes.js';
-import type { RunningPolicy } from './policy-page.js';
+import type { RefusedReload, RunningPolicy } from './policy-page.js';
 
 export interface UiServerOptions {
   archiveFile: string;
@@ -20,6 +20,8 @@ export interface UiServerOptions {
   teams: () => ReadonlyMap<string, string> | undefined;
   /** The running policy, its file and its budgets' ledger (the policy page). */
   policy: () => RunningPolicy | undefined;
+  /** The last reload refused since it loaded. */
+  refusedReload: () => RefusedReload | undefined;
 }
 
 /** The web UI's state in the proxy: the live hub on the recorder, and a read connection opened once the archive exists. */
@@ -34,7 +36,7 @@ export class UiServer {
   }
 
   answer(req: IncomingMessage, res: ServerResponse, url: string, user: string | undefined): Promise<void> {
-    return answerUi(req, res, url, user, { reader: () => this.openReader(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams, policy: this.options.policy });
+    return answerUi(req, res, url, user, { reader: () => this.openReader(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams, policy: this.options.policy, refusedReload: this.options.refusedReload });
   }
 
   close(): void {
