@@ -89,6 +89,12 @@ describe('the web UI API in gateway mode', () => {
 
     const sessions = await api<{ sessions: { client: { user: string } }[] }>('/ui/api/sessions', BOB);
     expect(sessions.body.sessions.map((s) => s.client.user)).toEqual(['bob']);
+    // The sessions list's filters; a non-admin's own sessions only, whatever `user` says.
+    type Sessions = { sessions: { client: { user: string }; models: string[] }[] };
+    expect((await api<Sessions>('/ui/api/sessions?model=gpt-4o-mini', ALICE)).body.sessions.map((s) => s.client.user)).toEqual(['alice']);
+    expect((await api<Sessions>('/ui/api/sessions?user=bob', ALICE)).body.sessions.map((s) => s.models)).toEqual([['gpt-4o']]);
+    expect((await api<Sessions>('/ui/api/sessions?user=alice', BOB)).body.sessions.map((s) => s.client.user)).toEqual(['bob']);
+    expect((await api<Sessions>('/ui/api/sessions?model=gpt-4o-mini', BOB)).body.sessions).toEqual([]);
     // The running policy's teams: every user's for an admin, a user's own for anyone else.
     const me = await api<{ user: string; admin: boolean }>('/ui/api/me', ALICE);
     expect(me.body).toEqual({ user: 'alice', admin: true, teams: { bob: 'platform' } });

@@ -213,6 +213,16 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     await res.body.dump();
   });
 
+  it('lists the sessions and narrows them by tool as one types', async () => {
+    await page.goto(`${tp.url}/ui/#/sessions`);
+    const tools = () => page.locator('table.list tbody tr td:nth-child(4)').allTextContents();
+    await expect.poll(tools).toEqual(expect.arrayContaining(['anthropic-sdk-node', 'openai-sdk-node']));
+    await page.fill('#sessions-tool', 'openai-sdk-node');
+    await expect.poll(async () => [...new Set(await tools())]).toEqual(['openai-sdk-node']);
+    await page.fill('#sessions-tool', 'no-such-tool');
+    await page.locator('p.empty', { hasText: 'No sessions match these filters.' }).waitFor();
+  });
+
   it('draws the charts: cost and tokens by model, tool or user, cache hit ratio, errors', async () => {
     tp.proxy.recorder.flush();
     const { exchanges } = (await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: { promptTokens: number; cachedTokens: number; status: number | null }[] };

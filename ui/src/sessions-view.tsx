@@ -2,15 +2,36 @@ import { useEffect, useState } from 'preact/hooks';
 import { getJson, type SessionJson } from './api.js';
 import { dateTime, ms, tokens, usd } from './format.js';
 
+const NO_SESSION_FILTERS = { tool: '', model: '', user: '', label: '' };
+
 export function SessionsView() {
   const [sessions, setSessions] = useState<SessionJson[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [filters, setFilters] = useState(NO_SESSION_FILTERS);
   useEffect(() => {
-    getJson<{ sessions: SessionJson[] }>('/ui/api/sessions').then((r) => setSessions(r.sessions), (err: Error) => setError(err.message));
-  }, []);
-  if (error) return <p class="error">{error}</p>;
-  if (!sessions) return <p class="dim">loading…</p>;
-  if (sessions.length === 0) return <p class="empty">No sessions recorded yet.</p>;
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(filters)) if (v.trim()) params.set(k, v.trim());
+    // Typed filters wait for a pause in the typing.
+    const t = setTimeout(() => getJson<{ sessions: SessionJson[] }>(`/ui/api/sessions?${params.toString()}`).then((r) => { setSessions(r.sessions); setError(null); }, (err: Error) => setError(err.message)), 150);
+    return () => clearTimeout(t);
+  }, [filters]);
+  const field = (name: keyof typeof NO_SESSION_FILTERS, width: number) => (
+    <input id={`sessions-${name}`} class="filter" style={{ width: `${width}em` }} placeholder={name} value={filters[name]}
+      onInput={(e) => setFilters({ ...filters, [name]: (e.target as HTMLInputElement).value })} />
+  );
+  const filtered = Object.values(filters).some((v) => v.trim());
+  return (
+    <section>
+      <div class="toolbar">{field('tool', 9)}{field('model', 10)}{field('user', 7)}{field('label', 7)}</div>
+      {error && <p class="error">{error}</p>}
+      {!sessions && !error && <p class="dim">loading…</p>}
+      {sessions && sessions.length === 0 && <p class="empty">{filtered ? 'No sessions match these filters.' : 'No sessions recorded yet.'}</p>}
+      {sessions && sessions.length > 0 && <SessionTable sessions={sessions} />}
+    </section>
+  );
+}
+
+function SessionTable({ sessions }: { sessions: SessionJson[] }) {
   return (
     <table class="list">
       <thead><tr><th>session</th><th>started</th><th class="num">duration</th><th>tool</th><th>models</th><th class="num">threads</th><th class="num">turns</th><th class="num">in</th><th class="num">out</th><th class="num">cost</th><th>user</th></tr></thead>

@@ -87,7 +87,10 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     return void res.end(csv);
   }
   if (route === 'sessions') {
-    const sessions = reader.sessions({ limit: 200, tool: params.get('tool') || undefined }).filter((s) => canSee(viewer, s.clientUser));
+    // `sessions`' filters; a viewer who is not an admin lists only their own sessions, whatever `user` says.
+    const text = (name: string): string | undefined => params.get(name)?.trim().slice(0, 200) || undefined;
+    const user = viewer.admin ? text('user') : (viewer.user ?? '\u0000nobody');
+    const sessions = reader.sessions({ limit: 200, tool: text('tool'), model: text('model'), label: text('label'), user }).filter((s) => canSee(viewer, s.clientUser));
     return sendJson(res, 200, { sessions: sessions.map(sessionJson) });
   }
   const [kind, rawId, action, ...rest] = route.split('/');
