@@ -158,5 +158,6 @@ export function summarize(policy: CompiledPolicy): string {
   const monitor = all.filter((r) => r.mode === 'monitor').length;
   const counts = ([['cache', policy.cache], ['budget', policy.budget], ['limits', policy.limits], ['route', policy.route], ['fallback', policy.fallback], ['credentials', policy.credentials]] as const)
     .filter(([, rules]) => rules.length > 0).map(([name, rules]) => `, ${rules.length} ${name}`).join('');
-  return `${policy.ruleCount} rules (${policy.access.length} access, ${policy.redact.length} redact, ${policy.rateLimit.length} rate limit${counts}; ${monitor} in monitor mode), ${new Set(policy.teams.values()).size} teams`;
+  const teams = new Set(policy.teams.values()).size;
+  return `${policy.ruleCount} rule${policy.ruleCount === 1 ? '' : 's'} (${policy.access.length} access, ${policy.redact.length} redact, ${policy.rateLimit.length} rate limit${counts}; ${monitor} in monitor mode), ${teams} team${teams === 1 ? '' : 's'}`;
 }

@@ -48,7 +48,7 @@ describe('policy file errors', () => {
     writeFileSync(bad, BAD);
     const [ok, no] = await Promise.all([run(['check-config', good]), run(['check-config', bad])]);
     expect([ok.code, ok.stdout.trim().split('\n').length, ok.stderr]).toEqual([0, 1, '']);
-    expect(ok.stdout).toMatch(/ok, policy with 1 rules/);
+    expect(ok.stdout).toMatch(/ok, policy with 1 rule /);
     expect([no.code, no.stderr]).toEqual([1, `llmtap: ${bad}:6: rules[1].match.model: must be string or array\n`]);
   });
 

@@ -58,6 +58,7 @@ describe('the policy page', () => {
     expect(page.rules[2]).toMatchObject({ match: {}, does: { redact: { detectors: ['email'] } }, decisions: { changed: 1 } });
     expect(page.rules[3]!.decisions).toMatchObject({ blocked: 1 });
     expect(page.teams).toEqual({ platform: ['alice', 'bob'] });
+    expect((JSON.parse(text) as { policy: { summary: string } }).policy.summary).toBe('5 rules (2 access, 1 redact, 0 rate limit, 1 budget, 1 credentials; 1 in monitor mode), 1 team');
     const budget = page.budgets.find((b) => b.rule === 'gpt4o-daily')!;
     expect(budget.budget_usd).toBe(0.0001);
     expect(budget.keys).toEqual([expect.objectContaining({ key: 'model:gpt-4o', state: 'spent' })]);
