@@ -4,7 +4,7 @@ import { routingLines } from '../policy/routing-lines.js';
 import { promptTokens } from '../providers/usage-totals.js';
 import { readConversation, type Block, type Conversation, type ConversationMessage } from './conversation.js';
 import { firstDivergence } from './divergence.js';
-import { recordPerTurn, sessionRequestTurns } from './ws-turns.js';
+import { isResponsesSession, recordPerTurn, sessionRequestTurns } from './ws-turns.js';
 import { parsePolicy } from '../policy/parse-record.js';
 import type { PolicyRecord } from '../policy/types.js';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
@@ -114,7 +114,7 @@ export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): 
   };
   for (const row of rows) {
     const first = (row.turn ?? turns.length + 1) + extra;
-    const requests = messagesOf && row.status === 101 ? sessionRequestTurns(row, messagesOf(row.id), price) : undefined;
+    const requests = messagesOf && isResponsesSession(row) ? sessionRequestTurns(row, messagesOf(row.id), price) : undefined;
     const record = parsePolicy(row.policy);
     const routing = routingLines(row.policy);
     if (requests) {

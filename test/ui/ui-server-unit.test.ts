@@ -10,7 +10,7 @@ import { policySummary } from '../../src/ui/server/list-item.js';
 import { policyLines } from '../../ui/src/policy-lines.js';
 import { wsPayload } from '../../ui/src/format.js';
 import { filtersFromQuery, matchesFilters, NO_FILTERS } from '../../ui/src/api.js';
-import { periodRange, usageUrl } from '../../ui/src/usage-data.js';
+import { periodRange, reportUrl } from '../../ui/src/usage-data.js';
 import { compact, usedWidth } from '../../ui/src/policy-data.js';
 import { parseReportQuery, USAGE_GROUPS } from '../../src/ui/server/usage.js';
 import { parseListQuery } from '../../src/ui/server/list-query.js';
@@ -133,7 +133,7 @@ describe('the usage page', () => {
     expect(periodRange('last-month', now)).toEqual({ since: Date.parse('2026-11-01T00:00:00Z'), until: Date.parse('2026-12-01T00:00:00Z') });
     expect(periodRange('last-month', Date.parse('2027-01-15T00:00:00Z'))).toEqual({ since: Date.parse('2026-12-01T00:00:00Z'), until: Date.parse('2027-01-01T00:00:00Z') });
     expect(periodRange('all', now)).toEqual({});
-    expect(usageUrl('team', 'last-month', now, true)).toBe(`/ui/api/usage?by=team&since=${Date.parse('2026-11-01T00:00:00Z')}&until=${Date.parse('2026-12-01T00:00:00Z')}&format=csv`);
+    expect(reportUrl('usage', 'team', 'last-month', now, true)).toBe(`/ui/api/usage?by=team&since=${Date.parse('2026-11-01T00:00:00Z')}&until=${Date.parse('2026-12-01T00:00:00Z')}&format=csv`);
   });
 
   it('reads its query as a stats query: a non-admin counts only their own, whatever they ask; bad input is one line', () => {

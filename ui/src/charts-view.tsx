@@ -5,7 +5,7 @@ import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
 import { bucketTotals, colorsFor, cumulativeLines, GROUP_BYS, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
 import { ms, tokens, usd } from './format.js';
-import { PERIODS, periodRange, type Period } from './usage-data.js';
+import { PERIODS, reportUrl, type Period } from './usage-data.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04'];
 
@@ -28,15 +28,12 @@ export function ChartsView() {
     void whoAmI().then((me) => setHasTeams(Object.keys(me.teams).length > 0));
   }, []);
   useEffect(() => {
-    const params = new URLSearchParams({ by });
-    const { since, until } = periodRange(period, Date.now());
-    if (since !== undefined) params.set('since', String(since));
-    if (until !== undefined) params.set('until', String(until));
+    const now = Date.now();
     setSeries(null);
     setError(null);
-    getJson<TimeSeries>(`/ui/api/series?${params.toString()}`).then(setSeries, (err: Error) => setError(err.message));
-    params.set('by', 'model');
-    getJson<{ total: Total | null }>(`/ui/api/usage?${params.toString()}`).then((u) => setTotal(u.total), () => setTotal(null));
+    getJson<TimeSeries>(reportUrl('series', by, period, now)).then(setSeries, (err: Error) => setError(err.message));
+    // Latency percentiles over the same period: the usage total's.
+    getJson<{ total: Total | null }>(reportUrl('usage', 'model', period, now)).then((u) => setTotal(u.total), () => setTotal(null));
   }, [by, period]);
   const choices = GROUP_BYS.filter((g) => g !== 'team' || hasTeams);
   const data = useMemo(() => {

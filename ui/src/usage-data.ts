@@ -25,12 +25,12 @@ export function periodRange(period: Period, now: number): { since?: number; unti
   }
 }
 
-/** The usage API's URL for a grouping and period (`csv`: the same groups as a CSV download). */
-export function usageUrl(by: UsageGroup, period: Period, now: number, csv = false): string {
+/** A report API's URL for a grouping and period (`usage`, `series`; `csv`: the usage groups as a CSV download). */
+export function reportUrl(report: 'usage' | 'series', by: string, period: Period, now: number, csv = false): string {
   const params = new URLSearchParams({ by });
   const { since, until } = periodRange(period, now);
   if (since !== undefined) params.set('since', String(since));
   if (until !== undefined) params.set('until', String(until));
   if (csv) params.set('format', 'csv');
-  return `/ui/api/usage?${params.toString()}`;
+  return `/ui/api/${report}?${params.toString()}`;
 }

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
 import { ms, tokens, usd } from './format.js';
-import { PERIODS, USAGE_GROUPS, usageUrl, type Period, type UsageGroup } from './usage-data.js';
+import { PERIODS, reportUrl, USAGE_GROUPS, type Period, type UsageGroup } from './usage-data.js';
 
 /** One group as the usage API gives it (`stats --json`'s shape). */
 interface UsageRow {
@@ -37,7 +37,7 @@ export function UsageView() {
     setNow(at);
     setTable(null);
     setError(null);
-    getJson<{ rows: UsageRow[]; total: UsageRow | null }>(usageUrl(by, period, at)).then(setTable, (err: Error) => setError(err.message));
+    getJson<{ rows: UsageRow[]; total: UsageRow | null }>(reportUrl('usage', by, period, at)).then(setTable, (err: Error) => setError(err.message));
   }, [by, period]);
   const choices = USAGE_GROUPS.filter((g) => g !== 'team' || hasTeams);
   return (
@@ -45,7 +45,7 @@ export function UsageView() {
       <div class="toolbar">
         <Choice id="usage-by" label="Group by" value={by} options={choices.map((g) => [g, g] as const)} onChange={setBy} />
         <Choice id="usage-period" label="Period" value={period} options={PERIODS} onChange={setPeriod} />
-        <a class="download" href={usageUrl(by, period, now, true)} download>download CSV</a>
+        <a class="download" href={reportUrl('usage', by, period, now, true)} download>download CSV</a>
       </div>
       {error && <p class="error">{error}</p>}
       {!error && !table && <p class="dim">reading the archive…</p>}

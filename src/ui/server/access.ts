@@ -14,6 +14,15 @@ export function viewerFor(user: string | undefined, authEnabled: boolean, admins
   return { user, admin: user !== undefined && admins.includes(user) };
 }
 
+/**
+ * The proxy user a read is narrowed to: what the query asks for when an admin looks,
+ * else the viewer's own name, whatever the query says (a user who is not an admin and
+ * has no name sees nothing: a NUL-led name no user can have).
+ */
+export function queriedUser(viewer: Viewer, asked: string | undefined): string | undefined {
+  return viewer.admin ? asked : (viewer.user ?? '\u0000nobody');
+}
+
 /** Whether a record captured for `owner` (its proxy user, null for none) is visible to `viewer`. */
 export function canSee(viewer: Viewer, owner: string | null | undefined): boolean {
   return viewer.admin || (viewer.user !== undefined && owner === viewer.user);

@@ -1,23 +1,25 @@
 import type { ExchangeListQuery } from '../../archive/exchange-list.js';
-import type { Viewer } from './access.js';
+import { queriedUser, type Viewer } from './access.js';
 
 export const DEFAULT_LIST_LIMIT = 200;
 export const MAX_LIST_LIMIT = 1000;
 const MAX_TEXT = 200;
 
+/** A query parameter as a filter value: trimmed, bounded, undefined when empty. */
+export function queryText(params: URLSearchParams, name: string): string | undefined {
+  return params.get(name)?.trim().slice(0, MAX_TEXT) || undefined;
+}
+
 /** The list API's query string as an archive query; a non-admin viewer is always limited to their own exchanges. */
 export function parseListQuery(params: URLSearchParams, viewer: Viewer): ExchangeListQuery {
-  const text = (name: string): string | undefined => {
-    const v = params.get(name)?.trim();
-    return v ? v.slice(0, MAX_TEXT) : undefined;
-  };
+  const text = (name: string): string | undefined => queryText(params, name);
   const limitParam = Number(params.get('limit'));
   const limit = Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, MAX_LIST_LIMIT) : DEFAULT_LIST_LIMIT;
   const before = Number(params.get('before'));
   return {
     tool: text('tool'), model: text('model'), host: text('host'), status: text('status'), session: text('session'), text: text('q'),
     before: params.has('before') && Number.isFinite(before) ? before : undefined,
-    user: viewer.admin ? text('user') : (viewer.user ?? '\u0000nobody'),
+    user: queriedUser(viewer, text('user')),
     limit,
   };
 }

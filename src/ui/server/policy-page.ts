@@ -1,7 +1,6 @@
 import type { RuleStatsRow } from '../../archive/store.js';
 import type { BudgetReportRow } from '../../policy/budget-report.js';
 import { summarize, type CompiledPolicy } from '../../policy/compile.js';
-import type { RuleSpec } from '../../policy/types.js';
 import { builtInRedactor } from '../../redact/redactor.js';
 
 /** The running policy as the proxy holds it: rules, the file they came from, its budgets' ledger. */
@@ -23,8 +22,6 @@ export interface RefusedReload {
 /** How far back the policy page counts each rule's decisions. */
 export const DECISIONS_DAYS = 7;
 
-const ACTION_KEYS = ['redact', 'rateLimit', 'cache', 'budget', 'limits', 'route', 'fallback', 'credentials'] as const;
-
 /**
  * The web UI's policy page (pure): every rule as written, in file order (its match and
  * what it does; a credentials rule names where its value comes from, never the value),
@@ -43,8 +40,9 @@ export function policyPage(running: RunningPolicy, decisions: readonly RuleStats
     decisions_since: now - DECISIONS_DAYS * 86_400_000,
     rules: policy.asWritten.map((r) => {
       const d = decisions.find((x) => x.rule === r.id && x.kind === r.kind);
+      // What it does: allow / deny for an access rule, else its action's settings (a rule's kind is its action's key).
       return {
-        id: r.id, kind: r.kind, mode: r.mode, match: shown(r.spec.match ?? {}), does: shown(doesOf(r.spec)),
+        id: r.id, kind: r.kind, mode: r.mode, match: shown(r.spec.match ?? {}), does: shown(r.kind === 'access' ? r.spec.action : { [r.kind]: r.spec[r.kind] }),
         decisions: d ? { exchanges: d.exchanges, blocked: d.blocked, changed: d.changed, warned: d.warned, monitor: d.monitor, actions: d.actions } : null,
       };
     }),
@@ -53,13 +51,6 @@ export function policyPage(running: RunningPolicy, decisions: readonly RuleStats
       keys: b.keys.map((k) => ({ key: k.key, spent_usd: k.spentUsd, used: k.used, state: k.state })),
     })),
   };
-}
-
-/** What a rule does: `deny` / `allow` for an access rule, else its action's own settings. */
-function doesOf(spec: RuleSpec): unknown {
-  if (spec.action !== undefined) return spec.action;
-  const key = ACTION_KEYS.find((k) => spec[k] !== undefined);
-  return key ? { [key]: spec[key] } : null;
 }
 
 /** A rule's part as JSON to show, through the redactor (a key pasted into a rule by mistake is not shown). */

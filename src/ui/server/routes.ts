@@ -6,11 +6,11 @@ import { sessionJson } from '../../cli/sessions.js';
 import type { ExchangeRow } from '../../recorder/db.js';
 import { sessionThreads, threadTurns, type SessionReading } from '../../sessions/turns.js';
 import { isResponsesSession } from '../../sessions/ws-turns.js';
-import { canSee, isLoopbackHostHeader, viewerFor, type Viewer } from './access.js';
+import { canSee, isLoopbackHostHeader, queriedUser, viewerFor, type Viewer } from './access.js';
 import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
 import { curlCommand } from './curl.js';
 import { listItem } from './list-item.js';
-import { parseListQuery } from './list-query.js';
+import { parseListQuery, queryText } from './list-query.js';
 import { threadRequestDiffs } from './request-diff.js';
 import type { LiveHub } from './live.js';
 import { parseReportQuery, SERIES_GROUPS, USAGE_GROUPS, usageBody, usageCsv } from './usage.js';
@@ -88,9 +88,8 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
   }
   if (route === 'sessions') {
     // `sessions`' filters; a viewer who is not an admin lists only their own sessions, whatever `user` says.
-    const text = (name: string): string | undefined => params.get(name)?.trim().slice(0, 200) || undefined;
-    const user = viewer.admin ? text('user') : (viewer.user ?? '\u0000nobody');
-    const sessions = reader.sessions({ limit: 200, tool: text('tool'), model: text('model'), label: text('label'), user }).filter((s) => canSee(viewer, s.clientUser));
+    const text = (name: string): string | undefined => queryText(params, name);
+    const sessions = reader.sessions({ limit: 200, tool: text('tool'), model: text('model'), label: text('label'), user: queriedUser(viewer, text('user')) }).filter((s) => canSee(viewer, s.clientUser));
     return sendJson(res, 200, { sessions: sessions.map(sessionJson) });
   }
   const [kind, rawId, action, ...rest] = route.split('/');

@@ -3,14 +3,13 @@ import { NO_ROW, statsJson } from '../../archive/stats-json.js';
 import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader, StatsDimension, StatsQuery } from '../../archive/store.js';
 import type { SeriesDimension } from '../../archive/time-series.js';
-import type { Viewer } from './access.js';
+import { queriedUser, type Viewer } from './access.js';
+import { queryText } from './list-query.js';
 
 /** What the usage page groups by: `stats`' groupings but sessions (too many to read as a table). */
 export const USAGE_GROUPS: readonly StatsDimension[] = ['model', 'tool', 'host', 'day', 'user', 'team', 'label'];
 /** What the charts split their lines by. */
 export const SERIES_GROUPS: readonly SeriesDimension[] = ['model', 'tool', 'user', 'team'];
-
-const MAX_TEXT = 200;
 
 /**
  * A report's query (`by` one of `groups`, `since` and `until` in epoch ms, and `stats`'
@@ -30,11 +29,11 @@ export function parseReportQuery<D extends string>(params: URLSearchParams, view
   const since = time('since');
   const until = time('until');
   for (const t of [since, until]) if (typeof t === 'object') return t;
-  const text = (name: string): string | undefined => params.get(name)?.trim().slice(0, MAX_TEXT) || undefined;
+  const text = (name: string): string | undefined => queryText(params, name);
   return {
     by, since: since as number | undefined, until: until as number | undefined, teams,
     tool: text('tool'), model: text('model'), host: text('host'), label: text('label'), status: text('status'),
-    user: viewer.admin ? text('user') : (viewer.user ?? '\u0000nobody'),
+    user: queriedUser(viewer, text('user')),
   };
 }
 
