@@ -34,6 +34,16 @@ interface Group {
 }
 
 /**
+ * Adds `from`'s sums to `into`'s, field by field: where two SQL groups fall into one (the
+ * members of a team). A null sum (no priced exchange) adds nothing; onto a null, it starts one.
+ */
+export function addSums<T extends object>(into: T, from: T, fields: readonly (keyof T)[]): void {
+  const to = into as Record<keyof T, number | null>;
+  const add = from as Record<keyof T, number | null>;
+  for (const f of fields) if (add[f] !== null) to[f] = (to[f] ?? 0) + add[f]!;
+}
+
+/**
  * Who an exchange counts for in `stats --by team`, keyed as a `per: team` budget keys
  * it: `team:NAME` for a member of a team, else `user:` and the proxy user, else the
  * client address. `sender` is the SQL key above (a NUL marks an address).
@@ -62,15 +72,7 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
     const k = regroup(s.key);
     const g = groups.get(k);
     if (!g) groups.set(k, { ...s, key: k, latency: [], ttft: [] });
-    else {
-      g.requests += s.requests;
-      g.errors += s.errors;
-      g.input += s.input;
-      g.output += s.output;
-      g.cached += s.cached;
-      g.unpriced += s.unpriced;
-      if (s.cost !== null) g.cost = (g.cost ?? 0) + s.cost;
-    }
+    else addSums(g, s, ['requests', 'errors', 'input', 'output', 'cached', 'unpriced', 'cost']);
   }
   // One pass over the range for the timings (two numbers per exchange), grouped in memory.
   const timingSql = `SELECT ${key} AS key, ended_at - started_at AS latency, first_byte_at - started_at AS ttft FROM exchanges ${where}`;

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import { exchangeWhere, IS_ERROR_SQL, type ExchangeFilter } from './exchange-filter.js';
-import { GROUP_KEYS, teamKey } from './stats-table.js';
+import { addSums, GROUP_KEYS, teamKey } from './stats-table.js';
 
 /** What the web UI's charts split their lines by. */
 export type SeriesDimension = 'model' | 'tool' | 'user' | 'team';
@@ -61,14 +61,7 @@ export function timeSeries(db: Database.Database, query: SeriesQuery): TimeSerie
     const id = `${r.at}\n${key}`;
     const m = merged.get(id);
     if (!m) merged.set(id, { ...r, key });
-    else {
-      m.requests += r.requests;
-      m.errors += r.errors;
-      m.promptTokens += r.promptTokens;
-      m.cachedTokens += r.cachedTokens;
-      m.outputTokens += r.outputTokens;
-      m.costUsd += r.costUsd;
-    }
+    else addSums(m, r, ['requests', 'errors', 'promptTokens', 'cachedTokens', 'outputTokens', 'costUsd']);
   }
   return { step, points: [...merged.values()] };
 }
