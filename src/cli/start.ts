@@ -9,6 +9,7 @@ import { builtInRedactor } from '../redact/redactor.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { buildConfig, type StartFlags } from './build-config.js';
 import { sameProxyFlags } from './options.js';
+import { guardProcess } from './process-guard.js';
 
 export type StartArgs = StartFlags & { pretty?: boolean };
 
@@ -100,6 +101,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
     `  eval "$(llmtap env${sameProxyFlags({ home: args.home, port: proxy.address.port })})"`,
     '',
   ].join('\n'));
+  guardProcess(process, { logger, redactor: () => proxy.server.redactor, countInternal: () => proxy.server.metrics.count('internal') });
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
   if (config.policy) logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
   const policyWatch = new PolicyFollower(proxy.server, logger).follow(config.policyFile);

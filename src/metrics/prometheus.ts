@@ -80,7 +80,7 @@ export class PrometheusMetrics {
     this.#latency = new Histogram({ name: 'llmtap_request_duration_seconds', help: 'From the request reaching llmtap to the last byte of the answer.', labelNames: ['provider', 'model'], buckets: LATENCY_BUCKETS, registers });
     this.#ttft = new Histogram({ name: 'llmtap_time_to_first_token_seconds', help: 'Streamed requests: from the request reaching llmtap to the first byte of the answer body.', labelNames: ['provider', 'model'], buckets: TTFT_BUCKETS, registers });
     new Counter({
-      name: 'llmtap_errors_total', help: 'Errors and refusals llmtap answered with, by llmtap error code.', labelNames: ['code'], registers,
+      name: 'llmtap_errors_total', help: 'Errors and refusals llmtap answered with, by llmtap error code (internal also counts a failure no code caught).', labelNames: ['code'], registers,
       collect() {
         this.reset();
         for (const [code, n] of Object.entries(sources.errors())) this.inc({ code: normaliseLabel(code) }, n);

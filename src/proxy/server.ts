@@ -5,7 +5,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../policy/rate-limit.js';
 import type { Recorder } from '../recorder/recorder.js';
-import { builtInRedactor, createRedactor } from '../redact/redactor.js';
+import { builtInRedactor, createRedactor, type Redactor } from '../redact/redactor.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { SpendSource } from '../policy/budget-charge.js';
 import type { PriceOverrides } from '../cost/override-match.js';
@@ -281,6 +281,11 @@ export class ProxyServer {
     await this.pools.close();
     // The last spans go out before the process ends (bounded by the exporter's timeout).
     await this.otlp?.shutdown().catch(() => {});
+  }
+
+  /** The redaction for what is logged: built-in rules plus --redact patterns (replaced on reload). */
+  get redactor(): Redactor {
+    return this.exchangeDeps.redactor;
   }
 
   get listening(): boolean {
