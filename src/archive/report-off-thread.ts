@@ -3,33 +3,80 @@ import { compiledWorkerEntry } from '../worker-entry.js';
 import type { BackgroundReads } from './store.js';
 
 let entry: URL | undefined;
-/** The one read running, if any: the next waits for it (a report page clicked five times runs five reads, one after another). */
-let running: Promise<unknown> = Promise.resolve();
+
+/** How long the thread waits for another read before it ends: a page asks for several in a row, and a dashboard again soon. */
+const IDLE_MS = 60_000;
+
+/** What the report thread posts back for each read. */
+export type ReportAnswer = { ok: true; result: unknown } | { ok: false; message: string };
 
 /**
- * A report read in a worker thread of its own, for the proxy's web UI: a report scans
- * every exchange in its range (~0.5 s per 100,000 on a laptop), which on the event loop
- * would hold every request in flight meanwhile. One read at a time.
+ * Report reads in a worker thread, for the proxy's web UI: a report scans every exchange
+ * in its range (~0.5 s per 100,000 on a laptop), which on the event loop would hold every
+ * request in flight meanwhile. One read at a time (a report page clicked five times runs
+ * five reads, one after another). The thread stays for the next read until it has been
+ * idle for a minute — starting one (an isolate, the SQLite binding, the archive opened)
+ * costs ~50 ms of CPU, more than most reads — and never keeps the process alive.
  */
-export function reportOffThread<K extends keyof BackgroundReads>(file: string, read: K, query: BackgroundReads[K]['query']): Promise<BackgroundReads[K]['result']> {
-  const inWorker = (): Promise<BackgroundReads[K]['result']> => readInWorker(file, read, query);
-  const next = running.then(inWorker, inWorker);
-  running = next.catch(() => undefined);
-  return next;
-}
+export class ReportThread {
+  private worker: Worker | undefined;
+  private waiting: { resolve(result: unknown): void; reject(error: Error): void } | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  /** The read running, if any: the next waits for it. */
+  private running: Promise<unknown> = Promise.resolve();
 
-function readInWorker<T>(file: string, read: string, query: unknown): Promise<T> {
-  entry ??= compiledWorkerEntry(import.meta.url, 'report-worker.js');
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(entry!, { workerData: { file, read, query }, execArgv: [] });
-    let answered = false;
-    worker.once('message', (result: T) => {
-      answered = true;
-      resolve(result);
+  constructor(private readonly file: string, private readonly options: { idleMs?: number } = {}) {}
+
+  read<K extends keyof BackgroundReads>(read: K, query: BackgroundReads[K]['query']): Promise<BackgroundReads[K]['result']> {
+    const inThread = (): Promise<BackgroundReads[K]['result']> => this.send(read, query) as Promise<BackgroundReads[K]['result']>;
+    const next = this.running.then(inThread, inThread);
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Ends the thread (a read in progress is rejected); a later read starts another. */
+  close(): void {
+    const worker = this.worker;
+    this.forget(new Error("the archive's report thread was closed"));
+    void worker?.terminate();
+  }
+
+  private send(read: string, query: unknown): Promise<unknown> {
+    clearTimeout(this.idle);
+    const worker = this.worker ?? this.start();
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      worker.postMessage({ read, query });
     });
-    worker.once('error', reject);
+  }
+
+  private start(): Worker {
+    entry ??= compiledWorkerEntry(import.meta.url, 'report-worker.js');
+    const worker = new Worker(entry, { workerData: { file: this.file }, execArgv: [] });
+    worker.unref();
+    worker.on('message', (answer: ReportAnswer) => {
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      this.idle = setTimeout(() => this.close(), this.options.idleMs ?? IDLE_MS).unref();
+      if (answer.ok) waiting?.resolve(answer.result);
+      else waiting?.reject(new Error(answer.message));
+    });
+    // A thread that failed is dropped whole: the next read starts a fresh one.
+    worker.once('error', (error) => {
+      if (this.worker === worker) this.forget(error);
+    });
     worker.once('exit', (code) => {
-      if (!answered) reject(new Error(`the archive's report thread exited (code ${code}) without an answer`));
+      if (this.worker === worker) this.forget(new Error(`the archive's report thread exited (code ${code}) without an answer`));
     });
-  });
+    this.worker = worker;
+    return worker;
+  }
+
+  private forget(error: Error): void {
+    clearTimeout(this.idle);
+    this.worker = undefined;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.reject(error);
+  }
 }

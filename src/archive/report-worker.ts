@@ -1,16 +1,24 @@
 /**
- * A worker thread that reads one report from the archive (a stats table, the decisions
- * per policy rule, a time series) and posts it back; report-off-thread.ts starts it.
- * Loaded from dist/ like the writer's thread.
+ * A worker thread that reads reports from the archive (a stats table, the decisions per
+ * policy rule, a time series) and posts each back; report-off-thread.ts starts it and
+ * keeps it while reads come. A read that throws (or an archive it cannot open) is answered
+ * with its message, and the thread stays. Loaded from dist/ like the writer's thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ReportAnswer } from './report-off-thread.js';
 import { SqliteArchiveReader } from './sqlite-reader.js';
 import type { BackgroundReads } from './store.js';
 
-const { file, read, query } = workerData as { file: string; read: keyof BackgroundReads; query: never };
-const reader = new SqliteArchiveReader(file, { readonly: true });
-try {
-  parentPort!.postMessage(reader[read](query));
-} finally {
-  reader.close();
-}
+const { file } = workerData as { file: string };
+/** Opened by the first read (an archive that cannot be opened yet is tried again by the next). */
+let reader: SqliteArchiveReader | undefined;
+parentPort!.on('message', ({ read, query }: { read: keyof BackgroundReads; query: never }) => {
+  let answer: ReportAnswer;
+  try {
+    reader ??= new SqliteArchiveReader(file, { readonly: true });
+    answer = { ok: true, result: reader[read](query) };
+  } catch (error) {
+    answer = { ok: false, message: (error as Error).message };
+  }
+  parentPort!.postMessage(answer);
+});

@@ -8,7 +8,7 @@ import type {
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
-import { reportOffThread } from './report-off-thread.js';
+import { ReportThread } from './report-off-thread.js';
 import { timeSeries, type SeriesQuery, type TimeSeries } from './time-series.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 import { exchangeLines } from './export.js';
@@ -27,6 +27,8 @@ const LABEL_OF_SESSION = '(SELECT client_label FROM exchanges e WHERE e.session_
 /** The archive's read side over SQLite (see store.ts). Opens its own connection. */
 export class SqliteArchiveReader implements ArchiveReader {
   readonly db: Database.Database;
+  /** Where inBackground's reads run: started on the first, kept while they come. */
+  private reportThread: ReportThread | undefined;
 
   constructor(private readonly file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: true });
@@ -142,7 +144,8 @@ export class SqliteArchiveReader implements ArchiveReader {
   }
 
   inBackground<K extends keyof BackgroundReads>(read: K, query: BackgroundReads[K]['query']): Promise<BackgroundReads[K]['result']> {
-    return reportOffThread(this.file, read, query);
+    this.reportThread ??= new ReportThread(this.file);
+    return this.reportThread.read(read, query);
   }
 
   exportLines(format: 'jsonl' | 'har', filter: ExchangeFilter): Iterable<string> {
@@ -169,6 +172,7 @@ export class SqliteArchiveReader implements ArchiveReader {
   }
 
   close(): void {
+    this.reportThread?.close();
     if (this.db.open) this.db.close();
   }
 }
