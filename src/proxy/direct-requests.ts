@@ -6,6 +6,7 @@ import { builtInRedactor } from '../redact/redactor.js';
 import { isUiPath } from '../ui/server/routes.js';
 import type { UiServer } from '../ui/server/ui-server.js';
 import type { ProxyAuth } from './auth.js';
+import { HEALTH_PATH, healthOf, type HealthFacts } from './health.js';
 import { pacAnswer } from './pac.js';
 import type { InterceptList } from './route.js';
 import { caDownload, renderStatus, STATUS_CSP, type StatusCounters } from './status-page.js';
@@ -18,6 +19,7 @@ export interface DirectContext {
   ui: UiServer;
   caPem: string | undefined;
   status(): StatusCounters;
+  health(): HealthFacts;
   logger: Logger;
 }
 
@@ -25,7 +27,8 @@ export interface DirectContext {
  * Someone asked the proxy itself, not through it: the status page, the CA files,
  * the PAC file, /metrics and the web UI. On a gateway all of them are behind the
  * same users as the proxy (browsers send Authorization to the server they talk to;
- * Proxy-Authorization is accepted too).
+ * Proxy-Authorization is accepted too) — all but /healthz, which a load balancer's
+ * probe asks without credentials and which says nothing but whether to send traffic.
  */
 export async function answerDirect(req: IncomingMessage, res: ServerResponse, url: string, ctx: DirectContext): Promise<void> {
   try {
@@ -42,6 +45,11 @@ export async function answerDirect(req: IncomingMessage, res: ServerResponse, ur
 
 async function answerOwnPage(req: IncomingMessage, res: ServerResponse, url: string, ctx: DirectContext): Promise<void> {
   res.sendDate = false;
+  if (url === HEALTH_PATH || url.startsWith(`${HEALTH_PATH}?`)) {
+    const health = healthOf(ctx.health());
+    res.writeHead(health.httpStatus, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    return void res.end(req.method === 'HEAD' ? undefined : JSON.stringify(health.body));
+  }
   let user: string | undefined;
   const auth = ctx.auth();
   if (auth.enabled) {

@@ -6,14 +6,22 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { paths } from '../../src/config.js';
 import { openArchive, type ArchiveOptions } from '../../src/recorder/db.js';
 import { loadOrCreateCa } from '../../src/tls/ca.js';
 import { eventually } from '../helpers/archive.js';
+import type { TestProxy } from '../helpers/start-proxy.js';
 import { expect503, expectNoSecret, expectProviderAnswer, logged, post, recordedIds, untilForwarded, useFaultProxies } from './recorder-helpers.js';
 
 const { start, fake } = useFaultProxies();
+
+/** What /healthz answers now: status and body. */
+async function health(tp: TestProxy): Promise<[number, unknown]> {
+  const res = await request(`${tp.url}/healthz`);
+  return [res.statusCode, await res.body.json()];
+}
 
 /** A home with a migrated archive in it, as a previous run leaves it. */
 function homeWithArchive(): string {
@@ -31,6 +39,8 @@ describe('read-only archive', () => {
     expect(tp.proxy.recorder.healthy).toBe(false); // known at start, not only after the first exchange
     expect(logged(logs, /archive unavailable/)[0]).toMatchObject({ level: 50, code: 'SQLITE_READONLY' });
 
+    // Fail-open still forwards: a load balancer keeps sending, and the probe says the archive fails.
+    expect(await health(tp)).toEqual([200, { status: 'ok', archive: 'failing' }]);
     expectProviderAnswer(await post(tp, 'ro-1'));
     expectProviderAnswer(await post(tp, 'ro-2'));
     await eventually(() => expect(tp.proxy.recorder.stats()).toMatchObject({ recorded: 0, lost: 2 }));
@@ -39,6 +49,7 @@ describe('read-only archive', () => {
     expectProviderAnswer(await post(tp, 'rw'));
     await eventually(() => expect(tp.proxy.recorder.stats()).toMatchObject({ recorded: 1, lost: 2 }));
     expect(tp.proxy.recorder.healthy).toBe(true);
+    expect(await health(tp)).toEqual([200, { status: 'ok', archive: 'ok' }]);
     expect(recordedIds(tp)).toEqual(['rw']);
     expectNoSecret(logs.join('\n'));
   });
@@ -48,8 +59,11 @@ describe('read-only archive', () => {
     const { tp, logs } = await start({ home: homeWithArchive(), archive, failClosed: true });
     expect503(await post(tp, 'refused'));
     expect(fake().seen.some((s) => s.rawHeaders.includes('refused'))).toBe(false);
+    // Every intercepted request would get 503: the probe takes this proxy out of rotation.
+    expect(await health(tp)).toEqual([503, { status: 'archive_unavailable', archive: 'failing' }]);
     archive.readonly = false;
     expectProviderAnswer(await untilForwarded(tp, 'fixed'));
+    expect(await health(tp)).toEqual([200, { status: 'ok', archive: 'ok' }]);
     expectNoSecret(logs.join('\n'));
   });
 

@@ -47,6 +47,17 @@ describe('status page', () => {
     expect((await get(gw, { 'proxy-authorization': basic('ops', 'secret pass') })).statusCode).toBe(200);
   });
 
+  it('/healthz answers a load balancer without credentials, even on a gateway, and says nothing else', async () => {
+    const health = (method: 'GET' | 'HEAD', path = '/healthz') => request(`http://127.0.0.1:${gw.proxy.address.port}${path}`, { method });
+    const res = await health('GET');
+    expect([res.statusCode, res.headers['content-type'], res.headers['cache-control']]).toEqual([200, 'application/json', 'no-store']);
+    expect(await res.body.json()).toEqual({ status: 'ok', archive: 'ok' });
+    const head = await health('HEAD', '/healthz?probe=lb');
+    expect([head.statusCode, await head.body.text()]).toEqual([200, '']);
+    // Everything else on the port still wants a user.
+    expect((await health('GET', '/healthzz')).statusCode).toBe(401);
+  });
+
   it('browsers get an HTML page under a strict Content-Security-Policy, values escaped', async () => {
     const res = await get(local, { accept: 'text/html,application/xhtml+xml' });
     expect(res.headers['content-type']).toMatch(/^text\/html/);
