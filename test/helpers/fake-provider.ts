@@ -182,9 +182,15 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
     return void res.end(payload);
   }
   if (url.pathname === '/echo') {
-    // ?delay=MS holds the answer back, for tests that need answers of different durations.
+    // ?delay=MS holds the answer back, for tests that need answers of different durations;
+    // &bodyDelay=MS sends the headers alone first and the body that much later.
     await sleep(Number(url.searchParams.get('delay') ?? 0));
     res.writeHead(200, { 'content-type': 'application/json' });
+    const bodyDelay = Number(url.searchParams.get('bodyDelay') ?? 0);
+    if (bodyDelay > 0) {
+      res.flushHeaders();
+      await sleep(bodyDelay);
+    }
     return void res.end(JSON.stringify({ method: req.method, url: req.url, rawHeaders: req.rawHeaders, body: body.toString('base64') }));
   }
   if (url.pathname === '/redirect') {
