@@ -38,6 +38,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   replay: async () => (await import('./replay.js')).replayCommand,
   mock: async () => (await import('./mock.js')).mockCommand,
   purge: async () => (await import('./purge.js')).purgeCommand,
+  backup: async () => (await import('./backup.js')).backupCommand,
   passwd: async () => (await import('./passwd.js')).passwdCommand,
   'check-config': async () => (await import('./check-config.js')).checkConfigCommand,
   policy: async () => (await import('./policy-test.js')).policyCommand,
@@ -58,7 +59,7 @@ const cli = yargs(args)
   .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true });
 for (const command of commands) cli.command(command);
 await cli
-  .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, replay, mock, stats, tail, export, purge, passwd, check-config, policy or cache-report')
+  .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, replay, mock, stats, tail, export, purge, backup, passwd, check-config, policy or cache-report')
   .strict()
   .check((argv) => {
     const problem = notANumber(argv, args) ?? missingValue(argv, args);
