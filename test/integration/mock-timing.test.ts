@@ -4,7 +4,7 @@
  * Recorded through the proxy from a fake provider that holds its headers 700 ms and its
  * body 500 ms more, then replayed with no provider running.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy } from '../helpers/start-proxy.js';
+import { startCliMock, type CliMock } from '../helpers/cli-mock.js';
 
 const CLI = resolve('dist/cli/main.js');
 const run = promisify(execFile);
@@ -22,24 +23,13 @@ const HEADERS_MS = 700;
 const BODY_MS = 500;
 
 let home: string;
-const mocks: ChildProcess[] = [];
+const mocks: CliMock[] = [];
 
 /** `llmtap mock` on the recorded home, as a user runs it; its proxy URL. */
 async function startMock(extra: string[]): Promise<string> {
-  const child = spawn('node', [CLI, '--home', home, 'mock', '--since', '1h', '--port', '0', '--log-level', 'warn',
-    '--record-home', mkdtempSync(join(tmpdir(), 'llmtap-mock-rec-')), '--connect-to', 'api.openai.com:443:127.0.0.1:9', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  mocks.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise<string>((ok, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /llmtap listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]!);
-    });
-    child.once('exit', (code) => fail(new Error(`mock exited ${code}: ${stderr}`)));
-  });
+  const mock = await startCliMock(home, ['--since', '1h', '--record-home', mkdtempSync(join(tmpdir(), 'llmtap-mock-rec-')), '--connect-to', 'api.openai.com:443:127.0.0.1:9', ...extra]);
+  mocks.push(mock);
+  return mock.url;
 }
 
 /** The replayed answer and how long its headers, then its body, took to arrive. */
@@ -71,11 +61,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  for (const m of mocks) {
-    if (m.exitCode !== null) continue;
-    m.kill('SIGTERM');
-    await new Promise((r) => m.once('exit', r));
-  }
+  for (const m of mocks) await m.stop();
 });
 
 describe('llmtap mock --timing', () => {

@@ -1,11 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { openTls, startFakeWs } from '../helpers/fake-websocket.js';
 import { startTestProxy } from '../helpers/start-proxy.js';
+import { startCliMock, type CliMock } from '../helpers/cli-mock.js';
 import { converse, type Conversation } from '../helpers/ws-conversation.js';
 import { parseConnectTo } from '../../src/config.js';
 
@@ -13,10 +13,7 @@ const CLI = resolve('dist/cli/main.js');
 
 let home: string;
 let recorded: Conversation;
-let mock: ChildProcess;
-let mockPort: number;
-let mockCa: string;
-let mockStderr = '';
+let mock: CliMock;
 
 beforeAll(async () => {
   // Record a Responses-over-WebSocket session (permessage-deflate on) through a normal proxy.
@@ -30,28 +27,14 @@ beforeAll(async () => {
     await fake.close(); // no provider from here on
   }
   // The mock, as a user runs it; --connect-to points at a dead port: a forward would fail loudly.
-  mock = spawn('node', [CLI, '--home', home, 'mock', '--since', '1h', '--port', '0', '--log-level', 'warn', '--connect-to', 'api.openai.com:443:127.0.0.1:9'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  mock.stderr!.on('data', (d: Buffer) => (mockStderr += d.toString()));
-  mockPort = await new Promise<number>((ok, fail) => {
-    let out = '';
-    mock.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /llmtap listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) ok(Number(m[1]));
-    });
-    mock.once('exit', (code) => fail(new Error(`mock exited ${code}: ${mockStderr}`)));
-  });
-  mockCa = readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8');
+  mock = await startCliMock(home, ['--since', '1h', '--connect-to', 'api.openai.com:443:127.0.0.1:9']);
 }, 60_000);
 
 afterAll(async () => {
-  if (mock && mock.exitCode === null) {
-    mock.kill('SIGTERM');
-    await new Promise((r) => mock.once('exit', r));
-  }
+  await mock?.stop();
 });
 
-const tls = () => openTls({ proxyPort: mockPort, fakePort: 9, ca: mockCa });
+const tls = () => openTls({ proxyPort: mock.port, fakePort: 9, ca: mock.ca });
 
 describe('llmtap mock: a recorded WebSocket session replayed with no provider running', () => {
   it('gives the same server messages, in order, to the same client code (deflate offered and declined)', async () => {
@@ -93,9 +76,8 @@ describe('llmtap mock: a recorded WebSocket session replayed with no provider ru
   });
 
   it('counts the sessions and messages it answered when it stops', async () => {
-    mock.kill('SIGTERM');
-    await new Promise((r) => mock.once('exit', r));
-    expect(mockStderr).toMatch(/llmtap mock: 2 WebSocket sessions replayed, 4 messages answered, 1 with no recording/);
+    await mock.stop();
+    expect(mock.stderr()).toMatch(/llmtap mock: 2 WebSocket sessions replayed, 4 messages answered, 1 with no recording/);
     // Its own archive holds the replayed sessions with their messages, the error event among them.
     const lines = (await promisify(execFile)('node', [CLI, '--home', join(home, 'mock'), 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: number; outcome: string; websocket?: { messages: { direction: string; text?: string }[] } });
     const sessions = lines.filter((l) => l.status === 101);

@@ -1,5 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
@@ -8,6 +7,7 @@ import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy } from '../helpers/start-proxy.js';
+import { startCliMock, type CliMock } from '../helpers/cli-mock.js';
 
 const run = promisify(execFile);
 const CLI = resolve('dist/cli/main.js');
@@ -58,9 +58,8 @@ async function clientCode(agent: ProxyAgent, run: 'record' | 'replay'): Promise<
 
 let home: string;
 let recorded: Transcript;
-let mock: ChildProcess;
+let mock: CliMock;
 let mockAgent: ProxyAgent;
-let mockStderr = '';
 
 async function exportedCount(h: string): Promise<number> {
   return (await run('node', [CLI, '--home', h, 'export'])).stdout.trim().split('\n').filter(Boolean).length;
@@ -77,26 +76,13 @@ beforeAll(async () => {
     await fake.close(); // no provider at all from here on
   }
   // The mock, as a user runs it; --connect-to points at a dead port: a forward would fail loudly.
-  mock = spawn('node', [CLI, '--home', home, 'mock', '--since', '1h', '--port', '0', '--log-level', 'warn', '--connect-to', 'api.anthropic.com:443:127.0.0.1:9', '--connect-to', 'api.openai.com:443:127.0.0.1:9'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  mock.stderr!.on('data', (d: Buffer) => (mockStderr += d.toString()));
-  const url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    mock.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /llmtap listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]!);
-    });
-    mock.once('exit', (code) => fail(new Error(`mock exited ${code}: ${mockStderr}`)));
-  });
-  mockAgent = new ProxyAgent({ uri: url, requestTls: { ca: readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8') } });
+  mock = await startCliMock(home, ['--since', '1h', '--connect-to', 'api.anthropic.com:443:127.0.0.1:9', '--connect-to', 'api.openai.com:443:127.0.0.1:9']);
+  mockAgent = new ProxyAgent({ uri: mock.url, requestTls: { ca: mock.ca } });
 }, 60_000);
 
 afterAll(async () => {
   await mockAgent?.close();
-  if (mock && mock.exitCode === null) {
-    mock.kill('SIGTERM');
-    await new Promise((r) => mock.once('exit', r));
-  }
+  await mock?.stop();
 });
 
 describe('llmtap mock: the same client code, answered from the archive with no provider running', () => {
@@ -126,10 +112,9 @@ describe('llmtap mock: the same client code, answered from the archive with no p
   });
 
   it('records its own exchanges in a separate home and lists the misses when it stops', async () => {
-    mock.kill('SIGTERM');
-    await new Promise((r) => mock.once('exit', r));
-    expect(mockStderr).toMatch(/llmtap mock: 5 answered from recordings, 2 with no recording, 0 recordings never asked for/);
-    expect(mockStderr).toMatch(/no_recording POST api\.anthropic\.com\/v1\/messages key [0-9a-f]{16}, nearest \S+: max_tokens: recorded 256, got 999/);
+    await mock.stop();
+    expect(mock.stderr()).toMatch(/llmtap mock: 5 answered from recordings, 2 with no recording, 0 recordings never asked for/);
+    expect(mock.stderr()).toMatch(/no_recording POST api\.anthropic\.com\/v1\/messages key [0-9a-f]{16}, nearest \S+: max_tokens: recorded 256, got 999/);
     const lines = (await run('node', [CLI, '--home', join(home, 'mock'), 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: number; error_code?: string | null });
     expect(lines).toHaveLength(7);
     expect(lines.filter((l) => l.status === 404).length).toBe(3);
