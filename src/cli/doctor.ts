@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { paths } from '../config.js';
-import { caKindCheck, caFilesCheck, exitCodeOf, proxyVarsCheck, renderChecks, skewCheck, systemStoreCheck, toolTrustCheck, untrustedClientsCheck, type CaSource, type CheckResult } from '../doctor/checks.js';
+import { archiveCheck, caKindCheck, caFilesCheck, exitCodeOf, proxyVarsCheck, renderChecks, skewCheck, systemStoreCheck, toolTrustCheck, untrustedClientsCheck, type CaSource, type CheckResult } from '../doctor/checks.js';
 import { fetchStatus, roundTrip } from '../doctor/probe.js';
 import { makeInterceptList } from '../proxy/route.js';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../tls/ca.js';
@@ -87,6 +87,7 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
     results.push(...proxyVarsCheck(env, args.port, interceptHosts, envFixFor(flags)));
     results.push(skewCheck(trip?.proxyNow, Date.now()));
     results.push(untrustedClientsCheck(status?.untrustedCa));
+    results.push(archiveCheck(status?.recorder));
 
     process.stdout.write(args.json ? `${JSON.stringify({ ok: exitCodeOf(results) === 0, checks: results }, null, 2)}\n` : renderChecks(results));
     process.exitCode = exitCodeOf(results);

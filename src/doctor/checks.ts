@@ -119,6 +119,16 @@ export function untrustedClientsCheck(counts: { rejected: number; likelyRejected
   return warn(name, `${counts.rejected} rejected the CA (TLS alert), ${counts.likelyRejected} closed silently after the handshake; the proxy log names the hosts`, 'llmtap trust, or start those tools with llmtap run -- CMD');
 }
 
+/** What the proxy's recorder said on its status page: whether what goes through is being kept. */
+export function archiveCheck(recorder: { recorded: number; lost: number; healthy: boolean } | undefined): CheckResult {
+  const name = 'archive';
+  if (!recorder) return { name, status: 'skip', detail: 'proxy not reachable' };
+  const why = "the proxy log's \"archive unavailable\" line names SQLite's error (disk full, read-only, locked by another process)";
+  if (!recorder.healthy) return fail(name, `failing: traffic is forwarded but not recorded (${recorder.lost} records lost since start)`, why);
+  if (recorder.lost > 0) return warn(name, `recording again, but ${recorder.lost} records were lost since start`, why);
+  return ok(name, `recording (${recorder.recorded} records written since start, none lost)`);
+}
+
 export function exitCodeOf(results: CheckResult[]): number {
   return results.some((r) => r.status === 'fail') ? 1 : 0;
 }

@@ -8,6 +8,7 @@ const TIMEOUT_MS = 3000;
 export interface ProxyStatus {
   version?: string;
   untrustedCa?: { rejected: number; likelyRejected: number };
+  recorder?: { recorded: number; lost: number; healthy: boolean };
 }
 
 /** The proxy's status JSON (`GET /` direct), or the error that prevented it. */

@@ -1,8 +1,12 @@
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { paths } from '../../src/config.js';
 import type { CheckResult } from '../../src/doctor/checks.js';
+import { openArchive } from '../../src/recorder/db.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 const run = promisify(execFile);
@@ -35,6 +39,7 @@ describe('llmtap doctor', () => {
     expect(checks['Node trust']?.status).toBe('ok');
     expect(checks['HTTPS_PROXY']?.status).toBe('ok');
     expect(checks['clock']?.status).toBe('ok');
+    expect(checks['archive']).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^recording \(\d+ records written since start, none lost\)$/) });
     expect(Object.values(checks).filter((c) => c.status === 'fail')).toEqual([]);
   });
 
@@ -60,6 +65,19 @@ describe('llmtap doctor', () => {
     expect(code).toBe(1);
     expect(checks['proxy']).toMatchObject({ status: 'fail', detail: expect.stringContaining('refused'), fix: `llmtap start --home '${tp.home}' --port 1` });
     expect(checks['round trip']?.status).toBe('skip');
+  });
+
+  it('an archive that cannot be written fails the archive check with where to look, exit 1', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'llmtap-doctor-ro-'));
+    openArchive(paths(home).archive).close();
+    const ro = await startTestProxy(undefined, { home }, { archive: { readonly: true } });
+    try {
+      const { code, checks } = await doctor(goodEnv, ro.proxy.address.port);
+      expect(code).toBe(1);
+      expect(checks['archive']).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^failing: traffic is forwarded but not recorded/), fix: expect.stringContaining('archive unavailable') });
+    } finally {
+      await ro.close();
+    }
   });
 
   it('a client that rejected the CA shows in the count', async () => {

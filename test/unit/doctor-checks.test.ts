@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bundleHolds, caFilesCheck, caKindCheck, noProxyMatches, skewCheck } from '../../src/doctor/checks.js';
+import { archiveCheck, bundleHolds, caFilesCheck, caKindCheck, noProxyMatches, skewCheck } from '../../src/doctor/checks.js';
 import { constraintBases } from '../../src/tls/name-constraints.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----\n';
@@ -33,5 +33,14 @@ describe('doctor checks', () => {
   it('clock skew over an hour fails (leaves are backdated a day, but not more)', () => {
     expect(skewCheck(0, 3_601_000).status).toBe('fail');
     expect(skewCheck(0, 5_000).status).toBe('ok');
+  });
+});
+
+describe('archiveCheck', () => {
+  it('fails while the archive fails, warns about losses once it recovered, else ok', () => {
+    expect(archiveCheck(undefined).status).toBe('skip');
+    expect(archiveCheck({ recorded: 5, lost: 0, healthy: true })).toMatchObject({ status: 'ok', detail: 'recording (5 records written since start, none lost)' });
+    expect(archiveCheck({ recorded: 5, lost: 2, healthy: true })).toMatchObject({ status: 'warn', detail: 'recording again, but 2 records were lost since start' });
+    expect(archiveCheck({ recorded: 0, lost: 3, healthy: false })).toMatchObject({ status: 'fail', detail: 'failing: traffic is forwarded but not recorded (3 records lost since start)' });
   });
 });
