@@ -1,5 +1,7 @@
 import { paths } from '../config.js';
 import type { Argv, CommandModule } from 'yargs';
+import { FollowedReader } from '../archive/followed-reader.js';
+import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { ExchangeListRow } from '../archive/store.js';
 import { promptTokens } from '../providers/usage-totals.js';
 import { openReader } from './open-reader.js';
@@ -25,11 +27,15 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
       return true;
     }) as unknown as Argv<TailArgs>,
   handler: async (args) => {
-    const reader = openReader(args.home);
+    const file = paths(args.home).archive;
+    openReader(args.home).close(); // one line and exit 1 without an archive; an older schema brought up to date
+    // The file at the path, followed: the proxy re-creates an archive deleted under it.
+    const archive = new FollowedReader(file);
     const color = useColor(process.stdout);
     // The proxy writes the archive from its own process; a reader sees each committed
     // batch (every ~10 ms) on its next look. Reading by rowid keeps each look one index range.
-    let cursor = args.all ? 0 : reader.endCursor();
+    let reading = archive.current();
+    let cursor = args.all ? 0 : (reading?.endCursor() ?? 0);
     let stop = false;
     const onSignal = (): void => {
       stop = true;
@@ -38,19 +44,38 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
     process.once('SIGTERM', onSignal);
     process.stdout.on('error', () => (stop = true)); // reader gone (| head)
     // On stderr, so the data on stdout stays clean; it also tells a script when tail is watching.
-    process.stderr.write(`llmtap: following ${paths(args.home).archive} ${args.all ? 'from the oldest exchange' : 'from now'}; Ctrl-C stops\n`);
+    process.stderr.write(`llmtap: following ${file} ${args.all ? 'from the oldest exchange' : 'from now'}; Ctrl-C stops\n`);
     try {
       while (!stop) {
-        const page = reader.exchangesAfter(cursor, 500);
-        cursor = page.cursor;
-        for (const row of page.rows) process.stdout.write(`${args.json ? JSON.stringify(tailJson(row)) : tailLine(row, color)}\n`);
-        if (page.rows.length < 500) await new Promise((r) => setTimeout(r, args.interval));
+        const reader = archive.current();
+        if (reader !== reading) {
+          // Another file at the path: everything in it came after the one followed so far.
+          reading = reader;
+          cursor = 0;
+          if (reader) process.stderr.write(`llmtap: ${file} was re-created; following the new file from its first exchange\n`);
+        }
+        const page = reader ? newRows(reader, cursor) : undefined;
+        if (page) cursor = page.cursor;
+        for (const row of page?.rows ?? []) process.stdout.write(`${args.json ? JSON.stringify(tailJson(row)) : tailLine(row, color)}\n`);
+        if ((page?.rows.length ?? 0) < PAGE) await new Promise((r) => setTimeout(r, args.interval));
       }
     } finally {
-      reader.close();
+      archive.close();
     }
   },
 };
+
+const PAGE = 500;
+
+/** The next rows after `cursor`; none yet from a file the proxy is still creating (no table in it yet). */
+function newRows(reader: SqliteArchiveReader, cursor: number): ReturnType<SqliteArchiveReader['exchangesAfter']> | undefined {
+  try {
+    return reader.exchangesAfter(cursor, PAGE);
+  } catch (error) {
+    if (/no such table/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
 
 /** "14:03:07 claude-code  claude-sonnet-4-5  200  1.2s  in 12.3k out 345  $0.0123  POST api.anthropic.com/v1/messages". */
 export function tailLine(row: ExchangeListRow, color: boolean): string {

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BodyPartStore } from './body-parts.js';
@@ -76,7 +76,14 @@ export function openArchive(file: string, options: ArchiveOptions = {}): Archive
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // Create the file owner-only before SQLite does (umask would make it world-readable);
     // SQLite gives the -wal and -shm files the main file's permissions.
-    if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+    if (!existsSync(file)) {
+      // A -wal or -shm at the path without its main file belongs to an archive that was
+      // deleted: closing removes them only on the last connection, and another process
+      // (`llmtap tail`, an export, the sqlite3 shell) may still have had it open. SQLite
+      // would read them as the new file's own (SQLITE_IOERR_SHORT_READ on every write).
+      for (const stale of [`${file}-wal`, `${file}-shm`]) rmSync(stale, { force: true });
+      closeSync(openSync(file, 'a', 0o600));
+    }
   }
 
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });

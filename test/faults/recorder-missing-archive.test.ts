@@ -7,21 +7,50 @@
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
 import { paths } from '../../src/config.js';
 import { eventually } from '../helpers/archive.js';
+import type { TestProxy } from '../helpers/start-proxy.js';
 import { expect503, expectNoSecret, expectProviderAnswer, logged, post, recordedIds, untilForwarded, useFaultProxies } from './recorder-helpers.js';
 
 const { start } = useFaultProxies();
+
+/** `llmtap tail --json` on the proxy's home, once it is watching: its lines so far. */
+async function startTail(tp: TestProxy) {
+  const child = spawn('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'tail', '--json', '--interval', '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  tails.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise((r) => child.stderr!.once('data', r));
+  return { child, lines: () => out.split('\n').filter(Boolean), stderr: () => err };
+}
+const tails: ChildProcess[] = [];
+afterAll(() => {
+  for (const t of tails) t.kill('SIGKILL');
+});
+
+/** How many exchanges the web UI's list shows. */
+async function uiListed(tp: TestProxy): Promise<number> {
+  const res = await request(`${tp.url}/ui/api/exchanges`);
+  return ((await res.body.json()) as { exchanges: unknown[] }).exchanges.length;
+}
 
 describe('archive file deleted while the proxy runs', () => {
   for (const deleted of [['llmtap.db'], ['llmtap.db', 'llmtap.db-wal', 'llmtap.db-shm']]) {
     it(`rm ${deleted.join(' ')}: detected, logged once, re-created, later exchanges kept`, async () => {
       const { tp, logs, file } = await start();
+      const tail = await startTail(tp);
       expectProviderAnswer(await post(tp, 'old-file'));
       await eventually(() => expect(tp.proxy.recorder.stats().recorded).toBe(1));
+      // The web UI and `llmtap tail` (another process) have the file open by now.
+      expect(await uiListed(tp)).toBe(1);
+      await eventually(() => expect(tail.lines()).toHaveLength(1));
 
       for (const f of deleted) rmSync(join(tp.home, f), { force: true });
       expectProviderAnswer(await post(tp, 'new-file-1'));
@@ -34,6 +63,11 @@ describe('archive file deleted while the proxy runs', () => {
 
       // The new file has the schema and what came after the deletion, nothing of the old one.
       expect(recordedIds(tp)).toEqual(['new-file-1', 'new-file-2']);
+      // …and reads the new file, not the deleted one it had open; so does a running `llmtap tail`.
+      expect(await uiListed(tp)).toBe(2);
+      await eventually(() => expect(tail.lines()).toHaveLength(3));
+      tail.child.kill('SIGINT');
+      expect(tail.stderr()).toContain('was re-created; following the new file from its first exchange');
       const check = new Database(file, { readonly: true });
       expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
       check.close();

@@ -197,7 +197,7 @@ describe('the web UI API in gateway mode', () => {
     const ui = (tp.proxy.server as unknown as { ui: { reader: unknown } }).ui;
     const reader = ui.reader;
     const malformed = new Error('database disk image is malformed');
-    ui.reader = { inBackground: () => Promise.reject(malformed), sessions: () => { throw malformed; } };
+    ui.reader = { current: () => ({ inBackground: () => Promise.reject(malformed), sessions: () => { throw malformed; } }), close: () => {} };
     const restore = () => void (ui.reader = reader);
     try {
       const failed = await api<{ error: { code: string } }>('/ui/api/usage', ALICE);

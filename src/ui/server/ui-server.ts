@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SqliteArchiveReader } from '../../archive/sqlite-reader.js';
-import type { ArchiveReader } from '../../archive/store.js';
+import { FollowedReader } from '../../archive/followed-reader.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
 import type { Recorder } from '../../recorder/recorder.js';
 import type { Redactor } from '../../redact/redactor.js';
@@ -24,30 +22,25 @@ export interface UiServerOptions {
   refusedReload: () => RefusedReload | undefined;
 }
 
-/** The web UI's state in the proxy: the live hub on the recorder, and a read connection opened once the archive exists. */
+/** The web UI's state in the proxy: the live hub on the recorder, and a read connection to the archive while it exists (the file at its path, followed). */
 export class UiServer {
   private readonly live: LiveHub;
-  private reader: ArchiveReader | undefined;
+  private readonly reader: FollowedReader;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: UiServerOptions) {
+    this.reader = new FollowedReader(options.archiveFile);
     this.live = new LiveHub({ prices: options.prices, redactor: options.redactor, watchWritten: (observer) => options.recorder.onWritten(observer) });
     this.unsubscribe = options.recorder.onExchange(this.live.onExchange);
   }
 
   answer(req: IncomingMessage, res: ServerResponse, url: string, user: string | undefined): Promise<void> {
-    return answerUi(req, res, url, user, { reader: () => this.openReader(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams, policy: this.options.policy, refusedReload: this.options.refusedReload });
+    return answerUi(req, res, url, user, { reader: () => this.reader.current(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams, policy: this.options.policy, refusedReload: this.options.refusedReload });
   }
 
   close(): void {
     this.unsubscribe();
     this.live.close();
-    this.reader?.close();
-    this.reader = undefined;
-  }
-
-  private openReader(): ArchiveReader | undefined {
-    if (!this.reader && existsSync(this.options.archiveFile)) this.reader = new SqliteArchiveReader(this.options.archiveFile);
-    return this.reader;
+    this.reader.close();
   }
 }
