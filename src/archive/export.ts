@@ -247,10 +247,11 @@ function wsMessageToJson(m: WsMessageRow): ExportedWsMessage {
   return out;
 }
 
-function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions): { sql: string; params: unknown[] } {
+/** The query of an export: `columns` of the rows the options select, oldest first (the newest `limit` of them). */
+export function selectSql(table: 'exchanges' | 'tunnels', options: ExportOptions, columns = '*'): { sql: string; params: unknown[] } {
   // A tunnel is a host and a byte count: only time narrows it.
   const { where, params } = exchangeWhere(table === 'exchanges' ? options : { since: options.since, until: options.until });
-  const sql = `SELECT * FROM ${table} ${where}`.trimEnd();
+  const sql = `SELECT ${columns} FROM ${table} ${where}`.trimEnd();
   // id breaks ties so repeated exports of the same archive are identical.
   if (options.limit === undefined) return { sql: `${sql} ORDER BY started_at, id`, params };
   // A limit keeps the newest rows (what "the last 10 exchanges" means), written in time order.

@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { countRecords, exchangeLines, tunnelLines, writeLines } from '../archive/export.js';
+import { exchangeCsvLines } from '../archive/export-csv.js';
 import { harLines } from '../archive/har.js';
 import { paths } from '../config.js';
 import { openArchive } from '../recorder/db.js';
@@ -18,9 +19,9 @@ type ExportArgs = FilterArgs & {
 
 export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
   command: 'export',
-  describe: 'write the archive as JSON lines (one object per exchange) or as HAR 1.2',
+  describe: 'write the archive as JSON lines (one object per exchange), HAR 1.2 or CSV (a row per exchange)',
   builder: (y: Argv<{ home: string }>) => filterFlags(y
-    .option('format', { type: 'string', choices: ['jsonl', 'har'], default: 'jsonl', describe: 'jsonl: one object per line; har: one HAR 1.2 document' })
+    .option('format', { type: 'string', choices: ['jsonl', 'har', 'csv'], default: 'jsonl', describe: 'jsonl: one object per line; har: one HAR 1.2 document; csv: one row per exchange, no bodies' })
     .option('tunnels', { type: 'boolean', default: false, describe: 'export the tunnel records instead of exchanges' }), 'records')
     .option('limit', { type: 'number', describe: 'the newest N records (written oldest first)' })
     .alias('limit', 'last')
@@ -33,7 +34,7 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
       const narrowing = [...NARROWING_FLAGS, 'session' as const].filter((f) => a[f] !== undefined);
       if (a.tunnels && narrowing.length > 0) throw new Error(`--tunnels takes only --since, --until and --limit (tunnels carry no ${narrowing.map((f) => `--${f}`).join(', ')})`);
       if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 0)) throw new Error('--limit must be a non-negative integer');
-      if (a.format === 'har' && a.tunnels) throw new Error('--tunnels has no HAR form (tunnels carry no requests); use --format jsonl');
+      if (a.format !== 'jsonl' && a.tunnels) throw new Error(`--tunnels has no ${a.format.toUpperCase()} form (tunnels carry no requests); use --format jsonl`);
       return true;
     }) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
@@ -47,15 +48,15 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
     const archive = openArchive(file);
     const out = args.out ? createWriteStream(args.out) : process.stdout;
     const options = { ...read.filter, limit: args.limit, session: args.session };
-    const har = args.format === 'har';
+    // Lines that are not records: a HAR document's head and tail, a CSV file's header.
+    const framing = args.format === 'har' ? 2 : args.format === 'csv' ? 1 : 0;
     try {
-      const lines = args.tunnels ? tunnelLines(archive, options) : har ? harLines(archive, options) : exchangeLines(archive, options);
+      const lines = args.tunnels ? tunnelLines(archive, options) : args.format === 'har' ? harLines(archive, options) : args.format === 'csv' ? exchangeCsvLines(archive, options) : exchangeLines(archive, options);
       // Progress only into a file: on stdout the records may be going to a pager on the same terminal.
       const table = args.tunnels ? 'tunnels' : 'exchanges';
-      const shown = args.out ? counted(lines, `exporting ${table}`, () => countRecords(archive, table, options) + (har ? 2 : 0)) : lines;
+      const shown = args.out ? counted(lines, `exporting ${table}`, () => countRecords(archive, table, options) + framing) : lines;
       const { lines: written } = await writeLines(shown, out);
-      // A HAR document is its head line, one line per entry, and its tail line.
-      const count = har ? Math.max(0, written - 2) : written;
+      const count = Math.max(0, written - framing);
       if (args.out) {
         // end()'s callback gets the error of a file that could not be opened or written.
         await new Promise<void>((resolve, reject) => (out as NodeJS.WritableStream).end((err?: Error | null) => (err ? reject(err) : resolve())));

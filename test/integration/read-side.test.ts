@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
+import { parse } from 'csv-parse/sync';
 import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +126,23 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(lines).toHaveLength(2);
     expect(lines.reduce((a, l) => a + l.cost_usd, 0)).toBeCloseTo(claude!.cost_usd!, 12);
     expect(lines.map((l) => l.cost_source)).toEqual(['api', 'api']);
+  });
+
+  it('export --format csv: a row per exchange agreeing with the JSON export, narrowed by the same filters', async () => {
+    const rows = parse((await llmtap('export', '--format', 'csv')).stdout, { columns: true }) as Record<string, string>[];
+    const json = (await llmtap('export')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; model: string; status: number; usage: { output_tokens: number }; cost_usd: number; session_id: string });
+    expect(rows.map((r) => r.id)).toEqual(json.map((j) => j.id));
+    for (const [i, r] of rows.entries()) {
+      const j = json[i]!;
+      expect([r.model, Number(r.status), Number(r.output_tokens), r.session_id]).toEqual([j.model, j.status, j.usage.output_tokens, j.session_id]);
+      expect(Number(r.cost_usd)).toBeCloseTo(j.cost_usd, 12);
+    }
+    // Claude's prompt tokens counted as stats counts them: the uncached 21 and the 4 read from the cache.
+    expect(rows.filter((r) => r.api === 'messages').map((r) => r.prompt_tokens)).toEqual(['25', '25']);
+    const openaiOnly = parse((await llmtap('export', '--format', 'csv', '--model', 'gpt-4o-mini')).stdout, { columns: true }) as Record<string, string>[];
+    expect(openaiOnly.map((r) => r.model)).toEqual(['gpt-4o-mini', 'gpt-4o-mini']);
+    const tunnels = await llmtap('export', '--format', 'csv', '--tunnels').then(() => '', (e: { stderr: string; code: number }) => `${e.code} ${e.stderr}`);
+    expect(tunnels).toBe('2 llmtap: --tunnels has no CSV form (tunnels carry no requests); use --format jsonl\n');
   });
 
   it('a reader that goes away early ends a command quietly (llmtap sessions | head): exit 0, no EPIPE trace', async () => {

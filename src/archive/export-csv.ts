@@ -1,0 +1,64 @@
+import { stringify } from 'csv-stringify/sync';
+import { promptTokens } from '../providers/usage-totals.js';
+import type { ExchangeRow } from '../recorder/row-types.js';
+import type { PolicyRecord } from '../policy/types.js';
+import { elapsed, isoTime, jsonColumn, selectSql, type ArchiveDb, type ExportOptions } from './export.js';
+
+/**
+ * The columns of `export --format csv`: one row per exchange for a spreadsheet (chargeback,
+ * usage by person or tool), without headers or bodies. `prompt_tokens` is every prompt token
+ * whatever the provider's way of counting (as `stats` counts them); the token columns after
+ * it are as the provider reported them.
+ */
+export const EXCHANGE_CSV_COLUMNS = [
+  'id', 'started_at', 'user', 'label', 'client_address', 'tool', 'tool_version', 'session_id', 'thread_id', 'turn',
+  'provider', 'api', 'host', 'method', 'path', 'model', 'stream', 'status', 'outcome', 'error_code',
+  'prompt_tokens', 'input_tokens', 'cached_input_tokens', 'cache_creation_input_tokens', 'output_tokens', 'reasoning_tokens',
+  'cost_usd', 'cost_source', 'ttfb_ms', 'duration_ms', 'stop_reason', 'policy',
+] as const;
+
+type CsvColumn = (typeof EXCHANGE_CSV_COLUMNS)[number];
+
+/** What is read for each row: no body, no header (an archive of any size reads fast and in constant memory). */
+const READ = `id, started_at, first_byte_at, ended_at, client_user, client_label, client_address, tool_name, tool_version, session_id, thread_id, turn,
+  provider, api, host, method, path, model, stream, status, outcome, error_code, input_tokens, cached_input_tokens, cache_creation_input_tokens,
+  output_tokens, reasoning_tokens, cost_usd, cost_source, stop_reason, policy`;
+
+/** Exchanges as CSV lines, oldest first: the header line, then one line per exchange, read one row at a time. */
+export function* exchangeCsvLines(archive: ArchiveDb, options: ExportOptions = {}): Generator<string> {
+  yield csvLine(EXCHANGE_CSV_COLUMNS);
+  const { sql, params } = selectSql('exchanges', options, READ);
+  for (const row of archive.db.prepare(sql).iterate(params) as IterableIterator<ExchangeRow>) {
+    const record = exchangeCsvRecord(row);
+    yield csvLine(EXCHANGE_CSV_COLUMNS.map((c) => record[c]));
+  }
+}
+
+export function exchangeCsvRecord(row: ExchangeRow): Record<CsvColumn, unknown> {
+  return {
+    id: row.id, started_at: isoTime(row.started_at), user: row.client_user, label: row.client_label ?? null, client_address: row.client_address,
+    tool: row.tool_name, tool_version: row.tool_version, session_id: row.session_id ?? null, thread_id: row.thread_id ?? null, turn: row.turn ?? null,
+    provider: row.provider, api: row.api, host: row.host, method: row.method, path: row.path, model: row.model,
+    stream: row.stream === null ? null : row.stream === 1, status: row.status, outcome: row.outcome, error_code: row.error_code,
+    prompt_tokens: row.input_tokens === null && row.cached_input_tokens === null ? null : promptTokens(row),
+    input_tokens: row.input_tokens, cached_input_tokens: row.cached_input_tokens, cache_creation_input_tokens: row.cache_creation_input_tokens ?? null,
+    output_tokens: row.output_tokens, reasoning_tokens: row.reasoning_tokens ?? null,
+    // 12 significant digits: the sum of a price's parts, not its binary noise (0.00019920000000000002).
+    cost_usd: row.cost_usd === null || row.cost_usd === undefined ? null : Number(row.cost_usd.toPrecision(12)), cost_source: row.cost_source ?? null,
+    ttfb_ms: elapsed(row.started_at, row.first_byte_at), duration_ms: elapsed(row.started_at, row.ended_at),
+    stop_reason: row.stop_reason, policy: policyText(row.policy ?? null),
+  };
+}
+
+/** The policy's decisions as `rule:action` words (`no-gpt5:deny`), `blocked` first when a rule refused the request. */
+function policyText(column: string | null): string | null {
+  const record = jsonColumn<PolicyRecord>(column);
+  if (!record) return null;
+  const words = record.decisions.map((d) => `${d.rule}:${d.action}${d.enforced ? '' : '(monitor)'}`);
+  return (record.blocked ? [`blocked:${record.blocked}`, ...words] : words).join(' ') || null;
+}
+
+/** One CSV line without its line break (writeLines adds it); a cell starting like a formula is prefixed `'`. */
+function csvLine(values: readonly unknown[]): string {
+  return stringify([values], { escape_formulas: true, cast: { boolean: (b) => String(b) }, eof: false });
+}
