@@ -8,6 +8,7 @@ import type {
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
+import { exchangeCsvLines } from './export-csv.js';
 import { ReportThread } from './report-off-thread.js';
 import { timeSeries, type SeriesQuery, type TimeSeries } from './time-series.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
@@ -148,8 +149,8 @@ export class SqliteArchiveReader implements ArchiveReader {
     return this.reportThread.read(read, query);
   }
 
-  exportLines(format: 'jsonl' | 'har', filter: ExchangeFilter): Iterable<string> {
-    return format === 'har' ? harLines(this, filter) : exchangeLines(this, filter);
+  exportLines(format: 'jsonl' | 'har' | 'csv', filter: ExchangeFilter): Iterable<string> {
+    return format === 'har' ? harLines(this, filter) : format === 'csv' ? exchangeCsvLines(this, filter) : exchangeLines(this, filter);
   }
 
   ruleStats(query: ExchangeFilter): RuleStatsRow[] {

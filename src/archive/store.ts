@@ -48,8 +48,8 @@ export interface ArchiveReader {
   endCursor(): number;
   /** Cost of exchanges since `since` (epoch ms), summed per UTC day and the facts policy rules match on (budgets). */
   spendSince(since: number): SpendRow[];
-  /** The exchanges a filter covers as `export` writes them (JSON lines, or a HAR document's lines), oldest first, one row read at a time. */
-  exportLines(format: 'jsonl' | 'har', filter: ExchangeFilter): Iterable<string>;
+  /** The exchanges a filter covers as `export` writes them (JSON lines, a HAR document's lines, or CSV lines with the header first), oldest first, one row read at a time. */
+  exportLines(format: 'jsonl' | 'har' | 'csv', filter: ExchangeFilter): Iterable<string>;
   /** Policy decisions since `since`, counted per rule (`stats --by rule`). */
   ruleStats(query: ExchangeFilter): RuleStatsRow[];
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */

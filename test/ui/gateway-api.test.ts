@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { ProxyAgent, request } from 'undici';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
@@ -132,7 +133,11 @@ describe('the web UI API in gateway mode', () => {
     // Not Bob's to see: Alice's exchange and session are not found for him.
     expect((await download(`/ui/api/exchanges/${alices.id}/export`, BOB)).status).toBe(404);
     expect((await download(`/ui/api/sessions/${await sessionOf(alices.id)}/export`, BOB)).status).toBe(404);
-    expect((await download(`/ui/api/sessions/${bobSession}/export?format=csv`, BOB))).toMatchObject({ status: 400, text: expect.stringContaining('format \\"csv\\": expected har or jsonl') });
+    // His session as CSV for a spreadsheet: the header and his one exchange.
+    const csv = await download(`/ui/api/sessions/${bobSession}/export?format=csv`, BOB);
+    expect([csv.status, csv.headers['content-type'], csv.headers['content-disposition']]).toEqual([200, 'text/csv; charset=utf-8', `attachment; filename="llmtap-session-${bobSession}.csv"`]);
+    expect((parse(csv.text, { columns: true }) as { id: string; user: string }[]).map((r) => [r.id, r.user])).toEqual([[bobs.id, 'bob']]);
+    expect((await download(`/ui/api/sessions/${bobSession}/export?format=xml`, BOB))).toMatchObject({ status: 400, text: expect.stringContaining('format \\"xml\\": expected har, jsonl or csv') });
     expect((await download(`/ui/api/sessions/${bobSession}/export/more`, BOB)).status).toBe(404);
     expect((await download(`/ui/api/sessions/${bobSession}/export`, basic('bob', 'wrong'))).status).toBe(401);
   });

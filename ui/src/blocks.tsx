@@ -69,11 +69,11 @@ export function Decisions({ record }: { record: unknown }) {
   return <ul class="decisions">{lines.map((line, i) => <li key={i} class={line.startsWith('refused:') ? 'refused' : line.startsWith('monitor:') ? 'dim' : undefined}>{line}</li>)}</ul>;
 }
 
-/** A session or exchange as `llmtap export` writes it, downloaded: HAR for DevTools and HAR viewers, JSON lines for scripts. */
+/** A session or exchange as `llmtap export` writes it, downloaded: HAR for DevTools and HAR viewers, JSON lines for scripts, CSV for a spreadsheet. */
 export function Downloads({ path }: { path: string }) {
   return (
     <span class="downloads">
-      download <a href={`/ui/api/${path}/export?format=har`} download>HAR</a> · <a href={`/ui/api/${path}/export?format=jsonl`} download>JSONL</a>
+      download <a href={`/ui/api/${path}/export?format=har`} download>HAR</a> · <a href={`/ui/api/${path}/export?format=jsonl`} download>JSONL</a> · <a href={`/ui/api/${path}/export?format=csv`} download>CSV</a>
     </span>
   );
 }

@@ -127,26 +127,30 @@ async function sendPolicy(res: ServerResponse, viewer: Viewer, deps: UiDeps): Pr
   sendJson(res, 200, { policy: policyPage(running, decisions, now), refused_reload: refused });
 }
 
+/** What a download is sent as, per format. */
+const EXPORT_TYPES = { har: 'application/json; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8', csv: 'text/csv; charset=utf-8' } as const;
+
 /**
- * A session or one exchange as `llmtap export` writes it (`format=har`, the default, or
- * `jsonl`), as a download: what the viewer may see of it (a user who is not an admin,
- * their own exchanges only), streamed a row at a time as the client reads.
+ * A session or one exchange as `llmtap export` writes it (`format=har`, the default,
+ * `jsonl` or `csv`), as a download: what the viewer may see of it (a user who is not an
+ * admin, their own exchanges only), streamed a row at a time as the client reads.
  */
-async function sendExport(res: ServerResponse, reader: ArchiveReader, kind: 'exchanges' | 'sessions', id: string, format: string | null, viewer: Viewer): Promise<void> {
-  if (format !== null && format !== 'har' && format !== 'jsonl') return sendJson(res, 400, errorBody('bad_format', `format "${format}": expected har or jsonl`));
+async function sendExport(res: ServerResponse, reader: ArchiveReader, kind: 'exchanges' | 'sessions', id: string, asked: string | null, viewer: Viewer): Promise<void> {
+  const format = asked ?? 'har';
+  if (!Object.hasOwn(EXPORT_TYPES, format)) return sendJson(res, 400, errorBody('bad_format', `format "${format}": expected har, jsonl or csv`));
   const filter: ExchangeFilter = kind === 'sessions' ? { session: id } : { id };
   if (!viewer.admin && viewer.user !== undefined) filter.user = viewer.user;
   const lines = reader.listExchanges({ ...filter, limit: 1 });
   if (lines.length === 0) return sendJson(res, 404, errorBody('not_found', `no ${kind === 'sessions' ? 'session' : 'exchange'} "${id}"`));
-  const har = format !== 'jsonl';
+  const as = format as keyof typeof EXPORT_TYPES;
   res.writeHead(200, {
     ...SECURITY_HEADERS,
-    'content-type': har ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-    'content-disposition': `attachment; filename="llmtap-${kind === 'sessions' ? 'session' : 'exchange'}-${id.replace(/[^\w.-]/g, '_')}.${har ? 'har' : 'jsonl'}"`,
+    'content-type': EXPORT_TYPES[as],
+    'content-disposition': `attachment; filename="llmtap-${kind === 'sessions' ? 'session' : 'exchange'}-${id.replace(/[^\w.-]/g, '_')}.${as}"`,
     'cache-control': 'no-store',
   });
   try {
-    await writeLines(reader.exportLines(har ? 'har' : 'jsonl', filter), res);
+    await writeLines(reader.exportLines(as, filter), res);
   } finally {
     res.end();
   }
