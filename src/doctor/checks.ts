@@ -124,9 +124,10 @@ export function archiveCheck(recorder: { recorded: number; lost: number; healthy
   const name = 'archive';
   if (!recorder) return { name, status: 'skip', detail: 'proxy not reachable' };
   const why = "the proxy log's \"archive unavailable\" line names SQLite's error (disk full, read-only, locked by another process)";
-  if (!recorder.healthy) return fail(name, `failing: traffic is forwarded but not recorded (${recorder.lost} records lost since start)`, why);
-  if (recorder.lost > 0) return warn(name, `recording again, but ${recorder.lost} records were lost since start`, why);
-  return ok(name, `recording (${recorder.recorded} records written since start, none lost)`);
+  const records = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;
+  if (!recorder.healthy) return fail(name, `failing: traffic is forwarded but not recorded (${records(recorder.lost)} lost since start)`, why);
+  if (recorder.lost > 0) return warn(name, `recording again, but ${records(recorder.lost)} ${recorder.lost === 1 ? 'was' : 'were'} lost since start`, why);
+  return ok(name, `recording (${records(recorder.recorded)} written since start, none lost)`);
 }
 
 export function exitCodeOf(results: CheckResult[]): number {

@@ -39,7 +39,7 @@ describe('llmtap doctor', () => {
     expect(checks['Node trust']?.status).toBe('ok');
     expect(checks['HTTPS_PROXY']?.status).toBe('ok');
     expect(checks['clock']?.status).toBe('ok');
-    expect(checks['archive']).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^recording \(\d+ records written since start, none lost\)$/) });
+    expect(checks['archive']).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^recording \(\d+ records? written since start, none lost\)$/) });
     expect(Object.values(checks).filter((c) => c.status === 'fail')).toEqual([]);
   });
 

@@ -41,6 +41,7 @@ describe('archiveCheck', () => {
     expect(archiveCheck(undefined).status).toBe('skip');
     expect(archiveCheck({ recorded: 5, lost: 0, healthy: true })).toMatchObject({ status: 'ok', detail: 'recording (5 records written since start, none lost)' });
     expect(archiveCheck({ recorded: 5, lost: 2, healthy: true })).toMatchObject({ status: 'warn', detail: 'recording again, but 2 records were lost since start' });
+    expect(archiveCheck({ recorded: 1, lost: 1, healthy: true })).toMatchObject({ status: 'warn', detail: 'recording again, but 1 record was lost since start' });
     expect(archiveCheck({ recorded: 0, lost: 3, healthy: false })).toMatchObject({ status: 'fail', detail: 'failing: traffic is forwarded but not recorded (3 records lost since start)' });
   });
 });

@@ -7,7 +7,7 @@ import { SessionView } from './session-view.js';
 import { SessionsView } from './sessions-view.js';
 import { UsageView } from './usage-view.js';
 import { PolicyView } from './policy-view.js';
-import { filtersFromQuery, whoAmI, type ListFilters } from './api.js';
+import { filtersFromQuery, getJson, whoAmI, type ListFilters } from './api.js';
 import './styles.css';
 
 /** Views are addressed by the URL fragment, so the browser's back button and links work without a server route per view. */
@@ -24,6 +24,30 @@ export function parseRoute(hash: string): Route {
   if (view === 'usage') return { view: 'usage' };
   if (view === 'policy') return { view: 'policy' };
   return { view: 'list' };
+}
+
+/** How often every page asks whether the archive records (the proxy's recorder state). */
+const ARCHIVE_POLL_MS = 10_000;
+
+/**
+ * A strip over every page while the proxy cannot write its archive: traffic still flows
+ * (fail-open), the live list still shows it, but sessions, usage and search will not have
+ * it — without this the UI would look fine while recording nothing.
+ */
+function ArchiveBanner() {
+  const [state, setState] = useState<{ healthy: boolean; lost: number } | undefined>();
+  useEffect(() => {
+    const look = () => void getJson<{ healthy: boolean; lost: number }>('/ui/api/archive').then(setState, () => {});
+    look();
+    const timer = setInterval(look, ARCHIVE_POLL_MS);
+    return () => clearInterval(timer);
+  }, []);
+  if (!state || state.healthy) return null;
+  return (
+    <div class="archive-failing" role="alert">
+      <b>The archive is failing:</b> traffic is forwarded but not recorded ({state.lost} {state.lost === 1 ? 'record' : 'records'} lost since the proxy started). The proxy's log says why (disk full, read-only, locked); <code>llmtap doctor</code> checks it too.
+    </div>
+  );
 }
 
 function App() {
@@ -48,6 +72,7 @@ function App() {
         {admin && tab('#/policy', 'Policy', route.view === 'policy')}
         <a class="tab right" href="/" title="counters of the running proxy">Status</a>
       </header>
+      <ArchiveBanner />
       <main>
         {route.view === 'list' && <ListView key={location.hash} initial={route.filters} />}
         {route.view === 'sessions' && <SessionsView />}

@@ -29,6 +29,8 @@ export interface UiDeps {
   policy: () => RunningPolicy | undefined;
   /** The last policy or config reload refused since the running policy loaded. */
   refusedReload: () => RefusedReload | undefined;
+  /** The recorder's state: whether what goes through is being kept. */
+  archive: () => { healthy: boolean; recorded: number; lost: number };
 }
 
 /** Whether a direct request's path belongs to the web UI. */
@@ -67,6 +69,8 @@ export async function answerUi(req: IncomingMessage, res: ServerResponse, url: s
 async function answerApi(res: ServerResponse, route: string, params: URLSearchParams, viewer: Viewer, deps: UiDeps): Promise<void> {
   if (route === 'me') return sendJson(res, 200, { user: viewer.user ?? null, admin: viewer.admin, teams: teamsFor(viewer, deps.teams()) });
   if (route === 'policy') return sendPolicy(res, viewer, deps);
+  // Asked by every page now and then: the banner that says exchanges are not being recorded.
+  if (route === 'archive') return sendJson(res, 200, deps.archive());
   const reader = deps.reader();
   if (!reader) return sendJson(res, 503, errorBody('archive_unavailable', 'no archive yet: nothing has been recorded'));
   if (route === 'exchanges') {

@@ -35,7 +35,12 @@ export class UiServer {
   }
 
   answer(req: IncomingMessage, res: ServerResponse, url: string, user: string | undefined): Promise<void> {
-    return answerUi(req, res, url, user, { reader: () => this.reader.current(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams, policy: this.options.policy, refusedReload: this.options.refusedReload });
+    return answerUi(req, res, url, user, { reader: () => this.reader.current(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams, policy: this.options.policy, refusedReload: this.options.refusedReload, archive: () => this.archiveState() });
+  }
+
+  private archiveState(): { healthy: boolean; recorded: number; lost: number } {
+    const { recorded, lost } = this.options.recorder.stats();
+    return { healthy: this.options.recorder.healthy, recorded, lost };
   }
 
   close(): void {
