@@ -156,7 +156,7 @@ describe('llmtap CLI end to end', () => {
       expect(err.stderr, args.join(' ')).toMatch(/^llmtap: /);
       said.set(args.join(' '), err.stderr.trim());
     }
-    expect(said.get('export --format xml')).toBe('llmtap: --format "xml": expected one of jsonl, har');
+    expect(said.get('export --format xml')).toBe('llmtap: --format "xml": expected one of jsonl, har, csv');
     expect(said.get('show')).toBe('llmtap: show needs <id> (usage: llmtap show <id>)');
     expect(said.get('stats --budgets')).toBe('llmtap: --budgets needs a value');
     expect(said.get('export --format')).toBe('llmtap: --format needs a value');
