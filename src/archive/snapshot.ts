@@ -70,5 +70,7 @@ export function snapshotOffThread(source: string, dest: string): Promise<Snapsho
       else reject(new Error(answer.message));
     });
     worker.once('error', reject);
+    // Settled already when it answered; otherwise it ended without a word.
+    worker.once('exit', (code) => reject(new Error(`the snapshot thread exited (code ${code}) without an answer`)));
   });
 }

@@ -56,7 +56,8 @@ export const backupCommand: CommandModule<{ home: string }, BackupArgs> = {
     const result = await snapshotWithProgress(source, dest);
     if (args.json) return printJson({ source, ...result });
     const check = result.check === 'ok' ? 'quick_check ok' : `quick_check: ${result.check}`;
-    process.stdout.write(`backed up ${result.exchanges.toLocaleString('en-US')} exchanges (${bytesText(result.bytes)}) from ${source} to ${dest} in ${duration(result.ms)}; ${check}\n`);
+    const exchanges = `${result.exchanges.toLocaleString('en-US')} exchange${result.exchanges === 1 ? '' : 's'}`;
+    process.stdout.write(`backed up ${exchanges} (${bytesText(result.bytes)}) from ${source} to ${dest} in ${duration(result.ms)}; ${check}\n`);
     if (result.check !== 'ok') process.exitCode = 1;
   },
 };
