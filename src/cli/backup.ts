@@ -2,8 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { snapshotEstimate, snapshotOffThread, type SnapshotResult } from '../archive/snapshot.js';
-import { paths } from '../config.js';
-import { printJson } from './open-reader.js';
+import { existingArchive, printJson } from './open-reader.js';
 import { duration } from './render/format.js';
 
 interface BackupArgs {
@@ -47,11 +46,7 @@ export const backupCommand: CommandModule<{ home: string }, BackupArgs> = {
       return true;
     }) as unknown as Argv<BackupArgs>,
   handler: async (args: ArgumentsCamelCase<BackupArgs>) => {
-    const source = paths(args.home).archive;
-    if (!existsSync(source)) {
-      process.stderr.write(`llmtap: no archive at ${source} (start the proxy first, or pass --home)\n`);
-      process.exit(1);
-    }
+    const source = existingArchive(args.home);
     const dest = resolve(args.file);
     const result = await snapshotWithProgress(source, dest);
     if (args.json) return printJson({ source, ...result });

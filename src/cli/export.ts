@@ -1,10 +1,10 @@
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { countRecords, exchangeLines, tunnelLines, writeLines } from '../archive/export.js';
 import { exchangeCsvLines } from '../archive/export-csv.js';
 import { harLines } from '../archive/har.js';
-import { paths } from '../config.js';
 import { openArchive } from '../recorder/db.js';
+import { existingArchive } from './open-reader.js';
 import { counted } from './progress.js';
 import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
 
@@ -38,11 +38,7 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
       return true;
     }) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
-    const file = paths(args.home).archive;
-    if (!existsSync(file)) {
-      process.stderr.write(`llmtap: no archive at ${file} (start the proxy first, or pass --home)\n`);
-      process.exit(1);
-    }
+    const file = existingArchive(args.home);
     const read = filterOf(args);
     if (!read) return;
     const archive = openArchive(file);

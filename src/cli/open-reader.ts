@@ -11,14 +11,20 @@ import type { SessionReading } from '../sessions/turns.js';
  * earlier llmtap just works. Exits with one line when there is no archive.
  */
 export function openReader(home: string): SqliteArchiveReader {
+  const file = existingArchive(home);
+  assertKnownSchema(file);
+  openArchive(file).close();
+  return new SqliteArchiveReader(file);
+}
+
+/** The archive's path in `home`; without one, one line and exit 1. */
+export function existingArchive(home: string): string {
   const file = paths(home).archive;
   if (!existsSync(file)) {
     process.stderr.write(`llmtap: no archive at ${file} (start the proxy first, or pass --home)\n`);
     process.exit(1);
   }
-  assertKnownSchema(file);
-  openArchive(file).close();
-  return new SqliteArchiveReader(file);
+  return file;
 }
 
 /** JSON for --json output: one document, 2-space indented, newline-terminated. */
