@@ -101,9 +101,18 @@ export class SqliteArchiveReader implements ArchiveReader {
     return statsTable(this.db, query);
   }
 
-  exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number } {
-    const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM exchanges WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(cursor, limit) as (ExchangeListRow & { cursor: number })[];
-    const next = rows.length > 0 ? rows[rows.length - 1]!.cursor : cursor;
+  exchangesAfter(cursor: number, limit: number, filter?: ExchangeFilter): { rows: ExchangeListRow[]; cursor: number } {
+    if (!filter) {
+      const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM exchanges WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(cursor, limit) as (ExchangeListRow & { cursor: number })[];
+      const next = rows.length > 0 ? rows[rows.length - 1]!.cursor : cursor;
+      return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
+    }
+    // Up to the end as it is now: a page short of `limit` moves the cursor past the rows the
+    // filter left out too, so the next look does not scan them again.
+    const end = this.endCursor();
+    const { and, params } = exchangeWhere(filter);
+    const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM exchanges WHERE rowid > ? AND rowid <= ? ${and} ORDER BY rowid LIMIT ?`).all(cursor, end, ...params, limit) as (ExchangeListRow & { cursor: number })[];
+    const next = rows.length === limit ? rows[rows.length - 1]!.cursor : Math.max(cursor, end);
     return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
   }
 

@@ -32,8 +32,8 @@ export interface ArchiveReader {
    * loop a month of exchanges must not hold.
    */
   inBackground<K extends keyof BackgroundReads>(read: K, query: BackgroundReads[K]['query']): Promise<BackgroundReads[K]['result']>;
-  /** Exchanges written after `cursor` (an opaque increasing position), oldest first, without bodies. */
-  exchangesAfter(cursor: number, limit: number): { rows: ExchangeListRow[]; cursor: number };
+  /** Exchanges written after `cursor` (an opaque increasing position), oldest first, without bodies; only those `filter` covers when given. */
+  exchangesAfter(cursor: number, limit: number, filter?: ExchangeFilter): { rows: ExchangeListRow[]; cursor: number };
   /**
    * Every exchange started at or after `since`, oldest first, bodies decoded (read in
    * pages, so an archive of any size streams through): what `policy test` and

@@ -2,40 +2,50 @@ import { paths } from '../config.js';
 import type { Argv, CommandModule } from 'yargs';
 import { FollowedReader } from '../archive/followed-reader.js';
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
+import type { ExchangeFilter } from '../archive/exchange-filter.js';
 import type { ExchangeListRow } from '../archive/store.js';
 import { promptTokens } from '../providers/usage-totals.js';
+import { filterFlags, filterOf, filterProblem, type FilterArgs } from './filter-flags.js';
 import { openReader } from './open-reader.js';
 import { duration, tokens, usd } from './render/format.js';
 import { dim, red, useColor } from './render/table.js';
 
-interface TailArgs {
+type TailArgs = FilterArgs & {
   home: string;
   json: boolean;
   interval: number;
   all: boolean;
-}
+};
 
 export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
   command: 'tail',
   describe: 'print one line per exchange as the running proxy records it',
-  builder: (y: Argv<{ home: string }>) => y
+  builder: (y: Argv<{ home: string }>) => filterFlags(y
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line' })
     .option('all', { type: 'boolean', default: false, describe: 'start from the oldest exchange instead of now' })
-    .option('interval', { type: 'number', default: 250, describe: 'ms between looks at the archive' })
+    .option('interval', { type: 'number', default: 250, describe: 'ms between looks at the archive' }), 'exchanges')
     .check((a) => {
       if (!(a.interval >= 20)) throw new Error('--interval must be at least 20 (ms)');
+      if (a.until !== undefined) throw new Error('tail follows what is recorded from now on: --until has no place here (export --until reads a closed range)');
+      if (a.all && a.since !== undefined) throw new Error('--all and --since both say where to start; give one');
+      const problem = filterProblem(a);
+      if (problem) throw new Error(problem);
       return true;
     }) as unknown as Argv<TailArgs>,
   handler: async (args) => {
     const file = paths(args.home).archive;
     openReader(args.home).close(); // one line and exit 1 without an archive; an older schema brought up to date
+    const read = filterOf(args);
+    if (!read) return;
+    // Only what the flags narrow to (a plain tail reads every row and needs no WHERE).
+    const filter = Object.values(read.filter).some((v) => v !== undefined) ? read.filter : undefined;
     // The file at the path, followed: the proxy re-creates an archive deleted under it.
     const archive = new FollowedReader(file);
     const color = useColor(process.stdout);
     // The proxy writes the archive from its own process; a reader sees each committed
     // batch (every ~10 ms) on its next look. Reading by rowid keeps each look one index range.
     let reading = archive.current();
-    let cursor = args.all ? 0 : (reading?.endCursor() ?? 0);
+    let cursor = args.all || args.since !== undefined ? 0 : (reading?.endCursor() ?? 0);
     let stop = false;
     const onSignal = (): void => {
       stop = true;
@@ -44,7 +54,8 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
     process.once('SIGTERM', onSignal);
     process.stdout.on('error', () => (stop = true)); // reader gone (| head)
     // On stderr, so the data on stdout stays clean; it also tells a script when tail is watching.
-    process.stderr.write(`llmtap: following ${file} ${args.all ? 'from the oldest exchange' : 'from now'}; Ctrl-C stops\n`);
+    const from = args.all ? 'from the oldest exchange' : args.since !== undefined ? `from ${new Date(read.filter.since!).toISOString()}` : 'from now';
+    process.stderr.write(`llmtap: following ${file} ${from}; Ctrl-C stops\n`);
     try {
       while (!stop) {
         const reader = archive.current();
@@ -54,7 +65,7 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
           cursor = 0;
           if (reader) process.stderr.write(`llmtap: ${file} was re-created; following the new file from its first exchange\n`);
         }
-        const page = reader ? newRows(reader, cursor) : undefined;
+        const page = reader ? newRows(reader, cursor, filter) : undefined;
         if (page) cursor = page.cursor;
         for (const row of page?.rows ?? []) process.stdout.write(`${args.json ? JSON.stringify(tailJson(row)) : tailLine(row, color)}\n`);
         if ((page?.rows.length ?? 0) < PAGE) await new Promise((r) => setTimeout(r, args.interval));
@@ -68,9 +79,9 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
 const PAGE = 500;
 
 /** The next rows after `cursor`; none yet from a file the proxy is still creating (no table in it yet). */
-function newRows(reader: SqliteArchiveReader, cursor: number): ReturnType<SqliteArchiveReader['exchangesAfter']> | undefined {
+function newRows(reader: SqliteArchiveReader, cursor: number, filter: ExchangeFilter | undefined): ReturnType<SqliteArchiveReader['exchangesAfter']> | undefined {
   try {
-    return reader.exchangesAfter(cursor, PAGE);
+    return reader.exchangesAfter(cursor, PAGE, filter);
   } catch (error) {
     if (/no such table/.test((error as Error).message)) return undefined;
     throw error;

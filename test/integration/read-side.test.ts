@@ -223,6 +223,28 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(lines[0]).toMatchObject({ model: 'gpt-4o-mini', status: 200, path: '/v1/chat/completions' });
   });
 
+  it('tail --since --model: the matching exchanges since then, then the new ones that match; --until and --all with --since refused', async () => {
+    const child = spawn('node', [CLI, '--home', tp.home, 'tail', '--json', '--since', '1h', '--model', 'gpt-4o-mini', '--interval', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const said = await new Promise<string>((r) => child.stderr.once('data', (d: Buffer) => r(d.toString())));
+    expect(said).toMatch(/^llmtap: following .+ from \d{4}-\d\d-\d\dT.+Z; Ctrl-C stops\n$/);
+    const openai = new OpenAI({ apiKey: 'sk-proj-tail-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'not for this tail' }] });
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'for this tail' }] });
+    tp.proxy.recorder.flush();
+    const matching = (await llmtap('export', '--model', 'gpt-4o-mini')).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    const deadline = Date.now() + 5000;
+    while (out.trim().split('\n').filter(Boolean).length < matching.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200)); // nothing else arrives
+    child.kill('SIGINT');
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { id: string; model: string });
+    expect(lines.map((l) => l.id)).toEqual(matching);
+    const refused = async (...args: string[]) => llmtap(...args).then(() => 'exit 0', (e: { code: number; stderr: string }) => `${e.code} ${e.stderr.trim()}`);
+    expect(await refused('tail', '--until', '1h')).toBe('2 llmtap: tail follows what is recorded from now on: --until has no place here (export --until reads a closed range)');
+    expect(await refused('tail', '--all', '--since', '1h')).toBe('2 llmtap: --all and --since both say where to start; give one');
+  });
+
   it('replay: the session plays back turn by turn in its recorded order, with the recorded gaps scaled by --speed', async () => {
     const sessions = JSON.parse((await llmtap('sessions', '--json', '--tool', 'anthropic-sdk-node')).stdout) as SessionJson[];
     const id = sessions[0]!.id;

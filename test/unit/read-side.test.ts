@@ -191,6 +191,17 @@ describe('session rollup and the SQLite reader', () => {
     expect(reader.resolve('nothing')).toBeUndefined();
   });
 
+  it('tails a filter: only the rows it covers, and the cursor past the others', () => {
+    write([0, 1, 2, 3, 4].map((i) => [row(i, { model: i === 1 || i === 3 ? 'gpt-4o' : 'other' }), { sessionId: `s${i}`, threadId: `t${i}`, turn: 1 }]));
+    const page = reader.exchangesAfter(0, 10, { model: 'gpt-4o' });
+    expect(page.rows.map((r) => r.id)).toEqual(['ex-001', 'ex-003']);
+    // The last row (ex-004) did not match, yet the next look starts after it.
+    expect(page.cursor).toBe(reader.endCursor());
+    // A full page stops at its last row: the rest comes with the next look.
+    const one = reader.exchangesAfter(0, 1, { model: 'gpt-4o' });
+    expect([one.rows.map((r) => r.id), reader.exchangesAfter(one.cursor, 1, { model: 'gpt-4o' }).rows.map((r) => r.id)]).toEqual([['ex-001'], ['ex-003']]);
+  });
+
   it('tails by position and purges by date', () => {
     expect(reader.endCursor()).toBe(0);
     write([[row(0, {}), { sessionId: 'a', threadId: 'a1', turn: 1 }], [row(1, {}), { sessionId: 'a', threadId: 'a1', turn: 2 }]]);
