@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ExchangeRow } from '../recorder/db.js';
-import { decodeStoredBodies } from './stored-bodies.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
+import { findText } from './text-search.js';
 
 /** Filters of the web UI's exchange list; every one optional. */
 export interface ExchangeListQuery extends ExchangeFilter {
@@ -39,16 +39,10 @@ export function listExchanges(db: Database.Database, query: ExchangeListQuery): 
   const found: ExchangeListEntry[] = [];
   const scan = db.prepare(`SELECT * FROM exchanges ${sql} ${order} LIMIT ?`).iterate(...params, TEXT_SCAN_LIMIT) as IterableIterator<ExchangeRow>;
   for (const raw of scan) {
-    if (!matchesText(raw, needle, db)) continue;
+    if (!findText(raw, needle, db)) continue;
     const { request_body: _q, response_body: _a, request_headers: _qh, response_headers: _ah, ...entry } = raw;
     found.push(entry as ExchangeListEntry);
     if (found.length >= query.limit) break;
   }
   return found;
-}
-
-function matchesText(raw: ExchangeRow, needle: string, db: Database.Database): boolean {
-  if (raw.response_text?.toLowerCase().includes(needle)) return true;
-  const row = decodeStoredBodies(raw, db);
-  return row.request_body !== null && row.request_body.toString('utf8').toLowerCase().includes(needle);
 }

@@ -4,11 +4,12 @@ import type { QuotaBurn } from '../sessions/quota-burn.js';
 import { listExchanges, type ExchangeListEntry, type ExchangeListQuery } from './exchange-list.js';
 import { purgeArchive, purgePreview } from './purge.js';
 import type {
-  ArchiveReader, BackgroundReads, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsQuery, StatsRow, ThreadSummary,
+  ArchiveReader, BackgroundReads, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsQuery, StatsRow, TextSearchRow, ThreadSummary,
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
 import { exchangeCsvLines } from './export-csv.js';
+import { findText, newestRows } from './text-search.js';
 import { ReportThread } from './report-off-thread.js';
 import { timeSeries, type SeriesQuery, type TimeSeries } from './time-series.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
@@ -139,6 +140,13 @@ export class SqliteArchiveReader implements ArchiveReader {
 
   listExchanges(query: ExchangeListQuery): ExchangeListEntry[] {
     return listExchanges(this.db, query);
+  }
+
+  *searchText(filter: ExchangeFilter, needle: string): Generator<TextSearchRow> {
+    for (const raw of newestRows(this.db, filter)) {
+      const hit = findText(raw, needle, this.db);
+      yield { exchangeId: raw.id, sessionId: raw.session_id ?? null, startedAt: raw.started_at, tool: raw.tool_name, model: raw.model, user: raw.client_user, hit };
+    }
   }
 
   endCursor(): number {

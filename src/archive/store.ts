@@ -5,6 +5,7 @@ import type { SpendRow } from '../policy/budget.js';
 export type { SpendRow } from '../policy/budget.js';
 import type { ExchangeListEntry, ExchangeListQuery } from './exchange-list.js';
 import type { ExchangeFilter } from './exchange-filter.js';
+import type { TextHit } from './text-search.js';
 import type { SeriesQuery, TimeSeries } from './time-series.js';
 
 /**
@@ -44,6 +45,12 @@ export interface ArchiveReader {
   countExchanges(since?: number): number;
   /** Exchanges newest first, filtered (the web UI's list); a text search reads a bounded number of rows. */
   listExchanges(query: ExchangeListQuery): ExchangeListEntry[];
+  /**
+   * The exchanges a filter covers, newest first, each with where `needle` (lower-case)
+   * occurs in its answer or prompt (`hit` undefined when it does not), read one at a time:
+   * the caller stops when it has enough (`llmtap search`).
+   */
+  searchText(filter: ExchangeFilter, needle: string): Iterable<TextSearchRow>;
   /** The position after the newest exchange (where `tail` starts). */
   endCursor(): number;
   /** Cost of exchanges since `since` (epoch ms), summed per UTC day and the facts policy rules match on (budgets). */
@@ -185,4 +192,15 @@ export interface RuleStatsRow {
   warned: number;
   /** Enforced decisions per action (hit, miss, route, fallback, inject, clamp, deny, …): exchanges each. */
   actions: Record<string, number>;
+}
+
+/** One exchange a text search read (`searchText`). */
+export interface TextSearchRow {
+  exchangeId: string;
+  sessionId: string | null;
+  startedAt: number;
+  tool: string | null;
+  model: string | null;
+  user: string | null;
+  hit: TextHit | undefined;
 }

@@ -34,6 +34,7 @@ const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
   sessions: async () => (await import('./sessions.js')).sessionsCommand,
   show: async () => (await import('./show.js')).showCommand,
   stats: async () => (await import('./stats.js')).statsCommand,
+  search: async () => (await import('./search.js')).searchCommand,
   tail: async () => (await import('./tail.js')).tailCommand,
   replay: async () => (await import('./replay.js')).replayCommand,
   mock: async () => (await import('./mock.js')).mockCommand,
@@ -59,7 +60,7 @@ const cli = yargs(args)
   .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true });
 for (const command of commands) cli.command(command);
 await cli
-  .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, replay, mock, stats, tail, export, purge, backup, passwd, check-config, policy or cache-report')
+  .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, search, replay, mock, stats, tail, export, purge, backup, passwd, check-config, policy or cache-report')
   .strict()
   .check((argv) => {
     const problem = notANumber(argv, args) ?? missingValue(argv, args);

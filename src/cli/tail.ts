@@ -7,7 +7,7 @@ import type { ExchangeListRow } from '../archive/store.js';
 import { promptTokens } from '../providers/usage-totals.js';
 import { filterFlags, filterOf, filterProblem, type FilterArgs } from './filter-flags.js';
 import { openReader } from './open-reader.js';
-import { duration, tokens, usd } from './render/format.js';
+import { duration, terminalSafe, tokens, usd } from './render/format.js';
 import { dim, red, useColor } from './render/table.js';
 
 type TailArgs = FilterArgs & {
@@ -99,7 +99,7 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
     `in ${tokens(promptTokens(row))} out ${tokens(row.output_tokens)}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,
   ];
-  const line = parts.join('  ');
+  const line = terminalSafe(parts.join('  '));
   return color ? `${line}${row.session_id ? dim(`  ${row.session_id}`) : ''}` : line;
 }
 

@@ -61,3 +61,18 @@ export function parseTimeArg(flag: string, value: string, now = Date.now()): num
   if (Number.isNaN(at)) throw new Error(`--${flag} "${value}": expected a duration such as 24h or 7d, or a date such as 2026-12-01`);
   return at;
 }
+
+/**
+ * Captured text made safe to print on a terminal: a prompt or a model's answer can hold
+ * escape sequences (set the window title, move the cursor, rewrite what is on screen, or
+ * a carriage return that hides the start of a line), and an answer can be steered by
+ * prompt injection. Every control character but newline and tab is shown as U+FFFD,
+ * except the colour sequences llmtap itself writes (render/table.ts), which change nothing
+ * but the colour.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_UNSAFE, (m) => (m.length > 1 ? m : '\ufffd'));
+}
+
+// eslint-disable-next-line no-control-regex -- the point is to find them
+const TERMINAL_UNSAFE = /\x1b\[(?:1|2|22|31|36|39)m|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;

@@ -1,7 +1,7 @@
 import type { SessionSummary } from '../../archive/store.js';
 import type { Block, ConversationMessage } from '../../sessions/conversation.js';
 import type { ThreadView, TurnView } from '../../sessions/turns.js';
-import { counted, duration, localTime, tokens, usd } from './format.js';
+import { counted, duration, localTime, terminalSafe, tokens, usd } from './format.js';
 import { quotaText } from './quota.js';
 import { decisionLines } from './policy-text.js';
 import { bold, cyan, dim, red } from './table.js';
@@ -34,7 +34,7 @@ export function renderSession(session: SessionSummary, threads: ThreadView[], o:
     out.push(`  ${counted(turns, 'turn')}, ${counted(session.threads, 'thread')} · in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · ${cost}${session.apiEquivalent ? ' API-equivalent' : ''} · quota ${quotaText(session.quota)}`, '');
   }
   for (const thread of threads) renderThread(thread, 0, o, out);
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
+  return terminalSafe(`${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`);
 }
 
 function countTurns(threads: readonly ThreadView[]): number {
@@ -60,7 +60,7 @@ function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: st
 export function renderTurnLines(turn: TurnView, depth: number, o: RenderOptions): string[] {
   const out: string[] = [];
   renderTurn(turn, o.markdown ? '' : '  '.repeat(depth), o, out);
-  return out;
+  return out.map(terminalSafe);
 }
 
 function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: string[]): void {

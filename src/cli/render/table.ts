@@ -3,6 +3,8 @@
  * flexible columns cut with "…" so a row fits the terminal, numbers right-aligned,
  * header bold and dim separators when colour is on (a TTY without NO_COLOR).
  */
+import { terminalSafe } from './format.js';
+
 export interface Column {
   header: string;
   align?: 'left' | 'right';
@@ -18,7 +20,9 @@ export interface TableOptions {
 
 const GAP = '  ';
 
-export function renderTable(columns: Column[], rows: string[][], options: TableOptions = {}): string {
+export function renderTable(columns: Column[], cells: string[][], options: TableOptions = {}): string {
+  // Cells hold what clients sent (models, tools, users, captured text): never a raw control character.
+  const rows = cells.map((r) => r.map(terminalSafe));
   const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i] ?? ''))));
   if (options.width !== undefined) shrink(columns, widths, options.width);
   const line = (cells: string[]): string => columns.map((c, i) => pad(cut(cells[i] ?? '', widths[i]!), widths[i]!, c.align ?? 'left')).join(GAP).trimEnd();

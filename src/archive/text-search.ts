@@ -1,0 +1,82 @@
+import type Database from 'better-sqlite3';
+import type { ExchangeRow } from '../recorder/row-types.js';
+import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
+import { decodeStoredBodies } from './stored-bodies.js';
+
+/** Where a text was found in one exchange, and the words around it. */
+export interface TextHit {
+  in: 'answer' | 'prompt';
+  snippet: string;
+}
+
+/**
+ * Where `needle` (lower-case) occurs in an exchange: its answer's text first (stored as
+ * text), then its request (decoded: it may be stored compressed or in shared parts). A
+ * JSON request is searched in its string values (the messages, the system prompt, tool
+ * descriptions), never its keys, and the snippet is that string's own text.
+ */
+export function findText(raw: ExchangeRow, needle: string, db: Database.Database): TextHit | undefined {
+  const answer = raw.response_text;
+  const inAnswer = answer ? answer.toLowerCase().indexOf(needle) : -1;
+  if (inAnswer >= 0) return { in: 'answer', snippet: snippetAround(answer!, inAnswer, needle.length) };
+  const body = decodeStoredBodies(raw, db).request_body;
+  if (body === null || body.length === 0) return undefined;
+  const text = body.toString('utf8');
+  // Printable ASCII other than " \ / is never escaped in JSON: a body without it as is cannot hold it.
+  if (/^[ !#-.0-[\]-~]*$/.test(needle) && !text.toLowerCase().includes(needle)) return undefined;
+  const json = parsed(text);
+  if (json === undefined) {
+    const at = text.toLowerCase().indexOf(needle);
+    return at >= 0 ? { in: 'prompt', snippet: snippetAround(text, at, needle.length) } : undefined;
+  }
+  // The conversation before the tool definitions the request carries along with every turn.
+  const found = stringHolding(withoutTools(json), needle) ?? stringHolding(json, needle);
+  return found ? { in: 'prompt', snippet: snippetAround(found.text, found.at, needle.length) } : undefined;
+}
+
+/** A request object without its top-level tool definitions (OpenAI `tools`/`functions`, Gemini `tools`). */
+function withoutTools(json: unknown): unknown {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return json;
+  const { tools: _t, functions: _f, ...rest } = json as Record<string, unknown>;
+  return rest;
+}
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first string value (in document order) that holds `needle`, and where. */
+function stringHolding(value: unknown, needle: string): { text: string; at: number } | undefined {
+  if (typeof value === 'string') {
+    const at = value.toLowerCase().indexOf(needle);
+    return at >= 0 ? { text: value, at } : undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    const found = stringHolding(item, needle);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** About `width` characters around a match on one line (pure): runs of white space as one space, `…` where the text was cut. */
+export function snippetAround(text: string, at: number, length: number, width = 100): string {
+  const side = Math.max(0, Math.floor((width - length) / 2));
+  const start = Math.max(0, at - side);
+  const end = Math.min(text.length, at + length + side);
+  const piece = text.slice(start, end).replace(/\s+/g, ' ').trim();
+  return `${start > 0 ? '…' : ''}${piece}${end < text.length ? '…' : ''}`;
+}
+
+/**
+ * Exchanges the filter covers, newest first, read one row at a time with their bodies
+ * (a text search has to read them), for `search`: the caller stops when it has enough.
+ */
+export function* newestRows(db: Database.Database, filter: ExchangeFilter): Generator<ExchangeRow> {
+  const { where, params } = exchangeWhere(filter);
+  yield* db.prepare(`SELECT * FROM exchanges ${where} ORDER BY started_at DESC, id DESC`).iterate(...params) as IterableIterator<ExchangeRow>;
+}
