@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ExchangeRow } from '../recorder/db.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
-import { findText } from './text-search.js';
+import { findText, type TextHit } from './text-search.js';
 
 /** Filters of the web UI's exchange list; every one optional. */
 export interface ExchangeListQuery extends ExchangeFilter {
@@ -18,7 +18,10 @@ const COLUMNS = `id, started_at, first_byte_at, ended_at, client_user, host, met
 
 export type ExchangeListEntry = Pick<ExchangeRow, 'id' | 'started_at' | 'first_byte_at' | 'ended_at' | 'client_user' | 'host' | 'method' | 'path' | 'status'
   | 'provider' | 'api' | 'model' | 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_creation_input_tokens' | 'outcome' | 'error_code'
-  | 'tool_name' | 'session_id' | 'thread_id' | 'turn' | 'cost_usd' | 'cost_source' | 'policy'>;
+  | 'tool_name' | 'session_id' | 'thread_id' | 'turn' | 'cost_usd' | 'cost_source' | 'policy'> & {
+  /** With a text search: where the text was found, and the words around it. */
+  match?: TextHit;
+};
 
 /** Rows a text search decodes and reads at most: a search over a huge archive answers from its newest part. */
 export const TEXT_SCAN_LIMIT = 2000;
@@ -39,9 +42,10 @@ export function listExchanges(db: Database.Database, query: ExchangeListQuery): 
   const found: ExchangeListEntry[] = [];
   const scan = db.prepare(`SELECT * FROM exchanges ${sql} ${order} LIMIT ?`).iterate(...params, TEXT_SCAN_LIMIT) as IterableIterator<ExchangeRow>;
   for (const raw of scan) {
-    if (!findText(raw, needle, db)) continue;
+    const match = findText(raw, needle, db);
+    if (!match) continue;
     const { request_body: _q, response_body: _a, request_headers: _qh, response_headers: _ah, ...entry } = raw;
-    found.push(entry as ExchangeListEntry);
+    found.push({ ...(entry as ExchangeListEntry), match });
     if (found.length >= query.limit) break;
   }
   return found;

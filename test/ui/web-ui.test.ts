@@ -223,6 +223,27 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     await page.locator('p.empty', { hasText: 'No sessions match these filters.' }).waitFor();
   });
 
+  it('searches prompts and answers: each found exchange shows where, and the words around the text, marked', async () => {
+    await page.goto(`${tp.url}/ui/#/`);
+    await page.locator('table.list tbody tr').first().waitFor();
+    await page.fill('#filter-q', 'SUNNY');
+    const match = page.locator('tr.match-row').first();
+    await match.waitFor({ timeout: 10_000 });
+    // The tool result the second Claude turn sent (and every turn after it resends).
+    expect(await match.locator('.match-in').textContent()).toBe('prompt');
+    expect(await match.textContent()).toContain('18°C and sunny');
+    expect(await match.locator('mark').allTextContents()).toEqual(['sunny']);
+    const models = await page.locator('table.list tbody tr[data-id] td:nth-child(3)').allTextContents();
+    expect(new Set(models)).toEqual(new Set(['claude-sonnet-4-5']));
+    await page.fill('#filter-q', 'bonjour');
+    await expect.poll(() => page.locator('tr.match-row .match-in').first().textContent()).toBe('answer');
+    // Captured text is text here too: the hostile prompt found, no markup run.
+    await page.fill('#filter-q', 'onerror');
+    await expect.poll(() => page.locator('tr.match-row').first().textContent()).toContain('<img src=x onerror=');
+    await page.screenshot({ path: `${ARTIFACTS}/search.png` });
+    expect(dialogs).toEqual([]);
+  });
+
   it('draws the charts: cost and tokens by model, tool or user, cache hit ratio, errors', async () => {
     tp.proxy.recorder.flush();
     const { exchanges } = (await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: { promptTokens: number; cachedTokens: number; status: number | null }[] };

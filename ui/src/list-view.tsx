@@ -1,3 +1,4 @@
+import type { ComponentChild } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { applyWritten, getJson, mergeFetched, listUrl, matchesFilters, NO_FILTERS, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
 import { ms, shortId, time, tokens, usd } from './format.js';
@@ -106,7 +107,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
           </tr>
         </thead>
         <tbody>
-          {rows.map((r, i) => (
+          {rows.map((r, i) => [
             <tr key={r.id} class={i === selected ? 'selected' : ''} data-id={r.id} onClick={() => setSelected(i)}
               onDblClick={() => (location.hash = `#/exchange/${encodeURIComponent(r.id)}`)}>
               <td class="mono">{time(r.startedAt)}</td>
@@ -121,13 +122,33 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
               <td class="num">{ms(r.ttftMs)}</td>
               <td class={r.policy?.startsWith('blocked') ? 'policy blocked' : 'policy'}>{r.policy ?? ''}</td>
               <td class="mono">{r.sessionId ? <a href={`#/session/${encodeURIComponent(r.sessionId)}`} title={r.sessionId}>{shortId(r.sessionId)}</a> : r.pending ? <span class="dim" title="being written to the archive">…</span> : '–'}</td>
-            </tr>
-          ))}
+            </tr>,
+            r.match && (
+              <tr key={`${r.id}-match`} class="match-row" onClick={() => setSelected(i)}>
+                <td colSpan={12}><span class="match-in">{r.match.in}</span> <Highlighted text={r.match.snippet} needle={filters.q.trim()} /></td>
+              </tr>
+            ),
+          ])}
         </tbody>
       </table>
       {rows.length === 0 && !error && <p class="empty">No exchanges yet. Point a tool at this proxy (HTTPS_PROXY) and they appear here as they complete.</p>}
     </section>
   );
+}
+
+/** The snippet with each occurrence of the searched text marked (any case); text only, never HTML. */
+export function Highlighted({ text, needle }: { text: string; needle: string }) {
+  if (!needle) return <span>{text}</span>;
+  const parts: ComponentChild[] = [];
+  const lower = text.toLowerCase();
+  const want = needle.toLowerCase();
+  let from = 0;
+  for (let at = lower.indexOf(want); at >= 0; at = lower.indexOf(want, at + want.length)) {
+    parts.push(text.slice(from, at), <mark>{text.slice(at, at + want.length)}</mark>);
+    from = at + want.length;
+  }
+  parts.push(text.slice(from));
+  return <span>{parts}</span>;
 }
 
 export function Status({ item }: { item: Pick<UiListItem, 'status' | 'outcome' | 'errorCode'> }) {

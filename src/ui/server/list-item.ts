@@ -28,6 +28,8 @@ export interface UiListItem {
   sessionId: string | null;
   threadId: string | null;
   turn: number | null;
+  /** With a text search (`q`): where the text was found (answer or prompt) and the words around it. */
+  match?: { in: 'answer' | 'prompt'; snippet: string };
 }
 
 export function listItem(e: ExchangeListEntry): UiListItem {
@@ -39,6 +41,7 @@ export function listItem(e: ExchangeListEntry): UiListItem {
     latencyMs: e.ended_at === null ? null : Math.round(e.ended_at - e.started_at),
     ttftMs: e.first_byte_at === null ? null : Math.round(e.first_byte_at - e.started_at),
     policy: policySummary(e.policy), sessionId: e.session_id, threadId: e.thread_id, turn: e.turn,
+    ...(e.match ? { match: e.match } : {}),
   };
 }
 
