@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { cacheReport, type CacheReport } from '../cache/cache-report.js';
 import { openReader, printJson } from './open-reader.js';
 import { counted } from './progress.js';
-import { localTime, parseTimeArg, tokens, usd } from './render/format.js';
+import { localTime, parseTimeArg, terminalSafe, tokens, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
 
 interface CacheReportArgs {
@@ -30,7 +30,7 @@ export const cacheReportCommand: CommandModule<{ home: string }, CacheReportArgs
       const since = args.since ? parseTimeArg('since', args.since) : undefined;
       const report = cacheReport(counted(reader.exchangesWithBodies(since), 'reading exchanges', () => reader.countExchanges(since)), since);
       if (args.json) return printJson(cacheReportJson(report, args.limit));
-      process.stdout.write(renderCacheReport(report, args.limit, process.stdout));
+      process.stdout.write(terminalSafe(renderCacheReport(report, args.limit, process.stdout)));
     } finally {
       reader.close();
     }

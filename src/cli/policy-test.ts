@@ -5,7 +5,7 @@ import { replayFrom, simulatePolicy, type PolicyTestReport } from '../policy/sim
 import { recordedRequests } from '../websocket/reduce.js';
 import { openReader, printJson } from './open-reader.js';
 import { counted } from './progress.js';
-import { parseTimeArg } from './render/format.js';
+import { parseTimeArg, terminalSafe } from './render/format.js';
 import { policyTestJson, renderPolicyTest } from './render/policy-test-text.js';
 
 interface PolicyTestArgs {
@@ -51,7 +51,7 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
       reader.close();
     }
     if (args.json) return printJson(policyTestJson(report));
-    process.stdout.write(renderPolicyTest(report, process.stdout));
+    process.stdout.write(terminalSafe(renderPolicyTest(report, process.stdout)));
   },
 };
 

@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { replayTimeline, type ReplayStep } from '../sessions/replay-timeline.js';
 import { sessionThreads } from '../sessions/turns.js';
 import { openReader, sessionReading } from './open-reader.js';
-import { counted, duration } from './render/format.js';
+import { counted, duration, terminalSafe } from './render/format.js';
 import { renderTurnLines } from './render/session-text.js';
 import { dim, useColor } from './render/table.js';
 
@@ -62,7 +62,7 @@ async function play(steps: ReplayStep[], header: string, args: ReplayArgs): Prom
   const color = !args.json && useColor(process.stdout);
   const lines = args.step ? createInterface({ input: process.stdin }) : undefined;
   const nextLine = (): Promise<string> => new Promise((resolve) => lines!.once('line', resolve));
-  if (!args.json) process.stdout.write(`${color ? dim(header) : header}\n\n`);
+  if (!args.json) process.stdout.write(`${terminalSafe(color ? dim(header) : header)}\n\n`);
   try {
     for (const [i, step] of steps.entries()) {
       if (lines) {
