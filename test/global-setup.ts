@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,6 +11,8 @@ import { join } from 'node:path';
  */
 export default function setup(): () => void {
   const root = mkdtempSync(join(tmpdir(), 'llmtap-test-run-'));
+  // Open to every user like /tmp itself (sticky): a test runs the CLI as `nobody` in a directory under it.
+  chmodSync(root, 0o1777);
   const previous = process.env.TMPDIR;
   process.env.TMPDIR = root;
   return () => {
