@@ -13,16 +13,17 @@ function identity(file: string): string | undefined {
 
 /**
  * A reader of the archive at a path, for a reader that stays open for long (the web UI,
- * `tail`). The recorder re-creates an archive that was deleted under it; a connection
- * opened before keeps reading the deleted file (on Linux it lives on while open), so its
- * reader would show the old exchanges for good. This one checks the path's file (a stat)
- * on each use: reopened when it was replaced, closed while there is none.
+ * the status page's last exchanges, `tail`). The recorder re-creates an archive that was
+ * deleted under it; a connection opened before keeps reading the deleted file (on Linux
+ * it lives on while open), so its reader would show the old exchanges for good. This one
+ * checks the path's file (a stat) on each use: reopened when it was replaced, closed
+ * while there is none.
  */
 export class FollowedReader {
   private reader: SqliteArchiveReader | undefined;
   private openedAs: string | undefined;
 
-  constructor(private readonly file: string, private readonly open: (file: string) => SqliteArchiveReader = (f) => new SqliteArchiveReader(f)) {}
+  constructor(private readonly file: string, private readonly options: { readonly?: boolean } = {}) {}
 
   /** The reader of the file at the path now; undefined while there is none. */
   current(): SqliteArchiveReader | undefined {
@@ -30,7 +31,7 @@ export class FollowedReader {
     if (now !== this.openedAs) {
       this.close();
       if (now === undefined) return undefined;
-      this.reader = this.open(this.file);
+      this.reader = new SqliteArchiveReader(this.file, this.options);
       this.openedAs = now;
     }
     return this.reader;

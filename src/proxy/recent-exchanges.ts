@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { SqliteArchiveReader } from '../archive/sqlite-reader.js';
+import { FollowedReader } from '../archive/followed-reader.js';
 
 /** One line of the status page's "last exchanges"; the path without its query (keys travel there). */
 export interface RecentExchange {
@@ -12,20 +11,20 @@ export interface RecentExchange {
 }
 
 /**
- * The newest exchanges of the archive, for the status page. A read-only connection
- * of its own, opened on first use (the writer thread owns the writing one); WAL lets
- * it read while the writer writes. Failures read as "nothing to show": the page
- * must never break because the archive is unwell (its health is shown anyway).
+ * The newest exchanges of the archive, for the status page. A read-only connection of
+ * its own, opened on first use and again when the archive was re-created (the writer
+ * thread owns the writing one); WAL lets it read while the writer writes. Failures read
+ * as "nothing to show": the page must never break because the archive is unwell (its
+ * health is shown anyway).
  */
 export function recentExchangesReader(file: string): { read(limit: number): RecentExchange[]; close(): void } {
-  let reader: SqliteArchiveReader | undefined;
+  // The file at the path, followed: a re-created archive is read, not the deleted one.
+  const archive = new FollowedReader(file, { readonly: true });
   return {
     read(limit) {
       try {
-        if (!reader) {
-          if (!existsSync(file)) return [];
-          reader = new SqliteArchiveReader(file, { readonly: true });
-        }
+        const reader = archive.current();
+        if (!reader) return [];
         const end = reader.endCursor();
         const { rows } = reader.exchangesAfter(Math.max(0, end - limit), limit);
         return rows.reverse().map((r) => ({ startedAt: r.started_at, method: r.method, host: r.host, path: r.path.split('?')[0] ?? '', status: r.status, model: r.model }));
@@ -34,8 +33,7 @@ export function recentExchangesReader(file: string): { read(limit: number): Rece
       }
     },
     close() {
-      reader?.close();
-      reader = undefined;
+      archive.close();
     },
   };
 }

@@ -35,6 +35,12 @@ afterAll(() => {
   for (const t of tails) t.kill('SIGKILL');
 });
 
+/** How many exchanges the status page lists as the last ones. */
+async function statusRecent(tp: TestProxy): Promise<number> {
+  const res = await request(`${tp.url}/`, { headers: { accept: 'application/json' } });
+  return ((await res.body.json()) as { recent?: unknown[] }).recent?.length ?? 0;
+}
+
 /** How many exchanges the web UI's list shows. */
 async function uiListed(tp: TestProxy): Promise<number> {
   const res = await request(`${tp.url}/ui/api/exchanges`);
@@ -48,8 +54,9 @@ describe('archive file deleted while the proxy runs', () => {
       const tail = await startTail(tp);
       expectProviderAnswer(await post(tp, 'old-file'));
       await eventually(() => expect(tp.proxy.recorder.stats().recorded).toBe(1));
-      // The web UI and `llmtap tail` (another process) have the file open by now.
+      // The web UI, the status page and `llmtap tail` (another process) have the file open by now.
       expect(await uiListed(tp)).toBe(1);
+      expect(await statusRecent(tp)).toBe(1);
       await eventually(() => expect(tail.lines()).toHaveLength(1));
 
       for (const f of deleted) rmSync(join(tp.home, f), { force: true });
@@ -65,6 +72,7 @@ describe('archive file deleted while the proxy runs', () => {
       expect(recordedIds(tp)).toEqual(['new-file-1', 'new-file-2']);
       // …and reads the new file, not the deleted one it had open; so does a running `llmtap tail`.
       expect(await uiListed(tp)).toBe(2);
+      expect(await statusRecent(tp)).toBe(2);
       await eventually(() => expect(tail.lines()).toHaveLength(3));
       tail.child.kill('SIGINT');
       expect(tail.stderr()).toContain('was re-created; following the new file from its first exchange');
