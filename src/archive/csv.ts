@@ -1,5 +1,8 @@
 import { stringify } from 'csv-stringify/sync';
 
+/** How cells are written: a formula-like start made text, booleans as true/false. */
+const CELLS = { escape_formulas: true, cast: { boolean: (b: boolean) => String(b) } };
+
 /**
  * Records as CSV for a spreadsheet (`stats --csv`, the web UI's usage download): one
  * header line, then one line per record. Nested objects become columns joined by `_` (`tokens: {input}` → `tokens_input`), the
@@ -11,8 +14,14 @@ import { stringify } from 'csv-stringify/sync';
 export function csvText(records: readonly Record<string, unknown>[], shape: Record<string, unknown>): string {
   const flat = records.map((r) => flatten(r));
   const columns = [...new Set((flat.length > 0 ? flat : [flatten(shape)]).flatMap((record) => Object.keys(record)))];
-  return stringify(flat.map((r) => columns.map((c) => r[c] ?? null)), { header: true, columns, escape_formulas: true, cast: { boolean: (b) => String(b) } });
+  return stringify(flat.map((r) => columns.map((c) => r[c] ?? null)), { ...CELLS, header: true, columns });
 }
+
+/** One CSV line without its line break, cells as csvText writes them (`export --format csv` streams a row at a time). */
+export function csvLine(values: readonly unknown[]): string {
+  return stringify([values], { ...CELLS, eof: false });
+}
+
 
 function flatten(value: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
   for (const [key, v] of Object.entries(value)) {

@@ -1,7 +1,7 @@
-import { stringify } from 'csv-stringify/sync';
 import { promptTokens } from '../providers/usage-totals.js';
 import type { ExchangeRow } from '../recorder/row-types.js';
 import type { PolicyRecord } from '../policy/types.js';
+import { csvLine } from './csv.js';
 import { elapsed, isoTime, jsonColumn, selectSql, type ArchiveDb, type ExportOptions } from './export.js';
 
 /**
@@ -56,9 +56,4 @@ function policyText(column: string | null): string | null {
   if (!record) return null;
   const words = record.decisions.map((d) => `${d.rule}:${d.action}${d.enforced ? '' : '(monitor)'}`);
   return (record.blocked ? [`blocked:${record.blocked}`, ...words] : words).join(' ') || null;
-}
-
-/** One CSV line without its line break (writeLines adds it); a cell starting like a formula is prefixed `'`. */
-function csvLine(values: readonly unknown[]): string {
-  return stringify([values], { escape_formulas: true, cast: { boolean: (b) => String(b) }, eof: false });
 }

@@ -102,12 +102,7 @@ export class SqliteArchiveReader implements ArchiveReader {
     return statsTable(this.db, query);
   }
 
-  exchangesAfter(cursor: number, limit: number, filter?: ExchangeFilter): { rows: ExchangeListRow[]; cursor: number } {
-    if (!filter) {
-      const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM exchanges WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(cursor, limit) as (ExchangeListRow & { cursor: number })[];
-      const next = rows.length > 0 ? rows[rows.length - 1]!.cursor : cursor;
-      return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
-    }
+  exchangesAfter(cursor: number, limit: number, filter: ExchangeFilter = {}): { rows: ExchangeListRow[]; cursor: number } {
     // Up to the end as it is now: a page short of `limit` moves the cursor past the rows the
     // filter left out too, so the next look does not scan them again.
     const end = this.endCursor();

@@ -37,8 +37,7 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
     openReader(args.home).close(); // one line and exit 1 without an archive; an older schema brought up to date
     const read = filterOf(args);
     if (!read) return;
-    // Only what the flags narrow to (a plain tail reads every row and needs no WHERE).
-    const filter = Object.values(read.filter).some((v) => v !== undefined) ? read.filter : undefined;
+    const { filter } = read;
     // The file at the path, followed: the proxy re-creates an archive deleted under it.
     const archive = new FollowedReader(file);
     const color = useColor(process.stdout);
@@ -79,7 +78,7 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
 const PAGE = 500;
 
 /** The next rows after `cursor`; none yet from a file the proxy is still creating (no table in it yet). */
-function newRows(reader: SqliteArchiveReader, cursor: number, filter: ExchangeFilter | undefined): ReturnType<SqliteArchiveReader['exchangesAfter']> | undefined {
+function newRows(reader: SqliteArchiveReader, cursor: number, filter: ExchangeFilter): ReturnType<SqliteArchiveReader['exchangesAfter']> | undefined {
   try {
     return reader.exchangesAfter(cursor, PAGE, filter);
   } catch (error) {
