@@ -24,3 +24,6 @@ export function compiledWorkerEntry(besideUrl: string, file: string, alsoReads: 
   if (newer) throw new Error(`${built} is older than ${newer}; run \`npm run build\``);
   return pathToFileURL(built);
 }
+
+/** What a one-job worker thread (a report read, an archive snapshot) posts back: its result, or the message of what it threw. */
+export type WorkerAnswer<T = unknown> = { ok: true; result: T } | { ok: false; message: string };

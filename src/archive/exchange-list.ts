@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ExchangeRow } from '../recorder/db.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
-import { findText, type TextHit } from './text-search.js';
+import { findText, newestRows, type TextHit } from './text-search.js';
 
 /** Filters of the web UI's exchange list; every one optional. */
 export interface ExchangeListQuery extends ExchangeFilter {
@@ -26,22 +26,27 @@ export type ExchangeListEntry = Pick<ExchangeRow, 'id' | 'started_at' | 'first_b
 /** Rows a text search decodes and reads at most: a search over a huge archive answers from its newest part. */
 export const TEXT_SCAN_LIMIT = 2000;
 
-/** The WHERE clause and its parameters for the structured filters (pure; unit-tested): `before` is the page's end. */
-export function listWhere(query: ExchangeListQuery): { sql: string; params: unknown[] } {
+/** The structured filters of a list query: `before` is the page's end. */
+function listFilter(query: ExchangeListQuery): ExchangeFilter {
   const { before, text: _text, limit: _limit, ...filter } = query;
-  const { where, params } = exchangeWhere(before === undefined ? filter : { ...filter, until: before });
+  return before === undefined ? filter : { ...filter, until: before };
+}
+
+/** The WHERE clause and its parameters for the structured filters (pure; unit-tested). */
+export function listWhere(query: ExchangeListQuery): { sql: string; params: unknown[] } {
+  const { where, params } = exchangeWhere(listFilter(query));
   return { sql: where, params };
 }
 
 /** Newest first. A text search decodes bodies (they may be stored compressed), so it reads at most TEXT_SCAN_LIMIT rows. */
 export function listExchanges(db: Database.Database, query: ExchangeListQuery): ExchangeListEntry[] {
-  const { sql, params } = listWhere(query);
-  const order = 'ORDER BY started_at DESC, id DESC';
   const needle = query.text?.trim().toLowerCase();
-  if (!needle) return db.prepare(`SELECT ${COLUMNS} FROM exchanges ${sql} ${order} LIMIT ?`).all(...params, query.limit) as ExchangeListEntry[];
+  if (!needle) {
+    const { sql, params } = listWhere(query);
+    return db.prepare(`SELECT ${COLUMNS} FROM exchanges ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, query.limit) as ExchangeListEntry[];
+  }
   const found: ExchangeListEntry[] = [];
-  const scan = db.prepare(`SELECT * FROM exchanges ${sql} ${order} LIMIT ?`).iterate(...params, TEXT_SCAN_LIMIT) as IterableIterator<ExchangeRow>;
-  for (const raw of scan) {
+  for (const raw of newestRows(db, listFilter(query), TEXT_SCAN_LIMIT)) {
     const match = findText(raw, needle, db);
     if (!match) continue;
     const { request_body: _q, response_body: _a, request_headers: _qh, response_headers: _ah, ...entry } = raw;

@@ -1,14 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import { compiledWorkerEntry } from '../worker-entry.js';
+import { compiledWorkerEntry, type WorkerAnswer } from '../worker-entry.js';
 import type { BackgroundReads } from './store.js';
 
 let entry: URL | undefined;
 
 /** How long the thread waits for another read before it ends: a page asks for several in a row, and a dashboard again soon. */
 const IDLE_MS = 60_000;
-
-/** What the report thread posts back for each read. */
-export type ReportAnswer = { ok: true; result: unknown } | { ok: false; message: string };
 
 /**
  * Report reads in a worker thread, for the proxy's web UI: a report scans every exchange
@@ -54,7 +51,7 @@ export class ReportThread {
     entry ??= compiledWorkerEntry(import.meta.url, 'report-worker.js');
     const worker = new Worker(entry, { workerData: { file: this.file }, execArgv: [] });
     worker.unref();
-    worker.on('message', (answer: ReportAnswer) => {
+    worker.on('message', (answer: WorkerAnswer) => {
       const waiting = this.waiting;
       this.waiting = undefined;
       this.idle = setTimeout(() => this.close(), this.options.idleMs ?? IDLE_MS).unref();

@@ -5,7 +5,7 @@
  * with its message, and the thread stays. Loaded from dist/ like the writer's thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ReportAnswer } from './report-off-thread.js';
+import type { WorkerAnswer } from '../worker-entry.js';
 import { SqliteArchiveReader } from './sqlite-reader.js';
 import type { BackgroundReads } from './store.js';
 
@@ -13,7 +13,7 @@ const { file } = workerData as { file: string };
 /** Opened by the first read (an archive that cannot be opened yet is tried again by the next). */
 let reader: SqliteArchiveReader | undefined;
 parentPort!.on('message', ({ read, query }: { read: keyof BackgroundReads; query: never }) => {
-  let answer: ReportAnswer;
+  let answer: WorkerAnswer;
   try {
     reader ??= new SqliteArchiveReader(file, { readonly: true });
     answer = { ok: true, result: reader[read](query) };

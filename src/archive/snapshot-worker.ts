@@ -4,11 +4,14 @@
  * synchronous statement). Loaded from dist/ like the writer's thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { snapshotArchive } from './snapshot.js';
+import type { WorkerAnswer } from '../worker-entry.js';
+import { snapshotArchive, type SnapshotResult } from './snapshot.js';
 
 const { source, dest } = workerData as { source: string; dest: string };
+let answer: WorkerAnswer<SnapshotResult>;
 try {
-  parentPort!.postMessage({ ok: true, result: snapshotArchive(source, dest) });
+  answer = { ok: true, result: snapshotArchive(source, dest) };
 } catch (error) {
-  parentPort!.postMessage({ ok: false, message: (error as Error).message });
+  answer = { ok: false, message: (error as Error).message };
 }
+parentPort!.postMessage(answer);

@@ -1,7 +1,7 @@
 import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { compiledWorkerEntry } from '../worker-entry.js';
+import { compiledWorkerEntry, type WorkerAnswer } from '../worker-entry.js';
 
 export interface SnapshotResult {
   /** The copy's path. */
@@ -65,7 +65,7 @@ export function snapshotArchive(source: string, dest: string): SnapshotResult {
 export function snapshotOffThread(source: string, dest: string): Promise<SnapshotResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(compiledWorkerEntry(import.meta.url, 'snapshot-worker.js'), { workerData: { source, dest }, execArgv: [] });
-    worker.once('message', (answer: { ok: true; result: SnapshotResult } | { ok: false; message: string }) => {
+    worker.once('message', (answer: WorkerAnswer<SnapshotResult>) => {
       if (answer.ok) resolve(answer.result);
       else reject(new Error(answer.message));
     });

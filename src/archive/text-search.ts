@@ -73,10 +73,10 @@ export function snippetAround(text: string, at: number, length: number, width = 
 }
 
 /**
- * Exchanges the filter covers, newest first, read one row at a time with their bodies
- * (a text search has to read them), for `search`: the caller stops when it has enough.
+ * Exchanges the filter covers, newest first (at most `limit`), read one row at a time with
+ * their bodies (a text search has to read them): the caller stops when it has enough.
  */
-export function* newestRows(db: Database.Database, filter: ExchangeFilter): Generator<ExchangeRow> {
+export function* newestRows(db: Database.Database, filter: ExchangeFilter, limit = -1): Generator<ExchangeRow> {
   const { where, params } = exchangeWhere(filter);
-  yield* db.prepare(`SELECT * FROM exchanges ${where} ORDER BY started_at DESC, id DESC`).iterate(...params) as IterableIterator<ExchangeRow>;
+  yield* db.prepare(`SELECT * FROM exchanges ${where} ORDER BY started_at DESC, id DESC LIMIT ?`).iterate(...params, limit) as IterableIterator<ExchangeRow>;
 }

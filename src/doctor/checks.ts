@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { hostMatches } from '../host-pattern.js';
 import { hostPermitted } from '../tls/name-constraints.js';
+import { counted } from '../cli/render/format.js';
 
 /**
  * `llmtap doctor`'s verdicts. Pure: each takes facts gathered elsewhere (files,
@@ -124,10 +125,9 @@ export function archiveCheck(recorder: { recorded: number; lost: number; healthy
   const name = 'archive';
   if (!recorder) return { name, status: 'skip', detail: 'proxy not reachable' };
   const why = "the proxy log's \"archive unavailable\" line names SQLite's error (disk full, read-only, locked by another process)";
-  const records = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;
-  if (!recorder.healthy) return fail(name, `failing: traffic is forwarded but not recorded (${records(recorder.lost)} lost since start)`, why);
-  if (recorder.lost > 0) return warn(name, `recording again, but ${records(recorder.lost)} ${recorder.lost === 1 ? 'was' : 'were'} lost since start`, why);
-  return ok(name, `recording (${records(recorder.recorded)} written since start, none lost)`);
+  if (!recorder.healthy) return fail(name, `failing: traffic is forwarded but not recorded (${counted(recorder.lost, 'record')} lost since start)`, why);
+  if (recorder.lost > 0) return warn(name, `recording again, but ${counted(recorder.lost, 'record')} ${recorder.lost === 1 ? 'was' : 'were'} lost since start`, why);
+  return ok(name, `recording (${counted(recorder.recorded, 'record')} written since start, none lost)`);
 }
 
 export function exitCodeOf(results: CheckResult[]): number {
