@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import { paths } from '../config.js';
 import { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import { assertKnownSchema, openArchive } from '../recorder/db.js';
+import { ConfigError } from '../config-error.js';
+import type { PriceOverrides } from '../cost/override-match.js';
 import { priceExchange } from '../cost/price-exchange.js';
+import { loadPriceOverrides } from '../cost/price-overrides.js';
 import type { SessionReading } from '../sessions/turns.js';
 
 /**
@@ -37,6 +40,18 @@ export function printJson(value: unknown): void {
  * the price data to share its cost among its requests (loaded only when a session of
  * several requests is shown).
  */
-export function sessionReading(reader: SqliteArchiveReader): SessionReading {
-  return { messagesOf: (id) => reader.wsMessages(id), price: (input) => priceExchange(input) };
+export function sessionReading(reader: SqliteArchiveReader, overrides?: PriceOverrides): SessionReading {
+  return { messagesOf: (id) => reader.wsMessages(id), price: (input) => priceExchange(input, overrides) };
+}
+
+/** The `--prices` file's overrides (pricesOption); a file that does not load: one line naming it, exit 1. */
+export function pricesFlag(file: string | undefined): PriceOverrides | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return loadPriceOverrides(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`llmtap: --prices ${err.message}\n`);
+    process.exit(1);
+  }
 }

@@ -7,6 +7,15 @@ export const listenOptions = {
 } as const;
 
 /**
+ * `--prices` for the read-side commands that work out a price the archive did not record
+ * (each request's share of a Codex session's cost, a rerouted request's cost in `policy
+ * test`): the file the proxy runs with, so they price as it did.
+ */
+export const pricesOption = {
+  prices: { type: 'string', describe: 'the --prices file the proxy runs with (negotiated prices), for the prices worked out here' },
+} as const;
+
+/**
  * The flags that point another llmtap command at this same proxy and home, for the fixes
  * and hints commands print (`eval "$(llmtap env --home '/x' --port 9000)"`): only those
  * that differ from what the command would assume anyway; values quoted for a POSIX shell.

@@ -3,7 +3,8 @@ import { ConfigError } from '../config-error.js';
 import { loadPolicyFile, NO_SECRETS } from '../policy/load.js';
 import { replayFrom, simulatePolicy, type PolicyTestReport } from '../policy/simulate.js';
 import { recordedRequests } from '../websocket/reduce.js';
-import { openReader, printJson } from './open-reader.js';
+import { openReader, pricesFlag, printJson } from './open-reader.js';
+import { pricesOption } from './options.js';
 import { counted } from './progress.js';
 import { parseTimeArg, terminalSafe } from './render/format.js';
 import { policyTestJson, renderPolicyTest } from './render/policy-test-text.js';
@@ -13,6 +14,7 @@ interface PolicyTestArgs {
   file: string;
   since?: string;
   json: boolean;
+  prices?: string;
 }
 
 const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
@@ -22,6 +24,7 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
     .positional('file', { type: 'string', demandOption: true, describe: 'policy file (YAML or JSON)' })
     .option('since', { type: 'string', describe: 'only exchanges since a duration ago (24h, 7d) or a date; budgets start with the spend of their period before it' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
+    .options(pricesOption)
     .check((a) => {
       if (a.since !== undefined) parseTimeArg('since', a.since);
       return true;
@@ -35,6 +38,7 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
       process.stderr.write(`llmtap: ${err.message}\n`);
       process.exit(1);
     }
+    const overrides = pricesFlag(args.prices);
     // Prices routed requests and Codex sessions' responses; the price data (~200 ms) loads at the first price asked for.
     const { priceExchange: price } = await import('../cost/price-exchange.js');
     const reader = openReader(args.home);
@@ -43,7 +47,7 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
       const since = args.since ? parseTimeArg('since', args.since) : undefined;
       const from = replayFrom(policy, since);
       report = simulatePolicy(policy, counted(reader.exchangesWithBodies(from), 'replaying exchanges', () => reader.countExchanges(from)), {
-        since, price: (input) => price(input),
+        since, price: (input) => price(input, overrides),
         // A Codex session is replayed request by request, from its message log.
         requestsOf: (row) => recordedRequests(reader.wsMessages(row.id)),
       });

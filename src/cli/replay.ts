@@ -2,7 +2,8 @@ import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import { replayTimeline, type ReplayStep } from '../sessions/replay-timeline.js';
 import { sessionThreads } from '../sessions/turns.js';
-import { openReader, sessionReading } from './open-reader.js';
+import { openReader, pricesFlag, sessionReading } from './open-reader.js';
+import { pricesOption } from './options.js';
 import { counted, duration, terminalSafe } from './render/format.js';
 import { renderTurnLines } from './render/session-text.js';
 import { dim, useColor } from './render/table.js';
@@ -17,6 +18,7 @@ interface ReplayArgs {
   json: boolean;
   thinking: boolean;
   'max-text': number;
+  prices?: string;
 }
 
 export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
@@ -31,6 +33,7 @@ export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
     .option('json', { type: 'boolean', default: false, describe: 'one JSON line per turn as it plays' })
     .option('thinking', { type: 'boolean', default: false, describe: 'show thinking in full' })
     .option('max-text', { type: 'number', default: 2000, describe: 'cut each text block after this many characters (0: never)' })
+    .options(pricesOption)
     .check((a) => {
       if (!(a.speed > 0) || !Number.isFinite(a.speed)) throw new Error(`--speed must be a positive number (got ${String(a.speed)})`);
       if (!(a['max-gap'] >= 0) || !Number.isFinite(a['max-gap'])) throw new Error(`--max-gap must be a number of seconds, 0 or more (got ${String(a['max-gap'])})`);
@@ -39,6 +42,7 @@ export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
       return true;
     }) as unknown as Argv<ReplayArgs>,
   handler: async (args) => {
+    const overrides = pricesFlag(args.prices);
     const reader = openReader(args.home);
     let steps: ReplayStep[];
     let header: string;
@@ -48,7 +52,7 @@ export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
       if (found.kind === 'ambiguous') return fail(`"${args.session}" matches several: ${found.matches.join(', ')}`);
       if (found.kind !== 'session') return fail(`"${args.session}" is an exchange, not a session (llmtap show ${args.session} prints it)`);
       const detail = reader.session(found.id)!;
-      steps = replayTimeline(sessionThreads(detail, sessionReading(reader)), { speed: args.wait && !args.step ? args.speed : Infinity, maxGapMs: args['max-gap'] * 1000 });
+      steps = replayTimeline(sessionThreads(detail, sessionReading(reader, overrides)), { speed: args.wait && !args.step ? args.speed : Infinity, maxGapMs: args['max-gap'] * 1000 });
       const s = detail.session;
       header = `replaying session ${s.id}: ${counted(steps.length, 'turn')} in ${counted(s.threads, 'thread')}, recorded over ${duration(s.endedAt - s.startedAt)}${args.speed !== 1 && args.wait && !args.step ? ` at ${args.speed}× speed` : ''}`;
     } finally {

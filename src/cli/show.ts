@@ -2,9 +2,11 @@ import type { Argv, CommandModule } from 'yargs';
 import { exchangeToJson } from '../archive/export.js';
 import { rowUsesTls } from '../archive/row-scheme.js';
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
+import type { PriceOverrides } from '../cost/override-match.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { sessionThreads, threadTurns } from '../sessions/turns.js';
-import { openReader, printJson, sessionReading } from './open-reader.js';
+import { openReader, pricesFlag, printJson, sessionReading } from './open-reader.js';
+import { pricesOption } from './options.js';
 import { renderSession } from './render/session-text.js';
 import { useColor } from './render/table.js';
 import { sessionJson } from './sessions.js';
@@ -17,6 +19,7 @@ interface ShowArgs {
   format: 'text' | 'md';
   thinking: boolean;
   'max-text': number;
+  prices?: string;
 }
 
 export const showCommand: CommandModule<{ home: string }, ShowArgs> = {
@@ -29,42 +32,44 @@ export const showCommand: CommandModule<{ home: string }, ShowArgs> = {
     .option('format', { type: 'string', choices: ['text', 'md'], default: 'text', describe: 'md: Markdown, for pasting into an issue' })
     .option('thinking', { type: 'boolean', default: false, describe: 'show thinking in full (collapsed to one line by default)' })
     .option('max-text', { type: 'number', default: 2000, describe: 'cut each text block after this many characters (0: never)' })
+    .options(pricesOption)
     .check((a) => {
       if (!Number.isInteger(a['max-text']) || a['max-text'] < 0) throw new Error('--max-text must be a non-negative integer');
       if (a.raw && a.json) throw new Error('--raw and --json cannot be combined');
       return true;
     }) as unknown as Argv<ShowArgs>,
   handler: (args) => {
+    const overrides = pricesFlag(args.prices);
     const reader = openReader(args.home);
     try {
       const found = reader.resolve(args.id);
       if (!found) return fail(`no session or exchange "${args.id}"`);
       if (found.kind === 'ambiguous') return fail(`"${args.id}" matches several: ${found.matches.join(', ')}`);
-      if (found.kind === 'session') showSession(reader, found.id, args);
-      else showExchange(reader, found.id, args);
+      if (found.kind === 'session') showSession(reader, found.id, args, overrides);
+      else showExchange(reader, found.id, args, overrides);
     } finally {
       reader.close();
     }
   },
 };
 
-function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs): void {
+function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs, overrides: PriceOverrides | undefined): void {
   const detail = reader.session(id)!;
   if (args.raw) {
     for (const row of detail.exchanges) writeRaw(row);
     return;
   }
-  const threads = sessionThreads(detail, sessionReading(reader));
+  const threads = sessionThreads(detail, sessionReading(reader, overrides));
   if (args.json) return printJson({ session: sessionJson(detail.session), threads });
   const color = args.format === 'text' && useColor(process.stdout);
   process.stdout.write(renderSession(detail.session, threads, { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] }));
 }
 
-function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs): void {
+function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs, overrides: PriceOverrides | undefined): void {
   const { row, wsMessages } = reader.exchange(id)!;
   if (args.raw) return writeRaw(row);
   // A Codex session's requests are its turns; `turn` stays the first of them (what it was before there were several).
-  const turns = threadTurns([row], { ...sessionReading(reader), messagesOf: () => wsMessages });
+  const turns = threadTurns([row], { ...sessionReading(reader, overrides), messagesOf: () => wsMessages });
   if (args.json) return printJson({ ...exchangeToJson(row, row.status === 101 ? wsMessages : undefined), turn: turns[0], ...(turns.length > 1 ? { turns } : {}) });
   // One exchange reads like a one-turn session.
   const summary = {

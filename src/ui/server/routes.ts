@@ -3,6 +3,7 @@ import { exchangeToJson, writeLines } from '../../archive/export.js';
 import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
+import type { PriceOverrides } from '../../cost/override-match.js';
 import type { ExchangeRow } from '../../recorder/db.js';
 import { sessionThreads, threadTurns, type SessionReading } from '../../sessions/turns.js';
 import { isResponsesSession } from '../../sessions/ws-turns.js';
@@ -31,6 +32,8 @@ export interface UiDeps {
   refusedReload: () => RefusedReload | undefined;
   /** The recorder's state: whether what goes through is being kept. */
   archive: () => { healthy: boolean; recorded: number; lost: number };
+  /** The proxy's --prices overrides (a Codex session's cost is shared among its requests by the prices it was recorded with). */
+  prices: () => PriceOverrides | undefined;
 }
 
 /** Whether a direct request's path belongs to the web UI. */
@@ -105,7 +108,7 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     if (!detail || !canSee(viewer, detail.row.client_user)) return sendJson(res, 404, errorBody('not_found', `no exchange "${id}"`));
     const exported = exchangeToJson(detail.row, detail.row.status === 101 ? detail.wsMessages : undefined);
     // A Codex session's requests are its turns (as `show EXCHANGE --json` gives them); `turn` is the first.
-    const turns = threadTurns([detail.row], { messagesOf: () => detail.wsMessages, price: await pricesFor([detail.row]) });
+    const turns = threadTurns([detail.row], { messagesOf: () => detail.wsMessages, price: await pricesFor([detail.row], deps.prices()) });
     return sendJson(res, 200, { ...exported, turn: turns[0] ?? null, ...(turns.length > 1 ? { turns } : {}), curl: curlCommand(exported) });
   }
   if (kind === 'sessions' && id) {
@@ -114,7 +117,7 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     const detail = found && (viewer.admin ? found : { ...found, exchanges: found.exchanges.filter((e) => canSee(viewer, e.client_user)) });
     if (!detail || detail.exchanges.length === 0 && !viewer.admin) return sendJson(res, 404, errorBody('not_found', `no session "${id}"`));
     // What `show --json` prints for a session.
-    const reading = { messagesOf: (ex: string) => reader.wsMessages(ex), price: await pricesFor(detail.exchanges) };
+    const reading = { messagesOf: (ex: string) => reader.wsMessages(ex), price: await pricesFor(detail.exchanges, deps.prices()) };
     return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail, reading), diffs: threadRequestDiffs(detail.exchanges) });
   }
   sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
@@ -162,13 +165,15 @@ async function sendExport(res: ServerResponse, reader: ArchiveReader, kind: 'exc
 
 /**
  * The price function a Codex session's requests share its cost by, when the rows hold
- * such a session: imported then, and its price data loaded at the first price (once per
- * process, as for the live view), so a proxy whose UI shows none never holds it.
+ * such a session: the module imported then, and its price data loaded at the first price
+ * (once per process, as for the live view), so a proxy whose UI shows none never holds
+ * it. With the proxy's overrides, as the archive priced the session.
  */
-let pricing: Promise<SessionReading['price']> | undefined;
-async function pricesFor(rows: readonly ExchangeRow[]): Promise<SessionReading['price']> {
+let pricing: Promise<typeof import('../../cost/price-exchange.js') | undefined> | undefined;
+async function pricesFor(rows: readonly ExchangeRow[], overrides: PriceOverrides | undefined): Promise<SessionReading['price']> {
   if (!rows.some(isResponsesSession)) return undefined;
-  return (pricing ??= import('../../cost/price-exchange.js').then((m) => (input) => m.priceExchange(input), () => undefined));
+  const module = await (pricing ??= import('../../cost/price-exchange.js').catch(() => undefined));
+  return module && ((input) => module.priceExchange(input, overrides));
 }
 
 /** The teams a viewer may see: every user's for an admin, else only the viewer's own (a user sees only their own exchanges). */
