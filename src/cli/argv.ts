@@ -39,24 +39,56 @@ export function notANumber(parsed: Record<string, unknown>, args: readonly strin
 }
 
 /**
+ * yargs collects a flag given twice into a list, which only the repeatable options
+ * (`repeatable`: those declared as arrays, with their aliases) expect; any other would
+ * reach a query as a list and crash it (`stats --tool a --tool b`) or quietly lose to the
+ * default (`export --format har --format csv` wrote JSON lines). Names the first such flag
+ * as typed; `aliases` maps a key to its other names (`--limit` and `--last`).
+ */
+export function repeatedFlag(parsed: Record<string, unknown>, args: readonly string[], repeatable: readonly string[], aliases: Readonly<Record<string, readonly string[]>>): string | undefined {
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!Array.isArray(value) || key === '_' || repeatable.includes(key)) continue;
+    const names = new Set([key, ...(aliases[key] ?? [])]);
+    if ([...names].some((name) => repeatable.includes(name))) continue;
+    const typed = [...new Set(optionWords(args).filter((name) => names.has(name)))].map((name) => `--${name}`);
+    if (typed.length === 0) continue; // a camelCase twin or a one-letter alias: its dashed key is named
+    return typed.length > 1 ? `${typed.join(' and ')} are one option: give it once` : `${typed[0]} given ${value.length} times: it takes one value`;
+  }
+  return undefined;
+}
+
+/** The long options typed before any `--`, by name (`--since=1d` → since). */
+function optionWords(args: readonly string[]): string[] {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).filter((a) => a.startsWith('--') && a.length > 2).map((a) => a.slice(2).split('=')[0]!);
+}
+
+/**
  * yargs turns a string option given without its value (`--budgets` last, or followed by
  * another flag) into '' and lets it through, to fail later as "cannot read ''", or into
  * the option's default (`export --format` exports JSON lines). Names the first such
  * option typed before any `--` (positionals, such as `run`'s command and its arguments,
- * may well be empty); no llmtap option means anything by an empty value.
+ * may well be empty); no llmtap option means anything by an empty value. `numbers`: the
+ * number options, which yargs fills with their default instead.
  */
-export function missingValue(parsed: Record<string, unknown>, args: readonly string[]): string | undefined {
+export function missingValue(parsed: Record<string, unknown>, args: readonly string[], numbers: readonly string[] = []): string | undefined {
   const end = args.indexOf('--');
   const typed = end < 0 ? args : args.slice(0, end);
   for (let i = 0; i < typed.length; i++) {
     const arg = typed[i]!;
     if (!arg.startsWith('--')) continue;
     const [key, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const next = typed[i + 1];
+    // A number option given no value reads as its default (`export --last` exported everything).
+    if (numbers.includes(key)) {
+      if (inline === '' || (inline === undefined && (next === undefined || (next.startsWith('-') && !/^-\d/.test(next))))) return `--${key} needs a value`;
+      continue;
+    }
     const value = parsed[key];
     const values = Array.isArray(value) ? value : [value];
-    // Only options that take text (a boolean flag stands alone; numbers are notANumber's).
+    // Only options that take text (a boolean flag stands alone; numbers are above, and notANumber's).
     if (!values.some((v) => typeof v === 'string')) continue;
-    const given = inline ?? (typed[i + 1] !== undefined && !typed[i + 1]!.startsWith('-') ? typed[i + 1] : undefined);
+    const given = inline ?? (next !== undefined && !next.startsWith('-') ? next : undefined);
     if (given === undefined || given === '' || values.includes('')) return `--${key} needs a value`;
   }
   return undefined;

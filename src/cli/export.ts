@@ -4,7 +4,8 @@ import { countRecords, exchangeLines, tunnelLines, writeLines } from '../archive
 import { exchangeCsvLines } from '../archive/export-csv.js';
 import { harLines } from '../archive/har.js';
 import { openArchive } from '../recorder/db.js';
-import { existingArchive } from './open-reader.js';
+import { SqliteArchiveReader } from '../archive/sqlite-reader.js';
+import { existingArchive, resolveSession } from './open-reader.js';
 import { counted } from './progress.js';
 import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
 
@@ -33,7 +34,7 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
       if (a.policy !== undefined && a.team === undefined) throw new Error('--policy is read by --team only');
       const narrowing = [...NARROWING_FLAGS, 'session' as const].filter((f) => a[f] !== undefined);
       if (a.tunnels && narrowing.length > 0) throw new Error(`--tunnels takes only --since, --until and --limit (tunnels carry no ${narrowing.map((f) => `--${f}`).join(', ')})`);
-      if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 0)) throw new Error('--limit must be a non-negative integer');
+      if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 0)) throw new Error(`${process.argv.includes('--last') ? '--last' : '--limit'} must be a non-negative integer`);
       if (a.format !== 'jsonl' && a.tunnels) throw new Error(`--tunnels has no ${a.format.toUpperCase()} form (tunnels carry no requests); use --format jsonl`);
       return true;
     }) as unknown as Argv<ExportArgs>,
@@ -41,9 +42,12 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
     const file = existingArchive(args.home);
     const read = filterOf(args);
     if (!read) return;
+    // `--session` takes what `show` takes: the id or a unique prefix of it.
+    const session = args.session === undefined ? undefined : sessionNamed(file, args.session);
+    if (args.session !== undefined && session === undefined) return;
     const archive = openArchive(file);
     const out = args.out ? createWriteStream(args.out) : process.stdout;
-    const options = { ...read.filter, limit: args.limit, session: args.session };
+    const options = { ...read.filter, limit: args.limit, session };
     // Lines that are not records: a HAR document's head and tail, a CSV file's header.
     const framing = args.format === 'har' ? 2 : args.format === 'csv' ? 1 : 0;
     try {
@@ -66,3 +70,12 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
     }
   },
 };
+
+function sessionNamed(file: string, typed: string): string | undefined {
+  const reader = new SqliteArchiveReader(file);
+  try {
+    return resolveSession(reader, typed, 'its session is in `llmtap show ID`');
+  } finally {
+    reader.close();
+  }
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defaultHome } from '../config.js';
-import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber } from './argv.js';
+import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber, repeatedFlag } from './argv.js';
 
 const args = joinDashValues(hideBin(process.argv), ['--der']);
 
@@ -63,7 +63,8 @@ await cli
   .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, search, replay, mock, stats, tail, export, purge, backup, passwd, check-config, policy or cache-report')
   .strict()
   .check((argv) => {
-    const problem = notANumber(argv, args) ?? missingValue(argv, args);
+    const declared = (cli as unknown as { getOptions(): { array: string[]; number: string[]; alias: Record<string, string[]> } }).getOptions();
+    const problem = repeatedFlag(argv, args, declared.array, declared.alias) ?? notANumber(argv, args) ?? missingValue(argv, args, declared.number.flatMap((key) => [key, ...(declared.alias[key] ?? [])]));
     if (problem) throw new Error(problem);
     return true;
   }, true)

@@ -55,3 +55,18 @@ export function pricesFlag(file: string | undefined): PriceOverrides | undefined
     process.exit(1);
   }
 }
+
+/**
+ * The session a typed id or unique prefix names (as `show` reads it); otherwise one line
+ * saying why (none, several, an exchange's id) on stderr, exit code 1, and undefined.
+ */
+export function resolveSession(reader: SqliteArchiveReader, typed: string, exchangeHint: string): string | undefined {
+  const found = reader.resolve(typed);
+  if (found?.kind === 'session') return found.id;
+  const problem = !found ? `no session "${typed}"`
+    : found.kind === 'ambiguous' ? `"${typed}" matches several: ${found.matches.join(', ')}`
+    : `"${typed}" is an exchange, not a session (${exchangeHint})`;
+  process.stderr.write(`llmtap: ${problem}\n`);
+  process.exitCode = 1;
+  return undefined;
+}

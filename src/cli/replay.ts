@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import { replayTimeline, type ReplayStep } from '../sessions/replay-timeline.js';
 import { sessionThreads } from '../sessions/turns.js';
-import { openReader, pricesFlag, sessionReading } from './open-reader.js';
+import { openReader, pricesFlag, resolveSession, sessionReading } from './open-reader.js';
 import { pricesOption } from './options.js';
 import { counted, duration, terminalSafe } from './render/format.js';
 import { renderTurnLines } from './render/session-text.js';
@@ -47,11 +47,9 @@ export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
     let steps: ReplayStep[];
     let header: string;
     try {
-      const found = reader.resolve(args.session);
-      if (!found) return fail(`no session "${args.session}"`);
-      if (found.kind === 'ambiguous') return fail(`"${args.session}" matches several: ${found.matches.join(', ')}`);
-      if (found.kind !== 'session') return fail(`"${args.session}" is an exchange, not a session (llmtap show ${args.session} prints it)`);
-      const detail = reader.session(found.id)!;
+      const id = resolveSession(reader, args.session, `llmtap show ${args.session} prints it`);
+      if (id === undefined) return;
+      const detail = reader.session(id)!;
       steps = replayTimeline(sessionThreads(detail, sessionReading(reader, overrides)), { speed: args.wait && !args.step ? args.speed : Infinity, maxGapMs: args['max-gap'] * 1000 });
       const s = detail.session;
       header = `replaying session ${s.id}: ${counted(steps.length, 'turn')} in ${counted(s.threads, 'thread')}, recorded over ${duration(s.endedAt - s.startedAt)}${args.speed !== 1 && args.wait && !args.step ? ` at ${args.speed}× speed` : ''}`;
@@ -85,9 +83,4 @@ async function play(steps: ReplayStep[], header: string, args: ReplayArgs): Prom
   } finally {
     lines?.close();
   }
-}
-
-function fail(message: string): void {
-  process.stderr.write(`llmtap: ${message}\n`);
-  process.exitCode = 1;
 }

@@ -126,6 +126,13 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(lines).toHaveLength(2);
     expect(lines.reduce((a, l) => a + l.cost_usd, 0)).toBeCloseTo(claude!.cost_usd!, 12);
     expect(lines.map((l) => l.cost_source)).toEqual(['api', 'api']);
+    // A unique prefix names the session, as for `show`; an id naming none is an error, not an empty export.
+    const byPrefix = (await llmtap('export', '--session', claude!.id.slice(0, 30))).stdout.trim().split('\n');
+    expect(byPrefix.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(lines.map((l) => (l as unknown as { id: string }).id));
+    const unknown = await llmtap('export', '--session', 'no-such-session').then(() => undefined, (err: { code: number; stderr: string; stdout: string }) => err);
+    expect(unknown?.code).toBe(1);
+    expect(unknown?.stderr).toBe('llmtap: no session "no-such-session"\n');
+    expect(unknown?.stdout).toBe('');
   });
 
   it('export --format csv: a row per exchange agreeing with the JSON export, narrowed by the same filters', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber } from '../../src/cli/argv.js';
+import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber, repeatedFlag } from '../../src/cli/argv.js';
 import { sameProxyFlags } from '../../src/cli/options.js';
 import { parseTimeArg } from '../../src/cli/render/format.js';
 import { defaultHome } from '../../src/config.js';
@@ -22,6 +22,12 @@ describe('command-line fixes', () => {
     expect(parseTimeArg('since', '-1d', now)).toBe(parseTimeArg('since', '1d', now));
     expect(parseTimeArg('since', '-1d', now)).toBe(Date.parse('2026-12-05T12:00:00Z'));
     expect(() => parseTimeArg('since', '+1d', now)).toThrow('--since "+1d": expected a duration such as 24h or 7d');
+    // Dates are ISO 8601 only: a number without its unit is not read as a month of 2001.
+    for (const loose of ['7', '0', '12', 'foo 2', 'Dec 1', '2026/12/01']) expect(() => parseTimeArg('since', loose, now)).toThrow(`--since "${loose}": expected a duration`);
+    expect(parseTimeArg('since', '2026-12-01', now)).toBe(Date.parse('2026-12-01T00:00:00Z'));
+    expect(parseTimeArg('since', '2026-12-01T09:30Z', now)).toBe(Date.parse('2026-12-01T09:30:00Z'));
+    expect(parseTimeArg('since', '2026-12-01 09:30:15+02:00', now)).toBe(Date.parse('2026-12-01T07:30:15Z'));
+    expect(parseTimeArg('since', '2026-12-01T09:30', now)).toBe(new Date(2026, 11, 1, 9, 30).getTime());
   });
 
   it('names a number flag that did not parse, with what was typed', () => {
@@ -66,6 +72,25 @@ describe('command-line fixes', () => {
     expect(missingValue({ format: 'jsonl', last: 3 }, ['export', '--format', '--last', '3'])).toBe('--format needs a value');
     expect(missingValue({ json: true, since: '7d' }, ['sessions', '--json', '--since', '7d'])).toBeUndefined();
     expect(missingValue({ redact: ['a=b'] }, ['start', '--redact=a=b'])).toBeUndefined();
+  });
+
+  it('names a number option given without its value (yargs gives it the default), never one given a number', () => {
+    const numbers = ['limit', 'last', 'port'];
+    expect(missingValue({ limit: 20, last: 20 }, ['export', '--last'], numbers)).toBe('--last needs a value');
+    expect(missingValue({ limit: 20 }, ['sessions', '--limit', '--json'], numbers)).toBe('--limit needs a value');
+    expect(missingValue({ port: 8080 }, ['pac', '--port='], numbers)).toBe('--port needs a value');
+    expect(missingValue({ limit: 5 }, ['sessions', '--limit', '5'], numbers)).toBeUndefined();
+    expect(missingValue({ limit: -3 }, ['export', '--last', '-3'], numbers)).toBeUndefined(); // the value's own check names it
+  });
+
+  it('names a flag given twice that takes one value; repeatable options may repeat', () => {
+    const aliases = { limit: ['last'], last: ['limit'] };
+    expect(repeatedFlag({ tool: ['a', 'b'], _: [] }, ['stats', '--tool', 'a', '--tool', 'b'], [], aliases)).toBe('--tool given 2 times: it takes one value');
+    expect(repeatedFlag({ format: ['har', 'csv'] }, ['export', '--format=har', '--format', 'csv'], [], aliases)).toBe('--format given 2 times: it takes one value');
+    expect(repeatedFlag({ limit: [2, 3], last: [2, 3] }, ['export', '--limit', '2', '--last', '3'], [], aliases)).toBe('--limit and --last are one option: give it once');
+    expect(repeatedFlag({ intercept: ['a', 'b'] }, ['start', '--intercept', 'a', '--intercept', 'b'], ['intercept'], aliases)).toBeUndefined();
+    // After `--` the words are the command's own (`llmtap run -- tool --tool a --tool b`).
+    expect(repeatedFlag({ tool: 'x', command: ['t', '--tool', 'a', '--tool', 'b'] }, ['run', '--tool', 'x', '--', 't', '--tool', 'a', '--tool', 'b'], [], aliases)).toBeUndefined();
   });
 
   it('names the proxy and home a printed fix must point at, only where they are not the defaults, quoted for the shell', () => {

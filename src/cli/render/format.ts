@@ -49,6 +49,9 @@ export function percent(ratio: number | null | undefined): string {
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
+/** An ISO 8601 date, or date and time (a space for the T, a zone or none: local time). */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
 /**
  * `--since` and `--before` values: a duration back from now ("30m", "24h", "7d", "2w")
  * or a date/time ("2026-12-01", "2026-12-01T09:00"). Throws one line naming the flag.
@@ -57,7 +60,8 @@ export function parseTimeArg(flag: string, value: string, now = Date.now()): num
   // `7d` and `-7d` both mean seven days ago.
   const rel = /^-?(\d+(?:\.\d+)?)\s*([mhdw])$/.exec(value.trim());
   if (rel) return now - Number(rel[1]) * UNITS[rel[2]!]!;
-  const at = Date.parse(value);
+  // Only ISO 8601 dates and times: Date.parse alone reads "7" (a forgotten unit) as July 2001.
+  const at = ISO_DATE.test(value.trim()) ? Date.parse(value.trim().replace(' ', 'T')) : Number.NaN;
   if (Number.isNaN(at)) throw new Error(`--${flag} "${value}": expected a duration such as 24h or 7d, or a date such as 2026-12-01`);
   return at;
 }
