@@ -1,0 +1,79 @@
+/**
+ * Captured text and names of any length stay inside the window: a 300-character token,
+ * a long URL, a wide Markdown table or a long model name must not make a page wider than
+ * the browser, on a wide screen or a phone. Headless Chromium against real recorded traffic.
+ */
+import type { Page } from 'playwright-core';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { ARTIFACTS, launchChromium } from './browser-helpers.js';
+
+const LONG_MODEL = 'my-org/custom-finetune-model-with-an-extremely-long-name-v2-2025-01-01-and-then-some-more';
+const TOKEN = 'A'.repeat(300);
+const URL_TEXT = `https://example.com/${'some-really-long-directory-name/'.repeat(8)}file.ts`;
+const ANSWER = `# Heading\n\nA token: ${TOKEN}\n\nA link: ${URL_TEXT}\n\n\`${'x'.repeat(400)}\`\n\n| col1 | col2 | col3 |\n|---|---|---|\n| ${'wide-cell-'.repeat(40)} | b | c |\n\n\`\`\`\n${'code'.repeat(120)}\n\`\`\`\n`;
+
+let fake: FakeProvider;
+let tp: TestProxy;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+let page: Page;
+let exchangeId: string;
+let sessionId: string;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  tp = await startTestProxy(fake);
+  // The fake provider mirrors the request body back: the answer is whatever this body says.
+  const body = {
+    model: LONG_MODEL, messages: [{ role: 'user', content: `Look at ${URL_TEXT} and ${TOKEN}` }],
+    id: 'chatcmpl-mirror', object: 'chat.completion', created: 1_700_000_000,
+    choices: [{ index: 0, message: { role: 'assistant', content: ANSWER }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 12, completion_tokens: 34, total_tokens: 46 },
+  };
+  const res = await request('https://api.openai.com/v1/chat/completions', {
+    method: 'POST', dispatcher: tp.agent, body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', 'x-fake-mirror': '1', authorization: 'Bearer sk-proj-layout-0123456789abcdef', 'user-agent': 'OpenAI/JS 4.70.0' },
+  });
+  expect(res.statusCode).toBe(200);
+  await res.body.text();
+  tp.proxy.recorder.flush();
+  const [stored] = ((await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: { id: string; sessionId: string }[] }).exchanges;
+  exchangeId = stored!.id;
+  sessionId = stored!.sessionId;
+  chromium = await launchChromium();
+  page = await chromium.browser.newPage();
+}, 60_000);
+
+afterAll(async () => {
+  await chromium?.close();
+  await tp?.close();
+  await fake?.close();
+});
+
+/** How far the page's content is wider than the window, in px (0 when it fits). */
+function overflow(p: Page): Promise<number> {
+  return p.evaluate(() => document.querySelector('main')!.scrollWidth - document.documentElement.clientWidth);
+}
+
+describe('long text and names fit the window', () => {
+  for (const width of [1400, 400]) {
+    it(`wraps rendered Markdown in the exchange and session views at ${width} px`, async () => {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(exchangeId)}`);
+      await page.locator('.answer .md table').waitFor();
+      expect(await overflow(page)).toBe(0);
+      // The table is cut to its box and scrolls there, its cells intact.
+      const table = await page.locator('.answer .md table').evaluate((t) => ({ box: t.clientWidth, content: t.scrollWidth, parent: t.parentElement!.clientWidth }));
+      expect(table.box).toBeLessThanOrEqual(table.parent);
+      await page.screenshot({ path: `${ARTIFACTS}/layout-exchange-${width}.png`, fullPage: true });
+
+      await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(sessionId)}`);
+      await page.locator('article.turn .md table').waitFor();
+      expect(await page.locator('article.turn').first().textContent()).toContain(TOKEN);
+      expect(await overflow(page)).toBe(0);
+      await page.screenshot({ path: `${ARTIFACTS}/layout-session-${width}.png`, fullPage: true });
+    });
+  }
+});
