@@ -10,7 +10,7 @@ import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.j
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 import { ARTIFACTS, launchChromium } from './browser-helpers.js';
 
-const LONG_MODEL = 'my-org/custom-finetune-model-with-an-extremely-long-name-v2-2025-01-01-and-then-some-more';
+const LONG_MODEL = `my-org/custom-finetune-model-with-an-extremely-long-name-v2-2025-01-01${'-and-then-some'.repeat(6)}`;
 const TOKEN = 'A'.repeat(300);
 const URL_TEXT = `https://example.com/${'some-really-long-directory-name/'.repeat(8)}file.ts`;
 const ANSWER = `# Heading\n\nA token: ${TOKEN}\n\nA link: ${URL_TEXT}\n\n\`${'x'.repeat(400)}\`\n\n| col1 | col2 | col3 |\n|---|---|---|\n| ${'wide-cell-'.repeat(40)} | b | c |\n\n\`\`\`\n${'code'.repeat(120)}\n\`\`\`\n`;
@@ -52,6 +52,11 @@ afterAll(async () => {
   await fake?.close();
 });
 
+/** How far the whole page is wider than the window, in px (0 when it fits). */
+function pageOverflow(p: Page): Promise<number> {
+  return p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
 /** How far the page's content is wider than the window, in px (0 when it fits). */
 function overflow(p: Page): Promise<number> {
   return p.evaluate(() => document.querySelector('main')!.scrollWidth - document.documentElement.clientWidth);
@@ -76,4 +81,33 @@ describe('long text and names fit the window', () => {
       await page.screenshot({ path: `${ARTIFACTS}/layout-session-${width}.png`, fullPage: true });
     });
   }
+
+  it('cuts a long name in the live list and the sessions table with an ellipsis, whole in its tooltip, and the header spans the page', async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    for (const [hash, cell] of [['#/', 'table.list tbody tr td[title^="my-org/"]'], ['#/sessions', 'table.list tbody tr td[title^="my-org/"]']] as const) {
+      await page.goto(`${tp.url}/ui/${hash}`);
+      await page.locator(cell).waitFor();
+      expect(await page.locator(cell).getAttribute('title')).toBe(LONG_MODEL);
+      // Cut: the cell shows less than its text.
+      expect(await page.locator(cell).evaluate((td) => td.scrollWidth > td.clientWidth)).toBe(true);
+      expect(await pageOverflow(page)).toBe(0);
+      expect(await page.locator('header.top').evaluate((h) => h.getBoundingClientRect().width)).toBe(1400);
+    }
+    await page.goto(`${tp.url}/ui/#/`);
+    await page.locator('table.list tbody tr').first().waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}/layout-live-1400.png` });
+  });
+
+  it('keeps every tab reachable at 400 px (the header wraps), the tables scrolling in their own box', async () => {
+    await page.setViewportSize({ width: 400, height: 900 });
+    for (const hash of ['#/', '#/sessions']) {
+      await page.goto(`${tp.url}/ui/${hash}`);
+      await page.locator('table.list tbody tr').first().waitFor();
+      const rights = await page.locator('header.top a').evaluateAll((tabs) => tabs.map((a) => a.getBoundingClientRect().right));
+      expect(rights.length).toBeGreaterThanOrEqual(5);
+      for (const right of rights) expect(right).toBeLessThanOrEqual(400);
+      expect(await pageOverflow(page)).toBe(0);
+    }
+    await page.screenshot({ path: `${ARTIFACTS}/layout-sessions-400.png` });
+  });
 });

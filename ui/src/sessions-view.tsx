@@ -33,18 +33,20 @@ export function SessionsView() {
 
 function SessionTable({ sessions }: { sessions: SessionJson[] }) {
   return (
-    <table class="list">
-      <thead><tr><th>session</th><th>started</th><th class="num">duration</th><th>tool</th><th>models</th><th class="num">threads</th><th class="num">turns</th><th class="num">in</th><th class="num">out</th><th class="num">cost</th><th>user</th></tr></thead>
-      <tbody>
-        {sessions.map((s) => (
-          <tr key={s.id}>
-            <td class="mono"><a href={`#/session/${encodeURIComponent(s.id)}`}>{s.id.slice(0, 16)}</a></td>
-            <td class="mono">{dateTime(s.started_at)}</td><td class="num">{ms(s.duration_ms)}</td><td>{s.tool ?? '–'}</td><td>{s.models.join(', ')}</td>
-            <td class="num">{s.threads}</td><td class="num">{s.turns}</td><td class="num">{tokens(s.tokens.input)}</td><td class="num">{tokens(s.tokens.output)}</td>
-            <td class="num">{usd(s.cost_usd, s.api_equivalent)}</td><td>{s.client.user ?? ''}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div class="table-box">
+      <table class="list">
+        <thead><tr><th>session</th><th>started</th><th class="num">duration</th><th>tool</th><th>models</th><th class="num">threads</th><th class="num">turns</th><th class="num">in</th><th class="num">out</th><th class="num">cost</th><th>user</th></tr></thead>
+        <tbody>
+          {sessions.map((s) => (
+            <tr key={s.id}>
+              <td class="mono"><a href={`#/session/${encodeURIComponent(s.id)}`}>{s.id.slice(0, 16)}</a></td>
+              <td class="mono">{dateTime(s.started_at)}</td><td class="num">{ms(s.duration_ms)}</td><td class="cut" title={s.tool ?? ''}>{s.tool ?? '–'}</td><td class="cut" title={s.models.join(', ')}>{s.models.join(', ')}</td>
+              <td class="num">{s.threads}</td><td class="num">{s.turns}</td><td class="num">{tokens(s.tokens.input)}</td><td class="num">{tokens(s.tokens.output)}</td>
+              <td class="num">{usd(s.cost_usd, s.api_equivalent)}</td><td class="cut" title={s.client.user ?? ''}>{s.client.user ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
