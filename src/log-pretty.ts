@@ -4,7 +4,10 @@
  * 4xx yellow, 5xx red, and magenta when llmtap itself made the answer (a stable
  * `x-llmtap-error` code). pino-pretty printed every field on its own line (8 lines per
  * exchange) and coloured only by level. Input is pino's JSON line, already redacted.
+ * Values come from clients (a model name is whatever the request body says): their
+ * control characters are shown as U+FFFD, never written to the operator's terminal.
  */
+import { withoutControls } from './terminal-text.js';
 
 const ESC = '\u001b[';
 const paint = (code: number) => (text: string): string => `${ESC}${code}m${text}${ESC}39m`;
@@ -26,7 +29,7 @@ export function prettyLine(record: Record<string, unknown>, color: boolean): str
   const level = LEVELS[record.level as number] ?? String(record.level);
   const tint = !color ? (t: string) => t : (record.level as number) >= 50 ? red : (record.level as number) >= 40 ? yellow : (record.level as number) <= 20 ? grey : cyan;
   const fields = Object.entries(record).filter(([k, v]) => k !== 'level' && k !== 'time' && k !== 'msg' && v !== undefined).map(([k, v]) => `${k}=${show(v)}`);
-  return [time, tint(level.padEnd(5)), String(record.msg ?? ''), ...fields].join(' ');
+  return [time, tint(level.padEnd(5)), withoutControls(String(record.msg ?? '')), ...fields].join(' ');
 }
 
 /** "14:03:07 200 POST api.openai.com/v1/chat/completions gpt-4o-mini in 12 out 34 1.2s openai-sdk". */
@@ -35,12 +38,12 @@ function exchangeLine(r: Record<string, unknown>, time: string, color: boolean):
   const label = `${status ?? '---'}${r.code ? ` ${String(r.code)}` : ''}`;
   const tint = !color ? (t: string) => t : r.code ? magenta : status === undefined || status >= 500 ? red : status >= 400 ? yellow : status >= 200 && status < 300 ? green : (t: string) => t;
   const parts = [
-    time, tint(label), `${String(r.method ?? '')} ${String(r.host ?? '')}${String(r.path ?? '')}`,
-    r.model === undefined ? '-' : String(r.model),
+    time, tint(withoutControls(label)), withoutControls(`${String(r.method ?? '')} ${String(r.host ?? '')}${String(r.path ?? '')}`),
+    r.model === undefined ? '-' : withoutControls(String(r.model)),
     r.in === undefined && r.out === undefined ? '' : `in ${show(r.in ?? '-')} out ${show(r.out ?? '-')}`,
     typeof r.ms === 'number' ? duration(r.ms) : '',
-    r.tool === undefined ? '' : String(r.tool),
-    r.outcome && r.outcome !== 'completed' ? String(r.outcome) : '',
+    r.tool === undefined ? '' : withoutControls(String(r.tool)),
+    r.outcome && r.outcome !== 'completed' ? withoutControls(String(r.outcome)) : '',
     ...Object.entries(r).filter(([k, v]) => !EXCHANGE_KEYS.has(k) && v !== undefined).map(([k, v]) => `${k}=${show(v)}`),
   ];
   return parts.filter((p) => p !== '').join(' ');
@@ -51,8 +54,9 @@ function duration(ms: number): string {
 }
 
 function show(v: unknown): string {
-  if (typeof v === 'string') return /\s/.test(v) || v === '' ? JSON.stringify(v) : v;
-  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  // JSON.stringify escapes C0 controls but leaves C1 (U+0080–U+009F) as they are.
+  if (typeof v === 'string') return withoutControls(/\s/.test(v) || v === '' ? JSON.stringify(v) : v);
+  return withoutControls(typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
 }
 
 /** A pino destination that writes each JSON line as one pretty line to `out`. */

@@ -78,7 +78,7 @@ async function play(steps: ReplayStep[], header: string, args: ReplayArgs): Prom
         continue;
       }
       const when = `+${duration(step.gapMs)}${step.depth > 0 ? ` · subagent thread ${step.turn.threadId}` : ''}`;
-      process.stdout.write(`${color ? dim(when) : when}\n${renderTurnLines(step.turn, step.depth, { markdown: false, color, thinking: args.thinking, maxText: args['max-text'] }).join('\n')}\n`);
+      process.stdout.write(`${terminalSafe(color ? dim(when) : when)}\n${renderTurnLines(step.turn, step.depth, { markdown: false, color, thinking: args.thinking, maxText: args['max-text'] }).join('\n')}\n`);
     }
   } finally {
     lines?.close();

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { SessionSummary } from '../archive/store.js';
 import { GENAI_PRICES_VERSION } from '../cost/prices-version.js';
 import { openReader, printJson } from './open-reader.js';
-import { duration, localTime, parseTimeArg, tokens, usd } from './render/format.js';
+import { duration, localTime, parseTimeArg, terminalSafe, tokens, usd } from './render/format.js';
 import { dim, renderTable, terminalWidth, useColor } from './render/table.js';
 import { quotaText } from './render/quota.js';
 
@@ -62,7 +62,7 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
         { width: terminalWidth(process.stdout), color },
       ));
       const legend = `~ API-equivalent price of subscription traffic; + some exchanges have no known price; QUOTA: share of a usage window used; prices: ${GENAI_PRICES_VERSION}`;
-      process.stdout.write(`${color ? dim(legend) : legend}\n`);
+      process.stdout.write(`${terminalSafe(color ? dim(legend) : legend)}\n`);
     } finally {
       reader.close();
     }

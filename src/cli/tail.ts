@@ -98,8 +98,8 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
     `in ${tokens(promptTokens(row))} out ${tokens(row.output_tokens)}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,
   ];
-  const line = terminalSafe(parts.join('  '));
-  return color ? `${line}${row.session_id ? dim(`  ${row.session_id}`) : ''}` : line;
+  const line = parts.join('  ');
+  return terminalSafe(color ? `${line}${row.session_id ? dim(`  ${row.session_id}`) : ''}` : line);
 }
 
 function tailJson(row: ExchangeListRow): Record<string, unknown> {

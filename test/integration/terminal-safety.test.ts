@@ -11,13 +11,17 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terminalSafe } from '../../src/cli/render/format.js';
+import { bold, red } from '../../src/cli/render/table.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 const run = promisify(execFile);
 const CLI = resolve('dist/cli/main.js');
-/** OSC window title, bell, clear screen, CSI as one C1 byte, and a carriage return that would hide "rm -rf". */
-const HOSTILE = 'please \u001b]0;pwned\u0007\u001b[2J\u009b31m rm -rf ~ \rall is well';
+/**
+ * OSC window title, bell, clear screen, CSI as one C1 byte, a carriage return that would hide
+ * "rm -rf", and the very colour codes llmtap writes (red that would run on past the text).
+ */
+const HOSTILE = 'please \u001b]0;pwned\u0007\u001b[2J\u009b31m rm -rf ~ \rall is well \u001b[31m\u001b[1m';
 /** Any control character but newline: none may reach the terminal. */
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
@@ -44,8 +48,9 @@ afterAll(async () => {
 });
 
 describe('captured text on a terminal', () => {
-  it('terminalSafe replaces control characters, keeps newlines, tabs, text and llmtap\'s own colours', () => {
-    expect(terminalSafe('a\u001b]0;t\u0007b\rc\u009bd\te\nf \u001b[31mred\u001b[39m é 🚀')).toBe('a\ufffd]0;t\ufffdb\ufffdc\ufffdd\te\nf \u001b[31mred\u001b[39m é 🚀');
+  it('terminalSafe replaces control characters, colour codes that came with the text too, and keeps newlines, tabs, text and llmtap\'s own colours', () => {
+    expect(terminalSafe('a\u001b]0;t\u0007b\rc\u009bd\te\nf \u001b[31mred\u001b[39m é 🚀')).toBe('a\ufffd]0;t\ufffdb\ufffdc\ufffdd\te\nf \ufffd[31mred\ufffd[39m é 🚀');
+    expect(terminalSafe(`${red('failed')} ${bold('turn')} \u001b[2m`)).toBe('\u001b[31mfailed\u001b[39m \u001b[1mturn\u001b[22m \ufffd[2m');
   });
 
   it('show, search, sessions and tail print the text without its control characters', async () => {
@@ -63,6 +68,16 @@ describe('captured text on a terminal', () => {
     const line = await new Promise<string>((done) => tail.stdout.once('data', (d: Buffer) => done(d.toString())));
     tail.kill('SIGINT');
     expect(line).not.toMatch(CONTROL);
+  });
+
+  it('in colour, llmtap\'s own colours reach the terminal and the text\'s never do', async () => {
+    const coloured = async (...args: string[]): Promise<string> => (await run('node', [CLI, '--home', tp.home, ...args], { env: { ...process.env, FORCE_COLOR: '1', NO_COLOR: '' } })).stdout;
+    for (const out of [await coloured('show', sessionId), await coloured('replay', sessionId, '--no-wait')]) {
+      expect(out).toMatch(/\u001b\[(1|2|36)m/); // llmtap's header, facts or dim lines
+      const captured = out.split('\n').filter((l) => l.includes('all is well'));
+      expect(captured.length).toBeGreaterThan(0);
+      for (const l of captured) expect(l).not.toMatch(CONTROL);
+    }
   });
 
   it('JSON and --raw keep the text exactly as recorded', async () => {

@@ -119,6 +119,19 @@ describe('pretty logs', () => {
     expect(prettyLine({ ...exchange, status: 502, code: 'upstream_unreachable', outcome: 'proxy_error' }, true)).toContain('\u001b[35m502 upstream_unreachable\u001b[39m');
   });
 
+  it('values from clients (a model name, a tool, any field) reach the terminal without their control characters', () => {
+    const hostile = 'gpt\u001b]0;pwned\u0007\u001b[2J\u009b31m';
+    const lines = [
+      prettyLine({ ...exchange, model: hostile, tool: hostile, extra: hostile }, true),
+      prettyLine({ level: 40, time: 0, msg: hostile, model: hostile, detail: { model: hostile } }, true),
+    ];
+    for (const line of lines) {
+      expect(line).toContain('gpt\ufffd]0;pwned');
+      // Only the log's own colours are escape sequences.
+      expect(line.replace(/\u001b\[\d+m/g, '')).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    }
+  });
+
   it('other records are one line with their fields as key=value', () => {
     expect(prettyLine({ level: 40, time: 0, msg: 'destination refused', target: 'x:25', reason: 'port' }, false)).toMatch(/^\d\d:\d\d:\d\d WARN  destination refused target=x:25 reason=port$/);
   });

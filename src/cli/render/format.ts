@@ -1,4 +1,6 @@
 /** Number and time formats shared by the read-side commands. */
+import { randomBytes } from 'node:crypto';
+import { withoutControls } from '../../terminal-text.js';
 
 /** `1 turn`, `3 turns`: a count with its noun (plural with -s). */
 export function counted(n: number, noun: string): string {
@@ -68,15 +70,21 @@ export function parseTimeArg(flag: string, value: string, now = Date.now()): num
 
 /**
  * Captured text made safe to print on a terminal: a prompt or a model's answer can hold
- * escape sequences (set the window title, move the cursor, rewrite what is on screen, or
- * a carriage return that hides the start of a line), and an answer can be steered by
- * prompt injection. Every control character but newline and tab is shown as U+FFFD,
- * except the colour sequences llmtap itself writes (render/table.ts), which change nothing
- * but the colour.
+ * escape sequences (set the window title, move the cursor, rewrite what is on screen,
+ * recolour everything after it, or a carriage return that hides the start of a line), and
+ * an answer can be steered by prompt injection. Every control character but newline and
+ * tab is shown as U+FFFD. llmtap's own colours (colour(), render/table.ts) are written as
+ * a marker no captured text can hold — a noncharacter and a random token made at start —
+ * which only this turns into the escape sequence: a colour code that came with the
+ * captured text is shown, not obeyed.
  */
 export function terminalSafe(text: string): string {
-  return text.replace(TERMINAL_UNSAFE, (m) => (m.length > 1 ? m : '\ufffd'));
+  return withoutControls(text).replaceAll(COLOUR_MARK, '\x1b[');
 }
 
-// eslint-disable-next-line no-control-regex -- the point is to find them
-const TERMINAL_UNSAFE = /\x1b\[(?:1|2|22|31|36|39)m|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+/** SGR `code` (bold, dim, red …) as the renderers write it, for terminalSafe to make real. */
+export function colour(code: 1 | 2 | 22 | 31 | 36 | 39): string {
+  return `${COLOUR_MARK}${code}m`;
+}
+
+const COLOUR_MARK = `\ufdd0${randomBytes(6).toString('hex')}`;

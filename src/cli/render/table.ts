@@ -3,7 +3,7 @@
  * flexible columns cut with "…" so a row fits the terminal, numbers right-aligned,
  * header bold and dim separators when colour is on (a TTY without NO_COLOR).
  */
-import { terminalSafe } from './format.js';
+import { colour, terminalSafe } from './format.js';
 
 export interface Column {
   header: string;
@@ -29,7 +29,7 @@ export function renderTable(columns: Column[], cells: string[][], options: Table
   const header = line(columns.map((c) => c.header));
   const out = [options.color ? bold(header) : header];
   for (const row of rows) out.push(line(row));
-  return `${out.join('\n')}\n`;
+  return terminalSafe(`${out.join('\n')}\n`);
 }
 
 /** Takes width from the flexible columns, widest first, until the row fits (each keeps at least 8). */
@@ -62,20 +62,21 @@ export function displayWidth(text: string): number {
   return n;
 }
 
+/** Colours for text that is printed through terminalSafe (which makes them escape sequences). */
 export function bold(text: string): string {
-  return `\x1b[1m${text}\x1b[22m`;
+  return `${colour(1)}${text}${colour(22)}`;
 }
 
 export function dim(text: string): string {
-  return `\x1b[2m${text}\x1b[22m`;
+  return `${colour(2)}${text}${colour(22)}`;
 }
 
 export function red(text: string): string {
-  return `\x1b[31m${text}\x1b[39m`;
+  return `${colour(31)}${text}${colour(39)}`;
 }
 
 export function cyan(text: string): string {
-  return `\x1b[36m${text}\x1b[39m`;
+  return `${colour(36)}${text}${colour(39)}`;
 }
 
 /** Colour on a terminal unless NO_COLOR is set (no-color.org); FORCE_COLOR=1 forces it on. */
