@@ -2,6 +2,7 @@ import type { ComponentChild } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { applyWritten, getJson, mergeFetched, listUrl, matchesFilters, NO_FILTERS, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
 import { ms, shortId, time, tokens, usd } from './format.js';
+import { insertByTime, SessionWait } from './session-wait.js';
 
 const MAX_ROWS = 1000;
 
@@ -16,11 +17,13 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
 
   // Ids pushed live since the last list fetch was sent: kept when its (older) answer arrives.
   const pushedSinceFetch = useRef(new Set<string>());
+  const sessionWait = useRef(new SessionWait());
 
   useEffect(() => {
     let stale = false;
     const t = setTimeout(() => {
       pushedSinceFetch.current = new Set();
+      sessionWait.current.clear();
       getJson<{ exchanges: UiListItem[] }>(listUrl(filters)).then((r) => {
         if (!stale) { setRows((current) => mergeFetched(r.exchanges, current, pushedSinceFetch.current, filters)); setError(null); }
       }, (err: Error) => !stale && setError(err.message));
@@ -30,22 +33,28 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
 
   // New rows are pushed by the proxy as exchanges complete (Server-Sent Events).
   useEffect(() => {
+    const remember = (id: string) => {
+      const pushed = pushedSinceFetch.current;
+      if (pushed.size >= MAX_ROWS) pushed.delete(pushed.values().next().value!); // bounded like the list
+      pushed.add(id);
+    };
     const source = new EventSource('/ui/api/live');
     source.onopen = () => setLive('live');
     source.onerror = () => setLive(source.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
     source.addEventListener('exchange', (event) => {
       const item: ListRow = { ...(JSON.parse((event as MessageEvent<string>).data) as UiListItem), pending: true };
-      if (!matchesFilters(item, filtersRef.current)) return;
-      const pushed = pushedSinceFetch.current;
-      if (pushed.size >= MAX_ROWS) pushed.delete(pushed.values().next().value!); // bounded like the list
-      pushed.add(item.id);
+      if (!matchesFilters(item, filtersRef.current)) return void sessionWait.current.hold(item, filtersRef.current);
+      remember(item.id);
       setRows((current) => (current.some((r) => r.id === item.id) ? current : [item, ...current].slice(0, MAX_ROWS)));
       setSelected((s) => (s > 0 ? s + 1 : s));
     });
     // Once the archive has written them, live rows learn their session, thread and turn.
     source.addEventListener('written', (event) => {
       const written = JSON.parse((event as MessageEvent<string>).data) as UiWrittenItem[];
-      setRows((current) => applyWritten(current, written));
+      // A list filtered by session takes the rows written into it now that their session is known.
+      const joined = sessionWait.current.take(written, filtersRef.current);
+      for (const row of joined) remember(row.id);
+      setRows((current) => insertByTime(applyWritten(current, written), joined));
     });
     return () => source.close();
   }, []);

@@ -1,0 +1,77 @@
+/**
+ * The live list as exchanges arrive while it is open: filtered by session, with a row
+ * selected, past its first page, and empty. Headless Chromium against recorded traffic.
+ */
+import type { Page } from 'playwright-core';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { ARTIFACTS, launchChromium } from './browser-helpers.js';
+
+let fake: FakeProvider;
+let tp: TestProxy;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+let page: Page;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  tp = await startTestProxy(fake);
+  chromium = await launchChromium();
+  page = await chromium.browser.newPage();
+}, 60_000);
+
+afterAll(async () => {
+  await chromium?.close();
+  await tp?.close();
+  await fake?.close();
+});
+
+/** One Claude Code request in the session its header names. */
+async function claudeCode(session: string, text: string): Promise<void> {
+  const res = await request('https://api.anthropic.com/v1/messages', {
+    method: 'POST', dispatcher: tp.agent,
+    headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-api03-live-0123456789abcdef', 'anthropic-version': '2023-06-01', 'user-agent': 'claude-cli/1.0.83 (external, cli)', 'x-claude-code-session-id': session },
+    body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: text }] }),
+  });
+  expect(res.statusCode).toBe(200);
+  await res.body.text();
+}
+
+async function chat(model = 'gpt-4o-mini'): Promise<void> {
+  const res = await request('https://api.openai.com/v1/chat/completions', {
+    method: 'POST', dispatcher: tp.agent,
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-proj-live-0123456789abcdef', 'user-agent': 'OpenAI/JS 4.70.0' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  expect(res.statusCode).toBe(200);
+  await res.body.text();
+}
+
+type Listed = { id: string; sessionId: string; model: string };
+async function listed(query = ''): Promise<Listed[]> {
+  tp.proxy.recorder.flush();
+  return ((await (await fetch(`${tp.url}/ui/api/exchanges?${query}`)).json()) as { exchanges: Listed[] }).exchanges;
+}
+
+const rows = (p: Page) => p.locator('table.list tbody tr[data-id]');
+
+describe('the live list', () => {
+  it('filtered by session, gains that session\'s new exchanges as they are written, and no one else\'s', async () => {
+    const SESSION = '7f2d1c3e-1111-4222-8333-944455556666';
+    await claudeCode(SESSION, 'first question');
+    const [first] = await listed();
+    await page.goto(`${tp.url}/ui/#/?session=${encodeURIComponent(first!.sessionId)}`);
+    await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
+    await expect.poll(() => rows(page).count()).toBe(1);
+
+    await chat(); // another session: stays out
+    await claudeCode(SESSION, 'second question');
+    await expect.poll(() => rows(page).count(), { timeout: 10_000 }).toBe(2);
+    const mine = (await listed(`session=${encodeURIComponent(first!.sessionId)}`)).map((e) => e.id);
+    expect(mine).toHaveLength(2);
+    expect(await rows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')))).toEqual(mine);
+    expect(await rows(page).first().locator(`a[href="#/session/${encodeURIComponent(first!.sessionId)}"]`).count()).toBe(1);
+    await page.screenshot({ path: `${ARTIFACTS}/live-session-filter.png` });
+  });
+});
