@@ -59,23 +59,34 @@ const cli = yargs(args)
   .scriptName('llmtap')
   .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true });
 for (const command of commands) cli.command(command);
-await cli
-  .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, search, replay, mock, stats, tail, export, purge, backup, passwd, check-config, policy or cache-report')
-  .strict()
-  .check((argv) => {
-    const declared = (cli as unknown as { getOptions(): { array: string[]; number: string[]; alias: Record<string, string[]> } }).getOptions();
-    const problem = repeatedFlag(argv, args, declared.array, declared.alias) ?? notANumber(argv, args) ?? missingValue(argv, args, declared.number.flatMap((key) => [key, ...(declared.alias[key] ?? [])]));
-    if (problem) throw new Error(problem);
-    return true;
-  }, true)
-  .help()
-  .version(version)
-  .fail((message, error) => {
-    const problem = unknownCommand(message) ?? (message ? argumentProblem(message, args, usageOf(commands, typedPath)) : undefined);
-    process.stderr.write(`llmtap: ${problem ?? error?.message ?? 'invalid arguments'}\n`);
-    process.exit(error && !message ? 1 : 2);
-  })
-  .parseAsync();
+/** The command line parsed and its command run; a failure it did not catch ends here. */
+await parse().catch((err: unknown) => {
+  // A file the user named that cannot be opened or written (`ca --der /no/such/dir/x`): one line, not a stack.
+  const sys = err as NodeJS.ErrnoException;
+  if (typeof sys?.code !== 'string' || typeof sys.syscall !== 'string') throw err;
+  process.stderr.write(`llmtap: ${sys.message}\n`);
+  process.exit(1);
+});
+
+async function parse(): Promise<unknown> {
+  return cli
+    .demandCommand(1, 'name a command: start, env, run, pac, trust, doctor, ca, sessions, show, search, replay, mock, stats, tail, export, purge, backup, passwd, check-config, policy or cache-report')
+    .strict()
+    .check((argv) => {
+      const declared = (cli as unknown as { getOptions(): { array: string[]; number: string[]; alias: Record<string, string[]> } }).getOptions();
+      const problem = repeatedFlag(argv, args, declared.array, declared.alias) ?? notANumber(argv, args) ?? missingValue(argv, args, declared.number.flatMap((key) => [key, ...(declared.alias[key] ?? [])]));
+      if (problem) throw new Error(problem);
+      return true;
+    }, true)
+    .help()
+    .version(version)
+    .fail((message, error) => {
+      const problem = unknownCommand(message) ?? (message ? argumentProblem(message, args, usageOf(commands, typedPath)) : undefined);
+      process.stderr.write(`llmtap: ${problem ?? error?.message ?? 'invalid arguments'}\n`);
+      process.exit(error && !message ? 1 : 2);
+    })
+    .parseAsync();
+}
 
 /** `llmtap sesions` → `unknown command "sesions"; did you mean sessions?` (yargs only says "Unknown argument"). */
 function unknownCommand(message: string | null | undefined): string | undefined {

@@ -47,6 +47,14 @@ describe('CLI errors a new user meets', () => {
     expect(stdout.equals(readFileSync(file))).toBe(true);
     expect(stdout[0]).toBe(0x30);
   });
+
+  it('a file the user named that cannot be written ends in one line naming it, exit 1, not a stack trace', async () => {
+    for (const [path, why] of [[join(home, 'no-such-dir', 'ca.der'), 'ENOENT: no such file or directory'], [home, 'EISDIR: illegal operation on a directory']] as const) {
+      const failed = await fails('ca', '--der', path);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toBe(`llmtap: ${why}, open '${path}'\n`);
+    }
+  });
 });
 
 describe('pretty logs and export windows', () => {
