@@ -89,6 +89,8 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     await page.keyboard.press('Enter');
     await page.locator('section.exchange').waitFor();
     expect(page.url()).toContain('#/exchange/');
+    // Prompt tokens counted as the list counts them: Anthropic's 21 uncached and 4 cache reads are 25 in.
+    expect(await page.locator('section.exchange .facts').textContent()).toContain('in 25 · cached 4 · out 9');
     const curl = await page.locator('pre.curl').textContent();
     expect(curl).toContain('$ANTHROPIC_API_KEY');
     expect(curl).not.toContain('sk-ant-api03');

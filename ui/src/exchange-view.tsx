@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { promptTokens } from '../../src/providers/usage-totals.js';
 import { getJson, type ExchangePage } from './api.js';
 import { Decisions, Downloads, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
 import { dateTime, ms, tokens, usd, wsPayload } from './format.js';
@@ -29,7 +30,7 @@ export function ExchangeView({ id }: { id: string }) {
         <span>{dateTime(page.started_at)}</span>
         <Status item={{ status: page.status, outcome: page.outcome, errorCode: page.error_code }} />
         <span>{page.tool?.name ?? 'unknown tool'}</span><span>{page.model ?? '–'}</span>
-        <span>in {tokens(page.usage.input_tokens)} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(page.usage.output_tokens)}</span>
+        <span>in {tokens(allPromptTokens(page))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(page.usage.output_tokens)}</span>
         <span class="cost">{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
         <span>{ms(page.duration_ms)} (first byte {ms(page.ttfb_ms)})</span>
         {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {page.session_id.slice(0, 10)} · {turnSpan(page)}</a>}
@@ -75,6 +76,15 @@ export function ExchangeView({ id }: { id: string }) {
       <pre class="curl">{page.curl}</pre>
     </section>
   );
+}
+
+/**
+ * Every prompt token, cached or not, as the list, the session view and `show` count them
+ * (Anthropic reports the cached part beside its input, not in it); none when none were reported.
+ */
+function allPromptTokens(page: ExchangePage): number | null {
+  const u = page.usage;
+  return u.input_tokens === null && u.cached_input_tokens === null ? null : promptTokens({ ...u, api: page.api });
 }
 
 /** The turns this exchange is in its session: one, or a Codex session's requests. */
