@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
-import { parseConnectTo, type ProxyConfig } from './config.js';
+import { DEFAULTS, parseConnectTo, validateSettings, type ProxyConfig } from './config.js';
 import { parseRateLimit } from './policy/rate-limit.js';
 import { readAuthFile } from './proxy/auth.js';
 
@@ -79,7 +79,26 @@ export function loadConfigFile(file: string): Partial<ProxyConfig> {
       throw new ConfigError(`${where}: "${key}": ${(err as Error).message.replace(/^--[\w-]+:?\s*/, '')}`);
     }
   }
+  checkSettings(config, data as Record<string, unknown>, file, text);
   return config;
+}
+
+/**
+ * The checks `start` makes of each setting (validateSettings: a number in range, a file
+ * that exists, a prices file that loads), named by the file's key and line: what
+ * `check-config` passed, `start` must not refuse. Checks that need flags too (gateway
+ * mode needs a login) are `start`'s.
+ */
+function checkSettings(config: Partial<ProxyConfig>, data: Record<string, unknown>, file: string, text: string): void {
+  try {
+    validateSettings({ ...DEFAULTS, home: '', ...config });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const flag = /^--([a-z-]+):?\s*/.exec(err.message);
+    const key = flag?.[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (!flag || key === undefined || !Object.hasOwn(data, key)) throw err;
+    throw new ConfigError(`${file}:${lineOfKey(text, key)}: "${key}": ${err.message.slice(flag[0].length)}`);
+  }
 }
 
 function hasKind(value: unknown, kind: Kind): boolean {

@@ -169,6 +169,19 @@ function parsePort(text: string, spec: string): number {
 
 /** Checks a config built from flags; throws ConfigError naming the bad option. */
 export function validateConfig(config: ProxyConfig): ProxyConfig {
+  validateSettings(config);
+  if (!isLoopbackListen(config.host) && config.auth.length === 0) {
+    throw new ConfigError(`--host ${config.host}: listening beyond loopback (gateway mode) requires --auth USER:PASS or --auth-file FILE`);
+  }
+  return config;
+}
+
+/**
+ * Each setting's own checks, naming its flag (`--retain-days 0: …`): what a config file is
+ * checked against too (config-file.ts, which names its key and line instead), so
+ * `check-config` refuses what `start` would.
+ */
+export function validateSettings(config: ProxyConfig): void {
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) throw new ConfigError(`--port ${config.port}: must be 0-65535`);
   for (const [flag, list] of [['--intercept', config.intercept], ['--passthrough', config.passthrough]] as const) {
     for (const pattern of list) {
@@ -212,11 +225,14 @@ export function validateConfig(config: ProxyConfig): ProxyConfig {
     if (!statSync(file).isFile()) throw new ConfigError(`--upstream-ca ${file}: not a file (expected a PEM file of CA certificates)`);
   }
   resolveParents(config); // a malformed URL or a parent that is llmtap itself stops the start, naming the flag
-  if (config.prices !== undefined) loadPriceOverrides(config.prices); // a bad file stops the start, naming file, line and key
-  if (!isLoopbackListen(config.host) && config.auth.length === 0) {
-    throw new ConfigError(`--host ${config.host}: listening beyond loopback (gateway mode) requires --auth USER:PASS or --auth-file FILE`);
+  if (config.prices !== undefined) {
+    try {
+      loadPriceOverrides(config.prices); // a bad file stops the start, naming file, line and key
+    } catch (err) {
+      if (err instanceof ConfigError) throw new ConfigError(`--prices ${err.message}`);
+      throw err;
+    }
   }
-  return config;
 }
 
 /** Loopback listen addresses keep the proxy local; anything else is gateway mode. */

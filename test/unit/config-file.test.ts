@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config-error.js';
 import { jsonErrorOffset, loadConfigFile } from '../../src/config-file.js';
 import { hashPasswordLine } from '../../src/proxy/auth.js';
+import { checkConfig } from '../../src/cli/check-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmtap-config-'));
 let n = 0;
@@ -29,6 +30,7 @@ describe('loadConfigFile', () => {
   it('reads every key with its type; times are seconds, paths are relative to the file', async () => {
     mkdirSync(join(dir, 'sub'), { recursive: true });
     writeFileSync(join(dir, 'sub', 'users'), `${await hashPasswordLine('alice', 'pw')}\n`);
+    writeFileSync(join(dir, 'sub', 'ca.pem'), '');
     const path = file(JSON.stringify({
       intercept: ['localhost:11434', '*.corp.example'],
       passthrough: ['api.anthropic.com'],
@@ -147,6 +149,22 @@ describe('loadConfigFile', () => {
 
   it('a missing file is a ConfigError', () => {
     expect(errorOf(join(dir, 'missing.json'))).toMatch(/missing\.json: cannot read \(ENOENT\)$/);
+  });
+
+  it('refuses what start would refuse, naming the key and its line: check-config passes only what starts', () => {
+    const cases: [object, RegExp][] = [
+      [{ metrics: true, prices: 'nope.yaml' }, /:3: "prices": .*nope\.yaml: cannot read \(ENOENT\)$/],
+      [{ maxRequestBody: -5 }, /:2: "maxRequestBody": -5: must be a non-negative number of bytes$/],
+      [{ metrics: true, retainDays: 0 }, /:3: "retainDays": 0: must be a positive number of days$/],
+      [{ upstreamCa: ['/missing.pem'] }, /:2: "upstreamCa": \/missing\.pem: no such file$/],
+      [{ drainTimeout: 0 }, /:2: "drainTimeout": must be a positive number of seconds$/],
+      [{ intercept: ['bad host!!'] }, /:2: "intercept": invalid host pattern "bad host!!"/],
+    ];
+    for (const [config, message] of cases) {
+      const path = file(JSON.stringify(config, null, 2));
+      expect(errorOf(path), JSON.stringify(config)).toMatch(message);
+      expect(() => checkConfig(path)).toThrow(message);
+    }
   });
 });
 
