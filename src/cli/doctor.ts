@@ -8,7 +8,7 @@ import { fetchStatus, roundTrip } from '../doctor/probe.js';
 import { makeInterceptList } from '../proxy/route.js';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../tls/ca.js';
 import { readConstraintBases } from '../tls/name-constraints.js';
-import { listenOptions, sameProxyFlags } from './options.js';
+import { listenOptions, sameProxyFlags, shellQuote } from './options.js';
 
 interface DoctorArgs {
   home: string;
@@ -77,12 +77,14 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
     if (certPem) {
       results.push(caKindCheck(readConstraintBases(certPem), interceptHosts));
       const systemBundle = SYSTEM_BUNDLES.find((f) => existsSync(f));
-      results.push(systemStoreCheck(systemBundle ? readOrUndefined(systemBundle) : undefined, certPem));
+      // Always with --home: sudo changes `~`, so without it root's own CA would be trusted.
+      const trustFix = `sudo llmtap trust --home ${shellQuote(args.home)}`;
+      results.push(systemStoreCheck(systemBundle ? readOrUndefined(systemBundle) : undefined, certPem, trustFix));
       const envFix = envFixFor(flags);
       const nodeSource: CaSource = env.NODE_EXTRA_CA_CERTS ? fromFile(`NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS}`, env.NODE_EXTRA_CA_CERTS) : { missing: 'NODE_EXTRA_CA_CERTS is not set (Node ignores the system store)' };
       results.push(toolTrustCheck('Node', nodeSource, certPem, envFix));
       results.push(toolTrustCheck('Python', pythonSource(env), certPem, envFix));
-      results.push(toolTrustCheck('curl', curlSource(env, systemBundle), certPem, `${envFix}, or sudo llmtap trust`));
+      results.push(toolTrustCheck('curl', curlSource(env, systemBundle), certPem, `${envFix}, or ${trustFix}`));
     }
     results.push(...proxyVarsCheck(env, args.port, interceptHosts, envFixFor(flags)));
     results.push(skewCheck(trip?.proxyNow, Date.now()));

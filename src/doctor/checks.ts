@@ -50,12 +50,12 @@ export function caKindCheck(constraints: { dns: string[]; ips: string[] } | unde
   return ok(name, `name-constrained to ${[...constraints.dns, ...constraints.ips].length} domains`);
 }
 
-export function systemStoreCheck(systemBundle: string | undefined, certPem: string): CheckResult {
+export function systemStoreCheck(systemBundle: string | undefined, certPem: string, trustFix: string): CheckResult {
   const name = 'system store';
   if (systemBundle === undefined) return { name, status: 'skip', detail: 'no system bundle found' };
   if (bundleHolds(systemBundle, certPem)) return ok(name, 'trusts the llmtap CA');
   // Not fatal: tools can trust it through the environment instead (llmtap env / run).
-  return warn(name, 'does not hold the llmtap CA (tools that ignore SSL_CERT_FILE, e.g. browsers, will refuse)', 'sudo llmtap trust');
+  return warn(name, 'does not hold the llmtap CA (tools that ignore SSL_CERT_FILE, e.g. browsers, will refuse)', trustFix);
 }
 
 /** A CA source a tool reads (a file named by an env variable, or its default bundle). */

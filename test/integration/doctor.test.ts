@@ -53,6 +53,14 @@ describe('llmtap doctor', () => {
     expect(checks['round trip']?.status).toBe('ok');
   });
 
+  it('the trust fix always names the home: sudo changes ~, so a bare `sudo llmtap trust` would trust root\'s CA', async () => {
+    const { CURL_CA_BUNDLE: _, SSL_CERT_FILE: __, ...env } = goodEnv;
+    const { checks } = await doctor(env);
+    const trust = `sudo llmtap trust --home '${tp.home}'`;
+    expect(checks['system store']).toMatchObject({ status: 'warn', fix: trust });
+    expect(checks['curl trust']?.fix).toMatch(new RegExp(`, or ${trust.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  });
+
   it('wrong HTTPS_PROXY and a NO_PROXY that excludes an intercepted host both fail', async () => {
     const { code, checks } = await doctor({ ...goodEnv, HTTPS_PROXY: 'http://127.0.0.1:1', https_proxy: 'http://127.0.0.1:1', NO_PROXY: 'localhost,.openai.com', no_proxy: '' });
     expect(code).toBe(1);
