@@ -8,7 +8,7 @@ import { fetchStatus, roundTrip } from '../doctor/probe.js';
 import { makeInterceptList } from '../proxy/route.js';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../tls/ca.js';
 import { readConstraintBases } from '../tls/name-constraints.js';
-import { listenOptions, sameProxyFlags, shellQuote } from './options.js';
+import { listenOptions, listenProblem, sameProxyFlags, shellQuote } from './options.js';
 
 interface DoctorArgs {
   home: string;
@@ -52,6 +52,11 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
   describe: 'check that the proxy runs, its CA is trusted and this shell points at it; prints the fix for each problem',
   builder: (y: Argv<{ home: string }>) => y
     .options(listenOptions)
+    .check((a) => {
+      const problem = listenProblem(a);
+      if (problem) throw new Error(problem);
+      return true;
+    })
     .option('json', { type: 'boolean', default: false, describe: 'print the checks as JSON' })
     .option('intercept', { type: 'string', array: true, default: [], describe: 'extra intercepted hosts the proxy runs with (as for start)' }) as unknown as Argv<DoctorArgs>,
   handler: async (args) => {

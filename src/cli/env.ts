@@ -3,7 +3,7 @@ import { paths } from '../config.js';
 import { formatAuthority, makeInterceptList } from '../proxy/route.js';
 import { loadOrCreateCa, writeTrustBundle } from '../tls/ca.js';
 import { clientEnv } from './client-env.js';
-import { listenOptions, sameProxyFlags, shellQuote } from './options.js';
+import { listenOptions, listenProblem, sameProxyFlags, shellQuote } from './options.js';
 import { probeProxy } from './probe.js';
 
 interface EnvArgs {
@@ -36,6 +36,11 @@ export const envCommand: CommandModule<{ home: string }, EnvArgs> = {
   describe: 'print export lines that point tools at the proxy: eval "$(llmtap env)"',
   builder: (y: Argv<{ home: string }>) => y
     .options(listenOptions)
+    .check((a) => {
+      const problem = listenProblem(a);
+      if (problem) throw new Error(problem);
+      return true;
+    })
     .option('intercept', interceptOption)
     .option('node', { type: 'boolean', default: false, describe: 'also preload a proxy dispatcher into Node programs (NODE_OPTIONS): Node 20 fetch ignores HTTPS_PROXY' }) as unknown as Argv<EnvArgs>,
   handler: async (args) => {

@@ -1,10 +1,26 @@
 import { DEFAULTS, defaultHome } from '../config.js';
+import { patternError } from '../host-pattern.js';
 
 /** Where the proxy listens; shared by the commands that point tools at it or probe it (env, run, pac, doctor). */
 export const listenOptions = {
   host: { type: 'string', default: DEFAULTS.host, describe: 'address the proxy listens on' },
   port: { type: 'number', default: DEFAULTS.port, describe: 'port the proxy listens on' },
 } as const;
+
+/**
+ * What listenOptions and `--intercept` must hold before a command prints a line that
+ * points tools at the proxy (`env`'s exports, `pac`'s PROXY line) or starts one (`run`):
+ * a port a client can reach (1-65535), host patterns `start` would take. One line naming the flag.
+ */
+export function listenProblem(args: { port?: unknown; intercept?: unknown }): string | undefined {
+  const port = args.port as number;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `--port ${String(port)}: must be 1-65535`;
+  for (const pattern of Array.isArray(args.intercept) ? (args.intercept as string[]) : []) {
+    const problem = patternError(pattern);
+    if (problem) return `--intercept: ${problem}`;
+  }
+  return undefined;
+}
 
 /**
  * `--prices` for the read-side commands that work out a price the archive did not record

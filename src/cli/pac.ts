@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { renderPac } from '../proxy/pac.js';
 import { makeInterceptList } from '../proxy/route.js';
 import { clientHost, interceptOption } from './env.js';
-import { listenOptions } from './options.js';
+import { listenOptions, listenProblem } from './options.js';
 
 interface PacArgs {
   home: string;
@@ -17,6 +17,11 @@ export const pacCommand: CommandModule<{ home: string }, PacArgs> = {
   describe: 'print a proxy auto-config file: intercepted hosts through llmtap, the rest DIRECT (also served at /proxy.pac)',
   builder: (y: Argv<{ home: string }>) => y
     .options(listenOptions)
+    .check((a) => {
+      const problem = listenProblem(a);
+      if (problem) throw new Error(problem);
+      return true;
+    })
     .option('intercept', interceptOption)
     .option('passthrough', { type: 'string', array: true, default: [] as string[], describe: 'the --passthrough patterns the proxy runs with (sent DIRECT)' }) as unknown as Argv<PacArgs>,
   handler: (args) => {

@@ -8,7 +8,7 @@ import { loadOrCreateCa, writeTrustBundle } from '../tls/ca.js';
 import { startInBackground } from './background-proxy.js';
 import { clientEnv } from './client-env.js';
 import { clientHost, interceptOption } from './env.js';
-import { listenOptions } from './options.js';
+import { listenOptions, listenProblem } from './options.js';
 import { probeProxy } from './probe.js';
 
 interface RunArgs {
@@ -28,6 +28,11 @@ export const runCommand: CommandModule<{ home: string }, RunArgs> = {
   builder: (y: Argv<{ home: string }>) => y
     .parserConfiguration({ 'populate--': true })
     .options(listenOptions)
+    .check((a) => {
+      const problem = listenProblem(a);
+      if (problem) throw new Error(problem);
+      return true;
+    })
     .option('intercept', interceptOption)
     .option('label', { type: 'string', describe: 'tag this run\'s exchanges (shown by sessions, stats --by label)' })
     .option('config', { type: 'string', describe: 'config file for the proxy started in the background when none is listening' })

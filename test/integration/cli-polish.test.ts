@@ -48,6 +48,15 @@ describe('CLI errors a new user meets', () => {
     expect(stdout[0]).toBe(0x30);
   });
 
+  it('env, pac, run and doctor refuse a port or host pattern no proxy can have, before printing anything', async () => {
+    for (const args of [['env', '--port', '99999'], ['pac', '--port', '0'], ['pac', '--intercept', 'bad host!!'], ['run', '--port', '70000', '--', 'true'], ['doctor', '--port', '-1']]) {
+      const result = await run('node', [CLI, '--home', home, ...args]).then((r) => ({ ...r, code: 0 }), (e: { code: number; stdout: string; stderr: string }) => e);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stdout, args.join(' ')).toBe('');
+      expect(result.stderr, args.join(' ')).toMatch(/^llmtap: --(port -?\d+: must be 1-65535|intercept: invalid host pattern "bad host!!")\n$/);
+    }
+  });
+
   it('a file the user named that cannot be written ends in one line naming it, exit 1, not a stack trace', async () => {
     for (const [path, why] of [[join(home, 'no-such-dir', 'ca.der'), 'ENOENT: no such file or directory'], [home, 'EISDIR: illegal operation on a directory']] as const) {
       const failed = await fails('ca', '--der', path);
