@@ -74,4 +74,29 @@ describe('the live list', () => {
     expect(await rows(page).first().locator(`a[href="#/session/${encodeURIComponent(first!.sessionId)}"]`).count()).toBe(1);
     await page.screenshot({ path: `${ARTIFACTS}/live-session-filter.png` });
   });
+
+  it('keeps the selection on the exchange picked, the top one too, when rows are pushed above it', async () => {
+    await page.goto(`${tp.url}/ui/#/`);
+    await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
+    await rows(page).nth(2).waitFor();
+    const count = await rows(page).count();
+    // Picked by a click, the top row.
+    await rows(page).first().click();
+    const picked = (await rows(page).first().getAttribute('data-id'))!;
+    await chat();
+    await expect.poll(() => rows(page).count(), { timeout: 10_000 }).toBe(count + 1);
+    expect(await page.locator('tr.selected').getAttribute('data-id')).toBe(picked);
+    // And by the keyboard: up to the top (k stops there), then a push.
+    for (let i = 0; i < 3; i++) await page.keyboard.press('k');
+    const top = (await rows(page).first().getAttribute('data-id'))!;
+    expect(await page.locator('tr.selected').getAttribute('data-id')).toBe(top);
+    await chat();
+    await expect.poll(() => rows(page).count(), { timeout: 10_000 }).toBe(count + 2);
+    expect(await page.locator('tr.selected').getAttribute('data-id')).toBe(top);
+    // `s` opens the picked exchange's session.
+    const session = (await listed()).find((e) => e.id === top)!.sessionId;
+    await expect.poll(() => page.locator('tr.selected a[href^="#/session/"]').count(), { timeout: 10_000 }).toBe(1);
+    await page.keyboard.press('s');
+    await expect.poll(() => page.url()).toContain(`#/session/${encodeURIComponent(session)}`);
+  });
 });

@@ -10,10 +10,24 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
   const [filters, setFilters] = useState<ListFilters>(initial);
   const [rows, setRows] = useState<ListRow[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const [selected, setSelected] = useState(0);
+  // The selection is the exchange the user picked, not a position: rows pushed above it
+  // leave it where it is. Until one is picked it is the top row, the newest.
+  const [picked, setPicked] = useState<string | null>(null);
   const [live, setLive] = useState<'connecting' | 'live' | 'offline'>('connecting');
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
+  // Nothing picked (or the picked row gone, the filters changed): the top row.
+  const selected = Math.max(0, rows.findIndex((r) => r.id === picked));
+
+  // The current rows and selection for listeners set up once: a key pressed right after
+  // new rows arrive must see them, not the previous render's.
+  const view = useRef({ rows, selected });
+  view.current = { rows, selected };
+  const select = (to: number) => {
+    const id = view.current.rows[to]?.id ?? null;
+    view.current.selected = to; // before the re-render, for a key pressed right after
+    setPicked(id);
+  };
 
   // Ids pushed live since the last list fetch was sent: kept when its (older) answer arrives.
   const pushedSinceFetch = useRef(new Set<string>());
@@ -46,7 +60,6 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
       if (!matchesFilters(item, filtersRef.current)) return void sessionWait.current.hold(item, filtersRef.current);
       remember(item.id);
       setRows((current) => (current.some((r) => r.id === item.id) ? current : [item, ...current].slice(0, MAX_ROWS)));
-      setSelected((s) => (s > 0 ? s + 1 : s));
     });
     // Once the archive has written them, live rows learn their session, thread and turn.
     source.addEventListener('written', (event) => {
@@ -59,22 +72,14 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
     return () => source.close();
   }, []);
 
-  // One listener for the view's life, reading the current rows and selection through refs:
-  // a key pressed right after new rows arrive must see them, not the previous render's.
-  const view = useRef({ rows, selected });
-  view.current = { rows, selected };
   useEffect(() => {
     const open = (hash: string) => (location.hash = hash);
     const onKey = (e: KeyboardEvent) => {
       if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.metaKey || e.ctrlKey || e.altKey) return;
       const { rows: current, selected: at } = view.current;
       const row = current[at];
-      const move = (to: number) => {
-        view.current.selected = to; // before the re-render, for a key pressed right after
-        setSelected(to);
-      };
-      if (e.key === 'j' || e.key === 'ArrowDown') move(Math.max(0, Math.min(current.length - 1, at + 1)));
-      else if (e.key === 'k' || e.key === 'ArrowUp') move(Math.max(0, at - 1));
+      if (e.key === 'j' || e.key === 'ArrowDown') select(Math.max(0, Math.min(current.length - 1, at + 1)));
+      else if (e.key === 'k' || e.key === 'ArrowUp') select(Math.max(0, at - 1));
       else if (e.key === 'Enter' && row) open(`#/exchange/${encodeURIComponent(row.id)}`);
       else if (e.key === 's' && row?.sessionId) open(`#/session/${encodeURIComponent(row.sessionId)}`);
       else if (e.key === '/') document.getElementById('filter-q')?.focus();
@@ -118,7 +123,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
           </thead>
           <tbody>
             {rows.map((r, i) => [
-              <tr key={r.id} class={i === selected ? 'selected' : ''} data-id={r.id} onClick={() => setSelected(i)}
+              <tr key={r.id} class={i === selected ? 'selected' : ''} data-id={r.id} onClick={() => select(i)}
                 onDblClick={() => (location.hash = `#/exchange/${encodeURIComponent(r.id)}`)}>
                 <td class="mono">{time(r.startedAt)}</td>
                 <td class="cut" title={r.tool ?? ''}>{r.tool ?? '–'}</td>
@@ -134,7 +139,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
                 <td class="mono">{r.sessionId ? <a href={`#/session/${encodeURIComponent(r.sessionId)}`} title={r.sessionId}>{shortId(r.sessionId)}</a> : r.pending ? <span class="dim" title="being written to the archive">…</span> : '–'}</td>
               </tr>,
               r.match && (
-                <tr key={`${r.id}-match`} class="match-row" onClick={() => setSelected(i)}>
+                <tr key={`${r.id}-match`} class="match-row" onClick={() => select(i)}>
                   <td colSpan={12}><span class="match-in">{r.match.in}</span> <Highlighted text={r.match.snippet} needle={filters.q.trim()} /></td>
                 </tr>
               ),
