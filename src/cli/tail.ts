@@ -7,7 +7,7 @@ import type { ExchangeListRow } from '../archive/store.js';
 import { promptTokens } from '../providers/usage-totals.js';
 import { filterFlags, filterOf, filterProblem, type FilterArgs } from './filter-flags.js';
 import { openReader } from './open-reader.js';
-import { duration, terminalSafe, tokens, usd } from './render/format.js';
+import { duration, statusLabel, terminalSafe, tokens, usd } from './render/format.js';
 import { dim, red, useColor } from './render/table.js';
 
 type TailArgs = FilterArgs & {
@@ -90,10 +90,9 @@ function newRows(reader: SqliteArchiveReader, cursor: number, filter: ExchangeFi
 /** "14:03:07 claude-code  claude-sonnet-4-5  200  1.2s  in 12.3k out 345  $0.0123  POST api.anthropic.com/v1/messages". */
 export function tailLine(row: ExchangeListRow, color: boolean): string {
   const time = new Date(row.started_at).toTimeString().slice(0, 8);
-  const status = row.status === null ? (row.outcome ?? '-') : String(row.status);
-  const failed = (row.status !== null && row.status >= 400) || (row.outcome !== null && row.outcome !== 'completed');
+  const status = statusLabel(row.status, row.outcome);
   const parts = [
-    time, (row.tool_name ?? '-').padEnd(18), (row.model ?? '-').padEnd(20), color && failed ? red(status) : status,
+    time, (row.tool_name ?? '-').padEnd(18), (row.model ?? '-').padEnd(20), color && status.failed ? red(status.text) : status.text,
     duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
     `in ${tokens(promptTokens(row))} out ${tokens(row.output_tokens)}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,

@@ -45,6 +45,17 @@ export function localTime(epochMs: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/**
+ * An exchange's status as the CLI prints it: the HTTP status, with the outcome when the
+ * exchange did not complete (`200 upstream_error`: the headers said 200, then the stream
+ * broke), the outcome alone when no status came; and whether it failed (shown in red).
+ */
+export function statusLabel(status: number | null, outcome: string | null): { text: string; failed: boolean } {
+  const unfinished = outcome !== null && outcome !== 'completed';
+  const text = status === null ? (outcome ?? '-') : unfinished ? `${status} ${outcome}` : String(status);
+  return { text, failed: (status !== null && status >= 400) || unfinished };
+}
+
 export function percent(ratio: number | null | undefined): string {
   return ratio === null || ratio === undefined ? '-' : `${Math.round(ratio * 100)}%`;
 }

@@ -1,7 +1,7 @@
 import type { SessionSummary } from '../../archive/store.js';
 import type { Block, ConversationMessage } from '../../sessions/conversation.js';
 import type { ThreadView, TurnView } from '../../sessions/turns.js';
-import { counted, duration, localTime, terminalSafe, tokens, usd } from './format.js';
+import { counted, duration, localTime, statusLabel, terminalSafe, tokens, usd } from './format.js';
 import { quotaText } from './quota.js';
 import { decisionLines } from './policy-text.js';
 import { bold, cyan, dim, red } from './table.js';
@@ -64,10 +64,9 @@ export function renderTurnLines(turn: TurnView, depth: number, o: RenderOptions)
 }
 
 function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: string[]): void {
-  const failed = (turn.status !== null && turn.status >= 400) || (turn.outcome !== null && turn.outcome !== 'completed');
-  const status = turn.status === null ? (turn.outcome ?? '-') : String(turn.status);
+  const status = statusLabel(turn.status, turn.outcome);
   const facts = [
-    `turn ${turn.turn}`, localTime(turn.startedAt), turn.model ?? '-', failed && o.color ? red(status) : status,
+    `turn ${turn.turn}`, localTime(turn.startedAt), turn.model ?? '-', status.failed && o.color ? red(status.text) : status.text,
     `${duration(turn.latencyMs)} (TTFT ${duration(turn.ttftMs)})`,
     `in ${tokens(turn.promptTokens)} (cached ${tokens(turn.cachedTokens)}) out ${tokens(turn.outputTokens)}`,
     usd(turn.costUsd, { apiEquivalent: turn.apiEquivalent }), turn.exchangeId,
