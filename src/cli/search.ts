@@ -44,7 +44,7 @@ export const searchCommand: CommandModule<{ home: string }, SearchArgs> = {
         return;
       }
       process.stdout.write(renderTable(
-        [{ header: 'WHEN' }, { header: args.every ? 'EXCHANGE' : 'SESSION' }, { header: 'TOOL' }, { header: 'MODEL' }, { header: 'IN' }, { header: 'TEXT', flexible: true }],
+        [{ header: 'WHEN' }, { header: args.every ? 'EXCHANGE' : 'SESSION' }, { header: 'TOOL', flexible: true }, { header: 'MODEL', flexible: true }, { header: 'IN' }, { header: 'TEXT', flexible: true, min: 40 }],
         found.map((r) => [localTime(r.startedAt), args.every ? r.exchangeId : (r.sessionId ?? r.exchangeId), r.tool ?? '-', r.model ?? '-', r.hit!.in, r.hit!.snippet]),
         { width: terminalWidth(process.stdout) },
       ));

@@ -48,7 +48,8 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
       const labelled = sessions.some((s) => s.clientLabel !== null);
       process.stdout.write(renderTable(
         [
-          { header: 'SESSION', flexible: true }, { header: 'STARTED' }, { header: 'DURATION', align: 'right' }, { header: 'TOOL' },
+          // The id whole (a cut one cannot be passed to `show`); tool, models and quota give way.
+          { header: 'SESSION' }, { header: 'STARTED' }, { header: 'DURATION', align: 'right' }, { header: 'TOOL', flexible: true },
           ...(labelled ? [{ header: 'LABEL' }] : []),
           { header: 'MODELS', flexible: true }, { header: 'THREADS', align: 'right' }, { header: 'TURNS', align: 'right' },
           { header: 'IN', align: 'right' }, { header: 'OUT', align: 'right' }, { header: 'CACHED', align: 'right' },

@@ -61,7 +61,8 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
       ];
       process.stdout.write(renderTable(
         [
-          { header: by.toUpperCase(), flexible: true }, { header: 'REQS', align: 'right' }, { header: 'ERRS', align: 'right' },
+          // A session id is kept whole (a cut one cannot be passed to `show`).
+          { header: by.toUpperCase(), flexible: by !== 'session' }, { header: 'REQS', align: 'right' }, { header: 'ERRS', align: 'right' },
           { header: 'IN', align: 'right' }, { header: 'OUT', align: 'right' }, { header: 'CACHE', align: 'right' }, { header: 'COST', align: 'right' },
           { header: 'P50', align: 'right' }, { header: 'P95', align: 'right' }, { header: 'TTFT50', align: 'right' }, { header: 'TTFT95', align: 'right' },
         ],

@@ -8,8 +8,10 @@ import { colour, terminalSafe } from './format.js';
 export interface Column {
   header: string;
   align?: 'left' | 'right';
-  /** May be shortened to fit the width (ids, models, paths); others keep their size. */
+  /** May be shortened to fit the width (models, paths, text); others keep their size. */
   flexible?: boolean;
+  /** The narrowest a flexible column is cut to (8 unless said): a row that still does not fit wraps. */
+  min?: number;
 }
 
 export interface TableOptions {
@@ -32,16 +34,17 @@ export function renderTable(columns: Column[], cells: string[][], options: Table
   return terminalSafe(`${out.join('\n')}\n`);
 }
 
-/** Takes width from the flexible columns, widest first, until the row fits (each keeps at least 8). */
+/** Takes width from the flexible columns, widest first, until the row fits (each keeps at least its min). */
 function shrink(columns: Column[], widths: number[], width: number): void {
   const total = (): number => widths.reduce((a, b) => a + b, 0) + GAP.length * (widths.length - 1);
+  const least = (c: Column): number => c.min ?? 8;
   while (total() > width) {
     let widest = -1;
     columns.forEach((c, i) => {
-      if (c.flexible && widths[i]! > 8 && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+      if (c.flexible && widths[i]! > least(c) && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
     });
     if (widest < 0) return;
-    widths[widest] = Math.max(8, widths[widest]! - (total() - width));
+    widths[widest] = Math.max(least(columns[widest]!), widths[widest]! - (total() - width));
   }
 }
 
