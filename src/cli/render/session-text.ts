@@ -20,25 +20,40 @@ export interface RenderOptions {
 export function renderSession(session: SessionSummary, threads: ThreadView[], o: RenderOptions): string {
   const out: string[] = [];
   // Turns as shown: a Codex WebSocket session is one exchange with a turn per request.
-  const turns = countTurns(threads);
+  const { turns, retries } = countTurns(threads);
+  const turnCount = `${counted(turns, 'turn')}${retries === 0 ? '' : ` (+${retries === 1 ? '1 retry' : `${retries} retries`})`}`;
   const cost = usd(session.costUsd, { apiEquivalent: session.apiEquivalent, partial: session.unpriced > 0 && session.costUsd !== null });
   if (o.markdown) {
     out.push(`# Session ${session.id}`, '');
     out.push(`- **tool**: ${session.tool ?? '-'} · **models**: ${session.models.join(', ') || '-'}`);
     out.push(`- **started**: ${new Date(session.startedAt).toISOString()} · **duration**: ${duration(session.endedAt - session.startedAt)}`);
-    out.push(`- **turns**: ${turns} in ${counted(session.threads, 'thread')} · **tokens**: in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · **cost**: ${cost}${session.apiEquivalent ? ' (API-equivalent)' : ''} · **quota**: ${quotaText(session.quota)}`, '');
+    out.push(`- **turns**: ${turnCount} in ${counted(session.threads, 'thread')} · **tokens**: in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · **cost**: ${cost}${session.apiEquivalent ? ' (API-equivalent)' : ''} · **quota**: ${quotaText(session.quota)}`, '');
   } else {
     const title = `session ${session.id}`;
     out.push(o.color ? bold(title) : title);
     out.push(`  ${session.tool ?? '-'} · ${session.models.join(', ') || '-'} · ${localTime(session.startedAt)} · ${duration(session.endedAt - session.startedAt)}`);
-    out.push(`  ${counted(turns, 'turn')}, ${counted(session.threads, 'thread')} · in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · ${cost}${session.apiEquivalent ? ' API-equivalent' : ''} · quota ${quotaText(session.quota)}`, '');
+    out.push(`  ${turnCount}, ${counted(session.threads, 'thread')} · in ${tokens(session.inputTokens)} (cached ${tokens(session.cachedInputTokens)}) out ${tokens(session.outputTokens)} · ${cost}${session.apiEquivalent ? ' API-equivalent' : ''} · quota ${quotaText(session.quota)}`, '');
   }
   for (const thread of threads) renderThread(thread, 0, o, out);
   return terminalSafe(`${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`);
 }
 
-function countTurns(threads: readonly ThreadView[]): number {
-  return threads.reduce((n, t) => n + t.turns.length + countTurns(t.children.map((c) => c.view)), 0);
+/** Turns and retries (an identical resend keeps its turn's number: sessions/group.ts) over every thread. */
+function countTurns(threads: readonly ThreadView[]): { turns: number; retries: number } {
+  let turns = 0;
+  let retries = 0;
+  for (const t of threads) {
+    t.turns.forEach((turn, i) => (isRetry(t, i) ? retries++ : turns++));
+    const inner = countTurns(t.children.map((c) => c.view));
+    turns += inner.turns;
+    retries += inner.retries;
+  }
+  return { turns, retries };
+}
+
+/** A turn the one before it in its thread already had: the same request sent again. */
+function isRetry(view: ThreadView, i: number): boolean {
+  return i > 0 && view.turns[i - 1]!.turn === view.turns[i]!.turn;
 }
 
 function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: string[]): void {
@@ -47,7 +62,7 @@ function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: st
   const label = depth === 0 ? `thread ${t.id}` : `subagent thread ${t.id}${t.agentId ? ` (agent ${t.agentId})` : ''}`;
   out.push(o.markdown ? `${'#'.repeat(Math.min(6, depth + 2))} ${label}` : indent + (o.color ? bold(label) : label), '');
   view.turns.forEach((turn, i) => {
-    renderTurn(turn, indent, o, out);
+    renderTurn(turn, indent, o, out, isRetry(view, i));
     for (const child of view.children.filter((c) => c.afterTurn === i)) {
       const spawned = child.toolCallId ? ` spawned by tool call ${child.toolCallId}` : '';
       out.push(o.markdown ? `> subagent${spawned}:` : `${indent}  ↳ subagent${spawned}`, '');
@@ -63,10 +78,10 @@ export function renderTurnLines(turn: TurnView, depth: number, o: RenderOptions)
   return out.map(terminalSafe);
 }
 
-function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: string[]): void {
+function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: string[], retry = false): void {
   const status = statusLabel(turn.status, turn.outcome);
   const facts = [
-    `turn ${turn.turn}`, localTime(turn.startedAt), turn.model ?? '-', status.failed && o.color ? red(status.text) : status.text,
+    `turn ${turn.turn}${retry ? ' (retry)' : ''}`, localTime(turn.startedAt), turn.model ?? '-', status.failed && o.color ? red(status.text) : status.text,
     `${duration(turn.latencyMs)} (TTFT ${duration(turn.ttftMs)})`,
     `in ${tokens(turn.promptTokens)} (cached ${tokens(turn.cachedTokens)}) out ${tokens(turn.outputTokens)}`,
     usd(turn.costUsd, { apiEquivalent: turn.apiEquivalent }), turn.exchangeId,

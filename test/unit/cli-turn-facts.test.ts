@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import type { ExchangeListRow, SessionSummary } from '../../src/archive/store.js';
+import type { ThreadView, TurnView } from '../../src/sessions/turns.js';
+import { renderSession } from '../../src/cli/render/session-text.js';
+import { statusLabel } from '../../src/cli/render/format.js';
+import { tailLine } from '../../src/cli/tail.js';
+
+describe('an exchange\'s status on the terminal', () => {
+  it('names the outcome of an exchange that did not complete, whatever its status said', () => {
+    expect(statusLabel(200, 'completed')).toEqual({ text: '200', failed: false });
+    expect(statusLabel(200, 'upstream_error')).toEqual({ text: '200 upstream_error', failed: true });
+    expect(statusLabel(200, 'client_aborted')).toEqual({ text: '200 client_aborted', failed: true });
+    expect(statusLabel(429, 'completed')).toEqual({ text: '429', failed: true });
+    expect(statusLabel(null, 'upstream_unreachable')).toEqual({ text: 'upstream_unreachable', failed: true });
+    expect(statusLabel(null, null)).toEqual({ text: '-', failed: false });
+  });
+
+  it('tail shows a stream broken after its 200 as broken, not as a success', () => {
+    const row = {
+      started_at: Date.UTC(2026, 11, 6, 12), ended_at: Date.UTC(2026, 11, 6, 12) + 55, status: 200, outcome: 'upstream_error',
+      tool_name: 'openai-sdk-node', model: 'gpt-4o-mini', api: 'chat.completions', input_tokens: null, cached_input_tokens: null,
+      cache_creation_input_tokens: null, output_tokens: null, cost_usd: null, cost_source: null, method: 'POST', host: 'api.openai.com',
+      path: '/v1/chat/completions', session_id: null,
+    } as unknown as ExchangeListRow;
+    expect(tailLine(row, false)).toContain('  200 upstream_error  ');
+    expect(tailLine({ ...row, outcome: 'completed' }, false)).toMatch(/ {2}200 {2}/);
+  });
+});
+
+describe('a retried turn in show', () => {
+  const turn = (n: number, id: string, status = 200, outcome = 'completed'): TurnView => ({
+    exchangeId: id, threadId: 't', turn: n, startedAt: Date.UTC(2026, 11, 6, 12), model: 'gpt-4o-mini', status, outcome, latencyMs: 10, ttftMs: 5,
+    promptTokens: 11, cachedTokens: 0, outputTokens: 17, costUsd: null, apiEquivalent: false, added: [],
+    answer: { text: 'hi', thinking: null, toolCalls: [], stopReason: null },
+  });
+  const session = { id: 's', startedAt: 0, endedAt: 10, tool: null, models: ['gpt-4o-mini'], threads: 1, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null, unpriced: 0, apiEquivalent: false, quota: null } as unknown as SessionSummary;
+
+  it('is marked as a retry of its turn, and the header counts turns and retries apart', () => {
+    const view: ThreadView = { thread: { id: 't' } as ThreadView['thread'], turns: [turn(1, 'a', 200, 'upstream_error'), turn(1, 'b'), turn(1, 'c'), turn(2, 'd')], children: [] };
+    const text = renderSession(session, [view], { markdown: false, color: false, thinking: false, maxText: 0 });
+    expect(text).toContain('2 turns (+2 retries), 1 thread');
+    const facts = text.split('\n').filter((l) => l.startsWith('── ')).map((l) => l.split(' · ')[0]);
+    expect(facts).toEqual(['── turn 1', '── turn 1 (retry)', '── turn 1 (retry)', '── turn 2']);
+    expect(text).toContain(' · 200 upstream_error · ');
+  });
+});
