@@ -38,11 +38,11 @@ async function claudeCode(session: string, text: string): Promise<void> {
   await res.body.text();
 }
 
-async function chat(model = 'gpt-4o-mini'): Promise<void> {
+async function chat(model = 'gpt-4o-mini', text = 'hi'): Promise<void> {
   const res = await request('https://api.openai.com/v1/chat/completions', {
     method: 'POST', dispatcher: tp.agent,
     headers: { 'content-type': 'application/json', authorization: 'Bearer sk-proj-live-0123456789abcdef', 'user-agent': 'OpenAI/JS 4.70.0' },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: text }] }),
   });
   expect(res.statusCode).toBe(200);
   await res.body.text();
@@ -99,4 +99,35 @@ describe('the live list', () => {
     await page.keyboard.press('s');
     await expect.poll(() => page.url()).toContain(`#/session/${encodeURIComponent(session)}`);
   });
+
+  it('says how many rows it shows, and loads older ones past the first page, in the live list and the sessions list', async () => {
+    // Past a page of 200: conversations of their own, a session each.
+    for (let i = 0; i < 210; i += 15) await Promise.all(Array.from({ length: 15 }, (_, k) => chat('gpt-4o-mini', `question number ${i + k}`)));
+    const total = (await listed('limit=1000')).length;
+    expect(total).toBeGreaterThan(200);
+    await page.goto(`${tp.url}/ui/#/`);
+    await rows(page).nth(199).waitFor();
+    expect(await rows(page).count()).toBe(200);
+    expect(await page.locator('.paging').textContent()).toContain('200 exchanges shown');
+    await page.locator('.paging .load-older').click();
+    await expect.poll(() => rows(page).count()).toBe(total);
+    expect(await page.locator('.paging').textContent()).toBe(`${total} exchanges shown · no older ones`);
+    expect(await page.locator('.paging .load-older').count()).toBe(0);
+    const ids = await rows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
+    expect(new Set(ids).size).toBe(total);
+
+    tp.proxy.recorder.flush();
+    const sessions = (await (await fetch(`${tp.url}/ui/api/sessions?limit=1000`)).json()) as { sessions: { id: string }[] };
+    expect(sessions.sessions.length).toBeGreaterThan(200);
+    await page.goto(`${tp.url}/ui/#/sessions`);
+    await page.locator('table.list tbody tr').nth(199).waitFor();
+    expect(await page.locator('table.list tbody tr').count()).toBe(200);
+    await page.locator('.paging .load-older').click();
+    await expect.poll(() => page.locator('table.list tbody tr').count()).toBe(sessions.sessions.length);
+    expect(await page.locator('.paging').textContent()).toBe(`${sessions.sessions.length} sessions shown · no older ones`);
+    const shown = await page.locator('table.list tbody tr td:first-child a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    expect(shown).toEqual(sessions.sessions.map((s) => `#/session/${encodeURIComponent(s.id)}`));
+    await page.locator('.paging').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${ARTIFACTS}/sessions-load-older.png` });
+  }, 60_000);
 });

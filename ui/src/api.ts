@@ -36,6 +36,17 @@ export function mergeFetched(fetched: readonly ListRow[], current: readonly List
   return kept.length === 0 ? [...fetched] : [...kept, ...fetched];
 }
 
+/** Rows with others added where their start time puts them (newest first), none twice. */
+export function insertByTime(rows: readonly ListRow[], add: readonly ListRow[]): ListRow[] {
+  const have = new Set(rows.map((r) => r.id));
+  const fresh = add.filter((r) => !have.has(r.id));
+  if (fresh.length === 0) return rows as ListRow[];
+  return [...rows, ...fresh].sort((a, b) => b.startedAt - a.startedAt);
+}
+
+/** How many rows the list and sessions APIs answer unless asked: a page this full may have more behind it. */
+export const PAGE_SIZE = 200;
+
 export interface SessionJson {
   id: string; started_at: string; ended_at: string; duration_ms: number; tool: string | null; client: { address: string | null; user: string | null };
   models: string[]; threads: number; turns: number; errors: number; tokens: { input: number; output: number; cached_input: number };
@@ -73,9 +84,11 @@ export function filtersFromQuery(query: string): ListFilters {
   return filters;
 }
 
-export function listUrl(filters: ListFilters): string {
+/** The list API's address for these filters; `before` (epoch ms, exclusive) for an older page. */
+export function listUrl(filters: ListFilters, before?: number): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(filters)) if (v.trim()) params.set(k, v.trim());
+  if (before !== undefined) params.set('before', String(before));
   return `/ui/api/exchanges?${params.toString()}`;
 }
 

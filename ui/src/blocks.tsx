@@ -78,6 +78,16 @@ export function Downloads({ path }: { path: string }) {
   );
 }
 
+/** Under a list: how many rows it shows, and while older ones may be behind the last page read, a button that loads them. */
+export function Paging({ shown, more, loading, onLoad }: { shown: string; more: boolean; loading: boolean; onLoad: () => void }) {
+  return (
+    <p class="paging dim">
+      {shown} shown{more ? ' ' : ' · no older ones'}
+      {more && <button type="button" class="load-older" disabled={loading} onClick={onLoad}>{loading ? 'loading…' : 'load older'}</button>}
+    </p>
+  );
+}
+
 /** A labelled choice of plain values (a grouping, a period): `options` as [value, label] pairs. */
 export function Choice<T extends string>({ id, label, value, options, onChange }: { id: string; label: string; value: T; options: readonly (readonly [T, string])[]; onChange: (value: T) => void }) {
   return (

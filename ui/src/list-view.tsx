@@ -1,8 +1,9 @@
 import type { ComponentChild } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { applyWritten, getJson, mergeFetched, listUrl, matchesFilters, NO_FILTERS, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
-import { ms, shortId, time, tokens, usd } from './format.js';
-import { insertByTime, SessionWait } from './session-wait.js';
+import { applyWritten, getJson, insertByTime, mergeFetched, listUrl, matchesFilters, NO_FILTERS, PAGE_SIZE, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
+import { Paging } from './blocks.js';
+import { counted, ms, shortId, time, tokens, usd } from './format.js';
+import { SessionWait } from './session-wait.js';
 
 const MAX_ROWS = 1000;
 
@@ -14,6 +15,9 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
   // leave it where it is. Until one is picked it is the top row, the newest.
   const [picked, setPicked] = useState<string | null>(null);
   const [live, setLive] = useState<'connecting' | 'live' | 'offline'>('connecting');
+  // Whether the last page read was full: older exchanges may be behind it.
+  const [more, setMore] = useState(false);
+  const [loadingOlder, setLoadingOlder] = useState(false);
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
   // Nothing picked (or the picked row gone, the filters changed): the top row.
@@ -39,7 +43,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
       pushedSinceFetch.current = new Set();
       sessionWait.current.clear();
       getJson<{ exchanges: UiListItem[] }>(listUrl(filters)).then((r) => {
-        if (!stale) { setRows((current) => mergeFetched(r.exchanges, current, pushedSinceFetch.current, filters)); setError(null); }
+        if (!stale) { setRows((current) => mergeFetched(r.exchanges, current, pushedSinceFetch.current, filters)); setMore(r.exchanges.length >= PAGE_SIZE); setError(null); }
       }, (err: Error) => !stale && setError(err.message));
     }, 150);
     return () => { stale = true; clearTimeout(t); };
@@ -59,7 +63,8 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
       const item: ListRow = { ...(JSON.parse((event as MessageEvent<string>).data) as UiListItem), pending: true };
       if (!matchesFilters(item, filtersRef.current)) return void sessionWait.current.hold(item, filtersRef.current);
       remember(item.id);
-      setRows((current) => (current.some((r) => r.id === item.id) ? current : [item, ...current].slice(0, MAX_ROWS)));
+      // Bounded, but never below what "load older" brought in.
+      setRows((current) => (current.some((r) => r.id === item.id) ? current : [item, ...current].slice(0, Math.max(MAX_ROWS, current.length))));
     });
     // Once the archive has written them, live rows learn their session, thread and turn.
     source.addEventListener('written', (event) => {
@@ -93,6 +98,19 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
   useEffect(() => {
     document.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' });
   }, [selected]);
+
+  const loadOlder = () => {
+    const oldest = rows[rows.length - 1];
+    if (!oldest) return;
+    const asked = filters;
+    setLoadingOlder(true);
+    // `before` is exclusive: a millisecond on, so rows sharing the oldest's millisecond are not skipped (those shown come back and are left out by id).
+    getJson<{ exchanges: UiListItem[] }>(listUrl(asked, oldest.startedAt + 1)).then((r) => {
+      if (filtersRef.current !== asked) return;
+      setRows((current) => insertByTime(current, r.exchanges));
+      setMore(r.exchanges.length >= PAGE_SIZE);
+    }, (err: Error) => setError(err.message)).finally(() => setLoadingOlder(false));
+  };
 
   const field = (name: keyof ListFilters, placeholder: string, width = 8) => (
     <input id={`filter-${name}`} class="filter" style={{ width: `${width}em` }} placeholder={placeholder} value={filters[name]}
@@ -147,6 +165,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
           </tbody>
         </table>
       </div>
+      {rows.length > 0 && <Paging shown={counted(rows.length, 'exchange')} more={more} loading={loadingOlder} onLoad={loadOlder} />}
       {rows.length === 0 && !error && <p class="empty">No exchanges yet. Point a tool at this proxy (HTTPS_PROXY) and they appear here as they complete.</p>}
     </section>
   );

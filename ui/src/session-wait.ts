@@ -37,11 +37,3 @@ export class SessionWait {
     this.waiting.clear();
   }
 }
-
-/** Rows with others added where their start time puts them (newest first), none twice. */
-export function insertByTime(rows: readonly ListRow[], add: readonly ListRow[]): ListRow[] {
-  const have = new Set(rows.map((r) => r.id));
-  const fresh = add.filter((r) => !have.has(r.id));
-  if (fresh.length === 0) return rows as ListRow[];
-  return [...rows, ...fresh].sort((a, b) => b.startedAt - a.startedAt);
-}

@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
-import { getJson, type SessionJson } from './api.js';
-import { dateTime, ms, tokens, usd } from './format.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { getJson, PAGE_SIZE, type SessionJson } from './api.js';
+import { Paging } from './blocks.js';
+import { counted, dateTime, ms, tokens, usd } from './format.js';
 
 const NO_SESSION_FILTERS = { tool: '', model: '', user: '', label: '' };
 
@@ -8,13 +9,40 @@ export function SessionsView() {
   const [sessions, setSessions] = useState<SessionJson[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [filters, setFilters] = useState(NO_SESSION_FILTERS);
-  useEffect(() => {
+  // Whether the last page read was full: older sessions may be behind it.
+  const [more, setMore] = useState(false);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const url = (offset: number) => {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(filters)) if (v.trim()) params.set(k, v.trim());
+    if (offset > 0) params.set('offset', String(offset));
+    return `/ui/api/sessions?${params.toString()}`;
+  };
+  useEffect(() => {
+    let stale = false;
     // Typed filters wait for a pause in the typing.
-    const t = setTimeout(() => getJson<{ sessions: SessionJson[] }>(`/ui/api/sessions?${params.toString()}`).then((r) => { setSessions(r.sessions); setError(null); }, (err: Error) => setError(err.message)), 150);
-    return () => clearTimeout(t);
+    const t = setTimeout(() => getJson<{ sessions: SessionJson[] }>(url(0)).then((r) => {
+      if (stale) return;
+      setSessions(r.sessions); setMore(r.sessions.length >= PAGE_SIZE); setError(null);
+    }, (err: Error) => !stale && setError(err.message)), 150);
+    return () => { stale = true; clearTimeout(t); };
   }, [filters]);
+  // The next page by position: sessions started since the first page push it along, so one may come twice (left out by id).
+  const loadOlder = () => {
+    if (!sessions) return;
+    const asked = filters;
+    setLoadingOlder(true);
+    getJson<{ sessions: SessionJson[] }>(url(sessions.length)).then((r) => {
+      if (asked !== filtersRef.current) return;
+      setSessions((current) => {
+        const have = new Set((current ?? []).map((s) => s.id));
+        return [...(current ?? []), ...r.sessions.filter((s) => !have.has(s.id))];
+      });
+      setMore(r.sessions.length >= PAGE_SIZE);
+    }, (err: Error) => setError(err.message)).finally(() => setLoadingOlder(false));
+  };
+  const filtersRef = useRef(filters);
+  filtersRef.current = filters;
   const field = (name: keyof typeof NO_SESSION_FILTERS, width: number) => (
     <input id={`sessions-${name}`} class="filter" style={{ width: `${width}em` }} placeholder={name} value={filters[name]}
       onInput={(e) => setFilters({ ...filters, [name]: (e.target as HTMLInputElement).value })} />
@@ -27,6 +55,7 @@ export function SessionsView() {
       {!sessions && !error && <p class="dim">loading…</p>}
       {sessions && sessions.length === 0 && <p class="empty">{filtered ? 'No sessions match these filters.' : 'No sessions recorded yet.'}</p>}
       {sessions && sessions.length > 0 && <SessionTable sessions={sessions} />}
+      {sessions && sessions.length > 0 && <Paging shown={counted(sessions.length, 'session')} more={more} loading={loadingOlder} onLoad={loadOlder} />}
     </section>
   );
 }

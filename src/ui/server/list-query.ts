@@ -10,6 +10,19 @@ export function queryText(params: URLSearchParams, name: string): string | undef
   return params.get(name)?.trim().slice(0, MAX_TEXT) || undefined;
 }
 
+/** How far back the sessions list pages (`offset`): each page reads the sessions before it again. */
+const MAX_SESSION_OFFSET = 100_000;
+
+/** The sessions list's page: `limit` sessions (200 unless asked, at most 1000) after the newest `offset`. */
+export function parseSessionPage(params: URLSearchParams): { offset: number; limit: number } {
+  const limitParam = Number(params.get('limit'));
+  const offsetParam = Number(params.get('offset'));
+  return {
+    limit: Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, MAX_LIST_LIMIT) : DEFAULT_LIST_LIMIT,
+    offset: Number.isInteger(offsetParam) && offsetParam > 0 ? Math.min(offsetParam, MAX_SESSION_OFFSET) : 0,
+  };
+}
+
 /** The list API's query string as an archive query; a non-admin viewer is always limited to their own exchanges. */
 export function parseListQuery(params: URLSearchParams, viewer: Viewer): ExchangeListQuery {
   const text = (name: string): string | undefined => queryText(params, name);

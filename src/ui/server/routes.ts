@@ -11,7 +11,7 @@ import { canSee, isLoopbackHostHeader, queriedUser, viewerFor, type Viewer } fro
 import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
 import { curlCommand } from './curl.js';
 import { listItem } from './list-item.js';
-import { parseListQuery, queryText } from './list-query.js';
+import { parseListQuery, parseSessionPage, queryText } from './list-query.js';
 import { threadRequestDiffs } from './request-diff.js';
 import type { LiveHub } from './live.js';
 import { parseReportQuery, SERIES_GROUPS, USAGE_GROUPS, usageBody, usageCsv } from './usage.js';
@@ -96,7 +96,10 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
   if (route === 'sessions') {
     // `sessions`' filters; a viewer who is not an admin lists only their own sessions, whatever `user` says.
     const text = (name: string): string | undefined => queryText(params, name);
-    const sessions = reader.sessions({ limit: 200, tool: text('tool'), model: text('model'), label: text('label'), user: queriedUser(viewer, text('user')) }).filter((s) => canSee(viewer, s.clientUser));
+    // Paged by offset (the UI's "load older"): the archive's session query has no cursor.
+    const { offset, limit } = parseSessionPage(params);
+    const sessions = reader.sessions({ limit: offset + limit, tool: text('tool'), model: text('model'), label: text('label'), user: queriedUser(viewer, text('user')) })
+      .slice(offset).filter((s) => canSee(viewer, s.clientUser));
     return sendJson(res, 200, { sessions: sessions.map(sessionJson) });
   }
   const [kind, rawId, action, ...rest] = route.split('/');
