@@ -2,6 +2,7 @@ import { promptTokens } from '../providers/usage-totals.js';
 import type { ExchangeRow } from '../recorder/row-types.js';
 import type { PolicyRecord } from '../policy/types.js';
 import { csvLine } from './csv.js';
+import { usdFigure } from './stats-json.js';
 import { elapsed, isoTime, jsonColumn, selectSql, type ArchiveDb, type ExportOptions } from './export.js';
 
 /**
@@ -43,8 +44,7 @@ export function exchangeCsvRecord(row: ExchangeRow): Record<CsvColumn, unknown> 
     prompt_tokens: row.input_tokens === null && row.cached_input_tokens === null ? null : promptTokens(row),
     input_tokens: row.input_tokens, cached_input_tokens: row.cached_input_tokens, cache_creation_input_tokens: row.cache_creation_input_tokens ?? null,
     output_tokens: row.output_tokens, reasoning_tokens: row.reasoning_tokens ?? null,
-    // 12 significant digits: the sum of a price's parts, not its binary noise (0.00019920000000000002).
-    cost_usd: row.cost_usd === null || row.cost_usd === undefined ? null : Number(row.cost_usd.toPrecision(12)), cost_source: row.cost_source ?? null,
+    cost_usd: usdFigure(row.cost_usd), cost_source: row.cost_source ?? null,
     ttfb_ms: elapsed(row.started_at, row.first_byte_at), duration_ms: elapsed(row.started_at, row.ended_at),
     stop_reason: row.stop_reason, policy: policyText(row.policy ?? null),
   };

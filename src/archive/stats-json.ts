@@ -11,8 +11,13 @@ export function statsJson(by: StatsDimension, r: StatsRow): Record<string, unkno
   return {
     [by]: r.key, requests: r.requests, errors: r.errors,
     tokens: { input: r.inputTokens, output: r.outputTokens, cached_input: r.cachedInputTokens },
-    cost_usd: r.costUsd, unpriced_exchanges: r.unpriced,
+    cost_usd: usdFigure(r.costUsd), unpriced_exchanges: r.unpriced,
     latency_ms: { p50: r.latencyP50Ms, p95: r.latencyP95Ms }, ttft_ms: { p50: r.ttftP50Ms, p95: r.ttftP95Ms },
     cache_hit_ratio: r.cacheHitRatio,
   };
+}
+
+/** A dollar figure for JSON and CSV: 12 significant digits, the sum of a price's parts without its binary noise (0.00019920000000000002). */
+export function usdFigure(usd: number | null | undefined): number | null {
+  return usd === null || usd === undefined ? null : Number(usd.toPrecision(12));
 }

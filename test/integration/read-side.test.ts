@@ -195,6 +195,8 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     const claude = csv.find((l) => l.startsWith('claude-sonnet-4-5,'))!.split(',');
     const json = (JSON.parse((await llmtap('stats', '--by', 'model', '--json')).stdout) as { model: string; cost_usd: number; tokens: { input: number } }[]).find((r) => r.model === 'claude-sonnet-4-5')!;
     expect([claude[1], Number(claude[3]), Number(claude[6])]).toEqual(['2', json.tokens.input, json.cost_usd]);
+    // Dollar figures without binary noise (0.0029879999999999998): at most 12 significant digits.
+    for (const line of csv.slice(1)) expect(line.split(',')[6]!.replace(/^0\.0*/, '').length).toBeLessThanOrEqual(12);
     expect((await llmtap('stats', '--status', 'error', '--csv')).stdout).toBe(`${csv[0]}\n`);
 
     const exported = (await llmtap('export', '--model', 'gpt-4o-mini')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { model: string });

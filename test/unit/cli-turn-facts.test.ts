@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { usdFigure } from '../../src/archive/stats-json.js';
 import type { ExchangeListRow, SessionSummary } from '../../src/archive/store.js';
 import type { ThreadView, TurnView } from '../../src/sessions/turns.js';
 import { renderSession } from '../../src/cli/render/session-text.js';
@@ -42,5 +43,14 @@ describe('a retried turn in show', () => {
     const facts = text.split('\n').filter((l) => l.startsWith('── ')).map((l) => l.split(' · ')[0]);
     expect(facts).toEqual(['── turn 1', '── turn 1 (retry)', '── turn 1 (retry)', '── turn 2']);
     expect(text).toContain(' · 200 upstream_error · ');
+  });
+});
+
+describe('dollar figures in JSON and CSV', () => {
+  it('carry 12 significant digits: the sum of a price\'s parts without its binary noise', () => {
+    expect(usdFigure(0.0029879999999999998)).toBe(0.002988);
+    expect(usdFigure(0.00019920000000000002)).toBe(0.0001992);
+    expect(usdFigure(1234.5678)).toBe(1234.5678);
+    expect(usdFigure(null)).toBeNull();
   });
 });
