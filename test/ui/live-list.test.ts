@@ -130,4 +130,23 @@ describe('the live list', () => {
     await page.locator('.paging').scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${ARTIFACTS}/sessions-load-older.png` });
   }, 60_000);
+
+  it('says nothing matches a filter or a search, which, with a way to clear it; not how to start', async () => {
+    await page.goto(`${tp.url}/ui/#/?model=no-such-model`);
+    await page.locator('p.empty').waitFor();
+    expect(await page.locator('p.empty').textContent()).toContain('No exchanges match model no-such-model');
+    expect(await page.locator('p.empty').textContent()).not.toContain('Point a tool');
+    await page.locator('.clear-filters').click();
+    await rows(page).first().waitFor();
+    expect(page.url()).toMatch(/#\/$/);
+    expect(await page.locator('#filter-model').inputValue()).toBe('');
+
+    await page.fill('#filter-q', 'words nobody sent');
+    await expect.poll(() => page.locator('p.empty').textContent()).toContain('No exchanges match text “words nobody sent”');
+    expect(await rows(page).count()).toBe(0);
+    await page.screenshot({ path: `${ARTIFACTS}/live-no-match.png` });
+    await page.locator('.clear-filters').click();
+    await rows(page).first().waitFor();
+    expect(await page.locator('#filter-q').inputValue()).toBe('');
+  });
 });

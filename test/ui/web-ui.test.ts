@@ -50,6 +50,8 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(headers['x-content-type-options']).toBe('nosniff');
     await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
     expect(await rowCount(page)).toBe(0);
+    // Nothing recorded yet: how to start.
+    expect(await page.locator('p.empty').textContent()).toContain('Point a tool at this proxy');
 
     // An agent loop with a tool, from the real Anthropic SDK, while the page is open.
     const anthropic = new Anthropic({ apiKey: 'sk-ant-api03-webui-0123456789abcdef', fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
@@ -223,6 +225,9 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     await expect.poll(async () => [...new Set(await tools())]).toEqual(['openai-sdk-node']);
     await page.fill('#sessions-tool', 'no-such-tool');
     await page.locator('p.empty', { hasText: 'No sessions match these filters.' }).waitFor();
+    await page.locator('.clear-filters').click();
+    await expect.poll(tools).toEqual(expect.arrayContaining(['anthropic-sdk-node', 'openai-sdk-node']));
+    expect(await page.locator('#sessions-tool').inputValue()).toBe('');
   });
 
   it('searches prompts and answers: each found exchange shows where, and the words around the text, marked', async () => {

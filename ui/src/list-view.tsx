@@ -18,6 +18,8 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
   // Whether the last page read was full: older exchanges may be behind it.
   const [more, setMore] = useState(false);
   const [loadingOlder, setLoadingOlder] = useState(false);
+  // The filters the last list fetch answered for: an empty list says why only once its fetch has answered.
+  const [answered, setAnswered] = useState<ListFilters | null>(null);
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
   // Nothing picked (or the picked row gone, the filters changed): the top row.
@@ -43,7 +45,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
       pushedSinceFetch.current = new Set();
       sessionWait.current.clear();
       getJson<{ exchanges: UiListItem[] }>(listUrl(filters)).then((r) => {
-        if (!stale) { setRows((current) => mergeFetched(r.exchanges, current, pushedSinceFetch.current, filters)); setMore(r.exchanges.length >= PAGE_SIZE); setError(null); }
+        if (!stale) { setRows((current) => mergeFetched(r.exchanges, current, pushedSinceFetch.current, filters)); setMore(r.exchanges.length >= PAGE_SIZE); setError(null); setAnswered(filters); }
       }, (err: Error) => !stale && setError(err.message));
     }, 150);
     return () => { stale = true; clearTimeout(t); };
@@ -112,6 +114,9 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
     }, (err: Error) => setError(err.message)).finally(() => setLoadingOlder(false));
   };
 
+  // A link's filters live in the address (`#/?model=…`): clearing goes back to the plain list.
+  const clearFilters = () => (location.hash.includes('?') ? (location.hash = '#/') : setFilters(NO_FILTERS));
+
   const field = (name: keyof ListFilters, placeholder: string, width = 8) => (
     <input id={`filter-${name}`} class="filter" style={{ width: `${width}em` }} placeholder={placeholder} value={filters[name]}
       onInput={(e) => setFilters({ ...filters, [name]: (e.target as HTMLInputElement).value })} />
@@ -166,8 +171,21 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
         </table>
       </div>
       {rows.length > 0 && <Paging shown={counted(rows.length, 'exchange')} more={more} loading={loadingOlder} onLoad={loadOlder} />}
-      {rows.length === 0 && !error && <p class="empty">No exchanges yet. Point a tool at this proxy (HTTPS_PROXY) and they appear here as they complete.</p>}
+      {rows.length === 0 && !error && answered === filters && <Empty filters={filters} onClear={clearFilters} />}
     </section>
+  );
+}
+
+/** An empty list: nothing matches the filters (which, and a way out), or nothing recorded at all. */
+function Empty({ filters, onClear }: { filters: ListFilters; onClear: () => void }) {
+  const active = (Object.entries(filters) as [keyof ListFilters, string][]).filter(([, v]) => v.trim());
+  if (active.length === 0) return <p class="empty">No exchanges yet. Point a tool at this proxy (HTTPS_PROXY) and they appear here as they complete.</p>;
+  const words = active.map(([k, v]) => (k === 'q' ? `text “${v.trim()}”` : `${k} ${v.trim()}`));
+  return (
+    <p class="empty no-match">
+      No exchanges match {words.join(', ')}{filters.q.trim() ? ' (the search reads the newest 2,000 the other filters leave)' : ''}.{' '}
+      <button type="button" class="clear-filters" onClick={onClear}>clear filters</button>
+    </p>
   );
 }
 

@@ -53,7 +53,7 @@ export function SessionsView() {
       <div class="toolbar">{field('tool', 9)}{field('model', 10)}{field('user', 7)}{field('label', 7)}</div>
       {error && <p class="error">{error}</p>}
       {!sessions && !error && <p class="dim">loading…</p>}
-      {sessions && sessions.length === 0 && <p class="empty">{filtered ? 'No sessions match these filters.' : 'No sessions recorded yet.'}</p>}
+      {sessions && sessions.length === 0 && <p class="empty">{filtered ? <>No sessions match these filters. <button type="button" class="clear-filters" onClick={() => setFilters(NO_SESSION_FILTERS)}>clear filters</button></> : 'No sessions recorded yet.'}</p>}
       {sessions && sessions.length > 0 && <SessionTable sessions={sessions} />}
       {sessions && sessions.length > 0 && <Paging shown={counted(sessions.length, 'session')} more={more} loading={loadingOlder} onLoad={loadOlder} />}
     </section>
