@@ -28,18 +28,23 @@ export const purgeCommand: CommandModule<{ home: string }, PurgeArgs> = {
       const at = new Date(before).toISOString();
       if (args['dry-run']) {
         const counts = reader.purgePreview(before);
-        if (args.json) return printJson({ before: at, dry_run: true, ...counts });
+        if (args.json) return printJson({ before: at, dry_run: true, ...countsJson(counts) });
         process.stdout.write(`would purge before ${at}: ${countsText(counts)} (stored body parts no other exchange uses go too; nothing was deleted)\n`);
         return;
       }
       const counts = reader.purge(before);
-      if (args.json) return printJson({ before: at, ...counts });
+      if (args.json) return printJson({ before: at, dry_run: false, ...countsJson(counts), body_parts: counts.bodyParts });
       process.stdout.write(`purged before ${at}: ${countsText(counts)}, ${counts.bodyParts} stored body parts\n`);
     } finally {
       reader.close();
     }
   },
 };
+
+/** The counts in the snake_case of every other --json. */
+function countsJson(c: Omit<PurgeCounts, 'bodyParts'>): Record<string, number> {
+  return { exchanges: c.exchanges, ws_messages: c.wsMessages, tunnels: c.tunnels, sessions: c.sessions };
+}
 
 function countsText(c: Omit<PurgeCounts, 'bodyParts'>): string {
   return `${c.exchanges} exchanges, ${c.wsMessages} WebSocket messages, ${c.tunnels} tunnels, ${c.sessions} sessions`;
