@@ -64,9 +64,15 @@ export function resolveSession(reader: SqliteArchiveReader, typed: string, excha
   const found = reader.resolve(typed);
   if (found?.kind === 'session') return found.id;
   const problem = !found ? `no session "${typed}"`
-    : found.kind === 'ambiguous' ? `"${typed}" matches several: ${found.matches.join(', ')}`
+    : found.kind === 'ambiguous' ? ambiguous(typed, found.matches)
     : `"${typed}" is an exchange, not a session (${exchangeHint})`;
   process.stderr.write(`llmtap: ${problem}\n`);
   process.exitCode = 1;
   return undefined;
+}
+
+/** A prefix that names several ids: the first five (the reader looks at six per kind), and what to do. */
+export function ambiguous(typed: string, matches: readonly string[]): string {
+  const more = matches.length > 5 ? ', …' : '';
+  return `"${typed}" matches several: ${matches.slice(0, 5).join(', ')}${more} (type more of the id)`;
 }

@@ -5,7 +5,7 @@ import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { sessionThreads, threadTurns } from '../sessions/turns.js';
-import { openReader, pricesFlag, printJson, sessionReading } from './open-reader.js';
+import { ambiguous, openReader, pricesFlag, printJson, sessionReading } from './open-reader.js';
 import { pricesOption } from './options.js';
 import { renderSession } from './render/session-text.js';
 import { useColor } from './render/table.js';
@@ -44,7 +44,7 @@ export const showCommand: CommandModule<{ home: string }, ShowArgs> = {
     try {
       const found = reader.resolve(args.id);
       if (!found) return fail(`no session or exchange "${args.id}"`);
-      if (found.kind === 'ambiguous') return fail(`"${args.id}" matches several: ${found.matches.join(', ')}`);
+      if (found.kind === 'ambiguous') return fail(ambiguous(args.id, found.matches));
       if (found.kind === 'session') showSession(reader, found.id, args, overrides);
       else showExchange(reader, found.id, args, overrides);
     } finally {

@@ -206,6 +206,8 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(await fails('stats', '--status', 'teapot')).toBe('llmtap: --status "teapot": expected a status such as 429, a class such as 4xx, or error\n');
     expect(await fails('stats', '--team', 'platform')).toBe('llmtap: --team needs --policy FILE: its teams: say which proxy users are in which team\n');
     expect(await fails('stats', '--json', '--csv')).toBe('llmtap: --json and --csv cannot be combined\n');
+    // Every id here starts with the same time-ordered prefix: a short one names several, and says what to do.
+    expect(await fails('show', '0')).toMatch(/^llmtap: "0" matches several: (session|exchange) [0-9a-f-]{36}(, (session|exchange) [0-9a-f-]{36}){1,4}(, …)? \(type more of the id\)\n$/);
     expect(await fails('stats', '--budgets', 'p.yaml', '--tool', 'codex')).toBe('llmtap: --budgets reports the current period of each rule: it takes no --by, --csv, --tool\n');
     expect(await fails('export', '--tunnels', '--model', 'x')).toBe('llmtap: --tunnels takes only --since, --until and --limit (tunnels carry no --model)\n');
     const teams = join(tp.home, 'teams.yaml');
