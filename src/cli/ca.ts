@@ -27,6 +27,7 @@ export const caCommand: CommandModule<{ home: string }, CaArgs> = {
     .option('json', { type: 'boolean', default: false, describe: 'print path, fingerprint, subject and validity as JSON' })
     .check((a) => {
       if (a['name-constrained'] && !a.regenerate) throw new Error('--name-constrained needs --regenerate (a CA cannot be constrained after the fact)');
+      if (a.intercept.length > 0 && !a['name-constrained']) throw new Error('--intercept is read only with --regenerate --name-constrained (the hosts the new CA may sign for)');
       if (a.json && a.der === '-') throw new Error('--json and --der - both write to stdout: give --der a file');
       return true;
     }) as unknown as Argv<CaArgs>,

@@ -36,6 +36,7 @@ export const showCommand: CommandModule<{ home: string }, ShowArgs> = {
     .check((a) => {
       if (!Number.isInteger(a['max-text']) || a['max-text'] < 0) throw new Error('--max-text must be a non-negative integer');
       if (a.raw && a.json) throw new Error('--raw and --json cannot be combined');
+      if (a.format !== 'text' && (a.raw || a.json)) throw new Error(`--format ${a.format} is for the text view: not with --${a.raw ? 'raw' : 'json'}`);
       return true;
     }) as unknown as Argv<ShowArgs>,
   handler: (args) => {

@@ -72,6 +72,7 @@ function describe(err: ErrorObject, doc: Document, lines: LineCounter): { path: 
   let problem = err.message ?? 'invalid';
   if (err.keyword === 'type') problem = `must be ${String((err.params as { type: string | string[] }).type).split(',').join(' or ')}`;
   if (err.keyword === 'enum') problem = `must be one of ${((err.params as { allowedValues: unknown[] }).allowedValues).join(', ')}`;
+  if (err.keyword === 'const') problem = `must be ${JSON.stringify((err.params as { allowedValue: unknown }).allowedValue)}`;
   // A pattern is no message: the schema's description of it says what was expected (ajv's verbose errors carry both).
   const meaning = (err.parentSchema as { description?: string } | undefined)?.description;
   if (err.keyword === 'pattern' && meaning) problem = `${JSON.stringify(err.data)}: expected ${meaning}`;

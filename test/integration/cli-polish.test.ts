@@ -57,6 +57,11 @@ describe('CLI errors a new user meets', () => {
     }
   });
 
+  it('a flag the other flags make meaningless is refused, not ignored', async () => {
+    expect(await fails('ca', '--intercept', 'foo.com')).toEqual({ code: 2, stderr: 'llmtap: --intercept is read only with --regenerate --name-constrained (the hosts the new CA may sign for)\n' });
+    expect(await fails('show', 'x', '--json', '--format', 'md')).toEqual({ code: 2, stderr: 'llmtap: --format md is for the text view: not with --json\n' });
+  });
+
   it('a file the user named that cannot be written ends in one line naming it, exit 1, not a stack trace', async () => {
     for (const [path, why] of [[join(home, 'no-such-dir', 'ca.der'), 'ENOENT: no such file or directory'], [home, 'EISDIR: illegal operation on a directory']] as const) {
       const failed = await fails('ca', '--der', path);

@@ -21,6 +21,7 @@ describe('policy file loader', () => {
   it('names file, line, key path and problem for a wrong type', () => {
     const text = ['rules:', '  - id: a', '    action: deny', '  - id: b', '    action: allow', '  - id: c', '    match:', '      provider: openai', '      model: 3', '    action: deny'].join('\n');
     expect(fails(text)).toBe('policy.yaml:9: rules[2].match.model: must be string or array');
+    expect(fails('version: 2\nrules: []\n')).toBe('policy.yaml:1: version: must be 1');
   });
 
   it('a value of the wrong form says what was given and what is expected (never a regular expression)', () => {
