@@ -27,6 +27,10 @@ export interface ExchangeFilter {
 /** A failed exchange: not completed, or answered with a status of 400 or more. */
 export const IS_ERROR_SQL = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
 
+/** The value a filter names a missing tool, model, host, user or label by. */
+export const NONE = '(none)';
+const NONE_FILTERABLE: ReadonlySet<string> = new Set(['tool', 'model', 'host', 'user', 'label']);
+
 const COLUMNS = { id: 'id', tool: 'tool_name', model: 'model', host: 'host', session: 'session_id', user: 'client_user', label: 'client_label' } as const;
 
 /**
@@ -48,6 +52,11 @@ export function exchangeWhere(filter: ExchangeFilter, alias = ''): { where: stri
   for (const [key, column] of Object.entries(COLUMNS) as [keyof typeof COLUMNS, string][]) {
     const value = filter[key];
     if (value === undefined || value === '') continue;
+    // `(none)` is how `stats` shows a group without a value (no tool recognised, no proxy user): it selects that group.
+    if (value === NONE && NONE_FILTERABLE.has(key)) {
+      conditions.push(`${alias}${column} IS NULL`);
+      continue;
+    }
     conditions.push(`${alias}${column} = ?`);
     params.push(value);
   }

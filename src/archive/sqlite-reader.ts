@@ -12,7 +12,7 @@ import { exchangeCsvLines } from './export-csv.js';
 import { findText, newestRows } from './text-search.js';
 import { ReportThread } from './report-off-thread.js';
 import { timeSeries, type SeriesQuery, type TimeSeries } from './time-series.js';
-import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
+import { exchangeWhere, NONE, type ExchangeFilter } from './exchange-filter.js';
 import { exchangeLines } from './export.js';
 import { harLines } from './har.js';
 
@@ -45,13 +45,14 @@ export class SqliteArchiveReader implements ArchiveReader {
       where.push('ended_at >= ?');
       params.push(query.since);
     }
-    if (query.tool !== undefined) {
-      where.push('tool_name = ?');
-      params.push(query.tool);
-    }
-    if (query.user !== undefined) {
-      where.push('client_user = ?');
-      params.push(query.user);
+    // `(none)` selects the sessions without one, as for the exchange filters.
+    for (const [value, column] of [[query.tool, 'tool_name'], [query.user, 'client_user']] as const) {
+      if (value === undefined) continue;
+      if (value === NONE) where.push(`${column} IS NULL`);
+      else {
+        where.push(`${column} = ?`);
+        params.push(value);
+      }
     }
     if (query.model !== undefined) {
       where.push('EXISTS (SELECT 1 FROM json_each(sessions.models) WHERE value = ?)');

@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { StatsDimension, StatsRow } from '../archive/store.js';
 import { GENAI_PRICES_VERSION } from '../cost/prices-version.js';
 import { NO_ROW, statsJson } from '../archive/stats-json.js';
+import { NONE } from '../archive/exchange-filter.js';
 import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
 import { openReader, printJson } from './open-reader.js';
 import { printCsv } from './render/csv.js';
@@ -66,7 +67,7 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
           { header: 'IN', align: 'right' }, { header: 'OUT', align: 'right' }, { header: 'CACHE', align: 'right' }, { header: 'COST', align: 'right' },
           { header: 'P50', align: 'right' }, { header: 'P95', align: 'right' }, { header: 'TTFT50', align: 'right' }, { header: 'TTFT95', align: 'right' },
         ],
-        [...rows.map((r) => line(r.key ?? '(none)', r)), line('total', total)],
+        [...rows.map((r) => line(r.key ?? NONE, r)), line('total', total)],
         { width: terminalWidth(process.stdout), color: useColor(process.stdout) },
       ));
       process.stdout.write(`costs priced when recorded, with ${GENAI_PRICES_VERSION} (and --prices overrides, if any)\n`);

@@ -16,6 +16,14 @@ describe('the exchange filter as SQL', () => {
     expect(exchangeWhere({ status: '429' }).params).toEqual([429]);
     expect(exchangeWhere({ status: 'nonsense', tool: '' })).toEqual({ where: '', and: '', params: [] });
   });
+
+  it('(none), as stats shows a group without a value, selects the exchanges without one', () => {
+    expect(exchangeWhere({ tool: '(none)', user: '(none)', model: 'gpt-4o' })).toEqual({
+      where: 'WHERE tool_name IS NULL AND model = ? AND client_user IS NULL', and: 'AND tool_name IS NULL AND model = ? AND client_user IS NULL', params: ['gpt-4o'],
+    });
+    // A session id is never missing from what a filter names.
+    expect(exchangeWhere({ session: '(none)' }).params).toEqual(['(none)']);
+  });
 });
 
 describe('--csv', () => {
