@@ -92,9 +92,9 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
   const time = new Date(row.started_at).toTimeString().slice(0, 8);
   const status = statusLabel(row.status, row.outcome);
   const parts = [
-    time, (row.tool_name ?? '-').padEnd(18), (row.model ?? '-').padEnd(20), color && status.failed ? red(status.text) : status.text,
+    time, column(row.tool_name ?? '-', 18), column(row.model ?? '-', 20), color && status.failed ? red(status.text) : status.text,
     duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
-    `in ${tokens(promptTokens(row))} out ${tokens(row.output_tokens)}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
+    `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : tokens(promptTokens(row))} out ${tokens(row.output_tokens)}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,
   ];
   const line = parts.join('  ');
@@ -108,4 +108,10 @@ function tailJson(row: ExchangeListRow): Record<string, unknown> {
     tokens: { input: promptTokens(row), output: row.output_tokens, cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
     session_id: row.session_id, thread_id: row.thread_id,
   };
+}
+
+/** A fixed-width column of a tail line: padded, or cut with "…" so the columns after it stay in place. */
+function column(text: string, width: number): string {
+  const chars = [...text];
+  return chars.length > width ? `${chars.slice(0, width - 1).join('')}…` : text.padEnd(width);
 }

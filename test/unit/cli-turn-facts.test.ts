@@ -25,6 +25,11 @@ describe('an exchange\'s status on the terminal', () => {
     } as unknown as ExchangeListRow;
     expect(tailLine(row, false)).toContain('  200 upstream_error  ');
     expect(tailLine({ ...row, outcome: 'completed' }, false)).toMatch(/ {2}200 {2}/);
+    // Columns stay in place under a long tool name; no usage reads "-", not 0.
+    const long = tailLine({ ...row, tool_name: 'anthropic-sdk-python-extra-long' }, false);
+    expect(long.indexOf('gpt-4o-mini')).toBe(tailLine(row, false).indexOf('gpt-4o-mini'));
+    expect(long).toContain('anthropic-sdk-pyt…');
+    expect(tailLine(row, false)).toContain('in - out -');
   });
 });
 
