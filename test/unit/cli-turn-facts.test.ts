@@ -49,6 +49,17 @@ describe('a retried turn in show', () => {
     expect(facts).toEqual(['── turn 1', '── turn 1 (retry)', '── turn 1 (retry)', '── turn 2']);
     expect(text).toContain(' · 200 upstream_error · ');
   });
+
+  it('names the side thread (requests offering no tools) as such, a subagent as a subagent', () => {
+    const side: ThreadView = { thread: { id: 's/side' } as ThreadView['thread'], turns: [turn(1, 'e')], children: [] };
+    const sub: ThreadView = { thread: { id: 'sub-1', agentId: 'a1' } as ThreadView['thread'], turns: [turn(1, 'f')], children: [] };
+    const main: ThreadView = { thread: { id: 's' } as ThreadView['thread'], turns: [turn(1, 'a'), turn(2, 'b')], children: [{ afterTurn: 0, toolCallId: null, view: side }, { afterTurn: 1, toolCallId: 'call_7', view: sub }] };
+    const text = renderSession(session, [main], { markdown: false, color: false, thinking: false, maxText: 0 });
+    expect(text).toContain('  ↳ side requests\n');
+    expect(text).toContain('  side thread s/side (requests offering no tools: titles, summaries, probes)');
+    expect(text).toContain('  ↳ subagent spawned by tool call call_7\n');
+    expect(text).toContain('  subagent thread sub-1 (agent a1)');
+  });
 });
 
 describe('dollar figures in JSON and CSV', () => {

@@ -51,6 +51,11 @@ function countTurns(threads: readonly ThreadView[]): { turns: number; retries: n
   return { turns, retries };
 }
 
+/** The thread a session's requests offering no tools go to (sessions/group.ts names it `<session>/side`). */
+function isSideThread(id: string): boolean {
+  return id.endsWith('/side');
+}
+
 /** A turn the one before it in its thread already had: the same request sent again. */
 function isRetry(view: ThreadView, i: number): boolean {
   return i > 0 && view.turns[i - 1]!.turn === view.turns[i]!.turn;
@@ -59,13 +64,16 @@ function isRetry(view: ThreadView, i: number): boolean {
 function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: string[]): void {
   const indent = o.markdown ? '' : '  '.repeat(depth);
   const t = view.thread;
-  const label = depth === 0 ? `thread ${t.id}` : `subagent thread ${t.id}${t.agentId ? ` (agent ${t.agentId})` : ''}`;
+  const label = depth === 0 ? `thread ${t.id}`
+    : isSideThread(t.id) ? `side thread ${t.id} (requests offering no tools: titles, summaries, probes)`
+    : `subagent thread ${t.id}${t.agentId ? ` (agent ${t.agentId})` : ''}`;
   out.push(o.markdown ? `${'#'.repeat(Math.min(6, depth + 2))} ${label}` : indent + (o.color ? bold(label) : label), '');
   view.turns.forEach((turn, i) => {
     renderTurn(turn, indent, o, out, isRetry(view, i));
     for (const child of view.children.filter((c) => c.afterTurn === i)) {
       const spawned = child.toolCallId ? ` spawned by tool call ${child.toolCallId}` : '';
-      out.push(o.markdown ? `> subagent${spawned}:` : `${indent}  ↳ subagent${spawned}`, '');
+      const kind = isSideThread(child.view.thread.id) ? 'side requests' : 'subagent';
+      out.push(o.markdown ? `> ${kind}${spawned}:` : `${indent}  ↳ ${kind}${spawned}`, '');
       renderThread(child.view, depth + 1, o, out);
     }
   });
