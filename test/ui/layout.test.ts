@@ -54,12 +54,12 @@ afterAll(async () => {
 
 /** How far the whole page is wider than the window, in px (0 when it fits). */
 function pageOverflow(p: Page): Promise<number> {
-  return p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  return p.locator('html').evaluate((html) => html.scrollWidth - html.clientWidth);
 }
 
 /** How far the page's content is wider than the window, in px (0 when it fits). */
 function overflow(p: Page): Promise<number> {
-  return p.evaluate(() => document.querySelector('main')!.scrollWidth - document.documentElement.clientWidth);
+  return p.locator('main').evaluate((main) => main.scrollWidth - main.ownerDocument.documentElement.clientWidth);
 }
 
 describe('long text and names fit the window', () => {

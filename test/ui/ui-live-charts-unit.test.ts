@@ -7,7 +7,7 @@ import { viewerFor } from '../../src/ui/server/access.js';
 import type { UiListItem } from '../../src/ui/server/list-item.js';
 import { LiveHub } from '../../src/ui/server/live.js';
 import { applyWritten, mergeFetched, NO_FILTERS, type ListRow } from '../../ui/src/api.js';
-import { bucketStarts, bucketTotals, colorsFor, cumulativeLines, NONE, OTHER, timeRange, type SeriesPoint } from '../../ui/src/chart-data.js';
+import { bucketStarts, bucketTotals, groupColours, cumulativeLines, NONE, OTHER, timeRange, type SeriesPoint } from '../../ui/src/chart-data.js';
 
 /** Just enough of a ServerResponse for the hub: what was written, and 'close'. */
 class FakeResponse extends EventEmitter {
@@ -106,11 +106,11 @@ describe('chart data', () => {
 });
 
 describe('chart colours', () => {
-  it('a group keeps its colour from the cost chart in the token chart, whatever the order; new groups take unused colours', () => {
-    const palette = ['blue', 'red', 'green', 'purple'];
-    expect(colorsFor(['gpt-4o-mini', 'claude', 'gpt-5'], ['claude', 'gpt-4o-mini', 'gpt-5'], palette)).toEqual(['red', 'blue', 'green']);
-    expect(colorsFor(['o3', 'claude'], ['claude', 'gpt-4o-mini'], palette)).toEqual(['green', 'blue']);
-    expect(colorsFor(['a', 'b'], [], palette)).toEqual(['blue', 'red']);
+  it('a group has one colour in every chart, whatever each ranks first; no two groups share one, past the palette too', () => {
+    const palette = ['blue', 'red', 'green'];
+    const colours = groupColours([['claude', 'gpt-4o-mini', '(other)'], ['gpt-4o-mini', 'o3', 'gpt-5', '(other)']], palette);
+    expect([...colours]).toEqual([['claude', 'blue'], ['gpt-4o-mini', 'red'], ['(other)', 'green'], ['o3', 'hsl(53, 65%, 42%)'], ['gpt-5', 'hsl(190, 65%, 42%)']]);
+    expect(new Set(colours.values()).size).toBe(colours.size);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Block, ConversationMessage } from '../../src/sessions/conversation.js';
+import { counted } from './format.js';
 import { renderMarkdown } from './markdown.js';
 import { policyLines } from './policy-lines.js';
 
@@ -39,7 +40,7 @@ export function BlockView({ block }: { block: Block }) {
 export function Thinking({ text }: { text: string }) {
   return (
     <details class="thinking">
-      <summary>thinking <span class="dim">({text.length} chars)</span></summary>
+      <summary>thinking <span class="dim">({counted(text.length, 'char')})</span></summary>
       <pre>{text}</pre>
     </details>
   );

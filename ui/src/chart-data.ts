@@ -45,16 +45,23 @@ export function cumulativeLines(series: TimeSeries, pick: (p: SeriesPoint) => nu
 }
 
 /**
- * A colour per line that stays with its group from chart to chart: the cost chart ranks
- * its groups by cost and the token chart by tokens, so by position alone a model would
- * change colour between them. Groups named in `reference` keep its colours (its order
- * is the palette's); others take the palette's next unused colours. Pure.
+ * A colour per group, the same in every chart that shows it: the cost chart ranks its
+ * groups by cost and the token chart by tokens, so by position alone a model would change
+ * colour between them, and groups in one chart only would take colours already in use.
+ * `charts` are each chart's group names; every group of them gets its own colour (the
+ * palette's, then generated hues past it), the first chart's groups first. Pure.
  */
-export function colorsFor(names: readonly string[], reference: readonly string[], palette: readonly string[]): string[] {
-  const fixed = new Map(reference.map((n, i) => [n, palette[i % palette.length]!]));
-  const unused = palette.filter((c) => ![...fixed.values()].includes(c));
-  let next = 0;
-  return names.map((n) => fixed.get(n) ?? unused[next++ % Math.max(1, unused.length)] ?? palette[0]!);
+export function groupColours(charts: readonly (readonly string[])[], palette: readonly string[]): Map<string, string> {
+  const colours = new Map<string, string>();
+  for (const names of charts) {
+    for (const name of names) {
+      if (colours.has(name)) continue;
+      const i = colours.size;
+      // Past the palette: hues spread by the golden angle, so neighbours differ.
+      colours.set(name, palette[i] ?? `hsl(${Math.round((i * 137.5) % 360)}, 65%, 42%)`);
+    }
+  }
+  return colours;
 }
 
 /** A bucket width giving about `target` buckets over `spanMs`, rounded up to a step people read easily. */

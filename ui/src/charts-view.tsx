@@ -3,8 +3,8 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
-import { bucketTotals, colorsFor, cumulativeLines, GROUP_BYS, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
-import { ms, tokens, usd } from './format.js';
+import { bucketTotals, cumulativeLines, groupColours, GROUP_BYS, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
+import { counted, ms, tokens, usd } from './format.js';
 import { PERIODS, reportUrl, type Period } from './usage-data.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04'];
@@ -39,10 +39,10 @@ export function ChartsView() {
   const data = useMemo(() => {
     if (!series || series.points.length === 0) return null;
     const buckets = bucketTotals(series);
+    const cost = cumulativeLines(series, (p) => p.costUsd, COLORS.length);
+    const tokens = cumulativeLines(series, (p) => p.promptTokens + p.outputTokens, COLORS.length);
     return {
-      buckets,
-      cost: cumulativeLines(series, (p) => p.costUsd, COLORS.length),
-      tokens: cumulativeLines(series, (p) => p.promptTokens + p.outputTokens, COLORS.length),
+      buckets, cost, tokens, colours: groupColours([cost.names, tokens.names], COLORS),
       requests: buckets.requests.reduce((a, b) => a + b, 0), errors: buckets.errors.reduce((a, b) => a + b, 0),
       cached: series.points.reduce((n, p) => n + p.cachedTokens, 0), prompt: series.points.reduce((n, p) => n + p.promptTokens, 0),
     };
@@ -51,7 +51,7 @@ export function ChartsView() {
     <div class="toolbar">
       <Choice id="chart-by" label="Split cost and tokens by" value={by} options={choices.map((g) => [g, g] as const)} onChange={setBy} />
       <Choice id="chart-period" label="Period" value={period} options={PERIODS} onChange={setPeriod} />
-      {data && series && <span class="dim">{data.requests} exchanges · buckets of {span(series.step)}</span>}
+      {data && series && <span class="dim">{counted(data.requests, 'exchange')} · buckets of {span(series.step)}</span>}
     </div>
   );
   if (error) return <section class="charts">{toolbar}<p class="error">{error}</p></section>;
@@ -62,9 +62,10 @@ export function ChartsView() {
   return (
     <section class="charts">
       {toolbar}
-      <Chart id="cost" title={`Cost over time by ${by} (USD, cumulative)`} xs={b.xs} series={data.cost.series} names={data.cost.names} format={(v) => usd(v)} stepped pad={pad} />
+      <Chart id="cost" title={`Cost over time by ${by} (USD, cumulative)`} xs={b.xs} series={data.cost.series} names={data.cost.names} format={(v) => usd(v)} stepped pad={pad}
+        colors={data.cost.names.map((n) => data.colours.get(n)!)} />
       <Chart id="tokens" title={`Tokens over time by ${by} (prompt + output, cumulative)`} xs={b.xs} series={data.tokens.series} names={data.tokens.names} format={(v) => tokens(v)} stepped pad={pad}
-        colors={colorsFor(data.tokens.names, data.cost.names, COLORS)} />
+        colors={data.tokens.names.map((n) => data.colours.get(n)!)} />
       <Chart id="cache" title="Cache hit ratio (cached share of prompt tokens, %)" note={`overall ${data.prompt > 0 ? ((data.cached / data.prompt) * 100).toFixed(1) : '–'}%`}
         xs={b.xs} series={[b.cacheHit]} names={['cache hit %']} format={(v) => `${v}%`} points pad={pad} />
       <Chart id="errors" title="Errors over time (per bucket)" note={`${data.errors} of ${data.requests} failed`} xs={b.xs} series={[b.requests, b.errors]} names={['requests', 'errors']}
@@ -108,6 +109,8 @@ function Chart({ id, title, note, xs, series, names, colors = COLORS, format, ba
         label: n, stroke: colors[i % colors.length], width: bars ? 1 : 2, spanGaps: false,
         ...(barPaths ? { paths: barPaths, ...(bars ? { fill: `${colors[i % colors.length]}99` } : {}) } : {}),
         ...(points ? { points: { show: true, size: 5 } } : {}),
+        // The legend's value under the cursor, written as the axis writes it ($0.49, 12k).
+        value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '–' : format(v)),
       }))],
       axes: [{ space: 70 }, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
       scales: { x: { time: true, range: (u: uPlot, min: number, max: number): uPlot.Range.MinMax => timeRange(u.data[0], min, max, pad) } },

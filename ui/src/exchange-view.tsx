@@ -6,6 +6,8 @@ import { dateTime, ms, tokens, usd, wsPayload } from './format.js';
 import { Status } from './list-view.js';
 import { Turn } from './turn-card.js';
 
+const COPIED_MS = 2000;
+
 export function ExchangeView({ id }: { id: string }) {
   const [page, setPage] = useState<ExchangePage | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -19,6 +21,12 @@ export function ExchangeView({ id }: { id: string }) {
     });
     load(true);
   }, [id]);
+  // "copied" says the click worked, then the button is a button again for the next copy.
+  useEffect(() => {
+    if (!copied) return;
+    const t = setTimeout(() => setCopied(false), COPIED_MS);
+    return () => clearTimeout(t);
+  }, [copied]);
   if (error) return <p class="error">{error}</p>;
   if (!page) return <p class="dim">loading…</p>;
   const r = page.response;

@@ -8,6 +8,7 @@ import { SessionsView } from './sessions-view.js';
 import { UsageView } from './usage-view.js';
 import { PolicyView } from './policy-view.js';
 import { filtersFromQuery, getJson, whoAmI, type ListFilters } from './api.js';
+import { counted } from './format.js';
 import './styles.css';
 
 /** Views are addressed by the URL fragment, so the browser's back button and links work without a server route per view. */
@@ -45,7 +46,7 @@ function ArchiveBanner() {
   if (!state || state.healthy) return null;
   return (
     <div class="archive-failing" role="alert">
-      <b>The archive is failing:</b> traffic is forwarded but not recorded ({state.lost} {state.lost === 1 ? 'record' : 'records'} lost since the proxy started). The proxy's log says why (disk full, read-only, locked); <code>llmtap doctor</code> checks it too.
+      <b>The archive is failing:</b> traffic is forwarded but not recorded ({counted(state.lost, 'record')} lost since the proxy started). The proxy's log says why (disk full, read-only, locked); <code>llmtap doctor</code> checks it too.
     </div>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { replayTimeline, type ReplayStep } from '../../src/sessions/replay-timeline.js';
 import { turnKey, type ThreadView } from './api.js';
-import { ms } from './format.js';
+import { counted, ms } from './format.js';
 
 export const SPEEDS = [1, 5, 20] as const;
 /** As `llmtap replay`'s default --max-gap: an agent left idle for an hour should not stall a replay. */
@@ -96,7 +96,7 @@ export function ReplayBar({ replay }: { replay: Replay }) {
       <select class="replay-speed" value={String(replay.speed)} onChange={(e) => replay.setSpeed(Number((e.target as HTMLSelectElement).value))} title="playback speed">
         {SPEEDS.map((s) => <option key={s} value={String(s)}>{s}×</option>)}
       </select>
-      <span class="replay-pos mono">{shown === null ? `${steps.length} turns` : `turn ${shown} / ${steps.length}`}</span>
+      <span class="replay-pos mono">{shown === null ? counted(steps.length, 'turn') : `turn ${shown} / ${steps.length}`}</span>
       {upcoming && shown !== 0 && <span class="dim">next after {ms(upcoming.gapMs)} recorded{replay.speed > 1 ? ` (${ms(upcoming.waitMs)} at ${replay.speed}×)` : ''}</span>}
       {shown !== null && <button type="button" onClick={replay.stop} title="show every turn">show all</button>}
       <span class="hint">space play/pause · n next</span>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getJson, turnKey, type RequestDiff, type SessionPage, type ThreadView } from './api.js';
-import { dateTime, ms, quota, shortId, tokens, usd } from './format.js';
+import { counted, dateTime, ms, quota, shortId, tokens, usd } from './format.js';
 import { ReplayBar, useReplay } from './replay-control.js';
 import { Downloads } from './blocks.js';
 import { Turn } from './turn-card.js';
@@ -30,7 +30,7 @@ function SessionPageView({ page }: { page: SessionPage }) {
       <h1>Session <span class="mono">{s.id}</span></h1>
       <div class="facts">
         <span>{dateTime(s.started_at)}</span><span>{ms(s.duration_ms)}</span><span>{s.tool ?? 'unknown tool'}</span><span>{s.models.join(', ')}</span>
-        <span>{s.threads} thread{s.threads === 1 ? '' : 's'}, {replay.steps.length} turn{replay.steps.length === 1 ? '' : 's'}</span>
+        <span>{counted(s.threads, 'thread')}, {counted(replay.steps.length, 'turn')}</span>
         <span>in {tokens(s.tokens.input)} · cached {tokens(s.tokens.cached_input)} · out {tokens(s.tokens.output)}</span>
         <span class="cost">{usd(s.cost_usd, s.api_equivalent)}</span>
         {s.quota_burn_percent && <span class="quota" title="share of the subscription's usage windows this session used (account-wide windows: an upper bound when sessions overlap)">quota burn {quota(s.quota_burn_percent)}</span>}
@@ -55,7 +55,7 @@ function Thread({ view, diffs, depth, shown }: { view: ThreadView; diffs: Record
       <div class="thread-head">
         {depth > 0 ? 'subagent thread' : 'thread'} <span class="mono">{shortId(t.id)}</span>
         {t.agentId && <span class="tag">{t.agentId}</span>}
-        <span class="dim"> {view.turns.length} turns · out {tokens(t.outputTokens)} · {usd(t.costUsd)}{t.quota ? ` · quota ${quota(t.quota)}` : ''}</span>
+        <span class="dim"> {counted(view.turns.length, 'turn')} · out {tokens(t.outputTokens)} · {usd(t.costUsd)}{t.quota ? ` · quota ${quota(t.quota)}` : ''}</span>
       </div>
       {view.turns.map((turn, i) => (
         <div key={turnKey(turn)}>

@@ -1,6 +1,6 @@
 import { turnKey, type RequestDiff, type TurnView } from './api.js';
 import { Decisions, Markdown, Message, Thinking, ToolCall } from './blocks.js';
-import { ms, time, tokens, usd } from './format.js';
+import { counted, ms, time, tokens, usd } from './format.js';
 
 /** One turn: its figures, the policy's decisions, what was new in the request, the answer, and the diff against the previous request. */
 export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnView; diff?: RequestDiff | undefined; current?: boolean; linkExchange?: boolean }) {
@@ -21,7 +21,7 @@ export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnV
       {turn.cacheNote && <p class="cache-note">cache: {turn.cacheNote}</p>}
       {turn.context && (
         <details class="context">
-          <summary>context: {turn.context.system ? `system prompt (${turn.context.system.length} chars)` : 'no system prompt'}{turn.context.tools.length ? `, tools: ${turn.context.tools.join(', ')}` : ''}</summary>
+          <summary>context: {turn.context.system ? `system prompt (${counted(turn.context.system.length, 'char')})` : 'no system prompt'}{turn.context.tools.length ? `, tools: ${turn.context.tools.join(', ')}` : ''}</summary>
           {turn.context.system && <pre>{turn.context.system}</pre>}
         </details>
       )}
@@ -41,7 +41,7 @@ export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnV
 
 function Diff({ diff }: { diff: RequestDiff }) {
   const parts = [
-    diff.added.length ? `+${diff.added.length} message${diff.added.length === 1 ? '' : 's'}` : '',
+    diff.added.length ? `+${counted(diff.added.length, 'message')}` : '',
     diff.removed.length ? `−${diff.removed.length} changed/removed` : '',
     diff.system ? 'system prompt changed' : '',
     diff.toolsAdded.length ? `+tools ${diff.toolsAdded.join(', ')}` : '',
@@ -49,7 +49,7 @@ function Diff({ diff }: { diff: RequestDiff }) {
   ].filter(Boolean);
   return (
     <details class="diff">
-      <summary>diff vs previous request: {parts.length ? parts.join(' · ') : 'no change'} <span class="dim">({diff.kept} message{diff.kept === 1 ? '' : 's'} kept)</span></summary>
+      <summary>diff vs previous request: {parts.length ? parts.join(' · ') : 'no change'} <span class="dim">({counted(diff.kept, 'message')} kept)</span></summary>
       {diff.system && (
         <div class="sys-diff">
           <div class="removed"><div class="role">− system</div><pre>{diff.system.before ?? '(none)'}</pre></div>

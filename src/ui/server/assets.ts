@@ -21,10 +21,13 @@ export const UI_DIST = fileURLToPath(new URL('../../../ui/dist/', import.meta.ur
 
 const TYPES: Record<string, string> = { 'app.js': 'text/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8' };
 
+/** The tab's icon, inline (a data: image the CSP allows): without one the browser asks /favicon.ico and logs the 404. */
+const ICON = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#111827"/><path d="M4 4v8h3M9 4h4M11 4v8" stroke="#fff" stroke-width="1.6" fill="none"/></svg>')}`;
+
 /** The one page: no inline script or style, everything from /ui/app.*. */
 export const INDEX_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>llmtap</title><link rel="stylesheet" href="/ui/app.css"></head>
+<title>llmtap</title><link rel="icon" href="${ICON}"><link rel="stylesheet" href="/ui/app.css"></head>
 <body><div id="app"></div><script type="module" src="/ui/app.js"></script></body></html>
 `;
 

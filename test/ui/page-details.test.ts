@@ -1,0 +1,116 @@
+/**
+ * The small things a page says: counts in words (1 turn, 2 turns), the copy button that
+ * comes back, a tab icon (no 404 in the browser's log), and charts whose groups keep one
+ * colour each and whose legend writes values as the axis does. Headless Chromium.
+ */
+import type { Page } from 'playwright-core';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { ARTIFACTS, launchChromium } from './browser-helpers.js';
+
+let fake: FakeProvider;
+let tp: TestProxy;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+let page: Page;
+
+/** An answer the fake provider mirrors back: any model, any usage. */
+async function answer(model: string, tokens: number): Promise<void> {
+  const body = {
+    model, messages: [{ role: 'user', content: `hello ${model}` }],
+    id: 'chatcmpl-mirror', object: 'chat.completion', created: 1_700_000_000,
+    choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: tokens, completion_tokens: 10, total_tokens: tokens + 10 },
+  };
+  const res = await request('https://api.openai.com/v1/chat/completions', {
+    method: 'POST', dispatcher: tp.agent, body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', 'x-fake-mirror': '1', authorization: 'Bearer sk-proj-details-0123456789abcdef', 'user-agent': 'OpenAI/JS 4.70.0' },
+  });
+  expect(res.statusCode).toBe(200);
+  await res.body.text();
+}
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  tp = await startTestProxy(fake);
+  // Two priced models that cost the most, and six unpriced ones with more tokens: the cost
+  // chart and the token chart rank different groups first, and together show more groups than either.
+  await answer('gpt-4o', 500);
+  await answer('gpt-4o-mini', 400);
+  for (const [i, name] of ['a', 'b', 'c', 'd', 'e', 'f'].entries()) await answer(`acme-model-${name}`, 6000 - i * 1000);
+  tp.proxy.recorder.flush();
+  chromium = await launchChromium();
+  await chromium.browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: tp.url });
+  page = await chromium.browser.newPage();
+}, 60_000);
+
+afterAll(async () => {
+  await chromium?.close();
+  await tp?.close();
+  await fake?.close();
+});
+
+type Listed = { id: string; sessionId: string };
+async function newest(): Promise<Listed> {
+  return ((await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: Listed[] }).exchanges[0]!;
+}
+
+describe('page details', () => {
+  it('counts in words: a session of one turn says "1 turn"', async () => {
+    const { sessionId } = await newest();
+    await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(sessionId)}`);
+    await page.locator('article.turn').waitFor();
+    expect(await page.locator('.replay-pos').textContent()).toBe('1 turn');
+    expect(await page.locator('.thread-head').textContent()).toContain('1 turn ·');
+    expect(await page.locator('.facts').textContent()).toContain('1 thread, 1 turn');
+  });
+
+  it('the copy button says "copied", then is "copy" again', async () => {
+    const { id } = await newest();
+    await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(id)}`);
+    const button = page.getByRole('button', { name: 'copy' });
+    await button.click();
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toContain('curl');
+    const copied = page.getByRole('button', { name: 'copied' });
+    await copied.waitFor();
+    const at = Date.now();
+    await button.waitFor({ timeout: 5000 });
+    expect(Date.now() - at).toBeGreaterThan(1000);
+  });
+
+  it('declares a tab icon of its own, inline, that loads under the page\'s CSP (a browser then asks for no /favicon.ico)', async () => {
+    // Headless Chromium fetches no tab icon at all: what the page declares is what can be checked.
+    await page.goto(`${tp.url}/ui/`);
+    await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
+    expect(await page.locator('link[rel="icon"]').count()).toBe(1);
+    const href = (await page.locator('link[rel="icon"]').getAttribute('href'))!;
+    expect(href).toMatch(/^data:image\/svg\+xml,/);
+    const width = await page.evaluate<number>(`new Promise((done) => { const img = new Image(); img.onload = () => done(img.naturalWidth); img.onerror = () => done(0); img.src = ${JSON.stringify(href)}; })`);
+    expect(width).toBeGreaterThan(0);
+  });
+
+  it('gives a group one colour in both charts, never two groups one colour, and writes legend values as the axis', async () => {
+    await page.goto(`${tp.url}/ui/#/charts`);
+    await page.locator('#chart-tokens .uplot').waitFor();
+    const legend = (chart: string) => page.locator(`#chart-${chart} .u-legend .u-series`).evaluateAll((rows) => rows.slice(1).map((row) => [
+      row.querySelector('.u-label')!.textContent!, row.ownerDocument.defaultView!.getComputedStyle(row.querySelector('.u-marker')!).borderColor,
+    ] as const));
+    const cost = await legend('cost');
+    const tokens = await legend('tokens');
+    expect(cost.map(([n]) => n).slice(0, 2)).toEqual(['gpt-4o', 'gpt-4o-mini']);
+    expect(tokens.map(([n]) => n).slice(0, 2)).toEqual(['acme-model-a', 'acme-model-b']);
+    for (const chart of [cost, tokens]) expect(new Set(chart.map(([, c]) => c)).size).toBe(chart.length);
+    const costColour = new Map(cost);
+    for (const [name, colour] of tokens) if (costColour.has(name)) expect(colour, name).toBe(costColour.get(name));
+
+    // Hovered, the legend gives each line's value as the axis writes it: dollars, not 0.0033.
+    const over = page.locator('#chart-cost .u-over');
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    const values = await page.locator('#chart-cost .u-legend .u-series .u-value').allTextContents();
+    expect(values.slice(1).length).toBeGreaterThan(0);
+    for (const v of values.slice(1)) expect(v).toMatch(/^(\$[\d.]+|–)$/);
+    await page.screenshot({ path: `${ARTIFACTS}/charts-colours.png`, fullPage: true });
+  });
+});
