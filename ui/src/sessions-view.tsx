@@ -12,6 +12,8 @@ export function SessionsView() {
   // Whether the last page read was full: older sessions may be behind it.
   const [more, setMore] = useState(false);
   const [loadingOlder, setLoadingOlder] = useState(false);
+  const filtersRef = useRef(filters);
+  filtersRef.current = filters;
   const url = (offset: number) => {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(filters)) if (v.trim()) params.set(k, v.trim());
@@ -41,8 +43,6 @@ export function SessionsView() {
       setMore(r.sessions.length >= PAGE_SIZE);
     }, (err: Error) => setError(err.message)).finally(() => setLoadingOlder(false));
   };
-  const filtersRef = useRef(filters);
-  filtersRef.current = filters;
   const field = (name: keyof typeof NO_SESSION_FILTERS, width: number) => (
     <input id={`sessions-${name}`} class="filter" style={{ width: `${width}em` }} placeholder={name} value={filters[name]}
       onInput={(e) => setFilters({ ...filters, [name]: (e.target as HTMLInputElement).value })} />
