@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { promptTokens } from '../../src/providers/usage-totals.js';
 import { getJson, type ExchangePage } from './api.js';
 import { Decisions, Downloads, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
-import { dateTime, ms, tokens, usd, wsPayload } from './format.js';
+import { dateTime, ms, shortId, tokens, usd, wsPayload } from './format.js';
 import { Status } from './list-view.js';
 import { Turn } from './turn-card.js';
 
@@ -41,7 +41,7 @@ export function ExchangeView({ id }: { id: string }) {
         <span>in {tokens(allPromptTokens(page))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(page.usage.output_tokens)}</span>
         <span class="cost">{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
         <span>{ms(page.duration_ms)} (first byte {ms(page.ttfb_ms)})</span>
-        {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {page.session_id.slice(0, 10)} · {turnSpan(page)}</a>}
+        {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {shortId(page.session_id)} · {turnSpan(page)}</a>}
         <Downloads path={`exchanges/${encodeURIComponent(page.id)}`} />
       </div>
       {page.policy && (

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJson, PAGE_SIZE, type SessionJson } from './api.js';
 import { Paging } from './blocks.js';
-import { counted, dateTime, ms, tokens, usd } from './format.js';
+import { counted, dateTime, ms, shortId, tokens, usd } from './format.js';
 
 const NO_SESSION_FILTERS = { tool: '', model: '', user: '', label: '' };
 
@@ -68,7 +68,7 @@ function SessionTable({ sessions }: { sessions: SessionJson[] }) {
         <tbody>
           {sessions.map((s) => (
             <tr key={s.id}>
-              <td class="mono"><a href={`#/session/${encodeURIComponent(s.id)}`}>{s.id.slice(0, 16)}</a></td>
+              <td class="mono"><a href={`#/session/${encodeURIComponent(s.id)}`} title={s.id}>{shortId(s.id)}</a></td>
               <td class="mono">{dateTime(s.started_at)}</td><td class="num">{ms(s.duration_ms)}</td><td class="cut" title={s.tool ?? ''}>{s.tool ?? '–'}</td><td class="cut" title={s.models.join(', ')}>{s.models.join(', ')}</td>
               <td class="num">{s.threads}</td><td class="num">{s.turns}</td><td class="num">{tokens(s.tokens.input)}</td><td class="num">{tokens(s.tokens.output)}</td>
               <td class="num">{usd(s.cost_usd, s.api_equivalent)}</td><td class="cut" title={s.client.user ?? ''}>{s.client.user ?? ''}</td>
