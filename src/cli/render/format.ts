@@ -1,5 +1,4 @@
 /** Number and time formats shared by the read-side commands. */
-import { randomBytes } from 'node:crypto';
 import { withoutControls } from '../../terminal-text.js';
 
 /** `1 turn`, `3 turns`: a count with its noun (plural with -s). */
@@ -98,4 +97,5 @@ export function colour(code: 1 | 2 | 22 | 31 | 36 | 39): string {
   return `${COLOUR_MARK}${code}m`;
 }
 
-const COLOUR_MARK = `\ufdd0${randomBytes(6).toString('hex')}`;
+// Web Crypto, not node:crypto: the web UI's bundle takes this module too (policy-text.ts).
+const COLOUR_MARK = `\ufdd0${Array.from(globalThis.crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
