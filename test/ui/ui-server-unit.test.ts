@@ -108,6 +108,12 @@ describe('requestDiff', () => {
     expect(d).toMatchObject({ kept: 1, removed: [user('2')], added: [user('summary')] });
     expect(d.system).toBeUndefined();
   });
+  it('lists only what a compaction rewrote: messages both requests keep are kept, wherever they are', () => {
+    const d = requestDiff('prev', { tools: [], messages: [user('1'), user('2'), user('3'), user('4')] }, { tools: [], messages: [user('summary of 1'), user('3'), user('4'), user('5')] });
+    expect(d).toMatchObject({ kept: 2, removed: [user('1'), user('2')], added: [user('summary of 1'), user('5')] });
+    const edit = requestDiff('prev', { tools: [], messages: [user('1'), user('2'), user('3')] }, { tools: [], messages: [user('1'), user('2 edited'), user('3')] });
+    expect(edit).toMatchObject({ kept: 2, removed: [user('2')], added: [user('2 edited')] });
+  });
 });
 
 describe('a recorded WebSocket message as the exchange page shows it', () => {
