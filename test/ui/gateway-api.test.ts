@@ -190,6 +190,11 @@ describe('the web UI API in gateway mode', () => {
       await page.locator('p.empty').waitFor({ timeout: 10_000 });
       await page.selectOption('#usage-period', '30d');
       await expect.poll(firstCells).toContain('total');
+      // Days are UTC days, as stats --by day counts them: the page says so.
+      await page.selectOption('#usage-by', 'day');
+      await expect.poll(async () => (await firstCells()).some((c) => /^\d{4}-\d{2}-\d{2}$/.test(c))).toBe(true);
+      expect(await page.locator('table.usage-table th').first().textContent()).toBe('day (UTC)');
+      expect(await page.locator('#usage-by option[value="day"]').textContent()).toBe('day (UTC)');
       await page.screenshot({ path: `${ARTIFACTS}/usage.png`, fullPage: true });
     } finally {
       await chromium.close();

@@ -43,7 +43,7 @@ export function UsageView() {
   return (
     <section class="usage">
       <div class="toolbar">
-        <Choice id="usage-by" label="Group by" value={by} options={choices.map((g) => [g, g] as const)} onChange={setBy} />
+        <Choice id="usage-by" label="Group by" value={by} options={choices.map((g) => [g, groupLabel(g)] as const)} onChange={setBy} />
         <Choice id="usage-period" label="Period" value={period} options={PERIODS} onChange={setPeriod} />
         <a class="download" href={reportUrl('usage', by, period, now, true)} download>download CSV</a>
       </div>
@@ -54,7 +54,7 @@ export function UsageView() {
         <table class="list usage-table">
           <thead>
             <tr>
-              <th>{by}</th><th class="num">requests</th><th class="num">errors</th><th class="num">in</th><th class="num">out</th><th class="num">cache</th>
+              <th>{groupLabel(by)}</th><th class="num">requests</th><th class="num">errors</th><th class="num">in</th><th class="num">out</th><th class="num">cache</th>
               <th class="num">cost</th><th class="num">p50</th><th class="num">p95</th><th class="num">TTFT p50</th><th class="num">TTFT p95</th>
             </tr>
           </thead>
@@ -67,6 +67,11 @@ export function UsageView() {
       <p class="dim">Costs as priced when each exchange was recorded; <code>+</code>: some exchanges in the group have no known price. Percentiles of the total are over every exchange at once.</p>
     </section>
   );
+}
+
+/** A grouping as the page names it: days are UTC days (as `stats --by day` counts them), which the page says. */
+function groupLabel(by: UsageGroup): string {
+  return by === 'day' ? 'day (UTC)' : by;
 }
 
 /** The live list filtered to a group's exchanges, for the groupings it filters by. */
