@@ -153,3 +153,21 @@ describe('the live list', () => {
     expect(await page.locator('#filter-q').inputValue()).toBe('');
   });
 });
+
+describe('the sessions list', () => {
+  it('marks a cost that leaves out exchanges with no known price with +, as the CLI does', async () => {
+    const session = 'sess-unpriced-0001';
+    await claudeCode(session, 'a priced turn');
+    const res = await request('https://api.anthropic.com/v1/messages', {
+      method: 'POST', dispatcher: tp.agent,
+      headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-api03-live-0123456789abcdef', 'anthropic-version': '2023-06-01', 'user-agent': 'claude-cli/1.0.83 (external, cli)', 'x-claude-code-session-id': session },
+      body: JSON.stringify({ model: 'claude-in-house-finetune', max_tokens: 64, messages: [{ role: 'user', content: 'an unpriced turn' }] }),
+    });
+    await res.body.text();
+    tp.proxy.recorder.flush();
+    await page.goto(`${tp.url}/ui/#/sessions`);
+    const cost = page.locator(`table.list tbody tr:has(a[href*="${session}"]) td:nth-child(10)`);
+    await expect.poll(() => cost.textContent()).toMatch(/^\$[\d.]+\+$/);
+    expect(await cost.getAttribute('title')).toBe('not counted: 1 exchange with no known price');
+  });
+});
