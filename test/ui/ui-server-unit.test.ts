@@ -8,7 +8,7 @@ import { canSee, isLoopbackHostHeader, viewerFor } from '../../src/ui/server/acc
 import { curlCommand } from '../../src/ui/server/curl.js';
 import { policySummary } from '../../src/ui/server/list-item.js';
 import { policyLines } from '../../ui/src/policy-lines.js';
-import { wsPayload } from '../../ui/src/format.js';
+import { listTime, wsPayload } from '../../ui/src/format.js';
 import { filtersFromQuery, matchesFilters, NO_FILTERS } from '../../ui/src/api.js';
 import { periodRange, reportUrl } from '../../ui/src/usage-data.js';
 import { compact, usedWidth } from '../../ui/src/policy-data.js';
@@ -113,6 +113,14 @@ describe('requestDiff', () => {
     expect(d).toMatchObject({ kept: 2, removed: [user('1'), user('2')], added: [user('summary of 1'), user('5')] });
     const edit = requestDiff('prev', { tools: [], messages: [user('1'), user('2'), user('3')] }, { tools: [], messages: [user('1'), user('2 edited'), user('3')] });
     expect(edit).toMatchObject({ kept: 2, removed: [user('2')], added: [user('2 edited')] });
+  });
+});
+
+describe('the live list\'s time column', () => {
+  it('shows the clock alone for today, the date too for an earlier day', () => {
+    const now = new Date(2026, 11, 6, 21, 0, 0).getTime();
+    expect(listTime(new Date(2026, 11, 6, 9, 5, 7).getTime(), now)).toBe('09:05:07');
+    expect(listTime(new Date(2026, 11, 5, 23, 59, 59).getTime(), now)).toBe('2026-12-05 23:59:59');
   });
 });
 

@@ -2,7 +2,7 @@ import type { ComponentChild } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { applyWritten, getJson, insertByTime, mergeFetched, listUrl, matchesFilters, NO_FILTERS, PAGE_SIZE, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
 import { Paging } from './blocks.js';
-import { counted, ms, shortId, time, tokens, usd } from './format.js';
+import { counted, listTime, ms, shortId, tokens, usd } from './format.js';
 import { SessionWait } from './session-wait.js';
 
 const MAX_ROWS = 1000;
@@ -148,7 +148,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
             {rows.map((r, i) => [
               <tr key={r.id} class={i === selected ? 'selected' : ''} data-id={r.id} onClick={() => select(i)}
                 onDblClick={() => (location.hash = `#/exchange/${encodeURIComponent(r.id)}`)}>
-                <td class="mono">{time(r.startedAt)}</td>
+                <td class="mono">{listTime(r.startedAt)}</td>
                 <td class="cut" title={r.tool ?? ''}>{r.tool ?? '–'}</td>
                 <td class="cut" title={r.model ?? `${r.method} ${r.path}`}><a href={`#/exchange/${encodeURIComponent(r.id)}`}>{r.model ?? `${r.method} ${r.path}`}</a></td>
                 <td><Status item={r} /></td>
