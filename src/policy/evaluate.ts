@@ -187,7 +187,9 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
   for (const rule of policy.redact) {
     if (!rule.match(facts)) continue;
     const enforced = rule.mode === 'enforce';
-    const apply = enforced && rule.action === 'replace';
+    // An enforced block rule replaces too: the request is refused, and the archive keeps it
+    // with placeholders, never the values the rule said must not leave this machine.
+    const apply = enforced;
     if (bodyUnreadable && hasMessageText(facts.api)) {
       // A body that could not be decoded or parsed cannot be scanned: a block rule
       // refuses it (fail closed); a replace rule records that it could not look.
@@ -200,9 +202,9 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     if (hits.length === 0 && enforced) break; // matched, nothing found: this rule decided
     if (hits.length > 0) decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits });
     if (!enforced) continue;
-    if (rule.action === 'block') return block('content_blocked');
     outcome.changedBody = body;
     outcome.record.bodyChanged = true;
+    if (rule.action === 'block') return block('content_blocked');
     break;
   }
 

@@ -29,6 +29,17 @@ export function hasMessageText(api: ApiKind | undefined): boolean {
 /** Keys whose string value (or array of strings) is text a person or a tool wrote. */
 const TEXT_KEYS = new Set(['content', 'text', 'input', 'output', 'prompt', 'system', 'instructions', 'arguments', 'inputText']);
 
+/**
+ * Keys whose object value is free-form data a model or a tool wrote: a tool call's
+ * arguments (Anthropic and Bedrock `input`, Gemini `args`, Ollama `arguments`) and a
+ * tool's result (Gemini `response`, Bedrock `json`). Every string inside is text,
+ * whatever its key (`{command: "curl -H 'Authorization: Bearer sk-…'"}`); keys stay.
+ */
+const FREE_FORM_KEYS = new Set(['input', 'args', 'arguments', 'response', 'json']);
+
+/** How a value is read: its strings as text, its object keys deciding (structure), or every string as text (free-form). */
+type Reading = 'text' | 'structure' | 'free';
+
 /** Same value → same placeholder within one request; numbered per detector. */
 export class Placeholders {
   // Made on the first hit: most requests have none, and this is built for every one.
@@ -158,11 +169,11 @@ export function redactRequest(api: ApiKind | undefined, body: unknown, detectors
   const path: (string | number)[] = [];
   let fired: Map<string, number> | undefined;
   const firedHere = (): Map<string, number> => (fired ??= new Map());
-  const visit = (holder: Record<string, unknown> | unknown[], key: string | number, isText: boolean): void => {
+  const visit = (holder: Record<string, unknown> | unknown[], key: string | number, reading: Reading): void => {
     const value = (holder as Record<string | number, unknown>)[key];
     path.push(key);
     if (typeof value === 'string') {
-      if (isText) {
+      if (reading !== 'structure') {
         const text = redactInto(value, detectors, placeholders, firedHere);
         if (fired) {
           const at = pathText(path);
@@ -172,16 +183,22 @@ export function redactRequest(api: ApiKind | undefined, body: unknown, detectors
         if (apply && text !== value) (holder as Record<string | number, unknown>)[key] = text;
       }
     } else if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) visit(value, i, isText);
+      for (let i = 0; i < value.length; i++) visit(value, i, reading);
     } else if (value && typeof value === 'object') {
       const obj = value as Record<string, unknown>;
-      for (const k of Object.keys(obj)) visit(obj, k, TEXT_KEYS.has(k));
+      for (const k of Object.keys(obj)) visit(obj, k, reading === 'free' ? 'free' : readingOf(k, obj[k]));
     }
     path.pop();
   };
   const top = body as Record<string, unknown>;
-  for (const root of roots) if (Object.hasOwn(top, root)) visit(top, root, true);
+  // A root is text when it is a string (`prompt`, `system`); as a list or object its keys decide.
+  for (const root of roots) if (Object.hasOwn(top, root)) visit(top, root, 'text');
   return hits;
+}
+
+function readingOf(key: string, value: unknown): Reading {
+  if (FREE_FORM_KEYS.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) return 'free';
+  return TEXT_KEYS.has(key) ? 'text' : 'structure';
 }
 
 /** `messages[0].content` from ['messages', 0, 'content']. */

@@ -15,6 +15,7 @@ rules:
   - {id: no-opus, action: deny, match: {model: "claude-opus-*"}}
   - {id: watch-o3, mode: monitor, action: deny, match: {model: o3}}
   - {id: no-keys-out, match: {model: gpt-4.1}, redact: {detectors: [api_key], action: block}}
+  - {id: no-pii-out, match: {model: gpt-4.1-strict}, redact: {detectors: [email, card], action: block}}
   - {id: pii, match: {api: [chat.completions, messages]}, redact: {detectors: [email, card]}}
   - {id: slow, match: {model: "*-limited"}, rateLimit: {requestsPerMinute: 1, per: model}}
 `;
@@ -119,6 +120,22 @@ describe('policy through the proxy with the official SDKs', () => {
     expect(fake.seen.length).toBe(before);
     const rec = await byModel('gpt-4.1');
     expect(rec.policy).toMatchObject({ blocked: 'content_blocked', decisions: [{ rule: 'no-keys-out', action: 'block', hits: [{ detector: 'api_key', at: 'messages[0].content', count: 1 }] }] });
+  });
+
+  it('a request a block rule refused is archived with placeholders, never with what the rule said must not leave', async () => {
+    const before = fake.seen.length;
+    const err = await openai.chat.completions.create({ model: 'gpt-4.1-strict', messages: [{ role: 'user', content: `charge ${CARD} and mail ${EMAIL}` }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(fake.seen.length).toBe(before);
+    const rec = await byModel('gpt-4.1-strict');
+    expect(rec.policy).toMatchObject({ blocked: 'content_blocked', bodyChanged: true });
+    expect(rec.request.body).toContain('charge [REDACTED:card:1] and mail [REDACTED:email:1]');
+    tp.proxy.recorder.flush();
+    for (const f of readdirSync(tp.home).filter((n) => n.startsWith('llmtap.db'))) {
+      const bytes = readFileSync(`${tp.home}/${f}`);
+      expect(bytes.includes(EMAIL), f).toBe(false);
+      expect(bytes.includes(CARD), f).toBe(false);
+    }
   });
 
   it('a body a redact rule found nothing in reaches the provider byte for byte', async () => {

@@ -132,8 +132,30 @@ describe('redact rules', () => {
     expect(out.record).toEqual({ decisions: [{ rule: 'internal', kind: 'redact', action: 'replace', enforced: true, hits: [{ detector: 'email', at: 'messages[0].content', count: 1 }, { detector: 'ticket', at: 'messages[0].content', count: 1 }] }], bodyChanged: true });
     const block = loadPolicyText('rules:\n  - {id: dlp, redact: {detectors: [api_key], action: block}}\n', 'p.yaml');
     const secret = { messages: [{ role: 'user', content: 'use sk-ant-api03-abcdefghijklmnopqrstuvwxyz' }] };
-    expect(evaluatePolicy(block, facts, secret, new PolicyBuckets()).block?.code).toBe('content_blocked');
-    expect(secret.messages[0]!.content).toContain('sk-ant-api03');
+    const refused = evaluatePolicy(block, facts, secret, new PolicyBuckets());
+    expect(refused.block?.code).toBe('content_blocked');
+    // Refused, and kept for the archive with placeholders: never what the rule said must not leave.
+    expect(secret.messages[0]!.content).toBe('use [REDACTED:api_key:1]');
+    expect(refused.changedBody).toBe(secret);
+    // In monitor mode nothing changes: the request goes out as sent.
+    const watched = { messages: [{ role: 'user', content: 'use sk-ant-api03-abcdefghijklmnopqrstuvwxyz' }] };
+    const monitor = loadPolicyText('rules:\n  - {id: dlp, mode: monitor, redact: {detectors: [api_key], action: block}}\n', 'p.yaml');
+    expect(evaluatePolicy(monitor, facts, watched, new PolicyBuckets()).changedBody).toBeUndefined();
+    expect(watched.messages[0]!.content).toContain('sk-ant-api03');
+  });
+
+  it('reads a tool call\'s arguments and a tool\'s result as text whatever their keys, never their keys or the structure', () => {
+    const p = loadPolicyText('rules:\n  - {id: r, redact: {detectors: [api_key, email]}}\n', 'p.yaml');
+    const key = 'sk-proj-abcdefghijklmnopqrstuvwx0123456789ABCD';
+    const anthropic = { messages: [{ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: `curl -H "Authorization: Bearer ${key}"`, env: { to: 'jo@corp.example' } } }] }] };
+    const hits = evaluatePolicy(p, { ...facts, api: 'messages' }, anthropic, new PolicyBuckets()).record.decisions[0]!;
+    expect(JSON.stringify(anthropic)).not.toMatch(/sk-proj-abcdef|jo@corp/);
+    expect(anthropic.messages[0]!.content[0]!).toMatchObject({ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'curl -H "Authorization: [REDACTED:api_key:1]"', env: { to: '[REDACTED:email:1]' } } });
+    expect(hits).toMatchObject({ hits: [{ detector: 'api_key', at: 'messages[0].content[0].input.command' }, { detector: 'email', at: 'messages[0].content[0].input.env.to' }] });
+    const gemini = { contents: [{ role: 'model', parts: [{ functionCall: { name: 'send', args: { address: 'jo@corp.example' } } }] }, { role: 'user', parts: [{ functionResponse: { name: 'send', response: { sent_to: 'jo@corp.example' } } }] }] };
+    evaluatePolicy(p, { ...facts, api: 'gemini.generateContent' }, gemini, new PolicyBuckets());
+    expect(JSON.stringify(gemini)).not.toContain('jo@corp');
+    expect(JSON.stringify(gemini)).toContain('"functionCall":{"name":"send","args":{"address":"[REDACTED:email:1]"}}');
   });
 
   it('the stage re-serialises only when something changed, fixing Content-Length and dropping the coding', () => {
