@@ -165,9 +165,10 @@ export function evaluateRateLimits(rules: readonly RateLimitRule[], facts: Match
 /**
  * Decides what the policy does with one request: pure over the facts and the
  * parsed body, apart from the token buckets it is handed. Within each kind the
- * first ENFORCED rule that matches wins; monitor rules that match before it are
- * recorded (what they would have done) and passed over, so adding a rule in
- * monitor mode never changes what is enforced.
+ * first ENFORCED rule that matches wins (redaction excepted: every matching redact
+ * rule applies); monitor rules that match before it are recorded (what they would
+ * have done) and passed over, so adding a rule in monitor mode never changes what is
+ * enforced.
  */
 export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: unknown, buckets: PolicyBuckets, bodyUnreadable = false, extras: EvaluateExtras = {}): PolicyOutcome {
   const decisions: Decision[] = [];
@@ -194,18 +195,18 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
       // A body that could not be decoded or parsed cannot be scanned: a block rule
       // refuses it (fail closed); a replace rule records that it could not look.
       decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits: [{ detector: 'unreadable', at: 'body', count: 1 }] });
-      if (!enforced) continue;
-      if (rule.action === 'block') return block('content_blocked');
-      break;
+      if (enforced && rule.action === 'block') return block('content_blocked');
+      continue;
     }
+    // Unlike the other kinds, every matching redact rule applies, in order: each looks for
+    // its own detectors (one rule refusing keys, another replacing personal data).
     const hits = redactRequest(facts.api, body, rule.detectors, placeholders, apply);
-    if (hits.length === 0 && enforced) break; // matched, nothing found: this rule decided
-    if (hits.length > 0) decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits });
+    if (hits.length === 0) continue;
+    decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits });
     if (!enforced) continue;
     outcome.changedBody = body;
     outcome.record.bodyChanged = true;
     if (rule.action === 'block') return block('content_blocked');
-    break;
   }
 
   // limits: after redaction (a refused body is still recorded redacted), before the token pre-check, which sees the clamped value.

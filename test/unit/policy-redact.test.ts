@@ -144,6 +144,20 @@ describe('redact rules', () => {
     expect(watched.messages[0]!.content).toContain('sk-ant-api03');
   });
 
+  it('every matching redact rule applies, in order: one refusing keys and another replacing personal data both work', () => {
+    const p = loadPolicyText('rules:\n  - {id: no-keys, redact: {detectors: [api_key], action: block}}\n  - {id: pii, redact: {detectors: [email]}}\n', 'p.yaml');
+    const mail = { messages: [{ role: 'user', content: 'mail jo@corp.example' }] };
+    const mailed = evaluatePolicy(p, facts, mail, new PolicyBuckets());
+    expect(mailed.block).toBeUndefined();
+    expect(mail.messages[0]!.content).toBe('mail [REDACTED:email:1]');
+    expect(mailed.record.decisions.map((d) => d.rule)).toEqual(['pii']);
+    const both = { messages: [{ role: 'user', content: 'mail jo@corp.example the key sk-ant-api03-abcdefghijklmnopqrstuvwxyz' }] };
+    const refused = evaluatePolicy(p, facts, both, new PolicyBuckets());
+    expect(refused.block?.code).toBe('content_blocked');
+    expect(refused.record.decisions.map((d) => d.rule)).toEqual(['no-keys']);
+    expect(JSON.stringify(both)).not.toContain('sk-ant-api03');
+  });
+
   it('reads a tool call\'s arguments and a tool\'s result as text whatever their keys, never their keys or the structure', () => {
     const p = loadPolicyText('rules:\n  - {id: r, redact: {detectors: [api_key, email]}}\n', 'p.yaml');
     const key = 'sk-proj-abcdefghijklmnopqrstuvwx0123456789ABCD';
