@@ -164,8 +164,12 @@ function anyHintOf(detectors: readonly Detector[]): RegExp | null {
  */
 export function redactRequest(api: ApiKind | undefined, body: unknown, detectors: readonly Detector[], placeholders: Placeholders, apply: boolean): RedactionHit[] {
   const hits: RedactionHit[] = [];
-  const roots = api ? ROOTS[api] : undefined;
-  if (!roots || !body || typeof body !== 'object' || Array.isArray(body)) return hits;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return hits;
+  // An endpoint whose shape llmtap does not know (legacy completions, batches, token
+  // counts, moderations, assistants): every string value of its JSON is read as text.
+  const roots = api ? (api === 'other' ? Object.keys(body) : ROOTS[api]) : undefined;
+  if (!roots) return hits;
+  const reading: Reading = api === 'other' ? 'free' : 'text';
   const path: (string | number)[] = [];
   let fired: Map<string, number> | undefined;
   const firedHere = (): Map<string, number> => (fired ??= new Map());
@@ -192,7 +196,7 @@ export function redactRequest(api: ApiKind | undefined, body: unknown, detectors
   };
   const top = body as Record<string, unknown>;
   // A root is text when it is a string (`prompt`, `system`); as a list or object its keys decide.
-  for (const root of roots) if (Object.hasOwn(top, root)) visit(top, root, 'text');
+  for (const root of roots) if (Object.hasOwn(top, root)) visit(top, root, reading);
   return hits;
 }
 

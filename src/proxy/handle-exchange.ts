@@ -110,9 +110,10 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     ex.request.body = captureWhole(body, deps.captureLimit);
     const parser = ex.api ? parserFor(ex.api) : undefined;
     let decoded: Buffer | undefined;
-    if (parser && body.length > 0) {
+    // Decoded for the parser, and for the policy on an endpoint no parser knows (its redaction reads any JSON).
+    if ((parser || policyRuntime) && body.length > 0) {
       decoded = decodeBody(body, headerValue(req.rawHeaders, 'content-encoding'));
-      if (decoded) {
+      if (decoded && parser) {
         Object.assign(ex.request, parser.parseRequest(decoded));
         ex.agent = readAgentMetadata(req.rawHeaders, asObject(parseJsonBody(decoded)));
       }

@@ -16,6 +16,7 @@ rules:
   - {id: watch-o3, mode: monitor, action: deny, match: {model: o3}}
   - {id: no-keys-out, match: {model: gpt-4.1}, redact: {detectors: [api_key], action: block}}
   - {id: no-pii-out, match: {model: gpt-4.1-strict}, redact: {detectors: [email, card], action: block}}
+  - {id: legacy-pii, match: {path: /v1/completions}, redact: {detectors: [email], action: block}}
   - {id: pii, match: {api: [chat.completions, messages]}, redact: {detectors: [email, card]}}
   - {id: slow, match: {model: "*-limited"}, rateLimit: {requestsPerMinute: 1, per: model}}
 `;
@@ -130,6 +131,11 @@ describe('policy through the proxy with the official SDKs', () => {
     const rec = await byModel('gpt-4.1-strict');
     expect(rec.policy).toMatchObject({ blocked: 'content_blocked', bodyChanged: true });
     expect(rec.request.body).toContain('charge [REDACTED:card:1] and mail [REDACTED:email:1]');
+    // An endpoint of no known shape (legacy completions) is read too: every string in its JSON.
+    const legacy = await undiciFetch('https://api.openai.com/v1/completions', { method: 'POST', dispatcher: tp.agent, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' }, body: JSON.stringify({ model: 'gpt-4.1-strict', prompt: `mail ${EMAIL}` }) });
+    expect([legacy.status, legacy.headers.get('x-llmtap-error')]).toEqual([400, 'content_blocked']);
+    await legacy.arrayBuffer();
+    expect(fake.seen.length).toBe(before);
     tp.proxy.recorder.flush();
     for (const f of readdirSync(tp.home).filter((n) => n.startsWith('llmtap.db'))) {
       const bytes = readFileSync(`${tp.home}/${f}`);

@@ -144,6 +144,17 @@ describe('redact rules', () => {
     expect(watched.messages[0]!.content).toContain('sk-ant-api03');
   });
 
+  it('on an endpoint of no known shape (legacy completions, batches), every string value of the JSON is read as text', () => {
+    const p = loadPolicyText('rules:\n  - {id: pii, redact: {detectors: [email, card]}}\n', 'p.yaml');
+    const legacy = { model: 'gpt-3.5-turbo-instruct', prompt: 'mail jo@corp.example', max_tokens: 5 };
+    const hits = evaluatePolicy(p, { ...facts, api: 'other' }, legacy, new PolicyBuckets()).record.decisions;
+    expect(legacy).toEqual({ model: 'gpt-3.5-turbo-instruct', prompt: 'mail [REDACTED:email:1]', max_tokens: 5 });
+    expect(hits).toMatchObject([{ rule: 'pii', hits: [{ detector: 'email', at: 'prompt' }] }]);
+    const batch = { requests: [{ custom_id: 'a-1', params: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'charge 4111 1111 1111 1111' }] } }] };
+    evaluatePolicy(p, { ...facts, api: 'other' }, batch, new PolicyBuckets());
+    expect(batch.requests[0]!).toEqual({ custom_id: 'a-1', params: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'charge [REDACTED:card:1]' }] } });
+  });
+
   it('every matching redact rule applies, in order: one refusing keys and another replacing personal data both work', () => {
     const p = loadPolicyText('rules:\n  - {id: no-keys, redact: {detectors: [api_key], action: block}}\n  - {id: pii, redact: {detectors: [email]}}\n', 'p.yaml');
     const mail = { messages: [{ role: 'user', content: 'mail jo@corp.example' }] };
