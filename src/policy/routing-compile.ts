@@ -101,10 +101,18 @@ export function parseUpstream(url: string, path: Path): UpstreamOrigin {
   if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) throw new RuleError(path, `"${url}": an origin only; put a path in pathPrefix`);
   const tls = u.protocol === 'https:';
   const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // Plain HTTP leaves this machine in clear text (prompts, answers, an injected key): only a local server may be named so.
+  if (!tls && !isLoopback(host)) throw new RuleError(path, `"${url}": http:// only to a loopback host (127.0.0.0/8, ::1, localhost); use https://`);
   const port = u.port ? Number(u.port) : tls ? 443 : 80;
   const defaultPort = port === (tls ? 443 : 80);
   const shown = isIP(host) === 6 ? `[${host}]` : host;
   return { tls, host, port, label: `${u.protocol}//${shown}${defaultPort ? '' : `:${port}`}` };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine (URL parsing has already normalised `127.1`, `[0::1]`). */
+function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
 }
 
 export function compileTarget(spec: RouteTargetSpec, path: Path): CompiledTarget {
@@ -134,7 +142,10 @@ export function compileTriggers(on: (string | number)[] | undefined, path: Path)
 
 export function compileFallback(spec: FallbackSpec, path: Path): Pick<FallbackRule, 'upstreams' | 'on'> {
   const upstreams = spec.upstreams.map((entry, i) => {
-    const target = compileTarget(typeof entry === 'string' ? { upstream: entry } : entry, [...path, 'upstreams', i]);
+    const at = [...path, 'upstreams', i];
+    // A bare URL entry is named by its own position in messages (there is no `upstream` key to point at).
+    if (typeof entry === 'string') return { upstream: parseUpstream(entry, at), model: undefined, pathPrefix: undefined };
+    const target = compileTarget(entry, at);
     return { ...target, upstream: target.upstream! };
   });
   return { upstreams, on: compileTriggers(spec.on, [...path, 'on']) };

@@ -215,6 +215,8 @@ export type CredentialsSpec = ({ fromEnv: string; fromFile?: never } | { fromFil
 export interface RouteEnd {
   upstream: string;
   model?: string;
+  /** On `to` only: the client's credentials held back from a route's other origin (names, never values). */
+  withheld?: string[];
 }
 
 export interface Attempt {
@@ -226,6 +228,8 @@ export interface Attempt {
   error?: string;
   /** How this attempt ended: `retried` (the next upstream got the request) or `answered` / `failed`. */
   result: 'retried' | 'answered' | 'failed';
+  /** The client's credentials held back from this upstream, another origin with none of its own (names, never values). */
+  withheld?: string[];
 }
 
 export type RoutingDecision =

@@ -49,7 +49,9 @@ export interface PlannedForward {
  * Sends a request along a routing plan: the primary hop, then (on a trigger) each
  * fallback hop with the same body bytes. Every try is recorded on `ex.policy.attempts`
  * when there was a fallback rule; the credentials decided per hop go in its decisions.
- * Injected credentials exist only in the headers handed to undici.
+ * Injected credentials exist only in the headers handed to undici. A hop to another
+ * origin without a credentials rule gets none of the client's (requestForHop); which
+ * ones were held back is recorded on its attempt, or on `route.to` for a route's hop.
  */
 export function forwardPlanned(fwd: PlannedForward, res: ServerResponse, ex: Exchange, capture: BodyCapture): Promise<RelayResult> {
   return fwd.plan.hops.length === 1 && !fwd.plan.triggers ? forwardOneHop(fwd, res, ex, capture) : forwardAlongHops(fwd, res, ex, capture);
@@ -66,6 +68,7 @@ function forwardOneHop(fwd: PlannedForward, res: ServerResponse, ex: Exchange, c
   const req = requestForHop(fwd.base, hop, credentialsForHop(fwd, hop, record, false));
   // A body without a top-level model (Gemini, Bedrock: the model is in the path) kept its own.
   if (req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
+  if (req.withheld && record.route) record.route.to.withheld = req.withheld;
   if (record.decisions.length > 0) ex.policy = record;
   const body = req.chunked && req.body ? Readable.from([req.body]) : req.body;
   const pool = fwd.pools.get(hop.origin.tls, hop.origin.host, hop.origin.port, hop.explicit);
@@ -89,9 +92,11 @@ async function forwardAlongHops(fwd: PlannedForward, res: ServerResponse, ex: Ex
     const step = nextStep(result, plan, i);
     // A body without a top-level model (Gemini, Bedrock: the model is in the path) kept its own.
     if (i === 0 && req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
+    if (i === 0 && req.withheld && record.route) record.route.to.withheld = req.withheld;
     // Tries are only recorded under a fallback rule (and only then can there be another).
     if (!plan.triggers) break;
-    attempts.push(attemptOf(hop, req.modelNotRewritten, result, step, ex.response?.status));
+    const attempt = attemptOf(hop, req.modelNotRewritten, result, step, ex.response?.status);
+    attempts.push(req.withheld ? { ...attempt, withheld: req.withheld } : attempt);
     if (step === 'stop') break;
     logFallback(fwd, ex, attempts[attempts.length - 1]!, plan.hops[i + 1]!);
   }

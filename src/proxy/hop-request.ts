@@ -25,16 +25,27 @@ export interface HopRequest {
   chunked: boolean;
   /** The model was asked to change but the body names none at the top level. */
   modelNotRewritten?: boolean;
+  /** The client's credentials held back from another origin (names only: headers, `?key`). */
+  withheld?: string[];
 }
 
 /** Every header a provider reads an API key from: the client's go when the policy sets its own. */
 export const CREDENTIAL_HEADERS: readonly CredentialHeader[] = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'];
 
 /**
+ * What the client sent for the origin it asked for and no other origin may see: the
+ * key headers, plus an AWS session token (Bedrock) and cookies that only mean
+ * something to that origin.
+ */
+const ORIGIN_BOUND_HEADERS: readonly string[] = [...CREDENTIAL_HEADERS, 'x-amz-security-token', 'cookie'];
+
+/**
  * Builds what one hop is sent (pure): the path with the hop's prefix, a Host
  * header naming the hop's origin when it is not the one the client asked for, the
  * model rewritten in the body (identity-encoded, Content-Length fixed), and the
- * injected credential in place of any the client sent.
+ * injected credential in place of any the client sent. A hop to another origin
+ * never gets the client's credentials (a key is only for the origin it was sent
+ * to): only the injected one, if any.
  */
 export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: CredentialHeader; value: string }): HopRequest {
   let headers = base.headers;
@@ -53,20 +64,30 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
     }
   }
   let path = base.path;
-  if (inject) {
+  let withheld: string[] | undefined;
+  if (inject || hop.explicit) {
     // Every credential header goes (inject.header is one of them), so the injected one
     // is appended; one pass, each name lower-cased once (this runs on every routed request).
     // The value needs no check here: a credential holding a line break or NUL stops the
     // policy from loading (routing-compile.ts), and the name is one of CREDENTIAL_HEADERS.
+    // hop.explicit: scheme, host or port differ from what the client asked for.
+    const drop: readonly string[] = hop.explicit ? ORIGIN_BOUND_HEADERS : CREDENTIAL_HEADERS;
     const kept: RawHeaders = [];
+    const dropped: string[] = [];
     for (let i = 0; i + 1 < headers.length; i += 2) {
-      if (!CREDENTIAL_HEADERS.includes(headers[i]!.toLowerCase() as CredentialHeader)) kept.push(headers[i]!, headers[i + 1]!);
+      const name = headers[i]!.toLowerCase();
+      if (!drop.includes(name)) kept.push(headers[i]!, headers[i + 1]!);
+      else if (!dropped.includes(name)) dropped.push(name);
     }
-    kept.push(inject.header, inject.value);
+    if (inject) kept.push(inject.header, inject.value);
     headers = kept;
+    const before = path;
     path = withoutKeyParam(path);
+    if (path !== before) dropped.push('?key');
+    // Recorded only when nothing took their place: an injected key has its own decision.
+    if (!inject && dropped.length > 0) withheld = dropped;
   }
-  return { path: (hop.pathPrefix ?? '') + path, headers, body, chunked, ...(modelNotRewritten ? { modelNotRewritten } : {}) };
+  return { path: (hop.pathPrefix ?? '') + path, headers, body, chunked, ...(modelNotRewritten ? { modelNotRewritten } : {}), ...(withheld ? { withheld } : {}) };
 }
 
 /**

@@ -156,11 +156,11 @@ describe('the request each hop gets', () => {
   };
   const local: Hop = { origin: { tls: false, host: '127.0.0.1', port: 8080, label: 'http://127.0.0.1:8080' }, model: 'llama3', pathPrefix: '/openai', explicit: true };
 
-  it('another origin: Host, path prefix, rewritten model with its own length', () => {
+  it('another origin: Host, path prefix, rewritten model with its own length, none of the client\'s credentials', () => {
     const r = requestForHop(base, local);
     expect(r.path).toBe('/openai/v1/chat/completions');
     expect(r.body!.toString()).toBe('{"model":"llama3","messages":[]}');
-    expect(r.headers).toEqual(['Host', '127.0.0.1:8080', 'Content-Type', 'application/json', 'Content-Length', String(r.body!.length), 'Authorization', 'Bearer proxy-login-only', 'x-api-key', 'other']);
+    expect(r.headers).toEqual(['Host', '127.0.0.1:8080', 'Content-Type', 'application/json', 'Content-Length', String(r.body!.length)]);
   });
 
   it('the same origin and no model: byte for byte what the client sent', () => {
@@ -178,8 +178,9 @@ describe('the request each hop gets', () => {
     const gemini = { ...base, path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent?key=AIzaClientKey&alt=sse' };
     const r = requestForHop(gemini, { ...local, model: undefined }, { header: 'x-goog-api-key', value: 'team-key' });
     expect(r.path).toBe('/openai/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
-    // Without an injected credential the client's key goes up as it sent it.
-    expect(requestForHop(gemini, { ...local, model: undefined }).path).toBe(`/openai${gemini.path}`);
+    // Without an injected credential the client's key goes up as it sent it, to its own origin only.
+    expect(requestForHop(gemini, { origin: { ...OPENAI, label: 'https://api.openai.com' }, explicit: false }).path).toBe(gemini.path);
+    expect(requestForHop(gemini, { ...local, model: undefined }).path).toBe('/openai/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
   });
 
   it('withoutKeyParam: every `key` (however encoded), nothing else', () => {
