@@ -7,7 +7,8 @@ export function captureWhole(bytes: Buffer, limit: number): Captured {
 
 /**
  * Keeps a copy of a body as it streams past, up to a limit. Chunks are kept as
- * they came (no per-chunk copying or string work) and joined once at the end.
+ * they came (no string work; copied only when a view would pin a far larger buffer)
+ * and joined once at the end.
  */
 export class BodyCapture {
   private chunks: Buffer[] = [];
@@ -21,7 +22,10 @@ export class BodyCapture {
     const room = this.limit - this.stored;
     if (room <= 0) return;
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    this.chunks.push(part);
+    // A small view of a much larger buffer (what undici hands over: a slice of everything it
+    // read from the socket at once) would keep the whole of it alive for as long as the
+    // exchange: copied out instead.
+    this.chunks.push(part.buffer.byteLength > 4 * part.length + 8192 ? Buffer.from(part) : part);
     this.stored += part.length;
   }
 

@@ -56,7 +56,16 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
       settle({ outcome: 'client_aborted' });
     };
     res.on('close', onClientClose);
-    const onDrain = (): void => controller?.resume();
+    // The upstream is paused once the client has PAUSE_AT bytes unsent, until it drains: one
+    // 'drain' listener and one resume per pause. Pausing at the first write that fills the
+    // socket's buffer (16 KB) paused a chunked stream at every event, and each undici resume
+    // reads (copies) the upstream socket's whole buffer again: a large stream to a client
+    // slower than the provider was quadratic in time and garbage.
+    let paused = false;
+    const onDrain = (): void => {
+      paused = false;
+      controller?.resume();
+    };
     /** Set when the answer is one to retry elsewhere: its body is read to the end (keeping the connection) and dropped. */
     let retryStatus: number | undefined;
 
@@ -84,7 +93,8 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
       onResponseData(c, chunk) {
         if (retryStatus !== undefined) return;
         if (ex.timings.firstByte === undefined) ex.timings.firstByte = now();
-        if (!res.write(chunk)) {
+        if (!res.write(chunk) && !paused && res.writableLength >= PAUSE_AT) {
+          paused = true;
           c.pause();
           res.once('drain', onDrain);
         }
@@ -118,6 +128,9 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
     }
   });
 }
+
+/** Bytes a client may have unsent before the upstream read is paused (per exchange). */
+const PAUSE_AT = 64 * 1024;
 
 function isEventStream(raw: RawHeaders): boolean {
   for (let i = 0; i + 1 < raw.length; i += 2) {
