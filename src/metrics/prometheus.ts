@@ -5,6 +5,7 @@ import { effectiveUpstream } from '../cost/effective-upstream.js';
 import { lazyRequire } from '../lazy-require.js';
 import type { priceOf } from '../recorder/row-cost.js';
 import type { BudgetReportRow } from '../policy/budget-report.js';
+import type { Redactor } from '../redact/redactor.js';
 import { BoundedLabel, normaliseLabel, OTHER, statusClass } from './labels.js';
 
 /** prom-client is loaded when a registry is made (--metrics), not by every proxy that imports this module. */
@@ -23,6 +24,11 @@ export interface MetricsSources {
   prices(): PriceOverrides | undefined;
   /** The running policy's budget rules and their spend this period (none without a policy). */
   budgets(): readonly BudgetReportRow[];
+  /**
+   * The proxy's redactor: label values that come from the traffic (a model name, a user
+   * agent's tool, a budget key) go through it as everything stored or logged does.
+   */
+  redactor?(): Redactor;
 }
 
 /** Caps on distinct label values (labels.ts); the rest read "other". Budget keys: per scrape, over all rules. */
@@ -103,7 +109,8 @@ export class PrometheusMetrics {
       name: 'llmtap_budget_spent_usd', help: 'Spend in the current period per budget rule and key (user:, team:, tool:, model:), as the running proxy charges it; 0 again when a period starts.', labelNames: ['rule', 'key'], registers,
       collect() {
         this.reset();
-        for (const [labels, usd] of budgetSeries(sources.budgets())) this.set(labels, usd);
+        const redactor = sources.redactor?.();
+        for (const [labels, usd] of budgetSeries(sources.budgets(), redactor && ((key) => redactor.text(key)))) this.set(labels, usd);
       },
     });
     gauge('llmtap_exchanges_in_flight', 'Exchanges started and not finished.', () => sources.inFlight());
@@ -117,6 +124,11 @@ export class PrometheusMetrics {
     gauge('llmtap_archive_healthy', '1 while archive writes succeed, 0 after a failed write.', () => (sources.archive().healthy ? 1 : 0));
   }
 
+  #redacted(value: string | undefined): string | undefined {
+    const redactor = this.#sources.redactor?.();
+    return value === undefined || !redactor ? value : redactor.text(value);
+  }
+
   /** One finished, recorded exchange. Runs on the event loop after the client has its answer. */
   observe(ex: Exchange): void {
     const reassembled = ex.response?.reassembled;
@@ -124,8 +136,8 @@ export class PrometheusMetrics {
     const routed = effectiveUpstream(ex);
     const provider = this.#labels.provider.value(routed ? routed.provider : ex.provider);
     const api = this.#labels.api.value(ex.api);
-    const model = this.#labels.model.value(reassembled?.model ?? routed?.model ?? ex.request.model);
-    const tool = this.#labels.tool.value(ex.tool?.name);
+    const model = this.#labels.model.value(this.#redacted(reassembled?.model ?? routed?.model ?? ex.request.model));
+    const tool = this.#labels.tool.value(this.#redacted(ex.tool?.name));
     const status = statusClass(ex.response?.status);
     const key = `${provider}\n${api}\n${model}\n${tool}\n${status}`;
     let bound = this.#bound.get(key);
@@ -170,12 +182,12 @@ export class PrometheusMetrics {
  * LABEL_CAPS.budgetKey over all rules (a budget `per: user` on an open gateway has a key
  * per client address); past the cap a rule's keys are summed as "other". Pure.
  */
-export function budgetSeries(budgets: readonly BudgetReportRow[]): [labels: { rule: string; key: string }, usd: number][] {
+export function budgetSeries(budgets: readonly BudgetReportRow[], redact: (key: string) => string = (key) => key): [labels: { rule: string; key: string }, usd: number][] {
   const sums = new Map<string, number>();
   let keys = 0;
   for (const b of budgets) {
     for (const k of b.keys) {
-      const key = keys < LABEL_CAPS.budgetKey ? normaliseLabel(k.key) : OTHER;
+      const key = keys < LABEL_CAPS.budgetKey ? normaliseLabel(redact(k.key)) : OTHER;
       keys++;
       const id = `${normaliseLabel(b.rule)}\n${key}`;
       sums.set(id, (sums.get(id) ?? 0) + k.spentUsd);

@@ -140,6 +140,7 @@ export class ProxyServer {
       tunnels: () => ({ opened: this.metrics.tunnelsOpened, closed: this.metrics.tunnelsClosed }),
       archive: () => ({ ...deps.recorder.stats(), healthy: deps.recorder.healthy }),
       prices: () => deps.recorder.prices,
+      redactor: () => this.exchangeDeps.redactor,
       budgets: () => {
         const runtime = this.exchangeDeps.policy;
         return runtime?.budgets ? ledgerReport(runtime.policy, runtime.budgets, Date.now()) : [];

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BoundedLabel, normaliseLabel, statusClass } from '../../src/metrics/labels.js';
 import { budgetSeries, PrometheusMetrics, type MetricsSources } from '../../src/metrics/prometheus.js';
 import { makeExchange } from '../../src/exchange.js';
+import { createRedactor } from '../../src/redact/redactor.js';
 
 describe('metric labels', () => {
   it('normalises values to a short, safe alphabet', () => {
@@ -58,6 +59,18 @@ describe('metric labels', () => {
     expect(flood).toHaveLength(501);
     expect(flood.find(([l]) => l.rule === 'b' && l.key === 'other')![1]).toBe(200 * 2);
     expect(flood.filter(([l]) => l.rule === 'a')).toHaveLength(400);
+  });
+
+  it('label values from the traffic go through the redactor: a key sent as a model or a user agent, an operator pattern', async () => {
+    const metrics = new PrometheusMetrics({ ...sources, redactor: () => createRedactor([/EMP-\d{6}/g]) });
+    const answered = { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
+    metrics.observe(makeExchange({ provider: 'openai', api: 'chat.completions', request: { model: 'sk-proj-MODELSECRETabcdefghijklmnopqrstuvwx' }, tool: { name: 'sk-proj-UASECRETabcdefghijklmnopqrstuvwxyz' }, response: answered }));
+    metrics.observe(makeExchange({ provider: 'openai', api: 'chat.completions', request: { model: 'ft:gpt-4o-mini:acme:EMP-123456' }, response: answered }));
+    const text = await metrics.render();
+    expect(text).not.toMatch(/modelsecret|uasecret|emp-123456/i);
+    expect(text).toContain('model="ft:gpt-4o-mini:acme:_redacted_"');
+    const keys = budgetSeries([{ rule: 'r', per: 'model', period: 'day', periodStart: 0, periodEnd: 0, budgetUsd: 1, warnAt: 0.8, mode: 'enforce', keys: [{ key: 'model:sk-proj-KEYSECRETabcdefghijklmnopqrstuvw', spentUsd: 1, used: 1, state: 'ok' }] }], (k) => createRedactor().text(k));
+    expect(JSON.stringify(keys)).not.toMatch(/keysecret/i);
   });
 
   it('a flood of made-up model names stays within the cap', async () => {
