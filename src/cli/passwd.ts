@@ -6,7 +6,10 @@ interface PasswdArgs {
   user?: string;
 }
 
-/** Reads a password from stdin (first line) and prints a line for --auth-file; the password is never an argument. */
+/**
+ * Reads a password from stdin (first line; typed twice, not shown, on a terminal) and
+ * prints a line for --auth-file; the password is never an argument.
+ */
 export const passwdCommand: CommandModule<{ home: string }, PasswdArgs> = {
   command: 'passwd [user]',
   describe: 'print an --auth-file line for USER; the password is read from stdin',
@@ -18,9 +21,7 @@ export const passwdCommand: CommandModule<{ home: string }, PasswdArgs> = {
       process.exit(2);
     }
     const user = args.user;
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+    const password = process.stdin.isTTY ? await typedTwice(user) : await firstLineOfStdin();
     if (!password) {
       process.stderr.write('llmtap: no password on stdin\n');
       process.exit(2);
@@ -28,3 +29,66 @@ export const passwdCommand: CommandModule<{ home: string }, PasswdArgs> = {
     process.stdout.write(`${await hashPasswordLine(user, password)}\n`);
   },
 };
+
+async function firstLineOfStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+}
+
+/** On a terminal: asked for twice with echo off (raw mode); two that differ end the command. */
+async function typedTwice(user: string): Promise<string> {
+  const lines = hiddenLines();
+  process.stderr.write(`password for ${user}: `);
+  const first = await lines.next();
+  process.stderr.write('\nagain: ');
+  const again = await lines.next();
+  process.stderr.write('\n');
+  lines.close();
+  if (first !== again) {
+    process.stderr.write('llmtap: the two passwords differ\n');
+    process.exit(2);
+  }
+  return first;
+}
+
+/**
+ * Lines typed on the terminal without echo: Enter ends one, Backspace takes a character
+ * back, Ctrl-C or Ctrl-D stops the command. What arrives typed ahead waits for the next line.
+ */
+function hiddenLines(): { next(): Promise<string>; close(): void } {
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  const ready: string[] = [];
+  let typed = '';
+  let waiting: ((line: string) => void) | undefined;
+  const onData = (data: Buffer): void => {
+    for (const ch of data.toString('utf8')) {
+      if (ch === '\u0003' || ch === '\u0004') {
+        close();
+        process.stderr.write('\nllmtap: stopped\n');
+        process.exit(130);
+      }
+      if (ch === '\r' || ch === '\n') {
+        ready.push(typed);
+        typed = '';
+      } else typed = ch === '\u007f' || ch === '\b' ? [...typed].slice(0, -1).join('') : typed + ch;
+    }
+    if (waiting && ready.length > 0) {
+      const give = waiting;
+      waiting = undefined;
+      give(ready.shift()!);
+    }
+  };
+  const close = (): void => {
+    stdin.off('data', onData);
+    stdin.setRawMode(false);
+    stdin.pause();
+  };
+  stdin.on('data', onData);
+  return {
+    next: () => (ready.length > 0 ? Promise.resolve(ready.shift()!) : new Promise((resolve) => (waiting = resolve))),
+    close,
+  };
+}

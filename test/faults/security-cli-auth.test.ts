@@ -12,6 +12,7 @@ import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { FAKE_HOSTS } from '../helpers/start-proxy.js';
+import { ProxyAuth, readAuthFile } from '../../src/proxy/auth.js';
 import { CHAT, basic, expect407, rawExchange } from './security-helpers.js';
 
 const CLI = resolve('dist/cli/main.js');
@@ -66,6 +67,33 @@ afterAll(async () => {
 });
 
 describe('the CLI', () => {
+  it('`llmtap passwd USER` on a terminal asks twice and never shows what is typed; the line it prints checks', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'llmtap-gw-tty-'));
+    // `script` gives the command a terminal; the password is typed after the prompt, as a person would.
+    const typed = (first: string, second: string) => new Promise<{ code: number | null; out: string }>((resolvePromise) => {
+      const child = spawn('script', ['-qec', `node ${CLI} --home ${home} passwd dave`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('password for dave: ') && !out.includes('again: ') && !child.stdin.writableEnded && first) {
+          child.stdin.write(`${first}\r`);
+          first = '';
+        } else if (out.includes('again: ') && !child.stdin.writableEnded) child.stdin.end(`${second}\r`);
+      });
+      child.once('exit', (code) => resolvePromise({ code, out }));
+    });
+    const made = await typed('Secr3t-Typed', 'Secr3t-Typed');
+    expect(made.out).not.toContain('Secr3t-Typed');
+    const line = /dave:scrypt\S+/.exec(made.out)![0];
+    const users = join(home, 'users');
+    writeFileSync(users, `${line}\n`);
+    const auth = new ProxyAuth(readAuthFile(users));
+    expect(await auth.check(basic('dave', 'Secr3t-Typed'))).toBe('dave');
+    const differ = await typed('one-password', 'another');
+    expect(differ.out).toContain('llmtap: the two passwords differ');
+    expect(differ.out).not.toMatch(/one-password|another|dave:scrypt/);
+  });
+
   it('FAULT 3: `llmtap passwd USER` reads stdin; the line works with --auth-file; wrong passwords get 407', async () => {
     const home = mkdtempSync(join(tmpdir(), 'llmtap-gw-cli-'));
     const made = await runCli(['--home', home, 'passwd', 'alice'], 'tr0ub4dor&3\nignored second line\n');
