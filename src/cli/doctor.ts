@@ -3,12 +3,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { paths } from '../config.js';
-import { archiveCheck, caKindCheck, caFilesCheck, exitCodeOf, proxyVarsCheck, renderChecks, skewCheck, systemStoreCheck, toolTrustCheck, untrustedClientsCheck, type CaSource, type CheckResult } from '../doctor/checks.js';
+import { archiveCheck, caKindCheck, caFilesCheck, exitCodeOf, nodeFetchCheck, proxyVarsCheck, renderChecks, skewCheck, systemStoreCheck, toolTrustCheck, untrustedClientsCheck, type CaSource, type CheckResult } from '../doctor/checks.js';
 import { fetchStatus, roundTrip } from '../doctor/probe.js';
 import { makeInterceptList } from '../proxy/route.js';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../tls/ca.js';
 import { readConstraintBases } from '../tls/name-constraints.js';
 import { listenOptions, listenProblem, sameProxyFlags, shellQuote } from './options.js';
+import { preloadFlag } from './client-env.js';
 
 interface DoctorArgs {
   home: string;
@@ -28,6 +29,14 @@ const readOrUndefined = (file: string): string | undefined => {
   }
 };
 const fromFile = (label: string, file: string): CaSource => ({ label, contents: readOrUndefined(file) });
+
+/** The bundle httpx would use: SSL_CERT_FILE, else its own default (undefined when python3 has no httpx). */
+function httpxSource(env: NodeJS.ProcessEnv): CaSource | undefined {
+  const probe = spawnSync('python3', ['-c', 'import httpx'], { env, timeout: 5000 });
+  if (probe.error || probe.status !== 0) return undefined;
+  if (env.SSL_CERT_FILE) return fromFile(`SSL_CERT_FILE=${env.SSL_CERT_FILE}`, env.SSL_CERT_FILE);
+  return { missing: 'SSL_CERT_FILE is not set (httpx, under the OpenAI and Anthropic Python SDKs, reads no other variable)' };
+}
 
 /** The bundle Python's requests would use: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, else certifi's. */
 function pythonSource(env: NodeJS.ProcessEnv): CaSource | undefined {
@@ -89,9 +98,12 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
       const nodeSource: CaSource = env.NODE_EXTRA_CA_CERTS ? fromFile(`NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS}`, env.NODE_EXTRA_CA_CERTS) : { missing: 'NODE_EXTRA_CA_CERTS is not set (Node ignores the system store)' };
       results.push(toolTrustCheck('Node', nodeSource, certPem, envFix));
       results.push(toolTrustCheck('Python', pythonSource(env), certPem, envFix));
+      // httpx (under the official Python SDKs) reads SSL_CERT_FILE, not requests' variables.
+      results.push(toolTrustCheck('httpx', httpxSource(env), certPem, envFix));
       results.push(toolTrustCheck('curl', curlSource(env, systemBundle), certPem, `${envFix}, or ${trustFix}`));
     }
     results.push(...proxyVarsCheck(env, args.port, interceptHosts, envFixFor(flags)));
+    results.push(nodeFetchCheck(process.version, env.NODE_OPTIONS, preloadFlag(), `eval "$(llmtap env --node${flags})", or start the tool with llmtap run${flags} -- CMD`));
     results.push(skewCheck(trip?.proxyNow, Date.now()));
     results.push(untrustedClientsCheck(status?.untrustedCa));
     results.push(archiveCheck(status?.recorder));

@@ -85,14 +85,34 @@ export function proxyVarsCheck(env: Record<string, string | undefined>, port: nu
     let url: URL | undefined;
     try { url = new URL(value.includes('://') ? value : `http://${value}`); } catch { /* reported below */ }
     const loopback = url && ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
-    if (!url || Number(url.port || 80) !== port || !loopback) results.push(fail('HTTPS_PROXY', `${value} is not this proxy (127.0.0.1:${port})`, fix));
-    else results.push(ok('HTTPS_PROXY', value));
+    const shown = withoutPassword(value);
+    if (!url || Number(url.port || 80) !== port || !loopback) results.push(fail('HTTPS_PROXY', `${shown} is not this proxy (127.0.0.1:${port})`, fix));
+    else results.push(ok('HTTPS_PROXY', shown));
   }
   const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   const excluded = interceptHosts.filter((h) => !h.includes('*')).filter((h) => noProxy.some((entry) => noProxyMatches(entry, h)));
   if (excluded.length > 0) results.push(fail('NO_PROXY', `excludes intercepted ${excluded.join(', ')}`, `remove them from NO_PROXY, or ${fix.split(', or ')[0]}`));
   else results.push(ok('NO_PROXY', noProxy.length > 0 ? noProxy.join(',') : 'unset'));
   return results;
+}
+
+/** A proxy URL as doctor prints it: a password in it (a gateway login) shown as `***`. */
+export function withoutPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+}
+
+/**
+ * Node's built-in fetch (what the openai and Anthropic SDKs use) ignores HTTPS_PROXY before
+ * Node 22.21 and 24 (which read NODE_USE_ENV_PROXY): it needs llmtap's preload in
+ * NODE_OPTIONS (`llmtap env --node`, or `llmtap run`), else such a tool goes straight to
+ * the provider, unrecorded, while everything else in the shell checks out.
+ */
+export function nodeFetchCheck(nodeVersion: string, nodeOptions: string | undefined, preload: string, fix: string): CheckResult {
+  const name = 'Node fetch';
+  const [major = 0, minor = 0] = nodeVersion.replace(/^v/, '').split('.').map(Number);
+  if (major >= 24 || (major === 22 && minor >= 21)) return ok(name, `Node ${nodeVersion} honours the proxy variables (NODE_USE_ENV_PROXY)`);
+  if ((nodeOptions ?? '').split(/\s+/).includes(preload)) return ok(name, 'the llmtap preload is in NODE_OPTIONS');
+  return warn(name, `Node ${nodeVersion}'s fetch ignores HTTPS_PROXY: SDKs that use it (openai, @anthropic-ai/sdk) would go to the provider directly, unrecorded`, fix);
 }
 
 /** curl's NO_PROXY semantics (also Python's and Go's): `*`, an exact host, or a domain suffix with or without a leading dot. */

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,6 +51,26 @@ describe('llmtap doctor', () => {
     const here = `--home '${tp.home}' --port ${tp.proxy.address.port}`;
     expect(checks['Node trust']).toMatchObject({ status: 'fail', detail: expect.stringContaining('NODE_EXTRA_CA_CERTS is not set'), fix: `eval "$(llmtap env ${here})", or start the tool with llmtap run ${here} -- CMD` });
     expect(checks['round trip']?.status).toBe('ok');
+  });
+
+  it('Node 20\'s fetch: a warning with the fix until the preload is in NODE_OPTIONS; httpx without SSL_CERT_FILE fails; a proxy password is never printed', async () => {
+    const here = `--home '${tp.home}' --port ${tp.proxy.address.port}`;
+    const { checks } = await doctor(goodEnv);
+    expect(checks['Node fetch']).toMatchObject({ status: 'warn', detail: expect.stringContaining('fetch ignores HTTPS_PROXY'), fix: `eval "$(llmtap env --node ${here})", or start the tool with llmtap run ${here} -- CMD` });
+    const { stdout } = await run('node', [CLI, 'env', '--node', '--home', tp.home, '--port', String(tp.proxy.address.port)]);
+    const nodeOptions = /^export NODE_OPTIONS='([^']*)'$/m.exec(stdout)![1]!;
+    expect((await doctor({ ...goodEnv, NODE_OPTIONS: nodeOptions })).checks['Node fetch']?.status).toBe('ok');
+
+    const { SSL_CERT_FILE: _, ...noSslCertFile } = goodEnv;
+    const httpx = (await doctor(noSslCertFile)).checks['httpx trust'];
+    const hasHttpx = spawnSync('python3', ['-c', 'import httpx'], { env: goodEnv }).status === 0;
+    if (hasHttpx) expect(httpx).toMatchObject({ status: 'fail', detail: expect.stringContaining('SSL_CERT_FILE is not set') });
+    else expect(httpx).toMatchObject({ status: 'skip', detail: 'httpx not installed' });
+
+    const proxy = `http://alice:s3cret-pw@127.0.0.1:${tp.proxy.address.port}`;
+    const withLogin = await doctor({ ...goodEnv, HTTPS_PROXY: proxy, https_proxy: proxy });
+    expect(withLogin.checks['HTTPS_PROXY']?.detail).toBe(`http://alice:***@127.0.0.1:${tp.proxy.address.port}`);
+    expect(JSON.stringify(withLogin.checks)).not.toContain('s3cret-pw');
   });
 
   it('the trust fix always names the home: sudo changes ~, so a bare `sudo llmtap trust` would trust root\'s CA', async () => {
