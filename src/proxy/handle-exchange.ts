@@ -58,6 +58,8 @@ export interface ExchangeDeps {
   bodyProgressTimeoutMs: number;
   /** `llmtap mock`: intercepted requests are answered from recordings and never forwarded. */
   mock?: MockUpstream;
+  /** True once the drain deadline passed and the connections still open are being cut. */
+  cutAtShutdown?: () => boolean;
 }
 
 /**
@@ -172,8 +174,15 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     if (ex.response) ex.response.body = capture.result();
     switch (result.outcome) {
       case 'completed':
-      case 'client_aborted':
         ex.outcome = result.outcome;
+        break;
+      case 'client_aborted':
+        // The client's connection closed under it: by the client, or by llmtap's own shutdown at the drain deadline.
+        if (deps.cutAtShutdown?.()) {
+          ex.outcome = 'proxy_error';
+          ex.errorCode = 'shutdown';
+          deps.metrics.count('shutdown');
+        } else ex.outcome = result.outcome;
         break;
       case 'upstream_error':
         ex.outcome = 'upstream_error';

@@ -95,6 +95,8 @@ export class ProxyServer {
   private readonly sessions = new Set<OpenSession>();
   private readonly tunnelsDone = new Set<Promise<unknown>>();
   private draining = false;
+  /** Set at the drain deadline, as the connections still open are cut: what ends then ended by shutdown, not by its client. */
+  private cutting = false;
   /** Pipelined requests of one client connection go upstream one at a time, in order. */
   private readonly pipelined = new PerConnectionQueue();
   /** Rate-limit buckets, response caches and budget spend, kept across reloads. */
@@ -124,6 +126,7 @@ export class ProxyServer {
       redactor: createRedactor(config.redact.map((source) => new RegExp(source, 'g'))),
       bodyProgressTimeoutMs: config.headersTimeoutMs,
       mock: deps.mock,
+      cutAtShutdown: () => this.cutting,
     };
     const timeouts = {
       headersTimeout: config.headersTimeoutMs,
@@ -275,6 +278,7 @@ export class ProxyServer {
     }
     // WebSockets do not end by themselves: those still open at the deadline are cut, and recorded as such.
     const sessions = [...this.sessions];
+    this.cutting = true;
     for (const session of sessions) session.close();
     for (const socket of this.sockets) socket.destroy();
     await Promise.all([...this.tunnelsDone, ...sessions.map((s) => s.done)]);

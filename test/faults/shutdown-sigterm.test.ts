@@ -51,4 +51,17 @@ describe('SIGTERM drains the built CLI', () => {
     expect(records.every((r) => r.outcome === 'completed' && r.status === 200 && r.stream === true)).toBe(true);
     expect(new Set(records.map((r) => r.request.headers['x-stream'])).size).toBe(50);
   });
+
+  it('a stream still running at the drain deadline is cut and recorded as cut by the shutdown, not by its client', async () => {
+    cli = await startCli(fake, { args: ['--drain-timeout', '1'] });
+    fake.eventGapMs = 400; // 13 events: ~5 s, past the 1 s deadline
+    const stream = await openStream(cli, 0);
+    expect(stream.status).toBe(200);
+    const body = stream.body.catch(() => 'cut');
+    cli.child.kill('SIGTERM');
+    await body;
+    expect(await cli.exited).toBe(0);
+    const [record] = await exportJsonl(cli.home);
+    expect(record).toMatchObject({ outcome: 'proxy_error', error_code: 'shutdown', status: 200 });
+  });
 });
