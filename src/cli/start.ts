@@ -8,6 +8,7 @@ import { formatAuthority } from '../proxy/route.js';
 import { builtInRedactor } from '../redact/redactor.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { buildConfig, type StartFlags } from './build-config.js';
+import { RELOADABLE } from '../config-file.js';
 import { sameProxyFlags } from './options.js';
 import { guardProcess } from './process-guard.js';
 
@@ -105,6 +106,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
   if (config.policy) logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
   const policyWatch = new PolicyFollower(proxy.server, logger).follow(config.policyFile);
+  let running = config;
   process.on('SIGHUP', () => {
     if (!config.configFile) {
       if (policyWatch.reload()) return;
@@ -115,7 +117,10 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       proxy.server.reload(next);
       // The config may name another policy file, or none, or one where there was none.
       policyWatch.follow(next.policyFile);
+      const waiting = restartOnlyChanges(running, next);
+      running = next;
       logger.info({ file: config.configFile }, 'config reloaded');
+      if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
     } catch (err) {
       logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
       proxy.server.noteRefusedReload(config.configFile, (err as Error).message);
@@ -174,4 +179,11 @@ class PolicyFollower {
     this.watched.watcher.reload();
     return true;
   }
+}
+
+/** Settings a reload changed that the running proxy cannot take (RELOADABLE names those it can): they wait for a restart. */
+export function restartOnlyChanges(before: ProxyConfig, after: ProxyConfig): string[] {
+  const followed = new Set<string>([...RELOADABLE, 'policyFile', 'home', 'configFile']);
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((key) => !followed.has(key) && JSON.stringify(before[key as keyof ProxyConfig]) !== JSON.stringify(after[key as keyof ProxyConfig]));
 }

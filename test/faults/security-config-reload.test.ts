@@ -157,5 +157,17 @@ describe('reload on SIGHUP', () => {
     expect(await whoAnswers('api.anthropic.com')).toBe('llmtap');
     expect(await chat('api.anthropic.com')).toBe(200);
     expect(await chat('api.anthropic.com')).toBe(429);
+
+    // Settings the running proxy cannot take are named: they wait for a restart.
+    const before = logLines().length;
+    await reload(JSON.stringify({ passthrough: ['api.openai.com'], rateLimit: '1/1m', metrics: true, retainDays: 7 }, null, 2), 'config reloaded');
+    const deadline = Date.now() + 5000;
+    let waiting: Record<string, unknown> | undefined;
+    while (!waiting && Date.now() < deadline) {
+      waiting = logLines().slice(before).find((l) => typeof l.msg === 'string' && l.msg.startsWith('changed settings that apply only after a restart'));
+      if (!waiting) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(waiting).toMatchObject({ level: 40, keys: expect.arrayContaining(['metrics', 'retainDays']) });
+    expect((waiting!.keys as string[]).length).toBe(2);
   });
 });
