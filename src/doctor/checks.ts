@@ -141,11 +141,14 @@ export function untrustedClientsCheck(counts: { rejected: number; likelyRejected
 }
 
 /** What the proxy's recorder said on its status page: whether what goes through is being kept. */
-export function archiveCheck(recorder: { recorded: number; lost: number; healthy: boolean } | undefined): CheckResult {
+export function archiveCheck(recorder: { recorded: number; lost: number; healthy: boolean; failClosed?: boolean } | undefined): CheckResult {
   const name = 'archive';
   if (!recorder) return { name, status: 'skip', detail: 'proxy not reachable' };
-  const why = "the proxy log's \"archive unavailable\" line names SQLite's error (disk full, read-only, locked by another process)";
-  if (!recorder.healthy) return fail(name, `failing: traffic is forwarded but not recorded (${counted(recorder.lost, 'record')} lost since start)`, why);
+  const why = "the proxy log's \"archive unavailable\" or \"archive write failed\" line names SQLite's error (disk full, read-only, locked by another process)";
+  if (!recorder.healthy) {
+    const what = recorder.failClosed ? 'intercepted requests are refused (503 archive_unavailable, --fail-closed)' : 'traffic is forwarded but not recorded';
+    return fail(name, `failing: ${what} (${counted(recorder.lost, 'record')} lost since start)`, why);
+  }
   if (recorder.lost > 0) return warn(name, `recording again, but ${counted(recorder.lost, 'record')} ${recorder.lost === 1 ? 'was' : 'were'} lost since start`, why);
   return ok(name, `recording (${counted(recorder.recorded, 'record')} written since start, none lost)`);
 }

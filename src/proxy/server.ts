@@ -383,7 +383,7 @@ export class ProxyServer {
       exchanges: { started: m.exchangesStarted, finished: m.exchangesFinished, inFlight: m.inFlight },
       tunnels: { opened: m.tunnelsOpened, closed: m.tunnelsClosed },
       refusals: { ...m.errors },
-      recorder: { ...this.deps.recorder.stats(), healthy: this.deps.recorder.healthy },
+      recorder: { ...this.deps.recorder.stats(), healthy: this.deps.recorder.healthy, failClosed: this.config.failClosed },
       uptimeSeconds: Math.round(process.uptime()),
       untrustedCa: { rejected: this.trust.rejected, likelyRejected: this.trust.likelyRejected },
       recent: this.deps.recentExchanges?.(10),

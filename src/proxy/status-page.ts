@@ -13,7 +13,8 @@ export interface StatusCounters {
   exchanges: { started: number; finished: number; inFlight: number };
   tunnels: { opened: number; closed: number };
   refusals: Record<string, number>;
-  recorder: { recorded: number; lost: number; pending: number; healthy: boolean };
+  /** failClosed: --fail-closed, under which intercepted requests are refused (503) while the archive fails. */
+  recorder: { recorded: number; lost: number; pending: number; healthy: boolean; failClosed?: boolean };
   uptimeSeconds: number;
   /** Clients that rejected the CA (TLS alert) or likely did (closed silently after the handshake). */
   untrustedCa?: { rejected: number; likelyRejected: number };

@@ -43,5 +43,7 @@ describe('archiveCheck', () => {
     expect(archiveCheck({ recorded: 5, lost: 2, healthy: true })).toMatchObject({ status: 'warn', detail: 'recording again, but 2 records were lost since start' });
     expect(archiveCheck({ recorded: 1, lost: 1, healthy: true })).toMatchObject({ status: 'warn', detail: 'recording again, but 1 record was lost since start' });
     expect(archiveCheck({ recorded: 0, lost: 3, healthy: false })).toMatchObject({ status: 'fail', detail: 'failing: traffic is forwarded but not recorded (3 records lost since start)' });
+     // Under --fail-closed nothing is forwarded while it fails: doctor says so, not the opposite.
+    expect(archiveCheck({ recorded: 0, lost: 0, healthy: false, failClosed: true })).toMatchObject({ status: 'fail', detail: 'failing: intercepted requests are refused (503 archive_unavailable, --fail-closed) (0 records lost since start)' });
   });
 });
