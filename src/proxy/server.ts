@@ -309,6 +309,9 @@ export class ProxyServer {
   }
 
   private rejectMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
+    // A TLS failure on an intercepted connection (a client refusing the llmtap CA) is no
+    // malformed request: the trust watch counts and logs it; nothing is left to answer.
+    if (err.code?.startsWith('ERR_SSL_')) return void socket.destroy();
     // The parser reports again for every further chunk a client sends after the error
     // (say the rest of a 1 MB header): answer, count and schedule the close only once.
     if (this.rejected.has(socket)) return;

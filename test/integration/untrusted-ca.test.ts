@@ -31,7 +31,7 @@ describe('clients that do not trust the CA', () => {
   });
 
   const warnings = () => lines.map((l) => JSON.parse(l) as { level: number; msg: string; host?: string; verdict?: string }).filter((l) => l.level === 40 && /llmtap trust/.test(l.msg));
-  const status = async () => (await (await request(`${tp.url}/`, { headers: { accept: 'application/json' } })).body.json()) as { untrustedCa: { rejected: number; likelyRejected: number } };
+  const status = async () => (await (await request(`${tp.url}/`, { headers: { accept: 'application/json' } })).body.json()) as { untrustedCa: { rejected: number; likelyRejected: number }; refusals: Record<string, number> };
   const until = async (cond: () => boolean | Promise<boolean>) => {
     for (let i = 0; i < 200 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 10));
   };
@@ -64,6 +64,8 @@ describe('clients that do not trust the CA', () => {
     await until(async () => (await status()).untrustedCa.rejected >= 2);
     expect((await status()).untrustedCa.rejected).toBeGreaterThanOrEqual(2);
     expect(warnings().filter((w) => w.host === 'api.anthropic.com' && w.verdict === 'rejected')).toHaveLength(1);
+    // A refused CA is a trust problem, not a malformed request: no bad_request counted (an alert on those would fire).
+    expect((await status()).refusals.bad_request ?? 0).toBe(0);
   });
 
   it('a client that trusts the CA and sends requests is not reported', async () => {
