@@ -19,6 +19,8 @@ export interface DirectContext {
   ui: UiServer;
   caPem: string | undefined;
   status(): StatusCounters;
+  /** The web UI's admins (config key uiAdmins): on a gateway, the only users the status page names exchanges to. */
+  admins(): readonly string[];
   health(): HealthFacts;
   logger: Logger;
 }
@@ -76,7 +78,10 @@ async function answerOwnPage(req: IncomingMessage, res: ServerResponse, url: str
     res.writeHead(404, { 'content-type': 'application/json' });
     return void res.end(JSON.stringify({ error: { message: 'not found', type: 'llmtap_error', code: 'not_found' } }));
   }
-  const page = renderStatus(ctx.status(), req.headers.accept);
+  const status = ctx.status();
+  // On a gateway the last exchanges are everyone's: only an admin sees them (the web UI shows each user only their own).
+  if (ctx.auth().enabled && (user === undefined || !ctx.admins().includes(user))) delete status.recent;
+  const page = renderStatus(status, req.headers.accept);
   res.writeHead(200, { 'content-type': page.contentType, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
   res.end(page.body);
 }

@@ -160,7 +160,7 @@ export class ProxyServer {
     });
     this.direct = {
       auth: () => this.auth, interceptList: () => this.interceptList, prometheus: this.prometheus, ui: this.ui,
-      caPem: deps.caPem, status: () => this.statusCounters(), logger: deps.logger,
+      caPem: deps.caPem, status: () => this.statusCounters(), admins: () => this.config.uiAdmins ?? [], logger: deps.logger,
       health: () => ({ draining: this.draining, failClosed: this.config.failClosed, archiveHealthy: deps.recorder.healthy }),
     };
     this.admission = {

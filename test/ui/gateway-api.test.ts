@@ -73,6 +73,10 @@ describe('the web UI API in gateway mode', () => {
     expect(all.body.exchanges.map((e) => e.user).sort()).toEqual(['alice', 'bob']);
     const own = await api<List>('/ui/api/exchanges', BOB);
     expect(own.body.exchanges.map((e) => e.user)).toEqual(['bob']);
+    // The status page's last exchanges are everyone's: shown to an admin only.
+    const statusOf = async (auth: string) => (await (await request(`${tp.url}/`, { headers: { authorization: auth, accept: 'application/json' } })).body.json()) as { recent?: { model: string }[] };
+    expect((await statusOf(ALICE)).recent?.map((r) => r.model).sort()).toEqual(['gpt-4o', 'gpt-4o-mini']);
+    expect(await statusOf(BOB)).not.toHaveProperty('recent');
     // Asking for another user's exchanges changes nothing for a non-admin.
     expect((await api<List>('/ui/api/exchanges?user=alice', BOB)).body.exchanges.map((e) => e.user)).toEqual(['bob']);
     const alicesId = all.body.exchanges.find((e) => e.user === 'alice')!.id;
