@@ -84,7 +84,13 @@ export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {})
     }
   }
   const ids = new Set<string>();
+  const teamNames = new Set(Object.keys(spec.teams ?? {}));
   spec.rules.forEach((rule, i) => {
+    // A team no `teams:` entry names matches nobody: a typo that would turn the rule off.
+    const teams = rule.match?.team === undefined ? [] : Array.isArray(rule.match.team) ? rule.match.team : [rule.match.team];
+    teams.forEach((team, j) => {
+      if (!teamNames.has(team)) throw new RuleError(['rules', i, 'match', 'team', ...(Array.isArray(rule.match!.team) ? [j] : [])], `no team "${team}" in teams: (${teamNames.size > 0 ? [...teamNames].join(', ') : 'the file has none'})`);
+    });
     const compiled = compileRule(rule, i, sources);
     if (ids.has(compiled.id)) throw new RuleError(['rules', i, 'id'], `duplicate rule id "${compiled.id}"`);
     ids.add(compiled.id);

@@ -15,6 +15,7 @@ describe('matching', () => {
 
   it('model globs, CIDRs and exact addresses, lists, every field ANDed', () => {
     const p = policy([
+      'teams: {core: [carol]}',
       'rules:',
       '  - {id: r1, action: deny, match: {model: "gpt-4o*", client: ["10.0.0.0/8", "::1"]}}',
       '  - {id: r2, action: deny, match: {tool: claude-*, session: s-9}}',

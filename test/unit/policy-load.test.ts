@@ -22,6 +22,8 @@ describe('policy file loader', () => {
     const text = ['rules:', '  - id: a', '    action: deny', '  - id: b', '    action: allow', '  - id: c', '    match:', '      provider: openai', '      model: 3', '    action: deny'].join('\n');
     expect(fails(text)).toBe('policy.yaml:9: rules[2].match.model: must be string or array');
     expect(fails('version: 2\nrules: []\n')).toBe('policy.yaml:1: version: must be 1');
+    // A team no `teams:` entry names would match nobody: a typo, refused.
+    expect(fails('teams: {platform: [alice]}\nrules:\n  - {id: a, match: {team: platfrom}, action: deny}\n')).toBe('policy.yaml:3: rules[0].match.team: no team "platfrom" in teams: (platform)');
   });
 
   it('a value of the wrong form says what was given and what is expected (never a regular expression)', () => {
