@@ -162,7 +162,7 @@ export function compileCredentials(spec: CredentialsSpec, ruleId: string, path: 
   if (spec.fromEnv !== undefined) {
     source = `env:${spec.fromEnv}`;
     const v = (sources.env ?? process.env)[spec.fromEnv];
-    if (v === undefined || v.trim() === '') throw new RuleError([...path, 'fromEnv'], `environment variable ${spec.fromEnv} is not set (rule "${ruleId}")`);
+    if (v === undefined || v.trim() === '') throw new RuleError([...path, 'fromEnv'], `environment variable ${spec.fromEnv} is ${v === undefined ? 'not set' : 'empty'} (rule "${ruleId}")`);
     value = v.trim();
   } else {
     const file = isAbsolute(spec.fromFile!) ? spec.fromFile! : resolve(sources.baseDir ?? '.', spec.fromFile!);

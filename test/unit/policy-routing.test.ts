@@ -52,6 +52,13 @@ describe('routing rules: loading', () => {
   it('a missing variable or file is a load error naming the line, the key and the rule', () => {
     expect(fails('rules:\n  - id: openai-key\n    credentials: {fromEnv: LLMTAP_SURELY_UNSET_VAR}\n'))
       .toBe('policy.yaml:3: rules[0].credentials.fromEnv: environment variable LLMTAP_SURELY_UNSET_VAR is not set (rule "openai-key")');
+    process.env.LLMTAP_TEST_EMPTY_VAR = ' ';
+    try {
+      expect(fails('rules:\n  - id: e\n    credentials: {fromEnv: LLMTAP_TEST_EMPTY_VAR}\n'))
+        .toBe('policy.yaml:3: rules[0].credentials.fromEnv: environment variable LLMTAP_TEST_EMPTY_VAR is empty (rule "e")');
+    } finally {
+      delete process.env.LLMTAP_TEST_EMPTY_VAR;
+    }
     expect(fails('rules:\n  - id: k\n    credentials: {fromFile: /nonexistent/llmtap/key}\n'))
       .toBe('policy.yaml:3: rules[0].credentials.fromFile: cannot read /nonexistent/llmtap/key (ENOENT) (rule "k")');
     expect(fails('rules:\n  - credentials: {fromEnv: A, fromFile: b}\n')).toBe('policy.yaml:2: rules[0].credentials: needs exactly one of fromEnv, fromFile');
