@@ -45,6 +45,8 @@ function find(decisions: readonly Decision[], test: (d: Decision) => boolean): D
   return decisions.find((d) => d.enforced && test(d));
 }
 
+/** $12.50, $0.0042, $0.00000010: two significant digits below a cent, never an exponent. */
 function dollars(usd: number): string {
-  return `$${usd < 0.01 ? usd.toPrecision(2) : usd.toFixed(2)}`;
+  if (usd >= 0.01 || usd <= 0) return `$${usd.toFixed(2)}`;
+  return `$${usd.toFixed(Math.min(12, 1 - Math.floor(Math.log10(usd))))}`;
 }

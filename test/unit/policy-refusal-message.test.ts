@@ -27,6 +27,9 @@ describe('refusal messages', () => {
     expect(refusalMessage('budget_exceeded', budget('day'), undefined, NOW)).toBe('the budget of llmtap policy rule "team-spend" is spent for team:platform: $10.50 of $10.00 this day; it starts again at 2026-12-07T00:00:00.000Z');
     expect(refusalMessage('budget_exceeded', budget('week'), undefined, NOW)).toContain('it starts again at 2026-12-07T00:00:00.000Z'); // Sunday: Monday starts the ISO week
     expect(refusalMessage('budget_exceeded', budget('month'), undefined, NOW)).toContain('it starts again at 2027-01-01T00:00:00.000Z');
+    // Fractions of a cent with two significant digits, never an exponent ($1.0e-7 before).
+    const tiny: Decision[] = [{ rule: 't', kind: 'budget', action: 'block', enforced: true, key: 'model:gpt-4o', period: 'day', periodStart: '2026-12-06T00:00:00.000Z', spentUsd: 0.00012, limitUsd: 0.0000001 }];
+    expect(refusalMessage('budget_exceeded', tiny, undefined, NOW)).toContain('$0.00012 of $0.00000010 this day');
     expect(refusalMessage('max_tokens_exceeded', [{ rule: 'cap', kind: 'limits', action: 'block', enforced: true, limit: 'maxTokens', field: 'max_tokens', from: 8000, to: 4096 }], undefined, NOW))
       .toBe('max_tokens is 8000, above the cap of 4096 llmtap policy rule "cap" allows');
     expect(refusalMessage('request_too_large', [{ rule: 'cap', kind: 'limits', action: 'block', enforced: true, limit: 'requestBytes', from: 2048, to: 1024 }], undefined, NOW))
