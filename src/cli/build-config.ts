@@ -1,4 +1,4 @@
-import { DEFAULTS, parseConnectTo, validateConfig, type ProxyConfig } from '../config.js';
+import { ConfigError, DEFAULTS, parseConnectTo, validateConfig, type ProxyConfig } from '../config.js';
 import { loadConfigFile } from '../config-file.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { parseRateLimit } from '../policy/rate-limit.js';
@@ -51,7 +51,7 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
   const file = flags.config ? loadConfigFile(flags.config) : {};
   const pick = <K extends keyof ProxyConfig>(key: K, flag: ProxyConfig[K] | undefined): ProxyConfig[K] => flag ?? (file[key] as ProxyConfig[K] | undefined) ?? (DEFAULTS as ProxyConfig)[key];
   const policyFile = flags.policy ?? file.policyFile;
-  const auth = [...(file.auth ?? []), ...flags.auth.map(parseAuthSpec), ...(flags['auth-file'] ? readAuthFile(flags['auth-file']) : [])];
+  const auth = [...(file.auth ?? []), ...flags.auth.map(parseAuthSpec), ...(flags['auth-file'] ? authFileFlag(flags['auth-file']) : [])];
   return validateConfig({
     home: flags.home,
     configFile: flags.config,
@@ -88,4 +88,14 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
     policyFile,
     policy: policyFile ? loadPolicyFile(policyFile) : undefined,
   });
+}
+
+/** `--auth-file FILE`: its problems name the flag, as every other flag's do. */
+function authFileFlag(file: string): ReturnType<typeof readAuthFile> {
+  try {
+    return readAuthFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`--auth-file ${err.message}`);
+    throw err;
+  }
 }

@@ -29,6 +29,7 @@ describe('CLI errors a new user meets', () => {
   it('one line naming the flag: --port abc, --upstream-ca /missing.pem, a bad --upstream-proxy (password never echoed)', async () => {
     expect(await fails('start', '--port', 'abc')).toEqual({ code: 2, stderr: 'llmtap: --port "abc": not a number\n' });
     expect(await fails('start', '--port', '0', '--upstream-ca', '/missing.pem')).toEqual({ code: 2, stderr: 'llmtap: --upstream-ca /missing.pem: no such file\n' });
+    expect(await fails('start', '--port', '0', '--auth-file', '/missing-users')).toEqual({ code: 2, stderr: 'llmtap: --auth-file /missing-users: cannot read (ENOENT)\n' });
     const proxy = await fails('start', '--port', '0', '--upstream-proxy', 'socks5://me:hunter2@proxy:1080');
     expect(proxy).toEqual({ code: 2, stderr: 'llmtap: --upstream-proxy: socks5:// proxies are not supported (use http:// or https://)\n' });
   });
