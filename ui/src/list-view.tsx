@@ -130,7 +130,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
         {field('model', 'model', 10)}
         {field('host', 'host', 10)}
         {field('user', 'user', 7)}
-        {field('status', '200, 4xx, error', 7)}
+        {field('status', '200, 4xx, error', 9)}
         {field('session', 'session', 9)}
         <span class={`live-dot ${live}`} title="server push">{live === 'live' ? '● live' : live === 'connecting' ? '○ connecting' : '○ offline'}</span>
         <span class="hint">j/k move · Enter open · s session</span>
