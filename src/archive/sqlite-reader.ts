@@ -209,7 +209,10 @@ const RULE_STATS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_ext
   GROUP BY 1, 2 ORDER BY exchanges DESC, rule`;
 
 /** Exchanges per rule, kind and action, enforced decisions only (monitor ones are counted apart). */
-const RULE_ACTIONS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_extract(d.value, '$.kind') AS kind, json_extract(d.value, '$.action') AS action, COUNT(DISTINCT e.id) AS n
+// A fallback decision is its plan: it counts as `fallback` only for an exchange that did go on to another upstream (more than one attempt).
+const RULE_ACTIONS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_extract(d.value, '$.kind') AS kind,
+  CASE WHEN json_extract(d.value, '$.kind') = 'fallback' AND COALESCE(json_array_length(e.policy, '$.attempts'), 0) < 2 THEN 'not needed' ELSE json_extract(d.value, '$.action') END AS action,
+  COUNT(DISTINCT e.id) AS n
   FROM exchanges e, json_each(e.policy, '$.decisions') d WHERE e.policy IS NOT NULL AND json_extract(d.value, '$.enforced') = 1 /*where*/
   GROUP BY 1, 2, 3 ORDER BY n DESC, action`;
 

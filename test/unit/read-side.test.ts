@@ -164,6 +164,18 @@ describe('session rollup and the SQLite reader', () => {
     expect(reader.ruleStats({ users: ['alice'] })).toEqual([]);
   });
 
+  it('rule stats count a fallback only where the exchange went on to another upstream; the rest of its plans were not needed', () => {
+    const plan = { rule: 'backup', kind: 'fallback', action: 'fallback', enforced: true, upstreams: ['https://backup.example'], on: ['5xx'] };
+    const answered = JSON.stringify({ decisions: [plan], attempts: [{ upstream: 'https://api.openai.com', status: 200, result: 'answered' }] });
+    const failedOver = JSON.stringify({ decisions: [plan], attempts: [{ upstream: 'https://api.openai.com', status: 503, result: 'retried' }, { upstream: 'https://backup.example', status: 200, result: 'answered' }] });
+    write([
+      [row(0, { policy: answered }), { sessionId: 's', threadId: 't', turn: 1 }],
+      [row(1, { policy: answered }), { sessionId: 's', threadId: 't', turn: 2 }],
+      [row(2, { policy: failedOver }), { sessionId: 's', threadId: 't', turn: 3 }],
+    ]);
+    expect(reader.ruleStats({})).toMatchObject([{ rule: 'backup', kind: 'fallback', exchanges: 3, actions: { fallback: 1, 'not needed': 2 } }]);
+  });
+
   it('sums requests, errors, tokens and cost per time bucket and group, the step following the span; teams merged', () => {
     write([
       [row(0, { client_user: 'alice', model: 'gpt-5', input_tokens: 10, output_tokens: 1, cost_usd: 0.5 }), { sessionId: 's', threadId: 't', turn: 1 }],
