@@ -81,11 +81,22 @@ async function parse(): Promise<unknown> {
     .help()
     .version(version)
     .fail((message, error) => {
-      const problem = unknownCommand(message) ?? (message ? argumentProblem(message, args, usageOf(commands, typedPath)) : undefined);
+      const problem = unknownCommand(message) ?? (message ? unknownSubcommand() ?? argumentProblem(message, args, usageOf(commands, typedPath)) : undefined);
       process.stderr.write(`llmtap: ${problem ?? error?.message ?? 'invalid arguments'}\n`);
       process.exit(error && !message ? 1 : 2);
     })
     .parseAsync();
+}
+
+/** `llmtap policy tset FILE` → `unknown policy command "tset"; did you mean test?` (yargs blames FILE, or asks for a command). */
+function unknownSubcommand(): string | undefined {
+  const top = commands.find((c) => String(c.command).split(' ')[0] === typedPath[0]) as { subcommands?: readonly AnyCommand[] } | undefined;
+  const typed = typedPath[1];
+  if (!top?.subcommands || typed === undefined) return undefined;
+  const names = top.subcommands.map((c) => String(c.command).split(' ')[0]!);
+  if (names.includes(typed)) return undefined;
+  const guess = closestCommand(typed, names);
+  return `unknown ${typedPath[0]} command "${typed}"${guess ? `; did you mean ${guess}?` : ''} (llmtap ${typedPath[0]} --help lists them)`;
 }
 
 /** `llmtap sesions` → `unknown command "sesions"; did you mean sessions?` (yargs only says "Unknown argument"). */

@@ -37,6 +37,7 @@ describe('CLI errors a new user meets', () => {
   it('passwd without a user prints a usage line; a mistyped command suggests the closest; --version prints the version', async () => {
     expect(await fails('passwd')).toEqual({ code: 2, stderr: 'llmtap: usage: llmtap passwd USER < password-file (prints a line for --auth-file; the password is read from stdin)\n' });
     expect(await fails('sesions')).toEqual({ code: 2, stderr: 'llmtap: unknown command "sesions"; did you mean sessions? (llmtap --help lists them)\n' });
+    expect(await fails('policy', 'tset', 'p.yaml')).toEqual({ code: 2, stderr: 'llmtap: unknown policy command "tset"; did you mean test? (llmtap policy --help lists them)\n' });
     const { stdout } = await run('node', [CLI, '--version']);
     expect(stdout.trim()).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
   });
