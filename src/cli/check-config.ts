@@ -7,6 +7,7 @@ import { loadPolicyFile } from '../policy/load.js';
 
 interface CheckArgs {
   file: string;
+  json: boolean;
 }
 
 /**
@@ -35,13 +36,17 @@ function looksLikePolicy(file: string): boolean {
 export const checkConfigCommand: CommandModule<{ home: string }, CheckArgs> = {
   command: 'check-config <file>',
   describe: 'validate a policy or config file without starting (exit 0 ok, 1 with the problem)',
-  builder: (y: Argv<{ home: string }>) => y.positional('file', { type: 'string', demandOption: true, describe: 'policy (YAML/JSON) or config (JSON) file' }) as unknown as Argv<CheckArgs>,
+  builder: (y: Argv<{ home: string }>) => y
+    .positional('file', { type: 'string', demandOption: true, describe: 'policy (YAML/JSON) or config (JSON) file' })
+    .option('json', { type: 'boolean', default: false, describe: 'print {"ok", "summary" or "error"} as JSON (exit codes unchanged)' }) as unknown as Argv<CheckArgs>,
   handler: (args: ArgumentsCamelCase<CheckArgs>) => {
     try {
-      process.stdout.write(`${checkConfig(args.file)}\n`);
+      const summary = checkConfig(args.file);
+      process.stdout.write(args.json ? `${JSON.stringify({ ok: true, file: args.file, summary })}\n` : `${summary}\n`);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      process.stderr.write(`llmtap: ${err.message}\n`);
+      if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, file: args.file, error: err.message })}\n`);
+      else process.stderr.write(`llmtap: ${err.message}\n`);
       process.exit(1);
     }
   },

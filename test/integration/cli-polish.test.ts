@@ -4,7 +4,7 @@
  * by status, and `export --last N` / relative --since/--until. Needs `npm run build`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,6 +57,18 @@ describe('CLI errors a new user meets', () => {
       expect(result.stdout, args.join(' ')).toBe('');
       expect(result.stderr, args.join(' ')).toMatch(/^llmtap: --(port -?\d+: must be 1-65535|intercept: invalid host pattern "bad host!!")\n$/);
     }
+  });
+
+  it('check-config --json: ok and the summary, or the problem, for a machine; exit codes as without it', async () => {
+    const good = join(home, 'good.yaml');
+    const bad = join(home, 'bad.yaml');
+    writeFileSync(good, 'rules:\n  - {id: d, action: deny, match: {model: "gpt-5*"}}\n');
+    writeFileSync(bad, 'rules:\n  - {id: d, action: nope}\n');
+    const ok = JSON.parse((await run('node', [CLI, '--home', home, 'check-config', '--json', good])).stdout) as { ok: boolean; summary: string };
+    expect(ok).toMatchObject({ ok: true, summary: expect.stringContaining('policy with 1 rule') });
+    const failed = await run('node', [CLI, '--home', home, 'check-config', bad, '--json']).then(() => undefined, (e: { code: number; stdout: string }) => e);
+    expect(failed?.code).toBe(1);
+    expect(JSON.parse(failed!.stdout)).toMatchObject({ ok: false, error: expect.stringMatching(/bad\.yaml:2: rules\[0\]\.action/) });
   });
 
   it('a flag the other flags make meaningless is refused, not ignored', async () => {
