@@ -39,6 +39,9 @@ export const CREDENTIAL_HEADERS: readonly CredentialHeader[] = ['authorization',
  */
 const ORIGIN_BOUND_HEADERS: readonly string[] = [...CREDENTIAL_HEADERS, 'x-amz-security-token', 'cookie'];
 
+/** The WebSocket subprotocol a browser puts an OpenAI key in (it cannot set headers). */
+const KEY_SUBPROTOCOL = 'openai-insecure-api-key.';
+
 /**
  * Builds what one hop is sent (pure): the path with the hop's prefix, a Host
  * header naming the hop's origin when it is not the one the client asked for, the
@@ -76,7 +79,13 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
     const dropped: string[] = [];
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const name = headers[i]!.toLowerCase();
-      if (!drop.includes(name)) kept.push(headers[i]!, headers[i + 1]!);
+      if (hop.explicit && name === 'sec-websocket-protocol') {
+        // A browser's Realtime session carries its key as a subprotocol (openai-insecure-api-key.sk-…).
+        const offered = headers[i + 1]!.split(',').map((p) => p.trim());
+        const rest = offered.filter((p) => !p.toLowerCase().startsWith(KEY_SUBPROTOCOL));
+        if (rest.length < offered.length && !dropped.includes(name)) dropped.push(name);
+        if (rest.length > 0) kept.push(headers[i]!, rest.join(', '));
+      } else if (!drop.includes(name)) kept.push(headers[i]!, headers[i + 1]!);
       else if (!dropped.includes(name)) dropped.push(name);
     }
     if (inject) kept.push(inject.header, inject.value);

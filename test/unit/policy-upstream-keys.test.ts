@@ -51,6 +51,15 @@ describe('the client\'s credentials and another origin', () => {
     expect([own.path, own.headers, own.withheld]).toEqual([base.path, base.headers, undefined]);
   });
 
+  it('a browser\'s Realtime key in the WebSocket subprotocols stays with its origin; the other subprotocols go', () => {
+    const upgrade: BaseRequest = { method: 'GET', path: '/v1/realtime?model=gpt-realtime', body: null, chunked: false, headers: ['Host', 'api.openai.com', 'Sec-WebSocket-Protocol', 'realtime, openai-insecure-api-key.sk-browser-key, openai-beta.realtime-v1'] };
+    const r = requestForHop(upgrade, other);
+    expect(r.headers).toEqual(['Host', 'backup.example', 'Sec-WebSocket-Protocol', 'realtime, openai-beta.realtime-v1']);
+    expect(r.withheld).toEqual(['sec-websocket-protocol']);
+    const own = requestForHop(upgrade, { origin: { tls: true, host: 'api.openai.com', port: 443, label: 'https://api.openai.com' }, explicit: false });
+    expect(own.headers).toEqual(upgrade.headers);
+  });
+
   it('with a credentials rule for it, only that key (nothing said to be held back)', () => {
     const r = requestForHop(base, other, { header: 'x-api-key', value: 'team-key' });
     expect(r.headers).toEqual(['Host', 'backup.example', 'Accept', '*/*', 'x-api-key', 'team-key']);
