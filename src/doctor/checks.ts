@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { hostMatches } from '../host-pattern.js';
 import { hostPermitted } from '../tls/name-constraints.js';
+import { redactUrl } from '../proxy/parent-proxy.js';
 import { counted } from '../cli/render/format.js';
 
 /**
@@ -85,7 +86,7 @@ export function proxyVarsCheck(env: Record<string, string | undefined>, port: nu
     let url: URL | undefined;
     try { url = new URL(value.includes('://') ? value : `http://${value}`); } catch { /* reported below */ }
     const loopback = url && ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
-    const shown = withoutPassword(value);
+    const shown = redactUrl(value); // a gateway login in it: the password never printed
     if (!url || Number(url.port || 80) !== port || !loopback) results.push(fail('HTTPS_PROXY', `${shown} is not this proxy (127.0.0.1:${port})`, fix));
     else results.push(ok('HTTPS_PROXY', shown));
   }
@@ -94,11 +95,6 @@ export function proxyVarsCheck(env: Record<string, string | undefined>, port: nu
   if (excluded.length > 0) results.push(fail('NO_PROXY', `excludes intercepted ${excluded.join(', ')}`, `remove them from NO_PROXY, or ${fix.split(', or ')[0]}`));
   else results.push(ok('NO_PROXY', noProxy.length > 0 ? noProxy.join(',') : 'unset'));
   return results;
-}
-
-/** A proxy URL as doctor prints it: a password in it (a gateway login) shown as `***`. */
-export function withoutPassword(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
 /**

@@ -16,11 +16,16 @@ type Reads = Map<string, string>;
 
 /** A digest, not the text: a credentials file's key is not kept around for the comparison. */
 function fingerprint(file: string): string {
+  return readFingerprinted(file).fingerprint;
+}
+
+/** The file's bytes and their fingerprint; unreadable is a state too (the file coming back is a change). */
+function readFingerprinted(file: string): { bytes?: Buffer; error?: unknown; fingerprint: string } {
   try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
-  } catch (err) {
-    // Unreadable is a state too: the file coming back is a change.
-    return `unreadable:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+    const bytes = readFileSync(file);
+    return { bytes, fingerprint: createHash('sha256').update(bytes).digest('hex') };
+  } catch (error) {
+    return { error, fingerprint: `unreadable:${(error as NodeJS.ErrnoException).code ?? 'error'}` };
   }
 }
 
@@ -78,9 +83,11 @@ export class PolicyWatcher {
     const reads: Reads = new Map();
     this.reads = reads;
     const read = (file: string): string => {
-      // Noted before reading: a file that changes in between is then seen as changed and read again.
-      reads.set(file, fingerprint(file));
-      return readFileSync(file, 'utf8');
+      // The fingerprint of the very bytes loaded: a later change to the file is a difference from them.
+      const got = readFingerprinted(file);
+      reads.set(file, got.fingerprint);
+      if (!got.bytes) throw got.error;
+      return got.bytes.toString('utf8');
     };
     let text: string;
     try {
