@@ -8,7 +8,7 @@ import { promptTokens } from '../providers/usage-totals.js';
 import { filterFlags, filterOf, filterProblem, type FilterArgs } from './filter-flags.js';
 import { openReader } from './open-reader.js';
 import { duration, statusLabel, terminalSafe, tokens, usd } from './render/format.js';
-import { dim, red, useColor } from './render/table.js';
+import { dim, fitted, red, useColor } from './render/table.js';
 
 type TailArgs = FilterArgs & {
   home: string;
@@ -92,7 +92,7 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
   const time = new Date(row.started_at).toTimeString().slice(0, 8);
   const status = statusLabel(row.status, row.outcome);
   const parts = [
-    time, column(row.tool_name ?? '-', 18), column(row.model ?? '-', 20), color && status.failed ? red(status.text) : status.text,
+    time, fitted(row.tool_name ?? '-', 18), fitted(row.model ?? '-', 20), color && status.failed ? red(status.text) : status.text,
     duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
     `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : tokens(promptTokens(row))} out ${tokens(row.output_tokens)}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,
@@ -108,10 +108,4 @@ function tailJson(row: ExchangeListRow): Record<string, unknown> {
     tokens: { input: promptTokens(row), output: row.output_tokens, cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
     session_id: row.session_id, thread_id: row.thread_id,
   };
-}
-
-/** A fixed-width column of a tail line: padded, or cut with "…" so the columns after it stay in place. */
-function column(text: string, width: number): string {
-  const chars = [...text];
-  return chars.length > width ? `${chars.slice(0, width - 1).join('')}…` : text.padEnd(width);
 }

@@ -48,6 +48,11 @@ function shrink(columns: Column[], widths: number[], width: number): void {
   }
 }
 
+/** A fixed-width column outside a table (tail's lines): cut with "…" or padded to `width`. */
+export function fitted(text: string, width: number): string {
+  return pad(cut(text, width), width, 'left');
+}
+
 function cut(text: string, width: number): string {
   if (displayWidth(text) <= width) return text;
   return `${[...text].slice(0, Math.max(0, width - 1)).join('')}…`;
