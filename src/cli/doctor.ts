@@ -2,16 +2,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { paths } from '../config.js';
-import { archiveCheck, caKindCheck, caFilesCheck, exitCodeOf, nodeFetchCheck, proxyVarsCheck, renderChecks, skewCheck, systemStoreCheck, toolTrustCheck, untrustedClientsCheck, type CaSource, type CheckResult } from '../doctor/checks.js';
+import { defaultHome, paths } from '../config.js';
+import { parseGateway, type Gateway } from '../gateway-client/gateway-url.js';
+import { archiveCheck, caKindCheck, caFilesCheck, exitCodeOf, nodeFetchCheck, proxyVarsCheck, renderChecks, skewCheck, systemStoreCheck, toolTrustCheck, untrustedClientsCheck, type CaSource, type CheckResult, type ExpectedProxy } from '../doctor/checks.js';
 import { fetchStatus, roundTrip } from '../doctor/probe.js';
 import { makeInterceptList } from '../proxy/route.js';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../tls/ca.js';
 import { readConstraintBases } from '../tls/name-constraints.js';
 import { listenOptions, listenProblem, sameProxyFlags, shellQuote } from './options.js';
 import { preloadFlag } from './client-env.js';
+import { connectGateway, gatewayOptions, gatewayProblem, gatewayShown, typedFlags, type GatewayArgs } from './gateway-option.js';
 
-interface DoctorArgs {
+interface DoctorArgs extends GatewayArgs {
   home: string;
   host: string;
   port: number;
@@ -56,6 +58,68 @@ function curlSource(env: NodeJS.ProcessEnv, systemBundle: string | undefined): C
   return systemBundle ? fromFile(`system bundle ${systemBundle}`, systemBundle) : {};
 }
 
+/**
+ * What the checks are about: the proxy on this machine and the CA in --home, or a team's
+ * gateway and the CA kept for it. Each knows its own fixes.
+ */
+interface DoctorTarget {
+  /** The proxy's own checks ('proxy' and its CA files, or 'gateway' and its CA). */
+  setup: CheckResult[];
+  host: string;
+  port: number;
+  authorization?: string;
+  expected: ExpectedProxy;
+  certPem?: string;
+  /** The check's name for the proxy itself, and its fix when it does not answer. */
+  proxyName: string;
+  proxyFix: string;
+  trustFix: string;
+  /** The flags that name this target again in a fix (`--home … --port …`, or `--gateway …`). */
+  flags: string;
+}
+
+async function localTarget(args: DoctorArgs): Promise<DoctorTarget> {
+  const host = args.host === '0.0.0.0' || args.host === '::' ? '127.0.0.1' : args.host;
+  const certs = paths(args.home).certs;
+  const certPath = join(certs, CA_CERT_FILE);
+  const keyPath = join(certs, CA_KEY_FILE);
+  const certPem = readOrUndefined(certPath);
+  const keyMode = existsSync(keyPath) ? statSync(keyPath).mode & 0o777 : undefined;
+  const setup = [caFilesCheck({ certPem, keyMode, certPath, keyPath, now: Date.now() })];
+  if (certPem) setup.push(caKindCheck(readConstraintBases(certPem), makeInterceptList(args.intercept).intercept));
+  return {
+    setup, host, port: args.port, expected: { host: '127.0.0.1', port: args.port }, certPem,
+    proxyName: 'proxy',
+    // Fixes name this proxy and home when they are not the defaults (a bare `llmtap env` would point elsewhere).
+    flags: sameProxyFlags({ home: args.home, host: args.host, port: args.port }),
+    proxyFix: `llmtap start${sameProxyFlags({ home: args.home, host: args.host, port: args.port })}`,
+    // Always with --home: sudo changes `~`, so without it root's own CA would be trusted.
+    trustFix: `sudo llmtap trust --home ${shellQuote(args.home)}`,
+  };
+}
+
+async function gatewayTarget(args: DoctorArgs, text: string): Promise<DoctorTarget> {
+  const connection = await connectGateway(text, args['gateway-fingerprint'], args.home);
+  const gateway = 'error' in connection ? parseGateway(text) as Gateway : connection.gateway;
+  // Fixes name the gateway again without a password written into its URL, and always --home (sudo changes `~`).
+  const named = ` --gateway ${shellQuote(gatewayShown(gateway))}`;
+  const home = ` --home ${shellQuote(args.home)}`;
+  const common = {
+    host: gateway.host, port: gateway.port,
+    expected: { host: gateway.host, port: gateway.port, ...(gateway.user !== undefined ? { user: gateway.user } : {}) },
+    proxyName: 'gateway', proxyFix: 'ask the gateway\'s team (is the URL right?)',
+    trustFix: `sudo llmtap trust${named}${home}`,
+    flags: `${named}${args.home === defaultHome() ? '' : home}`,
+  };
+  if ('error' in connection) {
+    return { ...common, setup: [{ name: 'gateway CA', status: 'fail', detail: connection.error, fix: 'ask the gateway\'s team: the URL, your login, or the fingerprint of a CA they rotated' }] };
+  }
+  const { ca } = connection;
+  const setup: CheckResult[] = [{ name: 'gateway CA', status: 'ok', detail: `${ca.certPath}, SHA-256 ${ca.fingerprint}${ca.firstUse ? ' (trusted on first use: compare it with the fingerprint the gateway\'s team publishes)' : ''}` }];
+  if (connection.offline) setup.push({ name: 'gateway CA', status: 'warn', detail: `${connection.offline}; checked with the CA kept from before`, fix: common.proxyFix });
+  return { ...common, setup, certPem: readOrUndefined(ca.certPath), ...(connection.authorization ? { authorization: connection.authorization } : {}) };
+}
+
 export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
   command: 'doctor',
   describe: 'check that the proxy runs, its CA is trusted and this shell points at it; prints the fix for each problem',
@@ -67,42 +131,40 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
       return true;
     })
     .option('json', { type: 'boolean', default: false, describe: 'print the checks as JSON' })
-    .option('intercept', { type: 'string', array: true, default: [], describe: 'extra intercepted hosts the proxy runs with (as for start)' }) as unknown as Argv<DoctorArgs>,
+    .option('intercept', { type: 'string', array: true, default: [], describe: 'extra intercepted hosts the proxy runs with (as for start)' })
+    .options(gatewayOptions)
+    .check((a) => {
+      const problem = gatewayProblem(a, typedFlags(), ['host', 'port']);
+      if (problem) throw new Error(problem);
+      return true;
+    }) as unknown as Argv<DoctorArgs>,
   handler: async (args) => {
     const env = process.env;
-    const host = args.host === '0.0.0.0' || args.host === '::' ? '127.0.0.1' : args.host;
-    const certs = paths(args.home).certs;
-    const certPath = join(certs, CA_CERT_FILE);
-    const keyPath = join(certs, CA_KEY_FILE);
-    const certPem = readOrUndefined(certPath);
-    const keyMode = existsSync(keyPath) ? statSync(keyPath).mode & 0o777 : undefined;
+    const target = args.gateway !== undefined ? await gatewayTarget(args, args.gateway) : await localTarget(args);
+    const { host, port, certPem, flags } = target;
     const interceptHosts = makeInterceptList(args.intercept).intercept;
     const results: CheckResult[] = [];
-    // Fixes name this proxy and home when they are not the defaults (a bare `llmtap env` would point elsewhere).
-    const flags = sameProxyFlags({ home: args.home, host: args.host, port: args.port });
 
-    const { status, error } = await fetchStatus(host, args.port);
-    results.push(status ? { name: 'proxy', status: 'ok', detail: `llmtap ${status.version ?? ''} on ${host}:${args.port}` } : { name: 'proxy', status: 'fail', detail: `${host}:${args.port}: ${error}`, fix: `llmtap start${flags}` });
-    const trip = status && certPem ? await roundTrip(host, args.port, certPem) : undefined;
-    if (trip) results.push(trip.error ? { name: 'round trip', status: 'fail', detail: `CONNECT + TLS to the built-in echo host: ${trip.error}`, fix: 'is the proxy using this --home? (its CA must be the one checked here)' } : { name: 'round trip', status: 'ok', detail: 'CONNECT, TLS with the llmtap CA, request and answer via the built-in echo host' });
+    const { status, error } = await fetchStatus(host, port, target.authorization);
+    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    results.push(status ? { name: target.proxyName, status: 'ok', detail: `llmtap ${status.version ?? ''} on ${where}` } : { name: target.proxyName, status: 'fail', detail: `${where}: ${error}`, fix: target.proxyFix });
+    const trip = status && certPem ? await roundTrip(host, port, certPem, target.authorization) : undefined;
+    if (trip) results.push(trip.error ? { name: 'round trip', status: 'fail', detail: `CONNECT + TLS to the built-in echo host: ${trip.error}`, fix: args.gateway !== undefined ? 'ask the gateway\'s team (its CA must be the one checked here)' : 'is the proxy using this --home? (its CA must be the one checked here)' } : { name: 'round trip', status: 'ok', detail: 'CONNECT, TLS with the llmtap CA, request and answer via the built-in echo host' });
     else results.push({ name: 'round trip', status: 'skip', detail: status ? 'no CA to trust' : 'proxy not reachable' });
 
-    results.push(caFilesCheck({ certPem, keyMode, certPath, keyPath, now: Date.now() }));
+    results.push(...target.setup);
+    const envFix = envFixFor(flags);
     if (certPem) {
-      results.push(caKindCheck(readConstraintBases(certPem), interceptHosts));
       const systemBundle = SYSTEM_BUNDLES.find((f) => existsSync(f));
-      // Always with --home: sudo changes `~`, so without it root's own CA would be trusted.
-      const trustFix = `sudo llmtap trust --home ${shellQuote(args.home)}`;
-      results.push(systemStoreCheck(systemBundle ? readOrUndefined(systemBundle) : undefined, certPem, trustFix));
-      const envFix = envFixFor(flags);
+      results.push(systemStoreCheck(systemBundle ? readOrUndefined(systemBundle) : undefined, certPem, target.trustFix));
       const nodeSource: CaSource = env.NODE_EXTRA_CA_CERTS ? fromFile(`NODE_EXTRA_CA_CERTS=${env.NODE_EXTRA_CA_CERTS}`, env.NODE_EXTRA_CA_CERTS) : { missing: 'NODE_EXTRA_CA_CERTS is not set (Node ignores the system store)' };
       results.push(toolTrustCheck('Node', nodeSource, certPem, envFix));
       results.push(toolTrustCheck('Python', pythonSource(env), certPem, envFix));
       // httpx (under the official Python SDKs) reads SSL_CERT_FILE, not requests' variables.
       results.push(toolTrustCheck('httpx', httpxSource(env), certPem, envFix));
-      results.push(toolTrustCheck('curl', curlSource(env, systemBundle), certPem, `${envFix}, or ${trustFix}`));
+      results.push(toolTrustCheck('curl', curlSource(env, systemBundle), certPem, `${envFix}, or ${target.trustFix}`));
     }
-    results.push(...proxyVarsCheck(env, args.port, interceptHosts, envFixFor(flags)));
+    results.push(...proxyVarsCheck(env, target.expected, interceptHosts, envFix));
     results.push(nodeFetchCheck(process.version, env.NODE_OPTIONS, preloadFlag(), `eval "$(llmtap env --node${flags})", or start the tool with llmtap run${flags} -- CMD`));
     results.push(skewCheck(trip?.proxyNow, Date.now()));
     results.push(untrustedClientsCheck(status?.untrustedCa));

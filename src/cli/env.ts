@@ -3,10 +3,11 @@ import { paths } from '../config.js';
 import { formatAuthority, makeInterceptList } from '../proxy/route.js';
 import { loadOrCreateCa, writeTrustBundle } from '../tls/ca.js';
 import { clientEnv } from './client-env.js';
+import { connectGatewayOrExit, gatewayOptions, gatewayProblem, typedFlags, type GatewayArgs } from './gateway-option.js';
 import { listenOptions, listenProblem, sameProxyFlags, shellQuote } from './options.js';
 import { probeProxy } from './probe.js';
 
-interface EnvArgs {
+interface EnvArgs extends GatewayArgs {
   home: string;
   host: string;
   port: number;
@@ -42,8 +43,24 @@ export const envCommand: CommandModule<{ home: string }, EnvArgs> = {
       return true;
     })
     .option('intercept', interceptOption)
-    .option('node', { type: 'boolean', default: false, describe: 'also preload a proxy dispatcher into Node programs (NODE_OPTIONS): Node 20 fetch ignores HTTPS_PROXY' }) as unknown as Argv<EnvArgs>,
+    .option('node', { type: 'boolean', default: false, describe: 'also preload a proxy dispatcher into Node programs (NODE_OPTIONS): Node 20 fetch ignores HTTPS_PROXY' })
+    .options(gatewayOptions)
+    .check((a) => {
+      const problem = gatewayProblem(a, typedFlags(), ['host', 'port', 'intercept']);
+      if (problem) throw new Error(problem);
+      return true;
+    }) as unknown as Argv<EnvArgs>,
   handler: async (args) => {
+    if (args.gateway !== undefined) {
+      const connection = await connectGatewayOrExit(args.gateway, args['gateway-fingerprint'], args.home);
+      // The gateway cannot reach this machine's loopback: local services always stay direct.
+      const vars = clientEnv({
+        proxyUrl: connection.proxyUrl, caPath: connection.ca.certPath, bundlePath: connection.ca.bundlePath,
+        intercept: [], nodePreload: args.node, existingNodeOptions: process.env.NODE_OPTIONS,
+      });
+      process.stdout.write(`${exportLines(vars).join('\n')}\n`);
+      return;
+    }
     const where = paths(args.home);
     const { ca } = loadOrCreateCa(where.certs);
     writeTrustBundle(ca, where.bundle);

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { hashPasswordLine } from '../proxy/auth.js';
+import { hiddenLines } from './hidden-input.js';
 
 interface PasswdArgs {
   home: string;
@@ -50,45 +51,4 @@ async function typedTwice(user: string): Promise<string> {
     process.exit(2);
   }
   return first;
-}
-
-/**
- * Lines typed on the terminal without echo: Enter ends one, Backspace takes a character
- * back, Ctrl-C or Ctrl-D stops the command. What arrives typed ahead waits for the next line.
- */
-function hiddenLines(): { next(): Promise<string>; close(): void } {
-  const stdin = process.stdin;
-  stdin.setRawMode(true);
-  stdin.resume();
-  const ready: string[] = [];
-  let typed = '';
-  let waiting: ((line: string) => void) | undefined;
-  const onData = (data: Buffer): void => {
-    for (const ch of data.toString('utf8')) {
-      if (ch === '\u0003' || ch === '\u0004') {
-        close();
-        process.stderr.write('\nllmtap: stopped\n');
-        process.exit(130);
-      }
-      if (ch === '\r' || ch === '\n') {
-        ready.push(typed);
-        typed = '';
-      } else typed = ch === '\u007f' || ch === '\b' ? [...typed].slice(0, -1).join('') : typed + ch;
-    }
-    if (waiting && ready.length > 0) {
-      const give = waiting;
-      waiting = undefined;
-      give(ready.shift()!);
-    }
-  };
-  const close = (): void => {
-    stdin.off('data', onData);
-    stdin.setRawMode(false);
-    stdin.pause();
-  };
-  stdin.on('data', onData);
-  return {
-    next: () => (ready.length > 0 ? Promise.resolve(ready.shift()!) : new Promise((resolve) => (waiting = resolve))),
-    close,
-  };
 }

@@ -8,10 +8,11 @@ import { loadOrCreateCa, writeTrustBundle } from '../tls/ca.js';
 import { startInBackground } from './background-proxy.js';
 import { clientEnv } from './client-env.js';
 import { clientHost, interceptOption } from './env.js';
+import { connectGatewayOrExit, gatewayOptions, gatewayProblem, typedFlags, type GatewayArgs } from './gateway-option.js';
 import { listenOptions, listenProblem } from './options.js';
 import { probeProxy } from './probe.js';
 
-interface RunArgs {
+interface RunArgs extends GatewayArgs {
   home: string;
   host: string;
   port: number;
@@ -43,9 +44,24 @@ export const runCommand: CommandModule<{ home: string }, RunArgs> = {
       }
       if (commandOf(a as RunArgs).length === 0) throw new Error('name the command to run: llmtap run -- CMD [ARGS…]');
       return true;
+    })
+    .options(gatewayOptions)
+    .check((a) => {
+      // A gateway names traffic by its proxy user and runs with its own config: --label and --config are local.
+      const problem = gatewayProblem(a, typedFlags(), ['host', 'port', 'intercept', 'label', 'config']);
+      if (problem) throw new Error(problem);
+      return true;
     }) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     const [file, ...rest] = commandOf(args);
+    if (args.gateway !== undefined) {
+      const connection = await connectGatewayOrExit(args.gateway, args['gateway-fingerprint'], args.home);
+      const vars = clientEnv({
+        proxyUrl: connection.proxyUrl, caPath: connection.ca.certPath, bundlePath: connection.ca.bundlePath,
+        intercept: [], nodePreload: true, existingNodeOptions: process.env.NODE_OPTIONS,
+      });
+      return runChild(file!, rest, vars);
+    }
     const host = clientHost(args.host);
     const where = paths(args.home);
     const probe = await probeProxy(host, args.port);
@@ -68,24 +84,29 @@ export const runCommand: CommandModule<{ home: string }, RunArgs> = {
       proxyUrl: labelledProxyUrl(`http://${formatAuthority(host, args.port)}`, args.label), caPath: ca.certPath, bundlePath: where.bundle,
       intercept: makeInterceptList(args.intercept).intercept, nodePreload: true, existingNodeOptions: process.env.NODE_OPTIONS,
     });
-    const child = spawn(file!, rest, { stdio: 'inherit', env: { ...process.env, ...Object.fromEntries(vars) } });
-    forwardSignals(child);
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      process.stderr.write(`llmtap: cannot run ${file}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`);
-      process.exit(err.code === 'ENOENT' ? 127 : 126);
-    });
-    child.once('exit', (code, signal) => {
-      if (signal) {
-        // Die the way the child died, so a shell sees the same status (128 + signal).
-        for (const s of FORWARDED) process.removeAllListeners(s);
-        process.kill(process.pid, signal);
-        setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 100).unref();
-        return;
-      }
-      process.exit(code ?? 1);
-    });
+    runChild(file!, rest, vars);
   },
 };
+
+/** The command with the variables set, its signals forwarded and its exit status passed on as llmtap's own. */
+function runChild(file: string, rest: string[], vars: Array<[string, string]>): void {
+  const child = spawn(file, rest, { stdio: 'inherit', env: { ...process.env, ...Object.fromEntries(vars) } });
+  forwardSignals(child);
+  child.once('error', (err: NodeJS.ErrnoException) => {
+    process.stderr.write(`llmtap: cannot run ${file}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`);
+    process.exit(err.code === 'ENOENT' ? 127 : 126);
+  });
+  child.once('exit', (code, signal) => {
+    if (signal) {
+      // Die the way the child died, so a shell sees the same status (128 + signal).
+      for (const s of FORWARDED) process.removeAllListeners(s);
+      process.kill(process.pid, signal);
+      setTimeout(() => process.exit(128 + (constants.signals[signal] ?? 0)), 100).unref();
+      return;
+    }
+    process.exit(code ?? 1);
+  });
+}
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 

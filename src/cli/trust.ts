@@ -4,11 +4,15 @@ import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { paths } from '../config.js';
+import { readKeptCa } from '../gateway-client/gateway-ca.js';
+import { gatewayAuthority, gatewayDirName, parseGateway } from '../gateway-client/gateway-url.js';
+import { gatewayDir, gatewayShown } from './gateway-option.js';
 import { loadOrCreateCa } from '../tls/ca.js';
 import { detectTrustStore, nssDatabases, nssSteps, shellLine, systemSteps, type TrustStep } from '../trust/plan.js';
 
 interface TrustArgs {
   home: string;
+  gateway?: string;
   'dry-run': boolean;
   remove: boolean;
   nss: boolean;
@@ -35,10 +39,16 @@ export const trustCommand: CommandModule<{ home: string }, TrustArgs> = {
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the commands instead of running them' })
     .option('remove', { type: 'boolean', default: false, describe: 'remove the llmtap CA from the stores instead' })
     .option('nss', { type: 'boolean', default: false, describe: "also the NSS databases of Chromium (~/.pki/nssdb) and Firefox profiles (needs certutil, libnss3-tools)" })
-    .option('system', { type: 'boolean', default: true, describe: 'the system store (--no-system: NSS databases only)' }) as unknown as Argv<TrustArgs>,
+    .option('system', { type: 'boolean', default: true, describe: 'the system store (--no-system: NSS databases only)' })
+    .option('gateway', { type: 'string', describe: "the CA kept for a team's gateway (by llmtap env/run/doctor --gateway) instead of this machine's own" })
+    .check((a) => {
+      const parsed = a.gateway === undefined ? undefined : parseGateway(a.gateway);
+      if (parsed && 'error' in parsed) throw new Error(parsed.error);
+      return true;
+    }) as unknown as Argv<TrustArgs>,
   handler: (args) => {
-    const { ca } = loadOrCreateCa(paths(args.home).certs);
-    const input = { caPemPath: ca.certPath, caCommonName: commonNameOf(ca.certPem), remove: args.remove };
+    const ca = args.gateway === undefined ? localCa(args.home) : gatewayCa(args.home, args.gateway);
+    const input = { caPemPath: ca.certPath, caCommonName: commonNameOf(ca.certPem), remove: args.remove, name: ca.name };
     const steps: TrustStep[] = [];
     if (args.system) {
       const store = detectTrustStore({ os: process.platform, exists: existsSync });
@@ -55,13 +65,37 @@ export const trustCommand: CommandModule<{ home: string }, TrustArgs> = {
       return;
     }
     if (process.platform !== 'win32' && !isRoot() && steps.some((s) => s.privileged)) {
-      fail(`writing the system trust store needs root; run: sudo ${shellLine(['llmtap', 'trust', '--home', args.home, ...(args.remove ? ['--remove'] : [])])} (or --dry-run to see the commands)`);
+      fail(`writing the system trust store needs root; run: sudo ${shellLine(['llmtap', 'trust', ...ca.flags, '--home', args.home, ...(args.remove ? ['--remove'] : [])])} (or --dry-run to see the commands)`);
     }
     for (const step of steps) run(step);
     const verb = args.remove ? 'removed' : 'trusted';
-    process.stdout.write(`${verb} ${input.caCommonName} (SHA-256 ${ca.fingerprint256}); check with: llmtap doctor\n`);
+    process.stdout.write(`${verb} ${input.caCommonName} (SHA-256 ${ca.fingerprint}); check with: ${shellLine(['llmtap', 'doctor', ...ca.flags])}\n`);
   },
 };
+
+interface CaToTrust {
+  certPath: string;
+  certPem: string;
+  fingerprint: string;
+  /** Its anchor file's and NSS nickname's name: each gateway's apart from this machine's own. */
+  name: string;
+  /** The flags that name it again (`--gateway URL`, its password left out). */
+  flags: string[];
+}
+
+function localCa(home: string): CaToTrust {
+  const { ca } = loadOrCreateCa(paths(home).certs);
+  return { certPath: ca.certPath, certPem: ca.certPem, fingerprint: ca.fingerprint256, name: 'llmtap', flags: [] };
+}
+
+/** The CA `env`/`run`/`doctor --gateway` fetched and kept (already checked against its fingerprint there); nothing is fetched as root. */
+function gatewayCa(home: string, text: string): CaToTrust {
+  const gateway = parseGateway(text);
+  if ('error' in gateway) fail(gateway.error);
+  const kept = readKeptCa(gatewayDir(home, gateway));
+  if (!kept) fail(`no CA kept for the gateway at ${gatewayAuthority(gateway)} under ${home}: run llmtap env --gateway ${gatewayShown(gateway)} as yourself first (it fetches the CA), then this with --home ${home}`);
+  return { certPath: kept.certPath, certPem: kept.pem, fingerprint: kept.fingerprint, name: `llmtap-gateway-${gatewayDirName(gateway)}`, flags: ['--gateway', gatewayShown(gateway)] };
+}
 
 function isRoot(): boolean {
   return process.getuid?.() === 0;

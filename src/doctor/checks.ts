@@ -77,17 +77,31 @@ export function toolTrustCheck(tool: string, source: CaSource | undefined, certP
   return ok(name, `${source.label}`);
 }
 
-/** This shell's proxy variables: HTTPS_PROXY at the proxy, NO_PROXY not excluding intercepted hosts. */
-export function proxyVarsCheck(env: Record<string, string | undefined>, port: number, interceptHosts: readonly string[], fix = 'eval "$(llmtap env)", or start the tool with llmtap run -- CMD'): CheckResult[] {
+/** The proxy this shell should send through: one on this machine (any loopback name), or a team's gateway as its login. */
+export interface ExpectedProxy {
+  host: string;
+  port: number;
+  /** The gateway's proxy user: the variables must log in as them (else every request is answered 407). */
+  user?: string;
+}
+
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]', '::1'];
+
+/** This shell's proxy variables: HTTPS_PROXY at the proxy (with the login a gateway needs), NO_PROXY not excluding intercepted hosts. */
+export function proxyVarsCheck(env: Record<string, string | undefined>, expected: ExpectedProxy, interceptHosts: readonly string[], fix = 'eval "$(llmtap env)", or start the tool with llmtap run -- CMD'): CheckResult[] {
   const results: CheckResult[] = [];
   const value = env.HTTPS_PROXY ?? env.https_proxy;
   if (!value) results.push(fail('HTTPS_PROXY', 'not set in this shell', fix));
   else {
     let url: URL | undefined;
     try { url = new URL(value.includes('://') ? value : `http://${value}`); } catch { /* reported below */ }
-    const loopback = url && ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
+    const local = LOOPBACK_NAMES.includes(expected.host);
+    const sameHost = url && (local ? LOOPBACK_NAMES.includes(url.hostname) : url.hostname.replace(/^\[|\]$/g, '').toLowerCase() === expected.host.toLowerCase());
     const shown = redactUrl(value); // a gateway login in it: the password never printed
-    if (!url || Number(url.port || 80) !== port || !loopback) results.push(fail('HTTPS_PROXY', `${shown} is not this proxy (127.0.0.1:${port})`, fix));
+    const user = url?.username ? decodeURIComponent(url.username) : undefined;
+    const authority = expected.host.includes(':') ? `[${expected.host}]:${expected.port}` : `${expected.host}:${expected.port}`;
+    if (!url || Number(url.port || 80) !== expected.port || !sameHost) results.push(fail('HTTPS_PROXY', `${shown} is not this proxy (${authority})`, fix));
+    else if (expected.user !== undefined && user !== expected.user) results.push(fail('HTTPS_PROXY', `${shown} ${user === undefined ? 'carries no login' : `logs in as ${user}`}, not as ${expected.user} (the gateway answers 407 without one)`, fix));
     else results.push(ok('HTTPS_PROXY', shown));
   }
   const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);

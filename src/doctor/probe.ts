@@ -11,14 +11,16 @@ export interface ProxyStatus {
   recorder?: { recorded: number; lost: number; healthy: boolean };
 }
 
-/** The proxy's status JSON (`GET /` direct), or the error that prevented it. */
-export function fetchStatus(host: string, port: number): Promise<{ status?: ProxyStatus; error?: string }> {
+/** The proxy's status JSON (`GET /` direct), or the error that prevented it; `authorization` logs in to a gateway. */
+export function fetchStatus(host: string, port: number, authorization?: string): Promise<{ status?: ProxyStatus; error?: string }> {
   return new Promise((resolve) => {
-    const req = request({ host, port, path: '/', headers: { accept: 'application/json' }, timeout: TIMEOUT_MS }, (res) => {
+    const headers: Record<string, string> = { accept: 'application/json', ...(authorization ? { authorization } : {}) };
+    const req = request({ host, port, path: '/', headers, timeout: TIMEOUT_MS, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => {
+        if (res.statusCode === 401) return resolve({ error: authorization ? 'refused the login (answered HTTP 401)' : 'wants a proxy user (answered HTTP 401)' });
         if (res.statusCode !== 200) return resolve({ error: `answered HTTP ${res.statusCode}` });
         try {
           const parsed = JSON.parse(body) as ProxyStatus & { name?: string };
@@ -36,15 +38,17 @@ export function fetchStatus(host: string, port: number): Promise<{ status?: Prox
 
 /**
  * CONNECT to the proxy's own echo host, TLS with only the llmtap CA as root, one
- * request: the path every intercepted request takes, minus the provider.
+ * request: the path every intercepted request takes, minus the provider. A gateway's
+ * login goes in `Proxy-Authorization`, as a tool sends it.
  */
-export function roundTrip(host: string, port: number, caPem: string): Promise<{ proxyNow?: number; error?: string }> {
+export function roundTrip(host: string, port: number, caPem: string, authorization?: string): Promise<{ proxyNow?: number; error?: string }> {
   return new Promise((resolve) => {
     const done = (r: { proxyNow?: number; error?: string }) => { clearTimeout(timer); socket.destroy(); resolve(r); };
     const timer = setTimeout(() => done({ error: 'no answer within 3 s' }), TIMEOUT_MS);
     const socket = netConnect(port, host);
     socket.on('error', (err) => done({ error: err.message }));
-    socket.once('connect', () => socket.write(`CONNECT ${DOCTOR_HOST}:443 HTTP/1.1\r\nHost: ${DOCTOR_HOST}:443\r\n\r\n`));
+    const login = authorization ? `Proxy-Authorization: ${authorization}\r\n` : '';
+    socket.once('connect', () => socket.write(`CONNECT ${DOCTOR_HOST}:443 HTTP/1.1\r\nHost: ${DOCTOR_HOST}:443\r\n${login}\r\n`));
     socket.once('data', (head: Buffer) => {
       const status = head.toString('latin1').split('\r\n')[0] ?? '';
       if (!/^HTTP\/1\.[01] 200/.test(status)) return done({ error: `CONNECT answered ${status}` });

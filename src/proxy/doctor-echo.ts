@@ -14,7 +14,8 @@ export function isDoctorHost(host: string): boolean {
 
 /** Answers the echo: what arrived, and the proxy's clock (Date header) for the skew check. */
 export function answerDoctorEcho(req: IncomingMessage, res: ServerResponse, trust: { rejected: number; likelyRejected: number }): void {
-  const body = JSON.stringify({ llmtap: true, method: req.method, path: req.url, now: Date.now(), untrustedCa: trust });
+  // The counts only: the reporter itself holds a logger and the addresses it warned about.
+  const body = JSON.stringify({ llmtap: true, method: req.method, path: req.url, now: Date.now(), untrustedCa: { rejected: trust.rejected, likelyRejected: trust.likelyRejected } });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(body);
 }

@@ -13,8 +13,19 @@ export interface PlatformFacts {
   exists: (path: string) => boolean;
 }
 
-export const DEBIAN_ANCHOR = '/usr/local/share/ca-certificates/llmtap.crt';
-export const FEDORA_ANCHOR = '/etc/pki/ca-trust/source/anchors/llmtap.pem';
+/** The name the local CA goes by in every store: its anchor file's base name, its NSS nickname. */
+export const NSS_NICKNAME = 'llmtap';
+export const DEBIAN_ANCHOR = debianAnchor(NSS_NICKNAME);
+export const FEDORA_ANCHOR = fedoraAnchor(NSS_NICKNAME);
+
+/** Where a CA named `name` goes in a Debian-family store (update-ca-certificates reads only `.crt`). */
+export function debianAnchor(name: string): string {
+  return `/usr/local/share/ca-certificates/${name}.crt`;
+}
+
+export function fedoraAnchor(name: string): string {
+  return `/etc/pki/ca-trust/source/anchors/${name}.pem`;
+}
 export const MACOS_KEYCHAIN = '/Library/Keychains/System.keychain';
 
 /** The system store of this machine, or undefined for a Linux without a known one. */
@@ -39,19 +50,25 @@ export interface TrustInputs {
   /** The CA's subject common name, how macOS and Windows find it again to remove it. */
   caCommonName: string;
   remove: boolean;
+  /**
+   * The anchor file's base name and the NSS nickname: `llmtap` for the CA of the proxy on
+   * this machine, another for a gateway's, so trusting one never replaces the other.
+   */
+  name?: string;
 }
 
 export function systemSteps(store: TrustStore, input: TrustInputs): TrustStep[] {
   const root = (argv: string[]): TrustStep => ({ argv, privileged: true });
+  const name = input.name ?? NSS_NICKNAME;
   switch (store) {
     case 'debian':
       return input.remove
-        ? [root(['rm', '-f', DEBIAN_ANCHOR]), root(['update-ca-certificates'])]
-        : [root(['install', '-m', '0644', input.caPemPath, DEBIAN_ANCHOR]), root(['update-ca-certificates'])];
+        ? [root(['rm', '-f', debianAnchor(name)]), root(['update-ca-certificates'])]
+        : [root(['install', '-m', '0644', input.caPemPath, debianAnchor(name)]), root(['update-ca-certificates'])];
     case 'fedora':
       return input.remove
-        ? [root(['rm', '-f', FEDORA_ANCHOR]), root(['update-ca-trust', 'extract'])]
-        : [root(['install', '-m', '0644', input.caPemPath, FEDORA_ANCHOR]), root(['update-ca-trust', 'extract'])];
+        ? [root(['rm', '-f', fedoraAnchor(name)]), root(['update-ca-trust', 'extract'])]
+        : [root(['install', '-m', '0644', input.caPemPath, fedoraAnchor(name)]), root(['update-ca-trust', 'extract'])];
     case 'macos':
       return input.remove
         ? [root(['security', 'delete-certificate', '-c', input.caCommonName, MACOS_KEYCHAIN])]
@@ -63,15 +80,14 @@ export function systemSteps(store: TrustStore, input: TrustInputs): TrustStep[] 
   }
 }
 
-/** The nickname the CA gets in NSS databases. */
-export const NSS_NICKNAME = 'llmtap';
 
 /** certutil (libnss3-tools) on each NSS database: Chromium's ~/.pki/nssdb, each Firefox profile. */
 export function nssSteps(dbDirs: string[], input: TrustInputs): TrustStep[] {
+  const name = input.name ?? NSS_NICKNAME;
   return dbDirs.map((dir) => ({
     argv: input.remove
-      ? ['certutil', '-D', '-n', NSS_NICKNAME, '-d', `sql:${dir}`]
-      : ['certutil', '-A', '-n', NSS_NICKNAME, '-t', 'C,,', '-i', input.caPemPath, '-d', `sql:${dir}`],
+      ? ['certutil', '-D', '-n', name, '-d', `sql:${dir}`]
+      : ['certutil', '-A', '-n', name, '-t', 'C,,', '-i', input.caPemPath, '-d', `sql:${dir}`],
     privileged: false,
   }));
 }
