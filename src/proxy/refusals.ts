@@ -40,6 +40,8 @@ export function answerMalformed(err: NodeJS.ErrnoException, socket: Socket): Err
   };
   if (socket.writable && unanswered) {
     socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-length: 0\r\nx-llmtap-error: ${code}\r\nconnection: close\r\n\r\n`);
+    lingerThenClose(socket);
+    return code;
   } else if (socket.writable && pending && !pending.writableFinished) {
     // A pipelined earlier request is still being answered: let that answer finish (it is
     // bounded by the exchange's own timeouts), then close. Further bytes only meet the
@@ -50,6 +52,24 @@ export function answerMalformed(err: NodeJS.ErrnoException, socket: Socket): Err
   }
   closeSoon();
   return code;
+}
+
+/** How long a refused client may go on sending (the rest of a 1 MB header) before its socket is destroyed. */
+const LINGER_MS = 2000;
+
+/**
+ * After answering a request refused mid-head: a client still sending (the rest of an
+ * oversized header) would meet a socket destroyed under it, and the reset it then gets
+ * discards the answer unread (EPIPE, no 431). So the socket lingers, the parser
+ * still reading and dropping what arrives, until the client closes or LINGER_MS pass
+ * (the lingering close of web servers); our side has already sent its FIN.
+ */
+function lingerThenClose(socket: Socket): void {
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('end', () => socket.destroy());
+  socket.once('close', () => clearTimeout(timer));
+  socket.resume();
 }
 
 const STATUS_TEXT: Record<number, string> = {

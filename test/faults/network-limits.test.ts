@@ -240,6 +240,22 @@ describe('FAULT 16: oversized requests', () => {
   const manyHeaders = Array.from({ length: 10_000 }, (_, i) => `X-H${i}: ${i}\r\n`).join('');
   const oversized: Array<[string, string]> = [['a 1 MB header', bigHeader], ['10,000 headers', manyHeaders]];
 
+  it('FAULT 16: a client still sending the rest of an 8 MB header reads its 431 (the socket lingers), not a reset', async () => {
+    for (const requestLine of ['CONNECT api.openai.com:443 HTTP/1.1', 'GET http://api.openai.com/v1/models HTTP/1.1']) {
+      const socket = await openSocket(tp.proxy.address.port);
+      const got: Buffer[] = [];
+      socket.on('data', (d: Buffer) => got.push(d));
+      const ended = new Promise<string | undefined>((done) => {
+        socket.once('error', (err: NodeJS.ErrnoException) => done(err.code));
+        socket.once('close', () => done(undefined));
+      });
+      socket.write(`${requestLine}\r\nHost: api.openai.com\r\nX-Big: ${'c'.repeat(8 * MB)}\r\n\r\n`);
+      const error = await ended;
+      expect({ error, answer: Buffer.concat(got).toString('latin1').split('\r\n')[0] }).toEqual({ error: undefined, answer: 'HTTP/1.1 431 Request Header Fields Too Large' });
+    }
+    await proxyStillWorks();
+  });
+
   for (const [name, extra] of oversized) {
     it(`FAULT 16: ${name} → 431 headers_too_large on the outer server (CONNECT and plain request) and inside TLS`, async () => {
       const before = tp.proxy.server.metrics.errors.headers_too_large ?? 0;
