@@ -1,3 +1,4 @@
+import './regexp-fallback.js';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { SqliteArchiveReader } from './archive/sqlite-reader.js';

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import '../regexp-fallback.js';
 import { readFileSync } from 'node:fs';
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
