@@ -20,9 +20,14 @@ export function routingLines(policyColumn: string | null | undefined): string[] 
 }
 
 function end(e: RouteEnd): string {
-  return e.model === undefined ? e.upstream : `${e.upstream} ${e.model}`;
+  return `${e.model === undefined ? e.upstream : `${e.upstream} ${e.model}`}${withheld(e.withheld)}`;
 }
 
 function attempt(a: Attempt): string {
-  return [a.upstream, a.model, a.status, a.error, a.result].filter((p) => p !== undefined).join(' ');
+  return `${[a.upstream, a.model, a.status, a.error, a.result].filter((p) => p !== undefined).join(' ')}${withheld(a.withheld)}`;
+}
+
+/** The client's credentials held back from another origin: why it may have answered 401 (names only). */
+function withheld(names: readonly string[] | undefined): string {
+  return names && names.length > 0 ? ` (client's ${names.join(', ')} withheld)` : '';
 }

@@ -239,6 +239,13 @@ describe('routing lines for `show`', () => {
       'attempts: http://127.0.0.1:8080 llama3 503 retried → https://backup.example upstream_unreachable failed',
     ]);
   });
+  it("names the client's credentials withheld from another origin (names only), where a 401 would come from", () => {
+    const stored = JSON.stringify({ decisions: [], route: { from: { upstream: 'https://api.openai.com' }, to: { upstream: 'http://127.0.0.1:8080', withheld: ['authorization'] } }, attempts: [{ upstream: 'https://backup.example', status: 401, result: 'answered', withheld: ['x-api-key', 'authorization'] }] });
+    expect(routingLines(stored)).toEqual([
+      "routed: https://api.openai.com → http://127.0.0.1:8080 (client's authorization withheld)",
+      "attempts: https://backup.example 401 answered (client's x-api-key, authorization withheld)",
+    ]);
+  });
   it('nothing for no policy, no routing, or an unreadable column', () => {
     for (const v of [null, undefined, '', '{"decisions":[]}', 'not json']) expect(routingLines(v)).toEqual([]);
   });
