@@ -207,7 +207,10 @@ class InvokeAccumulator implements EventSink {
   private readonly converse = new ConverseAccumulator();
   private generation = '';
   private family?: 'claude' | 'converse' | 'generation';
-  private usage?: Usage;
+  /** Bedrock's own counts (amazon-bedrock-invocationMetrics): only on the last streamed chunk. */
+  private metrics?: Usage;
+  /** Llama's counts in its own body: the only ones a non-streamed answer carries. */
+  private readonly counted: Usage = {};
   private stopReason?: string;
 
   addEvent(type: string, payload: JsonObject): void {
@@ -219,7 +222,7 @@ class InvokeAccumulator implements EventSink {
     if (!chunk) return;
     // Bedrock adds its own token counts to the last chunk of every family.
     const metrics = asObject(chunk['amazon-bedrock-invocationMetrics']);
-    if (metrics) this.usage = { inputTokens: num(metrics.inputTokenCount), outputTokens: num(metrics.outputTokenCount) };
+    if (metrics) this.metrics = { inputTokens: num(metrics.inputTokenCount), outputTokens: num(metrics.outputTokenCount) };
     if (typeof chunk.type === 'string') {
       this.family = 'claude';
       if (streamed) this.claude.addEvent(chunk.type, chunk);
@@ -237,7 +240,9 @@ class InvokeAccumulator implements EventSink {
       this.family = 'generation';
       this.generation += chunk.generation;
       if (typeof chunk.stop_reason === 'string') this.stopReason = chunk.stop_reason;
-      if (typeof chunk.prompt_token_count === 'number') this.usage = { ...this.usage, inputTokens: chunk.prompt_token_count };
+      // prompt_token_count comes once (null after); generation_token_count is a running total.
+      if (typeof chunk.prompt_token_count === 'number') this.counted.inputTokens = chunk.prompt_token_count;
+      if (typeof chunk.generation_token_count === 'number') this.counted.outputTokens = chunk.generation_token_count;
     }
   }
 
@@ -249,7 +254,11 @@ class InvokeAccumulator implements EventSink {
       out = { text: this.generation, toolCalls: [], events };
       if (this.stopReason !== undefined) out.stopReason = this.stopReason;
     }
-    if (!out.usage && this.usage) out.usage = stripUndefined(this.usage);
+    // The family's own usage first (Claude, Nova); else the metrics, their gaps filled from Llama's counts.
+    if (!out.usage) {
+      const usage = { ...this.counted, ...stripUndefined(this.metrics ?? {}) };
+      if (Object.keys(usage).length > 0) out.usage = usage;
+    }
     return out;
   }
 }

@@ -6,7 +6,8 @@ import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
  * The fake provider's Amazon Bedrock runtime endpoints in their documented wire
  * formats: Converse (JSON), ConverseStream and InvokeModelWithResponseStream (binary
  * application/vnd.amazon.eventstream frames made by AWS's own encoder), InvokeModel
- * with Claude's Messages format. Used with the real @aws-sdk/client-bedrock-runtime.
+ * with Claude's Messages format (Meta Llama's `generation` format for meta.llama ids).
+ * Used with the real @aws-sdk/client-bedrock-runtime.
  */
 export const BEDROCK_TEXT = 'Bedrock from the fake — hallå 🌊';
 
@@ -69,7 +70,10 @@ export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, p
   }
   const body = m[2] === 'converse'
     ? { output: { message: { role: 'assistant', content: [{ text: BEDROCK_TEXT }] } }, stopReason: 'end_turn', usage: { inputTokens: 14, outputTokens: 11, totalTokens: 25 }, metrics: { latencyMs: 100 } }
-    : { id: 'msg_2', type: 'message', role: 'assistant', model, content: [{ type: 'text', text: BEDROCK_TEXT }], stop_reason: 'end_turn', usage: { input_tokens: 14, output_tokens: 11 } };
+    : /(^|\.)meta\.llama/.test(model)
+      // Meta Llama's native InvokeModel answer: its own token counts, no invocation metrics.
+      ? { generation: BEDROCK_TEXT, prompt_token_count: 14, generation_token_count: 11, stop_reason: 'stop' }
+      : { id: 'msg_2', type: 'message', role: 'assistant', model, content: [{ type: 'text', text: BEDROCK_TEXT }], stop_reason: 'end_turn', usage: { input_tokens: 14, output_tokens: 11 } };
   const payload = JSON.stringify(body);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-amzn-requestid': 'fake-request' });
   res.end(payload);

@@ -81,4 +81,18 @@ describe('Amazon Bedrock runtime through the proxy', () => {
     expect(stored).not.toMatch(/Signature=[0-9a-f]{64}/);
     expect(JSON.stringify(recs)).not.toContain(SESSION_TOKEN);
   });
+
+  it('InvokeModel with Meta Llama: generation_token_count is the output, so the answer is priced whole', async () => {
+    const modelId = 'us.meta.llama3-3-70b-instruct-v1:0';
+    const invoke = await client.send(new InvokeModelCommand({ modelId, body: JSON.stringify({ prompt: 'hi', max_gen_len: 64 }), contentType: 'application/json' }));
+    expect(JSON.parse(Buffer.from(invoke.body).toString()).generation).toBe(BEDROCK_TEXT);
+    const rec = await eventually(() => {
+      const found = exported(tp).find((e) => e.model === modelId);
+      if (!found) throw new Error('not recorded yet');
+      return found;
+    });
+    expect([rec.api, rec.response?.text, rec.response?.stop_reason, rec.usage.input_tokens, rec.usage.output_tokens]).toEqual(['bedrock.invoke', BEDROCK_TEXT, 'stop', 14, 11]);
+    // Both counts priced ($0.72 per million tokens either way for Llama 3.3 70B on Bedrock).
+    expect(rec.cost_usd).toBeCloseTo((14 + 11) * 0.72e-6, 12);
+  });
 });
