@@ -6,7 +6,7 @@ import { defaultHome, paths } from '../config.js';
 import { parseGateway, type Gateway } from '../gateway-client/gateway-url.js';
 import { archiveCheck, caKindCheck, caFilesCheck, exitCodeOf, nodeFetchCheck, proxyVarsCheck, renderChecks, skewCheck, systemStoreCheck, toolTrustCheck, untrustedClientsCheck, type CaSource, type CheckResult, type ExpectedProxy } from '../doctor/checks.js';
 import { fetchStatus, roundTrip } from '../doctor/probe.js';
-import { makeInterceptList } from '../proxy/route.js';
+import { formatAuthority, makeInterceptList } from '../proxy/route.js';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../tls/ca.js';
 import { readConstraintBases } from '../tls/name-constraints.js';
 import { listenOptions, listenProblem, sameProxyFlags, shellQuote } from './options.js';
@@ -73,12 +73,14 @@ interface DoctorTarget {
   /** The check's name for the proxy itself, and its fix when it does not answer. */
   proxyName: string;
   proxyFix: string;
+  /** When the round trip fails although the proxy answers: the CA checked here is not the one it signs with. */
+  roundTripFix: string;
   trustFix: string;
   /** The flags that name this target again in a fix (`--home … --port …`, or `--gateway …`). */
   flags: string;
 }
 
-async function localTarget(args: DoctorArgs): Promise<DoctorTarget> {
+function localTarget(args: DoctorArgs): DoctorTarget {
   const host = args.host === '0.0.0.0' || args.host === '::' ? '127.0.0.1' : args.host;
   const certs = paths(args.home).certs;
   const certPath = join(certs, CA_CERT_FILE);
@@ -87,12 +89,13 @@ async function localTarget(args: DoctorArgs): Promise<DoctorTarget> {
   const keyMode = existsSync(keyPath) ? statSync(keyPath).mode & 0o777 : undefined;
   const setup = [caFilesCheck({ certPem, keyMode, certPath, keyPath, now: Date.now() })];
   if (certPem) setup.push(caKindCheck(readConstraintBases(certPem), makeInterceptList(args.intercept).intercept));
+  // Fixes name this proxy and home when they are not the defaults (a bare `llmtap env` would point elsewhere).
+  const flags = sameProxyFlags({ home: args.home, host: args.host, port: args.port });
   return {
-    setup, host, port: args.port, expected: { host: '127.0.0.1', port: args.port }, certPem,
+    setup, host, port: args.port, expected: { host: '127.0.0.1', port: args.port }, certPem, flags,
     proxyName: 'proxy',
-    // Fixes name this proxy and home when they are not the defaults (a bare `llmtap env` would point elsewhere).
-    flags: sameProxyFlags({ home: args.home, host: args.host, port: args.port }),
-    proxyFix: `llmtap start${sameProxyFlags({ home: args.home, host: args.host, port: args.port })}`,
+    proxyFix: `llmtap start${flags}`,
+    roundTripFix: 'is the proxy using this --home? (its CA must be the one checked here)',
     // Always with --home: sudo changes `~`, so without it root's own CA would be trusted.
     trustFix: `sudo llmtap trust --home ${shellQuote(args.home)}`,
   };
@@ -108,6 +111,7 @@ async function gatewayTarget(args: DoctorArgs, text: string): Promise<DoctorTarg
     host: gateway.host, port: gateway.port,
     expected: { host: gateway.host, port: gateway.port, ...(gateway.user !== undefined ? { user: gateway.user } : {}) },
     proxyName: 'gateway', proxyFix: 'ask the gateway\'s team (is the URL right?)',
+    roundTripFix: 'ask the gateway\'s team (its CA must be the one checked here)',
     trustFix: `sudo llmtap trust${named}${home}`,
     flags: `${named}${args.home === defaultHome() ? '' : home}`,
   };
@@ -140,16 +144,16 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
     }) as unknown as Argv<DoctorArgs>,
   handler: async (args) => {
     const env = process.env;
-    const target = args.gateway !== undefined ? await gatewayTarget(args, args.gateway) : await localTarget(args);
+    const target = args.gateway !== undefined ? await gatewayTarget(args, args.gateway) : localTarget(args);
     const { host, port, certPem, flags } = target;
     const interceptHosts = makeInterceptList(args.intercept).intercept;
     const results: CheckResult[] = [];
 
     const { status, error } = await fetchStatus(host, port, target.authorization);
-    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const where = formatAuthority(host, port);
     results.push(status ? { name: target.proxyName, status: 'ok', detail: `llmtap ${status.version ?? ''} on ${where}` } : { name: target.proxyName, status: 'fail', detail: `${where}: ${error}`, fix: target.proxyFix });
     const trip = status && certPem ? await roundTrip(host, port, certPem, target.authorization) : undefined;
-    if (trip) results.push(trip.error ? { name: 'round trip', status: 'fail', detail: `CONNECT + TLS to the built-in echo host: ${trip.error}`, fix: args.gateway !== undefined ? 'ask the gateway\'s team (its CA must be the one checked here)' : 'is the proxy using this --home? (its CA must be the one checked here)' } : { name: 'round trip', status: 'ok', detail: 'CONNECT, TLS with the llmtap CA, request and answer via the built-in echo host' });
+    if (trip) results.push(trip.error ? { name: 'round trip', status: 'fail', detail: `CONNECT + TLS to the built-in echo host: ${trip.error}`, fix: target.roundTripFix } : { name: 'round trip', status: 'ok', detail: 'CONNECT, TLS with the llmtap CA, request and answer via the built-in echo host' });
     else results.push({ name: 'round trip', status: 'skip', detail: status ? 'no CA to trust' : 'proxy not reachable' });
 
     results.push(...target.setup);

@@ -1,3 +1,5 @@
+import { formatAuthority } from '../proxy/route.js';
+
 /**
  * A team's llmtap gateway as a developer names it: `http://alice@llmtap.internal:8080`.
  * Pure: parsing and the proxy URL tools are given; fetching the CA is gateway-ca.ts.
@@ -38,9 +40,9 @@ export function parseGateway(text: string): Gateway | { error: string } {
   return gateway;
 }
 
-/** `HOST:PORT` (IPv6 in brackets), for messages and file names. */
+/** `HOST:PORT` (IPv6 in brackets), for messages and the proxy URL. */
 export function gatewayAuthority(gateway: Pick<Gateway, 'host' | 'port'>): string {
-  return `${gateway.host.includes(':') ? `[${gateway.host}]` : gateway.host}:${gateway.port}`;
+  return formatAuthority(gateway.host, gateway.port);
 }
 
 /** The proxy URL tools are given: the login in it, percent-encoded, as every proxy-aware client reads it. */
