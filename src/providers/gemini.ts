@@ -15,7 +15,8 @@ import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
  * GenerateContentResponse per event (`?alt=sse`), or — streamGenerateContent
  * without alt=sse — one JSON array whose elements arrive over time. Every element
  * or event is a chunk: text and thought parts append, functionCall parts are tool
- * calls, the last finishReason and usageMetadata win.
+ * calls, the last finishReason and usageMetadata win; a blocked prompt's
+ * promptFeedback.blockReason stands in for the finishReason it never gets.
  */
 export const gemini: ProviderParser = {
   parseRequest(body): RequestFacts {
@@ -50,6 +51,9 @@ class ChunkAccumulator {
     const parts = asObject(candidate?.content)?.parts;
     if (Array.isArray(parts)) for (const part of parts) this.addPart(asObject(part));
     if (typeof candidate?.finishReason === 'string') this.stopReason = candidate.finishReason;
+    // A prompt the safety filters refuse gets no candidate at all, only promptFeedback.blockReason.
+    const blocked = asObject(chunk.promptFeedback)?.blockReason;
+    if (typeof blocked === 'string' && this.stopReason === undefined) this.stopReason = blocked;
     const usage = readGeminiUsage(asObject(chunk.usageMetadata));
     if (usage) this.usage = usage;
   }

@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * Code Assist /v1internal:… (answers wrapped as `{response: …}`).
  */
 export const GEMINI_TEXT = 'Gemini from the fake — grüß dich 🌤️';
+/** A prompt containing this is answered as blocked by Gemini's safety filters. */
+export const BLOCKED_PROMPT = 'a prompt the filters block';
 
 const METHOD = /(?:\/models\/([^/:]+)|\/v1internal):(generateContent|streamGenerateContent|countTokens)$/;
 
@@ -19,7 +21,11 @@ export async function googleRoute(req: IncomingMessage, res: ServerResponse, url
   const model = m[1] ?? (typeof body.model === 'string' ? body.model : 'gemini-2.5-pro');
   const wrap = (chunk: object): object => (codeAssist ? { response: chunk, traceId: 'trace-fake' } : chunk);
   if (m[2] === 'countTokens') return json(res, { totalTokens: 7 });
-  const chunks = geminiChunks(model);
+  // A prompt the safety filters refuse: no candidates, only promptFeedback.blockReason (also as the one chunk of a stream).
+  const chunks = JSON.stringify(body.contents ?? '').includes(BLOCKED_PROMPT)
+    ? [{ promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 6, totalTokenCount: 6 }, modelVersion: model, responseId: 'resp-blocked' }]
+    : geminiChunks(model);
+  if (m[2] === 'generateContent' && chunks.length === 1) return json(res, wrap(chunks[0]!));
   if (m[2] === 'generateContent') {
     const whole = { ...chunks[chunks.length - 1]!, candidates: [{ content: { role: 'model', parts: [{ text: GEMINI_TEXT }] }, finishReason: 'STOP', index: 0 }] };
     return json(res, wrap(whole));

@@ -7,7 +7,7 @@ import { getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undic
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
-import { GEMINI_TEXT } from '../helpers/fake-google.js';
+import { BLOCKED_PROMPT, GEMINI_TEXT } from '../helpers/fake-google.js';
 import { ANTHROPIC_TEXT, startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
@@ -50,6 +50,22 @@ describe('Google APIs through the proxy', () => {
       ['gemini.generateContent', 'gemini-2.5-pro', true, GEMINI_TEXT, 9, 12, 'google-genai-sdk-node'],
     ]);
     expect(JSON.stringify(all)).not.toContain(API_KEY);
+  });
+
+  it('@google/genai: a prompt blocked by the safety filters is recorded with its blockReason as the stop reason', async () => {
+    const ai = new GoogleGenAI({ apiKey: API_KEY });
+    const once = await ai.models.generateContent({ model: 'gemini-2.5-flash-lite', contents: BLOCKED_PROMPT });
+    expect(once.promptFeedback?.blockReason).toBe('PROHIBITED_CONTENT');
+    for await (const chunk of await ai.models.generateContentStream({ model: 'gemini-2.5-flash-lite', contents: BLOCKED_PROMPT })) expect(chunk.candidates).toBeUndefined();
+    const recs = await eventually(() => {
+      const found = exported(tp).filter((e) => e.model === 'gemini-2.5-flash-lite' && e.client.user_agent?.includes('google-genai-sdk'));
+      if (found.length < 2) throw new Error(`${found.length}/2`);
+      return found;
+    });
+    expect(recs.map((e) => [e.stream, e.response?.text, e.response?.stop_reason, e.usage.input_tokens, e.usage.output_tokens])).toEqual([
+      [false, '', 'PROHIBITED_CONTENT', 6, null],
+      [true, '', 'PROHIBITED_CONTENT', 6, null],
+    ]);
   });
 
   it('curl: a JSON-array stream with ?key=, Code Assist SSE, and Vertex AI on a regional host', async () => {
