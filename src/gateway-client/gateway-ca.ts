@@ -19,14 +19,18 @@ export type CaFetch = { pem: string } | { error: string; unreachable?: boolean }
  */
 export function fetchGatewayCa(gateway: Gateway, authorization: string | undefined, timeoutMs = FETCH_TIMEOUT_MS): Promise<CaFetch> {
   const where = gatewayAuthority(gateway);
+  const notOurs = (why: string): CaFetch => ({ error: `http://${where}/ca.pem ${why} (is this an llmtap gateway?)` });
   return new Promise((resolve) => {
     const req = request({ host: gateway.host, port: gateway.port, path: '/ca.pem', agent: false, timeout: timeoutMs, headers: authorization ? { authorization } : {} }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_CA_BYTES) return void req.destroy(new Error(`http://${where}/ca.pem is larger than a CA certificate (is this an llmtap gateway?)`));
         chunks.push(chunk);
+        if (size > MAX_CA_BYTES) {
+          resolve(notOurs('is larger than a CA certificate'));
+          req.destroy();
+        }
       });
       res.on('end', () => {
         const status = res.statusCode ?? 0;
@@ -35,15 +39,16 @@ export function fetchGatewayCa(gateway: Gateway, authorization: string | undefin
             ? `the gateway at ${where} has proxy users: name yours, --gateway http://USER@${where}`
             : `the gateway at ${where} refused the login of ${gateway.user} (wrong password?)` });
         }
-        if (status !== 200) return resolve({ error: `http://${where}/ca.pem answered HTTP ${status} (is this an llmtap gateway?)` });
+        if (status !== 200) return resolve(notOurs(`answered HTTP ${status}`));
         const pem = Buffer.concat(chunks).toString('utf8');
-        resolve(isCaCertificate(pem) ? { pem: `${pem.trim()}\n` } : { error: `http://${where}/ca.pem is not a CA certificate (is this an llmtap gateway?)` });
+        resolve(isCaCertificate(pem) ? { pem: `${pem.trim()}\n` } : notOurs('is not a CA certificate'));
       });
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`), { code: 'ETIMEDOUT' })));
+    // A promise settles once: an error after an answer above (the destroy of an oversized one) changes nothing.
     req.on('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? 'no such host' : err.message;
-      resolve({ error: err.message.startsWith('http://') ? err.message : `cannot reach the gateway at ${where}: ${why}`, unreachable: !err.message.startsWith('http://') });
+      resolve({ error: `cannot reach the gateway at ${where}: ${why}`, unreachable: true });
     });
     req.end();
   });

@@ -1,10 +1,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gatewayProblem, typedFlags } from '../../src/cli/gateway-option.js';
 import { proxyVarsCheck } from '../../src/doctor/checks.js';
-import { adoptGatewayCa, caFingerprint, normalizeFingerprint } from '../../src/gateway-client/gateway-ca.js';
+import { adoptGatewayCa, caFingerprint, fetchGatewayCa, normalizeFingerprint } from '../../src/gateway-client/gateway-ca.js';
 import { basicAuthorization, gatewayDirName, gatewayProxyUrl, knownPassword, parseGateway } from '../../src/gateway-client/gateway-url.js';
 import { loadOrCreateCa } from '../../src/tls/ca.js';
 import { nssSteps, shellLine, systemSteps } from '../../src/trust/plan.js';
@@ -87,6 +89,29 @@ describe("the gateway's CA", () => {
     // A kept file that is not a certificate any more counts as nothing kept.
     writeFileSync(join(dir, 'ca.pem'), 'garbage');
     expect(adoptGatewayCa(dir, first, undefined)).toMatchObject({ firstUse: true });
+  });
+});
+
+describe("fetching the gateway's CA", () => {
+  /** A server answering /ca.pem with `status` and `body`, for one fetch. */
+  async function fetchFrom(status: number, body: string | Buffer): Promise<ReturnType<typeof fetchGatewayCa>> {
+    const server = createServer((_req, res) => res.writeHead(status).end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      return await fetchGatewayCa({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, user: 'alice' }, 'Basic x');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }
+
+  it('takes only a CA certificate; anything else says the server may not be an llmtap gateway', async () => {
+    const ca = newCa();
+    expect(await fetchFrom(200, ca)).toEqual({ pem: `${ca.trim()}\n` });
+    expect(await fetchFrom(404, 'not found')).toEqual({ error: expect.stringMatching(/\/ca\.pem answered HTTP 404 \(is this an llmtap gateway\?\)$/) });
+    expect(await fetchFrom(200, '<html>hello</html>')).toEqual({ error: expect.stringContaining('is not a CA certificate') });
+    expect(await fetchFrom(200, Buffer.alloc(1024 * 1024, 'a'))).toEqual({ error: expect.stringContaining('is larger than a CA certificate') });
+    expect(await fetchFrom(401, '')).toEqual({ error: expect.stringContaining('refused the login of alice (wrong password?)') });
   });
 });
 
