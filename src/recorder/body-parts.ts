@@ -90,6 +90,8 @@ const HASH_BYTES = 16;
 /** A run of part hashes ends after a hash whose first byte is below this (1 in 16), or at the cap. */
 const RUN_BOUNDARY_BELOW = 16;
 const RUN_MAX_HASHES = 64;
+/** Parts deleted per write transaction when purging (as purge.ts deletes rows). */
+const SWEEP_CHUNK = 2000;
 const PART_QUALITY = 5;
 const WHOLE_QUALITY = 1;
 
@@ -177,17 +179,44 @@ export class BodyPartStore {
    * or reference counts: a link row per part per exchange grows as fast as the
    * bodies did, and counts would dirty a page per part on every insert and drift
    * on any missed decrement. Purging is rare; reading every envelope is its cost.
-   * Run it in the writer's connection, between batches.
+   *
+   * Safe beside a writer on another connection (`llmtap purge` while the proxy
+   * records): the scan is not one transaction with the deletes (it would hold the
+   * write lock for seconds), so meanwhile the writer may commit exchanges that use a
+   * part the scan found unused (a resent message) or one newer than the scan. Each
+   * short delete transaction first reads the envelopes of rows inserted since the
+   * highest rowid read so far and keeps what they use. That holds because the writer
+   * inserts a row and its parts in one transaction and never updates a body.
    */
   purgeUnreferenced(): number {
     const live = new Set<string>();
+    const newest = this.db.prepare<[], number>('SELECT coalesce(max(rowid), 0) FROM exchanges').pluck();
+    let seen = newest.get() ?? 0;
+    this.markReferenced(live, 0, seen);
+    const candidates = this.db.prepare<[], Buffer>('SELECT hash FROM body_parts').pluck().all()
+      .filter((hash) => !live.has(hash.toString('hex')));
+    const remove = this.db.prepare<[Buffer]>('DELETE FROM body_parts WHERE hash = ?');
+    let removed = 0;
+    const sweep = this.db.transaction((chunk: readonly Buffer[]) => {
+      const now = newest.get() ?? 0;
+      if (now > seen) this.markReferenced(live, seen, now);
+      seen = Math.max(seen, now);
+      for (const hash of chunk) if (!live.has(hash.toString('hex'))) removed += remove.run(hash).changes;
+    });
+    // Short write transactions, like the rest of the purge: a recorder waits at most its busy timeout.
+    for (let at = 0; at < candidates.length; at += SWEEP_CHUNK) sweep.immediate(candidates.slice(at, at + SWEEP_CHUNK));
+    return removed;
+  }
+
+  /** Adds the parts (and hash runs) the envelopes of exchanges with rowid in (after, upTo] refer to. */
+  private markReferenced(live: Set<string>, after: number, upTo: number): void {
     const mark = (hash: Buffer): void => void live.add(hash.toString('hex'));
-    const envelopes = this.db.prepare<[], { body: Buffer }>(`
-      SELECT request_body AS body FROM exchanges WHERE request_body_layout = 'parts1' AND request_body IS NOT NULL
+    const envelopes = this.db.prepare<[number, number, number, number], { body: Buffer }>(`
+      SELECT request_body AS body FROM exchanges WHERE rowid > ? AND rowid <= ? AND request_body_layout = 'parts1' AND request_body IS NOT NULL
       UNION ALL
-      SELECT response_body FROM exchanges WHERE response_body_layout = 'parts1' AND response_body IS NOT NULL`);
+      SELECT response_body FROM exchanges WHERE rowid > ? AND rowid <= ? AND response_body_layout = 'parts1' AND response_body IS NOT NULL`);
     const runs: Buffer[] = [];
-    for (const { body } of envelopes.iterate()) {
+    for (const { body } of envelopes.iterate(after, upTo, after, upTo)) {
       for (const run of this.readEnvelope(body).runs) {
         if (!live.has(run.toString('hex'))) runs.push(Buffer.from(run));
         mark(run);
@@ -198,11 +227,6 @@ export class BodyPartStore {
       const row = this.get.get(run);
       if (row !== undefined) for (const hash of splitHashes(this.unpack(row))) mark(hash);
     }
-    const all = this.db.prepare<[], Buffer>('SELECT hash FROM body_parts').pluck().all();
-    const dead = all.filter((hash) => !live.has(hash.toString('hex')));
-    const remove = this.db.prepare<[Buffer]>('DELETE FROM body_parts WHERE hash = ?');
-    this.db.transaction(() => { for (const hash of dead) remove.run(hash); })();
-    return dead.length;
   }
 
   /** Stores a part unless present (only new parts are compressed); returns its hash. */
