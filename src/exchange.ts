@@ -71,6 +71,12 @@ export interface Reassembled {
   toolCalls: ToolCall[];
   usage?: Usage;
   stopReason?: string;
+  /**
+   * The provider ended the answer with an error inside a 2xx (a stream's `error`
+   * event, a Responses `response.failed`): what arrived is recorded, but it is not
+   * an answer to replay from the response cache.
+   */
+  failed?: true;
   /** Number of SSE events seen (0 for a JSON answer). */
   events: number;
   /** A WebSocket session's responses (one per `response.create`): each is priced at its own model. */

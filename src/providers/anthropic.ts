@@ -51,6 +51,7 @@ export class MessageAccumulator {
   private model: string | undefined;
   private stopReason: string | undefined;
   private usage: Usage | undefined;
+  private failed = false;
   private readonly blocks = new Map<number, Block>();
   /** Blocks we do not report (redacted_thinking, server tools…), so their deltas are skipped too. */
   private readonly ignored = new Set<number>();
@@ -89,8 +90,11 @@ export class MessageAccumulator {
         this.mergeUsage(asObject(payload.usage));
         break;
       }
-      // content_block_stop, message_stop and ping carry nothing we keep; an error
-      // event ends the stream early and what arrived before it stays the result.
+      // An error event (overloaded_error…) ends the stream early: what arrived before it stays the result.
+      case 'error':
+        this.failed = true;
+        break;
+      // content_block_stop, message_stop and ping carry nothing we keep.
       default:
         break;
     }
@@ -171,6 +175,7 @@ export class MessageAccumulator {
     if (thinking !== '') result.thinking = thinking;
     if (this.usage) result.usage = { ...this.usage };
     if (this.stopReason !== undefined) result.stopReason = this.stopReason;
+    if (this.failed) result.failed = true;
     return result;
   }
 }

@@ -42,6 +42,7 @@ export function createResponsesEventReducer(): ResponsesEventReducer {
   let responseId: string | undefined;
   let usage: Usage | undefined;
   let stopReason: string | undefined;
+  let failed = false;
 
   const item = (event: JsonObject, type: string): Item => {
     const index = typeof event.output_index === 'number' ? event.output_index : lastIndex(items);
@@ -68,6 +69,7 @@ export function createResponsesEventReducer(): ResponsesEventReducer {
       });
     }
     stopReason = stopReasonOf(response);
+    if (response.status === 'failed' || response.status === 'cancelled') failed = true;
   };
 
   return {
@@ -88,6 +90,7 @@ export function createResponsesEventReducer(): ResponsesEventReducer {
         case 'error':
           // A stream-level error ends the answer without a terminal response event.
           stopReason = 'error';
+          failed = true;
           return;
         case 'response.output_item.added':
         case 'response.output_item.done': {
@@ -157,6 +160,7 @@ export function createResponsesEventReducer(): ResponsesEventReducer {
       if (thinking.length > 0) result.thinking = thinking.join('\n\n');
       if (usage) result.usage = { ...usage };
       if (stopReason !== undefined) result.stopReason = stopReason;
+      if (failed) result.failed = true;
       return result;
     },
   };

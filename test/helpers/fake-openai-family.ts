@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  */
 export const RESPONSES_TEXT = 'Responses from the fake — héllo, 你好 🌍';
 export const OLLAMA_TEXT = 'Ollama says hi — ça va 🦙';
+/** A Responses input containing this streams part of an answer, then `response.failed` (a server error). */
+export const RESPONSES_FAIL_PROMPT = 'fail this response part-way';
 
 /** Handles the request when it is one of these endpoints; false otherwise. */
 export async function openaiFamilyRoute(req: IncomingMessage, res: ServerResponse, pathname: string, body: Record<string, unknown>): Promise<boolean> {
@@ -69,6 +71,12 @@ async function responses(res: ServerResponse, body: Record<string, unknown>): Pr
   send('response.output_item.done', { output_index: 0, item: reasoning });
   send('response.output_item.added', { output_index: 1, item: { ...message, status: 'in_progress', content: [] } });
   send('response.content_part.added', { item_id: 'msg_fake1', output_index: 1, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+  if (JSON.stringify(body.input ?? '').includes(RESPONSES_FAIL_PROMPT)) {
+    send('response.output_text.delta', { item_id: 'msg_fake1', output_index: 1, content_index: 0, delta: 'Respon', logprobs: [] });
+    send('response.failed', { response: { ...base, status: 'failed', error: { code: 'server_error', message: 'The server had an error while processing your request.' }, output: [], usage: null } });
+    res.end();
+    return;
+  }
   for (const delta of RESPONSES_TEXT.split(/(?<= )/)) send('response.output_text.delta', { item_id: 'msg_fake1', output_index: 1, content_index: 0, delta, logprobs: [] });
   send('response.output_text.done', { item_id: 'msg_fake1', output_index: 1, content_index: 0, text: RESPONSES_TEXT, logprobs: [] });
   send('response.content_part.done', { item_id: 'msg_fake1', output_index: 1, content_index: 0, part: message.content[0] });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paths } from '../../src/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { exported } from '../helpers/archive.js';
+import { RESPONSES_FAIL_PROMPT } from '../helpers/fake-openai-family.js';
 import { ANTHROPIC_TEXT, OPENAI_TEXT, startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
@@ -136,5 +137,19 @@ describe('response cache through the proxy with the official SDKs', () => {
     expect((await cli('cache-report')).stdout).toMatch(/request shapes seen more than once; a cache would have answered 5 requests/);
     const bad = await cli('policy', 'test', join(tp.home, 'missing.yaml')).catch((e: { stderr: string; code: number }) => e);
     expect(bad).toMatchObject({ code: 1 });
+  });
+
+  it('a Responses stream that ends in response.failed is not kept: the repeat goes upstream again', async () => {
+    const before = fake.seen.length;
+    const verdicts: (string | null)[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { data: stream, response } = await openai.responses.create({ model: 'gpt-4o-mini', temperature: 0, input: RESPONSES_FAIL_PROMPT, stream: true }).withResponse();
+      verdicts.push(response.headers.get('x-llmtap-cache'));
+      const types: string[] = [];
+      for await (const event of stream) types.push(event.type);
+      expect(types.at(-1)).toBe('response.failed');
+    }
+    expect(verdicts).toEqual(['miss', 'miss']);
+    expect(fake.seen.length).toBe(before + 2);
   });
 });

@@ -88,11 +88,12 @@ describe('openaiResponses streamed answers', () => {
     expect(incomplete.result()).toStrictEqual({ model: 'gpt-5', text: 'Partial', toolCalls: [], usage: { inputTokens: 5, outputTokens: 16, cachedInputTokens: 0, reasoningTokens: 16 }, stopReason: 'max_output_tokens', events: 2 });
     const failed = createResponsesEventReducer();
     failed.add({ type: 'response.failed', response: { model: 'gpt-5', status: 'failed', error: { code: 'server_error', message: 'boom' }, output: [] } });
-    expect(failed.result().stopReason).toBe('failed');
+    expect([failed.result().stopReason, failed.result().failed]).toEqual(['failed', true]);
+    expect(incomplete.result().failed).toBeUndefined();
     const errored = createResponsesEventReducer();
     errored.add({ type: 'error', code: 'rate_limit_exceeded', message: 'slow down', param: null });
     errored.add('not an object');
-    expect(errored.result()).toStrictEqual({ text: '', toolCalls: [], stopReason: 'error', events: 2 });
+    expect(errored.result()).toStrictEqual({ text: '', toolCalls: [], stopReason: 'error', failed: true, events: 2 });
   });
 
   it('reports custom tool calls (Codex apply_patch) with their input, and local shell calls', () => {
