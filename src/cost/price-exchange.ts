@@ -98,9 +98,16 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
   return miss(`unknown model ${models.map((m) => JSON.stringify(m)).join(' / ')} for ${where}`);
 }
 
+/**
+ * The answer's model first: it names the real model behind an Azure deployment or an
+ * alias. Except on Bedrock, whose path model id is the billing SKU: its inference
+ * profile (`global.`, `us.`…) sets the rate, and a Claude answer names only the bare
+ * Anthropic id, which the package prices at the (10% dearer) regional rate.
+ */
 function candidateModels(input: PriceInput): string[] {
   const out: string[] = [];
-  for (const model of [input.responseModel, input.model]) {
+  const order = input.provider === 'bedrock' ? [input.model, input.responseModel] : [input.responseModel, input.model];
+  for (const model of order) {
     const trimmed = model?.trim();
     if (trimmed && !out.includes(trimmed)) out.push(trimmed);
   }

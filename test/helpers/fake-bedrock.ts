@@ -41,7 +41,7 @@ export function converseStreamFrames(): Uint8Array[] {
 /** InvokeModelWithResponseStream for Claude: each chunk carries one Messages event, base64. */
 export function claudeInvokeFrames(model: string): Uint8Array[] {
   const events = [
-    { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model, content: [], usage: { input_tokens: 14, output_tokens: 1 } } },
+    { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: claudeAnswerModel(model), content: [], usage: { input_tokens: 14, output_tokens: 1 } } },
     { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
     { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: BEDROCK_TEXT } },
     { type: 'content_block_stop', index: 0 },
@@ -49,6 +49,15 @@ export function claudeInvokeFrames(model: string): Uint8Array[] {
     { type: 'message_stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: 14, outputTokenCount: 11, invocationLatency: 300, firstByteLatency: 90 } },
   ];
   return events.map((e) => eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(e)).toString('base64') }));
+}
+
+/**
+ * The model a Claude answer on Bedrock names: Anthropic's own id, without the Bedrock
+ * prefix, inference-profile scope, ARN or version (`global.anthropic.claude-x-20250929-v1:0`
+ * answers as `claude-x-20250929`).
+ */
+export function claudeAnswerModel(modelId: string): string {
+  return modelId.slice(modelId.lastIndexOf('/') + 1).replace(/^(?:[a-z]+\.)?anthropic\./, '').replace(/-v\d+(?::\d+)?$/, '');
 }
 
 const PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
@@ -73,7 +82,7 @@ export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, p
     : /(^|\.)meta\.llama/.test(model)
       // Meta Llama's native InvokeModel answer: its own token counts, no invocation metrics.
       ? { generation: BEDROCK_TEXT, prompt_token_count: 14, generation_token_count: 11, stop_reason: 'stop' }
-      : { id: 'msg_2', type: 'message', role: 'assistant', model, content: [{ type: 'text', text: BEDROCK_TEXT }], stop_reason: 'end_turn', usage: { input_tokens: 14, output_tokens: 11 } };
+      : { id: 'msg_2', type: 'message', role: 'assistant', model: claudeAnswerModel(model), content: [{ type: 'text', text: BEDROCK_TEXT }], stop_reason: 'end_turn', usage: { input_tokens: 14, output_tokens: 11 } };
   const payload = JSON.stringify(body);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-amzn-requestid': 'fake-request' });
   res.end(payload);

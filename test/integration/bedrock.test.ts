@@ -82,6 +82,21 @@ describe('Amazon Bedrock runtime through the proxy', () => {
     expect(JSON.stringify(recs)).not.toContain(SESSION_TOKEN);
   });
 
+  it('InvokeModel with Claude through the global inference profile is priced at the profile\'s rate, not the regional one the answer\'s model id would pick', async () => {
+    const modelId = 'global.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    const body = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 64, messages: [{ role: 'user', content: 'priced globally' }] });
+    const invoke = await client.send(new InvokeModelCommand({ modelId, body, contentType: 'application/json' }));
+    expect(JSON.parse(Buffer.from(invoke.body).toString()).model).toBe('claude-sonnet-4-5-20250929');
+    const rec = await eventually(() => {
+      const found = exported(tp).find((e) => e.model === modelId);
+      if (!found) throw new Error('not recorded yet');
+      return found;
+    });
+    expect([rec.usage.input_tokens, rec.usage.output_tokens]).toEqual([14, 11]);
+    // Global profile: $3 / $15 per million; a geographic (us., eu.) profile costs 10% more.
+    expect(rec.cost_usd).toBeCloseTo(14 * 3e-6 + 11 * 15e-6, 12);
+  });
+
   it('InvokeModel with Meta Llama: generation_token_count is the output, so the answer is priced whole', async () => {
     const modelId = 'us.meta.llama3-3-70b-instruct-v1:0';
     const invoke = await client.send(new InvokeModelCommand({ modelId, body: JSON.stringify({ prompt: 'hi', max_gen_len: 64 }), contentType: 'application/json' }));

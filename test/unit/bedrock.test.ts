@@ -59,7 +59,7 @@ describe('Bedrock InvokeModel', () => {
   it('Claude streamed in chunk events: the Messages reducer reads the decoded chunks, split anywhere', () => {
     const body = Buffer.concat(claudeInvokeFrames('anthropic.claude-sonnet-4-5-20250929-v1:0'));
     const expected = reduce(bedrockInvoke, EVENTSTREAM, [body]);
-    expect(expected).toMatchObject({ model: 'anthropic.claude-sonnet-4-5-20250929-v1:0', text: BEDROCK_TEXT, stopReason: 'end_turn', usage: { inputTokens: 14, outputTokens: 11 } });
+    expect(expected).toMatchObject({ model: 'claude-sonnet-4-5-20250929', text: BEDROCK_TEXT, stopReason: 'end_turn', usage: { inputTokens: 14, outputTokens: 11 } });
     expect(splitMismatches(twoWaySplits(body), (p) => reduce(bedrockInvoke, EVENTSTREAM, p), expected)).toEqual([]);
   });
   it('Amazon Nova chunks (Converse-shaped) and Llama generation chunks', () => {
