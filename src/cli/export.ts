@@ -46,7 +46,8 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
     const session = args.session === undefined ? undefined : sessionNamed(file, args.session);
     if (args.session !== undefined && session === undefined) return;
     const archive = openArchive(file);
-    const out = args.out ? createWriteStream(args.out) : process.stdout;
+    // Owner-only, like the archive and a backup: an export holds the prompts (mode applies to a file it creates).
+    const out = args.out ? createWriteStream(args.out, { mode: 0o600 }) : process.stdout;
     const options = { ...read.filter, limit: args.limit, session };
     // Lines that are not records: a HAR document's head and tail, a CSV file's header.
     const framing = args.format === 'har' ? 2 : args.format === 'csv' ? 1 : 0;
