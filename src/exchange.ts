@@ -52,6 +52,8 @@ export interface Usage {
   outputTokens?: number;
   cachedInputTokens?: number;
   cacheCreationInputTokens?: number;
+  /** The part of cacheCreationInputTokens written with the 1-hour TTL (Anthropic), dearer than 5-minute writes. */
+  cacheCreation1hTokens?: number;
   reasoningTokens?: number;
   /** Realtime: the audio part of inputTokens (cached audio included), priced at audio rates. */
   inputAudioTokens?: number;

@@ -7,6 +7,8 @@ export interface PriceUsage {
   input_tokens: number;
   cache_read_tokens?: number;
   cache_write_tokens?: number;
+  /** The part of cache_write_tokens written with the 1-hour TTL, priced at the package's 1-hour rate. */
+  cache_write_1h_tokens?: number;
   output_tokens: number;
   /** Realtime audio: parts of input_tokens, cache_read_tokens and output_tokens priced at audio rates. */
   input_audio_tokens?: number;
@@ -25,8 +27,8 @@ export interface PriceUsage {
  *   count only the uncached part: input = inputTokens + cache reads + cache writes;
  * - output: outputTokens, plus reasoningTokens for Gemini, whose candidatesTokenCount leaves
  *   the thinking out (OpenAI's completion_tokens and Anthropic's output_tokens hold it).
- * Cache writes are priced at the package's default (5-minute) write rate: the recorded
- * usage does not say which TTL was asked for.
+ * Cache writes are priced at the package's default (5-minute) write rate, except the part
+ * Anthropic's usage says was written with the 1-hour TTL (cache_creation), at the 1-hour rate.
  * Returns undefined when the usage carries no token count at all.
  */
 export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | undefined, provider: string | undefined): PriceUsage | undefined {
@@ -45,6 +47,8 @@ export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | u
   const out: PriceUsage = { input_tokens: input, output_tokens: output };
   if (read > 0) out.cache_read_tokens = read;
   if (write > 0) out.cache_write_tokens = write;
+  const hour = Math.min(count(usage.cacheCreation1hTokens), write);
+  if (hour > 0) out.cache_write_1h_tokens = hour;
   // Audio (Realtime) as the package counts it: parts of the totals above, never more than them.
   const audioIn = Math.min(count(usage.inputAudioTokens), out.input_tokens);
   const audioCached = Math.min(count(usage.cachedAudioTokens), read, audioIn);

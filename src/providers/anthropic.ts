@@ -157,6 +157,9 @@ export class MessageAccumulator {
       const value = raw[wire];
       if (typeof value === 'number' && Number.isFinite(value)) usage[ours] = value;
     }
+    // cache_creation splits the writes by TTL; 1-hour writes cost more than 5-minute ones.
+    const hour = asObject(raw.cache_creation)?.ephemeral_1h_input_tokens;
+    if (typeof hour === 'number' && Number.isFinite(hour)) usage.cacheCreation1hTokens = hour;
     if (Object.keys(usage).length > 0) this.usage = usage;
   }
 

@@ -298,6 +298,11 @@ async function anthropicMessages(res: ServerResponse, body: Record<string, unkno
   // Like a model in an agent loop: it calls a tool when offered one, and answers once the tool's result is back.
   const wantsTool = Array.isArray(body.tools) && body.tools.length > 0 && !lastMessageHasToolResult(body.messages);
   const headers = { 'request-id': 'req_fake_anthropic', 'anthropic-ratelimit-requests-remaining': '99' };
+  // A prompt cached with `cache_control: {ttl: "1h"}` is written at the 1-hour TTL, which usage reports apart.
+  const hour = JSON.stringify(body.messages ?? []).includes('"ttl":"1h"');
+  const usage = (output: number): object => (hour
+    ? { input_tokens: 21, output_tokens: output, cache_read_input_tokens: 4, cache_creation_input_tokens: 3000, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 3000 } }
+    : { input_tokens: 21, output_tokens: output, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 });
   if (!body.stream) {
     const content = wantsTool
       ? [{ type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_fake1', name: 'get_weather', input: { city: 'Paris' } }]
@@ -305,7 +310,7 @@ async function anthropicMessages(res: ServerResponse, body: Record<string, unkno
     const payload = JSON.stringify({
       id: 'msg_fake1', type: 'message', role: 'assistant', model, content,
       stop_reason: wantsTool ? 'tool_use' : 'end_turn', stop_sequence: null,
-      usage: { input_tokens: 21, output_tokens: 9, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 },
+      usage: usage(9),
     });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
     return void res.end(payload);
@@ -315,7 +320,7 @@ async function anthropicMessages(res: ServerResponse, body: Record<string, unkno
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     if (gapMs > 0) await sleep(gapMs);
   };
-  await send('message_start', { type: 'message_start', message: { id: 'msg_fake1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 21, output_tokens: 1, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 } } });
+  await send('message_start', { type: 'message_start', message: { id: 'msg_fake1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: usage(1) } });
   await send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
   await send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'The user greets; answer briefly.' } });
   await send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' } });
