@@ -1,6 +1,6 @@
 /**
  * A worker thread that reads reports from the archive (a stats table, the decisions per
- * policy rule, a time series) and posts each back; report-off-thread.ts starts it and
+ * policy rule, a time series, the web UI list's text search) and posts each back; report-off-thread.ts starts it and
  * keeps it while reads come. A read that throws (or an archive it cannot open) is answered
  * with its message, and the thread stays. Loaded from dist/ like the writer's thread.
  */

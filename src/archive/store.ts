@@ -71,6 +71,8 @@ export interface BackgroundReads {
   statsTable: { query: StatsQuery; result: { rows: StatsRow[]; total: StatsRow | undefined } };
   ruleStats: { query: ExchangeFilter; result: RuleStatsRow[] };
   timeSeries: { query: SeriesQuery; result: TimeSeries };
+  /** The web UI's list with a text search: it decodes up to TEXT_SCAN_LIMIT bodies. */
+  listExchanges: { query: ExchangeListQuery; result: ExchangeListEntry[] };
 }
 
 export interface SessionQuery {

@@ -77,7 +77,9 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
   const reader = deps.reader();
   if (!reader) return sendJson(res, 503, errorBody('archive_unavailable', 'no archive yet: nothing has been recorded'));
   if (route === 'exchanges') {
-    const rows = reader.listExchanges(parseListQuery(params, viewer));
+    const query = parseListQuery(params, viewer);
+    // A text search decodes up to 2,000 bodies (seconds on a large archive): off the loop that relays traffic.
+    const rows = query.text ? await reader.inBackground('listExchanges', query) : reader.listExchanges(query);
     return sendJson(res, 200, { exchanges: rows.map(listItem) });
   }
   if (route === 'series') {
