@@ -82,14 +82,20 @@ class ChunkAccumulator {
   }
 }
 
-/** usageMetadata: candidates exclude thoughts, which Gemini counts apart (thoughtsTokenCount). */
+/**
+ * usageMetadata: candidates exclude thoughts, which Gemini counts apart (thoughtsTokenCount).
+ * The prompt Gemini builds for a built-in tool (Google Search grounding, code execution,
+ * URL context) is counted apart too (toolUsePromptTokenCount) and billed as input, so it
+ * is added to the prompt's count, as @pydantic/genai-prices' own Google reader does.
+ */
 export function readGeminiUsage(raw: JsonObject | undefined): Usage | undefined {
   if (!raw) return undefined;
   const usage: Usage = {};
   const set = (key: keyof Usage, value: unknown): void => {
     if (typeof value === 'number' && Number.isFinite(value)) usage[key] = value;
   };
-  set('inputTokens', raw.promptTokenCount);
+  const { promptTokenCount: prompt, toolUsePromptTokenCount: toolPrompt } = raw;
+  set('inputTokens', typeof prompt === 'number' && typeof toolPrompt === 'number' ? prompt + toolPrompt : prompt);
   set('outputTokens', raw.candidatesTokenCount);
   set('cachedInputTokens', raw.cachedContentTokenCount);
   set('reasoningTokens', raw.thoughtsTokenCount);

@@ -24,7 +24,7 @@ export async function googleRoute(req: IncomingMessage, res: ServerResponse, url
   // A prompt the safety filters refuse: no candidates, only promptFeedback.blockReason (also as the one chunk of a stream).
   const chunks = JSON.stringify(body.contents ?? '').includes(BLOCKED_PROMPT)
     ? [{ promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 6, totalTokenCount: 6 }, modelVersion: model, responseId: 'resp-blocked' }]
-    : geminiChunks(model);
+    : geminiChunks(model, JSON.stringify(body.tools ?? []).includes('googleSearch'));
   if (m[2] === 'generateContent' && chunks.length === 1) return json(res, wrap(chunks[0]!));
   if (m[2] === 'generateContent') {
     const whole = { ...chunks[chunks.length - 1]!, candidates: [{ content: { role: 'model', parts: [{ text: GEMINI_TEXT }] }, finishReason: 'STOP', index: 0 }] };
@@ -46,12 +46,14 @@ export async function googleRoute(req: IncomingMessage, res: ServerResponse, url
   return true;
 }
 
-function geminiChunks(model: string): object[] {
+/** `grounded`: the request offered Google Search, whose prompt the usage counts apart (toolUsePromptTokenCount). */
+function geminiChunks(model: string, grounded = false): object[] {
+  const tool = grounded ? { toolUsePromptTokenCount: 150 } : {};
   const half = GEMINI_TEXT.indexOf('—');
   const part = (text: string) => ({ candidates: [{ content: { role: 'model', parts: [{ text }] }, index: 0 }], modelVersion: model, responseId: 'resp-fake' });
   return [
     { ...part(GEMINI_TEXT.slice(0, half)), usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 } },
-    { ...part(GEMINI_TEXT.slice(half)), candidates: [{ content: { role: 'model', parts: [{ text: GEMINI_TEXT.slice(half) }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 12, totalTokenCount: 21 } },
+    { ...part(GEMINI_TEXT.slice(half)), candidates: [{ content: { role: 'model', parts: [{ text: GEMINI_TEXT.slice(half) }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 12, ...tool, totalTokenCount: grounded ? 171 : 21 } },
   ];
 }
 

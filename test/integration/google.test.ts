@@ -68,6 +68,20 @@ describe('Google APIs through the proxy', () => {
     ]);
   });
 
+  it('@google/genai with Google Search grounding: the tool-use prompt counts as input and is priced', async () => {
+    const ai = new GoogleGenAI({ apiKey: API_KEY });
+    const once = await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'who won yesterday?', config: { tools: [{ googleSearch: {} }] } });
+    expect(once.usageMetadata?.toolUsePromptTokenCount).toBe(150);
+    const rec = await eventually(() => {
+      const found = exported(tp).find((e) => e.request?.body?.includes('who won yesterday?'));
+      if (!found) throw new Error('not recorded yet');
+      return found;
+    });
+    expect([rec.usage.input_tokens, rec.usage.output_tokens]).toEqual([159, 12]);
+    // Gemini 2.5 Flash: $0.30 per million input tokens, $2.50 output.
+    expect(rec.cost_usd).toBeCloseTo(159 * 0.3e-6 + 12 * 2.5e-6, 12);
+  });
+
   it('curl: a JSON-array stream with ?key=, Code Assist SSE, and Vertex AI on a regional host', async () => {
     const common = ['-sS', '--fail-with-body', '--proxy', tp.url, '--cacert', caFile, '-H', 'content-type: application/json', '-A', 'curl-google'];
     const array = await run('curl', [...common, `https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash-lite:streamGenerateContent?key=${API_KEY}`, '-d', '{"contents":[{"parts":[{"text":"hi"}]}]}']);
