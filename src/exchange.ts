@@ -54,6 +54,8 @@ export interface Usage {
   cacheCreationInputTokens?: number;
   /** The part of cacheCreationInputTokens written with the 1-hour TTL (Anthropic), dearer than 5-minute writes. */
   cacheCreation1hTokens?: number;
+  /** Web searches the provider ran for the answer (Anthropic's server-side web_search tool), billed per search. */
+  webSearches?: number;
   reasoningTokens?: number;
   /** Realtime: the audio part of inputTokens (cached audio included), priced at audio rates. */
   inputAudioTokens?: number;

@@ -10,9 +10,10 @@ import type { PriceUsage } from './price-usage.js';
  * compares it with calcPrice, bit for bit, for every model in the package's data):
  * - each priced unit's "leaf" count is its usage minus its priced descendants'. With only
  *   input, cache read, cache write and output reported, every other unit (audio, images,
- *   1-hour cache writes, web searches, …) has a leaf of 0 and adds 0, so only five price
- *   keys matter: input_mtok (less the priced cache parts), cache_read_mtok,
- *   cache_write_mtok, output_mtok and requests_kcount (a fixed fee: one request);
+ *   1-hour cache writes, web searches, …) has a leaf of 0 and adds 0 (a usage that reports
+ *   any of those llmtap knows goes to calcPrice: replayPrice), so only five price keys
+ *   matter: input_mtok (less the priced cache parts), cache_read_mtok, cache_write_mtok,
+ *   output_mtok and requests_kcount (a fixed fee: one request);
  * - a term is `price * leaf / per`; a tiered price (long-context tiers) takes the price
  *   of the last tier whose start the WHOLE prompt exceeds, as `price * leaf / 1e6 * 1e6 / per`;
  * - terms add up per direction (input, output, other) in the price's key order, then
@@ -77,8 +78,8 @@ export function priceAt(model: ModelInfo, at: number): ModelPrice | undefined {
 /** USD for the usage at a price calcPrice has accepted before; undefined: ask calcPrice. */
 export function replayPrice(price: ModelPrice, usage: PriceUsage): number | undefined {
   const plan = plans.get(price);
-  // Audio tokens (Realtime) and 1-hour cache writes have their own rates: the package prices those itself.
-  if (!plan || usage.input_audio_tokens || usage.cache_audio_read_tokens || usage.output_audio_tokens || usage.cache_write_1h_tokens) return undefined;
+  // Audio tokens (Realtime), 1-hour cache writes and web searches have their own rates: the package prices those itself.
+  if (!plan || usage.input_audio_tokens || usage.cache_audio_read_tokens || usage.output_audio_tokens || usage.cache_write_1h_tokens || usage.web_searches) return undefined;
   const read = plan.cacheReadPriced ? usage.cache_read_tokens ?? 0 : 0;
   const write = plan.cacheWritePriced ? usage.cache_write_tokens ?? 0 : 0;
   // Same order as the package: descendants' leaves summed (read before write), then subtracted.

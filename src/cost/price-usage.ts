@@ -10,6 +10,8 @@ export interface PriceUsage {
   /** The part of cache_write_tokens written with the 1-hour TTL, priced at the package's 1-hour rate. */
   cache_write_1h_tokens?: number;
   output_tokens: number;
+  /** Searches run by a provider's web search tool, priced per thousand (web_searches_kcount). */
+  web_searches?: number;
   /** Realtime audio: parts of input_tokens, cache_read_tokens and output_tokens priced at audio rates. */
   input_audio_tokens?: number;
   cache_audio_read_tokens?: number;
@@ -49,6 +51,7 @@ export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | u
   if (write > 0) out.cache_write_tokens = write;
   const hour = Math.min(count(usage.cacheCreation1hTokens), write);
   if (hour > 0) out.cache_write_1h_tokens = hour;
+  if (count(usage.webSearches) > 0) out.web_searches = count(usage.webSearches);
   // Audio (Realtime) as the package counts it: parts of the totals above, never more than them.
   const audioIn = Math.min(count(usage.inputAudioTokens), out.input_tokens);
   const audioCached = Math.min(count(usage.cachedAudioTokens), read, audioIn);

@@ -160,6 +160,9 @@ export class MessageAccumulator {
     // cache_creation splits the writes by TTL; 1-hour writes cost more than 5-minute ones.
     const hour = asObject(raw.cache_creation)?.ephemeral_1h_input_tokens;
     if (typeof hour === 'number' && Number.isFinite(hour)) usage.cacheCreation1hTokens = hour;
+    // The server-side web_search tool is billed per search, on top of the tokens.
+    const searches = asObject(raw.server_tool_use)?.web_search_requests;
+    if (typeof searches === 'number' && Number.isFinite(searches)) usage.webSearches = searches;
     if (Object.keys(usage).length > 0) this.usage = usage;
   }
 

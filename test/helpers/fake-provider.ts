@@ -300,6 +300,9 @@ async function anthropicMessages(res: ServerResponse, body: Record<string, unkno
   const headers = { 'request-id': 'req_fake_anthropic', 'anthropic-ratelimit-requests-remaining': '99' };
   // A prompt cached with `cache_control: {ttl: "1h"}` is written at the 1-hour TTL, which usage reports apart.
   const hour = JSON.stringify(body.messages ?? []).includes('"ttl":"1h"');
+  // Offered the server-side web_search tool, the answer ran two searches (reported with the final usage).
+  const searched = JSON.stringify(body.tools ?? []).includes('"web_search_');
+  const searches = searched ? { server_tool_use: { web_search_requests: 2 } } : {};
   const usage = (output: number): object => (hour
     ? { input_tokens: 21, output_tokens: output, cache_read_input_tokens: 4, cache_creation_input_tokens: 3000, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 3000 } }
     : { input_tokens: 21, output_tokens: output, cache_read_input_tokens: 4, cache_creation_input_tokens: 0 });
@@ -310,7 +313,7 @@ async function anthropicMessages(res: ServerResponse, body: Record<string, unkno
     const payload = JSON.stringify({
       id: 'msg_fake1', type: 'message', role: 'assistant', model, content,
       stop_reason: wantsTool ? 'tool_use' : 'end_turn', stop_sequence: null,
-      usage: usage(9),
+      usage: { ...usage(9), ...searches },
     });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
     return void res.end(payload);
@@ -334,7 +337,7 @@ async function anthropicMessages(res: ServerResponse, body: Record<string, unkno
     for (const piece of ['{"city"', ': "Par', 'is"}']) await send('content_block_delta', { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: piece } });
     await send('content_block_stop', { type: 'content_block_stop', index: 2 });
   }
-  await send('message_delta', { type: 'message_delta', delta: { stop_reason: wantsTool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } });
+  await send('message_delta', { type: 'message_delta', delta: { stop_reason: wantsTool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 9, ...searches } });
   await send('message_stop', { type: 'message_stop' });
   res.end();
 }
