@@ -5,6 +5,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defaultHome } from '../config.js';
 import { argumentProblem, closestCommand, commandPath, joinDashValues, missingValue, notANumber, repeatedFlag } from './argv.js';
+import { archiveErrorLine } from './archive-error.js';
 
 const args = joinDashValues(hideBin(process.argv), ['--der']);
 
@@ -63,6 +64,11 @@ for (const command of commands) cli.command(command);
 /** The command line parsed and its command run; a failure it did not catch ends here. */
 await parse().catch((err: unknown) => {
   // A file the user named that cannot be opened or written (`ca --der /no/such/dir/x`): one line, not a stack.
+  const sqlite = archiveErrorLine(word, err);
+  if (sqlite !== undefined) {
+    process.stderr.write(`${sqlite}\n`);
+    process.exit(1);
+  }
   const sys = err as NodeJS.ErrnoException;
   if (typeof sys?.code !== 'string' || typeof sys.syscall !== 'string') throw err;
   process.stderr.write(`llmtap: ${sys.message}\n`);
