@@ -12,10 +12,12 @@ const CHUNK = 2000;
 
 /**
  * Deletes exchanges, their WebSocket messages and tunnels that started before `before`
- * (epoch ms), sessions and threads that ended before it. A session still running across the cut keeps its totals.
+ * (epoch ms), sessions and threads that ended before it, and the response cache's answers
+ * stored before it (a TTL longer than the retention would otherwise keep an answer on disk
+ * after its exchange went). A session still running across the cut keeps its totals.
  */
 export function purgeArchive(db: Database.Database, before: number): PurgeCounts {
-  const counts: PurgeCounts = { exchanges: 0, tunnels: 0, wsMessages: 0, sessions: 0, bodyParts: 0 };
+  const counts: PurgeCounts = { exchanges: 0, tunnels: 0, wsMessages: 0, sessions: 0, cacheEntries: 0, bodyParts: 0 };
   const pick = db.prepare('SELECT id FROM exchanges WHERE started_at < ? LIMIT ?');
   const deleteMessages = db.prepare('DELETE FROM ws_messages WHERE exchange_id = ?');
   const deleteExchange = db.prepare('DELETE FROM exchanges WHERE id = ?');
@@ -42,6 +44,7 @@ export function purgeArchive(db: Database.Database, before: number): PurgeCounts
   counts.tunnels = inChunks('DELETE FROM tunnels WHERE rowid IN (SELECT rowid FROM tunnels WHERE started_at < ? LIMIT ?)');
   inChunks('DELETE FROM threads WHERE rowid IN (SELECT rowid FROM threads WHERE ended_at < ? LIMIT ?)');
   counts.sessions = inChunks('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE ended_at < ? LIMIT ?)');
+  counts.cacheEntries = inChunks('DELETE FROM response_cache WHERE rowid IN (SELECT rowid FROM response_cache WHERE stored_at < ? LIMIT ?)');
   // Request bodies share parts across exchanges: those no remaining exchange refers to go now.
   counts.bodyParts = new BodyPartStore(db).purgeUnreferenced();
   // Grouping keys of conversations idle since then: a request continuing one now starts a new thread.
@@ -57,5 +60,6 @@ export function purgePreview(db: Database.Database, before: number): Omit<PurgeC
     wsMessages: count('SELECT COUNT(*) AS n FROM ws_messages WHERE exchange_id IN (SELECT id FROM exchanges WHERE started_at < ?)'),
     tunnels: count('SELECT COUNT(*) AS n FROM tunnels WHERE started_at < ?'),
     sessions: count('SELECT COUNT(*) AS n FROM sessions WHERE ended_at < ?'),
+    cacheEntries: count('SELECT COUNT(*) AS n FROM response_cache WHERE stored_at < ?'),
   };
 }

@@ -175,6 +175,8 @@ export interface PurgeCounts {
   tunnels: number;
   wsMessages: number;
   sessions: number;
+  /** Answers of the response cache stored before the cut. */
+  cacheEntries: number;
   bodyParts: number;
 }
 

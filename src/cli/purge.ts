@@ -43,9 +43,9 @@ export const purgeCommand: CommandModule<{ home: string }, PurgeArgs> = {
 
 /** The counts in the snake_case of every other --json. */
 function countsJson(c: Omit<PurgeCounts, 'bodyParts'>): Record<string, number> {
-  return { exchanges: c.exchanges, ws_messages: c.wsMessages, tunnels: c.tunnels, sessions: c.sessions };
+  return { exchanges: c.exchanges, ws_messages: c.wsMessages, tunnels: c.tunnels, sessions: c.sessions, cache_entries: c.cacheEntries };
 }
 
 function countsText(c: Omit<PurgeCounts, 'bodyParts'>): string {
-  return `${c.exchanges} exchanges, ${c.wsMessages} WebSocket messages, ${c.tunnels} tunnels, ${c.sessions} sessions`;
+  return `${c.exchanges} exchanges, ${c.wsMessages} WebSocket messages, ${c.tunnels} tunnels, ${c.sessions} sessions, ${c.cacheEntries} cached answers`;
 }

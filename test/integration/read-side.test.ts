@@ -167,7 +167,7 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     const before = JSON.parse((await llmtap('stats', '--json')).stdout) as { requests: number }[];
     const recorded = before.reduce((n, r) => n + r.requests, 0);
     const preview = JSON.parse((await llmtap('purge', '--before', '0m', '--dry-run', '--json')).stdout) as { dry_run: boolean; exchanges: number };
-    expect(preview).toEqual({ before: expect.any(String), dry_run: true, exchanges: recorded, ws_messages: 0, tunnels: expect.any(Number), sessions: expect.any(Number) });
+    expect(preview).toEqual({ before: expect.any(String), dry_run: true, exchanges: recorded, ws_messages: 0, tunnels: expect.any(Number), sessions: expect.any(Number), cache_entries: 0 });
     expect(recorded).toBeGreaterThan(0);
     expect((await llmtap('purge', '--before', '0m', '--dry-run')).stdout).toMatch(new RegExp(`^would purge before .*: ${recorded} exchanges, .*nothing was deleted\\)\\n$`));
     expect(JSON.parse((await llmtap('stats', '--json')).stdout)).toEqual(before);

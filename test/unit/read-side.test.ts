@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteArchiveReader } from '../../src/archive/sqlite-reader.js';
+import { readCacheEntries, writeCacheOps } from '../../src/cache/cache-table.js';
+import type { CacheEntry } from '../../src/cache/response-cache.js';
 import { percentile } from '../../src/archive/stats-table.js';
 import { bucketStep } from '../../src/archive/time-series.js';
 import { makeExchange } from '../../src/exchange.js';
@@ -223,14 +225,19 @@ describe('session rollup and the SQLite reader', () => {
     expect(reader.exchangesAfter(reader.endCursor(), 10).rows).toEqual([]);
 
     write([[row(5000, {}), { sessionId: 'b', threadId: 'b1', turn: 1 }]]);
+    // Cached answers (a long TTL outlives the cut): the one stored before it goes with its exchange.
+    const cached = (id: string, storedAt: number): CacheEntry => ({ key: `key-${id}`, rule: 'cache', status: 200, contentType: 'application/json',
+      body: Buffer.from(`{"answer":"${id}"}`), storedAt, expiresAt: T0 + 30 * 86_400_000, exchangeId: id });
+    writeCacheOps(archive.db, [cached('ex-001', T0 + 1000), cached('ex-5000', T0 + 5_000_000)], [], T0);
     // The dry run counts what the purge then deletes, and deletes nothing itself.
     const preview = reader.purgePreview(T0 + 100_000);
-    expect(preview).toEqual({ exchanges: 2, wsMessages: 0, tunnels: 0, sessions: 1 });
+    expect(preview).toEqual({ exchanges: 2, wsMessages: 0, tunnels: 0, sessions: 1, cacheEntries: 1 });
     expect(reader.purgePreview(T0 + 100_000)).toEqual(preview);
     const counts = reader.purge(T0 + 100_000);
     expect(counts).toMatchObject(preview);
-    expect(reader.purgePreview(T0 + 100_000)).toEqual({ exchanges: 0, wsMessages: 0, tunnels: 0, sessions: 0 });
+    expect(reader.purgePreview(T0 + 100_000)).toEqual({ exchanges: 0, wsMessages: 0, tunnels: 0, sessions: 0, cacheEntries: 0 });
     expect(reader.sessions({ limit: 10 }).map((s) => s.id)).toEqual(['b']);
+    expect(readCacheEntries(archive.db, T0).map((e) => e.exchangeId)).toEqual(['ex-5000']);
   });
 });
 
