@@ -90,10 +90,14 @@ export class MessageAccumulator {
         this.mergeUsage(asObject(payload.usage));
         break;
       }
-      // An error event (overloaded_error…) ends the stream early: what arrived before it stays the result.
-      case 'error':
+      // An error event ends the stream early: what arrived before it stays the result, and
+      // the error's type (overloaded_error, api_error…) is why it stopped.
+      case 'error': {
+        const kind = asObject(payload.error)?.type;
+        this.stopReason = typeof kind === 'string' ? kind : 'error';
         this.failed = true;
         break;
+      }
       // content_block_stop, message_stop and ping carry nothing we keep.
       default:
         break;

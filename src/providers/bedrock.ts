@@ -59,6 +59,8 @@ function eventStreamReducer(sink: EventSink): ResponseReducer {
   let pending: Buffer = Buffer.alloc(0);
   let events = 0;
   let broken = false;
+  /** An exception frame (modelStreamErrorException, throttlingException…) ends the stream. */
+  let exception: string | undefined;
   return {
     push(chunk) {
       if (broken) return;
@@ -75,6 +77,8 @@ function eventStreamReducer(sink: EventSink): ResponseReducer {
         try {
           const message = codec.decode(frame);
           const type = message.headers[':event-type']?.value;
+          const thrown = message.headers[':exception-type']?.value;
+          if (message.headers[':message-type']?.value === 'exception') exception = typeof thrown === 'string' ? thrown : 'exception';
           const payload = asObject(parseJson(toUtf8(message.body)));
           events++;
           if (typeof type === 'string' && payload) sink.addEvent(type, payload);
@@ -84,7 +88,12 @@ function eventStreamReducer(sink: EventSink): ResponseReducer {
         }
       }
     },
-    finish: () => sink.result(events),
+    finish() {
+      const out = sink.result(events);
+      // What arrived before the exception stays the result; the exception is why it stopped.
+      if (exception !== undefined) Object.assign(out, { stopReason: exception, failed: true });
+      return out;
+    },
   };
 }
 

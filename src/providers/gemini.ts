@@ -40,12 +40,22 @@ class ChunkAccumulator {
   private model?: string;
   private usage?: Usage;
   private stopReason?: string;
+  private failed = false;
 
-  add(raw: unknown): void {
+  /** `streamed`: one element or event of a stream, where an `error` ends an answer already under way. */
+  add(raw: unknown, streamed = false): void {
     const outer = asObject(raw);
     // Code Assist: {response: GenerateContentResponse, traceId}.
     const chunk = asObject(outer?.response) ?? outer;
     if (!chunk) return;
+    // An error sent inside a stream whose 200 is already out: `{error: {code, message, status}}`.
+    // (A whole error body comes with an error status and says nothing about how an answer stopped.)
+    const error = streamed ? asObject(chunk.error) : undefined;
+    if (error) {
+      this.stopReason = typeof error.status === 'string' ? error.status : 'error';
+      this.failed = true;
+      return;
+    }
     if (typeof chunk.modelVersion === 'string') this.model = chunk.modelVersion;
     const candidate = asObject(Array.isArray(chunk.candidates) ? chunk.candidates[0] : undefined);
     const parts = asObject(candidate?.content)?.parts;
@@ -78,6 +88,7 @@ class ChunkAccumulator {
     if (this.thinking !== '') out.thinking = this.thinking;
     if (this.usage) out.usage = this.usage;
     if (this.stopReason !== undefined) out.stopReason = this.stopReason;
+    if (this.failed) out.failed = true;
     return out;
   }
 }
@@ -107,7 +118,7 @@ function createSseChunkReducer(): ResponseReducer {
   let events = 0;
   const reader = createSseReader(({ data }) => {
     events++;
-    acc.add(parseJson(data));
+    acc.add(parseJson(data), true);
   });
   return {
     push: (chunk) => reader.push(chunk),
@@ -132,7 +143,7 @@ function createJsonChunkReducer(): ResponseReducer {
       const acc = new ChunkAccumulator();
       const whole = parseJson(text);
       if (Array.isArray(whole)) {
-        whole.forEach((element) => acc.add(element));
+        whole.forEach((element) => acc.add(element, true));
         return acc.result(whole.length);
       }
       if (whole !== undefined) {
@@ -140,7 +151,7 @@ function createJsonChunkReducer(): ResponseReducer {
         return acc.result(0);
       }
       const elements = scanJsonObjects(text);
-      for (const element of elements) acc.add(element);
+      for (const element of elements) acc.add(element, true);
       return acc.result(elements.length);
     },
   };

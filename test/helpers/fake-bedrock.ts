@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import { FAIL_MID_STREAM } from './fake-faults.js';
 
 /**
  * The fake provider's Amazon Bedrock runtime endpoints in their documented wire
@@ -60,14 +61,24 @@ export function claudeAnswerModel(modelId: string): string {
   return modelId.slice(modelId.lastIndexOf('/') + 1).replace(/^(?:[a-z]+\.)?anthropic\./, '').replace(/-v\d+(?::\d+)?$/, '');
 }
 
+/** ConverseStream cut by an exception frame (`:message-type: exception`), as Bedrock ends a failing stream. */
+function failingConverseFrames(): Uint8Array[] {
+  const exception = codec.encode({
+    headers: { ':exception-type': { type: 'string', value: 'modelStreamErrorException' }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'exception' } },
+    body: fromUtf8(JSON.stringify({ message: 'The model failed mid-stream.', originalStatusCode: 500 })),
+  });
+  return [eventFrame('messageStart', { role: 'assistant' }), eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Bedrock' } }), exception];
+}
+
 const PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
 
 /** Handles the request when it is a Bedrock runtime endpoint; false otherwise. */
-export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
+export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, pathname: string, request: Record<string, unknown> = {}): Promise<boolean> {
   const m = PATH.exec(pathname);
   if (!m) return false;
   const model = decodeURIComponent(m[1]!);
-  const frames = m[2] === 'converse-stream' ? converseStreamFrames() : m[2] === 'invoke-with-response-stream' ? claudeInvokeFrames(model) : undefined;
+  const failing = m[2] === 'converse-stream' && JSON.stringify(request.messages ?? []).includes(FAIL_MID_STREAM);
+  const frames = failing ? failingConverseFrames() : m[2] === 'converse-stream' ? converseStreamFrames() : m[2] === 'invoke-with-response-stream' ? claudeInvokeFrames(model) : undefined;
   if (frames) {
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'fake-request' });
     for (const frame of frames) {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FAIL_MID_STREAM } from './fake-faults.js';
 
 /**
  * The fake provider's Google endpoints in their documented wire formats:
@@ -25,6 +26,8 @@ export async function googleRoute(req: IncomingMessage, res: ServerResponse, url
   const chunks = JSON.stringify(body.contents ?? '').includes(BLOCKED_PROMPT)
     ? [{ promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 6, totalTokenCount: 6 }, modelVersion: model, responseId: 'resp-blocked' }]
     : geminiChunks(model, JSON.stringify(body.tools ?? []).includes('googleSearch'));
+  // A stream that fails part-way: Gemini sends the error as one more chunk, the 200 long gone.
+  if (JSON.stringify(body.contents ?? '').includes(FAIL_MID_STREAM)) chunks.splice(1, chunks.length - 1, { error: { code: 500, message: 'Internal error encountered.', status: 'INTERNAL' } });
   if (m[2] === 'generateContent' && chunks.length === 1) return json(res, wrap(chunks[0]!));
   if (m[2] === 'generateContent') {
     const whole = { ...chunks[chunks.length - 1]!, candidates: [{ content: { role: 'model', parts: [{ text: GEMINI_TEXT }] }, finishReason: 'STOP', index: 0 }] };

@@ -9,6 +9,7 @@ import forge from 'node-forge';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
 import { drainOrClose } from './backpressure.js';
 import { bedrockRoute } from './fake-bedrock.js';
+import { FAIL_MID_STREAM } from './fake-faults.js';
 import { googleRoute } from './fake-google.js';
 import { openaiFamilyRoute } from './fake-openai-family.js';
 import { LeafCertificates } from '../../src/tls/leaf.js';
@@ -170,7 +171,7 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   if (url.pathname === '/v1/chat/completions' || /^\/openai\/(deployments\/[^/]+|v1)\/chat\/completions$/.test(url.pathname)) return openaiChat(res, json, gapMs);
   if (await openaiFamilyRoute(req, res, url.pathname, json)) return;
   if (await googleRoute(req, res, url, json)) return;
-  if (await bedrockRoute(req, res, url.pathname)) return;
+  if (await bedrockRoute(req, res, url.pathname, json)) return;
   if (url.pathname === '/v1/messages') return anthropicMessages(res, json, gapMs);
   // Claude on Vertex AI: the model is in the path, the stream flag in the body.
   const vertexClaude = /\/publishers\/anthropic\/models\/([^/:]+):(?:stream)?rawPredict$/i.exec(url.pathname);
@@ -329,6 +330,11 @@ async function anthropicMessages(res: ServerResponse, body: Record<string, unkno
   await send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' } });
   await send('content_block_stop', { type: 'content_block_stop', index: 0 });
   await send('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } });
+  if (JSON.stringify(body.messages ?? []).includes(FAIL_MID_STREAM)) {
+    await send('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'Bonjour' } });
+    await send('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    return void res.end();
+  }
   await send('ping', { type: 'ping' });
   for (const piece of splitText(ANTHROPIC_TEXT)) await send('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: piece } });
   await send('content_block_stop', { type: 'content_block_stop', index: 1 });

@@ -147,7 +147,7 @@ describe('anthropicMessages streamed answers', () => {
     expect(result.events).toBe(12);
   });
 
-  it('keeps going after an error event and returns what it has, marked failed', () => {
+  it('keeps going after an error event and returns what it has, the error as the stop reason, marked failed', () => {
     const result = reduce(SSE, [
       sse(
         start(),
@@ -158,7 +158,7 @@ describe('anthropicMessages streamed answers', () => {
       'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" more"}}\n\n',
       'event: content_block_delta\ndata: {not json}\n\n',
     ]);
-    expect(result).toStrictEqual({ model: 'claude-haiku-4-5', text: 'partial more', toolCalls: [], usage: { inputTokens: 10, outputTokens: 1 }, failed: true, events: 6 });
+    expect(result).toStrictEqual({ model: 'claude-haiku-4-5', text: 'partial more', toolCalls: [], usage: { inputTokens: 10, outputTokens: 1 }, stopReason: 'overloaded_error', failed: true, events: 6 });
   });
 
   it('concatenates several text and thinking blocks in index order', () => {
