@@ -49,46 +49,58 @@ const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 /**
  * One direction's inflater. Messages go through one at a time (the MessageAssembler
- * chains them), so the output collected between a write and its flush belongs to that
- * message. Output past `cap` is dropped as it comes: a small message that inflates to
- * gigabytes costs CPU, never memory.
+ * chains them), each read from its feed as its frames arrive, so the output collected
+ * until its flush belongs to that message and its compressed bytes are never kept whole.
+ * Output past `cap` is dropped as it comes: a small message that inflates to gigabytes
+ * costs CPU, never memory.
  */
 export class ZlibInflater implements Inflater {
   private stream: InflateRaw | undefined;
 
   constructor(private readonly side: DeflateSide) {}
 
-  inflate(compressed: Buffer, cap: number): Promise<{ data: Buffer; truncated: boolean }> {
+  async inflate(compressed: AsyncIterable<Buffer>, cap: number): Promise<{ data: Buffer; truncated: boolean }> {
+    const z = (this.stream ??= this.open());
+    const parts: Buffer[] = [];
+    let kept = 0;
+    let truncated = false;
+    const onData = (chunk: Buffer): void => {
+      const room = cap - kept;
+      if (chunk.length > room) truncated = true;
+      if (room <= 0) return;
+      const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+      parts.push(part);
+      kept += part.length;
+    };
+    let onError!: (err: Error) => void;
+    // A zlib error may leave a write's or the flush's callback uncalled: every step races it.
+    const failed = new Promise<never>((_, reject) => (onError = reject));
+    failed.catch(() => {});
+    const step = (op: (done: () => void) => void): Promise<void> => Promise.race([new Promise<void>((resolve) => op(resolve)), failed]);
+    z.on('data', onData);
+    z.once('error', onError);
+    try {
+      // One chunk in zlib at a time: what waits is in the feed, where the assembler bounds it.
+      for await (const chunk of compressed) await step((done) => z.write(chunk, () => done()));
+      await step((done) => z.write(TAIL, () => done()));
+      await step((done) => z.flush(constants.Z_SYNC_FLUSH, () => done()));
+    } catch (err) {
+      this.close();
+      throw err;
+    } finally {
+      z.off('data', onData);
+      z.off('error', onError);
+    }
+    if (this.side.noContextTakeover) this.close();
+    return { data: parts.length === 1 ? parts[0]! : Buffer.concat(parts, kept), truncated };
+  }
+
+  private open(): InflateRaw {
     // zlib refuses a raw window of 8 bits; 9 reads anything an 8-bit sender wrote.
-    const z = (this.stream ??= createInflateRaw({ windowBits: Math.max(9, this.side.maxWindowBits) }));
-    return new Promise((resolve, reject) => {
-      const parts: Buffer[] = [];
-      let kept = 0;
-      let truncated = false;
-      const onData = (chunk: Buffer): void => {
-        const room = cap - kept;
-        if (chunk.length > room) truncated = true;
-        if (room <= 0) return;
-        const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-        parts.push(part);
-        kept += part.length;
-      };
-      const onError = (err: Error): void => {
-        z.off('data', onData);
-        this.close();
-        reject(err);
-      };
-      z.on('data', onData);
-      z.once('error', onError);
-      z.write(compressed);
-      z.write(TAIL);
-      z.flush(constants.Z_SYNC_FLUSH, () => {
-        z.off('data', onData);
-        z.off('error', onError);
-        if (this.side.noContextTakeover) this.close();
-        resolve({ data: parts.length === 1 ? parts[0]! : Buffer.concat(parts, kept), truncated });
-      });
-    });
+    const z = createInflateRaw({ windowBits: Math.max(9, this.side.maxWindowBits) });
+    // Errors are each message's (inflate() listens while it runs); one between messages must not go unhandled.
+    z.on('error', () => {});
+    return z;
   }
 
   close(): void {

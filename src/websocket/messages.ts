@@ -2,9 +2,11 @@
  * Turns the frames one side of a WebSocket sent into messages (RFC 6455 §5.4:
  * fragments joined, control frames interleaved as messages of their own), keeping
  * at most `cap` bytes of each. Compressed messages (permessage-deflate, RSV1 on the
- * first frame) are inflated in order by the direction's Inflater. Pure apart from
- * the injected clock and inflater.
+ * first frame) are inflated in order by the direction's Inflater, fed as their frames
+ * arrive: however large a compressed message, the messages after it stay readable.
+ * Pure apart from the injected clock and inflater.
  */
+import { ByteFeed } from './byte-feed.js';
 import type { FrameHeader, FrameSink } from './frames.js';
 
 /** Who sent a message. */
@@ -29,9 +31,9 @@ export interface WsMessage {
   ready: boolean;
 }
 
-/** Inflates one direction's messages, in order, with that direction's deflate context. */
+/** Inflates one direction's messages, in order, with that direction's deflate context; each message's bytes come as they arrive. */
 export interface Inflater {
-  inflate(compressed: Buffer, cap: number): Promise<{ data: Buffer; truncated: boolean }>;
+  inflate(compressed: AsyncIterable<Buffer>, cap: number): Promise<{ data: Buffer; truncated: boolean }>;
   close(): void;
 }
 
@@ -39,9 +41,16 @@ interface Building {
   message: WsMessage;
   parts: Buffer[];
   kept: number;
-  /** A compressed message must be inflated whole; past this many bytes it is not kept. */
-  tooBig: boolean;
+  /** A compressed message's bytes on their way to the inflater. */
+  feed?: ByteFeed;
 }
+
+/**
+ * Compressed bytes waiting for an inflater that runs behind the network are bounded by
+ * this (or 4x the cap when larger); past it the direction gives up inflating, as it
+ * must once a message's bytes are lost (shared context). zlib outpaces any real peer.
+ */
+const BACKLOG_FLOOR = 16 * 1024 * 1024;
 
 export class MessageAssembler implements FrameSink {
   private data: Building | undefined;
@@ -80,21 +89,26 @@ export class MessageAssembler implements FrameSink {
     const b = this.inFrame === 'control' ? this.control : this.data;
     if (!b) return;
     b.message.size += chunk.length;
-    // Compressed bytes are all needed to inflate (bounded by a larger limit); plain ones only up to the cap.
-    const limit = b.message.compressed ? this.options.cap * 4 : this.options.cap;
-    const room = limit - b.kept;
+    if (b.feed) return this.feed(b.feed, chunk);
+    const room = this.options.cap - b.kept;
     if (room <= 0) {
-      if (b.message.compressed) b.tooBig = true;
-      else b.message.truncated = true;
+      b.message.truncated = true;
       return;
     }
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    if (part.length < chunk.length) {
-      if (b.message.compressed) b.tooBig = true;
-      else b.message.truncated = true;
-    }
+    if (part.length < chunk.length) b.message.truncated = true;
     b.parts.push(Buffer.from(part)); // a copy: the chunk belongs to the relay
     b.kept += part.length;
+  }
+
+  /** Every compressed byte goes to the inflater (a copy: the chunk belongs to the relay), unless it fell too far behind. */
+  private feed(feed: ByteFeed, chunk: Buffer): void {
+    if (feed.backlog + chunk.length > Math.max(BACKLOG_FLOOR, this.options.cap * 4)) {
+      this.inflateBroken ??= 'the inflater fell too far behind: not inflated (nor any message after it)';
+      feed.end(true);
+      return;
+    }
+    feed.push(Buffer.from(chunk));
   }
 
   frameEnd(): void {
@@ -108,35 +122,35 @@ export class MessageAssembler implements FrameSink {
     this.inFrame = undefined;
   }
 
-  /** Resolves when every message handed out so far has its data. */
+  /** Once the stream is over: resolves when every message handed out has its data (one left unfinished is dropped). */
   settled(): Promise<void> {
+    // An unfinished compressed message's inflation would wait for frames that never come.
+    this.data?.feed?.end(true);
     return this.chain;
   }
 
   private begin(opcode: number, compressed: boolean): Building {
     const message: WsMessage = { direction: this.direction, at: 0, opcode, size: 0, compressed, data: EMPTY, truncated: false, ready: !compressed };
-    return { message, parts: [], kept: 0, tooBig: false };
+    const b: Building = { message, parts: [], kept: 0 };
+    if (compressed) this.startInflating(b);
+    return b;
   }
 
-  private finish(b: Building): void {
+  /** Queues the message's inflation behind the direction's earlier ones; it reads the feed while the frames come. */
+  private startInflating(b: Building): void {
+    const inflater = this.options.inflater!;
+    const feed = (b.feed = new ByteFeed());
     const m = b.message;
-    m.at = this.options.now();
-    const joined = b.parts.length === 1 ? b.parts[0]! : Buffer.concat(b.parts, b.kept);
-    const inflater = this.options.inflater;
-    if (!m.compressed || !inflater) {
-      m.data = joined;
-      this.options.onMessage(m);
-      return;
-    }
-    if (b.tooBig) this.inflateBroken ??= 'compressed message over the capture limit: not inflated (nor any after it)';
-    this.options.onMessage(m);
-    const broken = this.inflateBroken;
     this.chain = this.chain.then(async () => {
+      // Checked when its turn comes: an earlier message may have broken the shared context meanwhile.
+      const broken = this.inflateBroken;
       if (broken) {
         m.error = broken;
       } else {
         try {
-          const out = await inflater.inflate(joined, this.options.cap);
+          const out = await inflater.inflate(feed, this.options.cap);
+          // Its bytes fell too far behind while it ran: what was inflated is not the whole message.
+          if (this.inflateBroken && feed.dropped) throw new Error('fell too far behind');
           m.data = out.data;
           m.truncated = out.truncated;
         } catch (err) {
@@ -144,9 +158,22 @@ export class MessageAssembler implements FrameSink {
           this.inflateBroken ??= 'an earlier message failed to inflate';
         }
       }
+      feed.end(true);
       m.ready = true;
       this.options.onReady();
     });
+  }
+
+  private finish(b: Building): void {
+    const m = b.message;
+    m.at = this.options.now();
+    if (b.feed) {
+      b.feed.end();
+      this.options.onMessage(m);
+      return;
+    }
+    m.data = b.parts.length === 1 ? b.parts[0]! : Buffer.concat(b.parts, b.kept);
+    this.options.onMessage(m);
   }
 }
 
