@@ -11,12 +11,18 @@ import type { PurgeCounts } from './store.js';
 const CHUNK = 2000;
 
 /**
+ * Told as a purge goes (`purge` draws it on a terminal): on a large archive it takes a
+ * minute or more, most of it reading every exchange left for the body parts it uses.
+ */
+export type PurgeProgress = (step: 'deleting exchanges' | 'sweeping stored body parts', done: number, total: number) => void;
+
+/**
  * Deletes exchanges, their WebSocket messages and tunnels that started before `before`
  * (epoch ms), sessions and threads that ended before it, and the response cache's answers
  * stored before it (a TTL longer than the retention would otherwise keep an answer on disk
  * after its exchange went). A session still running across the cut keeps its totals.
  */
-export function purgeArchive(db: Database.Database, before: number): PurgeCounts {
+export function purgeArchive(db: Database.Database, before: number, progress: PurgeProgress = () => {}): PurgeCounts {
   const counts: PurgeCounts = { exchanges: 0, tunnels: 0, wsMessages: 0, sessions: 0, cacheEntries: 0, bodyParts: 0 };
   const pick = db.prepare('SELECT id FROM exchanges WHERE started_at < ? LIMIT ?');
   const deleteMessages = db.prepare('DELETE FROM ws_messages WHERE exchange_id = ?');
@@ -27,10 +33,13 @@ export function purgeArchive(db: Database.Database, before: number): PurgeCounts
       counts.exchanges += deleteExchange.run(id).changes;
     }
   });
+  const toDelete = (db.prepare('SELECT COUNT(*) AS n FROM exchanges WHERE started_at < ?').get(before) as { n: number }).n;
+  progress('deleting exchanges', 0, toDelete);
   for (;;) {
     const ids = (pick.all(before, CHUNK) as { id: string }[]).map((r) => r.id);
     if (ids.length === 0) break;
     chunk(ids);
+    progress('deleting exchanges', counts.exchanges, toDelete);
   }
   const inChunks = (sql: string): number => {
     const statement = db.prepare(sql);
@@ -46,7 +55,7 @@ export function purgeArchive(db: Database.Database, before: number): PurgeCounts
   counts.sessions = inChunks('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE ended_at < ? LIMIT ?)');
   counts.cacheEntries = inChunks('DELETE FROM response_cache WHERE rowid IN (SELECT rowid FROM response_cache WHERE stored_at < ? LIMIT ?)');
   // Request bodies share parts across exchanges: those no remaining exchange refers to go now.
-  counts.bodyParts = new BodyPartStore(db).purgeUnreferenced();
+  counts.bodyParts = new BodyPartStore(db).purgeUnreferenced((read, total) => progress('sweeping stored body parts', read, total));
   // Grouping keys of conversations idle since then: a request continuing one now starts a new thread.
   new SqliteGroupIndex(db).prune(before);
   return counts;

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
 import { listExchanges, type ExchangeListEntry, type ExchangeListQuery } from './exchange-list.js';
-import { purgeArchive, purgePreview } from './purge.js';
+import { purgeArchive, purgePreview, type PurgeProgress } from './purge.js';
 import type {
   ArchiveReader, BackgroundReads, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsQuery, StatsRow, TextSearchRow, ThreadSummary,
 } from './store.js';
@@ -181,8 +181,8 @@ export class SqliteArchiveReader implements ArchiveReader {
     return purgePreview(this.db, before);
   }
 
-  purge(before: number): PurgeCounts {
-    return purgeArchive(this.db, before);
+  purge(before: number, progress?: PurgeProgress): PurgeCounts {
+    return purgeArchive(this.db, before, progress);
   }
 
   close(): void {

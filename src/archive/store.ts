@@ -4,6 +4,7 @@ import type { SpendRow } from '../policy/budget.js';
 
 export type { SpendRow } from '../policy/budget.js';
 import type { ExchangeListEntry, ExchangeListQuery } from './exchange-list.js';
+import type { PurgeProgress } from './purge.js';
 import type { ExchangeFilter } from './exchange-filter.js';
 import type { TextHit } from './text-search.js';
 import type { SeriesQuery, TimeSeries } from './time-series.js';
@@ -60,7 +61,7 @@ export interface ArchiveReader {
   /** Policy decisions since `since`, counted per rule (`stats --by rule`). */
   ruleStats(query: ExchangeFilter): RuleStatsRow[];
   /** Deletes everything that started before `before` (epoch ms), and body parts nothing refers to any more. */
-  purge(before: number): PurgeCounts;
+  purge(before: number, progress?: PurgeProgress): PurgeCounts;
   /** What purge(before) would delete, deleting nothing (body parts are only known by sweeping them). */
   purgePreview(before: number): Omit<PurgeCounts, 'bodyParts'>;
   close(): void;

@@ -44,3 +44,25 @@ export function progressLine(label: string, n: number, total: number): string {
   const of = Math.max(n, total);
   return `${label}: ${n.toLocaleString('en-US')} of ${of.toLocaleString('en-US')} (${of === 0 ? 100 : Math.floor((n / of) * 100)} %)`;
 }
+
+/**
+ * A progress line for work that reports as it goes rather than yielding items (`purge`):
+ * `draw` redraws at most every REDRAW_MS, `end` erases the line. Nothing off a terminal.
+ */
+export function progressDrawer(stream: ProgressStream = process.stderr, clock: () => number = () => performance.now()): { draw(label: string, n: number, total: number): void; end(): void } {
+  let drawn = false;
+  let last = -Infinity;
+  return {
+    draw(label, n, total) {
+      const t = clock();
+      if (!stream.isTTY || t - last < REDRAW_MS) return;
+      last = t;
+      drawn = true;
+      stream.write(`\r\u001b[2K${progressLine(label, n, total)}`);
+    },
+    end() {
+      if (drawn) stream.write('\r\u001b[2K');
+      drawn = false;
+    },
+  };
+}

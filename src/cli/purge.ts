@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { PurgeCounts } from '../archive/store.js';
 import { openReader, printJson } from './open-reader.js';
+import { progressDrawer } from './progress.js';
 import { parseTimeArg } from './render/format.js';
 
 interface PurgeArgs {
@@ -32,7 +33,14 @@ export const purgeCommand: CommandModule<{ home: string }, PurgeArgs> = {
         process.stdout.write(`would purge before ${at}: ${countsText(counts)} (stored body parts no other exchange uses go too; nothing was deleted)\n`);
         return;
       }
-      const counts = reader.purge(before);
+      // A minute or more on a large archive: a line on a terminal says how far it is.
+      const line = progressDrawer();
+      let counts: PurgeCounts;
+      try {
+        counts = reader.purge(before, (step, done, total) => line.draw(`purging: ${step}`, done, total));
+      } finally {
+        line.end();
+      }
       if (args.json) return printJson({ before: at, dry_run: false, ...countsJson(counts), body_parts: counts.bodyParts });
       process.stdout.write(`purged before ${at}: ${countsText(counts)}, ${counts.bodyParts} stored body parts\n`);
     } finally {

@@ -92,6 +92,8 @@ const RUN_BOUNDARY_BELOW = 16;
 const RUN_MAX_HASHES = 64;
 /** Parts deleted per write transaction when purging (as purge.ts deletes rows). */
 const SWEEP_CHUNK = 2000;
+/** Rows between progress reports of the sweep's scan. */
+const PROGRESS_EVERY = 1000;
 const PART_QUALITY = 5;
 const WHOLE_QUALITY = 1;
 
@@ -188,11 +190,12 @@ export class BodyPartStore {
    * highest rowid read so far and keeps what they use. That holds because the writer
    * inserts a row and its parts in one transaction and never updates a body.
    */
-  purgeUnreferenced(): number {
+  purgeUnreferenced(onRead?: (read: number, total: number) => void): number {
     const live = new Set<string>();
     const newest = this.db.prepare<[], number>('SELECT coalesce(max(rowid), 0) FROM exchanges').pluck();
     let seen = newest.get() ?? 0;
-    this.markReferenced(live, 0, seen);
+    const total = onRead ? (this.db.prepare<[number], number>('SELECT count(*) FROM exchanges WHERE rowid <= ?').pluck().get(seen) ?? 0) : 0;
+    this.markReferenced(live, 0, seen, onRead && ((read) => onRead(read, total)));
     const candidates = this.db.prepare<[], Buffer>('SELECT hash FROM body_parts').pluck().all()
       .filter((hash) => !live.has(hash.toString('hex')));
     const remove = this.db.prepare<[Buffer]>('DELETE FROM body_parts WHERE hash = ?');
@@ -208,20 +211,30 @@ export class BodyPartStore {
     return removed;
   }
 
-  /** Adds the parts (and hash runs) the envelopes of exchanges with rowid in (after, upTo] refer to. */
-  private markReferenced(live: Set<string>, after: number, upTo: number): void {
+  /**
+   * Adds the parts (and hash runs) the envelopes of exchanges with rowid in (after, upTo]
+   * refer to. Every row is read (bodies only when they are envelopes), so `onRead` can
+   * count rows against the table's size: on a large archive this is the purge's long part.
+   */
+  private markReferenced(live: Set<string>, after: number, upTo: number, onRead?: (read: number) => void): void {
     const mark = (hash: Buffer): void => void live.add(hash.toString('hex'));
-    const envelopes = this.db.prepare<[number, number, number, number], { body: Buffer }>(`
-      SELECT request_body AS body FROM exchanges WHERE rowid > ? AND rowid <= ? AND request_body_layout = 'parts1' AND request_body IS NOT NULL
-      UNION ALL
-      SELECT response_body FROM exchanges WHERE rowid > ? AND rowid <= ? AND response_body_layout = 'parts1' AND response_body IS NOT NULL`);
+    const rows = this.db.prepare<[number, number], { q: Buffer | null; a: Buffer | null }>(`
+      SELECT CASE WHEN request_body_layout = 'parts1' THEN request_body END AS q,
+        CASE WHEN response_body_layout = 'parts1' THEN response_body END AS a
+      FROM exchanges WHERE rowid > ? AND rowid <= ?`);
     const runs: Buffer[] = [];
-    for (const { body } of envelopes.iterate(after, upTo, after, upTo)) {
-      for (const run of this.readEnvelope(body).runs) {
-        if (!live.has(run.toString('hex'))) runs.push(Buffer.from(run));
-        mark(run);
+    let read = 0;
+    for (const { q, a } of rows.iterate(after, upTo)) {
+      for (const body of [q, a]) {
+        if (body === null) continue;
+        for (const run of this.readEnvelope(body).runs) {
+          if (!live.has(run.toString('hex'))) runs.push(Buffer.from(run));
+          mark(run);
+        }
       }
+      if (++read % PROGRESS_EVERY === 0) onRead?.(read);
     }
+    onRead?.(read);
     // Runs are read after the scan: better-sqlite3 runs one statement at a time while iterating.
     for (const run of runs) {
       const row = this.get.get(run);

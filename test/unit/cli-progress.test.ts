@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { counted, progressLine } from '../../src/cli/progress.js';
+import { counted, progressDrawer, progressLine } from '../../src/cli/progress.js';
 
 /** A stand-in terminal (or pipe) and a clock the test moves: each item read takes 100 ms. */
 function run(isTTY: boolean, items: number, total = items) {
@@ -40,5 +40,18 @@ describe('the progress line of long archive reads', () => {
     expect(progressLine('exporting exchanges', 340_000, 1_000_000)).toBe('exporting exchanges: 340,000 of 1,000,000 (34 %)');
     expect(progressLine('x', 12, 10)).toBe('x: 12 of 12 (100 %)');
     expect(progressLine('x', 0, 0)).toBe('x: 0 of 0 (100 %)');
+  });
+
+  it('a drawer for work that reports as it goes (purge): throttled on a terminal, erased at the end, silent off one', () => {
+    for (const isTTY of [true, false]) {
+      const written: string[] = [];
+      let now = 0;
+      const line = progressDrawer({ isTTY, write: (s) => written.push(s) }, () => (now += 100));
+      for (let n = 0; n <= 10; n++) line.draw('purging: deleting exchanges', n * 1000, 10_000);
+      line.end();
+      if (!isTTY) expect(written).toEqual([]);
+      else expect(written).toEqual(['\r\u001b[2Kpurging: deleting exchanges: 0 of 10,000 (0 %)', '\r\u001b[2Kpurging: deleting exchanges: 3,000 of 10,000 (30 %)',
+        '\r\u001b[2Kpurging: deleting exchanges: 6,000 of 10,000 (60 %)', '\r\u001b[2Kpurging: deleting exchanges: 9,000 of 10,000 (90 %)', '\r\u001b[2K']);
+    }
   });
 });

@@ -239,6 +239,16 @@ describe('session rollup and the SQLite reader', () => {
     expect(reader.sessions({ limit: 10 }).map((s) => s.id)).toEqual(['b']);
     expect(readCacheEntries(archive.db, T0).map((e) => e.exchangeId)).toEqual(['ex-5000']);
   });
+
+  it('purge reports its progress: exchanges deleted, then exchanges read for the parts sweep', () => {
+    write(Array.from({ length: 5 }, (_, i) => [row(i * 100, {}), { sessionId: `s${i}`, threadId: `t${i}`, turn: 1 }] as const));
+    const seen: string[] = [];
+    reader.purge(T0 + 250_000, (step, done, total) => seen.push(`${step} ${done}/${total}`));
+    // Three exchanges go, then the two left are read for the parts they use.
+    expect(seen[0]).toBe('deleting exchanges 0/3');
+    expect(seen).toContain('deleting exchanges 3/3');
+    expect(seen.at(-1)).toBe('sweeping stored body parts 2/2');
+  });
 });
 
 describe('an archive from schema 4', () => {
