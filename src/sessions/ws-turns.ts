@@ -20,6 +20,8 @@ export interface SessionRequestTurn {
   model: string | null;
   /** The model the request named (what the policy judged it by). */
   requestedModel?: string;
+  /** The code of the error event that answered it instead of a response (a policy refusal: `rate_limited`). */
+  refusedWith?: string;
   promptTokens: number;
   cachedTokens: number;
   outputTokens: number | null;
@@ -53,6 +55,9 @@ export function isResponsesSession(row: Pick<ExchangeRow, 'api' | 'status'>): bo
   return row.status === 101 && row.api === 'responses';
 }
 
+/** The error code a request refused by such a decision was answered with (ws-screen.ts). */
+const REFUSED_WITH: Readonly<Record<string, string>> = { 'rateLimit:limit': 'rate_limited', 'budget:block': 'budget_exceeded' };
+
 type SessionRow = Pick<ExchangeRow, 'api' | 'status' | 'started_at' | 'model' | 'provider' | 'host' | 'cost_usd' | 'cost_source'>;
 
 /** Each request's part of the session's recorded cost (responseShares), as long as there is one to share. */
@@ -71,6 +76,7 @@ function turnOf(q: RecordedRequest, row: Pick<ExchangeRow, 'started_at' | 'model
   const body = asObject(q.event.response) ?? q.event;
   const turn: SessionRequestTurn = {
     ...(q.model !== undefined ? { requestedModel: q.model } : {}),
+    ...(!q.answer && q.refusedWith !== undefined ? { refusedWith: q.refusedWith } : {}),
     startedAt,
     latencyMs: q.answeredAt === undefined ? null : Math.max(0, q.answeredAt - startedAt),
     model: q.answer?.model ?? q.model ?? row.model,
@@ -93,15 +99,20 @@ function turnOf(q: RecordedRequest, row: Pick<ExchangeRow, 'started_at' | 'model
 /**
  * A session's policy record spread over its turns: an access decision on a request's model
  * goes on the first turn that asked for that model (the session keeps one per rule and
- * model), everything else (budgets, the upgrade's own decisions, routing) on the first turn.
+ * model), a rate limit or budget that refused a request on the first turn it refused (the
+ * session keeps one per rule and key: read on the first turn, it would say a request that
+ * went through was refused), everything else (warnings, the upgrade's own decisions,
+ * routing) on the first turn.
  */
-export function recordPerTurn(record: PolicyRecord, turns: readonly Pick<SessionRequestTurn, 'requestedModel'>[]): (PolicyRecord | undefined)[] {
+export function recordPerTurn(record: PolicyRecord, turns: readonly Pick<SessionRequestTurn, 'requestedModel' | 'refusedWith'>[]): (PolicyRecord | undefined)[] {
   const out: PolicyRecord[] = turns.map(() => ({ decisions: [] }));
   const { decisions, ...rest } = record;
   Object.assign(out[0]!, rest);
   for (const d of decisions) {
-    const asked = d.kind === 'access' && d.model !== undefined ? turns.findIndex((t) => t.requestedModel === d.model) : -1;
-    out[Math.max(0, asked)]!.decisions.push(d);
+    const refused = d.enforced ? REFUSED_WITH[`${d.kind}:${d.action}`] : undefined;
+    const turn = d.kind === 'access' && d.model !== undefined ? turns.findIndex((t) => t.requestedModel === d.model)
+      : refused !== undefined ? turns.findIndex((t) => t.refusedWith === refused) : -1;
+    out[Math.max(0, turn)]!.decisions.push(d);
   }
   return out.map((r, i) => (r.decisions.length > 0 || (i === 0 && Object.keys(rest).length > 0) ? r : undefined));
 }

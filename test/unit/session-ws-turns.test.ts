@@ -108,6 +108,25 @@ describe('a Codex WebSocket session read request by request', () => {
     expect(split.map((r) => r && [r.decisions.map((d) => d.rule), r.blocked])).toEqual([[['spend', 'never-asked'], 'budget_exceeded'], [['no-o3'], undefined], undefined]);
   });
 
+  it('a rate limit or budget that refused a request shows on the turn it refused, not on the first', () => {
+    const log = [
+      ...LOG,
+      ask(4_000, 'gpt-5-codex', [{ role: 'user', content: 'and again' }]),
+      message('server', 4_001, { type: 'error', status: 429, error: { code: 'rate_limited', type: 'llmtap_error', message: 'refused' } }),
+      ask(5_000, 'gpt-5-codex', [{ role: 'user', content: 'once more' }]),
+      message('server', 5_001, { type: 'error', status: 429, error: { code: 'budget_exceeded', type: 'llmtap_error', message: 'refused' } }),
+    ];
+    const turns = sessionRequestTurns(session(), log)!;
+    const record = { decisions: [
+      { rule: 'rpm', kind: 'rateLimit' as const, action: 'limit' as const, enforced: true, key: 'user:me', retryAfterSeconds: 20, limit: 'requests' as const },
+      { rule: 'spend', kind: 'budget' as const, action: 'block' as const, enforced: true, key: 'user:me', spentUsd: 1, limitUsd: 1, period: 'day' as const, periodStart: '' },
+      { rule: 'soon', kind: 'budget' as const, action: 'warn' as const, enforced: true, key: 'user:me', spentUsd: 1, limitUsd: 1, period: 'day' as const, periodStart: '' },
+    ] };
+    const split = recordPerTurn(record as never, turns);
+    // A warning refused nothing: it stays with the session's first turn.
+    expect(split.map((r) => r?.decisions.map((d) => d.rule))).toEqual([['soon'], undefined, undefined, ['rpm'], ['spend']]);
+  });
+
   it('anything else, or a session without its log, stays one turn', () => {
     expect(sessionRequestTurns(session(), [])).toBeUndefined();
     expect(sessionRequestTurns(session({ api: 'realtime' }), LOG)).toBeUndefined();
