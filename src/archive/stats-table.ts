@@ -75,7 +75,9 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
     else addSums(g, s, ['requests', 'errors', 'input', 'output', 'cached', 'unpriced', 'cost']);
   }
   // One pass over the range for the timings (two numbers per exchange), grouped in memory.
-  const timingSql = `SELECT ${key} AS key, ended_at - started_at AS latency, first_byte_at - started_at AS ttft FROM exchanges ${where}`;
+  // A WebSocket session (101) lasts as long as its conversation: that is no wait for an answer.
+  const timingSql = `SELECT ${key} AS key, CASE WHEN status = 101 THEN NULL ELSE ended_at - started_at END AS latency,
+    first_byte_at - started_at AS ttft FROM exchanges ${where}`;
   for (const t of db.prepare(timingSql).iterate(...params) as IterableIterator<{ key: string | null; latency: number | null; ttft: number | null }>) {
     const g = groups.get(regroup(t.key));
     if (!g) continue;
