@@ -260,7 +260,7 @@ function groupRows(rows: ExchangeRow[], summaries: readonly (ExchangeSummary | u
     if (!summary) return;
     try {
       const g = assignGroup(summary, index);
-      totals.add(row, { ...g, ...(summary.agent?.agentId === undefined ? {} : { agentId: summary.agent.agentId }) }, summary.turns);
+      totals.add(row, { ...g, ...(summary.agent?.agentId === undefined ? {} : { agentId: summary.agent.agentId }) }, summary.turns, summary.models);
       index.keep();
       row.session_id = g.sessionId;
       row.thread_id = g.threadId;

@@ -25,6 +25,9 @@ export function groupingSummary(row: ExchangeRow, ex: Exchange): ExchangeSummary
   // A Codex session (Responses over WebSocket) reads back as a turn per request (sessions/ws-turns.ts).
   const requests = ex.websocket && row.api === 'responses' ? ex.response?.reassembled?.requests ?? 0 : 0;
   if (requests > 1) summary.turns = requests;
+  // Its responses' models too: Codex switches models inside a session, and the row keeps only the last.
+  const models = ex.websocket ? (ex.response?.reassembled?.responses ?? []).flatMap((r) => (r.model === undefined ? [] : [r.model])) : [];
+  if (models.length > 0) summary.models = models;
   return summary;
 }
 

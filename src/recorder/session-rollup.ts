@@ -100,9 +100,9 @@ export class SessionRollup {
   }
 
   /** Adds one exchange and writes its totals at once (tests, and callers with one row at a time). */
-  add(row: ExchangeRow, g: RowGrouping, turns?: number): void {
+  add(row: ExchangeRow, g: RowGrouping, turns?: number, models?: readonly string[]): void {
     const batch = this.begin();
-    batch.add(row, g, turns);
+    batch.add(row, g, turns, models);
     batch.write();
   }
 
@@ -131,9 +131,10 @@ export class RollupBatch {
   /**
    * Adds one exchange to its thread's and session's totals. Reads first, then changes
    * memory only: if a read throws, nothing of this exchange was counted. `turns`: what
-   * it counts for in the turns (the `exchanges` columns): a Codex WebSocket session, one per request.
+   * it counts for in the turns (the `exchanges` columns): a Codex WebSocket session, one per request;
+   * `models`: every model that answered in it (the row names only the last).
    */
-  add(row: ExchangeRow, g: RowGrouping, turns = 1): void {
+  add(row: ExchangeRow, g: RowGrouping, turns = 1, models: readonly string[] = []): void {
     const knownThread = this.#threads.get(g.threadId) ?? open(this.readThread(g.threadId));
     const knownSession = this.#sessions.get(g.sessionId) ?? open(this.readSession(g.sessionId));
 
@@ -158,7 +159,7 @@ export class RollupBatch {
     const t = thread.row;
     t.started_at = Math.min(t.started_at, start);
     t.ended_at = Math.max(t.ended_at, end);
-    addModel(thread, row.model);
+    for (const m of [...models, row.model]) addModel(thread, m);
     t.exchanges += turns;
     t.input_tokens += input;
     t.output_tokens += output;
@@ -179,7 +180,7 @@ export class RollupBatch {
     const s = session.row;
     s.started_at = Math.min(s.started_at, start);
     s.ended_at = Math.max(s.ended_at, end);
-    addModel(session, row.model);
+    for (const m of [...models, row.model]) addModel(session, m);
     if (!knownThread) s.threads += 1;
     s.exchanges += turns;
     s.errors += error;

@@ -6,6 +6,8 @@ export interface ExchangeSummary {
   id: string;
   /** The turns this exchange stands for when more than one (a Codex WebSocket session: one per request); the session totals count them. */
   turns?: number;
+  /** Every model that answered in it (a Codex WebSocket session switches models; its row names the last): the session lists them. */
+  models?: string[];
   /** Epoch ms. */
   startedAt: number;
   clientAddress: string;
