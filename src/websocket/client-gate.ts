@@ -49,13 +49,15 @@ export class ClientGate {
   private endsMessage = false;
   private passThrough = false;
   private closed = false;
+  /** Stream offset nothing is forwarded past: the first byte of a message the client never finished (ended()). */
+  private stop = Infinity;
   private onIdle: (() => void) | undefined;
 
   constructor(private readonly forward: (bytes: Buffer) => void, private readonly limit: number) {}
 
   /** Bytes held back right now. */
   get held(): number {
-    return this.pos - this.base;
+    return Math.min(this.pos, this.stop) - this.base;
   }
 
   push(chunk: Buffer): void {
@@ -89,6 +91,23 @@ export class ClientGate {
     first.allowed = allowed;
     this.release();
     return allowed ? 'forwarded' : 'dropped';
+  }
+
+  /**
+   * The client sent its last byte. A message it never finished can never be judged (its
+   * verdict waits for its last frame): it is dropped, with anything sent after its first
+   * byte, as the upstream could not have acted on it either. `then` runs once every
+   * finished message went through or was dropped: the client's end goes upstream after
+   * its last allowed byte, and never waits for bytes that will not come.
+   */
+  ended(then: () => void): void {
+    const last = this.queue[this.queue.length - 1];
+    if (last && last.end === undefined) {
+      this.queue.pop();
+      this.stop = last.start;
+      this.release();
+    }
+    this.whenIdle(then);
   }
 
   /** Calls `then` once nothing is held (at once when nothing is): the client's end goes upstream after its last allowed byte. */
@@ -154,7 +173,7 @@ export class ClientGate {
     for (;;) {
       const first = this.queue[0];
       if (!first) {
-        this.advance(this.pos, true);
+        this.advance(Math.min(this.pos, this.stop), true);
         break;
       }
       this.advance(first.start, true);

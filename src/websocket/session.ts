@@ -115,7 +115,7 @@ export class WsSession {
     }
     // pipe() first: its 'data' listener writes each chunk on before ours reads the copy
     // (a gate is fed first by ours). The client's end follows its last byte let through.
-    if (gate) c.once('end', () => gate.whenIdle(() => u.end()));
+    if (gate) c.once('end', () => gate.ended(() => u.end()));
     else c.pipe(u);
     u.pipe(c);
     c.on('data', (chunk: Buffer) => {

@@ -102,6 +102,23 @@ describe('ClientGate: a client message is held until it is screened', () => {
   });
 });
 
+describe('ClientGate when the client ends', () => {
+  it('drops a message the client never finished (it can never be judged), lets the finished ones through, then ends', () => {
+    const { g, sent } = gate();
+    const done = text('{"model":"ok"}');
+    const unfinished = text('{"model":', false);
+    g.push(Buffer.concat([done, ping, unfinished]));
+    let ended = false;
+    g.ended(() => (ended = true));
+    // The finished message still waits for its verdict; the end waits with it.
+    expect(ended).toBe(false);
+    expect(g.decide(true)).toBe('forwarded');
+    expect(ended).toBe(true);
+    expect(sent()).toEqual(Buffer.concat([done, ping]));
+    expect(g.held).toBe(0);
+  });
+});
+
 describe('ClientGate never stalls a session', () => {
   it('a data message begun before the last one ended (RFC 6455 §5.4) ends the holding', () => {
     const { g, sent } = gate();
