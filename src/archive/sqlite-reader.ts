@@ -24,7 +24,7 @@ const LIST_COLUMNS = `rowid AS cursor, id, connection_id, started_at, request_en
   tool_name, tool_version, agent, quota, session_id, thread_id, turn, cost_usd, cost_source`;
 
 /** A session's run label: its exchanges carry it (one index probe per listed session). */
-const LABEL_OF_SESSION = '(SELECT client_label FROM exchanges e WHERE e.session_id = sessions.id AND e.client_label IS NOT NULL LIMIT 1) AS client_label';
+export const LABEL_OF_SESSION = '(SELECT client_label FROM exchanges e WHERE e.session_id = sessions.id AND e.client_label IS NOT NULL LIMIT 1) AS client_label';
 
 /** The archive's read side over SQLite (see store.ts). Opens its own connection. */
 export class SqliteArchiveReader implements ArchiveReader {

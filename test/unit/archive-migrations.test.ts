@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LABEL_OF_SESSION } from '../../src/archive/sqlite-reader.js';
 import { assertKnownSchema, DEFAULT_BUSY_TIMEOUT_MS, EXCHANGE_COLUMNS, openArchive, SCHEMA_VERSION, TUNNEL_COLUMNS } from '../../src/recorder/db.js';
 
 describe('archive migrations', () => {
@@ -12,6 +13,13 @@ describe('archive migrations', () => {
   });
   afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads a session's run label from an index alone, never from the rows (the label sits after the body blobs)", () => {
+    const archive = openArchive(join(dir, 'llmtap.db'));
+    const plan = archive.db.prepare(`EXPLAIN QUERY PLAN SELECT ${LABEL_OF_SESSION} FROM sessions`).all() as Array<{ detail: string }>;
+    archive.close();
+    expect(plan.map((p) => p.detail)).toContain('SEARCH e USING COVERING INDEX exchanges_session_label (session_id=? AND client_label>?)');
   });
 
   it('creates the parent directory and sets user_version on a fresh file', () => {
