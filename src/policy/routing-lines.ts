@@ -14,8 +14,10 @@ export function routingLines(policyColumn: string | null | undefined): string[] 
     return [];
   }
   const lines: string[] = [];
-  if (record.route) lines.push(`routed: ${end(record.route.from)} → ${end(record.route.to)}`);
-  if (record.attempts && record.attempts.length > 0) lines.push(`attempts: ${record.attempts.map(attempt).join(' → ')}`);
+  const tried = record.attempts && record.attempts.length > 0 ? record.attempts : undefined;
+  // With attempts, each names what it held back; the route's `to` would say it twice.
+  if (record.route) lines.push(`routed: ${end(record.route.from)} → ${end(tried ? { ...record.route.to, withheld: undefined } : record.route.to)}`);
+  if (tried) lines.push(`attempts: ${tried.map(attempt).join(' → ')}`);
   return lines;
 }
 

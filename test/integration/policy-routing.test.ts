@@ -178,7 +178,7 @@ describe('route, fallback and credentials through the proxy with the official SD
     ]);
     expect(below.slice(3, 5)).toEqual([
       '   routed: https://api.openai.com dead-model → https://127.0.0.1:1 dead-model',
-      '   attempts: https://127.0.0.1:1 upstream_unreachable retried → https://backup.example 200 answered',
+      "   attempts: https://127.0.0.1:1 upstream_unreachable retried (client's authorization withheld) → https://backup.example 200 answered",
     ]);
   });
 

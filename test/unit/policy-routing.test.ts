@@ -240,10 +240,13 @@ describe('routing lines for `show`', () => {
     ]);
   });
   it("names the client's credentials withheld from another origin (names only), where a 401 would come from", () => {
-    const stored = JSON.stringify({ decisions: [], route: { from: { upstream: 'https://api.openai.com' }, to: { upstream: 'http://127.0.0.1:8080', withheld: ['authorization'] } }, attempts: [{ upstream: 'https://backup.example', status: 401, result: 'answered', withheld: ['x-api-key', 'authorization'] }] });
-    expect(routingLines(stored)).toEqual([
-      "routed: https://api.openai.com → http://127.0.0.1:8080 (client's authorization withheld)",
-      "attempts: https://backup.example 401 answered (client's x-api-key, authorization withheld)",
+    const routeOnly = JSON.stringify({ decisions: [], route: { from: { upstream: 'https://api.openai.com' }, to: { upstream: 'http://127.0.0.1:8080', withheld: ['authorization'] } } });
+    expect(routingLines(routeOnly)).toEqual(["routed: https://api.openai.com → http://127.0.0.1:8080 (client's authorization withheld)"]);
+    // With attempts, each says what it held back, and the route line does not repeat it.
+    const tried = JSON.stringify({ decisions: [], route: { from: { upstream: 'https://api.openai.com' }, to: { upstream: 'http://127.0.0.1:8080', withheld: ['authorization'] } }, attempts: [{ upstream: 'http://127.0.0.1:8080', status: 503, result: 'retried', withheld: ['authorization'] }, { upstream: 'https://backup.example', status: 401, result: 'answered', withheld: ['x-api-key', 'authorization'] }] });
+    expect(routingLines(tried)).toEqual([
+      'routed: https://api.openai.com → http://127.0.0.1:8080',
+      "attempts: http://127.0.0.1:8080 503 retried (client's authorization withheld) → https://backup.example 401 answered (client's x-api-key, authorization withheld)",
     ]);
   });
   it('nothing for no policy, no routing, or an unreadable column', () => {
