@@ -1,10 +1,11 @@
 import { evaluateBudgets, type BudgetLedger } from './budget.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluateAccess, evaluateRateLimits, type PolicyBuckets, type PolicyOutcome } from './evaluate.js';
+import { Placeholders, redactRequest } from './redact-body.js';
 import type { Decision, MatchFacts } from './types.js';
 
 /** The codes a request inside a WebSocket session can be refused with. */
-export type SessionRequestCode = 'model_not_allowed' | 'budget_exceeded' | 'rate_limited';
+export type SessionRequestCode = 'model_not_allowed' | 'content_blocked' | 'budget_exceeded' | 'rate_limited';
 
 export interface SessionRequestVerdict {
   /** Access decisions, budget refusals and rate limits hit, in that order. */
@@ -16,14 +17,18 @@ export interface SessionRequestVerdict {
 
 /**
  * One request inside a Codex WebSocket session (a `response.create`), judged as an HTTP
- * request of its model would be: the access rules, then the budgets, then the rate limits
- * (this request taken from their buckets). No redaction or limits: messages inside a session
- * are relayed as sent. Pure apart from the buckets it takes from; used live
- * (proxy/ws-screen.ts) and when `policy test` replays a recorded session (simulate.ts).
+ * request of its model would be: the access rules, the redact rules that block, then the
+ * budgets, then the rate limits (this request taken from their buckets). A redact rule that
+ * replaces does not apply (a message is relayed as sent: rewriting one would break the
+ * compression window both ends share), nor do limits. Pure apart from the buckets it takes
+ * from and `event`, whose text a refusing block rule replaces with placeholders (what the
+ * archive keeps); used live (proxy/ws-screen.ts) and when `policy test` replays a recorded
+ * session (simulate.ts). `unreadable`: the message was cut at the capture limit, so a block
+ * rule cannot read it all and refuses it, as it refuses an HTTP body it cannot read.
  */
 export function judgeSessionRequest(
   policy: CompiledPolicy, facts: MatchFacts, event: Record<string, unknown>,
-  state: { buckets: PolicyBuckets; budgets?: BudgetLedger; now: number },
+  state: { buckets: PolicyBuckets; budgets?: BudgetLedger; now: number }, unreadable = false,
 ): SessionRequestVerdict {
   const decisions: Decision[] = [];
   const access: Decision[] = [];
@@ -31,6 +36,15 @@ export function judgeSessionRequest(
   // An access decision names the model it judged (a session's requests may differ).
   for (const d of access) decisions.push(d.kind === 'access' && facts.model !== undefined ? { ...d, model: facts.model } : d);
   if (denied) return { decisions, block: 'model_not_allowed', tokenCharges: [] };
+  const placeholders = new Placeholders();
+  for (const rule of policy.redact) {
+    if (rule.action !== 'block' || !rule.match(facts)) continue;
+    const enforced = rule.mode === 'enforce';
+    const hits = unreadable ? [{ detector: 'unreadable', at: 'message', count: 1 }] : redactRequest(facts.api, event, rule.detectors, placeholders, enforced);
+    if (hits.length === 0) continue;
+    decisions.push({ rule: rule.id, kind: 'redact', action: 'block', enforced, hits });
+    if (enforced) return { decisions, block: 'content_blocked', tokenCharges: [] };
+  }
   if (state.budgets && policy.budget.length > 0) {
     const budgeted = evaluateBudgets(policy.budget, facts, state.budgets, state.now);
     // A session's warnings would repeat request after request: its refusals are what it keeps.

@@ -1,7 +1,7 @@
 /**
  * The policy inside a WebSocket session: Codex's Responses over WebSocket names its
  * model in each `response.create`, not at the upgrade, so the access rules (allowed
- * models), the budgets and the rate limits are applied to every such message as it
+ * models), the redact rules that block, the budgets and the rate limits are applied to every such message as it
  * arrives, with its model, before it goes upstream (websocket/client-gate.ts holds it
  * meanwhile). A refused request is answered with an `error` event in the provider's
  * shape and never sent; the session goes on. Pure apart from the session's record it
@@ -33,7 +33,7 @@ export interface ScreenResult {
 }
 
 /**
- * The verdict on one client message (judgeSessionRequest: access, budgets, rate limits).
+ * The verdict on one client message (judgeSessionRequest: access, block rules, budgets, rate limits).
  * `runtime` is the live policy and its state (a reload applies to open sessions); `facts`
  * those of the upgrade. Every decision is added to the session's record once per rule,
  * action and model or key.
@@ -43,9 +43,11 @@ export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRunt
   if (!request) return { tokenCharges: [] };
   // A request that names no model is judged as its upgrade was (by a `?model=`, or by none).
   const asked = { ...facts, model: request.model ?? facts.model };
-  const verdict = judgeSessionRequest(runtime.policy, asked, request.event, { buckets: runtime.buckets, budgets: runtime.budgets, now });
+  const verdict = judgeSessionRequest(runtime.policy, asked, request.event, { buckets: runtime.buckets, budgets: runtime.budgets, now }, message.truncated);
   for (const d of verdict.decisions) note(ex, d);
   if (!verdict.block) return { tokenCharges: verdict.tokenCharges };
+  // What a block rule refused is kept with its placeholders, never the values it must not let out.
+  if (verdict.block === 'content_blocked' && !message.truncated) message.text = JSON.stringify(request.event);
   return { refusal: { code: verdict.block, event: refusalEvent(verdict.block, refusalMessage(verdict.block, verdict.decisions, asked.model, now)) }, tokenCharges: [] };
 }
 
