@@ -17,7 +17,8 @@ const CHUNK = 2000;
 export type PurgeProgress = (step: 'deleting exchanges' | 'sweeping stored body parts', done: number, total: number) => void;
 
 /**
- * Deletes exchanges, their WebSocket messages and tunnels that started before `before`
+ * Deletes exchanges, their WebSocket messages (and those of sessions whose row never came:
+ * ORPHANED_SESSIONS) and tunnels that started before `before`
  * (epoch ms), sessions and threads that ended before it, and the response cache's answers
  * stored before it (a TTL longer than the retention would otherwise keep an answer on disk
  * after its exchange went). A session still running across the cut keeps its totals.
@@ -50,6 +51,7 @@ export function purgeArchive(db: Database.Database, before: number, progress: Pu
       if (changes < CHUNK) return total;
     }
   };
+  counts.wsMessages += db.prepare(`DELETE FROM ws_messages WHERE exchange_id IN (${ORPHANED_SESSIONS})`).run(orphanCut(before)).changes;
   counts.tunnels = inChunks('DELETE FROM tunnels WHERE rowid IN (SELECT rowid FROM tunnels WHERE started_at < ? LIMIT ?)');
   inChunks('DELETE FROM threads WHERE rowid IN (SELECT rowid FROM threads WHERE ended_at < ? LIMIT ?)');
   counts.sessions = inChunks('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE ended_at < ? LIMIT ?)');
@@ -61,12 +63,24 @@ export function purgeArchive(db: Database.Database, before: number, progress: Pu
   return counts;
 }
 
+/**
+ * WebSocket sessions whose exchange row never came (the proxy died mid-session: their
+ * messages were written in batches as they went): nothing reads them, and the retention
+ * must not keep their prompts forever. Those quiet since the cut go, and never one quiet
+ * for less than a day, which may still be open (its row is written when it ends).
+ */
+const ORPHANED_SESSIONS = `SELECT m.exchange_id FROM ws_messages m GROUP BY m.exchange_id
+  HAVING max(m.at) < ? AND NOT EXISTS (SELECT 1 FROM exchanges e WHERE e.id = m.exchange_id)`;
+const DAY_MS = 86_400_000;
+const orphanCut = (before: number, now = Date.now()): number => Math.min(before, now - DAY_MS);
+
 /** The rows purgeArchive(db, before) would delete, counted in one read each (`purge --dry-run`). */
 export function purgePreview(db: Database.Database, before: number): Omit<PurgeCounts, 'bodyParts'> {
   const count = (sql: string): number => (db.prepare(sql).get(before) as { n: number }).n;
   return {
     exchanges: count('SELECT COUNT(*) AS n FROM exchanges WHERE started_at < ?'),
-    wsMessages: count('SELECT COUNT(*) AS n FROM ws_messages WHERE exchange_id IN (SELECT id FROM exchanges WHERE started_at < ?)'),
+    wsMessages: count('SELECT COUNT(*) AS n FROM ws_messages WHERE exchange_id IN (SELECT id FROM exchanges WHERE started_at < ?)')
+      + (db.prepare(`SELECT COUNT(*) AS n FROM ws_messages WHERE exchange_id IN (${ORPHANED_SESSIONS})`).get(orphanCut(before)) as { n: number }).n,
     tunnels: count('SELECT COUNT(*) AS n FROM tunnels WHERE started_at < ?'),
     sessions: count('SELECT COUNT(*) AS n FROM sessions WHERE ended_at < ?'),
     cacheEntries: count('SELECT COUNT(*) AS n FROM response_cache WHERE stored_at < ?'),

@@ -9,6 +9,7 @@ import { percentile } from '../../src/archive/stats-table.js';
 import { bucketStep } from '../../src/archive/time-series.js';
 import { makeExchange } from '../../src/exchange.js';
 import { openArchive, SCHEMA_VERSION, type Archive, type ExchangeRow } from '../../src/recorder/db.js';
+import type { WsMessageRow } from '../../src/recorder/row-types.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { SessionRollup } from '../../src/recorder/session-rollup.js';
 import { addQuota, quotaWindows } from '../../src/sessions/quota-burn.js';
@@ -238,6 +239,17 @@ describe('session rollup and the SQLite reader', () => {
     expect(reader.purgePreview(T0 + 100_000)).toEqual({ exchanges: 0, wsMessages: 0, tunnels: 0, sessions: 0, cacheEntries: 0 });
     expect(reader.sessions({ limit: 10 }).map((s) => s.id)).toEqual(['b']);
     expect(readCacheEntries(archive.db, T0).map((e) => e.exchangeId)).toEqual(['ex-5000']);
+  });
+
+  it("purges the messages of a WebSocket session whose row never came (the proxy died mid-session), once it is quiet past the cut and a day", () => {
+    write([[row(0, {}), { sessionId: 'a', threadId: 'a1', turn: 1 }]]);
+    const message = (exchange: string, seq: number, at: number): WsMessageRow => ({ exchange_id: exchange, seq, direction: 'client', at, opcode: 1, size: 2, compressed: 0, truncated: 0, text: 'hi', data: null, error: null });
+    // Orphans: one quiet since long before the cut; one whose last message is an hour old (it may still be open).
+    archive.insertWsMessages([message('died-mid-session', 0, T0 + 1000), message('died-mid-session', 1, T0 + 2000), message('still-open', 0, T0 + 1000), message('still-open', 1, Date.now() - 3_600_000), message('ex-000', 0, T0 + 500)]);
+    const cut = T0 + 100_000;
+    expect(reader.purgePreview(cut)).toMatchObject({ exchanges: 1, wsMessages: 3 });
+    expect(reader.purge(cut)).toMatchObject({ exchanges: 1, wsMessages: 3 });
+    expect(archive.db.prepare('SELECT exchange_id, seq FROM ws_messages ORDER BY exchange_id, seq').all()).toEqual([{ exchange_id: 'still-open', seq: 0 }, { exchange_id: 'still-open', seq: 1 }]);
   });
 
   it('purge reports its progress: exchanges deleted, then exchanges read for the parts sweep', () => {
