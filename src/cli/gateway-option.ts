@@ -32,7 +32,11 @@ export interface GatewayArgs {
   'gateway-fingerprint'?: string;
 }
 
-/** The flags that only mean something for a proxy on this machine, given with --gateway (named in the refusal). */
+/**
+ * What is wrong with `--gateway` and `--gateway-fingerprint` as given, in one line: a URL
+ * or fingerprint that cannot be read, or a flag beside them that only means something for
+ * a proxy on this machine (`localOnly`; refused rather than ignored).
+ */
 export function gatewayProblem(args: GatewayArgs, typed: readonly string[], localOnly: readonly string[]): string | undefined {
   if (args['gateway-fingerprint'] !== undefined && normalizeFingerprint(args['gateway-fingerprint']) === undefined) {
     return `--gateway-fingerprint: not a SHA-256 fingerprint (64 hex digits, colons allowed)`;

@@ -1,9 +1,9 @@
 /**
  * The policy inside a WebSocket session: Codex's Responses over WebSocket names its
  * model in each `response.create`, not at the upgrade, so the access rules (allowed
- * models), the redact rules that block, the budgets and the rate limits are applied to every such message as it
- * arrives, with its model, before it goes upstream (websocket/client-gate.ts holds it
- * meanwhile). A refused request is answered with an `error` event in the provider's
+ * models), the redact rules that block, the budgets and the rate limits are applied to
+ * every such message as it arrives, with its model, before it goes upstream
+ * (websocket/client-gate.ts holds it meanwhile). A refused request is answered with an `error` event in the provider's
  * shape and never sent; the session goes on. Pure apart from the session's record it
  * adds decisions to and the rate-limit buckets it takes from.
  */
