@@ -1,3 +1,4 @@
+import { usdFraction } from '../cost/usd-fraction.js';
 import { periodEnd } from './budget.js';
 import type { BlockCode } from './evaluate.js';
 import type { Decision } from './types.js';
@@ -48,5 +49,5 @@ function find(decisions: readonly Decision[], test: (d: Decision) => boolean): D
 /** $12.50, $0.0042, $0.00000010: two significant digits below a cent, never an exponent. */
 function dollars(usd: number): string {
   if (usd >= 0.01 || usd <= 0) return `$${usd.toFixed(2)}`;
-  return `$${usd.toFixed(Math.min(12, 1 - Math.floor(Math.log10(usd))))}`;
+  return `$${usdFraction(usd)}`;
 }

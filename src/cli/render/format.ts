@@ -1,4 +1,5 @@
 /** Number and time formats shared by the read-side commands. */
+import { usdFraction } from '../../cost/usd-fraction.js';
 import { withoutControls } from '../../terminal-text.js';
 
 /** `1 turn`, `3 turns`: a count with its noun (plural with -s). */
@@ -22,9 +23,8 @@ function trim(n: number): string {
 export function usd(n: number | null | undefined, options: { apiEquivalent?: boolean; partial?: boolean } = {}): string {
   if (n === null || n === undefined) return '-';
   const digits = n >= 100 ? 0 : n >= 1 ? 2 : n >= 0.01 ? 3 : 4;
-  // Fractions of a hundredth of a cent still show what they are, not $0.0000: two significant
-  // digits as a plain decimal (toPrecision would write 3.5e-7 below a millionth).
-  const amount = n > 0 && n < 0.0001 ? n.toFixed(Math.min(12, 1 - Math.floor(Math.log10(n)))) : n.toFixed(digits);
+  // Fractions of a hundredth of a cent still show what they are, not $0.0000.
+  const amount = n > 0 && n < 0.0001 ? usdFraction(n) : n.toFixed(digits);
   return `${options.apiEquivalent ? '~' : ''}$${amount}${options.partial ? '+' : ''}`;
 }
 
