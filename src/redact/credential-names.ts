@@ -79,10 +79,23 @@ const CONTENT0 = '(?:[^"\\\\]|\\\\[\\s\\S])*\\\\?';
 const CONTENT1 = '(?:[^"\\\\]|\\\\[^"\\\\]|\\\\\\\\(?:\\\\["\\\\]|[^"\\\\]))*\\\\{0,3}';
 const JSON_KEY_TAIL = new RegExp(`("${NAME_SOURCE}"\\s*:\\s*)"${CONTENT0}$|(\\\\"${NAME_SOURCE}\\\\"\\s*:\\s*)\\\\"${CONTENT1}$`, 'i');
 
+/**
+ * A bare `token` key followed by one of these is a token of the model's output, not a
+ * credential: a logprobs entry (OpenAI `{"token":"Hi","logprob":-0.1,…}`, Gemini
+ * `{"token":"Hi","tokenId":…,"logProbability":…}`), written in this order by the providers.
+ * Keeping them keeps stored logprobs readable; a key shape inside the value is still caught
+ * by the key patterns, which run over the whole text.
+ */
+const OUTPUT_TOKEN_NEXT = /^\s*,\s*\\?"(?:logprob|tokenId|logProbability)\\?"/;
+const BARE_TOKEN_KEY = /^\\?"token\\?"/i;
+
 /** Replaces the values of credential-named keys in JSON text (and JSON inside JSON strings). */
 export function redactJsonKeys(text: string): string {
-  return text.replace(JSON_KEY_VALUE, (_m, plain: string | undefined, escaped: string | undefined) =>
-    plain !== undefined ? `${plain}"${REDACTED}"` : `${escaped!}\\"${REDACTED}\\"`);
+  return text.replace(JSON_KEY_VALUE, (whole: string, plain: string | undefined, escaped: string | undefined, offset: number) => {
+    const key = plain ?? escaped!;
+    if (BARE_TOKEN_KEY.test(key) && OUTPUT_TOKEN_NEXT.test(text.slice(offset + whole.length, offset + whole.length + 40))) return whole;
+    return plain !== undefined ? `${plain}"${REDACTED}"` : `${escaped!}\\"${REDACTED}\\"`;
+  });
 }
 
 /** For JSON text that was cut short inside a credential's value. */

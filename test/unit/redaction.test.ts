@@ -190,6 +190,20 @@ describe('redaction helpers', () => {
     expect(builtInRedactor.body('{"password": "hunter2-cut', { truncated: true })).toBe('{"password": "[REDACTED]');
   });
 
+  it('keeps the output tokens of logprobs, and still redacts a token credential beside them', () => {
+    // OpenAI Chat/Responses logprobs and Gemini's logprobsResult name each output token `token`.
+    const openai = JSON.stringify({ choices: [{ logprobs: { content: [{ token: 'Hello', logprob: -0.31, bytes: [72], top_logprobs: [{ token: ' Hi', logprob: -1.2, bytes: [32] }] }] } }] });
+    expect(builtInRedactor.body(openai)).toBe(openai);
+    const gemini = JSON.stringify({ logprobsResult: { chosenCandidates: [{ token: 'The', tokenId: 651, logProbability: -0.07 }] } });
+    expect(builtInRedactor.body(gemini)).toBe(gemini);
+    // A streamed chunk quoted inside a JSON string (one level of escaping) alike.
+    const quoted = JSON.stringify({ args: openai });
+    expect(builtInRedactor.body(quoted)).toBe(quoted);
+    // A credential named token is still replaced, whatever follows it; a key's shape inside a logprob token is still caught.
+    expect(JSON.parse(builtInRedactor.body(JSON.stringify({ token: 'tid=abc;exp=1', expires_at: 1, logprob: 0 })))).toEqual({ token: '[REDACTED]', expires_at: 1, logprob: 0 });
+    expect(builtInRedactor.body(JSON.stringify({ token: secrets.bearer, logprob: -0.1 }))).not.toContain(secrets.bearer);
+  });
+
   it('redactHeaders keeps names, order and other values', () => {
     expect(redactHeaders(['AUTHORIZATION', 'Basic abc', 'Accept', 'text/plain', 'X-Custom', `Bearer ${secrets.bearer}`, 'set-cookie', 'a=b']))
       .toEqual(['AUTHORIZATION', '[REDACTED]', 'Accept', 'text/plain', 'X-Custom', 'Bearer [REDACTED]', 'set-cookie', '[REDACTED]']);
