@@ -149,6 +149,8 @@ export interface Exchange {
     reassembled?: Reassembled;
   };
   usage?: Usage;
+  /** `usage` was counted by llmtap from the text, the answer reported none (recorder/row-estimate.ts). */
+  usageEstimated?: true;
   websocket?: WebSocketCapture;
   /** Epoch milliseconds (fractional, from performance.timeOrigin + now()). */
   timings: { start: number; requestEnd?: number; upstreamHeaders?: number; firstByte?: number; end?: number };

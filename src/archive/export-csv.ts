@@ -14,7 +14,7 @@ import { elapsed, isoTime, jsonColumn, selectSql, type ArchiveDb, type ExportOpt
 export const EXCHANGE_CSV_COLUMNS = [
   'id', 'started_at', 'user', 'label', 'client_address', 'tool', 'tool_version', 'session_id', 'thread_id', 'turn',
   'provider', 'api', 'host', 'method', 'path', 'model', 'stream', 'status', 'outcome', 'error_code',
-  'prompt_tokens', 'input_tokens', 'cached_input_tokens', 'cache_creation_input_tokens', 'output_tokens', 'reasoning_tokens',
+  'prompt_tokens', 'input_tokens', 'cached_input_tokens', 'cache_creation_input_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated',
   'cost_usd', 'cost_source', 'ttfb_ms', 'duration_ms', 'stop_reason', 'policy',
 ] as const;
 
@@ -23,7 +23,7 @@ type CsvColumn = (typeof EXCHANGE_CSV_COLUMNS)[number];
 /** What is read for each row: no body, no header (an archive of any size reads fast and in constant memory). */
 const READ = `id, started_at, first_byte_at, ended_at, client_user, client_label, client_address, tool_name, tool_version, session_id, thread_id, turn,
   provider, api, host, method, path, model, stream, status, outcome, error_code, input_tokens, cached_input_tokens, cache_creation_input_tokens,
-  output_tokens, reasoning_tokens, cost_usd, cost_source, stop_reason, policy`;
+  output_tokens, reasoning_tokens, usage_estimated, cost_usd, cost_source, stop_reason, policy`;
 
 /** Exchanges as CSV lines, oldest first: the header line, then one line per exchange, read one row at a time. */
 export function* exchangeCsvLines(archive: ArchiveDb, options: ExportOptions = {}): Generator<string> {
@@ -43,7 +43,7 @@ export function exchangeCsvRecord(row: ExchangeRow): Record<CsvColumn, unknown> 
     stream: row.stream === null ? null : row.stream === 1, status: row.status, outcome: row.outcome, error_code: row.error_code,
     prompt_tokens: row.input_tokens === null && row.cached_input_tokens === null ? null : promptTokens(row),
     input_tokens: row.input_tokens, cached_input_tokens: row.cached_input_tokens, cache_creation_input_tokens: row.cache_creation_input_tokens ?? null,
-    output_tokens: row.output_tokens, reasoning_tokens: row.reasoning_tokens ?? null,
+    output_tokens: row.output_tokens, reasoning_tokens: row.reasoning_tokens ?? null, usage_estimated: row.usage_estimated === 1,
     cost_usd: usdFigure(row.cost_usd), cost_source: row.cost_source ?? null,
     ttfb_ms: elapsed(row.started_at, row.first_byte_at), duration_ms: elapsed(row.started_at, row.ended_at),
     stop_reason: row.stop_reason, policy: policyText(row.policy ?? null),

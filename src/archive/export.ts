@@ -32,6 +32,8 @@ export interface ExportedExchange extends AsStored {
   stream: boolean | null;
   /** The row's token-count columns (the audio ones are parts of the others: Realtime, audio chat completions). */
   usage: UsageColumns;
+  /** True when llmtap estimated those counts (and the cost) from the text: the answer reported no usage. */
+  usage_estimated: boolean;
   ttfb_ms: number | null;
   duration_ms: number | null;
   outcome: string | null;
@@ -191,6 +193,7 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     model: row.model,
     stream: row.stream === null ? null : row.stream === 1,
     usage: usageJson(row),
+    usage_estimated: row.usage_estimated === 1,
     ttfb_ms: elapsed(row.started_at, row.first_byte_at),
     duration_ms: elapsed(row.started_at, row.ended_at),
     outcome: row.outcome,

@@ -66,12 +66,17 @@ export class BudgetCharger {
     return this.loading?.then(then);
   }
 
-  private apply(ex: Exchange, charges: readonly BudgetCharge[], usd: number | null): void {
-    if (usd === null || usd <= 0) return;
+  /** A price already known (the archive's estimate for an answer without usage: pending-charges.ts), for an exchange started at `at`. */
+  chargeUsd(at: number, charges: readonly BudgetCharge[], usd: number): void {
+    if (usd <= 0) return;
     for (const c of charges) {
-      const crossed = this.ledger.add(c.rule, c.key, usd, ex.timings.start);
+      const crossed = this.ledger.add(c.rule, c.key, usd, at);
       if (crossed) this.log(crossed);
     }
+  }
+
+  private apply(ex: Exchange, charges: readonly BudgetCharge[], usd: number | null): void {
+    if (usd !== null) this.chargeUsd(ex.timings.start, charges, usd);
   }
 
   private log(c: BudgetCrossing): void {

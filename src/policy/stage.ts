@@ -11,6 +11,8 @@ import { evaluateBudgets, type BudgetLedger } from './budget.js';
 import type { BudgetCharger } from './budget-charge.js';
 import { clampedBody } from './clamp-body.js';
 import { evaluateRouting, type RoutingPlan } from './routing.js';
+import type { PendingCharges } from './pending-charges.js';
+import { mayEstimateUsage } from '../recorder/row-estimate.js';
 import type { BudgetDecision, MatchFacts } from './types.js';
 
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
@@ -24,6 +26,8 @@ export interface PolicyRuntime {
   budgets?: BudgetLedger;
   /** Charges finished exchanges' cost to that ledger. */
   charger?: BudgetCharger;
+  /** Charges waiting for the archive's estimate of an answer that reported no usage. */
+  pending?: PendingCharges;
 }
 
 export interface PolicyStageResult {
@@ -93,7 +97,11 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
  * the archive prices it. (A WebSocket session is charged response by response: chargeResponse.)
  */
 export function chargeUsage(ex: Exchange, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
-  if (!ex.usage) return;
+  if (!ex.usage) {
+    // The archive's writer estimates it from the text (a Chat Completions answer without usage): charged when it reports.
+    if (mayEstimateUsage(ex)) runtime?.pending?.hold(ex.id, ex.timings.start, applied, runtime.charger);
+    return;
+  }
   chargeTokens(ex.usage, applied.charges);
   if (applied.budgetCharges) void runtime?.charger?.charge(ex, applied.budgetCharges);
 }
@@ -118,7 +126,7 @@ export function spentBudget(runtime: PolicyRuntime | undefined, facts: MatchFact
 }
 
 /** The tokens really used, to every token bucket the request was pre-checked against. */
-function chargeTokens(usage: Usage, charges: PolicyStageResult['charges']): void {
+export function chargeTokens(usage: Usage, charges: PolicyStageResult['charges']): void {
   if (charges.length === 0) return;
   const used = (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
   for (const c of charges) c.limiter.charge(c.key, used);

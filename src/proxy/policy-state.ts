@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { BudgetCharger, type SpendSource } from '../policy/budget-charge.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { PolicyBuckets } from '../policy/evaluate.js';
+import { PendingCharges } from '../policy/pending-charges.js';
 import type { PolicyRuntime } from '../policy/stage.js';
 import type { Recorder } from '../recorder/recorder.js';
 
@@ -20,8 +21,12 @@ export class PolicyState {
   /** Budget spend, seeded from the archive for new rules. */
   private readonly budgets: BudgetCharger;
 
+  /** Charges of answers without usage, until the archive reports its estimate. */
+  private readonly pending = new PendingCharges();
+
   constructor(private readonly recorder: Recorder, logger: Logger, spend?: SpendSource, prices?: PriceOverrides) {
     this.budgets = new BudgetCharger(logger, spend, prices);
+    recorder.onEstimated((estimates) => this.pending.settle(estimates));
   }
 
   /** Brings the state in line with `policy` and returns the runtime to use (undefined: no policy stage). */
@@ -32,7 +37,7 @@ export class PolicyState {
     if (!policy) return undefined;
     const recorder = this.recorder;
     return {
-      policy, buckets: this.buckets, budgets: this.budgets.ledger, charger: this.budgets,
+      policy, buckets: this.buckets, budgets: this.budgets.ledger, charger: this.budgets, pending: this.pending,
       ...(policy.cache.length > 0 ? { caches: this.responseCaches, cachePersistence: { put: (e) => recorder.recordCacheEntry(e), delete: (k) => recorder.recordCacheEviction(k) } } : {}),
     };
   }

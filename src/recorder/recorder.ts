@@ -11,13 +11,13 @@ import { ArchiveHealth } from './archive-health.js';
 import { HandOffTiming } from './batch-channel.js';
 import { BatchSizer } from './batch-sizer.js';
 import { RecordQueue } from './record-queue.js';
-import { ArchiveWriter, errorMessage, type LogLevel, type Pending, type WriteOutcome, type WrittenExchange } from './writer.js';
+import { ArchiveWriter, errorMessage, type EstimatedUsage, type LogLevel, type Pending, type WriteOutcome, type WrittenExchange } from './writer.js';
 import { writerWorkerUrl } from './writer-thread.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import { overridesData } from './overrides-transfer.js';
 
 export type { ArchiveFile } from './off-thread-writer.js';
-export type { WrittenExchange } from './writer.js';
+export type { EstimatedUsage, WrittenExchange } from './writer.js';
 export { batchChannel, type BatchEvent } from './batch-channel.js';
 export type { RecorderOptions } from './recorder-options.js';
 
@@ -69,6 +69,7 @@ export class Recorder {
 
   readonly #observers = new Observers<Exchange>((err) => this.#observerFailed(err));
   readonly #writtenObservers = new Observers<readonly WrittenExchange[]>((err) => this.#observerFailed(err));
+  readonly #estimateObservers = new Observers<readonly EstimatedUsage[]>((err) => this.#observerFailed(err));
   #prices: PriceOverrides | undefined;
   readonly #health: ArchiveHealth;
   readonly #timing = new HandOffTiming();
@@ -167,6 +168,15 @@ export class Recorder {
    */
   onWritten(observer: (written: readonly WrittenExchange[]) => void): () => void {
     return this.#writtenObservers.add(observer);
+  }
+
+  /**
+   * Calls `observer` with the usage the writer estimated for committed exchanges whose
+   * answer reported none (recorder/row-estimate.ts): the policy charges their budgets
+   * and token limits then. Returns the unsubscribe.
+   */
+  onEstimated(observer: (estimated: readonly EstimatedUsage[]) => void): () => void {
+    return this.#estimateObservers.add(observer);
   }
 
   /** The --prices overrides last set (the Prometheus cost counter prices with the same). */
@@ -317,6 +327,7 @@ export class Recorder {
   #applyOutcome(outcome: WriteOutcome): void {
     this.#health.applyOutcome(outcome);
     if (outcome.written) this.#writtenObservers.emit(outcome.written);
+    if (outcome.estimated) this.#estimateObservers.emit(outcome.estimated);
   }
 
   #observerFailed(err: unknown): void {

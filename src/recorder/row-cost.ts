@@ -3,6 +3,7 @@ import { priceExchange, type PriceResult } from '../cost/price-exchange.js';
 import { priceInputOf } from '../cost/exchange-price-input.js';
 import { priceSession } from '../cost/session-price.js';
 import type { Exchange } from '../exchange.js';
+import { answeredFromCache } from '../cache/answered-from-cache.js';
 import type { ExchangeRow } from './db.js';
 
 /**
@@ -34,8 +35,4 @@ export function priceOf(ex: Exchange, overrides: PriceOverrides | undefined): Pr
   if (ex.websocket) return (ex.price = priceSession(ex, overrides));
   const input = priceInputOf(ex);
   return input ? (ex.price = priceExchange(input, overrides)) : undefined;
-}
-
-function answeredFromCache(ex: Exchange): boolean {
-  return ex.policy?.decisions.some((d) => d.kind === 'cache' && d.action === 'hit' && d.enforced) === true;
 }

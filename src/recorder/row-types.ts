@@ -77,6 +77,8 @@ export interface ExchangeRow {
   policy: string | null;
   /** `llmtap run --label` of the run that sent it (schema: CLIENT_LABEL_MIGRATION). */
   client_label: string | null;
+  /** 1: the token counts (and the cost priced from them) were estimated by llmtap, the answer reported none (schema 13). */
+  usage_estimated: 1 | null;
 }
 
 export interface TunnelRow {
@@ -120,7 +122,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
   'tool_name', 'tool_version', 'agent', 'quota',
   'session_id', 'thread_id', 'turn', 'cost_usd', 'cost_source', 'request_body_layout', 'response_body_layout',
-  'policy', 'client_label', 'input_audio_tokens', 'cached_audio_input_tokens', 'output_audio_tokens',
+  'policy', 'client_label', 'input_audio_tokens', 'cached_audio_input_tokens', 'output_audio_tokens', 'usage_estimated',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [

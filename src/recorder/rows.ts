@@ -64,6 +64,7 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     input_audio_tokens: usage?.inputAudioTokens ?? null,
     cached_audio_input_tokens: usage?.cachedAudioTokens ?? null,
     output_audio_tokens: usage?.outputAudioTokens ?? null,
+    usage_estimated: ex.usageEstimated ? 1 : null,
     outcome: ex.outcome ?? null,
     error_code: ex.errorCode ?? null,
     tool_name: ex.tool ? redact(ex.tool.name) : null,

@@ -7,6 +7,7 @@ import type { PriceOverrides } from '../cost/override-match.js';
 import { purgeArchive } from '../archive/purge.js';
 import type { PurgeCounts } from '../archive/store.js';
 import { applyCost } from './row-cost.js';
+import { estimateMissingUsage } from './row-estimate.js';
 import { groupingSummary } from './row-grouping.js';
 import type { ExchangeSummary } from '../sessions/group.js';
 import type { CacheEntry } from '../cache/response-cache.js';
@@ -44,6 +45,17 @@ export interface WriteOutcome {
   error?: ErrorInfo;
   /** What the archive assigned to each exchange it committed; only when asked for (write's `report`). */
   written?: WrittenExchange[];
+  /** Committed exchanges whose usage the writer estimated (row-estimate.ts), always reported: budgets charge them. */
+  estimated?: EstimatedUsage[];
+}
+
+/** The usage and price the writer estimated for an exchange whose answer reported none. */
+export interface EstimatedUsage {
+  id: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** Its price from those tokens; null when the model has no known price. */
+  usd: number | null;
 }
 
 /**
@@ -156,6 +168,8 @@ export class ArchiveWriter {
       try {
         const item = decodeRecord(frame);
         if (item.kind === 'exchange') {
+          // Before mapping and pricing: a Chat Completions answer without usage gets an estimate.
+          estimateMissingUsage(item.exchange);
           const row = exchangeToRow(item.exchange, this.#redact);
           applyCost(row, item.exchange, this.#prices);
           exchanges.push(row);
@@ -195,8 +209,11 @@ export class ArchiveWriter {
       // Several kinds in one commit; the inner transactions become savepoints.
       if (kinds > 1) archive.db.transaction(insert).immediate();
       else insert();
-      if (!report || exchanges.length === 0) return { recorded: rows, lost: unmapped, rows };
-      return { recorded: rows, lost: unmapped, rows, written: exchanges.map(writtenExchange) };
+      const outcome: WriteOutcome = { recorded: rows, lost: unmapped, rows };
+      if (report && exchanges.length > 0) outcome.written = exchanges.map(writtenExchange);
+      const estimated = exchanges.filter((r) => r.usage_estimated === 1);
+      if (estimated.length > 0) outcome.estimated = estimated.map((r) => ({ id: r.id, inputTokens: r.input_tokens ?? 0, outputTokens: r.output_tokens ?? 0, usd: r.cost_usd }));
+      return outcome;
     } catch (err) {
       this.#dropIfBroken(err);
       return { recorded: 0, lost: unmapped + rows, rows, error: errorInfo(err) };

@@ -29,6 +29,8 @@ export interface TurnView {
   outputTokens: number | null;
   costUsd: number | null;
   apiEquivalent: boolean;
+  /** The tokens (and the cost priced from them) were estimated by llmtap: the answer reported no usage. */
+  estimated?: true;
   /** The system prompt and tools, on a thread's first turn and whenever they change. */
   context?: { system?: string; tools: string[] };
   /** Request messages new since the thread's previous turn (all of them on the first). */
@@ -145,6 +147,7 @@ function viewOf(row: ExchangeRow, f: TurnFigures, policy: PolicyRecord | undefin
     latencyMs: f.latencyMs, ttftMs: f.ttftMs, promptTokens: f.promptTokens, cachedTokens: f.cachedTokens, outputTokens: f.outputTokens,
     costUsd: f.costUsd, apiEquivalent: row.cost_source === 'api_equivalent', added: [], answer: f.answer,
   };
+  if (row.usage_estimated === 1) view.estimated = true;
   if (policy) view.policy = policy;
   if (routing.length > 0) view.routing = routing;
   return view;

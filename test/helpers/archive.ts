@@ -21,11 +21,11 @@ export function exportedTunnels(tp: TestProxy): Array<Record<string, unknown>> {
 }
 
 /** Polls until `check` passes (exchanges are recorded just after the client's last byte). */
-export async function eventually<T>(check: () => T, timeoutMs = 3000): Promise<T> {
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 3000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return check();
+      return await check();
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 20));

@@ -91,7 +91,7 @@ function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: strin
   const facts = [
     `turn ${turn.turn}${retry ? ' (retry)' : ''}`, localTime(turn.startedAt), turn.model ?? '-', status.failed && o.color ? red(status.text) : status.text,
     `${duration(turn.latencyMs)} (TTFT ${duration(turn.ttftMs)})`,
-    `in ${tokens(turn.promptTokens)} (cached ${tokens(turn.cachedTokens)}) out ${tokens(turn.outputTokens)}`,
+    `in ${tokens(turn.promptTokens)} (cached ${tokens(turn.cachedTokens)}) out ${tokens(turn.outputTokens)}${turn.estimated ? ' (estimated)' : ''}`,
     usd(turn.costUsd, { apiEquivalent: turn.apiEquivalent }), turn.exchangeId,
   ].join(' · ');
   out.push(o.markdown ? `**${facts}**` : `${indent}${o.color ? cyan(`── ${facts}`) : `── ${facts}`}`);

@@ -1,0 +1,58 @@
+import { decodeBody } from '../content-encoding.js';
+import { headerValue, type Exchange } from '../exchange.js';
+import { lazyRequire } from '../lazy-require.js';
+import { estimateAnswerTokens, estimatePromptTokens, type TokenCounter } from '../cost/usage-estimate.js';
+import { answeredFromCache } from '../cache/answered-from-cache.js';
+import { parseJson } from '../providers/json.js';
+
+/**
+ * OpenAI's o200k_base tokenizer (gpt-4o, gpt-4.1, o-series, gpt-5), loaded in the writer
+ * thread on the first exchange that needs an estimate: it takes ~0.5-1 s and ~40-70 MB,
+ * which the proxy's event loop and every archive without such traffic are spared.
+ */
+const tokenizer = lazyRequire<{ countTokens: (text: string) => number }>('gpt-tokenizer/encoding/o200k_base');
+
+/** Beyond this many characters a text is counted from a sample and scaled (~50 ms per 400 KB counted whole). */
+const SAMPLE_CHARS = 64 * 1024;
+
+/** Tokens of a text: exact up to SAMPLE_CHARS, else a sample's tokens per character times its length. */
+export const countTokens: TokenCounter = (text) => {
+  const { countTokens: count } = tokenizer();
+  if (text.length <= SAMPLE_CHARS) return count(text);
+  return Math.round((count(text.slice(0, SAMPLE_CHARS)) / SAMPLE_CHARS) * text.length);
+};
+
+/**
+ * In the writer thread, before the row is mapped and priced: a Chat Completions exchange
+ * whose answer (2xx, read by the parser) reported no usage gets its usage estimated from
+ * the text (cost/usage-estimate.ts), flagged `estimated`, so its tokens and cost are in
+ * the archive as estimates rather than missing. Returns true when it estimated.
+ */
+export function estimateMissingUsage(ex: Exchange, count: TokenCounter = countTokens): boolean {
+  const res = ex.response;
+  if (!res?.reassembled || !mayEstimateUsage(ex)) return false;
+  const body = ex.request.body;
+  if (body.size === 0 || body.bytes.length === 0) return false;
+  const decoded = decodeBody(body.bytes, headerValue(ex.request.headers, 'content-encoding'));
+  if (!decoded) return false;
+  const inputTokens = body.truncated
+    // Cut at the capture limit (no longer JSON): the captured text's tokens scaled to the whole body.
+    ? Math.round((count(decoded.toString('utf8')) / Math.max(1, decoded.length)) * body.size)
+    : estimatePromptTokens(parseJson(decoded.toString('utf8')), count);
+  if (inputTokens === undefined) return false;
+  ex.usage = { inputTokens, outputTokens: estimateAnswerTokens(res.reassembled, count) };
+  ex.usageEstimated = true;
+  return true;
+}
+
+/**
+ * Whether the writer will estimate this exchange's usage (estimateMissingUsage, short of
+ * reading the body): a Chat Completions answer (2xx, read by the parser, not from the
+ * response cache) that reported none. The proxy's main thread asks it too, to hold the
+ * exchange's policy charges until the estimate is reported.
+ */
+export function mayEstimateUsage(ex: Exchange): boolean {
+  const res = ex.response;
+  if (ex.api !== 'chat.completions' || ex.usage || ex.websocket || !res?.reassembled || res.reassembled.usage) return false;
+  return res.status >= 200 && res.status <= 299 && !answeredFromCache(ex);
+}

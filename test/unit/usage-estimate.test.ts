@@ -1,0 +1,87 @@
+import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { estimateAnswerTokens, estimateChatUsage, estimatePromptTokens } from '../../src/cost/usage-estimate.js';
+import { makeExchange, type Exchange } from '../../src/exchange.js';
+import { countTokens, estimateMissingUsage } from '../../src/recorder/row-estimate.js';
+import { exchangeToRow } from '../../src/recorder/rows.js';
+
+/** One token per word: the formula's overheads show in the totals. */
+const words = (text: string): number => text.split(/\s+/).filter(Boolean).length;
+
+describe('estimating a Chat Completions usage from its text', () => {
+  it('counts each message as 3 tokens plus its role and text, a name as 1 more, and 3 for the reply', () => {
+    const request = { model: 'gpt-4o', messages: [{ role: 'system', content: 'be brief please' }, { role: 'user', name: 'ann', content: 'what is two plus two' }] };
+    // 3 (reply) + [3 + 1 (system) + 3] + [3 + 1 (user) + 5 + 1 + 1 (name)]
+    expect(estimatePromptTokens(request, words)).toBe(21);
+  });
+
+  it('reads text parts like text, skips images, and counts tool calls and tool definitions', () => {
+    const asString = estimatePromptTokens({ messages: [{ role: 'user', content: 'look at this picture' }] }, words);
+    const asParts = estimatePromptTokens({ messages: [{ role: 'user', content: [{ type: 'text', text: 'look at this picture' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] }, words);
+    expect(asParts).toBe(asString);
+    const call = { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{"city": "Paris"}' } }] };
+    // The call adds its name (1) and arguments (2 words) to the message's 3 + role (1).
+    expect(estimatePromptTokens({ messages: [call] }, words)).toBe(3 + 3 + 1 + 1 + 2);
+    const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }];
+    expect(estimatePromptTokens({ messages: [], tools }, words)).toBe(3 + words(JSON.stringify(tools)));
+  });
+
+  it('counts the answer\'s text, thinking and tool calls; a body that is not Chat Completions gives no estimate', () => {
+    expect(estimateAnswerTokens({ text: 'it is four', thinking: 'two and two', toolCalls: [{ name: 'calc', arguments: '2 + 2' }] }, words)).toBe(3 + 3 + 1 + 3);
+    expect(estimateChatUsage({ input: 'a Responses body' }, undefined, words)).toBeUndefined();
+    expect(estimateChatUsage('not json', undefined, words)).toBeUndefined();
+  });
+
+  it('uses OpenAI\'s o200k tokenizer, and counts a long text from a sample within a few percent', () => {
+    expect(countTokens('Hello world')).toBe(2);
+    const long = Array.from({ length: 9000 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog; x = ${i * 7};\n`).join('');
+    expect(long.length).toBeGreaterThan(256 * 1024);
+    const { countTokens: exact } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: (s: string) => number };
+    expect(Math.abs(countTokens(long) / exact(long) - 1)).toBeLessThan(0.05);
+  });
+});
+
+function streamedChat(body: Buffer, headers: string[] = [], parts: Partial<Exchange> = {}): Exchange {
+  return makeExchange({
+    provider: 'openai',
+    api: 'chat.completions',
+    request: { method: 'POST', path: '/v1/chat/completions', headers: ['Content-Type', 'application/json', ...headers], body: { bytes: body, size: body.length, truncated: false }, model: 'gpt-4o', stream: true },
+    response: { status: 200, headers: ['Content-Type', 'text/event-stream'], body: { bytes: Buffer.alloc(0), size: 0, truncated: false }, reassembled: { text: 'it is four', toolCalls: [], events: 5, stopReason: 'stop' } },
+    outcome: 'completed',
+    ...parts,
+  });
+}
+
+describe('estimateMissingUsage (the writer thread, before the row is priced)', () => {
+  const prompt = Buffer.from(JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'what is two plus two' }] }));
+
+  it('fills in an answer without usage and flags the row as estimated', () => {
+    const ex = streamedChat(prompt);
+    expect(estimateMissingUsage(ex, words)).toBe(true);
+    expect(ex.usage).toEqual({ inputTokens: 3 + 3 + 1 + 5, outputTokens: 3 });
+    const row = exchangeToRow(ex);
+    expect([row.input_tokens, row.output_tokens, row.usage_estimated]).toEqual([12, 3, 1]);
+  });
+
+  it('reads a gzip-coded body, and scales a body cut at the capture limit by its size', () => {
+    const gz = streamedChat(gzipSync(prompt), ['Content-Encoding', 'gzip']);
+    expect(estimateMissingUsage(gz, words)).toBe(true);
+    expect(gz.usage?.inputTokens).toBe(12);
+    const cut = streamedChat(prompt.subarray(0, 40));
+    cut.request.body = { bytes: prompt.subarray(0, 40), size: 400, truncated: true };
+    expect(estimateMissingUsage(cut, (s) => s.length)).toBe(true);
+    expect(cut.usage?.inputTokens).toBe(400);
+  });
+
+  it('leaves reported usage, failures, cache hits and other APIs alone', () => {
+    const reported = streamedChat(prompt, [], { usage: { inputTokens: 11, outputTokens: 17 } });
+    const failed = streamedChat(prompt);
+    failed.response!.status = 429;
+    const cached = streamedChat(prompt, [], { policy: { decisions: [{ rule: 'c', kind: 'cache', action: 'hit', enforced: true, key: 'k' }] } });
+    const responses = streamedChat(prompt, [], { api: 'responses' });
+    for (const ex of [reported, failed, cached, responses]) expect(estimateMissingUsage(ex, words)).toBe(false);
+    expect(reported.usage).toEqual({ inputTokens: 11, outputTokens: 17 });
+    expect(exchangeToRow(failed).usage_estimated).toBeNull();
+  });
+});
