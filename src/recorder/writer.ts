@@ -101,6 +101,8 @@ export class ArchiveWriter {
   #recreated = 0;
   #opened = 0;
   #connection: number | undefined;
+  /** An estimate failed once already (logged then, not again). */
+  #estimateFailed = false;
 
   constructor(archive: Archive | (() => Archive), log: WriterLog) {
     if (typeof archive === 'function') {
@@ -169,7 +171,7 @@ export class ArchiveWriter {
         const item = decodeRecord(frame);
         if (item.kind === 'exchange') {
           // Before mapping and pricing: a Chat Completions answer without usage gets an estimate.
-          estimateMissingUsage(item.exchange);
+          this.#estimate(item.exchange);
           const row = exchangeToRow(item.exchange, this.#redact);
           applyCost(row, item.exchange, this.#prices);
           exchanges.push(row);
@@ -217,6 +219,16 @@ export class ArchiveWriter {
     } catch (err) {
       this.#dropIfBroken(err);
       return { recorded: 0, lost: unmapped + rows, rows, error: errorInfo(err) };
+    }
+  }
+
+  /** An estimate that fails (the tokenizer would not load, say) costs the record nothing: it is kept without usage, and logged once. */
+  #estimate(ex: Exchange): void {
+    try {
+      estimateMissingUsage(ex);
+    } catch (err) {
+      if (!this.#estimateFailed) this.#log('warn', { err: errorMessage(err) }, 'could not estimate the usage of an answer that reported none; such exchanges are recorded without tokens');
+      this.#estimateFailed = true;
     }
   }
 
