@@ -7,6 +7,9 @@ import type { priceOf } from '../recorder/row-cost.js';
 import type { BudgetReportRow } from '../policy/budget-report.js';
 import type { Redactor } from '../redact/redactor.js';
 import { BoundedLabel, normaliseLabel, OTHER, statusClass } from './labels.js';
+import { AwaitingEstimate } from '../recorder/awaiting-estimate.js';
+import { mayEstimateUsage } from '../recorder/row-estimate.js';
+import type { EstimatedUsage } from '../recorder/writer.js';
 
 /** prom-client is loaded when a registry is made (--metrics), not by every proxy that imports this module. */
 const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
@@ -67,6 +70,8 @@ export class PrometheusMetrics {
     model: new BoundedLabel(LABEL_CAPS.model), tool: new BoundedLabel(LABEL_CAPS.tool),
   };
   readonly #bound = new Map<string, Bound>();
+  /** Series of exchanges whose answer reported no usage, until the archive reports its estimate (addEstimates). */
+  readonly #awaiting = new AwaitingEstimate<Bound>();
   readonly #requests: Counter<string>;
   readonly #tokens: Counter<string>;
   readonly #cost: Counter<string>;
@@ -81,7 +86,7 @@ export class PrometheusMetrics {
     const registers = [this.registry];
     const by = ['provider', 'model', 'tool'];
     this.#requests = new Counter({ name: 'llmtap_requests_total', help: 'Recorded LLM exchanges by provider, API, model, tool and HTTP status class (none: no answer).', labelNames: ['provider', 'api', 'model', 'tool', 'status_class'], registers });
-    this.#tokens = new Counter({ name: 'llmtap_tokens_total', help: 'Tokens as the provider reported them, by type (input, output, cache_read, cache_write, reasoning).', labelNames: [...by, 'type'], registers });
+    this.#tokens = new Counter({ name: 'llmtap_tokens_total', help: 'Tokens as the provider reported them (as the archive estimated them for a Chat Completions answer that reported none), by type (input, output, cache_read, cache_write, reasoning).', labelNames: [...by, 'type'], registers });
     this.#cost = new Counter({ name: 'llmtap_cost_usd_total', help: 'Cost in USD as the archive prices it (API-equivalent for subscription traffic); unpriced exchanges add nothing.', labelNames: by, registers });
     this.#latency = new Histogram({ name: 'llmtap_request_duration_seconds', help: 'From the request reaching llmtap to the last byte of the answer.', labelNames: ['provider', 'model'], buckets: LATENCY_BUCKETS, registers });
     this.#ttft = new Histogram({ name: 'llmtap_time_to_first_token_seconds', help: 'Streamed requests: from the request reaching llmtap to the first byte of the answer body.', labelNames: ['provider', 'model'], buckets: TTFT_BUCKETS, registers });
@@ -161,10 +166,21 @@ export class PrometheusMetrics {
       }
       const usd = this.#priceOf?.(ex, this.#sources.prices())?.usd;
       if (usd !== undefined && usd !== null && usd > 0 && Number.isFinite(usd)) bound.cost.inc(usd);
-    }
+    } else if (mayEstimateUsage(ex)) this.#awaiting.hold(ex.id, bound);
     const { start, firstByte, end } = ex.timings;
     if (end !== undefined && !ex.websocket) bound.latency.observe(Math.max(0, end - start) / 1000);
     if (ex.request.stream && firstByte !== undefined) bound.ttft.observe(Math.max(0, firstByte - start) / 1000);
+  }
+
+  /** The usage and price the archive estimated for exchanges observed without usage (Recorder.onEstimated). */
+  addEstimates(estimates: readonly EstimatedUsage[]): void {
+    for (const e of estimates) {
+      const bound = this.#awaiting.take(e.id);
+      if (!bound) continue;
+      if (e.inputTokens > 0) bound.tokens[0]!.inc(e.inputTokens);
+      if (e.outputTokens > 0) bound.tokens[1]!.inc(e.outputTokens);
+      if (e.usd !== null && e.usd > 0 && Number.isFinite(e.usd)) bound.cost.inc(e.usd);
+    }
   }
 
   /** The exposition text (Prometheus text format 0.0.4). */

@@ -78,6 +78,28 @@ describe('prometheus /metrics', () => {
     promtoolCheck(text);
   });
 
+  it('adds the archive\'s estimate for a stream that reported no usage (the OpenAI SDK\'s default), matching the archive', async () => {
+    const openai = new OpenAI({ apiKey: 'sk-test-openai-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    const stream = await openai.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    for await (const chunk of stream) void chunk;
+    const by = { provider: 'openai', model: 'gpt-4o', tool: 'openai-sdk-node' };
+    // The writer loads its tokenizer for the first estimate (~1 s on a busy machine).
+    const row = await eventually(() => {
+      const r = exported(tp).find((e) => e.model === 'gpt-4o' && e.usage_estimated);
+      if (!r) throw new Error('not estimated yet');
+      return r;
+    }, 15_000);
+    const text = await eventually(async () => {
+      const t = await (await scrape(tp)).body.text();
+      expect(sample(t, 'llmtap_tokens_total', { ...by, type: 'output' })).toBeGreaterThan(0);
+      return t;
+    });
+    expect(sample(text, 'llmtap_tokens_total', { ...by, type: 'input' })).toBe(row.usage.input_tokens);
+    expect(sample(text, 'llmtap_tokens_total', { ...by, type: 'output' })).toBe(row.usage.output_tokens);
+    expect(sample(text, 'llmtap_cost_usd_total', by)).toBeCloseTo(row.cost_usd!, 12);
+    promtoolCheck(text);
+  });
+
   it('counts llmtap errors by code and tunnels', async () => {
     // A CONNECT to a host the proxy refuses (its own port): forbidden_target.
     const refused = await request('https://127.0.0.1:1/', { dispatcher: tp.agent }).catch((e: unknown) => e);
