@@ -173,7 +173,7 @@ export class Recorder {
   /**
    * Calls `observer` with the usage the writer estimated for committed exchanges whose
    * answer reported none (recorder/row-estimate.ts): the policy charges their budgets
-   * and token limits then. Returns the unsubscribe.
+   * and token limits then, Prometheus adds them to its counters. Returns the unsubscribe.
    */
   onEstimated(observer: (estimated: readonly EstimatedUsage[]) => void): () => void {
     return this.#estimateObservers.add(observer);
