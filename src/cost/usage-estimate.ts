@@ -1,39 +1,47 @@
-import type { Reassembled, Usage } from '../exchange.js';
-import { asObject } from '../providers/json.js';
+import type { Reassembled } from '../exchange.js';
+import { asObject, type JsonObject } from '../providers/json.js';
 
 /** Counts the tokens of a text (the tokenizer, passed in so this stays pure and testable). */
 export type TokenCounter = (text: string) => number;
 
+/** The APIs whose usage llmtap estimates when an answer reports none (recorder/row-estimate.ts). */
+export const ESTIMATED_APIS: ReadonlySet<string> = new Set(['chat.completions', 'responses']);
+
 /**
- * Token overheads of a Chat Completions prompt as OpenAI documents counting them: each
+ * Token overheads of a prompt as OpenAI documents counting them for Chat Completions: each
  * message is wrapped in 3 tokens (role and separators), a `name` adds 1, and the reply is
- * primed with 3 more.
+ * primed with 3 more. Used for Responses input items alike.
  */
 const PER_MESSAGE = 3;
 const PER_NAME = 1;
 const REPLY_PRIMING = 3;
 
 /**
- * Usage estimated from the text of a Chat Completions exchange whose answer reported none
- * (a stream sent without `stream_options.include_usage`, which the OpenAI SDKs do not ask
- * for; a stream cut before its usage chunk; a compatible server that reports nothing).
- * What no text shows is not counted: images and audio in the prompt, and reasoning a
- * model does not stream (o-series, gpt-5), so an estimate errs low for those. Undefined
- * when the request is not a Chat Completions body.
+ * The prompt tokens of a request whose answer reported no usage: a Chat Completions
+ * stream sent without `stream_options.include_usage` (the OpenAI SDKs' default), a stream
+ * cut before its usage (Chat Completions, Responses), a compatible server that reports
+ * nothing. What no text shows is not counted: images and audio, encrypted reasoning
+ * handed back, and a Responses `previous_response_id`'s earlier turns (held by the
+ * provider), so the estimate errs low there. Undefined when the body is not one of
+ * these APIs' requests.
  */
-export function estimateChatUsage(request: unknown, answer: Answer | undefined, count: TokenCounter): Usage | undefined {
-  const input = estimatePromptTokens(request, count);
-  return input === undefined ? undefined : { inputTokens: input, outputTokens: answer ? estimateAnswerTokens(answer, count) : 0 };
+export function estimatePromptTokens(api: string, request: unknown, count: TokenCounter): number | undefined {
+  const body = asObject(request);
+  if (!body) return undefined;
+  return api === 'responses' ? responsesPrompt(body, count) : chatPrompt(body, count);
 }
 
-/** The answer's text, thinking and tool calls (names and arguments). */
-type Answer = Pick<Reassembled, 'text' | 'thinking' | 'toolCalls'>;
+/** The answer's text, thinking and tool calls (names and arguments): reasoning a model does not stream is not in them. */
+export function estimateAnswerTokens(answer: Pick<Reassembled, 'text' | 'thinking' | 'toolCalls'>, count: TokenCounter): number {
+  let output = countIf(answer.text, count) + countIf(answer.thinking, count);
+  for (const call of answer.toolCalls) output += count(call.name) + count(call.arguments);
+  return output;
+}
 
-/** A Chat Completions prompt's tokens: every message's text, names and tool calls, and the tool definitions. */
-export function estimatePromptTokens(request: unknown, count: TokenCounter): number | undefined {
-  const body = asObject(request);
-  if (!body || !Array.isArray(body.messages)) return undefined;
-  let input = REPLY_PRIMING;
+/** Chat Completions: every message's role, text, name and tool calls, and the tool definitions. */
+function chatPrompt(body: JsonObject, count: TokenCounter): number | undefined {
+  if (!Array.isArray(body.messages)) return undefined;
+  let input = REPLY_PRIMING + toolsTokens(body.tools, count);
   for (const message of body.messages) {
     const m = asObject(message);
     if (!m) continue;
@@ -41,19 +49,37 @@ export function estimatePromptTokens(request: unknown, count: TokenCounter): num
     if (typeof m.name === 'string') input += PER_NAME + count(m.name);
     if (Array.isArray(m.tool_calls)) input += textTokens(m.tool_calls, count);
   }
-  // Tool definitions are part of the prompt; counted as their JSON (the provider's own rendering is close to it).
-  if (Array.isArray(body.tools) && body.tools.length > 0) input += count(JSON.stringify(body.tools));
   return input;
 }
 
-/** The answer's tokens: its text, thinking, and each tool call's name and arguments. */
-export function estimateAnswerTokens(answer: Answer, count: TokenCounter): number {
-  let output = countIf(answer.text, count) + countIf(answer.thinking, count);
-  for (const call of answer.toolCalls) output += count(call.name) + count(call.arguments);
-  return output;
+/** Responses: the instructions, the input (a string or items: messages, tool calls and their outputs), and the tool definitions. */
+function responsesPrompt(body: JsonObject, count: TokenCounter): number | undefined {
+  const { input } = body;
+  if (typeof input !== 'string' && !Array.isArray(input)) return undefined;
+  let tokens = REPLY_PRIMING + toolsTokens(body.tools, count) + countIf(typeof body.instructions === 'string' ? body.instructions : undefined, count);
+  if (typeof input === 'string') return tokens + PER_MESSAGE + count(input);
+  for (const entry of input) {
+    const item = asObject(entry);
+    if (!item) continue;
+    if (item.type === undefined || item.type === 'message') tokens += PER_MESSAGE + textTokens(item.role, count) + textTokens(item.content, count);
+    else if (item.type === 'function_call') tokens += PER_MESSAGE + textTokens(item.name, count) + textTokens(item.arguments, count);
+    else if (item.type === 'function_call_output') tokens += PER_MESSAGE + textTokens(item.output, count);
+    else if (item.type === 'reasoning') tokens += textTokens(item.summary, count); // encrypted_content cannot be counted
+    else {
+      // Other tool calls and outputs (custom tools, shell, web search …): their JSON, as near as can be told.
+      const { encrypted_content: _hidden, ...visible } = item;
+      tokens += PER_MESSAGE + count(JSON.stringify(visible));
+    }
+  }
+  return tokens;
 }
 
-/** Tokens of a message field: a string, text parts (`{type:"text", text}`), tool calls' names and arguments. */
+/** Tool definitions are part of the prompt; counted as their JSON (the provider's own rendering is close to it). */
+function toolsTokens(tools: unknown, count: TokenCounter): number {
+  return Array.isArray(tools) && tools.length > 0 ? count(JSON.stringify(tools)) : 0;
+}
+
+/** Tokens of a field: a string, text parts (`{type:"text"|"input_text"|…, text}`), tool calls' names and arguments. */
 function textTokens(value: unknown, count: TokenCounter): number {
   if (typeof value === 'string') return countIf(value, count);
   if (!Array.isArray(value)) return 0;

@@ -86,7 +86,7 @@ export class PrometheusMetrics {
     const registers = [this.registry];
     const by = ['provider', 'model', 'tool'];
     this.#requests = new Counter({ name: 'llmtap_requests_total', help: 'Recorded LLM exchanges by provider, API, model, tool and HTTP status class (none: no answer).', labelNames: ['provider', 'api', 'model', 'tool', 'status_class'], registers });
-    this.#tokens = new Counter({ name: 'llmtap_tokens_total', help: 'Tokens as the provider reported them (as the archive estimated them for a Chat Completions answer that reported none), by type (input, output, cache_read, cache_write, reasoning).', labelNames: [...by, 'type'], registers });
+    this.#tokens = new Counter({ name: 'llmtap_tokens_total', help: 'Tokens as the provider reported them (as the archive estimated them for an answer that reported none), by type (input, output, cache_read, cache_write, reasoning).', labelNames: [...by, 'type'], registers });
     this.#cost = new Counter({ name: 'llmtap_cost_usd_total', help: 'Cost in USD as the archive prices it (API-equivalent for subscription traffic); unpriced exchanges add nothing.', labelNames: by, registers });
     this.#latency = new Histogram({ name: 'llmtap_request_duration_seconds', help: 'From the request reaching llmtap to the last byte of the answer.', labelNames: ['provider', 'model'], buckets: LATENCY_BUCKETS, registers });
     this.#ttft = new Histogram({ name: 'llmtap_time_to_first_token_seconds', help: 'Streamed requests: from the request reaching llmtap to the first byte of the answer body.', labelNames: ['provider', 'model'], buckets: TTFT_BUCKETS, registers });

@@ -98,7 +98,7 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
  */
 export function chargeUsage(ex: Exchange, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
   if (!ex.usage) {
-    // The archive's writer estimates it from the text (a Chat Completions answer without usage): charged when it reports.
+    // The archive's writer estimates it from the text (an answer without usage: row-estimate.ts): charged when it reports.
     if (mayEstimateUsage(ex)) runtime?.pending?.hold(ex.id, ex.timings.start, applied, runtime.charger);
     return;
   }

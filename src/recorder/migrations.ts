@@ -179,7 +179,7 @@ export const MIGRATIONS: readonly string[] = [
   // sessions of 60 turns took ~40-110 ms on the event loop (the web UI's sessions page),
   // ~1-4 ms with this. Partial: unlabelled traffic adds no index entries.
   'CREATE INDEX exchanges_session_label ON exchanges (session_id, client_label) WHERE client_label IS NOT NULL',
-  // 13: 1 where the token counts were estimated by llmtap from the text (a Chat Completions
+  // 13: 1 where the token counts were estimated by llmtap from the text (a Chat Completions or Responses
   // answer that reported no usage; recorder/row-estimate.ts), so readers can say so.
   'ALTER TABLE exchanges ADD COLUMN usage_estimated INTEGER',
 ];

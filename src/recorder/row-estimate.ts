@@ -1,7 +1,7 @@
 import { decodeBody } from '../content-encoding.js';
 import { headerValue, type Exchange } from '../exchange.js';
 import { lazyRequire } from '../lazy-require.js';
-import { estimateAnswerTokens, estimatePromptTokens, type TokenCounter } from '../cost/usage-estimate.js';
+import { ESTIMATED_APIS, estimateAnswerTokens, estimatePromptTokens, type TokenCounter } from '../cost/usage-estimate.js';
 import { answeredFromCache } from '../cache/answered-from-cache.js';
 import { parseJson } from '../providers/json.js';
 
@@ -23,10 +23,11 @@ export const countTokens: TokenCounter = (text) => {
 };
 
 /**
- * In the writer thread, before the row is mapped and priced: a Chat Completions exchange
- * whose answer (2xx, read by the parser) reported no usage gets its usage estimated from
- * the text (cost/usage-estimate.ts), flagged `estimated`, so its tokens and cost are in
- * the archive as estimates rather than missing. Returns true when it estimated.
+ * In the writer thread, before the row is mapped and priced: a Chat Completions or
+ * Responses exchange whose answer (2xx, read by the parser) reported no usage gets its
+ * usage estimated from the text (cost/usage-estimate.ts), flagged `usageEstimated`, so
+ * its tokens and cost are in the archive as estimates rather than missing. Returns true
+ * when it estimated.
  */
 export function estimateMissingUsage(ex: Exchange, count: TokenCounter = countTokens): boolean {
   const res = ex.response;
@@ -38,7 +39,7 @@ export function estimateMissingUsage(ex: Exchange, count: TokenCounter = countTo
   const inputTokens = body.truncated
     // Cut at the capture limit (no longer JSON): the captured text's tokens scaled to the whole body.
     ? Math.round((count(decoded.toString('utf8')) / Math.max(1, decoded.length)) * body.size)
-    : estimatePromptTokens(parseJson(decoded.toString('utf8')), count);
+    : estimatePromptTokens(ex.api!, parseJson(decoded.toString('utf8')), count);
   if (inputTokens === undefined) return false;
   ex.usage = { inputTokens, outputTokens: estimateAnswerTokens(res.reassembled, count) };
   ex.usageEstimated = true;
@@ -47,12 +48,14 @@ export function estimateMissingUsage(ex: Exchange, count: TokenCounter = countTo
 
 /**
  * Whether the writer will estimate this exchange's usage (estimateMissingUsage, short of
- * reading the body): a Chat Completions answer (2xx, read by the parser, not from the
- * response cache) that reported none. The proxy's main thread asks it too, to hold the
+ * reading the body): a Chat Completions or Responses answer (2xx, read by the parser, not
+ * from the response cache, not ended by the provider's error) that reported none. The proxy's main thread asks it too, to hold the
  * exchange's policy charges until the estimate is reported.
  */
 export function mayEstimateUsage(ex: Exchange): boolean {
   const res = ex.response;
-  if (ex.api !== 'chat.completions' || ex.usage || ex.websocket || !res?.reassembled || res.reassembled.usage) return false;
+  if (ex.api === undefined || !ESTIMATED_APIS.has(ex.api) || ex.usage || ex.websocket || !res?.reassembled || res.reassembled.usage) return false;
+  // An answer the provider ended with an error (response.failed, an error event) is not billed as one that was cut.
+  if (res.reassembled.failed) return false;
   return res.status >= 200 && res.status <= 299 && !answeredFromCache(ex);
 }

@@ -170,7 +170,7 @@ export class ArchiveWriter {
       try {
         const item = decodeRecord(frame);
         if (item.kind === 'exchange') {
-          // Before mapping and pricing: a Chat Completions answer without usage gets an estimate.
+          // Before mapping and pricing: an answer without usage gets an estimate (row-estimate.ts).
           this.#estimate(item.exchange);
           const row = exchangeToRow(item.exchange, this.#redact);
           applyCost(row, item.exchange, this.#prices);

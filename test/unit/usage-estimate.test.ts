@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { estimateAnswerTokens, estimateChatUsage, estimatePromptTokens } from '../../src/cost/usage-estimate.js';
+import { estimateAnswerTokens, estimatePromptTokens } from '../../src/cost/usage-estimate.js';
 import { makeExchange, type Exchange } from '../../src/exchange.js';
 import { countTokens, estimateMissingUsage } from '../../src/recorder/row-estimate.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
@@ -13,24 +13,37 @@ describe('estimating a Chat Completions usage from its text', () => {
   it('counts each message as 3 tokens plus its role and text, a name as 1 more, and 3 for the reply', () => {
     const request = { model: 'gpt-4o', messages: [{ role: 'system', content: 'be brief please' }, { role: 'user', name: 'ann', content: 'what is two plus two' }] };
     // 3 (reply) + [3 + 1 (system) + 3] + [3 + 1 (user) + 5 + 1 + 1 (name)]
-    expect(estimatePromptTokens(request, words)).toBe(21);
+    expect(estimatePromptTokens('chat.completions', request, words)).toBe(21);
   });
 
   it('reads text parts like text, skips images, and counts tool calls and tool definitions', () => {
-    const asString = estimatePromptTokens({ messages: [{ role: 'user', content: 'look at this picture' }] }, words);
-    const asParts = estimatePromptTokens({ messages: [{ role: 'user', content: [{ type: 'text', text: 'look at this picture' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] }, words);
+    const asString = estimatePromptTokens('chat.completions', { messages: [{ role: 'user', content: 'look at this picture' }] }, words);
+    const asParts = estimatePromptTokens('chat.completions', { messages: [{ role: 'user', content: [{ type: 'text', text: 'look at this picture' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] }, words);
     expect(asParts).toBe(asString);
     const call = { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{"city": "Paris"}' } }] };
     // The call adds its name (1) and arguments (2 words) to the message's 3 + role (1).
-    expect(estimatePromptTokens({ messages: [call] }, words)).toBe(3 + 3 + 1 + 1 + 2);
+    expect(estimatePromptTokens('chat.completions', { messages: [call] }, words)).toBe(3 + 3 + 1 + 1 + 2);
     const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }];
-    expect(estimatePromptTokens({ messages: [], tools }, words)).toBe(3 + words(JSON.stringify(tools)));
+    expect(estimatePromptTokens('chat.completions', { messages: [], tools }, words)).toBe(3 + words(JSON.stringify(tools)));
+  });
+
+  it('Responses: instructions, a string input or items (messages, tool calls and outputs), reasoning summaries, tools', () => {
+    expect(estimatePromptTokens('responses', { instructions: 'be brief', input: 'what is two plus two' }, words)).toBe(3 + 2 + 3 + 5);
+    const items = [
+      { role: 'user', content: [{ type: 'input_text', text: 'list the files' }, { type: 'input_image', image_url: 'data:' }] },
+      { type: 'reasoning', summary: [{ type: 'summary_text', text: 'use the shell' }], encrypted_content: 'gAAAA opaque' },
+      { type: 'function_call', call_id: 'c1', name: 'shell', arguments: '{"cmd": "ls"}' },
+      { type: 'function_call_output', call_id: 'c1', output: 'a.txt b.txt' },
+    ];
+    // 3 + [3 + 1 + 3] + [3 (summary)] + [3 + 1 + 2] + [3 + 2]
+    expect(estimatePromptTokens('responses', { input: items }, words)).toBe(3 + 7 + 3 + 6 + 5);
   });
 
   it('counts the answer\'s text, thinking and tool calls; a body that is not Chat Completions gives no estimate', () => {
     expect(estimateAnswerTokens({ text: 'it is four', thinking: 'two and two', toolCalls: [{ name: 'calc', arguments: '2 + 2' }] }, words)).toBe(3 + 3 + 1 + 3);
-    expect(estimateChatUsage({ input: 'a Responses body' }, undefined, words)).toBeUndefined();
-    expect(estimateChatUsage('not json', undefined, words)).toBeUndefined();
+    expect(estimatePromptTokens('chat.completions', { input: 'a Responses body' }, words)).toBeUndefined();
+    expect(estimatePromptTokens('responses', { messages: [] }, words)).toBeUndefined();
+    expect(estimatePromptTokens('chat.completions', 'not json', words)).toBeUndefined();
   });
 
   it('uses OpenAI\'s o200k tokenizer, and counts a long text from a sample within a few percent', () => {
@@ -74,13 +87,23 @@ describe('estimateMissingUsage (the writer thread, before the row is priced)', (
     expect(cut.usage?.inputTokens).toBe(400);
   });
 
+  it('estimates a Responses stream cut before response.completed (the client left), not one the provider failed', () => {
+    const body = Buffer.from(JSON.stringify({ model: 'gpt-5', stream: true, input: 'list the files' }));
+    const cut = streamedChat(body, [], { api: 'responses', outcome: 'client_aborted' });
+    expect(estimateMissingUsage(cut, words)).toBe(true);
+    expect(cut.usage).toEqual({ inputTokens: 3 + 3 + 3, outputTokens: 3 });
+    const failed = streamedChat(body, [], { api: 'responses' });
+    failed.response!.reassembled!.failed = true;
+    expect(estimateMissingUsage(failed, words)).toBe(false);
+  });
+
   it('leaves reported usage, failures, cache hits and other APIs alone', () => {
     const reported = streamedChat(prompt, [], { usage: { inputTokens: 11, outputTokens: 17 } });
     const failed = streamedChat(prompt);
     failed.response!.status = 429;
     const cached = streamedChat(prompt, [], { policy: { decisions: [{ rule: 'c', kind: 'cache', action: 'hit', enforced: true, key: 'k' }] } });
-    const responses = streamedChat(prompt, [], { api: 'responses' });
-    for (const ex of [reported, failed, cached, responses]) expect(estimateMissingUsage(ex, words)).toBe(false);
+    const embeddings = streamedChat(prompt, [], { api: 'embeddings' });
+    for (const ex of [reported, failed, cached, embeddings]) expect(estimateMissingUsage(ex, words)).toBe(false);
     expect(reported.usage).toEqual({ inputTokens: 11, outputTokens: 17 });
     expect(exchangeToRow(failed).usage_estimated).toBeNull();
   });
