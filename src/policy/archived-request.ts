@@ -1,7 +1,7 @@
 import type { ApiKind, ProviderId, Usage } from '../exchange.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { parseJson } from '../providers/json.js';
-import { cacheKey, canonicalRequest, credentialScope } from '../cache/canonical-key.js';
+import { archivedCacheKey, type KeyBasis } from '../cache/archived-key.js';
 import type { MatchFacts } from './types.js';
 import { rowUsesTls } from '../archive/row-scheme.js';
 
@@ -15,8 +15,10 @@ export interface ArchivedRequest {
   unreadable: boolean;
   /** The answer was 2xx and complete: worth caching. */
   cacheable: boolean;
-  /** Cache key; the archive keeps no credential, so the scope is the proxy user (else the client address). */
+  /** The response cache's key as far as the archive shows it (16 hex digits; see archived-key.ts). */
   key: string;
+  /** How exact `key` is: the archive keeps no credential value. */
+  keyBasis: KeyBasis;
   responseBytes: number;
   /** The request body's size as sent (limits' maxRequestBytes). */
   bodySize: number;
@@ -48,6 +50,7 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
   const upgrade = isUpgradeRow(row);
   const text = !upgrade && row.request_body && row.request_body.length > 0 ? Buffer.from(row.request_body).toString('utf8') : '';
   const body = text ? parseJson(text) : undefined;
+  const cache = archivedCacheKey(row, body);
   return {
     id: row.id,
     at: row.started_at,
@@ -67,10 +70,8 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
     unreadable: text !== '' && (body === undefined || body === null || typeof body !== 'object'),
     // The response cache never sees an upgrade (it answers requests, not sessions).
     cacheable: !upgrade && row.outcome === 'completed' && row.status !== null && row.status >= 200 && row.status < 300 && !row.response_body_truncated,
-    key: cacheKey(
-      credentialScope([], '', user ?? row.client_address ?? ''),
-      canonicalRequest({ provider: row.provider ?? undefined, method: row.method, host: row.host, path: row.path, json: body ?? undefined, raw: row.request_body ? Buffer.from(row.request_body) : undefined }),
-    ),
+    key: cache.key,
+    keyBasis: cache.basis,
     responseBytes: row.response_body_size ?? 0,
     bodySize: row.request_body_size,
     status: row.status,
