@@ -19,6 +19,8 @@ export interface CacheTicket {
   store: { rule: CacheRule; key: string }[];
   /** An enforced hit: answer with this, make no upstream call. */
   hit?: CacheEntry;
+  /** An enforced rule decided: only then does the answer say `x-llmtap-cache` (a monitor rule changes nothing the client gets). */
+  enforced: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: 
   const facts = known ?? factsOf(ex, policy.teams);
   let json: unknown;
   let key: string | undefined;
-  const ticket: CacheTicket = { store: [] };
+  const ticket: CacheTicket = { store: [], enforced: false };
   const decisions: Decision[] = [];
   for (const rule of policy.cache) {
     if (!rule.match(facts)) continue;
@@ -44,6 +46,7 @@ export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: 
       canonicalRequest({ provider: ex.provider, method: ex.request.method, host: ex.target.host, path: ex.request.path, json: json ?? undefined, raw: body }),
     );
     const enforced = rule.mode === 'enforce';
+    ticket.enforced ||= enforced;
     const entry = caches.for(rule).get(key);
     const decision: Decision = { rule: rule.id, kind: 'cache', action: entry ? 'hit' : 'miss', enforced, key: key.slice(0, 16) };
     if (entry) decision.ageSeconds = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000));

@@ -160,7 +160,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       return;
     }
     // Added to the upstream's raw headers by the relay (no res.setHeader: see RelayOptions).
-    const extraHeaders = cacheTicket ? [CACHE_HEADER, 'miss'] : undefined;
+    const extraHeaders = cacheTicket?.enforced ? [CACHE_HEADER, 'miss'] : undefined;
     missHeader = extraHeaders !== undefined;
 
     const capture = new BodyCapture(deps.captureLimit);

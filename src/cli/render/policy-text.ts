@@ -31,7 +31,8 @@ function detail(d: Decision): string {
     case 'limits':
       return d.limit === 'requestBytes' ? ` · body ${d.from} bytes, limit ${d.to}` : ` · ${d.field} ${d.from} → ${d.to}`;
     case 'cache':
-      return ` · key ${d.key}${d.ageSeconds === undefined ? '' : `, ${d.ageSeconds}s old`}`;
+      // A monitor rule never serves: its hit says what it would have done, the request went upstream.
+      return ` · key ${d.key}${d.ageSeconds === undefined ? '' : `, ${d.ageSeconds}s old`}${d.action === 'hit' && !d.enforced ? ' · would have answered from the cache; forwarded' : ''}`;
     case 'route': {
       // A record from another build may name none of these: no empty separator then.
       const what = [d.upstream && `to ${d.upstream}`, d.model && `model ${d.model}`, d.pathPrefix && `path prefix ${d.pathPrefix}`].filter(Boolean).join(', ');
