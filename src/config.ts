@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError } from './config-error.js';
+import { ConfigError, FileError } from './config-error.js';
 import { patternError } from './host-pattern.js';
 import { loadPriceOverrides } from './cost/price-overrides.js';
 import type { CompiledPolicy } from './policy/compile.js';
@@ -221,15 +221,15 @@ export function validateSettings(config: ProxyConfig): void {
   if (config.otlpContent && config.otlpEndpoint === undefined) throw new ConfigError('--otlp-content: needs --otlp-endpoint URL');
   for (const file of config.upstreamCa) {
     // A raw ENOENT at start names neither the flag nor what to fix.
-    if (!existsSync(file)) throw new ConfigError(`--upstream-ca ${file}: no such file`);
-    if (!statSync(file).isFile()) throw new ConfigError(`--upstream-ca ${file}: not a file (expected a PEM file of CA certificates)`);
+    if (!existsSync(file)) throw new FileError(`--upstream-ca ${file}: no such file`);
+    if (!statSync(file).isFile()) throw new FileError(`--upstream-ca ${file}: not a file (expected a PEM file of CA certificates)`);
   }
   resolveParents(config); // a malformed URL or a parent that is llmtap itself stops the start, naming the flag
   if (config.prices !== undefined) {
     try {
       loadPriceOverrides(config.prices); // a bad file stops the start, naming file, line and key
     } catch (err) {
-      if (err instanceof ConfigError) throw new ConfigError(`--prices ${err.message}`);
+      if (err instanceof ConfigError) throw new FileError(`--prices ${err.message}`);
       throw err;
     }
   }

@@ -1,4 +1,5 @@
 import { ConfigError, DEFAULTS, parseConnectTo, validateConfig, type ProxyConfig } from '../config.js';
+import { FileError, fromFile } from '../config-error.js';
 import { loadConfigFile } from '../config-file.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { parseRateLimit } from '../policy/rate-limit.js';
@@ -45,10 +46,11 @@ const seconds = (s: number | undefined): number | undefined => (s === undefined 
 
 /**
  * Defaults, then the config file, then flags: a flag given on the command line
- * wins over the file; list flags add to the file's lists.
+ * wins over the file; list flags add to the file's lists. A file that does not load
+ * (config, policy, auth file) throws a FileError; a bad flag value a ConfigError.
  */
 export function buildConfig(flags: StartFlags): ProxyConfig {
-  const file = flags.config ? loadConfigFile(flags.config) : {};
+  const file = flags.config ? fromFile(() => loadConfigFile(flags.config!)) : {};
   const pick = <K extends keyof ProxyConfig>(key: K, flag: ProxyConfig[K] | undefined): ProxyConfig[K] => flag ?? (file[key] as ProxyConfig[K] | undefined) ?? (DEFAULTS as ProxyConfig)[key];
   const policyFile = flags.policy ?? file.policyFile;
   const auth = [...(file.auth ?? []), ...flags.auth.map(parseAuthSpec), ...(flags['auth-file'] ? authFileFlag(flags['auth-file']) : [])];
@@ -86,7 +88,7 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
     uiAdmins: file.uiAdmins,
     logLevel: pick('logLevel', flags['log-level']),
     policyFile,
-    policy: policyFile ? loadPolicyFile(policyFile) : undefined,
+    policy: policyFile ? fromFile(() => loadPolicyFile(policyFile)) : undefined,
   });
 }
 
@@ -95,7 +97,7 @@ function authFileFlag(file: string): ReturnType<typeof readAuthFile> {
   try {
     return readAuthFile(file);
   } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(`--auth-file ${err.message}`);
+    if (err instanceof ConfigError) throw new FileError(`--auth-file ${err.message}`);
     throw err;
   }
 }

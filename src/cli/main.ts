@@ -56,7 +56,7 @@ const word = typedPath[0];
 const needed = word !== undefined && Object.hasOwn(COMMANDS, word) ? [word] : word === undefined && args.includes('--version') ? [] : Object.keys(COMMANDS);
 const commands = await Promise.all(needed.map((name) => COMMANDS[name]!()));
 
-/** Bad arguments end in one line on stderr and exit code 2, like other Unix tools. */
+/** Bad arguments end in one line on stderr and exit code 2, like other Unix tools (a file that does not load is 1: README "Exit codes"). */
 const cli = yargs(args)
   .scriptName('llmtap')
   .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true });

@@ -28,8 +28,9 @@ export const mockCommand: CommandModule<{ home: string }, MockArgs> = {
     try {
       loaded = loadRecordings(reader, args.session !== undefined ? { session: args.session } : { since: parseTimeArg('since', args.since!) });
     } catch (err) {
+      // A session the archive does not hold ends as it does for show and replay (exit 1).
       process.stderr.write(`llmtap: ${(err as Error).message}\n`);
-      process.exit(2);
+      process.exit(1);
     } finally {
       reader.close();
     }

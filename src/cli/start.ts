@@ -1,6 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { startProxy } from '../app.js';
 import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
+import { configExitCode } from '../config-error.js';
 import { createLogger, type Logger } from '../log.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
 import { PolicyWatcher } from '../policy/watch.js';
@@ -82,7 +83,8 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`llmtap: ${err.message}\n`);
-      process.exit(2);
+      // A file that does not load ends as check-config ends on it (1); a bad flag value is 2.
+      process.exit(configExitCode(err));
     }
     throw err;
   }

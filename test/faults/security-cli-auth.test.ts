@@ -145,10 +145,10 @@ describe('the CLI', () => {
       expect(lines[0]).toMatch(/^llmtap: --host .*gateway mode.* requires --auth USER:PASS or --auth-file FILE$/);
       expect(r.stdout).toBe('');
     }
-    // A broken auth file is refused the same way, naming its line.
+    // A broken auth file is refused in one line too, naming its line: a file that does not load, exit 1.
     writeFileSync(join(home, 'bad-users'), '# users\nalice:plaintext-password\n');
     const bad = await runCli(['--home', home, 'start', '--port', '0', '--auth-file', join(home, 'bad-users')]);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toContain('bad-users:2: expected user:scrypt');
     expect(bad.stderr).not.toContain('plaintext-password');

@@ -1,6 +1,6 @@
 /**
  * Fault list #25: a config file with an unknown key, a wrong type or a bad regex is
- * refused at start with one line naming the file, line and key (exit 2); a running
+ * refused at start with one line naming the file, line and key (exit 1, as check-config); a running
  * proxy keeps its config when a reload (SIGHUP) finds a bad file, and applies a
  * good one.
  */
@@ -40,7 +40,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 describe('config file errors at start', () => {
-  it('FAULT 25: unknown key, wrong type, bad regex, invalid JSON → exit 2 with one line naming file:line and the key', async () => {
+  it('FAULT 25: unknown key, wrong type, bad regex, invalid JSON → exit 1 (a file that does not load) with one line naming file:line and the key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmtap-cfg-'));
     const cases: Array<[string, string, number, RegExp]> = [
       ['unknown', '{\n  "intercept": ["localhost:11434"],\n  "interceptt": ["x.example"]\n}\n', 3, /unknown key "interceptt"/],
@@ -57,7 +57,7 @@ describe('config file errors at start', () => {
     }));
     for (const [i, [name, , line, pattern]] of cases.entries()) {
       const r = results[i]!;
-      expect(r.code, name).toBe(2);
+      expect(r.code, name).toBe(1);
       const lines = r.stderr.trim().split('\n');
       expect(lines, name).toHaveLength(1);
       expect(lines[0], name).toMatch(new RegExp(`^llmtap: ${join(dir, `${name}.json`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}: `));

@@ -52,11 +52,11 @@ describe('policy file errors', () => {
     expect([no.code, no.stderr]).toEqual([1, `llmtap: ${bad}:6: rules[1].match.model: must be string or array\n`]);
   });
 
-  it('FAULT 25: start --policy with a bad file stops with one line', async () => {
+  it('FAULT 25: start --policy with a bad file stops with one line and check-config\'s exit code (1)', async () => {
     const bad = join(dir, 'bad-start.yaml');
     writeFileSync(bad, 'rules:\n  - id: a\n    action: deny\n    matchh: {}\n');
     const r = await run(['--home', dir, 'start', '--port', '0', '--policy', bad]);
-    expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `llmtap: ${bad}:4: rules[0].matchh: unknown key\n`]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([1, '', `llmtap: ${bad}:4: rules[0].matchh: unknown key\n`]);
   });
 });
 

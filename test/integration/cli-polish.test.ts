@@ -28,8 +28,9 @@ beforeAll(() => {
 describe('CLI errors a new user meets', () => {
   it('one line naming the flag: --port abc, --upstream-ca /missing.pem, a bad --upstream-proxy (password never echoed)', async () => {
     expect(await fails('start', '--port', 'abc')).toEqual({ code: 2, stderr: 'llmtap: --port "abc": not a number\n' });
-    expect(await fails('start', '--port', '0', '--upstream-ca', '/missing.pem')).toEqual({ code: 2, stderr: 'llmtap: --upstream-ca /missing.pem: no such file\n' });
-    expect(await fails('start', '--port', '0', '--auth-file', '/missing-users')).toEqual({ code: 2, stderr: 'llmtap: --auth-file /missing-users: cannot read (ENOENT)\n' });
+    // A file that does not load is exit code 1 (README "Exit codes"); a bad value 2.
+    expect(await fails('start', '--port', '0', '--upstream-ca', '/missing.pem')).toEqual({ code: 1, stderr: 'llmtap: --upstream-ca /missing.pem: no such file\n' });
+    expect(await fails('start', '--port', '0', '--auth-file', '/missing-users')).toEqual({ code: 1, stderr: 'llmtap: --auth-file /missing-users: cannot read (ENOENT)\n' });
     const proxy = await fails('start', '--port', '0', '--upstream-proxy', 'socks5://me:hunter2@proxy:1080');
     expect(proxy).toEqual({ code: 2, stderr: 'llmtap: --upstream-proxy: socks5:// proxies are not supported (use http:// or https://)\n' });
   });

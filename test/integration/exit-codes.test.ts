@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { paths } from '../../src/config.js';
+import { openArchive } from '../../src/recorder/db.js';
+
+/**
+ * One rule for every command (README "Exit codes"): a file the command was given that
+ * does not load — missing or invalid — ends in one line naming it and exit code 1, the
+ * code check-config gives the same file; a malformed command line is exit code 2.
+ */
+const CLI = resolve('dist/cli/main.js');
+let home: string;
+let bad: string;
+let badConfig: string;
+let missing: string;
+
+function llmtap(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [CLI, '--home', home, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    // A command that starts by mistake is stopped (and the assertion on its code fails).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stderr });
+    });
+  });
+}
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'llmtap-exit-'));
+  openArchive(paths(home).archive).close(); // the read commands need one to get as far as the file
+  bad = join(home, 'bad.yaml');
+  writeFileSync(bad, 'rules:\n  - {id: x, action: nope}\n');
+  badConfig = join(home, 'bad.json');
+  writeFileSync(badConfig, '{\n  "failClosed": "yes"\n}\n');
+  missing = join(home, 'missing.yaml');
+});
+
+describe('exit codes', () => {
+  it('a policy or config file that does not load: exit 1 and one line naming it, in every command', async () => {
+    const cases: [string, string[], RegExp][] = [
+      ['check-config policy', ['check-config', bad], /bad\.yaml:2: rules\[0\]\.action/],
+      ['start --policy', ['start', '--port', '0', '--policy', bad], /bad\.yaml:2: rules\[0\]\.action/],
+      ['mock --policy', ['mock', '--since', '1h', '--port', '0', '--policy', bad], /bad\.yaml:2: rules\[0\]\.action/],
+      ['policy test', ['policy', 'test', bad], /bad\.yaml:2: rules\[0\]\.action/],
+      ['stats --budgets', ['stats', '--budgets', bad], /--budgets .*bad\.yaml:2: rules\[0\]\.action/],
+      ['export --policy', ['export', '--policy', bad, '--team', 't'], /--policy .*bad\.yaml:2: rules\[0\]\.action/],
+      ['check-config config', ['check-config', badConfig], /bad\.json:2: "failClosed" must be a boolean/],
+      ['start --config', ['start', '--port', '0', '--config', badConfig], /bad\.json:2: "failClosed" must be a boolean/],
+      ['check-config missing', ['check-config', missing], /missing\.yaml: cannot read \(ENOENT\)/],
+      ['start --policy missing', ['start', '--port', '0', '--policy', missing], /missing\.yaml: cannot read \(ENOENT\)/],
+      ['policy test missing', ['policy', 'test', missing], /missing\.yaml: cannot read \(ENOENT\)/],
+      ['start --upstream-ca missing', ['start', '--port', '0', '--upstream-ca', missing], /--upstream-ca .*missing\.yaml: no such file/],
+    ];
+    const runs = await Promise.all(cases.map(([, args]) => llmtap(...args)));
+    for (const [i, [name, , said]] of cases.entries()) {
+      const r = runs[i]!;
+      expect([name, r.code], r.stderr).toEqual([name, 1]);
+      expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
+      expect(r.stderr, name).toMatch(said);
+    }
+  });
+
+  it('a malformed command line: exit 2', async () => {
+    const runs = await Promise.all([
+      llmtap('start', '--port', 'abc'),
+      llmtap('start', '--connect-to', 'nonsense'),
+      llmtap('policy', 'test'),
+      llmtap('mock', '--port', '0'),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+  });
+
+  it('a session the archive does not hold: exit 1, as show says for an id', async () => {
+    const [mock, show] = await Promise.all([llmtap('mock', '--session', 'nope', '--port', '0'), llmtap('show', 'nope')]);
+    expect([mock.code, show.code]).toEqual([1, 1]);
+    expect(mock.stderr).toBe('llmtap: --session "nope": no such session in the archive\n');
+  });
+});
