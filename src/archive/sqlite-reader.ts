@@ -218,7 +218,7 @@ const RULE_ACTIONS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_e
 
 interface SessionTableRow {
   id: string; started_at: number; ended_at: number; tool_name: string | null; client_address: string | null; client_user: string | null; client_label: string | null;
-  models: string; threads: number; exchanges: number; errors: number; input_tokens: number; output_tokens: number; cached_input_tokens: number;
+  models: string; threads: number; exchanges: number; retries: number; errors: number; input_tokens: number; output_tokens: number; cached_input_tokens: number;
   cost_usd: number | null; unpriced: number; api_equivalent: number; quota: string | null;
 }
 
@@ -231,7 +231,7 @@ interface ThreadTableRow {
 function sessionSummary(r: SessionTableRow): SessionSummary {
   return {
     id: r.id, startedAt: r.started_at, endedAt: r.ended_at, tool: r.tool_name, clientAddress: r.client_address, clientUser: r.client_user, clientLabel: r.client_label,
-    models: jsonOr<string[]>(r.models, []), threads: r.threads, exchanges: r.exchanges, errors: r.errors, inputTokens: r.input_tokens,
+    models: jsonOr<string[]>(r.models, []), threads: r.threads, exchanges: r.exchanges, retries: r.retries, errors: r.errors, inputTokens: r.input_tokens,
     outputTokens: r.output_tokens, cachedInputTokens: r.cached_input_tokens, costUsd: r.cost_usd, unpriced: r.unpriced,
     apiEquivalent: r.api_equivalent === 1, quota: jsonOr<QuotaBurn | null>(r.quota, null),
   };

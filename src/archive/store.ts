@@ -99,8 +99,10 @@ export interface SessionSummary {
   clientLabel: string | null;
   models: string[];
   threads: number;
-  /** Turns: one per exchange, a Codex WebSocket session one per request in it (archives written by older builds counted it once). */
+  /** Requests: one per exchange, a Codex WebSocket session one per request in it (archives written by older builds counted it once); retries included. */
   exchanges: number;
+  /** Of those, retries (the same request resent in its turn): the session's turns are exchanges - retries. */
+  retries: number;
   errors: number;
   /** Every prompt token, cached or not. */
   inputTokens: number;

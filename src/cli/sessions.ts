@@ -57,12 +57,12 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
         ],
         sessions.map((s) => [
           s.id, localTime(s.startedAt), duration(s.endedAt - s.startedAt), s.tool ?? '-', ...(labelled ? [s.clientLabel ?? '-'] : []), s.models.join(',') || '-', String(s.threads),
-          String(s.exchanges), tokens(s.inputTokens), tokens(s.outputTokens), tokens(s.cachedInputTokens),
+          turnsText(s), tokens(s.inputTokens), tokens(s.outputTokens), tokens(s.cachedInputTokens),
           usd(s.costUsd, { apiEquivalent: s.apiEquivalent, partial: s.unpriced > 0 && s.costUsd !== null }), quotaText(s.quota),
         ]),
         { width: terminalWidth(process.stdout), color },
       ));
-      const legend = `~ API-equivalent price of subscription traffic; + some exchanges have no known price; QUOTA: share of a usage window used; prices: ${GENAI_PRICES_VERSION}`;
+      const legend = `TURNS (+N): N retries of a turn, not counted; ~ API-equivalent price of subscription traffic; + some exchanges have no known price; QUOTA: share of a usage window used; prices: ${GENAI_PRICES_VERSION}`;
       process.stdout.write(`${terminalSafe(color ? dim(legend) : legend)}\n`);
     } finally {
       reader.close();
@@ -73,8 +73,14 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
 export function sessionJson(s: SessionSummary): Record<string, unknown> {
   return {
     id: s.id, started_at: new Date(s.startedAt).toISOString(), ended_at: new Date(s.endedAt).toISOString(), duration_ms: Math.round(s.endedAt - s.startedAt),
-    tool: s.tool, client: { address: s.clientAddress, user: s.clientUser }, label: s.clientLabel, models: s.models, threads: s.threads, turns: s.exchanges, errors: s.errors,
+    tool: s.tool, client: { address: s.clientAddress, user: s.clientUser }, label: s.clientLabel, models: s.models, threads: s.threads, turns: s.exchanges - s.retries, retries: s.retries, errors: s.errors,
     tokens: { input: s.inputTokens, output: s.outputTokens, cached_input: s.cachedInputTokens },
     cost_usd: s.costUsd, unpriced_exchanges: s.unpriced, api_equivalent: s.apiEquivalent, quota_burn_percent: s.quota,
   };
+}
+
+/** A retried request is one turn, as `show` counts it; its extra attempts follow in brackets. */
+function turnsText(s: SessionSummary): string {
+  const turns = String(s.exchanges - s.retries);
+  return s.retries > 0 ? `${turns} (+${s.retries})` : turns;
 }

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BodyPartStore } from './body-parts.js';
 import { MIGRATIONS } from './migrations.js';
-import { assignGroup, type ExchangeSummary } from '../sessions/group.js';
+import { placeExchange, type ExchangeSummary } from '../sessions/group.js';
 import { SqliteGroupIndex } from '../sessions/group-index.js';
 import { SessionRollup } from './session-rollup.js';
 import { StagedGroupIndex } from '../sessions/staged-group-index.js';
@@ -259,8 +259,8 @@ function groupRows(rows: ExchangeRow[], summaries: readonly (ExchangeSummary | u
     const summary = summaries[i];
     if (!summary) return;
     try {
-      const g = assignGroup(summary, index);
-      totals.add(row, { ...g, ...(summary.agent?.agentId === undefined ? {} : { agentId: summary.agent.agentId }) }, summary.turns, summary.models);
+      const { grouping: g, retry } = placeExchange(summary, index);
+      totals.add(row, { ...g, ...(summary.agent?.agentId === undefined ? {} : { agentId: summary.agent.agentId }), ...(retry ? { retry } : {}) }, summary.turns, summary.models);
       index.keep();
       row.session_id = g.sessionId;
       row.thread_id = g.threadId;

@@ -182,4 +182,12 @@ export const MIGRATIONS: readonly string[] = [
   // 13: 1 where the token counts were estimated by llmtap from the text (a Chat Completions or Responses
   // answer that reported no usage; recorder/row-estimate.ts), so readers can say so.
   'ALTER TABLE exchanges ADD COLUMN usage_estimated INTEGER',
+  // 14: a session's retries (the same request resent in its turn), so `llmtap sessions`
+  // counts each turn once. Sessions already recorded get theirs from the exchanges: a
+  // retry shares its thread and turn with the attempt before it (one pass, at upgrade).
+  `ALTER TABLE sessions ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+  UPDATE sessions SET retries = r.n FROM (
+    SELECT session_id, COUNT(*) - COUNT(DISTINCT thread_id || ' ' || turn) AS n FROM exchanges
+    WHERE session_id IS NOT NULL AND thread_id IS NOT NULL AND turn IS NOT NULL GROUP BY session_id
+  ) AS r WHERE r.session_id = sessions.id AND r.n > 0;`,
 ];

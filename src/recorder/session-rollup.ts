@@ -12,12 +12,14 @@ export interface RowGrouping {
   parentThreadId?: string;
   spawnedByToolCallId?: string;
   agentId?: string;
+  /** The same request again in its turn (sessions/group.ts): an attempt, not a turn. */
+  retry?: boolean;
 }
 
 /** A session's models list stays short: the distinct names, first seen first. */
 const MAX_MODELS = 16;
 
-const SESSION_COLUMNS = ['id', 'started_at', 'ended_at', 'tool_name', 'client_address', 'client_user', 'models', 'threads', 'exchanges', 'errors',
+const SESSION_COLUMNS = ['id', 'started_at', 'ended_at', 'tool_name', 'client_address', 'client_user', 'models', 'threads', 'exchanges', 'retries', 'errors',
   'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_creation_input_tokens', 'reasoning_tokens', 'cost_usd', 'unpriced', 'api_equivalent', 'quota'] as const;
 const THREAD_COLUMNS = ['id', 'session_id', 'parent_thread_id', 'spawned_by_tool_call_id', 'agent_id', 'started_at', 'ended_at', 'models',
   'exchanges', 'input_tokens', 'output_tokens', 'cached_input_tokens', 'cost_usd', 'quota'] as const;
@@ -32,7 +34,10 @@ interface SessionRow {
   client_user: string | null;
   models: string;
   threads: number;
+  /** Requests (a Codex WebSocket session: one per request in it), retries included. */
   exchanges: number;
+  /** Of those, resends of a turn already counted: turns = exchanges - retries. */
+  retries: number;
   errors: number;
   input_tokens: number;
   output_tokens: number;
@@ -172,7 +177,7 @@ export class RollupBatch {
     if (!session) {
       session = {
         row: { id: g.sessionId, started_at: start, ended_at: end, tool_name: row.tool_name, client_address: row.client_address, client_user: row.client_user,
-          models: '[]', threads: 0, exchanges: 0, errors: 0, input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, cache_creation_input_tokens: 0,
+          models: '[]', threads: 0, exchanges: 0, retries: 0, errors: 0, input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, cache_creation_input_tokens: 0,
           reasoning_tokens: 0, cost_usd: null, unpriced: 0, api_equivalent: 0, quota: null },
         models: [], burn: undefined, storedStart: undefined,
       };
@@ -183,6 +188,7 @@ export class RollupBatch {
     for (const m of [...models, row.model]) addModel(session, m);
     if (!knownThread) s.threads += 1;
     s.exchanges += turns;
+    if (g.retry) s.retries += 1;
     s.errors += error;
     s.input_tokens += input;
     s.output_tokens += output;

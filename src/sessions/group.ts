@@ -72,14 +72,19 @@ const HOUR = 3_600_000;
  *    session. New ids are the exchange's id.
  */
 export function assignGroup(summary: ExchangeSummary, index: GroupIndex, options: GroupOptions = {}): Grouping {
+  return placeExchange(summary, index, options).grouping;
+}
+
+/** assignGroup, and whether the request is a retry of its turn (the session's turn count leaves it out). */
+export function placeExchange(summary: ExchangeSummary, index: GroupIndex, options: GroupOptions = {}): Decision {
   const explicit = explicitSessionId(summary);
   const scope = explicit === undefined ? clientScope(summary) : `e:${explicit}`;
   const decision = decide(summary, index, explicit, scope, options);
   remember(summary, index, scope, decision);
-  return decision.grouping;
+  return decision;
 }
 
-interface Decision {
+export interface Decision {
   grouping: Grouping;
   /** A retry keeps the turn it repeats and does not move the thread on. */
   retry: boolean;
