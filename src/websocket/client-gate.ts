@@ -4,7 +4,8 @@
  * `response.create` makes: see proxy/ws-screen.ts), so a refused request never
  * reaches the upstream. Allowed bytes go on exactly as they came, only later (the
  * upstream cannot act on a message before its last frame anyway); a refused
- * message's bytes are dropped, with any control frame sent between its fragments.
+ * message's own frames are dropped, while a control frame the client sent between its
+ * fragments (a ping, a close: RFC 6455 §5.4 lets them in) still goes on, in its place.
  * Pure: fed the client's bytes in wire order, it writes through `forward`; it reads
  * frame heads only (the session's own reader assembles the messages it decides on).
  *
@@ -24,6 +25,8 @@ interface HeldMessage {
   start: number;
   end?: number;
   allowed?: boolean;
+  /** Control frames sent between its fragments, as stream offsets [start, end): they go on even if it is refused. */
+  controls?: { start: number; end: number }[];
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -105,8 +108,11 @@ export class ClientGate {
     if (last && last.end === undefined) {
       this.queue.pop();
       this.stop = last.start;
-      this.release();
+    } else if (this.head.length > 0) {
+      // A frame head the client never finished: nothing the upstream could read.
+      this.stop = this.pos - this.head.length;
     }
+    this.release();
     this.whenIdle(then);
   }
 
@@ -153,6 +159,9 @@ export class ClientGate {
         const last = this.queue[this.queue.length - 1];
         if (last && last.end === undefined) return false;
         this.queue.push({ seq: this.started++, start: headStart });
+      } else if (opcode >= FIRST_CONTROL) {
+        const open = this.queue[this.queue.length - 1];
+        if (open && open.end === undefined) (open.controls ??= []).push({ start: headStart, end: this.pos + i + length });
       }
       this.endsMessage = fin && opcode < FIRST_CONTROL;
       this.remaining = length;
@@ -173,11 +182,19 @@ export class ClientGate {
     for (;;) {
       const first = this.queue[0];
       if (!first) {
-        this.advance(Math.min(this.pos, this.stop), true);
+        // Not a frame head cut by the network: it may start a message that has to be held.
+        this.advance(Math.min(this.pos - this.head.length, this.stop), true);
         break;
       }
       this.advance(first.start, true);
       if (first.allowed === undefined || first.end === undefined) return;
+      if (!first.allowed) {
+        // The refused message's frames go; the control frames between them are the client's own and go on.
+        for (const c of first.controls ?? []) {
+          this.advance(c.start, false);
+          this.advance(c.end, true);
+        }
+      }
       this.advance(first.end, first.allowed);
       this.queue.shift();
     }

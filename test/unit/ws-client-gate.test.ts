@@ -25,18 +25,48 @@ describe('ClientGate: a client message is held until it is screened', () => {
     expect(g.held).toBe(0);
   });
 
-  it('drops a refused message, with a ping sent between its fragments, and goes on with the next', () => {
+  it('drops a refused message but not the ping sent between its fragments, and goes on with the next', () => {
     const { g, sent } = gate();
     const refused = [text('{"model":', false), ping, more('"no"}')];
     const next = text('{"model":"ok"}');
     g.push(Buffer.concat([...refused, next]));
     expect(sent().length).toBe(0);
     expect(g.decide(false)).toBe('dropped');
-    // The next message waits for its own verdict.
-    expect(sent().length).toBe(0);
+    // The client's ping goes on (its pong will come back); the next message waits for its own verdict.
+    expect(sent()).toEqual(ping);
     expect(g.held).toBe(next.length);
     expect(g.decide(true)).toBe('forwarded');
-    expect(sent()).toEqual(next);
+    expect(sent()).toEqual(Buffer.concat([ping, next]));
+  });
+
+  it('never forwards part of a frame head the network cut: the rest may make it a message to hold', () => {
+    const refused = text('{"model":"no"}');
+    for (const cut of [1, 2, 5]) {
+      const { g, sent } = gate();
+      g.push(refused.subarray(0, cut));
+      expect(sent().length).toBe(0);
+      g.push(refused.subarray(cut));
+      expect(g.decide(false)).toBe('dropped');
+      expect(sent().length).toBe(0);
+    }
+    // A head the client never finished is dropped at its end, and the end still goes on.
+    const { g, sent } = gate();
+    g.push(Buffer.concat([ping, refused.subarray(0, 3)]));
+    let ended = false;
+    g.ended(() => (ended = true));
+    expect([ended, sent()]).toEqual([true, ping]);
+  });
+
+  it('a refused message split across chunks keeps every control frame between its fragments, in order', () => {
+    const close = wsFrame(8, Buffer.from([0x03, 0xe8]), { mask: MASK });
+    const stream = Buffer.concat([text('{"a":', false), ping, more('1', false), ping, close, more('}')]);
+    for (const step of [1, 3, 7, stream.length]) {
+      const { g, sent } = gate();
+      for (let i = 0; i < stream.length; i += step) g.push(stream.subarray(i, i + step));
+      expect(g.decide(false)).toBe('dropped');
+      expect(sent()).toEqual(Buffer.concat([ping, ping, close]));
+      expect(g.held).toBe(0);
+    }
   });
 
   it('gives the same bytes in the same order whatever the pieces the network delivered', () => {
