@@ -54,9 +54,13 @@ export function harEntry(row: ExchangeRow, wsMessages?: readonly WsMessageRow[],
     _llmtap: llmtapFields(row, extra),
   };
   if (wsMessages) {
-    // As Chrome DevTools exports a WebSocket: its resource type and messages beside the upgrade.
+    // As Chrome DevTools exports a WebSocket: its resource type and messages beside the
+    // upgrade, text and binary only (HAR viewers read every entry there as a message).
     entry._resourceType = 'websocket';
-    entry._webSocketMessages = wsMessages.map(chromeWsMessage);
+    entry._webSocketMessages = wsMessages.filter((m) => m.opcode === 1 || m.opcode === 2).map(chromeWsMessage);
+    // How the session closed, each side's code and reason, is llmtap's own field; pings and pongs carry nothing to keep.
+    const closes = wsMessages.filter((m) => m.opcode === 8).map(closeOf);
+    if (closes.length > 0) (entry._llmtap as Record<string, unknown>).webSocketClose = closes;
   }
   return entry;
 }
@@ -171,6 +175,17 @@ function chromeWsMessage(m: WsMessageRow): Record<string, unknown> {
     time: m.at / 1000,
     opcode: m.opcode,
     data: m.text ?? (m.data === null ? '' : m.data.toString('base64')),
+  };
+}
+
+/** A close frame: who sent it, when, its status code (null when it has none) and its reason. */
+function closeOf(m: WsMessageRow): Record<string, unknown> {
+  const data = m.data ?? Buffer.alloc(0);
+  return {
+    type: m.direction === 'client' ? 'send' : 'receive',
+    time: m.at / 1000,
+    code: data.length >= 2 ? data.readUInt16BE(0) : null,
+    reason: data.length > 2 ? data.subarray(2).toString('utf8') : '',
   };
 }
 

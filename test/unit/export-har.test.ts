@@ -87,7 +87,10 @@ function wsExchange(): { ex: Exchange; messages: WsMessageRecord[] } {
   const messages: WsMessageRecord[] = [
     { seq: 0, direction: 'client', at: T0 + 5100, opcode: 1, size: 15, compressed: false, truncated: false, text: '{"type":"ping"}' },
     { seq: 1, direction: 'server', at: T0 + 5200.5, opcode: 2, size: BINARY.length, compressed: false, truncated: false, base64: BINARY.toString('base64') },
-    { seq: 2, direction: 'client', at: T0 + 5300, opcode: 8, size: 2, compressed: false, truncated: false, base64: Buffer.from([0x03, 0xe8]).toString('base64') },
+    { seq: 2, direction: 'client', at: T0 + 5250, opcode: 9, size: 1, compressed: false, truncated: false, base64: Buffer.from('p').toString('base64') },
+    { seq: 3, direction: 'server', at: T0 + 5260, opcode: 10, size: 1, compressed: false, truncated: false, base64: Buffer.from('p').toString('base64') },
+    { seq: 4, direction: 'client', at: T0 + 5300, opcode: 8, size: 2, compressed: false, truncated: false, base64: Buffer.from([0x03, 0xe8]).toString('base64') },
+    { seq: 5, direction: 'server', at: T0 + 5310, opcode: 8, size: 6, compressed: false, truncated: false, base64: Buffer.from([0x03, 0xe8, ...Buffer.from('done')]).toString('base64') },
   ];
   return { ex, messages };
 }
@@ -162,7 +165,7 @@ describe('HAR export', () => {
     expect(gz.request.postData).toBeUndefined();
   });
 
-  it('a WebSocket session carries _webSocketMessages as Chrome writes them, with a wss:// URL and its resource type', () => {
+  it('a WebSocket session carries _webSocketMessages as Chrome writes them (text and binary only; closes apart), with a wss:// URL and its resource type', () => {
     const { ex, messages } = wsExchange();
     const { har } = exportHar([ex], { [ex.id]: messages });
     const e = har.log.entries[0]!;
@@ -173,7 +176,10 @@ describe('HAR export', () => {
     expect(e._webSocketMessages).toEqual([
       { type: 'send', time: (T0 + 5100) / 1000, opcode: 1, data: '{"type":"ping"}' },
       { type: 'receive', time: (T0 + 5200.5) / 1000, opcode: 2, data: BINARY.toString('base64') },
-      { type: 'send', time: (T0 + 5300) / 1000, opcode: 8, data: 'A+g=' },
+    ]);
+    expect(e._llmtap.webSocketClose).toEqual([
+      { type: 'send', time: (T0 + 5300) / 1000, code: 1000, reason: '' },
+      { type: 'receive', time: (T0 + 5310) / 1000, code: 1000, reason: 'done' },
     ]);
   });
 
