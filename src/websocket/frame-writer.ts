@@ -41,7 +41,10 @@ export function closePayload(code: number, reason: string): Buffer {
   return Buffer.concat([head, Buffer.from(reason.slice(0, 123), 'latin1')]);
 }
 
-/** The payload of the close answering a client's close: its status code echoed (§5.5.1), or none. */
+/**
+ * The payload of the close answering a client's close: its status code echoed (§5.5.1)
+ * with its reason, as the providers' servers (and the `ws` library) answer; none when it had no code.
+ */
 export function closeReplyPayload(clientPayload: Buffer): Buffer {
-  return clientPayload.length >= 2 ? Buffer.from(clientPayload.subarray(0, 2)) : Buffer.alloc(0);
+  return clientPayload.length >= 2 ? Buffer.from(clientPayload) : Buffer.alloc(0);
 }

@@ -64,7 +64,9 @@ describe('llmtap mock: a recorded WebSocket session replayed with no provider ru
     ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-codex', input: [{ role: 'user', content: 'first turn ' }] }));
     await completed;
     expect(got.slice(1)).toEqual(recorded.got.slice(0, got.length - 1).map((g) => g.data));
-    await new Promise<void>((ok) => ws.once('close', () => ok()).close(1000));
+    // The mock answers the client's close as a provider's server does: its code and its reason.
+    const closed = await new Promise<[number, string]>((ok) => ws.once('close', (code, reason) => ok([code, reason.toString()])).close(4000, 'done here'));
+    expect(closed).toEqual([4000, 'done here']);
   });
 
   it('refuses an upgrade on a path never recorded with no_recording', async () => {

@@ -119,7 +119,7 @@ describe('mock: the WebSocket handshake and frames it writes', () => {
     expect(handshakeHeaders(['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], recorded)).not.toContain('Sec-WebSocket-Protocol');
   });
 
-  it('writes final unmasked frames of every length class, and echoes a close code', () => {
+  it('writes final unmasked frames of every length class, and echoes a close code with its reason', () => {
     for (const n of [0, 125, 126, 65_535, 65_536]) {
       const frame = encodeFrame(2, Buffer.alloc(n, 7));
       const head = parseHead(frame);
@@ -127,7 +127,7 @@ describe('mock: the WebSocket handshake and frames it writes', () => {
       expect(head.header).toMatchObject({ fin: true, opcode: 2, masked: false, length: n });
       expect(frame.length).toBe(head.headBytes + n);
     }
-    expect([...closeReplyPayload(Buffer.from([0x03, 0xe8, 0x64]))]).toEqual([0x03, 0xe8]);
+    expect([...closeReplyPayload(Buffer.from([0x03, 0xe8, 0x64]))]).toEqual([0x03, 0xe8, 0x64]);
     expect(closeReplyPayload(Buffer.alloc(0)).length).toBe(0);
   });
 });
