@@ -27,10 +27,12 @@ export interface CacheTicket {
  * The cache stage, after the policy stage let the request through. Within cache
  * rules the first enforced match decides; monitor rules matched before it record
  * whether they would have hit (never serving) and still collect answers. `body` is
- * what goes upstream (after redaction), decoded.
+ * what goes upstream (after redaction), decoded; undefined when its content coding could
+ * not be undone, and then the request is not cached at all: its key would not hold the
+ * body, and two different requests would share one answer.
  */
 export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: Exchange, body: Buffer | undefined, known?: MatchFacts): CacheTicket | undefined {
-  if (policy.cache.length === 0) return undefined;
+  if (policy.cache.length === 0 || (body === undefined && ex.request.body.size > 0)) return undefined;
   // The policy stage's facts when it hands them over (nothing it does changes them).
   const facts = known ?? factsOf(ex, policy.teams);
   let json: unknown;

@@ -127,3 +127,22 @@ describe('cache-report groups requests by the response cache\'s own key', () => 
     expect(cacheReport(rows).totals.repeats).toBe(1);
   });
 });
+
+describe('a request body the cache cannot read', () => {
+  it('is not cached: two different bodies in a coding llmtap cannot undo never share an answer', () => {
+    const caches = new ResponseCaches();
+    const tickets = ['{"messages":[{"role":"user","content":"one"}]}', '{"messages":[{"role":"user","content":"two"}]}'].map((text) => {
+      const { ex } = exchangeOf({ body: text, headers: ['content-encoding', 'x-unknown'] });
+      // The policy stage hands the cache no decoded body for a coding it could not undo.
+      const ticket = lookupCache(POLICY, caches, ex, undefined);
+      ex.response = { status: 200, headers: ['content-type', 'application/json'], body: captureWhole(Buffer.from(`{"answer":"${text.length}"}`), CAPTURE) };
+      ex.outcome = 'completed';
+      storeAnswer(ticket, ex, caches, undefined);
+      return ticket;
+    });
+    expect(tickets).toEqual([undefined, undefined]);
+    // An empty body (a GET) is still cacheable.
+    const { ex } = exchangeOf({ body: '' });
+    expect(lookupCache(POLICY, caches, ex, undefined)?.store).toHaveLength(1);
+  });
+});
