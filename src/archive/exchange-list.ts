@@ -1,14 +1,17 @@
 import type Database from 'better-sqlite3';
 import type { ExchangeRow } from '../recorder/db.js';
-import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
+import type { ExchangeFilter } from './exchange-filter.js';
+import { pageWhere, type ListCursor } from './list-cursor.js';
 import { findText, newestRows, type TextHit } from './text-search.js';
 
 /** Filters of the web UI's exchange list; every one optional. */
 export interface ExchangeListQuery extends ExchangeFilter {
   /** Case-insensitive text searched in request bodies (the prompts) and answers. */
   text?: string;
-  /** Exchanges that started before this (epoch ms): the next page. */
+  /** The next page: the last listed row's started_at (epoch ms). Alone, the exchanges that started before it. */
   before?: number;
+  /** With `before`, the last listed row's id: the page holds the rows after that one (list-cursor.ts), none skipped or repeated. */
+  beforeId?: string;
   limit: number;
 }
 
@@ -26,16 +29,16 @@ export type ExchangeListEntry = Pick<ExchangeRow, 'id' | 'started_at' | 'first_b
 /** Rows a text search decodes and reads at most: a search over a huge archive answers from its newest part. */
 export const TEXT_SCAN_LIMIT = 2000;
 
-/** The structured filters of a list query: `before` is the page's end. */
-function listFilter(query: ExchangeListQuery): ExchangeFilter {
-  const { before, text: _text, limit: _limit, ...filter } = query;
-  return before === undefined ? filter : { ...filter, until: before };
+/** The structured filters of a list query, and where its page starts. */
+function listParts(query: ExchangeListQuery): { filter: ExchangeFilter; page: ListCursor | undefined } {
+  const { before, beforeId, text: _text, limit: _limit, ...filter } = query;
+  return { filter, page: before === undefined ? undefined : { before, beforeId } };
 }
 
-/** The WHERE clause and its parameters for the structured filters (pure; unit-tested). */
+/** The WHERE clause and its parameters for the structured filters and the page (pure; unit-tested). */
 export function listWhere(query: ExchangeListQuery): { sql: string; params: unknown[] } {
-  const { where, params } = exchangeWhere(listFilter(query));
-  return { sql: where, params };
+  const { filter, page } = listParts(query);
+  return pageWhere(filter, page);
 }
 
 /** Newest first. A text search decodes bodies (they may be stored compressed), so it reads at most TEXT_SCAN_LIMIT rows. */
@@ -46,7 +49,8 @@ export function listExchanges(db: Database.Database, query: ExchangeListQuery): 
     return db.prepare(`SELECT ${COLUMNS} FROM exchanges ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).all(...params, query.limit) as ExchangeListEntry[];
   }
   const found: ExchangeListEntry[] = [];
-  for (const raw of newestRows(db, listFilter(query), TEXT_SCAN_LIMIT)) {
+  const { filter, page } = listParts(query);
+  for (const raw of newestRows(db, filter, TEXT_SCAN_LIMIT, page)) {
     const match = findText(raw, needle, db);
     if (!match) continue;
     const { request_body: _q, response_body: _a, request_headers: _qh, response_headers: _ah, ...entry } = raw;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ExchangeRow } from '../recorder/row-types.js';
-import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
+import type { ExchangeFilter } from './exchange-filter.js';
+import { pageWhere, type ListCursor } from './list-cursor.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 
 /** Where a text was found in one exchange, and the words around it. */
@@ -73,10 +74,11 @@ export function snippetAround(text: string, at: number, length: number, width = 
 }
 
 /**
- * Exchanges the filter covers, newest first (at most `limit`), read one row at a time with
- * their bodies (a text search has to read them): the caller stops when it has enough.
+ * Exchanges the filter covers, newest first (at most `limit`; after `page` when given), read
+ * one row at a time with their bodies (a text search has to read them): the caller stops
+ * when it has enough.
  */
-export function* newestRows(db: Database.Database, filter: ExchangeFilter, limit = -1): Generator<ExchangeRow> {
-  const { where, params } = exchangeWhere(filter);
-  yield* db.prepare(`SELECT * FROM exchanges ${where} ORDER BY started_at DESC, id DESC LIMIT ?`).iterate(...params, limit) as IterableIterator<ExchangeRow>;
+export function* newestRows(db: Database.Database, filter: ExchangeFilter, limit = -1, page?: ListCursor): Generator<ExchangeRow> {
+  const { sql, params } = pageWhere(filter, page);
+  yield* db.prepare(`SELECT * FROM exchanges ${sql} ORDER BY started_at DESC, id DESC LIMIT ?`).iterate(...params, limit) as IterableIterator<ExchangeRow>;
 }

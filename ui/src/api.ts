@@ -84,11 +84,12 @@ export function filtersFromQuery(query: string): ListFilters {
   return filters;
 }
 
-/** The list API's address for these filters; `before` (epoch ms, exclusive) for an older page. */
-export function listUrl(filters: ListFilters, before?: number): string {
+/** The list API's address for these filters; `after` (the oldest row shown) for the page of older rows behind it. */
+export function listUrl(filters: ListFilters, after?: { startedAt: number; id: string }): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(filters)) if (v.trim()) params.set(k, v.trim());
-  if (before !== undefined) params.set('before', String(before));
+  // Time and id together: rows sharing the oldest's millisecond are neither skipped nor fetched again.
+  if (after !== undefined) { params.set('before', String(after.startedAt)); params.set('before_id', after.id); }
   return `/ui/api/exchanges?${params.toString()}`;
 }
 

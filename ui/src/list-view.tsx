@@ -106,8 +106,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
     if (!oldest) return;
     const asked = filters;
     setLoadingOlder(true);
-    // `before` is exclusive: a millisecond on, so rows sharing the oldest's millisecond are not skipped (those shown come back and are left out by id).
-    getJson<{ exchanges: UiListItem[] }>(listUrl(asked, oldest.startedAt + 1)).then((r) => {
+    getJson<{ exchanges: UiListItem[] }>(listUrl(asked, oldest)).then((r) => {
       if (filtersRef.current !== asked) return;
       setRows((current) => insertByTime(current, r.exchanges));
       setMore(r.exchanges.length >= PAGE_SIZE);

@@ -32,6 +32,8 @@ export function parseListQuery(params: URLSearchParams, viewer: Viewer): Exchang
   return {
     tool: text('tool'), model: text('model'), host: text('host'), status: text('status'), session: text('session'), text: text('q'),
     before: params.has('before') && Number.isFinite(before) ? before : undefined,
+    // The last listed row's id beside its `before`: rows sharing its millisecond are neither skipped nor repeated.
+    beforeId: text('before_id'),
     user: queriedUser(viewer, text('user')),
     limit,
   };
