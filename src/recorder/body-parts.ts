@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import type { Database, Statement } from 'better-sqlite3';
+import { sweepAll, USE_STEP_MS } from './body-part-sweep.js';
 import { joinJsonBody, splitJsonBody } from './json-split.js';
 
 /**
@@ -57,6 +58,24 @@ export const BODY_LAYOUT_DDL = `
 /** One migration step: the parts table and the layout columns. */
 export const BODY_STORAGE_MIGRATION = BODY_PARTS_DDL + BODY_LAYOUT_DDL;
 
+/**
+ * A later step: when each part was last used (the started_at of an exchange that refers
+ * to it, to within USE_STEP_MS), so retention finds the parts that may have gone unused
+ * through an index instead of reading every exchange's envelope (body-part-sweep.ts).
+ * A table of its own, not a column of body_parts: a column after `data` is read by
+ * walking the blob's overflow pages, and the writer reads it for every part of every
+ * request. Parts stored before it have no row until a full sweep gives them one; the
+ * row with an empty hash (USE_PENDING, body-part-sweep.ts) says such parts may exist.
+ */
+export const BODY_PART_USE_MIGRATION = `
+  CREATE TABLE body_part_use (
+    hash BLOB PRIMARY KEY,
+    last_used REAL NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX body_part_use_last_used ON body_part_use (last_used);
+  INSERT INTO body_part_use (hash, last_used) SELECT X'', 0 WHERE EXISTS (SELECT 1 FROM body_parts);
+`;
+
 export type BodyLayout = 'br1' | 'parts1';
 export type BodyKind = 'request' | 'response';
 
@@ -90,10 +109,6 @@ const HASH_BYTES = 16;
 /** A run of part hashes ends after a hash whose first byte is below this (1 in 16), or at the cap. */
 const RUN_BOUNDARY_BELOW = 16;
 const RUN_MAX_HASHES = 64;
-/** Parts deleted per write transaction when purging (as purge.ts deletes rows). */
-const SWEEP_CHUNK = 2000;
-/** Rows between progress reports of the sweep's scan. */
-const PROGRESS_EVERY = 1000;
 const PART_QUALITY = 5;
 const WHOLE_QUALITY = 1;
 
@@ -131,10 +146,10 @@ function splitHashes(list: Buffer): Buffer[] {
 
 /** Synchronous, for the archive writer thread; call `encode` inside the transaction that inserts the exchange row. */
 export class BodyPartStore {
-  private readonly has: Statement<[Buffer], number>;
-  private readonly insert: Statement<[Buffer, number, Buffer]>;
+  /** The write side's statements, prepared on first use: a reader may open an archive whose schema predates body_part_use. */
+  private writes: PartWrites | undefined;
   private readonly get: Statement<[Buffer], { size: number; data: Buffer }>;
-  private readonly storeParts: (parts: readonly Buffer[]) => Buffer[];
+  private readonly storeParts: (parts: readonly Buffer[], at: number) => Buffer[];
   /**
    * Parts read lately, by hash. Exchanges of one session share nearly all their
    * parts, so reading them in order (export, show) decompresses each part once.
@@ -144,20 +159,19 @@ export class BodyPartStore {
   private readonly recent = new Map<string, Buffer>();
   private recentBytes = 0;
 
-  constructor(private readonly db: Database, private readonly cacheBytes = 16 * 1024 * 1024) {
-    this.has = db.prepare<[Buffer], number>('SELECT 1 FROM body_parts WHERE hash = ?').pluck();
-    this.insert = db.prepare<[Buffer, number, Buffer]>('INSERT OR IGNORE INTO body_parts (hash, size, data) VALUES (?, ?, ?)');
+  constructor(readonly db: Database, private readonly cacheBytes = 16 * 1024 * 1024) {
     this.get = db.prepare<[Buffer], { size: number; data: Buffer }>('SELECT size, data FROM body_parts WHERE hash = ?');
     // A savepoint when the caller already holds a transaction, one transaction otherwise.
-    this.storeParts = db.transaction((parts: readonly Buffer[]) => parts.map((part) => this.put(part)));
+    this.storeParts = db.transaction((parts: readonly Buffer[], at: number) => parts.map((part) => this.put(part, at)));
   }
 
-  encode(body: Buffer, kind: BodyKind): EncodedBody {
+  /** `usedAt`: the started_at of the exchange the body belongs to, its parts' last use. */
+  encode(body: Buffer, kind: BodyKind, usedAt = Date.now()): EncodedBody {
     if (body.length < PLAIN_BELOW_BYTES) return { column: body, layout: null };
     const split = kind === 'request' ? splitJsonBody(body) : undefined;
     if (split !== undefined) {
-      const hashes = this.storeParts(split.parts);
-      const runs = this.storeParts(hashRuns(hashes));
+      const hashes = this.storeParts(split.parts, usedAt);
+      const runs = this.storeParts(hashRuns(hashes), usedAt);
       const count = Buffer.alloc(4);
       count.writeUInt32BE(runs.length);
       return { column: compress(Buffer.concat([count, ...runs, split.skeleton]), PART_QUALITY), layout: 'parts1' };
@@ -176,79 +190,40 @@ export class BodyPartStore {
   }
 
   /**
-   * Deletes parts no exchange refers to any more, after exchanges were deleted;
-   * returns how many. Mark and sweep over the envelopes rather than a link table
-   * or reference counts: a link row per part per exchange grows as fast as the
-   * bodies did, and counts would dirty a page per part on every insert and drift
-   * on any missed decrement. Purging is rare; reading every envelope is its cost.
-   *
-   * Safe beside a writer on another connection (`llmtap purge` while the proxy
-   * records): the scan is not one transaction with the deletes (it would hold the
-   * write lock for seconds), so meanwhile the writer may commit exchanges that use a
-   * part the scan found unused (a resent message) or one newer than the scan. Each
-   * short delete transaction first reads the envelopes of rows inserted since the
-   * highest rowid read so far and keeps what they use. That holds because the writer
-   * inserts a row and its parts in one transaction and never updates a body.
+   * Deletes parts no exchange refers to any more; returns how many. Reads every
+   * exchange's envelope (body-part-sweep.ts): `llmtap purge`, and retention's first pass
+   * over parts stored before their last use was kept.
    */
   purgeUnreferenced(onRead?: (read: number, total: number) => void): number {
-    const live = new Set<string>();
-    const newest = this.db.prepare<[], number>('SELECT coalesce(max(rowid), 0) FROM exchanges').pluck();
-    let seen = newest.get() ?? 0;
-    const total = onRead ? (this.db.prepare<[number], number>('SELECT count(*) FROM exchanges WHERE rowid <= ?').pluck().get(seen) ?? 0) : 0;
-    this.markReferenced(live, 0, seen, onRead && ((read) => onRead(read, total)));
-    const candidates = this.db.prepare<[], Buffer>('SELECT hash FROM body_parts').pluck().all()
-      .filter((hash) => !live.has(hash.toString('hex')));
-    const remove = this.db.prepare<[Buffer]>('DELETE FROM body_parts WHERE hash = ?');
-    let removed = 0;
-    const sweep = this.db.transaction((chunk: readonly Buffer[]) => {
-      const now = newest.get() ?? 0;
-      if (now > seen) this.markReferenced(live, seen, now);
-      seen = Math.max(seen, now);
-      for (const hash of chunk) if (!live.has(hash.toString('hex'))) removed += remove.run(hash).changes;
-    });
-    // Short write transactions, like the rest of the purge: a recorder waits at most its busy timeout.
-    for (let at = 0; at < candidates.length; at += SWEEP_CHUNK) sweep.immediate(candidates.slice(at, at + SWEEP_CHUNK));
-    return removed;
+    return sweepAll(this, onRead);
   }
 
-  /**
-   * Adds the parts (and hash runs) the envelopes of exchanges with rowid in (after, upTo]
-   * refer to. Every row is read (bodies only when they are envelopes), so `onRead` can
-   * count rows against the table's size: on a large archive this is the purge's long part.
-   */
-  private markReferenced(live: Set<string>, after: number, upTo: number, onRead?: (read: number) => void): void {
-    const mark = (hash: Buffer): void => void live.add(hash.toString('hex'));
-    const rows = this.db.prepare<[number, number], { q: Buffer | null; a: Buffer | null }>(`
-      SELECT CASE WHEN request_body_layout = 'parts1' THEN request_body END AS q,
-        CASE WHEN response_body_layout = 'parts1' THEN response_body END AS a
-      FROM exchanges WHERE rowid > ? AND rowid <= ?`);
-    const runs: Buffer[] = [];
-    let read = 0;
-    for (const { q, a } of rows.iterate(after, upTo)) {
-      for (const body of [q, a]) {
-        if (body === null) continue;
-        for (const run of this.readEnvelope(body).runs) {
-          if (!live.has(run.toString('hex'))) runs.push(Buffer.from(run));
-          mark(run);
-        }
-      }
-      if (++read % PROGRESS_EVERY === 0) onRead?.(read);
-    }
-    onRead?.(read);
-    // Runs are read after the scan: better-sqlite3 runs one statement at a time while iterating.
-    for (const run of runs) {
-      const row = this.get.get(run);
-      if (row !== undefined) for (const hash of splitHashes(this.unpack(row))) mark(hash);
-    }
+  /** The hash runs a stored `parts1` envelope refers to. */
+  envelopeRuns(column: Buffer): Buffer[] {
+    return this.readEnvelope(column).runs;
   }
 
-  /** Stores a part unless present (only new parts are compressed); returns its hash. */
-  private put(part: Buffer): Buffer {
+  /** The part hashes a stored run holds; none when the run is missing. */
+  runHashes(run: Buffer): Buffer[] {
+    const row = this.get.get(run);
+    return row === undefined ? [] : splitHashes(this.unpack(row));
+  }
+
+  /** Stores a part unless present (only new parts are compressed) and keeps its last use; returns its hash. */
+  private put(part: Buffer, at: number): Buffer {
     const hash = hashOf(part);
-    if (this.has.get(hash) === undefined) {
-      const compressed = compress(part, PART_QUALITY);
-      // Compressed exactly when strictly smaller, so `data.length < size` tells which.
-      this.insert.run(hash, part.length, compressed.length < part.length ? compressed : part);
+    const w = (this.writes ??= prepareWrites(this.db));
+    const lastUsed = w.lastUsed.get(hash);
+    if (lastUsed === undefined) {
+      // New, or stored before its use was kept.
+      if (w.has.get(hash) === undefined) {
+        const compressed = compress(part, PART_QUALITY);
+        // Compressed exactly when strictly smaller, so `data.length < size` tells which.
+        w.insert.run(hash, part.length, compressed.length < part.length ? compressed : part);
+      }
+      w.used.run(hash, at);
+    } else if (lastUsed < at - USE_STEP_MS) {
+      w.used.run(hash, at);
     }
     return hash;
   }
@@ -288,4 +263,21 @@ export class BodyPartStore {
     if (skeletonAt > envelope.length) throw new BodyPartsError('body_column_damaged', 'a parts envelope is cut short');
     return { runs: splitHashes(envelope.subarray(4, skeletonAt)), skeleton: envelope.subarray(skeletonAt) };
   }
+}
+
+interface PartWrites {
+  has: Statement<[Buffer], number>;
+  insert: Statement<[Buffer, number, Buffer]>;
+  lastUsed: Statement<[Buffer], number>;
+  used: Statement<[Buffer, number]>;
+}
+
+function prepareWrites(db: Database): PartWrites {
+  return {
+    has: db.prepare<[Buffer], number>('SELECT 1 FROM body_parts WHERE hash = ?').pluck(),
+    insert: db.prepare<[Buffer, number, Buffer]>('INSERT OR IGNORE INTO body_parts (hash, size, data) VALUES (?, ?, ?)'),
+    lastUsed: db.prepare<[Buffer], number>('SELECT last_used FROM body_part_use WHERE hash = ?').pluck(),
+    // Only ever later: a row written late (a long WebSocket session) must not move a part's last use back.
+    used: db.prepare<[Buffer, number]>('INSERT INTO body_part_use (hash, last_used) VALUES (?, ?) ON CONFLICT (hash) DO UPDATE SET last_used = max(last_used, excluded.last_used)'),
+  };
 }

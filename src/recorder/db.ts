@@ -232,8 +232,8 @@ function insertSql(table: string, columns: readonly string[]): string {
 /** The row with its body columns as the archive keeps them: parts and compression (body-parts.ts). */
 function compactBodies(row: ExchangeRow, bodies: BodyPartStore): ExchangeRow {
   if (row.request_body_layout !== null || row.response_body_layout !== null) return row; // already stored form
-  const request = row.request_body === null ? undefined : bodies.encode(row.request_body, 'request');
-  const response = row.response_body === null ? undefined : bodies.encode(row.response_body, 'response');
+  const request = row.request_body === null ? undefined : bodies.encode(row.request_body, 'request', row.started_at);
+  const response = row.response_body === null ? undefined : bodies.encode(row.response_body, 'response', row.started_at);
   return {
     ...row,
     request_body: request?.column ?? null,

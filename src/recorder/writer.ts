@@ -131,10 +131,10 @@ export class ArchiveWriter {
     this.#prices = overrides;
   }
 
-  /** Retention: deletes what started before `before`, in short transactions (purge.ts). */
+  /** Retention: deletes what started before `before`, in short transactions (purge.ts); body parts found by their last use. */
   purge(before: number): PurgeCounts | ErrorInfo {
     try {
-      return purgeArchive(this.#getArchive().db, before);
+      return purgeArchive(this.#getArchive().db, before, undefined, 'unused');
     } catch (err) {
       this.#dropIfBroken(err);
       return errorInfo(err);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BODY_LAYOUT_DDL, BODY_PARTS_DDL, BodyPartStore, BodyPartsError, PLAIN_BELOW_BYTES } from '../../src/recorder/body-parts.js';
+import { BODY_LAYOUT_DDL, BODY_PART_USE_MIGRATION, BODY_PARTS_DDL, BodyPartStore, BodyPartsError, PLAIN_BELOW_BYTES } from '../../src/recorder/body-parts.js';
 import { claudeCodeSession, codexSession, sseResponse } from './agent-session-fixtures.js';
 
 const dirs: string[] = [];
@@ -16,9 +16,10 @@ function openArchive(): { db: Database.Database; store: BodyPartStore } {
   const db = new Database(join(dir, 'llmtap.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.exec('CREATE TABLE exchanges (id TEXT PRIMARY KEY, request_body BLOB, request_body_size INTEGER, response_body BLOB, response_body_size INTEGER)');
+  db.exec('CREATE TABLE exchanges (id TEXT PRIMARY KEY, started_at REAL, request_body BLOB, request_body_size INTEGER, response_body BLOB, response_body_size INTEGER)');
   db.exec(BODY_PARTS_DDL);
   db.exec(BODY_LAYOUT_DDL);
+  db.exec(BODY_PART_USE_MIGRATION);
   return { db, store: new BodyPartStore(db) };
 }
 
