@@ -1,4 +1,5 @@
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
+import type { SessionPageQuery } from '../ui/server/session-page.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
 import type { SpendRow } from '../policy/budget.js';
 
@@ -74,6 +75,8 @@ export interface BackgroundReads {
   timeSeries: { query: SeriesQuery; result: TimeSeries };
   /** The web UI's list with a text search: it decodes up to TEXT_SCAN_LIMIT bodies. */
   listExchanges: { query: ExchangeListQuery; result: ExchangeListEntry[] };
+  /** The web UI's session view as JSON text (ui/server/session-page.ts): it decodes every body of the session. */
+  sessionPage: { query: SessionPageQuery; result: string | undefined };
 }
 
 export interface SessionQuery {

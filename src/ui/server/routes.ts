@@ -4,15 +4,13 @@ import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
-import type { ExchangeRow } from '../../recorder/db.js';
-import { sessionThreads, threadTurns, type SessionReading } from '../../sessions/turns.js';
-import { isResponsesSession } from '../../sessions/ws-turns.js';
+import { threadTurns } from '../../sessions/turns.js';
 import { canSee, isLoopbackHostHeader, queriedUser, viewerFor, type Viewer } from './access.js';
 import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
 import { curlCommand } from './curl.js';
 import { listItem } from './list-item.js';
 import { parseListQuery, parseSessionPage, queryText } from './list-query.js';
-import { threadRequestDiffs } from './request-diff.js';
+import { pricesFor } from './prices-for.js';
 import type { LiveHub } from './live.js';
 import { parseReportQuery, SERIES_GROUPS, USAGE_GROUPS, usageBody, usageCsv } from './usage.js';
 import { DECISIONS_DAYS, policyPage, type RefusedReload, type RunningPolicy } from './policy-page.js';
@@ -117,13 +115,11 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     return sendJson(res, 200, { ...exported, turn: turns[0] ?? null, ...(turns.length > 1 ? { turns } : {}), curl: curlCommand(exported) });
   }
   if (kind === 'sessions' && id) {
-    const found = reader.session(id);
-    // A user who is not an admin sees only their own exchanges of a session, and no session without any.
-    const detail = found && (viewer.admin ? found : { ...found, exchanges: found.exchanges.filter((e) => canSee(viewer, e.client_user)) });
-    if (!detail || detail.exchanges.length === 0 && !viewer.admin) return sendJson(res, 404, errorBody('not_found', `no session "${id}"`));
-    // What `show --json` prints for a session.
-    const reading = { messagesOf: (ex: string) => reader.wsMessages(ex), price: await pricesFor(detail.exchanges, deps.prices()) };
-    return sendJson(res, 200, { session: sessionJson(detail.session), threads: sessionThreads(detail, reading), diffs: threadRequestDiffs(detail.exchanges) });
+    // Every body of the session decoded and parsed: in the report thread, off the loop that relays traffic (session-page.ts).
+    const page = await reader.inBackground('sessionPage', { id, viewer: { user: viewer.user, admin: viewer.admin }, prices: deps.prices() });
+    if (page === undefined) return sendJson(res, 404, errorBody('not_found', `no session "${id}"`));
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' });
+    return void res.end(page);
   }
   sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
 }
@@ -166,19 +162,6 @@ async function sendExport(res: ServerResponse, reader: ArchiveReader, kind: 'exc
   } finally {
     res.end();
   }
-}
-
-/**
- * The price function a Codex session's requests share its cost by, when the rows hold
- * such a session: the module imported then, and its price data loaded at the first price
- * (once per process, as for the live view), so a proxy whose UI shows none never holds
- * it. With the proxy's overrides, as the archive priced the session.
- */
-let pricing: Promise<typeof import('../../cost/price-exchange.js') | undefined> | undefined;
-async function pricesFor(rows: readonly ExchangeRow[], overrides: PriceOverrides | undefined): Promise<SessionReading['price']> {
-  if (!rows.some(isResponsesSession)) return undefined;
-  const module = await (pricing ??= import('../../cost/price-exchange.js').catch(() => undefined));
-  return module && ((input) => module.priceExchange(input, overrides));
 }
 
 /** The teams a viewer may see: every user's for an admin, else only the viewer's own (a user sees only their own exchanges). */
