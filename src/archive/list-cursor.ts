@@ -20,18 +20,12 @@ export interface ListCursor {
  * gives the planner a range on the started_at index; the OR then settles the rows of the
  * cursor's own millisecond by id.
  */
-export function olderThan(cursor: ListCursor, alias = ''): { sql: string; params: unknown[] } {
-  if (cursor.beforeId === undefined) return { sql: `${alias}started_at < ?`, params: [cursor.before] };
+export function olderThan(cursor: ListCursor): { sql: string; params: unknown[] } {
+  if (cursor.beforeId === undefined) return { sql: 'started_at < ?', params: [cursor.before] };
   return {
-    sql: `${alias}started_at <= ? AND (${alias}started_at < ? OR ${alias}id < ?)`,
+    sql: 'started_at <= ? AND (started_at < ? OR id < ?)',
     params: [cursor.before, cursor.before, cursor.beforeId],
   };
-}
-
-/** The cursor after a page (the last row), for the page's answer; undefined after an empty page. */
-export function cursorAfter(rows: readonly { started_at: number; id: string }[]): ListCursor | undefined {
-  const last = rows[rows.length - 1];
-  return last && { before: last.started_at, beforeId: last.id };
 }
 
 /** The filters and the cursor as one WHERE clause (or '') with its parameters (pure). */

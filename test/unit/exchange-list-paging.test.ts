@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listWhere, type ExchangeListQuery } from '../../src/archive/exchange-list.js';
-import { cursorAfter, olderThan } from '../../src/archive/list-cursor.js';
+import { olderThan } from '../../src/archive/list-cursor.js';
 import { SqliteArchiveReader } from '../../src/archive/sqlite-reader.js';
 import { makeExchange } from '../../src/exchange.js';
 import { openArchive } from '../../src/recorder/db.js';
@@ -55,8 +55,9 @@ function pages(query: ExchangeListQuery): string[][] {
     const rows = reader.listExchanges({ ...query, ...page });
     if (rows.length === 0) break;
     out.push(rows.map((r) => r.id));
-    const next = cursorAfter(rows)!;
-    page = { before: next.before, beforeId: next.beforeId };
+    // The last row listed, as the web UI's "load older" sends it.
+    const last = rows[rows.length - 1]!;
+    page = { before: last.started_at, beforeId: last.id };
   }
   return out;
 }
