@@ -1,6 +1,7 @@
 import { lazyRequire } from '../lazy-require.js';
-import type { Reassembled, ToolCall, Usage } from '../exchange.js';
+import { headerValue, type RawHeaders, type Reassembled, type ToolCall, type Usage } from '../exchange.js';
 import { MessageAccumulator } from './anthropic.js';
+import { readNativeChunk } from './bedrock-native.js';
 import { asObject, parseJson, parseJsonBody, type JsonObject } from './json.js';
 import type { ProviderParser, ResponseReducer } from './types.js';
 
@@ -13,8 +14,10 @@ import type { ProviderParser, ResponseReducer } from './types.js';
  *
  * InvokeModel bodies are the model family's native format, told apart by shape:
  * Anthropic Messages (Claude: answers and stream chunks with a `type`), the
- * Converse-like shape of Amazon Nova (`output.message`, `contentBlockDelta`…), and
- * Llama-style `generation` chunks.
+ * Converse-like shape of Amazon Nova (`output.message`, `contentBlockDelta`…), and the
+ * other families' own shapes (bedrock-native.ts: Llama, Mistral, Titan, Cohere, AI21).
+ * Where a body counts no tokens, Bedrock's do: the last streamed chunk's
+ * `amazon-bedrock-invocationMetrics`, a whole answer's `x-amzn-bedrock-*-token-count` headers.
  */
 export const bedrockConverse: ProviderParser = {
   parseRequest: () => ({}),
@@ -36,7 +39,25 @@ export const bedrockInvoke: ProviderParser = {
     acc.addChunk(json);
     return acc.result(0);
   })),
+  usageFromHeaders: invocationHeaders,
 };
+
+/**
+ * Bedrock's own counts of a (non-streamed) InvokeModel answer, in headers for every model
+ * family: the only usage of those whose native body reports none (Mistral, Cohere, AI21…).
+ */
+export function invocationHeaders(headers: RawHeaders): Usage | undefined {
+  const usage: Usage = {};
+  const input = tokenCount(headerValue(headers, 'x-amzn-bedrock-input-token-count'));
+  const output = tokenCount(headerValue(headers, 'x-amzn-bedrock-output-token-count'));
+  if (input !== undefined) usage.inputTokens = input;
+  if (output !== undefined) usage.outputTokens = output;
+  return Object.keys(usage).length > 0 ? usage : undefined;
+}
+
+function tokenCount(raw: string | undefined): number | undefined {
+  return raw !== undefined && /^\s*\d{1,12}\s*$/.test(raw) ? Number(raw) : undefined;
+}
 
 export function isEventStreamFraming(contentType: string | undefined): boolean {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/vnd.amazon.eventstream';
@@ -214,11 +235,11 @@ const CONVERSE_EVENTS = ['messageStart', 'contentBlockStart', 'contentBlockDelta
 class InvokeAccumulator implements EventSink {
   private readonly claude = new MessageAccumulator();
   private readonly converse = new ConverseAccumulator();
-  private generation = '';
-  private family?: 'claude' | 'converse' | 'generation';
+  private text = '';
+  private family?: 'claude' | 'converse' | 'native';
   /** Bedrock's own counts (amazon-bedrock-invocationMetrics): only on the last streamed chunk. */
   private metrics?: Usage;
-  /** Llama's counts in its own body: the only ones a non-streamed answer carries. */
+  /** The counts a family's own body carries (Llama, Titan, AI21); a non-streamed answer's others come in headers. */
   private readonly counted: Usage = {};
   private stopReason?: string;
 
@@ -245,13 +266,14 @@ class InvokeAccumulator implements EventSink {
       else this.converse.addResponse(chunk);
       return;
     }
-    if (typeof chunk.generation === 'string') {
-      this.family = 'generation';
-      this.generation += chunk.generation;
-      if (typeof chunk.stop_reason === 'string') this.stopReason = chunk.stop_reason;
-      // prompt_token_count comes once (null after); generation_token_count is a running total.
-      if (typeof chunk.prompt_token_count === 'number') this.counted.inputTokens = chunk.prompt_token_count;
-      if (typeof chunk.generation_token_count === 'number') this.counted.outputTokens = chunk.generation_token_count;
+    const piece = readNativeChunk(chunk);
+    if (piece) {
+      this.family = 'native';
+      this.text += piece.text;
+      if (piece.stopReason !== undefined) this.stopReason = piece.stopReason;
+      // The prompt count comes once (null after); the output count is a running total.
+      if (piece.inputTokens !== undefined) this.counted.inputTokens = piece.inputTokens;
+      if (piece.outputTokens !== undefined) this.counted.outputTokens = piece.outputTokens;
     }
   }
 
@@ -260,10 +282,10 @@ class InvokeAccumulator implements EventSink {
     if (this.family === 'claude') out = this.claude.result(events);
     else if (this.family === 'converse') out = this.converse.result(events);
     else {
-      out = { text: this.generation, toolCalls: [], events };
+      out = { text: this.text, toolCalls: [], events };
       if (this.stopReason !== undefined) out.stopReason = this.stopReason;
     }
-    // The family's own usage first (Claude, Nova); else the metrics, their gaps filled from Llama's counts.
+    // The family's own usage first (Claude, Nova); else the metrics, their gaps filled from the body's counts.
     if (!out.usage) {
       const usage = { ...this.counted, ...stripUndefined(this.metrics ?? {}) };
       if (Object.keys(usage).length > 0) out.usage = usage;

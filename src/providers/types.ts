@@ -1,4 +1,4 @@
-import type { Reassembled } from '../exchange.js';
+import type { RawHeaders, Reassembled, Usage } from '../exchange.js';
 
 /** What a provider parser reads from a request body before it is forwarded. */
 export interface RequestFacts {
@@ -21,4 +21,6 @@ export interface ProviderParser {
   parseRequest(body: Buffer): RequestFacts;
   /** A reducer for a (content-decoded) response body of the given Content-Type. */
   createReducer(contentType: string | undefined): ResponseReducer;
+  /** Token counts the answer's headers carry, for an answer whose body reports none (Bedrock InvokeModel). */
+  usageFromHeaders?(headers: RawHeaders): Usage | undefined;
 }

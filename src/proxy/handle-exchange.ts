@@ -299,8 +299,12 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
     if (parser && decoded) {
       const reducer = parser.createReducer(headerValue(ex.response.headers, 'content-type'));
       reducer.push(decoded);
-      ex.response.reassembled = reducer.finish();
-      ex.usage = ex.response.reassembled.usage;
+      const reassembled = reducer.finish();
+      // The body's own counts win; some answers carry theirs only in headers.
+      const fromHeaders = reassembled.usage ? undefined : parser.usageFromHeaders?.(ex.response.headers);
+      if (fromHeaders) reassembled.usage = fromHeaders;
+      ex.response.reassembled = reassembled;
+      ex.usage = reassembled.usage;
     }
   }
   // Who sent it first: a charge prices the exchange, and subscription traffic is priced as such.

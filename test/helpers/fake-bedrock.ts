@@ -7,7 +7,8 @@ import { FAIL_MID_STREAM } from './fake-faults.js';
  * The fake provider's Amazon Bedrock runtime endpoints in their documented wire
  * formats: Converse (JSON), ConverseStream and InvokeModelWithResponseStream (binary
  * application/vnd.amazon.eventstream frames made by AWS's own encoder), InvokeModel
- * with Claude's Messages format (Meta Llama's `generation` format for meta.llama ids).
+ * with Claude's Messages format (Meta Llama's `generation` format for meta.llama ids,
+ * Mistral's `outputs` for mistral and cohere ids, with Bedrock's token-count headers).
  * Used with the real @aws-sdk/client-bedrock-runtime.
  */
 export const BEDROCK_TEXT = 'Bedrock from the fake — hallå 🌊';
@@ -52,6 +53,21 @@ export function claudeInvokeFrames(model: string): Uint8Array[] {
   return events.map((e) => eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(e)).toString('base64') }));
 }
 
+/** Models answered in Mistral's native shape, whose body counts no tokens (Mistral; Cohere here too). */
+function isNativeCountless(modelId: string): boolean {
+  return /(^|\.)(mistral|cohere)\./.test(modelId);
+}
+
+/** InvokeModelWithResponseStream for Mistral: text in `outputs`, Bedrock's counts on the last chunk. */
+export function mistralInvokeFrames(): Uint8Array[] {
+  const half = BEDROCK_TEXT.indexOf('—');
+  const chunks = [
+    { outputs: [{ text: BEDROCK_TEXT.slice(0, half), stop_reason: null }] },
+    { outputs: [{ text: BEDROCK_TEXT.slice(half), stop_reason: 'stop' }], 'amazon-bedrock-invocationMetrics': { inputTokenCount: 14, outputTokenCount: 11, invocationLatency: 300, firstByteLatency: 90 } },
+  ];
+  return chunks.map((c) => eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(c)).toString('base64') }));
+}
+
 /**
  * The model a Claude answer on Bedrock names: Anthropic's own id, without the Bedrock
  * prefix, inference-profile scope, ARN or version (`global.anthropic.claude-x-20250929-v1:0`
@@ -78,7 +94,8 @@ export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, p
   if (!m) return false;
   const model = decodeURIComponent(m[1]!);
   const failing = m[2] === 'converse-stream' && JSON.stringify(request.messages ?? []).includes(FAIL_MID_STREAM);
-  const frames = failing ? failingConverseFrames() : m[2] === 'converse-stream' ? converseStreamFrames() : m[2] === 'invoke-with-response-stream' ? claudeInvokeFrames(model) : undefined;
+  const frames = failing ? failingConverseFrames() : m[2] === 'converse-stream' ? converseStreamFrames()
+    : m[2] === 'invoke-with-response-stream' ? (isNativeCountless(model) ? mistralInvokeFrames() : claudeInvokeFrames(model)) : undefined;
   if (frames) {
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'fake-request' });
     for (const frame of frames) {
@@ -93,9 +110,14 @@ export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, p
     : /(^|\.)meta\.llama/.test(model)
       // Meta Llama's native InvokeModel answer: its own token counts, no invocation metrics.
       ? { generation: BEDROCK_TEXT, prompt_token_count: 14, generation_token_count: 11, stop_reason: 'stop' }
-      : { id: 'msg_2', type: 'message', role: 'assistant', model: claudeAnswerModel(model), content: [{ type: 'text', text: BEDROCK_TEXT }], stop_reason: 'end_turn', usage: { input_tokens: 14, output_tokens: 11 } };
+      : isNativeCountless(model)
+        // Mistral's native answer (Cohere's and AI21's alike): no token counts in the body.
+        ? { outputs: [{ text: BEDROCK_TEXT, stop_reason: 'stop' }] }
+        : { id: 'msg_2', type: 'message', role: 'assistant', model: claudeAnswerModel(model), content: [{ type: 'text', text: BEDROCK_TEXT }], stop_reason: 'end_turn', usage: { input_tokens: 14, output_tokens: 11 } };
   const payload = JSON.stringify(body);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-amzn-requestid': 'fake-request' });
+  // Bedrock's own counts of every InvokeModel answer, whatever its body says.
+  const counts = m[2] === 'invoke' ? { 'x-amzn-bedrock-input-token-count': '14', 'x-amzn-bedrock-output-token-count': '11', 'x-amzn-bedrock-invocation-latency': '300' } : {};
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-amzn-requestid': 'fake-request', ...counts });
   res.end(payload);
   return true;
 }

@@ -110,4 +110,37 @@ describe('Amazon Bedrock runtime through the proxy', () => {
     // Both counts priced ($0.72 per million tokens either way for Llama 3.3 70B on Bedrock).
     expect(rec.cost_usd).toBeCloseTo((14 + 11) * 0.72e-6, 12);
   });
+
+  it('InvokeModel with Mistral, whose body counts no tokens: Bedrock\'s header counts (whole answer) and invocation metrics (stream) price it', async () => {
+    const modelId = 'mistral.mistral-large-2402-v1:0';
+    const body = JSON.stringify({ prompt: '<s>[INST] hi [/INST]', max_tokens: 64 });
+    const invoke = await client.send(new InvokeModelCommand({ modelId, body, contentType: 'application/json' }));
+    expect(JSON.parse(Buffer.from(invoke.body).toString()).outputs[0].text).toBe(BEDROCK_TEXT);
+    const stream = await client.send(new InvokeModelWithResponseStreamCommand({ modelId, body, contentType: 'application/json' }));
+    let text = '';
+    for await (const event of stream.body ?? []) if (event.chunk?.bytes) text += JSON.parse(Buffer.from(event.chunk.bytes).toString()).outputs[0].text;
+    expect(text).toBe(BEDROCK_TEXT);
+    const recs = await eventually(() => {
+      const found = exported(tp).filter((e) => e.model === modelId);
+      if (found.length < 2) throw new Error(`${found.length}/2`);
+      return found;
+    });
+    // Mistral Large (24.02) on Bedrock: $4 / $12 per million tokens.
+    for (const rec of recs) {
+      expect([rec.stream, rec.response?.text, rec.response?.stop_reason, rec.usage.input_tokens, rec.usage.output_tokens]).toEqual([rec.stream, BEDROCK_TEXT, 'stop', 14, 11]);
+      expect(rec.cost_usd).toBeCloseTo(14 * 4e-6 + 11 * 12e-6, 12);
+    }
+    expect(recs.map((r) => r.stream).sort()).toEqual([false, true]);
+  });
+
+  it('InvokeModel with a model the price list does not know: its header counts are recorded, and it stays unpriced', async () => {
+    const modelId = 'cohere.command-r-v1:0';
+    await client.send(new InvokeModelCommand({ modelId, body: JSON.stringify({ message: 'hi' }), contentType: 'application/json' }));
+    const rec = await eventually(() => {
+      const found = exported(tp).find((e) => e.model === modelId);
+      if (!found) throw new Error('not recorded yet');
+      return found;
+    });
+    expect([rec.usage.input_tokens, rec.usage.output_tokens, rec.cost_usd]).toEqual([14, 11, null]);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Reassembled } from '../../src/exchange.js';
-import { bedrockConverse, bedrockInvoke } from '../../src/providers/bedrock.js';
+import { bedrockConverse, bedrockInvoke, invocationHeaders } from '../../src/providers/bedrock.js';
 import { BEDROCK_TEXT, claudeInvokeFrames, converseStreamFrames, eventFrame } from '../helpers/fake-bedrock.js';
 import { byteByByte, randomSplits, splitMismatches, twoWaySplits } from './split-helper.js';
 
@@ -69,5 +69,36 @@ describe('Bedrock InvokeModel', () => {
     const llama = [{ generation: 'Hi', prompt_token_count: 4 }, { generation: ' there', stop_reason: 'stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: 4, outputTokenCount: 2 } }];
     const llamaBody = Buffer.concat(llama.map((c) => eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(c)).toString('base64') })));
     expect(reduce(bedrockInvoke, EVENTSTREAM, [llamaBody])).toEqual({ text: 'Hi there', toolCalls: [], stopReason: 'stop', usage: { inputTokens: 4, outputTokens: 2 }, events: 2 });
+  });
+
+  const chunks = (list: object[]): Buffer => Buffer.concat(list.map((c) => eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(c)).toString('base64') })));
+  const whole = (body: object): Reassembled => reduce(bedrockInvoke, 'application/json', [Buffer.from(JSON.stringify(body))]);
+
+  it('Mistral, Titan and Cohere streams: their text, and Bedrock\'s invocation metrics as the usage', () => {
+    const metrics = { inputTokenCount: 9, outputTokenCount: 5, invocationLatency: 80, firstByteLatency: 30 };
+    const mistral = chunks([{ outputs: [{ text: 'Bon', stop_reason: null }] }, { outputs: [{ text: 'jour', stop_reason: 'stop' }], 'amazon-bedrock-invocationMetrics': metrics }]);
+    expect(reduce(bedrockInvoke, EVENTSTREAM, [mistral])).toEqual({ text: 'Bonjour', toolCalls: [], stopReason: 'stop', usage: { inputTokens: 9, outputTokens: 5 }, events: 2 });
+    const titan = chunks([{ outputText: 'Hi', index: 0, totalOutputTextTokenCount: 1, completionReason: null, inputTextTokenCount: 9 }, { outputText: '!', index: 0, totalOutputTextTokenCount: 5, completionReason: 'FINISH', 'amazon-bedrock-invocationMetrics': metrics }]);
+    expect(reduce(bedrockInvoke, EVENTSTREAM, [titan])).toEqual({ text: 'Hi!', toolCalls: [], stopReason: 'FINISH', usage: { inputTokens: 9, outputTokens: 5 }, events: 2 });
+    const cohere = chunks([{ event_type: 'text-generation', text: 'Hey', is_finished: false }, { event_type: 'stream-end', is_finished: true, finish_reason: 'COMPLETE', 'amazon-bedrock-invocationMetrics': metrics }]);
+    expect(reduce(bedrockInvoke, EVENTSTREAM, [cohere])).toEqual({ text: 'Hey', toolCalls: [], stopReason: 'COMPLETE', usage: { inputTokens: 9, outputTokens: 5 }, events: 2 });
+  });
+
+  it('whole answers of Mistral, Titan, Cohere and AI21: their text, and the counts the body carries (others come in headers)', () => {
+    expect(whole({ outputs: [{ text: 'Bonjour', stop_reason: 'stop' }] })).toEqual({ text: 'Bonjour', toolCalls: [], stopReason: 'stop', events: 0 });
+    expect(whole({ inputTextTokenCount: 4, results: [{ tokenCount: 2, outputText: 'Hi!', completionReason: 'FINISH' }] }))
+      .toEqual({ text: 'Hi!', toolCalls: [], stopReason: 'FINISH', usage: { inputTokens: 4, outputTokens: 2 }, events: 0 });
+    expect(whole({ generations: [{ id: 'g', text: 'Hey', finish_reason: 'COMPLETE' }] })).toEqual({ text: 'Hey', toolCalls: [], stopReason: 'COMPLETE', events: 0 });
+    expect(whole({ response_id: 'r', text: 'Hey', finish_reason: 'COMPLETE' })).toEqual({ text: 'Hey', toolCalls: [], stopReason: 'COMPLETE', events: 0 });
+    expect(whole({ id: 'c', choices: [{ index: 0, message: { role: 'assistant', content: 'Shalom' }, finish_reason: 'stop' }], usage: { prompt_tokens: 6, completion_tokens: 3, total_tokens: 9 } }))
+      .toEqual({ text: 'Shalom', toolCalls: [], stopReason: 'stop', usage: { inputTokens: 6, outputTokens: 3 }, events: 0 });
+  });
+
+  it('Bedrock\'s token-count headers, for an answer whose body counts nothing; anything but a count is ignored', () => {
+    expect(invocationHeaders(['Content-Type', 'application/json', 'X-Amzn-Bedrock-Input-Token-Count', '14', 'X-Amzn-Bedrock-Output-Token-Count', '11'])).toEqual({ inputTokens: 14, outputTokens: 11 });
+    expect(invocationHeaders(['x-amzn-bedrock-output-token-count', '7'])).toEqual({ outputTokens: 7 });
+    expect(invocationHeaders(['x-amzn-bedrock-input-token-count', '-3', 'x-amzn-bedrock-output-token-count', '1e9'])).toBeUndefined();
+    expect(invocationHeaders(['content-type', 'application/json'])).toBeUndefined();
+    expect(bedrockInvoke.usageFromHeaders).toBe(invocationHeaders);
   });
 });
