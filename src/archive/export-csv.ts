@@ -1,4 +1,4 @@
-import { promptTokens } from '../providers/usage-totals.js';
+import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import type { ExchangeRow } from '../recorder/row-types.js';
 import type { PolicyRecord } from '../policy/types.js';
 import { csvLine } from './csv.js';
@@ -43,7 +43,7 @@ export function exchangeCsvRecord(row: ExchangeRow): Record<CsvColumn, unknown> 
     stream: row.stream === null ? null : row.stream === 1, status: row.status, outcome: row.outcome, error_code: row.error_code,
     prompt_tokens: row.input_tokens === null && row.cached_input_tokens === null ? null : promptTokens(row),
     input_tokens: row.input_tokens, cached_input_tokens: row.cached_input_tokens, cache_creation_input_tokens: row.cache_creation_input_tokens ?? null,
-    output_tokens: row.output_tokens, reasoning_tokens: row.reasoning_tokens ?? null, usage_estimated: row.usage_estimated === 1,
+    output_tokens: outputTokens(row), reasoning_tokens: row.reasoning_tokens ?? null, usage_estimated: row.usage_estimated === 1,
     cost_usd: usdFigure(row.cost_usd), cost_source: row.cost_source ?? null,
     ttfb_ms: elapsed(row.started_at, row.first_byte_at), duration_ms: elapsed(row.started_at, row.ended_at),
     stop_reason: row.stop_reason, policy: policyText(row.policy ?? null),

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
+import { OUTPUT_TOKENS_SQL, PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import type { StatsDimension, StatsQuery, StatsRow } from './store.js';
 import { exchangeWhere, IS_ERROR_SQL } from './exchange-filter.js';
 
@@ -64,7 +64,7 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
   const key = GROUP_KEYS[query.by];
   const { where, params } = exchangeWhere(query);
   const sums = db.prepare(`SELECT ${key} AS key, COUNT(*) AS requests, SUM(${IS_ERROR_SQL}) AS errors, SUM(${PROMPT_TOKENS_SQL}) AS input,
-    SUM(COALESCE(output_tokens, 0)) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced
+    SUM(${OUTPUT_TOKENS_SQL}) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced
     FROM exchanges ${where} GROUP BY key`).all(...params) as Omit<Group, 'latency' | 'ttft'>[];
   const regroup = query.by === 'team' ? (k: string | null) => teamKey(k, query.teams ?? new Map()) : (k: string | null) => k;
   const groups = new Map<string | null, Group>();

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
+import { OUTPUT_TOKENS_SQL, PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import { exchangeWhere, IS_ERROR_SQL, type ExchangeFilter } from './exchange-filter.js';
 import { addSums, GROUP_KEYS, teamKey } from './stats-table.js';
 
@@ -51,7 +51,7 @@ export function timeSeries(db: Database.Database, query: SeriesQuery): TimeSerie
   if (span.first === null || span.last === null) return { step: 0, points: [] };
   const step = bucketStep(span.last - span.first);
   const rows = db.prepare(`SELECT CAST(started_at / ${step} AS INTEGER) * ${step} AS at, ${GROUP_KEYS[query.by]} AS key, COUNT(*) AS requests, SUM(${IS_ERROR_SQL}) AS errors,
-    SUM(${PROMPT_TOKENS_SQL}) AS promptTokens, SUM(COALESCE(cached_input_tokens, 0)) AS cachedTokens, SUM(COALESCE(output_tokens, 0)) AS outputTokens,
+    SUM(${PROMPT_TOKENS_SQL}) AS promptTokens, SUM(COALESCE(cached_input_tokens, 0)) AS cachedTokens, SUM(${OUTPUT_TOKENS_SQL}) AS outputTokens,
     COALESCE(SUM(cost_usd), 0) AS costUsd FROM exchanges ${where} GROUP BY at, key ORDER BY at`).all(...params) as SeriesPoint[];
   if (query.by !== 'team') return { step, points: rows };
   // Teams live in the policy file: members' rows merge under their team.

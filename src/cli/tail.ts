@@ -4,7 +4,7 @@ import { FollowedReader } from '../archive/followed-reader.js';
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { ExchangeFilter } from '../archive/exchange-filter.js';
 import type { ExchangeListRow } from '../archive/store.js';
-import { promptTokens } from '../providers/usage-totals.js';
+import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { filterFlags, filterOf, filterProblem, type FilterArgs } from './filter-flags.js';
 import { openReader } from './open-reader.js';
 import { duration, statusLabel, terminalSafe, tokens, usd } from './render/format.js';
@@ -94,7 +94,7 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
   const parts = [
     time, fitted(row.tool_name ?? '-', 18), fitted(row.model ?? '-', 20), color && status.failed ? red(status.text) : status.text,
     duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
-    `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : tokens(promptTokens(row))} out ${tokens(row.output_tokens)}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
+    `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : tokens(promptTokens(row))} out ${tokens(outputTokens(row))}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,
   ];
   const line = parts.join('  ');
@@ -105,7 +105,7 @@ function tailJson(row: ExchangeListRow): Record<string, unknown> {
   return {
     id: row.id, started_at: new Date(row.started_at).toISOString(), tool: row.tool_name, model: row.model, status: row.status, outcome: row.outcome,
     duration_ms: row.ended_at === null ? null : Math.round(row.ended_at - row.started_at), host: row.host, method: row.method, path: row.path,
-    tokens: { input: promptTokens(row), output: row.output_tokens, cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
+    tokens: { input: promptTokens(row), output: outputTokens(row), cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
     session_id: row.session_id, thread_id: row.thread_id,
   };
 }

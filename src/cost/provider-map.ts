@@ -1,4 +1,5 @@
 import type { ApiKind } from '../exchange.js';
+import { reasoningBesideOutput } from '../providers/usage-totals.js';
 
 /**
  * llmtap's provider ids → @pydantic/genai-prices provider ids. Where the package has no
@@ -88,8 +89,8 @@ export function inputCounting(api: ApiKind | string | undefined, provider: strin
 /**
  * Gemini's candidatesTokenCount leaves out the thinking tokens (thoughtsTokenCount, our
  * reasoningTokens), which are billed as output; every other API's output count holds them.
+ * The one rule the readers' totals use too (usage-totals.ts), so the price adds them once.
  */
 export function outputAddsReasoning(api: ApiKind | string | undefined, provider: string | undefined): boolean {
-  if (api !== undefined) return api.startsWith('gemini.');
-  return provider === 'gemini' || provider === 'gemini-code-assist';
+  return reasoningBesideOutput(api, provider);
 }

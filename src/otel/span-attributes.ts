@@ -1,3 +1,4 @@
+import { usageOutputTokens } from '../providers/usage-totals.js';
 import {
   ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
@@ -101,7 +102,7 @@ export function exchangeSpan(ex: Exchange, options: SpanOptions): SpanData {
   if (reassembled?.stopReason) set(GEN_AI.finishReasons, [redactor.text(reassembled.stopReason)]);
   const usage = ex.usage ?? reassembled?.usage;
   set(GEN_AI.inputTokens, usage?.inputTokens);
-  set(GEN_AI.outputTokens, usage?.outputTokens);
+  set(GEN_AI.outputTokens, usageOutputTokens(usage, ex.api, ex.provider));
   set(GEN_AI.cacheReadTokens, usage?.cachedInputTokens);
   set(GEN_AI.cacheCreationTokens, usage?.cacheCreationInputTokens);
   set(GEN_AI.reasoningTokens, usage?.reasoningTokens);

@@ -1,3 +1,4 @@
+import { outputTokens } from '../providers/usage-totals.js';
 import type { ApiKind, ProviderId, Usage } from '../exchange.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { parseJson } from '../providers/json.js';
@@ -83,7 +84,7 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
       // Rows from before schema 11 have no such columns (undefined): priced as text, as they were.
       inputAudioTokens: row.input_audio_tokens ?? undefined, cachedAudioTokens: row.cached_audio_input_tokens ?? undefined, outputAudioTokens: row.output_audio_tokens ?? undefined,
     },
-    tokens: (row.input_tokens ?? 0) + (row.output_tokens ?? 0),
+    tokens: (row.input_tokens ?? 0) + (outputTokens(row) ?? 0),
     costUsd: row.cost_usd,
     answeredFromCache: row.cost_source === 'cache',
     upgrade,

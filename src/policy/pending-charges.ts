@@ -25,7 +25,8 @@ export class PendingCharges {
     for (const e of estimates) {
       const held = this.#held.take(e.id);
       if (!held) continue;
-      chargeTokens({ inputTokens: e.inputTokens, outputTokens: e.outputTokens }, held.applied.charges);
+      // Estimates are of OpenAI-style APIs: output as counted, no thinking beside it.
+      chargeTokens({ inputTokens: e.inputTokens, outputTokens: e.outputTokens }, {}, held.applied.charges);
       if (held.applied.budgetCharges && e.usd !== null) held.charger?.chargeUsd(held.at, held.applied.budgetCharges, e.usd);
     }
   }

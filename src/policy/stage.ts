@@ -1,3 +1,4 @@
+import { usageOutputTokens } from '../providers/usage-totals.js';
 import { LlmtapError } from '../errors.js';
 import { withBodyLength, type Exchange, type RawHeaders, type ResponsePart, type Usage } from '../exchange.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
@@ -102,14 +103,14 @@ export function chargeUsage(ex: Exchange, applied: Pick<PolicyStageResult, 'char
     if (mayEstimateUsage(ex)) runtime?.pending?.hold(ex.id, ex.timings.start, applied, runtime.charger);
     return;
   }
-  chargeTokens(ex.usage, applied.charges);
+  chargeTokens(ex.usage, ex, applied.charges);
   if (applied.budgetCharges) void runtime?.charger?.charge(ex, applied.budgetCharges);
 }
 
 /** One response of a WebSocket session, as it ends: its tokens and its cost charged like an exchange's (chargeUsage). */
 export function chargeResponse(ex: Exchange, part: ResponsePart, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
   if (!part.usage) return;
-  chargeTokens(part.usage, applied.charges);
+  chargeTokens(part.usage, ex, applied.charges);
   if (applied.budgetCharges) void runtime?.charger?.chargeResponse(ex, part, applied.budgetCharges);
 }
 
@@ -126,9 +127,10 @@ export function spentBudget(runtime: PolicyRuntime | undefined, facts: MatchFact
 }
 
 /** The tokens really used, to every token bucket the request was pre-checked against. */
-export function chargeTokens(usage: Usage, charges: PolicyStageResult['charges']): void {
+export function chargeTokens(usage: Usage, ex: Pick<Exchange, 'api' | 'provider'>, charges: PolicyStageResult['charges']): void {
   if (charges.length === 0) return;
-  const used = (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+  // Output as every provider means it: Gemini's thinking counts, as OpenAI's reasoning does.
+  const used = (usage.inputTokens ?? 0) + (usageOutputTokens(usage, ex.api, ex.provider) ?? 0);
   for (const c of charges) c.limiter.charge(c.key, used);
 }
 

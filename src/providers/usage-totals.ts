@@ -1,3 +1,5 @@
+import type { Usage } from '../exchange.js';
+
 /**
  * Providers count prompt tokens two ways: OpenAI (Chat, Responses), Gemini and Ollama
  * report all input tokens and the cached part within them; Anthropic (incl. Vertex
@@ -24,3 +26,40 @@ export function promptTokens(row: UsageColumns): number {
 /** SQL for the same total over `exchanges` columns, for aggregate queries. */
 export const PROMPT_TOKENS_SQL = `(COALESCE(input_tokens, 0) + CASE WHEN api IN (${[...CACHE_BESIDE_INPUT].map((a) => `'${a}'`).join(', ')})
   THEN COALESCE(cached_input_tokens, 0) + COALESCE(cache_creation_input_tokens, 0) ELSE 0 END)`;
+
+/**
+ * Output tokens are counted two ways too: OpenAI, Anthropic, Bedrock and Ollama count
+ * every output token, reasoning included; Gemini's candidatesTokenCount leaves the
+ * thinking out (thoughtsTokenCount, our reasoning tokens), though it is billed as output.
+ * Totals (columns, stats, token-rate policy) use one meaning: every output token. Rows
+ * keep what the provider said; this is applied when they are read.
+ */
+export function reasoningBesideOutput(api: string | null | undefined, provider?: string | null): boolean {
+  if (api !== undefined && api !== null) return api.startsWith('gemini.');
+  return provider === 'gemini' || provider === 'gemini-code-assist';
+}
+
+export interface OutputColumns {
+  api: string | null;
+  output_tokens: number | null;
+  /** Absent in readers that select no reasoning column (nothing is added then). */
+  reasoning_tokens?: number | null;
+}
+
+/** All output tokens of one exchange (thinking included), or null when none were reported. */
+export function outputTokens(row: OutputColumns): number | null {
+  const thinking = reasoningBesideOutput(row.api) ? row.reasoning_tokens ?? null : null;
+  if (row.output_tokens === null && thinking === null) return null;
+  return (row.output_tokens ?? 0) + (thinking ?? 0);
+}
+
+/** The same total for a parsed answer's usage (policy token charges, logs, spans). */
+export function usageOutputTokens(usage: Usage | undefined, api: string | undefined, provider?: string): number | undefined {
+  if (!usage) return undefined;
+  const thinking = reasoningBesideOutput(api, provider) ? usage.reasoningTokens : undefined;
+  if (usage.outputTokens === undefined && thinking === undefined) return undefined;
+  return (usage.outputTokens ?? 0) + (thinking ?? 0);
+}
+
+/** SQL for the same total over `exchanges` columns, for aggregate queries. */
+export const OUTPUT_TOKENS_SQL = `(COALESCE(output_tokens, 0) + CASE WHEN api LIKE 'gemini.%' THEN COALESCE(reasoning_tokens, 0) ELSE 0 END)`;

@@ -1,3 +1,4 @@
+import { usageOutputTokens } from '../providers/usage-totals.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { decodeBody } from '../content-encoding.js';
@@ -325,7 +326,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
     tool: ex.tool?.name === undefined ? undefined : redactor.text(ex.tool.name),
     status: ex.response?.status,
     in: ex.usage?.inputTokens,
-    out: ex.usage?.outputTokens,
+    out: usageOutputTokens(ex.usage, ex.api, ex.provider),
     ms: Math.round((ex.timings.end ?? start) - start),
     outcome: ex.outcome,
     code: ex.errorCode,

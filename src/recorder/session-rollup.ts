@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Quota } from '../providers/quota-headers.js';
-import { promptTokens } from '../providers/usage-totals.js';
+import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { addQuota, quotaWindows, type QuotaBurn } from '../sessions/quota-burn.js';
 import type { ExchangeRow } from './db.js';
 
@@ -149,7 +149,7 @@ export class RollupBatch {
     const error = row.outcome !== null && row.outcome !== 'completed' ? 1 : row.status !== null && row.status >= 400 ? 1 : 0;
     // Every prompt token, cached or not, whichever way the provider counts them.
     const input = promptTokens(row);
-    const output = row.output_tokens ?? 0;
+    const output = outputTokens(row) ?? 0;
     const cached = row.cached_input_tokens ?? 0;
 
     let thread = knownThread;

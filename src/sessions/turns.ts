@@ -1,7 +1,7 @@
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { SessionDetail, ThreadSummary } from '../archive/store.js';
 import { routingLines } from '../policy/routing-lines.js';
-import { promptTokens } from '../providers/usage-totals.js';
+import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { readConversation, type Block, type Conversation, type ConversationMessage } from './conversation.js';
 import { firstDivergence } from './divergence.js';
 import { isResponsesSession, recordPerTurn, sessionRequestTurns } from './ws-turns.js';
@@ -132,7 +132,7 @@ export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): 
       turn: first, startedAt: row.started_at, model: row.model,
       latencyMs: row.ended_at === null ? null : row.ended_at - row.started_at,
       ttftMs: row.first_byte_at === null ? null : row.first_byte_at - row.started_at, promptTokens: promptTokens(row), cachedTokens: row.cached_input_tokens ?? 0,
-      outputTokens: row.output_tokens, costUsd: row.cost_usd, answer: answerOf(row),
+      outputTokens: outputTokens(row), costUsd: row.cost_usd, answer: answerOf(row),
     }, record, routing), readConversation(row.api ?? undefined, parseBody(row.request_body)));
   }
   return turns;

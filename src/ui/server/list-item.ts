@@ -1,5 +1,5 @@
 import type { ExchangeListEntry } from '../../archive/exchange-list.js';
-import { promptTokens } from '../../providers/usage-totals.js';
+import { outputTokens, promptTokens } from '../../providers/usage-totals.js';
 
 /** One row of the web UI's list, as the list API and the live stream both send it. */
 export interface UiListItem {
@@ -36,7 +36,7 @@ export function listItem(e: ExchangeListEntry): UiListItem {
   return {
     id: e.id, startedAt: e.started_at, tool: e.tool_name, provider: e.provider, model: e.model, host: e.host, method: e.method, path: e.path,
     status: e.status, outcome: e.outcome, errorCode: e.error_code, user: e.client_user,
-    promptTokens: promptTokens(e), cachedTokens: e.cached_input_tokens ?? 0, outputTokens: e.output_tokens,
+    promptTokens: promptTokens(e), cachedTokens: e.cached_input_tokens ?? 0, outputTokens: outputTokens(e),
     costUsd: e.cost_usd, apiEquivalent: e.cost_source === 'api_equivalent',
     latencyMs: e.ended_at === null ? null : Math.round(e.ended_at - e.started_at),
     ttftMs: e.first_byte_at === null ? null : Math.round(e.first_byte_at - e.started_at),
