@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { OUTPUT_TOKENS_SQL, PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import type { StatsDimension, StatsQuery, StatsRow } from './store.js';
 import { exchangeWhere, IS_ERROR_SQL } from './exchange-filter.js';
+import { splitSessionsByModel } from './stats-model-split.js';
 
 /**
  * The group key of each dimension, in SQL. `team` groups by who sent the exchange (the
@@ -84,17 +85,26 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
     if (t.latency !== null) g.latency.push(t.latency);
     if (t.ttft !== null) g.ttft.push(t.ttft);
   }
-  const all = [...groups.values()];
-  const rows = all.map(statsRow).sort((a, b) => (query.by === 'day' ? String(a.key).localeCompare(String(b.key)) : (b.costUsd ?? 0) - (a.costUsd ?? 0) || b.requests - a.requests));
-  if (all.length === 0) return { rows, total: undefined };
+  // The total before any split counts each exchange once; with --model, after it: only that model's part.
+  let total = totalOf([...groups.values()]);
+  if (query.by === 'model') {
+    splitSessionsByModel(db, query, groups, (k) => ({ key: k, requests: 0, errors: 0, input: 0, output: 0, cached: 0, cost: null, unpriced: 0, latency: [], ttft: [] }));
+    if (query.model !== undefined) total = totalOf([...groups.values()]);
+  }
+  const rows = [...groups.values()].map(statsRow).sort((a, b) => (query.by === 'day' ? String(a.key).localeCompare(String(b.key)) : (b.costUsd ?? 0) - (a.costUsd ?? 0) || b.requests - a.requests));
+  return { rows, total };
+}
+
+/** The whole range's row: sums of the groups, percentiles over all their exchanges at once. */
+function totalOf(all: Group[]): StatsRow | undefined {
+  if (all.length === 0) return undefined;
   const sum = (pick: (g: Group) => number): number => all.reduce((a, g) => a + pick(g), 0);
   const priced = all.filter((g) => g.cost !== null);
-  const total = statsRow({
+  return statsRow({
     key: 'total', requests: sum((g) => g.requests), errors: sum((g) => g.errors), input: sum((g) => g.input), output: sum((g) => g.output),
     cached: sum((g) => g.cached), cost: priced.length > 0 ? priced.reduce((a, g) => a + g.cost!, 0) : null, unpriced: sum((g) => g.unpriced),
     latency: all.flatMap((g) => g.latency), ttft: all.flatMap((g) => g.ttft),
   });
-  return { rows, total };
 }
 
 function statsRow(g: Group): StatsRow {

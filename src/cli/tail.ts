@@ -4,6 +4,7 @@ import { FollowedReader } from '../archive/followed-reader.js';
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { ExchangeFilter } from '../archive/exchange-filter.js';
 import type { ExchangeListRow } from '../archive/store.js';
+import { modelLabel, rowModels } from '../archive/model-parts.js';
 import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { filterFlags, filterOf, filterProblem, type FilterArgs } from './filter-flags.js';
 import { openReader } from './open-reader.js';
@@ -92,7 +93,7 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
   const time = new Date(row.started_at).toTimeString().slice(0, 8);
   const status = statusLabel(row.status, row.outcome);
   const parts = [
-    time, fitted(row.tool_name ?? '-', 18), fitted(row.model ?? '-', 20), color && status.failed ? red(status.text) : status.text,
+    time, fitted(row.tool_name ?? '-', 18), fitted(modelLabel(row) ?? '-', 20), color && status.failed ? red(status.text) : status.text,
     duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
     `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : tokens(promptTokens(row))} out ${tokens(outputTokens(row))}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,
@@ -103,7 +104,7 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
 
 function tailJson(row: ExchangeListRow): Record<string, unknown> {
   return {
-    id: row.id, started_at: new Date(row.started_at).toISOString(), tool: row.tool_name, model: row.model, status: row.status, outcome: row.outcome,
+    id: row.id, started_at: new Date(row.started_at).toISOString(), tool: row.tool_name, model: row.model, models: rowModels(row), status: row.status, outcome: row.outcome,
     duration_ms: row.ended_at === null ? null : Math.round(row.ended_at - row.started_at), host: row.host, method: row.method, path: row.path,
     tokens: { input: promptTokens(row), output: outputTokens(row), cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
     session_id: row.session_id, thread_id: row.thread_id,

@@ -197,4 +197,7 @@ export const MIGRATIONS: readonly string[] = [
   // stored body (~7.5 s per 100,000 exchanges in the writer thread) and every message.
   `${BODY_PART_USE_MIGRATION}
   CREATE INDEX ws_messages_at ON ws_messages (at);`,
+  // 16: a WebSocket session that switched models is one row naming its last model: each
+  // model's tokens and cost (JSON, model-parts.ts), so `stats --by model` can split it.
+  'ALTER TABLE exchanges ADD COLUMN model_usage TEXT',
 ];

@@ -54,6 +54,8 @@ export interface ExchangeRow {
   input_audio_tokens: number | null;
   cached_audio_input_tokens: number | null;
   output_audio_tokens: number | null;
+  /** Per model, for a WebSocket session answered by more than one (schema 13, model-parts.ts): JSON; null otherwise and in older rows. */
+  model_usage: string | null;
   outcome: string | null;
   error_code: string | null;
   tool_name: string | null;
@@ -122,7 +124,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'request_body_stored', 'request_body_sha256', 'response_body_stored', 'response_body_sha256',
   'tool_name', 'tool_version', 'agent', 'quota',
   'session_id', 'thread_id', 'turn', 'cost_usd', 'cost_source', 'request_body_layout', 'response_body_layout',
-  'policy', 'client_label', 'input_audio_tokens', 'cached_audio_input_tokens', 'output_audio_tokens', 'usage_estimated',
+  'policy', 'client_label', 'input_audio_tokens', 'cached_audio_input_tokens', 'output_audio_tokens', 'usage_estimated', 'model_usage',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [

@@ -65,6 +65,8 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     cached_audio_input_tokens: usage?.cachedAudioTokens ?? null,
     output_audio_tokens: usage?.outputAudioTokens ?? null,
     usage_estimated: ex.usageEstimated ? 1 : null,
+    // Per model, with prices: the writer fills it in (model-parts.ts) as it prices the row.
+    model_usage: null,
     outcome: ex.outcome ?? null,
     error_code: ex.errorCode ?? null,
     tool_name: ex.tool ? redact(ex.tool.name) : null,

@@ -8,6 +8,7 @@ import { purgeArchive } from '../archive/purge.js';
 import type { PurgeCounts } from '../archive/store.js';
 import { applyCost } from './row-cost.js';
 import { estimateMissingUsage } from './row-estimate.js';
+import { modelUsageColumn } from './model-parts.js';
 import { groupingSummary } from './row-grouping.js';
 import type { ExchangeSummary } from '../sessions/group.js';
 import type { CacheEntry } from '../cache/response-cache.js';
@@ -174,6 +175,7 @@ export class ArchiveWriter {
           this.#estimate(item.exchange);
           const row = exchangeToRow(item.exchange, this.#redact);
           applyCost(row, item.exchange, this.#prices);
+          row.model_usage = modelUsageColumn(row, item.exchange, this.#prices, this.#redact.text);
           exchanges.push(row);
           summaries.push(summaryOrNothing(row, item.exchange));
           for (const m of item.exchange.websocket?.messages ?? []) messages.push(wsMessageToRow(item.exchange.id, m, this.#redact));

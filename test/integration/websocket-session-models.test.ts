@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('a Codex WebSocket session that switches models', () => {
-  it('is listed by sessions with every model that answered, and found by --model for any of them', async () => {
+  it('is listed by sessions with every model that answered, found by --model for any of them, split by model in stats, all its models in the CSV', async () => {
     const tls = await openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem });
     const ws = new WebSocket('wss://api.openai.com/v1/responses', { createConnection: () => tls });
     const got: string[] = [];
@@ -48,5 +48,24 @@ describe('a Codex WebSocket session that switches models', () => {
     const [session] = await cli('sessions');
     expect(session).toMatchObject({ turns: 3, models: ['gpt-5-codex', 'gpt-5-mini'] });
     expect(await cli('sessions', '--model', 'gpt-5-mini')).toHaveLength(1);
+
+    // stats --by model splits the session: each model its own tokens and cost (its
+    // responses' own prices), each counting the session once; the total counts it once.
+    type Stat = { model: string; requests: number; tokens: { input: number; output: number }; cost_usd: number };
+    const stats = (await run('node', [resolve('dist/cli/main.js'), 'stats', '--by', 'model', '--json', '--home', tp.home])).stdout;
+    const byModel = Object.fromEntries((JSON.parse(stats) as Stat[]).map((r) => [r.model, r]));
+    expect(Object.keys(byModel).sort()).toEqual(['gpt-5-codex', 'gpt-5-mini']);
+    expect(byModel['gpt-5-codex']).toMatchObject({ requests: 1, tokens: { input: 24, output: 18 } });
+    expect(byModel['gpt-5-mini']).toMatchObject({ requests: 1, tokens: { input: 12, output: 9 } });
+    const [row] = exported(tp).filter((e) => e.status === 101);
+    // gpt-5-codex costs 5× gpt-5-mini per token, and answered twice.
+    expect(byModel['gpt-5-codex']!.cost_usd).toBeCloseTo(10 * byModel['gpt-5-mini']!.cost_usd, 12);
+    expect(byModel['gpt-5-codex']!.cost_usd + byModel['gpt-5-mini']!.cost_usd).toBeCloseTo(row!.cost_usd!, 12);
+    const mini = JSON.parse((await run('node', [resolve('dist/cli/main.js'), 'stats', '--by', 'model', '--model', 'gpt-5-mini', '--json', '--home', tp.home])).stdout) as Stat[];
+    expect(mini).toEqual([byModel['gpt-5-mini']]);
+
+    // One row per exchange: the CSV's model column names both models.
+    const csv = (await run('node', [resolve('dist/cli/main.js'), 'export', '--format', 'csv', '--home', tp.home])).stdout;
+    expect(csv.split('\n')[1]).toContain(',gpt-5-codex+gpt-5-mini,');
   });
 });
