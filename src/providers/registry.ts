@@ -71,7 +71,7 @@ export function identifyRequest(host: string, port: number, path: string): { pro
   const known = identifyProvider(host, port);
   if (known) return { provider: known, api: identifyApi(path, known) };
   const native = identifyApi(path, 'ollama');
-  if (port === OLLAMA_PORT || native === 'ollama.chat' || native === 'ollama.generate') return { provider: 'ollama', api: native };
+  if (port === OLLAMA_PORT || native === 'ollama.chat' || native === 'ollama.generate' || isOllamaEmbed(path)) return { provider: 'ollama', api: native };
   const api = identifyApi(path);
   return api === 'other' ? { api } : { provider: 'openai-compatible', api };
 }
@@ -95,8 +95,8 @@ export function builtInPaths(host: string, port?: number): readonly string[] | u
  *
  * Anthropic's API is /v1/messages; a bare …/messages elsewhere is usually something
  * else (OpenAI's /v1/threads/<id>/messages), so it counts only when the caller
- * knows the host is Anthropic. Likewise /api/chat and /api/generate are Ollama's
- * only on an Ollama server.
+ * knows the host is Anthropic. Likewise /api/chat, /api/generate and /api/embed are
+ * Ollama's only on an Ollama server.
  */
 export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   const bare = pathOnly(path).replace(/\/+$/, '');
@@ -104,6 +104,9 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   if (bare.endsWith('/v1/messages') || (provider === 'anthropic' && bare.endsWith('/messages'))) return 'messages';
   if (bare.endsWith('/responses')) return 'responses';
   if (bare.endsWith('/embeddings')) return 'embeddings';
+  // Google's embedContent and batchEmbedContents (Gemini API, Vertex AI); Ollama's native /api/embed.
+  if (bare.endsWith(':embedContent') || bare.endsWith(':batchEmbedContents')) return 'embeddings';
+  if (provider === 'ollama' && bare.endsWith('/api/embed')) return 'embeddings';
   // Google's custom methods: …/models/{m}:generateContent, Code Assist's /v1internal:generateContent.
   if (bare.endsWith(':generateContent') || bare.endsWith(':streamGenerateContent')) return 'gemini.generateContent';
   if (bare.endsWith(':countTokens')) return 'gemini.countTokens';
@@ -158,6 +161,11 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'bedrock.invoke': return bedrockInvoke;
     default: return undefined;
   }
+}
+
+/** Ollama's native embeddings path, which names a host on the --intercept list Ollama as /api/chat does. */
+function isOllamaEmbed(path: string): boolean {
+  return pathOnly(path).replace(/\/+$/, '').endsWith('/api/embed');
 }
 
 function pathOnly(path: string): string {

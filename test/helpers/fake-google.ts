@@ -4,7 +4,7 @@ import { FAIL_MID_STREAM } from './fake-faults.js';
 /**
  * The fake provider's Google endpoints in their documented wire formats:
  * generateContent (one JSON object), streamGenerateContent (SSE with `alt=sse`, a
- * streamed JSON array without), countTokens — under the Gemini API's
+ * streamed JSON array without), countTokens, embedContent and batchEmbedContents — under the Gemini API's
  * /v1beta/models/{m}:…, Vertex AI's …/publishers/google/models/{m}:… and Gemini CLI's
  * Code Assist /v1internal:… (answers wrapped as `{response: …}`).
  */
@@ -14,8 +14,17 @@ export const BLOCKED_PROMPT = 'a prompt the filters block';
 
 const METHOD = /(?:\/models\/([^/:]+)|\/v1internal):(generateContent|streamGenerateContent|countTokens)$/;
 
+/** embedContent and batchEmbedContents: the Gemini API counts no tokens in either answer. */
+const EMBED = /\/models\/[^/:]+:(embedContent|batchEmbedContents)$/;
+
 /** Handles the request when it is one of these endpoints; false otherwise. */
 export async function googleRoute(req: IncomingMessage, res: ServerResponse, url: URL, body: Record<string, unknown>): Promise<boolean> {
+  const embed = EMBED.exec(url.pathname);
+  if (embed) {
+    const values = [0.0123, -0.0456, 0.0789];
+    const batch = Array.isArray(body.requests) ? body.requests : [];
+    return json(res, embed[1] === 'embedContent' ? { embedding: { values } } : { embeddings: batch.map(() => ({ values })) });
+  }
   const m = METHOD.exec(url.pathname);
   if (!m) return false;
   const codeAssist = m[1] === undefined;

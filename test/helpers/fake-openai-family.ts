@@ -29,6 +29,12 @@ export async function openaiFamilyRoute(req: IncomingMessage, res: ServerRespons
     json(res, { accounts: { default: { account: { plan_type: 'plus' } } }, method: req.method });
     return true;
   }
+  if (pathname === '/api/embed') {
+    // Ollama's native embeddings: one vector per input, the prompt's tokens as prompt_eval_count.
+    const inputs = Array.isArray(body.input) ? body.input : [body.input];
+    json(res, { model: body.model, embeddings: inputs.map(() => [0.0123, -0.0456]), total_duration: 14143917, load_duration: 1019500, prompt_eval_count: 8 });
+    return true;
+  }
   if (pathname === '/api/chat' || pathname === '/api/generate') {
     await ollama(res, body, pathname === '/api/chat');
     return true;

@@ -52,6 +52,19 @@ describe('Google APIs through the proxy', () => {
     expect(JSON.stringify(all)).not.toContain(API_KEY);
   });
 
+  it('@google/genai embedContent: recorded as embeddings with the model from the path (the Gemini API counts no tokens)', async () => {
+    const ai = new GoogleGenAI({ apiKey: API_KEY });
+    const out = await ai.models.embedContent({ model: 'gemini-embedding-001', contents: ['hi', 'there'] });
+    expect(out.embeddings).toHaveLength(2);
+    const rec = await eventually(() => {
+      const found = exported(tp).find((e) => e.path.includes('gemini-embedding-001'));
+      if (!found) throw new Error('not recorded yet');
+      return found;
+    });
+    expect([rec.provider, rec.api, rec.model, rec.usage.input_tokens]).toEqual(['gemini', 'embeddings', 'gemini-embedding-001', null]);
+    expect(JSON.stringify(rec)).not.toContain(API_KEY);
+  });
+
   it('@google/genai: a prompt blocked by the safety filters is recorded with its blockReason as the stop reason', async () => {
     const ai = new GoogleGenAI({ apiKey: API_KEY });
     const once = await ai.models.generateContent({ model: 'gemini-2.5-flash-lite', contents: BLOCKED_PROMPT });

@@ -141,6 +141,19 @@ describe('ollama package over plain HTTP to a loopback server on the intercept l
     }
   });
 
+  it('embed (/api/embed) is recorded as Ollama embeddings with the prompt\'s tokens', async () => {
+    const agent = new ProxyAgent({ uri: tp.url, proxyTunnel: false });
+    try {
+      const client = new Ollama({ host: `http://127.0.0.1:${ollamaFake.port}`, fetch: ((input: string, init: object) => undiciFetch(input, { ...init, dispatcher: agent })) as unknown as typeof fetch });
+      const out = await client.embed({ model: 'nomic-embed-text', input: ['hi', 'there'] });
+      expect(out.embeddings).toHaveLength(2);
+      const [rec] = await recorded((p) => p === '/api/embed', 1);
+      expect([rec!.provider, rec!.api, rec!.model, rec!.usage.input_tokens, rec!.usage.output_tokens, rec!.cost_usd]).toEqual(['ollama', 'embeddings', 'nomic-embed-text', 8, null, null]);
+    } finally {
+      await agent.close();
+    }
+  });
+
   it('an OpenAI-compatible /v1 endpoint on the same server is Ollama\'s chat completions', async () => {
     const out = await run('curl', ['-sS', '--fail-with-body', '--proxy', tp.url, '-H', 'content-type: application/json', `http://127.0.0.1:${ollamaFake.port}/v1/chat/completions`, '-d', '{"model":"llama3.2","messages":[]}']);
     expect(JSON.parse(out.stdout).choices[0].message.content).toBe(OPENAI_TEXT);

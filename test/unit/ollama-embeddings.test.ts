@@ -76,6 +76,25 @@ describe('OpenAI embeddings', () => {
   });
 });
 
+describe('Gemini, Vertex AI and Ollama embeddings (the same API kind)', () => {
+  const run = (body: object): Reassembled => reduce(openaiEmbeddings, 'application/json', [JSON.stringify(body)]);
+
+  it('Ollama /api/embed: model and prompt_eval_count', () => {
+    expect(run({ model: 'nomic-embed-text', embeddings: [[0.01, -0.02]], total_duration: 14143917, load_duration: 1019500, prompt_eval_count: 8 }))
+      .toStrictEqual({ model: 'nomic-embed-text', text: '', toolCalls: [], usage: { inputTokens: 8 }, events: 0 });
+    expect(openaiEmbeddings.parseRequest(Buffer.from('{"model":"nomic-embed-text","input":["a","b"]}'))).toEqual({ model: 'nomic-embed-text' });
+  });
+
+  it('Gemini API embedContent and batchEmbedContents count nothing; Vertex AI\'s usageMetadata does', () => {
+    expect(run({ embedding: { values: [0.01, -0.02] } })).toStrictEqual({ text: '', toolCalls: [], events: 0 });
+    expect(run({ embeddings: [{ values: [0.01] }, { values: [0.02] }] })).toStrictEqual({ text: '', toolCalls: [], events: 0 });
+    expect(run({ embedding: { values: [0.01] }, usageMetadata: { promptTokenCount: 6, totalTokenCount: 6 } })).toStrictEqual({ text: '', toolCalls: [], usage: { inputTokens: 6 }, events: 0 });
+    // The body may name the model as a resource; the path names it bare (registry.factsFromPath).
+    expect(openaiEmbeddings.parseRequest(Buffer.from('{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"hi"}]}}'))).toEqual({ model: 'gemini-embedding-001' });
+    expect(openaiEmbeddings.parseRequest(Buffer.from('{"content":{"parts":[{"text":"hi"}]}}'))).toEqual({});
+  });
+});
+
 describe('chat usage variants of OpenAI-compatible providers', () => {
   const json = (usage: unknown, message: unknown = { role: 'assistant', content: 'ok' }): string => JSON.stringify({ model: 'm', choices: [{ index: 0, message, finish_reason: 'stop' }], usage });
 

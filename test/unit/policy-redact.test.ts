@@ -38,6 +38,21 @@ describe('detectors', () => {
 });
 
 describe('request walking: message text only', () => {
+  it('embeddings of every shape: OpenAI input, Gemini content, batch requests and title, Ollama\'s older prompt', () => {
+    const gemini = { model: 'models/gemini-embedding-001', taskType: 'RETRIEVAL_DOCUMENT', title: 'for a@x.io', content: { parts: [{ text: 'mail a@x.io' }] } };
+    redactRequest('embeddings', gemini, all, new Placeholders(), true);
+    expect(gemini).toEqual({ model: 'models/gemini-embedding-001', taskType: 'RETRIEVAL_DOCUMENT', title: 'for [REDACTED:email:1]', content: { parts: [{ text: 'mail [REDACTED:email:1]' }] } });
+    const batch = { requests: [{ model: 'models/text-embedding-004', content: { parts: [{ text: 'b@x.io' }] } }] };
+    redactRequest('embeddings', batch, all, new Placeholders(), true);
+    expect(batch.requests[0]!.content.parts[0]!.text).toBe('[REDACTED:email:1]');
+    const ollama = { model: 'nomic-embed-text', prompt: 'c@x.io' };
+    redactRequest('embeddings', ollama, all, new Placeholders(), true);
+    expect(ollama.prompt).toBe('[REDACTED:email:1]');
+    const openai = { model: 'text-embedding-3-small', input: ['d@x.io'] };
+    redactRequest('embeddings', openai, all, new Placeholders(), true);
+    expect(openai.input).toEqual(['[REDACTED:email:1]']);
+  });
+
   it('Chat Completions: content strings and text parts change; roles, names, images, model do not', () => {
     const body = {
       model: 'a@x.io',

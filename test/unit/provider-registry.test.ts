@@ -108,6 +108,14 @@ describe('identifyRequest', () => {
     ['localhost', 1234, '/v1/embeddings', 'openai-compatible', 'embeddings'],
     ['localhost', 8080, '/health', undefined, 'other'],
     ['api.openai.com', 443, '/api/chat', 'openai', 'other'],
+    // Embeddings, whoever serves them: Google's embedContent / batchEmbedContents, Ollama's /api/embed.
+    ['generativelanguage.googleapis.com', 443, '/v1beta/models/gemini-embedding-001:embedContent', 'gemini', 'embeddings'],
+    ['generativelanguage.googleapis.com', 443, '/v1beta/models/text-embedding-004:batchEmbedContents?key=x', 'gemini', 'embeddings'],
+    ['us-central1-aiplatform.googleapis.com', 443, '/v1/projects/p/locations/us-central1/publishers/google/models/gemini-embedding-001:embedContent', 'vertex-ai', 'embeddings'],
+    ['localhost', 11434, '/api/embed', 'ollama', 'embeddings'],
+    ['gpu-box.lan', 8080, '/api/embed', 'ollama', 'embeddings'],
+    ['localhost', 11434, '/api/embeddings', 'ollama', 'embeddings'],
+    ['api.openai.com', 443, '/api/embed', 'openai', 'other'],
   ])('%s:%i %s → %s %s', (host, port, path, provider, api) => {
     expect(identifyRequest(host, port, path)).toEqual(provider === undefined ? { api } : { provider, api });
   });
