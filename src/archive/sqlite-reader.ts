@@ -150,7 +150,7 @@ export class SqliteArchiveReader implements ArchiveReader {
   }
 
   spendSince(since: number): SpendRow[] {
-    return this.db.prepare(SPEND_SQL).all(since) as SpendRow[];
+    return this.db.prepare(SPEND_SQL).all(since, since) as SpendRow[];
   }
 
   timeSeries(query: SeriesQuery): TimeSeries {
@@ -194,10 +194,18 @@ export class SqliteArchiveReader implements ArchiveReader {
 /**
  * Budgets start from the archive: one row per UTC day and the facts a rule matches on,
  * summed in SQL, so a month of traffic is read as a few hundred rows at start or reload.
+ * A WebSocket session that switched models counts each model's part under that model
+ * (model_usage), as its responses were charged live.
  */
-const SPEND_SQL = `SELECT CAST(started_at / 86400000 AS INTEGER) * 86400000 AS day, provider, host, path, api, model, tool_name AS tool, client_address AS client,
-  client_user AS user, json_extract(agent, '$.sessionId') AS session, SUM(cost_usd) AS usd
-  FROM exchanges WHERE started_at >= ? AND cost_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`;
+const SPEND_SQL = `SELECT day, provider, host, path, api, model, tool, client, user, session, SUM(usd) AS usd FROM (
+  SELECT CAST(started_at / 86400000 AS INTEGER) * 86400000 AS day, provider, host, path, api, model, tool_name AS tool, client_address AS client,
+    client_user AS user, json_extract(agent, '$.sessionId') AS session, cost_usd AS usd
+    FROM exchanges WHERE started_at >= ? AND cost_usd > 0 AND model_usage IS NULL
+  UNION ALL
+  SELECT CAST(e.started_at / 86400000 AS INTEGER) * 86400000, e.provider, e.host, e.path, e.api, json_extract(p.value, '$.model'), e.tool_name, e.client_address,
+    e.client_user, json_extract(e.agent, '$.sessionId'), json_extract(p.value, '$.cost_usd')
+    FROM exchanges e, json_each(e.model_usage) p WHERE e.model_usage IS NOT NULL AND e.started_at >= ? AND e.cost_usd > 0
+) WHERE usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`;
 
 /** A decision blocks when enforced with deny/block/limit, changes the body when enforced with replace/clamp. */
 const RULE_STATS_SQL = `SELECT json_extract(d.value, '$.rule') AS rule, json_extract(d.value, '$.kind') AS kind, COUNT(DISTINCT e.id) AS exchanges,

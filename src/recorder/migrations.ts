@@ -198,6 +198,9 @@ export const MIGRATIONS: readonly string[] = [
   `${BODY_PART_USE_MIGRATION}
   CREATE INDEX ws_messages_at ON ws_messages (at);`,
   // 16: a WebSocket session that switched models is one row naming its last model: each
-  // model's tokens and cost (JSON, model-parts.ts), so `stats --by model` can split it.
-  'ALTER TABLE exchanges ADD COLUMN model_usage TEXT',
+  // model's tokens and cost (JSON, model-parts.ts), so `stats --by model` and budgets
+  // seeded from the archive can split it. Partial index: those few rows are found
+  // without reading every row's last column (past its body's pages).
+  `ALTER TABLE exchanges ADD COLUMN model_usage TEXT;
+  CREATE INDEX exchanges_model_usage ON exchanges (started_at) WHERE model_usage IS NOT NULL;`,
 ];

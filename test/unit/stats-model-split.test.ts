@@ -112,6 +112,14 @@ describe('a WebSocket session that switched models', () => {
       expect(codex.rows.map((r) => [r.key, r.requests, r.inputTokens])).toEqual([['gpt-5-codex', 1, 2000]]);
     });
 
+    it('budgets seeded from the archive: each model\'s part under that model, as the session was charged live', () => {
+      const spent = new Map<string, number>();
+      for (const r of reader.spendSince(0)) spent.set(r.model!, (spent.get(r.model!) ?? 0) + r.usd);
+      expect([...spent.keys()].sort()).toEqual(['gpt-5-codex', 'gpt-5-mini']);
+      expect(spent.get('gpt-5-codex')).toBeCloseTo(2000 * 1.25e-6 + 200 * 10e-6, 12);
+      expect(spent.get('gpt-5-mini')).toBeCloseTo(2500 * 0.25e-6 + 350 * 2e-6, 12);
+    });
+
     it('the CSV export and tail name every model of the session', () => {
       const csv = [...exchangeCsvLines(archive)].join('\n');
       expect(csv).toContain(',gpt-5-codex+gpt-5-mini,');
