@@ -92,10 +92,25 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
     } catch (err) {
       return miss(`price calculation failed: ${(err as Error).message}`);
     }
+    if (calc && input.provider === 'bedrock' && otherVersion(model, calc.modelId)) {
+      return miss(`no price for ${JSON.stringify(model)}: the price list's ${JSON.stringify(calc.modelId)} is another version of it; add it with --prices`);
+    }
     if (calc) return { usd: calc.usd, source, matchedProvider: calc.providerId, matchedModel: calc.modelId, pricesVersion };
   }
   const where = resolution.providerId ?? resolution.providerApiUrl ?? 'any provider';
   return miss(`unknown model ${models.map((m) => JSON.stringify(m)).join(' / ')} for ${where}`);
+}
+
+/**
+ * Bedrock model ids end in their version (`amazon.titan-embed-text-v2:0`); the price
+ * list matches some by a prefix that takes in every version (Titan Text Embeddings V2
+ * at V1's rate, five times V2's). A price entry for another version is not the price.
+ */
+function otherVersion(model: string, matched: string): boolean {
+  const version = (id: string): string | undefined => /-v(\d+)(?::\d+)?$/.exec(id)?.[1];
+  const asked = version(model);
+  const found = version(matched);
+  return asked !== undefined && found !== undefined && asked !== found;
 }
 
 /**

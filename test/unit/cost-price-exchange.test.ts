@@ -113,6 +113,13 @@ describe('priceExchange: Google, Vertex, Bedrock', () => {
 });
 
 describe('priceExchange: no price', () => {
+  it('Bedrock: a price entry for another version of the model is not its price (Titan Text Embeddings V2 is not V1)', () => {
+    const v2 = price({ provider: 'bedrock', api: 'bedrock.invoke', model: 'amazon.titan-embed-text-v2:0', usage: { inputTokens: 1_000 } });
+    expect(v2.usd).toBeNull();
+    expect(v2.reason).toContain('another version');
+    expect(price({ provider: 'bedrock', api: 'bedrock.invoke', model: 'amazon.titan-embed-text-v1', usage: { inputTokens: 1_000 } }).usd).toBeCloseTo(usd([1_000, 0.1]), 12);
+  });
+
   it('an unknown model is null with the reason, never a guess', () => {
     const r = price({ provider: 'openai', api: 'chat.completions', model: 'gpt-unreleased-9', usage: { inputTokens: 1, outputTokens: 1 } });
     expect(r.usd).toBeNull();
