@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { OUTPUT_TOKENS_SQL, PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import { exchangeWhere, IS_ERROR_SQL, type ExchangeFilter } from './exchange-filter.js';
 import { addSums, GROUP_KEYS, teamKey } from './stats-table.js';
+import { switchedSessions, type SplitFigures } from './stats-model-split.js';
 
 /** What the web UI's charts split their lines by. */
 export type SeriesDimension = 'model' | 'tool' | 'user' | 'team';
@@ -53,6 +54,7 @@ export function timeSeries(db: Database.Database, query: SeriesQuery): TimeSerie
   const rows = db.prepare(`SELECT CAST(started_at / ${step} AS INTEGER) * ${step} AS at, ${GROUP_KEYS[query.by]} AS key, COUNT(*) AS requests, SUM(${IS_ERROR_SQL}) AS errors,
     SUM(${PROMPT_TOKENS_SQL}) AS promptTokens, SUM(COALESCE(cached_input_tokens, 0)) AS cachedTokens, SUM(${OUTPUT_TOKENS_SQL}) AS outputTokens,
     COALESCE(SUM(cost_usd), 0) AS costUsd FROM exchanges ${where} GROUP BY at, key ORDER BY at`).all(...params) as SeriesPoint[];
+  if (query.by === 'model') return { step, points: splitByModel(db, query, step, rows) };
   if (query.by !== 'team') return { step, points: rows };
   // Teams live in the policy file: members' rows merge under their team.
   const merged = new Map<string, SeriesPoint>();
@@ -64,4 +66,33 @@ export function timeSeries(db: Database.Database, query: SeriesQuery): TimeSerie
     else addSums(m, r, ['requests', 'errors', 'promptTokens', 'cachedTokens', 'outputTokens', 'costUsd']);
   }
   return { step, points: [...merged.values()] };
+}
+
+/**
+ * The points by model with each session that switched models split among them
+ * (switchedSessions), in its bucket: each model its tokens and cost, and one request.
+ */
+function splitByModel(db: Database.Database, query: SeriesQuery, step: number, rows: SeriesPoint[]): SeriesPoint[] {
+  const points = new Map(rows.map((r) => [`${r.at}\n${r.key}`, r]));
+  const point = (at: number, key: string | null): SeriesPoint | undefined => points.get(`${at}\n${key}`);
+  for (const s of switchedSessions(db, query)) {
+    const at = Math.floor(s.startedAt / step) * step;
+    const whole = s.counted ? point(at, s.model) : undefined;
+    if (whole) move(whole, s.whole, -1);
+    for (const part of s.parts) {
+      let p = point(at, part.model);
+      if (!p) points.set(`${at}\n${part.model}`, (p = { at, key: part.model, requests: 0, errors: 0, promptTokens: 0, cachedTokens: 0, outputTokens: 0, costUsd: 0 }));
+      move(p, part.figures, 1);
+    }
+    if (whole && whole.requests <= 0) points.delete(`${at}\n${s.model}`);
+  }
+  return [...points.values()].sort((a, b) => a.at - b.at);
+}
+
+function move(p: SeriesPoint, f: SplitFigures, sign: 1 | -1): void {
+  p.requests += sign;
+  p.promptTokens += sign * f.input;
+  p.outputTokens += sign * f.output;
+  p.cachedTokens += sign * f.cached;
+  p.costUsd += sign * (f.cost ?? 0);
 }

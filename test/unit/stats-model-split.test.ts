@@ -15,8 +15,8 @@ import { createWsReducer, settleWebSocket, type WsTextMessage } from '../../src/
 
 /**
  * A Codex WebSocket session is one row named after its last model; when it switched
- * models, `stats --by model` splits its tokens and cost among them, and the
- * one-row-per-exchange views (CSV, tail) name every model.
+ * models, `stats --by model`, the charts and budgets seeded from the archive split its
+ * tokens and cost among them, and the one-row-per-exchange views (CSV, tail) name every model.
  */
 const AT = Date.parse('2026-12-01T12:00:00Z');
 const client = (event: object): WsTextMessage => ({ direction: 'client', text: JSON.stringify(event) });
@@ -102,6 +102,19 @@ describe('a WebSocket session that switched models', () => {
       expect(total!.costUsd).toBeCloseTo(by['gpt-5-codex']!.costUsd! + by['gpt-5-mini']!.costUsd!, 12);
       // Other dimensions keep the session whole: one request of the host's two.
       expect(reader.statsTable({ by: 'host' }).rows).toMatchObject([{ key: 'api.openai.com', requests: 2, inputTokens: 4500, outputTokens: 550 }]);
+    });
+
+    it('the web UI\'s charts by model split it the same way, in its time bucket', () => {
+      const { points } = reader.timeSeries({ by: 'model' });
+      const by = new Map<string | null, { requests: number; promptTokens: number; outputTokens: number; costUsd: number }>();
+      for (const p of points) {
+        const sum = by.get(p.key) ?? { requests: 0, promptTokens: 0, outputTokens: 0, costUsd: 0 };
+        by.set(p.key, { requests: sum.requests + p.requests, promptTokens: sum.promptTokens + p.promptTokens, outputTokens: sum.outputTokens + p.outputTokens, costUsd: sum.costUsd + p.costUsd });
+      }
+      expect([...by.keys()].sort()).toEqual(['gpt-5-codex', 'gpt-5-mini']);
+      expect(by.get('gpt-5-codex')).toMatchObject({ requests: 1, promptTokens: 2000, outputTokens: 200 });
+      expect(by.get('gpt-5-mini')).toMatchObject({ requests: 2, promptTokens: 2500, outputTokens: 350 });
+      expect(by.get('gpt-5-codex')!.costUsd).toBeCloseTo(2000 * 1.25e-6 + 200 * 10e-6, 12);
     });
 
     it('stats --model: a session that used the model counts for it, whichever model came last', () => {
