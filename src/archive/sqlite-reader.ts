@@ -21,7 +21,7 @@ const LIST_COLUMNS = `rowid AS cursor, id, connection_id, started_at, request_en
   user_agent, host, port, method, path, status, provider, api, model, stream, request_body_size, request_body_truncated, request_body_stored,
   request_body_sha256, response_body_size, response_body_truncated, response_body_stored, response_body_sha256, response_text, response_thinking,
   tool_calls, stop_reason, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cache_creation_input_tokens, outcome, error_code,
-  tool_name, tool_version, agent, quota, session_id, thread_id, turn, cost_usd, cost_source, model_usage`;
+  tool_name, tool_version, agent, quota, session_id, thread_id, turn, cost_usd, cost_source, model_usage, usage_estimated`;
 
 /** A session's run label: its exchanges carry it (one index probe per listed session). */
 export const LABEL_OF_SESSION = '(SELECT client_label FROM exchanges e WHERE e.session_id = sessions.id AND e.client_label IS NOT NULL LIMIT 1) AS client_label';

@@ -2,7 +2,7 @@ import type { StatsDimension, StatsRow } from './store.js';
 
 /** A group with nothing in it: the columns of an empty CSV. */
 export const NO_ROW: StatsRow = {
-  key: null, requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null, unpriced: 0,
+  key: null, requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null, unpriced: 0, estimated: 0,
   latencyP50Ms: null, latencyP95Ms: null, ttftP50Ms: null, ttftP95Ms: null, cacheHitRatio: null,
 };
 
@@ -11,7 +11,7 @@ export function statsJson(by: StatsDimension, r: StatsRow): Record<string, unkno
   return {
     [by]: r.key, requests: r.requests, errors: r.errors,
     tokens: { input: r.inputTokens, output: r.outputTokens, cached_input: r.cachedInputTokens },
-    cost_usd: usdFigure(r.costUsd), unpriced_exchanges: r.unpriced,
+    cost_usd: usdFigure(r.costUsd), unpriced_exchanges: r.unpriced, estimated_exchanges: r.estimated,
     latency_ms: { p50: r.latencyP50Ms, p95: r.latencyP95Ms }, ttft_ms: { p50: r.ttftP50Ms, p95: r.ttftP95Ms },
     cache_hit_ratio: r.cacheHitRatio,
   };

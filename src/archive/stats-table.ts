@@ -30,6 +30,8 @@ interface Group {
   cached: number;
   cost: number | null;
   unpriced: number;
+  /** Exchanges whose tokens (and cost) llmtap estimated: their answers reported no usage. */
+  estimated: number;
   latency: number[];
   ttft: number[];
 }
@@ -65,7 +67,8 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
   const key = GROUP_KEYS[query.by];
   const { where, params } = exchangeWhere(query);
   const sums = db.prepare(`SELECT ${key} AS key, COUNT(*) AS requests, SUM(${IS_ERROR_SQL}) AS errors, SUM(${PROMPT_TOKENS_SQL}) AS input,
-    SUM(${OUTPUT_TOKENS_SQL}) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced
+    SUM(${OUTPUT_TOKENS_SQL}) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced,
+    SUM(COALESCE(usage_estimated, 0)) AS estimated
     FROM exchanges ${where} GROUP BY key`).all(...params) as Omit<Group, 'latency' | 'ttft'>[];
   const regroup = query.by === 'team' ? (k: string | null) => teamKey(k, query.teams ?? new Map()) : (k: string | null) => k;
   const groups = new Map<string | null, Group>();
@@ -73,7 +76,7 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
     const k = regroup(s.key);
     const g = groups.get(k);
     if (!g) groups.set(k, { ...s, key: k, latency: [], ttft: [] });
-    else addSums(g, s, ['requests', 'errors', 'input', 'output', 'cached', 'unpriced', 'cost']);
+    else addSums(g, s, ['requests', 'errors', 'input', 'output', 'cached', 'unpriced', 'estimated', 'cost']);
   }
   // One pass over the range for the timings (two numbers per exchange), grouped in memory.
   // A WebSocket session (101) lasts as long as its conversation: that is no wait for an answer.
@@ -88,7 +91,7 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
   // The total before any split counts each exchange once; with --model, after it: only that model's part.
   let total = totalOf([...groups.values()]);
   if (query.by === 'model') {
-    splitSessionsByModel(db, query, groups, (k) => ({ key: k, requests: 0, errors: 0, input: 0, output: 0, cached: 0, cost: null, unpriced: 0, latency: [], ttft: [] }));
+    splitSessionsByModel(db, query, groups, (k) => ({ key: k, requests: 0, errors: 0, input: 0, output: 0, cached: 0, cost: null, unpriced: 0, estimated: 0, latency: [], ttft: [] }));
     if (query.model !== undefined) total = totalOf([...groups.values()]);
   }
   const rows = [...groups.values()].map(statsRow).sort((a, b) => (query.by === 'day' ? String(a.key).localeCompare(String(b.key)) : (b.costUsd ?? 0) - (a.costUsd ?? 0) || b.requests - a.requests));
@@ -102,7 +105,7 @@ function totalOf(all: Group[]): StatsRow | undefined {
   const priced = all.filter((g) => g.cost !== null);
   return statsRow({
     key: 'total', requests: sum((g) => g.requests), errors: sum((g) => g.errors), input: sum((g) => g.input), output: sum((g) => g.output),
-    cached: sum((g) => g.cached), cost: priced.length > 0 ? priced.reduce((a, g) => a + g.cost!, 0) : null, unpriced: sum((g) => g.unpriced),
+    cached: sum((g) => g.cached), cost: priced.length > 0 ? priced.reduce((a, g) => a + g.cost!, 0) : null, unpriced: sum((g) => g.unpriced), estimated: sum((g) => g.estimated),
     latency: all.flatMap((g) => g.latency), ttft: all.flatMap((g) => g.ttft),
   });
 }
@@ -110,7 +113,7 @@ function totalOf(all: Group[]): StatsRow | undefined {
 function statsRow(g: Group): StatsRow {
   return {
     key: g.key, requests: g.requests, errors: g.errors, inputTokens: g.input, outputTokens: g.output, cachedInputTokens: g.cached,
-    costUsd: g.cost, unpriced: g.unpriced,
+    costUsd: g.cost, unpriced: g.unpriced, estimated: g.estimated,
     latencyP50Ms: percentile(g.latency, 0.5), latencyP95Ms: percentile(g.latency, 0.95),
     ttftP50Ms: percentile(g.ttft, 0.5), ttftP95Ms: percentile(g.ttft, 0.95),
     cacheHitRatio: g.input > 0 ? Math.min(1, g.cached / g.input) : null,

@@ -168,6 +168,8 @@ export interface StatsRow {
   cachedInputTokens: number;
   costUsd: number | null;
   unpriced: number;
+  /** Exchanges whose tokens and cost llmtap estimated from the text (their answers reported no usage). */
+  estimated: number;
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   ttftP50Ms: number | null;

@@ -7,7 +7,7 @@ import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs 
 import { openReader, printJson } from './open-reader.js';
 import { printCsv } from './render/csv.js';
 import { printBudgets, printRuleStats } from './stats-policy.js';
-import { duration, percent, tokens, usd } from './render/format.js';
+import { counted, duration, percent, tokens, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
 
 type StatsArgs = FilterArgs & {
@@ -71,6 +71,7 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
         { width: terminalWidth(process.stdout), color: useColor(process.stdout) },
       ));
       process.stdout.write(`costs priced when recorded, with ${GENAI_PRICES_VERSION} (and --prices overrides, if any)\n`);
+      if (total.estimated > 0) process.stdout.write(`tokens and cost of ${counted(total.estimated, 'exchange')} estimated by llmtap: their answers reported no usage\n`);
     } finally {
       reader.close();
     }

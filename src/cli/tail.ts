@@ -92,10 +92,12 @@ function newRows(reader: SqliteArchiveReader, cursor: number, filter: ExchangeFi
 export function tailLine(row: ExchangeListRow, color: boolean): string {
   const time = new Date(row.started_at).toTimeString().slice(0, 8);
   const status = statusLabel(row.status, row.outcome);
+  const est = row.usage_estimated === 1 ? '~' : '';
   const parts = [
     time, fitted(row.tool_name ?? '-', 18), fitted(modelLabel(row) ?? '-', 20), color && status.failed ? red(status.text) : status.text,
     duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
-    `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : tokens(promptTokens(row))} out ${tokens(outputTokens(row))}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
+    // `~`: estimated by llmtap, the answer reported no usage.
+    `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : `${est}${tokens(promptTokens(row))}`} out ${est}${tokens(outputTokens(row))}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,
   ];
   const line = parts.join('  ');

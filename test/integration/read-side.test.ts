@@ -191,7 +191,7 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect((await llmtap('stats', '--status', 'error')).stdout).toBe('no exchanges in this range\n');
 
     const csv = (await llmtap('stats', '--by', 'model', '--csv')).stdout.trimEnd().split('\n');
-    expect(csv[0]).toBe('model,requests,errors,tokens_input,tokens_output,tokens_cached_input,cost_usd,unpriced_exchanges,latency_ms_p50,latency_ms_p95,ttft_ms_p50,ttft_ms_p95,cache_hit_ratio');
+    expect(csv[0]).toBe('model,requests,errors,tokens_input,tokens_output,tokens_cached_input,cost_usd,unpriced_exchanges,estimated_exchanges,latency_ms_p50,latency_ms_p95,ttft_ms_p50,ttft_ms_p95,cache_hit_ratio');
     const claude = csv.find((l) => l.startsWith('claude-sonnet-4-5,'))!.split(',');
     const json = (JSON.parse((await llmtap('stats', '--by', 'model', '--json')).stdout) as { model: string; cost_usd: number; tokens: { input: number } }[]).find((r) => r.model === 'claude-sonnet-4-5')!;
     expect([claude[1], Number(claude[3]), Number(claude[6])]).toEqual(['2', json.tokens.input, json.cost_usd]);

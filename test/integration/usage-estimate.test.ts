@@ -52,8 +52,12 @@ describe('a Chat Completions stream that reports no usage (the OpenAI SDK\'s def
     expect(rec.usage.output_tokens).toBe(countTokens(OPENAI_TEXT));
     expect(rec.usage_estimated).toBe(true);
     expect(rec.cost_usd).toBeGreaterThan(0);
-    const shown = (await promisify(execFile)('node', [CLI, '--home', tp.home, 'show', rec.id])).stdout;
-    expect(shown).toMatch(new RegExp(`in 8 \\(cached 0\\) out ${countTokens(OPENAI_TEXT)} \\(estimated\\)`));
+    const cli = async (...args: string[]) => (await promisify(execFile)('node', [CLI, '--home', tp.home, ...args])).stdout;
+    expect(await cli('show', rec.id)).toMatch(new RegExp(`in 8 \\(cached 0\\) out ${countTokens(OPENAI_TEXT)} \\(estimated\\)`));
+    // stats counts them and says so under the table.
+    expect(await cli('stats', '--by', 'model')).toContain('tokens and cost of 1 exchange estimated by llmtap: their answers reported no usage');
+    const [row] = JSON.parse(await cli('stats', '--by', 'model', '--json')) as { model: string; estimated_exchanges: number }[];
+    expect(row).toMatchObject({ model: 'gpt-4o', estimated_exchanges: 1 });
   });
 
   it('spends a budget with its estimated cost: the next request is refused budget_exceeded, nothing sent', async () => {

@@ -5,6 +5,8 @@ import { estimateAnswerTokens, estimatePromptTokens } from '../../src/cost/usage
 import { makeExchange, type Exchange } from '../../src/exchange.js';
 import { countTokens, estimateMissingUsage } from '../../src/recorder/row-estimate.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
+import { tailLine } from '../../src/cli/tail.js';
+import { listItem } from '../../src/ui/server/list-item.js';
 
 /** One token per word: the formula's overheads show in the totals. */
 const words = (text: string): number => text.split(/\s+/).filter(Boolean).length;
@@ -75,6 +77,9 @@ describe('estimateMissingUsage (the writer thread, before the row is priced)', (
     expect(ex.usage).toEqual({ inputTokens: 3 + 3 + 1 + 5, outputTokens: 3 });
     const row = exchangeToRow(ex);
     expect([row.input_tokens, row.output_tokens, row.usage_estimated]).toEqual([12, 3, 1]);
+    // tail and the web UI's list mark such a row's tokens with ~.
+    expect(tailLine(row, false)).toContain('in ~12 out ~3');
+    expect(listItem({ ...row, match: undefined })).toMatchObject({ promptTokens: 12, estimated: true });
   });
 
   it('reads a gzip-coded body, and scales a body cut at the capture limit by its size', () => {

@@ -5,6 +5,9 @@ import { Paging } from './blocks.js';
 import { counted, listTime, ms, shortId, tokens, usd } from './format.js';
 import { SessionWait } from './session-wait.js';
 
+/** Why a row's tokens start with `~`. */
+const ESTIMATED = 'estimated by llmtap: the answer reported no usage';
+
 const MAX_ROWS = 1000;
 
 export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
@@ -151,8 +154,8 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
                 <td class="cut" title={r.tool ?? ''}>{r.tool ?? '–'}</td>
                 <td class="cut" title={r.model ?? `${r.method} ${r.path}`}><a href={`#/exchange/${encodeURIComponent(r.id)}`}>{r.model ?? `${r.method} ${r.path}`}</a></td>
                 <td><Status item={r} /></td>
-                <td class="num">{tokens(r.promptTokens)}</td>
-                <td class="num">{tokens(r.outputTokens)}</td>
+                <td class="num" title={r.estimated ? ESTIMATED : undefined}>{r.estimated ? '~' : ''}{tokens(r.promptTokens)}</td>
+                <td class="num" title={r.estimated ? ESTIMATED : undefined}>{r.estimated ? '~' : ''}{tokens(r.outputTokens)}</td>
                 <td class="num">{tokens(r.cachedTokens)}</td>
                 <td class="num">{usd(r.costUsd, r.apiEquivalent)}</td>
                 <td class="num">{ms(r.latencyMs)}</td>

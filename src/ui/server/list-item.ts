@@ -19,6 +19,8 @@ export interface UiListItem {
   promptTokens: number;
   cachedTokens: number;
   outputTokens: number | null;
+  /** The tokens (and cost) were estimated by llmtap: the answer reported no usage. */
+  estimated?: true;
   costUsd: number | null;
   apiEquivalent: boolean;
   latencyMs: number | null;
@@ -41,6 +43,7 @@ export function listItem(e: ExchangeListEntry): UiListItem {
     latencyMs: e.ended_at === null ? null : Math.round(e.ended_at - e.started_at),
     ttftMs: e.first_byte_at === null ? null : Math.round(e.first_byte_at - e.started_at),
     policy: policySummary(e.policy), sessionId: e.session_id, threadId: e.thread_id, turn: e.turn,
+    ...(e.usage_estimated === 1 ? { estimated: true } : {}),
     ...(e.match ? { match: e.match } : {}),
   };
 }
