@@ -182,7 +182,20 @@ export const MIGRATIONS: readonly string[] = [
   // 13: 1 where the token counts were estimated by llmtap from the text (a Chat Completions or Responses
   // answer that reported no usage; recorder/row-estimate.ts), so readers can say so.
   'ALTER TABLE exchanges ADD COLUMN usage_estimated INTEGER',
-  // 14: a session's retries (the same request resent in its turn), so `llmtap sessions`
+  // 14: what hourly retention needs through indexes, so a pass with little or nothing old
+  // reads little: each body part's last use (a table of its own, body-parts.ts; parts
+  // stored before it get theirs at the first purge), and WebSocket messages by time (the
+  // messages of sessions whose row never came). Before, every pass read every exchange's
+  // stored body (~7.5 s per 100,000 exchanges in the writer thread) and every message.
+  `${BODY_PART_USE_MIGRATION}
+  CREATE INDEX ws_messages_at ON ws_messages (at);`,
+  // 15: a WebSocket session that switched models is one row naming its last model: each
+  // model's tokens and cost (JSON, model-parts.ts), so `stats --by model` and budgets
+  // seeded from the archive can split it. Partial index: those few rows are found
+  // without reading every row's last column (past its body's pages).
+  `ALTER TABLE exchanges ADD COLUMN model_usage TEXT;
+  CREATE INDEX exchanges_model_usage ON exchanges (started_at) WHERE model_usage IS NOT NULL;`,
+  // 16: a session's retries (the same request resent in its turn), so `llmtap sessions`
   // counts each turn once. Sessions already recorded get theirs from the exchanges: a
   // retry shares its thread and turn with the attempt before it (one pass, at upgrade).
   `ALTER TABLE sessions ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
@@ -190,17 +203,4 @@ export const MIGRATIONS: readonly string[] = [
     SELECT session_id, COUNT(*) - COUNT(DISTINCT thread_id || ' ' || turn) AS n FROM exchanges
     WHERE session_id IS NOT NULL AND thread_id IS NOT NULL AND turn IS NOT NULL GROUP BY session_id
   ) AS r WHERE r.session_id = sessions.id AND r.n > 0;`,
-  // 15: what hourly retention needs through indexes, so a pass with little or nothing old
-  // reads little: each body part's last use (a table of its own, body-parts.ts; parts
-  // stored before it get theirs at the first purge), and WebSocket messages by time (the
-  // messages of sessions whose row never came). Before, every pass read every exchange's
-  // stored body (~7.5 s per 100,000 exchanges in the writer thread) and every message.
-  `${BODY_PART_USE_MIGRATION}
-  CREATE INDEX ws_messages_at ON ws_messages (at);`,
-  // 16: a WebSocket session that switched models is one row naming its last model: each
-  // model's tokens and cost (JSON, model-parts.ts), so `stats --by model` and budgets
-  // seeded from the archive can split it. Partial index: those few rows are found
-  // without reading every row's last column (past its body's pages).
-  `ALTER TABLE exchanges ADD COLUMN model_usage TEXT;
-  CREATE INDEX exchanges_model_usage ON exchanges (started_at) WHERE model_usage IS NOT NULL;`,
 ];

@@ -7,7 +7,8 @@ import type { PriceOverrides } from '../cost/override-match.js';
 import { purgeArchive } from '../archive/purge.js';
 import type { PurgeCounts } from '../archive/store.js';
 import { applyCost } from './row-cost.js';
-import { estimateMissingUsage } from './row-estimate.js';
+import { estimateMissingUsage, mayEstimateUsage } from './row-estimate.js';
+import { amendWithEstimates, type Estimable, type EstimatedUsage } from './estimate-pass.js';
 import { modelUsageColumn } from './model-parts.js';
 import { groupingSummary } from './row-grouping.js';
 import type { ExchangeSummary } from '../sessions/group.js';
@@ -50,14 +51,7 @@ export interface WriteOutcome {
   estimated?: EstimatedUsage[];
 }
 
-/** The usage and price the writer estimated for an exchange whose answer reported none. */
-export interface EstimatedUsage {
-  id: string;
-  inputTokens: number;
-  outputTokens: number;
-  /** Its price from those tokens; null when the model has no known price. */
-  usd: number | null;
-}
+export type { EstimatedUsage };
 
 /**
  * Where an exchange landed: its session, thread and turn are decided as it is written
@@ -167,16 +161,17 @@ export class ArchiveWriter {
     let unmapped = 0;
     const cachePuts: CacheEntry[] = [];
     const cacheDeletes: string[] = [];
+    const estimable: Estimable[] = [];
     for (const frame of batch) {
       try {
         const item = decodeRecord(frame);
         if (item.kind === 'exchange') {
-          // Before mapping and pricing: an answer without usage gets an estimate (row-estimate.ts).
-          this.#estimate(item.exchange);
           const row = exchangeToRow(item.exchange, this.#redact);
           applyCost(row, item.exchange, this.#prices);
           row.model_usage = modelUsageColumn(row, item.exchange, this.#prices, this.#redact.text);
           exchanges.push(row);
+          // An answer without usage: estimated once the row is committed (estimate-pass.ts).
+          if (mayEstimateUsage(item.exchange)) estimable.push({ ex: item.exchange, row });
           summaries.push(summaryOrNothing(row, item.exchange));
           for (const m of item.exchange.websocket?.messages ?? []) messages.push(wsMessageToRow(item.exchange.id, m, this.#redact));
         } else if (item.kind === 'ws_messages') {
@@ -214,9 +209,8 @@ export class ArchiveWriter {
       if (kinds > 1) archive.db.transaction(insert).immediate();
       else insert();
       const outcome: WriteOutcome = { recorded: rows, lost: unmapped, rows };
+      if (estimable.length > 0) this.#amend(archive, estimable, outcome);
       if (report && exchanges.length > 0) outcome.written = exchanges.map(writtenExchange);
-      const estimated = exchanges.filter((r) => r.usage_estimated === 1);
-      if (estimated.length > 0) outcome.estimated = estimated.map((r) => ({ id: r.id, inputTokens: r.input_tokens ?? 0, outputTokens: r.output_tokens ?? 0, usd: r.cost_usd }));
       return outcome;
     } catch (err) {
       this.#dropIfBroken(err);
@@ -224,13 +218,26 @@ export class ArchiveWriter {
     }
   }
 
-  /** An estimate that fails (the tokenizer would not load, say) costs the record nothing: it is kept without usage, and logged once. */
-  #estimate(ex: Exchange): void {
+  /**
+   * The committed rows of answers without usage get their estimate (estimate-pass.ts). It
+   * failing (the tokenizer will not load, say) costs nothing recorded: those rows stay
+   * without usage, and the first failure is logged.
+   */
+  #amend(archive: Archive, estimable: readonly Estimable[], outcome: WriteOutcome): void {
+    const estimate = (ex: Exchange): boolean => {
+      try {
+        return estimateMissingUsage(ex);
+      } catch (err) {
+        if (!this.#estimateFailed) this.#log('warn', { err: errorMessage(err) }, 'could not estimate the usage of an answer that reported none; such exchanges are recorded without tokens');
+        this.#estimateFailed = true;
+        return false;
+      }
+    };
     try {
-      estimateMissingUsage(ex);
+      const estimated = amendWithEstimates(archive.db, estimable, this.#prices, estimate);
+      if (estimated.length > 0) outcome.estimated = estimated;
     } catch (err) {
-      if (!this.#estimateFailed) this.#log('warn', { err: errorMessage(err) }, 'could not estimate the usage of an answer that reported none; such exchanges are recorded without tokens');
-      this.#estimateFailed = true;
+      this.#log('warn', { err: errorMessage(err) }, 'could not record estimated usage; the exchanges are recorded without it');
     }
   }
 

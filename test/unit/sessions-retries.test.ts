@@ -65,6 +65,8 @@ describe('session turns and retries', () => {
     db.exec('UPDATE sessions SET retries = 0');
     const version = db.pragma('user_version', { simple: true }) as number;
     expect(version).toBe(MIGRATIONS.length);
+    // This undoes the last migration only: it must be the one adding retries.
+    expect(MIGRATIONS.at(-1)).toContain('ADD COLUMN retries');
     db.exec('ALTER TABLE sessions DROP COLUMN retries');
     db.pragma(`user_version = ${version - 1}`);
     db.close();
