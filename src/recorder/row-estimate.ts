@@ -23,11 +23,11 @@ export const countTokens: TokenCounter = (text) => {
 };
 
 /**
- * In the writer thread, before the row is mapped and priced: a Chat Completions or
- * Responses exchange whose answer (2xx, read by the parser) reported no usage gets its
- * usage estimated from the text (cost/usage-estimate.ts), flagged `usageEstimated`, so
- * its tokens and cost are in the archive as estimates rather than missing. Returns true
- * when it estimated.
+ * In the writer thread, once the exchange's row is committed (estimate-pass.ts amends it):
+ * a Chat Completions or Responses exchange whose answer (2xx, read by the parser)
+ * reported no usage gets its usage estimated from the text (cost/usage-estimate.ts),
+ * flagged `usageEstimated`, so its tokens and cost are in the archive as estimates rather
+ * than missing. Returns true when it estimated.
  */
 export function estimateMissingUsage(ex: Exchange, count: TokenCounter = countTokens): boolean {
   const res = ex.response;
