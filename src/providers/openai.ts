@@ -14,14 +14,14 @@ import type { ProviderParser, ResponseReducer } from './types.js';
 export const openaiChat: ProviderParser = {
   parseRequest: readModelAndStream,
   createReducer: (contentType) => (isEventStream(contentType) ? createStreamReducer() : wholeJsonReducer((body) => {
-    const acc = new ChatAccumulator();
+    const acc = new ChatAccumulator(false);
     if (body) acc.addChunk(body);
     return acc.result(0);
   })),
 };
 
 function createStreamReducer(): ResponseReducer {
-  const acc = new ChatAccumulator();
+  const acc = new ChatAccumulator(true);
   let events = 0;
   let done = false;
   const reader = createSseReader(({ data }) => {
@@ -57,10 +57,25 @@ class ChatAccumulator {
   private thinking = '';
   private stopReason: string | undefined;
   private usage: Usage | undefined;
+  private failed = false;
   /** Keyed by tool-call index (or id/position when a provider sends no index), in arrival order. */
   private readonly calls = new Map<string, PendingCall>();
 
+  /** `streamed`: chunks of an event stream, where an error says why the answer stopped. */
+  constructor(private readonly streamed: boolean) {}
+
   addChunk(chunk: JsonObject): void {
+    // An error instead of an answer: OpenAI's mid-stream `data: {"error": {…}}` after the 200
+    // (its type, server_error…, is why the stream stopped), or a whole `{"error": …}` body (an
+    // error status says it all, but a compatible server may send it with 200). Not an answer
+    // to replay from the cache, nor one to estimate usage for.
+    const error = asObject(chunk.error);
+    if (error && chunk.choices === undefined) {
+      const kind = error.type ?? error.code;
+      if (this.streamed) this.stopReason = typeof kind === 'string' ? kind : 'error';
+      this.failed = true;
+      return;
+    }
     // Azure's first chunk carries only prompt filter results and an empty model.
     if (this.model === undefined && typeof chunk.model === 'string' && chunk.model !== '') this.model = chunk.model;
     // Groq reports streamed usage under x_groq instead of on the final chunk.
@@ -128,6 +143,7 @@ class ChatAccumulator {
     if (this.thinking !== '') result.thinking = this.thinking;
     if (this.usage) result.usage = { ...this.usage };
     if (this.stopReason !== undefined) result.stopReason = this.stopReason;
+    if (this.failed) result.failed = true;
     return result;
   }
 }

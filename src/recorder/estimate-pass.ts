@@ -25,7 +25,7 @@ export interface EstimatedUsage {
  * the totals of their sessions and threads, are amended in one transaction. The rows are
  * committed first on purpose: counting a long prompt, or loading the tokenizer the first
  * time (~0.5-1 s), must never hold a record back from the archive (a proxy killed in that
- * moment would lose it). The amended rows' figures are written onto `row` too.
+ * moment would lose it). Once it commits, the amended figures are written onto `row` too.
  */
 export function amendWithEstimates(db: Database.Database, items: readonly Estimable[], prices: PriceOverrides | undefined, estimate: (ex: Exchange) => boolean): EstimatedUsage[] {
   const done = items.filter((item) => estimate(item.ex));
@@ -36,21 +36,22 @@ export function amendWithEstimates(db: Database.Database, items: readonly Estima
   const updateSession = db.prepare(`UPDATE sessions SET input_tokens = input_tokens + @input, output_tokens = output_tokens + @output, ${addCost},
     unpriced = unpriced - (@usd IS NOT NULL), api_equivalent = MAX(api_equivalent, @apiEquivalent) WHERE id = @id`);
   const updateThread = db.prepare(`UPDATE threads SET input_tokens = input_tokens + @input, output_tokens = output_tokens + @output, ${addCost} WHERE id = @id`);
-  const estimates: EstimatedUsage[] = [];
+  // Priced on a copy: the row keeps what is stored until the amendment commits.
+  const amended = done.map(({ ex, row }) => {
+    const copy: ExchangeRow = { ...row, input_tokens: ex.usage?.inputTokens ?? 0, output_tokens: ex.usage?.outputTokens ?? 0, usage_estimated: 1 };
+    applyCost(copy, ex, prices);
+    return { row, copy };
+  });
   db.transaction(() => {
-    for (const { ex, row } of done) {
-      const input = ex.usage?.inputTokens ?? 0;
-      const output = ex.usage?.outputTokens ?? 0;
-      applyCost(row, ex, prices);
-      row.input_tokens = input;
-      row.output_tokens = output;
-      row.usage_estimated = 1;
-      const figures = { input, output, usd: row.cost_usd };
-      updateRow.run({ ...figures, source: row.cost_source, id: row.id });
-      if (row.session_id !== null) updateSession.run({ ...figures, apiEquivalent: row.cost_source === 'api_equivalent' ? 1 : 0, id: row.session_id });
-      if (row.thread_id !== null) updateThread.run({ ...figures, id: row.thread_id });
-      estimates.push({ id: row.id, inputTokens: input, outputTokens: output, usd: row.cost_usd });
+    for (const { copy } of amended) {
+      const figures = { input: copy.input_tokens, output: copy.output_tokens, usd: copy.cost_usd };
+      updateRow.run({ ...figures, source: copy.cost_source, id: copy.id });
+      if (copy.session_id !== null) updateSession.run({ ...figures, apiEquivalent: copy.cost_source === 'api_equivalent' ? 1 : 0, id: copy.session_id });
+      if (copy.thread_id !== null) updateThread.run({ ...figures, id: copy.thread_id });
     }
   }).immediate();
-  return estimates;
+  return amended.map(({ row, copy }) => {
+    Object.assign(row, { input_tokens: copy.input_tokens, output_tokens: copy.output_tokens, usage_estimated: 1, cost_usd: copy.cost_usd, cost_source: copy.cost_source });
+    return { id: row.id, inputTokens: copy.input_tokens ?? 0, outputTokens: copy.output_tokens ?? 0, usd: copy.cost_usd };
+  });
 }

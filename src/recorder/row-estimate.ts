@@ -10,17 +10,38 @@ import { parseJson } from '../providers/json.js';
  * thread on the first exchange that needs an estimate: it takes ~0.5-1 s and ~40-70 MB,
  * which the proxy's event loop and every archive without such traffic are spared.
  */
-const tokenizer = lazyRequire<{ countTokens: (text: string) => number }>('gpt-tokenizer/encoding/o200k_base');
+const tokenizer = lazyRequire<{ countTokens: (text: string, options: { disallowedSpecial: Set<string> }) => number }>('gpt-tokenizer/encoding/o200k_base');
 
-/** Beyond this many characters a text is counted from a sample and scaled (~50 ms per 400 KB counted whole). */
-const SAMPLE_CHARS = 64 * 1024;
+/**
+ * Tokens of a text, exactly. A special token's text (`<|endoftext|>` in a prompt asking what
+ * it means) is counted as the ordinary text it is in a message, as OpenAI does; by default
+ * the tokenizer throws on it, which would leave such an exchange unestimated and uncharged.
+ */
+export const countTokens: TokenCounter = (text) => tokenizer().countTokens(text, { disallowedSpecial: NO_SPECIAL });
+const NO_SPECIAL = new Set<string>();
 
-/** Tokens of a text: exact up to SAMPLE_CHARS, else a sample's tokens per character times its length. */
-export const countTokens: TokenCounter = (text) => {
-  const { countTokens: count } = tokenizer();
-  if (text.length <= SAMPLE_CHARS) return count(text);
-  return Math.round((count(text.slice(0, SAMPLE_CHARS)) / SAMPLE_CHARS) * text.length);
-};
+/** Characters of one exchange counted exactly (~12 ms); the rest at the rate they gave. An agent's prompt can be megabytes (~190 ms per MB counted). */
+const EXACT_CHARS = 64 * 1024;
+
+/**
+ * A counter for one exchange: exact for its first `budget` characters, across all its
+ * texts, then each further character at the tokens per character those gave. It bounds
+ * the writer thread's work per exchange (records queue behind it).
+ */
+export function budgetedCounter(count: TokenCounter = countTokens, budget = EXACT_CHARS): TokenCounter {
+  let chars = 0;
+  let tokens = 0;
+  const rate = (): number => (chars > 0 ? tokens / chars : 0.25);
+  return (text) => {
+    const left = budget - chars;
+    if (left <= 0) return Math.round(text.length * rate());
+    const head = text.length <= left ? text : text.slice(0, left);
+    const n = count(head);
+    chars += head.length;
+    tokens += n;
+    return n + Math.round((text.length - head.length) * rate());
+  };
+}
 
 /**
  * In the writer thread, once the exchange's row is committed (estimate-pass.ts amends it):
@@ -29,7 +50,7 @@ export const countTokens: TokenCounter = (text) => {
  * flagged `usageEstimated`, so its tokens and cost are in the archive as estimates rather
  * than missing. Returns true when it estimated.
  */
-export function estimateMissingUsage(ex: Exchange, count: TokenCounter = countTokens): boolean {
+export function estimateMissingUsage(ex: Exchange, count: TokenCounter = budgetedCounter()): boolean {
   const res = ex.response;
   if (!res?.reassembled || !mayEstimateUsage(ex)) return false;
   const body = ex.request.body;

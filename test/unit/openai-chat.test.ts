@@ -116,6 +116,14 @@ describe('openaiChat streamed answers', () => {
     expect(result).toStrictEqual({ model: 'gpt-4o', text: 'AB', toolCalls: [], stopReason: 'stop', events: 8 });
   });
 
+  it('an error sent inside the 200 ends the answer failed, its type the stop reason; what came before stays', () => {
+    const result = reduce(SSE, [sse(
+      { model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'Partial' } }] },
+      { error: { message: 'The server had an error while processing your request.', type: 'server_error', code: null } },
+    )]);
+    expect(result).toStrictEqual({ model: 'gpt-4o', text: 'Partial', toolCalls: [], stopReason: 'server_error', failed: true, events: 2 });
+  });
+
   it('reads usage that Groq puts under x_groq', () => {
     const result = reduce(SSE, [sse(
       { model: 'llama-3.3-70b-versatile', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: 'stop' }], x_groq: { id: 'req_1', usage: { prompt_tokens: 5, completion_tokens: 1 } } },
@@ -180,7 +188,8 @@ describe('openaiChat JSON answers', () => {
 
   it('never throws on error bodies, truncated JSON or non-JSON', () => {
     const empty = { text: '', toolCalls: [], events: 0 };
-    expect(reduce(JSON_TYPE, ['{"error":{"message":"Rate limit","type":"requests"}}'])).toStrictEqual(empty);
+    // An error body is no answer (failed: never cached, never estimated); its status says why, not a stop reason.
+    expect(reduce(JSON_TYPE, ['{"error":{"message":"Rate limit","type":"requests"}}'])).toStrictEqual({ ...empty, failed: true });
     expect(reduce(JSON_TYPE, [body.subarray(0, body.length / 2)])).toStrictEqual(empty);
     expect(reduce(JSON_TYPE, ['<html>502 Bad Gateway</html>'])).toStrictEqual(empty);
     expect(reduce(JSON_TYPE, ['[1,2,3]'])).toStrictEqual(empty);

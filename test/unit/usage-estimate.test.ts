@@ -1,9 +1,8 @@
-import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { estimateAnswerTokens, estimatePromptTokens } from '../../src/cost/usage-estimate.js';
 import { makeExchange, type Exchange } from '../../src/exchange.js';
-import { countTokens, estimateMissingUsage } from '../../src/recorder/row-estimate.js';
+import { budgetedCounter, countTokens, estimateMissingUsage } from '../../src/recorder/row-estimate.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { tailLine } from '../../src/cli/tail.js';
 import { listItem } from '../../src/ui/server/list-item.js';
@@ -48,12 +47,19 @@ describe('estimating a Chat Completions usage from its text', () => {
     expect(estimatePromptTokens('chat.completions', 'not json', words)).toBeUndefined();
   });
 
-  it('uses OpenAI\'s o200k tokenizer, and counts a long text from a sample within a few percent', () => {
+  it('uses OpenAI\'s o200k tokenizer, counts a special token\'s text as text, and counts past 64 KB from what came before', () => {
     expect(countTokens('Hello world')).toBe(2);
+    // By default the tokenizer throws on it: such a prompt would go unestimated and uncharged.
+    expect(countTokens('what does <|endoftext|> mean')).toBeGreaterThan(5);
     const long = Array.from({ length: 9000 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog; x = ${i * 7};\n`).join('');
     expect(long.length).toBeGreaterThan(256 * 1024);
-    const { countTokens: exact } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: (s: string) => number };
-    expect(Math.abs(countTokens(long) / exact(long) - 1)).toBeLessThan(0.05);
+    const budgeted = budgetedCounter();
+    const parts = [long.slice(0, 50_000), long.slice(50_000)];
+    const estimate = parts.reduce((n, part) => n + budgeted(part), 0);
+    expect(Math.abs(estimate / countTokens(long) - 1)).toBeLessThan(0.05);
+    // Within the budget it is exact; past it, the rate so far (here 1 token per character).
+    const chars = budgetedCounter((t) => t.length, 10);
+    expect([chars('abcd'), chars('efghijklmnop'), chars('xyz')]).toEqual([4, 12, 3]);
   });
 });
 
