@@ -1,4 +1,4 @@
-import type { RawHeaders } from '../exchange.js';
+import { headerPairs } from '../archive/export.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { cacheKey, canonicalRequest, credentialScope } from './canonical-key.js';
 
@@ -33,7 +33,7 @@ export function archivedCacheKey(row: ExchangeRow, json: unknown): ArchivedKey {
   if (row.request_body_truncated || (row.request_body_size > 0 && !row.request_body)) return { key: `unknown:${row.id}`, basis: 'unknown' };
   const user = row.client_user ?? undefined;
   // The stored credential values are placeholders: the scope still tells which kind was sent.
-  const scope = credentialScope(storedHeaders(row.request_headers), row.path, user);
+  const scope = credentialScope(headerPairs(row.request_headers).flat(), row.path, user);
   const anonymous = credentialScope([], '', user);
   const raw = row.request_body ? Buffer.from(row.request_body) : undefined;
   const canonical = canonicalRequest({ provider: row.provider ?? undefined, method: row.method, host: row.host, path: row.path, json: json !== null && typeof json === 'object' ? json : undefined, raw });
@@ -50,17 +50,4 @@ function recordedKey(policy: string | null): string | undefined {
     // An unreadable policy column: computed like any other row.
   }
   return undefined;
-}
-
-/** The archive's `[[name, value], …]` header list back in raw form. */
-function storedHeaders(text: string): RawHeaders {
-  try {
-    const pairs = JSON.parse(text) as unknown;
-    if (!Array.isArray(pairs)) return [];
-    const out: string[] = [];
-    for (const p of pairs) if (Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'string') out.push(p[0], p[1]);
-    return out;
-  } catch {
-    return [];
-  }
 }

@@ -1,6 +1,5 @@
-import { outputTokens } from '../providers/usage-totals.js';
 import type { Argv, CommandModule } from 'yargs';
-import { exchangeToJson } from '../archive/export.js';
+import { exchangeToJson, headerPairs } from '../archive/export.js';
 import { rowUsesTls } from '../archive/row-scheme.js';
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { PriceOverrides } from '../cost/override-match.js';
@@ -11,6 +10,7 @@ import { pricesOption } from './options.js';
 import { renderSession } from './render/session-text.js';
 import { useColor } from './render/table.js';
 import { sessionJson } from './sessions.js';
+import { outputTokens } from '../providers/usage-totals.js';
 
 interface ShowArgs {
   home: string;
@@ -88,13 +88,7 @@ function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs, o
 
 /** The request and response as stored: head lines, headers, then the body bytes untouched. */
 function writeRaw(row: ExchangeRow): void {
-  const head = (headersJson: string | null): string => {
-    try {
-      return (JSON.parse(headersJson ?? '[]') as [string, string][]).map(([n, v]) => `${n}: ${v}\r\n`).join('');
-    } catch {
-      return '';
-    }
-  };
+  const head = (headersJson: string | null): string => headerPairs(headersJson ?? '[]').map(([n, v]) => `${n}: ${v}\r\n`).join('');
   const headers = head(row.request_headers);
   // The stored headers hold the client's own Host line; name the target only when they do not.
   const host = /^host:/im.test(headers) ? '' : `Host: ${row.host}${row.port === (rowUsesTls(row) ? 443 : 80) ? '' : `:${row.port}`}\r\n`;

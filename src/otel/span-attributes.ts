@@ -1,4 +1,3 @@
-import { usageOutputTokens } from '../providers/usage-totals.js';
 import {
   ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
@@ -6,6 +5,7 @@ import { decodeBody } from '../content-encoding.js';
 import { effectiveUpstream } from '../cost/effective-upstream.js';
 import { headerValue, type Exchange } from '../exchange.js';
 import type { Redactor } from '../redact/redactor.js';
+import { usageOutputTokens } from '../providers/usage-totals.js';
 
 /**
  * The GenAI attribute names (OpenTelemetry semantic conventions, gen_ai.* — still

@@ -1,10 +1,10 @@
-import { outputTokens } from '../providers/usage-totals.js';
 import type { ApiKind, ProviderId, Usage } from '../exchange.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { parseJson } from '../providers/json.js';
 import { archivedCacheKey, type KeyBasis } from '../cache/archived-key.js';
 import type { MatchFacts } from './types.js';
 import { rowUsesTls } from '../archive/row-scheme.js';
+import { outputTokens } from '../providers/usage-totals.js';
 
 /** An archived exchange as a policy sees it: its facts, its body, what it cost. */
 export interface ArchivedRequest {

@@ -1,4 +1,3 @@
-import { usageOutputTokens } from '../providers/usage-totals.js';
 import { LlmtapError } from '../errors.js';
 import { withBodyLength, type Exchange, type RawHeaders, type ResponsePart, type Usage } from '../exchange.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
@@ -15,6 +14,7 @@ import { evaluateRouting, type RoutingPlan } from './routing.js';
 import type { PendingCharges } from './pending-charges.js';
 import { mayEstimateUsage } from '../recorder/row-estimate.js';
 import type { BudgetDecision, MatchFacts } from './types.js';
+import { usageOutputTokens } from '../providers/usage-totals.js';
 
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
 export interface PolicyRuntime {

@@ -1,4 +1,3 @@
-import { usageOutputTokens } from '../providers/usage-totals.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { decodeBody } from '../content-encoding.js';
@@ -26,6 +25,7 @@ import { relay } from './relay.js';
 import { formatAuthority } from './route.js';
 import type { UpstreamPools } from './upstream.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
+import { usageOutputTokens } from '../providers/usage-totals.js';
 
 /** Who is talking to whom on one client connection (set when the connection is accepted). */
 export interface ConnectionContext {

@@ -118,8 +118,7 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     // Every body of the session decoded and parsed: in the report thread, off the loop that relays traffic (session-page.ts).
     const page = await reader.inBackground('sessionPage', { id, viewer: { user: viewer.user, admin: viewer.admin }, prices: deps.prices() });
     if (page === undefined) return sendJson(res, 404, errorBody('not_found', `no session "${id}"`));
-    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' });
-    return void res.end(page);
+    return sendJsonText(res, 200, page);
   }
   sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
 }
@@ -173,8 +172,13 @@ function teamsFor(viewer: Viewer, teams: ReadonlyMap<string, string> | undefined
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendJsonText(res, status, JSON.stringify(body));
+}
+
+/** JSON already serialised (the report thread's answers cross back as text). */
+function sendJsonText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
+  res.end(text);
 }
 
 function errorBody(code: string, message: string): unknown {
