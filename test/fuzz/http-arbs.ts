@@ -61,7 +61,10 @@ export function inHead(bytes: Buffer, headers: string): boolean {
   const ends = [bytes.indexOf('\r\n\r\n'), bytes.indexOf('\n\n'), bytes.indexOf('\n\r\n')].filter((i) => i >= 0);
   const headEnd = ends.length > 0 ? Math.min(...ends) : bytes.length;
   const at = bytes.indexOf(headers);
-  return at >= 0 && at < headEnd;
+  // As header lines: a generated header line left without its line end makes the framing
+  // headers part of its value (`X: v]Content-Length: 5`), which is no framing at all.
+  const lineStart = at === 0 || bytes[at - 1] === 0x0a || bytes[at - 1] === 0x0d;
+  return at >= 0 && at < headEnd && lineStart;
 }
 
 export const framingArb = mostly(
