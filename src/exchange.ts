@@ -54,8 +54,10 @@ export interface Usage {
   cacheCreationInputTokens?: number;
   /** The part of cacheCreationInputTokens written with the 1-hour TTL (Anthropic), dearer than 5-minute writes. */
   cacheCreation1hTokens?: number;
-  /** Web searches the provider ran for the answer (Anthropic's server-side web_search tool), billed per search. */
+  /** Web searches the provider ran for the answer (Anthropic's web_search tool, OpenAI Responses' web_search_call items), billed per search. */
   webSearches?: number;
+  /** File searches the provider ran for the answer (OpenAI Responses' file_search_call items), billed per call. */
+  fileSearches?: number;
   reasoningTokens?: number;
   /** Realtime: the audio part of inputTokens (cached audio included), priced at audio rates. */
   inputAudioTokens?: number;

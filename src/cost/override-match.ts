@@ -12,6 +12,12 @@ export interface PriceOverride {
   cache_read_mtok?: number;
   /** Absent: cache writes cost the input rate. */
   cache_write_mtok?: number;
+  /** 1-hour cache writes (Anthropic, Claude on Bedrock and Vertex); absent: the cache_write rate. */
+  cache_write_1h_mtok?: number;
+  /** USD per thousand web searches (Anthropic web_search, OpenAI web_search_call); absent: searches leave the exchange unpriced. */
+  web_searches_kcount?: number;
+  /** USD per thousand OpenAI file_search calls; absent: they leave the exchange unpriced. */
+  file_searches_kcount?: number;
   /** First UTC day (YYYY-MM-DD) the rate applies; absent: always. */
   from?: string;
 }
@@ -57,10 +63,22 @@ export function findOverride(overrides: PriceOverrides | undefined, provider: st
 export function overrideCost(rule: PriceOverride, usage: PriceUsage): number {
   const read = usage.cache_read_tokens ?? 0;
   const write = usage.cache_write_tokens ?? 0;
+  const hour = Math.min(usage.cache_write_1h_tokens ?? 0, write);
   const uncached = Math.max(0, usage.input_tokens - read - write);
+  const writeRate = rule.cache_write_mtok ?? rule.input_mtok;
   const micro = uncached * rule.input_mtok
     + read * (rule.cache_read_mtok ?? rule.input_mtok)
-    + write * (rule.cache_write_mtok ?? rule.input_mtok)
+    + (write - hour) * writeRate
+    + hour * (rule.cache_write_1h_mtok ?? writeRate)
     + usage.output_tokens * rule.output_mtok;
-  return micro / 1e6;
+  const calls = (usage.web_searches ?? 0) * (rule.web_searches_kcount ?? 0) + (usage.storage_searches ?? 0) * (rule.file_searches_kcount ?? 0);
+  return micro / 1e6 + calls / 1e3;
+}
+
+/** A per-call fee the usage incurred and the rule names no rate for (its --prices key); undefined when none. */
+export function overrideMissing(rule: PriceOverride, usage: PriceUsage): string | undefined {
+  const missing: string[] = [];
+  if ((usage.web_searches ?? 0) > 0 && rule.web_searches_kcount === undefined) missing.push('web searches (web_searches_kcount)');
+  if ((usage.storage_searches ?? 0) > 0 && rule.file_searches_kcount === undefined) missing.push('file searches (file_searches_kcount)');
+  return missing.length > 0 ? missing.join(' and ') : undefined;
 }

@@ -1,8 +1,9 @@
-import type { ModelInfo, PriceCalculation, Provider } from '@pydantic/genai-prices';
+import type { ModelInfo, ModelPrice, PriceCalculation, Provider } from '@pydantic/genai-prices';
 import { learnPrice, priceAt, replayPrice } from './fast-price.js';
 import type { Usage } from '../exchange.js';
 import { lazyRequire } from '../lazy-require.js';
-import { findOverride, overrideCost, type PriceOverrides } from './override-match.js';
+import { findOverride, overrideCost, overrideMissing, type PriceOverrides } from './override-match.js';
+import { missingRates } from './missing-rates.js';
 import { GENAI_PRICES_VERSION } from './prices-version.js';
 import { resolvePriceProvider } from './provider-map.js';
 import { toPriceUsage, type PriceUsage } from './price-usage.js';
@@ -75,6 +76,8 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
   for (const model of models) {
     const rule = findOverride(overrides, input.provider, model, input.at);
     if (!rule) continue;
+    const lacking = overrideMissing(rule.rule, usage);
+    if (lacking) return miss(`the --prices rule for ${JSON.stringify(rule.rule.model)} has no rate for ${lacking}`);
     const result: PriceResult = { usd: overrideCost(rule.rule, usage), source: input.subscription ? 'api_equivalent' : 'override', matchedModel: rule.rule.model, pricesVersion };
     const provider = rule.rule.provider ?? input.provider;
     if (provider !== undefined) result.matchedProvider = provider;
@@ -95,7 +98,12 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
     if (calc && input.provider === 'bedrock' && otherVersion(model, calc.modelId)) {
       return miss(`no price for ${JSON.stringify(model)}: the price list's ${JSON.stringify(calc.modelId)} is another version of it; add it with --prices`);
     }
-    if (calc) return { usd: calc.usd, source, matchedProvider: calc.providerId, matchedModel: calc.modelId, pricesVersion };
+    if (!calc) continue;
+    // The package charges a part its price lacks at a parent unit's rate, or not at all
+    // (a 1-hour write at the 5-minute rate, a web search for nothing): a guess either way.
+    const lacking = calc.price && missingRates(usage, calc.price);
+    if (lacking) return miss(`no price for the ${lacking.parts} of ${JSON.stringify(calc.modelId)} in ${GENAI_PRICES_VERSION}; add ${lacking.keys} with --prices`);
+    return { usd: calc.usd, source, matchedProvider: calc.providerId, matchedModel: calc.modelId, pricesVersion };
   }
   const where = resolution.providerId ?? resolution.providerApiUrl ?? 'any provider';
   return miss(`unknown model ${models.map((m) => JSON.stringify(m)).join(' / ')} for ${where}`);
@@ -143,6 +151,8 @@ interface Priced {
   usd: number;
   providerId: string;
   modelId: string;
+  /** The rates used; undefined for time-of-day prices, which only calcPrice picks. */
+  price?: ModelPrice;
 }
 
 function lookup(providerId: string | undefined, providerApiUrl: string | undefined, model: string, usage: PriceUsage, timestamp: Date): Priced | null {
@@ -152,7 +162,7 @@ function lookup(providerId: string | undefined, providerApiUrl: string | undefin
   if (known) {
     const price = priceAt(known.model, timestamp.getTime());
     const usd = price === undefined ? undefined : replayPrice(price, usage);
-    if (usd !== undefined) return { usd, providerId: known.provider.id, modelId: known.model.id };
+    if (usd !== undefined) return { usd, providerId: known.provider.id, modelId: known.model.id, price: price! };
     return learned(calcPrice({ ...usage }, model, { provider: known.provider, timestamp }));
   }
   const options: { providerId?: string; providerApiUrl?: string; timestamp: Date } = { timestamp };
@@ -168,5 +178,5 @@ function lookup(providerId: string | undefined, providerApiUrl: string | undefin
 function learned(calc: PriceCalculation | null): Priced | null {
   if (!calc) return null;
   learnPrice(calc.model_price);
-  return { usd: calc.total_price, providerId: calc.provider.id, modelId: calc.model.id };
+  return { usd: calc.total_price, providerId: calc.provider.id, modelId: calc.model.id, price: calc.model_price };
 }

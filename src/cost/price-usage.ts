@@ -12,6 +12,8 @@ export interface PriceUsage {
   output_tokens: number;
   /** Searches run by a provider's web search tool, priced per thousand (web_searches_kcount). */
   web_searches?: number;
+  /** OpenAI file_search calls: the package's storage searches, priced per thousand (storage_searches_kcount). */
+  storage_searches?: number;
   /** Realtime audio: parts of input_tokens, cache_read_tokens and output_tokens priced at audio rates. */
   input_audio_tokens?: number;
   cache_audio_read_tokens?: number;
@@ -52,6 +54,7 @@ export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | u
   const hour = Math.min(count(usage.cacheCreation1hTokens), write);
   if (hour > 0) out.cache_write_1h_tokens = hour;
   if (count(usage.webSearches) > 0) out.web_searches = count(usage.webSearches);
+  if (count(usage.fileSearches) > 0) out.storage_searches = count(usage.fileSearches);
   // Audio (Realtime) as the package counts it: parts of the totals above, never more than them.
   const audioIn = Math.min(count(usage.inputAudioTokens), out.input_tokens);
   const audioCached = Math.min(count(usage.cachedAudioTokens), read, audioIn);

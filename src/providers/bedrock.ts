@@ -199,6 +199,16 @@ class ConverseAccumulator implements EventSink {
     set('outputTokens', raw.outputTokens);
     set('cachedInputTokens', raw.cacheReadInputTokens);
     set('cacheCreationInputTokens', raw.cacheWriteInputTokens);
+    // cacheDetails splits the writes by TTL (`1h`, `5m`), as Anthropic's cache_creation does:
+    // 1-hour writes cost more than 5-minute ones.
+    if (Array.isArray(raw.cacheDetails)) {
+      let hour = 0;
+      for (const detail of raw.cacheDetails) {
+        const entry = asObject(detail);
+        if (entry?.ttl === '1h' && typeof entry.inputTokens === 'number' && Number.isFinite(entry.inputTokens)) hour += entry.inputTokens;
+      }
+      usage.cacheCreation1hTokens = hour;
+    }
     if (Object.keys(usage).length > 0) this.usage = usage;
   }
 

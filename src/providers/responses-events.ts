@@ -158,12 +158,31 @@ export function createResponsesEventReducer(): ResponsesEventReducer {
       if (model !== undefined) result.model = model;
       if (responseId !== undefined) result.responseId = responseId;
       if (thinking.length > 0) result.thinking = thinking.join('\n\n');
-      if (usage) result.usage = { ...usage };
+      if (usage) result.usage = { ...usage, ...toolFees(ordered) };
       if (stopReason !== undefined) result.stopReason = stopReason;
       if (failed) result.failed = true;
       return result;
     },
   };
+}
+
+/**
+ * Built-in tools billed per call on top of the tokens, counted from the answer's own
+ * output items (the usage object does not count them): each `web_search_call` and
+ * `file_search_call` is one call. Code interpreter is billed per container, not per
+ * call, so its items are not counted here.
+ */
+function toolFees(items: Item[]): Pick<Usage, 'webSearches' | 'fileSearches'> {
+  let web = 0;
+  let file = 0;
+  for (const it of items) {
+    if (it.type === 'web_search_call') web++;
+    else if (it.type === 'file_search_call') file++;
+  }
+  const out: Pick<Usage, 'webSearches' | 'fileSearches'> = {};
+  if (web > 0) out.webSearches = web;
+  if (file > 0) out.fileSearches = file;
+  return out;
 }
 
 /** Builds an item from a full output item (from output_item.*, or a response's output). */

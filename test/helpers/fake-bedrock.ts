@@ -23,8 +23,20 @@ export function eventFrame(type: string, payload: object): Uint8Array {
   });
 }
 
+/**
+ * Converse usage: a request with a `cachePoint` wrote 3000 tokens to the prompt cache,
+ * split by TTL in `cacheDetails` as Bedrock reports it (the point's `ttl`, else 5 minutes).
+ */
+function converseUsage(request: Record<string, unknown>): Record<string, unknown> {
+  const usage = { inputTokens: 14, outputTokens: 11, totalTokens: 25 };
+  const asked = JSON.stringify(request);
+  if (!asked.includes('"cachePoint"')) return usage;
+  const ttl = asked.includes('"ttl":"1h"') ? '1h' : '5m';
+  return { ...usage, totalTokens: 3025, cacheWriteInputTokens: 3000, cacheDetails: [{ ttl, inputTokens: 3000 }] };
+}
+
 /** ConverseStream's events for BEDROCK_TEXT and one tool call. */
-export function converseStreamFrames(): Uint8Array[] {
+export function converseStreamFrames(usage: Record<string, unknown> = { inputTokens: 14, outputTokens: 11, totalTokens: 25, cacheReadInputTokens: 4 }): Uint8Array[] {
   const half = BEDROCK_TEXT.indexOf('—');
   return [
     eventFrame('messageStart', { role: 'assistant', p: 'abc' }),
@@ -36,7 +48,7 @@ export function converseStreamFrames(): Uint8Array[] {
     eventFrame('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '"Oslo"}' } } }),
     eventFrame('contentBlockStop', { contentBlockIndex: 1 }),
     eventFrame('messageStop', { stopReason: 'tool_use' }),
-    eventFrame('metadata', { usage: { inputTokens: 14, outputTokens: 11, totalTokens: 25, cacheReadInputTokens: 4 }, metrics: { latencyMs: 120 } }),
+    eventFrame('metadata', { usage, metrics: { latencyMs: 120 } }),
   ];
 }
 
@@ -94,7 +106,8 @@ export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, p
   if (!m) return false;
   const model = decodeURIComponent(m[1]!);
   const failing = m[2] === 'converse-stream' && JSON.stringify(request.messages ?? []).includes(FAIL_MID_STREAM);
-  const frames = failing ? failingConverseFrames() : m[2] === 'converse-stream' ? converseStreamFrames()
+  const cached = JSON.stringify(request).includes('"cachePoint"');
+  const frames = failing ? failingConverseFrames() : m[2] === 'converse-stream' ? converseStreamFrames(cached ? converseUsage(request) : undefined)
     : m[2] === 'invoke-with-response-stream' ? (isNativeCountless(model) ? mistralInvokeFrames() : claudeInvokeFrames(model)) : undefined;
   if (frames) {
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'fake-request' });
@@ -106,7 +119,7 @@ export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, p
     return true;
   }
   const body = m[2] === 'converse'
-    ? { output: { message: { role: 'assistant', content: [{ text: BEDROCK_TEXT }] } }, stopReason: 'end_turn', usage: { inputTokens: 14, outputTokens: 11, totalTokens: 25 }, metrics: { latencyMs: 100 } }
+    ? { output: { message: { role: 'assistant', content: [{ text: BEDROCK_TEXT }] } }, stopReason: 'end_turn', usage: converseUsage(request), metrics: { latencyMs: 100 } }
     : /(^|\.)meta\.llama/.test(model)
       // Meta Llama's native InvokeModel answer: its own token counts, no invocation metrics.
       ? { generation: BEDROCK_TEXT, prompt_token_count: 14, generation_token_count: 11, stop_reason: 'stop' }

@@ -57,7 +57,10 @@ async function responses(res: ServerResponse, body: Record<string, unknown>): Pr
   const reasoning = { id: 'rs_fake1', type: 'reasoning', summary: [{ type: 'summary_text', text: 'Greet back.' }] };
   const message = { id: 'msg_fake1', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: RESPONSES_TEXT, annotations: [], logprobs: [] }] };
   const call = { id: 'fc_fake1', type: 'function_call', status: 'completed', call_id: 'call_fake1', name: 'get_weather', arguments: '{"city":"Paris"}' };
-  const output = wantsTool ? [reasoning, message, call] : [reasoning, message];
+  // Offered OpenAI's built-in web_search and file_search tools, the answer ran two web searches and one file search.
+  const builtIn = JSON.stringify(body.tools ?? []).includes('"file_search"') ? searchCalls() : [];
+  const output = [reasoning, ...builtIn, message, ...(wantsTool && builtIn.length === 0 ? [call] : [])];
+  const at = builtIn.length;
   if (!body.stream) {
     json(res, { ...base, status: 'completed', output, usage: USAGE });
     return;
@@ -75,19 +78,23 @@ async function responses(res: ServerResponse, body: Record<string, unknown>): Pr
   send('response.reasoning_summary_text.done', { item_id: 'rs_fake1', output_index: 0, summary_index: 0, text: 'Greet back.' });
   send('response.reasoning_summary_part.done', { item_id: 'rs_fake1', output_index: 0, summary_index: 0, part: { type: 'summary_text', text: 'Greet back.' } });
   send('response.output_item.done', { output_index: 0, item: reasoning });
-  send('response.output_item.added', { output_index: 1, item: { ...message, status: 'in_progress', content: [] } });
-  send('response.content_part.added', { item_id: 'msg_fake1', output_index: 1, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+  builtIn.forEach((item, i) => {
+    send('response.output_item.added', { output_index: 1 + i, item: { ...item, status: 'in_progress' } });
+    send('response.output_item.done', { output_index: 1 + i, item });
+  });
+  send('response.output_item.added', { output_index: 1 + at, item: { ...message, status: 'in_progress', content: [] } });
+  send('response.content_part.added', { item_id: 'msg_fake1', output_index: 1 + at, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
   if (JSON.stringify(body.input ?? '').includes(RESPONSES_FAIL_PROMPT)) {
-    send('response.output_text.delta', { item_id: 'msg_fake1', output_index: 1, content_index: 0, delta: 'Respon', logprobs: [] });
+    send('response.output_text.delta', { item_id: 'msg_fake1', output_index: 1 + at, content_index: 0, delta: 'Respon', logprobs: [] });
     send('response.failed', { response: { ...base, status: 'failed', error: { code: 'server_error', message: 'The server had an error while processing your request.' }, output: [], usage: null } });
     res.end();
     return;
   }
-  for (const delta of RESPONSES_TEXT.split(/(?<= )/)) send('response.output_text.delta', { item_id: 'msg_fake1', output_index: 1, content_index: 0, delta, logprobs: [] });
-  send('response.output_text.done', { item_id: 'msg_fake1', output_index: 1, content_index: 0, text: RESPONSES_TEXT, logprobs: [] });
-  send('response.content_part.done', { item_id: 'msg_fake1', output_index: 1, content_index: 0, part: message.content[0] });
-  send('response.output_item.done', { output_index: 1, item: message });
-  if (wantsTool) {
+  for (const delta of RESPONSES_TEXT.split(/(?<= )/)) send('response.output_text.delta', { item_id: 'msg_fake1', output_index: 1 + at, content_index: 0, delta, logprobs: [] });
+  send('response.output_text.done', { item_id: 'msg_fake1', output_index: 1 + at, content_index: 0, text: RESPONSES_TEXT, logprobs: [] });
+  send('response.content_part.done', { item_id: 'msg_fake1', output_index: 1 + at, content_index: 0, part: message.content[0] });
+  send('response.output_item.done', { output_index: 1 + at, item: message });
+  if (wantsTool && at === 0) {
     send('response.output_item.added', { output_index: 2, item: { ...call, status: 'in_progress', arguments: '' } });
     for (const delta of ['{"ci', 'ty":"Pa', 'ris"}']) send('response.function_call_arguments.delta', { item_id: 'fc_fake1', output_index: 2, delta });
     send('response.function_call_arguments.done', { item_id: 'fc_fake1', output_index: 2, name: 'get_weather', arguments: call.arguments });
@@ -95,6 +102,15 @@ async function responses(res: ServerResponse, body: Record<string, unknown>): Pr
   }
   send('response.completed', { response: { ...base, status: 'completed', output, usage: USAGE } });
   res.end();
+}
+
+/** Output items of OpenAI's built-in tools: two web searches and one file search (billed per call). */
+function searchCalls(): Record<string, unknown>[] {
+  return [
+    { id: 'ws_fake1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'llmtap news' } },
+    { id: 'ws_fake2', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'llmtap release' } },
+    { id: 'fs_fake1', type: 'file_search_call', status: 'completed', queries: ['llmtap'], results: null },
+  ];
 }
 
 async function ollama(res: ServerResponse, body: Record<string, unknown>, chat: boolean): Promise<void> {

@@ -84,6 +84,42 @@ prices:
     expect(r.usd).toBeCloseTo(1_000 * 2.5 / 1e6, 12);
   });
 
+  it('per-call fees and 1-hour cache writes at the rule\'s rates; a fee the rule has no rate for leaves the exchange unpriced', () => {
+    const fees = loadPriceOverrides(file(`prices:
+  - provider: openai
+    model: gpt-4.1
+    input_mtok: 1
+    output_mtok: 4
+    web_searches_kcount: 8
+  - provider: openai
+    model: gpt-4.1-mini
+    input_mtok: 1
+    output_mtok: 4
+    web_searches_kcount: 8
+    file_searches_kcount: 2
+  - provider: anthropic
+    model: claude-opus-4*
+    input_mtok: 10
+    output_mtok: 50
+    cache_write_mtok: 12
+    cache_write_1h_mtok: 20
+  - provider: anthropic
+    model: claude-haiku-4*
+    input_mtok: 1
+    output_mtok: 5
+    cache_write_mtok: 1.25
+`));
+    const openai = { provider: 'openai', host: 'api.openai.com', api: 'responses' };
+    const searched = { inputTokens: 1_000, outputTokens: 100, webSearches: 2, fileSearches: 1 };
+    expect(price(fees, { ...openai, model: 'gpt-4.1-mini', usage: searched }).usd).toBeCloseTo((1_000 * 1 + 100 * 4) / 1e6 + 2 * 8 / 1e3 + 2 / 1e3, 12);
+    expect(price(fees, { ...openai, model: 'gpt-4.1', usage: { ...searched, fileSearches: 0 } }).usd).toBeCloseTo((1_000 * 1 + 100 * 4) / 1e6 + 2 * 8 / 1e3, 12);
+    expect(price(fees, { ...openai, model: 'gpt-4.1', usage: searched })).toMatchObject({ usd: null, reason: 'the --prices rule for "gpt-4.1" has no rate for file searches (file_searches_kcount)' });
+    const writes = { inputTokens: 10, cacheCreationInputTokens: 3_000, cacheCreation1hTokens: 1_000, outputTokens: 100 };
+    expect(price(fees, { model: 'claude-opus-4-5', usage: writes }).usd).toBeCloseTo((10 * 10 + 2_000 * 12 + 1_000 * 20 + 100 * 50) / 1e6, 12);
+    // No 1-hour rate in the rule: its cache write rate, the user's negotiated one.
+    expect(price(fees, { model: 'claude-haiku-4-5', usage: writes }).usd).toBeCloseTo((10 * 1 + 3_000 * 1.25 + 100 * 5) / 1e6, 12);
+  });
+
   it('reads JSON too', () => {
     const json = loadPriceOverrides(file('{ "prices": [ { "model": "gpt-4o", "input_mtok": 1, "output_mtok": 4 } ] }', 'json'));
     const r = priceExchange({ provider: 'openai', host: 'api.openai.com', api: 'chat.completions', model: 'gpt-4o', usage: { inputTokens: 1_000, outputTokens: 1_000 }, at: NOW, subscription: false }, json);
@@ -99,7 +135,7 @@ describe('--prices file errors: one line naming file, line and key', () => {
 
   it('an unknown key, at the line it is written', () => {
     const path = file('prices:\n  - model: gpt-4o\n    input_mtok: 1\n    output_mtok: 4\n    cache_mtok: 1\n');
-    expect(errorOf(path)).toBe(`${path}:5: prices[0].cache_mtok: unknown key (known: provider, model, input_mtok, output_mtok, cache_read_mtok, cache_write_mtok, from)`);
+    expect(errorOf(path)).toBe(`${path}:5: prices[0].cache_mtok: unknown key (known: provider, model, input_mtok, output_mtok, cache_read_mtok, cache_write_mtok, cache_write_1h_mtok, web_searches_kcount, file_searches_kcount, from)`);
     const top = file('prices: []\nrates: []\n');
     expect(errorOf(top)).toBe(`${top}:2: rates: unknown key (known: prices)`);
   });

@@ -120,6 +120,23 @@ describe('priceExchange: no price', () => {
     expect(price({ provider: 'bedrock', api: 'bedrock.invoke', model: 'amazon.titan-embed-text-v1', usage: { inputTokens: 1_000 } }).usd).toBeCloseTo(usd([1_000, 0.1]), 12);
   });
 
+  it('a part the price data has no rate for is never charged at another part\'s rate, nor at nothing', () => {
+    // Claude on Vertex: the package has 5-minute write rates only, and would charge a 1-hour write at it.
+    const vertex = { provider: 'vertex-ai', host: 'us-east5-aiplatform.googleapis.com', api: 'messages', model: 'claude-sonnet-4-5@20250929' };
+    expect(price({ ...vertex, usage: { inputTokens: 10, cacheCreationInputTokens: 1_000, outputTokens: 10 } }).usd).toBeCloseTo(usd([10, 3], [1_000, 3.75], [10, 15]), 12);
+    expect(price({ ...vertex, usage: { inputTokens: 10, cacheCreationInputTokens: 1_000, cacheCreation1hTokens: 1_000, outputTokens: 10 } })).toMatchObject({
+      usd: null, reason: `no price for the 1-hour cache writes of "claude-sonnet-4-5" in ${GENAI_PRICES_VERSION}; add cache_write_1h_mtok with --prices`,
+    });
+    // gpt-4.1-nano: no web or file search fee in the package (gpt-4.1's are there), so not zero either.
+    const nano = { provider: 'openai', host: 'api.openai.com', api: 'responses', model: 'gpt-4.1-nano' };
+    expect(price({ ...nano, usage: { inputTokens: 10, outputTokens: 10 } }).usd).not.toBeNull();
+    expect(price({ ...nano, usage: { inputTokens: 10, outputTokens: 10, webSearches: 1, fileSearches: 2 } })).toMatchObject({
+      usd: null, reason: `no price for the web searches and file searches of "gpt-4.1-nano" in ${GENAI_PRICES_VERSION}; add web_searches_kcount, file_searches_kcount with --prices`,
+    });
+    // OpenAI's own: $10 per thousand web searches, $2.50 per thousand file searches.
+    expect(price({ provider: 'openai', host: 'api.openai.com', api: 'responses', model: 'gpt-4.1', usage: { inputTokens: 10, outputTokens: 10, webSearches: 1, fileSearches: 2 } }).usd).toBeCloseTo(usd([10, 2], [10, 8]) + 0.01 + 0.005, 12);
+  });
+
   it('an unknown model is null with the reason, never a guess', () => {
     const r = price({ provider: 'openai', api: 'chat.completions', model: 'gpt-unreleased-9', usage: { inputTokens: 1, outputTokens: 1 } });
     expect(r.usd).toBeNull();
