@@ -14,7 +14,7 @@ export function rewriteModel(body: Buffer, model: string): Buffer | undefined {
 
 const WS = new Set([' ', '\t', '\n', '\r']);
 
-function skipWs(t: string, i: number): number {
+export function skipWs(t: string, i: number): number {
   while (i < t.length && WS.has(t[i]!)) i++;
   return i;
 }
@@ -30,7 +30,7 @@ function skipString(t: string, i: number): number {
 }
 
 /** Index just past the JSON value starting at `i`, or -1 when it is cut short. */
-function skipValue(t: string, i: number): number {
+export function skipValue(t: string, i: number): number {
   const c = t[i];
   if (c === '"') return skipString(t, i);
   if (c === '{' || c === '[') {
@@ -65,7 +65,16 @@ export function topLevelStringSpan(t: string, key: string): { start: number; end
   } catch {
     return undefined;
   }
-  let i = skipWs(t, 0);
+  const found = memberSpan(t, skipWs(t, 0), key);
+  return found && t[found.start] === '"' ? found : undefined;
+}
+
+/**
+ * Where the value of `key` sits in the JSON object starting at `i` (last duplicate
+ * wins, as in JSON.parse), whatever its type; undefined when there is none or the
+ * text is not an object there. The caller has checked that the text parses.
+ */
+export function memberSpan(t: string, i: number, key: string): { start: number; end: number } | undefined {
   if (t[i] !== '{') return undefined;
   i = skipWs(t, i + 1);
   let found: { start: number; end: number } | undefined;
@@ -78,7 +87,7 @@ export function topLevelStringSpan(t: string, key: string): { start: number; end
     const start = skipWs(t, i + 1);
     const end = skipValue(t, start);
     if (end < 0) return undefined;
-    found = name === key ? (t[start] === '"' ? { start, end } : undefined) : found;
+    if (name === key) found = { start, end };
     i = skipWs(t, end);
     if (t[i] === ',') i = skipWs(t, i + 1);
   }

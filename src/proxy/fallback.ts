@@ -66,7 +66,7 @@ function forwardOneHop(fwd: PlannedForward, res: ServerResponse, ex: Exchange, c
   const hop = fwd.plan.hops[0]!;
   const record = ex.policy ?? { decisions: [] };
   const req = requestForHop(fwd.base, hop, credentialsForHop(fwd, hop, record, false));
-  // A body without a top-level model (Gemini, Bedrock: the model is in the path) kept its own.
+  // A request whose model could not be rewritten (Bedrock: the model is in the path) kept its own.
   if (req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
   if (req.withheld && record.route) record.route.to.withheld = req.withheld;
   if (record.decisions.length > 0) ex.policy = record;
@@ -90,7 +90,7 @@ async function forwardAlongHops(fwd: PlannedForward, res: ServerResponse, ex: Ex
     const pool = fwd.pools.get(hop.origin.tls, hop.origin.host, hop.origin.port, hop.explicit);
     result = await relay(pool, { method: fwd.base.method, path: req.path, headers: req.headers, body }, res, ex, capture, { retryOn, extraHeaders: fwd.extraHeaders });
     const step = nextStep(result, plan, i);
-    // A body without a top-level model (Gemini, Bedrock: the model is in the path) kept its own.
+    // A request whose model could not be rewritten (Bedrock: the model is in the path) kept its own.
     if (i === 0 && req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
     if (i === 0 && req.withheld && record.route) record.route.to.withheld = req.withheld;
     // Tries are only recorded under a fallback rule (and only then can there be another).

@@ -1,4 +1,5 @@
 import { withBodyLength, type RawHeaders } from '../exchange.js';
+import { googleModelSegment, rewriteGoogleBody, rewriteGooglePath } from '../policy/google-model-rewrite.js';
 import { rewriteModel } from '../policy/model-rewrite.js';
 import type { Hop } from '../policy/routing.js';
 import type { CredentialHeader } from '../policy/types.js';
@@ -23,7 +24,7 @@ export interface HopRequest {
   headers: RawHeaders;
   body: Buffer | null;
   chunked: boolean;
-  /** The model was asked to change but the body names none at the top level. */
+  /** The model was asked to change but neither the path (Google) nor the body's top level names it. */
   modelNotRewritten?: boolean;
   /** The client's credentials held back from another origin (names only: headers, `?key`). */
   withheld?: string[];
@@ -45,7 +46,8 @@ const KEY_SUBPROTOCOL = 'openai-insecure-api-key.';
 /**
  * Builds what one hop is sent (pure): the path with the hop's prefix, a Host
  * header naming the hop's origin when it is not the one the client asked for, the
- * model rewritten in the body (identity-encoded, Content-Length fixed), and the
+ * model rewritten in the body (identity-encoded, Content-Length fixed) or, for
+ * Google's model-in-path APIs, in the path and any body field naming it, and the
  * injected credential in place of any the client sent. A hop to another origin
  * never gets the client's credentials (a key is only for the origin it was sent
  * to): only the injected one, if any.
@@ -56,17 +58,23 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
   let chunked = base.chunked;
   let modelNotRewritten: boolean | undefined;
   if (hop.explicit) headers = setHeader(headers, 'host', authority(hop.origin.host, hop.origin.port, hop.origin.tls));
+  let path = base.path;
   if (hop.model !== undefined) {
-    const next = base.identity && rewriteModel(base.identity, hop.model);
+    // Google reads the model from the path (…/models/{m}:generateContent): that is what changes,
+    // and a model the body names too goes with it. Elsewhere the body's top-level model.
+    const segment = googleModelSegment(base.path);
+    const bodyUnread = !base.identity && (base.body?.length ?? 0) > 0;
+    const next = base.identity && (segment ? rewriteGoogleBody(base.identity, hop.model) : rewriteModel(base.identity, hop.model));
+    if (segment && !bodyUnread) path = rewriteGooglePath(base.path, segment, hop.model);
     if (next) {
       body = next;
       chunked = false;
       headers = withBodyLength(headers, next.length);
-    } else {
+    } else if (!segment || bodyUnread) {
+      // A body in a coding llmtap cannot undo may name the model too: path and body must agree, so neither changes.
       modelNotRewritten = true;
     }
   }
-  let path = base.path;
   let withheld: string[] | undefined;
   if (inject || hop.explicit) {
     // Every credential header goes (inject.header is one of them), so the injected one

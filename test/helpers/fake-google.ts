@@ -15,7 +15,7 @@ export const BLOCKED_PROMPT = 'a prompt the filters block';
 const METHOD = /(?:\/models\/([^/:]+)|\/v1internal):(generateContent|streamGenerateContent|countTokens)$/;
 
 /** embedContent and batchEmbedContents: the Gemini API counts no tokens in either answer. */
-const EMBED = /\/models\/[^/:]+:(embedContent|batchEmbedContents)$/;
+const EMBED = /\/models\/([^/:]+):(embedContent|batchEmbedContents)$/;
 
 /** Handles the request when it is one of these endpoints; false otherwise. */
 export async function googleRoute(req: IncomingMessage, res: ServerResponse, url: URL, body: Record<string, unknown>): Promise<boolean> {
@@ -23,7 +23,11 @@ export async function googleRoute(req: IncomingMessage, res: ServerResponse, url
   if (embed) {
     const values = [0.0123, -0.0456, 0.0789];
     const batch = Array.isArray(body.requests) ? body.requests : [];
-    return json(res, embed[1] === 'embedContent' ? { embedding: { values } } : { embeddings: batch.map(() => ({ values })) });
+    // A model the body names (each batch request's `model`, `models/{m}`) must be the path's.
+    const named = [body.model, ...batch.map((r) => (r as { model?: unknown }).model)].filter((m) => m !== undefined);
+    const other = named.find((m) => m !== `models/${embed[1]}`);
+    if (other !== undefined) return json(res, { error: { code: 400, message: `model ${JSON.stringify(other)} does not match the path's models/${embed[1]}`, status: 'INVALID_ARGUMENT' } }, 400);
+    return json(res, embed[2] === 'embedContent' ? { embedding: { values } } : { embeddings: batch.map(() => ({ values })) });
   }
   const m = METHOD.exec(url.pathname);
   if (!m) return false;
@@ -69,9 +73,9 @@ function geminiChunks(model: string, grounded = false): object[] {
   ];
 }
 
-function json(res: ServerResponse, value: unknown): true {
+function json(res: ServerResponse, value: unknown, status = 200): true {
   const payload = JSON.stringify(value);
-  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(payload) });
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(payload) });
   res.end(payload);
   return true;
 }
