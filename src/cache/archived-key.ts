@@ -1,5 +1,6 @@
 import { headerPairs } from '../archive/export.js';
 import type { ExchangeRow } from '../recorder/db.js';
+import { REDACTED } from '../redact/key-patterns.js';
 import { cacheKey, canonicalRequest, credentialScope } from './canonical-key.js';
 
 /**
@@ -11,11 +12,14 @@ import { cacheKey, canonicalRequest, credentialScope } from './canonical-key.js'
  *   here even when the cache would keep them apart.
  * - `unknown`: the body is not whole in the archive (capture limit, a coding it could not
  *   undo) and no rule recorded the key: the request is compared with nothing.
+ * - `redacted`: the archive replaced a key-shaped string in the body (`[REDACTED]`), and no
+ *   rule recorded the key: the cache keyed the real bytes, which the archive does not hold,
+ *   so two requests with different keys in them would look alike. Compared with nothing.
  */
-export type KeyBasis = 'recorded' | 'computed' | 'credential_unseen' | 'unknown';
+export type KeyBasis = 'recorded' | 'computed' | 'credential_unseen' | 'unknown' | 'redacted';
 
 export interface ArchivedKey {
-  /** The first 16 hex digits of the cache key (as a cache decision and `show` print it); `unknown:<id>` for `unknown`. */
+  /** The first 16 hex digits of the cache key (as a cache decision and `show` print it); `unknown:<id>` for `unknown`, `redacted:<id>` for `redacted`. */
   key: string;
   basis: KeyBasis;
 }
@@ -31,11 +35,14 @@ export function archivedCacheKey(row: ExchangeRow, json: unknown): ArchivedKey {
   if (recorded !== undefined) return { key: recorded, basis: 'recorded' };
   // A prefix or a digest would make different requests look alike.
   if (row.request_body_truncated || (row.request_body_size > 0 && !row.request_body)) return { key: `unknown:${row.id}`, basis: 'unknown' };
+  // The placeholder may also be the client's own text: then too the stored bytes cannot be told
+  // from a redacted body, and comparing nothing is the side that never claims a false repeat.
+  const raw = row.request_body ? Buffer.from(row.request_body) : undefined;
+  if (raw?.includes(REDACTED)) return { key: `redacted:${row.id}`, basis: 'redacted' };
   const user = row.client_user ?? undefined;
   // The stored credential values are placeholders: the scope still tells which kind was sent.
   const scope = credentialScope(headerPairs(row.request_headers).flat(), row.path, user);
   const anonymous = credentialScope([], '', user);
-  const raw = row.request_body ? Buffer.from(row.request_body) : undefined;
   const canonical = canonicalRequest({ provider: row.provider ?? undefined, method: row.method, host: row.host, path: row.path, json: json !== null && typeof json === 'object' ? json : undefined, raw });
   return { key: cacheKey(scope, canonical).slice(0, 16), basis: scope === anonymous ? 'computed' : 'credential_unseen' };
 }

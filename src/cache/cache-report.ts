@@ -27,6 +27,8 @@ export interface CacheReport {
   exchanges: number;
   /** Requests compared with nothing: their body is not whole in the archive and no cache rule recorded their key. */
   unkeyed: number;
+  /** Requests compared with nothing: the archive redacted a key-shaped string in their body and no cache rule recorded their key. */
+  redacted: number;
   since: number | null;
   shapes: RepeatedShape[];
   totals: { repeats: number; served: number; savedTokens: number; savedUsd: number };
@@ -43,13 +45,15 @@ export function cacheReport(rows: Iterable<ExchangeRow>, since?: number): CacheR
   const upstream = new UpstreamCosts();
   let exchanges = 0;
   let unkeyed = 0;
+  let redacted = 0;
   for (const row of rows) {
     if (row.status === 101 || !row.api) continue;
     exchanges++;
     const r = archivedRequest(row, new Map());
     if (!r.cacheable) continue;
-    if (r.keyBasis === 'unknown') {
-      unkeyed++;
+    if (r.keyBasis === 'unknown' || r.keyBasis === 'redacted') {
+      if (r.keyBasis === 'unknown') unkeyed++;
+      else redacted++;
       continue;
     }
     const costUsd = upstream.of(r);
@@ -68,5 +72,5 @@ export function cacheReport(rows: Iterable<ExchangeRow>, since?: number): CacheR
   }
   const shapes = [...byKey.values()].filter((s) => s.repeats > 0).sort((a, b) => b.savedUsd - a.savedUsd || b.repeats - a.repeats || a.firstAt - b.firstAt);
   const sum = (pick: (s: RepeatedShape) => number): number => shapes.reduce((a, s) => a + pick(s), 0);
-  return { exchanges, unkeyed, since: since ?? null, shapes, totals: { repeats: sum((s) => s.repeats), served: sum((s) => s.served), savedTokens: sum((s) => s.savedTokens), savedUsd: sum((s) => s.savedUsd) } };
+  return { exchanges, unkeyed, redacted, since: since ?? null, shapes, totals: { repeats: sum((s) => s.repeats), served: sum((s) => s.served), savedTokens: sum((s) => s.savedTokens), savedUsd: sum((s) => s.savedUsd) } };
 }

@@ -42,7 +42,8 @@ export function renderCacheReport(report: CacheReport, limit: number, out?: Node
   const unseen = report.shapes.filter((s) => s.credentialUnseen).length;
   const head = `${report.exchanges} exchanges, ${report.shapes.length} request shapes seen more than once; a cache would have answered ${t.repeats} requests${t.served > 0 ? ` (llmtap's response cache answered ${t.served} of them)` : ''}, saving ${tokens(t.savedTokens)} tokens, ${usd(t.savedUsd)}\n`
     + (unseen > 0 ? `${unseen} of them (KEY marked *) sent a credential the archive does not keep: requests with different keys may be grouped there\n` : '')
-    + (report.unkeyed > 0 ? `${report.unkeyed} requests not compared: their body is not whole in the archive\n` : '');
+    + (report.unkeyed > 0 ? `${report.unkeyed} requests not compared: their body is not whole in the archive\n` : '')
+    + (report.redacted > 0 ? `${report.redacted} requests not compared: the archive redacted a key-shaped string in their body, which the cache keyed as sent (a cache rule records the real key)\n` : '');
   if (report.shapes.length === 0) return head;
   return head + renderTable(
     [{ header: 'KEY' }, { header: 'MODEL' }, { header: 'PATH', flexible: true }, { header: 'WHO' }, { header: 'REQS', align: 'right' }, { header: 'REPEATS', align: 'right' }, { header: 'TOKENS', align: 'right' }, { header: 'USD', align: 'right' }, { header: 'LAST' }],
@@ -53,7 +54,7 @@ export function renderCacheReport(report: CacheReport, limit: number, out?: Node
 
 function cacheReportJson(r: CacheReport, limit: number): Record<string, unknown> {
   return {
-    exchanges: r.exchanges, not_compared: r.unkeyed, since: r.since === null ? null : new Date(r.since).toISOString(),
+    exchanges: r.exchanges, not_compared: r.unkeyed, not_compared_redacted: r.redacted, since: r.since === null ? null : new Date(r.since).toISOString(),
     totals: { repeats: r.totals.repeats, served_by_cache: r.totals.served, saved_tokens: r.totals.savedTokens, saved_usd: r.totals.savedUsd },
     shapes: r.shapes.slice(0, limit).map((s) => ({
       key: s.key, host: s.host, path: s.path, model: s.model, who: s.who, credential_unseen: s.credentialUnseen, requests: s.requests, repeats: s.repeats, served_by_cache: s.served,

@@ -64,6 +64,10 @@ function throughCache(a: Req, b: Req): { hit: boolean; rows: ExchangeRow[] } {
 const ask = { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'what is 2+2?' }] };
 const long = (tail: string) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${'x'.repeat(CAPTURE)}${tail}` }] });
 const auth = (key: string) => ['authorization', `Bearer ${key}`];
+/** A prompt holding a key-shaped string: the archive stores it as [REDACTED], the cache keyed the real bytes. */
+const pasted = (key: string) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `why does ${key} fail?` }] });
+const KEY_A = 'sk-proj-pastedAAAAAAAAAAAAAAAAAAAAAAAA';
+const KEY_B = 'sk-proj-pastedBBBBBBBBBBBBBBBBBBBBBBBB';
 
 const PAIRS: Record<string, [Req, Req]> = {
   'key order and volatile fields, another client address': [
@@ -79,7 +83,12 @@ const PAIRS: Record<string, [Req, Req]> = {
   'two proxy users': [{ body: ask, user: 'alice' }, { body: ask, user: 'bob' }],
   'another model': [{ body: ask }, { body: { ...ask, model: 'gpt-4o' } }],
   'bodies alike only up to the capture limit': [{ body: long('one') }, { body: long('two') }],
+  'two keys pasted into the prompt': [{ body: pasted(KEY_A) }, { body: pasted(KEY_B) }],
+  'the same key pasted into the prompt': [{ body: pasted(KEY_A) }, { body: pasted(KEY_A) }],
 };
+
+/** Pairs whose archived body was redacted: without a recorded key, compared with nothing. */
+const REDACTED_PAIRS = new Set(['two keys pasted into the prompt', 'the same key pasted into the prompt']);
 
 const grouped = (rows: ExchangeRow[]): boolean => cacheReport(rows).totals.repeats === 1;
 
@@ -96,6 +105,7 @@ describe('cache-report groups requests by the response cache\'s own key', () => 
     expect(hits).toEqual({
       'key order and volatile fields, another client address': true, 'Anthropic metadata.user_id': true, 'the same credential': true,
       'two credentials': false, 'two proxy users': false, 'another model': false, 'bodies alike only up to the capture limit': false,
+      'two keys pasted into the prompt': false, 'the same key pasted into the prompt': true,
     });
   });
 
@@ -104,7 +114,8 @@ describe('cache-report groups requests by the response cache\'s own key', () => 
       const { hit, rows } = throughCache(a, b);
       const bare = rows.map((r) => ({ ...r, policy: null }));
       // The archive keeps no credential value: two keys look alike, and the shape says so.
-      const expected = name === 'two credentials' ? true : hit;
+      // A body the archive redacted is not the one the cache keyed: compared with nothing.
+      const expected = name === 'two credentials' ? true : REDACTED_PAIRS.has(name) ? false : hit;
       expect([name, grouped(bare)]).toEqual([name, expected]);
     }
     const report = cacheReport(throughCache(...PAIRS['the same credential']!).rows.map((r) => ({ ...r, policy: null })));
@@ -125,6 +136,19 @@ describe('cache-report groups requests by the response cache\'s own key', () => 
     expect([report.totals.repeats, report.unkeyed]).toEqual([0, 2]);
     // With the key a cache rule recorded, the pair is known to be one request.
     expect(cacheReport(rows).totals.repeats).toBe(1);
+  });
+});
+
+describe('a body the archive redacted', () => {
+  it('is compared with nothing and counted apart: two different keys in it would look alike', () => {
+    for (const name of REDACTED_PAIRS) {
+      const { rows } = throughCache(...PAIRS[name]!);
+      expect(rows.every((r) => Buffer.from(r.request_body!).toString().includes('[REDACTED]'))).toBe(true);
+      const report = cacheReport(rows.map((r) => ({ ...r, policy: null })));
+      expect([name, report.totals.repeats, report.redacted, report.unkeyed]).toEqual([name, 0, 2, 0]);
+      // A key a cache rule recorded is the live one: grouped exactly when the cache hit.
+      expect(cacheReport(rows).redacted).toBe(0);
+    }
   });
 });
 
