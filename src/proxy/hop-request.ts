@@ -71,7 +71,8 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
       chunked = false;
       headers = withBodyLength(headers, next.length);
     } else if (!segment || bodyUnread) {
-      // A body in a coding llmtap cannot undo may name the model too: path and body must agree, so neither changes.
+      // No model to change: none at the body's top level (Bedrock's is in its path), or a Google
+      // body in a coding llmtap cannot undo, which may name it too (path and body must agree).
       modelNotRewritten = true;
     }
   }
