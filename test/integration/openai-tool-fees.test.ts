@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,5 +46,11 @@ describe('OpenAI Responses web and file search calls through the proxy', () => {
     const usd = 25 * 2e-6 + 12 * 0.5e-6 + 21 * 8e-6 + 2 * 0.01 + 0.0025;
     expect(recs.map((e) => e.stream)).toEqual([false, true]);
     for (const e of recs) expect(e.cost_usd).toBeCloseTo(usd, 12);
+    // stats and show read the same cost.
+    tp.proxy.recorder.flush();
+    const cli = async (...args: string[]) => (await promisify(execFile)(process.execPath, ['dist/cli/main.js', '--home', tp.home, ...args])).stdout;
+    const stats = JSON.parse(await cli('stats', '--by', 'model', '--json')) as Array<{ model: string; cost_usd: number }>;
+    expect(stats.find((r) => r.model === 'gpt-4.1')?.cost_usd).toBeCloseTo(2 * usd, 12);
+    expect(await cli('show', recs[0]!.id)).toMatch(/in 37 \(cached 12\) out 21 · \$0\.023 · /);
   });
 });
