@@ -52,10 +52,19 @@ export function converseStreamFrames(usage: Record<string, unknown> = { inputTok
   ];
 }
 
-/** InvokeModelWithResponseStream for Claude: each chunk carries one Messages event, base64. */
-export function claudeInvokeFrames(model: string): Uint8Array[] {
+/**
+ * InvokeModelWithResponseStream for Claude: each chunk carries one Messages event, base64.
+ * A request with a `cache_control` block wrote 3000 tokens to the prompt cache, split by
+ * TTL in `cache_creation` as Anthropic reports it (the block's `ttl`, else 5 minutes).
+ */
+export function claudeInvokeFrames(model: string, request: Record<string, unknown> = {}): Uint8Array[] {
+  const asked = JSON.stringify(request);
+  const hour = asked.includes('"ttl":"1h"');
+  const writes = asked.includes('"cache_control"')
+    ? { cache_creation_input_tokens: 3000, cache_creation: { ephemeral_5m_input_tokens: hour ? 0 : 3000, ephemeral_1h_input_tokens: hour ? 3000 : 0 } }
+    : {};
   const events = [
-    { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: claudeAnswerModel(model), content: [], usage: { input_tokens: 14, output_tokens: 1 } } },
+    { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: claudeAnswerModel(model), content: [], usage: { input_tokens: 14, output_tokens: 1, ...writes } } },
     { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
     { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: BEDROCK_TEXT } },
     { type: 'content_block_stop', index: 0 },
@@ -108,7 +117,7 @@ export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, p
   const failing = m[2] === 'converse-stream' && JSON.stringify(request.messages ?? []).includes(FAIL_MID_STREAM);
   const cached = JSON.stringify(request).includes('"cachePoint"');
   const frames = failing ? failingConverseFrames() : m[2] === 'converse-stream' ? converseStreamFrames(cached ? converseUsage(request) : undefined)
-    : m[2] === 'invoke-with-response-stream' ? (isNativeCountless(model) ? mistralInvokeFrames() : claudeInvokeFrames(model)) : undefined;
+    : m[2] === 'invoke-with-response-stream' ? (isNativeCountless(model) ? mistralInvokeFrames() : claudeInvokeFrames(model, request)) : undefined;
   if (frames) {
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'fake-request' });
     for (const frame of frames) {

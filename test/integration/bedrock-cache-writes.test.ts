@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeModelWithResponseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
@@ -78,6 +78,17 @@ describe('Bedrock Converse cache writes by TTL through the proxy', () => {
       expect.closeTo(tokens + 3000 * 8e-6, 12), expect.closeTo(tokens + 3000 * 8e-6, 12),
       expect.closeTo(tokens + 3000 * 5e-6, 12), expect.closeTo(tokens + 3000 * 5e-6, 12),
     ]);
+  });
+
+  it('InvokeModelWithResponseStream with Claude: cache_creation\'s 1-hour writes at the 1-hour rate', async () => {
+    const { tp, client } = await proxyWith();
+    const modelId = 'global.anthropic.claude-opus-5-5';
+    const body = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 64, messages: [{ role: 'user', content: [{ type: 'text', text: 'keep this an hour', cache_control: { type: 'ephemeral', ttl: '1h' } }] }] });
+    const stream = await client.send(new InvokeModelWithResponseStreamCommand({ modelId, body, contentType: 'application/json' }));
+    for await (const event of stream.body ?? []) void event;
+    const [rec] = await recorded(tp, modelId, 1);
+    expect([rec!.api, rec!.usage.cache_creation_input_tokens]).toEqual(['bedrock.invoke', 3000]);
+    expect(rec!.cost_usd).toBeCloseTo(14 * 4e-6 + 3000 * 8e-6 + 11 * 20e-6, 12);
   });
 
   it('a model the price data has no 1-hour rate for: unpriced, never at the 5-minute rate; --prices cache_write_1h_mtok prices it', async () => {
