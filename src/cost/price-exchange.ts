@@ -3,7 +3,7 @@ import { learnPrice, priceAt, replayPrice } from './fast-price.js';
 import type { Usage } from '../exchange.js';
 import { lazyRequire } from '../lazy-require.js';
 import { findOverride, overrideCost, overrideMissing, type PriceOverrides } from './override-match.js';
-import { missingRates } from './missing-rates.js';
+import { missingRates, oneHourWriteTopUp } from './missing-rates.js';
 import { GENAI_PRICES_VERSION } from './prices-version.js';
 import { resolvePriceProvider } from './provider-map.js';
 import { toPriceUsage, type PriceUsage } from './price-usage.js';
@@ -100,10 +100,12 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
     }
     if (!calc) continue;
     // The package charges a part its price lacks at a parent unit's rate, or not at all
-    // (a 1-hour write at the 5-minute rate, a web search for nothing): a guess either way.
-    const lacking = calc.price && missingRates(usage, calc.price);
+    // (a 1-hour write at the 5-minute rate, a web search for nothing): a guess either way,
+    // except a Claude model's 1-hour writes, whose rate follows Anthropic's rule.
+    const lacking = calc.price && missingRates(usage, calc.price, calc.modelId);
     if (lacking) return miss(`no price for the ${lacking.parts} of ${JSON.stringify(calc.modelId)} in ${GENAI_PRICES_VERSION}; add ${lacking.keys} with --prices`);
-    return { usd: calc.usd, source, matchedProvider: calc.providerId, matchedModel: calc.modelId, pricesVersion };
+    const usd = calc.usd + (calc.price ? oneHourWriteTopUp(usage, calc.price, calc.modelId) ?? 0 : 0);
+    return { usd, source, matchedProvider: calc.providerId, matchedModel: calc.modelId, pricesVersion };
   }
   const where = resolution.providerId ?? resolution.providerApiUrl ?? 'any provider';
   return miss(`unknown model ${models.map((m) => JSON.stringify(m)).join(' / ')} for ${where}`);

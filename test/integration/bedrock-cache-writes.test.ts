@@ -16,7 +16,8 @@ const HOST = 'bedrock-runtime.us-west-2.amazonaws.com';
  * (`{ttl: '1h' | '5m', inputTokens}`), and a 1-hour write costs more than a 5-minute one.
  * Claude Opus 5.5 on Bedrock has both rates in the price data ($5 and $8 per million on
  * the global profile); Claude Sonnet 4.5 on Bedrock has no 1-hour rate there, so its
- * 1-hour writes leave the exchange unpriced unless --prices gives the rate.
+ * 1-hour writes are priced by Anthropic's rule (twice the input rate) unless --prices
+ * gives the rate.
  */
 describe('Bedrock Converse cache writes by TTL through the proxy', () => {
   let fake: FakeProvider;
@@ -91,21 +92,23 @@ describe('Bedrock Converse cache writes by TTL through the proxy', () => {
     expect(rec!.cost_usd).toBeCloseTo(14 * 4e-6 + 3000 * 8e-6 + 11 * 20e-6, 12);
   });
 
-  it('a model the price data has no 1-hour rate for: unpriced, never at the 5-minute rate; --prices cache_write_1h_mtok prices it', async () => {
+  it('a Claude model the price data has no 1-hour rate for: twice the input rate, never the 5-minute rate; a --prices cache_write_1h_mtok wins', async () => {
     const modelId = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
     const bare = await proxyWith();
     await converseBoth(bare.client, modelId, '1h');
     await converseBoth(bare.client, modelId, '5m');
-    const unpriced = await recorded(bare.tp, modelId, 4);
-    // 5-minute writes: $4.125 per million on the US profile (input $3.30, output $16.50).
+    const bareRecs = await recorded(bare.tp, modelId, 4);
+    // 5-minute writes: $4.125 per million on the US profile (input $3.30, output $16.50);
+    // 1-hour writes by Anthropic's rule, twice the input rate: $6.60.
     const fiveMinutes = 14 * 3.3e-6 + 3000 * 4.125e-6 + 11 * 16.5e-6;
-    expect(unpriced.map((e) => e.cost_usd)).toEqual([null, null, expect.closeTo(fiveMinutes, 12), expect.closeTo(fiveMinutes, 12)]);
+    const oneHour = 14 * 3.3e-6 + 3000 * 6.6e-6 + 11 * 16.5e-6;
+    expect(bareRecs.map((e) => e.cost_usd)).toEqual([expect.closeTo(oneHour, 12), expect.closeTo(oneHour, 12), expect.closeTo(fiveMinutes, 12), expect.closeTo(fiveMinutes, 12)]);
 
     const file = join(bare.tp.home, 'prices.yaml');
-    writeFileSync(file, `prices:\n  - provider: bedrock\n    model: us.anthropic.claude-sonnet-4-5-*\n    input_mtok: 3.3\n    output_mtok: 16.5\n    cache_write_mtok: 4.125\n    cache_write_1h_mtok: 6.6\n`);
+    writeFileSync(file, `prices:\n  - provider: bedrock\n    model: us.anthropic.claude-sonnet-4-5-*\n    input_mtok: 3.3\n    output_mtok: 16.5\n    cache_write_mtok: 4.125\n    cache_write_1h_mtok: 7\n`);
     const priced = await proxyWith(file);
     await converseBoth(priced.client, modelId, '1h');
     const recs = await recorded(priced.tp, modelId, 2);
-    for (const e of recs) expect(e.cost_usd).toBeCloseTo(14 * 3.3e-6 + 3000 * 6.6e-6 + 11 * 16.5e-6, 12);
+    for (const e of recs) expect(e.cost_usd).toBeCloseTo(14 * 3.3e-6 + 3000 * 7e-6 + 11 * 16.5e-6, 12);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Usage } from '../../src/exchange.js';
 import { GENAI_PRICES_VERSION, priceExchange, type PriceInput } from '../../src/cost/price-exchange.js';
+import { oneHourWriteTopUp } from '../../src/cost/missing-rates.js';
 
 /** USD for token counts at per-million rates: the expected values below are computed from published prices. */
 function usd(...parts: Array<[tokens: number, perMillion: number]>): number {
@@ -121,12 +122,15 @@ describe('priceExchange: no price', () => {
   });
 
   it('a part the price data has no rate for is never charged at another part\'s rate, nor at nothing', () => {
-    // Claude on Vertex: the package has 5-minute write rates only, and would charge a 1-hour write at it.
+    // Claude on Vertex: the package has 5-minute write rates only, and would charge a 1-hour
+    // write at it; Anthropic's rule (twice the input rate) prices it.
     const vertex = { provider: 'vertex-ai', host: 'us-east5-aiplatform.googleapis.com', api: 'messages', model: 'claude-sonnet-4-5@20250929' };
     expect(price({ ...vertex, usage: { inputTokens: 10, cacheCreationInputTokens: 1_000, outputTokens: 10 } }).usd).toBeCloseTo(usd([10, 3], [1_000, 3.75], [10, 15]), 12);
-    expect(price({ ...vertex, usage: { inputTokens: 10, cacheCreationInputTokens: 1_000, cacheCreation1hTokens: 1_000, outputTokens: 10 } })).toMatchObject({
-      usd: null, reason: `no price for the 1-hour cache writes of "claude-sonnet-4-5" in ${GENAI_PRICES_VERSION}; add cache_write_1h_mtok with --prices`,
-    });
+    expect(price({ ...vertex, usage: { inputTokens: 10, cacheCreationInputTokens: 1_000, cacheCreation1hTokens: 600, outputTokens: 10 } }).usd)
+      .toBeCloseTo(usd([10, 3], [400, 3.75], [600, 6], [10, 15]), 12);
+    // The rule is Anthropic's: another model's price without a 1-hour rate gets no such top-up.
+    expect(oneHourWriteTopUp({ input_tokens: 1_000, cache_write_tokens: 1_000, cache_write_1h_tokens: 1_000, output_tokens: 0 }, { input_mtok: 1, cache_write_mtok: 1.25 }, 'some-model')).toBeUndefined();
+    expect(oneHourWriteTopUp({ input_tokens: 1_000, cache_write_tokens: 1_000, cache_write_1h_tokens: 1_000, output_tokens: 0 }, { input_mtok: 1, cache_write_mtok: 1.25 }, 'claude-x')).toBeCloseTo(1_000 * 0.75 / 1e6, 15);
     // gpt-4.1-nano: no web or file search fee in the package (gpt-4.1's are there), so not zero either.
     const nano = { provider: 'openai', host: 'api.openai.com', api: 'responses', model: 'gpt-4.1-nano' };
     expect(price({ ...nano, usage: { inputTokens: 10, outputTokens: 10 } }).usd).not.toBeNull();
