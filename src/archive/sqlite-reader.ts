@@ -113,6 +113,13 @@ export class SqliteArchiveReader implements ArchiveReader {
     return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
   }
 
+  /** Rows by id, as exchangesAfter gives them (`tail` re-reads a row it holds back for its estimate); ids not found are left out. */
+  listRows(ids: readonly string[]): ExchangeListRow[] {
+    if (ids.length === 0) return [];
+    const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM exchanges WHERE id IN (${ids.map(() => '?').join(',')})`).all(...ids) as (ExchangeListRow & { cursor: number })[];
+    return rows.map(({ cursor: _c, ...row }) => row);
+  }
+
   wsMessages(exchangeId: string): WsMessageRow[] {
     return this.db.prepare('SELECT * FROM ws_messages WHERE exchange_id = ? ORDER BY seq').all(exchangeId) as WsMessageRow[];
   }

@@ -6,6 +6,7 @@ import type { ExchangeFilter } from '../archive/exchange-filter.js';
 import type { ExchangeListRow } from '../archive/store.js';
 import { modelLabel, rowModels } from '../archive/model-parts.js';
 import { outputTokens, promptTokens } from '../providers/usage-totals.js';
+import { HeldRows } from './tail-hold.js';
 import { filterFlags, filterOf, filterProblem, type FilterArgs } from './filter-flags.js';
 import { openReader } from './open-reader.js';
 import { duration, statusLabel, terminalSafe, tokens, usd } from './render/format.js';
@@ -46,6 +47,11 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
     // batch (every ~10 ms) on its next look. Reading by rowid keeps each look one index range.
     let reading = archive.current();
     let cursor = args.all || args.since !== undefined ? 0 : (reading?.endCursor() ?? 0);
+    // Rows read but not printed yet: one awaiting its estimate waits for it a moment (tail-hold.ts).
+    const held = new HeldRows<ExchangeListRow>();
+    const print = (rows: readonly ExchangeListRow[]): void => {
+      for (const row of rows) process.stdout.write(`${args.json ? JSON.stringify(tailJson(row)) : tailLine(row, color)}\n`);
+    };
     let stop = false;
     const onSignal = (): void => {
       stop = true;
@@ -61,16 +67,21 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
         const reader = archive.current();
         if (reader !== reading) {
           // Another file at the path: everything in it came after the one followed so far.
+          print(held.drain());
           reading = reader;
           cursor = 0;
           if (reader) process.stderr.write(`llmtap: ${file} was re-created; following the new file from its first exchange\n`);
         }
         const page = reader ? newRows(reader, cursor, filter) : undefined;
         if (page) cursor = page.cursor;
-        for (const row of page?.rows ?? []) process.stdout.write(`${args.json ? JSON.stringify(tailJson(row)) : tailLine(row, color)}\n`);
+        held.add(page?.rows ?? [], Date.now());
+        const awaiting = held.awaiting();
+        const fresh = reader && awaiting.length > 0 ? reread(reader, awaiting) : [];
+        print(held.release(new Map(fresh.map((row) => [row.id, row])), Date.now()));
         if ((page?.rows.length ?? 0) < PAGE) await new Promise((r) => setTimeout(r, args.interval));
       }
     } finally {
+      print(held.drain()); // stopped (Ctrl-C): what was held, as it stands
       archive.close();
     }
   },
@@ -85,6 +96,15 @@ function newRows(reader: SqliteArchiveReader, cursor: number, filter: ExchangeFi
   } catch (error) {
     if (/no such table/.test((error as Error).message)) return undefined;
     throw error;
+  }
+}
+
+/** The held rows awaiting their estimate, read again (a few ids at a time: they are the rows of one moment). */
+function reread(reader: SqliteArchiveReader, ids: readonly string[]): ExchangeListRow[] {
+  try {
+    return reader.listRows(ids.slice(0, PAGE));
+  } catch {
+    return []; // the file is being replaced: the rows print as they stand once held long enough
   }
 }
 
@@ -109,6 +129,6 @@ function tailJson(row: ExchangeListRow): Record<string, unknown> {
     id: row.id, started_at: new Date(row.started_at).toISOString(), tool: row.tool_name, model: row.model, models: rowModels(row), status: row.status, outcome: row.outcome,
     duration_ms: row.ended_at === null ? null : Math.round(row.ended_at - row.started_at), host: row.host, method: row.method, path: row.path,
     tokens: { input: promptTokens(row), output: outputTokens(row), cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
-    session_id: row.session_id, thread_id: row.thread_id,
+    session_id: row.session_id, thread_id: row.thread_id, usage_estimated: row.usage_estimated === 1,
   };
 }

@@ -172,8 +172,9 @@ export class PrometheusMetrics {
     if (ex.request.stream && firstByte !== undefined) bound.ttft.observe(Math.max(0, firstByte - start) / 1000);
   }
 
-  /** The usage and price the archive estimated for exchanges observed without usage (Recorder.onEstimated). */
-  addEstimates(estimates: readonly EstimatedUsage[]): void {
+  /** The usage and price the archive estimated for exchanges observed without usage (Recorder.onEstimated); `none` will get no estimate. */
+  addEstimates(estimates: readonly EstimatedUsage[], none: readonly string[] = []): void {
+    for (const id of none) this.#awaiting.take(id);
     for (const e of estimates) {
       const bound = this.#awaiting.take(e.id);
       if (!bound) continue;

@@ -31,6 +31,11 @@ export class PendingCharges {
     }
   }
 
+  /** Exchanges the writer will not estimate after all: their charges are let go (nothing to charge them with). */
+  release(ids: readonly string[]): void {
+    for (const id of ids) this.#held.take(id);
+  }
+
   get size(): number {
     return this.#held.size;
   }

@@ -14,7 +14,7 @@ export function startObservers(config: ProxyConfig, recorder: Recorder, logger: 
   if (config.metrics) {
     const metrics = new PrometheusMetrics(gauges);
     recorder.onExchange((ex) => metrics.observe(ex));
-    recorder.onEstimated((estimates) => metrics.addEstimates(estimates));
+    recorder.onEstimated((estimates, none) => metrics.addEstimates(estimates, none));
     prometheus = metrics;
   }
   let otlp: OtlpExport | undefined;

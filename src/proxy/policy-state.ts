@@ -26,7 +26,10 @@ export class PolicyState {
 
   constructor(private readonly recorder: Recorder, logger: Logger, spend?: SpendSource, prices?: PriceOverrides) {
     this.budgets = new BudgetCharger(logger, spend, prices);
-    recorder.onEstimated((estimates) => this.pending.settle(estimates));
+    recorder.onEstimated((estimates, none) => {
+      this.pending.settle(estimates);
+      this.pending.release(none);
+    });
   }
 
   /** Brings the state in line with `policy` and returns the runtime to use (undefined: no policy stage). */

@@ -69,7 +69,7 @@ export class Recorder {
 
   readonly #observers = new Observers<Exchange>((err) => this.#observerFailed(err));
   readonly #writtenObservers = new Observers<readonly WrittenExchange[]>((err) => this.#observerFailed(err));
-  readonly #estimateObservers = new Observers<readonly EstimatedUsage[]>((err) => this.#observerFailed(err));
+  readonly #estimateObservers = new Observers<EstimateReport>((err) => this.#observerFailed(err));
   #prices: PriceOverrides | undefined;
   readonly #health: ArchiveHealth;
   readonly #timing = new HandOffTiming();
@@ -173,10 +173,12 @@ export class Recorder {
   /**
    * Calls `observer` with the usage the writer estimated for committed exchanges whose
    * answer reported none (recorder/row-estimate.ts): the policy charges their budgets
-   * and token limits then, Prometheus adds them to its counters. Returns the unsubscribe.
+   * and token limits then, Prometheus adds them to its counters. `none` names those the
+   * writer decided not to estimate after all (no readable prompt, the tokenizer failed),
+   * so what waits for them is let go at once. Returns the unsubscribe.
    */
-  onEstimated(observer: (estimated: readonly EstimatedUsage[]) => void): () => void {
-    return this.#estimateObservers.add(observer);
+  onEstimated(observer: (estimated: readonly EstimatedUsage[], none: readonly string[]) => void): () => void {
+    return this.#estimateObservers.add((report) => observer(report.estimated, report.none));
   }
 
   /** The --prices overrides last set (the Prometheus cost counter prices with the same). */
@@ -327,7 +329,7 @@ export class Recorder {
   #applyOutcome(outcome: WriteOutcome): void {
     this.#health.applyOutcome(outcome);
     if (outcome.written) this.#writtenObservers.emit(outcome.written);
-    if (outcome.estimated) this.#estimateObservers.emit(outcome.estimated);
+    if (outcome.estimated || outcome.unestimated) this.#estimateObservers.emit({ estimated: outcome.estimated ?? [], none: outcome.unestimated ?? [] });
   }
 
   #observerFailed(err: unknown): void {
@@ -342,6 +344,11 @@ export class Recorder {
     const handedOff = this.#offThread!.post(batch, timed, this.#writtenObservers.size > 0);
     if (timed && handedOff) this.#timing.publish(batch.length, handedOff);
   }
+}
+
+interface EstimateReport {
+  estimated: readonly EstimatedUsage[];
+  none: readonly string[];
 }
 
 function isArchiveFile(archive: Archive | (() => Archive) | ArchiveFile): archive is ArchiveFile {

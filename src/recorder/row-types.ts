@@ -79,8 +79,13 @@ export interface ExchangeRow {
   policy: string | null;
   /** `llmtap run --label` of the run that sent it (schema: CLIENT_LABEL_MIGRATION). */
   client_label: string | null;
-  /** 1: the token counts (and the cost priced from them) were estimated by llmtap, the answer reported none (schema 13). */
-  usage_estimated: 1 | null;
+  /**
+   * 1: the token counts (and the cost priced from them) were estimated by llmtap, the answer
+   * reported none (schema 13). 0: committed, awaiting the writer's estimate (a moment later
+   * it is 1, or NULL when none comes; a proxy killed in between leaves 0): readers treat it
+   * as not estimated, `tail` waits a moment for it.
+   */
+  usage_estimated: 0 | 1 | null;
 }
 
 export interface TunnelRow {

@@ -49,6 +49,8 @@ export interface WriteOutcome {
   written?: WrittenExchange[];
   /** Committed exchanges whose usage the writer estimated (row-estimate.ts), always reported: budgets charge them. */
   estimated?: EstimatedUsage[];
+  /** Committed exchanges that were to be estimated and will not be: what waits for them is let go at once. */
+  unestimated?: string[];
 }
 
 export type { EstimatedUsage };
@@ -170,8 +172,12 @@ export class ArchiveWriter {
           applyCost(row, item.exchange, this.#prices);
           row.model_usage = modelUsageColumn(row, item.exchange, this.#prices, this.#redact.text);
           exchanges.push(row);
-          // An answer without usage: estimated once the row is committed (estimate-pass.ts).
-          if (mayEstimateUsage(item.exchange)) estimable.push({ ex: item.exchange, row });
+          // An answer without usage: estimated once the row is committed (estimate-pass.ts);
+          // committed as awaiting it (0), which readers such as `tail` can see.
+          if (mayEstimateUsage(item.exchange)) {
+            row.usage_estimated = 0;
+            estimable.push({ ex: item.exchange, row });
+          }
           summaries.push(summaryOrNothing(row, item.exchange));
           for (const m of item.exchange.websocket?.messages ?? []) messages.push(wsMessageToRow(item.exchange.id, m, this.#redact));
         } else if (item.kind === 'ws_messages') {
@@ -234,10 +240,13 @@ export class ArchiveWriter {
       }
     };
     try {
-      const estimated = amendWithEstimates(archive.db, estimable, this.#prices, estimate);
+      const { estimated, none } = amendWithEstimates(archive.db, estimable, this.#prices, estimate);
       if (estimated.length > 0) outcome.estimated = estimated;
+      if (none.length > 0) outcome.unestimated = none;
     } catch (err) {
       this.#log('warn', { err: errorMessage(err) }, 'could not record estimated usage; the exchanges are recorded without it');
+      // Their rows stay awaiting (0) in the archive; `tail` waits for them only a moment.
+      outcome.unestimated = estimable.map(({ row }) => row.id);
     }
   }
 

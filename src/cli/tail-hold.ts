@@ -1,0 +1,59 @@
+/**
+ * How long `tail` holds back a row committed while awaiting the writer's estimate
+ * (`usage_estimated = 0`, recorder/estimate-pass.ts). The estimate follows within
+ * milliseconds, or ~0.5-1 s while the writer loads its tokenizer the first time; a proxy
+ * killed in between never amends the row, so past this it is printed as it stands.
+ */
+export const HOLD_MS = 5_000;
+
+/** What HeldRows needs of a row. */
+export interface HoldableRow {
+  id: string;
+  usage_estimated: 0 | 1 | null;
+}
+
+/**
+ * The rows `tail` has read and not yet printed, in the order they were committed. A row
+ * awaiting its estimate would print without tokens and never again, so it is held until a
+ * re-read shows it amended (or settled without one), at most HOLD_MS; the rows after it
+ * wait with it, so lines keep the archive's order. Pure: the caller reads, this decides.
+ */
+export class HeldRows<R extends HoldableRow> {
+  readonly #queue: { row: R; since: number }[] = [];
+
+  constructor(private readonly holdMs = HOLD_MS) {}
+
+  /** Rows just read (after the cursor), in order. */
+  add(rows: readonly R[], now: number): void {
+    for (const row of rows) this.#queue.push({ row, since: now });
+  }
+
+  /** Ids of the held rows still awaiting their estimate: to re-read. */
+  awaiting(): string[] {
+    return this.#queue.filter((h) => h.row.usage_estimated === 0).map((h) => h.row.id);
+  }
+
+  /**
+   * The rows to print now, in order: those re-read (`fresh`, by id) replace what was held;
+   * the first row still awaiting and younger than holdMs stops the release there.
+   */
+  release(fresh: ReadonlyMap<string, R>, now: number): R[] {
+    for (const held of this.#queue) held.row = fresh.get(held.row.id) ?? held.row;
+    let n = 0;
+    while (n < this.#queue.length) {
+      const held = this.#queue[n]!;
+      if (held.row.usage_estimated === 0 && now - held.since < this.holdMs) break;
+      n++;
+    }
+    return this.#queue.splice(0, n).map((h) => h.row);
+  }
+
+  /** Everything held, as it stands (the file was replaced: these rows can no longer change). */
+  drain(): R[] {
+    return this.#queue.splice(0).map((h) => h.row);
+  }
+
+  get size(): number {
+    return this.#queue.length;
+  }
+}
