@@ -14,6 +14,7 @@ import { groupingSummary } from './row-grouping.js';
 import type { ExchangeSummary } from '../sessions/group.js';
 import type { CacheEntry } from '../cache/response-cache.js';
 import { writeCacheOps } from '../cache/cache-table.js';
+import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 
 /** One record as recorded; it waits and crosses to the writer thread encoded (record-codec.ts). */
 export type Pending =
@@ -69,6 +70,8 @@ export interface WrittenExchange {
   costSource: string | null;
   /** The proxy user it was recorded under, so a report goes only to those who may see it. */
   user: string | null;
+  /** The tokens the writer estimated (the answer reported none, or an Anthropic stream was cut): the live row showed none. */
+  estimated?: { promptTokens: number; outputTokens: number | null };
 }
 
 /** What the Recorder mirrors of the writer (the writer may live on another thread). */
@@ -374,5 +377,8 @@ function summaryOrNothing(row: ExchangeRow, exchange: Exchange): ExchangeSummary
 }
 
 function writtenExchange(row: ExchangeRow): WrittenExchange {
-  return { id: row.id, sessionId: row.session_id, threadId: row.thread_id, turn: row.turn, costUsd: row.cost_usd, costSource: row.cost_source, user: row.client_user };
+  const written: WrittenExchange = { id: row.id, sessionId: row.session_id, threadId: row.thread_id, turn: row.turn, costUsd: row.cost_usd, costSource: row.cost_source, user: row.client_user };
+  // Reported after the amendment (estimate-pass.ts): the live list learns the estimate with the cost priced from it.
+  if (row.usage_estimated === 1) written.estimated = { promptTokens: promptTokens(row), outputTokens: outputTokens(row) };
+  return written;
 }

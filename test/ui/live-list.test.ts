@@ -154,6 +154,30 @@ describe('the live list', () => {
   });
 });
 
+describe('the live list and estimated usage', () => {
+  it('shows the tokens the archive estimated for a stream that reported none (the OpenAI SDK\'s default), with ~, without a reload', async () => {
+    await page.goto(`${tp.url}/ui/#/?model=gpt-4o`);
+    await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
+    const res = await request('https://api.openai.com/v1/chat/completions', {
+      method: 'POST', dispatcher: tp.agent,
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-proj-live-0123456789abcdef', 'user-agent': 'OpenAI/JS 4.70.0' },
+      body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await res.body.text();
+    const row = rows(page).first();
+    await row.waitFor({ timeout: 10_000 });
+    // Pushed as the exchange ended, without tokens; the writer's report (once its tokenizer
+    // has loaded) brings the estimate and the cost priced from it.
+    const cells = row.locator('td[title^="estimated by llmtap"]');
+    await expect.poll(() => cells.allTextContents(), { timeout: 15_000 }).toEqual(['~8', expect.stringMatching(/^~\d+$/)]);
+    const [listedRow] = (await listed('model=gpt-4o')) as (Listed & { promptTokens: number; outputTokens: number; estimated?: boolean })[];
+    expect(await cells.allTextContents()).toEqual([`~${listedRow!.promptTokens}`, `~${listedRow!.outputTokens}`]);
+    expect(listedRow!.estimated).toBe(true);
+    expect(await row.textContent()).toMatch(/\$0\.\d+/);
+    await page.screenshot({ path: `${ARTIFACTS}/live-estimated.png` });
+  });
+});
+
 describe('the sessions list', () => {
   it('marks a cost that leaves out exchanges with no known price with +, as the CLI does', async () => {
     const session = 'sess-unpriced-0001';

@@ -20,7 +20,10 @@ export function applyWritten(rows: ListRow[], written: readonly UiWrittenItem[])
   if (!rows.some((r) => byId.has(r.id))) return rows;
   return rows.map((r) => {
     const w = byId.get(r.id);
-    return w ? { ...r, sessionId: w.sessionId, threadId: w.threadId, turn: w.turn, costUsd: w.costUsd, apiEquivalent: w.apiEquivalent, pending: false } : r;
+    if (!w) return r;
+    const written: ListRow = { ...r, sessionId: w.sessionId, threadId: w.threadId, turn: w.turn, costUsd: w.costUsd, apiEquivalent: w.apiEquivalent, pending: false };
+    // The archive estimated the tokens of an answer that reported none: shown with `~`, as a reload would.
+    return w.estimated ? { ...written, promptTokens: w.estimated.promptTokens, outputTokens: w.estimated.outputTokens, estimated: true } : written;
   });
 }
 

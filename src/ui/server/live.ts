@@ -24,6 +24,8 @@ export interface UiWrittenItem {
   turn: number | null;
   costUsd: number | null;
   apiEquivalent: boolean;
+  /** Tokens llmtap estimated once the row was written (the live row had none): shown with `~`. */
+  estimated?: { promptTokens: number; outputTokens: number | null };
 }
 
 export interface LiveSources {
@@ -127,5 +129,7 @@ export function liveItem(ex: Exchange, prices: PriceOverrides | undefined, redac
 }
 
 export function writtenItem(w: WrittenExchange): UiWrittenItem {
-  return { id: w.id, sessionId: w.sessionId, threadId: w.threadId, turn: w.turn, costUsd: w.costUsd, apiEquivalent: w.costSource === 'api_equivalent' };
+  const item: UiWrittenItem = { id: w.id, sessionId: w.sessionId, threadId: w.threadId, turn: w.turn, costUsd: w.costUsd, apiEquivalent: w.costSource === 'api_equivalent' };
+  if (w.estimated) item.estimated = w.estimated;
+  return item;
 }
