@@ -184,6 +184,11 @@ export class PrometheusMetrics {
     }
   }
 
+  /** Exchanges whose series wait for the archive's estimate (diagnostics and tests). */
+  get awaitingEstimates(): number {
+    return this.#awaiting.size;
+  }
+
   /** The exposition text (Prometheus text format 0.0.4). */
   render(): Promise<string> {
     return this.registry.metrics();

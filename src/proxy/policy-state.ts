@@ -32,6 +32,11 @@ export class PolicyState {
     });
   }
 
+  /** Exchanges whose charges wait for the archive's estimate (diagnostics and tests). */
+  get awaitingEstimates(): number {
+    return this.pending.size;
+  }
+
   /** Brings the state in line with `policy` and returns the runtime to use (undefined: no policy stage). */
   apply(policy: CompiledPolicy | undefined): PolicyRuntime | undefined {
     if (policy) this.buckets.retain(policy);

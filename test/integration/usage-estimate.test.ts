@@ -80,3 +80,26 @@ describe('a Chat Completions stream that reports no usage (the OpenAI SDK\'s def
     expect([rec.usage.input_tokens, rec.usage.output_tokens, rec.usage_estimated]).toEqual([11, 17, false]);
   });
 });
+
+describe('an answer without usage the writer decides not to estimate', () => {
+  it('lets go at once what the policy and Prometheus held for its estimate', async () => {
+    const budgeted = await startTestProxy(fake, { metrics: true, policy: loadPolicyText('rules:\n  - {id: all-daily, budget: {usd: 100, period: day, per: model}}\n', 'policy.yaml') });
+    try {
+      const held = () => [budgeted.proxy.server.policyState.awaitingEstimates, budgeted.proxy.server.prometheus!.awaitingEstimates];
+      // A 2xx Chat Completions answer without usage (the fake server mirrors the body sent)
+      // to a request that holds no prompt to count: the writer has nothing to estimate from.
+      const answer = JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion', model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'no usage here' }, finish_reason: 'stop' }] });
+      const res = await undiciFetch('https://api.openai.com/v1/chat/completions', { method: 'POST', dispatcher: budgeted.agent, headers: { 'content-type': 'application/json', 'x-fake-mirror': '1', authorization: 'Bearer sk-test-openai-estimate-0123456789abcdef' }, body: answer });
+      expect(res.status).toBe(200);
+      await res.text();
+      // Held as the exchange ended (its answer reported no usage)…
+      expect(held()).toEqual([1, 1]);
+      // …and let go once the writer says no estimate comes, not 5 minutes later.
+      await eventually(() => expect(held()).toEqual([0, 0]), 10_000);
+      const rec = exported(budgeted).find((e) => e.response.body?.includes('no usage here'))!;
+      expect([rec.usage.input_tokens, rec.usage_estimated]).toEqual([null, false]);
+    } finally {
+      await budgeted.close();
+    }
+  });
+});

@@ -63,6 +63,8 @@ describe('the writer\'s estimate of an answer without usage', () => {
     };
     const outcome = writer.write([encodeRecord({ kind: 'exchange', exchange: streamed() }), encodeRecord({ kind: 'exchange', exchange: streamed() })]);
     expect([outcome.recorded, outcome.lost, outcome.estimated]).toEqual([2, 0, undefined]);
+    // Said at once, so the charges held for these estimates are let go (not after 5 minutes).
+    expect(outcome.unestimated).toHaveLength(2);
     expect(archive.db.prepare('SELECT input_tokens, usage_estimated FROM exchanges').all()).toEqual([{ input_tokens: null, usage_estimated: null }, { input_tokens: null, usage_estimated: null }]);
     expect(warnings.filter((w) => w.startsWith('could not estimate'))).toHaveLength(1);
   });
