@@ -83,6 +83,12 @@ export interface Reassembled {
    * an answer to replay from the response cache.
    */
   failed?: true;
+  /**
+   * A stream that ended before its final usage (Anthropic's `message_delta`: the client
+   * pressed Ctrl-C, say): `usage` is the opening's (`message_start`: the input, an output
+   * count of a token or so), though the provider bills all the output it generated.
+   */
+  usagePartial?: true;
   /** Number of SSE events seen (0 for a JSON answer). */
   events: number;
   /** A WebSocket session's responses (one per `response.create`): each is priced at its own model. */

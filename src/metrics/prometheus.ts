@@ -166,7 +166,9 @@ export class PrometheusMetrics {
       }
       const usd = this.#priceOf?.(ex, this.#sources.prices())?.usd;
       if (usd !== undefined && usd !== null && usd > 0 && Number.isFinite(usd)) bound.cost.inc(usd);
-    } else if (mayEstimateUsage(ex)) this.#awaiting.hold(ex.id, bound);
+    }
+    // What the archive estimates on top (all of it, or an Anthropic stream's output past message_start) comes later.
+    if (mayEstimateUsage(ex)) this.#awaiting.hold(ex.id, bound);
     const { start, firstByte, end } = ex.timings;
     if (end !== undefined && !ex.websocket) bound.latency.observe(Math.max(0, end - start) / 1000);
     if (ex.request.stream && firstByte !== undefined) bound.ttft.observe(Math.max(0, firstByte - start) / 1000);

@@ -25,7 +25,7 @@ export class PendingCharges {
     for (const e of estimates) {
       const held = this.#held.take(e.id);
       if (!held) continue;
-      // Estimates are of OpenAI-style APIs: output as counted, no thinking beside it.
+      // What the estimate adds (estimate-pass.ts): output as counted, thinking within it, none beside it.
       chargeTokens({ inputTokens: e.inputTokens, outputTokens: e.outputTokens }, {}, held.applied.charges);
       if (held.applied.budgetCharges && e.usd !== null) held.charger?.chargeUsd(held.at, held.applied.budgetCharges, e.usd);
     }

@@ -98,11 +98,10 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
  * the archive prices it. (A WebSocket session is charged response by response: chargeResponse.)
  */
 export function chargeUsage(ex: Exchange, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
-  if (!ex.usage) {
-    // The archive's writer estimates it from the text (an answer without usage: row-estimate.ts): charged when it reports.
-    if (mayEstimateUsage(ex)) runtime?.pending?.hold(ex.id, ex.timings.start, applied, runtime.charger);
-    return;
-  }
+  // The archive's writer estimates what the answer did not report (row-estimate.ts): charged
+  // when it reports, on top of what is charged now (an Anthropic stream cut early: its input).
+  if (mayEstimateUsage(ex)) runtime?.pending?.hold(ex.id, ex.timings.start, applied, runtime.charger);
+  if (!ex.usage) return;
   chargeTokens(ex.usage, ex, applied.charges);
   if (applied.budgetCharges) void runtime?.charger?.charge(ex, applied.budgetCharges);
 }

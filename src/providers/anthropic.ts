@@ -52,6 +52,8 @@ export class MessageAccumulator {
   private stopReason: string | undefined;
   private usage: Usage | undefined;
   private failed = false;
+  /** The final usage came (message_delta's, or a whole Message's); message_start's alone is partial. */
+  private finalUsage = false;
   private readonly blocks = new Map<number, Block>();
   /** Blocks we do not report (redacted_thinking, server tools…), so their deltas are skipped too. */
   private readonly ignored = new Set<number>();
@@ -60,6 +62,7 @@ export class MessageAccumulator {
 
   addMessage(message: JsonObject): void {
     this.readMessageFields(message);
+    this.finalUsage = true;
     if (!Array.isArray(message.content)) return;
     message.content.forEach((item, index) => {
       const block = asObject(item);
@@ -87,6 +90,7 @@ export class MessageAccumulator {
       case 'message_delta': {
         const delta = asObject(payload.delta);
         if (typeof delta?.stop_reason === 'string') this.stopReason = delta.stop_reason;
+        if (asObject(payload.usage)) this.finalUsage = true;
         this.mergeUsage(asObject(payload.usage));
         break;
       }
@@ -186,6 +190,7 @@ export class MessageAccumulator {
     if (this.usage) result.usage = { ...this.usage };
     if (this.stopReason !== undefined) result.stopReason = this.stopReason;
     if (this.failed) result.failed = true;
+    else if (this.usage && !this.finalUsage) result.usagePartial = true;
     return result;
   }
 }

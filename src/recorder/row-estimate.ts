@@ -53,6 +53,14 @@ export function budgetedCounter(count: TokenCounter = countTokens, budget = EXAC
 export function estimateMissingUsage(ex: Exchange, count: TokenCounter = budgetedCounter()): boolean {
   const res = ex.response;
   if (!res?.reassembled || !mayEstimateUsage(ex)) return false;
+  const reported = ex.usage ?? res.reassembled.usage;
+  if (reported) {
+    // An Anthropic stream cut before message_delta: message_start reported the input (kept as
+    // is), the output is what the text, thinking and tool calls received come to with OpenAI's
+    // tokenizer (Claude's own is not public: an approximation), never below what was reported.
+    ex.usage = { ...reported, outputTokens: Math.max(reported.outputTokens ?? 0, estimateAnswerTokens(res.reassembled, count)) };
+    return estimated(ex);
+  }
   const body = ex.request.body;
   if (body.size === 0 || body.bytes.length === 0) return false;
   const decoded = decodeBody(body.bytes, headerValue(ex.request.headers, 'content-encoding'));
@@ -63,20 +71,33 @@ export function estimateMissingUsage(ex: Exchange, count: TokenCounter = budgete
     : estimatePromptTokens(ex.api!, parseJson(decoded.toString('utf8')), count);
   if (inputTokens === undefined) return false;
   ex.usage = { inputTokens, outputTokens: estimateAnswerTokens(res.reassembled, count) };
+  return estimated(ex);
+}
+
+function estimated(ex: Exchange): true {
   ex.usageEstimated = true;
+  // A price the main thread put on the exchange (budgets) is of the usage it ended with.
+  delete ex.price;
   return true;
 }
 
 /**
  * Whether the writer will estimate this exchange's usage (estimateMissingUsage, short of
- * reading the body): a Chat Completions or Responses answer (2xx, read by the parser, not
- * from the response cache, not ended by the provider's error) that reported none. The proxy's main thread asks it too, to hold the
- * exchange's policy charges until the estimate is reported.
+ * reading the body): an answer (2xx, read by the parser, not from the response cache, not
+ * ended by the provider's error) of Chat Completions or Responses that reported no usage,
+ * or of Anthropic Messages streamed and cut before its final usage (message_start's input
+ * alone). The proxy's main thread asks it too, to hold the exchange's policy charges and
+ * Prometheus series until the estimate is reported.
  */
 export function mayEstimateUsage(ex: Exchange): boolean {
   const res = ex.response;
-  if (ex.api === undefined || !ESTIMATED_APIS.has(ex.api) || ex.usage || ex.websocket || !res?.reassembled || res.reassembled.usage) return false;
+  const answer = res?.reassembled;
+  if (ex.api === undefined || ex.websocket || !answer) return false;
   // An answer the provider ended with an error (response.failed, an error event) is not billed as one that was cut.
-  if (res.reassembled.failed) return false;
-  return res.status >= 200 && res.status <= 299 && !answeredFromCache(ex);
+  if (answer.failed || res.status < 200 || res.status > 299) return false;
+  const usage = ex.usage ?? answer.usage;
+  const missing = ESTIMATED_APIS.has(ex.api)
+    ? usage === undefined
+    : ex.api === 'messages' && answer.usagePartial === true && usage?.inputTokens !== undefined;
+  return missing && !answeredFromCache(ex);
 }
