@@ -1,5 +1,7 @@
 import type { Exchange } from '../exchange.js';
 import type { Logger } from '../log.js';
+import type { EstimatedUsage } from '../recorder/estimate-pass.js';
+import { SpanHold } from './span-hold.js';
 import type { Redactor } from '../redact/redactor.js';
 
 export interface OtlpOptions {
@@ -16,6 +18,8 @@ export interface OtlpOptions {
 export interface OtlpExport {
   /** Queues the exchange's span; the batch processor sends it later, off the request's path. */
   export(ex: Exchange): void;
+  /** The archive's estimates (Recorder.onEstimated): the spans held for them go out (span-hold.ts). */
+  estimated(estimates: readonly EstimatedUsage[], none: readonly string[]): void;
   /** Sends what is queued and stops (shutdown; at most the exporter's timeout). */
   shutdown(): Promise<void>;
 }
@@ -43,12 +47,16 @@ export function startOtlpExport(options: OtlpOptions): OtlpExport {
       options.logger.warn({ err: (err as Error).message }, 'OTLP export could not start; spans dropped');
     },
   );
+  const send = (ex: Exchange): void => {
+    if (ready) ready.export(ex);
+    else if (held && held.length < HELD_WHILE_LOADING) held.push(ex);
+  };
+  const awaiting = new SpanHold(send);
   return {
-    export(ex) {
-      if (ready) ready.export(ex);
-      else if (held && held.length < HELD_WHILE_LOADING) held.push(ex);
-    },
+    export: (ex) => awaiting.offer(ex),
+    estimated: (estimates, none) => awaiting.settle(estimates, none),
     async shutdown() {
+      awaiting.flush();
       await loading;
       await ready?.shutdown();
     },

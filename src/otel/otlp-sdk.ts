@@ -37,6 +37,7 @@ export function startSdkExport(options: OtlpOptions): OtlpExport {
       if (data.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: data.error });
       span.end(data.endTime);
     },
+    estimated: () => undefined, // spans wait for estimates in front of this (otlp-export.ts)
     shutdown: () => provider.shutdown(),
   };
 }

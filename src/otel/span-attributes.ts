@@ -106,6 +106,8 @@ export function exchangeSpan(ex: Exchange, options: SpanOptions): SpanData {
   set(GEN_AI.cacheReadTokens, usage?.cachedInputTokens);
   set(GEN_AI.cacheCreationTokens, usage?.cacheCreationInputTokens);
   set(GEN_AI.reasoningTokens, usage?.reasoningTokens);
+  // Counted by llmtap's archive from the text (the answer reported none, or a stream was cut): otel/span-hold.ts.
+  if (ex.usageEstimated) a['llmtap.usage_estimated'] = true;
   set(GEN_AI.conversationId, text(ex.agent?.threadId ?? ex.agent?.conversationId ?? ex.agent?.sessionId));
   set('session.id', text(ex.agent?.sessionId));
   set('llmtap.tool.name', text(ex.tool?.name));

@@ -21,6 +21,7 @@ export function startObservers(config: ProxyConfig, recorder: Recorder, logger: 
   if (config.otlpEndpoint) {
     const exporter = startOtlpExport({ endpoint: config.otlpEndpoint, content: config.otlpContent === true, redactor, logger });
     recorder.onExchange((ex) => exporter.export(ex));
+    recorder.onEstimated((estimates, none) => exporter.estimated(estimates, none));
     otlp = exporter;
   }
   return { prometheus, otlp };

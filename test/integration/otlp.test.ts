@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../helpers/archive.js';
+import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, OPENAI_TEXT, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
@@ -118,5 +118,24 @@ describe('OpenTelemetry export', () => {
     const wire = receiver.received.map((r) => r.body).join('\n');
     expect(wire).not.toContain(API_KEY);
     expect(wire).not.toContain(SECRET_IN_PROMPT);
+  });
+
+  it('a stream that reported no usage (the OpenAI SDK\'s default): its span waits for the archive\'s estimate and carries it, flagged', async () => {
+    receiver.received.length = 0;
+    const tp = await startTestProxy(fake, { otlpEndpoint: receiver.url });
+    const client = new OpenAI({ apiKey: API_KEY, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    const s = await client.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    for await (const chunk of s) void chunk;
+    // The writer loads its tokenizer for this first estimate (~0.5-1 s); the span goes out once it reports.
+    const row = await eventually(() => {
+      const r = exported(tp)[0];
+      if (!r?.usage_estimated) throw new Error('not estimated yet');
+      return r;
+    }, 15_000);
+    await tp.close();
+    const spans = spansOf(receiver.received);
+    expect(spans).toHaveLength(1);
+    expect(attrs(spans[0]!)).toMatchObject({ 'gen_ai.usage.input_tokens': row.usage.input_tokens, 'gen_ai.usage.output_tokens': row.usage.output_tokens, 'llmtap.usage_estimated': true });
+    expect(row.usage.input_tokens).toBe(8);
   });
 });

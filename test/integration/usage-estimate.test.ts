@@ -96,7 +96,7 @@ describe('an answer without usage the writer decides not to estimate', () => {
       expect(held()).toEqual([1, 1]);
       // …and let go once the writer says no estimate comes, not 5 minutes later.
       await eventually(() => expect(held()).toEqual([0, 0]), 10_000);
-      const rec = exported(budgeted).find((e) => e.response.body?.includes('no usage here'))!;
+      const rec = exported(budgeted).find((e) => e.response?.body?.includes('no usage here'))!;
       expect([rec.usage.input_tokens, rec.usage_estimated]).toEqual([null, false]);
     } finally {
       await budgeted.close();

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { makeExchange, type Exchange, type Usage } from '../../src/exchange.js';
+import { SpanHold } from '../../src/otel/span-hold.js';
+
+const chat = (usage?: Usage): Exchange => makeExchange({
+  provider: 'openai', api: 'chat.completions',
+  request: { method: 'POST', path: '/v1/chat/completions', headers: [], body: { bytes: Buffer.from('{"messages":[]}'), size: 15, truncated: false }, model: 'gpt-4o' },
+  response: { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false }, reassembled: { text: 'hi', toolCalls: [], events: 2, ...(usage ? { usage } : {}) } },
+  ...(usage ? { usage } : {}),
+});
+
+describe('spans waiting for the archive\'s estimate', () => {
+  it('sends an answer with usage at once; holds one without until the estimate, which it then carries', () => {
+    const sent: Exchange[] = [];
+    const hold = new SpanHold((ex) => sent.push(ex));
+    hold.offer(chat({ inputTokens: 3, outputTokens: 4 }));
+    expect(sent).toHaveLength(1);
+    const waiting = chat();
+    hold.offer(waiting);
+    expect([sent.length, hold.size]).toEqual([1, 1]);
+    hold.settle([{ id: waiting.id, inputTokens: 8, outputTokens: 16, usd: 0.0002 }], []);
+    expect(sent[1]).toMatchObject({ id: waiting.id, usage: { inputTokens: 8, outputTokens: 16 }, usageEstimated: true });
+    expect(waiting.usage).toBeUndefined(); // the recorded exchange itself is left as it was
+    expect(hold.size).toBe(0);
+  });
+
+  it('lets a span go as it is when the writer says no estimate comes, or after a bounded wait, or at shutdown', async () => {
+    const sent: string[] = [];
+    const hold = new SpanHold((ex) => sent.push(`${ex.id}${ex.usageEstimated ? '~' : ''}`), 50);
+    const [a, b, c] = [chat(), chat(), chat()];
+    for (const ex of [a, b, c]) hold.offer(ex);
+    hold.settle([], [a.id]);
+    expect(sent).toEqual([a.id]);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(sent).toEqual([a.id, b.id, c.id]);
+    const d = chat();
+    hold.offer(d);
+    hold.flush();
+    expect(sent).toEqual([a.id, b.id, c.id, d.id]);
+    expect(hold.size).toBe(0);
+  });
+});
