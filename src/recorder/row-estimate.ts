@@ -98,6 +98,7 @@ export function mayEstimateUsage(ex: Exchange): boolean {
   const usage = ex.usage ?? answer.usage;
   const missing = ESTIMATED_APIS.has(ex.api)
     ? usage === undefined
-    : ex.api === 'messages' && answer.usagePartial === true && usage?.inputTokens !== undefined;
+    // Not an answer captured only in part (--capture-limit): its final usage may have come after the cut.
+    : ex.api === 'messages' && answer.usagePartial === true && usage?.inputTokens !== undefined && !res.body.truncated;
   return missing && !answeredFromCache(ex);
 }

@@ -2,7 +2,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { estimateAnswerTokens, estimatePromptTokens } from '../../src/cost/usage-estimate.js';
 import { makeExchange, type Exchange } from '../../src/exchange.js';
-import { budgetedCounter, countTokens, estimateMissingUsage } from '../../src/recorder/row-estimate.js';
+import { budgetedCounter, countTokens, estimateMissingUsage, mayEstimateUsage } from '../../src/recorder/row-estimate.js';
+import { anthropicMessages } from '../../src/providers/anthropic.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { tailLine } from '../../src/cli/tail.js';
 import { listItem } from '../../src/ui/server/list-item.js';
@@ -117,5 +118,43 @@ describe('estimateMissingUsage (the writer thread, before the row is priced)', (
     for (const ex of [reported, failed, cached, embeddings]) expect(estimateMissingUsage(ex, words)).toBe(false);
     expect(reported.usage).toEqual({ inputTokens: 11, outputTokens: 17 });
     expect(exchangeToRow(failed).usage_estimated).toBeNull();
+  });
+});
+
+describe('an Anthropic Messages stream cut before its final usage', () => {
+  /** A Claude stream of these events, read by the parser as the proxy reads it. */
+  const claude = (events: string[], truncated = false): Exchange => {
+    const body = Buffer.from(events.map((e) => `event: ${JSON.parse(e).type}\ndata: ${e}\n\n`).join(''));
+    const reducer = anthropicMessages.createReducer('text/event-stream');
+    reducer.push(body);
+    const reassembled = reducer.finish();
+    return makeExchange({
+      provider: 'anthropic', api: 'messages',
+      request: { method: 'POST', path: '/v1/messages', headers: [], body: { bytes: Buffer.from('{}'), size: 2, truncated: false }, model: 'claude-sonnet-4-5' },
+      response: { status: 200, headers: ['Content-Type', 'text/event-stream'], body: { bytes: body, size: truncated ? body.length * 2 : body.length, truncated }, reassembled },
+      ...(reassembled.usage ? { usage: reassembled.usage } : {}),
+    });
+  };
+  const start = JSON.stringify({ type: 'message_start', message: { model: 'claude-sonnet-4-5', stop_reason: null, usage: { input_tokens: 21, output_tokens: 1, cache_read_input_tokens: 4 } } });
+  const text = JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'one two three four' } });
+  const blockStart = JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+  const delta = JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } });
+  const error = JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+
+  it('keeps what message_start reported and counts the output from what arrived', () => {
+    const ex = claude([start, blockStart, text]);
+    expect(mayEstimateUsage(ex)).toBe(true);
+    expect(estimateMissingUsage(ex, words)).toBe(true);
+    expect(ex.usage).toEqual({ inputTokens: 21, outputTokens: 4, cachedInputTokens: 4 });
+    expect(ex.usageEstimated).toBe(true);
+  });
+
+  it('never goes below the count reported, and leaves alone a stream that got its message_delta, ended with an error, or was captured only in part', () => {
+    const short = claude([start, blockStart]);
+    expect(estimateMissingUsage(short, words)).toBe(true);
+    expect(short.usage?.outputTokens).toBe(1);
+    expect(mayEstimateUsage(claude([start, blockStart, text, delta]))).toBe(false);
+    expect(mayEstimateUsage(claude([start, blockStart, text, error]))).toBe(false);
+    expect(mayEstimateUsage(claude([start, blockStart, text], true))).toBe(false);
   });
 });
