@@ -5,27 +5,36 @@
  * killed in between never amends the row, so past this it is printed as it stands.
  */
 export const HOLD_MS = 5_000;
+/**
+ * The least a row awaiting its estimate is held from when tail first reads it. A row whose
+ * exchange ended long ago (`--all` over an archive a killed proxy left awaiting) is held
+ * only this long, not HOLD_MS again.
+ */
+export const MIN_HOLD_MS = 1_000;
 
 /** What HeldRows needs of a row. */
 export interface HoldableRow {
   id: string;
   usage_estimated: 0 | 1 | null;
+  started_at: number;
+  ended_at: number | null;
 }
 
 /**
  * The rows `tail` has read and not yet printed, in the order they were committed. A row
  * awaiting its estimate would print without tokens and never again, so it is held until a
- * re-read shows it amended (or settled without one), at most HOLD_MS; the rows after it
- * wait with it, so lines keep the archive's order. Pure: the caller reads, this decides.
+ * re-read shows it amended (or settled without one), until HOLD_MS after its exchange
+ * ended (MIN_HOLD_MS at least); the rows after it wait with it, so lines keep the
+ * archive's order. Pure: the caller reads, this decides.
  */
 export class HeldRows<R extends HoldableRow> {
-  readonly #queue: { row: R; since: number }[] = [];
+  readonly #queue: { row: R; until: number }[] = [];
 
-  constructor(private readonly holdMs = HOLD_MS) {}
+  constructor(private readonly holdMs = HOLD_MS, private readonly minHoldMs = MIN_HOLD_MS) {}
 
   /** Rows just read (after the cursor), in order. */
   add(rows: readonly R[], now: number): void {
-    for (const row of rows) this.#queue.push({ row, since: now });
+    for (const row of rows) this.#queue.push({ row, until: Math.max(now + this.minHoldMs, (row.ended_at ?? row.started_at) + this.holdMs) });
   }
 
   /** Ids of the held rows still awaiting their estimate: to re-read. */
@@ -42,7 +51,7 @@ export class HeldRows<R extends HoldableRow> {
     let n = 0;
     while (n < this.#queue.length) {
       const held = this.#queue[n]!;
-      if (held.row.usage_estimated === 0 && now - held.since < this.holdMs) break;
+      if (held.row.usage_estimated === 0 && now < held.until) break;
       n++;
     }
     return this.#queue.splice(0, n).map((h) => h.row);

@@ -72,7 +72,8 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
           cursor = 0;
           if (reader) process.stderr.write(`llmtap: ${file} was re-created; following the new file from its first exchange\n`);
         }
-        const page = reader ? newRows(reader, cursor, filter) : undefined;
+        // While a page's worth waits behind a held row, no more is read (memory stays bounded).
+        const page = reader && held.size < PAGE ? newRows(reader, cursor, filter) : undefined;
         if (page) cursor = page.cursor;
         held.add(page?.rows ?? [], Date.now());
         const awaiting = held.awaiting();
