@@ -6,7 +6,7 @@ import { counted, listTime, ms, shortId, tokens, usd } from './format.js';
 import { SessionWait } from './session-wait.js';
 
 /** Why a row's tokens start with `~`. */
-const ESTIMATED = 'estimated by llmtap: the answer reported no usage';
+const ESTIMATED = 'estimated by llmtap: the answer reported no usage, or was cut before it';
 
 const MAX_ROWS = 1000;
 

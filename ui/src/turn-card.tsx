@@ -12,7 +12,7 @@ export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnV
         <span class="mono">{time(turn.startedAt)}</span>
         <span>{turn.model ?? '–'}</span>
         <span class={failed ? 'status bad' : 'status ok'}>{turn.status ?? turn.outcome ?? '–'}</span>
-        <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}{turn.estimated && <span class="dim" title="the answer reported no usage: counted by llmtap from the text"> (estimated)</span>}</span>
+        <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}{turn.estimated && <span class="dim" title="the answer reported no usage, or was cut before it: counted by llmtap from the text"> (estimated)</span>}</span>
         <span class="cost">{usd(turn.costUsd, turn.apiEquivalent)}</span>
         <span class="dim">{ms(turn.latencyMs)} (TTFT {ms(turn.ttftMs)})</span>
         {linkExchange && <a href={`#/exchange/${encodeURIComponent(turn.exchangeId)}`}>exchange</a>}
