@@ -107,7 +107,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       }
     }
     const refusal = headRefusal(req);
-    if (refusal) throw new LlmtapError(refusal);
+    if (refusal) throw new LlmtapError(refusal.code, { cause: refusal.cause });
     const body = await readBody(req, deps.maxRequestBody, deps.bodyProgressTimeoutMs);
     ex.timings.requestEnd = now();
     ex.request.body = captureWhole(body, deps.captureLimit);

@@ -12,18 +12,37 @@ import type { ErrorCode } from '../errors.js';
 export const MAX_HEADER_COUNT = 500;
 export const MAX_HEAD_BYTES = 16 * 1024;
 
+/** Why a request head is refused: the error code answered, and a cause for the log line. */
+export interface HeadRefusal {
+  code: ErrorCode;
+  /** Which check refused it (stable, logged as the cause). */
+  cause: Error & { code: string };
+}
+
 /** Why this request must be refused before anything is forwarded, or undefined. */
-export function headRefusal(req: IncomingMessage): ErrorCode | undefined {
+export function headRefusal(req: IncomingMessage): HeadRefusal | undefined {
   const raw = req.rawHeaders;
-  if (raw.length / 2 > MAX_HEADER_COUNT) return 'headers_too_large';
+  if (raw.length / 2 > MAX_HEADER_COUNT) return refusal('headers_too_large', 'header_count', 'more than 500 header fields');
   // Request line plus "name: value\r\n" per header, as sent.
   let bytes = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
-  for (let i = 0; i < raw.length; i++) bytes += raw[i]!.length + 2;
-  if (bytes > MAX_HEAD_BYTES) return 'headers_too_large';
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i++) {
+    bytes += raw[i]!.length + 2;
+    if (i % 2 === 0 && raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  }
+  if (bytes > MAX_HEAD_BYTES) return refusal('headers_too_large', 'head_size', 'request head over 16 KiB');
+  // RFC 9112 §3.2: more than one Host field must get 400. Node keeps the first in
+  // req.headers but both in rawHeaders, which go upstream as sent: llmtap and the provider
+  // (or a cache between) could each act on a different host.
+  if (hosts > 1) return refusal('bad_request', 'duplicate_host', 'more than one Host header field');
   // Only chunked is a transfer coding llmtap undoes; a list such as "gzip, chunked" (which the
   // parser accepts: chunked comes last) would lose its gzip when the hop-by-hop
   // Transfer-Encoding is rewritten upstream. A single unknown coding the parser refuses itself.
   const te = req.headers['transfer-encoding'];
-  if (te !== undefined && te.split(',').filter((c) => c.trim() !== '').length > 1) return 'bad_request';
+  if (te !== undefined && te.split(',').filter((c) => c.trim() !== '').length > 1) return refusal('bad_request', 'transfer_coding_list', 'a list of transfer codings');
   return undefined;
+}
+
+function refusal(code: ErrorCode, cause: string, message: string): HeadRefusal {
+  return { code, cause: Object.assign(new Error(message), { code: cause }) };
 }

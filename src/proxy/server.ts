@@ -330,7 +330,10 @@ export class ProxyServer {
     const authority = parseAuthority(req.url ?? '');
     if (!authority) return this.refuse(socket, 'bad_request');
     const refusal = headRefusal(req);
-    if (refusal) return this.refuse(socket, refusal);
+    if (refusal) {
+      this.deps.logger.warn({ connect: this.exchangeDeps.redactor.text(authority.host), code: refusal.code, cause: refusal.cause.code }, 'CONNECT refused');
+      return this.refuse(socket, refusal.code);
+    }
     if (this.draining) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return closeAfterAnswer(socket);

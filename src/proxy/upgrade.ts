@@ -111,8 +111,9 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   // Only WebSocket upgrades are relayed: a GET without a body. Anything else that asks
   // to upgrade (a body, another protocol) has left Node's HTTP parser with its body and any
   // pipelined requests unparsed in `head`, so it cannot be forwarded faithfully: refuse it.
-  const refusal = headRefusal(req) ?? (isWebSocketUpgrade(req) ? undefined : 'bad_request');
-  if (refusal) return fail(refusal);
+  const refusal = headRefusal(req);
+  if (refusal) return fail(refusal.code, refusal.cause);
+  if (!isWebSocketUpgrade(req)) return fail('bad_request');
   let routing: PolicyStageResult['routing'];
   /** What the upgrade's rules matched on, when the session's requests are screened too (ws-screen.ts). */
   let screenFacts: MatchFacts | undefined;
