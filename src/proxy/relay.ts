@@ -68,6 +68,9 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
     };
     /** Set when the answer is one to retry elsewhere: its body is read to the end (keeping the connection) and dropped. */
     let retryStatus: number | undefined;
+    /** The final answer's status, and whether any of its body arrived. */
+    let status = 0;
+    let bodyBytes = false;
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -81,6 +84,7 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
           retryStatus = statusCode;
           return;
         }
+        status = statusCode;
         ex.timings.upstreamHeaders = now();
         const raw = rawFromBuffers((c.rawHeaders as Buffer[] | null) ?? []);
         ex.response = { status: statusCode, headers: raw, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
@@ -92,6 +96,7 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
       },
       onResponseData(c, chunk) {
         if (retryStatus !== undefined) return;
+        bodyBytes = true;
         if (ex.timings.firstByte === undefined) ex.timings.firstByte = now();
         if (!res.write(chunk) && !paused && res.writableLength >= PAUSE_AT) {
           paused = true;
@@ -110,6 +115,10 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
         if (retryStatus !== undefined && !res.destroyed) return settle({ outcome: 'retry', status: retryStatus });
         // The client went away first and our write failure surfaced here: that is an abort.
         if (res.destroyed && !res.writableFinished) return onClientClose();
+        if (isBodylessEnd(status, bodyBytes, error)) {
+          res.end();
+          return settle({ outcome: 'completed' });
+        }
         const code = classifyUpstreamError(error);
         if (!res.headersSent) {
           settle({ outcome: 'upstream_failed', code, error });
@@ -127,6 +136,17 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
       settle({ outcome: 'upstream_failed', code: classifyUpstreamError(error), error: error as Error });
     }
   });
+}
+
+/**
+ * A 204 or 304 ends at its blank line whatever its headers say (RFC 9112 §6.3), and a 304
+ * may carry the Content-Length a 200 would have had (RFC 9110 §8.6). undici (7.x) reads
+ * such an answer whole, then reports its missing body as a length mismatch and drops the
+ * connection: the answer is complete, and is passed on as such (the client's connection
+ * stays open; only the upstream one is lost).
+ */
+function isBodylessEnd(status: number, bodyBytes: boolean, error: Error): boolean {
+  return (status === 204 || status === 304) && !bodyBytes && (error as { code?: string }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
 }
 
 /** Bytes a client may have unsent before the upstream read is paused (per exchange). */

@@ -109,6 +109,31 @@ describe('failure passthrough', () => {
     expect(recs.every((r) => r.outcome === 'completed')).toBe(true);
   });
 
+  it('a 304 or 204 that carries a Content-Length has no body (RFC 9112 §6.3): passed on whole, the connection kept', async () => {
+    // RFC 9110 §8.6 lets a 304 carry the Content-Length a 200 would have had; the fake sends one on 204 too.
+    for (const status of [304, 204]) {
+      const { direct, proxied } = await directAndProxied(`GET /status/${status} HTTP/1.1\r\nHost: api.openai.com\r\nX-Test-Id: nobody-${status}\r\nConnection: close\r\n\r\n`);
+      expect(direct.headers.some(([n]) => n === 'content-length'), 'the setup sends a Content-Length').toBe(true);
+      expect(proxied.status).toBe(direct.status);
+      expect(endToEnd(proxied.headers)).toEqual(endToEnd(direct.headers));
+      expect(proxied.body.length).toBe(0);
+    }
+    // The client's connection carries on to the next request, as after any complete answer.
+    const tunnel = await connectThrough(tp.proxy.address.port, 'api.openai.com:443');
+    const tls = await startTls(tunnel, { host: 'api.openai.com', servername: 'api.openai.com', ca: tp.caPem });
+    const body = '{"model":"gpt-4o-mini","messages":[]}';
+    const raw = (await exchangeRaw(tls, 'GET /status/304 HTTP/1.1\r\nHost: api.openai.com\r\n\r\n'
+      + `POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)).toString();
+    expect(raw).toMatch(/^HTTP\/1\.1 304 /);
+    expect(raw).toMatch(/\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    const recs = await eventually(() => {
+      const r = exported(tp).filter((e) => String(e.request.headers['x-test-id'] ?? '').startsWith('nobody-'));
+      if (r.length < 2) throw new Error('not yet');
+      return r;
+    });
+    expect(recs.map((r) => [r.status, r.outcome, r.error_code]).sort()).toEqual([[204, 'completed', null], [304, 'completed', null]]);
+  });
+
   it('a 307 to another origin is passed on, never followed', async () => {
     fake.seen.length = 0;
     const { proxied } = await directAndProxied('GET /redirect HTTP/1.1\r\nHost: api.openai.com\r\nConnection: close\r\n\r\n');
