@@ -81,4 +81,21 @@ describe('exit codes', () => {
     expect([mock.code, show.code]).toEqual([1, 1]);
     expect(mock.stderr).toBe('llmtap: --session "nope": no such session in the archive\n');
   });
+
+  it('a date the calendar does not have (Feb 30, April 31, 23:60) is malformed: exit 2, never rolled into the next month', async () => {
+    // purge first: read as March 2, --before 2026-02-30 would delete two more days than asked.
+    const runs = await Promise.all([
+      llmtap('purge', '--before', '2026-02-30', '--dry-run'),
+      llmtap('stats', '--since', '2026-04-31'),
+      llmtap('export', '--format', 'jsonl', '--until', '2025-02-29T10:00'),
+      llmtap('sessions', '--since', '2026-12-01T23:60'),
+      llmtap('search', 'x', '--since', '2026-12-01 09:00:60Z'),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2]);
+    expect(runs[0]!.stderr).toBe('llmtap: --before "2026-02-30": no such date or time\n');
+    expect(runs[1]!.stderr).toBe('llmtap: --since "2026-04-31": no such date or time\n');
+    expect(runs[2]!.stderr).toBe('llmtap: --until "2025-02-29T10:00": no such date or time\n');
+    // A leap day that exists still reads.
+    expect((await llmtap('stats', '--since', '2028-02-29', '--json')).code).toBe(0);
+  });
 });

@@ -76,7 +76,19 @@ export function parseTimeArg(flag: string, value: string, now = Date.now()): num
   // Only ISO 8601 dates and times: Date.parse alone reads "7" (a forgotten unit) as July 2001.
   const at = ISO_DATE.test(value.trim()) ? Date.parse(value.trim().replace(' ', 'T')) : Number.NaN;
   if (Number.isNaN(at)) throw new Error(`--${flag} "${value}": expected a duration such as 24h or 7d, or a date such as 2026-12-01`);
+  // Date.parse rolls a day past the month's end into the next (2026-02-30 is March 2): a
+  // purge --before would reach days further than typed. Not a guess to make.
+  if (!onTheCalendar(value.trim())) throw new Error(`--${flag} "${value}": no such date or time`);
   return at;
+}
+
+/** Day within its month (leap years counted), hour 0–23, minute and second 0–59. */
+function onTheCalendar(iso: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(iso);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1).map((n) => Number(n ?? 0)) as [number, number, number, number, number, number];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h <= 23 && mi <= 59 && s <= 59;
 }
 
 /**
