@@ -32,7 +32,7 @@ import { PolicyState } from './policy-state.js';
 import { TrustReporter } from './trust-watch.js';
 import type { RecentExchange } from './recent-exchanges.js';
 import { answerDoctorEcho, isDoctorHost } from './doctor-echo.js';
-import { headRefusal } from './request-limits.js';
+import { answerExpectContinue, headRefusal } from './request-limits.js';
 import { handleUpgrade, type OpenSession, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
 import { parentSelector, resolveParents } from './parent-proxy.js';
@@ -191,6 +191,7 @@ export class ProxyServer {
     this.outer.on('connection', (socket: Socket) => this.track(socket));
     this.outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onConnect(req, socket, head));
     this.outer.on('request', (req: IncomingMessage, res: ServerResponse) => void onPlainRequest(req, res, this.plain));
+    answerExpectContinue(this.outer, () => this.exchangeDeps.maxRequestBody);
     this.outer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
     this.outer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void onPlainUpgrade(req, socket, head, this.plain));
 
@@ -203,6 +204,7 @@ export class ProxyServer {
       if (isDoctorHost(conn.target.host)) return answerDoctorEcho(req, res, this.trust);
       this.pipelined.run(req.socket, () => handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps));
     });
+    answerExpectContinue(this.inner, () => this.exchangeDeps.maxRequestBody);
     this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
     // Upgrades (WebSocket) leave the HTTP server: from here the socket is the session's,
     // out of reach of the server's header, request and keep-alive timeouts.
