@@ -18,7 +18,7 @@ import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture, captureWhole } from './capture.js';
 import { headRefusal } from './request-limits.js';
-import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop } from './headers.js';
+import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop, withTargetHost } from './headers.js';
 import type { Metrics } from './metrics.js';
 import { forwardPlanned } from './fallback.js';
 import { relay } from './relay.js';
@@ -35,6 +35,8 @@ export interface ConnectionContext {
   /** The `llmtap run --label` of the client's run, from its proxy credential. */
   clientLabel?: string;
   target: { host: string; port: number; tls: boolean; sni?: string };
+  /** An absolute-form (plain-HTTP) request's target, host[:port]: the Host it goes upstream with (headers.ts withTargetHost). */
+  targetAuthority?: string;
   /** False for plain-HTTP requests to hosts off the intercept list: forwarded, not stored. */
   record: boolean;
   /** When set, only requests whose path starts with one of these are stored (see ProviderHost.paths). */
@@ -80,7 +82,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     target: { ...conn.target },
     provider,
     api,
-    request: { method: req.method ?? 'GET', path, headers: req.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
+    request: { method: req.method ?? 'GET', path, headers: conn.targetAuthority ? withTargetHost(req.rawHeaders, conn.targetAuthority) : req.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
     timings: { start: now() },
   };
   deps.metrics.exchangesStarted++;
@@ -127,7 +129,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       ex.request.model ??= fromPath.model;
       ex.request.stream ??= fromPath.stream;
     }
-    let forwardHeaders = upstreamHeaders(req.rawHeaders);
+    let forwardHeaders = upstreamHeaders(ex.request.headers);
     let forwardBody = requestBody(req, body);
     if (policyRuntime) {
       // Policy: after the body is read and parsed (model, tool, session known), before anything goes upstream.

@@ -73,3 +73,24 @@ export function setHeader(raw: RawHeaders, name: string, value: string): RawHead
   if (!done) out.push(name, value);
   return out;
 }
+
+/**
+ * The headers an absolute-form request (plain-HTTP proxying) goes upstream with: RFC
+ * 9112 §3.2.2 has a proxy ignore the Host it received and send one made from the
+ * target, so that the server cannot pick another virtual host than the one llmtap
+ * checked and records. A Host already naming the target (any case, the default port
+ * written out or not) is kept as sent; without one, the upstream client writes it.
+ */
+export function withTargetHost(raw: RawHeaders, authority: string): RawHeaders {
+  const at = raw.findIndex((name, i) => i % 2 === 0 && name.toLowerCase() === 'host');
+  if (at < 0 || sameAuthority(raw[at + 1]!, authority)) return raw;
+  return setHeader(raw, raw[at]!, authority);
+}
+
+function sameAuthority(host: string, authority: string): boolean {
+  try {
+    return new URL(`http://${host.trim()}`).host === authority;
+  } catch {
+    return false;
+  }
+}

@@ -28,6 +28,8 @@ export interface PlainTarget {
   port: number;
   /** Path and query, as sent upstream. */
   path: string;
+  /** host[:port] as the upstream Host names it (lower case, port only when not 80). */
+  authority: string;
 }
 
 /** Reads an absolute `http:` URI; undefined for anything else (https, garbage). */
@@ -39,7 +41,7 @@ export function plainTarget(url: string): PlainTarget | undefined {
     return undefined;
   }
   if (target.protocol !== 'http:') return undefined;
-  return { host: target.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port: Number(target.port || 80), path: `${target.pathname}${target.search}` };
+  return { host: target.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port: Number(target.port || 80), path: `${target.pathname}${target.search}`, authority: target.host };
 }
 
 /** Plain-HTTP proxying (absolute-URI requests): forwarded always, recorded for listed hosts. */
@@ -62,6 +64,7 @@ export async function onPlainRequest(req: IncomingMessage, res: ServerResponse, 
     clientUser: admitted.user,
     clientLabel: admitted.label,
     target: { host, port, tls: false },
+    targetAuthority: target.authority,
     record: decideRoute(list, host, port) === 'intercept',
     recordPaths: recordScope(list, host, port),
   };
@@ -79,7 +82,7 @@ export async function onPlainUpgrade(req: IncomingMessage, socket: Socket, head:
   if (!admitted) return;
   const conn: ConnectionContext = {
     connectionId: randomUUID(), clientAddress: socket.remoteAddress ?? '', clientUser: admitted.user, clientLabel: admitted.label,
-    target: { host, port, tls: false }, record: decideRoute(ctx.interceptList(), host, port) === 'intercept',
+    target: { host, port, tls: false }, targetAuthority: target.authority, record: decideRoute(ctx.interceptList(), host, port) === 'intercept',
   };
   void handleUpgrade(req, socket, head, target.path, conn, ctx.exchangeDeps);
 }

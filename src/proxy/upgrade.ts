@@ -29,7 +29,7 @@ import { BodyCapture } from './capture.js';
 import { closeAfterAnswer } from './refusals.js';
 import { dialPlanned, noteUpgradeStatus } from './upgrade-routing.js';
 import { headRefusal } from './request-limits.js';
-import { isSafeHeaderName, isSafeHeaderValue } from './headers.js';
+import { isSafeHeaderName, isSafeHeaderValue, withTargetHost } from './headers.js';
 import { describeClient, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { readQuota } from '../providers/quota-headers.js';
 
@@ -80,7 +80,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     target: { ...conn.target },
     provider,
     api: identifyWsApi(path, provider),
-    request: { method: req.method ?? 'GET', path, headers: req.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
+    request: { method: req.method ?? 'GET', path, headers: conn.targetAuthority ? withTargetHost(req.rawHeaders, conn.targetAuthority) : req.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
     timings: { start: now(), requestEnd: now() },
   };
   deps.metrics.exchangesStarted++;
@@ -155,7 +155,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   }
   let upstream: Socket;
   let upPath = path;
-  let upHeaders = upgradeRequestHeaders(req.rawHeaders);
+  let upHeaders = upgradeRequestHeaders(ex.request.headers);
   if (routing && deps.policy) {
     const dialed = await dialPlanned({ pools: deps.pools, policy: deps.policy.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor }, ex, path, upHeaders);
     if (!dialed.ok) return fail(dialed.code, dialed.error, {}, formatAuthority(dialed.hop.origin.host, dialed.hop.origin.port));
