@@ -35,6 +35,8 @@ export function headRefusal(req: IncomingMessage): HeadRefusal | undefined {
   // req.headers but both in rawHeaders, which go upstream as sent: llmtap and the provider
   // (or a cache between) could each act on a different host.
   if (hosts > 1) return refusal('bad_request', 'duplicate_host', 'more than one Host header field');
+  // And an HTTP/1.1 request without one (HTTP/1.0 needs none; a CONNECT names its target in its line).
+  if (hosts === 0 && req.httpVersion === '1.1' && req.method !== 'CONNECT') return refusal('bad_request', 'missing_host', 'no Host header field');
   // Only chunked is a transfer coding llmtap undoes; a list such as "gzip, chunked" (which the
   // parser accepts: chunked comes last) would lose its gzip when the hop-by-hop
   // Transfer-Encoding is rewritten upstream. A single unknown coding the parser refuses itself.

@@ -134,6 +134,7 @@ export class ProxyServer {
       requestTimeout: Math.max(config.headersTimeoutMs, 5 * 60_000),
       keepAliveTimeout: config.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
+      requireHostHeader: false, // refused by headRefusal instead, in llmtap's error shape (Node's 400 had no code, log or record)
     };
     ({ prometheus: this.prometheus, otlp: this.otlp } = startObservers(config, deps.recorder, deps.logger, () => this.exchangeDeps.redactor, {
       errors: () => this.metrics.errors,

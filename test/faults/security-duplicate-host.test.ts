@@ -161,6 +161,27 @@ describe('a request with more than one Host header', () => {
     await eventually(() => expect(logLines.some((l) => l.msg === 'CONNECT refused' && l.cause === 'duplicate_host')).toBe(true));
   });
 
+  it('an HTTP/1.1 request with no Host (RFC 9112 §3.2): 400 bad_request made by llmtap, logged and recorded like the others', async () => {
+    for (const [name, socket, target] of [
+      ['intercepted', await tlsSocket(), '/v1/chat/completions?case=no-host'],
+      ['plain', await plainSocket(), 'http://plain.test/v1/chat/completions?case=no-host'],
+    ] as const) {
+      const answer = await exchange(socket, post(target, ''));
+      expectRefused(answer, name);
+    }
+    expect(tlsFake.seen).toEqual([]);
+    expect(plainFake.seen).toEqual([]);
+    await eventually(() => {
+      const rows = exported(tp).filter((x) => x.path.endsWith('case=no-host'));
+      expect(rows.map((r) => [r.host, r.error_code]).sort()).toEqual([['api.openai.com', 'bad_request'], ['plain.test', 'bad_request']]);
+      expect(logLines.filter((l) => l.cause === 'missing_host')).toHaveLength(2);
+    });
+    // HTTP/1.0 has no Host requirement: the request goes through (the upstream client writes one).
+    const old = await exchange(await tlsSocket(), `POST /v1/chat/completions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`);
+    expect(old.raw).toMatch(/^HTTP\/1\.1 200 /);
+    tlsFake.seen.length = 0;
+  });
+
   it('one Host still goes through on each path (the setup works)', async () => {
     const tls = await exchange(await tlsSocket(), post('/v1/chat/completions', 'Host: api.openai.com\r\nConnection: close\r\n'));
     expect(tls.raw).toMatch(/^HTTP\/1\.1 200 /);
