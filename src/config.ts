@@ -205,6 +205,7 @@ export function validateSettings(config: ProxyConfig): void {
   }
   for (const [flag, value] of [['--max-request-body', config.maxRequestBody], ['--capture-limit', config.captureLimit]] as const) {
     if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${flag} ${value}: must be a non-negative number of bytes`);
+    if (!Number.isInteger(value)) throw new ConfigError(`${flag} ${value}: must be a whole number of bytes`);
   }
   const timeouts: Array<[string, number]> = [
     ['--drain-timeout', config.drainTimeoutMs], ['--headers-timeout', config.headersTimeoutMs], ['--handshake-timeout', config.handshakeTimeoutMs],

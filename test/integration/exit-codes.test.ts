@@ -76,6 +76,17 @@ describe('exit codes', () => {
     expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
   });
 
+  it('a byte count that is not a whole number (--max-request-body 10.5, --capture-limit 0.5): exit 2 naming the flag', async () => {
+    const runs = await Promise.all([
+      llmtap('start', '--port', '0', '--max-request-body', '10.5'),
+      llmtap('mock', '--since', '1h', '--port', '0', '--capture-limit', '0.5'),
+    ]);
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual([
+      [2, 'llmtap: --max-request-body 10.5: must be a whole number of bytes\n'],
+      [2, 'llmtap: --capture-limit 0.5: must be a whole number of bytes\n'],
+    ]);
+  });
+
   it('a session the archive does not hold: exit 1, as show says for an id', async () => {
     const [mock, show] = await Promise.all([llmtap('mock', '--session', 'nope', '--port', '0'), llmtap('show', 'nope')]);
     expect([mock.code, show.code]).toEqual([1, 1]);
