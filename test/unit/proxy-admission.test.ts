@@ -22,9 +22,10 @@ describe('targetPolicyFor and plainTargetPolicy', () => {
 });
 
 describe('plainTarget', () => {
-  it('reads host (lower case, no IPv6 brackets), port (80 by default) and path with query', () => {
-    expect(plainTarget('http://LocalHost:11434/api/chat?x=1')).toEqual({ host: 'localhost', port: 11434, path: '/api/chat?x=1' });
-    expect(plainTarget('http://[::1]/v1/models')).toEqual({ host: '::1', port: 80, path: '/v1/models' });
+  it('reads host (lower case, no IPv6 brackets), port (80 by default), path with query, and the authority a Host names', () => {
+    expect(plainTarget('http://LocalHost:11434/api/chat?x=1')).toEqual({ host: 'localhost', port: 11434, path: '/api/chat?x=1', authority: 'localhost:11434' });
+    expect(plainTarget('http://[::1]/v1/models')).toEqual({ host: '::1', port: 80, path: '/v1/models', authority: '[::1]' });
+    expect(plainTarget('http://Plain.Test:80/x')).toEqual({ host: 'plain.test', port: 80, path: '/x', authority: 'plain.test' });
   });
 
   it('refuses anything but an absolute http: URI', () => {
