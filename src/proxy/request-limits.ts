@@ -26,9 +26,13 @@ export function headRefusal(req: IncomingMessage): HeadRefusal | undefined {
   // Request line plus "name: value\r\n" per header, as sent.
   let bytes = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
   let hosts = 0;
+  let host = '';
   for (let i = 0; i < raw.length; i++) {
     bytes += raw[i]!.length + 2;
-    if (i % 2 === 0 && raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+    if (i % 2 === 0 && raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') {
+      hosts++;
+      host = raw[i + 1]!;
+    }
   }
   if (bytes > MAX_HEAD_BYTES) return refusal('headers_too_large', 'head_size', 'request head over 16 KiB');
   // RFC 9112 §3.2: more than one Host field must get 400. Node keeps the first in
@@ -37,6 +41,9 @@ export function headRefusal(req: IncomingMessage): HeadRefusal | undefined {
   if (hosts > 1) return refusal('bad_request', 'duplicate_host', 'more than one Host header field');
   // And an HTTP/1.1 request without one (HTTP/1.0 needs none; a CONNECT names its target in its line).
   if (hosts === 0 && req.httpVersion === '1.1' && req.method !== 'CONNECT') return refusal('bad_request', 'missing_host', 'no Host header field');
+  // And one whose value is no uri-host[:port]: a space, slash or @ in it could name another
+  // host or path to the provider (or a cache between) than llmtap reads. Empty is allowed.
+  if (hosts === 1 && !HOST_VALUE.test(host)) return refusal('bad_request', 'invalid_host', 'a Host header field that is no host[:port]');
   // Only chunked is a transfer coding llmtap undoes; a list such as "gzip, chunked" (which the
   // parser accepts: chunked comes last) would lose its gzip when the hop-by-hop
   // Transfer-Encoding is rewritten upstream. A single unknown coding the parser refuses itself.
@@ -44,6 +51,9 @@ export function headRefusal(req: IncomingMessage): HeadRefusal | undefined {
   if (te !== undefined && te.split(',').filter((c) => c.trim() !== '').length > 1) return refusal('bad_request', 'transfer_coding_list', 'a list of transfer codings');
   return undefined;
 }
+
+/** RFC 3986 uri-host (IP literal or reg-name, percent-encoding and sub-delims included) and an optional port. */
+const HOST_VALUE = /^(?:\[[0-9A-Za-z:._~%!$&'()*+,;=-]+\]|[0-9A-Za-z._~%!$&'()*+,;=-]*)(?::\d*)?$/;
 
 function refusal(code: ErrorCode, cause: string, message: string): HeadRefusal {
   return { code, cause: Object.assign(new Error(message), { code: cause }) };

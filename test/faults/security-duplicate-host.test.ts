@@ -182,6 +182,23 @@ describe('a request with more than one Host header', () => {
     tlsFake.seen.length = 0;
   });
 
+  it('a Host whose value is no host[:port] (RFC 9112 §3.2: a space, a slash, an @, a bad port): 400, logged, nothing forwarded', async () => {
+    const bad = ['api.openai.com evil.test', 'api.openai.com/v1/x?', 'user@api.openai.com', 'api.openai.com:44a3', '[::1', 'api.openai.com\t:443'];
+    for (const value of bad) {
+      expectRefused(await exchange(await tlsSocket(), post('/v1/chat/completions?case=bad-host', `Host: ${value}\r\n`)), value);
+      expectRefused(await exchange(await plainSocket(), post('http://plain.test/v1/chat/completions?case=bad-host', `Host: ${value}\r\n`)), `plain ${value}`);
+    }
+    expect(tlsFake.seen).toEqual([]);
+    expect(plainFake.seen).toEqual([]);
+    await eventually(() => expect(logLines.filter((l) => l.cause === 'invalid_host')).toHaveLength(bad.length * 2));
+    // Any well-formed host[:port] goes: upper case, a trailing dot, an IPv6 literal, an empty port, an empty value.
+    for (const value of ['API.OpenAI.com.', 'api.openai.com:443', '[::1]:443', 'api.openai.com:', '']) {
+      const answer = await exchange(await tlsSocket(), post('/v1/chat/completions', `Host: ${value}\r\nConnection: close\r\n`));
+      expect(answer.raw, JSON.stringify(value)).toMatch(/^HTTP\/1\.1 200 /);
+    }
+    tlsFake.seen.length = 0;
+  });
+
   it('one Host still goes through on each path (the setup works)', async () => {
     const tls = await exchange(await tlsSocket(), post('/v1/chat/completions', 'Host: api.openai.com\r\nConnection: close\r\n'));
     expect(tls.raw).toMatch(/^HTTP\/1\.1 200 /);
