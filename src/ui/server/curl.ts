@@ -12,8 +12,11 @@ const LEFT_OUT = new Set(['authorization', 'proxy-authorization', 'x-api-key', '
  */
 export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port' | 'scheme' | 'path' | 'provider' | 'request'>): string {
   const parts = [`curl -X ${ex.method} ${quote(exchangeUrl({ host: ex.host, port: ex.port, path: ex.path, tls: ex.scheme === 'https' ? 1 : 0 }))}`];
+  // A compressed body is stored decoded (or not at all): the command sends what is stored, so
+  // claiming the coding it arrived in would have the provider inflate plain text and refuse it.
+  const decoded = ex.request.body_stored !== null && ex.request.body_stored !== 'as_sent';
   for (const [name, value] of Object.entries(ex.request.headers)) {
-    if (LEFT_OUT.has(name.toLowerCase())) continue;
+    if (LEFT_OUT.has(name.toLowerCase()) || (decoded && name.toLowerCase() === 'content-encoding')) continue;
     for (const v of Array.isArray(value) ? value : [value]) parts.push(`-H ${quote(`${name}: ${v}`)}`);
   }
   const auth = credentialHeader(ex.provider, ex.host);
