@@ -8,14 +8,14 @@
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { Socket as NetSocket, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
-import { connectThrough, startTls } from '../helpers/raw-client.js';
+import { interceptedSocket, plainSocketTo } from '../helpers/raw-client.js';
 import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 const run = promisify(execFile);
@@ -66,18 +66,8 @@ function headOnly(socket: Socket, head: string, ms = 1500): Promise<string> {
   });
 }
 
-async function intercepted(): Promise<Socket> {
-  const tunnel = await connectThrough(tp.proxy.address.port, 'api.openai.com:443');
-  return startTls(tunnel, { host: 'api.openai.com', servername: 'api.openai.com', ca: tp.caPem });
-}
-
-function plain(): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = new NetSocket();
-    s.once('error', reject);
-    s.connect(tp.proxy.address.port, '127.0.0.1', () => resolve(s));
-  });
-}
+const intercepted = (): Promise<Socket> => interceptedSocket(tp.proxy.address.port, tp.caPem);
+const plain = (): Promise<Socket> => plainSocketTo(tp.proxy.address.port);
 
 function expectHead(target: string, host: string, length: number, extra = ''): string {
   return `POST ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`;

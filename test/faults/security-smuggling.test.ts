@@ -7,12 +7,11 @@
  * never arrive either.
  */
 import type { Socket } from 'node:net';
-import { Socket as NetSocket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { eventually } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
-import { connectThrough, startTls } from '../helpers/raw-client.js';
+import { exchangeUntilClose, interceptedSocket, plainSocketTo } from '../helpers/raw-client.js';
 import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 let tlsFake: FakeProvider;
@@ -38,36 +37,9 @@ afterAll(async () => {
   await plainFake?.close();
 });
 
-/** Writes bytes, reads until the other side closes (or the time runs out). */
-function exchange(socket: Socket, bytes: string, timeoutMs = 3000): Promise<{ raw: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ raw: Buffer.concat(chunks).toString('latin1'), closed: false });
-    }, timeoutMs);
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', () => {});
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve({ raw: Buffer.concat(chunks).toString('latin1'), closed: true });
-    });
-    socket.write(bytes);
-  });
-}
-
-function plainSocket(): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = new NetSocket();
-    s.once('error', reject);
-    s.connect(tp.proxy.address.port, '127.0.0.1', () => resolve(s));
-  });
-}
-
-async function tlsSocket(): Promise<Socket> {
-  const tunnel = await connectThrough(tp.proxy.address.port, 'api.openai.com:443');
-  return startTls(tunnel, { host: 'api.openai.com', servername: 'api.openai.com', ca: tp.caPem });
-}
+const exchange = exchangeUntilClose;
+const plainSocket = (): Promise<Socket> => plainSocketTo(tp.proxy.address.port);
+const tlsSocket = (): Promise<Socket> => interceptedSocket(tp.proxy.address.port, tp.caPem);
 
 const BODY = '{"model":"gpt-4o-mini","messages":[]}';
 

@@ -77,3 +77,36 @@ function dechunk(data: Buffer): Buffer {
   }
   return Buffer.concat(out);
 }
+
+/** Writes bytes, reads until the other side closes (or the time runs out): what came back, and whether it closed. */
+export function exchangeUntilClose(socket: Socket, bytes: string, timeoutMs = 3000): Promise<{ raw: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ raw: Buffer.concat(chunks).toString('latin1'), closed: false });
+    }, timeoutMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve({ raw: Buffer.concat(chunks).toString('latin1'), closed: true });
+    });
+    socket.write(bytes);
+  });
+}
+
+/** A plain TCP connection to the proxy's port (absolute-URI requests). */
+export function plainSocketTo(proxyPort: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(proxyPort, '127.0.0.1');
+    s.once('error', reject);
+    s.once('connect', () => resolve(s));
+  });
+}
+
+/** A TLS connection to api.openai.com inside a CONNECT tunnel through the proxy, trusting its CA. */
+export async function interceptedSocket(proxyPort: number, caPem: string): Promise<TLSSocket> {
+  const tunnel = await connectThrough(proxyPort, 'api.openai.com:443');
+  return startTls(tunnel, { host: 'api.openai.com', servername: 'api.openai.com', ca: caPem });
+}
