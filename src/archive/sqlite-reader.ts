@@ -8,6 +8,8 @@ import type {
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
+import { unpricedGroups, type UnpricedGroup } from './unpriced-groups.js';
+import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { exchangeCsvLines } from './export-csv.js';
 import { findText, newestRows } from './text-search.js';
 import { ReportThread } from './report-off-thread.js';
@@ -101,6 +103,10 @@ export class SqliteArchiveReader implements ArchiveReader {
 
   statsTable(query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined } {
     return statsTable(this.db, query);
+  }
+
+  unpricedGroups(filter: ExchangeFilter, price: (input: PriceInput) => PriceResult): UnpricedGroup[] {
+    return unpricedGroups(this.db, filter, price);
   }
 
   exchangesAfter(cursor: number, limit: number, filter: ExchangeFilter = {}): { rows: ExchangeListRow[]; cursor: number } {

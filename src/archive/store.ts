@@ -9,6 +9,8 @@ import type { PurgeProgress } from './purge.js';
 import type { ExchangeFilter } from './exchange-filter.js';
 import type { TextHit } from './text-search.js';
 import type { SeriesQuery, TimeSeries } from './time-series.js';
+import type { UnpricedGroup } from './unpriced-groups.js';
+import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 
 /**
  * The archive's read side, as the CLI (and later the web UI) use it. Together with
@@ -28,6 +30,8 @@ export interface ArchiveReader {
   resolve(idOrPrefix: string): { kind: 'session' | 'exchange'; id: string } | { kind: 'ambiguous'; matches: string[] } | undefined;
   /** One row per group, and one for the whole range (percentiles over all of it); no total when nothing matched. */
   statsTable(query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined };
+  /** The exchanges a filter covers that counted tokens and have no cost, grouped, with the reason for each group. */
+  unpricedGroups(filter: ExchangeFilter, price: (input: PriceInput) => PriceResult): UnpricedGroup[];
   /** Requests, errors, tokens and cost per time bucket and group (the web UI's charts). */
   timeSeries(query: SeriesQuery): TimeSeries;
   /**

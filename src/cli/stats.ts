@@ -1,13 +1,15 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { StatsDimension, StatsRow } from '../archive/store.js';
 import { GENAI_PRICES_VERSION } from '../cost/prices-version.js';
+import { priceExchange } from '../cost/price-exchange.js';
+import type { UnpricedGroup } from '../archive/unpriced-groups.js';
 import { NO_ROW, statsJson } from '../archive/stats-json.js';
 import { NONE } from '../archive/exchange-filter.js';
 import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
 import { openReader, printJson } from './open-reader.js';
 import { printCsv } from './render/csv.js';
 import { printBudgets, printRuleStats } from './stats-policy.js';
-import { counted, duration, percent, tokens, usd } from './render/format.js';
+import { counted, duration, percent, terminalSafe, tokens, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
 
 type StatsArgs = FilterArgs & {
@@ -72,8 +74,29 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
       ));
       process.stdout.write(`costs priced when recorded, with ${GENAI_PRICES_VERSION} (and --prices overrides, if any)\n`);
       if (total.estimated > 0) process.stdout.write(`tokens and cost of ${counted(total.estimated, 'exchange')} estimated by llmtap: their answers reported no usage (or were cut before it)\n`);
+      process.stdout.write(unpricedNote(reader.unpricedGroups(filter, (input) => priceExchange(input))));
     } finally {
       reader.close();
     }
   },
 };
+
+/** Groups named under the table at most; the rest are counted. */
+const UNPRICED_SHOWN = 5;
+
+/**
+ * Under the table: the exchanges that counted tokens but have no cost (a `+` on a cost
+ * leaves them out), by provider, host and model, and why, so the fix (a --prices rule) is
+ * one look away. Empty when every exchange with tokens has its cost.
+ */
+export function unpricedNote(groups: readonly UnpricedGroup[]): string {
+  if (groups.length === 0) return '';
+  const all = groups.reduce((n, g) => n + g.exchanges, 0);
+  const width = String(groups[0]!.exchanges).length;
+  const lines = groups.slice(0, UNPRICED_SHOWN).map((g) => `  ${String(g.exchanges).padStart(width)}  ${terminalSafe(g.model ?? '(no model)')} at ${terminalSafe(g.host)}: ${terminalSafe(g.reason)}`);
+  const rest = groups.slice(UNPRICED_SHOWN);
+  if (rest.length > 0) lines.push(`  … and ${counted(rest.reduce((n, g) => n + g.exchanges, 0), 'exchange')} of ${rest.length} more models`);
+  // A model the price list lacks is the one case a user can fix from here.
+  if (groups.some((g) => g.reason.startsWith('unknown model'))) lines.push('  a --prices file given to the proxy prices a model the price list lacks (README: Cost)');
+  return `no cost for ${counted(all, 'exchange')} that counted tokens:\n${lines.join('\n')}\n`;
+}

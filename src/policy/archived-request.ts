@@ -5,6 +5,7 @@ import { archivedCacheKey, type KeyBasis } from '../cache/archived-key.js';
 import type { MatchFacts } from './types.js';
 import { rowUsesTls } from '../archive/row-scheme.js';
 import { outputTokens } from '../providers/usage-totals.js';
+import { rowUsage } from '../cost/unpriced-reason.js';
 
 /** An archived exchange as a policy sees it: its facts, its body, what it cost. */
 export interface ArchivedRequest {
@@ -78,12 +79,7 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
     status: row.status,
     errorCode: row.error_code,
     target: { tls: rowUsesTls(row), host: row.host, port: row.port },
-    usage: {
-      inputTokens: row.input_tokens ?? undefined, outputTokens: row.output_tokens ?? undefined, cachedInputTokens: row.cached_input_tokens ?? undefined,
-      cacheCreationInputTokens: row.cache_creation_input_tokens ?? undefined, reasoningTokens: row.reasoning_tokens ?? undefined,
-      // Rows from before schema 11 have no such columns (undefined): priced as text, as they were.
-      inputAudioTokens: row.input_audio_tokens ?? undefined, cachedAudioTokens: row.cached_audio_input_tokens ?? undefined, outputAudioTokens: row.output_audio_tokens ?? undefined,
-    },
+    usage: rowUsage(row),
     tokens: (row.input_tokens ?? 0) + (outputTokens(row) ?? 0),
     costUsd: row.cost_usd,
     answeredFromCache: row.cost_source === 'cache',

@@ -8,6 +8,7 @@ import { isResponsesSession, recordPerTurn, sessionRequestTurns } from './ws-tur
 import { parsePolicy } from '../policy/parse-record.js';
 import type { PolicyRecord } from '../policy/types.js';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
+import { unpricedReason } from '../cost/unpriced-reason.js';
 
 /**
  * A session as people read it: per thread, turn by turn, each turn showing only what
@@ -31,6 +32,8 @@ export interface TurnView {
   apiEquivalent: boolean;
   /** The tokens (and the cost priced from them) were estimated by llmtap: the answer reported no usage. */
   estimated?: true;
+  /** Why the turn counted tokens but has no cost (unknown model, a local model…): cost/unpriced-reason.ts. */
+  costUnknown?: string;
   /** The system prompt and tools, on a thread's first turn and whenever they change. */
   context?: { system?: string; tools: string[] };
   /** Request messages new since the thread's previous turn (all of them on the first). */
@@ -133,7 +136,7 @@ export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): 
       latencyMs: row.ended_at === null ? null : row.ended_at - row.started_at,
       ttftMs: row.first_byte_at === null ? null : row.first_byte_at - row.started_at, promptTokens: promptTokens(row), cachedTokens: row.cached_input_tokens ?? 0,
       outputTokens: outputTokens(row), costUsd: row.cost_usd, answer: answerOf(row),
-    }, record, routing), readConversation(row.api ?? undefined, parseBody(row.request_body)));
+    }, record, routing, price), readConversation(row.api ?? undefined, parseBody(row.request_body)));
   }
   return turns;
 }
@@ -141,13 +144,15 @@ export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): 
 type TurnFigures = Pick<TurnView, 'turn' | 'startedAt' | 'model' | 'latencyMs' | 'ttftMs' | 'promptTokens' | 'cachedTokens' | 'outputTokens' | 'costUsd' | 'answer'>;
 
 /** A turn of `row` with these figures, and the policy decisions and routing lines shown on it. */
-function viewOf(row: ExchangeRow, f: TurnFigures, policy: PolicyRecord | undefined, routing: string[]): TurnView {
+function viewOf(row: ExchangeRow, f: TurnFigures, policy: PolicyRecord | undefined, routing: string[], price?: SessionReading['price']): TurnView {
   const view: TurnView = {
     exchangeId: row.id, threadId: row.thread_id ?? '', turn: f.turn, startedAt: f.startedAt, model: f.model, status: row.status, outcome: row.outcome,
     latencyMs: f.latencyMs, ttftMs: f.ttftMs, promptTokens: f.promptTokens, cachedTokens: f.cachedTokens, outputTokens: f.outputTokens,
     costUsd: f.costUsd, apiEquivalent: row.cost_source === 'api_equivalent', added: [], answer: f.answer,
   };
   if (row.usage_estimated === 1) view.estimated = true;
+  const unknown = price && unpricedReason(row, price);
+  if (unknown) view.costUnknown = unknown;
   if (policy) view.policy = policy;
   if (routing.length > 0) view.routing = routing;
   return view;

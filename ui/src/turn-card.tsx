@@ -13,12 +13,13 @@ export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnV
         <span>{turn.model ?? '–'}</span>
         <span class={failed ? 'status bad' : 'status ok'}>{turn.status ?? turn.outcome ?? '–'}</span>
         <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}{turn.estimated && <span class="dim" title="the answer reported no usage, or was cut before it: counted by llmtap from the text"> (estimated)</span>}</span>
-        <span class="cost">{usd(turn.costUsd, turn.apiEquivalent)}</span>
+        <span class="cost" title={turn.costUnknown ? `cost not known: ${turn.costUnknown}` : undefined}>{usd(turn.costUsd, turn.apiEquivalent)}</span>
         <span class="dim">{ms(turn.latencyMs)} (TTFT {ms(turn.ttftMs)})</span>
         {linkExchange && <a href={`#/exchange/${encodeURIComponent(turn.exchangeId)}`}>exchange</a>}
       </header>
       {turn.policy && <div class="policy-box turn-policy"><b>policy</b><Decisions record={turn.policy} /></div>}
       {turn.cacheNote && <p class="cache-note">cache: {turn.cacheNote}</p>}
+      {turn.costUnknown && <p class="dim">cost not known: {turn.costUnknown}</p>}
       {turn.context && (
         <details class="context">
           <summary>context: {turn.context.system ? `system prompt (${counted(turn.context.system.length, 'char')})` : 'no system prompt'}{turn.context.tools.length ? `, tools: ${turn.context.tools.join(', ')}` : ''}</summary>

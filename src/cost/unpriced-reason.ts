@@ -1,0 +1,39 @@
+import type { Usage } from '../exchange.js';
+import { parsePolicy } from '../policy/parse-record.js';
+import type { ExchangeRow } from '../recorder/row-types.js';
+import type { PriceInput, PriceResult } from './price-exchange.js';
+
+/** The archived columns an exchange's usage is read back from. */
+export type UsageColumns = Pick<ExchangeRow, 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_creation_input_tokens' | 'reasoning_tokens'
+  | 'input_audio_tokens' | 'cached_audio_input_tokens' | 'output_audio_tokens'>;
+
+/** An archived exchange's usage as the price list reads it (rows from before schema 11 have no audio columns: undefined, priced as text). */
+export function rowUsage(row: UsageColumns): Usage {
+  return {
+    inputTokens: row.input_tokens ?? undefined, outputTokens: row.output_tokens ?? undefined, cachedInputTokens: row.cached_input_tokens ?? undefined,
+    cacheCreationInputTokens: row.cache_creation_input_tokens ?? undefined, reasoningTokens: row.reasoning_tokens ?? undefined,
+    inputAudioTokens: row.input_audio_tokens ?? undefined, cachedAudioTokens: row.cached_audio_input_tokens ?? undefined, outputAudioTokens: row.output_audio_tokens ?? undefined,
+  };
+}
+
+export type UnpricedRow = UsageColumns & Pick<ExchangeRow, 'cost_usd' | 'cost_source' | 'status' | 'provider' | 'host' | 'api' | 'model' | 'policy' | 'started_at'>;
+
+/**
+ * Why an archived exchange that counted tokens has no cost (`null`: never a guess). The
+ * archive keeps the cost, not its reason, so the price list is asked again, with the
+ * exchange's own time and the model a route sent it as: "unknown model "gpt-9" for openai;
+ * add it with --prices", "local model (ollama): not billed per token". Undefined when it
+ * has a cost, counted no tokens, or is a WebSocket session (priced response by response).
+ */
+export function unpricedReason(row: UnpricedRow, price: (input: PriceInput) => PriceResult): string | undefined {
+  if (row.cost_usd !== null || row.status === 101) return undefined;
+  if (row.input_tokens === null && row.output_tokens === null) return undefined;
+  const routedModel = parsePolicy(row.policy)?.route?.to.model;
+  const input: PriceInput = {
+    provider: row.provider ?? undefined, host: row.host, api: row.api ?? undefined, model: routedModel ?? row.model ?? undefined,
+    usage: rowUsage(row), at: row.started_at, subscription: false,
+  };
+  const now = price(input);
+  if (now.usd === null) return now.reason ?? 'no price known';
+  return 'not priced when recorded (the prices read now know it: run with them, or pass --prices)';
+}
