@@ -10,7 +10,7 @@ import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 /**
  * An exchange that counted tokens but has no cost (a model the price list does not know)
- * says why where its cost is shown: under the turn in `show`, and under `stats`' table by
+ * says why where its cost is shown: under the turn in `show` and the web UI, and under `stats`' table by
  * model with the count, so the fix (a --prices rule) is one look away.
  */
 describe('why a cost is not known', () => {
@@ -25,7 +25,7 @@ describe('why a cost is not known', () => {
     await fake?.close();
   });
 
-  it('show and stats name the model and the reason; a priced model gets no such line', async () => {
+  it('show, the web UI and stats name the model and the reason; a priced model gets no such line', async () => {
     const client = new OpenAI({ apiKey: 'sk-test-cost-unknown-0123456789abcdef', maxRetries: 0, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never });
     for (const model of ['gpt-nonesuch-9', 'gpt-nonesuch-9', 'gpt-4o-mini']) await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
     const recs = await eventually(() => {
@@ -45,6 +45,12 @@ describe('why a cost is not known', () => {
     expect(await cli('show', priced.id)).not.toContain('cost not known');
     const shown = JSON.parse(await cli('show', unknown.id, '--json')) as { turn?: { costUnknown?: string }; threads?: { turns: { costUnknown?: string }[] }[] };
     expect(shown.turn?.costUnknown ?? shown.threads?.[0]?.turns[0]?.costUnknown).toContain(reason);
+
+    // The web UI's exchange and session pages carry it on the turn, as show --json does.
+    const ui = async <T>(path: string): Promise<T> => (await (await undiciFetch(`http://127.0.0.1:${tp.proxy.address.port}/ui/api/${path}`)).json()) as T;
+    expect((await ui<{ turn: { costUnknown?: string } }>(`exchanges/${unknown.id}`)).turn.costUnknown).toBe(reason);
+    expect((await ui<{ turn: { costUnknown?: string } }>(`exchanges/${priced.id}`)).turn.costUnknown).toBeUndefined();
+    expect((await ui<{ threads: { turns: { costUnknown?: string }[] }[] }>(`sessions/${unknown.session_id}`)).threads[0]!.turns.map((t) => t.costUnknown)).toEqual([reason, reason, undefined]);
 
     const stats = await cli('stats', '--by', 'model');
     expect(stats).toContain('no cost for 2 exchanges that counted tokens:');

@@ -39,11 +39,12 @@ export function ExchangeView({ id }: { id: string }) {
         <Status item={{ status: page.status, outcome: page.outcome, errorCode: page.error_code }} />
         <span>{page.tool?.name ?? 'unknown tool'}</span><span>{page.model ?? '–'}</span>
         <span>in {tokens(allPromptTokens(page))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(outputTokens({ ...page.usage, api: page.api }))}{page.usage_estimated && <span class="dim" title="the answer reported no usage, or was cut before it: counted by llmtap from the text"> (estimated)</span>}</span>
-        <span class="cost">{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
+        <span class="cost" title={page.turn?.costUnknown ? `cost not known: ${page.turn.costUnknown}` : undefined}>{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
         <span>{ms(page.duration_ms)} (first byte {ms(page.ttfb_ms)})</span>
         {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {shortId(page.session_id)} · {turnSpan(page)}</a>}
         <Downloads path={`exchanges/${encodeURIComponent(page.id)}`} />
       </div>
+      {page.turn?.costUnknown && <p class="dim">cost not known: {page.turn.costUnknown}</p>}
       {page.policy && (
         <div class="policy-box">
           <b>policy</b>

@@ -4,14 +4,19 @@ import type { SessionReading } from '../../sessions/turns.js';
 import { isResponsesSession } from '../../sessions/ws-turns.js';
 
 /**
- * The price function a Codex session's requests share its cost by, when the rows hold
- * such a session: the module imported then, and its price data loaded at the first price
- * (once per thread, as for the live view), so a proxy whose UI shows none never holds
- * it. With the proxy's overrides, as the archive priced the session.
+ * The price function for the rows' turns, when they need one: a Codex session's requests
+ * share its cost by it, and a row that counted tokens without a cost is asked why
+ * (cost/unpriced-reason.ts). The module is imported then, and its price data loaded at
+ * the first price (once per thread, as for the live view), so a proxy whose UI shows
+ * neither never holds it. With the proxy's overrides, as the archive priced the rows.
  */
 let pricing: Promise<typeof import('../../cost/price-exchange.js') | undefined> | undefined;
 export async function pricesFor(rows: readonly ExchangeRow[], overrides: PriceOverrides | undefined): Promise<SessionReading['price']> {
-  if (!rows.some(isResponsesSession)) return undefined;
+  if (!rows.some((row) => isResponsesSession(row) || unpricedWithTokens(row))) return undefined;
   const module = await (pricing ??= import('../../cost/price-exchange.js').catch(() => undefined));
   return module && ((input) => module.priceExchange(input, overrides));
+}
+
+function unpricedWithTokens(row: ExchangeRow): boolean {
+  return row.cost_usd === null && (row.input_tokens !== null || row.output_tokens !== null);
 }
