@@ -13,7 +13,7 @@ export interface UnpricedGroup {
   reason: string;
 }
 
-const ROW_COLUMNS = `cost_usd, cost_source, status, provider, host, api, model, policy, started_at, input_tokens, output_tokens, cached_input_tokens,
+const ROW_COLUMNS = `cost_usd, cost_source, status, provider, host, port, tls, path, api, model, policy, started_at, input_tokens, output_tokens, cached_input_tokens,
   cache_creation_input_tokens, reasoning_tokens, input_audio_tokens, cached_audio_input_tokens, output_audio_tokens`;
 
 /**

@@ -11,6 +11,9 @@ export interface EffectiveUpstream {
   model?: string;
 }
 
+/** What effectiveUpstream reads of an exchange (an archived row gives the same: cost/unpriced-reason.ts). */
+export type RoutedFacts = Pick<Exchange, 'policy' | 'target' | 'provider'> & { request: Pick<Exchange['request'], 'model' | 'path'> };
+
 /**
  * The upstream that answered an exchange a route or fallback rule sent elsewhere
  * (pure; from the record, so the writer thread and the main thread agree). The last
@@ -18,7 +21,7 @@ export interface EffectiveUpstream {
  * when the request went where the client sent it with its own model: nothing to
  * change. `ex.target` and `ex.provider` keep what the client asked for.
  */
-export function effectiveUpstream(ex: Exchange): EffectiveUpstream | undefined {
+export function effectiveUpstream(ex: RoutedFacts): EffectiveUpstream | undefined {
   const record = ex.policy;
   if (!record?.route && !record?.attempts?.length) return undefined;
   const last = record.attempts?.[record.attempts.length - 1];

@@ -1,4 +1,5 @@
-import type { Usage } from '../exchange.js';
+import type { ProviderId, Usage } from '../exchange.js';
+import { effectiveUpstream } from './effective-upstream.js';
 import { parsePolicy } from '../policy/parse-record.js';
 import type { ExchangeRow } from '../recorder/row-types.js';
 import type { PriceInput, PriceResult } from './price-exchange.js';
@@ -16,22 +17,27 @@ export function rowUsage(row: UsageColumns): Usage {
   };
 }
 
-export type UnpricedRow = UsageColumns & Pick<ExchangeRow, 'cost_usd' | 'cost_source' | 'status' | 'provider' | 'host' | 'api' | 'model' | 'policy' | 'started_at'>;
+export type UnpricedRow = UsageColumns & Pick<ExchangeRow, 'cost_usd' | 'cost_source' | 'status' | 'provider' | 'host' | 'port' | 'tls' | 'path' | 'api' | 'model' | 'policy' | 'started_at'>;
 
 /**
  * Why an archived exchange that counted tokens has no cost (`null`: never a guess). The
  * archive keeps the cost, not its reason, so the price list is asked again, with the
- * exchange's own time and the model a route sent it as: "unknown model "gpt-9" for openai;
- * add it with --prices", "local model (ollama): not billed per token". Undefined when it
+ * exchange's own time, where a route or fallback sent it and the model it was sent as:
+ * `unknown model "gpt-9" for openai`, `local model (ollama): not billed per token`. Undefined when it
  * has a cost, counted no tokens, or is a WebSocket session (priced response by response).
  */
 export function unpricedReason(row: UnpricedRow, price: (input: PriceInput) => PriceResult): string | undefined {
   if (row.cost_usd !== null || row.status === 101) return undefined;
   if (row.input_tokens === null && row.output_tokens === null) return undefined;
-  const routedModel = parsePolicy(row.policy)?.route?.to.model;
+  // Priced where it went, as the archive priced it (cost/exchange-price-input.ts).
+  const policy = parsePolicy(row.policy);
+  const routed = policy && effectiveUpstream({
+    policy, target: { host: row.host, port: row.port, tls: row.tls === 1 }, provider: (row.provider ?? undefined) as ProviderId | undefined,
+    request: { model: row.model ?? undefined, path: row.path },
+  });
   const input: PriceInput = {
-    provider: row.provider ?? undefined, host: row.host, api: row.api ?? undefined, model: routedModel ?? row.model ?? undefined,
-    usage: rowUsage(row), at: row.started_at, subscription: false,
+    provider: routed ? routed.provider : row.provider ?? undefined, host: routed?.host ?? row.host, api: row.api ?? undefined,
+    model: routed?.model ?? row.model ?? undefined, usage: rowUsage(row), at: row.started_at, subscription: false,
   };
   const now = price(input);
   if (now.usd === null) return now.reason ?? 'no price known';

@@ -5,7 +5,7 @@ import { unpricedReason, type UnpricedRow } from '../../src/cost/unpriced-reason
 
 const row = (over: Partial<UnpricedRow>): UnpricedRow => ({
   cost_usd: null, cost_source: null, status: 200, provider: 'openai', host: 'api.openai.com', api: 'chat.completions', model: 'gpt-4o-mini', policy: null,
-  started_at: Date.parse('2026-12-01T00:00:00Z'), input_tokens: 10, output_tokens: 5, cached_input_tokens: null, cache_creation_input_tokens: null,
+  port: 443, tls: 1, path: '/v1/chat/completions', started_at: Date.parse('2026-12-01T00:00:00Z'), input_tokens: 10, output_tokens: 5, cached_input_tokens: null, cache_creation_input_tokens: null,
   reasoning_tokens: null, input_audio_tokens: null, cached_audio_input_tokens: null, output_audio_tokens: null, ...over,
 });
 const price = (input: Parameters<typeof priceExchange>[0]) => priceExchange(input);

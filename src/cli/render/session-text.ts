@@ -97,11 +97,12 @@ function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: strin
   out.push(o.markdown ? `**${facts}**` : `${indent}${o.color ? cyan(`── ${facts}`) : `── ${facts}`}`);
   if (turn.policy) for (const line of decisionLines(turn.policy)) out.push(o.markdown ? `> policy: ${line}` : `${indent}   policy: ${o.color ? dim(line) : line}`);
   if (turn.cacheNote) out.push(o.markdown ? `> ⚠ ${turn.cacheNote}` : `${indent}   ! ${turn.cacheNote}`);
+  for (const line of turn.routing ?? []) out.push(o.markdown ? `_${line}_` : `${indent}   ${o.color ? dim(line) : line}`);
+  // After the routing lines: the price was asked where the request went.
   if (turn.costUnknown) {
     const line = `cost not known: ${turn.costUnknown}`;
     out.push(o.markdown ? `_${line}_` : `${indent}   ${o.color ? dim(line) : line}`);
   }
-  for (const line of turn.routing ?? []) out.push(o.markdown ? `_${line}_` : `${indent}   ${o.color ? dim(line) : line}`);
   if (turn.context) {
     const system = turn.context.system ? `system prompt ${turn.context.system.length} chars` : 'no system prompt';
     const line = `${system}; ${turn.context.tools.length} tools${turn.context.tools.length ? `: ${turn.context.tools.slice(0, 12).join(', ')}${turn.context.tools.length > 12 ? ', …' : ''}` : ''}`;
