@@ -43,7 +43,9 @@ export function headRefusal(req: IncomingMessage): HeadRefusal | undefined {
   if (hosts === 0 && req.httpVersion === '1.1' && req.method !== 'CONNECT') return refusal('bad_request', 'missing_host', 'no Host header field');
   // And one whose value is no uri-host[:port]: a space, slash or @ in it could name another
   // host or path to the provider (or a cache between) than llmtap reads. Empty is allowed.
-  if (hosts === 1 && !HOST_VALUE.test(host)) return refusal('bad_request', 'invalid_host', 'a Host header field that is no host[:port]');
+  // Not on a CONNECT: its Host is never forwarded (the request line names the target), and
+  // CPython 3.13.0's http.client writes an IPv6 target's without brackets (`::1:443`).
+  if (hosts === 1 && req.method !== 'CONNECT' && !HOST_VALUE.test(host)) return refusal('bad_request', 'invalid_host', 'a Host header field that is no host[:port]');
   // Only chunked is a transfer coding llmtap undoes; a list such as "gzip, chunked" (which the
   // parser accepts: chunked comes last) would lose its gzip when the hop-by-hop
   // Transfer-Encoding is rewritten upstream. A single unknown coding the parser refuses itself.

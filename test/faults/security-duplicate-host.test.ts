@@ -7,7 +7,7 @@
  * logs it, records the intercepted and plain ones as it records other refusals,
  * and forwards nothing.
  */
-import type { Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
@@ -20,11 +20,15 @@ import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-pro
 let tlsFake: FakeProvider;
 let plainFake: FakeProvider;
 let tp: TestProxy;
+/** A TCP server the IPv6 literal 2001:db8::1 reaches through --connect-to: it answers a tunnel with one word. */
+let origin: Server;
 const logLines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   tlsFake = await startFakeProvider();
   plainFake = await startFakeProvider({ tls: false });
+  origin = createServer((socket) => socket.end('tunnelled'));
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
   const destination = new PassThrough();
   let pending = '';
   destination.on('data', (chunk: Buffer) => {
@@ -35,7 +39,8 @@ beforeAll(async () => {
   });
   tp = await startTestProxy(tlsFake, {
     intercept: ['plain.test:80'],
-    connectTo: [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${tlsFake.port}`)), parseConnectTo(`plain.test:80:127.0.0.1:${plainFake.port}`), parseConnectTo(`unlisted.test:80:127.0.0.1:${plainFake.port}`)],
+    connectTo: [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${tlsFake.port}`)), parseConnectTo(`plain.test:80:127.0.0.1:${plainFake.port}`), parseConnectTo(`unlisted.test:80:127.0.0.1:${plainFake.port}`),
+      parseConnectTo(`[2001:db8::1]:443:127.0.0.1:${(origin.address() as AddressInfo).port}`)],
   }, { logger: createLogger({ level: 'info', destination }) });
 });
 beforeEach(() => {
@@ -46,6 +51,7 @@ afterAll(async () => {
   await tp?.close();
   await tlsFake?.close();
   await plainFake?.close();
+  origin?.close();
 });
 
 const exchange = exchangeUntilClose;
@@ -169,6 +175,15 @@ describe('a request with more than one Host header', () => {
       expect(answer.raw, JSON.stringify(value)).toMatch(/^HTTP\/1\.1 200 /);
     }
     tlsFake.seen.length = 0;
+  });
+
+  it('a CONNECT whose Host is no host[:port] is still tunnelled: its Host goes nowhere, the request line names the target', async () => {
+    // What CPython 3.13.0's http.client (urllib, requests) sends for a tunnel to an IPv6
+    // literal: the Host without brackets. Refusing it would break the client and protect
+    // nothing: a CONNECT's Host is never forwarded, its target is in the request line.
+    const answer = await exchange(await plainSocket(), 'CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: 2001:db8::1:443\r\n\r\n');
+    expect(answer.raw).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.raw).toContain('tunnelled');
   });
 
   it('one Host still goes through on each path (the setup works)', async () => {
