@@ -3,7 +3,9 @@ import type { Socket } from 'node:net';
 import { isLoopbackListen, resolveConnectTo, type ProxyConfig } from '../config.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Redactor } from '../redact/redactor.js';
 import type { ProxyAuth } from './auth.js';
+import { logRefusedLogin } from './login-log.js';
 import { isOwnAddress } from './own-addresses.js';
 import { formatAuthority } from './route.js';
 import { labelFromProxyAuthorization } from './run-label.js';
@@ -21,6 +23,8 @@ export interface AdmissionContext {
   targetPolicy(): TargetPolicy;
   config(): Pick<ProxyConfig, 'connectTo' | 'allowPorts'>;
   logger: Logger;
+  /** The running redaction (--redact patterns too), for the names the log gives. */
+  redactor(): Pick<Redactor, 'text'>;
   /** Answers on the raw socket with an llmtap error (and counts it). */
   refuse(socket: Socket, code: ErrorCode, extraHeaders?: string): void;
 }
@@ -54,11 +58,13 @@ export async function admit(ctx: AdmissionContext, req: IncomingMessage, socket:
   const auth = ctx.auth();
   let user: string | undefined;
   if (auth.enabled) {
-    user = await auth.check(req.headers['proxy-authorization'], socket.remoteAddress ?? '');
-    if (!user) {
+    const login = await auth.verify(req.headers['proxy-authorization'], socket.remoteAddress ?? '');
+    if ('refused' in login) {
+      logRefusedLogin(ctx.logger, ctx.redactor(), login, socket.remoteAddress, 'proxy');
       ctx.refuse(socket, 'proxy_auth_required', 'proxy-authenticate: Basic realm="llmtap"\r\n');
       return undefined;
     }
+    user = login.user;
   }
   const config = ctx.config();
   const mapped = resolveConnectTo(config.connectTo, host, port);

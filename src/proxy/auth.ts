@@ -81,25 +81,45 @@ export class ProxyAuth {
 
   /** The user name when the header carries valid credentials, else undefined. `client` keys the queue's fairness. */
   async check(header: string | undefined, client = ''): Promise<string | undefined> {
+    const result = await this.verify(header, client);
+    return 'user' in result ? result.user : undefined;
+  }
+
+  /** check(), saying why a login was refused (login-log.ts logs it for the operator). */
+  async verify(header: string | undefined, client = ''): Promise<LoginResult> {
+    if (header === undefined) return { refused: 'no_credentials', repeated: false };
     const credentials = parseBasic(header);
-    if (!credentials) return undefined;
-    const digest = createHash('sha256').update(header!).digest('base64');
+    if (!credentials) return { refused: 'malformed', repeated: false };
+    const digest = createHash('sha256').update(header).digest('base64');
     const known = this.verified.get(digest);
-    if (known) return known;
-    if ((this.refused.get(digest) ?? 0) > Date.now()) return undefined;
+    if (known) return { user: known };
     const entry = this.users.get(credentials.user);
+    // Only a name that exists is reported: an unknown "user" is often a password typed in the wrong field.
+    const refusal = (refused: 'unknown_user' | 'wrong_password' | 'busy', repeated: boolean): LoginResult =>
+      ({ refused, repeated, ...(entry ? { user: credentials.user } : {}) });
+    if ((this.refused.get(digest) ?? 0) > Date.now()) return refusal(entry ? 'wrong_password' : 'unknown_user', true);
     const ok = await this.queue.run(client, async () => verify(entry ? await entry : DECOY, credentials.password));
-    if (ok === undefined) return undefined; // not checked (queue full or too long a wait): refuse, remember nothing
+    if (ok === undefined) return refusal('busy', false); // not checked (queue full or too long a wait): refuse, remember nothing
     if (!ok || !entry) {
       if (this.refused.size > 10_000) this.refused.clear();
       this.refused.set(digest, Date.now() + REFUSAL_MEMORY_MS);
-      return undefined;
+      return refusal(entry ? 'wrong_password' : 'unknown_user', false);
     }
     if (this.verified.size > 10_000) this.verified.clear();
     this.verified.set(digest, credentials.user);
-    return credentials.user;
+    return { user: credentials.user };
   }
 }
+
+/**
+ * A login checked: the user, or why it was refused — no `Proxy-Authorization` at all, not
+ * canonical Basic, a name no user has, a wrong password, or not checked because the queue
+ * was full. `repeated`: the same header was refused within the last minute (no scrypt ran).
+ * `user` on a refusal only when that user exists.
+ */
+export type LoginResult =
+  | { user: string }
+  | { refused: 'no_credentials' | 'malformed' | 'unknown_user' | 'wrong_password' | 'busy'; repeated: boolean; user?: string };
 
 /**
  * Four scrypt checks at once (libuv's pool has four threads, shared with DNS); up to

@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_CODES } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
-import { builtInRedactor } from '../redact/redactor.js';
+import { builtInRedactor, type Redactor } from '../redact/redactor.js';
 import { isUiPath } from '../ui/server/routes.js';
 import type { UiServer } from '../ui/server/ui-server.js';
 import type { ProxyAuth } from './auth.js';
+import { logRefusedLogin } from './login-log.js';
 import { HEALTH_PATH, healthOf, type HealthFacts } from './health.js';
 import { pacAnswer } from './pac.js';
 import type { InterceptList } from './route.js';
@@ -23,6 +24,8 @@ export interface DirectContext {
   admins(): readonly string[];
   health(): HealthFacts;
   logger: Logger;
+  /** The running redaction (--redact patterns too), for the names the log gives. */
+  redactor(): Pick<Redactor, 'text'>;
 }
 
 /**
@@ -56,11 +59,13 @@ async function answerOwnPage(req: IncomingMessage, res: ServerResponse, url: str
   const auth = ctx.auth();
   if (auth.enabled) {
     const header = req.headers.authorization ?? req.headers['proxy-authorization'];
-    user = await auth.check(header, req.socket.remoteAddress ?? '');
-    if (!user) {
+    const login = await auth.verify(header, req.socket.remoteAddress ?? '');
+    if ('refused' in login) {
+      logRefusedLogin(ctx.logger, ctx.redactor(), login, req.socket.remoteAddress, 'page');
       res.writeHead(401, { 'www-authenticate': 'Basic realm="llmtap"', 'content-type': 'application/json', 'x-llmtap-error': 'unauthorized' });
       return void res.end(JSON.stringify({ error: { message: 'log in with a proxy user', type: 'llmtap_error', code: 'unauthorized' } }));
     }
+    user = login.user;
   }
   if (ctx.prometheus && (url === '/metrics' || url.startsWith('/metrics?'))) {
     const text = await ctx.prometheus.render();

@@ -162,10 +162,12 @@ export class ProxyServer {
     this.direct = {
       auth: () => this.auth, interceptList: () => this.interceptList, prometheus: this.prometheus, ui: this.ui,
       caPem: deps.caPem, status: () => this.statusCounters(), admins: () => this.config.uiAdmins ?? [], logger: deps.logger,
+      redactor: () => this.exchangeDeps.redactor,
       health: () => ({ draining: this.draining, failClosed: this.config.failClosed, archiveHealthy: deps.recorder.healthy }),
     };
     this.admission = {
       auth: () => this.auth, targetPolicy: () => this.targetPolicy, config: () => this.config, logger: deps.logger,
+      redactor: () => this.exchangeDeps.redactor,
       refuse: (socket, code, extraHeaders) => this.refuse(socket, code, extraHeaders),
     };
     this.interception = {
