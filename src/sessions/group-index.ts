@@ -16,6 +16,8 @@ export interface GroupRecord {
   spawnedByToolCallId?: string;
   /** Thread records: whether the thread's requests offer tools (tells the main thread from side requests). */
   tools?: boolean;
+  /** Owner records (`u:` keys): the proxy user who first sent a session id from the wire. */
+  user?: string;
 }
 
 export interface GroupIndex {

@@ -77,7 +77,7 @@ export function assignGroup(summary: ExchangeSummary, index: GroupIndex, options
 
 /** assignGroup, and whether the request is a retry of its turn (the session's turn count leaves it out). */
 export function placeExchange(summary: ExchangeSummary, index: GroupIndex, options: GroupOptions = {}): Decision {
-  const explicit = explicitSessionId(summary);
+  const explicit = ownSessionId(summary, index);
   const scope = explicit === undefined ? clientScope(summary) : `e:${explicit}`;
   const decision = decide(summary, index, explicit, scope, options);
   remember(summary, index, scope, decision);
@@ -94,7 +94,9 @@ function decide(s: ExchangeSummary, index: GroupIndex, explicit: string | undefi
   const previous = s.agent?.previousResponseId;
   if (previous !== undefined) {
     const found = index.get(`r:${previous}`);
-    if (found && (explicit === undefined || found.sessionId === explicit)) return next(index, found.sessionId, found.threadId);
+    // Another proxy user's response id does not lead into their session (ownSessionId says why).
+    const sameUser = found?.user === undefined || found.user === s.clientUser;
+    if (found && sameUser && (explicit === undefined || found.sessionId === explicit)) return next(index, found.sessionId, found.threadId);
   }
   if (explicit !== undefined) {
     const agentId = s.agent?.agentId;
@@ -122,6 +124,24 @@ function explicitSessionId(s: ExchangeSummary): string | undefined {
   const agent = s.agent;
   if (!agent) return undefined;
   return agent.sessionId ?? agent.conversationId ?? (s.toolName === 'codex' ? agent.promptCacheKey : undefined);
+}
+
+/**
+ * A session id from the wire is whatever the client sends. On a gateway two proxy users
+ * sending the same one (a copied id, or on purpose) must not share a session: each user
+ * sees only their own sessions, and a shared one showed the first user's name and both
+ * users' totals to each, and was missing from the second user's list. The first user to
+ * send an id keeps it; another user's exchanges carrying it go to `ID@USER`.
+ */
+function ownSessionId(s: ExchangeSummary, index: GroupIndex): string | undefined {
+  const id = explicitSessionId(s);
+  const user = s.clientUser;
+  if (id === undefined || user === undefined) return id;
+  const owner = index.get(`u:${id}`);
+  if (owner?.user !== undefined && owner.user !== user) return `${id}@${user}`;
+  // Written again with each exchange, so the record lives as long as the session's other keys.
+  index.put(`u:${id}`, { sessionId: id, threadId: id, turn: 0, at: s.startedAt, user });
+  return id;
 }
 
 /** Unlabelled traffic keeps the key it had before labels existed (group keys are stored). */
@@ -218,6 +238,6 @@ function remember(s: ExchangeSummary, index: GroupIndex, scope: string, decision
     if (grouping.spawnedByToolCallId !== undefined) thread.spawnedByToolCallId = grouping.spawnedByToolCallId;
     index.put(`t:${grouping.threadId}`, thread);
   }
-  if (s.responseId !== undefined) index.put(`r:${s.responseId}`, base);
+  if (s.responseId !== undefined) index.put(`r:${s.responseId}`, s.clientUser === undefined ? base : { ...base, user: s.clientUser });
   for (const spawn of s.spawnPrompts ?? []) index.put(`s:${scope}:${spawn.promptHash}`, { ...base, spawnedByToolCallId: spawn.toolCallId });
 }
