@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { ProxyAuth } from './auth.js';
 import { logRefusedLogin } from './login-log.js';
+import type { Login } from './login-recheck.js';
 import { isOwnAddress } from './own-addresses.js';
 import { formatAuthority } from './route.js';
 import { labelFromProxyAuthorization } from './run-label.js';
@@ -15,6 +16,8 @@ import { checkTarget, type TargetPolicy, type TargetRefusal } from './target-gua
 export interface Admitted {
   user?: string;
   label?: string;
+  /** On a gateway: the login, for an intercepted connection's later requests (login-recheck.ts). */
+  login?: Login;
 }
 
 /** What admission reads; getters, since a reload swaps the users, lists and limits. */
@@ -57,6 +60,7 @@ export function plainTargetPolicy(policy: TargetPolicy, allowPorts: readonly num
 export async function admit(ctx: AdmissionContext, req: IncomingMessage, socket: Socket, host: string, port: number, plain = false): Promise<Admitted | undefined> {
   const auth = ctx.auth();
   let user: string | undefined;
+  let checked: Login | undefined;
   if (auth.enabled) {
     const login = await auth.verify(req.headers['proxy-authorization'], socket.remoteAddress ?? '');
     if ('refused' in login) {
@@ -65,6 +69,7 @@ export async function admit(ctx: AdmissionContext, req: IncomingMessage, socket:
       return undefined;
     }
     user = login.user;
+    checked = { header: req.headers['proxy-authorization']!, checkedBy: auth };
   }
   const config = ctx.config();
   const mapped = resolveConnectTo(config.connectTo, host, port);
@@ -78,7 +83,7 @@ export async function admit(ctx: AdmissionContext, req: IncomingMessage, socket:
     return undefined;
   }
   // Without gateway auth, an `llmtap run --label` credential names the run (run-label.ts).
-  return { user, label: ctx.auth().enabled ? undefined : labelFromProxyAuthorization(req.headers['proxy-authorization']) };
+  return { user, label: ctx.auth().enabled ? undefined : labelFromProxyAuthorization(req.headers['proxy-authorization']), ...(checked ? { login: checked } : {}) };
 }
 
 function loopOnly(refusal: TargetRefusal | undefined): TargetRefusal | undefined {

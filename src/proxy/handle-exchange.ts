@@ -26,6 +26,7 @@ import { formatAuthority } from './route.js';
 import type { UpstreamPools } from './upstream.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { usageOutputTokens } from '../providers/usage-totals.js';
+import type { Login } from './login-recheck.js';
 
 /** Who is talking to whom on one client connection (set when the connection is accepted). */
 export interface ConnectionContext {
@@ -41,6 +42,8 @@ export interface ConnectionContext {
   record: boolean;
   /** When set, only requests whose path starts with one of these are stored (see ProviderHost.paths). */
   recordPaths?: readonly string[];
+  /** A gateway login the connection's requests are checked against again after a reload (login-recheck.ts). */
+  login?: Login;
 }
 
 export interface ExchangeDeps {

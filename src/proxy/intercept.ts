@@ -60,6 +60,6 @@ export function intercept(socket: Socket, target: InterceptTarget, clientAddress
   });
   ctx.serve(tlsSocket, {
     connectionId: randomUUID(), clientAddress, clientUser: client.user, clientLabel: client.label, target: { host, port, tls: true, sni }, record: true,
-    recordPaths: recordScope(ctx.interceptList(), host, port),
+    recordPaths: recordScope(ctx.interceptList(), host, port), ...(client.login ? { login: client.login } : {}),
   });
 }

@@ -10,7 +10,7 @@ import type { LoginResult } from './auth.js';
  * or 401 asks for them) and a header refused again within the minute are logged at debug
  * only: the first is routine, the second was logged when first refused.
  */
-export function logRefusedLogin(logger: Logger, redactor: Pick<Redactor, 'text'>, result: LoginResult, client: string | undefined, via: 'proxy' | 'page'): void {
+export function logRefusedLogin(logger: Logger, redactor: Pick<Redactor, 'text'>, result: LoginResult, client: string | undefined, via: 'proxy' | 'page' | 'connection'): void {
   if (!('refused' in result)) return;
   const fields = { reason: result.refused, ...(result.user === undefined ? {} : { user: redactor.text(result.user) }), client, via };
   if (result.refused === 'no_credentials' || result.repeated) logger.debug(fields, 'proxy login refused');
