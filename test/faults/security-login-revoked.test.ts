@@ -76,7 +76,7 @@ describe('a reload that removes a user or changes a password', () => {
     expect(await raw(bob)).toEqual({ status: 407, code: 'proxy_auth_required' });
     expect((await ask(alice)).choices[0]?.message.content).toBeTruthy();
     expect(fake.seen.length).toBe(seen + 1); // Bob's request never went upstream
-    expect(proxy.logs().find((l) => l.msg === 'proxy login refused' && l.via === 'connection')).toMatchObject({ reason: 'unknown_user' });
+    expect(await proxy.waitLog(0, 'proxy login refused')).toMatchObject({ reason: 'unknown_user', via: 'connection' });
 
     // A new password: the old one stops working on the open connection as well.
     await reload([await hashPasswordLine('alice', 'alice-new-pass')]);
