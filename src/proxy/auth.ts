@@ -15,6 +15,16 @@ export interface ProxyUser {
 
 const SCRYPT = { N: 16384, r: 8, p: 1 };
 
+/**
+ * Users a reload takes away or gives another credential (a new password, or the same
+ * one hashed again): what they opened under the old login must not outlive it.
+ */
+export function changedUsers(before: readonly ProxyUser[], after: readonly ProxyUser[]): Set<string> {
+  const key = (u: ProxyUser): string => u.hash ? `${u.hash.N}$${u.hash.r}$${u.hash.p}$${u.hash.salt.toString('base64')}$${u.hash.key.toString('base64')}` : `plain:${u.password ?? ''}`;
+  const next = new Map(after.map((u) => [u.user, key(u)]));
+  return new Set(before.filter((u) => next.get(u.user) !== key(u)).map((u) => u.user));
+}
+
 /** `user:password` from the command line. */
 export function parseAuthSpec(spec: string): ProxyUser {
   const i = spec.indexOf(':');

@@ -10,7 +10,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import type { SpendSource } from '../policy/budget-charge.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { LeafCertificates } from '../tls/leaf.js';
-import { ProxyAuth } from './auth.js';
+import { changedUsers, ProxyAuth } from './auth.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { handleExchange, type ConnectionContext } from './handle-exchange.js';
 import { admit, targetPolicyFor, type AdmissionContext } from './admission.js';
@@ -248,6 +248,7 @@ export class ProxyServer {
 
   /** Applies a reloaded config's live parts (lists, limits, users); the rest needs a restart. */
   reload(next: ProxyConfig): void {
+    const changed = changedUsers(this.config.auth, next.auth);
     this.config = { ...this.config, policyFile: next.policyFile, uiAdmins: next.uiAdmins, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth, redact: next.redact };
     this.interceptList = makeInterceptList(next.intercept, next.passthrough);
     this.targetPolicy = this.makeTargetPolicy(this.config);
@@ -257,6 +258,7 @@ export class ProxyServer {
     this.exchangeDeps.redactor = createRedactor(patterns);
     this.deps.recorder.setRedactions(patterns);
     this.setPolicy(next.policy);
+    this.ui.afterReload(changed);
   }
 
   /** Swaps the policy (reload); undefined removes the policy stage. State of unchanged rules carries over. */

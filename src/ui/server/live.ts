@@ -96,6 +96,16 @@ export class LiveHub {
     }
   };
 
+  /** Ends the streams of viewers `stale` names (a reload changed who they are): the page reconnects and logs in again. */
+  endStreams(stale: (viewer: Viewer) => boolean): void {
+    for (const sub of this.subscribers) {
+      if (!stale(sub.viewer)) continue;
+      this.subscribers.delete(sub);
+      sub.res.end();
+    }
+    if (this.subscribers.size === 0) this.stopHeartbeat();
+  }
+
   /** Ends every stream (shutdown), so connections do not wait for the drain deadline. */
   close(): void {
     this.stopHeartbeat();

@@ -3,6 +3,7 @@ import { FollowedReader } from '../../archive/followed-reader.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
 import type { Recorder } from '../../recorder/recorder.js';
 import type { Redactor } from '../../redact/redactor.js';
+import { viewerFor } from './access.js';
 import { LiveHub } from './live.js';
 import { answerUi } from './routes.js';
 import type { RefusedReload, RunningPolicy } from './policy-page.js';
@@ -36,6 +37,17 @@ export class UiServer {
 
   answer(req: IncomingMessage, res: ServerResponse, url: string, user: string | undefined): Promise<void> {
     return answerUi(req, res, url, user, { reader: () => this.reader.current(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams, policy: this.options.policy, refusedReload: this.options.refusedReload, archive: () => this.archiveState(), prices: this.options.prices });
+  }
+
+  /**
+   * After a reload: a live stream was opened as a viewer the reload may have changed (a
+   * user removed or given a new password, an admin no longer in `uiAdmins`, users where
+   * there were none) and went on pushing what that viewer may no longer see. Those streams
+   * end; the browser's EventSource reconnects, logging in again as the viewer it now is.
+   */
+  afterReload(changedUsers: ReadonlySet<string>): void {
+    this.live.endStreams((viewer) => (viewer.user !== undefined && changedUsers.has(viewer.user))
+      || viewerFor(viewer.user, this.options.authEnabled(), this.options.admins()).admin !== viewer.admin);
   }
 
   private archiveState(): { healthy: boolean; recorded: number; lost: number } {
