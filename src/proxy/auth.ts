@@ -92,7 +92,7 @@ export class ProxyAuth {
   /** The user name when the header carries valid credentials, else undefined. `client` keys the queue's fairness. */
   async check(header: string | undefined, client = ''): Promise<string | undefined> {
     const result = await this.verify(header, client);
-    return 'user' in result ? result.user : undefined;
+    return 'refused' in result ? undefined : result.user;
   }
 
   /** check(), saying why a login was refused (login-log.ts logs it for the operator). */
@@ -106,7 +106,7 @@ export class ProxyAuth {
     const entry = this.users.get(credentials.user);
     // Only a name that exists is reported: an unknown "user" is often a password typed in the wrong field.
     const refusal = (refused: 'unknown_user' | 'wrong_password' | 'busy', repeated: boolean): LoginResult =>
-      ({ refused, repeated, ...(entry ? { user: credentials.user } : {}) });
+      ({ refused, repeated, ...(entry ? { name: credentials.user } : {}) });
     if ((this.refused.get(digest) ?? 0) > Date.now()) return refusal(entry ? 'wrong_password' : 'unknown_user', true);
     const ok = await this.queue.run(client, async () => verify(entry ? await entry : DECOY, credentials.password));
     if (ok === undefined) return refusal('busy', false); // not checked (queue full or too long a wait): refuse, remember nothing
@@ -125,11 +125,11 @@ export class ProxyAuth {
  * A login checked: the user, or why it was refused — no `Proxy-Authorization` at all, not
  * canonical Basic, a name no user has, a wrong password, or not checked because the queue
  * was full. `repeated`: the same header was refused within the last minute (no scrypt ran).
- * `user` on a refusal only when that user exists.
+ * `name` on a refusal only when a user of that name exists (a refusal never has `user`).
  */
 export type LoginResult =
   | { user: string }
-  | { refused: 'no_credentials' | 'malformed' | 'unknown_user' | 'wrong_password' | 'busy'; repeated: boolean; user?: string };
+  | { refused: 'no_credentials' | 'malformed' | 'unknown_user' | 'wrong_password' | 'busy'; repeated: boolean; name?: string };
 
 /**
  * Four scrypt checks at once (libuv's pool has four threads, shared with DNS); up to

@@ -12,7 +12,7 @@ import type { LoginResult } from './auth.js';
  */
 export function logRefusedLogin(logger: Logger, redactor: Pick<Redactor, 'text'>, result: LoginResult, client: string | undefined, via: 'proxy' | 'page' | 'connection'): void {
   if (!('refused' in result)) return;
-  const fields = { reason: result.refused, ...(result.user === undefined ? {} : { user: redactor.text(result.user) }), client, via };
+  const fields = { reason: result.refused, ...(result.name === undefined ? {} : { user: redactor.text(result.name) }), client, via };
   if (result.refused === 'no_credentials' || result.repeated) logger.debug(fields, 'proxy login refused');
   else logger.warn(fields, 'proxy login refused');
 }
