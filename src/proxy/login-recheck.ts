@@ -27,6 +27,17 @@ export interface LoginRecheck {
 }
 
 /**
+ * Runs `next` for a request on an intercepted connection when its login holds, else
+ * `refuse`. Without a reload since the login was checked (and always off a gateway) `next`
+ * runs at once, with nothing awaited: the check costs a request nothing then.
+ */
+export function whenLoginHolds(conn: ConnectionContext, ctx: LoginRecheck, next: () => Promise<void>, refuse: () => void): Promise<void> {
+  const login = conn.login;
+  if (!login || login.checkedBy === ctx.auth()) return next();
+  return loginStillHolds(conn, ctx).then((holds) => (holds ? next() : refuse()));
+}
+
+/**
  * Whether a request on an intercepted connection may go on. Since the last reload, one
  * check per connection (a credential verified once is remembered by ProxyAuth, so this
  * costs one scrypt per login, not per request); otherwise none. A check the queue could

@@ -27,7 +27,7 @@ import { openTunnel } from './tunnel.js';
 import { PerConnectionQueue } from './pipeline.js';
 import type { StatusCounters } from './status-page.js';
 import { answerDirect, type DirectContext } from './direct-requests.js';
-import { loginStillHolds, refuseStaleLogin } from './login-recheck.js';
+import { refuseStaleLogin, whenLoginHolds } from './login-recheck.js';
 import { startObservers } from './observers.js';
 import { PolicyState } from './policy-state.js';
 import { TrustReporter } from './trust-watch.js';
@@ -206,11 +206,10 @@ export class ProxyServer {
       if (!conn) return void res.destroy();
       this.spoke.add(req.socket);
       if (isDoctorHost(conn.target.host)) return answerDoctorEcho(req, res, this.trust);
-      this.pipelined.run(req.socket, async () => {
-        if (await loginStillHolds(conn, this.admission)) return handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps);
+      this.pipelined.run(req.socket, () => whenLoginHolds(conn, this.admission, () => handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps), () => {
         this.metrics.count('proxy_auth_required');
         refuseStaleLogin(res, conn);
-      });
+      }));
     });
     answerExpectContinue(this.inner, () => this.exchangeDeps.maxRequestBody);
     this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
@@ -221,8 +220,8 @@ export class ProxyServer {
       if (!conn) return void socket.destroy();
       this.spoke.add(socket);
       if (this.draining) return this.refuse(socket, 'shutdown');
-      void loginStillHolds(conn, this.admission).then((holds) => holds ? handleUpgrade(req, socket, head, req.url ?? '/', conn, this.exchangeDeps)
-        : this.refuse(socket, 'proxy_auth_required', 'proxy-authenticate: Basic realm="llmtap"\r\n'));
+      void whenLoginHolds(conn, this.admission, () => handleUpgrade(req, socket, head, req.url ?? '/', conn, this.exchangeDeps),
+        () => this.refuse(socket, 'proxy_auth_required', 'proxy-authenticate: Basic realm="llmtap"\r\n'));
     });
     // Node starts its header/request timeout checks on 'listening'. The inner server
     // never listens (connections are handed to it), so start them here.
