@@ -1,5 +1,6 @@
 import type { ProviderId, Usage } from '../exchange.js';
 import { effectiveUpstream } from './effective-upstream.js';
+import { usdFraction } from './usd-fraction.js';
 import { parsePolicy } from '../policy/parse-record.js';
 import type { ExchangeRow } from '../recorder/row-types.js';
 import type { PriceInput, PriceResult } from './price-exchange.js';
@@ -23,8 +24,9 @@ export type UnpricedRow = UsageColumns & Pick<ExchangeRow, 'cost_usd' | 'cost_so
  * Why an archived exchange that counted tokens has no cost (`null`: never a guess). The
  * archive keeps the cost, not its reason, so the price list is asked again, with the
  * exchange's own time, where a route or fallback sent it and the model it was sent as:
- * `unknown model "gpt-9" for openai`, `local model (ollama): not billed per token`. Undefined when it
- * has a cost, counted no tokens, or is a WebSocket session (priced response by response).
+ * `unknown model "gpt-9" for openai`, `local model (ollama): not billed per token`.
+ * Undefined when it has a cost, counted no tokens, or is a WebSocket session (priced
+ * response by response).
  */
 export function unpricedReason(row: UnpricedRow, price: (input: PriceInput) => PriceResult): string | undefined {
   if (row.cost_usd !== null || row.status === 101) return undefined;
@@ -41,5 +43,6 @@ export function unpricedReason(row: UnpricedRow, price: (input: PriceInput) => P
   };
   const now = price(input);
   if (now.usd === null) return now.reason ?? 'no price known';
-  return 'not priced when recorded (the prices read now know it: run with them, or pass --prices)';
+  // Recorded before the price list (or a --prices file) knew it: the proxy prices it from its next start.
+  return `not priced when recorded; the prices read now give $${usdFraction(now.usd)}`;
 }
