@@ -22,12 +22,11 @@ const ONE_HOUR_WRITE_TIMES_INPUT = 2;
  * The parts of a usage its price has no rate for: the package would charge a 1-hour
  * cache write at the 5-minute rate and a search it has no fee for at nothing, so such
  * an exchange is left unpriced (with the --prices keys that would price it) rather than
- * priced low. Undefined when every part the usage has is priced — a Claude model's
- * 1-hour writes count as priced, by oneHourWriteTopUp.
+ * priced low. Undefined when every part the usage has is priced; `oneHourPriced`: the
+ * 1-hour writes are (a Claude model's, by oneHourWriteTopUp).
  */
-export function missingRates(usage: PriceUsage, price: ModelPrice, modelId: string): { parts: string; keys: string } | undefined {
-  const missing = PARTS.filter(([part, key]) => (usage[part] ?? 0) > 0 && price[key] === undefined
-    && !(part === 'cache_write_1h_tokens' && oneHourWriteTopUp(usage, price, modelId) !== undefined));
+export function missingRates(usage: PriceUsage, price: ModelPrice, oneHourPriced: boolean): { parts: string; keys: string } | undefined {
+  const missing = PARTS.filter(([part, key]) => (usage[part] ?? 0) > 0 && price[key] === undefined && !(part === 'cache_write_1h_tokens' && oneHourPriced));
   if (missing.length === 0) return undefined;
   return { parts: missing.map(([, , what]) => what).join(' and '), keys: missing.map(([part]) => OVERRIDE_KEYS[part]).join(', ') };
 }

@@ -102,10 +102,10 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
     // The package charges a part its price lacks at a parent unit's rate, or not at all
     // (a 1-hour write at the 5-minute rate, a web search for nothing): a guess either way,
     // except a Claude model's 1-hour writes, whose rate follows Anthropic's rule.
-    const lacking = calc.price && missingRates(usage, calc.price, calc.modelId);
+    const topUp = calc.price ? oneHourWriteTopUp(usage, calc.price, calc.modelId) : 0;
+    const lacking = calc.price && missingRates(usage, calc.price, topUp !== undefined);
     if (lacking) return miss(`no price for the ${lacking.parts} of ${JSON.stringify(calc.modelId)} in ${GENAI_PRICES_VERSION}; add ${lacking.keys} with --prices`);
-    const usd = calc.usd + (calc.price ? oneHourWriteTopUp(usage, calc.price, calc.modelId) ?? 0 : 0);
-    return { usd, source, matchedProvider: calc.providerId, matchedModel: calc.modelId, pricesVersion };
+    return { usd: calc.usd + (topUp ?? 0), source, matchedProvider: calc.providerId, matchedModel: calc.modelId, pricesVersion };
   }
   const where = resolution.providerId ?? resolution.providerApiUrl ?? 'any provider';
   return miss(`unknown model ${models.map((m) => JSON.stringify(m)).join(' / ')} for ${where}`);
