@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { paths, resolveConnectTo, type ProxyConfig } from '../config.js';
+import { paths, type ProxyConfig } from '../config.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { RateLimiter } from '../policy/rate-limit.js';
@@ -14,16 +14,15 @@ import { changedUsers, ProxyAuth } from './auth.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { handleExchange, type ConnectionContext } from './handle-exchange.js';
 import { admit, targetPolicyFor, type AdmissionContext } from './admission.js';
-import { intercept, type InterceptContext } from './intercept.js';
+import type { InterceptContext } from './intercept.js';
 import { onPlainRequest, onPlainUpgrade, type PlainContext } from './plain-requests.js';
 import { Metrics } from './metrics.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { OtlpExport } from '../otel/otlp-export.js';
-import { peekHello } from './mitm.js';
-import { answerMalformed, closeAfterAnswer, refuse } from './refusals.js';
-import { decideRoute, formatAuthority, makeInterceptList, parseAuthority, type InterceptList } from './route.js';
-import { guardedLookup, type TargetPolicy } from './target-guard.js';
-import { openTunnel } from './tunnel.js';
+import { answerMalformed, refuse } from './refusals.js';
+import { makeInterceptList, type InterceptList } from './route.js';
+import type { TargetPolicy } from './target-guard.js';
+import { onConnect, type ConnectContext } from './connect.js';
 import { PerConnectionQueue } from './pipeline.js';
 import type { StatusCounters } from './status-page.js';
 import { answerDirect, type DirectContext } from './direct-requests.js';
@@ -33,7 +32,7 @@ import { PolicyState } from './policy-state.js';
 import { TrustReporter } from './trust-watch.js';
 import type { RecentExchange } from './recent-exchanges.js';
 import { answerDoctorEcho, isDoctorHost } from './doctor-echo.js';
-import { answerExpectContinue, headRefusal } from './request-limits.js';
+import { answerExpectContinue } from './request-limits.js';
 import { handleUpgrade, type OpenSession, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
 import { parentSelector, resolveParents } from './parent-proxy.js';
@@ -56,8 +55,6 @@ export interface ProxyDeps {
   mock?: MockUpstream;
 }
 
-const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
-
 /**
  * The listening proxy. The outer HTTP server sees CONNECTs and plain absolute-URI
  * requests; intercepted CONNECTs get TLS terminated on their own socket and are
@@ -79,6 +76,7 @@ export class ProxyServer {
   private readonly admission: AdmissionContext;
   private readonly interception: InterceptContext;
   private readonly plain: PlainContext;
+  private readonly connect: ConnectContext;
   /** Clients that rejected (or likely rejected) the CA: counted, warned about once per client and host. */
   readonly trust: TrustReporter;
   /** Intercepted sockets that carried at least one request: a silent close after the handshake means distrust otherwise. */
@@ -180,6 +178,11 @@ export class ProxyServer {
         this.inner.emit('connection', tlsSocket);
       },
     };
+    this.connect = {
+      config: () => this.config, draining: () => this.draining, interceptList: () => this.interceptList, targetPolicy: () => this.targetPolicy,
+      redactor: () => this.exchangeDeps.redactor, admission: this.admission, interception: this.interception, pools: this.pools,
+      metrics: this.metrics, recorder: deps.recorder, logger: deps.logger, tunnelsDone: this.tunnelsDone, refuse: (socket, code) => this.refuse(socket, code),
+    };
     this.plain = {
       draining: () => this.draining,
       admit: (req, socket, host, port) => admit(this.admission, req, socket, host, port, true),
@@ -193,7 +196,7 @@ export class ProxyServer {
     // (request-limits.ts) rather than letting the parser drop headers silently.
     this.outer.maxHeadersCount = 0;
     this.outer.on('connection', (socket: Socket) => this.track(socket));
-    this.outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void this.onConnect(req, socket, head));
+    this.outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void onConnect(req, socket, head, this.connect));
     this.outer.on('request', (req: IncomingMessage, res: ServerResponse) => void onPlainRequest(req, res, this.plain));
     answerExpectContinue(this.outer, () => this.exchangeDeps.maxRequestBody);
     this.outer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
@@ -335,64 +338,6 @@ export class ProxyServer {
   private refuse(socket: Socket, code: ErrorCode, extraHeaders = ''): void {
     refuse(socket, code, extraHeaders);
     this.metrics.count(code);
-  }
-
-  private async onConnect(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    socket.on('error', () => {}); // a client reset must never crash the proxy; close handling is elsewhere
-    const authority = parseAuthority(req.url ?? '');
-    if (!authority) return this.refuse(socket, 'bad_request');
-    const refusal = headRefusal(req);
-    if (refusal) {
-      this.deps.logger.warn({ connect: this.exchangeDeps.redactor.text(authority.host), code: refusal.code, cause: refusal.cause.code }, 'CONNECT refused');
-      return this.refuse(socket, refusal.code);
-    }
-    if (this.draining) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-      return closeAfterAnswer(socket);
-    }
-    const admitted = await admit(this.admission, req, socket, authority.host, authority.port);
-    if (!admitted) return;
-    const clientAddress = socket.remoteAddress ?? '';
-    const doctor = isDoctorHost(authority.host); // answered by the proxy itself, see doctor-echo.ts
-    if (!doctor && decideRoute(this.interceptList, authority.host, authority.port) === 'tunnel') {
-      this.tunnel(socket, head, authority.host, authority.port, clientAddress, admitted.user, ESTABLISHED);
-      return;
-    }
-    // The upstream handshake runs while the client's does (and the leaf is minted).
-    if (!doctor) this.pools.warm(authority.host, authority.port);
-    socket.write(ESTABLISHED);
-    const peek = await peekHello(socket, head, this.config.handshakeTimeoutMs);
-    if (peek.kind !== 'hello') {
-      if (peek.kind === 'not-tls') this.metrics.notTls++;
-      if (peek.kind === 'timeout') this.metrics.count('handshake_timeout');
-      socket.destroy();
-      return;
-    }
-    const sni = peek.sni?.toLowerCase();
-    if (sni && sni !== authority.host) {
-      // The client names another host inside TLS than in CONNECT: don't guess, don't decrypt.
-      this.deps.logger.warn({ connect: authority.host, sni }, 'SNI differs from CONNECT host; tunnelling');
-      // The peeked ClientHello sits unshifted on the paused socket; the tunnel's pipe() reads it once
-      // upstream is connected. Resuming here would emit it to no listener and lose it (a hung handshake).
-      this.tunnel(socket, Buffer.alloc(0), authority.host, authority.port, clientAddress, admitted.user);
-      return;
-    }
-    intercept(socket, { host: authority.host, port: authority.port, sni }, clientAddress, admitted, this.interception);
-  }
-
-  private tunnel(socket: Socket, head: Buffer, host: string, port: number, clientAddress: string, clientUser: string | undefined, established?: string): void {
-    this.metrics.tunnelsOpened++;
-    const address = resolveConnectTo(this.config.connectTo, host, port);
-    const mapped = address.host !== host || address.port !== port;
-    const lookup = mapped ? undefined : guardedLookup(() => this.targetPolicy, host, port);
-    const dial = this.pools.tunnelDial(host, port, address);
-    const done = openTunnel(socket, head, { host, port, address, lookup, dial }, { clientAddress, clientUser, established }).then((record) => {
-      this.metrics.tunnelsClosed++;
-      this.tunnelsDone.delete(done);
-      this.deps.recorder.recordTunnel(record);
-      this.deps.logger.info({ host: formatAuthority(host, port), up: record.bytesUp, down: record.bytesDown, ms: Math.round(record.end - record.start), outcome: record.outcome }, 'tunnel');
-    });
-    this.tunnelsDone.add(done);
   }
 
   private statusCounters(): StatusCounters {
