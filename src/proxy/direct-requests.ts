@@ -3,6 +3,7 @@ import { ERROR_CODES } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import { builtInRedactor, type Redactor } from '../redact/redactor.js';
+import { viewerFor } from '../ui/server/access.js';
 import { isUiPath } from '../ui/server/routes.js';
 import type { UiServer } from '../ui/server/ui-server.js';
 import type { ProxyAuth } from './auth.js';
@@ -67,7 +68,14 @@ async function answerOwnPage(req: IncomingMessage, res: ServerResponse, url: str
     }
     user = login.user;
   }
+  // On a gateway an admin (uiAdmins) is the one who sees everyone's exchanges, the policy page and /metrics.
+  const admin = viewerFor(user, auth.enabled, ctx.admins()).admin;
   if (ctx.prometheus && (url === '/metrics' || url.startsWith('/metrics?'))) {
+    // The metrics name every user's budget spend (llmtap_budget_spent_usd{key="user:…"}): refused as the policy page is.
+    if (!admin) {
+      res.writeHead(403, { 'content-type': 'application/json', 'x-llmtap-error': 'forbidden', 'cache-control': 'no-store' });
+      return void res.end(JSON.stringify({ error: { message: '/metrics on a gateway is for the web UI\'s admins (config key uiAdmins): scrape it as one', type: 'llmtap_error', code: 'forbidden' } }));
+    }
     const text = await ctx.prometheus.render();
     res.writeHead(200, { 'content-type': ctx.prometheus.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     return void res.end(text);
@@ -85,7 +93,7 @@ async function answerOwnPage(req: IncomingMessage, res: ServerResponse, url: str
   }
   const status = ctx.status();
   // On a gateway the last exchanges are everyone's: only an admin sees them (the web UI shows each user only their own).
-  if (ctx.auth().enabled && (user === undefined || !ctx.admins().includes(user))) delete status.recent;
+  if (!admin) delete status.recent;
   const page = renderStatus(status, req.headers.accept);
   res.writeHead(200, { 'content-type': page.contentType, 'content-security-policy': STATUS_CSP, 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
   res.end(page.body);

@@ -23,7 +23,7 @@ describe('prometheus /metrics', () => {
     fake = await startFakeProvider();
     tp = await startTestProxy(fake, { metrics: true });
     off = await startTestProxy(fake);
-    gw = await startTestProxy(fake, { host: '0.0.0.0', auth: [{ user: 'ops', password: 'secret pass' }], metrics: true });
+    gw = await startTestProxy(fake, { host: '0.0.0.0', auth: [{ user: 'ops', password: 'secret pass' }, { user: 'dev', password: 'dev pass' }], uiAdmins: ['ops'], metrics: true });
   });
   afterAll(async () => {
     await tp.close();
@@ -152,11 +152,18 @@ describe('prometheus /metrics', () => {
     }
   });
 
-  it('is off unless asked for, and behind the proxy users on a gateway', async () => {
+  it('is off unless asked for, and on a gateway only for its admins (uiAdmins): it names every user\'s budget spend', async () => {
     expect((await scrape(off)).statusCode).toBe(404);
     const anonymous = await scrape(gw);
     expect(anonymous.statusCode).toBe(401);
     expect(await anonymous.body.text()).not.toContain('llmtap_requests');
+    // A proxy user who is not an admin is refused as the web UI's policy page refuses them.
+    const user = await scrape(gw, { authorization: basic('dev', 'dev pass') });
+    expect(user.statusCode).toBe(403);
+    expect(user.headers['x-llmtap-error']).toBe('forbidden');
+    const refusal = await user.body.json() as { error: { type: string; code: string; message: string } };
+    expect(refusal.error).toMatchObject({ type: 'llmtap_error', code: 'forbidden', message: expect.stringContaining('uiAdmins') });
+    expect(JSON.stringify(refusal)).not.toContain('llmtap_budget');
     const ok = await scrape(gw, { authorization: basic('ops', 'secret pass') });
     expect(ok.statusCode).toBe(200);
     expect(await ok.body.text()).toContain('# TYPE llmtap_requests_total counter');
