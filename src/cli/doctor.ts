@@ -78,6 +78,8 @@ interface DoctorTarget {
   trustFix: string;
   /** The flags that name this target again in a fix (`--home … --port …`, or `--gateway …`). */
   flags: string;
+  /** The gateway answered and refused the user and password: the first check says so, in place of asking it. */
+  loginRefused?: CheckResult;
 }
 
 function localTarget(args: DoctorArgs): DoctorTarget {
@@ -115,6 +117,9 @@ async function gatewayTarget(args: DoctorArgs, text: string): Promise<DoctorTarg
     trustFix: `sudo llmtap trust${named}${home}`,
     flags: `${named}${args.home === defaultHome() ? '' : home}`,
   };
+  if ('error' in connection && connection.refused && gateway.user !== undefined) {
+    return { ...common, setup: [{ name: 'gateway CA', status: 'skip', detail: 'not fetched: the gateway refused the login' }], loginRefused: loginRefusedCheck(gateway, gateway.user) };
+  }
   if ('error' in connection) {
     return { ...common, setup: [{ name: 'gateway CA', status: 'fail', detail: connection.error, fix: 'ask the gateway\'s team: the URL, your login, or the fingerprint of a CA they rotated' }] };
   }
@@ -122,6 +127,19 @@ async function gatewayTarget(args: DoctorArgs, text: string): Promise<DoctorTarg
   const setup: CheckResult[] = [{ name: 'gateway CA', status: 'ok', detail: `${ca.certPath}, SHA-256 ${ca.fingerprint}${ca.firstUse ? ' (trusted on first use: compare it with the fingerprint the gateway\'s team publishes)' : ''}` }];
   if (connection.offline) setup.push({ name: 'gateway CA', status: 'warn', detail: `${connection.offline}; checked with the CA kept from before`, fix: common.proxyFix });
   return { ...common, setup, certPem: readOrUndefined(ca.certPath), ...(connection.authorization ? { authorization: connection.authorization } : {}) };
+}
+
+/**
+ * A gateway that refused the login (its pages answer 401, and every request a tool sends
+ * with that login 407): the password is wrong or the user is not one of the gateway's.
+ * The gateway does not say which (both take the same time, so names cannot be probed).
+ */
+function loginRefusedCheck(gateway: Gateway, user: string): CheckResult {
+  return {
+    name: 'gateway', status: 'fail',
+    detail: `${formatAuthority(gateway.host, gateway.port)} refused the login of ${user} (407 Proxy Authentication Required to tools): the password is wrong, or the gateway has no user ${user}`,
+    fix: `check ${user}'s password (LLMTAP_GATEWAY_PASSWORD, the login in HTTPS_PROXY, or the one typed); if it is right, ask the gateway's team whether ${user} is one of its users`,
+  };
 }
 
 export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
@@ -149,12 +167,15 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
     const interceptHosts = makeInterceptList(args.intercept).intercept;
     const results: CheckResult[] = [];
 
-    const { status, error } = await fetchStatus(host, port, target.authorization);
+    const { status, error } = target.loginRefused ? {} : await fetchStatus(host, port, target.authorization);
     const where = formatAuthority(host, port);
-    results.push(status ? { name: target.proxyName, status: 'ok', detail: `llmtap ${status.version ?? ''} on ${where}` } : { name: target.proxyName, status: 'fail', detail: `${where}: ${error}`, fix: target.proxyFix });
+    if (target.loginRefused) results.push(target.loginRefused);
+    else results.push(status ? { name: target.proxyName, status: 'ok', detail: `llmtap ${status.version ?? ''} on ${where}` } : { name: target.proxyName, status: 'fail', detail: `${where}: ${error}`, fix: target.proxyFix });
+    // What could not be asked says why: not reached, or reached and the login refused.
+    const unasked = target.loginRefused ? 'the gateway refused the login' : 'proxy not reachable';
     const trip = status && certPem ? await roundTrip(host, port, certPem, target.authorization) : undefined;
     if (trip) results.push(trip.error ? { name: 'round trip', status: 'fail', detail: `CONNECT + TLS to the built-in echo host: ${trip.error}`, fix: target.roundTripFix } : { name: 'round trip', status: 'ok', detail: 'CONNECT, TLS with the llmtap CA, request and answer via the built-in echo host' });
-    else results.push({ name: 'round trip', status: 'skip', detail: status ? 'no CA to trust' : 'proxy not reachable' });
+    else results.push({ name: 'round trip', status: 'skip', detail: status ? 'no CA to trust' : unasked });
 
     results.push(...target.setup);
     const envFix = envFixFor(flags);
@@ -173,6 +194,7 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
     results.push(skewCheck(trip?.proxyNow, Date.now()));
     results.push(untrustedClientsCheck(status?.untrustedCa));
     results.push(archiveCheck(status?.recorder));
+    if (target.loginRefused) for (const r of results) if (r.status === 'skip' && r.detail === 'proxy not reachable') r.detail = unasked;
 
     process.stdout.write(args.json ? `${JSON.stringify({ ok: exitCodeOf(results) === 0, checks: results }, null, 2)}\n` : renderChecks(results));
     process.exitCode = exitCodeOf(results);

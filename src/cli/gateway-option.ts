@@ -69,7 +69,7 @@ export interface GatewayConnection {
  * (knownPassword) or is asked on the terminal; it is never written anywhere but the
  * proxy variables printed or set. Refusals are one line.
  */
-export async function connectGateway(text: string, pin: string | undefined, home: string): Promise<GatewayConnection | { error: string }> {
+export async function connectGateway(text: string, pin: string | undefined, home: string): Promise<GatewayConnection | { error: string; refused?: true }> {
   const gateway = parseGateway(text);
   if ('error' in gateway) return gateway;
   let password = knownPassword(gateway, process.env);
@@ -87,7 +87,9 @@ export async function connectGateway(text: string, pin: string | undefined, home
   }
   // Offline: the CA kept from before still describes this gateway; the tools will say if it is down.
   const kept = fetched.unreachable ? keptGatewayCa(dir) : undefined;
-  return kept ? { ...login, ca: kept, offline: fetched.error } : { error: fetched.error };
+  if (kept) return { ...login, ca: kept, offline: fetched.error };
+  // `doctor` tells a refused login apart from a gateway it cannot ask.
+  return fetched.refused ? { error: fetched.error, refused: true } : { error: fetched.error };
 }
 
 /** Where under --home a gateway's CA is kept. */

@@ -9,7 +9,8 @@ const FETCH_TIMEOUT_MS = 10_000;
 /** A CA certificate is a few KB; anything far larger is not one. */
 const MAX_CA_BYTES = 256 * 1024;
 
-export type CaFetch = { pem: string } | { error: string; unreachable?: boolean };
+/** `refused`: the gateway answered, and refused the user and password given (wrong password, or no such user). */
+export type CaFetch = { pem: string } | { error: string; unreachable?: boolean; refused?: boolean };
 
 /**
  * The gateway's CA from its `/ca.pem`, logged in with `authorization` (a gateway keeps its
@@ -37,7 +38,7 @@ export function fetchGatewayCa(gateway: Gateway, authorization: string | undefin
         if (status === 401 || status === 407) {
           return resolve({ error: gateway.user === undefined
             ? `the gateway at ${where} has proxy users: name yours, --gateway http://USER@${where}`
-            : `the gateway at ${where} refused the login of ${gateway.user} (wrong password?)` });
+            : `the gateway at ${where} refused the login of ${gateway.user} (wrong password?)`, ...(gateway.user === undefined ? {} : { refused: true }) });
         }
         if (status !== 200) return resolve(notOurs(`answered HTTP ${status}`));
         const pem = Buffer.concat(chunks).toString('utf8');

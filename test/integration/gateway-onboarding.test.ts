@@ -150,6 +150,26 @@ describe('onboarding a developer to a gateway', () => {
     expect(JSON.stringify(good.checks)).not.toContain(PASSWORD);
   });
 
+  it('doctor --gateway with a wrong password or a user the gateway lacks: its first check says the login was refused (407), not "is the URL right?"', async () => {
+    const where = `127.0.0.1:${gw.proxy.address.port}`;
+    for (const [url, user] of [[gateway, 'alice'], [`http://mallory@${where}`, 'mallory']] as const) {
+      const r = await llmtap(['doctor', '--json', '--home', dev, '--gateway', url], { LLMTAP_GATEWAY_PASSWORD: 'not the password' });
+      expect(r.code).toBe(1);
+      const checks = (JSON.parse(r.stdout) as { checks: CheckResult[] }).checks;
+      expect(checks[0]).toEqual({
+        name: 'gateway', status: 'fail',
+        detail: `${where} refused the login of ${user} (407 Proxy Authentication Required to tools): the password is wrong, or the gateway has no user ${user}`,
+        fix: `check ${user}'s password (LLMTAP_GATEWAY_PASSWORD, the login in HTTPS_PROXY, or the one typed); if it is right, ask the gateway's team whether ${user} is one of its users`,
+      });
+      expect(r.stdout).not.toContain('is the URL right');
+      expect(r.stdout).not.toContain('proxy not reachable');
+      expect(checks.find((c) => c.name === 'gateway CA')).toMatchObject({ status: 'skip', detail: 'not fetched: the gateway refused the login' });
+    }
+    // A gateway that does not answer keeps its message.
+    const down = await llmtap(['doctor', '--json', '--home', mkdtempSync(join(tmpdir(), 'llmtap-dev-home-')), '--gateway', 'http://alice@127.0.0.1:9'], { LLMTAP_GATEWAY_PASSWORD: PASSWORD });
+    expect((JSON.parse(down.stdout) as { checks: CheckResult[] }).checks[0]).toMatchObject({ name: 'gateway', status: 'fail', detail: '127.0.0.1:9: connection refused (nothing listens)', fix: 'ask the gateway\'s team (is the URL right?)' });
+  });
+
   it('trust --gateway names the gateway\'s CA apart from this machine\'s own; the password is in no file', async () => {
     const dry = await llmtap(['trust', '--dry-run', '--home', dev, '--gateway', gateway]);
     expect(dry.code).toBe(0);

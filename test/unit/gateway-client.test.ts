@@ -111,7 +111,7 @@ describe("fetching the gateway's CA", () => {
     expect(await fetchFrom(404, 'not found')).toEqual({ error: expect.stringMatching(/\/ca\.pem answered HTTP 404 \(is this an llmtap gateway\?\)$/) });
     expect(await fetchFrom(200, '<html>hello</html>')).toEqual({ error: expect.stringContaining('is not a CA certificate') });
     expect(await fetchFrom(200, Buffer.alloc(1024 * 1024, 'a'))).toEqual({ error: expect.stringContaining('is larger than a CA certificate') });
-    expect(await fetchFrom(401, '')).toEqual({ error: expect.stringContaining('refused the login of alice (wrong password?)') });
+    expect(await fetchFrom(401, '')).toEqual({ error: expect.stringContaining('refused the login of alice (wrong password?)'), refused: true });
   });
 });
 
