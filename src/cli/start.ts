@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { hostname } from 'node:os';
 import { startProxy } from '../app.js';
 import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
 import { configExitCode } from '../config-error.js';
@@ -10,7 +11,7 @@ import { builtInRedactor } from '../redact/redactor.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { buildConfig, type StartFlags } from './build-config.js';
 import { RELOADABLE } from '../config-file.js';
-import { sameProxyFlags } from './options.js';
+import { startHint } from './start-hint.js';
 import { guardProcess } from './process-guard.js';
 
 export type StartArgs = StartFlags & { pretty?: boolean };
@@ -100,8 +101,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
     `  CA SHA-256:     ${proxy.ca.fingerprint256}`,
     `  archive:        ${paths(config.home).archive}`,
     ...(mockRun?.banner ?? []),
-    'Point tools at it (in the shell that runs them):',
-    `  eval "$(llmtap env${sameProxyFlags({ home: args.home, port: proxy.address.port })})"`,
+    ...startHint({ home: args.home, address: proxy.address.address, port: proxy.address.port, users: config.auth.length > 0, hostname: hostname() }),
     '',
   ].join('\n'));
   guardProcess(process, { logger, redactor: () => proxy.server.redactor, countInternal: () => proxy.server.metrics.count('internal') });

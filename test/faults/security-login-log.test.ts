@@ -71,3 +71,10 @@ describe('refused gateway logins', () => {
     expect(proxy.logs().slice(again).filter((l) => l.msg === 'proxy login refused')).toEqual([]);
   }, 30_000);
 });
+
+describe('llmtap start on a gateway', () => {
+  it('tells its operator the env --gateway command developers run, not a bare llmtap env (no login: every request 407)', () => {
+    expect(proxy.stdout()).toContain(`  eval "$(llmtap env --gateway http://USER@127.0.0.1:${proxy.port})"\n`);
+    expect(proxy.stdout()).not.toContain('--home');
+  });
+});

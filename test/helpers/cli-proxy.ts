@@ -13,6 +13,8 @@ export interface CliProxy {
   home: string;
   port: number;
   ca: string;
+  /** What it printed on stdout (the banner). */
+  stdout(): string;
   stderr(): string;
   logs(): Array<Record<string, unknown>>;
   /** The first log line with this message after the first `after` lines (5 s at most). */
@@ -27,8 +29,8 @@ export async function startCliProxy(fake: FakeProvider, args: readonly string[],
     ...FAKE_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${fake.port}`]), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  let stdout = '';
   const port = await new Promise<number>((done, fail) => {
-    let stdout = '';
     child.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
@@ -40,6 +42,7 @@ export async function startCliProxy(fake: FakeProvider, args: readonly string[],
   return {
     child, home, port, logs,
     ca: readFileSync(join(home, 'certs', 'llmtap-ca.pem'), 'utf8'),
+    stdout: () => stdout,
     stderr: () => stderr,
     async waitLog(after, msg) {
       for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
