@@ -2,7 +2,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config-error.js';
 import { loadConfigFile } from '../config-file.js';
-import { summarize } from '../policy/compile.js';
+import { budgetWarnings } from '../policy/budget-shadow.js';
+import { summarize, type CompiledPolicy } from '../policy/compile.js';
 import { loadPolicyFile } from '../policy/load.js';
 
 interface CheckArgs {
@@ -10,17 +11,33 @@ interface CheckArgs {
   json: boolean;
 }
 
+/** What check-config found in a file that loads: the one-line summary, and warnings that do not stop it loading. */
+export interface CheckResult {
+  summary: string;
+  /** Things that load but cannot work as written (a budget rule no request reaches), each naming the file. */
+  warnings: string[];
+}
+
 /**
  * Validates a policy file (YAML or JSON with `rules`) or a config file (JSON, and the
- * policy file it names) without starting anything: exit 0 with a one-line summary,
+ * policy file it names) without starting anything: exit 0 with a one-line summary (and
+ * any warnings: the proxy starts with such a file, so they do not fail the check),
  * exit 1 with the message naming file, line, key and problem.
  */
-export function checkConfig(file: string): string {
-  if (/\.(ya?ml)$/i.test(file) || looksLikePolicy(file)) return `${file}: ok, policy with ${summarize(loadPolicyFile(file))}`;
+export function checkConfig(file: string): CheckResult {
+  if (/\.(ya?ml)$/i.test(file) || looksLikePolicy(file)) {
+    const policy = loadPolicyFile(file);
+    return { summary: `${file}: ok, policy with ${summarize(policy)}`, warnings: policyWarnings(file, policy) };
+  }
   const config = loadConfigFile(file);
   const keys = Object.keys(config).length;
-  if (!config.policyFile) return `${file}: ok, config with ${keys} settings`;
-  return `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(loadPolicyFile(config.policyFile))}`;
+  if (!config.policyFile) return { summary: `${file}: ok, config with ${keys} settings`, warnings: [] };
+  const policy = loadPolicyFile(config.policyFile);
+  return { summary: `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(policy)}`, warnings: policyWarnings(config.policyFile, policy) };
+}
+
+function policyWarnings(file: string, policy: CompiledPolicy): string[] {
+  return budgetWarnings(policy).map((w) => `${file}: ${w}`);
 }
 
 /** A JSON file whose top level has `rules` or `teams` is a policy; anything else is read as a config file. */
@@ -38,11 +55,14 @@ export const checkConfigCommand: CommandModule<{ home: string }, CheckArgs> = {
   describe: 'validate a policy or config file without starting (exit 0 ok, 1 with the problem)',
   builder: (y: Argv<{ home: string }>) => y
     .positional('file', { type: 'string', demandOption: true, describe: 'policy (YAML/JSON) or config (JSON) file' })
-    .option('json', { type: 'boolean', default: false, describe: 'print {"ok", "summary" or "error"} as JSON (exit codes unchanged)' }) as unknown as Argv<CheckArgs>,
+    .option('json', { type: 'boolean', default: false, describe: 'print {"ok", "summary" and "warnings", or "error"} as JSON (exit codes unchanged)' }) as unknown as Argv<CheckArgs>,
   handler: (args: ArgumentsCamelCase<CheckArgs>) => {
     try {
-      const summary = checkConfig(args.file);
-      process.stdout.write(args.json ? `${JSON.stringify({ ok: true, file: args.file, summary })}\n` : `${summary}\n`);
+      const { summary, warnings } = checkConfig(args.file);
+      if (args.json) return void process.stdout.write(`${JSON.stringify({ ok: true, file: args.file, summary, warnings })}\n`);
+      process.stdout.write(`${summary}\n`);
+      for (const warning of warnings) process.stderr.write(`llmtap: warning: ${warning}\n`);
+      if (warnings.length > 0) process.stderr.write(`llmtap: ${warnings.length} warning${warnings.length === 1 ? '' : 's'}; the file loads as it is (warnings do not fail check-config: exit 0)\n`);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, file: args.file, error: err.message })}\n`);

@@ -5,6 +5,7 @@ import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
 import { configExitCode } from '../config-error.js';
 import { createLogger, type Logger } from '../log.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
+import { budgetShadows } from '../policy/budget-shadow.js';
 import { PolicyWatcher } from '../policy/watch.js';
 import { formatAuthority } from '../proxy/route.js';
 import { builtInRedactor } from '../redact/redactor.js';
@@ -106,7 +107,10 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   ].join('\n'));
   guardProcess(process, { logger, redactor: () => proxy.server.redactor, countInternal: () => proxy.server.metrics.count('internal') });
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
-  if (config.policy) logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
+  if (config.policy) {
+    logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
+    warnShadowedBudgets(logger, config.policyFile, config.policy);
+  }
   const policyWatch = new PolicyFollower(proxy.server, logger).follow(config.policyFile);
   let running = config;
   process.on('SIGHUP', () => {
@@ -122,6 +126,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       const waiting = restartOnlyChanges(running, next);
       running = next;
       logger.info({ file: config.configFile }, 'config reloaded');
+      if (next.policy) warnShadowedBudgets(logger, next.policyFile, next.policy);
       if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
     } catch (err) {
       logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
@@ -166,6 +171,7 @@ class PolicyFollower {
       loaded: (policy) => {
         this.server.setPolicy(policy);
         this.logger.info({ file, policy: summarize(policy) }, 'policy reloaded');
+        warnShadowedBudgets(this.logger, file, policy);
       },
       refused: (message) => {
         this.logger.error({ file, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy');
@@ -180,6 +186,13 @@ class PolicyFollower {
     if (!this.watched) return false;
     this.watched.watcher.reload();
     return true;
+  }
+}
+
+/** A warning per budget rule no request reaches (budget-shadow.ts): the policy is applied as written all the same. */
+function warnShadowedBudgets(logger: Logger, file: string | undefined, policy: CompiledPolicy): void {
+  for (const [rule, by] of budgetShadows(policy)) {
+    logger.warn({ file, rule: rule.id, shadowedBy: by.id }, 'budget rule never applies: an enforced budget rule above it matches every request it matches');
   }
 }
 

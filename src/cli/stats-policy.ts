@@ -55,7 +55,9 @@ export function printBudgets(reader: SqliteArchiveReader, policyFile: string, js
   const rows: string[][] = [];
   for (const r of report) {
     const head = [r.rule + (r.mode === 'monitor' ? ' (monitor)' : ''), `${r.period} from ${new Date(r.periodStart).toISOString().slice(0, 10)}`, usd(r.budgetUsd)];
-    if (r.keys.length === 0) rows.push([...head, `${r.per}: -`, usd(0), percent(0), 'ok']);
+    // A rule an enforced one above takes every request of says so, not "$0 ok" for ever (it has no spend: seeding follows the same first match).
+    if (r.keys.length === 0 && r.shadowedBy !== undefined) rows.push([...head, `${r.per}: -`, '-', '-', `shadowed by ${r.shadowedBy}`]);
+    else if (r.keys.length === 0) rows.push([...head, `${r.per}: -`, usd(0), percent(0), 'ok']);
     for (const k of r.keys) rows.push([...head, k.key, usd(k.spentUsd), percent(k.used), k.state]);
   }
   process.stdout.write(renderTable(
@@ -64,12 +66,15 @@ export function printBudgets(reader: SqliteArchiveReader, policyFile: string, js
     { width: terminalWidth(process.stdout), color: useColor(process.stdout) },
   ));
   process.stdout.write('periods in UTC; spend is the recorded cost of exchanges (unpriced exchanges count nothing)\n');
+  if (report.some((r) => r.shadowedBy !== undefined && r.keys.length === 0)) {
+    process.stdout.write('shadowed by RULE: never applies, RULE above it is enforced and matches every request it matches (check-config warns)\n');
+  }
 }
 
 function budgetJson(r: BudgetReportRow): Record<string, unknown> {
   return {
     rule: r.rule, per: r.per, period: r.period, period_start: new Date(r.periodStart).toISOString(), period_end: new Date(r.periodEnd).toISOString(),
-    budget_usd: r.budgetUsd, warn_at: r.warnAt, mode: r.mode,
+    budget_usd: r.budgetUsd, warn_at: r.warnAt, mode: r.mode, shadowed_by: r.shadowedBy ?? null,
     keys: r.keys.map((k) => ({ key: k.key, spent_usd: k.spentUsd, used: k.used, state: k.state })),
   };
 }

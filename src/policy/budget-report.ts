@@ -1,4 +1,5 @@
 import { BudgetLedger, periodEnd, periodStart, seedBudgets, spendSince, type SpendRow } from './budget.js';
+import { budgetShadows } from './budget-shadow.js';
 import type { CompiledPolicy } from './compile.js';
 
 export interface BudgetReportRow {
@@ -10,6 +11,8 @@ export interface BudgetReportRow {
   budgetUsd: number;
   warnAt: number;
   mode: string;
+  /** The enforced budget rule above that matches every request this one matches (budget-shadow.ts): it never applies. */
+  shadowedBy?: string;
   /** Keys with spend this period, most spent first. */
   keys: { key: string; spentUsd: number; used: number; state: 'ok' | 'warn' | 'spent' }[];
 }
@@ -27,9 +30,10 @@ export function budgetReport(policy: CompiledPolicy, spend: (since: number) => I
 
 /** Spend against each budget rule for its current period, as a ledger holds it (the running proxy's: the /metrics gauges). */
 export function ledgerReport(policy: CompiledPolicy, ledger: BudgetLedger, now: number): BudgetReportRow[] {
+  const shadows = budgetShadows(policy);
   return policy.budget.map((rule) => ({
     rule: rule.id, per: rule.per, period: rule.period, periodStart: periodStart(rule.period, now), periodEnd: periodEnd(rule.period, now),
-    budgetUsd: rule.usd, warnAt: rule.warnAt, mode: rule.mode,
+    budgetUsd: rule.usd, warnAt: rule.warnAt, mode: rule.mode, shadowedBy: shadows.get(rule)?.id,
     keys: ledger.keys(rule, now)
       .map(({ key, spentUsd }) => {
         const used = spentUsd / rule.usd;

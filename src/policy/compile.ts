@@ -1,6 +1,6 @@
 import { BUILT_IN_DETECTORS, DETECTOR_ORDER, type Detector } from './detectors.js';
 import { compileMatch, RuleError, type Matcher } from './match.js';
-import type { BudgetPer, BudgetPeriod, Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
+import type { BudgetPer, BudgetPeriod, MatchSpec, Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
 import { compileCacheRule, type CacheRule } from '../cache/cache-rule.js';
 import { compileCredentials, compileFallback, compileTarget, type CredentialSources, type CredentialsRule, type FallbackRule, type RouteRule } from './routing-compile.js';
 
@@ -39,6 +39,8 @@ export interface BudgetRule extends RuleBase {
   warnAt: number;
   /** The rule's match as written: spend carries over a reload only while id, match, period and key stay. */
   matchSource: string;
+  /** The same, as data: which earlier budget rule takes every request this one matches (budget-shadow.ts). */
+  matchSpec: MatchSpec;
 }
 
 export interface LimitsRule extends RuleBase {
@@ -141,7 +143,7 @@ function compileRule(rule: RuleSpec, i: number, sources: CredentialSources): Com
       return compileCacheRule(base, rule.cache!, [...path, 'cache']);
     case 'budget': {
       const spec = rule.budget!;
-      return { ...base, kind, usd: spec.usd, period: spec.period, per: spec.per, warnAt: spec.warnAt ?? 0.8, matchSource: JSON.stringify(rule.match ?? {}) };
+      return { ...base, kind, usd: spec.usd, period: spec.period, per: spec.per, warnAt: spec.warnAt ?? 0.8, matchSource: JSON.stringify(rule.match ?? {}), matchSpec: rule.match ?? {} };
     }
     case 'limits': {
       const spec = rule.limits!;

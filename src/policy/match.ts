@@ -18,7 +18,8 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`, 'i');
 }
 
-function globs(values: string[]): (s: string | undefined) => boolean {
+/** A field's test: any of `values` (globs) matches; an absent fact matches none. */
+export function globs(values: string[]): (s: string | undefined) => boolean {
   const exact = new Set<string>();
   const patterns: RegExp[] = [];
   for (const v of values) {

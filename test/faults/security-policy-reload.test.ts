@@ -111,6 +111,15 @@ describe('policy reload', () => {
     expect(await page()).toMatchObject({ policy: { rules: [{ id: 'no-gpt4o' }] }, refused_reload: null });
     expect(child.exitCode).toBeNull();
   });
+
+  it('a reloaded policy with a budget rule an enforced one above it shadows is applied, with a warning naming both', async () => {
+    const { logs, waitLog } = cli;
+    const before = logs().length;
+    writeFileSync(file, 'rules:\n  - {id: all-cap, budget: {usd: 100, period: month, per: user}}\n  - {id: gpt-cap, match: {model: gpt-4o}, budget: {usd: 1, period: day, per: user}}\n');
+    await waitLog(before, 'policy reloaded');
+    const warned = await waitLog(before, 'budget rule never applies: an enforced budget rule above it matches every request it matches');
+    expect(warned).toMatchObject({ level: 40, file, rule: 'gpt-cap', shadowedBy: 'all-cap' });
+  });
 });
 
 describe('the policy a config file names, across reloads', () => {

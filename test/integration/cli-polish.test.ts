@@ -72,6 +72,21 @@ describe('CLI errors a new user meets', () => {
     expect(JSON.parse(failed!.stdout)).toMatchObject({ ok: false, error: expect.stringMatching(/bad\.yaml:2: rules\[0\]\.action/) });
   });
 
+  it('check-config warns about a budget rule an earlier enforced one shadows, naming both; a warning keeps exit 0', async () => {
+    const file = join(home, 'shadowed.yaml');
+    writeFileSync(file, 'teams: {platform: [alice]}\nrules:\n  - {id: team-cap, budget: {usd: 100, period: month, per: team}}\n  - {id: alice-cap, match: {user: alice}, budget: {usd: 10, period: month, per: user}}\n');
+    const text = await run('node', [CLI, '--home', home, 'check-config', file]);
+    expect(text.stdout).toMatch(/shadowed\.yaml: ok, policy with 2 rules/);
+    expect(text.stderr).toBe(`llmtap: warning: ${file}: budget rule "alice-cap" never applies: the enforced budget rule "team-cap" above it matches every request it matches (within budgets the first enforced match wins). List it first, or make "team-cap" mode: monitor to count both\n`
+      + 'llmtap: 1 warning; the file loads as it is (warnings do not fail check-config: exit 0)\n');
+    const json = JSON.parse((await run('node', [CLI, '--home', home, 'check-config', '--json', file])).stdout) as { ok: boolean; warnings: string[] };
+    expect(json).toMatchObject({ ok: true, warnings: [expect.stringContaining('budget rule "alice-cap" never applies')] });
+    // A config file naming the policy warns the same.
+    const config = join(home, 'shadowed-config.json');
+    writeFileSync(config, JSON.stringify({ policy: file }));
+    expect((await run('node', [CLI, '--home', home, 'check-config', config])).stderr).toContain('never applies');
+  });
+
   it('a flag the other flags make meaningless is refused, not ignored', async () => {
     expect(await fails('ca', '--intercept', 'foo.com')).toEqual({ code: 2, stderr: 'llmtap: --intercept is read only with --regenerate --name-constrained (the hosts the new CA may sign for)\n' });
     expect(await fails('show', 'x', '--json', '--format', 'md')).toEqual({ code: 2, stderr: 'llmtap: --format md is for the text view: not with --json\n' });

@@ -188,6 +188,17 @@ describe('decisions in show and stats (the CLI on this archive)', () => {
     await expect(llmtap('stats', '--budgets', join(tp.home, 'missing.yaml'))).rejects.toMatchObject({ stderr: expect.stringMatching(/^llmtap: .*missing\.yaml: cannot read \(ENOENT\)\n$/) });
   });
 
+  it('stats --budgets marks a budget rule an enforced one above it shadows, naming that rule, instead of a bare $0 ok', async () => {
+    const file = join(tp.home, 'shadowed.yaml');
+    writeFileSync(file, 'rules:\n  - {id: everyone, budget: {usd: 100, period: month, per: user}}\n  - {id: gpt4o-users, match: {model: gpt-4o}, budget: {usd: 1, period: day, per: user}}\n');
+    const report = JSON.parse(await llmtap('stats', '--budgets', file, '--json')) as { rule: string; shadowed_by: string | null; keys: unknown[] }[];
+    expect(report.map((r) => [r.rule, r.shadowed_by, r.keys.length > 0])).toEqual([['everyone', null, true], ['gpt4o-users', 'everyone', false]]);
+    const table = await llmtap('stats', '--budgets', file);
+    expect(table).toMatch(/\ngpt4o-users\s+day from \d{4}-\d\d-\d\d\s+\$1\.00\s+user: -\s+-\s+-\s+shadowed by everyone\n/);
+    expect(table).not.toMatch(/gpt4o-users.*ok/);
+    expect(table).toContain('shadowed by RULE: never applies, RULE above it is enforced and matches every request it matches (check-config warns)');
+  });
+
   it('stats --by team --policy FILE: spend per team as a per-team budget keys it (no credential read); --until ends the range', async () => {
     // The archive's exchanges came without proxy users: each is its client address's. A credentials
     // rule whose variable is not set here does not stop a report (nothing is sent).
