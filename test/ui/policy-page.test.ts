@@ -17,6 +17,7 @@ rules:
   - {id: watch-o3, mode: monitor, action: deny, match: {model: "o3*"}}
   - {id: pii, redact: {detectors: [email]}}
   - {id: gpt4o-daily, match: {model: gpt-4o}, budget: {usd: 0.0001, period: day, per: model}}
+  - {id: gpt4o-alice, match: {model: gpt-4o, user: alice}, budget: {usd: 1, period: day, per: user}}
   - {id: gateway-key, credentials: {fromEnv: LLMTAP_TEST_POLICY_PAGE_KEY}}
 `;
 
@@ -34,7 +35,7 @@ afterAll(async () => {
   await fake?.close();
 });
 
-type Page = { policy: { rules: { id: string; kind: string; mode: string; match: unknown; does: unknown; decisions: { exchanges: number; blocked: number; changed: number; monitor: number } | null }[]; teams: Record<string, string[]>; budgets: { rule: string; budget_usd: number; keys: { key: string; state: string; spent_usd: number }[] }[] } | null };
+type Page = { policy: { rules: { id: string; kind: string; mode: string; match: unknown; does: unknown; decisions: { exchanges: number; blocked: number; changed: number; monitor: number } | null }[]; teams: Record<string, string[]>; budgets: { rule: string; budget_usd: number; shadowed_by: string | null; keys: { key: string; state: string; spent_usd: number }[] }[] } | null };
 
 describe('the policy page', () => {
   it('lists every rule as written with its decisions, the teams, and the budget spent this period', async () => {
@@ -51,30 +52,33 @@ describe('the policy page', () => {
     expect(text).not.toContain('policy-page-secret');
     const page = (JSON.parse(text) as Page).policy!;
     expect(page.rules.map((r) => [r.id, r.kind, r.mode])).toEqual([
-      ['no-gpt5', 'access', 'enforce'], ['watch-o3', 'access', 'monitor'], ['pii', 'redact', 'enforce'], ['gpt4o-daily', 'budget', 'enforce'], ['gateway-key', 'credentials', 'enforce'],
+      ['no-gpt5', 'access', 'enforce'], ['watch-o3', 'access', 'monitor'], ['pii', 'redact', 'enforce'], ['gpt4o-daily', 'budget', 'enforce'], ['gpt4o-alice', 'budget', 'enforce'], ['gateway-key', 'credentials', 'enforce'],
     ]);
     expect(page.rules[0]).toMatchObject({ match: { model: 'gpt-5*' }, does: 'deny', decisions: { exchanges: 1, blocked: 1 } });
     expect(page.rules[1]!.decisions).toMatchObject({ exchanges: 1, monitor: 1, blocked: 0 });
     expect(page.rules[2]).toMatchObject({ match: {}, does: { redact: { detectors: ['email'] } }, decisions: { changed: 1 } });
     expect(page.rules[3]!.decisions).toMatchObject({ blocked: 1 });
     expect(page.teams).toEqual({ platform: ['alice', 'bob'] });
-    expect((JSON.parse(text) as { policy: { summary: string } }).policy.summary).toBe('5 rules (2 access, 1 redact, 0 rate limit, 1 budget, 1 credentials; 1 in monitor mode), 1 team');
+    expect((JSON.parse(text) as { policy: { summary: string } }).policy.summary).toBe('6 rules (2 access, 1 redact, 0 rate limit, 2 budget, 1 credentials; 1 in monitor mode), 1 team');
     const budget = page.budgets.find((b) => b.rule === 'gpt4o-daily')!;
     expect(budget.budget_usd).toBe(0.0001);
     expect(budget.keys).toEqual([expect.objectContaining({ key: 'model:gpt-4o', state: 'spent' })]);
     expect(budget.keys[0]!.spent_usd).toBeGreaterThan(0.0001);
+    // A budget rule the enforced one above takes every request of: said, not "nothing spent yet" for ever.
+    expect(page.budgets.map((b) => [b.rule, b.shadowed_by])).toEqual([['gpt4o-daily', null], ['gpt4o-alice', 'gpt4o-daily']]);
 
     const chromium = await launchChromium();
     try {
       const browser = await chromium.browser.newPage();
       await browser.goto(`${tp.url}/ui/#/policy`);
-      await browser.locator('table.rules tbody tr').nth(4).waitFor({ timeout: 10_000 });
+      await browser.locator('table.rules tbody tr').nth(5).waitFor({ timeout: 10_000 });
       expect(await browser.locator('a.tab', { hasText: 'Policy' }).count()).toBe(1);
       const row = (id: string) => browser.locator(`tr[data-rule="${id}"]`);
       expect(await row('no-gpt5').textContent()).toContain('model: gpt-5*');
       expect(await row('watch-o3').locator('.tag').textContent()).toBe('monitor');
       expect(await row('gateway-key').textContent()).toContain('credentials: {fromEnv: LLMTAP_TEST_POLICY_PAGE_KEY}');
       expect(await browser.locator('tr[data-key="model:gpt-4o"] .state').textContent()).toBe('spent');
+      expect(await browser.locator('[data-budget="gpt4o-alice"] .shadowed').textContent()).toBe('never applies: gpt4o-daily, above it and enforced, matches every request it matches');
       await browser.screenshot({ path: `${ARTIFACTS}/policy.png`, fullPage: true });
 
       // A reload that did not validate: the page says so above the policy still running.
@@ -84,7 +88,7 @@ describe('the policy page', () => {
       await refused.waitFor({ timeout: 10_000 });
       expect(await refused.textContent()).toContain('policy.yaml:3: rules[0].match.model: must be string or array');
       expect(await refused.textContent()).toContain('still the one running');
-      expect(await browser.locator('table.rules tbody tr').count()).toBe(5);
+      expect(await browser.locator('table.rules tbody tr').count()).toBe(6);
       await browser.screenshot({ path: `${ARTIFACTS}/policy-refused.png` });
     } finally {
       await chromium.close();

@@ -15,6 +15,8 @@ interface PolicyPage {
   }[];
   budgets: {
     rule: string; per: string; period: string; period_start: number; period_end: number; budget_usd: number; warn_at: number; mode: string;
+    /** An enforced budget rule above matches every request this one matches: it is never charged. */
+    shadowed_by: string | null;
     keys: { key: string; spent_usd: number; used: number; state: 'ok' | 'warn' | 'spent' }[];
   }[];
 }
@@ -75,7 +77,8 @@ export function PolicyView() {
       {p.budgets.map((b) => (
         <div class="budget" key={b.rule} data-budget={b.rule}>
           <p><b class="mono">{b.rule}</b> {usd(b.budget_usd)} per {b.per} and {b.period}{b.mode === 'monitor' ? ' (monitor)' : ''} <span class="dim">· {dateTime(b.period_start)} to {dateTime(b.period_end)} · warns at {Math.round(b.warn_at * 100)}%</span></p>
-          {b.keys.length === 0 ? <p class="dim">nothing spent yet this period</p> : (
+          {b.keys.length === 0 && b.shadowed_by !== null ? <p class="dim shadowed">never applies: {b.shadowed_by}, above it and enforced, matches every request it matches</p>
+            : b.keys.length === 0 ? <p class="dim">nothing spent yet this period</p> : (
             <table class="list">
               <thead><tr><th>key</th><th class="num">spent</th><th>of the budget</th><th>state</th></tr></thead>
               <tbody>
