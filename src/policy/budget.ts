@@ -136,13 +136,14 @@ export class BudgetLedger {
 }
 
 /**
- * Spend kept across a reload only while what it was counted for is the same. The amount may change.
+ * Spend kept across a reload only while what it was counted for is the same (teams too,
+ * where they decide it: compile.ts teamsSource). The amount may change.
  * Remembered per compiled rule: the ledger is read twice per budgeted request.
  */
 const signatures = new WeakMap<BudgetRule, string>();
 function signature(rule: BudgetRule): string {
   let sig = signatures.get(rule);
-  if (sig === undefined) signatures.set(rule, (sig = `${rule.id}\u0000${rule.period}\u0000${rule.per}\u0000${rule.matchSource}`));
+  if (sig === undefined) signatures.set(rule, (sig = `${rule.id}\u0000${rule.period}\u0000${rule.per}\u0000${rule.matchSource}\u0000${rule.teamsSource}`));
   return sig;
 }
 

@@ -41,6 +41,13 @@ export interface BudgetRule extends RuleBase {
   matchSource: string;
   /** The same, as data: which earlier budget rule takes every request this one matches (budget-shadow.ts). */
   matchSpec: MatchSpec;
+  /**
+   * The policy's `teams:` when they decide what this rule counts (it is per team, matches
+   * on team, or comes after an enforced budget rule that does), else ''. Part of what
+   * must stay the same for its spend to carry over a reload: a user moved to another team
+   * takes their spend this period with them, as `stats --budgets` counts it.
+   */
+  teamsSource: string;
 }
 
 export interface LimitsRule extends RuleBase {
@@ -99,7 +106,19 @@ export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {})
     (policy[compiled.kind] as CompiledRule[]).push(compiled);
     policy.asWritten.push({ id: compiled.id, kind: compiled.kind, mode: compiled.mode, spec: rule });
   });
+  markTeamBound(policy.budget, policy.teams);
   return policy;
+}
+
+/** Sets teamsSource on the budget rules whose key, match or place in the first-match order teams decide. */
+function markTeamBound(rules: BudgetRule[], teams: ReadonlyMap<string, string>): void {
+  const source = JSON.stringify([...teams].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  let gatedByTeam = false;
+  for (const rule of rules) {
+    if (rule.per === 'team' || rule.matchSpec.team !== undefined || gatedByTeam) rule.teamsSource = source;
+    // Which requests reach the rules below an enforced rule that matches on team depends on the teams too.
+    if (rule.mode === 'enforce' && rule.matchSpec.team !== undefined) gatedByTeam = true;
+  }
 }
 
 function compileRule(rule: RuleSpec, i: number, sources: CredentialSources): CompiledRule {
@@ -143,7 +162,7 @@ function compileRule(rule: RuleSpec, i: number, sources: CredentialSources): Com
       return compileCacheRule(base, rule.cache!, [...path, 'cache']);
     case 'budget': {
       const spec = rule.budget!;
-      return { ...base, kind, usd: spec.usd, period: spec.period, per: spec.per, warnAt: spec.warnAt ?? 0.8, matchSource: JSON.stringify(rule.match ?? {}), matchSpec: rule.match ?? {} };
+      return { ...base, kind, usd: spec.usd, period: spec.period, per: spec.per, warnAt: spec.warnAt ?? 0.8, matchSource: JSON.stringify(rule.match ?? {}), matchSpec: rule.match ?? {}, teamsSource: '' };
     }
     case 'limits': {
       const spec = rule.limits!;
