@@ -77,10 +77,10 @@ describe('check-config and reload', () => {
   it('check-config summarises a policy, a config naming one, and refuses a bad one', () => {
     const policy = join(dir, 'policy.yaml');
     writeFileSync(policy, 'rules:\n  - id: deny-big\n    match: { model: "gpt-5*" }\n    action: deny\n    mode: monitor\n');
-    expect(checkConfig(policy)).toBe(`${policy}: ok, policy with 1 rule (1 access, 0 redact, 0 rate limit; 1 in monitor mode), 0 teams`);
+    expect(checkConfig(policy)).toEqual({ summary: `${policy}: ok, policy with 1 rule (1 access, 0 redact, 0 rate limit; 1 in monitor mode), 0 teams`, warnings: [] });
     const config = join(dir, 'llmtap.json');
     writeFileSync(config, JSON.stringify({ policy: 'policy.yaml', logLevel: 'warn' }));
-    expect(checkConfig(config)).toMatch(/ok, config with 2 settings; .*policy\.yaml: policy with 1 rule /);
+    expect(checkConfig(config).summary).toMatch(/ok, config with 2 settings; .*policy\.yaml: policy with 1 rule /);
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"version": 1, "rules": [{"action": "deny", "x": 1}]}');
     expect(() => checkConfig(bad)).toThrow(`${bad}:1: rules[0].x: unknown key`);

@@ -87,7 +87,7 @@ describe('routing rules: loading', () => {
     writeFileSync(file, 'rules:\n  - id: anthropic-key\n    match: {provider: anthropic}\n    credentials: {fromEnv: LLMTAP_SURELY_UNSET_KEY}\n');
     expect(() => checkConfig(file)).toThrow(`${file}:4: rules[0].credentials.fromEnv: environment variable LLMTAP_SURELY_UNSET_KEY is not set (rule "anthropic-key")`);
     vi.stubEnv('LLMTAP_SURELY_UNSET_KEY', 'now-set');
-    expect(checkConfig(file)).toBe(`${file}: ok, policy with 1 rule (0 access, 0 redact, 0 rate limit, 1 credentials; 0 in monitor mode), 0 teams`);
+    expect(checkConfig(file)).toEqual({ summary: `${file}: ok, policy with 1 rule (0 access, 0 redact, 0 rate limit, 1 credentials; 0 in monitor mode), 0 teams`, warnings: [] });
   });
 
   it('reads a credentials file beside the policy file, trimmed, on every load', () => {
