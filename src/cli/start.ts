@@ -192,7 +192,8 @@ class PolicyFollower {
 /** A warning per budget rule no request reaches (budget-shadow.ts): the policy is applied as written all the same. */
 function warnShadowedBudgets(logger: Logger, file: string | undefined, policy: CompiledPolicy): void {
   for (const [rule, by] of budgetShadows(policy)) {
-    logger.warn({ file, rule: rule.id, shadowedBy: by.id }, 'budget rule never applies: an enforced budget rule above it matches every request it matches');
+    // Rule ids are the file's words: through the redactor like every rule id the log names (budget-charge.ts).
+    logger.warn({ file, rule: builtInRedactor.text(rule.id), shadowedBy: builtInRedactor.text(by.id) }, 'budget rule never applies: an enforced budget rule above it matches every request it matches');
   }
 }
 

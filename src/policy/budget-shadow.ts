@@ -14,7 +14,7 @@ import type { MatchSpec } from './types.js';
 export function budgetShadows(policy: Pick<CompiledPolicy, 'budget' | 'teams'>): Map<BudgetRule, BudgetRule> {
   const out = new Map<BudgetRule, BudgetRule>();
   policy.budget.forEach((rule, i) => {
-    // A shadowed rule takes nothing itself; what covers it covers what it covers.
+    // A shadowed rule never takes a request: the one above it that covers it does (and covers what it covers).
     const by = policy.budget.slice(0, i).find((earlier) => earlier.mode === 'enforce' && !out.has(earlier) && covers(earlier.matchSpec, rule.matchSpec, policy.teams));
     if (by) out.set(rule, by);
   });
