@@ -14,16 +14,18 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
-import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { parseConnectTo } from '../../src/config.js';
+import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 const run = promisify(execFile);
 let fake: FakeProvider;
 let tp: TestProxy;
 let caFile: string;
+const GEMINI = 'generativelanguage.googleapis.com';
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  tp = await startTestProxy(fake);
+  tp = await startTestProxy(fake, { connectTo: [...FAKE_HOSTS, GEMINI].map((h) => parseConnectTo(`${h}:443:127.0.0.1:${fake.port}`)) });
   caFile = join(tp.home, 'client-ca.pem');
   writeFileSync(caFile, tp.caPem);
 });
@@ -33,9 +35,9 @@ afterAll(async () => {
 });
 
 /** Records one request sent by curl, and returns the copy-as-curl command the UI offers for it. */
-async function recordedCommand(userAgent: string, extraArgs: string[]): Promise<string> {
+async function recordedCommand(userAgent: string, extraArgs: string[], url = 'https://api.openai.com/v1/chat/completions'): Promise<string> {
   await run('curl', ['-sS', '--fail-with-body', '--proxy', tp.url, '--cacert', caFile, '-A', userAgent, '-H', 'content-type: application/json',
-    '-H', 'authorization: Bearer sk-test-curl-0123456789abcdefghij', ...extraArgs, '-o', '/dev/null', 'https://api.openai.com/v1/chat/completions']);
+    '-H', 'authorization: Bearer sk-test-curl-0123456789abcdefghij', ...extraArgs, '-o', '/dev/null', url]);
   const id = await eventually(() => {
     const rec = exported(tp).find((e) => e.client.user_agent === userAgent);
     if (!rec) throw new Error('not yet');
@@ -48,9 +50,10 @@ async function recordedCommand(userAgent: string, extraArgs: string[]): Promise<
 
 /** Runs the command as a user would paste it (in a shell, the key in the environment), through the proxy. */
 async function runCommand(command: string): Promise<void> {
-  await run('sh', ['-c', `${command} \\\n  -sS --fail-with-body -o /dev/null --proxy ${tp.url} --cacert ${caFile}`], { env: { ...process.env, OPENAI_API_KEY: 'sk-test-replayed-0123456789abcdefgh' } });
+  await run('sh', ['-c', `${command} \\\n  -sS --fail-with-body -o /dev/null --proxy ${tp.url} --cacert ${caFile}`], { env: { ...process.env, OPENAI_API_KEY: 'sk-test-replayed-0123456789abcdefgh', GEMINI_API_KEY: GEMINI_KEY } });
 }
 
+const GEMINI_KEY = 'AIzaSyREPLAYEDreplayedREPLAYED012345678';
 const BODY = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"copy me, héllo"}]}';
 
 describe('copy as curl', () => {
@@ -72,5 +75,18 @@ describe('copy as curl', () => {
     fake.seen.length = 0;
     await runCommand(command);
     expect(fake.seen.map((r) => r.body.toString())).toEqual([BODY]);
+  });
+
+  it('a Gemini request keyed by ?key=: the command runs (no curl URL globbing on the stored marker) and sends the key from the environment, not the marker', async () => {
+    const body = '{"contents":[{"role":"user","parts":[{"text":"copy me"}]}]}';
+    const command = await recordedCommand('curl-copy-gemini', ['--data-raw', body], `https://${GEMINI}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=AIzaSyORIGINALoriginalORIGINAL0123456789`);
+    fake.seen.length = 0;
+    await runCommand(command);
+    expect(fake.seen).toHaveLength(1);
+    const sent = fake.seen[0]!;
+    expect(sent.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    const headers = sent.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    expect(sent.rawHeaders[headers.indexOf('x-goog-api-key') * 2 + 1]).toBe(GEMINI_KEY);
+    expect(sent.body.toString()).toBe(body);
   });
 });

@@ -86,14 +86,14 @@ describe('curlCommand', () => {
       method: 'POST', host: 'api.anthropic.com', port: 443, scheme: 'https', path: '/v1/messages', provider: 'anthropic',
       request: { headers: { 'x-api-key': '[REDACTED]', authorization: 'Bearer [REDACTED]', cookie: 'a=b', 'anthropic-version': '2023-06-01' }, body: `{"q":"it's"}`, body_size: 12, body_truncated: false, body_stored: 'as_sent' },
     });
-    expect(curl).toBe(`curl -X POST 'https://api.anthropic.com/v1/messages' \\\n  -H 'anthropic-version: 2023-06-01' \\\n  -H "x-api-key: $ANTHROPIC_API_KEY" \\\n  --data-raw '{"q":"it'\\''s"}'`);
+    expect(curl).toBe(`curl -g -X POST 'https://api.anthropic.com/v1/messages' \\\n  -H 'anthropic-version: 2023-06-01' \\\n  -H "x-api-key: $ANTHROPIC_API_KEY" \\\n  --data-raw '{"q":"it'\\''s"}'`);
     expect(curl).not.toMatch(/REDACTED|cookie/);
   });
   it('uses the scheme the exchange went over, whatever its port', () => {
     const base = { method: 'GET', path: '/v1/models', provider: 'openai-compatible', request: { headers: {}, body: '', body_size: 0, body_truncated: false, body_stored: 'as_sent' } };
-    expect(curlCommand({ ...base, host: '127.0.0.1', port: 8443, scheme: 'https' })).toBe(`curl -X GET 'https://127.0.0.1:8443/v1/models'`);
-    expect(curlCommand({ ...base, host: '::1', port: 11434, scheme: 'http' })).toBe(`curl -X GET 'http://[::1]:11434/v1/models'`);
-    expect(curlCommand({ ...base, host: 'example.test', port: 80, scheme: 'http' })).toBe(`curl -X GET 'http://example.test/v1/models'`);
+    expect(curlCommand({ ...base, host: '127.0.0.1', port: 8443, scheme: 'https' })).toBe(`curl -g -X GET 'https://127.0.0.1:8443/v1/models'`);
+    expect(curlCommand({ ...base, host: '::1', port: 11434, scheme: 'http' })).toBe(`curl -g -X GET 'http://[::1]:11434/v1/models'`);
+    expect(curlCommand({ ...base, host: 'example.test', port: 80, scheme: 'http' })).toBe(`curl -g -X GET 'http://example.test/v1/models'`);
   });
 });
 

@@ -1,5 +1,6 @@
 import type { ExportedExchange } from '../../archive/export.js';
 import { exchangeUrl } from '../../archive/row-scheme.js';
+import { REDACTED } from '../../redact/key-patterns.js';
 
 /** Headers that carry credentials or that curl sets itself: never copied into the command. */
 const LEFT_OUT = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'host', 'content-length',
@@ -11,7 +12,10 @@ const LEFT_OUT = new Set(['authorization', 'proxy-authorization', 'x-api-key', '
  * environment variable to set instead. Bodies that are not text are left out too.
  */
 export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port' | 'scheme' | 'path' | 'provider' | 'request'>): string {
-  const parts = [`curl -X ${ex.method} ${quote(exchangeUrl({ host: ex.host, port: ex.port, path: ex.path, tls: ex.scheme === 'https' ? 1 : 0 }))}`];
+  // -g: the URL is the one recorded, literal; curl would read `[…]` and `{…}` in it as globs
+  // (`filter[name]=x`), and refuse the command.
+  const url = exchangeUrl({ host: ex.host, port: ex.port, path: withoutRedactedParams(ex.path), tls: ex.scheme === 'https' ? 1 : 0 });
+  const parts = [`curl -g -X ${ex.method} ${quote(url)}`];
   // A compressed body is stored decoded (or not at all): the command sends what is stored, so
   // claiming the coding it arrived in would have the provider inflate plain text and refuse it.
   const decoded = ex.request.body_stored !== null && ex.request.body_stored !== 'as_sent';
@@ -24,6 +28,18 @@ export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port
   const body = ex.request.body;
   if (typeof body === 'string' && body.length > 0 && ex.request.body_encoding !== 'base64') parts.push(`--data-raw ${quote(body)}`);
   return parts.join(' \\\n  ');
+}
+
+/**
+ * The path without the query parameters whose value is the redaction marker (Gemini's
+ * `?key=`): sent as is the marker would be the key; the credential comes from the
+ * environment variable's header instead.
+ */
+function withoutRedactedParams(path: string): string {
+  const q = path.indexOf('?');
+  if (q < 0) return path;
+  const kept = path.slice(q + 1).split('&').filter((pair) => !pair.endsWith(`=${REDACTED}`));
+  return kept.length > 0 ? `${path.slice(0, q)}?${kept.join('&')}` : path.slice(0, q);
 }
 
 function credentialHeader(provider: string | null, host: string): string | undefined {
