@@ -20,19 +20,39 @@ export function findText(raw: ExchangeRow, needle: string, db: Database.Database
   const answer = raw.response_text;
   const inAnswer = answer ? answer.toLowerCase().indexOf(needle) : -1;
   if (inAnswer >= 0) return { in: 'answer', snippet: snippetAround(answer!, inAnswer, needle.length) };
-  const body = decodeStoredBodies(raw, db).request_body;
-  if (body === null || body.length === 0) return undefined;
-  const text = body.toString('utf8');
-  // Printable ASCII other than " \ / is never escaped in JSON: a body without it as is cannot hold it.
-  if (/^[ !#-.0-[\]-~]*$/.test(needle) && !text.toLowerCase().includes(needle)) return undefined;
-  const json = parsed(text);
-  if (json === undefined) {
+  // A WebSocket session (Codex's Responses over WebSocket) has no request body: its
+  // prompts are the client's text messages (each `response.create`).
+  const prompts = raw.status === 101 ? clientTexts(raw.id, db) : [decodeStoredBodies(raw, db).request_body?.toString('utf8') ?? ''];
+  // Printable ASCII other than " \ / is never escaped in JSON: a text without it as is cannot hold it.
+  const plain = /^[ !#-.0-[\]-~]*$/.test(needle);
+  const searched = prompts.filter((text) => text.length > 0 && (!plain || text.toLowerCase().includes(needle)));
+  const jsons: unknown[] = [];
+  for (const text of searched) {
+    const json = parsed(text);
+    if (json !== undefined) {
+      jsons.push(json);
+      continue;
+    }
     const at = text.toLowerCase().indexOf(needle);
-    return at >= 0 ? { in: 'prompt', snippet: snippetAround(text, at, needle.length) } : undefined;
+    if (at >= 0) return { in: 'prompt', snippet: snippetAround(text, at, needle.length) };
   }
   // The conversation before the tool definitions the request carries along with every turn.
-  const found = stringHolding(withoutTools(json), needle) ?? stringHolding(json, needle);
+  const found = firstHolding(jsons.map(withoutTools), needle) ?? firstHolding(jsons, needle);
   return found ? { in: 'prompt', snippet: snippetAround(found.text, found.at, needle.length) } : undefined;
+}
+
+/** The text messages a WebSocket session's client sent, in order (stored redacted). */
+function clientTexts(exchangeId: string, db: Database.Database): string[] {
+  const rows = db.prepare("SELECT text FROM ws_messages WHERE exchange_id = ? AND direction = 'client' AND text IS NOT NULL ORDER BY seq").all(exchangeId) as { text: string }[];
+  return rows.map((r) => r.text);
+}
+
+function firstHolding(values: readonly unknown[], needle: string): { text: string; at: number } | undefined {
+  for (const value of values) {
+    const found = stringHolding(value, needle);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** A request object without its top-level tool definitions (OpenAI `tools`/`functions`, Gemini `tools`). */

@@ -26,6 +26,21 @@ describe('findText', () => {
     expect(findText(row(body), 'a/b', archive.db)?.in).toBe('prompt');
   });
 
+  it('searches a WebSocket session\'s prompts in the client\'s text messages (it has no request body), never the server\'s', () => {
+    const ws = { ...row(null, 'Hello over WebSocket'), id: 'ws1', status: 101 };
+    const message = (seq: number, direction: 'client' | 'server', text: string) => ({ exchange_id: 'ws1', seq, direction, at: seq, opcode: 1, size: text.length, compressed: 0 as const, truncated: 0 as const, text, data: null, error: null });
+    archive.insertWsMessages([
+      message(0, 'server', '{"type":"session.created","note":"server side octopus"}'),
+      message(1, 'client', JSON.stringify({ type: 'response.create', model: 'gpt-5-codex', tools: [{ name: 'shell', description: 'runs an octopus' }], input: [{ role: 'user', content: 'first 🎉 turn' }] })),
+      message(2, 'client', JSON.stringify({ type: 'response.create', input: [{ role: 'user', content: 'Tell me about the Octopus' }] })),
+    ]);
+    expect(findText(ws, 'hello', archive.db)).toEqual({ in: 'answer', snippet: 'Hello over WebSocket' });
+    expect(findText(ws, '🎉', archive.db)).toEqual({ in: 'prompt', snippet: 'first 🎉 turn' });
+    // The conversation before the tool definitions, in any of the client's messages.
+    expect(findText(ws, 'octopus', archive.db)).toEqual({ in: 'prompt', snippet: 'Tell me about the Octopus' });
+    expect(findText(ws, 'session.created', archive.db)).toBeUndefined();
+  });
+
   it('searches a body that is not JSON as text', () => {
     expect(findText(row('plain text about llamas'), 'llamas', archive.db)).toEqual({ in: 'prompt', snippet: 'plain text about llamas' });
     expect(findText(row(null), 'llamas', archive.db)).toBeUndefined();
