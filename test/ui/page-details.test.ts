@@ -113,4 +113,24 @@ describe('page details', () => {
     for (const v of values.slice(1)) expect(v).toMatch(/^(\$[\d.]+|–)$/);
     await page.screenshot({ path: `${ARTIFACTS}/charts-colours.png`, fullPage: true });
   });
+
+  // Last: it adds a model to the archive the chart test above counts.
+  it('marks subscription traffic\'s cost ~ (API-equivalent) in the thread\'s head as in the session\'s', async () => {
+    const res = await request('https://api.anthropic.com/v1/messages', {
+      method: 'POST', dispatcher: tp.agent,
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'on a subscription' }] }),
+      // Claude Code signed in with a Claude subscription: an OAuth token, priced as the API would have cost.
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-ant-oat01-details-0123456789abcdef', 'anthropic-version': '2023-06-01' },
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+    tp.proxy.recorder.flush();
+    const { sessionId } = await newest();
+    await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(sessionId)}`);
+    await page.locator('article.turn').waitFor();
+    expect(await page.locator('.facts .cost').textContent()).toMatch(/^~\$/);
+    expect(await page.locator('article.turn .cost').textContent()).toMatch(/^~\$/);
+    expect(await page.locator('.thread-head').textContent()).toMatch(/· ~\$[\d.]+$/);
+  });
 });
+

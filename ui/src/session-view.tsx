@@ -50,12 +50,13 @@ function Thread({ view, diffs, depth, shown }: { view: ThreadView; diffs: Record
   const t = view.thread;
   const { visible } = shown;
   if (visible && !hasVisibleTurn(view, visible)) return null;
+  // A thread's cost is API-equivalent (~) when some of its turns are, as a session's is (session-rollup.ts).
   return (
     <div class={depth > 0 ? 'thread sub' : 'thread'} data-thread={t.id}>
       <div class="thread-head">
         {depth > 0 ? 'subagent thread' : 'thread'} <span class="mono">{shortId(t.id)}</span>
         {t.agentId && <span class="tag">{t.agentId}</span>}
-        <span class="dim"> {counted(view.turns.length, 'turn')} · out {tokens(t.outputTokens)} · {usd(t.costUsd)}{t.quota ? ` · quota ${quota(t.quota)}` : ''}</span>
+        <span class="dim"> {counted(view.turns.length, 'turn')} · out {tokens(t.outputTokens)} · {usd(t.costUsd, view.turns.some((turn) => turn.apiEquivalent))}{t.quota ? ` · quota ${quota(t.quota)}` : ''}</span>
       </div>
       {view.turns.map((turn, i) => (
         <div key={turnKey(turn)}>
