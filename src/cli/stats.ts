@@ -55,7 +55,9 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
       if (args.json) return printJson(rows.map((r) => statsJson(by, r)));
       if (args.csv) return printCsv(rows.map((r) => statsJson(by, r)), statsJson(by, NO_ROW));
       if (!total) {
-        process.stdout.write('no exchanges in this range\n');
+        // Name what narrowed it (as `sessions` does): "in this range" read as a time range when none was given.
+        const given = (['since', 'until', ...NARROWING_FLAGS] as const).filter((f) => args[f] !== undefined);
+        process.stdout.write(given.length > 0 ? `no exchanges match ${given.map((f) => `--${f}`).join(' ')}\n` : 'no exchanges recorded yet\n');
         return;
       }
       const line = (label: string, r: StatsRow): string[] => [

@@ -188,7 +188,7 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     const byModel = JSON.parse((await llmtap('stats', '--by', 'model', '--tool', openaiTool, '--json')).stdout) as { model: string; requests: number }[];
     expect(byModel.map((r) => [r.model, r.requests])).toEqual([['gpt-4o-mini', 2]]);
     expect(JSON.parse((await llmtap('stats', '--model', 'claude-sonnet-4-5', '--status', '2xx', '--json')).stdout)).toMatchObject([{ model: 'claude-sonnet-4-5', requests: 2 }]);
-    expect((await llmtap('stats', '--status', 'error')).stdout).toBe('no exchanges in this range\n');
+    expect((await llmtap('stats', '--status', 'error')).stdout).toBe('no exchanges match --status\n');
 
     const csv = (await llmtap('stats', '--by', 'model', '--csv')).stdout.trimEnd().split('\n');
     expect(csv[0]).toBe('model,requests,errors,tokens_input,tokens_output,tokens_cached_input,cost_usd,unpriced_exchanges,estimated_exchanges,latency_ms_p50,latency_ms_p95,ttft_ms_p50,ttft_ms_p95,cache_hit_ratio');
