@@ -40,7 +40,7 @@ export function filterProblem(a: FilterArgs): string | undefined {
   const since = a.since === undefined ? undefined : parseTimeArg('since', a.since);
   const until = a.until === undefined ? undefined : parseTimeArg('until', a.until);
   if (since !== undefined && until !== undefined && until <= since) return `--until ${a.until} is not after --since ${a.since}`;
-  if (a.status !== undefined && !/^(\d{3}|[1-5]xx|error)$/i.test(a.status)) return `--status "${a.status}": expected a status such as 429, a class such as 4xx, or error`;
+  if (a.status !== undefined && !/^([1-5](\d\d|xx)|error)$/i.test(a.status)) return `--status "${a.status}": expected a status such as 429, a class such as 4xx, or error`;
   if (a.team !== undefined && a.policy === undefined) return '--team needs --policy FILE: its teams: say which proxy users are in which team';
   return undefined;
 }

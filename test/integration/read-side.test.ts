@@ -204,6 +204,8 @@ describe('the read side on an archive recorded through the proxy by the real SDK
 
     const fails = async (...args: string[]): Promise<string> => (await llmtap(...args).then(() => ({ stderr: 'exit 0' }), (e: { stderr: string }) => e)).stderr;
     expect(await fails('stats', '--status', 'teapot')).toBe('llmtap: --status "teapot": expected a status such as 429, a class such as 4xx, or error\n');
+    // No exchange can have a status outside 100-599: one that names it is a typo, not an empty result.
+    expect(await fails('export', '--status', '600')).toBe('llmtap: --status "600": expected a status such as 429, a class such as 4xx, or error\n');
     expect(await fails('stats', '--team', 'platform')).toBe('llmtap: --team needs --policy FILE: its teams: say which proxy users are in which team\n');
     expect(await fails('stats', '--json', '--csv')).toBe('llmtap: --json and --csv cannot be combined\n');
     // Every id here starts with the same time-ordered prefix: a short one names several, and says what to do.
