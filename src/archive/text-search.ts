@@ -87,10 +87,17 @@ function stringHolding(value: unknown, needle: string): { text: string; at: numb
 /** About `width` characters around a match on one line (pure): runs of white space as one space, `…` where the text was cut. */
 export function snippetAround(text: string, at: number, length: number, width = 100): string {
   const side = Math.max(0, Math.floor((width - length) / 2));
-  const start = Math.max(0, at - side);
-  const end = Math.min(text.length, at + length + side);
+  let start = Math.max(0, at - side);
+  let end = Math.min(text.length, at + length + side);
+  // Not between the two halves of a surrogate pair (an emoji): half of one prints as �.
+  if (start > 0 && isLowSurrogate(text.charCodeAt(start))) start--;
+  if (end < text.length && isLowSurrogate(text.charCodeAt(end))) end++;
   const piece = text.slice(start, end).replace(/\s+/g, ' ').trim();
   return `${start > 0 ? '…' : ''}${piece}${end < text.length ? '…' : ''}`;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }
 
 /**

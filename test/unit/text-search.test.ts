@@ -54,6 +54,15 @@ describe('snippetAround', () => {
     expect(s).toBe(`…${'a'.repeat(16)} needle ${'b'.repeat(16)}…`);
     expect(snippetAround('short   text\n\there', 0, 5)).toBe('short text here');
   });
+
+  it('never cuts a character written as two UTF-16 units (an emoji) in half', () => {
+    for (const width of [38, 39, 40, 41]) {
+      const text = `${'🐙'.repeat(40)} needle ${'🎉'.repeat(40)}`;
+      const s = snippetAround(text, text.indexOf('needle'), 6, width);
+      expect(s).toContain('needle');
+      expect(s, s).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    }
+  });
 });
 
 describe('firstMatches', () => {
