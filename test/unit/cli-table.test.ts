@@ -29,4 +29,18 @@ describe('tables on a narrow terminal', () => {
     expect(row).toContain('Weather in Paris? The retry budget is h…');
     expect(row).toContain('claude-…');
   });
+
+  it('measures text by the columns a terminal gives it: wide CJK and emoji take two, so the next column stays aligned and a cut row fits', () => {
+    const columns = [{ header: 'MODEL', flexible: true }, { header: 'REQS', align: 'right' as const }];
+    const text = renderTable(columns, [['模型🚀', '1'], ['gpt-4o-mini', '22'], ['e\u0301t\u00e9 👨‍👩‍👧', '3']]);
+    const rows = text.trimEnd().split('\n');
+    // Every line ends at the same terminal column: 'e' + combining accent is one, the family emoji two.
+    expect(rows.map((r) => r.endsWith('REQS') || /\d$/.test(r))).toEqual([true, true, true, true]);
+    expect(rows[1]).toBe(`模型🚀${' '.repeat(10)}1`);
+    expect(rows[3]).toBe(`e\u0301t\u00e9 👨‍👩‍👧${' '.repeat(10)}3`);
+    const cut = renderTable(columns, [['日本語のモデルの名前はとても長い', '1']], { width: 20 }).trimEnd().split('\n')[1]!;
+    // 20 columns: the model cut to 14 (six wide characters and the …: 13, padded to 14), two spaces, REQS's 4.
+    expect(cut).toBe(`日本語のモデ…${' '.repeat(6)}1`);
+  });
 });
+

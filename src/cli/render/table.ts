@@ -3,6 +3,7 @@
  * flexible columns cut with "…" so a row fits the terminal, numbers right-aligned,
  * header bold and dim separators when colour is on (a TTY without NO_COLOR).
  */
+import stringWidth from 'string-width';
 import { colour, terminalSafe } from './format.js';
 
 export interface Column {
@@ -55,19 +56,32 @@ export function fitted(text: string, width: number): string {
 
 function cut(text: string, width: number): string {
   if (displayWidth(text) <= width) return text;
-  return `${[...text].slice(0, Math.max(0, width - 1)).join('')}…`;
+  // Whole characters as the terminal draws them (an emoji sequence, a letter and its accent), as many as leave room for the "…".
+  let kept = '';
+  let used = 0;
+  for (const { segment } of GRAPHEMES.segment(text)) {
+    const w = stringWidth(segment);
+    if (used + w > width - 1) break;
+    kept += segment;
+    used += w;
+  }
+  return `${kept}…`;
 }
+
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 function pad(text: string, width: number, align: 'left' | 'right'): string {
   const fill = ' '.repeat(Math.max(0, width - displayWidth(text)));
   return align === 'right' ? fill + text : text + fill;
 }
 
-/** Code points, not UTF-16 units; good enough for the text these tables hold. */
+/**
+ * Terminal columns: CJK and emoji take two, combining marks and zero-width joiners none,
+ * escape sequences (colours) none. Counting code points misaligned every column after a
+ * model or tool name in Chinese or with an emoji, and let such rows overflow the terminal.
+ */
 export function displayWidth(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
+  return stringWidth(text);
 }
 
 /** Colours for text that is printed through terminalSafe (which makes them escape sequences). */
