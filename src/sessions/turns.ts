@@ -9,6 +9,7 @@ import { parsePolicy } from '../policy/parse-record.js';
 import type { PolicyRecord } from '../policy/types.js';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { unpricedReason } from '../cost/unpriced-reason.js';
+import { errorStopReason } from './error-answer.js';
 
 /**
  * A session as people read it: per thread, turn by turn, each turn showing only what
@@ -194,7 +195,7 @@ function answerOf(row: ExchangeRow): TurnView['answer'] {
       toolCalls = [];
     }
   }
-  return { text: row.response_text ?? '', thinking: row.response_thinking, toolCalls, stopReason: row.stop_reason };
+  return { text: row.response_text ?? '', thinking: row.response_thinking, toolCalls, stopReason: row.stop_reason ?? errorStopReason(row) ?? null };
 }
 
 function parseBody(body: Buffer | null): unknown {
