@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { cacheReport, type CacheReport } from '../cache/cache-report.js';
 import { openReader, printJson } from './open-reader.js';
 import { counted } from './progress.js';
-import { localTime, parseTimeArg, terminalSafe, tokens, usd } from './render/format.js';
+import { counted as inWords, localTime, parseTimeArg, terminalSafe, tokens, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
 
 interface CacheReportArgs {
@@ -40,10 +40,10 @@ export const cacheReportCommand: CommandModule<{ home: string }, CacheReportArgs
 export function renderCacheReport(report: CacheReport, limit: number, out?: NodeJS.WriteStream): string {
   const t = report.totals;
   const unseen = report.shapes.filter((s) => s.credentialUnseen).length;
-  const head = `${report.exchanges} exchanges, ${report.shapes.length} request shapes seen more than once; a cache would have answered ${t.repeats} requests${t.served > 0 ? ` (llmtap's response cache answered ${t.served} of them)` : ''}, saving ${tokens(t.savedTokens)} tokens, ${usd(t.savedUsd)}\n`
+  const head = `${inWords(report.exchanges, 'exchange')}, ${inWords(report.shapes.length, 'request shape')} seen more than once; a cache would have answered ${inWords(t.repeats, 'request')}${t.served > 0 ? ` (llmtap's response cache answered ${t.served} of them)` : ''}, saving ${tokens(t.savedTokens)} tokens, ${usd(t.savedUsd)}\n`
     + (unseen > 0 ? `${unseen} of them (KEY marked *) sent a credential the archive does not keep: requests with different keys may be grouped there\n` : '')
-    + (report.unkeyed > 0 ? `${report.unkeyed} requests not compared: their body is not whole in the archive\n` : '')
-    + (report.redacted > 0 ? `${report.redacted} requests not compared: the archive redacted a key-shaped string in their body, which the cache keyed as sent (a cache rule records the real key)\n` : '');
+    + (report.unkeyed > 0 ? `${inWords(report.unkeyed, 'request')} not compared: ${report.unkeyed === 1 ? 'its body is' : 'their body is'} not whole in the archive\n` : '')
+    + (report.redacted > 0 ? `${inWords(report.redacted, 'request')} not compared: the archive redacted a key-shaped string in ${report.redacted === 1 ? 'its' : 'their'} body, which the cache keyed as sent (a cache rule records the real key)\n` : '');
   if (report.shapes.length === 0) return head;
   return head + renderTable(
     [{ header: 'KEY' }, { header: 'MODEL' }, { header: 'PATH', flexible: true }, { header: 'WHO' }, { header: 'REQS', align: 'right' }, { header: 'REPEATS', align: 'right' }, { header: 'TOKENS', align: 'right' }, { header: 'USD', align: 'right' }, { header: 'LAST' }],
