@@ -86,7 +86,7 @@ function estimated(ex: Exchange): true {
  * reading the body): an answer (2xx, read by the parser, not from the response cache, not
  * ended by the provider's error) of Chat Completions or Responses that reported no usage,
  * or of Anthropic Messages streamed and cut before its final usage (message_start's input
- * alone). The proxy's main thread asks it too, to hold the exchange's policy charges and
+ * alone; Claude on Bedrock InvokeModel's stream likewise). The proxy's main thread asks it too, to hold the exchange's policy charges and
  * Prometheus series until the estimate is reported.
  */
 export function mayEstimateUsage(ex: Exchange): boolean {
@@ -99,6 +99,7 @@ export function mayEstimateUsage(ex: Exchange): boolean {
   const missing = ESTIMATED_APIS.has(ex.api)
     ? usage === undefined
     // Not an answer captured only in part (--capture-limit): its final usage may have come after the cut.
-    : ex.api === 'messages' && answer.usagePartial === true && usage?.inputTokens !== undefined && !res.body.truncated;
+    // Claude on Bedrock's invoke-with-response-stream carries the same events (its final metrics come after message_delta).
+    : (ex.api === 'messages' || ex.api === 'bedrock.invoke') && answer.usagePartial === true && usage?.inputTokens !== undefined && !res.body.truncated;
   return missing && !answeredFromCache(ex);
 }

@@ -100,11 +100,15 @@ export function claudeAnswerModel(modelId: string): string {
 
 /** ConverseStream cut by an exception frame (`:message-type: exception`), as Bedrock ends a failing stream. */
 function failingConverseFrames(): Uint8Array[] {
-  const exception = codec.encode({
-    headers: { ':exception-type': { type: 'string', value: 'modelStreamErrorException' }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'exception' } },
+  return [eventFrame('messageStart', { role: 'assistant' }), eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Bedrock' } }), exceptionFrame('modelStreamErrorException')];
+}
+
+/** The exception frame (`:message-type: exception`) Bedrock ends a failing stream with. */
+export function exceptionFrame(type: string): Uint8Array {
+  return codec.encode({
+    headers: { ':exception-type': { type: 'string', value: type }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'exception' } },
     body: fromUtf8(JSON.stringify({ message: 'The model failed mid-stream.', originalStatusCode: 500 })),
   });
-  return [eventFrame('messageStart', { role: 'assistant' }), eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Bedrock' } }), exception];
 }
 
 const PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;

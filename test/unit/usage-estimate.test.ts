@@ -4,6 +4,8 @@ import { estimateAnswerTokens, estimatePromptTokens } from '../../src/cost/usage
 import { makeExchange, type Exchange } from '../../src/exchange.js';
 import { budgetedCounter, countTokens, estimateMissingUsage, mayEstimateUsage } from '../../src/recorder/row-estimate.js';
 import { anthropicMessages } from '../../src/providers/anthropic.js';
+import { bedrockInvoke } from '../../src/providers/bedrock.js';
+import { BEDROCK_TEXT, claudeInvokeFrames, exceptionFrame } from '../helpers/fake-bedrock.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { tailLine } from '../../src/cli/tail.js';
 import { listItem } from '../../src/ui/server/list-item.js';
@@ -156,5 +158,40 @@ describe('an Anthropic Messages stream cut before its final usage', () => {
     expect(mayEstimateUsage(claude([start, blockStart, text, delta]))).toBe(false);
     expect(mayEstimateUsage(claude([start, blockStart, text, error]))).toBe(false);
     expect(mayEstimateUsage(claude([start, blockStart, text], true))).toBe(false);
+  });
+});
+
+describe('Claude on Bedrock InvokeModel, streamed and cut before its final usage', () => {
+  const EVENTSTREAM = 'application/vnd.amazon.eventstream';
+  /** The first `n` chunks of a Claude invoke-with-response-stream answer, read by the parser as the proxy reads it. */
+  const invoke = (frames: Uint8Array[]): Exchange => {
+    const body = Buffer.concat(frames);
+    const reducer = bedrockInvoke.createReducer(EVENTSTREAM);
+    reducer.push(body);
+    const reassembled = reducer.finish();
+    return makeExchange({
+      provider: 'bedrock', api: 'bedrock.invoke',
+      request: { method: 'POST', path: '/model/anthropic.claude-sonnet-4-5-20250929-v1:0/invoke-with-response-stream', headers: [], body: { bytes: Buffer.from('{}'), size: 2, truncated: false }, model: 'anthropic.claude-sonnet-4-5-20250929-v1:0', stream: true },
+      response: { status: 200, headers: ['Content-Type', EVENTSTREAM], body: { bytes: body, size: body.length, truncated: false }, reassembled },
+      outcome: 'client_aborted',
+      ...(reassembled.usage ? { usage: reassembled.usage } : {}),
+    });
+  };
+  const frames = claudeInvokeFrames('anthropic.claude-sonnet-4-5-20250929-v1:0');
+
+  it('keeps the input message_start reported and counts the output from what arrived, as on the direct Anthropic path', () => {
+    const cut = invoke(frames.slice(0, 3));
+    expect(mayEstimateUsage(cut)).toBe(true);
+    expect(estimateMissingUsage(cut, words)).toBe(true);
+    expect(cut.usage).toEqual({ inputTokens: 14, outputTokens: words(BEDROCK_TEXT) });
+  });
+
+  it('leaves alone a stream that got its final usage, one cut before message_start, and one ended by an exception frame', () => {
+    expect(mayEstimateUsage(invoke(frames))).toBe(false);
+    expect(mayEstimateUsage(invoke(frames.slice(0, 5)))).toBe(false); // message_delta came; the metrics chunk did not
+    expect(mayEstimateUsage(invoke([]))).toBe(false);
+    const failed = invoke([...frames.slice(0, 3), exceptionFrame('modelStreamErrorException')]);
+    expect(failed.response!.reassembled!.failed).toBe(true);
+    expect(mayEstimateUsage(failed)).toBe(false);
   });
 });
