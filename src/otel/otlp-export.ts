@@ -20,8 +20,12 @@ export interface OtlpExport {
   export(ex: Exchange): void;
   /** The archive's estimates (Recorder.onEstimated): the spans held for them go out (span-hold.ts). */
   estimated(estimates: readonly EstimatedUsage[], none: readonly string[]): void;
-  /** Sends what is queued and stops (shutdown; at most the exporter's timeout). */
-  shutdown(): Promise<void>;
+  /**
+   * Sends what is queued and stops (shutdown; at most the exporter's timeout). Spans held for
+   * an estimate wait for it while `archivePending` says the archive still has records to
+   * write, at most a second (span-hold.ts); without it they go as they are.
+   */
+  shutdown(archivePending?: () => boolean): Promise<void>;
 }
 
 /** Exchanges held while the SDK loads (its first ~100 ms); more are dropped, as a full batch queue drops. */
@@ -55,8 +59,9 @@ export function startOtlpExport(options: OtlpOptions): OtlpExport {
   return {
     export: (ex) => awaiting.offer(ex),
     estimated: (estimates, none) => awaiting.settle(estimates, none),
-    async shutdown() {
-      awaiting.flush();
+    async shutdown(archivePending) {
+      if (archivePending) await awaiting.drain(archivePending);
+      else awaiting.flush();
       await loading;
       await ready?.shutdown();
     },

@@ -10,6 +10,13 @@ import { mayEstimateUsage } from '../recorder/row-estimate.js';
 const WAIT_MS = 10_000;
 /** Spans held at most (a writer far behind must not grow this without bound); past it they go out at once. */
 const MAX_HELD = 2048;
+/**
+ * How long shutdown waits for the estimates of held spans: long enough for a batch already
+ * written to be counted (milliseconds), short of the first tokenizer load on a busy machine;
+ * a stop must not hang on spans.
+ */
+const DRAIN_MS = 1000;
+const DRAIN_POLL_MS = 10;
 
 /**
  * Spans of exchanges whose usage the archive estimates (an answer that reported none, an
@@ -40,7 +47,21 @@ export class SpanHold {
     for (const id of none) this.#release(id);
   }
 
-  /** Everything held goes out as it is (shutdown). */
+  /**
+   * Shutdown: waits, at most `maxMs`, for the estimates of the spans held while the archive
+   * still has records to write (`archivePending`: an estimate is reported with the batch its
+   * record was written in, so with nothing pending none is coming), then lets the rest go
+   * as they are. Checked every few milliseconds: the writer's reports arrive on this thread.
+   */
+  async drain(archivePending: () => boolean, maxMs = DRAIN_MS): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    while (this.#held.size > 0 && archivePending() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - Date.now()))));
+    }
+    this.flush();
+  }
+
+  /** Everything held goes out as it is. */
   flush(): void {
     for (const id of [...this.#held.keys()]) this.#release(id);
   }

@@ -300,8 +300,9 @@ export class ProxyServer {
     await closed;
     this.inner.close();
     await this.pools.close();
-    // The last spans go out before the process ends (bounded by the exporter's timeout).
-    await this.otlp?.shutdown().catch(() => {});
+    // The last spans go out before the process ends (bounded by the exporter's timeout), those
+    // held for an estimate once the archive has made it (at most a second more).
+    await this.otlp?.shutdown(() => this.deps.recorder.stats().pending > 0).catch(() => {});
   }
 
   /** The redaction for what is logged: built-in rules plus --redact patterns (replaced on reload). */

@@ -40,3 +40,37 @@ describe('spans waiting for the archive\'s estimate', () => {
     expect(hold.size).toBe(0);
   });
 });
+
+describe('spans held at shutdown', () => {
+  it('wait for the estimates the archive is still making (the writer reports them while shutdown waits), then go', async () => {
+    const sent: string[] = [];
+    const hold = new SpanHold((ex) => sent.push(`${ex.id}${ex.usageEstimated ? '~' : ''}`));
+    const [a, b] = [chat(), chat()];
+    for (const ex of [a, b]) hold.offer(ex);
+    // The writer reports a's estimate and, a moment later, that b gets none.
+    setTimeout(() => hold.settle([{ id: a.id, inputTokens: 8, outputTokens: 16, usd: null }], []), 30);
+    setTimeout(() => hold.settle([], [b.id]), 60);
+    const started = Date.now();
+    await hold.drain(() => true, 1000);
+    expect(sent).toEqual([`${a.id}~`, b.id]);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('go as they are at once when the archive has nothing left to write (no estimate can come), and after the bound otherwise', async () => {
+    const sent: string[] = [];
+    const hold = new SpanHold((ex) => sent.push(ex.id));
+    const a = chat();
+    hold.offer(a);
+    let started = Date.now();
+    await hold.drain(() => false, 1000);
+    expect(sent).toEqual([a.id]);
+    expect(Date.now() - started).toBeLessThan(100);
+    const b = chat();
+    hold.offer(b);
+    started = Date.now();
+    await hold.drain(() => true, 80);
+    expect(sent).toEqual([a.id, b.id]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(70);
+    expect(hold.size).toBe(0);
+  });
+});
