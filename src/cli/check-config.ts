@@ -36,8 +36,9 @@ export function checkConfig(file: string): CheckResult {
   return { summary: `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(policy)}`, warnings: policyWarnings(config.policyFile, policy) };
 }
 
+/** The policy's own warnings (already `file:line: key: why`), then its shadowed budget rules. */
 function policyWarnings(file: string, policy: CompiledPolicy): string[] {
-  return budgetWarnings(policy).map((w) => `${file}: ${w}`);
+  return [...(policy.warnings ?? []).map((w) => w.text), ...budgetWarnings(policy).map((w) => `${file}: ${w}`)];
 }
 
 /** A JSON file whose top level has `rules` or `teams` is a policy; anything else is read as a config file. */

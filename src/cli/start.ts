@@ -109,7 +109,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
   if (config.policy) {
     logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
-    warnShadowedBudgets(logger, config.policyFile, config.policy);
+    warnPolicy(logger, config.policyFile, config.policy);
   }
   const policyWatch = new PolicyFollower(proxy.server, logger).follow(config.policyFile);
   let running = config;
@@ -126,7 +126,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       const waiting = restartOnlyChanges(running, next);
       running = next;
       logger.info({ file: config.configFile }, 'config reloaded');
-      if (next.policy) warnShadowedBudgets(logger, next.policyFile, next.policy);
+      if (next.policy) warnPolicy(logger, next.policyFile, next.policy);
       if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
     } catch (err) {
       logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
@@ -171,7 +171,7 @@ class PolicyFollower {
       loaded: (policy) => {
         this.server.setPolicy(policy);
         this.logger.info({ file, policy: summarize(policy) }, 'policy reloaded');
-        warnShadowedBudgets(this.logger, file, policy);
+        warnPolicy(this.logger, file, policy);
       },
       refused: (message) => {
         this.logger.error({ file, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy');
@@ -189,8 +189,13 @@ class PolicyFollower {
   }
 }
 
-/** A warning per budget rule no request reaches (budget-shadow.ts): the policy is applied as written all the same. */
-function warnShadowedBudgets(logger: Logger, file: string | undefined, policy: CompiledPolicy): void {
+/**
+ * At every (re)load, what loads but will not always take effect, applied as written all the
+ * same: keys such as a route model on Bedrock (compile.ts warnings), and each budget rule no
+ * request reaches (budget-shadow.ts).
+ */
+function warnPolicy(logger: Logger, file: string | undefined, policy: CompiledPolicy): void {
+  for (const w of policy.warnings ?? []) logger.warn(`policy: ${w.text}`);
   for (const [rule, by] of budgetShadows(policy)) {
     // Rule ids are the file's words: through the redactor like every rule id the log names (budget-charge.ts).
     logger.warn({ file, rule: builtInRedactor.text(rule.id), shadowedBy: builtInRedactor.text(by.id) }, 'budget rule never applies: an enforced budget rule above it matches every request it matches');

@@ -5,6 +5,7 @@ import type { Document, LineCounter, Node } from 'yaml';
 import { ConfigError } from '../config-error.js';
 import { ajv, yaml } from '../config-parsers.js';
 import { compilePolicy, RuleError, type CompiledPolicy } from './compile.js';
+import { dotted } from './match.js';
 import type { CredentialSources } from './routing-compile.js';
 import { POLICY_SCHEMA } from './schema.js';
 import type { PolicySpec } from './types.js';
@@ -55,7 +56,9 @@ export function loadPolicyText(text: string, file = 'policy', sources: Credentia
   }
   try {
     // A credentials file named relative to the policy file is read from beside it.
-    return compilePolicy(data, { baseDir: dirname(file), ...sources });
+    const policy = compilePolicy(data, { baseDir: dirname(file), ...sources });
+    for (const w of policy.warnings ?? []) w.text = `${name}:${lineOf(doc, lines, w.path)}: ${dotted(w.path)}: ${w.message}`;
+    return policy;
   } catch (err) {
     if (!(err instanceof RuleError)) throw err;
     throw new ConfigError(`${name}:${lineOf(doc, lines, err.path)}: ${dotted(err.path)}: ${err.message}`);
@@ -92,11 +95,6 @@ function pointer(instancePath: string): (string | number)[] {
   });
 }
 
-export function dotted(path: readonly (string | number)[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
-  return out;
-}
 
 /** 1-based line of the node at `path` (of its key when `key`), falling back to the nearest ancestor. */
 function lineOf(doc: Document, lines: LineCounter, path: readonly (string | number)[], key = false): number {

@@ -10,6 +10,13 @@ export class RuleError extends Error {
   }
 }
 
+/** `['rules', 2, 'match', 'model']` → `rules[2].match.model`, as messages name a key. */
+export function dotted(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
 const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 
 /** `*` any run of characters, `?` one; everything else literal; case-insensitive (model and host names). */

@@ -1,4 +1,5 @@
 import type { ProviderId } from '../exchange.js';
+import { modelFixedReason } from './bedrock-route-model.js';
 import type { CompiledPolicy } from './compile.js';
 import type { CompiledTarget, FallbackTriggers, UpstreamOrigin } from './routing-compile.js';
 import type { CredentialHeader, MatchFacts, RouteEnd, RoutingDecision } from './types.js';
@@ -34,9 +35,9 @@ export function originOf(target: { tls: boolean; host: string; port: number }): 
   return { tls: target.tls, host: target.host, port: target.port, label: `${target.tls ? 'https' : 'http'}://${shown}${defaultPort ? '' : `:${target.port}`}` };
 }
 
-function hopOf(target: CompiledTarget, original: UpstreamOrigin): Hop {
+function hopOf(target: CompiledTarget, original: UpstreamOrigin, modelFixed: string | undefined): Hop {
   const origin = target.upstream ?? original;
-  return { origin, model: target.model, pathPrefix: target.pathPrefix, explicit: target.upstream !== undefined && origin.label !== original.label };
+  return { origin, model: modelFixed ? undefined : target.model, pathPrefix: target.pathPrefix, explicit: target.upstream !== undefined && origin.label !== original.label };
 }
 
 /**
@@ -49,14 +50,19 @@ export function evaluateRouting(policy: CompiledPolicy, facts: MatchFacts, targe
   const original = originOf(target);
   let primary: Hop = { origin: original, explicit: false };
   let route: RoutingOutcome['route'];
+  // A request whose model no rule can change (Bedrock): its hops go without one, and its route decisions say why.
+  const fixed = modelFixedReason(facts);
   for (const rule of policy.route) {
     if (!rule.match(facts)) continue;
     const enforced = rule.mode === 'enforce';
     const t = rule.target;
-    decisions.push({ rule: rule.id, kind: 'route', action: 'route', enforced, ...(t.upstream ? { upstream: t.upstream.label } : {}), ...(t.model ? { model: t.model } : {}), ...(t.pathPrefix ? { pathPrefix: t.pathPrefix } : {}) });
+    decisions.push({
+      rule: rule.id, kind: 'route', action: 'route', enforced, ...(t.upstream ? { upstream: t.upstream.label } : {}), ...(t.model ? { model: t.model } : {}),
+      ...(t.pathPrefix ? { pathPrefix: t.pathPrefix } : {}), ...(t.model && fixed ? { modelNotApplied: fixed } : {}),
+    });
     if (!enforced) continue;
-    primary = hopOf(t, original);
-    route = { from: end(original.label, facts.model), to: end(primary.origin.label, t.model ?? facts.model) };
+    primary = hopOf(t, original, fixed);
+    route = { from: end(original.label, facts.model), to: end(primary.origin.label, primary.model ?? facts.model) };
     break;
   }
   const hops = [primary];
@@ -67,7 +73,7 @@ export function evaluateRouting(policy: CompiledPolicy, facts: MatchFacts, targe
     const enforced = rule.mode === 'enforce';
     decisions.push({ rule: rule.id, kind: 'fallback', action: 'fallback', enforced, upstreams: rule.upstreams.map((u) => u.upstream.label), on: rule.on.names });
     if (!enforced) continue;
-    hops.push(...rule.upstreams.map((u) => hopOf(u, original)));
+    hops.push(...rule.upstreams.map((u) => hopOf(u, original, fixed)));
     triggers = rule.on;
     fallbackRule = rule.id;
     break;

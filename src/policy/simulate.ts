@@ -226,8 +226,10 @@ function replayRouting(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayStat
   for (const d of routing.decisions) {
     if (d.kind === 'route') {
       // A WebSocket session keeps its model (it travels in the query or the messages): only the upstream changes.
-      const model = r.upgrade ? undefined : d.model;
-      const to = [d.upstream, model && `model ${model}`, d.model && !model && 'model kept (WebSocket)', d.pathPrefix && `path ${d.pathPrefix}`].filter(Boolean).join(', ');
+      // So does a Bedrock request (its model is in the signed path).
+      const model = r.upgrade || d.modelNotApplied ? undefined : d.model;
+      const kept = d.model && !model && (r.upgrade ? 'model kept (WebSocket)' : 'model kept (not applied)');
+      const to = [d.upstream, model && `model ${model}`, kept, d.pathPrefix && `path ${d.pathPrefix}`].filter(Boolean).join(', ');
       const effect = tally.act(d.rule, 'route', d.enforced, 'route', to);
       const priced = priceRouted(r, d.upstream, model, s.price);
       if (priced === undefined || r.costUsd === null) effect.unpriced = (effect.unpriced ?? 0) + 1;

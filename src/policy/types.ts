@@ -191,7 +191,7 @@ export type RoutingKind = 'route' | 'fallback' | 'credentials';
 /** An upstream as a rule names it: a URL (`https://host[:port]` or `http://host:port`) plus what changes with it. */
 export interface RouteTargetSpec {
   upstream?: string;
-  /** Replaces the top-level `model` of the JSON body. */
+  /** Replaces the top-level `model` of the JSON body (Google's and Azure's: the path's; Bedrock's: not applied). */
   model?: string;
   /** Put in front of the request path (a local server mounted under /openai, say). */
   pathPrefix?: string;
@@ -233,7 +233,8 @@ export interface Attempt {
 }
 
 export type RoutingDecision =
-  | { rule: string; kind: 'route'; action: 'route'; enforced: boolean; upstream?: string; model?: string; pathPrefix?: string }
+  /** route: `modelNotApplied` says why the rule's `model` did not change the request (Bedrock's signed path, a body naming none). */
+  | { rule: string; kind: 'route'; action: 'route'; enforced: boolean; upstream?: string; model?: string; pathPrefix?: string; modelNotApplied?: string }
   | { rule: string; kind: 'fallback'; action: 'fallback'; enforced: boolean; upstreams: string[]; on: string[]; skipped?: string }
   /** Which header carried an injected credential, from which source (the variable or file name, never the value). */
   | { rule: string; kind: 'credentials'; action: 'inject'; enforced: boolean; upstream: string; header: CredentialHeader; source: string };

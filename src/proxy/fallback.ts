@@ -66,8 +66,7 @@ function forwardOneHop(fwd: PlannedForward, res: ServerResponse, ex: Exchange, c
   const hop = fwd.plan.hops[0]!;
   const record = ex.policy ?? { decisions: [] };
   const req = requestForHop(fwd.base, hop, credentialsForHop(fwd, hop, record, false));
-  // A request whose model could not be rewritten (Bedrock: the model is in the path) kept its own.
-  if (req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
+  if (req.modelNotRewritten) modelKept(record, req.modelNotRewritten);
   if (req.withheld && record.route) record.route.to.withheld = req.withheld;
   if (record.decisions.length > 0) ex.policy = record;
   const body = req.chunked && req.body ? Readable.from([req.body]) : req.body;
@@ -90,8 +89,7 @@ async function forwardAlongHops(fwd: PlannedForward, res: ServerResponse, ex: Ex
     const pool = fwd.pools.get(hop.origin.tls, hop.origin.host, hop.origin.port, hop.explicit);
     result = await relay(pool, { method: fwd.base.method, path: req.path, headers: req.headers, body }, res, ex, capture, { retryOn, extraHeaders: fwd.extraHeaders });
     const step = nextStep(result, plan, i);
-    // A request whose model could not be rewritten (Bedrock: the model is in the path) kept its own.
-    if (i === 0 && req.modelNotRewritten && record.route) record.route.to.model = record.route.from.model;
+    if (i === 0 && req.modelNotRewritten) modelKept(record, req.modelNotRewritten);
     if (i === 0 && req.withheld && record.route) record.route.to.withheld = req.withheld;
     // Tries are only recorded under a fallback rule (and only then can there be another).
     if (!plan.triggers) break;
@@ -115,7 +113,19 @@ export function logFallback(fwd: Pick<PlannedForward, 'logger' | 'redactor' | 'p
   }, 'fallback: upstream failed, trying the next');
 }
 
-function attemptOf(hop: Hop, modelNotRewritten: boolean | undefined, result: RelayResult, step: NextStep, answered: number | undefined): Attempt {
+/**
+ * A request whose model could not be rewritten (no model in the body, a body llmtap could
+ * not read) kept its own: the route records that model, and its decision why the rule's was
+ * not applied. (A Bedrock request's was never asked to change: routing.ts decides that.)
+ */
+function modelKept(record: PolicyRecord, why: string): void {
+  if (!record.route) return;
+  record.route.to.model = record.route.from.model;
+  const decision = record.decisions.find((d) => d.kind === 'route' && d.enforced);
+  if (decision?.kind === 'route' && decision.modelNotApplied === undefined) decision.modelNotApplied = why;
+}
+
+function attemptOf(hop: Hop, modelNotRewritten: string | undefined, result: RelayResult, step: NextStep, answered: number | undefined): Attempt {
   const model = hop.model !== undefined && !modelNotRewritten ? hop.model : undefined;
   const base: Attempt = { upstream: hop.origin.label, ...(model ? { model } : {}), result: step === 'retry' ? 'retried' : 'answered' };
   switch (result.outcome) {

@@ -1,4 +1,5 @@
 import { withBodyLength, type RawHeaders } from '../exchange.js';
+import { azureDeploymentSegment, rewriteAzurePath } from '../policy/azure-model-rewrite.js';
 import { googleModelSegment, rewriteGoogleBody, rewriteGooglePath } from '../policy/google-model-rewrite.js';
 import { rewriteModel } from '../policy/model-rewrite.js';
 import type { Hop } from '../policy/routing.js';
@@ -24,8 +25,8 @@ export interface HopRequest {
   headers: RawHeaders;
   body: Buffer | null;
   chunked: boolean;
-  /** The model was asked to change but neither the path (Google) nor the body's top level names it. */
-  modelNotRewritten?: boolean;
+  /** Why the model was asked to change and did not: neither the path (Google, Azure) nor the body's top level names it, or the body could not be read. */
+  modelNotRewritten?: string;
   /** The client's credentials held back from another origin (names only: headers, `?key`). */
   withheld?: string[];
 }
@@ -47,7 +48,8 @@ const KEY_SUBPROTOCOL = 'openai-insecure-api-key.';
  * Builds what one hop is sent (pure): the path with the hop's prefix, a Host
  * header naming the hop's origin when it is not the one the client asked for, the
  * model rewritten in the body (identity-encoded, Content-Length fixed) or, for
- * Google's model-in-path APIs, in the path and any body field naming it, and the
+ * Google's model-in-path APIs and Azure's deployments, in the path and any body field
+ * naming it (a Bedrock request's never: routing.ts leaves its hops without one), and the
  * injected credential in place of any the client sent. A hop to another origin
  * never gets the client's credentials (a key is only for the origin it was sent
  * to): only the injected one, if any.
@@ -56,24 +58,30 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
   let headers = base.headers;
   let body = base.body;
   let chunked = base.chunked;
-  let modelNotRewritten: boolean | undefined;
+  let modelNotRewritten: string | undefined;
   if (hop.explicit) headers = setHeader(headers, 'host', authority(hop.origin.host, hop.origin.port, hop.origin.tls));
   let path = base.path;
   if (hop.model !== undefined) {
-    // Google reads the model from the path (…/models/{m}:generateContent): that is what changes,
-    // and a model the body names too goes with it. Elsewhere the body's top-level model.
-    const segment = googleModelSegment(base.path);
+    // Google reads the model from the path (…/models/{m}:generateContent), Azure OpenAI the
+    // deployment (/openai/deployments/{d}/…): that is what changes, and a model the body names
+    // too goes with it. Elsewhere the body's top-level model.
+    const google = googleModelSegment(base.path);
+    const azure = google ? undefined : azureDeploymentSegment(base.path);
     const bodyUnread = !base.identity && (base.body?.length ?? 0) > 0;
-    const next = base.identity && (segment ? rewriteGoogleBody(base.identity, hop.model) : rewriteModel(base.identity, hop.model));
-    if (segment && !bodyUnread) path = rewriteGooglePath(base.path, segment, hop.model);
-    if (next) {
-      body = next;
-      chunked = false;
-      headers = withBodyLength(headers, next.length);
-    } else if (!segment || bodyUnread) {
-      // No model to change: none at the body's top level (Bedrock's is in its path), or a Google
-      // body in a coding llmtap cannot undo, which may name it too (path and body must agree).
-      modelNotRewritten = true;
+    const next = base.identity && (google ? rewriteGoogleBody(base.identity, hop.model) : rewriteModel(base.identity, hop.model));
+    if (bodyUnread) {
+      // The body may name the model too (path and body must agree): neither changes.
+      modelNotRewritten = 'the body could not be read (a content coding llmtap cannot undo)';
+    } else {
+      if (google) path = rewriteGooglePath(base.path, google, hop.model);
+      else if (azure) path = rewriteAzurePath(base.path, azure, hop.model);
+      if (next) {
+        body = next;
+        chunked = false;
+        headers = withBodyLength(headers, next.length);
+      } else if (!google && !azure) {
+        modelNotRewritten = 'the body names no top-level model';
+      }
     }
   }
   let withheld: string[] | undefined;

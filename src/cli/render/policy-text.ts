@@ -35,7 +35,8 @@ function detail(d: Decision): string {
       return ` · key ${d.key}${d.ageSeconds === undefined ? '' : `, ${d.ageSeconds}s old`}${d.action === 'hit' && !d.enforced ? ' · would have answered from the cache; forwarded' : ''}`;
     case 'route': {
       // A record from another build may name none of these: no empty separator then.
-      const what = [d.upstream && `to ${d.upstream}`, d.model && `model ${d.model}`, d.pathPrefix && `path prefix ${d.pathPrefix}`].filter(Boolean).join(', ');
+      const model = d.model && `model ${d.model}${d.modelNotApplied ? ` not applied (${d.modelNotApplied})` : ''}`;
+      const what = [d.upstream && `to ${d.upstream}`, model, d.pathPrefix && `path prefix ${d.pathPrefix}`].filter(Boolean).join(', ');
       return what ? ` · ${what}` : '';
     }
     case 'fallback':
