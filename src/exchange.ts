@@ -157,8 +157,8 @@ export interface Exchange {
     reassembled?: Reassembled;
   };
   usage?: Usage;
-  /** `usage` was counted by llmtap from the text, the answer reported none (recorder/row-estimate.ts). */
-  usageEstimated?: true;
+  /** `usage` was counted by llmtap from the text (recorder/row-estimate.ts): all of it (the answer reported none), or the output of a stream cut after its input was reported. */
+  usageEstimated?: 'all' | 'output';
   websocket?: WebSocketCapture;
   /** Epoch milliseconds (fractional, from performance.timeOrigin + now()). */
   timings: { start: number; requestEnd?: number; upstreamHeaders?: number; firstByte?: number; end?: number };

@@ -4,6 +4,7 @@ import type { PolicyRecord } from '../policy/types.js';
 import { csvLine } from './csv.js';
 import { modelLabel } from './model-parts.js';
 import { usdFigure } from './stats-json.js';
+import { estimatedPart } from './estimated-part.js';
 import { elapsed, isoTime, jsonColumn, selectSql, type ArchiveDb, type ExportOptions } from './export.js';
 
 /**
@@ -18,6 +19,8 @@ export const EXCHANGE_CSV_COLUMNS = [
   'provider', 'api', 'host', 'method', 'path', 'model', 'stream', 'status', 'outcome', 'error_code',
   'prompt_tokens', 'input_tokens', 'cached_input_tokens', 'cache_creation_input_tokens', 'output_tokens', 'reasoning_tokens', 'usage_estimated',
   'cost_usd', 'cost_source', 'ttfb_ms', 'duration_ms', 'stop_reason', 'policy',
+  // Last, so a sheet that reads columns by position keeps working: `all` or `output` (only output_tokens estimated).
+  'usage_estimated_part',
 ] as const;
 
 type CsvColumn = (typeof EXCHANGE_CSV_COLUMNS)[number];
@@ -45,10 +48,10 @@ export function exchangeCsvRecord(row: ExchangeRow): Record<CsvColumn, unknown> 
     stream: row.stream === null ? null : row.stream === 1, status: row.status, outcome: row.outcome, error_code: row.error_code,
     prompt_tokens: row.input_tokens === null && row.cached_input_tokens === null ? null : promptTokens(row),
     input_tokens: row.input_tokens, cached_input_tokens: row.cached_input_tokens, cache_creation_input_tokens: row.cache_creation_input_tokens ?? null,
-    output_tokens: outputTokens(row), reasoning_tokens: row.reasoning_tokens ?? null, usage_estimated: row.usage_estimated === 1,
+    output_tokens: outputTokens(row), reasoning_tokens: row.reasoning_tokens ?? null, usage_estimated: estimatedPart(row.usage_estimated) !== null,
     cost_usd: usdFigure(row.cost_usd), cost_source: row.cost_source ?? null,
     ttfb_ms: elapsed(row.started_at, row.first_byte_at), duration_ms: elapsed(row.started_at, row.ended_at),
-    stop_reason: row.stop_reason, policy: policyText(row.policy ?? null),
+    stop_reason: row.stop_reason, policy: policyText(row.policy ?? null), usage_estimated_part: estimatedPart(row.usage_estimated),
   };
 }
 

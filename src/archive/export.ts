@@ -2,6 +2,7 @@ import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from '../recorder/
 import { USAGE_COLUMNS, type UsageColumns } from '../recorder/row-types.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { rowUsesTls } from './row-scheme.js';
+import { estimatedPart, type EstimatedPart } from './estimated-part.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 
 /** What an export reads from: the archive's database (the writer's handle, or a reader's). */
@@ -32,8 +33,10 @@ export interface ExportedExchange extends AsStored {
   stream: boolean | null;
   /** The row's token-count columns (the audio ones are parts of the others: Realtime, audio chat completions). */
   usage: UsageColumns;
-  /** True when llmtap estimated those counts (and the cost) from the text: the answer reported no usage. */
+  /** True when llmtap estimated those counts (and the cost) from the text: the answer reported no usage, or was cut before its final usage. */
   usage_estimated: boolean;
+  /** What was estimated: `all` the counts, or the `output` only (the input is as the provider reported it); null when nothing was. */
+  usage_estimated_part: EstimatedPart | null;
   ttfb_ms: number | null;
   duration_ms: number | null;
   outcome: string | null;
@@ -193,7 +196,8 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     model: row.model,
     stream: row.stream === null ? null : row.stream === 1,
     usage: usageJson(row),
-    usage_estimated: row.usage_estimated === 1,
+    usage_estimated: estimatedPart(row.usage_estimated) !== null,
+    usage_estimated_part: estimatedPart(row.usage_estimated),
     ttfb_ms: elapsed(row.started_at, row.first_byte_at),
     duration_ms: elapsed(row.started_at, row.ended_at),
     outcome: row.outcome,

@@ -68,7 +68,7 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
   const { where, params } = exchangeWhere(query);
   const sums = db.prepare(`SELECT ${key} AS key, COUNT(*) AS requests, SUM(${IS_ERROR_SQL}) AS errors, SUM(${PROMPT_TOKENS_SQL}) AS input,
     SUM(${OUTPUT_TOKENS_SQL}) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced,
-    SUM(COALESCE(usage_estimated, 0)) AS estimated
+    SUM(CASE WHEN usage_estimated > 0 THEN 1 ELSE 0 END) AS estimated
     FROM exchanges ${where} GROUP BY key`).all(...params) as Omit<Group, 'latency' | 'ttft'>[];
   const regroup = query.by === 'team' ? (k: string | null) => teamKey(k, query.teams ?? new Map()) : (k: string | null) => k;
   const groups = new Map<string | null, Group>();

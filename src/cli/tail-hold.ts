@@ -15,7 +15,7 @@ export const MIN_HOLD_MS = 1_000;
 /** What HeldRows needs of a row. */
 export interface HoldableRow {
   id: string;
-  usage_estimated: 0 | 1 | null;
+  usage_estimated: 0 | 1 | 2 | null;
   started_at: number;
   ended_at: number | null;
 }

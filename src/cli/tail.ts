@@ -5,6 +5,7 @@ import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { ExchangeFilter } from '../archive/exchange-filter.js';
 import type { ExchangeListRow } from '../archive/store.js';
 import { modelLabel, rowModels } from '../archive/model-parts.js';
+import { estimatedPart } from '../archive/estimated-part.js';
 import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { HeldRows } from './tail-hold.js';
 import { filterFlags, filterOf, filterProblem, type FilterArgs } from './filter-flags.js';
@@ -113,12 +114,15 @@ function reread(reader: SqliteArchiveReader, ids: readonly string[]): ExchangeLi
 export function tailLine(row: ExchangeListRow, color: boolean): string {
   const time = new Date(row.started_at).toTimeString().slice(0, 8);
   const status = statusLabel(row.status, row.outcome);
-  const est = row.usage_estimated === 1 ? '~' : '';
+  const part = estimatedPart(row.usage_estimated);
+  const est = part ? '~' : '';
+  // The input of a stream cut after the provider reported it is the provider's: only the output is marked.
+  const estIn = part === 'all' ? '~' : '';
   const parts = [
     time, fitted(row.tool_name ?? '-', 18), fitted(modelLabel(row) ?? '-', 20), color && status.failed ? red(status.text) : status.text,
     duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
     // `~`: estimated by llmtap, the answer reported no usage.
-    `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : `${est}${tokens(promptTokens(row))}`} out ${est}${tokens(outputTokens(row))}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
+    `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : `${estIn}${tokens(promptTokens(row))}`} out ${est}${tokens(outputTokens(row))}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,
   ];
   const line = parts.join('  ');
@@ -130,6 +134,6 @@ function tailJson(row: ExchangeListRow): Record<string, unknown> {
     id: row.id, started_at: new Date(row.started_at).toISOString(), tool: row.tool_name, model: row.model, models: rowModels(row), status: row.status, outcome: row.outcome,
     duration_ms: row.ended_at === null ? null : Math.round(row.ended_at - row.started_at), host: row.host, method: row.method, path: row.path,
     tokens: { input: promptTokens(row), output: outputTokens(row), cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
-    session_id: row.session_id, thread_id: row.thread_id, usage_estimated: row.usage_estimated === 1,
+    session_id: row.session_id, thread_id: row.thread_id, usage_estimated: estimatedPart(row.usage_estimated) !== null, usage_estimated_part: estimatedPart(row.usage_estimated),
   };
 }

@@ -107,7 +107,11 @@ export function exchangeSpan(ex: Exchange, options: SpanOptions): SpanData {
   set(GEN_AI.cacheCreationTokens, usage?.cacheCreationInputTokens);
   set(GEN_AI.reasoningTokens, usage?.reasoningTokens);
   // Counted by llmtap's archive from the text (the answer reported none, or a stream was cut): otel/span-hold.ts.
-  if (ex.usageEstimated) a['llmtap.usage_estimated'] = true;
+  if (ex.usageEstimated) {
+    a['llmtap.usage_estimated'] = true;
+    // `output`: the input tokens are the provider's, only the output was counted by llmtap.
+    a['llmtap.usage_estimated_part'] = ex.usageEstimated;
+  }
   set(GEN_AI.conversationId, text(ex.agent?.threadId ?? ex.agent?.conversationId ?? ex.agent?.sessionId));
   set('session.id', text(ex.agent?.sessionId));
   set('llmtap.tool.name', text(ex.tool?.name));

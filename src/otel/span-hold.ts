@@ -87,5 +87,5 @@ export class SpanHold {
 /** The exchange as the archive amended it: the estimate adds to what it reported (nothing, or message_start's figures). */
 function withEstimate(ex: Exchange, e: EstimatedUsage): Exchange {
   const usage = ex.usage ?? ex.response?.reassembled?.usage;
-  return { ...ex, usage: { ...usage, inputTokens: (usage?.inputTokens ?? 0) + e.inputTokens, outputTokens: (usage?.outputTokens ?? 0) + e.outputTokens }, usageEstimated: true };
+  return { ...ex, usage: { ...usage, inputTokens: (usage?.inputTokens ?? 0) + e.inputTokens, outputTokens: (usage?.outputTokens ?? 0) + e.outputTokens }, usageEstimated: e.part };
 }

@@ -3,6 +3,7 @@ import type { PriceOverrides } from '../cost/override-match.js';
 import type { Exchange } from '../exchange.js';
 import type { ExchangeRow } from './row-types.js';
 import { applyCost } from './row-cost.js';
+import { ESTIMATED_COLUMN, estimatedPart, type EstimatedPart } from '../archive/estimated-part.js';
 
 /** An exchange committed without (final) usage that the writer estimates (row-estimate.ts), with its row as written. */
 export interface Estimable {
@@ -22,6 +23,8 @@ export interface EstimatedUsage {
   outputTokens: number;
   /** The price those tokens add; null when the model has no known price. */
   usd: number | null;
+  /** What of the exchange's usage is now an estimate: all of it, or the output only. */
+  part: EstimatedPart;
 }
 
 /** The writer's word on every estimable exchange of a committed batch: estimated, or not going to be. */
@@ -45,7 +48,7 @@ export function amendWithEstimates(db: Database.Database, items: readonly Estima
   const done: Estimable[] = [];
   const skipped: Estimable[] = [];
   for (const item of items) (estimate(item.ex) ? done : skipped).push(item);
-  const updateRow = db.prepare('UPDATE exchanges SET input_tokens = @input, output_tokens = @output, cost_usd = @cost, cost_source = @source, usage_estimated = 1 WHERE id = @id');
+  const updateRow = db.prepare('UPDATE exchanges SET input_tokens = @input, output_tokens = @output, cost_usd = @cost, cost_source = @source, usage_estimated = @estimated WHERE id = @id');
   const settleRow = db.prepare('UPDATE exchanges SET usage_estimated = NULL WHERE id = ? AND usage_estimated = 0');
   // Totals already hold what the row was committed with (nothing, or an Anthropic stream's
   // input): they take the difference. A row committed without a cost counted as unpriced.
@@ -55,7 +58,7 @@ export function amendWithEstimates(db: Database.Database, items: readonly Estima
   const updateThread = db.prepare(`UPDATE threads SET input_tokens = input_tokens + @input, output_tokens = output_tokens + @output, ${addCost} WHERE id = @id`);
   // Priced on a copy: the row keeps what is stored until the amendment commits.
   const amended = done.map(({ ex, row }) => {
-    const copy: ExchangeRow = { ...row, input_tokens: ex.usage?.inputTokens ?? 0, output_tokens: ex.usage?.outputTokens ?? 0, usage_estimated: 1 };
+    const copy: ExchangeRow = { ...row, input_tokens: ex.usage?.inputTokens ?? 0, output_tokens: ex.usage?.outputTokens ?? 0, usage_estimated: ESTIMATED_COLUMN[ex.usageEstimated ?? 'all'] };
     applyCost(copy, ex, prices);
     const added = {
       input: copy.input_tokens! - (row.input_tokens ?? 0),
@@ -67,7 +70,7 @@ export function amendWithEstimates(db: Database.Database, items: readonly Estima
   });
   db.transaction(() => {
     for (const { copy, added } of amended) {
-      updateRow.run({ input: copy.input_tokens, output: copy.output_tokens, cost: copy.cost_usd, source: copy.cost_source, id: copy.id });
+      updateRow.run({ input: copy.input_tokens, output: copy.output_tokens, cost: copy.cost_usd, source: copy.cost_source, estimated: copy.usage_estimated, id: copy.id });
       if (copy.session_id !== null) updateSession.run({ ...added, apiEquivalent: copy.cost_source === 'api_equivalent' ? 1 : 0, id: copy.session_id });
       if (copy.thread_id !== null) updateThread.run({ input: added.input, output: added.output, usd: added.usd, id: copy.thread_id });
     }
@@ -75,8 +78,8 @@ export function amendWithEstimates(db: Database.Database, items: readonly Estima
   }).immediate();
   for (const { row } of skipped) row.usage_estimated = null;
   const estimated = amended.map(({ row, copy, added }) => {
-    Object.assign(row, { input_tokens: copy.input_tokens, output_tokens: copy.output_tokens, usage_estimated: 1, cost_usd: copy.cost_usd, cost_source: copy.cost_source });
-    return { id: row.id, inputTokens: added.input, outputTokens: added.output, usd: added.usd };
+    Object.assign(row, { input_tokens: copy.input_tokens, output_tokens: copy.output_tokens, usage_estimated: copy.usage_estimated, cost_usd: copy.cost_usd, cost_source: copy.cost_source });
+    return { id: row.id, inputTokens: added.input, outputTokens: added.output, usd: added.usd, part: estimatedPart(copy.usage_estimated) ?? 'all' };
   });
   return { estimated, none: skipped.map(({ row }) => row.id) };
 }

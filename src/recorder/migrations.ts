@@ -180,7 +180,8 @@ export const MIGRATIONS: readonly string[] = [
   // ~1-4 ms with this. Partial: unlabelled traffic adds no index entries.
   'CREATE INDEX exchanges_session_label ON exchanges (session_id, client_label) WHERE client_label IS NOT NULL',
   // 13: 1 where the token counts were estimated by llmtap from the text (a Chat Completions or Responses
-  // answer that reported no usage; recorder/row-estimate.ts), so readers can say so.
+  // answer that reported no usage; recorder/row-estimate.ts), so readers can say so. Later also 2: the
+  // output only (a stream cut after its input was reported; archive/estimated-part.ts), no migration needed.
   'ALTER TABLE exchanges ADD COLUMN usage_estimated INTEGER',
   // 14: what hourly retention needs through indexes, so a pass with little or nothing old
   // reads little: each body part's last use (a table of its own, body-parts.ts; parts

@@ -59,7 +59,7 @@ export function estimateMissingUsage(ex: Exchange, count: TokenCounter = budgete
     // is), the output is what the text, thinking and tool calls received come to with OpenAI's
     // tokenizer (Claude's own is not public: an approximation), never below what was reported.
     ex.usage = { ...reported, outputTokens: Math.max(reported.outputTokens ?? 0, estimateAnswerTokens(res.reassembled, count)) };
-    return estimated(ex);
+    return estimated(ex, 'output');
   }
   const body = ex.request.body;
   if (body.size === 0 || body.bytes.length === 0) return false;
@@ -71,11 +71,11 @@ export function estimateMissingUsage(ex: Exchange, count: TokenCounter = budgete
     : estimatePromptTokens(ex.api!, parseJson(decoded.toString('utf8')), count);
   if (inputTokens === undefined) return false;
   ex.usage = { inputTokens, outputTokens: estimateAnswerTokens(res.reassembled, count) };
-  return estimated(ex);
+  return estimated(ex, 'all');
 }
 
-function estimated(ex: Exchange): true {
-  ex.usageEstimated = true;
+function estimated(ex: Exchange, part: 'all' | 'output'): true {
+  ex.usageEstimated = part;
   // A price the main thread put on the exchange (budgets) is of the usage it ended with.
   delete ex.price;
   return true;

@@ -81,11 +81,13 @@ export interface ExchangeRow {
   client_label: string | null;
   /**
    * 1: the token counts (and the cost priced from them) were estimated by llmtap, the answer
-   * reported none (schema 13). 0: committed, awaiting the writer's estimate (a moment later
-   * it is 1, or NULL when none comes; a proxy killed in between leaves 0): readers treat it
-   * as not estimated, `tail` waits a moment for it.
+   * reported none (schema 13). 2: only the output was, the input being as the provider
+   * reported it (a stream cut after Anthropic's message_start; archive/estimated-part.ts).
+   * 0: committed, awaiting the writer's estimate (a moment later it is 1 or 2, or NULL when
+   * none comes; a proxy killed in between leaves 0): readers treat it as not estimated,
+   * `tail` waits a moment for it.
    */
-  usage_estimated: 0 | 1 | null;
+  usage_estimated: 0 | 1 | 2 | null;
 }
 
 export interface TunnelRow {

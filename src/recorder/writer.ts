@@ -15,6 +15,7 @@ import type { ExchangeSummary } from '../sessions/group.js';
 import type { CacheEntry } from '../cache/response-cache.js';
 import { writeCacheOps } from '../cache/cache-table.js';
 import { outputTokens, promptTokens } from '../providers/usage-totals.js';
+import { estimatedPart, type EstimatedPart } from '../archive/estimated-part.js';
 
 /** One record as recorded; it waits and crosses to the writer thread encoded (record-codec.ts). */
 export type Pending =
@@ -71,7 +72,7 @@ export interface WrittenExchange {
   /** The proxy user it was recorded under, so a report goes only to those who may see it. */
   user: string | null;
   /** The tokens the writer estimated (the answer reported none, or an Anthropic stream was cut): the live row showed none. */
-  estimated?: { promptTokens: number; outputTokens: number | null };
+  estimated?: { promptTokens: number; outputTokens: number | null; part: EstimatedPart };
 }
 
 /** What the Recorder mirrors of the writer (the writer may live on another thread). */
@@ -379,6 +380,7 @@ function summaryOrNothing(row: ExchangeRow, exchange: Exchange): ExchangeSummary
 function writtenExchange(row: ExchangeRow): WrittenExchange {
   const written: WrittenExchange = { id: row.id, sessionId: row.session_id, threadId: row.thread_id, turn: row.turn, costUsd: row.cost_usd, costSource: row.cost_source, user: row.client_user };
   // Reported after the amendment (estimate-pass.ts): the live list learns the estimate with the cost priced from it.
-  if (row.usage_estimated === 1) written.estimated = { promptTokens: promptTokens(row), outputTokens: outputTokens(row) };
+  const part = estimatedPart(row.usage_estimated);
+  if (part) written.estimated = { promptTokens: promptTokens(row), outputTokens: outputTokens(row), part };
   return written;
 }

@@ -10,6 +10,7 @@ import type { PolicyRecord } from '../policy/types.js';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { unpricedReason } from '../cost/unpriced-reason.js';
 import { errorStopReason } from './error-answer.js';
+import { estimatedPart, type EstimatedPart } from '../archive/estimated-part.js';
 
 /**
  * A session as people read it: per thread, turn by turn, each turn showing only what
@@ -31,8 +32,8 @@ export interface TurnView {
   outputTokens: number | null;
   costUsd: number | null;
   apiEquivalent: boolean;
-  /** The tokens (and the cost priced from them) were estimated by llmtap: the answer reported no usage. */
-  estimated?: true;
+  /** The tokens (and the cost priced from them) were estimated by llmtap: all (the answer reported no usage), or the output only (a stream cut after its input was reported). */
+  estimated?: EstimatedPart;
   /** Why the turn counted tokens but has no cost (unknown model, a local model…): cost/unpriced-reason.ts. */
   costUnknown?: string;
   /** The system prompt and tools, on a thread's first turn and whenever they change. */
@@ -151,7 +152,8 @@ function viewOf(row: ExchangeRow, f: TurnFigures, policy: PolicyRecord | undefin
     latencyMs: f.latencyMs, ttftMs: f.ttftMs, promptTokens: f.promptTokens, cachedTokens: f.cachedTokens, outputTokens: f.outputTokens,
     costUsd: f.costUsd, apiEquivalent: row.cost_source === 'api_equivalent', added: [], answer: f.answer,
   };
-  if (row.usage_estimated === 1) view.estimated = true;
+  const estimated = estimatedPart(row.usage_estimated);
+  if (estimated) view.estimated = estimated;
   const unknown = price && unpricedReason(row, price);
   if (unknown) view.costUnknown = unknown;
   if (policy) view.policy = policy;

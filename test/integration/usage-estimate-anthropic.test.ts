@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paths } from '../../src/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { openArchive } from '../../src/recorder/db.js';
+import { statsTable } from '../../src/archive/stats-table.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
@@ -56,12 +57,15 @@ describe('an Anthropic Messages stream cut before message_delta (Ctrl-C in Claud
     expect(answer.stop_reason).toBeNull(); // no message_delta came
     const output = countTokens(answer.thinking ?? '') + countTokens(answer.text ?? '');
     expect(output).toBeGreaterThan(1);
-    // Input and cache reads as message_start reported them; output counted.
+    // Input and cache reads as message_start reported them; output counted, and marked as the only estimate.
     expect(rec.usage).toMatchObject({ input_tokens: 21, cached_input_tokens: 4, output_tokens: output });
+    expect(rec.usage_estimated_part).toBe('output');
     expect(rec.cost_usd).toBeCloseTo(21 * SONNET.input + 4 * SONNET.cacheRead + output * SONNET.output, 10);
     // Its session's totals took what the estimate added, nothing twice.
     const archive = openArchive(paths(tp.home).archive);
     const session = archive.db.prepare('SELECT input_tokens, output_tokens, cost_usd, unpriced FROM sessions WHERE id = ?').get(rec.session_id) as { input_tokens: number; output_tokens: number; cost_usd: number; unpriced: number };
+    // stats counts it as one estimated exchange (the column holds 2 for "output only").
+    expect(statsTable(archive.db, { by: 'model', model: 'claude-sonnet-4-5' }).total?.estimated).toBe(1);
     archive.close();
     expect(session).toMatchObject({ input_tokens: 21 + 4, output_tokens: output, unpriced: 0 }); // a session's input counts the cache reads too
     expect(session.cost_usd).toBeCloseTo(rec.cost_usd!, 12);
@@ -88,6 +92,6 @@ describe('an Anthropic Messages stream cut before message_delta (Ctrl-C in Claud
       if (!r) throw new Error('not recorded yet');
       return r;
     });
-    expect([rec.usage.input_tokens, rec.usage.output_tokens, rec.usage_estimated]).toEqual([21, 9, false]);
+    expect([rec.usage.input_tokens, rec.usage.output_tokens, rec.usage_estimated, rec.usage_estimated_part]).toEqual([21, 9, false, null]);
   });
 });

@@ -18,10 +18,10 @@ describe('policy charges held for the archive\'s usage estimate', () => {
     const { tokens, usd, charger, applied } = fakes();
     const pending = new PendingCharges();
     pending.hold('ex1', 1000, applied, charger);
-    pending.settle([{ id: 'other', inputTokens: 5, outputTokens: 5, usd: 1 }]);
+    pending.settle([{ id: 'other', inputTokens: 5, outputTokens: 5, usd: 1, part: 'all' }]);
     expect([tokens, usd]).toEqual([[], []]);
-    pending.settle([{ id: 'ex1', inputTokens: 8, outputTokens: 20, usd: 0.0002 }]);
-    pending.settle([{ id: 'ex1', inputTokens: 8, outputTokens: 20, usd: 0.0002 }]);
+    pending.settle([{ id: 'ex1', inputTokens: 8, outputTokens: 20, usd: 0.0002, part: 'all' }]);
+    pending.settle([{ id: 'ex1', inputTokens: 8, outputTokens: 20, usd: 0.0002, part: 'all' }]);
     expect(tokens).toEqual([['team:a', 28]]);
     expect(usd).toEqual([[1000, 0.0002]]);
     expect(pending.size).toBe(0);
@@ -31,7 +31,7 @@ describe('policy charges held for the archive\'s usage estimate', () => {
     const { tokens, usd, charger, applied } = fakes();
     const pending = new PendingCharges();
     pending.hold('ex1', 1, applied, charger, 0);
-    pending.settle([{ id: 'ex1', inputTokens: 1, outputTokens: 2, usd: null }]);
+    pending.settle([{ id: 'ex1', inputTokens: 1, outputTokens: 2, usd: null, part: 'all' }]);
     expect([tokens, usd]).toEqual([[['team:a', 3]], []]);
     pending.hold('old', 1, applied, charger, 0);
     pending.hold('new', 1, applied, charger, 5 * 60_000);

@@ -18,8 +18,8 @@ describe('spans waiting for the archive\'s estimate', () => {
     const waiting = chat();
     hold.offer(waiting);
     expect([sent.length, hold.size]).toEqual([1, 1]);
-    hold.settle([{ id: waiting.id, inputTokens: 8, outputTokens: 16, usd: 0.0002 }], []);
-    expect(sent[1]).toMatchObject({ id: waiting.id, usage: { inputTokens: 8, outputTokens: 16 }, usageEstimated: true });
+    hold.settle([{ id: waiting.id, inputTokens: 8, outputTokens: 16, usd: 0.0002, part: 'all' }], []);
+    expect(sent[1]).toMatchObject({ id: waiting.id, usage: { inputTokens: 8, outputTokens: 16 }, usageEstimated: 'all' });
     expect(waiting.usage).toBeUndefined(); // the recorded exchange itself is left as it was
     expect(hold.size).toBe(0);
   });
@@ -48,7 +48,7 @@ describe('spans held at shutdown', () => {
     const [a, b] = [chat(), chat()];
     for (const ex of [a, b]) hold.offer(ex);
     // The writer reports a's estimate and, a moment later, that b gets none.
-    setTimeout(() => hold.settle([{ id: a.id, inputTokens: 8, outputTokens: 16, usd: null }], []), 30);
+    setTimeout(() => hold.settle([{ id: a.id, inputTokens: 8, outputTokens: 16, usd: null, part: 'all' }], []), 30);
     setTimeout(() => hold.settle([], [b.id]), 60);
     const started = Date.now();
     await hold.drain(() => true, 1000);

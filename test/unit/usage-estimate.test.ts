@@ -9,6 +9,10 @@ import { BEDROCK_TEXT, claudeInvokeFrames, exceptionFrame } from '../helpers/fak
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { tailLine } from '../../src/cli/tail.js';
 import { listItem } from '../../src/ui/server/list-item.js';
+import { exchangeToJson } from '../../src/archive/export.js';
+import { exchangeCsvRecord } from '../../src/archive/export-csv.js';
+import { threadTurns } from '../../src/sessions/turns.js';
+import { renderTurnLines } from '../../src/cli/render/session-text.js';
 
 /** One token per word: the formula's overheads show in the totals. */
 const words = (text: string): number => text.split(/\s+/).filter(Boolean).length;
@@ -88,7 +92,7 @@ describe('estimateMissingUsage (the writer thread, before the row is priced)', (
     expect([row.input_tokens, row.output_tokens, row.usage_estimated]).toEqual([12, 3, 1]);
     // tail and the web UI's list mark such a row's tokens with ~.
     expect(tailLine(row, false)).toContain('in ~12 out ~3');
-    expect(listItem({ ...row, match: undefined })).toMatchObject({ promptTokens: 12, estimated: true });
+    expect(listItem({ ...row, match: undefined })).toMatchObject({ promptTokens: 12, estimated: 'all' });
   });
 
   it('reads a gzip-coded body, and scales a body cut at the capture limit by its size', () => {
@@ -148,7 +152,33 @@ describe('an Anthropic Messages stream cut before its final usage', () => {
     expect(mayEstimateUsage(ex)).toBe(true);
     expect(estimateMissingUsage(ex, words)).toBe(true);
     expect(ex.usage).toEqual({ inputTokens: 21, outputTokens: 4, cachedInputTokens: 4 });
-    expect(ex.usageEstimated).toBe(true);
+    expect(ex.usageEstimated).toBe('output');
+  });
+
+  it('is marked as an estimate of the output only, wherever the mark shows', () => {
+    const ex = claude([start, blockStart, text]);
+    estimateMissingUsage(ex, words);
+    const row = { ...exchangeToRow(ex), session_id: null, thread_id: null, turn: null };
+    expect(row.usage_estimated).toBe(2);
+    // tail and the web UI's list: `~` before the output only; the input is as reported.
+    expect(tailLine(row, false)).toContain('in 25 out ~4');
+    expect(listItem({ ...row, match: undefined })).toMatchObject({ promptTokens: 25, outputTokens: 4, estimated: 'output' });
+    // show (text and --json), export (JSON lines and CSV).
+    const turn = threadTurns([row])[0]!;
+    expect(turn.estimated).toBe('output');
+    expect(renderTurnLines(turn, 0, { markdown: false, color: false, thinking: false, maxText: 0 })[0]).toContain('in 25 (cached 4) out 4 (output estimated)');
+    expect(exchangeToJson(row)).toMatchObject({ usage_estimated: true, usage_estimated_part: 'output' });
+    expect(exchangeCsvRecord(row)).toMatchObject({ usage_estimated: true, usage_estimated_part: 'output' });
+    // One that reported nothing had all of it counted: `(estimated)`, as before.
+    const chat = streamedChat(Buffer.from(JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] })));
+    estimateMissingUsage(chat, words);
+    const all = { ...exchangeToRow(chat), session_id: null, thread_id: null, turn: null };
+    expect([all.usage_estimated, chat.usageEstimated]).toEqual([1, 'all']);
+    expect(tailLine(all, false)).toContain('in ~8 out ~3');
+    expect(listItem({ ...all, match: undefined }).estimated).toBe('all');
+    expect(renderTurnLines(threadTurns([all])[0]!, 0, { markdown: false, color: false, thinking: false, maxText: 0 })[0]).toContain('out 3 (estimated)');
+    expect(exchangeToJson(all)).toMatchObject({ usage_estimated: true, usage_estimated_part: 'all' });
+    expect(exchangeCsvRecord(all)).toMatchObject({ usage_estimated: true, usage_estimated_part: 'all' });
   });
 
   it('never goes below the count reported, and leaves alone a stream that got its message_delta, ended with an error, or was captured only in part', () => {

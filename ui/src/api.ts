@@ -22,8 +22,8 @@ export function applyWritten(rows: ListRow[], written: readonly UiWrittenItem[])
     const w = byId.get(r.id);
     if (!w) return r;
     const written: ListRow = { ...r, sessionId: w.sessionId, threadId: w.threadId, turn: w.turn, costUsd: w.costUsd, apiEquivalent: w.apiEquivalent, pending: false };
-    // The archive estimated the tokens of an answer that reported none: shown with `~`, as a reload would.
-    return w.estimated ? { ...written, promptTokens: w.estimated.promptTokens, outputTokens: w.estimated.outputTokens, estimated: true } : written;
+    // The archive estimated the tokens of an answer that reported none (or the output of one cut short): shown with `~`, as a reload would.
+    return w.estimated ? { ...written, promptTokens: w.estimated.promptTokens, outputTokens: w.estimated.outputTokens, estimated: w.estimated.part } : written;
   });
 }
 

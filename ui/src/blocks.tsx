@@ -1,4 +1,5 @@
 import type { Block, ConversationMessage } from '../../src/sessions/conversation.js';
+import { estimatedMark, type EstimatedPart } from '../../src/archive/estimated-part.js';
 import { counted } from './format.js';
 import { renderMarkdown } from './markdown.js';
 import { policyLines } from './policy-lines.js';
@@ -61,6 +62,12 @@ export function pretty(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** After a turn's tokens: ` (estimated)`, or ` (output estimated)` when the input is as the provider reported it. */
+export function EstimatedMark({ part }: { part: EstimatedPart }) {
+  const why = part === 'all' ? 'the answer reported no usage: counted by llmtap from the text' : 'the stream was cut before its final usage: the output counted by llmtap from the text, the input as the provider reported it';
+  return <span class="dim" title={why}>{estimatedMark(part)}</span>;
 }
 
 /** A policy record's decisions one per line as `llmtap show` words them: a refusal in red, monitor-only decisions dimmed. */

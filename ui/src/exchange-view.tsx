@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { outputTokens, promptTokens } from '../../src/providers/usage-totals.js';
 import { getJson, type ExchangePage } from './api.js';
-import { Decisions, Downloads, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
+import { Decisions, Downloads, EstimatedMark, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
 import { dateTime, ms, shortId, tokens, usd, wsPayload } from './format.js';
 import { Status } from './list-view.js';
 import { Turn } from './turn-card.js';
@@ -38,7 +38,7 @@ export function ExchangeView({ id }: { id: string }) {
         <span>{dateTime(page.started_at)}</span>
         <Status item={{ status: page.status, outcome: page.outcome, errorCode: page.error_code }} />
         <span>{page.tool?.name ?? 'unknown tool'}</span><span>{page.model ?? '–'}</span>
-        <span>in {tokens(allPromptTokens(page))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(outputTokens({ ...page.usage, api: page.api }))}{page.usage_estimated && <span class="dim" title="the answer reported no usage, or was cut before it: counted by llmtap from the text"> (estimated)</span>}</span>
+        <span>in {tokens(allPromptTokens(page))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(outputTokens({ ...page.usage, api: page.api }))}{page.usage_estimated_part && <EstimatedMark part={page.usage_estimated_part} />}</span>
         <span class="cost" title={page.turn?.costUnknown ? `cost not known: ${page.turn.costUnknown}` : undefined}>{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
         <span>{ms(page.duration_ms)} (first byte {ms(page.ttfb_ms)})</span>
         {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {shortId(page.session_id)} · {turnSpan(page)}</a>}

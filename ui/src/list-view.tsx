@@ -5,8 +5,9 @@ import { Paging } from './blocks.js';
 import { counted, listTime, ms, shortId, tokens, usd } from './format.js';
 import { SessionWait } from './session-wait.js';
 
-/** Why a row's tokens start with `~`. */
+/** Why a row's tokens start with `~` (the input's only when the answer reported none: a stream cut after its input was reported keeps that). */
 const ESTIMATED = 'estimated by llmtap: the answer reported no usage, or was cut before it';
+const OUTPUT_ESTIMATED = 'output estimated by llmtap: the stream was cut before its final usage (the input is as the provider reported it)';
 
 const MAX_ROWS = 1000;
 
@@ -154,8 +155,8 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
                 <td class="cut" title={r.tool ?? ''}>{r.tool ?? '–'}</td>
                 <td class="cut" title={r.model ?? `${r.method} ${r.path}`}><a href={`#/exchange/${encodeURIComponent(r.id)}`}>{r.model ?? `${r.method} ${r.path}`}</a></td>
                 <td><Status item={r} /></td>
-                <td class="num" title={r.estimated ? ESTIMATED : undefined}>{r.estimated ? '~' : ''}{tokens(r.promptTokens)}</td>
-                <td class="num" title={r.estimated ? ESTIMATED : undefined}>{r.estimated ? '~' : ''}{tokens(r.outputTokens)}</td>
+                <td class="num" title={r.estimated === 'all' ? ESTIMATED : undefined}>{r.estimated === 'all' ? '~' : ''}{tokens(r.promptTokens)}</td>
+                <td class="num" title={r.estimated ? (r.estimated === 'all' ? ESTIMATED : OUTPUT_ESTIMATED) : undefined}>{r.estimated ? '~' : ''}{tokens(r.outputTokens)}</td>
                 <td class="num">{tokens(r.cachedTokens)}</td>
                 <td class="num">{usd(r.costUsd, r.apiEquivalent)}</td>
                 <td class="num">{ms(r.latencyMs)}</td>

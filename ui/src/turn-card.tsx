@@ -1,5 +1,5 @@
 import { turnKey, type RequestDiff, type TurnView } from './api.js';
-import { Decisions, Markdown, Message, Thinking, ToolCall } from './blocks.js';
+import { Decisions, EstimatedMark, Markdown, Message, Thinking, ToolCall } from './blocks.js';
 import { counted, ms, time, tokens, usd } from './format.js';
 
 /** One turn: its figures, the policy's decisions, what was new in the request, the answer, and the diff against the previous request. */
@@ -12,7 +12,7 @@ export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnV
         <span class="mono">{time(turn.startedAt)}</span>
         <span>{turn.model ?? '–'}</span>
         <span class={failed ? 'status bad' : 'status ok'}>{turn.status ?? turn.outcome ?? '–'}</span>
-        <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}{turn.estimated && <span class="dim" title="the answer reported no usage, or was cut before it: counted by llmtap from the text"> (estimated)</span>}</span>
+        <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}{turn.estimated && <EstimatedMark part={turn.estimated} />}</span>
         <span class="cost" title={turn.costUnknown ? `cost not known: ${turn.costUnknown}` : undefined}>{usd(turn.costUsd, turn.apiEquivalent)}</span>
         <span class="dim">{ms(turn.latencyMs)} (TTFT {ms(turn.ttftMs)})</span>
         {linkExchange && <a href={`#/exchange/${encodeURIComponent(turn.exchangeId)}`}>exchange</a>}

@@ -3,6 +3,7 @@ import type { Block, ConversationMessage } from '../../sessions/conversation.js'
 import type { ThreadView, TurnView } from '../../sessions/turns.js';
 import { counted, duration, localTime, statusLabel, terminalSafe, tokens, usd } from './format.js';
 import { quotaText } from './quota.js';
+import { estimatedMark } from '../../archive/estimated-part.js';
 import { decisionLines } from './policy-text.js';
 import { bold, cyan, dim, red } from './table.js';
 
@@ -91,7 +92,7 @@ function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: strin
   const facts = [
     `turn ${turn.turn}${retry ? ' (retry)' : ''}`, localTime(turn.startedAt), turn.model ?? '-', status.failed && o.color ? red(status.text) : status.text,
     `${duration(turn.latencyMs)} (TTFT ${duration(turn.ttftMs)})`,
-    `in ${tokens(turn.promptTokens)} (cached ${tokens(turn.cachedTokens)}) out ${tokens(turn.outputTokens)}${turn.estimated ? ' (estimated)' : ''}`,
+    `in ${tokens(turn.promptTokens)} (cached ${tokens(turn.cachedTokens)}) out ${tokens(turn.outputTokens)}${estimatedMark(turn.estimated)}`,
     usd(turn.costUsd, { apiEquivalent: turn.apiEquivalent }), turn.exchangeId,
   ].join(' · ');
   out.push(o.markdown ? `**${facts}**` : `${indent}${o.color ? cyan(`── ${facts}`) : `── ${facts}`}`);

@@ -1,5 +1,6 @@
 import type { ExchangeListEntry } from '../../archive/exchange-list.js';
 import { outputTokens, promptTokens } from '../../providers/usage-totals.js';
+import { estimatedPart, type EstimatedPart } from '../../archive/estimated-part.js';
 
 /** One row of the web UI's list, as the list API and the live stream both send it. */
 export interface UiListItem {
@@ -19,8 +20,8 @@ export interface UiListItem {
   promptTokens: number;
   cachedTokens: number;
   outputTokens: number | null;
-  /** The tokens (and cost) were estimated by llmtap: the answer reported no usage. */
-  estimated?: true;
+  /** The tokens (and cost) were estimated by llmtap: all of them (the answer reported no usage), or the output only (a stream cut after its input was reported). */
+  estimated?: EstimatedPart;
   costUsd: number | null;
   apiEquivalent: boolean;
   latencyMs: number | null;
@@ -43,7 +44,7 @@ export function listItem(e: ExchangeListEntry): UiListItem {
     latencyMs: e.ended_at === null ? null : Math.round(e.ended_at - e.started_at),
     ttftMs: e.first_byte_at === null ? null : Math.round(e.first_byte_at - e.started_at),
     policy: policySummary(e.policy), sessionId: e.session_id, threadId: e.thread_id, turn: e.turn,
-    ...(e.usage_estimated === 1 ? { estimated: true } : {}),
+    ...(estimatedPart(e.usage_estimated) ? { estimated: estimatedPart(e.usage_estimated)! } : {}),
     ...(e.match ? { match: e.match } : {}),
   };
 }

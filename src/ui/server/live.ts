@@ -7,6 +7,7 @@ import type { WrittenExchange } from '../../recorder/writer.js';
 import type { Redactor } from '../../redact/redactor.js';
 import { canSee, type Viewer } from './access.js';
 import { listItem, type UiListItem } from './list-item.js';
+import type { EstimatedPart } from '../../archive/estimated-part.js';
 
 /** A comment line this often keeps idle streams open through proxies and load balancers. */
 const HEARTBEAT_MS = 25_000;
@@ -24,8 +25,8 @@ export interface UiWrittenItem {
   turn: number | null;
   costUsd: number | null;
   apiEquivalent: boolean;
-  /** Tokens llmtap estimated once the row was written (the live row had none): shown with `~`. */
-  estimated?: { promptTokens: number; outputTokens: number | null };
+  /** Tokens llmtap estimated once the row was written (the live row had none, or the input only): shown with `~` (on the output alone for `part: 'output'`). */
+  estimated?: { promptTokens: number; outputTokens: number | null; part: EstimatedPart };
 }
 
 export interface LiveSources {
