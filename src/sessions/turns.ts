@@ -10,6 +10,7 @@ import type { PolicyRecord } from '../policy/types.js';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { unpricedReason } from '../cost/unpriced-reason.js';
 import { errorStopReason } from './error-answer.js';
+import { usageUnknownReason } from '../cost/usage-unknown.js';
 import { estimatedPart, type EstimatedPart } from '../archive/estimated-part.js';
 
 /**
@@ -36,6 +37,8 @@ export interface TurnView {
   estimated?: EstimatedPart;
   /** Why the turn counted tokens but has no cost (unknown model, a local model…): cost/unpriced-reason.ts. */
   costUnknown?: string;
+  /** Why an answer cut short has no tokens at all (a Claude stream cut before message_start…): cost/usage-unknown.ts. */
+  usageUnknown?: string;
   /** The system prompt and tools, on a thread's first turn and whenever they change. */
   context?: { system?: string; tools: string[] };
   /** Request messages new since the thread's previous turn (all of them on the first). */
@@ -156,6 +159,8 @@ function viewOf(row: ExchangeRow, f: TurnFigures, policy: PolicyRecord | undefin
   if (estimated) view.estimated = estimated;
   const unknown = price && unpricedReason(row, price);
   if (unknown) view.costUnknown = unknown;
+  const noUsage = usageUnknownReason(row);
+  if (noUsage) view.usageUnknown = noUsage;
   if (policy) view.policy = policy;
   if (routing.length > 0) view.routing = routing;
   return view;

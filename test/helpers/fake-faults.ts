@@ -5,3 +5,9 @@
  * `{error: …}` chunk, Bedrock's exception frame.
  */
 export const FAIL_MID_STREAM = 'fail this stream part-way';
+
+/**
+ * A streamed Anthropic request whose messages contain this string gets its 200 and headers,
+ * then nothing until the client leaves (at most 5 s): a stream cut before message_start.
+ */
+export const HOLD_BEFORE_START = 'hold the answer before message_start';

@@ -9,7 +9,7 @@ import forge from 'node-forge';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
 import { drainOrClose } from './backpressure.js';
 import { bedrockRoute } from './fake-bedrock.js';
-import { FAIL_MID_STREAM } from './fake-faults.js';
+import { FAIL_MID_STREAM, HOLD_BEFORE_START } from './fake-faults.js';
 import { googleRoute } from './fake-google.js';
 import { openaiFamilyRoute } from './fake-openai-family.js';
 import { LeafCertificates } from '../../src/tls/leaf.js';
@@ -320,6 +320,14 @@ async function anthropicMessages(res: ServerResponse, body: Record<string, unkno
     return void res.end(payload);
   }
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+  if (JSON.stringify(body.messages ?? []).includes(HOLD_BEFORE_START)) {
+    res.flushHeaders();
+    await new Promise((resolve) => {
+      res.once('close', resolve);
+      setTimeout(resolve, 5000).unref();
+    });
+    return void res.end();
+  }
   const send = async (event: string, data: unknown): Promise<void> => {
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     if (gapMs > 0) await sleep(gapMs);

@@ -6,6 +6,10 @@ import { paths } from '../../src/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { openArchive } from '../../src/recorder/db.js';
 import { statsTable } from '../../src/archive/stats-table.js';
+import { SqliteArchiveReader } from '../../src/archive/sqlite-reader.js';
+import { renderTurnLines } from '../../src/cli/render/session-text.js';
+import { threadTurns } from '../../src/sessions/turns.js';
+import { HOLD_BEFORE_START } from '../helpers/fake-faults.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
@@ -82,6 +86,24 @@ describe('an Anthropic Messages stream cut before message_delta (Ctrl-C in Claud
     const err = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'over budget?' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
     expect(fake.seen.length).toBe(before);
+  });
+
+  it('a stream cut before message_start (the client left at once): no tokens, none estimated, and the row says why', async () => {
+    const stream = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: HOLD_BEFORE_START }] });
+    // The 200 and its headers came; no event yet. The user gives up.
+    stream.controller.abort();
+    const rec = await eventually(() => {
+      const r = exported(tp).find((e) => e.request.body?.includes(HOLD_BEFORE_START));
+      if (!r) throw new Error('not recorded yet');
+      return r;
+    });
+    expect([rec.status, rec.outcome, rec.usage.input_tokens, rec.usage.output_tokens, rec.usage_estimated, rec.cost_usd]).toEqual([200, 'client_aborted', null, null, false, null]);
+    // What `show` (and the web UI's turn) says of it.
+    const reader = new SqliteArchiveReader(paths(tp.home).archive, { readonly: true });
+    const turn = threadTurns([reader.exchange(rec.id)!.row])[0]!;
+    reader.close();
+    expect(turn.usageUnknown).toMatch(/^the stream was cut \(the client left\) before message_start, where Anthropic reports the input: /);
+    expect(renderTurnLines(turn, 0, { markdown: false, color: false, thinking: false, maxText: 0 })).toContain(`   tokens not known: ${turn.usageUnknown}`);
   });
 
   it('a stream that ran to its message_delta keeps the provider\'s own counts, not flagged', async () => {

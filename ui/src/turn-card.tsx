@@ -12,7 +12,7 @@ export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnV
         <span class="mono">{time(turn.startedAt)}</span>
         <span>{turn.model ?? '–'}</span>
         <span class={failed ? 'status bad' : 'status ok'}>{turn.status ?? turn.outcome ?? '–'}</span>
-        <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}{turn.estimated && <EstimatedMark part={turn.estimated} />}</span>
+        <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}{turn.estimated && <EstimatedMark part={turn.estimated} />}{turn.usageUnknown && <span class="dim" title={turn.usageUnknown}> (tokens not known: {turn.usageUnknown})</span>}</span>
         <span class="cost" title={turn.costUnknown ? `cost not known: ${turn.costUnknown}` : undefined}>{usd(turn.costUsd, turn.apiEquivalent)}</span>
         <span class="dim">{ms(turn.latencyMs)} (TTFT {ms(turn.ttftMs)})</span>
         {linkExchange && <a href={`#/exchange/${encodeURIComponent(turn.exchangeId)}`}>exchange</a>}

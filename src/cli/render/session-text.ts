@@ -104,6 +104,10 @@ function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: strin
     const line = `cost not known: ${turn.costUnknown}`;
     out.push(o.markdown ? `_${line}_` : `${indent}   ${o.color ? dim(line) : line}`);
   }
+  if (turn.usageUnknown) {
+    const line = `tokens not known: ${turn.usageUnknown}`;
+    out.push(o.markdown ? `_${line}_` : `${indent}   ${o.color ? dim(line) : line}`);
+  }
   if (turn.context) {
     const system = turn.context.system ? `system prompt ${turn.context.system.length} chars` : 'no system prompt';
     const line = `${system}; ${turn.context.tools.length} tools${turn.context.tools.length ? `: ${turn.context.tools.slice(0, 12).join(', ')}${turn.context.tools.length > 12 ? ', …' : ''}` : ''}`;

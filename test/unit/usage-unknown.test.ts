@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { usageUnknownReason, type UsageUnknownRow } from '../../src/cost/usage-unknown.js';
+
+const cut = (over: Partial<UsageUnknownRow> = {}): UsageUnknownRow => ({
+  api: 'messages', model: 'claude-sonnet-4-5', status: 200, stream: 1, outcome: 'client_aborted',
+  input_tokens: null, output_tokens: null, cached_input_tokens: null, usage_estimated: null, ...over,
+});
+
+describe('why an answer cut short has no tokens', () => {
+  it('a Claude stream cut before message_start (direct, Vertex, Bedrock InvokeModel): the input is unknown, and not estimated', () => {
+    expect(usageUnknownReason(cut())).toBe('the stream was cut (the client left) before message_start, where Anthropic reports the input: not estimated, since neither the prompt\'s cached share nor whether anything was billed can be told');
+    expect(usageUnknownReason(cut({ outcome: 'upstream_error' }))).toMatch(/^the stream was cut \(the upstream connection broke\) before message_start/);
+    expect(usageUnknownReason(cut({ api: 'bedrock.invoke', model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }))).toMatch(/before message_start/);
+  });
+
+  it('other APIs say they are not estimated; an OpenAI answer that should have been, that it could not be', () => {
+    expect(usageUnknownReason(cut({ api: 'gemini.generateContent', model: 'gemini-2.5-pro' }))).toMatch(/before it reported usage; llmtap estimates only/);
+    expect(usageUnknownReason(cut({ api: 'bedrock.invoke', model: 'meta.llama3-1-70b-instruct-v1:0' }))).toMatch(/llmtap estimates only/);
+    expect(usageUnknownReason(cut({ api: 'messages', stream: 0 }))).toMatch(/^the answer was cut \(the client left\) before it reported usage;/);
+    expect(usageUnknownReason(cut({ api: 'chat.completions', model: 'gpt-4o' }))).toMatch(/could not estimate it/);
+  });
+
+  it('says nothing of a row with tokens, an estimate (made or awaited), no answer begun, or one that completed', () => {
+    for (const row of [
+      cut({ input_tokens: 21 }), cut({ output_tokens: 3 }), cut({ cached_input_tokens: 4 }), cut({ usage_estimated: 0 }), cut({ usage_estimated: 1 }),
+      cut({ status: null }), cut({ status: 529 }), cut({ status: 101 }), cut({ outcome: 'completed' }),
+    ]) expect(usageUnknownReason(row)).toBeUndefined();
+  });
+});
