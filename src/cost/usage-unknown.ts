@@ -1,12 +1,12 @@
 import type { ExchangeRow } from '../recorder/row-types.js';
 import { ESTIMATED_APIS } from './usage-estimate.js';
 
-export type UsageUnknownRow = Pick<ExchangeRow, 'api' | 'model' | 'status' | 'stream' | 'outcome' | 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'usage_estimated'>;
+export type UsageUnknownRow = Pick<ExchangeRow, 'api' | 'model' | 'status' | 'stream' | 'outcome' | 'error_code' | 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'usage_estimated'>;
 
 /**
- * Why an answer that was under way has no tokens at all: it was cut (the client left, the
- * upstream broke) after its 2xx but before it reported any usage, and llmtap did not
- * estimate it. Pure, read from the archived row (`show`, the web UI's turns); undefined
+ * Why an answer that was under way has no tokens at all: it was cut after its 2xx, by the
+ * client before it reported any usage (and llmtap did not estimate it), or by the upstream
+ * connection breaking (such an answer is kept but not read). Pure, read from the archived row (`show`, the web UI's turns); undefined
  * for every other row (usage known, estimated or awaiting it, no answer begun).
  *
  * An Anthropic Messages stream reports its input in `message_start`, its first event. Cut
@@ -18,8 +18,12 @@ export type UsageUnknownRow = Pick<ExchangeRow, 'api' | 'model' | 'status' | 'st
 export function usageUnknownReason(row: UsageUnknownRow): string | undefined {
   if (row.input_tokens !== null || row.output_tokens !== null || row.cached_input_tokens !== null) return undefined;
   if (row.usage_estimated !== null || row.status === null || row.status < 200 || row.status > 299) return undefined;
-  if (row.outcome !== 'client_aborted' && row.outcome !== 'upstream_error') return undefined;
-  const how = row.outcome === 'client_aborted' ? 'the client left' : 'the upstream connection broke';
+  if (row.outcome === 'upstream_error') {
+    // An answer that ended in an error of the connection is kept as it arrived, but not read (handle-exchange.ts).
+    return `the upstream connection broke mid-answer (${row.error_code ?? 'upstream_error'}): what arrived is kept as it came, not read for tokens nor estimated`;
+  }
+  if (row.outcome !== 'client_aborted') return undefined;
+  const how = 'the client left';
   const claude = row.api === 'messages' || (row.api === 'bedrock.invoke' && /anthropic\.|claude/i.test(row.model ?? ''));
   if (claude && row.stream === 1) {
     return `the stream was cut (${how}) before message_start, where Anthropic reports the input: not estimated, since neither the prompt's cached share nor whether anything was billed can be told`;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import { FAIL_MID_STREAM } from './fake-faults.js';
+import { FAIL_MID_STREAM, HOLD_AFTER_TEXT } from './fake-faults.js';
 
 /**
  * The fake provider's Amazon Bedrock runtime endpoints in their documented wire
@@ -124,6 +124,16 @@ export async function bedrockRoute(_req: IncomingMessage, res: ServerResponse, p
     : m[2] === 'invoke-with-response-stream' ? (isNativeCountless(model) ? mistralInvokeFrames() : claudeInvokeFrames(model, request)) : undefined;
   if (frames) {
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'fake-request' });
+    if (m[2] === 'invoke-with-response-stream' && JSON.stringify(request.messages ?? []).includes(HOLD_AFTER_TEXT)) {
+      // message_start, content_block_start and the text, then the model "thinks" until the client leaves.
+      for (const frame of frames.slice(0, 3)) res.write(frame);
+      await new Promise((resolve) => {
+        res.once('close', resolve);
+        setTimeout(resolve, 5000).unref();
+      });
+      res.end();
+      return true;
+    }
     for (const frame of frames) {
       res.write(frame);
       await new Promise((r) => setImmediate(r));

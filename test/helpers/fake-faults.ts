@@ -11,3 +11,10 @@ export const FAIL_MID_STREAM = 'fail this stream part-way';
  * then nothing until the client leaves (at most 5 s): a stream cut before message_start.
  */
 export const HOLD_BEFORE_START = 'hold the answer before message_start';
+
+/**
+ * A Claude invoke-with-response-stream request (Bedrock) whose messages contain this string
+ * gets message_start and the first text, then nothing until the client leaves (at most 5 s):
+ * no message_delta, no final metrics.
+ */
+export const HOLD_AFTER_TEXT = 'hold the stream after the first text';

@@ -2,17 +2,23 @@ import { createRequire } from 'node:module';
 import Anthropic from '@anthropic-ai/sdk';
 import { fetch as undiciFetch, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paths } from '../../src/config.js';
+import { parseConnectTo, paths } from '../../src/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { openArchive } from '../../src/recorder/db.js';
 import { statsTable } from '../../src/archive/stats-table.js';
 import { SqliteArchiveReader } from '../../src/archive/sqlite-reader.js';
 import { renderTurnLines } from '../../src/cli/render/session-text.js';
 import { threadTurns } from '../../src/sessions/turns.js';
-import { HOLD_BEFORE_START } from '../helpers/fake-faults.js';
+import { HOLD_AFTER_TEXT, HOLD_BEFORE_START } from '../helpers/fake-faults.js';
+
+const BEDROCK_HOST = 'bedrock-runtime.us-west-2.amazonaws.com';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
-import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { BedrockRuntimeClient, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ConnectAgent } from '../helpers/connect-agent.js';
+import { BEDROCK_TEXT } from '../helpers/fake-bedrock.js';
 
 const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: (s: string) => number };
 
@@ -31,7 +37,7 @@ let anthropic: Anthropic;
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  tp = await startTestProxy(fake, { metrics: true, policy: loadPolicyText(POLICY, 'policy.yaml') });
+  tp = await startTestProxy(fake, { metrics: true, policy: loadPolicyText(POLICY, 'policy.yaml'), connectTo: [...FAKE_HOSTS, BEDROCK_HOST].map((h) => parseConnectTo(`${h}:443:127.0.0.1:${fake.port}`)) });
   anthropic = new Anthropic({ apiKey: 'sk-ant-test-estimate-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -104,6 +110,34 @@ describe('an Anthropic Messages stream cut before message_delta (Ctrl-C in Claud
     reader.close();
     expect(turn.usageUnknown).toMatch(/^the stream was cut \(the client left\) before message_start, where Anthropic reports the input: /);
     expect(renderTurnLines(turn, 0, { markdown: false, color: false, thinking: false, maxText: 0 })).toContain(`   tokens not known: ${turn.usageUnknown}`);
+  });
+
+  it('Claude on Bedrock InvokeModel, its stream left before message_delta: message_start\'s input kept, the output estimated', async () => {
+    const agent = new ConnectAgent({ host: '127.0.0.1', port: tp.proxy.address.port }, tp.caPem);
+    const client = new BedrockRuntimeClient({
+      region: 'us-west-2', maxAttempts: 1,
+      credentials: { accessKeyId: 'AKIAIOSFODNN7FAKEKEY', secretAccessKey: 'wJalrXUtnFEMIK7MDENGbPxRfiCYFAKEFAKEKEY0' },
+      requestHandler: new NodeHttpHandler({ httpsAgent: agent }),
+    });
+    try {
+      const body = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 64, messages: [{ role: 'user', content: HOLD_AFTER_TEXT }] });
+      const controller = new AbortController();
+      const out = await client.send(new InvokeModelWithResponseStreamCommand({ modelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0', body, contentType: 'application/json' }), { abortSignal: controller.signal });
+      let chunks = 0;
+      await (async () => {
+        // The first words of the answer, then the user gives up.
+        for await (const event of out.body!) if (event.chunk && ++chunks === 3) controller.abort();
+      })().catch(() => undefined);
+    } finally {
+      client.destroy();
+      agent.destroy();
+    }
+    const rec = await eventually(() => {
+      const r = exported(tp).find((e) => e.request.body?.includes(HOLD_AFTER_TEXT));
+      if (!r?.usage_estimated) throw new Error('not estimated yet');
+      return r;
+    }, 15_000);
+    expect([rec.api, rec.response!.text, rec.usage.input_tokens, rec.usage.output_tokens, rec.usage_estimated_part]).toEqual(['bedrock.invoke', BEDROCK_TEXT, 14, countTokens(BEDROCK_TEXT), 'output']);
   });
 
   it('a stream that ran to its message_delta keeps the provider\'s own counts, not flagged', async () => {

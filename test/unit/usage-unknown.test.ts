@@ -2,15 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { usageUnknownReason, type UsageUnknownRow } from '../../src/cost/usage-unknown.js';
 
 const cut = (over: Partial<UsageUnknownRow> = {}): UsageUnknownRow => ({
-  api: 'messages', model: 'claude-sonnet-4-5', status: 200, stream: 1, outcome: 'client_aborted',
+  api: 'messages', model: 'claude-sonnet-4-5', status: 200, stream: 1, outcome: 'client_aborted', error_code: null,
   input_tokens: null, output_tokens: null, cached_input_tokens: null, usage_estimated: null, ...over,
 });
 
 describe('why an answer cut short has no tokens', () => {
   it('a Claude stream cut before message_start (direct, Vertex, Bedrock InvokeModel): the input is unknown, and not estimated', () => {
     expect(usageUnknownReason(cut())).toBe('the stream was cut (the client left) before message_start, where Anthropic reports the input: not estimated, since neither the prompt\'s cached share nor whether anything was billed can be told');
-    expect(usageUnknownReason(cut({ outcome: 'upstream_error' }))).toMatch(/^the stream was cut \(the upstream connection broke\) before message_start/);
     expect(usageUnknownReason(cut({ api: 'bedrock.invoke', model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }))).toMatch(/before message_start/);
+  });
+
+  it('an answer whose upstream connection broke: kept as it came, not read', () => {
+    expect(usageUnknownReason(cut({ outcome: 'upstream_error', error_code: 'upstream_error' }))).toBe('the upstream connection broke mid-answer (upstream_error): what arrived is kept as it came, not read for tokens nor estimated');
   });
 
   it('other APIs say they are not estimated; an OpenAI answer that should have been, that it could not be', () => {
