@@ -8,6 +8,10 @@ import { loadPolicyText } from '../../src/policy/load.js';
 import { evaluateRouting, type Hop } from '../../src/policy/routing.js';
 import type { MatchFacts } from '../../src/policy/types.js';
 import { requestForHop, type BaseRequest } from '../../src/proxy/hop-request.js';
+import { makeExchange } from '../../src/exchange.js';
+import { simulatePolicy } from '../../src/policy/simulate.js';
+import type { PriceInput, PriceResult } from '../../src/cost/price-exchange.js';
+import { exchangeToRow } from '../../src/recorder/rows.js';
 
 const AZURE = { tls: true, host: 'my-res.openai.azure.com', port: 443 };
 const azureHop: Hop = { origin: { ...AZURE, label: 'https://my-res.openai.azure.com' }, model: 'gpt-4o-mini-prod', explicit: false };
@@ -56,6 +60,20 @@ describe('a route model on Bedrock (the model is in the SigV4-signed path)', () 
     // The same rule on an OpenAI request applies as before.
     const openai = evaluateRouting(policy, { ...bedrock, provider: 'openai', host: 'api.openai.com', path: '/v1/chat/completions', api: 'chat.completions', model: 'gpt-4o' }, { ...target, host: 'api.openai.com' });
     expect([openai.decisions[0], openai.route!.to.model]).toEqual([{ rule: 'cheaper', kind: 'route', action: 'route', enforced: true, model: 'us.anthropic.claude-haiku-4-5-20251001-v1:0' }, 'us.anthropic.claude-haiku-4-5-20251001-v1:0']);
+  });
+
+  it('policy test replays a Bedrock exchange with the model kept, priced as it was', () => {
+    const ex = makeExchange({
+      provider: 'bedrock', api: 'bedrock.converse', client: { address: '127.0.0.1' }, target: { host: bedrock.host, port: 443, tls: true },
+      request: { method: 'POST', path, model: bedrock.model!, headers: ['Host', bedrock.host, 'Content-Type', 'application/json'] },
+    });
+    ex.request.body = { bytes: Buffer.from('{"messages":[]}'), size: 15, truncated: false };
+    const row = { ...exchangeToRow(ex), status: 200, outcome: 'completed', input_tokens: 10, output_tokens: 5, cost_usd: 0.001, cost_source: 'api' };
+    const policy = loadPolicyText('rules:\n  - {id: cheaper, route: {model: us.anthropic.claude-haiku-4-5-20251001-v1:0}}\n', 'policy.yaml');
+    // Haiku would cost a tenth; the request keeps its model, so its cost does not change.
+    const price = (input: PriceInput): PriceResult => ({ usd: input.model?.includes('haiku') ? 0.0001 : 0.001, source: 'api', pricesVersion: 'test' });
+    const route = simulatePolicy(policy, [row], { price }).rules.find((r) => r.kind === 'route')!;
+    expect([route.to, route.requests, route.costDeltaUsd]).toEqual(['model kept (not applied)', 1, 0]);
   });
 
   it('a monitor rule records it as not applied too', () => {
