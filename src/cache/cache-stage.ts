@@ -38,7 +38,8 @@ export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: 
   let json: unknown;
   let key: string | undefined;
   const ticket: CacheTicket = { store: [], enforced: false };
-  const decisions: Decision[] = [];
+  // The record is this exchange's own (the policy stage made it): appended to, not copied.
+  let decisions: Decision[] | undefined;
   for (const rule of policy.cache) {
     if (!rule.match(facts)) continue;
     json ??= body && body.length > 0 ? parseJsonBody(body) : null;
@@ -52,6 +53,7 @@ export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: 
     const entry = caches.for(rule).get(key);
     const decision: Decision = { rule: rule.id, kind: 'cache', action: entry ? 'hit' : 'miss', enforced, key: key.slice(0, 16) };
     if (entry) decision.ageSeconds = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000));
+    decisions ??= ex.policy ? ex.policy.decisions : (ex.policy = { decisions: [] }).decisions;
     decisions.push(decision);
     if (enforced && entry) {
       ticket.hit = entry;
@@ -60,11 +62,7 @@ export function lookupCache(policy: CompiledPolicy, caches: ResponseCaches, ex: 
     if (!entry) ticket.store.push({ rule, key });
     if (enforced) break;
   }
-  if (decisions.length === 0) return undefined;
-  // The record is this exchange's own (the policy stage made it): appended to, not copied.
-  if (ex.policy) ex.policy.decisions.push(...decisions);
-  else ex.policy = { decisions };
-  return ticket;
+  return decisions ? ticket : undefined;
 }
 
 /**

@@ -49,9 +49,11 @@ export interface CanonicalInput {
  * Two requests with the same canonical text ask the same question.
  */
 export function canonicalRequest(input: CanonicalInput): string {
-  const [pathname = '', query] = input.path.split('?', 2);
-  const params = query === undefined ? [] : query.split('&').filter((p) => p !== '' && !isCredentialParam(decodeName(p.split('=')[0]!))).sort();
-  const target = params.length > 0 ? `${pathname}?${params.join('&')}` : pathname;
+  // Most request targets have no query: nothing split or joined for them.
+  const q = input.path.indexOf('?');
+  const params = q < 0 ? undefined : queryOf(input.path, q).split('&').filter((p) => p !== '' && !isCredentialParam(decodeName(p.split('=')[0]!))).sort();
+  const pathname = q < 0 ? input.path : input.path.slice(0, q);
+  const target = params && params.length > 0 ? `${pathname}?${params.join('&')}` : pathname;
   let body: string;
   if (input.json !== undefined && input.json !== null && typeof input.json === 'object') {
     // Without keys to drop at any depth, the volatile fields are skipped while writing (no copy of the body).
@@ -197,7 +199,8 @@ export function credentialScope(headers: RawHeaders, path: string, user: string 
     const name = scopeName(headers[i]!);
     if (name !== null) found.push(`${name}=${headers[i + 1]!}`);
   }
-  const query = path.split('?', 2)[1];
+  const q = path.indexOf('?');
+  const query = q < 0 ? undefined : queryOf(path, q);
   if (query) for (const p of query.split('&')) if (isCredentialParam(decodeName(p.split('=')[0]!))) found.push(`?${p}`);
   // One-shot digest of the same bytes the streaming form hashed (stored keys stay valid):
   // a Hash object per request cost more than the hashing itself.
@@ -237,6 +240,12 @@ function scopeName(raw: string): string | null {
 /** The cache key: a digest of the scope and the canonical request (hex, 64 characters). */
 export function cacheKey(scope: string, canonical: string): string {
   return digest('sha256', `${scope}\n${canonical}`, 'hex');
+}
+
+/** What `path.split('?', 2)[1]` gives, for a path with a `?` at `q`: up to the next `?`, if any. */
+function queryOf(path: string, q: number): string {
+  const end = path.indexOf('?', q + 1);
+  return end < 0 ? path.slice(q + 1) : path.slice(q + 1, end);
 }
 
 function decodeName(name: string): string {

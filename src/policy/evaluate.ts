@@ -55,14 +55,15 @@ export function factsOf(ex: Exchange, teams: ReadonlyMap<string, string>): Match
 export function declaredMaxTokens(body: unknown): number {
   if (!body || typeof body !== 'object') return 0;
   const b = body as Record<string, Record<string, unknown> | unknown>;
-  const candidates = [
-    b.max_tokens, b.max_completion_tokens, b.max_output_tokens,
-    (b.generationConfig as Record<string, unknown> | undefined)?.maxOutputTokens,
-    (b.inferenceConfig as Record<string, unknown> | undefined)?.maxTokens,
-    (b.options as Record<string, unknown> | undefined)?.num_predict,
-  ];
-  for (const c of candidates) if (typeof c === 'number' && c > 0) return c;
-  return 0;
+  // In this order, the first positive number wins (no list built: this runs on every token-limited request).
+  return positive(b.max_tokens) || positive(b.max_completion_tokens) || positive(b.max_output_tokens)
+    || positive((b.generationConfig as Record<string, unknown> | undefined)?.maxOutputTokens)
+    || positive((b.inferenceConfig as Record<string, unknown> | undefined)?.maxTokens)
+    || positive((b.options as Record<string, unknown> | undefined)?.num_predict);
+}
+
+function positive(value: unknown): number {
+  return typeof value === 'number' && value > 0 ? value : 0;
 }
 
 /**

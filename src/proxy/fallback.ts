@@ -58,6 +58,32 @@ export function forwardPlanned(fwd: PlannedForward, res: ServerResponse, ex: Exc
 }
 
 /**
+ * The hop of a plan that can only change the request's credential: one hop, to the
+ * origin the client asked for, with no model, path prefix or fallback (a credentials
+ * rule alone, the common case). Undefined for any other plan.
+ */
+export function credentialsOnlyHop(plan: RoutingPlan): Hop | undefined {
+  if (plan.triggers || plan.hops.length !== 1) return undefined;
+  const hop = plan.hops[0]!;
+  return hop.explicit || hop.model !== undefined || hop.pathPrefix !== undefined ? undefined : hop;
+}
+
+/**
+ * What a credentialsOnlyHop request goes up with, its credentials decisions recorded on
+ * `ex.policy`: the headers and path requestForHop would give that hop (the client's key
+ * headers and `?key=` replaced by the injected credential; unchanged when none is), so the
+ * caller sends it through the plain relay without forwardPlanned's per-try bookkeeping.
+ */
+export function withHopCredential(at: Pick<PlannedForward, 'policy' | 'facts'>, hop: Hop, ex: Exchange, headers: RawHeaders, path: string): { headers: RawHeaders; path: string } {
+  const record = ex.policy ?? { decisions: [] };
+  const inject = credentialsForHop(at, hop, record, false);
+  if (record.decisions.length > 0) ex.policy = record;
+  if (!inject) return { headers, path };
+  const req = requestForHop({ method: '', path, headers, body: null, chunked: false }, hop, inject);
+  return { headers: req.headers, path: req.path };
+}
+
+/**
  * A plan of one hop and no fallback (a route or a credential alone, the common case):
  * everything recorded before the request goes, then the relay's own promise handed
  * back, with no async frame around it (this runs on every routed request).

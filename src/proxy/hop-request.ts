@@ -113,7 +113,11 @@ export function requestForHop(base: BaseRequest, hop: Hop, inject?: { header: Cr
     // Recorded only when nothing took their place: an injected key has its own decision.
     if (!inject && dropped.length > 0) withheld = dropped;
   }
-  return { path: (hop.pathPrefix ?? '') + path, headers, body, chunked, ...(modelNotRewritten ? { modelNotRewritten } : {}), ...(withheld ? { withheld } : {}) };
+  // Filled in, not spread: this runs on every routed request.
+  const out: HopRequest = { path: hop.pathPrefix === undefined ? path : hop.pathPrefix + path, headers, body, chunked };
+  if (modelNotRewritten) out.modelNotRewritten = modelNotRewritten;
+  if (withheld) out.withheld = withheld;
+  return out;
 }
 
 /**
