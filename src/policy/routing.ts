@@ -30,10 +30,15 @@ export interface RoutingOutcome {
 
 /** The origin the client asked for, named like a rule names one. */
 export function originOf(target: { tls: boolean; host: string; port: number }): UpstreamOrigin {
+  // The last one is remembered (never changed by its readers): a client sends request after request to one origin.
+  const last = lastOrigin;
+  if (last !== undefined && last.host === target.host && last.port === target.port && last.tls === target.tls) return last;
   const defaultPort = target.port === (target.tls ? 443 : 80);
   const shown = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return { tls: target.tls, host: target.host, port: target.port, label: `${target.tls ? 'https' : 'http'}://${shown}${defaultPort ? '' : `:${target.port}`}` };
+  lastOrigin = Object.freeze({ tls: target.tls, host: target.host, port: target.port, label: `${target.tls ? 'https' : 'http'}://${shown}${defaultPort ? '' : `:${target.port}`}` });
+  return lastOrigin;
 }
+let lastOrigin: UpstreamOrigin | undefined;
 
 function hopOf(target: CompiledTarget, original: UpstreamOrigin, modelFixed: string | undefined): Hop {
   const origin = target.upstream ?? original;

@@ -70,7 +70,7 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   // Routing (route, fallback, credentials): only for a request that is going out.
   const routing = outcome.block ? undefined : evaluateRouting(policy, facts, ex.target);
   if (routing) {
-    outcome.record.decisions.push(...routing.decisions);
+    if (routing.decisions.length > 0) outcome.record.decisions.push(...routing.decisions);
     if (routing.route) outcome.record.route = routing.route;
   }
   if (outcome.record.decisions.length > 0 || outcome.record.blocked) ex.policy = outcome.record;
