@@ -1,11 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkConfig } from '../../src/cli/check-config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
-import type { Hop } from '../../src/policy/routing.js';
+import { makeExchange } from '../../src/exchange.js';
+import { evaluateRouting, type Hop, type RoutingPlan } from '../../src/policy/routing.js';
+import type { MatchFacts } from '../../src/policy/types.js';
+import { credentialsForHop, credentialsOnlyHop, withHopCredential } from '../../src/proxy/fallback.js';
 import { requestForHop, type BaseRequest } from '../../src/proxy/hop-request.js';
+
+afterEach(() => vi.unstubAllEnvs());
 
 const fails = (text: string): string => {
   try {
@@ -64,5 +69,43 @@ describe('the client\'s credentials and another origin', () => {
     const r = requestForHop(base, other, { header: 'x-api-key', value: 'team-key' });
     expect(r.headers).toEqual(['Host', 'backup.example', 'Accept', '*/*', 'x-api-key', 'team-key']);
     expect(r.withheld).toBeUndefined();
+  });
+});
+
+describe('a plan that can only swap the credential (sent through the plain relay)', () => {
+  const facts: MatchFacts = { provider: 'gemini', host: 'generativelanguage.googleapis.com', path: '/v1beta/models/m:generateContent', api: 'gemini.generateContent', model: 'm', client: '127.0.0.1' };
+  const target = { tls: true, host: 'generativelanguage.googleapis.com', port: 443 };
+  const headers = ['Host', target.host, 'x-goog-api-key', 'AIzaClient', 'Accept', '*/*'];
+  const path = '/v1beta/models/m:generateContent?key=AIzaClient&alt=sse';
+
+  it('goes up with the headers and path forwardPlanned\'s one hop gets, and records the same decision', () => {
+    vi.stubEnv('LLMTAP_SWAP_TEST_KEY', 'team-key');
+    const policy = loadPolicyText('rules:\n  - {id: gemini-key, match: {provider: gemini}, credentials: {fromEnv: LLMTAP_SWAP_TEST_KEY}}\n', 'policy.yaml');
+    const plan = evaluateRouting(policy, facts, target).plan!;
+    const hop = credentialsOnlyHop(plan)!;
+    expect(hop).toBeDefined();
+    const ex = makeExchange({});
+    const sent = withHopCredential({ policy, facts }, hop, ex, headers, path);
+    const record = { decisions: [] };
+    const expected = requestForHop({ method: 'POST', path, headers, body: null, chunked: false }, hop, credentialsForHop({ policy, facts }, hop, record, false));
+    expect(sent).toEqual({ headers: expected.headers, path: expected.path });
+    expect(sent).toEqual({ headers: ['Host', target.host, 'Accept', '*/*', 'x-goog-api-key', 'team-key'], path: '/v1beta/models/m:generateContent?alt=sse' });
+    expect(ex.policy).toEqual(record);
+    // A monitor rule injects nothing: the request goes as sent, the decision is still recorded.
+    const monitor = loadPolicyText('rules:\n  - {id: gemini-key, mode: monitor, match: {provider: gemini}, credentials: {fromEnv: LLMTAP_SWAP_TEST_KEY}}\n', 'policy.yaml');
+    const watched = makeExchange({});
+    expect(withHopCredential({ policy: monitor, facts }, credentialsOnlyHop(evaluateRouting(monitor, facts, target).plan!)!, watched, headers, path)).toEqual({ headers, path });
+    expect(watched.policy?.decisions.map((d) => [d.rule, d.enforced])).toEqual([['gemini-key', false]]);
+  });
+
+  it('any other plan (a model, a path prefix, another origin, a fallback) takes forwardPlanned\'s way', () => {
+    const origin = { tls: true, host: target.host, port: 443, label: 'https://generativelanguage.googleapis.com' };
+    const one = (hop: Hop, triggers?: RoutingPlan['triggers']): RoutingPlan => ({ hops: [hop], triggers });
+    expect(credentialsOnlyHop(one({ origin, explicit: false }))).toBeDefined();
+    expect(credentialsOnlyHop(one({ origin, explicit: false, model: 'other' }))).toBeUndefined();
+    expect(credentialsOnlyHop(one({ origin, explicit: false, pathPrefix: '/p' }))).toBeUndefined();
+    expect(credentialsOnlyHop(one({ origin: { ...origin, host: 'backup.example', label: 'https://backup.example' }, explicit: true }))).toBeUndefined();
+    expect(credentialsOnlyHop(one({ origin, explicit: false }, { status: () => true, connectError: true, names: ['5xx'] }))).toBeUndefined();
+    expect(credentialsOnlyHop({ hops: [{ origin, explicit: false }, { origin, explicit: false }] })).toBeUndefined();
   });
 });
