@@ -84,7 +84,9 @@ export function evaluateRouting(policy: CompiledPolicy, facts: MatchFacts, targe
     break;
   }
   const needed = route !== undefined || triggers !== undefined || policy.credentials.length > 0;
-  return { plan: needed ? { hops, triggers, ...(fallbackRule ? { fallbackRule } : {}) } : undefined, decisions, route };
+  const plan: RoutingPlan | undefined = needed ? { hops, triggers } : undefined;
+  if (plan && fallbackRule) plan.fallbackRule = fallbackRule;
+  return { plan, decisions, route };
 }
 
 function end(upstream: string, model: string | undefined): RouteEnd {
