@@ -3,7 +3,7 @@
  * inside the running proxy, stage by stage. CPU profiles and alternated CPU figures are too
  * coarse for stages of a few µs on a shared machine, and a hot loop (policy-eval.ts) runs them
  * 3-5× faster than the proxy does between sockets. So this copies the build, wraps the stage
- * functions the request path calls (applyPolicy, lookupCache, forwardPlanned, chargeUsage,
+ * functions the request path calls (applyPolicy, lookupCache, forwardPlanned or withHopCredential, chargeUsage,
  * storeAnswer, and inside them evaluatePolicy, the cache key's parts, priceOf …) in a wall-clock
  * timer, runs plain recording and the bench's 10-rule policy under the bench's c=16 load, and
  * prints each stage's µs per request, measured after a warm-up. A wrapper costs ~0.2 µs, and a
@@ -23,7 +23,7 @@ const seconds = Number(process.argv[3] ?? 5);
 
 /** Per built module: the imported functions to time (the module's own calls to them go through the timer). */
 const STAGES: Record<string, string[]> = {
-  'proxy/handle-exchange.js': ['applyPolicy', 'lookupCache', 'forwardPlanned', 'chargeUsage', 'storeAnswer', 'relay', 'identifyTool'],
+  'proxy/handle-exchange.js': ['applyPolicy', 'lookupCache', 'forwardPlanned', 'withHopCredential', 'chargeUsage', 'storeAnswer', 'relay', 'identifyTool'],
   'policy/stage.js': ['evaluatePolicy', 'evaluateRouting', 'identifyTool', 'factsOf'],
   'policy/evaluate.js': ['redactRequest', 'evaluateLimits', 'evaluateBudgets'],
   'cache/cache-stage.js': ['cacheKey', 'canonicalRequest', 'credentialScope', 'bodyMatches'],
