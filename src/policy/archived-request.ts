@@ -1,4 +1,5 @@
 import type { ApiKind, ProviderId, Usage } from '../exchange.js';
+import { archivedSignedReason } from './signed-request.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { parseJson } from '../providers/json.js';
 import { archivedCacheKey, type KeyBasis } from '../cache/archived-key.js';
@@ -67,6 +68,7 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
       user,
       team: user === undefined ? undefined : teams.get(user),
       session: agent.sessionId,
+      signed: archivedSignedReason(row.request_headers, row.path),
     },
     body,
     unreadable: text !== '' && (body === undefined || body === null || typeof body !== 'object'),

@@ -10,8 +10,9 @@ import { globToRegExp } from './match.js';
 export const BEDROCK_MODEL_NOT_APPLIED = 'Bedrock: the model is in the SigV4-signed path, which cannot change without the client\'s AWS credentials';
 
 /** The reason a request's model cannot be rewritten, or undefined when it can be. */
-export function modelFixedReason(facts: { provider?: string; api?: string }): string | undefined {
-  return facts.provider === 'bedrock' || facts.api?.startsWith('bedrock.') ? BEDROCK_MODEL_NOT_APPLIED : undefined;
+export function modelFixedReason(facts: { provider?: string; api?: string; signed?: string }): string | undefined {
+  // Another SigV4-signed request (an AWS service intercepted): its body is signed too.
+  return facts.provider === 'bedrock' || facts.api?.startsWith('bedrock.') ? BEDROCK_MODEL_NOT_APPLIED : facts.signed;
 }
 
 /** What Bedrock requests look like to a rule's match, for telling whether it can select one. */

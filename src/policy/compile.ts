@@ -1,6 +1,6 @@
 import { BUILT_IN_DETECTORS, DETECTOR_ORDER, type Detector } from './detectors.js';
 import { compileMatch, dotted, RuleError, type Matcher } from './match.js';
-import { canMatchBedrock } from './bedrock-route-model.js';
+import { signedWarnings } from './signed-warnings.js';
 import type { BudgetPer, BudgetPeriod, MatchSpec, Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
 import { compileCacheRule, type CacheRule } from '../cache/cache-rule.js';
 import { compileCredentials, compileFallback, compileTarget, type CredentialSources, type CredentialsRule, type FallbackRule, type RouteRule } from './routing-compile.js';
@@ -115,7 +115,8 @@ export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {})
     ids.add(compiled.id);
     (policy[compiled.kind] as CompiledRule[]).push(compiled);
     policy.asWritten.push({ id: compiled.id, kind: compiled.kind, mode: compiled.mode, spec: rule });
-    for (const path of bedrockIgnoredModels(rule, i)) (policy.warnings ??= []).push({ path, message: BEDROCK_WARNING, text: `${dotted(path)}: ${BEDROCK_WARNING}` });
+    // Actions a SigV4-signed (Bedrock) request cannot take: said at load, recorded per request.
+    for (const warning of signedWarnings(rule, i)) (policy.warnings ??= []).push(warning);
   });
   markTeamBound(policy.budget, policy.teams);
   return policy;
@@ -130,18 +131,6 @@ function markTeamBound(rules: BudgetRule[], teams: ReadonlyMap<string, string>):
     // Which requests reach the rules below an enforced rule that matches on team depends on the teams too.
     if (rule.mode === 'enforce' && rule.matchSpec.team !== undefined) gatedByTeam = true;
   }
-}
-
-const BEDROCK_WARNING = 'has no effect on Bedrock requests, which the rule can match (the model is in the SigV4-signed path); recorded as not applied there';
-
-/** Where a route's or fallback's `model` sits in a rule whose match can select Bedrock requests, on which it does nothing. */
-function bedrockIgnoredModels(rule: RuleSpec, i: number): (string | number)[][] {
-  const paths: (string | number)[][] = [];
-  if (rule.route?.model !== undefined) paths.push(['rules', i, 'route', 'model']);
-  rule.fallback?.upstreams.forEach((u, j) => {
-    if (typeof u === 'object' && u.model !== undefined) paths.push(['rules', i, 'fallback', 'upstreams', j, 'model']);
-  });
-  return paths.length > 0 && canMatchBedrock(rule.match) ? paths : [];
 }
 
 function compileRule(rule: RuleSpec, i: number, sources: CredentialSources): CompiledRule {

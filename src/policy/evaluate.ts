@@ -5,6 +5,7 @@ import { RateLimiter } from './rate-limit.js';
 import type { Decision, MatchFacts, PolicyRecord, RateKey } from './types.js';
 import { evaluateBudgets, type BudgetCharge, type BudgetLedger } from './budget.js';
 import { evaluateLimits, type Clamp } from './limits.js';
+import { signedReason } from './signed-request.js';
 
 /** The codes an enforced decision answers with (x-llmtap-error). */
 export type BlockCode = 'model_not_allowed' | 'content_blocked' | 'rate_limited' | 'budget_exceeded' | 'request_too_large' | 'max_tokens_exceeded';
@@ -48,6 +49,7 @@ export function factsOf(ex: Exchange, teams: ReadonlyMap<string, string>): Match
     user,
     team: user === undefined ? undefined : teams.get(user),
     session: ex.agent?.sessionId,
+    signed: signedReason(ex.request.headers, ex.request.path),
   };
 }
 
@@ -203,11 +205,14 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     // its own detectors (one rule refusing keys, another replacing personal data).
     const hits = redactRequest(facts.api, body, rule.detectors, placeholders, apply);
     if (hits.length === 0) continue;
-    decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits });
+    // A signed request cannot go up changed, and must not go up with what the rule replaces:
+    // refused (the archive keeps it with placeholders, as for a block rule).
+    const unsignable = enforced && rule.action === 'replace' && facts.signed !== undefined;
+    decisions.push(unsignable ? { rule: rule.id, kind: 'redact', action: rule.action, enforced, hits, notApplied: facts.signed } : { rule: rule.id, kind: 'redact', action: rule.action, enforced, hits });
     if (!enforced) continue;
     outcome.changedBody = body;
     outcome.record.bodyChanged = true;
-    if (rule.action === 'block') return block('content_blocked');
+    if (rule.action === 'block' || unsignable) return block('content_blocked');
   }
 
   // limits: after redaction (a refused body is still recorded redacted), before the token pre-check, which sees the clamped value.

@@ -64,6 +64,11 @@ export function evaluateLimits(rules: readonly LimitsRule[], facts: MatchFacts, 
       }
       if (!enforced) continue;
       if (rule.onMaxTokens === 'block') return { ...out, block: 'max_tokens_exceeded' };
+      // A signed request goes as signed (signed-request.ts): the cap is recorded as not applied.
+      if (facts.signed !== undefined) {
+        for (const d of out.decisions) if (d.rule === rule.id) d.notApplied = facts.signed;
+        break;
+      }
       for (const f of over) {
         setPath(body, f.path, cap);
         out.clamps.push({ path: f.path, from: f.value, to: cap });

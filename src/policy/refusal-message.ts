@@ -18,8 +18,13 @@ export function refusalMessage(code: BlockCode, decisions: readonly Decision[], 
       return d && `${asked === undefined ? 'this model' : `the model "${asked}"`} is not allowed by ${by(d)}`;
     }
     case 'content_blocked': {
-      const d = find(decisions, (x) => x.kind === 'redact' && x.action === 'block');
-      return d?.kind === 'redact' ? `the request holds ${d.hits.map((h) => `${h.detector} (at ${h.at})`).join(', ') || 'content'} that ${by(d)} does not let leave this machine` : undefined;
+      const d = find(decisions, (x) => x.kind === 'redact' && (x.action === 'block' || x.notApplied !== undefined));
+      if (d?.kind !== 'redact') return undefined;
+      const what = d.hits.map((h) => `${h.detector} (at ${h.at})`).join(', ') || 'content';
+      // A replace rule on a signed request: neither sent with the value nor sent changed.
+      return d.notApplied !== undefined
+        ? `the request holds ${what} that ${by(d)} replaces, and ${d.notApplied}; refused rather than sent with it`
+        : `the request holds ${what} that ${by(d)} does not let leave this machine`;
     }
     case 'rate_limited': {
       const d = find(decisions, (x) => x.kind === 'rateLimit');

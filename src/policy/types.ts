@@ -93,6 +93,8 @@ export interface MatchFacts {
   user?: string;
   team?: string;
   session?: string;
+  /** Set when the client signed the request (AWS SigV4): why its body and path must go as sent (signed-request.ts). */
+  signed?: string;
 }
 
 /** Where a detector fired: the JSON path of the string changed, the detector and how often; never the value. */
@@ -110,7 +112,8 @@ export interface RedactionHit {
 export type Decision =
   /** access: `model` when decided on a request inside a WebSocket session (the model its message named; see proxy/ws-screen.ts). */
   | { rule: string; kind: 'access'; action: 'allow' | 'deny'; enforced: boolean; model?: string }
-  | { rule: string; kind: 'redact'; action: 'replace' | 'block'; enforced: boolean; hits: RedactionHit[] }
+  /** redact: `notApplied` when a replace could not be (a signed request: refused instead, content_blocked). */
+  | { rule: string; kind: 'redact'; action: 'replace' | 'block'; enforced: boolean; hits: RedactionHit[]; notApplied?: string }
   | { rule: string; kind: 'rateLimit'; action: 'limit'; enforced: boolean; key: string; retryAfterSeconds: number; limit: 'requests' | 'tokens' }
   /** cache: hit (answered from the cache, no upstream call; `ageSeconds` old) or miss (forwarded; stored if 2xx and complete). `key`: the first 16 hex digits of the entry key. */
   | { rule: string; kind: 'cache'; action: 'hit' | 'miss'; enforced: boolean; key: string; ageSeconds?: number }
@@ -181,6 +184,8 @@ export interface LimitsDecision {
   field?: string;
   from: number;
   to: number;
+  /** Why an enforced clamp left the request as sent (a signed request). */
+  notApplied?: string;
 }
 
 // ---------------------------------------------------------------------------

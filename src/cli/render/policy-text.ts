@@ -23,13 +23,13 @@ function detail(d: Decision): string {
       // Decided on a request inside a WebSocket session: the model that request named.
       return d.model === undefined ? '' : ` · request for ${d.model}`;
     case 'redact':
-      return ` · ${d.hits.map((h) => `${h.detector}×${h.count} at ${h.at}`).join(', ')}`;
+      return ` · ${d.hits.map((h) => `${h.detector}×${h.count} at ${h.at}`).join(', ')}${d.notApplied ? ` · not replaced (${d.notApplied}); refused` : ''}`;
     case 'rateLimit':
       return ` · ${d.limit} for ${d.key}, retry after ${d.retryAfterSeconds}s`;
     case 'budget':
       return ` · ${d.key} spent ${usd(d.spentUsd)} of ${usd(d.limitUsd)} this ${d.period} (from ${d.periodStart.slice(0, 10)})`;
     case 'limits':
-      return d.limit === 'requestBytes' ? ` · body ${d.from} bytes, limit ${d.to}` : ` · ${d.field} ${d.from} → ${d.to}`;
+      return d.limit === 'requestBytes' ? ` · body ${d.from} bytes, limit ${d.to}` : ` · ${d.field} ${d.from} → ${d.to}${d.notApplied ? ` not applied (${d.notApplied})` : ''}`;
     case 'cache':
       // A monitor rule never serves: its hit says what it would have done, the request went upstream.
       return ` · key ${d.key}${d.ageSeconds === undefined ? '' : `, ${d.ageSeconds}s old`}${d.action === 'hit' && !d.enforced ? ' · would have answered from the cache; forwarded' : ''}`;
