@@ -40,9 +40,17 @@ export function originOf(target: { tls: boolean; host: string; port: number }): 
 }
 let lastOrigin: UpstreamOrigin | undefined;
 
-function hopOf(target: CompiledTarget, original: UpstreamOrigin, modelFixed: string | undefined): Hop {
+function hopOf(target: CompiledTarget, original: UpstreamOrigin, modelFixed: string | undefined, signed: string | undefined): Hop {
   const origin = target.upstream ?? original;
-  return { origin, model: modelFixed ? undefined : target.model, pathPrefix: target.pathPrefix, explicit: target.upstream !== undefined && origin.label !== original.label };
+  return { origin, model: modelFixed ? undefined : target.model, pathPrefix: prefixFixed(target, original, signed) ? undefined : target.pathPrefix, explicit: target.upstream !== undefined && origin.label !== original.label };
+}
+
+/**
+ * Whether a target's path prefix must not apply: the client's signature goes only to the
+ * origin it asked for (another origin gets none of its credentials), and covers the path there.
+ */
+function prefixFixed(target: CompiledTarget, original: UpstreamOrigin, signed: string | undefined): boolean {
+  return signed !== undefined && target.pathPrefix !== undefined && (target.upstream ?? original).label === original.label;
 }
 
 /**
@@ -64,9 +72,10 @@ export function evaluateRouting(policy: CompiledPolicy, facts: MatchFacts, targe
     decisions.push({
       rule: rule.id, kind: 'route', action: 'route', enforced, ...(t.upstream ? { upstream: t.upstream.label } : {}), ...(t.model ? { model: t.model } : {}),
       ...(t.pathPrefix ? { pathPrefix: t.pathPrefix } : {}), ...(t.model && fixed ? { modelNotApplied: fixed } : {}),
+      ...(prefixFixed(t, original, facts.signed) ? { pathPrefixNotApplied: facts.signed } : {}),
     });
     if (!enforced) continue;
-    primary = hopOf(t, original, fixed);
+    primary = hopOf(t, original, fixed, facts.signed);
     route = { from: end(original.label, facts.model), to: end(primary.origin.label, primary.model ?? facts.model) };
     break;
   }
@@ -78,7 +87,7 @@ export function evaluateRouting(policy: CompiledPolicy, facts: MatchFacts, targe
     const enforced = rule.mode === 'enforce';
     decisions.push({ rule: rule.id, kind: 'fallback', action: 'fallback', enforced, upstreams: rule.upstreams.map((u) => u.upstream.label), on: rule.on.names });
     if (!enforced) continue;
-    hops.push(...rule.upstreams.map((u) => hopOf(u, original, fixed)));
+    hops.push(...rule.upstreams.map((u) => hopOf(u, original, fixed, facts.signed)));
     triggers = rule.on;
     fallbackRule = rule.id;
     break;

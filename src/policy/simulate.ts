@@ -229,7 +229,7 @@ function replayRouting(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayStat
       // So does a Bedrock request (its model is in the signed path).
       const model = r.upgrade || d.modelNotApplied ? undefined : d.model;
       const kept = d.model && !model && (r.upgrade ? 'model kept (WebSocket)' : 'model kept (not applied)');
-      const to = [d.upstream, model && `model ${model}`, kept, d.pathPrefix && `path ${d.pathPrefix}`].filter(Boolean).join(', ');
+      const to = [d.upstream, model && `model ${model}`, kept, d.pathPrefix && `path ${d.pathPrefix}${d.pathPrefixNotApplied ? ' (not applied)' : ''}`].filter(Boolean).join(', ');
       const effect = tally.act(d.rule, 'route', d.enforced, 'route', to);
       const priced = priceRouted(r, d.upstream, model, s.price);
       if (priced === undefined || r.costUsd === null) effect.unpriced = (effect.unpriced ?? 0) + 1;

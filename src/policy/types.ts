@@ -238,8 +238,8 @@ export interface Attempt {
 }
 
 export type RoutingDecision =
-  /** route: `modelNotApplied` says why the rule's `model` did not change the request (Bedrock's signed path, a body naming none). */
-  | { rule: string; kind: 'route'; action: 'route'; enforced: boolean; upstream?: string; model?: string; pathPrefix?: string; modelNotApplied?: string }
+  /** route: `modelNotApplied` says why the rule's `model` did not change the request (Bedrock's signed path, a body naming none); `pathPrefixNotApplied`, its `pathPrefix` (a signed request at its own origin). */
+  | { rule: string; kind: 'route'; action: 'route'; enforced: boolean; upstream?: string; model?: string; pathPrefix?: string; modelNotApplied?: string; pathPrefixNotApplied?: string }
   | { rule: string; kind: 'fallback'; action: 'fallback'; enforced: boolean; upstreams: string[]; on: string[]; skipped?: string }
   /** Which header carried an injected credential, from which source (the variable or file name, never the value). */
   | { rule: string; kind: 'credentials'; action: 'inject'; enforced: boolean; upstream: string; header: CredentialHeader; source: string };

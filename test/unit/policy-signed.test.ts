@@ -70,6 +70,24 @@ describe('rules that would rewrite a signed request', () => {
   });
 });
 
+describe('a route path prefix on a signed request', () => {
+  const target = { tls: true, host: bedrock.host, port: 443 };
+
+  it('is not applied at the origin the client asked for (its signature covers the path there), and the decision says so', () => {
+    const out = evaluateRouting(policy('rules:\n  - {id: p, route: {pathPrefix: /bedrock}}\n'), bedrock, target);
+    expect(out.plan!.hops[0]!.pathPrefix).toBeUndefined();
+    expect(out.decisions[0]).toMatchObject({ pathPrefix: '/bedrock', pathPrefixNotApplied: SIGNED_NOT_APPLIED });
+    expect(decisionLines({ decisions: out.decisions })[0]).toBe(`p · route · path prefix /bedrock not applied (${SIGNED_NOT_APPLIED})`);
+  });
+
+  it('applies at another origin (which gets none of the client\'s credentials) and on an unsigned request', () => {
+    const other = evaluateRouting(policy('rules:\n  - {id: p, route: {upstream: "https://gateway.example", pathPrefix: /bedrock}}\n'), bedrock, target);
+    expect([other.plan!.hops[0]!.pathPrefix, other.decisions[0]]).toEqual(['/bedrock', expect.not.objectContaining({ pathPrefixNotApplied: expect.anything() })]);
+    const unsigned = evaluateRouting(policy('rules:\n  - {id: p, route: {pathPrefix: /bedrock}}\n'), { ...bedrock, signed: undefined }, target);
+    expect(unsigned.plan!.hops[0]!.pathPrefix).toBe('/bedrock');
+  });
+});
+
 describe('loading warns about what cannot apply to signed Bedrock requests', () => {
   it('enforced replace redaction, an enforced clamp and credentials, when the match can select Bedrock; not otherwise', () => {
     const p = policy(`rules:
@@ -81,11 +99,14 @@ describe('loading warns about what cannot apply to signed Bedrock requests', () 
   - {id: hard-cap, limits: {maxTokens: 100, onMaxTokens: block}}
   - {id: key, match: {host: "*.amazonaws.com"}, credentials: {fromEnv: HOME}}
   - {id: okey, match: {host: api.openai.com}, credentials: {fromEnv: HOME}}
+  - {id: prefix, route: {pathPrefix: /x}}
+  - {id: away, route: {upstream: "https://gateway.example", pathPrefix: /x}}
 `);
     expect(p.warnings?.map((w) => w.text)).toEqual([
       expect.stringMatching(/^policy\.yaml:2: rules\[0\]\.redact: cannot replace in Bedrock requests.*refuses the request \(content_blocked\)$/),
       expect.stringMatching(/^policy\.yaml:6: rules\[4\]\.limits\.maxTokens: is not applied to Bedrock requests/),
       expect.stringMatching(/^policy\.yaml:8: rules\[6\]\.credentials: replaces the SigV4 signature of Bedrock requests/),
+      expect.stringMatching(/^policy\.yaml:10: rules\[8\]\.route\.pathPrefix: has no effect on signed Bedrock requests/),
     ]);
   });
 });

@@ -36,7 +36,7 @@ function detail(d: Decision): string {
     case 'route': {
       // A record from another build may name none of these: no empty separator then.
       const model = d.model && `model ${d.model}${d.modelNotApplied ? ` not applied (${d.modelNotApplied})` : ''}`;
-      const what = [d.upstream && `to ${d.upstream}`, model, d.pathPrefix && `path prefix ${d.pathPrefix}`].filter(Boolean).join(', ');
+      const what = [d.upstream && `to ${d.upstream}`, model, d.pathPrefix && `path prefix ${d.pathPrefix}${d.pathPrefixNotApplied ? ` not applied (${d.pathPrefixNotApplied})` : ''}`].filter(Boolean).join(', ');
       return what ? ` · ${what}` : '';
     }
     case 'fallback':
