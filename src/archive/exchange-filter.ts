@@ -1,3 +1,5 @@
+import { isErrorSql } from '../failed-exchange.js';
+
 /**
  * Which exchanges a read covers: one set of filters for `stats`, `export` and the web
  * UI's list, each optional, all of them holding at once. Values are always parameters,
@@ -24,8 +26,8 @@ export interface ExchangeFilter {
   status?: string;
 }
 
-/** A failed exchange: not completed, or answered with a status of 400 or more. */
-export const IS_ERROR_SQL = "((outcome IS NOT NULL AND outcome != 'completed') OR status >= 400)";
+/** A failed exchange: not completed, answered with a status of 400 or more, or ended by the provider's error (failed-exchange.ts). */
+export const IS_ERROR_SQL = isErrorSql();
 
 /** The value a filter names a missing tool, model, host, user or label by. */
 export const NONE = '(none)';
@@ -65,7 +67,7 @@ export function exchangeWhere(filter: ExchangeFilter, alias = ''): { where: stri
     params.push(...filter.users);
   }
   const status = filter.status?.toLowerCase();
-  if (status === 'error') conditions.push(alias ? IS_ERROR_SQL.replace(/\b(outcome|status)\b/g, `${alias}$1`) : IS_ERROR_SQL);
+  if (status === 'error') conditions.push(isErrorSql(alias));
   else if (status && /^[1-5]xx$/.test(status)) {
     conditions.push(`${alias}status >= ? AND ${alias}status < ?`);
     params.push(Number(status[0]) * 100, Number(status[0]) * 100 + 100);

@@ -17,11 +17,11 @@ export interface ExchangeListQuery extends ExchangeFilter {
 
 /** Columns of a list row: no bodies or headers (megabytes); the policy column is small. */
 const COLUMNS = `id, started_at, first_byte_at, ended_at, client_user, host, method, path, status, provider, api, model, input_tokens, output_tokens,
-  reasoning_tokens, cached_input_tokens, cache_creation_input_tokens, outcome, error_code, tool_name, session_id, thread_id, turn, cost_usd, cost_source, policy, usage_estimated`;
+  reasoning_tokens, cached_input_tokens, cache_creation_input_tokens, outcome, error_code, stop_reason, tool_name, session_id, thread_id, turn, cost_usd, cost_source, policy, usage_estimated`;
 
 export type ExchangeListEntry = Pick<ExchangeRow, 'id' | 'started_at' | 'first_byte_at' | 'ended_at' | 'client_user' | 'host' | 'method' | 'path' | 'status'
   | 'provider' | 'api' | 'model' | 'input_tokens' | 'output_tokens' | 'reasoning_tokens' | 'cached_input_tokens' | 'cache_creation_input_tokens' | 'outcome' | 'error_code'
-  | 'tool_name' | 'session_id' | 'thread_id' | 'turn' | 'cost_usd' | 'cost_source' | 'policy' | 'usage_estimated'> & {
+  | 'stop_reason' | 'tool_name' | 'session_id' | 'thread_id' | 'turn' | 'cost_usd' | 'cost_source' | 'policy' | 'usage_estimated'> & {
   /** With a text search: where the text was found, and the words around it. */
   match?: TextHit;
 };

@@ -113,7 +113,7 @@ function reread(reader: SqliteArchiveReader, ids: readonly string[]): ExchangeLi
 /** "14:03:07 claude-code  claude-sonnet-4-5  200  1.2s  in 12.3k out 345  $0.0123  POST api.anthropic.com/v1/messages". */
 export function tailLine(row: ExchangeListRow, color: boolean): string {
   const time = new Date(row.started_at).toTimeString().slice(0, 8);
-  const status = statusLabel(row.status, row.outcome);
+  const status = statusLabel(row.status, row.outcome, row.stop_reason);
   const part = estimatedPart(row.usage_estimated);
   const est = part ? '~' : '';
   // The input of a stream cut after the provider reported it is the provider's: only the output is marked.

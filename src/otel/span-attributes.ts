@@ -4,6 +4,7 @@ import {
 import { decodeBody } from '../content-encoding.js';
 import { effectiveUpstream } from '../cost/effective-upstream.js';
 import { headerValue, type Exchange } from '../exchange.js';
+import { isErrorStopReason } from '../failed-exchange.js';
 import type { Redactor } from '../redact/redactor.js';
 import { usageOutputTokens } from '../providers/usage-totals.js';
 
@@ -124,7 +125,10 @@ export function exchangeSpan(ex: Exchange, options: SpanOptions): SpanData {
   if (ex.request.stream && firstByte !== undefined) a[GEN_AI.timeToFirstChunk] = Math.max(0, firstByte - start) / 1000;
 
   const status = ex.response?.status ?? 0;
-  const error = ex.errorCode ?? (ex.outcome !== undefined && ex.outcome !== 'completed' ? ex.outcome : status >= 400 ? String(status) : undefined);
+  // The provider's own error inside a 2xx (a stream it ended with an error event) fails the span too, named by its kind.
+  const stop = reassembled?.stopReason;
+  const error = ex.errorCode ?? (ex.outcome !== undefined && ex.outcome !== 'completed' ? ex.outcome : status >= 400 ? String(status)
+    : isErrorStopReason(stop) ? redactor.text(stop!) : undefined);
   if (error !== undefined) a[ATTR_ERROR_TYPE] = error;
   if (options.content) Object.assign(a, contentAttributes(ex, redactor));
 

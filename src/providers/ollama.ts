@@ -35,7 +35,7 @@ function createReducer(contentType: string | undefined): ResponseReducer {
   const reader = createNdjsonReader((value) => {
     events++;
     const chunk = asObject(value);
-    if (chunk) acc.add(chunk);
+    if (chunk) acc.add(chunk, true);
   });
   return {
     push: (chunk) => reader.push(chunk),
@@ -53,8 +53,15 @@ class OllamaAccumulator {
   private stopReason: string | undefined;
   private usage: Usage | undefined;
   private readonly toolCalls: ToolCall[] = [];
+  private failed = false;
 
-  add(chunk: JsonObject): void {
+  /** `streamed`: one line of an NDJSON stream, where `{"error": "…"}` ends an answer already under way (the SDK throws it). */
+  add(chunk: JsonObject, streamed = false): void {
+    if (streamed && chunk.error !== undefined && chunk.error !== null) {
+      this.stopReason = 'error';
+      this.failed = true;
+      return;
+    }
     if (typeof chunk.model === 'string' && chunk.model !== '') this.model ??= chunk.model;
     // /api/generate puts the pieces at the top level, /api/chat inside `message`.
     const message = asObject(chunk.message) ?? chunk;
@@ -87,6 +94,7 @@ class OllamaAccumulator {
     if (this.thinking !== '') result.thinking = this.thinking;
     if (this.usage) result.usage = { ...this.usage };
     if (this.stopReason !== undefined) result.stopReason = this.stopReason;
+    if (this.failed) result.failed = true;
     return result;
   }
 }

@@ -69,10 +69,12 @@ class ChatAccumulator {
     // (its type, server_error…, is why the stream stopped), or a whole `{"error": …}` body (an
     // error status says it all, but a compatible server may send it with 200). Not an answer
     // to replay from the cache, nor one to estimate usage for.
+    // OpenRouter sends its error beside a last choice (finish_reason `error`): the SDK throws on either.
     const error = asObject(chunk.error);
-    if (error && chunk.choices === undefined) {
+    if (error) {
+      if (Array.isArray(chunk.choices)) this.addChunk({ ...chunk, error: undefined });
       const kind = error.type ?? error.code;
-      if (this.streamed) this.stopReason = typeof kind === 'string' ? kind : 'error';
+      if (this.streamed) this.stopReason = typeof kind === 'string' && kind !== '' ? kind : 'error';
       this.failed = true;
       return;
     }

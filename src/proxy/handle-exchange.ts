@@ -4,6 +4,7 @@ import { decodeBody } from '../content-encoding.js';
 import { LlmtapError, upstreamFailureDetail, providerErrorBody, providerErrorHeaders, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
+import { settleFailure } from '../failed-exchange.js';
 import type { Logger } from '../log.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { asObject, parseJsonBody } from '../providers/json.js';
@@ -309,7 +310,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
     if (parser && decoded) {
       const reducer = parser.createReducer(headerValue(ex.response.headers, 'content-type'));
       reducer.push(decoded);
-      const reassembled = reducer.finish();
+      const reassembled = settleFailure(reducer.finish(), ex.response.status);
       // The body's own counts win; some answers carry theirs only in headers.
       const fromHeaders = reassembled.usage ? undefined : parser.usageFromHeaders?.(ex.response.headers);
       if (fromHeaders) reassembled.usage = fromHeaders;

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { exchangeFailed } from '../failed-exchange.js';
 import type { Quota } from '../providers/quota-headers.js';
 import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { addQuota, quotaWindows, type QuotaBurn } from '../sessions/quota-burn.js';
@@ -146,7 +147,7 @@ export class RollupBatch {
     const start = row.started_at;
     const end = row.ended_at ?? row.started_at;
     const windows = quotaWindows(parseQuota(row.quota));
-    const error = row.outcome !== null && row.outcome !== 'completed' ? 1 : row.status !== null && row.status >= 400 ? 1 : 0;
+    const error = exchangeFailed({ outcome: row.outcome, status: row.status, stopReason: row.stop_reason }) ? 1 : 0;
     // Every prompt token, cached or not, whichever way the provider counts them.
     const input = promptTokens(row);
     const output = outputTokens(row) ?? 0;

@@ -10,6 +10,8 @@ export const RESPONSES_TEXT = 'Responses from the fake — héllo, 你好 🌍';
 export const OLLAMA_TEXT = 'Ollama says hi — ça va 🦙';
 /** A Responses input containing this streams part of an answer, then `response.failed` (a server error). */
 export const RESPONSES_FAIL_PROMPT = 'fail this response part-way';
+/** A Responses input containing this streams part of an answer, then a stream-level `error` event. */
+export const RESPONSES_ERROR_PROMPT = 'error this response part-way';
 
 /** Handles the request when it is one of these endpoints; false otherwise. */
 export async function openaiFamilyRoute(req: IncomingMessage, res: ServerResponse, pathname: string, body: Record<string, unknown>): Promise<boolean> {
@@ -87,6 +89,12 @@ async function responses(res: ServerResponse, body: Record<string, unknown>): Pr
   if (JSON.stringify(body.input ?? '').includes(RESPONSES_FAIL_PROMPT)) {
     send('response.output_text.delta', { item_id: 'msg_fake1', output_index: 1 + at, content_index: 0, delta: 'Respon', logprobs: [] });
     send('response.failed', { response: { ...base, status: 'failed', error: { code: 'server_error', message: 'The server had an error while processing your request.' }, output: [], usage: null } });
+    res.end();
+    return;
+  }
+  if (JSON.stringify(body.input ?? '').includes(RESPONSES_ERROR_PROMPT)) {
+    send('response.output_text.delta', { item_id: 'msg_fake1', output_index: 1 + at, content_index: 0, delta: 'Respon', logprobs: [] });
+    send('error', { code: 'server_error', message: 'The server had an error while processing your request.', param: null });
     res.end();
     return;
   }

@@ -273,6 +273,12 @@ async function openaiChat(res: ServerResponse, body: Record<string, unknown>, ga
     if (gapMs > 0) await sleep(gapMs);
   };
   await send(chatChunk(model, { role: 'assistant', content: '' }));
+  if (JSON.stringify(body.messages ?? []).includes(FAIL_MID_STREAM)) {
+    // OpenAI's mid-stream failure: an `error` object where the next chunk would be, the 200 long gone.
+    await send(chatChunk(model, { content: 'Hello' }));
+    await send({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } });
+    return void res.end();
+  }
   if (wantsTool) {
     await send(chatChunk(model, { tool_calls: [{ index: 0, id: 'call_fake1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }));
     for (const piece of ['{"ci', 'ty":"Pa', 'ris"}']) await send(chatChunk(model, { tool_calls: [{ index: 0, function: { arguments: piece } }] }));

@@ -1,13 +1,19 @@
 import { BedrockRuntimeClient, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
+import OpenAI from 'openai';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { fetch as undiciFetch, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConnectTo } from '../../src/config.js';
+import { listExchanges } from '../../src/archive/exchange-list.js';
+import { statsTable } from '../../src/archive/stats-table.js';
+import { parseConnectTo, paths } from '../../src/config.js';
+import { openArchive } from '../../src/recorder/db.js';
+import { listItem } from '../../src/ui/server/list-item.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { ConnectAgent } from '../helpers/connect-agent.js';
 import { FAIL_MID_STREAM } from '../helpers/fake-faults.js';
+import { RESPONSES_ERROR_PROMPT, RESPONSES_FAIL_PROMPT } from '../helpers/fake-openai-family.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
@@ -17,7 +23,9 @@ const BEDROCK = 'bedrock-runtime.us-east-1.amazonaws.com';
 /**
  * A provider that fails after its 200 went out says so inside the stream. The official
  * SDKs throw; the archive keeps what arrived and records the provider's error as the
- * stop reason, so the exchange does not read as an answer that simply ended.
+ * stop reason, so the exchange does not read as an answer that simply ended. The
+ * relay itself finished (outcome `completed`, status 200): the stop reason is what
+ * makes each one count as a failure wherever failures are counted.
  */
 describe('mid-stream provider errors through the proxy', () => {
   let fake: FakeProvider;
@@ -39,8 +47,8 @@ describe('mid-stream provider errors through the proxy', () => {
     await fake?.close();
   });
 
-  const recorded = (provider: string) => eventually(() => {
-    const found = exported(tp).find((e) => e.provider === provider && e.request?.body?.includes(FAIL_MID_STREAM));
+  const recorded = (provider: string, prompt = FAIL_MID_STREAM) => eventually(() => {
+    const found = exported(tp).find((e) => e.provider === provider && e.request?.body?.includes(prompt));
     if (!found) throw new Error(`no ${provider} exchange yet`);
     return found;
   });
@@ -50,7 +58,33 @@ describe('mid-stream provider errors through the proxy', () => {
     const stream = client.messages.stream({ model: 'claude-sonnet-4-5-20250929', max_tokens: 64, messages: [{ role: 'user', content: FAIL_MID_STREAM }] });
     await expect(stream.finalMessage()).rejects.toThrow(/Overloaded/);
     const rec = await recorded('anthropic');
-    expect([rec.status, rec.response?.text, rec.response?.stop_reason]).toEqual([200, 'Bonjour', 'overloaded_error']);
+    expect([rec.status, rec.outcome, rec.response?.text, rec.response?.stop_reason]).toEqual([200, 'completed', 'Bonjour', 'overloaded_error']);
+  });
+
+  const openai = () => new OpenAI({ apiKey: 'sk-proj-midstream-0123456789abcdef', maxRetries: 0, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never });
+
+  it('OpenAI Chat: an {error} chunk is the stop reason (its type)', async () => {
+    const stream = await openai().chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: FAIL_MID_STREAM }] });
+    let text = '';
+    await expect((async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    })()).rejects.toThrow(/server had an error/);
+    const rec = await recorded('openai');
+    expect([rec.status, rec.outcome, rec.response?.text, rec.response?.stop_reason]).toEqual([200, 'completed', text, 'server_error']);
+  });
+
+  it('OpenAI Responses: response.failed and a stream-level error event are the stop reason', async () => {
+    const types = async (input: string): Promise<string[]> => {
+      const seen: string[] = [];
+      for await (const event of await openai().responses.create({ model: 'gpt-5', stream: true, input })) seen.push(event.type);
+      return seen;
+    };
+    expect((await types(RESPONSES_FAIL_PROMPT)).at(-1)).toBe('response.failed');
+    expect((await types(RESPONSES_ERROR_PROMPT)).at(-1)).toBe('error');
+    const failed = await recorded('openai', RESPONSES_FAIL_PROMPT);
+    const errored = await recorded('openai', RESPONSES_ERROR_PROMPT);
+    expect([failed.status, failed.outcome, failed.response?.stop_reason]).toEqual([200, 'completed', 'failed']);
+    expect([errored.status, errored.outcome, errored.response?.text, errored.response?.stop_reason]).toEqual([200, 'completed', 'Respon', 'error']);
   });
 
   it('Gemini: an {error} chunk is the stop reason (its status)', async () => {
@@ -61,7 +95,7 @@ describe('mid-stream provider errors through the proxy', () => {
     })()).rejects.toThrow();
     expect(text.length).toBe(1);
     const rec = await recorded('gemini');
-    expect([rec.status, rec.response?.text, rec.response?.stop_reason]).toEqual([200, text[0], 'INTERNAL']);
+    expect([rec.status, rec.outcome, rec.response?.text, rec.response?.stop_reason]).toEqual([200, 'completed', text[0], 'INTERNAL']);
   });
 
   it('Bedrock ConverseStream: an exception frame is the stop reason (its type)', async () => {
@@ -74,6 +108,25 @@ describe('mid-stream provider errors through the proxy', () => {
     client.destroy();
     expect(text).toBe('Bedrock');
     const rec = await recorded('bedrock');
-    expect([rec.status, rec.response?.text, rec.response?.stop_reason]).toEqual([200, 'Bedrock', 'modelStreamErrorException']);
+    expect([rec.status, rec.outcome, rec.response?.text, rec.response?.stop_reason]).toEqual([200, 'completed', 'Bedrock', 'modelStreamErrorException']);
+  });
+
+  // Runs after the tests above: every exchange they made ended in the provider's error.
+  it('each counts as a failure: stats errors, --status error, the web UI list, the session', async () => {
+    const ids = exported(tp).map((e) => e.id);
+    expect(ids.length).toBe(6);
+    const archive = openArchive(paths(tp.home).archive);
+    const { db } = archive;
+    try {
+      const { total } = statsTable(db, { by: 'model' });
+      expect([total?.requests, total?.errors]).toEqual([6, 6]);
+      expect(statsTable(db, { by: 'model', status: 'error' }).total?.requests).toBe(6);
+      const listed = listExchanges(db, { status: 'error', limit: 50 });
+      expect(listed.map((e) => e.id).sort()).toEqual([...ids].sort());
+      expect(listed.map((e) => listItem(e).failed)).toEqual(listed.map(() => true));
+      expect(db.prepare('SELECT SUM(errors) AS errors, SUM(exchanges) AS exchanges FROM sessions').get()).toEqual({ errors: 6, exchanges: 6 });
+    } finally {
+      archive.close();
+    }
   });
 });

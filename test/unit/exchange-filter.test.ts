@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exchangeWhere } from '../../src/archive/exchange-filter.js';
 import { csvText } from '../../src/archive/csv.js';
+import { isErrorSql } from '../../src/failed-exchange.js';
 
 describe('the exchange filter as SQL', () => {
   it('one parameterised clause; values never become SQL', () => {
@@ -12,7 +13,9 @@ describe('the exchange filter as SQL', () => {
     });
     expect(exchangeWhere({ users: ['a', 'b'], host: 'h' }, 'e.')).toEqual({ where: 'WHERE e.host = ? AND e.client_user IN (?, ?)', and: 'AND e.host = ? AND e.client_user IN (?, ?)', params: ['h', 'a', 'b'] });
     expect(exchangeWhere({ users: [] }).where).toBe('WHERE 0');
-    expect(exchangeWhere({ status: 'error' }, 'e.').where).toBe("WHERE ((e.outcome IS NOT NULL AND e.outcome != 'completed') OR e.status >= 400)");
+    const where = exchangeWhere({ status: 'error' }, 'e.').where;
+    expect(where).toBe(`WHERE ${isErrorSql('e.')}`);
+    expect(where.replace(/\be\.(outcome|status|stop_reason)\b/g, '').match(/\b(outcome|status|stop_reason)\b/)).toBeNull();
     expect(exchangeWhere({ status: '429' }).params).toEqual([429]);
     expect(exchangeWhere({ status: 'nonsense', tool: '' })).toEqual({ where: '', and: '', params: [] });
   });

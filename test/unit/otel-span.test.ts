@@ -47,6 +47,14 @@ describe('exchange → GenAI span', () => {
     expect([span.error, span.attributes['error.type']]).toEqual(['404', '404']);
   });
 
+  it('a stream the provider ended with its error event after the 200 fails the span, named by the error', () => {
+    const answer = (stopReason: string) => makeExchange({ provider: 'anthropic', api: 'messages', outcome: 'completed',
+      response: { status: 200, headers: [], body: body(''), reassembled: { text: 'Bonjour', toolCalls: [], events: 4, stopReason } } });
+    const span = exchangeSpan(answer('overloaded_error'), { content: false, redactor });
+    expect([span.error, span.attributes['error.type'], span.attributes['gen_ai.response.finish_reasons']]).toEqual(['overloaded_error', 'overloaded_error', ['overloaded_error']]);
+    expect(exchangeSpan(answer('end_turn'), { content: false, redactor }).error).toBeUndefined();
+  });
+
   it('content goes through the redactor: key shapes, credential keys and the operator\'s patterns', () => {
     const request = JSON.stringify({ model: 'claude-sonnet-4-5', system: 'for internal-project-apollo', messages: [{ role: 'user', content: 'token: sk-ant-api03-abcdefghijklmnopqrstuvwxyz' }] });
     const ex = makeExchange({

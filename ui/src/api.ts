@@ -105,7 +105,7 @@ export function matchesFilters(item: UiListItem, f: ListFilters): boolean {
   if (f.user && item.user !== f.user) return false;
   if (f.session && item.sessionId !== f.session) return false;
   const s = f.status.trim().toLowerCase();
-  if (s === 'error') return (item.outcome !== null && item.outcome !== 'completed') || (item.status ?? 0) >= 400;
+  if (s === 'error') return item.failed;
   if (/^[1-5]xx$/.test(s)) return Math.floor((item.status ?? 0) / 100) === Number(s[0]);
   if (/^\d{3}$/.test(s)) return item.status === Number(s);
   return true;

@@ -3,7 +3,7 @@ import { outputTokens, promptTokens } from '../../src/providers/usage-totals.js'
 import { getJson, type ExchangePage } from './api.js';
 import { Decisions, Downloads, EstimatedMark, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
 import { dateTime, ms, shortId, tokens, usd, wsPayload } from './format.js';
-import { Status } from './list-view.js';
+import { Status, statusItem } from './list-view.js';
 import { Turn } from './turn-card.js';
 
 const COPIED_MS = 2000;
@@ -36,7 +36,7 @@ export function ExchangeView({ id }: { id: string }) {
       <h1><span class="mono">{page.method}</span> {page.host}{page.path}</h1>
       <div class="facts">
         <span>{dateTime(page.started_at)}</span>
-        <Status item={{ status: page.status, outcome: page.outcome, errorCode: page.error_code }} />
+        <Status item={statusItem(page.status, page.outcome, page.error_code, r?.stop_reason ?? null)} />
         <span>{page.tool?.name ?? 'unknown tool'}</span><span>{page.model ?? '–'}</span>
         <span>in {tokens(allPromptTokens(page))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(outputTokens({ ...page.usage, api: page.api }))}{page.usage_estimated_part && <EstimatedMark part={page.usage_estimated_part} />}</span>
         <span class="cost" title={page.turn?.costUnknown ? `cost not known: ${page.turn.costUnknown}` : undefined}>{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>

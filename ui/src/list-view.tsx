@@ -4,6 +4,7 @@ import { applyWritten, getJson, insertByTime, mergeFetched, listUrl, matchesFilt
 import { Paging } from './blocks.js';
 import { counted, listTime, ms, shortId, tokens, usd } from './format.js';
 import { SessionWait } from './session-wait.js';
+import { exchangeFailed, isErrorStopReason } from '../../src/failed-exchange.js';
 
 /** Why a row's tokens start with `~` (the input's only when the answer reported none: a stream cut after its input was reported keeps that). */
 const ESTIMATED = 'estimated by llmtap: the answer reported no usage, or was cut before it';
@@ -207,8 +208,14 @@ export function Highlighted({ text, needle }: { text: string; needle: string }) 
   return <span>{parts}</span>;
 }
 
-export function Status({ item }: { item: Pick<UiListItem, 'status' | 'outcome' | 'errorCode'> }) {
-  const failed = (item.outcome !== null && item.outcome !== 'completed') || (item.status ?? 0) >= 400;
+/** Status facts of an exchange read whole (the exchange page), by the list's one rule. */
+export function statusItem(status: number | null, outcome: string | null, errorCode: string | null, stopReason: string | null): Pick<UiListItem, 'status' | 'outcome' | 'errorCode' | 'stopError' | 'failed'> {
+  return { status, outcome, errorCode, stopError: isErrorStopReason(stopReason) ? stopReason : null, failed: exchangeFailed({ outcome, status, stopReason }) };
+}
+
+export function Status({ item }: { item: Pick<UiListItem, 'status' | 'outcome' | 'errorCode' | 'stopError' | 'failed'> }) {
   const label = item.status === null ? (item.outcome ?? '–') : String(item.status);
-  return <span class={failed ? 'status bad' : 'status ok'} title={item.errorCode ?? item.outcome ?? ''}>{label}{item.outcome && item.outcome !== 'completed' && item.status !== null ? ` ${item.outcome}` : ''}</span>;
+  // After the status: the outcome of one that did not complete, else the provider's error that ended its answer.
+  const after = item.status === null ? null : item.outcome && item.outcome !== 'completed' ? item.outcome : item.stopError;
+  return <span class={item.failed ? 'status bad' : 'status ok'} title={item.errorCode ?? item.stopError ?? item.outcome ?? ''}>{label}{after ? ` ${after}` : ''}</span>;
 }

@@ -1,10 +1,11 @@
 import { turnKey, type RequestDiff, type TurnView } from './api.js';
 import { Decisions, EstimatedMark, Markdown, Message, Thinking, ToolCall } from './blocks.js';
 import { counted, ms, time, tokens, usd } from './format.js';
+import { exchangeFailed } from '../../src/failed-exchange.js';
 
 /** One turn: its figures, the policy's decisions, what was new in the request, the answer, and the diff against the previous request. */
 export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnView; diff?: RequestDiff | undefined; current?: boolean; linkExchange?: boolean }) {
-  const failed = (turn.outcome !== null && turn.outcome !== 'completed') || (turn.status ?? 0) >= 400;
+  const failed = exchangeFailed({ outcome: turn.outcome, status: turn.status, stopReason: turn.answer.stopReason });
   return (
     <article class={current ? 'turn replay-current' : 'turn'} data-turn={turn.turn} data-exchange={turn.exchangeId} data-key={turnKey(turn)}>
       <header class="turn-head">

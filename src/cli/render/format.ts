@@ -1,4 +1,5 @@
 /** Number and time formats shared by the read-side commands. */
+import { exchangeFailed, isErrorStopReason } from '../../failed-exchange.js';
 import { usdFraction } from '../../cost/usd-fraction.js';
 import { withoutControls } from '../../terminal-text.js';
 
@@ -48,12 +49,15 @@ export function localTime(epochMs: number): string {
 /**
  * An exchange's status as the CLI prints it: the HTTP status, with the outcome when the
  * exchange did not complete (`200 upstream_error`: the headers said 200, then the stream
- * broke), the outcome alone when no status came; and whether it failed (shown in red).
+ * broke) or else the provider's error that ended its answer (`200 overloaded_error`: an
+ * error event in the stream), the outcome alone when no status came; and whether it
+ * failed (shown in red), by the one rule (failed-exchange.ts).
  */
-export function statusLabel(status: number | null, outcome: string | null): { text: string; failed: boolean } {
+export function statusLabel(status: number | null, outcome: string | null, stopReason: string | null = null): { text: string; failed: boolean } {
   const unfinished = outcome !== null && outcome !== 'completed';
-  const text = status === null ? (outcome ?? '-') : unfinished ? `${status} ${outcome}` : String(status);
-  return { text, failed: (status !== null && status >= 400) || unfinished };
+  const after = unfinished ? outcome : isErrorStopReason(stopReason) ? stopReason : null;
+  const text = status === null ? (outcome ?? '-') : after ? `${status} ${after}` : String(status);
+  return { text, failed: exchangeFailed({ outcome, status, stopReason }) };
 }
 
 export function percent(ratio: number | null | undefined): string {

@@ -88,7 +88,7 @@ export function renderTurnLines(turn: TurnView, depth: number, o: RenderOptions)
 }
 
 function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: string[], retry = false): void {
-  const status = statusLabel(turn.status, turn.outcome);
+  const status = statusLabel(turn.status, turn.outcome, turn.answer.stopReason);
   const facts = [
     `turn ${turn.turn}${retry ? ' (retry)' : ''}`, localTime(turn.startedAt), turn.model ?? '-', status.failed && o.color ? red(status.text) : status.text,
     `${duration(turn.latencyMs)} (TTFT ${duration(turn.ttftMs)})`,
