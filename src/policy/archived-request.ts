@@ -1,5 +1,6 @@
 import type { ApiKind, ProviderId, Usage } from '../exchange.js';
 import { archivedSignedReason } from './signed-request.js';
+import { exchangeFailed } from '../failed-exchange.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { parseJson } from '../providers/json.js';
 import { archivedCacheKey, type KeyBasis } from '../cache/archived-key.js';
@@ -72,8 +73,8 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
     },
     body,
     unreadable: text !== '' && (body === undefined || body === null || typeof body !== 'object'),
-    // The response cache never sees an upgrade (it answers requests, not sessions).
-    cacheable: !upgrade && row.outcome === 'completed' && row.status !== null && row.status >= 200 && row.status < 300 && !row.response_body_truncated,
+    // The response cache never sees an upgrade (it answers requests, not sessions), nor keeps an answer the provider ended with an error.
+    cacheable: !upgrade && row.outcome === 'completed' && row.status !== null && row.status >= 200 && row.status < 300 && !exchangeFailed({ outcome: row.outcome, status: row.status, stopReason: row.stop_reason }) && !row.response_body_truncated,
     key: cache.key,
     keyBasis: cache.basis,
     responseBytes: row.response_body_size ?? 0,

@@ -139,6 +139,19 @@ describe('cache-report groups requests by the response cache\'s own key', () => 
   });
 });
 
+describe('an answer the provider ended with its error', () => {
+  it('is no answer a cache keeps: the request after it is no repeat (cache-report, policy test)', () => {
+    const { rows } = throughCache(...PAIRS['key order and volatile fields, another client address']!);
+    // Both went upstream; the first answer's stream was then cut by an Anthropic-style error event after its 200.
+    const upstream = rows.map((r) => ({ ...r, policy: null, cost_source: 'api' }));
+    expect(cacheReport(upstream).totals.repeats).toBe(1);
+    const failedFirst = [{ ...upstream[0]!, stop_reason: 'overloaded_error' }, upstream[1]!];
+    expect(cacheReport(failedFirst).totals.repeats).toBe(0);
+    // A completed answer's own stop reason leaves it cacheable.
+    expect(cacheReport([{ ...upstream[0]!, stop_reason: 'end_turn' }, upstream[1]!]).totals.repeats).toBe(1);
+  });
+});
+
 describe('a body the archive redacted', () => {
   it('is compared with nothing and counted apart: two different keys in it would look alike', () => {
     for (const name of REDACTED_PAIRS) {
