@@ -12,6 +12,7 @@ import { filterFlags, filterOf, filterProblem, type FilterArgs } from './filter-
 import { openReader } from './open-reader.js';
 import { duration, statusLabel, terminalSafe, tokens, usd } from './render/format.js';
 import { dim, fitted, red, useColor } from './render/table.js';
+import { exchangeFailed } from '../failed-exchange.js';
 
 type TailArgs = FilterArgs & {
   home: string;
@@ -129,9 +130,11 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
   return terminalSafe(color ? `${line}${row.session_id ? dim(`  ${row.session_id}`) : ''}` : line);
 }
 
-function tailJson(row: ExchangeListRow): Record<string, unknown> {
+export function tailJson(row: ExchangeListRow): Record<string, unknown> {
   return {
     id: row.id, started_at: new Date(row.started_at).toISOString(), tool: row.tool_name, model: row.model, models: rowModels(row), status: row.status, outcome: row.outcome,
+    // The one rule of stats and `--status error` (failed-exchange.ts): a consumer need not know stop reasons.
+    failed: exchangeFailed({ outcome: row.outcome, status: row.status, stopReason: row.stop_reason }), stop_reason: row.stop_reason,
     duration_ms: row.ended_at === null ? null : Math.round(row.ended_at - row.started_at), host: row.host, method: row.method, path: row.path,
     tokens: { input: promptTokens(row), output: outputTokens(row), cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
     session_id: row.session_id, thread_id: row.thread_id, usage_estimated: estimatedPart(row.usage_estimated) !== null, usage_estimated_part: estimatedPart(row.usage_estimated),

@@ -5,6 +5,11 @@ import { statusLabel } from '../../src/cli/render/format.js';
 import { exchangeFailed, isErrorStopReason, isErrorSql, settleFailure } from '../../src/failed-exchange.js';
 import { ollamaNative } from '../../src/providers/ollama.js';
 import { openaiChat } from '../../src/providers/openai.js';
+import { makeExchange } from '../../src/exchange.js';
+import { liveItem } from '../../src/ui/server/live.js';
+import { tailJson, tailLine } from '../../src/cli/tail.js';
+import { exchangeToRow } from '../../src/recorder/rows.js';
+import { matchesFilters, NO_FILTERS } from '../../ui/src/api.js';
 
 /** Stop reasons the reducers record for a stream the provider ended with its own error (providers/*). */
 const ERROR_STOPS = ['overloaded_error', 'api_error', 'rate_limit_error', 'server_error', 'invalid_request_error', 'BadRequestError', 'error',
@@ -46,6 +51,22 @@ describe('what counts as a failed exchange', () => {
     expect(statusLabel(200, 'completed', 'overloaded_error')).toEqual({ text: '200 overloaded_error', failed: true });
     expect(statusLabel(200, 'upstream_error', 'overloaded_error')).toEqual({ text: '200 upstream_error', failed: true });
     expect(statusLabel(200, 'completed', 'end_turn')).toEqual({ text: '200', failed: false });
+  });
+
+  it('the web UI\'s live row is failed by the same rule, and its `error` filter keeps it', () => {
+    const ex = (stopReason: string) => makeExchange({ provider: 'anthropic', api: 'messages', outcome: 'completed',
+      response: { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false }, reassembled: { text: 'Bonjour', toolCalls: [], events: 4, stopReason } } });
+    const failed = liveItem(ex('overloaded_error'), undefined);
+    const answered = liveItem(ex('end_turn'), undefined);
+    expect([failed.failed, failed.stopError, answered.failed, answered.stopError]).toEqual([true, 'overloaded_error', false, null]);
+    expect([failed, answered].map((i) => matchesFilters(i, { ...NO_FILTERS, status: 'error' }))).toEqual([true, false]);
+  });
+
+  it('tail marks it: `200 overloaded_error`, and `"failed": true` in --json', () => {
+    const row = exchangeToRow(makeExchange({ provider: 'anthropic', api: 'messages', outcome: 'completed', timings: { start: 1000, end: 1200 },
+      response: { status: 200, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false }, reassembled: { text: 'Bonjour', toolCalls: [], events: 4, stopReason: 'overloaded_error' } } }));
+    expect(tailLine(row, false)).toContain(' 200 overloaded_error ');
+    expect(tailJson(row)).toMatchObject({ status: 200, outcome: 'completed', failed: true, stop_reason: 'overloaded_error' });
   });
 
   it('a 2xx answer\'s failed flag and stop reason agree; an error status keeps its body\'s words', () => {
