@@ -31,6 +31,17 @@ export function isErrorStopReason(stop: string | null | undefined): boolean {
   return /(?:error|exception)$/i.test(stop) || stop === 'failed' || RPC_SET.has(stop);
 }
 
+/**
+ * The provider's error that ended an answer under way, to print after its status
+ * (`200 overloaded_error`), else null. Not after an error status, which says it all: the
+ * stop reason there is the error body's own words (a turn's `error: api_error: Internal
+ * server error`), printed on a line of their own, and one that happened to end in "error"
+ * was printed twice.
+ */
+export function stopErrorOf(status: number | null | undefined, stopReason: string | null | undefined): string | null {
+  return (status ?? 0) < 400 && isErrorStopReason(stopReason) ? stopReason! : null;
+}
+
 /** The facts the rule reads, as a row or an Exchange holds them. */
 export interface FailureFacts {
   outcome: string | null | undefined;

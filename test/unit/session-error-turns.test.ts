@@ -3,6 +3,9 @@ import { makeExchange } from '../../src/exchange.js';
 import type { ExchangeRow } from '../../src/recorder/db.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { threadTurns } from '../../src/sessions/turns.js';
+import { renderTurnLines } from '../../src/cli/render/session-text.js';
+import { statusLabel } from '../../src/cli/render/format.js';
+import { listItem } from '../../src/ui/server/list-item.js';
 
 /**
  * A turn the provider (or llmtap) answered with an error has no text and no stop reason:
@@ -39,5 +42,19 @@ describe('a turn answered with an error', () => {
     expect(stop(answered(200, { id: 'x', choices: [] }))).toBeNull();
     // A stream the provider broke with an error event keeps the reason the parser recorded.
     expect(stop(answered(200, 'event: error\ndata: {}', { stop_reason: 'overloaded_error' }))).toBe('overloaded_error');
+  });
+
+  it('the status line says the status alone: the error is the stop line\'s, however its message ends', () => {
+    // An Anthropic 500 names its error as `api_error`, and its message ends in "error": the
+    // turn's stop reason then reads like a stream's error kind, and was printed after the status too.
+    const row = answered(500, { type: 'error', error: { type: 'api_error', message: 'Internal server error' } });
+    const turn = threadTurns([row])[0]!;
+    const lines = renderTurnLines(turn, 0, { markdown: false, color: false, thinking: false, maxText: 0 });
+    expect(lines[0]).toContain(' · 500 · ');
+    expect(lines.filter((l) => l.includes('api_error'))).toEqual(['   stop: error: api_error: Internal server error']);
+    // Wherever a status is printed: after an error status no stop reason is added (it is the body's own words).
+    expect(statusLabel(500, 'completed', 'error: api_error: Internal server error')).toEqual({ text: '500', failed: true });
+    expect(statusLabel(400, 'completed', 'INVALID_ARGUMENT')).toEqual({ text: '400', failed: true });
+    expect(listItem({ ...row, stop_reason: 'INVALID_ARGUMENT', status: 400 })).toMatchObject({ stopError: null, failed: true });
   });
 });

@@ -4,7 +4,7 @@ import { applyWritten, getJson, insertByTime, mergeFetched, listUrl, matchesFilt
 import { Paging } from './blocks.js';
 import { counted, listTime, ms, shortId, tokens, usd } from './format.js';
 import { SessionWait } from './session-wait.js';
-import { exchangeFailed, isErrorStopReason } from '../../src/failed-exchange.js';
+import { exchangeFailed, stopErrorOf } from '../../src/failed-exchange.js';
 
 /** Why a row's tokens start with `~` (the input's only when the answer reported none: a stream cut after its input was reported keeps that). */
 const ESTIMATED = 'estimated by llmtap: the answer reported no usage, or was cut before it';
@@ -210,7 +210,7 @@ export function Highlighted({ text, needle }: { text: string; needle: string }) 
 
 /** Status facts of an exchange read whole (the exchange page), by the list's one rule. */
 export function statusItem(status: number | null, outcome: string | null, errorCode: string | null, stopReason: string | null): Pick<UiListItem, 'status' | 'outcome' | 'errorCode' | 'stopError' | 'failed'> {
-  return { status, outcome, errorCode, stopError: isErrorStopReason(stopReason) ? stopReason : null, failed: exchangeFailed({ outcome, status, stopReason }) };
+  return { status, outcome, errorCode, stopError: stopErrorOf(status, stopReason), failed: exchangeFailed({ outcome, status, stopReason }) };
 }
 
 export function Status({ item }: { item: Pick<UiListItem, 'status' | 'outcome' | 'errorCode' | 'stopError' | 'failed'> }) {

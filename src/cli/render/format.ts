@@ -1,5 +1,5 @@
 /** Number and time formats shared by the read-side commands. */
-import { exchangeFailed, isErrorStopReason } from '../../failed-exchange.js';
+import { exchangeFailed, stopErrorOf } from '../../failed-exchange.js';
 import { usdFraction } from '../../cost/usd-fraction.js';
 import { withoutControls } from '../../terminal-text.js';
 
@@ -55,7 +55,7 @@ export function localTime(epochMs: number): string {
  */
 export function statusLabel(status: number | null, outcome: string | null, stopReason: string | null = null): { text: string; failed: boolean } {
   const unfinished = outcome !== null && outcome !== 'completed';
-  const after = unfinished ? outcome : isErrorStopReason(stopReason) ? stopReason : null;
+  const after = unfinished ? outcome : stopErrorOf(status, stopReason);
   const text = status === null ? (outcome ?? '-') : after ? `${status} ${after}` : String(status);
   return { text, failed: exchangeFailed({ outcome, status, stopReason }) };
 }

@@ -1,5 +1,5 @@
 import type { ExchangeListEntry } from '../../archive/exchange-list.js';
-import { exchangeFailed, isErrorStopReason } from '../../failed-exchange.js';
+import { exchangeFailed, stopErrorOf } from '../../failed-exchange.js';
 import { outputTokens, promptTokens } from '../../providers/usage-totals.js';
 import { estimatedPart, type EstimatedPart } from '../../archive/estimated-part.js';
 
@@ -16,7 +16,7 @@ export interface UiListItem {
   status: number | null;
   outcome: string | null;
   errorCode: string | null;
-  /** The answer's stop reason when it is the provider's error (a stream it ended with an error event); else null. */
+  /** The answer's stop reason when it is the provider's error inside a status below 400 (a stream it ended with an error event); else null. */
   stopError: string | null;
   /** A failure by the one rule (failed-exchange.ts): not completed, status >= 400, or stopError. */
   failed: boolean;
@@ -44,7 +44,7 @@ export function listItem(e: ExchangeListEntry): UiListItem {
   return {
     id: e.id, startedAt: e.started_at, tool: e.tool_name, provider: e.provider, model: e.model, host: e.host, method: e.method, path: e.path,
     status: e.status, outcome: e.outcome, errorCode: e.error_code, user: e.client_user,
-    stopError: isErrorStopReason(e.stop_reason) ? e.stop_reason : null, failed: exchangeFailed({ outcome: e.outcome, status: e.status, stopReason: e.stop_reason }),
+    stopError: stopErrorOf(e.status, e.stop_reason), failed: exchangeFailed({ outcome: e.outcome, status: e.status, stopReason: e.stop_reason }),
     promptTokens: promptTokens(e), cachedTokens: e.cached_input_tokens ?? 0, outputTokens: outputTokens(e),
     costUsd: e.cost_usd, apiEquivalent: e.cost_source === 'api_equivalent',
     latencyMs: e.ended_at === null ? null : Math.round(e.ended_at - e.started_at),
