@@ -28,13 +28,14 @@ const BEDROCK = {
   ],
 } as const;
 
-/** A plain (glob-free) value naming Bedrock, per field: its host names, paths and model ids (`[geo.]vendor.model…`, or an ARN; not `gpt-4o`). */
+/** A plain (glob-free) value naming Bedrock, per field: its host names, paths and model ids (`[geo.]vendor.model…`, or an ARN; not `gpt-4o`, nor `llama3.1`). */
 const NAMES: Record<keyof typeof BEDROCK, RegExp> = {
   provider: /^bedrock$/i,
   api: /^bedrock\.(converse|invoke)$/i,
   host: /^bedrock-runtime(-fips)?\.[^.]+\.amazonaws\.com$/i,
   path: /\/model\/[^/]+\/(converse|converse-stream|invoke|invoke-with-response-stream)$/,
-  model: /^(arn:aws[a-z-]*:bedrock:|([a-z]{2,}(-[a-z]+)?\.)?[a-z][a-z0-9]*\.[a-z0-9])/i,
+  // The vendor's name, a dot, then a letter: `llama3.1`, `qwen2.5-coder` (a local model's version) are not Bedrock ids.
+  model: /^(arn:aws[a-z-]*:bedrock:|([a-z]{2,}(-[a-z]+)?\.)?[a-z][a-z0-9]*\.[a-z])/i,
 };
 
 /**

@@ -98,6 +98,16 @@ describe('a route model on Bedrock (the model is in the SigV4-signed path)', () 
     ]);
   });
 
+  it('a local model\'s version (llama3.1, qwen2.5-coder) is no Bedrock id: no warning; a Bedrock id named plainly is', () => {
+    const p = loadPolicyText(`rules:
+  - {id: llama, match: {model: llama3.1}, route: {model: llama3.1:8b}}
+  - {id: qwen, match: {model: [qwen2.5-coder, phi3.5]}, route: {model: qwen2.5-coder:7b}}
+  - {id: meta, match: {model: meta.llama3-1-70b-instruct-v1:0}, route: {model: x}}
+  - {id: deepseek, match: {model: us.deepseek.r1-v1:0}, route: {model: x}}
+`, 'policy.yaml');
+    expect(p.warnings?.map((w) => w.path.join('.'))).toEqual(['rules.2.route.model', 'rules.3.route.model']);
+  });
+
   it('check-config reports the warnings beside its ok summary (still exit 0)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmtap-route-'));
     const file = join(dir, 'policy.yaml');
