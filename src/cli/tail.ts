@@ -122,7 +122,7 @@ export function tailLine(row: ExchangeListRow, color: boolean): string {
   const parts = [
     time, fitted(row.tool_name ?? '-', 18), fitted(modelLabel(row) ?? '-', 20), color && status.failed ? red(status.text) : status.text,
     duration(row.ended_at === null ? null : row.ended_at - row.started_at).padStart(6),
-    // `~`: estimated by llmtap, the answer reported no usage.
+    // `~`: estimated by llmtap (the answer reported no usage; or, before the output alone, a stream cut after its input was reported).
     `in ${row.input_tokens === null && row.cached_input_tokens === null ? '-' : `${estIn}${tokens(promptTokens(row))}`} out ${est}${tokens(outputTokens(row))}`, usd(row.cost_usd, { apiEquivalent: row.cost_source === 'api_equivalent' }),
     `${row.method} ${row.host}${row.path}`,
   ];

@@ -1,5 +1,5 @@
 import { BUILT_IN_DETECTORS, DETECTOR_ORDER, type Detector } from './detectors.js';
-import { compileMatch, dotted, RuleError, type Matcher } from './match.js';
+import { compileMatch, RuleError, type Matcher } from './match.js';
 import { signedWarnings } from './signed-warnings.js';
 import type { BudgetPer, BudgetPeriod, MatchSpec, Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
 import { compileCacheRule, type CacheRule } from '../cache/cache-rule.js';

@@ -1,13 +1,7 @@
 import { canMatchBedrock } from './bedrock-route-model.js';
 import { dotted } from './match.js';
+import type { PolicyWarning } from './compile.js';
 import type { RuleSpec } from './types.js';
-
-/** A load-time warning before loadPolicyText places it (compile.ts's PolicyWarning). */
-export interface SignedWarning {
-  path: (string | number)[];
-  message: string;
-  text: string;
-}
 
 export const BEDROCK_WARNING = 'has no effect on Bedrock requests, which the rule can match (the model is in the SigV4-signed path); recorded as not applied there';
 export const REDACT_WARNING = 'cannot replace in Bedrock requests, which the rule can match (SigV4-signed: the body cannot change): a hit there refuses the request (content_blocked)';
@@ -21,8 +15,8 @@ export const CREDENTIALS_WARNING = 'replaces the SigV4 signature of Bedrock requ
  * refuses instead), an enforced max-tokens clamp (not applied), a credentials rule (it can
  * only swap the signature for a key). Only for rules whose match can select Bedrock.
  */
-export function signedWarnings(rule: RuleSpec, i: number): SignedWarning[] {
-  const out: SignedWarning[] = [];
+export function signedWarnings(rule: RuleSpec, i: number): PolicyWarning[] {
+  const out: PolicyWarning[] = [];
   const add = (path: (string | number)[], message: string): void => {
     out.push({ path, message, text: `${dotted(path)}: ${message}` });
   };

@@ -173,15 +173,15 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     const capture = new BodyCapture(deps.captureLimit);
     // A plan that can only swap the credential goes the plain relay's way with the hop's headers.
     const swapOnly = routing && policyRuntime && credentialsOnlyHop(routing.plan);
-    let target = path;
-    if (swapOnly) ({ headers: forwardHeaders, path: target } = withHopCredential({ policy: policyRuntime!.policy, facts: routing!.facts }, swapOnly, ex, forwardHeaders, path));
+    let upstreamPath = path;
+    if (swapOnly) ({ headers: forwardHeaders, path: upstreamPath } = withHopCredential({ policy: policyRuntime!.policy, facts: routing!.facts }, swapOnly, ex, forwardHeaders, path));
     const result = routing && policyRuntime && !swapOnly
       // Route, fallback: the same body bytes can go to each upstream in turn (the whole body is held).
       ? await forwardPlanned({
         pools: deps.pools, policy: policyRuntime.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor, extraHeaders,
         base: { method: ex.request.method, path, headers: forwardHeaders, body: Buffer.isBuffer(forwardBody) ? forwardBody : body.length > 0 ? body : null, chunked: forwardBody instanceof Readable, identity: Buffer.isBuffer(forwardBody) && forwardBody !== body ? forwardBody : decoded },
       }, res, ex, capture)
-      : await relay(deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path: target, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
+      : await relay(deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path: upstreamPath, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
     if (ex.response) ex.response.body = capture.result();
     switch (result.outcome) {
       case 'completed':
