@@ -1,5 +1,5 @@
 import type { Reassembled, ToolCall, Usage } from '../exchange.js';
-import { asObject, parseJson, parseJsonBody, wholeJsonReducer, type JsonObject } from './json.js';
+import { asObject, parseJsonBody, wholeJsonReducer, type JsonObject } from './json.js';
 import { createNdjsonReader, isNdjson } from './ndjson.js';
 import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
 
