@@ -24,6 +24,12 @@ describe('second signal', () => {
     const done = await openStream(cli, 0); // one finished exchange, recorded before the signals
     await done.body;
     await waitFor(() => cli!.stderr().includes('"msg":"exchange"'), 'the exchange log line');
+    // Logged is not yet written: the archive's writer (a low-priority thread) commits it a moment later,
+    // which on a loaded machine can be after the signals below. What the test keeps is what was written.
+    for (let tries = 0; !(await exportJsonl(cli.home)).some((r) => r.request.headers['x-stream'] === '0'); tries++) {
+      if (tries > 50) throw new Error('the first exchange never reached the archive');
+      await new Promise((r) => setTimeout(r, 100));
+    }
 
     fake.eventGapMs = 400; // ~5 s per stream: far longer than this test waits
     const streams = await Promise.all(Array.from({ length: 5 }, (_, i) => openStream(cli!, i + 1)));
