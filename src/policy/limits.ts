@@ -21,7 +21,8 @@ export interface LimitsEvaluation {
  * (max_tokens), Gemini (generationConfig.maxOutputTokens), Bedrock Converse
  * (inferenceConfig.maxTokens), Ollama (options.num_predict).
  */
-const TOKEN_FIELDS: readonly string[][] = [
+/** The max-tokens fields of every API, in the order the token pre-check (evaluate.ts declaredMaxTokens) reads them. */
+export const TOKEN_FIELDS: readonly string[][] = [
   ['max_tokens'], ['max_completion_tokens'], ['max_output_tokens'],
   ['generationConfig', 'maxOutputTokens'], ['inferenceConfig', 'maxTokens'], ['options', 'num_predict'],
 ];
