@@ -19,9 +19,9 @@ export interface LimitsEvaluation {
  * Where each API names the most output a request may produce: Chat Completions
  * (max_tokens, max_completion_tokens), Responses (max_output_tokens), Messages
  * (max_tokens), Gemini (generationConfig.maxOutputTokens), Bedrock Converse
- * (inferenceConfig.maxTokens), Ollama (options.num_predict).
+ * (inferenceConfig.maxTokens), Ollama (options.num_predict). The token pre-check
+ * (evaluate.ts declaredMaxTokens) reads the same fields in this order, field by field.
  */
-/** The max-tokens fields of every API, in the order the token pre-check (evaluate.ts declaredMaxTokens) reads them. */
 export const TOKEN_FIELDS: readonly string[][] = [
   ['max_tokens'], ['max_completion_tokens'], ['max_output_tokens'],
   ['generationConfig', 'maxOutputTokens'], ['inferenceConfig', 'maxTokens'], ['options', 'num_predict'],
