@@ -73,6 +73,8 @@ async function answerOwnPage(req: IncomingMessage, res: ServerResponse, url: str
   if (ctx.prometheus && (url === '/metrics' || url.startsWith('/metrics?'))) {
     // The metrics name every user's budget spend (llmtap_budget_spent_usd{key="user:…"}): refused as the policy page is.
     if (!admin) {
+      // Told to the operator as a refused login is: a scraper set up with the wrong user shows here, not only in its own log.
+      ctx.logger.warn({ reason: 'not_admin', user: user === undefined ? undefined : ctx.redactor().text(user), client: req.socket.remoteAddress }, '/metrics refused');
       res.writeHead(403, { 'content-type': 'application/json', 'x-llmtap-error': 'forbidden', 'cache-control': 'no-store' });
       return void res.end(JSON.stringify({ error: { message: '/metrics on a gateway is for the web UI\'s admins (config key uiAdmins): scrape it as one', type: 'llmtap_error', code: 'forbidden' } }));
     }

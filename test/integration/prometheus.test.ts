@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { fetch as undiciFetch, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyText } from '../../src/policy/load.js';
+import { capturingLogger } from '../faults/secrets-helpers.js';
 import { basic } from '../faults/security-helpers.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
@@ -18,12 +19,13 @@ describe('prometheus /metrics', () => {
   let tp: TestProxy;
   let off: TestProxy;
   let gw: TestProxy;
+  const gwLog = capturingLogger();
 
   beforeAll(async () => {
     fake = await startFakeProvider();
     tp = await startTestProxy(fake, { metrics: true });
     off = await startTestProxy(fake);
-    gw = await startTestProxy(fake, { host: '0.0.0.0', auth: [{ user: 'ops', password: 'secret pass' }, { user: 'dev', password: 'dev pass' }], uiAdmins: ['ops'], metrics: true });
+    gw = await startTestProxy(fake, { host: '0.0.0.0', auth: [{ user: 'ops', password: 'secret pass' }, { user: 'dev', password: 'dev pass' }], uiAdmins: ['ops'], metrics: true }, { logger: gwLog.logger });
   });
   afterAll(async () => {
     await tp.close();
@@ -164,9 +166,14 @@ describe('prometheus /metrics', () => {
     const refusal = await user.body.json() as { error: { type: string; code: string; message: string } };
     expect(refusal.error).toMatchObject({ type: 'llmtap_error', code: 'forbidden', message: expect.stringContaining('uiAdmins') });
     expect(JSON.stringify(refusal)).not.toContain('llmtap_budget');
+    // Logged for the operator as a refused login is: once, at warn, the user and the client's address, never the password.
+    const refusals = () => gwLog.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === '/metrics refused');
+    expect(refusals()).toEqual([expect.objectContaining({ level: 40, user: 'dev', client: '127.0.0.1', reason: 'not_admin' })]);
+    expect(gwLog.text()).not.toContain('dev pass');
     const ok = await scrape(gw, { authorization: basic('ops', 'secret pass') });
     expect(ok.statusCode).toBe(200);
     expect(await ok.body.text()).toContain('# TYPE llmtap_requests_total counter');
+    expect(refusals()).toHaveLength(1); // the admin's scrape is no refusal
   });
 });
 
