@@ -34,7 +34,8 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
       if (a.policy !== undefined && a.team === undefined) throw new Error('--policy is read by --team only');
       const narrowing = [...NARROWING_FLAGS, 'session' as const].filter((f) => a[f] !== undefined);
       if (a.tunnels && narrowing.length > 0) throw new Error(`--tunnels takes only --since, --until and --limit (tunnels carry no ${narrowing.map((f) => `--${f}`).join(', ')})`);
-      if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 0)) throw new Error(`${process.argv.includes('--last') ? '--last' : '--limit'} must be a non-negative integer`);
+      // At least 1, as every other --limit: `--last 0` exported nothing and said nothing of it.
+      if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 1)) throw new Error(`${process.argv.some((w) => w === '--last' || w.startsWith('--last=')) ? '--last' : '--limit'} must be a positive integer`);
       if (a.format !== 'jsonl' && a.tunnels) throw new Error(`--tunnels has no ${a.format.toUpperCase()} form (tunnels carry no requests); use --format jsonl`);
       return true;
     }) as unknown as Argv<ExportArgs>,

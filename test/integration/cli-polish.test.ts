@@ -43,6 +43,14 @@ describe('CLI errors a new user meets', () => {
     expect(stdout.trim()).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
   });
 
+  it('export --last/--limit N: a count that is not a positive whole number names the flag as typed, as sessions --limit does', async () => {
+    for (const [flag, value] of [['--last', '0'], ['--last', '-2'], ['--last', '1.5'], ['--limit', '0']] as const) {
+      expect(await fails('export', flag, value), `${flag} ${value}`).toEqual({ code: 2, stderr: `llmtap: ${flag} must be a positive integer\n` });
+    }
+    expect(await fails('export', '--last=0')).toEqual({ code: 2, stderr: 'llmtap: --last must be a positive integer\n' });
+    expect(await fails('sessions', '--limit', '0')).toEqual({ code: 2, stderr: 'llmtap: --limit must be a positive integer\n' });
+  });
+
   it('ca --der - writes the DER certificate to stdout', async () => {
     const file = join(home, 'ca.der');
     await run('node', [CLI, '--home', home, 'ca', '--der', file]);
