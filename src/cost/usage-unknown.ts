@@ -5,8 +5,9 @@ export type UsageUnknownRow = Pick<ExchangeRow, 'api' | 'model' | 'status' | 'st
 
 /**
  * Why an answer that was under way has no tokens at all: it was cut after its 2xx, by the
- * client before it reported any usage (and llmtap did not estimate it), or by the upstream
- * connection breaking (such an answer is kept but not read). Pure, read from the archived row (`show`, the web UI's turns); undefined
+ * client before it reported any usage (and llmtap did not estimate it), by the upstream
+ * connection breaking, or by llmtap itself (its shutdown's drain deadline; such answers are
+ * kept but not read). Pure, read from the archived row (`show`, the web UI's turns); undefined
  * for every other row (usage known, estimated or awaiting it, no answer begun).
  *
  * An Anthropic Messages stream reports its input in `message_start`, its first event. Cut
@@ -21,6 +22,12 @@ export function usageUnknownReason(row: UsageUnknownRow): string | undefined {
   if (row.outcome === 'upstream_error') {
     // An answer that ended in an error of the connection is kept as it arrived, but not read (handle-exchange.ts).
     return `the upstream connection broke mid-answer (${row.error_code ?? 'upstream_error'}): what arrived is kept as it came, not read for tokens nor estimated`;
+  }
+  if (row.outcome === 'proxy_error') {
+    // Cut by llmtap itself after the 2xx: a stream still open at the shutdown's drain deadline
+    // (handle-exchange.ts records it `shutdown`), or its own error mid-answer; kept, not read, as above.
+    const cause = row.error_code === 'shutdown' ? 'llmtap cut the answer at its shutdown\'s drain deadline (shutdown)' : `llmtap ended the answer with its own error (${row.error_code ?? 'proxy_error'})`;
+    return `${cause}: what arrived is kept as it came, not read for tokens nor estimated`;
   }
   if (row.outcome !== 'client_aborted') return undefined;
   const how = 'the client left';

@@ -16,6 +16,17 @@ describe('why an answer cut short has no tokens', () => {
     expect(usageUnknownReason(cut({ outcome: 'upstream_error', error_code: 'upstream_error' }))).toBe('the upstream connection broke mid-answer (upstream_error): what arrived is kept as it came, not read for tokens nor estimated');
   });
 
+  it('an answer llmtap cut itself (its shutdown\'s drain deadline, or its own error mid-answer): kept as it came, not read', () => {
+    // As handle-exchange records a stream open at the drain deadline: proxy_error, shutdown, the upstream's 200.
+    for (const api of ['messages', 'chat.completions', 'gemini.generateContent']) {
+      expect(usageUnknownReason(cut({ api, outcome: 'proxy_error', error_code: 'shutdown' }))).toBe('llmtap cut the answer at its shutdown\'s drain deadline (shutdown): what arrived is kept as it came, not read for tokens nor estimated');
+    }
+    expect(usageUnknownReason(cut({ api: 'chat.completions', outcome: 'proxy_error', error_code: 'internal' }))).toBe('llmtap ended the answer with its own error (internal): what arrived is kept as it came, not read for tokens nor estimated');
+    expect(usageUnknownReason(cut({ outcome: 'proxy_error', error_code: null }))).toMatch(/^llmtap ended the answer with its own error \(proxy_error\)/);
+    // A refusal before any answer began has no 2xx: nothing to say.
+    expect(usageUnknownReason(cut({ outcome: 'proxy_error', error_code: 'shutdown', status: 503 }))).toBeUndefined();
+  });
+
   it('other APIs say they are not estimated; an OpenAI answer that should have been, that it could not be', () => {
     expect(usageUnknownReason(cut({ api: 'gemini.generateContent', model: 'gemini-2.5-pro' }))).toMatch(/before it reported usage; llmtap estimates only/);
     expect(usageUnknownReason(cut({ api: 'bedrock.invoke', model: 'meta.llama3-1-70b-instruct-v1:0' }))).toMatch(/llmtap estimates only/);
