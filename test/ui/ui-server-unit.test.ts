@@ -89,6 +89,24 @@ describe('curlCommand', () => {
     expect(curl).toBe(`curl -g -X POST 'https://api.anthropic.com/v1/messages' \\\n  -H 'anthropic-version: 2023-06-01' \\\n  -H "x-api-key: $ANTHROPIC_API_KEY" \\\n  --data-raw '{"q":"it'\\''s"}'`);
     expect(curl).not.toMatch(/REDACTED|cookie/);
   });
+  it('names the environment variable only where the recorded request sent a credential (a header, or Gemini\'s ?key=)', () => {
+    const openai = (headers: Record<string, string>) => curlCommand({
+      method: 'POST', host: 'api.openai.com', port: 443, scheme: 'https', path: '/v1/chat/completions', provider: 'openai',
+      request: { headers: { 'content-type': 'application/json', ...headers }, body: '{}', body_size: 2, body_truncated: false, body_stored: 'as_sent' },
+    });
+    // None sent: a gateway's credentials rule put the key on, or the endpoint takes none.
+    expect(openai({})).toBe(`curl -g -X POST 'https://api.openai.com/v1/chat/completions' \\\n  -H 'content-type: application/json' \\\n  --data-raw '{}'`);
+    expect(openai({ cookie: 'a=b' })).not.toContain('OPENAI_API_KEY');
+    expect(openai({ Authorization: 'Bearer [REDACTED]' })).toContain(`-H "authorization: Bearer $OPENAI_API_KEY"`);
+    expect(openai({ 'api-key': '[REDACTED]' })).toContain('$OPENAI_API_KEY');
+    const gemini = (path: string, headers: Record<string, string> = {}) => curlCommand({
+      method: 'POST', host: 'generativelanguage.googleapis.com', port: 443, scheme: 'https', path, provider: 'gemini',
+      request: { headers, body: '', body_size: 0, body_truncated: false, body_stored: 'as_sent' },
+    });
+    expect(gemini('/v1beta/models/gemini-2.5-flash:generateContent?key=[REDACTED]')).toBe(`curl -g -X POST 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent' \\\n  -H "x-goog-api-key: $GEMINI_API_KEY"`);
+    expect(gemini('/v1beta/models/gemini-2.5-flash:generateContent', { 'x-goog-api-key': '[REDACTED]' })).toContain('$GEMINI_API_KEY');
+    expect(gemini('/v1beta/models/gemini-2.5-flash:generateContent?alt=sse')).not.toContain('GEMINI_API_KEY');
+  });
   it('uses the scheme the exchange went over, whatever its port', () => {
     const base = { method: 'GET', path: '/v1/models', provider: 'openai-compatible', request: { headers: {}, body: '', body_size: 0, body_truncated: false, body_stored: 'as_sent' } };
     expect(curlCommand({ ...base, host: '127.0.0.1', port: 8443, scheme: 'https' })).toBe(`curl -g -X GET 'https://127.0.0.1:8443/v1/models'`);

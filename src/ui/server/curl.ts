@@ -2,14 +2,16 @@ import type { ExportedExchange } from '../../archive/export.js';
 import { exchangeUrl } from '../../archive/row-scheme.js';
 import { REDACTED } from '../../redact/key-patterns.js';
 
+/** Headers that carry a provider's key (stored under their own name, the value redacted). */
+const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
 /** Headers that carry credentials or that curl sets itself: never copied into the command. */
-const LEFT_OUT = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'host', 'content-length',
-  'connection', 'accept-encoding', 'transfer-encoding']);
+const LEFT_OUT = new Set([...KEY_HEADERS, 'proxy-authorization', 'cookie', 'host', 'content-length', 'connection', 'accept-encoding', 'transfer-encoding']);
 
 /**
  * The request as a curl command line to re-send by hand. Credentials are left out
- * (the stored headers hold only redaction markers anyway): the command names the
- * environment variable to set instead. Bodies that are not text are left out too.
+ * (the stored headers hold only redaction markers anyway): where the request sent a key,
+ * the command names the environment variable to set instead. Bodies that are not text
+ * are left out too.
  */
 export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port' | 'scheme' | 'path' | 'provider' | 'request'>): string {
   // -g: the URL is the one recorded, literal; curl would read `[…]` and `{…}` in it as globs
@@ -23,7 +25,9 @@ export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port
     if (LEFT_OUT.has(name.toLowerCase()) || (decoded && name.toLowerCase() === 'content-encoding')) continue;
     for (const v of Array.isArray(value) ? value : [value]) parts.push(`-H ${quote(`${name}: ${v}`)}`);
   }
-  const auth = credentialHeader(ex.provider, ex.host);
+  // Only where the client sent a key: a request without one (a gateway's credentials rule put
+  // it on upstream, or the endpoint takes none) is re-sent without one too.
+  const auth = sentKey(ex.request.headers, ex.path) ? credentialHeader(ex.provider, ex.host) : undefined;
   if (auth) parts.push(`-H ${auth}`);
   const body = ex.request.body;
   if (typeof body === 'string' && body.length > 0 && ex.request.body_encoding !== 'base64') parts.push(`--data-raw ${quote(body)}`);
@@ -40,6 +44,13 @@ function withoutRedactedParams(path: string): string {
   if (q < 0) return path;
   const kept = path.slice(q + 1).split('&').filter((pair) => !pair.endsWith(`=${REDACTED}`));
   return kept.length > 0 ? `${path.slice(0, q)}?${kept.join('&')}` : path.slice(0, q);
+}
+
+/** Whether the recorded request carried a provider key: a key header, or a redacted query parameter (Gemini's `?key=`). */
+function sentKey(headers: Record<string, unknown>, path: string): boolean {
+  if (Object.keys(headers).some((name) => KEY_HEADERS.has(name.toLowerCase()))) return true;
+  const q = path.indexOf('?');
+  return q >= 0 && path.slice(q + 1).split('&').some((pair) => pair.endsWith(`=${REDACTED}`));
 }
 
 function credentialHeader(provider: string | null, host: string): string | undefined {
