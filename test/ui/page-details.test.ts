@@ -6,6 +6,7 @@
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAIL_MID_STREAM } from '../helpers/fake-faults.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 import { ARTIFACTS, launchChromium } from './browser-helpers.js';
@@ -131,6 +132,23 @@ describe('page details', () => {
     expect(await page.locator('.facts .cost').textContent()).toMatch(/^~\$/);
     expect(await page.locator('article.turn .cost').textContent()).toMatch(/^~\$/);
     expect(await page.locator('.thread-head').textContent()).toMatch(/· ~\$[\d.]+$/);
+  });
+
+  it('a turn the provider ended with its own error after the 200 says which, beside the status, as tail and the list do', async () => {
+    const res = await request('https://api.anthropic.com/v1/messages', {
+      method: 'POST', dispatcher: tp.agent,
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: FAIL_MID_STREAM }] }),
+      headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-api03-details-0123456789abcdef', 'anthropic-version': '2023-06-01' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.text()).toContain('overloaded_error');
+    tp.proxy.recorder.flush();
+    const { id, sessionId } = await newest();
+    await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(sessionId)}`);
+    const status = page.locator(`article.turn[data-exchange="${id}"] .status`);
+    await status.waitFor();
+    expect(await status.textContent()).toBe('200 overloaded_error');
+    expect(await status.getAttribute('class')).toContain('bad');
   });
 });
 

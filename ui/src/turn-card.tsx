@@ -1,18 +1,18 @@
 import { turnKey, type RequestDiff, type TurnView } from './api.js';
 import { Decisions, EstimatedMark, Markdown, Message, Thinking, ToolCall } from './blocks.js';
 import { counted, ms, time, tokens, usd } from './format.js';
-import { exchangeFailed } from '../../src/failed-exchange.js';
+import { Status, statusItem } from './list-view.js';
 
 /** One turn: its figures, the policy's decisions, what was new in the request, the answer, and the diff against the previous request. */
 export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnView; diff?: RequestDiff | undefined; current?: boolean; linkExchange?: boolean }) {
-  const failed = exchangeFailed({ outcome: turn.outcome, status: turn.status, stopReason: turn.answer.stopReason });
   return (
     <article class={current ? 'turn replay-current' : 'turn'} data-turn={turn.turn} data-exchange={turn.exchangeId} data-key={turnKey(turn)}>
       <header class="turn-head">
         <b>turn {turn.turn}</b>
         <span class="mono">{time(turn.startedAt)}</span>
         <span>{turn.model ?? '–'}</span>
-        <span class={failed ? 'status bad' : 'status ok'}>{turn.status ?? turn.outcome ?? '–'}</span>
+        {/* As the list, tail and `show` write it: `200 overloaded_error` for a stream the provider ended with its error. */}
+        <Status item={statusItem(turn.status, turn.outcome, null, turn.answer.stopReason)} />
         <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}{turn.estimated && <EstimatedMark part={turn.estimated} />}{turn.usageUnknown && <span class="dim" title={turn.usageUnknown}> (tokens not known: {turn.usageUnknown})</span>}</span>
         <span class="cost" title={turn.costUnknown ? `cost not known: ${turn.costUnknown}` : undefined}>{usd(turn.costUsd, turn.apiEquivalent)}</span>
         <span class="dim">{ms(turn.latencyMs)} (TTFT {ms(turn.ttftMs)})</span>
