@@ -17,11 +17,11 @@ export interface ExchangeListQuery extends ExchangeFilter {
 
 /** Columns of a list row: no bodies or headers (megabytes); the policy column is small. */
 const COLUMNS = `id, started_at, first_byte_at, ended_at, client_user, host, method, path, status, provider, api, model, input_tokens, output_tokens,
-  reasoning_tokens, cached_input_tokens, cache_creation_input_tokens, outcome, error_code, stop_reason, tool_name, session_id, thread_id, turn, cost_usd, cost_source, policy, usage_estimated`;
+  reasoning_tokens, cached_input_tokens, cache_creation_input_tokens, outcome, error_code, stop_reason, tool_name, session_id, thread_id, turn, cost_usd, cost_source, policy, usage_estimated, model_usage`;
 
 export type ExchangeListEntry = Pick<ExchangeRow, 'id' | 'started_at' | 'first_byte_at' | 'ended_at' | 'client_user' | 'host' | 'method' | 'path' | 'status'
   | 'provider' | 'api' | 'model' | 'input_tokens' | 'output_tokens' | 'reasoning_tokens' | 'cached_input_tokens' | 'cache_creation_input_tokens' | 'outcome' | 'error_code'
-  | 'stop_reason' | 'tool_name' | 'session_id' | 'thread_id' | 'turn' | 'cost_usd' | 'cost_source' | 'policy' | 'usage_estimated'> & {
+  | 'stop_reason' | 'tool_name' | 'session_id' | 'thread_id' | 'turn' | 'cost_usd' | 'cost_source' | 'policy' | 'usage_estimated' | 'model_usage'> & {
   /** With a text search: where the text was found, and the words around it. */
   match?: TextHit;
 };
@@ -29,9 +29,14 @@ export type ExchangeListEntry = Pick<ExchangeRow, 'id' | 'started_at' | 'first_b
 /** Rows a text search decodes and reads at most: a search over a huge archive answers from its newest part. */
 export const TEXT_SCAN_LIMIT = 2000;
 
-/** The structured filters of a list query, and where its page starts. */
+/**
+ * The structured filters of a list query, and where its page starts. Its model is any
+ * model that answered: a session that switched models is listed under each, as tail and
+ * the CSV name them all.
+ */
 function listParts(query: ExchangeListQuery): { filter: ExchangeFilter; page: ListCursor | undefined } {
-  const { before, beforeId, text: _text, limit: _limit, ...filter } = query;
+  const { before, beforeId, text: _text, limit: _limit, model, ...rest } = query;
+  const filter: ExchangeFilter = model === undefined ? rest : { ...rest, anyModel: model };
   return { filter, page: before === undefined ? undefined : { before, beforeId } };
 }
 

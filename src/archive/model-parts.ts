@@ -37,7 +37,11 @@ export function modelParts(column: string | null | undefined): ModelPart[] | und
  * (`gpt-5-codex+gpt-5-mini`), so no view puts the whole session under its last model.
  */
 export function modelLabel(row: { model: string | null; model_usage?: string | null }): string | null {
-  const models = rowModels(row);
+  return joinedModels(rowModels(row));
+}
+
+/** Models as one label (`gpt-5-codex+gpt-5-mini`), null for none: modelLabel's, and the web UI's for a row's `models`. Pure (the UI bundle uses it). */
+export function joinedModels(models: readonly string[]): string | null {
   return models.length === 0 ? null : models.join('+');
 }
 

@@ -6,7 +6,7 @@ import { builtInRedactor } from '../../src/redact/redactor.js';
 import { viewerFor } from '../../src/ui/server/access.js';
 import type { UiListItem } from '../../src/ui/server/list-item.js';
 import { LiveHub } from '../../src/ui/server/live.js';
-import { applyWritten, mergeFetched, NO_FILTERS, type ListRow } from '../../ui/src/api.js';
+import { applyWritten, matchesFilters, mergeFetched, NO_FILTERS, type ListRow } from '../../ui/src/api.js';
 import { bucketStarts, bucketTotals, groupColours, cumulativeLines, NONE, OTHER, timeRange, type SeriesPoint } from '../../ui/src/chart-data.js';
 
 /** Just enough of a ServerResponse for the hub: what was written, and 'close'. */
@@ -124,5 +124,13 @@ describe('the list fetch and the rows pushed meanwhile', () => {
     expect(mergeFetched(fetched, current, new Set(), NO_FILTERS).map((r) => r.id)).toEqual(['b', 'a']);
     // A pushed row the new filters exclude goes too.
     expect(mergeFetched(fetched, current, new Set(['c']), { ...NO_FILTERS, tool: 'codex' }).map((r) => r.id)).toEqual(['b', 'a']);
+  });
+
+  it('a row is kept by a model filter naming any model that answered in it (a session that switched models), as the list API keeps it', () => {
+    const switched = { ...row('s'), model: 'gpt-5-mini', models: ['gpt-5-codex', 'gpt-5-mini'] } as ListRow;
+    expect(matchesFilters(switched, { ...NO_FILTERS, model: 'gpt-5-codex' })).toBe(true);
+    expect(matchesFilters(switched, { ...NO_FILTERS, model: 'gpt-5-mini' })).toBe(true);
+    expect(matchesFilters(switched, { ...NO_FILTERS, model: 'gpt-5' })).toBe(false);
+    expect(matchesFilters(row('one'), { ...NO_FILTERS, model: 'gpt-5-codex' })).toBe(false);
   });
 });

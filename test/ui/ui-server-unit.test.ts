@@ -19,8 +19,11 @@ import { requestDiff } from '../../src/ui/server/request-diff.js';
 describe('list filters', () => {
   it('become one parameterised WHERE clause; status takes codes, classes and "error"', () => {
     expect(listWhere({ limit: 10 })).toEqual({ sql: '', params: [] });
+    // The model is any that answered: a WebSocket session that switched models is listed under each.
     expect(listWhere({ tool: 'codex', model: "x' OR 1=1", status: '4xx', limit: 10 })).toEqual({
-      sql: 'WHERE tool_name = ? AND model = ? AND status >= ? AND status < ?', params: ['codex', "x' OR 1=1", 400, 500],
+      sql: 'WHERE tool_name = ? AND rowid IN (SELECT rowid FROM exchanges WHERE model = ? UNION ALL SELECT rowid FROM exchanges WHERE model_usage IS NOT NULL'
+        + " AND EXISTS (SELECT 1 FROM json_each(model_usage) p WHERE json_extract(p.value, '$.model') = ?)) AND status >= ? AND status < ?",
+      params: ['codex', "x' OR 1=1", "x' OR 1=1", 400, 500],
     });
     expect(listWhere({ status: '429', limit: 1 }).params).toEqual([429]);
     expect(listWhere({ status: 'error', limit: 1 }).sql).toContain("outcome != 'completed'");

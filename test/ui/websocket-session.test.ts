@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
@@ -91,6 +92,42 @@ describe('a Codex WebSocket session in the web UI', () => {
     await log.locator('summary').click();
     expect(await log.locator('tr').last().textContent()).toContain('close 1000');
     await page.screenshot({ path: `${ARTIFACTS}/websocket-exchange.png`, fullPage: true });
+    await page.close();
+  }, 60_000);
+
+  it('names every model of a session that switched models, as tail and the CSV do, and the model filter finds it by either', async () => {
+    const tls = await openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem });
+    const ws = new WebSocket('wss://api.openai.com/v1/responses', { createConnection: () => tls, perMessageDeflate: false });
+    const got: string[] = [];
+    ws.on('message', (d) => got.push(d.toString()));
+    await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    for (const model of ['gpt-5-codex', 'gpt-5-mini']) {
+      const from = got.length;
+      ws.send(JSON.stringify({ type: 'response.create', model, input: [{ role: 'user', content: `asking ${model}` }] }));
+      await eventually(() => expect(got.slice(from).some((m) => m.includes('"response.completed"'))).toBe(true));
+    }
+    ws.close(1000);
+    // Named after its last model in the archive's model column.
+    const row = await eventually(() => {
+      const r = exported(tp).find((e) => e.status === 101 && e.model === 'gpt-5-mini');
+      if (!r?.session_id) throw new Error('session not recorded yet');
+      return r;
+    });
+    const id = row.id as string;
+    const modelCell = (page: Page) => page.locator(`tr[data-id="${id}"] td`).nth(2);
+
+    const page = await chromium.browser.newPage();
+    await page.goto(`${tp.url}/ui/#/`);
+    expect(await modelCell(page).textContent({ timeout: 10_000 })).toBe('gpt-5-codex+gpt-5-mini');
+    await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(id)}`);
+    await page.locator('h2', { hasText: 'Requests (2)' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('.facts').textContent()).toContain('gpt-5-codex+gpt-5-mini');
+    // Filtered by the model it switched from (not the row's), the list still has it; by the other, it alone.
+    await page.goto(`${tp.url}/ui/#/?model=gpt-5-codex`);
+    await modelCell(page).waitFor({ timeout: 10_000 });
+    await page.goto(`${tp.url}/ui/#/?model=gpt-5-mini`);
+    await modelCell(page).waitFor({ timeout: 10_000 });
+    expect(await page.locator('table.list tbody tr').count()).toBe(1);
     await page.close();
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { exchangeWhere } from '../../src/archive/exchange-filter.js';
 import { csvText } from '../../src/archive/csv.js';
@@ -26,6 +27,26 @@ describe('the exchange filter as SQL', () => {
     });
     // A session id is never missing from what a filter names.
     expect(exchangeWhere({ session: '(none)' }).params).toEqual(['(none)']);
+  });
+
+  it('anyModel (the web UI\'s list) finds a WebSocket session by any model that answered in it; model (stats) by its own only', () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE exchanges (id TEXT, model TEXT, model_usage TEXT)');
+    const usage = JSON.stringify([{ model: 'gpt-5-codex', responses: 2 }, { model: 'gpt-5-mini', responses: 1 }]);
+    const insert = db.prepare('INSERT INTO exchanges VALUES (?, ?, ?)');
+    insert.run('switched', 'gpt-5-mini', usage);
+    insert.run('codex', 'gpt-5-codex', null);
+    insert.run('unnamed', null, null);
+    const ids = (filter: Parameters<typeof exchangeWhere>[0], alias = ''): string[] => {
+      const { where, params } = exchangeWhere(filter, alias);
+      return db.prepare(`SELECT ${alias}id FROM exchanges ${alias ? alias.slice(0, -1) : ''} ${where} ORDER BY ${alias}id`).pluck().all(...params) as string[];
+    };
+    expect(ids({ anyModel: 'gpt-5-codex' })).toEqual(['codex', 'switched']);
+    expect(ids({ anyModel: 'gpt-5-mini' }, 'e.')).toEqual(['switched']);
+    expect(ids({ anyModel: 'gpt-5' })).toEqual([]);
+    expect(ids({ anyModel: '(none)' })).toEqual(['unnamed']);
+    expect(ids({ model: 'gpt-5-codex' })).toEqual(['codex']);
+    db.close();
   });
 });
 

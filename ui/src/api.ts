@@ -3,6 +3,7 @@ import type { UiWrittenItem } from '../../src/ui/server/live.js';
 import type { RequestDiff } from '../../src/ui/server/request-diff.js';
 import type { ThreadView, TurnView } from '../../src/sessions/turns.js';
 import type { ExportedExchange } from '../../src/archive/export.js';
+import { joinedModels } from '../../src/archive/model-parts.js';
 
 export type { UiListItem, UiWrittenItem, RequestDiff, ThreadView, TurnView };
 
@@ -59,8 +60,13 @@ export interface SessionJson {
 }
 
 export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff> }
-/** `turns`: a Codex session's requests, one turn each, when it had more than one. */
-export type ExchangePage = ExportedExchange & { turn: TurnView | null; turns?: TurnView[]; curl: string };
+/** `turns`: a Codex session's requests, one turn each, when it had more than one; `models`: every model, when more than one answered. */
+export type ExchangePage = ExportedExchange & { turn: TurnView | null; turns?: TurnView[]; models?: string[]; curl: string };
+
+/** The model a row or page names: every one of a session that switched models (`gpt-5-codex+gpt-5-mini`, as tail and the CSV), else its own. */
+export function modelText(item: { model: string | null; models?: readonly string[] | undefined }): string | null {
+  return item.models ? joinedModels(item.models) : item.model;
+}
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
@@ -100,7 +106,7 @@ export function listUrl(filters: ListFilters, after?: { startedAt: number; id: s
 export function matchesFilters(item: UiListItem, f: ListFilters): boolean {
   if (f.q.trim()) return false;
   if (f.tool && item.tool !== f.tool) return false;
-  if (f.model && item.model !== f.model) return false;
+  if (f.model && item.model !== f.model && !item.models?.includes(f.model)) return false;
   if (f.host && item.host !== f.host) return false;
   if (f.user && item.user !== f.user) return false;
   if (f.session && item.sessionId !== f.session) return false;

@@ -1,6 +1,6 @@
 import type { ComponentChild } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { applyWritten, getJson, insertByTime, mergeFetched, listUrl, matchesFilters, NO_FILTERS, PAGE_SIZE, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
+import { applyWritten, getJson, insertByTime, mergeFetched, listUrl, matchesFilters, modelText, NO_FILTERS, PAGE_SIZE, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
 import { Paging } from './blocks.js';
 import { counted, listTime, ms, shortId, tokens, usd } from './format.js';
 import { SessionWait } from './session-wait.js';
@@ -154,7 +154,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
                 onDblClick={() => (location.hash = `#/exchange/${encodeURIComponent(r.id)}`)}>
                 <td class="mono">{listTime(r.startedAt)}</td>
                 <td class="cut" title={r.tool ?? ''}>{r.tool ?? '–'}</td>
-                <td class="cut" title={r.model ?? `${r.method} ${r.path}`}><a href={`#/exchange/${encodeURIComponent(r.id)}`}>{r.model ?? `${r.method} ${r.path}`}</a></td>
+                <td class="cut" title={modelText(r) ?? `${r.method} ${r.path}`}><a href={`#/exchange/${encodeURIComponent(r.id)}`}>{modelText(r) ?? `${r.method} ${r.path}`}</a></td>
                 <td><Status item={r} /></td>
                 <td class="num" title={r.estimated === 'all' ? ESTIMATED : undefined}>{r.estimated === 'all' ? '~' : ''}{tokens(r.promptTokens)}</td>
                 <td class="num" title={r.estimated ? (r.estimated === 'all' ? ESTIMATED : OUTPUT_ESTIMATED) : undefined}>{r.estimated ? '~' : ''}{tokens(r.outputTokens)}</td>

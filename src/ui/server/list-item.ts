@@ -2,6 +2,7 @@ import type { ExchangeListEntry } from '../../archive/exchange-list.js';
 import { exchangeFailed, stopErrorOf } from '../../failed-exchange.js';
 import { outputTokens, promptTokens } from '../../providers/usage-totals.js';
 import { estimatedPart, type EstimatedPart } from '../../archive/estimated-part.js';
+import { rowModels } from '../../archive/model-parts.js';
 
 /** One row of the web UI's list, as the list API and the live stream both send it. */
 export interface UiListItem {
@@ -9,7 +10,10 @@ export interface UiListItem {
   startedAt: number;
   tool: string | null;
   provider: string | null;
+  /** The last model that answered. */
   model: string | null;
+  /** Every model that answered, in order, when more than one did (a WebSocket session that switched models). */
+  models?: string[];
   host: string;
   method: string;
   path: string;
@@ -41,6 +45,7 @@ export interface UiListItem {
 }
 
 export function listItem(e: ExchangeListEntry): UiListItem {
+  const models = rowModels(e);
   return {
     id: e.id, startedAt: e.started_at, tool: e.tool_name, provider: e.provider, model: e.model, host: e.host, method: e.method, path: e.path,
     status: e.status, outcome: e.outcome, errorCode: e.error_code, user: e.client_user,
@@ -50,6 +55,7 @@ export function listItem(e: ExchangeListEntry): UiListItem {
     latencyMs: e.ended_at === null ? null : Math.round(e.ended_at - e.started_at),
     ttftMs: e.first_byte_at === null ? null : Math.round(e.first_byte_at - e.started_at),
     policy: policySummary(e.policy), sessionId: e.session_id, threadId: e.thread_id, turn: e.turn,
+    ...(models.length > 1 ? { models } : {}),
     ...(estimatedPart(e.usage_estimated) ? { estimated: estimatedPart(e.usage_estimated)! } : {}),
     ...(e.match ? { match: e.match } : {}),
   };

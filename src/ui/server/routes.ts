@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exchangeToJson, writeLines } from '../../archive/export.js';
+import { rowModels } from '../../archive/model-parts.js';
 import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
@@ -112,7 +113,9 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     const exported = exchangeToJson(detail.row, detail.row.status === 101 ? detail.wsMessages : undefined);
     // A Codex session's requests are its turns (as `show EXCHANGE --json` gives them); `turn` is the first.
     const turns = threadTurns([detail.row], { messagesOf: () => detail.wsMessages, price: await pricesFor([detail.row], deps.prices()) });
-    return sendJson(res, 200, { ...exported, turn: turns[0] ?? null, ...(turns.length > 1 ? { turns } : {}), curl: curlCommand(exported) });
+    // `models`: every model of a session that switched models (the list row's, tail's `gpt-5-codex+gpt-5-mini`).
+    const models = rowModels(detail.row);
+    return sendJson(res, 200, { ...exported, ...(models.length > 1 ? { models } : {}), turn: turns[0] ?? null, ...(turns.length > 1 ? { turns } : {}), curl: curlCommand(exported) });
   }
   if (kind === 'sessions' && id) {
     // Every body of the session decoded and parsed: in the report thread, off the loop that relays traffic (session-page.ts).
