@@ -1,5 +1,5 @@
 import type { MatchSpec } from './types.js';
-import { globToRegExp } from './match.js';
+import { globToRegExp, matchValues } from './match.js';
 
 /**
  * Why a route's model cannot change a Bedrock request: the model is in the path
@@ -48,9 +48,9 @@ const NAMES: Record<keyof typeof BEDROCK, RegExp> = {
 export function canMatchBedrock(match: MatchSpec | undefined): boolean {
   if (!match) return true;
   return (Object.keys(BEDROCK) as (keyof typeof BEDROCK)[]).every((field) => {
-    const given = match[field];
+    const given = matchValues(match[field]);
     if (given === undefined) return true;
-    return (Array.isArray(given) ? given : [given]).some((value) => (/[*?]/.test(value)
+    return given.some((value) => (/[*?]/.test(value)
       ? BEDROCK[field].some((name) => globToRegExp(value).test(name))
       : NAMES[field].test(field === 'path' ? value.split('?')[0]! : value)));
   });

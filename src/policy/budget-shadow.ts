@@ -1,5 +1,5 @@
 import type { BudgetRule, CompiledPolicy } from './compile.js';
-import { globs, parseCidr } from './match.js';
+import { globs, matchValues, parseCidr } from './match.js';
 import type { MatchSpec } from './types.js';
 
 /**
@@ -27,17 +27,16 @@ export function budgetWarnings(policy: Pick<CompiledPolicy, 'budget' | 'teams'>)
     `budget rule "${rule.id}" never applies: the enforced budget rule "${by.id}" above it matches every request it matches (within budgets the first enforced match wins). List it first, or make "${by.id}" mode: monitor to count both`);
 }
 
-const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 const isGlob = (v: string): boolean => /[*?]/.test(v);
 
 /** Whether every request `later` matches is matched by `earlier`: each of earlier's conditions holds on all of them. */
 function covers(earlier: MatchSpec, later: MatchSpec, teams: ReadonlyMap<string, string>): boolean {
   for (const field of Object.keys(earlier) as (keyof MatchSpec)[]) {
-    const wide = list(earlier[field]);
+    const wide = matchValues(earlier[field]);
     if (wide === undefined) continue;
-    const narrow = list(later[field]);
+    const narrow = matchValues(later[field]);
     if (field === 'team' && narrow === undefined) {
-      if (!usersInTeams(wide, list(later.user), teams)) return false;
+      if (!usersInTeams(wide, matchValues(later.user), teams)) return false;
       continue;
     }
     // A condition the later rule lacks: it matches requests the earlier one may not.

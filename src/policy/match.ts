@@ -17,7 +17,8 @@ export function dotted(path: readonly (string | number)[]): string {
   return out;
 }
 
-const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+/** A match condition's values: one value or a list in the file, always a list here (undefined: no condition). */
+export const matchValues = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 
 /** `*` any run of characters, `?` one; everything else literal; case-insensitive (model and host names). */
 export function globToRegExp(glob: string): RegExp {
@@ -88,7 +89,7 @@ const FIELDS = ['provider', 'host', 'path', 'api', 'model', 'tool', 'client', 'u
 export function compileMatch(spec: MatchSpec | undefined, path: (string | number)[]): Matcher {
   const tests: ((f: MatchFacts) => boolean)[] = [];
   for (const field of FIELDS) {
-    const values = list(spec?.[field]);
+    const values = matchValues(spec?.[field]);
     if (!values) continue;
     if (field === 'client') {
       const test = cidrs(values, [...path, field]);
