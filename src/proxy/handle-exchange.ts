@@ -104,6 +104,9 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   const policyRuntime = deps.policy;
   let routing: PolicyStageResult['routing'];
   let missHeader = false;
+  // The provider's answer began (2xx headers and some body reached the client) and then the
+  // upstream connection broke, or llmtap's shutdown cut it: what arrived is still read.
+  let cutMidAnswer = false;
   try {
     if (deps.rateLimiter && conn.record) {
       const decision = deps.rateLimiter.take(`${conn.clientUser ?? conn.clientAddress} ${conn.target.host}`);
@@ -192,12 +195,14 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         if (deps.cutAtShutdown?.()) {
           ex.outcome = 'proxy_error';
           ex.errorCode = 'shutdown';
+          cutMidAnswer = true;
           deps.metrics.count('shutdown');
         } else ex.outcome = result.outcome;
         break;
       case 'upstream_error':
         ex.outcome = 'upstream_error';
         ex.errorCode = result.code;
+        cutMidAnswer = true;
         break;
       case 'upstream_failed':
         throw new LlmtapError(result.code, { cause: result.error, detail: upstreamFailureDetail(result.code, result.error, formatAuthority(conn.target.host, conn.target.port)) });
@@ -219,7 +224,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   }
   ex.timings.end = now();
   // Charged once the answer is read (its usage known) and before the record is handed over (a budget's price goes with it).
-  finish(ex, conn, deps, charges.length > 0 || budgetCharges ? () => chargeUsage(ex, { charges, budgetCharges }, policyRuntime) : undefined);
+  finish(ex, conn, deps, charges.length > 0 || budgetCharges ? () => chargeUsage(ex, { charges, budgetCharges }, policyRuntime) : undefined, cutMidAnswer);
   // The runtime the request started with: a reload meanwhile keeps the caches of unchanged rules.
   if (cacheTicket && policyRuntime?.caches) storeAnswer(cacheTicket, ex, policyRuntime.caches, policyRuntime.cachePersistence);
 }
@@ -300,11 +305,17 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
   res.end(body);
 }
 
-/** After the client has its last byte: make sense of the response, charge the policy its usage, record, log. */
-function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, beforeRecord?: () => void): void {
+/**
+ * After the client has its last byte: make sense of the response, charge the policy its usage, record, log.
+ * `cutMidAnswer`: the provider's answer was cut by its connection breaking (or llmtap's shutdown)
+ * after it began; it is read like one the client left (its text, the usage it reported, the
+ * writer's estimate of the rest), since the provider bills what it generated.
+ */
+function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, beforeRecord?: () => void, cutMidAnswer = false): void {
   deps.metrics.exchangesFinished++;
-  // Reading the answer (decode + parse) is only worth it for exchanges that are kept.
-  if (conn.record && ex.response && ex.api && !ex.errorCode) {
+  // Reading the answer (decode + parse) is only worth it for exchanges that are kept; never
+  // llmtap's own error answer (an error code without a provider's answer begun).
+  if (conn.record && ex.response && ex.api && (!ex.errorCode || cutMidAnswer)) {
     const parser = parserFor(ex.api);
     const decoded = parser && decodeBody(ex.response.body.bytes, headerValue(ex.response.headers, 'content-encoding'));
     if (parser && decoded) {

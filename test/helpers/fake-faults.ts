@@ -18,3 +18,23 @@ export const HOLD_BEFORE_START = 'hold the answer before message_start';
  * no message_delta, no final metrics.
  */
 export const HOLD_AFTER_TEXT = 'hold the stream after the first text';
+
+/**
+ * A request whose body contains this string is answered as usual, but its connection is
+ * reset after the answer's first `RESET_AFTER_WRITES` body writes: a network break mid-answer
+ * (the 200 and part of the stream went out; no clean end).
+ */
+export const RESET_MID_STREAM = 'reset the connection part-way';
+export const RESET_AFTER_WRITES = 4;
+
+/** Makes `res` stop after `writes` body writes and reset its connection 50 ms later (RESET_MID_STREAM). */
+export function resetAfterWrites(res: import('node:http').ServerResponse, writes = RESET_AFTER_WRITES): void {
+  let n = 0;
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  res.write = ((...args: unknown[]) => {
+    if (n >= writes) return true;
+    if (++n === writes) setTimeout(() => res.socket?.destroy(), 50);
+    return write(...args);
+  }) as typeof res.write;
+  res.end = (() => res) as typeof res.end;
+}

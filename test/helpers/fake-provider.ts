@@ -9,7 +9,7 @@ import forge from 'node-forge';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
 import { drainOrClose } from './backpressure.js';
 import { bedrockRoute } from './fake-bedrock.js';
-import { FAIL_MID_STREAM, HOLD_BEFORE_START } from './fake-faults.js';
+import { FAIL_MID_STREAM, HOLD_BEFORE_START, RESET_MID_STREAM, resetAfterWrites } from './fake-faults.js';
 import { googleRoute } from './fake-google.js';
 import { openaiFamilyRoute } from './fake-openai-family.js';
 import { LeafCertificates } from '../../src/tls/leaf.js';
@@ -163,6 +163,7 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
     res.writeHead(200, headers);
     return void res.end(body);
   }
+  if (body.includes(RESET_MID_STREAM)) resetAfterWrites(res);
   // X-Fake-Answer-Headers on an ordinary answer too (quota headers on a real SDK call, say): merged into its head.
   if (req.headers['x-fake-answer-headers'] !== undefined) {
     for (const [name, value] of Object.entries(safeJson(Buffer.from(String(req.headers['x-fake-answer-headers']))))) res.setHeader(name, String(value));

@@ -12,9 +12,9 @@ import { openArchive } from '../../src/recorder/db.js';
 import { listItem } from '../../src/ui/server/list-item.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { ConnectAgent } from '../helpers/connect-agent.js';
-import { FAIL_MID_STREAM } from '../helpers/fake-faults.js';
+import { FAIL_MID_STREAM, RESET_MID_STREAM } from '../helpers/fake-faults.js';
 import { RESPONSES_ERROR_PROMPT, RESPONSES_FAIL_PROMPT } from '../helpers/fake-openai-family.js';
-import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { ANTHROPIC_TEXT, OPENAI_TEXT, startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 const GEMINI = 'generativelanguage.googleapis.com';
@@ -128,5 +128,36 @@ describe('mid-stream provider errors through the proxy', () => {
     } finally {
       archive.close();
     }
+  });
+
+  // After the count above. The provider's 200 and part of its stream went out, then its
+  // connection broke: the SDK throws; the archive reads what arrived, as for a client that left.
+  it('an upstream connection that breaks mid-answer: what arrived is read, and the rest estimated', async () => {
+    const chat = await openai().chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: RESET_MID_STREAM }] });
+    let text = '';
+    await expect((async () => {
+      for await (const chunk of chat) text += chunk.choices[0]?.delta?.content ?? '';
+    })()).rejects.toThrow();
+    const claude = new Anthropic({ apiKey: 'sk-ant-test-midstream-0123456789', maxRetries: 0, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never });
+    await expect(claude.messages.stream({ model: 'claude-sonnet-4-5-20250929', max_tokens: 64, messages: [{ role: 'user', content: RESET_MID_STREAM }] }).finalMessage()).rejects.toThrow();
+    const estimated = (provider: string) => eventually(() => {
+      const r = exported(tp).find((e) => e.provider === provider && e.request?.body?.includes(RESET_MID_STREAM));
+      if (!r?.usage_estimated) throw new Error(`no estimated ${provider} exchange yet`);
+      return r;
+    });
+    const gpt = await estimated('openai');
+    expect([gpt.status, gpt.outcome, gpt.error_code, gpt.response?.text]).toEqual([200, 'upstream_error', 'upstream_error', text]);
+    expect(text.length).toBeGreaterThan(0);
+    expect(OPENAI_TEXT.startsWith(text) && text !== OPENAI_TEXT).toBe(true);
+    // No usage was reported: both sides estimated from the prompt and the text that arrived.
+    expect(gpt.usage_estimated_part).toBe('all');
+    expect(gpt.usage.input_tokens).toBeGreaterThan(0);
+    expect(gpt.usage.output_tokens).toBeGreaterThan(0);
+    const sonnet = await estimated('anthropic');
+    expect([sonnet.status, sonnet.outcome, sonnet.usage_estimated_part]).toEqual([200, 'upstream_error', 'output']);
+    expect(ANTHROPIC_TEXT.startsWith(sonnet.response?.text ?? '-')).toBe(true);
+    // message_start's input as Anthropic reported it; the output counted from the text that arrived.
+    expect(sonnet.usage.input_tokens).toBe(21);
+    expect(sonnet.cost_usd).toBeGreaterThan(0);
   });
 });

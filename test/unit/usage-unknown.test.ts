@@ -12,15 +12,14 @@ describe('why an answer cut short has no tokens', () => {
     expect(usageUnknownReason(cut({ api: 'bedrock.invoke', model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }))).toMatch(/before message_start/);
   });
 
-  it('an answer whose upstream connection broke: kept as it came, not read', () => {
-    expect(usageUnknownReason(cut({ outcome: 'upstream_error', error_code: 'upstream_error' }))).toBe('the upstream connection broke mid-answer (upstream_error): what arrived is kept as it came, not read for tokens nor estimated');
+  it('an answer whose upstream connection broke, or that llmtap\'s shutdown cut, was read like one the client left', () => {
+    expect(usageUnknownReason(cut({ outcome: 'upstream_error', error_code: 'upstream_reset' }))).toBe('the stream was cut (the upstream connection broke: upstream_reset) before message_start, where Anthropic reports the input: not estimated, since neither the prompt\'s cached share nor whether anything was billed can be told');
+    expect(usageUnknownReason(cut({ api: 'gemini.generateContent', outcome: 'upstream_error', error_code: null }))).toBe('the answer was cut (the upstream connection broke: upstream_error) before it reported usage; llmtap estimates only OpenAI Chat Completions and Responses answers, and Claude streams past message_start');
+    // As handle-exchange records a stream open at the drain deadline: proxy_error, shutdown, the upstream's 200.
+    expect(usageUnknownReason(cut({ api: 'chat.completions', outcome: 'proxy_error', error_code: 'shutdown' }))).toBe('the answer was cut (llmtap cut it at its shutdown\'s drain deadline) before it reported usage, and llmtap could not estimate it (no prompt it could read)');
   });
 
-  it('an answer llmtap cut itself (its shutdown\'s drain deadline, or its own error mid-answer): kept as it came, not read', () => {
-    // As handle-exchange records a stream open at the drain deadline: proxy_error, shutdown, the upstream's 200.
-    for (const api of ['messages', 'chat.completions', 'gemini.generateContent']) {
-      expect(usageUnknownReason(cut({ api, outcome: 'proxy_error', error_code: 'shutdown' }))).toBe('llmtap cut the answer at its shutdown\'s drain deadline (shutdown): what arrived is kept as it came, not read for tokens nor estimated');
-    }
+  it('an answer llmtap ended with its own error mid-answer: kept as it came, not read', () => {
     expect(usageUnknownReason(cut({ api: 'chat.completions', outcome: 'proxy_error', error_code: 'internal' }))).toBe('llmtap ended the answer with its own error (internal): what arrived is kept as it came, not read for tokens nor estimated');
     expect(usageUnknownReason(cut({ outcome: 'proxy_error', error_code: null }))).toMatch(/^llmtap ended the answer with its own error \(proxy_error\)/);
     // A refusal before any answer began has no 2xx: nothing to say.
