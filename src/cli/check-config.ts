@@ -2,7 +2,6 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config-error.js';
 import { loadConfigFile } from '../config-file.js';
-import { budgetWarnings } from '../policy/budget-shadow.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
 import { loadPolicyFile } from '../policy/load.js';
 
@@ -27,18 +26,18 @@ export interface CheckResult {
 export function checkConfig(file: string): CheckResult {
   if (/\.(ya?ml)$/i.test(file) || looksLikePolicy(file)) {
     const policy = loadPolicyFile(file);
-    return { summary: `${file}: ok, policy with ${summarize(policy)}`, warnings: policyWarnings(file, policy) };
+    return { summary: `${file}: ok, policy with ${summarize(policy)}`, warnings: policyWarnings(policy) };
   }
   const config = loadConfigFile(file);
   const keys = Object.keys(config).length;
   if (!config.policyFile) return { summary: `${file}: ok, config with ${keys} settings`, warnings: [] };
   const policy = loadPolicyFile(config.policyFile);
-  return { summary: `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(policy)}`, warnings: policyWarnings(config.policyFile, policy) };
+  return { summary: `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(policy)}`, warnings: policyWarnings(policy) };
 }
 
-/** The policy's own warnings (already `file:line: key: why`), then its shadowed budget rules. */
-function policyWarnings(file: string, policy: CompiledPolicy): string[] {
-  return [...(policy.warnings ?? []).map((w) => w.text), ...budgetWarnings(policy).map((w) => `${file}: ${w}`)];
+/** The policy's warnings, each already `file:line: key: why`, in the file's order. */
+function policyWarnings(policy: CompiledPolicy): string[] {
+  return (policy.warnings ?? []).map((w) => w.text);
 }
 
 /** A JSON file whose top level has `rules` or `teams` is a policy; anything else is read as a config file. */

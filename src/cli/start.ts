@@ -5,7 +5,6 @@ import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
 import { configExitCode } from '../config-error.js';
 import { createLogger, type Logger } from '../log.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
-import { budgetShadows } from '../policy/budget-shadow.js';
 import { PolicyWatcher } from '../policy/watch.js';
 import { formatAuthority } from '../proxy/route.js';
 import { builtInRedactor } from '../redact/redactor.js';
@@ -109,7 +108,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
   if (config.policy) {
     logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
-    warnPolicy(logger, config.policyFile, config.policy);
+    warnPolicy(logger, config.policy);
   }
   const policyWatch = new PolicyFollower(proxy.server, logger).follow(config.policyFile);
   let running = config;
@@ -126,7 +125,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       const waiting = restartOnlyChanges(running, next);
       running = next;
       logger.info({ file: config.configFile }, 'config reloaded');
-      if (next.policy) warnPolicy(logger, next.policyFile, next.policy);
+      if (next.policy) warnPolicy(logger, next.policy);
       if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
     } catch (err) {
       logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
@@ -171,7 +170,7 @@ class PolicyFollower {
       loaded: (policy) => {
         this.server.setPolicy(policy);
         this.logger.info({ file, policy: summarize(policy) }, 'policy reloaded');
-        warnPolicy(this.logger, file, policy);
+        warnPolicy(this.logger, policy);
       },
       refused: (message) => {
         this.logger.error({ file, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy');
@@ -191,15 +190,12 @@ class PolicyFollower {
 
 /**
  * At every (re)load, what loads but will not always take effect, applied as written all the
- * same: keys such as a route model on Bedrock (compile.ts warnings), and each budget rule no
- * request reaches (budget-shadow.ts).
+ * same (compile.ts warnings): keys such as a route model on Bedrock, and each budget rule no
+ * request reaches (budget-shadow.ts). One line each, as check-config prints them.
  */
-function warnPolicy(logger: Logger, file: string | undefined, policy: CompiledPolicy): void {
-  for (const w of policy.warnings ?? []) logger.warn(`policy: ${w.text}`);
-  for (const [rule, by] of budgetShadows(policy)) {
-    // Rule ids are the file's words: through the redactor like every rule id the log names (budget-charge.ts).
-    logger.warn({ file, rule: builtInRedactor.text(rule.id), shadowedBy: builtInRedactor.text(by.id) }, 'budget rule never applies: an enforced budget rule above it matches every request it matches');
-  }
+function warnPolicy(logger: Logger, policy: CompiledPolicy): void {
+  // The file's own words (rule ids, globs): through the redactor like every rule id the log names.
+  for (const w of policy.warnings ?? []) logger.warn(`policy: ${builtInRedactor.text(w.text)}`);
 }
 
 /** Settings a reload changed that the running proxy cannot take (RELOADABLE names those it can): they wait for a restart. */

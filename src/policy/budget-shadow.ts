@@ -1,5 +1,5 @@
-import type { BudgetRule, CompiledPolicy } from './compile.js';
-import { globs, matchValues, parseCidr } from './match.js';
+import type { BudgetRule, CompiledPolicy, PolicyWarning } from './compile.js';
+import { dotted, globs, matchValues, parseCidr } from './match.js';
 import type { MatchSpec } from './types.js';
 
 /**
@@ -21,10 +21,18 @@ export function budgetShadows(policy: Pick<CompiledPolicy, 'budget' | 'teams'>):
   return out;
 }
 
-/** One line per budget rule that never applies, naming the rule that takes its requests and what to do. */
-export function budgetWarnings(policy: Pick<CompiledPolicy, 'budget' | 'teams'>): string[] {
-  return [...budgetShadows(policy)].map(([rule, by]) =>
-    `budget rule "${rule.id}" never applies: the enforced budget rule "${by.id}" above it matches every request it matches (within budgets the first enforced match wins). List it first, or make "${by.id}" mode: monitor to count both`);
+/**
+ * A warning per budget rule that never applies, at the rule (`rules[N]`), naming the rule that
+ * takes its requests and what to do: one of the policy's load warnings (compile.ts), placed
+ * and worded like the others (`file:line: rules[N]: …`).
+ */
+export function budgetShadowWarnings(policy: Pick<CompiledPolicy, 'budget' | 'teams' | 'asWritten'>): PolicyWarning[] {
+  const at = (rule: BudgetRule): number => policy.asWritten.findIndex((r) => r.kind === 'budget' && r.id === rule.id);
+  return [...budgetShadows(policy)].map(([rule, by]) => {
+    const path = ['rules', at(rule)];
+    const message = `budget rule "${rule.id}" never applies: the enforced budget rule "${by.id}" above it (${dotted(['rules', at(by)])}) matches every request it matches (within budgets the first enforced match wins). List it first, or make "${by.id}" mode: monitor to count both`;
+    return { path, message, text: `${dotted(path)}: ${message}` };
+  });
 }
 
 const isGlob = (v: string): boolean => /[*?]/.test(v);

@@ -1,6 +1,7 @@
 import { BUILT_IN_DETECTORS, DETECTOR_ORDER, type Detector } from './detectors.js';
 import { compileMatch, RuleError, type Matcher } from './match.js';
 import { signedWarnings } from './signed-warnings.js';
+import { budgetShadowWarnings } from './budget-shadow.js';
 import type { BudgetPer, BudgetPeriod, MatchSpec, Mode, PolicySpec, RateKey, RuleKind, RuleSpec } from './types.js';
 import { compileCacheRule, type CacheRule } from '../cache/cache-rule.js';
 import { compileCredentials, compileFallback, compileTarget, type CredentialSources, type CredentialsRule, type FallbackRule, type RouteRule } from './routing-compile.js';
@@ -119,6 +120,10 @@ export function compilePolicy(spec: PolicySpec, sources: CredentialSources = {})
     for (const warning of signedWarnings(rule, i)) (policy.warnings ??= []).push(warning);
   });
   markTeamBound(policy.budget, policy.teams);
+  // Budget rules no request reaches (an enforced one above takes all of theirs).
+  for (const warning of budgetShadowWarnings(policy)) (policy.warnings ??= []).push(warning);
+  // In the file's order, rule by rule (a stable sort keeps each rule's own order).
+  policy.warnings?.sort((a, b) => Number(a.path[1]) - Number(b.path[1]));
   return policy;
 }
 

@@ -85,7 +85,7 @@ describe('CLI errors a new user meets', () => {
     writeFileSync(file, 'teams: {platform: [alice]}\nrules:\n  - {id: team-cap, budget: {usd: 100, period: month, per: team}}\n  - {id: alice-cap, match: {user: alice}, budget: {usd: 10, period: month, per: user}}\n');
     const text = await run('node', [CLI, '--home', home, 'check-config', file]);
     expect(text.stdout).toMatch(/shadowed\.yaml: ok, policy with 2 rules/);
-    expect(text.stderr).toBe(`llmtap: warning: ${file}: budget rule "alice-cap" never applies: the enforced budget rule "team-cap" above it matches every request it matches (within budgets the first enforced match wins). List it first, or make "team-cap" mode: monitor to count both\n`
+    expect(text.stderr).toBe(`llmtap: warning: ${file}:4: rules[1]: budget rule "alice-cap" never applies: the enforced budget rule "team-cap" above it (rules[0]) matches every request it matches (within budgets the first enforced match wins). List it first, or make "team-cap" mode: monitor to count both\n`
       + 'llmtap: 1 warning; the file loads as it is (warnings do not fail check-config: exit 0)\n');
     const json = JSON.parse((await run('node', [CLI, '--home', home, 'check-config', '--json', file])).stdout) as { ok: boolean; warnings: string[] };
     expect(json).toMatchObject({ ok: true, warnings: [expect.stringContaining('budget rule "alice-cap" never applies')] });
