@@ -81,6 +81,7 @@ describe('the policy page', () => {
       expect(await browser.locator('[data-budget="gpt4o-alice"] .shadowed').textContent()).toBe('never applies: gpt4o-daily, above it and enforced, matches every request it matches');
       await browser.screenshot({ path: `${ARTIFACTS}/policy.png`, fullPage: true });
 
+
       // A reload that did not validate: the page says so above the policy still running.
       tp.proxy.server.noteRefusedReload('/etc/llmtap/policy.yaml', '/etc/llmtap/policy.yaml:3: rules[0].match.model: must be string or array');
       await browser.reload();
@@ -90,6 +91,14 @@ describe('the policy page', () => {
       expect(await refused.textContent()).toContain('still the one running');
       expect(await browser.locator('table.rules tbody tr').count()).toBe(6);
       await browser.screenshot({ path: `${ARTIFACTS}/policy-refused.png` });
+
+      // A reload puts an enforced rule above gpt4o-daily: it keeps what it was charged, and says it never applies now.
+      tp.proxy.server.setPolicy(loadPolicyText(POLICY.replace('rules:\n', 'rules:\n  - {id: all-models, budget: {usd: 5, period: day, per: model}}\n'), 'policy.yaml', { env: { LLMTAP_TEST_POLICY_PAGE_KEY: 'sk-proj-policy-page-secret-0123456789' } }));
+      await browser.reload();
+      const daily = browser.locator('[data-budget="gpt4o-daily"]');
+      await daily.locator('.shadowed').waitFor({ timeout: 10_000 });
+      expect(await daily.locator('.shadowed').textContent()).toBe('never applies: all-models, above it and enforced, matches every request it matches (spent below before a reload put it there)');
+      expect(await daily.locator('tr[data-key="model:gpt-4o"] .state').textContent()).toBe('spent');
     } finally {
       await chromium.close();
     }

@@ -77,8 +77,9 @@ export function PolicyView() {
       {p.budgets.map((b) => (
         <div class="budget" key={b.rule} data-budget={b.rule}>
           <p><b class="mono">{b.rule}</b> {usd(b.budget_usd)} per {b.per} and {b.period}{b.mode === 'monitor' ? ' (monitor)' : ''} <span class="dim">· {dateTime(b.period_start)} to {dateTime(b.period_end)} · warns at {Math.round(b.warn_at * 100)}%</span></p>
-          {b.keys.length === 0 && b.shadowed_by !== null ? <p class="dim shadowed">never applies: {b.shadowed_by}, above it and enforced, matches every request it matches</p>
-            : b.keys.length === 0 ? <p class="dim">nothing spent yet this period</p> : (
+          {b.shadowed_by !== null && <p class="dim shadowed">never applies: {b.shadowed_by}, above it and enforced, matches every request it matches{b.keys.length > 0 ? ' (spent below before a reload put it there)' : ''}</p>}
+          {/* A rule shadowed since a reload keeps what it was charged before: shown, under the note. */}
+          {b.keys.length === 0 ? (b.shadowed_by === null && <p class="dim">nothing spent yet this period</p>) : (
             <table class="list">
               <thead><tr><th>key</th><th class="num">spent</th><th>of the budget</th><th>state</th></tr></thead>
               <tbody>
