@@ -7,7 +7,7 @@ import { listWhere } from '../../src/archive/exchange-list.js';
 import { canSee, isLoopbackHostHeader, viewerFor } from '../../src/ui/server/access.js';
 import { curlCommand } from '../../src/ui/server/curl.js';
 import { policySummary } from '../../src/ui/server/list-item.js';
-import { policyLines } from '../../ui/src/policy-lines.js';
+import { notAppliedAt, policyLines } from '../../ui/src/policy-lines.js';
 import { listTime, wsPayload } from '../../ui/src/format.js';
 import { filtersFromQuery, matchesFilters, NO_FILTERS } from '../../ui/src/api.js';
 import { periodRange, reportUrl } from '../../ui/src/usage-data.js';
@@ -80,6 +80,14 @@ describe('policyLines', () => {
     expect(policyLines(null)).toBeNull();
     expect(policyLines({ something: 'else' })).toBeNull();
     expect(policyLines({ decisions: [{ rule: 'r', kind: 'redact', action: 'replace', enforced: true }] })).toBeNull();
+  });
+
+  it('knows which decisions were not applied by any reason field, a newer build\'s too', () => {
+    const route = { rule: 'r', kind: 'route', action: 'route', enforced: true, model: 'm' };
+    expect(notAppliedAt({ decisions: [route, { ...route, modelNotApplied: 'signed' }, { ...route, pathPrefixNotApplied: 'signed' }, { rule: 'c', kind: 'limits', notApplied: 'signed' }, { rule: 'x', kind: 'teleport', beamNotApplied: 'why' }, { ...route, notApplied: true }, null] }))
+      .toEqual([false, true, true, true, true, false, false]);
+    expect(notAppliedAt(null)).toEqual([]);
+    expect(notAppliedAt({ decisions: 'x' })).toEqual([]);
   });
 });
 

@@ -4,14 +4,18 @@ import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConnectTo } from '../../src/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
+import { SIGNED_NOT_APPLIED } from '../../src/policy/signed-request.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
-import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 import { ARTIFACTS, launchChromium } from './browser-helpers.js';
 
 /** A prompt that would run script if the UI ever put captured text into the page as markup. */
 const HOSTILE = 'What is the weather in Paris? <script>alert("xss")</script><img src=x onerror="alert(\'img\')"> **bold**';
 const weatherTool = { name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+
+const BEDROCK = 'bedrock-runtime.us-west-2.amazonaws.com';
 
 let fake: FakeProvider;
 let tp: TestProxy;
@@ -21,7 +25,14 @@ const dialogs: string[] = [];
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  tp = await startTestProxy(fake, { policy: loadPolicyText('rules:\n  - {id: no-gpt5, action: deny, match: {model: "gpt-5*"}}\n', 'policy.yaml') });
+  // Bedrock requests too (the fake answers them): a route model and a clamp that SigV4 keeps from applying.
+  const policy = loadPolicyText(`rules:
+  - {id: no-gpt5, action: deny, match: {model: "gpt-5*"}}
+  - {id: cap, match: {provider: bedrock}, limits: {maxTokens: 100}}
+  - {id: cheaper, match: {provider: bedrock}, route: {model: amazon.nova-micro-v1:0}}
+`, 'policy.yaml');
+  const connectTo = [...FAKE_HOSTS, BEDROCK].map((h) => parseConnectTo(`${h}:443:127.0.0.1:${fake.port}`));
+  tp = await startTestProxy(fake, { policy, connectTo });
   chromium = await launchChromium();
   page = await chromium.browser.newPage();
   page.on('dialog', (d) => {
@@ -209,6 +220,33 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     await page.goto(`${tp.url}/ui/#/session/${blocked.sessionId}`);
     await page.locator('.turn-policy li').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('.turn-policy li').allTextContents()).toEqual(['no-gpt5 · access deny', 'refused: model_not_allowed']);
+  });
+
+  it('shows why a decision was not applied (a SigV4-signed Bedrock request), as show words it, on the exchange and its turn', async () => {
+    // Signed as the AWS SDK signs (the fake does not check it): the policy may not change path or body.
+    const res = await request(`https://${BEDROCK}/model/amazon.nova-lite-v1:0/converse`, {
+      method: 'POST', dispatcher: tp.agent,
+      headers: { 'content-type': 'application/json', authorization: 'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7FAKEKEY/20260101/us-west-2/bedrock/aws4_request, SignedHeaders=host, Signature=00', 'x-amz-date': '20260101T000000Z' },
+      body: JSON.stringify({ inferenceConfig: { maxTokens: 4096 }, messages: [{ role: 'user', content: [{ text: 'signed, not rewritten' }] }] }),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    tp.proxy.recorder.flush();
+    const { exchanges } = (await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: { id: string; model: string | null; sessionId: string | null }[] };
+    const signed = exchanges.find((e) => e.model === 'amazon.nova-lite-v1:0')!;
+    const lines = [
+      `cap · limits clamp · inferenceConfig.maxTokens 4096 → 100 not applied (${SIGNED_NOT_APPLIED})`,
+      expect.stringMatching(/^cheaper · route · model amazon\.nova-micro-v1:0 not applied \(Bedrock.*SigV4/),
+    ];
+    await page.goto(`${tp.url}/ui/#/exchange/${signed.id}`);
+    await page.locator('.policy-box li').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('.policy-box li').allTextContents()).toEqual(lines);
+    // Set apart from the decisions that did what they say.
+    expect(await page.locator('.policy-box li.not-applied').count()).toBe(2);
+    await page.goto(`${tp.url}/ui/#/session/${signed.sessionId}`);
+    await page.locator('.turn-policy li').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('.turn-policy li').allTextContents()).toEqual(lines);
+    expect(await page.locator('.turn-policy li.not-applied').count()).toBe(2);
   });
 
   it('refuses a request whose Host is not a loopback name (DNS rebinding) on a local proxy', async () => {

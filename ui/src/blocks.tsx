@@ -2,7 +2,7 @@ import type { Block, ConversationMessage } from '../../src/sessions/conversation
 import { estimatedMark, type EstimatedPart } from '../../src/archive/estimated-part.js';
 import { counted } from './format.js';
 import { renderMarkdown } from './markdown.js';
-import { policyLines } from './policy-lines.js';
+import { notAppliedAt, policyLines } from './policy-lines.js';
 
 /** Text as sanitized Markdown (see markdown.ts). */
 export function Markdown({ text }: { text: string }) {
@@ -70,11 +70,16 @@ export function EstimatedMark({ part }: { part: EstimatedPart }) {
   return <span class="dim" title={why}>{estimatedMark(part)}</span>;
 }
 
-/** A policy record's decisions one per line as `llmtap show` words them: a refusal in red, monitor-only decisions dimmed. */
+/**
+ * A policy record's decisions one per line as `llmtap show` words them: a refusal in red,
+ * monitor-only decisions dimmed, one a rule could not apply (its reason in the line) in amber.
+ */
 export function Decisions({ record }: { record: unknown }) {
   const lines = policyLines(record);
   if (!lines) return null;
-  return <ul class="decisions">{lines.map((line, i) => <li key={i} class={line.startsWith('refused:') ? 'refused' : line.startsWith('monitor:') ? 'dim' : undefined}>{line}</li>)}</ul>;
+  const notApplied = notAppliedAt(record);
+  const kind = (line: string, i: number) => (line.startsWith('refused:') ? 'refused' : notApplied[i] ? 'not-applied' : line.startsWith('monitor:') ? 'dim' : undefined);
+  return <ul class="decisions">{lines.map((line, i) => <li key={i} class={kind(line, i)} title={notApplied[i] ? 'the rule matched but did not change the request: the reason is in brackets' : undefined}>{line}</li>)}</ul>;
 }
 
 /** A session or exchange as `llmtap export` writes it, downloaded: HAR for DevTools and HAR viewers, JSON lines for scripts, CSV for a spreadsheet. */
