@@ -1,5 +1,6 @@
 /**
- * The small things a page says: counts in words (1 turn, 2 turns), the copy button that
+ * The small things a page says: counts in words (1 turn, 2 turns), long prompts and answers
+ * folded in a turn, the copy button that
  * comes back, a tab icon (no 404 in the browser's log), and charts whose groups keep one
  * colour each and whose legend writes values as the axis does. Headless Chromium.
  */
@@ -16,12 +17,12 @@ let tp: TestProxy;
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
 
-/** An answer the fake provider mirrors back: any model, any usage. */
-async function answer(model: string, tokens: number): Promise<void> {
+/** An answer the fake provider mirrors back: any model, any usage, any prompt and answer text. */
+async function answer(model: string, tokens: number, text: { prompt: { role: string; content: string }[]; answer: string } = { prompt: [{ role: 'user', content: `hello ${model}` }], answer: 'hi' }): Promise<void> {
   const body = {
-    model, messages: [{ role: 'user', content: `hello ${model}` }],
+    model, messages: text.prompt,
     id: 'chatcmpl-mirror', object: 'chat.completion', created: 1_700_000_000,
-    choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+    choices: [{ index: 0, message: { role: 'assistant', content: text.answer }, finish_reason: 'stop' }],
     usage: { prompt_tokens: tokens, completion_tokens: 10, total_tokens: tokens + 10 },
   };
   const res = await request('https://api.openai.com/v1/chat/completions', {
@@ -65,6 +66,36 @@ describe('page details', () => {
     expect(await page.locator('.replay-pos').textContent()).toBe('1 turn');
     expect(await page.locator('.thread-head').textContent()).toContain('1 turn ·');
     expect(await page.locator('.facts').textContent()).toContain('1 thread, 1 turn');
+  });
+
+  it('folds a long prompt (a pasted file) and a long answer in a turn behind "show all", short text whole', async () => {
+    const file = Array.from({ length: 80 }, (_, i) => `line ${i + 1} of the pasted file`).join('\n');
+    const essay = `${'All work and no play. '.repeat(250)}THE END`;
+    await answer('gpt-4o', 100, { prompt: [{ role: 'user', content: 'a short question' }, { role: 'assistant', content: 'ok' }, { role: 'user', content: file }], answer: essay });
+    tp.proxy.recorder.flush();
+    const { id, sessionId } = await newest();
+    await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(sessionId)}`);
+    const turn = page.locator(`article.turn[data-exchange="${id}"]`);
+    await turn.waitFor();
+    const [prompt, answerBox] = [turn.locator('.msg.role-user').nth(1), turn.locator('.msg.answer')];
+    // Short text as before: whole, no toggle.
+    expect((await turn.locator('.msg.role-user').first().textContent())!.trim()).toBe('usera short question');
+    expect(await turn.locator('.msg.role-user').first().locator('button.fold').count()).toBe(0);
+    // The file by its first lines, the answer by its first characters; each says how much there is.
+    expect(await prompt.textContent()).toContain('line 1 of the pasted file');
+    expect(await prompt.textContent()).not.toContain('line 80 of');
+    expect(await prompt.locator('button.fold').textContent()).toBe('show all (80 lines)');
+    expect(await answerBox.textContent()).not.toContain('THE END');
+    expect(await answerBox.locator('button.fold').textContent()).toBe(`show all (${essay.length.toLocaleString('en-US')} characters)`);
+    const folded = (await turn.boundingBox())!.height;
+    await prompt.locator('button.fold').click();
+    expect(await prompt.textContent()).toContain('line 80 of the pasted file');
+    expect(await prompt.locator('button.fold').textContent()).toBe('show less');
+    await answerBox.locator('button.fold').click();
+    expect(await answerBox.textContent()).toContain('THE END');
+    expect((await turn.boundingBox())!.height).toBeGreaterThan(folded + 500);
+    await prompt.locator('button.fold').click();
+    expect(await prompt.textContent()).not.toContain('line 80 of');
   });
 
   it('the copy button says "copied", then is "copy" again', async () => {

@@ -1,5 +1,7 @@
 import type { Block, ConversationMessage } from '../../src/sessions/conversation.js';
 import { estimatedMark, type EstimatedPart } from '../../src/archive/estimated-part.js';
+import { useState } from 'preact/hooks';
+import { fold } from './fold.js';
 import { counted } from './format.js';
 import { renderMarkdown } from './markdown.js';
 import { notAppliedAt, policyLines } from './policy-lines.js';
@@ -7,6 +9,22 @@ import { notAppliedAt, policyLines } from './policy-lines.js';
 /** Text as sanitized Markdown (see markdown.ts). */
 export function Markdown({ text }: { text: string }) {
   return <div class="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(text) }} />;
+}
+
+/**
+ * A prompt's or an answer's text in a turn: whole when short; when long (fold.ts), its
+ * first lines and a toggle, so one pasted file does not push the rest of the session down.
+ */
+export function LongText({ text }: { text: string }) {
+  const [open, setOpen] = useState(false);
+  const folded = fold(text);
+  if (!folded) return <Markdown text={text} />;
+  return (
+    <div class={open ? 'long open' : 'long folded'}>
+      <Markdown text={open ? text : `${folded.head}\n\n…`} />
+      <button type="button" class="fold" aria-expanded={open} onClick={() => setOpen(!open)}>{open ? 'show less' : folded.label}</button>
+    </div>
+  );
 }
 
 export function Message({ message, mark }: { message: ConversationMessage; mark?: '+' | '−' }) {
@@ -21,7 +39,7 @@ export function Message({ message, mark }: { message: ConversationMessage; mark?
 export function BlockView({ block }: { block: Block }) {
   switch (block.type) {
     case 'text':
-      return <Markdown text={block.text} />;
+      return <LongText text={block.text} />;
     case 'thinking':
       return <Thinking text={block.text} />;
     case 'tool_call':

@@ -1,5 +1,5 @@
 import { turnKey, type RequestDiff, type TurnView } from './api.js';
-import { Decisions, EstimatedMark, Markdown, Message, Thinking, ToolCall } from './blocks.js';
+import { Decisions, EstimatedMark, LongText, Message, Thinking, ToolCall } from './blocks.js';
 import { counted, ms, time, tokens, usd } from './format.js';
 import { Status, statusItem } from './list-view.js';
 
@@ -32,7 +32,7 @@ export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnV
         <div class="role">answer{turn.answer.stopReason ? <span class="dim"> ({turn.answer.stopReason})</span> : null}</div>
         <div class="blocks">
           {turn.answer.thinking && <Thinking text={turn.answer.thinking} />}
-          {turn.answer.text && <Markdown text={turn.answer.text} />}
+          {turn.answer.text && <LongText text={turn.answer.text} />}
           {turn.answer.toolCalls.map((c, i) => <ToolCall key={i} name={c.name} args={c.arguments} id={c.id} />)}
         </div>
       </div>
