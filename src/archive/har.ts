@@ -81,7 +81,11 @@ function harRequest(row: ExchangeRow): Record<string, unknown> {
   if (row.request_body !== null && row.request_body.length > 0) {
     const { text, base64 } = bodyText(row.request_body);
     // HAR 1.2 has `encoding` only on response content: a custom field says so here.
-    request.postData = base64 ? { mimeType, text, _encoding: 'base64' } : { mimeType, text };
+    const postData: Record<string, unknown> = base64 ? { mimeType, text, _encoding: 'base64' } : { mimeType, text };
+    // Stored decoded, while the headers stay as sent: a reader replaying it must not send the text as gzip.
+    const coding = row.request_body_stored === 'decoded' || row.request_body_stored === 'decoded_prefix' ? headerOf(headers, 'content-encoding') : undefined;
+    if (coding) postData.comment = `decoded from its content-encoding (${coding}): the text as the provider read it, not the bytes sent`;
+    request.postData = postData;
   } else if (row.request_body_stored === 'digest') {
     request.postData = { mimeType, comment: 'body not stored (digest only)' };
   }

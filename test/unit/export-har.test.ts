@@ -165,6 +165,19 @@ describe('HAR export', () => {
     expect(gz.request.postData).toBeUndefined();
   });
 
+  it('a request body sent gzip-coded is decoded text in postData, which says so beside the content-encoding header kept as sent', () => {
+    const prompt = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'compressible '.repeat(40) }] });
+    const ex = makeExchange({
+      timings: times(T0 + 7000, T0 + 7001, T0 + 7100, T0 + 7200),
+      request: { method: 'POST', path: '/v1/chat/completions', headers: ['content-type', 'application/json', 'content-encoding', 'gzip'], body: body(gzipSync(prompt)) },
+      response: { status: 200, headers: ['content-type', 'application/json'], body: body('{}') },
+    });
+    const entry = exportHar([ex]).har.log.entries[0] as Record<string, any>;
+    expect(entry.request.headers).toContainEqual({ name: 'content-encoding', value: 'gzip' });
+    expect(entry.request.postData).toEqual({ mimeType: 'application/json', text: prompt, comment: 'decoded from its content-encoding (gzip): the text as the provider read it, not the bytes sent' });
+    expect(entry.request.bodySize).toBeLessThan(prompt.length);
+  });
+
   it('a WebSocket session carries _webSocketMessages as Chrome writes them (text and binary only; closes apart), with a wss:// URL and its resource type', () => {
     const { ex, messages } = wsExchange();
     const { har } = exportHar([ex], { [ex.id]: messages });
