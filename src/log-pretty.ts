@@ -1,8 +1,8 @@
 /**
  * Human-readable logs (`start --pretty`, the default on a terminal): one line per
  * log record. An exchange is one line coloured by its outcome: 2xx green, 3xx plain,
- * 4xx yellow, 5xx red, and magenta when llmtap itself made the answer (a stable
- * `x-llmtap-error` code). pino-pretty printed every field on its own line (8 lines per
+ * 4xx yellow, 5xx red (and a 2xx stream the provider ended with its own error), and
+ * magenta when llmtap itself made the answer (a stable `x-llmtap-error` code). pino-pretty printed every field on its own line (8 lines per
  * exchange) and coloured only by level. Input is pino's JSON line, already redacted.
  * Values come from clients (a model name is whatever the request body says): their
  * control characters are shown as U+FFFD, never written to the operator's terminal.
@@ -21,7 +21,7 @@ const grey = (text: string): string => `${ESC}2m${text}${ESC}22m`;
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 /** Keys shown in the fixed part of a line (or not at all) rather than as key=value. */
-const EXCHANGE_KEYS = new Set(['level', 'time', 'msg', 'method', 'host', 'path', 'model', 'tool', 'status', 'in', 'out', 'ms', 'outcome', 'code']);
+const EXCHANGE_KEYS = new Set(['level', 'time', 'msg', 'method', 'host', 'path', 'model', 'tool', 'status', 'in', 'out', 'ms', 'outcome', 'code', 'error']);
 
 export function prettyLine(record: Record<string, unknown>, color: boolean): string {
   const time = typeof record.time === 'number' ? new Date(record.time).toTimeString().slice(0, 8) : '--:--:--';
@@ -35,8 +35,9 @@ export function prettyLine(record: Record<string, unknown>, color: boolean): str
 /** "14:03:07 200 POST api.openai.com/v1/chat/completions gpt-4o-mini in 12 out 34 1.2s openai-sdk". */
 function exchangeLine(r: Record<string, unknown>, time: string, color: boolean): string {
   const status = typeof r.status === 'number' ? r.status : undefined;
-  const label = `${status ?? '---'}${r.code ? ` ${String(r.code)}` : ''}`;
-  const tint = !color ? (t: string) => t : r.code ? magenta : status === undefined || status >= 500 ? red : status >= 400 ? yellow : status >= 200 && status < 300 ? green : (t: string) => t;
+  // `error`: the provider's own error that ended a stream after its 200, written after the status as tail writes it.
+  const label = `${status ?? '---'}${r.code ? ` ${String(r.code)}` : r.error ? ` ${String(r.error)}` : ''}`;
+  const tint = !color ? (t: string) => t : r.code ? magenta : status === undefined || status >= 500 || r.error ? red : status >= 400 ? yellow : status >= 200 && status < 300 ? green : (t: string) => t;
   const parts = [
     time, tint(withoutControls(label)), withoutControls(`${String(r.method ?? '')} ${String(r.host ?? '')}${String(r.path ?? '')}`),
     r.model === undefined ? '-' : withoutControls(String(r.model)),

@@ -4,7 +4,7 @@ import { decodeBody } from '../content-encoding.js';
 import { LlmtapError, upstreamFailureDetail, providerErrorBody, providerErrorHeaders, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
-import { settleFailure } from '../failed-exchange.js';
+import { settleFailure, stopErrorOf } from '../failed-exchange.js';
 import type { Logger } from '../log.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { asObject, parseJsonBody } from '../providers/json.js';
@@ -339,7 +339,10 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
   const start = ex.timings.start;
   const model = ex.response?.reassembled?.model ?? ex.request.model;
   const { redactor } = deps;
-  deps.logger.info({
+  // A stream the provider ended with its own error after the 200: the relay completed it, the client's SDK threw.
+  // Logged as failed, at warn as llmtap's own failures are, with the provider's error kind (`200 overloaded_error`).
+  const stopError = stopErrorOf(ex.response?.status, ex.response?.reassembled?.stopReason);
+  deps.logger[stopError ? 'warn' : 'info']({
     method: ex.request.method,
     host: redactor.text(ex.target.host),
     path: redactor.logPath(ex.request.path),
@@ -351,6 +354,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
     ms: Math.round((ex.timings.end ?? start) - start),
     outcome: ex.outcome,
     code: ex.errorCode,
+    error: stopError === null ? undefined : redactor.text(stopError),
     ...(conn.record ? {} : { recorded: false }),
   }, 'exchange');
 }

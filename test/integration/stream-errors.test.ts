@@ -3,11 +3,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Writable } from 'node:stream';
 import { fetch as undiciFetch, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listExchanges } from '../../src/archive/exchange-list.js';
 import { statsTable } from '../../src/archive/stats-table.js';
 import { parseConnectTo, paths } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
 import { openArchive } from '../../src/recorder/db.js';
 import { listItem } from '../../src/ui/server/list-item.js';
 import { eventually, exported } from '../helpers/archive.js';
@@ -32,10 +34,12 @@ describe('mid-stream provider errors through the proxy', () => {
   let tp: TestProxy;
   let previous: Dispatcher;
   let agent: ConnectAgent;
+  const logs: string[] = [];
 
   beforeAll(async () => {
     fake = await startFakeProvider();
-    tp = await startTestProxy(fake, { connectTo: [...FAKE_HOSTS, GEMINI, BEDROCK].map((h) => parseConnectTo(`${h}:443:127.0.0.1:${fake.port}`)) });
+    const destination = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(chunk.toString()); cb(); } });
+    tp = await startTestProxy(fake, { connectTo: [...FAKE_HOSTS, GEMINI, BEDROCK].map((h) => parseConnectTo(`${h}:443:127.0.0.1:${fake.port}`)) }, { logger: createLogger({ level: 'info', destination }) });
     previous = getGlobalDispatcher();
     setGlobalDispatcher(tp.agent);
     agent = new ConnectAgent({ host: '127.0.0.1', port: tp.proxy.address.port }, tp.caPem);
@@ -112,9 +116,12 @@ describe('mid-stream provider errors through the proxy', () => {
   });
 
   // Runs after the tests above: every exchange they made ended in the provider's error.
-  it('each counts as a failure: stats errors, --status error, the web UI list, the session', async () => {
+  it('each counts as a failure: stats errors, --status error, the web UI list, the session, the proxy log', async () => {
     const ids = exported(tp).map((e) => e.id);
     expect(ids.length).toBe(6);
+    // The proxy's line per exchange: at warn, as its own failures are, naming the provider's error after the 200.
+    const lines = logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'exchange');
+    expect(lines.map((l) => [l.level, l.status, l.error]).sort()).toEqual(exported(tp).map((e) => [40, 200, e.response?.stop_reason]).sort());
     const archive = openArchive(paths(tp.home).archive);
     const { db } = archive;
     try {

@@ -119,6 +119,12 @@ describe('pretty logs', () => {
     expect(prettyLine({ ...exchange, status: 502, code: 'upstream_unreachable', outcome: 'proxy_error' }, true)).toContain('\u001b[35m502 upstream_unreachable\u001b[39m');
   });
 
+  it('a stream the provider ended with its own error after the 200 reads as tail writes it, red: 200 overloaded_error', () => {
+    const failed = { ...exchange, level: 40, error: 'overloaded_error' };
+    expect(prettyLine(failed, false)).toMatch(/^\d\d:\d\d:\d\d 200 overloaded_error POST api\.openai\.com\/v1\/chat\/completions gpt-4o-mini in 12 out 34 1\.2s openai-sdk$/);
+    expect(prettyLine(failed, true)).toContain('\u001b[31m200 overloaded_error\u001b[39m');
+  });
+
   it('values from clients (a model name, a tool, any field) reach the terminal without their control characters', () => {
     const hostile = 'gpt\u001b]0;pwned\u0007\u001b[2J\u009b31m';
     const lines = [
