@@ -3,12 +3,13 @@ import { exchangeToJson, headerPairs } from '../archive/export.js';
 import { rowUsesTls } from '../archive/row-scheme.js';
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { PriceOverrides } from '../cost/override-match.js';
-import type { ExchangeRow } from '../recorder/db.js';
+import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import { sessionThreads, threadTurns } from '../sessions/turns.js';
 import { ambiguous, openReader, pricesFlag, printJson, sessionReading } from './open-reader.js';
 import { pricesOption } from './options.js';
 import { renderSession } from './render/session-text.js';
 import { useColor } from './render/table.js';
+import { wsRawLine } from './render/ws-raw.js';
 import { sessionJson } from './sessions.js';
 import { outputTokens } from '../providers/usage-totals.js';
 
@@ -58,7 +59,7 @@ export const showCommand: CommandModule<{ home: string }, ShowArgs> = {
 function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs, overrides: PriceOverrides | undefined): void {
   const detail = reader.session(id)!;
   if (args.raw) {
-    for (const row of detail.exchanges) writeRaw(row);
+    for (const row of detail.exchanges) writeRaw(row, row.status === 101 ? reader.wsMessages(row.id) : []);
     return;
   }
   const threads = sessionThreads(detail, sessionReading(reader, overrides));
@@ -69,7 +70,7 @@ function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs, ov
 
 function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs, overrides: PriceOverrides | undefined): void {
   const { row, wsMessages } = reader.exchange(id)!;
-  if (args.raw) return writeRaw(row);
+  if (args.raw) return writeRaw(row, wsMessages);
   // A Codex session's requests are its turns; `turn` stays the first of them (what it was before there were several).
   const turns = threadTurns([row], { ...sessionReading(reader, overrides), messagesOf: () => wsMessages });
   if (args.json) return printJson({ ...exchangeToJson(row, row.status === 101 ? wsMessages : undefined), turn: turns[0], ...(turns.length > 1 ? { turns } : {}) });
@@ -86,8 +87,11 @@ function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs, o
   process.stdout.write(text.replace(/^.*\n/, `exchange ${row.id}${row.session_id ? ` (session ${row.session_id})` : ''}\n`));
 }
 
-/** The request and response as stored: head lines, headers, then the body bytes untouched. */
-function writeRaw(row: ExchangeRow): void {
+/**
+ * The request and response as stored: head lines, headers, then the body bytes untouched;
+ * a WebSocket session's messages after its 101, one a line (render/ws-raw.ts).
+ */
+function writeRaw(row: ExchangeRow, wsMessages: readonly WsMessageRow[]): void {
   const head = (headersJson: string | null): string => headerPairs(headersJson ?? '[]').map(([n, v]) => `${n}: ${v}\r\n`).join('');
   const headers = head(row.request_headers);
   // The stored headers hold the client's own Host line; name the target only when they do not.
@@ -100,6 +104,7 @@ function writeRaw(row: ExchangeRow): void {
     if (row.response_body) process.stdout.write(row.response_body);
     process.stdout.write('\r\n');
   }
+  if (wsMessages.length > 0) process.stdout.write(wsMessages.map(wsRawLine).join(''));
 }
 
 function fail(message: string): void {

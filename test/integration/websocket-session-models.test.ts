@@ -34,7 +34,7 @@ describe('a Codex WebSocket session that switches models', () => {
     await new Promise<void>((ok, fail) => ws.once('open', ok).once('error', fail));
     for (const model of ['gpt-5-codex', 'gpt-5-mini', 'gpt-5-codex']) {
       const from = got.length;
-      ws.send(JSON.stringify({ type: 'response.create', model, input: `asking ${model}` }));
+      ws.send(JSON.stringify({ type: 'response.create', model, input: `asking ${model} with sk-proj-SECRETSECRETSECRETSECRET99` }));
       await eventually(() => {
         if (!got.slice(from).some((m) => m.includes('"response.completed"'))) throw new Error('no answer yet');
       });
@@ -67,5 +67,15 @@ describe('a Codex WebSocket session that switches models', () => {
     // One row per exchange: the CSV's model column names both models.
     const csv = (await run('node', [resolve('dist/cli/main.js'), 'export', '--format', 'csv', '--home', tp.home])).stdout;
     expect(csv.split('\n')[1]).toContain(',gpt-5-codex+gpt-5-mini,');
+
+    // show --raw: after the upgrade's request and 101, each message of the session on a line of its
+    // own — direction, time, kind, then the payload as stored (redacted), as export holds it.
+    const raw = (await run('node', [resolve('dist/cli/main.js'), 'show', row!.id, '--raw', '--home', tp.home])).stdout;
+    const expected = row!.websocket!.messages.map((m) => `${m.direction} ${m.at} ${({ 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' } as Record<number, string>)[m.opcode]}${m.text !== undefined ? ` ${m.text}` : m.data_base64 ? ` base64:${m.data_base64}` : ''}`);
+    expect(expected.filter((l) => l.startsWith('client ')).length).toBe(4); // three requests and the close
+    expect(raw).toContain('HTTP/1.1 101\r\n');
+    expect(raw.slice(raw.indexOf('HTTP/1.1 101')).split('\r\n\r\n')[1]).toBe(`\r\n${expected.join('\n')}\n`);
+    expect(raw).toContain('asking gpt-5-mini with [REDACTED]');
+    expect(raw).not.toContain('SECRETSECRET');
   });
 });
