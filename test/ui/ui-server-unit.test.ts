@@ -97,7 +97,8 @@ describe('curlCommand', () => {
       method: 'POST', host: 'api.anthropic.com', port: 443, scheme: 'https', path: '/v1/messages', provider: 'anthropic',
       request: { headers: { 'x-api-key': '[REDACTED]', authorization: 'Bearer [REDACTED]', cookie: 'a=b', 'anthropic-version': '2023-06-01' }, body: `{"q":"it's"}`, body_size: 12, body_truncated: false, body_stored: 'as_sent' },
     });
-    expect(curl).toBe(`curl -g -X POST 'https://api.anthropic.com/v1/messages' \\\n  -H 'anthropic-version: 2023-06-01' \\\n  -H "x-api-key: $ANTHROPIC_API_KEY" \\\n  --data-raw '{"q":"it'\\''s"}'`);
+    // Each credential header it carried, under its own name, in the order recorded.
+    expect(curl).toBe(`curl -g -X POST 'https://api.anthropic.com/v1/messages' \\\n  -H 'anthropic-version: 2023-06-01' \\\n  -H "x-api-key: $ANTHROPIC_API_KEY" \\\n  -H "authorization: Bearer $ANTHROPIC_AUTH_TOKEN" \\\n  --data-raw '{"q":"it'\\''s"}'`);
     expect(curl).not.toMatch(/REDACTED|cookie/);
   });
   it('names the environment variable only where the recorded request sent a credential (a header, or Gemini\'s ?key=)', () => {
@@ -117,6 +118,28 @@ describe('curlCommand', () => {
     expect(gemini('/v1beta/models/gemini-2.5-flash:generateContent?key=[REDACTED]')).toBe(`curl -g -X POST 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent' \\\n  -H "x-goog-api-key: $GEMINI_API_KEY"`);
     expect(gemini('/v1beta/models/gemini-2.5-flash:generateContent', { 'x-goog-api-key': '[REDACTED]' })).toContain('$GEMINI_API_KEY');
     expect(gemini('/v1beta/models/gemini-2.5-flash:generateContent?alt=sse')).not.toContain('GEMINI_API_KEY');
+  });
+  it('the placeholder is the credential header the request carried, not the provider\'s usual one, with that provider\'s variable', () => {
+    const curl = (provider: string | null, host: string, headers: Record<string, string>, path = '/v1/chat/completions') => curlCommand({
+      method: 'POST', host, port: 443, scheme: 'https', path, provider,
+      request: { headers, body: '', body_size: 0, body_truncated: false, body_stored: 'as_sent' },
+    });
+    const placeholders = (c: string) => c.split(' \\\n  ').filter((p) => p.startsWith('-H "'));
+    // Claude Code signed in with a subscription sends an OAuth bearer token, no x-api-key.
+    expect(placeholders(curl('anthropic', 'api.anthropic.com', { Authorization: '[REDACTED]', 'anthropic-beta': 'oauth-2025-04-20' }, '/v1/messages')))
+      .toEqual(['-H "authorization: Bearer $ANTHROPIC_AUTH_TOKEN"']);
+    expect(placeholders(curl('openai-compatible', 'vllm.internal', { authorization: '[REDACTED]' }))).toEqual(['-H "authorization: Bearer $OPENAI_API_KEY"']);
+    expect(placeholders(curl('openrouter', 'openrouter.ai', { authorization: '[REDACTED]' }, '/api/v1/chat/completions'))).toEqual(['-H "authorization: Bearer $OPENROUTER_API_KEY"']);
+    expect(placeholders(curl('ollama', 'ollama.com', { authorization: '[REDACTED]' }, '/api/chat'))).toEqual(['-H "authorization: Bearer $OLLAMA_API_KEY"']);
+    expect(placeholders(curl('azure-openai', 'my-res.openai.azure.com', { 'api-key': '[REDACTED]' }))).toEqual(['-H "api-key: $AZURE_OPENAI_API_KEY"']);
+    expect(placeholders(curl('bedrock', 'bedrock-runtime.us-east-1.amazonaws.com', { authorization: '[REDACTED]' }, '/model/x/converse'))).toEqual(['-H "authorization: Bearer $AWS_BEARER_TOKEN_BEDROCK"']);
+    // A gateway's own key header (LiteLLM, Portkey…): its name, a variable named after it; never its redaction marker.
+    const gateway = curl('openai-compatible', 'gw.internal', { 'x-portkey-api-key': '[REDACTED]', 'content-type': 'application/json' });
+    expect(placeholders(gateway)).toEqual(['-H "x-portkey-api-key: $X_PORTKEY_API_KEY"']);
+    // A SigV4 signature cannot be re-sent with a key: none, and none of its signed credentials.
+    const signed = curl('bedrock', 'bedrock-runtime.us-east-1.amazonaws.com', { authorization: '[REDACTED]', 'x-amz-date': '20261207T100000Z', 'x-amz-security-token': '[REDACTED]' }, '/model/x/converse');
+    expect(placeholders(signed)).toEqual([]);
+    for (const c of [gateway, signed]) expect(c).not.toContain('REDACTED');
   });
   it('uses the scheme the exchange went over, whatever its port', () => {
     const base = { method: 'GET', path: '/v1/models', provider: 'openai-compatible', request: { headers: {}, body: '', body_size: 0, body_truncated: false, body_stored: 'as_sent' } };

@@ -1,11 +1,11 @@
 import type { ExportedExchange } from '../../archive/export.js';
 import { exchangeUrl } from '../../archive/row-scheme.js';
+import { isCredentialName } from '../../redact/credential-names.js';
 import { REDACTED } from '../../redact/key-patterns.js';
+import { credentialPlaceholders } from './curl-credentials.js';
 
-/** Headers that carry a provider's key (stored under their own name, the value redacted). */
-const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
-/** Headers that carry credentials or that curl sets itself: never copied into the command. */
-const LEFT_OUT = new Set([...KEY_HEADERS, 'proxy-authorization', 'cookie', 'host', 'content-length', 'connection', 'accept-encoding', 'transfer-encoding']);
+/** Headers curl sets itself: never copied into the command, nor any credential header (its value is only a redaction marker). */
+const LEFT_OUT = new Set(['host', 'content-length', 'connection', 'accept-encoding', 'transfer-encoding']);
 
 /**
  * The request as a curl command line to re-send by hand. Credentials are left out
@@ -22,13 +22,12 @@ export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port
   // claiming the coding it arrived in would have the provider inflate plain text and refuse it.
   const decoded = ex.request.body_stored !== null && ex.request.body_stored !== 'as_sent';
   for (const [name, value] of Object.entries(ex.request.headers)) {
-    if (LEFT_OUT.has(name.toLowerCase()) || (decoded && name.toLowerCase() === 'content-encoding')) continue;
+    if (LEFT_OUT.has(name.toLowerCase()) || isCredentialName(name) || (decoded && name.toLowerCase() === 'content-encoding')) continue;
     for (const v of Array.isArray(value) ? value : [value]) parts.push(`-H ${quote(`${name}: ${v}`)}`);
   }
-  // Only where the client sent a key: a request without one (a gateway's credentials rule put
-  // it on upstream, or the endpoint takes none) is re-sent without one too.
-  const auth = sentKey(ex.request.headers, ex.path) ? credentialHeader(ex.provider, ex.host) : undefined;
-  if (auth) parts.push(`-H ${auth}`);
+  // Only where the client sent a key, in the header it sent it in: a request without one (a gateway's
+  // credentials rule put it on upstream, or the endpoint takes none) is re-sent without one too.
+  for (const placeholder of credentialPlaceholders(ex.request.headers, ex.provider, keyInQuery(ex.path))) parts.push(placeholder);
   const body = ex.request.body;
   if (typeof body === 'string' && body.length > 0 && ex.request.body_encoding !== 'base64') parts.push(`--data-raw ${quote(body)}`);
   return parts.join(' \\\n  ');
@@ -46,18 +45,10 @@ function withoutRedactedParams(path: string): string {
   return kept.length > 0 ? `${path.slice(0, q)}?${kept.join('&')}` : path.slice(0, q);
 }
 
-/** Whether the recorded request carried a provider key: a key header, or a redacted query parameter (Gemini's `?key=`). */
-function sentKey(headers: Record<string, unknown>, path: string): boolean {
-  if (Object.keys(headers).some((name) => KEY_HEADERS.has(name.toLowerCase()))) return true;
+/** Whether the recorded request sent a credential in its query (Gemini's `?key=`, redacted). */
+function keyInQuery(path: string): boolean {
   const q = path.indexOf('?');
   return q >= 0 && path.slice(q + 1).split('&').some((pair) => pair.endsWith(`=${REDACTED}`));
-}
-
-function credentialHeader(provider: string | null, host: string): string | undefined {
-  if (provider === 'anthropic' || host.endsWith('anthropic.com')) return '"x-api-key: $ANTHROPIC_API_KEY"';
-  if (provider === 'gemini' || host.endsWith('googleapis.com')) return '"x-goog-api-key: $GEMINI_API_KEY"';
-  if (provider === 'openai' || host.endsWith('openai.com')) return '"authorization: Bearer $OPENAI_API_KEY"';
-  return undefined;
 }
 
 /** POSIX single quotes: nothing inside is expanded. */
