@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { ExchangeRow } from '../recorder/db.js';
 import type { ExchangeFilter } from './exchange-filter.js';
 import { pageWhere, type ListCursor } from './list-cursor.js';
-import { findText, newestRows, type TextHit } from './text-search.js';
+import { newestRows, textFinder, type TextHit } from './text-search.js';
 
 /** Filters of the web UI's exchange list; every one optional. */
 export interface ExchangeListQuery extends ExchangeFilter {
@@ -55,8 +55,9 @@ export function listExchanges(db: Database.Database, query: ExchangeListQuery): 
   }
   const found: ExchangeListEntry[] = [];
   const { filter, page } = listParts(query);
+  const findText = textFinder(db);
   for (const raw of newestRows(db, filter, TEXT_SCAN_LIMIT, page)) {
-    const match = findText(raw, needle, db);
+    const match = findText(raw, needle);
     if (!match) continue;
     const { request_body: _q, response_body: _a, request_headers: _qh, response_headers: _ah, ...entry } = raw;
     found.push({ ...(entry as ExchangeListEntry), match });

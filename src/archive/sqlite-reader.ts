@@ -11,7 +11,7 @@ import { statsTable } from './stats-table.js';
 import { unpricedGroups, type UnpricedGroup } from './unpriced-groups.js';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { exchangeCsvLines } from './export-csv.js';
-import { findText, newestRows } from './text-search.js';
+import { newestRows, textFinder } from './text-search.js';
 import { ReportThread } from './report-off-thread.js';
 import { timeSeries, type SeriesQuery, type TimeSeries } from './time-series.js';
 import { exchangeWhere, NONE, type ExchangeFilter } from './exchange-filter.js';
@@ -152,8 +152,9 @@ export class SqliteArchiveReader implements ArchiveReader {
   }
 
   *searchText(filter: ExchangeFilter, needle: string): Generator<TextSearchRow> {
+    const findText = textFinder(this.db);
     for (const raw of newestRows(this.db, filter)) {
-      const hit = findText(raw, needle, this.db);
+      const hit = findText(raw, needle);
       yield { exchangeId: raw.id, sessionId: raw.session_id ?? null, startedAt: raw.started_at, tool: raw.tool_name, model: raw.model, user: raw.client_user, hit };
     }
   }

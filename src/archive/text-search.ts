@@ -10,19 +10,37 @@ export interface TextHit {
   snippet: string;
 }
 
+/** Finds a text in one exchange after another, as findText says; one per search. */
+export type TextFinder = (raw: ExchangeRow, needle: string) => TextHit | undefined;
+
+/**
+ * The finder of one search over `db`: the WebSocket sessions' statement is prepared once,
+ * at the first session the search reads, not once per row (a search reads up to
+ * thousands of rows).
+ */
+export function textFinder(db: Database.Database): TextFinder {
+  let clientTexts: Database.Statement<[string]> | undefined;
+  const wsPrompts = (exchangeId: string): string[] => {
+    clientTexts ??= db.prepare<[string]>("SELECT text FROM ws_messages WHERE exchange_id = ? AND direction = 'client' AND text IS NOT NULL ORDER BY seq");
+    return (clientTexts.all(exchangeId) as { text: string }[]).map((r) => r.text);
+  };
+  return (raw, needle) => findText(raw, needle, db, wsPrompts);
+}
+
 /**
  * Where `needle` (lower-case) occurs in an exchange: its answer's text first (stored as
  * text), then its request (decoded: it may be stored compressed or in shared parts). A
  * JSON request is searched in its string values (the messages, the system prompt, tool
- * descriptions), never its keys, and the snippet is that string's own text.
+ * descriptions), never its keys, and the snippet is that string's own text. A
+ * WebSocket session's prompts are the text messages its client sent (`wsPrompts`, stored redacted).
  */
-export function findText(raw: ExchangeRow, needle: string, db: Database.Database): TextHit | undefined {
+function findText(raw: ExchangeRow, needle: string, db: Database.Database, wsPrompts: (exchangeId: string) => string[]): TextHit | undefined {
   const answer = raw.response_text;
   const inAnswer = answer ? answer.toLowerCase().indexOf(needle) : -1;
   if (inAnswer >= 0) return { in: 'answer', snippet: snippetAround(answer!, inAnswer, needle.length) };
   // A WebSocket session (Codex's Responses over WebSocket) has no request body: its
   // prompts are the client's text messages (each `response.create`).
-  const prompts = raw.status === 101 ? clientTexts(raw.id, db) : [decodeStoredBodies(raw, db).request_body?.toString('utf8') ?? ''];
+  const prompts = raw.status === 101 ? wsPrompts(raw.id) : [decodeStoredBodies(raw, db).request_body?.toString('utf8') ?? ''];
   // Printable ASCII other than " \ / is never escaped in JSON: a text without it as is cannot hold it.
   const plain = /^[ !#-.0-[\]-~]*$/.test(needle);
   const searched = prompts.filter((text) => text.length > 0 && (!plain || text.toLowerCase().includes(needle)));
@@ -39,12 +57,6 @@ export function findText(raw: ExchangeRow, needle: string, db: Database.Database
   // The conversation before the tool definitions the request carries along with every turn.
   const found = firstHolding(jsons.map(withoutTools), needle) ?? firstHolding(jsons, needle);
   return found ? { in: 'prompt', snippet: snippetAround(found.text, found.at, needle.length) } : undefined;
-}
-
-/** The text messages a WebSocket session's client sent, in order (stored redacted). */
-function clientTexts(exchangeId: string, db: Database.Database): string[] {
-  const rows = db.prepare("SELECT text FROM ws_messages WHERE exchange_id = ? AND direction = 'client' AND text IS NOT NULL ORDER BY seq").all(exchangeId) as { text: string }[];
-  return rows.map((r) => r.text);
 }
 
 function firstHolding(values: readonly unknown[], needle: string): { text: string; at: number } | undefined {

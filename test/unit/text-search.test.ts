@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findText, snippetAround } from '../../src/archive/text-search.js';
+import { snippetAround, textFinder } from '../../src/archive/text-search.js';
+import { listExchanges } from '../../src/archive/exchange-list.js';
 import { firstMatches } from '../../src/cli/search.js';
 import type { TextSearchRow } from '../../src/archive/store.js';
 import { makeExchange } from '../../src/exchange.js';
@@ -8,6 +9,7 @@ import { exchangeToRow } from '../../src/recorder/rows.js';
 import type { ExchangeRow } from '../../src/recorder/row-types.js';
 
 const archive = openArchive(':memory:');
+const findText = (raw: ExchangeRow, needle: string, db: typeof archive.db) => textFinder(db)(raw, needle);
 const row = (body: string | null, answer: string | null = null): ExchangeRow => ({ ...exchangeToRow(makeExchange({ id: 'x' })), request_body: body === null ? null : Buffer.from(body), response_text: answer });
 
 describe('findText', () => {
@@ -39,6 +41,25 @@ describe('findText', () => {
     // The conversation before the tool definitions, in any of the client's messages.
     expect(findText(ws, 'octopus', archive.db)).toEqual({ in: 'prompt', snippet: 'Tell me about the Octopus' });
     expect(findText(ws, 'session.created', archive.db)).toBeUndefined();
+  });
+
+  it('a search prepares its WebSocket statement once, not once per session it reads', () => {
+    const own = openArchive(':memory:');
+    try {
+      const ids = ['ws-a', 'ws-b', 'ws-c'];
+      own.insertExchanges(ids.map((id, i) => ({ ...row(null), id, status: 101, started_at: 1000 + i })));
+      own.insertWsMessages(ids.map((id) => ({ exchange_id: id, seq: 0, direction: 'client' as const, at: 0, opcode: 1, size: 9, compressed: 0 as const, truncated: 0 as const, text: `about ${id}`, data: null, error: null })));
+      const prepared: string[] = [];
+      const prepare = own.db.prepare.bind(own.db);
+      own.db.prepare = ((sql: string) => {
+        prepared.push(sql);
+        return prepare(sql);
+      }) as typeof own.db.prepare;
+      expect(listExchanges(own.db, { text: 'about ws', limit: 10 }).map((e) => [e.id, e.match?.snippet])).toEqual([['ws-c', 'about ws-c'], ['ws-b', 'about ws-b'], ['ws-a', 'about ws-a']]);
+      expect(prepared.filter((sql) => sql.includes('ws_messages'))).toHaveLength(1);
+    } finally {
+      own.close();
+    }
   });
 
   it('searches a body that is not JSON as text', () => {
