@@ -14,6 +14,8 @@ import { closeAfterAnswer } from './refusals.js';
 import { headRefusal } from './request-limits.js';
 import { decideRoute, formatAuthority, parseAuthority, type InterceptList } from './route.js';
 import { guardedLookup, type TargetPolicy } from './target-guard.js';
+import type { Login } from './login-recheck.js';
+import type { OpenLogins } from './open-logins.js';
 import { openTunnel } from './tunnel.js';
 import type { UpstreamPools } from './upstream.js';
 
@@ -34,6 +36,8 @@ export interface ConnectContext {
   logger: Logger;
   /** Raw tunnels still open: shutdown waits for them. */
   tunnelsDone: Set<Promise<unknown>>;
+  /** Tunnels open under a gateway login: a reload that revokes it closes them. */
+  logins: OpenLogins;
   refuse: (socket: Socket, code: ErrorCode) => void;
 }
 
@@ -59,7 +63,7 @@ export async function onConnect(req: IncomingMessage, socket: Socket, head: Buff
   const clientAddress = socket.remoteAddress ?? '';
   const doctor = isDoctorHost(authority.host); // answered by the proxy itself, see doctor-echo.ts
   if (!doctor && decideRoute(ctx.interceptList(), authority.host, authority.port) === 'tunnel') {
-    openRecordedTunnel(ctx, socket, head, authority.host, authority.port, clientAddress, admitted.user, ESTABLISHED);
+    openRecordedTunnel(ctx, socket, head, authority.host, authority.port, clientAddress, admitted.user, admitted.login, ESTABLISHED);
     return;
   }
   // The upstream handshake runs while the client's does (and the leaf is minted).
@@ -78,20 +82,31 @@ export async function onConnect(req: IncomingMessage, socket: Socket, head: Buff
     ctx.logger.warn({ connect: authority.host, sni }, 'SNI differs from CONNECT host; tunnelling');
     // The peeked ClientHello sits unshifted on the paused socket; the tunnel's pipe() reads it once
     // upstream is connected. Resuming here would emit it to no listener and lose it (a hung handshake).
-    openRecordedTunnel(ctx, socket, Buffer.alloc(0), authority.host, authority.port, clientAddress, admitted.user);
+    openRecordedTunnel(ctx, socket, Buffer.alloc(0), authority.host, authority.port, clientAddress, admitted.user, admitted.login);
     return;
   }
   intercept(socket, { host: authority.host, port: authority.port, sni }, clientAddress, admitted, ctx.interception);
 }
 
 /** A raw tunnel, counted, logged and recorded when it closes; `established` is written once upstream answers. */
-function openRecordedTunnel(ctx: ConnectContext, socket: Socket, head: Buffer, host: string, port: number, clientAddress: string, clientUser: string | undefined, established?: string): void {
+function openRecordedTunnel(ctx: ConnectContext, socket: Socket, head: Buffer, host: string, port: number, clientAddress: string, clientUser: string | undefined, login: Login | undefined, established?: string): void {
   ctx.metrics.tunnelsOpened++;
   const address = resolveConnectTo(ctx.config().connectTo, host, port);
   const mapped = address.host !== host || address.port !== port;
   const lookup = mapped ? undefined : guardedLookup(ctx.targetPolicy, host, port);
   const dial = ctx.pools.tunnelDial(host, port, address);
+  let revoked = false;
+  // On a gateway: held until it ends, so a reload that revokes its login closes it (open-logins.ts).
+  const release = login && ctx.logins.hold({
+    kind: 'tunnel', clientUser, clientAddress, host: formatAuthority(host, port), login,
+    close: () => {
+      revoked = true;
+      socket.destroy();
+    },
+  });
   const done = openTunnel(socket, head, { host, port, address, lookup, dial }, { clientAddress, clientUser, established }).then((record) => {
+    release?.();
+    if (revoked) record.outcome = 'proxy_auth_required';
     ctx.metrics.tunnelsClosed++;
     ctx.tunnelsDone.delete(done);
     ctx.recorder.recordTunnel(record);

@@ -43,7 +43,7 @@ export function whenLoginHolds(conn: ConnectionContext, ctx: LoginRecheck, next:
  * costs one scrypt per login, not per request); otherwise none. A check the queue could
  * not run (a login flood) lets the request go and is tried again on the next one.
  */
-export async function loginStillHolds(conn: ConnectionContext, ctx: LoginRecheck): Promise<boolean> {
+export async function loginStillHolds(conn: Pick<ConnectionContext, 'login' | 'clientUser' | 'clientAddress'>, ctx: LoginRecheck): Promise<boolean> {
   const login = conn.login;
   const auth = ctx.auth();
   if (!login || login.checkedBy === auth) return true;

@@ -83,6 +83,8 @@ export async function onPlainUpgrade(req: IncomingMessage, socket: Socket, head:
   const conn: ConnectionContext = {
     connectionId: randomUUID(), clientAddress: socket.remoteAddress ?? '', clientUser: admitted.user, clientLabel: admitted.label,
     target: { host, port, tls: false }, targetAuthority: target.authority, record: decideRoute(ctx.interceptList(), host, port) === 'intercept',
+    // The session outlives its one request: held under its login, a reload that revokes it closes it.
+    ...(admitted.login ? { login: admitted.login } : {}),
   };
   void handleUpgrade(req, socket, head, target.path, conn, ctx.exchangeDeps);
 }

@@ -28,6 +28,7 @@ import type { StatusCounters } from './status-page.js';
 import { answerDirect, type DirectContext } from './direct-requests.js';
 import { refuseStaleLogin, whenLoginHolds } from './login-recheck.js';
 import { startObservers } from './observers.js';
+import { OpenLogins } from './open-logins.js';
 import { PolicyState } from './policy-state.js';
 import { TrustReporter } from './trust-watch.js';
 import type { RecentExchange } from './recent-exchanges.js';
@@ -93,6 +94,8 @@ export class ProxyServer {
   private readonly exchangeDeps: UpgradeDeps;
   private readonly sessions = new Set<OpenSession>();
   private readonly tunnelsDone = new Set<Promise<unknown>>();
+  /** Tunnels and WebSocket sessions open under a gateway login: closed by a reload that revokes it. */
+  private readonly logins: OpenLogins;
   private draining = false;
   /** Set at the drain deadline, as the connections still open are cut: what ends then ended by shutdown, not by its client. */
   private cutting = false;
@@ -169,6 +172,8 @@ export class ProxyServer {
       redactor: () => this.exchangeDeps.redactor,
       refuse: (socket, code, extraHeaders) => this.refuse(socket, code, extraHeaders),
     };
+    this.logins = new OpenLogins({ ...this.admission, count: (code) => this.metrics.count(code) });
+    this.exchangeDeps.logins = this.logins;
     this.interception = {
       leafs: deps.leafs, logger: deps.logger, metrics: this.metrics, trust: this.trust, handshakeTimeoutMs: config.handshakeTimeoutMs,
       interceptList: () => this.interceptList,
@@ -181,7 +186,7 @@ export class ProxyServer {
     this.connect = {
       config: () => this.config, draining: () => this.draining, interceptList: () => this.interceptList, targetPolicy: () => this.targetPolicy,
       redactor: () => this.exchangeDeps.redactor, admission: this.admission, interception: this.interception, pools: this.pools,
-      metrics: this.metrics, recorder: deps.recorder, logger: deps.logger, tunnelsDone: this.tunnelsDone, refuse: (socket, code) => this.refuse(socket, code),
+      metrics: this.metrics, recorder: deps.recorder, logger: deps.logger, tunnelsDone: this.tunnelsDone, logins: this.logins, refuse: (socket, code) => this.refuse(socket, code),
     };
     this.plain = {
       draining: () => this.draining,
@@ -261,6 +266,7 @@ export class ProxyServer {
     this.deps.recorder.setRedactions(patterns);
     this.setPolicy(next.policy);
     this.ui.afterReload(changed);
+    void this.logins.afterReload(changed);
   }
 
   /** Swaps the policy (reload); undefined removes the policy stage. State of unchanged rules carries over. */

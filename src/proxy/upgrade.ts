@@ -32,6 +32,7 @@ import { headRefusal } from './request-limits.js';
 import { isSafeHeaderName, isSafeHeaderValue, withTargetHost } from './headers.js';
 import { describeClient, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { readQuota } from '../providers/quota-headers.js';
+import type { OpenLogins } from './open-logins.js';
 
 /** A WebSocket session the proxy holds open: relayed (WsSession) or replayed by `llmtap mock` (WsReplay). */
 export interface OpenSession {
@@ -43,6 +44,8 @@ export interface UpgradeDeps extends ExchangeDeps {
   upstreamHeadersTimeoutMs: number;
   /** Open sessions (relayed, or replayed by `llmtap mock`), so the proxy's drain can close them at its deadline. */
   sessions: Set<OpenSession>;
+  /** Sessions open under a gateway login: a reload that revokes it closes them (open-logins.ts). */
+  logins?: OpenLogins;
 }
 
 /** Hop-by-hop headers that never go upstream; Connection and Upgrade do, for an upgrade. */
@@ -146,11 +149,13 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
       recordMessages: (id, messages) => deps.recorder.recordWsMessages(id, messages),
       finished: () => {
         deps.sessions.delete(replay!);
+        release?.();
         record();
       },
     });
     if (!replay) return fail('no_recording');
     deps.sessions.add(replay);
+    const release = holdSession(conn, deps, () => replay.close());
     return replay.start(head);
   }
   let upstream: Socket;
@@ -214,11 +219,14 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
       },
       finished: () => {
         deps.sessions.delete(session);
+        release?.();
         record();
       },
       ...(screenFacts ? screenedSession(ex, screenFacts, deps) : charges ? { onResponse: (part: ResponsePart) => chargeAndCheck(ex, part, charges!, facts, deps, () => session) } : {}),
     });
     deps.sessions.add(session);
+    // The client gets a close frame (1008, proxy_auth_required) when between messages; recorded as blocked so.
+    const release = holdSession(conn, deps, () => void (session.cut('proxy_auth_required') || session.close()));
     session.start(head, upHead);
   });
 
@@ -231,6 +239,12 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     passThrough(res, client, upstream, ex, deps.captureLimit).then(record, record);
   });
   upReq.end();
+}
+
+/** On a gateway: the session is held under its login until it ends (open-logins.ts); returns what lets it go. */
+function holdSession(conn: ConnectionContext, deps: UpgradeDeps, close: () => void): (() => void) | undefined {
+  if (!conn.login || !deps.logins) return undefined;
+  return deps.logins.hold({ kind: 'websocket', clientUser: conn.clientUser, clientAddress: conn.clientAddress, host: formatAuthority(conn.target.host, conn.target.port), login: conn.login, close });
 }
 
 /**

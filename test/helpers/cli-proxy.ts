@@ -24,7 +24,7 @@ export interface CliProxy {
 }
 
 /** `env`: added to the test's own environment (NODE_OPTIONS to load a fault into the process). */
-export async function startCliProxy(fake: FakeProvider, args: readonly string[], home = mkdtempSync(join(tmpdir(), 'llmtap-cli-home-')), env: Record<string, string> = {}): Promise<CliProxy> {
+export async function startCliProxy(fake: Pick<FakeProvider, 'port' | 'caFile'>, args: readonly string[], home = mkdtempSync(join(tmpdir(), 'llmtap-cli-home-')), env: Record<string, string> = {}): Promise<CliProxy> {
   const child = spawn('node', [CLI, 'start', '--home', home, '--port', '0', '--upstream-ca', fake.caFile,
     ...FAKE_HOSTS.flatMap((h) => ['--connect-to', `${h}:443:127.0.0.1:${fake.port}`]), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
