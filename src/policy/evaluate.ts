@@ -53,6 +53,17 @@ export function factsOf(ex: Exchange, teams: ReadonlyMap<string, string>): Match
   };
 }
 
+/**
+ * Facts taken earlier (a WebSocket session's, at its upgrade) with the team `teams` (the
+ * live policy's) gives their user: a reload that moves a user to another team moves an open
+ * session's requests to that team's rate-limit buckets and budgets too. The same object
+ * when the team is unchanged (a Map lookup per request, nothing built).
+ */
+export function withLiveTeam(facts: MatchFacts, teams: ReadonlyMap<string, string>): MatchFacts {
+  const team = facts.user === undefined ? undefined : teams.get(facts.user);
+  return team === facts.team ? facts : { ...facts, team };
+}
+
 /** The most output a request may produce, as it says itself (the token pre-check). */
 export function declaredMaxTokens(body: unknown): number {
   if (!body || typeof body !== 'object') return 0;

@@ -4,7 +4,7 @@ import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { parseJsonBody } from '../providers/json.js';
 import { identifyTool } from '../providers/tool-identity.js';
 import type { CompiledPolicy } from './compile.js';
-import { evaluatePolicy, factsOf, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
+import { evaluatePolicy, factsOf, PolicyBuckets, withLiveTeam, type PolicyOutcome } from './evaluate.js';
 import { refusalMessage } from './refusal-message.js';
 import type { CachePersistence, ResponseCaches } from '../cache/response-caches.js';
 import { evaluateBudgets, type BudgetLedger } from './budget.js';
@@ -121,7 +121,7 @@ export function chargeResponse(ex: Exchange, part: ResponsePart, applied: Pick<P
  */
 export function spentBudget(runtime: PolicyRuntime | undefined, facts: MatchFacts | undefined, now = Date.now()): BudgetDecision[] | undefined {
   if (!runtime?.budgets || !facts || runtime.policy.budget.length === 0) return undefined;
-  const budgeted = evaluateBudgets(runtime.policy.budget, facts, runtime.budgets, now);
+  const budgeted = evaluateBudgets(runtime.policy.budget, withLiveTeam(facts, runtime.policy.teams), runtime.budgets, now);
   return budgeted.block ? budgeted.decisions : undefined;
 }
 

@@ -11,6 +11,7 @@ import { ERROR_CODES } from '../errors.js';
 import { refusalMessage } from '../policy/refusal-message.js';
 import type { Exchange, WsMessageRecord } from '../exchange.js';
 import type { CompiledPolicy } from '../policy/compile.js';
+import { withLiveTeam } from '../policy/evaluate.js';
 import { judgeSessionRequest, type SessionRequestCode, type SessionRequestVerdict } from '../policy/session-request.js';
 import type { PolicyRuntime } from '../policy/stage.js';
 import type { Decision, MatchFacts } from '../policy/types.js';
@@ -41,8 +42,9 @@ export interface ScreenResult {
 export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRuntime, 'policy' | 'buckets' | 'budgets'>, facts: MatchFacts, ex: Exchange, now = Date.now()): ScreenResult {
   const request = readRequest(message);
   if (!request) return { tokenCharges: [] };
-  // A request that names no model is judged as its upgrade was (by a `?model=`, or by none).
-  const asked = { ...facts, model: request.model ?? facts.model };
+  // A request that names no model is judged as its upgrade was (by a `?model=`, or by none);
+  // its user in the team the live policy gives them (a reload may have moved them).
+  const asked = { ...withLiveTeam(facts, runtime.policy.teams), model: request.model ?? facts.model };
   const verdict = judgeSessionRequest(runtime.policy, asked, request.event, { buckets: runtime.buckets, budgets: runtime.budgets, now }, message.truncated);
   for (const d of verdict.decisions) note(ex, d);
   if (!verdict.block) return { tokenCharges: verdict.tokenCharges };
