@@ -11,6 +11,7 @@
  * hands back parsed 101 headers, and turns a non-101 answer into a "bad upgrade"
  * error, where llmtap must pass the client's headers and the server's answer through.
  */
+import { stopErrorOf } from '../failed-exchange.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { formatAuthority } from './route.js';
@@ -98,7 +99,12 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
       if (ex.response) ex.quota = readQuota(ex.response.headers);
       deps.recorder.recordExchange(ex);
     }
-    deps.logger.info({ method: ex.request.method, host: deps.redactor.text(ex.target.host), path: deps.redactor.logPath(ex.request.path), status: ex.response?.status, messages: ex.websocket?.count, ms: Math.round((ex.timings.end ?? ex.timings.start) - ex.timings.start), outcome: ex.outcome, ...(conn.record ? {} : { recorded: false }) }, 'websocket');
+    // A session whose last response the provider failed counts as failed (failed-exchange.ts): logged so, as an HTTP exchange is.
+    const stopError = stopErrorOf(ex.response?.status, ex.response?.reassembled?.stopReason);
+    deps.logger[stopError ? 'warn' : 'info']({
+      method: ex.request.method, host: deps.redactor.text(ex.target.host), path: deps.redactor.logPath(ex.request.path), status: ex.response?.status, messages: ex.websocket?.count,
+      ms: Math.round((ex.timings.end ?? ex.timings.start) - ex.timings.start), outcome: ex.outcome, error: stopError === null ? undefined : deps.redactor.text(stopError), ...(conn.record ? {} : { recorded: false }),
+    }, 'websocket');
   };
   const fail = (code: ErrorCode, cause?: unknown, headers: Record<string, string> = {}, authority = formatAuthority(conn.target.host, conn.target.port)): void => {
     ex.outcome = code.startsWith('upstream_') ? 'upstream_error' : BLOCK_CODES.has(code) || ex.policy?.blocked === code ? 'blocked' : 'proxy_error';

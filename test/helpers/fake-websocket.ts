@@ -4,6 +4,7 @@
  * real server. It keeps the raw bytes each connection received after its upgrade,
  * so tests can compare what the client sent with what arrived.
  */
+import { FAIL_MID_STREAM } from './fake-faults.js';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -83,6 +84,11 @@ function serve(ws: WebSocket): void {
     const model = event.model ?? 'gpt-5-codex';
     const send = (payload: unknown): void => ws.send(JSON.stringify(payload));
     send({ type: 'response.created', sequence_number: 0, response: { id, object: 'response', status: 'in_progress', model } });
+    if (data.toString().includes(FAIL_MID_STREAM)) {
+      // Failed after it began, as OpenAI ends such a response: response.failed with its error.
+      send({ type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Par' });
+      return send({ type: 'response.failed', sequence_number: 2, response: { id, object: 'response', status: 'failed', model, error: { code: 'server_error', message: 'The model failed to generate a response.' }, usage: null } });
+    }
     let seq = 1;
     for (const piece of WS_TEXT.split(/(?<= )/)) send({ type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_1', output_index: 0, content_index: 0, delta: piece });
     send({ type: 'response.completed', sequence_number: seq, response: { id, object: 'response', status: 'completed', model, usage: { input_tokens: 12, output_tokens: 9, total_tokens: 21, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } } } });
