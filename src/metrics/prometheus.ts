@@ -9,6 +9,7 @@ import type { Redactor } from '../redact/redactor.js';
 import { BoundedLabel, normaliseLabel, OTHER, statusClass } from './labels.js';
 import { AwaitingEstimate } from '../recorder/awaiting-estimate.js';
 import { mayEstimateUsage } from '../recorder/row-estimate.js';
+import { stopErrorOf } from '../failed-exchange.js';
 import type { EstimatedUsage } from '../recorder/writer.js';
 
 /** prom-client is loaded when a registry is made (--metrics), not by every proxy that imports this module. */
@@ -35,7 +36,7 @@ export interface MetricsSources {
 }
 
 /** Caps on distinct label values (labels.ts); the rest read "other". Budget keys: per scrape, over all rules. */
-export const LABEL_CAPS = { model: 100, tool: 50, api: 30, provider: 30, budgetKey: 500 } as const;
+export const LABEL_CAPS = { model: 100, tool: 50, api: 30, provider: 30, errorType: 30, budgetKey: 500 } as const;
 
 const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_write', 'reasoning'] as const;
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -68,11 +69,13 @@ export class PrometheusMetrics {
   readonly #labels = {
     provider: new BoundedLabel(LABEL_CAPS.provider), api: new BoundedLabel(LABEL_CAPS.api),
     model: new BoundedLabel(LABEL_CAPS.model), tool: new BoundedLabel(LABEL_CAPS.tool),
+    errorType: new BoundedLabel(LABEL_CAPS.errorType),
   };
   readonly #bound = new Map<string, Bound>();
   /** Series of exchanges whose answer reported no usage, until the archive reports its estimate (addEstimates). */
   readonly #awaiting = new AwaitingEstimate<Bound>();
   readonly #requests: Counter<string>;
+  readonly #providerErrors: Counter<string>;
   readonly #tokens: Counter<string>;
   readonly #cost: Counter<string>;
   readonly #latency: Histogram<string>;
@@ -86,6 +89,7 @@ export class PrometheusMetrics {
     const registers = [this.registry];
     const by = ['provider', 'model', 'tool'];
     this.#requests = new Counter({ name: 'llmtap_requests_total', help: 'Recorded LLM exchanges by provider, API, model, tool and HTTP status class (none: no answer).', labelNames: ['provider', 'api', 'model', 'tool', 'status_class'], registers });
+    this.#providerErrors = new Counter({ name: 'llmtap_provider_errors_total', help: 'Recorded exchanges the provider ended with its own error after a 2xx went out (a stream\'s error event, response.failed), by its kind: failures llmtap_requests_total counts under status_class 2xx.', labelNames: ['provider', 'api', 'model', 'tool', 'type'], registers });
     this.#tokens = new Counter({ name: 'llmtap_tokens_total', help: 'Tokens as the provider reported them (as the archive estimated them for an answer that reported none), by type (input, output, cache_read, cache_write, reasoning).', labelNames: [...by, 'type'], registers });
     this.#cost = new Counter({ name: 'llmtap_cost_usd_total', help: 'Cost in USD as the archive prices it (API-equivalent for subscription traffic); unpriced exchanges add nothing.', labelNames: by, registers });
     this.#latency = new Histogram({ name: 'llmtap_request_duration_seconds', help: 'From the request reaching llmtap to the last byte of the answer.', labelNames: ['provider', 'model'], buckets: LATENCY_BUCKETS, registers });
@@ -157,6 +161,12 @@ export class PrometheusMetrics {
       this.#bound.set(key, bound);
     }
     bound.requests.inc();
+    // The archive's view of the failure: the rule every reader applies (failed-exchange.ts) to the stop
+    // reason as the row stores it, redacted. Final at hand-over: the writer never changes it, and such an
+    // answer is never estimated (mayEstimateUsage), so nothing about it waits for the archive.
+    const stop = reassembled?.stopReason;
+    const kind = stop === undefined ? null : stopErrorOf(ex.response?.status, this.#redacted(stop));
+    if (kind !== null) this.#providerErrors.inc({ provider, api, model, tool, type: this.#labels.errorType.value(kind) });
     const usage = ex.usage ?? reassembled?.usage;
     if (usage) {
       const counts = [usage.inputTokens, usage.outputTokens, usage.cachedInputTokens, usage.cacheCreationInputTokens, usage.reasoningTokens];

@@ -1,15 +1,17 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { fetch as undiciFetch, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exchangeFailed } from '../../src/failed-exchange.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { capturingLogger } from '../faults/secrets-helpers.js';
 import { basic } from '../faults/security-helpers.js';
 import { eventually, exported } from '../helpers/archive.js';
+import { FAIL_MID_STREAM } from '../helpers/fake-faults.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
@@ -100,6 +102,46 @@ describe('prometheus /metrics', () => {
     expect(sample(text, 'llmtap_tokens_total', { ...by, type: 'output' })).toBe(row.usage.output_tokens);
     expect(sample(text, 'llmtap_cost_usd_total', by)).toBeCloseTo(row.cost_usd!, 12);
     promtoolCheck(text);
+  });
+
+  it('counts a stream the provider ended with its own error after the 200 (an overloaded Claude) by its kind, as the archive fails it', async () => {
+    const anthropic = new Anthropic({ apiKey: 'sk-ant-test-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    const failing = anthropic.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: FAIL_MID_STREAM }] });
+    await expect(failing.finalMessage()).rejects.toThrow(/Overloaded/);
+    await anthropic.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
+    const openai = new OpenAI({ apiKey: 'sk-test-openai-sdk-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    await expect((async () => {
+      for await (const chunk of await openai.chat.completions.create({ model: 'gpt-4.1-mini', stream: true, messages: [{ role: 'user', content: FAIL_MID_STREAM }] })) void chunk;
+    })()).rejects.toThrow(/server had an error/);
+    const rows = await eventually(() => {
+      const r = exported(tp).filter((e) => e.model === 'claude-haiku-4-5' || e.model === 'gpt-4.1-mini');
+      expect(r).toHaveLength(3);
+      return r;
+    });
+    const text = await (await scrape(tp)).body.text();
+    const haiku = { provider: 'anthropic', api: 'messages', model: 'claude-haiku-4-5', tool: 'anthropic-sdk-node' };
+    const mini = { provider: 'openai', api: 'chat.completions', model: 'gpt-4.1-mini', tool: 'openai-sdk-node' };
+    // What the archive calls a failure because of the provider's error, series by series (its stop reason is the kind).
+    const failures = rows.filter((r) => r.status === 200 && exchangeFailed({ outcome: r.outcome, status: r.status, stopReason: r.response?.stop_reason }));
+    expect(failures.map((r) => r.response?.stop_reason).sort()).toEqual(['overloaded_error', 'server_error']);
+    expect(sample(text, 'llmtap_provider_errors_total', { ...haiku, type: 'overloaded_error' })).toBe(1);
+    expect(sample(text, 'llmtap_provider_errors_total', { ...mini, type: 'server_error' })).toBe(1);
+    expect(text.split('\n').filter((l) => l.startsWith('llmtap_provider_errors_total{'))).toHaveLength(2);
+    // The status class keeps its meaning: what was sent (both answers went out 200).
+    expect(sample(text, 'llmtap_requests_total', { ...haiku, status_class: '2xx' })).toBe(2);
+    expect(sample(text, 'llmtap_requests_total', { ...mini, status_class: '2xx' })).toBe(1);
+    promtoolCheck(text);
+    // The README's error rate over these series as scraped, growing by 8 + 2 requests a minute, 3 of them failed
+    // (no 4xx/5xx series at all: `or vector(0)`).
+    const series = (name: string, labels: Record<string, string>) => text.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))!.replace(/ \S+$/, '');
+    const rate = '((sum(rate(llmtap_requests_total{status_class=~"4xx|5xx|none"}[5m])) or vector(0)) + (sum(rate(llmtap_provider_errors_total[5m])) or vector(0))) / sum(rate(llmtap_requests_total[5m]))';
+    expect(readFileSync('README.md', 'utf8')).toContain(`\`${rate}\``);
+    const input: [string, string][] = [
+      [series('llmtap_requests_total', { ...haiku, status_class: '2xx' }), '0+8x10'], [series('llmtap_requests_total', { ...mini, status_class: '2xx' }), '0+2x10'],
+      [series('llmtap_provider_errors_total', { ...haiku, type: 'overloaded_error' }), '0+3x10'],
+    ];
+    promtoolAlert(`${rate} > 0.25`, input, [{}], '5m');
+    promtoolAlert(`${rate} > 0.35`, input, [], '5m');
   });
 
   it('counts llmtap errors by code and tunnels', async () => {
@@ -204,7 +246,7 @@ function promtoolCheck(text: string): void {
 }
 
 /** `promtool test rules`: an alert over input series (constant values) fires for exactly `firing` (their labels). */
-function promtoolAlert(expr: string, input: [series: string, value: number][], firing: Record<string, string>[]): void {
+function promtoolAlert(expr: string, input: [series: string, value: number | string][], firing: Record<string, string>[], evalTime = '1m'): void {
   if (!PROMTOOL) return void console.warn('promtool not installed (apt-get install prometheus): alert expression not checked');
   const dir = mkdtempSync(join(tmpdir(), 'llmtap-promtool-'));
   try {
@@ -212,8 +254,8 @@ function promtoolAlert(expr: string, input: [series: string, value: number][], f
     writeFileSync(join(dir, 'test.yml'), JSON.stringify({
       rule_files: ['rules.yml'], evaluation_interval: '1m',
       tests: [{
-        interval: '1m', input_series: input.map(([series, value]) => ({ series, values: `${value} ${value}` })),
-        alert_rule_test: [{ eval_time: '1m', alertname: 'Checked', exp_alerts: firing.map((labels) => ({ exp_labels: labels })) }],
+        interval: '1m', input_series: input.map(([series, value]) => ({ series, values: typeof value === 'string' ? value : `${value} ${value}` })),
+        alert_rule_test: [{ eval_time: evalTime, alertname: 'Checked', exp_alerts: firing.map((labels) => ({ exp_labels: labels })) }],
       }],
     }));
     const run = spawnSync('promtool', ['test', 'rules', 'test.yml'], { cwd: dir, encoding: 'utf8' });

@@ -73,6 +73,29 @@ describe('metric labels', () => {
     expect(JSON.stringify(keys)).not.toMatch(/keysecret/i);
   });
 
+  it('provider errors: a 2xx the provider ended with its error, by kind as the archive stores it (redacted), the kinds capped', async () => {
+    const metrics = new PrometheusMetrics({ ...sources, redactor: () => createRedactor([/EMP-\d{6}/g]) });
+    const answer = (status: number, stopReason: string | undefined, outcome: 'completed' | 'client_aborted' = 'completed') => metrics.observe(makeExchange({
+      provider: 'gemini', api: 'gemini.generateContent', request: { model: 'gemini-2.5-flash' }, outcome,
+      response: { status, headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false }, reassembled: { text: '', toolCalls: [], events: 1, ...(stopReason ? { stopReason } : {}) } },
+    }));
+    answer(200, 'RESOURCE_EXHAUSTED');
+    answer(200, 'RESOURCE_EXHAUSTED', 'client_aborted');
+    answer(200, 'STOP');
+    answer(200, undefined);
+    answer(503, 'UNAVAILABLE'); // an error status: counted by status_class already
+    answer(200, 'EMP-123456_error');
+    for (let i = 0; i < 40; i++) answer(200, `made_up_${i}_error`);
+    const text = await metrics.render();
+    const series = text.split('\n').filter((l) => l.startsWith('llmtap_provider_errors_total{'));
+    const by = 'provider="gemini",api="gemini.generatecontent",model="gemini-2.5-flash",tool="none"';
+    expect(series).toContain(`llmtap_provider_errors_total{${by},type="resource_exhausted"} 2`);
+    expect(series).toContain(`llmtap_provider_errors_total{${by},type="_redacted__error"} 1`);
+    expect(text).not.toMatch(/emp-123456|type="unavailable"|type="stop"/i);
+    expect(series).toHaveLength(31); // 30 kinds, then "other"
+    expect(series.find((l) => l.includes('type="other"'))).toMatch(/ 12$/);
+  });
+
   it('a flood of made-up model names stays within the cap', async () => {
     const metrics = new PrometheusMetrics(sources);
     for (let i = 0; i < 1000; i++) {
