@@ -16,8 +16,9 @@ export interface ExchangeFilter {
   model?: string;
   /**
    * Any model that answered in the exchange: its own, or one a WebSocket session that
-   * switched models used before its last (model_usage, model-parts.ts). The web UI's list
-   * filter; not `model`, which readers that split such a session by model sum under the row's own.
+   * switched models used before its last (model_usage, model-parts.ts). The CLI's `--model`
+   * and the web UI's list filter; readers that split such a session by model keep only
+   * this model's part of it (stats-model-split.ts). `model` is the row's own column alone.
    */
   anyModel?: string;
   host?: string;
@@ -44,9 +45,11 @@ const COLUMNS = { id: 'id', tool: 'tool_name', model: 'model', host: 'host', ses
 /**
  * The filter as SQL conditions over the exchanges table (pure): `where` is a whole clause
  * (or ''), `and` the same conditions to append to a query that has its own WHERE. `alias`
- * names the table when the query joins others (`e.`).
+ * names the table when the query joins others (`e.`). `window`: the query reads a short
+ * range of rows by another index (tail's next rows by rowid), so `anyModel` is tested on
+ * each of them; its indexed form reads every row of the model first, on every look.
  */
-export function exchangeWhere(filter: ExchangeFilter, alias = ''): { where: string; and: string; params: unknown[] } {
+export function exchangeWhere(filter: ExchangeFilter, alias = '', window = false): { where: string; and: string; params: unknown[] } {
   const conditions: string[] = [];
   const params: unknown[] = [];
   if (filter.since !== undefined) {
@@ -68,13 +71,17 @@ export function exchangeWhere(filter: ExchangeFilter, alias = ''): { where: stri
     conditions.push(`${alias}${column} = ?`);
     params.push(value);
   }
+  const usedModel = `EXISTS (SELECT 1 FROM json_each(${window ? alias : ''}model_usage) p WHERE json_extract(p.value, '$.model') = ?)`;
   if (filter.anyModel === NONE) conditions.push(`${alias}model IS NULL`);
-  else if (filter.anyModel) {
+  else if (filter.anyModel && window) {
+    conditions.push(`(${alias}model = ? OR (${alias}model_usage IS NOT NULL AND ${usedModel}))`);
+    params.push(filter.anyModel, filter.anyModel);
+  } else if (filter.anyModel) {
     // Rows by model (its index), plus the few sessions with a model_usage (its partial index)
     // that used it. Written as an OR, the planner scanned every row by time for a model seldom
     // or never used (300k rows in memory: ~75 ms against ~0.5 ms).
     conditions.push(`${alias}rowid IN (SELECT rowid FROM exchanges WHERE model = ?`
-      + ` UNION ALL SELECT rowid FROM exchanges WHERE model_usage IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(model_usage) p WHERE json_extract(p.value, '$.model') = ?))`);
+      + ` UNION ALL SELECT rowid FROM exchanges WHERE model_usage IS NOT NULL AND ${usedModel})`);
     params.push(filter.anyModel, filter.anyModel);
   }
   if (filter.users) {

@@ -113,7 +113,7 @@ export class SqliteArchiveReader implements ArchiveReader {
     // Up to the end as it is now: a page short of `limit` moves the cursor past the rows the
     // filter left out too, so the next look does not scan them again.
     const end = this.endCursor();
-    const { and, params } = exchangeWhere(filter);
+    const { and, params } = exchangeWhere(filter, '', true);
     const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM exchanges WHERE rowid > ? AND rowid <= ? ${and} ORDER BY rowid LIMIT ?`).all(cursor, end, ...params, limit) as (ExchangeListRow & { cursor: number })[];
     const next = rows.length === limit ? rows[rows.length - 1]!.cursor : Math.max(cursor, end);
     return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };

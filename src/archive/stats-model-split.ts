@@ -17,7 +17,7 @@ export interface SplitSession {
   startedAt: number;
   /** The row's model, under which the SQL sums counted the whole session. */
   model: string | null;
-  /** Whether the SQL sums (filtered by --model) counted the row at all. */
+  /** Whether the SQL sums (filtered by model) counted the row at all. */
   counted: boolean;
   whole: SplitFigures;
   /** Each model's part that the filter keeps. */
@@ -41,13 +41,17 @@ interface SplitRow {
  * The sessions a filter covers that more than one model answered (their `model_usage`,
  * model-parts.ts), for the readers grouped by model (`stats --by model`, the web UI's
  * charts): the SQL sums counted each whole under its last model; these say what to take
- * back out and what each model gets instead. With `--model`, a session that used that
- * model counts for it, whichever model came last.
+ * back out and what each model gets instead. With a model (`stats --model`: `anyModel`,
+ * the session found by any of its models), a session that used it counts for it alone,
+ * whichever model came last: only that model's part is kept.
  */
 export function* switchedSessions(db: Database.Database, filter: ExchangeFilter): Generator<SplitSession> {
-  if (filter.model === NONE) return;
-  const { model: only, ...rest } = filter;
-  const { and, params } = exchangeWhere(rest);
+  const { model, anyModel, ...rest } = filter;
+  const only = anyModel ?? model;
+  if (only === NONE) return;
+  // The sessions that used the model, by the list's indexed query (exchange-filter.ts); `anyModel`'s
+  // sums counted each of them, `model`'s (the row's own column) only those it came last in.
+  const { and, params } = exchangeWhere(only === undefined ? rest : { ...rest, anyModel: only });
   const rows = db.prepare(`SELECT started_at, model, api, cost_usd, input_tokens, cached_input_tokens, cache_creation_input_tokens, output_tokens, reasoning_tokens,
     model_usage FROM exchanges WHERE model_usage IS NOT NULL ${and}`).iterate(...params) as IterableIterator<SplitRow>;
   for (const row of rows) {
@@ -56,7 +60,7 @@ export function* switchedSessions(db: Database.Database, filter: ExchangeFilter)
     yield {
       startedAt: row.started_at,
       model: row.model,
-      counted: only === undefined || row.model === only,
+      counted: only === undefined || anyModel !== undefined || row.model === only,
       whole: { input: promptTokens(row), output: outputTokens(row) ?? 0, cached: row.cached_input_tokens ?? 0, cost: row.cost_usd },
       parts: parts.filter((p) => only === undefined || p.model === only).map((p) => {
         const columns = { ...p, api: row.api };
@@ -81,7 +85,7 @@ export interface ModelSums {
  * `stats --by model` with each session that switched models split among them: each
  * model that answered in it gets its tokens and cost and counts the session as one of
  * its requests (the total row, summed before, still counts it once). Errors and timings
- * stay with the row's model.
+ * stay with the row's model (its last), so a model filter that is not the last keeps none of them.
  */
 export function splitSessionsByModel<G extends ModelSums>(db: Database.Database, filter: ExchangeFilter, groups: Map<string | null, G>, open: (key: string) => G): void {
   for (const s of switchedSessions(db, filter)) {

@@ -92,7 +92,7 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
   let total = totalOf([...groups.values()]);
   if (query.by === 'model') {
     splitSessionsByModel(db, query, groups, (k) => ({ key: k, requests: 0, errors: 0, input: 0, output: 0, cached: 0, cost: null, unpriced: 0, estimated: 0, latency: [], ttft: [] }));
-    if (query.model !== undefined) total = totalOf([...groups.values()]);
+    if (query.model !== undefined || query.anyModel !== undefined) total = totalOf([...groups.values()]);
   }
   const rows = [...groups.values()].map(statsRow).sort((a, b) => (query.by === 'day' ? String(a.key).localeCompare(String(b.key)) : (b.costUsd ?? 0) - (a.costUsd ?? 0) || b.requests - a.requests));
   return { rows, total };

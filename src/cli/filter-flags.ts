@@ -26,7 +26,7 @@ export function filterFlags<T>(y: Argv<T>, what: string) {
     .option('since', { type: 'string', describe: `only ${what} started since a duration ago (24h, 7d) or a date` })
     .option('until', { type: 'string', describe: `only ${what} started before a duration ago (1d) or a date (2026-12-01: before that day)` })
     .option('tool', { type: 'string', describe: 'only this tool (claude-code, codex, openai-sdk, …)' })
-    .option('model', { type: 'string', describe: 'only this model (as recorded)' })
+    .option('model', { type: 'string', describe: 'only this model (as recorded; a session that switched models matches each of them)' })
     .option('host', { type: 'string', describe: 'only this provider host' })
     .option('user', { type: 'string', describe: 'only this proxy user (--auth)' })
     .option('label', { type: 'string', describe: 'only this run label (llmtap run --label)' })
@@ -53,7 +53,8 @@ export function filterOf(a: FilterArgs, now = Date.now()): { filter: ExchangeFil
   const filter: ExchangeFilter = {
     since: a.since === undefined ? undefined : parseTimeArg('since', a.since, now),
     until: a.until === undefined ? undefined : parseTimeArg('until', a.until, now),
-    tool: a.tool, model: a.model, host: a.host, user: a.user, label: a.label, status: a.status,
+    // Any model that answered: a WebSocket session that switched models is found by each (as tail and the CSV name them all).
+    tool: a.tool, anyModel: a.model, host: a.host, user: a.user, label: a.label, status: a.status,
   };
   if (a.policy === undefined) return { filter };
   const teams = teamsOf(a.policy);

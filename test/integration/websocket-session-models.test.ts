@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('a Codex WebSocket session that switches models', () => {
-  it('is listed by sessions with every model that answered, found by --model for any of them, split by model in stats, all its models in the CSV', async () => {
+  it('is listed by sessions with every model that answered, found by --model for any of them (sessions, export, stats), split by model in stats, all its models in the CSV', async () => {
     const tls = await openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem });
     const ws = new WebSocket('wss://api.openai.com/v1/responses', { createConnection: () => tls });
     const got: string[] = [];
@@ -63,6 +63,19 @@ describe('a Codex WebSocket session that switches models', () => {
     expect(byModel['gpt-5-codex']!.cost_usd + byModel['gpt-5-mini']!.cost_usd).toBeCloseTo(row!.cost_usd!, 12);
     const mini = JSON.parse((await run('node', [resolve('dist/cli/main.js'), 'stats', '--by', 'model', '--model', 'gpt-5-mini', '--json', '--home', tp.home])).stdout) as Stat[];
     expect(mini).toEqual([byModel['gpt-5-mini']]);
+
+    // --model finds the session by any model that answered in it, not only the last (gpt-5-codex):
+    // export writes it, stats counts it (the whole session where it does not split by model).
+    const cliOut = async (...args: string[]) => (await run('node', [resolve('dist/cli/main.js'), ...args, '--home', tp.home])).stdout;
+    const [jsonl, byTool, codex] = await Promise.all([
+      cliOut('export', '--format', 'jsonl', '--model', 'gpt-5-mini'),
+      cliOut('stats', '--by', 'tool', '--model', 'gpt-5-mini', '--json'),
+      cliOut('stats', '--by', 'model', '--model', 'gpt-5-codex', '--json'),
+    ]);
+    expect(jsonl.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([row!.id]);
+    expect(JSON.parse(byTool)).toEqual([expect.objectContaining({ requests: 1, tokens: expect.objectContaining({ input: 36, output: 27 }) })]);
+    expect((JSON.parse(byTool) as Stat[])[0]!.cost_usd).toBeCloseTo(row!.cost_usd!, 12);
+    expect(JSON.parse(codex)).toEqual([byModel['gpt-5-codex']]);
 
     // One row per exchange: the CSV's model column names both models.
     const csv = (await run('node', [resolve('dist/cli/main.js'), 'export', '--format', 'csv', '--home', tp.home])).stdout;

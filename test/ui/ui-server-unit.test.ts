@@ -205,7 +205,8 @@ describe('the usage page', () => {
   it('reads its query as a stats query: a non-admin counts only their own, whatever they ask; bad input is one line', () => {
     const teams = new Map([['bob', 'platform']]);
     const q = (s: string, viewer = viewerFor('alice', true, ['alice'])) => parseReportQuery(new URLSearchParams(s), viewer, teams, USAGE_GROUPS);
-    expect(q('by=team&since=5&until=9&tool=codex&user=bob')).toEqual({ by: 'team', since: 5, until: 9, teams, tool: 'codex', model: undefined, host: undefined, label: undefined, status: undefined, user: 'bob' });
+    expect(q('by=team&since=5&until=9&tool=codex&user=bob')).toEqual({ by: 'team', since: 5, until: 9, teams, tool: 'codex', anyModel: undefined, host: undefined, label: undefined, status: undefined, user: 'bob' });
+    expect(q('model=gpt-5-mini')).toMatchObject({ anyModel: 'gpt-5-mini' });
     expect(q('user=alice', viewerFor('bob', true, ['alice']))).toMatchObject({ by: 'model', user: 'bob' });
     expect(q('by=session')).toEqual({ problem: 'by "session": expected one of model, tool, host, day, user, team, label' });
     expect(q('since=yesterday')).toEqual({ problem: 'since "yesterday": expected a time in epoch milliseconds' });

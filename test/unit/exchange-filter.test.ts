@@ -29,7 +29,7 @@ describe('the exchange filter as SQL', () => {
     expect(exchangeWhere({ session: '(none)' }).params).toEqual(['(none)']);
   });
 
-  it('anyModel (the web UI\'s list) finds a WebSocket session by any model that answered in it; model (stats) by its own only', () => {
+  it('anyModel (--model, the web UI\'s list) finds a WebSocket session by any model that answered in it; model by its own only', () => {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE exchanges (id TEXT, model TEXT, model_usage TEXT)');
     const usage = JSON.stringify([{ model: 'gpt-5-codex', responses: 2 }, { model: 'gpt-5-mini', responses: 1 }]);
@@ -37,8 +37,8 @@ describe('the exchange filter as SQL', () => {
     insert.run('switched', 'gpt-5-mini', usage);
     insert.run('codex', 'gpt-5-codex', null);
     insert.run('unnamed', null, null);
-    const ids = (filter: Parameters<typeof exchangeWhere>[0], alias = ''): string[] => {
-      const { where, params } = exchangeWhere(filter, alias);
+    const ids = (filter: Parameters<typeof exchangeWhere>[0], alias = '', window = false): string[] => {
+      const { where, params } = exchangeWhere(filter, alias, window);
       return db.prepare(`SELECT ${alias}id FROM exchanges ${alias ? alias.slice(0, -1) : ''} ${where} ORDER BY ${alias}id`).pluck().all(...params) as string[];
     };
     expect(ids({ anyModel: 'gpt-5-codex' })).toEqual(['codex', 'switched']);
@@ -46,6 +46,13 @@ describe('the exchange filter as SQL', () => {
     expect(ids({ anyModel: 'gpt-5' })).toEqual([]);
     expect(ids({ anyModel: '(none)' })).toEqual(['unnamed']);
     expect(ids({ model: 'gpt-5-codex' })).toEqual(['codex']);
+    // Tested row by row (tail's window of rows): the same rows.
+    for (const alias of ['', 'e.']) {
+      expect(ids({ anyModel: 'gpt-5-codex' }, alias, true)).toEqual(['codex', 'switched']);
+      expect(ids({ anyModel: 'gpt-5-mini' }, alias, true)).toEqual(['switched']);
+      expect(ids({ anyModel: 'gpt-5' }, alias, true)).toEqual([]);
+      expect(ids({ anyModel: '(none)' }, alias, true)).toEqual(['unnamed']);
+    }
     db.close();
   });
 });

@@ -125,6 +125,23 @@ describe('a WebSocket session that switched models', () => {
       expect(codex.rows.map((r) => [r.key, r.requests, r.inputTokens])).toEqual([['gpt-5-codex', 1, 2000]]);
     });
 
+    it('--model as the CLI and the usage page read it (anyModel): the session found by any of its models, only that model\'s part where stats and the charts split it', () => {
+      const mini = reader.statsTable({ by: 'model', anyModel: 'gpt-5-mini' });
+      expect(mini.rows.map((r) => [r.key, r.requests, r.inputTokens, r.outputTokens])).toEqual([['gpt-5-mini', 2, 2500, 350]]);
+      expect(mini.total).toMatchObject({ requests: 2, inputTokens: 2500, outputTokens: 350 });
+      expect(reader.statsTable({ by: 'model', anyModel: 'gpt-5-codex' }).rows.map((r) => [r.key, r.requests, r.inputTokens])).toEqual([['gpt-5-codex', 1, 2000]]);
+      // Grouped otherwise, the session counts whole, though its last model (gpt-5-codex) is not the one asked for.
+      expect(reader.statsTable({ by: 'host', anyModel: 'gpt-5-mini' }).rows).toMatchObject([{ key: 'api.openai.com', requests: 2, inputTokens: 4500, outputTokens: 550 }]);
+      const points = reader.timeSeries({ by: 'model', anyModel: 'gpt-5-mini' }).points;
+      expect([...new Set(points.map((p) => p.key))]).toEqual(['gpt-5-mini']);
+      expect(points.reduce((n, p) => n + p.requests, 0)).toBe(2);
+      expect(points.reduce((n, p) => n + p.promptTokens, 0)).toBe(2500);
+      expect(reader.timeSeries({ by: 'tool', anyModel: 'gpt-5-mini' }).points.reduce((n, p) => n + p.promptTokens, 0)).toBe(4500);
+      // tail's next rows by rowid, the model tested row by row.
+      expect(reader.exchangesAfter(0, 10, { anyModel: 'gpt-5-mini' }).rows.map((r) => r.id)).toEqual(['ws', 'h']);
+      expect(reader.exchangesAfter(0, 10, { anyModel: 'gpt-5-codex' }).rows.map((r) => r.id)).toEqual(['ws']);
+    });
+
     it('budgets seeded from the archive: each model\'s part under that model, as the session was charged live', () => {
       const spent = new Map<string, number>();
       for (const r of reader.spendSince(0)) spent.set(r.model!, (spent.get(r.model!) ?? 0) + r.usd);

@@ -32,7 +32,8 @@ export function parseReportQuery<D extends string>(params: URLSearchParams, view
   const text = (name: string): string | undefined => queryText(params, name);
   return {
     by, since: since as number | undefined, until: until as number | undefined, teams,
-    tool: text('tool'), model: text('model'), host: text('host'), label: text('label'), status: text('status'),
+    // A model as `stats --model` reads it: any that answered, a session that switched models found by each.
+    tool: text('tool'), anyModel: text('model'), host: text('host'), label: text('label'), status: text('status'),
     user: queriedUser(viewer, text('user')),
   };
 }
