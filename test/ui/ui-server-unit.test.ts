@@ -98,7 +98,7 @@ describe('curlCommand', () => {
       request: { headers: { 'x-api-key': '[REDACTED]', authorization: 'Bearer [REDACTED]', cookie: 'a=b', 'anthropic-version': '2023-06-01' }, body: `{"q":"it's"}`, body_size: 12, body_truncated: false, body_stored: 'as_sent' },
     });
     // Each credential header it carried, under its own name, in the order recorded.
-    expect(curl).toBe(`curl -g -X POST 'https://api.anthropic.com/v1/messages' \\\n  -H 'anthropic-version: 2023-06-01' \\\n  -H "x-api-key: $ANTHROPIC_API_KEY" \\\n  -H "authorization: Bearer $ANTHROPIC_AUTH_TOKEN" \\\n  --data-raw '{"q":"it'\\''s"}'`);
+    expect(curl).toBe(`curl -g -X POST 'https://api.anthropic.com/v1/messages' \\\n  -H 'anthropic-version: 2023-06-01' \\\n  -H "x-api-key: $ANTHROPIC_API_KEY" \\\n  -H "authorization: Bearer $ANTHROPIC_API_KEY" \\\n  --data-raw '{"q":"it'\\''s"}'`);
     expect(curl).not.toMatch(/REDACTED|cookie/);
   });
   it('names the environment variable only where the recorded request sent a credential (a header, or Gemini\'s ?key=)', () => {
@@ -126,8 +126,13 @@ describe('curlCommand', () => {
     });
     const placeholders = (c: string) => c.split(' \\\n  ').filter((p) => p.startsWith('-H "'));
     // Claude Code signed in with a subscription sends an OAuth bearer token, no x-api-key.
-    expect(placeholders(curl('anthropic', 'api.anthropic.com', { Authorization: '[REDACTED]', 'anthropic-beta': 'oauth-2025-04-20' }, '/v1/messages')))
+    expect(placeholders(curl('anthropic', 'api.anthropic.com', { Authorization: '[REDACTED]', 'anthropic-beta': 'interleaved-thinking-2025-05-14, oauth-2025-04-20' }, '/v1/messages')))
       .toEqual(['-H "authorization: Bearer $ANTHROPIC_AUTH_TOKEN"']);
+    // Recorded as subscription traffic (priced at API rates as such), whatever its headers.
+    expect(placeholders(curlCommand({ method: 'POST', host: 'api.anthropic.com', port: 443, scheme: 'https', path: '/v1/messages', provider: 'anthropic', cost_source: 'api_equivalent', request: { headers: { authorization: '[REDACTED]' }, body: '', body_size: 0, body_truncated: false, body_stored: 'as_sent' } })))
+      .toEqual(['-H "authorization: Bearer $ANTHROPIC_AUTH_TOKEN"']);
+    // The Anthropic SDK sends an API key as a bearer token too: that is the key's variable.
+    expect(placeholders(curl('anthropic', 'api.anthropic.com', { authorization: '[REDACTED]' }, '/v1/messages'))).toEqual(['-H "authorization: Bearer $ANTHROPIC_API_KEY"']);
     expect(placeholders(curl('openai-compatible', 'vllm.internal', { authorization: '[REDACTED]' }))).toEqual(['-H "authorization: Bearer $OPENAI_API_KEY"']);
     expect(placeholders(curl('openrouter', 'openrouter.ai', { authorization: '[REDACTED]' }, '/api/v1/chat/completions'))).toEqual(['-H "authorization: Bearer $OPENROUTER_API_KEY"']);
     expect(placeholders(curl('ollama', 'ollama.com', { authorization: '[REDACTED]' }, '/api/chat'))).toEqual(['-H "authorization: Bearer $OLLAMA_API_KEY"']);

@@ -34,17 +34,28 @@ const QUERY_KEY_HEADER: Record<string, string> = { anthropic: 'x-api-key', gemin
  * URL), which goes in the provider's key header instead. None for a SigV4-signed request:
  * a signature is no key a variable can stand for.
  */
-export function credentialPlaceholders(headers: Record<string, unknown>, provider: string | null, keyInQuery: boolean): string[] {
+export function credentialPlaceholders(headers: Record<string, unknown>, provider: string | null, keyInQuery: boolean, subscription = false): string[] {
   const names = Object.keys(headers).map((n) => n.toLowerCase());
   if (names.some((n) => n === 'x-amz-date' || n === 'x-amz-content-sha256')) return [];
   const sent = names.filter((n) => isCredentialName(n) && !NOT_A_KEY.has(n));
   if (keyInQuery) sent.push(QUERY_KEY_HEADER[provider ?? ''] ?? 'authorization');
-  return [...new Set(sent)].map((name) => `-H "${name}: ${name === 'authorization' ? 'Bearer ' : ''}$${envVar(name, provider)}"`);
+  const oauth = subscription || anthropicOauth(headers);
+  return [...new Set(sent)].map((name) => `-H "${name}: ${name === 'authorization' ? 'Bearer ' : ''}$${envVar(name, provider, oauth)}"`);
 }
 
-function envVar(header: string, provider: string | null): string {
+/**
+ * Anthropic takes an API key as a bearer token too (its SDKs send one so), so a bearer is an
+ * OAuth token (`$ANTHROPIC_AUTH_TOKEN`) only for subscription traffic: priced as such when
+ * recorded (`subscription`), or flagged by the `oauth-…` beta Claude Code sends with it.
+ */
+function anthropicOauth(headers: Record<string, unknown>): boolean {
+  const beta = Object.entries(headers).find(([n]) => n.toLowerCase() === 'anthropic-beta')?.[1];
+  return [beta].flat().some((v) => typeof v === 'string' && v.split(',').some((flag) => /^oauth-/i.test(flag.trim())));
+}
+
+function envVar(header: string, provider: string | null, oauth: boolean): string {
   if (!PROVIDER_KEY_HEADERS.has(header)) return shellName(header);
-  if (header === 'authorization' && provider && BEARER_VARS[provider]) return BEARER_VARS[provider];
+  if (header === 'authorization' && provider && BEARER_VARS[provider] && (provider !== 'anthropic' || oauth)) return BEARER_VARS[provider];
   // Clients of an OpenAI-compatible server (vLLM, LiteLLM…) read OPENAI_API_KEY; a host no parser knows, a generic one.
   const prefix = provider === 'openai-compatible' ? 'OPENAI' : provider && provider !== 'other' ? shellName(provider) : 'LLM';
   return `${prefix}_API_KEY`;

@@ -13,7 +13,7 @@ const LEFT_OUT = new Set(['host', 'content-length', 'connection', 'accept-encodi
  * the command names the environment variable to set instead. Bodies that are not text
  * are left out too.
  */
-export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port' | 'scheme' | 'path' | 'provider' | 'request'>): string {
+export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port' | 'scheme' | 'path' | 'provider' | 'request'> & Partial<Pick<ExportedExchange, 'cost_source'>>): string {
   // -g: the URL is the one recorded, literal; curl would read `[…]` and `{…}` in it as globs
   // (`filter[name]=x`), and refuse the command.
   const url = exchangeUrl({ host: ex.host, port: ex.port, path: withoutRedactedParams(ex.path), tls: ex.scheme === 'https' ? 1 : 0 });
@@ -27,7 +27,8 @@ export function curlCommand(ex: Pick<ExportedExchange, 'method' | 'host' | 'port
   }
   // Only where the client sent a key, in the header it sent it in: a request without one (a gateway's
   // credentials rule put it on upstream, or the endpoint takes none) is re-sent without one too.
-  for (const placeholder of credentialPlaceholders(ex.request.headers, ex.provider, keyInQuery(ex.path))) parts.push(placeholder);
+  // Subscription traffic is priced as such when recorded (from the credential itself, before redaction).
+  for (const placeholder of credentialPlaceholders(ex.request.headers, ex.provider, keyInQuery(ex.path), ex.cost_source === 'api_equivalent')) parts.push(placeholder);
   const body = ex.request.body;
   if (typeof body === 'string' && body.length > 0 && ex.request.body_encoding !== 'base64') parts.push(`--data-raw ${quote(body)}`);
   return parts.join(' \\\n  ');
