@@ -48,8 +48,8 @@ export class ReportThread {
   }
 
   private start(): Worker {
-    // The session view's code lives with the web UI's server: a dist/ older than it is stale too.
-    entry ??= compiledWorkerEntry(import.meta.url, 'report-worker.js', ['ui/server/session-page.ts', 'ui/server/request-diff.ts', 'ui/server/prices-for.ts', 'sessions/turns.ts']);
+    // The session and exchange views' code lives with the web UI's server: a dist/ older than it is stale too.
+    entry ??= compiledWorkerEntry(import.meta.url, 'report-worker.js', ['ui/server/session-page.ts', 'ui/server/exchange-page.ts', 'ui/server/request-diff.ts', 'ui/server/prices-for.ts', 'ui/server/curl.ts', 'ui/server/curl-credentials.ts', 'ui/server/access.ts', 'sessions/turns.ts']);
     const worker = new Worker(entry, { workerData: { file: this.file }, execArgv: [] });
     worker.unref();
     worker.on('message', (answer: WorkerAnswer) => {

@@ -1,4 +1,5 @@
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
+import type { ExchangePageQuery } from '../ui/server/exchange-page.js';
 import type { SessionPageQuery } from '../ui/server/session-page.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
 import type { SpendRow } from '../policy/budget.js';
@@ -81,6 +82,8 @@ export interface BackgroundReads {
   listExchanges: { query: ExchangeListQuery; result: ExchangeListEntry[] };
   /** The web UI's session view as JSON text (ui/server/session-page.ts): it decodes every body of the session. */
   sessionPage: { query: SessionPageQuery; result: string | undefined };
+  /** The web UI's exchange view as UTF-8 JSON (ui/server/exchange-page.ts): its bodies decoded, a Codex session's message log parsed. */
+  exchangePage: { query: ExchangePageQuery; result: Uint8Array | undefined };
 }
 
 export interface SessionQuery {

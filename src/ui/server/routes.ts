@@ -1,17 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { exchangeToJson, writeLines } from '../../archive/export.js';
-import { rowModels } from '../../archive/model-parts.js';
+import { writeLines } from '../../archive/export.js';
 import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
-import { threadTurns } from '../../sessions/turns.js';
 import { canSee, isLoopbackHostHeader, queriedUser, viewerFor, type Viewer } from './access.js';
 import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
-import { curlCommand } from './curl.js';
 import { listItem } from './list-item.js';
 import { parseListQuery, parseSessionPage, queryText } from './list-query.js';
-import { pricesFor } from './prices-for.js';
 import type { LiveHub } from './live.js';
 import { parseReportQuery, SERIES_GROUPS, USAGE_GROUPS, usageBody, usageCsv } from './usage.js';
 import { DECISIONS_DAYS, policyPage, type RefusedReload, type RunningPolicy } from './policy-page.js';
@@ -108,14 +104,10 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
   if (action === 'export' && rest.length === 0 && id && (kind === 'exchanges' || kind === 'sessions')) return sendExport(res, reader, kind, id, params.get('format'), viewer);
   if (action !== undefined) return sendJson(res, 404, errorBody('not_found', `no API route "${route}"`));
   if (kind === 'exchanges' && id) {
-    const detail = reader.exchange(id);
-    if (!detail || !canSee(viewer, detail.row.client_user)) return sendJson(res, 404, errorBody('not_found', `no exchange "${id}"`));
-    const exported = exchangeToJson(detail.row, detail.row.status === 101 ? detail.wsMessages : undefined);
-    // A Codex session's requests are its turns (as `show EXCHANGE --json` gives them); `turn` is the first.
-    const turns = threadTurns([detail.row], { messagesOf: () => detail.wsMessages, price: await pricesFor([detail.row], deps.prices()) });
-    // `models`: every model of a session that switched models (the list row's, tail's `gpt-5-codex+gpt-5-mini`).
-    const models = rowModels(detail.row);
-    return sendJson(res, 200, { ...exported, ...(models.length > 1 ? { models } : {}), turn: turns[0] ?? null, ...(turns.length > 1 ? { turns } : {}), curl: curlCommand(exported) });
+    // Its bodies decoded and parsed (a Codex session's whole message log): in the report thread, off the loop that relays traffic (exchange-page.ts).
+    const page = await reader.inBackground('exchangePage', { id, viewer: { user: viewer.user, admin: viewer.admin }, prices: deps.prices() });
+    if (page === undefined) return sendJson(res, 404, errorBody('not_found', `no exchange "${id}"`));
+    return sendJsonText(res, 200, page);
   }
   if (kind === 'sessions' && id) {
     // Every body of the session decoded and parsed: in the report thread, off the loop that relays traffic (session-page.ts).
@@ -178,8 +170,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   sendJsonText(res, status, JSON.stringify(body));
 }
 
-/** JSON already serialised (the report thread's answers cross back as text). */
-function sendJsonText(res: ServerResponse, status: number, text: string): void {
+/** JSON already serialised (the report thread's answers cross back as text, or UTF-8 bytes). */
+function sendJsonText(res: ServerResponse, status: number, text: string | Uint8Array): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' });
   res.end(text);
 }
