@@ -81,7 +81,7 @@ export interface BackgroundReads {
   /** The web UI's list with a text search: it decodes up to TEXT_SCAN_LIMIT bodies. */
   listExchanges: { query: ExchangeListQuery; result: ExchangeListEntry[] };
   /** The web UI's session view as JSON text (ui/server/session-page.ts): it decodes every body of the session. */
-  sessionPage: { query: SessionPageQuery; result: string | undefined };
+  sessionPage: { query: SessionPageQuery; result: Uint8Array | undefined };
   /** The web UI's exchange view as UTF-8 JSON (ui/server/exchange-page.ts): its bodies decoded, a Codex session's message log parsed. */
   exchangePage: { query: ExchangePageQuery; result: Uint8Array | undefined };
 }

@@ -18,14 +18,15 @@ export interface SessionPageQuery {
  * prints for a session, plus the diffs between consecutive requests; undefined when there
  * is none the viewer may see. It decodes and parses every request body of the session
  * (~0.1 s per 100 turns), so the proxy runs it in the report thread (report-worker.ts),
- * off the event loop that relays traffic; the text crosses back as one string.
+ * off the event loop that relays traffic. It crosses back as UTF-8 bytes, as the exchange
+ * page does (exchange-page.ts): sending a long string costs the main thread its encoding.
  */
-export async function sessionPage(reader: ArchiveReader, query: SessionPageQuery): Promise<string | undefined> {
+export async function sessionPage(reader: ArchiveReader, query: SessionPageQuery): Promise<Uint8Array | undefined> {
   const { id, viewer } = query;
   const found = reader.session(id);
   // A user who is not an admin sees only their own exchanges of a session, and no session without any.
   const detail = found && (viewer.admin ? found : { ...found, exchanges: found.exchanges.filter((e) => canSee(viewer, e.client_user)) });
   if (!detail || detail.exchanges.length === 0 && !viewer.admin) return undefined;
   const reading = { messagesOf: (ex: string) => reader.wsMessages(ex), price: await pricesFor(detail.exchanges, query.prices) };
-  return JSON.stringify({ session: sessionJson(detail.session), threads: sessionThreads(detail, reading), diffs: threadRequestDiffs(detail.exchanges) });
+  return new TextEncoder().encode(JSON.stringify({ session: sessionJson(detail.session), threads: sessionThreads(detail, reading), diffs: threadRequestDiffs(detail.exchanges) }));
 }
