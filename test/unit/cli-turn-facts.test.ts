@@ -50,6 +50,15 @@ describe('a retried turn in show', () => {
     expect(text).toContain(' · 200 upstream_error · ');
   });
 
+  it('a resend of an earlier turn after a later one is a retry too, as sessions counts it', () => {
+    // The same opening request sent again after turn 2 (a script run twice): the archive keeps its turn number, 1.
+    const view: ThreadView = { thread: { id: 't' } as ThreadView['thread'], turns: [turn(1, 'a'), turn(2, 'b'), turn(1, 'c'), turn(3, 'd')], children: [] };
+    const text = renderSession(session, [view], { markdown: false, color: false, thinking: false, maxText: 0 });
+    expect(text).toContain('3 turns (+1 retry), 1 thread');
+    const facts = text.split('\n').filter((l) => l.startsWith('── ')).map((l) => l.split(' · ')[0]);
+    expect(facts).toEqual(['── turn 1', '── turn 2', '── turn 1 (retry)', '── turn 3']);
+  });
+
   it('names the side thread (requests offering no tools) as such, a subagent as a subagent', () => {
     const side: ThreadView = { thread: { id: 's/side' } as ThreadView['thread'], turns: [turn(1, 'e')], children: [] };
     const sub: ThreadView = { thread: { id: 'sub-1', agentId: 'a1' } as ThreadView['thread'], turns: [turn(1, 'f')], children: [] };

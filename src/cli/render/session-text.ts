@@ -44,7 +44,10 @@ function countTurns(threads: readonly ThreadView[]): { turns: number; retries: n
   let turns = 0;
   let retries = 0;
   for (const t of threads) {
-    t.turns.forEach((turn, i) => (isRetry(t, i) ? retries++ : turns++));
+    for (const retry of retryFlags(t)) {
+      if (retry) retries++;
+      else turns++;
+    }
     const inner = countTurns(t.children.map((c) => c.view));
     turns += inner.turns;
     retries += inner.retries;
@@ -57,9 +60,18 @@ function isSideThread(id: string): boolean {
   return id.endsWith('/side');
 }
 
-/** A turn the one before it in its thread already had: the same request sent again. */
-function isRetry(view: ThreadView, i: number): boolean {
-  return i > 0 && view.turns[i - 1]!.turn === view.turns[i]!.turn;
+/**
+ * Which turns an earlier one in their thread already had: the same request sent again.
+ * Not only the turn just before: a resend may come after later turns (a script run
+ * twice), and the archive keeps its turn number all the same (sessions counts it so).
+ */
+function retryFlags(view: ThreadView): boolean[] {
+  const seen = new Set<number>();
+  return view.turns.map((t) => {
+    const again = seen.has(t.turn);
+    seen.add(t.turn);
+    return again;
+  });
 }
 
 function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: string[]): void {
@@ -69,8 +81,9 @@ function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: st
     : isSideThread(t.id) ? `side thread ${t.id} (requests offering no tools: titles, summaries, probes)`
     : `subagent thread ${t.id}${t.agentId ? ` (agent ${t.agentId})` : ''}`;
   out.push(o.markdown ? `${'#'.repeat(Math.min(6, depth + 2))} ${label}` : indent + (o.color ? bold(label) : label), '');
+  const retries = retryFlags(view);
   view.turns.forEach((turn, i) => {
-    renderTurn(turn, indent, o, out, isRetry(view, i));
+    renderTurn(turn, indent, o, out, retries[i]);
     for (const child of view.children.filter((c) => c.afterTurn === i)) {
       const spawned = child.toolCallId ? ` spawned by tool call ${child.toolCallId}` : '';
       const kind = isSideThread(child.view.thread.id) ? 'side requests' : 'subagent';
