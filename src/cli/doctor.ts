@@ -192,7 +192,7 @@ export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
     results.push(...proxyVarsCheck(env, target.expected, interceptHosts, envFix));
     results.push(nodeFetchCheck(process.version, env.NODE_OPTIONS, preloadFlag(), `eval "$(llmtap env --node${flags})", or start the tool with llmtap run${flags} -- CMD`));
     results.push(skewCheck(trip?.proxyNow, Date.now()));
-    results.push(untrustedClientsCheck(status?.untrustedCa));
+    results.push(untrustedClientsCheck(status?.untrustedCa, target.trustFix, flags));
     results.push(archiveCheck(status?.recorder));
     if (target.loginRefused) for (const r of results) if (r.status === 'skip' && r.detail === 'proxy not reachable') r.detail = unasked;
 

@@ -142,12 +142,13 @@ export function skewCheck(proxyNow: number | undefined, localNow: number): Check
   return ok('clock', `skew ${skew} s`);
 }
 
-export function untrustedClientsCheck(counts: { rejected: number; likelyRejected: number } | undefined): CheckResult {
+/** `trustFix` and `runFlags` name this proxy's home and port (a bare `sudo llmtap trust` trusts root's CA). */
+export function untrustedClientsCheck(counts: { rejected: number; likelyRejected: number } | undefined, trustFix: string, runFlags: string): CheckResult {
   const name = 'clients rejecting the CA';
   if (!counts) return { name, status: 'skip', detail: 'proxy not reachable' };
   const total = counts.rejected + counts.likelyRejected;
   if (total === 0) return ok(name, 'none since the proxy started');
-  return warn(name, `${counts.rejected} rejected the CA (TLS alert), ${counts.likelyRejected} closed silently after the handshake; the proxy log names the hosts`, 'llmtap trust, or start those tools with llmtap run -- CMD');
+  return warn(name, `${counts.rejected} rejected the CA (TLS alert), ${counts.likelyRejected} closed silently after the handshake; the proxy log names the hosts`, `${trustFix}, or start those tools with llmtap run${runFlags} -- CMD`);
 }
 
 /** What the proxy's recorder said on its status page: whether what goes through is being kept. */

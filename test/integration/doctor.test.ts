@@ -108,9 +108,10 @@ describe('llmtap doctor', () => {
     }
   });
 
-  it('a client that rejected the CA shows in the count', async () => {
+  it('a client that rejected the CA shows in the count, with a fix for this home and port (sudo for the system store)', async () => {
     tp.proxy.server.trust.report('rejected', 'api.openai.com', '127.0.0.1');
     const { checks } = await doctor(goodEnv);
-    expect(checks['clients rejecting the CA']).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^1 rejected/) });
+    const here = `--home '${tp.home}' --port ${tp.proxy.address.port}`;
+    expect(checks['clients rejecting the CA']).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^1 rejected/), fix: `sudo llmtap trust --home '${tp.home}', or start those tools with llmtap run ${here} -- CMD` });
   });
 });
