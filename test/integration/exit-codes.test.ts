@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ let home: string;
 let bad: string;
 let badConfig: string;
 let missing: string;
+let freePort: number;
 
 function llmtap(...args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
@@ -31,7 +33,12 @@ function llmtap(...args: string[]): Promise<{ code: number | null; stderr: strin
   });
 }
 
-beforeAll(() => {
+beforeAll(async () => {
+  // A port nothing listens on, for `run` to start its background proxy on.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  freePort = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
   home = mkdtempSync(join(tmpdir(), 'llmtap-exit-'));
   openArchive(paths(home).archive).close(); // the read commands need one to get as far as the file
   bad = join(home, 'bad.yaml');
@@ -64,6 +71,14 @@ describe('exit codes', () => {
       expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
       expect(r.stderr, name).toMatch(said);
     }
+  });
+
+  it('run --config with a config that does not load: exit 1 and one line saying why its background proxy did not start', async () => {
+    // Nothing on the port: run starts `llmtap start --config` in the background, which refuses the file.
+    const r = await llmtap('run', '--port', String(freePort), '--config', badConfig, '--', 'true');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/did not start: .*bad\.json:2: "failClosed" must be a boolean/);
   });
 
   it('a malformed command line: exit 2', async () => {
