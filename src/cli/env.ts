@@ -5,7 +5,7 @@ import { loadOrCreateCa, writeTrustBundle } from '../tls/ca.js';
 import { clientEnv } from './client-env.js';
 import { connectGatewayOrExit, gatewayOptions, gatewayProblem, typedFlags, type GatewayArgs } from './gateway-option.js';
 import { listenOptions, listenProblem, sameProxyFlags, shellQuote } from './options.js';
-import { probeProxy } from './probe.js';
+import { otherCaWarning, probeProxy } from './probe.js';
 
 interface EnvArgs extends GatewayArgs {
   home: string;
@@ -75,6 +75,6 @@ export const envCommand: CommandModule<{ home: string }, EnvArgs> = {
     if (probe !== 'llmtap') {
       const flags = sameProxyFlags({ home: args.home, host: args.host, port: args.port });
       process.stderr.write(`llmtap: warning: ${probe === 'none' ? 'no proxy is listening' : 'something other than llmtap is listening'} on ${formatAuthority(host, args.port)}; start one with "llmtap start${flags}" (or use "llmtap run${flags} -- CMD")\n`);
-    }
+    } else process.stderr.write(await otherCaWarning(host, args.port, ca.certPem, ca.certPath) ?? '');
   },
 };

@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { request } from 'node:http';
+import { formatAuthority } from '../proxy/route.js';
 
 export type ProbeResult = 'llmtap' | 'other' | 'none';
 
@@ -36,4 +38,38 @@ export async function waitForProxy(host: string, port: number, deadlineMs: numbe
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
+}
+
+/** The CA certificate the llmtap at host:port presents (its `/ca.pem`); undefined when it does not say (a gateway's login first). */
+function proxyCaPem(host: string, port: number, timeoutMs = 1500): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path: '/ca.pem', timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(res.statusCode === 200 ? Buffer.concat(chunks).toString('utf8') : undefined));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+/**
+ * When the llmtap on the port signs with another CA than the one at `certPath` (it runs
+ * with another --home, e.g. `llmtap start` under a default home and `run` under
+ * LLMTAP_HOME), the one-line warning: the tools would fail in their own words
+ * ("unable to get local issuer certificate") with nothing pointing at the cause.
+ */
+export async function otherCaWarning(host: string, port: number, certPem: string, certPath: string): Promise<string | undefined> {
+  const theirs = await proxyCaPem(host, port);
+  if (theirs === undefined) return undefined;
+  let same: boolean;
+  try {
+    same = new X509Certificate(theirs).fingerprint256 === new X509Certificate(certPem).fingerprint256;
+  } catch {
+    return undefined; // not a certificate: nothing to compare
+  }
+  if (same) return undefined;
+  return `llmtap: warning: the proxy on ${formatAuthority(host, port)} signs with another CA than ${certPath} (it runs with another --home): tools given this CA will refuse its certificates; give the proxy's --home (or LLMTAP_HOME)\n`;
 }

@@ -10,7 +10,7 @@ import { clientEnv } from './client-env.js';
 import { clientHost, interceptOption } from './env.js';
 import { connectGatewayOrExit, gatewayOptions, gatewayProblem, typedFlags, type GatewayArgs } from './gateway-option.js';
 import { listenOptions, listenProblem } from './options.js';
-import { probeProxy } from './probe.js';
+import { otherCaWarning, probeProxy } from './probe.js';
 
 interface RunArgs extends GatewayArgs {
   home: string;
@@ -80,6 +80,7 @@ export const runCommand: CommandModule<{ home: string }, RunArgs> = {
     }
     const { ca } = loadOrCreateCa(where.certs);
     writeTrustBundle(ca, where.bundle);
+    if (probe === 'llmtap') process.stderr.write(await otherCaWarning(host, args.port, ca.certPem, ca.certPath) ?? '');
     const vars = clientEnv({
       proxyUrl: labelledProxyUrl(`http://${formatAuthority(host, args.port)}`, args.label), caPath: ca.certPath, bundlePath: where.bundle,
       intercept: makeInterceptList(args.intercept).intercept, nodePreload: true, existingNodeOptions: process.env.NODE_OPTIONS,
