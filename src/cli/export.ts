@@ -7,6 +7,7 @@ import { openArchive } from '../recorder/db.js';
 import { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import { existingArchive, resolveSession } from './open-reader.js';
 import { counted } from './progress.js';
+import { counted as countedNoun } from './render/format.js';
 import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
 
 type ExportArgs = FilterArgs & {
@@ -62,7 +63,7 @@ export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
       if (args.out) {
         // end()'s callback gets the error of a file that could not be opened or written.
         await new Promise<void>((resolve, reject) => (out as NodeJS.WritableStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
-        process.stderr.write(`llmtap: wrote ${count} records to ${args.out}\n`);
+        process.stderr.write(`llmtap: wrote ${countedNoun(count, 'record')} to ${args.out}\n`);
       }
     } catch (err) {
       process.stderr.write(`llmtap: export failed: ${(err as Error).message}\n`);

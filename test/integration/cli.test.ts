@@ -132,6 +132,7 @@ describe('llmtap CLI end to end', () => {
     const { stderr: said } = await llmtap('export', '--out', file);
     expect(readFileSync(file, 'utf8')).toBe(stdout);
     expect(said.trim()).toBe(`llmtap: wrote ${stdout.trim().split('\n').length} records to ${file}`);
+    expect((await llmtap('export', '--last', '1', '--out', file)).stderr.trim()).toBe(`llmtap: wrote 1 record to ${file}`);
     // It holds the prompts, like the archive: readable by its owner only, whatever the umask.
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const failed = (await llmtap('export', '--out', join(home, 'no-such-dir', 'x.jsonl')).catch((e: unknown) => e)) as { code: number; stderr: string };
