@@ -136,7 +136,8 @@ export function tailJson(row: ExchangeListRow): Record<string, unknown> {
     // The one rule of stats and `--status error` (failed-exchange.ts): a consumer need not know stop reasons.
     failed: exchangeFailed({ outcome: row.outcome, status: row.status, stopReason: row.stop_reason }), stop_reason: row.stop_reason,
     duration_ms: row.ended_at === null ? null : Math.round(row.ended_at - row.started_at), host: row.host, method: row.method, path: row.path,
-    tokens: { input: promptTokens(row), output: outputTokens(row), cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
+    // No usage reported is null (as the line's "in -" and export's prompt_tokens), not 0 tokens.
+    tokens: { input: row.input_tokens === null && row.cached_input_tokens === null ? null : promptTokens(row), output: outputTokens(row), cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
     session_id: row.session_id, thread_id: row.thread_id, usage_estimated: estimatedPart(row.usage_estimated) !== null, usage_estimated_part: estimatedPart(row.usage_estimated),
   };
 }

@@ -4,7 +4,7 @@ import type { ExchangeListRow, SessionSummary } from '../../src/archive/store.js
 import type { ThreadView, TurnView } from '../../src/sessions/turns.js';
 import { renderSession } from '../../src/cli/render/session-text.js';
 import { statusLabel } from '../../src/cli/render/format.js';
-import { tailLine } from '../../src/cli/tail.js';
+import { tailJson, tailLine } from '../../src/cli/tail.js';
 
 describe('an exchange\'s status on the terminal', () => {
   it('names the outcome of an exchange that did not complete, whatever its status said', () => {
@@ -30,6 +30,9 @@ describe('an exchange\'s status on the terminal', () => {
     expect(long.indexOf('gpt-4o-mini')).toBe(tailLine(row, false).indexOf('gpt-4o-mini'));
     expect(long).toContain('anthropic-sdk-pyt…');
     expect(tailLine(row, false)).toContain('in - out -');
+    // --json says the same: no usage is null, as export writes it, not a count of 0.
+    expect(tailJson(row).tokens).toEqual({ input: null, output: null, cached_input: null });
+    expect(tailJson({ ...row, input_tokens: 0 }).tokens).toMatchObject({ input: 0 });
   });
 });
 
