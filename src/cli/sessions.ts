@@ -5,6 +5,7 @@ import { openReader, printJson } from './open-reader.js';
 import { duration, localTime, parseTimeArg, terminalSafe, tokens, usd } from './render/format.js';
 import { dim, renderTable, terminalWidth, useColor } from './render/table.js';
 import { quotaText } from './render/quota.js';
+import { usdFigure } from '../archive/stats-json.js';
 
 interface SessionsArgs {
   home: string;
@@ -75,7 +76,7 @@ export function sessionJson(s: SessionSummary): Record<string, unknown> {
     id: s.id, started_at: new Date(s.startedAt).toISOString(), ended_at: new Date(s.endedAt).toISOString(), duration_ms: Math.round(s.endedAt - s.startedAt),
     tool: s.tool, client: { address: s.clientAddress, user: s.clientUser }, label: s.clientLabel, models: s.models, threads: s.threads, turns: s.exchanges - s.retries, retries: s.retries, errors: s.errors,
     tokens: { input: s.inputTokens, output: s.outputTokens, cached_input: s.cachedInputTokens },
-    cost_usd: s.costUsd, unpriced_exchanges: s.unpriced, api_equivalent: s.apiEquivalent, quota_burn_percent: s.quota,
+    cost_usd: usdFigure(s.costUsd), unpriced_exchanges: s.unpriced, api_equivalent: s.apiEquivalent, quota_burn_percent: s.quota,
   };
 }
 

@@ -13,6 +13,7 @@ import { openReader } from './open-reader.js';
 import { duration, statusLabel, terminalSafe, tokens, usd } from './render/format.js';
 import { dim, fitted, red, useColor } from './render/table.js';
 import { exchangeFailed } from '../failed-exchange.js';
+import { usdFigure } from '../archive/stats-json.js';
 
 type TailArgs = FilterArgs & {
   home: string;
@@ -137,7 +138,7 @@ export function tailJson(row: ExchangeListRow): Record<string, unknown> {
     failed: exchangeFailed({ outcome: row.outcome, status: row.status, stopReason: row.stop_reason }), stop_reason: row.stop_reason,
     duration_ms: row.ended_at === null ? null : Math.round(row.ended_at - row.started_at), host: row.host, method: row.method, path: row.path,
     // No usage reported is null (as the line's "in -" and export's prompt_tokens), not 0 tokens.
-    tokens: { input: row.input_tokens === null && row.cached_input_tokens === null ? null : promptTokens(row), output: outputTokens(row), cached_input: row.cached_input_tokens }, cost_usd: row.cost_usd,
+    tokens: { input: row.input_tokens === null && row.cached_input_tokens === null ? null : promptTokens(row), output: outputTokens(row), cached_input: row.cached_input_tokens }, cost_usd: usdFigure(row.cost_usd),
     session_id: row.session_id, thread_id: row.thread_id, usage_estimated: estimatedPart(row.usage_estimated) !== null, usage_estimated_part: estimatedPart(row.usage_estimated),
   };
 }

@@ -5,6 +5,7 @@ import type { ThreadView, TurnView } from '../../src/sessions/turns.js';
 import { renderSession } from '../../src/cli/render/session-text.js';
 import { statusLabel } from '../../src/cli/render/format.js';
 import { tailJson, tailLine } from '../../src/cli/tail.js';
+import { sessionJson } from '../../src/cli/sessions.js';
 
 describe('an exchange\'s status on the terminal', () => {
   it('names the outcome of an exchange that did not complete, whatever its status said', () => {
@@ -80,5 +81,11 @@ describe('dollar figures in JSON and CSV', () => {
     expect(usdFigure(0.00019920000000000002)).toBe(0.0001992);
     expect(usdFigure(1234.5678)).toBe(1234.5678);
     expect(usdFigure(null)).toBeNull();
+  });
+
+  it('sessions --json and tail --json say the same figure as stats --json and the CSV export', () => {
+    const noisy = 0.00019920000000000002;
+    expect(sessionJson({ id: 's', startedAt: 0, endedAt: 10, costUsd: noisy, exchanges: 1, retries: 0 } as unknown as SessionSummary).cost_usd).toBe(0.0001992);
+    expect(tailJson({ started_at: 0, ended_at: 10, cost_usd: noisy, input_tokens: 21, cached_input_tokens: 4, api: 'messages' } as unknown as ExchangeListRow).cost_usd).toBe(0.0001992);
   });
 });
