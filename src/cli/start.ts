@@ -12,6 +12,7 @@ import type { MockUpstream } from '../mock/mock-upstream.js';
 import { buildConfig, type StartFlags } from './build-config.js';
 import { RELOADABLE } from '../config-file.js';
 import { startHint } from './start-hint.js';
+import { sameProxyFlags } from './options.js';
 import { guardProcess } from './process-guard.js';
 
 export type StartArgs = StartFlags & { pretty?: boolean };
@@ -94,6 +95,8 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
     process.stderr.write(`llmtap: cannot start: ${err.code === 'EADDRINUSE' ? `${formatAuthority(config.host, config.port)} is already in use` : err.message}\n`);
     process.exit(1);
   });
+  // The untrusted-CA warning names this home and port, as the banner's env line does (not on a gateway).
+  if (config.auth.length === 0) proxy.server.trust.fixFlags = { home: sameProxyFlags({ home: args.home, port: DEFAULTS.port }), proxy: sameProxyFlags({ home: args.home, port: proxy.address.port }) };
   const url = `http://${formatAuthority(proxy.address.address, proxy.address.port)}`;
   process.stdout.write([
     `llmtap listening on ${url}`,

@@ -32,12 +32,22 @@ export function classifyClientTlsError(code: string | undefined, handshakeDone: 
   return undefined;
 }
 
+/**
+ * The flags that name this proxy again in a fix: its home (` --home '…'`, for `trust` too)
+ * and its port, empty for the defaults. A bare `llmtap run` or `trust` would point at
+ * another CA and proxy than the one the client met.
+ */
+export interface FixFlags {
+  home: string;
+  proxy: string;
+}
+
 /** The message a user sees; one line, naming the fix. */
-export function untrustedMessage(verdict: TrustVerdict): string {
+export function untrustedMessage(verdict: TrustVerdict, flags: FixFlags = { home: '', proxy: '' }): string {
   const what = verdict === 'rejected'
     ? 'a client rejected the llmtap CA certificate (TLS alert)'
     : 'a client closed the intercepted TLS connection without sending a request; it likely does not trust the llmtap CA (Node clients close silently)';
-  return `${what}: run \`llmtap trust\` (system store), start the tool with \`llmtap run -- CMD\`, or see \`llmtap doctor\``;
+  return `${what}: run \`llmtap trust${flags.home}\` (system store), start the tool with \`llmtap run${flags.proxy} -- CMD\`, or see \`llmtap doctor${flags.proxy}\``;
 }
 
 const WINDOW_MS = 10 * 60_000;
@@ -51,6 +61,8 @@ export class TrustReporter {
   rejected = 0;
   likelyRejected = 0;
   private readonly lastWarned = new Map<string, number>();
+  /** Set by `llmtap start` once it listens (a proxy on this machine; a gateway's clients run their own llmtap). */
+  fixFlags: FixFlags | undefined;
 
   constructor(private readonly logger: Logger, private readonly now: () => number = Date.now) {}
 
@@ -62,7 +74,7 @@ export class TrustReporter {
     if (verdict === 'rejected') this.rejected++;
     else this.likelyRejected++;
     if (!this.shouldWarn(`${clientAddress} ${host}`)) return;
-    this.logger.warn({ host, client: clientAddress, verdict }, untrustedMessage(verdict));
+    this.logger.warn({ host, client: clientAddress, verdict }, untrustedMessage(verdict, this.fixFlags));
   }
 
   private shouldWarn(key: string): boolean {

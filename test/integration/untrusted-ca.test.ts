@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { DOCTOR_HOST } from '../../src/proxy/doctor-echo.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startCliProxy } from '../helpers/cli-proxy.js';
 import { connectThrough, exchangeRaw, parseResponse, startTls } from '../helpers/raw-client.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
@@ -66,6 +67,21 @@ describe('clients that do not trust the CA', () => {
     expect(warnings().filter((w) => w.host === 'api.anthropic.com' && w.verdict === 'rejected')).toHaveLength(1);
     // A refused CA is a trust problem, not a malformed request: no bad_request counted (an alert on those would fire).
     expect((await status()).refusals.bad_request ?? 0).toBe(0);
+  });
+
+  it('llmtap start under another home and port: the warning\'s fix names them (a bare llmtap run or trust points at another CA)', async () => {
+    const cli = await startCliProxy(fake, []);
+    try {
+      await run('curl', ['-sS', '--proxy', `http://127.0.0.1:${cli.port}`, 'https://api.openai.com/'], { env: { PATH: process.env.PATH ?? '', CURL_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt' } }).catch(() => undefined);
+      const rejected = () => cli.logs().find((l) => l.verdict === 'rejected');
+      await until(() => rejected() !== undefined);
+      const warned = rejected()!;
+      expect(warned).toMatchObject({ level: 40, host: 'api.openai.com' });
+      const here = `--home '${cli.home}' --port ${cli.port}`;
+      expect(warned.msg).toBe(`a client rejected the llmtap CA certificate (TLS alert): run \`llmtap trust --home '${cli.home}'\` (system store), start the tool with \`llmtap run ${here} -- CMD\`, or see \`llmtap doctor ${here}\``);
+    } finally {
+      await cli.stop();
+    }
   });
 
   it('a client that trusts the CA and sends requests is not reported', async () => {
