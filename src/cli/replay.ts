@@ -52,7 +52,10 @@ export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
       const detail = reader.session(id)!;
       steps = replayTimeline(sessionThreads(detail, sessionReading(reader, overrides)), { speed: args.wait && !args.step ? args.speed : Infinity, maxGapMs: args['max-gap'] * 1000 });
       const s = detail.session;
-      header = `replaying session ${s.id}: ${counted(steps.length, 'turn')} in ${counted(s.threads, 'thread')}, recorded over ${duration(s.endedAt - s.startedAt)}${args.speed !== 1 && args.wait && !args.step ? ` at ${args.speed}× speed` : ''}`;
+      // Turns as show and sessions count them: a retry is its turn again, counted apart.
+      const retries = steps.filter((step) => step.retry).length;
+      const turns = `${counted(steps.length - retries, 'turn')}${retries === 0 ? '' : ` (+${retries === 1 ? '1 retry' : `${retries} retries`})`}`;
+      header = `replaying session ${s.id}: ${turns} in ${counted(s.threads, 'thread')}, recorded over ${duration(s.endedAt - s.startedAt)}${args.speed !== 1 && args.wait && !args.step ? ` at ${args.speed}× speed` : ''}`;
     } finally {
       reader.close();
     }
@@ -78,7 +81,7 @@ async function play(steps: ReplayStep[], header: string, args: ReplayArgs): Prom
         continue;
       }
       const when = `+${duration(step.gapMs)}${step.depth > 0 ? ` · subagent thread ${step.turn.threadId}` : ''}`;
-      process.stdout.write(`${terminalSafe(color ? dim(when) : when)}\n${renderTurnLines(step.turn, step.depth, { markdown: false, color, thinking: args.thinking, maxText: args['max-text'] }).join('\n')}\n`);
+      process.stdout.write(`${terminalSafe(color ? dim(when) : when)}\n${renderTurnLines(step.turn, step.depth, { markdown: false, color, thinking: args.thinking, maxText: args['max-text'] }, step.retry).join('\n')}\n`);
     }
   } finally {
     lines?.close();

@@ -16,6 +16,8 @@ export interface ReplayStep {
   gapMs: number;
   /** How long playback waits before showing this step. */
   waitMs: number;
+  /** The same request its thread already sent (its turn number again): a retry, not a new turn. */
+  retry: boolean;
 }
 
 export interface ReplayOptions {
@@ -25,11 +27,15 @@ export interface ReplayOptions {
 }
 
 export function replayTimeline(threads: ThreadView[], o: ReplayOptions): ReplayStep[] {
-  const found: { turn: TurnView; depth: number; threadIndex: number }[] = [];
+  const found: { turn: TurnView; depth: number; threadIndex: number; retry: boolean }[] = [];
   const visit = (view: ThreadView, depth: number): void => {
     const threadIndex = order.length;
     order.push(view.thread.id);
-    for (const turn of view.turns) found.push({ turn, depth, threadIndex });
+    const seen = new Set<number>();
+    for (const turn of view.turns) {
+      found.push({ turn, depth, threadIndex, retry: seen.has(turn.turn) });
+      seen.add(turn.turn);
+    }
     for (const child of view.children) visit(child.view, depth + 1);
   };
   const order: string[] = [];

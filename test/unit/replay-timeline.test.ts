@@ -32,6 +32,14 @@ describe('replay timeline', () => {
     expect(replayTimeline([main], { speed: Infinity, maxGapMs: 10_000 })[1]!.gapMs).toBe(3_600_000);
   });
 
+  it('marks a resend of a turn its thread already had as a retry, as show and sessions count it', () => {
+    const main = thread('main', [turn('main', 1, 0), turn('main', 2, 100), turn('main', 1, 200), turn('main', 3, 300)]);
+    const sub = thread('sub', [turn('sub', 1, 150)]);
+    main.children.push({ afterTurn: 0, toolCallId: null, view: sub });
+    const steps = replayTimeline([main], { speed: Infinity, maxGapMs: 1 });
+    expect(steps.map((s) => [s.turn.threadId, s.turn.turn, s.retry])).toEqual([['main', 1, false], ['main', 2, false], ['sub', 1, false], ['main', 1, true], ['main', 3, false]]);
+  });
+
   it('keeps thread order for turns that started in the same millisecond', () => {
     const a = thread('a', [turn('a', 1, 100)]);
     const b = thread('b', [turn('b', 1, 100)]);

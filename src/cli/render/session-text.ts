@@ -94,9 +94,9 @@ function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: st
 }
 
 /** One turn as text lines (for `replay`, which shows turns one at a time). */
-export function renderTurnLines(turn: TurnView, depth: number, o: RenderOptions): string[] {
+export function renderTurnLines(turn: TurnView, depth: number, o: RenderOptions, retry = false): string[] {
   const out: string[] = [];
-  renderTurn(turn, o.markdown ? '' : '  '.repeat(depth), o, out);
+  renderTurn(turn, o.markdown ? '' : '  '.repeat(depth), o, out, retry);
   return out.map(terminalSafe);
 }
 
