@@ -23,6 +23,12 @@ export function promptTokens(row: UsageColumns): number {
   return input + (row.cached_input_tokens ?? 0) + (row.cache_creation_input_tokens ?? 0);
 }
 
+/** The same total for a parsed answer's usage (the proxy's log line), or undefined when none was reported. */
+export function usagePromptTokens(usage: Usage | undefined, api: string | undefined): number | undefined {
+  if (usage?.inputTokens === undefined && usage?.cachedInputTokens === undefined) return undefined;
+  return promptTokens({ api: api ?? null, input_tokens: usage.inputTokens ?? null, cached_input_tokens: usage.cachedInputTokens ?? null, cache_creation_input_tokens: usage.cacheCreationInputTokens ?? null });
+}
+
 /** SQL for the same total over `exchanges` columns, for aggregate queries. */
 export const PROMPT_TOKENS_SQL = `(COALESCE(input_tokens, 0) + CASE WHEN api IN (${[...CACHE_BESIDE_INPUT].map((a) => `'${a}'`).join(', ')})
   THEN COALESCE(cached_input_tokens, 0) + COALESCE(cache_creation_input_tokens, 0) ELSE 0 END)`;

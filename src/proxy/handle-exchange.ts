@@ -26,7 +26,7 @@ import { relay } from './relay.js';
 import { formatAuthority } from './route.js';
 import type { UpstreamPools } from './upstream.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
-import { usageOutputTokens } from '../providers/usage-totals.js';
+import { usageOutputTokens, usagePromptTokens } from '../providers/usage-totals.js';
 import type { Login } from './login-recheck.js';
 
 /** Who is talking to whom on one client connection (set when the connection is accepted). */
@@ -349,7 +349,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
     model: model === undefined ? undefined : redactor.text(model),
     tool: ex.tool?.name === undefined ? undefined : redactor.text(ex.tool.name),
     status: ex.response?.status,
-    in: ex.usage?.inputTokens,
+    in: usagePromptTokens(ex.usage, ex.api), // every prompt token, as tail and stats count them (Anthropic's cache reads too)
     out: usageOutputTokens(ex.usage, ex.api, ex.provider),
     ms: Math.round((ex.timings.end ?? start) - start),
     outcome: ex.outcome,

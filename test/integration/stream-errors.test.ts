@@ -122,6 +122,11 @@ describe('mid-stream provider errors through the proxy', () => {
     // The proxy's line per exchange: at warn, as its own failures are, naming the provider's error after the 200.
     const lines = logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'exchange');
     expect(lines.map((l) => [l.level, l.status, l.error]).sort()).toEqual(exported(tp).map((e) => [40, 200, e.response?.stop_reason]).sort());
+    // Its `in` is every prompt token, as tail, sessions and stats count them: Anthropic's cache reads beside input_tokens too.
+    const claude = exported(tp).find((e) => e.provider === 'anthropic')!;
+    const { input_tokens: input, cached_input_tokens: cached, cache_creation_input_tokens: written } = claude.usage;
+    expect(cached).toBeGreaterThan(0);
+    expect(lines.find((l) => l.host === 'api.anthropic.com')?.in).toBe((input ?? 0) + (cached ?? 0) + (written ?? 0));
     const archive = openArchive(paths(tp.home).archive);
     const { db } = archive;
     try {
