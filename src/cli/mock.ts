@@ -3,7 +3,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadRecordings, type LoadedRecordings } from '../mock/load-recordings.js';
 import { MockUpstream } from '../mock/mock-upstream.js';
 import { openReader } from './open-reader.js';
-import { parseTimeArg } from './render/format.js';
+import { counted, parseTimeArg } from './render/format.js';
 import { runProxy, startOptions, type StartArgs } from './start.js';
 
 type MockArgs = StartArgs & { session?: string; since?: string; timing: boolean; 'record-home'?: string };
@@ -48,7 +48,7 @@ export const mockCommand: CommandModule<{ home: string }, MockArgs> = {
 
 /** What the mock did, printed when it stops: answers served, requests it had nothing for, recordings never asked for. */
 export function mockSummary(mock: MockUpstream): string {
-  const lines = [`llmtap mock: ${mock.served} answered from recordings, ${mock.misses.length} with no recording, ${mock.index.unused().length} recordings never asked for`];
+  const lines = [`llmtap mock: ${mock.served} answered from recordings, ${mock.misses.length} with no recording, ${counted(mock.index.unused().length, 'recording')} never asked for`];
   const ws = mock.ws;
   if (mock.wsIndex.size > 0 || ws.sessions > 0) lines.push(`llmtap mock: ${ws.sessions} WebSocket sessions replayed, ${ws.answered} messages answered, ${ws.misses.length} with no recording, ${mock.wsIndex.unusedTurns()} recorded messages never sent`);
   for (const m of [...mock.misses, ...ws.misses].slice(0, 20)) lines.push(`  no_recording ${m.method} ${m.host}${m.path} key ${m.key.slice(0, 16)}${m.nearest ? `, nearest ${m.nearest.exchangeId}: ${m.nearest.difference}` : ''}`);

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { makeExchange, type Exchange } from '../../src/exchange.js';
 import { firstDifference } from '../../src/mock/first-difference.js';
 import { MockIndex } from '../../src/mock/mock-index.js';
+import { mockSummary } from '../../src/cli/mock.js';
+import type { MockUpstream } from '../../src/mock/mock-upstream.js';
 import { mockCanonical, recordingFromRow, type Recording } from '../../src/mock/recording.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { storedBody } from '../../src/recorder/stored-body.js';
@@ -109,5 +111,15 @@ describe('firstDifference', () => {
     expect(firstDifference('POST a/p\n{"c":"mail [REDACTED:email:1]"}', 'POST a/p\n{"c":"mail bob@example.com"}'))
       .toBe('c: recorded "mail [REDACTED:email:1]", got "mail bob@example.com" (redacted by a policy when recorded: run the mock with the same --policy)');
     expect(firstDifference('POST a/p\n{"c":"[REDACTED:email:1] a"}', 'POST a/p\n{"c":"[REDACTED:email:1] b"}')).toBe('c: recorded "[REDACTED:email:1] a", got "[REDACTED:email:1] b"');
+  });
+});
+
+describe('the mock\'s summary when it stops', () => {
+  it('counts in words that agree with the number (1 recording, 2 recordings)', () => {
+    const summary = (unused: number) => mockSummary({
+      served: 1, misses: [], index: { unused: () => Array.from({ length: unused }) }, ws: { sessions: 0, answered: 0, misses: [] }, wsIndex: { size: 0, unusedTurns: () => 0 },
+    } as unknown as MockUpstream);
+    expect(summary(1)).toBe('llmtap mock: 1 answered from recordings, 0 with no recording, 1 recording never asked for\n');
+    expect(summary(2)).toContain(', 2 recordings never asked for');
   });
 });
