@@ -239,7 +239,10 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
 function readBody(req: IncomingMessage, limit: number, stallMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(new LlmtapError('request_too_large'));
-  if (req.complete) return Promise.resolve(Buffer.alloc(0));
+  // Complete with nothing left to read: no body. A body that arrived while the request
+  // waited (its turn behind a pipelined one, a login's scrypt) is complete too, and still
+  // buffered: it is read below, not dropped.
+  if (req.complete && req.readableLength === 0) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

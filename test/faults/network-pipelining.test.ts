@@ -47,6 +47,17 @@ describe('FAULT 30: pipelined requests', () => {
     expect(answer.match(/HTTP\/1\.1 200 /g)).toHaveLength(3);
   });
 
+  it('FAULT 30: a POST waiting its turn behind a slow answer goes up with its whole body (it arrived while it waited)', async () => {
+    const tls = await intercepted();
+    const before = fake.seen.length;
+    const body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"pipelined"}]}';
+    tls.write(get('b1', 200) + `POST /echo?id=b2 HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const answer = (await readAll(tls, 5000)).toString('latin1');
+    expect(answer.match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+    const seen = fake.seen.slice(before);
+    expect(seen.map((r) => r.body.toString())).toEqual(['', body]);
+  });
+
   it('FAULT 30: when the client leaves during the first, the others never reach the provider and all three are recorded client_aborted', async () => {
     const tls = await intercepted();
     const before = fake.seen.length;

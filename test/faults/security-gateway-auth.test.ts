@@ -23,7 +23,7 @@ beforeAll(async () => {
   plain = await startFakeProvider({ tls: false });
   gw = await startTestProxy(fake, {
     host: '0.0.0.0',
-    auth: [{ user: 'u', password: 'p' }],
+    auth: [{ user: 'u', password: 'p' }, { user: 'plain-first', password: 'q' }],
     intercept: ['plain.test:80'],
     connectTo: [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${fake.port}`)), parseConnectTo(`plain.test:80:127.0.0.1:${plain.port}`)],
   });
@@ -72,5 +72,13 @@ describe('gateway mode, in process', () => {
     });
     expect(recs.map((r) => [r.client.user_agent, r.client.user, r.status])).toEqual([['gateway-https', 'u', 200], ['gateway-plain', 'u', 200]]);
     expect(JSON.stringify(recs)).not.toContain(Buffer.from('u:p').toString('base64'));
+  });
+
+  it('a plain-HTTP POST whose login is checked for the first time (one scrypt) goes up with its whole body', async () => {
+    const a = await rawExchange(gw.proxy.address.port, `POST http://plain.test/v1/chat/completions HTTP/1.1\r\nHost: plain.test\r\nProxy-Authorization: ${basic('plain-first', 'q')}\r\nContent-Type: application/json\r\nContent-Length: ${CHAT.length}\r\nConnection: close\r\n\r\n${CHAT}`);
+    expect(a.status).toBe(200);
+    const last = plain.seen.at(-1)!;
+    expect(last.body.toString()).toBe(CHAT);
+    expect(last.rawHeaders).toContain(String(CHAT.length));
   });
 });
