@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config-error.js';
 import { loadConfigFile } from '../config-file.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
+import { retentionWarnings } from '../policy/budget-retention.js';
 import { loadPolicyFile } from '../policy/load.js';
 
 interface CheckArgs {
@@ -32,7 +33,8 @@ export function checkConfig(file: string): CheckResult {
   const keys = Object.keys(config).length;
   if (!config.policyFile) return { summary: `${file}: ok, config with ${keys} settings`, warnings: [] };
   const policy = loadPolicyFile(config.policyFile);
-  return { summary: `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(policy)}`, warnings: policyWarnings(policy) };
+  return { summary: `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(policy)}`,
+    warnings: [...policyWarnings(policy), ...retentionWarnings(policy.budget, config.retainDays).map((line) => `${file}: ${line}`)] };
 }
 
 /** The policy's warnings, each already `file:line: key: why`, in the file's order. */

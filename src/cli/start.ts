@@ -4,6 +4,7 @@ import { startProxy } from '../app.js';
 import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
 import { configExitCode } from '../config-error.js';
 import { createLogger, type Logger } from '../log.js';
+import { retentionWarnings } from '../policy/budget-retention.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
 import { PolicyWatcher } from '../policy/watch.js';
 import { formatAuthority } from '../proxy/route.js';
@@ -111,9 +112,9 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
   if (config.policy) {
     logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
-    warnPolicy(logger, config.policy);
+    warnPolicy(logger, config.policy, config.retainDays);
   }
-  const policyWatch = new PolicyFollower(proxy.server, logger).follow(config.policyFile);
+  const policyWatch = new PolicyFollower(proxy.server, logger, config.retainDays).follow(config.policyFile);
   let running = config;
   process.on('SIGHUP', () => {
     if (!config.configFile) {
@@ -128,7 +129,8 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       const waiting = restartOnlyChanges(running, next);
       running = next;
       logger.info({ file: config.configFile }, 'config reloaded');
-      if (next.policy) warnPolicy(logger, next.policy);
+      // Retention is a restart-only setting: the one the proxy started with is the one that purges.
+      if (next.policy) warnPolicy(logger, next.policy, config.retainDays);
       if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
     } catch (err) {
       logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
@@ -164,7 +166,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
 class PolicyFollower {
   private watched?: { file: string; watcher: PolicyWatcher };
 
-  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined): void; noteRefusedReload(file: string, message: string): void }, private readonly logger: Logger) {}
+  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined): void; noteRefusedReload(file: string, message: string): void }, private readonly logger: Logger, private readonly retainDays: number | undefined) {}
 
   follow(file: string | undefined): this {
     if (this.watched?.file === file) return this;
@@ -173,7 +175,7 @@ class PolicyFollower {
       loaded: (policy) => {
         this.server.setPolicy(policy);
         this.logger.info({ file, policy: summarize(policy) }, 'policy reloaded');
-        warnPolicy(this.logger, policy);
+        warnPolicy(this.logger, policy, this.retainDays);
       },
       refused: (message) => {
         this.logger.error({ file, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy');
@@ -194,11 +196,13 @@ class PolicyFollower {
 /**
  * At every (re)load, what loads but will not always take effect, applied as written all the
  * same (compile.ts warnings): keys such as a route model on Bedrock, and each budget rule no
- * request reaches (budget-shadow.ts). One line each, as check-config prints them.
+ * request reaches (budget-shadow.ts), and each budget rule whose period outlasts the retention
+ * it is seeded from (budget-retention.ts). One line each, as check-config prints them.
  */
-function warnPolicy(logger: Logger, policy: CompiledPolicy): void {
+function warnPolicy(logger: Logger, policy: CompiledPolicy, retainDays: number | undefined): void {
   // The file's own words (rule ids, globs): through the redactor like every rule id the log names.
   for (const w of policy.warnings ?? []) logger.warn(`policy: ${builtInRedactor.text(w.text)}`);
+  for (const line of retentionWarnings(policy.budget, retainDays)) logger.warn(`policy: ${builtInRedactor.text(line)}`);
 }
 
 /** Settings a reload changed that the running proxy cannot take (RELOADABLE names those it can): they wait for a restart. */

@@ -95,6 +95,19 @@ describe('CLI errors a new user meets', () => {
     expect((await run('node', [CLI, '--home', home, 'check-config', config])).stderr).toContain('never applies');
   });
 
+  it('check-config warns when retainDays deletes spend a budget period still counts (a restart would seed the budget from less)', async () => {
+    const policy = join(home, 'retained.yaml');
+    writeFileSync(policy, 'rules:\n  - {id: daily, mode: monitor, budget: {usd: 5, period: day, per: user}}\n  - {id: monthly, budget: {usd: 100, period: month, per: user}}\n');
+    const config = join(home, 'retained.json');
+    writeFileSync(config, JSON.stringify({ policy: 'retained.yaml', retainDays: 7 }));
+    const text = await run('node', [CLI, '--home', home, 'check-config', config]);
+    expect(text.stdout).toMatch(/retained\.json: ok, config with 2 settings/);
+    expect(text.stderr).toBe(`llmtap: warning: ${config}: retainDays 7 deletes exchanges before the month of budget rule "monthly" is over: after a restart, or a reload that seeds the rule again, it counts only the spend of the last 7 days (budgets start from the archive); keep retainDays at least 31 for a month\n`
+      + 'llmtap: 1 warning; the file loads as it is (warnings do not fail check-config: exit 0)\n');
+    writeFileSync(config, JSON.stringify({ policy: 'retained.yaml', retainDays: 31 }));
+    expect((await run('node', [CLI, '--home', home, 'check-config', config])).stderr).toBe('');
+  });
+
   it('a flag the other flags make meaningless is refused, not ignored', async () => {
     expect(await fails('ca', '--intercept', 'foo.com')).toEqual({ code: 2, stderr: 'llmtap: --intercept is read only with --regenerate --name-constrained (the hosts the new CA may sign for)\n' });
     expect(await fails('show', 'x', '--json', '--format', 'md')).toEqual({ code: 2, stderr: 'llmtap: --format md is for the text view: not with --json\n' });
