@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { hashPasswordLine } from '../proxy/auth.js';
+import { hashPasswordLine, userNameProblem } from '../proxy/auth.js';
 import { hiddenLines } from './hidden-input.js';
 
 interface PasswdArgs {
@@ -22,6 +22,12 @@ export const passwdCommand: CommandModule<{ home: string }, PasswdArgs> = {
       process.exit(2);
     }
     const user = args.user;
+    // Before the password is asked for: a name no login can use is a bad argument (exit 2).
+    const problem = userNameProblem(user);
+    if (problem) {
+      process.stderr.write(`llmtap: ${problem}\n`);
+      process.exit(2);
+    }
     const password = process.stdin.isTTY ? await typedTwice(user) : await firstLineOfStdin();
     if (!password) {
       process.stderr.write('llmtap: no password on stdin\n');

@@ -32,9 +32,24 @@ export function parseAuthSpec(spec: string): ProxyUser {
   return { user: spec.slice(0, i), password: spec.slice(i + 1) };
 }
 
+/**
+ * Why `user` cannot be a users-file login, or undefined. Beyond an empty name and ":", a
+ * line whose name starts with "#" is read as a comment, one with a space at either end has
+ * it trimmed with the line, and a control character is refused in every Basic login
+ * (parseBasic): each would make a line that no password ever logs in with.
+ */
+export function userNameProblem(user: string): string | undefined {
+  if (!user || user.includes(':')) return 'user names cannot be empty or contain ":"';
+  if (user.startsWith('#')) return `user name "${user}": cannot start with "#" (a users-file line starting with it is a comment)`;
+  if (user.trim() !== user) return `user name "${user}": cannot start or end with a space (the users file trims its lines)`;
+  if (/[\x00-\x1f\x7f]/.test(user)) return 'user names cannot hold control characters (a proxy login refuses them)';
+  return undefined;
+}
+
 /** One `user:scrypt$N$r$p$salt$key` line (base64 salt and key), as `llmtap passwd` prints. */
 export async function hashPasswordLine(user: string, password: string): Promise<string> {
-  if (!user || user.includes(':')) throw new ConfigError('user names cannot be empty or contain ":"');
+  const problem = userNameProblem(user);
+  if (problem) throw new ConfigError(problem);
   const salt = randomBytes(16);
   const key = await scryptAsync(password, salt, 32, SCRYPT);
   return `${user}:scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;

@@ -36,6 +36,10 @@ describe('CLI errors a new user meets', () => {
   });
 
   it('passwd without a user prints a usage line; a mistyped command suggests the closest; --version prints the version', async () => {
+    // A name no users-file line can log in with: refused before any password is read, exit 2.
+    expect(await fails('passwd', '#eve')).toEqual({ code: 2, stderr: 'llmtap: user name "#eve": cannot start with "#" (a users-file line starting with it is a comment)\n' });
+    expect(await fails('passwd', ' eve')).toEqual({ code: 2, stderr: 'llmtap: user name " eve": cannot start or end with a space (the users file trims its lines)\n' });
+    expect(await fails('passwd', 'a:b')).toEqual({ code: 2, stderr: 'llmtap: user names cannot be empty or contain ":"\n' });
     expect(await fails('passwd')).toEqual({ code: 2, stderr: 'llmtap: usage: llmtap passwd USER < password-file (prints a line for --auth-file; the password is read from stdin)\n' });
     expect(await fails('sesions')).toEqual({ code: 2, stderr: 'llmtap: unknown command "sesions"; did you mean sessions? (llmtap --help lists them)\n' });
     expect(await fails('policy', 'tset', 'p.yaml')).toEqual({ code: 2, stderr: 'llmtap: unknown policy command "tset"; did you mean test? (llmtap policy --help lists them)\n' });
