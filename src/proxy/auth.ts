@@ -157,8 +157,10 @@ const DECOY: ProxyUser = { user: '', hash: { ...SCRYPT, salt: Buffer.alloc(16), 
 
 /**
  * Strict `Basic <base64>`: canonical base64 (re-encoding gives the same text, so
- * `<valid>=<junk>` and bad padding are refused), valid UTF-8, a non-empty user, no
- * control characters.
+ * `<valid>=<junk>` and bad padding are refused), UTF-8 — or, when the bytes are not valid
+ * UTF-8, Latin-1, which is how Python's requests (and so pip, and most Python SDKs before
+ * httpx) encodes a proxy login: a password with "é" was refused as malformed from them
+ * alone —, a non-empty user, no control characters (C1 ones too, in Latin-1).
  */
 export function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
   const m = header === undefined ? null : /^Basic +([A-Za-z0-9+/]+={0,2})$/i.exec(header);
@@ -169,7 +171,8 @@ export function parseBasic(header: string | undefined): { user: string; password
   try {
     decoded = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    return undefined;
+    decoded = bytes.toString('latin1');
+    if (/[\x80-\x9f]/.test(decoded)) return undefined;
   }
   if (/[\x00-\x1f\x7f]/.test(decoded)) return undefined;
   const i = decoded.indexOf(':');

@@ -155,7 +155,7 @@ describe('strict Basic parsing', () => {
     ['a NUL in the decoded credentials', `Basic ${Buffer.from('u\0:p').toString('base64')}`],
     ['no colon', `Basic ${Buffer.from('up').toString('base64')}`],
     ['an empty user', `Basic ${Buffer.from(':p').toString('base64')}`],
-    ['invalid UTF-8', `Basic ${Buffer.from([0x75, 0x3a, 0xff, 0xfe]).toString('base64')}`],
+    ['neither UTF-8 nor Latin-1 text (a C1 control)', `Basic ${Buffer.from([0x75, 0x3a, 0xff, 0x85]).toString('base64')}`],
     ['another scheme', 'Bearer dTpw'],
   ])('%s → refused', (_what, header) => {
     expect(parseBasic(header)).toBeUndefined();
@@ -164,6 +164,15 @@ describe('strict Basic parsing', () => {
   it('canonical credentials parse (password with colons, any case of the scheme)', () => {
     expect(parseBasic(basic('alice', 'a:b:c'))).toEqual({ user: 'alice', password: 'a:b:c' });
     expect(parseBasic(`basic  ${Buffer.from('bob:pw').toString('base64')}`)).toEqual({ user: 'bob', password: 'pw' });
+  });
+
+  it('a login in Latin-1 (how Python requests sends a proxy password with "é") checks as the same password', async () => {
+    const auth = new ProxyAuth([parseAuthSpec('zoé:pässwörd')]);
+    const latin1 = `Basic ${Buffer.from('zoé:pässwörd', 'latin1').toString('base64')}`;
+    expect(parseBasic(latin1)).toEqual({ user: 'zoé', password: 'pässwörd' });
+    expect(await auth.check(latin1)).toBe('zoé');
+    expect(await auth.check(basic('zoé', 'pässwörd'))).toBe('zoé');
+    expect(await auth.check(`Basic ${Buffer.from('zoé:passwörd', 'latin1').toString('base64')}`)).toBeUndefined();
   });
 
   it('a --auth user with a malformed header for a right password is refused', async () => {
