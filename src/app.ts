@@ -62,7 +62,6 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: S
   recorder.setRedactions(config.redact.map((source) => new RegExp(source, 'g')));
   const prices = config.prices ? loadPriceOverrides(config.prices) : undefined;
   if (prices) recorder.setPrices(prices);
-  const retention = startRetention(recorder, config.retainDays);
   const recent = recentExchangesReader(where.archive);
   const server = new ProxyServer(config, { leafs, recorder, logger, prices, spend: (since) => archivedSpend(where.archive, since), caPem: ca.certPem, recentExchanges: recent.read, mock: options.mock });
   const cached = loadCachedAnswers(where.archive, server.policyState.responseCaches, config.policy);
@@ -74,6 +73,9 @@ export async function startProxy(config: ProxyConfig, logger: Logger, options: S
     recorder.close();
     throw err;
   }
+  // Only a proxy that listens purges: a second `start` by mistake (the port in use: the
+  // gateway already runs) must not delete by its own --retain-days before it fails.
+  const retention = startRetention(recorder, config.retainDays);
   let closing: Promise<void> | undefined;
   return {
     address, ca, server, recorder, leafs,

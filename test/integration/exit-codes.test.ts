@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { paths } from '../../src/config.js';
+import { makeExchange } from '../../src/exchange.js';
 import { openArchive } from '../../src/recorder/db.js';
+import { exchangeToRow } from '../../src/recorder/rows.js';
 
 /**
  * One rule for every command (README "Exit codes"): a file the command was given that
@@ -20,8 +22,12 @@ let missing: string;
 let freePort: number;
 
 function llmtap(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return llmtapIn(home, ...args);
+}
+
+function llmtapIn(dir: string, ...args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, '--home', home, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--home', dir, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     // A command that starts by mistake is stopped (and the assertion on its code fails).
@@ -100,6 +106,29 @@ describe('exit codes', () => {
       [2, 'llmtap: --max-request-body 10.5: must be a whole number of bytes\n'],
       [2, 'llmtap: --capture-limit 0.5: must be a whole number of bytes\n'],
     ]);
+  });
+
+  it('a start that cannot listen (its port in use: the gateway already runs) exits 1 having deleted nothing: --retain-days purges only once it listens', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'llmtap-exit-busy-'));
+    const archive = openArchive(paths(own).archive);
+    archive.insertExchanges([exchangeToRow(makeExchange({
+      id: 'ten-days-old', timings: { start: Date.now() - 10 * 86_400_000 }, outcome: 'completed',
+      request: { method: 'POST', path: '/v1/chat/completions', headers: [], body: { bytes: Buffer.from('{}'), size: 2, truncated: false } },
+    }))]);
+    archive.close();
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const run = await llmtapIn(own, 'start', '--port', String(port), '--retain-days', '1');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`llmtap: cannot start: 127.0.0.1:${port} is already in use`);
+    } finally {
+      busy.close();
+    }
+    const after = openArchive(paths(own).archive);
+    expect(after.db.prepare('SELECT id FROM exchanges').all()).toEqual([{ id: 'ten-days-old' }]);
+    after.close();
   });
 
   it('a session the archive does not hold: exit 1, as show says for an id', async () => {
