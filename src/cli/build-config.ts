@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULTS, parseConnectTo, validateConfig, type ProxyConfig } from '../config.js';
+import { ConfigError, DEFAULTS, isLoopbackListen, parseConnectTo, validateConfig, type ProxyConfig } from '../config.js';
 import { FileError, fromFile } from '../config-error.js';
 import { loadConfigFile } from '../config-file.js';
 import { loadPolicyFile } from '../policy/load.js';
@@ -54,10 +54,16 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
   const pick = <K extends keyof ProxyConfig>(key: K, flag: ProxyConfig[K] | undefined): ProxyConfig[K] => flag ?? (file[key] as ProxyConfig[K] | undefined) ?? (DEFAULTS as ProxyConfig)[key];
   const policyFile = flags.policy ?? file.policyFile;
   const auth = [...(file.auth ?? []), ...flags.auth.map(parseAuthSpec), ...(flags['auth-file'] ? authFileFlag(flags['auth-file']) : [])];
+  const host = pick('host', flags.host);
+  // A users file was given but holds no user (blank, only comments): say that, not "requires --auth-file".
+  const usersFile = flags['auth-file'] ?? (file.auth !== undefined ? `the config's authFile` : undefined);
+  if (!isLoopbackListen(host) && auth.length === 0 && usersFile !== undefined) {
+    throw new ConfigError(`--host ${host}: listening beyond loopback (gateway mode) requires a proxy user, and ${usersFile} holds none (add one with "llmtap passwd USER >> FILE")`);
+  }
   return validateConfig({
     home: flags.home,
     configFile: flags.config,
-    host: pick('host', flags.host),
+    host,
     port: pick('port', flags.port),
     intercept: [...(file.intercept ?? []), ...flags.intercept],
     passthrough: [...(file.passthrough ?? []), ...flags.passthrough],

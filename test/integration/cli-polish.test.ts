@@ -36,6 +36,10 @@ describe('CLI errors a new user meets', () => {
   });
 
   it('passwd without a user prints a usage line; a mistyped command suggests the closest; --version prints the version', async () => {
+    // A gateway whose users file holds no user (only comments) names the file, not a missing flag.
+    const noUsers = join(home, 'no-users.txt');
+    writeFileSync(noUsers, '# proxy users: none yet\n');
+    expect(await fails('start', '--host', '0.0.0.0', '--port', '0', '--auth-file', noUsers)).toEqual({ code: 2, stderr: `llmtap: --host 0.0.0.0: listening beyond loopback (gateway mode) requires a proxy user, and ${noUsers} holds none (add one with "llmtap passwd USER >> FILE")\n` });
     // A name no users-file line can log in with: refused before any password is read, exit 2.
     expect(await fails('passwd', '#eve')).toEqual({ code: 2, stderr: 'llmtap: user name "#eve": cannot start with "#" (a users-file line starting with it is a comment)\n' });
     expect(await fails('passwd', ' eve')).toEqual({ code: 2, stderr: 'llmtap: user name " eve": cannot start or end with a space (the users file trims its lines)\n' });
