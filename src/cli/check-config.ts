@@ -5,6 +5,7 @@ import { loadConfigFile } from '../config-file.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
 import { retentionWarnings } from '../policy/budget-retention.js';
 import { loadPolicyFile } from '../policy/load.js';
+import { uiAdminWarnings } from '../ui/server/admin-warnings.js';
 
 interface CheckArgs {
   file: string;
@@ -31,10 +32,11 @@ export function checkConfig(file: string): CheckResult {
   }
   const config = loadConfigFile(file);
   const keys = Object.keys(config).length;
-  if (!config.policyFile) return { summary: `${file}: ok, config with ${keys} settings`, warnings: [] };
+  const admins = uiAdminWarnings(config.uiAdmins, config.auth).map((line) => `${file}: ${line}`);
+  if (!config.policyFile) return { summary: `${file}: ok, config with ${keys} settings`, warnings: admins };
   const policy = loadPolicyFile(config.policyFile);
   return { summary: `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(policy)}`,
-    warnings: [...policyWarnings(policy), ...retentionWarnings(policy.budget, config.retainDays).map((line) => `${file}: ${line}`)] };
+    warnings: [...admins, ...policyWarnings(policy), ...retentionWarnings(policy.budget, config.retainDays).map((line) => `${file}: ${line}`)] };
 }
 
 /** The policy's warnings, each already `file:line: key: why`, in the file's order. */

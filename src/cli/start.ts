@@ -15,6 +15,7 @@ import { RELOADABLE } from '../config-file.js';
 import { startHint } from './start-hint.js';
 import { sameProxyFlags } from './options.js';
 import { guardProcess } from './process-guard.js';
+import { uiAdminWarnings } from '../ui/server/admin-warnings.js';
 
 export type StartArgs = StartFlags & { pretty?: boolean };
 
@@ -110,6 +111,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   ].join('\n'));
   guardProcess(process, { logger, redactor: () => proxy.server.redactor, countInternal: () => proxy.server.metrics.count('internal') });
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
+  warnAdmins(logger, config);
   if (config.policy) {
     logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
     warnPolicy(logger, config.policy, config.retainDays);
@@ -129,6 +131,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       const waiting = restartOnlyChanges(running, next);
       running = next;
       logger.info({ file: config.configFile }, 'config reloaded');
+      warnAdmins(logger, next);
       // Retention is a restart-only setting: the one the proxy started with is the one that purges.
       if (next.policy) warnPolicy(logger, next.policy, config.retainDays);
       if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
@@ -203,6 +206,11 @@ function warnPolicy(logger: Logger, policy: CompiledPolicy, retainDays: number |
   // The file's own words (rule ids, globs): through the redactor like every rule id the log names.
   for (const w of policy.warnings ?? []) logger.warn(`policy: ${builtInRedactor.text(w.text)}`);
   for (const line of retentionWarnings(policy.budget, retainDays)) logger.warn(`policy: ${builtInRedactor.text(line)}`);
+}
+
+/** uiAdmins that are no proxy user (admin-warnings.ts), a line each: names from the file, through the redactor. */
+function warnAdmins(logger: Logger, config: Pick<ProxyConfig, 'uiAdmins' | 'auth'>): void {
+  for (const line of uiAdminWarnings(config.uiAdmins, config.auth)) logger.warn(builtInRedactor.text(line));
 }
 
 /** Settings a reload changed that the running proxy cannot take (RELOADABLE names those it can): they wait for a restart. */

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { fetch, ProxyAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPasswordLine } from '../../src/proxy/auth.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 
 const run = promisify(execFile);
@@ -114,6 +115,16 @@ describe('CLI errors a new user meets', () => {
       + 'llmtap: 1 warning; the file loads as it is (warnings do not fail check-config: exit 0)\n');
     writeFileSync(config, JSON.stringify({ policy: 'retained.yaml', retainDays: 31 }));
     expect((await run('node', [CLI, '--home', home, 'check-config', config])).stderr).toBe('');
+  });
+
+  it('check-config warns about a uiAdmins name no proxy user has (a typo would leave the UI and /metrics to nobody)', async () => {
+    writeFileSync(join(home, 'admins-users.txt'), `${await hashPasswordLine('alice', 'pw')}\n${await hashPasswordLine('prometheus', 'pw')}\n`);
+    const config = join(home, 'admins.json');
+    writeFileSync(config, JSON.stringify({ authFile: 'admins-users.txt', uiAdmins: ['Alice', 'prometheus'] }));
+    const text = await run('node', [CLI, '--home', home, 'check-config', config]);
+    expect(text.stdout).toMatch(/admins\.json: ok, config with 2 settings/);
+    expect(text.stderr).toBe(`llmtap: warning: ${config}: uiAdmins: "Alice" is not one of the proxy users (names are compared exactly): nobody by that name sees everything in the web UI or may scrape /metrics\n`
+      + 'llmtap: 1 warning; the file loads as it is (warnings do not fail check-config: exit 0)\n');
   });
 
   it('a flag the other flags make meaningless is refused, not ignored', async () => {
