@@ -131,18 +131,29 @@ function explicitSessionId(s: ExchangeSummary): string | undefined {
  * sending the same one (a copied id, or on purpose) must not share a session: each user
  * sees only their own sessions, and a shared one showed the first user's name and both
  * users' totals to each, and was missing from the second user's list. The first user to
- * send an id keeps it; another user's exchanges carrying it go to `ID@USER`.
+ * send an id keeps it; another user's exchanges carrying it go to `ID@USER` — unless a
+ * third user sent `ID@USER` itself first (with a tool whose id is the same for everyone,
+ * to read USER's totals): then to `ID@USER@USER`, and so on, each derived id owned too.
  */
 function ownSessionId(s: ExchangeSummary, index: GroupIndex): string | undefined {
   const id = explicitSessionId(s);
   const user = s.clientUser;
   if (id === undefined || user === undefined) return id;
-  const owner = index.get(`u:${id}`);
-  if (owner?.user !== undefined && owner.user !== user) return `${id}@${user}`;
+  let own = id;
+  for (let hop = 0; ; hop++) {
+    const owner = index.get(`u:${own}`);
+    if (owner?.user === undefined || owner.user === user) break;
+    // Past a few ids all claimed by others, this exchange stands alone rather than join theirs.
+    if (hop === MAX_OWNER_HOPS) return `${id}@${user}@${s.id}`;
+    own = `${own}@${user}`;
+  }
   // Written again with each exchange, so the record lives as long as the session's other keys.
-  index.put(`u:${id}`, { sessionId: id, threadId: id, turn: 0, at: s.startedAt, user });
-  return id;
+  index.put(`u:${own}`, { sessionId: own, threadId: own, turn: 0, at: s.startedAt, user });
+  return own;
 }
+
+/** How many ids claimed by other users ownSessionId steps past before giving up on grouping. */
+const MAX_OWNER_HOPS = 8;
 
 /** Unlabelled traffic keeps the key it had before labels existed (group keys are stored). */
 function clientScope(s: ExchangeSummary): string {

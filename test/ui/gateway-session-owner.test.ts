@@ -18,6 +18,7 @@ const agents: ProxyAgent[] = [];
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const ALICE = basic('alice', 'alice-pass');
 const BOB = basic('bob', 'bob-pass');
+const CAROL = basic('carol', 'carol-pass');
 const SID = '7d0f1e9a-1111-4222-8333-444455556666';
 
 function dispatcher(auth: string): ProxyAgent {
@@ -26,9 +27,9 @@ function dispatcher(auth: string): ProxyAgent {
   return agent;
 }
 
-function claude(auth: string): Anthropic {
+function claude(auth: string, sid = SID): Anthropic {
   return new Anthropic({ apiKey: 'sk-ant-api03-gateway-0123456789abcdef', maxRetries: 0, fetchOptions: { dispatcher: dispatcher(auth) } as never,
-    defaultHeaders: { 'x-claude-code-session-id': SID, 'user-agent': 'claude-cli/2.0.1 (external, cli)' } });
+    defaultHeaders: { 'x-claude-code-session-id': sid, 'user-agent': 'claude-cli/2.0.1 (external, cli)' } });
 }
 
 function openai(auth: string): OpenAI {
@@ -44,7 +45,7 @@ async function sessionsOf(auth: string): Promise<Session[]> {
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  tp = await startTestProxy(fake, { auth: [{ user: 'alice', password: 'alice-pass' }, { user: 'bob', password: 'bob-pass' }], uiAdmins: ['alice'] });
+  tp = await startTestProxy(fake, { auth: [{ user: 'alice', password: 'alice-pass' }, { user: 'bob', password: 'bob-pass' }, { user: 'carol', password: 'carol-pass' }], uiAdmins: ['alice'] });
 }, 60_000);
 
 afterAll(async () => {
@@ -85,5 +86,23 @@ describe('sessions on a gateway belong to one proxy user', () => {
     expect(bobs).toMatchObject([{ client: { user: 'bob' }, turns: 1 }]);
     const alices = (await sessionsOf(ALICE)).filter((s) => s.client.user === 'alice' && !s.id.startsWith(SID));
     expect(alices.map((s) => s.turns)).toEqual([1]);
+  }, 30_000);
+
+  it('a third user who sent `ID@alice` first (an id the same for everyone) does not get alice\'s exchanges in their session', async () => {
+    const shared = 'same-id-for-everyone';
+    const ask = (auth: string, sid: string, text: string) => claude(auth, sid).messages.create({ model: 'claude-sonnet-4-5', max_tokens: 50, messages: [{ role: 'user', content: text }] });
+    await ask(BOB, shared, 'bob owns the id');
+    await ask(CAROL, `${shared}@alice`, 'carol waits for alice');
+    await ask(ALICE, shared, 'alice plans the launch');
+    tp.proxy.recorder.flush();
+    const all = await eventually(async () => {
+      const list = (await sessionsOf(ALICE)).filter((s) => s.id.startsWith(shared));
+      if (list.reduce((n, s) => n + s.turns, 0) < 3) throw new Error('not written yet');
+      return list;
+    });
+    // One session per user, each counting only its own user's turn.
+    expect(all.map((s) => [s.client.user, s.turns]).sort()).toEqual([['alice', 1], ['bob', 1], ['carol', 1]]);
+    const carols = (await sessionsOf(CAROL)).filter((s) => s.id.startsWith(shared));
+    expect(carols.map((s) => [s.id, s.turns])).toEqual([[`${shared}@alice`, 1]]);
   }, 30_000);
 });
