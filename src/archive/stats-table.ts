@@ -1,3 +1,4 @@
+import { LEAVES_COST_OUT_SQL } from '../cost/unpriced-count.js';
 import type Database from 'better-sqlite3';
 import { OUTPUT_TOKENS_SQL, PROMPT_TOKENS_SQL } from '../providers/usage-totals.js';
 import type { StatsDimension, StatsQuery, StatsRow } from './store.js';
@@ -67,7 +68,7 @@ export function statsTable(db: Database.Database, query: StatsQuery): { rows: St
   const key = GROUP_KEYS[query.by];
   const { where, params } = exchangeWhere(query);
   const sums = db.prepare(`SELECT ${key} AS key, COUNT(*) AS requests, SUM(${IS_ERROR_SQL}) AS errors, SUM(${PROMPT_TOKENS_SQL}) AS input,
-    SUM(${OUTPUT_TOKENS_SQL}) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(cost_usd IS NULL) AS unpriced,
+    SUM(${OUTPUT_TOKENS_SQL}) AS output, SUM(COALESCE(cached_input_tokens, 0)) AS cached, SUM(cost_usd) AS cost, SUM(${LEAVES_COST_OUT_SQL}) AS unpriced,
     SUM(CASE WHEN usage_estimated > 0 THEN 1 ELSE 0 END) AS estimated
     FROM exchanges ${where} GROUP BY key`).all(...params) as Omit<Group, 'latency' | 'ttft'>[];
   const regroup = query.by === 'team' ? (k: string | null) => teamKey(k, query.teams ?? new Map()) : (k: string | null) => k;

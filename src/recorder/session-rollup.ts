@@ -1,3 +1,4 @@
+import { leavesCostOut } from '../cost/unpriced-count.js';
 import type Database from 'better-sqlite3';
 import { exchangeFailed } from '../failed-exchange.js';
 import type { Quota } from '../providers/quota-headers.js';
@@ -197,7 +198,7 @@ export class RollupBatch {
     s.cache_creation_input_tokens += row.cache_creation_input_tokens ?? 0;
     s.reasoning_tokens += row.reasoning_tokens ?? 0;
     s.cost_usd = addCost(s.cost_usd, row.cost_usd);
-    if (row.cost_usd === null) s.unpriced += 1;
+    if (leavesCostOut(row)) s.unpriced += 1;
     if (row.cost_source === 'api_equivalent') s.api_equivalent = 1;
     s.tool_name ??= row.tool_name;
     session.burn = addQuota(session.burn, windows);
