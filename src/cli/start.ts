@@ -169,14 +169,14 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
 class PolicyFollower {
   private watched?: { file: string; watcher: PolicyWatcher };
 
-  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined): void; noteRefusedReload(file: string, message: string): void }, private readonly logger: Logger, private readonly retainDays: number | undefined) {}
+  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined, file?: string): void; noteRefusedReload(file: string, message: string): void }, private readonly logger: Logger, private readonly retainDays: number | undefined) {}
 
   follow(file: string | undefined): this {
     if (this.watched?.file === file) return this;
     this.watched?.watcher.close();
     this.watched = file === undefined ? undefined : { file, watcher: new PolicyWatcher(file, {
       loaded: (policy) => {
-        this.server.setPolicy(policy);
+        this.server.setPolicy(policy, file);
         this.logger.info({ file, policy: summarize(policy) }, 'policy reloaded');
         warnPolicy(this.logger, policy, this.retainDays);
       },

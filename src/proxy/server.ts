@@ -269,12 +269,16 @@ export class ProxyServer {
     void this.logins.afterReload(changed);
   }
 
-  /** Swaps the policy (reload); undefined removes the policy stage. State of unchanged rules carries over. */
-  setPolicy(policy: CompiledPolicy | undefined): void {
+  /**
+   * Swaps the policy (reload); undefined removes the policy stage. State of unchanged rules
+   * carries over. `file`: the policy file that loaded, whose earlier refusal it answers; a
+   * refused config file stays noted until the config itself loads (reload(): no `file`).
+   */
+  setPolicy(policy: CompiledPolicy | undefined, file?: string): void {
     this.config = { ...this.config, policy };
     this.exchangeDeps.policy = this.policyState.apply(policy);
     this.policyLoadedAt = Date.now();
-    this.refusedReload = undefined;
+    if (file === undefined || this.refusedReload?.file === file) this.refusedReload = undefined;
   }
 
   /** A reload (the policy file's, or the config's) that did not validate: the running policy stays; the web UI's policy page says why. */

@@ -93,8 +93,11 @@ describe('the policy page', () => {
       await browser.screenshot({ path: `${ARTIFACTS}/policy-refused.png` });
 
       // A reload puts an enforced rule above gpt4o-daily: it keeps what it was charged, and says it never applies now.
-      tp.proxy.server.setPolicy(loadPolicyText(POLICY.replace('rules:\n', 'rules:\n  - {id: all-models, budget: {usd: 5, period: day, per: model}}\n'), 'policy.yaml', { env: { LLMTAP_TEST_POLICY_PAGE_KEY: 'sk-proj-policy-page-secret-0123456789' } }));
+      // Meanwhile the config file was refused: the policy file loading does not answer that.
+      tp.proxy.server.noteRefusedReload('/etc/llmtap/config.json', '/etc/llmtap/config.json:2: "retainDays": 0: must be a positive number of days');
+      tp.proxy.server.setPolicy(loadPolicyText(POLICY.replace('rules:\n', 'rules:\n  - {id: all-models, budget: {usd: 5, period: day, per: model}}\n'), 'policy.yaml', { env: { LLMTAP_TEST_POLICY_PAGE_KEY: 'sk-proj-policy-page-secret-0123456789' } }), '/etc/llmtap/policy.yaml');
       await browser.reload();
+      expect(await browser.locator('.refused-reload').textContent()).toContain('config.json:2: "retainDays": 0');
       const daily = browser.locator('[data-budget="gpt4o-daily"]');
       await daily.locator('.shadowed').waitFor({ timeout: 10_000 });
       expect(await daily.locator('.shadowed').textContent()).toBe('never applies: all-models, above it and enforced, matches every request it matches (spent below before a reload put it there)');
