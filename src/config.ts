@@ -1,5 +1,4 @@
 import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, FileError } from './config-error.js';
 import { patternError } from './host-pattern.js';
@@ -83,9 +82,7 @@ export interface ProxyConfig {
   logLevel: string;
 }
 
-export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.LLMTAP_HOME ? resolve(env.LLMTAP_HOME) : join(homedir(), '.llmtap');
-}
+export { defaultHome } from './home.js';
 
 export const DEFAULTS: Omit<ProxyConfig, 'home'> = {
   host: '127.0.0.1',

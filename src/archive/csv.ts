@@ -1,4 +1,7 @@
-import { stringify } from 'csv-stringify/sync';
+import { lazyRequire } from '../lazy-require.js';
+
+// Loaded by the first CSV written: `stats`, `export` and the web UI load this module for their other formats too.
+const csv = lazyRequire<typeof import('csv-stringify/sync')>('csv-stringify/sync');
 
 /** How cells are written: a formula-like start made text, booleans as true/false. */
 const CELLS = { escape_formulas: true, cast: { boolean: (b: boolean) => String(b) } };
@@ -14,12 +17,12 @@ const CELLS = { escape_formulas: true, cast: { boolean: (b: boolean) => String(b
 export function csvText(records: readonly Record<string, unknown>[], shape: Record<string, unknown>): string {
   const flat = records.map((r) => flatten(r));
   const columns = [...new Set((flat.length > 0 ? flat : [flatten(shape)]).flatMap((record) => Object.keys(record)))];
-  return stringify(flat.map((r) => columns.map((c) => r[c] ?? null)), { ...CELLS, header: true, columns });
+  return csv().stringify(flat.map((r) => columns.map((c) => r[c] ?? null)), { ...CELLS, header: true, columns });
 }
 
 /** One CSV line without its line break, cells as csvText writes them (`export --format csv` streams a row at a time). */
 export function csvLine(values: readonly unknown[]): string {
-  return stringify([values], { ...CELLS, eof: false });
+  return csv().stringify([values], { ...CELLS, eof: false });
 }
 
 

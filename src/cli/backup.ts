@@ -4,6 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { snapshotEstimate, snapshotOffThread, type SnapshotResult } from '../archive/snapshot.js';
 import { existingArchive, printJson } from './open-reader.js';
 import { duration } from './render/format.js';
+import { USAGE } from './command-table.js';
 
 interface BackupArgs {
   home: string;
@@ -35,8 +36,7 @@ export function bytesText(n: number): string {
 }
 
 export const backupCommand: CommandModule<{ home: string }, BackupArgs> = {
-  command: 'backup <file>',
-  describe: 'write a consistent, compacted copy of the archive (safe while the proxy records)',
+  ...USAGE.backup,
   builder: (y: Argv<{ home: string }>) => y
     .positional('file', { type: 'string', demandOption: true, describe: 'the copy to write (a new file; created 0600)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })

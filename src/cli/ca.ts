@@ -6,6 +6,7 @@ import { makeInterceptList } from '../proxy/route.js';
 import { DOCTOR_HOST } from '../proxy/doctor-echo.js';
 import { caCertDer, loadOrCreateCa, regenerateCa } from '../tls/ca.js';
 import { constraintBases, nameConstraintsExtension } from '../tls/name-constraints.js';
+import { USAGE } from './command-table.js';
 
 interface CaArgs {
   home: string;
@@ -17,8 +18,7 @@ interface CaArgs {
 }
 
 export const caCommand: CommandModule<{ home: string }, CaArgs> = {
-  command: 'ca',
-  describe: 'show the CA certificate path and SHA-256 fingerprint (created if missing)',
+  ...USAGE.ca,
   builder: (y: Argv<{ home: string }>) => y
     .option('der', { type: 'string', describe: 'also write the CA certificate in DER form to FILE ("-" for stdout)' })
     .option('regenerate', { type: 'boolean', default: false, describe: 'replace the CA with a new one (clients must trust the new one: llmtap trust)' })

@@ -4,6 +4,7 @@ import { openReader, printJson } from './open-reader.js';
 import { counted } from './progress.js';
 import { counted as inWords, localTime, parseTimeArg, terminalSafe, tokens, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
+import { USAGE } from './command-table.js';
 
 interface CacheReportArgs {
   home: string;
@@ -13,8 +14,7 @@ interface CacheReportArgs {
 }
 
 export const cacheReportCommand: CommandModule<{ home: string }, CacheReportArgs> = {
-  command: 'cache-report',
-  describe: 'repeated identical requests in the archive and what a response cache would have saved',
+  ...USAGE['cache-report'],
   builder: (y: Argv<{ home: string }>) => y
     .option('since', { type: 'string', describe: 'only exchanges since a duration ago (24h, 7d) or a date' })
     .option('limit', { type: 'number', default: 20, describe: 'request shapes to list' })

@@ -6,6 +6,7 @@ import { summarize, type CompiledPolicy } from '../policy/compile.js';
 import { retentionWarnings } from '../policy/budget-retention.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { uiAdminWarnings } from '../ui/server/admin-warnings.js';
+import { USAGE } from './command-table.js';
 
 interface CheckArgs {
   file: string;
@@ -55,8 +56,7 @@ function looksLikePolicy(file: string): boolean {
 }
 
 export const checkConfigCommand: CommandModule<{ home: string }, CheckArgs> = {
-  command: 'check-config <file>',
-  describe: 'validate a policy or config file without starting (exit 0 ok, 1 with the problem)',
+  ...USAGE['check-config'],
   builder: (y: Argv<{ home: string }>) => y
     .positional('file', { type: 'string', demandOption: true, describe: 'policy (YAML/JSON) or config (JSON) file' })
     .option('json', { type: 'boolean', default: false, describe: 'print {"ok", "summary" and "warnings", or "error"} as JSON (exit codes unchanged)' }) as unknown as Argv<CheckArgs>,

@@ -12,6 +12,7 @@ import { readConstraintBases } from '../tls/name-constraints.js';
 import { listenOptions, listenProblem, sameProxyFlags, shellQuote } from './options.js';
 import { preloadFlag } from './client-env.js';
 import { connectGateway, gatewayOptions, gatewayProblem, gatewayShown, typedFlags, type GatewayArgs } from './gateway-option.js';
+import { USAGE } from './command-table.js';
 
 interface DoctorArgs extends GatewayArgs {
   home: string;
@@ -143,8 +144,7 @@ function loginRefusedCheck(gateway: Gateway, user: string): CheckResult {
 }
 
 export const doctorCommand: CommandModule<{ home: string }, DoctorArgs> = {
-  command: 'doctor',
-  describe: 'check that the proxy runs, its CA is trusted and this shell points at it; prints the fix for each problem',
+  ...USAGE.doctor,
   builder: (y: Argv<{ home: string }>) => y
     .options(listenOptions)
     .check((a) => {

@@ -6,6 +6,7 @@ import { clientEnv } from './client-env.js';
 import { connectGatewayOrExit, gatewayOptions, gatewayProblem, typedFlags, type GatewayArgs } from './gateway-option.js';
 import { listenOptions, listenProblem, sameProxyFlags, shellQuote } from './options.js';
 import { otherCaWarning, probeProxy } from './probe.js';
+import { USAGE } from './command-table.js';
 
 interface EnvArgs extends GatewayArgs {
   home: string;
@@ -33,8 +34,7 @@ export const interceptOption = {
 } as const;
 
 export const envCommand: CommandModule<{ home: string }, EnvArgs> = {
-  command: 'env',
-  describe: 'print export lines that point tools at the proxy: eval "$(llmtap env)"',
+  ...USAGE.env,
   builder: (y: Argv<{ home: string }>) => y
     .options(listenOptions)
     .check((a) => {

@@ -9,6 +9,7 @@ import { existingArchive, resolveSession } from './open-reader.js';
 import { counted } from './progress.js';
 import { counted as countedNoun } from './render/format.js';
 import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
+import { USAGE } from './command-table.js';
 
 type ExportArgs = FilterArgs & {
   home: string;
@@ -20,8 +21,7 @@ type ExportArgs = FilterArgs & {
 };
 
 export const exportCommand: CommandModule<{ home: string }, ExportArgs> = {
-  command: 'export',
-  describe: 'write the archive as JSON lines (one object per exchange), HAR 1.2 or CSV (a row per exchange)',
+  ...USAGE.export,
   builder: (y: Argv<{ home: string }>) => filterFlags(y
     .option('format', { type: 'string', choices: ['jsonl', 'har', 'csv'], default: 'jsonl', describe: 'jsonl: one object per line; har: one HAR 1.2 document; csv: one row per exchange, no bodies' })
     .option('tunnels', { type: 'boolean', default: false, describe: 'export the tunnel records instead of exchanges' }), 'records')

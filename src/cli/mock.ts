@@ -4,13 +4,14 @@ import { loadRecordings, type LoadedRecordings } from '../mock/load-recordings.j
 import { MockUpstream } from '../mock/mock-upstream.js';
 import { openReader } from './open-reader.js';
 import { counted, parseTimeArg } from './render/format.js';
-import { runProxy, startOptions, type StartArgs } from './start.js';
+import { runProxy } from './run-proxy.js';
+import { startOptions, type StartArgs } from './start.js';
+import { USAGE } from './command-table.js';
 
 type MockArgs = StartArgs & { session?: string; since?: string; timing: boolean; 'record-home'?: string };
 
 export const mockCommand: CommandModule<{ home: string }, MockArgs> = {
-  command: 'mock',
-  describe: 'a proxy that answers intercepted requests from recorded exchanges (offline; nothing reaches the provider)',
+  ...USAGE.mock,
   builder: (y: Argv<{ home: string }>) => startOptions(y)
     .option('session', { type: 'string', describe: 'replay this session (id or unique prefix)' })
     .option('since', { type: 'string', describe: 'replay every exchange since a duration ago (2h, 7d) or a date' })

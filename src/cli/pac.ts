@@ -3,6 +3,7 @@ import { renderPac } from '../proxy/pac.js';
 import { makeInterceptList } from '../proxy/route.js';
 import { clientHost, interceptOption } from './env.js';
 import { listenOptions, listenProblem } from './options.js';
+import { USAGE } from './command-table.js';
 
 interface PacArgs {
   home: string;
@@ -13,8 +14,7 @@ interface PacArgs {
 }
 
 export const pacCommand: CommandModule<{ home: string }, PacArgs> = {
-  command: 'pac',
-  describe: 'print a proxy auto-config file: intercepted hosts through llmtap, the rest DIRECT (also served at /proxy.pac)',
+  ...USAGE.pac,
   builder: (y: Argv<{ home: string }>) => y
     .options(listenOptions)
     .check((a) => {

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { hashPasswordLine, userNameProblem } from '../proxy/auth.js';
 import { hiddenLines } from './hidden-input.js';
+import { USAGE } from './command-table.js';
 
 interface PasswdArgs {
   home: string;
@@ -12,8 +13,7 @@ interface PasswdArgs {
  * prints a line for --auth-file; the password is never an argument.
  */
 export const passwdCommand: CommandModule<{ home: string }, PasswdArgs> = {
-  command: 'passwd [user]',
-  describe: 'print an --auth-file line for USER; the password is read from stdin',
+  ...USAGE.passwd,
   builder: (y: Argv<{ home: string }>) => y.positional('user', { type: 'string', describe: 'the proxy user name' }) as unknown as Argv<PasswdArgs>,
   handler: async (args) => {
     // yargs' own message for a missing positional ("Not enough non-option arguments: got 0") says nothing useful.

@@ -8,6 +8,7 @@ import { pricesOption } from './options.js';
 import { counted } from './progress.js';
 import { parseTimeArg, terminalSafe } from './render/format.js';
 import { policyTestJson, renderPolicyTest } from './render/policy-test-text.js';
+import { USAGE } from './command-table.js';
 
 interface PolicyTestArgs {
   home: string;
@@ -62,8 +63,7 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
 /** `subcommands`: read by main.ts to name a missing argument from the subcommand's own usage. */
 export const policyCommand: CommandModule<{ home: string }, { home: string }> & { subcommands: readonly CommandModule<{ home: string }, any>[] } = {
   subcommands: [testCommand],
-  command: 'policy <command>',
-  describe: 'policy tools: test',
+  ...USAGE.policy,
   builder: (y: Argv<{ home: string }>) => y.command(testCommand).demandCommand(1, 'name a policy command: test') as unknown as Argv<{ home: string }>,
   handler: () => {},
 };

@@ -3,6 +3,7 @@ import type { PurgeCounts } from '../archive/store.js';
 import { openReader, printJson } from './open-reader.js';
 import { progressDrawer } from './progress.js';
 import { parseTimeArg } from './render/format.js';
+import { USAGE } from './command-table.js';
 
 interface PurgeArgs {
   home: string;
@@ -12,8 +13,7 @@ interface PurgeArgs {
 }
 
 export const purgeCommand: CommandModule<{ home: string }, PurgeArgs> = {
-  command: 'purge',
-  describe: 'delete everything recorded before a date (and stored parts nothing uses any more)',
+  ...USAGE.purge,
   builder: (y: Argv<{ home: string }>) => y
     .option('before', { type: 'string', demandOption: true, describe: 'a date (2026-11-01) or a duration ago (30d)' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'count what would be deleted, delete nothing' })

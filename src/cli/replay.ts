@@ -7,6 +7,7 @@ import { pricesOption } from './options.js';
 import { counted, duration, terminalSafe } from './render/format.js';
 import { renderTurnLines } from './render/session-text.js';
 import { dim, useColor } from './render/table.js';
+import { USAGE } from './command-table.js';
 
 interface ReplayArgs {
   home: string;
@@ -22,8 +23,7 @@ interface ReplayArgs {
 }
 
 export const replayCommand: CommandModule<{ home: string }, ReplayArgs> = {
-  command: 'replay <session>',
-  describe: 'play a recorded session back turn by turn, in its original order and timing',
+  ...USAGE.replay,
   builder: (y: Argv<{ home: string }>) => y
     .positional('session', { type: 'string', demandOption: true, describe: 'session id, or a unique prefix' })
     .option('speed', { type: 'number', default: 1, describe: 'playback speed: 1 = as recorded, 10 = ten times faster' })

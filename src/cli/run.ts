@@ -11,6 +11,7 @@ import { clientHost, interceptOption } from './env.js';
 import { connectGatewayOrExit, gatewayOptions, gatewayProblem, typedFlags, type GatewayArgs } from './gateway-option.js';
 import { listenOptions, listenProblem } from './options.js';
 import { otherCaWarning, probeProxy } from './probe.js';
+import { USAGE } from './command-table.js';
 
 interface RunArgs extends GatewayArgs {
   home: string;
@@ -24,8 +25,7 @@ interface RunArgs extends GatewayArgs {
 }
 
 export const runCommand: CommandModule<{ home: string }, RunArgs> = {
-  command: 'run [command..]',
-  describe: 'run a command with its HTTP clients pointed at llmtap: llmtap run [--label L] -- CMD [ARGS…]',
+  ...USAGE.run,
   builder: (y: Argv<{ home: string }>) => y
     .parserConfiguration({ 'populate--': true })
     .options(listenOptions)

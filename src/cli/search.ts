@@ -6,6 +6,7 @@ import { openReader, printJson } from './open-reader.js';
 import { counted } from './progress.js';
 import { localTime } from './render/format.js';
 import { renderTable, terminalWidth } from './render/table.js';
+import { USAGE } from './command-table.js';
 
 type SearchArgs = FilterArgs & {
   home: string;
@@ -16,8 +17,7 @@ type SearchArgs = FilterArgs & {
 };
 
 export const searchCommand: CommandModule<{ home: string }, SearchArgs> = {
-  command: 'search <text>',
-  describe: 'find the exchanges whose prompt or answer holds a text, newest first (one per session)',
+  ...USAGE.search,
   builder: (y: Argv<{ home: string }>) => filterFlags(y
     .positional('text', { type: 'string', demandOption: true, describe: 'the text to find (any case)' })
     .option('limit', { type: 'number', default: 20, describe: 'at most this many results' })

@@ -6,6 +6,7 @@ import { duration, localTime, parseTimeArg, terminalSafe, tokens, usd } from './
 import { dim, renderTable, terminalWidth, useColor } from './render/table.js';
 import { quotaText } from './render/quota.js';
 import { usdFigure } from '../archive/stats-json.js';
+import { USAGE } from './command-table.js';
 
 interface SessionsArgs {
   home: string;
@@ -19,8 +20,7 @@ interface SessionsArgs {
 }
 
 export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
-  command: 'sessions',
-  describe: 'list recorded sessions, newest first',
+  ...USAGE.sessions,
   builder: (y: Argv<{ home: string }>) => y
     .option('since', { type: 'string', describe: 'only sessions active since a duration ago (24h, 7d) or a date' })
     .option('tool', { type: 'string', describe: 'only sessions of this tool (claude-code, codex, openai-sdk, …)' })

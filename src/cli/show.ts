@@ -13,6 +13,7 @@ import { useColor } from './render/table.js';
 import { wsRawLine } from './render/ws-raw.js';
 import { sessionJson } from './sessions.js';
 import { outputTokens } from '../providers/usage-totals.js';
+import { USAGE } from './command-table.js';
 
 interface ShowArgs {
   home: string;
@@ -26,8 +27,7 @@ interface ShowArgs {
 }
 
 export const showCommand: CommandModule<{ home: string }, ShowArgs> = {
-  command: 'show <id>',
-  describe: 'a session turn by turn, or one exchange (ids from `sessions`/`tail`; a unique prefix is enough)',
+  ...USAGE.show,
   builder: (y: Argv<{ home: string }>) => y
     .positional('id', { type: 'string', demandOption: true, describe: 'session or exchange id, or a unique prefix' })
     .option('raw', { type: 'boolean', default: false, describe: 'print the exact stored request and response' })

@@ -11,6 +11,7 @@ import { printCsv } from './render/csv.js';
 import { printBudgets, printRuleStats } from './stats-policy.js';
 import { counted, duration, percent, terminalSafe, tokens, usd } from './render/format.js';
 import { renderTable, terminalWidth, useColor } from './render/table.js';
+import { USAGE } from './command-table.js';
 
 type StatsArgs = FilterArgs & {
   home: string;
@@ -23,8 +24,7 @@ type StatsArgs = FilterArgs & {
 const DIMENSIONS: (StatsDimension | 'rule')[] = ['model', 'tool', 'host', 'day', 'session', 'user', 'team', 'label', 'rule'];
 
 export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
-  command: 'stats',
-  describe: 'requests, errors, tokens, cost, latency and cache hits, grouped',
+  ...USAGE.stats,
   builder: (y: Argv<{ home: string }>) => filterFlags(y
     .option('by', { type: 'string', choices: DIMENSIONS, default: 'model', describe: 'group by' }), 'exchanges')
     .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })

@@ -14,6 +14,7 @@ import { duration, statusLabel, terminalSafe, tokens, usd } from './render/forma
 import { dim, fitted, red, useColor } from './render/table.js';
 import { exchangeFailed } from '../failed-exchange.js';
 import { usdFigure } from '../archive/stats-json.js';
+import { USAGE } from './command-table.js';
 
 type TailArgs = FilterArgs & {
   home: string;
@@ -23,8 +24,7 @@ type TailArgs = FilterArgs & {
 };
 
 export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
-  command: 'tail',
-  describe: 'print one line per exchange as the running proxy records it',
+  ...USAGE.tail,
   builder: (y: Argv<{ home: string }>) => filterFlags(y
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line' })
     .option('all', { type: 'boolean', default: false, describe: 'start from the oldest exchange instead of now' })

@@ -9,6 +9,7 @@ import { gatewayAuthority, gatewayDirName, parseGateway } from '../gateway-clien
 import { gatewayDir, gatewayShown } from './gateway-option.js';
 import { loadOrCreateCa } from '../tls/ca.js';
 import { detectTrustStore, nssDatabases, nssSteps, shellLine, systemSteps, type TrustStep } from '../trust/plan.js';
+import { USAGE } from './command-table.js';
 
 interface TrustArgs {
   home: string;
@@ -33,8 +34,7 @@ export function commonNameOf(certPem: string): string {
 }
 
 export const trustCommand: CommandModule<{ home: string }, TrustArgs> = {
-  command: 'trust',
-  describe: 'install the llmtap CA in the system trust store (and NSS databases with --nss); --remove undoes it',
+  ...USAGE.trust,
   builder: (y: Argv<{ home: string }>) => y
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the commands instead of running them' })
     .option('remove', { type: 'boolean', default: false, describe: 'remove the llmtap CA from the stores instead' })

@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url);
 const loaded = () => ['prom-client', '@smithy/eventstream-codec', '@pydantic/genai-prices', 'yaml', 'ajv', 'undici', 'node-forge'].filter((name) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + name + '/')));
 // The proxy and every command module (llmtap itself loads only the command it runs).
 await import('./dist/proxy/server.js');
-for (const c of ['start', 'ca', 'check-config', 'env', 'export', 'pac', 'passwd', 'purge', 'replay', 'run', 'sessions', 'show', 'stats', 'tail', 'trust', 'doctor', 'mock', 'policy-test', 'cache-report']) await import('./dist/cli/' + c + '.js');
+for (const c of ['start', 'run-proxy', 'ca', 'check-config', 'env', 'export', 'pac', 'passwd', 'purge', 'replay', 'run', 'sessions', 'show', 'stats', 'tail', 'trust', 'doctor', 'mock', 'policy-test', 'cache-report']) await import('./dist/cli/' + c + '.js');
 const atStart = loaded();
 const { bedrockConverse } = await import('./dist/providers/bedrock.js');
 bedrockConverse.createReducer('application/vnd.amazon.eventstream');

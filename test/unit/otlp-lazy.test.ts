@@ -14,6 +14,7 @@ const require = createRequire(import.meta.url);
 const sdkLoaded = () => Object.keys(require.cache).some((k) => k.includes('sdk-trace-base'));
 await import('./dist/proxy/server.js');
 await import('./dist/cli/start.js');
+await import('./dist/cli/run-proxy.js');
 const before = sdkLoaded();
 const bodies = [];
 const collector = createServer((req, res) => { let b = ''; req.on('data', (c) => (b += c)); req.on('end', () => { bodies.push(b); res.end('{}'); }); });

@@ -1,0 +1,171 @@
+import { hostname } from 'node:os';
+import { startProxy } from '../app.js';
+import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
+import { configExitCode } from '../config-error.js';
+import { createLogger, type Logger } from '../log.js';
+import { retentionWarnings } from '../policy/budget-retention.js';
+import { summarize, type CompiledPolicy } from '../policy/compile.js';
+import { PolicyWatcher } from '../policy/watch.js';
+import { formatAuthority } from '../proxy/route.js';
+import { builtInRedactor } from '../redact/redactor.js';
+import type { MockUpstream } from '../mock/mock-upstream.js';
+import { buildConfig } from './build-config.js';
+import { RELOADABLE } from '../config-file.js';
+import { startHint } from './start-hint.js';
+import { sameProxyFlags } from './options.js';
+import { guardProcess } from './process-guard.js';
+import { uiAdminWarnings } from '../ui/server/admin-warnings.js';
+import type { StartArgs } from './start.js';
+
+/** What `llmtap mock` adds to a start: its own record home, the CA home, the mock upstream and a summary at exit. */
+export interface MockRun {
+  /** The home recorded into (config.home); the CA comes from args.home. */
+  recordHome: string;
+  /** Made with the proxy's logger. */
+  mock(logger: Logger): MockUpstream;
+  /** Lines printed after the banner (what is replayed). */
+  banner: string[];
+  /** Printed to stderr when the proxy stops. */
+  summary(): string;
+}
+
+/** Starts the proxy in the foreground until SIGINT/SIGTERM (reloads on SIGHUP). */
+export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void> {
+  let config: ProxyConfig;
+  try {
+    config = buildConfig(mockRun ? { ...args, home: mockRun.recordHome } : args);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`llmtap: ${err.message}\n`);
+      // A file that does not load ends as check-config ends on it (1); a bad flag value is 2.
+      process.exit(configExitCode(err));
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel, pretty: args.pretty });
+  const proxy = await startProxy(config, logger, mockRun ? { caHome: args.home, mock: mockRun.mock(logger) } : {}).catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(`llmtap: cannot start: ${err.code === 'EADDRINUSE' ? `${formatAuthority(config.host, config.port)} is already in use` : err.message}\n`);
+    process.exit(1);
+  });
+  // The untrusted-CA warning names this home and port, as the banner's env line does (not on a gateway).
+  if (config.auth.length === 0) proxy.server.trust.fixFlags = { home: sameProxyFlags({ home: args.home, port: DEFAULTS.port }), proxy: sameProxyFlags({ home: args.home, port: proxy.address.port }) };
+  const url = `http://${formatAuthority(proxy.address.address, proxy.address.port)}`;
+  process.stdout.write([
+    `llmtap listening on ${url}`,
+    `  CA certificate: ${proxy.ca.certPath}`,
+    `  CA SHA-256:     ${proxy.ca.fingerprint256}`,
+    `  archive:        ${paths(config.home).archive}`,
+    ...(mockRun?.banner ?? []),
+    ...startHint({ home: args.home, address: proxy.address.address, port: proxy.address.port, users: config.auth.length > 0, hostname: hostname() }),
+    '',
+  ].join('\n'));
+  guardProcess(process, { logger, redactor: () => proxy.server.redactor, countInternal: () => proxy.server.metrics.count('internal') });
+  logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
+  warnAdmins(logger, config);
+  if (config.policy) {
+    logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
+    warnPolicy(logger, config.policy, config.retainDays);
+  }
+  const policyWatch = new PolicyFollower(proxy.server, logger, config.retainDays).follow(config.policyFile);
+  let running = config;
+  process.on('SIGHUP', () => {
+    if (!config.configFile) {
+      if (policyWatch.reload()) return;
+      return void logger.warn('SIGHUP: no --config or --policy file to reload');
+    }
+    try {
+      const next = buildConfig(args);
+      proxy.server.reload(next);
+      // The config may name another policy file, or none, or one where there was none.
+      policyWatch.follow(next.policyFile);
+      const waiting = restartOnlyChanges(running, next);
+      running = next;
+      logger.info({ file: config.configFile }, 'config reloaded');
+      warnAdmins(logger, next);
+      // Retention is a restart-only setting: the one the proxy started with is the one that purges.
+      if (next.policy) warnPolicy(logger, next.policy, config.retainDays);
+      if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
+    } catch (err) {
+      logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
+      proxy.server.noteRefusedReload(config.configFile, (err as Error).message);
+    }
+  });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    policyWatch.follow(undefined);
+    logger.info({ signal, inFlight: proxy.server.metrics.inFlight }, 'draining: no new connections, waiting for in-flight exchanges');
+    void proxy.close().then(() => {
+      const { recorded, lost } = proxy.recorder.stats();
+      logger.info({ recorded, lost }, 'stopped');
+      if (mockRun) process.stderr.write(mockRun.summary());
+      logger.flush?.();
+      setTimeout(() => process.exit(0), 50);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/**
+ * Watches the policy file the running configuration names (reloaded when it changes on
+ * disk), and follows the config file when a reload names another, or none: a file the
+ * proxy no longer uses is never read again. A reload that fails keeps the running policy;
+ * the message names file, line and key, never a value.
+ */
+class PolicyFollower {
+  private watched?: { file: string; watcher: PolicyWatcher };
+
+  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined, file?: string): void; noteRefusedReload(file: string, message: string): void }, private readonly logger: Logger, private readonly retainDays: number | undefined) {}
+
+  follow(file: string | undefined): this {
+    if (this.watched?.file === file) return this;
+    this.watched?.watcher.close();
+    this.watched = file === undefined ? undefined : { file, watcher: new PolicyWatcher(file, {
+      loaded: (policy) => {
+        this.server.setPolicy(policy, file);
+        this.logger.info({ file, policy: summarize(policy) }, 'policy reloaded');
+        warnPolicy(this.logger, policy, this.retainDays);
+      },
+      refused: (message) => {
+        this.logger.error({ file, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy');
+        this.server.noteRefusedReload(file, message);
+      },
+    }).start() };
+    return this;
+  }
+
+  /** SIGHUP without a config file: the policy file read again; false when there is none. */
+  reload(): boolean {
+    if (!this.watched) return false;
+    this.watched.watcher.reload();
+    return true;
+  }
+}
+
+/**
+ * At every (re)load, what loads but will not always take effect, applied as written all the
+ * same (compile.ts warnings): keys such as a route model on Bedrock, and each budget rule no
+ * request reaches (budget-shadow.ts), and each budget rule whose period outlasts the retention
+ * it is seeded from (budget-retention.ts). One line each, as check-config prints them.
+ */
+function warnPolicy(logger: Logger, policy: CompiledPolicy, retainDays: number | undefined): void {
+  // The file's own words (rule ids, globs): through the redactor like every rule id the log names.
+  for (const w of policy.warnings ?? []) logger.warn(`policy: ${builtInRedactor.text(w.text)}`);
+  for (const line of retentionWarnings(policy.budget, retainDays)) logger.warn(`policy: ${builtInRedactor.text(line)}`);
+}
+
+/** uiAdmins that are no proxy user (admin-warnings.ts), a line each: names from the file, through the redactor. */
+function warnAdmins(logger: Logger, config: Pick<ProxyConfig, 'uiAdmins' | 'auth'>): void {
+  for (const line of uiAdminWarnings(config.uiAdmins, config.auth)) logger.warn(builtInRedactor.text(line));
+}
+
+/** Settings a reload changed that the running proxy cannot take (RELOADABLE names those it can): they wait for a restart. */
+export function restartOnlyChanges(before: ProxyConfig, after: ProxyConfig): string[] {
+  const followed = new Set<string>([...RELOADABLE, 'policyFile', 'home', 'configFile']);
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((key) => !followed.has(key) && JSON.stringify(before[key as keyof ProxyConfig]) !== JSON.stringify(after[key as keyof ProxyConfig]));
+}
