@@ -1,3 +1,4 @@
+import { modelLabel } from './model-parts.js';
 import Database from 'better-sqlite3';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
@@ -155,7 +156,8 @@ export class SqliteArchiveReader implements ArchiveReader {
     const findText = textFinder(this.db);
     for (const raw of newestRows(this.db, filter)) {
       const hit = findText(raw, needle);
-      yield { exchangeId: raw.id, sessionId: raw.session_id ?? null, startedAt: raw.started_at, tool: raw.tool_name, model: raw.model, user: raw.client_user, hit };
+      // A session that switched models under every model that answered (`gpt-5-codex+gpt-5-mini`), as tail and the CSV name it.
+      yield { exchangeId: raw.id, sessionId: raw.session_id ?? null, startedAt: raw.started_at, tool: raw.tool_name, model: modelLabel(raw), user: raw.client_user, hit };
     }
   }
 

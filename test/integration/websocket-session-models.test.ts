@@ -48,6 +48,8 @@ describe('a Codex WebSocket session that switches models', () => {
     const [session] = await cli('sessions');
     expect(session).toMatchObject({ turns: 3, models: ['gpt-5-codex', 'gpt-5-mini'] });
     expect(await cli('sessions', '--model', 'gpt-5-mini')).toHaveLength(1);
+    // search finds it (by its prompts) under every model that answered, as tail and the CSV name it.
+    expect((await cli('search', 'asking gpt-5-mini')).map((r) => (r as unknown as { model: string }).model)).toEqual(['gpt-5-codex+gpt-5-mini']);
 
     // stats --by model splits the session: each model its own tokens and cost (its
     // responses' own prices), each counting the session once; the total counts it once.
