@@ -30,8 +30,9 @@ function llmtapIn(dir: string, ...args: string[]): Promise<{ code: number | null
     const child = spawn(process.execPath, [CLI, '--home', dir, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    // A command that starts by mistake is stopped (and the assertion on its code fails).
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    // A command that starts by mistake is stopped (and the assertion on its code fails): within the
+    // test's 30 s, late enough for a dozen started at once on a loaded 2-core machine (15 s was not).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       done({ code, stderr });
