@@ -21,7 +21,12 @@ export function isSubscriptionTraffic(headers: RawHeaders, provider?: string): b
   const auth = headerValue(headers, 'authorization');
   if (auth !== undefined && /^bearer\s+sk-ant-oat/i.test(auth.trim())) return true;
   const beta = headerValue(headers, 'anthropic-beta');
-  if (beta !== undefined && headerValue(headers, 'x-api-key') === undefined && beta.split(',').some((flag) => /^oauth-/i.test(flag.trim()))) return true;
+  if (beta !== undefined && headerValue(headers, 'x-api-key') === undefined && hasOauthBeta(beta)) return true;
   if ((provider === 'openai' || provider === undefined) && headerValue(headers, 'chatgpt-account-id') !== undefined) return true;
   return false;
+}
+
+/** Whether an `anthropic-beta` value lists an `oauth-…` flag, which Claude Code sends with a subscription's token. */
+export function hasOauthBeta(beta: string): boolean {
+  return beta.split(',').some((flag) => /^oauth-/i.test(flag.trim()));
 }

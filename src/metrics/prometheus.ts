@@ -165,7 +165,8 @@ export class PrometheusMetrics {
     // reason as the row stores it, redacted. Final at hand-over: the writer never changes it, and such an
     // answer is never estimated (mayEstimateUsage), so nothing about it waits for the archive.
     const stop = reassembled?.stopReason;
-    const kind = stop === undefined ? null : stopErrorOf(ex.response?.status, this.#redacted(stop));
+    // Redacted only when it is an error (redaction only takes text away, so it cannot make one).
+    const kind = stop === undefined || stopErrorOf(ex.response?.status, stop) === null ? null : stopErrorOf(ex.response?.status, this.#redacted(stop));
     if (kind !== null) this.#providerErrors.inc({ provider, api, model, tool, type: this.#labels.errorType.value(kind) });
     const usage = ex.usage ?? reassembled?.usage;
     if (usage) {

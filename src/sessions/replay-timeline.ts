@@ -31,11 +31,8 @@ export function replayTimeline(threads: ThreadView[], o: ReplayOptions): ReplayS
   const visit = (view: ThreadView, depth: number): void => {
     const threadIndex = order.length;
     order.push(view.thread.id);
-    const seen = new Set<number>();
-    for (const turn of view.turns) {
-      found.push({ turn, depth, threadIndex, retry: seen.has(turn.turn) });
-      seen.add(turn.turn);
-    }
+    const retries = retryFlags(view);
+    view.turns.forEach((turn, i) => found.push({ turn, depth, threadIndex, retry: retries[i]! }));
     for (const child of view.children) visit(child.view, depth + 1);
   };
   const order: string[] = [];
@@ -48,5 +45,20 @@ export function replayTimeline(threads: ThreadView[], o: ReplayOptions): ReplayS
     previous = step.turn.startedAt;
     const waitMs = o.speed === Infinity ? 0 : Math.min(o.maxGapMs, gapMs / o.speed);
     return { ...step, gapMs, waitMs: Math.round(waitMs) };
+  });
+}
+
+/**
+ * Which turns an earlier one in their thread already had: the same request sent again.
+ * Not only the turn just before: a resend may come after later turns (a script run
+ * twice), and the archive keeps its turn number all the same (sessions counts it so).
+ * `show`'s text and the replay timeline (here) both mark retries by it.
+ */
+export function retryFlags(view: Pick<ThreadView, 'turns'>): boolean[] {
+  const seen = new Set<number>();
+  return view.turns.map((t) => {
+    const again = seen.has(t.turn);
+    seen.add(t.turn);
+    return again;
   });
 }

@@ -1,6 +1,7 @@
 import type { SessionSummary } from '../../archive/store.js';
 import type { Block, ConversationMessage } from '../../sessions/conversation.js';
 import type { ThreadView, TurnView } from '../../sessions/turns.js';
+import { retryFlags } from '../../sessions/replay-timeline.js';
 import { counted, duration, localTime, statusLabel, terminalSafe, tokens, usd } from './format.js';
 import { quotaText } from './quota.js';
 import { estimatedMark } from '../../archive/estimated-part.js';
@@ -58,20 +59,6 @@ function countTurns(threads: readonly ThreadView[]): { turns: number; retries: n
 /** The thread a session's requests offering no tools go to (sessions/group.ts names it `<session>/side`). */
 function isSideThread(id: string): boolean {
   return id.endsWith('/side');
-}
-
-/**
- * Which turns an earlier one in their thread already had: the same request sent again.
- * Not only the turn just before: a resend may come after later turns (a script run
- * twice), and the archive keeps its turn number all the same (sessions counts it so).
- */
-function retryFlags(view: ThreadView): boolean[] {
-  const seen = new Set<number>();
-  return view.turns.map((t) => {
-    const again = seen.has(t.turn);
-    seen.add(t.turn);
-    return again;
-  });
 }
 
 function renderThread(view: ThreadView, depth: number, o: RenderOptions, out: string[]): void {

@@ -5,6 +5,7 @@
  * (Claude Code signed in with a subscription sends `authorization: Bearer`, not
  * `x-api-key`), the variable named as that provider's SDK or CLI reads it. Pure.
  */
+import { hasOauthBeta } from '../../cost/subscription.js';
 import { isCredentialName } from '../../redact/credential-names.js';
 
 /** Credential headers that are not a key to re-send: the proxy's own login, cookies, a SigV4 signature's parts. */
@@ -50,7 +51,7 @@ export function credentialPlaceholders(headers: Record<string, unknown>, provide
  */
 function anthropicOauth(headers: Record<string, unknown>): boolean {
   const beta = Object.entries(headers).find(([n]) => n.toLowerCase() === 'anthropic-beta')?.[1];
-  return [beta].flat().some((v) => typeof v === 'string' && v.split(',').some((flag) => /^oauth-/i.test(flag.trim())));
+  return [beta].flat().some((v) => typeof v === 'string' && hasOauthBeta(v));
 }
 
 function envVar(header: string, provider: string | null, oauth: boolean): string {
