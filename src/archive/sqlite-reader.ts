@@ -120,6 +120,14 @@ export class SqliteArchiveReader implements ArchiveReader {
     return { rows: rows.map(({ cursor: _c, ...row }) => row), cursor: next };
   }
 
+  /** The cursor just before the last `count` rows the filter keeps (`tail -n`): 0 when it keeps fewer. */
+  cursorBeforeLast(count: number, filter: ExchangeFilter = {}): number {
+    if (count === 0) return this.endCursor();
+    const { and, params } = exchangeWhere(filter, '', true);
+    const row = this.db.prepare(`SELECT rowid AS cursor FROM exchanges WHERE rowid > 0 ${and} ORDER BY rowid DESC LIMIT 1 OFFSET ?`).get(...params, count - 1) as { cursor: number } | undefined;
+    return row ? row.cursor - 1 : 0;
+  }
+
   /** Rows by id, as exchangesAfter gives them (`tail` re-reads a row it holds back for its estimate); ids not found are left out. */
   listRows(ids: readonly string[]): ExchangeListRow[] {
     if (ids.length === 0) return [];

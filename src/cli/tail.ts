@@ -21,6 +21,7 @@ type TailArgs = FilterArgs & {
   json: boolean;
   interval: number;
   all: boolean;
+  lines?: number;
 };
 
 export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
@@ -28,11 +29,14 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
   builder: (y: Argv<{ home: string }>) => filterFlags(y
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line' })
     .option('all', { type: 'boolean', default: false, describe: 'start from the oldest exchange instead of now' })
+    .option('lines', { alias: 'n', type: 'number', describe: 'start with the last N exchanges (that the filters keep)' })
     .option('interval', { type: 'number', default: 250, describe: 'ms between looks at the archive' }), 'exchanges')
     .check((a) => {
       if (!(a.interval >= 20)) throw new Error('--interval must be at least 20 (ms)');
       if (a.until !== undefined) throw new Error('tail follows what is recorded from now on: --until has no place here (export --until reads a closed range)');
       if (a.all && a.since !== undefined) throw new Error('--all and --since both say where to start; give one');
+      if (a.lines !== undefined && !(Number.isInteger(a.lines) && a.lines >= 0)) throw new Error('--lines must be a whole number of exchanges, 0 or more');
+      if (a.lines !== undefined && a.all) throw new Error('--lines and --all both say where to start; give one');
       const problem = filterProblem(a);
       if (problem) throw new Error(problem);
       return true;
@@ -49,7 +53,8 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
     // The proxy writes the archive from its own process; a reader sees each committed
     // batch (every ~10 ms) on its next look. Reading by rowid keeps each look one index range.
     let reading = archive.current();
-    let cursor = args.all || args.since !== undefined ? 0 : (reading?.endCursor() ?? 0);
+    // --since is a condition of the filter, so -n with it is the last N since then.
+    let cursor = args.lines !== undefined ? (reading ? lastRowsCursor(reading, args.lines, filter) : 0) : args.all || args.since !== undefined ? 0 : (reading?.endCursor() ?? 0);
     // Rows read but not printed yet: one awaiting its estimate waits for it a moment (tail-hold.ts).
     const held = new HeldRows<ExchangeListRow>();
     const print = (rows: readonly ExchangeListRow[]): void => {
@@ -63,7 +68,8 @@ export const tailCommand: CommandModule<{ home: string }, TailArgs> = {
     process.once('SIGTERM', onSignal);
     process.stdout.on('error', () => (stop = true)); // reader gone (| head)
     // On stderr, so the data on stdout stays clean; it also tells a script when tail is watching.
-    const from = args.all ? 'from the oldest exchange' : args.since !== undefined ? `from ${new Date(read.filter.since!).toISOString()}` : 'from now';
+    const matching = Object.values(filter).some((value) => value !== undefined) ? 'matching ' : '';
+    const from = args.lines !== undefined ? `from its last ${args.lines} ${matching}${args.lines === 1 ? 'exchange' : 'exchanges'}` : args.all ? 'from the oldest exchange' : args.since !== undefined ? `from ${new Date(read.filter.since!).toISOString()}` : 'from now';
     process.stderr.write(`llmtap: following ${file} ${from}; Ctrl-C stops\n`);
     try {
       while (!stop) {
@@ -99,6 +105,16 @@ function newRows(reader: SqliteArchiveReader, cursor: number, filter: ExchangeFi
     return reader.exchangesAfter(cursor, PAGE, filter);
   } catch (error) {
     if (/no such table/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
+
+/** Where `-n N` starts; a file the proxy is still creating has no rows to go back over. */
+function lastRowsCursor(reader: SqliteArchiveReader, count: number, filter: ExchangeFilter): number {
+  try {
+    return reader.cursorBeforeLast(count, filter);
+  } catch (error) {
+    if (/no such table/.test((error as Error).message)) return 0;
     throw error;
   }
 }

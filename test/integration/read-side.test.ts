@@ -258,6 +258,27 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(await refused('tail', '--all', '--since', '1h')).toBe('2 llmtap: --all and --since both say where to start; give one');
   });
 
+  it('tail -n: the last N matching exchanges, then the new ones that match; -n with --all refused', async () => {
+    const matching = (await llmtap('export', '--model', 'gpt-4o-mini')).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(matching.length).toBeGreaterThan(2);
+    const child = spawn('node', [CLI, '--home', tp.home, 'tail', '--json', '-n', '2', '--model', 'gpt-4o-mini', '--interval', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const said = await new Promise<string>((r) => child.stderr.once('data', (d: Buffer) => r(d.toString())));
+    expect(said).toMatch(/^llmtap: following .+ from its last 2 matching exchanges; Ctrl-C stops\n$/);
+    const openai = new OpenAI({ apiKey: 'sk-proj-tail-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'after the last two' }] });
+    tp.proxy.recorder.flush();
+    const newest = (await llmtap('export', '--model', 'gpt-4o-mini')).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id).at(-1)!;
+    const deadline = Date.now() + 5000;
+    while (out.trim().split('\n').filter(Boolean).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(out.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([...matching.slice(-2), newest]);
+    const refused = async (...args: string[]) => llmtap(...args).then(() => 'exit 0', (e: { code: number; stderr: string }) => `${e.code} ${e.stderr.trim()}`);
+    expect(await refused('tail', '-n', '2', '--all')).toBe('2 llmtap: --lines and --all both say where to start; give one');
+    expect(await refused('tail', '--lines', '-1')).toBe('2 llmtap: --lines must be a whole number of exchanges, 0 or more');
+  });
+
   it('replay: the session plays back turn by turn in its recorded order, with the recorded gaps scaled by --speed', async () => {
     const sessions = JSON.parse((await llmtap('sessions', '--json', '--tool', 'anthropic-sdk-node')).stdout) as SessionJson[];
     const id = sessions[0]!.id;
