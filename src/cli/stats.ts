@@ -75,7 +75,7 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
         { width: terminalWidth(process.stdout), color: useColor(process.stdout) },
       ));
       process.stdout.write(`costs priced when recorded, with ${GENAI_PRICES_VERSION} (and --prices overrides, if any)\n`);
-      if (total.estimated > 0) process.stdout.write(`tokens and cost of ${counted(total.estimated, 'exchange')} estimated by llmtap: their answers reported no usage (or were cut before it)\n`);
+      if (total.estimated > 0) process.stdout.write(`tokens and cost of ${counted(total.estimated, 'exchange')} estimated by llmtap: ${total.estimated === 1 ? 'its answer' : 'their answers'} reported no usage (or ${total.estimated === 1 ? 'was' : 'were'} cut before it)\n`);
       process.stdout.write(unpricedNote(reader.unpricedGroups(filter, (input) => priceExchange(input))));
     } finally {
       reader.close();

@@ -55,7 +55,7 @@ describe('a Chat Completions stream that reports no usage (the OpenAI SDK\'s def
     const cli = async (...args: string[]) => (await promisify(execFile)('node', [CLI, '--home', tp.home, ...args])).stdout;
     expect(await cli('show', rec.id)).toMatch(new RegExp(`in 8 \\(cached 0\\) out ${countTokens(OPENAI_TEXT)} \\(estimated\\)`));
     // stats counts them and says so under the table.
-    expect(await cli('stats', '--by', 'model')).toContain('tokens and cost of 1 exchange estimated by llmtap: their answers reported no usage');
+    expect(await cli('stats', '--by', 'model')).toContain('tokens and cost of 1 exchange estimated by llmtap: its answer reported no usage (or was cut before it)');
     const [row] = JSON.parse(await cli('stats', '--by', 'model', '--json')) as { model: string; estimated_exchanges: number }[];
     expect(row).toMatchObject({ model: 'gpt-4o', estimated_exchanges: 1 });
   });
