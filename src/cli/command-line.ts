@@ -19,6 +19,11 @@ export async function runCommandLine(args: string[], version: string): Promise<v
     .scriptName('llmtap')
     .option('home', { type: 'string', describe: 'where certs/ and llmtap.db live (env LLMTAP_HOME)', default: defaultHome(), defaultDescription: '$LLMTAP_HOME or ~/.llmtap', global: true });
   for (const command of commands) cli.command(command);
+  // Once a command's handler starts, yargs renders that command's whole help text and keeps
+  // it (cacheHelpMessage), for a handler that would call showHelp. None of llmtap's does
+  // (`--help` renders its own), and that render, a string width per option line, was a
+  // third of a read command's startup CPU.
+  (cli as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } }).getInternalMethods().getUsageInstance().cacheHelpMessage = () => {};
   /** The command line parsed and its command run; a failure it did not catch ends here. */
   await parse().catch((err: unknown) => {
     // A file the user named that cannot be opened or written (`ca --der /no/such/dir/x`): one line, not a stack.
