@@ -82,20 +82,59 @@ describe('page details', () => {
     expect((await turn.locator('.msg.role-user').first().textContent())!.trim()).toBe('usera short question');
     expect(await turn.locator('.msg.role-user').first().locator('button.fold').count()).toBe(0);
     // The file by its first lines, the answer by its first characters; each says how much there is.
-    expect(await prompt.textContent()).toContain('line 1 of the pasted file');
-    expect(await prompt.textContent()).not.toContain('line 80 of');
+    expect(await prompt.innerText()).toContain('line 1 of the pasted file');
+    expect(await prompt.innerText()).not.toContain('line 80 of');
     expect(await prompt.locator('button.fold').textContent()).toBe('show all (80 lines)');
-    expect(await answerBox.textContent()).not.toContain('THE END');
+    expect(await answerBox.innerText()).not.toContain('THE END');
     expect(await answerBox.locator('button.fold').textContent()).toBe(`show all (${essay.length.toLocaleString('en-US')} characters)`);
     const folded = (await turn.boundingBox())!.height;
     await prompt.locator('button.fold').click();
-    expect(await prompt.textContent()).toContain('line 80 of the pasted file');
+    expect(await prompt.innerText()).toContain('line 80 of the pasted file');
     expect(await prompt.locator('button.fold').textContent()).toBe('show less');
     await answerBox.locator('button.fold').click();
-    expect(await answerBox.textContent()).toContain('THE END');
+    expect(await answerBox.innerText()).toContain('THE END');
     expect((await turn.boundingBox())!.height).toBeGreaterThan(folded + 500);
     await prompt.locator('button.fold').click();
-    expect(await prompt.textContent()).not.toContain('line 80 of');
+    expect(await prompt.innerText()).not.toContain('line 80 of');
+  });
+
+  it('keeps a folded text\'s rest in the page, hidden until found: the browser\'s find reveals it and the fold opens', async () => {
+    const file = Array.from({ length: 80 }, (_, i) => `${i + 1}. entry ${i + 1} of the log`).join('\n');
+    const essay = `${'Nothing to see here. '.repeat(250)}FAR DOWN`;
+    await answer('gpt-4o', 100, { prompt: [{ role: 'user', content: file }], answer: essay });
+    tp.proxy.recorder.flush();
+    const { id, sessionId } = await newest();
+    const url = `${tp.url}/ui/#/session/${encodeURIComponent(sessionId)}`;
+    await page.goto(url);
+    const turn = page.locator(`article.turn[data-exchange="${id}"]`);
+    await turn.waitFor();
+    const [prompt, answerBox] = [turn.locator('.msg.role-user'), turn.locator('.msg.answer')];
+    // Not shown, yet in the page for find-in-page to search.
+    const rest = prompt.locator('[hidden="until-found"]');
+    expect(await rest.count()).toBe(1);
+    expect(await rest.textContent()).toContain('entry 80 of the log');
+    expect(await prompt.innerText()).not.toContain('entry 80 of');
+    expect(await answerBox.locator('[hidden="until-found"]').textContent()).toContain('FAR DOWN');
+    // A numbered list cut in two goes on counting in the rest.
+    expect(await rest.locator('ol').getAttribute('start')).toBe('13');
+
+    // The browser's own find: a text fragment (#:~:text=) searches as find-in-page does and fires beforematch.
+    await page.goto('about:blank');
+    await page.goto(`${url}:~:text=${encodeURIComponent('entry 80 of the log')}`);
+    await prompt.locator('button.fold', { hasText: 'show less' }).waitFor({ timeout: 5000 });
+    expect(await prompt.innerText()).toContain('entry 80 of the log');
+    expect(await prompt.locator('[hidden]').count()).toBe(0);
+    // Folded again, it is hidden until found again.
+    await prompt.locator('button.fold').click();
+    expect(await prompt.locator('button.fold').textContent()).toBe('show all (80 lines)');
+    expect(await prompt.locator('[hidden="until-found"]').count()).toBe(1);
+    expect(await prompt.innerText()).not.toContain('entry 80 of');
+
+    // beforematch however it comes opens the fold the button would.
+    await answerBox.locator('[hidden="until-found"]').dispatchEvent('beforematch');
+    await answerBox.locator('button.fold', { hasText: 'show less' }).waitFor({ timeout: 5000 });
+    expect(await answerBox.innerText()).toContain('FAR DOWN');
+    expect(await answerBox.locator('[hidden]').count()).toBe(0);
   });
 
   it('the copy button says "copied", then is "copy" again', async () => {

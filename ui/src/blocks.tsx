@@ -1,6 +1,6 @@
 import type { Block, ConversationMessage } from '../../src/sessions/conversation.js';
 import { estimatedMark, type EstimatedPart } from '../../src/archive/estimated-part.js';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { fold } from './fold.js';
 import { counted } from './format.js';
 import { renderMarkdown } from './markdown.js';
@@ -14,14 +14,25 @@ export function Markdown({ text }: { text: string }) {
 /**
  * A prompt's or an answer's text in a turn: whole when short; when long (fold.ts), its
  * first lines and a toggle, so one pasted file does not push the rest of the session down.
+ * The rest stays in the page, `hidden="until-found"`: the browser's find-in-page searches
+ * it, and on a match fires `beforematch`, which opens the fold as the toggle would.
  */
 export function LongText({ text }: { text: string }) {
   const [open, setOpen] = useState(false);
+  const rest = useRef<HTMLDivElement>(null);
   const folded = fold(text);
+  useEffect(() => {
+    const el = rest.current;
+    if (!el) return;
+    const found = () => setOpen(true);
+    el.addEventListener('beforematch', found);
+    return () => el.removeEventListener('beforematch', found);
+  }, [folded !== null]);
   if (!folded) return <Markdown text={text} />;
   return (
-    <div class={open ? 'long open' : 'long folded'}>
-      <Markdown text={open ? text : `${folded.head}\n\n…`} />
+    <div class={`long ${open ? 'open' : 'folded'} cut-${folded.cut}`}>
+      <Markdown text={folded.head} />
+      <div class="fold-rest" ref={rest} hidden={open ? undefined : 'until-found'}>{folded.plain ? <pre class="plain">{folded.rest}</pre> : <Markdown text={folded.rest} />}</div>
       <button type="button" class="fold" aria-expanded={open} onClick={() => setOpen(!open)}>{open ? 'show less' : folded.label}</button>
     </div>
   );

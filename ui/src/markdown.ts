@@ -13,9 +13,11 @@ const renderer = new marked.Renderer();
 // Inline and block HTML in the captured text is shown as text, never parsed as markup.
 renderer.html = ({ text }) => escapeHtml(text);
 
+// `start`: a numbered list a fold cut in two goes on counting in its rest (DOMPurify checks
+// other attributes' values as URLs, so it is named URL-safe: its value is only a number).
 export function renderMarkdown(text: string): string {
   const html = marked.parse(text, { async: false, gfm: true, breaks: true, renderer }) as string;
-  return DOMPurify.sanitize(html, { ALLOWED_TAGS, ALLOWED_ATTR: ['href', 'title'], ALLOWED_URI_REGEXP: /^https?:/i });
+  return DOMPurify.sanitize(html, { ALLOWED_TAGS, ALLOWED_ATTR: ['href', 'title', 'start'], ADD_URI_SAFE_ATTR: ['start'], ALLOWED_URI_REGEXP: /^https?:/i });
 }
 
 export function escapeHtml(text: string): string {
