@@ -137,6 +137,21 @@ describe('page details', () => {
     expect(await answerBox.locator('[hidden]').count()).toBe(0);
   });
 
+  it('folds a long answer on the exchange page as in a turn, hidden until found', async () => {
+    const essay = `${'An answer of many words. '.repeat(250)}LAST WORDS`;
+    await answer('gpt-4o', 100, { prompt: [{ role: 'user', content: 'write at length' }], answer: essay });
+    tp.proxy.recorder.flush();
+    const { id } = await newest();
+    await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(id)}`);
+    const answerBox = page.locator('.exchange .msg.answer');
+    await answerBox.waitFor();
+    expect(await answerBox.locator('button.fold').textContent()).toBe(`show all (${essay.length.toLocaleString('en-US')} characters)`);
+    expect(await answerBox.innerText()).not.toContain('LAST WORDS');
+    expect(await answerBox.locator('[hidden="until-found"]').textContent()).toContain('LAST WORDS');
+    await answerBox.locator('button.fold').click();
+    expect(await answerBox.innerText()).toContain('LAST WORDS');
+  });
+
   it('the copy button says "copied", then is "copy" again', async () => {
     const { id } = await newest();
     await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(id)}`);

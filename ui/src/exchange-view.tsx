@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { outputTokens, promptTokens } from '../../src/providers/usage-totals.js';
 import { getJson, modelText, type ExchangePage } from './api.js';
-import { Decisions, Downloads, EstimatedMark, Markdown, pretty, Thinking, ToolCall } from './blocks.js';
+import { Decisions, Downloads, EstimatedMark, LongText, pretty, Thinking, ToolCall } from './blocks.js';
 import { dateTime, ms, shortId, tokens, usd, wsPayload } from './format.js';
 import { Status, statusItem } from './list-view.js';
 import { Turn } from './turn-card.js';
@@ -63,7 +63,7 @@ export function ExchangeView({ id }: { id: string }) {
           <div class="role">answer{r.stop_reason ? <span class="dim"> ({r.stop_reason})</span> : null}</div>
           <div class="blocks">
             {r.thinking && <Thinking text={r.thinking} />}
-            {r.text && <Markdown text={r.text} />}
+            {r.text && <LongText text={r.text} />}
             {r.tool_calls.map((c, i) => <ToolCall key={i} name={c.name} args={c.arguments} id={c.id} />)}
           </div>
         </div>
