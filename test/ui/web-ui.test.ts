@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
@@ -319,13 +319,4 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     await page.selectOption('#chart-period', '7d');
     await page.locator('.uplot').first().waitFor();
   });
-});
-
-/** Refreshes the committed README screenshots from this run (LLMTAP_UPDATE_SCREENSHOTS=1). */
-afterAll(() => {
-  if (!process.env.LLMTAP_UPDATE_SCREENSHOTS) return;
-  mkdirSync('docs', { recursive: true });
-  copyFileSync(`${ARTIFACTS}/live-list.png`, 'docs/ui-live-list.png');
-  copyFileSync(`${ARTIFACTS}/session-view.png`, 'docs/ui-session.png');
-  copyFileSync(`${ARTIFACTS}/charts.png`, 'docs/ui-charts.png');
 });
