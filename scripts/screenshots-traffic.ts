@@ -78,7 +78,7 @@ export async function sendTraffic(t: TrafficTarget): Promise<void> {
       await send('bob', 'https://api.openai.com/v1/chat/completions', aider, {
         model: 'gpt-4.1', max_tokens: 8192, messages: history, id: `chatcmpl-screens${i}`, object: 'chat.completion', created: 1_700_000_000,
         choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 3900 + i * 1200, completion_tokens: 180 + i * 40, total_tokens: 4080 + i * 1240, prompt_tokens_details: { cached_tokens: i * 3800 } },
+        usage: { prompt_tokens: 3900 + i * 1200, completion_tokens: 180 + i * 40, total_tokens: 4080 + i * 1240, prompt_tokens_details: { cached_tokens: i * 2400 } },
       });
       history.push({ role: 'assistant', content: reply });
     }
@@ -98,7 +98,7 @@ export async function sendTraffic(t: TrafficTarget): Promise<void> {
       await send('carol', 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent', gemini, {
         contents, systemInstruction: { parts: [{ text: 'You are Gemini CLI, an interactive agent.' }] },
         candidates: [{ content: { role: 'model', parts: [{ text: reply }] }, finishReason: 'STOP', index: 0 }],
-        usageMetadata: { promptTokenCount: 8200 + i * 900, candidatesTokenCount: 60 + i * 25, cachedContentTokenCount: i * 7200, totalTokenCount: 8260 + i * 925 }, modelVersion: 'gemini-2.5-pro',
+        usageMetadata: { promptTokenCount: 8200 + i * 900, candidatesTokenCount: 60 + i * 25, cachedContentTokenCount: i * 4100, totalTokenCount: 8260 + i * 925 }, modelVersion: 'gemini-2.5-pro',
       });
       contents.push({ role: 'model', parts: [{ text: reply }] });
     }

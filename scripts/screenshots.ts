@@ -12,6 +12,7 @@
  * page's counts are read from it) and Debian's Chromium takes each page at the size the
  * README's images have. Nothing leaves the machine: every provider host is the fake.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,6 @@ import { parseConnectTo } from '../src/config.js';
 import { loadPolicyText } from '../src/policy/load.js';
 import { startFakeProvider } from '../test/helpers/fake-provider.js';
 import { FAKE_HOSTS, startTestProxy } from '../test/helpers/start-proxy.js';
-import { toPalettePng } from './png-palette.js';
 import { sendTraffic, USERS, type Phase } from './screenshots-traffic.js';
 
 const POLICY = (teamDailyUsd: number) => `
@@ -88,7 +88,7 @@ try {
     await page.locator(shot.ready).first().waitFor({ timeout: 10_000 });
     if (shot.file === 'ui-usage.png') await page.selectOption('#usage-by', 'tool');
     await page.waitForTimeout(300); // the live dot connects, charts settle
-    writeFileSync(join(DOCS, shot.file), toPalettePng(await page.screenshot()));
+    writeFileSync(join(DOCS, shot.file), smaller(await page.screenshot()));
     process.stderr.write(`wrote docs/${shot.file}\n`);
   }
 } finally {
@@ -96,6 +96,15 @@ try {
   await tp.close();
   await fake.close();
   rmSync(home, { recursive: true, force: true });
+}
+
+/** Debian's pngquant (256 colours, `apt-get install pngquant`) keeps the images small; without it, Chromium's own PNG. */
+function smaller(png: Buffer): Buffer {
+  try {
+    return execFileSync('pngquant', ['--speed', '1', '256', '-'], { input: png, maxBuffer: 64 << 20 });
+  } catch {
+    return png;
+  }
 }
 
 /** The Claude Code session: the session view's picture. */
