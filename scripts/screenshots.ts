@@ -37,7 +37,7 @@ rules:
 const SHOTS = [
   { file: 'ui-live-list.png', hash: '', height: 900, ready: 'table.list tbody tr' },
   { file: 'ui-session.png', hash: 'session', height: 912, ready: 'article.turn' },
-  { file: 'ui-charts.png', hash: '#/charts', height: 1386, ready: '#chart-errors .uplot' },
+  { file: 'ui-charts.png', hash: '#/charts', height: 1440, ready: '#chart-errors .uplot' },
   { file: 'ui-usage.png', hash: '#/usage', height: 900, ready: 'table tbody tr' },
   { file: 'ui-policy.png', hash: '#/policy', height: 900, ready: 'table.rules tbody tr' },
 ] as const;
