@@ -7,6 +7,7 @@ import { pricesOption } from './options.js';
 import { counted, duration, terminalSafe } from './render/format.js';
 import { renderTurnLines } from './render/session-text.js';
 import { dim, useColor } from './render/table.js';
+import { turnJson } from './render/turns-json.js';
 import { USAGE } from './command-table.js';
 
 interface ReplayArgs {
@@ -77,7 +78,7 @@ async function play(steps: ReplayStep[], header: string, args: ReplayArgs): Prom
         await new Promise((r) => setTimeout(r, step.waitMs));
       }
       if (args.json) {
-        process.stdout.write(`${JSON.stringify({ step: i + 1, threadId: step.turn.threadId, depth: step.depth, gapMs: step.gapMs, waitedMs: lines ? null : step.waitMs, turn: step.turn })}\n`);
+        process.stdout.write(`${JSON.stringify({ step: i + 1, threadId: step.turn.threadId, depth: step.depth, gapMs: step.gapMs, waitedMs: lines ? null : step.waitMs, turn: turnJson(step.turn) })}\n`);
         continue;
       }
       const when = `+${duration(step.gapMs)}${step.depth > 0 ? ` · subagent thread ${step.turn.threadId}` : ''}`;

@@ -12,6 +12,8 @@ import { renderSession } from './render/session-text.js';
 import { useColor } from './render/table.js';
 import { wsRawLine } from './render/ws-raw.js';
 import { sessionJson } from './sessions.js';
+import { threadsJson, turnJson } from './render/turns-json.js';
+import { usdFigure } from '../archive/stats-json.js';
 import { outputTokens } from '../providers/usage-totals.js';
 import { USAGE } from './command-table.js';
 
@@ -64,7 +66,7 @@ function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs, ov
     return;
   }
   const threads = sessionThreads(detail, sessionReading(reader, overrides));
-  if (args.json) return printJson({ session: sessionJson(detail.session), threads });
+  if (args.json) return printJson({ session: sessionJson(detail.session), threads: threadsJson(threads) });
   const color = args.format === 'text' && useColor(process.stdout);
   process.stdout.write(renderSession(detail.session, threads, { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] }));
 }
@@ -74,7 +76,10 @@ function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs, o
   if (args.raw) return writeRaw(row, wsMessages);
   // A Codex session's requests are its turns; `turn` stays the first of them (what it was before there were several).
   const turns = threadTurns([row], { ...sessionReading(reader, overrides), messagesOf: () => wsMessages });
-  if (args.json) return printJson({ ...exchangeToJson(row, row.status === 101 ? wsMessages : undefined), turn: turns[0], ...(turns.length > 1 ? { turns } : {}) });
+  if (args.json) {
+    const exchange = exchangeToJson(row, row.status === 101 ? wsMessages : undefined);
+    return printJson({ ...exchange, cost_usd: usdFigure(exchange.cost_usd), turn: turns[0] && turnJson(turns[0]), ...(turns.length > 1 ? { turns: turns.map(turnJson) } : {}) });
+  }
   // One exchange reads like a one-turn session.
   const summary = {
     id: row.session_id ?? row.id, startedAt: row.started_at, endedAt: row.ended_at ?? row.started_at, tool: row.tool_name, clientAddress: row.client_address,

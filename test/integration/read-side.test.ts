@@ -7,6 +7,7 @@ import { parse } from 'csv-parse/sync';
 import OpenAI from 'openai';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usdFigure } from '../../src/archive/stats-json.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { assertValidHar } from '../helpers/har-validator.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
@@ -18,6 +19,8 @@ const CLI = resolve('dist/cli/main.js');
 const SONNET = { input: 3, output: 15, cacheRead: 0.3 };
 /** The fake provider's Anthropic usage per answer. */
 const FAKE_USAGE = { input: 21, output: 9, cacheRead: 4 };
+/** One answer's price, to 12 significant digits (its parts sum to 0.00019920000000000002). */
+const PER_TURN_USD = 0.0001992;
 
 let fake: FakeProvider;
 let tp: TestProxy;
@@ -100,9 +103,15 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(md).toMatch(/^# Session /);
     expect(md).toContain('**assistant** [tool call get_weather toolu_fake1]');
 
-    const json = JSON.parse((await llmtap('show', id, '--json')).stdout) as { threads: { turns: { added: unknown[]; answer: { toolCalls: unknown[] } }[] }[] };
+    const json = JSON.parse((await llmtap('show', id, '--json')).stdout) as { threads: { thread: { costUsd: number }; turns: { exchangeId: string; costUsd: number; added: unknown[]; answer: { toolCalls: unknown[] } }[] }[] };
     expect(json.threads[0]!.turns).toHaveLength(2);
     expect(json.threads[0]!.turns[0]!.answer.toolCalls).toEqual([{ id: 'toolu_fake1', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+    // Dollar figures as sessions --json gives them: 0.0001992 a turn, not the sum of its parts' 0.00019920000000000002.
+    expect(json.threads[0]!.turns.map((t) => t.costUsd)).toEqual([PER_TURN_USD, PER_TURN_USD]);
+    expect(json.threads[0]!.thread.costUsd).toBe(usdFigure(2 * PER_TURN_USD));
+    // The second turn's exchange (the first's id is the session's).
+    const one = JSON.parse((await llmtap('show', json.threads[0]!.turns[1]!.exchangeId, '--json')).stdout) as { cost_usd: number; turn: { costUsd: number } };
+    expect([one.cost_usd, one.turn.costUsd]).toEqual([PER_TURN_USD, PER_TURN_USD]);
   });
 
   it('show --raw gives back the exact request body the SDK sent', async () => {
@@ -288,6 +297,7 @@ describe('the read side on an archive recorded through the proxy by the real SDK
     expect(text).toContain('[tool call get_weather toolu_fake1]');
     const lines = (await llmtap('replay', id, '--json', '--speed', '1000')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { step: number; gapMs: number; waitedMs: number; turn: { turn: number; exchangeId: string } });
     expect(lines.map((l) => l.turn.turn)).toEqual([1, 2]);
+    expect(lines.map((l) => (l.turn as { costUsd?: number }).costUsd)).toEqual([PER_TURN_USD, PER_TURN_USD]);
     expect(lines[0]!.gapMs).toBe(0);
     expect(lines[1]!.waitedMs).toBe(Math.round(lines[1]!.gapMs / 1000));
     const wrong = await llmtap('replay', lines[1]!.turn.exchangeId).catch((e: { stderr: string; code: number }) => e);
