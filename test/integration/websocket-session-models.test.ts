@@ -93,4 +93,29 @@ describe('a Codex WebSocket session that switches models', () => {
     expect(raw).toContain('asking gpt-5-mini with [REDACTED]');
     expect(raw).not.toContain('SECRETSECRET');
   });
+
+  it('show --raw keeps a message holding line breaks on one line (a client that pretty-prints its JSON)', async () => {
+    const tls = await openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem });
+    const ws = new WebSocket('wss://api.openai.com/v1/responses', { createConnection: () => tls });
+    const got: string[] = [];
+    ws.on('message', (d) => got.push(d.toString()));
+    await new Promise<void>((ok, fail) => ws.once('open', ok).once('error', fail));
+    const pretty = JSON.stringify({ type: 'response.create', model: 'gpt-5-mini', input: 'pretty-printed' }, null, 2);
+    ws.send(pretty);
+    await eventually(() => {
+      if (!got.some((m) => m.includes('"response.completed"'))) throw new Error('no answer yet');
+    });
+    await new Promise((done) => ws.once('close', done).close(1000));
+    const row = await eventually(() => {
+      const found = exported(tp).find((e) => e.status === 101 && e.websocket?.messages.some((m) => m.text === pretty));
+      if (!found) throw new Error('not recorded yet');
+      return found;
+    });
+    const raw = (await run('node', [resolve('dist/cli/main.js'), 'show', row.id, '--raw', '--home', tp.home])).stdout;
+    const messages = raw.slice(raw.indexOf('HTTP/1.1 101')).split('\r\n\r\n')[1]!.replace(/^\r\n/, '').trimEnd().split('\n');
+    expect(messages).toHaveLength(row.websocket!.messages.length);
+    const request = messages.find((l) => l.startsWith('client ') && l.includes(' text '))!;
+    expect(request).toMatch(/^client \S+ text json:"/);
+    expect(JSON.parse(request.slice(request.indexOf('json:') + 5))).toBe(pretty);
+  });
 });
