@@ -5,7 +5,7 @@ import type { QuotaBurn } from '../sessions/quota-burn.js';
 import { listExchanges, type ExchangeListEntry, type ExchangeListQuery } from './exchange-list.js';
 import { purgeArchive, purgePreview, type PurgeProgress } from './purge.js';
 import type {
-  ArchiveReader, BackgroundReads, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsQuery, StatsRow, TextSearchRow, ThreadSummary,
+  ArchiveReader, BackgroundReads, ExchangeDetail, ExchangeListRow, PurgeCounts, RuleStatsRow, SessionDetail, SpendRow, SessionQuery, SessionSummary, StatsDimension, StatsQuery, StatsRow, TextSearchRow, ThreadSummary,
 } from './store.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { statsTable } from './stats-table.js';
@@ -106,8 +106,8 @@ export class SqliteArchiveReader implements ArchiveReader {
     return statsTable(this.db, query);
   }
 
-  unpricedGroups(filter: ExchangeFilter, price: (input: PriceInput) => PriceResult): UnpricedGroup[] {
-    return unpricedGroups(this.db, filter, price);
+  unpricedGroups(filter: ExchangeFilter, price: (input: PriceInput) => PriceResult, by?: StatsDimension): UnpricedGroup[] {
+    return unpricedGroups(this.db, filter, price, by);
   }
 
   exchangesAfter(cursor: number, limit: number, filter: ExchangeFilter = {}): { rows: ExchangeListRow[]; cursor: number } {

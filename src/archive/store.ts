@@ -31,8 +31,8 @@ export interface ArchiveReader {
   resolve(idOrPrefix: string): { kind: 'session' | 'exchange'; id: string } | { kind: 'ambiguous'; matches: string[] } | undefined;
   /** One row per group, and one for the whole range (percentiles over all of it); no total when nothing matched. */
   statsTable(query: StatsQuery): { rows: StatsRow[]; total: StatsRow | undefined };
-  /** The exchanges a filter covers that counted tokens and have no cost, grouped, with the reason for each group. */
-  unpricedGroups(filter: ExchangeFilter, price: (input: PriceInput) => PriceResult): UnpricedGroup[];
+  /** The exchanges a filter covers that counted tokens and have no cost, grouped (by a stats dimension too, when given), with the reason for each group. */
+  unpricedGroups(filter: ExchangeFilter, price: (input: PriceInput) => PriceResult, by?: StatsDimension): UnpricedGroup[];
   /** Requests, errors, tokens and cost per time bucket and group (the web UI's charts). */
   timeSeries(query: SeriesQuery): TimeSeries;
   /**

@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { unpricedReason, type UnpricedRow } from '../cost/unpriced-reason.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
+import { GROUP_KEYS } from './stats-table.js';
+import type { StatsDimension } from './store.js';
 
 /** Exchanges that counted tokens but have no cost, alike in what they were priced by. */
 export interface UnpricedGroup {
@@ -11,6 +13,8 @@ export interface UnpricedGroup {
   exchanges: number;
   /** Why, as the price list says it for the group's latest exchange (cost/unpriced-reason.ts). */
   reason: string;
+  /** The stats group it falls in, when asked by one (GROUP_KEYS' SQL value: a team's sender, not yet its team). */
+  key?: string | null;
 }
 
 const ROW_COLUMNS = `cost_usd, cost_source, status, provider, host, port, tls, path, api, model, policy, started_at, input_tokens, output_tokens, cached_input_tokens,
@@ -21,11 +25,32 @@ const ROW_COLUMNS = `cost_usd, cost_source, status, provider, host, port, tls, p
  * counted tokens and have none (WebSocket sessions aside: priced response by response),
  * by provider, host and model, most first, each with the reason for its latest exchange.
  */
-export function unpricedGroups(db: Database.Database, filter: ExchangeFilter, price: (input: PriceInput) => PriceResult): UnpricedGroup[] {
+export function unpricedGroups(db: Database.Database, filter: ExchangeFilter, price: (input: PriceInput) => PriceResult, by?: StatsDimension): UnpricedGroup[] {
   const { and, params } = exchangeWhere(filter);
-  const groups = db.prepare(`SELECT provider, host, model, COUNT(*) AS exchanges, MAX(rowid) AS sample FROM exchanges
+  // Split by the stats group too (`stats --json`: each row its own), keyed as statsTable keys it.
+  const key = by === undefined ? '' : `${GROUP_KEYS[by]} AS key, `;
+  const groups = db.prepare(`SELECT ${key}provider, host, model, COUNT(*) AS exchanges, MAX(rowid) AS sample FROM exchanges
     WHERE cost_usd IS NULL AND status IS NOT 101 AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) ${and}
-    GROUP BY provider, host, model ORDER BY exchanges DESC, sample DESC`).all(...params) as (Omit<UnpricedGroup, 'reason'> & { sample: number })[];
+    GROUP BY ${by === undefined ? '' : 'key, '}provider, host, model ORDER BY exchanges DESC, sample DESC`).all(...params) as (Omit<UnpricedGroup, 'reason'> & { sample: number })[];
   const sampleRow = db.prepare(`SELECT ${ROW_COLUMNS} FROM exchanges WHERE rowid = ?`);
   return groups.map(({ sample, ...group }) => ({ ...group, reason: unpricedReason(sampleRow.get(sample) as UnpricedRow, price) ?? 'no price known' }));
+}
+
+/**
+ * `stats --json`'s `unpriced_reasons`: the groups of unpricedGroups(…, by) under the stats
+ * row each falls in (`regroup`: a team's members into their team, as statsTable does;
+ * alike groups of its members added up). Most first, as the note under the table.
+ */
+export function unpricedByRow(groups: readonly UnpricedGroup[], regroup: (key: string | null) => string | null): Map<string | null, Omit<UnpricedGroup, 'key'>[]> {
+  const rows = new Map<string | null, Omit<UnpricedGroup, 'key'>[]>();
+  for (const { key, ...group } of groups) {
+    const row = regroup(key ?? null);
+    let list = rows.get(row);
+    if (!list) rows.set(row, (list = []));
+    const same = list.find((g) => g.provider === group.provider && g.host === group.host && g.model === group.model);
+    if (same) same.exchanges += group.exchanges;
+    else list.push({ ...group });
+  }
+  for (const list of rows.values()) list.sort((a, b) => b.exchanges - a.exchanges);
+  return rows;
 }

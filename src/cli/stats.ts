@@ -2,7 +2,8 @@ import type { Argv, CommandModule } from 'yargs';
 import type { StatsDimension, StatsRow } from '../archive/store.js';
 import { GENAI_PRICES_VERSION } from '../cost/prices-version.js';
 import { priceExchange } from '../cost/price-exchange.js';
-import type { UnpricedGroup } from '../archive/unpriced-groups.js';
+import { unpricedByRow, type UnpricedGroup } from '../archive/unpriced-groups.js';
+import { teamKey } from '../archive/stats-table.js';
 import { NO_ROW, statsJson } from '../archive/stats-json.js';
 import { NONE } from '../archive/exchange-filter.js';
 import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
@@ -52,7 +53,12 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
       if (args.by === 'rule') return printRuleStats(reader, filter, args.json ? 'json' : args.csv ? 'csv' : 'table');
       const by = args.by;
       const { rows, total } = reader.statsTable({ ...filter, by, teams });
-      if (args.json) return printJson(rows.map((r) => statsJson(by, r)));
+      if (args.json) {
+        // What the note under the table says, per row: the exchanges with tokens that have no cost, and why.
+        const regroup = by === 'team' ? (k: string | null) => teamKey(k, teams ?? new Map()) : (k: string | null) => k;
+        const reasons = unpricedByRow(reader.unpricedGroups(filter, (input) => priceExchange(input), by), regroup);
+        return printJson(rows.map((r) => ({ ...statsJson(by, r), unpriced_reasons: reasons.get(r.key) ?? [] })));
+      }
       if (args.csv) return printCsv(rows.map((r) => statsJson(by, r)), statsJson(by, NO_ROW));
       if (!total) {
         // Name what narrowed it (as `sessions` does): "in this range" read as a time range when none was given.

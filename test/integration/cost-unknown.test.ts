@@ -58,5 +58,15 @@ describe('why a cost is not known', () => {
     // Narrowed to the priced model, nothing is missing.
     expect(stats).toContain('a --prices file given to the proxy prices a model the price list lacks');
     expect(await cli('stats', '--by', 'model', '--model', 'gpt-4o-mini')).not.toContain('no cost for');
+
+    // --json says the same per group: which exchanges that counted tokens have no cost, and why; keys as before.
+    const unknownGroup = { provider: 'openai', host: 'api.openai.com', model: 'gpt-nonesuch-9', exchanges: 2, reason };
+    const byModel = JSON.parse(await cli('stats', '--by', 'model', '--json')) as Array<Record<string, unknown>>;
+    expect(byModel.find((r) => r.model === 'gpt-nonesuch-9')).toMatchObject({ cost_usd: null, unpriced_exchanges: 2, unpriced_reasons: [unknownGroup] });
+    expect(byModel.find((r) => r.model === 'gpt-4o-mini')).toMatchObject({ unpriced_exchanges: 0, unpriced_reasons: [] });
+    const byTool = JSON.parse(await cli('stats', '--by', 'tool', '--json')) as Array<Record<string, unknown>>;
+    expect(byTool.find((r) => r.tool === 'openai-sdk-node')).toMatchObject({ unpriced_exchanges: 2, unpriced_reasons: [unknownGroup] });
+    // The CSV keeps its columns: reasons are text for the table's note and for --json.
+    expect((await cli('stats', '--csv')).split('\n')[0]).not.toContain('reason');
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { unpricedByRow } from '../../src/archive/unpriced-groups.js';
 import { unpricedNote } from '../../src/cli/stats.js';
 import { priceExchange } from '../../src/cost/price-exchange.js';
 import { unpricedReason, type UnpricedRow } from '../../src/cost/unpriced-reason.js';
@@ -37,5 +38,21 @@ describe('unpricedNote', () => {
     expect(note).toContain('--prices');
     expect(unpricedNote([{ provider: 'ollama', host: 'localhost', model: 'llama3.2', exchanges: 1, reason: 'local model (ollama): not billed per token' }])).not.toContain('--prices');
     expect(unpricedNote([])).toBe('');
+  });
+});
+
+describe('unpricedByRow (stats --json: unpriced_reasons)', () => {
+  it('puts each group under its stats row; a team\'s members\' alike groups added up, most first', () => {
+    const reason = 'unknown model "gpt-nonesuch-9" for openai';
+    const group = { provider: 'openai', host: 'api.openai.com', model: 'gpt-nonesuch-9', reason };
+    const teams = new Map([['alice', 'platform'], ['bob', 'platform']]);
+    const rows = unpricedByRow([
+      { ...group, key: 'alice', exchanges: 1 },
+      { ...group, key: 'carol', exchanges: 4 },
+      { ...group, key: 'bob', exchanges: 2 },
+      { ...group, model: 'llama3.2', reason: 'local model (ollama): not billed per token', key: 'alice', exchanges: 2 },
+    ], (k) => (k !== null && teams.has(k) ? `team:${teams.get(k)}` : `user:${k}`));
+    expect(rows.get('team:platform')).toEqual([{ ...group, exchanges: 3 }, { ...group, model: 'llama3.2', reason: 'local model (ollama): not billed per token', exchanges: 2 }]);
+    expect(rows.get('user:carol')).toEqual([{ ...group, exchanges: 4 }]);
   });
 });
