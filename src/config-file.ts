@@ -117,8 +117,28 @@ function lineOf(text: string, offset: number): number {
 
 /** Line of a top-level key: the first `"key":` in the text (good enough for a flat config). */
 function lineOfKey(text: string, key: string): number {
-  const at = text.search(new RegExp(`"${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\s*:`));
+  const at = keyOffset(text, key);
   return at < 0 ? 1 : lineOf(text, at);
+}
+
+function keyOffset(text: string, key: string): number {
+  return text.search(new RegExp(`"${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\s*:`));
+}
+
+/**
+ * `file:line` of a key of a config file that loaded, for a warning about its value
+ * (check-config, the proxy's log), as its errors name theirs; the file alone when it
+ * no longer reads or does not hold the key.
+ */
+export function configKeyWhere(file: string, key: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return file;
+  }
+  const at = keyOffset(text, key);
+  return at < 0 ? file : `${file}:${lineOf(text, at)}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config-error.js';
-import { loadConfigFile } from '../config-file.js';
+import { configKeyWhere, loadConfigFile } from '../config-file.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
 import { retentionWarnings } from '../policy/budget-retention.js';
 import { loadPolicyFile } from '../policy/load.js';
@@ -33,11 +33,11 @@ export function checkConfig(file: string): CheckResult {
   }
   const config = loadConfigFile(file);
   const keys = Object.keys(config).length;
-  const admins = uiAdminWarnings(config.uiAdmins, config.auth).map((line) => `${file}: ${line}`);
+  const admins = uiAdminWarnings(config.uiAdmins, config.auth).map((line) => `${configKeyWhere(file, 'uiAdmins')}: ${line}`);
   if (!config.policyFile) return { summary: `${file}: ok, config with ${keys} settings`, warnings: admins };
   const policy = loadPolicyFile(config.policyFile);
   return { summary: `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(policy)}`,
-    warnings: [...admins, ...policyWarnings(policy), ...retentionWarnings(policy.budget, config.retainDays).map((line) => `${file}: ${line}`)] };
+    warnings: [...admins, ...policyWarnings(policy), ...retentionWarnings(policy.budget, config.retainDays).map((line) => `${configKeyWhere(file, 'retainDays')}: ${line}`)] };
 }
 
 /** The policy's warnings, each already `file:line: key: why`, in the file's order. */

@@ -10,7 +10,7 @@ import { formatAuthority } from '../proxy/route.js';
 import { builtInRedactor } from '../redact/redactor.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { buildConfig } from './build-config.js';
-import { RELOADABLE } from '../config-file.js';
+import { configKeyWhere, RELOADABLE } from '../config-file.js';
 import { startHint } from './start-hint.js';
 import { sameProxyFlags } from './options.js';
 import { guardProcess } from './process-guard.js';
@@ -62,11 +62,13 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   guardProcess(process, { logger, redactor: () => proxy.server.redactor, countInternal: () => proxy.server.metrics.count('internal') });
   logger.info({ url, ca: proxy.ca.certPath }, 'llmtap started');
   warnAdmins(logger, config);
+  // Retention is a restart-only setting: the one the proxy started with, named where the config file set it (a flag wins over the file).
+  const retention: Retention = { days: config.retainDays, where: config.configFile && args['retain-days'] === undefined ? configKeyWhere(config.configFile, 'retainDays') : undefined };
   if (config.policy) {
     logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
-    warnPolicy(logger, config.policy, config.retainDays);
+    warnPolicy(logger, config.policy, retention);
   }
-  const policyWatch = new PolicyFollower(proxy.server, logger, config.retainDays).follow(config.policyFile);
+  const policyWatch = new PolicyFollower(proxy.server, logger, retention).follow(config.policyFile);
   let running = config;
   process.on('SIGHUP', () => {
     if (!config.configFile) {
@@ -83,7 +85,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       logger.info({ file: config.configFile }, 'config reloaded');
       warnAdmins(logger, next);
       // Retention is a restart-only setting: the one the proxy started with is the one that purges.
-      if (next.policy) warnPolicy(logger, next.policy, config.retainDays);
+      if (next.policy) warnPolicy(logger, next.policy, retention);
       if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
     } catch (err) {
       logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
@@ -119,7 +121,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
 class PolicyFollower {
   private watched?: { file: string; watcher: PolicyWatcher };
 
-  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined, file?: string): void; noteRefusedReload(file: string, message: string): void }, private readonly logger: Logger, private readonly retainDays: number | undefined) {}
+  constructor(private readonly server: { setPolicy(policy: CompiledPolicy | undefined, file?: string): void; noteRefusedReload(file: string, message: string): void }, private readonly logger: Logger, private readonly retention: Retention) {}
 
   follow(file: string | undefined): this {
     if (this.watched?.file === file) return this;
@@ -128,7 +130,7 @@ class PolicyFollower {
       loaded: (policy) => {
         this.server.setPolicy(policy, file);
         this.logger.info({ file, policy: summarize(policy) }, 'policy reloaded');
-        warnPolicy(this.logger, policy, this.retainDays);
+        warnPolicy(this.logger, policy, this.retention);
       },
       refused: (message) => {
         this.logger.error({ file, err: builtInRedactor.text(message) }, 'policy reload refused; keeping the running policy');
@@ -152,15 +154,24 @@ class PolicyFollower {
  * request reaches (budget-shadow.ts), and each budget rule whose period outlasts the retention
  * it is seeded from (budget-retention.ts). One line each, as check-config prints them.
  */
-function warnPolicy(logger: Logger, policy: CompiledPolicy, retainDays: number | undefined): void {
+function warnPolicy(logger: Logger, policy: CompiledPolicy, retention: Retention): void {
   // The file's own words (rule ids, globs): through the redactor like every rule id the log names.
   for (const w of policy.warnings ?? []) logger.warn(`policy: ${builtInRedactor.text(w.text)}`);
-  for (const line of retentionWarnings(policy.budget, retainDays)) logger.warn(`policy: ${builtInRedactor.text(line)}`);
+  const where = retention.where === undefined ? '' : `${retention.where}: `;
+  for (const line of retentionWarnings(policy.budget, retention.days)) logger.warn(`policy: ${builtInRedactor.text(`${where}${line}`)}`);
 }
 
-/** uiAdmins that are no proxy user (admin-warnings.ts), a line each: names from the file, through the redactor. */
-function warnAdmins(logger: Logger, config: Pick<ProxyConfig, 'uiAdmins' | 'auth'>): void {
-  for (const line of uiAdminWarnings(config.uiAdmins, config.auth)) logger.warn(builtInRedactor.text(line));
+/** The retention the proxy started with, and `file:line` of the config file's retainDays when it came from there. */
+interface Retention {
+  days: number | undefined;
+  where: string | undefined;
+}
+
+/** uiAdmins that are no proxy user (admin-warnings.ts), a line each, `file:line:` of the config's key first: names from the file, through the redactor. */
+function warnAdmins(logger: Logger, config: Pick<ProxyConfig, 'uiAdmins' | 'auth' | 'configFile'>): void {
+  const lines = uiAdminWarnings(config.uiAdmins, config.auth);
+  const where = lines.length > 0 && config.configFile ? `${configKeyWhere(config.configFile, 'uiAdmins')}: ` : '';
+  for (const line of lines) logger.warn(builtInRedactor.text(`${where}${line}`));
 }
 
 /** Settings a reload changed that the running proxy cannot take (RELOADABLE names those it can): they wait for a restart. */

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPasswordLine } from '../../src/proxy/auth.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { connectThrough, startTls } from '../helpers/raw-client.js';
 import { startCliProxy, type CliProxy } from '../helpers/cli-proxy.js';
@@ -79,7 +80,9 @@ describe('reload on SIGHUP', () => {
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'llmtap-reload-'));
     configFile = join(home, 'llmtap.json');
-    writeFileSync(configFile, JSON.stringify({ passthrough: ['api.anthropic.com'] }, null, 2));
+    // A monthly budget (monitor: it refuses nothing) that a 7-day retention would let a restart forget.
+    writeFileSync(join(home, 'policy.yaml'), 'rules:\n  - {id: monthly, mode: monitor, budget: {usd: 100, period: month, per: user}}\n');
+    writeFileSync(configFile, JSON.stringify({ passthrough: ['api.anthropic.com'], retainDays: 7, policy: 'policy.yaml' }, null, 2));
     cli = await startCliProxy(fake, ['--config', configFile], home);
     children.push(cli.child);
     ({ child, port, ca: llmtapCa } = cli);
@@ -128,6 +131,11 @@ describe('reload on SIGHUP', () => {
     }
   }
 
+  it('warnings about the config file\'s values name its file:line, as its errors and the policy\'s warnings do', async () => {
+    const line = await cli.waitLog(0, `policy: ${configFile}:5: retainDays 7 deletes exchanges before the month of budget rule "monthly" is over: after a restart, or a reload that seeds the rule again, it counts only the spend of the last 7 days (budgets start from the archive); keep retainDays at least 31 for a month`);
+    expect(line.level).toBe(40);
+  });
+
   it('FAULT 25: a bad reload is refused and logged; the running config stays; a good one applies', async () => {
     expect(await whoAnswers('api.anthropic.com')).toBe('origin');
     expect(await whoAnswers('api.openai.com')).toBe('llmtap');
@@ -169,5 +177,11 @@ describe('reload on SIGHUP', () => {
     }
     expect(waiting).toMatchObject({ level: 40, keys: expect.arrayContaining(['metrics', 'retainDays']) });
     expect((waiting!.keys as string[]).length).toBe(2);
+
+    // A uiAdmins name no proxy user has: warned about with the key's file:line.
+    writeFileSync(join(home, 'users.txt'), `${await hashPasswordLine('alice', 'pw')}\n`);
+    const users = logLines().length;
+    await reload(`{\n  "passthrough": ["api.openai.com"],\n  "authFile": "users.txt",\n  "uiAdmins": ["Alice"]\n}\n`, 'config reloaded');
+    await cli.waitLog(users, `${configFile}:4: uiAdmins: "Alice" is not one of the proxy users (names are compared exactly): nobody by that name sees everything in the web UI or may scrape /metrics`);
   });
 });

@@ -108,10 +108,11 @@ describe('CLI errors a new user meets', () => {
     const policy = join(home, 'retained.yaml');
     writeFileSync(policy, 'rules:\n  - {id: daily, mode: monitor, budget: {usd: 5, period: day, per: user}}\n  - {id: monthly, budget: {usd: 100, period: month, per: user}}\n');
     const config = join(home, 'retained.json');
-    writeFileSync(config, JSON.stringify({ policy: 'retained.yaml', retainDays: 7 }));
+    writeFileSync(config, JSON.stringify({ policy: 'retained.yaml', retainDays: 7 }, null, 2));
     const text = await run('node', [CLI, '--home', home, 'check-config', config]);
     expect(text.stdout).toMatch(/retained\.json: ok, config with 2 settings/);
-    expect(text.stderr).toBe(`llmtap: warning: ${config}: retainDays 7 deletes exchanges before the month of budget rule "monthly" is over: after a restart, or a reload that seeds the rule again, it counts only the spend of the last 7 days (budgets start from the archive); keep retainDays at least 31 for a month\n`
+    // file:line of the key, as a policy's warnings and the config's errors name theirs.
+    expect(text.stderr).toBe(`llmtap: warning: ${config}:3: retainDays 7 deletes exchanges before the month of budget rule "monthly" is over: after a restart, or a reload that seeds the rule again, it counts only the spend of the last 7 days (budgets start from the archive); keep retainDays at least 31 for a month\n`
       + 'llmtap: 1 warning; the file loads as it is (warnings do not fail check-config: exit 0)\n');
     writeFileSync(config, JSON.stringify({ policy: 'retained.yaml', retainDays: 31 }));
     expect((await run('node', [CLI, '--home', home, 'check-config', config])).stderr).toBe('');
@@ -120,10 +121,10 @@ describe('CLI errors a new user meets', () => {
   it('check-config warns about a uiAdmins name no proxy user has (a typo would leave the UI and /metrics to nobody)', async () => {
     writeFileSync(join(home, 'admins-users.txt'), `${await hashPasswordLine('alice', 'pw')}\n${await hashPasswordLine('prometheus', 'pw')}\n`);
     const config = join(home, 'admins.json');
-    writeFileSync(config, JSON.stringify({ authFile: 'admins-users.txt', uiAdmins: ['Alice', 'prometheus'] }));
+    writeFileSync(config, `{\n  "authFile": "admins-users.txt",\n  "uiAdmins": [\n    "prometheus",\n    "Alice"\n  ]\n}\n`);
     const text = await run('node', [CLI, '--home', home, 'check-config', config]);
     expect(text.stdout).toMatch(/admins\.json: ok, config with 2 settings/);
-    expect(text.stderr).toBe(`llmtap: warning: ${config}: uiAdmins: "Alice" is not one of the proxy users (names are compared exactly): nobody by that name sees everything in the web UI or may scrape /metrics\n`
+    expect(text.stderr).toBe(`llmtap: warning: ${config}:3: uiAdmins: "Alice" is not one of the proxy users (names are compared exactly): nobody by that name sees everything in the web UI or may scrape /metrics\n`
       + 'llmtap: 1 warning; the file loads as it is (warnings do not fail check-config: exit 0)\n');
   });
 
