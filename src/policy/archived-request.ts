@@ -6,7 +6,7 @@ import { parseJson } from '../providers/json.js';
 import { archivedCacheKey, type KeyBasis } from '../cache/archived-key.js';
 import type { MatchFacts } from './types.js';
 import { rowUsesTls } from '../archive/row-scheme.js';
-import { outputTokens } from '../providers/usage-totals.js';
+import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { rowUsage } from '../cost/unpriced-reason.js';
 
 /** An archived exchange as a policy sees it: its facts, its body, what it cost. */
@@ -83,7 +83,8 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
     errorCode: row.error_code,
     target: { tls: rowUsesTls(row), host: row.host, port: row.port },
     usage: rowUsage(row),
-    tokens: (row.input_tokens ?? 0) + (outputTokens(row) ?? 0),
+    // What the live token-rate charge and stats count: every prompt token (Anthropic's cache reads and writes too), every output token.
+    tokens: promptTokens(row) + (outputTokens(row) ?? 0),
     costUsd: row.cost_usd,
     answeredFromCache: row.cost_source === 'cache',
     upgrade,

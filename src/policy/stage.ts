@@ -14,7 +14,7 @@ import { evaluateRouting, type RoutingPlan } from './routing.js';
 import type { PendingCharges } from './pending-charges.js';
 import { mayEstimateUsage } from '../recorder/row-estimate.js';
 import type { BudgetDecision, MatchFacts } from './types.js';
-import { usageOutputTokens } from '../providers/usage-totals.js';
+import { usageOutputTokens, usagePromptTokens } from '../providers/usage-totals.js';
 
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
 export interface PolicyRuntime {
@@ -128,8 +128,9 @@ export function spentBudget(runtime: PolicyRuntime | undefined, facts: MatchFact
 /** The tokens really used, to every token bucket the request was pre-checked against. */
 export function chargeTokens(usage: Usage, ex: Pick<Exchange, 'api' | 'provider'>, charges: PolicyStageResult['charges']): void {
   if (charges.length === 0) return;
-  // Output as every provider means it: Gemini's thinking counts, as OpenAI's reasoning does.
-  const used = (usage.inputTokens ?? 0) + (usageOutputTokens(usage, ex.api, ex.provider) ?? 0);
+  // Every prompt token, as stats counts them (Anthropic's cache reads and writes beside input_tokens too);
+  // output as every provider means it: Gemini's thinking counts, as OpenAI's reasoning does.
+  const used = (usagePromptTokens(usage, ex.api) ?? 0) + (usageOutputTokens(usage, ex.api, ex.provider) ?? 0);
   for (const c of charges) c.limiter.charge(c.key, used);
 }
 
