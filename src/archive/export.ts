@@ -4,6 +4,7 @@ import { decodeStoredBodies } from './stored-bodies.js';
 import { rowUsesTls } from './row-scheme.js';
 import { estimatedPart, type EstimatedPart } from './estimated-part.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
+import { usdFigure } from './stats-json.js';
 
 /** What an export reads from: the archive's database (the writer's handle, or a reader's). */
 export type ArchiveDb = Pick<Archive, 'db'>;
@@ -209,7 +210,7 @@ export function exchangeToJson(row: ExchangeRow, wsMessages?: readonly WsMessage
     session_id: row.session_id ?? null,
     thread_id: row.thread_id ?? null,
     turn: row.turn ?? null,
-    cost_usd: row.cost_usd ?? null,
+    cost_usd: usdFigure(row.cost_usd),
     cost_source: row.cost_source ?? null,
     // Archives from before the policy column have no such field in their rows.
     policy: jsonColumn(row.policy ?? null),

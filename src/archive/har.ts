@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import { bodyText, elapsed, exchangeRows, headerPairs, isoTime, jsonColumn, usageJson, type ArchiveDb, type ExportOptions } from './export.js';
 import { exchangeUrl } from './row-scheme.js';
+import { usdFigure } from './stats-json.js';
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -147,7 +148,7 @@ function llmtapFields(row: ExchangeRow, extra: HarExtra | undefined): Record<str
     session_id: row.session_id,
     thread_id: row.thread_id,
     turn: row.turn,
-    cost_usd: row.cost_usd,
+    cost_usd: usdFigure(row.cost_usd),
     cost_source: row.cost_source,
     tool: row.tool_name === null ? null : { name: row.tool_name, version: row.tool_version },
     provider: row.provider,
