@@ -37,13 +37,13 @@ const KEYS: Record<string, { kind: Kind; apply: (value: never, into: Partial<Pro
   otlpContent: { kind: 'boolean', apply: (v: boolean, c) => { c.otlpContent = v; } },
   prices: { kind: 'string', apply: (v: string, c, base) => { c.prices = resolve(base, v); } },
   uiAdmins: { kind: 'string[]', apply: (v: string[], c) => { c.uiAdmins = v; } },
-  authFile: { kind: 'string', apply: (v: string, c, base) => { c.auth = readAuthFile(resolve(base, v)); } },
+  authFile: { kind: 'string', apply: (v: string, c, base) => { c.usersFile = resolve(base, v); c.auth = readAuthFile(c.usersFile); } },
   policy: { kind: 'string', apply: (v: string, c, base) => { c.policyFile = resolve(base, v); } },
   logLevel: { kind: 'string', apply: (v: string, c) => { if (!LOG_LEVELS.includes(v)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`); c.logLevel = v; } },
 };
 
 /** The options a running proxy can take from a reloaded file; the rest need a restart. */
-export const RELOADABLE: ReadonlyArray<keyof ProxyConfig> = ['intercept', 'passthrough', 'rateLimit', 'redact', 'allowTargets', 'allowPorts', 'auth', 'policy', 'uiAdmins'];
+export const RELOADABLE: ReadonlyArray<keyof ProxyConfig> = ['intercept', 'passthrough', 'rateLimit', 'redact', 'allowTargets', 'allowPorts', 'auth', 'usersFile', 'policy', 'uiAdmins'];
 
 /**
  * Reads a JSON config file. Unknown keys, wrong types and bad values are refused

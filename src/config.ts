@@ -53,6 +53,12 @@ export interface ProxyConfig {
   upstreamIdleTimeoutMs: number;
   /** Proxy users; required when listening on a non-loopback address (gateway mode). */
   auth: ProxyUser[];
+  /**
+   * The users file (--auth-file, the config's authFile). While one is given logins are
+   * required even when it holds no user (nobody logs in then): a truncated file must not
+   * turn a loopback proxy behind a reverse proxy or on a shared host into an open one.
+   */
+  usersFile?: string;
   /** Host patterns exempt from the loopback / link-local / private-address refusal. */
   allowTargets: string[];
   /** Ports a CONNECT may reach; default: any in local mode, 443 in gateway mode. */

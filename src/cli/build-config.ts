@@ -56,9 +56,9 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
   const auth = [...(file.auth ?? []), ...flags.auth.map(parseAuthSpec), ...(flags['auth-file'] ? authFileFlag(flags['auth-file']) : [])];
   const host = pick('host', flags.host);
   // A users file was given but holds no user (blank, only comments): say that, not "requires --auth-file".
-  const usersFile = flags['auth-file'] ?? (file.auth !== undefined ? `the config's authFile` : undefined);
+  const usersFile = flags['auth-file'] ?? file.usersFile;
   if (!isLoopbackListen(host) && auth.length === 0 && usersFile !== undefined) {
-    throw new ConfigError(`--host ${host}: listening beyond loopback (gateway mode) requires a proxy user, and ${usersFile} holds none (add one with "llmtap passwd USER >> FILE")`);
+    throw new ConfigError(`--host ${host}: listening beyond loopback (gateway mode) requires a proxy user, and ${flags['auth-file'] ?? `the config's authFile`} holds none (add one with "llmtap passwd USER >> FILE")`);
   }
   return validateConfig({
     home: flags.home,
@@ -82,6 +82,7 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
     upstreamHeadersTimeoutMs: pick('upstreamHeadersTimeoutMs', seconds(flags['upstream-headers-timeout'])),
     upstreamIdleTimeoutMs: pick('upstreamIdleTimeoutMs', seconds(flags['upstream-idle-timeout'])),
     auth,
+    usersFile,
     allowTargets: [...(file.allowTargets ?? []), ...flags['allow-target']],
     allowPorts: flags['allow-port'].length > 0 ? flags['allow-port'] : file.allowPorts,
     rateLimit: flags['rate-limit'] ? parseRateLimit(flags['rate-limit']) : file.rateLimit,

@@ -32,7 +32,8 @@ export function checkConfig(file: string): CheckResult {
     return { summary: `${file}: ok, policy with ${summarize(policy)}`, warnings: policyWarnings(policy) };
   }
   const config = loadConfigFile(file);
-  const keys = Object.keys(config).length;
+  // authFile sets two (the users and the file they came from): one setting.
+  const keys = Object.keys(config).filter((key) => key !== 'usersFile').length;
   const admins = uiAdminWarnings(config.uiAdmins, config.auth).map((line) => `${configKeyWhere(file, 'uiAdmins')}: ${line}`);
   if (!config.policyFile) return { summary: `${file}: ok, config with ${keys} settings`, warnings: admins };
   const policy = loadPolicyFile(config.policyFile);

@@ -48,7 +48,8 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
     process.exit(1);
   });
   // The untrusted-CA warning names this home and port, as the banner's env line does (not on a gateway).
-  if (config.auth.length === 0) proxy.server.trust.fixFlags = { home: sameProxyFlags({ home: args.home, port: DEFAULTS.port }), proxy: sameProxyFlags({ home: args.home, port: proxy.address.port }) };
+  const logins = config.auth.length > 0 || config.usersFile !== undefined;
+  if (!logins) proxy.server.trust.fixFlags = { home: sameProxyFlags({ home: args.home, port: DEFAULTS.port }), proxy: sameProxyFlags({ home: args.home, port: proxy.address.port }) };
   const url = `http://${formatAuthority(proxy.address.address, proxy.address.port)}`;
   process.stdout.write([
     `llmtap listening on ${url}`,
@@ -56,7 +57,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
     `  CA SHA-256:     ${proxy.ca.fingerprint256}`,
     `  archive:        ${paths(config.home).archive}`,
     ...(mockRun?.banner ?? []),
-    ...startHint({ home: args.home, address: proxy.address.address, port: proxy.address.port, users: config.auth.length > 0, hostname: hostname() }),
+    ...startHint({ home: args.home, address: proxy.address.address, port: proxy.address.port, users: logins, hostname: hostname() }),
     '',
   ].join('\n'));
   guardProcess(process, { logger, redactor: () => proxy.server.redactor, countInternal: () => proxy.server.metrics.count('internal') });
@@ -64,6 +65,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   warnAdmins(logger, config);
   // Retention is a restart-only setting: the one the proxy started with, named where the config file set it (a flag wins over the file).
   const retention: Retention = { days: config.retainDays, where: config.configFile && args['retain-days'] === undefined ? configKeyWhere(config.configFile, 'retainDays') : undefined };
+  warnNoUsers(logger, config);
   if (config.policy) {
     logger.info({ file: config.policyFile, policy: summarize(config.policy) }, 'policy loaded');
     warnPolicy(logger, config.policy, retention);
@@ -84,6 +86,7 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       running = next;
       logger.info({ file: config.configFile }, 'config reloaded');
       warnAdmins(logger, next);
+      warnNoUsers(logger, next);
       // Retention is a restart-only setting: the one the proxy started with is the one that purges.
       if (next.policy) warnPolicy(logger, next.policy, retention);
       if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
@@ -172,6 +175,17 @@ function warnAdmins(logger: Logger, config: Pick<ProxyConfig, 'uiAdmins' | 'auth
   const lines = uiAdminWarnings(config.uiAdmins, config.auth);
   const where = lines.length > 0 && config.configFile ? `${configKeyWhere(config.configFile, 'uiAdmins')}: ` : '';
   for (const line of lines) logger.warn(builtInRedactor.text(`${where}${line}`));
+}
+
+/**
+ * A users file that holds no user (emptied, or only comments) keeps logins required
+ * (ProxyAuth): nobody logs in until a user is added. Said at start and at each reload,
+ * since every login is refused meanwhile.
+ */
+function warnNoUsers(logger: Logger, config: Pick<ProxyConfig, 'usersFile' | 'auth'>): void {
+  if (config.usersFile !== undefined && config.auth.length === 0) {
+    logger.warn({ file: config.usersFile }, 'users file holds no user: no user can log in until one is added (llmtap passwd USER >> FILE)');
+  }
 }
 
 /** Settings a reload changed that the running proxy cannot take (RELOADABLE names those it can): they wait for a restart. */

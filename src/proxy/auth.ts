@@ -96,12 +96,13 @@ export class ProxyAuth {
   private readonly refused = new Map<string, number>();
   private readonly queue = new HashQueue(HASH_QUEUE);
 
-  constructor(users: readonly ProxyUser[]) {
+  /** `required`: logins are checked even with no user (a users file that holds none): every login is refused then. */
+  constructor(users: readonly ProxyUser[], private readonly required = false) {
     for (const u of users) this.users.set(u.user, u.hash ? Promise.resolve(u) : hashedUser(u));
   }
 
   get enabled(): boolean {
-    return this.users.size > 0;
+    return this.users.size > 0 || this.required;
   }
 
   /** The user name when the header carries valid credentials, else undefined. `client` keys the queue's fairness. */

@@ -107,7 +107,7 @@ export class ProxyServer {
   constructor(private config: ProxyConfig, private readonly deps: ProxyDeps) {
     this.interceptList = makeInterceptList(config.intercept, config.passthrough);
     this.targetPolicy = this.makeTargetPolicy(config);
-    this.auth = new ProxyAuth(config.auth);
+    this.auth = new ProxyAuth(config.auth, config.usersFile !== undefined);
     this.policyState = new PolicyState(deps.recorder, deps.logger, deps.spend, deps.prices);
     this.trust = new TrustReporter(deps.logger);
     this.pools = new UpstreamPools({
@@ -256,10 +256,10 @@ export class ProxyServer {
   /** Applies a reloaded config's live parts (lists, limits, users); the rest needs a restart. */
   reload(next: ProxyConfig): void {
     const changed = changedUsers(this.config.auth, next.auth);
-    this.config = { ...this.config, policyFile: next.policyFile, uiAdmins: next.uiAdmins, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth, redact: next.redact };
+    this.config = { ...this.config, policyFile: next.policyFile, uiAdmins: next.uiAdmins, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth, usersFile: next.usersFile, redact: next.redact };
     this.interceptList = makeInterceptList(next.intercept, next.passthrough);
     this.targetPolicy = this.makeTargetPolicy(this.config);
-    this.auth = new ProxyAuth(next.auth);
+    this.auth = new ProxyAuth(next.auth, next.usersFile !== undefined);
     this.exchangeDeps.rateLimiter = next.rateLimit ? new RateLimiter(next.rateLimit) : undefined;
     const patterns = next.redact.map((source) => new RegExp(source, 'g'));
     this.exchangeDeps.redactor = createRedactor(patterns);
