@@ -48,14 +48,26 @@ export function loadOrCreateCa(certsDir: string): LoadedCa {
   if (haveCert && haveKey) {
     return { ca: loadCa(certPath, keyPath), created: false, warnings };
   }
+  // A key just published without its certificate yet: another llmtap is finishing its CA.
+  if (haveKey && !haveCert && certBeingPublished(certPath) && waitForCert(certPath)) {
+    return { ca: loadCa(certPath, keyPath), created: false, warnings };
+  }
   if (haveCert !== haveKey) {
     const [present, missing] = haveCert ? [certPath, keyPath] : [keyPath, certPath];
-    throw new Error(
-      `llmtap CA is incomplete: ${present} exists but ${missing} does not. ` +
-        `Restore the missing file, or delete ${present} to generate a new CA (clients must then trust the new one).`,
-    );
+    throw incompleteCa(present, missing);
   }
-  return { ca: createCa(certPath, keyPath), created: true, warnings };
+  const ca = createCa(certPath, keyPath);
+  if (ca) return { ca, created: true, warnings };
+  // Another llmtap published its CA first (two commands started at once on a fresh home): use that one.
+  if (!waitForCert(certPath)) throw incompleteCa(keyPath, certPath);
+  return { ca: loadCa(certPath, keyPath), created: false, warnings };
+}
+
+function incompleteCa(present: string, missing: string): Error {
+  return new Error(
+    `llmtap CA is incomplete: ${present} exists but ${missing} does not. ` +
+      `Restore the missing file, or delete ${present} to generate a new CA (clients must then trust the new one).`,
+  );
 }
 
 export function caCertDer(ca: Pick<CertificateAuthority, 'certPem'>): Buffer {
@@ -143,10 +155,14 @@ export function regenerateCa(certsDir: string, extensions: object[] = []): Certi
   const keyPath = path.join(certsDir, CA_KEY_FILE);
   fs.rmSync(certPath, { force: true });
   fs.rmSync(keyPath, { force: true });
-  return createCa(certPath, keyPath, extensions);
+  const ca = createCa(certPath, keyPath, extensions);
+  // Not another llmtap's CA in its place: it would lack the extensions asked for.
+  if (!ca) throw new Error(`${keyPath} appeared while llmtap was creating its CA (another llmtap starting?); try again`);
+  return ca;
 }
 
-function createCa(certPath: string, keyPath: string, extensions: object[] = []): CertificateAuthority {
+/** A new CA in certPath/keyPath; undefined when another llmtap published one first (its files are left as they are). */
+function createCa(certPath: string, keyPath: string, extensions: object[] = []): CertificateAuthority | undefined {
   const { privateKeyPem, publicKeyPem } = generateRsaKeyPair();
   const cert = nodeForge().pki.createCertificate();
   cert.publicKey = nodeForge().pki.publicKeyFromPem(publicKeyPem);
@@ -175,10 +191,7 @@ function createCa(certPath: string, keyPath: string, extensions: object[] = []):
   ]);
   const certPem = signCertificatePem(cert, privateKeyPem);
 
-  // Exclusive create: if another llmtap raced us here, fail instead of
-  // overwriting a key whose certificate may already be trusted.
-  writeNewFile(keyPath, privateKeyPem, 0o600);
-  writeNewFile(certPath, certPem, 0o644);
+  if (!publishCa(certPath, keyPath, privateKeyPem, certPem)) return undefined;
 
   const x509 = new X509Certificate(certPem);
   return {
@@ -191,22 +204,63 @@ function createCa(certPath: string, keyPath: string, extensions: object[] = []):
   };
 }
 
-function writeNewFile(file: string, contents: string, mode: number): void {
-  let fd: number;
+/**
+ * Publishes a new key and certificate so that a reader never sees half a file nor two
+ * CAs in one home: both are written in full to temporary files, then the key is linked
+ * into place — an exclusive create, so of llmtaps racing on a fresh home exactly one wins
+ * and nobody overwrites a key whose certificate may already be trusted — and only the
+ * winner renames its certificate in beside it. False when another llmtap won.
+ */
+function publishCa(certPath: string, keyPath: string, keyPem: string, certPem: string): boolean {
+  const tag = `${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const [tmpKey, tmpCert] = [`${keyPath}.${tag}`, `${certPath}.${tag}`];
   try {
-    fd = fs.openSync(file, 'wx', mode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new Error(`${file} appeared while llmtap was creating its CA (another llmtap starting?); try again`, {
-        cause: err,
-      });
+    writeNewFile(tmpKey, keyPem, 0o600);
+    writeNewFile(tmpCert, certPem, 0o644);
+    try {
+      fs.linkSync(tmpKey, keyPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
     }
-    throw err;
+    fs.renameSync(tmpCert, certPath);
+    return true;
+  } finally {
+    fs.rmSync(tmpKey, { force: true });
+    fs.rmSync(tmpCert, { force: true });
   }
+}
+
+/** How long a reader waits for the certificate of a key being published (the winner has nothing slow left to do). */
+const CERT_WAIT_MS = 5_000;
+
+/**
+ * Whether a certificate is on its way (publishCa's temporary file is there): a key alone
+ * is then another llmtap between linking its key and renaming its certificate, not a CA
+ * left incomplete, which is refused at once.
+ */
+function certBeingPublished(certPath: string): boolean {
+  const prefix = `${path.basename(certPath)}.`;
+  return fs.readdirSync(path.dirname(certPath)).some((name) => name.startsWith(prefix) && name.endsWith('.tmp'));
+}
+
+/** Whether the certificate appeared within CERT_WAIT_MS (polled: CA loading is synchronous, and this runs once per start at most). */
+function waitForCert(certPath: string): boolean {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const deadline = Date.now() + CERT_WAIT_MS; !fs.existsSync(certPath); Atomics.wait(pause, 0, 0, 20)) {
+    if (Date.now() > deadline) return false;
+  }
+  return true;
+}
+
+function writeNewFile(file: string, contents: string, mode: number): void {
+  const fd = fs.openSync(file, 'wx', mode);
   try {
     fs.writeFileSync(fd, contents);
     // The umask may have narrowed the mode; the certificate must stay world-readable.
     fs.fchmodSync(fd, mode);
+    // On disk before it is published: a crash must not leave a published file empty.
+    fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
