@@ -177,6 +177,22 @@ export function evaluateRateLimits(rules: readonly RateLimitRule[], facts: Match
 }
 
 /**
+ * The token buckets what these facts asked for is charged to under `rules`, nothing taken
+ * or checked (evaluateRateLimits' charges): a WebSocket session's responses, each charged
+ * under the rules in force when it ends, as an HTTP request after a reload is.
+ */
+export function tokenChargesFor(rules: readonly RateLimitRule[], facts: MatchFacts, buckets: PolicyBuckets): PolicyOutcome['charges'] {
+  const charges: PolicyOutcome['charges'] = [];
+  for (const rule of rules) {
+    if (!rule.match(facts)) continue;
+    const { tokens } = buckets.for(rule);
+    if (tokens) charges.push({ limiter: tokens, key: bucketKey(rule.per, facts) });
+    if (rule.mode === 'enforce') break;
+  }
+  return charges;
+}
+
+/**
  * Decides what the policy does with one request: pure over the facts and the
  * parsed body, apart from the token buckets it is handed. Within each kind the
  * first ENFORCED rule that matches wins (redaction excepted: every matching redact

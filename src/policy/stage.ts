@@ -4,10 +4,10 @@ import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { parseJsonBody } from '../providers/json.js';
 import { identifyTool } from '../providers/tool-identity.js';
 import type { CompiledPolicy } from './compile.js';
-import { evaluatePolicy, factsOf, PolicyBuckets, withLiveTeam, type PolicyOutcome } from './evaluate.js';
+import { evaluatePolicy, factsOf, PolicyBuckets, tokenChargesFor, withLiveTeam, type PolicyOutcome } from './evaluate.js';
 import { refusalMessage } from './refusal-message.js';
 import type { CachePersistence, ResponseCaches } from '../cache/response-caches.js';
-import { evaluateBudgets, type BudgetLedger } from './budget.js';
+import { budgetChargesFor, evaluateBudgets, type BudgetLedger } from './budget.js';
 import type { BudgetCharger } from './budget-charge.js';
 import { clampedBody } from './clamp-body.js';
 import { evaluateRouting, type RoutingPlan } from './routing.js';
@@ -111,6 +111,18 @@ export function chargeResponse(ex: Exchange, part: ResponsePart, applied: Pick<P
   if (!part.usage) return;
   chargeTokens(part.usage, ex, applied.charges);
   if (applied.budgetCharges) void runtime?.charger?.chargeResponse(ex, part, applied.budgetCharges);
+}
+
+/**
+ * What one response of an unscreened WebSocket session (Realtime) is charged to: the token
+ * buckets and budgets its upgrade's facts match under the live policy, its user in the team
+ * that policy gives them. Looked up as each response ends, so a reload applies to a session
+ * already open as it does to the next HTTP request; the rules of its upgrade may be gone.
+ */
+export function sessionCharges(runtime: PolicyRuntime, facts: MatchFacts): Pick<PolicyStageResult, 'charges' | 'budgetCharges'> {
+  const live = withLiveTeam(facts, runtime.policy.teams);
+  const budgetCharges = budgetChargesFor(runtime.policy.budget, live);
+  return { charges: tokenChargesFor(runtime.policy.rateLimit, live, runtime.buckets), budgetCharges: budgetCharges.length > 0 ? budgetCharges : undefined };
 }
 
 /**

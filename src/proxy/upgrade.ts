@@ -18,8 +18,9 @@ import { formatAuthority } from './route.js';
 import { classifyUpstreamError, LlmtapError, providerErrorBody, upstreamFailureDetail, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type RawHeaders, type ResponsePart } from '../exchange.js';
 import { newId } from '../ids.js';
-import { applyPolicy, chargeResponse, spentBudget, type PolicyStageResult } from '../policy/stage.js';
+import { applyPolicy, chargeResponse, sessionCharges, spentBudget, type PolicyStageResult } from '../policy/stage.js';
 import { budgetChargesFor } from '../policy/budget.js';
+import { withLiveTeam } from '../policy/evaluate.js';
 import type { MatchFacts } from '../policy/types.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
@@ -88,9 +89,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     timings: { start: now(), requestEnd: now() },
   };
   deps.metrics.exchangesStarted++;
-  /** What the policy stage charges each response of the session with as it ends (its tokens, its cost). */
-  let charges: Pick<PolicyStageResult, 'charges' | 'budgetCharges'> | undefined;
-  /** What the policy's rules matched the upgrade on: a spent budget is looked up with them after each response. */
+  /** What the policy's rules matched the upgrade on: each response is charged, and a spent budget looked up, with them (live rules). */
   let facts: MatchFacts | undefined;
   const record = (): void => {
     deps.metrics.exchangesFinished++;
@@ -139,12 +138,9 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     if (applied.error) return fail(applied.error.code, undefined, applied.error.headers);
     routing = applied.routing;
     if (screened) screenFacts = applied.facts;
-    else if (applied.charges.length > 0 || applied.budgetCharges) {
-      charges = applied;
-      facts = applied.facts;
-    }
+    else facts = applied.facts;
     // Who sent it, before any response is priced: subscription traffic is priced as such.
-    if (screenFacts || charges) describeClient(ex);
+    describeClient(ex);
   }
   if (deps.failClosed && conn.record && !deps.recorder.healthy) return fail('archive_unavailable');
   // `llmtap mock`: an intercepted upgrade is answered from a recorded session, never sent upstream.
@@ -228,7 +224,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
         release?.();
         record();
       },
-      ...(screenFacts ? screenedSession(ex, screenFacts, deps) : charges ? { onResponse: (part: ResponsePart) => chargeAndCheck(ex, part, charges!, facts, deps, () => session) } : {}),
+      ...(screenFacts ? screenedSession(ex, screenFacts, deps) : facts ? { onResponse: (part: ResponsePart) => chargeAndCheck(ex, part, facts!, deps, () => session) } : {}),
     });
     deps.sessions.add(session);
     // The client gets a close frame (1008, proxy_auth_required) when between messages; recorded as blocked so.
@@ -254,12 +250,15 @@ function holdSession(conn: ConnectionContext, deps: UpgradeDeps, close: () => vo
 }
 
 /**
- * Charges one response of a session (its tokens, its cost) and, when that leaves a budget
+ * Charges one response of a session (its tokens, its cost) under the rules in force as it
+ * ends (sessionCharges: a reload since the upgrade applies) and, when that leaves a budget
  * of the session's spent, ends the session after that response (WsSession.cut): its next
  * `response.create` would be spent past the budget. Recorded `blocked`, `budget_exceeded`,
  * with the budget's decision; the client's next upgrade or request is refused as usual.
  */
-function chargeAndCheck(ex: Exchange, part: ResponsePart, charges: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, facts: MatchFacts | undefined, deps: UpgradeDeps, session: () => WsSession): void {
+function chargeAndCheck(ex: Exchange, part: ResponsePart, facts: MatchFacts, deps: UpgradeDeps, session: () => WsSession): void {
+  if (!deps.policy) return;
+  const charges = sessionCharges(deps.policy, facts);
   const charged = chargeResponse(ex, part, charges, deps.policy);
   if (!charges.budgetCharges) return;
   // After the charge (asynchronous only while the price data loads, in the first seconds).
@@ -304,8 +303,9 @@ function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): Pi
       },
     },
     onResponse: (part) => {
-      const budget = deps.policy?.policy.budget ?? [];
-      const budgetCharges = budget.length > 0 ? budgetChargesFor(budget, { ...facts, model: part.model ?? facts.model }) : undefined;
+      const policy = deps.policy?.policy;
+      // The budgets of the model that answered, its user in the team the live policy gives them.
+      const budgetCharges = policy && policy.budget.length > 0 ? budgetChargesFor(policy.budget, { ...withLiveTeam(facts, policy.teams), model: part.model ?? facts.model }) : undefined;
       void Promise.resolve(chargeResponse(ex, part, { charges: tokenCharges, budgetCharges }, deps.policy)).catch(() => {
         // Fail-open, as charging is: the session goes on.
       });

@@ -133,4 +133,19 @@ describe('budgets and token limits count WebSocket sessions', () => {
     expect([next.status, next.headers?.['x-llmtap-error']]).toEqual([429, 'rate_limited']);
     expect(Number(next.headers?.['retry-after'])).toBeGreaterThan(0);
   });
+
+  it('a reload applies to an open Realtime session: its later responses are charged to the token bucket of the rules now in force', async () => {
+    try {
+      tp.proxy.server.setPolicy(loadPolicyText('rules:\n  - {id: realtime-roomy, match: {api: realtime}, rateLimit: {tokensPerMinute: 100000, per: user}}\n', 'p.yaml'));
+      const { ws } = await open('/v1/realtime?model=gpt-realtime');
+      await turn(ws!, 'gpt-realtime');
+      // The session stays open across the reload; its next two responses (42 tokens) meet the new 40-token rule.
+      tp.proxy.server.setPolicy(loadPolicyText('rules:\n  - {id: realtime-tight, match: {api: realtime}, rateLimit: {tokensPerMinute: 40, per: user}}\n', 'p.yaml'));
+      await twoTurns(ws!);
+      const next = await refusedSoon('/v1/realtime?model=gpt-realtime');
+      expect([next.status, next.headers?.['x-llmtap-error']]).toEqual([429, 'rate_limited']);
+    } finally {
+      tp.proxy.server.setPolicy(POLICY);
+    }
+  });
 });
