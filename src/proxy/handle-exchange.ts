@@ -45,6 +45,8 @@ export interface ConnectionContext {
   recordPaths?: readonly string[];
   /** A gateway login the connection's requests are checked against again after a reload (login-recheck.ts). */
   login?: Login;
+  /** Set when a reload revoked that login while a request was answered: the connection was cut (open-logins.ts). */
+  revoked?: boolean;
 }
 
 export interface ExchangeDeps {
@@ -191,12 +193,17 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         ex.outcome = result.outcome;
         break;
       case 'client_aborted':
-        // The client's connection closed under it: by the client, or by llmtap's own shutdown at the drain deadline.
+        // The client's connection closed under it: by the client, by llmtap's own shutdown at the
+        // drain deadline, or by a reload that revoked its login (counted where it was cut).
         if (deps.cutAtShutdown?.()) {
           ex.outcome = 'proxy_error';
           ex.errorCode = 'shutdown';
           cutMidAnswer = true;
           deps.metrics.count('shutdown');
+        } else if (connection.revoked) {
+          ex.outcome = 'blocked';
+          ex.errorCode = 'proxy_auth_required';
+          cutMidAnswer = true;
         } else ex.outcome = result.outcome;
         break;
       case 'upstream_error':

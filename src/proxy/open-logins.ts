@@ -1,14 +1,18 @@
+import type { Socket } from 'node:net';
+import type { ConnectionContext } from './handle-exchange.js';
 import type { Login, LoginRecheck } from './login-recheck.js';
 import { loginStillHolds } from './login-recheck.js';
+import { formatAuthority } from './route.js';
 
 /**
  * A connection a gateway login opened that carries no further request to check: a raw
- * tunnel, a WebSocket session. Requests on an intercepted connection are checked again
- * after a reload (login-recheck.ts); these would otherwise run on under a removed user
- * for as long as their client keeps them.
+ * tunnel, a WebSocket session, an intercepted connection while a request on it is answered.
+ * Requests on an intercepted connection are checked again after a reload (login-recheck.ts);
+ * these would otherwise run on under a removed user for as long as their client keeps them
+ * (or, for an answer, as long as the model writes).
  */
 export interface HeldConnection {
-  kind: 'tunnel' | 'websocket';
+  kind: 'tunnel' | 'websocket' | 'http';
   clientUser: string | undefined;
   clientAddress: string;
   /** host:port, for the log line. */
@@ -27,9 +31,10 @@ export interface OpenLoginsContext extends LoginRecheck {
 const BUSY_RETRY_MS = 1000;
 
 /**
- * The tunnels and WebSocket sessions open under a gateway login. Nothing runs per
- * request or per byte: a connection is added when it opens and removed when it ends,
- * and a reload that changed users checks those of the changed users once.
+ * The tunnels, WebSocket sessions and answers in flight under a gateway login. Nothing
+ * runs per byte: a connection is added when it opens (an answer when its request is let
+ * through) and removed when it ends, and a reload that changed users checks those of the
+ * changed users once.
  */
 export class OpenLogins {
   private readonly held = new Set<HeldConnection>();
@@ -82,4 +87,22 @@ export class OpenLogins {
     this.ctx.count('proxy_auth_required');
     connection.close();
   }
+}
+
+/**
+ * A request on an intercepted connection, held under its login while it is answered: a
+ * reload that revokes the login cuts the connection then, as it closes a tunnel (a long
+ * stream ran on to its end under the removed user). The connection is marked so that the
+ * exchange is recorded as cut by it, with what had arrived. Off a gateway: just `answer`.
+ */
+export function holdWhileAnswered(logins: OpenLogins, conn: ConnectionContext, socket: Socket, answer: () => Promise<void>): Promise<void> {
+  if (!conn.login) return answer();
+  const release = logins.hold({
+    kind: 'http', clientUser: conn.clientUser, clientAddress: conn.clientAddress, host: formatAuthority(conn.target.host, conn.target.port), login: conn.login,
+    close: () => {
+      conn.revoked = true;
+      socket.destroy();
+    },
+  });
+  return answer().finally(release);
 }

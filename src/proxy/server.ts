@@ -28,7 +28,7 @@ import type { StatusCounters } from './status-page.js';
 import { answerDirect, type DirectContext } from './direct-requests.js';
 import { refuseStaleLogin, whenLoginHolds } from './login-recheck.js';
 import { startObservers } from './observers.js';
-import { OpenLogins } from './open-logins.js';
+import { holdWhileAnswered, OpenLogins } from './open-logins.js';
 import { PolicyState } from './policy-state.js';
 import { TrustReporter } from './trust-watch.js';
 import type { RecentExchange } from './recent-exchanges.js';
@@ -214,7 +214,7 @@ export class ProxyServer {
       if (!conn) return void res.destroy();
       this.spoke.add(req.socket);
       if (isDoctorHost(conn.target.host)) return answerDoctorEcho(req, res, this.trust);
-      this.pipelined.run(req.socket, () => whenLoginHolds(conn, this.admission, () => handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps), () => {
+      this.pipelined.run(req.socket, () => whenLoginHolds(conn, this.admission, () => holdWhileAnswered(this.logins, conn, req.socket, () => handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps)), () => {
         this.metrics.count('proxy_auth_required');
         refuseStaleLogin(res, conn);
       }));

@@ -1,0 +1,76 @@
+/**
+ * A reload that takes a user away cuts that user's answer still streaming on an
+ * intercepted connection, as it closes their raw tunnels and WebSocket sessions: a long
+ * stream ran on to its end under the removed login. What arrived before the cut is kept,
+ * the exchange recorded as ended by the revocation; other users' streams go on.
+ */
+import type { Readable } from 'node:stream';
+import { ProxyAgent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config.js';
+import { eventually, exported } from '../helpers/archive.js';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { capturingLogger } from './secrets-helpers.js';
+
+let fake: FakeProvider;
+let tp: TestProxy;
+const log = capturingLogger();
+const agents: ProxyAgent[] = [];
+const ALICE = { user: 'alice', password: 'alice-pass' };
+const BOB = { user: 'bob', password: 'bob-pass' };
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  fake.eventGapMs = 200; // a dozen events: a stream of over two seconds
+  tp = await startTestProxy(fake, { auth: [ALICE, BOB] }, { logger: log.logger });
+});
+afterAll(async () => {
+  for (const a of agents) await a.close();
+  await tp?.close();
+  await fake?.close();
+});
+
+/** A streamed chat completion as `user`: its body, once the first words of the answer arrived. */
+async function stream(who: { user: string; password: string }): Promise<{ body: Readable; got: () => string; ended: Promise<string> }> {
+  const agent = new ProxyAgent({ uri: tp.url, token: `Basic ${Buffer.from(`${who.user}:${who.password}`).toString('base64')}`, requestTls: { ca: tp.caPem } });
+  agents.push(agent);
+  const res = await request('https://api.openai.com/v1/chat/completions', {
+    method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `story for ${who.user}` }] }),
+  });
+  let text = '';
+  const body = res.body as unknown as Readable;
+  const ended = new Promise<string>((resolve) => {
+    body.on('data', (d: Buffer) => { text += d.toString(); });
+    body.once('end', () => resolve('end'));
+    body.once('error', () => resolve('error'));
+  });
+  await eventually(() => expect(text).toContain('Hello'));
+  return { body, got: () => text, ended };
+}
+
+const closedLines = (): Array<Record<string, unknown>> => log.text().split('\n').filter((l) => l.includes('its login no longer holds')).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('a reload that removes a user, on an answer still streaming', () => {
+  it('cuts that user\'s stream at once, keeps what arrived, records why; another user\'s stream goes on', async () => {
+    const [bob, alice] = await Promise.all([stream(BOB), stream(ALICE)]);
+    tp.proxy.server.reload({ ...DEFAULTS, home: tp.home, auth: [ALICE] });
+
+    // Cut, not run to its end: the stream's last event never came.
+    expect(await bob.ended).toBe('error');
+    expect(bob.got()).not.toContain('[DONE]');
+    expect(closedLines()).toEqual([expect.objectContaining({ level: 40, user: 'bob', host: 'api.openai.com:443', kind: 'http' })]);
+
+    const before = alice.got().length;
+    await eventually(() => expect(alice.got().length).toBeGreaterThan(before));
+    alice.body.destroy();
+    const rec = await eventually(() => {
+      const r = exported(tp).find((e) => e.client.user === 'bob');
+      if (!r) throw new Error('not recorded yet');
+      return r;
+    });
+    expect([rec.outcome, rec.error_code]).toEqual(['blocked', 'proxy_auth_required']);
+    expect(rec.response?.text).toMatch(/^Hello/);
+  }, 20_000);
+});
