@@ -206,8 +206,8 @@ function createCa(certPath: string, keyPath: string, extensions: object[] = []):
 
 /**
  * Publishes a new key and certificate so that a reader never sees half a file nor two
- * CAs in one home: both are written in full to temporary files, then the key is linked
- * into place — an exclusive create, so of llmtaps racing on a fresh home exactly one wins
+ * CAs in one home: both are written in full to temporary files, then the key is put in
+ * place (claimKey) — an exclusive create, so of llmtaps racing on a fresh home exactly one wins
  * and nobody overwrites a key whose certificate may already be trusted — and only the
  * winner renames its certificate in beside it. False when another llmtap won.
  */
@@ -218,7 +218,7 @@ function publishCa(certPath: string, keyPath: string, keyPem: string, certPem: s
     writeNewFile(tmpKey, keyPem, 0o600);
     writeNewFile(tmpCert, certPem, 0o644);
     try {
-      fs.linkSync(tmpKey, keyPath);
+      claimKey(tmpKey, keyPath);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
@@ -228,6 +228,20 @@ function publishCa(certPath: string, keyPath: string, keyPem: string, certPem: s
   } finally {
     fs.rmSync(tmpKey, { force: true });
     fs.rmSync(tmpCert, { force: true });
+  }
+}
+
+/**
+ * Puts the written key in place unless a key is there already (EEXIST). A hard link where
+ * the file system has them; else an exclusive copy, as safe here: the key is read only once
+ * its certificate is there, and that is renamed in after the copy is complete.
+ */
+function claimKey(tmpKey: string, keyPath: string): void {
+  try {
+    fs.linkSync(tmpKey, keyPath);
+  } catch (err) {
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    fs.copyFileSync(tmpKey, keyPath, fs.constants.COPYFILE_EXCL);
   }
 }
 
