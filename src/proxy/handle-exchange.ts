@@ -218,22 +218,31 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         throw new LlmtapError('internal');
     }
   } catch (error) {
-    const err = error instanceof LlmtapError ? error : new LlmtapError('internal', { cause: error });
-    // A policy block is `blocked` whatever its code (request_too_large is also the buffering limit's).
-    ex.outcome = ex.policy?.blocked === err.code ? 'blocked' : outcomeOf(err.code);
-    ex.errorCode = err.code;
-    deps.metrics.count(err.code);
-    const cause = causeText(err);
-    // A miss that ends in llmtap's own error answer still says so.
-    if (missHeader && !res.headersSent) res.setHeader(CACHE_HEADER, 'miss');
-    deps.logger.warn({ exchange: ex.id, host: deps.redactor.text(ex.target.host), path: deps.redactor.logPath(ex.request.path), code: err.code, cause: cause === undefined ? undefined : deps.redactor.text(cause) }, 'exchange failed');
-    sendError(res, ex, err);
+    if (connection.revoked) {
+      // Its connection cut by a reload that revoked its login while the body arrived: counted and logged there.
+      ex.outcome = 'blocked';
+      ex.errorCode = 'proxy_auth_required';
+    } else failExchange(ex, res, error, deps, missHeader);
   }
   ex.timings.end = now();
   // Charged once the answer is read (its usage known) and before the record is handed over (a budget's price goes with it).
   finish(ex, conn, deps, charges.length > 0 || budgetCharges ? () => chargeUsage(ex, { charges, budgetCharges }, policyRuntime) : undefined, cutMidAnswer);
   // The runtime the request started with: a reload meanwhile keeps the caches of unchanged rules.
   if (cacheTicket && policyRuntime?.caches) storeAnswer(cacheTicket, ex, policyRuntime.caches, policyRuntime.cachePersistence);
+}
+
+/** An exchange that ended in llmtap's own error: counted, logged, answered with the error in the provider's shape. */
+function failExchange(ex: Exchange, res: ServerResponse, error: unknown, deps: ExchangeDeps, missHeader: boolean): void {
+  const err = error instanceof LlmtapError ? error : new LlmtapError('internal', { cause: error });
+  // A policy block is `blocked` whatever its code (request_too_large is also the buffering limit's).
+  ex.outcome = ex.policy?.blocked === err.code ? 'blocked' : outcomeOf(err.code);
+  ex.errorCode = err.code;
+  deps.metrics.count(err.code);
+  const cause = causeText(err);
+  // A miss that ends in llmtap's own error answer still says so.
+  if (missHeader && !res.headersSent) res.setHeader(CACHE_HEADER, 'miss');
+  deps.logger.warn({ exchange: ex.id, host: deps.redactor.text(ex.target.host), path: deps.redactor.logPath(ex.request.path), code: err.code, cause: cause === undefined ? undefined : deps.redactor.text(cause) }, 'exchange failed');
+  sendError(res, ex, err);
 }
 
 /**

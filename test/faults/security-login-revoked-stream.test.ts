@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTls } from '../helpers/raw-client.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { closedWithin, sendConnect } from './network-helpers.js';
 import { capturingLogger } from './secrets-helpers.js';
 
 let fake: FakeProvider;
@@ -72,5 +74,25 @@ describe('a reload that removes a user, on an answer still streaming', () => {
     });
     expect([rec.outcome, rec.error_code]).toEqual(['blocked', 'proxy_auth_required']);
     expect(rec.response?.text).toMatch(/^Hello/);
+  }, 20_000);
+
+  it('cuts a request whose body is still arriving the same way, with no second warning', async () => {
+    tp.proxy.server.reload({ ...DEFAULTS, home: tp.home, auth: [ALICE, BOB] });
+    const reply = await sendConnect(tp.proxy.address.port, 'api.openai.com:443', `Proxy-Authorization: Basic ${Buffer.from('bob:bob-pass').toString('base64')}\r\n`);
+    const tls = await startTls(reply.socket, { host: 'api.openai.com', servername: 'api.openai.com', ca: tp.caPem });
+    tls.on('error', () => {});
+    tls.write('POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":"gpt-4o-mini",');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // its head read, its body awaited
+    const mark = log.text().length;
+    tp.proxy.server.reload({ ...DEFAULTS, home: tp.home, auth: [ALICE] });
+    await closedWithin(tls, 2000);
+    const rec = await eventually(() => {
+      const r = exported(tp).filter((e) => e.client.user === 'bob')[1];
+      if (!r) throw new Error('not recorded yet');
+      return r;
+    });
+    expect([rec.outcome, rec.error_code]).toEqual(['blocked', 'proxy_auth_required']);
+    expect(closedLines()).toHaveLength(2);
+    expect(log.text().slice(mark)).not.toContain('exchange failed');
   }, 20_000);
 });
