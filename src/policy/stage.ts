@@ -121,8 +121,18 @@ export function chargeResponse(ex: Exchange, part: ResponsePart, applied: Pick<P
  */
 export function sessionCharges(runtime: PolicyRuntime, facts: MatchFacts): Pick<PolicyStageResult, 'charges' | 'budgetCharges'> {
   const live = withLiveTeam(facts, runtime.policy.teams);
-  const budgetCharges = budgetChargesFor(runtime.policy.budget, live);
-  return { charges: tokenChargesFor(runtime.policy.rateLimit, live, runtime.buckets), budgetCharges: budgetCharges.length > 0 ? budgetCharges : undefined };
+  return { charges: tokenChargesFor(runtime.policy.rateLimit, live, runtime.buckets), budgetCharges: sessionBudgetCharges(runtime.policy, facts) };
+}
+
+/**
+ * The budgets one response of a session is charged to under `policy` (the live one): those
+ * its upgrade's facts match, its user in the team that policy gives them, `model` the one
+ * that answered when the session names it per request (Codex); undefined when none.
+ */
+export function sessionBudgetCharges(policy: CompiledPolicy, facts: MatchFacts, model = facts.model): PolicyStageResult['budgetCharges'] {
+  if (policy.budget.length === 0) return undefined;
+  const charges = budgetChargesFor(policy.budget, { ...withLiveTeam(facts, policy.teams), model });
+  return charges.length > 0 ? charges : undefined;
 }
 
 /**

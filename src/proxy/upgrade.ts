@@ -18,9 +18,7 @@ import { formatAuthority } from './route.js';
 import { classifyUpstreamError, LlmtapError, providerErrorBody, upstreamFailureDetail, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type RawHeaders, type ResponsePart } from '../exchange.js';
 import { newId } from '../ids.js';
-import { applyPolicy, chargeResponse, sessionCharges, spentBudget, type PolicyStageResult } from '../policy/stage.js';
-import { budgetChargesFor } from '../policy/budget.js';
-import { withLiveTeam } from '../policy/evaluate.js';
+import { applyPolicy, chargeResponse, sessionBudgetCharges, sessionCharges, spentBudget, type PolicyStageResult } from '../policy/stage.js';
 import type { MatchFacts } from '../policy/types.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
@@ -303,9 +301,8 @@ function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): Pi
       },
     },
     onResponse: (part) => {
-      const policy = deps.policy?.policy;
-      // The budgets of the model that answered, its user in the team the live policy gives them.
-      const budgetCharges = policy && policy.budget.length > 0 ? budgetChargesFor(policy.budget, { ...withLiveTeam(facts, policy.teams), model: part.model ?? facts.model }) : undefined;
+      // The live budgets of the model that answered.
+      const budgetCharges = deps.policy && sessionBudgetCharges(deps.policy.policy, facts, part.model ?? facts.model);
       void Promise.resolve(chargeResponse(ex, part, { charges: tokenCharges, budgetCharges }, deps.policy)).catch(() => {
         // Fail-open, as charging is: the session goes on.
       });
