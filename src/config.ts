@@ -173,7 +173,8 @@ function parsePort(text: string, spec: string): number {
 /** Checks a config built from flags; throws ConfigError naming the bad option. */
 export function validateConfig(config: ProxyConfig): ProxyConfig {
   validateSettings(config);
-  if (!isLoopbackListen(config.host) && config.auth.length === 0) {
+  // A users file that holds no user is buildConfig's to judge: refused at start, nobody logs in after a reload.
+  if (!isLoopbackListen(config.host) && config.auth.length === 0 && config.usersFile === undefined) {
     throw new ConfigError(`--host ${config.host}: listening beyond loopback (gateway mode) requires --auth USER:PASS or --auth-file FILE`);
   }
   return config;

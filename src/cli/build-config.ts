@@ -3,7 +3,7 @@ import { FileError, fromFile } from '../config-error.js';
 import { loadConfigFile } from '../config-file.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { parseRateLimit } from '../policy/rate-limit.js';
-import { parseAuthSpec, readAuthFile } from '../proxy/auth.js';
+import { parseAuthSpec, readAuthFile, type ProxyUser } from '../proxy/auth.js';
 
 /** The `start` flags as yargs gives them; scalars are undefined when not given. */
 export interface StartFlags {
@@ -48,16 +48,18 @@ const seconds = (s: number | undefined): number | undefined => (s === undefined 
  * Defaults, then the config file, then flags: a flag given on the command line
  * wins over the file; list flags add to the file's lists. A file that does not load
  * (config, policy, auth file) throws a FileError; a bad flag value a ConfigError.
+ * `reloading`: the proxy runs already, and a users file that holds no user means nobody
+ * logs in (on every listener) instead of a gateway that does not start.
  */
-export function buildConfig(flags: StartFlags): ProxyConfig {
+export function buildConfig(flags: StartFlags, { reloading = false } = {}): ProxyConfig {
   const file = flags.config ? fromFile(() => loadConfigFile(flags.config!)) : {};
   const pick = <K extends keyof ProxyConfig>(key: K, flag: ProxyConfig[K] | undefined): ProxyConfig[K] => flag ?? (file[key] as ProxyConfig[K] | undefined) ?? (DEFAULTS as ProxyConfig)[key];
   const policyFile = flags.policy ?? file.policyFile;
-  const auth = [...(file.auth ?? []), ...flags.auth.map(parseAuthSpec), ...(flags['auth-file'] ? authFileFlag(flags['auth-file']) : [])];
+  const auth = [...(file.auth ?? []), ...flagUsers(flags)];
   const host = pick('host', flags.host);
   // A users file was given but holds no user (blank, only comments): say that, not "requires --auth-file".
   const usersFile = flags['auth-file'] ?? file.usersFile;
-  if (!isLoopbackListen(host) && auth.length === 0 && usersFile !== undefined) {
+  if (!reloading && !isLoopbackListen(host) && auth.length === 0 && usersFile !== undefined) {
     throw new ConfigError(`--host ${host}: listening beyond loopback (gateway mode) requires a proxy user, and ${flags['auth-file'] ?? `the config's authFile`} holds none (add one with "llmtap passwd USER >> FILE")`);
   }
   return validateConfig({
@@ -97,6 +99,11 @@ export function buildConfig(flags: StartFlags): ProxyConfig {
     policyFile,
     policy: policyFile ? fromFile(() => loadPolicyFile(policyFile)) : undefined,
   });
+}
+
+/** The users the flags give: `--auth` ones, then `--auth-file`'s (read again at each call). */
+export function flagUsers(flags: Pick<StartFlags, 'auth' | 'auth-file'>): ProxyUser[] {
+  return [...flags.auth.map(parseAuthSpec), ...(flags['auth-file'] ? authFileFlag(flags['auth-file']) : [])];
 }
 
 /** `--auth-file FILE`: its problems name the flag, as every other flag's do. */

@@ -9,7 +9,8 @@ import { PolicyWatcher } from '../policy/watch.js';
 import { formatAuthority } from '../proxy/route.js';
 import { builtInRedactor } from '../redact/redactor.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
-import { buildConfig } from './build-config.js';
+import { buildConfig, flagUsers } from './build-config.js';
+import type { ProxyUser } from '../proxy/auth.js';
 import { configKeyWhere, RELOADABLE } from '../config-file.js';
 import { startHint } from './start-hint.js';
 import { sameProxyFlags } from './options.js';
@@ -74,11 +75,14 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
   let running = config;
   process.on('SIGHUP', () => {
     if (!config.configFile) {
-      if (policyWatch.reload()) return;
-      return void logger.warn('SIGHUP: no --config or --policy file to reload');
+      // Each file on its own: a policy that does not load keeps the running policy, not the running users.
+      const policy = policyWatch.reload();
+      if (config.usersFile !== undefined) return reloadUsers(proxy.server, logger, args, config.usersFile);
+      if (!policy) logger.warn('SIGHUP: nothing to reload (no --config, --policy or --auth-file)');
+      return;
     }
     try {
-      const next = buildConfig(args);
+      const next = buildConfig(args, { reloading: true });
       proxy.server.reload(next);
       // The config may name another policy file, or none, or one where there was none.
       policyWatch.follow(next.policyFile);
@@ -149,6 +153,24 @@ class PolicyFollower {
     this.watched.watcher.reload();
     return true;
   }
+}
+
+/**
+ * SIGHUP without a config file: the users file (--auth-file) read again, with the --auth
+ * users, and swapped in as a config reload swaps users. A file that does not load keeps the
+ * running users (its error names file:line, never a line's hash); an emptied one lets
+ * nobody in, on any listener: the file is the truth.
+ */
+function reloadUsers(server: { setUsers(auth: ProxyUser[], usersFile: string): void }, logger: Logger, args: StartArgs, file: string): void {
+  let users: ProxyUser[];
+  try {
+    users = flagUsers(args);
+  } catch (err) {
+    return void logger.error({ file, err: builtInRedactor.text((err as Error).message) }, 'users file reload refused; keeping the running users');
+  }
+  server.setUsers(users, file);
+  logger.info({ file, users: users.length - args.auth.length }, 'users reloaded');
+  warnNoUsers(logger, { usersFile: file, auth: users });
 }
 
 /**

@@ -10,7 +10,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import type { SpendSource } from '../policy/budget-charge.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { LeafCertificates } from '../tls/leaf.js';
-import { changedUsers, ProxyAuth } from './auth.js';
+import { changedUsers, ProxyAuth, type ProxyUser } from './auth.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { handleExchange, type ConnectionContext } from './handle-exchange.js';
 import { admit, targetPolicyFor, type AdmissionContext } from './admission.js';
@@ -255,16 +255,26 @@ export class ProxyServer {
 
   /** Applies a reloaded config's live parts (lists, limits, users); the rest needs a restart. */
   reload(next: ProxyConfig): void {
-    const changed = changedUsers(this.config.auth, next.auth);
-    this.config = { ...this.config, policyFile: next.policyFile, uiAdmins: next.uiAdmins, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, auth: next.auth, usersFile: next.usersFile, redact: next.redact };
+    this.config = { ...this.config, policyFile: next.policyFile, uiAdmins: next.uiAdmins, intercept: next.intercept, passthrough: next.passthrough, allowTargets: next.allowTargets, allowPorts: next.allowPorts, rateLimit: next.rateLimit, redact: next.redact };
     this.interceptList = makeInterceptList(next.intercept, next.passthrough);
     this.targetPolicy = this.makeTargetPolicy(this.config);
-    this.auth = new ProxyAuth(next.auth, next.usersFile !== undefined);
     this.exchangeDeps.rateLimiter = next.rateLimit ? new RateLimiter(next.rateLimit) : undefined;
     const patterns = next.redact.map((source) => new RegExp(source, 'g'));
     this.exchangeDeps.redactor = createRedactor(patterns);
     this.deps.recorder.setRedactions(patterns);
     this.setPolicy(next.policy);
+    this.setUsers(next.auth, next.usersFile);
+  }
+
+  /**
+   * Swaps the proxy users (a reload: the config's, or the users file's alone). What was
+   * opened under a login the swap removes or changes is checked again and closed when it
+   * no longer holds (open-logins.ts), and the UI's live streams of those users end.
+   */
+  setUsers(auth: ProxyUser[], usersFile: string | undefined): void {
+    const changed = changedUsers(this.config.auth, auth);
+    this.config = { ...this.config, auth, usersFile };
+    this.auth = new ProxyAuth(auth, usersFile !== undefined);
     this.ui.afterReload(changed);
     void this.logins.afterReload(changed);
   }

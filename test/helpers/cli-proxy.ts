@@ -33,7 +33,8 @@ export async function startCliProxy(fake: Pick<FakeProvider, 'port' | 'caFile'>,
   const port = await new Promise<number>((done, fail) => {
     child.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+      // A gateway (--host 0.0.0.0) listens on loopback too: the tests reach it there.
+      const m = /listening on http:\/\/(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)/.exec(stdout);
       if (m) done(Number(m[1]));
     });
     child.once('exit', (code) => fail(new Error(`exited ${code}: ${stderr}`)));

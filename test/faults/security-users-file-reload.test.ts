@@ -1,0 +1,131 @@
+/**
+ * A reload (SIGHUP) re-reads the users file of a gateway started with only `--auth-file`
+ * (the README's own example, no `--config`): a user added with `llmtap passwd` logged in
+ * only after a restart, and a removed one kept working. The file is the truth on every
+ * listener: emptied, nobody logs in (it was refused beyond loopback, the old users kept
+ * working). A line that does not load is refused, the running users stay. Through the
+ * built CLI on 0.0.0.0, with curl as the client.
+ */
+import { execFile } from 'node:child_process';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ProxyAgent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPasswordLine } from '../../src/proxy/auth.js';
+import { startCliProxy, type CliProxy } from '../helpers/cli-proxy.js';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+
+const run = promisify(execFile);
+let fake: FakeProvider;
+let dir: string;
+let alice: string;
+let bob: string;
+/** Started together (each start takes a while): a gateway with --auth-file and --policy only, one with --config too. */
+let flagsOnly: { proxy: CliProxy; usersFile: string };
+let withConfig: { proxy: CliProxy; usersFile: string };
+
+const CHAT = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}';
+
+/** The CONNECT's status, then the request's (000 when the CONNECT was refused). */
+async function curlThrough(proxy: CliProxy, login: string): Promise<string> {
+  const caFile = join(proxy.home, 'certs', 'llmtap-ca.pem');
+  const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_connect} %{http_code}', '--cacert', caFile,
+    '-x', `http://${login}@127.0.0.1:${proxy.port}`, 'https://api.openai.com/v1/chat/completions',
+    '-H', 'content-type: application/json', '-d', CHAT]).catch((e: { stdout: string }) => e);
+  return stdout;
+}
+
+/** SIGHUP, and the log line it ends with; the mark is where this reload's lines start. */
+async function reload(proxy: CliProxy, msg: string): Promise<{ mark: number; line: Record<string, unknown> }> {
+  const mark = proxy.logs().length;
+  proxy.child.kill('SIGHUP');
+  return { mark, line: await proxy.waitLog(mark, msg) };
+}
+
+const NO_USER = 'users file holds no user: no user can log in until one is added (llmtap passwd USER >> FILE)';
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  dir = mkdtempSync(join(tmpdir(), 'llmtap-users-reload-'));
+  [alice, bob] = await Promise.all([hashPasswordLine('alice', 'alice-pass'), hashPasswordLine('bob', 'bob-pass')]);
+  const usersFile = join(dir, 'users.txt');
+  writeFileSync(usersFile, `${alice}\n`);
+  const policyFile = join(dir, 'policy.yaml');
+  writeFileSync(policyFile, 'rules: []\n');
+  const configUsers = join(dir, 'config-users.txt');
+  writeFileSync(configUsers, `${alice}\n`);
+  const config = join(dir, 'config.json');
+  writeFileSync(config, '{}\n');
+  const [a, b] = await Promise.all([
+    startCliProxy(fake, ['--host', '0.0.0.0', '--auth-file', usersFile, '--policy', policyFile]),
+    startCliProxy(fake, ['--host', '0.0.0.0', '--config', config, '--auth-file', configUsers]),
+  ]);
+  flagsOnly = { proxy: a, usersFile };
+  withConfig = { proxy: b, usersFile: configUsers };
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all([flagsOnly?.proxy.stop(), withConfig?.proxy.stop()]);
+  await fake?.close();
+});
+
+describe('SIGHUP on a gateway started with --auth-file (no --config)', () => {
+  it('re-reads the users file: an added user logs in, a removed one is refused, a bad line keeps the running users, an emptied file lets nobody in', async () => {
+    const { proxy, usersFile } = flagsOnly;
+    expect(await curlThrough(proxy, 'alice:alice-pass')).toBe('200 200');
+    expect(await curlThrough(proxy, 'bob:bob-pass')).toBe('407 000');
+
+    // Added as the README says (llmtap passwd bob >> users.txt): both files reload on the one SIGHUP.
+    appendFileSync(usersFile, `${bob}\n`);
+    const added = await reload(proxy, 'users reloaded');
+    expect(added.line).toMatchObject({ level: 30, file: usersFile, users: 2 });
+    await proxy.waitLog(added.mark, 'policy reloaded');
+    expect(await curlThrough(proxy, 'bob:bob-pass')).toBe('200 200');
+
+    // Removed: refused, on a connection alice already holds open too (its next request).
+    const held = new ProxyAgent({ uri: `http://127.0.0.1:${proxy.port}`, token: `Basic ${Buffer.from('alice:alice-pass').toString('base64')}`, requestTls: { ca: proxy.ca } });
+    try {
+      const chat = async (): Promise<number> => (await request('https://api.openai.com/v1/chat/completions', { dispatcher: held, method: 'POST', body: CHAT, headers: { 'content-type': 'application/json' } }).then(async (r) => { await r.body.dump(); return r; })).statusCode;
+      expect(await chat()).toBe(200);
+      writeFileSync(usersFile, `${bob}\n`);
+      await reload(proxy, 'users reloaded');
+      expect(await chat()).toBe(407);
+    } finally {
+      await held.close();
+    }
+    expect(await curlThrough(proxy, 'alice:alice-pass')).toBe('407 000');
+    expect(await curlThrough(proxy, 'bob:bob-pass')).toBe('200 200');
+
+    // A line that does not load: one error line naming file:line, bob still logs in, alice still does not.
+    writeFileSync(usersFile, `${alice}\nalice:not-a-hash\n`);
+    const refused = await reload(proxy, 'users file reload refused; keeping the running users');
+    expect(refused.line).toMatchObject({ level: 50, file: usersFile });
+    expect(String(refused.line.err)).toContain(`${usersFile}:2: expected user:scrypt`);
+    expect(proxy.logs().slice(refused.mark).filter((l) => Number(l.level) >= 50)).toHaveLength(1);
+    expect(await curlThrough(proxy, 'bob:bob-pass')).toBe('200 200');
+    expect(await curlThrough(proxy, 'alice:alice-pass')).toBe('407 000');
+
+    // Emptied beyond loopback: nobody logs in, said once with the file.
+    writeFileSync(usersFile, '# everyone removed\n');
+    const emptied = await reload(proxy, 'users reloaded');
+    const seen = fake.seen.length;
+    expect(await curlThrough(proxy, 'bob:bob-pass')).toBe('407 000');
+    expect(fake.seen.length).toBe(seen);
+    expect(proxy.logs().slice(emptied.mark).filter((l) => l.msg === NO_USER)).toEqual([expect.objectContaining({ level: 40, file: usersFile })]);
+    // No password or hash is ever logged.
+    for (const secret of ['alice-pass', 'bob-pass', ...[alice, bob].flatMap((line) => line.split('$').slice(-2))]) expect(proxy.stderr()).not.toContain(secret);
+  }, 30_000);
+});
+
+describe('SIGHUP on a gateway started with --config and an --auth-file', () => {
+  it('an emptied users file lets nobody in beyond loopback too (the reload was refused and the old users kept working)', async () => {
+    const { proxy, usersFile } = withConfig;
+    expect(await curlThrough(proxy, 'alice:alice-pass')).toBe('200 200');
+    writeFileSync(usersFile, '');
+    const { mark } = await reload(proxy, 'config reloaded');
+    expect(await curlThrough(proxy, 'alice:alice-pass')).toBe('407 000');
+    expect(proxy.logs().slice(mark).filter((l) => l.msg === NO_USER)).toEqual([expect.objectContaining({ level: 40, file: usersFile })]);
+  }, 30_000);
+});
