@@ -18,6 +18,7 @@ import { CACHE_HEADER, lookupCache, serveHit, storeAnswer, type CacheTicket } fr
 import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture, captureWhole } from './capture.js';
+import { readBody, requestBody } from './request-body.js';
 import { headRefusal } from './request-limits.js';
 import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop, withTargetHost } from './headers.js';
 import type { Metrics } from './metrics.js';
@@ -243,58 +244,6 @@ function failExchange(ex: Exchange, res: ServerResponse, error: unknown, deps: E
   if (missHeader && !res.headersSent) res.setHeader(CACHE_HEADER, 'miss');
   deps.logger.warn({ exchange: ex.id, host: deps.redactor.text(ex.target.host), path: deps.redactor.logPath(ex.request.path), code: err.code, cause: cause === undefined ? undefined : deps.redactor.text(cause) }, 'exchange failed');
   sendError(res, ex, err);
-}
-
-/**
- * Reads the whole request body (bounded): policy and parsing need it before forwarding.
- * A body that stalls (no byte for `stallMs`) is cut with 408, so a client trickling
- * bytes cannot hold a connection for the whole request timeout. Trailer fields are
- * refused (400): the upstream client cannot send them, and dropping them would
- * forward another request than the one made.
- */
-function readBody(req: IncomingMessage, limit: number, stallMs: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.reject(new LlmtapError('request_too_large'));
-  // Complete with nothing left to read: no body. A body that arrived while the request
-  // waited (its turn behind a pipelined one, a login's scrypt) is complete too, and still
-  // buffered: it is read below, not dropped.
-  if (req.complete && req.readableLength === 0) return Promise.resolve(Buffer.alloc(0));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const stop = (err: LlmtapError): void => {
-      clearTimeout(stall);
-      req.removeAllListeners('data');
-      req.resume();
-      reject(err);
-    };
-    const stall = setTimeout(() => stop(new LlmtapError('request_timeout')), stallMs);
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) return stop(new LlmtapError('request_too_large'));
-      stall.refresh();
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      clearTimeout(stall);
-      if (req.rawTrailers.length > 0) return reject(new LlmtapError('bad_request'));
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      clearTimeout(stall);
-      reject(new LlmtapError('bad_request', { cause: err }));
-    });
-  });
-}
-
-/**
- * Keeps the client's framing: a body sent with Content-Length goes up as one buffer
- * (same length header), a chunked one goes up chunked again.
- */
-function requestBody(req: IncomingMessage, body: Buffer): Buffer | Readable | null {
-  if (req.headers['content-length'] !== undefined) return body;
-  if (req.headers['transfer-encoding'] !== undefined) return Readable.from([body]);
-  return body.length > 0 ? body : null;
 }
 
 /** Hop-by-hop headers go; so does Expect, which Node's server already answered for the client. */
