@@ -1,5 +1,6 @@
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { ExchangePageQuery } from '../ui/server/exchange-page.js';
+import type { UsagePage, UsagePageQuery } from '../ui/server/usage.js';
 import type { SessionPageQuery } from '../ui/server/session-page.js';
 import type { QuotaBurn } from '../sessions/quota-burn.js';
 import type { SpendRow } from '../policy/budget.js';
@@ -84,6 +85,8 @@ export interface BackgroundReads {
   sessionPage: { query: SessionPageQuery; result: Uint8Array | undefined };
   /** The web UI's exchange view as UTF-8 JSON (ui/server/exchange-page.ts): its bodies decoded, a Codex session's message log parsed. */
   exchangePage: { query: ExchangePageQuery; result: Uint8Array | undefined };
+  /** The web UI's usage table (ui/server/usage.ts): stats per group, and why some exchanges have no cost (the price data loaded for it). */
+  usagePage: { query: UsagePageQuery; result: UsagePage };
 }
 
 export interface SessionQuery {

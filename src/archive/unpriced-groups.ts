@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { unpricedReason, type UnpricedRow } from '../cost/unpriced-reason.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
-import { GROUP_KEYS } from './stats-table.js';
+import { GROUP_KEYS, teamKey } from './stats-table.js';
 import type { StatsDimension } from './store.js';
 
 /** Exchanges that counted tokens but have no cost, alike in what they were priced by. */
@@ -53,4 +53,9 @@ export function unpricedByRow(groups: readonly UnpricedGroup[], regroup: (key: s
   }
   for (const list of rows.values()) list.sort((a, b) => b.exchanges - a.exchanges);
   return rows;
+}
+
+/** How unpricedGroups' keys fall into statsTable's rows: a team's members into their team (by team), else as they are. */
+export function statsRowOf(by: StatsDimension, teams: ReadonlyMap<string, string> | undefined): (key: string | null) => string | null {
+  return by === 'team' ? (key) => teamKey(key, teams ?? new Map()) : (key) => key;
 }

@@ -200,6 +200,26 @@ describe('page details', () => {
     await page.screenshot({ path: `${ARTIFACTS}/charts-colours.png`, fullPage: true });
   });
 
+  it('names under the usage table the models without a price, with provider, host and why (as under `stats`\' table)', async () => {
+    type Reason = { provider: string | null; host: string; model: string | null; exchanges: number; reason: string };
+    type Usage = { rows: { model: string; unpriced_reasons: Reason[] }[]; total: { unpriced_reasons: Reason[] } };
+    const usage = (await (await fetch(`${tp.url}/ui/api/usage?by=model`)).json()) as Usage;
+    const acmeA = { provider: 'openai', host: 'api.openai.com', model: 'acme-model-a', exchanges: 1, reason: 'unknown model "acme-model-a" for openai' };
+    expect(usage.rows.find((r) => r.model === 'acme-model-a')!.unpriced_reasons).toEqual([acmeA]);
+    expect(usage.rows.find((r) => r.model === 'gpt-4o')!.unpriced_reasons).toEqual([]);
+    expect(usage.total.unpriced_reasons).toContainEqual(acmeA);
+
+    await page.goto(`${tp.url}/ui/#/usage`);
+    const note = page.locator('.usage .unpriced');
+    await note.waitFor();
+    const lines = await note.locator('li').allTextContents();
+    // The newest first among equals, five named and the rest counted, as `stats` does.
+    expect(lines[0]).toBe('1 exchange of acme-model-f (openai, api.openai.com) has no price: unknown model "acme-model-f" for openai');
+    expect(lines).toHaveLength(6);
+    expect(lines[5]).toBe('… and 1 exchange of 1 more model');
+    expect(await note.textContent()).toContain('--prices file given to the proxy prices a model the price list lacks');
+  });
+
   // Last: it adds a model to the archive the chart test above counts.
   it('marks subscription traffic\'s cost ~ (API-equivalent) in the thread\'s head as in the session\'s', async () => {
     const res = await request('https://api.anthropic.com/v1/messages', {

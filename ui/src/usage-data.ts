@@ -34,3 +34,38 @@ export function reportUrl(report: 'usage' | 'series', by: string, period: Period
   if (csv) params.set('format', 'csv');
   return `/ui/api/${report}?${params.toString()}`;
 }
+
+/** Exchanges that counted tokens but have no cost, alike in model, provider and host (`stats --json`'s `unpriced_reasons`). */
+export interface UnpricedReason {
+  provider: string | null;
+  host: string;
+  model: string | null;
+  exchanges: number;
+  reason: string;
+}
+
+/** Groups named under the table at most, as under `stats`' table; the rest are counted. */
+const UNPRICED_SHOWN = 5;
+
+/**
+ * The note under the usage table, one line per group: "2 exchanges of acme-1 (openai,
+ * api.openai.com) have no price: unknown model …", so the model a --prices rule should
+ * name is one look away; the rest summed in a last line.
+ */
+export function unpricedLines(groups: readonly UnpricedReason[]): string[] {
+  const lines = groups.slice(0, UNPRICED_SHOWN).map((g) => {
+    const where = g.provider ? `${g.provider}, ${g.host}` : g.host;
+    return `${g.exchanges} ${g.exchanges === 1 ? 'exchange' : 'exchanges'} of ${g.model ?? '(no model)'} (${where}) ${g.exchanges === 1 ? 'has' : 'have'} no price: ${g.reason}`;
+  });
+  const rest = groups.slice(UNPRICED_SHOWN);
+  if (rest.length > 0) {
+    const n = rest.reduce((sum, g) => sum + g.exchanges, 0);
+    lines.push(`… and ${n} ${n === 1 ? 'exchange' : 'exchanges'} of ${rest.length} more ${rest.length === 1 ? 'model' : 'models'}`);
+  }
+  return lines;
+}
+
+/** Whether a --prices file would price some of them: a model the price list lacks is the one case fixed from here. */
+export function pricesWouldHelp(groups: readonly UnpricedReason[]): boolean {
+  return groups.some((g) => g.reason.startsWith('unknown model'));
+}

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
 import { ms, tokens, usd } from './format.js';
-import { PERIODS, reportUrl, USAGE_GROUPS, type Period, type UsageGroup } from './usage-data.js';
+import { PERIODS, pricesWouldHelp, reportUrl, unpricedLines, USAGE_GROUPS, type Period, type UnpricedReason, type UsageGroup } from './usage-data.js';
 
 /** One group as the usage API gives it (`stats --json`'s shape). */
 interface UsageRow {
@@ -15,6 +15,8 @@ interface UsageRow {
   latency_ms: { p50: number | null; p95: number | null };
   ttft_ms: { p50: number | null; p95: number | null };
   cache_hit_ratio: number | null;
+  /** Why some of its exchanges have no cost (absent from a proxy that predates it). */
+  unpriced_reasons?: UnpricedReason[];
 }
 
 /**
@@ -64,6 +66,7 @@ export function UsageView() {
           </tbody>
         </table>
       )}
+      {table?.total && <UnpricedNote groups={table.total.unpriced_reasons ?? []} />}
       <p class="dim">Costs as priced when each exchange was recorded; <code>+</code>: some exchanges in the group have no known price. Percentiles of the total are over every exchange at once.</p>
     </section>
   );
@@ -87,9 +90,21 @@ function Row({ label, row, total = false, link }: { label: string; row: UsageRow
       <td>{link ? <a href={link} title="its exchanges, newest first">{label}</a> : label}</td><td class="num">{row.requests}</td><td class="num">{row.errors}</td>
       <td class="num">{tokens(row.tokens.input)}</td><td class="num">{tokens(row.tokens.output)}</td>
       <td class="num">{row.cache_hit_ratio === null ? '–' : `${Math.round(row.cache_hit_ratio * 100)}%`}</td>
-      <td class="num">{row.unpriced_exchanges > 0 && row.cost_usd !== null ? `${cost}+` : cost}</td>
+      <td class="num" title={row.unpriced_reasons?.length ? unpricedLines(row.unpriced_reasons).join('\n') : undefined}>{row.unpriced_exchanges > 0 && row.cost_usd !== null ? `${cost}+` : cost}</td>
       <td class="num">{ms(row.latency_ms.p50)}</td><td class="num">{ms(row.latency_ms.p95)}</td>
       <td class="num">{ms(row.ttft_ms.p50)}</td><td class="num">{ms(row.ttft_ms.p95)}</td>
     </tr>
+  );
+}
+
+/** Under the table, as under `stats`' table: which exchanges have no cost and why, so the model a --prices rule should name is in sight. */
+function UnpricedNote({ groups }: { groups: readonly UnpricedReason[] }) {
+  if (groups.length === 0) return null;
+  return (
+    <div class="unpriced">
+      <p>No cost for exchanges that counted tokens:</p>
+      <ul>{unpricedLines(groups).map((line, i) => <li key={i}>{line}</li>)}</ul>
+      {pricesWouldHelp(groups) && <p class="dim">A <code>--prices</code> file given to the proxy prices a model the price list lacks (README: Cost).</p>}
+    </div>
   );
 }

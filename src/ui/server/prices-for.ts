@@ -13,6 +13,11 @@ import { isResponsesSession } from '../../sessions/ws-turns.js';
 let pricing: Promise<typeof import('../../cost/price-exchange.js') | undefined> | undefined;
 export async function pricesFor(rows: readonly ExchangeRow[], overrides: PriceOverrides | undefined): Promise<SessionReading['price']> {
   if (!rows.some((row) => isResponsesSession(row) || unpricedWithTokens(row))) return undefined;
+  return loadPrice(overrides);
+}
+
+/** The price function with the proxy's overrides, its module loaded by the first call (undefined: it could not be). */
+export async function loadPrice(overrides: PriceOverrides | undefined): Promise<SessionReading['price']> {
   const module = await (pricing ??= import('../../cost/price-exchange.js').catch(() => undefined));
   return module && ((input) => module.priceExchange(input, overrides));
 }

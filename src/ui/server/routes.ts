@@ -85,7 +85,7 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
   if (route === 'usage') {
     const query = parseReportQuery(params, viewer, deps.teams(), USAGE_GROUPS);
     if ('problem' in query) return sendJson(res, 400, errorBody('bad_query', query.problem));
-    if (params.get('format') !== 'csv') return sendJson(res, 200, await usageBody(reader, query));
+    if (params.get('format') !== 'csv') return sendJson(res, 200, await usageBody(reader, { ...query, prices: deps.prices() }));
     const csv = await usageCsv(reader, query);
     res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="llmtap-usage-by-${query.by}.csv"`, 'cache-control': 'no-store' });
     return void res.end(csv);

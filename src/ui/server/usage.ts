@@ -2,9 +2,12 @@ import { csvText } from '../../archive/csv.js';
 import { NO_ROW, statsJson } from '../../archive/stats-json.js';
 import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader, StatsDimension, StatsQuery } from '../../archive/store.js';
+import { statsRowOf, unpricedByRow } from '../../archive/unpriced-groups.js';
+import type { PriceOverrides } from '../../cost/override-match.js';
 import type { SeriesDimension } from '../../archive/time-series.js';
 import { queriedUser, type Viewer } from './access.js';
 import { queryText } from './list-query.js';
+import { loadPrice } from './prices-for.js';
 
 /** What the usage page groups by: `stats`' groupings but sessions (too many to read as a table). */
 export const USAGE_GROUPS: readonly StatsDimension[] = ['model', 'tool', 'host', 'day', 'user', 'team', 'label'];
@@ -38,14 +41,35 @@ export function parseReportQuery<D extends string>(params: URLSearchParams, view
   };
 }
 
+export interface UsagePageQuery extends StatsQuery {
+  /** The proxy's --prices overrides: why an exchange has no cost is asked of the prices it was recorded with. */
+  prices: PriceOverrides | undefined;
+}
+
+export type UsagePage = { rows: Record<string, unknown>[]; total: Record<string, unknown> | null };
+
 /**
- * The usage page's table: one row per group (as `stats --json` gives them) and the total;
- * read in a thread of its own (inBackground), so a month of exchanges does not hold
- * the proxy's event loop.
+ * The usage page's table: one row per group as `stats --json` gives them (with
+ * `unpriced_reasons`: the exchanges that counted tokens but have no cost, by model, and
+ * why), and the total with the reasons over all groups, as the note under `stats`' table.
+ * Run in the report thread (report-worker.ts), so a month of exchanges does not hold the
+ * proxy's event loop; the price data is loaded there, only when some exchange lacks a cost.
  */
-export async function usageBody(reader: ArchiveReader, query: StatsQuery): Promise<{ rows: Record<string, unknown>[]; total: Record<string, unknown> | null }> {
-  const { rows, total } = await reader.inBackground('statsTable', query);
-  return { rows: rows.map((r) => statsJson(query.by, r)), total: total ? statsJson(query.by, total) : null };
+export async function usagePage(reader: ArchiveReader, query: UsagePageQuery): Promise<UsagePage> {
+  const { prices, ...stats } = query;
+  const { rows, total } = reader.statsTable(stats);
+  const price = total && total.unpriced > 0 ? await loadPrice(prices) : undefined;
+  const byRow = price ? unpricedByRow(reader.unpricedGroups(stats, price, stats.by), statsRowOf(stats.by, stats.teams)) : new Map<string | null, unknown[]>();
+  const all = price ? reader.unpricedGroups(stats, price) : [];
+  return {
+    rows: rows.map((r) => ({ ...statsJson(stats.by, r), unpriced_reasons: byRow.get(r.key) ?? [] })),
+    total: total ? { ...statsJson(stats.by, total), unpriced_reasons: all } : null,
+  };
+}
+
+/** The usage page's table, read off the proxy's event loop (usagePage). */
+export async function usageBody(reader: ArchiveReader, query: UsagePageQuery): Promise<UsagePage> {
+  return reader.inBackground('usagePage', query);
 }
 
 /** The same groups as CSV (`stats --csv`). */
