@@ -18,6 +18,7 @@ import { makeExchange } from '../../src/exchange.js';
 import { openArchive, type WsMessageRow } from '../../src/recorder/db.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { threadTurns } from '../../src/sessions/turns.js';
+import { turnJson } from '../../src/cli/render/turns-json.js';
 import { curlCommand } from '../../src/ui/server/curl.js';
 import { pricesFor } from '../../src/ui/server/prices-for.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
@@ -98,12 +99,12 @@ describe('the web UI exchange view', () => {
       expect(onLoop).toEqual([]);
       expect(order).toEqual(['chat', 'exchange']);
 
-      // The same text as the view read on the event loop gave: `export`'s JSON, the models, the turns and the curl command.
+      // The same text as the view read on the event loop gave: `export`'s JSON, the models, the turns (costs as `show --json` gives them) and the curl command.
       const reader = new SqliteArchiveReader(paths(home).archive, { readonly: true });
       try {
         const detail = reader.exchange(sessionId)!;
         const exported = exchangeToJson(detail.row, detail.wsMessages);
-        const turns = threadTurns([detail.row], { messagesOf: () => detail.wsMessages, price: await pricesFor([detail.row], undefined) });
+        const turns = threadTurns([detail.row], { messagesOf: () => detail.wsMessages, price: await pricesFor([detail.row], undefined) }).map(turnJson);
         expect(turns).toHaveLength(100);
         expect(text).toBe(JSON.stringify({ ...exported, models: rowModels(detail.row), turn: turns[0], turns, curl: curlCommand(exported) }));
       } finally {

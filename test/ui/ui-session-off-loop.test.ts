@@ -16,6 +16,7 @@ import { openArchive } from '../../src/recorder/db.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { SessionRollup } from '../../src/recorder/session-rollup.js';
 import { sessionThreads } from '../../src/sessions/turns.js';
+import { threadsJson } from '../../src/cli/render/turns-json.js';
 import { threadRequestDiffs } from '../../src/ui/server/request-diff.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
@@ -75,7 +76,7 @@ describe('the web UI session view', () => {
     const reader = new SqliteArchiveReader(paths(home).archive, { readonly: true });
     try {
       const detail = reader.session(SESSION)!;
-      const expected = { session: sessionJson(detail.session), threads: sessionThreads(detail, { messagesOf: (id) => reader.wsMessages(id) }), diffs: threadRequestDiffs(detail.exchanges) };
+      const expected = { session: sessionJson(detail.session), threads: threadsJson(sessionThreads(detail, { messagesOf: (id) => reader.wsMessages(id) })), diffs: threadRequestDiffs(detail.exchanges) };
       expect(body).toEqual(JSON.parse(JSON.stringify(expected)));
       expect(detail.exchanges.length).toBe(120);
     } finally {

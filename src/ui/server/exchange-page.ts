@@ -2,6 +2,7 @@ import { exchangeToJson } from '../../archive/export.js';
 import { rowModels } from '../../archive/model-parts.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
+import { turnJson } from '../../cli/render/turns-json.js';
 import { threadTurns } from '../../sessions/turns.js';
 import { canSee, type Viewer } from './access.js';
 import { curlCommand } from './curl.js';
@@ -28,7 +29,8 @@ export async function exchangePage(reader: Pick<ArchiveReader, 'exchange'>, quer
   if (!detail || !canSee(query.viewer, detail.row.client_user)) return undefined;
   const exported = exchangeToJson(detail.row, detail.row.status === 101 ? detail.wsMessages : undefined);
   // A Codex session's requests are its turns (as `show EXCHANGE --json` gives them); `turn` is the first.
-  const turns = threadTurns([detail.row], { messagesOf: () => detail.wsMessages, price: await pricesFor([detail.row], query.prices) });
+  // Their costs as `show --json` gives them (usdFigure), as the exported exchange's own.
+  const turns = threadTurns([detail.row], { messagesOf: () => detail.wsMessages, price: await pricesFor([detail.row], query.prices) }).map(turnJson);
   // `models`: every model of a session that switched models (the list row's, tail's `gpt-5-codex+gpt-5-mini`).
   const models = rowModels(detail.row);
   // TextEncoder's array owns its buffer (a small Buffer shares a pool), so the thread can give it away.

@@ -3,6 +3,7 @@ import { exchangeFailed, stopErrorOf } from '../../failed-exchange.js';
 import { outputTokens, promptTokens } from '../../providers/usage-totals.js';
 import { estimatedPart, type EstimatedPart } from '../../archive/estimated-part.js';
 import { rowModels } from '../../archive/model-parts.js';
+import { usdFigure } from '../../archive/stats-json.js';
 
 /** One row of the web UI's list, as the list API and the live stream both send it. */
 export interface UiListItem {
@@ -44,6 +45,7 @@ export interface UiListItem {
   match?: { in: 'answer' | 'prompt'; snippet: string };
 }
 
+/** Its cost as the CLI's JSON gives it (usdFigure: without a sum's binary noise). */
 export function listItem(e: ExchangeListEntry): UiListItem {
   const models = rowModels(e);
   return {
@@ -51,7 +53,7 @@ export function listItem(e: ExchangeListEntry): UiListItem {
     status: e.status, outcome: e.outcome, errorCode: e.error_code, user: e.client_user,
     stopError: stopErrorOf(e.status, e.stop_reason), failed: exchangeFailed({ outcome: e.outcome, status: e.status, stopReason: e.stop_reason }),
     promptTokens: promptTokens(e), cachedTokens: e.cached_input_tokens ?? 0, outputTokens: outputTokens(e),
-    costUsd: e.cost_usd, apiEquivalent: e.cost_source === 'api_equivalent',
+    costUsd: usdFigure(e.cost_usd), apiEquivalent: e.cost_source === 'api_equivalent',
     latencyMs: e.ended_at === null ? null : Math.round(e.ended_at - e.started_at),
     ttftMs: e.first_byte_at === null ? null : Math.round(e.first_byte_at - e.started_at),
     policy: policySummary(e.policy), sessionId: e.session_id, threadId: e.thread_id, turn: e.turn,

@@ -8,6 +8,7 @@ import type { Redactor } from '../../redact/redactor.js';
 import { canSee, type Viewer } from './access.js';
 import { listItem, type UiListItem } from './list-item.js';
 import type { EstimatedPart } from '../../archive/estimated-part.js';
+import { usdFigure } from '../../archive/stats-json.js';
 
 /** A comment line this often keeps idle streams open through proxies and load balancers. */
 const HEARTBEAT_MS = 25_000;
@@ -140,7 +141,7 @@ export function liveItem(ex: Exchange, prices: PriceOverrides | undefined, redac
 }
 
 export function writtenItem(w: WrittenExchange): UiWrittenItem {
-  const item: UiWrittenItem = { id: w.id, sessionId: w.sessionId, threadId: w.threadId, turn: w.turn, costUsd: w.costUsd, apiEquivalent: w.costSource === 'api_equivalent' };
+  const item: UiWrittenItem = { id: w.id, sessionId: w.sessionId, threadId: w.threadId, turn: w.turn, costUsd: usdFigure(w.costUsd), apiEquivalent: w.costSource === 'api_equivalent' };
   if (w.estimated) item.estimated = w.estimated;
   return item;
 }

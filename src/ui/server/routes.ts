@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeLines } from '../../archive/export.js';
 import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader } from '../../archive/store.js';
+import { usdFigure } from '../../archive/stats-json.js';
 import { sessionJson } from '../../cli/sessions.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
 import { canSee, isLoopbackHostHeader, queriedUser, viewerFor, type Viewer } from './access.js';
@@ -80,7 +81,9 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
   if (route === 'series') {
     const query = parseReportQuery(params, viewer, deps.teams(), SERIES_GROUPS);
     if ('problem' in query) return sendJson(res, 400, errorBody('bad_query', query.problem));
-    return sendJson(res, 200, await reader.inBackground('timeSeries', query));
+    const series = await reader.inBackground('timeSeries', query);
+    // Each bucket's cost as the CLI's JSON gives a sum (usdFigure: without its binary noise).
+    return sendJson(res, 200, { ...series, points: series.points.map((p) => ({ ...p, costUsd: usdFigure(p.costUsd)! })) });
   }
   if (route === 'usage') {
     const query = parseReportQuery(params, viewer, deps.teams(), USAGE_GROUPS);

@@ -1,6 +1,7 @@
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
+import { threadsJson } from '../../cli/render/turns-json.js';
 import { sessionThreads } from '../../sessions/turns.js';
 import { canSee, type Viewer } from './access.js';
 import { pricesFor } from './prices-for.js';
@@ -27,6 +28,7 @@ export async function sessionPage(reader: ArchiveReader, query: SessionPageQuery
   // A user who is not an admin sees only their own exchanges of a session, and no session without any.
   const detail = found && (viewer.admin ? found : { ...found, exchanges: found.exchanges.filter((e) => canSee(viewer, e.client_user)) });
   if (!detail || detail.exchanges.length === 0 && !viewer.admin) return undefined;
+  // Costs as `show --json` gives them (usdFigure), the session's own as `sessions --json`.
   const reading = { messagesOf: (ex: string) => reader.wsMessages(ex), price: await pricesFor(detail.exchanges, query.prices) };
-  return new TextEncoder().encode(JSON.stringify({ session: sessionJson(detail.session), threads: sessionThreads(detail, reading), diffs: threadRequestDiffs(detail.exchanges) }));
+  return new TextEncoder().encode(JSON.stringify({ session: sessionJson(detail.session), threads: threadsJson(sessionThreads(detail, reading)), diffs: threadRequestDiffs(detail.exchanges) }));
 }
