@@ -12,11 +12,14 @@ import { exportJsonl, startCli, waitFor, type Cli } from './shutdown-helpers.js'
 
 let fake: FakeProvider;
 const clis: Cli[] = [];
+/** Ends the load's loops, also when the test fails before it would (they would run on against a dead proxy). */
+let stop = false;
 
 beforeAll(async () => {
   fake = await startFakeProvider();
 });
 afterAll(async () => {
+  stop = true;
   for (const cli of clis) await cli.dispose();
   await fake?.close();
 });
@@ -36,7 +39,6 @@ describe('SIGKILL during writes', () => {
     clis.push(cli);
 
     // Steady load: 8 clients sending small requests back to back until told to stop.
-    let stop = false;
     let sent = 0;
     const workers = Array.from({ length: 8 }, async (_, w) => {
       for (let i = 0; !stop; i++) {
