@@ -3,7 +3,8 @@ import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { unpricedReason, type UnpricedRow } from '../cost/unpriced-reason.js';
 import { exchangeWhere, type ExchangeFilter } from './exchange-filter.js';
 import { GROUP_KEYS, teamKey } from './stats-table.js';
-import type { StatsDimension } from './store.js';
+import { statsJson } from './stats-json.js';
+import type { StatsDimension, StatsRow } from './store.js';
 
 /** Exchanges that counted tokens but have no cost, alike in what they were priced by. */
 export interface UnpricedGroup {
@@ -53,6 +54,15 @@ export function unpricedByRow(groups: readonly UnpricedGroup[], regroup: (key: s
   }
   for (const list of rows.values()) list.sort((a, b) => b.exchanges - a.exchanges);
   return rows;
+}
+
+/**
+ * Stats rows as `stats --json` and the web UI's usage API give them: each with its
+ * `unpriced_reasons`, from unpricedGroups(…, by) over the same filter.
+ */
+export function statsRowsJson(by: StatsDimension, rows: readonly StatsRow[], groups: readonly UnpricedGroup[], teams: ReadonlyMap<string, string> | undefined): Record<string, unknown>[] {
+  const reasons = unpricedByRow(groups, statsRowOf(by, teams));
+  return rows.map((r) => ({ ...statsJson(by, r), unpriced_reasons: reasons.get(r.key) ?? [] }));
 }
 
 /** How unpricedGroups' keys fall into statsTable's rows: a team's members into their team (by team), else as they are. */

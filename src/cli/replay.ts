@@ -7,7 +7,7 @@ import { pricesOption } from './options.js';
 import { counted, duration, terminalSafe } from './render/format.js';
 import { renderTurnLines } from './render/session-text.js';
 import { dim, useColor } from './render/table.js';
-import { turnJson } from './render/turns-json.js';
+import { turnJson } from '../sessions/turns-json.js';
 import { USAGE } from './command-table.js';
 
 interface ReplayArgs {

@@ -12,8 +12,7 @@ import { renderSession } from './render/session-text.js';
 import { useColor } from './render/table.js';
 import { wsRawLine } from './render/ws-raw.js';
 import { sessionJson } from './sessions.js';
-import { threadsJson, turnJson } from './render/turns-json.js';
-import { usdFigure } from '../archive/stats-json.js';
+import { threadsJson, turnJson } from '../sessions/turns-json.js';
 import { outputTokens } from '../providers/usage-totals.js';
 import { USAGE } from './command-table.js';
 
@@ -77,8 +76,7 @@ function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs, o
   // A Codex session's requests are its turns; `turn` stays the first of them (what it was before there were several).
   const turns = threadTurns([row], { ...sessionReading(reader, overrides), messagesOf: () => wsMessages });
   if (args.json) {
-    const exchange = exchangeToJson(row, row.status === 101 ? wsMessages : undefined);
-    return printJson({ ...exchange, cost_usd: usdFigure(exchange.cost_usd), turn: turns[0] && turnJson(turns[0]), ...(turns.length > 1 ? { turns: turns.map(turnJson) } : {}) });
+    return printJson({ ...exchangeToJson(row, row.status === 101 ? wsMessages : undefined), turn: turns[0] && turnJson(turns[0]), ...(turns.length > 1 ? { turns: turns.map(turnJson) } : {}) });
   }
   // One exchange reads like a one-turn session.
   const summary = {

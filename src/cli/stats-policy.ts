@@ -1,10 +1,9 @@
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
-import { budgetReport, type BudgetReportRow } from '../policy/budget-report.js';
+import { budgetKeysJson, budgetReport, type BudgetReportRow } from '../policy/budget-report.js';
 import { loadPolicyFile, NO_SECRETS } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { ConfigError } from '../config-error.js';
 import { printJson } from './open-reader.js';
-import { usdFigure } from '../archive/stats-json.js';
 import { printCsv } from './render/csv.js';
 import type { ExchangeFilter } from '../archive/exchange-filter.js';
 import { percent, usd } from './render/format.js';
@@ -76,6 +75,6 @@ function budgetJson(r: BudgetReportRow): Record<string, unknown> {
   return {
     rule: r.rule, per: r.per, period: r.period, period_start: new Date(r.periodStart).toISOString(), period_end: new Date(r.periodEnd).toISOString(),
     budget_usd: r.budgetUsd, warn_at: r.warnAt, mode: r.mode, shadowed_by: r.shadowedBy ?? null,
-    keys: r.keys.map((k) => ({ key: k.key, spent_usd: usdFigure(k.spentUsd), used: k.used, state: k.state })),
+    keys: budgetKeysJson(r),
   };
 }

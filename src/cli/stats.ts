@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { StatsDimension, StatsRow } from '../archive/store.js';
 import { GENAI_PRICES_VERSION } from '../cost/prices-version.js';
 import { priceExchange } from '../cost/price-exchange.js';
-import { statsRowOf, unpricedByRow, type UnpricedGroup } from '../archive/unpriced-groups.js';
+import { statsRowsJson, type UnpricedGroup } from '../archive/unpriced-groups.js';
 import { NO_ROW, statsJson } from '../archive/stats-json.js';
 import { NONE } from '../archive/exchange-filter.js';
 import { filterFlags, filterOf, filterProblem, NARROWING_FLAGS, type FilterArgs } from './filter-flags.js';
@@ -54,8 +54,7 @@ export const statsCommand: CommandModule<{ home: string }, StatsArgs> = {
       const { rows, total } = reader.statsTable({ ...filter, by, teams });
       if (args.json) {
         // What the note under the table says, per row: the exchanges with tokens that have no cost, and why.
-        const reasons = unpricedByRow(reader.unpricedGroups(filter, (input) => priceExchange(input), by), statsRowOf(by, teams));
-        return printJson(rows.map((r) => ({ ...statsJson(by, r), unpriced_reasons: reasons.get(r.key) ?? [] })));
+        return printJson(statsRowsJson(by, rows, reader.unpricedGroups(filter, (input) => priceExchange(input), by), teams));
       }
       if (args.csv) return printCsv(rows.map((r) => statsJson(by, r)), statsJson(by, NO_ROW));
       if (!total) {

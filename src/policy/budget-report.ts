@@ -1,6 +1,7 @@
 import { BudgetLedger, periodEnd, periodStart, seedBudgets, spendSince, type SpendRow } from './budget.js';
 import { budgetShadows } from './budget-shadow.js';
 import type { CompiledPolicy } from './compile.js';
+import { usdFigure } from '../archive/stats-json.js';
 
 export interface BudgetReportRow {
   rule: string;
@@ -15,6 +16,11 @@ export interface BudgetReportRow {
   shadowedBy?: string;
   /** Keys with spend this period, most spent first. */
   keys: { key: string; spentUsd: number; used: number; state: 'ok' | 'warn' | 'spent' }[];
+}
+
+/** A row's keys as `stats --budgets --json` and the web UI's policy page give them: spend to 12 significant digits (usdFigure). */
+export function budgetKeysJson(row: BudgetReportRow): { key: string; spent_usd: number | null; used: number; state: string }[] {
+  return row.keys.map((k) => ({ key: k.key, spent_usd: usdFigure(k.spentUsd), used: k.used, state: k.state }));
 }
 
 /**

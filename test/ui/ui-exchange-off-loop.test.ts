@@ -18,7 +18,7 @@ import { makeExchange } from '../../src/exchange.js';
 import { openArchive, type WsMessageRow } from '../../src/recorder/db.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { threadTurns } from '../../src/sessions/turns.js';
-import { turnJson } from '../../src/cli/render/turns-json.js';
+import { turnJson } from '../../src/sessions/turns-json.js';
 import { curlCommand } from '../../src/ui/server/curl.js';
 import { pricesFor } from '../../src/ui/server/prices-for.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';

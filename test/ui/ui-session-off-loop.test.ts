@@ -16,7 +16,7 @@ import { openArchive } from '../../src/recorder/db.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 import { SessionRollup } from '../../src/recorder/session-rollup.js';
 import { sessionThreads } from '../../src/sessions/turns.js';
-import { threadsJson } from '../../src/cli/render/turns-json.js';
+import { threadsJson } from '../../src/sessions/turns-json.js';
 import { threadRequestDiffs } from '../../src/ui/server/request-diff.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';

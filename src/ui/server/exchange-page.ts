@@ -2,7 +2,7 @@ import { exchangeToJson } from '../../archive/export.js';
 import { rowModels } from '../../archive/model-parts.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
-import { turnJson } from '../../cli/render/turns-json.js';
+import { turnJson } from '../../sessions/turns-json.js';
 import { threadTurns } from '../../sessions/turns.js';
 import { canSee, type Viewer } from './access.js';
 import { curlCommand } from './curl.js';

@@ -1,6 +1,5 @@
 import type { RuleStatsRow } from '../../archive/store.js';
-import { usdFigure } from '../../archive/stats-json.js';
-import type { BudgetReportRow } from '../../policy/budget-report.js';
+import { budgetKeysJson, type BudgetReportRow } from '../../policy/budget-report.js';
 import { summarize, type CompiledPolicy } from '../../policy/compile.js';
 import { builtInRedactor } from '../../redact/redactor.js';
 
@@ -50,7 +49,7 @@ export function policyPage(running: RunningPolicy, decisions: readonly RuleStats
     budgets: running.budgets.map((b) => ({
       rule: b.rule, per: b.per, period: b.period, period_start: b.periodStart, period_end: b.periodEnd, budget_usd: b.budgetUsd, warn_at: b.warnAt, mode: b.mode,
       shadowed_by: b.shadowedBy ?? null,
-      keys: b.keys.map((k) => ({ key: k.key, spent_usd: usdFigure(k.spentUsd), used: k.used, state: k.state })),
+      keys: budgetKeysJson(b),
     })),
   };
 }

@@ -1,7 +1,7 @@
 import type { ArchiveReader } from '../../archive/store.js';
 import { sessionJson } from '../../cli/sessions.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
-import { threadsJson } from '../../cli/render/turns-json.js';
+import { threadsJson } from '../../sessions/turns-json.js';
 import { sessionThreads } from '../../sessions/turns.js';
 import { canSee, type Viewer } from './access.js';
 import { pricesFor } from './prices-for.js';

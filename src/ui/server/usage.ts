@@ -2,7 +2,7 @@ import { csvText } from '../../archive/csv.js';
 import { NO_ROW, statsJson } from '../../archive/stats-json.js';
 import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader, StatsDimension, StatsQuery } from '../../archive/store.js';
-import { statsRowOf, unpricedByRow } from '../../archive/unpriced-groups.js';
+import { statsRowsJson } from '../../archive/unpriced-groups.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
 import type { SeriesDimension } from '../../archive/time-series.js';
 import { queriedUser, type Viewer } from './access.js';
@@ -59,10 +59,9 @@ export async function usagePage(reader: ArchiveReader, query: UsagePageQuery): P
   const { prices, ...stats } = query;
   const { rows, total } = reader.statsTable(stats);
   const price = total && total.unpriced > 0 ? await loadPrice(prices) : undefined;
-  const byRow = price ? unpricedByRow(reader.unpricedGroups(stats, price, stats.by), statsRowOf(stats.by, stats.teams)) : new Map<string | null, unknown[]>();
   const all = price ? reader.unpricedGroups(stats, price) : [];
   return {
-    rows: rows.map((r) => ({ ...statsJson(stats.by, r), unpriced_reasons: byRow.get(r.key) ?? [] })),
+    rows: statsRowsJson(stats.by, rows, price ? reader.unpricedGroups(stats, price, stats.by) : [], stats.teams),
     total: total ? { ...statsJson(stats.by, total), unpriced_reasons: all } : null,
   };
 }

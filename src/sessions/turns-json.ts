@@ -1,5 +1,5 @@
-import { usdFigure } from '../../archive/stats-json.js';
-import type { ThreadView, TurnView } from '../../sessions/turns.js';
+import { usdFigure } from '../archive/stats-json.js';
+import type { ThreadView, TurnView } from './turns.js';
 
 /**
  * Turns and threads as `show --json` and `replay --json` print them: their dollar figures
