@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import type { Admitted } from './admission.js';
 import { handleExchange, type ConnectionContext } from './handle-exchange.js';
+import { holdWhileAnswered, type OpenLogins } from './open-logins.js';
 import type { PerConnectionQueue } from './pipeline.js';
 import { decideRoute, recordScope, type InterceptList } from './route.js';
 import { handleUpgrade, type UpgradeDeps } from './upgrade.js';
@@ -17,6 +18,8 @@ export interface PlainContext {
   interceptList(): InterceptList;
   exchangeDeps: UpgradeDeps;
   pipelined: PerConnectionQueue;
+  /** Answers in flight under a gateway login: a reload that revokes it cuts them. */
+  logins: OpenLogins;
   /** The proxy's own pages (a request whose target is a path, not an absolute URI). */
   answerDirect(req: IncomingMessage, res: ServerResponse, url: string): Promise<void>;
 }
@@ -67,8 +70,11 @@ export async function onPlainRequest(req: IncomingMessage, res: ServerResponse, 
     targetAuthority: target.authority,
     record: decideRoute(list, host, port) === 'intercept',
     recordPaths: recordScope(list, host, port),
+    // Each plain request is let in by its own login, but its answer may stream for minutes:
+    // held under that login while answered, as an intercepted HTTPS request is.
+    ...(admitted.login ? { login: admitted.login } : {}),
   };
-  ctx.pipelined.run(req.socket, () => handleExchange(req, res, target.path, conn, ctx.exchangeDeps));
+  ctx.pipelined.run(req.socket, () => holdWhileAnswered(ctx.logins, conn, req.socket, () => handleExchange(req, res, target.path, conn, ctx.exchangeDeps)));
 }
 
 /** A plain-HTTP absolute-URI upgrade: relayed like an intercepted one, recorded for listed hosts. */

@@ -94,7 +94,7 @@ export class ProxyServer {
   private readonly exchangeDeps: UpgradeDeps;
   private readonly sessions = new Set<OpenSession>();
   private readonly tunnelsDone = new Set<Promise<unknown>>();
-  /** Tunnels and WebSocket sessions open under a gateway login: closed by a reload that revokes it. */
+  /** Tunnels, WebSocket sessions and answers open under a gateway login: closed by a reload that revokes it. */
   private readonly logins: OpenLogins;
   private draining = false;
   /** Set at the drain deadline, as the connections still open are cut: what ends then ended by shutdown, not by its client. */
@@ -193,7 +193,7 @@ export class ProxyServer {
       admit: (req, socket, host, port) => admit(this.admission, req, socket, host, port, true),
       refuse: (socket, code) => this.refuse(socket, code),
       interceptList: () => this.interceptList,
-      exchangeDeps: this.exchangeDeps, pipelined: this.pipelined,
+      exchangeDeps: this.exchangeDeps, pipelined: this.pipelined, logins: this.logins,
       answerDirect: (req, res, url) => answerDirect(req, res, url, this.direct),
     };
     this.outer = createServer(timeouts);

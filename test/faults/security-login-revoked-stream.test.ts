@@ -2,20 +2,24 @@
  * A reload that takes a user away cuts that user's answer still streaming on an
  * intercepted connection, as it closes their raw tunnels and WebSocket sessions: a long
  * stream ran on to its end under the removed login. What arrived before the cut is kept,
- * the exchange recorded as ended by the revocation; other users' streams go on.
+ * the exchange recorded as ended by the revocation; other users' streams go on. The same
+ * for a plain-HTTP answer (`--intercept host:80`, absolute-form requests), which each
+ * carry their own login but ran on to their end under a removed one.
  */
 import type { Readable } from 'node:stream';
 import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config.js';
+import { DEFAULTS, parseConnectTo } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTls } from '../helpers/raw-client.js';
-import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
-import { closedWithin, sendConnect } from './network-helpers.js';
+import { FAKE_HOSTS, startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { closedWithin, openSocket, sendConnect } from './network-helpers.js';
 import { capturingLogger } from './secrets-helpers.js';
 
 let fake: FakeProvider;
+/** Answers plain.test:80 (plain HTTP, intercepted). */
+let plainFake: FakeProvider;
 let tp: TestProxy;
 const log = capturingLogger();
 const agents: ProxyAgent[] = [];
@@ -24,13 +28,18 @@ const BOB = { user: 'bob', password: 'bob-pass' };
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  fake.eventGapMs = 200; // a dozen events: a stream of over two seconds
-  tp = await startTestProxy(fake, { auth: [ALICE, BOB] }, { logger: log.logger });
+  plainFake = await startFakeProvider({ tls: false, ca: fake.ca });
+  fake.eventGapMs = plainFake.eventGapMs = 200; // a dozen events: a stream of over two seconds
+  tp = await startTestProxy(fake, {
+    auth: [ALICE, BOB], intercept: ['plain.test:80'],
+    connectTo: [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${fake.port}`)), parseConnectTo(`plain.test:80:127.0.0.1:${plainFake.port}`)],
+  }, { logger: log.logger });
 });
 afterAll(async () => {
   for (const a of agents) await a.close();
   await tp?.close();
   await fake?.close();
+  await plainFake?.close();
 });
 
 /** A streamed chat completion as `user`: its body, once the first words of the answer arrived. */
@@ -94,5 +103,35 @@ describe('a reload that removes a user, on an answer still streaming', () => {
     expect([rec.outcome, rec.error_code]).toEqual(['blocked', 'proxy_auth_required']);
     expect(closedLines()).toHaveLength(2);
     expect(log.text().slice(mark)).not.toContain('exchange failed');
+  }, 20_000);
+});
+
+describe('a reload that removes a user, on a plain-HTTP answer still streaming', () => {
+  it('cuts it as an intercepted HTTPS one is cut: logged, counted, recorded with what arrived', async () => {
+    // The tests above reloaded the defaults: plain.test listed again, bob back.
+    tp.proxy.server.reload({ ...DEFAULTS, home: tp.home, auth: [ALICE, BOB], intercept: ['plain.test:80'] });
+    const socket = await openSocket(tp.proxy.address.port);
+    let got = '';
+    socket.on('data', (d: Buffer) => { got += d.toString(); });
+    const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'plain story for bob' }] });
+    socket.write(`POST http://plain.test/v1/chat/completions HTTP/1.1\r\nHost: plain.test\r\nProxy-Authorization: Basic ${Buffer.from('bob:bob-pass').toString('base64')}\r\n`
+      + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await eventually(() => expect(got).toContain('Hello'));
+    const lines = closedLines().length;
+    const refusals = tp.proxy.server.metrics.errors.proxy_auth_required ?? 0;
+    tp.proxy.server.setUsers([ALICE], undefined);
+
+    // Cut at once, not run to its end.
+    await closedWithin(socket, 1500);
+    expect(got).not.toContain('[DONE]');
+    expect(closedLines().slice(lines)).toEqual([expect.objectContaining({ level: 40, user: 'bob', host: 'plain.test:80', kind: 'http' })]);
+    expect(tp.proxy.server.metrics.errors.proxy_auth_required).toBe(refusals + 1);
+    const rec = await eventually(() => {
+      const r = exported(tp).find((e) => e.host === 'plain.test');
+      if (!r) throw new Error('not recorded yet');
+      return r;
+    });
+    expect([rec.client.user, rec.outcome, rec.error_code]).toEqual(['bob', 'blocked', 'proxy_auth_required']);
+    expect(rec.response?.text).toMatch(/^Hello/);
   }, 20_000);
 });
