@@ -13,12 +13,33 @@ export class FileError extends ConfigError {
   override name = 'FileError';
 }
 
-/** Runs a file's loader; its ConfigError becomes a FileError with the same message. */
+/**
+ * A users file (--auth-file, the config's authFile) that does not load: `file` is the users
+ * file, the message its `file:line: problem` (never a line's hash). Kept as the `cause` of
+ * the config file's error that read it, so that a reload can say which file to fix.
+ */
+export class UsersFileError extends FileError {
+  override name = 'UsersFileError';
+
+  constructor(readonly file: string, message: string) {
+    super(message);
+  }
+}
+
+/** The users file problem behind a load error (the error itself or one of its causes), if there is one. */
+export function usersFileProblem(err: unknown): UsersFileError | undefined {
+  for (let at: unknown = err, depth = 0; at instanceof Error && depth < 8; at = at.cause, depth++) {
+    if (at instanceof UsersFileError) return at;
+  }
+  return undefined;
+}
+
+/** Runs a file's loader; its ConfigError becomes a FileError with the same message (the error kept as its cause). */
 export function fromFile<T>(load: () => T): T {
   try {
     return load();
   } catch (err) {
-    if (err instanceof ConfigError && !(err instanceof FileError)) throw new FileError(err.message);
+    if (err instanceof ConfigError && !(err instanceof FileError)) throw new FileError(err.message, { cause: err });
     throw err;
   }
 }

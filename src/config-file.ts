@@ -76,7 +76,7 @@ export function loadConfigFile(file: string): Partial<ProxyConfig> {
     try {
       spec.apply(value as never, config, dirname(resolve(file)));
     } catch (err) {
-      throw new ConfigError(`${where}: "${key}": ${(err as Error).message.replace(/^--[\w-]+:?\s*/, '')}`);
+      throw new ConfigError(`${where}: "${key}": ${(err as Error).message.replace(/^--[\w-]+:?\s*/, '')}`, { cause: err });
     }
   }
   checkSettings(config, data as Record<string, unknown>, file, text);

@@ -111,7 +111,7 @@ function authFileFlag(file: string): ReturnType<typeof readAuthFile> {
   try {
     return readAuthFile(file);
   } catch (err) {
-    if (err instanceof ConfigError) throw new FileError(`--auth-file ${err.message}`);
+    if (err instanceof ConfigError) throw new FileError(`--auth-file ${err.message}`, { cause: err });
     throw err;
   }
 }

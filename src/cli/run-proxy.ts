@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { startProxy } from '../app.js';
 import { ConfigError, DEFAULTS, paths, type ProxyConfig } from '../config.js';
-import { configExitCode } from '../config-error.js';
+import { configExitCode, usersFileProblem, type UsersFileError } from '../config-error.js';
 import { createLogger, type Logger } from '../log.js';
 import { retentionWarnings } from '../policy/budget-retention.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
@@ -95,8 +95,11 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       if (next.policy) warnPolicy(logger, next.policy, retention);
       if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
     } catch (err) {
-      logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
       proxy.server.noteRefusedReload(config.configFile, (err as Error).message);
+      // A users file that does not load is said as without --config, naming its line; the config waits for it.
+      const users = usersFileProblem(err);
+      if (users) return refuseUsers(proxy.server, logger, users, config.configFile);
+      logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
     }
   });
   let signals = 0;
@@ -155,22 +158,39 @@ class PolicyFollower {
   }
 }
 
+interface UsersServer {
+  setUsers(auth: ProxyUser[], usersFile: string): void;
+  noteRefusedUsersReload(file: string, message: string): void;
+}
+
 /**
  * SIGHUP without a config file: the users file (--auth-file) read again, with the --auth
  * users, and swapped in as a config reload swaps users. A file that does not load keeps the
  * running users (its error names file:line, never a line's hash); an emptied one lets
  * nobody in, on any listener: the file is the truth.
  */
-function reloadUsers(server: { setUsers(auth: ProxyUser[], usersFile: string): void }, logger: Logger, args: StartArgs, file: string): void {
+function reloadUsers(server: UsersServer, logger: Logger, args: StartArgs, file: string): void {
   let users: ProxyUser[];
   try {
     users = flagUsers(args);
   } catch (err) {
+    const problem = usersFileProblem(err);
+    if (problem) return refuseUsers(server, logger, problem);
     return void logger.error({ file, err: builtInRedactor.text((err as Error).message) }, 'users file reload refused; keeping the running users');
   }
   server.setUsers(users, file);
   logger.info({ file, users: users.length - args.auth.length }, 'users reloaded');
   warnNoUsers(logger, { usersFile: file, auth: users });
+}
+
+/**
+ * A users file reload refused (a bad line, unreadable): one error line naming the users
+ * file and its `file:line: problem`, with `config` the config file whose reload waits for
+ * it (with --config); noted for the web UI's policy page until a reload of it loads.
+ */
+function refuseUsers(server: UsersServer, logger: Logger, problem: UsersFileError, configFile?: string): void {
+  logger.error({ file: problem.file, ...(configFile === undefined ? {} : { config: configFile }), err: builtInRedactor.text(problem.message) }, 'users file reload refused; keeping the running users');
+  server.noteRefusedUsersReload(problem.file, problem.message);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { ConfigError } from '../config-error.js';
+import { ConfigError, UsersFileError } from '../config-error.js';
 import { HashQueue } from './hash-queue.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }) => Promise<Buffer>;
@@ -62,18 +62,18 @@ export function readAuthFile(file: string): ProxyUser[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsersFileError(file, `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   text.split('\n').forEach((raw, index) => {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const m = /^([^:]+):scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(line);
-    if (!m) throw new ConfigError(`${file}:${index + 1}: expected user:scrypt$N$r$p$salt$key (make one with "llmtap passwd USER")`);
+    if (!m) throw new UsersFileError(file, `${file}:${index + 1}: expected user:scrypt$N$r$p$salt$key (make one with "llmtap passwd USER")`);
     const hash = { N: Number(m[2]), r: Number(m[3]), p: Number(m[4]), salt: Buffer.from(m[5]!, 'base64'), key: Buffer.from(m[6]!, 'base64') };
     // Out-of-range parameters would make scrypt throw on every login; a short key would make any password match.
     const sane = hash.N >= 2 && (hash.N & (hash.N - 1)) === 0 && hash.r >= 1 && hash.p >= 1 && hash.p <= 16 && 128 * hash.N * hash.r <= 32 * 1024 * 1024
       && hash.salt.length >= 8 && hash.key.length >= 16;
-    if (!sane) throw new ConfigError(`${file}:${index + 1}: scrypt parameters, salt or key out of range (make the line with "llmtap passwd USER")`);
+    if (!sane) throw new UsersFileError(file, `${file}:${index + 1}: scrypt parameters, salt or key out of range (make the line with "llmtap passwd USER")`);
     users.push({ user: m[1]!, hash });
   });
   return users;

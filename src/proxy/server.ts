@@ -73,6 +73,8 @@ export class ProxyServer {
   /** When the running policy was loaded, and the last reload refused since (the policy page shows both). */
   private policyLoadedAt = Date.now();
   private refusedReload: RefusedReload | undefined;
+  /** The last users file reload refused since the running users loaded (apart: a policy loading does not answer it). */
+  private refusedUsersReload: RefusedReload | undefined;
   private readonly direct: DirectContext;
   private readonly admission: AdmissionContext;
   private readonly interception: InterceptContext;
@@ -159,7 +161,7 @@ export class ProxyServer {
         const runtime = this.exchangeDeps.policy;
         return runtime && { policy: runtime.policy, file: this.config.policyFile, loadedAt: this.policyLoadedAt, budgets: runtime.budgets ? ledgerReport(runtime.policy, runtime.budgets, Date.now()) : [] };
       },
-      refusedReload: () => this.refusedReload,
+      refusedReload: () => this.refusedReload, refusedUsersReload: () => this.refusedUsersReload,
     });
     this.direct = {
       auth: () => this.auth, interceptList: () => this.interceptList, prometheus: this.prometheus, ui: this.ui,
@@ -269,11 +271,13 @@ export class ProxyServer {
   /**
    * Swaps the proxy users (a reload: the config's, or the users file's alone). What was
    * opened under a login the swap removes or changes is checked again and closed when it
-   * no longer holds (open-logins.ts), and the UI's live streams of those users end.
+   * no longer holds (open-logins.ts), and the UI's live streams of those users end. Every
+   * users file in use loaded: a refusal noted earlier is answered.
    */
   setUsers(auth: ProxyUser[], usersFile: string | undefined): void {
     const changed = changedUsers(this.config.auth, auth);
     this.config = { ...this.config, auth, usersFile };
+    this.refusedUsersReload = undefined;
     this.auth = new ProxyAuth(auth, usersFile !== undefined);
     this.ui.afterReload(changed);
     void this.logins.afterReload(changed);
@@ -294,6 +298,11 @@ export class ProxyServer {
   /** A reload (the policy file's, or the config's) that did not validate: the running policy stays; the web UI's policy page says why. */
   noteRefusedReload(file: string, message: string): void {
     this.refusedReload = { at: Date.now(), file, message: builtInRedactor.text(message) };
+  }
+
+  /** A users file reload that did not load (`file:line: problem`, never a hash): the running users stay; the policy page says why. */
+  noteRefusedUsersReload(file: string, message: string): void {
+    this.refusedUsersReload = { at: Date.now(), file, message: builtInRedactor.text(message) };
   }
 
   /**

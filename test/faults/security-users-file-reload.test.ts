@@ -3,8 +3,9 @@
  * (the README's own example, no `--config`): a user added with `llmtap passwd` logged in
  * only after a restart, and a removed one kept working. The file is the truth on every
  * listener: emptied, nobody logs in (it was refused beyond loopback, the old users kept
- * working). A line that does not load is refused, the running users stay. Through the
- * built CLI on 0.0.0.0, with curl as the client.
+ * working). A line that does not load is refused, the running users stay; the log names the
+ * users file's line (with --config too: it named the config's), and the web UI's policy page
+ * says so until the file loads. Through the built CLI on 0.0.0.0, with curl as the client.
  */
 import { execFile } from 'node:child_process';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ let bob: string;
 /** Started together (each start takes a while): a gateway with --auth-file and --policy only, one with --config too. */
 let flagsOnly: { proxy: CliProxy; usersFile: string };
 let withConfig: { proxy: CliProxy; usersFile: string };
+/** A gateway whose config file names the users file (authFile) and alice a UI admin. */
+let configKey: { proxy: CliProxy; usersFile: string };
 
 const CHAT = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}';
 
@@ -58,16 +61,22 @@ beforeAll(async () => {
   writeFileSync(configUsers, `${alice}\n`);
   const config = join(dir, 'config.json');
   writeFileSync(config, '{}\n');
-  const [a, b] = await Promise.all([
+  const keyUsers = join(dir, 'key-users.txt');
+  writeFileSync(keyUsers, `${alice}\n`);
+  const keyConfig = join(dir, 'key-config.json');
+  writeFileSync(keyConfig, JSON.stringify({ authFile: 'key-users.txt', uiAdmins: ['alice'] }, null, 2));
+  const [a, b, c] = await Promise.all([
     startCliProxy(fake, ['--host', '0.0.0.0', '--auth-file', usersFile, '--policy', policyFile]),
     startCliProxy(fake, ['--host', '0.0.0.0', '--config', config, '--auth-file', configUsers]),
+    startCliProxy(fake, ['--host', '0.0.0.0', '--config', keyConfig]),
   ]);
   flagsOnly = { proxy: a, usersFile };
   withConfig = { proxy: b, usersFile: configUsers };
+  configKey = { proxy: c, usersFile: keyUsers };
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all([flagsOnly?.proxy.stop(), withConfig?.proxy.stop()]);
+  await Promise.all([flagsOnly?.proxy.stop(), withConfig?.proxy.stop(), configKey?.proxy.stop()]);
   await fake?.close();
 });
 
@@ -120,6 +129,33 @@ describe('SIGHUP on a gateway started with --auth-file (no --config)', () => {
 });
 
 describe('SIGHUP on a gateway started with --config and an --auth-file', () => {
+  it('a bad line in the users file (the config\'s authFile, or --auth-file beside --config) is logged as the users file\'s, file:line, and noted on the policy page until the file loads', async () => {
+    type Refused = { file: string; message: string; at: number } | null;
+    const page = async (): Promise<{ refused_users_reload: Refused; refused_reload: Refused }> => {
+      const res = await fetch(`http://127.0.0.1:${configKey.proxy.port}/ui/api/policy`, { headers: { authorization: `Basic ${Buffer.from('alice:alice-pass').toString('base64')}` } });
+      expect(res.status).toBe(200);
+      return await res.json() as { refused_users_reload: Refused; refused_reload: Refused };
+    };
+    for (const { proxy, usersFile } of [configKey, withConfig]) {
+      writeFileSync(usersFile, `${alice}\nalice:not-a-hash\n`);
+      const refused = await reload(proxy, 'users file reload refused; keeping the running users');
+      expect(refused.line).toMatchObject({ level: 50, file: usersFile });
+      expect(String(refused.line.err)).toMatch(new RegExp(`^(--auth-file )?${usersFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: expected user:scrypt`));
+      // One error line, the users file's: not the config's.
+      expect(proxy.logs().slice(refused.mark).filter((l) => Number(l.level) >= 50)).toHaveLength(1);
+    }
+    const noted = (await page()).refused_users_reload;
+    expect(noted).toMatchObject({ file: configKey.usersFile, message: `${configKey.usersFile}:2: expected user:scrypt$N$r$p$salt$key (make one with "llmtap passwd USER")` });
+    expect(noted!.at).toBeGreaterThan(Date.now() - 10_000);
+
+    // The file fixed: it loads, and the note is gone (never a hash on the page meanwhile).
+    writeFileSync(configKey.usersFile, `${alice}\n${bob}\n`);
+    await reload(configKey.proxy, 'config reloaded');
+    expect(await page()).toMatchObject({ refused_users_reload: null });
+    expect(await curlThrough(configKey.proxy, 'bob:bob-pass')).toBe('200 200');
+    writeFileSync(withConfig.usersFile, `${alice}\n`);
+  }, 30_000);
+
   it('an emptied users file lets nobody in beyond loopback too (the reload was refused and the old users kept working)', async () => {
     const { proxy, usersFile } = withConfig;
     expect(await curlThrough(proxy, 'alice:alice-pass')).toBe('200 200');

@@ -92,6 +92,19 @@ describe('the policy page', () => {
       expect(await browser.locator('table.rules tbody tr').count()).toBe(6);
       await browser.screenshot({ path: `${ARTIFACTS}/policy-refused.png` });
 
+      // A users file reload refused: said apart (the running users stay), file:line and the problem, until the file loads.
+      tp.proxy.server.noteRefusedUsersReload('/etc/llmtap/users.txt', '/etc/llmtap/users.txt:3: expected user:scrypt$N$r$p$salt$key (make one with "llmtap passwd USER")');
+      await browser.reload();
+      const users = browser.locator('.refused-users-reload');
+      await users.waitFor({ timeout: 10_000 });
+      expect(await users.textContent()).toContain('users.txt:3: expected user:scrypt$N$r$p$salt$key');
+      expect(await users.textContent()).toContain('the users loaded before it still log in');
+      expect(await refused.textContent()).toContain('policy.yaml:3:');
+      tp.proxy.server.setUsers([], undefined);
+      await browser.reload();
+      await browser.locator('table.rules tbody tr').nth(5).waitFor({ timeout: 10_000 });
+      expect(await users.count()).toBe(0);
+
       // A reload puts an enforced rule above gpt4o-daily: it keeps what it was charged, and says it never applies now.
       // Meanwhile the config file was refused: the policy file loading does not answer that.
       tp.proxy.server.noteRefusedReload('/etc/llmtap/config.json', '/etc/llmtap/config.json:2: "retainDays": 0: must be a positive number of days');

@@ -23,25 +23,38 @@ interface PolicyPage {
 
 interface RefusedReload { at: number; file: string; message: string }
 
+interface PolicyApi { policy: PolicyPage | null; refused_reload: RefusedReload | null; refused_users_reload: RefusedReload | null }
+
 /**
  * The running policy for the UI's admins: every rule as written with what it decided
  * lately, the teams, and each budget's keys against their limit this period (the proxy's
  * own ledger, as /metrics exports it).
  */
 export function PolicyView() {
-  const [page, setPage] = useState<{ policy: PolicyPage | null; refused_reload: RefusedReload | null } | null>(null);
+  const [page, setPage] = useState<PolicyApi | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    getJson<{ policy: PolicyPage | null; refused_reload: RefusedReload | null }>('/ui/api/policy').then(setPage, (err: Error) => setError(err.message));
+    getJson<PolicyApi>('/ui/api/policy').then(setPage, (err: Error) => setError(err.message));
   }, []);
   if (error) return <p class="error">{error}</p>;
   if (!page) return <p class="dim">loading…</p>;
   const p = page.policy;
-  const refused = page.refused_reload && (
-    <div class="refused-reload">
-      <b>Reload refused</b> at {dateTime(page.refused_reload.at)} ({page.refused_reload.file}): <code>{page.refused_reload.message}</code>
-      <div class="dim">{p ? 'The policy below, loaded before it, is still the one running.' : 'No policy is running.'}</div>
-    </div>
+  const users = page.refused_users_reload;
+  const refused = (
+    <>
+      {users && (
+        <div class="refused-users-reload">
+          <b>Users file reload refused</b> at {dateTime(users.at)} ({users.file}): <code>{users.message}</code>
+          <div class="dim">Nobody was added or removed: the users loaded before it still log in.</div>
+        </div>
+      )}
+      {page.refused_reload && (
+        <div class="refused-reload">
+          <b>Reload refused</b> at {dateTime(page.refused_reload.at)} ({page.refused_reload.file}): <code>{page.refused_reload.message}</code>
+          <div class="dim">{p ? 'The policy below, loaded before it, is still the one running.' : 'No policy is running.'}</div>
+        </div>
+      )}
+    </>
   );
   if (!p) return <section class="policy-page">{refused}<p class="empty">No policy is running: start the proxy with <code>--policy FILE</code> (or a config file's <code>policy</code> key).</p></section>;
   const teams = Object.entries(p.teams);

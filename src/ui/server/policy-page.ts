@@ -12,7 +12,7 @@ export interface RunningPolicy {
   budgets: BudgetReportRow[];
 }
 
-/** A reload that did not validate (the running policy stayed): when, which file, the one-line reason (redacted, as logged). */
+/** A reload that did not validate (the running policy, or users, stayed): when, which file, the one-line reason (redacted, as logged). */
 export interface RefusedReload {
   at: number;
   file: string;

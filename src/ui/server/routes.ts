@@ -26,6 +26,8 @@ export interface UiDeps {
   policy: () => RunningPolicy | undefined;
   /** The last policy or config reload refused since the running policy loaded. */
   refusedReload: () => RefusedReload | undefined;
+  /** The last users file reload refused since the running users loaded (with a policy or without). */
+  refusedUsersReload: () => RefusedReload | undefined;
   /** The recorder's state: whether what goes through is being kept. */
   archive: () => { healthy: boolean; recorded: number; lost: number };
   /** The proxy's --prices overrides (a Codex session's cost is shared among its requests by the prices it was recorded with). */
@@ -125,11 +127,11 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
 async function sendPolicy(res: ServerResponse, viewer: Viewer, deps: UiDeps): Promise<void> {
   if (!viewer.admin) return sendJson(res, 403, errorBody('forbidden', 'the policy page is for the web UI\'s admins (config key uiAdmins)'));
   const running = deps.policy();
-  const refused = deps.refusedReload() ?? null;
-  if (!running) return sendJson(res, 200, { policy: null, refused_reload: refused });
+  const refused = { refused_reload: deps.refusedReload() ?? null, refused_users_reload: deps.refusedUsersReload() ?? null };
+  if (!running) return sendJson(res, 200, { policy: null, ...refused });
   const now = Date.now();
   const decisions = (await deps.reader()?.inBackground('ruleStats', { since: now - DECISIONS_DAYS * 86_400_000 })) ?? [];
-  sendJson(res, 200, { policy: policyPage(running, decisions, now), refused_reload: refused });
+  sendJson(res, 200, { policy: policyPage(running, decisions, now), ...refused });
 }
 
 /** What a download is sent as, per format. */

@@ -21,6 +21,8 @@ export interface UiServerOptions {
   policy: () => RunningPolicy | undefined;
   /** The last reload refused since it loaded. */
   refusedReload: () => RefusedReload | undefined;
+  /** The last users file reload refused since the running users loaded. */
+  refusedUsersReload: () => RefusedReload | undefined;
 }
 
 /** The web UI's state in the proxy: the live hub on the recorder, and a read connection to the archive while it exists (the file at its path, followed). */
@@ -36,7 +38,7 @@ export class UiServer {
   }
 
   answer(req: IncomingMessage, res: ServerResponse, url: string, user: string | undefined): Promise<void> {
-    return answerUi(req, res, url, user, { reader: () => this.reader.current(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams, policy: this.options.policy, refusedReload: this.options.refusedReload, archive: () => this.archiveState(), prices: this.options.prices });
+    return answerUi(req, res, url, user, { reader: () => this.reader.current(), live: this.live, authEnabled: this.options.authEnabled, admins: this.options.admins, teams: this.options.teams, policy: this.options.policy, refusedReload: this.options.refusedReload, refusedUsersReload: this.options.refusedUsersReload, archive: () => this.archiveState(), prices: this.options.prices });
   }
 
   /**
