@@ -200,6 +200,28 @@ describe('page details', () => {
     await page.screenshot({ path: `${ARTIFACTS}/charts-colours.png`, fullPage: true });
   });
 
+  it('draws the charts as wide as their box on a wide window, and again at the new width when the window is resized', async () => {
+    const widths = () => page.locator('.chart').evaluateAll((charts) => charts.map((c) => [c.clientWidth, c.querySelector('.uplot canvas')!.clientWidth]));
+    const fits = async (expectWide: (box: number) => void) => {
+      await expect.poll(async () => (await widths()).every(([box, canvas]) => Math.abs(box! - canvas!) <= 2), { timeout: 3000 }).toBe(true);
+      for (const [box] of await widths()) expectWide(box!);
+    };
+    try {
+      await page.setViewportSize({ width: 1900, height: 900 });
+      await page.goto(`${tp.url}/ui/#/charts`);
+      await page.locator('#chart-errors .uplot').waitFor();
+      await fits((box) => expect(box).toBeGreaterThan(1800));
+      await page.screenshot({ path: `${ARTIFACTS}/charts-wide.png`, fullPage: true });
+      await page.setViewportSize({ width: 700, height: 900 });
+      await fits((box) => expect(box).toBeLessThan(700));
+      // Never narrower than can be read: a phone scrolls the chart sideways instead.
+      await page.setViewportSize({ width: 250, height: 900 });
+      await expect.poll(async () => (await widths()).every(([, canvas]) => canvas === 320), { timeout: 3000 }).toBe(true);
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
+  });
+
   it('names under the usage table the models without a price, with provider, host and why (as under `stats`\' table)', async () => {
     type Reason = { provider: string | null; host: string; model: string | null; exchanges: number; reason: string };
     type Usage = { rows: { model: string; unpriced_reasons: Reason[] }[]; total: { unpriced_reasons: Reason[] } };
@@ -218,6 +240,35 @@ describe('page details', () => {
     expect(lines).toHaveLength(6);
     expect(lines[5]).toBe('… and 1 exchange of 1 more model');
     expect(await note.textContent()).toContain('--prices file given to the proxy prices a model the price list lacks');
+  });
+
+  it('points the footnote on "+" at that list: a link that scrolls to it on the usage page, whose address opens the page there', async () => {
+    const inView = () => page.locator('#unpriced').evaluate((el) => {
+      const { top, bottom } = el.getBoundingClientRect();
+      return top >= 0 && bottom <= el.ownerDocument.defaultView!.innerHeight;
+    });
+    try {
+      // Short enough that the list starts below the fold.
+      await page.setViewportSize({ width: 1400, height: 300 });
+      await page.goto(`${tp.url}/ui/#/usage`);
+      await page.locator('#unpriced li').first().waitFor();
+      expect(await inView()).toBe(false);
+      const link = page.locator('.usage .footnote a');
+      expect(await link.textContent()).toBe('which, and why');
+      await link.click();
+      await expect.poll(inView, { timeout: 3000 }).toBe(true);
+      await page.screenshot({ path: `${ARTIFACTS}/usage-unpriced-link.png` });
+      // Still the usage page, its table as it was.
+      expect(await page.locator('.tab.active').textContent()).toBe('Usage');
+      expect(await page.locator('.usage-table tbody tr').count()).toBeGreaterThan(1);
+      const url = page.url();
+      await page.goto('about:blank');
+      await page.goto(url);
+      await page.locator('#unpriced li').first().waitFor();
+      await expect.poll(inView, { timeout: 3000 }).toBe(true);
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
   });
 
   // Last: it adds a model to the archive the chart test above counts.

@@ -8,6 +8,14 @@ import { counted, ms, tokens, usd } from './format.js';
 import { PERIODS, reportUrl, type Period } from './usage-data.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04'];
+const CHART_HEIGHT = 220;
+/** Below this a chart's axes crowd its lines out: a narrower box scrolls the chart sideways instead. */
+const MIN_CHART_WIDTH = 320;
+
+/** A chart's width in a box this wide (CSS pixels): all of it, never below the minimum. */
+function chartWidth(boxWidth: number): number {
+  return Math.max(MIN_CHART_WIDTH, Math.floor(boxWidth));
+}
 
 type Total = { requests: number; errors: number; tokens: { input: number; cached_input: number }; latency_ms: { p50: number | null; p95: number | null }; ttft_ms: { p50: number | null; p95: number | null } };
 
@@ -101,10 +109,11 @@ interface ChartProps {
 function Chart({ id, title, note, xs, series, names, colors = COLORS, format, bars, points, stepped, pad = 1 }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    if (!box.current) return;
+    const el = box.current;
+    if (!el) return;
     const barPaths = bars ? uPlot.paths.bars!({ size: [0.8, 40], gap: 1 }) : stepped ? uPlot.paths.stepped!({ align: 1 }) : undefined;
     const plot = new uPlot({
-      width: Math.min(960, box.current.clientWidth || 800), height: 220,
+      width: chartWidth(el.clientWidth || 800), height: CHART_HEIGHT,
       series: [{}, ...names.map((n, i) => ({
         label: n, stroke: colors[i % colors.length], width: bars ? 1 : 2, spanGaps: false,
         ...(barPaths ? { paths: barPaths, ...(bars ? { fill: `${colors[i % colors.length]}99` } : {}) } : {}),
@@ -114,10 +123,20 @@ function Chart({ id, title, note, xs, series, names, colors = COLORS, format, ba
       }))],
       axes: [{ space: 70 }, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
       scales: { x: { time: true, range: (u: uPlot, min: number, max: number): uPlot.Range.MinMax => timeRange(u.data[0], min, max, pad) } },
-    }, [xs, ...series] as uPlot.AlignedData, box.current);
-    return () => plot.destroy();
+    }, [xs, ...series] as uPlot.AlignedData, el);
+    // The box follows the window (and the page's scrollbar coming and going): the chart follows the box.
+    const observer = new ResizeObserver(([entry]) => {
+      const width = entry?.contentRect.width ?? 0;
+      // 0: the box is not laid out (a hidden tab); its chart keeps the width it had.
+      if (width > 0 && chartWidth(width) !== plot.width) plot.setSize({ width: chartWidth(width), height: CHART_HEIGHT });
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      plot.destroy();
+    };
   }, [xs, series, names, colors.join(), pad]);
-  return <div class="chart" id={`chart-${id}`}><h2>{title}{note && <span class="dim chart-note"> · {note}</span>}</h2><div ref={box} /></div>;
+  return <div class="chart" id={`chart-${id}`}><h2>{title}{note && <span class="dim chart-note"> · {note}</span>}</h2><div class="chart-plot" ref={box} /></div>;
 }
 
 function span(stepMs: number): string {

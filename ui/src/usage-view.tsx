@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
 import { ms, tokens, usd } from './format.js';
@@ -17,6 +17,13 @@ interface UsageRow {
   cache_hit_ratio: number | null;
   /** Why some of its exchanges have no cost (absent from a proxy that predates it). */
   unpriced_reasons?: UnpricedReason[];
+}
+
+/** The usage page scrolled to its list of exchanges without a price: where the footnote on `+` points, an address that can be shared. */
+const UNPRICED_HASH = '#/usage/unpriced';
+
+function showUnpriced(): void {
+  document.getElementById('unpriced')?.scrollIntoView();
 }
 
 /**
@@ -41,7 +48,15 @@ export function UsageView() {
     setError(null);
     getJson<{ rows: UsageRow[]; total: UsageRow | null }>(reportUrl('usage', by, period, at)).then(setTable, (err: Error) => setError(err.message));
   }, [by, period]);
+  // Opened at the list's address: scrolled there once the table (above it) is in.
+  const arrivedAtList = useRef(location.hash === UNPRICED_HASH);
+  useEffect(() => {
+    if (!table || !arrivedAtList.current) return;
+    arrivedAtList.current = false;
+    showUnpriced();
+  }, [table]);
   const choices = USAGE_GROUPS.filter((g) => g !== 'team' || hasTeams);
+  const unpriced = table?.total?.unpriced_reasons ?? [];
   return (
     <section class="usage">
       <div class="toolbar">
@@ -66,8 +81,11 @@ export function UsageView() {
           </tbody>
         </table>
       )}
-      {table?.total && <UnpricedNote groups={table.total.unpriced_reasons ?? []} />}
-      <p class="dim">Costs as priced when each exchange was recorded; <code>+</code>: some exchanges in the group have no known price. Percentiles of the total are over every exchange at once.</p>
+      <UnpricedNote groups={unpriced} />
+      <p class="dim footnote">
+        Costs as priced when each exchange was recorded; <code>+</code>: some exchanges in the group have no known price
+        {unpriced.length > 0 && <> (<a href={UNPRICED_HASH} onClick={showUnpriced}>which, and why</a>)</>}. Percentiles of the total are over every exchange at once.
+      </p>
     </section>
   );
 }
@@ -101,7 +119,7 @@ function Row({ label, row, total = false, link }: { label: string; row: UsageRow
 function UnpricedNote({ groups }: { groups: readonly UnpricedReason[] }) {
   if (groups.length === 0) return null;
   return (
-    <div class="unpriced">
+    <div class="unpriced" id="unpriced">
       <p>No cost for exchanges that counted tokens:</p>
       <ul>{unpricedLines(groups).map((line, i) => <li key={i}>{line}</li>)}</ul>
       {pricesWouldHelp(groups) && <p class="dim">A <code>--prices</code> file given to the proxy prices a model the price list lacks (README: Cost).</p>}
