@@ -135,6 +135,16 @@ export class SqliteArchiveReader implements ArchiveReader {
     return rows.map(({ cursor: _c, ...row }) => row);
   }
 
+  /**
+   * When each exchange of these sessions that still awaits the writer's estimate ended (its
+   * start if it has no end): `sessions` waits a moment for them. One index range per session.
+   */
+  awaitingEstimates(sessionIds: readonly string[]): number[] {
+    if (sessionIds.length === 0) return [];
+    const rows = this.db.prepare(`SELECT COALESCE(ended_at, started_at) AS at FROM exchanges WHERE session_id IN (${sessionIds.map(() => '?').join(',')}) AND usage_estimated = 0`).all(...sessionIds) as { at: number }[];
+    return rows.map((r) => r.at);
+  }
+
   wsMessages(exchangeId: string): WsMessageRow[] {
     return this.db.prepare('SELECT * FROM ws_messages WHERE exchange_id = ? ORDER BY seq').all(exchangeId) as WsMessageRow[];
   }

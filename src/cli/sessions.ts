@@ -7,6 +7,8 @@ import { dim, renderTable, terminalWidth, useColor } from './render/table.js';
 import { quotaText } from './render/quota.js';
 import { usdFigure } from '../archive/stats-json.js';
 import { USAGE } from './command-table.js';
+import { waitForEstimates } from './estimate-wait.js';
+import { HOLD_MS } from './tail-hold.js';
 
 interface SessionsArgs {
   home: string;
@@ -34,10 +36,16 @@ export const sessionsCommand: CommandModule<{ home: string }, SessionsArgs> = {
       if (!Number.isInteger(a.limit) || a.limit < 1) throw new Error('--limit must be a positive integer');
       return true;
     }) as unknown as Argv<SessionsArgs>,
-  handler: (args) => {
+  handler: async (args) => {
     const reader = openReader(args.home);
     try {
-      const sessions = reader.sessions({ since: args.since ? parseTimeArg('since', args.since) : undefined, tool: args.tool, user: args.user, model: args.model, label: args.label, limit: args.limit });
+      const query = { since: args.since ? parseTimeArg('since', args.since) : undefined, tool: args.tool, user: args.user, model: args.model, label: args.label, limit: args.limit };
+      let sessions = reader.sessions(query);
+      // An answer that reported no usage is committed a moment before the writer's estimate
+      // of it: listed then, its session would show 0 tokens for good. Only sessions that
+      // ended within the hold can have such a row; wait for it (bounded), then read again.
+      const recent = sessions.filter((s) => s.endedAt + HOLD_MS > Date.now()).map((s) => s.id);
+      if (recent.length > 0 && (await waitForEstimates(() => reader.awaitingEstimates(recent)))) sessions = reader.sessions(query);
       if (args.json) return printJson(sessions.map(sessionJson));
       if (sessions.length === 0) {
         const given = (['since', 'tool', 'user', 'model', 'label'] as const).filter((f) => args[f] !== undefined);

@@ -1,6 +1,7 @@
 /**
  * How long `tail` holds back a row committed while awaiting the writer's estimate
- * (`usage_estimated = 0`, recorder/estimate-pass.ts). The estimate follows within
+ * (`usage_estimated = 0`, recorder/estimate-pass.ts), and `sessions` waits for it
+ * (estimate-wait.ts). The estimate follows within
  * milliseconds, or ~0.5-1 s while the writer loads its tokenizer the first time; a proxy
  * killed in between never amends the row, so past this it is printed as it stands.
  */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { estimateWaitUntil, waitForEstimates } from '../../src/cli/estimate-wait.js';
 import { HeldRows, type HoldableRow } from '../../src/cli/tail-hold.js';
 
 const row = (id: string, usage_estimated: 0 | 1 | null, ended_at: number): HoldableRow => ({ id, usage_estimated, started_at: ended_at - 100, ended_at });
@@ -23,5 +24,22 @@ describe('the lines tail holds for an estimate', () => {
     held.add([row('old', 0, 1_000), row('after', null, 1_000)], 100_000);
     expect(held.release(new Map(), 100_500)).toEqual([]);
     expect(held.release(new Map(), 101_000).map((r) => r.id)).toEqual(['old', 'after']);
+  });
+});
+
+describe('how long sessions waits for an estimate', () => {
+  it('until 5 s after the last exchange awaiting one ended, as tail holds it; nothing awaiting, not at all', () => {
+    expect(estimateWaitUntil([10_000, 12_000, 11_000], 5_000)).toBe(17_000);
+    expect(estimateWaitUntil([], 5_000)).toBe(Number.NEGATIVE_INFINITY);
+  });
+
+  it('looks again until nothing awaits, and says it waited; an exchange past its hold is not waited for', async () => {
+    const now = Date.now();
+    let looks = 0;
+    expect(await waitForEstimates(() => (++looks < 3 ? [now] : []), 5)).toBe(true);
+    expect(looks).toBe(3);
+    const started = Date.now();
+    expect(await waitForEstimates(() => [now - 60_000], 5)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(50);
   });
 });
