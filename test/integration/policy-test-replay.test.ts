@@ -100,7 +100,10 @@ describe('llmtap policy test: every action kind over an archive recorded through
     expect(table).toMatch(/^blocked 4 \((1 (model_not_allowed|rate_limited|budget_exceeded|request_too_large)(, )?){4}\)$/m);
     expect(table).toContain('redacted 2 (email×2); max tokens clamped 2');
     expect(table).toMatch(/rerouted 1 \(cost -\$[\d.]+ where priced\); fallback retries 1; credentials injected 3/);
-    expect(table).toMatch(/cheaper\s+route\s+enforce\s+route\s+model gpt-4o-mini; cost -\$/);
+    expect(table).toMatch(/cheaper\s+route\s+enforce\s+route\s+model gpt-4o-mini; cost -\$\S+\s+1\s+-\s+-$/m);
+    // Only a rule that keeps a request from going upstream can save; the others say so with "-", not 0.
+    for (const name of ['pii', 'cap', 'team-key', 'backup']) expect(table).toMatch(new RegExp(`^${name}\\s.*\\s-\\s+-$`, 'm'));
+    expect(table).toMatch(/^no-sonnet\s.*\s[1-9]\d*\s+\$\S+$/m);
   });
 
   it('--since: budgets start with the archived spend of their period before it, so the second gpt-4.1-mini request is over', async () => {

@@ -20,9 +20,19 @@ export function renderPolicyTest(report: PolicyTestReport, out?: NodeJS.WriteStr
   if (report.rules.length === 0) return `${head}no rule would have acted\n`;
   return head + renderTable(
     [{ header: 'RULE', flexible: true }, { header: 'KIND' }, { header: 'MODE' }, { header: 'ACTION' }, { header: 'TO / DETAIL', flexible: true }, { header: 'REQS', align: 'right' }, { header: 'TOKENS SAVED', align: 'right' }, { header: 'USD SAVED', align: 'right' }],
-    report.rules.map((r) => [r.rule, r.kind, r.mode, r.action, detail(r), String(r.requests), tokens(r.savedTokens), usd(r.savedUsd)]),
+    report.rules.map((r) => [r.rule, r.kind, r.mode, r.action, detail(r), String(r.requests), ...(keepsUpstreamAway(r.action) ? [tokens(r.savedTokens), usd(r.savedUsd)] : ['-', '-'])]),
     { width: out ? terminalWidth(out) : undefined, color: out ? useColor(out) : false },
   ) + 'monitor rules show what they would have done; totals count enforced rules only; USD is the cost stored with each exchange\n';
+}
+
+/**
+ * Whether a rule acting this way keeps the request from going upstream (a refusal or a
+ * cache hit), the only way to save its tokens; a redaction, clamp, route, retry or
+ * injected credential sends it on, so its row shows "-" rather than a saving of 0 (a
+ * route's cheaper model is its cost change, in the detail).
+ */
+function keepsUpstreamAway(action: string): boolean {
+  return action === 'deny' || action === 'block' || action === 'hit' || action.startsWith('limit ');
 }
 
 function detail(r: PolicyTestReport['rules'][number]): string {
