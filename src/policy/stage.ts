@@ -106,22 +106,29 @@ export function chargeUsage(ex: Exchange, applied: Pick<PolicyStageResult, 'char
   if (applied.budgetCharges) void runtime?.charger?.charge(ex, applied.budgetCharges);
 }
 
-/** One response of a WebSocket session, as it ends: its tokens and its cost charged like an exchange's (chargeUsage). */
-export function chargeResponse(ex: Exchange, part: ResponsePart, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void {
+/**
+ * One response of a WebSocket session, as it ends: its tokens and its cost charged like an
+ * exchange's (chargeUsage). Returns the budget charge while the price data still loads (the
+ * first moments after a policy with budgets came), so a spent budget is looked up after it.
+ */
+export function chargeResponse(ex: Exchange, part: ResponsePart, applied: Pick<PolicyStageResult, 'charges' | 'budgetCharges'>, runtime: PolicyRuntime | undefined): void | Promise<void> {
   if (!part.usage) return;
   chargeTokens(part.usage, ex, applied.charges);
-  if (applied.budgetCharges) void runtime?.charger?.chargeResponse(ex, part, applied.budgetCharges);
+  if (applied.budgetCharges) return runtime?.charger?.chargeResponse(ex, part, applied.budgetCharges);
 }
 
 /**
- * What one response of an unscreened WebSocket session (Realtime) is charged to: the token
- * buckets and budgets its upgrade's facts match under the live policy, its user in the team
- * that policy gives them. Looked up as each response ends, so a reload applies to a session
- * already open as it does to the next HTTP request; the rules of its upgrade may be gone.
+ * What one response of an unscreened WebSocket session (Realtime, or one opened while no
+ * policy was in force) is charged to under the live policy, its user in the team that policy
+ * gives them: the budgets of `model`, the one that answered; the token buckets its upgrade's
+ * facts match (those its upgrade was taken from), at `model` when the upgrade named none
+ * (Codex's). Looked up as each response ends, so a reload applies to a session already open
+ * as it does to the next HTTP request; the rules of its upgrade may be gone.
  */
-export function sessionCharges(runtime: PolicyRuntime, facts: MatchFacts): Pick<PolicyStageResult, 'charges' | 'budgetCharges'> {
+export function sessionCharges(runtime: PolicyRuntime, facts: MatchFacts, model = facts.model): Pick<PolicyStageResult, 'charges' | 'budgetCharges'> {
   const live = withLiveTeam(facts, runtime.policy.teams);
-  return { charges: tokenChargesFor(runtime.policy.rateLimit, live, runtime.buckets), budgetCharges: sessionBudgetCharges(runtime.policy, facts) };
+  const bucketed = live.model === undefined && model !== undefined ? { ...live, model } : live;
+  return { charges: tokenChargesFor(runtime.policy.rateLimit, bucketed, runtime.buckets), budgetCharges: sessionBudgetCharges(runtime.policy, facts, model) };
 }
 
 /**
@@ -138,12 +145,13 @@ export function sessionBudgetCharges(policy: CompiledPolicy, facts: MatchFacts, 
 /**
  * After a WebSocket session's response was charged: the budget decisions that would refuse
  * the session's next request now (evaluateBudgets over the live policy, the facts of its
- * upgrade), else undefined. A Codex session can run for hours: its budget has to end it,
- * not only refuse the next upgrade.
+ * upgrade at `model`, the one that answered: the budgets that response was charged to),
+ * else undefined. A session can run for hours: its budget has to end it, not only refuse
+ * the next upgrade.
  */
-export function spentBudget(runtime: PolicyRuntime | undefined, facts: MatchFacts | undefined, now = Date.now()): BudgetDecision[] | undefined {
+export function spentBudget(runtime: PolicyRuntime | undefined, facts: MatchFacts | undefined, now = Date.now(), model = facts?.model): BudgetDecision[] | undefined {
   if (!runtime?.budgets || !facts || runtime.policy.budget.length === 0) return undefined;
-  const budgeted = evaluateBudgets(runtime.policy.budget, withLiveTeam(facts, runtime.policy.teams), runtime.budgets, now);
+  const budgeted = evaluateBudgets(runtime.policy.budget, { ...withLiveTeam(facts, runtime.policy.teams), model }, runtime.budgets, now);
   return budgeted.block ? budgeted.decisions : undefined;
 }
 

@@ -16,14 +16,15 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { formatAuthority } from './route.js';
 import { classifyUpstreamError, LlmtapError, providerErrorBody, upstreamFailureDetail, type ErrorCode } from '../errors.js';
-import { headerValue, now, type Exchange, type RawHeaders, type ResponsePart } from '../exchange.js';
+import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
-import { applyPolicy, chargeResponse, sessionBudgetCharges, sessionCharges, spentBudget, type PolicyStageResult } from '../policy/stage.js';
+import { applyPolicy, type PolicyStageResult } from '../policy/stage.js';
 import type { MatchFacts } from '../policy/types.js';
 import { identifyApi, identifyProvider } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
-import { WsSession, type SessionDeps } from '../websocket/session.js';
-import { screenMessage, screensMessages, type ScreenResult } from './ws-screen.js';
+import { WsSession } from '../websocket/session.js';
+import { screensMessages } from './ws-screen.js';
+import { chargedSession, screenedSession, upgradeModel } from './ws-policy.js';
 import { isValidWebSocketKey } from '../websocket/frame-writer.js';
 import { BodyCapture } from './capture.js';
 import { closeAfterAnswer } from './refusals.js';
@@ -87,7 +88,11 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     timings: { start: now(), requestEnd: now() },
   };
   deps.metrics.exchangesStarted++;
-  /** What the policy's rules matched the upgrade on: each response is charged, and a spent budget looked up, with them (live rules). */
+  /**
+   * What the policy's rules matched the upgrade on: each response is charged, and a spent
+   * budget looked up, with them (live rules). Absent when no policy was in force at the
+   * upgrade: read when a policy that came since charges a response (ws-policy.ts).
+   */
   let facts: MatchFacts | undefined;
   const record = (): void => {
     deps.metrics.exchangesFinished++;
@@ -128,7 +133,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     // `?model=` for Realtime; route, fallback on connect errors, credentials: see
     // upgrade-routing.ts). Messages inside the session are not redacted; each response's
     // tokens and cost are charged as it ends.
-    ex.request.model ??= new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
+    ex.request.model ??= upgradeModel(path);
     // Codex names its model in each response.create, not here: the access and rate-limit
     // rules judge each of those as a request (ws-screen.ts); the budgets are checked here too.
     const screened = screensMessages(deps.policy.policy, ex.api);
@@ -212,7 +217,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     ex.timings.upstreamHeaders = now();
     ex.response = { status: res.statusCode ?? 101, headers: res.rawHeaders, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
     client.write(responseHead(res.httpVersion, res.statusCode ?? 101, res.statusMessage ?? '', res.rawHeaders));
-    const session = new WsSession(ex, client, socket, parseDeflateParams(headerValue(res.rawHeaders, 'sec-websocket-extensions')), {
+    const session: WsSession = new WsSession(ex, client, socket, parseDeflateParams(headerValue(res.rawHeaders, 'sec-websocket-extensions')), {
       captureLimit: deps.captureLimit,
       recordMessages: (id, messages) => {
         if (conn.record) deps.recorder.recordWsMessages(id, messages);
@@ -222,7 +227,9 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
         release?.();
         record();
       },
-      ...(screenFacts ? screenedSession(ex, screenFacts, deps) : facts ? { onResponse: (part: ResponsePart) => chargeAndCheck(ex, part, facts!, deps, () => session) } : {}),
+      // Charged (once a policy is in force) even when none was at the upgrade; a Codex session
+      // opened so is not screened: its requests are not held (it has no gate) nor judged.
+      ...(screenFacts ? screenedSession(ex, screenFacts, deps) : { onResponse: chargedSession(ex, facts, deps, (): WsSession => session) }),
     });
     deps.sessions.add(session);
     // The client gets a close frame (1008, proxy_auth_required) when between messages; recorded as blocked so.
@@ -245,69 +252,6 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
 function holdSession(conn: ConnectionContext, deps: UpgradeDeps, close: () => void): (() => void) | undefined {
   if (!conn.login || !deps.logins) return undefined;
   return deps.logins.hold({ kind: 'websocket', clientUser: conn.clientUser, clientAddress: conn.clientAddress, host: formatAuthority(conn.target.host, conn.target.port), login: conn.login, close });
-}
-
-/**
- * Charges one response of a session (its tokens, its cost) under the rules in force as it
- * ends (sessionCharges: a reload since the upgrade applies) and, when that leaves a budget
- * of the session's spent, ends the session after that response (WsSession.cut): its next
- * `response.create` would be spent past the budget. Recorded `blocked`, `budget_exceeded`,
- * with the budget's decision; the client's next upgrade or request is refused as usual.
- */
-function chargeAndCheck(ex: Exchange, part: ResponsePart, facts: MatchFacts, deps: UpgradeDeps, session: () => WsSession): void {
-  if (!deps.policy) return;
-  const charges = sessionCharges(deps.policy, facts);
-  const charged = chargeResponse(ex, part, charges, deps.policy);
-  if (!charges.budgetCharges) return;
-  // After the charge (asynchronous only while the price data loads, in the first seconds).
-  void Promise.resolve(charged).then(() => {
-    const decisions = spentBudget(deps.policy, facts);
-    // Responses already relayed may still be read after the cut: the first one ends it.
-    if (!decisions || !session().cut('budget_exceeded')) return;
-    const record = (ex.policy ??= { decisions: [] });
-    record.decisions.push(...decisions);
-    record.blocked = 'budget_exceeded';
-    deps.metrics.count('budget_exceeded');
-    deps.logger.warn({ exchange: ex.id, rule: deps.redactor.text(decisions[decisions.length - 1]!.rule) }, 'websocket session ended: its budget is spent');
-  }).catch(() => {
-    // Fail-open, as charging is: the session goes on.
-  });
-}
-
-/**
- * A screened (Codex) session's policy: each request judged as it arrives, as an HTTP
- * request of its model would be (ws-screen.ts; the live policy, so a reload applies to
- * open sessions), held meanwhile for at most the request body limit; each response
- * charged as it ends, its tokens to the buckets its request was taken from, its cost to
- * the budgets of the model that answered. A refusal is counted and logged; one that
- * ended the session marks it blocked.
- */
-function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): Pick<SessionDeps, 'screen' | 'onResponse'> {
-  /** The token buckets of the request being answered (Codex asks one at a time). */
-  let tokenCharges: ScreenResult['tokenCharges'] = [];
-  return {
-    screen: {
-      holdLimit: deps.maxRequestBody,
-      check: (message) => {
-        if (!deps.policy) return undefined;
-        const judged = screenMessage(message, deps.policy, facts, ex);
-        if (!judged.refusal) tokenCharges = judged.tokenCharges;
-        return judged.refusal;
-      },
-      refused: (refusal, ended) => {
-        deps.metrics.count(refusal.code);
-        if (ended) (ex.policy ??= { decisions: [] }).blocked = refusal.code;
-        deps.logger.warn({ exchange: ex.id, code: refusal.code }, ended ? 'websocket session ended: the policy refused a request' : 'websocket request refused by the policy');
-      },
-    },
-    onResponse: (part) => {
-      // The live budgets of the model that answered.
-      const budgetCharges = deps.policy && sessionBudgetCharges(deps.policy.policy, facts, part.model ?? facts.model);
-      void Promise.resolve(chargeResponse(ex, part, { charges: tokenCharges, budgetCharges }, deps.policy)).catch(() => {
-        // Fail-open, as charging is: the session goes on.
-      });
-    },
-  };
 }
 
 /** GET, `Upgrade: websocket`, and no request body (RFC 6455 §4.1). */

@@ -78,7 +78,8 @@ function serve(ws: WebSocket): void {
   let n = 0;
   ws.on('message', (data, isBinary) => {
     if (isBinary) return void ws.send(data, { binary: true }); // echo
-    const event = JSON.parse(data.toString()) as { type?: string; model?: string; close?: boolean };
+    // `fake_usage`: the usage the response reports instead of the default (a Realtime test's audio breakdown, which its price needs).
+    const event = JSON.parse(data.toString()) as { type?: string; model?: string; close?: boolean; fake_usage?: Record<string, unknown> };
     if (event.type !== 'response.create') return;
     const id = `resp_fake_${++n}`;
     const model = event.model ?? 'gpt-5-codex';
@@ -91,7 +92,7 @@ function serve(ws: WebSocket): void {
     }
     let seq = 1;
     for (const piece of WS_TEXT.split(/(?<= )/)) send({ type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_1', output_index: 0, content_index: 0, delta: piece });
-    send({ type: 'response.completed', sequence_number: seq, response: { id, object: 'response', status: 'completed', model, usage: { input_tokens: 12, output_tokens: 9, total_tokens: 21, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } } } });
+    send({ type: 'response.completed', sequence_number: seq, response: { id, object: 'response', status: 'completed', model, usage: event.fake_usage ?? { input_tokens: 12, output_tokens: 9, total_tokens: 21, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } } } });
   });
 }
 

@@ -1,0 +1,109 @@
+/**
+ * The policy over a relayed WebSocket session once it is open: what each response is
+ * charged to (token buckets, budgets), a spent budget ending the session, and a Codex
+ * session's requests screened one by one (ws-screen.ts). Always the live policy
+ * (`deps.policy`, swapped on reload), so a reload applies to sessions already open — also
+ * to those opened while no policy was in force.
+ */
+import type { Exchange, ResponsePart } from '../exchange.js';
+import { factsOf } from '../policy/evaluate.js';
+import { chargeResponse, sessionBudgetCharges, sessionCharges, spentBudget } from '../policy/stage.js';
+import type { MatchFacts } from '../policy/types.js';
+import type { SessionDeps, WsSession } from '../websocket/session.js';
+import { describeClient } from './handle-exchange.js';
+import type { UpgradeDeps } from './upgrade.js';
+import { screenMessage, type ScreenResult } from './ws-screen.js';
+
+/** The model an upgrade names in its query (Realtime's `?model=`). */
+export function upgradeModel(path: string): string | undefined {
+  return new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
+}
+
+/**
+ * An unscreened session's responses (Realtime; a Codex session opened while no policy was
+ * in force), each charged as it ends (chargeAndCheck). `upgradeFacts`: what the policy's
+ * rules matched the upgrade on; absent when no policy was in force then: read from the
+ * exchange when a policy first charges one of its responses (the model from `?model=`).
+ */
+export function chargedSession(ex: Exchange, upgradeFacts: MatchFacts | undefined, deps: UpgradeDeps, session: () => WsSession): NonNullable<SessionDeps['onResponse']> {
+  let facts = upgradeFacts;
+  return (part) => {
+    if (!deps.policy) return;
+    facts ??= lateFacts(ex, deps.policy.policy.teams);
+    chargeAndCheck(ex, part, facts, deps, session);
+  };
+}
+
+/** The facts of an upgrade the policy did not see: as it would have matched them (applyPolicy reads the same). */
+function lateFacts(ex: Exchange, teams: ReadonlyMap<string, string>): MatchFacts {
+  // Tool and agent, and whether it is subscription traffic (priced as such).
+  describeClient(ex);
+  // The exchange's own request model stays as recorded: only the rules read the query's.
+  return factsOf({ ...ex, request: { ...ex.request, model: ex.request.model ?? upgradeModel(ex.request.path) } }, teams);
+}
+
+/**
+ * Charges one response of a session (its tokens, its cost) under the rules in force as it
+ * ends (sessionCharges: a reload since the upgrade applies), its cost to the budgets of the
+ * model that answered it (a response may name another than the upgrade's), and, when that
+ * leaves one of those budgets spent, ends the session after that response (WsSession.cut):
+ * its next request would be spent past the budget (an unscreened session's requests are
+ * not judged one by one). Recorded `blocked`, `budget_exceeded`, with the budget's
+ * decision; the client's next upgrade or request is refused as usual.
+ */
+function chargeAndCheck(ex: Exchange, part: ResponsePart, facts: MatchFacts, deps: UpgradeDeps, session: () => WsSession): void {
+  if (!deps.policy) return;
+  const model = part.model ?? facts.model;
+  const charges = sessionCharges(deps.policy, facts, model);
+  const charged = chargeResponse(ex, part, charges, deps.policy);
+  if (!charges.budgetCharges) return;
+  // After the charge (asynchronous only while the price data loads, in the first seconds).
+  void Promise.resolve(charged).then(() => {
+    const decisions = spentBudget(deps.policy, facts, Date.now(), model);
+    // Responses already relayed may still be read after the cut: the first one ends it.
+    if (!decisions || !session().cut('budget_exceeded')) return;
+    const record = (ex.policy ??= { decisions: [] });
+    record.decisions.push(...decisions);
+    record.blocked = 'budget_exceeded';
+    deps.metrics.count('budget_exceeded');
+    deps.logger.warn({ exchange: ex.id, rule: deps.redactor.text(decisions[decisions.length - 1]!.rule) }, 'websocket session ended: its budget is spent');
+  }).catch(() => {
+    // Fail-open, as charging is: the session goes on.
+  });
+}
+
+/**
+ * A screened (Codex) session's policy: each request judged as it arrives, as an HTTP
+ * request of its model would be (ws-screen.ts; the live policy, so a reload applies to
+ * open sessions), held meanwhile for at most the request body limit; each response
+ * charged as it ends, its tokens to the buckets its request was taken from, its cost to
+ * the budgets of the model that answered. A refusal is counted and logged; one that
+ * ended the session marks it blocked.
+ */
+export function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): Pick<SessionDeps, 'screen' | 'onResponse'> {
+  /** The token buckets of the request being answered (Codex asks one at a time). */
+  let tokenCharges: ScreenResult['tokenCharges'] = [];
+  return {
+    screen: {
+      holdLimit: deps.maxRequestBody,
+      check: (message) => {
+        if (!deps.policy) return undefined;
+        const judged = screenMessage(message, deps.policy, facts, ex);
+        if (!judged.refusal) tokenCharges = judged.tokenCharges;
+        return judged.refusal;
+      },
+      refused: (refusal, ended) => {
+        deps.metrics.count(refusal.code);
+        if (ended) (ex.policy ??= { decisions: [] }).blocked = refusal.code;
+        deps.logger.warn({ exchange: ex.id, code: refusal.code }, ended ? 'websocket session ended: the policy refused a request' : 'websocket request refused by the policy');
+      },
+    },
+    onResponse: (part) => {
+      // The live budgets of the model that answered.
+      const budgetCharges = deps.policy && sessionBudgetCharges(deps.policy.policy, facts, part.model ?? facts.model);
+      void Promise.resolve(chargeResponse(ex, part, { charges: tokenCharges, budgetCharges }, deps.policy)).catch(() => {
+        // Fail-open, as charging is: the session goes on.
+      });
+    },
+  };
+}
