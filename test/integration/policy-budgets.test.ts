@@ -151,7 +151,7 @@ describe('decisions in show and stats (the CLI on this archive)', () => {
     const recs = exported(tp);
     const blocked = recs.find((r) => r.model === 'gpt-4o' && r.outcome === 'blocked')!;
     const text = await llmtap('show', blocked.id);
-    expect(text).toMatch(/policy: gpt4o-daily · budget block · model:gpt-4o spent \$0\.000\d+ of \$0\.0001 this day \(from \d{4}-\d\d-\d\d\)/);
+    expect(text).toMatch(/policy: gpt4o-daily · budget block · model:gpt-4o spent \$0\.000\d+ of \$0\.00010 this day \(from \d{4}-\d\d-\d\d\)/);
     expect(text).toContain('policy: refused: budget_exceeded');
     const clamped = recs.find((r) => r.model === 'gpt-4.1')!;
     expect(await llmtap('show', clamped.id, '--format', 'md')).toContain('> policy: cap · limits clamp · max_tokens 4000 → 64');
@@ -184,7 +184,7 @@ describe('decisions in show and stats (the CLI on this archive)', () => {
     expect(report.find((r) => r.rule === 'mini-watch')!.keys[0]).toMatchObject({ key: 'user:127.0.0.1', state: 'spent' });
     const table = await llmtap('stats', '--budgets', file);
     expect(table).toMatch(/^RULE\s+PERIOD\s+BUDGET\s+KEY\s+SPENT\s+USED\s+STATE/);
-    expect(table).toMatch(/gpt4o-daily\s+day from \d{4}-\d\d-\d\d\s+\$0\.0001\s+model:gpt-4o\s+\$0\.000\d+\s+\d+%\s+spent/);
+    expect(table).toMatch(/gpt4o-daily\s+day from \d{4}-\d\d-\d\d\s+\$0\.00010\s+model:gpt-4o\s+\$0\.000\d+\s+\d+%\s+spent/);
     await expect(llmtap('stats', '--budgets', join(tp.home, 'missing.yaml'))).rejects.toMatchObject({ stderr: expect.stringMatching(/^llmtap: .*missing\.yaml: cannot read \(ENOENT\)\n$/) });
   });
 

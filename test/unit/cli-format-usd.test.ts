@@ -8,6 +8,9 @@ describe('usd (stats, sessions, show)', () => {
     expect(usd(2.03e-6, { partial: true })).toBe('$0.0000020+');
     expect(usd(0.00005)).toBe('$0.000050');
     expect(usd(0.0042)).toBe('$0.0042');
+    // Under a cent, two significant digits as in the web UI (it was $0.0001).
+    expect(usd(0.000129)).toBe('$0.00013');
+    expect(usd(0.00104)).toBe('$0.0010');
     expect(usd(12.5, { apiEquivalent: true })).toBe('~$12.50');
     expect(usd(0)).toBe('$0.0000');
   });

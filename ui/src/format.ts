@@ -1,3 +1,5 @@
+import { usdFraction } from '../../src/cost/usd-fraction.js';
+
 /** `1 turn`, `3 turns`: a count with its noun, plural with -s unless told otherwise. */
 export function counted(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
@@ -31,7 +33,7 @@ export function tokens(n: number | null | undefined): string {
 
 export function usd(n: number | null | undefined, apiEquivalent = false): string {
   if (n === null || n === undefined) return '–';
-  const text = n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(Math.min(8, 1 - Math.floor(Math.log10(n))))}` : `$${n.toFixed(2)}`;
+  const text = n === 0 ? '$0' : n < 0.01 ? `$${usdFraction(n)}` : `$${n.toFixed(2)}`;
   return apiEquivalent ? `~${text}` : text;
 }
 

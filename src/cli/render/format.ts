@@ -24,8 +24,9 @@ function trim(n: number): string {
 export function usd(n: number | null | undefined, options: { apiEquivalent?: boolean; partial?: boolean } = {}): string {
   if (n === null || n === undefined) return '-';
   const digits = n >= 100 ? 0 : n >= 1 ? 2 : n >= 0.01 ? 3 : 4;
-  // Fractions of a hundredth of a cent still show what they are, not $0.0000.
-  const amount = n > 0 && n < 0.0001 ? usdFraction(n) : n.toFixed(digits);
+  // Under a cent, two significant digits (the web UI's too): $0.00012, not $0.0001, and
+  // fractions of a hundredth of a cent still show what they are, not $0.0000.
+  const amount = n > 0 && n < 0.01 ? usdFraction(n) : n.toFixed(digits);
   return `${options.apiEquivalent ? '~' : ''}$${amount}${options.partial ? '+' : ''}`;
 }
 
