@@ -155,6 +155,12 @@ export interface Exchange {
     headers: RawHeaders;
     body: Captured;
     reassembled?: Reassembled;
+    /**
+     * The upstream sent trailer fields after a chunked body: they went on to the client
+     * (relay.ts) but are not kept (the archive has no place for them), and a cache does not
+     * keep such an answer, since it could not send them again.
+     */
+    hadTrailers?: boolean;
   };
   usage?: Usage;
   /** `usage` was counted by llmtap from the text (recorder/row-estimate.ts): all of it (the answer reported none), or the output of a stream cut after its input was reported. */

@@ -134,7 +134,8 @@ function pause(res: ServerResponse, ms: number): Promise<boolean> {
  * After a forwarded exchange ended: keeps its answer when it is worth replaying —
  * 2xx, complete (outcome completed, body not cut at the capture limit, an event
  * stream that reached its stop reason), not ended by an error the provider sent
- * inside the 2xx (Reassembled.failed), in a content coding we can undo.
+ * inside the 2xx (Reassembled.failed), in a content coding we can undo, with no trailer
+ * fields (a hit could not send them again).
  */
 export function storeAnswer(ticket: CacheTicket | undefined, ex: Exchange, caches: ResponseCaches, persist: CachePersistence | undefined): void {
   if (!ticket || ticket.hit || ticket.store.length === 0) return;
@@ -142,7 +143,7 @@ export function storeAnswer(ticket: CacheTicket | undefined, ex: Exchange, cache
   if (ex.outcome !== 'completed' || !res || res.status < 200 || res.status > 299 || res.body.truncated) return;
   const contentType = headerValue(res.headers, 'content-type') ?? 'application/json';
   if (contentType.toLowerCase().startsWith('text/event-stream') && !res.reassembled?.stopReason) return;
-  if (res.reassembled?.failed) return;
+  if (res.reassembled?.failed || res.hadTrailers) return;
   const body = decodeBody(res.body.bytes, headerValue(res.headers, 'content-encoding'));
   if (!body) return;
   const storedAt = Date.now();

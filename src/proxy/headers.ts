@@ -1,7 +1,12 @@
 import { LlmtapError } from '../errors.js';
 import type { RawHeaders } from '../exchange.js';
 
-/** RFC 9110 §7.6.1 connection-specific headers, plus the proxy ones clients send us. */
+/**
+ * RFC 9110 §7.6.1 connection-specific headers, plus the proxy ones clients send us, and
+ * `Trailer`. `Trailer` is end-to-end (RFC 9110 §6.6.2), but a request's trailer fields are
+ * refused (request-body.ts), so on a request it would announce fields that never come; an
+ * answer keeps it when it goes out chunked (see `keepTrailer`).
+ */
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
   'te', 'trailer', 'transfer-encoding', 'upgrade',
@@ -9,9 +14,10 @@ const HOP_BY_HOP = new Set([
 
 /**
  * Drops hop-by-hop headers (and any named in Connection) from a raw header list;
- * everything else keeps its case, order and repetition.
+ * everything else keeps its case, order and repetition. `keepTrailer`: an answer whose
+ * trailer fields are forwarded (relay.ts) keeps the `Trailer` header announcing them.
  */
-export function stripHopByHop(raw: RawHeaders): RawHeaders {
+export function stripHopByHop(raw: RawHeaders, keepTrailer = false): RawHeaders {
   let named: Set<string> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     if (raw[i]!.toLowerCase() === 'connection') {
@@ -23,7 +29,7 @@ export function stripHopByHop(raw: RawHeaders): RawHeaders {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    if ((HOP_BY_HOP.has(lower) && !(keepTrailer && lower === 'trailer')) || named?.has(lower)) continue;
     out.push(name, raw[i + 1]!);
   }
   return out;

@@ -4,7 +4,9 @@ import type { Dispatcher } from 'undici';
 import { classifyUpstreamError, type ErrorCode } from '../errors.js';
 import { now, type Exchange, type RawHeaders } from '../exchange.js';
 import type { BodyCapture } from './capture.js';
+import { addUpstreamTrailers, goesOutChunked } from './answer-trailers.js';
 import { rawFromBuffers, stripHopByHop } from './headers.js';
+import { forwardInterim } from './interim.js';
 
 export interface RelayRequest {
   method: string;
@@ -78,8 +80,9 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
         if (res.destroyed) c.abort(new Error('client aborted'));
       },
       onResponseStart(c, statusCode, _headers, statusMessage) {
-        // 1xx interim answers are consumed here; the client gets the final one.
-        if (statusCode < 200) return;
+        // 1xx interim answers (103 Early Hints) go on ahead of the final one. On a fallback
+        // try that is then retried they have gone too: hints are advisory (RFC 8297).
+        if (statusCode < 200) return forwardInterim(res, statusCode, statusMessage ?? '', rawFromBuffers((c.rawHeaders as Buffer[] | null) ?? []));
         if (options.retryOn?.(statusCode)) {
           retryStatus = statusCode;
           return;
@@ -88,7 +91,8 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
         ex.timings.upstreamHeaders = now();
         const raw = rawFromBuffers((c.rawHeaders as Buffer[] | null) ?? []);
         ex.response = { status: statusCode, headers: raw, body: { bytes: Buffer.alloc(0), size: 0, truncated: false } };
-        const out = stripHopByHop(raw);
+        // `Trailer` stays on an answer that can carry the trailer fields it announces.
+        const out = stripHopByHop(raw, goesOutChunked(request.method, statusCode, raw, res.useChunkedEncodingByDefault));
         if (options.extraHeaders) out.push(...options.extraHeaders);
         res.writeHead(statusCode, statusMessage || undefined, out);
         // Event streams must reach the client now; other bodies ride with the first chunk.
@@ -105,8 +109,17 @@ export function relay(dispatcher: Dispatcher, request: RelayRequest, res: Server
         }
         capture.push(chunk);
       },
-      onResponseEnd() {
+      onResponseEnd(c) {
         if (retryStatus !== undefined) return settle({ outcome: 'retry', status: retryStatus });
+        const trailers = c.rawTrailers as Buffer[] | null | undefined;
+        if (trailers && trailers.length > 0 && ex.response) {
+          ex.response.hadTrailers = true;
+          if (!addUpstreamTrailers(res, rawFromBuffers(trailers))) {
+            // Cut, not ended without them: the client's chunked body stays visibly unfinished.
+            res.destroy();
+            return settle({ outcome: 'upstream_error', code: 'upstream_error', error: new Error('the upstream sent a trailer field that cannot be forwarded') });
+          }
+        }
         res.end();
         settle({ outcome: 'completed' });
       },
