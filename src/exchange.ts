@@ -26,6 +26,8 @@ export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embedding
   | 'bedrock.converse' | 'bedrock.invoke'
   // OpenAI Realtime over WebSocket (/v1/realtime).
   | 'realtime'
+  // Cohere's Chat API v2 (/v2/chat on api.cohere.com).
+  | 'cohere.chat'
   | 'other';
 
 export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'blocked' | 'proxy_error';

@@ -2,6 +2,7 @@ import type { ApiKind, ProviderId } from '../exchange.js';
 import { hostMatches } from '../host-pattern.js';
 import { anthropicMessages } from './anthropic.js';
 import { bedrockConverse, bedrockInvoke } from './bedrock.js';
+import { cohereChat } from './cohere.js';
 import { gemini, geminiCountTokens } from './gemini.js';
 import { ollamaNative } from './ollama.js';
 import { openaiChat } from './openai.js';
@@ -117,6 +118,7 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   if (/\/publishers\/anthropic\/models\/[^/]+:(stream)?rawPredict$/i.test(bare)) return 'messages';
   if (provider === 'ollama' && bare.endsWith('/api/chat')) return 'ollama.chat';
   if (provider === 'ollama' && bare.endsWith('/api/generate')) return 'ollama.generate';
+  if (provider === 'cohere' && bare.endsWith('/v2/chat')) return 'cohere.chat';
   return 'other';
 }
 
@@ -159,6 +161,7 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'gemini.countTokens': return geminiCountTokens;
     case 'bedrock.converse': return bedrockConverse;
     case 'bedrock.invoke': return bedrockInvoke;
+    case 'cohere.chat': return cohereChat;
     default: return undefined;
   }
 }
