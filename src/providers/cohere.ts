@@ -185,8 +185,9 @@ class CohereAccumulator {
  * `tokens` (what the model read and wrote, including the prompt template and
  * special tokens Cohere wraps around the messages, which it does not charge for —
  * so `tokens.input_tokens` is often many times `billed_units.input_tokens`). The cost
- * must be what Cohere bills, so billed_units are the recorded usage; tokens only
- * stand in for an answer without billed_units.
+ * must be what Cohere bills, so billed_units are the recorded usage (as the price
+ * package's own Cohere extractor reads `usage.billed_units`); tokens only stand in
+ * for an answer without billed_units.
  */
 function readUsage(usage: JsonObject | undefined): Usage | undefined {
   if (!usage) return undefined;

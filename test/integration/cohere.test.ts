@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConnectTo } from '../../src/config.js';
+import { exchangeFailed } from '../../src/failed-exchange.js';
+import { eventually, exported } from '../helpers/archive.js';
+import { COHERE_ERROR_PROMPT, COHERE_TEXT } from '../helpers/fake-cohere.js';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+
+/** Cohere's Chat API v2 through llmtap with curl, as the cohere SDKs send it (POST https://api.cohere.com/v2/chat). */
+const run = promisify(execFile);
+let fake: FakeProvider;
+let tp: TestProxy;
+let caFile: string;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  tp = await startTestProxy(fake, { connectTo: [parseConnectTo(`api.cohere.com:443:127.0.0.1:${fake.port}`)] });
+  caFile = join(tp.home, 'client-ca.pem');
+  writeFileSync(caFile, tp.caPem);
+});
+afterAll(async () => {
+  await tp?.close();
+  await fake?.close();
+});
+
+const chat = (body: object) => run('curl', ['-sS', '-N', '--fail-with-body', '--proxy', tp.url, '--cacert', caFile, '-A', 'cohere-curl-e2e',
+  '-H', 'content-type: application/json', '-H', 'authorization: Bearer co-test-0123456789abcdefghij', 'https://api.cohere.com/v2/chat', '-d', JSON.stringify(body)]);
+
+describe('Cohere Chat API v2 through the proxy', () => {
+  it('records model, text, tool calls, billed tokens, cost and finish reason of plain and streamed answers, and a streamed ERROR as a failure', async () => {
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const plain = await chat({ model: 'command-a-03-2025', messages: [{ role: 'user', content: 'hi' }] });
+    expect(JSON.parse(plain.stdout).message.content[0].text).toBe(COHERE_TEXT);
+    const streamed = await chat({ model: 'command-a-03-2025', stream: true, tools, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: 'weather?' }] }] });
+    expect(streamed.stdout).toContain('event: message-end');
+    await chat({ model: 'command-r7b-12-2024', stream: true, messages: [{ role: 'user', content: COHERE_ERROR_PROMPT }] });
+
+    const recs = await eventually(() => {
+      const rows = exported(tp).filter((e) => e.client.user_agent === 'cohere-curl-e2e');
+      if (rows.length < 3) throw new Error(`${rows.length}/3 recorded`);
+      return rows;
+    });
+    expect(recs.map((r) => [r.provider, r.api, r.model, r.stream, r.response?.text, r.response?.stop_reason])).toEqual([
+      ['cohere', 'cohere.chat', 'command-a-03-2025', false, COHERE_TEXT, 'COMPLETE'],
+      ['cohere', 'cohere.chat', 'command-a-03-2025', true, COHERE_TEXT, 'TOOL_CALL'],
+      ['cohere', 'cohere.chat', 'command-r7b-12-2024', true, COHERE_TEXT.slice(0, 6), 'ERROR'],
+    ]);
+    expect(recs[1]?.response?.tool_calls).toEqual([{ id: 'get_weather_fake1', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+    expect(recs[1]?.response?.thinking).toBe('I will look up the weather in Paris.');
+    // billed_units (12 in, 40 out), not tokens (208, 42): command-a at $2.50 / $10 per million.
+    for (const rec of recs.slice(0, 2)) {
+      expect([rec.usage.input_tokens, rec.usage.output_tokens]).toEqual([12, 40]);
+      expect(rec.cost_usd).toBeCloseTo(12 * 2.5e-6 + 40 * 10e-6, 10);
+    }
+    // The relay finished all three; the third is Cohere's own error inside the 200, counted as failed.
+    expect(recs.map((r) => [r.outcome, exchangeFailed({ outcome: r.outcome, status: r.response?.status, stopReason: r.response?.stop_reason })])).toEqual([
+      ['completed', false], ['completed', false], ['completed', true],
+    ]);
+  });
+});
