@@ -20,6 +20,8 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   'bedrock.invoke': ['messages', 'system', 'prompt', 'inputText'],
   'ollama.chat': ['messages'],
   'ollama.generate': ['prompt', 'system'],
+  // Cohere: the conversation, and the grounding documents sent beside it.
+  'cohere.chat': ['messages', 'documents'],
 };
 
 /** True for APIs whose request bodies carry message text redaction reads. */
@@ -28,7 +30,7 @@ export function hasMessageText(api: ApiKind | undefined): boolean {
 }
 
 /** Keys whose string value (or array of strings) is text a person or a tool wrote. */
-const TEXT_KEYS = new Set(['content', 'text', 'input', 'output', 'prompt', 'system', 'instructions', 'arguments', 'inputText']);
+const TEXT_KEYS = new Set(['content', 'text', 'input', 'output', 'prompt', 'system', 'instructions', 'arguments', 'inputText', 'tool_plan']);
 
 /**
  * Keys whose object value is free-form data a model or a tool wrote: a tool call's
@@ -37,6 +39,15 @@ const TEXT_KEYS = new Set(['content', 'text', 'input', 'output', 'prompt', 'syst
  * whatever its key (`{command: "curl -H 'Authorization: Bearer sk-…'"}`); keys stay.
  */
 const FREE_FORM_KEYS = new Set(['input', 'args', 'arguments', 'response', 'json']);
+
+/**
+ * Free-form keys of one API only: Cohere's documents (`documents[].data`, a tool
+ * result's `{type: "document", document: {data}}`) are a tool's or the user's data.
+ * Not for every API: Bedrock's `document` and Anthropic's `data` hold base64 bytes.
+ */
+const API_FREE_FORM_KEYS: Partial<Record<ApiKind, ReadonlySet<string>>> = {
+  'cohere.chat': new Set(['document', 'data']),
+};
 
 /** How a value is read: its strings as text, its object keys deciding (structure), or every string as text (free-form). */
 type Reading = 'text' | 'structure' | 'free';
@@ -171,6 +182,7 @@ export function redactRequest(api: ApiKind | undefined, body: unknown, detectors
   const roots = api ? (api === 'other' ? Object.keys(body) : ROOTS[api]) : undefined;
   if (!roots) return hits;
   const reading: Reading = api === 'other' ? 'free' : 'text';
+  const freeForm = api ? API_FREE_FORM_KEYS[api] : undefined;
   const path: (string | number)[] = [];
   let fired: Map<string, number> | undefined;
   const firedHere = (): Map<string, number> => (fired ??= new Map());
@@ -191,7 +203,7 @@ export function redactRequest(api: ApiKind | undefined, body: unknown, detectors
       for (let i = 0; i < value.length; i++) visit(value, i, reading);
     } else if (value && typeof value === 'object') {
       const obj = value as Record<string, unknown>;
-      for (const k of Object.keys(obj)) visit(obj, k, reading === 'free' ? 'free' : readingOf(k, obj[k]));
+      for (const k of Object.keys(obj)) visit(obj, k, reading === 'free' ? 'free' : readingOf(k, obj[k], freeForm));
     }
     path.pop();
   };
@@ -201,8 +213,9 @@ export function redactRequest(api: ApiKind | undefined, body: unknown, detectors
   return hits;
 }
 
-function readingOf(key: string, value: unknown): Reading {
-  if (FREE_FORM_KEYS.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) return 'free';
+function readingOf(key: string, value: unknown, freeForm: ReadonlySet<string> | undefined): Reading {
+  if ((FREE_FORM_KEYS.has(key) || freeForm?.has(key) === true) && value !== null && typeof value === 'object' && !Array.isArray(value)) return 'free';
+  if (freeForm?.has(key) === true && typeof value === 'string') return 'text';
   return TEXT_KEYS.has(key) ? 'text' : 'structure';
 }
 

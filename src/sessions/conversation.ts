@@ -1,5 +1,6 @@
 import { asObject, type JsonObject } from '../providers/json.js';
 import { readAnthropicMessages, readBedrockConverse } from './conversation-anthropic.js';
+import { readCohereChat } from './conversation-cohere.js';
 import { readGeminiContents } from './conversation-gemini.js';
 import { readChatCompletions, readOllamaChat, readResponses } from './conversation-openai.js';
 
@@ -48,6 +49,7 @@ export function readConversation(api: string | undefined, body: unknown): Conver
     case 'gemini.generateContent': return readGeminiContents(codeAssistInner(request));
     case 'bedrock.converse': return readBedrockConverse(request);
     case 'bedrock.invoke': return readBedrockInvoke(request);
+    case 'cohere.chat': return readCohereChat(request);
     default: return undefined;
   }
 }
