@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
@@ -31,23 +31,29 @@ const chat = (body: object) => run('curl', ['-sS', '-N', '--fail-with-body', '--
   '-H', 'content-type: application/json', '-H', 'authorization: Bearer co-test-0123456789abcdefghij', 'https://api.cohere.com/v2/chat', '-d', JSON.stringify(body)]);
 
 describe('Cohere Chat API v2 through the proxy', () => {
-  it('records model, text, tool calls, billed tokens, cost and finish reason of plain and streamed answers, and a streamed ERROR as a failure', async () => {
+  it('records model, text, tool calls, billed tokens, cost and finish reason (a streamed ERROR as a failure); the request carrying the tool result is the next turn, as show renders it', async () => {
     const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
     const plain = await chat({ model: 'command-a-03-2025', messages: [{ role: 'user', content: 'hi' }] });
     expect(JSON.parse(plain.stdout).message.content[0].text).toBe(COHERE_TEXT);
-    const streamed = await chat({ model: 'command-a-03-2025', stream: true, tools, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: 'weather?' }] }] });
+    const opening = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: 'weather?' }] }];
+    const streamed = await chat({ model: 'command-a-03-2025', stream: true, tools, messages: opening });
     expect(streamed.stdout).toContain('event: message-end');
     await chat({ model: 'command-r7b-12-2024', stream: true, messages: [{ role: 'user', content: COHERE_ERROR_PROMPT }] });
+    // The tool's result sent back, as the SDK's users do: the same conversation, its second turn.
+    await chat({ model: 'command-a-03-2025', tools, messages: [...opening,
+      { role: 'assistant', tool_plan: 'I will look up the weather in Paris.', tool_calls: [{ id: 'get_weather_fake1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'get_weather_fake1', content: [{ type: 'document', document: { data: '{"temperature":"18C"}' } }] }] });
 
     const recs = await eventually(() => {
       const rows = exported(tp).filter((e) => e.client.user_agent === 'cohere-curl-e2e');
-      if (rows.length < 3) throw new Error(`${rows.length}/3 recorded`);
+      if (rows.length < 4) throw new Error(`${rows.length}/4 recorded`);
       return rows;
     });
     expect(recs.map((r) => [r.provider, r.api, r.model, r.stream, r.response?.text, r.response?.stop_reason])).toEqual([
       ['cohere', 'cohere.chat', 'command-a-03-2025', false, COHERE_TEXT, 'COMPLETE'],
       ['cohere', 'cohere.chat', 'command-a-03-2025', true, COHERE_TEXT, 'TOOL_CALL'],
       ['cohere', 'cohere.chat', 'command-r7b-12-2024', true, COHERE_TEXT.slice(0, 6), 'ERROR'],
+      ['cohere', 'cohere.chat', 'command-a-03-2025', false, COHERE_TEXT, 'TOOL_CALL'],
     ]);
     expect(recs[1]?.response?.tool_calls).toEqual([{ id: 'get_weather_fake1', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
     expect(recs[1]?.response?.thinking).toBe('I will look up the weather in Paris.');
@@ -57,8 +63,17 @@ describe('Cohere Chat API v2 through the proxy', () => {
       expect(rec.cost_usd).toBeCloseTo(12 * 2.5e-6 + 40 * 10e-6, 10);
     }
     // The relay finished all three; the third is Cohere's own error inside the 200, counted as failed.
-    expect(recs.map((r) => [r.outcome, exchangeFailed({ outcome: r.outcome, status: r.response?.status, stopReason: r.response?.stop_reason })])).toEqual([
+    expect(recs.slice(0, 3).map((r) => [r.outcome, exchangeFailed({ outcome: r.outcome, status: r.response?.status, stopReason: r.response?.stop_reason })])).toEqual([
       ['completed', false], ['completed', false], ['completed', true],
     ]);
+    // A messages array is a conversation: the tool result's request is turn 2 of the streamed one's session.
+    expect([recs[3]?.session_id, recs[3]?.turn]).toEqual([recs[1]?.session_id, 2]);
+
+    // show renders the turn from the request (a conversation like Chat Completions') and the reduced answer.
+    const shown = (await run('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', recs[1]!.session_id!])).stdout;
+    expect(shown).toMatch(/turn 1 [^\n]*command-a-03-2025[^\n]*\$0\.0004/);
+    expect(shown).toMatch(/user\n\s+weather\?\n/);
+    expect(shown).toMatch(/\[tool call get_weather get_weather_fake1\]\n\s+\{"city":"Paris"\}/);
+    expect(shown).toMatch(/turn 2 [^\n]*\n(.*\n)*.*\[tool result get_weather_fake1\]\n\s+\{"temperature":"18C"\}/);
   });
 });
