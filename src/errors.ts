@@ -123,6 +123,9 @@ export function providerErrorBody(provider: ProviderId | undefined, code: ErrorC
     case 'vertex-ai':
     case 'gemini-code-assist':
       return JSON.stringify({ error: { code: status, message: `${message} (${code})`, status: googleStatus(status) } });
+    // Cohere's errors are `{"message": "invalid api token"}`; its SDKs raise them with that body.
+    case 'cohere':
+      return JSON.stringify({ message: `${message} (${code})` });
     case 'bedrock':
       // AWS JSON protocol: the SDK takes the exception name from x-amzn-errortype (providerErrorHeaders).
       return JSON.stringify({ message: `${message} (${code})` });

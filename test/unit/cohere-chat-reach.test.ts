@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeExchange } from '../../src/exchange.js';
 import { priceExchange } from '../../src/cost/price-exchange.js';
+import { providerErrorBody } from '../../src/errors.js';
 import { exchangeSpan } from '../../src/otel/span-attributes.js';
 import { BUILT_IN_DETECTORS } from '../../src/policy/detectors.js';
 import { Placeholders, redactRequest } from '../../src/policy/redact-body.js';
@@ -71,5 +72,9 @@ describe('cohere.chat beyond the parser', () => {
   it('is priced at Cohere\'s rates for the billed tokens', () => {
     const price = priceExchange({ provider: 'cohere', host: 'api.cohere.com', api: 'cohere.chat', model: 'command-r7b-12-2024', usage: { inputTokens: 1_000_000, outputTokens: 1_000_000 }, at: Date.parse('2026-01-01'), subscription: false });
     expect([price.matchedProvider, price.usd]).toEqual(['cohere', 0.0375 + 0.15]);
+  });
+
+  it('errors llmtap makes itself are in Cohere\'s shape, a top-level message the SDK raises', () => {
+    expect(JSON.parse(providerErrorBody('cohere', 'model_not_allowed', 'no'))).toEqual({ message: 'no (model_not_allowed)' });
   });
 });
