@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { anthropicMessages } from '../../src/providers/anthropic.js';
+import { cohereChat } from '../../src/providers/cohere.js';
 import { ollamaNative } from '../../src/providers/ollama.js';
 import { openaiChat } from '../../src/providers/openai.js';
 import { openaiEmbeddings } from '../../src/providers/openai-embeddings.js';
@@ -12,7 +13,7 @@ import { params, pureRuns, splitAt, timeoutFor } from './support.js';
 const RUNS = pureRuns(500);
 const TIMEOUT = timeoutFor(RUNS, 3);
 
-const PARSERS: Array<[string, ProviderParser]> = [['openai chat', openaiChat], ['anthropic messages', anthropicMessages], ['openai responses', openaiResponses], ['openai embeddings', openaiEmbeddings], ['ollama native', ollamaNative]];
+const PARSERS: Array<[string, ProviderParser]> = [['openai chat', openaiChat], ['anthropic messages', anthropicMessages], ['openai responses', openaiResponses], ['openai embeddings', openaiEmbeddings], ['ollama native', ollamaNative], ['cohere chat', cohereChat]];
 const SSE = 'text/event-stream; charset=utf-8';
 
 function reduce(parser: ProviderParser, contentType: string, pieces: Buffer[]): unknown {
@@ -91,6 +92,19 @@ const responsesEvent = fc.oneof(
   fc.constant({ type: 'error', code: 'server_error', message: 'boom', param: null }),
 );
 
+const cohereUsage = fc.record({ billed_units: fc.record({ input_tokens: count, output_tokens: count }, { requiredKeys: [] }), tokens: fc.record({ input_tokens: count, output_tokens: count }, { requiredKeys: [] }) }, { requiredKeys: [] });
+const cohereMessage = (inner: fc.Arbitrary<Record<string, unknown>>) => fc.record({ message: inner });
+const cohereEvent = fc.oneof(
+  fc.record({ type: fc.constant('message-start'), id: fc.constant('c1'), delta: cohereMessage(fc.record({ role: fc.constant('assistant') })) }),
+  fc.record({ type: fc.constant('content-start'), index: blockIndex, delta: cohereMessage(fc.record({ content: fc.oneof(fc.record({ type: fc.constant('text'), text }), fc.record({ type: fc.constant('thinking'), thinking: text })) })) }),
+  fc.record({ type: fc.constant('content-delta'), index: blockIndex, delta: cohereMessage(fc.record({ content: fc.record({ text, thinking: text }, { requiredKeys: [] }) })) }),
+  fc.record({ type: fc.constantFrom('content-end', 'tool-call-end', 'citation-end'), index: blockIndex }),
+  fc.record({ type: fc.constant('tool-plan-delta'), delta: cohereMessage(fc.record({ tool_plan: text })) }),
+  fc.record({ type: fc.constant('tool-call-start'), index: blockIndex, delta: cohereMessage(fc.record({ tool_calls: fc.record({ id: fc.constantFrom('get_weather_1', ''), type: fc.constant('function'), function: fc.record({ name: fc.constantFrom('get_weather', ''), arguments: fc.oneof(text, fc.constant({ a: 1 })) }, { requiredKeys: [] }) }, { requiredKeys: [] }) })) }),
+  fc.record({ type: fc.constant('tool-call-delta'), index: blockIndex, delta: cohereMessage(fc.record({ tool_calls: fc.record({ function: fc.record({ arguments: text }) }) })) }),
+  fc.record({ type: fc.constant('message-end'), delta: fc.record({ finish_reason: fc.constantFrom('COMPLETE', 'MAX_TOKENS', 'TOOL_CALL', 'ERROR', null), usage: cohereUsage, error: fc.constantFrom('boom', '') }, { requiredKeys: [] }) }),
+);
+
 const eol = fc.constantFrom('\n', '\r\n', '\r');
 
 /** One SSE event (or noise) as text, with its own line endings. */
@@ -127,6 +141,7 @@ const STREAMS: Array<[string, ProviderParser, fc.Arbitrary<Buffer>]> = [
   ['openai chat', openaiChat, streamOf(openaiChunk)],
   ['anthropic messages', anthropicMessages, streamOf(anthropicEvent)],
   ['openai responses', openaiResponses, streamOf(responsesEvent)],
+  ['cohere chat', cohereChat, streamOf(cohereEvent)],
 ];
 
 /** Cut points, or (sometimes) one byte per push, with empty pushes mixed in. */
