@@ -41,12 +41,14 @@ const TEXT_KEYS = new Set(['content', 'text', 'input', 'output', 'prompt', 'syst
 const FREE_FORM_KEYS = new Set(['input', 'args', 'arguments', 'response', 'json']);
 
 /**
- * Free-form keys of one API only: Cohere's documents (`documents[].data`, a tool
- * result's `{type: "document", document: {data}}`) are a tool's or the user's data.
- * Not for every API: Bedrock's `document` and Anthropic's `data` hold base64 bytes.
+ * Keys read as text (a string) or free-form (an object) for one API only: Cohere's
+ * documents (`documents[].data`, a tool result's `{type: "document", document: {data}}`)
+ * are a tool's or the user's data, and its `thinking` parts plain text. Not for every
+ * API: Bedrock's `document` and Anthropic's `data` hold base64 bytes, and Anthropic's
+ * `thinking` is signed (changed, the request is refused).
  */
 const API_FREE_FORM_KEYS: Partial<Record<ApiKind, ReadonlySet<string>>> = {
-  'cohere.chat': new Set(['document', 'data']),
+  'cohere.chat': new Set(['document', 'data', 'thinking']),
 };
 
 /** How a value is read: its strings as text, its object keys deciding (structure), or every string as text (free-form). */

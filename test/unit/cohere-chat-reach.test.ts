@@ -17,7 +17,7 @@ const request = () => ({
     { role: 'user', content: [{ type: 'text', text: 'Weather for a@x.io?' }] },
     {
       role: 'assistant',
-      content: [{ type: 'thinking', thinking: 'Need a tool.' }],
+      content: [{ type: 'thinking', thinking: 'Need a tool for e@x.io.' }],
       tool_plan: 'I will call get_weather for a@x.io.',
       tool_calls: [{ id: 'get_weather_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","to":"a@x.io"}' } }],
     },
@@ -36,7 +36,7 @@ describe('cohere.chat beyond the parser', () => {
       messages: [
         { role: 'user', blocks: [{ type: 'text', text: 'Weather for a@x.io?' }] },
         { role: 'assistant', blocks: [
-          { type: 'thinking', text: 'Need a tool.\n\nI will call get_weather for a@x.io.' },
+          { type: 'thinking', text: 'Need a tool for e@x.io.\n\nI will call get_weather for a@x.io.' },
           { type: 'tool_call', id: 'get_weather_1', name: 'get_weather', arguments: '{"city":"Paris","to":"a@x.io"}' },
         ] },
         { role: 'tool', blocks: [{ type: 'tool_result', id: 'get_weather_1', text: '{"temperature":"21C","owner":"b@x.io"}' }] },
@@ -48,10 +48,10 @@ describe('cohere.chat beyond the parser', () => {
     const body = request();
     const hits = redactRequest('cohere.chat', body, Object.values(BUILT_IN_DETECTORS), new Placeholders(), true);
     const text = JSON.stringify(body);
-    expect(text).not.toMatch(/[abcd]@x\.io/);
+    expect(text).not.toMatch(/[abcde]@x\.io/);
     expect(hits.map((h) => h.at).sort()).toEqual([
-      'documents[0].data.snippet', 'documents[1]', 'messages[1].content[0].text', 'messages[2].tool_calls[0].function.arguments',
-      'messages[2].tool_plan', 'messages[3].content[0].document.data.owner',
+      'documents[0].data.snippet', 'documents[1]', 'messages[1].content[0].text', 'messages[2].content[0].thinking',
+      'messages[2].tool_calls[0].function.arguments', 'messages[2].tool_plan', 'messages[3].content[0].document.data.owner',
     ]);
     expect(body.messages[2]!.tool_calls![0]!.id).toBe('get_weather_1');
     expect(body.model).toBe('command-a-03-2025');
