@@ -175,7 +175,8 @@ function thinkingParts(content: unknown): string {
   return text;
 }
 
-function readUsage(raw: JsonObject | undefined): Usage | undefined {
+/** Chat Completions usage (also the legacy Completions API's): prompt, completion, cached, reasoning and audio tokens. */
+export function readUsage(raw: JsonObject | undefined): Usage | undefined {
   if (!raw) return undefined;
   const usage: Usage = {};
   const input = asCount(raw.prompt_tokens);

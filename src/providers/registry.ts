@@ -6,6 +6,7 @@ import { cohereChat } from './cohere.js';
 import { gemini, geminiCountTokens } from './gemini.js';
 import { ollamaNative } from './ollama.js';
 import { openaiChat } from './openai.js';
+import { openaiCompletions } from './openai-completions.js';
 import { openaiEmbeddings } from './openai-embeddings.js';
 import { openaiResponses } from './openai-responses.js';
 import type { ProviderParser } from './types.js';
@@ -45,6 +46,8 @@ export const PROVIDER_HOSTS: ReadonlyArray<ProviderHost> = [
   { pattern: 'api.perplexity.ai', provider: 'perplexity' },
   { pattern: 'api.githubcopilot.com', provider: 'github-copilot' },
   { pattern: '*.githubcopilot.com', provider: 'github-copilot' },
+  // Copilot's older inline-completions endpoint (/v1/engines/copilot-codex/completions).
+  { pattern: 'copilot-proxy.githubusercontent.com', provider: 'github-copilot' },
   { pattern: 'chatgpt.com', provider: 'chatgpt', paths: ['/backend-api/codex/'] },
   // Google: Gemini CLI's Code Assist endpoint, and Vertex AI (global and regional endpoints).
   { pattern: 'cloudcode-pa.googleapis.com', provider: 'gemini-code-assist' },
@@ -102,6 +105,11 @@ export function builtInPaths(host: string, port?: number): readonly string[] | u
 export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   const bare = pathOnly(path).replace(/\/+$/, '');
   if (bare.endsWith('/chat/completions')) return 'chat.completions';
+  // Mistral's agents endpoint takes and gives Chat Completions bodies.
+  if (bare.endsWith('/agents/completions')) return 'chat.completions';
+  // The legacy text Completions API, after the two above that end the same way: /v1/completions,
+  // /v1/engines/{engine}/completions (Copilot), Azure's deployments, FIM (/beta/, /fim/completions).
+  if (bare.endsWith('/completions')) return 'completions';
   if (bare.endsWith('/v1/messages') || (provider === 'anthropic' && bare.endsWith('/messages'))) return 'messages';
   if (bare.endsWith('/responses')) return 'responses';
   if (bare.endsWith('/embeddings')) return 'embeddings';
@@ -126,13 +134,15 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
  * Model and stream flag where the path carries them and the body does not: Azure
  * OpenAI's deployment (/openai/deployments/{name}/…), Gemini and Vertex AI
  * (…/models/{model}:generateContent, :streamGenerateContent, :rawPredict), Bedrock
- * (/model/{modelId}/converse-stream…; the id URL-encoded, possibly an ARN).
+ * (/model/{modelId}/converse-stream…; the id URL-encoded, possibly an ARN), the engine
+ * of OpenAI's old /v1/engines/{engine}/completions (GitHub Copilot's inline suggestions).
  */
 export function factsFromPath(path: string): { model?: string; stream?: boolean } {
   const bare = pathOnly(path);
   const facts: { model?: string; stream?: boolean } = {};
   const bedrock = /\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(bare);
-  const model = /\/openai\/deployments\/([^/]+)\//.exec(bare)?.[1] ?? /\/models\/([^/:]+):[A-Za-z]+$/.exec(bare)?.[1] ?? bedrock?.[1];
+  const model = /\/openai\/deployments\/([^/]+)\//.exec(bare)?.[1] ?? /\/models\/([^/:]+):[A-Za-z]+$/.exec(bare)?.[1] ?? bedrock?.[1]
+    ?? /\/engines\/([^/]+)\/completions\/?$/.exec(bare)?.[1];
   if (model !== undefined) facts.model = decodeSegment(model);
   if (bedrock) facts.stream = bedrock[2]!.endsWith('stream');
   const method = /:([A-Za-z]+)$/.exec(bare)?.[1];
@@ -156,6 +166,7 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'messages': return anthropicMessages;
     case 'responses': return openaiResponses;
     case 'embeddings': return openaiEmbeddings;
+    case 'completions': return openaiCompletions;
     case 'ollama.chat': case 'ollama.generate': return ollamaNative;
     case 'gemini.generateContent': return gemini;
     case 'gemini.countTokens': return geminiCountTokens;

@@ -5,6 +5,7 @@ import { ollamaNative } from '../../src/providers/ollama.js';
 import { openaiChat } from '../../src/providers/openai.js';
 import { openaiEmbeddings } from '../../src/providers/openai-embeddings.js';
 import { openaiResponses } from '../../src/providers/openai-responses.js';
+import { openaiCompletions } from '../../src/providers/openai-completions.js';
 import { PROVIDER_HOSTS, factsFromPath, identifyApi, identifyProvider, identifyRequest, parserFor, pathRecorded } from '../../src/providers/registry.js';
 
 describe('identifyProvider', () => {
@@ -67,7 +68,15 @@ describe('identifyApi', () => {
     ['/v1/embeddings', 'embeddings'],
     ['/openai/deployments/ada/embeddings?api-version=2024-10-21', 'embeddings'],
     ['/v1/models', 'other'],
-    ['/v1/completions', 'other'],
+    ['/v1/completions', 'completions'],
+    ['/v1/completions/', 'completions'],
+    ['/v1/engines/gpt-41-copilot/completions', 'completions'],
+    ['/openai/deployments/instruct-prod/completions?api-version=2024-10-21', 'completions'],
+    ['/beta/completions', 'completions'],
+    ['/v1/fim/completions', 'completions'],
+    // Mistral's agents endpoint speaks Chat Completions (messages in, a chat.completion out).
+    ['/v1/agents/completions', 'chat.completions'],
+    ['/v1/chat/completions/chatcmpl-abc', 'other'],
     ['/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse', 'gemini.generateContent'],
     ['/', 'other'],
     ['', 'other'],
@@ -90,6 +99,7 @@ describe('parserFor', () => {
     expect(parserFor('embeddings')).toBe(openaiEmbeddings);
     expect(parserFor('ollama.chat')).toBe(ollamaNative);
     expect(parserFor('ollama.generate')).toBe(ollamaNative);
+    expect(parserFor('completions')).toBe(openaiCompletions);
     expect(parserFor('other')).toBeUndefined();
   });
 });
@@ -106,6 +116,10 @@ describe('identifyRequest', () => {
     ['gpu-box.lan', 8080, '/api/chat', 'ollama', 'ollama.chat'],
     ['127.0.0.1', 8000, '/v1/chat/completions', 'openai-compatible', 'chat.completions'],
     ['localhost', 1234, '/v1/embeddings', 'openai-compatible', 'embeddings'],
+    ['localhost', 8000, '/v1/completions', 'openai-compatible', 'completions'],
+    ['localhost', 11434, '/v1/completions', 'ollama', 'completions'],
+    ['proxy.individual.githubcopilot.com', 443, '/v1/engines/gpt-41-copilot/completions', 'github-copilot', 'completions'],
+    ['copilot-proxy.githubusercontent.com', 443, '/v1/engines/copilot-codex/completions', 'github-copilot', 'completions'],
     ['localhost', 8080, '/health', undefined, 'other'],
     ['api.openai.com', 443, '/api/chat', 'openai', 'other'],
     // Embeddings, whoever serves them: Google's embedContent / batchEmbedContents, Ollama's /api/embed.
@@ -137,6 +151,10 @@ describe('path scope and Azure deployments', () => {
     expect(factsFromPath('/openai/deployments/my%20dep/embeddings').model).toBe('my dep');
     expect(factsFromPath('/openai/v1/chat/completions')).toEqual({});
     expect(factsFromPath('/v1/chat/completions')).toEqual({});
+    // Copilot's inline completions (and OpenAI's old engines API) name the model as the engine.
+    expect(factsFromPath('/v1/engines/gpt-41-copilot/completions')).toEqual({ model: 'gpt-41-copilot' });
+    expect(factsFromPath('/v1/engines/copilot-codex/completions?x=1')).toEqual({ model: 'copilot-codex' });
+    expect(factsFromPath('/v1/completions')).toEqual({});
   });
 
   it('takes model and stream flag from Gemini and Vertex AI paths', () => {
