@@ -5,7 +5,7 @@ import { asObject, type JsonObject } from '../providers/json.js';
 export type TokenCounter = (text: string) => number;
 
 /** The APIs whose usage llmtap estimates when an answer reports none (recorder/row-estimate.ts). */
-export const ESTIMATED_APIS: ReadonlySet<string> = new Set(['chat.completions', 'responses']);
+export const ESTIMATED_APIS: ReadonlySet<string> = new Set(['chat.completions', 'responses', 'completions']);
 
 /**
  * Token overheads of a prompt as OpenAI documents counting them for Chat Completions: each
@@ -22,13 +22,31 @@ const REPLY_PRIMING = 3;
  * cut before its usage (Chat Completions, Responses), a compatible server that reports
  * nothing. What no text shows is not counted: images and audio, encrypted reasoning
  * handed back, and a Responses `previous_response_id`'s earlier turns (held by the
- * provider), so the estimate errs low there. Undefined when the body is not one of
- * these APIs' requests.
+ * provider), so the estimate errs low there. A text Completions request (GitHub
+ * Copilot's inline suggestions, which never ask for usage) counts its prompt and
+ * suffix. Undefined when the body is not one of these APIs' requests.
  */
 export function estimatePromptTokens(api: string, request: unknown, count: TokenCounter): number | undefined {
   const body = asObject(request);
   if (!body) return undefined;
+  if (api === 'completions') return completionsPrompt(body, count);
   return api === 'responses' ? responsesPrompt(body, count) : chatPrompt(body, count);
+}
+
+/** Text Completions (Copilot's inline suggestions): the prompt and the fill-in-the-middle suffix, as the model reads them, with no message wrapping. */
+function completionsPrompt(body: JsonObject, count: TokenCounter): number | undefined {
+  const { prompt } = body;
+  const suffix = typeof body.suffix === 'string' ? countIf(body.suffix, count) : 0;
+  if (typeof prompt === 'string') return countIf(prompt, count) + suffix;
+  if (!Array.isArray(prompt)) return undefined;
+  let tokens = suffix;
+  // Several prompts (strings), or prompts already tokenized: a list of ids, or lists of them.
+  for (const item of prompt) {
+    if (typeof item === 'string') tokens += countIf(item, count);
+    else if (typeof item === 'number') tokens += 1;
+    else if (Array.isArray(item)) tokens += item.length;
+  }
+  return tokens;
 }
 
 /** The answer's text, thinking and tool calls (names and arguments): reasoning a model does not stream is not in them. */
