@@ -44,7 +44,7 @@ const PROVIDER_NAMES: Readonly<Record<string, string>> = {
 /** llmtap API kinds → gen_ai.operation.name (well-known values where one fits). */
 const OPERATIONS: Readonly<Record<string, string>> = {
   'chat.completions': 'chat', messages: 'chat', responses: 'chat', 'ollama.chat': 'chat', 'bedrock.converse': 'chat', 'bedrock.invoke': 'chat',
-  embeddings: 'embeddings', 'ollama.generate': 'text_completion', 'gemini.generateContent': 'generate_content',
+  embeddings: 'embeddings', 'ollama.generate': 'text_completion', completions: 'text_completion', 'gemini.generateContent': 'generate_content',
   'gemini.countTokens': 'count_tokens', realtime: 'realtime', 'cohere.chat': 'chat',
 };
 

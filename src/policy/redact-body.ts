@@ -22,6 +22,8 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   'ollama.generate': ['prompt', 'system'],
   // Cohere: the conversation, and the grounding documents sent beside it.
   'cohere.chat': ['messages', 'documents'],
+  // Text Completions: the prompt (a string or strings; token ids are numbers, left alone) and the fill-in-the-middle suffix.
+  completions: ['prompt', 'suffix'],
 };
 
 /** True for APIs whose request bodies carry message text redaction reads. */
@@ -179,8 +181,8 @@ function anyHintOf(detectors: readonly Detector[]): RegExp | null {
 export function redactRequest(api: ApiKind | undefined, body: unknown, detectors: readonly Detector[], placeholders: Placeholders, apply: boolean): RedactionHit[] {
   const hits: RedactionHit[] = [];
   if (!body || typeof body !== 'object' || Array.isArray(body)) return hits;
-  // An endpoint whose shape llmtap does not know (legacy completions, batches, token
-  // counts, moderations, assistants): every string value of its JSON is read as text.
+  // An endpoint whose shape llmtap does not know (batches, token counts, moderations,
+  // assistants): every string value of its JSON is read as text.
   const roots = api ? (api === 'other' ? Object.keys(body) : ROOTS[api]) : undefined;
   if (!roots) return hits;
   const reading: Reading = api === 'other' ? 'free' : 'text';

@@ -22,6 +22,13 @@ describe('exchange → GenAI span', () => {
     expect([span.startTime, span.endTime, span.error]).toEqual([1000, 1250, undefined]);
   });
 
+  it('text Completions (Copilot\'s inline suggestions) are the conventions\' text_completion', () => {
+    const ex = makeExchange({ provider: 'github-copilot', api: 'completions', request: { model: 'gpt-41-copilot' }, outcome: 'completed' });
+    const span = exchangeSpan(ex, { content: false, redactor });
+    expect(span.name).toBe('text_completion gpt-41-copilot');
+    expect(span.attributes['gen_ai.operation.name']).toBe('text_completion');
+  });
+
   it('a routed exchange is described where it went; what the client asked for is kept beside it', () => {
     const ex = makeExchange({
       provider: 'openai', api: 'chat.completions', request: { model: 'cheap-alias' }, outcome: 'completed',

@@ -159,7 +159,17 @@ describe('redact rules', () => {
     expect(watched.messages[0]!.content).toContain('sk-ant-api03');
   });
 
-  it('on an endpoint of no known shape (legacy completions, batches), every string value of the JSON is read as text', () => {
+  it('text Completions (Copilot\'s inline suggestions): the prompt and the suffix change; model, stop and extra do not', () => {
+    const copilot = { prompt: '# mail a@x.io', suffix: '\n// b@x.io', stop: ['a@x.io'], extra: { language: 'a@x.io' }, model: 'a@x.io' };
+    const hits = redactRequest('completions', copilot, all, new Placeholders(), true);
+    expect(copilot).toEqual({ prompt: '# mail [REDACTED:email:1]', suffix: '\n// [REDACTED:email:2]', stop: ['a@x.io'], extra: { language: 'a@x.io' }, model: 'a@x.io' });
+    expect(hits.map((h) => h.at)).toEqual(['prompt', 'suffix']);
+    const many = { prompt: ['c@x.io', [1, 2]] };
+    redactRequest('completions', many, all, new Placeholders(), true);
+    expect(many.prompt).toEqual(['[REDACTED:email:1]', [1, 2]]);
+  });
+
+  it('on an endpoint of no known shape (batches, moderations), every string value of the JSON is read as text', () => {
     const p = loadPolicyText('rules:\n  - {id: pii, redact: {detectors: [email, card]}}\n', 'p.yaml');
     const legacy = { model: 'gpt-3.5-turbo-instruct', prompt: 'mail jo@corp.example', max_tokens: 5 };
     const hits = evaluatePolicy(p, { ...facts, api: 'other' }, legacy, new PolicyBuckets()).record.decisions;
