@@ -14,6 +14,19 @@ export function readChatCompletions(request: JsonObject): Conversation | undefin
   return withLeadingSystem(request.messages.map((m) => chatMessage(asObject(m))).filter((m) => m !== undefined), tools);
 }
 
+/**
+ * Text Completions (Copilot's inline suggestions, FIM): one user message, the prompt (a
+ * string or strings) and, where the answer is to fit between, a `[suffix]` marker and the
+ * suffix. A prompt of token ids has no text to show: undefined, as for an API without one.
+ */
+export function readTextCompletions(request: JsonObject): Conversation | undefined {
+  const prompts = typeof request.prompt === 'string' ? [request.prompt] : Array.isArray(request.prompt) ? request.prompt.filter((p): p is string => typeof p === 'string') : [];
+  if (prompts.length === 0) return undefined;
+  const blocks: Block[] = prompts.map((text) => ({ type: 'text', text }));
+  if (typeof request.suffix === 'string' && request.suffix !== '') blocks.push({ type: 'other', kind: 'suffix' }, { type: 'text', text: request.suffix });
+  return { tools: [], messages: [{ role: 'user', blocks }] };
+}
+
 /** Ollama /api/chat: the Chat Completions shape with object arguments, `thinking` and `images`. */
 export function readOllamaChat(request: JsonObject): Conversation | undefined {
   return readChatCompletions(request);

@@ -2,7 +2,7 @@ import { asObject, type JsonObject } from '../providers/json.js';
 import { readAnthropicMessages, readBedrockConverse } from './conversation-anthropic.js';
 import { readCohereChat } from './conversation-cohere.js';
 import { readGeminiContents } from './conversation-gemini.js';
-import { readChatCompletions, readOllamaChat, readResponses } from './conversation-openai.js';
+import { readChatCompletions, readOllamaChat, readResponses, readTextCompletions } from './conversation-openai.js';
 
 /**
  * One request body seen the same way whatever API spoke it: the system prompt, the
@@ -43,6 +43,8 @@ export function readConversation(api: string | undefined, body: unknown): Conver
   switch (api) {
     case 'chat.completions': return readChatCompletions(request);
     case 'ollama.chat': return readOllamaChat(request);
+    // Each a prompt of its own: no chain to extend, so each is a session (a resend within minutes: a retry).
+    case 'completions': return readTextCompletions(request);
     case 'responses': return readResponses(request);
     // Claude on Vertex (rawPredict) is routed as `messages` already.
     case 'messages': return readAnthropicMessages(request);

@@ -135,6 +135,18 @@ describe('readConversation', () => {
     expect(readConversation('bedrock.invoke', { prompt: '<s>[INST] hi [/INST]' })?.messages).toEqual([{ role: 'user', blocks: [{ type: 'text', text: '<s>[INST] hi [/INST]' }] }]);
   });
 
+  it('reads a text Completions request as one user message: the prompt, then the suffix the answer goes before', () => {
+    expect(readConversation('completions', { prompt: 'def add(a, b):', suffix: '\n\nprint(add(1, 2))', max_tokens: 50, extra: { language: 'python' } })).toEqual({
+      tools: [],
+      messages: [{ role: 'user', blocks: [{ type: 'text', text: 'def add(a, b):' }, { type: 'other', kind: 'suffix' }, { type: 'text', text: '\n\nprint(add(1, 2))' }] }],
+    });
+    expect(readConversation('completions', { model: 'gpt-3.5-turbo-instruct', prompt: ['one', 'two'], suffix: '' })).toEqual({
+      tools: [], messages: [{ role: 'user', blocks: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] }],
+    });
+    // Token ids are not text: nothing to show.
+    expect(readConversation('completions', { prompt: [1, 2, 3] })).toBeUndefined();
+  });
+
   it('gives undefined for APIs without a conversation and for bodies of the wrong shape', () => {
     expect(readConversation('embeddings', { input: 'x' })).toBeUndefined();
     expect(readConversation('messages', { messages: 'nope' })).toBeUndefined();
