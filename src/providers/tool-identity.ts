@@ -17,8 +17,10 @@ interface Rule {
 const V = '([0-9][0-9A-Za-z.+-]*)';
 // Built once (no `g` flag, so exec keeps no state): a RegExp per request was garbage.
 const CODEX_UA = new RegExp(`^(codex_[a-z_]+)/${V}`);
-const COPILOT_UA = new RegExp(`GitHubCopilotChat/${V}`);
-const COPILOT_PLUGIN = new RegExp(`copilot-chat/${V}`);
+// Copilot Chat (GitHubCopilotChat/…), and the inline-suggestions extension and language server (GithubCopilot/…).
+const COPILOT_UA = new RegExp(`\\bGit[Hh]ubCopilot(?:Chat)?/${V}`);
+// Editor-Plugin-Version: copilot-chat/…, copilot/… (VS Code), copilot-intellij/…, copilot.vim/….
+const COPILOT_PLUGIN = new RegExp(`^copilot(?:-chat|-intellij|\\.vim)?/${V}`);
 const GENAI_CLIENT = new RegExp(`google-genai-sdk/${V}`);
 
 /**

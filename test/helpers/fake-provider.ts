@@ -13,6 +13,7 @@ import { cohereRoute } from './fake-cohere.js';
 import { FAIL_MID_STREAM, HOLD_BEFORE_START, RESET_MID_STREAM, resetAfterWrites } from './fake-faults.js';
 import { googleRoute } from './fake-google.js';
 import { openaiFamilyRoute } from './fake-openai-family.js';
+import { completionsRoute } from './fake-completions.js';
 import { LeafCertificates } from '../../src/tls/leaf.js';
 import { generateRsaKeyPair } from '../../src/tls/rsa-key.js';
 import { randomSerialHex, signCertificatePem, utf8Field } from '../../src/tls/sign.js';
@@ -172,6 +173,7 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   // Azure OpenAI: /openai/deployments/{name}/chat/completions and /openai/v1/chat/completions.
   if (url.pathname === '/v1/chat/completions' || /^\/openai\/(deployments\/[^/]+|v1)\/chat\/completions$/.test(url.pathname)) return openaiChat(res, json, gapMs);
   if (await openaiFamilyRoute(req, res, url.pathname, json)) return;
+  if (await completionsRoute(res, url.pathname, json)) return;
   if (await googleRoute(req, res, url, json)) return;
   if (await bedrockRoute(req, res, url.pathname, json)) return;
   if (cohereRoute(res, url.pathname, json)) return;

@@ -15,6 +15,9 @@ describe('identifyTool', () => {
     [['User-Agent', 'GeminiCLI/0.1.5 (darwin; arm64)', 'x-goog-api-client', 'google-genai-sdk/1.12.0 gl-node/v20.19.0'], { name: 'gemini-cli', version: '0.1.5' }],
     [['User-Agent', 'GitHubCopilotChat/0.22.4', 'Copilot-Integration-Id', 'vscode-chat', 'Editor-Version', 'vscode/1.95.0'], { name: 'copilot', version: '0.22.4' }],
     [['User-Agent', 'node-fetch', 'copilot-integration-id', 'vscode-chat', 'editor-plugin-version', 'copilot-chat/0.31.2'], { name: 'copilot', version: '0.31.2' }],
+    // Inline suggestions: the Copilot extension and language server (JetBrains, Neovim, …).
+    [['User-Agent', 'GithubCopilot/1.388.0', 'Editor-Version', 'vscode/1.104.0', 'Editor-Plugin-Version', 'copilot/1.388.0', 'Openai-Intent', 'copilot-ghost'], { name: 'copilot', version: '1.388.0' }],
+    [['User-Agent', 'node-fetch', 'editor-version', 'JetBrains-IC/2025.2', 'editor-plugin-version', 'copilot-intellij/1.5.57'], { name: 'copilot', version: '1.5.57' }],
     [['User-Agent', 'OpenAI/Python 1.51.0', 'X-Title', 'Aider', 'HTTP-Referer', 'https://aider.chat'], { name: 'aider' }],
     [['User-Agent', 'opencode/0.15.2 ai-sdk/provider-utils/3.0.9 runtime/bun/1.2.21'], { name: 'opencode', version: '0.15.2' }],
     [['User-Agent', 'OpenAI/JS 6.3.0', 'x-stainless-lang', 'js', 'x-stainless-package-version', '6.3.0'], { name: 'openai-sdk-node', version: '6.3.0' }],
