@@ -180,6 +180,14 @@ describe('priceExchange: subscriptions', () => {
     const copilot = price({ provider: 'github-copilot', host: 'api.githubcopilot.com', api: 'chat.completions', model: 'claude-sonnet-4', usage: { inputTokens: 1_000, outputTokens: 1_000 }, subscription: true });
     expect(copilot.usd).toBeCloseTo(usd([1_000, 3], [1_000, 15]), 12);
   });
+
+  it('text Completions are priced by their model like any other API; Copilot\'s completion engines are not on the list', () => {
+    // gpt-3.5-turbo-instruct: $1.5/M in, $2/M out; cached tokens count as OpenAI's do (inside the input).
+    const instruct = price({ provider: 'openai', api: 'completions', model: 'gpt-3.5-turbo-instruct', usage: { inputTokens: 1_000, outputTokens: 1_000 } });
+    expect(instruct.usd).toBeCloseTo(usd([1_000, 1.5], [1_000, 2]), 12);
+    const copilot = price({ provider: 'github-copilot', host: 'proxy.individual.githubcopilot.com', api: 'completions', model: 'gpt-41-copilot', usage: { inputTokens: 1_000, outputTokens: 10 }, subscription: true });
+    expect(copilot).toMatchObject({ usd: null, source: 'api_equivalent' });
+  });
 });
 
 describe('priceExchange: memoized lookups', () => {
