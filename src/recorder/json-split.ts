@@ -22,12 +22,13 @@ export interface SplitBody {
  * `messages`, `tools`), OpenAI Chat (`messages`, `tools`), Responses (`input`,
  * `instructions`, `tools`), Gemini (`contents`, `tools`, `systemInstruction`;
  * Code Assist wraps them in `request`, looked into as well), Bedrock Converse
- * (`messages`, `system`, `toolConfig`).
+ * (`messages`, `system`, `toolConfig`), text Completions (`prompt`, and `suffix`, which
+ * GitHub Copilot resends unchanged while the user types before it).
  * An array value gives one part per element; a string or object value one part
  * when long. Gemini's `functionDeclarations` are not split further: the whole
  * `tools` element is resent unchanged, so one part already dedupes it.
  */
-const SPLIT_KEYS = new Set(['messages', 'input', 'contents', 'tools', 'system', 'instructions', 'systemInstruction', 'toolConfig']);
+const SPLIT_KEYS = new Set(['messages', 'input', 'contents', 'tools', 'system', 'instructions', 'systemInstruction', 'toolConfig', 'prompt', 'suffix']);
 
 /** A whole string/object value becomes a part from this size (bytes of JSON text). */
 export const LONG_VALUE_BYTES = 1024;

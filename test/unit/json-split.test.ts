@@ -96,6 +96,20 @@ describe('splitJsonBody / joinJsonBody', () => {
     expect(split.skeleton.toString()).toBe(`{"model":"gemini-2.5-pro","project":"p","request":{"contents":[\u0000}]},\u0000}]}]},"other":{"contents":[${turn(3)}]}}`);
   });
 
+  it('stores a long text Completions prompt and suffix as parts: Copilot resends the same suffix while the user types', () => {
+    const suffix = `\n\n${'def other():\n    pass\n'.repeat(60)}`;
+    const body = (prompt: string): Buffer => Buffer.from(JSON.stringify({ prompt: `# Path: app.py\n${'import os\n'.repeat(120)}${prompt}`, suffix, max_tokens: 500, stream: true, extra: { language: 'python' } }));
+    const cut = (bytes: Buffer) => ({ bytes, split: splitJsonBody(bytes)! });
+    const a = cut(body('def add(a, b):'));
+    const b = cut(body('def add(a, b):\n    return'));
+    for (const { bytes, split } of [a, b]) {
+      expect(split.parts).toHaveLength(2);
+      expect(joinJsonBody(split.skeleton, split.parts).equals(bytes)).toBe(true);
+    }
+    expect(a.split.parts[1]!.equals(b.split.parts[1]!)).toBe(true);
+    expect(a.split.parts[0]!.equals(b.split.parts[0]!)).toBe(false);
+  });
+
   it('gives the same part for a message with and without its cache_control marker', () => {
     const block = (marker: boolean): string => `{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"file text, long enough to matter"${marker ? ',"cache_control":{"type":"ephemeral"}' : ''}}]}`;
     const marked = splitJsonBody(Buffer.from(`{"messages":[${block(true)}]}`))!;
