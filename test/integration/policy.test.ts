@@ -131,7 +131,7 @@ describe('policy through the proxy with the official SDKs', () => {
     const rec = await byModel('gpt-4.1-strict');
     expect(rec.policy).toMatchObject({ blocked: 'content_blocked', bodyChanged: true });
     expect(rec.request.body).toContain('charge [REDACTED:card:1] and mail [REDACTED:email:1]');
-    // An endpoint of no known shape (legacy completions) is read too: every string in its JSON.
+    // A text Completions prompt is message text too.
     const legacy = await undiciFetch('https://api.openai.com/v1/completions', { method: 'POST', dispatcher: tp.agent, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' }, body: JSON.stringify({ model: 'gpt-4.1-strict', prompt: `mail ${EMAIL}` }) });
     expect([legacy.status, legacy.headers.get('x-llmtap-error')]).toEqual([400, 'content_blocked']);
     await legacy.arrayBuffer();
