@@ -67,7 +67,10 @@ const HOUR = 3_600_000;
  *    offering the same tools, within chainWindowMs, whose chain is a strict prefix of
  *    this one → its thread; an identical request within retryWindowMs → its thread
  *    and turn (a retry).
- * 4. Else a new thread: a subagent thread when its first user message is the prompt of
+ * 4. No ids, text Completions (api `completions`: Copilot's inline suggestions, one per
+ *    pause in typing): the previous completion of the same client scope at most
+ *    COMPLETIONS_IDLE_GAP_MS before → its session and thread, next turn.
+ * 5. Else a new thread: a subagent thread when its first user message is the prompt of
  *    a spawning tool call seen in the same session or client scope, otherwise a new
  *    session. New ids are the exchange's id.
  */
@@ -114,6 +117,8 @@ function decide(s: ExchangeSummary, index: GroupIndex, explicit: string | undefi
   }
   const match = matchChain(index, scope, s, options.chainWindowMs ?? 6 * HOUR, options.retryWindowMs ?? 10 * 60_000);
   if (match) return match;
+  const run = completionsRun(index, s, scope);
+  if (run) return next(index, run.sessionId, run.threadId);
   const spawn = spawnOf(index, s, scope, options.chainWindowMs ?? 6 * HOUR);
   if (spawn) return { grouping: { sessionId: spawn.sessionId, threadId: s.id, parentThreadId: spawn.threadId, spawnedByToolCallId: spawn.spawnedByToolCallId!, turn: 1 }, retry: false };
   return { grouping: { sessionId: s.id, threadId: s.id, turn: 1 }, retry: false };
@@ -154,6 +159,31 @@ function ownSessionId(s: ExchangeSummary, index: GroupIndex): string | undefined
 
 /** How many ids claimed by other users ownSessionId steps past before giving up on grouping. */
 const MAX_OWNER_HOPS = 8;
+
+/**
+ * How long a client may pause between text Completions and still be in the same session.
+ * Each one is a suggestion for a pause in typing, with no ids and no shared history, so
+ * as one session per request they buried the client's other sessions under hundreds of
+ * one-turn ones a day. A gap this long is a break from the editor (a meeting, lunch):
+ * what follows is another stretch of work, hence another session.
+ */
+export const COMPLETIONS_IDLE_GAP_MS = 30 * 60_000;
+
+/** Text Completions from a client scope (not a session id: that wins, rule 2) join its latest run of them. */
+function isCompletionsRun(s: ExchangeSummary, scope: string): boolean {
+  return s.api === 'completions' && scope.startsWith('a:');
+}
+
+function completionsRunKey(scope: string): string {
+  return `k:${scope}`;
+}
+
+/** The scope's latest text Completion, when it came at most the idle gap ago. */
+function completionsRun(index: GroupIndex, s: ExchangeSummary, scope: string): GroupRecord | undefined {
+  if (!isCompletionsRun(s, scope)) return undefined;
+  const last = index.get(completionsRunKey(scope));
+  return last && s.startedAt - last.at <= COMPLETIONS_IDLE_GAP_MS ? last : undefined;
+}
 
 /** Unlabelled traffic keeps the key it had before labels existed (group keys are stored). */
 function clientScope(s: ExchangeSummary): string {
@@ -248,6 +278,13 @@ function remember(s: ExchangeSummary, index: GroupIndex, scope: string, decision
     if (grouping.parentThreadId !== undefined) thread.parentThreadId = grouping.parentThreadId;
     if (grouping.spawnedByToolCallId !== undefined) thread.spawnedByToolCallId = grouping.spawnedByToolCallId;
     index.put(`t:${grouping.threadId}`, thread);
+  }
+  if (isCompletionsRun(s, scope)) {
+    // One key per client scope, rewritten by each completion (retries too: the client is still typing);
+    // a completion that started before the one recorded (finished later) does not move the run's time back.
+    const last = index.get(completionsRunKey(scope));
+    const later = last !== undefined && last.sessionId === grouping.sessionId && last.at > at;
+    index.put(completionsRunKey(scope), later ? { ...base, at: last.at } : base);
   }
   if (s.responseId !== undefined) index.put(`r:${s.responseId}`, s.clientUser === undefined ? base : { ...base, user: s.clientUser });
   for (const spawn of s.spawnPrompts ?? []) index.put(`s:${scope}:${spawn.promptHash}`, { ...base, spawnedByToolCallId: spawn.toolCallId });

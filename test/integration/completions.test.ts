@@ -67,16 +67,21 @@ describe('openai SDK completions.create', () => {
   });
 });
 
+/** One inline suggestion request as Copilot sends it; returns curl's output. */
+async function copilotCompletion(prompt: string, suffix: string): Promise<string> {
+  const body = JSON.stringify({ prompt, suffix, max_tokens: 500, temperature: 0, top_p: 1, n: 1, stop: ['\n\n'], stream: true, extra: { language: 'python', next_indent: 0, trim_by_indentation: true } });
+  const out = await run('curl', ['-sS', '-N', '--fail-with-body', '--proxy', tp.url, '--cacert', caFile,
+    '-H', 'authorization: Bearer tid=copilot-token-0123456789abcdef;exp=1', '-H', 'content-type: application/json',
+    '-H', 'user-agent: GithubCopilot/1.388.0', '-H', 'editor-version: vscode/1.104.0', '-H', 'editor-plugin-version: copilot/1.388.0', '-H', 'openai-intent: copilot-ghost',
+    `https://${COPILOT_HOST}/v1/engines/gpt-41-copilot/completions`, '-d', body]);
+  return out.stdout;
+}
+
 describe('GitHub Copilot inline suggestions', () => {
   it('the engine is the model, the stream is read and estimated, the tool is copilot, show has the prompt and suffix', async () => {
     const prompt = '# Path: src/add.py\ndef add(a, b):';
     const suffix = '\n\nprint(add(1, 2))\n';
-    const body = JSON.stringify({ prompt, suffix, max_tokens: 500, temperature: 0, top_p: 1, n: 1, stop: ['\n\n'], stream: true, extra: { language: 'python', next_indent: 0, trim_by_indentation: true } });
-    const out = await run('curl', ['-sS', '-N', '--fail-with-body', '--proxy', tp.url, '--cacert', caFile,
-      '-H', 'authorization: Bearer tid=copilot-token-0123456789abcdef;exp=1', '-H', 'content-type: application/json',
-      '-H', 'user-agent: GithubCopilot/1.388.0', '-H', 'editor-version: vscode/1.104.0', '-H', 'editor-plugin-version: copilot/1.388.0', '-H', 'openai-intent: copilot-ghost',
-      `https://${COPILOT_HOST}/v1/engines/gpt-41-copilot/completions`, '-d', body]);
-    expect(out.stdout).toContain('data: [DONE]');
+    expect(await copilotCompletion(prompt, suffix)).toContain('data: [DONE]');
     const rec = await recordedWith('src/add.py');
     expect([rec.host, rec.provider, rec.api, rec.model, rec.stream, rec.response?.text, rec.tool?.name]).toEqual([COPILOT_HOST, 'github-copilot', 'completions', 'gpt-41-copilot', true, COMPLETION_TEXT, 'copilot']);
     expect([rec.usage.input_tokens, rec.usage.output_tokens, rec.usage_estimated]).toEqual([countTokens(prompt) + countTokens(suffix), countTokens(COMPLETION_TEXT), true]);
@@ -85,5 +90,14 @@ describe('GitHub Copilot inline suggestions', () => {
     expect(shown).toContain('def add(a, b):');
     expect(shown).toContain('[suffix]');
     expect(shown).toContain('print(add(1, 2))');
+  });
+
+  it('suggestions that keep coming are one session, a turn each', async () => {
+    await copilotCompletion('# Path: src/sub.py\ndef sub(a, b):', '\n');
+    const first = await recordedWith('src/sub.py');
+    await copilotCompletion('# Path: src/sub.py\ndef sub(a, b):\n    return a - b\n\ndef mul(a, b):', '\n');
+    const second = await recordedWith('def mul(a, b)');
+    expect(first.session_id).not.toBeNull();
+    expect([second.session_id, second.thread_id, second.turn]).toEqual([first.session_id, first.thread_id, first.turn! + 1]);
   });
 });

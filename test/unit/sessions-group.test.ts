@@ -223,19 +223,6 @@ describe('assignGroup: a session is grouped the same whatever is interleaved wit
   });
 });
 
-describe('text Completions (Copilot\'s inline suggestions)', () => {
-  it('each completion is a session of its own; the same prompt resent at once is a retry of it', () => {
-    const wire = (id: string, at: number, prompt: string): Wire => ({
-      id, startedAt: T0 + at, address: '127.0.0.1', toolName: 'copilot', api: 'completions', headers: [],
-      body: { prompt, suffix: '\n', max_tokens: 500, stream: true }, answer: answer('    return a + b'),
-    });
-    const [first, second, resent] = run([wire('c1', 0, 'def add(a, b):'), wire('c2', 2000, 'def add(a, b):\n    return a + b\n\ndef sub(a, b):'), wire('c3', 2500, 'def add(a, b):')]);
-    expect(first).toEqual({ sessionId: 'c1', threadId: 'c1', turn: 1 });
-    expect(second).toEqual({ sessionId: 'c2', threadId: 'c2', turn: 1 });
-    expect(resent).toEqual(first);
-  });
-});
-
 describe('SqliteGroupIndex', () => {
   it('groups like the memory index, and prune forgets old keys', () => {
     const db = new Database(':memory:');
