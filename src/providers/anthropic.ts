@@ -1,6 +1,6 @@
 import type { Reassembled, ToolCall, Usage } from '../exchange.js';
-import { createSseReader, isEventStream } from './sse.js';
-import { asObject, parseJson, readModelAndStream, wholeJsonReducer, type JsonObject } from './json.js';
+import { isEventStream, typedEventReducer } from './sse.js';
+import { asObject, readModelAndStream, wholeJsonReducer, type JsonObject } from './json.js';
 import type { ProviderParser, ResponseReducer } from './types.js';
 
 /**
@@ -20,20 +20,7 @@ export const anthropicMessages: ProviderParser = {
 
 function createStreamReducer(): ResponseReducer {
   const acc = new MessageAccumulator();
-  let events = 0;
-  const reader = createSseReader(({ event, data }) => {
-    events++;
-    const payload = asObject(parseJson(data));
-    // The payload repeats the event name in `type`; prefer it, the line is a fallback.
-    if (payload) acc.addEvent(typeof payload.type === 'string' ? payload.type : (event ?? ''), payload);
-  });
-  return {
-    push: (chunk) => reader.push(chunk),
-    finish() {
-      reader.end();
-      return acc.result(events);
-    },
-  };
+  return typedEventReducer((type, payload) => acc.addEvent(type, payload), (events) => acc.result(events));
 }
 
 interface Block {

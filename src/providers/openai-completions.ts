@@ -1,7 +1,7 @@
 import type { Reassembled, Usage } from '../exchange.js';
-import { asObject, parseJson, readModelAndStream, wholeJsonReducer, type JsonObject } from './json.js';
+import { asObject, readModelAndStream, wholeJsonReducer, type JsonObject } from './json.js';
 import { readUsage } from './openai.js';
-import { createSseReader, isEventStream } from './sse.js';
+import { doneTerminatedReducer, isEventStream } from './sse.js';
 import type { ProviderParser, ResponseReducer } from './types.js';
 
 /**
@@ -27,25 +27,7 @@ export const openaiCompletions: ProviderParser = {
 
 function createStreamReducer(): ResponseReducer {
   const acc = new CompletionAccumulator(true);
-  let events = 0;
-  let done = false;
-  const reader = createSseReader(({ data }) => {
-    events++;
-    if (done) return;
-    if (data.trim() === '[DONE]') {
-      done = true;
-      return;
-    }
-    const chunk = asObject(parseJson(data));
-    if (chunk) acc.add(chunk);
-  });
-  return {
-    push: (chunk) => reader.push(chunk),
-    finish() {
-      reader.end();
-      return acc.result(events);
-    },
-  };
+  return doneTerminatedReducer((chunk) => acc.add(chunk), (events) => acc.result(events));
 }
 
 class CompletionAccumulator {

@@ -1,6 +1,6 @@
 import type { Reassembled, ToolCall, Usage } from '../exchange.js';
-import { createSseReader, isEventStream } from './sse.js';
-import { asObject, parseJson, readModelAndStream, wholeJsonReducer, type JsonObject } from './json.js';
+import { doneTerminatedReducer, isEventStream } from './sse.js';
+import { asObject, readModelAndStream, wholeJsonReducer, type JsonObject } from './json.js';
 import type { ProviderParser, ResponseReducer } from './types.js';
 
 /**
@@ -22,26 +22,7 @@ export const openaiChat: ProviderParser = {
 
 function createStreamReducer(): ResponseReducer {
   const acc = new ChatAccumulator(true);
-  let events = 0;
-  let done = false;
-  const reader = createSseReader(({ data }) => {
-    events++;
-    // Anything after [DONE] is not part of this answer (nothing is sent in practice).
-    if (done) return;
-    if (data.trim() === '[DONE]') {
-      done = true;
-      return;
-    }
-    const chunk = asObject(parseJson(data));
-    if (chunk) acc.addChunk(chunk);
-  });
-  return {
-    push: (chunk) => reader.push(chunk),
-    finish() {
-      reader.end();
-      return acc.result(events);
-    },
-  };
+  return doneTerminatedReducer((chunk) => acc.addChunk(chunk), (events) => acc.result(events));
 }
 
 interface PendingCall {

@@ -1,4 +1,7 @@
 import { createParser } from 'eventsource-parser';
+import type { Reassembled } from '../exchange.js';
+import { asObject, parseJson, type JsonObject } from './json.js';
+import type { ResponseReducer } from './types.js';
 
 /** One dispatched server-sent event; `event` is absent when the server named none. */
 export interface SseEvent {
@@ -73,4 +76,53 @@ export function isEventStream(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const mediaType = contentType.split(';')[0] ?? '';
   return mediaType.trim().toLowerCase() === 'text/event-stream';
+}
+
+/**
+ * OpenAI's stream framing (Chat Completions, text Completions, and the APIs that copy
+ * them): unnamed `data:` events, each one JSON chunk for `add`, ended by `data: [DONE]`;
+ * anything after it is not part of this answer (nothing is sent in practice). `result`
+ * gets the number of events seen.
+ */
+export function doneTerminatedReducer(add: (chunk: JsonObject) => void, result: (events: number) => Reassembled): ResponseReducer {
+  let events = 0;
+  let done = false;
+  const reader = createSseReader(({ data }) => {
+    events++;
+    if (done) return;
+    if (data.trim() === '[DONE]') {
+      done = true;
+      return;
+    }
+    const chunk = asObject(parseJson(data));
+    if (chunk) add(chunk);
+  });
+  return {
+    push: (chunk) => reader.push(chunk),
+    finish() {
+      reader.end();
+      return result(events);
+    },
+  };
+}
+
+/**
+ * Typed-event streams (Anthropic Messages, Cohere Chat v2): each event's JSON payload for
+ * `add`, with its type — the payload's own `type`, which repeats the event name; the
+ * `event:` line is the fallback. `result` gets the number of events seen.
+ */
+export function typedEventReducer(add: (type: string, payload: JsonObject) => void, result: (events: number) => Reassembled): ResponseReducer {
+  let events = 0;
+  const reader = createSseReader(({ event, data }) => {
+    events++;
+    const payload = asObject(parseJson(data));
+    if (payload) add(typeof payload.type === 'string' ? payload.type : (event ?? ''), payload);
+  });
+  return {
+    push: (chunk) => reader.push(chunk),
+    finish() {
+      reader.end();
+      return result(events);
+    },
+  };
 }
