@@ -3,6 +3,7 @@ import { archivedSignedReason } from './signed-request.js';
 import { exchangeFailed } from '../failed-exchange.js';
 import type { ExchangeRow } from '../recorder/db.js';
 import { parseJson } from '../providers/json.js';
+import { queryModel } from '../providers/registry.js';
 import { archivedCacheKey, type KeyBasis } from '../cache/archived-key.js';
 import type { MatchFacts } from './types.js';
 import { rowUsesTls } from '../archive/row-scheme.js';
@@ -100,11 +101,6 @@ function isUpgradeRow(row: ExchangeRow): boolean {
   return row.status === 101 || (row.method === 'GET' && /\["upgrade","\s*websocket/i.test(row.request_headers));
 }
 
-/** The `?model=` of a stored path (Realtime names its model there; the proxy decides the upgrade with it). */
-function queryModel(path: string): string | undefined {
-  const q = path.indexOf('?');
-  return q < 0 ? undefined : new URLSearchParams(path.slice(q + 1)).get('model') ?? undefined;
-}
 
 /**
  * What each archived request would cost sent upstream, read in archive order. A request

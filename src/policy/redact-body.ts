@@ -218,8 +218,9 @@ export function redactRequest(api: ApiKind | undefined, body: unknown, detectors
 }
 
 function readingOf(key: string, value: unknown, freeForm: ReadonlySet<string> | undefined): Reading {
-  if ((FREE_FORM_KEYS.has(key) || freeForm?.has(key) === true) && value !== null && typeof value === 'object' && !Array.isArray(value)) return 'free';
-  if (freeForm?.has(key) === true && typeof value === 'string') return 'text';
+  const apiKey = freeForm?.has(key) === true;
+  if ((apiKey || FREE_FORM_KEYS.has(key)) && value !== null && typeof value === 'object' && !Array.isArray(value)) return 'free';
+  if (apiKey && typeof value === 'string') return 'text';
   return TEXT_KEYS.has(key) ? 'text' : 'structure';
 }
 

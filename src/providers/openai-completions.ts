@@ -1,6 +1,6 @@
 import type { Reassembled, Usage } from '../exchange.js';
 import { asObject, readModelAndStream, wholeJsonReducer, type JsonObject } from './json.js';
-import { readUsage } from './openai.js';
+import { errorStopReason, readUsage } from './openai.js';
 import { doneTerminatedReducer, isEventStream } from './sse.js';
 import type { ProviderParser, ResponseReducer } from './types.js';
 
@@ -44,8 +44,7 @@ class CompletionAccumulator {
     // An error instead of (or in the middle of) an answer: as in Chat Completions (openai.ts).
     const error = asObject(chunk.error);
     if (error) {
-      const kind = error.type ?? error.code;
-      if (this.streamed) this.stopReason = typeof kind === 'string' && kind !== '' ? kind : 'error';
+      if (this.streamed) this.stopReason = errorStopReason(error);
       this.failed = true;
       return;
     }

@@ -54,8 +54,7 @@ class ChatAccumulator {
     const error = asObject(chunk.error);
     if (error) {
       if (Array.isArray(chunk.choices)) this.addChunk({ ...chunk, error: undefined });
-      const kind = error.type ?? error.code;
-      if (this.streamed) this.stopReason = typeof kind === 'string' && kind !== '' ? kind : 'error';
+      if (this.streamed) this.stopReason = errorStopReason(error);
       this.failed = true;
       return;
     }
@@ -154,6 +153,12 @@ function thinkingParts(content: unknown): string {
     else text += contentText(part.thinking);
   }
   return text;
+}
+
+/** Why a stream an error ended stopped: the error's type (server_error…) or code, else `error`. */
+export function errorStopReason(error: JsonObject): string {
+  const kind = error.type ?? error.code;
+  return typeof kind === 'string' && kind !== '' ? kind : 'error';
 }
 
 /** Chat Completions usage (also the legacy Completions API's): prompt, completion, cached, reasoning and audio tokens. */

@@ -151,6 +151,12 @@ export function factsFromPath(path: string): { model?: string; stream?: boolean 
   return facts;
 }
 
+/** The `?model=` of a request target: OpenAI Realtime names its model there (the proxy decides its upgrade with it). */
+export function queryModel(path: string): string | undefined {
+  const q = path.indexOf('?');
+  return q < 0 ? undefined : new URLSearchParams(path.slice(q + 1)).get('model') ?? undefined;
+}
+
 function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);

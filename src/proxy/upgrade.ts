@@ -20,11 +20,11 @@ import { headerValue, now, type Exchange, type RawHeaders } from '../exchange.js
 import { newId } from '../ids.js';
 import { applyPolicy, type PolicyStageResult } from '../policy/stage.js';
 import type { MatchFacts } from '../policy/types.js';
-import { identifyApi, identifyProvider } from '../providers/registry.js';
+import { identifyApi, identifyProvider, queryModel } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
 import { screensMessages } from './ws-screen.js';
-import { chargedSession, screenedSession, upgradeModel } from './ws-policy.js';
+import { chargedSession, screenedSession } from './ws-policy.js';
 import { isValidWebSocketKey } from '../websocket/frame-writer.js';
 import { BodyCapture } from './capture.js';
 import { closeAfterAnswer } from './refusals.js';
@@ -133,7 +133,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     // `?model=` for Realtime; route, fallback on connect errors, credentials: see
     // upgrade-routing.ts). Messages inside the session are not redacted; each response's
     // tokens and cost are charged as it ends.
-    ex.request.model ??= upgradeModel(path);
+    ex.request.model ??= queryModel(path);
     // Codex names its model in each response.create, not here: the access and rate-limit
     // rules judge each of those as a request (ws-screen.ts); the budgets are checked here too.
     const screened = screensMessages(deps.policy.policy, ex.api);

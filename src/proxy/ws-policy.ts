@@ -7,17 +7,13 @@
  */
 import type { Exchange, ResponsePart } from '../exchange.js';
 import { factsOf } from '../policy/evaluate.js';
+import { queryModel } from '../providers/registry.js';
 import { chargeResponse, sessionBudgetCharges, sessionCharges, spentBudget } from '../policy/stage.js';
 import type { MatchFacts } from '../policy/types.js';
 import type { SessionDeps, WsSession } from '../websocket/session.js';
 import { describeClient } from './handle-exchange.js';
 import type { UpgradeDeps } from './upgrade.js';
 import { screenMessage, type ScreenResult } from './ws-screen.js';
-
-/** The model an upgrade names in its query (Realtime's `?model=`). */
-export function upgradeModel(path: string): string | undefined {
-  return new URLSearchParams(path.split('?')[1] ?? '').get('model') ?? undefined;
-}
 
 /**
  * An unscreened session's responses (Realtime; a Codex session opened while no policy was
@@ -39,7 +35,7 @@ function lateFacts(ex: Exchange, teams: ReadonlyMap<string, string>): MatchFacts
   // Tool and agent, and whether it is subscription traffic (priced as such).
   describeClient(ex);
   // The exchange's own request model stays as recorded: only the rules read the query's.
-  return factsOf({ ...ex, request: { ...ex.request, model: ex.request.model ?? upgradeModel(ex.request.path) } }, teams);
+  return factsOf({ ...ex, request: { ...ex.request, model: ex.request.model ?? queryModel(ex.request.path) } }, teams);
 }
 
 /**

@@ -43,7 +43,7 @@ export function readConversation(api: string | undefined, body: unknown): Conver
   switch (api) {
     case 'chat.completions': return readChatCompletions(request);
     case 'ollama.chat': return readOllamaChat(request);
-    // Each a prompt of its own: no chain to extend, so each is a session (a resend within minutes: a retry).
+    // Each a prompt of its own, no chain to extend: a client's run of them is one session (group.ts rule 4).
     case 'completions': return readTextCompletions(request);
     case 'responses': return readResponses(request);
     // Claude on Vertex (rawPredict) is routed as `messages` already.
