@@ -16,14 +16,14 @@ export function readChatCompletions(request: JsonObject): Conversation | undefin
 
 /**
  * Text Completions (Copilot's inline suggestions, FIM): one user message, the prompt (a
- * string or strings) and, where the answer is to fit between, a `[suffix]` marker and the
- * suffix. A prompt of token ids has no text to show: undefined, as for an API without one.
+ * string or strings) and, where the answer is to fit between, the suffix as a text labelled
+ * `suffix`. A prompt of token ids has no text to show: undefined, as for an API without one.
  */
 export function readTextCompletions(request: JsonObject): Conversation | undefined {
   const prompts = typeof request.prompt === 'string' ? [request.prompt] : Array.isArray(request.prompt) ? request.prompt.filter((p): p is string => typeof p === 'string') : [];
   if (prompts.length === 0) return undefined;
   const blocks: Block[] = prompts.map((text) => ({ type: 'text', text }));
-  if (typeof request.suffix === 'string' && request.suffix !== '') blocks.push({ type: 'other', kind: 'suffix' }, { type: 'text', text: request.suffix });
+  if (typeof request.suffix === 'string' && request.suffix !== '') blocks.push({ type: 'text', text: request.suffix, label: 'suffix' });
   return { tools: [], messages: [{ role: 'user', blocks }] };
 }
 

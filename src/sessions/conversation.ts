@@ -26,7 +26,8 @@ export interface ConversationMessage {
 }
 
 export type Block =
-  | { type: 'text'; text: string }
+  // `label` names a text that is not the speaker's message proper (a completion's suffix).
+  | { type: 'text'; text: string; label?: string }
   | { type: 'thinking'; text: string }
   | { type: 'tool_call'; id?: string; name: string; arguments: string }
   | { type: 'tool_result'; id?: string; text: string; isError?: boolean }

@@ -88,8 +88,9 @@ describe('GitHub Copilot inline suggestions', () => {
     expect(JSON.stringify(rec)).not.toContain('copilot-token-0123456789abcdef');
     const shown = (await run('node', [CLI, '--home', tp.home, 'show', rec.id])).stdout;
     expect(shown).toContain('def add(a, b):');
-    expect(shown).toContain('[suffix]');
-    expect(shown).toContain('print(add(1, 2))');
+    // The suffix is one block under its label, not a marker and a second unlabelled "user" text.
+    expect(shown).toMatch(/ user +\[suffix\]\n(?: *\n)* +print\(add\(1, 2\)\)/);
+    expect(shown.match(/^ +user\b/gm)).toHaveLength(2);
   });
 
   it('suggestions that keep coming are one session, a turn each', async () => {

@@ -138,7 +138,7 @@ describe('readConversation', () => {
   it('reads a text Completions request as one user message: the prompt, then the suffix the answer goes before', () => {
     expect(readConversation('completions', { prompt: 'def add(a, b):', suffix: '\n\nprint(add(1, 2))', max_tokens: 50, extra: { language: 'python' } })).toEqual({
       tools: [],
-      messages: [{ role: 'user', blocks: [{ type: 'text', text: 'def add(a, b):' }, { type: 'other', kind: 'suffix' }, { type: 'text', text: '\n\nprint(add(1, 2))' }] }],
+      messages: [{ role: 'user', blocks: [{ type: 'text', text: 'def add(a, b):' }, { type: 'text', text: '\n\nprint(add(1, 2))', label: 'suffix' }] }],
     });
     expect(readConversation('completions', { model: 'gpt-3.5-turbo-instruct', prompt: ['one', 'two'], suffix: '' })).toEqual({
       tools: [], messages: [{ role: 'user', blocks: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] }],

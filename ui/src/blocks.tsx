@@ -50,7 +50,7 @@ export function Message({ message, mark }: { message: ConversationMessage; mark?
 export function BlockView({ block }: { block: Block }) {
   switch (block.type) {
     case 'text':
-      return <LongText text={block.text} />;
+      return block.label ? <><div class="dim">[{block.label}]</div><LongText text={block.text} /></> : <LongText text={block.text} />;
     case 'thinking':
       return <Thinking text={block.text} />;
     case 'tool_call':

@@ -143,7 +143,7 @@ function renderMessage(m: ConversationMessage, indent: string, o: RenderOptions,
 function blockText(block: Block, o: RenderOptions): [string, string] {
   switch (block.type) {
     case 'text':
-      return ['', cut(block.text, o.maxText)];
+      return [block.label ? `[${block.label}]` : '', cut(block.text, o.maxText)];
     case 'thinking':
       return o.thinking ? ['[thinking]', cut(block.text, o.maxText)] : [`[thinking: ${block.text.length} chars, --thinking to show]`, ''];
     case 'tool_call':
