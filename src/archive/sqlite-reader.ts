@@ -137,11 +137,18 @@ export class SqliteArchiveReader implements ArchiveReader {
 
   /**
    * When each exchange of these sessions that still awaits the writer's estimate ended (its
-   * start if it has no end): `sessions` waits a moment for them. One index range per session.
+   * start if it has no end): `sessions` and `show` wait a moment for them, the web UI asks again. One index range per session.
    */
   awaitingEstimates(sessionIds: readonly string[]): number[] {
     if (sessionIds.length === 0) return [];
     const rows = this.db.prepare(`SELECT COALESCE(ended_at, started_at) AS at FROM exchanges WHERE session_id IN (${sessionIds.map(() => '?').join(',')}) AND usage_estimated = 0`).all(...sessionIds) as { at: number }[];
+    return rows.map((r) => r.at);
+  }
+
+  /** awaitingEstimates for exchanges by id (`show` of one exchange). */
+  exchangesAwaitingEstimates(ids: readonly string[]): number[] {
+    if (ids.length === 0) return [];
+    const rows = this.db.prepare(`SELECT COALESCE(ended_at, started_at) AS at FROM exchanges WHERE id IN (${ids.map(() => '?').join(',')}) AND usage_estimated = 0`).all(...ids) as { at: number }[];
     return rows.map((r) => r.at);
   }
 

@@ -24,6 +24,10 @@ import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 export interface ArchiveReader {
   sessions(query: SessionQuery): SessionSummary[];
   session(id: string): SessionDetail | undefined;
+  /** When each exchange of these sessions that still awaits the writer's token estimate ended (see cli/estimate-wait.ts). */
+  awaitingEstimates(sessionIds: readonly string[]): number[];
+  /** The same for exchanges by id. */
+  exchangesAwaitingEstimates(ids: readonly string[]): number[];
   /** One exchange with its bodies as stored (decoded from compact storage) and its WebSocket messages. */
   exchange(id: string): ExchangeDetail | undefined;
   /** A WebSocket session's message log in wire order ([] for anything else). */

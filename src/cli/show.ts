@@ -15,6 +15,7 @@ import { sessionJson } from './sessions.js';
 import { threadsJson, turnJson } from '../sessions/turns-json.js';
 import { outputTokens } from '../providers/usage-totals.js';
 import { USAGE } from './command-table.js';
+import { waitForEstimates } from './estimate-wait.js';
 
 interface ShowArgs {
   home: string;
@@ -43,13 +44,16 @@ export const showCommand: CommandModule<{ home: string }, ShowArgs> = {
       if (a.format !== 'text' && (a.raw || a.json)) throw new Error(`--format ${a.format} is for the text view: not with --${a.raw ? 'raw' : 'json'}`);
       return true;
     }) as unknown as Argv<ShowArgs>,
-  handler: (args) => {
+  handler: async (args) => {
     const overrides = pricesFlag(args.prices);
     const reader = openReader(args.home);
     try {
       const found = reader.resolve(args.id);
       if (!found) return fail(`no session or exchange "${args.id}"`);
       if (found.kind === 'ambiguous') return fail(ambiguous(args.id, found.matches));
+      // An answer that reported no usage is committed a moment before the writer's estimate
+      // of it: shown then, it would read 0 tokens. Wait for it (bounded), as `sessions` does.
+      await waitForEstimates(() => found.kind === 'session' ? reader.awaitingEstimates([found.id]) : reader.exchangesAwaitingEstimates([found.id]));
       if (found.kind === 'session') showSession(reader, found.id, args, overrides);
       else showExchange(reader, found.id, args, overrides);
     } finally {

@@ -1,8 +1,8 @@
 /**
  * `llmtap sessions` run a moment after an answer that reported no usage: the writer
  * commits the row awaiting its estimate and amends it (and its session) just after, so
- * sessions waits for that as tail holds its line, rather than listing the session at 0
- * tokens; a row a killed proxy left awaiting long ago is not waited for.
+ * sessions and show wait for that as tail holds its line, rather than printing 0 tokens;
+ * a row a killed proxy left awaiting long ago is not waited for.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,9 +30,11 @@ function freshArchive(): { home: string; archive: Archive } {
 }
 
 /** An answer without usage as the writer commits it: no tokens, awaiting its estimate (0), its session rolled up. */
-function commitAwaiting(archive: Archive, endedAt: number) {
+function commitAwaiting(archive: Archive, endedAt: number, agentSession?: string) {
   const ex = typicalExchange(1);
   delete ex.usage;
+  // A session id on the wire (Claude Code's) names the session: the exchange keeps an id of its own for `show`.
+  if (agentSession) ex.agent = { sessionId: agentSession };
   ex.timings = { start: endedAt - 300, end: endedAt };
   const row = exchangeToRow(ex);
   row.usage_estimated = 0;
@@ -42,13 +44,18 @@ function commitAwaiting(archive: Archive, endedAt: number) {
 
 /** `llmtap sessions --json`: its sessions and how long it took. */
 function sessionsJson(home: string): Promise<{ sessions: { tokens: { input: number; output: number } }[]; ms: number }> {
+  return cliJson(home, ['sessions', '--json']).then(({ out, ms }) => ({ sessions: out as never, ms }));
+}
+
+/** A command's parsed --json output and how long it took. */
+function cliJson(home: string, args: string[]): Promise<{ out: unknown; ms: number }> {
   const started = Date.now();
-  const child = spawn('node', [CLI, '--home', home, 'sessions', '--json']);
+  const child = spawn('node', [CLI, '--home', home, ...args]);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((done, fail) => {
     child.on('error', fail);
-    child.on('close', () => done({ sessions: JSON.parse(out) as never, ms: Date.now() - started }));
+    child.on('close', () => done({ out: JSON.parse(out) as unknown, ms: Date.now() - started }));
   });
 }
 
@@ -67,6 +74,25 @@ describe('sessions and the estimated usage of an answer that reported none', () 
     const { sessions } = await listed;
     expect(sessions).toHaveLength(1);
     expect(sessions[0]!.tokens).toMatchObject({ input: 12, output: 34 });
+  });
+
+  it('show of the session and of the exchange wait for the estimate too', async () => {
+    const { home, archive } = freshArchive();
+    const item = commitAwaiting(archive, Date.now(), 'claude-session-1');
+    const { session_id: sessionId } = archive.db.prepare('SELECT session_id FROM exchanges WHERE id = ?').get(item.row.id) as { session_id: string };
+    expect(sessionId).not.toBe(item.row.id);
+    const shownSession = cliJson(home, ['show', sessionId, '--json']);
+    const shownExchange = cliJson(home, ['show', item.row.id, '--json']);
+    await new Promise((r) => setTimeout(r, 1_500));
+    amendWithEstimates(archive.db, [item], undefined, (ex) => {
+      ex.usage = { inputTokens: 12, outputTokens: 34 };
+      ex.usageEstimated = 'all';
+      return true;
+    });
+    const session = (await shownSession).out as { session: { tokens: { input: number; output: number } } };
+    expect(session.session.tokens).toMatchObject({ input: 12, output: 34 });
+    const exchange = (await shownExchange).out as { usage: { input_tokens: number; output_tokens: number } };
+    expect(exchange.usage).toMatchObject({ input_tokens: 12, output_tokens: 34 });
   });
 
   it('does not wait for a row a proxy killed long ago left awaiting: it will never be amended', async () => {

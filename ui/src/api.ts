@@ -59,7 +59,15 @@ export interface SessionJson {
   quota_burn_percent: Record<string, { last: number; burn: number } | undefined> | null;
 }
 
-export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff> }
+/** `estimates_due`: an answer of the session still awaits the writer's token estimate (asked again after ESTIMATE_RECHECK_MS). */
+export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff>; estimates_due?: boolean }
+export interface SessionList { sessions: SessionJson[]; estimates_due?: boolean }
+
+/**
+ * How soon a page that read a row awaiting its token estimate (0 tokens for now) asks again;
+ * the server stops saying `estimates_due` a few seconds after the exchange ended.
+ */
+export const ESTIMATE_RECHECK_MS = 500;
 /** `turns`: a Codex session's requests, one turn each, when it had more than one; `models`: every model, when more than one answered. */
 export type ExchangePage = ExportedExchange & { turn: TurnView | null; turns?: TurnView[]; models?: string[]; curl: string };
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getJson, turnKey, type RequestDiff, type SessionPage, type ThreadView } from './api.js';
+import { ESTIMATE_RECHECK_MS, getJson, turnKey, type RequestDiff, type SessionPage, type ThreadView } from './api.js';
 import { counted, dateTime, ms, quota, shortId, tokens, usd } from './format.js';
 import { ReplayBar, useReplay } from './replay-control.js';
 import { Downloads } from './blocks.js';
@@ -10,7 +10,15 @@ export function SessionView({ id }: { id: string }) {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     setPage(null);
-    getJson<SessionPage>(`/ui/api/sessions/${encodeURIComponent(id)}`).then(setPage, (err: Error) => setError(err.message));
+    let stale = false;
+    let again: ReturnType<typeof setTimeout> | undefined;
+    const load = () => getJson<SessionPage>(`/ui/api/sessions/${encodeURIComponent(id)}`).then((read) => {
+      if (stale) return;
+      setPage(read);
+      if (read.estimates_due) again = setTimeout(load, ESTIMATE_RECHECK_MS);
+    }, (err: Error) => !stale && setError(err.message));
+    void load();
+    return () => { stale = true; clearTimeout(again); };
   }, [id]);
   if (error) return <p class="error">{error}</p>;
   if (!page) return <p class="dim">loading…</p>;

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { getJson, PAGE_SIZE, type SessionJson } from './api.js';
+import { ESTIMATE_RECHECK_MS, getJson, PAGE_SIZE, type SessionJson, type SessionList } from './api.js';
 import { Paging } from './blocks.js';
 import { counted, dateTime, ms, shortId, tokens, usd } from './format.js';
 
@@ -22,19 +22,29 @@ export function SessionsView() {
   };
   useEffect(() => {
     let stale = false;
+    let again: ReturnType<typeof setTimeout> | undefined;
+    // A session whose answer awaits its token estimate reads 0 tokens for a moment: read
+    // the first page again and update the sessions it lists (older pages loaded stay).
+    const recheck = () => getJson<SessionList>(url(0)).then((r) => {
+      if (stale) return;
+      const fresh = new Map(r.sessions.map((s) => [s.id, s]));
+      setSessions((current) => current && current.map((s) => fresh.get(s.id) ?? s));
+      if (r.estimates_due) again = setTimeout(recheck, ESTIMATE_RECHECK_MS);
+    }, () => {});
     // Typed filters wait for a pause in the typing.
-    const t = setTimeout(() => getJson<{ sessions: SessionJson[] }>(url(0)).then((r) => {
+    const t = setTimeout(() => getJson<SessionList>(url(0)).then((r) => {
       if (stale) return;
       setSessions(r.sessions); setMore(r.sessions.length >= PAGE_SIZE); setError(null);
+      if (r.estimates_due) again = setTimeout(recheck, ESTIMATE_RECHECK_MS);
     }, (err: Error) => !stale && setError(err.message)), 150);
-    return () => { stale = true; clearTimeout(t); };
+    return () => { stale = true; clearTimeout(t); clearTimeout(again); };
   }, [filters]);
   // The next page by position: sessions started since the first page push it along, so one may come twice (left out by id).
   const loadOlder = () => {
     if (!sessions) return;
     const asked = filters;
     setLoadingOlder(true);
-    getJson<{ sessions: SessionJson[] }>(url(sessions.length)).then((r) => {
+    getJson<SessionList>(url(sessions.length)).then((r) => {
       if (asked !== filtersRef.current) return;
       setSessions((current) => {
         const have = new Set((current ?? []).map((s) => s.id));

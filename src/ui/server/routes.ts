@@ -3,7 +3,9 @@ import { writeLines } from '../../archive/export.js';
 import type { ExchangeFilter } from '../../archive/exchange-filter.js';
 import type { ArchiveReader } from '../../archive/store.js';
 import { usdFigure } from '../../archive/stats-json.js';
+import { estimatesDue } from '../../cli/estimate-wait.js';
 import { sessionJson } from '../../cli/sessions.js';
+import { HOLD_MS } from '../../cli/tail-hold.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
 import { canSee, isLoopbackHostHeader, queriedUser, viewerFor, type Viewer } from './access.js';
 import { asset, INDEX_HTML, SECURITY_HEADERS } from './assets.js';
@@ -102,7 +104,9 @@ async function answerApi(res: ServerResponse, route: string, params: URLSearchPa
     const { offset, limit } = parseSessionPage(params);
     const sessions = reader.sessions({ limit: offset + limit, tool: text('tool'), model: text('model'), label: text('label'), user: queriedUser(viewer, text('user')) })
       .slice(offset).filter((s) => canSee(viewer, s.clientUser));
-    return sendJson(res, 200, { sessions: sessions.map(sessionJson) });
+    // A session whose answer awaits the writer's token estimate reads 0 tokens for a moment: the page asks again while `estimates_due`.
+    const recent = sessions.filter((s) => s.endedAt + HOLD_MS > Date.now()).map((s) => s.id);
+    return sendJson(res, 200, { sessions: sessions.map(sessionJson), ...(estimatesDue(reader.awaitingEstimates(recent)) ? { estimates_due: true } : {}) });
   }
   const [kind, rawId, action, ...rest] = route.split('/');
   const id = decodeURIComponent(rawId ?? '');

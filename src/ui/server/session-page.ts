@@ -1,4 +1,5 @@
 import type { ArchiveReader } from '../../archive/store.js';
+import { estimatesDue } from '../../cli/estimate-wait.js';
 import { sessionJson } from '../../cli/sessions.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
 import { threadsJson } from '../../sessions/turns-json.js';
@@ -30,5 +31,7 @@ export async function sessionPage(reader: ArchiveReader, query: SessionPageQuery
   if (!detail || detail.exchanges.length === 0 && !viewer.admin) return undefined;
   // Costs as `show --json` gives them (usdFigure), the session's own as `sessions --json`.
   const reading = { messagesOf: (ex: string) => reader.wsMessages(ex), price: await pricesFor(detail.exchanges, query.prices) };
-  return new TextEncoder().encode(JSON.stringify({ session: sessionJson(detail.session), threads: threadsJson(sessionThreads(detail, reading)), diffs: threadRequestDiffs(detail.exchanges) }));
+  // Tokens of an answer still awaiting the writer's estimate read 0 for a moment: the page asks again while `estimates_due`.
+  const due = estimatesDue(reader.awaitingEstimates([id]));
+  return new TextEncoder().encode(JSON.stringify({ session: sessionJson(detail.session), threads: threadsJson(sessionThreads(detail, reading)), diffs: threadRequestDiffs(detail.exchanges), ...(due ? { estimates_due: true } : {}) }));
 }
