@@ -95,10 +95,11 @@ export async function runProxy(args: StartArgs, mockRun?: MockRun): Promise<void
       if (next.policy) warnPolicy(logger, next.policy, retention);
       if (waiting.length > 0) logger.warn({ file: config.configFile, keys: waiting }, `changed settings that apply only after a restart: ${waiting.join(', ')}`);
     } catch (err) {
-      proxy.server.noteRefusedReload(config.configFile, (err as Error).message);
-      // A users file that does not load is said as without --config, naming its line; the config waits for it.
+      // A users file that does not load is said as without --config, naming its line; the config
+      // waits for it (one note for the policy page: the users file's, saying the config waits).
       const users = usersFileProblem(err);
       if (users) return refuseUsers(proxy.server, logger, users, config.configFile);
+      proxy.server.noteRefusedReload(config.configFile, (err as Error).message);
       logger.error({ file: config.configFile, err: builtInRedactor.text((err as Error).message) }, 'config reload refused; keeping the running config');
     }
   });
@@ -160,7 +161,7 @@ class PolicyFollower {
 
 interface UsersServer {
   setUsers(auth: ProxyUser[], usersFile: string): void;
-  noteRefusedUsersReload(file: string, message: string): void;
+  noteRefusedUsersReload(file: string, message: string, configFile?: string): void;
 }
 
 /**
@@ -190,7 +191,7 @@ function reloadUsers(server: UsersServer, logger: Logger, args: StartArgs, file:
  */
 function refuseUsers(server: UsersServer, logger: Logger, problem: UsersFileError, configFile?: string): void {
   logger.error({ file: problem.file, ...(configFile === undefined ? {} : { config: configFile }), err: builtInRedactor.text(problem.message) }, 'users file reload refused; keeping the running users');
-  server.noteRefusedUsersReload(problem.file, problem.message);
+  server.noteRefusedUsersReload(problem.file, problem.message, configFile);
 }
 
 /**

@@ -300,9 +300,14 @@ export class ProxyServer {
     this.refusedReload = { at: Date.now(), file, message: builtInRedactor.text(message) };
   }
 
-  /** A users file reload that did not load (`file:line: problem`, never a hash): the running users stay; the policy page says why. */
-  noteRefusedUsersReload(file: string, message: string): void {
-    this.refusedUsersReload = { at: Date.now(), file, message: builtInRedactor.text(message) };
+  /**
+   * A users file reload that did not load (`file:line: problem`, never a hash): the running users
+   * stay; the policy page says why. `configFile`: the config whose reload waits for it, which
+   * is then the config's latest refusal too (an earlier one of it is no longer the reason).
+   */
+  noteRefusedUsersReload(file: string, message: string, configFile?: string): void {
+    this.refusedUsersReload = { at: Date.now(), file, message: builtInRedactor.text(message), ...(configFile === undefined ? {} : { config: configFile }) };
+    if (configFile !== undefined && this.refusedReload?.file === configFile) this.refusedReload = undefined;
   }
 
   /**

@@ -27,7 +27,7 @@ let bob: string;
 let flagsOnly: { proxy: CliProxy; usersFile: string };
 let withConfig: { proxy: CliProxy; usersFile: string };
 /** A gateway whose config file names the users file (authFile) and alice a UI admin. */
-let configKey: { proxy: CliProxy; usersFile: string };
+let configKey: { proxy: CliProxy; usersFile: string; configFile: string };
 
 const CHAT = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}';
 
@@ -72,7 +72,7 @@ beforeAll(async () => {
   ]);
   flagsOnly = { proxy: a, usersFile };
   withConfig = { proxy: b, usersFile: configUsers };
-  configKey = { proxy: c, usersFile: keyUsers };
+  configKey = { proxy: c, usersFile: keyUsers, configFile: keyConfig };
 }, 30_000);
 
 afterAll(async () => {
@@ -144,8 +144,10 @@ describe('SIGHUP on a gateway started with --config and an --auth-file', () => {
       // One error line, the users file's: not the config's.
       expect(proxy.logs().slice(refused.mark).filter((l) => Number(l.level) >= 50)).toHaveLength(1);
     }
-    const noted = (await page()).refused_users_reload;
-    expect(noted).toMatchObject({ file: configKey.usersFile, message: `${configKey.usersFile}:2: expected user:scrypt$N$r$p$salt$key (make one with "llmtap passwd USER")` });
+    const { refused_users_reload: noted, refused_reload: configNote } = await page();
+    // One note, the users file's, saying the config's reload waits for it: not a second one for the config.
+    expect(noted).toMatchObject({ file: configKey.usersFile, config: configKey.configFile, message: `${configKey.usersFile}:2: expected user:scrypt$N$r$p$salt$key (make one with "llmtap passwd USER")` });
+    expect(configNote).toBeNull();
     expect(noted!.at).toBeGreaterThan(Date.now() - 10_000);
 
     // The file fixed: it loads, and the note is gone (never a hash on the page meanwhile).

@@ -100,6 +100,13 @@ describe('the policy page', () => {
       expect(await users.textContent()).toContain('users.txt:3: expected user:scrypt$N$r$p$salt$key');
       expect(await users.textContent()).toContain('the users loaded before it still log in');
       expect(await refused.textContent()).toContain('policy.yaml:3:');
+      // Under --config the users file's refusal says the config's reload waits for it (one note, not a config one beside it).
+      tp.proxy.server.noteRefusedReload('/etc/llmtap/config.json', '/etc/llmtap/config.json: an earlier problem');
+      tp.proxy.server.noteRefusedUsersReload('/etc/llmtap/users.txt', '/etc/llmtap/users.txt:3: expected user:scrypt$N$r$p$salt$key (make one with "llmtap passwd USER")', '/etc/llmtap/config.json');
+      await browser.reload();
+      await users.waitFor({ timeout: 10_000 });
+      expect(await users.textContent()).toContain('The reload of /etc/llmtap/config.json waits for it: the policy below, loaded before it, is still the one running.');
+      expect(await refused.count()).toBe(0);
       tp.proxy.server.setUsers([], undefined);
       await browser.reload();
       await browser.locator('table.rules tbody tr').nth(5).waitFor({ timeout: 10_000 });

@@ -21,7 +21,7 @@ interface PolicyPage {
   }[];
 }
 
-interface RefusedReload { at: number; file: string; message: string }
+interface RefusedReload { at: number; file: string; message: string; config?: string }
 
 interface PolicyApi { policy: PolicyPage | null; refused_reload: RefusedReload | null; refused_users_reload: RefusedReload | null }
 
@@ -45,7 +45,7 @@ export function PolicyView() {
       {users && (
         <div class="refused-users-reload">
           <b>Users file reload refused</b> at {dateTime(users.at)} ({users.file}): <code>{users.message}</code>
-          <div class="dim">Nobody was added or removed: the users loaded before it still log in.</div>
+          <div class="dim">Nobody was added or removed: the users loaded before it still log in.{users.config && <> The reload of {users.config} waits for it: {p ? 'the policy below, loaded before it, is still the one running' : 'no policy is running'}.</>}</div>
         </div>
       )}
       {page.refused_reload && (

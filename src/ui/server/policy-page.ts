@@ -17,6 +17,8 @@ export interface RefusedReload {
   at: number;
   file: string;
   message: string;
+  /** A users file's refusal under --config: the config file whose reload waits for it. */
+  config?: string;
 }
 
 /** How far back the policy page counts each rule's decisions. */
