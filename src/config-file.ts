@@ -142,6 +142,25 @@ export function configKeyWhere(file: string, key: string): string {
 }
 
 /**
+ * `file:line` of one string of a config file's array key (a `uiAdmins` name), where a
+ * warning about that value should point; the key's place when the value is not found
+ * inside the key's array as written.
+ */
+export function configValueWhere(file: string, key: string, value: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return file;
+  }
+  const at = keyOffset(text, key);
+  if (at < 0) return file;
+  const end = text.indexOf(']', at);
+  const found = text.slice(at, end < 0 ? undefined : end).indexOf(JSON.stringify(value));
+  return `${file}:${lineOf(text, found < 0 ? at : at + found)}`;
+}
+
+/**
  * Offset of the first JSON syntax error, by a small strict scanner (RFC 8259);
  * the text's length when it ends too early.
  */

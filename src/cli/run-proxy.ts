@@ -11,7 +11,7 @@ import { builtInRedactor } from '../redact/redactor.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { buildConfig, flagUsers } from './build-config.js';
 import type { ProxyUser } from '../proxy/auth.js';
-import { configKeyWhere, RELOADABLE } from '../config-file.js';
+import { configKeyWhere, configValueWhere, RELOADABLE } from '../config-file.js';
 import { startHint } from './start-hint.js';
 import { sameProxyFlags } from './options.js';
 import { guardProcess } from './process-guard.js';
@@ -213,11 +213,12 @@ interface Retention {
   where: string | undefined;
 }
 
-/** uiAdmins that are no proxy user (admin-warnings.ts), a line each, `file:line:` of the config's key first: names from the file, through the redactor. */
+/** uiAdmins that are no proxy user (admin-warnings.ts), a line each, `file:line:` of the name in the config first: names from the file, through the redactor. */
 function warnAdmins(logger: Logger, config: Pick<ProxyConfig, 'uiAdmins' | 'auth' | 'configFile'>): void {
-  const lines = uiAdminWarnings(config.uiAdmins, config.auth);
-  const where = lines.length > 0 && config.configFile ? `${configKeyWhere(config.configFile, 'uiAdmins')}: ` : '';
-  for (const line of lines) logger.warn(builtInRedactor.text(`${where}${line}`));
+  for (const { name, line } of uiAdminWarnings(config.uiAdmins, config.auth)) {
+    const where = config.configFile ? `${configValueWhere(config.configFile, 'uiAdmins', name)}: ` : '';
+    logger.warn(builtInRedactor.text(`${where}${line}`));
+  }
 }
 
 /**

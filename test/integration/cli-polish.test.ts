@@ -124,7 +124,7 @@ describe('CLI errors a new user meets', () => {
     writeFileSync(config, `{\n  "authFile": "admins-users.txt",\n  "uiAdmins": [\n    "prometheus",\n    "Alice"\n  ]\n}\n`);
     const text = await run('node', [CLI, '--home', home, 'check-config', config]);
     expect(text.stdout).toMatch(/admins\.json: ok, config with 2 settings/);
-    expect(text.stderr).toBe(`llmtap: warning: ${config}:3: uiAdmins: "Alice" is not one of the proxy users (names are compared exactly): nobody by that name sees everything in the web UI or may scrape /metrics\n`
+    expect(text.stderr).toBe(`llmtap: warning: ${config}:5: uiAdmins: "Alice" is not one of the proxy users (names are compared exactly): nobody by that name sees everything in the web UI or may scrape /metrics\n`
       + 'llmtap: 1 warning; the file loads as it is (warnings do not fail check-config: exit 0)\n');
   });
 
