@@ -128,25 +128,10 @@ function keyOffset(text: string, key: string): number {
 /**
  * `file:line` of a key of a config file that loaded, for a warning about its value
  * (check-config, the proxy's log), as its errors name theirs; the file alone when it
- * no longer reads or does not hold the key.
+ * no longer reads or does not hold the key. With `value`, the line of that string inside
+ * the key's array (a `uiAdmins` name), or the key's when it is not found there as written.
  */
-export function configKeyWhere(file: string, key: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return file;
-  }
-  const at = keyOffset(text, key);
-  return at < 0 ? file : `${file}:${lineOf(text, at)}`;
-}
-
-/**
- * `file:line` of one string of a config file's array key (a `uiAdmins` name), where a
- * warning about that value should point; the key's place when the value is not found
- * inside the key's array as written.
- */
-export function configValueWhere(file: string, key: string, value: string): string {
+export function configKeyWhere(file: string, key: string, value?: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -155,6 +140,7 @@ export function configValueWhere(file: string, key: string, value: string): stri
   }
   const at = keyOffset(text, key);
   if (at < 0) return file;
+  if (value === undefined) return `${file}:${lineOf(text, at)}`;
   const end = text.indexOf(']', at);
   const found = text.slice(at, end < 0 ? undefined : end).indexOf(JSON.stringify(value));
   return `${file}:${lineOf(text, found < 0 ? at : at + found)}`;

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config-error.js';
-import { configKeyWhere, configValueWhere, loadConfigFile } from '../config-file.js';
+import { configKeyWhere, loadConfigFile } from '../config-file.js';
 import { summarize, type CompiledPolicy } from '../policy/compile.js';
 import { retentionWarnings } from '../policy/budget-retention.js';
 import { loadPolicyFile } from '../policy/load.js';
@@ -34,7 +34,7 @@ export function checkConfig(file: string): CheckResult {
   const config = loadConfigFile(file);
   // authFile sets two (the users and the file they came from): one setting.
   const keys = Object.keys(config).filter((key) => key !== 'usersFile').length;
-  const admins = uiAdminWarnings(config.uiAdmins, config.auth).map(({ name, line }) => `${configValueWhere(file, 'uiAdmins', name)}: ${line}`);
+  const admins = uiAdminWarnings(config.uiAdmins, config.auth).map(({ name, line }) => `${configKeyWhere(file, 'uiAdmins', name)}: ${line}`);
   if (!config.policyFile) return { summary: `${file}: ok, config with ${keys} settings`, warnings: admins };
   const policy = loadPolicyFile(config.policyFile);
   return { summary: `${file}: ok, config with ${keys} settings; ${config.policyFile}: policy with ${summarize(policy)}`,

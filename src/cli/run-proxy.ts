@@ -11,7 +11,7 @@ import { builtInRedactor } from '../redact/redactor.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
 import { buildConfig, flagUsers } from './build-config.js';
 import type { ProxyUser } from '../proxy/auth.js';
-import { configKeyWhere, configValueWhere, RELOADABLE } from '../config-file.js';
+import { configKeyWhere, RELOADABLE } from '../config-file.js';
 import { startHint } from './start-hint.js';
 import { sameProxyFlags } from './options.js';
 import { guardProcess } from './process-guard.js';
@@ -216,7 +216,7 @@ interface Retention {
 /** uiAdmins that are no proxy user (admin-warnings.ts), a line each, `file:line:` of the name in the config first: names from the file, through the redactor. */
 function warnAdmins(logger: Logger, config: Pick<ProxyConfig, 'uiAdmins' | 'auth' | 'configFile'>): void {
   for (const { name, line } of uiAdminWarnings(config.uiAdmins, config.auth)) {
-    const where = config.configFile ? `${configValueWhere(config.configFile, 'uiAdmins', name)}: ` : '';
+    const where = config.configFile ? `${configKeyWhere(config.configFile, 'uiAdmins', name)}: ` : '';
     logger.warn(builtInRedactor.text(`${where}${line}`));
   }
 }

@@ -4,7 +4,7 @@
  * "alice"), which would leave the UI's admin pages and /metrics to nobody by that name
  * without a word. Without users the UI shows everything to everyone and the list is not
  * read. Pure: check-config prints the lines, the proxy logs them at start and on reload,
- * each after the `file:line` of the name in a config file (configValueWhere).
+ * each after the `file:line` of the name in a config file (configKeyWhere).
  */
 export function uiAdminWarnings(uiAdmins: readonly string[] | undefined, users: readonly { user: string }[] | undefined): { name: string; line: string }[] {
   if (!uiAdmins || !users || users.length === 0) return [];
