@@ -18,6 +18,8 @@ export type ProviderId = 'openai' | 'anthropic' | 'gemini' | 'mistral' | 'groq' 
 
 /** Which API of a provider a request speaks; decides which parser reads it. */
 export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embeddings'
+  // Anthropic's token counting (/v1/messages/count_tokens; Vertex AI's count-tokens:rawPredict): a Messages body in, a count out.
+  | 'messages.countTokens'
   // OpenAI's legacy text Completions (…/completions, Copilot's …/engines/{engine}/completions): a prompt in, text out.
   | 'completions'
   // Ollama's native /api/chat and /api/generate (NDJSON streams).

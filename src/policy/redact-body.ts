@@ -12,6 +12,7 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   'chat.completions': ['messages', 'prompt'],
   responses: ['input', 'instructions'],
   messages: ['system', 'messages'],
+  'messages.countTokens': ['system', 'messages'],
   // OpenAI `input`; Gemini `content` (embedContent) and `requests` (batch), and a document's `title`; Ollama's older /api/embeddings `prompt`.
   embeddings: ['input', 'content', 'requests', 'title', 'prompt'],
   'gemini.generateContent': ['contents', 'systemInstruction', 'request'],

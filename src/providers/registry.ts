@@ -1,6 +1,6 @@
 import type { ApiKind, ProviderId } from '../exchange.js';
 import { hostMatches } from '../host-pattern.js';
-import { anthropicMessages } from './anthropic.js';
+import { anthropicCountTokens, anthropicMessages } from './anthropic.js';
 import { bedrockConverse, bedrockInvoke } from './bedrock.js';
 import { cohereChat } from './cohere.js';
 import { gemini, geminiCountTokens } from './gemini.js';
@@ -111,6 +111,7 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   // /v1/engines/{engine}/completions (Copilot), Azure's deployments, FIM (/beta/, /fim/completions).
   if (bare.endsWith('/completions')) return 'completions';
   if (bare.endsWith('/v1/messages') || (provider === 'anthropic' && bare.endsWith('/messages'))) return 'messages';
+  if (bare.endsWith('/v1/messages/count_tokens') || (provider === 'anthropic' && bare.endsWith('/messages/count_tokens'))) return 'messages.countTokens';
   if (bare.endsWith('/responses')) return 'responses';
   if (bare.endsWith('/embeddings')) return 'embeddings';
   // Google's embedContent and batchEmbedContents (Gemini API, Vertex AI); Ollama's native /api/embed.
@@ -122,7 +123,9 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   // Bedrock: /model/{modelId}/converse[-stream], /model/{modelId}/invoke[-with-response-stream].
   if (/\/model\/[^/]+\/converse(-stream)?$/.test(bare)) return 'bedrock.converse';
   if (/\/model\/[^/]+\/invoke(-with-response-stream)?$/.test(bare)) return 'bedrock.invoke';
-  // Claude on Vertex AI: Messages bodies behind publishers/anthropic/models/{m}:rawPredict.
+  // Claude on Vertex AI: Messages bodies behind publishers/anthropic/models/{m}:rawPredict; its token
+  // counting is the same method on a fixed "model", count-tokens, the model named in the body.
+  if (/\/publishers\/anthropic\/models\/count-tokens:rawPredict$/i.test(bare)) return 'messages.countTokens';
   if (/\/publishers\/anthropic\/models\/[^/]+:(stream)?rawPredict$/i.test(bare)) return 'messages';
   if (provider === 'ollama' && bare.endsWith('/api/chat')) return 'ollama.chat';
   if (provider === 'ollama' && bare.endsWith('/api/generate')) return 'ollama.generate';
@@ -143,7 +146,8 @@ export function factsFromPath(path: string): { model?: string; stream?: boolean 
   const bedrock = /\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(bare);
   const model = /\/openai\/deployments\/([^/]+)\//.exec(bare)?.[1] ?? /\/models\/([^/:]+):[A-Za-z]+$/.exec(bare)?.[1] ?? bedrock?.[1]
     ?? /\/engines\/([^/]+)\/completions\/?$/.exec(bare)?.[1];
-  if (model !== undefined) facts.model = decodeSegment(model);
+  // Vertex AI's Claude token counting names its endpoint where a model would be (the body names the model).
+  if (model !== undefined && !/\/publishers\/anthropic\/models\/count-tokens:/i.test(bare)) facts.model = decodeSegment(model);
   if (bedrock) facts.stream = bedrock[2]!.endsWith('stream');
   const method = /:([A-Za-z]+)$/.exec(bare)?.[1];
   if (method === 'generateContent' || method === 'rawPredict') facts.stream = false;
@@ -170,6 +174,7 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
   switch (api) {
     case 'chat.completions': return openaiChat;
     case 'messages': return anthropicMessages;
+    case 'messages.countTokens': return anthropicCountTokens;
     case 'responses': return openaiResponses;
     case 'embeddings': return openaiEmbeddings;
     case 'completions': return openaiCompletions;

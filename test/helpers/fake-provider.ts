@@ -10,6 +10,7 @@ import { loadOrCreateCa, type CertificateAuthority } from '../../src/tls/ca.js';
 import { drainOrClose } from './backpressure.js';
 import { bedrockRoute } from './fake-bedrock.js';
 import { cohereRoute } from './fake-cohere.js';
+import { auxRoute } from './fake-aux-apis.js';
 import { FAIL_MID_STREAM, HOLD_BEFORE_START, RESET_MID_STREAM, resetAfterWrites } from './fake-faults.js';
 import { googleRoute } from './fake-google.js';
 import { openaiFamilyRoute } from './fake-openai-family.js';
@@ -177,6 +178,7 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   if (await googleRoute(req, res, url, json)) return;
   if (await bedrockRoute(req, res, url.pathname, json)) return;
   if (cohereRoute(res, url.pathname, json)) return;
+  if (auxRoute(res, url.pathname)) return;
   if (url.pathname === '/v1/messages') return anthropicMessages(res, json, gapMs);
   // Claude on Vertex AI: the model is in the path, the stream flag in the body.
   const vertexClaude = /\/publishers\/anthropic\/models\/([^/:]+):(?:stream)?rawPredict$/i.exec(url.pathname);

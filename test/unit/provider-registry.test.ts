@@ -59,7 +59,7 @@ describe('identifyApi', () => {
     ['http://localhost:11434/v1/chat/completions', 'chat.completions'],
     ['/v1/messages', 'messages'],
     ['/v1/messages?beta=true', 'messages'],
-    ['/v1/messages/count_tokens', 'other'],
+    ['/v1/messages/count_tokens', 'messages.countTokens'],
     ['/v1/messages/batches', 'other'],
     ['/v1/threads/thread_abc/messages', 'other'],
     ['/v1/responses', 'responses'],
