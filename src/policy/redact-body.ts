@@ -13,8 +13,9 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   responses: ['input', 'instructions'],
   messages: ['system', 'messages'],
   'messages.countTokens': ['system', 'messages'],
-  // OpenAI `input`; Gemini `content` (embedContent) and `requests` (batch), and a document's `title`; Ollama's older /api/embeddings `prompt`.
-  embeddings: ['input', 'content', 'requests', 'title', 'prompt'],
+  // OpenAI `input`; Gemini `content` (embedContent) and `requests` (batch), and a document's `title`; Ollama's older /api/embeddings `prompt`;
+  // Cohere `texts` and `inputs` (its text parts; image parts are data URIs, left alone).
+  embeddings: ['input', 'content', 'requests', 'title', 'prompt', 'texts', 'inputs'],
   'gemini.generateContent': ['contents', 'systemInstruction', 'request'],
   'gemini.countTokens': ['contents', 'generateContentRequest', 'request'],
   'bedrock.converse': ['messages', 'system'],

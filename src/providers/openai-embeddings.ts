@@ -1,5 +1,5 @@
 import type { Reassembled, Usage } from '../exchange.js';
-import { asObject, parseJson, parseJsonBody, wholeJsonReducer } from './json.js';
+import { asObject, parseJsonBody, wholeJsonReducer, type JsonObject } from './json.js';
 import type { ProviderParser, RequestFacts } from './types.js';
 
 /**
@@ -7,7 +7,8 @@ import type { ProviderParser, RequestFacts } from './types.js';
  * body), only the model and the prompt's tokens where the answer counts them —
  * OpenAI's `usage.prompt_tokens` (which `total_tokens` repeats; OpenAI, Azure, Mistral,
  * Together, local servers), Ollama's native /api/embed `prompt_eval_count`, Vertex AI's
- * embedContent `usageMetadata.promptTokenCount`. The Gemini API's embedContent and
+ * embedContent `usageMetadata.promptTokenCount`, Cohere's /v2/embed and /v1/embed
+ * `meta.billed_units.input_tokens` (what Cohere bills). The Gemini API's embedContent and
  * batchEmbedContents answers and Ollama's older /api/embeddings count nothing. The model
  * is in the body (OpenAI, Ollama) or, for Google, in the path (registry.factsFromPath).
  */
@@ -23,7 +24,8 @@ export const openaiEmbeddings: ProviderParser = {
     if (!body) return result;
     if (typeof body.model === 'string' && body.model !== '') result.model = body.model;
     const raw = asObject(body.usage);
-    const input = raw?.prompt_tokens ?? raw?.total_tokens ?? body.prompt_eval_count ?? asObject(body.usageMetadata)?.promptTokenCount;
+    const input = raw?.prompt_tokens ?? raw?.total_tokens ?? body.prompt_eval_count ?? asObject(body.usageMetadata)?.promptTokenCount
+      ?? cohereBilledInput(body);
     if (typeof input === 'number' && Number.isFinite(input)) {
       const usage: Usage = { inputTokens: input };
       result.usage = usage;
@@ -31,3 +33,8 @@ export const openaiEmbeddings: ProviderParser = {
     return result;
   }),
 };
+
+/** Cohere's Embed answers (v1 and v2) name no model and count what is billed in `meta.billed_units`. */
+function cohereBilledInput(body: JsonObject): unknown {
+  return asObject(asObject(body.meta)?.billed_units)?.input_tokens;
+}

@@ -130,6 +130,8 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   if (provider === 'ollama' && bare.endsWith('/api/chat')) return 'ollama.chat';
   if (provider === 'ollama' && bare.endsWith('/api/generate')) return 'ollama.generate';
   if (provider === 'cohere' && bare.endsWith('/v2/chat')) return 'cohere.chat';
+  // Cohere's Embed API, v2 and v1 (texts / inputs / images in, billed_units out).
+  if (provider === 'cohere' && (bare.endsWith('/v2/embed') || bare.endsWith('/v1/embed'))) return 'embeddings';
   return 'other';
 }
 

@@ -3,15 +3,30 @@ import type { ServerResponse } from 'node:http';
 /**
  * The fake provider's APIs beside generation, in their documented wire formats:
  * Anthropic's token counting (POST /v1/messages/count_tokens, and Claude on Vertex AI's
- * …/publishers/anthropic/models/count-tokens:rawPredict): `{"input_tokens": N}`.
+ * …/publishers/anthropic/models/count-tokens:rawPredict): `{"input_tokens": N}`; Cohere's
+ * Embed API (/v2/embed: embeddings by type; /v1/embed: a list of floats), billing
+ * COHERE_EMBED_TOKENS_PER_INPUT input tokens per text or input in `meta.billed_units`.
  */
 export const COUNTED_TOKENS = 2095;
+export const COHERE_EMBED_TOKENS_PER_INPUT = 7;
 
-export function auxRoute(res: ServerResponse, pathname: string): boolean {
+export function auxRoute(res: ServerResponse, pathname: string, body: Record<string, unknown>): boolean {
   if (pathname === '/v1/messages/count_tokens' || /\/publishers\/anthropic\/models\/count-tokens:rawPredict$/.test(pathname)) {
     return json(res, { input_tokens: COUNTED_TOKENS });
   }
+  if (pathname === '/v2/embed' || pathname === '/v1/embed') return cohereEmbed(res, pathname, body);
   return false;
+}
+
+function cohereEmbed(res: ServerResponse, pathname: string, body: Record<string, unknown>): true {
+  const texts = Array.isArray(body.texts) ? body.texts : [];
+  const count = texts.length + (Array.isArray(body.inputs) ? body.inputs.length : 0) + (Array.isArray(body.images) ? body.images.length : 0);
+  const vectors = Array.from({ length: count }, (_, i) => [0.01 * i, -0.02, 0.03]);
+  const v2 = pathname === '/v2/embed';
+  return json(res, {
+    id: `emb-fake-${count}`, texts, ...(v2 ? { embeddings: { float: vectors }, response_type: 'embeddings_by_type' } : { embeddings: vectors, response_type: 'embeddings_floats' }),
+    meta: { api_version: { version: v2 ? '2' : '1' }, billed_units: { input_tokens: count * COHERE_EMBED_TOKENS_PER_INPUT } },
+  });
 }
 
 function json(res: ServerResponse, body: unknown): true {
