@@ -14,6 +14,8 @@ export type ProviderId = 'openai' | 'anthropic' | 'gemini' | 'mistral' | 'groq' 
   | 'cerebras' | 'perplexity' | 'github-copilot' | 'chatgpt' | 'ollama' | 'openai-compatible'
   // Google's other front doors, and Amazon Bedrock.
   | 'gemini-code-assist' | 'vertex-ai' | 'bedrock'
+  // Embeddings and rerank sellers.
+  | 'jina' | 'voyage'
   | 'other';
 
 /** Which API of a provider a request speaks; decides which parser reads it. */
@@ -32,6 +34,8 @@ export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embedding
   | 'realtime'
   // Cohere's Chat API v2 (/v2/chat on api.cohere.com).
   | 'cohere.chat'
+  // Rerank (Cohere /v1|v2/rerank and the many copies of its shape: Jina, Voyage, Together, vLLM, Infinity).
+  | 'rerank'
   | 'other';
 
 export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'blocked' | 'proxy_error';

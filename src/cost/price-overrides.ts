@@ -13,7 +13,7 @@ export type { PriceOverride, PriceOverrides } from './override-match.js';
 const PROVIDER_IDS = Object.keys({
   openai: 1, anthropic: 1, gemini: 1, mistral: 1, groq: 1, deepseek: 1, xai: 1, openrouter: 1, together: 1, cohere: 1, fireworks: 1,
   'azure-openai': 1, cerebras: 1, perplexity: 1, 'github-copilot': 1, chatgpt: 1, ollama: 1, 'openai-compatible': 1,
-  'gemini-code-assist': 1, 'vertex-ai': 1, bedrock: 1, other: 1,
+  'gemini-code-assist': 1, 'vertex-ai': 1, bedrock: 1, jina: 1, voyage: 1, other: 1,
 } satisfies Record<ProviderId, 1>);
 
 const RATE = { type: 'number', minimum: 0 } as const;

@@ -30,6 +30,7 @@ const PACKAGE_PROVIDER: Readonly<Record<string, string | undefined>> = {
   cerebras: 'cerebras',
   perplexity: 'perplexity',
   cohere: 'cohere',
+  voyage: 'voyageai',
 };
 
 /** Providers whose models run on the user's own machines: nothing is billed per token. */

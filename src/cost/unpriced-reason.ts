@@ -30,7 +30,7 @@ export type UnpricedRow = UsageColumns & Pick<ExchangeRow, 'cost_usd' | 'cost_so
  */
 export function unpricedReason(row: UnpricedRow, price: (input: PriceInput) => PriceResult): string | undefined {
   if (row.cost_usd !== null || row.status === 101) return undefined;
-  if (row.input_tokens === null && row.output_tokens === null) return undefined;
+  if (row.input_tokens === null && row.output_tokens === null) return searchUnitsReason(row);
   // Priced where it went, as the archive priced it (cost/exchange-price-input.ts).
   const policy = parsePolicy(row.policy);
   const routed = policy && effectiveUpstream({
@@ -45,4 +45,14 @@ export function unpricedReason(row: UnpricedRow, price: (input: PriceInput) => P
   if (now.usd === null) return now.reason ?? 'no price known';
   // Recorded before the price list (or a --prices file) knew it: the proxy prices it from its next start.
   return `not priced when recorded; the prices read now give $${usdFraction(now.usd)}`;
+}
+
+/**
+ * Cohere bills a rerank in search units (`meta.billed_units.search_units`, kept in the
+ * stored body), not tokens, and the price list has no rate for them: such an answer
+ * (2xx) counts no tokens but was billed, which a reader should be told.
+ */
+function searchUnitsReason(row: UnpricedRow): string | undefined {
+  if (row.api !== 'rerank' || row.provider !== 'cohere' || row.status === null || row.status < 200 || row.status > 299) return undefined;
+  return 'Cohere bills rerank in search units (meta.billed_units.search_units in the stored answer), which llmtap does not price: the price list has no rate for them';
 }

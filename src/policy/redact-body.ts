@@ -26,6 +26,8 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   'cohere.chat': ['messages', 'documents'],
   // Text Completions: the prompt (a string or strings; token ids are numbers, left alone) and the fill-in-the-middle suffix.
   completions: ['prompt', 'suffix'],
+  // Rerank: the query, and the documents (strings, or objects whose `text` is read).
+  rerank: ['query', 'documents'],
 };
 
 /** True for APIs whose request bodies carry message text redaction reads. */

@@ -9,6 +9,7 @@ import { openaiChat } from './openai.js';
 import { openaiCompletions } from './openai-completions.js';
 import { openaiEmbeddings } from './openai-embeddings.js';
 import { openaiResponses } from './openai-responses.js';
+import { rerank } from './rerank.js';
 import type { ProviderParser } from './types.js';
 
 export interface ProviderHost {
@@ -56,6 +57,9 @@ export const PROVIDER_HOSTS: ReadonlyArray<ProviderHost> = [
   // Amazon Bedrock runtime, every region (and its FIPS endpoints).
   { pattern: 'bedrock-runtime.*.amazonaws.com', provider: 'bedrock' },
   { pattern: 'bedrock-runtime-fips.*.amazonaws.com', provider: 'bedrock' },
+  // Embeddings and rerank: Jina AI and Voyage AI (OpenAI's /v1/embeddings shape; Cohere's rerank shape).
+  { pattern: 'api.jina.ai', provider: 'jina' },
+  { pattern: 'api.voyageai.com', provider: 'voyage' },
 ];
 
 export function identifyProvider(host: string, port?: number): ProviderId | undefined {
@@ -130,6 +134,8 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   if (provider === 'ollama' && bare.endsWith('/api/chat')) return 'ollama.chat';
   if (provider === 'ollama' && bare.endsWith('/api/generate')) return 'ollama.generate';
   if (provider === 'cohere' && bare.endsWith('/v2/chat')) return 'cohere.chat';
+  // Cohere's /v1|v2/rerank, and servers that copied it: Jina, Voyage, Together (/v1/rerank), vLLM and Infinity (/rerank too).
+  if (bare.endsWith('/rerank')) return 'rerank';
   // Cohere's Embed API, v2 and v1 (texts / inputs / images in, billed_units out).
   if (provider === 'cohere' && (bare.endsWith('/v2/embed') || bare.endsWith('/v1/embed'))) return 'embeddings';
   return 'other';
@@ -186,6 +192,7 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'bedrock.converse': return bedrockConverse;
     case 'bedrock.invoke': return bedrockInvoke;
     case 'cohere.chat': return cohereChat;
+    case 'rerank': return rerank;
     default: return undefined;
   }
 }

@@ -3,6 +3,7 @@ import { readAnthropicMessages, readBedrockConverse } from './conversation-anthr
 import { readCohereChat } from './conversation-cohere.js';
 import { readGeminiContents } from './conversation-gemini.js';
 import { readChatCompletions, readOllamaChat, readResponses, readTextCompletions } from './conversation-openai.js';
+import { readRerank } from './conversation-rerank.js';
 
 /**
  * One request body seen the same way whatever API spoke it: the system prompt, the
@@ -53,6 +54,8 @@ export function readConversation(api: string | undefined, body: unknown): Conver
     case 'bedrock.converse': return readBedrockConverse(request);
     case 'bedrock.invoke': return readBedrockInvoke(request);
     case 'cohere.chat': return readCohereChat(request);
+    // The query as the user's words, the documents by their count.
+    case 'rerank': return readRerank(request);
     default: return undefined;
   }
 }

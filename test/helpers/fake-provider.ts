@@ -178,7 +178,7 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   if (await googleRoute(req, res, url, json)) return;
   if (await bedrockRoute(req, res, url.pathname, json)) return;
   if (cohereRoute(res, url.pathname, json)) return;
-  if (auxRoute(res, url.pathname, json)) return;
+  if (auxRoute(res, url.pathname, req.headers.host ?? '', json)) return;
   if (url.pathname === '/v1/messages') return anthropicMessages(res, json, gapMs);
   // Claude on Vertex AI: the model is in the path, the stream flag in the body.
   const vertexClaude = /\/publishers\/anthropic\/models\/([^/:]+):(?:stream)?rawPredict$/i.exec(url.pathname);

@@ -5,11 +5,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
-import { COHERE_EMBED_TOKENS_PER_INPUT } from '../helpers/fake-aux-apis.js';
+import { COHERE_EMBED_TOKENS_PER_INPUT, RERANK_TOKENS } from '../helpers/fake-aux-apis.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
-/** Retrieval APIs through llmtap with curl, as their SDKs send them: Cohere's Embed API. */
+/**
+ * Retrieval APIs through llmtap with curl, as their SDKs send them: Cohere's Embed API, and
+ * rerank on Cohere (v2, v1), Jina and Voyage (built-in hosts) and a vLLM-like server on --intercept.
+ */
 const run = promisify(execFile);
 let fake: FakeProvider;
 let tp: TestProxy;
@@ -17,7 +20,8 @@ let caFile: string;
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  tp = await startTestProxy(fake, { connectTo: [parseConnectTo(`api.cohere.com:443:127.0.0.1:${fake.port}`)] });
+  // Every host to the fake (its Host header says which provider it plays).
+  tp = await startTestProxy(fake, { intercept: ['rerank.bench.test'], connectTo: [parseConnectTo(`::127.0.0.1:${fake.port}`)] });
   caFile = join(tp.home, 'client-ca.pem');
   writeFileSync(caFile, tp.caPem);
 });
@@ -52,5 +56,40 @@ describe('Cohere embeddings through the proxy', () => {
     const shown = await cli('show', recs[1]!.session_id!);
     expect(shown).toMatch(/turn 1 [^\n]*embed-english-v3\.0 · 200 [^\n]*in 7 /);
     expect(shown).toContain('cost not known: unknown model "embed-english-v3.0" for cohere');
+  });
+});
+
+describe('rerank through the proxy', () => {
+  const documents = ['short', 'a much longer document about the sea', 'medium text here', 'Ship manifests mention the sea and b@x.io'];
+
+  it('records the model, the ranking as text and the billed tokens (Jina, Voyage, a local server); Cohere\'s search units unpriced, saying why; show reads the query', async () => {
+    const query = 'Which documents talk about the sea?';
+    await post('https://api.cohere.com/v2/rerank', 'rerank-e2e', { model: 'rerank-v3.5', query, documents, top_n: 2 });
+    await post('https://api.cohere.com/v1/rerank', 'rerank-e2e', { model: 'rerank-english-v3.0', query, documents: documents.map((text) => ({ text })), top_n: 1 });
+    const jina = await post('https://api.jina.ai/v1/rerank', 'rerank-e2e', { model: 'jina-reranker-v2-base-multilingual', query, documents, top_n: 3 });
+    expect(JSON.parse(jina.stdout).usage.total_tokens).toBe(RERANK_TOKENS);
+    await post('https://api.voyageai.com/v1/rerank', 'rerank-e2e', { model: 'rerank-2', query, documents, top_k: 2 });
+    await post('https://rerank.bench.test/rerank', 'rerank-e2e', { model: 'BAAI/bge-reranker-v2-m3', query, documents });
+
+    const recs = await recorded('rerank-e2e', 5);
+    // The fake ranks by length: 41, 36, 16 and 5 characters.
+    const ranked = ['#3 1', '#1 0.878', '#2 0.39', '#0 0.122'];
+    expect(recs.map((r) => [r.provider, r.api, r.model, r.usage.input_tokens, r.response?.text])).toEqual([
+      ['cohere', 'rerank', 'rerank-v3.5', null, ranked.slice(0, 2).join('\n')],
+      ['cohere', 'rerank', 'rerank-english-v3.0', null, ranked[0]],
+      ['jina', 'rerank', 'jina-reranker-v2-base-multilingual', RERANK_TOKENS, ranked.slice(0, 3).join('\n')],
+      ['voyage', 'rerank', 'rerank-2', RERANK_TOKENS, ranked.join('\n')],
+      ['openai-compatible', 'rerank', 'BAAI/bge-reranker-v2-m3', RERANK_TOKENS, ranked.join('\n')],
+    ]);
+    // No price for any of them in the price list: none guessed.
+    expect(recs.map((r) => r.cost_usd)).toEqual([null, null, null, null, null]);
+
+    const cohere = await cli('show', recs[0]!.session_id!);
+    expect(cohere).toMatch(/user\n\s+Which documents talk about the sea\?\n\s+user\s+\[4 documents, top 2\]/);
+    expect(cohere).toMatch(/#3 1\n\s+#1 0\.878/);
+    expect(cohere).toContain('cost not known: Cohere bills rerank in search units');
+    expect(await cli('show', recs[2]!.session_id!)).toContain('cost not known: no public price for provider jina; add it with --prices');
+    // The documents' text is searchable as the prompt.
+    expect(await cli('search', 'ship manifests')).toContain(recs[0]!.id.slice(0, 8));
   });
 });
