@@ -5,7 +5,7 @@ import { asObject, type JsonObject } from '../providers/json.js';
 export type TokenCounter = (text: string) => number;
 
 /** The APIs whose usage llmtap estimates when an answer reports none (recorder/row-estimate.ts). */
-export const ESTIMATED_APIS: ReadonlySet<string> = new Set(['chat.completions', 'responses', 'completions']);
+export const ESTIMATED_APIS: ReadonlySet<string> = new Set(['chat.completions', 'responses', 'completions', 'cohere.chat']);
 
 /**
  * Token overheads of a prompt as OpenAI documents counting them for Chat Completions: each
@@ -24,12 +24,15 @@ const REPLY_PRIMING = 3;
  * handed back, and a Responses `previous_response_id`'s earlier turns (held by the
  * provider), so the estimate errs low there. A text Completions request (GitHub
  * Copilot's inline suggestions, which never ask for usage) counts its prompt and
- * suffix. Undefined when the body is not one of these APIs' requests.
+ * suffix. Cohere's Chat v2, which reports usage only in a stream's last event, counts as
+ * Chat Completions plus its tool plans and grounding documents. Undefined when the body
+ * is not one of these APIs' requests.
  */
 export function estimatePromptTokens(api: string, request: unknown, count: TokenCounter): number | undefined {
   const body = asObject(request);
   if (!body) return undefined;
   if (api === 'completions') return completionsPrompt(body, count);
+  if (api === 'cohere.chat') return cohereChatPrompt(body, count);
   return api === 'responses' ? responsesPrompt(body, count) : chatPrompt(body, count);
 }
 
@@ -68,6 +71,16 @@ function chatPrompt(body: JsonObject, count: TokenCounter): number | undefined {
     if (Array.isArray(m.tool_calls)) input += textTokens(m.tool_calls, count);
   }
   return input;
+}
+
+/** Cohere Chat v2: its messages read as Chat Completions ones, plus each assistant message's `tool_plan` and the top-level `documents`. */
+function cohereChatPrompt(body: JsonObject, count: TokenCounter): number | undefined {
+  const chat = chatPrompt(body, count);
+  if (chat === undefined) return undefined;
+  let extra = 0;
+  for (const message of body.messages as unknown[]) extra += textTokens(asObject(message)?.tool_plan, count);
+  if (Array.isArray(body.documents)) for (const doc of body.documents) extra += typeof doc === 'string' ? countIf(doc, count) : count(JSON.stringify(doc));
+  return chat + extra;
 }
 
 /** Responses: the instructions, the input (a string or items: messages, tool calls and their outputs), and the tool definitions. */

@@ -7,6 +7,7 @@ import { parseConnectTo } from '../../src/config.js';
 import { exchangeFailed } from '../../src/failed-exchange.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { COHERE_ERROR_PROMPT, COHERE_TEXT } from '../helpers/fake-cohere.js';
+import { RESET_MID_STREAM } from '../helpers/fake-faults.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
@@ -75,5 +76,23 @@ describe('Cohere Chat API v2 through the proxy', () => {
     expect(shown).toMatch(/user\n\s+weather\?\n/);
     expect(shown).toMatch(/\[tool call get_weather get_weather_fake1\]\n\s+\{"city":"Paris"\}/);
     expect(shown).toMatch(/turn 2 [^\n]*\n(.*\n)*.*\[tool result get_weather_fake1\]\n\s+\{"temperature":"18C"\}/);
+  });
+
+  it('a stream cut before message-end (where Cohere reports usage) is archived with estimated tokens, as a cut Chat Completions stream is', async () => {
+    const cut = await run('curl', ['-sS', '-N', '--proxy', tp.url, '--cacert', caFile, '-A', 'cohere-cut-e2e', '-H', 'content-type: application/json',
+      '-H', 'authorization: Bearer co-test-0123456789abcdefghij', 'https://api.cohere.com/v2/chat',
+      '-d', JSON.stringify({ model: 'command-a-03-2025', stream: true, messages: [{ role: 'user', content: RESET_MID_STREAM }] })]).catch((err: { stdout: string }) => err);
+    expect(cut.stdout).toContain('event: content-delta');
+    expect(cut.stdout).not.toContain('message-end');
+    const rec = await eventually(() => {
+      const row = exported(tp).find((e) => e.client.user_agent === 'cohere-cut-e2e');
+      if (!row?.usage_estimated) throw new Error('not estimated yet');
+      return row;
+    });
+    expect([rec.outcome, rec.response?.text, rec.usage_estimated_part]).toEqual(['upstream_error', COHERE_TEXT, 'all']);
+    expect(rec.usage.input_tokens).toBeGreaterThan(0);
+    expect(rec.usage.output_tokens).toBeGreaterThan(0);
+    expect(rec.cost_usd).toBeGreaterThan(0);
+    expect((await run('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', rec.session_id!])).stdout).toMatch(/out \d+ \(estimated\)/);
   });
 });
