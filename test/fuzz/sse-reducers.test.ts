@@ -1,19 +1,21 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { anthropicMessages } from '../../src/providers/anthropic.js';
+import { anthropicCountTokens, anthropicMessages } from '../../src/providers/anthropic.js';
 import { cohereChat } from '../../src/providers/cohere.js';
 import { ollamaNative } from '../../src/providers/ollama.js';
 import { openaiChat } from '../../src/providers/openai.js';
 import { openaiEmbeddings } from '../../src/providers/openai-embeddings.js';
 import { openaiResponses } from '../../src/providers/openai-responses.js';
+import { rerank } from '../../src/providers/rerank.js';
 import type { ProviderParser } from '../../src/providers/types.js';
 import { params, pureRuns, splitAt, timeoutFor } from './support.js';
 
 const RUNS = pureRuns(500);
 const TIMEOUT = timeoutFor(RUNS, 3);
 
-const PARSERS: Array<[string, ProviderParser]> = [['openai chat', openaiChat], ['anthropic messages', anthropicMessages], ['openai responses', openaiResponses], ['openai embeddings', openaiEmbeddings], ['ollama native', ollamaNative], ['cohere chat', cohereChat]];
+const PARSERS: Array<[string, ProviderParser]> = [['openai chat', openaiChat], ['anthropic messages', anthropicMessages], ['openai responses', openaiResponses], ['openai embeddings', openaiEmbeddings], ['ollama native', ollamaNative], ['cohere chat', cohereChat],
+  ['anthropic count tokens', anthropicCountTokens], ['rerank', rerank]];
 const SSE = 'text/event-stream; charset=utf-8';
 
 function reduce(parser: ProviderParser, contentType: string, pieces: Buffer[]): unknown {
