@@ -30,6 +30,8 @@ export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embedding
   | 'gemini.generateContent' | 'gemini.countTokens'
   // Amazon Bedrock runtime: Converse (JSON, eventstream) and InvokeModel (model-native bodies).
   | 'bedrock.converse' | 'bedrock.invoke'
+  // Bedrock's CountTokens (/model/{modelId}/count-tokens): a Converse or InvokeModel input in, a count out.
+  | 'bedrock.countTokens'
   // OpenAI Realtime over WebSocket (/v1/realtime).
   | 'realtime'
   // Cohere's Chat API v2 (/v2/chat on api.cohere.com).

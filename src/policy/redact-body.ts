@@ -20,6 +20,8 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   'gemini.countTokens': ['contents', 'generateContentRequest', 'request'],
   'bedrock.converse': ['messages', 'system'],
   'bedrock.invoke': ['messages', 'system', 'prompt', 'inputText'],
+  // CountTokens: `input.converse` (messages, system) or `input.invokeModel.body` (the model's own JSON, as a string).
+  'bedrock.countTokens': ['input'],
   'ollama.chat': ['messages'],
   'ollama.generate': ['prompt', 'system'],
   // Cohere: the conversation, and the grounding documents sent beside it.
@@ -55,6 +57,8 @@ const FREE_FORM_KEYS = new Set(['input', 'args', 'arguments', 'response', 'json'
  */
 const API_FREE_FORM_KEYS: Partial<Record<ApiKind, ReadonlySet<string>>> = {
   'cohere.chat': new Set(['document', 'data', 'thinking']),
+  // Every string of a CountTokens input is the request it counts: message text, or a whole InvokeModel body.
+  'bedrock.countTokens': new Set(['converse', 'invokeModel']),
 };
 
 /** How a value is read: its strings as text, its object keys deciding (structure), or every string as text (free-form). */

@@ -18,16 +18,6 @@ export const anthropicMessages: ProviderParser = {
   })),
 };
 
-/**
- * Token counting (POST /v1/messages/count_tokens, Vertex AI's count-tokens:rawPredict): the
- * request is a Messages body; the answer, `{"input_tokens": N}`, counts a prompt but spends
- * nothing, so it is no usage (as Gemini's countTokens): totals and budgets leave it out.
- */
-export const anthropicCountTokens: ProviderParser = {
-  parseRequest: readModelAndStream,
-  createReducer: () => wholeJsonReducer(() => ({ text: '', toolCalls: [], events: 0 })),
-};
-
 function createStreamReducer(): ResponseReducer {
   const acc = new MessageAccumulator();
   return typedEventReducer((type, payload) => acc.addEvent(type, payload), (events) => acc.result(events));

@@ -1,8 +1,9 @@
 import type { ApiKind, ProviderId } from '../exchange.js';
 import { hostMatches } from '../host-pattern.js';
-import { anthropicCountTokens, anthropicMessages } from './anthropic.js';
+import { anthropicMessages } from './anthropic.js';
 import { bedrockConverse, bedrockInvoke } from './bedrock.js';
 import { cohereChat } from './cohere.js';
+import { anthropicCountTokens, bedrockCountTokens } from './count-tokens.js';
 import { gemini, geminiCountTokens } from './gemini.js';
 import { ollamaNative } from './ollama.js';
 import { openaiChat } from './openai.js';
@@ -127,6 +128,7 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   // Bedrock: /model/{modelId}/converse[-stream], /model/{modelId}/invoke[-with-response-stream].
   if (/\/model\/[^/]+\/converse(-stream)?$/.test(bare)) return 'bedrock.converse';
   if (/\/model\/[^/]+\/invoke(-with-response-stream)?$/.test(bare)) return 'bedrock.invoke';
+  if (/\/model\/[^/]+\/count-tokens$/.test(bare)) return 'bedrock.countTokens';
   // Claude on Vertex AI: Messages bodies behind publishers/anthropic/models/{m}:rawPredict; its token
   // counting is the same method on a fixed "model", count-tokens, the model named in the body.
   if (/\/publishers\/anthropic\/models\/count-tokens:rawPredict$/i.test(bare)) return 'messages.countTokens';
@@ -151,7 +153,7 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
 export function factsFromPath(path: string): { model?: string; stream?: boolean } {
   const bare = pathOnly(path);
   const facts: { model?: string; stream?: boolean } = {};
-  const bedrock = /\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(bare);
+  const bedrock = /\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/.exec(bare);
   const model = /\/openai\/deployments\/([^/]+)\//.exec(bare)?.[1] ?? /\/models\/([^/:]+):[A-Za-z]+$/.exec(bare)?.[1] ?? bedrock?.[1]
     ?? /\/engines\/([^/]+)\/completions\/?$/.exec(bare)?.[1];
   // Vertex AI's Claude token counting names its endpoint where a model would be (the body names the model).
@@ -191,6 +193,7 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'gemini.countTokens': return geminiCountTokens;
     case 'bedrock.converse': return bedrockConverse;
     case 'bedrock.invoke': return bedrockInvoke;
+    case 'bedrock.countTokens': return bedrockCountTokens;
     case 'cohere.chat': return cohereChat;
     case 'rerank': return rerank;
     default: return undefined;

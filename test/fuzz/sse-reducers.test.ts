@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { anthropicCountTokens, anthropicMessages } from '../../src/providers/anthropic.js';
+import { anthropicMessages } from '../../src/providers/anthropic.js';
+import { anthropicCountTokens } from '../../src/providers/count-tokens.js';
 import { cohereChat } from '../../src/providers/cohere.js';
 import { ollamaNative } from '../../src/providers/ollama.js';
 import { openaiChat } from '../../src/providers/openai.js';

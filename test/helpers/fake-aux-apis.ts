@@ -3,7 +3,8 @@ import type { ServerResponse } from 'node:http';
 /**
  * The fake provider's APIs beside generation, in their documented wire formats:
  * Anthropic's token counting (POST /v1/messages/count_tokens, and Claude on Vertex AI's
- * …/publishers/anthropic/models/count-tokens:rawPredict): `{"input_tokens": N}`; Cohere's
+ * …/publishers/anthropic/models/count-tokens:rawPredict): `{"input_tokens": N}`, and Bedrock's
+ * (/model/{modelId}/count-tokens): `{"inputTokens": N}`; Cohere's
  * Embed API (/v2/embed: embeddings by type; /v1/embed: a list of floats), billing
  * COHERE_EMBED_TOKENS_PER_INPUT input tokens per text or input in `meta.billed_units`;
  * rerank (/v1/rerank, /v2/rerank, /rerank) ranking the documents by length, longest first:
@@ -18,6 +19,8 @@ export function auxRoute(res: ServerResponse, pathname: string, host: string, bo
   if (pathname === '/v1/messages/count_tokens' || /\/publishers\/anthropic\/models\/count-tokens:rawPredict$/.test(pathname)) {
     return json(res, { input_tokens: COUNTED_TOKENS });
   }
+  // Bedrock's CountTokens: `{"inputTokens": N}`.
+  if (/^\/model\/[^/]+\/count-tokens$/.test(pathname)) return json(res, { inputTokens: COUNTED_TOKENS });
   if (pathname === '/v2/embed' || pathname === '/v1/embed') return cohereEmbed(res, pathname, body);
   if (pathname.endsWith('/rerank')) return rerank(res, host, body);
   return false;

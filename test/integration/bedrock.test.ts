@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, CountTokensCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo, paths } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { ConnectAgent } from '../helpers/connect-agent.js';
+import { COUNTED_TOKENS } from '../helpers/fake-aux-apis.js';
 import { BEDROCK_TEXT } from '../helpers/fake-bedrock.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
@@ -142,5 +143,21 @@ describe('Amazon Bedrock runtime through the proxy', () => {
       return found;
     });
     expect([rec.usage.input_tokens, rec.usage.output_tokens, rec.cost_usd]).toEqual([14, 11, null]);
+  });
+
+  it('CountTokens (Converse and InvokeModel inputs) is bedrock.countTokens: the path\'s model, no tokens, $0', async () => {
+    const modelId = 'anthropic.claude-haiku-4-5-20251001-v1:0';
+    const converse = await client.send(new CountTokensCommand({ modelId, input: { converse: { messages: [{ role: 'user', content: [{ text: 'count me' }] }] } } }));
+    expect(converse.inputTokens).toBe(COUNTED_TOKENS);
+    const body = new TextEncoder().encode(JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 8, messages: [{ role: 'user', content: 'count me' }] }));
+    await client.send(new CountTokensCommand({ modelId, input: { invokeModel: { body } } }));
+    const recs = await eventually(() => {
+      const found = exported(tp).filter((e) => e.api === 'bedrock.countTokens');
+      if (found.length < 2) throw new Error(`${found.length}/2`);
+      return found;
+    });
+    expect(recs.map((e) => [e.provider, e.model, e.usage.input_tokens, e.cost_usd, e.response?.status])).toEqual([
+      ['bedrock', modelId, null, 0, 200], ['bedrock', modelId, null, 0, 200],
+    ]);
   });
 });

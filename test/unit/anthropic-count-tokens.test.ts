@@ -83,3 +83,35 @@ describe('messages.countTokens', () => {
     expect(exchangeSpan(ex, { content: false, redactor: createRedactor([]) }).attributes).toMatchObject({ 'gen_ai.operation.name': 'count_tokens' });
   });
 });
+
+/**
+ * Bedrock's CountTokens (POST /model/{modelId}/count-tokens): `{input: {converse: {messages, system}}}`
+ * or `{input: {invokeModel: {body: "<the model's own JSON>"}}}` in, `{"inputTokens": N}` out; free.
+ */
+describe('bedrock.countTokens', () => {
+  const path = '/model/anthropic.claude-haiku-4-5-20251001-v1%3A0/count-tokens';
+  const converse = { input: { converse: { system: [{ text: 'Mail ops@x.io' }], messages: [{ role: 'user', content: [{ text: 'count a@x.io' }] }] } } };
+  const invoke = { input: { invokeModel: { body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', messages: [{ role: 'user', content: 'from b@x.io' }] }) } } };
+
+  it('is identified on Bedrock with the model from the path, not as a generation', () => {
+    expect(identifyRequest('bedrock-runtime.us-east-1.amazonaws.com', 443, path)).toEqual({ provider: 'bedrock', api: 'bedrock.countTokens' });
+    expect(factsFromPath(path).model).toBe('anthropic.claude-haiku-4-5-20251001-v1:0');
+    const answer = parserFor('bedrock.countTokens')!.createReducer('application/json');
+    answer.push(Buffer.from('{"inputTokens": 12}'));
+    expect(answer.finish().usage).toBeUndefined();
+  });
+
+  it('is free, a count_tokens operation, no conversation; redaction reads its converse input and invokeModel body', () => {
+    expect(priceExchange({ provider: 'bedrock', host: 'bedrock-runtime.us-east-1.amazonaws.com', api: 'bedrock.countTokens', model: 'm', at: 0, subscription: false })).toMatchObject({ usd: 0 });
+    expect(readConversation('bedrock.countTokens', converse)).toBeUndefined();
+    const detectors = Object.values(BUILT_IN_DETECTORS);
+    const c = structuredClone(converse);
+    const i = structuredClone(invoke);
+    expect(redactRequest('bedrock.countTokens', c, detectors, new Placeholders(), true).map((h) => h.at).sort())
+      .toEqual(['input.converse.messages[0].content[0].text', 'input.converse.system[0].text']);
+    expect(redactRequest('bedrock.countTokens', i, detectors, new Placeholders(), true).map((h) => h.at)).toEqual(['input.invokeModel.body']);
+    expect(JSON.stringify([c, i])).not.toMatch(/(ops|a|b)@x\.io/);
+    // The model's own body stays JSON.
+    expect(JSON.parse(i.input.invokeModel.body).anthropic_version).toBe('bedrock-2023-05-31');
+  });
+});
