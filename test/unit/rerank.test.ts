@@ -54,6 +54,9 @@ describe('rerank', () => {
 
   it('is priced by tokens when the price list knows the model; Cohere\'s search units are unpriced, and say so', () => {
     const at = Date.parse('2026-01-01');
+    // Voyage is the price list's `voyageai`: its embeddings are priced (voyage-3 at $0.06 per million).
+    expect(priceExchange({ provider: 'voyage', host: 'api.voyageai.com', api: 'embeddings', model: 'voyage-3', usage: { inputTokens: 1_000_000 }, at, subscription: false }))
+      .toMatchObject({ usd: 0.06, matchedProvider: 'voyageai' });
     expect(priceExchange({ provider: 'voyage', host: 'api.voyageai.com', api: 'rerank', model: 'rerank-2', usage: { inputTokens: 26 }, at, subscription: false }))
       .toMatchObject({ usd: null, reason: 'unknown model "rerank-2" for voyageai' });
     const row: UnpricedRow = {
