@@ -54,6 +54,8 @@ export interface BudgetRule extends RuleBase {
 
 export interface LimitsRule extends RuleBase {
   kind: 'limits';
+  /** Its match names what only a body may tell (model, session): it cannot be decided from a request's head (declared-size.ts). */
+  matchReadsBody: boolean;
   maxRequestBytes?: number;
   maxTokens?: number;
   onMaxTokens: 'clamp' | 'block';
@@ -185,7 +187,8 @@ function compileRule(rule: RuleSpec, i: number, sources: CredentialSources): Com
       const spec = rule.limits!;
       if (spec.maxRequestBytes === undefined && spec.maxTokens === undefined) throw new RuleError([...path, 'limits'], 'needs maxRequestBytes or maxTokens');
       if (spec.onMaxTokens !== undefined && spec.maxTokens === undefined) throw new RuleError([...path, 'limits', 'onMaxTokens'], 'needs maxTokens');
-      return { ...base, kind, maxRequestBytes: spec.maxRequestBytes, maxTokens: spec.maxTokens, onMaxTokens: spec.onMaxTokens ?? 'clamp' };
+      const matchReadsBody = rule.match?.model !== undefined || rule.match?.session !== undefined;
+      return { ...base, kind, matchReadsBody, maxRequestBytes: spec.maxRequestBytes, maxTokens: spec.maxTokens, onMaxTokens: spec.onMaxTokens ?? 'clamp' };
     }
     case 'route':
       return { ...base, kind, target: compileTarget(rule.route!, [...path, 'route']) };

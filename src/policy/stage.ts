@@ -10,6 +10,7 @@ import type { CachePersistence, ResponseCaches } from '../cache/response-caches.
 import { budgetChargesFor, evaluateBudgets, type BudgetLedger } from './budget.js';
 import type { BudgetCharger } from './budget-charge.js';
 import { clampedBody } from './clamp-body.js';
+import { declaredSizeBlock } from './declared-size.js';
 import { evaluateRouting, type RoutingPlan } from './routing.js';
 import type { PendingCharges } from './pending-charges.js';
 import { mayEstimateUsage } from '../recorder/row-estimate.js';
@@ -90,6 +91,20 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
     result.headers = withBodyLength(upstreamHeaders, next.length);
   }
   return result;
+}
+
+/**
+ * The policy's refusal of a request its head already decides, before the body is read:
+ * a declared body (Content-Length) over an enforced maxRequestBytes (declared-size.ts).
+ * Recorded on `ex.policy` as the check after the read would record it.
+ */
+export function declaredSizeRefusal(runtime: PolicyRuntime, ex: Exchange, declared: number): LlmtapError | undefined {
+  if (runtime.policy.limits.length === 0) return undefined;
+  ex.tool ??= identifyTool(ex.request.headers);
+  const decision = declaredSizeBlock(runtime.policy.limits, factsOf(ex, runtime.policy.teams), declared);
+  if (!decision) return undefined;
+  ex.policy = { decisions: [decision], blocked: 'request_too_large' };
+  return new LlmtapError('request_too_large', blockOptions('request_too_large', undefined, refusalMessage('request_too_large', [decision], undefined, Date.now())));
 }
 
 /**

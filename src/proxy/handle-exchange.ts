@@ -13,13 +13,14 @@ import { identifyTool } from '../providers/tool-identity.js';
 import { isSubscriptionTraffic } from '../cost/subscription.js';
 import { factsFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
-import { applyPolicy, chargeUsage, type PolicyRuntime, type PolicyStageResult } from '../policy/stage.js';
+import { applyPolicy, chargeUsage, declaredSizeRefusal, type PolicyRuntime, type PolicyStageResult } from '../policy/stage.js';
 import { CACHE_HEADER, lookupCache, serveHit, storeAnswer, type CacheTicket } from '../cache/cache-stage.js';
 import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture, captureWhole } from './capture.js';
 import { readBody, requestBody } from './request-body.js';
 import { headRefusal } from './request-limits.js';
+import { bodyLeftUnread } from './expect-continue.js';
 import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop, withTargetHost } from './headers.js';
 import type { Metrics } from './metrics.js';
 import { credentialsOnlyHop, forwardPlanned, withHopCredential } from './fallback.js';
@@ -120,6 +121,10 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     }
     const refusal = headRefusal(req);
     if (refusal) throw new LlmtapError(refusal.code, { cause: refusal.cause });
+    // A declared size a policy limit refuses whatever the body says: refused before it is uploaded.
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const sizeRefusal = policyRuntime && declared > 0 ? declaredSizeRefusal(policyRuntime, ex, declared) : undefined;
+    if (sizeRefusal) throw sizeRefusal;
     const body = await readBody(req, deps.maxRequestBody, deps.bodyProgressTimeoutMs);
     ex.timings.requestEnd = now();
     ex.request.body = captureWhole(body, deps.captureLimit);
@@ -266,8 +271,8 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-llmtap-error': err.code };
   // Never let an extra header smuggle a line onto the wire (nor make writeHead throw here).
   for (const [name, value] of Object.entries({ ...providerErrorHeaders(ex.provider, err.code), ...err.headers })) if (isSafeHeaderName(name) && isSafeHeaderValue(value)) headers[name] = value;
-  // The unread rest of an oversized body would be parsed as the next request.
-  if (err.code === 'request_too_large' || err.code === 'bad_request' || err.code === 'request_timeout' || err.code === 'headers_too_large') headers.connection = 'close';
+  // The unread rest of a body (or one the client held back for a 100 Continue) would be parsed as the next request.
+  if (bodyLeftUnread(res.req) || err.code === 'request_too_large' || err.code === 'bad_request' || err.code === 'request_timeout' || err.code === 'headers_too_large') headers.connection = 'close';
   ex.response = { status: err.status, headers: Object.entries(headers).flatMap(([k, v]) => [k, String(v)]), body: { bytes: Buffer.from(body), size: body.length, truncated: false } };
   res.writeHead(err.status, headers);
   res.end(body);

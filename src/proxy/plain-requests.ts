@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import type { Admitted } from './admission.js';
+import { inviteBody } from './expect-continue.js';
 import { handleExchange, type ConnectionContext } from './handle-exchange.js';
 import { holdWhileAnswered, type OpenLogins } from './open-logins.js';
 import type { PerConnectionQueue } from './pipeline.js';
@@ -50,7 +51,11 @@ export function plainTarget(url: string): PlainTarget | undefined {
 /** Plain-HTTP proxying (absolute-URI requests): forwarded always, recorded for listed hosts. */
 export async function onPlainRequest(req: IncomingMessage, res: ServerResponse, ctx: PlainContext): Promise<void> {
   const url = req.url ?? '';
-  if (url.startsWith('/')) return ctx.answerDirect(req, res, url);
+  if (url.startsWith('/')) {
+    // The proxy's own pages decide nothing from the head before reading a body (the web UI's forms).
+    inviteBody(req);
+    return ctx.answerDirect(req, res, url);
+  }
   const target = plainTarget(url);
   if (!target) return ctx.refuse(req.socket, 'bad_request');
   if (ctx.draining()) {

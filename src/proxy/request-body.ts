@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { LlmtapError } from '../errors.js';
+import { inviteBody } from './expect-continue.js';
 
 // The client's request body: held whole (bounded) before anything goes upstream, and sent up framed as it came.
 
@@ -14,6 +15,8 @@ import { LlmtapError } from '../errors.js';
 export function readBody(req: IncomingMessage, limit: number, stallMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(new LlmtapError('request_too_large'));
+  // Everything decided from the head is decided: a client waiting to send its body may now.
+  inviteBody(req);
   // Complete with nothing left to read: no body. A body that arrived while the request
   // waited (its turn behind a pipelined one, a login's scrypt) is complete too, and still
   // buffered: it is read below, not dropped.

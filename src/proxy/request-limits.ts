@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { ErrorCode } from '../errors.js';
 
 /**
@@ -59,18 +59,4 @@ const HOST_VALUE = /^(?:\[[0-9A-Za-z:._~%!$&'()*+,;=-]+\]|[0-9A-Za-z._~%!$&'()*+
 
 function refusal(code: ErrorCode, cause: string, message: string): HeadRefusal {
   return { code, cause: Object.assign(new Error(message), { code: cause }) };
-}
-
-/**
- * `Expect: 100-continue` (the servers' checkContinue): the client asks whether to send
- * its body at all. Node would answer 100 at once, so a body llmtap refuses from the head
- * alone (declared over the limit, a refused head) was uploaded first, then answered 413 or
- * 400 and dropped. Such a request gets no 100: the exchange answers its refusal without
- * reading the body (RFC 9110 §10.1.1). Every other request gets its 100 as before.
- */
-export function answerExpectContinue(server: Server, maxRequestBody: () => number): void {
-  server.on('checkContinue', (req: IncomingMessage, res) => {
-    if (Number(req.headers['content-length'] ?? 0) <= maxRequestBody() && !headRefusal(req)) res.writeContinue();
-    server.emit('request', req, res);
-  });
 }

@@ -33,7 +33,7 @@ import { PolicyState } from './policy-state.js';
 import { TrustReporter } from './trust-watch.js';
 import type { RecentExchange } from './recent-exchanges.js';
 import { answerDoctorEcho, isDoctorHost } from './doctor-echo.js';
-import { answerExpectContinue } from './request-limits.js';
+import { deferContinue } from './expect-continue.js';
 import { handleUpgrade, type OpenSession, type UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
 import { parentSelector, resolveParents } from './parent-proxy.js';
@@ -205,7 +205,7 @@ export class ProxyServer {
     this.outer.on('connection', (socket: Socket) => this.track(socket));
     this.outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => void onConnect(req, socket, head, this.connect));
     this.outer.on('request', (req: IncomingMessage, res: ServerResponse) => void onPlainRequest(req, res, this.plain));
-    answerExpectContinue(this.outer, () => this.exchangeDeps.maxRequestBody);
+    deferContinue(this.outer);
     this.outer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
     this.outer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void onPlainUpgrade(req, socket, head, this.plain));
 
@@ -221,7 +221,7 @@ export class ProxyServer {
         refuseStaleLogin(res, conn);
       }));
     });
-    answerExpectContinue(this.inner, () => this.exchangeDeps.maxRequestBody);
+    deferContinue(this.inner);
     this.inner.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
     // Upgrades (WebSocket) leave the HTTP server: from here the socket is the session's,
     // out of reach of the server's header, request and keep-alive timeouts.

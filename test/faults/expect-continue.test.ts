@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
+import { loadPolicyText } from '../../src/policy/load.js';
 import { eventually, exported } from '../helpers/archive.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { interceptedSocket, plainSocketTo } from '../helpers/raw-client.js';
@@ -31,6 +32,7 @@ beforeAll(async () => {
   plainFake = await startFakeProvider({ tls: false });
   tp = await startTestProxy(tlsFake, {
     maxRequestBody: LIMIT,
+    policy: loadPolicyText('rules:\n  - {id: small-embeddings, match: {path: /v1/embeddings}, limits: {maxRequestBytes: 100}}\n', 'policy.yaml'),
     intercept: ['plain.test:80'],
     connectTo: [...FAKE_HOSTS.map((h) => parseConnectTo(`${h}:443:127.0.0.1:${tlsFake.port}`)), parseConnectTo(`plain.test:80:127.0.0.1:${plainFake.port}`)],
   });
@@ -87,6 +89,18 @@ describe('Expect: 100-continue', () => {
     expect(tlsFake.seen).toEqual([]);
     expect(plainFake.seen).toEqual([]);
     await eventually(() => expect(exported(tp).filter((e) => e.error_code === 'request_too_large').length).toBeGreaterThanOrEqual(2));
+  });
+
+  it('a declared body over a policy limit (maxRequestBytes) the head decides: 413 instead of 100 Continue, connection closed', async () => {
+    const socket = await intercepted();
+    const answer = await headOnly(socket, expectHead('/v1/embeddings', 'api.openai.com', 101));
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).not.toContain('100 Continue');
+    expect(answer.toLowerCase()).toContain('x-llmtap-error: request_too_large');
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer).toContain('small-embeddings');
+    expect(tlsFake.seen).toEqual([]);
+    await eventually(() => expect(exported(tp).some((e) => e.path === '/v1/embeddings' && e.outcome === 'blocked' && e.error_code === 'request_too_large')).toBe(true));
   });
 
   it('a refused head (two Host fields): 400 instead of 100 Continue', async () => {

@@ -1,12 +1,12 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
-/** Opens a CONNECT tunnel through the proxy and returns the raw socket after "200". */
-export function connectThrough(proxyPort: number, authority: string): Promise<Socket> {
+/** Opens a CONNECT tunnel through the proxy and returns the raw socket after "200"; `extraHead`: more header lines (each ending in CRLF). */
+export function connectThrough(proxyPort: number, authority: string, extraHead = ''): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = netConnect(proxyPort, '127.0.0.1');
     socket.once('error', reject);
-    socket.once('connect', () => socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+    socket.once('connect', () => socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extraHead}\r\n`));
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk]);
@@ -106,7 +106,7 @@ export function plainSocketTo(proxyPort: number): Promise<Socket> {
 }
 
 /** A TLS connection to api.openai.com inside a CONNECT tunnel through the proxy, trusting its CA. */
-export async function interceptedSocket(proxyPort: number, caPem: string): Promise<TLSSocket> {
-  const tunnel = await connectThrough(proxyPort, 'api.openai.com:443');
+export async function interceptedSocket(proxyPort: number, caPem: string, extraConnectHead = ''): Promise<TLSSocket> {
+  const tunnel = await connectThrough(proxyPort, 'api.openai.com:443', extraConnectHead);
   return startTls(tunnel, { host: 'api.openai.com', servername: 'api.openai.com', ca: caPem });
 }
