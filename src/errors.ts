@@ -6,6 +6,8 @@ import type { ProviderId } from './exchange.js';
  */
 export const ERROR_CODES = {
   bad_request: { status: 400, message: 'llmtap could not parse the request' },
+  /** Inside an intercepted CONNECT tunnel, a request naming another origin (its URI or Host) than the tunnel's (tunnel-target.ts). */
+  target_mismatch: { status: 400, message: 'the request names another origin than its CONNECT tunnel' },
   proxy_auth_required: { status: 407, message: 'llmtap requires proxy authentication' },
   forbidden_target: { status: 403, message: 'llmtap refuses to connect to this destination' },
   request_timeout: { status: 408, message: 'the request (head or body) did not arrive in time' },

@@ -19,7 +19,7 @@ import type { Redactor } from '../redact/redactor.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { BodyCapture, captureWhole } from './capture.js';
 import { readBody, requestBody } from './request-body.js';
-import { headRefusal } from './request-limits.js';
+import { headRefusal, type HeadRefusal } from './request-limits.js';
 import { bodyLeftUnread } from './expect-continue.js';
 import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop, withTargetHost } from './headers.js';
 import type { Metrics } from './metrics.js';
@@ -78,7 +78,7 @@ export interface ExchangeDeps {
  * (streaming) → reduce → record. Each exchange ends in exactly one outcome and is
  * handed to the recorder once.
  */
-export async function handleExchange(req: IncomingMessage, res: ServerResponse, path: string, connection: ConnectionContext, deps: ExchangeDeps): Promise<void> {
+export async function handleExchange(req: IncomingMessage, res: ServerResponse, path: string, connection: ConnectionContext, deps: ExchangeDeps, targetRefusal?: HeadRefusal): Promise<void> {
   res.sendDate = false; // the provider's Date header passes through; never add our own
   // Recording is decided per request: on a path-scoped host only the LLM paths are kept.
   const conn = connection.record && !pathRecorded(connection.recordPaths, path) ? { ...connection, record: false } : connection;
@@ -119,7 +119,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         throw new LlmtapError('rate_limited', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
       }
     }
-    const refusal = headRefusal(req);
+    const refusal = headRefusal(req) ?? targetRefusal;
     if (refusal) throw new LlmtapError(refusal.code, { cause: refusal.cause });
     // A declared size a policy limit refuses whatever the body says: refused before it is uploaded.
     const declared = Number(req.headers['content-length'] ?? 0);
@@ -272,7 +272,7 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
   // Never let an extra header smuggle a line onto the wire (nor make writeHead throw here).
   for (const [name, value] of Object.entries({ ...providerErrorHeaders(ex.provider, err.code), ...err.headers })) if (isSafeHeaderName(name) && isSafeHeaderValue(value)) headers[name] = value;
   // The unread rest of a body (or one the client held back for a 100 Continue) would be parsed as the next request.
-  if (bodyLeftUnread(res.req) || err.code === 'request_too_large' || err.code === 'bad_request' || err.code === 'request_timeout' || err.code === 'headers_too_large') headers.connection = 'close';
+  if (bodyLeftUnread(res.req) || err.code === 'request_too_large' || err.code === 'bad_request' || err.code === 'target_mismatch' || err.code === 'request_timeout' || err.code === 'headers_too_large') headers.connection = 'close';
   ex.response = { status: err.status, headers: Object.entries(headers).flatMap(([k, v]) => [k, String(v)]), body: { bytes: Buffer.from(body), size: body.length, truncated: false } };
   res.writeHead(err.status, headers);
   res.end(body);

@@ -57,6 +57,7 @@ export function headRefusal(req: IncomingMessage): HeadRefusal | undefined {
 /** RFC 3986 uri-host (IP literal or reg-name, percent-encoding and sub-delims included) and an optional port. */
 const HOST_VALUE = /^(?:\[[0-9A-Za-z:._~%!$&'()*+,;=-]+\]|[0-9A-Za-z._~%!$&'()*+,;=-]*)(?::\d*)?$/;
 
-function refusal(code: ErrorCode, cause: string, message: string): HeadRefusal {
+/** A refusal with `code` answered, `cause` the stable name of the check logged, `message` what it found. */
+export function refusal(code: ErrorCode, cause: string, message: string): HeadRefusal {
   return { code, cause: Object.assign(new Error(message), { code: cause }) };
 }

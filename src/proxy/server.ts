@@ -12,7 +12,8 @@ import type { PriceOverrides } from '../cost/override-match.js';
 import type { LeafCertificates } from '../tls/leaf.js';
 import { changedUsers, ProxyAuth, type ProxyUser } from './auth.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
-import { handleExchange, type ConnectionContext } from './handle-exchange.js';
+import type { ConnectionContext } from './handle-exchange.js';
+import { handleTunnelRequest, handleTunnelUpgrade } from './tunnel-request.js';
 import { admit, targetPolicyFor, type AdmissionContext } from './admission.js';
 import type { InterceptContext } from './intercept.js';
 import { onPlainRequest, onPlainUpgrade, type PlainContext } from './plain-requests.js';
@@ -34,7 +35,7 @@ import { TrustReporter } from './trust-watch.js';
 import type { RecentExchange } from './recent-exchanges.js';
 import { answerDoctorEcho, isDoctorHost } from './doctor-echo.js';
 import { deferContinue } from './expect-continue.js';
-import { handleUpgrade, type OpenSession, type UpgradeDeps } from './upgrade.js';
+import type { OpenSession, UpgradeDeps } from './upgrade.js';
 import { UpstreamPools } from './upstream.js';
 import { parentSelector, resolveParents } from './parent-proxy.js';
 import { UiServer } from '../ui/server/ui-server.js';
@@ -208,7 +209,6 @@ export class ProxyServer {
     deferContinue(this.outer);
     this.outer.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.rejectMalformed(err, socket));
     this.outer.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => void onPlainUpgrade(req, socket, head, this.plain));
-
     this.inner = createServer(timeouts);
     this.inner.maxHeadersCount = 0;
     this.inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -216,7 +216,7 @@ export class ProxyServer {
       if (!conn) return void res.destroy();
       this.spoke.add(req.socket);
       if (isDoctorHost(conn.target.host)) return answerDoctorEcho(req, res, this.trust);
-      this.pipelined.run(req.socket, () => whenLoginHolds(conn, this.admission, () => holdWhileAnswered(this.logins, conn, req.socket, () => handleExchange(req, res, req.url ?? '/', conn, this.exchangeDeps)), () => {
+      this.pipelined.run(req.socket, () => whenLoginHolds(conn, this.admission, () => holdWhileAnswered(this.logins, conn, req.socket, () => handleTunnelRequest(req, res, conn, this.exchangeDeps)), () => {
         this.metrics.count('proxy_auth_required');
         refuseStaleLogin(res, conn);
       }));
@@ -230,7 +230,7 @@ export class ProxyServer {
       if (!conn) return void socket.destroy();
       this.spoke.add(socket);
       if (this.draining) return this.refuse(socket, 'shutdown');
-      void whenLoginHolds(conn, this.admission, () => handleUpgrade(req, socket, head, req.url ?? '/', conn, this.exchangeDeps),
+      void whenLoginHolds(conn, this.admission, () => handleTunnelUpgrade(req, socket, head, conn, this.exchangeDeps),
         () => this.refuse(socket, 'proxy_auth_required', 'proxy-authenticate: Basic realm="llmtap"\r\n'));
     });
     // Node starts its header/request timeout checks on 'listening'. The inner server

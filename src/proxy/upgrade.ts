@@ -29,7 +29,7 @@ import { isValidWebSocketKey } from '../websocket/frame-writer.js';
 import { BodyCapture } from './capture.js';
 import { closeAfterAnswer } from './refusals.js';
 import { dialPlanned, noteUpgradeStatus } from './upgrade-routing.js';
-import { headRefusal } from './request-limits.js';
+import { headRefusal, type HeadRefusal } from './request-limits.js';
 import { isSafeHeaderName, isSafeHeaderValue, withTargetHost } from './headers.js';
 import { describeClient, type ConnectionContext, type ExchangeDeps } from './handle-exchange.js';
 import { readQuota } from '../providers/quota-headers.js';
@@ -74,7 +74,7 @@ export function responseHead(version: string, status: number, statusText: string
   return `${head}\r\n`;
 }
 
-export async function handleUpgrade(req: IncomingMessage, client: Socket, head: Buffer, path: string, conn: ConnectionContext, deps: UpgradeDeps): Promise<void> {
+export async function handleUpgrade(req: IncomingMessage, client: Socket, head: Buffer, path: string, conn: ConnectionContext, deps: UpgradeDeps, targetRefusal?: HeadRefusal): Promise<void> {
   client.on('error', () => {}); // resets are seen through 'close'
   const provider = identifyProvider(conn.target.host, conn.target.port);
   const ex: Exchange = {
@@ -122,7 +122,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
   // Only WebSocket upgrades are relayed: a GET without a body. Anything else that asks
   // to upgrade (a body, another protocol) has left Node's HTTP parser with its body and any
   // pipelined requests unparsed in `head`, so it cannot be forwarded faithfully: refuse it.
-  const refusal = headRefusal(req);
+  const refusal = headRefusal(req) ?? targetRefusal;
   if (refusal) return fail(refusal.code, refusal.cause);
   if (!isWebSocketUpgrade(req)) return fail('bad_request');
   let routing: PolicyStageResult['routing'];

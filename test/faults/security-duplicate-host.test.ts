@@ -169,11 +169,14 @@ describe('a request with more than one Host header', () => {
     expect(tlsFake.seen).toEqual([]);
     expect(plainFake.seen).toEqual([]);
     await eventually(() => expect(logLines.filter((l) => l.cause === 'invalid_host')).toHaveLength(bad.length * 2));
-    // Any well-formed host[:port] goes: upper case, a trailing dot, an IPv6 literal, an empty port, an empty value.
-    for (const value of ['API.OpenAI.com.', 'api.openai.com:443', '[::1]:443', 'api.openai.com:', '']) {
+    // Any well-formed host[:port] naming the tunnel's host goes: upper case, a trailing dot, an empty port, an empty value.
+    for (const value of ['API.OpenAI.com.', 'api.openai.com:443', 'api.openai.com:', '']) {
       const answer = await exchange(await tlsSocket(), post('/v1/chat/completions', `Host: ${value}\r\nConnection: close\r\n`));
       expect(answer.raw, JSON.stringify(value)).toMatch(/^HTTP\/1\.1 200 /);
     }
+    // A well-formed one naming another server (an IPv6 literal) is no invalid Host, but not the tunnel's (tunnel-request-target.test.ts).
+    const other = await exchange(await tlsSocket(), post('/v1/chat/completions', 'Host: [::1]:443\r\nConnection: close\r\n'));
+    expect(other.raw.toLowerCase()).toContain('x-llmtap-error: target_mismatch');
     tlsFake.seen.length = 0;
   });
 
