@@ -25,6 +25,7 @@ import { isSafeHeaderName, isSafeHeaderValue, stripHopByHop, withTargetHost } fr
 import type { Metrics } from './metrics.js';
 import { credentialsOnlyHop, forwardPlanned, withHopCredential } from './fallback.js';
 import { relay } from './relay.js';
+import { asteriskUpstream } from './asterisk-upstream.js';
 import { formatAuthority } from './route.js';
 import type { UpstreamPools } from './upstream.js';
 import type { MockUpstream } from '../mock/mock-upstream.js';
@@ -192,7 +193,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         pools: deps.pools, policy: policyRuntime.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor, extraHeaders,
         base: { method: ex.request.method, path, headers: forwardHeaders, body: Buffer.isBuffer(forwardBody) ? forwardBody : body.length > 0 ? body : null, chunked: forwardBody instanceof Readable, identity: Buffer.isBuffer(forwardBody) && forwardBody !== body ? forwardBody : decoded },
       }, res, ex, capture)
-      : await relay(deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path: upstreamPath, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
+      : await relay(upstreamPath === '*' ? asteriskUpstream(() => deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port)) : deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path: upstreamPath, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
     if (ex.response) ex.response.body = capture.result();
     switch (result.outcome) {
       case 'completed':

@@ -56,6 +56,7 @@ export async function onPlainRequest(req: IncomingMessage, res: ServerResponse, 
     inviteBody(req);
     return ctx.answerDirect(req, res, url);
   }
+  if (url === '*' && req.method === 'OPTIONS') return answerServerOptions(res);
   const target = plainTarget(url);
   if (!target) return ctx.refuse(req.socket, 'bad_request');
   if (ctx.draining()) {
@@ -80,6 +81,17 @@ export async function onPlainRequest(req: IncomingMessage, res: ServerResponse, 
     ...(admitted.login ? { login: admitted.login } : {}),
   };
   ctx.pipelined.run(req.socket, () => holdWhileAnswered(ctx.logins, conn, req.socket, () => handleExchange(req, res, target.path, conn, ctx.exchangeDeps)));
+}
+
+/**
+ * `OPTIONS *` to the proxy itself (no tunnel, no absolute URI) asks this server what it
+ * supports (RFC 9110 §9.3.7): answered as a server would, with the methods it serves —
+ * its own pages (GET, HEAD, POST for the web UI), OPTIONS, and CONNECT as a proxy. Nothing
+ * about it is secret, so no proxy login is asked for, as for /healthz.
+ */
+function answerServerOptions(res: ServerResponse): void {
+  res.writeHead(200, { allow: 'GET, HEAD, POST, OPTIONS, CONNECT', 'content-length': 0 });
+  res.end();
 }
 
 /** A plain-HTTP absolute-URI upgrade: relayed like an intercepted one, recorded for listed hosts. */

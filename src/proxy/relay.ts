@@ -42,7 +42,7 @@ export interface RelayOptions {
  * Each chunk is written first and copied into the capture second; when the client
  * cannot keep up, the upstream read is paused until the client drains.
  */
-export function relay(dispatcher: Dispatcher, request: RelayRequest, res: ServerResponse, ex: Exchange, capture: BodyCapture, options: RelayOptions = {}): Promise<RelayResult> {
+export function relay(dispatcher: Pick<Dispatcher, 'dispatch'>, request: RelayRequest, res: ServerResponse, ex: Exchange, capture: BodyCapture, options: RelayOptions = {}): Promise<RelayResult> {
   return new Promise((resolve) => {
     let controller: Dispatcher.DispatchController | undefined;
     let settled = false;

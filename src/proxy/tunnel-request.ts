@@ -22,7 +22,7 @@ export function handleTunnelUpgrade(req: IncomingMessage, socket: Socket, head: 
 
 function readTarget(req: IncomingMessage, conn: ConnectionContext): { path: string; conn: ConnectionContext; refused?: HeadRefusal } {
   const url = req.url ?? '/';
-  const target: TunnelTarget = tunnelRequestTarget(url, req.headers.host, conn.target);
+  const target: TunnelTarget = tunnelRequestTarget(req.method ?? 'GET', url, req.headers.host, conn.target);
   // Refused: recorded with the target as sent.
   if ('refused' in target) return { path: url, conn, refused: refusal(target.refused, target.refused, target.why) };
   // Absolute-form: upstream with the Host its URI names (headers.ts withTargetHost), as on the plain-HTTP side.

@@ -5,7 +5,8 @@
  * server is refused (`target_mismatch`), never forwarded to the tunnel's host, which
  * may answer for several (virtual hosts, a shared front end). What names it:
  *
- * - origin-form (`/path?query`): the Host header, when it names anything;
+ * - origin-form (`/path?query`) and asterisk-form (`OPTIONS *`, forwarded as is): the
+ *   Host header, when it names anything;
  * - absolute-form (`https://host[:port]/path?query`): its authority, which wins over
  *   Host (RFC 9112 §3.2.2). It goes upstream in origin-form (a server need not accept
  *   absolute-form from anyone but a proxy), the path and query byte for byte, with a
@@ -17,8 +18,10 @@ export type TunnelTarget =
   | { path: string; authority?: string }
   | { refused: 'target_mismatch' | 'bad_request'; why: string };
 
-export function tunnelRequestTarget(url: string, host: string | undefined, tunnel: { host: string; port: number }): TunnelTarget {
-  if (url.startsWith('/')) {
+export function tunnelRequestTarget(method: string, url: string, host: string | undefined, tunnel: { host: string; port: number }): TunnelTarget {
+  // Asterisk-form asks the origin about itself (RFC 9112 §3.2.4); only OPTIONS may use it.
+  if (url === '*' && method !== 'OPTIONS') return { refused: 'bad_request', why: 'asterisk-form with another method than OPTIONS' };
+  if (url.startsWith('/') || url === '*') {
     return host === undefined || host === '' || namesTunnel(`https://${host}`, tunnel) ? { path: url } : mismatch('the Host header names another server than the tunnel');
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();

@@ -1,0 +1,68 @@
+/**
+ * `OPTIONS *` (asterisk-form, RFC 9112 §3.2.4) asks a server about itself. Inside an
+ * intercepted tunnel it is a request to the origin: forwarded upstream as sent (the
+ * request line byte for byte) and its answer passed back, its Host checked like any
+ * other request's. Sent to the proxy itself (plain HTTP, no tunnel) it is answered by
+ * the proxy as a server: 200 with the methods it serves in `Allow`. Raw sockets.
+ */
+import type { Socket } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConnectTo } from '../../src/config.js';
+import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { exchangeUntilClose, interceptedSocket, plainSocketTo } from '../helpers/raw-client.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+
+let fake: FakeProvider;
+let tp: TestProxy;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  tp = await startTestProxy(fake);
+});
+beforeEach(() => {
+  fake.seen.length = 0;
+});
+afterAll(async () => {
+  await tp?.close();
+  await fake?.close();
+});
+
+const intercepted = (): Promise<Socket> => interceptedSocket(tp.proxy.address.port, tp.caPem);
+
+describe('OPTIONS * (asterisk-form)', () => {
+  it('inside an intercepted tunnel: forwarded upstream as OPTIONS *, the origin\'s answer passed back', async () => {
+    const answer = await exchangeUntilClose(await intercepted(), 'OPTIONS * HTTP/1.1\r\nHost: api.openai.com\r\nX-Probe: 1\r\nConnection: close\r\n\r\n');
+    expect(fake.seen.map((s) => [s.method, s.url])).toEqual([['OPTIONS', '*']]);
+    expect(fake.seen[0]!.rawHeaders).toContain('X-Probe');
+    expect(answer.raw).toMatch(/^HTTP\/1\.1 404 /); // the fake provider's own answer
+    expect(answer.raw.toLowerCase()).not.toContain('x-llmtap-error');
+  });
+
+  it('inside a tunnel to an unreachable upstream: 502 upstream_unreachable, as for any request', async () => {
+    const dead = await startTestProxy(undefined, { connectTo: [parseConnectTo('api.openai.com:443:127.0.0.1:1')] });
+    try {
+      const answer = await exchangeUntilClose(await interceptedSocket(dead.proxy.address.port, dead.caPem), 'OPTIONS * HTTP/1.1\r\nHost: api.openai.com\r\nConnection: close\r\n\r\n');
+      expect(answer.raw).toMatch(/^HTTP\/1\.1 502 /);
+      expect(answer.raw.toLowerCase()).toContain('x-llmtap-error: upstream_unreachable');
+    } finally {
+      await dead.close();
+    }
+  });
+
+  it('inside a tunnel with a Host naming another server: 400 target_mismatch, nothing forwarded', async () => {
+    const answer = await exchangeUntilClose(await intercepted(), 'OPTIONS * HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n');
+    expect(answer.raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer.raw.toLowerCase()).toContain('x-llmtap-error: target_mismatch');
+    expect(fake.seen).toEqual([]);
+  });
+
+  it('to the proxy itself: 200 with Allow; another method with * is a bad request', async () => {
+    const options = await exchangeUntilClose(await plainSocketTo(tp.proxy.address.port), 'OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    expect(options.raw).toMatch(/^HTTP\/1\.1 200 /);
+    expect(options.raw.toLowerCase()).toMatch(/\r\nallow: get, head, post, options, connect\r\n/);
+    expect(options.raw.toLowerCase()).toContain('content-length: 0');
+    const get = await exchangeUntilClose(await plainSocketTo(tp.proxy.address.port), 'GET * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    expect(get.raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(fake.seen).toEqual([]);
+  });
+});
