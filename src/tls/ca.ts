@@ -6,6 +6,7 @@ import type forge from 'node-forge';
 import { nodeForge } from './forge.js';
 import { generateRsaKeyPair } from './rsa-key.js';
 import { randomSerialHex, signCertificatePem, utf8Field } from './sign.js';
+import { certBeingPublished, finishAbandonedPublish, removeAbandoned } from './ca-leftovers.js';
 
 export interface CertificateAuthority {
   certPem: string;
@@ -50,6 +51,11 @@ export function loadOrCreateCa(certsDir: string): LoadedCa {
   }
   // A key just published without its certificate yet: another llmtap is finishing its CA.
   if (haveKey && !haveCert && certBeingPublished(certPath) && waitForCert(certPath)) {
+    return { ca: loadCa(certPath, keyPath), created: false, warnings };
+  }
+  // Or one that was killed doing so (ca-leftovers.ts): its publish is finished here.
+  if (haveKey && !haveCert && finishAbandonedPublish(certPath, keyPath)) {
+    removeAbandoned(certsDir, [CA_CERT_FILE, CA_KEY_FILE]);
     return { ca: loadCa(certPath, keyPath), created: false, warnings };
   }
   if (haveCert !== haveKey) {
@@ -247,16 +253,6 @@ function claimKey(tmpKey: string, keyPath: string): void {
 
 /** How long a reader waits for the certificate of a key being published (the winner has nothing slow left to do). */
 const CERT_WAIT_MS = 5_000;
-
-/**
- * Whether a certificate is on its way (publishCa's temporary file is there): a key alone
- * is then another llmtap between linking its key and renaming its certificate, not a CA
- * left incomplete, which is refused at once.
- */
-function certBeingPublished(certPath: string): boolean {
-  const prefix = `${path.basename(certPath)}.`;
-  return fs.readdirSync(path.dirname(certPath)).some((name) => name.startsWith(prefix) && name.endsWith('.tmp'));
-}
 
 /** Whether the certificate appeared within CERT_WAIT_MS (polled: CA loading is synchronous, and this runs once per start at most). */
 function waitForCert(certPath: string): boolean {
