@@ -122,6 +122,18 @@ describe('Expect: 100-continue', () => {
     expect(tlsFake.seen).toHaveLength(1);
   });
 
+  it('curl posting a body within the limits with Expect gets its 100 at once (not after its timeout), then the answer', async () => {
+    const within = join(tp.home, 'within.json');
+    writeFileSync(within, JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'y'.repeat(32 * 1024) }] }));
+    const { stdout } = await run('curl', ['-sS', '--proxy', tp.url, '--cacert', caFile, '-H', 'content-type: application/json', '-H', 'Expect: 100-continue',
+      '--expect100-timeout', '5', '--data-binary', `@${within}`, '-o', '/dev/null', '-w', '%{http_code} %{size_upload} %{time_total}', 'https://api.openai.com/v1/chat/completions']);
+    const [status, uploaded, seconds] = stdout.split(' ');
+    expect(status).toBe('200');
+    expect(Number(uploaded)).toBeGreaterThan(32 * 1024);
+    expect(Number(seconds)).toBeLessThan(4); // had the 100 not come, curl would have waited its 5 s
+    expect(tlsFake.seen).toHaveLength(1);
+  });
+
   it('curl posting 8 MB with Expect gets 413 without uploading the body', async () => {
     // curl's own Expect: 100-continue; %{size_upload} is what it sent of the body.
     const { stdout } = await run('curl', ['-sS', '--proxy', tp.url, '--cacert', caFile, '-H', 'content-type: application/json', '-H', 'Expect: 100-continue',

@@ -4,7 +4,8 @@
  * origin-form, with the URL's Host, and is recorded with its path. One naming another
  * origin than the CONNECT target — by its absolute URI, or by its Host header in
  * origin-form — gets 400 `target_mismatch` and is never forwarded to the tunnel's host.
- * Raw TLS sockets inside the tunnel: exact request lines, what the provider received.
+ * Requests and WebSocket upgrades alike. Raw TLS sockets inside the tunnel: exact request
+ * lines, what the provider received.
  */
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -76,5 +77,14 @@ describe('absolute-form and Host inside an intercepted tunnel', () => {
     const passed = await exchangeUntilClose(await intercepted(), post('/v1/chat/completions', 'API.OPENAI.COM:443', 'host-same'));
     expect(passed.raw).toMatch(/^HTTP\/1\.1 200 /);
     expect(fake.seen).toHaveLength(1);
+  });
+
+  it('a WebSocket upgrade whose Host names another server: 400 target_mismatch, nothing dialled', async () => {
+    const upgrade = 'GET /v1/realtime?model=gpt-4o-realtime-preview HTTP/1.1\r\nHost: evil.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+      + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    const answer = await exchangeUntilClose(await intercepted(), upgrade);
+    expect(answer.raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer.raw.toLowerCase()).toContain('x-llmtap-error: target_mismatch');
+    expect(fake.seen).toEqual([]);
   });
 });
