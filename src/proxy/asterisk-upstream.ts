@@ -10,9 +10,10 @@ import type { Dispatcher } from 'undici';
  * guarded DNS, verified TLS, parent proxy: UpstreamPools.dial) and closed after the answer.
  * It speaks the dispatch-handler protocol relay.ts drives (start, head, data with
  * pause/resume, end with trailers, error), so the answer is relayed, captured and
- * recorded like any other.
+ * recorded like any other. An upstream silent for `silenceMs` (the upstream headers
+ * timeout) is cut as undici's would be: upstream_timeout before the head, the answer cut after.
  */
-export function asteriskUpstream(dial: () => Promise<Socket>): Pick<Dispatcher, 'dispatch'> {
+export function asteriskUpstream(dial: () => Promise<Socket>, silenceMs: number): Pick<Dispatcher, 'dispatch'> {
   return {
     dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       let request: ClientRequest | undefined;
@@ -72,6 +73,7 @@ export function asteriskUpstream(dial: () => Promise<Socket>): Pick<Dispatcher, 
           res.on('error', fail);
         });
         request.on('error', fail);
+        request.setTimeout(silenceMs, () => request?.destroy(Object.assign(new Error('the upstream sent nothing in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' })));
         const body = opts.body as Buffer | Readable | null | undefined;
         if (body && typeof (body as Readable).pipe === 'function') (body as Readable).pipe(request);
         else request.end(body ?? undefined);

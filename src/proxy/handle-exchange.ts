@@ -66,6 +66,8 @@ export interface ExchangeDeps {
   policy?: PolicyRuntime;
   /** Built-in rules plus --redact patterns, for everything logged; replaced on config reload. */
   redactor: Redactor;
+  /** How long an upstream may take to its answer's head (--upstream-headers-timeout), where undici's pool does not keep it. */
+  upstreamHeadersTimeoutMs: number;
   /** A request body that sends nothing for this long is cut with 408 (the --headers-timeout). */
   bodyProgressTimeoutMs: number;
   /** `llmtap mock`: intercepted requests are answered from recordings and never forwarded. */
@@ -193,7 +195,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         pools: deps.pools, policy: policyRuntime.policy, facts: routing.facts, plan: routing.plan, logger: deps.logger, redactor: deps.redactor, extraHeaders,
         base: { method: ex.request.method, path, headers: forwardHeaders, body: Buffer.isBuffer(forwardBody) ? forwardBody : body.length > 0 ? body : null, chunked: forwardBody instanceof Readable, identity: Buffer.isBuffer(forwardBody) && forwardBody !== body ? forwardBody : decoded },
       }, res, ex, capture)
-      : await relay(upstreamPath === '*' ? asteriskUpstream(() => deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port)) : deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path: upstreamPath, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
+      : await relay(upstreamPath === '*' ? asteriskUpstream(() => deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port), deps.upstreamHeadersTimeoutMs) : deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path: upstreamPath, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
     if (ex.response) ex.response.body = capture.result();
     switch (result.outcome) {
       case 'completed':

@@ -42,7 +42,6 @@ export interface OpenSession {
 }
 
 export interface UpgradeDeps extends ExchangeDeps {
-  upstreamHeadersTimeoutMs: number;
   /** Open sessions (relayed, or replayed by `llmtap mock`), so the proxy's drain can close them at its deadline. */
   sessions: Set<OpenSession>;
   /** Sessions open under a gateway login: a reload that revokes it closes them (open-logins.ts). */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { exchangeUntilClose, interceptedSocket, plainSocketTo } from '../helpers/raw-client.js';
+import { startRawUpstream } from '../helpers/raw-upstream.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 let fake: FakeProvider;
@@ -46,6 +47,24 @@ describe('OPTIONS * (asterisk-form)', () => {
       expect(answer.raw.toLowerCase()).toContain('x-llmtap-error: upstream_unreachable');
     } finally {
       await dead.close();
+    }
+  });
+
+  it('inside a tunnel: the request line reaches the origin byte for byte; an origin silent past --upstream-headers-timeout gets 504 upstream_timeout', async () => {
+    const up = await startRawUpstream((req) => (req.head.includes('X-Silent') ? [10_000, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'] : ['HTTP/1.1 204 No Content\r\nAllow: GET, POST\r\n\r\n']), { tls: true });
+    const quick = await startTestProxy(undefined, { connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${up.port}`)], upstreamCa: [up.caFile!], upstreamHeadersTimeoutMs: 500 });
+    try {
+      const socket = (): Promise<Socket> => interceptedSocket(quick.proxy.address.port, quick.caPem);
+      const answered = await exchangeUntilClose(await socket(), 'OPTIONS * HTTP/1.1\r\nHost: api.openai.com\r\nConnection: close\r\n\r\n');
+      expect(answered.raw).toMatch(/^HTTP\/1\.1 204 No Content\r\n/);
+      expect(answered.raw).toContain('Allow: GET, POST');
+      expect(up.seen[0]!.head.split('\r\n')[0]).toBe('OPTIONS * HTTP/1.1');
+      const silent = await exchangeUntilClose(await socket(), 'OPTIONS * HTTP/1.1\r\nHost: api.openai.com\r\nX-Silent: 1\r\nConnection: close\r\n\r\n');
+      expect(silent.raw).toMatch(/^HTTP\/1\.1 504 /);
+      expect(silent.raw.toLowerCase()).toContain('x-llmtap-error: upstream_timeout');
+    } finally {
+      await quick.close();
+      await up.close();
     }
   });
 
