@@ -99,7 +99,8 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
  * Recorded on `ex.policy` as the check after the read would record it.
  */
 export function declaredSizeRefusal(runtime: PolicyRuntime, ex: Exchange, declared: number): LlmtapError | undefined {
-  if (runtime.policy.limits.length === 0) return undefined;
+  // Most requests are under every limit: only then are the head's facts worth reading.
+  if (!runtime.policy.limits.some((rule) => rule.maxRequestBytes !== undefined && declared > rule.maxRequestBytes)) return undefined;
   ex.tool ??= identifyTool(ex.request.headers);
   const decision = declaredSizeBlock(runtime.policy.limits, factsOf(ex, runtime.policy.teams), declared);
   if (!decision) return undefined;

@@ -22,7 +22,9 @@ export function tunnelRequestTarget(method: string, url: string, host: string | 
   // Asterisk-form asks the origin about itself (RFC 9112 §3.2.4); only OPTIONS may use it.
   if (url === '*' && method !== 'OPTIONS') return { refused: 'bad_request', why: 'asterisk-form with another method than OPTIONS' };
   if (url.startsWith('/') || url === '*') {
-    return host === undefined || host === '' || namesTunnel(`https://${host}`, tunnel) ? { path: url } : mismatch('the Host header names another server than the tunnel');
+    // Every request of a tunnel comes here: the usual Host, the tunnel's own as clients write it, passes without a URL parse.
+    if (host === undefined || host === '' || (host === tunnel.host && tunnel.port === 443) || host === `${tunnel.host}:${tunnel.port}`) return { path: url };
+    return namesTunnel(`https://${host}`, tunnel) ? { path: url } : mismatch('the Host header names another server than the tunnel');
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme !== 'https' && scheme !== 'http') return { refused: 'bad_request', why: 'a request target that is no path and no http(s) URI' };
