@@ -34,5 +34,9 @@ export function inviteBody(req: IncomingMessage): void {
  * next request, and the client kept waiting for a read that never comes.
  */
 export function bodyLeftUnread(req: IncomingMessage): boolean {
-  return awaitingContinue.has(req) || !req.complete;
+  if (awaitingContinue.has(req)) return true;
+  if (req.complete) return false;
+  // Node marks even a bodiless request incomplete until its end is read: it has nothing left.
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

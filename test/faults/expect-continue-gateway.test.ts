@@ -100,4 +100,14 @@ describe('Expect: 100-continue, refusals decided from the head (gateway)', () =>
     expect(answer.raw.toLowerCase()).toContain('connection: close');
     expect(answer.closed).toBe(true);
   });
+
+  it('a refusal of a request without a body leaves the connection open: nothing is left to read, the next request on it is answered', async () => {
+    const socket = await intercepted();
+    const get = 'GET /v1/models HTTP/1.1\r\nHost: api.openai.com\r\n\r\n';
+    const first = await firstAnswer(socket, get);
+    expect(first).toMatch(/^HTTP\/1\.1 429 /);
+    expect(first.toLowerCase()).not.toContain('connection: close');
+    const second = await exchangeUntilClose(socket, get.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+    expect(second.raw).toMatch(/^HTTP\/1\.1 429 /);
+  });
 });
