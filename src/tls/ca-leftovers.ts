@@ -36,6 +36,9 @@ function temporaries(dir: string, names: readonly string[], now = Date.now()): T
 }
 
 function isAlive(pid: number): boolean {
+  // A file named with this process's own pid is a former process's (a container restarted
+  // under the same pid): this one has published nothing yet.
+  if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return true;

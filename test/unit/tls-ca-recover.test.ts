@@ -73,14 +73,26 @@ describe('a CA publish cut between the key and the certificate', () => {
   it('a leftover whose writer pid is alive again (reused) but that is older than any publish: finished too', async () => {
     const dir = path.join(tmpRoot, 'reused-pid', 'certs');
     await killedMidPublish(dir);
-    // Rename the leftovers as if written by a live process (this one), ten minutes ago.
+    // Rename the leftovers as if written by a live process (this one's parent), ten minutes ago.
     for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))) {
-      const renamed = f.replace(/\.\d+\.([0-9a-f]+)\.tmp$/, `.${process.pid}.$1.tmp`);
+      const renamed = f.replace(/\.\d+\.([0-9a-f]+)\.tmp$/, `.${process.ppid}.$1.tmp`);
       fs.renameSync(path.join(dir, f), path.join(dir, renamed));
       const old = new Date(Date.now() - 10 * 60_000);
       fs.utimesSync(path.join(dir, renamed), old, old);
     }
     expect(loadOrCreateCa(dir).created).toBe(false);
+    expect(fs.readdirSync(dir).sort()).toEqual([CA_KEY_FILE, CA_CERT_FILE].sort());
+  }, 20_000);
+
+  it('a fresh leftover named with the starting process\'s own pid (a container restarted under the same pid): finished, not waited for', async () => {
+    const dir = path.join(tmpRoot, 'own-pid', 'certs');
+    await killedMidPublish(dir);
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))) {
+      fs.renameSync(path.join(dir, f), path.join(dir, f.replace(/\.\d+\.([0-9a-f]+)\.tmp$/, `.${process.pid}.$1.tmp`)));
+    }
+    const started = Date.now();
+    expect(loadOrCreateCa(dir).created).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2000);
     expect(fs.readdirSync(dir).sort()).toEqual([CA_KEY_FILE, CA_CERT_FILE].sort());
   }, 20_000);
 
