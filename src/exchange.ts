@@ -28,6 +28,8 @@ export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embedding
   | 'ollama.chat' | 'ollama.generate'
   // Gemini generateContent/streamGenerateContent (Gemini API, Vertex AI, Code Assist) and countTokens.
   | 'gemini.generateContent' | 'gemini.countTokens'
+  // Gemini Live over WebSocket (BidiGenerateContent: Gemini API, ephemeral tokens, Vertex AI).
+  | 'gemini.live'
   // Amazon Bedrock runtime: Converse (JSON, eventstream) and InvokeModel (model-native bodies).
   | 'bedrock.converse' | 'bedrock.invoke'
   // Bedrock's CountTokens (/model/{modelId}/count-tokens): a Converse or InvokeModel input in, a count out.

@@ -69,6 +69,10 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
   if (input.api === 'realtime' && input.usage && input.usage.inputAudioTokens === undefined && input.usage.outputAudioTokens === undefined) {
     return miss('Realtime usage without its audio breakdown (input_token_details.audio_tokens): not priced');
   }
+  // Gemini Live too: its usage names each modality's tokens (promptTokensDetails, responseTokensDetails).
+  if (input.api === 'gemini.live' && input.usage && input.usage.inputAudioTokens === undefined && input.usage.outputAudioTokens === undefined) {
+    return miss('Gemini Live usage without its per-modality breakdown (promptTokensDetails): not priced');
+  }
   const models = candidateModels(input);
   if (models.length === 0) return miss('no model recorded');
   const usage = toPriceUsage(input.usage, input.api, input.provider);

@@ -15,7 +15,7 @@ import type { Redactor } from '../redact/redactor.js';
 import { closeReplyPayload, encodeFrame, websocketAccept } from '../websocket/frame-writer.js';
 import { FrameReader } from '../websocket/frames.js';
 import { MessageAssembler, OPCODES, type WsMessage } from '../websocket/messages.js';
-import { createWsReducer, settleWebSocket, type WsReducer } from '../websocket/reduce.js';
+import { createWsReducer, settleWebSocket, wsPayloadText, type WsReducer } from '../websocket/reduce.js';
 import type { WsAnswer, WsConversation } from './ws-index.js';
 import { clientEventId, wsErrorEvent, wsMessageCanonical, type ServerMessage } from './ws-recording.js';
 
@@ -160,10 +160,11 @@ export class WsReplay {
   private note(direction: 'client' | 'server', opcode: number, data: Buffer, truncated: boolean, error: string | undefined): WsMessageRecord {
     const record: WsMessageRecord = { seq: this.seq++, direction, at: now(), opcode, size: data.length, compressed: false, truncated };
     if (error) record.error = error;
-    if (opcode === OPCODES.text && !error) {
-      record.text = data.toString('utf8');
-      this.reducer.push({ direction, text: record.text, truncated });
-    } else if (data.length > 0) record.base64 = data.toString('base64');
+    if (opcode === OPCODES.text && !error) record.text = data.toString('utf8');
+    else if (data.length > 0) record.base64 = data.toString('base64');
+    // Read as a relayed session's messages are (Gemini Live's JSON in binary frames too).
+    const text = error ? undefined : record.text ?? wsPayloadText(this.ex.api, opcode, data);
+    if (text !== undefined) this.reducer.push({ direction, text, truncated });
     this.batch.push(record);
     if (this.batch.length >= BATCH_MESSAGES) {
       this.deps.recordMessages(this.ex.id, this.batch);

@@ -69,3 +69,14 @@ export function usageOutputTokens(usage: Usage | undefined, api: string | undefi
 
 /** SQL for the same total over `exchanges` columns, for aggregate queries. */
 export const OUTPUT_TOKENS_SQL = `(COALESCE(output_tokens, 0) + CASE WHEN api LIKE 'gemini.%' THEN COALESCE(reasoning_tokens, 0) ELSE 0 END)`;
+
+/** Usages added key by key (the responses of a WebSocket session); undefined when none is known. */
+export function sumUsage(all: readonly (Usage | undefined)[]): Usage | undefined {
+  let total: Usage | undefined;
+  for (const usage of all) {
+    if (!usage) continue;
+    total ??= {};
+    for (const key of Object.keys(usage) as (keyof Usage)[]) total[key] = (total[key] ?? 0) + (usage[key] ?? 0);
+  }
+  return total;
+}

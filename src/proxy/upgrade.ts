@@ -23,6 +23,7 @@ import type { MatchFacts } from '../policy/types.js';
 import { identifyApi, identifyProvider, queryModel } from '../providers/registry.js';
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
+import { isGeminiLivePath } from '../websocket/gemini-live.js';
 import { screensMessages } from './ws-screen.js';
 import { chargedSession, screenedSession } from './ws-policy.js';
 import { isValidWebSocketKey } from '../websocket/frame-writer.js';
@@ -59,10 +60,11 @@ export function upgradeRequestHeaders(raw: RawHeaders): RawHeaders {
   return out;
 }
 
-/** Which API a WebSocket path speaks: Realtime by its path, the rest as their HTTP form. */
+/** Which API a WebSocket path speaks: Realtime and Gemini Live by their paths, the rest as their HTTP form. */
 export function identifyWsApi(path: string, provider: Exchange['provider']): Exchange['api'] {
   const bare = path.split(/[?#]/)[0]!.replace(/\/+$/, '');
   if (bare.endsWith('/realtime')) return 'realtime';
+  if (isGeminiLivePath(bare)) return 'gemini.live';
   return identifyApi(path, provider);
 }
 

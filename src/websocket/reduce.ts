@@ -8,10 +8,12 @@
  * result joins them: text and thinking in order, every tool call, usage summed.
  * Other APIs get the trivial reducer, which only counts the server's JSON events.
  */
-import type { ApiKind, Exchange, Reassembled, ResponsePart, Usage, WsMessageRecord } from '../exchange.js';
+import type { ApiKind, Exchange, Reassembled, ResponsePart, WsMessageRecord } from '../exchange.js';
 import { asObject, parseJson } from '../providers/json.js';
 import { createResponsesEventReducer, type ResponsesEventReducer } from '../providers/responses-events.js';
-import type { Direction } from './messages.js';
+import { sumUsage } from '../providers/usage-totals.js';
+import { liveReducer } from './gemini-live.js';
+import { OPCODES, type Direction } from './messages.js';
 
 /** One text message of a session, in wire order across both directions. */
 export interface WsTextMessage {
@@ -36,10 +38,30 @@ export function createWsReducer(api: ApiKind | undefined, onResponse?: (part: Re
     case 'responses':
     case 'realtime':
       return responsesReducer({ onResponse });
+    case 'gemini.live':
+      return liveReducer(onResponse);
     default:
       return countingReducer();
   }
 }
+
+/**
+ * The text a reducer reads in a message's payload: a text message's, and for Gemini Live
+ * a binary one's too when it holds JSON (its server sends every message as a binary frame
+ * of JSON text). The capture keeps such a message as binary, byte for byte.
+ */
+export function wsPayloadText(api: ApiKind | undefined, opcode: number, data: Buffer): string | undefined {
+  if (opcode === OPCODES.text) return data.toString('utf8');
+  if (opcode !== OPCODES.binary || api !== 'gemini.live' || data[0] !== 0x7b) return undefined;
+  try {
+    return JSON_TEXT.decode(data);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refuses bytes that are not UTF-8 (a binary frame of audio is not text). */
+const JSON_TEXT = new TextDecoder('utf-8', { fatal: true });
 
 /** A session that ended: its capture and what its messages meant go on the Exchange (relayed or replayed alike). */
 export function settleWebSocket(ex: Exchange, capture: NonNullable<Exchange['websocket']>, reducer: WsReducer): void {
@@ -245,14 +267,4 @@ function joinResponses(parts: readonly Reassembled[], requestedModel: string | u
   const stop = [...parts].reverse().find((p) => p.stopReason)?.stopReason;
   if (stop !== undefined) out.stopReason = stop;
   return out;
-}
-
-function sumUsage(all: readonly (Usage | undefined)[]): Usage | undefined {
-  let total: Usage | undefined;
-  for (const usage of all) {
-    if (!usage) continue;
-    total ??= {};
-    for (const key of Object.keys(usage) as (keyof Usage)[]) total[key] = (total[key] ?? 0) + (usage[key] ?? 0);
-  }
-  return total;
 }

@@ -14,7 +14,7 @@ import { ZlibInflater } from './deflate.js';
 import { closePayload, encodeFrame } from './frame-writer.js';
 import { FrameReader } from './frames.js';
 import { MessageAssembler, OPCODES, type Direction, type WsMessage } from './messages.js';
-import { createWsReducer, settleWebSocket, type WsReducer } from './reduce.js';
+import { createWsReducer, settleWebSocket, wsPayloadText, type WsReducer } from './reduce.js';
 
 export interface SessionDeps {
   captureLimit: number;
@@ -199,7 +199,9 @@ export class WsSession {
     for (const m of this.pending.splice(0, n)) {
       const record = toRecord(m, this.seq++);
       if (this.gate && m.direction === 'client' && (m.opcode === OPCODES.text || m.opcode === OPCODES.binary)) this.screen(record, m);
-      if (record.text !== undefined && !record.error) this.reducer.push({ direction: m.direction, text: record.text, truncated: record.truncated });
+      // Gemini Live's server sends JSON in binary frames: read as text, kept as sent.
+      const text = record.error ? undefined : record.text ?? wsPayloadText(this.ex.api, m.opcode, m.data);
+      if (text !== undefined) this.reducer.push({ direction: m.direction, text, truncated: record.truncated });
       this.batch.push(record);
       this.batchBytes += m.data.length;
     }

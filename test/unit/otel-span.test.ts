@@ -22,6 +22,19 @@ describe('exchange → GenAI span', () => {
     expect([span.startTime, span.endTime, span.error]).toEqual([1000, 1250, undefined]);
   });
 
+  it('a Gemini Live session is a realtime operation of the model its setup named; its ?key= never shows', () => {
+    const ex = makeExchange({
+      provider: 'gemini', api: 'gemini.live', target: { host: 'generativelanguage.googleapis.com', port: 443, tls: true },
+      request: { method: 'GET', path: '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=AIzaSyA-secret-key-0123456789abcdefghijklm' },
+      response: { status: 101, headers: [], body: body(''), reassembled: { model: 'gemini-live-2.5-flash-preview', text: 'ok', toolCalls: [], events: 3, stopReason: 'turn_complete', usage: { inputTokens: 5, outputTokens: 2 } } },
+      outcome: 'completed', timings: { start: 1000, end: 1250 },
+    });
+    const span = exchangeSpan(ex, { content: false, redactor });
+    expect(span.name).toBe('realtime gemini-live-2.5-flash-preview');
+    expect(span.attributes).toMatchObject({ 'gen_ai.provider.name': 'gcp.gemini', 'gen_ai.operation.name': 'realtime' });
+    expect(JSON.stringify(span)).not.toContain('AIza');
+  });
+
   it('text Completions (Copilot\'s inline suggestions) are the conventions\' text_completion', () => {
     const ex = makeExchange({ provider: 'github-copilot', api: 'completions', request: { model: 'gpt-41-copilot' }, outcome: 'completed' });
     const span = exchangeSpan(ex, { content: false, redactor });
