@@ -26,7 +26,8 @@ import type { WsReducer } from './reduce.js';
  * `/ws/…LlmBidiService/BidiGenerateContent`.
  */
 export function isGeminiLivePath(path: string): boolean {
-  const bare = path.split(/[?#]/)[0]!.replace(/\/+$/, '');
+  // @google/genai asks for `//ws/…` (its base URL ends in a slash).
+  const bare = path.split(/[?#]/)[0]!.replace(/\/+$/, '').replace(/^\/+/, '/');
   return bare.startsWith('/ws/') && /[./]BidiGenerateContent(?:Constrained)?$/.test(bare);
 }
 

@@ -27,7 +27,8 @@ export interface FakeWs {
 
 export const WS_TEXT = 'Hello over WebSocket — héllo 🌍';
 
-export async function startFakeWs(options: { perMessageDeflate?: boolean | PerMessageDeflateOptions; ca?: CertificateAuthority } = {}): Promise<FakeWs> {
+/** `serve`: what answers each accepted WebSocket (default: Responses over WebSocket; fake-gemini-live.ts answers like Gemini Live). */
+export async function startFakeWs(options: { perMessageDeflate?: boolean | PerMessageDeflateOptions; ca?: CertificateAuthority; serve?: (ws: WebSocket) => void } = {}): Promise<FakeWs> {
   const ca = options.ca ?? loadOrCreateCa(mkdtempSync(join(tmpdir(), 'llmtap-fakews-'))).ca;
   const leafs = new LeafCertificates(ca);
   const server: Server = createServer({ SNICallback: (name, cb) => cb(null, leafs.secureContextFor(name)), key: leafs.keyPem, cert: leafs.certificatePemFor('api.openai.com') });
@@ -55,7 +56,7 @@ export async function startFakeWs(options: { perMessageDeflate?: boolean | PerMe
     connections.push(conn);
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('message', (data, isBinary) => void (isBinary || conn.texts.push(data.toString())));
-      serve(ws);
+      (options.serve ?? serve)(ws);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -159,6 +159,8 @@ describe('Gemini Live: the upgrade path', () => {
     expect(identifyWsApi('/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent', 'gemini')).toBe('gemini.live');
     expect(identifyWsApi('/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained?access_token=auth_tokens/abc', 'gemini')).toBe('gemini.live');
     expect(identifyWsApi('/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent', 'vertex-ai')).toBe('gemini.live');
+    // @google/genai joins its base URL and path with a doubled slash.
+    expect(identifyWsApi('//ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=AIzaSECRET', 'gemini')).toBe('gemini.live');
     expect(identifyWsApi('/v1beta/models/gemini-2.5-flash:BidiGenerateContent', 'gemini')).not.toBe('gemini.live');
     expect(identifyWsApi('/ws/other.Service.Generate', 'gemini')).toBe('other');
     expect(identifyWsApi('/v1/realtime?model=gpt-realtime', 'openai')).toBe('realtime');

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { calcPrice } from '@pydantic/genai-prices';
+import { GoogleGenAI, Modality, type LiveServerMessage, type Session } from '@google/genai';
+import { WebSocket } from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConnectTo, paths } from '../../src/config.js';
+import { eventually, exported } from '../helpers/archive.js';
+import { LIVE_ANSWER, serveGeminiLive } from '../helpers/fake-gemini-live.js';
+import { openTls, startFakeWs, type FakeWs } from '../helpers/fake-websocket.js';
+import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { capturingLogger, findSecrets, haystacks } from '../faults/secrets-helpers.js';
+
+/**
+ * A Gemini Live session through llmtap, opened by Google's own SDK (@google/genai's
+ * live.connect: its setup, clientContent and toolResponse messages, its reading of the
+ * server's binary frames), against a fake Live server on loopback. The SDK's WebSocket
+ * takes no proxy or agent, so its socket factory is swapped for one that opens the same
+ * `ws` client over a CONNECT tunnel to llmtap; everything on the wire is the SDK's.
+ */
+const HOST = 'generativelanguage.googleapis.com';
+const API_KEY = 'AIzaSyLIVEsecretKEY0123456789abcdefghijk';
+let fake: FakeWs;
+let tp: TestProxy;
+const log = capturingLogger();
+
+beforeAll(async () => {
+  fake = await startFakeWs({ serve: serveGeminiLive });
+  tp = await startTestProxy(undefined, { connectTo: [parseConnectTo(`${HOST}:443:127.0.0.1:${fake.port}`)], upstreamCa: [fake.caFile] }, { logger: log.logger });
+});
+afterAll(async () => {
+  await tp?.close();
+  await fake?.close();
+});
+
+/** The SDK's live client with its WebSocket opened through llmtap. */
+function liveThroughProxy(): GoogleGenAI {
+  const ai = new GoogleGenAI({ apiKey: API_KEY });
+  type Callbacks = { onopen: () => void; onmessage: (e: unknown) => void; onerror: (e: unknown) => void; onclose: (e: unknown) => void };
+  (ai.live as unknown as { webSocketFactory: unknown }).webSocketFactory = {
+    create(url: string, headers: Record<string, string>, callbacks: Callbacks) {
+      let ws: WebSocket | undefined;
+      return {
+        connect() {
+          void openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem, host: HOST }).then((tls) => {
+            ws = new WebSocket(url, { headers, createConnection: () => tls });
+            ws.onopen = callbacks.onopen;
+            ws.onmessage = callbacks.onmessage;
+            ws.onerror = callbacks.onerror;
+            ws.onclose = callbacks.onclose;
+          }, callbacks.onerror);
+        },
+        send: (message: string) => ws!.send(message),
+        close: () => ws!.close(),
+      };
+    },
+  };
+  return ai;
+}
+
+describe('a Gemini Live session through the proxy', () => {
+  it('is recorded as gemini.live: the setup\'s model, the answer\'s text, the tool call, usage summed over its turns, its price; the key in the URL is never stored or logged', async () => {
+    const got: LiveServerMessage[] = [];
+    const closed = new Promise<void>((done) => {
+      void liveThroughProxy().live.connect({
+        model: 'gemini-live-2.5-flash-preview',
+        config: {
+          responseModalities: [Modality.TEXT],
+          systemInstruction: 'Answer briefly.',
+          tools: [{ functionDeclarations: [{ name: 'get_weather', description: 'The weather in a city' }] }],
+        },
+        callbacks: { onmessage: (m) => got.push(m), onclose: () => done() },
+      }).then(async (session: Session) => {
+        session.sendClientContent({ turns: [{ role: 'user', parts: [{ text: 'Weather in Paris?' }] }], turnComplete: true });
+        const call = await eventually(() => got.find((m) => m.toolCall)?.toolCall ?? Promise.reject(new Error('no tool call yet')));
+        session.sendToolResponse({ functionResponses: [{ id: call.functionCalls![0]!.id, name: 'get_weather', response: { output: { sky: 'sunny', celsius: 22 } } }] });
+        await eventually(() => got.find((m) => m.serverContent?.turnComplete) ?? Promise.reject(new Error('no turnComplete yet')));
+        session.close();
+      });
+    });
+    await closed;
+    // The SDK read the binary frames through the proxy, unchanged.
+    expect(got.map((m) => m.text ?? '').join('')).toBe(LIVE_ANSWER);
+    // What reached the server is what the SDK sent: a setup naming the model first.
+    const sent = fake.connections[0]!.texts.map((t) => JSON.parse(t) as Record<string, { model?: string }>);
+    expect(sent[0]!.setup?.model).toBe('models/gemini-live-2.5-flash-preview');
+    expect(fake.connections[0]!.url).toContain(`key=${API_KEY}`);
+
+    const row = await eventually(() => exported(tp).find((e) => e.status === 101) ?? Promise.reject(new Error('not recorded yet')));
+    expect(row).toMatchObject({
+      api: 'gemini.live', provider: 'gemini', model: 'gemini-live-2.5-flash-preview', outcome: 'completed',
+      usage: { input_tokens: 155, output_tokens: 23, reasoning_tokens: 4 },
+    });
+    expect(row.response?.text).toBe(LIVE_ANSWER);
+    expect(row.response?.tool_calls).toEqual([{ id: 'fc_live_1', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+    // Each model turn priced on its own (it re-read the context), at the Live model's rates.
+    const turn = (input: number, output: number) => calcPrice({ input_tokens: input, output_tokens: output }, 'gemini-live-2.5-flash', { providerId: 'google', timestamp: new Date(Date.parse(row.started_at)) })!.total_price;
+    expect(row.cost_usd).toBeCloseTo(turn(60, 9) + turn(95, 18), 12);
+    expect(row.path).toMatch(/BidiGenerateContent\?key=(?!AIza)/);
+    // The message log keeps the server's frames as sent: binary.
+    expect(new Set(row.websocket?.messages.filter((m) => m.direction === 'server' && m.opcode !== 8).map((m) => m.opcode))).toEqual(new Set([2]));
+
+    expect(findSecrets({ key: API_KEY }, haystacks(tp, log.text()))).toEqual([]);
+    expect(readFileSync(paths(tp.home).archive).includes(API_KEY)).toBe(false);
+  });
+});
