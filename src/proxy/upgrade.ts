@@ -135,8 +135,9 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
     // upgrade-routing.ts). Messages inside the session are not redacted; each response's
     // tokens and cost are charged as it ends.
     ex.request.model ??= queryModel(path);
-    // Codex names its model in each response.create, not here: the access and rate-limit
-    // rules judge each of those as a request (ws-screen.ts); the budgets are checked here too.
+    // Codex names its model in each response.create, Gemini Live in its setup, not here: the
+    // access and rate-limit rules judge each of those as a request (ws-screen.ts); the
+    // budgets are checked here too.
     const screened = screensMessages(deps.policy.policy, ex.api);
     const applied = applyPolicy(deps.policy, ex, [], undefined, screened);
     if (applied.error) return fail(applied.error.code, undefined, applied.error.headers);

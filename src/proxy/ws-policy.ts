@@ -69,23 +69,23 @@ function chargeAndCheck(ex: Exchange, part: ResponsePart, facts: MatchFacts, dep
 }
 
 /**
- * A screened (Codex) session's policy: each request judged as it arrives, as an HTTP
- * request of its model would be (ws-screen.ts; the live policy, so a reload applies to
- * open sessions), held meanwhile for at most the request body limit; each response
+ * A screened session's policy (Codex; Gemini Live, whose one request is its setup): each
+ * request judged as it arrives, as an HTTP request of its model would be (ws-screen.ts;
+ * the live policy, so a reload applies to open sessions), held meanwhile for at most the request body limit; each response
  * charged as it ends, its tokens to the buckets its request was taken from, its cost to
  * the budgets of the model that answered. A refusal is counted and logged; one that
  * ended the session marks it blocked.
  */
 export function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): Pick<SessionDeps, 'screen' | 'onResponse'> {
-  /** The token buckets of the request being answered (Codex asks one at a time). */
-  let tokenCharges: ScreenResult['tokenCharges'] = [];
+  /** The token buckets of the request being answered (Codex asks one at a time; a Live session's setup serves all its turns). */
+  let tokenCharges: NonNullable<ScreenResult['tokenCharges']> = [];
   return {
     screen: {
       holdLimit: deps.maxRequestBody,
       check: (message) => {
         if (!deps.policy) return undefined;
         const judged = screenMessage(message, deps.policy, facts, ex);
-        if (!judged.refusal) tokenCharges = judged.tokenCharges;
+        if (!judged.refusal && judged.tokenCharges) tokenCharges = judged.tokenCharges;
         return judged.refusal;
       },
       refused: (refusal, ended) => {

@@ -1,11 +1,12 @@
 /**
- * The policy inside a WebSocket session: Codex's Responses over WebSocket names its
- * model in each `response.create`, not at the upgrade, so the access rules (allowed
- * models), the redact rules that block, the budgets and the rate limits are applied to
- * every such message as it arrives, with its model, before it goes upstream
- * (websocket/client-gate.ts holds it meanwhile). A refused request is answered with an `error` event in the provider's
- * shape and never sent; the session goes on. Pure apart from the session's record it
- * adds decisions to and the rate-limit buckets it takes from.
+ * The policy inside a WebSocket session: Codex's Responses over WebSocket names its model
+ * in each `response.create`, Gemini Live in its first message (`setup`), not at the
+ * upgrade, so the access rules (allowed models), the redact rules that block, the budgets
+ * and the rate limits are applied to every such message as it arrives, with its model,
+ * before it goes upstream (websocket/client-gate.ts holds it meanwhile). A refused Codex
+ * request is answered with an `error` event in the provider's shape and never sent; the
+ * session goes on. A refused Live setup is never sent either, and ends the session. Pure
+ * apart from the session's record it adds decisions to and the rate-limit buckets it takes from.
  */
 import { ERROR_CODES } from '../errors.js';
 import { refusalMessage } from '../policy/refusal-message.js';
@@ -15,7 +16,9 @@ import { withLiveTeam } from '../policy/evaluate.js';
 import { judgeSessionRequest, type SessionRequestCode, type SessionRequestVerdict } from '../policy/session-request.js';
 import type { PolicyRuntime } from '../policy/stage.js';
 import type { Decision, MatchFacts } from '../policy/types.js';
-import { readRequest } from '../websocket/reduce.js';
+import { readLiveSetup } from '../websocket/gemini-live.js';
+import { OPCODES } from '../websocket/messages.js';
+import { readRequest, wsPayloadText } from '../websocket/reduce.js';
 import type { WsRefusal } from '../websocket/session.js';
 
 /**
@@ -24,13 +27,28 @@ import type { WsRefusal } from '../websocket/session.js';
  * holding a request until judged costs nothing measurable: see the bench's WebSocket row).
  */
 export function screensMessages(policy: CompiledPolicy | undefined, api: Exchange['api']): boolean {
-  return api === 'responses' && policy !== undefined;
+  return (api === 'responses' || api === 'gemini.live') && policy !== undefined;
 }
 
-/** What a screened request comes to: its refusal, or the token buckets its response is charged to. */
+/**
+ * What a screened message comes to: its refusal, or the token buckets its response is
+ * charged to; neither for a message that asks for nothing (the request being answered
+ * keeps its buckets).
+ */
 export interface ScreenResult {
   refusal?: WsRefusal;
-  tokenCharges: SessionRequestVerdict['tokenCharges'];
+  tokenCharges?: SessionRequestVerdict['tokenCharges'];
+}
+
+/**
+ * The request a client message makes: a Codex `response.create`, or a Gemini Live session's
+ * `setup` (it names the session's model; nothing after it does). Live clients may send
+ * their JSON as binary frames.
+ */
+function requestOf(message: WsMessageRecord, api: Exchange['api']): { model?: string; event: Record<string, unknown> } | undefined {
+  if (api !== 'gemini.live') return readRequest(message);
+  const text = message.text ?? (message.base64 === undefined ? undefined : wsPayloadText(api, OPCODES.binary, Buffer.from(message.base64, 'base64')));
+  return readLiveSetup({ text, truncated: message.truncated });
 }
 
 /**
@@ -40,8 +58,8 @@ export interface ScreenResult {
  * action and model or key.
  */
 export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRuntime, 'policy' | 'buckets' | 'budgets'>, facts: MatchFacts, ex: Exchange, now = Date.now()): ScreenResult {
-  const request = readRequest(message);
-  if (!request) return { tokenCharges: [] };
+  const request = requestOf(message, ex.api);
+  if (!request) return {};
   // A request that names no model is judged as its upgrade was (by a `?model=`, or by none);
   // its user in the team the live policy gives them (a reload may have moved them).
   const asked = { ...withLiveTeam(facts, runtime.policy.teams), model: request.model ?? facts.model };
@@ -50,6 +68,8 @@ export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRunt
   if (!verdict.block) return { tokenCharges: verdict.tokenCharges };
   // What a block rule refused is kept with its placeholders, never the values it must not let out.
   if (verdict.block === 'content_blocked' && !message.truncated) message.text = JSON.stringify(request.event);
+  // Gemini Live has no error event: a refused setup ends the session (close 1008, the code its reason).
+  if (ex.api === 'gemini.live') return { refusal: { code: verdict.block }, tokenCharges: [] };
   return { refusal: { code: verdict.block, event: refusalEvent(verdict.block, refusalMessage(verdict.block, verdict.decisions, asked.model, now)) }, tokenCharges: [] };
 }
 

@@ -39,6 +39,8 @@ export function liveModelName(raw: unknown): string | undefined {
   return name === '' ? undefined : name;
 }
 
+const SETUP_START = /^\{\s*"setup"\s*:/;
+
 /**
  * A client's `setup` message and the model it names; undefined for any other message. A
  * message cut at the capture limit cannot be parsed whole: its prefix is searched for the
@@ -46,13 +48,13 @@ export function liveModelName(raw: unknown): string | undefined {
  */
 export function readLiveSetup(message: { text?: string; truncated: boolean | number }): { model?: string; event: Record<string, unknown> } | undefined {
   const text = message.text;
-  if (text === undefined || !text.startsWith('{')) return undefined;
+  // A Live message has one field: anything else (audio by the second) is known by its first bytes, unparsed.
+  if (text === undefined || !SETUP_START.test(text)) return undefined;
   if (!message.truncated) {
     const event = asObject(parseJson(text));
     const setup = asObject(event?.setup);
     return event && setup ? { model: liveModelName(setup.model), event } : undefined;
   }
-  if (!/^\{\s*"setup"\s*:/.test(text)) return undefined;
   const found = /"model"\s*:\s*"((?:[^"\\]|\\.)+)"/.exec(text);
   return { model: found ? liveModelName(parseJson(`"${found[1]}"`)) : undefined, event: {} };
 }

@@ -32,10 +32,13 @@ export interface SessionDeps {
   screen?: { check(message: WsMessageRecord): WsRefusal | undefined; holdLimit: number; refused(refusal: WsRefusal, ended: boolean): void };
 }
 
-/** A client message the policy refused: its error code, and the error event the client is sent in its place. */
+/**
+ * A client message the policy refused: its error code, and the error event the client is
+ * sent in its place; without one (Gemini Live has none) the session ends.
+ */
 export interface WsRefusal {
   code: ErrorCode;
-  event: string;
+  event?: string;
 }
 
 /** A batch goes to the recorder when this many finished messages or bytes wait. */
@@ -242,7 +245,7 @@ export class WsSession {
     const result = this.gate!.decide(refusal === undefined);
     if (!refusal) return;
     const droppable = result === 'dropped' && (!m.compressed || this.deflate?.client.noContextTakeover === true);
-    if (droppable && this.tellClient(refusal.event)) return this.deps.screen!.refused(refusal, false);
+    if (droppable && refusal.event !== undefined && this.tellClient(refusal.event)) return this.deps.screen!.refused(refusal, false);
     if (this.cut(refusal.code)) this.deps.screen!.refused(refusal, true);
   }
 

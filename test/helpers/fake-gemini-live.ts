@@ -6,7 +6,9 @@
  * server message goes out as a binary frame of JSON text, as Google's server sends them.
  * For startFakeWs({ serve: serveGeminiLive }).
  */
-import type { WebSocket } from 'ws';
+import { GoogleGenAI } from '@google/genai';
+import { WebSocket } from 'ws';
+import { openTls } from './fake-websocket.js';
 
 export const LIVE_ANSWER = 'It is sunny in Paris — 22 °C.';
 
@@ -32,4 +34,34 @@ export function serveGeminiLive(ws: WebSocket): void {
       send({ serverContent: { turnComplete: true }, usageMetadata: LIVE_USAGE[1] });
     }
   });
+}
+
+/**
+ * @google/genai's client, its Live WebSocket opened through llmtap (CONNECT to
+ * generativelanguage.googleapis.com). The SDK's WebSocket takes no proxy or agent, so its
+ * socket factory is swapped for one that opens the same `ws` client over the tunnel:
+ * every message on the wire is still the SDK's own.
+ */
+export function liveThroughProxy(through: { proxyPort: number; fakePort: number; ca: string }, apiKey: string): GoogleGenAI {
+  const ai = new GoogleGenAI({ apiKey });
+  type Callbacks = { onopen: () => void; onmessage: (e: unknown) => void; onerror: (e: unknown) => void; onclose: (e: unknown) => void };
+  (ai.live as unknown as { webSocketFactory: unknown }).webSocketFactory = {
+    create(url: string, headers: Record<string, string>, callbacks: Callbacks) {
+      let ws: WebSocket | undefined;
+      return {
+        connect() {
+          void openTls({ ...through, host: 'generativelanguage.googleapis.com' }).then((tls) => {
+            ws = new WebSocket(url, { headers, createConnection: () => tls });
+            ws.onopen = callbacks.onopen;
+            ws.onmessage = callbacks.onmessage;
+            ws.onerror = callbacks.onerror;
+            ws.onclose = callbacks.onclose;
+          }, callbacks.onerror);
+        },
+        send: (message: string) => ws!.send(message),
+        close: () => ws!.close(),
+      };
+    },
+  };
+  return ai;
 }

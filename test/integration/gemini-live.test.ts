@@ -1,21 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { calcPrice } from '@pydantic/genai-prices';
-import { GoogleGenAI, Modality, type LiveServerMessage, type Session } from '@google/genai';
-import { WebSocket } from 'ws';
+import { Modality, type LiveServerMessage, type Session } from '@google/genai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo, paths } from '../../src/config.js';
 import { eventually, exported } from '../helpers/archive.js';
-import { LIVE_ANSWER, serveGeminiLive } from '../helpers/fake-gemini-live.js';
-import { openTls, startFakeWs, type FakeWs } from '../helpers/fake-websocket.js';
+import { LIVE_ANSWER, liveThroughProxy, serveGeminiLive } from '../helpers/fake-gemini-live.js';
+import { startFakeWs, type FakeWs } from '../helpers/fake-websocket.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 import { capturingLogger, findSecrets, haystacks } from '../faults/secrets-helpers.js';
 
 /**
  * A Gemini Live session through llmtap, opened by Google's own SDK (@google/genai's
  * live.connect: its setup, clientContent and toolResponse messages, its reading of the
- * server's binary frames), against a fake Live server on loopback. The SDK's WebSocket
- * takes no proxy or agent, so its socket factory is swapped for one that opens the same
- * `ws` client over a CONNECT tunnel to llmtap; everything on the wire is the SDK's.
+ * server's binary frames), against a fake Live server on loopback (liveThroughProxy).
  */
 const HOST = 'generativelanguage.googleapis.com';
 const API_KEY = 'AIzaSyLIVEsecretKEY0123456789abcdefghijk';
@@ -32,36 +29,11 @@ afterAll(async () => {
   await fake?.close();
 });
 
-/** The SDK's live client with its WebSocket opened through llmtap. */
-function liveThroughProxy(): GoogleGenAI {
-  const ai = new GoogleGenAI({ apiKey: API_KEY });
-  type Callbacks = { onopen: () => void; onmessage: (e: unknown) => void; onerror: (e: unknown) => void; onclose: (e: unknown) => void };
-  (ai.live as unknown as { webSocketFactory: unknown }).webSocketFactory = {
-    create(url: string, headers: Record<string, string>, callbacks: Callbacks) {
-      let ws: WebSocket | undefined;
-      return {
-        connect() {
-          void openTls({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem, host: HOST }).then((tls) => {
-            ws = new WebSocket(url, { headers, createConnection: () => tls });
-            ws.onopen = callbacks.onopen;
-            ws.onmessage = callbacks.onmessage;
-            ws.onerror = callbacks.onerror;
-            ws.onclose = callbacks.onclose;
-          }, callbacks.onerror);
-        },
-        send: (message: string) => ws!.send(message),
-        close: () => ws!.close(),
-      };
-    },
-  };
-  return ai;
-}
-
 describe('a Gemini Live session through the proxy', () => {
   it('is recorded as gemini.live: the setup\'s model, the answer\'s text, the tool call, usage summed over its turns, its price; the key in the URL is never stored or logged', async () => {
     const got: LiveServerMessage[] = [];
     const closed = new Promise<void>((done) => {
-      void liveThroughProxy().live.connect({
+      void liveThroughProxy({ proxyPort: tp.proxy.address.port, fakePort: fake.port, ca: tp.caPem }, API_KEY).live.connect({
         model: 'gemini-live-2.5-flash-preview',
         config: {
           responseModalities: [Modality.TEXT],

@@ -28,6 +28,7 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
   it('screens Responses sessions under any policy (a reload may add rules), nothing else', () => {
     expect(screensMessages(POLICY, 'responses')).toBe(true);
     expect(screensMessages(POLICY, 'realtime')).toBe(false);
+    expect(screensMessages(POLICY, 'gemini.live')).toBe(true);
     expect(screensMessages(loadPolicyText('rules: []\n', 'p.yaml'), 'responses')).toBe(true);
     expect(screensMessages(undefined, 'responses')).toBe(false);
   });
@@ -43,7 +44,7 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
     expect(ask('o3')).toBeUndefined(); // no budget matches
     const refused = ask('gpt-5-codex');
     expect(refused?.code).toBe('budget_exceeded');
-    expect(JSON.parse(refused!.event)).toMatchObject({ type: 'error', status: 429, error: { code: 'budget_exceeded' } });
+    expect(JSON.parse(refused!.event!)).toMatchObject({ type: 'error', status: 429, error: { code: 'budget_exceeded' } });
     ask('gpt-5-codex');
     expect(ex.policy?.decisions).toEqual([expect.objectContaining({ rule: 'gpt5', kind: 'budget', action: 'block', enforced: true, key: 'model:gpt-5-codex' })]);
   });
@@ -57,7 +58,7 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
     const refused = ask('o3');
     expect(refused).toEqual({ code: 'model_not_allowed', event: refusalEvent('model_not_allowed', 'the model "o3" is not allowed by llmtap policy rule "rest"') });
     // The enforced rule's, not the monitor rule's that decided first.
-    expect(JSON.parse(refused!.event)).toEqual({ type: 'error', status: 403, error: { message: 'the model "o3" is not allowed by llmtap policy rule "rest" (model_not_allowed)', type: 'llmtap_error', param: null, code: 'model_not_allowed' } });
+    expect(JSON.parse(refused!.event!)).toEqual({ type: 'error', status: 403, error: { message: 'the model "o3" is not allowed by llmtap policy rule "rest" (model_not_allowed)', type: 'llmtap_error', param: null, code: 'model_not_allowed' } });
     expect(ask('o3')).toBeDefined();
     expect(ex.policy?.decisions).toEqual([
       { rule: 'ok', kind: 'access', action: 'allow', enforced: true, model: 'gpt-5-codex' },
@@ -65,7 +66,8 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
       { rule: 'rest', kind: 'access', action: 'deny', enforced: true, model: 'o3' },
     ]);
     // A message that is not a request is not judged; a request that names no model is judged as its upgrade was.
-    expect(screenMessage(msg('{"type":"response.cancel"}'), runtime, facts, ex)).toEqual({ tokenCharges: [] });
+    // (No token buckets either: the request being answered keeps its own.)
+    expect(screenMessage(msg('{"type":"response.cancel"}'), runtime, facts, ex)).toEqual({});
     expect(screenMessage(msg('{"type":"response.create"}'), runtime, facts, ex).refusal?.code).toBe('model_not_allowed');
   });
 });
@@ -79,19 +81,47 @@ describe('rate limits on the requests of a Codex WebSocket session', () => {
     const ask = (model: string, extra: Record<string, unknown> = {}) => screenMessage(msg(JSON.stringify({ type: 'response.create', model, ...extra })), runtime, facts, ex, clock);
     const first = ask('gpt-5-codex');
     expect(first.refusal).toBeUndefined();
-    expect(first.tokenCharges.map((c) => c.key)).toEqual([]); // the first enforced rule (rpm) decided
+    expect(first.tokenCharges!.map((c) => c.key)).toEqual([]); // the first enforced rule (rpm) decided
     expect(ask('gpt-5-codex').refusal).toBeUndefined();
     const third = ask('gpt-5-codex');
     expect(third.refusal?.code).toBe('rate_limited');
-    expect(JSON.parse(third.refusal!.event)).toMatchObject({ status: 429, error: { code: 'rate_limited' } });
+    expect(JSON.parse(third.refusal!.event!)).toMatchObject({ status: 429, error: { code: 'rate_limited' } });
     expect(ask('o3').refusal).toBeUndefined(); // its own bucket
     expect(ex.policy?.decisions).toEqual([expect.objectContaining({ rule: 'rpm', kind: 'rateLimit', limit: 'requests', key: 'model:gpt-5-codex' })]);
     clock += 60_000;
     const tokens = loadPolicyText('rules:\n  - {id: tpm, rateLimit: {tokensPerMinute: 1000, per: user}}\n', 'p.yaml');
     const tight = { policy: tokens, buckets: new PolicyBuckets(() => clock) };
     const judged = screenMessage(msg(JSON.stringify({ type: 'response.create', model: 'o3' })), tight, facts, ex, clock);
-    expect(judged.tokenCharges.map((c) => c.key)).toEqual(['user:127.0.0.1']);
-    judged.tokenCharges[0]!.limiter.charge('user:127.0.0.1', 1500);
+    expect(judged.tokenCharges!.map((c) => c.key)).toEqual(['user:127.0.0.1']);
+    judged.tokenCharges![0]!.limiter.charge('user:127.0.0.1', 1500);
     expect(screenMessage(msg(JSON.stringify({ type: 'response.create', model: 'o3', max_output_tokens: 10 })), tight, facts, ex, clock).refusal?.code).toBe('rate_limited');
+  });
+});
+
+describe('the access rules on a Gemini Live session\'s setup', () => {
+  const LIVE = loadPolicyText('rules:\n  - {id: live-ok, match: {model: "gemini-live-2.5-flash*"}, action: allow}\n  - {id: rest, action: deny}\n', 'p.yaml');
+  const liveFacts = { host: 'generativelanguage.googleapis.com', path: '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent', api: 'gemini.live' as const, client: '127.0.0.1' };
+  const setup = (model: string) => msg(JSON.stringify({ setup: { model: `models/${model}`, generationConfig: { responseModalities: ['AUDIO'] } } }));
+
+  it('judges the model the setup names (without its models/ prefix); a refusal ends the session (no error event: Live has none)', () => {
+    const runtime = { policy: LIVE, buckets: new PolicyBuckets() };
+    const ex = makeExchange({ api: 'gemini.live' });
+    expect(screenMessage(setup('gemini-live-2.5-flash-preview'), runtime, liveFacts, ex).refusal).toBeUndefined();
+    const refused = screenMessage(setup('gemini-2.5-pro'), runtime, liveFacts, ex).refusal;
+    expect(refused).toEqual({ code: 'model_not_allowed' });
+    expect(ex.policy?.decisions).toEqual([
+      { rule: 'live-ok', kind: 'access', action: 'allow', enforced: true, model: 'gemini-live-2.5-flash-preview' },
+      { rule: 'rest', kind: 'access', action: 'deny', enforced: true, model: 'gemini-2.5-pro' },
+    ]);
+  });
+
+  it('judges nothing else the client sends (audio, text, tool answers), also as binary JSON; a binary setup is judged as a text one', () => {
+    const runtime = { policy: LIVE, buckets: new PolicyBuckets() };
+    const ex = makeExchange({ api: 'gemini.live' });
+    expect(screenMessage(msg('{"realtimeInput":{"audio":{"data":"AAAA","mimeType":"audio/pcm"}}}'), runtime, liveFacts, ex)).toEqual({});
+    expect(screenMessage(msg('{"clientContent":{"turns":[{"role":"user","parts":[{"text":"setup"}]}]}}'), runtime, liveFacts, ex)).toEqual({});
+    const binary = (text: string) => ({ ...msg(undefined), base64: Buffer.from(text).toString('base64') });
+    expect(screenMessage(binary(JSON.stringify({ setup: { model: 'models/gemini-2.5-pro' } })), runtime, liveFacts, ex).refusal?.code).toBe('model_not_allowed');
+    expect(screenMessage(binary('{"toolResponse":{}}'), runtime, liveFacts, ex)).toEqual({});
   });
 });
