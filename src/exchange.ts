@@ -107,7 +107,7 @@ export interface Reassembled {
   events: number;
   /** A WebSocket session's responses (one per `response.create`): each is priced at its own model. */
   responses?: ResponsePart[];
-  /** A Responses WebSocket session's `response.create` requests, answered or not: its turns when read back. */
+  /** A WebSocket session's turns when read back: a Responses session's `response.create` requests, answered or not; a Gemini Live session's model turns. */
   requests?: number;
 }
 

@@ -22,8 +22,9 @@ export function groupingSummary(row: ExchangeRow, ex: Exchange): ExchangeSummary
     answer: ex.response?.reassembled,
     responseId: ex.response?.reassembled?.responseId,
   });
-  // A Codex session (Responses over WebSocket) reads back as a turn per request (sessions/ws-turns.ts).
-  const requests = ex.websocket && row.api === 'responses' ? ex.response?.reassembled?.requests ?? 0 : 0;
+  // A Codex session (Responses over WebSocket) reads back as a turn per request (sessions/ws-turns.ts),
+  // a Gemini Live session as a turn per model turn (sessions/live-turns.ts).
+  const requests = ex.websocket && (row.api === 'responses' || row.api === 'gemini.live') ? ex.response?.reassembled?.requests ?? 0 : 0;
   if (requests > 1) summary.turns = requests;
   // Its responses' models too: Codex switches models inside a session, and the row keeps only the last.
   const models = ex.websocket ? (ex.response?.reassembled?.responses ?? []).flatMap((r) => (r.model === undefined ? [] : [r.model])) : [];

@@ -5,6 +5,7 @@ import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { readConversation, type Block, type Conversation, type ConversationMessage } from './conversation.js';
 import { firstDivergence } from './divergence.js';
 import { isResponsesSession, recordPerTurn, sessionRequestTurns } from './ws-turns.js';
+import { isLiveSession, liveSessionTurns } from './live-turns.js';
 import { parsePolicy } from '../policy/parse-record.js';
 import type { PolicyRecord } from '../policy/types.js';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
@@ -101,8 +102,9 @@ export function sessionThreads(detail: SessionDetail, reading: SessionReading = 
 
 /**
  * The turns of one thread's exchanges, in order. Given a WebSocket session's message log
- * (`reading.messagesOf`), a Codex session is one turn per request in it (ws-turns.ts),
- * numbered on from the exchange's own turn, instead of one turn.
+ * (`reading.messagesOf`), a Codex session is one turn per request in it (ws-turns.ts), a
+ * Gemini Live session one per model turn (live-turns.ts), numbered on from the exchange's
+ * own turn, instead of one turn.
  */
 export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): TurnView[] {
   const { messagesOf, price } = reading;
@@ -124,7 +126,9 @@ export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): 
   };
   for (const row of rows) {
     const first = (row.turn ?? turns.length + 1) + extra;
-    const requests = messagesOf && isResponsesSession(row) ? sessionRequestTurns(row, messagesOf(row.id), price) : undefined;
+    const requests = !messagesOf ? undefined
+      : isResponsesSession(row) ? sessionRequestTurns(row, messagesOf(row.id), price)
+        : isLiveSession(row) ? liveSessionTurns(row, messagesOf(row.id), price) : undefined;
     const record = parsePolicy(row.policy);
     const routing = routingLines(row.policy);
     if (requests) {

@@ -119,9 +119,10 @@ const isEmpty = (t: LiveTurn): boolean => t.text === '' && t.transcript === '' &
 /**
  * A Live session's reducer. `onResponse`: each model turn once it has ended and its usage
  * came (or the next turn began without it), with its model and usage, while the session
- * goes on (budgets charge it then). A turn the session never ended is not told.
+ * goes on (budgets charge it then); a turn the session never ended is not told.
+ * `onTurn`: each model turn once it is over, the last one too (reading an archive).
  */
-export function liveReducer(onResponse?: (part: ResponsePart, whole: Reassembled) => void): WsReducer {
+export function liveReducer(onResponse?: (part: ResponsePart, whole: Reassembled) => void, onTurn?: (turn: Reassembled) => void): WsReducer {
   const turns: LiveTurn[] = [];
   let current = newTurn();
   let model: string | undefined;
@@ -134,9 +135,20 @@ export function liveReducer(onResponse?: (part: ResponsePart, whole: Reassembled
   };
   /** The current turn is done with: kept, told when it ended, and the next one begins. */
   const next = (): void => {
-    if (!isEmpty(current)) turns.push(current);
+    if (!isEmpty(current)) {
+      turns.push(current);
+      onTurn?.(turnOf(current));
+    }
     tell(current);
     current = newTurn();
+  };
+  const turnOf = (t: LiveTurn): Reassembled => {
+    const out: Reassembled = { text: t.text || t.transcript, toolCalls: t.toolCalls, events: 0 };
+    if (model !== undefined) out.model = model;
+    if (t.thinking !== '') out.thinking = t.thinking;
+    if (t.usage) out.usage = t.usage;
+    if (t.ended) out.stopReason = t.ended;
+    return out;
   };
   const result = (withCurrent: boolean): Reassembled => {
     const all = withCurrent && !isEmpty(current) ? [...turns, current] : turns;
@@ -151,6 +163,7 @@ export function liveReducer(onResponse?: (part: ResponsePart, whole: Reassembled
     if (used.length > 0) out.responses = used.map(partOf);
     const stop = [...all].reverse().find((t) => t.ended)?.ended;
     if (stop !== undefined) out.stopReason = stop;
+    if (all.length > 0) out.requests = all.length;
     return out;
   };
   const onServer = (message: JsonObject): void => {
@@ -203,6 +216,7 @@ export function liveReducer(onResponse?: (part: ResponsePart, whole: Reassembled
     },
     finish() {
       if (turns.length === 0 && isEmpty(current) && model === undefined && events === 0) return undefined;
+      if (!isEmpty(current)) onTurn?.(turnOf(current));
       return result(true);
     },
   };

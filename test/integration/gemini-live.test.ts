@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { calcPrice } from '@pydantic/genai-prices';
 import { Modality, type LiveServerMessage, type Session } from '@google/genai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +73,11 @@ describe('a Gemini Live session through the proxy', () => {
     expect(row.path).toMatch(/BidiGenerateContent\?key=(?!AIza)/);
     // The message log keeps the server's frames as sent: binary.
     expect(new Set(row.websocket?.messages.filter((m) => m.direction === 'server' && m.opcode !== 8).map((m) => m.opcode))).toEqual(new Set([2]));
+
+    // `show` reads the session turn by turn: the tool call, then the answer after the tool's result.
+    const shown = JSON.parse((await promisify(execFile)(process.execPath, [resolve('dist/cli/main.js'), '--home', tp.home, 'show', row.id, '--json'])).stdout) as { session: { turns: number }; threads: Array<{ turns: Array<{ answer: { text: string; toolCalls: unknown[] } }> }> };
+    expect(shown.session.turns).toBe(2);
+    expect(shown.threads[0]!.turns.map((t) => [t.answer.text, t.answer.toolCalls.length])).toEqual([['', 1], [LIVE_ANSWER, 0]]);
 
     expect(findSecrets({ key: API_KEY }, haystacks(tp, log.text()))).toEqual([]);
     expect(readFileSync(paths(tp.home).archive).includes(API_KEY)).toBe(false);

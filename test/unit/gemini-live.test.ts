@@ -95,6 +95,8 @@ describe('Gemini Live: a session reduced', () => {
     // Each model turn is told as it ends, with its own usage (budgets charge it then).
     expect(parts).toEqual(out.responses);
     expect(out.events).toBe(8);
+    // Its turns when read back (sessions count them).
+    expect(out.requests).toBe(2);
   });
 
   it('takes a turn\'s last usage snapshot when several come (cumulative within the turn), never their sum', () => {

@@ -1,18 +1,19 @@
 import type { PriceOverrides } from '../../cost/override-match.js';
 import type { ExchangeRow } from '../../recorder/db.js';
 import type { SessionReading } from '../../sessions/turns.js';
+import { isLiveSession } from '../../sessions/live-turns.js';
 import { isResponsesSession } from '../../sessions/ws-turns.js';
 
 /**
  * The price function for the rows' turns, when they need one: a Codex session's requests
- * share its cost by it, and a row that counted tokens without a cost is asked why
+ * and a Gemini Live session's turns share its cost by it, and a row that counted tokens without a cost is asked why
  * (cost/unpriced-reason.ts). The module is imported then, and its price data loaded at
  * the first price (once per thread, as for the live view), so a proxy whose UI shows
  * neither never holds it. With the proxy's overrides, as the archive priced the rows.
  */
 let pricing: Promise<typeof import('../../cost/price-exchange.js') | undefined> | undefined;
 export async function pricesFor(rows: readonly ExchangeRow[], overrides: PriceOverrides | undefined): Promise<SessionReading['price']> {
-  if (!rows.some((row) => isResponsesSession(row) || unpricedWithTokens(row))) return undefined;
+  if (!rows.some((row) => isResponsesSession(row) || isLiveSession(row) || unpricedWithTokens(row))) return undefined;
   return loadPrice(overrides);
 }
 
