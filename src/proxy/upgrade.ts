@@ -231,7 +231,7 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
       },
       // Charged (once a policy is in force) even when none was at the upgrade; a Codex session
       // opened so is not screened: its requests are not held (it has no gate) nor judged.
-      ...(screenFacts ? screenedSession(ex, screenFacts, deps) : { onResponse: chargedSession(ex, facts, deps, (): WsSession => session) }),
+      ...(screenFacts ? screenedSession(ex, screenFacts, deps, (): WsSession => session) : { onResponse: chargedSession(ex, facts, deps, (): WsSession => session) }),
     });
     deps.sessions.add(session);
     // The client gets a close frame (1008, proxy_auth_required) when between messages; recorded as blocked so.

@@ -73,10 +73,10 @@ function chargeAndCheck(ex: Exchange, part: ResponsePart, facts: MatchFacts, dep
  * request judged as it arrives, as an HTTP request of its model would be (ws-screen.ts;
  * the live policy, so a reload applies to open sessions), held meanwhile for at most the request body limit; each response
  * charged as it ends, its tokens to the buckets its request was taken from, its cost to
- * the budgets of the model that answered. A refusal is counted and logged; one that
- * ended the session marks it blocked.
+ * the budgets of the model that answered (a Live session's turns as chargeAndCheck charges
+ * them). A refusal is counted and logged; one that ended the session marks it blocked.
  */
-export function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps): Pick<SessionDeps, 'screen' | 'onResponse'> {
+export function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps, session: () => WsSession): Pick<SessionDeps, 'screen' | 'onResponse'> {
   /** The token buckets of the request being answered (Codex asks one at a time; a Live session's setup serves all its turns). */
   let tokenCharges: NonNullable<ScreenResult['tokenCharges']> = [];
   return {
@@ -95,6 +95,12 @@ export function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDe
       },
     },
     onResponse: (part) => {
+      // A Live session asks once, in its setup: no later request would meet a spent budget,
+      // so each turn is charged as an unscreened session's response is, and a spent budget ends it.
+      if (ex.api === 'gemini.live') {
+        if (deps.policy) chargeAndCheck(ex, part, facts, deps, session);
+        return;
+      }
       // The live budgets of the model that answered.
       const budgetCharges = deps.policy && sessionBudgetCharges(deps.policy.policy, facts, part.model ?? facts.model);
       void Promise.resolve(chargeResponse(ex, part, { charges: tokenCharges, budgetCharges }, deps.policy)).catch(() => {

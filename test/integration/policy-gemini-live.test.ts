@@ -71,3 +71,29 @@ describe('the access rules on a Gemini Live session', () => {
     expect(rows.find((r) => r.outcome !== 'blocked')).toMatchObject({ api: 'gemini.live', model: 'gemini-live-2.5-flash-preview', usage: { input_tokens: 60, output_tokens: 9 } });
   });
 });
+
+describe('a budget on a Gemini Live session', () => {
+  it('charges each model turn as it ends and ends the session (1008 budget_exceeded) once a turn spent it: no later message judges it', async () => {
+    const budgeted = await startTestProxy(undefined, {
+      connectTo: [parseConnectTo(`generativelanguage.googleapis.com:443:127.0.0.1:${fake.port}`)], upstreamCa: [fake.caFile],
+      // The first turn (60 tokens in, 9 out at $0.50 / $2 per million) costs $0.000048.
+      policy: loadPolicyText('rules:\n  - {id: live-day, match: {api: gemini.live}, budget: {usd: 0.00001, period: day, per: model}}\n', 'p.yaml'),
+    });
+    try {
+      const messages: LiveServerMessage[] = [];
+      const closed = await new Promise<{ code: number; reason: string }>((resolve, reject) => {
+        liveThroughProxy({ proxyPort: budgeted.proxy.address.port, fakePort: fake.port, ca: budgeted.caPem }, 'AIzaSyBUDGETsecretKEY0123456789abcdefgh').live.connect({
+          model: 'gemini-live-2.5-flash-preview',
+          config: { responseModalities: [Modality.TEXT] },
+          callbacks: { onmessage: (m) => void messages.push(m), onclose: (e: { code: number; reason: string }) => resolve({ code: e.code, reason: e.reason }) },
+        }).then((s) => s.sendClientContent({ turns: [{ role: 'user', parts: [{ text: 'Weather in Paris?' }] }], turnComplete: true }), reject);
+      });
+      expect(closed).toEqual({ code: 1008, reason: 'budget_exceeded' });
+      expect(messages.some((m) => m.toolCall)).toBe(true);
+      const row = await eventually(() => exported(budgeted).find((e) => e.status === 101) ?? Promise.reject(new Error('not recorded yet')));
+      expect(row).toMatchObject({ api: 'gemini.live', outcome: 'blocked', error_code: 'budget_exceeded', policy: { blocked: 'budget_exceeded' } });
+    } finally {
+      await budgeted.close();
+    }
+  });
+});
