@@ -41,7 +41,8 @@ export interface ArchivedRequest {
   /**
    * A WebSocket upgrade (a session when answered 101). The proxy decides one before
    * anything is sent, from its path and headers alone: no body, and the model only
-   * from `?model=` (Realtime); `facts` say what it saw then.
+   * from `?model=` (Realtime), or from a Gemini Live session's setup, which the proxy
+   * judges before it is sent; `facts` say what it saw then.
    */
   upgrade: boolean;
   /** The model the archive recorded (a WebSocket session's: its responses'), which its cost is priced at. */
@@ -64,7 +65,8 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
       host: row.host,
       path: row.path,
       api: (row.api ?? undefined) as ApiKind | undefined,
-      model: upgrade ? queryModel(row.path) : row.model ?? undefined,
+      // An upgrade's model as the proxy judged it: Realtime's `?model=`; a Gemini Live session's setup (the row's model).
+      model: upgrade ? (row.api === 'gemini.live' ? row.model ?? undefined : queryModel(row.path)) : row.model ?? undefined,
       tool: row.tool_name ?? undefined,
       client: row.client_address ?? '',
       user,

@@ -49,6 +49,13 @@ describe('policy test replays WebSocket sessions', () => {
     expect(archivedRequest(request(0), new Map())).toMatchObject({ upgrade: false, facts: { model: 'gpt-5-codex' } });
   });
 
+  it('judges a Gemini Live session by the model its setup named (recorded as the row\'s model), as the proxy judges its setup', () => {
+    const live = session(0, '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=[REDACTED]', 'gemini-2.5-flash-native-audio-preview-09-2025', { api: 'gemini.live', provider: 'gemini', host: 'generativelanguage.googleapis.com' });
+    expect(archivedRequest(live, new Map()).facts.model).toBe('gemini-2.5-flash-native-audio-preview-09-2025');
+    const policy = loadPolicyText('rules:\n  - {id: flash-live-only, action: deny, match: {model: "gemini-2.5-flash-native-audio*"}}\n', 'p.yaml');
+    expect(simulatePolicy(policy, [live]).totals.blockedBy).toEqual({ model_not_allowed: 1 });
+  });
+
   it('access rules judge Realtime by its ?model= and Codex by the model it recorded (the proxy screens each of its requests)', () => {
     const policy = loadPolicyText('rules:\n  - {id: no-realtime, action: deny, match: {model: "gpt-realtime*"}}\n  - {id: no-gpt5, action: deny, match: {model: "gpt-5*"}}\n', 'p.yaml');
     const report = simulatePolicy(policy, [codex(0), realtime(1), request(2)]);
