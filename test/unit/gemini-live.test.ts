@@ -195,3 +195,15 @@ describe('Gemini Live: the price of a session', () => {
     expect(unknown.reason).toMatch(/unknown model "gemini-2.0-flash-live-001"/);
   });
 });
+
+describe('Gemini Live: credentials in the upgrade URL', () => {
+  it('the API key (?key=) and an ephemeral token (?access_token=) are redacted from the stored path and left out of the logged one', async () => {
+    const { createRedactor } = await import('../../src/redact/redactor.js');
+    const redactor = createRedactor();
+    const withKey = '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=AIzaSyLIVEsecretKEY0123456789abcdefghijk';
+    const withToken = '/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained?access_token=auth_tokens/0123456789abcdef';
+    expect(redactor.path(withKey)).toBe('/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=[REDACTED]');
+    expect(redactor.path(withToken)).toBe('/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained?access_token=[REDACTED]');
+    expect(redactor.logPath(withToken)).not.toContain('auth_tokens');
+  });
+});
