@@ -6,36 +6,23 @@
  * the proxy as a server: 200 with the methods it serves in `Allow`. Raw sockets.
  */
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
-import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { fakeBehindProxy } from '../helpers/fake-behind-proxy.js';
+import { startTestProxy } from '../helpers/start-proxy.js';
 import { exchangeUntilClose, interceptedSocket, plainSocketTo } from '../helpers/raw-client.js';
 import { startRawUpstream } from '../helpers/raw-upstream.js';
-import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
-let fake: FakeProvider;
-let tp: TestProxy;
+const env = fakeBehindProxy();
 
-beforeAll(async () => {
-  fake = await startFakeProvider();
-  tp = await startTestProxy(fake);
-});
-beforeEach(() => {
-  fake.seen.length = 0;
-});
-afterAll(async () => {
-  await tp?.close();
-  await fake?.close();
-});
-
-const intercepted = (): Promise<Socket> => interceptedSocket(tp.proxy.address.port, tp.caPem);
+const intercepted = (): Promise<Socket> => interceptedSocket(env.tp.proxy.address.port, env.tp.caPem);
 
 describe('OPTIONS * (asterisk-form)', () => {
   it('inside an intercepted tunnel: forwarded upstream as OPTIONS *, the origin\'s answer passed back', async () => {
     const answer = await exchangeUntilClose(await intercepted(), 'OPTIONS * HTTP/1.1\r\nHost: api.openai.com\r\nX-Probe: 1\r\nConnection: close\r\n\r\n');
-    expect(fake.seen.map((s) => [s.method, s.url])).toEqual([['OPTIONS', '*']]);
-    expect(fake.seen[0]!.rawHeaders).toContain('X-Probe');
-    expect(answer.raw).toMatch(/^HTTP\/1\.1 404 /); // the fake provider's own answer
+    expect(env.fake.seen.map((s) => [s.method, s.url])).toEqual([['OPTIONS', '*']]);
+    expect(env.fake.seen[0]!.rawHeaders).toContain('X-Probe');
+    expect(answer.raw).toMatch(/^HTTP\/1\.1 404 /); // the env.fake provider's own answer
     expect(answer.raw.toLowerCase()).not.toContain('x-llmtap-error');
   });
 
@@ -72,16 +59,16 @@ describe('OPTIONS * (asterisk-form)', () => {
     const answer = await exchangeUntilClose(await intercepted(), 'OPTIONS * HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n');
     expect(answer.raw).toMatch(/^HTTP\/1\.1 400 /);
     expect(answer.raw.toLowerCase()).toContain('x-llmtap-error: target_mismatch');
-    expect(fake.seen).toEqual([]);
+    expect(env.fake.seen).toEqual([]);
   });
 
   it('to the proxy itself: 200 with Allow; another method with * is a bad request', async () => {
-    const options = await exchangeUntilClose(await plainSocketTo(tp.proxy.address.port), 'OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const options = await exchangeUntilClose(await plainSocketTo(env.tp.proxy.address.port), 'OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(options.raw).toMatch(/^HTTP\/1\.1 200 /);
     expect(options.raw.toLowerCase()).toMatch(/\r\nallow: get, head, post, options, connect\r\n/);
     expect(options.raw.toLowerCase()).toContain('content-length: 0');
-    const get = await exchangeUntilClose(await plainSocketTo(tp.proxy.address.port), 'GET * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const get = await exchangeUntilClose(await plainSocketTo(env.tp.proxy.address.port), 'GET * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(get.raw).toMatch(/^HTTP\/1\.1 400 /);
-    expect(fake.seen).toEqual([]);
+    expect(env.fake.seen).toEqual([]);
   });
 });

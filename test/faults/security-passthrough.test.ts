@@ -6,39 +6,25 @@
  * after decoding for gzip; nothing crashes.
  */
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ExportedExchange } from '../../src/archive/export.js';
 import { eventually, exported } from '../helpers/archive.js';
-import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { fakeBehindProxy } from '../helpers/fake-behind-proxy.js';
 import { connectThrough, exchangeRaw, parseResponse, startTls, type ParsedResponse } from '../helpers/raw-client.js';
-import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
-let fake: FakeProvider;
-let tp: TestProxy;
-
-beforeAll(async () => {
-  fake = await startFakeProvider();
-  tp = await startTestProxy(fake);
-});
-beforeEach(() => {
-  fake.seen.length = 0;
-});
-afterAll(async () => {
-  await tp?.close();
-  await fake?.close();
-});
+const env = fakeBehindProxy();
 
 /** One request through an intercepted TLS connection, head given as [name, value] pairs. */
 async function send(host: string, head: string, headers: Array<[string, string]>, body: Buffer | string = ''): Promise<ParsedResponse> {
-  const tunnel = await connectThrough(tp.proxy.address.port, `${host}:443`);
-  const tls = await startTls(tunnel, { host, servername: host, ca: tp.caPem });
+  const tunnel = await connectThrough(env.tp.proxy.address.port, `${host}:443`);
+  const tls = await startTls(tunnel, { host, servername: host, ca: env.tp.caPem });
   const bytes = Buffer.concat([Buffer.from(`${head}\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`, 'latin1'), Buffer.isBuffer(body) ? body : Buffer.from(body)]);
   return parseResponse(await exchangeRaw(tls, bytes));
 }
 
 function record(id: string): Promise<ExportedExchange> {
   return eventually(() => {
-    const r = exported(tp).find((e) => e.request.headers['x-test-id'] === id);
+    const r = exported(env.tp).find((e) => e.request.headers['x-test-id'] === id);
     if (!r) throw new Error(`${id} not recorded yet`);
     return r;
   });
@@ -62,7 +48,7 @@ describe('redirects', () => {
     expect(res.headers).toContainEqual(['location', 'https://elsewhere.example/v1/chat/completions']);
     expect(res.headers.some(([n]) => n.toLowerCase() === 'x-llmtap-error')).toBe(false);
     await new Promise((r) => setTimeout(r, 100));
-    expect(fake.seen.map((r) => r.url)).toEqual(['/redirect']);
+    expect(env.fake.seen.map((r) => r.url)).toEqual(['/redirect']);
     const rec = await record('redirect');
     expect(rec.status).toBe(307);
     expect(rec.outcome).toBe('completed');
@@ -77,7 +63,7 @@ describe('request bodies llmtap cannot or need not understand', () => {
     const headers: Array<[string, string]> = [['Host', 'api.openai.com'], ['Content-Type', 'application/json'], ['Content-Encoding', 'gzip'], ['X-Test-Id', 'gzip-body'], ['Content-Length', String(gz.length)]];
     const res = await send('api.openai.com', 'POST /v1/chat/completions HTTP/1.1', [...headers, ['Connection', 'close']], gz);
     expect(res.status).toMatch(/^HTTP\/1\.1 200 /);
-    const [seen] = fake.seen;
+    const [seen] = env.fake.seen;
     expect(seen!.body.equals(gz)).toBe(true);
     expect(endToEnd(seen!.rawHeaders)).toEqual(endToEnd(headers.flat()));
     const rec = await record('gzip-body');
@@ -94,7 +80,7 @@ describe('request bodies llmtap cannot or need not understand', () => {
     const headers: Array<[string, string]> = [['Host', 'api.openai.com'], ['Content-Type', 'application/json'], ['X-Test-Id', 'chunked-body']];
     const res = await send('api.openai.com', 'POST /v1/chat/completions HTTP/1.1', [...headers, ['Transfer-Encoding', 'chunked'], ['Connection', 'close']], chunked);
     expect(res.status).toMatch(/^HTTP\/1\.1 200 /);
-    const [seen] = fake.seen;
+    const [seen] = env.fake.seen;
     expect(seen!.body.toString()).toBe(json);
     expect(seen!.rawHeaders.map((h) => h.toLowerCase())).toContain('transfer-encoding');
     expect(seen!.rawHeaders.map((h) => h.toLowerCase())).not.toContain('content-length');
@@ -115,13 +101,13 @@ describe('request bodies llmtap cannot or need not understand', () => {
       ['empty', Buffer.alloc(0), [['Content-Type', 'application/json']]],
     ];
     for (const [id, body, extra] of bodies) {
-      fake.seen.length = 0;
+      env.fake.seen.length = 0;
       const headers: Array<[string, string]> = [['Host', 'api.openai.com'], ...extra, ['X-Test-Id', id], ['Content-Length', String(body.length)]];
       const res = await send('api.openai.com', 'POST /v1/chat/completions HTTP/1.1', [...headers, ['Connection', 'close']], body);
-      expect(res.status, id).toMatch(/^HTTP\/1\.1 200 /); // the fake answers whatever it got
-      expect(fake.seen, id).toHaveLength(1);
-      expect(fake.seen[0]!.body.equals(body), id).toBe(true);
-      expect(endToEnd(fake.seen[0]!.rawHeaders), id).toEqual(endToEnd(headers.flat()));
+      expect(res.status, id).toMatch(/^HTTP\/1\.1 200 /); // the env.fake answers whatever it got
+      expect(env.fake.seen, id).toHaveLength(1);
+      expect(env.fake.seen[0]!.body.equals(body), id).toBe(true);
+      expect(endToEnd(env.fake.seen[0]!.rawHeaders), id).toEqual(endToEnd(headers.flat()));
       const rec = await record(id);
       expect(rec.outcome, id).toBe('completed');
       expect(rec.request.body_size, id).toBe(body.length);
@@ -134,6 +120,6 @@ describe('request bodies llmtap cannot or need not understand', () => {
       const stored = rec.request.body_encoding === 'base64' ? Buffer.from(rec.request.body ?? '', 'base64') : Buffer.from(rec.request.body ?? '', 'utf8');
       expect(stored.equals(body), id).toBe(true); // raw: nothing decoded that does not decode
     }
-    expect(tp.proxy.server.listening).toBe(true);
+    expect(env.tp.proxy.server.listening).toBe(true);
   });
 });

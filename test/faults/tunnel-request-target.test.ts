@@ -8,29 +8,15 @@
  * lines, what the provider received.
  */
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually, exported } from '../helpers/archive.js';
-import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
+import { fakeBehindProxy } from '../helpers/fake-behind-proxy.js';
 import { exchangeUntilClose, interceptedSocket } from '../helpers/raw-client.js';
-import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 import { CHAT } from './security-helpers.js';
 
-let fake: FakeProvider;
-let tp: TestProxy;
+const env = fakeBehindProxy();
 
-beforeAll(async () => {
-  fake = await startFakeProvider();
-  tp = await startTestProxy(fake);
-});
-beforeEach(() => {
-  fake.seen.length = 0;
-});
-afterAll(async () => {
-  await tp?.close();
-  await fake?.close();
-});
-
-const intercepted = (): Promise<Socket> => interceptedSocket(tp.proxy.address.port, tp.caPem);
+const intercepted = (): Promise<Socket> => interceptedSocket(env.tp.proxy.address.port, env.tp.caPem);
 
 function post(target: string, host: string | undefined, id: string): string {
   return `POST ${target} HTTP/1.1\r\n${host === undefined ? '' : `Host: ${host}\r\n`}X-Test-Id: ${id}\r\nContent-Type: application/json\r\nContent-Length: ${CHAT.length}\r\nConnection: close\r\n\r\n${CHAT}`;
@@ -40,9 +26,9 @@ describe('absolute-form and Host inside an intercepted tunnel', () => {
   it('an absolute-form request to the tunnel\'s origin goes upstream in origin-form, and is recorded with its path', async () => {
     const answer = await exchangeUntilClose(await intercepted(), post('https://api.openai.com/v1/chat/completions?trace=1', 'api.openai.com', 'abs-ok'));
     expect(answer.raw).toMatch(/^HTTP\/1\.1 200 /);
-    expect(fake.seen.map((s) => s.url)).toEqual(['/v1/chat/completions?trace=1']);
+    expect(env.fake.seen.map((s) => s.url)).toEqual(['/v1/chat/completions?trace=1']);
     const rec = await eventually(() => {
-      const found = exported(tp).find((e) => e.path.startsWith('/v1/chat/completions?trace=1'));
+      const found = exported(env.tp).find((e) => e.path.startsWith('/v1/chat/completions?trace=1'));
       if (!found) throw new Error('not recorded yet');
       return found;
     });
@@ -53,8 +39,8 @@ describe('absolute-form and Host inside an intercepted tunnel', () => {
   it('absolute-form wins over a Host naming another server: the request goes up with the URL\'s Host', async () => {
     const answer = await exchangeUntilClose(await intercepted(), post('https://api.openai.com/v1/chat/completions', 'evil.test', 'abs-host'));
     expect(answer.raw).toMatch(/^HTTP\/1\.1 200 /);
-    expect(fake.seen).toHaveLength(1);
-    const hosts = fake.seen[0]!.rawHeaders.filter((_, i, a) => i % 2 === 1 && a[i - 1]!.toLowerCase() === 'host');
+    expect(env.fake.seen).toHaveLength(1);
+    const hosts = env.fake.seen[0]!.rawHeaders.filter((_, i, a) => i % 2 === 1 && a[i - 1]!.toLowerCase() === 'host');
     expect(hosts).toEqual(['api.openai.com']);
   });
 
@@ -66,17 +52,17 @@ describe('absolute-form and Host inside an intercepted tunnel', () => {
       expect(answer.raw, target).toContain('"code":"target_mismatch"');
       expect(answer.closed, target).toBe(true);
     }
-    expect(fake.seen).toEqual([]);
+    expect(env.fake.seen).toEqual([]);
   });
 
   it('origin-form with a Host naming another server: 400 target_mismatch, as for the absolute-form; a Host naming the tunnel\'s host passes', async () => {
     const refused = await exchangeUntilClose(await intercepted(), post('/v1/chat/completions', 'evil.test', 'host-other'));
     expect(refused.raw).toMatch(/^HTTP\/1\.1 400 /);
     expect(refused.raw.toLowerCase()).toContain('x-llmtap-error: target_mismatch');
-    expect(fake.seen).toEqual([]);
+    expect(env.fake.seen).toEqual([]);
     const passed = await exchangeUntilClose(await intercepted(), post('/v1/chat/completions', 'API.OPENAI.COM:443', 'host-same'));
     expect(passed.raw).toMatch(/^HTTP\/1\.1 200 /);
-    expect(fake.seen).toHaveLength(1);
+    expect(env.fake.seen).toHaveLength(1);
   });
 
   it('a WebSocket upgrade whose Host names another server: 400 target_mismatch, nothing dialled', async () => {
@@ -85,6 +71,6 @@ describe('absolute-form and Host inside an intercepted tunnel', () => {
     const answer = await exchangeUntilClose(await intercepted(), upgrade);
     expect(answer.raw).toMatch(/^HTTP\/1\.1 400 /);
     expect(answer.raw.toLowerCase()).toContain('x-llmtap-error: target_mismatch');
-    expect(fake.seen).toEqual([]);
+    expect(env.fake.seen).toEqual([]);
   });
 });
