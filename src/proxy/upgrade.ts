@@ -24,7 +24,7 @@ import { identifyApi, identifyProvider, queryModel } from '../providers/registry
 import { parseDeflateParams } from '../websocket/deflate.js';
 import { WsSession } from '../websocket/session.js';
 import { isGeminiLivePath } from '../websocket/gemini-live.js';
-import { screensMessages } from './ws-screen.js';
+import { screensApi, screensMessages } from './ws-screen.js';
 import { chargedSession, screenedSession } from './ws-policy.js';
 import { isValidWebSocketKey } from '../websocket/frame-writer.js';
 import { BodyCapture } from './capture.js';
@@ -229,9 +229,9 @@ export async function handleUpgrade(req: IncomingMessage, client: Socket, head: 
         release?.();
         record();
       },
-      // Charged (once a policy is in force) even when none was at the upgrade; a Codex session
-      // opened so is not screened: its requests are not held (it has no gate) nor judged.
-      ...(screenFacts ? screenedSession(ex, screenFacts, deps, (): WsSession => session) : { onResponse: chargedSession(ex, facts, deps, (): WsSession => session) }),
+      // Charged (once a policy is in force) even when none was at the upgrade; a Codex or Live
+      // session opened so is screened once one is (its gate dormant until then: ws-policy.ts).
+      ...(screensApi(ex.api) ? screenedSession(ex, screenFacts, deps, (): WsSession => session) : { onResponse: chargedSession(ex, facts, deps, (): WsSession => session) }),
     });
     deps.sessions.add(session);
     // The client gets a close frame (1008, proxy_auth_required) when between messages; recorded as blocked so.

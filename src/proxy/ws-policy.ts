@@ -3,21 +3,22 @@
  * charged to (token buckets, budgets), a spent budget ending the session, and a Codex
  * session's requests screened one by one (ws-screen.ts). Always the live policy
  * (`deps.policy`, swapped on reload), so a reload applies to sessions already open — also
- * to those opened while no policy was in force.
+ * to those opened while no policy was in force: a Codex session's requests are screened
+ * from the next one it begins, a Live session's setup is judged by its access rules.
  */
 import type { Exchange, ResponsePart } from '../exchange.js';
 import { factsOf } from '../policy/evaluate.js';
 import { queryModel } from '../providers/registry.js';
-import { chargeResponse, sessionBudgetCharges, sessionCharges, spentBudget } from '../policy/stage.js';
+import { chargeResponse, sessionBudgetCharges, sessionCharges, spentBudget, type PolicyRuntime } from '../policy/stage.js';
 import type { MatchFacts } from '../policy/types.js';
-import type { SessionDeps, WsSession } from '../websocket/session.js';
+import type { SessionDeps, WsRefusal, WsSession } from '../websocket/session.js';
 import { describeClient } from './handle-exchange.js';
 import type { UpgradeDeps } from './upgrade.js';
-import { screenMessage, type ScreenResult } from './ws-screen.js';
+import { judgeLateSetup, requestOf, screenMessage, type ScreenResult } from './ws-screen.js';
 
 /**
- * An unscreened session's responses (Realtime; a Codex session opened while no policy was
- * in force), each charged as it ends (chargeAndCheck). `upgradeFacts`: what the policy's
+ * An unscreened session's responses (Realtime, and the other APIs but Codex's and Live's),
+ * each charged as it ends (chargeAndCheck). `upgradeFacts`: what the policy's
  * rules matched the upgrade on; absent when no policy was in force then: read from the
  * exchange when a policy first charges one of its responses (the model from `?model=`).
  */
@@ -71,39 +72,75 @@ function chargeAndCheck(ex: Exchange, part: ResponsePart, facts: MatchFacts, dep
 /**
  * A screened session's policy (Codex; Gemini Live, whose one request is its setup): each
  * request judged as it arrives, as an HTTP request of its model would be (ws-screen.ts;
- * the live policy, so a reload applies to open sessions), held meanwhile for at most the request body limit; each response
- * charged as it ends, its tokens to the buckets its request was taken from, its cost to
- * the budgets of the model that answered (a Live session's turns as chargeAndCheck charges
- * them). A refusal is counted and logged; one that ended the session marks it blocked.
+ * the live policy, so a reload applies to open sessions), held meanwhile for at most the
+ * request body limit; each response charged as it ends, its tokens to the buckets its
+ * request was taken from, its cost to the budgets of the model that answered (a Live
+ * session's turns as chargeAndCheck charges them). A refusal is counted and logged; one
+ * that ended the session marks it blocked.
+ *
+ * Only while a policy is in force: with none, the client's bytes go on as they come
+ * (the gate is dormant) and nothing is judged. `upgradeFacts` is absent when none was at
+ * the upgrade: read from the exchange once one is (lateFacts). A request that went up
+ * unjudged (begun before the policy came) is let through and its response charged as an
+ * unscreened session's is; a Live setup that went up so is judged by the access rules
+ * when the session next sends or ends a turn under a policy, and a denied model ends it.
  */
-export function screenedSession(ex: Exchange, facts: MatchFacts, deps: UpgradeDeps, session: () => WsSession): Pick<SessionDeps, 'screen' | 'onResponse'> {
-  /** The token buckets of the request being answered (Codex asks one at a time; a Live session's setup serves all its turns). */
-  let tokenCharges: NonNullable<ScreenResult['tokenCharges']> = [];
+export function screenedSession(ex: Exchange, upgradeFacts: MatchFacts | undefined, deps: UpgradeDeps, session: () => WsSession): Pick<SessionDeps, 'screen' | 'onResponse'> {
+  let facts = upgradeFacts;
+  const factsNow = (runtime: PolicyRuntime): MatchFacts => (facts ??= lateFacts(ex, runtime.policy.teams));
+  /**
+   * The token buckets of the request being answered (Codex asks one at a time; a Live
+   * session's setup serves all its turns); undefined until a request of the session is judged.
+   */
+  let tokenCharges: ScreenResult['tokenCharges'];
+  /** A Live setup that went upstream unjudged: the model it named, until a policy judges it. */
+  let lateSetup: { model?: string } | undefined;
+  const refused = (refusal: WsRefusal, ended: boolean): void => {
+    deps.metrics.count(refusal.code);
+    if (ended) (ex.policy ??= { decisions: [] }).blocked = refusal.code;
+    deps.logger.warn({ exchange: ex.id, code: refusal.code }, ended ? 'websocket session ended: the policy refused a request' : 'websocket request refused by the policy');
+  };
+  /** Judges a Live setup no policy saw, once; true when its model is denied and the session ended. */
+  const endedForLateSetup = (runtime: PolicyRuntime): boolean => {
+    if (!lateSetup) return false;
+    const refusal = judgeLateSetup(lateSetup.model, runtime.policy, factsNow(runtime), ex);
+    lateSetup = undefined;
+    if (!refusal || !session().cut(refusal.code)) return false;
+    refused(refusal, true);
+    return true;
+  };
   return {
     screen: {
       holdLimit: deps.maxRequestBody,
+      active: () => deps.policy !== undefined,
       check: (message) => {
-        if (!deps.policy) return undefined;
-        const judged = screenMessage(message, deps.policy, facts, ex);
+        const runtime = deps.policy;
+        if (!runtime || endedForLateSetup(runtime)) return undefined;
+        const judged = screenMessage(message, runtime, factsNow(runtime), ex);
         if (!judged.refusal && judged.tokenCharges) tokenCharges = judged.tokenCharges;
         return judged.refusal;
       },
-      refused: (refusal, ended) => {
-        deps.metrics.count(refusal.code);
-        if (ended) (ex.policy ??= { decisions: [] }).blocked = refusal.code;
-        deps.logger.warn({ exchange: ex.id, code: refusal.code }, ended ? 'websocket session ended: the policy refused a request' : 'websocket request refused by the policy');
+      passed: (message) => {
+        if (ex.api !== 'gemini.live') return;
+        const setup = requestOf(message, ex.api);
+        if (setup) lateSetup = { model: setup.model };
       },
+      refused,
     },
     onResponse: (part) => {
+      const runtime = deps.policy;
+      if (!runtime || endedForLateSetup(runtime)) return;
+      const sessionFacts = factsNow(runtime);
       // A Live session asks once, in its setup: no later request would meet a spent budget,
       // so each turn is charged as an unscreened session's response is, and a spent budget ends it.
-      if (ex.api === 'gemini.live') {
-        if (deps.policy) chargeAndCheck(ex, part, facts, deps, session);
-        return;
-      }
-      // The live budgets of the model that answered.
-      const budgetCharges = deps.policy && sessionBudgetCharges(deps.policy.policy, facts, part.model ?? facts.model);
-      void Promise.resolve(chargeResponse(ex, part, { charges: tokenCharges, budgetCharges }, deps.policy)).catch(() => {
+      if (ex.api === 'gemini.live') return chargeAndCheck(ex, part, sessionFacts, deps, session);
+      const model = part.model ?? sessionFacts.model;
+      // The live budgets of the model that answered; the token buckets of its request, or,
+      // for one no policy judged, those an unscreened session's response is charged to.
+      const applied = tokenCharges
+        ? { charges: tokenCharges, budgetCharges: sessionBudgetCharges(runtime.policy, sessionFacts, model) }
+        : sessionCharges(runtime, sessionFacts, model);
+      void Promise.resolve(chargeResponse(ex, part, applied, runtime)).catch(() => {
         // Fail-open, as charging is: the session goes on.
       });
     },

@@ -12,7 +12,7 @@ import { ERROR_CODES } from '../errors.js';
 import { refusalMessage } from '../policy/refusal-message.js';
 import type { Exchange, WsMessageRecord } from '../exchange.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { withLiveTeam } from '../policy/evaluate.js';
+import { evaluateAccess, withLiveTeam } from '../policy/evaluate.js';
 import { judgeSessionRequest, type SessionRequestCode, type SessionRequestVerdict } from '../policy/session-request.js';
 import type { PolicyRuntime } from '../policy/stage.js';
 import type { Decision, MatchFacts } from '../policy/types.js';
@@ -22,12 +22,21 @@ import { readRequest, wsPayloadText } from '../websocket/reduce.js';
 import type { WsRefusal } from '../websocket/session.js';
 
 /**
- * Whether a session's client messages are screened: a Responses session under any policy
- * (the rules it meets are the live ones, so a reload that adds some applies to it too;
- * holding a request until judged costs nothing measurable: see the bench's WebSocket row).
+ * Whether a session's client messages can be screened: a Responses or Gemini Live session
+ * gets a gate (websocket/client-gate.ts), dormant while no policy is in force (its bytes go
+ * on as they come), screening from the next message once a reload brings one.
+ */
+export function screensApi(api: Exchange['api']): boolean {
+  return api === 'responses' || api === 'gemini.live';
+}
+
+/**
+ * Whether a session's client messages are screened now: a Responses or Live session under
+ * any policy (the rules it meets are the live ones, so a reload that adds some applies to
+ * it too; holding a request until judged costs nothing measurable: see the bench's WebSocket row).
  */
 export function screensMessages(policy: CompiledPolicy | undefined, api: Exchange['api']): boolean {
-  return (api === 'responses' || api === 'gemini.live') && policy !== undefined;
+  return screensApi(api) && policy !== undefined;
 }
 
 /**
@@ -45,7 +54,7 @@ export interface ScreenResult {
  * `setup` (it names the session's model; nothing after it does). Live clients may send
  * their JSON as binary frames.
  */
-function requestOf(message: WsMessageRecord, api: Exchange['api']): { model?: string; event: Record<string, unknown> } | undefined {
+export function requestOf(message: WsMessageRecord, api: Exchange['api']): { model?: string; event: Record<string, unknown> } | undefined {
   if (api !== 'gemini.live') return readRequest(message);
   const text = message.text ?? (message.base64 === undefined ? undefined : wsPayloadText(api, OPCODES.binary, Buffer.from(message.base64, 'base64')));
   return readLiveSetup({ text, truncated: message.truncated });
@@ -71,6 +80,21 @@ export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRunt
   // Gemini Live has no error event: a refused setup ends the session (close 1008, the code its reason).
   if (ex.api === 'gemini.live') return { refusal: { code: verdict.block }, tokenCharges: [] };
   return { refusal: { code: verdict.block, event: refusalEvent(verdict.block, refusalMessage(verdict.block, verdict.decisions, asked.model, now)) }, tokenCharges: [] };
+}
+
+/**
+ * A Gemini Live session's setup that went upstream unjudged, no policy being in force then,
+ * judged once one is by its access rules (`model`: the one the setup named): the session
+ * ends (close 1008, model_not_allowed) when they deny it. Its budgets and rate limits are
+ * not asked (the setup was no request under this policy; its turns are charged as they end).
+ */
+export function judgeLateSetup(model: string | undefined, policy: CompiledPolicy, facts: MatchFacts, ex: Exchange): WsRefusal | undefined {
+  const asked = { ...withLiveTeam(facts, policy.teams), model: model ?? facts.model };
+  const decisions: Decision[] = [];
+  const denied = evaluateAccess(policy.access, asked, decisions);
+  // An access decision names the model it judged, as a session's request's does.
+  for (const d of decisions) note(ex, d.kind === 'access' && asked.model !== undefined ? { ...d, model: asked.model } : d);
+  return denied ? { code: 'model_not_allowed' } : undefined;
 }
 
 /** Adds a decision to the session's record unless the same rule already decided the same way (for the same model or key). */

@@ -13,11 +13,22 @@
  * larger than `limit`, or bytes that are not WebSocket frames, end the holding for
  * the rest of the session: everything held and everything after goes on unscreened,
  * and `decide` answers 'late' (the caller then ends the session instead).
+ *
+ * Dormant while `screening()` says no (no policy in force): every byte goes on as it
+ * comes, nothing is held, not even a frame head the network cut; the heads are still
+ * read, so that holding can begin at the next message boundary once it says yes. A
+ * message is held only when the gate screens as its head is read and none of its bytes
+ * went on yet: one begun while dormant goes on unheld to its end and is never judged
+ * (`decide` answers 'passed' without asking). When it says no again, what is held
+ * still waits for its verdict and later messages go on unheld.
  */
 import { parseHead } from './frames.js';
 
-/** What became of a screened message: dropped or forwarded by the gate, or already gone upstream. */
-export type GateResult = 'dropped' | 'forwarded' | 'late';
+/**
+ * What became of a data message: dropped or forwarded by the gate, already gone upstream
+ * when judged ('late'), or gone on unheld, never judged, as it began while the gate was dormant ('passed').
+ */
+export type GateResult = 'dropped' | 'forwarded' | 'late' | 'passed';
 
 interface HeldMessage {
   seq: number;
@@ -52,11 +63,14 @@ export class ClientGate {
   private endsMessage = false;
   private passThrough = false;
   private closed = false;
+  /** The first message that holding ended for (giveUp, close): it and every later one is late, not passed. */
+  private lateFrom = Infinity;
   /** Stream offset nothing is forwarded past: the first byte of a message the client never finished (ended()). */
   private stop = Infinity;
   private onIdle: (() => void) | undefined;
 
-  constructor(private readonly forward: (bytes: Buffer) => void, private readonly limit: number) {}
+  /** `screening`: whether a message beginning now is held (asked at each data message's head); the gate is dormant while it says no. */
+  constructor(private readonly forward: (bytes: Buffer) => void, private readonly limit: number, private readonly screening: () => boolean = () => true) {}
 
   /** Bytes held back right now. */
   get held(): number {
@@ -79,14 +93,18 @@ export class ClientGate {
   }
 
   /**
-   * The verdict on the next data message in wire order: forwarded or dropped when the
-   * gate still holds it, 'late' when it already went upstream (holding had ended).
+   * The next data message in wire order: 'passed' when it went on unheld, begun while the
+   * gate was dormant (`judge` is not asked); otherwise `judge`'s verdict (true: allowed),
+   * and the message forwarded or dropped when the gate still holds it, 'late' when it
+   * already went upstream (holding had ended).
    */
-  decide(allowed: boolean): GateResult {
+  decide(judge: () => boolean): GateResult {
     const seq = this.decided++;
+    if (this.passedUnheld(seq)) return 'passed';
+    const allowed = judge();
+    if (this.closed || this.passThrough) return 'late';
     const first = this.queue[0];
-    if (this.closed || !first) return 'late';
-    if (first.seq !== seq) {
+    if (first?.seq !== seq) {
       // Verdicts out of step with the messages held: holding anything longer could stall the session.
       this.giveUp();
       return 'late';
@@ -104,13 +122,14 @@ export class ClientGate {
    * its last allowed byte, and never waits for bytes that will not come.
    */
   ended(then: () => void): void {
+    if (this.closed) return then();
     const last = this.queue[this.queue.length - 1];
     if (last && last.end === undefined) {
       this.queue.pop();
       this.stop = last.start;
     } else if (this.head.length > 0) {
-      // A frame head the client never finished: nothing the upstream could read.
-      this.stop = this.pos - this.head.length;
+      // A frame head the client never finished: nothing the upstream could read (a dormant gate already let it go).
+      this.stop = Math.max(this.base, this.pos - this.head.length);
     }
     this.release();
     this.whenIdle(then);
@@ -124,9 +143,11 @@ export class ClientGate {
 
   /** Forwards nothing more (the session was cut): what is held is dropped. */
   close(): void {
+    this.endHolding();
     this.closed = true;
     this.chunks = [];
     this.first = 0;
+    this.base = this.pos;
     this.queue.length = 0;
     this.onIdle = undefined;
   }
@@ -158,7 +179,9 @@ export class ClientGate {
         // A message begun before the last one ended breaks RFC 6455 §5.4: stop making sense of the stream.
         const last = this.queue[this.queue.length - 1];
         if (last && last.end === undefined) return false;
-        this.queue.push({ seq: this.started++, start: headStart });
+        const seq = this.started++;
+        // Held from its first byte or not at all: a head a dormant gate let go in part goes on unheld.
+        if (headStart >= this.base && this.screening()) this.queue.push({ seq, start: headStart });
       } else if (opcode >= FIRST_CONTROL) {
         const open = this.queue[this.queue.length - 1];
         if (open && open.end === undefined) (open.controls ??= []).push({ start: headStart, end: this.pos + i + length });
@@ -182,8 +205,9 @@ export class ClientGate {
     for (;;) {
       const first = this.queue[0];
       if (!first) {
-        // Not a frame head cut by the network: it may start a message that has to be held.
-        this.advance(Math.min(this.pos - this.head.length, this.stop), true);
+        // Not a frame head cut by the network: it may start a message that has to be held (a dormant gate holds nothing).
+        const to = this.head.length > 0 && this.screening() ? this.pos - this.head.length : this.pos;
+        this.advance(Math.min(to, this.stop), true);
         break;
       }
       this.advance(first.start, true);
@@ -207,11 +231,23 @@ export class ClientGate {
 
   /** Holding ends for good: what is held goes on, and everything after it. */
   private giveUp(): void {
+    this.endHolding();
     this.passThrough = true;
     this.queue.length = 0;
     this.advance(this.pos, true);
     this.onIdle?.();
     this.onIdle = undefined;
+  }
+
+  /** Holding ends: the first message held (else the next to begin) and every later one are judged late. */
+  private endHolding(): void {
+    this.lateFrom = Math.min(this.lateFrom, this.queue[0]?.seq ?? this.started);
+  }
+
+  /** Message `seq` began while the gate was dormant, so went on unheld: neither held now nor one holding ended for. */
+  private passedUnheld(seq: number): boolean {
+    const first = this.queue[0];
+    return seq < this.started && seq < this.lateFrom && (first === undefined || first.seq > seq);
   }
 
   /** Moves `base` to stream offset `to`, forwarding the bytes passed over or dropping them. */

@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
-import { ClientGate } from './client-gate.js';
+import { ClientGate, type GateResult } from './client-gate.js';
 import { now, type Exchange, type ResponsePart, type WsMessageRecord } from '../exchange.js';
 import type { DeflateParams } from './deflate.js';
 import { ZlibInflater } from './deflate.js';
@@ -27,9 +27,18 @@ export interface SessionDeps {
   /**
    * Screens each client data message before it goes upstream (proxy/ws-screen.ts): the
    * client's bytes are then held from each message's first frame until its verdict
-   * (client-gate.ts), never held past `holdLimit` bytes. Undefined: allowed.
+   * (client-gate.ts), never held past `holdLimit` bytes. `check` undefined: allowed.
+   * `active`: whether a message beginning now is screened (a policy is in force), asked at
+   * each message's first frame; while it says no, the client's bytes go on as they come and
+   * its messages are told to `passed` instead, unjudged (also one in flight when it turns yes).
    */
-  screen?: { check(message: WsMessageRecord): WsRefusal | undefined; holdLimit: number; refused(refusal: WsRefusal, ended: boolean): void };
+  screen?: {
+    check(message: WsMessageRecord): WsRefusal | undefined;
+    holdLimit: number;
+    refused(refusal: WsRefusal, ended: boolean): void;
+    active?(): boolean;
+    passed?(message: WsMessageRecord): void;
+  };
 }
 
 /**
@@ -109,7 +118,8 @@ export class WsSession {
     }
     // Screened: the client's bytes go through the gate (before the copy is read, so a
     // message's verdict finds its bytes held); otherwise piped as they come.
-    const gate = (this.gate = this.deps.screen && new ClientGate((bytes) => this.toUpstream(bytes), this.deps.screen.holdLimit));
+    const screen = this.deps.screen;
+    const gate = (this.gate = screen && new ClientGate((bytes) => this.toUpstream(bytes), screen.holdLimit, screen.active && (() => screen.active!())));
     const up = gate ? (chunk: Buffer) => gate.push(chunk) : (chunk: Buffer) => void u.write(chunk);
     if (clientHead.length > 0) {
       up(clientHead);
@@ -234,15 +244,24 @@ export class WsSession {
    * when the message had already gone upstream, the session ends (cut).
    */
   private screen(record: WsMessageRecord, m: WsMessage): void {
+    const screen = this.deps.screen!;
     let refusal: WsRefusal | undefined;
+    let result: GateResult;
     try {
-      refusal = this.deps.screen!.check(record);
+      result = this.gate!.decide(() => (refusal = screen.check(record)) === undefined);
     } catch {
       // A fault in judging a request ends the session (what is held never goes up), as an HTTP request gets llmtap's 500.
       this.cut('internal');
       return;
     }
-    const result = this.gate!.decide(refusal === undefined);
+    if (result === 'passed') {
+      try {
+        screen.passed?.(record);
+      } catch {
+        // Only noted for later (fail-open, as recording is): the message already went on.
+      }
+      return;
+    }
     if (!refusal) return;
     const droppable = result === 'dropped' && (!m.compressed || this.deflate?.client.noContextTakeover === true);
     if (droppable && refusal.event !== undefined && this.tellClient(refusal.event)) return this.deps.screen!.refused(refusal, false);

@@ -61,3 +61,23 @@ export function framesOf(received: Buffer): Buffer {
   const end = received.indexOf('\r\n\r\n');
   return received.subarray(end + 4);
 }
+
+/** The event that ends a `response.create`'s answer: `response.completed`, or an `error` event (llmtap's refusal, the provider's). */
+export interface ResponseEnd {
+  type: string;
+  error?: { code: string };
+}
+
+/** One `response.create` for `model` on an open session; resolves with the event that ends its answer. */
+export function askResponse(ws: WebSocket, model: string): Promise<ResponseEnd> {
+  return new Promise((resolve) => {
+    const onMessage = (data: Buffer): void => {
+      const event = JSON.parse(data.toString()) as ResponseEnd;
+      if (event.type !== 'response.completed' && event.type !== 'error') return;
+      ws.off('message', onMessage);
+      resolve(event);
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify({ type: 'response.create', model }));
+  });
+}

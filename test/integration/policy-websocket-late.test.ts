@@ -2,12 +2,13 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
-import { eventually } from '../helpers/archive.js';
 import { openTls, startFakeWs, type FakeWs } from '../helpers/fake-websocket.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
+import { askResponse, type ResponseEnd } from '../helpers/ws-conversation.js';
 
-// Sessions opened while no policy is in force, charged once a reload adds one; and a
-// Realtime response that names another model than its upgrade's `?model=`.
+// Sessions opened while no policy is in force, charged once a reload adds one (a Codex
+// session's requests screened too: policy-websocket-late-screen.test.ts); and a Realtime
+// response that names another model than its upgrade's `?model=`.
 // The fake answers each response.create with 12 input and 9 output tokens, or its `fake_usage`.
 let fake: FakeWs;
 let tp: TestProxy;
@@ -113,22 +114,26 @@ describe('WebSocket sessions opened before a policy, and a Realtime response of 
     }
   });
 
-  it('a Codex session opened with no policy is charged at each response\'s model once a reload adds a budget: the response that spends it ends the session, the next session\'s request for that model is refused', async () => {
+  it('a Codex session opened with no policy is charged at each response\'s model once a reload adds a budget, and screened: once a response spent it, the session\'s next request for that model is refused (error event, the session goes on), as is the next session\'s', async () => {
     try {
       const { ws } = await open('/v1/responses');
       const end = closed(ws!);
       await turn(ws!, 'gpt-5-codex');
       tp.proxy.server.setPolicy(loadPolicyText('rules:\n  - {id: late-codex-daily, match: {model: "gpt-5*"}, budget: {usd: 0.0001, period: day, per: model}}\n', 'p.yaml'));
-      // A response of a model no budget matches is charged nothing: the session goes on.
+      // A response of a model no budget matches is charged nothing.
       await turn(ws!, 'o4-mini');
       await turn(ws!, 'gpt-5-codex');
-      expect(await end).toEqual([1008, 'budget_exceeded']);
+      // The charge lands a moment after the client reads the response.
+      const deadline = Date.now() + 2000;
+      let last: ResponseEnd;
+      do last = await askResponse(ws!, 'gpt-5-codex');
+      while (last.type !== 'error' && Date.now() < deadline);
+      expect(last).toMatchObject({ type: 'error', error: { code: 'budget_exceeded' } });
+      expect((await askResponse(ws!, 'o4-mini')).type).toBe('response.completed');
+      ws!.close(1000);
+      expect(await end).toEqual([1000, '']);
       const next = await open('/v1/responses');
-      const got: string[] = [];
-      next.ws!.on('message', (d) => got.push(d.toString()));
-      next.ws!.send(JSON.stringify({ type: 'response.create', model: 'gpt-5-codex' }));
-      const answer = JSON.parse(await eventually(() => got.find((m) => m.includes('"type":"error"')) ?? Promise.reject(new Error('no error event yet')))) as { error: { code: string } };
-      expect(answer.error.code).toBe('budget_exceeded');
+      expect(await askResponse(next.ws!, 'gpt-5-codex')).toMatchObject({ type: 'error', error: { code: 'budget_exceeded' } });
       next.ws!.close(1000);
     } finally {
       tp.proxy.server.setPolicy(undefined);

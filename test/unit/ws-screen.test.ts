@@ -3,7 +3,7 @@ import { makeExchange, type WsMessageRecord } from '../../src/exchange.js';
 import { BudgetLedger } from '../../src/policy/budget.js';
 import { PolicyBuckets } from '../../src/policy/evaluate.js';
 import { loadPolicyText } from '../../src/policy/load.js';
-import { refusalEvent, screenMessage, screensMessages } from '../../src/proxy/ws-screen.js';
+import { judgeLateSetup, refusalEvent, screenMessage, screensApi, screensMessages } from '../../src/proxy/ws-screen.js';
 import { readRequest } from '../../src/websocket/reduce.js';
 
 const messageModel = (m: WsMessageRecord) => readRequest(m)?.model;
@@ -31,6 +31,20 @@ describe('the access rules on the requests of a Codex WebSocket session', () => 
     expect(screensMessages(POLICY, 'gemini.live')).toBe(true);
     expect(screensMessages(loadPolicyText('rules: []\n', 'p.yaml'), 'responses')).toBe(true);
     expect(screensMessages(undefined, 'responses')).toBe(false);
+    // The sessions that get a gate (dormant while no policy is in force).
+    expect([screensApi('responses'), screensApi('gemini.live'), screensApi('realtime')]).toEqual([true, true, false]);
+  });
+
+  it('judges a Live setup that went up before any policy by the access rules only: a denied model is refused, the decisions recorded with it', () => {
+    const policy = loadPolicyText('rules:\n  - {id: no-audio, match: {model: "*native-audio*"}, action: deny}\n  - {id: one, rateLimit: {requestsPerMinute: 1}}\n', 'p.yaml');
+    const live = { ...facts, host: 'generativelanguage.googleapis.com', api: 'gemini.live' as const };
+    const ex = makeExchange({ api: 'gemini.live' });
+    // The rate limit is not asked (nor the budgets): the setup was no request under this policy.
+    expect(judgeLateSetup('gemini-live-2.5-flash-preview', policy, live, ex)).toBeUndefined();
+    expect(judgeLateSetup('gemini-live-2.5-flash-preview', policy, live, ex)).toBeUndefined();
+    expect(ex.policy).toBeUndefined();
+    expect(judgeLateSetup('gemini-2.5-flash-native-audio', policy, live, ex)).toEqual({ code: 'model_not_allowed' });
+    expect(ex.policy?.decisions).toEqual([{ rule: 'no-audio', kind: 'access', action: 'deny', enforced: true, model: 'gemini-2.5-flash-native-audio' }]);
   });
 
   it('refuses a request whose model\'s budget is spent (budget_exceeded, 429), keyed by the model the request names', () => {
