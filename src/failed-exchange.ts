@@ -23,12 +23,13 @@ const RPC_SET: ReadonlySet<string> = new Set(RPC_STATUSES);
  * (`overloaded_error`, `api_error`…), OpenAI Chat's (`server_error`; compatible servers'
  * `BadRequestError`, OpenRouter's finish_reason `error`), Bedrock's exception types
  * (`modelStreamErrorException`), a Responses `response.failed` (`failed`), Gemini's
- * RPC status, and `error` where the error named no kind. No finish reason of a
- * completed answer reads like one (end_turn, stop, length, tool_calls, STOP…).
+ * RPC status, a WebSocket session the server ended with an error close (`close 1011:
+ * Internal error encountered.`: gemini-live.ts), and `error` where the error named no
+ * kind. No finish reason of a completed answer reads like one (end_turn, stop, length, tool_calls, STOP…).
  */
 export function isErrorStopReason(stop: string | null | undefined): boolean {
   if (!stop) return false;
-  return /(?:error|exception)$/i.test(stop) || stop === 'failed' || RPC_SET.has(stop);
+  return /(?:error|exception)$/i.test(stop) || stop === 'failed' || RPC_SET.has(stop) || /^close /i.test(stop);
 }
 
 /**
@@ -64,7 +65,8 @@ export function exchangeFailed(e: FailureFacts): boolean {
 export function isErrorSql(alias = ''): string {
   const stop = `${alias}stop_reason`;
   return `(CASE WHEN ${alias}outcome IS NOT NULL AND ${alias}outcome != 'completed' THEN 1 WHEN ${alias}status >= 400 THEN 1 WHEN ${stop} IS NULL THEN 0`
-    + ` WHEN ${stop} LIKE '%error' OR ${stop} LIKE '%exception' OR ${stop} = 'failed' OR ${stop} IN (${RPC_STATUSES.map((s) => `'${s}'`).join(', ')}) THEN 1 ELSE 0 END)`;
+    + ` WHEN ${stop} LIKE '%error' OR ${stop} LIKE '%exception' OR ${stop} = 'failed' OR ${stop} IN (${RPC_STATUSES.map((s) => `'${s}'`).join(', ')})`
+    + ` OR ${stop} LIKE 'close %' THEN 1 ELSE 0 END)`;
 }
 
 /**

@@ -107,7 +107,8 @@ export function wsRecordingFromRow(row: ExchangeRow, messages: readonly WsMessag
 /**
  * The error event an unmatched client message gets, in the provider's shape: Responses
  * over WebSocket sends `{"type":"error","status":…,"error":{…}}`; Realtime adds the
- * event ids. The session stays open, as it does after a provider's error event.
+ * event ids. The session stays open, as it does after a provider's error event. (Gemini
+ * Live has no error event: ws-replay.ts closes its session instead.)
  */
 export function wsErrorEvent(api: string | undefined, message: string, clientEventId: string | undefined, n: number): string {
   const error = { type: 'invalid_request_error', code: 'no_recording', message: `${message} (no_recording)`, param: null };

@@ -2,7 +2,8 @@
  * One WebSocket session answered by `llmtap mock` (no server behind it): a 101 with
  * llmtap's own Sec-WebSocket-Accept (permessage-deflate declined, so every frame is
  * plain), the recorded opening messages, then for each client message the recorded
- * replies of the matching turn, or a provider-shaped error event naming no_recording.
+ * replies of the matching turn, or a provider-shaped error event naming no_recording (Gemini
+ * Live has no error event: the session is closed with 1008 and a reason naming the miss).
  * Sends are queued in order (a client may send its next message before the replies to
  * the last are out); `timing` waits each message's recorded delay first.
  */
@@ -12,7 +13,7 @@ import { headerValue, now, type Exchange, type RawHeaders, type WsMessageRecord 
 import type { Logger } from '../log.js';
 import { wsMessageToRow } from '../recorder/rows.js';
 import type { Redactor } from '../redact/redactor.js';
-import { closeReplyPayload, encodeFrame, websocketAccept } from '../websocket/frame-writer.js';
+import { closePayload, closeReplyPayload, encodeFrame, websocketAccept } from '../websocket/frame-writer.js';
 import { FrameReader } from '../websocket/frames.js';
 import { MessageAssembler, OPCODES, type WsMessage } from '../websocket/messages.js';
 import { createWsReducer, settleWebSocket, wsPayloadText, type WsReducer } from '../websocket/reduce.js';
@@ -32,6 +33,13 @@ export interface WsReplayDeps {
 }
 
 const BATCH_MESSAGES = 256;
+/** The close status for a Live message with no recorded answer (RFC 6455 §7.4.1: policy violation), as llmtap ends a session it refuses. */
+const POLICY_VIOLATION = 1008;
+
+/** A Live miss's close reason: the code, the message's key and the nearest recording (ASCII, well within a close frame's 123 bytes). */
+export function liveMissReason(key: string, nearest: string | undefined): string {
+  return `no_recording: no recorded answer for this message (key ${key.slice(0, 16)}${nearest === undefined ? '' : `; nearest ${nearest}`})`.slice(0, 123);
+}
 /** After the close handshake, the client gets this long to close its end before it is cut. */
 const LINGER_MS = 5_000;
 
@@ -113,6 +121,7 @@ export class WsReplay {
     const near = nearest ? `; nearest recording ${nearest.exchangeId} differs at ${nearest.difference}` : '; no message of this kind recorded on this upgrade';
     const detail = this.deps.redactor.text(`llmtap mock has no recorded answer for this WebSocket message (key ${key.slice(0, 16)}${near})`);
     this.deps.logger.warn({ exchange: this.ex.id, key: key.slice(0, 16), nearest: nearest?.exchangeId }, 'mock: no recording for a WebSocket message');
+    if (this.ex.api === 'gemini.live') return this.send([{ opcode: OPCODES.close, payload: closePayload(POLICY_VIOLATION, liveMissReason(key, nearest?.exchangeId)), delayMs: 0 }]);
     const event = wsErrorEvent(this.ex.api, detail, m.opcode === OPCODES.text ? clientEventId(row.text ?? '') : undefined, ++this.misses);
     this.send([{ opcode: OPCODES.text, payload: Buffer.from(event), delayMs: 0 }]);
   }
@@ -137,14 +146,19 @@ export class WsReplay {
     });
   }
 
-  /** One frame to the client, noted for the mock's own record; a close ends what the server may send. */
+  /**
+   * One frame to the client, noted for the mock's own record; a close ends what the server
+   * may send (one the server sends first: the client's answer is awaited for a while, then it is cut).
+   */
   private write(opcode: number, payload: Buffer): boolean {
     if (this.serverClosed || this.client.destroyed) return true;
     if (opcode === OPCODES.close) this.serverClosed = true;
     this.note('server', opcode, payload, false, undefined);
     const frame = encodeFrame(opcode, payload);
     this.bytesDown += frame.length;
-    return this.client.write(frame);
+    const more = this.client.write(frame);
+    if (opcode === OPCODES.close && !this.clientClosed) setTimeout(() => this.client.destroy(), LINGER_MS).unref();
+    return more;
   }
 
   /** A stream that is not WebSocket, or bits llmtap did not agree to: close 1002 (§7.4.1). */
@@ -165,6 +179,7 @@ export class WsReplay {
     // Read as a relayed session's messages are (Gemini Live's JSON in binary frames too).
     const text = error ? undefined : record.text ?? wsPayloadText(this.ex.api, opcode, data);
     if (text !== undefined) this.reducer.push({ direction, text, truncated });
+    else if (opcode === OPCODES.close && !error && !truncated) this.reducer.close?.(direction, data);
     this.batch.push(record);
     if (this.batch.length >= BATCH_MESSAGES) {
       this.deps.recordMessages(this.ex.id, this.batch);

@@ -102,6 +102,23 @@ function audioOf(details: unknown): number | undefined {
   return audio;
 }
 
+/** Close codes that end a session without an error (RFC 6455 §7.4.1: normal closure, going away). */
+const NORMAL_CLOSES = new Set([1000, 1001]);
+
+/**
+ * The stop reason of a Live session the server ended with an error close (Google closes
+ * one with 1011 and "Internal error encountered.", 1007 for an invalid argument, 1008 for
+ * a quota or a model it does not serve): `close CODE: REASON`, or `close CODE`. Undefined
+ * for a normal close and a close without a status code.
+ */
+export function liveCloseStop(payload: Buffer): string | undefined {
+  if (payload.length < 2) return undefined;
+  const code = payload.readUInt16BE(0);
+  if (NORMAL_CLOSES.has(code)) return undefined;
+  const reason = payload.subarray(2).toString('utf8').trim();
+  return reason === '' ? `close ${code}` : `close ${code}: ${reason}`;
+}
+
 /** One model turn: what it said, its tool calls, its last usage snapshot, how it ended. */
 interface LiveTurn {
   text: string;
@@ -127,6 +144,8 @@ export function liveReducer(onResponse?: (part: ResponsePart, whole: Reassembled
   let current = newTurn();
   let model: string | undefined;
   let events = 0;
+  /** The server's error close (liveCloseStop): the session's stop reason, over its last turn's. */
+  let closedWith: string | undefined;
   const partOf = (t: LiveTurn): ResponsePart => ({ ...(model !== undefined ? { model } : {}), ...(t.usage ? { usage: t.usage } : {}) });
   const tell = (t: LiveTurn): void => {
     if (t.told || !t.ended) return;
@@ -161,7 +180,7 @@ export function liveReducer(onResponse?: (part: ResponsePart, whole: Reassembled
     if (usage) out.usage = usage;
     const used = all.filter((t) => t.usage);
     if (used.length > 0) out.responses = used.map(partOf);
-    const stop = [...all].reverse().find((t) => t.ended)?.ended;
+    const stop = closedWith ?? [...all].reverse().find((t) => t.ended)?.ended;
     if (stop !== undefined) out.stopReason = stop;
     if (all.length > 0) out.requests = all.length;
     return out;
@@ -214,8 +233,11 @@ export function liveReducer(onResponse?: (part: ResponsePart, whole: Reassembled
       const event = asObject(parseJson(message.text));
       if (event) onServer(event);
     },
+    close(direction, payload) {
+      if (direction === 'server') closedWith ??= liveCloseStop(payload);
+    },
     finish() {
-      if (turns.length === 0 && isEmpty(current) && model === undefined && events === 0) return undefined;
+      if (turns.length === 0 && isEmpty(current) && model === undefined && events === 0 && closedWith === undefined) return undefined;
       if (!isEmpty(current)) onTurn?.(turnOf(current));
       return result(true);
     },

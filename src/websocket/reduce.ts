@@ -26,6 +26,8 @@ export interface WsTextMessage {
 /** Fed a session's text messages in order as they complete; finish() once the session ends. */
 export interface WsReducer {
   push(message: WsTextMessage): void;
+  /** A close frame's payload (status code and reason), whole as captured, in its place among the messages. */
+  close?(direction: Direction, payload: Buffer): void;
   finish(): Reassembled | undefined;
 }
 

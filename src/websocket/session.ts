@@ -215,6 +215,8 @@ export class WsSession {
       // Gemini Live's server sends JSON in binary frames: read as text, kept as sent.
       const text = record.error ? undefined : record.text ?? wsPayloadText(this.ex.api, m.opcode, m.data);
       if (text !== undefined) this.reducer.push({ direction: m.direction, text, truncated: record.truncated });
+      // The server's own close (not the one llmtap sends when it cuts the session), whole as captured.
+      else if (m.opcode === OPCODES.close && !record.error && !record.truncated && this.cutFor === undefined) this.reducer.close?.(m.direction, m.data);
       this.batch.push(record);
       this.batchBytes += m.data.length;
     }

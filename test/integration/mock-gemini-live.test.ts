@@ -59,3 +59,22 @@ describe('llmtap mock: a recorded Gemini Live session', () => {
     expect(JSON.parse(JSON.stringify(replayed))).toEqual(JSON.parse(JSON.stringify(recorded)));
   });
 });
+
+describe('llmtap mock: a Gemini Live message it has no recording for', () => {
+  it('ends the session with close 1008 and a reason naming the miss (Live has no error event), after the replies it had', async () => {
+    const got: LiveServerMessage[] = [];
+    const closed = await new Promise<{ code: number; reason: string }>((done, fail) => {
+      void liveThroughProxy({ proxyPort: mock.port, fakePort: 9, ca: mock.ca }, 'AIzaSyMOCKsecretKEY0123456789abcdefghij').live.connect({
+        model: 'gemini-live-2.5-flash-preview',
+        config: { responseModalities: [Modality.TEXT] },
+        callbacks: { onmessage: (m) => void got.push(m), onclose: (e: { code: number; reason: string }) => done({ code: e.code, reason: e.reason }) },
+      }).then((session) => {
+        session.sendClientContent({ turns: [{ role: 'user', parts: [{ text: 'Weather in Rome?' }] }], turnComplete: true });
+      }, fail);
+    });
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toMatch(/^no_recording: no recorded answer for this message \(key [0-9a-f]{16}; nearest \S+\)$/);
+    // The setup was recorded: its answer came before the close.
+    expect(got.some((m) => m.setupComplete)).toBe(true);
+  });
+});

@@ -13,11 +13,15 @@ import { matchesFilters, NO_FILTERS } from '../../ui/src/api.js';
 
 /** Stop reasons the reducers record for a stream the provider ended with its own error (providers/*). */
 const ERROR_STOPS = ['overloaded_error', 'api_error', 'rate_limit_error', 'server_error', 'invalid_request_error', 'BadRequestError', 'error',
-  'modelStreamErrorException', 'throttlingException', 'exception', 'failed', 'INTERNAL', 'UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'CANCELLED'];
+  'modelStreamErrorException', 'throttlingException', 'exception', 'failed', 'INTERNAL', 'UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'CANCELLED',
+  // A Gemini Live session the server ended with an error close (gemini-live.ts: liveCloseStop).
+  'close 1011: Internal error encountered.', 'close 1008: Quota exceeded.', 'close 1007'];
 /** Finish reasons of answers that ended as the provider meant them to. */
 const ANSWER_STOPS = ['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'pause_turn', 'refusal', 'model_context_window_exceeded', 'stop', 'length',
   'tool_calls', 'content_filter', 'function_call', 'completed', 'incomplete', 'max_output_tokens', 'cancelled', 'STOP', 'MAX_TOKENS', 'SAFETY',
-  'RECITATION', 'OTHER', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'MALFORMED_FUNCTION_CALL', 'guardrail_intervened', 'content_filtered', 'load', 'unload'];
+  'RECITATION', 'OTHER', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'MALFORMED_FUNCTION_CALL', 'guardrail_intervened', 'content_filtered', 'load', 'unload',
+  // A Live turn's ends.
+  'turn_complete', 'interrupted', 'tool_call'];
 
 describe('what counts as a failed exchange', () => {
   it('a stop reason that is the provider\'s error, and no finish reason of an answer', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ResponsePart } from '../../src/exchange.js';
 import { createWsReducer, reduceWebSocketMessages, wsPayloadText, type WsTextMessage } from '../../src/websocket/reduce.js';
-import { liveModelName, readLiveSetup, readLiveUsage } from '../../src/websocket/gemini-live.js';
+import { liveCloseStop, liveModelName, readLiveSetup, readLiveUsage } from '../../src/websocket/gemini-live.js';
 
 /**
  * Gemini Live (BidiGenerateContent over WebSocket) as the documented wire format has it:
@@ -205,5 +205,29 @@ describe('Gemini Live: credentials in the upgrade URL', () => {
     expect(redactor.path(withKey)).toBe('/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=[REDACTED]');
     expect(redactor.path(withToken)).toBe('/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained?access_token=[REDACTED]');
     expect(redactor.logPath(withToken)).not.toContain('auth_tokens');
+  });
+});
+
+describe('Gemini Live: a session the server ended with an error close', () => {
+  const closeFrame = (code: number, reason = ''): Buffer => Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.from(reason)]);
+
+  it('reads an error close as `close CODE: REASON`; a normal close, or one without a status, is no stop reason', () => {
+    expect(liveCloseStop(closeFrame(1011, 'Internal error encountered.'))).toBe('close 1011: Internal error encountered.');
+    expect(liveCloseStop(closeFrame(1008))).toBe('close 1008');
+    expect([liveCloseStop(closeFrame(1000, 'bye')), liveCloseStop(closeFrame(1001)), liveCloseStop(Buffer.alloc(0))]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('makes the server\'s error close the session\'s stop reason, over its last turn\'s; the client\'s close is not read', () => {
+    const reducer = createWsReducer('gemini.live');
+    for (const m of SESSION) reducer.push(m);
+    reducer.close!('client', closeFrame(1011, 'client side'));
+    expect(reducer.finish()?.stopReason).not.toMatch(/^close/);
+    const failed = createWsReducer('gemini.live');
+    failed.push(SETUP);
+    failed.push(server({ setupComplete: {} }));
+    failed.close!('server', closeFrame(1011, 'Internal error encountered.'));
+    // The first close counts (the echo of a close is not the server's word).
+    failed.close!('server', closeFrame(1000));
+    expect(failed.finish()).toMatchObject({ model: 'gemini-live-2.5-flash-preview', stopReason: 'close 1011: Internal error encountered.' });
   });
 });
