@@ -27,7 +27,7 @@ export interface SessionDeps {
   /**
    * Screens each client data message before it goes upstream (proxy/ws-screen.ts): the
    * client's bytes are then held from each message's first frame until its verdict
-   * (client-gate.ts), never held past `holdLimit` bytes. `check` undefined: allowed.
+   * (client-gate.ts), never held past `holdLimit` bytes. `check` answering undefined: allowed.
    * `active`: whether a message beginning now is screened (a policy is in force), asked at
    * each message's first frame; while it says no, the client's bytes go on as they come and
    * its messages are told to `passed` instead, unjudged (also one in flight when it turns yes).
@@ -117,7 +117,8 @@ export class WsSession {
       serverFrames.push(upstreamHead);
     }
     // Screened: the client's bytes go through the gate (before the copy is read, so a
-    // message's verdict finds its bytes held); otherwise piped as they come.
+    // message's verdict finds its bytes held; dormant, forwarding them at once, while
+    // `active` says no); otherwise piped as they come.
     const screen = this.deps.screen;
     const gate = (this.gate = screen && new ClientGate((bytes) => this.toUpstream(bytes), screen.holdLimit, screen.active && (() => screen.active!())));
     const up = gate ? (chunk: Buffer) => gate.push(chunk) : (chunk: Buffer) => void u.write(chunk);
@@ -243,7 +244,8 @@ export class WsSession {
    * gets the refusal's error event in its place (the session goes on), unless the server
    * is mid-frame towards the client or the message was compressed with a window the
    * server's inflater keeps (dropping it would corrupt every later message): then, as
-   * when the message had already gone upstream, the session ends (cut).
+   * when the message had already gone upstream, the session ends (cut). A message begun
+   * while the gate was dormant went on unjudged: it is only told to `passed`.
    */
   private screen(record: WsMessageRecord, m: WsMessage): void {
     const screen = this.deps.screen!;
