@@ -40,6 +40,8 @@ export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embedding
   | 'cohere.chat'
   // Rerank (Cohere /v1|v2/rerank and the many copies of its shape: Jina, Voyage, Together, vLLM, Infinity).
   | 'rerank'
+  // OpenAI's Moderations API (/v1/moderations): input in, a verdict per input out, free.
+  | 'moderations'
   | 'other';
 
 export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'blocked' | 'proxy_error';

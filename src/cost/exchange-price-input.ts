@@ -1,7 +1,7 @@
 import type { Exchange } from '../exchange.js';
 import { effectiveUpstream } from './effective-upstream.js';
 import type { PriceInput } from './price-exchange.js';
-import { UNBILLED_APIS } from './unbilled-apis.js';
+import { unbilledReason } from './unbilled-apis.js';
 
 /**
  * What an exchange is priced from: the same input in the writer thread (the row's cost)
@@ -12,8 +12,8 @@ import { UNBILLED_APIS } from './unbilled-apis.js';
  */
 export function priceInputOf(ex: Exchange): PriceInput | undefined {
   const reassembled = ex.response?.reassembled;
-  // A free API (token counting) reports no usage but is priced all the same: at $0, not left unpriced.
-  const usage = ex.usage ?? reassembled?.usage ?? (ex.api !== undefined && UNBILLED_APIS.has(ex.api) ? {} : undefined);
+  // A free API (token counting, OpenAI moderation) reports no usage but is priced all the same: at $0, not left unpriced.
+  const usage = ex.usage ?? reassembled?.usage ?? (unbilledReason(ex.api, ex.provider) !== undefined ? {} : undefined);
   if (!usage || ex.websocket) return undefined;
   const routed = effectiveUpstream(ex);
   return {

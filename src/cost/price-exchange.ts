@@ -7,7 +7,7 @@ import { missingRates, oneHourWriteTopUp } from './missing-rates.js';
 import { GENAI_PRICES_VERSION } from './prices-version.js';
 import { resolvePriceProvider } from './provider-map.js';
 import { toPriceUsage, type PriceUsage } from './price-usage.js';
-import { UNBILLED_APIS } from './unbilled-apis.js';
+import { unbilledReason } from './unbilled-apis.js';
 
 export interface PriceInput {
   /** llmtap ProviderId (src/exchange.ts). */
@@ -64,7 +64,8 @@ export function priceExchange(input: PriceInput, overrides?: PriceOverrides): Pr
   const pricesVersion = overrides ? `${GENAI_PRICES_VERSION}+prices:${overrides.version}` : GENAI_PRICES_VERSION;
   const source: PriceSource = input.subscription ? 'api_equivalent' : 'api';
   const miss = (reason: string, usd: number | null = null): PriceResult => ({ usd, source, pricesVersion, reason });
-  if (input.api !== undefined && UNBILLED_APIS.has(input.api)) return miss('countTokens is not billed', 0);
+  const unbilled = unbilledReason(input.api, input.provider);
+  if (unbilled !== undefined) return miss(unbilled, 0);
   // Realtime bills audio apart from text: without the usage's audio breakdown any figure would be a guess.
   if (input.api === 'realtime' && input.usage && input.usage.inputAudioTokens === undefined && input.usage.outputAudioTokens === undefined) {
     return miss('Realtime usage without its audio breakdown (input_token_details.audio_tokens): not priced');

@@ -30,6 +30,8 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   completions: ['prompt', 'suffix'],
   // Rerank: the query, and the documents (strings, or objects whose `text` is read).
   rerank: ['query', 'documents'],
+  // Moderations: the input (a string, strings, or text parts; an image part's URL is left alone).
+  moderations: ['input'],
 };
 
 /** True for APIs whose request bodies carry message text redaction reads. */
@@ -189,7 +191,7 @@ function anyHintOf(detectors: readonly Detector[]): RegExp | null {
 export function redactRequest(api: ApiKind | undefined, body: unknown, detectors: readonly Detector[], placeholders: Placeholders, apply: boolean): RedactionHit[] {
   const hits: RedactionHit[] = [];
   if (!body || typeof body !== 'object' || Array.isArray(body)) return hits;
-  // An endpoint whose shape llmtap does not know (batches, token counts, moderations,
+  // An endpoint whose shape llmtap does not know (batches, token counts,
   // assistants): every string value of its JSON is read as text.
   const roots = api ? (api === 'other' ? Object.keys(body) : ROOTS[api]) : undefined;
   if (!roots) return hits;

@@ -9,6 +9,7 @@ import { ollamaNative } from './ollama.js';
 import { openaiChat } from './openai.js';
 import { openaiCompletions } from './openai-completions.js';
 import { openaiEmbeddings } from './openai-embeddings.js';
+import { openaiModerations } from './openai-moderations.js';
 import { openaiResponses } from './openai-responses.js';
 import { rerank } from './rerank.js';
 import type { ProviderParser } from './types.js';
@@ -138,6 +139,8 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   if (provider === 'cohere' && bare.endsWith('/v2/chat')) return 'cohere.chat';
   // Cohere's /v1|v2/rerank, and servers that copied it: Jina, Voyage, Together (/v1/rerank), vLLM and Infinity (/rerank too).
   if (bare.endsWith('/rerank')) return 'rerank';
+  // OpenAI's Moderations API (and servers that copy it).
+  if (bare.endsWith('/moderations')) return 'moderations';
   // Cohere's Embed API, v2 and v1 (texts / inputs / images in, billed_units out).
   if (provider === 'cohere' && (bare.endsWith('/v2/embed') || bare.endsWith('/v1/embed'))) return 'embeddings';
   return 'other';
@@ -196,6 +199,7 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'bedrock.countTokens': return bedrockCountTokens;
     case 'cohere.chat': return cohereChat;
     case 'rerank': return rerank;
+    case 'moderations': return openaiModerations;
     default: return undefined;
   }
 }

@@ -3,6 +3,7 @@ import { readAnthropicMessages, readBedrockConverse } from './conversation-anthr
 import { readCohereChat } from './conversation-cohere.js';
 import { readGeminiContents } from './conversation-gemini.js';
 import { readChatCompletions, readOllamaChat, readResponses, readTextCompletions } from './conversation-openai.js';
+import { readModerations } from './conversation-media.js';
 import { readRerank } from './conversation-rerank.js';
 
 /**
@@ -56,6 +57,7 @@ export function readConversation(api: string | undefined, body: unknown): Conver
     case 'cohere.chat': return readCohereChat(request);
     // The query as the user's words, the documents by their count.
     case 'rerank': return readRerank(request);
+    case 'moderations': return readModerations(request);
     default: return undefined;
   }
 }

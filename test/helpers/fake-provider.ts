@@ -13,6 +13,7 @@ import { cohereRoute } from './fake-cohere.js';
 import { auxRoute } from './fake-aux-apis.js';
 import { FAIL_MID_STREAM, HOLD_BEFORE_START, RESET_MID_STREAM, resetAfterWrites } from './fake-faults.js';
 import { googleRoute } from './fake-google.js';
+import { mediaRoute } from './fake-media-apis.js';
 import { openaiFamilyRoute } from './fake-openai-family.js';
 import { completionsRoute } from './fake-completions.js';
 import { LeafCertificates } from '../../src/tls/leaf.js';
@@ -173,6 +174,7 @@ async function route(req: IncomingMessage, res: ServerResponse, body: Buffer, st
   }
   // Azure OpenAI: /openai/deployments/{name}/chat/completions and /openai/v1/chat/completions.
   if (url.pathname === '/v1/chat/completions' || /^\/openai\/(deployments\/[^/]+|v1)\/chat\/completions$/.test(url.pathname)) return openaiChat(res, json, gapMs);
+  if (mediaRoute(req, res, url.pathname, body, json)) return;
   if (await openaiFamilyRoute(req, res, url.pathname, json)) return;
   if (await completionsRoute(res, url.pathname, json)) return;
   if (await googleRoute(req, res, url, json)) return;

@@ -169,7 +169,7 @@ describe('redact rules', () => {
     expect(many.prompt).toEqual(['[REDACTED:email:1]', [1, 2]]);
   });
 
-  it('on an endpoint of no known shape (batches, moderations), every string value of the JSON is read as text', () => {
+  it('on an endpoint of no known shape (batches, assistants), every string value of the JSON is read as text', () => {
     const p = loadPolicyText('rules:\n  - {id: pii, redact: {detectors: [email, card]}}\n', 'p.yaml');
     const legacy = { model: 'gpt-3.5-turbo-instruct', prompt: 'mail jo@corp.example', max_tokens: 5 };
     const hits = evaluatePolicy(p, { ...facts, api: 'other' }, legacy, new PolicyBuckets()).record.decisions;
