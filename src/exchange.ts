@@ -42,6 +42,8 @@ export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embedding
   | 'rerank'
   // OpenAI's Moderations API (/v1/moderations): input in, a verdict per input out, free.
   | 'moderations'
+  // OpenAI's Image API (/v1/images/generations, /edits, /variations): a prompt (or an upload) in, images out.
+  | 'images'
   | 'other';
 
 export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'blocked' | 'proxy_error';
@@ -81,6 +83,13 @@ export interface Usage {
   cachedAudioTokens?: number;
   /** Realtime: the audio part of outputTokens. */
   outputAudioTokens?: number;
+  /**
+   * GPT image models: the image part of inputTokens (an edit's input images) and of
+   * outputTokens, priced at image rates. Priced as the exchange is recorded; the archive
+   * has no column for them (its input/output columns hold the totals).
+   */
+  inputImageTokens?: number;
+  outputImageTokens?: number;
 }
 
 /** What a provider parser made of a response body (JSON or SSE). */

@@ -78,8 +78,9 @@ export function priceAt(model: ModelInfo, at: number): ModelPrice | undefined {
 /** USD for the usage at a price calcPrice has accepted before; undefined: ask calcPrice. */
 export function replayPrice(price: ModelPrice, usage: PriceUsage): number | undefined {
   const plan = plans.get(price);
-  // Audio tokens (Realtime), 1-hour cache writes and per-call tool fees have their own rates: the package prices those itself.
-  if (!plan || usage.input_audio_tokens || usage.cache_audio_read_tokens || usage.output_audio_tokens || usage.cache_write_1h_tokens || usage.web_searches || usage.storage_searches) return undefined;
+  // Audio and image tokens, 1-hour cache writes and per-call tool fees have their own rates: the package prices those itself.
+  if (!plan || usage.input_audio_tokens || usage.cache_audio_read_tokens || usage.output_audio_tokens || usage.input_image_tokens || usage.output_image_tokens
+    || usage.cache_write_1h_tokens || usage.web_searches || usage.storage_searches) return undefined;
   const read = plan.cacheReadPriced ? usage.cache_read_tokens ?? 0 : 0;
   const write = plan.cacheWritePriced ? usage.cache_write_tokens ?? 0 : 0;
   // Same order as the package: descendants' leaves summed (read before write), then subtracted.

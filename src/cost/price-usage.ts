@@ -18,6 +18,9 @@ export interface PriceUsage {
   input_audio_tokens?: number;
   cache_audio_read_tokens?: number;
   output_audio_tokens?: number;
+  /** GPT image models: parts of input_tokens and output_tokens priced at image rates. */
+  input_image_tokens?: number;
+  output_image_tokens?: number;
 }
 
 /**
@@ -62,6 +65,11 @@ export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | u
   if (audioIn > 0) out.input_audio_tokens = audioIn;
   if (audioCached > 0) out.cache_audio_read_tokens = audioCached;
   if (audioOut > 0) out.output_audio_tokens = audioOut;
+  // Images (the Image API's usage): parts of the totals too.
+  const imageIn = Math.min(count(usage.inputImageTokens), out.input_tokens);
+  const imageOut = Math.min(count(usage.outputImageTokens), out.output_tokens);
+  if (imageIn > 0) out.input_image_tokens = imageIn;
+  if (imageOut > 0) out.output_image_tokens = imageOut;
   return out;
 }
 

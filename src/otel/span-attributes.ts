@@ -46,7 +46,7 @@ const OPERATIONS: Readonly<Record<string, string>> = {
   'chat.completions': 'chat', messages: 'chat', responses: 'chat', 'ollama.chat': 'chat', 'bedrock.converse': 'chat', 'bedrock.invoke': 'chat',
   embeddings: 'embeddings', 'ollama.generate': 'text_completion', completions: 'text_completion', 'gemini.generateContent': 'generate_content',
   'gemini.countTokens': 'count_tokens', 'messages.countTokens': 'count_tokens', 'bedrock.countTokens': 'count_tokens', realtime: 'realtime', 'gemini.live': 'realtime', 'cohere.chat': 'chat', rerank: 'rerank',
-  moderations: 'moderation',
+  moderations: 'moderation', images: 'image_generation',
 };
 
 export type AttributeValue = string | number | boolean | string[];

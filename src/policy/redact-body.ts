@@ -32,6 +32,8 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   rerank: ['query', 'documents'],
   // Moderations: the input (a string, strings, or text parts; an image part's URL is left alone).
   moderations: ['input'],
+  // Image generation: the prompt (a JSON body; an edit's multipart upload is never rewritten).
+  images: ['prompt'],
 };
 
 /** True for APIs whose request bodies carry message text redaction reads. */

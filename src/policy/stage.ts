@@ -1,7 +1,8 @@
 import { LlmtapError } from '../errors.js';
-import { withBodyLength, type Exchange, type RawHeaders, type ResponsePart, type Usage } from '../exchange.js';
+import { headerValue, withBodyLength, type Exchange, type RawHeaders, type ResponsePart, type Usage } from '../exchange.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { parseJsonBody } from '../providers/json.js';
+import { multipartBoundary } from '../providers/multipart-fields.js';
 import { identifyTool } from '../providers/tool-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, factsOf, PolicyBuckets, tokenChargesFor, withLiveTeam, type PolicyOutcome } from './evaluate.js';
@@ -65,7 +66,9 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   // changes that object in place, so nothing later reads the secret from it either.
   const body = needsBody && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
   // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
-  const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (body === undefined || body === null || typeof body !== 'object');
+  // A file upload (multipart: an image edit) is not JSON by design: not scanned, and not refused for it.
+  const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (body === undefined || body === null || typeof body !== 'object')
+    && multipartBoundary(headerValue(ex.request.headers, 'content-type')) === undefined;
   const facts = factsOf(ex, policy.teams);
   const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now(), perRequest });
   // Routing (route, fallback, credentials): only for a request that is going out.

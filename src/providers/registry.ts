@@ -9,6 +9,7 @@ import { ollamaNative } from './ollama.js';
 import { openaiChat } from './openai.js';
 import { openaiCompletions } from './openai-completions.js';
 import { openaiEmbeddings } from './openai-embeddings.js';
+import { openaiImages } from './openai-images.js';
 import { openaiModerations } from './openai-moderations.js';
 import { openaiResponses } from './openai-responses.js';
 import { rerank } from './rerank.js';
@@ -141,6 +142,8 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   if (bare.endsWith('/rerank')) return 'rerank';
   // OpenAI's Moderations API (and servers that copy it).
   if (bare.endsWith('/moderations')) return 'moderations';
+  // OpenAI's Image API: generations (JSON), edits and variations (multipart uploads).
+  if (/\/images\/(generations|edits|variations)$/.test(bare)) return 'images';
   // Cohere's Embed API, v2 and v1 (texts / inputs / images in, billed_units out).
   if (provider === 'cohere' && (bare.endsWith('/v2/embed') || bare.endsWith('/v1/embed'))) return 'embeddings';
   return 'other';
@@ -200,6 +203,7 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'cohere.chat': return cohereChat;
     case 'rerank': return rerank;
     case 'moderations': return openaiModerations;
+    case 'images': return openaiImages;
     default: return undefined;
   }
 }

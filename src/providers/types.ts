@@ -17,8 +17,11 @@ export interface ResponseReducer {
 }
 
 export interface ProviderParser {
-  /** Reads model and stream flag; never throws (a body that is not JSON gives {}). */
-  parseRequest(body: Buffer): RequestFacts;
+  /**
+   * Reads model and stream flag; never throws (a body that is not JSON gives {}). The
+   * request's Content-Type tells a multipart upload (an image edit, a transcription) from JSON.
+   */
+  parseRequest(body: Buffer, contentType?: string): RequestFacts;
   /** A reducer for a (content-decoded) response body of the given Content-Type. */
   createReducer(contentType: string | undefined): ResponseReducer;
   /** Token counts the answer's headers carry, for an answer whose body reports none (Bedrock InvokeModel). */

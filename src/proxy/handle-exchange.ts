@@ -137,7 +137,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     if ((parser || policyRuntime) && body.length > 0) {
       decoded = decodeBody(body, headerValue(req.rawHeaders, 'content-encoding'));
       if (decoded && parser) {
-        Object.assign(ex.request, parser.parseRequest(decoded));
+        Object.assign(ex.request, parser.parseRequest(decoded, headerValue(req.rawHeaders, 'content-type')));
         ex.agent = readAgentMetadata(req.rawHeaders, asObject(parseJsonBody(decoded)));
       }
     }

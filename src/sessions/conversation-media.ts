@@ -18,3 +18,15 @@ export function readModerations(request: JsonObject): Conversation | undefined {
   }
   return blocks.length > 0 ? { tools: [], messages: [{ role: 'user', blocks }] } : undefined;
 }
+
+/**
+ * Image generation (a JSON body): the prompt as the user's words, then what was asked
+ * for (`2 images, 1024x1024, high`). An edit's or variation's multipart upload is no JSON:
+ * it has no conversation (its prompt is in the stored body).
+ */
+export function readImageRequest(request: JsonObject): Conversation | undefined {
+  if (typeof request.prompt !== 'string') return undefined;
+  const n = typeof request.n === 'number' ? request.n : 1;
+  const asked = [`${n} image${n === 1 ? '' : 's'}`, ...[request.size, request.quality].filter((v): v is string => typeof v === 'string' && v !== '' && v !== 'auto')];
+  return { tools: [], messages: [{ role: 'user', blocks: [{ type: 'text', text: request.prompt }, { type: 'other', kind: asked.join(', ') }] }] };
+}

@@ -3,14 +3,61 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /**
  * The fake provider's OpenAI model APIs that are not chat, in their documented wire
  * formats: Moderations (/v1/moderations: one result per input, flagged when the text
- * says "attack").
+ * says "attack"); the Image API (/v1/images/generations JSON, plain or streamed as
+ * `image_generation.*` SSE; /v1/images/edits multipart): GPT image models answer base64
+ * images with token usage, DALL·E models URLs with a revised prompt and no usage.
  */
 export const MODERATION_MODEL = 'omni-moderation-2024-09-26';
+/** A 1×1 PNG, base64: the image every answer carries. */
+export const TINY_PNG_B64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+export const IMAGE_USAGE = { input_tokens: 50, input_tokens_details: { text_tokens: 50, image_tokens: 0 }, output_tokens: 4160, total_tokens: 4210 };
+export const EDIT_USAGE = { input_tokens: 373, input_tokens_details: { text_tokens: 50, image_tokens: 323 }, output_tokens: 4160, total_tokens: 4533 };
 
 /** Handles the request when it is one of these endpoints; false otherwise. */
-export function mediaRoute(_req: IncomingMessage, res: ServerResponse, pathname: string, _body: Buffer, json: Record<string, unknown>): boolean {
+export function mediaRoute(req: IncomingMessage, res: ServerResponse, pathname: string, body: Buffer, json: Record<string, unknown>): boolean {
   if (pathname === '/v1/moderations') return moderations(res, json);
+  if (pathname === '/v1/images/generations') return json.stream === true ? imageStream(res, 'image_generation') : images(res, json, IMAGE_USAGE);
+  if (pathname === '/v1/images/edits') {
+    const fields = formFields(req, body);
+    return fields.stream === 'true' ? imageStream(res, 'image_edit') : images(res, { model: fields.model, n: Number(fields.n ?? 1) }, EDIT_USAGE);
+  }
   return false;
+}
+
+function images(res: ServerResponse, body: Record<string, unknown>, usage: object): true {
+  const model = typeof body.model === 'string' ? body.model : 'dall-e-2';
+  const n = typeof body.n === 'number' ? body.n : 1;
+  const created = 1_756_000_000;
+  if (model.startsWith('dall-e')) {
+    const data = Array.from({ length: n }, (_, i) => ({ url: `https://oaidalleapiprodscus.blob.core.windows.net/private/img-${i}.png`, revised_prompt: `A detailed rendering: ${String(body.prompt)}` }));
+    return sendJson(res, { created, data });
+  }
+  const data = Array.from({ length: n }, () => ({ b64_json: TINY_PNG_B64 }));
+  return sendJson(res, { created, background: 'opaque', data, output_format: 'png', quality: 'medium', size: '1024x1024', usage });
+}
+
+function imageStream(res: ServerResponse, prefix: 'image_generation' | 'image_edit'): true {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_fake_media' });
+  const common = { b64_json: TINY_PNG_B64, created_at: 1_756_000_000, size: '1024x1024', quality: 'medium', background: 'opaque', output_format: 'png' };
+  const events = [
+    { type: `${prefix}.partial_image`, ...common, partial_image_index: 0 },
+    { type: `${prefix}.partial_image`, ...common, partial_image_index: 1 },
+    { type: `${prefix}.completed`, ...common, usage: prefix === 'image_edit' ? EDIT_USAGE : IMAGE_USAGE },
+  ];
+  res.end(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
+  return true;
+}
+
+/** A multipart body's text fields, read naively (enough for the fake: each value on its own lines). */
+function formFields(req: IncomingMessage, body: Buffer): Record<string, string> {
+  const boundary = /boundary=("?)([^";]+)\1/.exec(req.headers['content-type'] ?? '')?.[2];
+  if (!boundary) return {};
+  const fields: Record<string, string> = {};
+  for (const part of body.toString('latin1').split(`--${boundary}`)) {
+    const match = /name="([^"]+)"(?!; filename)[^\r]*\r\n(?:[^\r]+\r\n)*\r\n([\s\S]*)\r\n$/.exec(part);
+    if (match && !/filename=/.test(part.slice(0, part.indexOf('\r\n\r\n')))) fields[match[1]!] = Buffer.from(match[2]!, 'latin1').toString('utf8');
+  }
+  return fields;
 }
 
 function moderations(res: ServerResponse, body: Record<string, unknown>): true {

@@ -1,17 +1,19 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
+import { loadPolicyText } from '../../src/policy/load.js';
 import { eventually, exported } from '../helpers/archive.js';
+import { EDIT_USAGE, IMAGE_USAGE, TINY_PNG_B64 } from '../helpers/fake-media-apis.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 /**
  * OpenAI's model APIs that are not chat, through llmtap with the official openai SDK:
- * moderations. Each is recorded with its own API kind, model, usage and cost (or the
+ * moderations, images (generations plain and streamed, multipart edits). Each is recorded with its own API kind, model, usage and cost (or the
  * reason it has none), and `llmtap show` reads it.
  */
 const run = promisify(execFile);
@@ -21,13 +23,35 @@ let client: OpenAI;
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  tp = await startTestProxy(fake, { connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${fake.port}`)] });
-  client = new OpenAI({ apiKey: 'sk-test-media-0123456789abcdef', fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
+  // Redaction of message text, and a rule refusing keys: neither may touch (or refuse) a multipart upload.
+  const policy = loadPolicyText('rules:\n  - {id: pii, match: {api: [images]}, redact: {detectors: [email]}}\n  - {id: no-keys, match: {api: [images]}, redact: {detectors: [api_key], action: block}}\n', 'policy.yaml');
+  tp = await startTestProxy(fake, { connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${fake.port}`)], policy });
+  client = new OpenAI({ apiKey: 'sk-test-media-0123456789abcdef', fetch: uploadingFetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
 });
 afterAll(async () => {
   await tp?.close();
   await fake?.close();
 });
+
+/** Multipart bodies the SDK sent, as bytes, in order. */
+const uploads: Buffer[] = [];
+
+/**
+ * undici's fetch (Node 20's own ignores proxies) for the SDK, which builds uploads with the
+ * global FormData that npm undici cannot encode: encoded here by Node's own Request (what
+ * the SDK would send with the global fetch) and kept, so the test knows the exact bytes.
+ */
+const uploadingFetch = Object.assign(async (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  if (init?.body instanceof FormData) {
+    const encoded = new Request('http://encode.invalid/', { method: 'POST', body: init.body });
+    const bytes = Buffer.from(await encoded.arrayBuffer());
+    uploads.push(bytes);
+    const headers = new Headers(init.headers);
+    headers.set('content-type', encoded.headers.get('content-type')!);
+    init = { ...init, body: bytes, headers };
+  }
+  return undiciFetch(url as string, init as never) as unknown as Response;
+}, { Response });
 
 const cli = async (...args: string[]): Promise<string> => (await run('node', [resolve('dist/cli/main.js'), '--home', tp.home, ...args])).stdout;
 const recorded = (path: string, n: number) => eventually(() => {
@@ -48,5 +72,61 @@ describe('moderations through the proxy', () => {
     expect(shown).toMatch(/user\n\s+a quiet walk in the park\n\s+user\n\s+plan the attack at dawn/);
     expect(shown).toContain('#1 flagged: harassment/threatening, violence');
     expect(shown).not.toContain('cost not known');
+  });
+});
+
+describe('images through the proxy', () => {
+  it('records generations (GPT image tokens priced, DALL·E unpriced saying why, a stream\'s usage) with the prompt redacted and shown', async () => {
+    const plain = await client.images.generate({ model: 'gpt-image-1', prompt: 'a poster for jane@corp.example', n: 2, size: '1024x1024' });
+    expect(plain.data?.map((d) => d.b64_json)).toEqual([TINY_PNG_B64, TINY_PNG_B64]);
+    const dalle = await client.images.generate({ model: 'dall-e-3', prompt: 'a lighthouse at dusk', size: '1792x1024', quality: 'hd' });
+    expect(dalle.data?.[0]?.revised_prompt).toContain('lighthouse');
+    const stream = await client.images.generate({ model: 'gpt-image-1', prompt: 'a red kite', stream: true, partial_images: 2 });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    expect(types).toEqual(['image_generation.partial_image', 'image_generation.partial_image', 'image_generation.completed']);
+
+    const recs = await recorded('/v1/images/generations', 3);
+    expect(recs.map((r) => [r.api, r.model, r.stream, r.usage.input_tokens, r.usage.output_tokens, r.response?.text])).toEqual([
+      ['images', 'gpt-image-1', false, IMAGE_USAGE.input_tokens, IMAGE_USAGE.output_tokens, '2 images, 1024x1024'],
+      ['images', 'dall-e-3', false, null, null, '1 image\nrevised prompt: A detailed rendering: a lighthouse at dusk'],
+      ['images', 'gpt-image-1', true, IMAGE_USAGE.input_tokens, IMAGE_USAGE.output_tokens, '1 image, 1024x1024 (2 partial)'],
+    ]);
+    // gpt-image-1: $5 per million text input tokens, $40 per million output (image) tokens.
+    const gptCost = (IMAGE_USAGE.input_tokens * 5 + IMAGE_USAGE.output_tokens * 40) / 1e6;
+    expect(recs.map((r) => r.cost_usd)).toEqual([expect.closeTo(gptCost, 9), null, expect.closeTo(gptCost, 9)]);
+    // The prompt went up, and is kept, with the address replaced.
+    expect(fake.seen.find((s) => s.url === '/v1/images/generations')!.body.toString()).toContain('a poster for [REDACTED:email:1]');
+    const shown = await cli('show', recs[0]!.session_id!);
+    expect(shown).toMatch(/user\n\s+a poster for \[REDACTED:email:1\]\n\s+user\s+\[2 images, 1024x1024\]/);
+    expect(shown).toContain('2 images, 1024x1024');
+    expect(await cli('show', recs[1]!.session_id!)).toContain('cost not known: dall-e-3 bills per image (by size and quality)');
+  });
+
+  it('an edit\'s multipart upload goes up byte for byte under a redaction policy, read for its model; its image tokens are priced', async () => {
+    const answer = await client.images.edit({ model: 'gpt-image-1', prompt: 'add a hat for jane@corp.example', image: await toFile(Buffer.from(TINY_PNG_B64, 'base64'), 'cat.png', { type: 'image/png' }) });
+    expect(answer.usage?.input_tokens).toBe(EDIT_USAGE.input_tokens);
+    // By hand, with bytes of our own (a key-shaped string inside the file must not make the proxy refuse or rewrite it).
+    const boundary = '----llmtap-test-boundary';
+    const file = Buffer.concat([Buffer.from(TINY_PNG_B64, 'base64'), Buffer.from(' sk-proj-notakey0123456789abcdefghijk \u0000\u00ff')]);
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\ngpt-image-1\r\n--${boundary}\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nmail jane@corp.example\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="cat.png"\r\nContent-Type: image/png\r\n\r\n`), file, Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const res = await undiciFetch('https://api.openai.com/v1/images/edits', { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: 'Bearer sk-test-media-0123456789abcdef' }, dispatcher: tp.agent });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const edits = fake.seen.filter((s) => s.url === '/v1/images/edits');
+    expect(edits).toHaveLength(2);
+    expect(edits[0]!.body.equals(uploads[0]!)).toBe(true);
+    expect(edits[0]!.body.toString('latin1')).toContain('add a hat for jane@corp.example');
+    expect(edits[1]!.body.equals(body)).toBe(true);
+    const recs = await recorded('/v1/images/edits', 2);
+    // gpt-image-1 input: 50 text tokens at $5 per million, 323 image tokens at $10; output at $40.
+    const editCost = (50 * 5 + 323 * 10 + EDIT_USAGE.output_tokens * 40) / 1e6;
+    expect(recs.map((r) => [r.api, r.model, r.stream, r.usage.input_tokens, r.cost_usd, r.policy])).toEqual([
+      ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), null],
+      ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), null],
+    ]);
   });
 });
