@@ -44,6 +44,8 @@ export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embedding
   | 'moderations'
   // OpenAI's Image API (/v1/images/generations, /edits, /variations): a prompt (or an upload) in, images out.
   | 'images'
+  // OpenAI's Audio API: speech to text (/v1/audio/transcriptions, /translations: multipart uploads) and text to speech (/v1/audio/speech).
+  | 'audio.transcriptions' | 'audio.speech'
   | 'other';
 
 export type Outcome = 'completed' | 'client_aborted' | 'upstream_error' | 'blocked' | 'proxy_error';
@@ -90,6 +92,8 @@ export interface Usage {
    */
   inputImageTokens?: number;
   outputImageTokens?: number;
+  /** whisper-1: seconds of audio transcribed (its usage is a duration, billed per minute); priced as recorded, not archived. */
+  inputAudioSeconds?: number;
 }
 
 /** What a provider parser made of a response body (JSON or SSE). */

@@ -79,7 +79,7 @@ export function priceAt(model: ModelInfo, at: number): ModelPrice | undefined {
 export function replayPrice(price: ModelPrice, usage: PriceUsage): number | undefined {
   const plan = plans.get(price);
   // Audio and image tokens, 1-hour cache writes and per-call tool fees have their own rates: the package prices those itself.
-  if (!plan || usage.input_audio_tokens || usage.cache_audio_read_tokens || usage.output_audio_tokens || usage.input_image_tokens || usage.output_image_tokens
+  if (!plan || usage.input_audio_tokens || usage.cache_audio_read_tokens || usage.output_audio_tokens || usage.input_image_tokens || usage.output_image_tokens || usage.audio_seconds
     || usage.cache_write_1h_tokens || usage.web_searches || usage.storage_searches) return undefined;
   const read = plan.cacheReadPriced ? usage.cache_read_tokens ?? 0 : 0;
   const write = plan.cacheWritePriced ? usage.cache_write_tokens ?? 0 : 0;

@@ -21,6 +21,9 @@ export interface PriceUsage {
   /** GPT image models: parts of input_tokens and output_tokens priced at image rates. */
   input_image_tokens?: number;
   output_image_tokens?: number;
+  /** whisper-1: seconds of audio, priced per hour of audio (the package wants the whole and its input part). */
+  audio_seconds?: number;
+  input_audio_seconds?: number;
 }
 
 /**
@@ -36,12 +39,13 @@ export interface PriceUsage {
  *   the thinking out (OpenAI's completion_tokens and Anthropic's output_tokens hold it).
  * Cache writes are priced at the package's default (5-minute) write rate, except the part
  * Anthropic's usage says was written with the 1-hour TTL (cache_creation), at the 1-hour rate.
- * Returns undefined when the usage carries no token count at all.
+ * Returns undefined when the usage carries no token count (nor audio duration) at all.
  */
 export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | undefined, provider: string | undefined): PriceUsage | undefined {
   if (!usage) return undefined;
   const { inputTokens, outputTokens, cachedInputTokens, cacheCreationInputTokens, reasoningTokens } = usage;
-  if (inputTokens === undefined && outputTokens === undefined && cachedInputTokens === undefined && cacheCreationInputTokens === undefined) return undefined;
+  const seconds = count(usage.inputAudioSeconds);
+  if (inputTokens === undefined && outputTokens === undefined && cachedInputTokens === undefined && cacheCreationInputTokens === undefined && seconds === 0) return undefined;
   const read = count(cachedInputTokens);
   const write = count(cacheCreationInputTokens);
   let input = count(inputTokens);
@@ -70,6 +74,7 @@ export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | u
   const imageOut = Math.min(count(usage.outputImageTokens), out.output_tokens);
   if (imageIn > 0) out.input_image_tokens = imageIn;
   if (imageOut > 0) out.output_image_tokens = imageOut;
+  if (seconds > 0) out.audio_seconds = out.input_audio_seconds = seconds;
   return out;
 }
 

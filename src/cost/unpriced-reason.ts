@@ -1,5 +1,6 @@
 import type { ProviderId, Usage } from '../exchange.js';
 import { effectiveUpstream } from './effective-upstream.js';
+import { untokenedReason } from './untokened-reason.js';
 import { usdFraction } from './usd-fraction.js';
 import { parsePolicy } from '../policy/parse-record.js';
 import type { ExchangeRow } from '../recorder/row-types.js';
@@ -30,7 +31,7 @@ export type UnpricedRow = UsageColumns & Pick<ExchangeRow, 'cost_usd' | 'cost_so
  */
 export function unpricedReason(row: UnpricedRow, price: (input: PriceInput) => PriceResult): string | undefined {
   if (row.cost_usd !== null || row.status === 101) return undefined;
-  if (row.input_tokens === null && row.output_tokens === null) return searchUnitsReason(row) ?? perImageReason(row);
+  if (row.input_tokens === null && row.output_tokens === null) return untokenedReason(row);
   // Priced where it went, as the archive priced it (cost/exchange-price-input.ts).
   const policy = parsePolicy(row.policy);
   const routed = policy && effectiveUpstream({
@@ -45,23 +46,4 @@ export function unpricedReason(row: UnpricedRow, price: (input: PriceInput) => P
   if (now.usd === null) return now.reason ?? 'no price known';
   // Recorded before the price list (or a --prices file) knew it: the proxy prices it from its next start.
   return `not priced when recorded; the prices read now give $${usdFraction(now.usd)}`;
-}
-
-/**
- * Cohere bills a rerank in search units (`meta.billed_units.search_units`, kept in the
- * stored body), not tokens, and the price list has no rate for them: such an answer
- * (2xx) counts no tokens but was billed, which a reader should be told.
- */
-function searchUnitsReason(row: UnpricedRow): string | undefined {
-  if (row.api !== 'rerank' || row.provider !== 'cohere' || row.status === null || row.status < 200 || row.status > 299) return undefined;
-  return 'Cohere bills rerank in search units (meta.billed_units.search_units in the stored answer), which llmtap does not price: the price list has no rate for them';
-}
-
-/**
- * DALL·E bills each image by its size and quality and its answers count no tokens; the
- * price list has no per-image rates: a 2xx image answer without usage says so.
- */
-function perImageReason(row: UnpricedRow): string | undefined {
-  if (row.api !== 'images' || row.status === null || row.status < 200 || row.status > 299) return undefined;
-  return `${row.model ?? 'this image model'} bills per image (by size and quality) and its answer counts no tokens, which llmtap does not price: the price list has no per-image rates`;
 }

@@ -47,6 +47,7 @@ const OPERATIONS: Readonly<Record<string, string>> = {
   embeddings: 'embeddings', 'ollama.generate': 'text_completion', completions: 'text_completion', 'gemini.generateContent': 'generate_content',
   'gemini.countTokens': 'count_tokens', 'messages.countTokens': 'count_tokens', 'bedrock.countTokens': 'count_tokens', realtime: 'realtime', 'gemini.live': 'realtime', 'cohere.chat': 'chat', rerank: 'rerank',
   moderations: 'moderation', images: 'image_generation',
+  'audio.transcriptions': 'transcription', 'audio.speech': 'speech',
 };
 
 export type AttributeValue = string | number | boolean | string[];

@@ -34,6 +34,8 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   moderations: ['input'],
   // Image generation: the prompt (a JSON body; an edit's multipart upload is never rewritten).
   images: ['prompt'],
+  // Text to speech: the text spoken and the instructions on how to speak it.
+  'audio.speech': ['input', 'instructions'],
 };
 
 /** True for APIs whose request bodies carry message text redaction reads. */

@@ -9,6 +9,7 @@ import { ollamaNative } from './ollama.js';
 import { openaiChat } from './openai.js';
 import { openaiCompletions } from './openai-completions.js';
 import { openaiEmbeddings } from './openai-embeddings.js';
+import { openaiSpeech, openaiTranscriptions } from './openai-audio.js';
 import { openaiImages } from './openai-images.js';
 import { openaiModerations } from './openai-moderations.js';
 import { openaiResponses } from './openai-responses.js';
@@ -144,6 +145,9 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   if (bare.endsWith('/moderations')) return 'moderations';
   // OpenAI's Image API: generations (JSON), edits and variations (multipart uploads).
   if (/\/images\/(generations|edits|variations)$/.test(bare)) return 'images';
+  // OpenAI's Audio API: speech to text (a translation is a transcription into English) and text to speech.
+  if (bare.endsWith('/audio/transcriptions') || bare.endsWith('/audio/translations')) return 'audio.transcriptions';
+  if (bare.endsWith('/audio/speech')) return 'audio.speech';
   // Cohere's Embed API, v2 and v1 (texts / inputs / images in, billed_units out).
   if (provider === 'cohere' && (bare.endsWith('/v2/embed') || bare.endsWith('/v1/embed'))) return 'embeddings';
   return 'other';
@@ -204,6 +208,8 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'rerank': return rerank;
     case 'moderations': return openaiModerations;
     case 'images': return openaiImages;
+    case 'audio.transcriptions': return openaiTranscriptions;
+    case 'audio.speech': return openaiSpeech;
     default: return undefined;
   }
 }

@@ -30,3 +30,13 @@ export function readImageRequest(request: JsonObject): Conversation | undefined 
   const asked = [`${n} image${n === 1 ? '' : 's'}`, ...[request.size, request.quality].filter((v): v is string => typeof v === 'string' && v !== '' && v !== 'auto')];
   return { tools: [], messages: [{ role: 'user', blocks: [{ type: 'text', text: request.prompt }, { type: 'other', kind: asked.join(', ') }] }] };
 }
+
+/** Text to speech: the instructions as the system prompt, the text to speak as the user's words, then the voice. */
+export function readSpeechRequest(request: JsonObject): Conversation | undefined {
+  if (typeof request.input !== 'string') return undefined;
+  const blocks: Block[] = [{ type: 'text', text: request.input }];
+  if (typeof request.voice === 'string') blocks.push({ type: 'other', kind: `voice ${request.voice}` });
+  const conversation: Conversation = { tools: [], messages: [{ role: 'user', blocks }] };
+  if (typeof request.instructions === 'string' && request.instructions !== '') conversation.system = request.instructions;
+  return conversation;
+}

@@ -3,7 +3,7 @@ import { readAnthropicMessages, readBedrockConverse } from './conversation-anthr
 import { readCohereChat } from './conversation-cohere.js';
 import { readGeminiContents } from './conversation-gemini.js';
 import { readChatCompletions, readOllamaChat, readResponses, readTextCompletions } from './conversation-openai.js';
-import { readImageRequest, readModerations } from './conversation-media.js';
+import { readImageRequest, readModerations, readSpeechRequest } from './conversation-media.js';
 import { readRerank } from './conversation-rerank.js';
 
 /**
@@ -59,6 +59,7 @@ export function readConversation(api: string | undefined, body: unknown): Conver
     case 'rerank': return readRerank(request);
     case 'moderations': return readModerations(request);
     case 'images': return readImageRequest(request);
+    case 'audio.speech': return readSpeechRequest(request);
     default: return undefined;
   }
 }

@@ -7,6 +7,7 @@ import { cohereChat } from '../../src/providers/cohere.js';
 import { ollamaNative } from '../../src/providers/ollama.js';
 import { openaiChat } from '../../src/providers/openai.js';
 import { openaiEmbeddings } from '../../src/providers/openai-embeddings.js';
+import { openaiSpeech, openaiTranscriptions } from '../../src/providers/openai-audio.js';
 import { openaiImages } from '../../src/providers/openai-images.js';
 import { openaiModerations } from '../../src/providers/openai-moderations.js';
 import { openaiResponses } from '../../src/providers/openai-responses.js';
@@ -18,7 +19,8 @@ const RUNS = pureRuns(500);
 const TIMEOUT = timeoutFor(RUNS, 3);
 
 const PARSERS: Array<[string, ProviderParser]> = [['openai chat', openaiChat], ['anthropic messages', anthropicMessages], ['openai responses', openaiResponses], ['openai embeddings', openaiEmbeddings], ['ollama native', ollamaNative], ['cohere chat', cohereChat],
-  ['anthropic count tokens', anthropicCountTokens], ['rerank', rerank], ['openai moderations', openaiModerations], ['openai images', openaiImages]];
+  ['anthropic count tokens', anthropicCountTokens], ['rerank', rerank], ['openai moderations', openaiModerations], ['openai images', openaiImages],
+  ['openai transcriptions', openaiTranscriptions], ['openai speech', openaiSpeech]];
 const SSE = 'text/event-stream; charset=utf-8';
 
 function reduce(parser: ProviderParser, contentType: string, pieces: Buffer[]): unknown {

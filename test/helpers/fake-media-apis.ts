@@ -5,7 +5,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * formats: Moderations (/v1/moderations: one result per input, flagged when the text
  * says "attack"); the Image API (/v1/images/generations JSON, plain or streamed as
  * `image_generation.*` SSE; /v1/images/edits multipart): GPT image models answer base64
- * images with token usage, DALL·E models URLs with a revised prompt and no usage.
+ * images with token usage, DALL·E models URLs with a revised prompt and no usage; the
+ * Audio API (/v1/audio/transcriptions and /translations, multipart: JSON with token usage,
+ * or whisper-1's duration, plain text, or `transcript.text.*` SSE; /v1/audio/speech: audio
+ * bytes, or `speech.audio.*` SSE ending with token usage).
  */
 export const MODERATION_MODEL = 'omni-moderation-2024-09-26';
 /** A 1×1 PNG, base64: the image every answer carries. */
@@ -21,7 +24,48 @@ export function mediaRoute(req: IncomingMessage, res: ServerResponse, pathname: 
     const fields = formFields(req, body);
     return fields.stream === 'true' ? imageStream(res, 'image_edit') : images(res, { model: fields.model, n: Number(fields.n ?? 1) }, EDIT_USAGE);
   }
+  if (pathname === '/v1/audio/transcriptions' || pathname === '/v1/audio/translations') return transcription(res, formFields(req, body));
+  if (pathname === '/v1/audio/speech') return speech(res, json);
   return false;
+}
+
+export const TRANSCRIPT = 'Hello from the fake — ça va? 🎙️';
+export const TRANSCRIBE_USAGE = { type: 'tokens', input_tokens: 14, input_token_details: { text_tokens: 0, audio_tokens: 14 }, output_tokens: 45, total_tokens: 59 };
+export const WHISPER_SECONDS = 9;
+export const SPEECH_USAGE = { input_tokens: 14, output_tokens: 101, total_tokens: 115 };
+/** Bytes of the audio /v1/audio/speech answers (in one piece, or in two SSE deltas). */
+export const SPEECH_BYTES = 3000;
+
+function transcription(res: ServerResponse, fields: Record<string, string>): true {
+  if (fields.stream === 'true') {
+    const words = TRANSCRIPT.split(' ');
+    const events = [...words.map((w, i) => ({ type: 'transcript.text.delta', delta: i === 0 ? w : ` ${w}`, logprobs: [] })), { type: 'transcript.text.done', text: TRANSCRIPT, usage: TRANSCRIBE_USAGE }];
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_fake_media' });
+    res.end(events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join(''));
+    return true;
+  }
+  if (fields.response_format === 'text' || fields.response_format === 'srt' || fields.response_format === 'vtt') {
+    const text = `${TRANSCRIPT}\n`;
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+    return true;
+  }
+  const usage = fields.model === 'whisper-1' ? { type: 'duration', seconds: WHISPER_SECONDS } : TRANSCRIBE_USAGE;
+  return sendJson(res, { text: TRANSCRIPT, usage });
+}
+
+function speech(res: ServerResponse, body: Record<string, unknown>): true {
+  const audio = Buffer.alloc(SPEECH_BYTES, 0xfb);
+  if (body.stream_format === 'sse') {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_fake_media' });
+    const half = SPEECH_BYTES / 2;
+    const events = [{ type: 'speech.audio.delta', audio: audio.subarray(0, half).toString('base64') }, { type: 'speech.audio.delta', audio: audio.subarray(half).toString('base64') }, { type: 'speech.audio.done', usage: SPEECH_USAGE }];
+    res.end(events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join(''));
+    return true;
+  }
+  res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': audio.length });
+  res.end(audio);
+  return true;
 }
 
 function images(res: ServerResponse, body: Record<string, unknown>, usage: object): true {

@@ -7,13 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { eventually, exported } from '../helpers/archive.js';
-import { EDIT_USAGE, IMAGE_USAGE, TINY_PNG_B64 } from '../helpers/fake-media-apis.js';
+import { EDIT_USAGE, IMAGE_USAGE, SPEECH_BYTES, SPEECH_USAGE, TINY_PNG_B64, TRANSCRIBE_USAGE, TRANSCRIPT, WHISPER_SECONDS } from '../helpers/fake-media-apis.js';
 import { startFakeProvider, type FakeProvider } from '../helpers/fake-provider.js';
 import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
 
 /**
  * OpenAI's model APIs that are not chat, through llmtap with the official openai SDK:
- * moderations, images (generations plain and streamed, multipart edits). Each is recorded with its own API kind, model, usage and cost (or the
+ * moderations, images (generations plain and streamed, multipart edits), audio
+ * (transcriptions as JSON, text and SSE; speech as audio bytes and SSE). Each is recorded with its own API kind, model, usage and cost (or the
  * reason it has none), and `llmtap show` reads it.
  */
 const run = promisify(execFile);
@@ -128,5 +129,80 @@ describe('images through the proxy', () => {
       ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), null],
       ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), null],
     ]);
+  });
+});
+
+/** A short mono 16-bit PCM WAV: a 440 Hz tone. */
+function wav(samples = 800, rate = 8000): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + samples * 2, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(samples * 2, 40);
+  const pcm = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) pcm.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * i) / rate) * 12000), i * 2);
+  return Buffer.concat([header, pcm]);
+}
+
+describe('audio through the proxy', () => {
+  it('records transcriptions (tokens priced, whisper-1 by its duration, a text answer unpriced saying why, a stream), the upload forwarded byte for byte', async () => {
+    const audio = wav();
+    const first = uploads.length;
+    const json = await client.audio.transcriptions.create({ model: 'gpt-4o-transcribe', file: await toFile(audio, 'hello.wav', { type: 'audio/wav' }) });
+    expect(json.text).toBe(TRANSCRIPT);
+    await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'hello.wav', { type: 'audio/wav' }) });
+    const text = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'hello.wav', { type: 'audio/wav' }), response_format: 'text' });
+    expect(String(text).trim()).toBe(TRANSCRIPT);
+    const stream = await client.audio.transcriptions.create({ model: 'gpt-4o-mini-transcribe', file: await toFile(audio, 'hello.wav', { type: 'audio/wav' }), stream: true });
+    let streamed = '';
+    for await (const event of stream) if (event.type === 'transcript.text.delta') streamed += event.delta;
+    expect(streamed).toBe(TRANSCRIPT);
+
+    const sent = fake.seen.filter((s) => s.url === '/v1/audio/transcriptions');
+    expect(sent).toHaveLength(4);
+    sent.forEach((s, i) => expect(s.body.equals(uploads[first + i]!)).toBe(true));
+    expect(sent[0]!.body.includes(audio)).toBe(true);
+
+    const recs = await recorded('/v1/audio/transcriptions', 4);
+    expect(recs.map((r) => [r.api, r.model, r.stream, r.usage.input_tokens, r.usage.input_audio_tokens, r.usage.output_tokens, r.response?.text])).toEqual([
+      ['audio.transcriptions', 'gpt-4o-transcribe', false, 14, 14, 45, TRANSCRIPT],
+      ['audio.transcriptions', 'whisper-1', false, null, null, null, TRANSCRIPT],
+      ['audio.transcriptions', 'whisper-1', false, null, null, null, TRANSCRIPT],
+      ['audio.transcriptions', 'gpt-4o-mini-transcribe', true, 14, 14, 45, TRANSCRIPT],
+    ]);
+    // gpt-4o-transcribe: audio input $6/M, output $10/M; whisper-1: $0.006 a minute; gpt-4o-mini-transcribe: audio $3/M, output $5/M.
+    expect(recs.map((r) => r.cost_usd)).toEqual([
+      expect.closeTo((TRANSCRIBE_USAGE.input_tokens * 6 + TRANSCRIBE_USAGE.output_tokens * 10) / 1e6, 9), expect.closeTo((WHISPER_SECONDS / 60) * 0.006, 9), null,
+      expect.closeTo((TRANSCRIBE_USAGE.input_tokens * 3 + TRANSCRIBE_USAGE.output_tokens * 5) / 1e6, 9),
+    ]);
+    expect(await cli('show', recs[0]!.session_id!)).toContain(TRANSCRIPT);
+    expect(await cli('show', recs[2]!.id)).toContain('cost not known: the answer reports no usage (a transcript as text, srt or vtt carries none');
+  });
+
+  it('records speech: the text spoken (shown), audio described, the SSE usage priced; tts-1 unpriced, saying why', async () => {
+    const sseAnswer = await client.audio.speech.create({ model: 'gpt-4o-mini-tts', input: 'Good morning, listeners.', voice: 'coral', instructions: 'Speak warmly.', stream_format: 'sse' });
+    expect(await sseAnswer.text()).toContain('speech.audio.done');
+    const bytes = await client.audio.speech.create({ model: 'tts-1', input: 'Good night.', voice: 'alloy' });
+    expect((await bytes.arrayBuffer()).byteLength).toBe(SPEECH_BYTES);
+
+    const recs = await recorded('/v1/audio/speech', 2);
+    expect(recs.map((r) => [r.api, r.model, r.stream, r.usage.input_tokens, r.usage.output_tokens, r.response?.text])).toEqual([
+      ['audio.speech', 'gpt-4o-mini-tts', true, SPEECH_USAGE.input_tokens, SPEECH_USAGE.output_tokens, `audio, ${SPEECH_BYTES} bytes`],
+      ['audio.speech', 'tts-1', false, null, null, `audio/mpeg, ${SPEECH_BYTES} bytes`],
+    ]);
+    // gpt-4o-mini-tts: $0.60/M input, $12/M output.
+    expect(recs.map((r) => r.cost_usd)).toEqual([expect.closeTo((SPEECH_USAGE.input_tokens * 0.6 + SPEECH_USAGE.output_tokens * 12) / 1e6, 9), null]);
+    const shown = await cli('show', recs[0]!.session_id!);
+    expect(shown).toContain('system prompt 13 chars');
+    expect(shown).toMatch(/user\n\s+Good morning, listeners\.\n\s+user\s+\[voice coral\]/);
+    expect(await cli('show', recs[1]!.id)).toContain('cost not known: tts-1 bills per character of input');
   });
 });
