@@ -64,11 +64,12 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const needsBody = readsBody(policy);
   // The parse is shared with the provider parser (same Buffer, parsed once); redaction
   // changes that object in place, so nothing later reads the secret from it either.
-  const body = needsBody && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
+  // A file upload (multipart: an image edit, a transcription) is not JSON by design: not parsed
+  // (its megabytes would hold the event loop), not scanned, and not refused for it.
+  const upload = multipartBoundary(headerValue(ex.request.headers, 'content-type')) !== undefined;
+  const body = needsBody && !upload && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
   // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
-  // A file upload (multipart: an image edit) is not JSON by design: not scanned, and not refused for it.
-  const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (body === undefined || body === null || typeof body !== 'object')
-    && multipartBoundary(headerValue(ex.request.headers, 'content-type')) === undefined;
+  const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && !upload && (body === undefined || body === null || typeof body !== 'object');
   const facts = factsOf(ex, policy.teams);
   const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now(), perRequest });
   // Routing (route, fallback, credentials): only for a request that is going out.

@@ -8,6 +8,7 @@ import { settleFailure, stopErrorOf } from '../failed-exchange.js';
 import type { Logger } from '../log.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { asObject, parseJsonBody } from '../providers/json.js';
+import { multipartBoundary } from '../providers/multipart-fields.js';
 import { readQuota } from '../providers/quota-headers.js';
 import { identifyTool } from '../providers/tool-identity.js';
 import { isSubscriptionTraffic } from '../cost/subscription.js';
@@ -137,8 +138,10 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     if ((parser || policyRuntime) && body.length > 0) {
       decoded = decodeBody(body, headerValue(req.rawHeaders, 'content-encoding'));
       if (decoded && parser) {
-        Object.assign(ex.request, parser.parseRequest(decoded, headerValue(req.rawHeaders, 'content-type')));
-        ex.agent = readAgentMetadata(req.rawHeaders, asObject(parseJsonBody(decoded)));
+        const contentType = headerValue(req.rawHeaders, 'content-type');
+        Object.assign(ex.request, parser.parseRequest(decoded, contentType));
+        // An upload (an image edit, a transcription) is no JSON: trying to parse its megabytes would hold the event loop.
+        ex.agent = readAgentMetadata(req.rawHeaders, multipartBoundary(contentType) === undefined ? asObject(parseJsonBody(decoded)) : undefined);
       }
     }
     // Azure's deployment, Gemini's and Vertex's model: in the path when the body names none.
