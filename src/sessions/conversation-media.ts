@@ -1,4 +1,5 @@
-import { asObject, type JsonObject } from '../providers/json.js';
+import { asObject, parseJson, type JsonObject } from '../providers/json.js';
+import { multipartFields } from '../providers/multipart-fields.js';
 import type { Block, Conversation } from './conversation.js';
 
 /**
@@ -20,9 +21,8 @@ export function readModerations(request: JsonObject): Conversation | undefined {
 }
 
 /**
- * Image generation (a JSON body): the prompt as the user's words, then what was asked
- * for (`2 images, 1024x1024, high`). An edit's or variation's multipart upload is no JSON:
- * it has no conversation (its prompt is in the stored body).
+ * Image generation: the prompt as the user's words, then what was asked for
+ * (`2 images, 1024x1024, high`). A JSON body, or an edit's upload read by imageUploadRequest.
  */
 export function readImageRequest(request: JsonObject): Conversation | undefined {
   if (typeof request.prompt !== 'string') return undefined;
@@ -39,4 +39,20 @@ export function readSpeechRequest(request: JsonObject): Conversation | undefined
   const conversation: Conversation = { tools: [], messages: [{ role: 'user', blocks }] };
   if (typeof request.instructions === 'string' && request.instructions !== '') conversation.system = request.instructions;
   return conversation;
+}
+
+/**
+ * An image edit's stored multipart upload as the request object readImageRequest reads:
+ * its `prompt`, `n`, `size` and `quality` form fields (the images are skipped). Undefined
+ * for anything but a multipart body (the stored headers, as recorded, name its type).
+ */
+export function imageUploadRequest(body: Buffer, headersJson: string): JsonObject | undefined {
+  const pairs = parseJson(headersJson);
+  if (!Array.isArray(pairs)) return undefined;
+  const contentType = pairs.find((p): p is [string, string] => Array.isArray(p) && typeof p[0] === 'string' && p[0].toLowerCase() === 'content-type' && typeof p[1] === 'string')?.[1];
+  const fields = multipartFields(body, contentType, ['prompt', 'n', 'size', 'quality']);
+  if (fields.prompt === undefined) return undefined;
+  const request: JsonObject = { ...fields };
+  if (fields.n !== undefined && /^\d+$/.test(fields.n)) request.n = Number(fields.n);
+  return request;
 }

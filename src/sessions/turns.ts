@@ -3,6 +3,7 @@ import type { SessionDetail, ThreadSummary } from '../archive/store.js';
 import { routingLines } from '../policy/routing-lines.js';
 import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { readConversation, type Block, type Conversation, type ConversationMessage } from './conversation.js';
+import { imageUploadRequest } from './conversation-media.js';
 import { firstDivergence } from './divergence.js';
 import { isResponsesSession, recordPerTurn, sessionRequestTurns } from './ws-turns.js';
 import { isLiveSession, liveSessionTurns } from './live-turns.js';
@@ -145,7 +146,7 @@ export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): 
       latencyMs: row.ended_at === null ? null : row.ended_at - row.started_at,
       ttftMs: row.first_byte_at === null ? null : row.first_byte_at - row.started_at, promptTokens: promptTokens(row), cachedTokens: row.cached_input_tokens ?? 0,
       outputTokens: outputTokens(row), costUsd: row.cost_usd, answer: answerOf(row),
-    }, record, routing, price), readConversation(row.api ?? undefined, parseBody(row.request_body)));
+    }, record, routing, price), readConversation(row.api ?? undefined, requestOf(row)));
   }
   return turns;
 }
@@ -207,6 +208,12 @@ function answerOf(row: ExchangeRow): TurnView['answer'] {
     }
   }
   return { text: row.response_text ?? '', thinking: row.response_thinking, toolCalls, stopReason: row.stop_reason ?? errorStopReason(row) ?? null };
+}
+
+/** The request as readConversation reads it: its JSON, or an image edit's upload fields. */
+function requestOf(row: ExchangeRow): unknown {
+  const json = parseBody(row.request_body);
+  return json === undefined && row.api === 'images' && row.request_body !== null ? imageUploadRequest(row.request_body, row.request_headers) : json;
 }
 
 function parseBody(body: Buffer | null): unknown {

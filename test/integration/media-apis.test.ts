@@ -129,6 +129,8 @@ describe('images through the proxy', () => {
       ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), null],
       ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), null],
     ]);
+    // show reads the upload's prompt field (not rewritten: a multipart body is never redacted by policy).
+    expect(await cli('show', recs[0]!.id)).toMatch(/user\n\s+add a hat for jane@corp\.example\n\s+user\s+\[1 image\]/);
   });
 });
 

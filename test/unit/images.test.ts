@@ -6,6 +6,7 @@ import { Placeholders, redactRequest } from '../../src/policy/redact-body.js';
 import { multipartFields } from '../../src/providers/multipart-fields.js';
 import { identifyRequest, parserFor } from '../../src/providers/registry.js';
 import { readConversation } from '../../src/sessions/conversation.js';
+import { imageUploadRequest } from '../../src/sessions/conversation-media.js';
 
 /**
  * OpenAI's Image API: generations (JSON), edits and variations (multipart), answers as JSON
@@ -94,6 +95,20 @@ describe('images', () => {
     const hits = redactRequest('images', body, Object.values(BUILT_IN_DETECTORS), new Placeholders(), true);
     expect(hits.map((h) => h.at)).toEqual(['prompt']);
     expect(body).toMatchObject({ prompt: 'a poster for [REDACTED:email:1]', user: 'b@x.io' });
+    expect(readConversation('images', { model: 'dall-e-3', prompt: 'a cat', size: '1792x1024', quality: 'hd' }))
+      .toEqual({ tools: [], messages: [{ role: 'user', blocks: [{ type: 'text', text: 'a cat' }, { type: 'other', kind: '1 image, 1792x1024, hd' }] }] });
+  });
+
+  it('show reads an edit\'s stored upload: its prompt, n, size and quality fields', async () => {
+    const edit = await form({ model: 'gpt-image-1', prompt: 'add a hat', n: '2', quality: 'low' }, { name: 'cat.png', bytes: Buffer.from([137, 80, 78, 71]), type: 'image/png' });
+    const headers = JSON.stringify([['Content-Type', edit.contentType], ['content-length', String(edit.body.length)]]);
+    expect(readConversation('images', imageUploadRequest(edit.body, headers)))
+      .toEqual({ tools: [], messages: [{ role: 'user', blocks: [{ type: 'text', text: 'add a hat' }, { type: 'other', kind: '2 images, low' }] }] });
+    expect(imageUploadRequest(edit.body, '[["content-type","application/json"]]')).toBeUndefined();
+    expect(imageUploadRequest(edit.body, 'not json')).toBeUndefined();
+  });
+
+  it('show reads a JSON body the same way', () => {
     expect(readConversation('images', { model: 'dall-e-3', prompt: 'a cat', size: '1792x1024', quality: 'hd' }))
       .toEqual({ tools: [], messages: [{ role: 'user', blocks: [{ type: 'text', text: 'a cat' }, { type: 'other', kind: '1 image, 1792x1024, hd' }] }] });
   });
