@@ -32,7 +32,7 @@ export interface ExportedExchange extends AsStored {
   /** How the request went: over TLS (https, wss) or plain HTTP (row-scheme.ts). */
   scheme: 'https' | 'http';
   stream: boolean | null;
-  /** The row's token-count columns (the audio ones are parts of the others: Realtime, audio chat completions). */
+  /** The row's token-count columns (the audio ones are parts of the others: Realtime, audio chat completions, GPT-4o transcriptions). */
   usage: UsageColumns;
   /** True when llmtap estimated those counts (and the cost) from the text: the answer reported no usage, or was cut before its final usage. */
   usage_estimated: boolean;
