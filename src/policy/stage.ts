@@ -18,6 +18,9 @@ import { mayEstimateUsage } from '../recorder/row-estimate.js';
 import type { BudgetDecision, MatchFacts } from './types.js';
 import { usageOutputTokens, usagePromptTokens } from '../providers/usage-totals.js';
 
+/** APIs whose requests may be file uploads (multipart/form-data). */
+const UPLOAD_APIS: ReadonlySet<Exchange['api']> = new Set(['images', 'audio.transcriptions']);
+
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
 export interface PolicyRuntime {
   policy: CompiledPolicy;
@@ -65,8 +68,9 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   // The parse is shared with the provider parser (same Buffer, parsed once); redaction
   // changes that object in place, so nothing later reads the secret from it either.
   // A file upload (multipart: an image edit, a transcription) is not JSON by design: not parsed
-  // (its megabytes would hold the event loop), not scanned, and not refused for it.
-  const upload = multipartBoundary(headerValue(ex.request.headers, 'content-type')) !== undefined;
+  // (its megabytes would hold the event loop), not scanned, and not refused for it. Only where
+  // the API takes uploads: a multipart body elsewhere is a body redaction cannot read.
+  const upload = UPLOAD_APIS.has(ex.api) && multipartBoundary(headerValue(ex.request.headers, 'content-type')) !== undefined;
   const body = needsBody && !upload && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
   // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
   const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && !upload && (body === undefined || body === null || typeof body !== 'object');
