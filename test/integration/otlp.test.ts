@@ -69,9 +69,13 @@ describe('OpenTelemetry export', () => {
     receiver.received.length = 0;
     const tp = await startTestProxy(fake, { otlpEndpoint: receiver.url });
     const before = Date.now();
-    await chat(tp, true);
-    await eventually(() => expect(tp.proxy.recorder.stats().recorded).toBe(1));
-    await tp.close(); // shutdown sends what is batched
+    try {
+      await chat(tp, true);
+      // The first record of a fresh proxy waits for its writer thread to open the archive and load the prices (seconds on a loaded machine).
+      await eventually(() => expect(tp.proxy.recorder.stats().recorded).toBe(1), 15_000);
+    } finally {
+      await tp.close(); // shutdown sends what is batched (and a failed test leaves no span behind for the next)
+    }
     const after = Date.now();
     expect(receiver.received.every((r) => r.path === '/v1/traces' && r.contentType === 'application/json')).toBe(true);
     const spans = spansOf(receiver.received);
@@ -105,7 +109,7 @@ describe('OpenTelemetry export', () => {
     receiver.received.length = 0;
     const tp = await startTestProxy(fake, { otlpEndpoint: receiver.url, otlpContent: true });
     await chat(tp, false);
-    await eventually(() => expect(tp.proxy.recorder.stats().recorded).toBe(1));
+    await eventually(() => expect(tp.proxy.recorder.stats().recorded).toBe(1), 15_000);
     await tp.close();
     const spans = spansOf(receiver.received);
     expect(spans).toHaveLength(1);
