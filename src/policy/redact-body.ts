@@ -36,6 +36,9 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   images: ['prompt'],
   // Text to speech: the text spoken and the instructions on how to speak it.
   'audio.speech': ['input', 'instructions'],
+  // Gemini Live's client messages (WebSocket; judged by block rules only): the setup's system
+  // instruction, a turn's text parts, realtime text, a tool's answer (audio and inline data are base64, left alone).
+  'gemini.live': ['setup', 'clientContent', 'realtimeInput', 'toolResponse'],
 };
 
 /** True for APIs whose request bodies carry message text redaction reads. */

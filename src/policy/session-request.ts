@@ -36,15 +36,7 @@ export function judgeSessionRequest(
   // An access decision names the model it judged (a session's requests may differ).
   for (const d of access) decisions.push(d.kind === 'access' && facts.model !== undefined ? { ...d, model: facts.model } : d);
   if (denied) return { decisions, block: 'model_not_allowed', tokenCharges: [] };
-  const placeholders = new Placeholders();
-  for (const rule of policy.redact) {
-    if (rule.action !== 'block' || !rule.match(facts)) continue;
-    const enforced = rule.mode === 'enforce';
-    const hits = unreadable ? [{ detector: 'unreadable', at: 'message', count: 1 }] : redactRequest(facts.api, event, rule.detectors, placeholders, enforced);
-    if (hits.length === 0) continue;
-    decisions.push({ rule: rule.id, kind: 'redact', action: 'block', enforced, hits });
-    if (enforced) return { decisions, block: 'content_blocked', tokenCharges: [] };
-  }
+  if (blockRulesRefuse(policy, facts, event, unreadable, decisions)) return { decisions, block: 'content_blocked', tokenCharges: [] };
   if (state.budgets && policy.budget.length > 0) {
     const budgeted = evaluateBudgets(policy.budget, facts, state.budgets, state.now);
     // A session's warnings would repeat request after request: its refusals are what it keeps.
@@ -56,4 +48,30 @@ export function judgeSessionRequest(
   const rated = evaluateRateLimits(policy.rateLimit, facts, body, state.buckets, decisions);
   if (rated.retryAfterSeconds !== undefined) return { decisions, block: 'rate_limited', tokenCharges: [] };
   return { decisions, tokenCharges: rated.charges };
+}
+
+/**
+ * A message of a session that asks for nothing (a Gemini Live turn's text, its realtime
+ * text, a tool's answer after the setup), judged by the redact rules that block only: it
+ * is no request (no access rule, budget or rate limit asks), but its text leaves this
+ * machine as a request's does. Pure apart from `event`, whose text a refusing rule
+ * replaces with placeholders (what the archive keeps).
+ */
+export function judgeSessionMessage(policy: CompiledPolicy, facts: MatchFacts, event: Record<string, unknown>, unreadable = false): { decisions: Decision[]; block?: 'content_blocked' } {
+  const decisions: Decision[] = [];
+  return blockRulesRefuse(policy, facts, event, unreadable, decisions) ? { decisions, block: 'content_blocked' } : { decisions };
+}
+
+/** The redact rules that block, on a session message's text: true when an enforced one refuses it (its decisions added). */
+function blockRulesRefuse(policy: CompiledPolicy, facts: MatchFacts, event: Record<string, unknown>, unreadable: boolean, decisions: Decision[]): boolean {
+  const placeholders = new Placeholders();
+  for (const rule of policy.redact) {
+    if (rule.action !== 'block' || !rule.match(facts)) continue;
+    const enforced = rule.mode === 'enforce';
+    const hits = unreadable ? [{ detector: 'unreadable', at: 'message', count: 1 }] : redactRequest(facts.api, event, rule.detectors, placeholders, enforced);
+    if (hits.length === 0) continue;
+    decisions.push({ rule: rule.id, kind: 'redact', action: 'block', enforced, hits });
+    if (enforced) return true;
+  }
+  return false;
 }

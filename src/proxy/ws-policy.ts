@@ -95,6 +95,8 @@ export function screenedSession(ex: Exchange, upgradeFacts: MatchFacts | undefin
   let tokenCharges: ScreenResult['tokenCharges'];
   /** A Live setup that went upstream unjudged: the model it named, until a policy judges it. */
   let lateSetup: { model?: string } | undefined;
+  /** The model a Live setup named (judged or not): its later messages are judged as that model's. */
+  let liveModel: string | undefined;
   const refused = (refusal: WsRefusal, ended: boolean): void => {
     deps.metrics.count(refusal.code);
     if (ended) (ex.policy ??= { decisions: [] }).blocked = refusal.code;
@@ -116,14 +118,15 @@ export function screenedSession(ex: Exchange, upgradeFacts: MatchFacts | undefin
       check: (message) => {
         const runtime = deps.policy;
         if (!runtime || endedForLateSetup(runtime)) return undefined;
-        const judged = screenMessage(message, runtime, factsNow(runtime), ex);
+        const judged = screenMessage(message, runtime, factsNow(runtime), ex, Date.now(), liveModel);
         if (!judged.refusal && judged.tokenCharges) tokenCharges = judged.tokenCharges;
+        if (!judged.refusal && judged.model !== undefined) liveModel = judged.model;
         return judged.refusal;
       },
       passed: (message) => {
         if (ex.api !== 'gemini.live') return;
         const setup = requestOf(message, ex.api);
-        if (setup) lateSetup = { model: setup.model };
+        if (setup) lateSetup = { model: (liveModel = setup.model) };
       },
       refused,
     },

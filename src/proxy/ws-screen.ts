@@ -13,7 +13,8 @@ import { refusalMessage } from '../policy/refusal-message.js';
 import type { Exchange, WsMessageRecord } from '../exchange.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { evaluateAccess, withLiveTeam } from '../policy/evaluate.js';
-import { judgeSessionRequest, type SessionRequestCode, type SessionRequestVerdict } from '../policy/session-request.js';
+import { judgeSessionMessage, judgeSessionRequest, type SessionRequestCode, type SessionRequestVerdict } from '../policy/session-request.js';
+import { asObject, parseJson } from '../providers/json.js';
 import type { PolicyRuntime } from '../policy/stage.js';
 import type { Decision, MatchFacts } from '../policy/types.js';
 import { readLiveSetup } from '../websocket/gemini-live.js';
@@ -47,6 +48,8 @@ export function screensMessages(policy: CompiledPolicy | undefined, api: Exchang
 export interface ScreenResult {
   refusal?: WsRefusal;
   tokenCharges?: SessionRequestVerdict['tokenCharges'];
+  /** The model the judged request named (a Live setup's: the session's model, by which its later messages are judged). */
+  model?: string;
 }
 
 /**
@@ -66,20 +69,51 @@ export function requestOf(message: WsMessageRecord, api: Exchange['api']): { mod
  * those of the upgrade. Every decision is added to the session's record once per rule,
  * action and model or key.
  */
-export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRuntime, 'policy' | 'buckets' | 'budgets'>, facts: MatchFacts, ex: Exchange, now = Date.now()): ScreenResult {
+export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRuntime, 'policy' | 'buckets' | 'budgets'>, facts: MatchFacts, ex: Exchange, now = Date.now(), sessionModel?: string): ScreenResult {
   const request = requestOf(message, ex.api);
-  if (!request) return {};
+  if (!request) return ex.api === 'gemini.live' ? screenLiveMessage(message, runtime.policy, { ...facts, model: sessionModel ?? facts.model }, ex) : {};
   // A request that names no model is judged as its upgrade was (by a `?model=`, or by none);
   // its user in the team the live policy gives them (a reload may have moved them).
   const asked = { ...withLiveTeam(facts, runtime.policy.teams), model: request.model ?? facts.model };
   const verdict = judgeSessionRequest(runtime.policy, asked, request.event, { buckets: runtime.buckets, budgets: runtime.budgets, now }, message.truncated);
   for (const d of verdict.decisions) note(ex, d);
-  if (!verdict.block) return { tokenCharges: verdict.tokenCharges };
+  if (!verdict.block) return { tokenCharges: verdict.tokenCharges, model: request.model };
   // What a block rule refused is kept with its placeholders, never the values it must not let out.
-  if (verdict.block === 'content_blocked' && !message.truncated) message.text = JSON.stringify(request.event);
+  if (verdict.block === 'content_blocked' && !message.truncated) keepRedacted(message, request.event);
   // Gemini Live has no error event: a refused setup ends the session (close 1008, the code its reason).
   if (ex.api === 'gemini.live') return { refusal: { code: verdict.block }, tokenCharges: [] };
   return { refusal: { code: verdict.block, event: refusalEvent(verdict.block, refusalMessage(verdict.block, verdict.decisions, asked.model, now)) }, tokenCharges: [] };
+}
+
+/**
+ * A Live client message after the setup (a turn's text, realtime text or media, a tool's
+ * answer): only the redact rules that block read it (judgeSessionMessage), by the session's
+ * model. A refusal ends the session (Live has no error event). Parsed only under a policy
+ * with a block rule: audio arrives many times a second.
+ */
+function screenLiveMessage(message: WsMessageRecord, policy: CompiledPolicy, facts: MatchFacts, ex: Exchange): ScreenResult {
+  if (!policy.redact.some((rule) => rule.action === 'block')) return {};
+  const asked = withLiveTeam(facts, policy.teams);
+  const event = message.truncated ? undefined : liveEventOf(message);
+  // Cut at the capture limit, or not JSON: a block rule cannot read it all, and refuses it (as an HTTP body it cannot read).
+  const verdict = judgeSessionMessage(policy, asked, event ?? {}, event === undefined);
+  for (const d of verdict.decisions) note(ex, d);
+  if (!verdict.block) return {};
+  if (event) keepRedacted(message, event);
+  return { refusal: { code: verdict.block } };
+}
+
+/** A Live client message's JSON object (text frame, or JSON in a binary one); undefined when it is none. */
+function liveEventOf(message: WsMessageRecord): Record<string, unknown> | undefined {
+  const text = message.text ?? (message.base64 === undefined ? undefined : wsPayloadText('gemini.live', OPCODES.binary, Buffer.from(message.base64, 'base64')));
+  return text === undefined ? undefined : asObject(parseJson(text));
+}
+
+/** The record of a refused message keeps its text with the rule's placeholders (a binary frame's bytes too), never what it refused. */
+function keepRedacted(message: WsMessageRecord, event: Record<string, unknown>): void {
+  const text = JSON.stringify(event);
+  if (message.base64 !== undefined) message.base64 = Buffer.from(text, 'utf8').toString('base64');
+  else message.text = text;
 }
 
 /**
