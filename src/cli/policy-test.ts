@@ -51,6 +51,8 @@ const testCommand: CommandModule<{ home: string }, PolicyTestArgs> = {
         since, price: (input) => price(input, overrides),
         // A Codex session is replayed request by request, from its message log.
         requestsOf: (row) => recordedRequests(reader.wsMessages(row.id)),
+        // A Gemini Live session's messages, read by the redact rules that block.
+        messagesOf: (row) => reader.wsMessages(row.id),
       });
     } finally {
       reader.close();

@@ -1,4 +1,4 @@
-import type { ExchangeRow } from '../recorder/db.js';
+import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import { identifyProvider } from '../providers/registry.js';
 import { bodyMatches } from '../cache/cache-rule.js';
@@ -9,6 +9,7 @@ import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
 import { credentialFor, evaluateRouting } from './routing.js';
 import { judgeSessionRequest } from './session-request.js';
+import { judgeLiveMessages, readsLiveMessages, type LiveMessagesVerdict } from './simulate-live.js';
 import type { Decision } from './types.js';
 import type { RecordedRequest } from '../websocket/reduce.js';
 import { responseShares, usedTokens } from '../cost/response-shares.js';
@@ -28,6 +29,8 @@ export interface SimulateOptions {
   price?: (input: PriceInput) => PriceResult;
   /** A recorded Codex session's requests (its messages, websocket/reduce.ts): replayed one by one; without them, the session as one request. */
   requestsOf?: (row: ExchangeRow) => RecordedRequest[];
+  /** A recorded Gemini Live session's message log: its messages judged by the redact rules that block (simulate-live.ts), when the policy has any. */
+  messagesOf?: (row: ExchangeRow) => WsMessageRow[];
 }
 
 /**
@@ -88,6 +91,11 @@ export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRo
       continue;
     }
     webSocketSessions++;
+    if (r.facts.api === 'gemini.live' && options.messagesOf && readsLiveMessages(policy)) {
+      const messagesOf = options.messagesOf;
+      replayLiveSession(policy, { ...r, costUsd: costUpstream }, () => judgeLiveMessages(policy, r.facts, row, messagesOf(row), price), state);
+      continue;
+    }
     const requests = r.facts.api === 'responses' ? options.requestsOf?.(row) ?? [] : [];
     if (requests.length === 0) replayOne(policy, { ...r, costUsd: costUpstream }, state);
     else {
@@ -106,7 +114,20 @@ interface ReplayState {
   price?: SimulateOptions['price'];
 }
 
-function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): void {
+/**
+ * A Gemini Live session: its setup decided as the proxy decides the upgrade and setup
+ * (replayOne: access by its model, budgets, routing), then, let through, each message the
+ * redact rules that block decide on, what refusing it saves being the turns begun since.
+ */
+function replayLiveSession(policy: CompiledPolicy, r: ArchivedRequest, judge: () => LiveMessagesVerdict, s: ReplayState): void {
+  if (replayOne(policy, r, s)) return;
+  const verdict = judge();
+  for (const step of verdict.steps) tallyDecisions(step.decisions, { ...r, tokens: step.saved.tokens, costUsd: step.saved.costUsd }, s.tally);
+  if (verdict.refused) s.tally.block('content_blocked');
+}
+
+/** One request (or a session as one) through the policy; true when the policy refused it. */
+function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): boolean {
   const { tally } = s;
   const totals = tally.totals;
   const clock = r.at;
@@ -119,7 +140,7 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
   if (clamped) totals.clamped++;
   if (outcome.block) {
     tally.block(outcome.block.code);
-    return;
+    return true;
   }
   for (const c of outcome.charges) c.limiter.charge(c.key, r.tokens);
 
@@ -146,6 +167,7 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
   let costUsd = hit ? 0 : r.costUsd ?? 0;
   if (!hit) costUsd = replayRouting(policy, r, s) ?? costUsd;
   for (const c of outcome.budgetCharges ?? []) if (costUsd > 0) s.budgets.add(c.rule, c.key, costUsd, clock);
+  return false;
 }
 
 /** Counts what each decision did (per rule, action and target), with what a refusal saved; says whether the request was redacted or clamped. */

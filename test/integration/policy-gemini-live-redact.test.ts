@@ -1,5 +1,8 @@
 import { Modality } from '@google/genai';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectTo, paths } from '../../src/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
@@ -14,6 +17,8 @@ import { startTestProxy, type TestProxy } from '../helpers/start-proxy.js';
  * event, so a refused message never reaches the server and the session ends (close 1008,
  * content_blocked). Opened by @google/genai's live.connect through the proxy.
  */
+const CLI = resolve('dist/cli/main.js');
+const run = promisify(execFile);
 const KEY = 'sk-proj-' + 'Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp';
 
 let fake: FakeWs;
@@ -69,5 +74,13 @@ describe('a redact rule that blocks, on a Gemini Live session', () => {
     tp.proxy.recorder.flush();
     expect(readFileSync(paths(tp.home).archive).includes(Buffer.from(KEY))).toBe(false);
     expect(rows.find((r) => r.outcome !== 'blocked')?.policy ?? undefined).toBeUndefined();
+
+    // `policy test` reads the recorded messages the same way: a rule refusing "Paris" would have ended the first session at its turn.
+    const file = join(tp.home, 'what-if.yaml');
+    writeFileSync(file, 'rules:\n  - {id: no-paris, redact: {detectors: [], patterns: [{name: city, regex: "Paris"}], action: block}}\n');
+    const json = JSON.parse((await run(process.execPath, [CLI, '--home', tp.home, 'policy', 'test', file, '--json'])).stdout) as { websocket_sessions: number; totals: { blocked_by: Record<string, number> }; rules: { rule: string; action: string; requests: number }[] };
+    expect(json.websocket_sessions).toBe(2);
+    expect(json.totals.blocked_by).toEqual({ content_blocked: 1 });
+    expect(json.rules.map((r) => [r.rule, r.action, r.requests])).toEqual([['no-paris', 'block', 1]]);
   });
 });
