@@ -1,6 +1,7 @@
 import type { Exchange } from '../exchange.js';
 import type { CompiledPolicy, RateLimitRule } from './compile.js';
 import { hasMessageText, Placeholders, redactRequest } from './redact-body.js';
+import { redactForm, takesUploads, type UploadForm } from './redact-form.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Decision, MatchFacts, PolicyRecord, RateKey } from './types.js';
 import { evaluateBudgets, type BudgetCharge, type BudgetLedger } from './budget.js';
@@ -15,6 +16,8 @@ export interface PolicyOutcome {
   block?: { code: BlockCode; retryAfterSeconds?: number };
   /** The body to send when redaction changed it (parsed and changed in place). */
   changedBody?: unknown;
+  /** The upload whose text fields redaction changed (rewriteForm makes the body to send). */
+  changedForm?: UploadForm;
   /** Token buckets to charge with the exchange's recorded usage once it ends. */
   charges: { limiter: RateLimiter; key: string }[];
   // budgets and limits (budget.ts, limits.ts)
@@ -33,6 +36,8 @@ export interface EvaluateExtras {
   now?: number;
   /** Access and rate-limit rules are left to each request the session sends (a Codex WebSocket upgrade: proxy/ws-screen.ts). */
   perRequest?: boolean;
+  /** A file upload's text fields (redact-form.ts): what redaction reads instead of a JSON body. */
+  form?: UploadForm;
 }
 
 /** Reads the facts rules match on from an Exchange (tool and agent metadata filled in by the caller). */
@@ -221,7 +226,7 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     // An enforced block rule replaces too: the request is refused, and the archive keeps it
     // with placeholders, never the values the rule said must not leave this machine.
     const apply = enforced;
-    if (bodyUnreadable && hasMessageText(facts.api)) {
+    if (bodyUnreadable && (hasMessageText(facts.api) || takesUploads(facts.api))) {
       // A body that could not be decoded or parsed cannot be scanned: a block rule
       // refuses it (fail closed); a replace rule records that it could not look.
       decisions.push({ rule: rule.id, kind: 'redact', action: rule.action, enforced, hits: [{ detector: 'unreadable', at: 'body', count: 1 }] });
@@ -230,14 +235,15 @@ export function evaluatePolicy(policy: CompiledPolicy, facts: MatchFacts, body: 
     }
     // Unlike the other kinds, every matching redact rule applies, in order: each looks for
     // its own detectors (one rule refusing keys, another replacing personal data).
-    const hits = redactRequest(facts.api, body, rule.detectors, placeholders, apply);
+    const hits = extras.form ? redactForm(extras.form, rule.detectors, placeholders, apply) : redactRequest(facts.api, body, rule.detectors, placeholders, apply);
     if (hits.length === 0) continue;
     // A signed request cannot go up changed, and must not go up with what the rule replaces:
     // refused (the archive keeps it with placeholders, as for a block rule).
     const unsignable = enforced && rule.action === 'replace' && facts.signed !== undefined;
     decisions.push(unsignable ? { rule: rule.id, kind: 'redact', action: rule.action, enforced, hits, notApplied: facts.signed } : { rule: rule.id, kind: 'redact', action: rule.action, enforced, hits });
     if (!enforced) continue;
-    outcome.changedBody = body;
+    if (extras.form) outcome.changedForm = extras.form;
+    else outcome.changedBody = body;
     outcome.record.bodyChanged = true;
     if (rule.action === 'block' || unsignable) return block('content_blocked');
   }

@@ -2,11 +2,12 @@ import { LlmtapError } from '../errors.js';
 import { headerValue, withBodyLength, type Exchange, type RawHeaders, type ResponsePart, type Usage } from '../exchange.js';
 import { readAgentMetadata } from '../providers/agent-metadata.js';
 import { parseJsonBody } from '../providers/json.js';
-import { multipartBoundary } from '../providers/multipart-fields.js';
 import { identifyTool } from '../providers/tool-identity.js';
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, factsOf, PolicyBuckets, tokenChargesFor, withLiveTeam, type PolicyOutcome } from './evaluate.js';
 import { refusalMessage } from './refusal-message.js';
+import { multipartBoundary } from '../providers/multipart-fields.js';
+import { readUploadForm, rewriteForm, takesUploads } from './redact-form.js';
 import type { CachePersistence, ResponseCaches } from '../cache/response-caches.js';
 import { budgetChargesFor, evaluateBudgets, type BudgetLedger } from './budget.js';
 import type { BudgetCharger } from './budget-charge.js';
@@ -17,9 +18,6 @@ import type { PendingCharges } from './pending-charges.js';
 import { mayEstimateUsage } from '../recorder/row-estimate.js';
 import type { BudgetDecision, MatchFacts } from './types.js';
 import { usageOutputTokens, usagePromptTokens } from '../providers/usage-totals.js';
-
-/** APIs whose requests may be file uploads (multipart/form-data). */
-const UPLOAD_APIS: ReadonlySet<Exchange['api']> = new Set(['images', 'audio.transcriptions']);
 
 /** The live policy and its state; the server swaps `policy` on reload and keeps the buckets. */
 export interface PolicyRuntime {
@@ -68,14 +66,17 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   // The parse is shared with the provider parser (same Buffer, parsed once); redaction
   // changes that object in place, so nothing later reads the secret from it either.
   // A file upload (multipart: an image edit, a transcription) is not JSON by design: not parsed
-  // (its megabytes would hold the event loop), not scanned, and not refused for it. Only where
-  // the API takes uploads: a multipart body elsewhere is a body redaction cannot read.
-  const upload = UPLOAD_APIS.has(ex.api) && multipartBoundary(headerValue(ex.request.headers, 'content-type')) !== undefined;
+  // (its megabytes would hold the event loop); redaction reads its text fields instead, the
+  // file parts never (redact-form.ts). Only where the API takes uploads: a multipart body
+  // elsewhere is a body redaction cannot read.
+  const form = policy.redact.length > 0 && takesUploads(ex.api) && decoded && decoded.length > 0 ? readUploadForm(decoded, headerValue(ex.request.headers, 'content-type')) : undefined;
+  const upload = form !== undefined || (takesUploads(ex.api) && isMultipart(ex.request.headers));
   const body = needsBody && !upload && decoded && decoded.length > 0 ? parseJsonBody(decoded) : undefined;
-  // A body was sent but cannot be read as JSON (unknown coding, past the decode cap, not JSON).
-  const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && !upload && (body === undefined || body === null || typeof body !== 'object');
+  // A body was sent but cannot be read: as JSON (unknown coding, past the decode cap, not JSON),
+  // or an upload whose coding could not be undone.
+  const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (upload ? form === undefined : body === undefined || body === null || typeof body !== 'object');
   const facts = factsOf(ex, policy.teams);
-  const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now(), perRequest });
+  const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now(), perRequest, form });
   // Routing (route, fallback, credentials): only for a request that is going out.
   const routing = outcome.block ? undefined : evaluateRouting(policy, facts, ex.target);
   if (routing) {
@@ -88,12 +89,15 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const result: PolicyStageResult = { charges: outcome.charges, budgetCharges: outcome.budgetCharges, facts };
   if (outcome.block) result.error = new LlmtapError(outcome.block.code, blockOptions(outcome.block.code, retry, refusalMessage(outcome.block.code, outcome.record.decisions, facts.model, Date.now())));
   if (routing?.plan) result.routing = { plan: routing.plan, facts };
-  // The body when a rule changed it: re-serialised after redaction (handed back even when a
-  // later rule blocks the request, so the archive never keeps what a rule said must not
-  // leave), or, when only a limit clamped, the bytes as sent with just the numbers changed.
-  const next = outcome.changedBody !== undefined
-    ? Buffer.from(JSON.stringify(outcome.changedBody), 'utf8')
-    : outcome.clamps && decoded && clampedBody(decoded, body, outcome.clamps);
+  // The body when a rule changed it: re-serialised after redaction, or an upload with its
+  // redacted text fields rewritten (handed back even when a later rule blocks the request,
+  // so the archive never keeps what a rule said must not leave), or, when only a limit
+  // clamped, the bytes as sent with just the numbers changed.
+  const next = outcome.changedForm
+    ? rewriteForm(outcome.changedForm)
+    : outcome.changedBody !== undefined
+      ? Buffer.from(JSON.stringify(outcome.changedBody), 'utf8')
+      : outcome.clamps && decoded && clampedBody(decoded, body, outcome.clamps);
   if (next) {
     result.body = next;
     result.headers = withBodyLength(upstreamHeaders, next.length);
@@ -186,6 +190,11 @@ export function chargeTokens(usage: Usage, ex: Pick<Exchange, 'api' | 'provider'
   // output as every provider means it: Gemini's thinking counts, as OpenAI's reasoning does.
   const used = (usagePromptTokens(usage, ex.api) ?? 0) + (usageOutputTokens(usage, ex.api, ex.provider) ?? 0);
   for (const c of charges) c.limiter.charge(c.key, used);
+}
+
+/** Whether the request's Content-Type is multipart/form-data (an upload, its body not JSON). */
+function isMultipart(headers: RawHeaders): boolean {
+  return multipartBoundary(headerValue(headers, 'content-type')) !== undefined;
 }
 
 /** Whether any rule reads the parsed body (redaction, token rates, max-tokens limits); remembered per compiled policy. */

@@ -24,8 +24,8 @@ let client: OpenAI;
 
 beforeAll(async () => {
   fake = await startFakeProvider();
-  // Redaction of message text, and a rule refusing keys: neither may touch (or refuse) a multipart upload.
-  const policy = loadPolicyText('rules:\n  - {id: pii, match: {api: [images]}, redact: {detectors: [email]}}\n  - {id: no-keys, match: {api: [images]}, redact: {detectors: [api_key], action: block}}\n', 'policy.yaml');
+  // Redaction of message text, and a rule refusing keys: an upload's text fields are read, its files never.
+  const policy = loadPolicyText('rules:\n  - {id: pii, match: {api: [images, audio.transcriptions]}, redact: {detectors: [email]}}\n  - {id: no-keys, match: {api: [images]}, redact: {detectors: [api_key], action: block}}\n', 'policy.yaml');
   tp = await startTestProxy(fake, { connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${fake.port}`)], policy });
   client = new OpenAI({ apiKey: 'sk-test-media-0123456789abcdef', fetch: uploadingFetch, fetchOptions: { dispatcher: tp.agent } as never, maxRetries: 0 });
 });
@@ -53,6 +53,12 @@ const uploadingFetch = Object.assign(async (url: string | URL | Request, init?: 
   }
   return undiciFetch(url as string, init as never) as unknown as Response;
 }, { Response });
+
+/** A stored request body's bytes, as the archive keeps it. */
+const storedBody = (r: { request: { body?: string | null; body_encoding?: 'base64' } }): Buffer => Buffer.from(r.request.body ?? '', r.request.body_encoding === 'base64' ? 'base64' : 'utf8');
+
+/** An upload as the policy should forward it: its email replaced, every other byte (the file's, the boundary) as sent. */
+const withPlaceholder = (sent: Buffer): Buffer => Buffer.from(sent.toString('latin1').replace('jane@corp.example', '[REDACTED:email:1]'), 'latin1');
 
 const cli = async (...args: string[]): Promise<string> => (await run('node', [resolve('dist/cli/main.js'), '--home', tp.home, ...args])).stdout;
 const recorded = (path: string, n: number) => eventually(() => {
@@ -104,12 +110,14 @@ describe('images through the proxy', () => {
     expect(await cli('show', recs[1]!.session_id!)).toContain('cost not known: dall-e-3 bills per image (by size and quality)');
   });
 
-  it('an edit\'s multipart upload goes up byte for byte under a redaction policy, read for its model; its image tokens are priced', async () => {
-    const answer = await client.images.edit({ model: 'gpt-image-1', prompt: 'add a hat for jane@corp.example', image: await toFile(Buffer.from(TINY_PNG_B64, 'base64'), 'cat.png', { type: 'image/png' }) });
+  it('an edit\'s prompt is redacted inside its multipart upload, the image and the boundary as sent, the archive without the address; its image tokens are priced', async () => {
+    const first = uploads.length;
+    const png = Buffer.from(TINY_PNG_B64, 'base64');
+    const answer = await client.images.edit({ model: 'gpt-image-1', prompt: 'add a hat for jane@corp.example', image: await toFile(png, 'cat.png', { type: 'image/png' }) });
     expect(answer.usage?.input_tokens).toBe(EDIT_USAGE.input_tokens);
     // By hand, with bytes of our own (a key-shaped string inside the file must not make the proxy refuse or rewrite it).
     const boundary = '----llmtap-test-boundary';
-    const file = Buffer.concat([Buffer.from(TINY_PNG_B64, 'base64'), Buffer.from(' sk-proj-notakey0123456789abcdefghijk \u0000\u00ff')]);
+    const file = Buffer.concat([png, Buffer.from(' sk-proj-notakey0123456789abcdefghijk jane@corp.example \u0000\u00ff')]);
     const body = Buffer.concat([
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\ngpt-image-1\r\n--${boundary}\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nmail jane@corp.example\r\n`),
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="cat.png"\r\nContent-Type: image/png\r\n\r\n`), file, Buffer.from(`\r\n--${boundary}--\r\n`),
@@ -119,18 +127,45 @@ describe('images through the proxy', () => {
     await res.arrayBuffer();
     const edits = fake.seen.filter((s) => s.url === '/v1/images/edits');
     expect(edits).toHaveLength(2);
-    expect(edits[0]!.body.equals(uploads[0]!)).toBe(true);
-    expect(edits[0]!.body.toString('latin1')).toContain('add a hat for jane@corp.example');
-    expect(edits[1]!.body.equals(body)).toBe(true);
+    // The SDK's upload: only the prompt's address changed; the image's bytes arrived as sent, with a Content-Length to match.
+    expect(edits[0]!.body.equals(withPlaceholder(uploads[first]!))).toBe(true);
+    expect(edits[0]!.body.toString('latin1')).toContain('add a hat for [REDACTED:email:1]');
+    expect(edits[0]!.body.includes(png)).toBe(true);
+    const length = edits[0]!.rawHeaders.findIndex((h) => h.toLowerCase() === 'content-length');
+    expect(edits[0]!.rawHeaders[length + 1]).toBe(String(edits[0]!.body.length));
+    // By hand: the prompt rewritten; the file, its key-shaped string and its address untouched.
+    expect(edits[1]!.body.equals(withPlaceholder(body))).toBe(true);
+    expect(edits[1]!.body.includes(file)).toBe(true);
     const recs = await recorded('/v1/images/edits', 2);
     // gpt-image-1 input: 50 text tokens at $5 per million, 323 image tokens at $10; output at $40.
     const editCost = (50 * 5 + 323 * 10 + EDIT_USAGE.output_tokens * 40) / 1e6;
+    const redacted = { decisions: [{ rule: 'pii', kind: 'redact', action: 'replace', enforced: true, hits: [{ detector: 'email', at: 'form:prompt', count: 1 }] }], bodyChanged: true };
     expect(recs.map((r) => [r.api, r.model, r.stream, r.usage.input_tokens, r.cost_usd, r.policy])).toEqual([
-      ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), null],
-      ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), null],
+      ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), redacted],
+      ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), redacted],
     ]);
-    // show reads the upload's prompt field (not rewritten: a multipart body is never redacted by policy).
-    expect(await cli('show', recs[0]!.id)).toMatch(/user\n\s+add a hat for jane@corp\.example\n\s+user\s+\[1 image\]/);
+    // The archive keeps what went up: the SDK's upload holds no address at all; the hand-made one only inside its file.
+    expect(storedBody(recs[0]!).equals(edits[0]!.body)).toBe(true);
+    expect(storedBody(recs[0]!).includes('jane@corp.example')).toBe(false);
+    expect(storedBody(recs[1]!).toString('latin1')).toContain('mail [REDACTED:email:1]\r\n');
+    // show reads the upload's prompt field, as it went up.
+    expect(await cli('show', recs[0]!.id)).toMatch(/user\n\s+add a hat for \[REDACTED:email:1\]\n\s+user\s+\[1 image\]/);
+  });
+
+  it('a key in an edit\'s prompt is refused by the block rule: the SDK\'s typed error, nothing sent, the archive keeps a placeholder', async () => {
+    const sent = fake.seen.length;
+    const key = 'sk-proj-Zq3abcdefghijklmnopqrstuvwxyz0123456789';
+    const err: unknown = await client.images.edit({ model: 'gpt-image-1', prompt: `sign in with ${key}`, image: await toFile(Buffer.from(TINY_PNG_B64, 'base64'), 'cat.png', { type: 'image/png' }) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    const refusal = err as InstanceType<typeof OpenAI.BadRequestError>;
+    expect([refusal.status, refusal.code]).toEqual([400, 'content_blocked']);
+    expect(refusal.message).toContain('api_key (at form:prompt)');
+    expect(fake.seen.length).toBe(sent);
+    const rec = (await recorded('/v1/images/edits', 3))[2]!;
+    expect(rec.policy).toMatchObject({ blocked: 'content_blocked', decisions: [{ rule: 'no-keys', hits: [{ detector: 'api_key', at: 'form:prompt', count: 1 }] }] });
+    const stored = storedBody(rec).toString('latin1');
+    expect(stored).toContain('sign in with [REDACTED:api_key:1]');
+    expect(stored).not.toContain(key);
   });
 });
 
@@ -187,6 +222,19 @@ describe('audio through the proxy', () => {
     ]);
     expect(await cli('show', recs[0]!.session_id!)).toContain(TRANSCRIPT);
     expect(await cli('show', recs[2]!.id)).toContain('cost not known: the answer reports no usage (a transcript as text, srt or vtt carries none');
+  });
+
+  it('a transcription\'s prompt is redacted inside its upload, the audio as sent', async () => {
+    const audio = wav();
+    const first = uploads.length;
+    const json = await client.audio.transcriptions.create({ model: 'gpt-4o-transcribe', file: await toFile(audio, 'hello.wav', { type: 'audio/wav' }), prompt: 'speakers: Jane (jane@corp.example)' });
+    expect(json.text).toBe(TRANSCRIPT);
+    const sent = fake.seen.filter((s) => s.url === '/v1/audio/transcriptions').at(-1)!;
+    expect(sent.body.equals(withPlaceholder(uploads[first]!))).toBe(true);
+    expect(sent.body.includes(audio)).toBe(true);
+    const rec = (await recorded('/v1/audio/transcriptions', 5))[4]!;
+    expect(rec.policy).toEqual({ decisions: [{ rule: 'pii', kind: 'redact', action: 'replace', enforced: true, hits: [{ detector: 'email', at: 'form:prompt', count: 1 }] }], bodyChanged: true });
+    expect(storedBody(rec).equals(sent.body)).toBe(true);
   });
 
   it('records speech: the text spoken (shown), audio described, the SSE usage priced; tts-1 unpriced, saying why', async () => {

@@ -265,7 +265,8 @@ describe('bodies redaction cannot read', () => {
   });
 
   it('a multipart body is an upload only where the API takes uploads: to Chat Completions a block rule still refuses it', () => {
-    const sent = Buffer.from('--b\r\nContent-Disposition: form-data; name="messages"\r\n\r\nsk-proj-abcdefghijklmnopqrstuvwxyz\r\n--b--\r\n');
+    // The key inside a file part: an upload's files are never read (its text fields are: policy-redact-form.test.ts).
+    const sent = Buffer.from('--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\nsk-proj-abcdefghijklmnopqrstuvwxyz\r\n--b--\r\n');
     const block = { policy: loadPolicyText('rules:\n  - {id: dlp, redact: {action: block}}\n', 'p.yaml'), buckets: new PolicyBuckets() };
     const upload = (api: 'chat.completions' | 'images') => makeExchange({ api, provider: 'openai', request: { headers: ['content-type', 'multipart/form-data; boundary=b'], body: { bytes: sent, size: sent.length, truncated: false } } });
     expect(applyPolicy(block, upload('chat.completions'), [], sent).error?.code).toBe('content_blocked');
