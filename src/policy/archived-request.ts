@@ -6,6 +6,7 @@ import { parseJson } from '../providers/json.js';
 import { queryModel } from '../providers/registry.js';
 import { archivedCacheKey, type KeyBasis } from '../cache/archived-key.js';
 import type { MatchFacts } from './types.js';
+import { readUploadForm, takesUploads, type UploadForm } from './redact-form.js';
 import { rowUsesTls } from '../archive/row-scheme.js';
 import { outputTokens, promptTokens } from '../providers/usage-totals.js';
 import { rowUsage } from '../cost/unpriced-reason.js';
@@ -18,6 +19,8 @@ export interface ArchivedRequest {
   body: unknown;
   /** The body was stored but cannot be read as JSON. */
   unreadable: boolean;
+  /** A stored file upload's text fields (what redaction reads instead of `body`, as the proxy does). */
+  form?: UploadForm;
   /** The answer was 2xx and complete: worth caching. */
   cacheable: boolean;
   /** The response cache's key as far as the archive shows it (16 hex digits; see archived-key.ts). */
@@ -54,7 +57,10 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
   const user = row.client_user ?? undefined;
   const agent = jsonOr<{ sessionId?: string }>(row.agent, {});
   const upgrade = isUpgradeRow(row);
-  const text = !upgrade && row.request_body && row.request_body.length > 0 ? Buffer.from(row.request_body).toString('utf8') : '';
+  const stored = !upgrade && row.request_body && row.request_body.length > 0 ? Buffer.from(row.request_body) : undefined;
+  // An upload (an image edit, a transcription) is no JSON: its text fields are read instead, as live.
+  const form = stored && takesUploads((row.api ?? undefined) as ApiKind | undefined) ? readUploadForm(stored, storedContentType(row.request_headers)) : undefined;
+  const text = stored && !form ? stored.toString('utf8') : '';
   const body = text ? parseJson(text) : undefined;
   const cache = archivedCacheKey(row, body);
   return {
@@ -75,6 +81,7 @@ export function archivedRequest(row: ExchangeRow, teams: ReadonlyMap<string, str
       signed: archivedSignedReason(row.request_headers, row.path),
     },
     body,
+    form,
     unreadable: text !== '' && (body === undefined || body === null || typeof body !== 'object'),
     // The response cache never sees an upgrade (it answers requests, not sessions), nor keeps an answer the provider ended with an error.
     cacheable: !upgrade && row.outcome === 'completed' && row.status !== null && row.status >= 200 && row.status < 300 && !exchangeFailed({ outcome: row.outcome, status: row.status, stopReason: row.stop_reason }) && !row.response_body_truncated,
@@ -128,6 +135,14 @@ export class UpstreamCosts {
     this.young.set(r.key, r.costUsd);
     return r.costUsd;
   }
+}
+
+/** The Content-Type of the stored request headers ([name, value] pairs, names as sent). */
+function storedContentType(headersJson: string): string | undefined {
+  const pairs = jsonOr<unknown>(headersJson, []);
+  if (!Array.isArray(pairs)) return undefined;
+  const pair = pairs.find((p): p is [string, string] => Array.isArray(p) && typeof p[0] === 'string' && p[0].toLowerCase() === 'content-type' && typeof p[1] === 'string');
+  return pair?.[1];
 }
 
 function jsonOr<T>(text: string | null, fallback: T): T {

@@ -134,7 +134,7 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
   // The body is parsed afresh per exchange, so redaction and clamps may change it in place.
   const outcome = r.upgrade && r.facts.api === 'responses' && r.facts.model === undefined
     ? codexSession(policy, r, s)
-    : evaluatePolicy(policy, r.facts, r.body, s.buckets, r.unreadable, { budgets: s.budgets, bodySize: r.bodySize, now: clock });
+    : evaluatePolicy(policy, r.facts, r.body, s.buckets, r.unreadable, { budgets: s.budgets, bodySize: r.bodySize, now: clock, form: r.form });
   const { redacted, clamped } = tallyDecisions(outcome.record.decisions, r, tally);
   if (redacted) totals.redacted++;
   if (clamped) totals.clamped++;

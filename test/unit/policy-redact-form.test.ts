@@ -5,7 +5,9 @@ import { PolicyBuckets } from '../../src/policy/evaluate.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { Placeholders } from '../../src/policy/redact-body.js';
 import { readUploadForm, redactForm, rewriteForm } from '../../src/policy/redact-form.js';
+import { simulatePolicy } from '../../src/policy/simulate.js';
 import { applyPolicy } from '../../src/policy/stage.js';
+import { exchangeToRow } from '../../src/recorder/rows.js';
 import { multipartFields } from '../../src/providers/multipart-fields.js';
 
 const all = Object.values(BUILT_IN_DETECTORS);
@@ -93,5 +95,15 @@ describe('the policy stage over an upload', () => {
     const ex = exchange('images', body);
     expect(applyPolicy(runtime('rules:\n  - {id: keys, redact: {action: block}}\n'), ex, [], undefined).error?.code).toBe('content_blocked');
     expect(ex.policy?.decisions[0]).toMatchObject({ hits: [{ detector: 'unreadable', at: 'body', count: 1 }] });
+  });
+});
+
+describe('policy test over archived uploads', () => {
+  it('reads their text fields as the proxy does: an address in a prompt is refused, one in a file is not, and neither is unreadable', () => {
+    // (The archive keeps no key: its own redaction replaced it before the row was written; an address it keeps.)
+    const row = (body: Buffer) => exchangeToRow(makeExchange({ api: 'images', provider: 'openai', request: { method: 'POST', path: '/v1/images/edits', headers: ['Content-Type', TYPE], body: { bytes: body, size: body.length, truncated: false } } }));
+    const policy = loadPolicyText('rules:\n  - {id: pii, redact: {detectors: [email], action: block}}\n', 'p.yaml');
+    const report = simulatePolicy(policy, [row(upload(text('prompt', 'a hat for ann@corp.example'), file('image', FILE))), row(upload(text('prompt', 'add a hat'), file('image', FILE)))]);
+    expect([report.exchanges, report.totals.blocked, report.rules.map((e) => [e.rule, e.requests, e.detectors])]).toEqual([2, 1, [['pii', 1, { email: 1 }]]]);
   });
 });
