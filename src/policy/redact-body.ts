@@ -32,7 +32,7 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   rerank: ['query', 'documents'],
   // Moderations: the input (a string, strings, or text parts; an image part's URL is left alone).
   moderations: ['input'],
-  // Image generation: the prompt (a JSON body; an edit's multipart upload is never rewritten).
+  // Image generation: the prompt (a JSON body; an edit's multipart upload: redact-form.ts).
   images: ['prompt'],
   // Text to speech: the text spoken and the instructions on how to speak it.
   'audio.speech': ['input', 'instructions'],

@@ -6,7 +6,8 @@ import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
 
 /**
  * OpenAI's Audio API, speech to text: transcriptions and translations, a multipart upload
- * (only the `model` and `stream` form fields are read; the audio goes up untouched) answered
+ * (only the `model` and `stream` form fields are read here; the audio goes up untouched, a
+ * redact rule rewriting only text fields: policy/redact-form.ts) answered
  * with JSON `{text, usage?}` (verbose_json adds segments), plain text (`text`, `srt`, `vtt`),
  * or with `stream: true` SSE `transcript.text.delta` / `transcript.text.done`. The transcript
  * is the answer's text. Usage: the GPT-4o transcribe models' tokens (`input_token_details.

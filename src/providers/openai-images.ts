@@ -6,8 +6,8 @@ import type { ProviderParser, RequestFacts } from './types.js';
 
 /**
  * OpenAI's Image API: generations (JSON: `{model, prompt, n, size, quality, stream}`), edits
- * and variations (multipart uploads: only the `model` and `stream` fields are read, the body
- * goes up untouched). The answer — `{created, data: [{b64_json | url, revised_prompt}],
+ * and variations (multipart uploads: only the `model` and `stream` fields are read here; the
+ * body goes up untouched unless a redact rule rewrites a text field: policy/redact-form.ts). The answer — `{created, data: [{b64_json | url, revised_prompt}],
  * size, usage}`, or with `stream: true` SSE `image_generation.partial_image` /
  * `image_generation.completed` (`image_edit.*` for edits) — is read for the image count
  * (and size) as its text, DALL·E 3's revised prompts, and the GPT image models' `usage`:

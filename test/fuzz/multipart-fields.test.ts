@@ -1,5 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { BUILT_IN_DETECTORS } from '../../src/policy/detectors.js';
+import { Placeholders } from '../../src/policy/redact-body.js';
+import { readUploadForm, redactForm, rewriteForm } from '../../src/policy/redact-form.js';
 import { multipartFields } from '../../src/providers/multipart-fields.js';
 import { params, pureRuns, timeoutFor } from './support.js';
 
@@ -25,6 +28,26 @@ describe('multipart form fields', () => {
         Buffer.from(`\r\n--${b}\r\nContent-Disposition: form-data; name="model"\r\n\r\n${value}\r\n--${b}--\r\n`),
       ]);
       expect(multipartFields(body, `multipart/form-data; boundary=${b}`, ['model', 'file'])).toEqual({ model: value });
+    }), params(RUNS));
+  }, TIMEOUT);
+
+  it('redacted, change only the text fields: a file part of any bytes (an address inside too) arrives as sent, the fields read back redacted', () => {
+    const text = fc.string({ maxLength: 40 }).filter((v) => !v.includes('\r\n--') && !v.includes('@'));
+    fc.assert(fc.property(boundary, fc.uint8Array({ maxLength: 300 }), text, text, (b, bytes, before, after) => {
+      const file = Buffer.concat([Buffer.from(bytes), Buffer.from(' ann@corp.example\r\n')]);
+      fc.pre(![file, before, after].some((part) => part.includes(`--${b}`)));
+      const type = `multipart/form-data; boundary=${b}`;
+      const body = Buffer.concat([
+        Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="prompt"\r\n\r\n${before} ann@corp.example ${after}\r\n`),
+        Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n`), file,
+        Buffer.from(`\r\n--${b}\r\nContent-Disposition: form-data; name="model"\r\n\r\ngpt-image-1\r\n--${b}--\r\n`),
+      ]);
+      const form = readUploadForm(body, type)!;
+      expect(redactForm(form, [BUILT_IN_DETECTORS.email], new Placeholders(), true)).toEqual([{ detector: 'email', at: 'form:prompt', count: 1 }]);
+      const out = rewriteForm(form)!;
+      expect(out.includes(file)).toBe(true);
+      expect(out.subarray(out.indexOf(file) + file.length).equals(body.subarray(body.indexOf(file) + file.length))).toBe(true);
+      expect(multipartFields(out, type, ['prompt', 'model'])).toEqual({ prompt: `${before} [REDACTED:email:1] ${after}`, model: 'gpt-image-1' });
     }), params(RUNS));
   }, TIMEOUT);
 });
