@@ -36,6 +36,9 @@ const PARAMETER_FIELDS = new Set([
  */
 const MAX_FIELD_BYTES = 1024 * 1024;
 
+/** Refuses bytes that are not UTF-8. */
+const FIELD_TEXT = new TextDecoder('utf-8', { fatal: true });
+
 /** One text field of an upload: where its value lies in the body, and its text (changed in place by redaction). */
 interface FormField {
   name: string;
@@ -57,7 +60,14 @@ export function readUploadForm(body: Buffer, contentType: string | undefined): U
   const fields: FormField[] = [];
   for (const part of multipartTextParts(body, boundary, MAX_FIELD_BYTES)) {
     if (PARAMETER_FIELDS.has(part.name)) continue;
-    fields.push({ name: part.name, start: part.start, end: part.end, text: body.toString('utf8', part.start, part.end), changed: false });
+    let text: string;
+    try {
+      text = FIELD_TEXT.decode(body.subarray(part.start, part.end));
+    } catch {
+      // Not UTF-8: a file sent without a filename. Never read (a rewrite would corrupt its bytes).
+      continue;
+    }
+    fields.push({ name: part.name, start: part.start, end: part.end, text, changed: false });
   }
   return new UploadForm(body, fields);
 }

@@ -44,6 +44,13 @@ describe('an upload\'s text fields, redacted in place', () => {
     expect(redacted(body)).toEqual({ out: undefined, hits: [] });
   });
 
+  it('never reads a part whose bytes are not UTF-8 text (a file sent without a filename): rewriting it would corrupt the file', () => {
+    const nameless = Buffer.concat([Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="image"\r\n\r\n`), FILE, Buffer.from('\r\n')]);
+    const body = upload(text('prompt', 'add a hat'), nameless);
+    expect(readUploadForm(body, TYPE)!.fields.map((f) => f.name)).toEqual(['prompt']);
+    expect(redacted(body)).toEqual({ out: undefined, hits: [] });
+  });
+
   it('keeps CRLFs inside a value, and the CRLF before the next delimiter', () => {
     const body = upload(text('prompt', `line one\r\nann@corp.example\r\n\r\nlast\r\n`), file('image', FILE));
     expect(redacted(body).out!.equals(upload(text('prompt', 'line one\r\n[REDACTED:email:1]\r\n\r\nlast\r\n'), file('image', FILE)))).toBe(true);
