@@ -38,6 +38,8 @@ export type ApiKind = 'chat.completions' | 'messages' | 'responses' | 'embedding
   | 'realtime'
   // Cohere's Chat API v2 (/v2/chat on api.cohere.com).
   | 'cohere.chat'
+  // Cohere's legacy Chat API (/v1/chat): `message`, `chat_history` and `preamble` in, NDJSON events when streamed.
+  | 'cohere.chat.v1'
   // Rerank (Cohere /v1|v2/rerank and the many copies of its shape: Jina, Voyage, Together, vLLM, Infinity).
   | 'rerank'
   // OpenAI's Moderations API (/v1/moderations): input in, a verdict per input out, free.

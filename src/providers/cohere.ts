@@ -142,7 +142,7 @@ class CohereAccumulator {
       this.failed = true;
       this.stopReason ??= 'error';
     }
-    const read = readUsage(asObject(usage));
+    const read = readCohereUsage(asObject(usage));
     if (read) this.usage = read;
   }
 
@@ -174,9 +174,9 @@ class CohereAccumulator {
  * so `tokens.input_tokens` is often many times `billed_units.input_tokens`). The cost
  * must be what Cohere bills, so billed_units are the recorded usage (as the price
  * package's own Cohere extractor reads `usage.billed_units`); tokens only stand in
- * for an answer without billed_units.
+ * for an answer without billed_units. Chat v1 reports the same two in its `meta`.
  */
-function readUsage(usage: JsonObject | undefined): Usage | undefined {
+export function readCohereUsage(usage: JsonObject | undefined): Usage | undefined {
   if (!usage) return undefined;
   const billed = countsOf(asObject(usage.billed_units));
   return billed ?? countsOf(asObject(usage.tokens));

@@ -3,6 +3,7 @@ import { hostMatches } from '../host-pattern.js';
 import { anthropicMessages } from './anthropic.js';
 import { bedrockConverse, bedrockInvoke } from './bedrock.js';
 import { cohereChat } from './cohere.js';
+import { cohereChatV1 } from './cohere-v1.js';
 import { anthropicCountTokens, bedrockCountTokens } from './count-tokens.js';
 import { gemini, geminiCountTokens } from './gemini.js';
 import { ollamaNative } from './ollama.js';
@@ -42,6 +43,8 @@ export const PROVIDER_HOSTS: ReadonlyArray<ProviderHost> = [
   { pattern: 'openrouter.ai', provider: 'openrouter' },
   { pattern: 'api.together.xyz', provider: 'together' },
   { pattern: 'api.cohere.com', provider: 'cohere' },
+  // Cohere's older host name, still served and still the default of older SDKs and integrations.
+  { pattern: 'api.cohere.ai', provider: 'cohere' },
   { pattern: 'api.fireworks.ai', provider: 'fireworks' },
   { pattern: '*.openai.azure.com', provider: 'azure-openai' },
   // OpenAI family (chat/responses/embeddings parsers).
@@ -139,6 +142,7 @@ export function identifyApi(path: string, provider?: ProviderId): ApiKind {
   if (provider === 'ollama' && bare.endsWith('/api/chat')) return 'ollama.chat';
   if (provider === 'ollama' && bare.endsWith('/api/generate')) return 'ollama.generate';
   if (provider === 'cohere' && bare.endsWith('/v2/chat')) return 'cohere.chat';
+  if (provider === 'cohere' && bare.endsWith('/v1/chat')) return 'cohere.chat.v1';
   // Cohere's /v1|v2/rerank, and servers that copied it: Jina, Voyage, Together (/v1/rerank), vLLM and Infinity (/rerank too).
   if (bare.endsWith('/rerank')) return 'rerank';
   // OpenAI's Moderations API (and servers that copy it).
@@ -205,6 +209,7 @@ export function parserFor(api: ApiKind): ProviderParser | undefined {
     case 'bedrock.invoke': return bedrockInvoke;
     case 'bedrock.countTokens': return bedrockCountTokens;
     case 'cohere.chat': return cohereChat;
+    case 'cohere.chat.v1': return cohereChatV1;
     case 'rerank': return rerank;
     case 'moderations': return openaiModerations;
     case 'images': return openaiImages;

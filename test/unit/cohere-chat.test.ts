@@ -149,7 +149,7 @@ describe('cohereChat requests and routing', () => {
   it('is the API of /v2/chat on api.cohere.com, and only there', () => {
     expect(identifyRequest('api.cohere.com', 443, '/v2/chat')).toEqual({ provider: 'cohere', api: 'cohere.chat' });
     expect(identifyRequest('api.cohere.com', 443, '/v2/chat?x=1')).toEqual({ provider: 'cohere', api: 'cohere.chat' });
-    expect(identifyRequest('api.cohere.com', 443, '/v1/chat').api).toBe('other');
+    expect(identifyRequest('api.cohere.com', 443, '/v1/tokenize').api).toBe('other');
     expect(identifyRequest('example.test', 443, '/v2/chat').api).toBe('other');
     expect(parserFor('cohere.chat')).toBe(cohereChat);
   });
