@@ -1,11 +1,12 @@
 import type { Reassembled } from '../exchange.js';
+import { cohereV1Messages } from '../providers/cohere-v1-request.js';
 import { asObject, type JsonObject } from '../providers/json.js';
 
 /** Counts the tokens of a text (the tokenizer, passed in so this stays pure and testable). */
 export type TokenCounter = (text: string) => number;
 
 /** The APIs whose usage llmtap estimates when an answer reports none (recorder/row-estimate.ts). */
-export const ESTIMATED_APIS: ReadonlySet<string> = new Set(['chat.completions', 'responses', 'completions', 'cohere.chat']);
+export const ESTIMATED_APIS: ReadonlySet<string> = new Set(['chat.completions', 'responses', 'completions', 'cohere.chat', 'cohere.chat.v1']);
 
 /**
  * Token overheads of a prompt as OpenAI documents counting them for Chat Completions: each
@@ -25,7 +26,8 @@ const REPLY_PRIMING = 3;
  * provider), so the estimate errs low there. A text Completions request (GitHub
  * Copilot's inline suggestions, which never ask for usage) counts its prompt and
  * suffix. Cohere's Chat v2, which reports usage only in a stream's last event, counts as
- * Chat Completions plus its tool plans and grounding documents. Undefined when the body
+ * Chat Completions plus its tool plans and grounding documents; its Chat v1 likewise, once
+ * its preamble, history and message are put as messages. Undefined when the body
  * is not one of these APIs' requests.
  */
 export function estimatePromptTokens(api: string, request: unknown, count: TokenCounter): number | undefined {
@@ -33,6 +35,11 @@ export function estimatePromptTokens(api: string, request: unknown, count: Token
   if (!body) return undefined;
   if (api === 'completions') return completionsPrompt(body, count);
   if (api === 'cohere.chat') return cohereChatPrompt(body, count);
+  if (api === 'cohere.chat.v1') {
+    // Chat v1's preamble, history and message, as Chat Completions messages, plus its documents.
+    const messages = cohereV1Messages(body);
+    return messages ? cohereChatPrompt({ messages, tools: body.tools, documents: body.documents }, count) : undefined;
+  }
   return api === 'responses' ? responsesPrompt(body, count) : chatPrompt(body, count);
 }
 

@@ -31,7 +31,7 @@ export function usageUnknownReason(row: UsageUnknownRow): string | undefined {
     return `the stream was cut (${how}) before message_start, where Anthropic reports the input: not estimated, since neither the prompt's cached share nor whether anything was billed can be told`;
   }
   if (row.api !== null && ESTIMATED_APIS.has(row.api)) return `the answer was cut (${how}) before it reported usage, and llmtap could not estimate it (no prompt it could read)`;
-  return `the answer was cut (${how}) before it reported usage; llmtap estimates only OpenAI Chat Completions, Responses and text Completions answers, Cohere Chat v2 streams, and Claude streams past message_start`;
+  return `the answer was cut (${how}) before it reported usage; llmtap estimates only OpenAI Chat Completions, Responses and text Completions answers, Cohere Chat v2 and v1 streams, and Claude streams past message_start`;
 }
 
 /** Who cut an answer that was under way (read like any cut answer: handle-exchange.ts); undefined when it was not cut. */

@@ -45,7 +45,7 @@ const PROVIDER_NAMES: Readonly<Record<string, string>> = {
 const OPERATIONS: Readonly<Record<string, string>> = {
   'chat.completions': 'chat', messages: 'chat', responses: 'chat', 'ollama.chat': 'chat', 'bedrock.converse': 'chat', 'bedrock.invoke': 'chat',
   embeddings: 'embeddings', 'ollama.generate': 'text_completion', completions: 'text_completion', 'gemini.generateContent': 'generate_content',
-  'gemini.countTokens': 'count_tokens', 'messages.countTokens': 'count_tokens', 'bedrock.countTokens': 'count_tokens', realtime: 'realtime', 'gemini.live': 'realtime', 'cohere.chat': 'chat', rerank: 'rerank',
+  'gemini.countTokens': 'count_tokens', 'messages.countTokens': 'count_tokens', 'bedrock.countTokens': 'count_tokens', realtime: 'realtime', 'gemini.live': 'realtime', 'cohere.chat': 'chat', 'cohere.chat.v1': 'chat', rerank: 'rerank',
   moderations: 'moderation', images: 'image_generation',
   'audio.transcriptions': 'transcription', 'audio.speech': 'speech',
 };

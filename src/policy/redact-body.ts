@@ -26,6 +26,8 @@ const ROOTS: Partial<Record<ApiKind, readonly string[]>> = {
   'ollama.generate': ['prompt', 'system'],
   // Cohere: the conversation, and the grounding documents sent beside it.
   'cohere.chat': ['messages', 'documents'],
+  // Cohere's legacy Chat API: the new turn, the system preamble, the history, tool results sent back, grounding documents.
+  'cohere.chat.v1': ['message', 'preamble', 'chat_history', 'tool_results', 'documents'],
   // Text Completions: the prompt (a string or strings; token ids are numbers, left alone) and the fill-in-the-middle suffix.
   completions: ['prompt', 'suffix'],
   // Rerank: the query, and the documents (strings, or objects whose `text` is read).
@@ -66,6 +68,9 @@ const FREE_FORM_KEYS = new Set(['input', 'args', 'arguments', 'response', 'json'
  */
 const API_FREE_FORM_KEYS: Partial<Record<ApiKind, ReadonlySet<string>>> = {
   'cohere.chat': new Set(['document', 'data', 'thinking']),
+  // Chat v1: a turn's `message` (text), a tool call's `parameters`, a tool's `outputs`, and the
+  // documents (objects of any keys: `title`, `snippet`, …), every string of which is data.
+  'cohere.chat.v1': new Set(['message', 'parameters', 'outputs', 'tool_results', 'documents']),
   // Every string of a CountTokens input is the request it counts: message text, or a whole InvokeModel body.
   'bedrock.countTokens': new Set(['converse', 'invokeModel']),
 };
@@ -229,14 +234,17 @@ export function redactRequest(api: ApiKind | undefined, body: unknown, detectors
     path.pop();
   };
   const top = body as Record<string, unknown>;
-  // A root is text when it is a string (`prompt`, `system`); as a list or object its keys decide.
-  for (const root of roots) if (Object.hasOwn(top, root)) visit(top, root, reading);
+  // A root is text when it is a string (`prompt`, `system`); as a list or object its keys decide,
+  // unless the API reads it free-form (Cohere v1's documents and tool results).
+  for (const root of roots) if (Object.hasOwn(top, root)) visit(top, root, reading === 'text' && freeForm?.has(root) === true ? readingOf(root, top[root], freeForm) : reading);
   return hits;
 }
 
 function readingOf(key: string, value: unknown, freeForm: ReadonlySet<string> | undefined): Reading {
   const apiKey = freeForm?.has(key) === true;
   if ((apiKey || FREE_FORM_KEYS.has(key)) && value !== null && typeof value === 'object' && !Array.isArray(value)) return 'free';
+  // An API's own free-form key holding a list (Cohere v1's `outputs`, `documents`): each item is data too.
+  if (apiKey && Array.isArray(value)) return 'free';
   if (apiKey && typeof value === 'string') return 'text';
   return TEXT_KEYS.has(key) ? 'text' : 'structure';
 }

@@ -45,7 +45,7 @@ export function budgetedCounter(count: TokenCounter = countTokens, budget = EXAC
 
 /**
  * In the writer thread, once the exchange's row is committed (estimate-pass.ts amends it):
- * a Chat Completions, Responses, text Completions or Cohere Chat v2 exchange whose answer (2xx, read by the parser)
+ * a Chat Completions, Responses, text Completions or Cohere Chat (v2, v1) exchange whose answer (2xx, read by the parser)
  * reported no usage (a Cohere stream only in its last event: cut before it, none) gets its usage estimated from the text (cost/usage-estimate.ts),
  * flagged `usageEstimated`, so its tokens and cost are in the archive as estimates rather
  * than missing. Returns true when it estimated.
@@ -84,7 +84,7 @@ function estimated(ex: Exchange, part: 'all' | 'output'): true {
 /**
  * Whether the writer will estimate this exchange's usage (estimateMissingUsage, short of
  * reading the body): an answer (2xx, read by the parser, not from the response cache, not
- * ended by the provider's error) of Chat Completions, Responses, text Completions or Cohere Chat v2 that reported no usage,
+ * ended by the provider's error) of Chat Completions, Responses, text Completions or Cohere Chat (v2, v1) that reported no usage,
  * or of Anthropic Messages streamed and cut before its final usage (message_start's input
  * alone; Claude on Bedrock InvokeModel's stream likewise). The proxy's main thread asks it too, to hold the exchange's policy charges and
  * Prometheus series until the estimate is reported.

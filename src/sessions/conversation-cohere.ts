@@ -1,3 +1,4 @@
+import { cohereV1Messages } from '../providers/cohere-v1-request.js';
 import { asObject, type JsonObject } from '../providers/json.js';
 import type { Conversation } from './conversation.js';
 import { readChatCompletions } from './conversation-openai.js';
@@ -42,4 +43,10 @@ function documentAsText(raw: unknown): unknown {
   if (part?.type !== 'document') return raw;
   const data = asObject(part.document)?.data;
   return { type: 'text', text: typeof data === 'string' ? data : JSON.stringify(data ?? null) };
+}
+
+/** Cohere's legacy Chat API (/v1/chat): its preamble, history, tool results and message as Chat Completions messages (providers/cohere-v1-request.ts). */
+export function readCohereChatV1(request: JsonObject): Conversation | undefined {
+  const messages = cohereV1Messages(request);
+  return messages ? readChatCompletions({ tools: request.tools, messages }) : undefined;
 }

@@ -1,6 +1,6 @@
 import { asObject, type JsonObject } from '../providers/json.js';
 import { readAnthropicMessages, readBedrockConverse } from './conversation-anthropic.js';
-import { readCohereChat } from './conversation-cohere.js';
+import { readCohereChat, readCohereChatV1 } from './conversation-cohere.js';
 import { readGeminiContents } from './conversation-gemini.js';
 import { readChatCompletions, readOllamaChat, readResponses, readTextCompletions } from './conversation-openai.js';
 import { readImageRequest, readModerations, readSpeechRequest } from './conversation-media.js';
@@ -55,6 +55,7 @@ export function readConversation(api: string | undefined, body: unknown): Conver
     case 'bedrock.converse': return readBedrockConverse(request);
     case 'bedrock.invoke': return readBedrockInvoke(request);
     case 'cohere.chat': return readCohereChat(request);
+    case 'cohere.chat.v1': return readCohereChatV1(request);
     // The query as the user's words, the documents by their count.
     case 'rerank': return readRerank(request);
     case 'moderations': return readModerations(request);

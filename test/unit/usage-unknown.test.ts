@@ -14,7 +14,7 @@ describe('why an answer cut short has no tokens', () => {
 
   it('an answer whose upstream connection broke, or that llmtap\'s shutdown cut, was read like one the client left', () => {
     expect(usageUnknownReason(cut({ outcome: 'upstream_error', error_code: 'upstream_reset' }))).toBe('the stream was cut (the upstream connection broke: upstream_reset) before message_start, where Anthropic reports the input: not estimated, since neither the prompt\'s cached share nor whether anything was billed can be told');
-    expect(usageUnknownReason(cut({ api: 'gemini.generateContent', outcome: 'upstream_error', error_code: null }))).toBe('the answer was cut (the upstream connection broke: upstream_error) before it reported usage; llmtap estimates only OpenAI Chat Completions, Responses and text Completions answers, Cohere Chat v2 streams, and Claude streams past message_start');
+    expect(usageUnknownReason(cut({ api: 'gemini.generateContent', outcome: 'upstream_error', error_code: null }))).toBe('the answer was cut (the upstream connection broke: upstream_error) before it reported usage; llmtap estimates only OpenAI Chat Completions, Responses and text Completions answers, Cohere Chat v2 and v1 streams, and Claude streams past message_start');
     // As handle-exchange records a stream open at the drain deadline: proxy_error, shutdown, the upstream's 200.
     expect(usageUnknownReason(cut({ api: 'chat.completions', outcome: 'proxy_error', error_code: 'shutdown' }))).toBe('the answer was cut (llmtap cut it at its shutdown\'s drain deadline) before it reported usage, and llmtap could not estimate it (no prompt it could read)');
   });
