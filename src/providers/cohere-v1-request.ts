@@ -1,8 +1,9 @@
 import { asObject, type JsonObject } from './json.js';
 
 /**
- * A Cohere Chat v1 request (/v1/chat) put as Chat Completions messages, so the readers of
- * those (sessions' conversation, the usage estimate) read it too: the `preamble` is the
+ * A Cohere Chat v1 request (/v1/chat) put as Chat v2 messages (Chat Completions ones plus an
+ * assistant's `tool_plan`), so the readers of those (sessions' conversation, the usage
+ * estimate) read it too: the `preamble` is the
  * system message; `chat_history` turns are USER, CHATBOT (`message`, `tool_calls` of
  * `{name, parameters}`), SYSTEM and TOOL (`tool_results` of `{call, outputs}`); then the
  * top-level `tool_results` (results sent for the last turn's calls) and `message`, the
@@ -23,8 +24,11 @@ export function cohereV1Messages(request: JsonObject): JsonObject[] | undefined 
       continue;
     }
     const message: JsonObject = { role: role === 'CHATBOT' ? 'assistant' : role === 'SYSTEM' ? 'system' : 'user' };
-    if (typeof turn.message === 'string' && turn.message !== '') message.content = turn.message;
-    if (Array.isArray(turn.tool_calls) && turn.tool_calls.length > 0) message.tool_calls = turn.tool_calls.map(callAsChat);
+    const calls = Array.isArray(turn.tool_calls) && turn.tool_calls.length > 0 ? turn.tool_calls : undefined;
+    // A CHATBOT turn that calls tools says its plan in `message`: Chat v2's `tool_plan`, the
+    // thinking the answer's reducer reports for it (cohere-v1.ts).
+    if (typeof turn.message === 'string' && turn.message !== '') message[calls && role === 'CHATBOT' ? 'tool_plan' : 'content'] = turn.message;
+    if (calls) message.tool_calls = calls.map(callAsChat);
     messages.push(message);
   }
   messages.push(...toolMessages(request.tool_results));

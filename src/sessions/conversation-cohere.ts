@@ -45,8 +45,8 @@ function documentAsText(raw: unknown): unknown {
   return { type: 'text', text: typeof data === 'string' ? data : JSON.stringify(data ?? null) };
 }
 
-/** Cohere's legacy Chat API (/v1/chat): its preamble, history, tool results and message as Chat Completions messages (providers/cohere-v1-request.ts). */
+/** Cohere's legacy Chat API (/v1/chat): its preamble, history, tool results and message as Chat v2 messages (providers/cohere-v1-request.ts). */
 export function readCohereChatV1(request: JsonObject): Conversation | undefined {
   const messages = cohereV1Messages(request);
-  return messages ? readChatCompletions({ tools: request.tools, messages }) : undefined;
+  return messages ? readCohereChat({ tools: request.tools, messages }) : undefined;
 }

@@ -27,13 +27,13 @@ const request = () => ({
 });
 
 describe('cohere.chat.v1 beyond the parser', () => {
-  it('is a conversation: the preamble and SYSTEM turns as system, USER and CHATBOT turns, tool calls and results, the message as the last user turn', () => {
+  it('is a conversation: the preamble and SYSTEM turns as system, USER and CHATBOT turns, a calling turn\'s plan as thinking, tool calls and results, the message as the last user turn', () => {
     expect(readConversation('cohere.chat.v1', request())).toEqual({
       system: 'Be brief, a@x.io.\n\nAnswer in French.',
       tools: ['get_weather'],
       messages: [
         { role: 'user', blocks: [{ type: 'text', text: 'Weather for b@x.io?' }] },
-        { role: 'assistant', blocks: [{ type: 'text', text: 'I will call get_weather.' }, { type: 'tool_call', name: 'get_weather', arguments: '{"city":"Paris","to":"c@x.io"}' }] },
+        { role: 'assistant', blocks: [{ type: 'thinking', text: 'I will call get_weather.' }, { type: 'tool_call', name: 'get_weather', arguments: '{"city":"Paris","to":"c@x.io"}' }] },
         { role: 'tool', blocks: [{ type: 'tool_result', text: '[{"temperature":"21C","owner":"d@x.io"}]' }] },
         { role: 'assistant', blocks: [{ type: 'text', text: 'Il fait 21C.' }] },
         { role: 'user', blocks: [{ type: 'text', text: 'And tomorrow, e@x.io?' }] },
