@@ -96,3 +96,66 @@ describe('Cohere Chat API v2 through the proxy', () => {
     expect((await run('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', rec.session_id!])).stdout).toMatch(/out \d+ \(estimated\)/);
   });
 });
+
+describe('Cohere\'s legacy Chat API (v1) through the proxy', () => {
+  const chatV1 = (body: object, agent = 'cohere-v1-e2e') => run('curl', ['-sS', '-N', '--proxy', tp.url, '--cacert', caFile, '-A', agent,
+    '-H', 'content-type: application/json', '-H', 'authorization: Bearer co-test-0123456789abcdefghij', 'https://api.cohere.com/v1/chat', '-d', JSON.stringify(body)])
+    .catch((err: { stdout: string }) => err);
+
+  it('records model, text, tool calls, billed tokens, cost and finish reason of plain and NDJSON-streamed answers; the tool result sent back is the next turn', async () => {
+    const tools = [{ name: 'get_weather', description: 'Weather', parameter_definitions: { city: { type: 'str', required: true } } }];
+    const plain = await chatV1({ model: 'command-a-03-2025', message: 'hi', preamble: 'Be brief.' });
+    expect(JSON.parse(plain.stdout).text).toBe(COHERE_TEXT);
+    const streamed = await chatV1({ model: 'command-a-03-2025', stream: true, message: 'hi', chat_history: [{ role: 'USER', message: 'hello' }, { role: 'CHATBOT', message: 'hello!' }] });
+    expect(streamed.stdout).toContain('"event_type":"stream-end"');
+    await chatV1({ model: 'command-a-03-2025', stream: true, tools, message: 'weather?' });
+    await chatV1({ model: 'command-r7b-12-2024', stream: true, message: COHERE_ERROR_PROMPT });
+    // The tool's result sent back, as the v1 SDK's users do: the history with the calling turn, the results, no new message.
+    await chatV1({ model: 'command-a-03-2025', tools, message: '', chat_history: [{ role: 'USER', message: 'weather?' },
+      { role: 'CHATBOT', message: 'I will look up the weather in Paris.', tool_calls: [{ name: 'get_weather', parameters: { city: 'Paris' } }] }],
+    tool_results: [{ call: { name: 'get_weather', parameters: { city: 'Paris' } }, outputs: [{ temperature: '18C' }] }] });
+
+    const recs = await eventually(() => {
+      const rows = exported(tp).filter((e) => e.client.user_agent === 'cohere-v1-e2e');
+      if (rows.length < 5) throw new Error(`${rows.length}/5 recorded`);
+      return rows;
+    });
+    expect(recs.map((r) => [r.provider, r.api, r.model, r.stream, r.response?.text, r.response?.stop_reason])).toEqual([
+      ['cohere', 'cohere.chat.v1', 'command-a-03-2025', false, COHERE_TEXT, 'COMPLETE'],
+      ['cohere', 'cohere.chat.v1', 'command-a-03-2025', true, COHERE_TEXT, 'COMPLETE'],
+      ['cohere', 'cohere.chat.v1', 'command-a-03-2025', true, '', 'COMPLETE'],
+      ['cohere', 'cohere.chat.v1', 'command-r7b-12-2024', true, COHERE_TEXT.slice(0, 6), 'ERROR'],
+      ['cohere', 'cohere.chat.v1', 'command-a-03-2025', false, COHERE_TEXT, 'COMPLETE'],
+    ]);
+    expect(recs[2]?.response?.tool_calls).toEqual([{ id: null, name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+    expect(recs[2]?.response?.thinking).toBe('I will look up the weather in Paris.');
+    // meta.billed_units (12 in, 40 out), not meta.tokens: command-a at $2.50 / $10 per million, as Chat v2.
+    for (const rec of recs.slice(0, 3)) {
+      expect([rec.usage.input_tokens, rec.usage.output_tokens]).toEqual([12, 40]);
+      expect(rec.cost_usd).toBeCloseTo(12 * 2.5e-6 + 40 * 10e-6, 10);
+    }
+    expect(recs.slice(0, 4).map((r) => exchangeFailed({ outcome: r.outcome, status: r.response?.status, stopReason: r.response?.stop_reason }))).toEqual([false, false, false, true]);
+    // The history and the tool results continue the tool-calling conversation: turn 2 of its session.
+    expect([recs[4]?.session_id, recs[4]?.turn]).toEqual([recs[2]?.session_id, 2]);
+
+    const shown = (await run('node', [resolve('dist/cli/main.js'), '--home', tp.home, 'show', recs[2]!.session_id!])).stdout;
+    expect(shown).toMatch(/user\n\s+weather\?\n/);
+    expect(shown).toMatch(/\[tool call get_weather\]\n\s+\{"city":"Paris"\}/);
+    expect(shown).toMatch(/turn 2 [^\n]*\n(.*\n)*.*\[tool result\]\n\s+\[\{"temperature":"18C"\}\]/);
+  });
+
+  it('a stream cut before stream-end (where Cohere reports usage) is archived with estimated tokens', async () => {
+    const cut = await chatV1({ model: 'command-a-03-2025', stream: true, message: RESET_MID_STREAM }, 'cohere-v1-cut-e2e');
+    expect(cut.stdout).toContain('"event_type":"text-generation"');
+    expect(cut.stdout).not.toContain('stream-end');
+    const rec = await eventually(() => {
+      const row = exported(tp).find((e) => e.client.user_agent === 'cohere-v1-cut-e2e');
+      if (!row?.usage_estimated) throw new Error('not estimated yet');
+      return row;
+    });
+    expect([rec.api, rec.outcome, rec.response?.text, rec.usage_estimated_part]).toEqual(['cohere.chat.v1', 'upstream_error', COHERE_TEXT, 'all']);
+    expect(rec.usage.input_tokens).toBeGreaterThan(0);
+    expect(rec.usage.output_tokens).toBeGreaterThan(0);
+    expect(rec.cost_usd).toBeGreaterThan(0);
+  });
+});
