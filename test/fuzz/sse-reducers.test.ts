@@ -5,6 +5,7 @@ import { anthropicMessages } from '../../src/providers/anthropic.js';
 import { anthropicCountTokens } from '../../src/providers/count-tokens.js';
 import { cohereChat } from '../../src/providers/cohere.js';
 import { ollamaNative } from '../../src/providers/ollama.js';
+import { cohereChatV1 } from '../../src/providers/cohere-v1.js';
 import { openaiChat } from '../../src/providers/openai.js';
 import { openaiEmbeddings } from '../../src/providers/openai-embeddings.js';
 import { openaiSpeech, openaiTranscriptions } from '../../src/providers/openai-audio.js';
@@ -18,7 +19,7 @@ import { params, pureRuns, splitAt, timeoutFor } from './support.js';
 const RUNS = pureRuns(500);
 const TIMEOUT = timeoutFor(RUNS, 3);
 
-const PARSERS: Array<[string, ProviderParser]> = [['openai chat', openaiChat], ['anthropic messages', anthropicMessages], ['openai responses', openaiResponses], ['openai embeddings', openaiEmbeddings], ['ollama native', ollamaNative], ['cohere chat', cohereChat],
+const PARSERS: Array<[string, ProviderParser]> = [['openai chat', openaiChat], ['anthropic messages', anthropicMessages], ['openai responses', openaiResponses], ['openai embeddings', openaiEmbeddings], ['ollama native', ollamaNative], ['cohere chat', cohereChat], ['cohere chat v1', cohereChatV1],
   ['anthropic count tokens', anthropicCountTokens], ['rerank', rerank], ['openai moderations', openaiModerations], ['openai images', openaiImages],
   ['openai transcriptions', openaiTranscriptions], ['openai speech', openaiSpeech]];
 const SSE = 'text/event-stream; charset=utf-8';
@@ -188,6 +189,23 @@ describe('ollama NDJSON reducer', () => {
   it('gives the same result however the stream is split, and never throws', () => {
     fc.assert(fc.property(fc.oneof(stream, fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b))), cutsArb, fc.boolean(), (bytes, cuts, empties) => {
       expect(reduce(ollamaNative, 'application/x-ndjson', pieces(bytes, cuts, empties))).toEqual(reduce(ollamaNative, 'application/x-ndjson', [bytes]));
+    }), params(RUNS));
+  }, TIMEOUT);
+});
+
+describe('cohere chat v1 NDJSON reducer', () => {
+  const line = fc.oneof(
+    fc.record({ event_type: fc.constantFrom('stream-start', 'text-generation', 'tool-calls-chunk', 'tool-calls-generation', 'stream-end', 'x'), text,
+      tool_call_delta: fc.record({ index: smallInt, name: text, parameters: text }, { requiredKeys: [] }), tool_calls: fc.array(fc.record({ name: text, parameters: fc.dictionary(text, text, { maxKeys: 2 }) }), { maxLength: 2 }),
+      finish_reason: fc.constantFrom('COMPLETE', 'ERROR', 'MAX_TOKENS'), response: fc.record({ text, meta: fc.record({ billed_units: fc.record({ input_tokens: count, output_tokens: count }) }) }, { requiredKeys: [] }) },
+    { requiredKeys: ['event_type'] }).map((o) => JSON.stringify(o)),
+    fc.constantFrom('', 'not json', '{"broken":', '[1,2]'),
+  );
+  const stream = fc.record({ lines: fc.array(line, { maxLength: 12 }), cut: fc.nat(20) })
+    .map(({ lines, cut }) => { const s = lines.join('\n'); return Buffer.from(s.slice(0, Math.max(0, s.length - cut)), 'utf8'); });
+  it('gives the same result however the stream is split, and never throws', () => {
+    fc.assert(fc.property(fc.oneof(stream, fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b))), cutsArb, fc.boolean(), (bytes, cuts, empties) => {
+      expect(reduce(cohereChatV1, 'application/stream+json', pieces(bytes, cuts, empties))).toEqual(reduce(cohereChatV1, 'application/stream+json', [bytes]));
     }), params(RUNS));
   }, TIMEOUT);
 });
