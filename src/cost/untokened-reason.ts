@@ -17,8 +17,13 @@ export function untokenedReason(row: Row): string | undefined {
     // DALL·E bills each image by its size and quality.
     case 'images':
       return `${model} bills per image (by size and quality) and its answer counts no tokens, which llmtap does not price: the price list has no per-image rates`;
-    // A transcript as text, srt or vtt carries no usage (OpenAI's JSON answers do: tokens, or whisper-1's duration).
+    // Mistral's moderation is billed per input token, which its answers count in `usage`; OpenAI's is free (no reason).
+    case 'moderations':
+      return row.provider === 'mistral' ? `Mistral bills moderation per token of input, and this answer counted none (no usage), so ${model} is not priced` : undefined;
+    // Groq reports the audio's length only in a verbose_json answer (`duration`).
     case 'audio.transcriptions':
+      if (row.provider === 'groq') return `Groq bills transcription by the audio's length, which only a verbose_json answer reports (its duration): this answer (json, text) has none, so ${model} is not priced`;
+      // A transcript as text, srt or vtt carries no usage (OpenAI's JSON answers do: tokens, or whisper-1's duration).
       return `the answer reports no usage (a transcript as text, srt or vtt carries none), so ${model} is not priced`;
     case 'audio.speech':
       return /^tts-1/.test(model)

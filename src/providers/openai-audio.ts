@@ -11,7 +11,8 @@ import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
  * with JSON `{text, usage?}` (verbose_json adds segments), plain text (`text`, `srt`, `vtt`),
  * or with `stream: true` SSE `transcript.text.delta` / `transcript.text.done`. The transcript
  * is the answer's text. Usage: the GPT-4o transcribe models' tokens (`input_token_details.
- * audio_tokens` the audio part of the input), whisper-1's `{type: "duration", seconds}`.
+ * audio_tokens` the audio part of the input), whisper-1's `{type: "duration", seconds}`;
+ * an answer without usage (Groq's) is its verbose_json `duration`, the seconds it bills.
  */
 export const openaiTranscriptions: ProviderParser = {
   parseRequest(body, contentType): RequestFacts {
@@ -73,7 +74,8 @@ function wholeText(contentType: string | undefined): ResponseReducer {
       }
       const body = asObject(parseJson(text));
       if (typeof body?.text === 'string') result.text = body.text;
-      const usage = audioUsage(body?.usage);
+      // Groq's answers report no usage; its verbose_json gives the audio's `duration` (seconds), what Groq bills.
+      const usage = audioUsage(body?.usage) ?? (isCount(body?.duration) ? { inputAudioSeconds: body.duration } : undefined);
       if (usage) result.usage = usage;
       return result;
     },
