@@ -1,4 +1,4 @@
-import { keyPatternSource } from '../redact/key-patterns.js';
+import { keyHintSource, keyPatternSource } from '../redact/key-patterns.js';
 import type { DetectorName } from './types.js';
 
 /**
@@ -46,12 +46,13 @@ export function ibanValid(text: string): boolean {
 }
 
 /**
- * Provider and service key shapes: the archive's own key patterns (key-patterns.ts:
- * OpenAI/Anthropic `sk-`, Google `AIza`, Groq, xAI, Hugging Face, AWS access key
- * ids, GitHub and Slack tokens, Bearer tokens).
+ * Provider and service key shapes: the archive's own key patterns and their pre-check
+ * (key-patterns.ts: OpenAI/Anthropic `sk-`, Google `AIza` and OAuth `ya29.`, Groq, xAI,
+ * Hugging Face, Fireworks, Perplexity, Replicate, Bedrock, LangSmith, Tavily, AWS access
+ * key ids, GitHub, GitLab, npm, Stripe and Slack tokens, Bearer tokens).
  */
 export const BUILT_IN_DETECTORS: Record<DetectorName, Detector> = {
-  api_key: { name: 'api_key', pattern: new RegExp(keyPatternSource(), 'g'), hint: /sk-|AIza|gsk_|xai-|hf_|[Bb]earer|AKIA|ASIA|gh[pousr]_|xox/ },
+  api_key: { name: 'api_key', pattern: new RegExp(keyPatternSource(), 'g'), hint: new RegExp(keyHintSource()) },
   private_key: {
     name: 'private_key',
     pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/g,

@@ -9,19 +9,32 @@ export const REDACTED = '[REDACTED]';
 
 /**
  * Key formats: a prefix that every key of the format starts with (a literal, at most
- * with a character class), then the key material. The prefixes also make the quick pre-check below, so the two cannot
- * drift apart.
+ * with a character class or a group of literals), then the key material. The prefixes also make the quick pre-check below, so the two cannot
+ * drift apart. `notAfter`: the characters a key never follows (by default those of a word;
+ * a format whose prefix is all letters and digits also excludes base64's `+` and `/`, so a
+ * run inside an image's base64 is not taken for a key).
  */
-const KEY_FORMATS: readonly { prefix: string; rest: string }[] = [
-  { prefix: 'sk-', rest: '[A-Za-z0-9_-]{20,}' }, // OpenAI (sk-, sk-proj-, sk-svcacct-), Anthropic (sk-ant-…), OpenRouter (sk-or-…)
+const KEY_FORMATS: readonly { prefix: string; rest: string; notAfter?: string }[] = [
+  { prefix: 'sk-', rest: '[A-Za-z0-9_-]{20,}' }, // OpenAI (sk-, sk-proj-, sk-svcacct-), Anthropic (sk-ant-…), OpenRouter (sk-or-…), DeepSeek
   { prefix: 'AIza', rest: '[0-9A-Za-z_-]{35,}' }, // Google API keys
+  { prefix: 'ya29\\.', rest: '[A-Za-z0-9_-]{30,}' }, // Google OAuth access tokens (Vertex AI, gcloud auth print-access-token)
   { prefix: 'gsk_', rest: '[A-Za-z0-9]{20,}' }, // Groq
   { prefix: 'xai-', rest: '[A-Za-z0-9]{20,}' }, // xAI
   { prefix: 'hf_', rest: '[A-Za-z0-9]{20,}' }, // Hugging Face
+  { prefix: 'fw_', rest: '[A-Za-z0-9]{20,}' }, // Fireworks AI
+  { prefix: 'pplx-', rest: '[A-Za-z0-9]{32,}' }, // Perplexity
+  { prefix: 'r8_', rest: '[A-Za-z0-9]{30,}' }, // Replicate
+  { prefix: 'ABSK', rest: '[A-Za-z0-9+/]{60,}={0,2}', notAfter: 'A-Za-z0-9_+/-' }, // Amazon Bedrock API keys (long-term)
+  { prefix: 'bedrock-api-key-', rest: '[A-Za-z0-9+/]{40,}={0,2}' }, // Amazon Bedrock API keys (short-term: a presigned URL, base64)
+  { prefix: 'lsv2_', rest: '[A-Za-z0-9_]{30,}' }, // LangSmith
+  { prefix: 'tvly-', rest: '[A-Za-z0-9-]{20,}' }, // Tavily (a search API agents call)
   // Not LLM keys, but pasted into prompts and tool results all the time.
   { prefix: 'AKIA', rest: '[0-9A-Z]{16}(?![A-Za-z0-9])' }, // AWS access key id
   { prefix: 'ASIA', rest: '[0-9A-Z]{16}(?![A-Za-z0-9])' }, // AWS temporary access key id
   { prefix: 'gh[pousr]_', rest: '[A-Za-z0-9]{36,}' }, // GitHub tokens
+  { prefix: 'glpat-', rest: '[A-Za-z0-9_-]{20,}' }, // GitLab personal access tokens
+  { prefix: 'npm_', rest: '[A-Za-z0-9]{36}(?![A-Za-z0-9])' }, // npm tokens
+  { prefix: '[rs]k_(?:live|test)_', rest: '[A-Za-z0-9]{20,}' }, // Stripe secret and restricted keys
   { prefix: 'xox[abposr]-', rest: '[A-Za-z0-9-]{10,}' }, // Slack tokens
 ];
 const BEARER_PREFIX = '[Bb][Ee][Aa][Rr][Ee][Rr][ \\t]+';
@@ -36,8 +49,8 @@ const BEARER_TOKEN = '[A-Za-z0-9._~+/=-]{20,}';
  * ("task-", "disk-" make the pre-check pass in ordinary text; a 19 KB body took
  * 290 µs with the lookbehinds first, 32 µs this way).
  */
-function startsHere(prefix: string): string {
-  return `(?:(?<![A-Za-z0-9_-]${prefix})|(?<=\\\\[bfnrt]${prefix})|(?<=\\\\u[0-9A-Fa-f]{4}${prefix})|(?<=%[0-9A-Fa-f]{2}${prefix}))`;
+function startsHere(prefix: string, notAfter = 'A-Za-z0-9_-'): string {
+  return `(?:(?<![${notAfter}]${prefix})|(?<=\\\\[bfnrt]${prefix})|(?<=\\\\u[0-9A-Fa-f]{4}${prefix})|(?<=%[0-9A-Fa-f]{2}${prefix}))`;
 }
 
 /**
@@ -48,7 +61,7 @@ function startsHere(prefix: string): string {
  * Bearer scheme, kept so the header stays readable while the token goes.
  */
 const KEY_PATTERN = new RegExp(
-  [...KEY_FORMATS.map((f) => f.prefix + startsHere(f.prefix) + f.rest), `(${BEARER_PREFIX})${startsHere(BEARER_PREFIX)}${BEARER_TOKEN}`].join('|'),
+  [...KEY_FORMATS.map((f) => f.prefix + startsHere(f.prefix, f.notAfter) + f.rest), `(${BEARER_PREFIX})${startsHere(BEARER_PREFIX)}${BEARER_TOKEN}`].join('|'),
   'g',
 );
 
@@ -64,12 +77,17 @@ const KEY_HINT = new RegExp(KEY_PREFIXES);
  * material than KEY_PATTERN requires; at the very end of truncated text any
  * key prefix goes, however short.
  */
-const KEY_TAIL_PATTERN = new RegExp(`(?:${KEY_FORMATS.map((f) => f.prefix + startsHere(f.prefix)).join('|')}|${BEARER_PREFIX}${startsHere(BEARER_PREFIX)})[A-Za-z0-9._~+/=-]*$`);
+const KEY_TAIL_PATTERN = new RegExp(`(?:${KEY_FORMATS.map((f) => f.prefix + startsHere(f.prefix, f.notAfter)).join('|')}|${BEARER_PREFIX}${startsHere(BEARER_PREFIX)})[A-Za-z0-9._~+/=-]*$`);
 
 /**
  * The key-shape pattern's source (with the Bearer scheme's group made non-capturing),
  * for detectors that look for the same shapes elsewhere (policy redaction before forwarding).
  */
+/** The quick pre-check's source: text without a match has none of the key formats' prefixes (policy redaction's hint). */
+export function keyHintSource(): string {
+  return KEY_PREFIXES;
+}
+
 export function keyPatternSource(): string {
   return KEY_PATTERN.source.replace(`(${BEARER_PREFIX})`, `(?:${BEARER_PREFIX})`);
 }

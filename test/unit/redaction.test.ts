@@ -177,6 +177,26 @@ describe('redaction helpers', () => {
     expect(builtInRedactor.body('XAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX ghp_short xoxb-1')).toBe('XAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX ghp_short xoxb-1');
   });
 
+  it('redacts the keys of other AI and agent services, Google access tokens, Bedrock API keys, GitLab, npm and Stripe tokens', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const keys = [
+      `ya29.a0AfH6SM${'Bx7kQ2'.repeat(6)}`, // Google OAuth access token (Vertex AI)
+      `ABSK${b64('BedrockAPIKey-abcd-at-123456789012:' + 'k'.repeat(40))}`, // Bedrock long-term
+      `bedrock-api-key-${b64('bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Credential=ASIA')}`, // Bedrock short-term
+      `fw_${'3ZxQ9'.repeat(5)}`, `pplx-${'a1B2'.repeat(12)}`, `r8_${'Q7w'.repeat(13)}`, // Fireworks, Perplexity, Replicate
+      `lsv2_pt_${'0f'.repeat(16)}_${'9a'.repeat(5)}`, `tvly-dev-${'Tq4'.repeat(8)}`, // LangSmith, Tavily
+      `glpat-${'x9Y'.repeat(7)}`, `npm_${'N0p'.repeat(12)}`, `sk_live_${'51Hq'.repeat(6)}`, `rk_test_${'Zz9'.repeat(8)}`,
+    ];
+    for (const key of keys) {
+      expect(builtInRedactor.body(`use ${key} now`)).toBe('use [REDACTED] now');
+      expect(builtInRedactor.body(JSON.stringify({ content: `key:\n${key}` }))).toBe(JSON.stringify({ content: 'key:\n[REDACTED]' }));
+    }
+    // Ordinary words and code with those prefixes, and a run inside an image's base64, are not keys.
+    const image = `data:image/png;base64,iVBORw0KGgo+ABSK${'QmVkcm9ja0FQSUtleS1'.repeat(5)}`;
+    const prose = `npm_config_cache and fw_update_firmware(); pplx-api; r8_ok; sk_live_mode; ${image}`;
+    expect(builtInRedactor.body(prose)).toBe(prose);
+  });
+
   it('redacts credential-named headers, query parameters, form fields and JSON keys', () => {
     expect(redactHeaders(['X-Amz-Security-Token', 'FQoGZXIvYXdzEPLAIN', 'Token', 'abc', 'x-auth-token', 'def', 'Accept', 'text/plain']))
       .toEqual(['X-Amz-Security-Token', '[REDACTED]', 'Token', '[REDACTED]', 'x-auth-token', '[REDACTED]', 'Accept', 'text/plain']);
