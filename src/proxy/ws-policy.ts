@@ -120,7 +120,7 @@ export function screenedSession(ex: Exchange, upgradeFacts: MatchFacts | undefin
         if (!runtime || endedForLateSetup(runtime)) return undefined;
         const judged = screenMessage(message, runtime, factsNow(runtime), ex, Date.now(), liveModel);
         if (!judged.refusal && judged.tokenCharges) tokenCharges = judged.tokenCharges;
-        if (!judged.refusal && judged.model !== undefined) liveModel = judged.model;
+        if (ex.api === 'gemini.live' && !judged.refusal && judged.model !== undefined) liveModel = judged.model;
         return judged.refusal;
       },
       passed: (message) => {
