@@ -1,11 +1,15 @@
 /**
  * How long `tail` holds back a row committed while awaiting the writer's estimate
  * (`usage_estimated = 0`, recorder/estimate-pass.ts), and `sessions` waits for it
- * (estimate-wait.ts). The estimate follows within
- * milliseconds, or ~0.5-1 s while the writer loads its tokenizer the first time; a proxy
- * killed in between never amends the row, so past this it is printed as it stands.
+ * (estimate-wait.ts). The estimate follows within milliseconds, or once the writer has
+ * loaded its tokenizer the first time: ~0.5-1 s of CPU, but the writer thread runs at a
+ * lower priority (writer-worker.ts), so on a machine whose cores are busy it gets a
+ * fraction of one and the load took 10-15 s (two busy processes on 2 cores). 5 s let
+ * such a first estimate go unprinted for good. A proxy killed in between never amends
+ * the row, so past this it is printed as it stands; only then does the length cost
+ * anything (lines held that long, once).
  */
-export const HOLD_MS = 5_000;
+export const HOLD_MS = 30_000;
 /**
  * The least a row awaiting its estimate is held from when tail first reads it. A row whose
  * exchange ended long ago (`--all` over an archive a killed proxy left awaiting) is held
