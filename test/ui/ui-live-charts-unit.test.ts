@@ -6,7 +6,7 @@ import { builtInRedactor } from '../../src/redact/redactor.js';
 import { viewerFor } from '../../src/ui/server/access.js';
 import type { UiListItem } from '../../src/ui/server/list-item.js';
 import { LiveHub } from '../../src/ui/server/live.js';
-import { applyWritten, matchesFilters, mergeFetched, NO_FILTERS, type ListRow } from '../../ui/src/api.js';
+import { applyWritten, matchesFilters, mergeFetched, NO_FILTERS, PAGE_SIZE, type ListRow } from '../../ui/src/api.js';
 import { bucketStarts, bucketTotals, groupColours, cumulativeLines, NONE, OTHER, timeRange, type SeriesPoint } from '../../ui/src/chart-data.js';
 
 /** Just enough of a ServerResponse for the hub: what was written, and 'close'. */
@@ -120,10 +120,18 @@ describe('the list fetch and the rows pushed meanwhile', () => {
     const fetched = [row('b'), row('a')];
     const current = [row('c'), row('old-not-refetched'), row('b')];
     expect(mergeFetched(fetched, current, new Set(['c', 'b']), NO_FILTERS).map((r) => r.id)).toEqual(['c', 'b', 'a']);
-    // Pushed before the fetch was sent (the fetch holds it or filtered it out): not kept.
+    // Held by an earlier fetch (the archive has it: this one left it out): not kept.
     expect(mergeFetched(fetched, current, new Set(), NO_FILTERS).map((r) => r.id)).toEqual(['b', 'a']);
     // A pushed row the new filters exclude goes too.
     expect(mergeFetched(fetched, current, new Set(['c']), { ...NO_FILTERS, tool: 'codex' }).map((r) => r.id)).toEqual(['b', 'a']);
+  });
+
+  it('keeps an unfetched row within a full page\'s time range only: an older one belongs to an older page', () => {
+    const at = (id: string, startedAt: number): ListRow => ({ ...row(id), startedAt }) as ListRow;
+    const page = Array.from({ length: PAGE_SIZE }, (_, i) => at(`f${i}`, 10_000 - i));
+    const current = [at('new', 20_000), at('old', 5_000)];
+    expect(mergeFetched(page, current, new Set(['new', 'old']), NO_FILTERS).map((r) => r.id).slice(0, 2)).toEqual(['new', 'f0']);
+    expect(mergeFetched(page.slice(0, 10), current, new Set(['new', 'old']), NO_FILTERS).map((r) => r.id).slice(0, 3)).toEqual(['new', 'old', 'f0']);
   });
 
   it('a row is kept by a model filter naming any model that answered in it (a session that switched models), as the list API keeps it', () => {

@@ -29,14 +29,18 @@ export function applyWritten(rows: ListRow[], written: readonly UiWrittenItem[])
 }
 
 /**
- * The list as fetched, plus the rows pushed live since that fetch was sent that it does
- * not hold yet (the archive had not written them when it was read), newest first. Without
- * them, a row pushed while the page's first fetch was on its way vanished when the fetch
- * answered with the older list.
+ * The list as fetched, plus the rows pushed live that no fetch has held yet (`unfetched`)
+ * and this one does not either: the archive had not written them when it was read, newest
+ * first. A row is pushed as its exchange ends and written a moment later by the archive's
+ * writer, which runs at a lower priority and on a busy machine lags by seconds: a row
+ * pushed even before the fetch was sent can be missing from its answer, and vanished
+ * with it (its estimate, arriving later, then had no row to go to). A full page reaches
+ * back only to its oldest row: an unfetched row older than that belongs to an older page.
  */
-export function mergeFetched(fetched: readonly ListRow[], current: readonly ListRow[], pushedSinceFetch: ReadonlySet<string>, filters: ListFilters): ListRow[] {
+export function mergeFetched(fetched: readonly ListRow[], current: readonly ListRow[], unfetched: ReadonlySet<string>, filters: ListFilters): ListRow[] {
   const have = new Set(fetched.map((r) => r.id));
-  const kept = current.filter((r) => pushedSinceFetch.has(r.id) && !have.has(r.id) && matchesFilters(r, filters));
+  const oldest = fetched.length >= PAGE_SIZE ? fetched[fetched.length - 1]!.startedAt : undefined;
+  const kept = current.filter((r) => unfetched.has(r.id) && !have.has(r.id) && (oldest === undefined || r.startedAt >= oldest) && matchesFilters(r, filters));
   return kept.length === 0 ? [...fetched] : [...kept, ...fetched];
 }
 

@@ -40,17 +40,21 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
     setPicked(id);
   };
 
-  // Ids pushed live since the last list fetch was sent: kept when its (older) answer arrives.
-  const pushedSinceFetch = useRef(new Set<string>());
+  // Ids pushed live that no list fetch has answered with yet: kept when an answer lacks them (mergeFetched).
+  const unfetched = useRef(new Set<string>());
   const sessionWait = useRef(new SessionWait());
 
   useEffect(() => {
     let stale = false;
     const t = setTimeout(() => {
-      pushedSinceFetch.current = new Set();
       sessionWait.current.clear();
       getJson<{ exchanges: UiListItem[] }>(listUrl(filters)).then((r) => {
-        if (!stale) { setRows((current) => mergeFetched(r.exchanges, current, pushedSinceFetch.current, filters)); setMore(r.exchanges.length >= PAGE_SIZE); setError(null); setAnswered(filters); }
+        if (stale) return;
+        setRows((current) => mergeFetched(r.exchanges, current, unfetched.current, filters));
+        // In the archive now: a later fetch holds them, or rightly leaves them out. (The merge
+        // above, even run later, never keeps a row the answer holds, so this order is safe.)
+        for (const e of r.exchanges) unfetched.current.delete(e.id);
+        setMore(r.exchanges.length >= PAGE_SIZE); setError(null); setAnswered(filters);
       }, (err: Error) => !stale && setError(err.message));
     }, 150);
     return () => { stale = true; clearTimeout(t); };
@@ -59,7 +63,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
   // New rows are pushed by the proxy as exchanges complete (Server-Sent Events).
   useEffect(() => {
     const remember = (id: string) => {
-      const pushed = pushedSinceFetch.current;
+      const pushed = unfetched.current;
       if (pushed.size >= MAX_ROWS) pushed.delete(pushed.values().next().value!); // bounded like the list
       pushed.add(id);
     };
