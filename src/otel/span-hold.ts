@@ -4,10 +4,12 @@ import { mayEstimateUsage } from '../recorder/row-estimate.js';
 
 /**
  * How long a span waits for the archive's estimate: it comes milliseconds after the
- * exchange ends (~0.5-1 s while the writer loads its tokenizer); a record lost on the way
- * never gets one, and its span goes out without it then.
+ * exchange ends, or once the writer has loaded its tokenizer the first time (~0.5-1 s
+ * idle; 10-15 s on a machine whose cores are busy, the writer thread running at a lower
+ * priority), as long as `tail` holds a line for it (cli/tail-hold.ts); a record lost on the
+ * way never gets one, and its span goes out without it then.
  */
-const WAIT_MS = 10_000;
+const WAIT_MS = 30_000;
 /** Spans held at most (a writer far behind must not grow this without bound); past it they go out at once. */
 const MAX_HELD = 2048;
 /**
