@@ -13,6 +13,7 @@ import { readQuota } from '../providers/quota-headers.js';
 import { identifyTool } from '../providers/tool-identity.js';
 import { isSubscriptionTraffic } from '../cost/subscription.js';
 import { factsFromPath, identifyRequest, parserFor, pathRecorded } from '../providers/registry.js';
+import { completeFromTail } from '../providers/answer-tail.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import { applyPolicy, chargeUsage, declaredSizeRefusal, type PolicyRuntime, type PolicyStageResult } from '../policy/stage.js';
 import { CACHE_HEADER, lookupCache, serveHit, storeAnswer, type CacheTicket } from '../cache/cache-stage.js';
@@ -115,6 +116,9 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   // The provider's answer began (2xx headers and some body reached the client) and then the
   // upstream connection broke, or llmtap's shutdown cut it: what arrived is still read.
   let cutMidAnswer = false;
+  // The answer body's last bytes when it ran past the capture limit (where its usage is); kept
+  // off the exchange, whose fields go to the recorder.
+  let answerTail: Buffer | undefined;
   try {
     if (deps.rateLimiter && conn.record) {
       const decision = deps.rateLimiter.take(`${conn.clientUser ?? conn.clientAddress} ${conn.target.host}`);
@@ -187,7 +191,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     const extraHeaders = cacheTicket?.enforced ? [CACHE_HEADER, 'miss'] : undefined;
     missHeader = extraHeaders !== undefined;
 
-    const capture = new BodyCapture(deps.captureLimit);
+    const capture = new BodyCapture(deps.captureLimit, true);
     // A plan that can only swap the credential goes the plain relay's way with the hop's headers.
     const swapOnly = routing && policyRuntime && credentialsOnlyHop(routing.plan);
     let upstreamPath = path;
@@ -199,7 +203,10 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
         base: { method: ex.request.method, path, headers: forwardHeaders, body: Buffer.isBuffer(forwardBody) ? forwardBody : body.length > 0 ? body : null, chunked: forwardBody instanceof Readable, identity: Buffer.isBuffer(forwardBody) && forwardBody !== body ? forwardBody : decoded },
       }, res, ex, capture)
       : await relay(upstreamPath === '*' ? asteriskUpstream(() => deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port), deps.upstreamHeadersTimeoutMs) : deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path: upstreamPath, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
-    if (ex.response) ex.response.body = capture.result();
+    if (ex.response) {
+      ex.response.body = capture.result();
+      answerTail = capture.tail();
+    }
     switch (result.outcome) {
       case 'completed':
         ex.outcome = result.outcome;
@@ -238,7 +245,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
   }
   ex.timings.end = now();
   // Charged once the answer is read (its usage known) and before the record is handed over (a budget's price goes with it).
-  finish(ex, conn, deps, charges.length > 0 || budgetCharges ? () => chargeUsage(ex, { charges, budgetCharges }, policyRuntime) : undefined, cutMidAnswer);
+  finish(ex, conn, deps, charges.length > 0 || budgetCharges ? () => chargeUsage(ex, { charges, budgetCharges }, policyRuntime) : undefined, cutMidAnswer, answerTail);
   // The runtime the request started with: a reload meanwhile keeps the caches of unchanged rules.
   if (cacheTicket && policyRuntime?.caches) storeAnswer(cacheTicket, ex, policyRuntime.caches, policyRuntime.cachePersistence);
 }
@@ -289,8 +296,9 @@ function sendError(res: ServerResponse, ex: Exchange, err: LlmtapError): void {
  * `cutMidAnswer`: the provider's answer was cut by its connection breaking (or llmtap's shutdown)
  * after it began; it is read like one the client left (its text, the usage it reported, the
  * writer's estimate of the rest), since the provider bills what it generated.
+ * `tail`: the last bytes of an answer cut at the capture limit, read for the usage it ends with.
  */
-function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, beforeRecord?: () => void, cutMidAnswer = false): void {
+function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, beforeRecord?: () => void, cutMidAnswer = false, tail?: Buffer): void {
   deps.metrics.exchangesFinished++;
   // Reading the answer (decode + parse) is only worth it for exchanges that are kept; never
   // llmtap's own error answer (an error code without a provider's answer begun).
@@ -300,7 +308,11 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
     if (parser && decoded) {
       const reducer = parser.createReducer(headerValue(ex.response.headers, 'content-type'));
       reducer.push(decoded);
-      const reassembled = settleFailure(reducer.finish(), ex.response.status);
+      let read = reducer.finish();
+      // Cut at the capture limit: the usage at the body's end is in its tail (only a body sent
+      // without content-coding: a compressed tail cannot be decoded alone).
+      if (tail && ex.response.body.truncated && identityCoded(ex.response.headers)) read = completeFromTail(parser, headerValue(ex.response.headers, 'content-type'), read, tail);
+      const reassembled = settleFailure(read, ex.response.status);
       // The body's own counts win; some answers carry theirs only in headers.
       const fromHeaders = reassembled.usage ? undefined : parser.usageFromHeaders?.(ex.response.headers);
       if (fromHeaders) reassembled.usage = fromHeaders;
@@ -336,6 +348,11 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
     error: stopError === null ? undefined : redactor.text(stopError),
     ...(conn.record ? {} : { recorded: false }),
   }, 'exchange');
+}
+
+function identityCoded(headers: RawHeaders): boolean {
+  const coding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
+  return coding === undefined || coding === '' || coding === 'identity';
 }
 
 /** Who sent the request: the tool, and (when no parser read the body) the agent ids its headers carry. */
