@@ -110,4 +110,34 @@ describe('long text and names fit the window', () => {
     }
     await page.screenshot({ path: `${ARTIFACTS}/layout-sessions-400.png` });
   });
+
+  it('keeps every page inside a phone window (390 px): wide tables scroll in their own box, a long group name cut and whole in its tooltip', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [hash, ready] of [['#/', 'table.list tbody tr'], ['#/sessions', 'table.list tbody tr'], ['#/charts', 'table.percentiles td'], ['#/usage', 'table.usage-table tbody tr'], [`#/session/${encodeURIComponent(sessionId)}`, 'article.turn'], [`#/exchange/${encodeURIComponent(exchangeId)}`, '.answer']] as const) {
+      await page.goto(`${tp.url}/ui/${hash}`);
+      await page.locator(ready).first().waitFor();
+      expect({ hash, overflow: await pageOverflow(page) }).toEqual({ hash, overflow: 0 });
+      expect(await page.locator('header.top').evaluate((h) => h.getBoundingClientRect().width)).toBe(390);
+    }
+    await page.goto(`${tp.url}/ui/#/usage`);
+    const cell = page.locator('table.usage-table tbody tr td[title^="my-org/"]');
+    await cell.waitFor();
+    expect(await cell.getAttribute('title')).toBe(LONG_MODEL);
+    // The link over the name (to its exchanges) names it whole too: its own tooltip is the one shown.
+    expect(await cell.locator('a').getAttribute('title')).toBe(`${LONG_MODEL}: its exchanges, newest first`);
+    expect(await cell.evaluate((td) => td.scrollWidth > td.clientWidth)).toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}/layout-usage-390.png`, fullPage: true });
+  });
+
+  it('right-aligns the latency percentiles in tabular figures, on the charts page, as every other table does numbers', async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.goto(`${tp.url}/ui/#/charts`);
+    await page.locator('table.percentiles td').first().waitFor();
+    const cells = await page.locator('table.percentiles tr:first-child th:not(:first-child), table.percentiles td').evaluateAll((els) => els.map((e) => {
+      const style = e.ownerDocument.defaultView!.getComputedStyle(e);
+      return [style.textAlign, style.fontVariantNumeric];
+    }));
+    expect(cells.length).toBe(6);
+    for (const c of cells) expect(c).toEqual(['right', 'tabular-nums']);
+  });
 });

@@ -80,6 +80,12 @@ describe('the policy page', () => {
       expect(await browser.locator('tr[data-key="model:gpt-4o"] .state').textContent()).toBe('spent');
       expect(await browser.locator('[data-budget="gpt4o-alice"] .shadowed').textContent()).toBe('never applies: gpt4o-daily, above it and enforced, matches every request it matches');
       await browser.screenshot({ path: `${ARTIFACTS}/policy.png`, fullPage: true });
+      // On a phone the rules and budget tables scroll in their own box: the page stays as wide as the window.
+      await browser.setViewportSize({ width: 390, height: 844 });
+      expect(await browser.locator('html').evaluate((html) => html.scrollWidth - html.clientWidth)).toBe(0);
+      expect(await browser.locator('table.rules').evaluate((t) => t.parentElement!.scrollWidth > t.parentElement!.clientWidth)).toBe(true);
+      await browser.screenshot({ path: `${ARTIFACTS}/policy-390.png`, fullPage: true });
+      await browser.setViewportSize({ width: 1400, height: 900 });
 
 
       // A reload that did not validate: the page says so above the policy still running.

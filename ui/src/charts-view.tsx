@@ -79,9 +79,9 @@ export function ChartsView() {
       <Chart id="errors" title="Errors over time (per bucket)" note={`${data.errors} of ${data.requests} failed`} xs={b.xs} series={[b.requests, b.errors]} names={['requests', 'errors']}
         colors={['#94a3b8', '#dc2626']} format={(v) => String(v)} bars pad={pad} />
       <table class="kv percentiles">
-        <tr><th /><th>p50</th><th>p95</th></tr>
-        <tr><th>latency</th><td>{ms(total?.latency_ms.p50)}</td><td>{ms(total?.latency_ms.p95)}</td></tr>
-        <tr><th>TTFT</th><td>{ms(total?.ttft_ms.p50)}</td><td>{ms(total?.ttft_ms.p95)}</td></tr>
+        <tr><th /><th class="num">p50</th><th class="num">p95</th></tr>
+        <tr><th>latency</th><td class="num">{ms(total?.latency_ms.p50)}</td><td class="num">{ms(total?.latency_ms.p95)}</td></tr>
+        <tr><th>TTFT</th><td class="num">{ms(total?.ttft_ms.p50)}</td><td class="num">{ms(total?.ttft_ms.p95)}</td></tr>
       </table>
     </section>
   );

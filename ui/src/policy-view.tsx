@@ -63,23 +63,26 @@ export function PolicyView() {
       {refused}
       <p class="facts"><b>{p.file ?? 'policy'}</b> <span class="dim">{p.summary} · loaded {dateTime(p.loaded_at)}</span></p>
       <h2>Rules <span class="dim">(first match wins within each kind; decisions since {dateTime(p.decisions_since)})</span></h2>
-      <table class="list rules">
-        <thead>
-          <tr><th>rule</th><th>kind</th><th>match</th><th>does</th><th class="num">decided</th><th class="num">blocked</th><th class="num">changed</th><th class="num">warned</th><th class="num">monitor</th></tr>
-        </thead>
-        <tbody>
-          {p.rules.map((r) => (
-            <tr key={r.id} data-rule={r.id}>
-              <td class="mono">{r.id}{r.mode === 'monitor' && <span class="tag">monitor</span>}</td>
-              <td>{r.kind}</td>
-              <td class="wrap">{compact(r.match) || <span class="dim">everything</span>}</td>
-              <td class="wrap">{compact(r.does)}</td>
-              <td class="num">{r.decisions?.exchanges ?? 0}</td><td class="num">{r.decisions?.blocked ?? 0}</td><td class="num">{r.decisions?.changed ?? 0}</td>
-              <td class="num">{r.decisions?.warned ?? 0}</td><td class="num">{r.decisions?.monitor ?? 0}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {/* On a phone the rules' nine columns scroll in their own box, not the page. */}
+      <div class="table-box">
+        <table class="list rules">
+          <thead>
+            <tr><th>rule</th><th>kind</th><th>match</th><th>does</th><th class="num">decided</th><th class="num">blocked</th><th class="num">changed</th><th class="num">warned</th><th class="num">monitor</th></tr>
+          </thead>
+          <tbody>
+            {p.rules.map((r) => (
+              <tr key={r.id} data-rule={r.id}>
+                <td class="mono">{r.id}{r.mode === 'monitor' && <span class="tag">monitor</span>}</td>
+                <td>{r.kind}</td>
+                <td class="wrap">{compact(r.match) || <span class="dim">everything</span>}</td>
+                <td class="wrap">{compact(r.does)}</td>
+                <td class="num">{r.decisions?.exchanges ?? 0}</td><td class="num">{r.decisions?.blocked ?? 0}</td><td class="num">{r.decisions?.changed ?? 0}</td>
+                <td class="num">{r.decisions?.warned ?? 0}</td><td class="num">{r.decisions?.monitor ?? 0}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {teams.length > 0 && (
         <>
           <h2>Teams</h2>
@@ -93,18 +96,20 @@ export function PolicyView() {
           {b.shadowed_by !== null && <p class="dim shadowed">never applies: {b.shadowed_by}, above it and enforced, matches every request it matches{b.keys.length > 0 ? ' (spent below before a reload put it there)' : ''}</p>}
           {/* A rule shadowed since a reload keeps what it was charged before: shown, under the note. */}
           {b.keys.length === 0 ? (b.shadowed_by === null && <p class="dim">nothing spent yet this period</p>) : (
-            <table class="list">
-              <thead><tr><th>key</th><th class="num">spent</th><th>of the budget</th><th>state</th></tr></thead>
-              <tbody>
-                {b.keys.map((k) => (
-                  <tr key={k.key} data-key={k.key}>
-                    <td class="mono">{k.key}</td><td class="num">{usd(k.spent_usd)}</td>
-                    <td><span class="bar"><span class={`fill ${k.state}`} style={{ width: usedWidth(k.used) }} /></span> {Math.round(k.used * 100)}%</td>
-                    <td class={`state ${k.state}`}>{k.state}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div class="table-box">
+              <table class="list">
+                <thead><tr><th>key</th><th class="num">spent</th><th>of the budget</th><th>state</th></tr></thead>
+                <tbody>
+                  {b.keys.map((k) => (
+                    <tr key={k.key} data-key={k.key}>
+                      <td class="mono">{k.key}</td><td class="num">{usd(k.spent_usd)}</td>
+                      <td><span class="bar"><span class={`fill ${k.state}`} style={{ width: usedWidth(k.used) }} /></span> {Math.round(k.used * 100)}%</td>
+                      <td class={`state ${k.state}`}>{k.state}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </div>
       ))}

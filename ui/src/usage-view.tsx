@@ -68,18 +68,21 @@ export function UsageView() {
       {!error && !table && <p class="dim">reading the archive…</p>}
       {table && table.rows.length === 0 && <p class="empty">No exchanges in this period.</p>}
       {table && table.rows.length > 0 && (
-        <table class="list usage-table">
-          <thead>
-            <tr>
-              <th>{groupLabel(by)}</th><th class="num">requests</th><th class="num">errors</th><th class="num">in</th><th class="num">out</th><th class="num">cache</th>
-              <th class="num">cost</th><th class="num">p50</th><th class="num">p95</th><th class="num">TTFT p50</th><th class="num">TTFT p95</th>
-            </tr>
-          </thead>
-          <tbody>
-            {table.rows.map((r, i) => <Row key={i} label={String(r[by] ?? '(none)')} row={r} link={listLink(by, r[by])} />)}
-            {table.total && <Row label="total" row={table.total} total />}
-          </tbody>
-        </table>
+        // On a phone the eleven columns scroll in their own box, not the page.
+        <div class="table-box">
+          <table class="list usage-table">
+            <thead>
+              <tr>
+                <th>{groupLabel(by)}</th><th class="num">requests</th><th class="num">errors</th><th class="num">in</th><th class="num">out</th><th class="num">cache</th>
+                <th class="num">cost</th><th class="num">p50</th><th class="num">p95</th><th class="num">TTFT p50</th><th class="num">TTFT p95</th>
+              </tr>
+            </thead>
+            <tbody>
+              {table.rows.map((r, i) => <Row key={i} label={String(r[by] ?? '(none)')} row={r} link={listLink(by, r[by])} />)}
+              {table.total && <Row label="total" row={table.total} total />}
+            </tbody>
+          </table>
+        </div>
       )}
       <UnpricedNote groups={unpriced} />
       <p class="dim footnote">
@@ -105,7 +108,8 @@ function Row({ label, row, total = false, link }: { label: string; row: UsageRow
   const cost = usd(row.cost_usd);
   return (
     <tr class={total ? 'total' : undefined}>
-      <td>{link ? <a href={link} title="its exchanges, newest first">{label}</a> : label}</td><td class="num">{row.requests}</td><td class="num">{row.errors}</td>
+      {/* A fine-tuned model's long name is cut, whole in its tooltip: one name never makes the figures scroll out of sight. */}
+      <td class="cut" title={label}>{link ? <a href={link} title={`${label}: its exchanges, newest first`}>{label}</a> : label}</td><td class="num">{row.requests}</td><td class="num">{row.errors}</td>
       <td class="num">{tokens(row.tokens.input)}</td><td class="num">{tokens(row.tokens.output)}</td>
       <td class="num">{row.cache_hit_ratio === null ? '–' : `${Math.round(row.cache_hit_ratio * 100)}%`}</td>
       <td class="num" title={row.unpriced_reasons?.length ? unpricedLines(row.unpriced_reasons).join('\n') : undefined}>{row.unpriced_exchanges > 0 && row.cost_usd !== null ? `${cost}+` : cost}</td>
