@@ -124,12 +124,29 @@ function Body({ body, encoding }: { body: string | null; encoding?: 'base64' }) 
     <div class="body-box">
       <label class="dim"><input type="checkbox" checked={raw} onChange={() => setRaw(!raw)} /> raw</label>
       {events.length > 0 ? (
-        <table class="kv sse">{events.map((e, i) => <tr key={i}><th>{e.event}</th><td><pre>{pretty(e.data)}</pre></td></tr>)}</table>
+        <table class="kv sse">{events.map((e, i) => <tr key={i}><th>{e.event}</th><td><pre>{eventData(e.data)}</pre></td></tr>)}</table>
       ) : (
         <pre class="body">{raw ? body : pretty(body)}</pre>
       )}
     </div>
   );
+}
+
+/** Longest event kept on one line: a text delta, a ping, a usage update. */
+const ONE_LINE = 160;
+
+/**
+ * An event's data to read: a small one on one line, a large one (a message start with its
+ * usage) pretty-printed. Every event pretty-printed took eight lines for a word of text:
+ * an answer of a few hundred deltas ran to metres of page.
+ */
+export function eventData(data: string): string {
+  try {
+    const compact = JSON.stringify(JSON.parse(data));
+    return compact.length <= ONE_LINE ? compact : pretty(data);
+  } catch {
+    return data;
+  }
 }
 
 /** Server-Sent Events in a body, in order; empty when the body is not an event stream. */
