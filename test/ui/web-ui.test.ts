@@ -219,12 +219,16 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(await page.locator('.policy-box li').allTextContents()).toEqual(['no-gpt5 · access deny', 'refused: model_not_allowed']);
     expect(await page.locator('.policy-box li.refused').textContent()).toBe('refused: model_not_allowed');
     expect(await page.locator('.policy-box details pre').isVisible()).toBe(false);
+    // No cost and no first byte: said with their names, not a lone dash; timed as the list, the turn and usage label it.
+    expect(await page.locator('.facts .cost').textContent()).toBe('cost –');
+    expect(await page.locator('.facts').textContent()).toMatch(/\d+ ms \(TTFT –\)/);
     await page.locator('.policy-box summary').click();
     expect(JSON.parse((await page.locator('.policy-box details pre').textContent())!)).toMatchObject({ blocked: 'model_not_allowed', decisions: [{ rule: 'no-gpt5', kind: 'access', action: 'deny', enforced: true }] });
     // Its session shows the same lines on the turn.
     await page.goto(`${tp.url}/ui/#/session/${blocked.sessionId}`);
     await page.locator('.turn-policy li').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('.turn-policy li').allTextContents()).toEqual(['no-gpt5 · access deny', 'refused: model_not_allowed']);
+    expect(await page.locator('article.turn .cost').textContent()).toBe('cost –');
   });
 
   it('shows why a decision was not applied (a SigV4-signed Bedrock request), as show words it, on the exchange and its turn', async () => {

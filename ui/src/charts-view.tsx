@@ -4,7 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
 import { bucketTotals, cumulativeLines, groupColours, GROUP_BYS, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
-import { counted, ms, tokens, usd } from './format.js';
+import { counted, ms, tokens, TTFT_TITLE, usd } from './format.js';
 import { PERIODS, reportUrl, type Period } from './usage-data.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04'];
@@ -81,7 +81,7 @@ export function ChartsView() {
       <table class="kv percentiles">
         <tr><th /><th class="num">p50</th><th class="num">p95</th></tr>
         <tr><th>latency</th><td class="num">{ms(total?.latency_ms.p50)}</td><td class="num">{ms(total?.latency_ms.p95)}</td></tr>
-        <tr><th>TTFT</th><td class="num">{ms(total?.ttft_ms.p50)}</td><td class="num">{ms(total?.ttft_ms.p95)}</td></tr>
+        <tr><th title={TTFT_TITLE}>TTFT</th><td class="num">{ms(total?.ttft_ms.p50)}</td><td class="num">{ms(total?.ttft_ms.p95)}</td></tr>
       </table>
     </section>
   );

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { outputTokens, promptTokens } from '../../src/providers/usage-totals.js';
 import { getJson, modelText, type ExchangePage } from './api.js';
 import { Decisions, Downloads, EstimatedMark, LongText, pretty, Thinking, ToolCall } from './blocks.js';
-import { dateTime, ms, shortId, tokens, usd, wsPayload } from './format.js';
+import { costFact, dateTime, ms, shortId, tokens, TTFT_TITLE, wsPayload } from './format.js';
 import { Status, statusItem } from './list-view.js';
 import { Turn } from './turn-card.js';
 
@@ -39,8 +39,8 @@ export function ExchangeView({ id }: { id: string }) {
         <Status item={statusItem(page.status, page.outcome, page.error_code, r?.stop_reason ?? null)} />
         <span>{page.tool?.name ?? 'unknown tool'}</span><span>{modelText(page) ?? '–'}</span>
         <span>in {tokens(allPromptTokens(page))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(outputTokens({ ...page.usage, api: page.api }))}{page.usage_estimated_part && <EstimatedMark part={page.usage_estimated_part} />}</span>
-        <span class="cost" title={page.turn?.costUnknown ? `cost not known: ${page.turn.costUnknown}` : undefined}>{usd(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
-        <span>{ms(page.duration_ms)} (first byte {ms(page.ttfb_ms)})</span>
+        <span class="cost" title={page.turn?.costUnknown ? `cost not known: ${page.turn.costUnknown}` : undefined}>{costFact(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
+        <span>{ms(page.duration_ms)} (<span title={TTFT_TITLE}>TTFT</span> {ms(page.ttfb_ms)})</span>
         {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {shortId(page.session_id)} · {turnSpan(page)}</a>}
         <Downloads path={`exchanges/${encodeURIComponent(page.id)}`} />
       </div>

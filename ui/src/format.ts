@@ -37,6 +37,14 @@ export function usd(n: number | null | undefined, apiEquivalent = false): string
   return apiEquivalent ? `~${text}` : text;
 }
 
+/** What every page's "TTFT" measures. */
+export const TTFT_TITLE = "time to the answer's first byte";
+
+/** A cost among a page's facts: a figure reads as one, a missing one is named ("cost –", not a dash alone between the tokens and the time). */
+export function costFact(n: number | null | undefined, apiEquivalent = false): string {
+  return n === null || n === undefined ? 'cost –' : usd(n, apiEquivalent);
+}
+
 export function ms(n: number | null | undefined): string {
   if (n === null || n === undefined) return '–';
   return n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;

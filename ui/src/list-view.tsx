@@ -2,7 +2,7 @@ import type { ComponentChild } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { applyWritten, getJson, insertByTime, mergeFetched, listUrl, matchesFilters, modelText, NO_FILTERS, PAGE_SIZE, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
 import { Paging } from './blocks.js';
-import { counted, listTime, ms, shortId, tokens, usd } from './format.js';
+import { counted, listTime, ms, shortId, tokens, TTFT_TITLE, usd } from './format.js';
 import { SessionWait } from './session-wait.js';
 import { exchangeFailed, stopErrorOf } from '../../src/failed-exchange.js';
 
@@ -149,7 +149,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
           <thead>
             <tr>
               <th>time</th><th>tool</th><th>model</th><th>status</th><th class="num">in</th><th class="num">out</th><th class="num">cached</th>
-              <th class="num">cost</th><th class="num">latency</th><th class="num">TTFT</th><th>policy</th><th>session</th>
+              <th class="num">cost</th><th class="num">latency</th><th class="num" title={TTFT_TITLE}>TTFT</th><th>policy</th><th>session</th>
             </tr>
           </thead>
           <tbody>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
-import { ms, tokens, usd } from './format.js';
+import { ms, tokens, TTFT_TITLE, usd } from './format.js';
 import { PERIODS, pricesWouldHelp, reportUrl, unpricedLines, USAGE_GROUPS, type Period, type UnpricedReason, type UsageGroup } from './usage-data.js';
 
 /** One group as the usage API gives it (`stats --json`'s shape). */
@@ -74,7 +74,7 @@ export function UsageView() {
             <thead>
               <tr>
                 <th>{groupLabel(by)}</th><th class="num">requests</th><th class="num">errors</th><th class="num">in</th><th class="num">out</th><th class="num">cache</th>
-                <th class="num">cost</th><th class="num">p50</th><th class="num">p95</th><th class="num">TTFT p50</th><th class="num">TTFT p95</th>
+                <th class="num">cost</th><th class="num">p50</th><th class="num">p95</th><th class="num" title={TTFT_TITLE}>TTFT p50</th><th class="num" title={TTFT_TITLE}>TTFT p95</th>
               </tr>
             </thead>
             <tbody>
