@@ -119,6 +119,12 @@ describe('long text and names fit the window', () => {
       expect({ hash, overflow: await pageOverflow(page) }).toEqual({ hash, overflow: 0 });
       expect(await page.locator('header.top').evaluate((h) => h.getBoundingClientRect().width)).toBe(390);
     }
+    // The live list's columns run past a phone's width: a shadow at the box's edge says more is a swipe away.
+    await page.goto(`${tp.url}/ui/#/`);
+    const box = page.locator('.table-box').first();
+    await box.locator('tbody tr').first().waitFor();
+    expect(await box.evaluate((b) => b.scrollWidth > b.clientWidth)).toBe(true);
+    expect(await box.evaluate((b) => b.ownerDocument.defaultView!.getComputedStyle(b).backgroundAttachment)).toBe('local, local, scroll, scroll');
     await page.goto(`${tp.url}/ui/#/usage`);
     const cell = page.locator('table.usage-table tbody tr td[title^="my-org/"]');
     await cell.waitFor();

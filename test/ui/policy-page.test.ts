@@ -84,6 +84,9 @@ describe('the policy page', () => {
       await browser.setViewportSize({ width: 390, height: 844 });
       expect(await browser.locator('html').evaluate((html) => html.scrollWidth - html.clientWidth)).toBe(0);
       expect(await browser.locator('table.rules').evaluate((t) => t.parentElement!.scrollWidth > t.parentElement!.clientWidth)).toBe(true);
+      // A rule id wraps (at most 16em wide): the rule's kind and match stay in sight beside it.
+      expect(await browser.locator('tr[data-rule="gateway-key"] td.rule-id').evaluate((td) => td.ownerDocument.defaultView!.getComputedStyle(td).whiteSpace)).toBe('normal');
+      expect(await browser.locator('tr[data-rule="gateway-key"] td').nth(2).evaluate((td) => td.getBoundingClientRect().left)).toBeLessThan(390);
       await browser.screenshot({ path: `${ARTIFACTS}/policy-390.png`, fullPage: true });
       await browser.setViewportSize({ width: 1400, height: 900 });
 

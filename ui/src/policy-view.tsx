@@ -72,7 +72,7 @@ export function PolicyView() {
           <tbody>
             {p.rules.map((r) => (
               <tr key={r.id} data-rule={r.id}>
-                <td class="mono">{r.id}{r.mode === 'monitor' && <span class="tag">monitor</span>}</td>
+                <td class="mono rule-id">{r.id}{r.mode === 'monitor' && <span class="tag">monitor</span>}</td>
                 <td>{r.kind}</td>
                 <td class="wrap">{compact(r.match) || <span class="dim">everything</span>}</td>
                 <td class="wrap">{compact(r.does)}</td>
