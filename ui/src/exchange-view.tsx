@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { outputTokens, promptTokens } from '../../src/providers/usage-totals.js';
+import { answerImages } from './answer-images.js';
 import { getJson, modelText, type ExchangePage } from './api.js';
 import { Decisions, Downloads, EstimatedMark, LongText, pretty, Thinking, ToolCall } from './blocks.js';
 import { costFact, dateTime, ms, shortId, tokens, TTFT_TITLE, wsPayload } from './format.js';
@@ -27,6 +28,11 @@ export function ExchangeView({ id }: { id: string }) {
     const t = setTimeout(() => setCopied(false), COPIED_MS);
     return () => clearTimeout(t);
   }, [copied]);
+  // An image generation's answer is its images: shown, not only counted ("1 image, 1024x1024") above a wall of base64.
+  const images = useMemo(() => {
+    const res = page?.response;
+    return res?.body && res.body_encoding !== 'base64' ? answerImages(res.body, sseEvents(res.body)) : [];
+  }, [page]);
   if (error) return <p class="error">{error}</p>;
   if (!page) return <p class="dim">loading…</p>;
   const r = page.response;
@@ -58,13 +64,14 @@ export function ExchangeView({ id }: { id: string }) {
           {page.turns.map((t) => <Turn key={t.turn} turn={t} linkExchange={false} />)}
         </>
       )}
-      {!page.turns && r && (r.text || r.thinking || r.tool_calls.length > 0) && (
+      {!page.turns && r && (r.text || r.thinking || r.tool_calls.length > 0 || images.length > 0) && (
         <div class="msg role-assistant answer">
           <div class="role">answer{r.stop_reason ? <span class="dim"> ({r.stop_reason})</span> : null}</div>
           <div class="blocks">
             {r.thinking && <Thinking text={r.thinking} />}
             {r.text && <LongText text={r.text} />}
             {r.tool_calls.map((c, i) => <ToolCall key={i} name={c.name} args={c.arguments} id={c.id} />)}
+            {images.length > 0 && <div class="images">{images.map((src, i) => <AnswerImage key={i} src={src} n={i + 1} />)}</div>}
           </div>
         </div>
       )}
@@ -85,6 +92,12 @@ export function ExchangeView({ id }: { id: string }) {
       <pre class="curl">{page.curl}</pre>
     </section>
   );
+}
+
+/** An image of the answer as a thumbnail; a click shows it at its own size (a browser opens no data: URL in a tab of its own). */
+function AnswerImage({ src, n }: { src: string; n: number }) {
+  const [whole, setWhole] = useState(false);
+  return <img src={src} class={whole ? 'whole' : undefined} alt={`image ${n} of the answer`} title={whole ? 'click for the thumbnail' : 'click for its own size'} onClick={() => setWhole(!whole)} />;
 }
 
 /**
