@@ -197,6 +197,9 @@ describe('page details', () => {
     const values = await page.locator('#chart-cost .u-legend .u-series .u-value').allTextContents();
     expect(values.slice(1).length).toBeGreaterThan(0);
     for (const v of values.slice(1)) expect(v).toMatch(/^(\$[\d.]+|–)$/);
+    // And the time as every page writes one: year first, a 24-hour clock (not uPlot's "12/7/26 9:31pm").
+    expect(await page.locator('#chart-cost .u-legend .u-series').first().locator('.u-label').textContent()).toBe('time');
+    expect(values[0]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
     await page.screenshot({ path: `${ARTIFACTS}/charts-colours.png`, fullPage: true });
   });
 

@@ -107,3 +107,22 @@ export function bucketTotals(series: TimeSeries): Buckets {
     cacheHit: prompt.map((n, i) => (n > 0 ? Math.round((cached[i]! / n) * 1000) / 10 : null)),
   };
 }
+
+/**
+ * The time axis's labels as the rest of the UI writes times: 24-hour clock, dates year
+ * first (uPlot's own are US-style, "12/7/26 9:31pm", beside "2026-12-07 21:31" on every
+ * other page). uPlot's table: [tick step in s, tick label, then on the first tick and where
+ * the year, month, day, hour, minute or second changes, what is added under it, mode 1].
+ */
+export const TIME_AXIS: (string | number | null)[][] = [
+  [3600 * 24 * 365, '{YYYY}', null, null, null, null, null, null, 1],
+  [3600 * 24 * 28, '{YYYY}-{MM}', null, null, null, null, null, null, 1],
+  [3600 * 24, '{MM}-{DD}', '\n{YYYY}', null, null, null, null, null, 1],
+  [3600, '{HH}:{mm}', '\n{YYYY}-{MM}-{DD}', null, '\n{MM}-{DD}', null, null, null, 1],
+  [60, '{HH}:{mm}', '\n{YYYY}-{MM}-{DD}', null, '\n{MM}-{DD}', null, null, null, 1],
+  [1, ':{ss}', '\n{YYYY}-{MM}-{DD} {HH}:{mm}', null, '\n{MM}-{DD} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
+  [0.001, ':{ss}.{fff}', '\n{YYYY}-{MM}-{DD} {HH}:{mm}', null, '\n{MM}-{DD} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
+];
+
+/** The legend's time under the cursor, as the list and the pages write a time. */
+export const TIME_VALUE = '{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}';

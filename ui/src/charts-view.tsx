@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
-import { bucketTotals, cumulativeLines, groupColours, GROUP_BYS, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
+import { bucketTotals, cumulativeLines, groupColours, GROUP_BYS, TIME_AXIS, TIME_VALUE, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
 import { counted, ms, tokens, TTFT_TITLE, usd } from './format.js';
 import { PERIODS, reportUrl, type Period } from './usage-data.js';
 
@@ -114,14 +114,14 @@ function Chart({ id, title, note, xs, series, names, colors = COLORS, format, ba
     const barPaths = bars ? uPlot.paths.bars!({ size: [0.8, 40], gap: 1 }) : stepped ? uPlot.paths.stepped!({ align: 1 }) : undefined;
     const plot = new uPlot({
       width: chartWidth(el.clientWidth || 800), height: CHART_HEIGHT,
-      series: [{}, ...names.map((n, i) => ({
+      series: [{ label: 'time', value: TIME_VALUE }, ...names.map((n, i) => ({
         label: n, stroke: colors[i % colors.length], width: bars ? 1 : 2, spanGaps: false,
         ...(barPaths ? { paths: barPaths, ...(bars ? { fill: `${colors[i % colors.length]}99` } : {}) } : {}),
         ...(points ? { points: { show: true, size: 5 } } : {}),
         // The legend's value under the cursor, written as the axis writes it ($0.49, 12k).
         value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '–' : format(v)),
       }))],
-      axes: [{ space: 70 }, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
+      axes: [{ space: 70, values: TIME_AXIS as uPlot.Axis.Values }, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
       scales: { x: { time: true, range: (u: uPlot, min: number, max: number): uPlot.Range.MinMax => timeRange(u.data[0], min, max, pad) } },
     }, [xs, ...series] as uPlot.AlignedData, el);
     // The box follows the window (and the page's scrollbar coming and going): the chart follows the box.
