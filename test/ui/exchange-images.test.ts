@@ -1,7 +1,8 @@
 /**
  * An image generation's exchange page shows the images it answered with, not only their
  * count above a wall of base64: a JSON answer's and a stream's final image, under the
- * page's CSP; an image answered by URL is not fetched. Headless Chromium, real traffic.
+ * page's CSP; an image answered by URL is not fetched. And its long address, the heading,
+ * wraps at a slash on a phone. Headless Chromium, real traffic.
  */
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
@@ -75,6 +76,32 @@ describe('an image answer on its exchange page', () => {
 
   it('fetches no image answered by URL (the provider\'s signed link; the page loads nothing from elsewhere)', async () => {
     expect(await images('url')).toEqual([]);
+  });
+
+  it('wraps the address in its heading after a slash on a phone, not inside a word', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await images('json');
+      const h1 = page.locator('.exchange h1');
+      expect(await h1.textContent()).toBe('POST api.openai.com/v1/images/generations');
+      // The last segment is on one line: a Range over it has one box.
+      expect(await h1.evaluate((el) => {
+        const doc = el.ownerDocument;
+        const walker = doc.createTreeWalker(el, 4);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const at = node.textContent!.indexOf('generations');
+          if (at < 0) continue;
+          const range = doc.createRange();
+          range.setStart(node, at);
+          range.setEnd(node, at + 'generations'.length);
+          return range.getClientRects().length;
+        }
+        return -1;
+      })).toBe(1);
+      expect(await h1.evaluate((el) => el.getBoundingClientRect().height > 30)).toBe(true);
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
   });
 
   it('makes a data: URL of base64 in a known image format only', () => {

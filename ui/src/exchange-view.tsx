@@ -39,7 +39,7 @@ export function ExchangeView({ id }: { id: string }) {
   const copy = () => void navigator.clipboard?.writeText(page.curl).then(() => setCopied(true));
   return (
     <section class="exchange">
-      <h1><span class="mono">{page.method}</span> {page.host}{page.path}</h1>
+      <h1><span class="mono">{page.method}</span> {withBreaks(`${page.host}${page.path}`)}</h1>
       <div class="facts">
         <span>{dateTime(page.started_at)}</span>
         <Status item={statusItem(page.status, page.outcome, page.error_code, r?.stop_reason ?? null)} />
@@ -92,6 +92,11 @@ export function ExchangeView({ id }: { id: string }) {
       <pre class="curl">{page.curl}</pre>
     </section>
   );
+}
+
+/** A URL that may wrap after each `/`, `?` or `&` (a phone's line ends at `images/`, not inside `generatio-ns`). */
+function withBreaks(url: string) {
+  return url.split(/(?<=[/?&])/).map((part, i) => (i === 0 ? part : <><wbr />{part}</>));
 }
 
 /** An image of the answer as a thumbnail; a click shows it at its own size (a browser opens no data: URL in a tab of its own). */
