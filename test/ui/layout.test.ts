@@ -133,6 +133,11 @@ describe('long text and names fit the window', () => {
     expect(await cell.locator('a').getAttribute('title')).toBe(`${LONG_MODEL}: its exchanges, newest first`);
     expect(await cell.evaluate((td) => td.scrollWidth > td.clientWidth)).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/layout-usage-390.png`, fullPage: true });
+    // A period with nothing in it says so, without the table's footnote under no table.
+    await page.locator('#usage-period').selectOption('last-month');
+    await page.locator('.usage .empty').waitFor();
+    expect(await page.locator('.usage .empty').textContent()).toBe('No exchanges in this period.');
+    expect(await page.locator('.usage .footnote').count()).toBe(0);
   });
 
   it('right-aligns the latency percentiles in tabular figures, on the charts page, as every other table does numbers', async () => {

@@ -85,10 +85,13 @@ export function UsageView() {
         </div>
       )}
       <UnpricedNote groups={unpriced} />
-      <p class="dim footnote">
-        Costs as priced when each exchange was recorded; <code>+</code>: some exchanges in the group have no known price
-        {unpriced.length > 0 && <> (<a href={UNPRICED_HASH} onClick={showUnpriced}>which, and why</a>)</>}. Percentiles of the total are over every exchange at once.
-      </p>
+      {/* About the table's figures: under no table it only puzzles. */}
+      {table && table.rows.length > 0 && (
+        <p class="dim footnote">
+          Costs as priced when each exchange was recorded; <code>+</code>: some exchanges in the group have no known price
+          {unpriced.length > 0 && <> (<a href={UNPRICED_HASH} onClick={showUnpriced}>which, and why</a>)</>}. Percentiles of the total are over every exchange at once.
+        </p>
+      )}
     </section>
   );
 }
