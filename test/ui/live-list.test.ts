@@ -139,6 +139,8 @@ describe('the live list', () => {
     await page.locator('p.empty').waitFor();
     expect(await page.locator('p.empty').textContent()).toContain('No exchanges match model no-such-model');
     expect(await page.locator('p.empty').textContent()).not.toContain('Point a tool');
+    // No column headings over nothing, as on the sessions list.
+    expect(await page.locator('table.list').count()).toBe(0);
     await page.locator('.clear-filters').click();
     await rows(page).first().waitFor();
     expect(page.url()).toMatch(/#\/$/);

@@ -144,40 +144,43 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
         <span class="hint">j/k move · Enter open · s session</span>
       </div>
       {error && <p class="error">{error}</p>}
-      <div class="table-box">
-        <table class="list">
-          <thead>
-            <tr>
-              <th>time</th><th>tool</th><th>model</th><th>status</th><th class="num">in</th><th class="num">out</th><th class="num">cached</th>
-              <th class="num">cost</th><th class="num">latency</th><th class="num" title={TTFT_TITLE}>TTFT</th><th>policy</th><th>session</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r, i) => [
-              <tr key={r.id} class={i === selected ? 'selected' : ''} data-id={r.id} onClick={() => select(i)}
-                onDblClick={() => (location.hash = `#/exchange/${encodeURIComponent(r.id)}`)}>
-                <td class="mono">{listTime(r.startedAt)}</td>
-                <td class="cut" title={r.tool ?? ''}>{r.tool ?? '–'}</td>
-                <td class="cut" title={modelText(r) ?? `${r.method} ${r.path}`}><a href={`#/exchange/${encodeURIComponent(r.id)}`}>{modelText(r) ?? `${r.method} ${r.path}`}</a></td>
-                <td><Status item={r} /></td>
-                <td class="num" title={r.estimated === 'all' ? ESTIMATED : undefined}>{r.estimated === 'all' ? '~' : ''}{tokens(r.promptTokens)}</td>
-                <td class="num" title={r.estimated ? (r.estimated === 'all' ? ESTIMATED : OUTPUT_ESTIMATED) : undefined}>{r.estimated ? '~' : ''}{tokens(r.outputTokens)}</td>
-                <td class="num">{tokens(r.cachedTokens)}</td>
-                <td class="num">{usd(r.costUsd, r.apiEquivalent)}</td>
-                <td class="num">{ms(r.latencyMs)}</td>
-                <td class="num">{ms(r.ttftMs)}</td>
-                <td class={r.policy?.startsWith('blocked') ? 'cut policy blocked' : 'cut policy'} title={r.policy ?? ''}>{r.policy ?? ''}</td>
-                <td class="mono">{r.sessionId ? <a href={`#/session/${encodeURIComponent(r.sessionId)}`} title={r.sessionId}>{shortId(r.sessionId)}</a> : r.pending ? <span class="dim" title="being written to the archive">…</span> : '–'}</td>
-              </tr>,
-              r.match && (
-                <tr key={`${r.id}-match`} class="match-row" onClick={() => select(i)}>
-                  <td colSpan={12}><span class="match-in">{r.match.in}</span> <Highlighted text={r.match.snippet} needle={filters.q.trim()} /></td>
-                </tr>
-              ),
-            ])}
-          </tbody>
-        </table>
-      </div>
+      {/* No column headings over nothing: the line under them says why the list is empty, as on the sessions list. */}
+      {rows.length > 0 && (
+        <div class="table-box">
+          <table class="list">
+            <thead>
+              <tr>
+                <th>time</th><th>tool</th><th>model</th><th>status</th><th class="num">in</th><th class="num">out</th><th class="num">cached</th>
+                <th class="num">cost</th><th class="num">latency</th><th class="num" title={TTFT_TITLE}>TTFT</th><th>policy</th><th>session</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r, i) => [
+                <tr key={r.id} class={i === selected ? 'selected' : ''} data-id={r.id} onClick={() => select(i)}
+                  onDblClick={() => (location.hash = `#/exchange/${encodeURIComponent(r.id)}`)}>
+                  <td class="mono">{listTime(r.startedAt)}</td>
+                  <td class="cut" title={r.tool ?? ''}>{r.tool ?? '–'}</td>
+                  <td class="cut" title={modelText(r) ?? `${r.method} ${r.path}`}><a href={`#/exchange/${encodeURIComponent(r.id)}`}>{modelText(r) ?? `${r.method} ${r.path}`}</a></td>
+                  <td><Status item={r} /></td>
+                  <td class="num" title={r.estimated === 'all' ? ESTIMATED : undefined}>{r.estimated === 'all' ? '~' : ''}{tokens(r.promptTokens)}</td>
+                  <td class="num" title={r.estimated ? (r.estimated === 'all' ? ESTIMATED : OUTPUT_ESTIMATED) : undefined}>{r.estimated ? '~' : ''}{tokens(r.outputTokens)}</td>
+                  <td class="num">{tokens(r.cachedTokens)}</td>
+                  <td class="num">{usd(r.costUsd, r.apiEquivalent)}</td>
+                  <td class="num">{ms(r.latencyMs)}</td>
+                  <td class="num">{ms(r.ttftMs)}</td>
+                  <td class={r.policy?.startsWith('blocked') ? 'cut policy blocked' : 'cut policy'} title={r.policy ?? ''}>{r.policy ?? ''}</td>
+                  <td class="mono">{r.sessionId ? <a href={`#/session/${encodeURIComponent(r.sessionId)}`} title={r.sessionId}>{shortId(r.sessionId)}</a> : r.pending ? <span class="dim" title="being written to the archive">…</span> : '–'}</td>
+                </tr>,
+                r.match && (
+                  <tr key={`${r.id}-match`} class="match-row" onClick={() => select(i)}>
+                    <td colSpan={12}><span class="match-in">{r.match.in}</span> <Highlighted text={r.match.snippet} needle={filters.q.trim()} /></td>
+                  </tr>
+                ),
+              ])}
+            </tbody>
+          </table>
+        </div>
+      )}
       {rows.length > 0 && <Paging shown={counted(rows.length, 'exchange')} more={more} loading={loadingOlder} onLoad={loadOlder} />}
       {rows.length === 0 && !error && answered === filters && <Empty filters={filters} onClear={clearFilters} />}
     </section>
