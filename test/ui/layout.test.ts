@@ -133,6 +133,8 @@ describe('long text and names fit the window', () => {
     expect(await cell.locator('a').getAttribute('title')).toBe(`${LONG_MODEL}: its exchanges, newest first`);
     expect(await cell.evaluate((td) => td.scrollWidth > td.clientWidth)).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/layout-usage-390.png`, fullPage: true });
+    // The cache column says what share it is, as the charts name it.
+    expect(await page.locator('table.usage-table th').nth(5).textContent()).toBe('cache hit');
     // A period with nothing in it says so, without the table's footnote under no table.
     await page.locator('#usage-period').selectOption('last-month');
     await page.locator('.usage .empty').waitFor();

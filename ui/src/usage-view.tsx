@@ -73,7 +73,7 @@ export function UsageView() {
           <table class="list usage-table">
             <thead>
               <tr>
-                <th>{groupLabel(by)}</th><th class="num">requests</th><th class="num">errors</th><th class="num">in</th><th class="num">out</th><th class="num">cache</th>
+                <th>{groupLabel(by)}</th><th class="num">requests</th><th class="num">errors</th><th class="num">in</th><th class="num">out</th><th class="num" title="cached share of prompt tokens, as the charts' cache hit ratio">cache hit</th>
                 <th class="num">cost</th><th class="num">p50</th><th class="num">p95</th><th class="num" title={TTFT_TITLE}>TTFT p50</th><th class="num" title={TTFT_TITLE}>TTFT p95</th>
               </tr>
             </thead>
