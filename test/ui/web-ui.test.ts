@@ -197,6 +197,14 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(await data('content_block_delta')).toMatch(/^\{"type":"content_block_delta",.*\}$/);
     expect(await data('message_stop')).toBe('{"type":"message_stop"}');
     expect((await data('message_start'))!.split('\n').length).toBeGreaterThan(5);
+    // On a phone an event's name goes above its data, which gets the whole width.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const widths = await page.locator('table.sse tr').first().evaluate((tr) => [tr.querySelector('td')!.getBoundingClientRect().width, tr.closest('table')!.getBoundingClientRect().width]);
+      expect(widths[0]).toBeGreaterThan(widths[1]! * 0.9);
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
   });
 
   it('shows a policy block in the live list', async () => {
