@@ -142,6 +142,18 @@ describe('long text and names fit the window', () => {
     expect(await page.locator('.usage .footnote').count()).toBe(0);
   });
 
+  it('lays the status page (the header\'s Status tab) out at a phone\'s width, its last exchanges scrolling in their own box, counts right-aligned', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${tp.url}/`);
+    await page.locator('h1').waitFor();
+    expect(await page.locator('meta[name="viewport"]').evaluateAll((metas) => metas.map((m) => m.getAttribute('content')))).toEqual(['width=device-width, initial-scale=1']);
+    expect(await pageOverflow(page)).toBe(0);
+    const counts = await page.locator('td.n').evaluateAll((tds) => tds.map((td) => td.ownerDocument.defaultView!.getComputedStyle(td).textAlign));
+    expect(counts.length).toBeGreaterThan(5);
+    for (const align of counts) expect(align).toBe('right');
+    await page.screenshot({ path: `${ARTIFACTS}/layout-status-390.png`, fullPage: true });
+  });
+
   it('right-aligns the latency percentiles in tabular figures, on the charts page, as every other table does numbers', async () => {
     await page.setViewportSize({ width: 1400, height: 900 });
     await page.goto(`${tp.url}/ui/#/charts`);
