@@ -3,7 +3,7 @@ import { outputTokens, promptTokens } from '../../src/providers/usage-totals.js'
 import { answerImages } from './answer-images.js';
 import { getJson, modelText, type ExchangePage } from './api.js';
 import { Decisions, Downloads, EstimatedMark, LongText, pretty, Thinking, ToolCall } from './blocks.js';
-import { costFact, dateTime, ms, shortId, tokens, TTFT_TITLE, wsPayload } from './format.js';
+import { costFact, dateTime, eventData, ms, shortId, tokens, TTFT_TITLE, wsPayload } from './format.js';
 import { Status, statusItem } from './list-view.js';
 import { Turn } from './turn-card.js';
 
@@ -148,23 +148,6 @@ function Body({ body, encoding }: { body: string | null; encoding?: 'base64' }) 
       )}
     </div>
   );
-}
-
-/** Longest event kept on one line: a text delta, a ping, a usage update. */
-const ONE_LINE = 160;
-
-/**
- * An event's data to read: a small one on one line, a large one (a message start with its
- * usage) pretty-printed. Every event pretty-printed took eight lines for a word of text:
- * an answer of a few hundred deltas ran to metres of page.
- */
-export function eventData(data: string): string {
-  try {
-    const compact = JSON.stringify(JSON.parse(data));
-    return compact.length <= ONE_LINE ? compact : pretty(data);
-  } catch {
-    return data;
-  }
 }
 
 /** Server-Sent Events in a body, in order; empty when the body is not an event stream. */

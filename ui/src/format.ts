@@ -80,3 +80,21 @@ export function wsPayload(m: { opcode: number; size: number; text?: string; data
   const kind = m.opcode === 9 ? 'ping' : m.opcode === 10 ? 'pong' : 'binary';
   return `${kind}, ${m.size} byte${m.size === 1 ? '' : 's'}`;
 }
+
+/** Longest event kept on one line: a text delta with its envelope (an OpenAI chunk is ~300 characters), a ping, a usage update. */
+export const EVENT_LINE = 320;
+
+/**
+ * An SSE event's data to read: a small one on one line, a large one (a message start with
+ * its usage, a response created) pretty-printed. Every event pretty-printed took eight to
+ * twenty lines for a word of text: an answer of a few hundred deltas ran to metres of page.
+ */
+export function eventData(data: string): string {
+  try {
+    const value = JSON.parse(data) as unknown;
+    const compact = JSON.stringify(value);
+    return compact.length <= EVENT_LINE ? compact : JSON.stringify(value, null, 2);
+  } catch {
+    return data;
+  }
+}
