@@ -47,9 +47,9 @@ export function ibanValid(text: string): boolean {
 
 /**
  * Provider and service key shapes: the archive's own key patterns and their pre-check
- * (key-patterns.ts: OpenAI/Anthropic `sk-`, Google `AIza` and OAuth `ya29.`, Groq, xAI,
- * Hugging Face, Fireworks, Perplexity, Replicate, Bedrock, LangSmith, Tavily, AWS access
- * key ids, GitHub, GitLab, npm, Stripe and Slack tokens, Bearer tokens).
+ * (key-patterns.ts: OpenAI/Anthropic `sk-`, Google `AIza`, Groq, xAI, Hugging Face,
+ * Fireworks, Perplexity, Bedrock, LangSmith, AWS access key ids, GitHub, GitLab and Slack
+ * tokens, Bearer tokens).
  */
 export const BUILT_IN_DETECTORS: Record<DetectorName, Detector> = {
   api_key: { name: 'api_key', pattern: new RegExp(keyPatternSource(), 'g'), hint: new RegExp(keyHintSource()) },

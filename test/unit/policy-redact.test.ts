@@ -18,7 +18,7 @@ describe('detectors', () => {
     expect(scrub('AKIAABCDEFGHIJKLMNOP and ghp_abcdefghijklmnopqrstuvwxyz0123456789 and xoxb-1234567890-abcdef')).toBe('[REDACTED:api_key:1] and [REDACTED:api_key:2] and [REDACTED:api_key:3]');
     expect(scrub('AIzaSyA-abcdefghijklmnopqrstuvwxyz0123456')).toBe('[REDACTED:api_key:1]');
     // The archive's newer shapes too (one list: key-patterns.ts), the detector's pre-check included.
-    expect(scrub(`ABSK${'QmVkcm9ja0FQSUtleS1'.repeat(4)} and ya29.${'a0AfH6SM'.repeat(5)} and fw_${'3ZxQ9'.repeat(5)}`)).toBe('[REDACTED:api_key:1] and [REDACTED:api_key:2] and [REDACTED:api_key:3]');
+    expect(scrub(`ABSK${'QmVkcm9ja0FQSUtleS1'.repeat(4)} and pplx-${'a0AfH6SM'.repeat(5)} and fw_${'3ZxQ9'.repeat(5)}`)).toBe('[REDACTED:api_key:1] and [REDACTED:api_key:2] and [REDACTED:api_key:3]');
     expect(scrub('-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----')).toBe('[REDACTED:private_key:1]');
     expect(scrub('tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U')).toBe('tok [REDACTED:jwt:1]');
     expect(scrub('mail ann.lee+x@example.co.uk now')).toBe('mail [REDACTED:email:1] now');
