@@ -13,9 +13,8 @@ export const REDACTED = '[REDACTED]';
  * drift apart. `notAfter`: the characters a key never follows (by default those of a word;
  * a format whose prefix is all letters and digits also excludes base64's `+` and `/`, so a
  * run inside an image's base64 is not taken for a key).
- */
-/*
- * A prefix starting with a letter common in prose (r, t, n…) doubles what the scan costs over
+ *
+ * A prefix starting with a letter common in prose (r, t, n, y…) doubles what the scan costs over
  * ordinary text (V8's first-character check stops ruling most positions out): Replicate's
  * `r8_`, Tavily's `tvly-`, npm's `npm_`, Stripe's `sk_live_` and Google's access tokens `ya29.`
  * each took the 19 KB body of bench/redact-body.ts from ~44 to ~62 µs, and are left to an
