@@ -49,6 +49,11 @@ export function decodeForStorage(bytes: Buffer, contentEncoding: string | undefi
   return { bytes: out.bytes, complete: out.complete };
 }
 
+/** True when a body under this Content-Encoding is its own bytes (none, or only `identity`): a part of it can be read alone. */
+export function isIdentityCoded(contentEncoding: string | undefined): boolean {
+  return (contentEncoding ?? '').split(',').every((c) => ['', 'identity'].includes(c.trim().toLowerCase()));
+}
+
 function decodeContent(bytes: Buffer, contentEncoding: string | undefined, options: { prefixOnFailure: boolean }): (DecodedContent & { overCap: boolean }) | undefined {
   if (!contentEncoding) return { bytes, complete: true, overCap: false };
   // Codings are listed in the order they were applied; undo them last to first.

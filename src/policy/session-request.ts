@@ -62,6 +62,11 @@ export function judgeSessionMessage(policy: CompiledPolicy, facts: MatchFacts, e
   return blockRulesRefuse(policy, facts, event, unreadable, decisions) ? { decisions, block: 'content_blocked' } : { decisions };
 }
 
+/** Whether a policy has a redact rule that blocks: only such a rule reads a session's messages that ask for nothing. */
+export function hasBlockRule(policy: CompiledPolicy): boolean {
+  return policy.redact.some((rule) => rule.action === 'block');
+}
+
 /** The redact rules that block, on a session message's text: true when an enforced one refuses it (its decisions added). */
 function blockRulesRefuse(policy: CompiledPolicy, facts: MatchFacts, event: Record<string, unknown>, unreadable: boolean, decisions: Decision[]): boolean {
   const placeholders = new Placeholders();

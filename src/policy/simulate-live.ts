@@ -1,9 +1,8 @@
 import type { PriceInput, PriceResult } from '../cost/price-exchange.js';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import { asObject, parseJson } from '../providers/json.js';
-import { liveSessionTurns } from '../sessions/live-turns.js';
+import { liveSessionTurns, storedLiveText } from '../sessions/live-turns.js';
 import type { SessionRequestTurn } from '../sessions/ws-turns.js';
-import { wsPayloadText } from '../websocket/reduce.js';
 import type { CompiledPolicy } from './compile.js';
 import { judgeSessionMessage } from './session-request.js';
 import type { Decision, MatchFacts } from './types.js';
@@ -23,11 +22,6 @@ export interface LiveMessagesVerdict {
   refused: boolean;
 }
 
-/** Whether a policy has a redact rule that blocks: only then are a Live session's messages read. */
-export function readsLiveMessages(policy: CompiledPolicy): boolean {
-  return policy.redact.some((rule) => rule.action === 'block');
-}
-
 /**
  * A recorded Gemini Live session's client messages in wire order (its setup included), each
  * judged as the proxy judges one live (proxy/ws-screen.ts: judgeSessionMessage, by the
@@ -40,8 +34,8 @@ export function judgeLiveMessages(policy: CompiledPolicy, facts: MatchFacts, row
   const steps: LiveMessageStep[] = [];
   let turns: SessionRequestTurn[] | undefined;
   for (const m of [...messages].sort((a, b) => a.seq - b.seq)) {
-    if (m.direction !== 'client' || m.error !== null) continue;
-    const text = m.text ?? (m.data ? wsPayloadText('gemini.live', m.opcode, m.data) : undefined);
+    if (m.direction !== 'client') continue;
+    const text = storedLiveText(m);
     if (text === undefined) continue;
     const event = m.truncated === 1 ? undefined : asObject(parseJson(text));
     const verdict = judgeSessionMessage(policy, facts, event ?? {}, event === undefined);

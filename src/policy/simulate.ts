@@ -8,8 +8,8 @@ import { BudgetLedger, budgetChargesFor, periodStart, seedBudgets, type SpendRow
 import type { CompiledPolicy } from './compile.js';
 import { evaluatePolicy, PolicyBuckets, type PolicyOutcome } from './evaluate.js';
 import { credentialFor, evaluateRouting } from './routing.js';
-import { judgeSessionRequest } from './session-request.js';
-import { judgeLiveMessages, readsLiveMessages, type LiveMessagesVerdict } from './simulate-live.js';
+import { hasBlockRule, judgeSessionRequest } from './session-request.js';
+import { judgeLiveMessages, type LiveMessagesVerdict } from './simulate-live.js';
 import type { Decision } from './types.js';
 import type { RecordedRequest } from '../websocket/reduce.js';
 import { responseShares, usedTokens } from '../cost/response-shares.js';
@@ -91,7 +91,7 @@ export function simulatePolicy(policy: CompiledPolicy, rows: Iterable<ExchangeRo
       continue;
     }
     webSocketSessions++;
-    if (r.facts.api === 'gemini.live' && options.messagesOf && readsLiveMessages(policy)) {
+    if (r.facts.api === 'gemini.live' && options.messagesOf && hasBlockRule(policy)) {
       const messagesOf = options.messagesOf;
       replayLiveSession(policy, { ...r, costUsd: costUpstream }, () => judgeLiveMessages(policy, r.facts, row, messagesOf(row), price), state);
       continue;

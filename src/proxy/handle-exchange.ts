@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { decodeBody } from '../content-encoding.js';
+import { decodeBody, isIdentityCoded } from '../content-encoding.js';
 import { LlmtapError, upstreamFailureDetail, providerErrorBody, providerErrorHeaders, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
@@ -311,7 +311,7 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
       let read = reducer.finish();
       // Cut at the capture limit: the usage at the body's end is in its tail (only a body sent
       // without content-coding: a compressed tail cannot be decoded alone).
-      if (tail && ex.response.body.truncated && identityCoded(ex.response.headers)) read = completeFromTail(parser, headerValue(ex.response.headers, 'content-type'), read, tail);
+      if (tail && ex.response.body.truncated && isIdentityCoded(headerValue(ex.response.headers, 'content-encoding'))) read = completeFromTail(parser, headerValue(ex.response.headers, 'content-type'), read, tail);
       const reassembled = settleFailure(read, ex.response.status);
       // The body's own counts win; some answers carry theirs only in headers.
       const fromHeaders = reassembled.usage ? undefined : parser.usageFromHeaders?.(ex.response.headers);
@@ -348,11 +348,6 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
     error: stopError === null ? undefined : redactor.text(stopError),
     ...(conn.record ? {} : { recorded: false }),
   }, 'exchange');
-}
-
-function identityCoded(headers: RawHeaders): boolean {
-  const coding = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
-  return coding === undefined || coding === '' || coding === 'identity';
 }
 
 /** Who sent the request: the tool, and (when no parser read the body) the agent ids its headers carry. */

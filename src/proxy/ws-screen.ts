@@ -13,7 +13,7 @@ import { refusalMessage } from '../policy/refusal-message.js';
 import type { Exchange, WsMessageRecord } from '../exchange.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { evaluateAccess, withLiveTeam } from '../policy/evaluate.js';
-import { judgeSessionMessage, judgeSessionRequest, type SessionRequestCode, type SessionRequestVerdict } from '../policy/session-request.js';
+import { hasBlockRule, judgeSessionMessage, judgeSessionRequest, type SessionRequestCode, type SessionRequestVerdict } from '../policy/session-request.js';
 import { asObject, parseJson } from '../providers/json.js';
 import type { PolicyRuntime } from '../policy/stage.js';
 import type { Decision, MatchFacts } from '../policy/types.js';
@@ -59,8 +59,12 @@ export interface ScreenResult {
  */
 export function requestOf(message: WsMessageRecord, api: Exchange['api']): { model?: string; event: Record<string, unknown> } | undefined {
   if (api !== 'gemini.live') return readRequest(message);
-  const text = message.text ?? (message.base64 === undefined ? undefined : wsPayloadText(api, OPCODES.binary, Buffer.from(message.base64, 'base64')));
-  return readLiveSetup({ text, truncated: message.truncated });
+  return readLiveSetup({ text: liveMessageText(message), truncated: message.truncated });
+}
+
+/** A Live client message's text: a text frame's, or the JSON a binary frame holds. */
+function liveMessageText(message: WsMessageRecord): string | undefined {
+  return message.text ?? (message.base64 === undefined ? undefined : wsPayloadText('gemini.live', OPCODES.binary, Buffer.from(message.base64, 'base64')));
 }
 
 /**
@@ -92,7 +96,7 @@ export function screenMessage(message: WsMessageRecord, runtime: Pick<PolicyRunt
  * with a block rule: audio arrives many times a second.
  */
 function screenLiveMessage(message: WsMessageRecord, policy: CompiledPolicy, facts: MatchFacts, ex: Exchange): ScreenResult {
-  if (!policy.redact.some((rule) => rule.action === 'block')) return {};
+  if (!hasBlockRule(policy)) return {};
   const asked = withLiveTeam(facts, policy.teams);
   const event = message.truncated ? undefined : liveEventOf(message);
   // Cut at the capture limit, or not JSON: a block rule cannot read it all, and refuses it (as an HTTP body it cannot read).
@@ -105,7 +109,7 @@ function screenLiveMessage(message: WsMessageRecord, policy: CompiledPolicy, fac
 
 /** A Live client message's JSON object (text frame, or JSON in a binary one); undefined when it is none. */
 function liveEventOf(message: WsMessageRecord): Record<string, unknown> | undefined {
-  const text = message.text ?? (message.base64 === undefined ? undefined : wsPayloadText('gemini.live', OPCODES.binary, Buffer.from(message.base64, 'base64')));
+  const text = liveMessageText(message);
   return text === undefined ? undefined : asObject(parseJson(text));
 }
 

@@ -57,6 +57,11 @@ export function liveSessionTurns(row: SessionRow, messages: readonly WsMessageRo
   });
 }
 
+/** A stored Live message's text: a text frame's, or the JSON a binary frame holds; undefined for one that could not be read. */
+export function storedLiveText(m: Pick<WsMessageRow, 'error' | 'text' | 'data' | 'opcode'>): string | undefined {
+  return m.error !== null ? undefined : m.text ?? (m.data ? wsPayloadText('gemini.live', m.opcode, m.data) : undefined);
+}
+
 /** Whether a row is a Gemini Live session whose turns can be read from its message log. */
 export function isLiveSession(row: Pick<ExchangeRow, 'api' | 'status'>): boolean {
   return row.status === 101 && row.api === 'gemini.live';
@@ -89,7 +94,7 @@ function readLog(messages: readonly WsMessageRow[]): { turns: ModelTurn[]; input
     firstAt = undefined;
   });
   for (const m of [...messages].sort((a, b) => a.seq - b.seq)) {
-    const text = m.error !== null ? undefined : m.text ?? (m.data ? wsPayloadText('gemini.live', m.opcode, m.data) : undefined);
+    const text = storedLiveText(m);
     if (text === undefined) continue;
     const truncated = m.truncated === 1;
     const body = truncated ? undefined : asObject(parseJson(text));
