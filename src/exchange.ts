@@ -88,12 +88,15 @@ export interface Usage {
   /** Realtime: the audio part of outputTokens. */
   outputAudioTokens?: number;
   /**
-   * GPT image models: the image part of inputTokens (an edit's input images) and of
-   * outputTokens, priced at image rates. Priced as the exchange is recorded; the archive
-   * has no column for them (its input/output columns hold the totals).
+   * GPT image models and Gemini: the image part of inputTokens (an edit's input images, a
+   * prompt's pictures and PDF pages) and of outputTokens (images drawn), priced at image
+   * rates. Priced as the exchange is recorded; the archive has no column for them (its
+   * input/output columns hold the totals).
    */
   inputImageTokens?: number;
   outputImageTokens?: number;
+  /** Gemini: the video part of inputTokens (a video in the prompt, Live's camera or screen frames), priced at video rates; not archived either. */
+  inputVideoTokens?: number;
   /** whisper-1: seconds of audio transcribed (its usage is a duration, billed per minute); priced as recorded, not archived. */
   inputAudioSeconds?: number;
 }

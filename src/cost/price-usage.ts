@@ -18,9 +18,11 @@ export interface PriceUsage {
   input_audio_tokens?: number;
   cache_audio_read_tokens?: number;
   output_audio_tokens?: number;
-  /** GPT image models: parts of input_tokens and output_tokens priced at image rates. */
+  /** GPT image models and Gemini: parts of input_tokens and output_tokens priced at image rates. */
   input_image_tokens?: number;
   output_image_tokens?: number;
+  /** Gemini: the video part of input_tokens. */
+  input_video_tokens?: number;
   /** whisper-1: seconds of audio, priced per hour of audio (the package wants the whole and its input part). */
   audio_seconds?: number;
   input_audio_seconds?: number;
@@ -69,10 +71,13 @@ export function toPriceUsage(usage: Usage | undefined, api: ApiKind | string | u
   if (audioIn > 0) out.input_audio_tokens = audioIn;
   if (audioCached > 0) out.cache_audio_read_tokens = audioCached;
   if (audioOut > 0) out.output_audio_tokens = audioOut;
-  // Images (the Image API's usage): parts of the totals too.
-  const imageIn = Math.min(count(usage.inputImageTokens), out.input_tokens);
-  const imageOut = Math.min(count(usage.outputImageTokens), out.output_tokens);
+  // Images (the Image API's usage, Gemini's) and video (Gemini's): parts of the totals too,
+  // together never more than them (the package refuses parts that add up to more).
+  const imageIn = Math.min(count(usage.inputImageTokens), out.input_tokens - audioIn);
+  const videoIn = Math.min(count(usage.inputVideoTokens), out.input_tokens - audioIn - imageIn);
+  const imageOut = Math.min(count(usage.outputImageTokens), out.output_tokens - audioOut);
   if (imageIn > 0) out.input_image_tokens = imageIn;
+  if (videoIn > 0) out.input_video_tokens = videoIn;
   if (imageOut > 0) out.output_image_tokens = imageOut;
   if (seconds > 0) out.audio_seconds = out.input_audio_seconds = seconds;
   return out;

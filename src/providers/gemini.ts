@@ -1,4 +1,5 @@
 import type { Reassembled, ToolCall, Usage } from '../exchange.js';
+import { addModalityTokens } from './gemini-modalities.js';
 import { asObject, parseJson, parseJsonBody, type JsonObject } from './json.js';
 import { createSseReader, isEventStream } from './sse.js';
 import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
@@ -97,7 +98,8 @@ class ChunkAccumulator {
  * usageMetadata: candidates exclude thoughts, which Gemini counts apart (thoughtsTokenCount).
  * The prompt Gemini builds for a built-in tool (Google Search grounding, code execution,
  * URL context) is counted apart too (toolUsePromptTokenCount) and billed as input, so it
- * is added to the prompt's count, as @pydantic/genai-prices' own Google reader does.
+ * is added to the prompt's count, as @pydantic/genai-prices' own Google reader does. Audio,
+ * images and video, billed at their own rates, are read from the per-modality details.
  */
 export function readGeminiUsage(raw: JsonObject | undefined): Usage | undefined {
   if (!raw) return undefined;
@@ -110,7 +112,9 @@ export function readGeminiUsage(raw: JsonObject | undefined): Usage | undefined 
   set('outputTokens', raw.candidatesTokenCount);
   set('cachedInputTokens', raw.cachedContentTokenCount);
   set('reasoningTokens', raw.thoughtsTokenCount);
-  return Object.keys(usage).length > 0 ? usage : undefined;
+  if (Object.keys(usage).length === 0) return undefined;
+  addModalityTokens(raw, usage);
+  return usage;
 }
 
 function createSseChunkReducer(): ResponseReducer {

@@ -17,6 +17,7 @@
  */
 import type { Reassembled, ResponsePart, ToolCall, Usage } from '../exchange.js';
 import { asObject, parseJson, type JsonObject } from '../providers/json.js';
+import { addModalityTokens } from '../providers/gemini-modalities.js';
 import { sumUsage } from '../providers/usage-totals.js';
 import type { WsReducer } from './reduce.js';
 
@@ -63,8 +64,8 @@ export function readLiveSetup(message: { text?: string; truncated: boolean | num
  * usageMetadata in llmtap's terms. Live says responseTokenCount (Vertex may say
  * candidatesTokenCount); thoughts are counted apart, as in generateContent; a built-in
  * tool's prompt (toolUsePromptTokenCount) is billed as input. The per-modality details
- * give the audio parts (audio is dearer than text): when details are sent, a side without
- * audio has 0 audio tokens, which tells the price the text rate applies.
+ * give the audio, image and video parts (gemini-modalities.ts): when details are sent, a
+ * side without audio has 0 audio tokens, which tells the price the text rate applies.
  */
 export function readLiveUsage(raw: JsonObject | undefined): Usage | undefined {
   if (!raw) return undefined;
@@ -81,25 +82,8 @@ export function readLiveUsage(raw: JsonObject | undefined): Usage | undefined {
   const thoughts = num(raw.thoughtsTokenCount);
   if (thoughts !== undefined) usage.reasoningTokens = thoughts;
   if (Object.keys(usage).length === 0) return undefined;
-  const promptAudio = audioOf(raw.promptTokensDetails);
-  const toolAudio = audioOf(raw.toolUsePromptTokensDetails);
-  if (promptAudio !== undefined || toolAudio !== undefined) usage.inputAudioTokens = (promptAudio ?? 0) + (toolAudio ?? 0);
-  const cachedAudio = audioOf(raw.cacheTokensDetails);
-  if (cachedAudio) usage.cachedAudioTokens = cachedAudio;
-  const outputAudio = audioOf(raw.responseTokensDetails ?? raw.candidatesTokensDetails);
-  if (outputAudio !== undefined) usage.outputAudioTokens = outputAudio;
+  addModalityTokens(raw, usage, true);
   return usage;
-}
-
-/** The AUDIO tokens of a per-modality list, 0 when it names none; undefined without a list. */
-function audioOf(details: unknown): number | undefined {
-  if (!Array.isArray(details)) return undefined;
-  let audio = 0;
-  for (const d of details) {
-    const entry = asObject(d);
-    if (entry?.modality === 'AUDIO' && typeof entry.tokenCount === 'number') audio += entry.tokenCount;
-  }
-  return audio;
 }
 
 /** Close codes that end a session without an error (RFC 6455 §7.4.1: normal closure, going away). */
