@@ -120,14 +120,25 @@ interface ReplayState {
  * redact rules that block decide on, what refusing it saves being the turns begun since.
  */
 function replayLiveSession(policy: CompiledPolicy, r: ArchivedRequest, judge: () => LiveMessagesVerdict, s: ReplayState): void {
-  if (replayOne(policy, r, s)) return;
-  const verdict = judge();
+  // Judged once the setup is let through and before it is charged (redact rules alone: no
+  // bucket or budget is touched), so the session is charged only what it used before a
+  // refused message; the turns that saves never ran.
+  let judged: LiveMessagesVerdict | undefined;
+  const verdictOf = (): LiveMessagesVerdict => (judged ??= judge());
+  const unused = () => (verdictOf().refused ? verdictOf().steps.at(-1)?.saved : undefined);
+  if (replayOne(policy, r, s, unused)) return;
+  const verdict = verdictOf();
   for (const step of verdict.steps) tallyDecisions(step.decisions, { ...r, tokens: step.saved.tokens, costUsd: step.saved.costUsd }, s.tally);
   if (verdict.refused) s.tally.block('content_blocked');
 }
 
-/** One request (or a session as one) through the policy; true when the policy refused it. */
-function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): boolean {
+/**
+ * One request (or a session as one) through the policy; true when the policy refused it.
+ * `unusedOf`: what a session cut short (a Live message refused) did not use, asked once it is
+ * let through and left out of its token and budget charges (taken off the routed price too:
+ * the turns' own price is the archive's).
+ */
+function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState, unusedOf?: () => { tokens: number; costUsd: number | null } | undefined): boolean {
   const { tally } = s;
   const totals = tally.totals;
   const clock = r.at;
@@ -142,7 +153,8 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
     tally.block(outcome.block.code);
     return true;
   }
-  for (const c of outcome.charges) c.limiter.charge(c.key, r.tokens);
+  const unused = unusedOf?.();
+  for (const c of outcome.charges) c.limiter.charge(c.key, Math.max(0, r.tokens - (unused?.tokens ?? 0)));
 
   let hit = false;
   // The response cache answers requests, never a WebSocket upgrade.
@@ -165,7 +177,7 @@ function replayOne(policy: CompiledPolicy, r: ArchivedRequest, s: ReplayState): 
 
   // Not answered from the cache: the request goes upstream, through route, fallback and credentials.
   let costUsd = hit ? 0 : r.costUsd ?? 0;
-  if (!hit) costUsd = replayRouting(policy, r, s) ?? costUsd;
+  if (!hit) costUsd = Math.max(0, (replayRouting(policy, r, s) ?? costUsd) - (unused?.costUsd ?? 0));
   for (const c of outcome.budgetCharges ?? []) if (costUsd > 0) s.budgets.add(c.rule, c.key, costUsd, clock);
   return false;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeExchange } from '../../src/exchange.js';
+import { priceExchange } from '../../src/cost/price-exchange.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { simulatePolicy } from '../../src/policy/simulate.js';
 import type { ExchangeRow, WsMessageRow } from '../../src/recorder/db.js';
@@ -12,11 +13,11 @@ import { exchangeToRow } from '../../src/recorder/rows.js';
  */
 const T0 = Date.UTC(2026, 11, 1, 12);
 
-function liveRow(): ExchangeRow {
+function liveRow(start = T0): ExchangeRow {
   const ex = makeExchange({
     provider: 'gemini', api: 'gemini.live', client: { address: '127.0.0.1', user: 'ann' },
     request: { method: 'GET', path: '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent', headers: ['Host', 'generativelanguage.googleapis.com', 'Upgrade', 'websocket'] },
-    timings: { start: T0, end: T0 + 30_000 },
+    timings: { start, end: start + 30_000 },
   });
   return { ...exchangeToRow(ex), host: 'generativelanguage.googleapis.com', status: 101, outcome: 'completed', model: 'gemini-live-2.5-flash-preview', input_tokens: 300, output_tokens: 30, cost_usd: 0.0003, cost_source: 'api' };
 }
@@ -62,6 +63,22 @@ describe('policy test over a Gemini Live session\'s messages', () => {
     const policy = loadPolicyText('rules:\n  - {id: no-mail, redact: {detectors: [email], action: block}}\n', 'p.yaml');
     const report = simulatePolicy(policy, [liveRow()], { messagesOf: () => cut });
     expect(report.rules).toEqual([expect.objectContaining({ rule: 'no-mail', requests: 1, savedTokens: 330, detectors: { unreadable: 1 } })]);
+  });
+
+  it('charges budgets and token rates only what the session used before the refused message: the turns it saves never ran', () => {
+    // Turn 1 (100 + 10 tokens) costs $0.00007 at gemini-live-2.5-flash's text rates; the whole session $0.0003.
+    const policy = loadPolicyText([
+      'rules:',
+      '  - {id: no-mail, redact: {detectors: [email], action: block}}',
+      '  - {id: spend, budget: {usd: 0.0002, period: day, per: user}}',
+      '  - {id: tokens, rateLimit: {tokensPerMinute: 200, per: user}}',
+    ].join('\n') + '\n', 'p.yaml');
+    const report = simulatePolicy(policy, [liveRow(), liveRow(T0 + 40_000)], { messagesOf: () => log(), price: (input) => priceExchange(input) });
+    // Charged the whole session, the first would have spent the budget and used 330 of the 200
+    // tokens a minute: the second refused at its setup. Charged its first turn only, it goes on
+    // to its own refused message.
+    expect(report.totals.blockedBy).toEqual({ content_blocked: 2 });
+    expect(report.rules.find((r) => r.rule === 'no-mail')).toMatchObject({ requests: 2, savedTokens: 440 });
   });
 
   it('reads no message under a policy without a block rule, nor of a session its setup\'s model is refused', () => {
