@@ -1,4 +1,5 @@
 import type { Reassembled } from '../exchange.js';
+import { framedTailStart } from './framed-tail.js';
 import { usageFromJsonTail } from './json-tail.js';
 import { isEventStream } from './sse.js';
 import type { ProviderParser } from './types.js';
@@ -25,6 +26,15 @@ export function completeFromTail(parser: ProviderParser, contentType: string | u
     // A last event larger than the tail (a streamed image's completion, a long Responses
     // `response.completed`) is cut in it: its usage, at its end, is read as a JSON answer's.
     return end.usage ? merged : withTail(merged, jsonTailReading(parser, tail));
+  }
+  // Bedrock's eventstream and Ollama's lines: their last frame or line carries the final
+  // counts and stop reason (a running or partial count may be all the head has).
+  const framed = framedTailStart(contentType, tail);
+  if (framed !== undefined) {
+    if (framed < 0) return head;
+    const reducer = parser.createReducer(contentType);
+    reducer.push(tail.subarray(framed));
+    return withTail(head, reducer.finish());
   }
   if (head.usage || !isJson(contentType)) return head;
   return withTail(head, jsonTailReading(parser, tail));

@@ -85,8 +85,8 @@ describe('completeFromTail: a JSON answer cut at the capture limit', () => {
     expect(read(openaiImages, JSON_TYPE, answer, 1000, 65_536).usage).toBeUndefined();
   });
 
-  it('an answer in a framing the tail cannot be read alone in: nothing from it', () => {
+  it('an answer in a framing the tail is not read in: nothing from it', () => {
     const head = { text: '', toolCalls: [], events: 0 };
-    expect(completeFromTail(openaiImages, 'application/vnd.amazon.eventstream', head, Buffer.from(',"usage":{"input_tokens":1}}'))).toBe(head);
+    expect(completeFromTail(openaiImages, 'application/octet-stream', head, Buffer.from(',"usage":{"input_tokens":1}}'))).toBe(head);
   });
 });
