@@ -1,4 +1,5 @@
 import type { Exchange } from '../exchange.js';
+import { exchangeFailed } from '../failed-exchange.js';
 import type { AgentMetadata } from '../providers/agent-metadata.js';
 import { summarizeForGrouping } from '../sessions/summary.js';
 import type { ExchangeSummary } from '../sessions/group.js';
@@ -29,6 +30,8 @@ export function groupingSummary(row: ExchangeRow, ex: Exchange): ExchangeSummary
   // Its responses' models too: Codex switches models inside a session, and the row keeps only the last.
   const models = ex.websocket ? (ex.response?.reassembled?.responses ?? []).flatMap((r) => (r.model === undefined ? [] : [r.model])) : [];
   if (models.length > 0) summary.models = models;
+  // Whether the same lookup sent again is a retry of this one (sessions/group.ts); as the session totals count errors.
+  if (exchangeFailed({ outcome: row.outcome, status: row.status, stopReason: row.stop_reason })) summary.failed = true;
   return summary;
 }
 

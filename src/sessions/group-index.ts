@@ -16,6 +16,8 @@ export interface GroupRecord {
   spawnedByToolCallId?: string;
   /** Thread records: whether the thread's requests offer tools (tells the main thread from side requests). */
   tools?: boolean;
+  /** Chain records (`c:` keys): the request failed or was cut, so the same lookup sent again is a retry of it. */
+  failed?: boolean;
   /** Owner records (`u:` keys): the proxy user who first sent a session id from the wire. */
   user?: string;
 }

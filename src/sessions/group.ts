@@ -1,5 +1,6 @@
 import type { AgentMetadata } from '../providers/agent-metadata.js';
 import type { GroupIndex, GroupRecord } from './group-index.js';
+import { isLookup } from './exchange-kinds.js';
 
 /** What the grouper needs to know about one exchange (built by summarizeForGrouping). */
 export interface ExchangeSummary {
@@ -29,6 +30,8 @@ export interface ExchangeSummary {
   spawnPrompts?: { toolCallId: string; promptHash: string }[];
   /** Hash of the first user message's text, matched against spawn prompts. */
   firstUserHash?: string;
+  /** It failed or was cut (failed-exchange.ts): the same lookup sent again is a retry of it. */
+  failed?: boolean;
 }
 
 export interface Grouping {
@@ -140,7 +143,7 @@ function explicitSessionId(s: ExchangeSummary): string | undefined {
  * third user sent `ID@USER` itself first (with a tool whose id is the same for everyone,
  * to read USER's totals): then to `ID@USER@USER`, and so on, each derived id owned too.
  */
-function ownSessionId(s: ExchangeSummary, index: GroupIndex): string | undefined {
+export function ownSessionId(s: ExchangeSummary, index: GroupIndex): string | undefined {
   const id = explicitSessionId(s);
   const user = s.clientUser;
   if (id === undefined || user === undefined) return id;
@@ -186,7 +189,7 @@ function completionsRun(index: GroupIndex, s: ExchangeSummary, scope: string): G
 }
 
 /** Unlabelled traffic keeps the key it had before labels existed (group keys are stored). */
-function clientScope(s: ExchangeSummary): string {
+export function clientScope(s: ExchangeSummary): string {
   return `a:${s.clientAddress}|${s.toolName ?? ''}|${s.clientUser ?? ''}${s.clientLabel === undefined ? '' : `|label:${s.clientLabel}`}`;
 }
 
@@ -202,7 +205,7 @@ function openOrNext(index: GroupIndex, s: ExchangeSummary, scope: string, sessio
   if (known) {
     // The same request again in the same thread (a retry after an overload or a dropped stream).
     const same = s.chain.length > 0 ? index.get(chainKey(scope, s, s.chain.length - 1)) : undefined;
-    if (same && same.threadId === threadId) return { grouping: withLinks({ sessionId, threadId, turn: same.turn }, known), retry: true };
+    if (same && same.threadId === threadId && resendIsRetry(s, same)) return { grouping: withLinks({ sessionId, threadId, turn: same.turn }, known), retry: true };
     return next(index, sessionId, threadId);
   }
   const grouping: Grouping = { sessionId, threadId, turn: 1 };
@@ -232,7 +235,7 @@ function matchChain(index: GroupIndex, scope: string, s: ExchangeSummary, window
   const chain = s.chain;
   if (chain.length === 0) return undefined;
   const same = index.get(chainKey(scope, s, chain.length - 1));
-  if (same && s.startedAt - same.at <= retryMs) {
+  if (same && s.startedAt - same.at <= retryMs && resendIsRetry(s, same)) {
     const thread = index.get(`t:${same.threadId}`);
     return { grouping: withLinks({ sessionId: same.sessionId, threadId: same.threadId, turn: same.turn }, thread), retry: true };
   }
@@ -247,15 +250,25 @@ function matchChain(index: GroupIndex, scope: string, s: ExchangeSummary, window
 }
 
 /**
+ * Whether a request identical to an earlier one (`same`, its chain record) is a retry of
+ * it. A conversation's request sent again asks for the same turn again. A lookup (rerank,
+ * embeddings) is stateless: the same query sent twice is two lookups, each answered, so
+ * it is a retry only when the attempt it repeats failed or was cut.
+ */
+function resendIsRetry(s: ExchangeSummary, same: GroupRecord): boolean {
+  return !isLookup(s.api) || same.failed === true;
+}
+
+/**
  * Chain keys include the offered tools: a request with the same messages but another tool
  * set is another job (Claude Code's title and summary requests resend the user's
  * words without tools) and must neither continue nor overwrite the conversation's keys.
  */
-function chainKey(scope: string, s: ExchangeSummary, k: number): string {
+export function chainKey(scope: string, s: ExchangeSummary, k: number): string {
   return `c:${scope}:${s.toolsHash ?? '-'}:${s.chain[k]!}`;
 }
 
-function openingKey(scope: string, s: ExchangeSummary): string {
+export function openingKey(scope: string, s: ExchangeSummary): string {
   return `o:${scope}:${s.toolsHash ?? '-'}:${s.chain[0]!}`;
 }
 
@@ -270,7 +283,7 @@ function remember(s: ExchangeSummary, index: GroupIndex, scope: string, decision
   const at = s.startedAt;
   const base: GroupRecord = { sessionId: grouping.sessionId, threadId: grouping.threadId, turn: grouping.turn, at };
   if (s.chain.length > 0) {
-    index.put(chainKey(scope, s, s.chain.length - 1), base);
+    index.put(chainKey(scope, s, s.chain.length - 1), s.failed === true ? { ...base, failed: true } : base);
     index.put(openingKey(scope, s), base);
   }
   if (!decision.retry) {
