@@ -5,7 +5,7 @@ import { rowUsesTls } from '../archive/row-scheme.js';
 import type { SqliteArchiveReader } from '../archive/sqlite-reader.js';
 import type { PriceOverrides } from '../cost/override-match.js';
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
-import { sessionThreads, threadTurns } from '../sessions/turns.js';
+import { isAsideRow, sessionThreads, threadTurns } from '../sessions/turns.js';
 import { ambiguous, openReader, pricesFlag, printJson, sessionReading } from './open-reader.js';
 import { pricesOption } from './options.js';
 import { renderSession } from './render/session-text.js';
@@ -71,7 +71,8 @@ function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs, ov
   const threads = sessionThreads(detail, sessionReading(reader, overrides));
   if (args.json) return printJson({ session: sessionJson(detail.session), threads: threadsJson(threads) });
   const color = args.format === 'text' && useColor(process.stdout);
-  process.stdout.write(renderSession(detail.session, threads, { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] }));
+  const asides = detail.exchanges.filter(isAsideRow).length;
+  process.stdout.write(renderSession(detail.session, threads, { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] }, asides));
 }
 
 function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs, overrides: PriceOverrides | undefined): void {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { BodyPartStore } from './body-parts.js';
 import { MIGRATIONS } from './migrations.js';
 import { placeExchange, type ExchangeSummary } from '../sessions/group.js';
+import { isAside, placeAside, type AsidePlace } from '../sessions/group-aside.js';
 import { SqliteGroupIndex } from '../sessions/group-index.js';
 import { SessionRollup } from './session-rollup.js';
 import { StagedGroupIndex } from '../sessions/staged-group-index.js';
@@ -259,6 +260,12 @@ function groupRows(rows: ExchangeRow[], summaries: readonly (ExchangeSummary | u
     const summary = summaries[i];
     if (!summary) return;
     try {
+      if (isAside(summary)) {
+        placeAsideRow(row, placeAside(summary, index));
+        index.keep();
+        grouped.push(row);
+        return;
+      }
       const { grouping: g, retry } = placeExchange(summary, index);
       totals.add(row, { ...g, ...(summary.agent?.agentId === undefined ? {} : { agentId: summary.agent.agentId }), ...(retry ? { retry } : {}) }, summary.turns, summary.models);
       index.keep();
@@ -280,6 +287,17 @@ function groupRows(rows: ExchangeRow[], summaries: readonly (ExchangeSummary | u
   } catch {
     grouped.forEach(ungroup);
   }
+}
+
+/**
+ * A token count (sessions/group-aside.ts) names the session and thread it was asked from
+ * but no turn, and adds nothing to their totals: it is no turn, costs nothing and carries
+ * no tokens. Nothing linking it leaves it in no session, as an ungrouped row.
+ */
+function placeAsideRow(row: ExchangeRow, place: AsidePlace | undefined): void {
+  row.session_id = place?.sessionId ?? null;
+  row.thread_id = place?.threadId ?? null;
+  row.turn = null;
 }
 
 function ungroup(row: ExchangeRow): void {

@@ -65,6 +65,26 @@ export function readConversation(api: string | undefined, body: unknown): Conver
   }
 }
 
+/**
+ * The conversation a token count counts, for grouping only (sessions/group-aside.ts links
+ * a count to the conversation it was asked about; `show` reads no turn from a count):
+ * Anthropic's is a Messages body, Gemini's `contents` (or a `generateContentRequest`
+ * holding them), Bedrock's a Converse request under `input.converse`.
+ */
+export function readCountedConversation(api: string | undefined, body: unknown): Conversation | undefined {
+  const request = asObject(body);
+  if (!request) return undefined;
+  switch (api) {
+    case 'messages.countTokens': return readAnthropicMessages(request);
+    case 'gemini.countTokens': return readGeminiContents(asObject(request.generateContentRequest) ?? codeAssistInner(request));
+    case 'bedrock.countTokens': {
+      const converse = asObject(asObject(request.input)?.converse);
+      return converse ? readBedrockConverse(converse) : undefined;
+    }
+    default: return undefined;
+  }
+}
+
 /** Gemini CLI's Code Assist endpoint wraps the public request as `{model, project, request: {...}}`. */
 function codeAssistInner(request: JsonObject): JsonObject {
   const inner = asObject(request.request);

@@ -1,7 +1,7 @@
 import type { Reassembled } from '../exchange.js';
 import type { AgentMetadata } from '../providers/agent-metadata.js';
 import { asObject, parseJson } from '../providers/json.js';
-import { readConversation, type Block, type Conversation } from './conversation.js';
+import { readConversation, readCountedConversation, type Block, type Conversation } from './conversation.js';
 import type { ExchangeSummary } from './group.js';
 import { chainHashes, hashText, systemHash, toolsHash } from './message-hash.js';
 
@@ -27,9 +27,11 @@ export const SPAWN_TOOL_NAMES: ReadonlySet<string> = new Set(['Task', 'Agent', '
 
 /**
  * Builds the grouper's view of an exchange. Pass the conversation when the caller
- * has read it already (show and cache analysis read the same one).
+ * has read it already (show and cache analysis read the same one). A token count's is
+ * read too: it is what links the count to the conversation it was asked about.
  */
-export function summarizeForGrouping(input: GroupingInput, conversation: Conversation | undefined = readConversation(input.api, input.request)): ExchangeSummary {
+export function summarizeForGrouping(input: GroupingInput,
+  conversation: Conversation | undefined = readConversation(input.api, input.request) ?? readCountedConversation(input.api, input.request)): ExchangeSummary {
   const summary: ExchangeSummary = {
     id: input.id,
     startedAt: input.startedAt,

@@ -77,6 +77,8 @@ export interface SessionReading {
 export function sessionThreads(detail: SessionDetail, reading: SessionReading = {}): ThreadView[] {
   const byThread = new Map<string, ExchangeRow[]>();
   for (const row of detail.exchanges) {
+    // A token count names its session and thread but no turn (sessions/group-aside.ts): not a turn to show.
+    if (isAsideRow(row)) continue;
     const key = row.thread_id ?? '';
     let list = byThread.get(key);
     if (!list) byThread.set(key, (list = []));
@@ -99,6 +101,11 @@ export function sessionThreads(detail: SessionDetail, reading: SessionReading = 
     parent.children.push({ afterTurn, toolCallId: spawn, view });
   }
   return roots;
+}
+
+/** A row in a session without a turn: a token count asked in it (older archives have none). */
+export function isAsideRow(row: Pick<ExchangeRow, 'session_id' | 'turn'>): boolean {
+  return row.session_id !== null && row.turn === null;
 }
 
 /**

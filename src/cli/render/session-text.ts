@@ -18,12 +18,15 @@ export interface RenderOptions {
   maxText: number;
 }
 
-/** A session as text: its header, then each thread turn by turn, subagents indented where they were spawned. */
-export function renderSession(session: SessionSummary, threads: ThreadView[], o: RenderOptions): string {
+/**
+ * A session as text: its header, then each thread turn by turn, subagents indented where
+ * they were spawned. `asides`: the token counts asked in it, no turns (sessions/group-aside.ts).
+ */
+export function renderSession(session: SessionSummary, threads: ThreadView[], o: RenderOptions, asides = 0): string {
   const out: string[] = [];
   // Turns as shown: a Codex WebSocket session is one exchange with a turn per request.
   const { turns, retries } = countTurns(threads);
-  const turnCount = `${counted(turns, 'turn')}${retries === 0 ? '' : ` (+${retries === 1 ? '1 retry' : `${retries} retries`})`}`;
+  const turnCount = `${counted(turns, 'turn')}${retries === 0 ? '' : ` (+${retries === 1 ? '1 retry' : `${retries} retries`})`}${asides === 0 ? '' : `, ${counted(asides, 'token count')}`}`;
   const cost = usd(session.costUsd, { apiEquivalent: session.apiEquivalent, partial: session.unpriced > 0 && session.costUsd !== null });
   if (o.markdown) {
     out.push(`# Session ${session.id}`, '');

@@ -1,0 +1,53 @@
+import { isCountTokens } from './exchange-kinds.js';
+import { chainKey, clientScope, openingKey, ownSessionId, type ExchangeSummary, type GroupOptions } from './group.js';
+import type { GroupIndex, GroupRecord } from './group-index.js';
+
+/**
+ * Where an aside belongs: the session and thread it was asked from. Undefined when
+ * nothing links it to one.
+ */
+export interface AsidePlace {
+  sessionId: string;
+  threadId: string;
+}
+
+/**
+ * Token counts are asides: a client asks them in the middle of a conversation (Claude
+ * Code before and between its turns), about that conversation, and they are no turn of
+ * it. As sessions of their own they filled the session list with one-exchange sessions.
+ */
+export function isAside(s: ExchangeSummary): boolean {
+  return isCountTokens(s.api);
+}
+
+/**
+ * The session (and thread) an aside belongs to, read from what the conversations left in
+ * the index, as a turn-taking request would be placed: the session id on the wire names
+ * the session (the thread is the one its messages extend, else the main thread); without
+ * ids, the thread of the same client scope whose request its messages repeat or extend
+ * (a count of the next turn before sending it). Nothing links it → undefined: it starts
+ * no session, since a session of a count alone has no turn to show.
+ *
+ * An aside writes no key of its own (no turn, no chain, no thread record): a later
+ * request neither continues it nor counts as its retry, and no thread moves on. Only a
+ * session id's owner record is written (ownSessionId), as for any exchange carrying it.
+ */
+export function placeAside(s: ExchangeSummary, index: GroupIndex, options: GroupOptions = {}): AsidePlace | undefined {
+  const explicit = ownSessionId(s, index);
+  if (explicit !== undefined) {
+    const linked = extended(index, `e:${explicit}`, s, Infinity);
+    return { sessionId: explicit, threadId: linked?.sessionId === explicit ? linked.threadId : explicit };
+  }
+  const linked = extended(index, clientScope(s), s, options.chainWindowMs ?? 6 * 3_600_000);
+  return linked ? { sessionId: linked.sessionId, threadId: linked.threadId } : undefined;
+}
+
+/** The newest earlier request of the scope, offering the same tools, that the aside's messages repeat or extend. */
+function extended(index: GroupIndex, scope: string, s: ExchangeSummary, windowMs: number): GroupRecord | undefined {
+  if (s.chain.length === 0 || !index.get(openingKey(scope, s))) return undefined;
+  for (let k = s.chain.length - 1; k >= 0; k--) {
+    const found = index.get(chainKey(scope, s, k));
+    if (found && s.startedAt - found.at <= windowMs) return found;
+  }
+  return undefined;
+}
