@@ -85,6 +85,17 @@ export function readCountedConversation(api: string | undefined, body: unknown):
   }
 }
 
+/**
+ * A lookup request (rerank, embeddings), for grouping only: the whole body as one user
+ * message, so that the same request sent again is known as such (a retry when the first
+ * attempt failed: sessions/group.ts) and another query or document set is not. Key order
+ * is the client's: an SDK resending a request writes it the same way.
+ */
+export function readLookupRequest(body: unknown): Conversation | undefined {
+  const request = asObject(body);
+  return request ? { tools: [], messages: [{ role: 'user', blocks: [{ type: 'text', text: JSON.stringify(request) }] }] } : undefined;
+}
+
 /** Gemini CLI's Code Assist endpoint wraps the public request as `{model, project, request: {...}}`. */
 function codeAssistInner(request: JsonObject): JsonObject {
   const inner = asObject(request.request);

@@ -1,7 +1,8 @@
 import type { Reassembled } from '../exchange.js';
 import type { AgentMetadata } from '../providers/agent-metadata.js';
 import { asObject, parseJson } from '../providers/json.js';
-import { readConversation, readCountedConversation, type Block, type Conversation } from './conversation.js';
+import { readConversation, readCountedConversation, readLookupRequest, type Block, type Conversation } from './conversation.js';
+import { isLookup } from './exchange-kinds.js';
 import type { ExchangeSummary } from './group.js';
 import { chainHashes, hashText, systemHash, toolsHash } from './message-hash.js';
 
@@ -27,11 +28,9 @@ export const SPAWN_TOOL_NAMES: ReadonlySet<string> = new Set(['Task', 'Agent', '
 
 /**
  * Builds the grouper's view of an exchange. Pass the conversation when the caller
- * has read it already (show and cache analysis read the same one). A token count's is
- * read too: it is what links the count to the conversation it was asked about.
+ * has read it already (show and cache analysis read the same one).
  */
-export function summarizeForGrouping(input: GroupingInput,
-  conversation: Conversation | undefined = readConversation(input.api, input.request) ?? readCountedConversation(input.api, input.request)): ExchangeSummary {
+export function summarizeForGrouping(input: GroupingInput, conversation: Conversation | undefined = groupingConversation(input.api, input.request)): ExchangeSummary {
   const summary: ExchangeSummary = {
     id: input.id,
     startedAt: input.startedAt,
@@ -56,6 +55,16 @@ export function summarizeForGrouping(input: GroupingInput,
   const firstText = first ? promptText(first.blocks.map((b) => (b.type === 'text' ? b.text : '')).join('\n')) : '';
   if (firstText !== '') summary.firstUserHash = promptHash(firstText);
   return summary;
+}
+
+/**
+ * What the grouper hashes of a request: its conversation; a token count's too (it links
+ * the count to the conversation it was asked about); a lookup's whole body (the same
+ * request sent again is known, and nothing else is).
+ */
+function groupingConversation(api: string | undefined, request: unknown): Conversation | undefined {
+  if (isLookup(api)) return readLookupRequest(request);
+  return readConversation(api, request) ?? readCountedConversation(api, request);
 }
 
 /** The answer as blocks (for firstDivergence and for chaining an answer into the next request). */

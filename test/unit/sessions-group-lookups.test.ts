@@ -19,8 +19,9 @@ function rerank(id: string, at: number, failed = false, headers: string[] = []):
   return failed ? { ...summary, failed: true } : summary;
 }
 
-function embed(id: string, at: number): ExchangeSummary {
-  return summarize({ id, startedAt: T0 + at, address: '127.0.0.1', api: 'embeddings', headers: [], body: { model: 'text-embedding-3-small', input: 'What is the capital of France?' } });
+function embed(id: string, at: number, failed = false): ExchangeSummary {
+  const summary = summarize({ id, startedAt: T0 + at, address: '127.0.0.1', api: 'embeddings', headers: [], body: { model: 'text-embedding-3-small', input: ['What is the capital of France?', 'Paris'] } });
+  return failed ? { ...summary, failed: true } : summary;
 }
 
 function place(summaries: ExchangeSummary[]): [string, string, number, boolean][] {
@@ -47,8 +48,9 @@ describe('lookups (rerank, embeddings) and retries', () => {
       .toEqual([[1, false], [2, false], [3, false], [3, true]]);
   });
 
-  it('embeddings, as before: each request a lookup of its own, never a retry', () => {
+  it('embeddings likewise: the same input twice is two lookups, a resend after a failed attempt its retry', () => {
     expect(place([embed('e1', 0), embed('e2', 1000)])).toEqual([['e1', 'e1', 1, false], ['e2', 'e2', 1, false]]);
+    expect(place([embed('e1', 0, true), embed('e2', 1000), embed('e3', 2000)])).toEqual([['e1', 'e1', 1, false], ['e1', 'e1', 1, true], ['e3', 'e3', 1, false]]);
   });
 
   it('a chat request resent as is stays a retry whatever became of the first attempt (unchanged)', () => {
