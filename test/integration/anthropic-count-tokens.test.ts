@@ -63,8 +63,34 @@ describe('Anthropic token counting through the proxy', () => {
     const stats = JSON.parse(await cli('stats', '--json', '--by', 'host')) as Array<Record<string, unknown>>;
     expect(stats).toHaveLength(2);
     for (const row of stats) expect(row).toMatchObject({ requests: 1, tokens: { input: 0, output: 0, cached_input: 0 }, cost_usd: 0, unpriced_exchanges: 0 });
-    // Each count is a one-exchange session of its own (nothing to chain it to), shown at $0 and no tokens.
-    const shown = await cli('show', recs[0]!.session_id!);
+    // Nothing links either count to a conversation: neither is in a session, nor starts one.
+    expect(recs.map((r) => [r.session_id, r.thread_id, r.turn])).toEqual([[null, null, null], [null, null, null]]);
+    expect(JSON.parse(await cli('sessions', '--json'))).toEqual([]);
+    // The exchange itself reads at $0 and no tokens.
+    const shown = await cli('show', recs[0]!.id);
     expect(shown).toMatch(/turn 1 [^\n]*claude-sonnet-4-5 · 200 [^\n]*in 0 \(cached 0\) out - · \$0\.0000/);
+  });
+
+  it('Claude Code\'s counts in the middle of its session join the session by its session id, as no turn', async () => {
+    const sid = '7c2e9a10-4b3d-4f6e-8a1b-2c3d4e5f6a7b';
+    const client = new Anthropic({
+      apiKey: 'sk-ant-test-count-0123456789', maxRetries: 0, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: tp.agent } as never,
+      defaultHeaders: { 'x-claude-code-session-id': sid, 'user-agent': 'claude-cli/2.0.14 (external, cli)' },
+    });
+    const messages = [{ role: 'user' as const, content: 'Fix the failing test' }];
+    const tools = [{ name: 'Bash', input_schema: { type: 'object' as const, properties: {} } }];
+    await client.messages.countTokens({ model: 'claude-sonnet-4-5', messages, tools });
+    await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages, tools });
+    await client.messages.countTokens({ model: 'claude-sonnet-4-5', messages: [...messages, { role: 'assistant', content: 'Done.' }, { role: 'user', content: 'Now run the suite' }], tools });
+
+    const recs = await eventually(() => {
+      const rows = exported(tp).filter((r) => r.session_id === sid);
+      if (rows.length < 3) throw new Error(`${rows.length}/3 recorded`);
+      return rows;
+    });
+    expect(recs.map((r) => [r.api, r.thread_id, r.turn])).toEqual([['messages.countTokens', sid, null], ['messages', sid, 1], ['messages.countTokens', sid, null]]);
+    const listed = (JSON.parse(await cli('sessions', '--json')) as Array<Record<string, unknown>>).filter((s) => s.id === sid);
+    expect(listed).toMatchObject([{ turns: 1, retries: 0 }]);
+    expect(await cli('show', sid)).toContain('1 turn, 2 token counts, 1 thread');
   });
 });

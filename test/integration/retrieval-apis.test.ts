@@ -92,4 +92,14 @@ describe('rerank through the proxy', () => {
     // The documents' text is searchable as the prompt.
     expect(await cli('search', 'ship manifests')).toContain(recs[0]!.id.slice(0, 8));
   });
+
+  it('the same rerank sent twice and answered twice is two lookups, not a retry of one', async () => {
+    const body = { model: 'rerank-v3.5', query: 'Which port is busiest?', documents, top_n: 1 };
+    await post('https://api.cohere.com/v2/rerank', 'rerank-twice-e2e', body);
+    await post('https://api.cohere.com/v2/rerank', 'rerank-twice-e2e', body);
+    const recs = await recorded('rerank-twice-e2e', 2);
+    expect(recs[0]!.session_id).not.toBe(recs[1]!.session_id);
+    const sessions = (JSON.parse(await cli('sessions', '--json')) as Array<{ id: string; turns: number; retries: number }>).filter((s) => recs.some((r) => r.session_id === s.id));
+    expect(sessions.map((s) => [s.turns, s.retries])).toEqual([[1, 0], [1, 0]]);
+  });
 });
