@@ -136,7 +136,12 @@ describe('summarizeForGrouping and responseIdFromBody', () => {
     expect(s.spawnPrompts?.map((p) => p.toolCallId)).toEqual(['toolu_T']);
     const sub = summarizeForGrouping({ id: 'e2', startedAt: 2, client: { address: '127.0.0.1' }, api: 'messages', request: claudeCodeBody(SID, [{ role: 'user', content: 'Find Y' }]) });
     expect(sub.firstUserHash).toBe(s.spawnPrompts![0]!.promptHash);
-    expect(summarizeForGrouping({ id: 'e3', startedAt: 3, client: { address: 'a' }, api: 'embeddings', request: { input: 'x' } }).chain).toEqual([]);
+    expect(summarizeForGrouping({ id: 'e3', startedAt: 3, client: { address: 'a' }, api: 'realtime', request: { type: 'session.update' } }).chain).toEqual([]);
+    // A lookup is known by its whole body (the same one sent again is its retry only if it failed: group.ts).
+    const embed = (input: string) => summarizeForGrouping({ id: 'e4', startedAt: 4, client: { address: 'a' }, api: 'embeddings', request: { model: 'm', input } }).chain;
+    expect(embed('x')).toHaveLength(1);
+    expect(embed('x')).toEqual(embed('x'));
+    expect(embed('y')).not.toEqual(embed('x'));
   });
 
   it('reads the Responses id from a JSON answer and from the first SSE event', () => {
