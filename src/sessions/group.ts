@@ -76,6 +76,8 @@ const HOUR = 3_600_000;
  * 5. Else a new thread: a subagent thread when its first user message is the prompt of
  *    a spawning tool call seen in the same session or client scope, otherwise a new
  *    session. New ids are the exchange's id.
+ * A lookup's identical resend (rerank, embeddings) is a retry only after a failed attempt
+ * (resendIsRetry). Token counts take no turn: placeAside (group-aside.ts) places them.
  */
 export function assignGroup(summary: ExchangeSummary, index: GroupIndex, options: GroupOptions = {}): Grouping {
   return placeExchange(summary, index, options).grouping;
