@@ -1,4 +1,4 @@
-import { isCountTokens } from './exchange-kinds.js';
+import { isCountTokens } from '../providers/api-kinds.js';
 import { chainKey, clientScope, openingKey, ownSessionId, type ExchangeSummary, type GroupOptions } from './group.js';
 import type { GroupIndex, GroupRecord } from './group-index.js';
 

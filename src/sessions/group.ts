@@ -1,6 +1,6 @@
 import type { AgentMetadata } from '../providers/agent-metadata.js';
 import type { GroupIndex, GroupRecord } from './group-index.js';
-import { isLookup } from './exchange-kinds.js';
+import { isLookup } from '../providers/api-kinds.js';
 
 /** What the grouper needs to know about one exchange (built by summarizeForGrouping). */
 export interface ExchangeSummary {

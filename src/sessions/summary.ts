@@ -2,7 +2,7 @@ import type { Reassembled } from '../exchange.js';
 import type { AgentMetadata } from '../providers/agent-metadata.js';
 import { asObject, parseJson } from '../providers/json.js';
 import { readConversation, readCountedConversation, readLookupRequest, type Block, type Conversation } from './conversation.js';
-import { isLookup } from './exchange-kinds.js';
+import { isLookup } from '../providers/api-kinds.js';
 import type { ExchangeSummary } from './group.js';
 import { chainHashes, hashText, systemHash, toolsHash } from './message-hash.js';
 

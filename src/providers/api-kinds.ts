@@ -1,9 +1,10 @@
 /**
- * APIs the grouper treats apart from conversations (group.ts, group-aside.ts), by the
+ * APIs by what they are, for the modules that treat them apart from conversations: the
+ * grouper (sessions/group.ts, group-aside.ts) and the price (cost/unbilled-apis.ts). By the
  * api kind of src/exchange.ts.
  */
 
-/** Token counting: asked in the middle of a conversation about it, never a turn of it. */
+/** Token counting: asked in the middle of a conversation about it, never a turn of it, never billed. */
 const COUNT_TOKENS: ReadonlySet<string> = new Set(['messages.countTokens', 'gemini.countTokens', 'bedrock.countTokens']);
 
 /** Stateless lookups: each request stands alone, so the same one sent twice is two lookups. */
