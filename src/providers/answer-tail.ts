@@ -27,7 +27,7 @@ export function completeFromTail(parser: ProviderParser, contentType: string | u
     // `response.completed`) is cut in it: its usage, at its end, is read as a JSON answer's.
     return end.usage ? merged : withTail(merged, jsonTailReading(parser, tail));
   }
-  // Bedrock's eventstream and Ollama's lines: their last frame or line carries the final
+  // Bedrock's eventstream, Ollama's and Cohere's lines: their last frame or line carries the final
   // counts and stop reason (a running or partial count may be all the head has).
   const framed = framedTailStart(contentType, tail);
   if (framed !== undefined) {

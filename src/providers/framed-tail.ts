@@ -5,13 +5,18 @@ import { isNdjson } from './ndjson.js';
 /**
  * Where a stream in its own framing can be read again from the tail of its body (its last
  * bytes, which start anywhere): Bedrock's binary eventstream at its first whole frame,
- * an NDJSON stream (Ollama's) at its first whole line. -1 when the tail holds none;
+ * a stream of JSON lines (Ollama's NDJSON, Cohere's legacy Chat) at its first whole line. -1 when the tail holds none;
  * undefined for any other content type.
  */
 export function framedTailStart(contentType: string | undefined, tail: Buffer): number | undefined {
   if (isEventStreamFraming(contentType)) return eventstreamFrameStart(tail);
-  if (isNdjson(contentType)) return lineStart(tail);
+  if (isNdjson(contentType) || isStreamJson(contentType)) return lineStart(tail);
   return undefined;
+}
+
+/** Cohere's legacy Chat stream (cohere-v1.ts): one JSON event a line, labelled `application/stream+json`. */
+function isStreamJson(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/stream+json';
 }
 
 /** A prelude (total length, headers length, prelude CRC) and the message CRC, with no headers or payload. */

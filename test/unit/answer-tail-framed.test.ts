@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Reassembled } from '../../src/exchange.js';
 import { completeFromTail } from '../../src/providers/answer-tail.js';
 import { bedrockConverse, bedrockInvoke } from '../../src/providers/bedrock.js';
+import { cohereChatV1 } from '../../src/providers/cohere-v1.js';
 import { eventstreamFrameStart } from '../../src/providers/framed-tail.js';
 import { ollamaNative } from '../../src/providers/ollama.js';
 import type { ProviderParser } from '../../src/providers/types.js';
@@ -125,6 +126,24 @@ describe('completeFromTail: an Ollama NDJSON stream cut at the capture limit', (
     const body = lines([...words.map((response) => ({ model: 'qwen3', created_at, response, done: false })), { error: 'model runner has unexpectedly stopped' }]);
     const result = read(ollamaNative, NDJSON, body, 1000, 200);
     expect([result.failed, result.stopReason]).toEqual([true, 'error']);
+  });
+});
+
+describe('completeFromTail: Cohere\'s legacy Chat stream (one JSON event a line) cut at the capture limit', () => {
+  it('stream-end\'s billed units and finish reason from a tail cut mid-line; the text stays the head\'s', () => {
+    const events = [
+      { event_type: 'stream-start', generation_id: 'g-1' },
+      ...words.map((text) => ({ event_type: 'text-generation', text })),
+      { event_type: 'stream-end', finish_reason: 'COMPLETE', response: { text: words.join(''), generation_id: 'g-1', finish_reason: 'COMPLETE', meta: { billed_units: { input_tokens: 31, output_tokens: 600 } } } },
+    ];
+    const body = Buffer.from(events.map((e) => `${JSON.stringify({ is_finished: e.event_type === 'stream-end', ...e })}\n`).join(''));
+    const contentType = 'application/stream+json';
+    const head = headOf(cohereChatV1, contentType, body, 1500);
+    expect(head.usage).toBeUndefined();
+    const result = read(cohereChatV1, contentType, body, 1500, 3000);
+    expect(result.usage).toEqual({ inputTokens: 31, outputTokens: 600 });
+    expect(result.stopReason).toBe('COMPLETE');
+    expect(result.text).toBe(head.text);
   });
 });
 
