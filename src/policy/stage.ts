@@ -77,8 +77,10 @@ export function applyPolicy(runtime: PolicyRuntime, ex: Exchange, upstreamHeader
   const unreadable = policy.redact.length > 0 && ex.request.body.size > 0 && (upload ? form === undefined : body === undefined || body === null || typeof body !== 'object');
   const facts = factsOf(ex, policy.teams);
   const outcome = evaluatePolicy(policy, facts, body, runtime.buckets, unreadable, { budgets: runtime.budgets, bodySize: ex.request.body.size, now: Date.now(), perRequest, form });
-  // Routing (route, fallback, credentials): only for a request that is going out.
-  const routing = outcome.block ? undefined : evaluateRouting(policy, facts, ex.target);
+  // Routing (route, fallback, credentials): only for a request that is going out, and not for
+  // `OPTIONS *`: it asks the server the client addressed about itself, names no model or API
+  // to route, and goes to that origin as sent.
+  const routing = outcome.block || ex.request.path === '*' ? undefined : evaluateRouting(policy, facts, ex.target);
   if (routing) {
     if (routing.decisions.length > 0) outcome.record.decisions.push(...routing.decisions);
     if (routing.route) outcome.record.route = routing.route;

@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { parseConnectTo } from '../../src/config.js';
+import { loadPolicyText } from '../../src/policy/load.js';
 import { fakeBehindProxy } from '../helpers/fake-behind-proxy.js';
 import { startTestProxy } from '../helpers/start-proxy.js';
 import { exchangeUntilClose, interceptedSocket, plainSocketTo } from '../helpers/raw-client.js';
@@ -51,6 +52,24 @@ describe('OPTIONS * (asterisk-form)', () => {
       expect(silent.raw.toLowerCase()).toContain('x-llmtap-error: upstream_timeout');
     } finally {
       await quick.close();
+      await up.close();
+    }
+  });
+
+  it('inside a tunnel under route and fallback rules: the origin the client addressed answers (a server probe names no model to route)', async () => {
+    const up = await startRawUpstream(() => ['HTTP/1.1 204 No Content\r\nAllow: GET, POST\r\n\r\n'], { tls: true });
+    const policy = loadPolicyText([
+      'rules:',
+      '  - {id: elsewhere, match: {host: api.openai.com}, route: {upstream: "https://127.0.0.1:1"}}',
+      '  - {id: backup, match: {provider: openai}, fallback: {upstreams: ["https://127.0.0.1:2"]}}',
+    ].join('\n') + '\n', 'p.yaml');
+    const routed = await startTestProxy(undefined, { policy, connectTo: [parseConnectTo(`api.openai.com:443:127.0.0.1:${up.port}`)], upstreamCa: [up.caFile!] });
+    try {
+      const answer = await exchangeUntilClose(await interceptedSocket(routed.proxy.address.port, routed.caPem), 'OPTIONS * HTTP/1.1\r\nHost: api.openai.com\r\nConnection: close\r\n\r\n');
+      expect(answer.raw).toMatch(/^HTTP\/1\.1 204 No Content\r\n/);
+      expect(up.seen[0]!.head.split('\r\n')[0]).toBe('OPTIONS * HTTP/1.1');
+    } finally {
+      await routed.close();
       await up.close();
     }
   });
