@@ -5,11 +5,26 @@ import type { ExchangeRow } from '../recorder/row-types.js';
  * `unpriced` in stats and sessions). A request llmtap refused (outcome `blocked`: a policy
  * block, a rate limit, a forbidden target) never went upstream: it cost nothing, and a
  * platform team whose policy blocks anything would otherwise see every total marked
- * partial. Any other exchange without a cost may have been billed. One rule, in JS and SQL.
+ * partial. The provider's own error answer (completed, status 400 and up) that counted no
+ * tokens has nothing to price either: nobody is billed for one (cost/untokened-reason.ts),
+ * and a total marked partial by a 404 could not say what it lacks. Any other exchange
+ * without a cost may have been billed (an upstream error: the request may have been read
+ * before the connection broke). One rule, in JS and SQL.
  */
-export function leavesCostOut(row: Pick<ExchangeRow, 'cost_usd' | 'outcome'>): boolean {
-  return row.cost_usd === null && row.outcome !== 'blocked';
+export function leavesCostOut(row: Pick<ExchangeRow, 'cost_usd' | 'outcome' | 'status' | 'input_tokens' | 'output_tokens'>): boolean {
+  if (row.cost_usd !== null || row.outcome === 'blocked') return false;
+  return !(row.outcome === 'completed' && (row.status ?? 0) >= 400 && row.input_tokens === null && row.output_tokens === null);
 }
 
 /** leavesCostOut in SQL over the exchanges table: 1 or 0. */
-export const LEAVES_COST_OUT_SQL = "(cost_usd IS NULL AND outcome IS NOT 'blocked')";
+export const LEAVES_COST_OUT_SQL = `(cost_usd IS NULL AND outcome IS NOT 'blocked'
+  AND NOT (outcome IS 'completed' AND COALESCE(status, 0) >= 400 AND input_tokens IS NULL AND output_tokens IS NULL))`;
+
+/**
+ * What an exchange cost as far as is known: its price; 0 for a request llmtap refused (it
+ * never went upstream, so `$0` is true where `–`, unknown, is not: a refused request in a
+ * Codex session is its $0 share too); else null, unknown.
+ */
+export function knownCost(costUsd: number | null, outcome: string | null): number | null {
+  return costUsd ?? (outcome === 'blocked' ? 0 : null);
+}

@@ -122,15 +122,17 @@ describe('session rollup and the SQLite reader', () => {
     expect(reader.statsTable({ by: 'model', since: T0 + 10_000 })).toEqual({ rows: [], total: undefined });
   });
 
-  it('a request llmtap refused (outcome blocked: it never went upstream) cost nothing: not counted unpriced in stats nor in its session', () => {
+  it('a request llmtap refused (outcome blocked: it never went upstream), or a provider\'s error answer that counted nothing, cost nothing: not counted unpriced in stats nor in its session', () => {
     write([
       [row(0, { api: 'chat.completions', model: 'gpt-4o', input_tokens: 100, cost_usd: 0.5 }), { sessionId: 's', threadId: 't', turn: 1 }],
       [row(1, { api: 'chat.completions', model: 'gpt-4o', status: 403, outcome: 'blocked', error_code: 'model_not_allowed', cost_usd: null }), { sessionId: 's', threadId: 't', turn: 2 }],
       [row(2, { api: 'chat.completions', model: 'gpt-4o', status: 502, outcome: 'upstream_error', cost_usd: null }), { sessionId: 's', threadId: 't', turn: 3 }],
+      [row(3, { api: 'chat.completions', model: 'gpt-4o', status: 404, outcome: 'completed', cost_usd: null }), { sessionId: 's', threadId: 't', turn: 4 }],
     ]);
-    // The upstream error may have been billed (tokens unknown): still unpriced; the refusal was not sent at all.
-    expect(reader.statsTable({ by: 'model' }).total).toMatchObject({ requests: 3, unpriced: 1, costUsd: 0.5 });
-    expect(reader.sessions({ limit: 5 })[0]).toMatchObject({ exchanges: 3, unpriced: 1, costUsd: 0.5 });
+    // The upstream error may have been billed (tokens unknown): still unpriced; the refusal was not sent at all;
+    // the provider's own 404 that counted nothing was billed to nobody.
+    expect(reader.statsTable({ by: 'model' }).total).toMatchObject({ requests: 4, unpriced: 1, costUsd: 0.5 });
+    expect(reader.sessions({ limit: 5 })[0]).toMatchObject({ exchanges: 4, unpriced: 1, costUsd: 0.5 });
   });
 
   it('stats by team: members under their team, everyone else as a per-team budget keys them; --until ends the range', () => {
