@@ -23,6 +23,14 @@ export function promptTokens(row: UsageColumns): number {
   return input + (row.cached_input_tokens ?? 0) + (row.cache_creation_input_tokens ?? 0);
 }
 
+/**
+ * The same total, or null when the answer reported no prompt tokens at all: unknown, which
+ * every page writes `–`, never the 0 a total counts it as.
+ */
+export function reportedPromptTokens(row: UsageColumns): number | null {
+  return row.input_tokens === null && row.cached_input_tokens === null ? null : promptTokens(row);
+}
+
 /** The same total for a parsed answer's usage (the proxy's log line), or undefined when none was reported. */
 export function usagePromptTokens(usage: Usage | undefined, api: string | undefined): number | undefined {
   if (usage?.inputTokens === undefined && usage?.cachedInputTokens === undefined) return undefined;

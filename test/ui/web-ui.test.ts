@@ -226,8 +226,9 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     expect(await page.locator('.policy-box li').allTextContents()).toEqual(['no-gpt5 · access deny', 'refused: model_not_allowed']);
     expect(await page.locator('.policy-box li.refused').textContent()).toBe('refused: model_not_allowed');
     expect(await page.locator('.policy-box details pre').isVisible()).toBe(false);
-    // No cost and no first byte: said with their names, not a lone dash; timed as the list, the turn and usage label it.
-    expect(await page.locator('.facts .cost').textContent()).toBe('cost –');
+    // Refused before it went upstream: it cost nothing, `$0` as the list and a Codex session's refused request say it.
+    // No first byte: said with its name, not a lone dash; timed as the list, the turn and usage label it.
+    expect(await page.locator('.facts .cost').textContent()).toBe('$0');
     expect(await page.locator('.facts').textContent()).toMatch(/\d+ ms \(TTFT –\)/);
     await page.locator('.policy-box summary').click();
     expect(JSON.parse((await page.locator('.policy-box details pre').textContent())!)).toMatchObject({ blocked: 'model_not_allowed', decisions: [{ rule: 'no-gpt5', kind: 'access', action: 'deny', enforced: true }] });
@@ -235,7 +236,7 @@ describe('the web UI in headless Chromium, against traffic from the real SDKs', 
     await page.goto(`${tp.url}/ui/#/session/${blocked.sessionId}`);
     await page.locator('.turn-policy li').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('.turn-policy li').allTextContents()).toEqual(['no-gpt5 · access deny', 'refused: model_not_allowed']);
-    expect(await page.locator('article.turn .cost').textContent()).toBe('cost –');
+    expect(await page.locator('article.turn .cost').textContent()).toBe('$0');
   });
 
   it('shows why a decision was not applied (a SigV4-signed Bedrock request), as show words it, on the exchange and its turn', async () => {

@@ -124,5 +124,24 @@ export const TIME_AXIS: (string | number | null)[][] = [
   [0.001, ':{ss}.{fff}', '\n{YYYY}-{MM}-{DD} {HH}:{mm}', null, '\n{MM}-{DD} {HH}:{mm}', null, '\n{HH}:{mm}', null, 1],
 ];
 
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * The steps the time axis may tick at, in seconds: uPlot's own from one second up. Its own
+ * go down to a millisecond, so a chart over a second or two (all its exchanges in one or
+ * two buckets) ticked every 0.1 s, ":14.100 :14.200 …"; a bucket is a second at least
+ * (bucketStep), so nothing finer is there to read.
+ */
+export const TIME_INCRS: number[] = [
+  1, 5, 10, 15, 30,
+  MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE,
+  HOUR, 2 * HOUR, 3 * HOUR, 4 * HOUR, 6 * HOUR, 8 * HOUR, 12 * HOUR,
+  DAY, 2 * DAY, 3 * DAY, 4 * DAY, 5 * DAY, 6 * DAY, 7 * DAY, 8 * DAY, 9 * DAY, 10 * DAY, 15 * DAY,
+  30 * DAY, 60 * DAY, 90 * DAY, 120 * DAY, 180 * DAY,
+  365 * DAY, 2 * 365 * DAY, 5 * 365 * DAY, 10 * 365 * DAY,
+];
+
 /** The legend's time under the cursor, as the list and the pages write a time. */
 export const TIME_VALUE = '{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}';

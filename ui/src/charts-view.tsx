@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
-import { bucketTotals, cumulativeLines, groupColours, GROUP_BYS, TIME_AXIS, TIME_VALUE, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
+import { bucketTotals, cumulativeLines, groupColours, GROUP_BYS, TIME_AXIS, TIME_INCRS, TIME_VALUE, timeRange, type GroupBy, type TimeSeries } from './chart-data.js';
 import { counted, ms, tokens, TTFT_TITLE, usd } from './format.js';
 import { PERIODS, reportUrl, type Period } from './usage-data.js';
 
@@ -121,7 +121,7 @@ function Chart({ id, title, note, xs, series, names, colors = COLORS, format, ba
         // The legend's value under the cursor, written as the axis writes it ($0.49, 12k).
         value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '–' : format(v)),
       }))],
-      axes: [{ space: 70, values: TIME_AXIS as uPlot.Axis.Values }, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
+      axes: [{ space: 70, incrs: TIME_INCRS, values: TIME_AXIS as uPlot.Axis.Values }, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
       scales: { x: { time: true, range: (u: uPlot, min: number, max: number): uPlot.Range.MinMax => timeRange(u.data[0], min, max, pad) } },
     }, [xs, ...series] as uPlot.AlignedData, el);
     // The box follows the window (and the page's scrollbar coming and going): the chart follows the box.

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { outputTokens, promptTokens } from '../../src/providers/usage-totals.js';
+import { outputTokens, reportedPromptTokens } from '../../src/providers/usage-totals.js';
+import { knownCost } from '../../src/cost/unpriced-count.js';
 import { answerImages } from './answer-images.js';
 import { getJson, modelText, type ExchangePage } from './api.js';
 import { Decisions, Downloads, EstimatedMark, LongText, pretty, Thinking, ToolCall } from './blocks.js';
@@ -44,8 +45,8 @@ export function ExchangeView({ id }: { id: string }) {
         <span>{dateTime(page.started_at)}</span>
         <Status item={statusItem(page.status, page.outcome, page.error_code, r?.stop_reason ?? null)} />
         <span>{page.tool?.name ?? 'unknown tool'}</span><span>{modelText(page) ?? '–'}</span>
-        <span>in {tokens(allPromptTokens(page))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(outputTokens({ ...page.usage, api: page.api }))}{page.usage_estimated_part && <EstimatedMark part={page.usage_estimated_part} />}</span>
-        <span class="cost" title={page.turn?.costUnknown ? `cost not known: ${page.turn.costUnknown}` : undefined}>{costFact(page.cost_usd, page.cost_source === 'api_equivalent')}</span>
+        <span>in {tokens(reportedPromptTokens({ ...page.usage, api: page.api }))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(outputTokens({ ...page.usage, api: page.api }))}{page.usage_estimated_part && <EstimatedMark part={page.usage_estimated_part} />}</span>
+        <span class="cost" title={page.turn?.costUnknown ? `cost not known: ${page.turn.costUnknown}` : undefined}>{costFact(knownCost(page.cost_usd, page.outcome), page.cost_source === 'api_equivalent')}</span>
         <span>{ms(page.duration_ms)} (<span title={TTFT_TITLE}>TTFT</span> {ms(page.ttfb_ms)})</span>
         {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {shortId(page.session_id)} · {turnSpan(page)}</a>}
         <Downloads path={`exchanges/${encodeURIComponent(page.id)}`} />
@@ -103,15 +104,6 @@ function withBreaks(url: string) {
 function AnswerImage({ src, n }: { src: string; n: number }) {
   const [whole, setWhole] = useState(false);
   return <img src={src} class={whole ? 'whole' : undefined} alt={`image ${n} of the answer`} title={whole ? 'click for the thumbnail' : 'click for its own size'} onClick={() => setWhole(!whole)} />;
-}
-
-/**
- * Every prompt token, cached or not, as the list, the session view and `show` count them
- * (Anthropic reports the cached part beside its input, not in it); none when none were reported.
- */
-function allPromptTokens(page: ExchangePage): number | null {
-  const u = page.usage;
-  return u.input_tokens === null && u.cached_input_tokens === null ? null : promptTokens({ ...u, api: page.api });
 }
 
 /** The turns this exchange is in its session: one, or a Codex session's requests. */

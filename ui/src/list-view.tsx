@@ -5,6 +5,7 @@ import { Paging } from './blocks.js';
 import { counted, listTime, ms, shortId, tokens, TTFT_TITLE, usd } from './format.js';
 import { SessionWait } from './session-wait.js';
 import { exchangeFailed, stopErrorOf } from '../../src/failed-exchange.js';
+import { knownCost } from '../../src/cost/unpriced-count.js';
 
 /** Why a row's tokens start with `~` (the input's only when the answer reported none: a stream cut after its input was reported keeps that). */
 const ESTIMATED = 'estimated by llmtap: the answer reported no usage, or was cut before it';
@@ -165,7 +166,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
                   <td class="num" title={r.estimated === 'all' ? ESTIMATED : undefined}>{r.estimated === 'all' ? '~' : ''}{tokens(r.promptTokens)}</td>
                   <td class="num" title={r.estimated ? (r.estimated === 'all' ? ESTIMATED : OUTPUT_ESTIMATED) : undefined}>{r.estimated ? '~' : ''}{tokens(r.outputTokens)}</td>
                   <td class="num">{tokens(r.cachedTokens)}</td>
-                  <td class="num">{usd(r.costUsd, r.apiEquivalent)}</td>
+                  <td class="num">{usd(knownCost(r.costUsd, r.outcome), r.apiEquivalent)}</td>
                   <td class="num">{ms(r.latencyMs)}</td>
                   <td class="num">{ms(r.ttftMs)}</td>
                   <td class={r.policy?.startsWith('blocked') ? 'cut policy blocked' : 'cut policy'} title={r.policy ?? ''}>{r.policy ?? ''}</td>

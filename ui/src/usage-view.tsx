@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
-import { ms, tokens, TTFT_TITLE, usd } from './format.js';
+import { counted, ms, tokens, TTFT_TITLE, usd } from './format.js';
 import { PERIODS, pricesWouldHelp, reportUrl, unpricedLines, USAGE_GROUPS, type Period, type UnpricedReason, type UsageGroup } from './usage-data.js';
 
 /** One group as the usage API gives it (`stats --json`'s shape). */
@@ -109,17 +109,24 @@ function listLink(by: UsageGroup, key: unknown): string | undefined {
 
 function Row({ label, row, total = false, link }: { label: string; row: UsageRow; total?: boolean; link?: string | undefined }) {
   const cost = usd(row.cost_usd);
+  const partial = row.unpriced_exchanges > 0 && row.cost_usd !== null;
   return (
     <tr class={total ? 'total' : undefined}>
       {/* A fine-tuned model's long name is cut, whole in its tooltip: one name never makes the figures scroll out of sight. */}
       <td class="cut" title={label}>{link ? <a href={link} title={`${label}: its exchanges, newest first`}>{label}</a> : label}</td><td class="num">{row.requests}</td><td class="num">{row.errors}</td>
       <td class="num">{tokens(row.tokens.input)}</td><td class="num">{tokens(row.tokens.output)}</td>
       <td class="num">{row.cache_hit_ratio === null ? '–' : `${Math.round(row.cache_hit_ratio * 100)}%`}</td>
-      <td class="num" title={row.unpriced_reasons?.length ? unpricedLines(row.unpriced_reasons).join('\n') : undefined}>{row.unpriced_exchanges > 0 && row.cost_usd !== null ? `${cost}+` : cost}</td>
+      <td class="num" title={partial ? unpricedTitle(row) : undefined}>{partial ? `${cost}+` : cost}</td>
       <td class="num">{ms(row.latency_ms.p50)}</td><td class="num">{ms(row.latency_ms.p95)}</td>
       <td class="num">{ms(row.ttft_ms.p50)}</td><td class="num">{ms(row.ttft_ms.p95)}</td>
     </tr>
   );
+}
+
+/** What a cost's `+` leaves out, on the figure itself: which exchanges and why, or at least how many. */
+function unpricedTitle(row: UsageRow): string {
+  const reasons = row.unpriced_reasons ?? [];
+  return reasons.length > 0 ? `+: ${unpricedLines(reasons).join('\n')}` : `+: ${counted(row.unpriced_exchanges, 'exchange')} with no known price, left out of this sum`;
 }
 
 /** Under the table, as under `stats`' table: which exchanges have no cost and why, so the model a --prices rule should name is in sight. */

@@ -1,6 +1,6 @@
 import type { ExchangeListEntry } from '../../archive/exchange-list.js';
 import { exchangeFailed, stopErrorOf } from '../../failed-exchange.js';
-import { outputTokens, promptTokens } from '../../providers/usage-totals.js';
+import { outputTokens, reportedPromptTokens } from '../../providers/usage-totals.js';
 import { estimatedPart, type EstimatedPart } from '../../archive/estimated-part.js';
 import { rowModels } from '../../archive/model-parts.js';
 import { usdFigure } from '../../archive/stats-json.js';
@@ -26,9 +26,10 @@ export interface UiListItem {
   /** A failure by the one rule (failed-exchange.ts): not completed, status >= 400, or stopError. */
   failed: boolean;
   user: string | null;
-  /** Every prompt token, cached or not. */
-  promptTokens: number;
-  cachedTokens: number;
+  /** Every prompt token, cached or not; null when the answer reported none (unknown, not 0). */
+  promptTokens: number | null;
+  /** Null when the answer did not say (unknown, not 0). */
+  cachedTokens: number | null;
   outputTokens: number | null;
   /** The tokens (and cost) were estimated by llmtap: all of them (the answer reported no usage), or the output only (a stream cut after its input was reported). */
   estimated?: EstimatedPart;
@@ -52,7 +53,7 @@ export function listItem(e: ExchangeListEntry): UiListItem {
     id: e.id, startedAt: e.started_at, tool: e.tool_name, provider: e.provider, model: e.model, host: e.host, method: e.method, path: e.path,
     status: e.status, outcome: e.outcome, errorCode: e.error_code, user: e.client_user,
     stopError: stopErrorOf(e.status, e.stop_reason), failed: exchangeFailed({ outcome: e.outcome, status: e.status, stopReason: e.stop_reason }),
-    promptTokens: promptTokens(e), cachedTokens: e.cached_input_tokens ?? 0, outputTokens: outputTokens(e),
+    promptTokens: reportedPromptTokens(e), cachedTokens: e.cached_input_tokens, outputTokens: outputTokens(e),
     costUsd: usdFigure(e.cost_usd), apiEquivalent: e.cost_source === 'api_equivalent',
     latencyMs: e.ended_at === null ? null : Math.round(e.ended_at - e.started_at),
     ttftMs: e.first_byte_at === null ? null : Math.round(e.first_byte_at - e.started_at),
