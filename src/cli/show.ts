@@ -89,7 +89,7 @@ function showExchange(reader: SqliteArchiveReader, id: string, args: ShowArgs, o
     clientUser: row.client_user, clientLabel: row.client_label ?? null, models: row.model ? [row.model] : [], threads: 1, exchanges: 1, retries: 0, errors: 0, inputTokens: 0, outputTokens: outputTokens(row) ?? 0,
     cachedInputTokens: row.cached_input_tokens ?? 0, costUsd: row.cost_usd, unpriced: leavesCostOut(row) ? 1 : 0, apiEquivalent: row.cost_source === 'api_equivalent', quota: null,
   };
-  summary.inputTokens = turns.reduce((n, t) => n + t.promptTokens, 0);
+  summary.inputTokens = turns.reduce((n, t) => n + (t.promptTokens ?? 0), 0);
   const thread = { id: row.thread_id ?? '-', sessionId: summary.id, parentThreadId: null, spawnedByToolCallId: null, agentId: null, startedAt: row.started_at, endedAt: summary.endedAt, models: summary.models, exchanges: 1, inputTokens: summary.inputTokens, outputTokens: summary.outputTokens, cachedInputTokens: summary.cachedInputTokens, costUsd: row.cost_usd, quota: null };
   const color = args.format === 'text' && useColor(process.stdout);
   const text = renderSession(summary, [{ thread, turns, children: [] }], { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] });

@@ -53,7 +53,7 @@ function usedSince(at: number, turns: readonly SessionRequestTurn[]): LiveMessag
   let costUsd: number | null = 0;
   for (const turn of turns) {
     if (turn.startedAt < at) continue;
-    tokens += turn.promptTokens + (turn.outputTokens ?? 0);
+    tokens += (turn.promptTokens ?? 0) + (turn.outputTokens ?? 0);
     costUsd = costUsd === null || turn.costUsd === null ? null : costUsd + turn.costUsd;
   }
   return { tokens, costUsd };

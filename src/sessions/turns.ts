@@ -1,7 +1,7 @@
 import type { ExchangeRow, WsMessageRow } from '../recorder/db.js';
 import type { SessionDetail, ThreadSummary } from '../archive/store.js';
 import { routingLines } from '../policy/routing-lines.js';
-import { outputTokens, promptTokens } from '../providers/usage-totals.js';
+import { outputTokens, reportedPromptTokens } from '../providers/usage-totals.js';
 import { readConversation, type Block, type Conversation, type ConversationMessage } from './conversation.js';
 import { imageUploadRequest } from './conversation-media.js';
 import { firstDivergence } from './divergence.js';
@@ -30,8 +30,9 @@ export interface TurnView {
   outcome: string | null;
   latencyMs: number | null;
   ttftMs: number | null;
-  promptTokens: number;
-  cachedTokens: number;
+  /** Null when the answer reported none: unknown, written `–`, not the 0 a total counts it as. */
+  promptTokens: number | null;
+  cachedTokens: number | null;
   outputTokens: number | null;
   costUsd: number | null;
   apiEquivalent: boolean;
@@ -125,12 +126,13 @@ export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): 
     view.added = addedMessages(previous?.conversation, conversation);
     if (conversation && (!previous || previous.context !== contextKey)) view.context = { system: conversation.system, tools: conversation.tools };
     // A turn that read no prompt at all (refused, failed) says nothing about the cache: compared neither way.
-    const read = view.promptTokens > 0;
-    if (read && previous && previous.cached > 0 && view.cachedTokens < previous.cached * CACHE_DROP) {
-      view.cacheNote = cacheNote(previous.cached, view.cachedTokens, previous.conversation, previous.answer, conversation);
+    const read = (view.promptTokens ?? 0) > 0;
+    const cached = view.cachedTokens ?? 0;
+    if (read && previous && previous.cached > 0 && cached < previous.cached * CACHE_DROP) {
+      view.cacheNote = cacheNote(previous.cached, cached, previous.conversation, previous.answer, conversation);
     }
     turns.push(view);
-    previous = { conversation, answer: answerBlocks(view.answer), cached: read ? view.cachedTokens : previous?.cached ?? 0, context: contextKey };
+    previous = { conversation, answer: answerBlocks(view.answer), cached: read ? cached : previous?.cached ?? 0, context: contextKey };
   };
   for (const row of rows) {
     const first = (row.turn ?? turns.length + 1) + extra;
@@ -151,7 +153,7 @@ export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): 
     push(viewOf(row, {
       turn: first, startedAt: row.started_at, model: row.model,
       latencyMs: row.ended_at === null ? null : row.ended_at - row.started_at,
-      ttftMs: row.first_byte_at === null ? null : row.first_byte_at - row.started_at, promptTokens: promptTokens(row), cachedTokens: row.cached_input_tokens ?? 0,
+      ttftMs: row.first_byte_at === null ? null : row.first_byte_at - row.started_at, promptTokens: reportedPromptTokens(row), cachedTokens: row.cached_input_tokens,
       outputTokens: outputTokens(row), costUsd: row.cost_usd, answer: answerOf(row),
     }, record, routing, price), readConversation(row.api ?? undefined, requestOf(row)));
   }

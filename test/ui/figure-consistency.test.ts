@@ -53,7 +53,7 @@ const notFound = () => post('/status/404', { model: 'gpt-4o-mini', messages: [{ 
 /** Refused by the policy: never sent upstream. */
 const blocked = () => post('/v1/chat/completions', { model: 'gpt-5', messages: [{ role: 'user', content: 'refused' }] });
 
-type Listed = { id: string; status: number | null; outcome: string | null };
+type Listed = { id: string; status: number | null; outcome: string | null; sessionId: string };
 async function listed(): Promise<Listed[]> {
   tp.proxy.recorder.flush();
   return ((await (await fetch(`${tp.url}/ui/api/exchanges`)).json()) as { exchanges: Listed[] }).exchanges;
@@ -63,7 +63,7 @@ async function listed(): Promise<Listed[]> {
 const figures = (p: Page, id: string) => p.locator(`tr[data-id="${id}"] td`).evaluateAll((tds) => [4, 5, 6, 7].map((i) => tds[i]!.textContent));
 
 describe('figures read alike on every page', () => {
-  it('unknown tokens are – and a refused request cost $0, in the live list (pushed and fetched) as on the exchange page', async () => {
+  it('unknown tokens are – and a refused request cost $0, in the live list (pushed and fetched) as on the exchange page and its turn', async () => {
     await page.goto(`${tp.url}/ui/#/`);
     await page.locator('.live-dot.live').waitFor({ timeout: 10_000 });
     expect(await priced()).toBe(200);
@@ -86,6 +86,10 @@ describe('figures read alike on every page', () => {
     await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(missing.id)}`);
     await page.locator('.facts').waitFor({ timeout: 10_000 });
     expect(await page.locator('.facts').textContent()).toContain('in – · cached – · out –');
+    // Its turn in the session view too.
+    await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(missing.sessionId)}`);
+    await page.locator('article.turn').waitFor({ timeout: 10_000 });
+    expect(await page.locator('article.turn .turn-head').textContent()).toContain('in – · cached – · out –');
     await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(refused.id)}`);
     await page.locator('.facts').waitFor({ timeout: 10_000 });
     expect(await page.locator('.facts .cost').textContent()).toBe('$0');

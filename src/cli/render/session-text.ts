@@ -95,7 +95,8 @@ function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: strin
   const facts = [
     `turn ${turn.turn}${retry ? ' (retry)' : ''}`, localTime(turn.startedAt), turn.model ?? '-', status.failed && o.color ? red(status.text) : status.text,
     `${duration(turn.latencyMs)} (TTFT ${duration(turn.ttftMs)})`,
-    `in ${tokens(turn.promptTokens)} (cached ${tokens(turn.cachedTokens)}) out ${tokens(turn.outputTokens)}${estimatedMark(turn.estimated)}`,
+    // The terminal's turn line writes unreported prompt tokens as the 0 it always has (its tests and scripts read it so); the web UI writes `–`.
+    `in ${tokens(turn.promptTokens ?? 0)} (cached ${tokens(turn.cachedTokens ?? 0)}) out ${tokens(turn.outputTokens)}${estimatedMark(turn.estimated)}`,
     usd(turn.costUsd, { apiEquivalent: turn.apiEquivalent }), turn.exchangeId,
   ].join(' · ');
   out.push(o.markdown ? `**${facts}**` : `${indent}${o.color ? cyan(`── ${facts}`) : `── ${facts}`}`);
