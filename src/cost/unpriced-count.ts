@@ -21,10 +21,16 @@ export const LEAVES_COST_OUT_SQL = `(cost_usd IS NULL AND outcome IS NOT 'blocke
   AND NOT (outcome IS 'completed' AND COALESCE(status, 0) >= 400 AND input_tokens IS NULL AND output_tokens IS NULL))`;
 
 /**
- * What an exchange cost as far as is known: its price; 0 for a request llmtap refused (it
- * never went upstream, so `$0` is true where `–`, unknown, is not: a refused request in a
- * Codex session is its $0 share too); else null, unknown.
+ * What an exchange cost as far as is known: its price; 0 for one that leaves nothing out
+ * of a total (a request llmtap refused, which never went upstream; the provider's error
+ * answer that counted nothing), so `$0` is written where `–`, unknown, would not be true
+ * (a refused request in a Codex session is its $0 share too); else null, unknown.
  */
-export function knownCost(costUsd: number | null, outcome: string | null): number | null {
-  return costUsd ?? (outcome === 'blocked' ? 0 : null);
+export function knownCost(row: Pick<ExchangeRow, 'cost_usd' | 'outcome' | 'status' | 'input_tokens' | 'output_tokens'>): number | null {
+  return row.cost_usd ?? (leavesCostOut(row) ? null : 0);
+}
+
+/** A sum's cost as far as is known: the sum; 0 when it has none and leaves no exchange out (all refused, say); else null. */
+export function knownSum(costUsd: number | null, unpriced: number): number | null {
+  return costUsd ?? (unpriced === 0 ? 0 : null);
 }

@@ -77,7 +77,8 @@ describe('figures read alike on every page', () => {
     for (const reload of [false, true]) {
       if (reload) await page.reload();
       await page.locator(`tr[data-id="${refused.id}"]`).waitFor({ timeout: 10_000 });
-      expect(await figures(page, missing.id)).toEqual(['–', '–', '–', '–']);
+      // Unreported tokens are unknown; the provider's error answer that counted nothing was billed to nobody.
+      expect(await figures(page, missing.id)).toEqual(['–', '–', '–', '$0']);
       expect((await figures(page, ok.id)).slice(0, 3)).toEqual(['500', '10', '0']);
       expect((await figures(page, refused.id))[3]).toBe('$0');
     }
@@ -86,10 +87,18 @@ describe('figures read alike on every page', () => {
     await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(missing.id)}`);
     await page.locator('.facts').waitFor({ timeout: 10_000 });
     expect(await page.locator('.facts').textContent()).toContain('in – · cached – · out –');
-    // Its turn in the session view too.
+    expect(await page.locator('.facts .cost').textContent()).toBe('$0');
+    // Its turn in the session view too, and the session's sum.
     await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(missing.sessionId)}`);
     await page.locator('article.turn').waitFor({ timeout: 10_000 });
     expect(await page.locator('article.turn .turn-head').textContent()).toContain('in – · cached – · out –');
+    expect(await page.locator('article.turn .cost').textContent()).toBe('$0');
+    expect(await page.locator('.session > .facts .cost').textContent()).toBe('$0');
+    // The sessions list: the refused request's session cost nothing, as its only exchange.
+    await page.goto(`${tp.url}/ui/#/sessions`);
+    const sessionRow = page.locator('tr', { has: page.locator(`a[href="#/session/${encodeURIComponent(refused.sessionId)}"]`) });
+    await sessionRow.waitFor({ timeout: 10_000 });
+    expect(await sessionRow.locator('td').nth(9).textContent()).toBe('$0');
     await page.goto(`${tp.url}/ui/#/exchange/${encodeURIComponent(refused.id)}`);
     await page.locator('.facts').waitFor({ timeout: 10_000 });
     expect(await page.locator('.facts .cost').textContent()).toBe('$0');
@@ -101,6 +110,10 @@ describe('figures read alike on every page', () => {
     const total = page.locator('tr.total td').nth(6);
     await total.waitFor({ timeout: 10_000 });
     expect(await total.textContent()).toMatch(/^\$[0-9.]+$/);
+    // A group of refused requests, or of error answers that counted nothing, cost nothing: $0, not unknown.
+    const cost = (model: string) => page.locator('tr', { has: page.locator('td', { hasText: new RegExp(`^${model.replace(/[()]/g, '\\$&')}$`) }) }).locator('td').nth(6).textContent();
+    expect(await cost('gpt-5')).toBe('$0');
+    expect(await cost('(none)')).toBe('$0');
     await page.screenshot({ path: `${ARTIFACTS}/figures-usage.png` });
     // An answer that counted nothing and may have been billed does: its `+` says what it leaves out.
     expect(await post('/echo', { model: 'gpt-4o-mini' })).toBe(200);

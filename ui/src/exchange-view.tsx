@@ -46,7 +46,7 @@ export function ExchangeView({ id }: { id: string }) {
         <Status item={statusItem(page.status, page.outcome, page.error_code, r?.stop_reason ?? null)} />
         <span>{page.tool?.name ?? 'unknown tool'}</span><span>{modelText(page) ?? '–'}</span>
         <span>in {tokens(reportedPromptTokens({ ...page.usage, api: page.api }))} · cached {tokens(page.usage.cached_input_tokens)} · out {tokens(outputTokens({ ...page.usage, api: page.api }))}{page.usage_estimated_part && <EstimatedMark part={page.usage_estimated_part} />}</span>
-        <span class="cost" title={page.turn?.costUnknown ? `cost not known: ${page.turn.costUnknown}` : undefined}>{costFact(knownCost(page.cost_usd, page.outcome), page.cost_source === 'api_equivalent')}</span>
+        <span class="cost" title={page.turn?.costUnknown ? `cost not known: ${page.turn.costUnknown}` : undefined}>{costFact(knownCost({ ...page.usage, cost_usd: page.cost_usd, outcome: page.outcome, status: page.status }), page.cost_source === 'api_equivalent')}</span>
         <span>{ms(page.duration_ms)} (<span title={TTFT_TITLE}>TTFT</span> {ms(page.ttfb_ms)})</span>
         {page.session_id && <a href={`#/session/${encodeURIComponent(page.session_id)}`}>session {shortId(page.session_id)} · {turnSpan(page)}</a>}
         <Downloads path={`exchanges/${encodeURIComponent(page.id)}`} />

@@ -166,7 +166,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
                   <td class="num" title={r.estimated === 'all' ? ESTIMATED : undefined}>{r.estimated === 'all' ? '~' : ''}{tokens(r.promptTokens)}</td>
                   <td class="num" title={r.estimated ? (r.estimated === 'all' ? ESTIMATED : OUTPUT_ESTIMATED) : undefined}>{r.estimated ? '~' : ''}{tokens(r.outputTokens)}</td>
                   <td class="num">{tokens(r.cachedTokens)}</td>
-                  <td class="num">{usd(knownCost(r.costUsd, r.outcome), r.apiEquivalent)}</td>
+                  <td class="num">{usd(knownCost({ cost_usd: r.costUsd, outcome: r.outcome, status: r.status, input_tokens: r.promptTokens, output_tokens: r.outputTokens }), r.apiEquivalent)}</td>
                   <td class="num">{ms(r.latencyMs)}</td>
                   <td class="num">{ms(r.ttftMs)}</td>
                   <td class={r.policy?.startsWith('blocked') ? 'cut policy blocked' : 'cut policy'} title={r.policy ?? ''}>{r.policy ?? ''}</td>

@@ -3,6 +3,7 @@ import { ESTIMATE_RECHECK_MS, getJson, turnKey, type RequestDiff, type SessionPa
 import { counted, dateTime, ms, quota, shortId, tokens, usd } from './format.js';
 import { ReplayBar, useReplay } from './replay-control.js';
 import { Downloads } from './blocks.js';
+import { knownSum } from '../../src/cost/unpriced-count.js';
 import { Turn } from './turn-card.js';
 
 export function SessionView({ id }: { id: string }) {
@@ -40,7 +41,7 @@ function SessionPageView({ page }: { page: SessionPage }) {
         <span>{dateTime(s.started_at)}</span><span>{ms(s.duration_ms)}</span><span>{s.tool ?? 'unknown tool'}</span><span>{s.models.join(', ')}</span>
         <span>{counted(s.threads, 'thread')}, {counted(replay.steps.length, 'turn')}</span>
         <span>in {tokens(s.tokens.input)} · cached {tokens(s.tokens.cached_input)} · out {tokens(s.tokens.output)}</span>
-        <span class="cost">{usd(s.cost_usd, s.api_equivalent)}</span>
+        <span class="cost">{usd(knownSum(s.cost_usd, s.unpriced_exchanges), s.api_equivalent)}</span>
         {s.quota_burn_percent && <span class="quota" title="share of the subscription's usage windows this session used (account-wide windows: an upper bound when sessions overlap)">quota burn {quota(s.quota_burn_percent)}</span>}
         {s.client.user && <span>user {s.client.user}</span>}
         <Downloads path={`sessions/${encodeURIComponent(s.id)}`} />

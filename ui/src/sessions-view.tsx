@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ESTIMATE_RECHECK_MS, getJson, PAGE_SIZE, type SessionJson, type SessionList } from './api.js';
+import { knownSum } from '../../src/cost/unpriced-count.js';
 import { Paging } from './blocks.js';
 import { counted, dateTime, ms, shortId, tokens, usd } from './format.js';
 
@@ -81,7 +82,7 @@ function SessionTable({ sessions }: { sessions: SessionJson[] }) {
               <td class="mono"><a href={`#/session/${encodeURIComponent(s.id)}`} title={s.id}>{shortId(s.id)}</a></td>
               <td class="mono">{dateTime(s.started_at)}</td><td class="num">{ms(s.duration_ms)}</td><td class="cut" title={s.tool ?? ''}>{s.tool ?? '–'}</td><td class="cut" title={s.models.join(', ')}>{s.models.join(', ')}</td>
               <td class="num">{s.threads}</td><td class="num">{s.turns}</td><td class="num">{tokens(s.tokens.input)}</td><td class="num">{tokens(s.tokens.output)}</td>
-              <td class="num" title={s.unpriced_exchanges > 0 ? `not counted: ${counted(s.unpriced_exchanges, 'exchange')} with no known price` : undefined}>{usd(s.cost_usd, s.api_equivalent)}{s.unpriced_exchanges > 0 && s.cost_usd !== null ? '+' : ''}</td><td class="cut" title={s.client.user ?? ''}>{s.client.user ?? ''}</td>
+              <td class="num" title={s.unpriced_exchanges > 0 ? `not counted: ${counted(s.unpriced_exchanges, 'exchange')} with no known price` : undefined}>{usd(knownSum(s.cost_usd, s.unpriced_exchanges), s.api_equivalent)}{s.unpriced_exchanges > 0 && s.cost_usd !== null ? '+' : ''}</td><td class="cut" title={s.client.user ?? ''}>{s.client.user ?? ''}</td>
             </tr>
           ))}
         </tbody>

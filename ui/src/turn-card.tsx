@@ -15,7 +15,7 @@ export function Turn({ turn, diff, current, linkExchange = true }: { turn: TurnV
         {/* As the list, tail and `show` write it: `200 overloaded_error` for a stream the provider ended with its error. */}
         <Status item={statusItem(turn.status, turn.outcome, null, turn.answer.stopReason)} />
         <span>in {tokens(turn.promptTokens)} · cached {tokens(turn.cachedTokens)} · out {tokens(turn.outputTokens)}{turn.estimated && <EstimatedMark part={turn.estimated} />}{turn.usageUnknown && <span class="dim" title={turn.usageUnknown}> (tokens not known: {turn.usageUnknown})</span>}</span>
-        <span class="cost" title={turn.costUnknown ? `cost not known: ${turn.costUnknown}` : undefined}>{costFact(knownCost(turn.costUsd, turn.outcome), turn.apiEquivalent)}</span>
+        <span class="cost" title={turn.costUnknown ? `cost not known: ${turn.costUnknown}` : undefined}>{costFact(knownCost({ cost_usd: turn.costUsd, outcome: turn.outcome, status: turn.status, input_tokens: turn.promptTokens, output_tokens: turn.outputTokens }), turn.apiEquivalent)}</span>
         <span class="dim">{ms(turn.latencyMs)} (<span title={TTFT_TITLE}>TTFT</span> {ms(turn.ttftMs)})</span>
         {linkExchange && <a href={`#/exchange/${encodeURIComponent(turn.exchangeId)}`}>exchange</a>}
       </header>

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { knownSum } from '../../src/cost/unpriced-count.js';
 import { getJson, whoAmI } from './api.js';
 import { Choice } from './blocks.js';
 import { counted, ms, tokens, TTFT_TITLE, usd } from './format.js';
@@ -108,7 +109,7 @@ function listLink(by: UsageGroup, key: unknown): string | undefined {
 }
 
 function Row({ label, row, total = false, link }: { label: string; row: UsageRow; total?: boolean; link?: string | undefined }) {
-  const cost = usd(row.cost_usd);
+  const cost = usd(knownSum(row.cost_usd, row.unpriced_exchanges));
   const partial = row.unpriced_exchanges > 0 && row.cost_usd !== null;
   return (
     <tr class={total ? 'total' : undefined}>
