@@ -154,6 +154,12 @@ describe('figures read alike on every page', () => {
     await page.locator('table.list').waitFor({ timeout: 10_000 });
     expect(await page.locator('.toolbar .hint').isVisible()).toBe(false);
     await page.screenshot({ path: `${ARTIFACTS}/figures-phone.png` });
+    // The replay's keys neither.
+    const [first] = await listed();
+    await page.goto(`${tp.url}/ui/#/session/${encodeURIComponent(first!.sessionId)}`);
+    await page.locator('.replay').waitFor({ timeout: 10_000 });
+    expect(await page.locator('.replay .hint').isVisible()).toBe(false);
+    await page.screenshot({ path: `${ARTIFACTS}/figures-phone-session.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 });
