@@ -123,7 +123,7 @@ describe('figures read alike on every page', () => {
     expect(await total.getAttribute('title')).toBe('+: 1 exchange with no known price, left out of this sum');
   });
 
-  it('the time axis of a chart over a second or two ticks in whole seconds', async () => {
+  it('the time axis of a chart over a second or two ticks in whole seconds; a count axis in whole numbers from 0', async () => {
     const charts = await chromium.browser.newPage();
     await charts.setViewportSize({ width: 1280, height: 800 });
     // uPlot draws its axes on a canvas: what it writes there is read as it is written.
@@ -131,16 +131,20 @@ describe('figures read alike on every page', () => {
       window.drawn = [];
       const fillText = CanvasRenderingContext2D.prototype.fillText;
       CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
-        window.drawn.push(text);
+        window.drawn.push([this.canvas.closest('.chart')?.id ?? '', String(text)]);
         return fillText.call(this, text, ...rest);
       };
     `);
     await charts.goto(`${tp.url}/ui/#/charts`);
     await charts.locator('#chart-errors canvas').waitFor({ timeout: 10_000 });
-    const drawn = (await charts.evaluate('window.drawn')) as string[];
-    const seconds = drawn.filter((t) => /^:\d\d/.test(t));
+    const drawn = (await charts.evaluate('window.drawn')) as [string, string][];
+    const seconds = drawn.map(([, t]) => t).filter((t) => /^:\d\d/.test(t));
     expect(seconds.length).toBeGreaterThan(0);
     expect(seconds.filter((t) => t.includes('.'))).toEqual([]);
+    // The errors chart counts requests: no "1.5" between 1 and 2.
+    const counts = drawn.filter(([chart, t]) => chart === 'chart-errors' && /^\d+(\.\d+)?$/.test(t)).map(([, t]) => t);
+    expect(counts).toContain('0');
+    expect(counts.filter((t) => t.includes('.'))).toEqual([]);
     await charts.screenshot({ path: `${ARTIFACTS}/figures-charts.png`, fullPage: true });
     await charts.close();
   });

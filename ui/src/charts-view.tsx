@@ -9,6 +9,8 @@ import { PERIODS, reportUrl, type Period } from './usage-data.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04'];
 const CHART_HEIGHT = 220;
+/** A count axis steps in whole numbers (no "1.5 requests"). */
+const COUNT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000];
 /** Below this a chart's axes crowd its lines out: a narrower box scrolls the chart sideways instead. */
 const MIN_CHART_WIDTH = 320;
 
@@ -121,8 +123,12 @@ function Chart({ id, title, note, xs, series, names, colors = COLORS, format, ba
         // The legend's value under the cursor, written as the axis writes it ($0.49, 12k).
         value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '–' : format(v)),
       }))],
-      axes: [{ space: 70, incrs: TIME_INCRS, values: TIME_AXIS as uPlot.Axis.Values }, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format) }],
-      scales: { x: { time: true, range: (u: uPlot, min: number, max: number): uPlot.Range.MinMax => timeRange(u.data[0], min, max, pad) } },
+      axes: [{ space: 70, incrs: TIME_INCRS, values: TIME_AXIS as uPlot.Axis.Values }, { size: 80, values: (_u: uPlot, values: number[]) => values.map(format), ...(bars ? { incrs: COUNT_INCRS } : {}) }],
+      scales: {
+        x: { time: true, range: (u: uPlot, min: number, max: number): uPlot.Range.MinMax => timeRange(u.data[0], min, max, pad) },
+        // Counts start at 0, and the top is a whole number.
+        ...(bars ? { y: { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, Math.max(1, Math.ceil(max))] } } : {}),
+      },
     }, [xs, ...series] as uPlot.AlignedData, el);
     // The box follows the window (and the page's scrollbar coming and going): the chart follows the box.
     const observer = new ResizeObserver(([entry]) => {
