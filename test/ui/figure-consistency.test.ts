@@ -114,6 +114,8 @@ describe('figures read alike on every page', () => {
     const cost = (model: string) => page.locator('tr', { has: page.locator('td', { hasText: new RegExp(`^${model.replace(/[()]/g, '\\$&')}$`) }) }).locator('td').nth(6).textContent();
     expect(await cost('gpt-5')).toBe('$0');
     expect(await cost('(none)')).toBe('$0');
+    // No figure has a `+`: the footnote does not explain one.
+    expect(await page.locator('.footnote').textContent()).not.toContain('+');
     await page.screenshot({ path: `${ARTIFACTS}/figures-usage.png` });
     // An answer that counted nothing and may have been billed does: its `+` says what it leaves out.
     expect(await post('/echo', { model: 'gpt-4o-mini' })).toBe(200);
@@ -121,6 +123,7 @@ describe('figures read alike on every page', () => {
     await page.reload();
     await expect.poll(() => total.textContent(), { timeout: 10_000 }).toMatch(/^\$[0-9.]+\+$/);
     expect(await total.getAttribute('title')).toBe('+: 1 exchange with no known price, left out of this sum');
+    expect(await page.locator('.footnote').textContent()).toContain('+: some exchanges in the group have no known price');
   });
 
   it('the time axis of a chart over a second or two ticks in whole seconds; a count axis in whole numbers from 0', async () => {

@@ -89,8 +89,10 @@ export function UsageView() {
       {/* About the table's figures: under no table it only puzzles. */}
       {table && table.rows.length > 0 && (
         <p class="dim footnote">
-          Costs as priced when each exchange was recorded; <code>+</code>: some exchanges in the group have no known price
-          {unpriced.length > 0 && <> (<a href={UNPRICED_HASH} onClick={showUnpriced}>which, and why</a>)</>}. Percentiles of the total are over every exchange at once.
+          Costs as priced when each exchange was recorded
+          {/* The `+` explained only where a figure has one. */}
+          {(table.total?.unpriced_exchanges ?? 0) > 0 && <>; <code>+</code>: some exchanges in the group have no known price
+            {unpriced.length > 0 && <> (<a href={UNPRICED_HASH} onClick={showUnpriced}>which, and why</a>)</>}</>}. Percentiles of the total are over every exchange at once.
         </p>
       )}
     </section>
