@@ -1,5 +1,6 @@
 import type { Archive, ExchangeRow, TunnelRow, WsMessageRow } from '../recorder/db.js';
 import { USAGE_COLUMNS, type UsageColumns } from '../recorder/row-types.js';
+import { usagePartsJson, type UsagePartKey } from './usage-parts.js';
 import { decodeStoredBodies } from './stored-bodies.js';
 import { rowUsesTls } from './row-scheme.js';
 import { estimatedPart, type EstimatedPart } from './estimated-part.js';
@@ -24,6 +25,9 @@ export interface ExportedToolCall {
   arguments: string;
 }
 
+/** The token columns, then the usage parts, each null when not recorded. */
+export type ExportedUsage = UsageColumns & Record<UsagePartKey, number | null>;
+
 /** Columns exported as they are stored. */
 type AsStored = Pick<ExchangeRow, 'id' | 'connection_id' | 'host' | 'port' | 'method' | 'path' | 'status' | 'provider' | 'api' | 'model'>;
 
@@ -32,8 +36,12 @@ export interface ExportedExchange extends AsStored {
   /** How the request went: over TLS (https, wss) or plain HTTP (row-scheme.ts). */
   scheme: 'https' | 'http';
   stream: boolean | null;
-  /** The row's token-count columns (the audio ones are parts of the others: Realtime, audio chat completions, GPT-4o transcriptions). */
-  usage: UsageColumns;
+  /**
+   * The row's token-count columns (the audio ones are parts of the others: Realtime, audio chat
+   * completions, GPT-4o transcriptions), then its usage_parts (image and video parts of the
+   * counts, whisper-1's audio seconds, web and file searches, 1-hour cache writes; archive/usage-parts.ts).
+   */
+  usage: ExportedUsage;
   /** True when llmtap estimated those counts (and the cost) from the text: the answer reported no usage, or was cut before its final usage. */
   usage_estimated: boolean;
   /** What was estimated: `all` the counts, or the `output` only (the input is as the provider reported it); null when nothing was. */
@@ -341,7 +349,8 @@ function toolCalls(json: string | null): ExportedToolCall[] {
   }));
 }
 
-/** An exchange's token counts as export and HAR write them (rows from before a column existed give null). */
-export function usageJson(row: ExchangeRow): UsageColumns {
-  return Object.fromEntries(USAGE_COLUMNS.map((column) => [column, row[column] ?? null])) as unknown as UsageColumns;
+/** An exchange's token counts as export and HAR write them (rows from before a column existed give null, as does a part none was recorded of). */
+export function usageJson(row: ExchangeRow): ExportedUsage {
+  const columns = Object.fromEntries(USAGE_COLUMNS.map((column) => [column, row[column] ?? null])) as unknown as UsageColumns;
+  return { ...columns, ...usagePartsJson(row.usage_parts) };
 }

@@ -19,7 +19,7 @@ export interface UnpricedGroup {
 }
 
 const ROW_COLUMNS = `cost_usd, cost_source, status, provider, host, port, tls, path, api, model, policy, started_at, input_tokens, output_tokens, cached_input_tokens,
-  cache_creation_input_tokens, reasoning_tokens, input_audio_tokens, cached_audio_input_tokens, output_audio_tokens`;
+  cache_creation_input_tokens, reasoning_tokens, input_audio_tokens, cached_audio_input_tokens, output_audio_tokens, usage_parts`;
 
 /**
  * `stats`' note on what it could not put a cost on: the exchanges a filter covers that

@@ -1,4 +1,5 @@
 import type { ProviderId, Usage } from '../exchange.js';
+import { usagePartsOf } from '../archive/usage-parts.js';
 import { effectiveUpstream } from './effective-upstream.js';
 import { untokenedReason } from './untokened-reason.js';
 import { usdFraction } from './usd-fraction.js';
@@ -6,17 +7,27 @@ import { parsePolicy } from '../policy/parse-record.js';
 import type { ExchangeRow } from '../recorder/row-types.js';
 import type { PriceInput, PriceResult } from './price-exchange.js';
 
-/** The archived columns an exchange's usage is read back from. */
+/**
+ * The archived columns an exchange's usage is read back from. `usage_parts` may be left
+ * out by a reader that selects no such column: its row then reads as one without parts.
+ */
 export type UsageColumns = Pick<ExchangeRow, 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_creation_input_tokens' | 'reasoning_tokens'
-  | 'input_audio_tokens' | 'cached_audio_input_tokens' | 'output_audio_tokens'>;
+  | 'input_audio_tokens' | 'cached_audio_input_tokens' | 'output_audio_tokens'> & Partial<Pick<ExchangeRow, 'usage_parts'>>;
 
-/** An archived exchange's usage as the price list reads it (rows from before schema 11 have no audio columns: undefined, priced as text). */
+/**
+ * An archived exchange's usage as the price list reads it, its image, video, search and
+ * 1-hour cache parts laid back from `usage_parts`, so it is priced as it was recorded.
+ * Rows from before schema 11 have no audio columns, from before 17 no parts: undefined,
+ * priced as text (as they were then).
+ */
 export function rowUsage(row: UsageColumns): Usage {
-  return {
+  const usage: Usage = {
     inputTokens: row.input_tokens ?? undefined, outputTokens: row.output_tokens ?? undefined, cachedInputTokens: row.cached_input_tokens ?? undefined,
     cacheCreationInputTokens: row.cache_creation_input_tokens ?? undefined, reasoningTokens: row.reasoning_tokens ?? undefined,
     inputAudioTokens: row.input_audio_tokens ?? undefined, cachedAudioTokens: row.cached_audio_input_tokens ?? undefined, outputAudioTokens: row.output_audio_tokens ?? undefined,
   };
+  const parts = usagePartsOf(row.usage_parts);
+  return parts ? Object.assign(usage, parts) : usage;
 }
 
 export type UnpricedRow = UsageColumns & Pick<ExchangeRow, 'cost_usd' | 'cost_source' | 'status' | 'provider' | 'host' | 'port' | 'tls' | 'path' | 'api' | 'model' | 'policy' | 'started_at'>;

@@ -204,4 +204,9 @@ export const MIGRATIONS: readonly string[] = [
     SELECT session_id, COUNT(*) - COUNT(DISTINCT thread_id || ' ' || turn) AS n FROM exchanges
     WHERE session_id IS NOT NULL AND thread_id IS NOT NULL AND turn IS NOT NULL GROUP BY session_id
   ) AS r WHERE r.session_id = sessions.id AND r.n > 0;`,
+  // 17: the parts of the usage with no column of their own (image and video tokens, whisper-1's
+  // seconds, web and file searches, 1-hour cache writes: archive/usage-parts.ts), as JSON, so a row
+  // priced again (--prices, `policy test`) costs what it was recorded at. NULL in ordinary rows and
+  // older ones: none recorded.
+  'ALTER TABLE exchanges ADD COLUMN usage_parts TEXT',
 ];

@@ -54,6 +54,12 @@ export interface ExchangeRow {
   input_audio_tokens: number | null;
   cached_audio_input_tokens: number | null;
   output_audio_tokens: number | null;
+  /**
+   * The usage's parts with no column of their own (schema 17, archive/usage-parts.ts): JSON of
+   * image and video tokens, audio seconds, web and file searches, 1-hour cache writes; null
+   * when none was above 0, and in older rows.
+   */
+  usage_parts: string | null;
   /** Per model, for a WebSocket session answered by more than one (schema 13, model-parts.ts): JSON; null otherwise and in older rows. */
   model_usage: string | null;
   outcome: string | null;
@@ -132,6 +138,7 @@ export const EXCHANGE_COLUMNS: readonly (keyof ExchangeRow)[] = [
   'tool_name', 'tool_version', 'agent', 'quota',
   'session_id', 'thread_id', 'turn', 'cost_usd', 'cost_source', 'request_body_layout', 'response_body_layout',
   'policy', 'client_label', 'input_audio_tokens', 'cached_audio_input_tokens', 'output_audio_tokens', 'usage_estimated', 'model_usage',
+  'usage_parts',
 ];
 
 export const WS_MESSAGE_COLUMNS: readonly (keyof WsMessageRow)[] = [

@@ -3,6 +3,7 @@ import { builtInRedactor, type Redactor } from '../redact/redactor.js';
 import type { ExchangeRow, TunnelRow, WsMessageRow } from './db.js';
 import { storedBody } from './stored-body.js';
 import { ESTIMATED_COLUMN } from '../archive/estimated-part.js';
+import { usagePartsColumn } from '../archive/usage-parts.js';
 
 /** Maps an exchange to its archive row: bodies decoded, every text field through the redactor. */
 export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor): ExchangeRow {
@@ -65,6 +66,7 @@ export function exchangeToRow(ex: Exchange, redactor: Redactor = builtInRedactor
     input_audio_tokens: usage?.inputAudioTokens ?? null,
     cached_audio_input_tokens: usage?.cachedAudioTokens ?? null,
     output_audio_tokens: usage?.outputAudioTokens ?? null,
+    usage_parts: usagePartsColumn(usage),
     usage_estimated: ex.usageEstimated ? ESTIMATED_COLUMN[ex.usageEstimated] : null,
     // Per model, with prices: the writer fills it in (model-parts.ts) as it prices the row.
     model_usage: null,

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LABEL_OF_SESSION } from '../../src/archive/sqlite-reader.js';
-import { assertKnownSchema, DEFAULT_BUSY_TIMEOUT_MS, EXCHANGE_COLUMNS, openArchive, SCHEMA_VERSION, TUNNEL_COLUMNS } from '../../src/recorder/db.js';
+import { rowUsage } from '../../src/cost/unpriced-reason.js';
+import { assertKnownSchema, DEFAULT_BUSY_TIMEOUT_MS, EXCHANGE_COLUMNS, MIGRATIONS, openArchive, SCHEMA_VERSION, TUNNEL_COLUMNS, type ExchangeRow } from '../../src/recorder/db.js';
 
 describe('archive migrations', () => {
   let dir: string;
@@ -90,6 +91,30 @@ describe('archive migrations', () => {
       .map((i) => i.name);
     expect(indexes).toEqual(expect.arrayContaining(['exchanges_started_at', 'exchanges_host', 'exchanges_model']));
     archive.close();
+  });
+
+  it('an archive from schema 16 gains usage_parts (17); its rows keep null: no parts recorded', () => {
+    const file = join(dir, 'old.db');
+    const old = new Database(file);
+    for (const step of MIGRATIONS.slice(0, 16)) old.exec(step);
+    old.pragma('user_version = 16');
+    old.prepare(`INSERT INTO exchanges (id, connection_id, started_at, host, port, method, path, request_headers, request_body_size, request_body_truncated,
+      provider, api, model, input_tokens, output_tokens) VALUES ('x1', 'c1', 1, 'api.openai.com', 443, 'POST', '/v1/images/edits', '[]', 0, 0, 'openai', 'images', 'gpt-image-1', 373, 4160)`).run();
+    old.close();
+
+    const archive = openArchive(file);
+    try {
+      expect(archive.db.pragma('user_version', { simple: true })).toBe(17);
+      expect(SCHEMA_VERSION).toBe(17);
+      const columns = (archive.db.prepare('PRAGMA table_info(exchanges)').all() as { name: string; type: string; notnull: number }[]);
+      expect(columns.find((c) => c.name === 'usage_parts')).toMatchObject({ type: 'TEXT', notnull: 0 });
+      const row = archive.db.prepare("SELECT * FROM exchanges WHERE id = 'x1'").get() as ExchangeRow;
+      expect(row.usage_parts).toBeNull();
+      const usage = rowUsage(row);
+      expect([usage.inputTokens, usage.outputTokens, usage.outputImageTokens]).toEqual([373, 4160, undefined]);
+    } finally {
+      archive.close();
+    }
   });
 
   it.skipIf(process.platform === 'win32')('creates the archive file owner-only', () => {

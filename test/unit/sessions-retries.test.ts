@@ -65,10 +65,12 @@ describe('session turns and retries', () => {
     db.exec('UPDATE sessions SET retries = 0');
     const version = db.pragma('user_version', { simple: true }) as number;
     expect(version).toBe(MIGRATIONS.length);
-    // This undoes the last migration only: it must be the one adding retries.
-    expect(MIGRATIONS.at(-1)).toContain('ADD COLUMN retries');
+    // This undoes the step adding retries (16) and the one after it (usage_parts): the archive as schema 15 left it.
+    expect(MIGRATIONS[15]).toContain('ADD COLUMN retries');
+    expect(MIGRATIONS.slice(16)).toEqual(['ALTER TABLE exchanges ADD COLUMN usage_parts TEXT']);
     db.exec('ALTER TABLE sessions DROP COLUMN retries');
-    db.pragma(`user_version = ${version - 1}`);
+    db.exec('ALTER TABLE exchanges DROP COLUMN usage_parts');
+    db.pragma('user_version = 15');
     db.close();
     openArchive(file).close();
     const reader = new SqliteArchiveReader(file);
