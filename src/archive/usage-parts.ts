@@ -74,6 +74,23 @@ export function usagePartsJson(column: string | null | undefined): Record<UsageP
   return Object.fromEntries(PARTS.map(([field, key]) => [key, parts?.[field] ?? null])) as Record<UsagePartKey, number | null>;
 }
 
+/** What `show` and the web UI's turn say the token counts were made of, besides text, and what else was billed. */
+export type UsageBreakdown = UsageParts & Pick<Usage, 'inputAudioTokens' | 'cachedAudioTokens' | 'outputAudioTokens'>;
+
+/**
+ * A row's breakdown: its audio columns (schema 11) and its usage_parts, those above 0;
+ * undefined for a row with none (text only, or from before the columns).
+ */
+export function rowBreakdown(row: { input_audio_tokens?: number | null; cached_audio_input_tokens?: number | null; output_audio_tokens?: number | null; usage_parts?: string | null }): UsageBreakdown | undefined {
+  const parts = usagePartsOf(row.usage_parts);
+  const audio: UsageBreakdown = {};
+  if (isPart(row.input_audio_tokens)) audio.inputAudioTokens = row.input_audio_tokens;
+  if (isPart(row.cached_audio_input_tokens)) audio.cachedAudioTokens = row.cached_audio_input_tokens;
+  if (isPart(row.output_audio_tokens)) audio.outputAudioTokens = row.output_audio_tokens;
+  if (!parts && Object.keys(audio).length === 0) return undefined;
+  return { ...audio, ...parts };
+}
+
 function isPart(n: unknown): n is number {
   return typeof n === 'number' && Number.isFinite(n) && n > 0;
 }

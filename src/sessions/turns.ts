@@ -14,6 +14,7 @@ import { unpricedReason } from '../cost/unpriced-reason.js';
 import { errorStopReason } from './error-answer.js';
 import { usageUnknownReason } from '../cost/usage-unknown.js';
 import { estimatedPart, type EstimatedPart } from '../archive/estimated-part.js';
+import { rowBreakdown, type UsageBreakdown } from '../archive/usage-parts.js';
 
 /**
  * A session as people read it: per thread, turn by turn, each turn showing only what
@@ -36,6 +37,8 @@ export interface TurnView {
   outputTokens: number | null;
   costUsd: number | null;
   apiEquivalent: boolean;
+  /** What the counts were made of besides text (audio, image, video tokens) and what else was billed (searches, seconds of audio), when any was: archive/usage-parts.ts. */
+  usageParts?: UsageBreakdown;
   /** The tokens (and the cost priced from them) were estimated by llmtap: all (the answer reported no usage), or the output only (a stream cut after its input was reported). */
   estimated?: EstimatedPart;
   /** Why the turn counted tokens but has no cost (unknown model, a local model…): cost/unpriced-reason.ts. */
@@ -154,13 +157,13 @@ export function threadTurns(rows: ExchangeRow[], reading: SessionReading = {}): 
       turn: first, startedAt: row.started_at, model: row.model,
       latencyMs: row.ended_at === null ? null : row.ended_at - row.started_at,
       ttftMs: row.first_byte_at === null ? null : row.first_byte_at - row.started_at, promptTokens: reportedPromptTokens(row), cachedTokens: row.cached_input_tokens,
-      outputTokens: outputTokens(row), costUsd: row.cost_usd, answer: answerOf(row),
+      outputTokens: outputTokens(row), costUsd: row.cost_usd, answer: answerOf(row), usageParts: rowBreakdown(row),
     }, record, routing, price), readConversation(row.api ?? undefined, requestOf(row)));
   }
   return turns;
 }
 
-type TurnFigures = Pick<TurnView, 'turn' | 'startedAt' | 'model' | 'latencyMs' | 'ttftMs' | 'promptTokens' | 'cachedTokens' | 'outputTokens' | 'costUsd' | 'answer'>;
+type TurnFigures = Pick<TurnView, 'turn' | 'startedAt' | 'model' | 'latencyMs' | 'ttftMs' | 'promptTokens' | 'cachedTokens' | 'outputTokens' | 'costUsd' | 'answer' | 'usageParts'>;
 
 /** A turn of `row` with these figures, and the policy decisions and routing lines shown on it. */
 function viewOf(row: ExchangeRow, f: TurnFigures, policy: PolicyRecord | undefined, routing: string[], price?: SessionReading['price']): TurnView {
@@ -169,6 +172,7 @@ function viewOf(row: ExchangeRow, f: TurnFigures, policy: PolicyRecord | undefin
     latencyMs: f.latencyMs, ttftMs: f.ttftMs, promptTokens: f.promptTokens, cachedTokens: f.cachedTokens, outputTokens: f.outputTokens,
     costUsd: f.costUsd, apiEquivalent: row.cost_source === 'api_equivalent', added: [], answer: f.answer,
   };
+  if (f.usageParts) view.usageParts = f.usageParts;
   const estimated = estimatedPart(row.usage_estimated);
   if (estimated) view.estimated = estimated;
   const unknown = price && unpricedReason(row, price);

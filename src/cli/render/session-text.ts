@@ -4,6 +4,7 @@ import type { ThreadView, TurnView } from '../../sessions/turns.js';
 import { retryFlags } from '../../sessions/replay-timeline.js';
 import { counted, duration, localTime, statusLabel, terminalSafe, tokens, usd } from './format.js';
 import { quotaText } from './quota.js';
+import { billedBesideTokens, tokenFigures } from './usage-parts-text.js';
 import { estimatedMark } from '../../archive/estimated-part.js';
 import { decisionLines } from './policy-text.js';
 import { bold, cyan, dim, red } from './table.js';
@@ -96,8 +97,8 @@ function renderTurn(turn: TurnView, indent: string, o: RenderOptions, out: strin
     `turn ${turn.turn}${retry ? ' (retry)' : ''}`, localTime(turn.startedAt), turn.model ?? '-', status.failed && o.color ? red(status.text) : status.text,
     `${duration(turn.latencyMs)} (TTFT ${duration(turn.ttftMs)})`,
     // The terminal's turn line writes unreported prompt tokens as the 0 it always has (its tests and scripts read it so); the web UI writes `–`.
-    `in ${tokens(turn.promptTokens ?? 0)} (cached ${tokens(turn.cachedTokens ?? 0)}) out ${tokens(turn.outputTokens)}${estimatedMark(turn.estimated)}`,
-    usd(turn.costUsd, { apiEquivalent: turn.apiEquivalent }), turn.exchangeId,
+    `${tokenFigures(turn.promptTokens ?? 0, turn.cachedTokens ?? 0, turn.outputTokens, turn.usageParts)}${estimatedMark(turn.estimated)}`,
+    ...billedBesideTokens(turn.usageParts), usd(turn.costUsd, { apiEquivalent: turn.apiEquivalent }), turn.exchangeId,
   ].join(' · ');
   out.push(o.markdown ? `**${facts}**` : `${indent}${o.color ? cyan(`── ${facts}`) : `── ${facts}`}`);
   if (turn.policy) for (const line of decisionLines(turn.policy)) out.push(o.markdown ? `> policy: ${line}` : `${indent}   policy: ${o.color ? dim(line) : line}`);
