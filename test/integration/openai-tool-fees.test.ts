@@ -51,6 +51,8 @@ describe('OpenAI Responses web and file search calls through the proxy', () => {
     const cli = async (...args: string[]) => (await promisify(execFile)(process.execPath, ['dist/cli/main.js', '--home', tp.home, ...args])).stdout;
     const stats = JSON.parse(await cli('stats', '--by', 'model', '--json')) as Array<{ model: string; cost_usd: number }>;
     expect(stats.find((r) => r.model === 'gpt-4.1')?.cost_usd).toBeCloseTo(2 * usd, 12);
-    expect(await cli('show', recs[0]!.id)).toMatch(/in 37 \(cached 12\) out 21 · \$0\.023 · /);
+    // The searches are kept with the row (usage_parts): show and export say what was billed beside the tokens.
+    expect(await cli('show', recs[0]!.id)).toMatch(/in 37 \(cached 12\) out 21 · 2 web searches · 1 file search · \$0\.023 · /);
+    for (const e of recs) expect(e.usage).toMatchObject({ web_searches: 2, file_searches: 1 });
   });
 });
