@@ -144,6 +144,8 @@ describe('images through the proxy', () => {
       ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), redacted],
       ['images', 'gpt-image-1', false, EDIT_USAGE.input_tokens, expect.closeTo(editCost, 9), redacted],
     ]);
+    // The image part of the input is kept with the row (usage_parts), so a re-price reads it back.
+    expect(recs.map((r) => r.usage.input_image_tokens)).toEqual([323, 323]);
     // The archive keeps what went up: the SDK's upload holds no address at all; the hand-made one only inside its file.
     expect(storedBody(recs[0]!).equals(edits[0]!.body)).toBe(true);
     expect(storedBody(recs[0]!).includes('jane@corp.example')).toBe(false);
@@ -222,6 +224,9 @@ describe('audio through the proxy', () => {
     ]);
     expect(await cli('show', recs[0]!.session_id!)).toContain(TRANSCRIPT);
     expect(await cli('show', recs[2]!.id)).toContain('cost not known: the answer reports no usage (a transcript as text, srt or vtt carries none');
+    // whisper-1's seconds are kept with its row (usage_parts): exported, and shown beside its (absent) token counts.
+    expect(recs.map((r) => r.usage.input_audio_seconds)).toEqual([null, WHISPER_SECONDS, null, null]);
+    expect(await cli('show', recs[1]!.id)).toContain(` · ${WHISPER_SECONDS} s of audio · `);
   });
 
   it('a transcription\'s prompt is redacted inside its upload, the audio as sent', async () => {
