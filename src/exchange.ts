@@ -90,14 +90,15 @@ export interface Usage {
   /**
    * GPT image models and Gemini: the image part of inputTokens (an edit's input images, a
    * prompt's pictures and PDF pages) and of outputTokens (images drawn), priced at image
-   * rates. Priced as the exchange is recorded; the archive has no column for them (its
-   * input/output columns hold the totals).
+   * rates. The archive's input/output columns hold the totals; these parts are kept in
+   * its usage_parts column (archive/usage-parts.ts), as are the other parts below that
+   * have no column of their own (video, audio seconds, searches, 1-hour cache writes).
    */
   inputImageTokens?: number;
   outputImageTokens?: number;
-  /** Gemini: the video part of inputTokens (a video in the prompt, Live's camera or screen frames), priced at video rates; not archived either. */
+  /** Gemini: the video part of inputTokens (a video in the prompt, Live's camera or screen frames), priced at video rates. */
   inputVideoTokens?: number;
-  /** whisper-1: seconds of audio transcribed (its usage is a duration, billed per minute); priced as recorded, not archived. */
+  /** whisper-1: seconds of audio transcribed (its usage is a duration, billed per minute). */
   inputAudioSeconds?: number;
 }
 

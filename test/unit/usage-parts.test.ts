@@ -4,6 +4,8 @@ import { priceExchange } from '../../src/cost/price-exchange.js';
 import { rowUsage } from '../../src/cost/unpriced-reason.js';
 import { makeExchange, type ApiKind, type ProviderId, type Usage } from '../../src/exchange.js';
 import { archivedRequest } from '../../src/policy/archived-request.js';
+import { loadPolicyText } from '../../src/policy/load.js';
+import { simulatePolicy } from '../../src/policy/simulate.js';
 import { priceOf } from '../../src/recorder/row-cost.js';
 import { exchangeToRow } from '../../src/recorder/rows.js';
 
@@ -41,6 +43,14 @@ describe('the usage parts column', () => {
     expect(again.usd).toBeCloseTo(row.cost_usd!, 12);
     // policy test reads the same usage back (its what-if prices of a route).
     expect(archivedRequest(row, new Map()).usage).toMatchObject(usage);
+  });
+
+  it('policy test: a route to the same model changes nothing in the what-if cost of an image edit', () => {
+    const row = recorded('openai', 'images', 'gpt-image-1', 'api.openai.com', { inputTokens: 373, inputImageTokens: 323, outputTokens: 4160, outputImageTokens: 4160 });
+    const policy = loadPolicyText('rules:\n  - {id: same, match: {model: gpt-image-1}, route: {model: gpt-image-1}}\n', 'p.yaml');
+    const report = simulatePolicy(policy, [row], { price: (input) => priceExchange(input) });
+    expect(report.totals.rerouted).toBe(1);
+    expect(report.totals.routeCostDeltaUsd).toBeCloseTo(0, 12);
   });
 
   it('holds just the parts with no column, above 0; an ordinary row has none (null)', () => {
