@@ -8,8 +8,8 @@ import type { ProviderParser } from './types.js';
  * An answer cut at the capture limit, read again with the last bytes of its body (the
  * capture's tail): its usage comes at the end (a stream's last event, a JSON answer's
  * `usage` after its content), so the head alone records it without tokens or cost.
- * `tail` must be the body's own bytes (no content-coding: a compressed tail cannot be
- * decoded alone); `head` is what the reducer made of the kept head.
+ * `tail` must be the decoded body's last bytes (a compressed tail cannot be decoded alone:
+ * BodyCapture decodes the whole body for it); `head` is what the reducer made of the kept head.
  *
  * The text, thinking and tool calls stay the head's: the tail's pieces follow a gap, and
  * joined to the head they would make a text (or a tool call's arguments) that was never sent.

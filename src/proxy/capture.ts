@@ -1,4 +1,6 @@
+import { isIdentityCoded } from '../content-encoding.js';
 import type { Captured } from '../exchange.js';
+import { decodedTailFor, type DecodedTail } from './decoded-tail.js';
 
 /**
  * Bytes of a body's end kept past the capture limit: where providers put the usage of an
@@ -27,8 +29,17 @@ export class BodyCapture {
   /** Index of the first chunk still kept: dropped ones are skipped, not shifted out (an O(n) move per chunk). */
   private tailFirst = 0;
   private tailStored = 0;
+  /** Set once the body first runs past the limit (never for one within it). */
+  private crossed = false;
+  private identity = true;
+  /** A compressed body's decoder, fed all of it from the crossing on. */
+  private decoded: DecodedTail | undefined;
 
-  constructor(private readonly limit: number, private readonly keepsTail = false) {}
+  /**
+   * `codingOf`: the answer's Content-Encoding, asked only when the body first runs past the
+   * limit (the headers have come by then): a compressed body's tail is then kept decoded.
+   */
+  constructor(private readonly limit: number, private readonly keepsTail = false, private readonly codingOf?: () => string | undefined) {}
 
   push(chunk: Buffer): void {
     this.seen += chunk.length;
@@ -46,6 +57,8 @@ export class BodyCapture {
 
   private keepTail(chunk: Buffer): void {
     if (!this.keepsTail) return;
+    if (!this.crossed) this.cross();
+    this.decoded?.push(chunk);
     // Only the last TAIL_BYTES of a large chunk can matter.
     const part = chunk.length <= TAIL_BYTES ? chunk : chunk.subarray(chunk.length - TAIL_BYTES);
     this.tailChunks.push(unpinned(part));
@@ -56,6 +69,16 @@ export class BodyCapture {
       this.tailChunks = this.tailChunks.slice(this.tailFirst);
       this.tailFirst = 0;
     }
+  }
+
+  /** The body's bytes mean nothing alone under a content-coding: they are decoded from the first one, off the event loop. */
+  private cross(): void {
+    this.crossed = true;
+    const coding = this.codingOf?.();
+    this.identity = isIdentityCoded(coding);
+    if (this.identity) return;
+    this.decoded = decodedTailFor(coding, this.chunks[0] ?? Buffer.alloc(0));
+    this.decoded?.feedHead(this.chunks);
   }
 
   get size(): number {
@@ -79,6 +102,17 @@ export class BodyCapture {
     const fromHead = Math.max(0, TAIL_BYTES - this.tailStored);
     const joined = Buffer.concat([head.subarray(Math.max(0, head.length - fromHead)), ...this.tailChunks.slice(this.tailFirst)]);
     return joined.length <= TAIL_BYTES ? joined : joined.subarray(joined.length - TAIL_BYTES);
+  }
+
+  /**
+   * The tail as a parser can read it, for a body cut at the limit: tail() for one sent without
+   * content-coding, the decoded tail for a compressed one (waited for, briefly), undefined
+   * when there is none (within the limit, a coding it cannot decode, decoding stopped).
+   */
+  async readableTail(): Promise<Buffer | undefined> {
+    if (!this.crossed) return undefined;
+    if (this.identity) return this.tail();
+    return this.decoded?.finish();
   }
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { decodeBody, isIdentityCoded } from '../content-encoding.js';
+import { decodeBody } from '../content-encoding.js';
 import { LlmtapError, upstreamFailureDetail, providerErrorBody, providerErrorHeaders, type ErrorCode } from '../errors.js';
 import { headerValue, now, type Exchange, type Outcome, type RawHeaders } from '../exchange.js';
 import { newId } from '../ids.js';
@@ -191,7 +191,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     const extraHeaders = cacheTicket?.enforced ? [CACHE_HEADER, 'miss'] : undefined;
     missHeader = extraHeaders !== undefined;
 
-    const capture = new BodyCapture(deps.captureLimit, true);
+    const capture = new BodyCapture(deps.captureLimit, true, () => ex.response && headerValue(ex.response.headers, 'content-encoding'));
     // A plan that can only swap the credential goes the plain relay's way with the hop's headers.
     const swapOnly = routing && policyRuntime && credentialsOnlyHop(routing.plan);
     let upstreamPath = path;
@@ -205,7 +205,7 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       : await relay(upstreamPath === '*' ? asteriskUpstream(() => deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port), deps.upstreamHeadersTimeoutMs) : deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path: upstreamPath, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
     if (ex.response) {
       ex.response.body = capture.result();
-      answerTail = capture.tail();
+      answerTail = await capture.readableTail();
     }
     switch (result.outcome) {
       case 'completed':
@@ -309,9 +309,9 @@ function finish(ex: Exchange, conn: ConnectionContext, deps: ExchangeDeps, befor
       const reducer = parser.createReducer(headerValue(ex.response.headers, 'content-type'));
       reducer.push(decoded);
       let read = reducer.finish();
-      // Cut at the capture limit: the usage at the body's end is in its tail (only a body sent
-      // without content-coding: a compressed tail cannot be decoded alone).
-      if (tail && ex.response.body.truncated && isIdentityCoded(headerValue(ex.response.headers, 'content-encoding'))) read = completeFromTail(parser, headerValue(ex.response.headers, 'content-type'), read, tail);
+      // Cut at the capture limit: the usage at the body's end is in its tail (decoded when the
+      // answer came compressed: see BodyCapture.readableTail).
+      if (tail && ex.response.body.truncated) read = completeFromTail(parser, headerValue(ex.response.headers, 'content-type'), read, tail);
       const reassembled = settleFailure(read, ex.response.status);
       // The body's own counts win; some answers carry theirs only in headers.
       const fromHeaders = reassembled.usage ? undefined : parser.usageFromHeaders?.(ex.response.headers);
