@@ -68,7 +68,8 @@ export class DecodedTail {
     this.done = new Promise((resolve) => {
       decoder.on('data', (chunk: Buffer) => this.keep(chunk));
       decoder.once('end', resolve);
-      decoder.once('error', () => {
+      // `on`, not `once`: an error after the first (a write racing destroy) must not go unhandled.
+      decoder.on('error', () => {
         this.failed = true;
         resolve();
       });
