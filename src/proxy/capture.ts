@@ -109,7 +109,8 @@ export class BodyCapture {
    * content-coding, the decoded tail for a compressed one (waited for, briefly), undefined
    * when there is none (within the limit, a coding it cannot decode, decoding stopped).
    */
-  async readableTail(): Promise<Buffer | undefined> {
+  readableTail(): Buffer | undefined | Promise<Buffer | undefined> {
+    // Synchronous unless a decoder is to be waited for (a body within the limit: no promise, no tick).
     if (!this.crossed) return undefined;
     if (this.identity) return this.tail();
     return this.decoded?.finish();

@@ -191,7 +191,8 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
     const extraHeaders = cacheTicket?.enforced ? [CACHE_HEADER, 'miss'] : undefined;
     missHeader = extraHeaders !== undefined;
 
-    const capture = new BodyCapture(deps.captureLimit, true, () => ex.response && headerValue(ex.response.headers, 'content-encoding'));
+    // A compressed answer's tail is decoded only for an exchange that is recorded (nothing else reads it).
+    const capture = new BodyCapture(deps.captureLimit, true, conn.record ? () => ex.response && headerValue(ex.response.headers, 'content-encoding') : undefined);
     // A plan that can only swap the credential goes the plain relay's way with the hop's headers.
     const swapOnly = routing && policyRuntime && credentialsOnlyHop(routing.plan);
     let upstreamPath = path;
@@ -205,7 +206,8 @@ export async function handleExchange(req: IncomingMessage, res: ServerResponse, 
       : await relay(upstreamPath === '*' ? asteriskUpstream(() => deps.pools.dial(conn.target.tls, conn.target.host, conn.target.port), deps.upstreamHeadersTimeoutMs) : deps.pools.get(conn.target.tls, conn.target.host, conn.target.port), { method: ex.request.method, path: upstreamPath, headers: forwardHeaders, body: forwardBody }, res, ex, capture, { extraHeaders });
     if (ex.response) {
       ex.response.body = capture.result();
-      answerTail = await capture.readableTail();
+      const tail = capture.readableTail();
+      answerTail = tail instanceof Promise ? await tail : tail;
     }
     switch (result.outcome) {
       case 'completed':
