@@ -72,11 +72,11 @@ describe('the web UI session view', () => {
     expect(order).toEqual(['chat', 'session']);
     expect(status).toBe(200);
 
-    // The same answer as the view read on the event loop gave: `show --json` plus the diffs.
+    // The same answer as the view read on the event loop gave: `show --json` plus the diffs and the token counts (none here).
     const reader = new SqliteArchiveReader(paths(home).archive, { readonly: true });
     try {
       const detail = reader.session(SESSION)!;
-      const expected = { session: sessionJson(detail.session), threads: threadsJson(sessionThreads(detail, { messagesOf: (id) => reader.wsMessages(id) })), diffs: threadRequestDiffs(detail.exchanges) };
+      const expected = { session: sessionJson(detail.session), threads: threadsJson(sessionThreads(detail, { messagesOf: (id) => reader.wsMessages(id) })), diffs: threadRequestDiffs(detail.exchanges), token_counts: 0 };
       expect(body).toEqual(JSON.parse(JSON.stringify(expected)));
       expect(detail.exchanges.length).toBe(120);
     } finally {

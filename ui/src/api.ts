@@ -64,7 +64,8 @@ export interface SessionJson {
 }
 
 /** `estimates_due`: an answer of the session still awaits the writer's token estimate (asked again after ESTIMATE_RECHECK_MS). */
-export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff>; estimates_due?: boolean }
+/** `token_counts`: the token counts asked in the session, no turns (absent from an older proxy's answer). */
+export interface SessionPage { session: SessionJson; threads: ThreadView[]; diffs: Record<string, RequestDiff>; token_counts?: number; estimates_due?: boolean }
 export interface SessionList { sessions: SessionJson[]; estimates_due?: boolean }
 
 /**

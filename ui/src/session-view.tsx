@@ -39,7 +39,8 @@ function SessionPageView({ page }: { page: SessionPage }) {
       <h1>Session <span class="mono">{s.id}</span></h1>
       <div class="facts">
         <span>{dateTime(s.started_at)}</span><span>{ms(s.duration_ms)}</span><span>{s.tool ?? 'unknown tool'}</span><span>{s.models.join(', ')}</span>
-        <span>{counted(s.threads, 'thread')}, {counted(replay.steps.length, 'turn')}</span>
+        {/* Token counts belong to the session but are no turns: counted beside them, as `show` does. */}
+        <span>{counted(s.threads, 'thread')}, {counted(replay.steps.length, 'turn')}{page.token_counts ? `, ${counted(page.token_counts, 'token count')}` : ''}</span>
         <span>in {tokens(s.tokens.input)} · cached {tokens(s.tokens.cached_input)} · out {tokens(s.tokens.output)}</span>
         <span class="cost">{usd(knownSum(s.cost_usd, s.unpriced_exchanges), s.api_equivalent)}</span>
         {s.quota_burn_percent && <span class="quota" title="share of the subscription's usage windows this session used (account-wide windows: an upper bound when sessions overlap)">quota burn {quota(s.quota_burn_percent)}</span>}

@@ -3,7 +3,7 @@ import { estimatesDue } from '../../cli/estimate-wait.js';
 import { sessionJson } from '../../cli/sessions.js';
 import type { PriceOverrides } from '../../cost/override-match.js';
 import { threadsJson } from '../../sessions/turns-json.js';
-import { sessionThreads } from '../../sessions/turns.js';
+import { isAsideRow, sessionThreads } from '../../sessions/turns.js';
 import { canSee, type Viewer } from './access.js';
 import { pricesFor } from './prices-for.js';
 import { threadRequestDiffs } from './request-diff.js';
@@ -18,7 +18,8 @@ export interface SessionPageQuery {
 /**
  * The web UI's session view (`/ui/api/sessions/ID`) as JSON text: what `show --json`
  * prints for a session, plus the diffs between consecutive requests; undefined when there
- * is none the viewer may see. It decodes and parses every request body of the session
+ * is none the viewer may see. `token_counts`: the token counts asked in the session (no
+ * turns: sessions/group-aside.ts), which `show` counts in its header. It decodes and parses every request body of the session
  * (~0.1 s per 100 turns), so the proxy runs it in the report thread (report-worker.ts),
  * off the event loop that relays traffic. It crosses back as UTF-8 bytes, as the exchange
  * page does (exchange-page.ts): sending a long string costs the main thread its encoding.
@@ -33,5 +34,6 @@ export async function sessionPage(reader: ArchiveReader, query: SessionPageQuery
   const reading = { messagesOf: (ex: string) => reader.wsMessages(ex), price: await pricesFor(detail.exchanges, query.prices) };
   // Tokens of an answer still awaiting the writer's estimate read 0 for a moment: the page asks again while `estimates_due`.
   const due = estimatesDue(reader.awaitingEstimates([id]));
-  return new TextEncoder().encode(JSON.stringify({ session: sessionJson(detail.session), threads: threadsJson(sessionThreads(detail, reading)), diffs: threadRequestDiffs(detail.exchanges), ...(due ? { estimates_due: true } : {}) }));
+  const tokenCounts = detail.exchanges.filter(isAsideRow).length;
+  return new TextEncoder().encode(JSON.stringify({ session: sessionJson(detail.session), threads: threadsJson(sessionThreads(detail, reading)), diffs: threadRequestDiffs(detail.exchanges), token_counts: tokenCounts, ...(due ? { estimates_due: true } : {}) }));
 }
