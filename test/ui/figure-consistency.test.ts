@@ -3,7 +3,7 @@
  * 0 stays 0) in the live list as on the exchange page; a request the policy refused cost
  * `$0` wherever it is shown; an error answer that counted nothing does not mark the usage
  * total as partial; the charts' time axis never ticks in fractions of a second; the
- * keyboard hints are not shown on a phone. Headless Chromium against recorded traffic.
+ * keyboard hints (the search box's `/` too) are not shown on a phone or a touch screen. Headless Chromium against recorded traffic.
  */
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
@@ -152,14 +152,28 @@ describe('figures read alike on every page', () => {
     await charts.close();
   });
 
-  it('shows the keyboard hints on a wide screen, not on a phone', async () => {
+  it('shows the keyboard hints, and the search box\'s `/`, on a wide screen, not on a phone nor a touch screen', async () => {
+    const search = (p: Page) => p.locator('#filter-q').getAttribute('placeholder');
     await page.goto(`${tp.url}/ui/#/`);
     await page.locator('table.list').waitFor({ timeout: 10_000 });
     expect(await page.locator('.toolbar .hint').isVisible()).toBe(true);
+    expect(await search(page)).toBe('search prompts and answers  (/)');
+    await page.screenshot({ path: `${ARTIFACTS}/figures-desktop.png` });
+    // A touch screen as wide as a desktop's window (a tablet): no keys to press either.
+    const tablet = await chromium.browser.newPage();
+    await tablet.setViewportSize({ width: 1280, height: 800 });
+    await (await tablet.context().newCDPSession(tablet)).send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
+    await tablet.goto(`${tp.url}/ui/#/`);
+    await tablet.locator('table.list').waitFor({ timeout: 10_000 });
+    expect(await tablet.locator('.toolbar .hint').isVisible()).toBe(false);
+    expect(await search(tablet)).toBe('search prompts and answers');
+    await tablet.screenshot({ path: `${ARTIFACTS}/figures-touch-desktop.png` });
+    await tablet.close();
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await page.locator('table.list').waitFor({ timeout: 10_000 });
     expect(await page.locator('.toolbar .hint').isVisible()).toBe(false);
+    expect(await search(page)).toBe('search prompts and answers');
     await page.screenshot({ path: `${ARTIFACTS}/figures-phone.png` });
     // The replay's keys neither.
     const [first] = await listed();

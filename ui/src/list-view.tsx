@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { applyWritten, getJson, insertByTime, mergeFetched, listUrl, matchesFilters, modelText, NO_FILTERS, PAGE_SIZE, type ListFilters, type ListRow, type UiListItem, type UiWrittenItem } from './api.js';
 import { Paging } from './blocks.js';
 import { counted, listTime, ms, shortId, tokens, TTFT_TITLE, usd } from './format.js';
+import { useNoKeys } from './no-keys.js';
 import { SessionWait } from './session-wait.js';
 import { exchangeFailed, stopErrorOf } from '../../src/failed-exchange.js';
 import { knownCost } from '../../src/cost/unpriced-count.js';
@@ -126,6 +127,8 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
   // A link's filters live in the address (`#/?model=…`): clearing goes back to the plain list.
   const clearFilters = () => (location.hash.includes('?') ? (location.hash = '#/') : setFilters(NO_FILTERS));
 
+  // The `/` key is named only where there is a keyboard, as the hints are shown (no-keys.ts).
+  const noKeys = useNoKeys();
   const field = (name: keyof ListFilters, placeholder: string, width = 8) => (
     <input id={`filter-${name}`} class="filter" style={{ width: `${width}em` }} placeholder={placeholder} value={filters[name]}
       onInput={(e) => setFilters({ ...filters, [name]: (e.target as HTMLInputElement).value })} />
@@ -134,7 +137,7 @@ export function ListView({ initial = NO_FILTERS }: { initial?: ListFilters }) {
   return (
     <section>
       <div class="toolbar">
-        {field('q', 'search prompts and answers  (/)', 18)}
+        {field('q', noKeys ? 'search prompts and answers' : 'search prompts and answers  (/)', 18)}
         {field('tool', 'tool')}
         {field('model', 'model', 10)}
         {field('host', 'host', 10)}
