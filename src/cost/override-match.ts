@@ -14,6 +14,15 @@ export interface PriceOverride {
   cache_write_mtok?: number;
   /** 1-hour cache writes (Anthropic, Claude on Bedrock and Vertex); absent: the cache_write rate. */
   cache_write_1h_mtok?: number;
+  /** Audio parts of the prompt and the answer (Realtime, audio chat, Gemini Live); absent: the input and output rates. */
+  input_audio_mtok?: number;
+  output_audio_mtok?: number;
+  /** The cached part of the prompt's audio; absent: the cache read rate. */
+  cache_audio_read_mtok?: number;
+  /** Image parts (GPT image models, Gemini's pictures and drawn images) and video (Gemini); absent: the input and output rates. */
+  input_image_mtok?: number;
+  output_image_mtok?: number;
+  input_video_mtok?: number;
   /** USD per thousand web searches (Anthropic web_search, OpenAI web_search_call); absent: searches leave the exchange unpriced. */
   web_searches_kcount?: number;
   /** USD per thousand OpenAI file_search calls; absent: they leave the exchange unpriced. */
@@ -59,18 +68,36 @@ export function findOverride(overrides: PriceOverrides | undefined, provider: st
   return best;
 }
 
-/** USD for the usage at the override's rates; cached parts are carved out of input_tokens. */
+/**
+ * USD for the usage at the override's rates. Cached parts are carved out of input_tokens;
+ * the audio, image and video parts out of what is left (cached audio out of the cache
+ * reads) and out of output_tokens, each at its own rate where the rule names one, never
+ * more than the count it is a part of.
+ */
 export function overrideCost(rule: PriceOverride, usage: PriceUsage): number {
   const read = usage.cache_read_tokens ?? 0;
   const write = usage.cache_write_tokens ?? 0;
   const hour = Math.min(usage.cache_write_1h_tokens ?? 0, write);
   const uncached = Math.max(0, usage.input_tokens - read - write);
+  const audioRead = Math.min(usage.cache_audio_read_tokens ?? 0, read, usage.input_audio_tokens ?? 0);
+  const audioIn = Math.min((usage.input_audio_tokens ?? 0) - audioRead, uncached);
+  const imageIn = Math.min(usage.input_image_tokens ?? 0, uncached - audioIn);
+  const videoIn = Math.min(usage.input_video_tokens ?? 0, uncached - audioIn - imageIn);
+  const audioOut = Math.min(usage.output_audio_tokens ?? 0, usage.output_tokens);
+  const imageOut = Math.min(usage.output_image_tokens ?? 0, usage.output_tokens - audioOut);
+  const readRate = rule.cache_read_mtok ?? rule.input_mtok;
   const writeRate = rule.cache_write_mtok ?? rule.input_mtok;
-  const micro = uncached * rule.input_mtok
-    + read * (rule.cache_read_mtok ?? rule.input_mtok)
+  const micro = (uncached - audioIn - imageIn - videoIn) * rule.input_mtok
+    + audioIn * (rule.input_audio_mtok ?? rule.input_mtok)
+    + imageIn * (rule.input_image_mtok ?? rule.input_mtok)
+    + videoIn * (rule.input_video_mtok ?? rule.input_mtok)
+    + (read - audioRead) * readRate
+    + audioRead * (rule.cache_audio_read_mtok ?? readRate)
     + (write - hour) * writeRate
     + hour * (rule.cache_write_1h_mtok ?? writeRate)
-    + usage.output_tokens * rule.output_mtok;
+    + (usage.output_tokens - audioOut - imageOut) * rule.output_mtok
+    + audioOut * (rule.output_audio_mtok ?? rule.output_mtok)
+    + imageOut * (rule.output_image_mtok ?? rule.output_mtok);
   const calls = (usage.web_searches ?? 0) * (rule.web_searches_kcount ?? 0) + (usage.storage_searches ?? 0) * (rule.file_searches_kcount ?? 0);
   return micro / 1e6 + calls / 1e3;
 }

@@ -37,6 +37,12 @@ const SCHEMA = {
           cache_read_mtok: RATE,
           cache_write_mtok: RATE,
           cache_write_1h_mtok: RATE,
+          input_audio_mtok: RATE,
+          output_audio_mtok: RATE,
+          cache_audio_read_mtok: RATE,
+          input_image_mtok: RATE,
+          output_image_mtok: RATE,
+          input_video_mtok: RATE,
           web_searches_kcount: RATE,
           file_searches_kcount: RATE,
           from: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
@@ -53,8 +59,9 @@ const validate = (data: unknown): data is { prices: PriceOverride[] } => (valida
 /**
  * Reads a --prices file (YAML, or JSON, which YAML reads too, with the same positions):
  * `{ prices: [ { provider?, model (glob), input_mtok, output_mtok, cache_read_mtok?,
- * cache_write_mtok?, cache_write_1h_mtok?, web_searches_kcount?, file_searches_kcount?,
- * from? } ] }` in USD per million tokens (per thousand calls for the `_kcount` keys). Any problem throws one
+ * cache_write_mtok?, cache_write_1h_mtok?, input_audio_mtok?, output_audio_mtok?,
+ * cache_audio_read_mtok?, input_image_mtok?, output_image_mtok?, input_video_mtok?,
+ * web_searches_kcount?, file_searches_kcount?, from? } ] }` in USD per million tokens (per thousand calls for the `_kcount` keys). Any problem throws one
  * ConfigError line: `FILE:LINE: prices[0].input_mtok: must be a number`.
  */
 export function loadPriceOverrides(file: string): PriceOverrides {

@@ -120,6 +120,42 @@ prices:
     expect(price(fees, { model: 'claude-haiku-4-5', usage: writes }).usd).toBeCloseTo((10 * 1 + 3_000 * 1.25 + 100 * 5) / 1e6, 12);
   });
 
+  it('prices audio, image and video tokens at a rule\'s own rates for them; without one, at its text rates', () => {
+    const media = loadPriceOverrides(file(`
+prices:
+  - provider: gemini
+    model: gemini-live-*
+    input_mtok: 0.5
+    output_mtok: 2
+    input_audio_mtok: 3
+    output_audio_mtok: 12
+    input_image_mtok: 1
+    input_video_mtok: 1.5
+    cache_read_mtok: 0.05
+    cache_audio_read_mtok: 0.3
+  - provider: openai
+    model: gpt-image-*
+    input_mtok: 5
+    output_mtok: 40
+    input_image_mtok: 10
+    output_image_mtok: 40
+  - provider: openai
+    model: gpt-4o-audio-*
+    input_mtok: 2.5
+    output_mtok: 10
+`));
+    const live = { provider: 'gemini', host: 'generativelanguage.googleapis.com', api: 'gemini.live', model: 'gemini-live-2.5-flash-preview' };
+    // 10k prompt tokens: 2k cached (1k of them audio), 4k audio in all, 1k image, 2k video; 500 out, 300 of them audio.
+    const usage = { inputTokens: 10_000, cachedInputTokens: 2_000, cachedAudioTokens: 1_000, inputAudioTokens: 4_000, inputImageTokens: 1_000, inputVideoTokens: 2_000, outputTokens: 500, outputAudioTokens: 300 };
+    const text = 10_000 - 2_000 - 3_000 - 1_000 - 2_000;
+    expect(price(media, { ...live, usage }).usd).toBeCloseTo((text * 0.5 + 3_000 * 3 + 1_000 * 1 + 2_000 * 1.5 + 1_000 * 0.05 + 1_000 * 0.3 + 200 * 2 + 300 * 12) / 1e6, 12);
+    const image = { provider: 'openai', host: 'api.openai.com', api: 'images', model: 'gpt-image-1' };
+    expect(price(media, { ...image, usage: { inputTokens: 373, inputImageTokens: 323, outputTokens: 4160, outputImageTokens: 4160 } }).usd).toBeCloseTo((50 * 5 + 323 * 10 + 4160 * 40) / 1e6, 12);
+    // No audio rates in the rule: audio at its text rates, as before these keys.
+    const chat = { provider: 'openai', host: 'api.openai.com', api: 'chat.completions', model: 'gpt-4o-audio-preview' };
+    expect(price(media, { ...chat, usage: { inputTokens: 1_000, inputAudioTokens: 800, outputTokens: 100, outputAudioTokens: 100 } }).usd).toBeCloseTo((1_000 * 2.5 + 100 * 10) / 1e6, 12);
+  });
+
   it('reads JSON too', () => {
     const json = loadPriceOverrides(file('{ "prices": [ { "model": "gpt-4o", "input_mtok": 1, "output_mtok": 4 } ] }', 'json'));
     const r = priceExchange({ provider: 'openai', host: 'api.openai.com', api: 'chat.completions', model: 'gpt-4o', usage: { inputTokens: 1_000, outputTokens: 1_000 }, at: NOW, subscription: false }, json);
@@ -135,7 +171,7 @@ describe('--prices file errors: one line naming file, line and key', () => {
 
   it('an unknown key, at the line it is written', () => {
     const path = file('prices:\n  - model: gpt-4o\n    input_mtok: 1\n    output_mtok: 4\n    cache_mtok: 1\n');
-    expect(errorOf(path)).toBe(`${path}:5: prices[0].cache_mtok: unknown key (known: provider, model, input_mtok, output_mtok, cache_read_mtok, cache_write_mtok, cache_write_1h_mtok, web_searches_kcount, file_searches_kcount, from)`);
+    expect(errorOf(path)).toBe(`${path}:5: prices[0].cache_mtok: unknown key (known: provider, model, input_mtok, output_mtok, cache_read_mtok, cache_write_mtok, cache_write_1h_mtok, input_audio_mtok, output_audio_mtok, cache_audio_read_mtok, input_image_mtok, output_image_mtok, input_video_mtok, web_searches_kcount, file_searches_kcount, from)`);
     const top = file('prices: []\nrates: []\n');
     expect(errorOf(top)).toBe(`${top}:2: rates: unknown key (known: prices)`);
   });
