@@ -69,9 +69,10 @@ function showSession(reader: SqliteArchiveReader, id: string, args: ShowArgs, ov
     return;
   }
   const threads = sessionThreads(detail, sessionReading(reader, overrides));
-  if (args.json) return printJson({ session: sessionJson(detail.session), threads: threadsJson(threads) });
-  const color = args.format === 'text' && useColor(process.stdout);
+  // Token counts asked in the session: no turns (sessions/group-aside.ts), counted beside them.
   const asides = detail.exchanges.filter(isAsideRow).length;
+  if (args.json) return printJson({ session: sessionJson(detail.session), threads: threadsJson(threads), token_counts: asides });
+  const color = args.format === 'text' && useColor(process.stdout);
   process.stdout.write(renderSession(detail.session, threads, { markdown: args.format === 'md', color, thinking: args.thinking, maxText: args['max-text'] }, asides));
 }
 

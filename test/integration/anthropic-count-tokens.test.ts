@@ -92,5 +92,7 @@ describe('Anthropic token counting through the proxy', () => {
     const listed = (JSON.parse(await cli('sessions', '--json')) as Array<Record<string, unknown>>).filter((s) => s.id === sid);
     expect(listed).toMatchObject([{ turns: 1, retries: 0 }]);
     expect(await cli('show', sid)).toContain('1 turn, 2 token counts, 1 thread');
+    // --json says so too, as the web UI's session JSON does.
+    expect(JSON.parse(await cli('show', sid, '--json'))).toMatchObject({ token_counts: 2 });
   });
 });
