@@ -3,6 +3,7 @@ import { framedTailStart } from './framed-tail.js';
 import { usageFromJsonTail } from './json-tail.js';
 import { isEventStream } from './sse.js';
 import type { ProviderParser } from './types.js';
+import { mediaType } from './media-type.js';
 
 /**
  * An answer cut at the capture limit, read again with the last bytes of its body (the
@@ -87,6 +88,6 @@ export function eventStart(tail: Buffer): number {
 
 /** A JSON media type (application/json, application/problem+json…): a tail can be searched for its usage key. */
 function isJson(contentType: string | undefined): boolean {
-  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  return mediaType === 'application/json' || mediaType.endsWith('+json');
+  const type = mediaType(contentType);
+  return type === 'application/json' || type.endsWith('+json');
 }

@@ -4,6 +4,7 @@ import { MessageAccumulator } from './anthropic.js';
 import { readNativeChunk } from './bedrock-native.js';
 import { asObject, parseJson, parseJsonBody, type JsonObject } from './json.js';
 import type { ProviderParser, ResponseReducer } from './types.js';
+import { mediaType } from './media-type.js';
 
 /**
  * Amazon Bedrock runtime: Converse (`/model/{id}/converse`, `converse-stream`) and
@@ -60,7 +61,7 @@ function tokenCount(raw: string | undefined): number | undefined {
 }
 
 export function isEventStreamFraming(contentType: string | undefined): boolean {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/vnd.amazon.eventstream';
+  return mediaType(contentType) === 'application/vnd.amazon.eventstream';
 }
 
 interface EventSink {

@@ -3,6 +3,7 @@ import { readCohereUsage } from './cohere.js';
 import { asObject, parseJson, readModelAndStream, type JsonObject } from './json.js';
 import { createNdjsonReader } from './ndjson.js';
 import type { ProviderParser, ResponseReducer } from './types.js';
+import { mediaType } from './media-type.js';
 
 /**
  * Cohere's legacy Chat API (POST /v1/chat), which the older `cohere` SDKs (`co.chat(message=…)`)
@@ -158,5 +159,5 @@ class CohereV1Accumulator {
 
 /** application/json (any parameters): a plain answer. Anything else (application/stream+json, x-ndjson, none) is the event lines. */
 function isJsonMediaType(contentType: string | undefined): boolean {
-  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/json';
+  return mediaType(contentType) === 'application/json';
 }

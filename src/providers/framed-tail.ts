@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { isEventStreamFraming } from './bedrock.js';
 import { isNdjson } from './ndjson.js';
+import { mediaType } from './media-type.js';
 
 /**
  * Where a stream in its own framing can be read again from the tail of its body (its last
@@ -16,7 +17,7 @@ export function framedTailStart(contentType: string | undefined, tail: Buffer): 
 
 /** Cohere's legacy Chat stream (cohere-v1.ts): one JSON event a line, labelled `application/stream+json`. */
 function isStreamJson(contentType: string | undefined): boolean {
-  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/stream+json';
+  return mediaType(contentType) === 'application/stream+json';
 }
 
 /** A prelude (total length, headers length, prelude CRC) and the message CRC, with no headers or payload. */

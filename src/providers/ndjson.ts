@@ -1,4 +1,5 @@
 import { parseJson } from './json.js';
+import { mediaType } from './media-type.js';
 
 export interface NdjsonReader {
   push(chunk: Buffer): void;
@@ -44,6 +45,6 @@ export function createNdjsonReader(onValue: (value: unknown) => void): NdjsonRea
 
 /** True for application/x-ndjson (and the rarer application/jsonl spellings). */
 export function isNdjson(contentType: string | undefined): boolean {
-  const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  return mediaType === 'application/x-ndjson' || mediaType === 'application/ndjson' || mediaType === 'application/jsonl' || mediaType === 'application/x-jsonlines';
+  const type = mediaType(contentType);
+  return type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl' || type === 'application/x-jsonlines';
 }

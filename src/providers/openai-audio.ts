@@ -3,6 +3,7 @@ import { asObject, parseJson, parseJsonBody } from './json.js';
 import { multipartBoundary, multipartFields } from './multipart-fields.js';
 import { isEventStream, typedEventReducer } from './sse.js';
 import type { ProviderParser, RequestFacts, ResponseReducer } from './types.js';
+import { mediaType } from './media-type.js';
 
 /**
  * OpenAI's Audio API, speech to text: transcriptions and translations, a multipart upload
@@ -98,10 +99,10 @@ function speechStream(): ResponseReducer {
 /** Audio bytes (or an error's JSON): what came back, never the bytes themselves. */
 function audioBytes(contentType: string | undefined): ResponseReducer {
   let bytes = 0;
-  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(contentType);
   return {
     push: (chunk) => void (bytes += chunk.length),
-    finish: () => ({ text: mediaType.startsWith('audio/') || mediaType === 'application/octet-stream' ? `${mediaType}, ${bytes} bytes` : '', toolCalls: [], events: 0 }),
+    finish: () => ({ text: type.startsWith('audio/') || type === 'application/octet-stream' ? `${type}, ${bytes} bytes` : '', toolCalls: [], events: 0 }),
   };
 }
 

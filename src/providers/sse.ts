@@ -2,6 +2,7 @@ import { createParser } from 'eventsource-parser';
 import type { Reassembled } from '../exchange.js';
 import { asObject, parseJson, type JsonObject } from './json.js';
 import type { ResponseReducer } from './types.js';
+import { mediaType } from './media-type.js';
 
 /** One dispatched server-sent event; `event` is absent when the server named none. */
 export interface SseEvent {
@@ -73,9 +74,7 @@ export function createSseReader(onEvent: (event: SseEvent) => void): SseReader {
 
 /** True for a Content-Type of text/event-stream, whatever its parameters. */
 export function isEventStream(contentType: string | undefined): boolean {
-  if (!contentType) return false;
-  const mediaType = contentType.split(';')[0] ?? '';
-  return mediaType.trim().toLowerCase() === 'text/event-stream';
+  return mediaType(contentType) === 'text/event-stream';
 }
 
 /**
