@@ -1,6 +1,6 @@
 import { isCountTokens } from '../providers/api-kinds.js';
-import { chainKey, clientScope, openingKey, ownSessionId, type ExchangeSummary, type GroupOptions } from './group.js';
-import type { GroupIndex, GroupRecord } from './group-index.js';
+import { clientScope, newestUpTo, ownSessionId, type ExchangeSummary, type GroupOptions } from './group.js';
+import type { GroupIndex } from './group-index.js';
 
 /**
  * Where an aside belongs: the session and thread it was asked from. Undefined when
@@ -35,19 +35,9 @@ export function isAside(s: ExchangeSummary): boolean {
 export function placeAside(s: ExchangeSummary, index: GroupIndex, options: GroupOptions = {}): AsidePlace | undefined {
   const explicit = ownSessionId(s, index);
   if (explicit !== undefined) {
-    const linked = extended(index, `e:${explicit}`, s, Infinity);
+    const linked = newestUpTo(index, `e:${explicit}`, s, s.chain.length - 1, Infinity);
     return { sessionId: explicit, threadId: linked?.sessionId === explicit ? linked.threadId : explicit };
   }
-  const linked = extended(index, clientScope(s), s, options.chainWindowMs ?? 6 * 3_600_000);
+  const linked = newestUpTo(index, clientScope(s), s, s.chain.length - 1, options.chainWindowMs ?? 6 * 3_600_000);
   return linked ? { sessionId: linked.sessionId, threadId: linked.threadId } : undefined;
-}
-
-/** The newest earlier request of the scope, offering the same tools, that the aside's messages repeat or extend. */
-function extended(index: GroupIndex, scope: string, s: ExchangeSummary, windowMs: number): GroupRecord | undefined {
-  if (s.chain.length === 0 || !index.get(openingKey(scope, s))) return undefined;
-  for (let k = s.chain.length - 1; k >= 0; k--) {
-    const found = index.get(chainKey(scope, s, k));
-    if (found && s.startedAt - found.at <= windowMs) return found;
-  }
-  return undefined;
 }

@@ -241,12 +241,21 @@ function matchChain(index: GroupIndex, scope: string, s: ExchangeSummary, window
     const thread = index.get(`t:${same.threadId}`);
     return { grouping: withLinks({ sessionId: same.sessionId, threadId: same.threadId, turn: same.turn }, thread), retry: true };
   }
-  // Every earlier request this one could extend began with the same message: when no
-  // request in the scope did, the scan is skipped (a new conversation costs one lookup, not n).
-  if (chain.length < 2 || !index.get(openingKey(scope, s))) return undefined;
-  for (let k = chain.length - 2; k >= 0; k--) {
+  const found = newestUpTo(index, scope, s, chain.length - 2, windowMs);
+  return found && next(index, found.sessionId, found.threadId);
+}
+
+/**
+ * The newest earlier request of the scope (same tools) that ended at one of this one's
+ * messages `from` down to the first, within `windowMs`: the request this one repeats or
+ * extends. Every such request began with the same message: when none in the scope did,
+ * the scan is skipped (a new conversation costs one lookup, not n).
+ */
+export function newestUpTo(index: GroupIndex, scope: string, s: ExchangeSummary, from: number, windowMs: number): GroupRecord | undefined {
+  if (from < 0 || !index.get(openingKey(scope, s))) return undefined;
+  for (let k = from; k >= 0; k--) {
     const found = index.get(chainKey(scope, s, k));
-    if (found && s.startedAt - found.at <= windowMs) return next(index, found.sessionId, found.threadId);
+    if (found && s.startedAt - found.at <= windowMs) return found;
   }
   return undefined;
 }
@@ -266,11 +275,11 @@ function resendIsRetry(s: ExchangeSummary, same: GroupRecord): boolean {
  * set is another job (Claude Code's title and summary requests resend the user's
  * words without tools) and must neither continue nor overwrite the conversation's keys.
  */
-export function chainKey(scope: string, s: ExchangeSummary, k: number): string {
+function chainKey(scope: string, s: ExchangeSummary, k: number): string {
   return `c:${scope}:${s.toolsHash ?? '-'}:${s.chain[k]!}`;
 }
 
-export function openingKey(scope: string, s: ExchangeSummary): string {
+function openingKey(scope: string, s: ExchangeSummary): string {
   return `o:${scope}:${s.toolsHash ?? '-'}:${s.chain[0]!}`;
 }
 
