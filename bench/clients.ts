@@ -39,11 +39,17 @@ export function makeDispatcher(spec: TargetSpec, connections: number, onCertific
 
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say hello.' }] });
 const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-not-a-key', 'user-agent': 'llmtap-bench/1' };
+/**
+ * A fresh copy per request: undici's ProxyAgent writes the origin's `host` into the headers
+ * object it is handed, and a shared one would then send the first origin's Host to every
+ * later one (the new-hosts phase's requests all refused as target_mismatch).
+ */
+const headers = (): Record<string, string> => ({ ...HEADERS });
 
 /** One non-streaming chat completion; resolves with its latency in ms (start to last body byte). */
 export async function chatOnce(d: Dispatcher, host: string): Promise<number> {
   const t0 = performance.now();
-  const res = await d.request({ origin: `https://${host}`, path: '/v1/chat/completions', method: 'POST', headers: HEADERS, body: CHAT_BODY });
+  const res = await d.request({ origin: `https://${host}`, path: '/v1/chat/completions', method: 'POST', headers: headers(), body: CHAT_BODY });
   await res.body.arrayBuffer();
   if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
   return performance.now() - t0;
@@ -64,7 +70,7 @@ export interface StreamTiming {
 export async function streamOnce(d: Dispatcher, host: string, events: number, gapMs: number, opts: { signal?: AbortSignal; onFirst?: () => void; collect?: boolean } = {}): Promise<StreamTiming> {
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Count.' }], stream: true, bench: { n: events, gapMs } });
   const t0 = monoMs();
-  const res = await d.request({ origin: `https://${host}`, path: '/v1/chat/completions', method: 'POST', headers: HEADERS, body, signal: opts.signal });
+  const res = await d.request({ origin: `https://${host}`, path: '/v1/chat/completions', method: 'POST', headers: headers(), body, signal: opts.signal });
   if (res.statusCode !== 200) {
     await res.body.dump();
     throw new Error(`status ${res.statusCode}`);
