@@ -1,13 +1,13 @@
 import { isIdentityCoded } from '../content-encoding.js';
 import type { Captured } from '../exchange.js';
-import { decodedTailFor, type DecodedTail } from './decoded-tail.js';
+import { DECODED_TAIL_BYTES, decodedTailFor, type DecodedTail } from './decoded-tail.js';
 
 /**
  * Bytes of a body's end kept past the capture limit: where providers put the usage of an
  * answer (a JSON answer's `usage` after megabytes of base64 images, a stream's last event),
  * so a body cut for the archive is still priced.
  */
-export const TAIL_BYTES = 64 * 1024;
+export const TAIL_BYTES = DECODED_TAIL_BYTES;
 
 /** A body already held whole, kept up to the capture limit. */
 export function captureWhole(bytes: Buffer, limit: number): Captured {

@@ -1,8 +1,9 @@
 import { constants, createBrotliDecompress, createGunzip, createInflate, createInflateRaw, type BrotliDecompress, type Gunzip, type Inflate, type InflateRaw } from 'node:zlib';
 
 /**
- * Decoded bytes of a compressed answer's end kept (as BodyCapture keeps of a body sent
- * without content-coding): where providers put the usage.
+ * Bytes of a body's end kept past the capture limit, decoded here for a compressed answer,
+ * as they come for one sent without content-coding (capture.ts TAIL_BYTES is this one):
+ * where providers put the usage.
  */
 export const DECODED_TAIL_BYTES = 64 * 1024;
 
